@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Engine solves encoding problems on one device.
+type Engine interface {
+	// Name identifies the engine and device, e.g. "cpu" or "cuda:0".
+	Name() string
+	// Open validates the brain data y (n x m) and options and prepares them once (on the GPU:
+	// uploads y, which then stays resident) for scoring many activation matrices.
+	Open(y Matrix, opts Options) (Session, error)
+	// Close releases the device.
+	Close() error
+}
+
+// Session scores activation matrices against the brain data it was opened with.
+type Session interface {
+	// Score fits and scores x (n x d, the same rows as the brain data).
+	Score(ctx context.Context, x Matrix) (*Result, error)
+	// Close releases the brain data.
+	Close() error
+}
+
+// ErrOutOfMemory is returned (wrapped) when even a batch of one target does not fit.
+var ErrOutOfMemory = errors.New("out of memory")
+
+// Score is the one-shot convenience: open, score x, close.
+func Score(ctx context.Context, e Engine, x, y Matrix, opts Options) (*Result, error) {
+	s, err := e.Open(y, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Score(ctx, x)
+}
+
+// CheckBrain validates brain data and options; engines call it from Open.
+func CheckBrain(y Matrix, opts Options) error {
+	if err := y.Validate("brain data"); err != nil {
+		return err
+	}
+	if err := y.CheckFinite("brain data"); err != nil {
+		return err
+	}
+	return opts.Validate(y.Rows)
+}
+
+// CheckActivations validates activations against brain data of n rows; engines call it from Score.
+func CheckActivations(x Matrix, n int) error {
+	if err := x.Validate("activations"); err != nil {
+		return err
+	}
+	if x.Rows != n {
+		return fmt.Errorf("activations: %d rows, but the brain data has %d (rows must be the same stimuli)", x.Rows, n)
+	}
+	return x.CheckFinite("activations")
+}
+
+// Factory makes an engine for a device index (ignored by the CPU engine).
+type Factory func(device int) (Engine, error)
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]Factory{}
+)
+
+// Register makes an engine kind available to New. Engines register from init; the cuda engine
+// only exists in binaries built with the cuda tag.
+func Register(kind string, f Factory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	registry[kind] = f
+}
+
+// Kinds lists the registered engine kinds.
+func Kinds() []string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	var ks []string
+	for k := range registry {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// New makes an engine from a spec "kind" or "kind:N" (e.g. "cpu", "cuda", "cuda:1").
+func New(spec string) (Engine, error) {
+	kind, dev := spec, 0
+	if i := strings.IndexByte(spec, ':'); i >= 0 {
+		kind = spec[:i]
+		d, err := strconv.Atoi(spec[i+1:])
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("device %q: want KIND or KIND:N with N a device index", spec)
+		}
+		dev = d
+	}
+	registryMu.Lock()
+	f, ok := registry[kind]
+	registryMu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("device %q: no such engine in this build (have %s)", spec, strings.Join(Kinds(), ", "))
+	}
+	return f(dev)
+}

@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+)
+
+// Fold is one train/test split of the rows. Indices are in increasing order.
+type Fold struct {
+	Train, Test []int
+}
+
+// KFold splits n rows into k contiguous, unshuffled blocks, the first n%k blocks one row larger:
+// scikit-learn's KFold(k) semantics.
+func KFold(n, k int) ([]Fold, error) {
+	if k < 2 {
+		return nil, fmt.Errorf("folds: need at least 2 folds, got %d", k)
+	}
+	if n < k {
+		return nil, fmt.Errorf("folds: %d rows cannot make %d folds", n, k)
+	}
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	return blocks(perm, k), nil
+}
+
+// ShuffledKFold is KFold over a seeded random permutation of the rows (the permutation is
+// Go's PCG, so it is reproducible here but not equal to numpy's for the same seed).
+func ShuffledKFold(n, k int, seed uint64) ([]Fold, error) {
+	if _, err := KFold(n, k); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	perm := rng.Perm(n)
+	return blocks(perm, k), nil
+}
+
+// blocks cuts perm into k contiguous blocks of sizes n/k (+1 for the first n%k).
+func blocks(perm []int, k int) []Fold {
+	n := len(perm)
+	folds := make([]Fold, k)
+	start := 0
+	for f := 0; f < k; f++ {
+		size := n / k
+		if f < n%k {
+			size++
+		}
+		test := append([]int(nil), perm[start:start+size]...)
+		folds[f] = complement(n, test)
+		start += size
+	}
+	return folds
+}
+
+// GroupKFold keeps the rows of one group in the same test fold. Groups are assigned, largest
+// first, to the fold with the fewest rows so far (scikit-learn's GroupKFold rule; ties go to the
+// lower fold index).
+func GroupKFold(groups []int, k int) ([]Fold, error) {
+	if k < 2 {
+		return nil, fmt.Errorf("folds: need at least 2 folds, got %d", k)
+	}
+	members := map[int][]int{}
+	var ids []int
+	for i, g := range groups {
+		if _, ok := members[g]; !ok {
+			ids = append(ids, g)
+		}
+		members[g] = append(members[g], i)
+	}
+	if len(ids) < k {
+		return nil, fmt.Errorf("folds: %d groups cannot make %d folds", len(ids), k)
+	}
+	sort.SliceStable(ids, func(a, b int) bool { return len(members[ids[a]]) > len(members[ids[b]]) })
+	load := make([]int, k)
+	tests := make([][]int, k)
+	for _, g := range ids {
+		f := 0
+		for j := 1; j < k; j++ {
+			if load[j] < load[f] {
+				f = j
+			}
+		}
+		load[f] += len(members[g])
+		tests[f] = append(tests[f], members[g]...)
+	}
+	folds := make([]Fold, k)
+	for f := range folds {
+		folds[f] = complement(len(groups), tests[f])
+	}
+	return folds, nil
+}
+
+// complement builds a fold from its test rows: both index lists sorted.
+func complement(n int, test []int) Fold {
+	sort.Ints(test)
+	in := make([]bool, n)
+	for _, i := range test {
+		in[i] = true
+	}
+	train := make([]int, 0, n-len(test))
+	for i := 0; i < n; i++ {
+		if !in[i] {
+			train = append(train, i)
+		}
+	}
+	return Fold{Train: train, Test: test}
+}
+
+// ValidateFolds checks that every fold indexes rows in [0, n), has a disjoint train and test set,
+// and has enough training rows for the inner selection.
+func ValidateFolds(folds []Fold, n, minTrain int) error {
+	if len(folds) == 0 {
+		return fmt.Errorf("folds: no folds")
+	}
+	seen := make([]int, n)
+	for f, fold := range folds {
+		if len(fold.Test) == 0 {
+			return fmt.Errorf("folds: fold %d has no test rows", f)
+		}
+		if len(fold.Train) < minTrain {
+			return fmt.Errorf("folds: fold %d has %d training rows, fewer than the %d needed", f, len(fold.Train), minTrain)
+		}
+		for s, rows := range [][]int{fold.Train, fold.Test} {
+			for _, i := range rows {
+				if i < 0 || i >= n {
+					return fmt.Errorf("folds: fold %d indexes row %d of %d", f, i, n)
+				}
+				if seen[i] == f+1 {
+					return fmt.Errorf("folds: fold %d uses row %d twice (train and test must be disjoint)", f, i)
+				}
+				seen[i] = f + 1
+				_ = s
+			}
+		}
+	}
+	return nil
+}

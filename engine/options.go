@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// InnerMode is how the penalty is chosen inside each outer training fold.
+type InnerMode int
+
+const (
+	// LOO is exact efficient leave-one-out (scikit-learn's RidgeCV with cv=None).
+	LOO InnerMode = iota
+	// GCV is generalised cross-validation: the leverages replaced by their mean.
+	GCV
+	// KFoldInner is an inner K-fold split of the training fold (himalaya's RidgeCV).
+	KFoldInner
+)
+
+// InnerScore is the score an inner K-fold maximises.
+type InnerScore int
+
+const (
+	// R2 is the coefficient of determination (scikit-learn's default scorer for regressors).
+	R2 InnerScore = iota
+	// Pearson is the correlation between prediction and data.
+	Pearson
+)
+
+// Inner describes the inner penalty selection.
+type Inner struct {
+	Mode  InnerMode
+	K     int        // folds of KFoldInner
+	Score InnerScore // score of KFoldInner
+}
+
+// String renders the mode in the syntax ParseInner accepts.
+func (in Inner) String() string {
+	switch in.Mode {
+	case GCV:
+		return "gcv"
+	case KFoldInner:
+		s := "kfold:" + strconv.Itoa(in.K)
+		if in.Score == Pearson {
+			s += ":pearson"
+		}
+		return s
+	default:
+		return "loo"
+	}
+}
+
+// ParseInner parses "loo", "gcv", "kfold:K" or "kfold:K:r2|pearson".
+func ParseInner(s string) (Inner, error) {
+	switch s {
+	case "", "loo":
+		return Inner{Mode: LOO}, nil
+	case "gcv":
+		return Inner{Mode: GCV}, nil
+	}
+	parts := strings.Split(s, ":")
+	if parts[0] != "kfold" || len(parts) < 2 || len(parts) > 3 {
+		return Inner{}, fmt.Errorf("inner: unknown mode %q (want loo, gcv or kfold:K[:r2|pearson])", s)
+	}
+	k, err := strconv.Atoi(parts[1])
+	if err != nil || k < 2 {
+		return Inner{}, fmt.Errorf("inner: %q: K must be an integer >= 2", s)
+	}
+	in := Inner{Mode: KFoldInner, K: k}
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "r2":
+		case "pearson":
+			in.Score = Pearson
+		default:
+			return Inner{}, fmt.Errorf("inner: %q: score must be r2 or pearson", s)
+		}
+	}
+	return in, nil
+}
+
+// Precision is the arithmetic of the large products. Decompositions are always float64.
+type Precision int
+
+const (
+	Float32 Precision = iota // products in float32 (default)
+	Float64                  // everything in float64
+	TF32                     // products on TF32 tensor cores (CUDA only; opt-in)
+)
+
+func (p Precision) String() string {
+	switch p {
+	case Float64:
+		return "float64"
+	case TF32:
+		return "tf32"
+	default:
+		return "float32"
+	}
+}
+
+// ParsePrecision parses "float32", "float64" or "tf32".
+func ParsePrecision(s string) (Precision, error) {
+	switch s {
+	case "", "float32", "f32":
+		return Float32, nil
+	case "float64", "f64":
+		return Float64, nil
+	case "tf32":
+		return TF32, nil
+	}
+	return 0, fmt.Errorf("precision: unknown %q (want float32, float64 or tf32)", s)
+}
+
+// Logspace returns num values 10^lo .. 10^hi, evenly spaced in log10 (numpy.logspace).
+func Logspace(lo, hi float64, num int) []float64 {
+	out := make([]float64, num)
+	for i := range out {
+		e := lo
+		if num > 1 {
+			e = lo + (hi-lo)*float64(i)/float64(num-1)
+		}
+		out[i] = math.Pow(10, e)
+	}
+	return out
+}
+
+// DefaultAlphas is the study's grid: 1, 10, ..., 1e8.
+func DefaultAlphas() []float64 { return Logspace(0, 8, 9) }
+
+// ParseAlphas parses "1,10,100" or "logspace:LO:HI:NUM".
+func ParseAlphas(s string) ([]float64, error) {
+	if strings.HasPrefix(s, "logspace:") {
+		p := strings.Split(s, ":")
+		if len(p) != 4 {
+			return nil, fmt.Errorf("alphas: %q: want logspace:LO:HI:NUM", s)
+		}
+		lo, e1 := strconv.ParseFloat(p[1], 64)
+		hi, e2 := strconv.ParseFloat(p[2], 64)
+		num, e3 := strconv.Atoi(p[3])
+		if e1 != nil || e2 != nil || e3 != nil || num < 1 {
+			return nil, fmt.Errorf("alphas: %q: want logspace:LO:HI:NUM with NUM >= 1", s)
+		}
+		a := Logspace(lo, hi, num)
+		return a, CheckAlphas(a)
+	}
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, fmt.Errorf("alphas: %q is not a number", f)
+		}
+		out = append(out, v)
+	}
+	return out, CheckAlphas(out)
+}
+
+// CheckAlphas requires a non-empty grid of finite, positive penalties.
+func CheckAlphas(a []float64) error {
+	if len(a) == 0 {
+		return fmt.Errorf("alphas: empty penalty grid")
+	}
+	for _, v := range a {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("alphas: penalty %v is not a finite positive number", v)
+		}
+	}
+	return nil
+}
+
+// Options describe how a problem is solved. The zero value is not usable: Folds and Alphas must
+// be set (see Defaults).
+type Options struct {
+	Folds       []Fold    // outer folds
+	Alphas      []float64 // penalty grid, in the order ties are broken (the first wins)
+	Inner       Inner     // inner penalty selection
+	SharedAlpha bool      // one penalty for all targets instead of one per target
+	NoIntercept bool      // fit without an intercept (data not centred)
+	Precision   Precision // arithmetic of the large products
+	// MemoryLimit caps the engine's working memory in bytes (targets are batched to fit);
+	// 0 lets the engine choose (a share of free memory).
+	MemoryLimit int64
+	// Progress, if set, is called after each unit of work with done and total counts.
+	Progress func(done, total int)
+}
+
+// Defaults returns the study's options for n rows: KFold(5), logspace(0, 8, 9), exact LOO,
+// float32 products, intercept on.
+func Defaults(n int) (Options, error) {
+	folds, err := KFold(n, 5)
+	if err != nil {
+		return Options{}, err
+	}
+	return Options{Folds: folds, Alphas: DefaultAlphas()}, nil
+}
+
+// Validate checks the options for a problem of n rows.
+func (o Options) Validate(n int) error {
+	if err := CheckAlphas(o.Alphas); err != nil {
+		return err
+	}
+	minTrain := 2
+	if o.Inner.Mode == KFoldInner {
+		if o.Inner.K < 2 {
+			return fmt.Errorf("inner: kfold needs K >= 2, got %d", o.Inner.K)
+		}
+		minTrain = 2 * o.Inner.K
+	}
+	return ValidateFolds(o.Folds, n, minTrain)
+}
