@@ -1,0 +1,78 @@
+// Command brainalign measures how closely a vision model's representations match brain
+// recordings: ridge encoding scores per target, layer and checkpoint sweeps, and the study's
+// metrics. Run `brainalign --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+// commands is filled by each cmd_*.go file's init, so adding a command touches one file.
+var commands []*cli.Command
+
+func registerCommand(c *cli.Command) { commands = append(commands, c) }
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
+	return &cli.App{
+		Name:    "brainalign",
+		Usage:   "score how well vision-model activations predict brain recordings (ridge encoding)",
+		Version: version,
+		Description: "brainalign fits ridge regression from model activations (images x features) to brain\n" +
+			"responses (images x targets) over a penalty grid, picks the penalty per target by\n" +
+			"leave-one-out inside each training fold, and scores each target by the Pearson r on the\n" +
+			"held-out fold, as scikit-learn's RidgeCV(alpha_per_target=True) inside KFold(5) does.\n" +
+			"Start with `brainalign demo`.",
+		Commands:             commands,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
+	}
+}
+
+// run executes the CLI in-process; tests call it directly.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return newApp(stdout, stderr).RunContext(ctx, args)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args, os.Stdout, os.Stderr)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode prints err as one line and maps it to the process exit status: 0 success, 1 failure,
+// 2 usage error, 130 interrupted.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "brainalign: %v\n", err)
+	var ec cli.ExitCoder
+	switch {
+	case errors.Is(err, context.Canceled):
+		return 130
+	case errors.As(err, &ec):
+		return ec.ExitCode()
+	}
+	return 1
+}
+
+// usageError marks an error in the command line (exit status 2).
+func usageError(format string, a ...any) error {
+	return cli.Exit(fmt.Sprintf(format, a...), 2)
+}
