@@ -1,0 +1,480 @@
+#!/usr/bin/python3
+"""Generate brainalign's parity fixtures from scikit-learn (DESIGN.md §2).
+
+Run with Debian's scikit-learn (1.2.1) interpreter:
+
+    /usr/bin/python3 testdata/gen_parity.py            # writes testdata/parity/<case>/
+    /usr/bin/python3 testdata/gen_parity.py --time     # times sklearn on the medium benchmark,
+                                                       # writes bench/sklearn_medium.json
+
+Each case directory holds X.npy (n x d), Y.npy (n x m, or n x channels x times), case.json
+(folds, alphas, inner, shared_alpha, intercept, description, versions) and the expected outputs
+scores.npy (Y's trailing shape), fold_scores.npy and alphas.npy (folds x Y's trailing shape).
+
+The expected numbers never come from brainalign: the outer loop is sklearn's KFold(k), the
+per-target LOO penalty is sklearn's RidgeCV(alpha_per_target=True) (cv=None), the shared LOO
+penalty is RidgeCV() and the shared inner K-fold penalty RidgeCV(cv=K) (GridSearchCV). The
+per-target gcv and kfold:K modes, which scikit-learn does not offer, use a brute-force search
+over sklearn.linear_model.Ridge fits, one per penalty (and inner fold), with an explicit hat
+matrix for GCV's trace.
+
+Every case is checked for near-ties: if two penalties' selection criteria for one target are
+closer than 1e-10 (relative) without being exactly equal, the case is regenerated with the next
+seed, so float64 engines can be required to choose identical penalties.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+
+import numpy as np
+import scipy
+import sklearn
+from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.metrics import r2_score
+from sklearn.model_selection import KFold
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DEFAULT_GRID = list(np.logspace(0, 8, 9))
+TIE_TOL = 1e-10
+
+
+# ---------------------------------------------------------------------------------------------
+# scoring helpers
+
+
+def pearson(pred, y):
+    """Pearson r per column; 0 where the prediction or the data has zero variance (np.std == 0)."""
+    out = np.zeros(y.shape[1])
+    degenerate = np.zeros(y.shape[1], dtype=bool)
+    for t in range(y.shape[1]):
+        p, v = pred[:, t], y[:, t]
+        if np.std(p) == 0 or np.std(v) == 0:
+            degenerate[t] = True
+            continue
+        out[t] = np.corrcoef(p, v)[0, 1]
+    return out, degenerate
+
+
+def margin_violations(crit, maximise):
+    """crit: (n_alphas, m) selection criterion. Count targets whose best and runner-up values
+    differ by less than TIE_TOL relative (exact ties are fine: they go to the first penalty)."""
+    if crit.shape[0] < 2:
+        return 0
+    c = -crit if maximise else crit
+    srt = np.sort(c, axis=0)
+    best, second = srt[0], srt[1]
+    gap = second - best
+    scale = np.maximum(np.abs(best), np.abs(second))
+    bad = (gap > 0) & (gap <= TIE_TOL * np.maximum(scale, 1e-300))
+    return int(bad.sum())
+
+
+def first_best(crit, alphas, maximise):
+    """Per target, the first penalty (grid order) with the best criterion, strict updates."""
+    alphas = np.asarray(alphas)
+    best = crit[0].copy()
+    idx = np.zeros(crit.shape[1], dtype=int)
+    for i in range(1, crit.shape[0]):
+        upd = crit[i] > best if maximise else crit[i] < best
+        best[upd] = crit[i][upd]
+        idx[upd] = i
+    return alphas[idx]
+
+
+# ---------------------------------------------------------------------------------------------
+# inner selection references
+
+
+def select_loo(X, Y, alphas, intercept, shared):
+    """sklearn RidgeCV (cv=None): per target (alpha_per_target) or shared. Returns the fitted
+    model's coefficients via predict, the chosen penalties (m) and a near-tie count."""
+    model = RidgeCV(alphas=alphas, fit_intercept=intercept, alpha_per_target=not shared,
+                    store_cv_values=True)
+    model.fit(X, Y)
+    cv = model.cv_values_.reshape(X.shape[0], Y.shape[1], len(alphas))  # squared LOO errors
+    if shared:
+        crit = cv.mean(axis=(0, 1))[:, None]
+        chosen = np.full(Y.shape[1], float(model.alpha_))
+    else:
+        crit = cv.mean(axis=0).T
+        chosen = np.asarray(model.alpha_, dtype=float).reshape(-1)
+    # cross-check our reading of sklearn's rule (first best, strict) against its own choice
+    ours = first_best(crit, alphas, maximise=False)
+    if shared:
+        ours = np.full(Y.shape[1], ours[0])
+    assert np.array_equal(ours, chosen), "tie rule mismatch with sklearn"
+    return model, chosen, margin_violations(crit, maximise=False)
+
+
+def hat_trace(X, a, intercept):
+    """tr(H) from an explicit hat matrix of ridge with an unpenalised intercept."""
+    n = X.shape[0]
+    if intercept:
+        Xc = X - X.mean(axis=0)
+        H = np.ones((n, n)) / n
+    else:
+        Xc = X
+        H = np.zeros((n, n))
+    d = X.shape[1]
+    H = H + Xc @ np.linalg.solve(Xc.T @ Xc + a * np.eye(d), Xc.T)
+    return np.trace(H)
+
+
+def select_gcv(X, Y, alphas, intercept, shared):
+    """Brute-force GCV: mean squared training residual / (1 - tr(H)/n)^2, one Ridge per penalty."""
+    n = X.shape[0]
+    crit = np.empty((len(alphas), Y.shape[1]))
+    for i, a in enumerate(alphas):
+        r = Ridge(alpha=a, fit_intercept=intercept, solver="svd").fit(X, Y)
+        res = Y - r.predict(X)
+        tr = hat_trace(X, a, intercept)
+        crit[i] = (res ** 2).mean(axis=0) / (1 - tr / n) ** 2
+    if shared:
+        crit = crit.mean(axis=1, keepdims=True)
+    chosen = first_best(crit, alphas, maximise=False)
+    if shared:
+        chosen = np.full(Y.shape[1], chosen[0])
+    return chosen, margin_violations(crit, maximise=False)
+
+
+def r2_cols(y, p):
+    return r2_score(y, p, multioutput="raw_values")  # constant y: 1.0 if perfect else 0.0
+
+
+def select_kfold(X, Y, alphas, intercept, shared, K, score):
+    """Brute-force inner KFold(K) (unshuffled, rows in order): mean inner-fold R^2 or Pearson per
+    target, maximised, ties to the first penalty. Shared + r2 is RidgeCV(cv=K) itself."""
+    if shared and score == "r2":
+        model = RidgeCV(alphas=alphas, fit_intercept=intercept, cv=K).fit(X, Y)
+        chosen = np.full(Y.shape[1], float(model.alpha_))
+        # brute-force criterion only for the tie check
+    crit = np.zeros((len(alphas), Y.shape[1]))
+    for tr, va in KFold(K).split(X):
+        for i, a in enumerate(alphas):
+            p = Ridge(alpha=a, fit_intercept=intercept).fit(X[tr], Y[tr]).predict(X[va])
+            crit[i] += r2_cols(Y[va], p) if score == "r2" else pearson(p, Y[va])[0]
+    crit /= K
+    if shared:
+        crit = crit.mean(axis=1, keepdims=True)
+    ours = first_best(crit, alphas, maximise=True)
+    if shared:
+        ours = np.full(Y.shape[1], ours[0])
+        if score == "r2":
+            assert np.array_equal(ours, chosen), "GridSearchCV choice differs from brute force"
+    return ours, margin_violations(crit, maximise=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# outer loop
+
+
+def reference(X, Y, folds, alphas, inner, shared, intercept):
+    """Outer KFold(folds); returns fold_scores (k x m), alphas (k x m), degenerate (k x m), ties."""
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    m = Y.shape[1]
+    fs = np.zeros((folds, m))
+    fa = np.zeros((folds, m))
+    deg = np.zeros((folds, m), dtype=bool)
+    ties = 0
+    for f, (tr, te) in enumerate(KFold(folds).split(X)):
+        Xt, Yt = X[tr], Y[tr]
+        if inner == "loo":
+            model, chosen, nt = select_loo(Xt, Yt, alphas, intercept, shared)
+            pred = model.predict(X[te])
+        else:
+            if inner == "gcv":
+                chosen, nt = select_gcv(Xt, Yt, alphas, intercept, shared)
+            else:
+                parts = inner.split(":")
+                K = int(parts[1])
+                score = parts[2] if len(parts) == 3 else "r2"
+                chosen, nt = select_kfold(Xt, Yt, alphas, intercept, shared, K, score)
+            # refit each target at its penalty with sklearn's Ridge
+            pred = np.empty((len(te), m))
+            for a in np.unique(chosen):
+                cols = np.flatnonzero(chosen == a)
+                r = Ridge(alpha=a, fit_intercept=intercept).fit(Xt, Yt[:, cols])
+                pred[:, cols] = r.predict(X[te]).reshape(len(te), -1)
+        pred = pred.reshape(len(te), m)
+        fs[f], deg[f] = pearson(pred, Y[te])
+        fa[f] = chosen
+        ties += nt
+    return fs, fa, deg, ties
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+def features(rng, n, d, decay=0.03):
+    """Gaussian activations with a decaying spectrum (so penalties across the grid matter)."""
+    Z = rng.standard_normal((n, d))
+    scale = np.exp(-decay * np.arange(d))
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    return (Z * scale) @ Q.T + 0.05 * rng.standard_normal((n, d))
+
+
+def targets(rng, X, m, snr_lo=0.05, snr_hi=5.0):
+    """y = X w * gain + noise with gains spread from snr_lo to snr_hi (mixed signal-to-noise)."""
+    n, d = X.shape
+    W = rng.standard_normal((d, m)) / np.sqrt(d)
+    signal = X @ W
+    signal /= signal.std(axis=0, keepdims=True)
+    gain = np.logspace(np.log10(snr_lo), np.log10(snr_hi), m)
+    rng.shuffle(gain)
+    return signal * gain + rng.standard_normal((n, m)) + rng.normal(0, 3, size=m)
+
+
+def make_case(name, seed):
+    """Build (X, Y, spec) for one named case with a seed."""
+    rng = np.random.default_rng(seed)
+    spec = dict(folds=5, alphas=DEFAULT_GRID, inner="loo", shared_alpha=False, intercept=True)
+
+    def basic(n, d, m, **kw):
+        X = features(rng, n, d)
+        return X, targets(rng, X, m, **kw)
+
+    if name == "n_gt_d":
+        X, Y = basic(200, 40, 60)
+        desc = "n > d (200 x 40, 60 targets), default grid, exact LOO"
+    elif name == "n_lt_d":
+        X, Y = basic(80, 200, 50)
+        desc = "n < d (80 x 200): sklearn's gram (eigen) mode"
+    elif name in ("n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_d_plus1"):
+        d = {"n_train_eq_d": 80, "n_train_eq_d_minus1": 79, "n_train_eq_d_plus1": 81}[name]
+        X, Y = basic(100, d, 40)
+        desc = "n_train (80) close to d (%d): the boundary between the two decompositions" % d
+    elif name == "collinear":
+        base = features(rng, 150, 30)
+        dup = base[:, :15] * 1.0  # exact duplicates
+        comb = base[:, :10] @ rng.standard_normal((10, 15))  # linear combinations
+        X = np.hstack([base, dup, comb])[:, rng.permutation(60)]
+        Y = targets(rng, base, 50)
+        desc = "rank-deficient: 60 features of rank 30 (duplicated columns and linear combinations)"
+    elif name == "scales":
+        X = features(rng, 150, 40)
+        X = X * np.logspace(-3, 3, 40) + 1e4
+        Y = targets(rng, X / np.logspace(-3, 3, 40), 50)
+        desc = "feature scales 1e-3..1e3 with offsets +1e4 (centring must be done in float64)"
+    elif name == "constant_targets":
+        X, Y = basic(120, 30, 40)
+        # fully constant columns, exactly representable so centring is exact
+        for j, c in zip([0, 7, 19, 33], [0.0, 2.5, -3.0, 1024.0]):
+            Y[:, j] = c
+        # constant only on the held-out rows of fold 2 (rows 48..71): degenerate data on that fold
+        Y[48:72, 11] = 1.5
+        # constant everywhere except fold 3's rows (72..95): constant training data for fold 3
+        # (constant prediction there) and constant held-out data on the other four folds
+        keep = Y[72:96, 25].copy()
+        Y[:, 25] = -0.75
+        Y[72:96, 25] = keep
+        desc = ("constant target columns (0, 2.5, -3, 1024), a target constant only in held-out fold "
+                "2, and a target constant everywhere but fold 3 (constant prediction on fold 3, constant data elsewhere)")
+    elif name == "no_intercept":
+        X, Y = basic(150, 30, 40)
+        X = X + rng.normal(0, 1, 30)
+        spec["intercept"] = False
+        desc = "fit_intercept=False (--no-intercept) with non-zero-mean data"
+    elif name == "folds3":
+        X, Y = basic(100, 25, 40)
+        spec["folds"] = 3
+        desc = "3 outer folds, n=100 (first fold one row larger)"
+    elif name == "folds10":
+        X, Y = basic(107, 20, 30)
+        spec["folds"] = 10
+        desc = "10 outer folds, n=107 (first 7 folds one row larger)"
+    elif name == "one_alpha":
+        X, Y = basic(100, 30, 30)
+        spec["alphas"] = [100.0]
+        desc = "a one-value grid [100]"
+    elif name == "descending":
+        X, Y = basic(120, 30, 40)
+        Y[:, 3] = 4.0
+        Y[:, 17] = -1.25
+        spec["alphas"] = DEFAULT_GRID[::-1]
+        desc = ("descending grid 1e8..1: ties (constant targets 3 and 17) go to the FIRST penalty in "
+                "grid order, 1e8")
+    elif name == "float32_input":
+        X, Y = basic(150, 40, 50)
+        X, Y = X.astype(np.float32), Y.astype(np.float32)
+        desc = "float32 X and Y (.npy float32); reference on the same values widened to float64"
+    elif name == "many_targets":
+        X, Y = basic(200, 50, 200, snr_lo=0.01, snr_hi=10.0)
+        desc = "200 targets with signal-to-noise from 0.01 to 10"
+    elif name == "meg3d":
+        X = features(rng, 140, 32)
+        Y = targets(rng, X, 8 * 12).reshape(140, 8, 12)
+        desc = "3-D brain data (n, 8 channels, 12 times) flattened in C order to 96 targets"
+    elif name == "gcv":
+        X, Y = basic(120, 30, 40)
+        spec["inner"] = "gcv"
+        desc = "inner gcv (per target), brute force: residual MSE / (1 - tr(H)/n)^2"
+    elif name == "gcv_n_lt_d":
+        X, Y = basic(70, 120, 30)
+        spec["inner"] = "gcv"
+        desc = "inner gcv with n < d"
+    elif name == "gcv_no_intercept":
+        X, Y = basic(100, 25, 30)
+        X = X + 0.5
+        spec["inner"] = "gcv"
+        spec["intercept"] = False
+        desc = "inner gcv without intercept"
+    elif name == "kfold5_r2":
+        X, Y = basic(150, 30, 40)
+        spec["inner"] = "kfold:5"
+        desc = "inner KFold(5) per target, R^2 (sklearn r2_score), brute force over Ridge fits"
+    elif name == "kfold3_pearson":
+        X, Y = basic(120, 60, 40)
+        spec["inner"] = "kfold:3:pearson"
+        desc = "inner KFold(3) per target, Pearson r, n_train < d"
+    elif name == "kfold4_constant":
+        X, Y = basic(100, 20, 30)
+        Y[:, 5] = 0.5
+        Y[:, 9] = -2.0
+        spec["inner"] = "kfold:4"
+        desc = "inner KFold(4) R^2 with constant targets (R^2 of a perfect constant fit is 1)"
+    elif name == "shared_loo":
+        X, Y = basic(120, 30, 40)
+        spec["shared_alpha"] = True
+        desc = "--shared-alpha with LOO: sklearn RidgeCV() (mean LOO error over all targets)"
+    elif name == "shared_kfold5":
+        X, Y = basic(120, 30, 40)
+        spec["shared_alpha"] = True
+        spec["inner"] = "kfold:5"
+        desc = "--shared-alpha with kfold:5: sklearn RidgeCV(cv=5) (GridSearchCV, mean R^2)"
+    else:
+        raise ValueError(name)
+    spec["alphas"] = [float(a) for a in spec["alphas"]]
+    spec["description"] = desc
+    return X, Y, spec
+
+
+CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_d_plus1",
+         "collinear", "scales", "constant_targets", "no_intercept", "folds3", "folds10",
+         "one_alpha", "descending", "float32_input", "many_targets", "meg3d", "gcv", "gcv_n_lt_d",
+         "gcv_no_intercept", "kfold5_r2", "kfold3_pearson", "kfold4_constant", "shared_loo",
+         "shared_kfold5"]
+
+
+def generate(outdir, only=None):
+    if os.path.isdir(outdir) and not only:
+        shutil.rmtree(outdir)
+    os.makedirs(outdir, exist_ok=True)
+    for ci, name in enumerate(CASES):
+        if only and name not in only:
+            continue
+        for attempt in range(20):
+            seed = 1000 * ci + attempt
+            X, Y, spec = make_case(name, seed)
+            n = X.shape[0]
+            Y2 = Y.reshape(n, -1)
+            fs, fa, deg, ties = reference(X, Y2, spec["folds"], spec["alphas"], spec["inner"],
+                                          spec["shared_alpha"], spec["intercept"])
+            if ties == 0:
+                break
+            print("  %s seed %d: %d near-ties, regenerating" % (name, seed, ties))
+        else:
+            raise RuntimeError("%s: could not avoid near-ties" % name)
+        trailing = Y.shape[1:]
+        d = os.path.join(outdir, name)
+        os.makedirs(d, exist_ok=True)
+        np.save(os.path.join(d, "X.npy"), X)
+        np.save(os.path.join(d, "Y.npy"), Y)
+        np.save(os.path.join(d, "scores.npy"), fs.mean(axis=0).reshape(trailing))
+        np.save(os.path.join(d, "fold_scores.npy"), fs.reshape((spec["folds"],) + trailing))
+        np.save(os.path.join(d, "alphas.npy"), fa.reshape((spec["folds"],) + trailing))
+        spec.update(
+            name=name,
+            seed=seed,
+            n=int(n), d=int(X.shape[1]), m=int(Y2.shape[1]),
+            y_shape=[int(s) for s in Y.shape],
+            dtype=str(X.dtype),
+            degenerate=int(deg.sum()),
+            degenerate_targets=int(deg.any(axis=0).sum()),
+            reference=("sklearn RidgeCV" if spec["inner"] == "loo" or
+                       (spec["shared_alpha"] and spec["inner"].count(":") == 1) else
+                       "brute force over sklearn Ridge"),
+            sklearn=sklearn.__version__, numpy=np.__version__, scipy=scipy.__version__,
+        )
+        with open(os.path.join(d, "case.json"), "w") as fh:
+            json.dump(spec, fh, indent=1)
+            fh.write("\n")
+        print("%-22s n=%d d=%d m=%d k=%d inner=%s shared=%s icpt=%s mean r=%.3f distinct alphas=%d deg=%d" % (
+            name, n, X.shape[1], Y2.shape[1], spec["folds"], spec["inner"], spec["shared_alpha"],
+            spec["intercept"], fs.mean(), len(np.unique(fa)), deg.sum()))
+
+
+# ---------------------------------------------------------------------------------------------
+# timing
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def time_medium(out):
+    """sklearn on the medium benchmark: n=2000, d=512, m=20000, KFold(5), 9 penalties, exact
+    LOO per target (RidgeCV alpha_per_target), float64, random data of seed 0."""
+    n, d, m, k = 2000, 512, 20000, 5
+    rng = np.random.default_rng(0)
+    X = features(rng, n, d, decay=0.005)
+    Y = targets(rng, X, m)
+    grid = DEFAULT_GRID
+    t0 = time.perf_counter()
+    scores = np.zeros(m)
+    for tr, te in KFold(k).split(X):
+        model = RidgeCV(alphas=grid, alpha_per_target=True, fit_intercept=True).fit(X[tr], Y[tr])
+        pred = model.predict(X[te])
+        scores += pearson(pred, Y[te])[0] / k
+    seconds = time.perf_counter() - t0
+    info = dict(
+        problem=dict(n=n, d=d, m=m, folds=k, alphas=len(grid), inner="loo", dtype="float64",
+                     estimator="RidgeCV(alphas=logspace(0,8,9), alpha_per_target=True) in KFold(5)"),
+        seconds=round(seconds, 3),
+        mean_score=float(scores.mean()),
+        machine=dict(cpu=cpu_model(), cores=os.cpu_count(), platform=platform.platform(),
+                     python=platform.python_version()),
+        sklearn=sklearn.__version__, numpy=np.__version__, scipy=scipy.__version__,
+        openblas_env={k_: v for k_, v in os.environ.items() if k_.startswith("OPENBLAS")},
+        note="OPENBLAS_* variables as found in the environment (unset means OpenBLAS defaults)",
+    )
+    try:
+        info["threadpool"] = __import__("threadpoolctl").threadpool_info()
+    except Exception:  # threadpoolctl is optional
+        pass
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as fh:
+        json.dump(info, fh, indent=1)
+        fh.write("\n")
+    print(json.dumps(info, indent=1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(HERE, "parity"))
+    ap.add_argument("--case", action="append", help="regenerate only these cases")
+    ap.add_argument("--time", action="store_true", help="time sklearn on the medium problem")
+    ap.add_argument("--time-out", default=os.path.join(ROOT, "bench", "sklearn_medium.json"))
+    args = ap.parse_args()
+    if args.time:
+        time_medium(args.time_out)
+    else:
+        generate(args.out, args.case)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
