@@ -1,0 +1,69 @@
+// Column statistics over a subset of rows, and the gather that centres a block of rows.
+#include "common.cuh"
+
+// col_stats: for each of the mb columns of a (element (j, i) at a[j + rows[i]*lda], or
+// a[j + i*lda] when rows is null), the mean over the nrows rows (mean[j]) and, when ss is not
+// null, the centred sum of squares sum_i (a - mean)^2 (ss[j]). Two passes, double accumulation.
+template <typename T>
+__device__ void col_stats(const T* a, long long lda, const int* rows, long long nrows, long long mb,
+                          double* mean, double* ss) {
+    GRID_STRIDE(j, mb) {
+        double s = 0;
+        for (long long i = 0; i < nrows; i++) {
+            long long r = rows ? rows[i] : i;
+            s += (double)a[j + r * lda];
+        }
+        double mu = nrows > 0 ? s / (double)nrows : 0.0;
+        mean[j] = mu;
+        if (ss) {
+            double q = 0;
+            for (long long i = 0; i < nrows; i++) {
+                long long r = rows ? rows[i] : i;
+                double d = (double)a[j + r * lda] - mu;
+                q += d * d;
+            }
+            ss[j] = q;
+        }
+    }
+}
+
+extern "C" __global__ void col_stats_f32(const float* a, long long lda, const int* rows, long long nrows,
+                                         long long mb, double* mean, double* ss) {
+    col_stats<float>(a, lda, rows, nrows, mb, mean, ss);
+}
+extern "C" __global__ void col_stats_f64(const double* a, long long lda, const int* rows, long long nrows,
+                                         long long mb, double* mean, double* ss) {
+    col_stats<double>(a, lda, rows, nrows, mb, mean, ss);
+}
+
+// gather_center: out[j + i*ldo] = a[j + rows[i]*lda] - mean[j] for j < mb, i < nrows (mean may
+// be null: no centring; rows may be null: rows 0..nrows-1), converting the element type.
+template <typename Tin, typename Tout>
+__device__ void gather_center(const Tin* a, long long lda, const int* rows, long long nrows, long long mb,
+                              const double* mean, Tout* out, long long ldo) {
+    long long total = nrows * mb;
+    GRID_STRIDE(k, total) {
+        long long j = k % mb, i = k / mb;
+        long long r = rows ? rows[i] : i;
+        double v = (double)a[j + r * lda];
+        if (mean) v -= mean[j];
+        out[j + i * ldo] = (Tout)v;
+    }
+}
+
+extern "C" __global__ void gather_center_f32_f32(const float* a, long long lda, const int* rows, long long nrows,
+                                                 long long mb, const double* mean, float* out, long long ldo) {
+    gather_center<float, float>(a, lda, rows, nrows, mb, mean, out, ldo);
+}
+extern "C" __global__ void gather_center_f64_f64(const double* a, long long lda, const int* rows, long long nrows,
+                                                 long long mb, const double* mean, double* out, long long ldo) {
+    gather_center<double, double>(a, lda, rows, nrows, mb, mean, out, ldo);
+}
+extern "C" __global__ void gather_center_f64_f32(const double* a, long long lda, const int* rows, long long nrows,
+                                                 long long mb, const double* mean, float* out, long long ldo) {
+    gather_center<double, float>(a, lda, rows, nrows, mb, mean, out, ldo);
+}
+extern "C" __global__ void gather_center_f32_f64(const float* a, long long lda, const int* rows, long long nrows,
+                                                 long long mb, const double* mean, double* out, long long ldo) {
+    gather_center<float, double>(a, lda, rows, nrows, mb, mean, out, ldo);
+}

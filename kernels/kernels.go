@@ -1,0 +1,59 @@
+// Package kernels holds brainalign's custom CUDA kernels as PTX, compiled from the .cu sources
+// beside this file by `make kernels` (nvcc -ptx -arch=compute_80) and checked in, so building
+// the cuda engine needs no nvcc; `make check-ptx` fails when a checked-in file is stale. The
+// driver JIT-compiles the PTX for the GPU at hand. This package has no cgo and no CUDA import;
+// the cuda engine (package engine/cuda) loads the modules with cu.LoadData.
+//
+// Conventions of every kernel: matrices are column-major with an explicit leading dimension (a
+// batch of mb targets over n rows is mb x n: target j of row i at j + i*ld, which is a row-major
+// host matrix as it lies in memory); every scalar parameter is 8 bytes (long long or double);
+// reductions accumulate in double.
+package kernels
+
+import (
+	"embed"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+//go:embed *.ptx
+var files embed.FS
+
+// Module names: one per .cu source.
+const (
+	ColStats = "colstats" // col_stats_*, gather_center_*
+	LOO      = "loo"      // loo_weights, loo_update_*
+	Pearson  = "pearson"  // pearson_*
+	Scale    = "scale"    // scale_cols_*, scale_refit_*, square_f64, convert_f64_f32, fill_f64
+)
+
+// Entries lists the kernels each module must define (the cuda engine looks these up by name).
+var Entries = map[string][]string{
+	ColStats: {"col_stats_f32", "col_stats_f64",
+		"gather_center_f32_f32", "gather_center_f64_f64", "gather_center_f64_f32", "gather_center_f32_f64"},
+	LOO:     {"loo_weights", "loo_update_f32", "loo_update_f64"},
+	Pearson: {"pearson_f32", "pearson_f64"},
+	Scale: {"scale_cols_f32", "scale_cols_f64", "scale_refit_f32", "scale_refit_f64",
+		"square_f64", "convert_f64_f32", "fill_f64"},
+}
+
+// PTX returns the PTX text of a module (e.g. PTX(kernels.LOO)).
+func PTX(module string) (string, error) {
+	b, err := files.ReadFile(module + ".ptx")
+	if err != nil {
+		return "", fmt.Errorf("kernels: no module %q (have %s)", module, strings.Join(Modules(), ", "))
+	}
+	return string(b), nil
+}
+
+// Modules lists the embedded modules.
+func Modules() []string {
+	ents, _ := files.ReadDir(".")
+	var out []string
+	for _, e := range ents {
+		out = append(out, strings.TrimSuffix(e.Name(), ".ptx"))
+	}
+	sort.Strings(out)
+	return out
+}

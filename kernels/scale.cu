@@ -1,0 +1,57 @@
+// Scalings, conversions and fills.
+#include "common.cuh"
+
+// scale_cols: out[i + c*ldo] = a[i + c*lda] * f[c] for i < rows, c < cols (out may be a).
+template <typename T>
+__device__ void scale_cols(const T* a, long long lda, long long rows, long long cols, const double* f, T* out,
+                           long long ldo) {
+    long long total = rows * cols;
+    GRID_STRIDE(k, total) {
+        long long i = k % rows, c = k / rows;
+        out[i + c * ldo] = (T)((double)a[i + c * lda] * f[c]);
+    }
+}
+extern "C" __global__ void scale_cols_f32(const float* a, long long lda, long long rows, long long cols,
+                                          const double* f, float* out, long long ldo) {
+    scale_cols<float>(a, lda, rows, cols, f, out, ldo);
+}
+extern "C" __global__ void scale_cols_f64(const double* a, long long lda, long long rows, long long cols,
+                                          const double* f, double* out, long long ldo) {
+    scale_cols<double>(a, lda, rows, cols, f, out, ldo);
+}
+
+// scale_refit: per-target penalty scaling of Z for the refit. z is mb x r (target j of
+// direction c at z[j + c*ldz]); out[j + c*ldo] = z[j + c*ldz] * g[c + idx[j]*r], where g holds
+// s/(s^2+alpha) for each penalty of the grid (r x na) and idx[j] is target j's chosen penalty.
+template <typename T>
+__device__ void scale_refit(const T* z, long long ldz, long long mb, long long r, const double* g, const int* idx,
+                            T* out, long long ldo) {
+    long long total = mb * r;
+    GRID_STRIDE(k, total) {
+        long long j = k % mb, c = k / mb;
+        out[j + c * ldo] = (T)((double)z[j + c * ldz] * g[c + (long long)idx[j] * r]);
+    }
+}
+extern "C" __global__ void scale_refit_f32(const float* z, long long ldz, long long mb, long long r, const double* g,
+                                           const int* idx, float* out, long long ldo) {
+    scale_refit<float>(z, ldz, mb, r, g, idx, out, ldo);
+}
+extern "C" __global__ void scale_refit_f64(const double* z, long long ldz, long long mb, long long r,
+                                           const double* g, const int* idx, double* out, long long ldo) {
+    scale_refit<double>(z, ldz, mb, r, g, idx, out, ldo);
+}
+
+// square_f64: out[k] = a[k]^2 (leverage factors U squared).
+extern "C" __global__ void square_f64(const double* a, long long n, double* out) {
+    GRID_STRIDE(k, n) { out[k] = a[k] * a[k]; }
+}
+
+// convert_f64_f32: out[k] = (float)a[k].
+extern "C" __global__ void convert_f64_f32(const double* a, long long n, float* out) {
+    GRID_STRIDE(k, n) { out[k] = (float)a[k]; }
+}
+
+// fill_f64: out[k] = v (running minima start at +Inf).
+extern "C" __global__ void fill_f64(double* out, long long n, double v) {
+    GRID_STRIDE(k, n) { out[k] = v; }
+}
