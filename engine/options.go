@@ -182,6 +182,9 @@ type Options struct {
 	// MemoryLimit caps the engine's working memory in bytes (targets are batched to fit);
 	// 0 lets the engine choose (a share of free memory).
 	MemoryLimit int64
+	// MaxBatch caps the targets per batch (0: sized from the memory limit alone). Tests use it
+	// to force batching; users rarely need it.
+	MaxBatch int
 	// Progress, if set, is called after each unit of work with done and total counts.
 	Progress func(done, total int)
 }

@@ -1,0 +1,84 @@
+package fallback
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+	"gonum.org/v1/gonum/mat"
+)
+
+// level3 is the matrix-product implementation: gonum's pure Go by default, replaced at init by
+// a faster one where the build has it (OpenBLAS with the openblas tag).
+var level3 interface {
+	Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int)
+} = gonum.Implementation{}
+
+// blasName says which implementation runs the products (reported in summaries and benchmarks).
+var blasName = "gonum (pure Go)"
+
+type float interface{ ~float32 | ~float64 }
+
+// mul computes C = A·B (+ beta·C) for row-major matrices: A m x k, B k x n, C m x n, all
+// contiguous. Products with a transposed operand are avoided on purpose: gonum's are 3-5x slower.
+func mul[T float](m, n, k int, a, b []T, beta T, c []T) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := range c[:m*n] {
+			c[i] *= beta
+		}
+		return
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		level3.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, any(b).([]float32), n, float32(beta), any(c).([]float32), n)
+	case []float64:
+		level3.Dgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, any(b).([]float64), n, float64(beta), any(c).([]float64), n)
+	}
+}
+
+// symEigen computes all eigenvalues (ascending) and eigenvectors of the symmetric n x n
+// row-major matrix a, overwriting a with the eigenvectors as columns. The default is gonum's
+// QR-iteration solver; the openblas build swaps in LAPACKE's divide and conquer.
+var symEigen = func(n int, a []float64, w []float64) error {
+	var es mat.EigenSym
+	if !es.Factorize(mat.NewSymDense(n, a), true) {
+		return fmt.Errorf("eigendecomposition of a %d x %d matrix did not converge", n, n)
+	}
+	es.Values(w)
+	var v mat.Dense
+	es.VectorsTo(&v)
+	raw := v.RawMatrix()
+	for i := 0; i < n; i++ {
+		copy(a[i*n:(i+1)*n], raw.Data[i*raw.Stride:i*raw.Stride+n])
+	}
+	return nil
+}
+
+// transpose returns the c x r transpose of the r x c row-major matrix a.
+func transpose[T float](r, c int, a []T) []T {
+	t := make([]T, r*c)
+	const bs = 32 // blocked for cache reuse on both sides
+	for i0 := 0; i0 < r; i0 += bs {
+		for j0 := 0; j0 < c; j0 += bs {
+			for i := i0; i < min(i0+bs, r); i++ {
+				for j := j0; j < min(j0+bs, c); j++ {
+					t[j*r+i] = a[i*c+j]
+				}
+			}
+		}
+	}
+	return t
+}
+
+// convert copies float64 values into precision T.
+func convert[T float](src []float64) []T {
+	dst := make([]T, len(src))
+	for i, v := range src {
+		dst[i] = T(v)
+	}
+	return dst
+}

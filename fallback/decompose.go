@@ -1,0 +1,164 @@
+package fallback
+
+import (
+	"math"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// decomposition is the float64 factorisation of one training split, shared by every penalty and
+// every target: Xc = U diag(s) V^T restricted to the kept directions, and the projection of the
+// held-out rows onto V.
+type decomposition struct {
+	ntr, nte, r int
+	intercept   bool
+	s2          []float64 // squared singular values (r)
+	u           []float64 // ntr x r, orthonormal columns
+	u2          []float64 // ntr x r, u squared (leverages)
+	p           []float64 // nte x r: (Xtest - mean) V
+	dropped     int       // directions dropped below the rank tolerance
+}
+
+// decompose factorises x[train] (centred by its column means when intercept) and projects
+// x[test]. It uses the eigendecomposition of the smaller Gram matrix: Xc^T Xc (d x d) when the
+// fold has more rows than features, else Xc Xc^T (ntr x ntr).
+func decompose(x engine.Matrix, train, test []int, intercept bool) (*decomposition, error) {
+	ntr, nte, d := len(train), len(test), x.Cols
+	xtr := make([]float64, ntr*d)
+	xte := make([]float64, nte*d)
+	x.GatherRows(train, xtr)
+	x.GatherRows(test, xte)
+	if intercept {
+		mu := make([]float64, d)
+		for i := 0; i < ntr; i++ {
+			for j, v := range xtr[i*d : (i+1)*d] {
+				mu[j] += v
+			}
+		}
+		for j := range mu {
+			mu[j] /= float64(ntr)
+		}
+		for _, m := range [][]float64{xtr, xte} {
+			for k := range m {
+				m[k] -= mu[k%d]
+			}
+		}
+	}
+	dec := &decomposition{ntr: ntr, nte: nte, intercept: intercept}
+	xtrT := transpose(ntr, d, xtr)
+
+	primal := ntr > d
+	size := ntr
+	gram := make([]float64, 0)
+	if primal {
+		size = d
+		gram = make([]float64, d*d)
+		mul(d, d, ntr, xtrT, xtr, 0, gram) // Xc^T Xc
+	} else {
+		gram = make([]float64, ntr*ntr)
+		mul(ntr, ntr, d, xtr, xtrT, 0, gram) // Xc Xc^T
+	}
+	lambda := make([]float64, size)
+	if err := symEigen(size, gram, lambda); err != nil {
+		return nil, err
+	}
+	// Rank decision: eigenvalues of a Gram matrix are accurate to about eps * lambda_max, so
+	// directions below max(ntr, d) * eps * lambda_max are numerical zeros (as LAPACK's rank
+	// decisions on singular values, squared).
+	lmax := 0.0
+	for _, l := range lambda {
+		lmax = math.Max(lmax, l)
+	}
+	tol := lmax * float64(max(ntr, d)) * 0x1p-52
+	var keep []int
+	for j, l := range lambda {
+		if l > tol && l > 0 {
+			keep = append(keep, j)
+		}
+	}
+	r := len(keep)
+	dec.r = r
+	expected := min(d, ntr)
+	if intercept {
+		expected = min(d, ntr-1)
+	}
+	dec.dropped = max(0, expected-r)
+	dec.s2 = make([]float64, r)
+	for k, j := range keep {
+		dec.s2[k] = lambda[j]
+	}
+	// The kept eigenvectors, size x r.
+	vecs := make([]float64, size*r)
+	for i := 0; i < size; i++ {
+		for k, j := range keep {
+			vecs[i*r+k] = gram[i*size+j]
+		}
+	}
+	dec.u = make([]float64, ntr*r)
+	dec.p = make([]float64, nte*r)
+	if primal {
+		// U = Xc V diag(1/s); P = Xtest_c V.
+		mul(ntr, r, d, xtr, vecs, 0, dec.u)
+		scaleCols(dec.u, r, dec.s2, func(s2 float64) float64 { return 1 / math.Sqrt(s2) })
+		mul(nte, r, d, xte, vecs, 0, dec.p)
+	} else {
+		// U = Q; V = Xc^T U diag(1/s), so P = (Xtest_c Xc^T) U diag(1/s).
+		copy(dec.u, vecs)
+		kte := make([]float64, nte*ntr)
+		mul(nte, ntr, d, xte, xtrT, 0, kte)
+		mul(nte, r, ntr, kte, dec.u, 0, dec.p)
+		scaleCols(dec.p, r, dec.s2, func(s2 float64) float64 { return 1 / math.Sqrt(s2) })
+	}
+	dec.u2 = make([]float64, len(dec.u))
+	for k, v := range dec.u {
+		dec.u2[k] = v * v
+	}
+	return dec, nil
+}
+
+// scaleCols multiplies column j of the row-major matrix a (cols wide) by f(s2[j]).
+func scaleCols(a []float64, cols int, s2 []float64, f func(float64) float64) {
+	sc := make([]float64, cols)
+	for j := range sc {
+		sc[j] = f(s2[j])
+	}
+	for k := range a {
+		a[k] *= sc[k%cols]
+	}
+}
+
+// shrink returns f_j(a) = s_j²/(s_j²+a), the fraction of direction j kept at penalty a.
+func (d *decomposition) shrink(a float64, f []float64) {
+	for j, s2 := range d.s2 {
+		f[j] = s2 / (s2 + a)
+	}
+}
+
+// looWeights returns w_i = 1/(1-h_i(a)) for the training rows, with the leverage
+// h_i = 1/ntr (intercept) + sum_j U_ij² f_j(a).
+func (d *decomposition) looWeights(f []float64, w []float64) {
+	base := 0.0
+	if d.intercept {
+		base = 1 / float64(d.ntr)
+	}
+	r := d.r
+	for i := 0; i < d.ntr; i++ {
+		h := base
+		for j, u2 := range d.u2[i*r : (i+1)*r] {
+			h += u2 * f[j]
+		}
+		w[i] = 1 / (1 - h)
+	}
+}
+
+// coefScale returns g_j(a) = s_j/(s_j²+a): prediction = P diag(g) Z.
+func (d *decomposition) coefScale(a float64, g []float64) {
+	for j, s2 := range d.s2 {
+		g[j] = math.Sqrt(s2) / (s2 + a)
+	}
+}
+
+// bytes estimates the memory the decomposition holds.
+func (d *decomposition) bytes() int64 {
+	return int64(8 * (2*d.ntr*d.r + d.nte*d.r + d.r))
+}

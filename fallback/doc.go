@@ -1,0 +1,22 @@
+// Package fallback is the CPU engine: the algorithm of DESIGN.md §2 on gonum, float32 and
+// float64, on all cores. It runs anywhere: the default build is pure Go (no cgo). Built with the
+// `openblas` tag, the same code runs its products on OpenBLAS and its eigendecompositions on
+// LAPACKE's divide-and-conquer solver (gonum.org/v1/netlib), several times faster.
+//
+// Per outer fold the engine
+//  1. centres the training activations and takes one float64 eigendecomposition (of Xc^T Xc when
+//     the fold has more rows than features, else of Xc Xc^T), giving Xc = U diag(s) V^T with
+//     directions below a relative tolerance dropped (Result.Dropped counts them);
+//  2. for each batch of targets (sized to the memory limit), centres Y by its training means,
+//     computes Z = U^T Yc once, and for every penalty a the fitted values U diag(f(a)) Z with
+//     f = s²/(s²+a), the leverages h(a) = 1/n + U² f(a) and the leave-one-out error
+//     mean((Yc - Yhat)/(1-h))², keeping a running argmin (strict <: the first penalty in grid
+//     order wins ties, as scikit-learn's RidgeCV);
+//  3. predicts the held-out rows at each target's penalty as P diag(s/(s²+a_t)) Z, with
+//     P = (Xtest - mean) V computed once per fold, and scores the Pearson r per target.
+//
+// Degenerate targets: a target constant on the training fold gets zero coefficients; a target
+// whose prediction or held-out data is constant on a fold scores 0 there and is counted in
+// Result.Degenerate. Constant feature columns are harmless (centring zeroes them); activations
+// with no variance at all give rank 0 and every target scores 0.
+package fallback

@@ -1,0 +1,91 @@
+package fallback
+
+import "math"
+
+var sqrt = math.Sqrt
+
+// pearsonCols returns the Pearson r per column between predictions p and data y (both rows x
+// cols, row-major), computed in two passes (means, then centred sums) so large offsets do not
+// cancel. A column where either side is exactly constant scores 0 and is flagged degenerate.
+func pearsonCols[T float](p []T, y []float64, rows, cols int) ([]float64, []bool) {
+	r := make([]float64, cols)
+	degn := make([]bool, cols)
+	parallelFor(cols, func(_, lo, hi int) {
+		w := hi - lo
+		mp, my := make([]float64, w), make([]float64, w)
+		for i := 0; i < rows; i++ {
+			pr, yr := p[i*cols+lo:i*cols+hi], y[i*cols+lo:i*cols+hi]
+			for t := range pr {
+				mp[t] += float64(pr[t])
+				my[t] += yr[t]
+			}
+		}
+		for t := range mp {
+			mp[t] /= float64(rows)
+			my[t] /= float64(rows)
+		}
+		spp, syy, spy := make([]float64, w), make([]float64, w), make([]float64, w)
+		pconst, yconst := make([]bool, w), make([]bool, w)
+		for t := range pconst {
+			pconst[t], yconst[t] = true, true
+		}
+		for i := 0; i < rows; i++ {
+			pr, yr := p[i*cols+lo:i*cols+hi], y[i*cols+lo:i*cols+hi]
+			for t := range pr {
+				dp, dy := float64(pr[t])-mp[t], yr[t]-my[t]
+				spp[t] += dp * dp
+				syy[t] += dy * dy
+				spy[t] += dp * dy
+				pconst[t] = pconst[t] && pr[t] == p[lo+t]
+				yconst[t] = yconst[t] && yr[t] == y[lo+t]
+			}
+		}
+		for t := 0; t < w; t++ {
+			if pconst[t] || yconst[t] || spp[t] == 0 || syy[t] == 0 {
+				degn[lo+t] = true
+				continue
+			}
+			v := spy[t] / sqrt(spp[t]*syy[t])
+			r[lo+t] = max(-1, min(1, v))
+		}
+	})
+	return r, degn
+}
+
+// r2Cols returns the coefficient of determination per column of the prediction p + mu against
+// y (rows x cols): 1 - SS_res/SS_tot, and for a constant column 1 if the prediction is exact,
+// else 0 (scikit-learn's r2_score with force_finite).
+func r2Cols[T float](p []T, mu []float64, y []float64, rows, cols int) []float64 {
+	out := make([]float64, cols)
+	parallelFor(cols, func(_, lo, hi int) {
+		w := hi - lo
+		my := make([]float64, w)
+		for i := 0; i < rows; i++ {
+			for t, v := range y[i*cols+lo : i*cols+hi] {
+				my[t] += v
+			}
+		}
+		for t := range my {
+			my[t] /= float64(rows)
+		}
+		res, tot := make([]float64, w), make([]float64, w)
+		for i := 0; i < rows; i++ {
+			pr, yr := p[i*cols+lo:i*cols+hi], y[i*cols+lo:i*cols+hi]
+			for t := range pr {
+				e := yr[t] - (float64(pr[t]) + mu[lo+t])
+				res[t] += e * e
+				dy := yr[t] - my[t]
+				tot[t] += dy * dy
+			}
+		}
+		for t := 0; t < w; t++ {
+			switch {
+			case tot[t] != 0:
+				out[lo+t] = 1 - res[t]/tot[t]
+			case res[t] == 0:
+				out[lo+t] = 1
+			}
+		}
+	})
+	return out
+}

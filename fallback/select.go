@@ -1,0 +1,254 @@
+package fallback
+
+import (
+	"math"
+	"time"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// criteria returns, for every penalty and target of the batch, the quantity the inner selection
+// minimises (A x mb): the mean leave-one-out squared error (loo), the GCV error (gcv), or minus
+// the mean inner-fold score (kfold).
+func (r *runner[T]) criteria(outer *split[T], inner []*split[T], b *batch[T], train []int) []float64 {
+	switch r.s.opts.Inner.Mode {
+	case engine.GCV:
+		return r.gcv(outer, b)
+	case engine.KFoldInner:
+		return r.kfold(inner, b)
+	default:
+		return r.loo(outer, b)
+	}
+}
+
+// loo: for each penalty, Yhat = U diag(f) Z (one product) and the fused error
+// sum_i ((Yc_i - Yhat_i) / (1 - h_i))² per target.
+func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
+	d, mb := sp.dec, b.mb
+	alphas := r.s.opts.Alphas
+	crit := make([]float64, len(alphas)*mb)
+	f := make([]float64, d.r)
+	w := make([]float64, d.ntr)
+	fz := make([]T, d.r*mb)
+	yhat := make([]T, d.ntr*mb)
+	nw := workers(d.ntr)
+	partial := make([][]float64, nw)
+	for i := range partial {
+		partial[i] = make([]float64, mb)
+	}
+	for a, alpha := range alphas {
+		t0 := time.Now()
+		d.shrink(alpha, f)
+		d.looWeights(f, w)
+		scaleRows(b.z, mb, f, fz)
+		mul(d.ntr, mb, d.r, sp.u, fz, 0, yhat)
+		r.res.Flops += 2 * float64(d.ntr) * float64(d.r) * float64(mb)
+		t0 = r.since(t0, &r.tm.Products)
+		parallelFor(d.ntr, func(wk, lo, hi int) {
+			acc := partial[wk]
+			clear(acc)
+			for i := lo; i < hi; i++ {
+				wi := w[i]
+				yc, yh := b.yc[i*mb:(i+1)*mb], yhat[i*mb:(i+1)*mb]
+				for t, v := range yc {
+					e := (float64(v) - float64(yh[t])) * wi
+					acc[t] += e * e
+				}
+			}
+		})
+		out := crit[a*mb : (a+1)*mb]
+		for wk := 0; wk < nw; wk++ {
+			for t, v := range partial[wk] {
+				out[t] += v
+			}
+		}
+		for t := range out {
+			out[t] /= float64(d.ntr)
+		}
+		r.since(t0, &r.tm.Select)
+	}
+	return crit
+}
+
+// gcv: the residual sum of squares per target from Z alone,
+// |Yc|² - |Z|² + sum_j (1-f_j)² Z_j², over (1 - tr(H)/n)² with tr(H) = [1] + sum_j f_j.
+// Per penalty this costs r x mb, not a product.
+func (r *runner[T]) gcv(sp *split[T], b *batch[T]) []float64 {
+	t0 := time.Now()
+	d, mb := sp.dec, b.mb
+	alphas := r.s.opts.Alphas
+	yy := colSumSquares(b.yc, d.ntr, mb)
+	z2 := make([]float64, len(b.z))
+	for k, v := range b.z {
+		z2[k] = float64(v) * float64(v)
+	}
+	zsum := make([]float64, mb)
+	for j := 0; j < d.r; j++ {
+		for t, v := range z2[j*mb : (j+1)*mb] {
+			zsum[t] += v
+		}
+	}
+	crit := make([]float64, len(alphas)*mb)
+	f := make([]float64, d.r)
+	for a, alpha := range alphas {
+		d.shrink(alpha, f)
+		tr := 0.0
+		if d.intercept {
+			tr = 1
+		}
+		for _, v := range f {
+			tr += v
+		}
+		den := 1 - tr/float64(d.ntr)
+		den *= den
+		out := crit[a*mb : (a+1)*mb]
+		for t := range out {
+			out[t] = yy[t] - zsum[t]
+		}
+		for j, fj := range f {
+			g := (1 - fj) * (1 - fj)
+			for t, v := range z2[j*mb : (j+1)*mb] {
+				out[t] += g * v
+			}
+		}
+		for t, v := range out {
+			out[t] = math.Max(v, 0) / float64(d.ntr) / den
+		}
+	}
+	r.since(t0, &r.tm.Select)
+	return crit
+}
+
+// kfold: for each inner split, Z_i = U_i^T Yc_i once, then per penalty the validation prediction
+// P_i diag(s/(s²+a)) Z_i (+ the inner training mean) and its score; the criterion is minus the
+// mean score over inner splits.
+func (r *runner[T]) kfold(inner []*split[T], b *batch[T]) []float64 {
+	opts := r.s.opts
+	mb, A := b.mb, len(opts.Alphas)
+	crit := make([]float64, A*mb)
+	K := float64(len(inner))
+	for _, sp := range inner {
+		t0 := time.Now()
+		d := sp.dec
+		// Inner training targets, re-centred on the inner training rows (Yc is already centred on
+		// the outer training rows; a shift does not change the fit's slope).
+		yi := make([]T, d.ntr*mb)
+		for k, p := range sp.trainPos {
+			copy(yi[k*mb:(k+1)*mb], b.yc[p*mb:(p+1)*mb])
+		}
+		mu := make([]float64, mb)
+		if !opts.NoIntercept {
+			mu = colMeans(yi, d.ntr, mb)
+			for i := 0; i < d.ntr; i++ {
+				row := yi[i*mb : (i+1)*mb]
+				for t := range row {
+					row[t] = T(float64(row[t]) - mu[t])
+				}
+			}
+		}
+		yv := make([]float64, d.nte*mb)
+		for k, p := range sp.valPos {
+			for t, v := range b.yc[p*mb : (p+1)*mb] {
+				yv[k*mb+t] = float64(v)
+			}
+		}
+		t0 = r.since(t0, &r.tm.Transfer)
+		z := make([]T, d.r*mb)
+		mul(d.r, mb, d.ntr, sp.ut, yi, 0, z)
+		r.res.Flops += 2 * float64(d.ntr) * float64(d.r) * float64(mb)
+		r.since(t0, &r.tm.Products)
+		g := make([]float64, d.r)
+		gz := make([]T, d.r*mb)
+		pred := make([]T, d.nte*mb)
+		for a, alpha := range opts.Alphas {
+			t0 := time.Now()
+			d.coefScale(alpha, g)
+			scaleRows(z, mb, g, gz)
+			mul(d.nte, mb, d.r, sp.p, gz, 0, pred)
+			r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
+			t0 = r.since(t0, &r.tm.Products)
+			var sc []float64
+			if opts.Inner.Score == engine.Pearson {
+				sc, _ = pearsonCols(pred, yv, d.nte, mb)
+			} else {
+				sc = r2Cols(pred, mu, yv, d.nte, mb)
+			}
+			out := crit[a*mb : (a+1)*mb]
+			for t, v := range sc {
+				out[t] -= v / K
+			}
+			r.since(t0, &r.tm.Select)
+		}
+	}
+	return crit
+}
+
+// refitAndScore predicts the held-out rows at each target's chosen penalty (idx into the grid)
+// and scores them.
+func (r *runner[T]) refitAndScore(f int, sp *split[T], b *batch[T], idx []int) {
+	t0 := time.Now()
+	opts := r.s.opts
+	d, mb, m := sp.dec, b.mb, r.s.y.Cols
+	A := len(opts.Alphas)
+	g := make([]float64, A*d.r)
+	for a, alpha := range opts.Alphas {
+		d.coefScale(alpha, g[a*d.r:(a+1)*d.r])
+	}
+	gz := make([]T, d.r*mb)
+	for j := 0; j < d.r; j++ {
+		row, zr := gz[j*mb:(j+1)*mb], b.z[j*mb:(j+1)*mb]
+		for t, a := range idx {
+			row[t] = T(g[a*d.r+j] * float64(zr[t]))
+		}
+	}
+	pred := make([]T, d.nte*mb)
+	mul(d.nte, mb, d.r, sp.p, gz, 0, pred)
+	r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
+	t0 = r.since(t0, &r.tm.Refit)
+	yte := make([]float64, d.nte*mb)
+	r.s.y.GatherCols64(opts.Folds[f].Test, b.c0, b.c0+mb, yte)
+	t0 = r.since(t0, &r.tm.Transfer)
+	sc, degn := pearsonCols(pred, yte, d.nte, mb)
+	for t := 0; t < mb; t++ {
+		k := f*m + b.c0 + t
+		r.res.FoldScores[k] = sc[t]
+		r.res.Alphas[k] = opts.Alphas[idx[t]]
+		r.degn[k] = degn[t]
+	}
+	r.since(t0, &r.tm.Score)
+}
+
+// scaleRows sets out[j, :] = s[j] * z[j, :] for a row-major matrix with cols columns.
+func scaleRows[T float](z []T, cols int, s []float64, out []T) {
+	for j, sj := range s {
+		o, in := out[j*cols:(j+1)*cols], z[j*cols:(j+1)*cols]
+		for t, v := range in {
+			o[t] = T(sj * float64(v))
+		}
+	}
+}
+
+// colMeans returns the column means of a rows x cols row-major matrix.
+func colMeans[T float](a []T, rows, cols int) []float64 {
+	mu := make([]float64, cols)
+	for i := 0; i < rows; i++ {
+		for t, v := range a[i*cols : (i+1)*cols] {
+			mu[t] += float64(v)
+		}
+	}
+	for t := range mu {
+		mu[t] /= float64(rows)
+	}
+	return mu
+}
+
+// colSumSquares returns the per-column sums of squares of a rows x cols row-major matrix.
+func colSumSquares[T float](a []T, rows, cols int) []float64 {
+	ss := make([]float64, cols)
+	for i := 0; i < rows; i++ {
+		for t, v := range a[i*cols : (i+1)*cols] {
+			ss[t] += float64(v) * float64(v)
+		}
+	}
+	return ss
+}
