@@ -363,6 +363,27 @@ CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_
          "shared_kfold5"]
 
 
+# cases whose training designs have a clear numerical rank, which the suite checks (float64)
+RANK_CASES = {"n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_d_plus1",
+              "collinear", "no_intercept", "many_targets"}
+
+
+def train_ranks(X, folds, intercept):
+    """numpy matrix_rank of each training fold's design (centred when fitting an intercept), and
+    the smallest relative singular value kept / the largest dropped over the folds."""
+    ranks, kept, dropped = [], 1.0, 0.0
+    for tr, _ in KFold(folds).split(X):
+        Xt = X[tr] - X[tr].mean(axis=0) if intercept else X[tr]
+        r = int(np.linalg.matrix_rank(Xt))
+        s = np.linalg.svd(Xt, compute_uv=False)
+        s = s / s[0]
+        kept = min(kept, s[r - 1])
+        if r < len(s):
+            dropped = max(dropped, s[r])
+        ranks.append(r)
+    return ranks, (kept, dropped)
+
+
 def generate(outdir, only=None):
     if os.path.isdir(outdir) and not only:
         shutil.rmtree(outdir)
@@ -383,6 +404,11 @@ def generate(outdir, only=None):
         else:
             raise RuntimeError("%s: could not avoid near-ties" % name)
         trailing = Y.shape[1:]
+        ranks, gaps = train_ranks(np.asarray(X, dtype=np.float64), spec["folds"], spec["intercept"])
+        check_rank = name in RANK_CASES
+        if check_rank:
+            # a clear gap, so any sensible relative tolerance (eps*n .. 1e-7) makes the same decision
+            assert gaps[0] > 1e-6 and gaps[1] < 1e-12, (name, gaps)
         d = os.path.join(outdir, name)
         os.makedirs(d, exist_ok=True)
         np.save(os.path.join(d, "X.npy"), X)
@@ -397,6 +423,8 @@ def generate(outdir, only=None):
             y_shape=[int(s) for s in Y.shape],
             dtype=str(X.dtype),
             degenerate=int(deg.sum()),
+            train_rank=ranks,
+            check_rank=check_rank,
             degenerate_targets=int(deg.any(axis=0).sum()),
             reference=("sklearn RidgeCV" if spec["inner"] == "loo" or
                        (spec["shared_alpha"] and spec["inner"].count(":") == 1) else
