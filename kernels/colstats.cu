@@ -2,19 +2,25 @@
 #include "common.cuh"
 
 // col_stats: for each of the mb columns of a (element (j, i) at a[j + rows[i]*lda], or
-// a[j + i*lda] when rows is null), the mean over the nrows rows (mean[j]) and, when ss is not
-// null, the centred sum of squares sum_i (a - mean)^2 (ss[j]). Two passes, double accumulation.
+// a[j + i*lda] when rows is null), the mean over the nrows rows (mean[j]), whether the column is
+// exactly constant on those rows (constant[j], when not null) and, when ss is not null, the
+// centred sum of squares sum_i (a - mean)^2 (ss[j]). Two passes, double accumulation.
 template <typename T>
 __device__ void col_stats(const T* a, long long lda, const int* rows, long long nrows, long long mb,
-                          double* mean, double* ss) {
+                          double* mean, int* constant, double* ss) {
     GRID_STRIDE(j, mb) {
         double s = 0;
+        int same = 1;
+        T first = nrows > 0 ? a[j + (rows ? (long long)rows[0] : 0) * lda] : (T)0;
         for (long long i = 0; i < nrows; i++) {
             long long r = rows ? rows[i] : i;
-            s += (double)a[j + r * lda];
+            T v = a[j + r * lda];
+            s += (double)v;
+            same = same && v == first;
         }
         double mu = nrows > 0 ? s / (double)nrows : 0.0;
         mean[j] = mu;
+        if (constant) constant[j] = same;
         if (ss) {
             double q = 0;
             for (long long i = 0; i < nrows; i++) {
@@ -28,42 +34,44 @@ __device__ void col_stats(const T* a, long long lda, const int* rows, long long 
 }
 
 extern "C" __global__ void col_stats_f32(const float* a, long long lda, const int* rows, long long nrows,
-                                         long long mb, double* mean, double* ss) {
-    col_stats<float>(a, lda, rows, nrows, mb, mean, ss);
+                                         long long mb, double* mean, int* constant, double* ss) {
+    col_stats<float>(a, lda, rows, nrows, mb, mean, constant, ss);
 }
 extern "C" __global__ void col_stats_f64(const double* a, long long lda, const int* rows, long long nrows,
-                                         long long mb, double* mean, double* ss) {
-    col_stats<double>(a, lda, rows, nrows, mb, mean, ss);
+                                         long long mb, double* mean, int* constant, double* ss) {
+    col_stats<double>(a, lda, rows, nrows, mb, mean, constant, ss);
 }
 
 // gather_center: out[j + i*ldo] = a[j + rows[i]*lda] - mean[j] for j < mb, i < nrows (mean may
-// be null: no centring; rows may be null: rows 0..nrows-1), converting the element type.
+// be null: no centring; rows may be null: rows 0..nrows-1), converting the element type; a
+// column with zero[j] set (zero may be null) is written as exact zeros (a constant target).
 template <typename Tin, typename Tout>
 __device__ void gather_center(const Tin* a, long long lda, const int* rows, long long nrows, long long mb,
-                              const double* mean, Tout* out, long long ldo) {
+                              const double* mean, const int* zero, Tout* out, long long ldo) {
     long long total = nrows * mb;
     GRID_STRIDE(k, total) {
         long long j = k % mb, i = k / mb;
         long long r = rows ? rows[i] : i;
         double v = (double)a[j + r * lda];
         if (mean) v -= mean[j];
+        if (zero && zero[j]) v = 0;
         out[j + i * ldo] = (Tout)v;
     }
 }
 
 extern "C" __global__ void gather_center_f32_f32(const float* a, long long lda, const int* rows, long long nrows,
-                                                 long long mb, const double* mean, float* out, long long ldo) {
-    gather_center<float, float>(a, lda, rows, nrows, mb, mean, out, ldo);
+                                                 long long mb, const double* mean, const int* zero, float* out, long long ldo) {
+    gather_center<float, float>(a, lda, rows, nrows, mb, mean, zero, out, ldo);
 }
 extern "C" __global__ void gather_center_f64_f64(const double* a, long long lda, const int* rows, long long nrows,
-                                                 long long mb, const double* mean, double* out, long long ldo) {
-    gather_center<double, double>(a, lda, rows, nrows, mb, mean, out, ldo);
+                                                 long long mb, const double* mean, const int* zero, double* out, long long ldo) {
+    gather_center<double, double>(a, lda, rows, nrows, mb, mean, zero, out, ldo);
 }
 extern "C" __global__ void gather_center_f64_f32(const double* a, long long lda, const int* rows, long long nrows,
-                                                 long long mb, const double* mean, float* out, long long ldo) {
-    gather_center<double, float>(a, lda, rows, nrows, mb, mean, out, ldo);
+                                                 long long mb, const double* mean, const int* zero, float* out, long long ldo) {
+    gather_center<double, float>(a, lda, rows, nrows, mb, mean, zero, out, ldo);
 }
 extern "C" __global__ void gather_center_f32_f64(const float* a, long long lda, const int* rows, long long nrows,
-                                                 long long mb, const double* mean, double* out, long long ldo) {
-    gather_center<float, double>(a, lda, rows, nrows, mb, mean, out, ldo);
+                                                 long long mb, const double* mean, const int* zero, double* out, long long ldo) {
+    gather_center<float, double>(a, lda, rows, nrows, mb, mean, zero, out, ldo);
 }

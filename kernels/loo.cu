@@ -20,8 +20,9 @@ extern "C" __global__ void loo_weights(const double* u2, long long ldu, long lon
 
 // loo_update: for each target j < mb, the leave-one-out error at penalty index aidx,
 //   err = mean_i ((yc[j + i*ldy] - yh[j + i*ldh]) * w[i])^2   (i < n),
-// stored in err_out[j] when err_out is not null, and the running argmin: when err < best[j]
-// (strict, so the first penalty in grid order wins ties) best[j] = err and best_idx[j] = aidx.
+// stored in err_out[j] when err_out is not null, and the running argmin: at the first penalty
+// (aidx 0) or when err < best[j] (strict, so the first penalty in grid order wins ties),
+// best[j] = err and best_idx[j] = aidx.
 template <typename T>
 __device__ void loo_update(const T* yc, long long ldy, const T* yh, long long ldh, const double* w, long long n,
                            long long mb, long long aidx, double* err_out, double* best, int* best_idx) {
@@ -33,7 +34,7 @@ __device__ void loo_update(const T* yc, long long ldy, const T* yh, long long ld
         }
         s /= (double)n;
         if (err_out) err_out[j] = s;
-        if (s < best[j]) {
+        if (aidx == 0 || s < best[j]) {
             best[j] = s;
             best_idx[j] = (int)aidx;
         }
@@ -49,4 +50,58 @@ extern "C" __global__ void loo_update_f64(const double* yc, long long ldy, const
                                           const double* w, long long n, long long mb, long long aidx,
                                           double* err_out, double* best, int* best_idx) {
     loo_update<double>(yc, ldy, yh, ldh, w, n, mb, aidx, err_out, best, best_idx);
+}
+
+// gcv_select: generalised cross-validation for all na penalties at once. For target j < mb, with
+// yy[j] = sum_i yc^2 over the n training rows (yc: mb x n, ld ldy) and z (mb x r, ld ldz) = U^T yc,
+//   crit(a) = max(yy - sum_c z_c^2 + sum_c (1 - f[c + a*r])^2 z_c^2, 0) / n / den[a]
+// (den[a] = (1 - tr(H(a))/n)^2), written to crit[j + a*ldc] when crit is not null, and the
+// argmin over a (first penalty wins ties) into best[j], best_idx[j].
+template <typename T>
+__device__ void gcv_select(const T* yc, long long ldy, long long n, const T* z, long long ldz, long long r,
+                           long long mb, const double* f, const double* den, long long na, double* crit,
+                           long long ldc, double* best, int* best_idx) {
+    GRID_STRIDE(j, mb) {
+        double yy = 0;
+        for (long long i = 0; i < n; i++) {
+            double v = (double)yc[j + i * ldy];
+            yy += v * v;
+        }
+        double zsum = 0;
+        for (long long c = 0; c < r; c++) {
+            double v = (double)z[j + c * ldz];
+            zsum += v * v;
+        }
+        double bv = 0;
+        int bi = 0;
+        for (long long a = 0; a < na; a++) {
+            double out = yy - zsum;
+            const double* fa = f + a * r;
+            for (long long c = 0; c < r; c++) {
+                double v = (double)z[j + c * ldz];
+                double g = (1 - fa[c]) * (1 - fa[c]);
+                out += g * (v * v);
+            }
+            out = fmax(out, 0.0) / (double)n / den[a];
+            if (crit) crit[j + a * ldc] = out;
+            if (a == 0 || out < bv) {
+                bv = out;
+                bi = (int)a;
+            }
+        }
+        best[j] = bv;
+        best_idx[j] = bi;
+    }
+}
+
+extern "C" __global__ void gcv_select_f32(const float* yc, long long ldy, long long n, const float* z, long long ldz,
+                                          long long r, long long mb, const double* f, const double* den, long long na,
+                                          double* crit, long long ldc, double* best, int* best_idx) {
+    gcv_select<float>(yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, best_idx);
+}
+extern "C" __global__ void gcv_select_f64(const double* yc, long long ldy, long long n, const double* z,
+                                          long long ldz, long long r, long long mb, const double* f,
+                                          const double* den, long long na, double* crit, long long ldc,
+                                          double* best, int* best_idx) {
+    gcv_select<double>(yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, best_idx);
 }
