@@ -1,0 +1,528 @@
+package enginetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// RunProperties runs the engine-agnostic cases, which need no fixtures: planted ground truth,
+// batching invariance, memory layouts, input dtypes, row order, degenerate counts, session reuse,
+// progress and cancellation.
+func RunProperties(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	t.Run("planted", func(t *testing.T) { testPlanted(t, newEngine) })
+	t.Run("batching", func(t *testing.T) { testBatching(t, newEngine) })
+	t.Run("out_of_memory", func(t *testing.T) { testOutOfMemory(t, newEngine) })
+	t.Run("col_major", func(t *testing.T) { testColMajor(t, newEngine) })
+	t.Run("input_dtype", func(t *testing.T) { testInputDtype(t, newEngine) })
+	t.Run("fold_indices", func(t *testing.T) { testFoldIndices(t, newEngine) })
+	t.Run("degenerate", func(t *testing.T) { testDegenerate(t, newEngine) })
+	t.Run("session_reuse", func(t *testing.T) { testSessionReuse(t, newEngine) })
+	t.Run("progress", func(t *testing.T) { testProgress(t, newEngine) })
+	t.Run("cancel", func(t *testing.T) { testCancel(t, newEngine) })
+}
+
+// problem is a synthetic data set held in float64, row-major.
+type problem struct {
+	n, d, m int
+	x, y    []float64
+}
+
+func rng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5eed)) }
+
+// randomProblem makes X (n x d, standard normal) and Y = X W * gain + noise with gains spread
+// over [0.1, 3] (mixed signal-to-noise) and non-zero target means.
+func randomProblem(seed uint64, n, d, m int) *problem {
+	r := rng(seed)
+	p := &problem{n: n, d: d, m: m, x: make([]float64, n*d), y: make([]float64, n*m)}
+	for i := range p.x {
+		p.x[i] = r.NormFloat64()
+	}
+	w := make([]float64, d*m)
+	for i := range w {
+		w[i] = r.NormFloat64() / math.Sqrt(float64(d))
+	}
+	for t := 0; t < m; t++ {
+		gain := 0.1 * math.Pow(30, float64(t%7)/6)
+		off := 3 * r.NormFloat64()
+		for i := 0; i < n; i++ {
+			s := 0.0
+			for j := 0; j < d; j++ {
+				s += p.x[i*d+j] * w[j*m+t]
+			}
+			p.y[i*m+t] = gain*s + r.NormFloat64() + off
+		}
+	}
+	return p
+}
+
+func (p *problem) X() engine.Matrix { return engine.NewMatrix64(p.n, p.d, p.x) }
+func (p *problem) Y() engine.Matrix { return engine.NewMatrix64(p.n, p.m, p.y) }
+
+// roundTo32 rounds every value to the nearest float32 (so float32 and float64 copies agree).
+func (p *problem) roundTo32() {
+	for i := range p.x {
+		p.x[i] = float64(float32(p.x[i]))
+	}
+	for i := range p.y {
+		p.y[i] = float64(float32(p.y[i]))
+	}
+}
+
+func to32(a []float64) []float32 {
+	out := make([]float32, len(a))
+	for i, v := range a {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// colMajor returns a column-major copy of a row-major r x c matrix.
+func colMajor(r, c int, a []float64) []float64 {
+	out := make([]float64, len(a))
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			out[j*r+i] = a[i*c+j]
+		}
+	}
+	return out
+}
+
+func defaults(t *testing.T, n int, p engine.Precision) engine.Options {
+	t.Helper()
+	opts, err := engine.Defaults(n)
+	if err != nil {
+		t.Fatalf("engine.Defaults(%d): %v", n, err)
+	}
+	opts.Precision = p
+	return opts
+}
+
+func score(t *testing.T, newEngine func(t *testing.T) engine.Engine, x, y engine.Matrix, opts engine.Options) *engine.Result {
+	t.Helper()
+	e := newEngine(t)
+	defer e.Close()
+	res, err := engine.Score(context.Background(), e, x, y, opts)
+	if err != nil {
+		t.Fatalf("Score: %v", err)
+	}
+	if !checkShape(t, res, y.Cols, len(opts.Folds)) {
+		t.FailNow()
+	}
+	return res
+}
+
+// diff returns the largest |a - b| over scores and fold scores and the number of differing
+// penalties.
+func diff(a, b *engine.Result) (maxDiff float64, penalties int) {
+	for i := range a.Scores {
+		maxDiff = math.Max(maxDiff, nanInf(math.Abs(a.Scores[i]-b.Scores[i])))
+	}
+	for i := range a.FoldScores {
+		maxDiff = math.Max(maxDiff, nanInf(math.Abs(a.FoldScores[i]-b.FoldScores[i])))
+		if a.Alphas[i] != b.Alphas[i] {
+			penalties++
+		}
+	}
+	return maxDiff, penalties
+}
+
+func expectSame(t *testing.T, what string, a, b *engine.Result, tol float64) {
+	t.Helper()
+	d, np := diff(a, b)
+	t.Logf("%s: max |r diff| %.3g, %d penalties differ", what, d, np)
+	if d > tol || np > 0 {
+		t.Errorf("%s: max |r diff| %.3g (tolerance %g), %d of %d penalties differ", what, d, tol, np, len(a.Alphas))
+	}
+	if a.Degenerate != b.Degenerate || a.DegenerateTargets != b.DegenerateTargets {
+		t.Errorf("%s: degenerate counts %d/%d vs %d/%d", what, a.Degenerate, a.DegenerateTargets, b.Degenerate, b.DegenerateTargets)
+	}
+}
+
+var precisions = []engine.Precision{engine.Float64, engine.Float32}
+
+// testPlanted: y = X w + small noise scores near 1; pure noise scores near 0.
+func testPlanted(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	const n, d, signal, noise = 300, 20, 30, 20
+	m := signal + noise
+	r := rng(1)
+	x := make([]float64, n*d)
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	y := make([]float64, n*m)
+	for t := 0; t < m; t++ {
+		w := make([]float64, d)
+		for j := range w {
+			w[j] = r.NormFloat64()
+		}
+		for i := 0; i < n; i++ {
+			s := 5.0 * float64(t) // an offset: the intercept must absorb it
+			if t < signal {
+				for j := 0; j < d; j++ {
+					s += x[i*d+j] * w[j]
+				}
+				s += 0.01 * r.NormFloat64()
+			} else {
+				s += r.NormFloat64()
+			}
+			y[i*m+t] = s
+		}
+	}
+	for _, p := range precisions {
+		t.Run(p.String(), func(t *testing.T) {
+			res := score(t, newEngine, engine.NewMatrix64(n, d, x), engine.NewMatrix64(n, m, y), defaults(t, n, p))
+			worst, mean, maxNoise := 1.0, 0.0, 0.0
+			for tt := 0; tt < m; tt++ {
+				if tt < signal {
+					worst = math.Min(worst, res.Scores[tt])
+				} else {
+					mean += res.Scores[tt] / noise
+					maxNoise = math.Max(maxNoise, math.Abs(res.Scores[tt]))
+				}
+			}
+			t.Logf("planted: worst signal score %.6f; noise targets mean %.4f, max |score| %.3f", worst, mean, maxNoise)
+			if !(worst > 0.999) {
+				t.Errorf("planted targets (noise 1%% of the signal): worst score %.6f, want > 0.999", worst)
+			}
+			if !(math.Abs(mean) < 0.1) || !(maxNoise < 0.4) {
+				t.Errorf("pure-noise targets: mean score %.4f (want |mean| < 0.1), max |score| %.3f (want < 0.4)", mean, maxNoise)
+			}
+			if res.Degenerate != 0 {
+				t.Errorf("planted problem: %d degenerate pairs, want 0", res.Degenerate)
+			}
+		})
+	}
+}
+
+// testBatching: a MemoryLimit small enough to force many target batches gives the unlimited
+// result (1e-12 in float64).
+func testBatching(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	pr := randomProblem(2, 100, 20, 256)
+	for _, p := range precisions {
+		t.Run(p.String(), func(t *testing.T) {
+			opts := defaults(t, pr.n, p)
+			full := score(t, newEngine, pr.X(), pr.Y(), opts)
+			// the smallest limit the engine accepts, from 64 MiB down by factors of 4
+			var small *engine.Result
+			var limit int64
+			var lastErr error
+			for l := int64(64 << 20); l >= 256; l /= 4 {
+				o := opts
+				o.MemoryLimit = l
+				e := newEngine(t)
+				res, err := engine.Score(context.Background(), e, pr.X(), pr.Y(), o)
+				e.Close()
+				if err != nil {
+					if !errors.Is(err, engine.ErrOutOfMemory) {
+						t.Fatalf("MemoryLimit %d: error %v does not wrap engine.ErrOutOfMemory", l, err)
+					}
+					lastErr = err
+					break
+				}
+				small, limit = res, l
+			}
+			if small == nil {
+				t.Fatalf("no MemoryLimit down from 64 MiB was accepted for n=100, d=20, m=256: %v", lastErr)
+			}
+			t.Logf("unlimited: %d batch(es); MemoryLimit %d bytes: %d batches", full.Batches, limit, small.Batches)
+			if small.Batches < 4 {
+				t.Fatalf("MemoryLimit %d bytes (the smallest accepted) gave %d target batches, want >= 4 (%d unlimited); "+
+					"either the limit is ignored or the out-of-memory error comes too early", limit, small.Batches, full.Batches)
+			}
+			tol := 1e-12
+			if p != engine.Float64 {
+				tol = 1e-5
+			}
+			expectSame(t, fmt.Sprintf("batched (%d) vs unlimited (%d)", small.Batches, full.Batches), small, full, tol)
+		})
+	}
+}
+
+// testOutOfMemory: a limit of one byte cannot hold one target: the error wraps ErrOutOfMemory.
+func testOutOfMemory(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	pr := randomProblem(3, 60, 10, 8)
+	opts := defaults(t, pr.n, engine.Float64)
+	opts.MemoryLimit = 1
+	e := newEngine(t)
+	defer e.Close()
+	_, err := engine.Score(context.Background(), e, pr.X(), pr.Y(), opts)
+	if err == nil {
+		t.Fatalf("MemoryLimit of 1 byte: no error (want one wrapping engine.ErrOutOfMemory)")
+	}
+	if !errors.Is(err, engine.ErrOutOfMemory) {
+		t.Errorf("MemoryLimit of 1 byte: %v does not wrap engine.ErrOutOfMemory", err)
+	}
+	checkMessage(t, err)
+}
+
+// testColMajor: column-major X and Y give the row-major result.
+func testColMajor(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	pr := randomProblem(4, 90, 15, 30)
+	xc := engine.Matrix{Rows: pr.n, Cols: pr.d, ColMajor: true, F64: colMajor(pr.n, pr.d, pr.x)}
+	yc := engine.Matrix{Rows: pr.n, Cols: pr.m, ColMajor: true, F64: colMajor(pr.n, pr.m, pr.y)}
+	x32 := engine.Matrix{Rows: pr.n, Cols: pr.d, ColMajor: true, F32: to32(colMajor(pr.n, pr.d, pr.x))}
+	y32 := engine.Matrix{Rows: pr.n, Cols: pr.m, ColMajor: true, F32: to32(colMajor(pr.n, pr.m, pr.y))}
+	for _, p := range precisions {
+		t.Run(p.String(), func(t *testing.T) {
+			opts := defaults(t, pr.n, p)
+			rm := score(t, newEngine, pr.X(), pr.Y(), opts)
+			tol := 1e-12
+			if p != engine.Float64 {
+				tol = 1e-5
+			}
+			expectSame(t, "col-major X and Y vs row-major", score(t, newEngine, xc, yc, opts), rm, tol)
+			expectSame(t, "col-major Y only", score(t, newEngine, pr.X(), yc, opts), rm, tol)
+			rm32 := score(t, newEngine, engine.NewMatrix32(pr.n, pr.d, to32(pr.x)), engine.NewMatrix32(pr.n, pr.m, to32(pr.y)), opts)
+			expectSame(t, "col-major float32 X and Y vs row-major float32", score(t, newEngine, x32, y32, opts), rm32, tol)
+		})
+	}
+}
+
+// testInputDtype: the same values stored as float32 and as float64 give the same result.
+func testInputDtype(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	pr := randomProblem(5, 90, 15, 30)
+	pr.roundTo32()
+	x32 := engine.NewMatrix32(pr.n, pr.d, to32(pr.x))
+	y32 := engine.NewMatrix32(pr.n, pr.m, to32(pr.y))
+	for _, p := range precisions {
+		t.Run(p.String(), func(t *testing.T) {
+			opts := defaults(t, pr.n, p)
+			r64 := score(t, newEngine, pr.X(), pr.Y(), opts)
+			tol := 1e-10
+			if p != engine.Float64 {
+				tol = 1e-5
+			}
+			expectSame(t, "float32 X and Y vs float64", score(t, newEngine, x32, y32, opts), r64, tol)
+			expectSame(t, "float32 X, float64 Y", score(t, newEngine, x32, pr.Y(), opts), r64, tol)
+			expectSame(t, "float64 X, float32 Y", score(t, newEngine, pr.X(), y32, opts), r64, tol)
+		})
+	}
+}
+
+// testFoldIndices: shuffled folds on the original rows equal contiguous folds on permuted rows
+// (the engine honours Fold indices rather than assuming contiguous blocks).
+func testFoldIndices(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	pr := randomProblem(6, 95, 12, 24)
+	perm := rng(7).Perm(pr.n)
+	xp := make([]float64, len(pr.x))
+	yp := make([]float64, len(pr.y))
+	for i, src := range perm {
+		copy(xp[i*pr.d:(i+1)*pr.d], pr.x[src*pr.d:(src+1)*pr.d])
+		copy(yp[i*pr.m:(i+1)*pr.m], pr.y[src*pr.m:(src+1)*pr.m])
+	}
+	contiguous, err := engine.KFold(pr.n, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the same splits in the original row numbering
+	mapped := make([]engine.Fold, len(contiguous))
+	for f, fold := range contiguous {
+		test := make([]int, len(fold.Test))
+		for i, r := range fold.Test {
+			test[i] = perm[r]
+		}
+		mapped[f] = foldFromTest(pr.n, test)
+	}
+	for _, inner := range []string{"loo", "kfold:3"} {
+		t.Run(inner, func(t *testing.T) {
+			in, err := engine.ParseInner(inner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := defaults(t, pr.n, engine.Float64)
+			opts.Inner = in
+			opts.Folds = contiguous
+			a := score(t, newEngine, engine.NewMatrix64(pr.n, pr.d, xp), engine.NewMatrix64(pr.n, pr.m, yp), opts)
+			opts.Folds = mapped
+			b := score(t, newEngine, pr.X(), pr.Y(), opts)
+			if inner == "loo" {
+				// LOO does not depend on the order of the training rows
+				expectSame(t, "permuted rows, mapped folds", b, a, 1e-9)
+				return
+			}
+			// an inner K-fold splits the training rows in order, so only a different split is
+			// expected: check the scores are sane and the outer test sets were honoured
+			d, _ := diff(a, b)
+			t.Logf("kfold inner on reordered training rows: max |r diff| %.3g", d)
+			if d > 0.5 {
+				t.Errorf("kfold inner: permuted rows with mapped folds differ by %.3g in r", d)
+			}
+		})
+	}
+}
+
+func foldFromTest(n int, test []int) engine.Fold {
+	in := make([]bool, n)
+	for _, i := range test {
+		in[i] = true
+	}
+	var f engine.Fold
+	for i := 0; i < n; i++ {
+		if in[i] {
+			f.Test = append(f.Test, i)
+		} else {
+			f.Train = append(f.Train, i)
+		}
+	}
+	return f
+}
+
+// testDegenerate: constant columns and a column constant on one held-out fold are counted in
+// Result.Degenerate/DegenerateTargets and score exactly 0 there.
+func testDegenerate(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	pr := randomProblem(8, 100, 10, 12) // KFold(5): 20 rows a fold
+	set := func(t0 int, rows []int, v float64) {
+		for _, i := range rows {
+			pr.y[i*pr.m+t0] = v
+		}
+	}
+	all := make([]int, pr.n)
+	for i := range all {
+		all[i] = i
+	}
+	set(0, all, 0)
+	set(5, all, 2.5)
+	set(9, all, -1024)
+	set(3, all[40:60], 0.75) // constant only on fold 2's held-out rows
+	wantPairs := map[[2]int]bool{{2, 3}: true}
+	for f := 0; f < 5; f++ {
+		for _, tt := range []int{0, 5, 9} {
+			wantPairs[[2]int{f, tt}] = true
+		}
+	}
+	for _, p := range precisions {
+		t.Run(p.String(), func(t *testing.T) {
+			res := score(t, newEngine, pr.X(), pr.Y(), defaults(t, pr.n, p))
+			if res.Degenerate != len(wantPairs) || res.DegenerateTargets != 4 {
+				t.Errorf("Degenerate %d, DegenerateTargets %d; want %d and 4 (3 constant columns x 5 folds + 1 fold of a column constant on its test rows)",
+					res.Degenerate, res.DegenerateTargets, len(wantPairs))
+			}
+			for pair := range wantPairs {
+				if v := res.FoldScore(pair[0], pair[1]); v != 0 {
+					t.Errorf("fold %d target %d: constant data scores %v, want exactly 0", pair[0], pair[1], v)
+				}
+			}
+			for tt := 0; tt < pr.m; tt++ {
+				for f := 0; f < 5; f++ {
+					if v := res.FoldScore(f, tt); math.IsNaN(v) || math.Abs(v) > 1 {
+						t.Errorf("fold %d target %d: score %v outside [-1, 1]", f, tt, v)
+					}
+				}
+			}
+			for _, tt := range []int{0, 5, 9} {
+				if res.Scores[tt] != 0 {
+					t.Errorf("constant target %d: score %v, want 0", tt, res.Scores[tt])
+				}
+			}
+		})
+	}
+}
+
+// testSessionReuse: one session scores several activation matrices, each as a one-shot Score
+// would, and scoring the same matrix twice is deterministic.
+func testSessionReuse(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	pr := randomProblem(9, 80, 12, 20)
+	other := randomProblem(10, 80, 25, 1)
+	for _, p := range precisions {
+		t.Run(p.String(), func(t *testing.T) {
+			opts := defaults(t, pr.n, p)
+			tol := 1e-12
+			if p != engine.Float64 {
+				tol = 1e-6 // parallel float32 reductions need not be bit-reproducible
+			}
+			e := newEngine(t)
+			defer e.Close()
+			s, err := e.Open(pr.Y(), opts)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer s.Close()
+			var got []*engine.Result
+			for i, x := range []engine.Matrix{pr.X(), other.X(), pr.X()} {
+				res, err := s.Score(context.Background(), x)
+				if err != nil {
+					t.Fatalf("Score #%d: %v", i, err)
+				}
+				got = append(got, res)
+			}
+			expectSame(t, "second X in a session vs one-shot", got[1], score(t, newEngine, other.X(), pr.Y(), opts), tol)
+			expectSame(t, "same X scored twice in one session", got[2], got[0], tol)
+			expectSame(t, "first X in a session vs one-shot", got[0], score(t, newEngine, pr.X(), pr.Y(), opts), tol)
+		})
+	}
+}
+
+// testProgress: Progress reports increasing counts up to the total.
+func testProgress(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	pr := randomProblem(11, 60, 8, 10)
+	opts := defaults(t, pr.n, engine.Float64)
+	var calls, lastDone, lastTotal int
+	opts.Progress = func(done, total int) {
+		if done < lastDone || done > total || total <= 0 {
+			t.Errorf("Progress(%d, %d) after Progress(%d, %d)", done, total, lastDone, lastTotal)
+		}
+		calls++
+		lastDone, lastTotal = done, total
+	}
+	score(t, newEngine, pr.X(), pr.Y(), opts)
+	t.Logf("progress: %d calls, last (%d, %d)", calls, lastDone, lastTotal)
+	if calls == 0 {
+		t.Fatalf("Options.Progress was never called")
+	}
+	if lastDone != lastTotal {
+		t.Errorf("last Progress call (%d, %d): done should reach total", lastDone, lastTotal)
+	}
+}
+
+// testCancel: a cancelled context stops Score with context.Canceled, before or during the work.
+func testCancel(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	pr := randomProblem(12, 100, 10, 16)
+	t.Run("before", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		e := newEngine(t)
+		defer e.Close()
+		s, err := e.Open(pr.Y(), defaults(t, pr.n, engine.Float64))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer s.Close()
+		res, err := s.Score(ctx, pr.X())
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Score with a cancelled context: result %v, error %v; want context.Canceled", res != nil, err)
+		}
+	})
+	t.Run("during", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		opts := defaults(t, pr.n, engine.Float64)
+		calls := 0
+		opts.Progress = func(done, total int) {
+			calls++
+			cancel() // after the first unit of work
+		}
+		e := newEngine(t)
+		defer e.Close()
+		s, err := e.Open(pr.Y(), opts)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer s.Close()
+		_, err = s.Score(ctx, pr.X())
+		if calls == 0 {
+			t.Fatalf("Progress never called, so cancellation during the work could not be tested (error %v)", err)
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled after the first of several units of work: error %v, want context.Canceled", err)
+		}
+		if calls > 1 {
+			t.Logf("%d progress calls after cancellation before Score returned", calls-1)
+		}
+	})
+}
