@@ -1,0 +1,231 @@
+package array
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// Array is an n-d array read from a file. Exactly one of F32, F64, I64 is set (non-nil, also when
+// the array is empty).
+//
+// When the array was memory-mapped (see the package documentation) the slices alias a read-only
+// map: do not write to them, and do not use them after Close.
+type Array struct {
+	Name    string // the file path for .npy; the member/tensor name for .npz and safetensors
+	Shape   []int
+	DType   string // dtype as stored: "float16","bfloat16","float32","float64","int8".."int64","uint8".."uint64","bool"
+	Fortran bool   // data is column-major (Fortran order)
+	F32     []float32
+	F64     []float64
+	I64     []int64
+
+	m *mapping // the map the slices alias, nil when they own their memory
+}
+
+// Close releases the array's memory map, if any, and clears its data slices. It is safe to call
+// twice and on a nil *Array. The arrays of one .npz or safetensors file share one map, which is
+// unmapped when the last of them is closed.
+func (a *Array) Close() error {
+	if a == nil {
+		return nil
+	}
+	m := a.m
+	a.m = nil
+	a.F32, a.F64, a.I64 = nil, nil, nil
+	return m.release()
+}
+
+// Size returns the number of elements, the product of Shape (1 for a 0-d array).
+func (a *Array) Size() int {
+	n := 1
+	for _, d := range a.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Matrix views the array as a matrix with Shape[0] rows and the product of the other dimensions
+// as columns (a 1-d array is n x 1). C-order data and 2-d Fortran data are not copied (Fortran
+// gives ColMajor=true), so the matrix aliases any memory map and must not outlive Close.
+// Fortran data with more than two dimensions is copied into C order, because the columns are the
+// trailing axes flattened in C order (element (i,j,k) is column j*Shape[2]+k).
+// Integer, bool, 0-d and empty arrays are errors.
+func (a *Array) Matrix() (engine.Matrix, error) {
+	if a == nil {
+		return engine.Matrix{}, errors.New("array: Matrix of a nil *Array")
+	}
+	if a.F32 == nil && a.F64 == nil {
+		if a.I64 != nil {
+			return engine.Matrix{}, fmt.Errorf("%s: %s data, want float16, bfloat16, float32 or float64", a.Name, a.DType)
+		}
+		return engine.Matrix{}, fmt.Errorf("%s: array has no data (closed?)", a.Name)
+	}
+	if len(a.Shape) == 0 {
+		return engine.Matrix{}, fmt.Errorf("%s: 0-d array (a scalar), want at least one dimension", a.Name)
+	}
+	n := a.Size()
+	if n == 0 {
+		return engine.Matrix{}, fmt.Errorf("%s: empty array (shape %s)", a.Name, shapeString(a.Shape))
+	}
+	if have := len(a.F32) + len(a.F64); have != n {
+		return engine.Matrix{}, fmt.Errorf("%s: %d values for shape %s", a.Name, have, shapeString(a.Shape))
+	}
+	rows := a.Shape[0]
+	m := engine.Matrix{Rows: rows, Cols: n / rows, F32: a.F32, F64: a.F64}
+	switch {
+	case !a.Fortran || len(a.Shape) == 1:
+	case len(a.Shape) == 2:
+		m.ColMajor = true
+	case a.F32 != nil:
+		m.F32 = fortranToC(a.F32, a.Shape)
+	default:
+		m.F64 = fortranToC(a.F64, a.Shape)
+	}
+	return m, nil
+}
+
+// fortranToC copies column-major data of the given shape into a row-major rows x cols matrix
+// whose columns are the trailing axes flattened in C order.
+func fortranToC[T any](src []T, shape []int) []T {
+	rows, trail := shape[0], shape[1:]
+	cols := len(src) / rows
+	dst := make([]T, len(src))
+	// Walk the trailing index in Fortran order (first axis fastest), which is the order of the
+	// source columns, and keep c, its C-order column number, up to date.
+	cstride := make([]int, len(trail))
+	s := 1
+	for k := len(trail) - 1; k >= 0; k-- {
+		cstride[k] = s
+		s *= trail[k]
+	}
+	idx := make([]int, len(trail))
+	c := 0
+	for q := 0; q < cols; q++ {
+		for i, v := range src[q*rows : (q+1)*rows] {
+			dst[i*cols+c] = v
+		}
+		for k := range trail {
+			idx[k]++
+			c += cstride[k]
+			if idx[k] < trail[k] {
+				break
+			}
+			c -= idx[k] * cstride[k]
+			idx[k] = 0
+		}
+	}
+	return dst
+}
+
+// Read reads the arrays of a file, choosing the format by extension: .npy (one array), .npz
+// (its members) or .safetensors (its tensors).
+func Read(path string) ([]*Array, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".npy":
+		a, err := ReadNPY(path)
+		if err != nil {
+			return nil, err
+		}
+		return []*Array{a}, nil
+	case ".npz":
+		return ReadNPZ(path)
+	case ".safetensors":
+		return ReadSafetensors(path)
+	}
+	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz or .safetensors)", path, filepath.Ext(path))
+}
+
+// mapping is a file's bytes, memory-mapped or read into memory, shared by the arrays that alias
+// it and unmapped when the last reference goes.
+type mapping struct {
+	data  []byte
+	refs  atomic.Int32
+	unmap func([]byte) error // nil when data is ordinary memory
+}
+
+func (m *mapping) retain() *mapping {
+	if m != nil {
+		m.refs.Add(1)
+	}
+	return m
+}
+
+func (m *mapping) release() error {
+	if m == nil || m.refs.Add(-1) != 0 || m.unmap == nil {
+		return nil
+	}
+	return m.unmap(m.data)
+}
+
+// openData maps the whole file read-only, or reads it into memory where mapping is not possible.
+// The caller holds the one reference and must release it.
+func openData(path string) (*mapping, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	if st.Size() > math.MaxInt {
+		return nil, fmt.Errorf("%s: file too large (%d bytes) for this platform", path, st.Size())
+	}
+	size := int(st.Size())
+	m := &mapping{}
+	m.refs.Store(1)
+	if size == 0 {
+		return m, nil
+	}
+	if b, unmap, err := mapFile(f, size); err == nil {
+		m.data, m.unmap = b, unmap
+		return m, nil
+	}
+	m.data = make([]byte, size)
+	if _, err := io.ReadFull(f, m.data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// shapeString formats a shape for messages: "1000 x 200", "1000", or "scalar" for 0-d.
+func shapeString(shape []int) string {
+	if len(shape) == 0 {
+		return "scalar"
+	}
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = fmt.Sprint(d)
+	}
+	return strings.Join(parts, " x ")
+}
+
+// dataBytes returns the element count and byte size of shape at itemsize, or an error on overflow.
+func dataBytes(shape []int, itemsize int) (n, nbytes int, err error) {
+	n = 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, 0, fmt.Errorf("negative dimension in shape %s", shapeString(shape))
+		}
+		if d != 0 && n > math.MaxInt/d {
+			return 0, 0, fmt.Errorf("shape %s too large", shapeString(shape))
+		}
+		n *= d
+	}
+	if n > math.MaxInt/itemsize {
+		return 0, 0, fmt.Errorf("shape %s too large", shapeString(shape))
+	}
+	return n, n * itemsize, nil
+}

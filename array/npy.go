@@ -1,0 +1,186 @@
+package array
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"unicode/utf8"
+
+	"github.com/brainalign/brainalign/internal/atomicfile"
+)
+
+const npyMagic = "\x93NUMPY"
+
+// ReadNPY reads a .npy file. Little-endian float32, float64 and int64 data is memory-mapped, not
+// copied (see the package documentation); Close the array when done with it.
+func ReadNPY(path string) (*Array, error) {
+	m, err := openData(path)
+	if err != nil {
+		return nil, err
+	}
+	defer m.release() // the arrays hold their own reference when they alias the map
+	a, err := decodeNPY(path, m.data, m)
+	if err != nil {
+		return nil, err
+	}
+	a.Name = path
+	return a, nil
+}
+
+// decodeNPY decodes a whole .npy file held in buf; name prefixes errors. Data may alias buf,
+// taking a reference on m (nil when buf is ordinary memory).
+func decodeNPY(name string, buf []byte, m *mapping) (*Array, error) {
+	h, off, err := parseNPYPrefix(buf)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	n, nbytes, err := dataBytes(h.shape, h.dtype.size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if have := len(buf) - off; have < nbytes {
+		return nil, fmt.Errorf("%s: truncated: header declares %s %s (%d bytes of data), file has %d",
+			name, shapeString(h.shape), h.dtype.name, nbytes, have)
+	}
+	// Bytes after the data are ignored, as numpy does.
+	a := &Array{Name: name, Shape: h.shape, DType: h.dtype.name, Fortran: h.fortran}
+	if err := fill(a, h.dtype, buf[off:off+nbytes], n, m); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return a, nil
+}
+
+// parseNPYPrefix parses the magic, version and header of a .npy file and returns the header and
+// the offset of the data.
+func parseNPYPrefix(buf []byte) (npyHeader, int, error) {
+	if len(buf) < len(npyMagic) || string(buf[:len(npyMagic)]) != npyMagic {
+		return npyHeader{}, 0, fmt.Errorf("not a .npy file (bad magic)")
+	}
+	if len(buf) < 10 {
+		return npyHeader{}, 0, fmt.Errorf("truncated: %d bytes, too short for a .npy header", len(buf))
+	}
+	major, minor := buf[6], buf[7]
+	var hlen, start int
+	switch {
+	case major == 1 && minor == 0:
+		hlen, start = int(binary.LittleEndian.Uint16(buf[8:])), 10
+	case (major == 2 || major == 3) && minor == 0:
+		if len(buf) < 12 {
+			return npyHeader{}, 0, fmt.Errorf("truncated: %d bytes, too short for a .npy header", len(buf))
+		}
+		h := binary.LittleEndian.Uint32(buf[8:])
+		if uint64(h) > uint64(len(buf)) {
+			return npyHeader{}, 0, fmt.Errorf("header length %d beyond the end of the file (%d bytes)", h, len(buf))
+		}
+		hlen, start = int(h), 12
+	default:
+		return npyHeader{}, 0, fmt.Errorf("unsupported .npy format version %d.%d", major, minor)
+	}
+	if hlen > len(buf)-start {
+		return npyHeader{}, 0, fmt.Errorf("header length %d beyond the end of the file (%d bytes)", hlen, len(buf))
+	}
+	text := buf[start : start+hlen]
+	if major == 3 && !utf8.Valid(text) {
+		return npyHeader{}, 0, fmt.Errorf("header is not valid UTF-8")
+	}
+	// Versions 1 and 2 are latin-1; every character the dict can hold is ASCII, so the bytes
+	// are parsed as they are.
+	h, err := parseHeader(string(text))
+	if err != nil {
+		return npyHeader{}, 0, err
+	}
+	return h, start + hlen, nil
+}
+
+// npyPrefix returns the magic, version, length and header of a .npy file, padded with spaces
+// and a newline so that the data starts at a multiple of 64 bytes, as numpy writes it.
+func npyPrefix(descr string, fortran bool, shape []int) []byte {
+	dict := formatHeader(descr, fortran, shape)
+	pre := 10
+	if len(dict)+1+63+10 > math.MaxUint16 {
+		pre = 12 // version 2.0: a 4-byte header length
+	}
+	total := (pre + len(dict) + 1 + 63) / 64 * 64
+	b := make([]byte, total)
+	copy(b, npyMagic)
+	if pre == 10 {
+		b[6] = 1
+		binary.LittleEndian.PutUint16(b[8:], uint16(total-pre))
+	} else {
+		b[6] = 2
+		binary.LittleEndian.PutUint32(b[8:], uint32(total-pre))
+	}
+	n := copy(b[pre:], dict)
+	for i := pre + n; i < total-1; i++ {
+		b[i] = ' '
+	}
+	b[total-1] = '\n'
+	return b
+}
+
+// rawData returns the descr and the little-endian bytes of data ([]float32, []float64 or []int64),
+// without a copy on little-endian machines.
+func rawData(data any) (descr string, raw []byte, n int, err error) {
+	switch d := data.(type) {
+	case []float32:
+		return "<f4", leBytes(d, 4), len(d), nil
+	case []float64:
+		return "<f8", leBytes(d, 8), len(d), nil
+	case []int64:
+		return "<i8", leBytes(d, 8), len(d), nil
+	}
+	return "", nil, 0, fmt.Errorf("unsupported data type %T (want []float32, []float64 or []int64)", data)
+}
+
+func leBytes[T float32 | float64 | int64](s []T, size int) []byte {
+	b := bytesOf(s)
+	if hostLE {
+		return b
+	}
+	out := make([]byte, len(b))
+	for i := 0; i < len(b); i += size {
+		for k := 0; k < size; k++ {
+			out[i+k] = b[i+size-1-k]
+		}
+	}
+	return out
+}
+
+// WriteNPY writes data ([]float32, []float64 or []int64) of the given shape to path as a
+// little-endian, C-order .npy file (format 1.0, or 2.0 for very many dimensions). The file is
+// written atomically: the header, then the raw bytes in one write.
+func WriteNPY(path string, shape []int, data any) error {
+	descr, raw, n, err := rawData(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := checkShape(shape, n); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	prefix := npyPrefix(descr, false, shape)
+	return atomicfile.Write(path, func(w io.Writer) error {
+		if _, err := w.Write(prefix); err != nil {
+			return err
+		}
+		_, err := w.Write(raw)
+		return err
+	})
+}
+
+// checkShape checks that shape has non-negative dimensions holding exactly n elements.
+func checkShape(shape []int, n int) error {
+	want, _, err := dataBytes(shape, 1)
+	if err != nil {
+		return err
+	}
+	for _, d := range shape {
+		if d > maxDim {
+			return fmt.Errorf("dimension %d too large", d)
+		}
+	}
+	if want != n {
+		return fmt.Errorf("shape %s holds %d values, data has %d", shapeString(shape), want, n)
+	}
+	return nil
+}
