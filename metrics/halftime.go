@@ -9,7 +9,7 @@ import (
 
 // ErrNoHalfTime is wrapped when a half-time is undefined because the final
 // value of the metric is not positive.
-var ErrNoHalfTime = errors.New("final value is not positive, half of it is not a level the metric rises to")
+var ErrNoHalfTime = errors.New("metrics: half-time undefined, the final value is not positive")
 
 // HalfTime is when a metric first reaches half of its final value.
 type HalfTime struct {
@@ -56,7 +56,7 @@ func halfTime(steps, values []float64) (HalfTime, error) {
 	n := len(steps)
 	final, last := values[n-1], steps[n-1]
 	if final <= 0 {
-		return undefinedHalfTime(), fmt.Errorf("metrics: HalfTimeOf: %w (final value %v)", ErrNoHalfTime, final)
+		return undefinedHalfTime(), fmt.Errorf("%w (final value %v)", ErrNoHalfTime, final)
 	}
 	half := final / 2
 	i0 := 0
