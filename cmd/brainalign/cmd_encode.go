@@ -1,0 +1,175 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/outdir"
+)
+
+func init() {
+	registerCommand(&cli.Command{
+		Name:      "encode",
+		Usage:     "score one activation matrix against brain data (ridge encoding, cross-validated)",
+		ArgsUsage: " ",
+		Description: "Fits ridge regression from --features (images x features) to every target of --brain\n" +
+			"(images x targets, or images x channels x times) and writes to --out:\n" +
+			"  scores.npy       mean Pearson r over folds, shaped as the brain data's trailing axes (float64)\n" +
+			"  fold_scores.npy  Pearson r on each held-out fold (folds x ...)\n" +
+			"  alphas.npy       the penalty chosen on each training fold (folds x ...)\n" +
+			"  summary.json     inputs, shapes, grid, folds, engine, precision, timings, degenerate counts\n" +
+			"Inputs are .npy (float16/32/64, C or Fortran order), or an .npz/.safetensors member (--layer).\n" +
+			"With --features-ids and --brain-ids (one stimulus id per line) rows are matched by id.",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` (n x d)"},
+			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
+			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside an .npz or .safetensors features file"},
+			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
+			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
+		}, modelFlags()...),
+		Action: runEncode,
+	})
+}
+
+func runEncode(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("encode takes no arguments (got %q); inputs are given with --features and --brain", c.Args().First())
+	}
+	out, err := outdir.Create(c.String("out"), c.Bool("overwrite"))
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+
+	x, err := loadFeatures(c.String("features"), c.String("layer"))
+	if err != nil {
+		return err
+	}
+	defer x.close()
+	y, err := loadMatrix(c.String("brain"), "")
+	if err != nil {
+		return err
+	}
+	defer y.close()
+	xm, ym := x.m, y.m
+	var unmatched map[string][]string
+	if c.String("features-ids") != "" || c.String("brain-ids") != "" {
+		if c.String("features-ids") == "" || c.String("brain-ids") == "" {
+			return usageError("--features-ids and --brain-ids go together")
+		}
+		mt, err := matchRows(c, x, y)
+		if err != nil {
+			return err
+		}
+		xm, ym = subsetRows(xm, mt.xRows), subsetRows(ym, mt.yRows)
+		unmatched = map[string][]string{"features": mt.unmatchedFeatures, "brain": mt.unmatchedBrain}
+	} else if xm.Rows != ym.Rows {
+		return fmt.Errorf("%s has %d rows but %s has %d: rows must be the same stimuli (match them with --features-ids/--brain-ids)",
+			x.name(), xm.Rows, y.name(), ym.Rows)
+	}
+	if err := xm.CheckFinite(x.name()); err != nil {
+		return err
+	}
+	if err := ym.CheckFinite(y.name()); err != nil {
+		return err
+	}
+	opts, err := modelOptions(c, ym.Rows)
+	if err != nil {
+		return err
+	}
+	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "encode")
+	opts.Progress = prog.update
+	eng, err := openEngine(c)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	res, err := engine.Score(c.Context, eng, xm, ym, opts)
+	prog.done()
+	if err != nil {
+		return err
+	}
+
+	trailing := y.shape[1:]
+	perFold := append([]int{len(opts.Folds)}, trailing...)
+	for _, f := range []struct {
+		name  string
+		shape []int
+		data  []float64
+	}{{"scores.npy", trailing, res.Scores}, {"fold_scores.npy", perFold, res.FoldScores}, {"alphas.npy", perFold, res.Alphas}} {
+		if err := array.WriteNPY(out.Path(f.name), f.shape, f.data); err != nil {
+			return err
+		}
+	}
+	summary := map[string]any{
+		"command":  "encode",
+		"version":  version,
+		"created":  nowUTC(),
+		"args":     os.Args,
+		"features": infoOf(x),
+		"brain":    infoOf(y),
+		"rows":     ym.Rows,
+		"targets":  ym.Cols,
+		"model":    modelInfoOf(opts, foldScheme(c)),
+		"run":      runInfoOf(res),
+	}
+	if unmatched != nil {
+		summary["unmatched_ids"] = unmatched
+	}
+	if err := writeJSON(out.Path("summary.json"), summary); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	st := statsOf(res.Scores)
+	fmt.Fprintf(c.App.Writer, "scored %d targets from %d features x %d images on %s in %s: mean r %.4f, median %.4f, max %.4f",
+		ym.Cols, xm.Cols, ym.Rows, res.Engine, res.Timings.Total.Round(1e6), st.Mean, st.Median, st.Max)
+	if res.DegenerateTargets > 0 {
+		fmt.Fprintf(c.App.Writer, "; %d target(s) with a zero-variance fold scored 0 there", res.DegenerateTargets)
+	}
+	fmt.Fprintf(c.App.Writer, "\nwrote %s\n", out.Final())
+	return nil
+}
+
+// matchRows pairs feature and brain rows by stimulus id, warning about ids left out.
+func matchRows(c *cli.Context, x, y *input) (idMatch, error) {
+	xIDs, err := readIDs(c.String("features-ids"))
+	if err != nil {
+		return idMatch{}, err
+	}
+	yIDs, err := readIDs(c.String("brain-ids"))
+	if err != nil {
+		return idMatch{}, err
+	}
+	if len(xIDs) != x.m.Rows {
+		return idMatch{}, fmt.Errorf("%s: %d ids for the %d rows of %s", c.String("features-ids"), len(xIDs), x.m.Rows, x.name())
+	}
+	if len(yIDs) != y.m.Rows {
+		return idMatch{}, fmt.Errorf("%s: %d ids for the %d rows of %s", c.String("brain-ids"), len(yIDs), y.m.Rows, y.name())
+	}
+	mt := matchIDs(xIDs, yIDs)
+	if len(mt.xRows) == 0 {
+		return idMatch{}, fmt.Errorf("no stimulus id of %s appears in %s", c.String("features-ids"), c.String("brain-ids"))
+	}
+	reportUnmatched(c.App.ErrWriter, "features", mt.unmatchedFeatures)
+	reportUnmatched(c.App.ErrWriter, "brain data", mt.unmatchedBrain)
+	return mt, nil
+}
+
+// foldScheme describes how rows were split, for the summary.
+func foldScheme(c *cli.Context) string {
+	switch {
+	case c.String("groups") != "":
+		return "groups:" + c.String("groups")
+	case c.Uint64("shuffle-seed") != 0:
+		return fmt.Sprintf("shuffled:%d", c.Uint64("shuffle-seed"))
+	}
+	return "kfold (contiguous, unshuffled)"
+}

@@ -1,0 +1,4 @@
+package main
+
+// The CPU engine is in every build; engine_cuda.go adds the CUDA engine under the cuda tag.
+import _ "github.com/brainalign/brainalign/fallback"

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
+)
+
+// input is a matrix read from a file, with what is needed to report on it and release it.
+type input struct {
+	path   string
+	member string // member of an .npz/.safetensors bundle, "" for .npy
+	shape  []int  // the array's shape as stored (rows first)
+	dtype  string
+	m      engine.Matrix
+	arrs   []*array.Array
+}
+
+func (in *input) close() { closeAll(in.arrs) }
+
+// name is how errors and summaries refer to the input.
+func (in *input) name() string {
+	if in.member != "" {
+		return in.path + ":" + in.member
+	}
+	return in.path
+}
+
+// loadMatrix reads a float array (the member named member of a bundle, or its only one) as a
+// matrix with rows first and the other axes flattened in C order.
+func loadMatrix(path, member string) (*input, error) {
+	arrs, err := array.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	in := &input{path: path, arrs: arrs}
+	var a *array.Array
+	switch {
+	case member != "":
+		for _, x := range arrs {
+			if x.Name == member {
+				a = x
+			}
+		}
+		if a == nil {
+			in.close()
+			return nil, fmt.Errorf("%s: no array named %q (have %s)", path, member, memberNames(arrs))
+		}
+		in.member = member
+	case len(arrs) == 1:
+		a = arrs[0]
+		if len(arrs) > 1 || !strings.HasSuffix(path, ".npy") {
+			in.member = a.Name
+		}
+	default:
+		in.close()
+		return nil, fmt.Errorf("%s: holds %d arrays (%s); name one with --layer", path, len(arrs), memberNames(arrs))
+	}
+	m, err := a.Matrix()
+	if err != nil {
+		in.close()
+		return nil, err
+	}
+	in.m, in.shape, in.dtype = m, a.Shape, a.DType
+	return in, nil
+}
+
+// loadFeatures is loadMatrix for activations, which must be 2-d (images x features): a 1-d or
+// 3-d array (tokens not pooled) is more likely a mistake than a layout to guess.
+func loadFeatures(path, member string) (*input, error) {
+	in, err := loadMatrix(path, member)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.shape) != 2 {
+		in.close()
+		return nil, fmt.Errorf("%s: features must be 2-d (images x features), got shape %v; pool or flatten other axes first", in.name(), in.shape)
+	}
+	return in, nil
+}
+
+func memberNames(arrs []*array.Array) string {
+	var names []string
+	for i, a := range arrs {
+		if i == 8 {
+			names = append(names, fmt.Sprintf("... %d more", len(arrs)-i))
+			break
+		}
+		names = append(names, a.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// readIDs reads stimulus ids, one per line (blank lines are errors: they would shift rows).
+func readIDs(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var ids []string
+	seen := map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		id := strings.TrimSpace(sc.Text())
+		if id == "" {
+			return nil, fmt.Errorf("%s: line %d is empty (one stimulus id per line)", path, line)
+		}
+		if prev, dup := seen[id]; dup {
+			return nil, fmt.Errorf("%s: id %q on line %d repeats line %d", path, id, line, prev)
+		}
+		seen[id] = line
+		ids = append(ids, id)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return ids, nil
+}
+
+// idMatch is the outcome of matching rows by stimulus id.
+type idMatch struct {
+	xRows, yRows      []int    // matched rows, in the features' order
+	unmatchedFeatures []string // ids only in the features
+	unmatchedBrain    []string // ids only in the brain data
+}
+
+// matchIDs pairs the rows of X and Y that show the same stimulus.
+func matchIDs(xIDs, yIDs []string) idMatch {
+	pos := map[string]int{}
+	for i, id := range yIDs {
+		pos[id] = i
+	}
+	var mt idMatch
+	used := make([]bool, len(yIDs))
+	for i, id := range xIDs {
+		if j, ok := pos[id]; ok {
+			mt.xRows = append(mt.xRows, i)
+			mt.yRows = append(mt.yRows, j)
+			used[j] = true
+		} else {
+			mt.unmatchedFeatures = append(mt.unmatchedFeatures, id)
+		}
+	}
+	for j, id := range yIDs {
+		if !used[j] {
+			mt.unmatchedBrain = append(mt.unmatchedBrain, id)
+		}
+	}
+	return mt
+}
+
+// reportUnmatched tells the user which ids were left out; never silent.
+func reportUnmatched(w io.Writer, what string, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	show := ids[:min(5, len(ids))]
+	fmt.Fprintf(w, "brainalign: warning: %d stimulus ids only in the %s were left out: %s", len(ids), what, strings.Join(show, ", "))
+	if len(ids) > len(show) {
+		fmt.Fprint(w, ", ...")
+	}
+	fmt.Fprintln(w)
+}
+
+// subsetRows copies the given rows of m into a new row-major matrix of the same precision.
+func subsetRows(m engine.Matrix, rows []int) engine.Matrix {
+	if m.Is64() {
+		out := make([]float64, len(rows)*m.Cols)
+		m.GatherCols64(rows, 0, m.Cols, out)
+		return engine.NewMatrix64(len(rows), m.Cols, out)
+	}
+	out := make([]float32, len(rows)*m.Cols)
+	m.GatherCols32(rows, 0, m.Cols, out)
+	return engine.NewMatrix32(len(rows), m.Cols, out)
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/atomicfile"
+)
+
+// inputInfo describes an input file in a summary.
+type inputInfo struct {
+	Path   string `json:"path"`
+	Member string `json:"member,omitempty"`
+	Shape  []int  `json:"shape"`
+	DType  string `json:"dtype"`
+}
+
+func infoOf(in *input) inputInfo {
+	return inputInfo{Path: in.path, Member: in.member, Shape: in.shape, DType: in.dtype}
+}
+
+// modelInfo is the model part of a summary: what was fitted, and how.
+type modelInfo struct {
+	Alphas      []float64 `json:"alphas"`
+	Folds       int       `json:"folds"`
+	FoldSizes   []int     `json:"fold_test_sizes"`
+	FoldScheme  string    `json:"fold_scheme"`
+	Inner       string    `json:"inner"`
+	SharedAlpha bool      `json:"shared_alpha"`
+	Intercept   bool      `json:"intercept"`
+	Precision   string    `json:"precision"`
+}
+
+func modelInfoOf(opts engine.Options, scheme string) modelInfo {
+	mi := modelInfo{Alphas: opts.Alphas, Folds: len(opts.Folds), FoldScheme: scheme, Inner: opts.Inner.String(),
+		SharedAlpha: opts.SharedAlpha, Intercept: !opts.NoIntercept, Precision: opts.Precision.String()}
+	for _, f := range opts.Folds {
+		mi.FoldSizes = append(mi.FoldSizes, len(f.Test))
+	}
+	return mi
+}
+
+// runInfo is what the engine reported.
+type runInfo struct {
+	Engine            string             `json:"engine"`
+	Rank              []int              `json:"rank"`
+	DroppedDirections []int              `json:"dropped_directions"`
+	DegeneratePairs   int                `json:"degenerate_fold_target_pairs"`
+	DegenerateTargets int                `json:"degenerate_targets"`
+	Batches           int                `json:"target_batches_per_fold"`
+	Flops             float64            `json:"flops"`
+	GFlopsPerSecond   float64            `json:"gflops_per_second"`
+	Seconds           map[string]float64 `json:"seconds"`
+	Score             scoreStats         `json:"score"`
+}
+
+type scoreStats struct {
+	Mean   float64 `json:"mean"`
+	Median float64 `json:"median"`
+	Max    float64 `json:"max"`
+	Min    float64 `json:"min"`
+}
+
+func statsOf(v []float64) scoreStats {
+	if len(v) == 0 {
+		return scoreStats{}
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	sum := 0.0
+	for _, x := range s {
+		sum += x
+	}
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return scoreStats{Mean: sum / float64(len(s)), Median: med, Max: s[len(s)-1], Min: s[0]}
+}
+
+func runInfoOf(res *engine.Result) runInfo {
+	t := res.Timings
+	sec := map[string]float64{
+		"transfer": t.Transfer.Seconds(), "decompose": t.Decompose.Seconds(), "products": t.Products.Seconds(),
+		"select": t.Select.Seconds(), "refit": t.Refit.Seconds(), "score": t.Score.Seconds(), "total": t.Total.Seconds(),
+	}
+	ri := runInfo{Engine: res.Engine, Rank: res.Rank, DroppedDirections: res.Dropped, DegeneratePairs: res.Degenerate,
+		DegenerateTargets: res.DegenerateTargets, Batches: res.Batches, Flops: res.Flops, Seconds: sec, Score: statsOf(res.Scores)}
+	if t.Total > 0 {
+		ri.GFlopsPerSecond = res.Flops / t.Total.Seconds() / 1e9
+	}
+	return ri
+}
+
+// writeJSON writes v as indented JSON, atomically.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(path, append(b, '\n'))
+}
+
+func nowUTC() string { return time.Now().UTC().Format(time.RFC3339) }
