@@ -259,10 +259,13 @@ def make_case(name, seed):
         Y = targets(rng, base, 50)
         desc = "rank-deficient: 60 features of rank 30 (duplicated columns and linear combinations)"
     elif name == "scales":
-        X = features(rng, 150, 40)
-        X = X * np.logspace(-3, 3, 40) + 1e4
-        Y = targets(rng, X / np.logspace(-3, 3, 40), 50)
-        desc = "feature scales 1e-3..1e3 with offsets +1e4 (centring must be done in float64)"
+        Z = features(rng, 150, 40)
+        X = Z * np.logspace(-3, 3, 40) + 1e4
+        # targets driven by all features equally, with a BOLD-like baseline of 1e4 (4 decimal
+        # digits above the unit-variance fluctuations, well within float32's 7)
+        Y = targets(rng, Z, 50) + 1e4
+        desc = ("feature scales 1e-3..1e3 with offsets +1e4 (centre X in float64 before any float32 "
+                "product) and targets with a baseline of +1e4")
     elif name == "constant_targets":
         X, Y = basic(120, 30, 40)
         # fully constant columns, exactly representable so centring is exact
