@@ -533,6 +533,20 @@ func TestHalfTime(t *testing.T) {
 		}
 		want := tr.FMRIHalfTime(ts, Driving)
 		wantBest := tr.FMRI.ROIHalfTime[roi]
+		// The planted half-time solves mean popR(h) = mean popR(final) / 2.
+		for _, c := range []struct {
+			layer int
+			h     float64
+		}{{Driving, want}, {Best, wantBest}} {
+			var at, fin float64
+			for _, tg := range ts {
+				at += tr.FMRIPopR(tg, c.layer, c.h)
+				fin += tr.FMRIPopR(tg, c.layer, 0)
+			}
+			if math.Abs(at/fin-0.5) > 1e-6 {
+				t.Errorf("%s: population score at the planted half-time is %.6f of final", name, at/fin)
+			}
+		}
 		f, fb := make([]float64, len(steps)), make([]float64, len(steps))
 		for c := range steps {
 			for _, tg := range ts {

@@ -104,25 +104,58 @@ func (tr *Truth) MEGPopR(t, layer int, step float64) float64 {
 // targets (nil: all) from layer (an index, Best or Driving): the step at which it first reaches
 // half of its value at the last checkpoint. NaN without checkpoints or signal.
 func (tr *Truth) FMRIHalfTime(targets []int, layer int) float64 {
-	return tr.halfTime(len(tr.FMRI.Signal), targets, func(t int, s float64) float64 { return tr.FMRIPopR(t, layer, s) })
+	return tr.halfTime(tr.FMRI.Signal, tr.FMRI.Layer, targets, layer)
 }
 
 // MEGHalfTime is FMRIHalfTime for flattened MEG targets (e.g. one time window's targets).
 func (tr *Truth) MEGHalfTime(targets []int, layer int) float64 {
-	return tr.halfTime(len(tr.MEG.Signal), targets, func(t int, s float64) float64 { return tr.MEGPopR(t, layer, s) })
+	return tr.halfTime(tr.MEG.Signal, tr.MEG.Layer, targets, layer)
 }
 
-func (tr *Truth) halfTime(m int, targets []int, pop func(int, float64) float64) float64 {
+func (tr *Truth) halfTime(signal []float64, driving []int, targets []int, layer int) float64 {
 	if targets == nil {
-		targets = make([]int, m)
+		targets = make([]int, len(signal))
 		for t := range targets {
 			targets[t] = t
 		}
 	}
+	L := tr.Layers
+	decay := make([]float64, L) // Rho^|l-k|
+	for d := range decay {
+		decay[d] = math.Pow(tr.Rho, float64(d))
+	}
+	amp := make([]float64, L)
+	// The same sum as over popR, with the amplitudes computed once per step.
 	return tr.halfStep(func(s float64) float64 {
+		for l := range amp {
+			amp[l] = tr.Amplitude(l, s)
+		}
 		var sum float64
 		for _, t := range targets {
-			sum += pop(t, s)
+			k, rho := driving[t], signal[t]
+			if k < 0 {
+				continue
+			}
+			switch layer {
+			case Driving:
+				sum += rho * amp[k]
+			case Best:
+				var mx float64
+				for l, a := range amp {
+					d := l - k
+					if d < 0 {
+						d = -d
+					}
+					mx = math.Max(mx, a*decay[d])
+				}
+				sum += rho * mx
+			default:
+				d := layer - k
+				if d < 0 {
+					d = -d
+				}
+				sum += rho * amp[layer] * decay[d]
+			}
 		}
 		return sum
 	})
