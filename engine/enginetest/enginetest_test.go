@@ -2,8 +2,6 @@ package enginetest
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
@@ -70,61 +68,5 @@ func TestFixtures(t *testing.T) {
 	}
 	if c := byName["constant_targets"]; c != nil && c.Degenerate == 0 {
 		t.Errorf("constant_targets: no degenerate pairs recorded")
-	}
-}
-
-// TestReadNPY covers the header variants the fixtures do not: version 2, Fortran order.
-func TestReadNPY(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, version byte, header string, data []byte) string {
-		for (len(header)+12)%64 != 63 {
-			header += " "
-		}
-		header += "\n"
-		var b []byte
-		b = append(b, "\x93NUMPY"...)
-		b = append(b, version, 0)
-		n := len(header)
-		if version == 1 {
-			b = append(b, byte(n), byte(n>>8))
-		} else {
-			b = append(b, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
-		}
-		b = append(b, header...)
-		b = append(b, data...)
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	// 2 x 3 float32 in Fortran order: columns (1,4), (2,5), (3,6)
-	var data []byte
-	for _, v := range []float32{1, 4, 2, 5, 3, 6} {
-		u := math.Float32bits(v)
-		data = append(data, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
-	}
-	p := write("f.npy", 2, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", data)
-	a, err := readNPY(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := a.matrix()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !m.ColMajor || m.Rows != 2 || m.Cols != 3 || m.At(1, 2) != 6 || m.At(0, 1) != 2 {
-		t.Errorf("Fortran float32: got %+v", m)
-	}
-	if got := a.float64s(); got[1] != 2 || got[3] != 4 {
-		t.Errorf("float64s in C order: %v", got)
-	}
-	bad := write("bad.npy", 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", make([]byte, 8))
-	if _, err := readNPY(bad); err == nil {
-		t.Errorf("int64 accepted")
-	}
-	short := write("short.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", make([]byte, 8))
-	if _, err := readNPY(short); err == nil {
-		t.Errorf("truncated data accepted")
 	}
 }

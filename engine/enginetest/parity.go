@@ -10,6 +10,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
 )
 
@@ -106,20 +107,11 @@ func LoadCase(dir string) (*Case, error) {
 	if err := json.Unmarshal(raw, c); err != nil {
 		return nil, fmt.Errorf("%s/case.json: %v", dir, err)
 	}
-	load := func(name string) (*npyArray, error) { return readNPY(filepath.Join(dir, name)) }
-	x, err := load("X.npy")
-	if err != nil {
+	if c.X, err = loadMatrix(filepath.Join(dir, "X.npy")); err != nil {
 		return nil, err
 	}
-	if c.X, err = x.matrix(); err != nil {
-		return nil, fmt.Errorf("%s/X.npy: %v", dir, err)
-	}
-	y, err := load("Y.npy")
-	if err != nil {
+	if c.Y, err = loadMatrix(filepath.Join(dir, "Y.npy")); err != nil {
 		return nil, err
-	}
-	if c.Y, err = y.matrix(); err != nil {
-		return nil, fmt.Errorf("%s/Y.npy: %v", dir, err)
 	}
 	m := c.Y.Cols
 	for _, out := range []struct {
@@ -127,19 +119,46 @@ func LoadCase(dir string) (*Case, error) {
 		dst  *[]float64
 		size int
 	}{{"scores.npy", &c.Scores, m}, {"fold_scores.npy", &c.FoldScores, c.Folds * m}, {"alphas.npy", &c.Chosen, c.Folds * m}} {
-		a, err := load(out.name)
+		a, err := loadMatrix(filepath.Join(dir, out.name))
 		if err != nil {
 			return nil, err
 		}
-		*out.dst = a.float64s()
-		if len(*out.dst) != out.size {
-			return nil, fmt.Errorf("%s/%s: %d values, want %d", dir, out.name, len(*out.dst), out.size)
+		if a.Rows*a.Cols != out.size {
+			return nil, fmt.Errorf("%s/%s: %d values, want %d", dir, out.name, a.Rows*a.Cols, out.size)
 		}
+		vals := make([]float64, 0, out.size)
+		for i := 0; i < a.Rows; i++ {
+			for j := 0; j < a.Cols; j++ {
+				vals = append(vals, a.At(i, j))
+			}
+		}
+		*out.dst = vals
 	}
 	if c.X.Rows != c.Y.Rows {
 		return nil, fmt.Errorf("%s: X has %d rows, Y %d", dir, c.X.Rows, c.Y.Rows)
 	}
 	return c, nil
+}
+
+// loadMatrix reads a .npy file with package array as a matrix (rows x the product of the trailing
+// dimensions, C-order flattening: (n, channels, times) becomes n x channels*times), copied out of
+// the file's mapping.
+func loadMatrix(path string) (engine.Matrix, error) {
+	a, err := array.ReadNPY(path)
+	if err != nil {
+		return engine.Matrix{}, err
+	}
+	defer a.Close()
+	m, err := a.Matrix()
+	if err != nil {
+		return engine.Matrix{}, err
+	}
+	if m.F32 != nil {
+		m.F32 = append([]float32(nil), m.F32...)
+	} else {
+		m.F64 = append([]float64(nil), m.F64...)
+	}
+	return m, nil
 }
 
 // Options builds the engine options of the case at a precision.
