@@ -261,3 +261,14 @@ func TestReadDispatch(t *testing.T) {
 		t.Errorf("unknown extension: err = %v", err)
 	}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func parseHex(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("bad expected value %q", s)
+	}
+	return v
+}
