@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/array"
+)
+
+// runCLI runs brainalign in-process and returns stdout, stderr (as main prints it) and the exit code.
+func runCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), append([]string{"brainalign"}, args...), &out, &errb)
+	code := exitCode(err, &errb)
+	return out.String(), errb.String(), code
+}
+
+// writeStudy writes X (n x d) and Y (n x m) with a planted linear signal.
+func writeStudy(t *testing.T, dir string, n, d, m int) (string, string) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, n*d)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	y := make([]float64, n*m)
+	for j := 0; j < m; j++ {
+		w := make([]float64, d)
+		for k := range w {
+			w[k] = rng.NormFloat64()
+		}
+		for i := 0; i < n; i++ {
+			s := 0.0
+			for k := 0; k < d; k++ {
+				s += float64(x[i*d+k]) * w[k]
+			}
+			y[i*m+j] = s + 3*rng.NormFloat64()
+		}
+	}
+	xp, yp := filepath.Join(dir, "X.npy"), filepath.Join(dir, "Y.npy")
+	if err := array.WriteNPY(xp, []int{n, d}, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := array.WriteNPY(yp, []int{n, m}, y); err != nil {
+		t.Fatal(err)
+	}
+	return xp, yp
+}
+
+func TestEncodeWritesContract(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 120, 8, 6)
+	out := filepath.Join(dir, "out")
+	stdout, stderr, code := runCLI(t, "encode", "--features", xp, "--brain", yp, "--out", out, "--precision", "float64")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "scored 6 targets") {
+		t.Errorf("stdout: %q", stdout)
+	}
+	for name, shape := range map[string][]int{"scores.npy": {6}, "fold_scores.npy": {5, 6}, "alphas.npy": {5, 6}} {
+		a, err := array.ReadNPY(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.DType != "float64" || len(a.Shape) != len(shape) || a.Shape[0] != shape[0] {
+			t.Errorf("%s: dtype %s shape %v, want float64 %v", name, a.DType, a.Shape, shape)
+		}
+		if name == "scores.npy" {
+			for _, v := range a.F64 {
+				if v < 0.5 {
+					t.Errorf("planted signal scored %v, want > 0.5", v)
+				}
+			}
+		}
+		a.Close()
+	}
+	b, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"alphas"`, `"engine"`, `"precision": "float64"`, `"seconds"`, `"degenerate_targets"`, `"version"`} {
+		if !bytes.Contains(b, []byte(key)) {
+			t.Errorf("summary.json lacks %s", key)
+		}
+	}
+}
+
+// TestEncodeBadInput: every bad input of DESIGN §5 gets a one-line error naming the file and the
+// problem, a non-zero exit, and no output directory (nor staging leftovers).
+func TestEncodeBadInput(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 40, 4, 3)
+	write := func(name string, shape []int, data any) string {
+		p := filepath.Join(dir, name)
+		if err := array.WriteNPY(p, shape, data); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	nanY := make([]float64, 40*3)
+	nanY[2*3+1] = math.NaN()
+	infX := make([]float32, 40*4)
+	for i := range infX {
+		infX[i] = float32(i % 7)
+	}
+	infX[5*4+3] = float32(math.Inf(1))
+	raw, _ := os.ReadFile(yp)
+	truncated := filepath.Join(dir, "truncated.npy")
+	os.WriteFile(truncated, raw[:len(raw)-100], 0o644)
+	corrupt := filepath.Join(dir, "corrupt.npy")
+	os.WriteFile(corrupt, []byte("\x93NUMPY\x01\x00\x10\x00{'descr': '<f4',"), 0o644)
+	notnpy := filepath.Join(dir, "text.npy")
+	os.WriteFile(notnpy, []byte("hello, world"), 0o644)
+	complexY := filepath.Join(dir, "complex.npy")
+	hdr := "{'descr': '<c16', 'fortran_order': False, 'shape': (40, 3), }"
+	hdr += strings.Repeat(" ", 64-(10+len(hdr)+1)%64) + "\n"
+	var cb bytes.Buffer
+	cb.WriteString("\x93NUMPY\x01\x00")
+	binary.Write(&cb, binary.LittleEndian, uint16(len(hdr)))
+	cb.WriteString(hdr)
+	cb.Write(make([]byte, 40*3*16))
+	os.WriteFile(complexY, cb.Bytes(), 0o644)
+
+	cases := []struct {
+		name string
+		args []string
+		want []string // substrings of the error line
+	}{
+		{"mismatched rows", []string{"--features", write("X30.npy", []int{30, 4}, make([]float32, 120)), "--brain", yp}, []string{"X30.npy", "30 rows", "40"}},
+		{"nan in brain", []string{"--features", xp, "--brain", write("nan.npy", []int{40, 3}, nanY)}, []string{"nan.npy", "non-finite", "row 2, column 1"}},
+		{"inf in features", []string{"--features", write("inf.npy", []int{40, 4}, infX), "--brain", yp}, []string{"inf.npy", "non-finite", "row 5, column 3"}},
+		{"features wrong rank", []string{"--features", write("x1d.npy", []int{40}, make([]float32, 40)), "--brain", yp}, []string{"x1d.npy", "2-d"}},
+		{"features 3-d", []string{"--features", write("x3d.npy", []int{40, 2, 2}, make([]float32, 160)), "--brain", yp}, []string{"x3d.npy", "2-d"}},
+		{"unknown dtype", []string{"--features", xp, "--brain", complexY}, []string{"complex.npy", "c16"}},
+		{"integer data", []string{"--features", xp, "--brain", write("int.npy", []int{40, 3}, make([]int64, 120))}, []string{"int.npy", "int64"}},
+		{"truncated", []string{"--features", xp, "--brain", truncated}, []string{"truncated.npy", "truncated"}},
+		{"corrupt header", []string{"--features", xp, "--brain", corrupt}, []string{"corrupt.npy"}},
+		{"not npy", []string{"--features", xp, "--brain", notnpy}, []string{"text.npy"}},
+		{"missing file", []string{"--features", xp, "--brain", filepath.Join(dir, "nope.npy")}, []string{"nope.npy"}},
+		{"empty array", []string{"--features", xp, "--brain", write("empty.npy", []int{0, 3}, []float64{})}, []string{"empty.npy", "empty"}},
+		{"non-positive penalty", []string{"--features", xp, "--brain", yp, "--alphas", "1,0,10"}, []string{"--alphas", "penalty 0"}},
+		{"malformed grid", []string{"--features", xp, "--brain", yp, "--alphas", "logspace:0:2:3,x"}, []string{"--alphas"}},
+		{"fewer rows than folds", []string{"--features", write("x3.npy", []int{3, 4}, make([]float32, 12)), "--brain", write("y3.npy", []int{3, 2}, []float64{1, 2, 3, 4, 5, 6}), "--folds", "5"}, []string{"3 rows", "5 folds"}},
+		{"bad inner", []string{"--features", xp, "--brain", yp, "--inner", "kfold:1"}, []string{"--inner", "K must be"}},
+		{"tf32 on cpu", []string{"--features", xp, "--brain", yp, "--precision", "tf32", "--device", "cpu"}, []string{"tf32"}},
+		{"unknown device", []string{"--features", xp, "--brain", yp, "--device", "tpu"}, []string{"--device", "tpu"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+strings.ReplaceAll(c.name, " ", "-"))
+			_, stderr, code := runCLI(t, append([]string{"encode", "--out", out}, c.args...)...)
+			if code == 0 {
+				t.Fatalf("exit 0 for bad input; stderr %q", stderr)
+			}
+			line := strings.TrimSuffix(stderr, "\n")
+			if strings.Contains(line, "\n") {
+				t.Errorf("error is not one line: %q", stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(line, w) {
+					t.Errorf("error %q lacks %q", line, w)
+				}
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("output directory left behind after a failure")
+			}
+		})
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".out") {
+			t.Errorf("staging directory %s left behind", e.Name())
+		}
+	}
+}
+
+func TestEncodeKeepsExistingOutput(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 50, 4, 2)
+	out := filepath.Join(dir, "out")
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", out); code != 0 {
+		t.Fatal(stderr)
+	}
+	before, _ := os.ReadFile(filepath.Join(out, "scores.npy"))
+	_, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", out, "--alphas", "5")
+	if code == 0 || !strings.Contains(stderr, "--overwrite") {
+		t.Fatalf("rerun into a full directory: exit %d, %q", code, stderr)
+	}
+	after, _ := os.ReadFile(filepath.Join(out, "scores.npy"))
+	if !bytes.Equal(before, after) {
+		t.Fatal("existing results changed by a refused run")
+	}
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", out, "--alphas", "5", "--overwrite"); code != 0 {
+		t.Fatal(stderr)
+	}
+}
+
+func TestEncodeMatchesIDs(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 60, 4, 2)
+	var xids, yids []string
+	for i := 0; i < 60; i++ {
+		xids = append(xids, "img"+string(rune('A'+i%26))+string(rune('a'+i/26)))
+	}
+	// The brain rows are the same stimuli reversed, plus two the features lack.
+	for i := 59; i >= 0; i-- {
+		yids = append(yids, xids[i])
+	}
+	yids[0], yids[1] = "extra1", "extra2"
+	os.WriteFile(filepath.Join(dir, "x.txt"), []byte(strings.Join(xids, "\n")+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "y.txt"), []byte(strings.Join(yids, "\n")+"\n"), 0o644)
+	_, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "o"),
+		"--features-ids", filepath.Join(dir, "x.txt"), "--brain-ids", filepath.Join(dir, "y.txt"))
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	if !strings.Contains(stderr, "2 stimulus ids only in the features") || !strings.Contains(stderr, "2 stimulus ids only in the brain") {
+		t.Errorf("unmatched ids not reported: %q", stderr)
+	}
+}
