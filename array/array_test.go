@@ -235,6 +235,7 @@ func TestWriteNPYRoundTrip(t *testing.T) {
 		{[]int{2, 0, 4}, []float32{}},
 		{[]int{2, 2}, []int64{math.MinInt64, -1, 0, math.MaxInt64}},
 		{make([]int, 40), []float32{}}, // 40 zero dims: still a small header
+		{ones(22000), []float32{7}},    // a header over 64 KB: format 2.0
 	}
 	for i, c := range cases {
 		p := filepath.Join(dir, "out.npy")
@@ -242,6 +243,9 @@ func TestWriteNPYRoundTrip(t *testing.T) {
 			t.Fatalf("case %d: %v", i, err)
 		}
 		b := mustRead(t, p)
+		if wantMajor := byte(1 + len(c.shape)/20000); b[6] != wantMajor {
+			t.Errorf("case %d: format version %d, want %d", i, b[6], wantMajor)
+		}
 		if (len(b)-len(bytesOfAny(c.data)))%64 != 0 {
 			t.Errorf("case %d: data at offset %d, want a multiple of 64", i, len(b)-len(bytesOfAny(c.data)))
 		}
@@ -266,6 +270,14 @@ func TestWriteNPYRoundTrip(t *testing.T) {
 		}
 		a.Close()
 	}
+}
+
+func ones(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = 1
+	}
+	return s
 }
 
 func bytesOfAny(v any) []byte {

@@ -1,0 +1,97 @@
+package array
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// benchBytes is the data size of the benchmarks: 256 MB, or 8 MB under -short.
+func benchBytes() int {
+	if testing.Short() {
+		return 8 << 20
+	}
+	return 256 << 20
+}
+
+func benchData() []float32 {
+	data := make([]float32, benchBytes()/4)
+	for i := range data {
+		data[i] = float32(i%1000) * 0.001
+	}
+	return data
+}
+
+// benchFile writes the benchmark data as a .npy file of the given dtype ("<f4", ">f4", "<f2").
+func benchFile(b *testing.B, descr string) string {
+	b.Helper()
+	data := benchData()
+	p := filepath.Join(b.TempDir(), "bench.npy")
+	if descr == "<f4" {
+		if err := WriteNPY(p, []int{len(data) / 1024, 1024}, data); err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+	size := 4
+	if descr == "<f2" {
+		size = 2
+	}
+	buf := npyPrefix(descr, false, []int{len(data) / 1024, 1024})
+	off := len(buf)
+	buf = append(buf, make([]byte, len(data)*size)...)
+	for i, v := range data {
+		if size == 4 {
+			binary.BigEndian.PutUint32(buf[off+4*i:], math.Float32bits(v))
+		} else {
+			binary.LittleEndian.PutUint16(buf[off+2*i:], uint16(i)&0x7bff) // finite halves
+		}
+	}
+	if err := os.WriteFile(p, buf, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkReadNPY reads a float32 file and touches one value per 4 KB page, which is what
+// brings mapped data into memory (from the page cache: the file was just written). "mapped" is
+// the no-copy path; the others convert with one copy.
+func BenchmarkReadNPY(b *testing.B) {
+	for _, c := range []struct{ name, descr string }{
+		{"mapped", "<f4"}, {"bigendian-copy", ">f4"}, {"float16-convert", "<f2"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			p := benchFile(b, c.descr)
+			st, _ := os.Stat(p)
+			b.SetBytes(st.Size())
+			var sink float32
+			for b.Loop() {
+				a, err := ReadNPY(p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := 0; i < len(a.F32); i += 1024 {
+					sink += a.F32[i]
+				}
+				a.Close()
+			}
+			if math.IsNaN(float64(sink)) {
+				b.Log(sink)
+			}
+		})
+	}
+}
+
+// BenchmarkWriteNPY writes a float32 array atomically, fsync included.
+func BenchmarkWriteNPY(b *testing.B) {
+	data := benchData()
+	p := filepath.Join(b.TempDir(), "out.npy")
+	b.SetBytes(int64(len(data) * 4))
+	for b.Loop() {
+		if err := WriteNPY(p, []int{len(data) / 1024, 1024}, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
