@@ -6,17 +6,37 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/brainalign/brainalign/internal/gemm"
 )
 
-// level3 is the matrix-product implementation: gonum's pure Go by default, replaced at init by
-// a faster one where the build has it (OpenBLAS with the openblas tag).
-var level3 interface {
+// level3 is the matrix-product implementation: our Go-assembly GEMM where the CPU has AVX2+FMA
+// (still pure Go: no cgo), else gonum's pure Go; the openblas build replaces it in its init.
+var level3 = defaultLevel3()
+
+type level3Impl interface {
 	Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 	Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int)
-} = gonum.Implementation{}
+}
 
 // blasName says which implementation runs the products (reported in summaries and benchmarks).
-var blasName = "gonum (pure Go)"
+var blasName string
+
+func defaultLevel3() level3Impl {
+	if gemm.Available() {
+		blasName = "pure Go, " + gemm.Kernel() + " GEMM"
+		return gemm.Implementation{}
+	}
+	blasName = "pure Go, gonum GEMM"
+	return gonum.Implementation{}
+}
+
+// useGonum switches the products to gonum's implementation (tests compare the two).
+func useGonum() func() {
+	prev, prevName := level3, blasName
+	level3, blasName = gonum.Implementation{}, "pure Go, gonum GEMM"
+	return func() { level3, blasName = prev, prevName }
+}
 
 type float interface{ ~float32 | ~float64 }
 
