@@ -1,0 +1,314 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"gorgonia.org/cu"
+	cublas "gorgonia.org/cu/blas"
+
+	"github.com/brainalign/brainalign/kernels"
+)
+
+// errDeviceOOM marks an allocation that did not fit: a real CUDA_ERROR_OUT_OF_MEMORY, the
+// engine's own accounting against Options.MemoryLimit, or an injected test failure. Batches
+// shrink on it; it never escapes a Score call unwrapped (ErrOutOfMemory does).
+var errDeviceOOM = errors.New("device out of memory")
+
+// device owns one CUDA context on a goroutine locked to its OS thread; every driver, cuBLAS and
+// cuSOLVER call of the engine runs there, through do.
+type device struct {
+	ord  int
+	name string
+	work chan func()
+	done chan struct{}
+
+	ctx     cu.CUContext
+	compute cu.Stream // kernels, products, solver
+	copy    cu.Stream // uploads of the next target batch (streamed brain data)
+	blas    *cublas.Standard
+	tf32    bool
+	sol     *solver
+	mods    []cu.Module
+	fns     map[string]cu.Function
+	events  []cu.Event
+
+	// Allocation accounting: limit caps used (0: no cap beyond the device); failAllocs makes
+	// the next allocations fail as out of memory (tests).
+	limit      int64
+	used       int64
+	sizes      map[cu.DevicePtr]int64
+	failAllocs int
+}
+
+// newDevice starts the context thread for device ord.
+func newDevice(ord int) (*device, error) {
+	d := &device{ord: ord, work: make(chan func()), done: make(chan struct{}), sizes: map[cu.DevicePtr]int64{}}
+	errc := make(chan error)
+	go d.loop(errc)
+	if err := <-errc; err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *device) loop(errc chan<- error) {
+	runtime.LockOSThread() // never unlocked: the thread ends with the goroutine, context and all
+	defer close(d.done)
+	if err := catch(d.init); err != nil {
+		d.teardown()
+		errc <- err
+		return
+	}
+	errc <- nil
+	for fn := range d.work {
+		fn()
+	}
+	d.teardown()
+}
+
+// do runs fn on the context thread and returns its error; a panic in fn (gorgonia.org/cu/blas
+// panics on bad arguments) becomes an error.
+func (d *device) do(fn func() error) error {
+	errc := make(chan error, 1)
+	d.work <- func() { errc <- catch(fn) }
+	return <-errc
+}
+
+func catch(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("cuda engine: %v", p)
+		}
+	}()
+	return fn()
+}
+
+// close stops the context thread, releasing everything.
+func (d *device) close() {
+	close(d.work)
+	<-d.done
+}
+
+func (d *device) init() error {
+	n, err := cu.NumDevices()
+	if err != nil {
+		return fmt.Errorf("cuda engine: counting devices: %w", err)
+	}
+	if d.ord >= n {
+		return fmt.Errorf("cuda engine: no device %d (this machine has %d)", d.ord, n)
+	}
+	dev, err := cu.GetDevice(d.ord)
+	if err != nil {
+		return fmt.Errorf("cuda engine: device %d: %w", d.ord, err)
+	}
+	name, _ := dev.Name()
+	d.name = fmt.Sprintf("cuda:%d (%s)", d.ord, name)
+	if d.ctx, err = dev.MakeContext(cu.SchedAuto); err != nil { // current on this thread
+		return fmt.Errorf("cuda engine: context on device %d: %w", d.ord, err)
+	}
+	if d.compute, err = cu.MakeStream(cu.NonBlocking); err != nil {
+		return fmt.Errorf("cuda engine: stream: %w", err)
+	}
+	if d.copy, err = cu.MakeStream(cu.NonBlocking); err != nil {
+		return fmt.Errorf("cuda engine: stream: %w", err)
+	}
+	if err := d.resetBLAS(); err != nil {
+		return err
+	}
+	if d.sol, err = newSolver(d.compute); err != nil {
+		return err
+	}
+	d.fns = map[string]cu.Function{}
+	for mod, names := range kernels.Entries {
+		ptx, err := kernels.PTX(mod)
+		if err != nil {
+			return err
+		}
+		m, err := cu.LoadData(ptx)
+		if err != nil {
+			return fmt.Errorf("cuda engine: loading kernels %s (PTX JIT for this GPU): %w", mod, err)
+		}
+		d.mods = append(d.mods, m)
+		for _, nm := range names {
+			f, err := m.Function(nm)
+			if err != nil {
+				return fmt.Errorf("cuda engine: kernel %s.%s: %w", mod, nm, err)
+			}
+			d.fns[nm] = f
+		}
+	}
+	return nil
+}
+
+// resetBLAS (re)creates the cuBLAS handle: gorgonia.org/cu/blas keeps its first error and
+// ignores every later call, so a failed product needs a fresh handle.
+func (d *device) resetBLAS() error {
+	if d.blas != nil {
+		d.blas.Close()
+		d.blas = nil
+	}
+	var impl *cublas.Standard
+	if err := catch(func() error { impl = cublas.New(); return nil }); err != nil {
+		return fmt.Errorf("cuda engine: cuBLAS handle: %w", err)
+	}
+	d.blas = impl
+	return cublasSetup(impl, d.compute, d.tf32)
+}
+
+// setTF32 switches the math mode of the products.
+func (d *device) setTF32(on bool) error {
+	if d.tf32 == on {
+		return nil
+	}
+	d.tf32 = on
+	return cublasSetup(d.blas, d.compute, on)
+}
+
+func (d *device) teardown() {
+	for len(d.sizes) > 0 {
+		for p := range d.sizes {
+			d.free(p)
+		}
+	}
+	for i := range d.events {
+		cu.DestroyEvent(&d.events[i])
+	}
+	for _, m := range d.mods {
+		m.Unload()
+	}
+	if d.sol != nil {
+		d.sol.close()
+	}
+	if d.blas != nil {
+		d.blas.Close()
+	}
+	if d.copy != (cu.Stream{}) {
+		d.copy.Destroy()
+	}
+	if d.compute != (cu.Stream{}) {
+		d.compute.Destroy()
+	}
+	if d.ctx != (cu.CUContext{}) {
+		d.ctx.Destroy()
+	}
+}
+
+// alloc allocates bytes of device memory, failing with errDeviceOOM when the device is full or
+// the engine's limit would be passed.
+func (d *device) alloc(bytes int64) (cu.DevicePtr, error) {
+	if bytes < 0 {
+		panic("cuda: negative allocation")
+	}
+	bytes = max(bytes, 8)
+	bytes = (bytes + 255) &^ 255
+	if d.failAllocs > 0 {
+		d.failAllocs--
+		return 0, fmt.Errorf("%w: injected failure of %d MiB", errDeviceOOM, bytes>>20)
+	}
+	if d.limit > 0 && d.used+bytes > d.limit {
+		return 0, fmt.Errorf("%w: %d MiB more would pass the memory limit of %d MiB (%d MiB in use)",
+			errDeviceOOM, bytes>>20, d.limit>>20, d.used>>20)
+	}
+	p, err := cu.MemAlloc(bytes)
+	if err != nil {
+		if errors.Is(err, cu.OutOfMemory) {
+			return 0, fmt.Errorf("%w: allocating %d MiB: %v", errDeviceOOM, bytes>>20, err)
+		}
+		return 0, fmt.Errorf("cuda engine: allocating %d MiB: %w", bytes>>20, err)
+	}
+	d.used += bytes
+	d.sizes[p] = bytes
+	return p, nil
+}
+
+func (d *device) free(p cu.DevicePtr) {
+	if p == 0 {
+		return
+	}
+	if n, ok := d.sizes[p]; ok {
+		d.used -= n
+		delete(d.sizes, p)
+	}
+	cu.MemFree(p)
+}
+
+// freeMem returns the device's free memory as the driver reports it.
+func (d *device) freeMem() int64 {
+	free, _, err := cu.MemInfo()
+	if err != nil {
+		return 0
+	}
+	return free
+}
+
+// pool groups allocations released together.
+type pool struct {
+	d    *device
+	ptrs []cu.DevicePtr
+}
+
+func (p *pool) alloc(bytes int64) (cu.DevicePtr, error) {
+	ptr, err := p.d.alloc(bytes)
+	if err == nil {
+		p.ptrs = append(p.ptrs, ptr)
+	}
+	return ptr, err
+}
+
+func (p *pool) release() {
+	for _, ptr := range p.ptrs {
+		p.d.free(ptr)
+	}
+	p.ptrs = nil
+}
+
+// upload copies a Go slice to the device on stream s (asynchronous with respect to the device;
+// from pageable memory the driver stages the copy before returning).
+func upload[T any](dst cu.DevicePtr, src []T, s cu.Stream) error {
+	if len(src) == 0 {
+		return nil
+	}
+	var z T
+	n := int64(len(src)) * int64(unsafe.Sizeof(z))
+	err := cu.MemcpyHtoDAsync(dst, unsafe.Pointer(&src[0]), n, s)
+	runtime.KeepAlive(src)
+	if err != nil {
+		return fmt.Errorf("cuda engine: host-to-device copy of %d bytes: %w", n, err)
+	}
+	return nil
+}
+
+// download copies device memory into a Go slice and waits for it (and all earlier work on s).
+func download[T any](dst []T, src cu.DevicePtr, s cu.Stream) error {
+	if len(dst) == 0 {
+		return nil
+	}
+	var z T
+	n := int64(len(dst)) * int64(unsafe.Sizeof(z))
+	if err := cu.MemcpyDtoHAsync(unsafe.Pointer(&dst[0]), src, n, s); err != nil {
+		return fmt.Errorf("cuda engine: device-to-host copy of %d bytes: %w", n, err)
+	}
+	err := s.Synchronize()
+	runtime.KeepAlive(dst)
+	if err != nil {
+		return fmt.Errorf("cuda engine: %w", err)
+	}
+	return nil
+}
+
+// event returns the i-th event of the device's pool (timing marks).
+func (d *device) event(i int) (cu.Event, error) {
+	for len(d.events) <= i {
+		ev, err := cu.MakeEvent(cu.DefaultEvent)
+		if err != nil {
+			return cu.Event{}, fmt.Errorf("cuda engine: event: %w", err)
+		}
+		d.events = append(d.events, ev)
+	}
+	return d.events[i], nil
+}

@@ -1,0 +1,221 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"gorgonia.org/cu"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+func init() {
+	engine.Register("cuda", func(dev int) (engine.Engine, error) { return New(dev) })
+}
+
+// Engine is the CUDA engine on one device. Sessions on one engine run one Score at a time.
+type Engine struct {
+	mu  sync.Mutex
+	dev *device
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// New opens device ord (0 for the first GPU).
+func New(ord int) (*Engine, error) {
+	if ord < 0 {
+		return nil, fmt.Errorf("cuda engine: device index %d < 0", ord)
+	}
+	d, err := newDevice(ord)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{dev: d}, nil
+}
+
+// Name implements engine.Engine: "cuda:N (device name)".
+func (e *Engine) Name() string { return e.dev.name }
+
+// Close implements engine.Engine; it releases the device (open sessions become unusable).
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.dev != nil {
+		e.dev.close()
+		e.dev = nil
+	}
+	return nil
+}
+
+// Open implements engine.Engine: it validates y and the options and uploads y to the device,
+// where it stays for the session's Score calls, unless it would take more than half of the
+// memory available to the engine; then it stays on the host and is uploaded batch by batch.
+func (e *Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, error) {
+	if err := engine.CheckBrain(y, opts); err != nil {
+		return nil, err
+	}
+	if opts.Inner.Mode == engine.KFoldInner {
+		return nil, fmt.Errorf("cuda engine: inner mode %s not supported yet; use --device cpu", opts.Inner)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.dev == nil {
+		return nil, fmt.Errorf("cuda engine: closed")
+	}
+	s := &session{e: e, y: y, opts: opts, t: f32}
+	if opts.Precision == engine.Float64 {
+		s.t = f64
+	}
+	err := e.dev.do(func() error {
+		e.dev.limit = opts.MemoryLimit
+		budget := e.dev.freeMem() * 9 / 10
+		if opts.MemoryLimit > 0 {
+			budget = min(budget, opts.MemoryLimit-e.dev.used)
+		}
+		bytes := int64(y.Rows) * int64(y.Cols) * s.t.size()
+		if bytes > budget/2 {
+			return nil // streamed from the host
+		}
+		t0 := time.Now()
+		p, err := e.dev.alloc(bytes)
+		if err != nil {
+			return nil // streamed after all
+		}
+		host := stageAll(y, s.t)
+		if err := uploadAny(p, host, e.dev.compute); err != nil {
+			e.dev.free(p)
+			return err
+		}
+		if err := e.dev.compute.Synchronize(); err != nil {
+			e.dev.free(p)
+			return fmt.Errorf("cuda engine: uploading brain data: %w", err)
+		}
+		s.dy = p
+		s.openTime = time.Since(t0)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// session holds the brain data, resident on the device (dy != 0) or on the host.
+type session struct {
+	e        *Engine
+	y        engine.Matrix
+	opts     engine.Options
+	t        dtype
+	dy       cu.DevicePtr // n x m row-major (column-major m x n, ld m) in precision t; 0: streamed
+	openTime time.Duration
+	closed   bool
+
+	// testing hooks
+	failAllocs int // make this many batch allocations fail as out of memory
+}
+
+// Resident reports whether the brain data lives on the device (false: streamed from the host).
+func (s *session) Resident() bool { return s.dy != 0 }
+
+// Close implements engine.Session.
+func (s *session) Close() error {
+	s.e.mu.Lock()
+	defer s.e.mu.Unlock()
+	if s.closed || s.e.dev == nil {
+		return nil
+	}
+	s.closed = true
+	if s.dy != 0 {
+		return s.e.dev.do(func() error { s.e.dev.free(s.dy); s.dy = 0; return nil })
+	}
+	return nil
+}
+
+// Score implements engine.Session.
+func (s *session) Score(ctx context.Context, x engine.Matrix) (*engine.Result, error) {
+	start := time.Now()
+	if err := engine.CheckActivations(x, s.y.Rows); err != nil {
+		return nil, err
+	}
+	s.e.mu.Lock()
+	defer s.e.mu.Unlock()
+	if s.closed || s.e.dev == nil {
+		return nil, fmt.Errorf("cuda engine: session closed")
+	}
+	var res *engine.Result
+	err := s.e.dev.do(func() error {
+		d := s.e.dev
+		d.limit = s.opts.MemoryLimit
+		d.failAllocs = s.failAllocs
+		defer func() { d.failAllocs = 0 }()
+		if err := d.setTF32(s.opts.Precision == engine.TF32); err != nil {
+			return err
+		}
+		r := &runner{ctx: ctx, s: s, d: d, x: x}
+		var err error
+		res, err = r.run()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Engine = s.e.dev.name
+	res.Precision = s.opts.Precision
+	res.Timings.Total = time.Since(start)
+	return res, nil
+}
+
+// stageAll returns y as one row-major host slice in precision t (no copy when it already is).
+func stageAll(y engine.Matrix, t dtype) any {
+	all := make([]int, y.Rows)
+	for i := range all {
+		all[i] = i
+	}
+	return stageCols(y, all, 0, y.Cols, t, nil)
+}
+
+// stageCols gathers columns [c0, c1) of y's rows into a row-major host slice in precision t,
+// reusing buf when it is large enough; whole row-major matrices of the right type are used in
+// place.
+func stageCols(y engine.Matrix, rows []int, c0, c1 int, t dtype, buf any) any {
+	w := c1 - c0
+	whole := !y.ColMajor && c0 == 0 && c1 == y.Cols && len(rows) == y.Rows
+	if t == f32 {
+		if whole && y.F32 != nil {
+			return y.F32
+		}
+		b, _ := buf.([]float32)
+		if cap(b) < len(rows)*w {
+			b = make([]float32, len(rows)*w)
+		}
+		b = b[:len(rows)*w]
+		y.GatherCols32(rows, c0, c1, b)
+		return b
+	}
+	if whole && y.F64 != nil {
+		return y.F64
+	}
+	b, _ := buf.([]float64)
+	if cap(b) < len(rows)*w {
+		b = make([]float64, len(rows)*w)
+	}
+	b = b[:len(rows)*w]
+	y.GatherCols64(rows, c0, c1, b)
+	return b
+}
+
+func uploadAny(dst cu.DevicePtr, src any, s cu.Stream) error {
+	switch v := src.(type) {
+	case []float32:
+		return upload(dst, v, s)
+	case []float64:
+		return upload(dst, v, s)
+	case []int32:
+		return upload(dst, v, s)
+	}
+	return fmt.Errorf("cuda engine: upload of %T", src)
+}

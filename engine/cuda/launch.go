@@ -1,0 +1,253 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"gonum.org/v1/gonum/blas"
+	"gorgonia.org/cu"
+)
+
+// dtype is the element type of a device matrix.
+type dtype int
+
+const (
+	f32 dtype = iota
+	f64
+)
+
+func (t dtype) size() int64 {
+	if t == f64 {
+		return 8
+	}
+	return 4
+}
+
+func (t dtype) suffix() string {
+	if t == f64 {
+		return "f64"
+	}
+	return "f32"
+}
+
+// Typed launch wrappers, one per kernel (as mumax/3's generated ones): they check the arguments
+// in Go and launch on the compute stream. Every scalar is passed as 8 bytes (see kernels).
+
+const blockSize = 256
+
+// launch runs kernel name over n logical threads (grid-stride loops cover any excess).
+func (d *device) launch(name string, n int64, args ...any) error {
+	if n <= 0 {
+		return nil
+	}
+	fn, ok := d.fns[name]
+	if !ok {
+		return fmt.Errorf("cuda engine: no kernel %s", name)
+	}
+	vals := make([]uint64, len(args))
+	ptrs := make([]unsafe.Pointer, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case cu.DevicePtr:
+			vals[i] = uint64(v)
+		case int:
+			vals[i] = uint64(int64(v))
+		case int64:
+			vals[i] = uint64(v)
+		case float64:
+			vals[i] = math.Float64bits(v)
+		default:
+			return fmt.Errorf("cuda engine: kernel %s: argument %d of type %T", name, i, a)
+		}
+		ptrs[i] = unsafe.Pointer(&vals[i])
+	}
+	grid := min((n+blockSize-1)/blockSize, 1<<20)
+	if err := fn.Launch(int(grid), 1, 1, blockSize, 1, 1, 0, d.compute, ptrs); err != nil {
+		return fmt.Errorf("cuda engine: launching %s: %w", name, err)
+	}
+	return nil
+}
+
+func checkDims(kernel string, dims ...int) {
+	for _, v := range dims {
+		if v < 0 {
+			panic("cuda: " + kernel + ": negative dimension")
+		}
+	}
+}
+
+func checkLd(kernel string, ld, rows int) {
+	if ld < max(rows, 1) {
+		panic(fmt.Sprintf("cuda: %s: leading dimension %d < %d", kernel, ld, rows))
+	}
+}
+
+func checkPtr(kernel string, ps ...cu.DevicePtr) {
+	for _, p := range ps {
+		if p == 0 {
+			panic("cuda: " + kernel + ": null device pointer")
+		}
+	}
+}
+
+// colStats: mean (and constant flags, centred sums of squares when non-null) of the mb columns
+// of a over nrows rows (rows: int32 indices on the device, or 0 for 0..nrows-1).
+func (d *device) colStats(t dtype, a cu.DevicePtr, lda int, rows cu.DevicePtr, nrows, mb int, mean, constant, ss cu.DevicePtr) error {
+	checkDims("col_stats", nrows, mb)
+	checkLd("col_stats", lda, mb)
+	checkPtr("col_stats", a, mean)
+	return d.launch("col_stats_"+t.suffix(), int64(mb), a, lda, rows, nrows, mb, mean, constant, ss)
+}
+
+// gatherCenter: out (mb x nrows, ldo) = a[:, rows] - mean, converting tin to tout; columns with
+// zero[j] set are written as zeros (mean, zero, rows may be 0).
+func (d *device) gatherCenter(tin, tout dtype, a cu.DevicePtr, lda int, rows cu.DevicePtr, nrows, mb int, mean, zero, out cu.DevicePtr, ldo int) error {
+	checkDims("gather_center", nrows, mb)
+	checkLd("gather_center", lda, mb)
+	checkLd("gather_center", ldo, mb)
+	checkPtr("gather_center", a, out)
+	return d.launch("gather_center_"+tin.suffix()+"_"+tout.suffix(), int64(nrows)*int64(mb), a, lda, rows, nrows, mb, mean, zero, out, ldo)
+}
+
+// looWeights: w (n x na) = 1/(1 - base - U² f(a)) for each penalty.
+func (d *device) looWeights(u2 cu.DevicePtr, ldu, n, r int, f cu.DevicePtr, na int, base float64, w cu.DevicePtr) error {
+	checkDims("loo_weights", n, r, na)
+	checkLd("loo_weights", ldu, n)
+	checkPtr("loo_weights", u2, f, w)
+	return d.launch("loo_weights", int64(n)*int64(na), u2, ldu, n, r, f, na, base, w)
+}
+
+// looUpdate: LOO error of penalty aidx per target, with the running argmin into best/bestIdx.
+func (d *device) looUpdate(t dtype, yc cu.DevicePtr, ldy int, yh cu.DevicePtr, ldh int, w cu.DevicePtr, n, mb, aidx int, errOut, best, bestIdx cu.DevicePtr) error {
+	checkDims("loo_update", n, mb, aidx)
+	checkLd("loo_update", ldy, mb)
+	checkLd("loo_update", ldh, mb)
+	checkPtr("loo_update", yc, yh, w, best, bestIdx)
+	return d.launch("loo_update_"+t.suffix(), int64(mb), yc, ldy, yh, ldh, w, n, mb, aidx, errOut, best, bestIdx)
+}
+
+// gcvSelect: GCV criteria of every penalty per target and their argmin.
+func (d *device) gcvSelect(t dtype, yc cu.DevicePtr, ldy, n int, z cu.DevicePtr, ldz, r, mb int, f, den cu.DevicePtr, na int, crit cu.DevicePtr, ldc int, best, bestIdx cu.DevicePtr) error {
+	checkDims("gcv_select", n, r, mb, na)
+	checkLd("gcv_select", ldy, mb)
+	checkLd("gcv_select", ldz, mb)
+	checkLd("gcv_select", ldc, mb)
+	checkPtr("gcv_select", yc, z, f, den, best, bestIdx)
+	return d.launch("gcv_select_"+t.suffix(), int64(mb), yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, bestIdx)
+}
+
+// pearson: r and degenerate flags per target between p (mb x n) and y[:, rows].
+func (d *device) pearson(t dtype, p cu.DevicePtr, ldp int, y cu.DevicePtr, ldy int, rows cu.DevicePtr, n, mb int, r, degenerate cu.DevicePtr) error {
+	checkDims("pearson", n, mb)
+	checkLd("pearson", ldp, mb)
+	checkLd("pearson", ldy, mb)
+	checkPtr("pearson", p, y, r, degenerate)
+	if n < 1 {
+		panic("cuda: pearson: no rows")
+	}
+	return d.launch("pearson_"+t.suffix(), int64(mb), p, ldp, y, ldy, rows, n, mb, r, degenerate)
+}
+
+// scaleCols: out[:, c] = a[:, c] * f[c] (rows x cols; out may be a).
+func (d *device) scaleCols(t dtype, a cu.DevicePtr, lda, rows, cols int, f, out cu.DevicePtr, ldo int) error {
+	checkDims("scale_cols", rows, cols)
+	checkLd("scale_cols", lda, rows)
+	checkLd("scale_cols", ldo, rows)
+	checkPtr("scale_cols", a, f, out)
+	return d.launch("scale_cols_"+t.suffix(), int64(rows)*int64(cols), a, lda, rows, cols, f, out, ldo)
+}
+
+// scaleRefit: out[j, c] = z[j, c] * g[c, idx[j]] (mb x r; g is r x na).
+func (d *device) scaleRefit(t dtype, z cu.DevicePtr, ldz, mb, r int, g, idx, out cu.DevicePtr, ldo int) error {
+	checkDims("scale_refit", mb, r)
+	checkLd("scale_refit", ldz, mb)
+	checkLd("scale_refit", ldo, mb)
+	checkPtr("scale_refit", z, g, idx, out)
+	return d.launch("scale_refit_"+t.suffix(), int64(mb)*int64(r), z, ldz, mb, r, g, idx, out, ldo)
+}
+
+// square64: out = a² elementwise (n float64 values).
+func (d *device) square64(a cu.DevicePtr, n int, out cu.DevicePtr) error {
+	checkDims("square_f64", n)
+	checkPtr("square_f64", a, out)
+	return d.launch("square_f64", int64(n), a, n, out)
+}
+
+// convert64to32: out = float32(a) (n values).
+func (d *device) convert64to32(a cu.DevicePtr, n int, out cu.DevicePtr) error {
+	checkDims("convert_f64_f32", n)
+	checkPtr("convert_f64_f32", a, out)
+	return d.launch("convert_f64_f32", int64(n), a, n, out)
+}
+
+// fill64: out[:n] = v.
+func (d *device) fill64(out cu.DevicePtr, n int, v float64) error {
+	checkDims("fill_f64", n)
+	checkPtr("fill_f64", out)
+	return d.launch("fill_f64", int64(n), out, n, v)
+}
+
+// zero sets bytes of device memory to 0 on the compute stream.
+func (d *device) zero(p cu.DevicePtr, bytes int64) error {
+	if bytes == 0 {
+		return nil
+	}
+	if bytes%4 != 0 {
+		panic("cuda: zero: size not a multiple of 4")
+	}
+	if err := cu.MemsetD32Async(p, 0, bytes/4, d.compute); err != nil {
+		return fmt.Errorf("cuda engine: memset: %w", err)
+	}
+	return nil
+}
+
+// gemm computes the column-major product C (m x n, ldc) = op(A) op(B) (op(A) m x k) in
+// precision t on cuBLAS (float32 on TF32 tensor cores when the device is in TF32 mode). A
+// row-major caller swaps A and B. With k == 0, C is zeroed.
+func (d *device) gemm(t dtype, tA, tB bool, m, n, k int, a cu.DevicePtr, lda int, b cu.DevicePtr, ldb int, c cu.DevicePtr, ldc int) error {
+	checkDims("gemm", m, n, k)
+	if m == 0 || n == 0 {
+		return nil
+	}
+	checkLd("gemm", ldc, m)
+	if k == 0 {
+		for j := 0; j < n; j++ {
+			if err := d.zero(c+cu.DevicePtr(int64(j*ldc)*t.size()), int64(m)*t.size()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ar, br := m, k
+	opA, opB := blas.NoTrans, blas.NoTrans
+	if tA {
+		ar, opA = k, blas.Trans
+	}
+	if tB {
+		br, opB = n, blas.Trans
+	}
+	checkLd("gemm", lda, ar)
+	checkLd("gemm", ldb, br)
+	checkPtr("gemm", a, b, c)
+	if max(m, n, k, lda, ldb, ldc) > math.MaxInt32 {
+		return fmt.Errorf("cuda engine: product of %d x %d x %d exceeds cuBLAS's 32-bit dimensions", m, n, k)
+	}
+	if t == f64 {
+		one := func(p cu.DevicePtr) []float64 { return unsafe.Slice((*float64)(devPtr(p)), 1) }
+		d.blas.Dgemm(opA, opB, m, n, k, 1, one(a), lda, one(b), ldb, 0, one(c), ldc)
+	} else {
+		one := func(p cu.DevicePtr) []float32 { return unsafe.Slice((*float32)(devPtr(p)), 1) }
+		d.blas.Sgemm(opA, opB, m, n, k, 1, one(a), lda, one(b), ldb, 0, one(c), ldc)
+	}
+	if err := d.blas.Err(); err != nil {
+		rerr := d.resetBLAS()
+		if rerr != nil {
+			return fmt.Errorf("cuda engine: cuBLAS gemm %d x %d x %d: %v (and resetting the handle: %v)", m, n, k, err, rerr)
+		}
+		return fmt.Errorf("cuda engine: cuBLAS gemm %d x %d x %d: %w", m, n, k, err)
+	}
+	return nil
+}

@@ -1,0 +1,847 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"gorgonia.org/cu"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// runner scores one activation matrix: the CPU engine's algorithm (package fallback), stage by
+// stage, on the device. It runs on the context thread.
+type runner struct {
+	ctx  context.Context
+	s    *session
+	d    *device
+	x    engine.Matrix
+	t    dtype // precision of the large products and of the target batches
+	res  *engine.Result
+	degn []bool
+	tm   *engine.Timings
+	done int
+	work int
+
+	xt dtype        // precision of the activations on the device
+	dx cu.DevicePtr // activations, n x d row-major
+
+	// event marks on the compute stream: marks[i] closes the interval that goes to stage[i]
+	nmarks int
+	stages []*time.Duration
+
+	// streamed brain data: double-buffered host staging and device copies
+	allRows []int
+	host    [2]any
+	staged  [2]cu.DevicePtr
+	copied  [2]cu.Event
+	pending func() error // the next batch's upload, issued by presync
+}
+
+func (r *runner) run() (*engine.Result, error) {
+	s, d := r.s, r.d
+	opts := s.opts
+	m, k := s.y.Cols, len(opts.Folds)
+	r.t = s.t
+	r.res = engine.NewResult(m, k)
+	r.degn = make([]bool, k*m)
+	r.tm = &r.res.Timings
+	r.tm.Transfer += s.openTime
+	s.openTime = 0
+
+	var keep pool
+	keep.d = d
+	defer func() {
+		d.compute.Synchronize()
+		d.copy.Synchronize()
+		keep.release()
+	}()
+
+	// Activations: uploaded once in their own precision (row-major), centred per fold in float64.
+	t0 := time.Now()
+	n, dd := r.x.Rows, r.x.Cols
+	var hostX any
+	switch {
+	case !r.x.ColMajor && r.x.F32 != nil:
+		r.xt, hostX = f32, r.x.F32
+	case !r.x.ColMajor:
+		r.xt, hostX = f64, r.x.F64
+	default:
+		all := make([]float64, n*dd)
+		rows := make([]int, n)
+		for i := range rows {
+			rows[i] = i
+		}
+		r.x.GatherRows(rows, all)
+		r.xt, hostX = f64, all
+	}
+	var err error
+	if r.dx, err = keep.alloc(int64(n) * int64(dd) * r.xt.size()); err != nil {
+		return nil, r.oom("activations", err)
+	}
+	if err := uploadAny(r.dx, hostX, d.compute); err != nil {
+		return nil, err
+	}
+	if err := d.compute.Synchronize(); err != nil {
+		return nil, fmt.Errorf("cuda engine: uploading activations: %w", err)
+	}
+	r.tm.Transfer += time.Since(t0)
+
+	if s.dy == 0 {
+		r.allRows = make([]int, n)
+		for i := range r.allRows {
+			r.allRows[i] = i
+		}
+		for i := range r.copied {
+			if r.copied[i], err = cu.MakeEvent(cu.DisableTiming); err != nil {
+				return nil, fmt.Errorf("cuda engine: event: %w", err)
+			}
+			defer cu.DestroyEvent(&r.copied[i])
+		}
+	}
+	for f := range opts.Folds {
+		if err := r.fold(f); err != nil {
+			return nil, err
+		}
+	}
+	r.res.Finish(r.degn)
+	return r.res, nil
+}
+
+// oom turns an allocation failure into the engine's error.
+func (r *runner) oom(what string, err error) error {
+	if errors.Is(err, errDeviceOOM) {
+		return fmt.Errorf("cuda engine: %s: %w (%v)", what, engine.ErrOutOfMemory, err)
+	}
+	return err
+}
+
+// --- event timing ---
+
+func (r *runner) markStart() error {
+	r.nmarks, r.stages = 0, r.stages[:0]
+	return r.mark(nil)
+}
+
+// mark closes the interval since the previous mark and charges it to stage.
+func (r *runner) mark(stage *time.Duration) error {
+	ev, err := r.d.event(r.nmarks)
+	if err != nil {
+		return err
+	}
+	if err := ev.Record(r.d.compute); err != nil {
+		return fmt.Errorf("cuda engine: event: %w", err)
+	}
+	r.nmarks++
+	r.stages = append(r.stages, stage)
+	return nil
+}
+
+// flushMarks waits for the last mark and adds the intervals to their stages.
+func (r *runner) flushMarks() error {
+	if r.nmarks == 0 {
+		return nil
+	}
+	last := r.d.events[r.nmarks-1]
+	if err := last.Synchronize(); err != nil {
+		return fmt.Errorf("cuda engine: %w", err)
+	}
+	for i := 1; i < r.nmarks; i++ {
+		ms, err := r.d.events[i-1].Elapsed(r.d.events[i])
+		if err == nil && r.stages[i] != nil {
+			*r.stages[i] += time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	r.nmarks, r.stages = 0, r.stages[:0]
+	return nil
+}
+
+// --- decomposition ---
+
+// split is one training split on the device: Xc = U diag(s) V^T with the kept directions.
+type split struct {
+	ntr, nte, r int
+	dropped     int
+	train, test cu.DevicePtr // int32 row indices
+	u           cu.DevicePtr // ntr x r column-major, precision t
+	p           cu.DevicePtr // nte x r column-major, precision t: (Xtest - mean) V
+	f           cu.DevicePtr // r x A: s²/(s²+a)
+	g           cu.DevicePtr // r x A: s/(s²+a)
+	w           cu.DevicePtr // ntr x A: 1/(1-h(a))
+	den         cu.DevicePtr // A: (1 - tr(H(a))/ntr)², GCV
+}
+
+func toInt32(idx []int) []int32 {
+	out := make([]int32, len(idx))
+	for i, v := range idx {
+		out[i] = int32(v)
+	}
+	return out
+}
+
+// decompose factorises the centred training rows in float64 (cuSOLVER's Dsyevd of the smaller
+// Gram matrix) and projects the test rows, exactly as fallback's decompose does.
+func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
+	d, opts := r.d, r.s.opts
+	intercept := !opts.NoIntercept
+	ntr, nte, nd := len(fold.Train), len(fold.Test), r.x.Cols
+	A := len(opts.Alphas)
+	sp := &split{ntr: ntr, nte: nte}
+	var err error
+	alloc := func(p *pool, bytes int64) cu.DevicePtr {
+		if err != nil {
+			return 0
+		}
+		var ptr cu.DevicePtr
+		ptr, err = p.alloc(bytes)
+		return ptr
+	}
+	var tmp pool
+	tmp.d = d
+	defer func() {
+		d.compute.Synchronize()
+		tmp.release()
+	}()
+	sp.train = alloc(fp, int64(ntr)*4)
+	sp.test = alloc(fp, int64(nte)*4)
+	xtr := alloc(&tmp, int64(nd)*int64(ntr)*8)
+	xte := alloc(&tmp, int64(nd)*int64(nte)*8)
+	var mean cu.DevicePtr
+	if intercept {
+		mean = alloc(&tmp, int64(nd)*8)
+	}
+	primal := ntr > nd
+	size := ntr
+	if primal {
+		size = nd
+	}
+	gram := alloc(&tmp, int64(size)*int64(size)*8)
+	lam := alloc(&tmp, int64(size)*8)
+	info := alloc(&tmp, 8)
+	if err != nil {
+		return nil, r.oom("decomposition", err)
+	}
+	if err := upload(sp.train, toInt32(fold.Train), d.compute); err != nil {
+		return nil, err
+	}
+	if err := upload(sp.test, toInt32(fold.Test), d.compute); err != nil {
+		return nil, err
+	}
+	if intercept {
+		if err := d.colStats(r.xt, r.dx, nd, sp.train, ntr, nd, mean, 0, 0); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.gatherCenter(r.xt, f64, r.dx, nd, sp.train, ntr, nd, mean, 0, xtr, nd); err != nil {
+		return nil, err
+	}
+	if err := d.gatherCenter(r.xt, f64, r.dx, nd, sp.test, nte, nd, mean, 0, xte, nd); err != nil {
+		return nil, err
+	}
+	// xtr is d x ntr column-major (Xc row-major).
+	if primal {
+		err = d.gemm(f64, false, true, nd, nd, ntr, xtr, nd, xtr, nd, gram, nd) // Xc^T Xc
+	} else {
+		err = d.gemm(f64, true, false, ntr, ntr, nd, xtr, nd, xtr, nd, gram, ntr) // Xc Xc^T
+	}
+	if err != nil {
+		return nil, err
+	}
+	lwork, err := d.sol.dsyevdWork(size, size, gram, lam)
+	if err != nil {
+		return nil, err
+	}
+	work := alloc(&tmp, int64(lwork)*8)
+	if err != nil {
+		return nil, r.oom("eigendecomposition workspace", err)
+	}
+	if err := d.sol.dsyevd(size, size, gram, lam, work, lwork, info); err != nil {
+		return nil, fmt.Errorf("%w (Gram matrix of %d x %d)", err, size, size)
+	}
+	lambda := make([]float64, size)
+	if err := download(lambda, lam, d.compute); err != nil {
+		return nil, err
+	}
+	// Rank decision, as fallback: directions below max(ntr, d) * eps * lambda_max are zeros.
+	lmax := 0.0
+	for _, l := range lambda {
+		lmax = math.Max(lmax, l)
+	}
+	tol := lmax * float64(max(ntr, nd)) * 0x1p-52
+	var keepIdx []int
+	for j, l := range lambda {
+		if l > tol && l > 0 {
+			keepIdx = append(keepIdx, j)
+		}
+	}
+	rk := len(keepIdx)
+	sp.r = rk
+	expected := min(nd, ntr)
+	if intercept {
+		expected = min(nd, ntr-1)
+	}
+	sp.dropped = max(0, expected-rk)
+	s2 := make([]float64, rk)
+	for k, j := range keepIdx {
+		s2[k] = lambda[j]
+	}
+	// The kept eigenvectors, size x rk (ld size): a contiguous block when they are the largest.
+	vecs := gram
+	if rk > 0 {
+		vecs = gram + cu.DevicePtr(int64(keepIdx[0])*int64(size)*8)
+		if keepIdx[rk-1]-keepIdx[0] != rk-1 {
+			vecs = alloc(&tmp, int64(size)*int64(rk)*8)
+			if err != nil {
+				return nil, r.oom("decomposition", err)
+			}
+			for k, j := range keepIdx {
+				src := gram + cu.DevicePtr(int64(j)*int64(size)*8)
+				if err := cu.MemcpyDtoDAsync(vecs+cu.DevicePtr(int64(k)*int64(size)*8), src, int64(size)*8, d.compute); err != nil {
+					return nil, fmt.Errorf("cuda engine: copy: %w", err)
+				}
+			}
+		}
+	}
+	invs := make([]float64, rk)
+	for k, v := range s2 {
+		invs[k] = 1 / math.Sqrt(v)
+	}
+	dinvs := alloc(&tmp, int64(rk)*8)
+	u64 := alloc(&tmp, int64(ntr)*int64(rk)*8)
+	p64 := alloc(&tmp, int64(nte)*int64(rk)*8)
+	if err != nil {
+		return nil, r.oom("decomposition", err)
+	}
+	if err := upload(dinvs, invs, d.compute); err != nil {
+		return nil, err
+	}
+	if rk > 0 {
+		if primal {
+			// U = Xc V diag(1/s); P = Xtest_c V.
+			if err := d.gemm(f64, true, false, ntr, rk, nd, xtr, nd, vecs, size, u64, ntr); err != nil {
+				return nil, err
+			}
+			if err := d.scaleCols(f64, u64, ntr, ntr, rk, dinvs, u64, ntr); err != nil {
+				return nil, err
+			}
+			if err := d.gemm(f64, true, false, nte, rk, nd, xte, nd, vecs, size, p64, nte); err != nil {
+				return nil, err
+			}
+		} else {
+			// U = Q; P = (Xtest_c Xc^T) U diag(1/s).
+			if err := cu.MemcpyDtoDAsync(u64, vecs, int64(ntr)*int64(rk)*8, d.compute); err != nil {
+				return nil, fmt.Errorf("cuda engine: copy: %w", err)
+			}
+			kte := alloc(&tmp, int64(nte)*int64(ntr)*8)
+			if err != nil {
+				return nil, r.oom("decomposition", err)
+			}
+			if err := d.gemm(f64, true, false, nte, ntr, nd, xte, nd, xtr, nd, kte, nte); err != nil {
+				return nil, err
+			}
+			if err := d.gemm(f64, false, false, nte, rk, ntr, kte, nte, u64, ntr, p64, nte); err != nil {
+				return nil, err
+			}
+			if err := d.scaleCols(f64, p64, nte, nte, rk, dinvs, p64, nte); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Per-penalty factors: f = s²/(s²+a), g = s/(s²+a), the GCV denominators, the LOO weights.
+	fh := make([]float64, rk*A)
+	gh := make([]float64, rk*A)
+	den := make([]float64, A)
+	for a, alpha := range opts.Alphas {
+		tr := 0.0
+		if intercept {
+			tr = 1
+		}
+		for j, v := range s2 {
+			fh[a*rk+j] = v / (v + alpha)
+			gh[a*rk+j] = math.Sqrt(v) / (v + alpha)
+			tr += fh[a*rk+j]
+		}
+		den[a] = (1 - tr/float64(ntr)) * (1 - tr/float64(ntr))
+	}
+	sp.f = alloc(fp, int64(rk*A)*8)
+	sp.g = alloc(fp, int64(rk*A)*8)
+	sp.den = alloc(fp, int64(A)*8)
+	sp.w = alloc(fp, int64(ntr)*int64(A)*8)
+	u2 := alloc(&tmp, int64(ntr)*int64(rk)*8)
+	if err != nil {
+		return nil, r.oom("decomposition", err)
+	}
+	for _, c := range []struct {
+		p cu.DevicePtr
+		v []float64
+	}{{sp.f, fh}, {sp.g, gh}, {sp.den, den}} {
+		if err := upload(c.p, c.v, d.compute); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.square64(u64, ntr*rk, u2); err != nil {
+		return nil, err
+	}
+	base := 0.0
+	if intercept {
+		base = 1 / float64(ntr)
+	}
+	if err := d.looWeights(u2, ntr, ntr, rk, sp.f, A, base, sp.w); err != nil {
+		return nil, err
+	}
+	if r.t == f64 {
+		// keep the float64 factors: move them from tmp to the fold's pool
+		sp.u, sp.p = u64, p64
+		tmp.ptrs = without(tmp.ptrs, u64, p64)
+		fp.ptrs = append(fp.ptrs, u64, p64)
+	} else {
+		sp.u = alloc(fp, int64(ntr)*int64(rk)*4)
+		sp.p = alloc(fp, int64(nte)*int64(rk)*4)
+		if err != nil {
+			return nil, r.oom("decomposition", err)
+		}
+		if err := d.convert64to32(u64, ntr*rk, sp.u); err != nil {
+			return nil, err
+		}
+		if err := d.convert64to32(p64, nte*rk, sp.p); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.compute.Synchronize(); err != nil {
+		return nil, fmt.Errorf("cuda engine: decomposition: %w", err)
+	}
+	return sp, nil
+}
+
+func without(ps []cu.DevicePtr, drop ...cu.DevicePtr) []cu.DevicePtr {
+	out := ps[:0]
+	for _, p := range ps {
+		keep := true
+		for _, q := range drop {
+			keep = keep && p != q
+		}
+		if keep {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// --- target batches ---
+
+// batch holds the device buffers of one batch of up to bs targets.
+type batch struct {
+	bs                   int
+	yc, z, zf, yh, pred  cu.DevicePtr // precision t: ntr x bs, r x bs, r x bs, ntr x bs, nte x bs
+	mean, best, rr, crit cu.DevicePtr // float64: bs, bs, bs, A x bs (shared penalty only)
+	cnst, idx, deg       cu.DevicePtr // int32: bs
+	staged               [2]cu.DevicePtr
+	hostIdx              []int32
+	hostR                []float64
+	hostDeg              []int32
+	hostCrit             []float64
+}
+
+// perTarget is the device memory one target of a batch takes.
+func (r *runner) perTarget(sp *split) int64 {
+	es := r.t.size()
+	A := int64(len(r.s.opts.Alphas))
+	b := es*(2*int64(sp.ntr)+2*int64(sp.r)+int64(sp.nte)) + 8*(3+A) + 4*3
+	if r.s.dy == 0 {
+		b += 2 * es * int64(r.x.Rows)
+	}
+	return b
+}
+
+func (r *runner) allocBatch(p *pool, sp *split, bs int) (*batch, error) {
+	es, A := r.t.size(), int64(len(r.s.opts.Alphas))
+	b := &batch{bs: bs}
+	n := int64(bs)
+	var err error
+	al := func(bytes int64) cu.DevicePtr {
+		if err != nil {
+			return 0
+		}
+		var ptr cu.DevicePtr
+		ptr, err = p.alloc(bytes)
+		return ptr
+	}
+	b.yc = al(es * int64(sp.ntr) * n)
+	b.yh = al(es * int64(sp.ntr) * n)
+	b.z = al(es * int64(sp.r) * n)
+	b.zf = al(es * int64(sp.r) * n)
+	b.pred = al(es * int64(sp.nte) * n)
+	b.mean, b.best, b.rr = al(8*n), al(8*n), al(8*n)
+	if r.s.opts.SharedAlpha {
+		b.crit = al(8 * A * n)
+	}
+	b.cnst, b.idx, b.deg = al(4*n), al(4*n), al(4*n)
+	if r.s.dy == 0 {
+		b.staged[0] = al(es * int64(r.x.Rows) * n)
+		b.staged[1] = al(es * int64(r.x.Rows) * n)
+	}
+	if err != nil {
+		p.release()
+		return nil, err
+	}
+	b.hostIdx, b.hostR, b.hostDeg = make([]int32, bs), make([]float64, bs), make([]int32, bs)
+	return b, nil
+}
+
+// batches sizes and allocates the target batch: from the free device memory capped by the
+// memory limit and MaxBatch; an out-of-memory allocation halves the batch and retries.
+func (r *runner) batches(p *pool, sp *split) (*batch, error) {
+	d, opts := r.d, r.s.opts
+	m := r.s.y.Cols
+	per := r.perTarget(sp)
+	avail := d.freeMem() * 9 / 10
+	if d.limit > 0 {
+		avail = min(avail, d.limit-d.used)
+	}
+	bs := int(min(avail/per, int64(m)))
+	if opts.MaxBatch > 0 {
+		bs = min(bs, opts.MaxBatch)
+	}
+	bs = max(bs, 1)
+	for {
+		b, err := r.allocBatch(p, sp, bs)
+		if err == nil {
+			return b, nil
+		}
+		if !errors.Is(err, errDeviceOOM) || bs == 1 {
+			return nil, r.oom(fmt.Sprintf("a batch of %d targets (%d MiB)", bs, int64(bs)*per>>20), err)
+		}
+		bs /= 2
+	}
+}
+
+// fold runs outer fold f.
+func (r *runner) fold(f int) error {
+	d, opts := r.d, r.s.opts
+	fold := opts.Folds[f]
+	var fp pool
+	fp.d = d
+	defer func() {
+		d.compute.Synchronize()
+		d.copy.Synchronize()
+		fp.release()
+	}()
+	t0 := time.Now()
+	sp, err := r.decompose(&fp, fold)
+	if err != nil {
+		return fmt.Errorf("fold %d: %w", f, err)
+	}
+	r.tm.Decompose += time.Since(t0)
+	r.res.Rank[f], r.res.Dropped[f] = sp.r, sp.dropped
+
+	b, err := r.batches(&fp, sp)
+	if err != nil {
+		return fmt.Errorf("fold %d: %w", f, err)
+	}
+	m, A := r.s.y.Cols, len(opts.Alphas)
+	nb := (m + b.bs - 1) / b.bs
+	r.res.Batches = max(r.res.Batches, nb)
+	if r.work == 0 {
+		r.work = len(opts.Folds) * nb
+	}
+	if !opts.SharedAlpha {
+		return r.forBatches(b, func(c0, mb int, ysrc cu.DevicePtr, ldy int) error {
+			if err := r.stage(sp, b, ysrc, ldy, mb); err != nil {
+				return err
+			}
+			if err := r.selectPenalty(sp, b, mb); err != nil {
+				return err
+			}
+			if err := r.refitAndScore(f, sp, b, c0, mb, ysrc, ldy); err != nil {
+				return err
+			}
+			r.progress()
+			return nil
+		})
+	}
+	// One penalty for all targets: the criteria of every batch, then the smallest sum.
+	shared := make([]float64, A*m)
+	b.hostCrit = make([]float64, A*b.bs)
+	err = r.forBatches(b, func(c0, mb int, ysrc cu.DevicePtr, ldy int) error {
+		if err := r.stage(sp, b, ysrc, ldy, mb); err != nil {
+			return err
+		}
+		if err := r.selectPenalty(sp, b, mb); err != nil {
+			return err
+		}
+		if err := r.presync(); err != nil {
+			return err
+		}
+		if err := download(b.hostCrit[:A*b.bs], b.crit, d.compute); err != nil {
+			return err
+		}
+		for a := 0; a < A; a++ {
+			copy(shared[a*m+c0:a*m+c0+mb], b.hostCrit[a*b.bs:a*b.bs+mb])
+		}
+		return r.flushMarks()
+	})
+	if err != nil {
+		return err
+	}
+	best, bestVal := 0, 0.0
+	for a := 0; a < A; a++ {
+		sum := 0.0
+		for _, v := range shared[a*m : (a+1)*m] {
+			sum += v
+		}
+		if a == 0 || sum < bestVal {
+			best, bestVal = a, sum
+		}
+	}
+	refit := func(c0, mb int, ysrc cu.DevicePtr, ldy int) error {
+		if err := cu.MemsetD32Async(b.idx, uint(best), int64(mb), d.compute); err != nil {
+			return fmt.Errorf("cuda engine: memset: %w", err)
+		}
+		if err := r.refitAndScore(f, sp, b, c0, mb, ysrc, ldy); err != nil {
+			return err
+		}
+		r.progress()
+		return nil
+	}
+	if nb == 1 {
+		// the only batch is still staged (Z in b.z)
+		ysrc, ldy := r.s.dy, m
+		if ysrc == 0 {
+			ysrc, ldy = b.staged[0], m
+		}
+		if err := r.markStart(); err != nil {
+			return err
+		}
+		return refit(0, m, ysrc, ldy)
+	}
+	return r.forBatches(b, func(c0, mb int, ysrc cu.DevicePtr, ldy int) error {
+		if err := r.stage(sp, b, ysrc, ldy, mb); err != nil {
+			return err
+		}
+		return refit(c0, mb, ysrc, ldy)
+	})
+}
+
+// forBatches calls fn for each batch of targets with the batch's brain data on the device:
+// the resident matrix at an offset, or the batch uploaded from the host (the next batch's
+// host gather and copy overlapping this batch's compute).
+func (r *runner) forBatches(b *batch, fn func(c0, mb int, ysrc cu.DevicePtr, ldy int) error) error {
+	d := r.d
+	m := r.s.y.Cols
+	streamed := r.s.dy == 0
+	if streamed {
+		if err := r.prefetch(b, 0, 0, min(b.bs, m)); err != nil {
+			return err
+		}
+	}
+	for i, c0 := 0, 0; c0 < m; i, c0 = i+1, c0+b.bs {
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		mb := min(b.bs, m-c0)
+		ysrc, ldy := r.s.dy+cu.DevicePtr(int64(c0)*r.t.size()), m
+		if streamed {
+			k := i % 2
+			if err := d.compute.Wait(r.copied[k], 0); err != nil {
+				return fmt.Errorf("cuda engine: stream wait: %w", err)
+			}
+			ysrc, ldy = b.staged[k], mb
+		}
+		if err := r.markStart(); err != nil {
+			return err
+		}
+		if streamed && c0+b.bs < m {
+			// Stage the next batch while this one computes: the host gather runs now on another
+			// goroutine, its upload is issued on the copy stream just before this batch's results
+			// are read back (presync), so the copy overlaps the compute queued before it.
+			k2, next := (i+1)%2, c0+b.bs
+			nmb := min(b.bs, m-next)
+			if err := r.copied[k2].Synchronize(); err != nil { // the upload from host[k2] is done
+				return fmt.Errorf("cuda engine: %w", err)
+			}
+			type gathered struct {
+				buf any
+				dt  time.Duration
+			}
+			ch := make(chan gathered, 1)
+			old := r.host[k2]
+			go func() {
+				t0 := time.Now()
+				h := stageCols(r.s.y, r.allRows, next, next+nmb, r.t, old)
+				ch <- gathered{h, time.Since(t0)}
+			}()
+			r.pending = func() error {
+				g := <-ch
+				r.host[k2] = g.buf
+				r.tm.Transfer += g.dt
+				if err := uploadAny(b.staged[k2], g.buf, d.copy); err != nil {
+					return err
+				}
+				if err := r.copied[k2].Record(d.copy); err != nil {
+					return fmt.Errorf("cuda engine: event: %w", err)
+				}
+				return nil
+			}
+		}
+		err := fn(c0, mb, ysrc, ldy)
+		if perr := r.presync(); err == nil {
+			err = perr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// presync issues the pending upload of the next batch, if any (called before a batch's
+// results are read back, which waits for its compute).
+func (r *runner) presync() error {
+	p := r.pending
+	r.pending = nil
+	if p == nil {
+		return nil
+	}
+	return p()
+}
+
+// prefetch gathers targets [c0, c0+mb) of every row on the host and uploads them into staging
+// buffer k on the copy stream.
+func (r *runner) prefetch(b *batch, k, c0, mb int) error {
+	d := r.d
+	t0 := time.Now()
+	if err := r.copied[k].Synchronize(); err != nil { // the previous upload from host[k] is done
+		return fmt.Errorf("cuda engine: %w", err)
+	}
+	r.host[k] = stageCols(r.s.y, r.allRows, c0, c0+mb, r.t, r.host[k])
+	if err := uploadAny(b.staged[k], r.host[k], d.copy); err != nil {
+		return err
+	}
+	if err := r.copied[k].Record(d.copy); err != nil {
+		return fmt.Errorf("cuda engine: event: %w", err)
+	}
+	r.tm.Transfer += time.Since(t0)
+	return nil
+}
+
+// stage centres the batch's training targets by their training means (constant targets become
+// exact zeros, as fallback) and computes Z = U^T Yc.
+func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) error {
+	d, t := r.d, r.t
+	var mean, zero cu.DevicePtr
+	if !r.s.opts.NoIntercept {
+		if err := d.colStats(t, ysrc, ldy, sp.train, sp.ntr, mb, b.mean, b.cnst, 0); err != nil {
+			return err
+		}
+		mean, zero = b.mean, b.cnst
+	}
+	if err := d.gatherCenter(t, t, ysrc, ldy, sp.train, sp.ntr, mb, mean, zero, b.yc, mb); err != nil {
+		return err
+	}
+	if err := r.mark(&r.tm.Transfer); err != nil {
+		return err
+	}
+	// Z^T (mb x r) = Yc^T (mb x ntr) U (ntr x r), column-major.
+	if err := d.gemm(t, false, false, mb, sp.r, sp.ntr, b.yc, mb, sp.u, sp.ntr, b.z, mb); err != nil {
+		return err
+	}
+	r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
+	return r.mark(&r.tm.Products)
+}
+
+// selectPenalty runs the inner selection: per-target best penalty index into b.idx (and the
+// criteria into b.crit in shared mode).
+func (r *runner) selectPenalty(sp *split, b *batch, mb int) error {
+	d, t, opts := r.d, r.t, r.s.opts
+	A := len(opts.Alphas)
+	if opts.Inner.Mode == engine.GCV {
+		if err := d.gcvSelect(t, b.yc, mb, sp.ntr, b.z, mb, sp.r, mb, sp.f, sp.den, A, b.crit, mb, b.best, b.idx); err != nil {
+			return err
+		}
+		return r.mark(&r.tm.Select)
+	}
+	for a := 0; a < A; a++ {
+		// Yhat^T (mb x ntr) = (Z^T diag f) (mb x r) U^T (r x ntr)
+		fa := sp.f + cu.DevicePtr(int64(a*sp.r)*8)
+		if err := d.scaleCols(t, b.z, mb, mb, sp.r, fa, b.zf, mb); err != nil {
+			return err
+		}
+		if err := d.gemm(t, false, true, mb, sp.ntr, sp.r, b.zf, mb, sp.u, sp.ntr, b.yh, mb); err != nil {
+			return err
+		}
+		r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
+		if err := r.mark(&r.tm.Products); err != nil {
+			return err
+		}
+		var crit cu.DevicePtr
+		if b.crit != 0 {
+			crit = b.crit + cu.DevicePtr(int64(a*mb)*8)
+		}
+		wa := sp.w + cu.DevicePtr(int64(a)*int64(sp.ntr)*8)
+		if err := d.looUpdate(t, b.yc, mb, b.yh, mb, wa, sp.ntr, mb, a, crit, b.best, b.idx); err != nil {
+			return err
+		}
+		if err := r.mark(&r.tm.Select); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refitAndScore predicts the held-out rows at each target's penalty, P diag(s/(s²+a_t)) Z, and
+// scores them; results go to the fold's row of the Result.
+func (r *runner) refitAndScore(f int, sp *split, b *batch, c0, mb int, ysrc cu.DevicePtr, ldy int) error {
+	d, t, opts := r.d, r.t, r.s.opts
+	if err := d.scaleRefit(t, b.z, mb, mb, sp.r, sp.g, b.idx, b.zf, mb); err != nil {
+		return err
+	}
+	// Pred^T (mb x nte) = Zs^T (mb x r) P^T (r x nte)
+	if err := d.gemm(t, false, true, mb, sp.nte, sp.r, b.zf, mb, sp.p, sp.nte, b.pred, mb); err != nil {
+		return err
+	}
+	r.res.Flops += 2 * float64(sp.nte) * float64(sp.r) * float64(mb)
+	if err := r.mark(&r.tm.Refit); err != nil {
+		return err
+	}
+	if err := d.pearson(t, b.pred, mb, ysrc, ldy, sp.test, sp.nte, mb, b.rr, b.deg); err != nil {
+		return err
+	}
+	if err := r.mark(&r.tm.Score); err != nil {
+		return err
+	}
+	if err := r.presync(); err != nil {
+		return err
+	}
+	if err := download(b.hostIdx[:mb], b.idx, d.compute); err != nil {
+		return err
+	}
+	if err := download(b.hostR[:mb], b.rr, d.compute); err != nil {
+		return err
+	}
+	if err := download(b.hostDeg[:mb], b.deg, d.compute); err != nil {
+		return err
+	}
+	if err := r.flushMarks(); err != nil {
+		return err
+	}
+	m := r.s.y.Cols
+	for j := 0; j < mb; j++ {
+		k := f*m + c0 + j
+		r.res.FoldScores[k] = b.hostR[j]
+		r.res.Alphas[k] = opts.Alphas[b.hostIdx[j]]
+		r.degn[k] = b.hostDeg[j] != 0
+	}
+	return nil
+}
+
+func (r *runner) progress() {
+	r.done++
+	if p := r.s.opts.Progress; p != nil {
+		p(r.done, r.work)
+	}
+}
