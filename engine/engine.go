@@ -111,3 +111,15 @@ func New(spec string) (Engine, error) {
 	}
 	return f(dev)
 }
+
+// DeviceInfo describes the hardware an engine runs on, for benchmark reports.
+type DeviceInfo struct {
+	Name        string
+	MemoryBytes int64                 // device memory (0: unknown)
+	PeakFLOPS   map[Precision]float64 // theoretical peak per precision (absent: unknown)
+}
+
+// Describer is implemented by engines that can describe their device.
+type Describer interface {
+	Device() DeviceInfo
+}

@@ -42,9 +42,8 @@ func newSplit[T float](dec *decomposition) *split[T] {
 // batch is a block of targets staged for one outer fold.
 type batch[T float] struct {
 	c0, mb   int
-	yc       []T    // ntr x mb: training targets centred by their training means
-	constant []bool // target constant on the training fold (its yc column is exactly 0)
-	z        []T    // r x mb: U^T yc
+	yc []T // ntr x mb: training targets centred by their training means (constant ones: 0)
+	z  []T // r x mb: U^T yc
 }
 
 func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Result, error) {
@@ -203,8 +202,8 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 	}
 	bs := (limit - fixed) / perCol
 	if bs < 1 {
-		return 0, fmt.Errorf("%w: memory limit %d MiB is below the %d MiB one fold needs (decomposition %d MiB + one target)",
-			engine.ErrOutOfMemory, limit>>20, (fixed+perCol)>>20, fixed>>20)
+		return 0, fmt.Errorf("%w: memory limit %s is below the %s one fold needs (decomposition %s + one target)",
+			engine.ErrOutOfMemory, formatBytes(limit), formatBytes(fixed+perCol), formatBytes(fixed))
 	}
 	bs = min(bs, m)
 	if opts.MaxBatch > 0 {
@@ -214,46 +213,68 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 }
 
 // stage gathers targets [c0, c1) on the training rows, centres them by their training means
-// (when the model has an intercept) and computes Z = U^T Yc.
+// (when the model has an intercept) and computes Z = U^T Yc. Centring happens before any
+// conversion to float32, so large offsets in float64 data do not cost float32 precision.
 func (r *runner[T]) stage(train []int, sp *split[T], c0, c1 int) *batch[T] {
 	t0 := time.Now()
 	ntr, mb := len(train), c1-c0
-	b := &batch[T]{c0: c0, mb: mb, yc: make([]T, ntr*mb), constant: make([]bool, mb)}
-	gather(r.s.y, train, c0, c1, b.yc)
-	centre := !r.s.opts.NoIntercept
-	parallelFor(mb, func(_, lo, hi int) {
-		for t := lo; t < hi; t++ {
-			sum, first, same := 0.0, b.yc[t], true
-			for i := 0; i < ntr; i++ {
-				v := b.yc[i*mb+t]
-				sum += float64(v)
-				same = same && v == first
-			}
-			if same {
-				// Exactly zero, whatever the rounding of the mean: a constant target gets zero
-				// coefficients and a constant prediction.
-				b.constant[t] = true
-				if centre || first == 0 {
-					for i := 0; i < ntr; i++ {
-						b.yc[i*mb+t] = 0
-					}
-				}
-				continue
-			}
-			if centre {
-				mean := sum / float64(ntr)
-				for i := 0; i < ntr; i++ {
-					b.yc[i*mb+t] = T(float64(b.yc[i*mb+t]) - mean)
-				}
-			}
+	b := &batch[T]{c0: c0, mb: mb, yc: make([]T, ntr*mb)}
+	if _, is32 := any(b.yc).([]float32); is32 && r.s.y.Is64() {
+		y64 := make([]float64, ntr*mb)
+		r.s.y.GatherCols64(train, c0, c1, y64)
+		r.centre(y64, ntr, mb)
+		for k, v := range y64 {
+			b.yc[k] = T(v)
 		}
-	})
+	} else {
+		gather(r.s.y, train, c0, c1, b.yc)
+		r.centre(b.yc, ntr, mb)
+	}
 	t0 = r.since(t0, &r.tm.Transfer)
 	b.z = make([]T, sp.dec.r*mb)
 	mul(sp.dec.r, mb, ntr, sp.ut, b.yc, 0, b.z)
 	r.res.Flops += 2 * float64(ntr) * float64(sp.dec.r) * float64(mb)
 	r.since(t0, &r.tm.Products)
 	return b
+}
+
+// centre subtracts each column's mean (with an intercept) from the rows x cols matrix y and
+// sets constant columns to exactly zero: a constant target then gets zero
+// coefficients and a constant prediction, whatever the rounding of its mean.
+func (r *runner[T]) centre(y any, rows, cols int) {
+	switch y := y.(type) {
+	case []float32:
+		centreCols(y, rows, cols, !r.s.opts.NoIntercept)
+	case []float64:
+		centreCols(y, rows, cols, !r.s.opts.NoIntercept)
+	}
+}
+
+func centreCols[V float](y []V, rows, cols int, intercept bool) {
+	parallelFor(cols, func(_, lo, hi int) {
+		for t := lo; t < hi; t++ {
+			sum, first, same := 0.0, y[t], true
+			for i := 0; i < rows; i++ {
+				v := y[i*cols+t]
+				sum += float64(v)
+				same = same && v == first
+			}
+			if same {
+				if intercept || first == 0 {
+					for i := 0; i < rows; i++ {
+						y[i*cols+t] = 0
+					}
+				}
+				continue
+			}
+			if intercept {
+				mean := sum / float64(rows)
+				for i := 0; i < rows; i++ {
+					y[i*cols+t] = V(float64(y[i*cols+t]) - mean)
+				}
+			}
+		}
+	})
 }
 
 // gather copies y[rows, c0:c1] into dst in precision T.

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/bench"
+	"github.com/brainalign/brainalign/engine"
+)
+
+func init() {
+	registerCommand(&cli.Command{
+		Name:  "bench",
+		Usage: "time the engine on a synthetic workload, stage by stage",
+		Description: "Generates a synthetic problem (a preset, or any n, d, m), scores it --layers times through\n" +
+			"one session (the brain data prepared once, as in a layer sweep) and prints the time of each\n" +
+			"stage, the achieved TFLOP/s of the large products and, where the engine knows its device's\n" +
+			"peak (or --peak-tflops is given), the fraction of peak. Presets: small (n=500 d=128\n" +
+			"m=2000), medium (2000, 512, 20000), W1 (10000, 4096, 100000), W2 (22448, 4096, 271x106).",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "workload", Value: "small", Usage: "preset: small, medium, W1, W2"},
+			&cli.IntFlag{Name: "n", Usage: "images (overrides the preset)"},
+			&cli.IntFlag{Name: "d", Usage: "features (overrides the preset)"},
+			&cli.IntFlag{Name: "m", Usage: "targets (overrides the preset)"},
+			&cli.IntFlag{Name: "folds", Value: 5, Usage: "outer folds"},
+			&cli.StringFlag{Name: "alphas", Value: "logspace:0:8:9", Usage: "penalty grid"},
+			&cli.StringFlag{Name: "inner", Value: "loo", Usage: "loo, gcv or kfold:K"},
+			&cli.BoolFlag{Name: "shared-alpha", Usage: "one penalty for all targets"},
+			&cli.StringFlag{Name: "precision", Value: "float32", Usage: "float32, float64, or tf32 (cuda)"},
+			&cli.BoolFlag{Name: "tf32", Usage: "shorthand for --precision tf32"},
+			&cli.StringFlag{Name: "device", Value: defaultDevice, Usage: "engine: cpu, or cuda[:N] in a cuda build"},
+			&cli.StringFlag{Name: "memory", Usage: "cap on the engine's working memory (e.g. 8GiB)"},
+			&cli.IntFlag{Name: "layers", Value: 1, Usage: "activation matrices scored through one session"},
+			&cli.Float64Flag{Name: "peak-tflops", Usage: "the device's peak, for the fraction-of-peak line (default: the engine's own figure, if any)"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic data"},
+			&cli.StringFlag{Name: "json", Usage: "also write the measurements to this `FILE`"},
+		},
+		Action: runBench,
+	})
+}
+
+func runBench(c *cli.Context) error {
+	w, err := bench.Named(c.String("workload"))
+	if err != nil {
+		return usageError("--workload: %v", err)
+	}
+	for _, o := range []struct {
+		name string
+		dst  *int
+	}{{"n", &w.N}, {"d", &w.D}, {"m", &w.M}} {
+		if c.IsSet(o.name) {
+			if c.Int(o.name) < 1 {
+				return usageError("--%s must be positive", o.name)
+			}
+			*o.dst = c.Int(o.name)
+		}
+	}
+	w.Folds, w.Seed, w.SharedAlpha = c.Int("folds"), c.Uint64("seed"), c.Bool("shared-alpha")
+	if w.Alphas, err = engine.ParseAlphas(c.String("alphas")); err != nil {
+		return usageError("--alphas: %v", err)
+	}
+	if w.Inner, err = engine.ParseInner(c.String("inner")); err != nil {
+		return usageError("--inner: %v", err)
+	}
+	prec := c.String("precision")
+	if c.Bool("tf32") {
+		prec = "tf32"
+	}
+	if w.Precision, err = engine.ParsePrecision(prec); err != nil {
+		return usageError("--precision: %v", err)
+	}
+	layers := c.Int("layers")
+	if layers < 1 {
+		return usageError("--layers must be at least 1")
+	}
+	opts, err := w.Options()
+	if err != nil {
+		return err
+	}
+	if opts.MemoryLimit, err = parseBytes(c.String("memory")); err != nil {
+		return usageError("--memory: %v", err)
+	}
+	out := c.App.Writer
+	fmt.Fprintf(out, "workload %s\n", w)
+	t0 := time.Now()
+	x, y := w.Generate()
+	fmt.Fprintf(out, "generated %.2f GB of data in %s\n", float64(4*(len(x.F32)+len(y.F32)))/1e9, time.Since(t0).Round(time.Millisecond))
+
+	eng, err := openEngine(c)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	t0 = time.Now()
+	sess, err := eng.Open(y, opts)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	openTime := time.Since(t0)
+	var total engine.Timings
+	var flops float64
+	var last *engine.Result
+	wall := time.Now()
+	for l := 0; l < layers; l++ {
+		res, err := sess.Score(c.Context, x)
+		if err != nil {
+			return err
+		}
+		total.Add(res.Timings)
+		flops += res.Flops
+		last = res
+	}
+	elapsed := time.Since(wall)
+	fmt.Fprintf(out, "engine %s; brain data prepared in %s; %d layer(s) scored in %s\n\n", last.Engine, openTime.Round(time.Millisecond), layers, elapsed.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stage\tseconds\tshare\t")
+	stages := []struct {
+		name string
+		d    time.Duration
+	}{{"transfer", total.Transfer}, {"decompose", total.Decompose}, {"products", total.Products},
+		{"select", total.Select}, {"refit", total.Refit}, {"score", total.Score}, {"total", total.Total}}
+	for _, s := range stages {
+		fmt.Fprintf(tw, "%s\t%.3f\t%5.1f%%\t\n", s.name, s.d.Seconds(), 100*s.d.Seconds()/total.Total.Seconds())
+	}
+	tw.Flush()
+	tflops := flops / total.Total.Seconds() / 1e12
+	fmt.Fprintf(out, "\nlarge products: %.3g TFLOP in all, %.3f TFLOP/s over the whole run (%.3f TFLOP/s within the products stage)\n",
+		flops/1e12, tflops, flops/max(1e-9, (total.Products+total.Refit).Seconds())/1e12)
+	peak := c.Float64("peak-tflops") * 1e12
+	if peak == 0 {
+		if d, ok := eng.(engine.Describer); ok {
+			peak = d.Device().PeakFLOPS[w.Precision]
+		}
+	}
+	if peak > 0 {
+		fmt.Fprintf(out, "fraction of the device's %s peak (%.1f TFLOP/s): %.1f%%\n", w.Precision, peak/1e12, 100*tflops*1e12/peak)
+	} else {
+		fmt.Fprintln(out, "fraction of peak: unknown for this engine (give --peak-tflops)")
+	}
+	st := statsOf(last.Scores)
+	fmt.Fprintf(out, "scores: mean r %.4f, median %.4f; degenerate targets %d\n", st.Mean, st.Median, last.DegenerateTargets)
+	if p := c.String("json"); p != "" {
+		return writeJSON(p, map[string]any{
+			"workload": w, "engine": last.Engine, "layers": layers, "open_seconds": openTime.Seconds(),
+			"wall_seconds": elapsed.Seconds(), "run": runInfoOf(&engine.Result{Engine: last.Engine, Rank: last.Rank, Dropped: last.Dropped,
+				Flops: flops, Timings: total, Scores: last.Scores, Batches: last.Batches}),
+			"tflops_per_second": tflops, "peak_tflops": peak / 1e12, "version": version, "created": nowUTC(),
+		})
+	}
+	return nil
+}
