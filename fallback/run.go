@@ -41,9 +41,9 @@ func newSplit[T float](dec *decomposition) *split[T] {
 
 // batch is a block of targets staged for one outer fold.
 type batch[T float] struct {
-	c0, mb   int
-	yc []T // ntr x mb: training targets centred by their training means (constant ones: 0)
-	z  []T // r x mb: U^T yc
+	c0, mb int
+	yc     []T // ntr x mb: training targets centred by their training means (constant ones: 0)
+	z      []T // r x mb: U^T yc
 }
 
 func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Result, error) {
