@@ -114,8 +114,8 @@ type session struct {
 	openTime time.Duration
 	closed   bool
 
-	// testing hooks
-	failAllocs int // make this many batch allocations fail as out of memory
+	// testing hook: the next Score's first this-many batch allocations fail as out of memory
+	failAllocs int
 }
 
 // Resident reports whether the brain data lives on the device (false: streamed from the host).
@@ -150,7 +150,6 @@ func (s *session) Score(ctx context.Context, x engine.Matrix) (*engine.Result, e
 	err := s.e.dev.do(func() error {
 		d := s.e.dev
 		d.limit = s.opts.MemoryLimit
-		d.failAllocs = s.failAllocs
 		defer func() { d.failAllocs = 0 }()
 		if err := d.setTF32(s.opts.Precision == engine.TF32); err != nil {
 			return err

@@ -463,12 +463,13 @@ func (r *runner) allocBatch(p *pool, sp *split, bs int) (*batch, error) {
 	b := &batch{bs: bs}
 	n := int64(bs)
 	var err error
+	own := pool{d: p.d} // released on failure without touching p's other allocations
 	al := func(bytes int64) cu.DevicePtr {
 		if err != nil {
 			return 0
 		}
 		var ptr cu.DevicePtr
-		ptr, err = p.alloc(bytes)
+		ptr, err = own.alloc(bytes)
 		return ptr
 	}
 	b.yc = al(es * int64(sp.ntr) * n)
@@ -486,9 +487,10 @@ func (r *runner) allocBatch(p *pool, sp *split, bs int) (*batch, error) {
 		b.staged[1] = al(es * int64(r.x.Rows) * n)
 	}
 	if err != nil {
-		p.release()
+		own.release()
 		return nil, err
 	}
+	p.ptrs = append(p.ptrs, own.ptrs...)
 	b.hostIdx, b.hostR, b.hostDeg = make([]int32, bs), make([]float64, bs), make([]int32, bs)
 	return b, nil
 }
@@ -508,6 +510,9 @@ func (r *runner) batches(p *pool, sp *split) (*batch, error) {
 		bs = min(bs, opts.MaxBatch)
 	}
 	bs = max(bs, 1)
+	if r.s.failAllocs > 0 {
+		d.failAllocs, r.s.failAllocs = r.s.failAllocs, 0
+	}
 	for {
 		b, err := r.allocBatch(p, sp, bs)
 		if err == nil {

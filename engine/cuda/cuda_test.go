@@ -1,0 +1,546 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"gorgonia.org/cu"
+
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/engine/enginetest"
+	"github.com/brainalign/brainalign/fallback"
+)
+
+// A binary with this package cannot start without the CUDA driver (gorgonia.org/cu exits in its
+// init); newTestEngine still skips, with the reason, when the driver sees no usable device.
+func newTestEngine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := New(0)
+	if err != nil {
+		t.Skipf("no CUDA device: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func TestConformance(t *testing.T) {
+	enginetest.RunAll(t, func(t *testing.T) engine.Engine {
+		e, err := New(0)
+		if err != nil {
+			t.Skipf("no CUDA device: %v", err)
+		}
+		return e
+	})
+}
+
+// problem makes a planted-signal problem: y = x w + noise, plus a constant target.
+func problem(n, d, m int, seed uint64) (x, y engine.Matrix) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	xs := make([]float64, n*d)
+	for i := range xs {
+		xs[i] = rng.NormFloat64() + 3 // an offset the intercept must absorb
+	}
+	w := make([]float64, d*m)
+	for i := range w {
+		w[i] = rng.NormFloat64() / math.Sqrt(float64(d))
+	}
+	ys := make([]float64, n*m)
+	for i := 0; i < n; i++ {
+		for t := 0; t < m; t++ {
+			s := 10.0
+			for k := 0; k < d; k++ {
+				s += xs[i*d+k] * w[k*m+t]
+			}
+			ys[i*m+t] = s + (0.5+float64(t%4))*rng.NormFloat64()
+		}
+	}
+	for i := 0; i < n; i++ {
+		ys[i*m+m-1] = 4 // constant target: degenerate
+	}
+	return engine.NewMatrix64(n, d, xs), engine.NewMatrix64(n, m, ys)
+}
+
+func options(t testing.TB, n int, mod func(*engine.Options)) engine.Options {
+	opts, err := engine.Defaults(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	return opts
+}
+
+func score(t testing.TB, e engine.Engine, x, y engine.Matrix, opts engine.Options) *engine.Result {
+	t.Helper()
+	res, err := engine.Score(context.Background(), e, x, y, opts)
+	if err != nil {
+		t.Fatalf("%s: %v", e.Name(), err)
+	}
+	return res
+}
+
+// compare checks two results: scores within tol, penalties agreeing on at least agree of the
+// (fold, target) pairs, identical degenerate counts and ranks.
+func compare(t *testing.T, what string, got, want *engine.Result, tol, agree float64) {
+	t.Helper()
+	maxd, same := 0.0, 0
+	for k := range want.FoldScores {
+		maxd = math.Max(maxd, math.Abs(got.FoldScores[k]-want.FoldScores[k]))
+		if got.Alphas[k] == want.Alphas[k] {
+			same++
+		}
+	}
+	frac := float64(same) / float64(len(want.Alphas))
+	t.Logf("%s: max |r diff| %.3g, penalties agree %.4f", what, maxd, frac)
+	if maxd > tol {
+		t.Errorf("%s: fold scores differ by %.3g > %.3g", what, maxd, tol)
+	}
+	if frac < agree {
+		t.Errorf("%s: penalties agree on %.4f < %.4f of (fold, target) pairs", what, frac, agree)
+	}
+	if got.Degenerate != want.Degenerate || got.DegenerateTargets != want.DegenerateTargets {
+		t.Errorf("%s: degenerate %d/%d, want %d/%d", what, got.Degenerate, got.DegenerateTargets, want.Degenerate, want.DegenerateTargets)
+	}
+	for f := range want.Rank {
+		if got.Rank[f] != want.Rank[f] || got.Dropped[f] != want.Dropped[f] {
+			t.Errorf("%s: fold %d rank %d (dropped %d), want %d (%d)", what, f, got.Rank[f], got.Dropped[f], want.Rank[f], want.Dropped[f])
+		}
+	}
+}
+
+// TestMatchesCPU runs the CPU engine and this one on the same problems, in both regimes of the
+// decomposition (more rows than features and fewer) and every mode this engine supports.
+func TestMatchesCPU(t *testing.T) {
+	e := newTestEngine(t)
+	cpu := fallback.New()
+	for _, shape := range []struct {
+		name    string
+		n, d, m int
+	}{
+		{"primal", 120, 20, 37}, {"dual", 60, 150, 23},
+	} {
+		x, y := problem(shape.n, shape.d, shape.m, 1)
+		modes := []struct {
+			name  string
+			mod   func(*engine.Options)
+			tol   float64
+			agree float64
+		}{
+			{"loo_f64", func(o *engine.Options) { o.Precision = engine.Float64 }, 1e-9, 1},
+			{"loo_f32", nil, 2e-3, 0.95},
+			{"gcv_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.Inner = engine.Inner{Mode: engine.GCV} }, 1e-9, 1},
+			{"shared_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.SharedAlpha = true }, 1e-9, 1},
+			{"nointercept_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.NoIntercept = true }, 1e-9, 1},
+			{"tf32", func(o *engine.Options) { o.Precision = engine.TF32 }, 2e-2, 0.8},
+		}
+		for _, md := range modes {
+			t.Run(shape.name+"/"+md.name, func(t *testing.T) {
+				opts := options(t, shape.n, md.mod)
+				got := score(t, e, x, y, opts)
+				ref := opts
+				if ref.Precision == engine.TF32 {
+					ref.Precision = engine.Float64
+				}
+				want := score(t, cpu, x, y, ref)
+				compare(t, md.name, got, want, md.tol, md.agree)
+			})
+		}
+	}
+}
+
+func TestKFoldInnerRefused(t *testing.T) {
+	e := newTestEngine(t)
+	x, y := problem(60, 5, 3, 2)
+	_ = x
+	opts := options(t, 60, func(o *engine.Options) { o.Inner = engine.Inner{Mode: engine.KFoldInner, K: 3} })
+	_, err := e.Open(y, opts)
+	if err == nil || !strings.Contains(err.Error(), "not supported yet") {
+		t.Fatalf("kfold inner: got %v, want a clear not-supported error", err)
+	}
+}
+
+// TestBatching: tiny batches (MaxBatch, a MemoryLimit) and injected out-of-memory failures that
+// halve the batch give the same numbers as one batch.
+func TestBatching(t *testing.T) {
+	e := newTestEngine(t)
+	x, y := problem(100, 12, 41, 3)
+	base := options(t, 100, func(o *engine.Options) { o.Precision = engine.Float64 })
+	want := score(t, e, x, y, base)
+	if want.Batches != 1 {
+		t.Fatalf("reference ran in %d batches, want 1", want.Batches)
+	}
+	t.Run("max_batch", func(t *testing.T) {
+		opts := base
+		opts.MaxBatch = 4
+		got := score(t, e, x, y, opts)
+		if got.Batches != 11 {
+			t.Errorf("batches %d, want 11", got.Batches)
+		}
+		compare(t, "max_batch", got, want, 1e-12, 1)
+	})
+	t.Run("oom_halves", func(t *testing.T) {
+		s, err := e.Open(y, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		s.(*session).failAllocs = 3 // the first three batch allocations fail: 41 -> 20 -> 10 -> 5
+		got, err := s.Score(context.Background(), x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Batches != 9 {
+			t.Errorf("batches %d after three out-of-memory failures, want 9 (batch of 5)", got.Batches)
+		}
+		compare(t, "oom_halves", got, want, 1e-12, 1)
+	})
+	t.Run("memory_limit", func(t *testing.T) {
+		opts := base
+		// room for Y (32 KiB), X and one fold's factors (about 60 KiB together), and a few
+		// dozen targets per batch of 1.7 KiB each
+		opts.MemoryLimit = 96 << 10
+		got := score(t, e, x, y, opts)
+		if got.Batches < 2 {
+			t.Errorf("a 2 MiB limit ran in %d batch(es)", got.Batches)
+		}
+		compare(t, "memory_limit", got, want, 1e-12, 1)
+	})
+	t.Run("oom_error", func(t *testing.T) {
+		opts := base
+		opts.MemoryLimit = 16 << 10
+		_, err := engine.Score(context.Background(), e, x, y, opts)
+		if err == nil || !errors.Is(err, engine.ErrOutOfMemory) {
+			t.Fatalf("16 KiB limit: got %v, want ErrOutOfMemory", err)
+		}
+	})
+}
+
+// TestStreamedBrainData: brain data larger than the engine's memory budget stays on the host and
+// is uploaded batch by batch, with the same numbers (float32 and float64).
+func TestStreamedBrainData(t *testing.T) {
+	e := newTestEngine(t)
+	n, m := 200, 3000
+	x, y := problem(n, 16, m, 4)
+	for _, p := range []engine.Precision{engine.Float64, engine.Float32} {
+		t.Run(p.String(), func(t *testing.T) {
+			base := options(t, n, func(o *engine.Options) { o.Precision = p })
+			want := score(t, e, x, y, base)
+			opts := base
+			ybytes := int64(n*m) * map[engine.Precision]int64{engine.Float64: 8, engine.Float32: 4}[p]
+			opts.MemoryLimit = ybytes * 2 / 3 // Y is 1.5x the budget
+			s, err := e.Open(y, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.(*session).Resident() {
+				t.Fatalf("Y of %d bytes resident under a %d-byte limit", ybytes, opts.MemoryLimit)
+			}
+			got, err := s.Score(context.Background(), x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Batches < 2 {
+				t.Errorf("streamed Y in %d batch(es)", got.Batches)
+			}
+			compare(t, "streamed", got, want, 1e-6, 1)
+		})
+	}
+}
+
+// --- kernel unit tests against plain Go references ---
+
+// onDevice runs fn on the engine's context thread.
+func onDevice(t *testing.T, e *Engine, fn func(d *device) error) {
+	t.Helper()
+	if err := e.dev.do(func() error { return fn(e.dev) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func put[T any](t *testing.T, d *device, p *pool, v []T) cu.DevicePtr {
+	var z T
+	_ = z
+	ptr, err := p.alloc(int64(len(v)) * int64(sizeOf(v)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := upload(ptr, v, d.compute); err != nil {
+		t.Fatal(err)
+	}
+	return ptr
+}
+
+func sizeOf[T any](v []T) int {
+	var z T
+	switch any(z).(type) {
+	case float64:
+		return 8
+	default:
+		return 4
+	}
+}
+
+func get[T any](t *testing.T, d *device, p cu.DevicePtr, n int) []T {
+	out := make([]T, n)
+	if err := download(out, p, d.compute); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*(1+math.Abs(b)) }
+
+func TestKernels(t *testing.T) {
+	e := newTestEngine(t)
+	rng := rand.New(rand.NewPCG(5, 5))
+	const n, mb, ld = 9, 5, 7 // batch of 5 targets inside a wider matrix (ld 7)
+	a := make([]float64, n*ld)
+	for i := range a {
+		a[i] = rng.NormFloat64() + 2
+	}
+	for i := 0; i < n; i++ {
+		a[i*ld+3] = 1.5 // constant column 3
+	}
+	rows := []int32{0, 2, 3, 5, 8}
+	onDevice(t, e, func(d *device) error {
+		p := &pool{d: d}
+		defer p.release()
+		da, drows := put(t, d, p, a), put(t, d, p, rows)
+		mean, cnst, ss := put(t, d, p, make([]float64, mb)), put(t, d, p, make([]int32, mb)), put(t, d, p, make([]float64, mb))
+		if err := d.colStats(f64, da, ld, drows, len(rows), mb, mean, cnst, ss); err != nil {
+			return err
+		}
+		gm, gc, gs := get[float64](t, d, mean, mb), get[int32](t, d, cnst, mb), get[float64](t, d, ss, mb)
+		for j := 0; j < mb; j++ {
+			mu, q, same := 0.0, 0.0, true
+			for _, r := range rows {
+				mu += a[int(r)*ld+j]
+				same = same && a[int(r)*ld+j] == a[int(rows[0])*ld+j]
+			}
+			mu /= float64(len(rows))
+			for _, r := range rows {
+				q += (a[int(r)*ld+j] - mu) * (a[int(r)*ld+j] - mu)
+			}
+			if !near(gm[j], mu, 1e-14) || !near(gs[j], q, 1e-12) || (gc[j] != 0) != same {
+				t.Errorf("col_stats column %d: %v %v %v, want %v %v %v", j, gm[j], gs[j], gc[j], mu, q, same)
+			}
+		}
+		// gather_center to float32, zeroing the constant column
+		out := put(t, d, p, make([]float32, len(rows)*mb))
+		if err := d.gatherCenter(f64, f32, da, ld, drows, len(rows), mb, mean, cnst, out, mb); err != nil {
+			return err
+		}
+		go32 := get[float32](t, d, out, len(rows)*mb)
+		for i, r := range rows {
+			for j := 0; j < mb; j++ {
+				want := float32(a[int(r)*ld+j] - gm[j])
+				if gc[j] != 0 {
+					want = 0
+				}
+				if go32[i*mb+j] != want {
+					t.Errorf("gather_center (%d, %d) = %v, want %v", i, j, go32[i*mb+j], want)
+				}
+			}
+		}
+		// loo_update with running argmin over three penalties; ties keep the first
+		yc := make([]float64, n*mb)
+		for i := range yc {
+			yc[i] = rng.NormFloat64()
+		}
+		w := make([]float64, n)
+		for i := range w {
+			w[i] = 1 + rng.Float64()
+		}
+		dyc, dw := put(t, d, p, yc), put(t, d, p, w)
+		best, idx := put(t, d, p, make([]float64, mb)), put(t, d, p, make([]int32, mb))
+		errs := put(t, d, p, make([]float64, mb))
+		wantBest := make([]float64, mb)
+		wantIdx := make([]int32, mb)
+		for a := 0; a < 3; a++ {
+			yh := make([]float64, n*mb)
+			for i := range yh {
+				yh[i] = yc[i] * float64(a%2) * 0.5 // penalties 0 and 2 give the same error: 0 wins
+			}
+			dyh := put(t, d, p, yh)
+			if err := d.looUpdate(f64, dyc, mb, dyh, mb, dw, n, mb, a, errs, best, idx); err != nil {
+				return err
+			}
+			ge := get[float64](t, d, errs, mb)
+			for j := 0; j < mb; j++ {
+				s := 0.0
+				for i := 0; i < n; i++ {
+					r := (yc[i*mb+j] - yh[i*mb+j]) * w[i]
+					s += r * r
+				}
+				s /= n
+				if !near(ge[j], s, 1e-13) {
+					t.Errorf("loo_update penalty %d target %d: error %v, want %v", a, j, ge[j], s)
+				}
+				if a == 0 || s < wantBest[j] {
+					wantBest[j], wantIdx[j] = s, int32(a)
+				}
+			}
+		}
+		gi := get[int32](t, d, idx, mb)
+		for j := range gi {
+			if gi[j] != wantIdx[j] {
+				t.Errorf("loo_update argmin target %d: %d, want %d", j, gi[j], wantIdx[j])
+			}
+		}
+		// pearson with a constant prediction column (degenerate) and clamping
+		pr := make([]float64, len(rows)*mb)
+		for i := range pr {
+			pr[i] = rng.NormFloat64()
+		}
+		for i := range rows {
+			pr[i*mb+1] = 2
+		}
+		dp := put(t, d, p, pr)
+		rr, deg := put(t, d, p, make([]float64, mb)), put(t, d, p, make([]int32, mb))
+		if err := d.pearson(f64, dp, mb, da, ld, drows, len(rows), mb, rr, deg); err != nil {
+			return err
+		}
+		gr, gd := get[float64](t, d, rr, mb), get[int32](t, d, deg, mb)
+		for j := 0; j < mb; j++ {
+			var xs, ys []float64
+			for i, r := range rows {
+				xs = append(xs, pr[i*mb+j])
+				ys = append(ys, a[int(r)*ld+j])
+			}
+			want, wdeg := pearsonRef(xs, ys)
+			if (gd[j] != 0) != wdeg || !near(gr[j], want, 1e-12) {
+				t.Errorf("pearson target %d: %v (degenerate %v), want %v (%v)", j, gr[j], gd[j], want, wdeg)
+			}
+		}
+		// scale_refit
+		const r = 3
+		z := make([]float64, mb*r)
+		for i := range z {
+			z[i] = rng.NormFloat64()
+		}
+		g := []float64{1, 2, 3, 10, 20, 30} // r x 2 penalties
+		ix := []int32{1, 0, 1, 1, 0}
+		dz, dg, dix := put(t, d, p, z), put(t, d, p, g), put(t, d, p, ix)
+		zs := put(t, d, p, make([]float64, mb*r))
+		if err := d.scaleRefit(f64, dz, mb, mb, r, dg, dix, zs, mb); err != nil {
+			return err
+		}
+		gz := get[float64](t, d, zs, mb*r)
+		for j := 0; j < mb; j++ {
+			for c := 0; c < r; c++ {
+				if want := z[j+c*mb] * g[c+int(ix[j])*r]; gz[j+c*mb] != want {
+					t.Errorf("scale_refit (%d, %d) = %v, want %v", j, c, gz[j+c*mb], want)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func pearsonRef(x, y []float64) (float64, bool) {
+	n := float64(len(x))
+	mx, my := 0.0, 0.0
+	for i := range x {
+		mx += x[i]
+		my += y[i]
+	}
+	mx /= n
+	my /= n
+	var xx, yy, xy float64
+	cx, cy := true, true
+	for i := range x {
+		xx += (x[i] - mx) * (x[i] - mx)
+		yy += (y[i] - my) * (y[i] - my)
+		xy += (x[i] - mx) * (y[i] - my)
+		cx = cx && x[i] == x[0]
+		cy = cy && y[i] == y[0]
+	}
+	if cx || cy || xx == 0 || yy == 0 {
+		return 0, true
+	}
+	return math.Max(-1, math.Min(1, xy/math.Sqrt(xx*yy))), false
+}
+
+// TestSyevd checks both cuSOLVER bindings: A v = lambda v, ascending eigenvalues.
+func TestSyevd(t *testing.T) {
+	e := newTestEngine(t)
+	const n = 40
+	rng := rand.New(rand.NewPCG(9, 9))
+	b := make([]float64, n*n)
+	for i := range b {
+		b[i] = rng.NormFloat64()
+	}
+	a := make([]float64, n*n) // B B^T, symmetric positive semi-definite
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			for k := 0; k < n; k++ {
+				a[i*n+j] += b[i*n+k] * b[j*n+k]
+			}
+		}
+	}
+	check := func(name string, vecs, vals []float64, tol float64) {
+		for k := 0; k < n; k++ {
+			if k > 0 && vals[k] < vals[k-1] {
+				t.Errorf("%s: eigenvalues not ascending at %d", name, k)
+			}
+			for i := 0; i < n; i++ {
+				av := 0.0
+				for j := 0; j < n; j++ {
+					av += a[i*n+j] * vecs[j+k*n]
+				}
+				if math.Abs(av-vals[k]*vecs[i+k*n]) > tol*vals[n-1] {
+					t.Fatalf("%s: A v != lambda v for eigenpair %d", name, k)
+				}
+			}
+		}
+	}
+	onDevice(t, e, func(d *device) error {
+		p := &pool{d: d}
+		defer p.release()
+		info := put(t, d, p, make([]int32, 2))
+		da, w := put(t, d, p, a), put(t, d, p, make([]float64, n))
+		lw, err := d.sol.dsyevdWork(n, n, da, w)
+		if err != nil {
+			return err
+		}
+		work := put(t, d, p, make([]float64, lw))
+		if err := d.sol.dsyevd(n, n, da, w, work, lw, info); err != nil {
+			return err
+		}
+		check("dsyevd", get[float64](t, d, da, n*n), get[float64](t, d, w, n), 1e-10)
+		a32 := make([]float32, n*n)
+		for i, v := range a {
+			a32[i] = float32(v)
+		}
+		sa, sw := put(t, d, p, a32), put(t, d, p, make([]float32, n))
+		lw, err = d.sol.ssyevdWork(n, n, sa, sw)
+		if err != nil {
+			return err
+		}
+		swork := put(t, d, p, make([]float32, lw))
+		if err := d.sol.ssyevd(n, n, sa, sw, swork, lw, info); err != nil {
+			return err
+		}
+		v32, w32 := get[float32](t, d, sa, n*n), get[float32](t, d, sw, n)
+		v64, w64 := make([]float64, n*n), make([]float64, n)
+		for i := range v32 {
+			v64[i] = float64(v32[i])
+		}
+		for i := range w32 {
+			w64[i] = float64(w32[i])
+		}
+		check("ssyevd", v64, w64, 1e-4)
+		if err := d.sol.dsyevd(0, 1, da, w, work, lw, info); err == nil {
+			t.Error("dsyevd with n = 0: no error")
+		}
+		return nil
+	})
+}
