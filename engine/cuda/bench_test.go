@@ -1,0 +1,82 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// The workloads of DESIGN.md §2 / issue 3, 5 outer folds, 9 penalties, exact LOO:
+//   W1 (fMRI-like): n = 10000 images, d = 4096 features, m = 100000 targets;
+//   W2 (MEG-like):  n = 22448 images, d = 4096 features, m = 271 x 106 = 28726 targets.
+// Each op is one Score (Y resident, uploaded by Open outside the timer). Metrics: TFLOP/s of the
+// large products (Result.Flops over the op's wall time) and the stage split in seconds.
+// Run with -benchtime=1x (one op is seconds to a minute).
+
+func BenchmarkW1(b *testing.B) { benchWorkload(b, 10000, 4096, 100000) }
+func BenchmarkW2(b *testing.B) { benchWorkload(b, 22448, 4096, 271*106) }
+
+func randMatrix32(rows, cols int, seed uint64) engine.Matrix {
+	data := make([]float32, rows*cols)
+	rng := rand.New(rand.NewPCG(seed, 11))
+	for i := range data {
+		data[i] = float32(rng.NormFloat64())
+	}
+	return engine.NewMatrix32(rows, cols, data)
+}
+
+func benchWorkload(b *testing.B, n, d, m int) {
+	e := newTestEngine(b)
+	x := randMatrix32(n, d, 1)
+	// Brain data with a shared low-rank signal so penalties differ across targets.
+	y := randMatrix32(n, m, 2)
+	for i := 0; i < n; i++ {
+		s := float32(0)
+		for k := 0; k < 8; k++ {
+			s += x.F32[i*d+k]
+		}
+		row := y.F32[i*m : (i+1)*m]
+		for t := range row {
+			row[t] += s * float32(t%5) * 0.1
+		}
+	}
+	for _, p := range []engine.Precision{engine.Float32, engine.TF32} {
+		b.Run(p.String(), func(b *testing.B) {
+			opts := options(b, n, func(o *engine.Options) { o.Precision = p })
+			s, err := e.Open(y, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			var tm engine.Timings
+			flops := 0.0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				res, err := s.Score(context.Background(), x)
+				if err != nil {
+					b.Fatal(err)
+				}
+				tm.Add(res.Timings)
+				flops += res.Flops
+				if i == 0 {
+					b.Logf("%s %s: n %d d %d m %d, batches %d, rank %v, resident %v", res.Engine, p, n, d, m,
+						res.Batches, res.Rank, s.(*session).Resident())
+				}
+			}
+			b.StopTimer()
+			sec := b.Elapsed().Seconds()
+			b.ReportMetric(flops/sec/1e12, "TFLOP/s")
+			per := func(v time.Duration) float64 { return v.Seconds() / float64(b.N) }
+			b.ReportMetric(per(tm.Decompose), "decompose-s/op")
+			b.ReportMetric(per(tm.Products), "products-s/op")
+			b.ReportMetric(per(tm.Select), "select-s/op")
+			b.ReportMetric(per(tm.Refit)+per(tm.Score), "refit+score-s/op")
+			b.ReportMetric(per(tm.Transfer), "transfer-s/op")
+		})
+	}
+}
