@@ -1,0 +1,402 @@
+package sweep
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/brainalign/brainalign/metrics"
+	"github.com/brainalign/brainalign/stats"
+)
+
+// The metrics below take the sweeps of one model across subjects (a group: the same targets,
+// layers and checkpoints; one subject is a group of one) and work on the subject-mean score
+// table R[layer, target] of a checkpoint, as the study does.
+
+// CheckGroup checks that sweeps can be pooled as subjects of one model.
+func CheckGroup(g []*Sweep) error {
+	if len(g) == 0 {
+		return errors.New("no sweeps given")
+	}
+	a := g[0]
+	for _, s := range g[1:] {
+		if s.L != a.L || s.M != a.M || s.C != a.C || s.F != a.F || !sameInts(s.Trailing, a.Trailing) {
+			return fmt.Errorf("%s (%d checkpoints x %d layers x %v targets, %d folds) does not match %s (%d x %d x %v, %d folds): subjects of one model need the same shape",
+				s.Dir, s.C, s.L, s.Trailing, s.F, a.Dir, a.C, a.L, a.Trailing, a.F)
+		}
+		for c := range s.Checkpoints {
+			if s.Checkpoints[c].Name != a.Checkpoints[c].Name {
+				return fmt.Errorf("%s: checkpoint %d is %q, in %s it is %q", s.Dir, c, s.Checkpoints[c].Name, a.Dir, a.Checkpoints[c].Name)
+			}
+		}
+	}
+	return nil
+}
+
+// MeanTable returns the subject-mean layers x targets table of checkpoint c.
+func MeanTable(g []*Sweep, c int) []float64 {
+	out := make([]float64, g[0].L*g[0].M)
+	for _, s := range g {
+		for i, v := range s.At(c) {
+			out[i] += v / float64(len(g))
+		}
+	}
+	return out
+}
+
+// bestOf returns the max over layers of a layers x targets table.
+func bestOf(r []float64, L, M int) []float64 {
+	b := append([]float64(nil), r[:M]...)
+	for l := 1; l < L; l++ {
+		for t, v := range r[l*M : (l+1)*M] {
+			b[t] = math.Max(b[t], v)
+		}
+	}
+	return b
+}
+
+// MaskOptions configure the significance mask.
+type MaskOptions struct {
+	FDR float64 // Benjamini-Hochberg threshold; <= 0: metrics.DefaultFDR (0.01)
+	// Replicates is "subjects" (a target's layer-mean score in each subject), "folds" (its
+	// layer-mean score on each held-out fold, folds of all subjects pooled) or "" (auto:
+	// subjects when there are at least 3, else folds).
+	Replicates string
+	Off        bool // no mask: every target counts
+}
+
+// Mask is a significance mask over targets.
+type Mask struct {
+	Keep        []bool  `json:"-"`
+	Significant int     `json:"significant"`
+	Targets     int     `json:"targets"`
+	Replicates  string  `json:"replicates"`
+	N           int     `json:"n_replicates"`
+	FDR         float64 `json:"fdr"`
+}
+
+// SignificanceMask tests every target's score against 0 across replicates (DESIGN §4: a
+// one-sample t-test, Benjamini-Hochberg FDR) and keeps targets significant and positive. The
+// score tested is the mean over layers, which involves no selection (the best layer's score,
+// chosen on the same data, would be biased upwards for noise targets).
+func SignificanceMask(g []*Sweep, c int, o MaskOptions) (Mask, error) {
+	if err := CheckGroup(g); err != nil {
+		return Mask{}, err
+	}
+	L, M, F := g[0].L, g[0].M, g[0].F
+	if o.Off {
+		keep := make([]bool, M)
+		for i := range keep {
+			keep[i] = true
+		}
+		return Mask{Keep: keep, Significant: M, Targets: M, Replicates: "none"}, nil
+	}
+	rep := o.Replicates
+	if rep == "" {
+		rep = "folds"
+		if len(g) >= 3 {
+			rep = "subjects"
+		}
+	}
+	var vals []float64
+	n := 0
+	switch rep {
+	case "subjects":
+		if len(g) < 2 {
+			return Mask{}, fmt.Errorf("significance across subjects needs at least 2 subjects' sweeps, got %d (use folds)", len(g))
+		}
+		for _, s := range g {
+			row := make([]float64, M)
+			tab := s.At(c)
+			for l := 0; l < L; l++ {
+				for t := 0; t < M; t++ {
+					row[t] += tab[l*M+t] / float64(L)
+				}
+			}
+			vals = append(vals, row...)
+			n++
+		}
+	case "folds":
+		for _, s := range g {
+			for f := 0; f < F; f++ {
+				row := make([]float64, M)
+				for l := 0; l < L; l++ {
+					fs := s.FoldScores[((c*L+l)*F+f)*M : ((c*L+l)*F+f+1)*M]
+					for t, v := range fs {
+						row[t] += v / float64(L)
+					}
+				}
+				vals = append(vals, row...)
+				n++
+			}
+		}
+	default:
+		return Mask{}, fmt.Errorf("replicates %q: want subjects or folds", rep)
+	}
+	sig, err := metrics.SignificanceMask(vals, n, M, o.FDR)
+	if err != nil {
+		return Mask{}, err
+	}
+	m := Mask{Keep: make([]bool, M), Targets: M, Replicates: rep, N: n, FDR: o.FDR}
+	if m.FDR <= 0 {
+		m.FDR = metrics.DefaultFDR
+	}
+	for t := range m.Keep {
+		m.Keep[t] = sig.Mask[t] && sig.T[t] > 0
+		if m.Keep[t] {
+			m.Significant++
+		}
+	}
+	return m, nil
+}
+
+// SpatialOptions configure the spatial score.
+type SpatialOptions struct {
+	Checkpoint int
+	V1         *[3]float64 // V1 reference point; nil: the centroid of the ROI named V1ROI
+	V1ROI      string      // default "V1"
+	Coords     []float64   // override the sweeps' coordinates (targets x 3)
+	Mask       MaskOptions
+}
+
+// SubjectScore is one subject's value of a metric.
+type SubjectScore struct {
+	Subject string  `json:"subject"`
+	R       float64 `json:"r"`
+	P       float64 `json:"p"`
+	N       int     `json:"n"`
+	Error   string  `json:"error,omitempty"`
+}
+
+// SpatialResult is the spatial score of a group at one checkpoint.
+type SpatialResult struct {
+	Checkpoint string              `json:"checkpoint"`
+	Ref        [3]float64          `json:"v1_reference"`
+	RefFrom    string              `json:"v1_reference_from"`
+	Mask       Mask                `json:"mask"`
+	Target     metrics.Correlation `json:"target_level"`
+	Slope      float64             `json:"slope_mm_per_depth"`
+	Intercept  float64             `json:"intercept_mm"`
+	ROI        *ROISpatial         `json:"roi_level,omitempty"`
+	Subjects   []SubjectScore      `json:"subjects"`
+	Depth      []float64           `json:"-"` // best-layer relative depth per target (subject mean)
+	Distance   []float64           `json:"-"` // mm from the V1 reference per target
+}
+
+// ROISpatial is the ROI-level spatial score with ROI names.
+type ROISpatial struct {
+	metrics.Correlation
+	Names        []string  `json:"names"`
+	Labels       []int     `json:"labels"`
+	MeanDepth    []float64 `json:"mean_depth"`
+	MeanDistance []float64 `json:"mean_distance_mm"`
+	Count        []int     `json:"targets"`
+}
+
+// groupCoords returns the coordinates to use: the override, or the subjects' mean.
+func groupCoords(g []*Sweep, override []float64) ([]float64, error) {
+	M := g[0].M
+	if override != nil {
+		if len(override) != 3*M {
+			return nil, fmt.Errorf("coordinates: %d rows for %d targets", len(override)/3, M)
+		}
+		return override, nil
+	}
+	out := make([]float64, 3*M)
+	for _, s := range g {
+		if s.Meta.Coords == nil {
+			return nil, fmt.Errorf("%s: no target coordinates (give --coords to sweep, or here)", s.Dir)
+		}
+		for i, v := range s.Meta.Coords {
+			out[i] += v / float64(len(g))
+		}
+	}
+	return out, nil
+}
+
+func v1Ref(g []*Sweep, coords []float64, v1 *[3]float64, roi string) ([3]float64, string, error) {
+	if v1 != nil {
+		return *v1, "given", nil
+	}
+	if roi == "" {
+		roi = "V1"
+	}
+	meta := g[0].Meta
+	if meta.ROI == nil {
+		return [3]float64{}, "", fmt.Errorf("%s: no V1 reference: give a point (--v1 x,y,z) or ROI labels with a %s ROI", g[0].Dir, roi)
+	}
+	lab, ok := meta.ROILabel(roi)
+	if !ok {
+		return [3]float64{}, "", fmt.Errorf("%s: no ROI named %q among the ROI names; give --v1 x,y,z or --v1-roi NAME", g[0].Dir, roi)
+	}
+	c, err := metrics.ROICentroid(coords, meta.ROI, lab)
+	return c, "centroid of ROI " + roi, err
+}
+
+// Spatial computes the spatial score: the correlation of each target's best-layer depth (from
+// the subject-mean table) with its distance from V1, over the targets that pass the mask; the
+// ROI-level score when ROI labels are known; and each subject's own target-level r.
+func Spatial(g []*Sweep, o SpatialOptions) (*SpatialResult, error) {
+	if err := CheckGroup(g); err != nil {
+		return nil, err
+	}
+	s0 := g[0]
+	if o.Checkpoint < 0 || o.Checkpoint >= s0.C {
+		return nil, fmt.Errorf("checkpoint %d out of range (%d checkpoints)", o.Checkpoint, s0.C)
+	}
+	coords, err := groupCoords(g, o.Coords)
+	if err != nil {
+		return nil, err
+	}
+	ref, from, err := v1Ref(g, coords, o.V1, o.V1ROI)
+	if err != nil {
+		return nil, err
+	}
+	mask, err := SignificanceMask(g, o.Checkpoint, o.Mask)
+	if err != nil {
+		return nil, err
+	}
+	res := &SpatialResult{Checkpoint: s0.Checkpoints[o.Checkpoint].Name, Ref: ref, RefFrom: from, Mask: mask}
+	if mask.Significant < 3 {
+		return res, fmt.Errorf("only %d of %d targets pass the significance mask (FDR %g, %s); the spatial score needs at least 3", mask.Significant, mask.Targets, mask.FDR, mask.Replicates)
+	}
+	b, err := metrics.BestLayer(MeanTable(g, o.Checkpoint), s0.L, s0.M)
+	if err != nil {
+		return nil, err
+	}
+	res.Depth = b.Depth
+	if res.Distance, err = metrics.Distances(coords, ref); err != nil {
+		return nil, err
+	}
+	if res.Target, err = metrics.SpatialScore(b.Depth, coords, ref, mask.Keep); err != nil {
+		return res, err
+	}
+	var xs, ys []float64
+	for t, k := range mask.Keep {
+		if k {
+			xs, ys = append(xs, b.Depth[t]), append(ys, res.Distance[t])
+		}
+	}
+	res.Slope, res.Intercept, _ = stats.LinearFit(xs, ys)
+	if meta := s0.Meta; meta.ROI != nil {
+		keep := append([]bool(nil), mask.Keep...)
+		for t, l := range meta.ROI {
+			keep[t] = keep[t] && l >= 0
+		}
+		rs, err := metrics.SpatialScoreROI(b.Depth, coords, meta.ROI, ref, keep)
+		r := &ROISpatial{Correlation: rs.Correlation, Labels: rs.Labels, MeanDepth: rs.MeanDepth, MeanDistance: rs.MeanDistance, Count: rs.Count}
+		for _, l := range rs.Labels {
+			r.Names = append(r.Names, meta.ROIName(l))
+		}
+		if err != nil { // fewer than 3 ROIs: keep the per-ROI means, no correlation
+			r.Correlation = metrics.Correlation{R: math.NaN(), P: math.NaN(), N: len(rs.Labels)}
+		}
+		res.ROI = r
+	}
+	for _, s := range g {
+		sc := SubjectScore{Subject: s.Name()}
+		bs, err := metrics.BestLayer(s.At(o.Checkpoint), s.L, s.M)
+		if err == nil {
+			var c metrics.Correlation
+			c, err = metrics.SpatialScore(bs.Depth, coords, ref, mask.Keep)
+			sc.R, sc.P, sc.N = c.R, c.P, c.N
+		}
+		if err != nil {
+			sc.R, sc.P, sc.Error = math.NaN(), math.NaN(), err.Error()
+		}
+		res.Subjects = append(res.Subjects, sc)
+	}
+	return res, nil
+}
+
+// TemporalOptions configure the temporal score.
+type TemporalOptions struct {
+	Checkpoint int
+	Times      []float64        // override the sweeps' times
+	Windows    []metrics.Window // nil: the study's windows that hold time points
+}
+
+// TemporalResult is the temporal score of a group at one checkpoint.
+type TemporalResult struct {
+	Checkpoint string               `json:"checkpoint"`
+	Channels   int                  `json:"channels"`
+	Times      []float64            `json:"times"`
+	Curves     []float64            `json:"-"` // layers x times, channel mean of the subject-mean scores
+	TMax       []float64            `json:"t_max"`
+	Score      metrics.Correlation  `json:"temporal_score"`
+	Windows    []metrics.WindowBest `json:"windows"`
+	Subjects   []SubjectScore       `json:"subjects"`
+}
+
+func groupTimes(g []*Sweep, override []float64) ([]float64, int, error) {
+	times := override
+	if times == nil {
+		times = g[0].Meta.Times
+	}
+	if times == nil {
+		return nil, 0, fmt.Errorf("%s: no MEG times (give --times to sweep, or here)", g[0].Dir)
+	}
+	M := g[0].M
+	if M%len(times) != 0 {
+		return nil, 0, fmt.Errorf("%d time points do not divide the %d targets of %s (want channels x times)", len(times), M, g[0].Dir)
+	}
+	if tr := g[0].Trailing; len(tr) >= 2 && tr[len(tr)-1] != len(times) {
+		return nil, 0, fmt.Errorf("%d time points, but %s has %d along its last axis", len(times), g[0].Dir, tr[len(tr)-1])
+	}
+	return times, M / len(times), nil
+}
+
+// usableWindows keeps the windows that hold a time point.
+func usableWindows(times []float64, ws []metrics.Window) []metrics.Window {
+	var out []metrics.Window
+	for _, w := range ws {
+		for _, t := range times {
+			if t >= w.Start && t < w.End {
+				out = append(out, w)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Temporal computes the temporal score (DESIGN §4) of the subject-mean scores, the best layer
+// per time window, and each subject's own temporal score.
+func Temporal(g []*Sweep, o TemporalOptions) (*TemporalResult, error) {
+	if err := CheckGroup(g); err != nil {
+		return nil, err
+	}
+	s0 := g[0]
+	if o.Checkpoint < 0 || o.Checkpoint >= s0.C {
+		return nil, fmt.Errorf("checkpoint %d out of range (%d checkpoints)", o.Checkpoint, s0.C)
+	}
+	times, ch, err := groupTimes(g, o.Times)
+	if err != nil {
+		return nil, err
+	}
+	res := &TemporalResult{Checkpoint: s0.Checkpoints[o.Checkpoint].Name, Channels: ch, Times: times}
+	tmp, err := metrics.TemporalScore(MeanTable(g, o.Checkpoint), s0.L, ch, times)
+	res.Curves, res.TMax, res.Score = tmp.Curves, tmp.TMax, tmp.Correlation
+	if err != nil {
+		return res, err
+	}
+	ws := o.Windows
+	if ws == nil {
+		ws = usableWindows(times, metrics.StudyWindows)
+	}
+	if len(ws) > 0 {
+		if res.Windows, err = metrics.BestLayerInWindows(MeanTable(g, o.Checkpoint), s0.L, ch, times, ws); err != nil {
+			return res, err
+		}
+	}
+	for _, s := range g {
+		sc := SubjectScore{Subject: s.Name()}
+		t, err := metrics.TemporalScore(s.At(o.Checkpoint), s.L, ch, times)
+		sc.R, sc.P, sc.N = t.R, t.P, t.N
+		if err != nil {
+			sc.R, sc.P, sc.Error = math.NaN(), math.NaN(), err.Error()
+		}
+		res.Subjects = append(res.Subjects, sc)
+	}
+	return res, nil
+}

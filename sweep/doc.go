@@ -1,0 +1,58 @@
+// Package sweep scores one brain dataset against many activation matrices (the layers of a
+// checkpoint, and the checkpoints of a training run), writes every finished unit atomically so
+// that an interrupted or sharded run resumes where it stopped, merges the units into tables, and
+// computes the study's metrics (DESIGN.md §4, package metrics) from the saved tables, so no
+// metric ever needs the fits recomputed.
+//
+// # Units and how they are found
+//
+// A unit is one (model, checkpoint, layer) activation matrix, images x features. Discover finds
+// the units of one model under a path:
+//
+//	acts.npz | acts.safetensors     one checkpoint; each float array is a layer
+//	DIR/*.npy                       one checkpoint; each file is a layer (DIR/layer-07.npy)
+//	DIR/<ckpt>/*.npy                checkpoints as folders, layers as files
+//	DIR/<ckpt>.npz|.safetensors     checkpoints as bundles, layers as their arrays
+//	DIR/<ckpt>/<one bundle>         the same, one bundle per checkpoint folder
+//	DIR/manifest.csv                explicit: header checkpoint,step,layer,path[,member]
+//
+// Layers are ordered by the last integer in their name ("blocks.2" before "blocks.10"), then
+// by name; the first is relative depth 0, the last 1. A checkpoint's training step is the last
+// integer in its name ("ckpt-0100000", "step_5000"), unless steps are given explicitly (one per
+// checkpoint, in order); checkpoints are ordered by step when every one has a step, else by
+// name. Every checkpoint must have the same layers. Integer arrays in a bundle (stimulus ids,
+// labels) are not layers and are skipped. Features must be 2-d (images x features).
+//
+// # Output layout
+//
+// Everything is written under one directory, file by file through package atomicfile:
+//
+//	sweep.json                     what was swept: brain data, options, checkpoints, layers, metadata
+//	meta/coords.npy roi_labels.npy roi_names.txt times.npy   brain metadata copied in
+//	units/<ckpt>/<layer>.scores.npy       targets (float64; trailing shape of the brain data)
+//	units/<ckpt>/<layer>.fold_scores.npy  folds x targets
+//	units/<ckpt>/<layer>.alphas.npy       folds x targets, the chosen penalties
+//	units/<ckpt>/<layer>.json             the unit's record, written last: its presence, with
+//	                                      readable arrays of the right shapes, marks the unit done
+//	scores.npy        checkpoints x layers x targets... (merge)
+//	fold_scores.npy   checkpoints x layers x folds x targets... (merge)
+//	steps.npy         training step per checkpoint (merge; only when every checkpoint has one)
+//	table.csv         tidy: one row per (checkpoint, layer) (merge)
+//
+// A restarted run skips units whose record and arrays are complete and recomputes the rest
+// (a missing, truncated or inconsistent file counts as not done). A directory holding units of a
+// different sweep (other brain data, other folds or penalties) is refused, never mixed.
+//
+// # Sharding
+//
+// Units are numbered in (checkpoint, layer) order; shard i of N (0-based, --shard i/N or
+// SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT) takes units i, i+N, i+2N, ...; the shards of one
+// sweep cover every unit exactly once. Each shard merges when it finds every unit done, so the
+// last one to finish writes the tables; Merge can also be run on its own.
+//
+// # Metrics
+//
+// Load reads a merged sweep; Spatial, Temporal, HalfTimes and Compare compute the metrics of
+// package metrics over one or more subjects' sweeps (see their documentation for which scores
+// enter each metric).
+package sweep

@@ -1,0 +1,429 @@
+package sweep
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/brainalign/brainalign/metrics"
+)
+
+// Series is a metric measured at every checkpoint and its half-time.
+type Series struct {
+	Name     string    `json:"name"`
+	Values   []float64 `json:"values"`
+	HalfTime HalfTime  `json:"half_time"`
+	// Undefined lists checkpoints where the metric could not be computed (e.g. every target's
+	// best layer the same, so no correlation): their value is 0, no organisation.
+	Undefined []string `json:"undefined_at,omitempty"`
+}
+
+// HalfTime is metrics.HalfTime with JSON that survives an undefined value.
+type HalfTime struct {
+	metrics.HalfTime
+	Error string `json:"error,omitempty"`
+}
+
+// MarshalJSON writes NaN as null.
+func (h HalfTime) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Step         *float64 `json:"step"`
+		Fraction     *float64 `json:"fraction"`
+		Interpolated bool     `json:"interpolated"`
+		Error        string   `json:"error,omitempty"`
+	}{nanNull(h.Step), nanNull(h.Fraction), h.Interpolated, h.Error})
+}
+
+func nanNull(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func halfTimeOf(steps, values []float64) HalfTime {
+	h, err := metrics.HalfTimeOf(steps, values)
+	ht := HalfTime{HalfTime: h}
+	if err != nil {
+		ht.Error = err.Error()
+	}
+	return ht
+}
+
+// ROIHalfTime is the half-time of one ROI's mean best-layer score.
+type ROIHalfTime struct {
+	Name         string    `json:"name"`
+	Label        int       `json:"label"`
+	HalfTime     HalfTime  `json:"half_time"`
+	MeanDistance *float64  `json:"mean_distance_mm,omitempty"`
+	Values       []float64 `json:"values"`
+}
+
+// WindowHalfTime is the half-time of the best-layer score over one MEG time window.
+type WindowHalfTime struct {
+	metrics.Window
+	HalfTime HalfTime  `json:"half_time"`
+	Values   []float64 `json:"values"`
+}
+
+// HalfTimeOptions configure HalfTimes.
+type HalfTimeOptions struct {
+	Mask    MaskOptions
+	Spatial SpatialOptions   // V1 reference and coordinates (Checkpoint is ignored)
+	Times   []float64        // override the sweeps' MEG times
+	Windows []metrics.Window // nil: the study's windows that hold time points
+}
+
+// HalfTimeResult holds every half-time a group's metadata allows.
+type HalfTimeResult struct {
+	Steps       []float64            `json:"steps"`
+	Checkpoints []string             `json:"checkpoints"`
+	Mask        Mask                 `json:"mask"`
+	Encoding    Series               `json:"encoding"`
+	Spatial     *Series              `json:"spatial,omitempty"`
+	Temporal    *Series              `json:"temporal,omitempty"`
+	ROI         []ROIHalfTime        `json:"roi,omitempty"`
+	ROIDistance *metrics.Correlation `json:"roi_half_time_vs_distance,omitempty"`
+	Windows     []WindowHalfTime     `json:"windows,omitempty"`
+	Notes       []string             `json:"notes,omitempty"`
+}
+
+// HalfTimes computes, over the checkpoints of a group (steps needed, at least 2):
+//   - encoding: the mean over masked targets of the best-layer score (max over layers of the
+//     subject-mean table);
+//   - spatial (coordinates and a V1 reference known): the target-level spatial score;
+//   - temporal (MEG times known): the temporal score;
+//   - per ROI (labels known): the ROI mean of the best-layer score over masked targets, and the
+//     correlation of ROI half-times with ROI distance from V1 (coordinates known);
+//   - per time window (MEG): the mean best-layer score of the masked targets in the window;
+//
+// and the half-time of each (metrics.HalfTimeOf). The mask is computed once, at the last
+// checkpoint, so every checkpoint is averaged over the same targets.
+func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
+	if err := CheckGroup(g); err != nil {
+		return nil, err
+	}
+	s0 := g[0]
+	steps, ok := s0.Steps()
+	if !ok {
+		return nil, fmt.Errorf("%s: missing training steps: name checkpoints with their step (ckpt-<step>) or give --steps to sweep", s0.Dir)
+	}
+	if s0.C < 2 {
+		return nil, fmt.Errorf("%s: too few checkpoints: %d; a half-time needs at least 2", s0.Dir, s0.C)
+	}
+	C, L, M := s0.C, s0.L, s0.M
+	res := &HalfTimeResult{Steps: steps}
+	for _, c := range s0.Checkpoints {
+		res.Checkpoints = append(res.Checkpoints, c.Name)
+	}
+	mask, err := SignificanceMask(g, C-1, o.Mask)
+	if err != nil {
+		return nil, err
+	}
+	res.Mask = mask
+	if mask.Significant == 0 {
+		return res, fmt.Errorf("no target passes the significance mask at the last checkpoint (FDR %g, %s)", mask.FDR, mask.Replicates)
+	}
+	best := make([]float64, C*M) // checkpoints x targets
+	for c := 0; c < C; c++ {
+		copy(best[c*M:], bestOf(MeanTable(g, c), L, M))
+	}
+	res.Encoding = Series{Name: "encoding", Values: make([]float64, C)}
+	for c := 0; c < C; c++ {
+		s, n := 0.0, 0
+		for t, k := range mask.Keep {
+			if k {
+				s += best[c*M+t]
+				n++
+			}
+		}
+		res.Encoding.Values[c] = s / float64(n)
+	}
+	res.Encoding.HalfTime = halfTimeOf(steps, res.Encoding.Values)
+
+	meta := s0.Meta
+	var coords []float64
+	var ref [3]float64
+	haveRef := false
+	if meta.Coords != nil || o.Spatial.Coords != nil {
+		coords, err = groupCoords(g, o.Spatial.Coords)
+		if err != nil {
+			return nil, err
+		}
+		ref, _, err = v1Ref(g, coords, o.Spatial.V1, o.Spatial.V1ROI)
+		if err != nil {
+			res.Notes = append(res.Notes, "no spatial half-time: "+err.Error())
+		} else {
+			haveRef = true
+		}
+	}
+	if haveRef {
+		sp := &Series{Name: "spatial", Values: make([]float64, C)}
+		for c := 0; c < C; c++ {
+			b, err := metrics.BestLayer(MeanTable(g, c), L, M)
+			var r metrics.Correlation
+			if err == nil {
+				r, err = metrics.SpatialScore(b.Depth, coords, ref, mask.Keep)
+			}
+			if err != nil || math.IsNaN(r.R) {
+				sp.Undefined = append(sp.Undefined, s0.Checkpoints[c].Name)
+				continue
+			}
+			sp.Values[c] = r.R
+		}
+		sp.HalfTime = halfTimeOf(steps, sp.Values)
+		res.Spatial = sp
+	}
+	if meta.ROI != nil {
+		keep := append([]bool(nil), mask.Keep...)
+		for t, l := range meta.ROI {
+			keep[t] = keep[t] && l >= 0
+		}
+		labels, means, err := metrics.ROIMeans(best, C, M, meta.ROI, keep)
+		if err != nil {
+			res.Notes = append(res.Notes, "no ROI half-times: "+err.Error())
+		} else {
+			nr := len(labels)
+			var dist []float64
+			if haveRef {
+				d, _ := metrics.Distances(coords, ref)
+				dist = make([]float64, nr)
+				cnt := make([]int, nr)
+				idx := map[int]int{}
+				for k, l := range labels {
+					idx[l] = k
+				}
+				for t, l := range meta.ROI {
+					if keep[t] {
+						dist[idx[l]] += d[t]
+						cnt[idx[l]]++
+					}
+				}
+				for k := range dist {
+					dist[k] /= float64(cnt[k])
+				}
+			}
+			var hts []metrics.HalfTime
+			for k, l := range labels {
+				col := make([]float64, C)
+				for c := range col {
+					col[c] = means[c*nr+k]
+				}
+				h := halfTimeOf(steps, col)
+				rh := ROIHalfTime{Name: meta.ROIName(l), Label: l, HalfTime: h, Values: col}
+				if dist != nil {
+					rh.MeanDistance = &dist[k]
+				}
+				res.ROI = append(res.ROI, rh)
+				hts = append(hts, h.HalfTime)
+			}
+			if dist != nil {
+				c, err := metrics.HalfTimeDistance(hts, dist)
+				if err != nil {
+					res.Notes = append(res.Notes, "no ROI half-time vs distance correlation: "+err.Error())
+				} else {
+					res.ROIDistance = &c
+				}
+			}
+		}
+	}
+	if meta.Times != nil || o.Times != nil {
+		times, ch, err := groupTimes(g, o.Times)
+		if err != nil {
+			return nil, err
+		}
+		tp := &Series{Name: "temporal", Values: make([]float64, C)}
+		for c := 0; c < C; c++ {
+			t, err := metrics.TemporalScore(MeanTable(g, c), L, ch, times)
+			if err != nil || math.IsNaN(t.R) {
+				tp.Undefined = append(tp.Undefined, s0.Checkpoints[c].Name)
+				continue
+			}
+			tp.Values[c] = t.R
+		}
+		tp.HalfTime = halfTimeOf(steps, tp.Values)
+		res.Temporal = tp
+		ws := o.Windows
+		if ws == nil {
+			ws = usableWindows(times, metrics.StudyWindows)
+		}
+		nt := len(times)
+		for _, w := range ws {
+			wh := WindowHalfTime{Window: w, Values: make([]float64, C)}
+			n := 0
+			for c := 0; c < C; c++ {
+				s := 0.0
+				n = 0
+				for t, k := range mask.Keep {
+					if tm := times[t%nt]; k && tm >= w.Start && tm < w.End {
+						s += best[c*M+t]
+						n++
+					}
+				}
+				wh.Values[c] = s / math.Max(1, float64(n))
+			}
+			if n == 0 {
+				wh.HalfTime = HalfTime{HalfTime: metrics.HalfTime{Step: math.NaN(), Fraction: math.NaN()},
+					Error: fmt.Sprintf("no significant target in [%g, %g) s", w.Start, w.End)}
+			} else {
+				wh.HalfTime = halfTimeOf(steps, wh.Values)
+			}
+			res.Windows = append(res.Windows, wh)
+		}
+	}
+	return res, nil
+}
+
+// CompareOptions configure Compare.
+type CompareOptions struct {
+	Metric      string // encoding, spatial or temporal
+	CheckpointA string // "" : the last
+	CheckpointB string
+	Mask        MaskOptions
+	Spatial     SpatialOptions
+	Temporal    TemporalOptions
+}
+
+// CompareResult is a paired comparison of two models across subjects.
+type CompareResult struct {
+	Metric   string             `json:"metric"`
+	Subjects []string           `json:"subjects"`
+	A        []float64          `json:"a"`
+	B        []float64          `json:"b"`
+	Test     metrics.Comparison `json:"wilcoxon"`
+	Notes    []string           `json:"notes,omitempty"`
+}
+
+// pair orders b's sweeps to match a's subjects: by subject label when every sweep has one, else
+// by position.
+func pair(a, b []*Sweep) ([]*Sweep, error) {
+	if len(a) != len(b) {
+		return nil, fmt.Errorf("%d subjects for model A, %d for model B: the comparison pairs subjects", len(a), len(b))
+	}
+	labelled := true
+	for _, s := range append(append([]*Sweep(nil), a...), b...) {
+		labelled = labelled && s.Subject != ""
+	}
+	if !labelled {
+		return b, nil
+	}
+	by := map[string]*Sweep{}
+	for _, s := range b {
+		by[s.Subject] = s
+	}
+	out := make([]*Sweep, len(a))
+	for i, s := range a {
+		if out[i] = by[s.Subject]; out[i] == nil {
+			return nil, fmt.Errorf("subject %q (%s) has no sweep for model B", s.Subject, s.Dir)
+		}
+	}
+	return out, nil
+}
+
+// Compare measures a metric per subject for two models (or two checkpoints) and tests the
+// difference with the Wilcoxon signed-rank test. Per subject: encoding is the mean best-layer
+// score over the targets significant for either model; spatial and temporal are the subject's
+// own scores (SpatialResult.Subjects, TemporalResult.Subjects).
+func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
+	if err := CheckGroup(a); err != nil {
+		return nil, err
+	}
+	if err := CheckGroup(b); err != nil {
+		return nil, err
+	}
+	b, err := pair(a, b)
+	if err != nil {
+		return nil, err
+	}
+	if a[0].M != b[0].M {
+		return nil, fmt.Errorf("%s has %d targets, %s has %d: models are compared on the same brain data", a[0].Dir, a[0].M, b[0].Dir, b[0].M)
+	}
+	ca, err := a[0].CheckpointIndex(o.CheckpointA)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := b[0].CheckpointIndex(o.CheckpointB)
+	if err != nil {
+		return nil, err
+	}
+	res := &CompareResult{Metric: o.Metric}
+	for _, s := range a {
+		res.Subjects = append(res.Subjects, s.Name())
+	}
+	switch o.Metric {
+	case "encoding", "":
+		res.Metric = "encoding"
+		ma, err := SignificanceMask(a, ca, o.Mask)
+		if err != nil {
+			return nil, err
+		}
+		mb, err := SignificanceMask(b, cb, o.Mask)
+		if err != nil {
+			return nil, err
+		}
+		keep := make([]bool, a[0].M)
+		n := 0
+		for t := range keep {
+			keep[t] = ma.Keep[t] || mb.Keep[t]
+			if keep[t] {
+				n++
+			}
+		}
+		if n == 0 {
+			return nil, errors.New("no target is significant for either model")
+		}
+		enc := func(s *Sweep, c int) float64 {
+			best := bestOf(s.At(c), s.L, s.M)
+			v := 0.0
+			for t, k := range keep {
+				if k {
+					v += best[t] / float64(n)
+				}
+			}
+			return v
+		}
+		for i := range a {
+			res.A = append(res.A, enc(a[i], ca))
+			res.B = append(res.B, enc(b[i], cb))
+		}
+		res.Notes = append(res.Notes, fmt.Sprintf("mean best-layer score over the %d targets significant for either model", n))
+	case "spatial":
+		for i := range a {
+			oa, ob := o.Spatial, o.Spatial
+			oa.Checkpoint, ob.Checkpoint, oa.Mask, ob.Mask = ca, cb, o.Mask, o.Mask
+			ra, err := Spatial([]*Sweep{a[i]}, oa)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", a[i].Dir, err)
+			}
+			rb, err := Spatial([]*Sweep{b[i]}, ob)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", b[i].Dir, err)
+			}
+			res.A, res.B = append(res.A, ra.Target.R), append(res.B, rb.Target.R)
+		}
+		res.Notes = append(res.Notes, "each subject's target-level spatial r, with its own significance mask (folds)")
+	case "temporal":
+		for i := range a {
+			oa, ob := o.Temporal, o.Temporal
+			oa.Checkpoint, ob.Checkpoint = ca, cb
+			ra, err := Temporal([]*Sweep{a[i]}, oa)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", a[i].Dir, err)
+			}
+			rb, err := Temporal([]*Sweep{b[i]}, ob)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", b[i].Dir, err)
+			}
+			res.A, res.B = append(res.A, ra.Score.R), append(res.B, rb.Score.R)
+		}
+		res.Notes = append(res.Notes, "each subject's temporal r")
+	default:
+		return nil, fmt.Errorf("metric %q: want encoding, spatial or temporal", o.Metric)
+	}
+	res.Test, err = metrics.CompareModels(res.A, res.B)
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}

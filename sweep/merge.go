@@ -1,0 +1,227 @@
+package sweep
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/internal/atomicfile"
+)
+
+// readManifest reads dir/sweep.json.
+func readManifestJSON(dir string) (*Manifest, error) {
+	p := filepath.Join(dir, "sweep.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no sweep.json: not a sweep output folder (make one with `brainalign sweep`)", dir)
+		}
+		return nil, fmt.Errorf("%s: %v", p, errors.Unwrap(err))
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: unreadable: %v", p, err)
+	}
+	if m.Format != manifestFormat {
+		return nil, fmt.Errorf("%s: format %d, this version reads %d", p, m.Format, manifestFormat)
+	}
+	if len(m.Layers) < 2 || len(m.Checkpoints) == 0 || m.Targets != prod(m.Trailing) || m.Options.Folds < 1 {
+		return nil, fmt.Errorf("%s: inconsistent (%d layers, %d checkpoints, %d targets for shape %v, %d folds)",
+			p, len(m.Layers), len(m.Checkpoints), m.Targets, m.Trailing, m.Options.Folds)
+	}
+	return &m, nil
+}
+
+// Merge assembles the units of the sweep in dir into scores.npy (checkpoints x layers x
+// targets...), fold_scores.npy (checkpoints x layers x folds x targets...), steps.npy and
+// table.csv. Every unit must be done.
+func Merge(dir string) error {
+	m, err := readManifestJSON(dir)
+	if err != nil {
+		return err
+	}
+	meta, err := loadMeta(dir)
+	if err != nil {
+		return err
+	}
+	C, L, M, F := len(m.Checkpoints), len(m.Layers), m.Targets, m.Options.Folds
+	var missing []string
+	for _, ck := range m.Checkpoints {
+		for _, ly := range m.Layers {
+			if why := unitDone(unitBase(dir, ck.Name, ly), m.Fingerprint, ck.Name, ly, m.Trailing, F); why != nil {
+				missing = append(missing, ck.Name+"/"+ly+" ("+why.Error()+")")
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s: %d of %d units are not done (first: %s); run the remaining shards first", dir, len(missing), C*L, missing[0])
+	}
+	scores := make([]float64, C*L*M)
+	folds := make([]float64, C*L*F*M)
+	for c, ck := range m.Checkpoints {
+		for l, ly := range m.Layers {
+			base := unitBase(dir, ck.Name, ly)
+			s, err := readChecked(base+".scores.npy", m.Trailing)
+			if err != nil {
+				return err
+			}
+			copy(scores[(c*L+l)*M:], s)
+			f, err := readChecked(base+".fold_scores.npy", append([]int{F}, m.Trailing...))
+			if err != nil {
+				return err
+			}
+			copy(folds[(c*L+l)*F*M:], f)
+		}
+	}
+	if err := array.WriteNPY(filepath.Join(dir, "scores.npy"), append([]int{C, L}, m.Trailing...), scores); err != nil {
+		return err
+	}
+	if err := array.WriteNPY(filepath.Join(dir, "fold_scores.npy"), append([]int{C, L, F}, m.Trailing...), folds); err != nil {
+		return err
+	}
+	if steps, ok := m.Steps(); ok {
+		if err := array.WriteNPY(filepath.Join(dir, "steps.npy"), []int{C}, steps); err != nil {
+			return err
+		}
+	}
+	return atomicfile.Write(filepath.Join(dir, "table.csv"), func(w io.Writer) error {
+		return writeTable(w, m, meta, scores)
+	})
+}
+
+// TableColumns are the fixed columns of table.csv; per-ROI means follow as roi_<name>.
+var TableColumns = []string{"model", "subject", "checkpoint", "step", "layer", "layer_index", "relative_depth",
+	"mean_score", "median_score", "max_score", "targets"}
+
+func writeTable(w io.Writer, m *Manifest, meta Meta, scores []float64) error {
+	cw := csv.NewWriter(w)
+	head := append([]string(nil), TableColumns...)
+	labels := meta.Labels()
+	for _, lab := range labels {
+		head = append(head, "roi_"+safeName(meta.ROIName(lab)))
+	}
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	L, M := len(m.Layers), m.Targets
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
+	col := map[int]int{}
+	for k, lab := range labels {
+		col[lab] = k
+	}
+	for c, ck := range m.Checkpoints {
+		step := ""
+		if ck.Step != nil {
+			step = strconv.FormatFloat(*ck.Step, 'f', -1, 64)
+		}
+		for l, ly := range m.Layers {
+			row := scores[(c*L+l)*M : (c*L+l+1)*M]
+			s := append([]float64(nil), row...)
+			sort.Float64s(s)
+			med := s[len(s)/2]
+			if len(s)%2 == 0 {
+				med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+			}
+			rec := []string{m.Model, m.Subject, ck.Name, step, ly, strconv.Itoa(l), f(float64(l) / float64(L-1)),
+				f(mean(row)), f(med), f(s[len(s)-1]), strconv.Itoa(M)}
+			if len(labels) > 0 {
+				sum := make([]float64, len(labels))
+				cnt := make([]int, len(labels))
+				for t, lab := range meta.ROI {
+					if lab >= 0 {
+						sum[col[lab]] += row[t]
+						cnt[col[lab]]++
+					}
+				}
+				for k := range sum {
+					rec = append(rec, f(sum[k]/float64(cnt[k])))
+				}
+			}
+			if err := cw.Write(rec); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Sweep is a merged sweep read back from its directory.
+type Sweep struct {
+	Dir string
+	Manifest
+	Meta       Meta
+	Scores     []float64 // checkpoints x layers x targets, row-major
+	FoldScores []float64 // checkpoints x layers x folds x targets
+	C, L, M, F int       // checkpoints, layers, targets, folds
+}
+
+// Load reads a merged sweep.
+func Load(dir string) (*Sweep, error) {
+	m, err := readManifestJSON(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sweep{Dir: dir, Manifest: *m, C: len(m.Checkpoints), L: len(m.Layers), M: m.Targets, F: m.Options.Folds}
+	if s.Meta, err = loadMeta(dir); err != nil {
+		return nil, err
+	}
+	if err := s.Meta.Check(filepath.Join(dir, "sweep.json"), m.Trailing); err != nil {
+		return nil, fmt.Errorf("%s: metadata does not match the sweep: %v", dir, err)
+	}
+	sp := filepath.Join(dir, "scores.npy")
+	if _, err := os.Stat(sp); err != nil {
+		return nil, fmt.Errorf("%s: no scores.npy: the sweep is not merged (when all shards are done: brainalign sweep --merge-only --out %s)", dir, dir)
+	}
+	if s.Scores, err = readChecked(sp, append([]int{s.C, s.L}, m.Trailing...)); err != nil {
+		return nil, err
+	}
+	if s.FoldScores, err = readChecked(filepath.Join(dir, "fold_scores.npy"), append([]int{s.C, s.L, s.F}, m.Trailing...)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Name is the sweep's label in reports: its subject, else its folder.
+func (s *Sweep) Name() string {
+	if s.Subject != "" {
+		return s.Subject
+	}
+	return filepath.Base(filepath.Clean(s.Dir))
+}
+
+// At returns the layers x targets scores of checkpoint c (aliasing Scores).
+func (s *Sweep) At(c int) []float64 { return s.Scores[c*s.L*s.M : (c+1)*s.L*s.M] }
+
+// CheckpointIndex resolves a checkpoint by name, by index ("0", "-1" is the last), or "" (the
+// last).
+func (s *Sweep) CheckpointIndex(name string) (int, error) {
+	if name == "" || name == "last" {
+		return s.C - 1, nil
+	}
+	for i, c := range s.Checkpoints {
+		if c.Name == name {
+			return i, nil
+		}
+	}
+	if i, err := strconv.Atoi(name); err == nil {
+		if i < 0 {
+			i += s.C
+		}
+		if i >= 0 && i < s.C {
+			return i, nil
+		}
+	}
+	var names []string
+	for _, c := range s.Checkpoints {
+		names = append(names, c.Name)
+	}
+	return 0, fmt.Errorf("%s: no checkpoint %q (have %v)", s.Dir, name, names)
+}

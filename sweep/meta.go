@@ -1,0 +1,315 @@
+package sweep
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/internal/atomicfile"
+)
+
+// Meta is the brain metadata the metrics need. Every field is optional; each metric says which
+// it needs.
+type Meta struct {
+	Coords   []float64      // targets x 3 (mm, MNI), row-major: the spatial score
+	ROI      []int          // per target; a negative label is "no ROI": per-ROI results
+	ROINames map[int]string // label -> name
+	Times    []float64      // MEG time points (s): the temporal score
+}
+
+// Metadata file names inside a sweep directory.
+const (
+	metaDir      = "meta"
+	coordsFile   = "coords.npy"
+	roiFile      = "roi_labels.npy"
+	roiNamesFile = "roi_names.txt"
+	timesFile    = "times.npy"
+)
+
+// ReadMeta reads metadata files; an empty path leaves its field unset. roiNames is text: one
+// name per line (line k names label k, from 0), or "LABEL NAME" per line (space, tab or comma).
+func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {
+	var m Meta
+	var err error
+	if coords != "" {
+		var shape []int
+		if m.Coords, shape, err = readFloatsShape(coords); err != nil {
+			return m, err
+		}
+		if len(shape) != 2 || shape[1] != 3 {
+			return m, fmt.Errorf("%s: coordinates must be targets x 3, got shape %v", coords, shape)
+		}
+		if err := checkFiniteFile(coords, m.Coords); err != nil {
+			return m, err
+		}
+	}
+	if roi != "" {
+		if m.ROI, err = readInts(roi); err != nil {
+			return m, err
+		}
+	}
+	if roiNames != "" {
+		if roi == "" {
+			return m, fmt.Errorf("%s: ROI names without ROI labels (give the labels too)", roiNames)
+		}
+		if m.ROINames, err = readROINames(roiNames); err != nil {
+			return m, err
+		}
+	}
+	if times != "" {
+		var shape []int
+		if m.Times, shape, err = readFloatsShape(times); err != nil {
+			return m, err
+		}
+		if len(shape) != 1 {
+			return m, fmt.Errorf("%s: times must be 1-d, got shape %v", times, shape)
+		}
+		if err := checkFiniteFile(times, m.Times); err != nil {
+			return m, err
+		}
+		for i := 1; i < len(m.Times); i++ {
+			if !(m.Times[i] > m.Times[i-1]) {
+				return m, fmt.Errorf("%s: times must increase (time %d is %v after %v)", times, i, m.Times[i], m.Times[i-1])
+			}
+		}
+	}
+	return m, nil
+}
+
+// Check validates the metadata against the brain data's trailing shape (targets, or channels x
+// times); what names the brain data in errors.
+func (m Meta) Check(what string, trailing []int) error {
+	targets := 1
+	for _, d := range trailing {
+		targets *= d
+	}
+	if m.Coords != nil && len(m.Coords) != 3*targets {
+		return fmt.Errorf("coordinates: %d rows for the %d targets of %s", len(m.Coords)/3, targets, what)
+	}
+	if m.ROI != nil && len(m.ROI) != targets {
+		return fmt.Errorf("ROI labels: %d labels for the %d targets of %s", len(m.ROI), targets, what)
+	}
+	if m.Times != nil {
+		nt := len(m.Times)
+		if len(trailing) >= 2 && trailing[len(trailing)-1] != nt {
+			return fmt.Errorf("times: %d time points, but %s has %d along its last axis (shape %v)", nt, what, trailing[len(trailing)-1], trailing)
+		}
+		if targets%nt != 0 {
+			return fmt.Errorf("times: %d time points do not divide the %d targets of %s (want channels x times)", nt, targets, what)
+		}
+	}
+	return nil
+}
+
+// ROIName returns the name of a label ("roi<label>" when unnamed).
+func (m Meta) ROIName(label int) string {
+	if n, ok := m.ROINames[label]; ok {
+		return n
+	}
+	return "roi" + strconv.Itoa(label)
+}
+
+// ROILabel finds the label named name (case-insensitive).
+func (m Meta) ROILabel(name string) (int, bool) {
+	for l, n := range m.ROINames {
+		if strings.EqualFold(n, name) {
+			return l, true
+		}
+	}
+	return 0, false
+}
+
+// Labels returns the distinct non-negative ROI labels, ascending.
+func (m Meta) Labels() []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, l := range m.ROI {
+		if l >= 0 && !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// save writes the metadata into dir/meta.
+func (m Meta) save(dir string) error {
+	md := filepath.Join(dir, metaDir)
+	if err := os.MkdirAll(md, 0o755); err != nil {
+		return err
+	}
+	if m.Coords != nil {
+		if err := array.WriteNPY(filepath.Join(md, coordsFile), []int{len(m.Coords) / 3, 3}, m.Coords); err != nil {
+			return err
+		}
+	}
+	if m.ROI != nil {
+		l := make([]int64, len(m.ROI))
+		for i, v := range m.ROI {
+			l[i] = int64(v)
+		}
+		if err := array.WriteNPY(filepath.Join(md, roiFile), []int{len(l)}, l); err != nil {
+			return err
+		}
+		var b strings.Builder
+		for _, lab := range m.Labels() {
+			fmt.Fprintf(&b, "%d\t%s\n", lab, m.ROIName(lab))
+		}
+		if err := atomicfile.WriteBytes(filepath.Join(md, roiNamesFile), []byte(b.String())); err != nil {
+			return err
+		}
+	}
+	if m.Times != nil {
+		if err := array.WriteNPY(filepath.Join(md, timesFile), []int{len(m.Times)}, m.Times); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadMeta reads dir/meta (files that are absent leave their field unset).
+func loadMeta(dir string) (Meta, error) {
+	md := filepath.Join(dir, metaDir)
+	p := func(name string) string {
+		f := filepath.Join(md, name)
+		if _, err := os.Stat(f); err != nil {
+			return ""
+		}
+		return f
+	}
+	return ReadMeta(p(coordsFile), p(roiFile), p(roiNamesFile), p(timesFile))
+}
+
+func readFloatsShape(path string) ([]float64, []int, error) {
+	arrs, err := array.Read(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		for _, a := range arrs {
+			a.Close()
+		}
+	}()
+	if len(arrs) != 1 {
+		return nil, nil, fmt.Errorf("%s: holds %d arrays, want one", path, len(arrs))
+	}
+	a := arrs[0]
+	m, err := a.Matrix()
+	if err != nil {
+		if a.I64 != nil { // integer data is fine here (coordinates in whole mm, steps)
+			out := make([]float64, len(a.I64))
+			for i, v := range a.I64 {
+				out[i] = float64(v)
+			}
+			return out, a.Shape, nil
+		}
+		return nil, nil, err
+	}
+	out := make([]float64, m.Rows*m.Cols)
+	for i := 0; i < m.Rows; i++ {
+		for j := 0; j < m.Cols; j++ {
+			out[i*m.Cols+j] = m.At(i, j)
+		}
+	}
+	return out, a.Shape, nil
+}
+
+func readFloats(path string) ([]float64, error) {
+	v, _, err := readFloatsShape(path)
+	return v, err
+}
+
+func checkFiniteFile(path string, v []float64) error {
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%s: non-finite value %v at element %d", path, x, i)
+		}
+	}
+	return nil
+}
+
+// readInts reads a 1-d array of integer labels (integer dtype, or floats with integer values).
+func readInts(path string) ([]int, error) {
+	arrs, err := array.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, a := range arrs {
+			a.Close()
+		}
+	}()
+	if len(arrs) != 1 || len(arrs[0].Shape) != 1 {
+		return nil, fmt.Errorf("%s: want one 1-d array of integer labels", path)
+	}
+	a := arrs[0]
+	out := make([]int, a.Shape[0])
+	switch {
+	case a.I64 != nil:
+		for i, v := range a.I64 {
+			out[i] = int(v)
+		}
+	default:
+		m, err := a.Matrix()
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			v := m.At(i, 0)
+			if v != math.Trunc(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%s: label %d is %v, not an integer", path, i, v)
+			}
+			out[i] = int(v)
+		}
+	}
+	return out, nil
+}
+
+func readROINames(path string) (map[int]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("%s: no ROI names", path)
+	}
+	names := map[int]string{}
+	paired := true
+	for _, l := range lines {
+		f := strings.FieldsFunc(l, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' })
+		if len(f) < 2 {
+			paired = false
+			break
+		}
+		if _, err := strconv.Atoi(f[0]); err != nil {
+			paired = false
+			break
+		}
+	}
+	for i, l := range lines {
+		if !paired {
+			names[i] = l
+			continue
+		}
+		k := strings.IndexAny(l, " \t,")
+		lab, _ := strconv.Atoi(l[:k])
+		if prev, dup := names[lab]; dup {
+			return nil, fmt.Errorf("%s: label %d named twice (%q and %q)", path, lab, prev, l[k+1:])
+		}
+		names[lab] = strings.TrimSpace(l[k+1:])
+	}
+	return names, nil
+}

@@ -1,0 +1,541 @@
+package sweep
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/atomicfile"
+)
+
+// BrainInfo describes the brain data of a sweep.
+type BrainInfo struct {
+	Path  string `json:"path"`
+	Shape []int  `json:"shape"` // as stored, rows first
+	DType string `json:"dtype"`
+}
+
+// OptionsInfo records the encoding model's options.
+type OptionsInfo struct {
+	Alphas      []float64 `json:"alphas"`
+	Folds       int       `json:"folds"`
+	FoldSizes   []int     `json:"fold_test_sizes"`
+	Inner       string    `json:"inner"`
+	SharedAlpha bool      `json:"shared_alpha"`
+	Intercept   bool      `json:"intercept"`
+	Precision   string    `json:"precision"`
+}
+
+func optionsInfo(o engine.Options) OptionsInfo {
+	oi := OptionsInfo{Alphas: o.Alphas, Folds: len(o.Folds), Inner: o.Inner.String(), SharedAlpha: o.SharedAlpha,
+		Intercept: !o.NoIntercept, Precision: o.Precision.String()}
+	for _, f := range o.Folds {
+		oi.FoldSizes = append(oi.FoldSizes, len(f.Test))
+	}
+	return oi
+}
+
+// CheckpointInfo records one checkpoint.
+type CheckpointInfo struct {
+	Name    string   `json:"name"`
+	Step    *float64 `json:"step"` // null when unknown
+	Sources []string `json:"sources"`
+}
+
+// Manifest is sweep.json: what a sweep directory holds.
+type Manifest struct {
+	Format      int              `json:"format"`
+	Version     string           `json:"version"`
+	Model       string           `json:"model"`
+	Subject     string           `json:"subject,omitempty"`
+	Brain       BrainInfo        `json:"brain"`
+	Rows        int              `json:"rows"`
+	Targets     int              `json:"targets"`
+	Trailing    []int            `json:"trailing_shape"` // the brain data's shape after the rows axis
+	Options     OptionsInfo      `json:"options"`
+	Fingerprint string           `json:"fingerprint"`
+	Layers      []string         `json:"layers"`
+	Checkpoints []CheckpointInfo `json:"checkpoints"`
+	Metadata    struct {
+		Coords bool `json:"coords"`
+		ROI    bool `json:"roi_labels"`
+		Times  bool `json:"times"`
+	} `json:"metadata"`
+}
+
+const manifestFormat = 1
+
+// Steps returns the checkpoints' steps and whether every checkpoint has one.
+func (m *Manifest) Steps() ([]float64, bool) {
+	s := make([]float64, len(m.Checkpoints))
+	for i, c := range m.Checkpoints {
+		if c.Step == nil {
+			return nil, false
+		}
+		s[i] = *c.Step
+	}
+	return s, len(s) > 0
+}
+
+// Shard selects units i, i+N, i+2N, ... of a sweep (Index 0-based). The zero value is the whole
+// sweep.
+type Shard struct{ Index, Count int }
+
+func (s Shard) String() string {
+	if s.Count <= 1 {
+		return "all"
+	}
+	return fmt.Sprintf("%d/%d", s.Index, s.Count)
+}
+
+func (s Shard) has(i int) bool { return s.Count <= 1 || i%s.Count == s.Index }
+
+// ParseShard parses "i/N" (0 <= i < N).
+func ParseShard(s string) (Shard, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, e1 := strconv.Atoi(strings.TrimSpace(a))
+	n, e2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || e1 != nil || e2 != nil || n < 1 || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("shard %q: want i/N with 0 <= i < N (e.g. 0/4)", s)
+	}
+	return Shard{Index: i, Count: n}, nil
+}
+
+// ShardFromEnv reads a Slurm job array's SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT; ok is
+// false outside a job array. Task ids are taken relative to SLURM_ARRAY_TASK_MIN (0 if unset),
+// so arrays numbered 1..N work too.
+func ShardFromEnv(getenv func(string) string) (Shard, bool, error) {
+	id, count := getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_COUNT")
+	if id == "" || count == "" {
+		return Shard{}, false, nil
+	}
+	i, e1 := strconv.Atoi(id)
+	n, e2 := strconv.Atoi(count)
+	lo := 0
+	if m := getenv("SLURM_ARRAY_TASK_MIN"); m != "" {
+		v, err := strconv.Atoi(m)
+		if err != nil {
+			return Shard{}, false, fmt.Errorf("SLURM_ARRAY_TASK_MIN=%q is not an integer", m)
+		}
+		lo = v
+	}
+	if e1 != nil || e2 != nil || n < 1 || i-lo < 0 || i-lo >= n {
+		return Shard{}, false, fmt.Errorf("SLURM_ARRAY_TASK_ID=%q, SLURM_ARRAY_TASK_COUNT=%q (min %d): want an id within the array", id, count, lo)
+	}
+	return Shard{Index: i - lo, Count: n}, true, nil
+}
+
+// Fingerprint identifies brain data and options cheaply: the shape, a sample of rows, the folds
+// and the options. A restarted sweep must have the same fingerprint as the units it reuses.
+func Fingerprint(y engine.Matrix, o engine.Options) string {
+	h := sha256.New()
+	w := func(v ...any) {
+		for _, x := range v {
+			binary.Write(h, binary.LittleEndian, x)
+		}
+	}
+	w(int64(y.Rows), int64(y.Cols))
+	rows := []int{0, y.Rows / 2, y.Rows - 1}
+	for _, i := range rows {
+		for j := 0; j < y.Cols; j += 1 + y.Cols/4096 {
+			w(math.Float64bits(y.At(i, j)))
+		}
+	}
+	for _, f := range o.Folds {
+		w(int64(len(f.Test)))
+		for _, i := range f.Test {
+			w(int64(i))
+		}
+	}
+	w(o.Alphas)
+	fmt.Fprintf(h, "%s|%v|%v|%s", o.Inner, o.SharedAlpha, o.NoIntercept, o.Precision)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Config is one sweep run.
+type Config struct {
+	Dir         string         // output directory (created if missing)
+	Plan        *Plan          // the units
+	Session     engine.Session // opened once on the brain data
+	Options     engine.Options // the options the session was opened with
+	Brain       BrainInfo
+	Rows        int
+	Trailing    []int  // brain data shape after the rows axis (targets, or channels x times)
+	Fingerprint string // Fingerprint(brain, options)
+	Subject     string // optional subject label, used to pair subjects across models
+	Meta        Meta
+	Shard       Shard
+	Version     string
+	// Prepare, if set, transforms each activation matrix before scoring (e.g. selecting the
+	// rows matched by stimulus id). It must return a matrix with Rows rows.
+	Prepare func(engine.Matrix) engine.Matrix
+	// Progress, if set, is told about each unit of this shard: started (done units so far).
+	Progress func(done, total int, label string)
+}
+
+// Report says what a run did.
+type Report struct {
+	Units      int      // units in the whole sweep
+	Shard      int      // units in this shard
+	Skipped    int      // already done, not recomputed
+	Computed   int      // scored now
+	Redone     []string // units found incomplete or corrupt and recomputed, with the reason
+	Merged     bool     // the tables were written (every unit of the sweep is done)
+	Remaining  int      // units of other shards not yet done (when not merged)
+	Elapsed    time.Duration
+	EngineName string
+}
+
+func (c *Config) manifest() Manifest {
+	m := Manifest{Format: manifestFormat, Version: c.Version, Model: c.Plan.Model, Subject: c.Subject, Brain: c.Brain,
+		Rows: c.Rows, Targets: prod(c.Trailing), Trailing: c.Trailing, Options: optionsInfo(c.Options),
+		Fingerprint: c.Fingerprint, Layers: c.Plan.Layers}
+	for _, ck := range c.Plan.Checkpoints {
+		ci := CheckpointInfo{Name: ck.Name}
+		if ck.HasStep {
+			s := ck.Step
+			ci.Step = &s
+		}
+		for _, s := range ck.Layers {
+			ci.Sources = append(ci.Sources, s.String())
+		}
+		m.Checkpoints = append(m.Checkpoints, ci)
+	}
+	m.Metadata.Coords, m.Metadata.ROI, m.Metadata.Times = c.Meta.Coords != nil, c.Meta.ROI != nil, c.Meta.Times != nil
+	return m
+}
+
+func prod(d []int) int {
+	n := 1
+	for _, v := range d {
+		n *= v
+	}
+	return n
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func safeName(s string) string {
+	s = unsafeChars.ReplaceAllString(s, "_")
+	if s == "" || s == "." || s == ".." {
+		s = "_" + s
+	}
+	return s
+}
+
+// unitBase is the path prefix of a unit's files.
+func unitBase(dir, ckpt, layer string) string {
+	return filepath.Join(dir, "units", safeName(ckpt), safeName(layer))
+}
+
+// unitRecord is a unit's .json, written after its arrays.
+type unitRecord struct {
+	Model       string   `json:"model"`
+	Checkpoint  string   `json:"checkpoint"`
+	Step        *float64 `json:"step"`
+	Layer       string   `json:"layer"`
+	LayerIndex  int      `json:"layer_index"`
+	Depth       float64  `json:"relative_depth"`
+	Source      string   `json:"source"`
+	Features    int      `json:"features"`
+	Fingerprint string   `json:"fingerprint"`
+	Targets     int      `json:"targets"`
+	Folds       int      `json:"folds"`
+	MeanScore   float64  `json:"mean_score"`
+	Degenerate  int      `json:"degenerate_targets"`
+	Rank        []int    `json:"rank"`
+	Dropped     []int    `json:"dropped_directions"`
+	Engine      string   `json:"engine"`
+	Seconds     float64  `json:"seconds"`
+	Created     string   `json:"created"`
+}
+
+// unitDone checks a unit's files: nil when complete and consistent, else why not.
+func unitDone(base, fingerprint, ckpt, layer string, trailing []int, folds int) error {
+	b, err := os.ReadFile(base + ".json")
+	if err != nil {
+		return errors.New("no record")
+	}
+	var rec unitRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return fmt.Errorf("record unreadable: %v", err)
+	}
+	if rec.Fingerprint != fingerprint || rec.Checkpoint != ckpt || rec.Layer != layer || rec.Folds != folds || rec.Targets != prod(trailing) {
+		return errors.New("record of another sweep")
+	}
+	for _, f := range []struct {
+		suffix string
+		shape  []int
+	}{{".scores.npy", trailing}, {".fold_scores.npy", append([]int{folds}, trailing...)}, {".alphas.npy", append([]int{folds}, trailing...)}} {
+		if _, err := readChecked(base+f.suffix, f.shape); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readChecked reads a float64 .npy of the given shape with finite values.
+func readChecked(path string, shape []int) ([]float64, error) {
+	a, err := array.ReadNPY(path)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	if !sameInts(a.Shape, shape) {
+		return nil, fmt.Errorf("%s: shape %v, want %v", path, a.Shape, shape)
+	}
+	if a.F64 == nil {
+		return nil, fmt.Errorf("%s: %s data, want float64", path, a.DType)
+	}
+	out := append([]float64(nil), a.F64...)
+	if err := checkFiniteFile(path, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func sameInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// loader reads activations, keeping the last bundle open so that the layers of one .npz or
+// .safetensors checkpoint are read from one map.
+type loader struct {
+	path string
+	arrs []*array.Array
+}
+
+func (l *loader) close() {
+	for _, a := range l.arrs {
+		a.Close()
+	}
+	l.path, l.arrs = "", nil
+}
+
+// load returns the activations of s and a release function to call after scoring.
+func (l *loader) load(s Source) (engine.Matrix, func(), error) {
+	if s.Func != nil {
+		m, err := s.Func()
+		return m, func() {}, err
+	}
+	if l.path != s.Path {
+		l.close()
+		arrs, err := array.Read(s.Path)
+		if err != nil {
+			return engine.Matrix{}, nil, err
+		}
+		l.path, l.arrs = s.Path, arrs
+	}
+	var a *array.Array
+	for _, x := range l.arrs {
+		if s.Member == "" || x.Name == s.Member {
+			a = x
+			break
+		}
+	}
+	if a == nil {
+		return engine.Matrix{}, nil, fmt.Errorf("%s: no array named %q", s.Path, s.Member)
+	}
+	if len(a.Shape) != 2 {
+		return engine.Matrix{}, nil, fmt.Errorf("%s: features must be 2-d (images x features), got shape %v", s, a.Shape)
+	}
+	m, err := a.Matrix()
+	if err != nil {
+		return engine.Matrix{}, nil, err
+	}
+	release := func() {}
+	if s.Member == "" { // a .npy file: one array, not reused
+		release = l.close
+	}
+	return m, release, nil
+}
+
+// Run scores the units of the configured shard that are not already done, then merges the
+// tables when every unit of the sweep is done.
+func Run(ctx context.Context, c Config) (*Report, error) {
+	start := time.Now()
+	if err := c.Plan.Validate(c.Dir); err != nil {
+		return nil, err
+	}
+	if err := c.Meta.Check(c.Brain.Path, c.Trailing); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("%s: cannot create: %v", c.Dir, errors.Unwrap(err))
+	}
+	man := c.manifest()
+	mpath := filepath.Join(c.Dir, "sweep.json")
+	if b, err := os.ReadFile(mpath); err == nil {
+		var old Manifest
+		if err := json.Unmarshal(b, &old); err == nil {
+			if old.Fingerprint != man.Fingerprint {
+				return nil, fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
+					mpath, old.Fingerprint, man.Fingerprint)
+			}
+			if old.Model != man.Model || !sameStrings(old.Layers, man.Layers) || len(old.Checkpoints) != len(man.Checkpoints) {
+				return nil, fmt.Errorf("%s: holds a sweep of model %q with %d checkpoints x %d layers; this run has %q with %d x %d; use another --out",
+					mpath, old.Model, len(old.Checkpoints), len(old.Layers), man.Model, len(man.Checkpoints), len(man.Layers))
+			}
+		}
+	}
+	// Unit file names must not collide after sanitising.
+	seen := map[string]string{}
+	units := c.Plan.Units()
+	for _, u := range units {
+		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
+		b := unitBase(c.Dir, ck, ly)
+		if prev, dup := seen[b]; dup {
+			return nil, fmt.Errorf("%s: units %s and %s/%s map to the same file name %s", c.Dir, prev, ck, ly, b)
+		}
+		seen[b] = ck + "/" + ly
+	}
+	if err := writeJSON(mpath, man); err != nil {
+		return nil, err
+	}
+	if err := c.Meta.save(c.Dir); err != nil {
+		return nil, err
+	}
+
+	rep := &Report{Units: len(units)}
+	var mine []Unit
+	for _, u := range units {
+		if c.Shard.has(u.Index) {
+			mine = append(mine, u)
+		}
+	}
+	rep.Shard = len(mine)
+	folds := len(c.Options.Folds)
+	var ld loader
+	defer ld.close()
+	for k, u := range mine {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		ck := c.Plan.Checkpoints[u.Checkpoint]
+		ly := c.Plan.Layers[u.Layer]
+		base := unitBase(c.Dir, ck.Name, ly)
+		label := ck.Name + "/" + ly
+		if c.Progress != nil {
+			c.Progress(k, len(mine), label)
+		}
+		why := unitDone(base, c.Fingerprint, ck.Name, ly, c.Trailing, folds)
+		if why == nil {
+			rep.Skipped++
+			continue
+		}
+		if _, err := os.Stat(base + ".json"); err == nil {
+			rep.Redone = append(rep.Redone, label+": "+why.Error())
+		} else if _, err := os.Stat(base + ".scores.npy"); err == nil {
+			rep.Redone = append(rep.Redone, label+": interrupted before its record was written")
+		}
+		if err := c.scoreUnit(ctx, &ld, u, base, rep); err != nil {
+			return rep, err
+		}
+		rep.Computed++
+	}
+	if c.Progress != nil {
+		c.Progress(len(mine), len(mine), "")
+	}
+	ld.close()
+	for _, u := range units {
+		if c.Shard.has(u.Index) {
+			continue
+		}
+		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
+		if _, err := os.Stat(unitBase(c.Dir, ck, ly) + ".json"); err != nil {
+			rep.Remaining++
+		}
+	}
+	if rep.Remaining == 0 {
+		if err := Merge(c.Dir); err != nil {
+			return rep, err
+		}
+		rep.Merged = true
+	}
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+func (c *Config) scoreUnit(ctx context.Context, ld *loader, u Unit, base string, rep *Report) error {
+	ck := c.Plan.Checkpoints[u.Checkpoint]
+	src := ck.Layers[u.Layer]
+	x, release, err := ld.load(src)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if c.Prepare != nil {
+		x = c.Prepare(x)
+	}
+	if x.Rows != c.Rows {
+		return fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, x.Rows, c.Brain.Path, c.Rows)
+	}
+	if err := x.CheckFinite(src.String()); err != nil {
+		return err
+	}
+	res, err := c.Session.Score(ctx, x)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	rep.EngineName = res.Engine
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return err
+	}
+	perFold := append([]int{res.Folds}, c.Trailing...)
+	for _, f := range []struct {
+		suffix string
+		shape  []int
+		data   []float64
+	}{{".scores.npy", c.Trailing, res.Scores}, {".fold_scores.npy", perFold, res.FoldScores}, {".alphas.npy", perFold, res.Alphas}} {
+		if err := array.WriteNPY(base+f.suffix, f.shape, f.data); err != nil {
+			return err
+		}
+	}
+	rec := unitRecord{Model: c.Plan.Model, Checkpoint: ck.Name, Layer: c.Plan.Layers[u.Layer], LayerIndex: u.Layer,
+		Depth: float64(u.Layer) / float64(len(c.Plan.Layers)-1), Source: src.String(), Features: x.Cols,
+		Fingerprint: c.Fingerprint, Targets: res.Targets, Folds: res.Folds, MeanScore: mean(res.Scores),
+		Degenerate: res.DegenerateTargets, Rank: res.Rank, Dropped: res.Dropped, Engine: res.Engine,
+		Seconds: res.Timings.Total.Seconds(), Created: time.Now().UTC().Format(time.RFC3339)}
+	if ck.HasStep {
+		s := ck.Step
+		rec.Step = &s
+	}
+	return writeJSON(base+".json", rec)
+}
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return atomicfile.WriteBytes(path, append(b, '\n'))
+}

@@ -1,0 +1,525 @@
+package sweep
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
+)
+
+// Source is where a layer's activations come from: a file (and member), or a function that
+// builds them in memory (the synthetic study).
+type Source struct {
+	Path   string // .npy, .npz or .safetensors file
+	Member string // array name inside a bundle; "" for a .npy file
+	// Func, when set, builds the activations instead of reading Path.
+	Func func() (engine.Matrix, error)
+}
+
+// String names the source in errors and records.
+func (s Source) String() string {
+	switch {
+	case s.Func != nil && s.Path == "":
+		return "(in memory)"
+	case s.Member != "":
+		return s.Path + ":" + s.Member
+	}
+	return s.Path
+}
+
+// Checkpoint is one model state: its layers in order of depth.
+type Checkpoint struct {
+	Name    string
+	Step    float64 // training step; meaningful only when HasStep
+	HasStep bool
+	Layers  []Source // one per layer, in the plan's layer order
+}
+
+// Plan is everything one sweep scores: the checkpoints of one model, each with the same layers.
+type Plan struct {
+	Model       string
+	Layers      []string // layer names, shallow to deep
+	Checkpoints []Checkpoint
+}
+
+// Unit is one activation matrix of the plan.
+type Unit struct {
+	Index      int // position in the plan, (checkpoint, layer) order
+	Checkpoint int
+	Layer      int
+}
+
+// Units lists the plan's units in (checkpoint, layer) order.
+func (p *Plan) Units() []Unit {
+	var us []Unit
+	for c := range p.Checkpoints {
+		for l := range p.Layers {
+			us = append(us, Unit{Index: len(us), Checkpoint: c, Layer: l})
+		}
+	}
+	return us
+}
+
+// HasSteps reports whether every checkpoint has a training step.
+func (p *Plan) HasSteps() bool {
+	for _, c := range p.Checkpoints {
+		if !c.HasStep {
+			return false
+		}
+	}
+	return len(p.Checkpoints) > 0
+}
+
+// Validate checks the plan's shape: at least 2 layers, the same layers in every checkpoint,
+// distinct names, increasing steps.
+func (p *Plan) Validate(where string) error {
+	if len(p.Checkpoints) == 0 {
+		return fmt.Errorf("%s: no checkpoints found", where)
+	}
+	if len(p.Layers) < 2 {
+		return fmt.Errorf("%s: too few layers: %d found (%s); a layer sweep needs at least 2", where, len(p.Layers), strings.Join(p.Layers, ", "))
+	}
+	seen := map[string]bool{}
+	for _, l := range p.Layers {
+		if seen[l] {
+			return fmt.Errorf("%s: two layers named %q", where, l)
+		}
+		seen[l] = true
+	}
+	seen = map[string]bool{}
+	for i, c := range p.Checkpoints {
+		if seen[c.Name] {
+			return fmt.Errorf("%s: two checkpoints named %q", where, c.Name)
+		}
+		seen[c.Name] = true
+		if len(c.Layers) != len(p.Layers) {
+			return fmt.Errorf("%s: checkpoint %q has %d layers, the others %d", where, c.Name, len(c.Layers), len(p.Layers))
+		}
+		if c.HasStep && (c.Step < 0 || math.IsNaN(c.Step) || math.IsInf(c.Step, 0)) {
+			return fmt.Errorf("%s: checkpoint %q has step %v, want a finite step >= 0", where, c.Name, c.Step)
+		}
+		if i > 0 && c.HasStep && p.Checkpoints[i-1].HasStep && !(c.Step > p.Checkpoints[i-1].Step) {
+			return fmt.Errorf("%s: checkpoint %q (step %v) does not come after %q (step %v): steps must increase",
+				where, c.Name, c.Step, p.Checkpoints[i-1].Name, p.Checkpoints[i-1].Step)
+		}
+	}
+	return nil
+}
+
+// SetSteps assigns training steps, one per checkpoint in order, replacing steps from names.
+func (p *Plan) SetSteps(steps []float64) error {
+	if len(steps) != len(p.Checkpoints) {
+		return fmt.Errorf("%d steps given for %d checkpoints (%s)", len(steps), len(p.Checkpoints), p.checkpointNames())
+	}
+	for i := range p.Checkpoints {
+		p.Checkpoints[i].Step, p.Checkpoints[i].HasStep = steps[i], true
+	}
+	return p.Validate("steps")
+}
+
+func (p *Plan) checkpointNames() string {
+	var n []string
+	for _, c := range p.Checkpoints {
+		n = append(n, c.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+var lastInt = regexp.MustCompile(`(\d+)\D*$`)
+
+// nameNumber returns the last integer in a name.
+func nameNumber(s string) (float64, bool) {
+	m := lastInt.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	return v, err == nil
+}
+
+// naturalLess orders names by their last integer, then as strings.
+func naturalLess(a, b string) bool {
+	na, oka := nameNumber(a)
+	nb, okb := nameNumber(b)
+	if oka && okb && na != nb {
+		return na < nb
+	}
+	if oka != okb {
+		return oka // numbered names first
+	}
+	return a < b
+}
+
+func isBundle(p string) bool {
+	e := strings.ToLower(filepath.Ext(p))
+	return e == ".npz" || e == ".safetensors"
+}
+
+func isNPY(p string) bool { return strings.ToLower(filepath.Ext(p)) == ".npy" }
+
+func stem(p string) string { return strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)) }
+
+// Discover finds the checkpoints and layers of one model under path (see the package
+// documentation for the layouts). model names the model in records and tables; "" uses the base
+// name of path.
+func Discover(path, model string) (*Plan, error) {
+	if model == "" {
+		model = stem(filepath.Clean(path))
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	var cks []Checkpoint
+	var layers [][]string
+	switch {
+	case !st.IsDir() && isBundle(path):
+		names, err := bundleLayers(path)
+		if err != nil {
+			return nil, err
+		}
+		cks, layers = []Checkpoint{bundleCheckpoint(stem(path), path, names)}, [][]string{names}
+	case !st.IsDir() && isNPY(path):
+		return nil, fmt.Errorf("%s: too few layers: a single .npy file is one layer; a sweep needs a folder of layers, an .npz or a .safetensors file", path)
+	case !st.IsDir():
+		return nil, fmt.Errorf("%s: not a folder, .npz or .safetensors file", path)
+	default:
+		if _, err := os.Stat(filepath.Join(path, "manifest.csv")); err == nil {
+			return readManifest(filepath.Join(path, "manifest.csv"), model)
+		}
+		cks, layers, err = discoverDir(path)
+		if err != nil {
+			return nil, err
+		}
+	}
+	p := &Plan{Model: model}
+	if err := p.setCheckpoints(path, cks, layers); err != nil {
+		return nil, err
+	}
+	return p, p.Validate(path)
+}
+
+// setCheckpoints orders the checkpoints and checks that they share the first one's layers.
+func (p *Plan) setCheckpoints(where string, cks []Checkpoint, layers [][]string) error {
+	idx := make([]int, len(cks))
+	for i := range idx {
+		idx[i] = i
+	}
+	allSteps := len(cks) > 0
+	for _, c := range cks {
+		allSteps = allSteps && c.HasStep
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ca, cb := cks[idx[a]], cks[idx[b]]
+		if allSteps && ca.Step != cb.Step {
+			return ca.Step < cb.Step
+		}
+		return naturalLess(ca.Name, cb.Name)
+	})
+	for _, i := range idx {
+		c := cks[i]
+		if len(p.Checkpoints) == 0 {
+			p.Layers = layers[i]
+		} else if !sameStrings(layers[i], p.Layers) {
+			return fmt.Errorf("%s: checkpoint %q has layers [%s], checkpoint %q has [%s]: every checkpoint needs the same layers",
+				where, c.Name, strings.Join(layers[i], ", "), p.Checkpoints[0].Name, strings.Join(p.Layers, ", "))
+		}
+		p.Checkpoints = append(p.Checkpoints, c)
+	}
+	return nil
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// bundleLayers lists the float arrays of an .npz or .safetensors file, in layer order.
+func bundleLayers(path string) ([]string, error) {
+	arrs, err := array.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, a := range arrs {
+			a.Close()
+		}
+	}()
+	var names []string
+	for _, a := range arrs {
+		if a.F32 == nil && a.F64 == nil {
+			continue // ids, labels: not a layer
+		}
+		if len(a.Shape) != 2 {
+			return nil, fmt.Errorf("%s:%s: features must be 2-d (images x features), got shape %v; pool or flatten other axes first", path, a.Name, a.Shape)
+		}
+		names = append(names, a.Name)
+	}
+	sort.SliceStable(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
+	return names, nil
+}
+
+func bundleCheckpoint(name, path string, layers []string) Checkpoint {
+	c := Checkpoint{Name: name}
+	c.Step, c.HasStep = nameNumber(name)
+	for _, l := range layers {
+		c.Layers = append(c.Layers, Source{Path: path, Member: l})
+	}
+	return c
+}
+
+func npyCheckpoint(name string, files []string) (Checkpoint, []string) {
+	sort.SliceStable(files, func(i, j int) bool { return naturalLess(stem(files[i]), stem(files[j])) })
+	c := Checkpoint{Name: name}
+	c.Step, c.HasStep = nameNumber(name)
+	var layers []string
+	for _, f := range files {
+		layers = append(layers, stem(f))
+		c.Layers = append(c.Layers, Source{Path: f})
+	}
+	return c, layers
+}
+
+// discoverDir handles the folder layouts.
+func discoverDir(dir string) ([]Checkpoint, [][]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", dir, errors.Unwrap(err))
+	}
+	var npys, bundles, subdirs []string
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		switch {
+		case e.IsDir():
+			subdirs = append(subdirs, p)
+		case isNPY(p):
+			npys = append(npys, p)
+		case isBundle(p):
+			bundles = append(bundles, p)
+		}
+	}
+	var cks []Checkpoint
+	var layers [][]string
+	switch {
+	case len(npys) > 0 && (len(bundles) > 0 || len(subdirs) > 0):
+		return nil, nil, fmt.Errorf("%s: mixes layer files (.npy) with checkpoints (%d folders, %d bundles); put each checkpoint's layers in its own folder", dir, len(subdirs), len(bundles))
+	case len(npys) > 0:
+		c, l := npyCheckpoint(filepath.Base(filepath.Clean(dir)), npys)
+		return []Checkpoint{c}, [][]string{l}, nil
+	}
+	for _, b := range bundles {
+		names, err := bundleLayers(b)
+		if err != nil {
+			return nil, nil, err
+		}
+		cks = append(cks, bundleCheckpoint(stem(b), b, names))
+		layers = append(layers, names)
+	}
+	for _, sd := range subdirs {
+		sub, err := os.ReadDir(sd)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", sd, errors.Unwrap(err))
+		}
+		var snpy, sbundle []string
+		for _, e := range sub {
+			p := filepath.Join(sd, e.Name())
+			if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			if isNPY(p) {
+				snpy = append(snpy, p)
+			} else if isBundle(p) {
+				sbundle = append(sbundle, p)
+			}
+		}
+		switch {
+		case len(snpy) > 0 && len(sbundle) > 0:
+			return nil, nil, fmt.Errorf("%s: holds both .npy layers and bundles; a checkpoint folder holds one or the other", sd)
+		case len(snpy) > 0:
+			c, l := npyCheckpoint(filepath.Base(sd), snpy)
+			cks, layers = append(cks, c), append(layers, l)
+		case len(sbundle) == 1:
+			names, err := bundleLayers(sbundle[0])
+			if err != nil {
+				return nil, nil, err
+			}
+			cks = append(cks, bundleCheckpoint(filepath.Base(sd), sbundle[0], names))
+			layers = append(layers, names)
+		case len(sbundle) > 1:
+			return nil, nil, fmt.Errorf("%s: %d bundles in one checkpoint folder; want one .npz/.safetensors or .npy files", sd, len(sbundle))
+		}
+		// Folders without arrays (logs, configs) are not checkpoints.
+	}
+	if len(cks) == 0 {
+		return nil, nil, fmt.Errorf("%s: no activations found (.npy layers, checkpoint folders, .npz or .safetensors files, or manifest.csv)", dir)
+	}
+	return cks, layers, nil
+}
+
+// readManifest reads manifest.csv: header checkpoint,step,layer,path[,member]; rows in any order;
+// relative paths are relative to the manifest's folder; an empty step is unknown.
+func readManifest(path, model string) (*Plan, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read the header: %v", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.TrimSpace(strings.ToLower(h))] = i
+	}
+	for _, need := range []string{"checkpoint", "layer", "path"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("%s: header lacks a %q column (want checkpoint,step,layer,path[,member])", path, need)
+		}
+	}
+	get := func(rec []string, name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	type entry struct {
+		layer string
+		src   Source
+	}
+	byCk := map[string][]entry{}
+	steps := map[string]string{}
+	var order []string
+	base := filepath.Dir(path)
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: line %d: %v", path, line, err)
+		}
+		ck, ly, p := get(rec, "checkpoint"), get(rec, "layer"), get(rec, "path")
+		if ly == "" || p == "" {
+			return nil, fmt.Errorf("%s: line %d: empty layer or path", path, line)
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(base, p)
+		}
+		if _, ok := byCk[ck]; !ok {
+			order = append(order, ck)
+		}
+		if s, ok := steps[ck]; ok && s != get(rec, "step") {
+			return nil, fmt.Errorf("%s: line %d: checkpoint %q has steps %q and %q", path, line, ck, s, get(rec, "step"))
+		}
+		steps[ck] = get(rec, "step")
+		byCk[ck] = append(byCk[ck], entry{ly, Source{Path: p, Member: get(rec, "member")}})
+	}
+	if len(order) == 0 {
+		return nil, fmt.Errorf("%s: no rows", path)
+	}
+	var cks []Checkpoint
+	var layers [][]string
+	for _, name := range order {
+		es := byCk[name]
+		sort.SliceStable(es, func(i, j int) bool { return naturalLess(es[i].layer, es[j].layer) })
+		c := Checkpoint{Name: name}
+		if name == "" {
+			c.Name = "final"
+		}
+		if s := steps[name]; s != "" {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: checkpoint %q: step %q is not a number", path, name, s)
+			}
+			c.Step, c.HasStep = v, true
+		}
+		var ls []string
+		for _, e := range es {
+			ls = append(ls, e.layer)
+			c.Layers = append(c.Layers, e.src)
+		}
+		cks, layers = append(cks, c), append(layers, ls)
+	}
+	p := &Plan{Model: model}
+	if err := p.setCheckpoints(path, cks, layers); err != nil {
+		return nil, err
+	}
+	return p, p.Validate(path)
+}
+
+// ParseSteps parses training steps: a comma-separated list, or a file (.npy, or text with one
+// step per line).
+func ParseSteps(s string) ([]float64, error) {
+	if _, err := os.Stat(s); err == nil {
+		if isNPY(s) {
+			return readFloats(s)
+		}
+		b, err := os.ReadFile(s)
+		if err != nil {
+			return nil, err
+		}
+		var out []float64
+		for i, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			v, err := strconv.ParseFloat(line, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: line %d: %q is not a step", s, i+1, line)
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, fmt.Errorf("steps: %q is neither a file nor a number list (e.g. 1000,10000,100000)", s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// ModelPlan is the plan of an in-memory model (e.g. a synthetic one): checkpoints named
+// ckpt-<step> (or "final"), layers from names, activations built on demand by act.
+func ModelPlan(model string, layers []string, steps []float64, act func(ckpt, layer int) engine.Matrix) *Plan {
+	p := &Plan{Model: model, Layers: append([]string(nil), layers...)}
+	nc := max(1, len(steps))
+	for c := 0; c < nc; c++ {
+		ck := Checkpoint{Name: "final"}
+		if len(steps) > 0 {
+			ck = Checkpoint{Name: fmt.Sprintf("ckpt-%09.0f", steps[c]), Step: steps[c], HasStep: true}
+		}
+		for l := range layers {
+			ck.Layers = append(ck.Layers, Source{Func: func() (engine.Matrix, error) { return act(c, l), nil }})
+		}
+		p.Checkpoints = append(p.Checkpoints, ck)
+	}
+	return p
+}
