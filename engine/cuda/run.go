@@ -586,7 +586,7 @@ func (r *runner) fold(f int) error {
 			return err
 		}
 		for a := 0; a < A; a++ {
-			copy(shared[a*m+c0:a*m+c0+mb], b.hostCrit[a*b.bs:a*b.bs+mb])
+			copy(shared[a*m+c0:a*m+c0+mb], b.hostCrit[a*mb:(a+1)*mb]) // device layout: A x mb
 		}
 		return r.flushMarks()
 	})
