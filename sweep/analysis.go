@@ -60,7 +60,8 @@ type MaskOptions struct {
 	FDR float64 // Benjamini-Hochberg threshold; <= 0: metrics.DefaultFDR (0.01)
 	// Replicates is "subjects" (a target's layer-mean score in each subject), "folds" (its
 	// layer-mean score on each held-out fold, folds of all subjects pooled) or "" (auto:
-	// subjects when there are at least 3, else folds).
+	// subjects when there are at least 5, else folds: a t-test over 3 or 4 subjects has 2 or 3
+	// degrees of freedom and finds little at FDR 0.01).
 	Replicates string
 	Off        bool // no mask: every target counts
 }
@@ -94,7 +95,7 @@ func SignificanceMask(g []*Sweep, c int, o MaskOptions) (Mask, error) {
 	rep := o.Replicates
 	if rep == "" {
 		rep = "folds"
-		if len(g) >= 3 {
+		if len(g) >= 5 {
 			rep = "subjects"
 		}
 	}
