@@ -32,6 +32,10 @@ type Session interface {
 // ErrOutOfMemory is returned (wrapped) when even a batch of one target does not fit.
 var ErrOutOfMemory = errors.New("out of memory")
 
+// ErrUnsupported is returned (wrapped) by Open when an engine does not implement an option
+// (e.g. tf32 on the CPU); the conformance suite skips such cases, naming them.
+var ErrUnsupported = errors.New("not supported yet")
+
 // Score is the one-shot convenience: open, score x, close.
 func Score(ctx context.Context, e Engine, x, y Matrix, opts Options) (*Result, error) {
 	s, err := e.Open(y, opts)

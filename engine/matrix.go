@@ -107,7 +107,7 @@ func (m Matrix) GatherRows(rows []int, dst []float64) {
 	}
 }
 
-// GatherCols copies columns [c0, c1) of the given rows into dst, row-major
+// GatherCols64 copies columns [c0, c1) of the given rows into dst, row-major
 // (len(rows) x (c1-c0)), converting to float64. This is how a batch of targets is staged.
 func (m Matrix) GatherCols64(rows []int, c0, c1 int, dst []float64) {
 	w := c1 - c0

@@ -204,6 +204,9 @@ func (o Options) Validate(n int) error {
 	if err := CheckAlphas(o.Alphas); err != nil {
 		return err
 	}
+	if o.MemoryLimit < 0 || o.MaxBatch < 0 {
+		return fmt.Errorf("options: negative memory limit (%d) or batch cap (%d)", o.MemoryLimit, o.MaxBatch)
+	}
 	minTrain := 2
 	if o.Inner.Mode == KFoldInner {
 		if o.Inner.K < 2 {

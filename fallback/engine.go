@@ -36,7 +36,7 @@ func (*Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, error
 		return nil, err
 	}
 	if opts.Precision == engine.TF32 {
-		return nil, fmt.Errorf("precision tf32 runs on GPU tensor cores only; the cpu engine has float32 and float64")
+		return nil, fmt.Errorf("precision tf32: %w on the cpu engine (it runs on GPU tensor cores; use float32 or float64)", engine.ErrUnsupported)
 	}
 	return &session{y: y, opts: opts}, nil
 }

@@ -2,5 +2,11 @@
 
 package main
 
-// The cuda build registers the CUDA engine ("--device cuda" / "cuda:N").
-import _ "github.com/brainalign/brainalign/engine/cuda"
+// The cuda build has both engines ("--device cuda" / "cuda:N", or "cpu") and defaults to the GPU.
+import (
+	_ "github.com/brainalign/brainalign/engine/cuda"
+	_ "github.com/brainalign/brainalign/fallback"
+)
+
+// defaultDevice is the engine used when --device is not given.
+const defaultDevice = "cuda:0"

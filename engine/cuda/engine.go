@@ -59,7 +59,7 @@ func (e *Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, err
 		return nil, err
 	}
 	if opts.Inner.Mode == engine.KFoldInner {
-		return nil, fmt.Errorf("cuda engine: inner mode %s not supported yet; use --device cpu", opts.Inner)
+		return nil, fmt.Errorf("cuda engine: inner mode %s %w; use --device cpu", opts.Inner, engine.ErrUnsupported)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -3,6 +3,7 @@ package enginetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -248,6 +249,9 @@ func runCase(t *testing.T, c *Case, p engine.Precision, newEngine func(t *testin
 	e := newEngine(t)
 	defer e.Close()
 	res, err := engine.Score(context.Background(), e, c.X, c.Y, opts)
+	if errors.Is(err, engine.ErrUnsupported) {
+		t.Skipf("%s: this engine does not implement it: %v", c.Name, err)
+	}
 	if err != nil {
 		t.Fatalf("%s (%s): %v", c.Name, c.Description, err)
 	}

@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestKFoldSizes: scikit-learn's KFold gives the first n%k folds one extra row, contiguous.
+func TestKFoldSizes(t *testing.T) {
+	folds, err := KFold(107, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := 0
+	for f, fold := range folds {
+		want := 10
+		if f < 7 {
+			want = 11
+		}
+		if len(fold.Test) != want || len(fold.Train) != 107-want {
+			t.Fatalf("fold %d: %d test / %d train rows, want %d / %d", f, len(fold.Test), len(fold.Train), want, 107-want)
+		}
+		for _, i := range fold.Test {
+			if i != next {
+				t.Fatalf("fold %d: test rows not contiguous (row %d, want %d)", f, i, next)
+			}
+			next++
+		}
+	}
+	if err := ValidateFolds(folds, 107, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := KFold(4, 5); err == nil || !strings.Contains(err.Error(), "4 rows cannot make 5 folds") {
+		t.Errorf("KFold(4, 5): %v", err)
+	}
+	if _, err := KFold(10, 1); err == nil {
+		t.Error("KFold(10, 1) accepted")
+	}
+}
+
+func TestShuffledKFoldPartitions(t *testing.T) {
+	a, _ := ShuffledKFold(50, 5, 7)
+	b, _ := ShuffledKFold(50, 5, 7)
+	c, _ := ShuffledKFold(50, 5, 8)
+	seen := make([]int, 50)
+	same, differs := true, false
+	for f := range a {
+		for k, i := range a[f].Test {
+			seen[i]++
+			same = same && b[f].Test[k] == i
+			differs = differs || c[f].Test[k] != i
+		}
+	}
+	for i, s := range seen {
+		if s != 1 {
+			t.Fatalf("row %d in %d test folds", i, s)
+		}
+	}
+	if !same || !differs {
+		t.Errorf("same seed same folds: %v; other seed other folds: %v", same, differs)
+	}
+}
+
+func TestGroupKFoldKeepsGroupsTogether(t *testing.T) {
+	groups := []int{3, 3, 3, 1, 1, 2, 2, 2, 2, 5, 9, 9}
+	folds, err := GroupKFold(groups, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foldOf := map[int]int{}
+	sizes := make([]int, 3)
+	for f, fold := range folds {
+		sizes[f] = len(fold.Test)
+		for _, i := range fold.Test {
+			if g, ok := foldOf[groups[i]]; ok && g != f {
+				t.Fatalf("group %d split over folds %d and %d", groups[i], g, f)
+			}
+			foldOf[groups[i]] = f
+		}
+	}
+	// Largest first to the lightest fold: {2:4}, {3:3}, {1:2, 9:2}... sizes 4, 4, 4 here.
+	for f, s := range sizes {
+		if s != 4 {
+			t.Errorf("fold %d has %d rows, want balanced folds of 4 (%v)", f, s, sizes)
+		}
+	}
+	if _, err := GroupKFold([]int{1, 1, 2}, 3); err == nil {
+		t.Error("2 groups accepted for 3 folds")
+	}
+}
+
+func TestValidateFoldsRejects(t *testing.T) {
+	for _, c := range []struct {
+		folds []Fold
+		want  string
+	}{
+		{nil, "no folds"},
+		{[]Fold{{Train: []int{0, 1}, Test: nil}}, "no test rows"},
+		{[]Fold{{Train: []int{0}, Test: []int{1}}}, "fewer than the 2 needed"},
+		{[]Fold{{Train: []int{0, 1}, Test: []int{1}}}, "twice"},
+		{[]Fold{{Train: []int{0, 1}, Test: []int{9}}}, "row 9 of 3"},
+	} {
+		err := ValidateFolds(c.folds, 3, 2)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want %q", c.folds, err, c.want)
+		}
+	}
+}
+
+func TestParseAlphas(t *testing.T) {
+	a, err := ParseAlphas("logspace:0:8:9")
+	if err != nil || len(a) != 9 || a[0] != 1 || math.Abs(a[8]-1e8) > 1e-6 || math.Abs(a[3]-1000) > 1e-9 {
+		t.Fatalf("logspace: %v %v", a, err)
+	}
+	if a, err := ParseAlphas("1, 10,0.5"); err != nil || len(a) != 3 || a[2] != 0.5 {
+		t.Fatalf("list: %v %v", a, err)
+	}
+	for _, bad := range []string{"", "0", "-1", "1,x", "logspace:0:8", "logspace:0:8:0", "inf", "nan"} {
+		if _, err := ParseAlphas(bad); err == nil {
+			t.Errorf("ParseAlphas(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseInnerRoundTrip(t *testing.T) {
+	for _, s := range []string{"loo", "gcv", "kfold:5", "kfold:3:pearson"} {
+		in, err := ParseInner(s)
+		if err != nil || in.String() != s {
+			t.Errorf("ParseInner(%q) = %v, %v", s, in, err)
+		}
+	}
+	if in, _ := ParseInner("kfold:4:r2"); in.String() != "kfold:4" || in.Score != R2 {
+		t.Errorf("kfold:4:r2 = %+v", in)
+	}
+	for _, bad := range []string{"lo", "kfold", "kfold:1", "kfold:x", "kfold:3:mse", "kfold:3:r2:x"} {
+		if _, err := ParseInner(bad); err == nil {
+			t.Errorf("ParseInner(%q) accepted", bad)
+		}
+	}
+	for _, s := range []string{"float32", "float64", "tf32"} {
+		if p, err := ParsePrecision(s); err != nil || p.String() != s {
+			t.Errorf("ParsePrecision(%q) = %v, %v", s, p, err)
+		}
+	}
+	if _, err := ParsePrecision("half"); err == nil {
+		t.Error("ParsePrecision(half) accepted")
+	}
+}
+
+// TestMatrixLayouts: row-major, column-major, float32 and float64 views of one matrix gather
+// the same values, and non-finite values are located in (row, column) terms.
+func TestMatrixLayouts(t *testing.T) {
+	rows, cols := 4, 3
+	rm := make([]float64, rows*cols)
+	cm := make([]float32, rows*cols)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			v := float64(10*i + j)
+			rm[i*cols+j] = v
+			cm[j*rows+i] = float32(v)
+		}
+	}
+	a := NewMatrix64(rows, cols, rm)
+	b := Matrix{Rows: rows, Cols: cols, ColMajor: true, F32: cm}
+	pick := []int{3, 1}
+	ga, gb := make([]float64, 2*2), make([]float64, 2*2)
+	a.GatherCols64(pick, 1, 3, ga)
+	b.GatherCols64(pick, 1, 3, gb)
+	g32 := make([]float32, 4)
+	b.GatherCols32(pick, 1, 3, g32)
+	want := []float64{31, 32, 11, 12}
+	for k := range want {
+		if ga[k] != want[k] || gb[k] != want[k] || float64(g32[k]) != want[k] {
+			t.Fatalf("gather: %v %v %v, want %v", ga, gb, g32, want)
+		}
+	}
+	rowsOut := make([]float64, 2*cols)
+	b.GatherRows(pick, rowsOut)
+	if rowsOut[0] != 30 || rowsOut[5] != 12 {
+		t.Fatalf("GatherRows: %v", rowsOut)
+	}
+	cm[2*rows+1] = float32(math.NaN()) // row 1, column 2
+	if err := b.CheckFinite("Y.npy"); err == nil || !strings.Contains(err.Error(), "row 1, column 2") {
+		t.Errorf("CheckFinite: %v", err)
+	}
+	if err := (Matrix{Rows: 2, Cols: 2, F32: make([]float32, 3)}).Validate("X"); err == nil {
+		t.Error("Validate accepted 3 values for 2 x 2")
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	Register("fake", func(dev int) (Engine, error) {
+		if dev > 0 {
+			return nil, errors.New("no such device")
+		}
+		return nil, nil
+	})
+	if _, err := New("fake:0"); err != nil {
+		t.Error(err)
+	}
+	if _, err := New("fake:2"); err == nil {
+		t.Error("fake:2 accepted")
+	}
+	if _, err := New("fake:x"); err == nil {
+		t.Error("fake:x accepted")
+	}
+	if _, err := New("nope"); err == nil || !strings.Contains(err.Error(), "fake") {
+		t.Errorf("unknown engine: %v (should list the kinds)", err)
+	}
+}
