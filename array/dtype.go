@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
+	"sync"
 	"unsafe"
 )
 
@@ -113,11 +115,12 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 			return nil
 		}
 		dst := make([]float32, n)
-		if t.native() {
-			copy(bytesOf(dst), raw)
-		} else {
-			for i := range dst {
-				dst[i] = math.Float32frombits(bo.Uint32(raw[4*i:]))
+		copy(bytesOf(dst), raw)
+		if !t.native() {
+			// Swap in place: one pass over memory, no bounds checks against raw.
+			u := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(dst))), n)
+			for i, v := range u {
+				u[i] = bits.ReverseBytes32(v)
 			}
 		}
 		a.F32 = dst
@@ -128,18 +131,16 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 			return nil
 		}
 		dst := make([]float64, n)
-		if t.native() {
-			copy(bytesOf(dst), raw)
-		} else {
-			for i := range dst {
-				dst[i] = math.Float64frombits(bo.Uint64(raw[8*i:]))
-			}
+		copy(bytesOf(dst), raw)
+		if !t.native() {
+			swap64(unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(dst))), n))
 		}
 		a.F64 = dst
 	case t.kind == 'f' && t.size == 2:
 		dst := make([]float32, n)
+		tab := halfTable()
 		for i := range dst {
-			dst[i] = halfToFloat32(bo.Uint16(raw[2*i:]))
+			dst[i] = tab[bo.Uint16(raw[2*i:])]
 		}
 		a.F32 = dst
 	case t.kind == 'h':
@@ -155,8 +156,9 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 			return nil
 		}
 		dst := make([]int64, n)
-		for i := range dst {
-			dst[i] = int64(bo.Uint64(raw[8*i:]))
+		copy(bytesOf(dst), raw)
+		if !t.native() {
+			swap64(unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(dst))), n))
 		}
 		a.I64 = dst
 	default:
@@ -215,6 +217,22 @@ func convertInts(dst []int64, t dtype, raw []byte) error {
 	}
 	return nil
 }
+
+func swap64(u []uint64) {
+	for i, v := range u {
+		u[i] = bits.ReverseBytes64(v)
+	}
+}
+
+// halfTable returns the float32 value of every binary16 bit pattern (256 KB, built on first
+// use): a table lookup converts large float16 arrays faster than the bit manipulation.
+var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for h := range t {
+		t[h] = halfToFloat32(uint16(h))
+	}
+	return &t
+})
 
 // halfToFloat32 converts IEEE 754 binary16 to float32 exactly.
 func halfToFloat32(h uint16) float32 {
