@@ -62,11 +62,11 @@ func (s spec) acc(i, v int) string { return fmt.Sprintf("%s%d", s.reg, i*s.nv+v)
 
 // Register plan: accumulators first, then the B vectors, then two
 // broadcast registers used alternately for the A elements.
-func (s spec) nacc() int          { return s.mr * s.nv }
-func (s spec) bReg(v int) string  { return fmt.Sprintf("%s%d", s.reg, s.nacc()+v) }
-func (s spec) aReg(i int) string  { return fmt.Sprintf("%s%d", s.reg, s.nacc()+s.nv+i%2) }
-func (s spec) alphaReg() string   { return s.aReg(0) }
-func (s spec) betaReg() string    { return s.aReg(1) }
+func (s spec) nacc() int         { return s.mr * s.nv }
+func (s spec) bReg(v int) string { return fmt.Sprintf("%s%d", s.reg, s.nacc()+v) }
+func (s spec) aReg(i int) string { return fmt.Sprintf("%s%d", s.reg, s.nacc()+s.nv+i%2) }
+func (s spec) alphaReg() string  { return s.aReg(0) }
+func (s spec) betaReg() string   { return s.aReg(1) }
 func (s spec) typ() string {
 	if s.elem == 4 {
 		return "float32"

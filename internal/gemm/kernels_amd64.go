@@ -34,8 +34,8 @@ func selectKernels(avx512, avx2 bool) {
 	kern32, kern64 = nil, nil
 	switch {
 	case avx512 && hasAVX512:
-		kern32 = &kernel[float32]{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 14 * 24, nc: 4096, fn: kernS14x32AVX512}
-		kern64 = &kernel[float64]{name: "avx512", mr: 14, nr: 16, kc: 256, mc: 14 * 12, nc: 2048, fn: kernD14x16AVX512}
+		kern32 = &kernel[float32]{name: "avx512", mr: 14, nr: 32, kc: 512, mc: 14 * 12, nc: 4096, fn: kernS14x32AVX512}
+		kern64 = &kernel[float64]{name: "avx512", mr: 14, nr: 16, kc: 384, mc: 14 * 6, nc: 2048, fn: kernD14x16AVX512}
 	case avx2 && hasAVX2:
 		kern32 = &kernel[float32]{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 6 * 48, nc: 4096, fn: kernS6x16AVX2}
 		kern64 = &kernel[float64]{name: "avx2", mr: 6, nr: 8, kc: 256, mc: 6 * 24, nc: 2048, fn: kernD6x8AVX2}
