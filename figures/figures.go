@@ -1,0 +1,343 @@
+// Package figures draws the study's figures as PNG files from plain slices: a layer x time
+// heatmap of MEG scores with T_max marked (LayerTime), best layer against distance from V1 with
+// the fitted line and r (DepthDistance), a metric against training step on a log axis with its
+// half-time marked (MetricSteps), and per-ROI bars (ROIBars). Files are written atomically
+// (package atomicfile). Plotting uses gonum.org/v1/plot.
+package figures
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/stats"
+)
+
+// Size of every figure.
+var (
+	Width  = 7 * vg.Inch
+	Height = 4.5 * vg.Inch
+)
+
+// DPI of the PNG files.
+const DPI = 110
+
+var (
+	blue   = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	orange = color.RGBA{R: 255, G: 127, B: 14, A: 255}
+	grey   = color.RGBA{R: 120, G: 120, B: 120, A: 255}
+	red    = color.RGBA{R: 214, G: 39, B: 40, A: 255}
+)
+
+func newPlot(title, xlabel, ylabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = 13
+	p.X.Label.Text, p.Y.Label.Text = xlabel, ylabel
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font.Size = 12
+		a.Tick.Label.Font.Size = 10
+	}
+	p.Legend.TextStyle.Font.Size = 10
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// save renders c (drawn by draw) to path as PNG, atomically.
+func save(path string, drawFn func(dc draw.Canvas)) error {
+	img := vgimg.NewWith(vgimg.UseWH(Width, Height), vgimg.UseDPI(DPI))
+	dc := draw.New(img)
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	drawFn(dc)
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+		return err
+	})
+}
+
+func savePlot(path string, p *plot.Plot) error {
+	return save(path, func(dc draw.Canvas) { p.Draw(dc) })
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// grid is a layers x times table as a plotter.GridXYZ (columns are times, rows layers).
+type grid struct {
+	z     []float64
+	times []float64
+	rows  int
+}
+
+func (g grid) Dims() (int, int)   { return len(g.times), g.rows }
+func (g grid) Z(c, r int) float64 { return g.z[r*len(g.times)+c] }
+func (g grid) X(c int) float64    { return g.times[c] }
+func (g grid) Y(r int) float64    { return float64(r) }
+
+// layerTicks labels layer rows by name (every k-th when there are many).
+type layerTicks []string
+
+func (lt layerTicks) Ticks(min, max float64) []plot.Tick {
+	step := 1 + len(lt)/12
+	var t []plot.Tick
+	for i, n := range lt {
+		label := ""
+		if i%step == 0 || i == len(lt)-1 {
+			label = n
+		}
+		t = append(t, plot.Tick{Value: float64(i), Label: label})
+	}
+	return t
+}
+
+// LayerTime draws the MEG score R_l(t) (curves: layers x len(times), row-major) as a heatmap,
+// layers bottom (shallow) to top (deep), with each layer's T_max (tmax, NaN: none) marked.
+func LayerTime(path, title string, curves []float64, layers []string, times, tmax []float64) error {
+	L, T := len(layers), len(times)
+	if L < 1 || T < 2 || len(curves) != L*T || len(tmax) != L {
+		return fmt.Errorf("figures: LayerTime: %d values for %d layers x %d times, %d T_max", len(curves), L, T, len(tmax))
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range curves {
+		if finite(v) {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	if !(hi > lo) {
+		hi = lo + 1
+	}
+	cm := moreland.ExtendedBlackBody()
+	cm.SetMin(lo)
+	cm.SetMax(hi)
+	p := newPlot(title, "time from stimulus onset (s)", "layer")
+	hm := plotter.NewHeatMap(grid{curves, times, L}, cm.Palette(255))
+	hm.Min, hm.Max = lo, hi
+	hm.Rasterized = true
+	p.Add(hm)
+	p.Y.Tick.Marker = layerTicks(layers)
+	var pts plotter.XYs
+	for l, v := range tmax {
+		if finite(v) {
+			pts = append(pts, plotter.XY{X: v, Y: float64(l)})
+		}
+	}
+	if len(pts) > 0 {
+		ln, sc, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return err
+		}
+		ln.Color, ln.Width = color.RGBA{G: 200, B: 255, A: 255}, vg.Points(1.5)
+		sc.Shape = draw.CircleGlyph{}
+		sc.Color, sc.Radius = color.RGBA{G: 200, B: 255, A: 255}, vg.Points(4)
+		p.Add(ln, sc)
+		// A legend would sit on the dark heatmap; the axis label says what the dots are.
+		p.Title.Text += "\ncyan dots: T_max, the mean time at >= 95% of the layer's peak"
+	}
+	p.X.Min, p.X.Max = times[0], times[T-1]
+	p.Y.Min, p.Y.Max = -0.5, float64(L)-0.5
+	bar := plot.New()
+	cb := &plotter.ColorBar{ColorMap: cm, Vertical: true}
+	bar.Add(cb)
+	bar.HideX()
+	bar.Y.Padding = 0
+	bar.Title.Text = "r"
+	bar.Title.TextStyle.Font.Size = 11
+	bar.Y.Tick.Label.Font.Size = 10
+	barW := 0.9 * vg.Inch
+	return save(path, func(dc draw.Canvas) {
+		p.Draw(draw.Crop(dc, 0, -barW, 0, 0))
+		bar.Draw(draw.Crop(dc, Width-barW+0.25*vg.Inch, 0, 0.55*vg.Inch, -0.3*vg.Inch))
+	})
+}
+
+// ROIPoint is an ROI's mean position in DepthDistance.
+type ROIPoint struct {
+	Name            string
+	Distance, Depth float64
+}
+
+// DepthDistance plots each target's best-layer relative depth against its distance from V1
+// (at most 4000 targets shown, chosen evenly; depths jittered vertically by up to a quarter
+// layer so that equal depths do not hide each other), the least-squares line of depth on
+// distance, ROI means when given, and r and p in the legend.
+func DepthDistance(path, title string, distance, depth []float64, layers int, r, pval float64, rois []ROIPoint) error {
+	if len(distance) != len(depth) || len(distance) < 2 {
+		return fmt.Errorf("figures: DepthDistance: %d distances and %d depths", len(distance), len(depth))
+	}
+	p := newPlot(title, "distance from V1 (mm)", "best layer (relative depth)")
+	stride := 1 + len(distance)/4000
+	jit := 0.0
+	if layers > 1 {
+		jit = 0.25 / float64(layers-1)
+	}
+	var pts plotter.XYs
+	for i := 0; i < len(distance); i += stride {
+		h := math.Mod(float64(i)*0.6180339887, 1) // deterministic jitter
+		pts = append(pts, plotter.XY{X: distance[i], Y: depth[i] + jit*(2*h-1)})
+	}
+	sc, err := plotter.NewScatter(pts)
+	if err != nil {
+		return err
+	}
+	sc.Shape = draw.CircleGlyph{}
+	sc.Color, sc.Radius = color.NRGBA{R: 31, G: 119, B: 180, A: 110}, vg.Points(2)
+	p.Add(sc)
+	p.Legend.Add(fmt.Sprintf("targets (%d shown of %d)", len(pts), len(distance)), sc)
+	slope, icpt, err := stats.LinearFit(distance, depth)
+	if err == nil {
+		lo, hi := minMax(distance)
+		ln, err := plotter.NewLine(plotter.XYs{{X: lo, Y: icpt + slope*lo}, {X: hi, Y: icpt + slope*hi}})
+		if err != nil {
+			return err
+		}
+		ln.Color, ln.Width = red, vg.Points(2)
+		p.Add(ln)
+		p.Legend.Add(fmt.Sprintf("fit: r = %.2f, p = %.2g", r, pval), ln)
+	}
+	if len(rois) > 0 {
+		var rp plotter.XYs
+		var labels []string
+		for _, q := range rois {
+			rp = append(rp, plotter.XY{X: q.Distance, Y: q.Depth})
+			labels = append(labels, q.Name)
+		}
+		rs, err := plotter.NewScatter(rp)
+		if err != nil {
+			return err
+		}
+		rs.Shape = draw.BoxGlyph{}
+		rs.Color, rs.Radius = orange, vg.Points(5)
+		p.Add(rs)
+		p.Legend.Add("ROI means", rs)
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: rp, Labels: labels})
+		if err != nil {
+			return err
+		}
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].Font.Size = 10
+		}
+		lb.Offset = vg.Point{X: 6, Y: 4}
+		p.Add(lb)
+	}
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Y.Min, p.Y.Max = -0.1, 1.25
+	return savePlot(path, p)
+}
+
+func minMax(x []float64) (float64, float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range x {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	return lo, hi
+}
+
+// logTicks labels powers of ten as 1e3, 1e4, ...
+type logTicks struct{}
+
+func (logTicks) Ticks(min, max float64) []plot.Tick {
+	var t []plot.Tick
+	for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+		v := math.Pow(10, e)
+		if v >= min*0.999 && v <= max*1.001 {
+			t = append(t, plot.Tick{Value: v, Label: fmt.Sprintf("1e%.0f", e)})
+		}
+		for k := 2; k < 10; k++ {
+			if mv := float64(k) * v; mv > min && mv < max {
+				t = append(t, plot.Tick{Value: mv})
+			}
+		}
+	}
+	return t
+}
+
+// MetricSteps plots a metric against training step (log axis) and marks its half-time: the step
+// halfStep (NaN: none) where it reaches half of its final value, labelled with the fraction of
+// training.
+func MetricSteps(path, title, ylabel string, steps, values []float64, halfStep float64) error {
+	if len(steps) != len(values) || len(steps) < 2 {
+		return fmt.Errorf("figures: MetricSteps: %d steps and %d values", len(steps), len(values))
+	}
+	var pts plotter.XYs
+	for i, s := range steps {
+		if s > 0 && finite(values[i]) {
+			pts = append(pts, plotter.XY{X: s, Y: values[i]})
+		}
+	}
+	if len(pts) < 2 {
+		return fmt.Errorf("figures: MetricSteps: fewer than 2 checkpoints with a positive step")
+	}
+	p := newPlot(title, "training step", ylabel)
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = logTicks{}
+	ln, sc, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return err
+	}
+	ln.Color, ln.Width = blue, vg.Points(2)
+	sc.Shape, sc.Color, sc.Radius = draw.CircleGlyph{}, blue, vg.Points(3.5)
+	p.Add(ln, sc)
+	p.Legend.Add(ylabel, ln, sc)
+	final := values[len(values)-1]
+	lo, hi := minMax(append(append([]float64(nil), values...), 0))
+	if finite(halfStep) && halfStep > 0 {
+		last := steps[len(steps)-1]
+		v, err := plotter.NewLine(plotter.XYs{{X: halfStep, Y: lo}, {X: halfStep, Y: hi}})
+		if err != nil {
+			return err
+		}
+		v.Color, v.Width, v.Dashes = red, vg.Points(1.5), []vg.Length{vg.Points(5), vg.Points(3)}
+		h, err := plotter.NewLine(plotter.XYs{{X: pts[0].X, Y: final / 2}, {X: last, Y: final / 2}})
+		if err != nil {
+			return err
+		}
+		h.Color, h.Width, h.Dashes = grey, vg.Points(1), []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(v, h)
+		p.Legend.Add(fmt.Sprintf("half-time: step %.3g (%.2g%% of training)", halfStep, 100*halfStep/last), v)
+		p.Legend.Add("half of the final value", h)
+	}
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Y.Max = hi + 0.3*(hi-lo) // room for the legend
+	return savePlot(path, p)
+}
+
+// ROIBars draws one bar per ROI (NaN values are left out and marked "n/a").
+func ROIBars(path, title, ylabel string, names []string, values []float64) error {
+	if len(names) != len(values) || len(names) == 0 {
+		return fmt.Errorf("figures: ROIBars: %d names and %d values", len(names), len(values))
+	}
+	vs := make(plotter.Values, len(values))
+	labels := make([]string, len(names))
+	for i, v := range values {
+		labels[i] = names[i]
+		if finite(v) {
+			vs[i] = v
+		} else {
+			labels[i] += " (n/a)"
+		}
+	}
+	p := newPlot(title, "", ylabel)
+	p.X.Tick.Label.Font.Size = 11
+	w := vg.Points(math.Max(8, math.Min(40, 380/float64(len(vs)))))
+	b, err := plotter.NewBarChart(vs, w)
+	if err != nil {
+		return err
+	}
+	b.Color, b.LineStyle.Width = blue, 0
+	p.Add(b)
+	p.NominalX(labels...)
+	if len(labels) > 8 {
+		p.X.Tick.Label.Rotation = math.Pi / 4
+		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
+	}
+	return savePlot(path, p)
+}

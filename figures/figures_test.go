@@ -1,0 +1,102 @@
+package figures
+
+import (
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// checkPNG decodes the file and checks its size and that it is not blank.
+func checkPNG(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	b := img.Bounds()
+	if b.Dx() != int(Width.Dots(DPI)+0.5) || b.Dy() != int(Height.Dots(DPI)+0.5) {
+		t.Errorf("%s: %v, want %.0f x %.0f", path, b, Width.Dots(DPI), Height.Dots(DPI))
+	}
+	colors := map[uint32]bool{}
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			r, g, bb, _ := img.At(x, y).RGBA()
+			colors[r>>8<<16|g>>8<<8|bb>>8] = true
+		}
+	}
+	if len(colors) < 8 {
+		t.Errorf("%s: only %d colours: blank figure?", path, len(colors))
+	}
+}
+
+func TestFigures(t *testing.T) {
+	dir := os.Getenv("FIGURES_OUT") // set to keep the files and look at them
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	L, T := 8, 31
+	times := make([]float64, T)
+	for i := range times {
+		times[i] = -0.5 + 0.05*float64(i)
+	}
+	curves := make([]float64, L*T)
+	tmax := make([]float64, L)
+	var layers []string
+	for l := 0; l < L; l++ {
+		layers = append(layers, "layer"+string(rune('0'+l)))
+		peak := 0.1 + 0.06*float64(l)
+		for i, tm := range times {
+			if tm > 0 {
+				curves[l*T+i] = 0.3 * math.Exp(-(tm-peak)*(tm-peak)/0.02)
+			}
+		}
+		tmax[l] = peak
+	}
+	tmax[0] = math.NaN()
+	if err := LayerTime(filepath.Join(dir, "layer_time.png"), "MEG score by layer and time", curves, layers, times, tmax); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, filepath.Join(dir, "layer_time.png"))
+
+	n := 500
+	dist, depth := make([]float64, n), make([]float64, n)
+	for i := range dist {
+		dist[i] = 150 * float64(i) / float64(n)
+		depth[i] = math.Round(math.Min(1, dist[i]/130+0.1*math.Sin(float64(i)))*7) / 7
+	}
+	rois := []ROIPoint{{"V1", 10, 0.05}, {"IT", 90, 0.6}, {"PFC", 140, 0.95}}
+	if err := DepthDistance(filepath.Join(dir, "depth_distance.png"), "Best layer vs distance from V1", dist, depth, L, 0.93, 1e-40, rois); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, filepath.Join(dir, "depth_distance.png"))
+
+	steps := []float64{1e2, 1e3, 1e4, 1e5, 1e6, 1e7}
+	vals := []float64{0.01, 0.02, 0.08, 0.2, 0.28, 0.3}
+	if err := MetricSteps(filepath.Join(dir, "half_time.png"), "Encoding score over training", "mean best-layer r", steps, vals, 3.2e4); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, filepath.Join(dir, "half_time.png"))
+
+	if err := ROIBars(filepath.Join(dir, "roi_bars.png"), "Half-time per ROI", "fraction of training", []string{"V1", "V2", "V4", "LO", "IT", "PFC"}, []float64{0.002, 0.003, 0.004, math.NaN(), 0.01, 0.03}); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, filepath.Join(dir, "roi_bars.png"))
+
+	// Shape errors.
+	if err := LayerTime(filepath.Join(dir, "x.png"), "", curves[:10], layers, times, tmax); err == nil {
+		t.Error("LayerTime accepted a short table")
+	}
+	if err := MetricSteps(filepath.Join(dir, "x.png"), "", "", steps, vals[:2], 1); err == nil {
+		t.Error("MetricSteps accepted mismatched lengths")
+	}
+	if err := ROIBars(filepath.Join(dir, "x.png"), "", "", nil, nil); err == nil {
+		t.Error("ROIBars accepted no bars")
+	}
+}
