@@ -60,12 +60,16 @@ func BenchmarkSgemm(b *testing.B) {
 			{"asm", func() { Implementation{}.Sgemm(s.tA, blas.NoTrans, s.m, s.n, s.k, 1, a, lda, bb, s.n, 0, c, s.n) }},
 		}
 		for _, im := range impls {
-			b.Run(fmt.Sprintf("%s/%s", s.name, im.name), func(b *testing.B) {
-				for b.Loop() {
-					im.f()
-				}
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+			for _, isa := range benchISAs(im.name) {
+				b.Run(fmt.Sprintf("%s/%s", s.name, isa.name), func(b *testing.B) {
+					isa.set()
+					defer selectKernels(hasAVX512, hasAVX2)
+					for b.Loop() {
+						im.f()
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }
@@ -92,12 +96,36 @@ func BenchmarkDgemm(b *testing.B) {
 			{"asm", func() { Implementation{}.Dgemm(s.tA, blas.NoTrans, s.m, s.n, s.k, 1, a, lda, bb, s.n, 0, c, s.n) }},
 		}
 		for _, im := range impls {
-			b.Run(fmt.Sprintf("%s/%s", s.name, im.name), func(b *testing.B) {
-				for b.Loop() {
-					im.f()
-				}
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+			for _, isa := range benchISAs(im.name) {
+				b.Run(fmt.Sprintf("%s/%s", s.name, isa.name), func(b *testing.B) {
+					isa.set()
+					defer selectKernels(hasAVX512, hasAVX2)
+					for b.Loop() {
+						im.f()
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
+}
+
+// benchISAs expands the "asm" implementation into the default kernels and,
+// on an AVX-512 machine, also the AVX2 kernels ("asm-avx2").
+func benchISAs(name string) []struct {
+	name string
+	set  func()
+} {
+	type isa = struct {
+		name string
+		set  func()
+	}
+	if name != "asm" {
+		return []isa{{name, func() {}}}
+	}
+	out := []isa{{"asm", func() { selectKernels(hasAVX512, hasAVX2) }}}
+	if hasAVX512 {
+		out = append(out, isa{"asm-avx2", func() { selectKernels(false, true) }})
+	}
+	return out
 }

@@ -328,19 +328,23 @@ func (p *problem[T]) run(i0, i1, j0, j1 int) {
 func (p *problem[T]) packA(dst []T, i0, rows, p0, kc int) {
 	mr := p.kn.mr
 	a, lda := p.a, p.lda
+	if p.aTrans {
+		// op(A)[i, p] = a[p*lda + i]: read each row of a once, sequentially,
+		// and deal it out to the micro-panels.
+		for q := 0; q < kc; q++ {
+			src := a[(p0+q)*lda+i0:]
+			src = src[:rows]
+			for ir := 0; ir < rows; ir += mr {
+				d := dst[ir*kc+q*mr : ir*kc+q*mr+mr]
+				n := copy(d, src[ir:])
+				clear(d[n:])
+			}
+		}
+		return
+	}
 	for ir := 0; ir < rows; ir += mr {
 		panel := dst[ir*kc : ir*kc+mr*kc]
 		nrow := min(mr, rows-ir)
-		if p.aTrans {
-			// op(A)[i, p] = a[p*lda + i]: each step is a contiguous run.
-			for q := 0; q < kc; q++ {
-				src := a[(p0+q)*lda+i0+ir:]
-				d := panel[q*mr : q*mr+mr]
-				copy(d[:nrow], src[:nrow])
-				clear(d[nrow:])
-			}
-			continue
-		}
 		// op(A)[i, p] = a[i*lda + p]: read rows, write with stride MR.
 		for r := 0; r < nrow; r++ {
 			src := a[(i0+ir+r)*lda+p0:]
@@ -363,19 +367,23 @@ func (p *problem[T]) packA(dst []T, i0, rows, p0, kc int) {
 func (p *problem[T]) packB(dst []T, p0, kc, j0, cols int) {
 	nr := p.kn.nr
 	b, ldb := p.b, p.ldb
+	if !p.bTrans {
+		// op(B)[p, j] = b[p*ldb + j]: read each row of b once, sequentially,
+		// and deal it out to the micro-panels.
+		for q := 0; q < kc; q++ {
+			src := b[(p0+q)*ldb+j0:]
+			src = src[:cols]
+			for jr := 0; jr < cols; jr += nr {
+				d := dst[jr*kc+q*nr : jr*kc+q*nr+nr]
+				n := copy(d, src[jr:])
+				clear(d[n:])
+			}
+		}
+		return
+	}
 	for jr := 0; jr < cols; jr += nr {
 		panel := dst[jr*kc : jr*kc+nr*kc]
 		ncol := min(nr, cols-jr)
-		if !p.bTrans {
-			// op(B)[p, j] = b[p*ldb + j]: each step is a contiguous run.
-			for q := 0; q < kc; q++ {
-				src := b[(p0+q)*ldb+j0+jr:]
-				d := panel[q*nr : q*nr+nr]
-				copy(d[:ncol], src[:ncol])
-				clear(d[ncol:])
-			}
-			continue
-		}
 		// op(B)[p, j] = b[j*ldb + p]: read rows of b, write with stride NR.
 		for cc := 0; cc < ncol; cc++ {
 			src := b[(j0+jr+cc)*ldb+p0:]

@@ -5,7 +5,17 @@ import "testing"
 // BenchmarkKernel measures one micro-kernel call on L1-resident panels
 // (single core): the ceiling for the blocked product.
 func BenchmarkKernel(b *testing.B) {
+	defer selectKernels(hasAVX512, hasAVX2)
 	for _, kc := range []int{64, 256} {
+		for _, isa := range []bool{true, false} {
+			selectKernels(isa, true)
+			benchKernel(b, kc)
+		}
+	}
+}
+
+func benchKernel(b *testing.B, kc int) {
+	{
 		if k := kern32; k != nil {
 			a := make([]float32, k.mr*kc)
 			bb := make([]float32, k.nr*kc)
