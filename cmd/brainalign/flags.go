@@ -12,9 +12,6 @@ import (
 	"github.com/brainalign/brainalign/engine"
 )
 
-// defaultDevice is the engine used when --device is not given: "cuda:0" in the cuda build.
-var defaultDevice = "cpu"
-
 const catModel = "Model"
 const catRun = "Run"
 
