@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/figures"
+	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/sweep"
+)
+
+func init() {
+	registerCommand(&cli.Command{
+		Name:      "halftime",
+		Usage:     "half-times over training from saved checkpoint sweeps (encoding, spatial, temporal, per ROI and window)",
+		ArgsUsage: "[SWEEP_DIR...]",
+		Description: "For a metric measured at every checkpoint, the half-time is the training step at which it\n" +
+			"first reaches half of its final value, interpolated linearly in log(step), and that step as\n" +
+			"a fraction of training. Metrics: encoding (mean best-layer score over the targets significant\n" +
+			"at the last checkpoint); spatial (with coordinates and a V1 reference); temporal (with MEG\n" +
+			"times); per ROI (with ROI labels; and the correlation of ROI half-time with distance from\n" +
+			"V1); per MEG time window. Needs at least 2 checkpoints with training steps.\n" +
+			"Writes halftime.json, halftime.csv and halftime_<metric>.png, halftime_roi.png.",
+		Flags: append(append(append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), spatialFlags()...),
+			temporalFlags()...), maskFlags()...),
+		Action: runHalftime,
+	})
+}
+
+func runHalftime(c *cli.Context) error {
+	g, err := loadGroup(c, "sweep")
+	if err != nil {
+		return err
+	}
+	if c.String("checkpoint") != "" {
+		return usageError("halftime uses every checkpoint; --checkpoint does not apply")
+	}
+	so, err := spatialOptions(c)
+	if err != nil {
+		return err
+	}
+	to, err := temporalOptions(c)
+	if err != nil {
+		return err
+	}
+	out, err := resultsDir(c)
+	if err != nil {
+		return err
+	}
+	res, err := sweep.HalfTimes(g, sweep.HalfTimeOptions{Mask: so.Mask, Spatial: so, Times: to.Times, Windows: to.Windows})
+	if err != nil {
+		return err
+	}
+	files, err := writeHalftime(out, g, res, !c.Bool("no-figures"))
+	if err != nil {
+		return err
+	}
+	printHalftime(c.App.Writer, g, res)
+	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
+	return nil
+}
+
+func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs bool) ([]string, error) {
+	files := []string{"halftime.json", "halftime.csv"}
+	if err := writeJSON(filepath.Join(out, "halftime.json"), jsonSafe(map[string]any{
+		"command": "halftime", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g), "result": res})); err != nil {
+		return nil, err
+	}
+	// Tidy table: one row per series.
+	f := func(v float64) string {
+		if v != v {
+			return ""
+		}
+		return strconv.FormatFloat(v, 'g', 8, 64)
+	}
+	csv := "metric,name,half_time_step,half_time_fraction,final_value\n"
+	add := func(metric, name string, h sweep.HalfTime, vals []float64) {
+		csv += fmt.Sprintf("%s,%s,%s,%s,%s\n", metric, name, f(h.Step), f(h.Fraction), f(vals[len(vals)-1]))
+	}
+	series := []*sweep.Series{&res.Encoding, res.Spatial, res.Temporal}
+	for _, s := range series {
+		if s != nil {
+			add(s.Name, "all", s.HalfTime, s.Values)
+		}
+	}
+	for _, r := range res.ROI {
+		add("roi", r.Name, r.HalfTime, r.Values)
+	}
+	for _, w := range res.Windows {
+		add("window", fmt.Sprintf("%g-%g s", w.Start, w.End), w.HalfTime, w.Values)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(out, "halftime.csv"), []byte(csv)); err != nil {
+		return nil, err
+	}
+	if !figs {
+		return files, nil
+	}
+	ylabel := map[string]string{"encoding": "mean best-layer r (significant targets)", "spatial": "spatial score (r)", "temporal": "temporal score (r)"}
+	for _, s := range series {
+		if s == nil {
+			continue
+		}
+		name := "halftime_" + s.Name + ".png"
+		title := fmt.Sprintf("%s: %s score over training (%d subject(s))", g[0].Model, s.Name, len(g))
+		if err := figures.MetricSteps(filepath.Join(out, name), title, ylabel[s.Name], res.Steps, s.Values, s.HalfTime.Step); err != nil {
+			return nil, err
+		}
+		files = append(files, name)
+	}
+	if len(res.ROI) > 0 {
+		var names []string
+		var vals []float64
+		for _, r := range res.ROI {
+			names, vals = append(names, r.Name), append(vals, 100*r.HalfTime.Fraction)
+		}
+		if err := figures.ROIBars(filepath.Join(out, "halftime_roi.png"), g[0].Model+": half-time of the encoding score per ROI", "half-time (% of training)", names, vals); err != nil {
+			return nil, err
+		}
+		files = append(files, "halftime_roi.png")
+	}
+	return files, nil
+}
+
+func printHalftime(w io.Writer, g []*sweep.Sweep, res *sweep.HalfTimeResult) {
+	fmt.Fprintf(w, "half-times of %s over %d checkpoints (steps %s to %s; %d subject(s): %s)\n",
+		g[0].Model, len(res.Steps), fmtStep(res.Steps[0]), fmtStep(res.Steps[len(res.Steps)-1]), len(g), groupNames(g))
+	fmt.Fprintf(w, "  mask: %d of %d targets significant at the last checkpoint (FDR %g, %s)\n", res.Mask.Significant, res.Mask.Targets, res.Mask.FDR, res.Mask.Replicates)
+	line := func(name string, h sweep.HalfTime) {
+		if h.Error != "" {
+			fmt.Fprintf(w, "  %-22s undefined (%s)\n", name, h.Error)
+			return
+		}
+		note := ""
+		if !h.Interpolated {
+			note = " (already at half at the first usable checkpoint: an upper bound)"
+		}
+		fmt.Fprintf(w, "  %-22s step %-8s %6.2f%% of training%s\n", name, fmtStep(h.Step), 100*h.Fraction, note)
+	}
+	for _, s := range []*sweep.Series{&res.Encoding, res.Spatial, res.Temporal} {
+		if s != nil {
+			line(s.Name, s.HalfTime)
+		}
+	}
+	for _, r := range res.ROI {
+		line("ROI "+r.Name, r.HalfTime)
+	}
+	for _, wh := range res.Windows {
+		line(fmt.Sprintf("window %g-%g s", wh.Start, wh.End), wh.HalfTime)
+	}
+	if d := res.ROIDistance; d != nil {
+		fmt.Fprintf(w, "  ROI half-time vs distance from V1: r = %.3f, p = %.3g (%d ROIs)\n", d.R, d.P, d.N)
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/figures"
+	"github.com/brainalign/brainalign/sweep"
+)
+
+func init() {
+	registerCommand(&cli.Command{
+		Name:      "spatial",
+		Usage:     "spatial score from saved fMRI sweeps: best layer vs distance from V1",
+		ArgsUsage: "[SWEEP_DIR...]",
+		Description: "For each target, the best layer (argmax over layers of the subject-mean score, as relative\n" +
+			"depth 0..1) is correlated (Pearson r, p) with the target's distance from V1, over targets that\n" +
+			"pass the significance mask (one-sample t-test of the layer-mean score across replicates,\n" +
+			"Benjamini-Hochberg FDR, positive only). Also the ROI-level score (ROI means) and each subject's\n" +
+			"own r. Writes spatial.json, best_layer_depth.npy, mask.npy, distance.npy and the figures\n" +
+			"spatial.png (best layer vs distance, fitted line, r) and spatial_roi.png (mean depth per ROI).",
+		Flags:  append(append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), spatialFlags()...), maskFlags()...),
+		Action: runSpatial,
+	})
+}
+
+func runSpatial(c *cli.Context) error {
+	g, err := loadGroup(c, "sweep")
+	if err != nil {
+		return err
+	}
+	o, err := spatialOptions(c)
+	if err != nil {
+		return err
+	}
+	if o.Checkpoint, err = checkpointOf(g, c.String("checkpoint")); err != nil {
+		return err
+	}
+	out, err := resultsDir(c)
+	if err != nil {
+		return err
+	}
+	res, err := sweep.Spatial(g, o)
+	if err != nil {
+		return err
+	}
+	files, err := writeSpatial(out, g, res, !c.Bool("no-figures"))
+	if err != nil {
+		return err
+	}
+	printSpatial(c.App.Writer, g, res)
+	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
+	return nil
+}
+
+// writeSpatial writes the spatial results (and figures) into out; it returns the file names.
+func writeSpatial(out string, g []*sweep.Sweep, res *sweep.SpatialResult, figs bool) ([]string, error) {
+	mask := make([]int64, len(res.Mask.Keep))
+	for i, k := range res.Mask.Keep {
+		if k {
+			mask[i] = 1
+		}
+	}
+	files := []string{"spatial.json", "best_layer_depth.npy", "distance.npy", "mask.npy"}
+	if err := writeJSON(filepath.Join(out, "spatial.json"), jsonSafe(map[string]any{
+		"command": "spatial", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g), "result": res})); err != nil {
+		return nil, err
+	}
+	if err := array.WriteNPY(filepath.Join(out, "best_layer_depth.npy"), g[0].Trailing, res.Depth); err != nil {
+		return nil, err
+	}
+	if err := array.WriteNPY(filepath.Join(out, "distance.npy"), g[0].Trailing, res.Distance); err != nil {
+		return nil, err
+	}
+	if err := array.WriteNPY(filepath.Join(out, "mask.npy"), g[0].Trailing, mask); err != nil {
+		return nil, err
+	}
+	if !figs {
+		return files, nil
+	}
+	var dist, depth []float64
+	for t, k := range res.Mask.Keep {
+		if k {
+			dist, depth = append(dist, res.Distance[t]), append(depth, res.Depth[t])
+		}
+	}
+	var rois []figures.ROIPoint
+	if res.ROI != nil {
+		for k, n := range res.ROI.Names {
+			rois = append(rois, figures.ROIPoint{Name: n, Distance: res.ROI.MeanDistance[k], Depth: res.ROI.MeanDepth[k]})
+		}
+	}
+	title := fmt.Sprintf("%s, checkpoint %s: best layer vs distance from V1 (%d subject(s))", g[0].Model, res.Checkpoint, len(g))
+	if err := figures.DepthDistance(filepath.Join(out, "spatial.png"), title, dist, depth, g[0].L, res.Target.R, res.Target.P, rois); err != nil {
+		return nil, err
+	}
+	files = append(files, "spatial.png")
+	if res.ROI != nil {
+		if err := figures.ROIBars(filepath.Join(out, "spatial_roi.png"), g[0].Model+": mean best-layer depth per ROI", "best layer (relative depth)", res.ROI.Names, res.ROI.MeanDepth); err != nil {
+			return nil, err
+		}
+		files = append(files, "spatial_roi.png")
+	}
+	return files, nil
+}
+
+func printSpatial(w io.Writer, g []*sweep.Sweep, res *sweep.SpatialResult) {
+	fmt.Fprintf(w, "spatial score of %s at checkpoint %s (%d subject(s): %s)\n", g[0].Model, res.Checkpoint, len(g), groupNames(g))
+	fmt.Fprintf(w, "  V1 reference %.1f, %.1f, %.1f mm (%s)\n", res.Ref[0], res.Ref[1], res.Ref[2], res.RefFrom)
+	fmt.Fprintf(w, "  mask: %d of %d targets significant (FDR %g, %s, %d replicates)\n", res.Mask.Significant, res.Mask.Targets, res.Mask.FDR, res.Mask.Replicates, res.Mask.N)
+	fmt.Fprintf(w, "  target level: r = %.3f, p = %.3g, n = %d\n", res.Target.R, res.Target.P, res.Target.N)
+	if r := res.ROI; r != nil {
+		fmt.Fprintf(w, "  ROI level: r = %.3f, p = %.3g over %d ROIs:", r.R, r.P, r.N)
+		for k, n := range r.Names {
+			fmt.Fprintf(w, " %s %.2f@%.0fmm", n, r.MeanDepth[k], r.MeanDistance[k])
+		}
+		fmt.Fprintln(w)
+	}
+	if len(res.Subjects) > 1 {
+		fmt.Fprint(w, "  per subject:")
+		for _, s := range res.Subjects {
+			fmt.Fprintf(w, " %s r=%.3f", s.Subject, s.R)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func sweepDirs(g []*sweep.Sweep) []string {
+	var d []string
+	for _, s := range g {
+		d = append(d, s.Dir)
+	}
+	return d
+}

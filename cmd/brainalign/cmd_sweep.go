@@ -1,0 +1,483 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/metrics"
+	"github.com/brainalign/brainalign/sweep"
+)
+
+const catMeta = "Brain metadata"
+const catShard = "Sharding"
+
+func init() {
+	registerCommand(&cli.Command{
+		Name:      "sweep",
+		Usage:     "score every layer (and checkpoint) of a model against brain data; resumable, shardable",
+		ArgsUsage: " ",
+		Description: "Scores one brain dataset (--brain, read and prepared once) against every activation matrix\n" +
+			"of a model (--features):\n" +
+			"  acts.npz | acts.safetensors   one checkpoint, each float array a layer\n" +
+			"  DIR/layer-<k>.npy             one checkpoint, each file a layer\n" +
+			"  DIR/ckpt-<step>/layer-<k>.npy checkpoints as folders (or ckpt-<step>.npz/.safetensors bundles)\n" +
+			"  DIR/manifest.csv              explicit: checkpoint,step,layer,path[,member]\n" +
+			"Layers are ordered by the last number in their name, checkpoints by step (the last number in\n" +
+			"their name, or --steps). Each finished unit is written at once to DIR/units/ and skipped when\n" +
+			"the sweep is run again; with --shard i/N (or inside a Slurm job array) a process takes every\n" +
+			"N-th unit, and the last shard to finish merges:\n" +
+			"  scores.npy       checkpoints x layers x targets (float64; targets keep the brain's shape)\n" +
+			"  fold_scores.npy  checkpoints x layers x folds x targets\n" +
+			"  table.csv        model,subject,checkpoint,step,layer,layer_index,relative_depth,\n" +
+			"                   mean_score,median_score,max_score,targets[,roi_<name>...]\n" +
+			"  sweep.json, meta/ (brain metadata kept for the metric commands)\n" +
+			"Then: brainalign spatial | temporal | halftime | compare, on the sweep folders.",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Usage: "the model's activations: `PATH` (folder, .npz or .safetensors)"},
+			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "sweep output `DIR` (created; reused on restart)"},
+			&cli.StringFlag{Name: "model", Usage: "model `NAME` in tables (default: the --features base name)"},
+			&cli.StringFlag{Name: "subject", Usage: "subject `NAME`, to pair subjects across models in compare"},
+			&cli.StringFlag{Name: "steps", Usage: "training steps, one per checkpoint in order: `1000,10000,...` or a file (.npy or one per line)"},
+			&cli.StringFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (targets x 3, mm MNI): spatial score"},
+			&cli.StringFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none): per-ROI means"},
+			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
+			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds): temporal score"},
+			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
+			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
+			&cli.StringFlag{Name: "shard", Category: catShard, Usage: "do shard `i/N` of the units (0-based); default SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when set"},
+			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables"},
+		}, modelFlags()...),
+		Action: runSweep,
+	})
+}
+
+func runSweep(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("sweep takes no arguments (got %q); use --features and --brain", c.Args().First())
+	}
+	w := c.App.Writer
+	out := c.String("out")
+	if c.Bool("merge-only") {
+		if err := sweep.Merge(out); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "merged %s\n", out)
+		return printSweepSummary(w, out)
+	}
+	if c.String("features") == "" || c.String("brain") == "" {
+		return usageError("sweep needs --features and --brain (or --merge-only)")
+	}
+	shard, err := sweepShard(c)
+	if err != nil {
+		return err
+	}
+	plan, err := sweep.Discover(c.String("features"), c.String("model"))
+	if err != nil {
+		return err
+	}
+	if s := c.String("steps"); s != "" {
+		steps, err := sweep.ParseSteps(s)
+		if err != nil {
+			return err
+		}
+		if err := plan.SetSteps(steps); err != nil {
+			return fmt.Errorf("--steps %s: %v", s, err)
+		}
+	}
+	meta, err := sweep.ReadMeta(c.String("coords"), c.String("roi"), c.String("roi-names"), c.String("times"))
+	if err != nil {
+		return err
+	}
+	y, err := loadMatrix(c.String("brain"), "")
+	if err != nil {
+		return err
+	}
+	defer y.close()
+	trailing := y.shape[1:]
+	if len(trailing) == 0 {
+		trailing = []int{1}
+	}
+	if err := meta.Check(y.name(), trailing); err != nil {
+		return err
+	}
+	ym := y.m
+	var prepare func(engine.Matrix) engine.Matrix
+	if c.String("features-ids") != "" || c.String("brain-ids") != "" {
+		if c.String("features-ids") == "" || c.String("brain-ids") == "" {
+			return usageError("--features-ids and --brain-ids go together")
+		}
+		xIDs, err := readIDs(c.String("features-ids"))
+		if err != nil {
+			return err
+		}
+		yIDs, err := readIDs(c.String("brain-ids"))
+		if err != nil {
+			return err
+		}
+		if len(yIDs) != ym.Rows {
+			return fmt.Errorf("%s: %d ids for the %d rows of %s", c.String("brain-ids"), len(yIDs), ym.Rows, y.name())
+		}
+		mt := matchIDs(xIDs, yIDs)
+		if len(mt.xRows) == 0 {
+			return fmt.Errorf("no stimulus id of %s appears in %s", c.String("features-ids"), c.String("brain-ids"))
+		}
+		reportUnmatched(c.App.ErrWriter, "features", mt.unmatchedFeatures)
+		reportUnmatched(c.App.ErrWriter, "brain data", mt.unmatchedBrain)
+		ym = subsetRows(ym, mt.yRows)
+		nx := len(xIDs)
+		prepare = func(x engine.Matrix) engine.Matrix {
+			if x.Rows != nx {
+				return x // the runner reports the row mismatch, naming the file
+			}
+			return subsetRows(x, mt.xRows)
+		}
+	}
+	if err := ym.CheckFinite(y.name()); err != nil {
+		return err
+	}
+	opts, err := modelOptions(c, ym.Rows)
+	if err != nil {
+		return err
+	}
+	eng, err := openEngine(c)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	sess, err := eng.Open(ym, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", y.name(), err)
+	}
+	defer sess.Close()
+	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "sweep")
+	cfg := sweep.Config{Dir: out, Plan: plan, Session: sess, Options: opts,
+		Brain: sweep.BrainInfo{Path: y.name(), Shape: y.shape, DType: y.dtype}, Rows: ym.Rows, Trailing: trailing,
+		Fingerprint: sweep.Fingerprint(ym, opts), Subject: c.String("subject"), Meta: meta, Shard: shard, Version: version,
+		Prepare: prepare,
+		Progress: func(done, total int, label string) {
+			prog.setLabel("sweep " + label)
+			prog.update(done, total)
+		}}
+	rep, err := sweep.Run(c.Context, cfg)
+	prog.done()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "swept %s: %d checkpoint(s) x %d layers = %d units against %s (%d images x %d targets)",
+		plan.Model, len(plan.Checkpoints), len(plan.Layers), rep.Units, y.name(), ym.Rows, ym.Cols)
+	if shard.Count > 1 {
+		fmt.Fprintf(w, ", shard %s (%d units)", shard, rep.Shard)
+	}
+	fmt.Fprintf(w, "\nscored %d, reused %d already done, in %s", rep.Computed, rep.Skipped, rep.Elapsed.Round(1e6))
+	if rep.EngineName != "" {
+		fmt.Fprintf(w, " on %s", rep.EngineName)
+	}
+	fmt.Fprintln(w)
+	for _, r := range rep.Redone {
+		fmt.Fprintf(w, "  recomputed %s\n", r)
+	}
+	if !rep.Merged {
+		fmt.Fprintf(w, "%d units of other shards are not done yet; the last shard to finish merges (or: brainalign sweep --merge-only --out %s)\n", rep.Remaining, out)
+		return nil
+	}
+	return printSweepSummary(w, out)
+}
+
+// sweepShard reads --shard, else the Slurm job array environment.
+func sweepShard(c *cli.Context) (sweep.Shard, error) {
+	if s := c.String("shard"); s != "" {
+		sh, err := sweep.ParseShard(s)
+		if err != nil {
+			return sh, usageError("--shard: %v", err)
+		}
+		return sh, nil
+	}
+	sh, _, err := sweep.ShardFromEnv(os.Getenv)
+	return sh, err
+}
+
+// printSweepSummary prints the layer profile of the last checkpoint of a merged sweep.
+func printSweepSummary(w io.Writer, dir string) error {
+	s, err := sweep.Load(dir)
+	if err != nil {
+		return err
+	}
+	c := s.C - 1
+	tab := s.At(c)
+	means := make([]float64, s.L)
+	for l := range means {
+		for _, v := range tab[l*s.M : (l+1)*s.M] {
+			means[l] += v / float64(s.M)
+		}
+	}
+	best := 0
+	for l, v := range means {
+		if v > means[best] {
+			best = l
+		}
+	}
+	var parts []string
+	for l, v := range means {
+		parts = append(parts, fmt.Sprintf("%.3f", v))
+		_ = l
+	}
+	fmt.Fprintf(w, "checkpoint %s: mean r by layer %s; best layer %s (depth %.2f, mean r %.4f)\n",
+		s.Checkpoints[c].Name, strings.Join(parts, " "), s.Layers[best], float64(best)/float64(s.L-1), means[best])
+	fmt.Fprintf(w, "wrote %s (scores.npy %v, fold_scores.npy, table.csv, sweep.json)\n", dir, append([]int{s.C, s.L}, s.Trailing...))
+	return nil
+}
+
+// Flags and helpers shared by the metric commands (spatial, temporal, halftime, compare).
+
+func sweepsFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "sweep", Aliases: []string{"s"},
+		Usage: "sweep output `DIR` of one subject (repeat, or give folders as arguments, for several subjects of one model)"}
+}
+
+func metricOutFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; files replaced atomically)"},
+		&cli.BoolFlag{Name: "no-figures", Usage: "write no PNG figures"},
+		&cli.StringFlag{Name: "checkpoint", Usage: "checkpoint `NAME` or index (default: the last)"},
+	}
+}
+
+func maskFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.Float64Flag{Name: "fdr", Value: metrics.DefaultFDR, Category: "Significance", Usage: "Benjamini-Hochberg FDR threshold of the target mask"},
+		&cli.StringFlag{Name: "replicates", Value: "auto", Category: "Significance", Usage: "t-test replicates: subjects, folds, or auto (subjects when >= 5, else folds)"},
+		&cli.BoolFlag{Name: "no-mask", Category: "Significance", Usage: "use every target (no significance mask)"},
+	}
+}
+
+func spatialFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (default: those saved by sweep)"},
+		&cli.StringFlag{Name: "v1", Category: catMeta, Usage: "V1 reference point `X,Y,Z` in mm (default: centroid of the V1 ROI)"},
+		&cli.StringFlag{Name: "v1-roi", Value: "V1", Category: catMeta, Usage: "ROI `NAME` whose centroid is the V1 reference"},
+	}
+}
+
+func temporalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (default: those saved by sweep)"},
+		&cli.StringFlag{Name: "windows", Category: catMeta, Usage: "time windows `A:B,C:D` in seconds (default: 0.08:0.13,0.13:0.18,0.5:0.55 where data exist)"},
+	}
+}
+
+// loadGroup loads the sweeps named by --sweep and the arguments.
+func loadGroup(c *cli.Context, flag string) ([]*sweep.Sweep, error) {
+	dirs := c.StringSlice(flag)
+	if flag == "sweep" {
+		dirs = append(dirs, c.Args().Slice()...)
+	}
+	if len(dirs) == 0 {
+		return nil, usageError("no sweep folders: give --%s DIR (repeat for subjects)", flag)
+	}
+	var g []*sweep.Sweep
+	for _, d := range dirs {
+		s, err := sweep.Load(d)
+		if err != nil {
+			return nil, err
+		}
+		g = append(g, s)
+	}
+	return g, sweep.CheckGroup(g)
+}
+
+func maskOptions(c *cli.Context) (sweep.MaskOptions, error) {
+	o := sweep.MaskOptions{FDR: c.Float64("fdr"), Replicates: c.String("replicates"), Off: c.Bool("no-mask")}
+	switch o.Replicates {
+	case "auto":
+		o.Replicates = ""
+	case "subjects", "folds":
+	default:
+		return o, usageError("--replicates %q: want subjects, folds or auto", o.Replicates)
+	}
+	if !(o.FDR > 0 && o.FDR < 1) {
+		return o, usageError("--fdr %v: want a threshold in (0, 1)", o.FDR)
+	}
+	return o, nil
+}
+
+func spatialOptions(c *cli.Context) (sweep.SpatialOptions, error) {
+	o := sweep.SpatialOptions{V1ROI: c.String("v1-roi")}
+	if v := c.String("v1"); v != "" {
+		f := strings.Split(v, ",")
+		if len(f) != 3 {
+			return o, usageError("--v1 %q: want X,Y,Z in mm", v)
+		}
+		var p [3]float64
+		for i, s := range f {
+			x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil {
+				return o, usageError("--v1 %q: %q is not a number", v, s)
+			}
+			p[i] = x
+		}
+		o.V1 = &p
+	}
+	if p := c.String("coords"); p != "" {
+		m, err := sweep.ReadMeta(p, "", "", "")
+		if err != nil {
+			return o, err
+		}
+		o.Coords = m.Coords
+	}
+	var err error
+	o.Mask, err = maskOptions(c)
+	return o, err
+}
+
+func temporalOptions(c *cli.Context) (sweep.TemporalOptions, error) {
+	var o sweep.TemporalOptions
+	if p := c.String("times"); p != "" {
+		m, err := sweep.ReadMeta("", "", "", p)
+		if err != nil {
+			return o, err
+		}
+		o.Times = m.Times
+	}
+	if s := c.String("windows"); s != "" {
+		for _, f := range strings.Split(s, ",") {
+			a, b, ok := strings.Cut(f, ":")
+			lo, e1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+			hi, e2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+			if !ok || e1 != nil || e2 != nil || !(hi > lo) {
+				return o, usageError("--windows: %q is not START:END in seconds with END > START", f)
+			}
+			o.Windows = append(o.Windows, metrics.Window{Start: lo, End: hi})
+		}
+	}
+	return o, nil
+}
+
+// checkpointOf resolves --checkpoint (flag) in the group's first sweep.
+func checkpointOf(g []*sweep.Sweep, name string) (int, error) {
+	return g[0].CheckpointIndex(name)
+}
+
+// resultsDir creates the results folder.
+func resultsDir(c *cli.Context) (string, error) {
+	d := c.String("out")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return "", fmt.Errorf("%s: cannot create: %v", d, err)
+	}
+	return d, nil
+}
+
+// groupNames lists the subjects of a group for reports.
+func groupNames(g []*sweep.Sweep) string {
+	var n []string
+	for _, s := range g {
+		n = append(n, s.Name())
+	}
+	sort.Strings(n)
+	return strings.Join(n, ", ")
+}
+
+// fmtStep prints a training step compactly.
+func fmtStep(s float64) string {
+	if s != s {
+		return "n/a"
+	}
+	return strconv.FormatFloat(s, 'g', 3, 64)
+}
+
+func relPath(base, p string) string {
+	if r, err := filepath.Rel(base, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
+
+var jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+
+// jsonSafe converts v to plain maps and slices with NaN and infinite floats as null (JSON has
+// no NaN, and an undefined correlation or half-time is NaN), honouring json tags and
+// MarshalJSON methods.
+func jsonSafe(v any) any { return safeValue(reflect.ValueOf(v)) }
+
+func safeValue(v reflect.Value) any {
+	if !v.IsValid() {
+		return nil
+	}
+	if v.Type().Implements(jsonMarshaler) && !(v.Kind() == reflect.Pointer && v.IsNil()) {
+		if b, err := v.Interface().(json.Marshaler).MarshalJSON(); err == nil {
+			return json.RawMessage(b)
+		}
+	}
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+		return f
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return safeValue(v.Elem())
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return nil
+		}
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = safeValue(v.Index(i))
+		}
+		return out
+	case reflect.Map:
+		out := map[string]any{}
+		it := v.MapRange()
+		for it.Next() {
+			out[fmt.Sprint(it.Key().Interface())] = safeValue(it.Value())
+		}
+		return out
+	case reflect.Struct:
+		out := map[string]any{}
+		safeStruct(v, out)
+		return out
+	}
+	return v.Interface()
+}
+
+func safeStruct(v reflect.Value, out map[string]any) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		fv := v.Field(i)
+		if f.Anonymous && name == "" && fv.Kind() == reflect.Struct && !f.Type.Implements(jsonMarshaler) {
+			safeStruct(fv, out)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if strings.Contains(opts, "omitempty") && fv.IsZero() {
+			continue
+		}
+		out[name] = safeValue(fv)
+	}
+}

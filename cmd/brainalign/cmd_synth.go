@@ -1,0 +1,227 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/outdir"
+	"github.com/brainalign/brainalign/synth"
+)
+
+func init() {
+	registerCommand(&cli.Command{
+		Name:      "synth",
+		Usage:     "write a synthetic study with planted truth as files for sweep and encode",
+		ArgsUsage: " ",
+		Description: "Generates a synthetic study (package synth: a layered model trained over checkpoints, fMRI\n" +
+			"targets driven by a planted layer that deepens with distance from V1, MEG channels driven by\n" +
+			"a planted layer that deepens with time, pure-noise targets) and writes it to --out:\n" +
+			"  model/ckpt-<step>/layerNN.npy   activations (images x features, float32); or\n" +
+			"  model/ckpt-<step>.npz           with --format npz\n" +
+			"  fmri/sub-NN/brain.npy, coords.npy   responses (images x vertices), coordinates (mm)\n" +
+			"  fmri/roi_labels.npy, roi_names.txt  ROI per vertex (V1 ... PFC)\n" +
+			"  meg/sub-NN/brain.npy, meg/times.npy  responses (images x channels x times), times (s)\n" +
+			"  truth.json, fmri/truth_layer.npy, meg/truth_layer.npy   the planted answers\n" +
+			"  commands.sh                      the sweep and metric commands that analyse it",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
+			&cli.StringFlag{Name: "size", Value: "small", Usage: "small (seconds to sweep), demo, or study (minutes to hours on a CPU)"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed"},
+			&cli.IntFlag{Name: "subjects", Usage: "number of subjects (default: the size's)"},
+			&cli.StringFlag{Name: "format", Value: "npy", Usage: "activation files: npy (a folder per checkpoint) or npz (a bundle per checkpoint)"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
+		},
+		Action: runSynth,
+	})
+}
+
+// smallStudy is the size of the tests and of the demo's study: seconds to sweep on a CPU.
+func smallStudy() synth.Config {
+	c := synth.Demo()
+	c.Images, c.Subjects, c.Layers, c.Dims, c.Dim, c.LatentDim = 400, 3, 6, nil, 32, 6
+	c.Checkpoints = 6
+	c.FMRI.Targets = 360
+	c.MEG.Channels = 16
+	return c
+}
+
+func synthConfig(size string, seed uint64, subjects int) (synth.Config, error) {
+	var c synth.Config
+	switch size {
+	case "small":
+		c = smallStudy()
+	case "demo":
+		c = synth.Demo()
+	case "study":
+		c = synth.Study()
+	default:
+		return c, usageError("--size %q: want small, demo or study", size)
+	}
+	c.Seed = seed
+	if subjects > 0 {
+		c.Subjects = subjects
+	}
+	return c, nil
+}
+
+func runSynth(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("synth takes no arguments (got %q)", c.Args().First())
+	}
+	cfg, err := synthConfig(c.String("size"), c.Uint64("seed"), c.Int("subjects"))
+	if err != nil {
+		return err
+	}
+	format := c.String("format")
+	if format != "npy" && format != "npz" {
+		return usageError("--format %q: want npy or npz", format)
+	}
+	out, err := outdir.Create(c.String("out"), c.Bool("overwrite"))
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	ds, err := synth.Generate(cfg)
+	if err != nil {
+		return err
+	}
+	if err := writeSynth(out.Path(""), ds, format); err != nil {
+		return err
+	}
+	if err := writeSynthCommands(out.Path("commands.sh"), out.Final(), ds); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	w := c.App.Writer
+	tr := ds.Truth
+	fmt.Fprintf(w, "synthetic study: %d images, %d checkpoints x %d layers, %d subjects; fMRI %d vertices, MEG %d channels x %d times\n",
+		cfg.Images, ds.Model.NumCheckpoints(), ds.Model.NumLayers(), cfg.Subjects, cfg.FMRI.Targets, cfg.MEG.Channels, len(ds.MEG.Times))
+	fmt.Fprintf(w, "planted: spatial r %.3f, temporal r %.3f, fMRI encoding half-time step %s, MEG %s\n",
+		tr.FMRI.SpatialR, tr.MEG.TemporalR, fmtStep(tr.FMRI.HalfTime), fmtStep(tr.MEG.HalfTime))
+	fmt.Fprintf(w, "wrote %s; analyse it with: sh %s\n", out.Final(), filepath.Join(out.Final(), "commands.sh"))
+	return nil
+}
+
+func writeSynth(dir string, ds *synth.Dataset, format string) error {
+	m := ds.Model
+	for ck := 0; ck < m.NumCheckpoints(); ck++ {
+		name := "final"
+		if len(m.Steps) > 0 {
+			name = fmt.Sprintf("ckpt-%09.0f", m.Steps[ck])
+		}
+		var bundle []*array.Array
+		for l := 0; l < m.NumLayers(); l++ {
+			x := m.Activations(ck, l)
+			if format == "npz" {
+				bundle = append(bundle, &array.Array{Name: m.LayerNames[l], Shape: []int{x.Rows, x.Cols}, F32: x.F32})
+				continue
+			}
+			p := filepath.Join(dir, "model", name, m.LayerNames[l]+".npy")
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := array.WriteNPY(p, []int{x.Rows, x.Cols}, x.F32); err != nil {
+				return err
+			}
+		}
+		if format == "npz" {
+			os.MkdirAll(filepath.Join(dir, "model"), 0o755)
+			if err := array.WriteNPZ(filepath.Join(dir, "model", name+".npz"), bundle); err != nil {
+				return err
+			}
+		}
+	}
+	tr := ds.Truth
+	truth := map[string]any{"config": ds.Config, "steps": m.Steps, "layer_half_time": tr.LayerHalfTime}
+	if f := ds.FMRI; f != nil {
+		labels := make([]int64, len(f.ROI))
+		for i, v := range f.ROI {
+			labels[i] = int64(v)
+		}
+		fd := filepath.Join(dir, "fmri")
+		os.MkdirAll(fd, 0o755)
+		if err := array.WriteNPY(filepath.Join(fd, "roi_labels.npy"), []int{len(labels)}, labels); err != nil {
+			return err
+		}
+		if err := atomicfile.WriteBytes(filepath.Join(fd, "roi_names.txt"), []byte(strings.Join(f.ROINames, "\n")+"\n")); err != nil {
+			return err
+		}
+		driving := make([]int64, len(tr.FMRI.Layer))
+		for i, v := range tr.FMRI.Layer {
+			driving[i] = int64(v)
+		}
+		if err := array.WriteNPY(filepath.Join(fd, "truth_layer.npy"), []int{len(driving)}, driving); err != nil {
+			return err
+		}
+		for s, sub := range f.Subjects {
+			sd := filepath.Join(fd, fmt.Sprintf("sub-%02d", s+1))
+			os.MkdirAll(sd, 0o755)
+			if err := array.WriteNPY(filepath.Join(sd, "brain.npy"), []int{sub.Data.Rows, sub.Data.Cols}, sub.Data.F32); err != nil {
+				return err
+			}
+			if err := array.WriteNPY(filepath.Join(sd, "coords.npy"), []int{sub.Coords.Rows, 3}, sub.Coords.F64); err != nil {
+				return err
+			}
+		}
+		truth["fmri"] = map[string]any{"v1_reference": f.V1Ref, "roi_names": f.ROINames, "spatial_r": tr.FMRI.SpatialR,
+			"encoding_half_time": tr.FMRI.HalfTime, "roi_half_time": tr.FMRI.ROIHalfTime}
+	}
+	if g := ds.MEG; g != nil {
+		md := filepath.Join(dir, "meg")
+		os.MkdirAll(md, 0o755)
+		if err := array.WriteNPY(filepath.Join(md, "times.npy"), []int{len(g.Times)}, g.Times); err != nil {
+			return err
+		}
+		driving := make([]int64, len(tr.MEG.Layer))
+		for i, v := range tr.MEG.Layer {
+			driving[i] = int64(v)
+		}
+		if err := array.WriteNPY(filepath.Join(md, "truth_layer.npy"), []int{g.Channels, len(g.Times)}, driving); err != nil {
+			return err
+		}
+		for s, y := range g.Subjects {
+			sd := filepath.Join(md, fmt.Sprintf("sub-%02d", s+1))
+			os.MkdirAll(sd, 0o755)
+			if err := array.WriteNPY(filepath.Join(sd, "brain.npy"), []int{y.Rows, g.Channels, len(g.Times)}, y.F32); err != nil {
+				return err
+			}
+		}
+		truth["meg"] = map[string]any{"t_max": tr.MEG.TMax, "temporal_r": tr.MEG.TemporalR, "encoding_half_time": tr.MEG.HalfTime}
+	}
+	return writeJSON(filepath.Join(dir, "truth.json"), jsonSafe(truth))
+}
+
+// writeSynthCommands writes the shell commands that analyse the study in dir.
+func writeSynthCommands(path, dir string, ds *synth.Dataset) error {
+	var b strings.Builder
+	q := func(p string) string { return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'" }
+	fmt.Fprintf(&b, "#!/bin/sh\n# Analyse the synthetic study in %s; results go to ./results.\nset -e\nD=%s\nR=${R:-results}\n", dir, q(dir))
+	var fm, mg []string
+	for s := 1; ds.FMRI != nil && s <= len(ds.FMRI.Subjects); s++ {
+		sub := fmt.Sprintf("sub-%02d", s)
+		fmt.Fprintf(&b, "brainalign sweep --features \"$D/model\" --model synth --subject %s --brain \"$D/fmri/%s/brain.npy\" --coords \"$D/fmri/%s/coords.npy\" --roi \"$D/fmri/roi_labels.npy\" --roi-names \"$D/fmri/roi_names.txt\" --out \"$R/fmri/%s\"\n", sub, sub, sub, sub)
+		fm = append(fm, "\"$R/fmri/"+sub+"\"")
+	}
+	for s := 1; ds.MEG != nil && s <= len(ds.MEG.Subjects); s++ {
+		sub := fmt.Sprintf("sub-%02d", s)
+		fmt.Fprintf(&b, "brainalign sweep --features \"$D/model\" --model synth --subject %s --brain \"$D/meg/%s/brain.npy\" --times \"$D/meg/times.npy\" --out \"$R/meg/%s\"\n", sub, sub, sub)
+		mg = append(mg, "\"$R/meg/"+sub+"\"")
+	}
+	if len(fm) > 0 {
+		fmt.Fprintf(&b, "brainalign spatial --out \"$R/spatial\" %s\n", strings.Join(fm, " "))
+		fmt.Fprintf(&b, "brainalign halftime --out \"$R/halftime-fmri\" %s\n", strings.Join(fm, " "))
+	}
+	if len(mg) > 0 {
+		fmt.Fprintf(&b, "brainalign temporal --out \"$R/temporal\" %s\n", strings.Join(mg, " "))
+		fmt.Fprintf(&b, "brainalign halftime --out \"$R/halftime-meg\" %s\n", strings.Join(mg, " "))
+	}
+	return atomicfile.WriteBytes(path, []byte(b.String()))
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/figures"
+	"github.com/brainalign/brainalign/sweep"
+)
+
+func init() {
+	registerCommand(&cli.Command{
+		Name:      "temporal",
+		Usage:     "temporal score from saved MEG sweeps: when each layer best predicts the brain",
+		ArgsUsage: "[SWEEP_DIR...]",
+		Description: "For each layer, R(t) is the channel mean of the subject-mean score at time t; T_max is the\n" +
+			"mean of the times where R(t)/max R >= 0.95; the temporal score is Pearson's r between layer\n" +
+			"index and T_max. Also the best layer per time window and each subject's own r. Needs MEG\n" +
+			"times (sweep --times, or --times here) and brain data shaped n x channels x times (or\n" +
+			"n x channels*times, channel-major). Writes temporal.json, temporal_curves.npy (layers x\n" +
+			"times) and temporal.png (layer x time heatmap with T_max marked).",
+		Flags:  append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), temporalFlags()...),
+		Action: runTemporal,
+	})
+}
+
+func runTemporal(c *cli.Context) error {
+	g, err := loadGroup(c, "sweep")
+	if err != nil {
+		return err
+	}
+	o, err := temporalOptions(c)
+	if err != nil {
+		return err
+	}
+	if o.Checkpoint, err = checkpointOf(g, c.String("checkpoint")); err != nil {
+		return err
+	}
+	out, err := resultsDir(c)
+	if err != nil {
+		return err
+	}
+	res, err := sweep.Temporal(g, o)
+	if err != nil {
+		return err
+	}
+	files, err := writeTemporal(out, g, res, !c.Bool("no-figures"))
+	if err != nil {
+		return err
+	}
+	printTemporal(c.App.Writer, g, res)
+	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
+	return nil
+}
+
+func writeTemporal(out string, g []*sweep.Sweep, res *sweep.TemporalResult, figs bool) ([]string, error) {
+	files := []string{"temporal.json", "temporal_curves.npy"}
+	if err := writeJSON(filepath.Join(out, "temporal.json"), jsonSafe(map[string]any{
+		"command": "temporal", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g),
+		"layers": g[0].Layers, "result": res})); err != nil {
+		return nil, err
+	}
+	if err := array.WriteNPY(filepath.Join(out, "temporal_curves.npy"), []int{g[0].L, len(res.Times)}, res.Curves); err != nil {
+		return nil, err
+	}
+	if !figs {
+		return files, nil
+	}
+	title := fmt.Sprintf("%s, checkpoint %s: MEG score by layer and time (r = %.2f)", g[0].Model, res.Checkpoint, res.Score.R)
+	if err := figures.LayerTime(filepath.Join(out, "temporal.png"), title, res.Curves, g[0].Layers, res.Times, res.TMax); err != nil {
+		return nil, err
+	}
+	return append(files, "temporal.png"), nil
+}
+
+func printTemporal(w io.Writer, g []*sweep.Sweep, res *sweep.TemporalResult) {
+	fmt.Fprintf(w, "temporal score of %s at checkpoint %s (%d subject(s): %s; %d channels x %d times)\n",
+		g[0].Model, res.Checkpoint, len(g), groupNames(g), res.Channels, len(res.Times))
+	fmt.Fprintf(w, "  r = %.3f, p = %.3g over %d layers\n  T_max (s):", res.Score.R, res.Score.P, res.Score.N)
+	for l, v := range res.TMax {
+		fmt.Fprintf(w, " %s %.3f", g[0].Layers[l], v)
+	}
+	fmt.Fprintln(w)
+	for _, wb := range res.Windows {
+		fmt.Fprintf(w, "  best layer in [%g, %g) s: %s (depth %.2f)\n", wb.Start, wb.End, g[0].Layers[wb.Layer], wb.Depth)
+	}
+	if len(res.Subjects) > 1 {
+		fmt.Fprint(w, "  per subject:")
+		for _, s := range res.Subjects {
+			fmt.Fprintf(w, " %s r=%.3f", s.Subject, s.R)
+		}
+		fmt.Fprintln(w)
+	}
+}
