@@ -313,9 +313,9 @@ func TestPanics(t *testing.T) {
 	}
 }
 
-// TestMatchesGonum compares a larger product bit-for-bit-ish against gonum,
-// with the A-transposed shape used by the engine.
-func TestMatchesGonum(t *testing.T) {
+// TestLargeTransA checks a larger product with the A-transposed shape the
+// engine uses (X^T Y), several KC slices deep, on the default kernel.
+func TestLargeTransA(t *testing.T) {
 	if !Available() {
 		t.Skip("no SIMD kernel on this CPU")
 	}
