@@ -94,7 +94,10 @@ func runDemo(c *cli.Context) error {
 	prog.done()
 	fmt.Fprintf(w, "engine %s, precision %s, inner %s, %d folds, penalties 1..1e8 (9)\n\n", engineName, prec, inner, len(opts.Folds))
 	printDemoTable(w, ds, scores, times)
-	return demoVerdict(w, ds, scores)
+	if err := demoVerdict(w, ds, scores); err != nil {
+		return err
+	}
+	return demoStudy(c, "") // issue 4: checkpoints x layers sweeps, metrics and figures (demo_study.go)
 }
 
 // bestLayers returns the argmax over layers per target (first on ties).

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/sweep"
+	"github.com/brainalign/brainalign/synth"
+)
+
+// The demo's second part (issue 4): the synthetic study through sweeps and metrics. Its flags
+// are added to the demo command, which cmd_demo.go registers (init functions run in file-name
+// order, so cmd_demo.go's has run).
+func init() {
+	for _, cmd := range commands {
+		if cmd.Name == "demo" {
+			cmd.Flags = append(cmd.Flags,
+				&cli.StringFlag{Name: "study-out", Usage: "`DIR` for the synthetic study's sweeps, metrics and figures (default: a new temporary folder)"},
+				&cli.BoolFlag{Name: "no-study", Usage: "skip the study part (sweeps over checkpoints and layers, metrics, figures)"})
+		}
+	}
+}
+
+// demoStudy sweeps a small synthetic study (3 subjects, 6 checkpoints x 6 layers, fMRI and MEG),
+// computes the spatial and temporal scores and half-times from the saved sweeps, writes the
+// figures into dir ("" : --study-out, else a temporary folder) and compares what it recovered
+// with what was planted.
+func demoStudy(c *cli.Context, dir string) error {
+	if c.Bool("no-study") {
+		return nil
+	}
+	w := c.App.Writer
+	if dir == "" {
+		dir = c.String("study-out")
+	}
+	if dir == "" {
+		d, err := os.MkdirTemp("", "brainalign-demo-")
+		if err != nil {
+			return err
+		}
+		dir = d
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("%s: cannot create: %v", dir, err)
+	}
+	cfg := smallStudy()
+	if c.IsSet("seed") {
+		cfg.Seed = c.Uint64("seed")
+	}
+	t0 := time.Now()
+	ds, err := synth.Generate(cfg)
+	if err != nil {
+		return err
+	}
+	m := ds.Model
+	fmt.Fprintf(w, "\nstudy: %d subjects x (fMRI %d vertices, MEG %d channels x %d times), %d checkpoints x %d layers, %d images\n",
+		cfg.Subjects, cfg.FMRI.Targets, cfg.MEG.Channels, len(ds.MEG.Times), m.NumCheckpoints(), m.NumLayers(), cfg.Images)
+	opts, err := engine.Defaults(cfg.Images)
+	if err != nil {
+		return err
+	}
+	if s := c.String("precision"); s != "" {
+		if opts.Precision, err = engine.ParsePrecision(s); err != nil {
+			return usageError("--precision: %v", err)
+		}
+	}
+	if s := c.String("inner"); s != "" {
+		if opts.Inner, err = engine.ParseInner(s); err != nil {
+			return usageError("--inner: %v", err)
+		}
+	}
+	eng, err := openEngine(c)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	plan := sweep.ModelPlan("synth", m.LayerNames, m.Steps, m.Activations)
+	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "study")
+	var fmri, meg []*sweep.Sweep
+	total := 2 * cfg.Subjects
+	for s := 0; s < cfg.Subjects; s++ {
+		sub := fmt.Sprintf("sub-%02d", s+1)
+		for _, kind := range []string{"fmri", "meg"} {
+			var y engine.Matrix
+			var meta sweep.Meta
+			var trailing []int
+			if kind == "fmri" {
+				y, trailing = ds.FMRI.Subjects[s].Data, []int{cfg.FMRI.Targets}
+				meta = sweep.Meta{Coords: ds.FMRI.Subjects[s].Coords.F64, ROI: ds.FMRI.ROI, ROINames: map[int]string{}}
+				for i, n := range ds.FMRI.ROINames {
+					meta.ROINames[i] = n
+				}
+			} else {
+				y, trailing = ds.MEG.Subjects[s], []int{ds.MEG.Channels, len(ds.MEG.Times)}
+				meta = sweep.Meta{Times: ds.MEG.Times}
+			}
+			sess, err := eng.Open(y, opts)
+			if err != nil {
+				return err
+			}
+			d := filepath.Join(dir, "sweeps", kind, sub)
+			done := 2*s + map[string]int{"fmri": 0, "meg": 1}[kind]
+			_, err = sweep.Run(c.Context, sweep.Config{Dir: d, Plan: plan, Session: sess, Options: opts,
+				Brain: sweep.BrainInfo{Path: "synthetic " + kind + " " + sub, Shape: append([]int{y.Rows}, trailing...), DType: "float32"},
+				Rows: y.Rows, Trailing: trailing, Fingerprint: sweep.Fingerprint(y, opts), Subject: sub, Meta: meta, Version: version,
+				Progress: func(k, n int, label string) {
+					prog.setLabel(fmt.Sprintf("study %s %s %s", kind, sub, label))
+					prog.update(done*n+k, total*n)
+				}})
+			sess.Close()
+			if err != nil {
+				prog.done()
+				return err
+			}
+			sw, err := sweep.Load(d)
+			if err != nil {
+				prog.done()
+				return err
+			}
+			if kind == "fmri" {
+				fmri = append(fmri, sw)
+			} else {
+				meg = append(meg, sw)
+			}
+		}
+	}
+	prog.done()
+	fmt.Fprintf(w, "swept %d units in %s into %s\n", 2*cfg.Subjects*len(plan.Units()), time.Since(t0).Round(time.Millisecond), filepath.Join(dir, "sweeps"))
+
+	// Metrics, from the saved sweeps only.
+	last := m.NumCheckpoints() - 1
+	sp, err := sweep.Spatial(fmri, sweep.SpatialOptions{Checkpoint: last})
+	if err != nil {
+		return err
+	}
+	tp, err := sweep.Temporal(meg, sweep.TemporalOptions{Checkpoint: last})
+	if err != nil {
+		return err
+	}
+	hf, err := sweep.HalfTimes(fmri, sweep.HalfTimeOptions{})
+	if err != nil {
+		return err
+	}
+	hm, err := sweep.HalfTimes(meg, sweep.HalfTimeOptions{})
+	if err != nil {
+		return err
+	}
+	var figs []string
+	for _, x := range []struct {
+		sub   string
+		write func(string) ([]string, error)
+	}{
+		{"spatial", func(d string) ([]string, error) { return writeSpatial(d, fmri, sp, true) }},
+		{"temporal", func(d string) ([]string, error) { return writeTemporal(d, meg, tp, true) }},
+		{"halftime-fmri", func(d string) ([]string, error) { return writeHalftime(d, fmri, hf, true) }},
+		{"halftime-meg", func(d string) ([]string, error) { return writeHalftime(d, meg, hm, true) }},
+	} {
+		d := filepath.Join(dir, x.sub)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		files, err := x.write(d)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if filepath.Ext(f) == ".png" {
+				figs = append(figs, filepath.Join(d, f))
+			}
+		}
+	}
+
+	tr := ds.Truth
+	fmt.Fprintf(w, "\nrecovered from the sweeps vs planted (%d subjects; significance mask: %d of %d fMRI targets, FDR %g)\n",
+		cfg.Subjects, sp.Mask.Significant, sp.Mask.Targets, sp.Mask.FDR)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "metric\tplanted\trecovered\t")
+	fmt.Fprintf(tw, "spatial score r (best layer vs distance from V1)\t%.3f\t%.3f (p %.2g)\t\n", tr.FMRI.SpatialR, sp.Target.R, sp.Target.P)
+	fmt.Fprintf(tw, "temporal score r (layer vs T_max)\t%.3f\t%.3f (p %.2g)\t\n", tr.MEG.TemporalR, tp.Score.R, tp.Score.P)
+	fmt.Fprintf(tw, "T_max of the first and last layer (s)\t%.3f, %.3f\t%.3f, %.3f\t\n", tr.MEG.TMax[0], tr.MEG.TMax[len(tr.MEG.TMax)-1], tp.TMax[0], tp.TMax[len(tp.TMax)-1])
+	fmt.Fprintf(tw, "fMRI encoding half-time (step)\t%s\t%s\t\n", fmtStep(tr.FMRI.HalfTime), fmtStep(hf.Encoding.HalfTime.Step))
+	fmt.Fprintf(tw, "MEG encoding half-time (step)\t%s\t%s\t\n", fmtStep(tr.MEG.HalfTime), fmtStep(hm.Encoding.HalfTime.Step))
+	for _, r := range hf.ROI {
+		fmt.Fprintf(tw, "  ROI %s half-time (step)\t%s\t%s\t\n", r.Name, fmtStep(tr.FMRI.ROIHalfTime[r.Label]), fmtStep(r.HalfTime.Step))
+	}
+	if hf.ROIDistance != nil {
+		fmt.Fprintf(tw, "ROI half-time vs distance from V1 r\t(increasing)\t%.3f\t\n", hf.ROIDistance.R)
+	}
+	noise, kept := 0, 0
+	for t, k := range sp.Mask.Keep {
+		if k {
+			kept++
+			if tr.FMRI.Noise[t] {
+				noise++
+			}
+		}
+	}
+	fmt.Fprintf(tw, "noise targets among significant fMRI targets\t<= %.0f%% (FDR)\t%d of %d\t\n", 100*sp.Mask.FDR, noise, kept)
+	tw.Flush()
+	fmt.Fprintln(w, "\nfigures:")
+	for _, f := range figs {
+		fmt.Fprintf(w, "  %s\n", f)
+	}
+	fmt.Fprintf(w, "the same analysis from files: brainalign synth --out DIR, then sh DIR/commands.sh\n")
+	return nil
+}
