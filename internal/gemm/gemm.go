@@ -8,8 +8,19 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
-// Implementation provides Sgemm and Dgemm with gonum's blas signatures.
-type Implementation struct{}
+// Implementation provides Sgemm and Dgemm with gonum's blas signatures. It
+// embeds gonum's pure-Go implementation for every other BLAS routine, so it
+// satisfies blas.Float32 and blas.Float64 and can be installed whole with
+// blas32.Use / blas64.Use (then gonum/mat products run on these kernels).
+// It is an empty struct: Implementation{} is ready to use.
+type Implementation struct {
+	gonum.Implementation
+}
+
+var (
+	_ blas.Float32 = Implementation{}
+	_ blas.Float64 = Implementation{}
+)
 
 // Panic messages, identical to gonum's blas/gonum.
 const (
