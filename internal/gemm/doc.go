@@ -5,6 +5,11 @@
 //
 //	C = alpha * op(A) * op(B) + beta * C,   op(X) = X or Xᵀ
 //
+// Implementation embeds gonum's blas/gonum.Implementation for every other
+// routine, so it is a complete blas.Float32 and blas.Float64:
+// blas32.Use(gemm.Implementation{}) and blas64.Use(gemm.Implementation{}) put
+// gonum/mat products on these kernels.
+//
 // Argument checks panic with gonum's messages; beta == 0 does not read C (NaN
 // in C is overwritten); alpha == 0 or k == 0 only scales C by beta and does
 // not read A or B. That last point is reference-BLAS behaviour and the one
