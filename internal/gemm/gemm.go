@@ -184,6 +184,17 @@ func gemm[T float32 | float64](kn *kernel[T], tA, tB blas.Transpose, m, n, k int
 		}
 		return
 	}
+	if m == 1 {
+		// A row vector times a matrix: the MR-row tile would waste most of
+		// its work; gonum's axpy loops are faster here.
+		switch c := any(c).(type) {
+		case []float32:
+			gonum.Implementation{}.Sgemm(tA, tB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, ldc)
+		case []float64:
+			gonum.Implementation{}.Dgemm(tA, tB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), c, ldc)
+		}
+		return
+	}
 	p := &problem[T]{kn: kn, aTrans: aTrans, bTrans: bTrans, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
 
 	threads := runtime.GOMAXPROCS(0)
