@@ -21,6 +21,15 @@ type Meta struct {
 	ROI      []int          // per target; a negative label is "no ROI": per-ROI results
 	ROINames map[int]string // label -> name
 	Times    []float64      // MEG time points (s): the temporal score
+	// Files the fields were read from (ReadMeta), for errors.
+	Files struct{ Coords, ROI, Times string }
+}
+
+func (m Meta) name(file, what string) string {
+	if file != "" {
+		return file
+	}
+	return what
 }
 
 // Metadata file names inside a sweep directory.
@@ -37,6 +46,7 @@ const (
 func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {
 	var m Meta
 	var err error
+	m.Files.Coords, m.Files.ROI, m.Files.Times = coords, roi, times
 	if coords != "" {
 		var shape []int
 		if m.Coords, shape, err = readFloatsShape(coords); err != nil {
@@ -90,18 +100,18 @@ func (m Meta) Check(what string, trailing []int) error {
 		targets *= d
 	}
 	if m.Coords != nil && len(m.Coords) != 3*targets {
-		return fmt.Errorf("coordinates: %d rows for the %d targets of %s", len(m.Coords)/3, targets, what)
+		return fmt.Errorf("%s: %d coordinate rows for the %d targets of %s", m.name(m.Files.Coords, "coordinates"), len(m.Coords)/3, targets, what)
 	}
 	if m.ROI != nil && len(m.ROI) != targets {
-		return fmt.Errorf("ROI labels: %d labels for the %d targets of %s", len(m.ROI), targets, what)
+		return fmt.Errorf("%s: %d ROI labels for the %d targets of %s", m.name(m.Files.ROI, "ROI labels"), len(m.ROI), targets, what)
 	}
 	if m.Times != nil {
 		nt := len(m.Times)
 		if len(trailing) >= 2 && trailing[len(trailing)-1] != nt {
-			return fmt.Errorf("times: %d time points, but %s has %d along its last axis (shape %v)", nt, what, trailing[len(trailing)-1], trailing)
+			return fmt.Errorf("%s: %d time points, but %s has %d along its last axis (shape %v)", m.name(m.Files.Times, "times"), nt, what, trailing[len(trailing)-1], trailing)
 		}
 		if targets%nt != 0 {
-			return fmt.Errorf("times: %d time points do not divide the %d targets of %s (want channels x times)", nt, targets, what)
+			return fmt.Errorf("%s: %d time points do not divide the %d targets of %s (want channels x times)", m.name(m.Files.Times, "times"), nt, targets, what)
 		}
 	}
 	return nil

@@ -410,6 +410,11 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		}
 		seen[b] = ck + "/" + ly
 	}
+	// Check the rows of one activation matrix before writing anything, so that a wrong input
+	// fails at once and leaves no sweep.json that a corrected rerun would be refused by.
+	if err := c.checkFirst(); err != nil {
+		return nil, err
+	}
 	if err := writeJSON(mpath, man); err != nil {
 		return nil, err
 	}
@@ -475,6 +480,27 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+func (c *Config) checkFirst() error {
+	var ld loader
+	defer ld.close()
+	src := c.Plan.Checkpoints[0].Layers[0]
+	if src.Func != nil {
+		return nil // built in memory: checked when scored
+	}
+	x, release, err := ld.load(src)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if c.Prepare != nil {
+		x = c.Prepare(x)
+	}
+	if x.Rows != c.Rows {
+		return fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, x.Rows, c.Brain.Path, c.Rows)
+	}
+	return nil
 }
 
 func (c *Config) scoreUnit(ctx context.Context, ld *loader, u Unit, base string, rep *Report) error {

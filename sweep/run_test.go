@@ -415,7 +415,7 @@ func TestRunErrors(t *testing.T) {
 	// Metadata that does not match the targets.
 	cfg := config(t, filepath.Join(dir, "o2"), p, y, nil)
 	cfg.Meta.ROI = []int{1, 2}
-	if _, err := sweep.Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "2 labels for the 5 targets of Y.npy") {
+	if _, err := sweep.Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "ROI labels: 2 ROI labels for the 5 targets of Y.npy") {
 		t.Errorf("ROI labels: %v", err)
 	}
 	cfg.Meta = sweep.Meta{Times: []float64{0, 1}}
