@@ -92,7 +92,7 @@ func sweepStudy(cfg synth.Config, dir string) (*studyRun, error) {
 			d := filepath.Join(dir, kind, fmt.Sprintf("sub-%02d", s+1))
 			_, err = sweep.Run(context.Background(), sweep.Config{Dir: d, Plan: plan, Session: sess, Options: opts,
 				Brain: sweep.BrainInfo{Path: "synthetic", Shape: append([]int{y.Rows}, trailing...), DType: "float32"},
-				Rows: y.Rows, Trailing: trailing, Fingerprint: sweep.Fingerprint(y, opts), Subject: fmt.Sprintf("sub-%02d", s+1), Meta: meta})
+				Rows:  y.Rows, Trailing: trailing, Fingerprint: sweep.Fingerprint(y, opts), Subject: fmt.Sprintf("sub-%02d", s+1), Meta: meta})
 			sess.Close()
 			if err != nil {
 				return nil, err
