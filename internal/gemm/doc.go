@@ -49,12 +49,12 @@
 // a few runs on a shared machine (go test -bench . ./internal/gemm/):
 //
 //	shape (m,n,k)            float32 gonum / asm     float64 gonum / asm
-//	1600x4096x512  NN        19-27 / 185-207          15 / 92-95
-//	512x4096x1600  TN        11    / 172-183           8 / 86-90
-//	400x4096x512   NN        23-24 / 161-192          12 / 82-89
-//	2000x2000x2000 NN        25    / 184-199          12 / 96-100
+//	1600x4096x512  NN        24 / 197-215             13 / 92-98
+//	512x4096x1600  TN        13 / 183-198              9 / 86-97
+//	400x4096x512   NN        24 / 188-197             14 / 82-97
+//	2000x2000x2000 NN        25 / 184-202             14 / 96-101
 //
-// That is ~85-90% of the two cores' FMA peak. The AVX2 kernels reach the same
+// (Lower figures show up whenever other work shares the two cores.) That is ~85-90% of the two cores' FMA peak. The AVX2 kernels reach the same
 // speed on this CPU (sub-benchmarks "asm-avx2"); the AVX-512 kernels only pull
 // ahead on cores with full-width 512-bit FMA units.
 package gemm
