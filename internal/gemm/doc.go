@@ -54,9 +54,10 @@
 //	400x4096x512   NN        24 / 188-197             14 / 82-97
 //	2000x2000x2000 NN        25 / 184-202             14 / 96-101
 //
-// (Lower figures show up whenever other work shares the two cores.) That is ~85-90% of the two cores' FMA peak. The AVX2 kernels reach the same
-// speed on this CPU (sub-benchmarks "asm-avx2"); the AVX-512 kernels only pull
-// ahead on cores with full-width 512-bit FMA units.
+// Figures drop whenever other work shares the two cores. The best runs are
+// ~85-95% of the two cores' FMA peak. The AVX2 kernels reach the same speed on
+// this CPU (sub-benchmarks "asm-avx2"); the AVX-512 kernels only pull ahead on
+// cores with full-width 512-bit FMA units.
 package gemm
 
 //go:generate go run gen_kernels.go
