@@ -19,7 +19,26 @@ type runner[T float] struct {
 	tm   *engine.Timings
 	done int
 	work int
+	pre  []*foldSplits[T] // decompositions started ahead, or nil
+
+	// Working buffers reused across batches and folds, by role: fresh 100 MB allocations per
+	// batch cost page faults and garbage-collector work comparable to the products they feed.
+	bufT  map[string][]T
+	buf64 map[string][]float64
 }
+
+// scratch returns the buffer for a role, of length n (contents undefined).
+func scratch[V any](m map[string][]V, role string, n int) []V {
+	if b := m[role]; cap(b) >= n {
+		return b[:n]
+	}
+	b := make([]V, n)
+	m[role] = b
+	return b
+}
+
+func (r *runner[T]) bufferT(role string, n int) []T        { return scratch(r.bufT, role, n) }
+func (r *runner[T]) buffer64(role string, n int) []float64 { return scratch(r.buf64, role, n) }
 
 // split is one training split prepared for the products: its float64 decomposition and the
 // precision-T copies of U, U^T and P.
@@ -50,14 +69,26 @@ func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Res
 	opts := s.opts
 	m, k := s.y.Cols, len(opts.Folds)
 	res := engine.NewResult(m, k)
-	r := &runner[T]{ctx: ctx, s: s, x: x, res: res, degn: make([]bool, k*m), tm: &res.Timings}
+	r := &runner[T]{ctx: ctx, s: s, x: x, res: res, degn: make([]bool, k*m), tm: &res.Timings,
+		bufT: map[string][]T{}, buf64: map[string][]float64{}}
+	r.pre = r.prefetch()
 	for f := range opts.Folds {
 		if err := r.fold(f); err != nil {
+			r.drain()
 			return nil, err
 		}
 	}
 	res.Finish(r.degn)
 	return res, nil
+}
+
+// drain waits for decompositions still running after an error, so none outlives Score.
+func (r *runner[T]) drain() {
+	for _, fs := range r.pre {
+		if fs != nil {
+			<-fs.done
+		}
+	}
 }
 
 func (r *runner[T]) since(t0 time.Time, d *time.Duration) time.Time {
@@ -66,34 +97,112 @@ func (r *runner[T]) since(t0 time.Time, d *time.Duration) time.Time {
 	return now
 }
 
-// fold runs outer fold f: decompositions, then target batches.
-func (r *runner[T]) fold(f int) error {
+// foldSplits are the decompositions one outer fold needs: its training split and, for an inner
+// k-fold, the inner splits.
+type foldSplits[T float] struct {
+	outer *split[T]
+	inner []*split[T]
+	err   error
+	done  chan struct{}
+}
+
+// decomposeFold factorises outer fold f (and its inner splits).
+func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 	opts := r.s.opts
 	fold := opts.Folds[f]
 	intercept := !opts.NoIntercept
-	t0 := time.Now()
 	dec, err := decompose(r.x, fold.Train, fold.Test, intercept)
 	if err != nil {
-		return fmt.Errorf("fold %d: %w", f, err)
+		return nil, nil, fmt.Errorf("fold %d: %w", f, err)
 	}
-	r.res.Rank[f], r.res.Dropped[f] = dec.r, dec.dropped
 	outer := newSplit[T](dec)
 	var inner []*split[T]
 	if opts.Inner.Mode == engine.KFoldInner {
 		ifolds, err := engine.KFold(len(fold.Train), opts.Inner.K)
 		if err != nil {
-			return fmt.Errorf("fold %d: inner %w", f, err)
+			return nil, nil, fmt.Errorf("fold %d: inner %w", f, err)
 		}
 		for _, in := range ifolds {
 			d, err := decompose(r.x, pick(fold.Train, in.Train), pick(fold.Train, in.Test), intercept)
 			if err != nil {
-				return fmt.Errorf("fold %d: inner split: %w", f, err)
+				return nil, nil, fmt.Errorf("fold %d: inner split: %w", f, err)
 			}
 			sp := newSplit[T](d)
 			sp.trainPos, sp.valPos = in.Train, in.Test
 			inner = append(inner, sp)
 		}
 	}
+	return outer, inner, nil
+}
+
+// prefetch starts the decompositions of all folds on all cores when they fit in a quarter of
+// the memory limit together: the eigensolver is single-threaded, so folds factorised side by
+// side (and beside the products of earlier folds) use cores that would otherwise idle. It
+// returns nil when the folds must be factorised one at a time.
+func (r *runner[T]) prefetch() []*foldSplits[T] {
+	opts := r.s.opts
+	limit := opts.MemoryLimit
+	if limit == 0 {
+		limit = defaultMemoryLimit()
+	}
+	var zero T
+	es := int64(unsafe.Sizeof(zero))
+	splitBytes := func(ntr, nte int) int64 {
+		rk := int64(min(ntr, r.x.Cols))
+		return (8+3*es)*int64(ntr)*rk + (8+es)*int64(nte)*rk
+	}
+	total := int64(0)
+	for _, fold := range opts.Folds {
+		total += splitBytes(len(fold.Train), len(fold.Test))
+		if opts.Inner.Mode == engine.KFoldInner {
+			total += int64(opts.Inner.K) * splitBytes(len(fold.Train), len(fold.Train)/opts.Inner.K+1)
+		}
+	}
+	if len(opts.Folds) < 2 || workers(len(opts.Folds)) < 2 || total > limit/4 {
+		return nil
+	}
+	pre := make([]*foldSplits[T], len(opts.Folds))
+	sem := make(chan struct{}, workers(len(opts.Folds)))
+	for f := range pre {
+		pre[f] = &foldSplits[T]{done: make(chan struct{})}
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fs := pre[f]
+			if r.ctx.Err() == nil {
+				fs.outer, fs.inner, fs.err = r.decomposeFold(f)
+			}
+			close(fs.done)
+		}()
+	}
+	return pre
+}
+
+// fold runs outer fold f: decompositions (or waiting for them), then target batches.
+func (r *runner[T]) fold(f int) error {
+	opts := r.s.opts
+	fold := opts.Folds[f]
+	t0 := time.Now()
+	var (
+		outer *split[T]
+		inner []*split[T]
+		err   error
+	)
+	if r.pre != nil {
+		fs := r.pre[f]
+		<-fs.done
+		outer, inner, err = fs.outer, fs.inner, fs.err
+		r.pre[f] = nil // release the memory once used
+	} else {
+		outer, inner, err = r.decomposeFold(f)
+	}
+	if err != nil {
+		return err
+	}
+	if outer == nil { // cancelled before it started
+		return r.ctx.Err()
+	}
+	r.res.Rank[f], r.res.Dropped[f] = outer.dec.r, outer.dec.dropped
 	r.since(t0, &r.tm.Decompose)
 
 	m, A := r.s.y.Cols, len(opts.Alphas)
@@ -218,9 +327,9 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 func (r *runner[T]) stage(train []int, sp *split[T], c0, c1 int) *batch[T] {
 	t0 := time.Now()
 	ntr, mb := len(train), c1-c0
-	b := &batch[T]{c0: c0, mb: mb, yc: make([]T, ntr*mb)}
+	b := &batch[T]{c0: c0, mb: mb, yc: r.bufferT("yc", ntr*mb)}
 	if _, is32 := any(b.yc).([]float32); is32 && r.s.y.Is64() {
-		y64 := make([]float64, ntr*mb)
+		y64 := r.buffer64("y64", ntr*mb)
 		r.s.y.GatherCols64(train, c0, c1, y64)
 		r.centre(y64, ntr, mb)
 		for k, v := range y64 {
@@ -231,7 +340,7 @@ func (r *runner[T]) stage(train []int, sp *split[T], c0, c1 int) *batch[T] {
 		r.centre(b.yc, ntr, mb)
 	}
 	t0 = r.since(t0, &r.tm.Transfer)
-	b.z = make([]T, sp.dec.r*mb)
+	b.z = r.bufferT("z", sp.dec.r*mb)
 	mul(sp.dec.r, mb, ntr, sp.ut, b.yc, 0, b.z)
 	r.res.Flops += 2 * float64(ntr) * float64(sp.dec.r) * float64(mb)
 	r.since(t0, &r.tm.Products)
@@ -251,26 +360,40 @@ func (r *runner[T]) centre(y any, rows, cols int) {
 }
 
 func centreCols[V float](y []V, rows, cols int, intercept bool) {
+	// Row by row within a block of columns: the matrix is row-major, so this reads memory in
+	// order (a column-by-column walk would stride through it).
 	parallelFor(cols, func(_, lo, hi int) {
-		for t := lo; t < hi; t++ {
-			sum, first, same := 0.0, y[t], true
-			for i := 0; i < rows; i++ {
-				v := y[i*cols+t]
-				sum += float64(v)
-				same = same && v == first
+		w := hi - lo
+		sum := make([]float64, w)
+		same := make([]bool, w)
+		first := y[lo:hi]
+		for t := range same {
+			same[t] = true
+		}
+		for i := 0; i < rows; i++ {
+			row := y[i*cols+lo : i*cols+hi]
+			for t, v := range row {
+				sum[t] += float64(v)
+				same[t] = same[t] && v == first[t]
 			}
-			if same {
-				if intercept || first == 0 {
-					for i := 0; i < rows; i++ {
-						y[i*cols+t] = 0
-					}
-				}
-				continue
+		}
+		shift := make([]float64, w)
+		zero := make([]bool, w)
+		for t := range shift {
+			switch {
+			case same[t]:
+				zero[t] = intercept || first[t] == 0
+			case intercept:
+				shift[t] = sum[t] / float64(rows)
 			}
-			if intercept {
-				mean := sum / float64(rows)
-				for i := 0; i < rows; i++ {
-					y[i*cols+t] = V(float64(y[i*cols+t]) - mean)
+		}
+		for i := 0; i < rows; i++ {
+			row := y[i*cols+lo : i*cols+hi]
+			for t := range row {
+				if zero[t] {
+					row[t] = 0
+				} else if shift[t] != 0 {
+					row[t] = V(float64(row[t]) - shift[t])
 				}
 			}
 		}

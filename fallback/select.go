@@ -29,8 +29,8 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 	crit := make([]float64, len(alphas)*mb)
 	f := make([]float64, d.r)
 	w := make([]float64, d.ntr)
-	fz := make([]T, d.r*mb)
-	yhat := make([]T, d.ntr*mb)
+	fz := r.bufferT("fz", d.r*mb)
+	yhat := r.bufferT("yhat", d.ntr*mb)
 	nw := workers(d.ntr)
 	partial := make([][]float64, nw)
 	for i := range partial {
@@ -132,7 +132,7 @@ func (r *runner[T]) kfold(inner []*split[T], b *batch[T]) []float64 {
 		d := sp.dec
 		// Inner training targets, re-centred on the inner training rows (Yc is already centred on
 		// the outer training rows; a shift does not change the fit's slope).
-		yi := make([]T, d.ntr*mb)
+		yi := r.bufferT("kfold-y", d.ntr*mb)
 		for k, p := range sp.trainPos {
 			copy(yi[k*mb:(k+1)*mb], b.yc[p*mb:(p+1)*mb])
 		}
@@ -146,20 +146,20 @@ func (r *runner[T]) kfold(inner []*split[T], b *batch[T]) []float64 {
 				}
 			}
 		}
-		yv := make([]float64, d.nte*mb)
+		yv := r.buffer64("kfold-yval", d.nte*mb)
 		for k, p := range sp.valPos {
 			for t, v := range b.yc[p*mb : (p+1)*mb] {
 				yv[k*mb+t] = float64(v)
 			}
 		}
 		t0 = r.since(t0, &r.tm.Transfer)
-		z := make([]T, d.r*mb)
+		z := r.bufferT("kfold-z", d.r*mb)
 		mul(d.r, mb, d.ntr, sp.ut, yi, 0, z)
 		r.res.Flops += 2 * float64(d.ntr) * float64(d.r) * float64(mb)
 		r.since(t0, &r.tm.Products)
 		g := make([]float64, d.r)
-		gz := make([]T, d.r*mb)
-		pred := make([]T, d.nte*mb)
+		gz := r.bufferT("kfold-gz", d.r*mb)
+		pred := r.bufferT("kfold-pred", d.nte*mb)
 		for a, alpha := range opts.Alphas {
 			t0 := time.Now()
 			d.coefScale(alpha, g)
@@ -194,18 +194,18 @@ func (r *runner[T]) refitAndScore(f int, sp *split[T], b *batch[T], idx []int) {
 	for a, alpha := range opts.Alphas {
 		d.coefScale(alpha, g[a*d.r:(a+1)*d.r])
 	}
-	gz := make([]T, d.r*mb)
+	gz := r.bufferT("gz", d.r*mb)
 	for j := 0; j < d.r; j++ {
 		row, zr := gz[j*mb:(j+1)*mb], b.z[j*mb:(j+1)*mb]
 		for t, a := range idx {
 			row[t] = T(g[a*d.r+j] * float64(zr[t]))
 		}
 	}
-	pred := make([]T, d.nte*mb)
+	pred := r.bufferT("pred", d.nte*mb)
 	mul(d.nte, mb, d.r, sp.p, gz, 0, pred)
 	r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
 	t0 = r.since(t0, &r.tm.Refit)
-	yte := make([]float64, d.nte*mb)
+	yte := r.buffer64("yte", d.nte*mb)
 	r.s.y.GatherCols64(opts.Folds[f].Test, b.c0, b.c0+mb, yte)
 	t0 = r.since(t0, &r.tm.Transfer)
 	sc, degn := pearsonCols(pred, yte, d.nte, mb)
