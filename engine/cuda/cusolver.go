@@ -103,7 +103,8 @@ func (s *solver) dsyevdWork(n, lda int, a, w cu.DevicePtr) (int, error) {
 	var lwork C.int
 	st := C.cusolverDnDsyevd_bufferSize(s.h, C.CUSOLVER_EIG_MODE_VECTOR, C.CUBLAS_FILL_MODE_LOWER, C.int(n),
 		(*C.double)(devPtr(a)), C.int(lda), (*C.double)(devPtr(w)), &lwork)
-	return int(lwork), solverStatus("cusolverDnDsyevd_bufferSize", st)
+	// at least one element: the solve rejects lwork < 1 (a tiny n may report 0)
+	return max(int(lwork), 1), solverStatus("cusolverDnDsyevd_bufferSize", st)
 }
 
 // ssyevdWork is dsyevdWork for float32 (float32 elements).
@@ -114,7 +115,8 @@ func (s *solver) ssyevdWork(n, lda int, a, w cu.DevicePtr) (int, error) {
 	var lwork C.int
 	st := C.cusolverDnSsyevd_bufferSize(s.h, C.CUSOLVER_EIG_MODE_VECTOR, C.CUBLAS_FILL_MODE_LOWER, C.int(n),
 		(*C.float)(devPtr(a)), C.int(lda), (*C.float)(devPtr(w)), &lwork)
-	return int(lwork), solverStatus("cusolverDnSsyevd_bufferSize", st)
+	// at least one element: the solve rejects lwork < 1 (a tiny n may report 0)
+	return max(int(lwork), 1), solverStatus("cusolverDnSsyevd_bufferSize", st)
 }
 
 // syevdInfo reads devInfo after a solve (this synchronises with the solver's stream).

@@ -243,11 +243,13 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	if err := d.gatherCenter(r.xt, f64, r.dx, nd, sp.test, nte, nd, mean, 0, xte, nd); err != nil {
 		return nil, err
 	}
-	// xtr is d x ntr column-major (Xc row-major).
+	// xtr is d x ntr column-major (Xc row-major), xte d x nte (Xtest_c row-major).
 	if primal {
-		err = d.gemm(f64, false, true, nd, nd, ntr, xtr, nd, xtr, nd, gram, nd) // Xc^T Xc
+		// row-major gram (d x d) = Xc^T Xc; column-major: xtr xtr^T (N, T; m = n = d, k = ntr)
+		err = d.gemm(f64, false, true, nd, nd, ntr, xtr, nd, xtr, nd, gram, nd)
 	} else {
-		err = d.gemm(f64, true, false, ntr, ntr, nd, xtr, nd, xtr, nd, gram, ntr) // Xc Xc^T
+		// row-major gram (ntr x ntr) = Xc Xc^T; column-major: xtr^T xtr (T, N; m = n = ntr, k = d)
+		err = d.gemm(f64, true, false, ntr, ntr, nd, xtr, nd, xtr, nd, gram, ntr)
 	}
 	if err != nil {
 		return nil, err
@@ -290,7 +292,10 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	for k, j := range keepIdx {
 		s2[k] = lambda[j]
 	}
-	// The kept eigenvectors, size x rk (ld size): a contiguous block when they are the largest.
+	// The kept eigenvectors, size x rk (ld size): cuSOLVER returns eigenvector j as column j of
+	// the column-major gram (gram[i + j*size] = component i; fallback's row-major gram[i*size+j]
+	// is the same element), so a kept vector is size contiguous values, and the kept set is a
+	// contiguous block when they are the largest (ascending order).
 	vecs := gram
 	if rk > 0 {
 		vecs = gram + cu.DevicePtr(int64(keepIdx[0])*int64(size)*8)
@@ -322,13 +327,15 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	}
 	if rk > 0 {
 		if primal {
-			// U = Xc V diag(1/s); P = Xtest_c V.
+			// U = Xc V diag(1/s); P = Xtest_c V. u64 and p64 are column-major (ntr x rk, nte x rk).
+			// Column-major U (ntr x rk) = xtr^T (ntr x d) V (d x rk): row-major U = Xc V.
 			if err := d.gemm(f64, true, false, ntr, rk, nd, xtr, nd, vecs, size, u64, ntr); err != nil {
 				return nil, err
 			}
 			if err := d.scaleCols(f64, u64, ntr, ntr, rk, dinvs, u64, ntr); err != nil {
 				return nil, err
 			}
+			// Column-major P (nte x rk) = xte^T (nte x d) V (d x rk): row-major P = Xtest_c V.
 			if err := d.gemm(f64, true, false, nte, rk, nd, xte, nd, vecs, size, p64, nte); err != nil {
 				return nil, err
 			}
@@ -341,9 +348,11 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 			if err != nil {
 				return nil, r.oom("decomposition", err)
 			}
+			// Column-major kte (nte x ntr) = xte^T xtr: row-major Xtest_c Xc^T.
 			if err := d.gemm(f64, true, false, nte, ntr, nd, xte, nd, xtr, nd, kte, nte); err != nil {
 				return nil, err
 			}
+			// Column-major P (nte x rk) = kte (nte x ntr) U (ntr x rk), all column-major.
 			if err := d.gemm(f64, false, false, nte, rk, ntr, kte, nte, u64, ntr, p64, nte); err != nil {
 				return nil, err
 			}
@@ -723,9 +732,16 @@ func (r *runner) prefetch(b *batch, k, c0, mb int) error {
 	if err := r.copied[k].Synchronize(); err != nil { // the previous upload from host[k] is done
 		return fmt.Errorf("cuda engine: %w", err)
 	}
-	r.host[k] = stageCols(r.s.y, r.allRows, c0, c0+mb, r.t, r.host[k])
-	if err := uploadAny(b.staged[k], r.host[k], d.copy); err != nil {
+	h := stageCols(r.s.y, r.allRows, c0, c0+mb, r.t, r.host[k])
+	if err := uploadAny(b.staged[k], h, d.copy); err != nil {
 		return err
+	}
+	r.host[k] = h
+	if c0 == 0 && mb == r.s.y.Cols && !r.s.y.ColMajor {
+		// A batch of every target may be the caller's Y itself (stageCols uses a whole row-major
+		// matrix of the right type in place): never keep it as a gather buffer, or a later batch
+		// (a smaller one in another fold) would be gathered into the caller's data.
+		r.host[k] = nil
 	}
 	if err := r.copied[k].Record(d.copy); err != nil {
 		return fmt.Errorf("cuda engine: event: %w", err)
@@ -751,7 +767,7 @@ func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) erro
 	if err := r.mark(&r.tm.Transfer); err != nil {
 		return err
 	}
-	// Z^T (mb x r) = Yc^T (mb x ntr) U (ntr x r), column-major.
+	// Row-major Z (r x mb) = U^T Yc. Column-major: Z^T (mb x r) = yc (mb x ntr, = Yc^T) U (ntr x r).
 	if err := d.gemm(t, false, false, mb, sp.r, sp.ntr, b.yc, mb, sp.u, sp.ntr, b.z, mb); err != nil {
 		return err
 	}
@@ -771,7 +787,8 @@ func (r *runner) selectPenalty(sp *split, b *batch, mb int) error {
 		return r.mark(&r.tm.Select)
 	}
 	for a := 0; a < A; a++ {
-		// Yhat^T (mb x ntr) = (Z^T diag f) (mb x r) U^T (r x ntr)
+		// Row-major Yhat (ntr x mb) = U diag(f) Z. Column-major: yh (mb x ntr, = Yhat^T) =
+		// zf (mb x r, = (diag(f) Z)^T) U^T (N, T; U column-major ntr x r, ld ntr).
 		fa := sp.f + cu.DevicePtr(int64(a*sp.r)*8)
 		if err := d.scaleCols(t, b.z, mb, mb, sp.r, fa, b.zf, mb); err != nil {
 			return err
@@ -805,7 +822,8 @@ func (r *runner) refitAndScore(f int, sp *split, b *batch, c0, mb int, ysrc cu.D
 	if err := d.scaleRefit(t, b.z, mb, mb, sp.r, sp.g, b.idx, b.zf, mb); err != nil {
 		return err
 	}
-	// Pred^T (mb x nte) = Zs^T (mb x r) P^T (r x nte)
+	// Row-major Pred (nte x mb) = P diag(g_t) Z. Column-major: pred (mb x nte, = Pred^T) =
+	// zf (mb x r, the scaled Z^T) P^T (N, T; P column-major nte x r, ld nte).
 	if err := d.gemm(t, false, true, mb, sp.nte, sp.r, b.zf, mb, sp.p, sp.nte, b.pred, mb); err != nil {
 		return err
 	}
