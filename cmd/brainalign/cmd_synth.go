@@ -203,25 +203,35 @@ func writeSynth(dir string, ds *synth.Dataset, format string) error {
 func writeSynthCommands(path, dir string, ds *synth.Dataset) error {
 	var b strings.Builder
 	q := func(p string) string { return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'" }
-	fmt.Fprintf(&b, "#!/bin/sh\n# Analyse the synthetic study in %s; results go to ./results.\nset -e\nD=%s\nR=${R:-results}\n", dir, q(dir))
+	fmt.Fprintf(&b, "#!/bin/sh\n# Analyse the synthetic study in %s; results go to ./results.\nset -e\nD=%s\nR=${R:-results}\nB=${BRAINALIGN:-%s}\n", dir, q(dir), q(selfPath()))
 	var fm, mg []string
 	for s := 1; ds.FMRI != nil && s <= len(ds.FMRI.Subjects); s++ {
 		sub := fmt.Sprintf("sub-%02d", s)
-		fmt.Fprintf(&b, "brainalign sweep --features \"$D/model\" --model synth --subject %s --brain \"$D/fmri/%s/brain.npy\" --coords \"$D/fmri/%s/coords.npy\" --roi \"$D/fmri/roi_labels.npy\" --roi-names \"$D/fmri/roi_names.txt\" --out \"$R/fmri/%s\"\n", sub, sub, sub, sub)
+		fmt.Fprintf(&b, "\"$B\" sweep --features \"$D/model\" --model synth --subject %s --brain \"$D/fmri/%s/brain.npy\" --coords \"$D/fmri/%s/coords.npy\" --roi \"$D/fmri/roi_labels.npy\" --roi-names \"$D/fmri/roi_names.txt\" --out \"$R/fmri/%s\"\n", sub, sub, sub, sub)
 		fm = append(fm, "\"$R/fmri/"+sub+"\"")
 	}
 	for s := 1; ds.MEG != nil && s <= len(ds.MEG.Subjects); s++ {
 		sub := fmt.Sprintf("sub-%02d", s)
-		fmt.Fprintf(&b, "brainalign sweep --features \"$D/model\" --model synth --subject %s --brain \"$D/meg/%s/brain.npy\" --times \"$D/meg/times.npy\" --out \"$R/meg/%s\"\n", sub, sub, sub)
+		fmt.Fprintf(&b, "\"$B\" sweep --features \"$D/model\" --model synth --subject %s --brain \"$D/meg/%s/brain.npy\" --times \"$D/meg/times.npy\" --out \"$R/meg/%s\"\n", sub, sub, sub)
 		mg = append(mg, "\"$R/meg/"+sub+"\"")
 	}
 	if len(fm) > 0 {
-		fmt.Fprintf(&b, "brainalign spatial --out \"$R/spatial\" %s\n", strings.Join(fm, " "))
-		fmt.Fprintf(&b, "brainalign halftime --out \"$R/halftime-fmri\" %s\n", strings.Join(fm, " "))
+		fmt.Fprintf(&b, "\"$B\" spatial --out \"$R/spatial\" %s\n", strings.Join(fm, " "))
+		fmt.Fprintf(&b, "\"$B\" halftime --out \"$R/halftime-fmri\" %s\n", strings.Join(fm, " "))
 	}
 	if len(mg) > 0 {
-		fmt.Fprintf(&b, "brainalign temporal --out \"$R/temporal\" %s\n", strings.Join(mg, " "))
-		fmt.Fprintf(&b, "brainalign halftime --out \"$R/halftime-meg\" %s\n", strings.Join(mg, " "))
+		fmt.Fprintf(&b, "\"$B\" temporal --out \"$R/temporal\" %s\n", strings.Join(mg, " "))
+		fmt.Fprintf(&b, "\"$B\" halftime --out \"$R/halftime-meg\" %s\n", strings.Join(mg, " "))
 	}
 	return atomicfile.WriteBytes(path, []byte(b.String()))
+}
+
+// selfPath is the running binary, so commands.sh calls the same build; "brainalign" (from PATH)
+// when it is a temporary `go run` build.
+func selfPath() string {
+	exe, err := os.Executable()
+	if err != nil || strings.Contains(exe, "go-build") {
+		return "brainalign"
+	}
+	return exe
 }
