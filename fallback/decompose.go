@@ -62,27 +62,9 @@ func decompose(x engine.Matrix, train, test []int, intercept bool) (*decompositi
 	if err := symEigen(size, gram, lambda); err != nil {
 		return nil, err
 	}
-	// Rank decision: eigenvalues of a Gram matrix are accurate to about eps * lambda_max, so
-	// directions below max(ntr, d) * eps * lambda_max are numerical zeros (as LAPACK's rank
-	// decisions on singular values, squared).
-	lmax := 0.0
-	for _, l := range lambda {
-		lmax = math.Max(lmax, l)
-	}
-	tol := lmax * float64(max(ntr, d)) * 0x1p-52
-	var keep []int
-	for j, l := range lambda {
-		if l > tol && l > 0 {
-			keep = append(keep, j)
-		}
-	}
+	keep, dropped := engine.KeptDirections(lambda, ntr, d, intercept)
 	r := len(keep)
-	dec.r = r
-	expected := min(d, ntr)
-	if intercept {
-		expected = min(d, ntr-1)
-	}
-	dec.dropped = max(0, expected-r)
+	dec.r, dec.dropped = r, dropped
 	dec.s2 = make([]float64, r)
 	for k, j := range keep {
 		dec.s2[k] = lambda[j]

@@ -242,17 +242,7 @@ func (r *runner[T]) fold(f int) error {
 	if !opts.SharedAlpha {
 		return nil
 	}
-	// One penalty for all targets: the smallest criterion summed over targets (first wins ties).
-	best, bestVal := 0, 0.0
-	for a := 0; a < A; a++ {
-		sum := 0.0
-		for _, v := range shared[a*m : (a+1)*m] {
-			sum += v
-		}
-		if a == 0 || sum < bestVal {
-			best, bestVal = a, sum
-		}
-	}
+	best := engine.SharedPenalty(shared, A, m)
 	for c0 := 0; c0 < m; c0 += bs {
 		if err := r.ctx.Err(); err != nil {
 			return err

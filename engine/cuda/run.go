@@ -269,25 +269,9 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	if err := download(lambda, lam, d.compute); err != nil {
 		return nil, err
 	}
-	// Rank decision, as fallback: directions below max(ntr, d) * eps * lambda_max are zeros.
-	lmax := 0.0
-	for _, l := range lambda {
-		lmax = math.Max(lmax, l)
-	}
-	tol := lmax * float64(max(ntr, nd)) * 0x1p-52
-	var keepIdx []int
-	for j, l := range lambda {
-		if l > tol && l > 0 {
-			keepIdx = append(keepIdx, j)
-		}
-	}
+	keepIdx, dropped := engine.KeptDirections(lambda, ntr, nd, intercept)
 	rk := len(keepIdx)
-	sp.r = rk
-	expected := min(nd, ntr)
-	if intercept {
-		expected = min(nd, ntr-1)
-	}
-	sp.dropped = max(0, expected-rk)
+	sp.r, sp.dropped = rk, dropped
 	s2 := make([]float64, rk)
 	for k, j := range keepIdx {
 		s2[k] = lambda[j]
@@ -602,16 +586,7 @@ func (r *runner) fold(f int) error {
 	if err != nil {
 		return err
 	}
-	best, bestVal := 0, 0.0
-	for a := 0; a < A; a++ {
-		sum := 0.0
-		for _, v := range shared[a*m : (a+1)*m] {
-			sum += v
-		}
-		if a == 0 || sum < bestVal {
-			best, bestVal = a, sum
-		}
-	}
+	best := engine.SharedPenalty(shared, A, m)
 	refit := func(c0, mb int, ysrc cu.DevicePtr, ldy int) error {
 		if err := cu.MemsetD32Async(b.idx, uint(best), int64(mb), d.compute); err != nil {
 			return fmt.Errorf("cuda engine: memset: %w", err)

@@ -1,0 +1,46 @@
+package engine
+
+import "math"
+
+// The rules below are shared by every engine, so that they decide alike.
+
+// KeptDirections applies the rank decision to the eigenvalues of a training fold's Gram matrix
+// (Xc^T Xc or Xc Xc^T, ntr rows by d features): eigenvalues are accurate to about
+// eps * lambda_max, so those at or below max(ntr, d) * eps * lambda_max are numerical zeros (as
+// LAPACK's rank decisions on singular values, squared). It returns the indices of the kept
+// directions and how many fewer there are than the fold's expected rank, min(d, ntr) less one
+// with an intercept (centring removes a dimension).
+func KeptDirections(lambda []float64, ntr, d int, intercept bool) (keep []int, dropped int) {
+	lmax := 0.0
+	for _, l := range lambda {
+		lmax = math.Max(lmax, l)
+	}
+	tol := lmax * float64(max(ntr, d)) * 0x1p-52
+	for j, l := range lambda {
+		if l > tol && l > 0 {
+			keep = append(keep, j)
+		}
+	}
+	expected := min(d, ntr)
+	if intercept {
+		expected = min(d, ntr-1)
+	}
+	return keep, max(0, expected-len(keep))
+}
+
+// SharedPenalty picks one penalty for all targets from crit (penalties x m, row-major, the
+// criterion each target minimises): the smallest sum over targets, the first on ties, as
+// scikit-learn's RidgeCV without alpha_per_target.
+func SharedPenalty(crit []float64, A, m int) int {
+	best, bestVal := 0, 0.0
+	for a := 0; a < A; a++ {
+		sum := 0.0
+		for _, v := range crit[a*m : (a+1)*m] {
+			sum += v
+		}
+		if a == 0 || sum < bestVal {
+			best, bestVal = a, sum
+		}
+	}
+	return best
+}
