@@ -43,6 +43,13 @@ func (a *Array) Close() error {
 	return m.release()
 }
 
+// CloseAll closes every array of a file (Read returns them together).
+func CloseAll(arrs []*Array) {
+	for _, a := range arrs {
+		a.Close()
+	}
+}
+
 // Size returns the number of elements, the product of Shape (1 for a 0-d array).
 func (a *Array) Size() int {
 	n := 1

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/stats"
@@ -20,7 +21,7 @@ func CheckGroup(g []*Sweep) error {
 	}
 	a := g[0]
 	for _, s := range g[1:] {
-		if s.L != a.L || s.M != a.M || s.C != a.C || s.F != a.F || !sameInts(s.Trailing, a.Trailing) {
+		if s.L != a.L || s.M != a.M || s.C != a.C || s.F != a.F || !slices.Equal(s.Trailing, a.Trailing) {
 			return fmt.Errorf("%s (%d checkpoints x %d layers x %v targets, %d folds) does not match %s (%d x %d x %v, %d folds): subjects of one model need the same shape",
 				s.Dir, s.C, s.L, s.Trailing, s.F, a.Dir, a.C, a.L, a.Trailing, a.F)
 		}

@@ -202,11 +202,7 @@ func readFloatsShape(path string) ([]float64, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	defer func() {
-		for _, a := range arrs {
-			a.Close()
-		}
-	}()
+	defer array.CloseAll(arrs)
 	if len(arrs) != 1 {
 		return nil, nil, fmt.Errorf("%s: holds %d arrays, want one", path, len(arrs))
 	}
@@ -251,11 +247,7 @@ func readInts(path string) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, a := range arrs {
-			a.Close()
-		}
-	}()
+	defer array.CloseAll(arrs)
 	if len(arrs) != 1 || len(arrs[0].Shape) != 1 {
 		return nil, fmt.Errorf("%s: want one 1-d array of integer labels", path)
 	}

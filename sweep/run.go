@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -294,7 +295,7 @@ func readChecked(path string, shape []int) ([]float64, error) {
 		return nil, err
 	}
 	defer a.Close()
-	if !sameInts(a.Shape, shape) {
+	if !slices.Equal(a.Shape, shape) {
 		return nil, fmt.Errorf("%s: shape %v, want %v", path, a.Shape, shape)
 	}
 	if a.F64 == nil {
@@ -305,18 +306,6 @@ func readChecked(path string, shape []int) ([]float64, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // loader reads activations, keeping the last bundle open so that the layers of one .npz or
@@ -393,7 +382,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 				return nil, fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
 					mpath, old.Fingerprint, man.Fingerprint)
 			}
-			if old.Model != man.Model || !sameStrings(old.Layers, man.Layers) || len(old.Checkpoints) != len(man.Checkpoints) {
+			if old.Model != man.Model || !slices.Equal(old.Layers, man.Layers) || len(old.Checkpoints) != len(man.Checkpoints) {
 				return nil, fmt.Errorf("%s: holds a sweep of model %q with %d checkpoints x %d layers; this run has %q with %d x %d; use another --out",
 					mpath, old.Model, len(old.Checkpoints), len(old.Layers), man.Model, len(man.Checkpoints), len(man.Layers))
 			}

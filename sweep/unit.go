@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -230,7 +231,7 @@ func (p *Plan) setCheckpoints(where string, cks []Checkpoint, layers [][]string)
 		c := cks[i]
 		if len(p.Checkpoints) == 0 {
 			p.Layers = layers[i]
-		} else if !sameStrings(layers[i], p.Layers) {
+		} else if !slices.Equal(layers[i], p.Layers) {
 			return fmt.Errorf("%s: checkpoint %q has layers [%s], checkpoint %q has [%s]: every checkpoint needs the same layers",
 				where, c.Name, strings.Join(layers[i], ", "), p.Checkpoints[0].Name, strings.Join(p.Layers, ", "))
 		}
@@ -239,29 +240,13 @@ func (p *Plan) setCheckpoints(where string, cks []Checkpoint, layers [][]string)
 	return nil
 }
 
-func sameStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // bundleLayers lists the float arrays of an .npz or .safetensors file, in layer order.
 func bundleLayers(path string) ([]string, error) {
 	arrs, err := array.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, a := range arrs {
-			a.Close()
-		}
-	}()
+	defer array.CloseAll(arrs)
 	var names []string
 	for _, a := range arrs {
 		if a.F32 == nil && a.F64 == nil {

@@ -87,7 +87,7 @@ func readGroups(path string, n int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer closeAll(arrs)
+	defer array.CloseAll(arrs)
 	if len(arrs) != 1 || arrs[0].I64 == nil || len(arrs[0].Shape) != 1 {
 		return nil, fmt.Errorf("%s: want one 1-d integer array of group labels", path)
 	}
@@ -99,12 +99,6 @@ func readGroups(path string, n int) ([]int, error) {
 		g[i] = int(v)
 	}
 	return g, nil
-}
-
-func closeAll(arrs []*array.Array) {
-	for _, a := range arrs {
-		a.Close()
-	}
 }
 
 // parseBytes parses sizes like 8GiB, 500MB, 1e9 ("" is 0: the engine's default).

@@ -21,7 +21,7 @@ type input struct {
 	arrs   []*array.Array
 }
 
-func (in *input) close() { closeAll(in.arrs) }
+func (in *input) close() { array.CloseAll(in.arrs) }
 
 // name is how errors and summaries refer to the input.
 func (in *input) name() string {
