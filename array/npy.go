@@ -168,6 +168,36 @@ func WriteNPY(path string, shape []int, data any) error {
 	})
 }
 
+// WriteNPYChunks writes a float64, C-order .npy file of the given shape whose data arrive in
+// chunks, so an array larger than memory can be assembled from pieces (a sweep's merge). produce
+// calls emit with consecutive chunks; the file is written atomically and is an error unless the
+// chunks hold exactly the shape's number of elements.
+func WriteNPYChunks(path string, shape []int, produce func(emit func(chunk []float64) error) error) error {
+	want, _, err := dataBytes(shape, 8)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	prefix := npyPrefix("<f8", false, shape)
+	return atomicfile.Write(path, func(w io.Writer) error {
+		if _, err := w.Write(prefix); err != nil {
+			return err
+		}
+		got := 0
+		err := produce(func(chunk []float64) error {
+			got += len(chunk)
+			if got > want {
+				return fmt.Errorf("%s: more than the %d values of shape %s", path, want, shapeString(shape))
+			}
+			_, err := w.Write(leBytes(chunk, 8))
+			return err
+		})
+		if err == nil && got != want {
+			err = fmt.Errorf("%s: %d values for shape %s", path, got, shapeString(shape))
+		}
+		return err
+	})
+}
+
 // checkShape checks that shape has non-negative dimensions holding exactly n elements.
 func checkShape(shape []int, n int) error {
 	want, _, err := dataBytes(shape, 1)

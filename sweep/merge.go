@@ -64,26 +64,34 @@ func Merge(dir string) error {
 		return fmt.Errorf("%s: %d of %d units are not done (first: %s); run the remaining shards first", dir, len(missing), C*L, missing[0])
 	}
 	scores := make([]float64, C*L*M)
-	folds := make([]float64, C*L*F*M)
 	for c, ck := range m.Checkpoints {
 		for l, ly := range m.Layers {
-			base := unitBase(dir, ck.Name, ly)
-			s, err := readChecked(base+".scores.npy", m.Trailing)
+			s, err := readChecked(unitBase(dir, ck.Name, ly)+".scores.npy", m.Trailing)
 			if err != nil {
 				return err
 			}
 			copy(scores[(c*L+l)*M:], s)
-			f, err := readChecked(base+".fold_scores.npy", append([]int{F}, m.Trailing...))
-			if err != nil {
-				return err
-			}
-			copy(folds[(c*L+l)*F*M:], f)
 		}
 	}
 	if err := array.WriteNPY(filepath.Join(dir, "scores.npy"), append([]int{C, L}, m.Trailing...), scores); err != nil {
 		return err
 	}
-	if err := array.WriteNPY(filepath.Join(dir, "fold_scores.npy"), append([]int{C, L, F}, m.Trailing...), folds); err != nil {
+	// The fold scores are folds times larger: streamed unit by unit, never held whole.
+	err = array.WriteNPYChunks(filepath.Join(dir, "fold_scores.npy"), append([]int{C, L, F}, m.Trailing...), func(emit func([]float64) error) error {
+		for _, ck := range m.Checkpoints {
+			for _, ly := range m.Layers {
+				f, err := readChecked(unitBase(dir, ck.Name, ly)+".fold_scores.npy", append([]int{F}, m.Trailing...))
+				if err != nil {
+					return err
+				}
+				if err := emit(f); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if steps, ok := m.Steps(); ok {
@@ -159,8 +167,10 @@ type Sweep struct {
 	Manifest
 	Meta       Meta
 	Scores     []float64 // checkpoints x layers x targets, row-major
-	FoldScores []float64 // checkpoints x layers x folds x targets
+	FoldScores []float64 // checkpoints x layers x folds x targets (memory-mapped until Close)
 	C, L, M, F int       // checkpoints, layers, targets, folds
+
+	folds *array.Array // the mapped fold_scores.npy
 }
 
 // Load reads a merged sweep.
@@ -183,10 +193,25 @@ func Load(dir string) (*Sweep, error) {
 	if s.Scores, err = readChecked(sp, append([]int{s.C, s.L}, m.Trailing...)); err != nil {
 		return nil, err
 	}
-	if s.FoldScores, err = readChecked(filepath.Join(dir, "fold_scores.npy"), append([]int{s.C, s.L, s.F}, m.Trailing...)); err != nil {
+	// The fold scores, folds times larger than the scores, stay memory-mapped (not copied).
+	fp := filepath.Join(dir, "fold_scores.npy")
+	fa, err := array.ReadNPY(fp)
+	if err != nil {
 		return nil, err
 	}
+	if err := checkFloat64(fp, fa, append([]int{s.C, s.L, s.F}, m.Trailing...)); err != nil {
+		fa.Close()
+		return nil, err
+	}
+	s.FoldScores, s.folds = fa.F64, fa
 	return s, nil
+}
+
+// Close releases the memory map of the fold scores; the sweep's FoldScores are unusable after.
+// A sweep not closed keeps its map until the process ends.
+func (s *Sweep) Close() error {
+	s.FoldScores = nil
+	return s.folds.Close()
 }
 
 // Name is the sweep's label in reports: its subject, else its folder.

@@ -295,17 +295,22 @@ func readChecked(path string, shape []int) ([]float64, error) {
 		return nil, err
 	}
 	defer a.Close()
-	if !slices.Equal(a.Shape, shape) {
-		return nil, fmt.Errorf("%s: shape %v, want %v", path, a.Shape, shape)
-	}
-	if a.F64 == nil {
-		return nil, fmt.Errorf("%s: %s data, want float64", path, a.DType)
-	}
-	out := append([]float64(nil), a.F64...)
-	if err := checkFiniteFile(path, out); err != nil {
+	if err := checkFloat64(path, a, shape); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return append([]float64(nil), a.F64...), nil
+}
+
+// checkFloat64 checks that a result array read from path has the expected shape, is float64,
+// and holds only finite values.
+func checkFloat64(path string, a *array.Array, shape []int) error {
+	if !slices.Equal(a.Shape, shape) {
+		return fmt.Errorf("%s: shape %v, want %v", path, a.Shape, shape)
+	}
+	if a.F64 == nil {
+		return fmt.Errorf("%s: %s data, want float64", path, a.DType)
+	}
+	return checkFiniteFile(path, a.F64)
 }
 
 // loader reads activations, keeping the last bundle open so that the layers of one .npz or
