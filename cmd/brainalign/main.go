@@ -10,14 +10,41 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
 
-// version is set at build time (-ldflags "-X main.version=...").
+// version is set at build time (-ldflags "-X main.version=..."); otherwise it comes from the VCS
+// stamp Go puts in binaries built from a checkout.
 var version = "dev"
+
+func init() {
+	if version != "dev" {
+		return
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if len(rev) >= 7 {
+		version = "dev-" + rev[:7]
+		if dirty {
+			version += "-dirty"
+		}
+	}
+}
 
 // commands is filled by each cmd_*.go file's init, so adding a command touches one file.
 var commands []*cli.Command
