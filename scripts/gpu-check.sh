@@ -19,7 +19,7 @@ build)
 	set -e
 	grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo /.gpu/ >> .git/info/exclude
 	mkdir -p .gpu
-	cp /work/shared/gpu/retarget.py .gpu/ 2>/dev/null || cp ../shared/gpu/retarget.py .gpu/
+	cp scripts/retarget.py .gpu/
 	go test -tags cuda -c -o .gpu/cuda.test ./engine/cuda
 	go build -tags cuda -o .gpu/brainalign ./cmd/brainalign
 	ls -l .gpu
