@@ -48,7 +48,10 @@ kernels: deps-cuda ## compile kernels/*.cu to the checked-in PTX
 check-ptx: deps-cuda ## fail when the checked-in PTX differs from a fresh build
 	$(MAKE) -C kernels check
 
-build-cuda: deps-cuda ## binary with both engines: bin/brainalign-cuda
+# Uses the CUDA headers and libraries the C compiler finds (CGO_CFLAGS/CGO_LDFLAGS on a cluster);
+# only where there are none does it install Debian's toolkit.
+build-cuda: ## binary with both engines: bin/brainalign-cuda
+	@echo '#include <cublas_v2.h>' | $${CC:-cc} $(CGO_CFLAGS) -E -x c - >/dev/null 2>&1 || $(MAKE) deps-cuda
 	$(GO) build -tags cuda -ldflags '$(LDFLAGS)' -o $(BIN)/brainalign-cuda ./cmd/brainalign
 
 ci-cuda: deps-cuda check-ptx ## what CI can check of the cuda build without a GPU
