@@ -1,0 +1,91 @@
+package eigen
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/lapack/gonum"
+)
+
+var lp gonum.Implementation
+
+// Sym computes all eigenvalues (ascending, into w) and eigenvectors of the symmetric n x n
+// row-major matrix a (only the upper triangle is read), overwriting a with the eigenvectors as
+// columns: a[i*n+j] is component i of eigenvector j. It returns an error if a holds NaN or Inf or
+// the iteration does not converge.
+func Sym(n int, a []float64, w []float64) error {
+	if n < 0 || len(a) < n*n || len(w) < n {
+		return fmt.Errorf("eigen: bad sizes: n=%d, len(a)=%d, len(w)=%d", n, len(a), len(w))
+	}
+	if n == 0 {
+		return nil
+	}
+	// Checked up front: NaN comparisons would otherwise only surface as non-convergence after
+	// 30n sweeps.
+	anrm := 0.0
+	for i := 0; i < n; i++ {
+		for _, v := range a[i*n+i : (i+1)*n] {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("eigen: %d x %d matrix holds NaN or Inf", n, n)
+			}
+			anrm = max(anrm, math.Abs(v))
+		}
+	}
+	if n == 1 {
+		w[0] = a[0]
+		a[0] = 1
+		return nil
+	}
+
+	// Scale to the safe range, as Dsyev does.
+	const safmin = 0x1p-1022
+	const eps = 0x1p-52
+	rmin := math.Sqrt(safmin / eps)
+	rmax := math.Sqrt(eps / safmin)
+	sigma := 1.0
+	if anrm > 0 && anrm < rmin {
+		sigma = rmin / anrm
+	} else if anrm > rmax {
+		sigma = rmax / anrm
+	}
+	if sigma != 1 {
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				a[i*n+j] *= sigma
+			}
+		}
+	}
+
+	d := w[:n]
+	e := make([]float64, n-1)
+	tau := make([]float64, n-1)
+	tridiag(n, a, d, e, tau)
+	formQ(n, a, tau)
+	if !steqr(n, d, e, a) {
+		return fmt.Errorf("eigen: QL iteration for a %d x %d matrix did not converge", n, n)
+	}
+	if sigma != 1 {
+		for i := range d {
+			d[i] /= sigma
+		}
+	}
+	return nil
+}
+
+// tridiag reduces the upper triangle of a to tridiagonal form (d, e) with Householder
+// reflectors stored in a and tau, as LAPACK's Dsytrd with uplo = U.
+func tridiag(n int, a, d, e, tau []float64) {
+	work := []float64{0}
+	lp.Dsytrd(blas.Upper, n, a, n, d, e, tau, work, -1)
+	work = make([]float64, int(work[0]))
+	lp.Dsytrd(blas.Upper, n, a, n, d, e, tau, work, len(work))
+}
+
+// formQ overwrites a (as left by tridiag) with the orthogonal matrix Q of the reduction.
+func formQ(n int, a, tau []float64) {
+	work := []float64{0}
+	lp.Dorgtr(blas.Upper, n, a, n, tau, work, -1)
+	work = make([]float64, int(work[0]))
+	lp.Dorgtr(blas.Upper, n, a, n, tau, work, len(work))
+}

@@ -1,0 +1,296 @@
+package eigen
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// gonumSym is the reference: gonum's mat.EigenSym (LAPACK Dsyev), in Sym's contract.
+func gonumSym(n int, a, w []float64) error {
+	var es mat.EigenSym
+	if !es.Factorize(mat.NewSymDense(n, a), true) {
+		return fmt.Errorf("gonum: no convergence")
+	}
+	es.Values(w)
+	var v mat.Dense
+	es.VectorsTo(&v)
+	for i := 0; i < n; i++ {
+		copy(a[i*n:(i+1)*n], v.RawRowView(i))
+	}
+	return nil
+}
+
+// randOrth returns a random n x n orthogonal matrix (Q of a QR of a Gaussian matrix).
+func randOrth(n int, rng *rand.Rand) []float64 {
+	g := mat.NewDense(n, n, nil)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			g.Set(i, j, rng.NormFloat64())
+		}
+	}
+	var qr mat.QR
+	qr.Factorize(g)
+	var q mat.Dense
+	qr.QTo(&q)
+	return slices.Clone(q.RawMatrix().Data)
+}
+
+// withSpectrum returns Q diag(lam) Q^T for a random orthogonal Q.
+func withSpectrum(lam []float64, rng *rand.Rand) []float64 {
+	n := len(lam)
+	q := randOrth(n, rng)
+	a := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j <= i; j++ {
+			var s float64
+			for k := 0; k < n; k++ {
+				s += q[i*n+k] * lam[k] * q[j*n+k]
+			}
+			a[i*n+j], a[j*n+i] = s, s
+		}
+	}
+	return a
+}
+
+// gram returns X^T X / rows for X rows x n with power-law column scales (like activations).
+func gram(n, rows int, rng *rand.Rand) []float64 {
+	x := make([]float64, rows*n)
+	for i := range x {
+		j := i % n
+		x[i] = rng.NormFloat64() * math.Pow(float64(j+1), -1.5)
+	}
+	// Mix the columns so the matrix is not diagonal-dominant.
+	q := randOrth(n, rng)
+	xm := mat.NewDense(rows, n, nil)
+	xm.Mul(mat.NewDense(rows, n, x), mat.NewDense(n, n, q))
+	var g mat.Dense
+	g.Mul(xm.T(), xm)
+	a := slices.Clone(g.RawMatrix().Data)
+	for i := range a {
+		a[i] /= float64(rows)
+	}
+	for i := 0; i < n; i++ { // exact symmetry
+		for j := 0; j < i; j++ {
+			a[i*n+j] = a[j*n+i]
+		}
+	}
+	return a
+}
+
+type testCase struct {
+	name string
+	n    int
+	a    []float64
+}
+
+func testCases(rng *rand.Rand) []testCase {
+	var cs []testCase
+	add := func(name string, n int, a []float64) { cs = append(cs, testCase{name, n, a}) }
+	for _, n := range []int{1, 2, 3, 17, 100, 512} {
+		// Power-law SPD spectrum spanning 1e-12..1.
+		lam := make([]float64, n)
+		for i := range lam {
+			lam[i] = math.Pow(10, -12*float64(i)/float64(max(n-1, 1)))
+		}
+		if n <= 100 {
+			add("powerlaw", n, withSpectrum(lam, rng))
+		}
+		// Gram matrix, rank deficient when rows < n.
+		add("gram", n, gram(n, max(n/2, 1), rng))
+		if n >= 3 {
+			add("gram-full", n, gram(n, 2*n, rng))
+		}
+		// Random symmetric (indefinite).
+		a := make([]float64, n*n)
+		for i := 0; i < n; i++ {
+			for j := 0; j <= i; j++ {
+				v := rng.NormFloat64()
+				a[i*n+j], a[j*n+i] = v, v
+			}
+		}
+		add("random", n, a)
+		// Diagonal, unsorted, with repeats and zeros.
+		a = make([]float64, n*n)
+		for i := 0; i < n; i++ {
+			a[i*n+i] = float64((i*7)%5) - 1
+		}
+		add("diagonal", n, a)
+		// Already tridiagonal (1 -2 1 stencil: clustered eigenvalues).
+		a = make([]float64, n*n)
+		for i := 0; i < n; i++ {
+			a[i*n+i] = 2
+			if i+1 < n {
+				a[i*n+i+1], a[(i+1)*n+i] = -1, -1
+			}
+		}
+		add("tridiagonal", n, a)
+		if n >= 3 && n <= 100 {
+			// Clustered / repeated: three distinct values, each many times.
+			for i := range lam {
+				lam[i] = []float64{1, 1e-6, 0}[i%3]
+			}
+			add("repeated", n, withSpectrum(lam, rng))
+			for i := range lam {
+				lam[i] = 1 + 1e-10*float64(i)
+			}
+			add("cluster", n, withSpectrum(lam, rng))
+		}
+	}
+	add("zero", 5, make([]float64, 25))
+	return cs
+}
+
+func frob(a []float64) float64 {
+	var s float64
+	for _, v := range a {
+		s += v * v
+	}
+	return math.Sqrt(s)
+}
+
+// check returns the relative residual ||A V - V diag(w)||_F / ||A||_F and ||V^T V - I||_F.
+func check(n int, a, v, w []float64) (res, orth float64) {
+	av := mat.NewDense(n, n, nil)
+	av.Mul(mat.NewDense(n, n, slices.Clone(a)), mat.NewDense(n, n, slices.Clone(v)))
+	r := av.RawMatrix().Data
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			r[i*n+j] -= v[i*n+j] * w[j]
+		}
+	}
+	na := frob(a)
+	if na == 0 {
+		na = 1
+	}
+	res = frob(r) / na
+	var vtv mat.Dense
+	vm := mat.NewDense(n, n, slices.Clone(v))
+	vtv.Mul(vm.T(), vm)
+	o := vtv.RawMatrix().Data
+	for i := 0; i < n; i++ {
+		o[i*n+i] -= 1
+	}
+	return res, frob(o)
+}
+
+func TestSym(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for _, tc := range testCases(rng) {
+		n := tc.n
+		v := slices.Clone(tc.a)
+		w := make([]float64, n)
+		if err := Sym(n, v, w); err != nil {
+			t.Fatalf("%s n=%d: %v", tc.name, n, err)
+		}
+		if !slices.IsSorted(w) {
+			t.Errorf("%s n=%d: eigenvalues not ascending", tc.name, n)
+		}
+		res, orth := check(n, tc.a, v, w)
+		gv, gw := slices.Clone(tc.a), make([]float64, n)
+		if err := gonumSym(n, gv, gw); err != nil {
+			t.Fatal(err)
+		}
+		gres, gorth := check(n, tc.a, gv, gw)
+		scale := max(math.Abs(gw[0]), math.Abs(gw[n-1]))
+		if scale == 0 {
+			scale = 1
+		}
+		var dw float64
+		for i := range w {
+			dw = max(dw, math.Abs(w[i]-gw[i])/scale)
+		}
+		tol := 1e-14 * float64(max(n, 10))
+		t.Logf("%-11s n=%3d  residual %.1e (gonum %.1e)  orthogonality %.1e (gonum %.1e)  max|w-w_gonum|/|w|max %.1e",
+			tc.name, n, res, gres, orth, gorth, dw)
+		if res > tol || orth > tol || dw > tol {
+			t.Errorf("%s n=%d: residual %.2e, orthogonality %.2e, eigenvalue diff %.2e exceed %.1e", tc.name, n, res, orth, dw, tol)
+		}
+	}
+}
+
+func TestSymNonFinite(t *testing.T) {
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		n := 6
+		a := make([]float64, n*n)
+		for i := range a {
+			a[i] = 1
+		}
+		a[1*n+4] = bad
+		done := make(chan error, 1)
+		go func() { done <- Sym(n, a, make([]float64, n)) }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%v: no error", bad)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%v: hang", bad)
+		}
+	}
+}
+
+// TestSymExtremeScale covers the Dsyev-style rescaling of tiny and huge matrices.
+func TestSymExtremeScale(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := gram(40, 80, rng)
+	for _, s := range []float64{1e-300, 1e300} {
+		a := slices.Clone(base)
+		for i := range a {
+			a[i] *= s
+		}
+		v, w := slices.Clone(a), make([]float64, 40)
+		if err := Sym(40, v, w); err != nil {
+			t.Fatal(err)
+		}
+		sc := slices.Clone(base)
+		for i := range w {
+			w[i] /= s
+		}
+		res, orth := check(40, sc, v, w)
+		if res > 1e-12 || orth > 1e-12 {
+			t.Errorf("scale %g: residual %.2e orthogonality %.2e", s, res, orth)
+		}
+	}
+}
+
+
+func BenchmarkSym(b *testing.B) {
+	for _, n := range []int{256, 512, 1024, 2048} {
+		if n > 1024 && testing.Short() {
+			continue
+		}
+		rng := rand.New(rand.NewPCG(1, uint64(n)))
+		a := make([]float64, n*n)
+		for i := 0; i < n; i++ {
+			for j := 0; j <= i; j++ {
+				v := rng.NormFloat64()
+				a[i*n+j], a[j*n+i] = v, v
+			}
+		}
+		w := make([]float64, n)
+		for _, impl := range []struct {
+			name string
+			fn   func(int, []float64, []float64) error
+		}{{"eigen", Sym}, {"gonum", gonumSym}} {
+			if impl.name == "gonum" && n > 1024 && testing.Short() {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/n=%d", impl.name, n), func(b *testing.B) {
+				v := make([]float64, n*n)
+				for b.Loop() {
+					copy(v, a)
+					if err := impl.fn(n, v, w); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+			})
+		}
+	}
+}
