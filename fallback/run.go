@@ -20,6 +20,9 @@ type runner[T float] struct {
 	done int
 	work int
 	pre  []*foldSplits[T] // decompositions started ahead, or nil
+	// preBytes is the memory the decompositions started ahead hold together (an estimate), which
+	// target batches must leave room for.
+	preBytes int64
 
 	// Working buffers reused across batches and folds, by role: fresh 100 MB allocations per
 	// batch cost page faults and garbage-collector work comparable to the products they feed.
@@ -161,6 +164,7 @@ func (r *runner[T]) prefetch() []*foldSplits[T] {
 	if len(opts.Folds) < 2 || workers(len(opts.Folds)) < 2 || total > limit/4 {
 		return nil
 	}
+	r.preBytes = total
 	pre := make([]*foldSplits[T], len(opts.Folds))
 	sem := make(chan struct{}, workers(len(opts.Folds)))
 	for f := range pre {
@@ -291,6 +295,7 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 		fixed += sp.dec.bytes() + es*(2*int64(sp.dec.ntr)*int64(sp.dec.r)+int64(sp.dec.nte*sp.dec.r))
 		perCol += es * int64(sp.dec.ntr+2*sp.dec.r+2*sp.dec.nte)
 	}
+	fixed += r.preBytes
 	m := int64(r.s.y.Cols)
 	if opts.SharedAlpha {
 		fixed += 8 * A * m
