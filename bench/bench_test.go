@@ -2,44 +2,70 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/fallback"
 )
 
-// BenchmarkCPU scores the small and medium workloads on the CPU engine, exact LOO and GCV, in
-// float32 and float64, reporting GFLOP/s of the large products. The medium size takes about a
-// minute per run and is skipped under -short (CI runs every benchmark once with -short).
-func BenchmarkCPU(b *testing.B) {
-	for _, w := range []Workload{Small(), Medium()} {
-		if testing.Short() && w.Name != "small" {
-			continue
-		}
-		x, y := w.Generate()
-		for _, inner := range []string{"loo", "gcv"} {
-			for _, prec := range []engine.Precision{engine.Float32, engine.Float64} {
-				w := w
-				w.Inner, _ = engine.ParseInner(inner)
-				w.Precision = prec
-				b.Run(w.Name+"/"+inner+"/"+prec.String(), func(b *testing.B) {
-					opts, err := w.Options()
-					if err != nil {
-						b.Fatal(err)
-					}
-					var res *engine.Result
-					for i := 0; i < b.N; i++ {
-						res, err = engine.Score(context.Background(), fallback.New(), x, y, opts)
-						if err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.ReportMetric(res.Flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-					b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
-				})
+// The CPU engine registers itself; engines_cuda_test.go adds the CUDA engine under the cuda tag.
+var _ = fallback.New
+
+// BenchmarkEngines scores the small and medium workloads on every engine of the build (cpu;
+// cuda too with -tags cuda, on a machine with a GPU), exact LOO and GCV, in float32 and float64
+// (and tf32 where the engine has it), reporting GFLOP/s of the large products. The medium size
+// takes about a minute per run on 2 CPU cores and is skipped under -short (CI runs every
+// benchmark once with -short).
+func BenchmarkEngines(b *testing.B) {
+	for _, kind := range engine.Kinds() {
+		for _, w := range []Workload{Small(), Medium()} {
+			if testing.Short() && w.Name != "small" {
+				continue
+			}
+			x, y := w.Generate()
+			for _, inner := range []string{"loo", "gcv"} {
+				for _, prec := range []engine.Precision{engine.Float32, engine.Float64, engine.TF32} {
+					w := w
+					w.Inner, _ = engine.ParseInner(inner)
+					w.Precision = prec
+					b.Run(kind+"/"+w.Name+"/"+inner+"/"+prec.String(), func(b *testing.B) {
+						benchEngine(b, kind, w, x, y)
+					})
+				}
 			}
 		}
 	}
+}
+
+func benchEngine(b *testing.B, kind string, w Workload, x, y engine.Matrix) {
+	opts, err := w.Options()
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := engine.New(kind)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	sess, err := e.Open(y, opts)
+	if errors.Is(err, engine.ErrUnsupported) {
+		b.Skipf("%s: %v", kind, err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sess.Close()
+	// The session is opened outside the timed loop: brain data are prepared once per sweep.
+	b.ResetTimer()
+	var res *engine.Result
+	for i := 0; i < b.N; i++ {
+		if res, err = sess.Score(context.Background(), x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(res.Flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
 }
 
 // TestWorkloadFlops checks the predicted operation count against what the engine counts.
