@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/lapack/gonum"
 )
 
@@ -59,9 +58,9 @@ func Sym(n int, a []float64, w []float64) error {
 
 	d := w[:n]
 	e := make([]float64, n-1)
-	tau := make([]float64, n-1)
-	tridiag(n, a, d, e, tau)
-	formQ(n, a, tau)
+	q := make([]float64, n*n)
+	tridiagonalize(n, a, d, e, q)
+	copy(a, q)
 	if !steqr(n, d, e, a) {
 		return fmt.Errorf("eigen: QL iteration for a %d x %d matrix did not converge", n, n)
 	}
@@ -71,21 +70,4 @@ func Sym(n int, a []float64, w []float64) error {
 		}
 	}
 	return nil
-}
-
-// tridiag reduces the upper triangle of a to tridiagonal form (d, e) with Householder
-// reflectors stored in a and tau, as LAPACK's Dsytrd with uplo = U.
-func tridiag(n int, a, d, e, tau []float64) {
-	work := []float64{0}
-	lp.Dsytrd(blas.Upper, n, a, n, d, e, tau, work, -1)
-	work = make([]float64, int(work[0]))
-	lp.Dsytrd(blas.Upper, n, a, n, d, e, tau, work, len(work))
-}
-
-// formQ overwrites a (as left by tridiag) with the orthogonal matrix Q of the reduction.
-func formQ(n int, a, tau []float64) {
-	work := []float64{0}
-	lp.Dorgtr(blas.Upper, n, a, n, tau, work, -1)
-	work = make([]float64, int(work[0]))
-	lp.Dorgtr(blas.Upper, n, a, n, tau, work, len(work))
 }

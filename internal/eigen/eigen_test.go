@@ -259,7 +259,6 @@ func TestSymExtremeScale(t *testing.T) {
 	}
 }
 
-
 func BenchmarkSym(b *testing.B) {
 	for _, n := range []int{256, 512, 1024, 2048} {
 		if n > 1024 && testing.Short() {

@@ -1,0 +1,158 @@
+package eigen
+
+import (
+	blasgonum "gonum.org/v1/gonum/blas/gonum"
+
+	"gonum.org/v1/gonum/blas"
+
+	"github.com/brainalign/brainalign/internal/gemm"
+)
+
+// bl runs the level-1/2 kernels (gonum's SSE2 assembly); level3 runs the products.
+var (
+	bl     blasgonum.Implementation
+	level3 blas.Float64 = level3Default()
+)
+
+func level3Default() blas.Float64 {
+	if gemm.Available() {
+		return gemm.Implementation{}
+	}
+	return blasgonum.Implementation{}
+}
+
+const (
+	panelWidth = 32 // columns per tridiagonalisation panel (Dlatrd's nb)
+	qBlock     = 64 // reflectors per block when forming Q
+)
+
+// tridiagonalize reduces the symmetric matrix a (n x n, row-major; the upper triangle is read)
+// to tridiagonal form T = Q^T A Q with diagonal d and off-diagonal e, and returns Q (n x n,
+// row-major) in q. It is LAPACK's blocked Dsytrd (Dlatrd panels) rearranged for row-major
+// storage and Go: the matrix is kept full (both triangles), so that column c is row c
+// (contiguous), A v is a plain parallel matrix-vector product, and the trailing update
+// A -= V W^T + W V^T is two calls of the assembly GEMM. The reflectors are then accumulated
+// into Q in blocks of qBlock with the compact WY form, again GEMM-rich (Dorgtr's job).
+func tridiagonalize(n int, a, d, e, q []float64) {
+	for i := 0; i < n; i++ { // mirror the upper triangle
+		for j := i + 1; j < n; j++ {
+			a[j*n+i] = a[i*n+j]
+		}
+	}
+	tau := make([]float64, n)
+	nb := panelWidth
+	vt := make([]float64, nb*n) // row t: reflector v of panel column t, over indices 0..n-1
+	wt := make([]float64, nb*n) // row t: w of panel column t
+	p := make([]float64, n)
+	for i0 := 0; i0 < n-1; i0 += nb {
+		jb := min(nb, n-1-i0)
+		clear(vt)
+		clear(wt)
+		for j := 0; j < jb; j++ {
+			c := i0 + j
+			row := a[c*n : (c+1)*n]
+			// Bring row c (= column c) up to date with this panel's earlier reflectors.
+			for t := 0; t < j; t++ {
+				bl.Daxpy(n-c, -wt[t*n+c], vt[t*n+c:(t+1)*n], 1, row[c:], 1)
+				bl.Daxpy(n-c, -vt[t*n+c], wt[t*n+c:(t+1)*n], 1, row[c:], 1)
+			}
+			d[c] = row[c]
+			// Reflector H = I - tau v v^T zeroing row[c+2:], v[c+1] = 1.
+			beta, tc := lp.Dlarfg(n-c-1, row[c+1], row[c+2:], 1)
+			e[c] = beta
+			tau[c] = tc
+			row[c+1] = 1
+			v := row[c+1:]
+			copy(vt[j*n+c+1:(j+1)*n], v)
+			if tc == 0 {
+				continue
+			}
+			// p = tau (A22 - V W^T - W V^T) v, where A22 is the trailing block as of the start of
+			// the panel.
+			m := n - c - 1
+			pp := p[c+1:]
+			symv(m, a[(c+1)*n+c+1:], n, v, pp)
+			for t := 0; t < j; t++ {
+				wv := bl.Ddot(m, wt[t*n+c+1:(t+1)*n], 1, v, 1)
+				vv := bl.Ddot(m, vt[t*n+c+1:(t+1)*n], 1, v, 1)
+				bl.Daxpy(m, -wv, vt[t*n+c+1:(t+1)*n], 1, pp, 1)
+				bl.Daxpy(m, -vv, wt[t*n+c+1:(t+1)*n], 1, pp, 1)
+			}
+			bl.Dscal(m, tc, pp, 1)
+			// w = p - (tau/2)(p.v) v, so that H A H = A - v w^T - w v^T.
+			alpha := -0.5 * tc * bl.Ddot(m, pp, 1, v, 1)
+			bl.Daxpy(m, alpha, v, 1, pp, 1)
+			copy(wt[j*n+c+1:(j+1)*n], pp)
+		}
+		// Trailing update of the rows/columns past the panel.
+		r := i0 + jb
+		if r < n {
+			m := n - r
+			level3.Dgemm(blas.Trans, blas.NoTrans, m, m, jb, -1, vt[r:], n, wt[r:], n, 1, a[r*n+r:], n)
+			level3.Dgemm(blas.Trans, blas.NoTrans, m, m, jb, -1, wt[r:], n, vt[r:], n, 1, a[r*n+r:], n)
+		}
+	}
+	d[n-1] = a[n*n-1]
+	formQ(n, a, tau, q)
+}
+
+// symv computes y = A x for the m x m block A (row stride lda), row blocks across cores.
+func symv(m int, a []float64, lda int, x, y []float64) {
+	parallelRows(m, 2*m*m*4, func(r0, r1 int) {
+		if r1 > r0 {
+			bl.Dgemv(blas.NoTrans, r1-r0, m, 1, a[r0*lda:], lda, x, 1, 0, y[r0:r1], 1)
+		}
+	})
+}
+
+// formQ writes Q = H_0 H_1 ... H_{n-2} into q, where H_c = I - tau[c] v_c v_c^T and v_c is
+// stored in row c of a over columns c+1..n-1 (a[c][c+1] = 1). The blocks of reflectors are
+// applied backwards, Q <- (I - V T V^T) Q, so each touches only the trailing block of Q that is
+// not yet the identity (as Dorgqr).
+func formQ(n int, a, tau, q []float64) {
+	clear(q[:n*n])
+	for i := 0; i < n; i++ {
+		q[i*n+i] = 1
+	}
+	nr := n - 1 // reflectors 0..n-2
+	kb := qBlock
+	vt := make([]float64, kb*n)
+	tm := make([]float64, kb*kb)
+	w1 := make([]float64, kb*n)
+	w2 := make([]float64, kb*n)
+	for c0 := ((nr - 1) / kb) * kb; c0 >= 0; c0 -= kb {
+		k := min(kb, nr-c0)
+		r := c0 + 1 // first row/column the block touches
+		m := n - r
+		// V^T (k x m), row t = v_{c0+t} over indices r..n-1, zero above its first entry.
+		clear(vt[:k*m])
+		for t := 0; t < k; t++ {
+			c := c0 + t
+			copy(vt[t*m+(c+1-r):(t+1)*m], a[c*n+c+1:(c+1)*n])
+		}
+		// T upper triangular with H_c0 ... H_c0+k-1 = I - V T V^T (Dlarft, forward, columnwise).
+		clear(tm[:kb*kb])
+		for j := 0; j < k; j++ {
+			tj := tau[c0+j]
+			tm[j*kb+j] = tj
+			if tj == 0 {
+				continue
+			}
+			for t := 0; t < j; t++ {
+				tm[t*kb+j] = -tj * bl.Ddot(m, vt[t*m:(t+1)*m], 1, vt[j*m:(j+1)*m], 1)
+			}
+			// T[0:j, j] = T[0:j, 0:j] T[0:j, j] (upper triangular, in place top-down).
+			for t := 0; t < j; t++ {
+				s := 0.0
+				for u := t; u < j; u++ {
+					s += tm[t*kb+u] * tm[u*kb+j]
+				}
+				tm[t*kb+j] = s
+			}
+		}
+		qs := q[r*n+r:]
+		level3.Dgemm(blas.NoTrans, blas.NoTrans, k, m, m, 1, vt, m, qs, n, 0, w1, m)
+		level3.Dgemm(blas.NoTrans, blas.NoTrans, k, m, k, 1, tm, kb, w1, m, 0, w2, m)
+		level3.Dgemm(blas.Trans, blas.NoTrans, m, m, k, -1, vt, m, w2, m, 1, qs, n)
+	}
+}
