@@ -27,7 +27,7 @@ type rotQueue struct {
 }
 
 // batchRotations bounds a batch so that its coefficients (16 bytes a rotation) stay in L2.
-const batchRotations = 1 << 14
+const batchRotations = 1 << 16
 
 func newRotQueue(n int, z []float64) *rotQueue {
 	limit := max(batchRotations, n)
