@@ -8,7 +8,9 @@ import (
 	"gonum.org/v1/gonum/lapack"
 )
 
-// steqr is LAPACK's Dsteqr (compz = V) with one change: the plane rotations of each QL/QR sweep
+// steqr follows the reference LAPACK routine DSTEQR (netlib LAPACK 3, modified BSD licence)
+// step by step (its scaling, deflation tests, shifts and iteration cap), so that its results are
+// LAPACK's, with one change: the plane rotations of each QL/QR sweep
 // are queued instead of being applied to z at once, and the queue is applied row by row
 // (rotQueue.flush). The iteration on (d, e) never reads z, so deferring is exact: z receives the
 // same rotations in the same order. On return d holds the eigenvalues ascending and z
