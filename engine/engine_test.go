@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -63,27 +64,29 @@ func TestShuffledKFoldPartitions(t *testing.T) {
 	}
 }
 
-func TestGroupKFoldKeepsGroupsTogether(t *testing.T) {
-	groups := []int{3, 3, 3, 1, 1, 2, 2, 2, 2, 5, 9, 9}
-	folds, err := GroupKFold(groups, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	foldOf := map[int]int{}
-	sizes := make([]int, 3)
-	for f, fold := range folds {
-		sizes[f] = len(fold.Test)
-		for _, i := range fold.Test {
-			if g, ok := foldOf[groups[i]]; ok && g != f {
-				t.Fatalf("group %d split over folds %d and %d", groups[i], g, f)
-			}
-			foldOf[groups[i]] = f
+// TestGroupKFoldMatchesScikitLearn: the test rows of each fold are those of scikit-learn
+// 1.2.1's GroupKFold(k).split on the same groups (printed by Debian's scikit-learn).
+func TestGroupKFoldMatchesScikitLearn(t *testing.T) {
+	for _, c := range []struct {
+		groups []int
+		k      int
+		want   [][]int
+	}{
+		{[]int{3, 3, 3, 1, 1, 2, 2, 2, 2, 5, 9, 9}, 3, [][]int{{5, 6, 7, 8}, {0, 1, 2, 9}, {3, 4, 10, 11}}},
+		{[]int{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6}, 4, [][]int{{2, 3, 10, 11}, {0, 1, 8, 9}, {6, 7, 12}, {4, 5}}},
+		{[]int{7, 7, 7, 2, 2, 2, 5, 5, 5, 1, 1, 1, 4}, 3, [][]int{{0, 1, 2, 9, 10, 11}, {6, 7, 8, 12}, {3, 4, 5}}},
+	} {
+		folds, err := GroupKFold(c.groups, c.k)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	// Largest first to the lightest fold: {2:4}, {3:3}, {1:2, 9:2}... sizes 4, 4, 4 here.
-	for f, s := range sizes {
-		if s != 4 {
-			t.Errorf("fold %d has %d rows, want balanced folds of 4 (%v)", f, s, sizes)
+		for f, want := range c.want {
+			if fmt.Sprint(folds[f].Test) != fmt.Sprint(want) {
+				t.Errorf("groups %v, fold %d: test rows %v, scikit-learn %v", c.groups, f, folds[f].Test, want)
+			}
+		}
+		if err := ValidateFolds(folds, len(c.groups), 1); err != nil {
+			t.Error(err)
 		}
 	}
 	if _, err := GroupKFold([]int{1, 1, 2}, 3); err == nil {

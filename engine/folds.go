@@ -55,28 +55,33 @@ func blocks(perm []int, k int) []Fold {
 	return folds
 }
 
-// GroupKFold keeps the rows of one group in the same test fold. Groups are assigned, largest
-// first, to the fold with the fewest rows so far (scikit-learn's GroupKFold rule; ties go to the
-// lower fold index).
+// GroupKFold keeps the rows of one group in the same test fold, with scikit-learn's GroupKFold
+// rule: groups, largest first, each go to the fold with the fewest rows so far (the lowest fold
+// index on ties). Groups of equal size are taken in descending order of their label, which is
+// what numpy's argsort gives scikit-learn for fewer than 17 groups (beyond that numpy's unstable
+// sort may order equal sizes differently).
 func GroupKFold(groups []int, k int) ([]Fold, error) {
 	if k < 2 {
 		return nil, fmt.Errorf("folds: need at least 2 folds, got %d", k)
 	}
 	members := map[int][]int{}
-	var ids []int
 	for i, g := range groups {
-		if _, ok := members[g]; !ok {
-			ids = append(ids, g)
-		}
 		members[g] = append(members[g], i)
 	}
-	if len(ids) < k {
-		return nil, fmt.Errorf("folds: %d groups cannot make %d folds", len(ids), k)
+	if len(members) < k {
+		return nil, fmt.Errorf("folds: %d groups cannot make %d folds", len(members), k)
 	}
-	sort.SliceStable(ids, func(a, b int) bool { return len(members[ids[a]]) > len(members[ids[b]]) })
+	ids := make([]int, 0, len(members))
+	for g := range members {
+		ids = append(ids, g)
+	}
+	// np.unique (ascending labels), a stable argsort by size, then reversed.
+	sort.Ints(ids)
+	sort.SliceStable(ids, func(a, b int) bool { return len(members[ids[a]]) < len(members[ids[b]]) })
 	load := make([]int, k)
 	tests := make([][]int, k)
-	for _, g := range ids {
+	for x := len(ids) - 1; x >= 0; x-- {
+		g := ids[x]
 		f := 0
 		for j := 1; j < k; j++ {
 			if load[j] < load[f] {
