@@ -41,26 +41,36 @@ func TestKFoldSizes(t *testing.T) {
 	}
 }
 
-func TestShuffledKFoldPartitions(t *testing.T) {
-	a, _ := ShuffledKFold(50, 5, 7)
-	b, _ := ShuffledKFold(50, 5, 7)
-	c, _ := ShuffledKFold(50, 5, 8)
-	seen := make([]int, 50)
-	same, differs := true, false
-	for f := range a {
-		for k, i := range a[f].Test {
-			seen[i]++
-			same = same && b[f].Test[k] == i
-			differs = differs || c[f].Test[k] != i
+// TestShuffledKFoldMatchesScikitLearn: test rows of KFold(k, shuffle=True, random_state=seed)
+// from Debian's scikit-learn 1.2.1 (numpy 1.24).
+func TestShuffledKFoldMatchesScikitLearn(t *testing.T) {
+	for _, c := range []struct {
+		n, k int
+		seed uint32
+		want [][]int
+	}{
+		{10, 3, 0, [][]int{{2, 4, 8, 9}, {1, 6, 7}, {0, 3, 5}}},
+		{23, 5, 42, [][]int{{0, 8, 9, 15, 17}, {1, 2, 5, 12, 13}, {3, 4, 11, 18, 20}, {7, 16, 21, 22}, {6, 10, 14, 19}}},
+		{100, 5, 12345, [][]int{
+			{4, 9, 13, 20, 25, 28, 33, 35, 40, 42, 49, 51, 60, 63, 65, 69, 75, 78, 86, 88},
+			{0, 2, 6, 8, 17, 26, 30, 37, 39, 45, 46, 47, 50, 52, 54, 57, 71, 76, 87, 92},
+			{12, 16, 18, 19, 21, 22, 24, 27, 32, 48, 58, 62, 68, 74, 79, 83, 84, 85, 89, 95},
+			{3, 5, 15, 23, 31, 44, 53, 55, 56, 61, 64, 66, 67, 70, 72, 90, 91, 93, 94, 96},
+			{1, 7, 10, 11, 14, 29, 34, 36, 38, 41, 43, 59, 73, 77, 80, 81, 82, 97, 98, 99}}},
+		{7, 2, 4294967295, [][]int{{0, 1, 5, 6}, {2, 3, 4}}},
+	} {
+		folds, err := ShuffledKFold(c.n, c.k, c.seed)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	for i, s := range seen {
-		if s != 1 {
-			t.Fatalf("row %d in %d test folds", i, s)
+		for f, want := range c.want {
+			if fmt.Sprint(folds[f].Test) != fmt.Sprint(want) {
+				t.Errorf("n=%d k=%d seed=%d fold %d: %v, scikit-learn %v", c.n, c.k, c.seed, f, folds[f].Test, want)
+			}
 		}
-	}
-	if !same || !differs {
-		t.Errorf("same seed same folds: %v; other seed other folds: %v", same, differs)
+		if err := ValidateFolds(folds, c.n, 1); err != nil {
+			t.Error(err)
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sort"
 )
 
@@ -27,14 +26,18 @@ func KFold(n, k int) ([]Fold, error) {
 	return blocks(perm, k), nil
 }
 
-// ShuffledKFold is KFold over a seeded random permutation of the rows (the permutation is
-// Go's PCG, so it is reproducible here but not equal to numpy's for the same seed).
-func ShuffledKFold(n, k int, seed uint64) ([]Fold, error) {
+// ShuffledKFold is KFold over a seeded permutation of the rows, the same permutation as
+// scikit-learn's KFold(k, shuffle=True, random_state=seed) (numpy's RandomState(seed).shuffle),
+// so shuffled folds can be reproduced on both sides.
+func ShuffledKFold(n, k int, seed uint32) ([]Fold, error) {
 	if _, err := KFold(n, k); err != nil {
 		return nil, err
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-	perm := rng.Perm(n)
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	newNumpyRNG(seed).shuffle(perm)
 	return blocks(perm, k), nil
 }
 

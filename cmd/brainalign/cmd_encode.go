@@ -168,8 +168,8 @@ func foldScheme(c *cli.Context) string {
 	switch {
 	case c.String("groups") != "":
 		return "groups:" + c.String("groups")
-	case c.Uint64("shuffle-seed") != 0:
-		return fmt.Sprintf("shuffled:%d", c.Uint64("shuffle-seed"))
+	case c.Int64("shuffle-seed") >= 0:
+		return fmt.Sprintf("KFold(shuffle=True, random_state=%d)", c.Int64("shuffle-seed"))
 	}
 	return "kfold (contiguous, unshuffled)"
 }

@@ -227,3 +227,33 @@ func TestEncodeMatchesIDs(t *testing.T) {
 		t.Errorf("unmatched ids not reported: %q", stderr)
 	}
 }
+
+// TestEncodeShuffledFolds: --shuffle-seed gives scikit-learn's shuffled KFold (fold sizes and
+// scheme recorded), and refuses to combine with --groups.
+func TestEncodeShuffledFolds(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 23, 4, 2)
+	out := filepath.Join(dir, "o")
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", out, "--shuffle-seed", "42", "--folds", "5"); code != 0 {
+		t.Fatal(stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "summary.json"))
+	if !bytes.Contains(b, []byte("random_state=42")) || !bytes.Contains(b, []byte(`"fold_test_sizes": [`)) {
+		t.Errorf("summary lacks the fold scheme: %s", b)
+	}
+	g := filepath.Join(dir, "g.npy")
+	groups := make([]int64, 23)
+	for i := range groups {
+		groups[i] = int64(i % 6)
+	}
+	if err := array.WriteNPY(g, []int{23}, groups); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "o2"), "--shuffle-seed", "1", "--groups", g)
+	if code != 2 || !strings.Contains(stderr, "exclude each other") {
+		t.Errorf("--groups with --shuffle-seed: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "o3"), "--groups", g, "--folds", "3"); code != 0 {
+		t.Errorf("--groups: %s", stderr)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -22,8 +23,8 @@ func modelFlags() []cli.Flag {
 			Usage: "penalty grid: a list `1,10,100` or logspace:LO:HI:NUM (ties go to the first)"},
 		&cli.IntFlag{Name: "folds", Value: 5, Category: catModel, EnvVars: []string{"BRAINALIGN_FOLDS"},
 			Usage: "outer folds: contiguous, unshuffled blocks as scikit-learn's KFold"},
-		&cli.Uint64Flag{Name: "shuffle-seed", Category: catModel,
-			Usage: "shuffle rows into folds with this seed (0: no shuffle)"},
+		&cli.Int64Flag{Name: "shuffle-seed", Value: -1, Category: catModel,
+			Usage: "shuffle rows into folds as scikit-learn's KFold(shuffle=True, random_state=`SEED`) does (0 to 4294967295; -1: no shuffle)"},
 		&cli.StringFlag{Name: "groups", Category: catModel,
 			Usage: "`GROUPS.npy`: one integer group per row: rows of a group stay in one fold (GroupKFold)"},
 		&cli.StringFlag{Name: "inner", Value: "loo", Category: catModel, EnvVars: []string{"BRAINALIGN_INNER"},
@@ -61,6 +62,8 @@ func modelOptions(c *cli.Context, n int) (engine.Options, error) {
 	opts.NoIntercept = c.Bool("no-intercept")
 	k := c.Int("folds")
 	switch {
+	case c.String("groups") != "" && c.Int64("shuffle-seed") >= 0:
+		return opts, usageError("--groups and --shuffle-seed exclude each other (GroupKFold does not shuffle)")
 	case c.String("groups") != "":
 		groups, err := readGroups(c.String("groups"), n)
 		if err != nil {
@@ -70,8 +73,12 @@ func modelOptions(c *cli.Context, n int) (engine.Options, error) {
 		if err != nil {
 			return opts, fmt.Errorf("%s: %v", c.String("groups"), err)
 		}
-	case c.Uint64("shuffle-seed") != 0:
-		opts.Folds, err = engine.ShuffledKFold(n, k, c.Uint64("shuffle-seed"))
+	case c.Int64("shuffle-seed") >= 0:
+		seed := c.Int64("shuffle-seed")
+		if seed > math.MaxUint32 {
+			return opts, usageError("--shuffle-seed %d: numpy's seeds stop at 4294967295", seed)
+		}
+		opts.Folds, err = engine.ShuffledKFold(n, k, uint32(seed))
 	default:
 		opts.Folds, err = engine.KFold(n, k)
 	}
