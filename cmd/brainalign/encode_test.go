@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -255,5 +256,46 @@ func TestEncodeShuffledFolds(t *testing.T) {
 	}
 	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "o3"), "--groups", g, "--folds", "3"); code != 0 {
 		t.Errorf("--groups: %s", stderr)
+	}
+}
+
+// TestEncodeMatchesScikitLearn runs the command end to end on scikit-learn fixtures (a 3-D MEG-
+// shaped case, and one with constant targets) and compares every output file with scikit-learn's
+// numbers: the CLI adds nothing between the files and the engine.
+func TestEncodeMatchesScikitLearn(t *testing.T) {
+	for _, name := range []string{"meg3d", "constant_targets"} {
+		dir := filepath.Join("..", "..", "testdata", "parity", name)
+		out := filepath.Join(t.TempDir(), "out")
+		_, stderr, code := runCLI(t, "encode", "-x", filepath.Join(dir, "X.npy"), "-y", filepath.Join(dir, "Y.npy"),
+			"-o", out, "--precision", "float64")
+		if code != 0 {
+			t.Fatalf("%s: %s", name, stderr)
+		}
+		for _, f := range []string{"scores.npy", "fold_scores.npy", "alphas.npy"} {
+			got, err := array.ReadNPY(filepath.Join(out, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := array.ReadNPY(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) {
+				t.Errorf("%s/%s: shape %v, scikit-learn %v", name, f, got.Shape, want.Shape)
+			}
+			worst := 0.0
+			for k, v := range want.F64 {
+				worst = math.Max(worst, math.Abs(v-got.F64[k]))
+			}
+			tol := 1e-6
+			if f == "alphas.npy" {
+				tol = 0 // identical penalties
+			}
+			if worst > tol {
+				t.Errorf("%s/%s: max |difference| from scikit-learn %.3g > %g", name, f, worst, tol)
+			}
+			got.Close()
+			want.Close()
+		}
 	}
 }
