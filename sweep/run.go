@@ -483,34 +483,38 @@ func (c *Config) checkFirst() error {
 	if src.Func != nil {
 		return nil // built in memory: checked when scored
 	}
-	x, release, err := ld.load(src)
+	_, release, err := c.loadRows(&ld, src)
 	if err != nil {
 		return err
 	}
-	defer release()
+	release()
+	return nil
+}
+
+// loadRows reads one layer's activations, prepared, and checks they have the brain data's rows.
+func (c *Config) loadRows(ld *loader, src Source) (engine.Matrix, func(), error) {
+	x, release, err := ld.load(src)
+	if err != nil {
+		return engine.Matrix{}, nil, err
+	}
 	if c.Prepare != nil {
 		x = c.Prepare(x)
 	}
 	if x.Rows != c.Rows {
-		return fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, x.Rows, c.Brain.Path, c.Rows)
+		release()
+		return engine.Matrix{}, nil, fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, x.Rows, c.Brain.Path, c.Rows)
 	}
-	return nil
+	return x, release, nil
 }
 
 func (c *Config) scoreUnit(ctx context.Context, ld *loader, u Unit, base string, rep *Report) error {
 	ck := c.Plan.Checkpoints[u.Checkpoint]
 	src := ck.Layers[u.Layer]
-	x, release, err := ld.load(src)
+	x, release, err := c.loadRows(ld, src)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if c.Prepare != nil {
-		x = c.Prepare(x)
-	}
-	if x.Rows != c.Rows {
-		return fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, x.Rows, c.Brain.Path, c.Rows)
-	}
 	if err := x.CheckFinite(src.String()); err != nil {
 		return err
 	}
