@@ -131,7 +131,7 @@ func ValidateFolds(folds []Fold, n, minTrain int) error {
 		if len(fold.Train) < minTrain {
 			return fmt.Errorf("folds: fold %d has %d training rows, fewer than the %d needed", f, len(fold.Train), minTrain)
 		}
-		for s, rows := range [][]int{fold.Train, fold.Test} {
+		for _, rows := range [][]int{fold.Train, fold.Test} {
 			for _, i := range rows {
 				if i < 0 || i >= n {
 					return fmt.Errorf("folds: fold %d indexes row %d of %d", f, i, n)
@@ -140,7 +140,6 @@ func ValidateFolds(folds []Fold, n, minTrain int) error {
 					return fmt.Errorf("folds: fold %d uses row %d twice (train and test must be disjoint)", f, i)
 				}
 				seen[i] = f + 1
-				_ = s
 			}
 		}
 	}
