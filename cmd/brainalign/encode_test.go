@@ -299,3 +299,20 @@ func TestEncodeMatchesScikitLearn(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageErrorsExitTwo: command-line mistakes exit 2, data problems 1.
+func TestUsageErrorsExitTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"encode"},            // required flags missing
+		{"encode", "--bogus"}, // unknown flag
+		{"encode", "-x", "a", "-y", "b", "-o", "c", "--folds", "x"}, // malformed value
+		{"encode", "-x", "a", "-y", "b", "-o", "c", "extra"},        // stray argument
+	} {
+		if _, stderr, code := runCLI(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%q)", args, code, stderr)
+		}
+	}
+	if _, _, code := runCLI(t, "encode", "-x", "missing.npy", "-y", "missing.npy", "-o", filepath.Join(t.TempDir(), "o")); code != 1 {
+		t.Errorf("missing input file: exit %d, want 1", code)
+	}
+}

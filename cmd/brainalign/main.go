@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -92,8 +93,22 @@ func exitCode(err error, stderr io.Writer) int {
 		return 130
 	case errors.As(err, &ec):
 		return ec.ExitCode()
+	case isFlagError(err):
+		return 2
 	}
 	return 1
+}
+
+// isFlagError recognises the command-line errors urfave/cli reports without a type of its own
+// to match: missing required flags, unknown flags, malformed flag values.
+func isFlagError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"Required flag", "Required flags", "flag provided but not defined", "invalid value", "invalid boolean"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // usageError marks an error in the command line (exit status 2).
