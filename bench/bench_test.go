@@ -64,8 +64,14 @@ func benchEngine(b *testing.B, kind string, w Workload, x, y engine.Matrix) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(res.Flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	rate := res.Flops * float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rate/1e9, "GFLOP/s")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+	if d, ok := e.(engine.Describer); ok {
+		if peak := d.Device().PeakFLOPS[w.Precision]; peak > 0 {
+			b.ReportMetric(100*rate/peak, "%peak")
+		}
+	}
 }
 
 // TestWorkloadFlops checks the predicted operation count against what the engine counts.

@@ -1,0 +1,43 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"gorgonia.org/cu"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+var _ engine.Describer = (*Engine)(nil)
+
+// peakPerSM is the dense floating-point operations one multiprocessor issues per clock (an FMA
+// counts 2), by compute capability: float32 on the CUDA cores, float64 on the tensor cores where
+// cuBLAS's DGEMM uses them (A100, H100) else the FP64 units, TF32 on the tensor cores. From
+// NVIDIA's architecture whitepapers; e.g. H100 SXM: 132 SMs x 1.98 GHz x 256 = 66.9 TFLOP/s
+// float32.
+var peakPerSM = map[[2]int]map[engine.Precision]float64{
+	{8, 0}: {engine.Float32: 128, engine.Float64: 128, engine.TF32: 1024},
+	{8, 6}: {engine.Float32: 256, engine.Float64: 4, engine.TF32: 256},
+	{8, 9}: {engine.Float32: 256, engine.Float64: 4, engine.TF32: 256},
+	{9, 0}: {engine.Float32: 256, engine.Float64: 256, engine.TF32: 2048},
+}
+
+// Device implements engine.Describer: the GPU's name, memory and theoretical peak rates at its
+// reported maximum clock (absent for architectures not in the table). Benchmarks divide achieved
+// rates by these.
+func (e *Engine) Device() engine.DeviceInfo {
+	info := engine.DeviceInfo{Name: e.dev.name, PeakFLOPS: map[engine.Precision]float64{}}
+	dev := cu.Device(e.dev.ord)
+	if mem, err := dev.TotalMem(); err == nil {
+		info.MemoryBytes = mem
+	}
+	attrs, err := dev.Attributes(cu.MultiprocessorCount, cu.ClockRate, cu.ComputeCapabilityMajor, cu.ComputeCapabilityMinor)
+	if err != nil {
+		return info
+	}
+	sms, clockHz := float64(attrs[0]), float64(attrs[1])*1e3 // ClockRate is in kHz
+	for p, perClock := range peakPerSM[[2]int{attrs[2], attrs[3]}] {
+		info.PeakFLOPS[p] = sms * clockHz * perClock
+	}
+	return info
+}
