@@ -16,6 +16,7 @@ const (
 	LOO      = "loo"      // loo_weights, loo_update_*, gcv_select_*
 	Pearson  = "pearson"  // pearson_*
 	Scale    = "scale"    // scale_cols_*, scale_refit_*, square_f64, convert_f64_f32, fill_f64
+	KFold    = "kfold"    // r2_*, kfold_accumulate, argmin_penalty
 )
 
 // Entries lists the kernels each module must define (the cuda engine looks these up by name).
@@ -26,6 +27,7 @@ var Entries = map[string][]string{
 	Pearson: {"pearson_f32", "pearson_f64"},
 	Scale: {"scale_cols_f32", "scale_cols_f64", "scale_refit_f32", "scale_refit_f64",
 		"square_f64", "convert_f64_f32", "fill_f64"},
+	KFold: {"r2_f32", "r2_f64", "kfold_accumulate", "argmin_penalty"},
 }
 
 // PTX returns the PTX text of a module (e.g. PTX(kernels.LOO)).

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"gorgonia.org/cu"
@@ -139,6 +138,25 @@ func TestMatchesCPU(t *testing.T) {
 			{"shared_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.SharedAlpha = true }, 1e-9, 1},
 			{"nointercept_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.NoIntercept = true }, 1e-9, 1},
 			{"tf32", func(o *engine.Options) { o.Precision = engine.TF32 }, 2e-2, 0.8},
+			{"kfold3_r2_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.Inner = kfold(3, engine.R2) }, 1e-9, 1},
+			{"kfold5_pearson_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.Inner = kfold(5, engine.Pearson) }, 1e-9, 1},
+			{"kfold3_r2_f32", func(o *engine.Options) { o.Inner = kfold(3, engine.R2) }, 2e-3, 0.95},
+			{"kfold3_pearson_f32", func(o *engine.Options) { o.Inner = kfold(3, engine.Pearson) }, 2e-3, 0.9},
+			{"shared_kfold5_r2_f64", func(o *engine.Options) {
+				o.Precision = engine.Float64
+				o.Inner = kfold(5, engine.R2)
+				o.SharedAlpha = true
+			}, 1e-9, 1},
+			{"shared_kfold3_pearson_f64", func(o *engine.Options) {
+				o.Precision = engine.Float64
+				o.Inner = kfold(3, engine.Pearson)
+				o.SharedAlpha = true
+			}, 1e-9, 1},
+			{"kfold3_nointercept_f64", func(o *engine.Options) {
+				o.Precision = engine.Float64
+				o.Inner = kfold(3, engine.R2)
+				o.NoIntercept = true
+			}, 1e-9, 1},
 		}
 		for _, md := range modes {
 			t.Run(shape.name+"/"+md.name, func(t *testing.T) {
@@ -150,20 +168,133 @@ func TestMatchesCPU(t *testing.T) {
 				}
 				want := score(t, cpu, x, y, ref)
 				compare(t, md.name, got, want, md.tol, md.agree)
+				// The same products, counted term by term as the CPU engine (the count depends on
+				// the batching only in shared mode, which re-stages when there is more than one).
+				if got.Batches == want.Batches && got.Flops != want.Flops {
+					t.Errorf("%s: flops %v, CPU engine %v", md.name, got.Flops, want.Flops)
+				}
 			})
 		}
 	}
 }
 
-func TestKFoldInnerRefused(t *testing.T) {
+// TestLargeOffsets: float64 brain data with a large offset (1e6, where float32's spacing is
+// 0.0625 against noise of about 1) in float32 precision agrees with the CPU engine, which centres
+// in float64 before rounding: the engine takes each column's float64 mean off before the float32
+// copy (columnShift), resident and streamed, row- and column-major.
+func TestLargeOffsets(t *testing.T) {
 	e := newTestEngine(t)
-	x, y := problem(60, 5, 3, 2)
-	_ = x
-	opts := options(t, 60, func(o *engine.Options) { o.Inner = engine.Inner{Mode: engine.KFoldInner, K: 3} })
-	_, err := e.Open(y, opts)
-	if err == nil || !strings.Contains(err.Error(), "not supported yet") {
-		t.Fatalf("kfold inner: got %v, want a clear not-supported error", err)
+	cpu := fallback.New()
+	n, m := 120, 1500 // Y large next to X and a fold's factors, for the streamed case
+	x, y := problem(n, 20, m, 6)
+	off := make([]float64, len(y.F64))
+	for k, v := range y.F64 {
+		off[k] = v + 1e6
 	}
+	yoff := engine.NewMatrix64(n, m, off)
+	cm := make([]float64, len(off)) // the same data, column-major
+	for i := 0; i < n; i++ {
+		for j := 0; j < m; j++ {
+			cm[j*n+i] = off[i*m+j]
+		}
+	}
+	ycm := engine.Matrix{Rows: n, Cols: m, ColMajor: true, F64: cm}
+	for _, inner := range []engine.Inner{{Mode: engine.LOO}, {Mode: engine.KFoldInner, K: 3}} {
+		base := options(t, n, func(o *engine.Options) { o.Inner = inner })
+		want := score(t, cpu, x, yoff, base)
+		t.Run(inner.String()+"/resident", func(t *testing.T) {
+			compare(t, "offset", score(t, e, x, yoff, base), want, 2e-3, 0.95)
+		})
+		t.Run(inner.String()+"/colmajor", func(t *testing.T) {
+			compare(t, "offset colmajor", score(t, e, x, ycm, base), want, 2e-3, 0.95)
+		})
+		t.Run(inner.String()+"/streamed", func(t *testing.T) {
+			opts := base
+			opts.MemoryLimit = int64(n*m) * 4 * 2 / 3 // Y (float32 on the device) is 1.5x the budget
+			s, err := e.Open(yoff, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.(*session).Resident() {
+				t.Fatal("Y resident under the limit")
+			}
+			got, err := s.Score(context.Background(), x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Batches < 2 {
+				t.Errorf("streamed Y in %d batch(es)", got.Batches)
+			}
+			compare(t, "offset streamed", got, want, 2e-3, 0.95)
+		})
+	}
+}
+
+// TestColumnShift checks the host side of the offset removal: means in float64, constant
+// columns exactly zero after the shift, both layouts and both input types alike.
+func TestColumnShift(t *testing.T) {
+	const n, m = 5, 3
+	rm := []float64{
+		1e4 + 0.1, 0.1, -2,
+		1e4 + 0.7, 0.1, 3,
+		1e4 - 0.3, 0.1, 5,
+		1e4 + 0.2, 0.1, 7,
+		1e4 + 0.4, 0.1, 11,
+	}
+	for k := range rm { // float32-representable, so the float32 copies below hold the same values
+		rm[k] = float64(float32(rm[k]))
+	}
+	cm := make([]float64, n*m)
+	for i := 0; i < n; i++ {
+		for j := 0; j < m; j++ {
+			cm[j*n+i] = rm[i*m+j]
+		}
+	}
+	to32 := func(a []float64) []float32 {
+		out := make([]float32, len(a))
+		for k, v := range a {
+			out[k] = float32(v)
+		}
+		return out
+	}
+	for _, y := range []engine.Matrix{
+		engine.NewMatrix64(n, m, rm), {Rows: n, Cols: m, ColMajor: true, F64: cm},
+		engine.NewMatrix32(n, m, to32(rm)), {Rows: n, Cols: m, ColMajor: true, F32: to32(cm)},
+	} {
+		sh := columnShift(y)
+		for j := 0; j < m; j++ {
+			mu := 0.0
+			for i := 0; i < n; i++ {
+				mu += rm[i*m+j]
+			}
+			mu /= n
+			if j == 1 {
+				mu = rm[1] // constant: its value, not a rounded mean
+			}
+			if sh[j] != mu {
+				t.Errorf("colmajor %v: shift[%d] = %v, want %v", y.ColMajor, j, sh[j], mu)
+			}
+		}
+		rows := []int{4, 0, 2}
+		got := make([]float32, len(rows)*2)
+		gatherShifted32(y, rows, 1, 3, sh, got)
+		for r, i := range rows {
+			for j := 1; j < 3; j++ {
+				want := float32(rm[i*m+j] - sh[j])
+				if j == 1 && got[r*2] != 0 {
+					t.Errorf("colmajor %v: constant column not exactly zero: %v", y.ColMajor, got[r*2])
+				}
+				if got[r*2+j-1] != want {
+					t.Errorf("colmajor %v: (%d, %d) = %v, want %v", y.ColMajor, i, j, got[r*2+j-1], want)
+				}
+			}
+		}
+	}
+}
+
+func kfold(k int, sc engine.InnerScore) engine.Inner {
+	return engine.Inner{Mode: engine.KFoldInner, K: k, Score: sc}
 }
 
 // TestBatching: tiny batches (MaxBatch, a MemoryLimit) and injected out-of-memory failures that
@@ -448,6 +579,137 @@ func TestKernels(t *testing.T) {
 					t.Errorf("scale_refit (%d, %d) = %v, want %v", j, c, gz[j+c*mb], want)
 				}
 			}
+		}
+		return nil
+	})
+}
+
+// TestKFoldKernels checks r2, kfold_accumulate and argmin_penalty against Go references written
+// as fallback's r2Cols, kfold and argminPerTarget.
+func TestKFoldKernels(t *testing.T) {
+	e := newTestEngine(t)
+	rng := rand.New(rand.NewPCG(11, 3))
+	const n, mb, ld = 10, 6, 8 // validation rows picked from a 10-row batch of 6 targets (ld 8)
+	y := make([]float64, n*ld)
+	for i := range y {
+		y[i] = rng.NormFloat64() + 5
+	}
+	for i := 0; i < n; i++ {
+		y[i*ld+2] = 0    // constant column predicted exactly: R² 1
+		y[i*ld+3] = 1.25 // constant column predicted inexactly: R² 0
+	}
+	rows := []int32{1, 3, 4, 7, 9}
+	nv := len(rows)
+	p := make([]float64, nv*mb)
+	for i := range p {
+		p[i] = rng.NormFloat64()
+	}
+	mu := []float64{5, 4.5, 0, 1.25, -1, 5.5}
+	for i := 0; i < nv; i++ {
+		p[i*mb+2] = 0
+		p[i*mb+3] = 0.5
+	}
+	r2Ref := func(j int, withMu bool) float64 {
+		m := 0.0
+		if withMu {
+			m = mu[j]
+		}
+		my := 0.0
+		for _, r := range rows {
+			my += y[int(r)*ld+j]
+		}
+		my /= float64(nv)
+		res, tot := 0.0, 0.0
+		for i, r := range rows {
+			yv := y[int(r)*ld+j]
+			e := yv - (p[i*mb+j] + m)
+			res += e * e
+			tot += (yv - my) * (yv - my)
+		}
+		switch {
+		case tot != 0:
+			return 1 - res/tot
+		case res == 0:
+			return 1
+		}
+		return 0
+	}
+	onDevice(t, e, func(d *device) error {
+		pl := &pool{d: d}
+		defer pl.release()
+		dy, dp, drows, dmu := put(t, d, pl, y), put(t, d, pl, p), put(t, d, pl, rows), put(t, d, pl, mu)
+		out := put(t, d, pl, make([]float64, mb))
+		for _, withMu := range []bool{true, false} {
+			m := dmu
+			if !withMu {
+				m = 0
+			}
+			if err := d.r2(f64, dp, mb, m, dy, ld, drows, nv, mb, out); err != nil {
+				return err
+			}
+			got := get[float64](t, d, out, mb)
+			for j := 0; j < mb; j++ {
+				if want := r2Ref(j, withMu); !near(got[j], want, 1e-12) {
+					t.Errorf("r2 (mu %v) target %d: %v, want %v", withMu, j, got[j], want)
+				}
+			}
+			if withMu && (got[2] != 1 || got[3] != 0) {
+				t.Errorf("r2 of constant columns: %v, %v, want 1 (exact) and 0", got[2], got[3])
+			}
+		}
+		// criteria of 3 penalties over K = 3 splits, then the argmin; target 0 ties penalties 1
+		// and 2 exactly (the first, 1, must win), target 1 ties all three (0 wins)
+		const A, K = 3, 3
+		scores := make([][]float64, K*A) // [split*A + a][target]
+		for k := range scores {
+			scores[k] = make([]float64, mb)
+			for j := range scores[k] {
+				scores[k][j] = rng.Float64()
+			}
+			a := k % A
+			scores[k][0] = []float64{0.1, 0.5, 0.5}[a]
+			scores[k][1] = 0.25
+		}
+		crit := put(t, d, pl, make([]float64, A*mb))
+		want := make([]float64, A*mb)
+		sc := put(t, d, pl, make([]float64, mb))
+		for k := 0; k < K; k++ {
+			for a := 0; a < A; a++ {
+				if err := upload(sc, scores[k*A+a], d.compute); err != nil {
+					return err
+				}
+				if err := d.kfoldAccumulate(sc, mb, K, crit+cu.DevicePtr(a*mb*8)); err != nil {
+					return err
+				}
+				for j := 0; j < mb; j++ {
+					want[a*mb+j] -= scores[k*A+a][j] / K
+				}
+			}
+		}
+		gc := get[float64](t, d, crit, A*mb)
+		for k := range want {
+			if gc[k] != want[k] {
+				t.Errorf("kfold_accumulate crit[%d] = %v, want %v", k, gc[k], want[k])
+			}
+		}
+		best, idx := put(t, d, pl, make([]float64, mb)), put(t, d, pl, make([]int32, mb))
+		if err := d.argminPenalty(crit, mb, mb, A, best, idx); err != nil {
+			return err
+		}
+		gb, gi := get[float64](t, d, best, mb), get[int32](t, d, idx, mb)
+		for j := 0; j < mb; j++ {
+			bi := 0
+			for a := 1; a < A; a++ {
+				if want[a*mb+j] < want[bi*mb+j] {
+					bi = a
+				}
+			}
+			if gi[j] != int32(bi) || gb[j] != want[bi*mb+j] {
+				t.Errorf("argmin_penalty target %d: %d (%v), want %d (%v)", j, gi[j], gb[j], bi, want[bi*mb+j])
+			}
+		}
+		if gi[0] != 1 || gi[1] != 0 {
+			t.Errorf("argmin_penalty ties: targets 0, 1 chose %d, %d, want 1, 0", gi[0], gi[1])
 		}
 		return nil
 	})

@@ -13,9 +13,11 @@
 // (cusolverDnDsyevd, a small cgo binding here); products on cuBLAS through gorgonia.org/cu/blas
 // (float32 by default, float64 with Precision Float64, TF32 tensor cores with Precision TF32 via
 // cublasSetMathMode); and the custom kernels of package kernels (column statistics and centring,
-// the fused leave-one-out error with its running argmin, per-target refit scaling, Pearson r).
+// the fused leave-one-out error with its running argmin, per-target refit scaling, Pearson r,
+// and for the inner K-fold selection R² per target, the criterion update and its argmin).
 //
-// Memory: the brain data Y is uploaded once by Open and stays resident while activation matrices
+// Memory: the brain data Y is uploaded once by Open (float64 data held in float32 has its
+// all-rows column means taken off in float64 first, see columnShift) and stays resident while activation matrices
 // stream through Score. Targets are processed in batches sized from the free device memory
 // (capped by Options.MemoryLimit); an out-of-memory allocation halves the batch and retries. When
 // Y itself does not fit, it stays on the host and each batch of targets is uploaded in turn, the

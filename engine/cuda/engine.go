@@ -58,9 +58,6 @@ func (e *Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, err
 	if err := engine.CheckBrain(y, opts); err != nil {
 		return nil, err
 	}
-	if opts.Inner.Mode == engine.KFoldInner {
-		return nil, fmt.Errorf("cuda engine: inner mode %s %w; use --device cpu", opts.Inner, engine.ErrUnsupported)
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.dev == nil {
@@ -69,6 +66,11 @@ func (e *Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, err
 	s := &session{e: e, y: y, opts: opts, t: f32}
 	if opts.Precision == engine.Float64 {
 		s.t = f64
+	}
+	if s.t == f32 && !opts.NoIntercept {
+		// Data held in float32: take each column's mean off first (in float64), so large offsets
+		// in float64 data do not cost float32 precision (see columnShift).
+		s.shift = columnShift(y)
 	}
 	err := e.dev.do(func() error {
 		e.dev.limit = opts.MemoryLimit
@@ -85,7 +87,7 @@ func (e *Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, err
 		if err != nil {
 			return nil // streamed after all
 		}
-		host := stageAll(y, s.t)
+		host := stageAll(y, s.t, s.shift)
 		if err := uploadAny(p, host, e.dev.compute); err != nil {
 			e.dev.free(p)
 			return err
@@ -106,11 +108,14 @@ func (e *Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, err
 
 // session holds the brain data, resident on the device (dy != 0) or on the host.
 type session struct {
-	e        *Engine
-	y        engine.Matrix
-	opts     engine.Options
-	t        dtype
-	dy       cu.DevicePtr // n x m row-major (column-major m x n, ld m) in precision t; 0: streamed
+	e    *Engine
+	y    engine.Matrix
+	opts engine.Options
+	t    dtype
+	dy   cu.DevicePtr // n x m row-major (column-major m x n, ld m) in precision t; 0: streamed
+	// shift, when not nil, is subtracted from each column of y (in float64) before its
+	// conversion to float32 for the device, resident or streamed: see columnShift.
+	shift    []float64
 	openTime time.Duration
 	closed   bool
 
@@ -168,23 +173,112 @@ func (s *session) Score(ctx context.Context, x engine.Matrix) (*engine.Result, e
 	return res, nil
 }
 
-// stageAll returns y as one row-major host slice in precision t (no copy when it already is).
-func stageAll(y engine.Matrix, t dtype) any {
+// columnShift returns, per column of y, the value the device copy subtracts before converting
+// to float32: the column's mean over all rows, summed in float64 in row order, or for an exactly
+// constant column its value (so that it becomes exact zeros, whatever the rounding of a mean).
+// With an intercept every result is invariant to a per-column shift of Y: each fold's training
+// targets are centred by their own means on the device, the LOO/GCV/k-fold criteria read only
+// those centred targets, and Pearson r against the held-out rows is shift-invariant. Without the
+// shift, float32 would round raw float64 values (e.g. around 1e4, varying by ~1) before
+// centring, where the CPU engine centres in float64 first. float32 input is shifted too (in
+// float64, then rounded): the same values given as float32 or float64 then reach the device
+// identically, as they reach the CPU engine's products. Not used without an intercept (the fit is
+// not shift-invariant there) nor in float64 precision.
+func columnShift(y engine.Matrix) []float64 {
+	if y.F64 != nil {
+		return colShift(y.F64, y.Rows, y.Cols, y.ColMajor)
+	}
+	return colShift(y.F32, y.Rows, y.Cols, y.ColMajor)
+}
+
+func colShift[V float32 | float64](a []V, n, m int, colMajor bool) []float64 {
+	sum := make([]float64, m)
+	same := make([]bool, m)
+	first := make([]V, m)
+	for j := range m {
+		if colMajor {
+			first[j] = a[j*n]
+		} else {
+			first[j] = a[j]
+		}
+		same[j] = true
+	}
+	if colMajor {
+		for j := range m {
+			for _, v := range a[j*n : (j+1)*n] {
+				sum[j] += float64(v)
+				same[j] = same[j] && v == first[j]
+			}
+		}
+	} else {
+		for i := range n {
+			for j, v := range a[i*m : (i+1)*m] {
+				sum[j] += float64(v)
+				same[j] = same[j] && v == first[j]
+			}
+		}
+	}
+	shift := make([]float64, m)
+	for j := range shift {
+		if same[j] {
+			shift[j] = float64(first[j])
+		} else {
+			shift[j] = sum[j] / float64(n)
+		}
+	}
+	return shift
+}
+
+// gatherShifted32 is engine.Matrix.GatherCols32 with shift[j] subtracted from column j in
+// float64 before the conversion to float32.
+func gatherShifted32(y engine.Matrix, rows []int, c0, c1 int, shift []float64, dst []float32) {
+	if y.F64 != nil {
+		gatherShifted(y.F64, y.Rows, y.Cols, y.ColMajor, rows, c0, c1, shift, dst)
+	} else {
+		gatherShifted(y.F32, y.Rows, y.Cols, y.ColMajor, rows, c0, c1, shift, dst)
+	}
+}
+
+func gatherShifted[V float32 | float64](a []V, n, m int, colMajor bool, rows []int, c0, c1 int, shift []float64, dst []float32) {
+	w := c1 - c0
+	if colMajor {
+		for j := c0; j < c1; j++ {
+			col, sh := a[j*n:(j+1)*n], shift[j]
+			for r, i := range rows {
+				dst[r*w+j-c0] = float32(float64(col[i]) - sh)
+			}
+		}
+		return
+	}
+	sh := shift[c0:c1]
+	for r, i := range rows {
+		src := a[i*m+c0 : i*m+c1]
+		out := dst[r*w : (r+1)*w]
+		for j, v := range src {
+			out[j] = float32(float64(v) - sh[j])
+		}
+	}
+}
+
+// stageAll returns y as one row-major host slice in precision t (no copy when it already is),
+// shifted by shift (see stageCols).
+func stageAll(y engine.Matrix, t dtype, shift []float64) any {
 	all := make([]int, y.Rows)
 	for i := range all {
 		all[i] = i
 	}
-	return stageCols(y, all, 0, y.Cols, t, nil)
+	return stageCols(y, all, 0, y.Cols, t, shift, nil)
 }
 
 // stageCols gathers columns [c0, c1) of y's rows into a row-major host slice in precision t,
 // reusing buf when it is large enough; whole row-major matrices of the right type are used in
-// place.
-func stageCols(y engine.Matrix, rows []int, c0, c1 int, t dtype, buf any) any {
+// place. With a shift (float32 t only), shift[j] is subtracted from column j in float64 before
+// the conversion (never in place).
+func stageCols(y engine.Matrix, rows []int, c0, c1 int, t dtype, shift []float64, buf any) any {
 	w := c1 - c0
 	whole := !y.ColMajor && c0 == 0 && c1 == y.Cols && len(rows) == y.Rows
 	if t == f32 {
-		if whole && y.F32 != nil {
+		if whole && y.F32 != nil && shift == nil {
 			return y.F32
 		}
 		b, _ := buf.([]float32)
@@ -192,7 +286,11 @@ func stageCols(y engine.Matrix, rows []int, c0, c1 int, t dtype, buf any) any {
 			b = make([]float32, len(rows)*w)
 		}
 		b = b[:len(rows)*w]
-		y.GatherCols32(rows, c0, c1, b)
+		if shift != nil {
+			gatherShifted32(y, rows, c0, c1, shift, b)
+		} else {
+			y.GatherCols32(rows, c0, c1, b)
+		}
 		return b
 	}
 	if whole && y.F64 != nil {

@@ -151,6 +151,38 @@ func (d *device) pearson(t dtype, p cu.DevicePtr, ldp int, y cu.DevicePtr, ldy i
 	return d.launch("pearson_"+t.suffix(), int64(mb), p, ldp, y, ldy, rows, n, mb, r, degenerate)
 }
 
+// r2: R² per target of the prediction p (mb x n) plus mu (mb values, or 0 for none) against
+// y[:, rows] (rows 0: 0..n-1); a constant y column scores 1 when the prediction is exact, else 0.
+func (d *device) r2(t dtype, p cu.DevicePtr, ldp int, mu, y cu.DevicePtr, ldy int, rows cu.DevicePtr, n, mb int, out cu.DevicePtr) error {
+	checkDims("r2", n, mb)
+	checkLd("r2", ldp, mb)
+	checkLd("r2", ldy, mb)
+	checkPtr("r2", p, y, out)
+	if n < 1 {
+		panic("cuda: r2: no rows")
+	}
+	return d.launch("r2_"+t.suffix(), int64(mb), p, ldp, mu, y, ldy, rows, n, mb, out)
+}
+
+// kfoldAccumulate: crit[j] -= score[j] / k for the mb targets (float64).
+func (d *device) kfoldAccumulate(score cu.DevicePtr, mb int, k float64, crit cu.DevicePtr) error {
+	checkDims("kfold_accumulate", mb)
+	checkPtr("kfold_accumulate", score, crit)
+	return d.launch("kfold_accumulate", int64(mb), score, mb, k, crit)
+}
+
+// argminPenalty: per target j < mb, the smallest crit[j + a*ldc] over the na penalties (first
+// wins ties) into best[j] and bestIdx[j].
+func (d *device) argminPenalty(crit cu.DevicePtr, ldc, mb, na int, best, bestIdx cu.DevicePtr) error {
+	checkDims("argmin_penalty", mb, na)
+	checkLd("argmin_penalty", ldc, mb)
+	checkPtr("argmin_penalty", crit, best, bestIdx)
+	if na < 1 {
+		panic("cuda: argmin_penalty: no penalties")
+	}
+	return d.launch("argmin_penalty", int64(mb), crit, ldc, mb, na, best, bestIdx)
+}
+
 // scaleCols: out[:, c] = a[:, c] * f[c] (rows x cols; out may be a).
 func (d *device) scaleCols(t dtype, a cu.DevicePtr, lda, rows, cols int, f, out cu.DevicePtr, ldo int) error {
 	checkDims("scale_cols", rows, cols)

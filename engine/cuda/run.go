@@ -174,6 +174,10 @@ type split struct {
 	g           cu.DevicePtr // r x A: s/(s²+a)
 	w           cu.DevicePtr // ntr x A: 1/(1-h(a))
 	den         cu.DevicePtr // A: (1 - tr(H(a))/ntr)², GCV
+
+	// Inner k-fold splits only: the split's training and validation rows as int32 positions in
+	// the outer training fold (rows of the outer batch's Yc).
+	trainPos, valPos cu.DevicePtr
 }
 
 func toInt32(idx []int) []int32 {
@@ -438,20 +442,37 @@ type batch struct {
 	hostR                []float64
 	hostDeg              []int32
 	hostCrit             []float64
+
+	// Inner k-fold selection (KFoldInner only), sized for the largest inner split; the inner
+	// training targets go to yh (ntr_i < ntr rows), the criteria to crit.
+	kz, kgz, kpred cu.DevicePtr // precision t: r_i x bs, r_i x bs, nte_i x bs
+	kmean          cu.DevicePtr // float64: bs, the inner training means
 }
 
 // perTarget is the device memory one target of a batch takes.
-func (r *runner) perTarget(sp *split) int64 {
+func (r *runner) perTarget(sp *split, inner []*split) int64 {
 	es := r.t.size()
 	A := int64(len(r.s.opts.Alphas))
 	b := es*(2*int64(sp.ntr)+2*int64(sp.r)+int64(sp.nte)) + 8*(3+A) + 4*3
 	if r.s.dy == 0 {
 		b += 2 * es * int64(r.x.Rows)
 	}
+	if len(inner) > 0 {
+		rmax, ntemax := innerMax(inner)
+		b += es*(2*int64(rmax)+int64(ntemax)) + 8
+	}
 	return b
 }
 
-func (r *runner) allocBatch(p *pool, sp *split, bs int) (*batch, error) {
+// innerMax returns the largest rank and validation size over the inner splits.
+func innerMax(inner []*split) (rmax, ntemax int) {
+	for _, sp := range inner {
+		rmax, ntemax = max(rmax, sp.r), max(ntemax, sp.nte)
+	}
+	return rmax, ntemax
+}
+
+func (r *runner) allocBatch(p *pool, sp *split, inner []*split, bs int) (*batch, error) {
 	es, A := r.t.size(), int64(len(r.s.opts.Alphas))
 	b := &batch{bs: bs}
 	n := int64(bs)
@@ -471,8 +492,15 @@ func (r *runner) allocBatch(p *pool, sp *split, bs int) (*batch, error) {
 	b.zf = al(es * int64(sp.r) * n)
 	b.pred = al(es * int64(sp.nte) * n)
 	b.mean, b.best, b.rr = al(8*n), al(8*n), al(8*n)
-	if r.s.opts.SharedAlpha {
+	if r.s.opts.SharedAlpha || len(inner) > 0 {
 		b.crit = al(8 * A * n)
+	}
+	if len(inner) > 0 {
+		rmax, ntemax := innerMax(inner)
+		b.kz = al(es * int64(rmax) * n)
+		b.kgz = al(es * int64(rmax) * n)
+		b.kpred = al(es * int64(ntemax) * n)
+		b.kmean = al(8 * n)
 	}
 	b.cnst, b.idx, b.deg = al(4*n), al(4*n), al(4*n)
 	if r.s.dy == 0 {
@@ -490,10 +518,10 @@ func (r *runner) allocBatch(p *pool, sp *split, bs int) (*batch, error) {
 
 // batches sizes and allocates the target batch: from the free device memory capped by the
 // memory limit and MaxBatch; an out-of-memory allocation halves the batch and retries.
-func (r *runner) batches(p *pool, sp *split) (*batch, error) {
+func (r *runner) batches(p *pool, sp *split, inner []*split) (*batch, error) {
 	d, opts := r.d, r.s.opts
 	m := r.s.y.Cols
-	per := r.perTarget(sp)
+	per := r.perTarget(sp, inner)
 	avail := d.freeMem() * 9 / 10
 	if d.limit > 0 {
 		avail = min(avail, d.limit-d.used)
@@ -507,7 +535,7 @@ func (r *runner) batches(p *pool, sp *split) (*batch, error) {
 		d.failAllocs, r.s.failAllocs = r.s.failAllocs, 0
 	}
 	for {
-		b, err := r.allocBatch(p, sp, bs)
+		b, err := r.allocBatch(p, sp, inner, bs)
 		if err == nil {
 			return b, nil
 		}
@@ -534,10 +562,14 @@ func (r *runner) fold(f int) error {
 	if err != nil {
 		return fmt.Errorf("fold %d: %w", f, err)
 	}
+	inner, err := r.decomposeInner(&fp, f, fold)
+	if err != nil {
+		return err
+	}
 	r.tm.Decompose += time.Since(t0)
 	r.res.Rank[f], r.res.Dropped[f] = sp.r, sp.dropped
 
-	b, err := r.batches(&fp, sp)
+	b, err := r.batches(&fp, sp, inner)
 	if err != nil {
 		return fmt.Errorf("fold %d: %w", f, err)
 	}
@@ -552,7 +584,7 @@ func (r *runner) fold(f int) error {
 			if err := r.stage(sp, b, ysrc, ldy, mb); err != nil {
 				return err
 			}
-			if err := r.selectPenalty(sp, b, mb); err != nil {
+			if err := r.selectPenalty(sp, inner, b, mb); err != nil {
 				return err
 			}
 			if err := r.refitAndScore(f, sp, b, c0, mb, ysrc, ldy); err != nil {
@@ -569,7 +601,7 @@ func (r *runner) fold(f int) error {
 		if err := r.stage(sp, b, ysrc, ldy, mb); err != nil {
 			return err
 		}
-		if err := r.selectPenalty(sp, b, mb); err != nil {
+		if err := r.selectPenalty(sp, inner, b, mb); err != nil {
 			return err
 		}
 		if err := r.presync(); err != nil {
@@ -661,7 +693,7 @@ func (r *runner) forBatches(b *batch, fn func(c0, mb int, ysrc cu.DevicePtr, ldy
 			old := r.host[k2]
 			go func() {
 				t0 := time.Now()
-				h := stageCols(r.s.y, r.allRows, next, next+nmb, r.t, old)
+				h := stageCols(r.s.y, r.allRows, next, next+nmb, r.t, r.s.shift, old)
 				ch <- gathered{h, time.Since(t0)}
 			}()
 			r.pending = func() error {
@@ -707,7 +739,7 @@ func (r *runner) prefetch(b *batch, k, c0, mb int) error {
 	if err := r.copied[k].Synchronize(); err != nil { // the previous upload from host[k] is done
 		return fmt.Errorf("cuda engine: %w", err)
 	}
-	h := stageCols(r.s.y, r.allRows, c0, c0+mb, r.t, r.host[k])
+	h := stageCols(r.s.y, r.allRows, c0, c0+mb, r.t, r.s.shift, r.host[k])
 	if err := uploadAny(b.staged[k], h, d.copy); err != nil {
 		return err
 	}
@@ -752,9 +784,12 @@ func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) erro
 
 // selectPenalty runs the inner selection: per-target best penalty index into b.idx (and the
 // criteria into b.crit in shared mode).
-func (r *runner) selectPenalty(sp *split, b *batch, mb int) error {
+func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) error {
 	d, t, opts := r.d, r.t, r.s.opts
 	A := len(opts.Alphas)
+	if opts.Inner.Mode == engine.KFoldInner {
+		return r.selectKFold(inner, b, mb)
+	}
 	if opts.Inner.Mode == engine.GCV {
 		if err := d.gcvSelect(t, b.yc, mb, sp.ntr, b.z, mb, sp.r, mb, sp.f, sp.den, A, b.crit, mb, b.best, b.idx); err != nil {
 			return err

@@ -1,0 +1,140 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+
+	"gorgonia.org/cu"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// Inner K-fold selection (--inner kfold:K[:r2|pearson]), step by step as fallback's
+// decomposeFold and kfold: one decomposition per inner split of the outer training fold, then
+// per target batch and inner split Z_i = U_i^T Yc_i (the inner training targets re-centred),
+// per penalty the validation prediction P_i diag(s/(s²+a)) Z_i and its score; the criterion is
+// minus the mean score over the inner splits, its argmin (first penalty on ties) the choice.
+
+// pick returns idx[pos] for each position.
+func pick(idx, pos []int) []int {
+	out := make([]int, len(pos))
+	for i, p := range pos {
+		out[i] = idx[p]
+	}
+	return out
+}
+
+// decomposeInner factorises the inner splits of outer fold f (nil unless the inner mode is
+// KFoldInner): engine.KFold over the fold's training rows in order, each split's rows picked
+// from the outer training rows, as fallback's decomposeFold. The splits' allocations go to fp.
+func (r *runner) decomposeInner(fp *pool, f int, fold engine.Fold) ([]*split, error) {
+	opts := r.s.opts
+	if opts.Inner.Mode != engine.KFoldInner {
+		return nil, nil
+	}
+	ifolds, err := engine.KFold(len(fold.Train), opts.Inner.K)
+	if err != nil {
+		return nil, fmt.Errorf("fold %d: inner %w", f, err)
+	}
+	inner := make([]*split, 0, len(ifolds))
+	for _, in := range ifolds {
+		sp, err := r.decompose(fp, engine.Fold{Train: pick(fold.Train, in.Train), Test: pick(fold.Train, in.Test)})
+		if err != nil {
+			return nil, fmt.Errorf("fold %d: inner split: %w", f, err)
+		}
+		if sp.trainPos, err = fp.alloc(int64(len(in.Train)) * 4); err != nil {
+			return nil, fmt.Errorf("fold %d: %w", f, r.oom("inner split", err))
+		}
+		if sp.valPos, err = fp.alloc(int64(len(in.Test)) * 4); err != nil {
+			return nil, fmt.Errorf("fold %d: %w", f, r.oom("inner split", err))
+		}
+		if err := upload(sp.trainPos, toInt32(in.Train), r.d.compute); err != nil {
+			return nil, err
+		}
+		if err := upload(sp.valPos, toInt32(in.Test), r.d.compute); err != nil {
+			return nil, err
+		}
+		inner = append(inner, sp)
+	}
+	return inner, nil
+}
+
+// selectKFold fills b.crit (A x mb, ld mb: criterion of penalty a for target j at j + a*mb)
+// with minus the mean inner-split score and b.idx with each target's argmin. It reads only the
+// batch's centred training targets b.yc (ntr x mb, ld mb) and overwrites b.yh, b.kz, b.kgz,
+// b.kpred, b.kmean, b.rr and b.deg (b.z and b.zf, which the refit reads, are untouched).
+func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
+	d, t, opts := r.d, r.t, r.s.opts
+	A := len(opts.Alphas)
+	K := float64(len(inner))
+	if err := d.zero(b.crit, 8*int64(A)*int64(mb)); err != nil {
+		return err
+	}
+	for _, sp := range inner {
+		// Inner training targets, re-centred on the inner training rows (Yc is centred on the
+		// outer training rows; a shift does not change the fit's slope), into b.yh: column-major
+		// mb x ntr_i (ld mb), i.e. row-major Yi (ntr_i x mb). No constant-column zeroing here, as
+		// fallback (a constant target is already exactly zero in Yc).
+		var mu cu.DevicePtr // inner training means (mb), or none without an intercept
+		if !opts.NoIntercept {
+			if err := d.colStats(t, b.yc, mb, sp.trainPos, sp.ntr, mb, b.kmean, 0, 0); err != nil {
+				return err
+			}
+			mu = b.kmean
+		}
+		if err := d.gatherCenter(t, t, b.yc, mb, sp.trainPos, sp.ntr, mb, mu, 0, b.yh, mb); err != nil {
+			return err
+		}
+		if err := r.mark(&r.tm.Transfer); err != nil {
+			return err
+		}
+		// Row-major Z_i (r_i x mb) = U_i^T Yi. Column-major: kz (mb x r_i, = Z_i^T) =
+		// yh (mb x ntr_i, = Yi^T) U_i (ntr_i x r_i, ld ntr_i), (N, N).
+		if err := d.gemm(t, false, false, mb, sp.r, sp.ntr, b.yh, mb, sp.u, sp.ntr, b.kz, mb); err != nil {
+			return err
+		}
+		r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
+		if err := r.mark(&r.tm.Products); err != nil {
+			return err
+		}
+		for a := 0; a < A; a++ {
+			// kgz = diag(g(a)) Z_i, g(a) = s/(s²+a) (r_i values at sp.g + a*r_i).
+			ga := sp.g + cu.DevicePtr(int64(a)*int64(sp.r)*8)
+			if err := d.scaleCols(t, b.kz, mb, mb, sp.r, ga, b.kgz, mb); err != nil {
+				return err
+			}
+			// Row-major Pred_i (nte_i x mb) = P_i diag(g(a)) Z_i. Column-major: kpred (mb x nte_i,
+			// = Pred_i^T) = kgz (mb x r_i, the scaled Z_i^T) P_i^T (N, T; P_i column-major
+			// nte_i x r_i, ld nte_i).
+			if err := d.gemm(t, false, true, mb, sp.nte, sp.r, b.kgz, mb, sp.p, sp.nte, b.kpred, mb); err != nil {
+				return err
+			}
+			r.res.Flops += 2 * float64(sp.nte) * float64(sp.r) * float64(mb)
+			if err := r.mark(&r.tm.Products); err != nil {
+				return err
+			}
+			// The validation targets are Yc's rows at valPos (outer-centred, as fallback's yv); R²
+			// compares them with the prediction plus the inner training mean.
+			if opts.Inner.Score == engine.Pearson {
+				if err := d.pearson(t, b.kpred, mb, b.yc, mb, sp.valPos, sp.nte, mb, b.rr, b.deg); err != nil {
+					return err
+				}
+			} else {
+				if err := d.r2(t, b.kpred, mb, mu, b.yc, mb, sp.valPos, sp.nte, mb, b.rr); err != nil {
+					return err
+				}
+			}
+			if err := d.kfoldAccumulate(b.rr, mb, K, b.crit+cu.DevicePtr(int64(a)*int64(mb)*8)); err != nil {
+				return err
+			}
+			if err := r.mark(&r.tm.Select); err != nil {
+				return err
+			}
+		}
+	}
+	if err := d.argminPenalty(b.crit, mb, mb, A, b.best, b.idx); err != nil {
+		return err
+	}
+	return r.mark(&r.tm.Select)
+}
