@@ -83,6 +83,7 @@ func runBench(c *cli.Context) error {
 	if opts.MemoryLimit, err = parseBytes(c.String("memory")); err != nil {
 		return usageError("--memory: %v", err)
 	}
+	boundHeap(opts.MemoryLimit)
 	out := c.App.Writer
 	fmt.Fprintf(out, "workload %s\n", w)
 	t0 := time.Now()

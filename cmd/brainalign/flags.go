@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -58,6 +59,7 @@ func modelOptions(c *cli.Context, n int) (engine.Options, error) {
 	if opts.MemoryLimit, err = parseBytes(c.String("memory")); err != nil {
 		return opts, usageError("--memory: %v", err)
 	}
+	boundHeap(opts.MemoryLimit)
 	opts.SharedAlpha = c.Bool("shared-alpha")
 	opts.NoIntercept = c.Bool("no-intercept")
 	k := c.Int("folds")
@@ -146,4 +148,15 @@ func openEngine(c *cli.Context) (engine.Engine, error) {
 func stderrIsTerminal(c *cli.Context) bool {
 	f, ok := c.App.ErrWriter.(*os.File)
 	return ok && isTerminal(f)
+}
+
+// boundHeap turns --memory into a soft limit for Go's garbage collector as well (unless
+// GOMEMLIMIT is set): the engine sizes its buffers to the cap, and without this the collector
+// would let short-lived garbage grow the heap to about twice what is live. The slack covers the
+// results and the runtime; memory-mapped input files are not heap and are not counted.
+func boundHeap(limit int64) {
+	if limit <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(limit + limit/4 + 64<<20)
 }
