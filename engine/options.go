@@ -216,3 +216,24 @@ func (o Options) Validate(n int) error {
 	}
 	return ValidateFolds(o.Folds, n, minTrain)
 }
+
+// OptionsSummary is what output files record of the options (summary.json, a sweep's manifest).
+type OptionsSummary struct {
+	Alphas      []float64 `json:"alphas"`
+	Folds       int       `json:"folds"`
+	FoldSizes   []int     `json:"fold_test_sizes"`
+	Inner       string    `json:"inner"`
+	SharedAlpha bool      `json:"shared_alpha"`
+	Intercept   bool      `json:"intercept"`
+	Precision   string    `json:"precision"`
+}
+
+// Summary describes the options for output files.
+func (o Options) Summary() OptionsSummary {
+	s := OptionsSummary{Alphas: o.Alphas, Folds: len(o.Folds), Inner: o.Inner.String(), SharedAlpha: o.SharedAlpha,
+		Intercept: !o.NoIntercept, Precision: o.Precision.String()}
+	for _, f := range o.Folds {
+		s.FoldSizes = append(s.FoldSizes, len(f.Test))
+	}
+	return s
+}

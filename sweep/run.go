@@ -30,24 +30,7 @@ type BrainInfo struct {
 }
 
 // OptionsInfo records the encoding model's options.
-type OptionsInfo struct {
-	Alphas      []float64 `json:"alphas"`
-	Folds       int       `json:"folds"`
-	FoldSizes   []int     `json:"fold_test_sizes"`
-	Inner       string    `json:"inner"`
-	SharedAlpha bool      `json:"shared_alpha"`
-	Intercept   bool      `json:"intercept"`
-	Precision   string    `json:"precision"`
-}
-
-func optionsInfo(o engine.Options) OptionsInfo {
-	oi := OptionsInfo{Alphas: o.Alphas, Folds: len(o.Folds), Inner: o.Inner.String(), SharedAlpha: o.SharedAlpha,
-		Intercept: !o.NoIntercept, Precision: o.Precision.String()}
-	for _, f := range o.Folds {
-		oi.FoldSizes = append(oi.FoldSizes, len(f.Test))
-	}
-	return oi
-}
+type OptionsInfo = engine.OptionsSummary
 
 // CheckpointInfo records one checkpoint.
 type CheckpointInfo struct {
@@ -202,7 +185,7 @@ type Report struct {
 
 func (c *Config) manifest() Manifest {
 	m := Manifest{Format: manifestFormat, Version: c.Version, Model: c.Plan.Model, Subject: c.Subject, Brain: c.Brain,
-		Rows: c.Rows, Targets: prod(c.Trailing), Trailing: c.Trailing, Options: optionsInfo(c.Options),
+		Rows: c.Rows, Targets: prod(c.Trailing), Trailing: c.Trailing, Options: c.Options.Summary(),
 		Fingerprint: c.Fingerprint, Layers: c.Plan.Layers}
 	for _, ck := range c.Plan.Checkpoints {
 		ci := CheckpointInfo{Name: ck.Name}

@@ -23,23 +23,12 @@ func infoOf(in *input) inputInfo {
 
 // modelInfo is the model part of a summary: what was fitted, and how.
 type modelInfo struct {
-	Alphas      []float64 `json:"alphas"`
-	Folds       int       `json:"folds"`
-	FoldSizes   []int     `json:"fold_test_sizes"`
-	FoldScheme  string    `json:"fold_scheme"`
-	Inner       string    `json:"inner"`
-	SharedAlpha bool      `json:"shared_alpha"`
-	Intercept   bool      `json:"intercept"`
-	Precision   string    `json:"precision"`
+	engine.OptionsSummary
+	FoldScheme string `json:"fold_scheme"`
 }
 
 func modelInfoOf(opts engine.Options, scheme string) modelInfo {
-	mi := modelInfo{Alphas: opts.Alphas, Folds: len(opts.Folds), FoldScheme: scheme, Inner: opts.Inner.String(),
-		SharedAlpha: opts.SharedAlpha, Intercept: !opts.NoIntercept, Precision: opts.Precision.String()}
-	for _, f := range opts.Folds {
-		mi.FoldSizes = append(mi.FoldSizes, len(f.Test))
-	}
-	return mi
+	return modelInfo{OptionsSummary: opts.Summary(), FoldScheme: scheme}
 }
 
 // runInfo is what the engine reported.
