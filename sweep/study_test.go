@@ -15,16 +15,6 @@ import (
 	"github.com/brainalign/brainalign/synth"
 )
 
-// smallStudy is a synthetic study small enough for tests (a few seconds on 2 cores).
-func smallStudy() synth.Config {
-	c := synth.Demo()
-	c.Images, c.Subjects, c.Layers, c.Dims, c.Dim, c.LatentDim = 400, 3, 6, nil, 32, 6
-	c.Checkpoints = 6
-	c.FMRI.Targets = 360
-	c.MEG.Channels = 16
-	return c
-}
-
 type studyRun struct {
 	ds        *synth.Dataset
 	fmri, meg []*sweep.Sweep
@@ -46,7 +36,7 @@ func runStudy(t *testing.T) *studyRun {
 			studyErr = err
 			return
 		}
-		studyRes, studyErr = sweepStudy(smallStudy(), dir)
+		studyRes, studyErr = sweepStudy(synth.Small(), dir)
 	})
 	if studyErr != nil {
 		t.Fatal(studyErr)

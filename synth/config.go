@@ -102,6 +102,18 @@ func Demo() Config {
 	return c
 }
 
+// Small is the study of the sweep tests and of `brainalign demo`'s study part: 400 images, 6
+// layers of 32 features, 6 checkpoints, 3 subjects, 360 fMRI vertices and 16 MEG channels;
+// seconds to sweep on a CPU.
+func Small() Config {
+	c := Demo()
+	c.Images, c.Subjects, c.Layers, c.Dims, c.Dim, c.LatentDim = 400, 3, 6, nil, 32, 6
+	c.Checkpoints = 6
+	c.FMRI.Targets = 360
+	c.MEG.Channels = 16
+	return c
+}
+
 // Study is a bigger study for benchmarks: 2000 images, 12 layers of 256 to 768 features,
 // 10,000 fMRI vertices and 64 MEG channels x 46 times for 3 subjects, 8 checkpoints. The brain
 // data take about 300 MB; activations are generated on demand (Model.Activations).

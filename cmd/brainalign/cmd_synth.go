@@ -41,21 +41,11 @@ func init() {
 	})
 }
 
-// smallStudy is the size of the tests and of the demo's study: seconds to sweep on a CPU.
-func smallStudy() synth.Config {
-	c := synth.Demo()
-	c.Images, c.Subjects, c.Layers, c.Dims, c.Dim, c.LatentDim = 400, 3, 6, nil, 32, 6
-	c.Checkpoints = 6
-	c.FMRI.Targets = 360
-	c.MEG.Channels = 16
-	return c
-}
-
 func synthConfig(size string, seed uint64, subjects int) (synth.Config, error) {
 	var c synth.Config
 	switch size {
 	case "small":
-		c = smallStudy()
+		c = synth.Small()
 	case "demo":
 		c = synth.Demo()
 	case "study":

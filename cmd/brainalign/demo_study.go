@@ -49,7 +49,7 @@ func demoStudy(c *cli.Context, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("%s: cannot create: %v", dir, err)
 	}
-	cfg := smallStudy()
+	cfg := synth.Small()
 	if c.IsSet("seed") {
 		cfg.Seed = c.Uint64("seed")
 	}
