@@ -345,79 +345,53 @@ func (p *problem[T]) run(i0, i1, j0, j1 int) {
 	}
 }
 
-// packA packs op(A)[i0:i0+rows, p0:p0+kc] into MR-row micro-panels: panel q
-// holds rows i0+q*MR.. as kc steps of MR contiguous elements, zero-padded.
+// packA packs op(A)[i0:i0+rows, p0:p0+kc] into MR-row micro-panels: panel r holds rows
+// i0+r*MR.. as kc steps of MR contiguous elements, zero-padded.
 func (p *problem[T]) packA(dst []T, i0, rows, p0, kc int) {
-	mr := p.kn.mr
-	a, lda := p.a, p.lda
-	if p.aTrans {
-		// op(A)[i, p] = a[p*lda + i]: read each row of a once, sequentially,
-		// and deal it out to the micro-panels.
-		for q := 0; q < kc; q++ {
-			src := a[(p0+q)*lda+i0:]
-			src = src[:rows]
-			for ir := 0; ir < rows; ir += mr {
-				d := dst[ir*kc+q*mr : ir*kc+q*mr+mr]
-				n := copy(d, src[ir:])
-				clear(d[n:])
-			}
-		}
-		return
-	}
-	for ir := 0; ir < rows; ir += mr {
-		panel := dst[ir*kc : ir*kc+mr*kc]
-		nrow := min(mr, rows-ir)
-		// op(A)[i, p] = a[i*lda + p]: read rows, write with stride MR.
-		for r := 0; r < nrow; r++ {
-			src := a[(i0+ir+r)*lda+p0:]
-			src = src[:kc]
-			d := panel[r:]
-			for q, v := range src {
-				d[q*mr] = v
-			}
-		}
-		for r := nrow; r < mr; r++ {
-			for q := 0; q < kc; q++ {
-				panel[q*mr+r] = 0
-			}
-		}
-	}
+	// op(A)[i, q] is a[q*lda+i] when A is transposed (k-major), else a[i*lda+q].
+	packPanels(dst, p.a, p.lda, p.aTrans, p0, kc, i0, rows, p.kn.mr)
 }
 
-// packB packs op(B)[p0:p0+kc, j0:j0+cols] into NR-column micro-panels: panel
-// q holds columns j0+q*NR.. as kc steps of NR contiguous elements, zero-padded.
+// packB packs op(B)[p0:p0+kc, j0:j0+cols] into NR-column micro-panels: panel q holds columns
+// j0+q*NR.. as kc steps of NR contiguous elements, zero-padded.
 func (p *problem[T]) packB(dst []T, p0, kc, j0, cols int) {
-	nr := p.kn.nr
-	b, ldb := p.b, p.ldb
-	if !p.bTrans {
-		// op(B)[p, j] = b[p*ldb + j]: read each row of b once, sequentially,
-		// and deal it out to the micro-panels.
+	// op(B)[q, j] is b[q*ldb+j] when B is not transposed (k-major), else b[j*ldb+q].
+	packPanels(dst, p.b, p.ldb, !p.bTrans, p0, kc, j0, cols, p.kn.nr)
+}
+
+// packPanels packs a kc x n block of a strided matrix into w-wide micro-panels (panel t holds
+// kc steps of w contiguous elements for block columns t*w.., zero-padded past n), the layout
+// the micro-kernels stream. Element (q, j) of the block is src[(k0+q)*ld+j0+j] when kMajor,
+// else src[(j0+j)*ld+k0+q]; either way src is read sequentially.
+func packPanels[T float32 | float64](dst, src []T, ld int, kMajor bool, k0, kc, j0, n, w int) {
+	if kMajor {
+		// Read each source row once and deal it out to the panels.
 		for q := 0; q < kc; q++ {
-			src := b[(p0+q)*ldb+j0:]
-			src = src[:cols]
-			for jr := 0; jr < cols; jr += nr {
-				d := dst[jr*kc+q*nr : jr*kc+q*nr+nr]
-				n := copy(d, src[jr:])
-				clear(d[n:])
+			row := src[(k0+q)*ld+j0:]
+			row = row[:n]
+			for t := 0; t < n; t += w {
+				d := dst[t*kc+q*w : t*kc+q*w+w]
+				c := copy(d, row[t:])
+				clear(d[c:])
 			}
 		}
 		return
 	}
-	for jr := 0; jr < cols; jr += nr {
-		panel := dst[jr*kc : jr*kc+nr*kc]
-		ncol := min(nr, cols-jr)
-		// op(B)[p, j] = b[j*ldb + p]: read rows of b, write with stride NR.
-		for cc := 0; cc < ncol; cc++ {
-			src := b[(j0+jr+cc)*ldb+p0:]
-			src = src[:kc]
-			d := panel[cc:]
-			for q, v := range src {
-				d[q*nr] = v
+	for t := 0; t < n; t += w {
+		panel := dst[t*kc : t*kc+w*kc]
+		width := min(w, n-t)
+		// Read source rows (block columns), write with stride w.
+		for c := 0; c < width; c++ {
+			line := src[(j0+t+c)*ld+k0:]
+			line = line[:kc]
+			d := panel[c:]
+			for q, v := range line {
+				d[q*w] = v
 			}
 		}
-		for cc := ncol; cc < nr; cc++ {
+		for c := width; c < w; c++ {
 			for q := 0; q < kc; q++ {
-				panel[q*nr+cc] = 0
+				panel[q*w+c] = 0
 			}
 		}
 	}
