@@ -46,26 +46,37 @@ func Score(ctx context.Context, e Engine, x, y Matrix, opts Options) (*Result, e
 	return s.Score(ctx, x)
 }
 
-// CheckBrain validates brain data and options; engines call it from Open.
+// CheckBrain validates brain data and options; engines call it from Open. Errors name the data
+// by y.Name ("brain data" when empty), so callers need not scan it again to name their file.
 func CheckBrain(y Matrix, opts Options) error {
-	if err := y.Validate("brain data"); err != nil {
+	name := nameOr(y.Name, "brain data")
+	if err := y.Validate(name); err != nil {
 		return err
 	}
-	if err := y.CheckFinite("brain data"); err != nil {
+	if err := y.CheckFinite(name); err != nil {
 		return err
 	}
 	return opts.Validate(y.Rows)
 }
 
-// CheckActivations validates activations against brain data of n rows; engines call it from Score.
+// CheckActivations validates activations against brain data of n rows; engines call it from
+// Score. Errors name the activations by x.Name ("activations" when empty).
 func CheckActivations(x Matrix, n int) error {
-	if err := x.Validate("activations"); err != nil {
+	name := nameOr(x.Name, "activations")
+	if err := x.Validate(name); err != nil {
 		return err
 	}
 	if x.Rows != n {
-		return fmt.Errorf("activations: %d rows, but the brain data has %d (rows must be the same stimuli)", x.Rows, n)
+		return fmt.Errorf("%s: %d rows, but the brain data has %d (rows must be the same stimuli)", name, x.Rows, n)
 	}
-	return x.CheckFinite("activations")
+	return x.CheckFinite(name)
+}
+
+func nameOr(name, generic string) string {
+	if name == "" {
+		return generic
+	}
+	return name
 }
 
 // Factory makes an engine for a device index (ignored by the CPU engine).

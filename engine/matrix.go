@@ -11,8 +11,11 @@ import (
 type Matrix struct {
 	Rows, Cols int
 	ColMajor   bool
-	F32        []float32
-	F64        []float64
+	// Name says what the matrix is in error messages (e.g. its file); engines use "activations"
+	// or "brain data" when it is empty.
+	Name string
+	F32  []float32
+	F64  []float64
 }
 
 // NewMatrix32 wraps row-major float32 data.

@@ -498,10 +498,7 @@ func (c *Config) scoreUnit(ctx context.Context, ld *loader, u Unit, base string,
 		return err
 	}
 	defer release()
-	if err := x.CheckFinite(src.String()); err != nil {
-		return err
-	}
-	res, err := c.Session.Score(ctx, x)
+	res, err := c.Session.Score(ctx, x) // checks x (finite values) once, in the engine
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}

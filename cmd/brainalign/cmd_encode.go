@@ -73,12 +73,7 @@ func runEncode(c *cli.Context) error {
 		return fmt.Errorf("%s has %d rows but %s has %d: rows must be the same stimuli (match them with --features-ids/--brain-ids)",
 			x.name(), xm.Rows, y.name(), ym.Rows)
 	}
-	if err := xm.CheckFinite(x.name()); err != nil {
-		return err
-	}
-	if err := ym.CheckFinite(y.name()); err != nil {
-		return err
-	}
+	xm.Name, ym.Name = x.name(), y.name() // the engine's input checks name the files
 	opts, err := modelOptions(c, ym.Rows)
 	if err != nil {
 		return err

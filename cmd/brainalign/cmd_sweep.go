@@ -144,9 +144,7 @@ func runSweep(c *cli.Context) error {
 			return subsetRows(x, mt.xRows)
 		}
 	}
-	if err := ym.CheckFinite(y.name()); err != nil {
-		return err
-	}
+	ym.Name = y.name() // the engine's input checks name the file
 	opts, err := modelOptions(c, ym.Rows)
 	if err != nil {
 		return err
