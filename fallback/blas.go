@@ -82,8 +82,12 @@ func transpose[T float](r, c int, a []T) []T {
 	return t
 }
 
-// convert copies float64 values into precision T.
+// convert returns float64 values in precision T: a copy for float32, src itself for float64
+// (the decomposition's arrays are read-only from here on, so sharing them is safe).
 func convert[T float](src []float64) []T {
+	if same, ok := any(src).([]T); ok {
+		return same
+	}
 	dst := make([]T, len(src))
 	for i, v := range src {
 		dst[i] = T(v)
