@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: help build test vet fmt-check bench bench-medium demo fixtures \
-        deps-cuda deps-openblas deps-oracle build-cuda build-openblas kernels check-ptx ci-cuda ci-openblas
+        deps-cuda deps-openblas deps-oracle build-cuda build-openblas kernels check-ptx ci-cuda ci-openblas test-cudasim
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -59,6 +59,12 @@ ci-cuda: deps-cuda check-ptx ## what CI can check of the cuda build without a GP
 	$(GO) vet -tags cuda ./...
 	@for p in $$($(GO) list -tags cuda -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
 		echo "compile tests: $$p"; $(GO) test -tags cuda -run XXX -c -o /dev/null $$p || exit 1; done
+	$(MAKE) test-cudasim
+
+# The cuda build's tests on cudasim (engine/cuda/sim): the driver, cuBLAS and cuSOLVER simulated on
+# the host, the kernels compiled from their .cu sources for the host. No GPU needed.
+test-cudasim: deps-cuda deps-openblas ## cuda-build tests on the host simulation of CUDA
+	GO=$(GO) scripts/cudasim.sh
 
 # --- OpenBLAS build (tag openblas): the fast CPU path, cgo.
 build-openblas: deps-openblas ## CPU engine on OpenBLAS/LAPACKE: bin/brainalign-openblas

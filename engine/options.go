@@ -237,3 +237,16 @@ func (o Options) Summary() OptionsSummary {
 	}
 	return s
 }
+
+// FormatBytes renders a byte count for messages: 512 B, 3.2 MiB, 1.5 GiB.
+func FormatBytes(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+}

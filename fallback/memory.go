@@ -2,7 +2,6 @@ package fallback
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -26,17 +25,4 @@ func defaultMemoryLimit() int64 {
 		}
 	}
 	return 4 << 30
-}
-
-// formatBytes renders a byte count for messages: 512 B, 3.2 MiB, 1.5 GiB.
-func formatBytes(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	case n < 1<<30:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 }

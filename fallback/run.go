@@ -307,7 +307,7 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 	bs := (limit - fixed) / perCol
 	if bs < 1 {
 		return 0, fmt.Errorf("%w: memory limit %s is below the %s one fold needs (decomposition %s + one target)",
-			engine.ErrOutOfMemory, formatBytes(limit), formatBytes(fixed+perCol), formatBytes(fixed))
+			engine.ErrOutOfMemory, engine.FormatBytes(limit), engine.FormatBytes(fixed+perCol), engine.FormatBytes(fixed))
 	}
 	bs = min(bs, m)
 	if opts.MaxBatch > 0 {

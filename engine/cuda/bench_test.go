@@ -31,7 +31,13 @@ func randMatrix32(rows, cols int, seed uint64) engine.Matrix {
 }
 
 func benchWorkload(b *testing.B, n, d, m int) {
+	if testing.Short() {
+		b.Skip("W1 and W2 are GPU-node workloads (tens of GB of host memory): not in -short mode")
+	}
 	e := newTestEngine(b)
+	if mem := e.Device().MemoryBytes; mem < 16<<30 {
+		b.Skipf("W1 and W2 need a device with 16 GiB or more (%s has %s)", e.Name(), engine.FormatBytes(mem))
+	}
 	x := randMatrix32(n, d, 1)
 	// Brain data with a shared low-rank signal so penalties differ across targets.
 	y := randMatrix32(n, m, 2)

@@ -137,7 +137,9 @@ func TestMatchesCPU(t *testing.T) {
 			{"gcv_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.Inner = engine.Inner{Mode: engine.GCV} }, 1e-9, 1},
 			{"shared_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.SharedAlpha = true }, 1e-9, 1},
 			{"nointercept_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.NoIntercept = true }, 1e-9, 1},
-			{"tf32", func(o *engine.Options) { o.Precision = engine.TF32 }, 2e-2, 0.8},
+			// TF32's goal (issue 3): |r| within 0.005 of float64. The penalties may differ where
+			// the criterion is flat; the r they give may not.
+			{"tf32", func(o *engine.Options) { o.Precision = engine.TF32 }, 5e-3, 0.8},
 			{"kfold3_r2_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.Inner = kfold(3, engine.R2) }, 1e-9, 1},
 			{"kfold5_pearson_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.Inner = kfold(5, engine.Pearson) }, 1e-9, 1},
 			{"kfold3_r2_f32", func(o *engine.Options) { o.Inner = kfold(3, engine.R2) }, 2e-3, 0.95},
@@ -170,8 +172,15 @@ func TestMatchesCPU(t *testing.T) {
 				compare(t, md.name, got, want, md.tol, md.agree)
 				// The same products, counted term by term as the CPU engine (the count depends on
 				// the batching only in shared mode, which re-stages when there is more than one).
-				if got.Batches == want.Batches && got.Flops != want.Flops {
-					t.Errorf("%s: flops %v, CPU engine %v", md.name, got.Flops, want.Flops)
+				wantFlops := want.Flops
+				if opts.Precision == engine.TF32 && opts.Inner.Mode == engine.LOO {
+					// plus the float32 residuals R0 = Yc - U Z of TF32 mode (runner.looResiduals)
+					for f, fold := range opts.Folds {
+						wantFlops += 2 * float64(len(fold.Train)) * float64(want.Rank[f]) * float64(y.Cols)
+					}
+				}
+				if got.Batches == want.Batches && got.Flops != wantFlops {
+					t.Errorf("%s: flops %v, CPU engine's count %v", md.name, got.Flops, wantFlops)
 				}
 			})
 		}
@@ -386,6 +395,41 @@ func TestStreamedBrainData(t *testing.T) {
 			compare(t, "streamed", got, want, 1e-6, 1)
 		})
 	}
+}
+
+// TestBrainDataLargerThanDevice: brain data 1.5 times the device's whole memory, no MemoryLimit:
+// the engine learns the size from the driver, keeps Y on the host, and sizes its batches from
+// what the driver reports free, with the CPU engine's numbers. It needs a device of at most 64
+// MiB (a 1.5x problem on an 80 GiB GPU would need 120 GB of host memory): the host simulator
+// started with CUDASIM_MEMORY=8M (scripts/cudasim.sh); on a real GPU it skips.
+func TestBrainDataLargerThanDevice(t *testing.T) {
+	e := newTestEngine(t)
+	mem := e.Device().MemoryBytes
+	if mem <= 0 || mem > 64<<20 {
+		t.Skipf("device memory %s: this test needs a device of at most 64 MiB (the simulator)", engine.FormatBytes(mem))
+	}
+	n := 400
+	m := int(mem * 3 / 2 / (4 * int64(n))) // float32 Y of 1.5x the device
+	x, y := problem(n, 24, m, 6)
+	opts := options(t, n, nil)
+	s, err := e.Open(y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.(*session).Resident() {
+		t.Fatalf("Y of %s resident on a device of %s", engine.FormatBytes(int64(n*m*4)), engine.FormatBytes(mem))
+	}
+	got, err := s.Score(context.Background(), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Batches < 2 {
+		t.Errorf("Y of 1.5x the device in %d batch(es)", got.Batches)
+	}
+	want := score(t, fallback.New(), x, y, opts)
+	t.Logf("n %d m %d (Y %s, device %s): %d batches", n, m, engine.FormatBytes(int64(n*m*4)), engine.FormatBytes(mem), got.Batches)
+	compare(t, "larger than the device", got, want, 2e-3, 0.99)
 }
 
 // --- kernel unit tests against plain Go references ---

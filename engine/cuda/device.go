@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/cu"
 	cublas "gorgonia.org/cu/blas"
 
+	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/kernels"
 )
 
@@ -208,18 +209,18 @@ func (d *device) alloc(bytes int64) (cu.DevicePtr, error) {
 	bytes = (bytes + 255) &^ 255
 	if d.failAllocs > 0 {
 		d.failAllocs--
-		return 0, fmt.Errorf("%w: injected failure of %d MiB", errDeviceOOM, bytes>>20)
+		return 0, fmt.Errorf("%w: injected failure of %s", errDeviceOOM, engine.FormatBytes(bytes))
 	}
 	if d.limit > 0 && d.used+bytes > d.limit {
-		return 0, fmt.Errorf("%w: %d MiB more would pass the memory limit of %d MiB (%d MiB in use)",
-			errDeviceOOM, bytes>>20, d.limit>>20, d.used>>20)
+		return 0, fmt.Errorf("%w: %s more would pass the memory limit of %s (%s in use)",
+			errDeviceOOM, engine.FormatBytes(bytes), engine.FormatBytes(d.limit), engine.FormatBytes(d.used))
 	}
 	p, err := cu.MemAlloc(bytes)
 	if err != nil {
 		if errors.Is(err, cu.OutOfMemory) {
-			return 0, fmt.Errorf("%w: allocating %d MiB: %v", errDeviceOOM, bytes>>20, err)
+			return 0, fmt.Errorf("%w: allocating %s: %v", errDeviceOOM, engine.FormatBytes(bytes), err)
 		}
-		return 0, fmt.Errorf("cuda engine: allocating %d MiB: %w", bytes>>20, err)
+		return 0, fmt.Errorf("cuda engine: allocating %s: %w", engine.FormatBytes(bytes), err)
 	}
 	d.used += bytes
 	d.sizes[p] = bytes

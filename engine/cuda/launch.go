@@ -240,12 +240,41 @@ func (d *device) zero(p cu.DevicePtr, bytes int64) error {
 // precision t on cuBLAS (float32 on TF32 tensor cores when the device is in TF32 mode). A
 // row-major caller swaps A and B. With k == 0, C is zeroed.
 func (d *device) gemm(t dtype, tA, tB bool, m, n, k int, a cu.DevicePtr, lda int, b cu.DevicePtr, ldb int, c cu.DevicePtr, ldc int) error {
+	return d.gemmScaled(t, tA, tB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
+}
+
+// exact runs fn with TF32 off: products that feed a cancellation (see runner.looResiduals) need
+// float32's 24-bit inputs, not TF32's 11.
+func (d *device) exact(fn func() error) error {
+	if !d.tf32 {
+		return fn()
+	}
+	if err := d.setTF32(false); err != nil {
+		return err
+	}
+	err := fn()
+	if rerr := d.setTF32(true); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// gemmScaled is gemm with C = alpha op(A) op(B) + beta C (beta 0: C is not read). With k == 0,
+// C is zeroed (beta 0) or left as it is (beta 1).
+func (d *device) gemmScaled(t dtype, tA, tB bool, m, n, k int, alpha float64, a cu.DevicePtr, lda int, b cu.DevicePtr, ldb int, beta float64, c cu.DevicePtr, ldc int) error {
 	checkDims("gemm", m, n, k)
 	if m == 0 || n == 0 {
 		return nil
 	}
 	checkLd("gemm", ldc, m)
 	if k == 0 {
+		switch beta {
+		case 1:
+			return nil
+		case 0:
+		default:
+			panic("cuda: gemm: k == 0 with beta other than 0 or 1")
+		}
 		for j := 0; j < n; j++ {
 			if err := d.zero(c+cu.DevicePtr(int64(j*ldc)*t.size()), int64(m)*t.size()); err != nil {
 				return err
@@ -269,10 +298,10 @@ func (d *device) gemm(t dtype, tA, tB bool, m, n, k int, a cu.DevicePtr, lda int
 	}
 	if t == f64 {
 		one := func(p cu.DevicePtr) []float64 { return unsafe.Slice((*float64)(devPtr(p)), 1) }
-		d.blas.Dgemm(opA, opB, m, n, k, 1, one(a), lda, one(b), ldb, 0, one(c), ldc)
+		d.blas.Dgemm(opA, opB, m, n, k, alpha, one(a), lda, one(b), ldb, beta, one(c), ldc)
 	} else {
 		one := func(p cu.DevicePtr) []float32 { return unsafe.Slice((*float32)(devPtr(p)), 1) }
-		d.blas.Sgemm(opA, opB, m, n, k, 1, one(a), lda, one(b), ldb, 0, one(c), ldc)
+		d.blas.Sgemm(opA, opB, m, n, k, float32(alpha), one(a), lda, one(b), ldb, float32(beta), one(c), ldc)
 	}
 	if err := d.blas.Err(); err != nil {
 		rerr := d.resetBLAS()

@@ -171,6 +171,7 @@ type split struct {
 	u           cu.DevicePtr // ntr x r column-major, precision t
 	p           cu.DevicePtr // nte x r column-major, precision t: (Xtest - mean) V
 	f           cu.DevicePtr // r x A: s²/(s²+a)
+	fm1         cu.DevicePtr // r x A: f - 1 = -a/(s²+a) (TF32 leave-one-out residuals)
 	g           cu.DevicePtr // r x A: s/(s²+a)
 	w           cu.DevicePtr // ntr x A: 1/(1-h(a))
 	den         cu.DevicePtr // A: (1 - tr(H(a))/ntr)², GCV
@@ -351,6 +352,7 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	}
 	// Per-penalty factors: f = s²/(s²+a), g = s/(s²+a), the GCV denominators, the LOO weights.
 	fh := make([]float64, rk*A)
+	fm1 := make([]float64, rk*A)
 	gh := make([]float64, rk*A)
 	den := make([]float64, A)
 	for a, alpha := range opts.Alphas {
@@ -360,12 +362,14 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 		}
 		for j, v := range s2 {
 			fh[a*rk+j] = v / (v + alpha)
+			fm1[a*rk+j] = -alpha / (v + alpha)
 			gh[a*rk+j] = math.Sqrt(v) / (v + alpha)
 			tr += fh[a*rk+j]
 		}
 		den[a] = (1 - tr/float64(ntr)) * (1 - tr/float64(ntr))
 	}
 	sp.f = alloc(fp, int64(rk*A)*8)
+	sp.fm1 = alloc(fp, int64(rk*A)*8)
 	sp.g = alloc(fp, int64(rk*A)*8)
 	sp.den = alloc(fp, int64(A)*8)
 	sp.w = alloc(fp, int64(ntr)*int64(A)*8)
@@ -376,7 +380,7 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	for _, c := range []struct {
 		p cu.DevicePtr
 		v []float64
-	}{{sp.f, fh}, {sp.g, gh}, {sp.den, den}} {
+	}{{sp.f, fh}, {sp.fm1, fm1}, {sp.g, gh}, {sp.den, den}} {
 		if err := upload(c.p, c.v, d.compute); err != nil {
 			return nil, err
 		}
@@ -540,7 +544,7 @@ func (r *runner) batches(p *pool, sp *split, inner []*split) (*batch, error) {
 			return b, nil
 		}
 		if !errors.Is(err, errDeviceOOM) || bs == 1 {
-			return nil, r.oom(fmt.Sprintf("a batch of %d targets (%d MiB)", bs, int64(bs)*per>>20), err)
+			return nil, r.oom(fmt.Sprintf("a batch of %d targets (%s)", bs, engine.FormatBytes(int64(bs)*per)), err)
 		}
 		bs /= 2
 	}
@@ -775,7 +779,33 @@ func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) erro
 		return err
 	}
 	// Row-major Z (r x mb) = U^T Yc. Column-major: Z^T (mb x r) = yc (mb x ntr, = Yc^T) U (ntr x r).
-	if err := d.gemm(t, false, false, mb, sp.r, sp.ntr, b.yc, mb, sp.u, sp.ntr, b.z, mb); err != nil {
+	// Never in TF32: every criterion and the refit are built on Z (see looResiduals).
+	err := d.exact(func() error {
+		return d.gemm(t, false, false, mb, sp.r, sp.ntr, b.yc, mb, sp.u, sp.ntr, b.z, mb)
+	})
+	if err != nil {
+		return err
+	}
+	r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
+	return r.mark(&r.tm.Products)
+}
+
+// looResiduals replaces b.yc by the residual outside the kept directions, R0 = Yc - U Z, in
+// float32 (TF32 mode only; leave-one-out selection only, the one reader of b.yc after Z).
+//
+// Why: the leave-one-out residual at penalty a is Yc - U diag(f) Z, and at small penalties
+// (f near 1, above all when n < d and U spans nearly all of Yc) it is a small difference of large
+// terms, so the product's TF32 rounding (relative 2^-11) swamps it and picks the wrong penalty
+// (measured on the simulator: |r| off by 0.06, 95% of penalties agreeing). Written as
+// R0 + U diag(1-f) Z, the TF32 product is of the small term only: loo_update's yc - yh with
+// yc = R0 and yh = U diag(f-1) Z.
+func (r *runner) looResiduals(sp *split, b *batch, mb int) error {
+	d, t := r.d, r.t
+	err := d.exact(func() error {
+		// Column-major yc (mb x ntr) = yc - z (mb x r) U^T (N, T): row-major Yc - U Z.
+		return d.gemmScaled(t, false, true, mb, sp.ntr, sp.r, -1, b.z, mb, sp.u, sp.ntr, 1, b.yc, mb)
+	})
+	if err != nil {
 		return err
 	}
 	r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
@@ -796,10 +826,18 @@ func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) erro
 		}
 		return r.mark(&r.tm.Select)
 	}
+	factors := sp.f
+	if d.tf32 {
+		if err := r.looResiduals(sp, b, mb); err != nil {
+			return err
+		}
+		factors = sp.fm1
+	}
 	for a := 0; a < A; a++ {
 		// Row-major Yhat (ntr x mb) = U diag(f) Z. Column-major: yh (mb x ntr, = Yhat^T) =
-		// zf (mb x r, = (diag(f) Z)^T) U^T (N, T; U column-major ntr x r, ld ntr).
-		fa := sp.f + cu.DevicePtr(int64(a*sp.r)*8)
+		// zf (mb x r, = (diag(f) Z)^T) U^T (N, T; U column-major ntr x r, ld ntr). In TF32 mode
+		// f - 1 instead of f, against the residuals R0 (looResiduals).
+		fa := factors + cu.DevicePtr(int64(a*sp.r)*8)
 		if err := d.scaleCols(t, b.z, mb, mb, sp.r, fa, b.zf, mb); err != nil {
 			return err
 		}

@@ -211,11 +211,13 @@ func testBatching(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 		t.Run(p.String(), func(t *testing.T) {
 			opts := defaults(t, pr.n, p)
 			full := score(t, newEngine, pr.X(), pr.Y(), opts)
-			// the smallest limit the engine accepts, from 64 MiB down by factors of 4
+			// the smallest limit the engine accepts, from 64 MiB down by halves (an engine's fixed
+			// memory, the decomposition's, may be refused at a quarter of a limit that still
+			// leaves room for only three batches)
 			var small *engine.Result
 			var limit int64
 			var lastErr error
-			for l := int64(64 << 20); l >= 256; l /= 4 {
+			for l := int64(64 << 20); l >= 256; l /= 2 {
 				o := opts
 				o.MemoryLimit = l
 				e := newEngine(t)

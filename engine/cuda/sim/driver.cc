@@ -1,0 +1,484 @@
+// cudasim's libcuda.so.1: the part of the CUDA driver API the cuda engine uses, on the host.
+//
+// Device memory is host memory from mmap, each allocation ending at an inaccessible guard page
+// (a kernel or copy that runs past the end of a buffer faults) and filled with 0xff bytes (NaN as
+// floats, -1 as int32), because real device memory is not zeroed. The device's size is
+// CUDASIM_MEMORY (bytes; k, M or G suffix; default 1G): cuMemAlloc fails with
+// CUDA_ERROR_OUT_OF_MEMORY past it and cuMemGetInfo reports what is left. Every call that needs
+// a context checks that the calling OS thread has one current, as the driver does. Streams run
+// their work at once, in the calling thread, so the simulator cannot find a missing
+// synchronisation; events keep the wall-clock time of their record.
+#include <cuda.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sim.h"
+
+extern "C" void* cudasim_kernel(const char* name);
+extern "C" int cudasim_launch(void* entry, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                              unsigned bz, void** params);
+
+struct CUctx_st {
+    int device;
+};
+struct CUstream_st {
+    unsigned flags;
+};
+struct CUevent_st {
+    unsigned flags;
+    bool recorded;
+    double ms;
+};
+struct CUmod_st {
+    std::set<std::string> entries;
+};
+struct CUfunc_st {
+    CUmod_st* mod;
+    std::string name;
+    void* entry;
+};
+
+namespace {
+
+struct Allocation {
+    uintptr_t base;  // the mapping, guard page included
+    size_t mapped;
+    size_t bytes;    // from the device pointer to the guard page (the request, rounded to 256)
+    size_t charged;  // against CUDASIM_MEMORY
+};
+
+std::mutex mu;  // guards everything below
+bool initialised;
+std::map<uintptr_t, Allocation> allocations;  // by device pointer
+size_t used, limit;
+std::set<CUctx_st*> contexts;
+std::set<CUstream_st*> streams;
+std::set<CUevent_st*> events;
+std::set<CUmod_st*> modules;
+CUresult sticky = CUDA_SUCCESS;  // a kernel fault poisons the context, as on a GPU
+thread_local CUctx_st* current;
+
+const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+size_t parseBytes(const char* s, size_t def) {
+    if (s == nullptr || *s == 0) return def;
+    char* end;
+    double v = strtod(s, &end);
+    switch (*end) {
+        case 'k': case 'K': v *= 1024; break;
+        case 'm': case 'M': v *= 1024 * 1024; break;
+        case 'g': case 'G': v *= 1024.0 * 1024 * 1024; break;
+    }
+    return (size_t)v;
+}
+
+double nowMs() {
+    using namespace std::chrono;
+    return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+
+// inRange: [p, p+n) inside one live allocation (mu held).
+bool inRange(uintptr_t p, size_t n) {
+    auto it = allocations.upper_bound(p);
+    if (it == allocations.begin()) return false;
+    --it;
+    return p >= it->first && p - it->first + n <= it->second.bytes && n <= it->second.bytes;
+}
+
+#define NEED_CONTEXT()                                  \
+    do {                                                \
+        if (!initialised) return CUDA_ERROR_NOT_INITIALIZED; \
+        if (current == nullptr) return CUDA_ERROR_INVALID_CONTEXT; \
+        if (sticky != CUDA_SUCCESS) return sticky;      \
+    } while (0)
+
+bool validStream(CUstream s) { return s == nullptr || streams.count(s) > 0; }
+
+}  // namespace
+
+extern "C" {
+
+int cudasim_device_range(uintptr_t p, size_t bytes) {
+    std::lock_guard<std::mutex> g(mu);
+    return inRange(p, bytes);
+}
+
+int cudasim_has_context(void) { return current != nullptr; }
+
+int cudasim_valid_stream(void* s) {
+    std::lock_guard<std::mutex> g(mu);
+    return validStream((CUstream)s);
+}
+
+void cudasim_fail(const char* call, const char* why) { fprintf(stderr, "cudasim: %s: %s\n", call, why); }
+
+CUresult cuInit(unsigned int flags) {
+    if (flags != 0) return CUDA_ERROR_INVALID_VALUE;
+    std::lock_guard<std::mutex> g(mu);
+    limit = parseBytes(getenv("CUDASIM_MEMORY"), (size_t)1 << 30);
+    initialised = true;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDriverGetVersion(int* v) {
+    if (!v) return CUDA_ERROR_INVALID_VALUE;
+    *v = 11080;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetCount(int* n) {
+    if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    if (!n) return CUDA_ERROR_INVALID_VALUE;
+    *n = 1;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGet(CUdevice* d, int ordinal) {
+    if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    if (!d) return CUDA_ERROR_INVALID_VALUE;
+    if (ordinal != 0) return CUDA_ERROR_INVALID_DEVICE;
+    *d = 0;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetName(char* name, int len, CUdevice d) {
+    if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    if (d != 0) return CUDA_ERROR_INVALID_DEVICE;
+    if (!name || len <= 0) return CUDA_ERROR_INVALID_VALUE;
+    snprintf(name, (size_t)len, "cudasim (host simulation)");
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceTotalMem(size_t* bytes, CUdevice d) {
+    if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    if (d != 0) return CUDA_ERROR_INVALID_DEVICE;
+    if (!bytes) return CUDA_ERROR_INVALID_VALUE;
+    *bytes = limit;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetAttribute(int* v, CUdevice_attribute a, CUdevice d) {
+    if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    if (d != 0) return CUDA_ERROR_INVALID_DEVICE;
+    if (!v) return CUDA_ERROR_INVALID_VALUE;
+    switch (a) {
+        case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *v = 4; break;
+        case CU_DEVICE_ATTRIBUTE_CLOCK_RATE: *v = 1000000; break;  // kHz
+        case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *v = 8; break;
+        case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *v = 0; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *v = 1024; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X: *v = 0x7fffffff; break;
+        case CU_DEVICE_ATTRIBUTE_WARP_SIZE: *v = 32; break;
+        default:
+            cudasim_fail("cuDeviceGetAttribute", "attribute not simulated");
+            return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    return CUDA_SUCCESS;
+}
+
+// --- contexts ---
+
+CUresult cuCtxCreate(CUcontext* ctx, unsigned int, CUdevice d) {
+    if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    if (d != 0) return CUDA_ERROR_INVALID_DEVICE;
+    if (!ctx) return CUDA_ERROR_INVALID_VALUE;
+    std::lock_guard<std::mutex> g(mu);
+    CUctx_st* c = new CUctx_st{d};
+    contexts.insert(c);
+    current = c;
+    *ctx = c;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuCtxDestroy(CUcontext ctx) {
+    std::lock_guard<std::mutex> g(mu);
+    if (!contexts.erase(ctx)) return CUDA_ERROR_INVALID_CONTEXT;
+    if (current == ctx) current = nullptr;
+    if (contexts.empty() && !allocations.empty()) {
+        fprintf(stderr, "cudasim: %zu allocations (%zu bytes) still live when the last context was destroyed\n",
+                allocations.size(), used);
+    }
+    delete ctx;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuCtxSetCurrent(CUcontext ctx) {
+    std::lock_guard<std::mutex> g(mu);
+    if (ctx && !contexts.count(ctx)) return CUDA_ERROR_INVALID_CONTEXT;
+    current = ctx;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuCtxGetCurrent(CUcontext* ctx) {
+    if (!ctx) return CUDA_ERROR_INVALID_VALUE;
+    *ctx = current;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuCtxSynchronize(void) {
+    NEED_CONTEXT();
+    return CUDA_SUCCESS;
+}
+
+// --- memory ---
+
+CUresult cuMemAlloc(CUdeviceptr* p, size_t bytes) {
+    NEED_CONTEXT();
+    if (!p || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
+    std::lock_guard<std::mutex> g(mu);
+    size_t charged = (bytes + 511) & ~(size_t)511;
+    if (used + charged > limit) return CUDA_ERROR_OUT_OF_MEMORY;
+    size_t body = (bytes + page - 1) / page * page;
+    void* m = mmap(nullptr, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
+    uintptr_t base = (uintptr_t)m;
+    mprotect((void*)(base + body), page, PROT_NONE);
+    // The buffer ends at the guard page, 256-byte aligned as cudaMalloc's are.
+    uintptr_t ptr = (base + body - bytes) & ~(uintptr_t)255;
+    memset((void*)ptr, 0xff, base + body - ptr);
+    allocations[ptr] = Allocation{base, body + page, base + body - ptr, charged};
+    used += charged;
+    *p = (CUdeviceptr)ptr;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemFree(CUdeviceptr p) {
+    NEED_CONTEXT();
+    std::lock_guard<std::mutex> g(mu);
+    auto it = allocations.find((uintptr_t)p);
+    if (it == allocations.end()) {
+        cudasim_fail("cuMemFree", "not the start of a live allocation");
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    munmap((void*)it->second.base, it->second.mapped);
+    used -= it->second.charged;
+    allocations.erase(it);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemGetInfo(size_t* free, size_t* total) {
+    NEED_CONTEXT();
+    if (!free || !total) return CUDA_ERROR_INVALID_VALUE;
+    std::lock_guard<std::mutex> g(mu);
+    *free = limit > used ? limit - used : 0;
+    *total = limit;
+    return CUDA_SUCCESS;
+}
+
+static CUresult copy(const char* call, void* dst, bool dstDev, const void* src, bool srcDev, size_t n,
+                     CUstream s) {
+    NEED_CONTEXT();
+    std::lock_guard<std::mutex> g(mu);
+    if (!validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
+    if (n == 0) return CUDA_SUCCESS;
+    if (dstDev != inRange((uintptr_t)dst, n) || srcDev != inRange((uintptr_t)src, n)) {
+        char why[160];
+        snprintf(why, sizeof why, "%zu bytes from %p (%s) to %p (%s)", n, src,
+                 srcDev ? "want device memory" : "want host memory", dst,
+                 dstDev ? "want device memory" : "want host memory");
+        cudasim_fail(call, why);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memmove(dst, src, n);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyHtoDAsync(CUdeviceptr dst, const void* src, size_t n, CUstream s) {
+    return copy("cuMemcpyHtoDAsync", (void*)dst, true, src, false, n, s);
+}
+CUresult cuMemcpyDtoHAsync(void* dst, CUdeviceptr src, size_t n, CUstream s) {
+    return copy("cuMemcpyDtoHAsync", dst, false, (const void*)src, true, n, s);
+}
+CUresult cuMemcpyDtoDAsync(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s) {
+    return copy("cuMemcpyDtoDAsync", (void*)dst, true, (const void*)src, true, n, s);
+}
+CUresult cuMemcpyHtoD(CUdeviceptr dst, const void* src, size_t n) {
+    return copy("cuMemcpyHtoD", (void*)dst, true, src, false, n, nullptr);
+}
+CUresult cuMemcpyDtoH(void* dst, CUdeviceptr src, size_t n) {
+    return copy("cuMemcpyDtoH", dst, false, (const void*)src, true, n, nullptr);
+}
+
+CUresult cuMemsetD32Async(CUdeviceptr p, unsigned int v, size_t n, CUstream s) {
+    NEED_CONTEXT();
+    std::lock_guard<std::mutex> g(mu);
+    if (!validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
+    if (n == 0) return CUDA_SUCCESS;
+    if ((uintptr_t)p % 4 != 0 || !inRange((uintptr_t)p, n * 4)) {
+        cudasim_fail("cuMemsetD32Async", "range is not device memory");
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    unsigned int* q = (unsigned int*)p;
+    for (size_t i = 0; i < n; i++) q[i] = v;
+    return CUDA_SUCCESS;
+}
+
+// --- streams and events ---
+
+CUresult cuStreamCreate(CUstream* s, unsigned int flags) {
+    NEED_CONTEXT();
+    if (!s) return CUDA_ERROR_INVALID_VALUE;
+    std::lock_guard<std::mutex> g(mu);
+    CUstream_st* st = new CUstream_st{flags};
+    streams.insert(st);
+    *s = st;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamDestroy(CUstream s) {
+    std::lock_guard<std::mutex> g(mu);
+    if (!streams.erase(s)) return CUDA_ERROR_INVALID_HANDLE;
+    delete s;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamSynchronize(CUstream s) {
+    NEED_CONTEXT();
+    std::lock_guard<std::mutex> g(mu);
+    return validStream(s) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+CUresult cuStreamWaitEvent(CUstream s, CUevent e, unsigned int flags) {
+    NEED_CONTEXT();
+    std::lock_guard<std::mutex> g(mu);
+    if (!validStream(s) || !events.count(e) || flags != 0) return CUDA_ERROR_INVALID_HANDLE;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventCreate(CUevent* e, unsigned int flags) {
+    NEED_CONTEXT();
+    if (!e) return CUDA_ERROR_INVALID_VALUE;
+    std::lock_guard<std::mutex> g(mu);
+    CUevent_st* ev = new CUevent_st{flags, false, 0};
+    events.insert(ev);
+    *e = ev;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventDestroy(CUevent e) {
+    std::lock_guard<std::mutex> g(mu);
+    if (!events.erase(e)) return CUDA_ERROR_INVALID_HANDLE;
+    delete e;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventRecord(CUevent e, CUstream s) {
+    NEED_CONTEXT();
+    std::lock_guard<std::mutex> g(mu);
+    if (!events.count(e) || !validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
+    e->recorded = true;
+    e->ms = nowMs();
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventSynchronize(CUevent e) {
+    NEED_CONTEXT();
+    std::lock_guard<std::mutex> g(mu);
+    return events.count(e) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+CUresult cuEventQuery(CUevent e) {
+    NEED_CONTEXT();
+    std::lock_guard<std::mutex> g(mu);
+    return events.count(e) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
+    NEED_CONTEXT();
+    if (!ms) return CUDA_ERROR_INVALID_VALUE;
+    std::lock_guard<std::mutex> g(mu);
+    if (!events.count(start) || !events.count(end)) return CUDA_ERROR_INVALID_HANDLE;
+    if ((start->flags | end->flags) & CU_EVENT_DISABLE_TIMING) return CUDA_ERROR_INVALID_HANDLE;
+    if (!start->recorded || !end->recorded) return CUDA_ERROR_INVALID_HANDLE;
+    *ms = (float)(end->ms - start->ms);
+    return CUDA_SUCCESS;
+}
+
+// --- modules and launches ---
+
+CUresult cuModuleLoadData(CUmodule* m, const void* image) {
+    NEED_CONTEXT();
+    if (!m || !image) return CUDA_ERROR_INVALID_VALUE;
+    const char* ptx = (const char*)image;
+    if (!strstr(ptx, ".version") || !strstr(ptx, ".target")) return CUDA_ERROR_INVALID_IMAGE;
+    CUmod_st* mod = new CUmod_st;
+    for (const char* p = ptx; (p = strstr(p, ".entry ")) != nullptr;) {
+        p += 7;
+        size_t n = strcspn(p, "( \t\n");
+        mod->entries.insert(std::string(p, n));
+    }
+    std::lock_guard<std::mutex> g(mu);
+    modules.insert(mod);
+    *m = mod;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuModuleUnload(CUmodule m) {
+    std::lock_guard<std::mutex> g(mu);
+    if (!modules.erase(m)) return CUDA_ERROR_INVALID_HANDLE;
+    delete m;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name) {
+    NEED_CONTEXT();
+    if (!f || !name) return CUDA_ERROR_INVALID_VALUE;
+    std::lock_guard<std::mutex> g(mu);
+    if (!modules.count(m)) return CUDA_ERROR_INVALID_HANDLE;
+    if (!m->entries.count(name)) return CUDA_ERROR_NOT_FOUND;
+    void* entry = cudasim_kernel(name);
+    if (!entry) {
+        cudasim_fail(name, "in the PTX but not among the host-compiled kernels (rebuild the simulator)");
+        return CUDA_ERROR_NOT_FOUND;
+    }
+    *f = new CUfunc_st{m, name, entry};
+    return CUDA_SUCCESS;
+}
+
+CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx,
+                        unsigned int by, unsigned int bz, unsigned int shmem, CUstream s, void** params,
+                        void** extra) {
+    NEED_CONTEXT();
+    {
+        std::lock_guard<std::mutex> g(mu);
+        if (!f || !modules.count(f->mod) || !validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
+    }
+    if (gx == 0 || gy == 0 || gz == 0 || bx == 0 || by == 0 || bz == 0 || gx > 0x7fffffffu || gy > 65535 ||
+        gz > 65535 || (size_t)bx * by * bz > 1024 || bz > 64 || shmem > 48 * 1024 || extra != nullptr ||
+        params == nullptr) {
+        cudasim_fail(f->name.c_str(), "invalid launch configuration");
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    if (!cudasim_launch(f->entry, gx, gy, gz, bx, by, bz, params)) {
+        std::lock_guard<std::mutex> g(mu);
+        sticky = CUDA_ERROR_ILLEGAL_ADDRESS;
+        return sticky;
+    }
+    return CUDA_SUCCESS;
+}
+
+CUresult cuGetErrorString(CUresult e, const char** s) {
+    if (!s) return CUDA_ERROR_INVALID_VALUE;
+    switch (e) {
+        case CUDA_SUCCESS: *s = "no error"; break;
+        case CUDA_ERROR_OUT_OF_MEMORY: *s = "out of memory"; break;
+        case CUDA_ERROR_INVALID_CONTEXT: *s = "invalid device context"; break;
+        case CUDA_ERROR_ILLEGAL_ADDRESS: *s = "an illegal memory access was encountered"; break;
+        default: *s = "cudasim error"; break;
+    }
+    return CUDA_SUCCESS;
+}
+
+CUresult cuGetErrorName(CUresult e, const char** s) { return cuGetErrorString(e, s); }
+
+}  // extern "C"

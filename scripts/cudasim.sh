@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the cuda build on cudasim, the host simulation of the CUDA driver, cuBLAS and cuSOLVER in
+# engine/cuda/sim (see its README.md): on a machine with no GPU, the `-tags cuda` test binaries
+# start, and the CUDA engine's host code and its kernels (compiled from kernels/*.cu for the host)
+# compute the conformance suite's numbers. What it cannot check (speed, the real libraries'
+# behaviour, asynchrony between streams) needs a GPU: scripts/gpu-check.sh.
+#
+#   scripts/cudasim.sh            the cuda-build tests of engine/cuda, bench and cmd/brainalign
+#   scripts/cudasim.sh go ARGS    any go command (e.g. go test -tags cuda -run X ./engine/cuda)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(pwd)/.cache/cudasim
+make -s -C engine/cuda/sim O="$out"
+export LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if [ $# -gt 0 ]; then
+	exec "$@"
+fi
+go=${GO:-go}
+# Every test of the packages the cuda build changes, on a simulated device of 1 GiB ...
+"$go" test -tags cuda -count=1 -short ./engine/cuda ./bench ./cmd/brainalign
+# ... the benchmarks' code paths, once ...
+"$go" test -tags cuda -count=1 -short -run XXX -bench . -benchtime 1x ./engine/cuda ./bench >/dev/null
+# ... and brain data 1.5 times the whole device (8 MiB), which only a small device can afford.
+CUDASIM_MEMORY=8M "$go" test -tags cuda -count=1 -v -run 'TestBrainDataLargerThanDevice' ./engine/cuda |
+	grep -E '^(---|ok|FAIL|PASS)|batches'
+echo "cudasim: the cuda build passed on the host simulation"
