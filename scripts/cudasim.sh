@@ -16,8 +16,14 @@ if [ $# -gt 0 ]; then
 	exec "$@"
 fi
 go=${GO:-go}
-# Every test of the packages the cuda build changes, on a simulated device of 1 GiB ...
+# Every test of the packages the cuda build changes, on a simulated device of 1 GiB whose streams
+# run their work as late as allowed (a missing wait reads stale data) ...
 "$go" test -tags cuda -count=1 -short ./engine/cuda ./bench ./cmd/brainalign
+# ... the tests that overlap copies with compute again, under random stream interleavings ...
+for seed in 1 2 3; do
+	CUDASIM_STREAMS=random:$seed "$go" test -tags cuda -count=1 \
+		-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU' ./engine/cuda
+done
 # ... the benchmarks' code paths, once ...
 "$go" test -tags cuda -count=1 -short -run XXX -bench . -benchtime 1x ./engine/cuda ./bench >/dev/null
 # ... and brain data 1.5 times the whole device (8 MiB), which only a small device can afford.

@@ -3,7 +3,7 @@
 //
 // Every matrix must lie inside device memory for its whole extent (lda, rows and columns), the
 // scalars in host memory (the default pointer mode), and the calling thread must have a current
-// context. In CUBLAS_TF32_TENSOR_OP_MATH mode single-precision inputs are first rounded to TF32
+// context. The product runs in its stream's order (driver.cc). In CUBLAS_TF32_TENSOR_OP_MATH mode single-precision inputs are first rounded to TF32
 // (10 explicit mantissa bits, round to nearest even), as the tensor cores do; the sums stay in
 // float32.
 #include <cblas.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <functional>
 #include <set>
 #include <vector>
 
@@ -43,6 +44,16 @@ float tf32(float v) {
 }
 
 CBLAS_TRANSPOSE op(cublasOperation_t t) { return t == CUBLAS_OP_N ? CblasNoTrans : CblasTrans; }
+
+// later queues work on the handle's stream (it runs in stream order, see driver.cc).
+void later(cublasHandle_t h, std::function<void()> work) {
+    auto* f = new std::function<void()>(std::move(work));
+    cudasim_enqueue(h->stream, [](void* p) {
+        auto* g = (std::function<void()>*)p;
+        (*g)();
+        delete g;
+    }, f);
+}
 
 template <typename T>
 cublasStatus_t check(const char* call, cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
@@ -129,15 +140,19 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t h, cublasOperation_t ta, cublasOper
                               const float* beta, float* c, int ldc) {
     cublasStatus_t st = check("cublasSgemm", h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     if (st != CUBLAS_STATUS_SUCCESS || m == 0 || n == 0) return st;
-    if (h->math == CUBLAS_TF32_TENSOR_OP_MATH && k > 0) {
-        std::vector<float> ra(a, a + (ta == CUBLAS_OP_N ? extent(m, k, lda) : extent(k, m, lda)));
-        std::vector<float> rb(b, b + (tb == CUBLAS_OP_N ? extent(k, n, ldb) : extent(n, k, ldb)));
-        for (float& v : ra) v = tf32(v);
-        for (float& v : rb) v = tf32(v);
-        cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *alpha, ra.data(), lda, rb.data(), ldb, *beta, c, ldc);
-        return CUBLAS_STATUS_SUCCESS;
-    }
-    cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc);
+    float al = *alpha, be = *beta;  // host scalars are read at the call
+    bool round = h->math == CUBLAS_TF32_TENSOR_OP_MATH && k > 0;
+    later(h, [=] {
+        if (round) {
+            std::vector<float> ra(a, a + (ta == CUBLAS_OP_N ? extent(m, k, lda) : extent(k, m, lda)));
+            std::vector<float> rb(b, b + (tb == CUBLAS_OP_N ? extent(k, n, ldb) : extent(n, k, ldb)));
+            for (float& v : ra) v = tf32(v);
+            for (float& v : rb) v = tf32(v);
+            cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, al, ra.data(), lda, rb.data(), ldb, be, c, ldc);
+        } else {
+            cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, al, a, lda, b, ldb, be, c, ldc);
+        }
+    });
     return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -146,7 +161,8 @@ cublasStatus_t cublasDgemm_v2(cublasHandle_t h, cublasOperation_t ta, cublasOper
                               const double* beta, double* c, int ldc) {
     cublasStatus_t st = check("cublasDgemm", h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     if (st != CUBLAS_STATUS_SUCCESS || m == 0 || n == 0) return st;
-    cblas_dgemm(CblasColMajor, op(ta), op(tb), m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc);
+    double al = *alpha, be = *beta;
+    later(h, [=] { cblas_dgemm(CblasColMajor, op(ta), op(tb), m, n, k, al, a, lda, b, ldb, be, c, ldc); });
     return CUBLAS_STATUS_SUCCESS;
 }
 

@@ -16,8 +16,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <map>
+#include <random>
 #include <mutex>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,18 +29,26 @@
 #include "sim.h"
 
 extern "C" void* cudasim_kernel(const char* name);
-extern "C" int cudasim_launch(void* entry, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
-                              unsigned bz, void** params);
+extern "C" int cudasim_kernel_args(void* entry);
+extern "C" int cudasim_kernel_check(void* entry, void** params);
+extern "C" void cudasim_launch(void* entry, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                               unsigned bz, void** params);
 
 struct CUctx_st {
     int device;
 };
+// A stream is a queue of work (see "streams" below); done counts the items run.
 struct CUstream_st {
     unsigned flags;
+    std::deque<std::function<void()>> queue;
+    uint64_t queued, done;
 };
+// An event's last record: on stream, as that stream's item seq; ms once it has run.
 struct CUevent_st {
     unsigned flags;
-    bool recorded;
+    CUstream_st* stream;
+    uint64_t seq;
+    bool recorded, happened;
     double ms;
 };
 struct CUmod_st {
@@ -57,7 +69,7 @@ struct Allocation {
     size_t charged;  // against CUDASIM_MEMORY
 };
 
-std::mutex mu;  // guards everything below
+std::recursive_mutex mu;  // guards everything below (recursive: queued work calls back in)
 bool initialised;
 std::map<uintptr_t, Allocation> allocations;  // by device pointer
 size_t used, limit;
@@ -95,6 +107,8 @@ bool inRange(uintptr_t p, size_t n) {
     return p >= it->first && p - it->first + n <= it->second.bytes && n <= it->second.bytes;
 }
 
+#define LOCK() std::lock_guard<std::recursive_mutex> lock_(mu)
+
 #define NEED_CONTEXT()                                  \
     do {                                                \
         if (!initialised) return CUDA_ERROR_NOT_INITIALIZED; \
@@ -104,28 +118,111 @@ bool inRange(uintptr_t p, size_t n) {
 
 bool validStream(CUstream s) { return s == nullptr || streams.count(s) > 0; }
 
+// --- streams ---
+//
+// Work issued to a stream (copies, memsets, launches, cuBLAS and cuSOLVER calls) is queued and
+// runs in issue order, but when it runs is up to the schedule, CUDASIM_STREAMS:
+//   lazy (default)  as late as possible: only when the host waits for it (stream or event
+//                   synchronisation, a copy to the host, cuMemFree) or another stream's queued
+//                   cuStreamWaitEvent needs it; a missing wait reads stale or 0xff-filled memory;
+//   random[:SEED]   after each call a random amount of every stream's queue, so streams
+//                   overtake one another in varying order: a missing wait or a buffer reused
+//                   while queued work still reads it shows in the numbers;
+//   eager           at once, in the calling thread (the plain sequential model).
+// The default stream (0) runs its work at once.
+enum Schedule { LAZY, RANDOM, EAGER };
+Schedule schedule = LAZY;
+std::mt19937_64 rng;
+
+void runOne(CUstream s) {
+    std::function<void()> f = std::move(s->queue.front());
+    s->queue.pop_front();
+    f();
+    s->done++;
+}
+
+void runTo(CUstream s, uint64_t seq) {
+    while (s->done < seq && !s->queue.empty()) runOne(s);
+}
+
+void drain(CUstream s) { runTo(s, s->queued); }
+
+void drainAll() {
+    for (bool more = true; more;) {
+        more = false;
+        for (CUstream s : std::vector<CUstream>(streams.begin(), streams.end())) {
+            if (!s->queue.empty()) {
+                drain(s);
+                more = true;
+            }
+        }
+    }
+}
+
+// progress: the random schedule's step, after every call.
+void progress() {
+    if (schedule != RANDOM) return;
+    for (CUstream s : std::vector<CUstream>(streams.begin(), streams.end())) {
+        if (s->queue.empty() || rng() % 2) continue;
+        uint64_t n = rng() % (s->queue.size() + 1);
+        runTo(s, s->done + n);
+    }
+}
+
+void enqueue(CUstream s, std::function<void()> f) {
+    if (s == nullptr || schedule == EAGER) {
+        if (s != nullptr) drain(s);
+        f();
+        if (s != nullptr) {
+            s->queued++;
+            s->done++;
+        }
+        return;
+    }
+    s->queue.push_back(std::move(f));
+    s->queued++;
+    progress();
+}
+
 }  // namespace
 
 extern "C" {
 
 int cudasim_device_range(uintptr_t p, size_t bytes) {
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     return inRange(p, bytes);
 }
 
 int cudasim_has_context(void) { return current != nullptr; }
 
 int cudasim_valid_stream(void* s) {
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     return validStream((CUstream)s);
 }
 
 void cudasim_fail(const char* call, const char* why) { fprintf(stderr, "cudasim: %s: %s\n", call, why); }
 
+void cudasim_enqueue(void* stream, void (*fn)(void*), void* arg) {
+    LOCK();
+    enqueue((CUstream)stream, [fn, arg] { fn(arg); });
+}
+
 CUresult cuInit(unsigned int flags) {
     if (flags != 0) return CUDA_ERROR_INVALID_VALUE;
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     limit = parseBytes(getenv("CUDASIM_MEMORY"), (size_t)1 << 30);
+    const char* sched = getenv("CUDASIM_STREAMS");
+    if (sched == nullptr || *sched == 0 || strcmp(sched, "lazy") == 0) {
+        schedule = LAZY;
+    } else if (strcmp(sched, "eager") == 0) {
+        schedule = EAGER;
+    } else if (strncmp(sched, "random", 6) == 0) {
+        schedule = RANDOM;
+        rng.seed(sched[6] == ':' ? strtoull(sched + 7, nullptr, 10) : 1);
+    } else {
+        fprintf(stderr, "cudasim: CUDASIM_STREAMS=%s: want lazy, eager or random[:SEED]\n", sched);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
     initialised = true;
     return CUDA_SUCCESS;
 }
@@ -192,7 +289,7 @@ CUresult cuCtxCreate(CUcontext* ctx, unsigned int, CUdevice d) {
     if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
     if (d != 0) return CUDA_ERROR_INVALID_DEVICE;
     if (!ctx) return CUDA_ERROR_INVALID_VALUE;
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     CUctx_st* c = new CUctx_st{d};
     contexts.insert(c);
     current = c;
@@ -201,7 +298,7 @@ CUresult cuCtxCreate(CUcontext* ctx, unsigned int, CUdevice d) {
 }
 
 CUresult cuCtxDestroy(CUcontext ctx) {
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     if (!contexts.erase(ctx)) return CUDA_ERROR_INVALID_CONTEXT;
     if (current == ctx) current = nullptr;
     if (contexts.empty() && !allocations.empty()) {
@@ -213,7 +310,7 @@ CUresult cuCtxDestroy(CUcontext ctx) {
 }
 
 CUresult cuCtxSetCurrent(CUcontext ctx) {
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     if (ctx && !contexts.count(ctx)) return CUDA_ERROR_INVALID_CONTEXT;
     current = ctx;
     return CUDA_SUCCESS;
@@ -227,6 +324,8 @@ CUresult cuCtxGetCurrent(CUcontext* ctx) {
 
 CUresult cuCtxSynchronize(void) {
     NEED_CONTEXT();
+    LOCK();
+    drainAll();
     return CUDA_SUCCESS;
 }
 
@@ -235,7 +334,7 @@ CUresult cuCtxSynchronize(void) {
 CUresult cuMemAlloc(CUdeviceptr* p, size_t bytes) {
     NEED_CONTEXT();
     if (!p || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     size_t charged = (bytes + 511) & ~(size_t)511;
     if (used + charged > limit) return CUDA_ERROR_OUT_OF_MEMORY;
     size_t body = (bytes + page - 1) / page * page;
@@ -254,7 +353,8 @@ CUresult cuMemAlloc(CUdeviceptr* p, size_t bytes) {
 
 CUresult cuMemFree(CUdeviceptr p) {
     NEED_CONTEXT();
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
+    drainAll();  // as the driver, which waits for work that may still use the memory
     auto it = allocations.find((uintptr_t)p);
     if (it == allocations.end()) {
         cudasim_fail("cuMemFree", "not the start of a live allocation");
@@ -269,16 +369,19 @@ CUresult cuMemFree(CUdeviceptr p) {
 CUresult cuMemGetInfo(size_t* free, size_t* total) {
     NEED_CONTEXT();
     if (!free || !total) return CUDA_ERROR_INVALID_VALUE;
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     *free = limit > used ? limit - used : 0;
     *total = limit;
     return CUDA_SUCCESS;
 }
 
+// copy: a host-to-device copy from pageable memory takes the host data at the call and writes
+// the device when its turn comes; a device-to-host copy to pageable memory returns when done
+// (so it waits for the stream), as the driver does for pageable host memory.
 static CUresult copy(const char* call, void* dst, bool dstDev, const void* src, bool srcDev, size_t n,
                      CUstream s) {
     NEED_CONTEXT();
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     if (!validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
     if (n == 0) return CUDA_SUCCESS;
     if (dstDev != inRange((uintptr_t)dst, n) || srcDev != inRange((uintptr_t)src, n)) {
@@ -289,7 +392,15 @@ static CUresult copy(const char* call, void* dst, bool dstDev, const void* src, 
         cudasim_fail(call, why);
         return CUDA_ERROR_INVALID_VALUE;
     }
-    memmove(dst, src, n);
+    if (!srcDev) {
+        auto data = std::make_shared<std::vector<char>>((const char*)src, (const char*)src + n);
+        enqueue(s, [dst, data] { memcpy(dst, data->data(), data->size()); });
+    } else if (!dstDev) {
+        if (s != nullptr) drain(s);
+        memcpy(dst, src, n);
+    } else {
+        enqueue(s, [dst, src, n] { memmove(dst, src, n); });
+    }
     return CUDA_SUCCESS;
 }
 
@@ -311,15 +422,17 @@ CUresult cuMemcpyDtoH(void* dst, CUdeviceptr src, size_t n) {
 
 CUresult cuMemsetD32Async(CUdeviceptr p, unsigned int v, size_t n, CUstream s) {
     NEED_CONTEXT();
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     if (!validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
     if (n == 0) return CUDA_SUCCESS;
     if ((uintptr_t)p % 4 != 0 || !inRange((uintptr_t)p, n * 4)) {
         cudasim_fail("cuMemsetD32Async", "range is not device memory");
         return CUDA_ERROR_INVALID_VALUE;
     }
-    unsigned int* q = (unsigned int*)p;
-    for (size_t i = 0; i < n; i++) q[i] = v;
+    enqueue(s, [p, v, n] {
+        unsigned int* q = (unsigned int*)p;
+        for (size_t i = 0; i < n; i++) q[i] = v;
+    });
     return CUDA_SUCCESS;
 }
 
@@ -328,45 +441,64 @@ CUresult cuMemsetD32Async(CUdeviceptr p, unsigned int v, size_t n, CUstream s) {
 CUresult cuStreamCreate(CUstream* s, unsigned int flags) {
     NEED_CONTEXT();
     if (!s) return CUDA_ERROR_INVALID_VALUE;
-    std::lock_guard<std::mutex> g(mu);
-    CUstream_st* st = new CUstream_st{flags};
+    LOCK();
+    CUstream_st* st = new CUstream_st{flags, {}, 0, 0};
     streams.insert(st);
     *s = st;
     return CUDA_SUCCESS;
 }
 
 CUresult cuStreamDestroy(CUstream s) {
-    std::lock_guard<std::mutex> g(mu);
-    if (!streams.erase(s)) return CUDA_ERROR_INVALID_HANDLE;
+    LOCK();
+    if (!streams.count(s)) return CUDA_ERROR_INVALID_HANDLE;
+    drain(s);  // queued work still completes
+    for (CUevent_st* e : events) {
+        if (e->stream == s) e->stream = nullptr;
+    }
+    streams.erase(s);
     delete s;
     return CUDA_SUCCESS;
 }
 
 CUresult cuStreamSynchronize(CUstream s) {
     NEED_CONTEXT();
-    std::lock_guard<std::mutex> g(mu);
-    return validStream(s) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+    LOCK();
+    if (!validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
+    if (s != nullptr) drain(s);
+    progress();
+    return CUDA_SUCCESS;
 }
 
+// cuStreamWaitEvent: s's later work waits for the event's most recent record at this call.
 CUresult cuStreamWaitEvent(CUstream s, CUevent e, unsigned int flags) {
     NEED_CONTEXT();
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     if (!validStream(s) || !events.count(e) || flags != 0) return CUDA_ERROR_INVALID_HANDLE;
+    if (!e->recorded || e->stream == nullptr) return CUDA_SUCCESS;  // nothing to wait for
+    CUstream on = e->stream;
+    uint64_t seq = e->seq;
+    if (s == nullptr) {
+        runTo(on, seq);
+        return CUDA_SUCCESS;
+    }
+    enqueue(s, [on, seq] {
+        if (streams.count(on)) runTo(on, seq);
+    });
     return CUDA_SUCCESS;
 }
 
 CUresult cuEventCreate(CUevent* e, unsigned int flags) {
     NEED_CONTEXT();
     if (!e) return CUDA_ERROR_INVALID_VALUE;
-    std::lock_guard<std::mutex> g(mu);
-    CUevent_st* ev = new CUevent_st{flags, false, 0};
+    LOCK();
+    CUevent_st* ev = new CUevent_st{flags, nullptr, 0, false, false, 0};
     events.insert(ev);
     *e = ev;
     return CUDA_SUCCESS;
 }
 
 CUresult cuEventDestroy(CUevent e) {
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     if (!events.erase(e)) return CUDA_ERROR_INVALID_HANDLE;
     delete e;
     return CUDA_SUCCESS;
@@ -374,32 +506,45 @@ CUresult cuEventDestroy(CUevent e) {
 
 CUresult cuEventRecord(CUevent e, CUstream s) {
     NEED_CONTEXT();
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     if (!events.count(e) || !validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
     e->recorded = true;
-    e->ms = nowMs();
+    e->happened = false;
+    e->stream = s;
+    e->seq = s ? s->queued + 1 : 0;
+    enqueue(s, [e] {
+        if (events.count(e)) {
+            e->happened = true;
+            e->ms = nowMs();
+        }
+    });
     return CUDA_SUCCESS;
 }
 
 CUresult cuEventSynchronize(CUevent e) {
     NEED_CONTEXT();
-    std::lock_guard<std::mutex> g(mu);
-    return events.count(e) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+    LOCK();
+    if (!events.count(e)) return CUDA_ERROR_INVALID_HANDLE;
+    if (e->recorded && e->stream != nullptr) runTo(e->stream, e->seq);
+    progress();
+    return CUDA_SUCCESS;
 }
 
 CUresult cuEventQuery(CUevent e) {
     NEED_CONTEXT();
-    std::lock_guard<std::mutex> g(mu);
-    return events.count(e) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+    LOCK();
+    if (!events.count(e)) return CUDA_ERROR_INVALID_HANDLE;
+    return !e->recorded || e->happened ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
 }
 
 CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
     NEED_CONTEXT();
     if (!ms) return CUDA_ERROR_INVALID_VALUE;
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     if (!events.count(start) || !events.count(end)) return CUDA_ERROR_INVALID_HANDLE;
     if ((start->flags | end->flags) & CU_EVENT_DISABLE_TIMING) return CUDA_ERROR_INVALID_HANDLE;
     if (!start->recorded || !end->recorded) return CUDA_ERROR_INVALID_HANDLE;
+    if (!start->happened || !end->happened) return CUDA_ERROR_NOT_READY;
     *ms = (float)(end->ms - start->ms);
     return CUDA_SUCCESS;
 }
@@ -417,14 +562,14 @@ CUresult cuModuleLoadData(CUmodule* m, const void* image) {
         size_t n = strcspn(p, "( \t\n");
         mod->entries.insert(std::string(p, n));
     }
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     modules.insert(mod);
     *m = mod;
     return CUDA_SUCCESS;
 }
 
 CUresult cuModuleUnload(CUmodule m) {
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     if (!modules.erase(m)) return CUDA_ERROR_INVALID_HANDLE;
     delete m;
     return CUDA_SUCCESS;
@@ -433,7 +578,7 @@ CUresult cuModuleUnload(CUmodule m) {
 CUresult cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name) {
     NEED_CONTEXT();
     if (!f || !name) return CUDA_ERROR_INVALID_VALUE;
-    std::lock_guard<std::mutex> g(mu);
+    LOCK();
     if (!modules.count(m)) return CUDA_ERROR_INVALID_HANDLE;
     if (!m->entries.count(name)) return CUDA_ERROR_NOT_FOUND;
     void* entry = cudasim_kernel(name);
@@ -450,7 +595,7 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned
                         void** extra) {
     NEED_CONTEXT();
     {
-        std::lock_guard<std::mutex> g(mu);
+        LOCK();
         if (!f || !modules.count(f->mod) || !validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
     }
     if (gx == 0 || gy == 0 || gz == 0 || bx == 0 || by == 0 || bz == 0 || gx > 0x7fffffffu || gy > 65535 ||
@@ -459,11 +604,21 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned
         cudasim_fail(f->name.c_str(), "invalid launch configuration");
         return CUDA_ERROR_INVALID_VALUE;
     }
-    if (!cudasim_launch(f->entry, gx, gy, gz, bx, by, bz, params)) {
-        std::lock_guard<std::mutex> g(mu);
+    LOCK();
+    if (!cudasim_kernel_check(f->entry, params)) {
         sticky = CUDA_ERROR_ILLEGAL_ADDRESS;
         return sticky;
     }
+    // The arguments are taken at the call (each 8 bytes), as the driver does.
+    int n = cudasim_kernel_args(f->entry);
+    std::vector<uint64_t> args(n);
+    for (int i = 0; i < n; i++) memcpy(&args[i], params[i], 8);
+    void* entry = f->entry;
+    enqueue(s, [entry, gx, gy, gz, bx, by, bz, args]() mutable {
+        std::vector<void*> ptrs(args.size());
+        for (size_t i = 0; i < args.size(); i++) ptrs[i] = &args[i];
+        cudasim_launch(entry, gx, gy, gz, bx, by, bz, ptrs.data());
+    });
     return CUDA_SUCCESS;
 }
 

@@ -62,11 +62,17 @@ void call(void (*fn)(A...), void** params) {
 
 struct KernelEntry {
     const char* name;
+    int nargs;
     bool (*check)(void** params);  // the arguments, once per launch
     void (*call)(void** params);   // one thread
 };
 
-#define KERNEL(n) {#n, [](void** p) { return check(#n, n, p); }, [](void** p) { call(n, p); }},
+template <typename... A>
+constexpr int count(void (*)(A...)) {
+    return (int)sizeof...(A);
+}
+
+#define KERNEL(n) {#n, count(n), [](void** p) { return check(#n, n, p); }, [](void** p) { call(n, p); }},
 const KernelEntry kernelTable[] = {
 #include "kernel_list.inc"  // KERNEL(name) for every extern "C" __global__ function, made by the Makefile
 };
@@ -81,12 +87,20 @@ extern "C" __attribute__((visibility("hidden"))) void* cudasim_kernel(const char
     return nullptr;
 }
 
-// cudasim_launch runs every thread of the grid in turn; false when an argument was refused.
-extern "C" __attribute__((visibility("hidden"))) int cudasim_launch(void* entry, unsigned gx, unsigned gy, unsigned gz,
-                                                                   unsigned bx, unsigned by, unsigned bz,
-                                                                   void** params) {
+extern "C" __attribute__((visibility("hidden"))) int cudasim_kernel_args(void* entry) {
+    return ((const KernelEntry*)entry)->nargs;
+}
+
+// cudasim_kernel_check: false when a pointer argument is not device memory.
+extern "C" __attribute__((visibility("hidden"))) int cudasim_kernel_check(void* entry, void** params) {
+    return ((const KernelEntry*)entry)->check(params);
+}
+
+// cudasim_launch runs every thread of the grid in turn.
+extern "C" __attribute__((visibility("hidden"))) void cudasim_launch(void* entry, unsigned gx, unsigned gy,
+                                                                    unsigned gz, unsigned bx, unsigned by,
+                                                                    unsigned bz, void** params) {
     const KernelEntry* k = (const KernelEntry*)entry;
-    if (!k->check(params)) return 0;
     gridDim = {gx, gy, gz};
     blockDim = {bx, by, bz};
     for (unsigned z = 0; z < gz; z++)
@@ -100,5 +114,4 @@ extern "C" __attribute__((visibility("hidden"))) int cudasim_launch(void* entry,
                             k->call(params);
                         }
             }
-    return 1;
 }

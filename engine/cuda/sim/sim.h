@@ -18,6 +18,9 @@ int cudasim_has_context(void);
 // cudasim_valid_stream reports whether s is 0 (the default stream) or a live stream.
 int cudasim_valid_stream(void* s);
 
+// cudasim_enqueue queues fn(arg) on stream (0: run it now); see driver.cc's "streams".
+void cudasim_enqueue(void* stream, void (*fn)(void*), void* arg);
+
 // cudasim_fail prints a diagnostic naming the library call that was refused.
 void cudasim_fail(const char* call, const char* why);
 

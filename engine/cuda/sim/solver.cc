@@ -5,11 +5,12 @@
 //
 // The workspace is LAPACK's dsyevd size, which the solve requires (as cuSOLVER requires the size
 // its query returned); A, W, the workspace and devInfo must be device memory, and the calling
-// thread must have a current context.
+// thread must have a current context. The solve runs in its stream's order (driver.cc).
 #include <cusolverDn.h>
 #include <lapacke.h>
 #include <stdio.h>
 
+#include <functional>
 #include <set>
 
 #include "sim.h"
@@ -60,12 +61,13 @@ cusolverStatus_t syevd(const char* call, cusolverDnHandle_t h, cusolverEigMode_t
         cudasim_fail(call, "the workspace or devInfo is not device memory of the right size");
         return CUSOLVER_STATUS_EXECUTION_FAILED;
     }
-    if (n == 0) {
-        *info = 0;
-        return CUSOLVER_STATUS_SUCCESS;
-    }
-    *info = lapack(LAPACK_COL_MAJOR, jobz == CUSOLVER_EIG_MODE_VECTOR ? 'V' : 'N',
-                   uplo == CUBLAS_FILL_MODE_LOWER ? 'L' : 'U', n, a, lda, w);
+    char jz = jobz == CUSOLVER_EIG_MODE_VECTOR ? 'V' : 'N', ul = uplo == CUBLAS_FILL_MODE_LOWER ? 'L' : 'U';
+    auto* f = new std::function<void()>([=] { *info = n == 0 ? 0 : lapack(LAPACK_COL_MAJOR, jz, ul, n, a, lda, w); });
+    cudasim_enqueue(h->stream, [](void* p) {
+        auto* g = (std::function<void()>*)p;
+        (*g)();
+        delete g;
+    }, f);
     return CUSOLVER_STATUS_SUCCESS;
 }
 
