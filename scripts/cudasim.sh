@@ -24,6 +24,9 @@ for seed in 1 2 3; do
 	CUDASIM_STREAMS=random:$seed "$go" test -tags cuda -count=1 \
 		-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU' ./engine/cuda
 done
+# ... and with the race detector (the host gather of the next batch runs on its own goroutine) ...
+CUDASIM_STREAMS=random:4 "$go" test -race -tags cuda -count=1 \
+	-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching' ./engine/cuda
 # ... the benchmarks' code paths, once ...
 "$go" test -tags cuda -count=1 -short -run XXX -bench . -benchtime 1x ./engine/cuda ./bench >/dev/null
 # ... and brain data 1.5 times the whole device (8 MiB), which only a small device can afford.
