@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <functional>
 #include <set>
 #include <vector>
 
@@ -45,15 +44,6 @@ float tf32(float v) {
 
 CBLAS_TRANSPOSE op(cublasOperation_t t) { return t == CUBLAS_OP_N ? CblasNoTrans : CblasTrans; }
 
-// later queues work on the handle's stream (it runs in stream order, see driver.cc).
-void later(cublasHandle_t h, std::function<void()> work) {
-    auto* f = new std::function<void()>(std::move(work));
-    cudasim_enqueue(h->stream, [](void* p) {
-        auto* g = (std::function<void()>*)p;
-        (*g)();
-        delete g;
-    }, f);
-}
 
 template <typename T>
 cublasStatus_t check(const char* call, cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
@@ -142,7 +132,7 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t h, cublasOperation_t ta, cublasOper
     if (st != CUBLAS_STATUS_SUCCESS || m == 0 || n == 0) return st;
     float al = *alpha, be = *beta;  // host scalars are read at the call
     bool round = h->math == CUBLAS_TF32_TENSOR_OP_MATH && k > 0;
-    later(h, [=] {
+    cudasim_later(h->stream, [=] {
         if (round) {
             std::vector<float> ra(a, a + (ta == CUBLAS_OP_N ? extent(m, k, lda) : extent(k, m, lda)));
             std::vector<float> rb(b, b + (tb == CUBLAS_OP_N ? extent(k, n, ldb) : extent(n, k, ldb)));
@@ -162,7 +152,7 @@ cublasStatus_t cublasDgemm_v2(cublasHandle_t h, cublasOperation_t ta, cublasOper
     cublasStatus_t st = check("cublasDgemm", h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     if (st != CUBLAS_STATUS_SUCCESS || m == 0 || n == 0) return st;
     double al = *alpha, be = *beta;
-    later(h, [=] { cblas_dgemm(CblasColMajor, op(ta), op(tb), m, n, k, al, a, lda, b, ldb, be, c, ldc); });
+    cudasim_later(h->stream, [=] { cblas_dgemm(CblasColMajor, op(ta), op(tb), m, n, k, al, a, lda, b, ldb, be, c, ldc); });
     return CUBLAS_STATUS_SUCCESS;
 }
 

@@ -27,3 +27,17 @@ void cudasim_fail(const char* call, const char* why);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+#include <functional>
+
+// cudasim_later queues work on stream (cuBLAS's and cuSOLVER's calls run in their stream's order).
+inline void cudasim_later(void* stream, std::function<void()> work) {
+    auto* f = new std::function<void()>(std::move(work));
+    cudasim_enqueue(stream, [](void* p) {
+        auto* g = (std::function<void()>*)p;
+        (*g)();
+        delete g;
+    }, f);
+}
+#endif

@@ -10,7 +10,6 @@
 #include <lapacke.h>
 #include <stdio.h>
 
-#include <functional>
 #include <set>
 
 #include "sim.h"
@@ -50,6 +49,17 @@ cusolverStatus_t checkArgs(const char* call, cusolverDnHandle_t h, cusolverEigMo
     return CUSOLVER_STATUS_SUCCESS;
 }
 
+template <typename T>
+cusolverStatus_t bufferSize(const char* call, cusolverDnHandle_t h, cusolverEigMode_t jobz, cublasFillMode_t uplo,
+                            int n, const T* a, int lda, const T* w, int* lwork) {
+    cusolverStatus_t st = checkArgs(call, h, jobz, uplo, n, a, lda, w);
+    if (st == CUSOLVER_STATUS_SUCCESS) {
+        if (!lwork) return CUSOLVER_STATUS_INVALID_VALUE;
+        *lwork = workSize(n, jobz);
+    }
+    return st;
+}
+
 template <typename T, typename F>
 cusolverStatus_t syevd(const char* call, cusolverDnHandle_t h, cusolverEigMode_t jobz, cublasFillMode_t uplo, int n,
                        T* a, int lda, T* w, T* work, int lwork, int* info, F lapack) {
@@ -62,12 +72,7 @@ cusolverStatus_t syevd(const char* call, cusolverDnHandle_t h, cusolverEigMode_t
         return CUSOLVER_STATUS_EXECUTION_FAILED;
     }
     char jz = jobz == CUSOLVER_EIG_MODE_VECTOR ? 'V' : 'N', ul = uplo == CUBLAS_FILL_MODE_LOWER ? 'L' : 'U';
-    auto* f = new std::function<void()>([=] { *info = n == 0 ? 0 : lapack(LAPACK_COL_MAJOR, jz, ul, n, a, lda, w); });
-    cudasim_enqueue(h->stream, [](void* p) {
-        auto* g = (std::function<void()>*)p;
-        (*g)();
-        delete g;
-    }, f);
+    cudasim_later(h->stream, [=] { *info = n == 0 ? 0 : lapack(LAPACK_COL_MAJOR, jz, ul, n, a, lda, w); });
     return CUSOLVER_STATUS_SUCCESS;
 }
 
@@ -100,22 +105,12 @@ cusolverStatus_t cusolverDnSetStream(cusolverDnHandle_t h, cudaStream_t s) {
 
 cusolverStatus_t cusolverDnDsyevd_bufferSize(cusolverDnHandle_t h, cusolverEigMode_t jobz, cublasFillMode_t uplo,
                                              int n, const double* a, int lda, const double* w, int* lwork) {
-    cusolverStatus_t st = checkArgs("cusolverDnDsyevd_bufferSize", h, jobz, uplo, n, a, lda, w);
-    if (st == CUSOLVER_STATUS_SUCCESS) {
-        if (!lwork) return CUSOLVER_STATUS_INVALID_VALUE;
-        *lwork = workSize(n, jobz);
-    }
-    return st;
+    return bufferSize("cusolverDnDsyevd_bufferSize", h, jobz, uplo, n, a, lda, w, lwork);
 }
 
 cusolverStatus_t cusolverDnSsyevd_bufferSize(cusolverDnHandle_t h, cusolverEigMode_t jobz, cublasFillMode_t uplo,
                                              int n, const float* a, int lda, const float* w, int* lwork) {
-    cusolverStatus_t st = checkArgs("cusolverDnSsyevd_bufferSize", h, jobz, uplo, n, a, lda, w);
-    if (st == CUSOLVER_STATUS_SUCCESS) {
-        if (!lwork) return CUSOLVER_STATUS_INVALID_VALUE;
-        *lwork = workSize(n, jobz);
-    }
-    return st;
+    return bufferSize("cusolverDnSsyevd_bufferSize", h, jobz, uplo, n, a, lda, w, lwork);
 }
 
 cusolverStatus_t cusolverDnDsyevd(cusolverDnHandle_t h, cusolverEigMode_t jobz, cublasFillMode_t uplo, int n,
