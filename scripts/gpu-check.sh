@@ -29,20 +29,23 @@ run)
 	OUT=${OUT:-.gpu/out}
 	mkdir -p "$OUT"
 	root=$(pwd)
+	# CUDA_LIBDIR: the CUDA libraries to retarget to (a dry run here: CUDA_LIBDIR=.cache/cudasim,
+	# the simulator that make test-cudasim builds).
+	libdir=${CUDA_LIBDIR:-/usr/local/cuda/lib64}
 	{
 		nvidia-smi
-		ls /usr/local/cuda/lib64 | grep -E 'cublas|cusolver|nvrtc'
+		ls "$libdir" | grep -E 'cublas|cusolver|nvrtc'
 	} > "$OUT/device.txt" 2>&1
 	# The retargeted copies are written beside the originals so a second run starts clean.
 	cp .gpu/cuda.test .gpu/cuda.test.rt && cp .gpu/brainalign .gpu/brainalign.rt
-	python3 .gpu/retarget.py .gpu/cuda.test.rt .gpu/brainalign.rt > "$OUT/retarget.txt" 2>&1 || {
+	python3 .gpu/retarget.py .gpu/cuda.test.rt .gpu/brainalign.rt --libdir "$libdir" > "$OUT/retarget.txt" 2>&1 || {
 		echo "retarget failed"; cat "$OUT/retarget.txt"; exit 1; }
-	export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+	export LD_LIBRARY_PATH=$libdir:${LD_LIBRARY_PATH:-}
 	rc=0
 	if [ "$level" != bench ]; then
 	# Kernels, bindings, CPU agreement, batching and streaming first: fast and most telling.
 	(cd engine/cuda && timeout 240 "$root/.gpu/cuda.test.rt" -test.v -test.count=1 \
-		-test.run 'TestKernels|TestKFoldKernels|TestColumnShift|TestSyevd|TestMatchesCPU|TestLargeOffsets|TestBatching|TestStreamedBrainData') \
+		-test.run 'TestKernels|TestKFoldKernels|TestColumnShift|TestSyevd|TestMatchesCPU|TestLargeOffsets|TestBatching|TestStreamedBrainData|TestTF32Accuracy') \
 		> "$OUT/unit.log" 2>&1 || rc=1
 	tail -5 "$OUT/unit.log"
 	(cd engine/cuda && timeout 240 "$root/.gpu/cuda.test.rt" -test.v -test.count=1 -test.run 'TestConformance') \
@@ -53,6 +56,12 @@ run)
 		(cd engine/cuda && timeout 540 "$root/.gpu/cuda.test.rt" -test.run XXX -test.bench 'W1|W2' \
 			-test.benchtime 1x -test.v) > "$OUT/bench.log" 2>&1 || rc=1
 		grep -E 'Benchmark|TFLOP|resident' "$OUT/bench.log"
+		# The CPU engine on the machine's cores at a smaller size, and the GPU at the same size,
+		# for the GPU/CPU ratio.
+		for dev in cpu cuda:0; do
+			timeout 120 .gpu/brainalign.rt bench --workload medium --device "$dev" > "$OUT/medium-${dev%%:*}.txt" 2>&1 || rc=1
+			grep -E '^engine|total|TFLOP' "$OUT/medium-${dev%%:*}.txt"
+		done
 	fi
 	.gpu/brainalign.rt --version > "$OUT/cli.txt" 2>&1 || rc=1
 	echo "gpu-check: rc=$rc; logs in $OUT"

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"gorgonia.org/cu"
 
@@ -430,6 +431,53 @@ func TestBrainDataLargerThanDevice(t *testing.T) {
 	want := score(t, fallback.New(), x, y, opts)
 	t.Logf("n %d m %d (Y %s, device %s): %d batches", n, m, engine.FormatBytes(int64(n*m*4)), engine.FormatBytes(mem), got.Batches)
 	compare(t, "larger than the device", got, want, 2e-3, 0.99)
+}
+
+// TestTF32Accuracy measures TF32 against float64 at the scale of W1 (n = 10000, d = 4096, 5
+// folds, 9 penalties, exact LOO; 10000 targets with a planted signal): the goal is
+// |r difference| <= 0.005. It needs a GPU node (16 GiB or more of device memory); TestMatchesCPU
+// checks the same bound on small problems everywhere.
+func TestTF32Accuracy(t *testing.T) {
+	e := newTestEngine(t)
+	if mem := e.Device().MemoryBytes; mem < 16<<30 {
+		t.Skipf("needs a device with 16 GiB or more (%s has %s)", e.Name(), engine.FormatBytes(mem))
+	}
+	n, d, m := 10000, 4096, 10000
+	x := randMatrix32(n, d, 1)
+	y := randMatrix32(n, m, 2)
+	for i := 0; i < n; i++ {
+		s := float32(0)
+		for k := 0; k < 64; k++ {
+			s += x.F32[i*d+k]
+		}
+		row := y.F32[i*m : (i+1)*m]
+		for j := range row {
+			row[j] += s * float32(j%7) * 0.02
+		}
+	}
+	run := func(p engine.Precision) *engine.Result {
+		t0 := time.Now()
+		res := score(t, e, x, y, options(t, n, func(o *engine.Options) { o.Precision = p }))
+		t.Logf("%s: %.1f s, %.1f TFLOP/s over the run", p, time.Since(t0).Seconds(), res.Flops/time.Since(t0).Seconds()/1e12)
+		return res
+	}
+	want, got := run(engine.Float64), run(engine.TF32)
+	maxd, sum := 0.0, 0.0
+	for k := range want.FoldScores {
+		diff := math.Abs(got.FoldScores[k] - want.FoldScores[k])
+		maxd, sum = math.Max(maxd, diff), sum+diff
+	}
+	same := 0
+	for k := range want.Alphas {
+		if got.Alphas[k] == want.Alphas[k] {
+			same++
+		}
+	}
+	t.Logf("tf32 vs float64 over %d (fold, target) pairs: max |r diff| %.2g, mean %.2g; penalties identical %.4f",
+		len(want.FoldScores), maxd, sum/float64(len(want.FoldScores)), float64(same)/float64(len(want.Alphas)))
+	if maxd > 0.005 {
+		t.Errorf("tf32: max |r diff| %.3g against float64 > 0.005", maxd)
+	}
 }
 
 // --- kernel unit tests against plain Go references ---
