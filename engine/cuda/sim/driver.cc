@@ -82,15 +82,17 @@ thread_local CUctx_st* current;
 
 const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
+// parseBytes reads CUDASIM_MEMORY: a number of bytes with an optional k, M or G; 0 when invalid.
 size_t parseBytes(const char* s, size_t def) {
     if (s == nullptr || *s == 0) return def;
     char* end;
     double v = strtod(s, &end);
     switch (*end) {
-        case 'k': case 'K': v *= 1024; break;
-        case 'm': case 'M': v *= 1024 * 1024; break;
-        case 'g': case 'G': v *= 1024.0 * 1024 * 1024; break;
+        case 'k': case 'K': v *= 1024; end++; break;
+        case 'm': case 'M': v *= 1024 * 1024; end++; break;
+        case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
     }
+    if (*end != 0 || !(v >= 1)) return 0;
     return (size_t)v;
 }
 
@@ -211,6 +213,10 @@ CUresult cuInit(unsigned int flags) {
     if (flags != 0) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
     limit = parseBytes(getenv("CUDASIM_MEMORY"), (size_t)1 << 30);
+    if (limit == 0) {
+        fprintf(stderr, "cudasim: CUDASIM_MEMORY=%s: want bytes, e.g. 8M or 2G\n", getenv("CUDASIM_MEMORY"));
+        return CUDA_ERROR_INVALID_VALUE;
+    }
     const char* sched = getenv("CUDASIM_STREAMS");
     if (sched == nullptr || *sched == 0 || strcmp(sched, "lazy") == 0) {
         schedule = LAZY;
