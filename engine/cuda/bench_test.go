@@ -30,27 +30,41 @@ func randMatrix32(rows, cols int, seed uint64) engine.Matrix {
 	return engine.NewMatrix32(rows, cols, data)
 }
 
+// newGPUNodeEngine is newTestEngine for the W1-scale workloads: it skips below 16 GiB of device
+// memory (tens of GB of host data; the simulator's device is far smaller).
+func newGPUNodeEngine(t testing.TB) *Engine {
+	e := newTestEngine(t)
+	if mem := e.Device().MemoryBytes; mem < 16<<30 {
+		t.Skipf("needs a device with 16 GiB or more (%s has %s)", e.Name(), engine.FormatBytes(mem))
+	}
+	return e
+}
+
+// plantedProblem32 is random float32 activations (n x d) and brain data (n x m) with a shared
+// low-rank signal, so penalties differ across targets: target j gains gain*(j%period) times the
+// sum of the first k features.
+func plantedProblem32(n, d, m, k, period int, gain float32) (x, y engine.Matrix) {
+	x = randMatrix32(n, d, 1)
+	y = randMatrix32(n, m, 2)
+	for i := 0; i < n; i++ {
+		s := float32(0)
+		for c := 0; c < k; c++ {
+			s += x.F32[i*d+c]
+		}
+		row := y.F32[i*m : (i+1)*m]
+		for j := range row {
+			row[j] += s * float32(j%period) * gain
+		}
+	}
+	return x, y
+}
+
 func benchWorkload(b *testing.B, n, d, m int) {
 	if testing.Short() {
 		b.Skip("W1 and W2 are GPU-node workloads (tens of GB of host memory): not in -short mode")
 	}
-	e := newTestEngine(b)
-	if mem := e.Device().MemoryBytes; mem < 16<<30 {
-		b.Skipf("W1 and W2 need a device with 16 GiB or more (%s has %s)", e.Name(), engine.FormatBytes(mem))
-	}
-	x := randMatrix32(n, d, 1)
-	// Brain data with a shared low-rank signal so penalties differ across targets.
-	y := randMatrix32(n, m, 2)
-	for i := 0; i < n; i++ {
-		s := float32(0)
-		for k := 0; k < 8; k++ {
-			s += x.F32[i*d+k]
-		}
-		row := y.F32[i*m : (i+1)*m]
-		for t := range row {
-			row[t] += s * float32(t%5) * 0.1
-		}
-	}
+	e := newGPUNodeEngine(b)
+	x, y := plantedProblem32(n, d, m, 8, 5, 0.1)
 	for _, p := range []engine.Precision{engine.Float32, engine.TF32} {
 		b.Run(p.String(), func(b *testing.B) {
 			opts := options(b, n, func(o *engine.Options) { o.Precision = p })

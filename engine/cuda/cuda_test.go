@@ -221,22 +221,7 @@ func TestLargeOffsets(t *testing.T) {
 		t.Run(inner.String()+"/streamed", func(t *testing.T) {
 			opts := base
 			opts.MemoryLimit = int64(n*m) * 4 * 2 / 3 // Y (float32 on the device) is 1.5x the budget
-			s, err := e.Open(yoff, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if s.(*session).Resident() {
-				t.Fatal("Y resident under the limit")
-			}
-			got, err := s.Score(context.Background(), x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Batches < 2 {
-				t.Errorf("streamed Y in %d batch(es)", got.Batches)
-			}
-			compare(t, "offset streamed", got, want, 2e-3, 0.95)
+			compare(t, "offset streamed", scoreStreamed(t, e, x, yoff, opts), want, 2e-3, 0.95)
 		})
 	}
 }
@@ -378,24 +363,32 @@ func TestStreamedBrainData(t *testing.T) {
 			opts := base
 			ybytes := int64(n*m) * map[engine.Precision]int64{engine.Float64: 8, engine.Float32: 4}[p]
 			opts.MemoryLimit = ybytes * 2 / 3 // Y is 1.5x the budget
-			s, err := e.Open(y, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if s.(*session).Resident() {
-				t.Fatalf("Y of %d bytes resident under a %d-byte limit", ybytes, opts.MemoryLimit)
-			}
-			got, err := s.Score(context.Background(), x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Batches < 2 {
-				t.Errorf("streamed Y in %d batch(es)", got.Batches)
-			}
-			compare(t, "streamed", got, want, 1e-6, 1)
+			compare(t, "streamed", scoreStreamed(t, e, x, y, opts), want, 1e-6, 1)
 		})
 	}
+}
+
+// scoreStreamed opens a session on y, requires the brain data to stay on the host (streamed),
+// scores x and requires more than one target batch.
+func scoreStreamed(t *testing.T, e *Engine, x, y engine.Matrix, opts engine.Options) *engine.Result {
+	t.Helper()
+	s, err := e.Open(y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.(*session).Resident() {
+		t.Fatalf("Y of %d x %d resident (memory limit %s, device %s)", y.Rows, y.Cols,
+			engine.FormatBytes(opts.MemoryLimit), engine.FormatBytes(e.Device().MemoryBytes))
+	}
+	got, err := s.Score(context.Background(), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Batches < 2 {
+		t.Errorf("streamed Y in %d batch(es)", got.Batches)
+	}
+	return got
 }
 
 // TestBrainDataLargerThanDevice: brain data 1.5 times the device's whole memory, no MemoryLimit:
@@ -413,21 +406,7 @@ func TestBrainDataLargerThanDevice(t *testing.T) {
 	m := int(mem * 3 / 2 / (4 * int64(n))) // float32 Y of 1.5x the device
 	x, y := problem(n, 24, m, 6)
 	opts := options(t, n, nil)
-	s, err := e.Open(y, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if s.(*session).Resident() {
-		t.Fatalf("Y of %s resident on a device of %s", engine.FormatBytes(int64(n*m*4)), engine.FormatBytes(mem))
-	}
-	got, err := s.Score(context.Background(), x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Batches < 2 {
-		t.Errorf("Y of 1.5x the device in %d batch(es)", got.Batches)
-	}
+	got := scoreStreamed(t, e, x, y, opts)
 	want := score(t, fallback.New(), x, y, opts)
 	t.Logf("n %d m %d (Y %s, device %s): %d batches", n, m, engine.FormatBytes(int64(n*m*4)), engine.FormatBytes(mem), got.Batches)
 	compare(t, "larger than the device", got, want, 2e-3, 0.99)
@@ -438,23 +417,9 @@ func TestBrainDataLargerThanDevice(t *testing.T) {
 // |r difference| <= 0.005. It needs a GPU node (16 GiB or more of device memory); TestMatchesCPU
 // checks the same bound on small problems everywhere.
 func TestTF32Accuracy(t *testing.T) {
-	e := newTestEngine(t)
-	if mem := e.Device().MemoryBytes; mem < 16<<30 {
-		t.Skipf("needs a device with 16 GiB or more (%s has %s)", e.Name(), engine.FormatBytes(mem))
-	}
+	e := newGPUNodeEngine(t)
 	n, d, m := 10000, 4096, 10000
-	x := randMatrix32(n, d, 1)
-	y := randMatrix32(n, m, 2)
-	for i := 0; i < n; i++ {
-		s := float32(0)
-		for k := 0; k < 64; k++ {
-			s += x.F32[i*d+k]
-		}
-		row := y.F32[i*m : (i+1)*m]
-		for j := range row {
-			row[j] += s * float32(j%7) * 0.02
-		}
-	}
+	x, y := plantedProblem32(n, d, m, 64, 7, 0.02)
 	run := func(p engine.Precision) *engine.Result {
 		t0 := time.Now()
 		res := score(t, e, x, y, options(t, n, func(o *engine.Options) { o.Precision = p }))
