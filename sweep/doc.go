@@ -50,6 +50,14 @@
 // sweep cover every unit exactly once. Each shard merges when it finds every unit done, so the
 // last one to finish writes the tables; Merge can also be run on its own.
 //
+// # Reading ahead
+//
+// While a unit is scored, the next unit's activations are read on another goroutine (mapped,
+// converted from float16/bfloat16, rows selected by Config.Prepare, every page touched), so
+// that a GPU does not wait for the file system between layers. It reads one unit ahead and no
+// further: at most two activation matrices are held at once. A unit that cannot be read fails
+// the run when its turn comes, after the units before it are written.
+//
 // # Metrics
 //
 // Load reads a merged sweep; Spatial, Temporal, HalfTimes and Compare compute the metrics of

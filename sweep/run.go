@@ -164,9 +164,11 @@ type Config struct {
 	Shard       Shard
 	Version     string
 	// Prepare, if set, transforms each activation matrix before scoring (e.g. selecting the
-	// rows matched by stimulus id). It must return a matrix with Rows rows.
+	// rows matched by stimulus id). It must return a matrix with Rows rows. It runs on the
+	// prefetching goroutine, one unit ahead of scoring.
 	Prepare func(engine.Matrix) engine.Matrix
-	// Progress, if set, is told about each unit of this shard: started (done units so far).
+	// Progress, if set, is told about each unit of this shard that is computed, as it starts
+	// (done units so far, skipped ones included), and once at the end.
 	Progress func(done, total int, label string)
 }
 
@@ -296,58 +298,6 @@ func checkFloat64(path string, a *array.Array, shape []int) error {
 	return checkFiniteFile(path, a.F64)
 }
 
-// loader reads activations, keeping the last bundle open so that the layers of one .npz or
-// .safetensors checkpoint are read from one map.
-type loader struct {
-	path string
-	arrs []*array.Array
-}
-
-func (l *loader) close() {
-	for _, a := range l.arrs {
-		a.Close()
-	}
-	l.path, l.arrs = "", nil
-}
-
-// load returns the activations of s and a release function to call after scoring.
-func (l *loader) load(s Source) (engine.Matrix, func(), error) {
-	if s.Func != nil {
-		m, err := s.Func()
-		return m, func() {}, err
-	}
-	if l.path != s.Path {
-		l.close()
-		arrs, err := array.Read(s.Path)
-		if err != nil {
-			return engine.Matrix{}, nil, err
-		}
-		l.path, l.arrs = s.Path, arrs
-	}
-	var a *array.Array
-	for _, x := range l.arrs {
-		if s.Member == "" || x.Name == s.Member {
-			a = x
-			break
-		}
-	}
-	if a == nil {
-		return engine.Matrix{}, nil, fmt.Errorf("%s: no array named %q", s.Path, s.Member)
-	}
-	if len(a.Shape) != 2 {
-		return engine.Matrix{}, nil, fmt.Errorf("%s: features must be 2-d (images x features), got shape %v", s, a.Shape)
-	}
-	m, err := a.Matrix()
-	if err != nil {
-		return engine.Matrix{}, nil, err
-	}
-	release := func() {}
-	if s.Member == "" { // a .npy file: one array, not reused
-		release = l.close
-	}
-	return m, release, nil
-}
-
 // Run scores the units of the configured shard that are not already done, then merges the
 // tables when every unit of the sweep is done.
 func Run(ctx context.Context, c Config) (*Report, error) {
@@ -408,38 +358,48 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	rep.Shard = len(mine)
 	folds := len(c.Options.Folds)
-	var ld loader
-	defer ld.close()
-	for k, u := range mine {
-		if err := ctx.Err(); err != nil {
-			return rep, err
-		}
-		ck := c.Plan.Checkpoints[u.Checkpoint]
-		ly := c.Plan.Layers[u.Layer]
-		base := unitBase(c.Dir, ck.Name, ly)
-		label := ck.Name + "/" + ly
-		if c.Progress != nil {
-			c.Progress(k, len(mine), label)
-		}
-		why := unitDone(base, c.Fingerprint, ck.Name, ly, c.Trailing, folds)
+	var todo []Unit
+	for _, u := range mine {
+		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
+		base := unitBase(c.Dir, ck, ly)
+		why := unitDone(base, c.Fingerprint, ck, ly, c.Trailing, folds)
 		if why == nil {
 			rep.Skipped++
 			continue
 		}
 		if _, err := os.Stat(base + ".json"); err == nil {
-			rep.Redone = append(rep.Redone, label+": "+why.Error())
+			rep.Redone = append(rep.Redone, ck+"/"+ly+": "+why.Error())
 		} else if _, err := os.Stat(base + ".scores.npy"); err == nil {
-			rep.Redone = append(rep.Redone, label+": interrupted before its record was written")
+			rep.Redone = append(rep.Redone, ck+"/"+ly+": interrupted before its record was written")
 		}
-		if err := c.scoreUnit(ctx, &ld, u, base, rep); err != nil {
+		todo = append(todo, u)
+	}
+	// The next unit's activations are read while this one is scored (prefetch.go).
+	pf := c.prefetch(todo)
+	defer pf.stop()
+	for k, u := range todo {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
+		if c.Progress != nil {
+			c.Progress(rep.Skipped+k, len(mine), ck+"/"+ly)
+		}
+		acts := pf.next()
+		if acts.err != nil {
+			return rep, acts.err
+		}
+		err := c.scoreUnit(ctx, u, acts.x, unitBase(c.Dir, ck, ly), rep)
+		acts.release()
+		if err != nil {
 			return rep, err
 		}
 		rep.Computed++
 	}
+	pf.stop()
 	if c.Progress != nil {
 		c.Progress(len(mine), len(mine), "")
 	}
-	ld.close()
 	for _, u := range units {
 		if c.Shard.has(u.Index) {
 			continue
@@ -474,30 +434,9 @@ func (c *Config) checkFirst() error {
 	return nil
 }
 
-// loadRows reads one layer's activations, prepared, and checks they have the brain data's rows.
-func (c *Config) loadRows(ld *loader, src Source) (engine.Matrix, func(), error) {
-	x, release, err := ld.load(src)
-	if err != nil {
-		return engine.Matrix{}, nil, err
-	}
-	if c.Prepare != nil {
-		x = c.Prepare(x)
-	}
-	if x.Rows != c.Rows {
-		release()
-		return engine.Matrix{}, nil, fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, x.Rows, c.Brain.Path, c.Rows)
-	}
-	return x, release, nil
-}
-
-func (c *Config) scoreUnit(ctx context.Context, ld *loader, u Unit, base string, rep *Report) error {
+func (c *Config) scoreUnit(ctx context.Context, u Unit, x engine.Matrix, base string, rep *Report) error {
 	ck := c.Plan.Checkpoints[u.Checkpoint]
 	src := ck.Layers[u.Layer]
-	x, release, err := c.loadRows(ld, src)
-	if err != nil {
-		return err
-	}
-	defer release()
 	res, err := c.Session.Score(ctx, x) // checks x (finite values) once, in the engine
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)

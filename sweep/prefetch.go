@@ -1,0 +1,201 @@
+package sweep
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
+)
+
+// Reading a layer is not free next to scoring it on a GPU: 10,000 images x 4096 features is
+// 164 MB of float32 (twice that read as float16 and widened), seconds from a cold network file
+// system against about ten seconds of products. So Run reads unit k+1 on another goroutine while
+// unit k is scored: the prefetcher maps the file, converts it, selects rows (Config.Prepare),
+// checks the rows and touches every page, one unit ahead and no further, so that at most two
+// activation matrices are held at once.
+
+// activations is one unit's matrix, or the error reading it.
+type activations struct {
+	x       engine.Matrix
+	release func() // call once scored; never nil
+	err     error
+}
+
+// prefetcher reads the activations of a list of units, in order, one unit ahead of the caller.
+type prefetcher struct {
+	out     chan activations
+	quit    chan struct{}
+	stopped bool
+}
+
+// prefetch starts reading the units' activations in order. Call next once per unit, in order,
+// and stop when done (stop is idempotent and releases whatever was read ahead).
+func (c *Config) prefetch(units []Unit) *prefetcher {
+	p := &prefetcher{out: make(chan activations), quit: make(chan struct{})}
+	go func() {
+		defer close(p.out)
+		var ld loader
+		defer ld.close()
+		for _, u := range units {
+			src := c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer]
+			x, release, err := c.loadRows(&ld, src)
+			if err == nil {
+				touch(x, p.quit)
+			}
+			a := activations{x: x, release: release, err: err}
+			if release == nil {
+				a.release = func() {}
+			}
+			select {
+			case p.out <- a:
+			case <-p.quit:
+				a.release()
+				return
+			}
+			if err != nil {
+				return // the caller stops at the first error
+			}
+		}
+	}()
+	return p
+}
+
+// next returns the next unit's activations, waiting for them if they are still being read.
+func (p *prefetcher) next() activations {
+	a, ok := <-p.out
+	if !ok {
+		return activations{release: func() {}, err: fmt.Errorf("sweep: internal error: no more prefetched units")}
+	}
+	return a
+}
+
+// stop ends the prefetching goroutine and waits for it, releasing a unit it had read ahead.
+func (p *prefetcher) stop() {
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	close(p.quit)
+	for a := range p.out {
+		a.release()
+	}
+}
+
+// pageSink keeps touch's reads from being optimised away.
+var pageSink atomic.Uint64
+
+// touch reads one value per 4 KiB page of a memory-mapped matrix so that the kernel reads the
+// file now, on this goroutine, rather than while the engine scores it. It gives up early when
+// quit is closed.
+func touch(x engine.Matrix, quit <-chan struct{}) {
+	const chunk = 1 << 20 // values between checks of quit
+	var s float64
+	for lo := 0; lo < len(x.F32); lo += chunk {
+		if closed(quit) {
+			return
+		}
+		for i := lo; i < min(lo+chunk, len(x.F32)); i += 1024 {
+			s += float64(x.F32[i])
+		}
+	}
+	for lo := 0; lo < len(x.F64); lo += chunk {
+		if closed(quit) {
+			return
+		}
+		for i := lo; i < min(lo+chunk, len(x.F64)); i += 512 {
+			s += x.F64[i]
+		}
+	}
+	pageSink.Store(math.Float64bits(s))
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// loadRows reads one layer's activations, prepared, and checks they have the brain data's rows.
+func (c *Config) loadRows(ld *loader, src Source) (engine.Matrix, func(), error) {
+	x, release, err := ld.load(src)
+	if err != nil {
+		return engine.Matrix{}, nil, err
+	}
+	if c.Prepare != nil {
+		x = c.Prepare(x)
+	}
+	if x.Rows != c.Rows {
+		release()
+		return engine.Matrix{}, nil, fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, x.Rows, c.Brain.Path, c.Rows)
+	}
+	return x, release, nil
+}
+
+// loader reads activations, keeping the last bundle open so that the layers of one .npz or
+// .safetensors checkpoint are read from one map. An array it hands out belongs to the caller
+// (released by the function load returns), so closing the bundle never unmaps data still being
+// scored on another goroutine.
+type loader struct {
+	path string
+	arrs []*array.Array // the bundle's arrays not yet handed out
+}
+
+func (l *loader) close() {
+	for _, a := range l.arrs {
+		a.Close()
+	}
+	l.path, l.arrs = "", nil
+}
+
+// load returns the activations of s and the function that releases them.
+func (l *loader) load(s Source) (engine.Matrix, func(), error) {
+	if s.Func != nil {
+		m, err := s.Func()
+		return m, func() {}, err
+	}
+	a, err := l.take(s)
+	if err != nil {
+		return engine.Matrix{}, nil, err
+	}
+	if len(a.Shape) != 2 {
+		a.Close()
+		return engine.Matrix{}, nil, fmt.Errorf("%s: features must be 2-d (images x features), got shape %v", s, a.Shape)
+	}
+	m, err := a.Matrix()
+	if err != nil {
+		a.Close()
+		return engine.Matrix{}, nil, err
+	}
+	return m, func() { a.Close() }, nil
+}
+
+// take removes s's array from the open bundle, opening s.Path first if it is another file (or
+// the same file again, when the array was already handed out).
+func (l *loader) take(s Source) (*array.Array, error) {
+	reopen := l.path != s.Path
+	for {
+		if reopen {
+			l.close()
+			arrs, err := array.Read(s.Path)
+			if err != nil {
+				return nil, err
+			}
+			l.path, l.arrs = s.Path, arrs
+		}
+		for i, a := range l.arrs {
+			if s.Member == "" || a.Name == s.Member {
+				l.arrs = append(l.arrs[:i], l.arrs[i+1:]...)
+				return a, nil
+			}
+		}
+		if reopen {
+			return nil, fmt.Errorf("%s: no array named %q", s.Path, s.Member)
+		}
+		reopen = true
+	}
+}
