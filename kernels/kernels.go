@@ -15,7 +15,7 @@ const (
 	ColStats = "colstats" // col_stats_*, gather_center_*
 	LOO      = "loo"      // loo_weights, loo_update_*, gcv_select_*
 	Pearson  = "pearson"  // pearson_*
-	Scale    = "scale"    // scale_cols_*, scale_refit_*, square_f64, convert_f64_f32, fill_f64
+	Scale    = "scale"    // scale_cols_*, scale_refit_*, square_f64, convert_f64_f32, fill_f64, split_tf32, join_f32
 	KFold    = "kfold"    // r2_*, kfold_accumulate, argmin_penalty
 )
 
@@ -26,7 +26,7 @@ var Entries = map[string][]string{
 	LOO:     {"loo_weights", "loo_update_f32", "loo_update_f64", "gcv_select_f32", "gcv_select_f64"},
 	Pearson: {"pearson_f32", "pearson_f64"},
 	Scale: {"scale_cols_f32", "scale_cols_f64", "scale_refit_f32", "scale_refit_f64",
-		"square_f64", "convert_f64_f32", "fill_f64"},
+		"square_f64", "convert_f64_f32", "fill_f64", "split_tf32", "join_f32"},
 	KFold: {"r2_f32", "r2_f64", "kfold_accumulate", "argmin_penalty"},
 }
 

@@ -55,3 +55,33 @@ extern "C" __global__ void convert_f64_f32(const double* a, long long n, float* 
 extern "C" __global__ void fill_f64(double* out, long long n, double v) {
     GRID_STRIDE(k, n) { out[k] = v; }
 }
+
+// split_tf32: a = hi + lo exactly, for products on TF32 tensor cores at float32's accuracy
+// ("3xTF32": a b ~ hi hi' + hi lo' + lo hi', dropping lo lo', about 2^-22 relative). hi is a
+// rounded to TF32's 10 explicit mantissa bits (to nearest, ties to even), so the tensor cores
+// take it as it is whatever their own rounding; lo = a - hi is exact in float32 and at most
+// 2^-11 |a|, so their rounding of lo costs about 2^-22 |a|. All three are rows x cols with their
+// own leading dimensions; hi may be a (in place). a must be finite.
+extern "C" __global__ void split_tf32(const float* a, long long lda, long long rows, long long cols, float* hi,
+                                      long long ldh, float* lo, long long ldl) {
+    long long total = rows * cols;
+    GRID_STRIDE(k, total) {
+        long long i = k % rows, c = k / rows;
+        float v = a[i + c * lda];
+        unsigned u = __float_as_uint(v);
+        u = (u + 0x0fffu + ((u >> 13) & 1u)) & 0xffffe000u;
+        float h = __uint_as_float(u);
+        hi[i + c * ldh] = h;
+        lo[i + c * ldl] = v - h;
+    }
+}
+
+// join_f32: a += b (rows x cols; undoes split_tf32 exactly: hi + lo is a again).
+extern "C" __global__ void join_f32(float* a, long long lda, long long rows, long long cols, const float* b,
+                                    long long ldb) {
+    long long total = rows * cols;
+    GRID_STRIDE(k, total) {
+        long long i = k % rows, c = k / rows;
+        a[i + c * lda] += b[i + c * ldb];
+    }
+}

@@ -243,20 +243,37 @@ func (d *device) gemm(t dtype, tA, tB bool, m, n, k int, a cu.DevicePtr, lda int
 	return d.gemmScaled(t, tA, tB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
 }
 
-// exact runs fn with TF32 off: products that feed a cancellation (see runner.looResiduals) need
-// float32's 24-bit inputs, not TF32's 11.
-func (d *device) exact(fn func() error) error {
-	if !d.tf32 {
-		return fn()
-	}
-	if err := d.setTF32(false); err != nil {
+// gemm3xTF32 is gemmScaled at float32's accuracy on TF32 tensor cores, from operands split by
+// splitTF32 (A = aHi + aLo, B = bHi + bLo): C = alpha (aLo bHi + aHi bLo + aHi bHi) + beta C,
+// three TF32 products, the small terms first. Products whose result feeds a cancellation need
+// it (see runner.stage and runner.looResiduals): a plain TF32 product is accurate to 2^-11 only.
+func (d *device) gemm3xTF32(tA, tB bool, m, n, k int, alpha float64, aHi, aLo cu.DevicePtr, lda int, bHi, bLo cu.DevicePtr, ldb int, beta float64, c cu.DevicePtr, ldc int) error {
+	if err := d.gemmScaled(f32, tA, tB, m, n, k, alpha, aLo, lda, bHi, ldb, beta, c, ldc); err != nil {
 		return err
 	}
-	err := fn()
-	if rerr := d.setTF32(true); err == nil {
-		err = rerr
+	if err := d.gemmScaled(f32, tA, tB, m, n, k, alpha, aHi, lda, bLo, ldb, 1, c, ldc); err != nil {
+		return err
 	}
-	return err
+	return d.gemmScaled(f32, tA, tB, m, n, k, alpha, aHi, lda, bHi, ldb, 1, c, ldc)
+}
+
+// splitTF32: a (rows x cols) = hi + lo exactly, hi rounded to TF32 (hi may be a).
+func (d *device) splitTF32(a cu.DevicePtr, lda, rows, cols int, hi cu.DevicePtr, ldh int, lo cu.DevicePtr, ldl int) error {
+	checkDims("split_tf32", rows, cols)
+	checkLd("split_tf32", lda, rows)
+	checkLd("split_tf32", ldh, rows)
+	checkLd("split_tf32", ldl, rows)
+	checkPtr("split_tf32", a, hi, lo)
+	return d.launch("split_tf32", int64(rows)*int64(cols), a, lda, rows, cols, hi, ldh, lo, ldl)
+}
+
+// joinF32: a += b (rows x cols; undoes splitTF32 in place exactly).
+func (d *device) joinF32(a cu.DevicePtr, lda, rows, cols int, b cu.DevicePtr, ldb int) error {
+	checkDims("join_f32", rows, cols)
+	checkLd("join_f32", lda, rows)
+	checkLd("join_f32", ldb, rows)
+	checkPtr("join_f32", a, b)
+	return d.launch("join_f32", int64(rows)*int64(cols), a, lda, rows, cols, b, ldb)
 }
 
 // gemmScaled is gemm with C = alpha op(A) op(B) + beta C (beta 0: C is not read). With k == 0,

@@ -168,7 +168,8 @@ type split struct {
 	ntr, nte, r int
 	dropped     int
 	train, test cu.DevicePtr // int32 row indices
-	u           cu.DevicePtr // ntr x r column-major, precision t
+	u           cu.DevicePtr // ntr x r column-major, precision t (TF32 mode: rounded to TF32)
+	ul          cu.DevicePtr // TF32 mode, outer splits: U - tf32(U), for float32-accurate products
 	p           cu.DevicePtr // nte x r column-major, precision t: (Xtest - mean) V
 	f           cu.DevicePtr // r x A: s²/(s²+a)
 	fm1         cu.DevicePtr // r x A: f - 1 = -a/(s²+a) (TF32 leave-one-out residuals)
@@ -563,6 +564,9 @@ func (r *runner) fold(f int) error {
 	}()
 	t0 := time.Now()
 	sp, err := r.decompose(&fp, fold)
+	if err == nil {
+		err = r.splitU(&fp, sp)
+	}
 	if err != nil {
 		return fmt.Errorf("fold %d: %w", f, err)
 	}
@@ -761,6 +765,20 @@ func (r *runner) prefetch(b *batch, k, c0, mb int) error {
 	return nil
 }
 
+// splitU splits a split's U for float32-accurate TF32 products (gemm3xTF32): sp.u becomes
+// tf32(U), sp.ul the rest. TF32 mode only; outer splits only (the inner K-fold's products are
+// plain TF32: their criteria compare predictions with data, no cancellation).
+func (r *runner) splitU(fp *pool, sp *split) error {
+	if !r.d.tf32 || sp.r == 0 {
+		return nil
+	}
+	var err error
+	if sp.ul, err = fp.alloc(int64(sp.ntr) * int64(sp.r) * 4); err != nil {
+		return r.oom("decomposition", err)
+	}
+	return r.d.splitTF32(sp.u, sp.ntr, sp.ntr, sp.r, sp.u, sp.ntr, sp.ul, sp.ntr)
+}
+
 // stage centres the batch's training targets by their training means (constant targets become
 // exact zeros, as fallback) and computes Z = U^T Yc.
 func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) error {
@@ -779,36 +797,51 @@ func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) erro
 		return err
 	}
 	// Row-major Z (r x mb) = U^T Yc. Column-major: Z^T (mb x r) = yc (mb x ntr, = Yc^T) U (ntr x r).
-	// Never in TF32: every criterion and the refit are built on Z (see looResiduals).
-	err := d.exact(func() error {
-		return d.gemm(t, false, false, mb, sp.r, sp.ntr, b.yc, mb, sp.u, sp.ntr, b.z, mb)
-	})
-	if err != nil {
+	if d.tf32 && sp.r > 0 {
+		// float32-accurate (every criterion and the refit are built on Z; see looResiduals):
+		// Yc split into hi (in place) and lo (in yh, free until the penalty loop), three TF32
+		// products, then Yc joined again exactly.
+		if err := d.splitTF32(b.yc, mb, mb, sp.ntr, b.yc, mb, b.yh, mb); err != nil {
+			return err
+		}
+		if err := d.gemm3xTF32(false, false, mb, sp.r, sp.ntr, 1, b.yc, b.yh, mb, sp.u, sp.ul, sp.ntr, 0, b.z, mb); err != nil {
+			return err
+		}
+		if err := d.joinF32(b.yc, mb, mb, sp.ntr, b.yh, mb); err != nil {
+			return err
+		}
+	} else if err := d.gemm(t, false, false, mb, sp.r, sp.ntr, b.yc, mb, sp.u, sp.ntr, b.z, mb); err != nil {
 		return err
 	}
 	r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
 	return r.mark(&r.tm.Products)
 }
 
-// looResiduals replaces b.yc by the residual outside the kept directions, R0 = Yc - U Z, in
-// float32 (TF32 mode only; leave-one-out selection only, the one reader of b.yc after Z).
+// looResiduals replaces b.yc by the residual outside the kept directions, R0 = Yc - U Z, at
+// float32's accuracy (TF32 mode only; leave-one-out selection only, the one reader of b.yc
+// after Z).
 //
 // Why: the leave-one-out residual at penalty a is Yc - U diag(f) Z, and at small penalties
 // (f near 1, above all when n < d and U spans nearly all of Yc) it is a small difference of large
 // terms, so the product's TF32 rounding (relative 2^-11) swamps it and picks the wrong penalty
 // (measured on the simulator: |r| off by 0.06, 95% of penalties agreeing). Written as
 // R0 + U diag(1-f) Z, the TF32 product is of the small term only: loo_update's yc - yh with
-// yc = R0 and yh = U diag(f-1) Z.
+// yc = R0 and yh = U diag(f-1) Z. R0 itself is three TF32 products of split operands
+// (gemm3xTF32), float32-accurate at tensor-core speed. Result.Flops counts the algorithm's
+// products, so neither R0 nor the split's extra products are in it: they show as time.
 func (r *runner) looResiduals(sp *split, b *batch, mb int) error {
-	d, t := r.d, r.t
-	err := d.exact(func() error {
-		// Column-major yc (mb x ntr) = yc - z (mb x r) U^T (N, T): row-major Yc - U Z.
-		return d.gemmScaled(t, false, true, mb, sp.ntr, sp.r, -1, b.z, mb, sp.u, sp.ntr, 1, b.yc, mb)
-	})
-	if err != nil {
+	d := r.d
+	if sp.r == 0 {
+		return nil // R0 = Yc
+	}
+	// Z split into hi (zf) and lo (yh, mb x r of its mb x ntr), both free until the penalty loop.
+	if err := d.splitTF32(b.z, mb, mb, sp.r, b.zf, mb, b.yh, mb); err != nil {
 		return err
 	}
-	r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
+	// Column-major yc (mb x ntr) = yc - z (mb x r) U^T (N, T): row-major Yc - U Z.
+	if err := d.gemm3xTF32(false, true, mb, sp.ntr, sp.r, -1, b.zf, b.yh, mb, sp.u, sp.ul, sp.ntr, 1, b.yc, mb); err != nil {
+		return err
+	}
 	return r.mark(&r.tm.Products)
 }
 

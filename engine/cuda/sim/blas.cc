@@ -3,12 +3,15 @@
 //
 // Every matrix must lie inside device memory for its whole extent (lda, rows and columns), the
 // scalars in host memory (the default pointer mode), and the calling thread must have a current
-// context. The product runs in its stream's order (driver.cc). In CUBLAS_TF32_TENSOR_OP_MATH mode single-precision inputs are first rounded to TF32
-// (10 explicit mantissa bits, round to nearest even), as the tensor cores do; the sums stay in
-// float32.
+// context. The product runs in its stream's order (driver.cc). In CUBLAS_TF32_TENSOR_OP_MATH
+// mode single-precision inputs are first cut to TF32's 10 explicit mantissa bits and the sums stay
+// in float32. How cuBLAS's kernels convert is not documented (rounding to nearest, or dropping
+// the low 13 bits as tensor cores fed raw float32 registers do), so CUDASIM_TF32 chooses:
+// `truncate` (the default: the larger, biased error) or `nearest` (ties to even).
 #include <cblas.h>
 #include <cublas_v2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <set>
@@ -33,10 +36,22 @@ size_t extent(int rows, int cols, int ld) {
     return (size_t)(cols - 1) * (size_t)ld + (size_t)rows;
 }
 
+// tf32Nearest is CUDASIM_TF32=nearest, read once.
+bool tf32Nearest() {
+    static const bool nearest = [] {
+        const char* v = getenv("CUDASIM_TF32");
+        if (v == nullptr || strcmp(v, "") == 0 || strcmp(v, "truncate") == 0) return false;
+        if (strcmp(v, "nearest") == 0) return true;
+        fprintf(stderr, "cudasim: CUDASIM_TF32=%s: want truncate or nearest\n", v);
+        abort();
+    }();
+    return nearest;
+}
+
 float tf32(float v) {
     unsigned u;
     memcpy(&u, &v, 4);
-    if ((u & 0x7f800000u) != 0x7f800000u) u += 0x0fffu + ((u >> 13) & 1u);
+    if (tf32Nearest() && (u & 0x7f800000u) != 0x7f800000u) u += 0x0fffu + ((u >> 13) & 1u);
     u &= 0xffffe000u;
     memcpy(&v, &u, 4);
     return v;

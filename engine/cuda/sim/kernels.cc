@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <utility>
 
@@ -19,6 +20,18 @@ static thread_local simDim3 threadIdx, blockIdx, blockDim, gridDim;
 
 #define __global__
 #define __device__ static inline
+
+// CUDA's bit casts between float and unsigned (device intrinsics on the GPU).
+static inline unsigned __float_as_uint(float v) {
+    unsigned u;
+    memcpy(&u, &v, 4);
+    return u;
+}
+static inline float __uint_as_float(unsigned u) {
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+}
 
 #include "kernel_sources.inc"  // #include of every kernels/*.cu, made by the Makefile
 
