@@ -6,8 +6,8 @@ import (
 	"context"
 	"errors"
 	"math"
-	"slices"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -882,7 +882,7 @@ func TestSplitTF32Product(t *testing.T) {
 	// Ties: exactly half a TF32 unit above a TF32 value, with an even and an odd last bit.
 	a[0] = math.Float32frombits(0x3f800000 | 0x1000) // 1 + 2^-11: rounds down to 1 (even)
 	a[1] = math.Float32frombits(0x3f802000 | 0x1000) // (1 + 2^-10) + 2^-11: rounds up (odd)
-	b := make([]float32, k*n) // column-major k x n
+	b := make([]float32, k*n)                        // column-major k x n
 	for i := range b {
 		b[i] = float32(rng.NormFloat64())
 	}
