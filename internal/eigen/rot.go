@@ -27,7 +27,7 @@ type rotQueue struct {
 }
 
 // batchRotations bounds a batch so that its coefficients (16 bytes a rotation) stay in L2.
-const batchRotations = 1 << 16
+const batchRotations = 1 << 18
 
 func newRotQueue(n int, z []float64) *rotQueue {
 	limit := max(batchRotations, n)
@@ -52,6 +52,82 @@ func (q *rotQueue) flush() {
 	if len(q.sweeps) == 0 {
 		return
 	}
+	if useRot16 {
+		q.flush16()
+	} else {
+		q.flush4()
+	}
+	q.sweeps = q.sweeps[:0]
+	q.c = q.c[:0]
+	q.s = q.s[:0]
+}
+
+// interleaved holds 16 rows of z interleaved for the assembly kernels, one per worker.
+var interleaved sync.Pool
+
+// flush16 applies the queued sweeps with the AVX2 kernels, 16 rows at a time: the rows' columns
+// touched by the batch are copied interleaved (element j of row r at buf[j*16+r]; missing rows
+// of the last block are zeros), every sweep runs along them with four vector registers of rows
+// in flight, and they are copied back. Each row gets the same arithmetic whichever block and
+// core it falls to, so results do not depend on the number of cores.
+func (q *rotQueue) flush16() {
+	n, z := q.n, q.z
+	sweeps, c, s := q.sweeps, q.c, q.s
+	if len(sweeps) == 0 {
+		return
+	}
+	lo, hi := n, 0
+	for _, sw := range sweeps {
+		lo, hi = min(lo, sw.off), max(hi, sw.off+sw.k+1)
+	}
+	w := hi - lo
+	blocks := (n + 15) / 16
+	parallelRows(blocks, len(c)*n, func(b0, b1 int) {
+		bp, _ := interleaved.Get().(*[]float64)
+		if bp == nil || cap(*bp) < 16*w {
+			b := make([]float64, 16*w)
+			bp = &b
+		}
+		buf := (*bp)[:16*w]
+		defer interleaved.Put(bp)
+		for b := b0; b < b1; b++ {
+			r0 := 16 * b
+			rows := min(16, n-r0)
+			for i := 0; i < rows; i++ {
+				row := z[(r0+i)*n+lo : (r0+i)*n+hi]
+				for j, v := range row {
+					buf[j*16+i] = v
+				}
+			}
+			for i := rows; i < 16; i++ {
+				for j := 0; j < w; j++ {
+					buf[j*16+i] = 0
+				}
+			}
+			for _, sw := range sweeps {
+				if sw.k == 0 {
+					continue
+				}
+				_ = buf[(sw.off-lo+sw.k)*16+15] // the kernel's extent
+				p := &buf[(sw.off-lo)*16]
+				if sw.forward {
+					rotFwd16AVX2(p, &c[sw.pos], &s[sw.pos], sw.k)
+				} else {
+					rotBwd16AVX2(p, &c[sw.pos], &s[sw.pos], sw.k)
+				}
+			}
+			for i := 0; i < rows; i++ {
+				row := z[(r0+i)*n+lo : (r0+i)*n+hi]
+				for j := range row {
+					row[j] = buf[j*16+i]
+				}
+			}
+		}
+	})
+}
+
+// flush4 applies the queued sweeps in Go, four rows at a time.
+func (q *rotQueue) flush4() {
 	n, z := q.n, q.z
 	sweeps, c, s := q.sweeps, q.c, q.s
 	parallelRows(n, len(c)*n, func(r0, r1 int) {
@@ -84,9 +160,6 @@ func (q *rotQueue) flush() {
 			}
 		}
 	})
-	q.sweeps = q.sweeps[:0]
-	q.c = q.c[:0]
-	q.s = q.s[:0]
 }
 
 // fwd4 applies rotations t = 0, 1, ... to the element pairs (t, t+1) of four rows, each
