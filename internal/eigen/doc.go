@@ -5,12 +5,16 @@
 // Method: the same three steps as Dsyev, each rearranged for row-major Go.
 //
 //  1. Tridiagonalisation (tridiagonalize): LAPACK's blocked Dsytrd with Dlatrd panels of 32
-//     columns, but on full storage (both triangles kept up to date), so that column c is row c
-//     (contiguous), A v is gonum's assembly Dgemv split across cores, and the trailing update
-//     A -= V W^T + W V^T is two calls of internal/gemm. The reflectors are accumulated into Q in
-//     blocks of 64 with the compact WY form (Dlarft + three GEMMs), as Dorgtr does. At n = 1024
-//     the two take ~0.15-0.2 s together, against 0.92 s + 0.33 s for gonum's Dsytrd + Dorgtr,
-//     whose Dsyr2k and GEMM are gonum's pure Go.
+//     columns, on the upper triangle only, so that column c is row c from column c on
+//     (contiguous). A v (symvUpper) reads each row of the trailing block once for both
+//     triangles' contributions: per block of 16 rows, a matrix-vector product of the rectangle
+//     right of the block and, while it is in cache, its transpose (half the memory traffic of a
+//     full product; this step is memory-bound), split across cores by equal areas. The trailing
+//     update A -= V W^T + W V^T is internal/gemm on row blocks of the upper triangle. The
+//     reflectors are accumulated into Q in blocks of 64 with the compact WY form (Dlarft + three
+//     GEMMs), as Dorgtr does. At n = 1024 the two took ~0.15-0.2 s together with full storage,
+//     against 0.92 s + 0.33 s for gonum's Dsytrd + Dorgtr, whose Dsyr2k and GEMM are gonum's
+//     pure Go.
 //  2. Implicit QL/QR on the tridiagonal (steqr): a line-for-line port of Dsteqr, so shifts,
 //     deflation, the 30n iteration cap and the results are LAPACK's. It was the wall: 12.3 s of
 //     gonum's 13.6 s at n = 1024, ~70% of it in Dlasr, which rotates two columns of the
@@ -35,10 +39,11 @@
 //	512    1.54-1.55        0.10-0.12                 0.050        31x
 //	1024   11.9             0.63-0.83                 0.26         46x
 //	2048   ~98 (DESIGN §7)  4.4-6.4                   2.0          ~49x
-//	4096   945 (DESIGN §7)  38                        16.8         ~56x
+//	4096   945 (DESIGN §7)  38                        16.2-16.8    ~57x
 //
-// At 4096 the time is now mostly the tridiagonalisation's matrix-vector products (memory-bound:
-// the full trailing block is read once per column), then the rotations (~5 s) and the GEMMs.
+// At 4096 (CPU profile, 2 cores): the rotations take ~40% of the CPU time (at ~12 flops a
+// cycle), the tridiagonalisation's matrix-vector products ~30% (upper-triangle reads: the
+// full-storage version spent 12 s of CPU there, now ~9 s), the GEMMs ~15%.
 //
 // Accuracy (TestSym: power-law spectra 1..1e-12, rank-deficient Gram matrices with exact zeros,
 // repeated and 1e-10-clustered eigenvalues, diagonal and tridiagonal matrices, n = 1..512):

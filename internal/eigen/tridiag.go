@@ -1,9 +1,11 @@
 package eigen
 
 import (
-	blasgonum "gonum.org/v1/gonum/blas/gonum"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/blas"
+	blasgonum "gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/brainalign/brainalign/internal/gemm"
 )
@@ -22,24 +24,25 @@ func level3Default() blas.Float64 {
 }
 
 const (
-	panelWidth = 32 // columns per tridiagonalisation panel (Dlatrd's nb)
-	qBlock     = 64 // reflectors per block when forming Q
+	panelWidth = 32  // columns per tridiagonalisation panel (Dlatrd's nb)
+	trailBlock = 256 // rows per GEMM of the trailing update
+	symvBlock  = 16  // rows per block of symvUpper
+	qBlock     = 64  // reflectors per block when forming Q
 )
 
 // tridiagonalize reduces the symmetric matrix a (n x n, row-major; the upper triangle is read)
 // to tridiagonal form T = Q^T A Q with diagonal d and off-diagonal e, and returns Q (n x n,
 // row-major) in q. It is LAPACK's blocked Dsytrd (Dlatrd panels) rearranged for row-major
-// storage and Go: the matrix is kept full (both triangles), so that column c is row c
-// (contiguous), A v is a plain parallel matrix-vector product, and the trailing update
-// A -= V W^T + W V^T is two calls of the assembly GEMM. The reflectors are then accumulated
-// into Q in blocks of qBlock with the compact WY form, again GEMM-rich (Dorgtr's job).
+// storage and Go, on the upper triangle only (the lower one is never read): row c from column c
+// on is column c of the symmetric matrix, contiguous; A v is symvUpper, which reads each row of
+// the trailing block once for both triangles' contributions (the product is memory-bound: half
+// the bytes of a full matrix-vector product), and the trailing update A -= V W^T + W V^T is
+// calls of the assembly GEMM on row blocks of the upper triangle. The reflectors are then
+// accumulated into Q in blocks of qBlock with the compact WY form, again GEMM-rich (Dorgtr's
+// job).
 func tridiagonalize(n int, a, d, e, q []float64) {
-	for i := 0; i < n; i++ { // mirror the upper triangle
-		for j := i + 1; j < n; j++ {
-			a[j*n+i] = a[i*n+j]
-		}
-	}
 	tau := make([]float64, n)
+	sv := newSymvScratch(n)
 	nb := panelWidth
 	vt := make([]float64, nb*n) // row t: reflector v of panel column t, over indices 0..n-1
 	wt := make([]float64, nb*n) // row t: w of panel column t
@@ -71,7 +74,7 @@ func tridiagonalize(n int, a, d, e, q []float64) {
 			// the panel.
 			m := n - c - 1
 			pp := p[c+1:]
-			symv(m, a[(c+1)*n+c+1:], n, v, pp)
+			sv.symvUpper(m, a[(c+1)*n+c+1:], n, v, pp)
 			for t := 0; t < j; t++ {
 				wv := bl.Ddot(m, wt[t*n+c+1:(t+1)*n], 1, v, 1)
 				vv := bl.Ddot(m, vt[t*n+c+1:(t+1)*n], 1, v, 1)
@@ -84,25 +87,96 @@ func tridiagonalize(n int, a, d, e, q []float64) {
 			bl.Daxpy(m, alpha, v, 1, pp, 1)
 			copy(wt[j*n+c+1:(j+1)*n], pp)
 		}
-		// Trailing update of the rows/columns past the panel.
-		r := i0 + jb
-		if r < n {
-			m := n - r
-			level3.Dgemm(blas.Trans, blas.NoTrans, m, m, jb, -1, vt[r:], n, wt[r:], n, 1, a[r*n+r:], n)
-			level3.Dgemm(blas.Trans, blas.NoTrans, m, m, jb, -1, wt[r:], n, vt[r:], n, 1, a[r*n+r:], n)
+		// Trailing update of the rows/columns past the panel, upper triangle only (row blocks
+		// from their diagonal on; the lower part of each diagonal block is computed and unused).
+		for r := i0 + jb; r < n; r += trailBlock {
+			rows := min(trailBlock, n-r)
+			level3.Dgemm(blas.Trans, blas.NoTrans, rows, n-r, jb, -1, vt[r:], n, wt[r:], n, 1, a[r*n+r:], n)
+			level3.Dgemm(blas.Trans, blas.NoTrans, rows, n-r, jb, -1, wt[r:], n, vt[r:], n, 1, a[r*n+r:], n)
 		}
 	}
 	d[n-1] = a[n*n-1]
 	formQ(n, a, tau, q)
 }
 
-// symv computes y = A x for the m x m block A (row stride lda), row blocks across cores.
-func symv(m int, a []float64, lda int, x, y []float64) {
-	parallelRows(m, 2*m*m*4, func(r0, r1 int) {
-		if r1 > r0 {
-			bl.Dgemv(blas.NoTrans, r1-r0, m, 1, a[r0*lda:], lda, x, 1, 0, y[r0:r1], 1)
+// symvScratch holds the per-core partial products of symvUpper.
+type symvScratch struct {
+	parts [][]float64
+}
+
+func newSymvScratch(n int) *symvScratch {
+	p := runtime.GOMAXPROCS(0)
+	s := &symvScratch{parts: make([][]float64, p)}
+	for i := range s.parts {
+		s.parts[i] = make([]float64, n)
+	}
+	return s
+}
+
+// symvUpper computes y = A x for the symmetric m x m block A (row stride lda) from its upper
+// triangle: row i (columns i..m-1) adds its dot product with x[i:] to y[i] and, for the
+// lower triangle, x[i] times its off-diagonal part to y[i+1:], while the row is in cache.
+// Rows are split across cores in ranges of equal area, each core accumulating into its own
+// vector; the vectors are summed at the end.
+func (s *symvScratch) symvUpper(m int, a []float64, lda int, x, y []float64) {
+	p := len(s.parts)
+	if m*m < 1<<16 || p == 1 || m < 2*p {
+		p = 1
+	}
+	// rowsDot adds rows [r0, r1)'s contributions to acc, symvBlock rows at a time: the block's
+	// upper triangle by dot products and axpys, the rectangle right of it by a matrix-vector
+	// product (several rows streamed at once) and its transpose (the rectangle still in cache).
+	rowsDot := func(acc []float64, r0, r1 int) {
+		for i := r0; i < r1; i += symvBlock {
+			b := min(symvBlock, r1-i)
+			for ii := i; ii < i+b; ii++ {
+				row := a[ii*lda+ii : ii*lda+i+b]
+				acc[ii] += bl.Ddot(len(row), row, 1, x[ii:i+b], 1)
+				if len(row) > 1 {
+					bl.Daxpy(len(row)-1, x[ii], row[1:], 1, acc[ii+1:i+b], 1)
+				}
+			}
+			if c := i + b; c < m {
+				rect := a[i*lda+c:]
+				bl.Dgemv(blas.NoTrans, b, m-c, 1, rect, lda, x[c:m], 1, 1, acc[i:i+b], 1)
+				bl.Dgemv(blas.Trans, b, m-c, 1, rect, lda, x[i:i+b], 1, 1, acc[c:m], 1)
+			}
 		}
-	})
+	}
+	if p == 1 {
+		clear(y[:m])
+		rowsDot(y, 0, m)
+		return
+	}
+	// Boundaries with equal areas: rows [0, r) hold r m - r (r-1)/2 elements.
+	bounds := make([]int, p+1)
+	total := float64(m) * float64(m+1) / 2
+	r := 0
+	for w := 1; w < p; w++ {
+		target := total * float64(w) / float64(p)
+		for r < m && float64(r)*float64(m)-float64(r)*float64(r-1)/2 < target {
+			r++
+		}
+		bounds[w] = r
+	}
+	bounds[p] = m
+	var wg sync.WaitGroup
+	for w := 1; w < p; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			acc := s.parts[w]
+			clear(acc[bounds[w]:m])
+			rowsDot(acc, bounds[w], bounds[w+1])
+		}(w)
+	}
+	clear(y[:m])
+	rowsDot(y, 0, bounds[1])
+	wg.Wait()
+	for w := 1; w < p; w++ {
+		lo := bounds[w]
+		bl.Daxpy(m-lo, 1, s.parts[w][lo:m], 1, y[lo:m], 1)
+	}
 }
 
 // formQ writes Q = H_0 H_1 ... H_{n-2} into q, where H_c = I - tau[c] v_c v_c^T and v_c is
