@@ -45,7 +45,7 @@ run)
 	if [ "$level" != bench ]; then
 	# Kernels, bindings, CPU agreement, batching and streaming first: fast and most telling.
 	(cd engine/cuda && timeout 240 "$root/.gpu/cuda.test.rt" -test.v -test.count=1 \
-		-test.run 'TestKernels|TestKFoldKernels|TestColumnShift|TestSyevd|TestMatchesCPU|TestLargeOffsets|TestBatching|TestStreamedBrainData|TestTF32Accuracy') \
+		-test.run 'TestKernels|TestKFoldKernels|TestSplitTF32Product|TestColumnShift|TestSyevd|TestMatchesCPU|TestLargeOffsets|TestBatching|TestStreamedBrainData|TestTF32Accuracy') \
 		> "$OUT/unit.log" 2>&1 || rc=1
 	tail -5 "$OUT/unit.log"
 	(cd engine/cuda && timeout 240 "$root/.gpu/cuda.test.rt" -test.v -test.count=1 -test.run 'TestConformance') \
