@@ -5,6 +5,31 @@
 // independent chains; throughput-bound at 16 vector operations a rotation).
 #include "textflag.h"
 
+// LOAD_X and STORE_X move x (Y0-Y3, 16 rows) from and to the element at DI.
+#define LOAD_X \
+	VMOVUPD 0(DI), Y0; \
+	VMOVUPD 32(DI), Y1; \
+	VMOVUPD 64(DI), Y2; \
+	VMOVUPD 96(DI), Y3
+
+#define STORE_X \
+	VMOVUPD Y0, 0(DI); \
+	VMOVUPD Y1, 32(DI); \
+	VMOVUPD Y2, 64(DI); \
+	VMOVUPD Y3, 96(DI)
+
+// STORE_OUT_CARRY_X ends a step: the rotated element (Y8-Y11) is stored at DI and the one
+// carried on (Y4-Y7) becomes x (Y0-Y3).
+#define STORE_OUT_CARRY_X \
+	VMOVUPD Y8, 0(DI); \
+	VMOVUPD Y9, 32(DI); \
+	VMOVUPD Y10, 64(DI); \
+	VMOVUPD Y11, 96(DI); \
+	VMOVAPD Y4, Y0; \
+	VMOVAPD Y5, Y1; \
+	VMOVAPD Y6, Y2; \
+	VMOVAPD Y7, Y3
+
 // func rotFwd16AVX2(buf *float64, c, s *float64, k int)
 //
 // Applies rotations t = 0, 1, ..., k-1 to the element pairs (t, t+1) of 16 interleaved rows
@@ -18,10 +43,7 @@ TEXT ·rotFwd16AVX2(SB), NOSPLIT, $0-32
 	MOVQ c+8(FP), SI
 	MOVQ s+16(FP), DX
 	MOVQ k+24(FP), CX
-	VMOVUPD 0(DI), Y0
-	VMOVUPD 32(DI), Y1
-	VMOVUPD 64(DI), Y2
-	VMOVUPD 96(DI), Y3
+	LOAD_X
 	TESTQ CX, CX
 	JZ doneF
 loopF:
@@ -47,24 +69,14 @@ loopF:
 	VFNMADD231PD Y2, Y15, Y6
 	VMULPD Y7, Y14, Y7
 	VFNMADD231PD Y3, Y15, Y7
-	VMOVUPD Y8, 0(DI)
-	VMOVUPD Y9, 32(DI)
-	VMOVUPD Y10, 64(DI)
-	VMOVUPD Y11, 96(DI)
-	VMOVAPD Y4, Y0
-	VMOVAPD Y5, Y1
-	VMOVAPD Y6, Y2
-	VMOVAPD Y7, Y3
+	STORE_OUT_CARRY_X
 	ADDQ $128, DI
 	ADDQ $8, SI
 	ADDQ $8, DX
 	DECQ CX
 	JNZ loopF
 doneF:
-	VMOVUPD Y0, 0(DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, 64(DI)
-	VMOVUPD Y3, 96(DI)
+	STORE_X
 	VZEROUPPER
 	RET
 
@@ -86,10 +98,7 @@ TEXT ·rotBwd16AVX2(SB), NOSPLIT, $0-32
 	ADDQ AX, DI
 	LEAQ -8(SI)(CX*8), SI
 	LEAQ -8(DX)(CX*8), DX
-	VMOVUPD 0(DI), Y0
-	VMOVUPD 32(DI), Y1
-	VMOVUPD 64(DI), Y2
-	VMOVUPD 96(DI), Y3
+	LOAD_X
 	TESTQ CX, CX
 	JZ doneB
 loopB:
@@ -115,23 +124,13 @@ loopB:
 	VFMADD231PD Y2, Y15, Y6
 	VMULPD Y7, Y14, Y7
 	VFMADD231PD Y3, Y15, Y7
-	VMOVUPD Y8, 0(DI)
-	VMOVUPD Y9, 32(DI)
-	VMOVUPD Y10, 64(DI)
-	VMOVUPD Y11, 96(DI)
-	VMOVAPD Y4, Y0
-	VMOVAPD Y5, Y1
-	VMOVAPD Y6, Y2
-	VMOVAPD Y7, Y3
+	STORE_OUT_CARRY_X
 	SUBQ $128, DI
 	SUBQ $8, SI
 	SUBQ $8, DX
 	DECQ CX
 	JNZ loopB
 doneB:
-	VMOVUPD Y0, 0(DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, 64(DI)
-	VMOVUPD Y3, 96(DI)
+	STORE_X
 	VZEROUPPER
 	RET
