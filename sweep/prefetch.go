@@ -25,13 +25,12 @@ type activations struct {
 
 // prefetcher reads the activations of a list of units, in order, one unit ahead of the caller.
 type prefetcher struct {
-	out     chan activations
-	quit    chan struct{}
-	stopped bool
+	out  chan activations
+	quit chan struct{}
 }
 
 // prefetch starts reading the units' activations in order. Call next once per unit, in order,
-// and stop when done (stop is idempotent and releases whatever was read ahead).
+// and stop once when done (it releases whatever was read ahead).
 func (c *Config) prefetch(units []Unit) *prefetcher {
 	p := &prefetcher{out: make(chan activations), quit: make(chan struct{})}
 	go func() {
@@ -73,10 +72,6 @@ func (p *prefetcher) next() activations {
 
 // stop ends the prefetching goroutine and waits for it, releasing a unit it had read ahead.
 func (p *prefetcher) stop() {
-	if p.stopped {
-		return
-	}
-	p.stopped = true
 	close(p.quit)
 	for a := range p.out {
 		a.release()

@@ -396,7 +396,6 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		}
 		rep.Computed++
 	}
-	pf.stop()
 	if c.Progress != nil {
 		c.Progress(len(mine), len(mine), "")
 	}

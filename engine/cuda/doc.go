@@ -12,10 +12,11 @@
 // driver, cuBLAS and cuSOLVER calls run there); the float64 eigendecomposition on cuSOLVER
 // (cusolverDnDsyevd, a small cgo binding here); products on cuBLAS through gorgonia.org/cu/blas
 // (float32 by default, float64 with Precision Float64, TF32 tensor cores with Precision TF32 via
-// cublasSetMathMode, where Z = U^T Yc and the leave-one-out residuals R0 keep float32's accuracy
-// as three TF32 products of split operands, gemm3xTF32); and the custom kernels of package kernels (column statistics and centring,
-// the fused leave-one-out error with its running argmin, per-target refit scaling, Pearson r,
-// and for the inner K-fold selection R² per target, the criterion update and its argmin).
+// cublasSetMathMode, where Z = U^T Yc and the leave-one-out residuals R0 keep float32's accuracy as
+// three TF32 products of split operands, gemm3xTF32); and the custom kernels of package kernels
+// (column statistics and centring, the fused leave-one-out error with its running argmin,
+// per-target refit scaling, Pearson r, and for the inner K-fold selection R² per target, the
+// criterion update and its argmin).
 //
 // Memory: the brain data Y is uploaded once by Open (float64 data held in float32 has its
 // all-rows column means taken off in float64 first, see columnShift) and stays resident while activation matrices
