@@ -25,7 +25,7 @@ var Entries = map[string][]string{
 		"gather_center_f32_f32", "gather_center_f64_f64", "gather_center_f64_f32", "gather_center_f32_f64"},
 	LOO:     {"loo_weights", "loo_update_f32", "loo_update_f64", "gcv_select_f32", "gcv_select_f64"},
 	Pearson: {"pearson_f32", "pearson_f64"},
-	Scale: {"scale_cols_f32", "scale_cols_f64", "scale_refit_f32", "scale_refit_f64",
+	Scale: {"scale_cols_f32", "scale_cols_f64", "scale_cols_tf32", "scale_refit_f32", "scale_refit_f64",
 		"square_f64", "convert_f64_f32", "fill_f64", "split_tf32", "join_f32"},
 	KFold: {"r2_f32", "r2_f64", "kfold_accumulate", "argmin_penalty"},
 }

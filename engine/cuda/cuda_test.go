@@ -335,6 +335,59 @@ func TestBatching(t *testing.T) {
 		}
 		compare(t, "memory_limit", got, want, 1e-12, 1)
 	})
+	// A library's allocation failing in the middle of a fold (the second target batch of fold
+	// 0): the fold starts again with batches of half the size, the other folds keep theirs.
+	midFold := func(t *testing.T, x, y engine.Matrix, opts engine.Options, streamed bool, batches int, want *engine.Result) {
+		s, err := e.Open(y, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if got := !s.(*session).Resident(); got != streamed {
+			t.Fatalf("streamed %v, want %v", got, streamed)
+		}
+		s.(*session).failStage = 2
+		got, err := s.Score(context.Background(), x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Batches != batches {
+			t.Errorf("batches %d after an out-of-memory failure in fold 0's second batch, want %d", got.Batches, batches)
+		}
+		compare(t, "oom_mid_fold", got, want, 1e-12, 1)
+	}
+	t.Run("oom_mid_fold", func(t *testing.T) {
+		opts := base
+		opts.MaxBatch = 16 // 16, 16, 9; fold 0 again in batches of 8
+		midFold(t, x, y, opts, false, 6, want)
+	})
+	t.Run("oom_mid_fold_shared", func(t *testing.T) {
+		opts := base
+		opts.SharedAlpha = true
+		wantShared := score(t, e, x, y, opts)
+		opts.MaxBatch = 16
+		midFold(t, x, y, opts, false, 6, wantShared)
+	})
+	t.Run("oom_mid_fold_streamed", func(t *testing.T) {
+		x, y := problem(100, 12, 2000, 5)
+		opts := base
+		want := score(t, e, x, y, opts)
+		opts.MemoryLimit = int64(100*2000*8) * 2 / 3 // Y is 1.5x the budget: streamed
+		opts.MaxBatch = 200                          // 10 batches (memory allows about 250)
+		midFold(t, x, y, opts, true, 21, want)       // fold 0 again in batches of 96 (whole granules)
+	})
+	t.Run("oom_mid_fold_one_target", func(t *testing.T) {
+		s, err := e.Open(y, func() engine.Options { o := base; o.MaxBatch = 1; return o }())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		s.(*session).failStage = 3
+		_, err = s.Score(context.Background(), x)
+		if err == nil || !errors.Is(err, engine.ErrOutOfMemory) {
+			t.Fatalf("a library out of memory with batches of one target: got %v, want ErrOutOfMemory", err)
+		}
+	})
 	t.Run("oom_error", func(t *testing.T) {
 		opts := base
 		opts.MemoryLimit = 16 << 10
@@ -343,6 +396,68 @@ func TestBatching(t *testing.T) {
 			t.Fatalf("16 KiB limit: got %v, want ErrOutOfMemory", err)
 		}
 	})
+}
+
+// TestAlignedProducts: every float32 product of a Score, on W2-like odd sizes (training and
+// test rows and targets not multiples of 4), runs over dimensions and leading dimensions that
+// are whole granules (align): what cuBLAS's tensor-core kernels need. The numbers are the
+// CPU engine's.
+func TestAlignedProducts(t *testing.T) {
+	e := newTestEngine(t)
+	n, m := 227, 1001 // folds of 45-46 test and 181-182 training rows
+	x, y := problem(n, 40, m, 8)
+	for _, tc := range []struct {
+		name  string
+		inner engine.Inner
+		p     engine.Precision
+	}{
+		{"loo", engine.Inner{Mode: engine.LOO}, engine.Float32},
+		{"loo_tf32", engine.Inner{Mode: engine.LOO}, engine.TF32},
+		{"gcv", engine.Inner{Mode: engine.GCV}, engine.Float32},
+		{"kfold", kfold(3, engine.R2), engine.Float32},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := options(t, n, func(o *engine.Options) { o.Inner, o.Precision, o.MaxBatch = tc.inner, tc.p, 300 })
+			var shapes []gemmShape
+			onDevice(t, e, func(d *device) error {
+				d.onGemm = func(g gemmShape) {
+					if g.t == f32 {
+						shapes = append(shapes, g)
+					}
+				}
+				return nil
+			})
+			got := score(t, e, x, y, opts)
+			onDevice(t, e, func(d *device) error { d.onGemm = nil; return nil })
+			if len(shapes) == 0 {
+				t.Fatal("no float32 products")
+			}
+			for _, g := range shapes {
+				// cuBLAS's rule: the rows of op(A) and of op(B) as stored, C's rows, and every ld
+				stA, stB := g.m, g.k
+				if g.tA {
+					stA = g.k
+				}
+				if g.tB {
+					stB = g.n
+				}
+				for _, v := range []int{stA, stB, g.m, g.lda, g.ldb, g.ldc} {
+					if v%align != 0 {
+						t.Fatalf("unaligned product %+v", g)
+					}
+				}
+			}
+			cpu := score(t, fallback.New(), x, y, func() engine.Options { o := opts; o.Precision = engine.Float64; return o }())
+			tol, agree := 2e-3, 0.99
+			if tc.p == engine.TF32 {
+				// TF32's goal. Under the simulator's default TF32 (inputs truncated, as tensor
+				// cores fed raw float32 may do), it fails by 0.06 unless the penalty loop's operand
+				// is rounded to nearest first (scale_cols_tf32).
+				tol, agree = 5e-3, 0.9
+			}
+			compare(t, tc.name, got, cpu, tol, agree)
+		})
+	}
 }
 
 // TestStreamedBrainData: brain data larger than the engine's memory budget stays on the host and

@@ -80,14 +80,18 @@ func devPtr(p cu.DevicePtr) unsafe.Pointer {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&u))
 }
 
+// maxSyevd is the largest n whose syevd workspace (1 + 6n + 2n² elements) fits in an int32.
+const maxSyevd = 32_765
+
 func checkSyevd(n, lda int, a, w cu.DevicePtr) error {
 	switch {
 	case n < 1:
 		return fmt.Errorf("cuda engine: syevd: n = %d < 1", n)
 	case lda < n:
 		return fmt.Errorf("cuda engine: syevd: lda = %d < n = %d", lda, n)
-	case n > 1<<31-1 || lda > 1<<31-1:
-		return fmt.Errorf("cuda engine: syevd: n = %d too large for cuSOLVER's 32-bit API", n)
+	case n > maxSyevd || lda > 1<<31-1:
+		// the workspace, 1 + 6n + 2n² elements with eigenvectors, is counted in a 32-bit int
+		return fmt.Errorf("cuda engine: syevd: a %d x %d matrix is past cuSOLVER's 32-bit workspace sizes (n <= %d)", n, n, maxSyevd)
 	case a == 0 || w == 0:
 		return fmt.Errorf("cuda engine: syevd: null device pointer")
 	}
@@ -103,8 +107,14 @@ func (s *solver) dsyevdWork(n, lda int, a, w cu.DevicePtr) (int, error) {
 	var lwork C.int
 	st := C.cusolverDnDsyevd_bufferSize(s.h, C.CUSOLVER_EIG_MODE_VECTOR, C.CUBLAS_FILL_MODE_LOWER, C.int(n),
 		(*C.double)(devPtr(a)), C.int(lda), (*C.double)(devPtr(w)), &lwork)
+	if err := solverStatus("cusolverDnDsyevd_bufferSize", st); err != nil {
+		return 0, err
+	}
+	if lwork < 0 {
+		return 0, fmt.Errorf("cuda engine: cusolverDnDsyevd_bufferSize: workspace size %d for n = %d (32-bit overflow)", lwork, n)
+	}
 	// at least one element: the solve rejects lwork < 1 (a tiny n may report 0)
-	return max(int(lwork), 1), solverStatus("cusolverDnDsyevd_bufferSize", st)
+	return max(int(lwork), 1), nil
 }
 
 // ssyevdWork is dsyevdWork for float32 (float32 elements).
@@ -115,8 +125,14 @@ func (s *solver) ssyevdWork(n, lda int, a, w cu.DevicePtr) (int, error) {
 	var lwork C.int
 	st := C.cusolverDnSsyevd_bufferSize(s.h, C.CUSOLVER_EIG_MODE_VECTOR, C.CUBLAS_FILL_MODE_LOWER, C.int(n),
 		(*C.float)(devPtr(a)), C.int(lda), (*C.float)(devPtr(w)), &lwork)
+	if err := solverStatus("cusolverDnSsyevd_bufferSize", st); err != nil {
+		return 0, err
+	}
+	if lwork < 0 {
+		return 0, fmt.Errorf("cuda engine: cusolverDnSsyevd_bufferSize: workspace size %d for n = %d (32-bit overflow)", lwork, n)
+	}
 	// at least one element: the solve rejects lwork < 1 (a tiny n may report 0)
-	return max(int(lwork), 1), solverStatus("cusolverDnSsyevd_bufferSize", st)
+	return max(int(lwork), 1), nil
 }
 
 // syevdInfo reads devInfo after a solve (this synchronises with the solver's stream).

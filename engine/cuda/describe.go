@@ -14,7 +14,9 @@ var _ engine.Describer = (*Engine)(nil)
 // counts 2), by compute capability: float32 on the CUDA cores, float64 on the tensor cores where
 // cuBLAS's DGEMM uses them (A100, H100) else the FP64 units, TF32 on the tensor cores. From
 // NVIDIA's architecture whitepapers; e.g. H100 SXM: 132 SMs x 1.98 GHz x 256 = 66.9 TFLOP/s
-// float32.
+// float32. NVIDIA quotes its tensor-core rates at a lower clock (H100 SXM TF32: 494.7 TFLOP/s
+// dense, 1.83 GHz), so at the reported maximum clock the TF32 peak here is about 8% higher and
+// fractions of it understate.
 var peakPerSM = map[[2]int]map[engine.Precision]float64{
 	{8, 0}: {engine.Float32: 128, engine.Float64: 128, engine.TF32: 1024},
 	{8, 6}: {engine.Float32: 256, engine.Float64: 4, engine.TF32: 256},
@@ -26,8 +28,9 @@ var peakPerSM = map[[2]int]map[engine.Precision]float64{
 // reported maximum clock (absent for architectures not in the table). Benchmarks divide achieved
 // rates by these.
 func (e *Engine) Device() engine.DeviceInfo {
-	info := engine.DeviceInfo{Name: e.dev.name, PeakFLOPS: map[engine.Precision]float64{}}
-	dev := cu.Device(e.dev.ord)
+	// device queries need no context: nothing here touches e.dev, which Close clears
+	info := engine.DeviceInfo{Name: e.name, PeakFLOPS: map[engine.Precision]float64{}}
+	dev := cu.Device(e.ord)
 	if mem, err := dev.TotalMem(); err == nil {
 		info.MemoryBytes = mem
 	}

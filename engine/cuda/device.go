@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -44,6 +45,7 @@ type device struct {
 	used       int64
 	sizes      map[cu.DevicePtr]int64
 	failAllocs int
+	onGemm     func(gemmShape) // tests: sees every product cuBLAS is asked for
 }
 
 // newDevice starts the context thread for device ord.
@@ -132,7 +134,8 @@ func (d *device) init() error {
 		}
 		m, err := cu.LoadData(ptx)
 		if err != nil {
-			return fmt.Errorf("cuda engine: loading kernels %s (PTX JIT for this GPU): %w", mod, err)
+			return fmt.Errorf("cuda engine: loading kernels %s (%s, JIT-compiled for this GPU by a driver of CUDA %d.%d): %w",
+				mod, ptxTarget(ptx), cu.Version()/1000, cu.Version()%1000/10, err)
 		}
 		d.mods = append(d.mods, m)
 		for _, nm := range names {
@@ -312,4 +315,19 @@ func (d *device) event(i int) (cu.Event, error) {
 		d.events = append(d.events, ev)
 	}
 	return d.events[i], nil
+}
+
+// ptxTarget returns a PTX module's ".version" and ".target" lines, for errors: a driver older
+// than the toolkit that wrote the PTX rejects it.
+func ptxTarget(ptx string) string {
+	var out []string
+	for _, line := range strings.Split(ptx, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && (f[0] == ".version" || f[0] == ".target") {
+			out = append(out, "PTX "+f[0][1:]+" "+f[1])
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	return strings.Join(out, ", ")
 }

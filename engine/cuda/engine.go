@@ -19,8 +19,10 @@ func init() {
 
 // Engine is the CUDA engine on one device. Sessions on one engine run one Score at a time.
 type Engine struct {
-	mu  sync.Mutex
-	dev *device
+	mu   sync.Mutex
+	dev  *device
+	name string
+	ord  int
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -34,11 +36,11 @@ func New(ord int) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{dev: d}, nil
+	return &Engine{dev: d, name: d.name, ord: ord}, nil
 }
 
 // Name implements engine.Engine: "cuda:N (device name)".
-func (e *Engine) Name() string { return e.dev.name }
+func (e *Engine) Name() string { return e.name }
 
 // Close implements engine.Engine; it releases the device (open sessions become unusable).
 func (e *Engine) Close() error {
@@ -119,8 +121,10 @@ type session struct {
 	openTime time.Duration
 	closed   bool
 
-	// testing hook: the next Score's first this-many batch allocations fail as out of memory
+	// testing hooks: the next Score's first failAllocs batch allocations fail as out of memory;
+	// its failStage-th target batch fails as out of memory in a library (cuBLAS's workspace)
 	failAllocs int
+	failStage  int
 }
 
 // Resident reports whether the brain data lives on the device (false: streamed from the host).
@@ -167,7 +171,7 @@ func (s *session) Score(ctx context.Context, x engine.Matrix) (*engine.Result, e
 	if err != nil {
 		return nil, err
 	}
-	res.Engine = s.e.dev.name
+	res.Engine = s.e.name
 	res.Precision = s.opts.Precision
 	res.Timings.Total = time.Since(start)
 	return res, nil

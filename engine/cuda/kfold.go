@@ -62,10 +62,10 @@ func (r *runner) decomposeInner(fp *pool, f int, fold engine.Fold) ([]*split, er
 
 // selectKFold fills b.crit (A x mb, ld mb: criterion of penalty a for target j at j + a*mb)
 // with minus the mean inner-split score and b.idx with each target's argmin. It reads only the
-// batch's centred training targets b.yc (ntr x mb, ld mb) and overwrites b.yh, b.kz, b.kgz,
+// batch's centred training targets b.yc (ntr x mb, ld b.ld) and overwrites b.yh, b.kz, b.kgz,
 // b.kpred, b.kmean, b.rr and b.deg (b.z and b.zf, which the refit reads, are untouched).
 func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
-	d, t, opts := r.d, r.t, r.s.opts
+	d, t, opts, ld, mp := r.d, r.t, r.s.opts, b.ld, b.productRows(mb)
 	A := len(opts.Alphas)
 	K := float64(len(inner))
 	if err := d.zero(b.crit, 8*int64(A)*int64(mb)); err != nil {
@@ -74,24 +74,29 @@ func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
 	for _, sp := range inner {
 		// Inner training targets, re-centred on the inner training rows (Yc is centred on the
 		// outer training rows; a shift does not change the fit's slope), into b.yh: column-major
-		// mb x ntr_i (ld mb), i.e. row-major Yi (ntr_i x mb). No constant-column zeroing here, as
+		// mb x ntr_i (ld b.ld), i.e. row-major Yi (ntr_i x mb). No constant-column zeroing here, as
 		// fallback (a constant target is already exactly zero in Yc).
 		var mu cu.DevicePtr // inner training means (mb), or none without an intercept
 		if !opts.NoIntercept {
-			if err := d.colStats(t, b.yc, mb, sp.trainPos, sp.ntr, mb, b.kmean, 0, 0); err != nil {
+			if err := d.colStats(t, b.yc, ld, sp.trainPos, sp.ntr, mb, b.kmean, 0, 0); err != nil {
 				return err
 			}
 			mu = b.kmean
 		}
-		if err := d.gatherCenter(t, t, b.yc, mb, sp.trainPos, sp.ntr, mb, mu, 0, b.yh, mb); err != nil {
+		if err := d.gatherCenter(t, t, b.yc, ld, sp.trainPos, sp.ntr, mb, mu, 0, b.yh, ld); err != nil {
+			return err
+		}
+		// its padding columns (ntr_i..ldu_i) zero, as Yc's in stage
+		if err := d.zero(b.yh+cu.DevicePtr(int64(sp.ntr)*int64(ld)*t.size()), int64(sp.ldu-sp.ntr)*int64(ld)*t.size()); err != nil {
 			return err
 		}
 		if err := r.mark(&r.tm.Transfer); err != nil {
 			return err
 		}
 		// Row-major Z_i (r_i x mb) = U_i^T Yi. Column-major: kz (mb x r_i, = Z_i^T) =
-		// yh (mb x ntr_i, = Yi^T) U_i (ntr_i x r_i, ld ntr_i), (N, N).
-		if err := d.gemm(t, false, false, mb, sp.r, sp.ntr, b.yh, mb, sp.u, sp.ntr, b.kz, mb); err != nil {
+		// yh (mb x ntr_i, = Yi^T) U_i (ntr_i x r_i, ld ldu_i), (N, N), over the padded rows and
+		// columns.
+		if err := d.gemm(t, false, false, mp, sp.r, sp.ldu, b.yh, ld, sp.u, sp.ldu, b.kz, ld); err != nil {
 			return err
 		}
 		r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
@@ -101,13 +106,13 @@ func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
 		for a := 0; a < A; a++ {
 			// kgz = diag(g(a)) Z_i, g(a) = s/(s²+a) (r_i values at sp.g + a*r_i).
 			ga := sp.g + cu.DevicePtr(int64(a)*int64(sp.r)*8)
-			if err := d.scaleCols(t, b.kz, mb, mb, sp.r, ga, b.kgz, mb); err != nil {
+			if err := d.scaleCols(t, b.kz, ld, mb, sp.r, ga, b.kgz, ld); err != nil {
 				return err
 			}
 			// Row-major Pred_i (nte_i x mb) = P_i diag(g(a)) Z_i. Column-major: kpred (mb x nte_i,
 			// = Pred_i^T) = kgz (mb x r_i, the scaled Z_i^T) P_i^T (N, T; P_i column-major
-			// nte_i x r_i, ld nte_i).
-			if err := d.gemm(t, false, true, mb, sp.nte, sp.r, b.kgz, mb, sp.p, sp.nte, b.kpred, mb); err != nil {
+			// nte_i x r_i, ld ldp_i), over the padded rows and columns.
+			if err := d.gemm(t, false, true, mp, sp.ldp, sp.r, b.kgz, ld, sp.p, sp.ldp, b.kpred, ld); err != nil {
 				return err
 			}
 			r.res.Flops += 2 * float64(sp.nte) * float64(sp.r) * float64(mb)
@@ -117,11 +122,11 @@ func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
 			// The validation targets are Yc's rows at valPos (outer-centred, as fallback's yv); R²
 			// compares them with the prediction plus the inner training mean.
 			if opts.Inner.Score == engine.Pearson {
-				if err := d.pearson(t, b.kpred, mb, b.yc, mb, sp.valPos, sp.nte, mb, b.rr, b.deg); err != nil {
+				if err := d.pearson(t, b.kpred, ld, b.yc, ld, sp.valPos, sp.nte, mb, b.rr, b.deg); err != nil {
 					return err
 				}
 			} else {
-				if err := d.r2(t, b.kpred, mb, mu, b.yc, mb, sp.valPos, sp.nte, mb, b.rr); err != nil {
+				if err := d.r2(t, b.kpred, ld, mu, b.yc, ld, sp.valPos, sp.nte, mb, b.rr); err != nil {
 					return err
 				}
 			}

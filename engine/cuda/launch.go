@@ -3,12 +3,14 @@
 package cuda
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"unsafe"
 
 	"gonum.org/v1/gonum/blas"
 	"gorgonia.org/cu"
+	cublas "gorgonia.org/cu/blas"
 )
 
 // dtype is the element type of a device matrix.
@@ -66,6 +68,9 @@ func (d *device) launch(name string, n int64, args ...any) error {
 	}
 	grid := min((n+blockSize-1)/blockSize, 1<<20)
 	if err := fn.Launch(int(grid), 1, 1, blockSize, 1, 1, 0, d.compute, ptrs); err != nil {
+		if errors.Is(err, cu.OutOfMemory) { // a module's lazy load, the launch's own resources
+			return fmt.Errorf("%w: launching %s: %v", errDeviceOOM, name, err)
+		}
 		return fmt.Errorf("cuda engine: launching %s: %w", name, err)
 	}
 	return nil
@@ -192,6 +197,16 @@ func (d *device) scaleCols(t dtype, a cu.DevicePtr, lda, rows, cols int, f, out 
 	return d.launch("scale_cols_"+t.suffix(), int64(rows)*int64(cols), a, lda, rows, cols, f, out, ldo)
 }
 
+// scaleColsTF32: scaleCols in float32 with out rounded to TF32 to nearest (a TF32 product's
+// operand, exact for the tensor cores however they convert).
+func (d *device) scaleColsTF32(a cu.DevicePtr, lda, rows, cols int, f, out cu.DevicePtr, ldo int) error {
+	checkDims("scale_cols_tf32", rows, cols)
+	checkLd("scale_cols_tf32", lda, rows)
+	checkLd("scale_cols_tf32", ldo, rows)
+	checkPtr("scale_cols_tf32", a, f, out)
+	return d.launch("scale_cols_tf32", int64(rows)*int64(cols), a, lda, rows, cols, f, out, ldo)
+}
+
 // scaleRefit: out[j, c] = z[j, c] * g[c, idx[j]] (mb x r; g is r x na).
 func (d *device) scaleRefit(t dtype, z cu.DevicePtr, ldz, mb, r int, g, idx, out cu.DevicePtr, ldo int) error {
 	checkDims("scale_refit", mb, r)
@@ -310,6 +325,9 @@ func (d *device) gemmScaled(t dtype, tA, tB bool, m, n, k int, alpha float64, a 
 	checkLd("gemm", lda, ar)
 	checkLd("gemm", ldb, br)
 	checkPtr("gemm", a, b, c)
+	if d.onGemm != nil {
+		d.onGemm(gemmShape{t, tA, tB, m, n, k, lda, ldb, ldc})
+	}
 	if max(m, n, k, lda, ldb, ldc) > math.MaxInt32 {
 		return fmt.Errorf("cuda engine: product of %d x %d x %d exceeds cuBLAS's 32-bit dimensions", m, n, k)
 	}
@@ -325,7 +343,18 @@ func (d *device) gemmScaled(t dtype, tA, tB bool, m, n, k int, alpha float64, a 
 		if rerr != nil {
 			return fmt.Errorf("cuda engine: cuBLAS gemm %d x %d x %d: %v (and resetting the handle: %v)", m, n, k, err, rerr)
 		}
+		if errors.Is(err, cublas.AllocFailed) { // its workspace, which no batch sizing counts
+			return fmt.Errorf("%w: cuBLAS gemm %d x %d x %d: %v", errDeviceOOM, m, n, k, err)
+		}
 		return fmt.Errorf("cuda engine: cuBLAS gemm %d x %d x %d: %w", m, n, k, err)
 	}
 	return nil
+}
+
+// gemmShape is one product's precision, operations, dimensions and leading dimensions (tests).
+type gemmShape struct {
+	t             dtype
+	tA, tB        bool
+	m, n, k       int
+	lda, ldb, ldc int
 }

@@ -167,10 +167,14 @@ func (r *runner) flushMarks() error {
 type split struct {
 	ntr, nte, r int
 	dropped     int
+	// U and P are stored with ldu = padded(ntr) and ldp = padded(nte) rows, the rows past ntr
+	// and nte zero: the products then run over aligned dimensions (see align), and the zero
+	// rows add nothing to U^T Yc and give prediction columns that nobody reads.
+	ldu, ldp    int
 	train, test cu.DevicePtr // int32 row indices
-	u           cu.DevicePtr // ntr x r column-major, precision t (TF32 mode: rounded to TF32)
+	u           cu.DevicePtr // ntr x r column-major (ld ldu), precision t (TF32 mode: rounded to TF32)
 	ul          cu.DevicePtr // TF32 mode, outer splits: U - tf32(U), for float32-accurate products
-	p           cu.DevicePtr // nte x r column-major, precision t: (Xtest - mean) V
+	p           cu.DevicePtr // nte x r column-major (ld ldp), precision t: (Xtest - mean) V
 	f           cu.DevicePtr // r x A: s²/(s²+a)
 	fm1         cu.DevicePtr // r x A: f - 1 = -a/(s²+a) (TF32 leave-one-out residuals)
 	g           cu.DevicePtr // r x A: s/(s²+a)
@@ -197,7 +201,8 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	intercept := !opts.NoIntercept
 	ntr, nte, nd := len(fold.Train), len(fold.Test), r.x.Cols
 	A := len(opts.Alphas)
-	sp := &split{ntr: ntr, nte: nte}
+	sp := &split{ntr: ntr, nte: nte, ldu: padded(ntr), ldp: padded(nte)}
+	ldu, ldp := sp.ldu, sp.ldp
 	var err error
 	alloc := func(p *pool, bytes int64) cu.DevicePtr {
 		if err != nil {
@@ -307,46 +312,58 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 		invs[k] = 1 / math.Sqrt(v)
 	}
 	dinvs := alloc(&tmp, int64(rk)*8)
-	u64 := alloc(&tmp, int64(ntr)*int64(rk)*8)
-	p64 := alloc(&tmp, int64(nte)*int64(rk)*8)
+	u64 := alloc(&tmp, int64(ldu)*int64(rk)*8)
+	p64 := alloc(&tmp, int64(ldp)*int64(rk)*8)
 	if err != nil {
 		return nil, r.oom("decomposition", err)
 	}
 	if err := upload(dinvs, invs, d.compute); err != nil {
 		return nil, err
 	}
+	// the padding rows of U and P are zero
+	if err := d.zero(u64, int64(ldu)*int64(rk)*8); err != nil {
+		return nil, err
+	}
+	if err := d.zero(p64, int64(ldp)*int64(rk)*8); err != nil {
+		return nil, err
+	}
 	if rk > 0 {
 		if primal {
 			// U = Xc V diag(1/s); P = Xtest_c V. u64 and p64 are column-major (ntr x rk, nte x rk).
 			// Column-major U (ntr x rk) = xtr^T (ntr x d) V (d x rk): row-major U = Xc V.
-			if err := d.gemm(f64, true, false, ntr, rk, nd, xtr, nd, vecs, size, u64, ntr); err != nil {
+			if err := d.gemm(f64, true, false, ntr, rk, nd, xtr, nd, vecs, size, u64, ldu); err != nil {
 				return nil, err
 			}
-			if err := d.scaleCols(f64, u64, ntr, ntr, rk, dinvs, u64, ntr); err != nil {
+			if err := d.scaleCols(f64, u64, ldu, ntr, rk, dinvs, u64, ldu); err != nil {
 				return nil, err
 			}
 			// Column-major P (nte x rk) = xte^T (nte x d) V (d x rk): row-major P = Xtest_c V.
-			if err := d.gemm(f64, true, false, nte, rk, nd, xte, nd, vecs, size, p64, nte); err != nil {
+			if err := d.gemm(f64, true, false, nte, rk, nd, xte, nd, vecs, size, p64, ldp); err != nil {
 				return nil, err
 			}
 		} else {
 			// U = Q; P = (Xtest_c Xc^T) U diag(1/s).
-			if err := cu.MemcpyDtoDAsync(u64, vecs, int64(ntr)*int64(rk)*8, d.compute); err != nil {
-				return nil, fmt.Errorf("cuda engine: copy: %w", err)
-			}
 			kte := alloc(&tmp, int64(nte)*int64(ntr)*8)
+			ones := alloc(&tmp, int64(rk)*8)
 			if err != nil {
 				return nil, r.oom("decomposition", err)
+			}
+			// U: the eigenvectors (ld size = ntr) into u64's padded layout (scaled by ones).
+			if err := d.fill64(ones, rk, 1); err != nil {
+				return nil, err
+			}
+			if err := d.scaleCols(f64, vecs, size, ntr, rk, ones, u64, ldu); err != nil {
+				return nil, err
 			}
 			// Column-major kte (nte x ntr) = xte^T xtr: row-major Xtest_c Xc^T.
 			if err := d.gemm(f64, true, false, nte, ntr, nd, xte, nd, xtr, nd, kte, nte); err != nil {
 				return nil, err
 			}
 			// Column-major P (nte x rk) = kte (nte x ntr) U (ntr x rk), all column-major.
-			if err := d.gemm(f64, false, false, nte, rk, ntr, kte, nte, u64, ntr, p64, nte); err != nil {
+			if err := d.gemm(f64, false, false, nte, rk, ntr, kte, nte, u64, ldu, p64, ldp); err != nil {
 				return nil, err
 			}
-			if err := d.scaleCols(f64, p64, nte, nte, rk, dinvs, p64, nte); err != nil {
+			if err := d.scaleCols(f64, p64, ldp, nte, rk, dinvs, p64, ldp); err != nil {
 				return nil, err
 			}
 		}
@@ -374,7 +391,7 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	sp.g = alloc(fp, int64(rk*A)*8)
 	sp.den = alloc(fp, int64(A)*8)
 	sp.w = alloc(fp, int64(ntr)*int64(A)*8)
-	u2 := alloc(&tmp, int64(ntr)*int64(rk)*8)
+	u2 := alloc(&tmp, int64(ldu)*int64(rk)*8)
 	if err != nil {
 		return nil, r.oom("decomposition", err)
 	}
@@ -386,14 +403,14 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 			return nil, err
 		}
 	}
-	if err := d.square64(u64, ntr*rk, u2); err != nil {
+	if err := d.square64(u64, ldu*rk, u2); err != nil {
 		return nil, err
 	}
 	base := 0.0
 	if intercept {
 		base = 1 / float64(ntr)
 	}
-	if err := d.looWeights(u2, ntr, ntr, rk, sp.f, A, base, sp.w); err != nil {
+	if err := d.looWeights(u2, ldu, ntr, rk, sp.f, A, base, sp.w); err != nil {
 		return nil, err
 	}
 	if r.t == f64 {
@@ -402,15 +419,15 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 		tmp.ptrs = without(tmp.ptrs, u64, p64)
 		fp.ptrs = append(fp.ptrs, u64, p64)
 	} else {
-		sp.u = alloc(fp, int64(ntr)*int64(rk)*4)
-		sp.p = alloc(fp, int64(nte)*int64(rk)*4)
+		sp.u = alloc(fp, int64(ldu)*int64(rk)*4)
+		sp.p = alloc(fp, int64(ldp)*int64(rk)*4)
 		if err != nil {
 			return nil, r.oom("decomposition", err)
 		}
-		if err := d.convert64to32(u64, ntr*rk, sp.u); err != nil {
+		if err := d.convert64to32(u64, ldu*rk, sp.u); err != nil {
 			return nil, err
 		}
-		if err := d.convert64to32(p64, nte*rk, sp.p); err != nil {
+		if err := d.convert64to32(p64, ldp*rk, sp.p); err != nil {
 			return nil, err
 		}
 	}
@@ -436,10 +453,36 @@ func without(ps []cu.DevicePtr, drop ...cu.DevicePtr) []cu.DevicePtr {
 
 // --- target batches ---
 
-// batch holds the device buffers of one batch of up to bs targets.
+// align is the granule, in elements, of the leading dimensions of the matrices the products
+// read and write and of the dimensions they run over: cuBLAS's fast (tensor-core) kernels need
+// every dimension and leading dimension to be a whole number of 16-byte vectors, and fall back
+// to slower ones otherwise (cuBLAS documentation, "Tensor Core Usage"). W2's 17,958 training
+// rows and 28,726 targets are not. 32 elements also start every column on a 128-byte line.
+const align = 32
+
+// padded rounds n up to a whole number of granules.
+func padded(n int) int { return (n + align - 1) / align * align }
+
+// batchLd is the leading dimension of a batch of bs targets: bs padded to whole granules, or bs
+// itself for a batch smaller than one granule (tiny problems, memory caps that tight).
+func batchLd(bs int) int {
+	if bs < align {
+		return bs
+	}
+	return padded(bs)
+}
+
+// productRows is the number of target rows a product over a batch of mb targets runs over:
+// mb padded within the batch's leading dimension. The rows past mb hold whatever is there
+// (stale targets, never-written memory); a product's row depends on the same row of its
+// operand only, so they never reach a real target.
+func (b *batch) productRows(mb int) int { return min(padded(mb), b.ld) }
+
+// batch holds the device buffers of one batch of up to bs targets. Its matrices are
+// column-major with ld rows, a target per row (Yc^T and so on).
 type batch struct {
-	bs                   int
-	yc, z, zf, yh, pred  cu.DevicePtr // precision t: ntr x bs, r x bs, r x bs, ntr x bs, nte x bs
+	bs, ld               int
+	yc, z, zf, yh, pred  cu.DevicePtr // precision t: ldu x ld, r x ld, r x ld, ldu x ld, ldp x ld (columns x ld)
 	mean, best, rr, crit cu.DevicePtr // float64: bs, bs, bs, A x bs (shared penalty only)
 	cnst, idx, deg       cu.DevicePtr // int32: bs
 	staged               [2]cu.DevicePtr
@@ -450,37 +493,44 @@ type batch struct {
 
 	// Inner k-fold selection (KFoldInner only), sized for the largest inner split; the inner
 	// training targets go to yh (ntr_i < ntr rows), the criteria to crit.
-	kz, kgz, kpred cu.DevicePtr // precision t: r_i x bs, r_i x bs, nte_i x bs
+	kz, kgz, kpred cu.DevicePtr // precision t: r_i x ld, r_i x ld, ldp_i x ld
 	kmean          cu.DevicePtr // float64: bs, the inner training means
 }
 
-// perTarget is the device memory one target of a batch takes.
+// perTarget is the device memory one target (one row of ld) of a batch takes.
 func (r *runner) perTarget(sp *split, inner []*split) int64 {
 	es := r.t.size()
 	A := int64(len(r.s.opts.Alphas))
-	b := es*(2*int64(sp.ntr)+2*int64(sp.r)+int64(sp.nte)) + 8*(3+A) + 4*3
+	b := es*(2*int64(sp.ldu)+2*int64(sp.r)+int64(sp.ldp)) + 8*(3+A) + 4*3
 	if r.s.dy == 0 {
 		b += 2 * es * int64(r.x.Rows)
 	}
 	if len(inner) > 0 {
-		rmax, ntemax := innerMax(inner)
-		b += es*(2*int64(rmax)+int64(ntemax)) + 8
+		rmax, ldpmax := innerMax(inner)
+		b += es*(2*int64(rmax)+int64(ldpmax)) + 8
 	}
 	return b
 }
 
-// innerMax returns the largest rank and validation size over the inner splits.
-func innerMax(inner []*split) (rmax, ntemax int) {
+// innerMax returns the largest rank and padded validation size over the inner splits.
+func innerMax(inner []*split) (rmax, ldpmax int) {
 	for _, sp := range inner {
-		rmax, ntemax = max(rmax, sp.r), max(ntemax, sp.nte)
+		rmax, ldpmax = max(rmax, sp.r), max(ldpmax, sp.ldp)
 	}
-	return rmax, ntemax
+	return rmax, ldpmax
 }
 
-func (r *runner) allocBatch(p *pool, sp *split, inner []*split, bs int) (*batch, error) {
+// maxColumns is the most columns (of ld rows) of any batch matrix: cuBLAS's 32-bit interface
+// is not trusted with a matrix past 2^31 elements, so batches stay under 2^31 / maxColumns.
+func maxColumns(sp *split, inner []*split) int {
+	rmax, ldpmax := innerMax(inner)
+	return max(sp.ldu, sp.ldp, sp.r, rmax, ldpmax, 1)
+}
+
+func (r *runner) allocBatch(p *pool, sp *split, inner []*split, bs, ld int) (*batch, error) {
 	es, A := r.t.size(), int64(len(r.s.opts.Alphas))
-	b := &batch{bs: bs}
-	n := int64(bs)
+	b := &batch{bs: bs, ld: ld}
+	n, nl := int64(bs), int64(ld)
 	var err error
 	own := pool{d: p.d} // released on failure without touching p's other allocations
 	al := func(bytes int64) cu.DevicePtr {
@@ -491,20 +541,20 @@ func (r *runner) allocBatch(p *pool, sp *split, inner []*split, bs int) (*batch,
 		ptr, err = own.alloc(bytes)
 		return ptr
 	}
-	b.yc = al(es * int64(sp.ntr) * n)
-	b.yh = al(es * int64(sp.ntr) * n)
-	b.z = al(es * int64(sp.r) * n)
-	b.zf = al(es * int64(sp.r) * n)
-	b.pred = al(es * int64(sp.nte) * n)
+	b.yc = al(es * int64(sp.ldu) * nl)
+	b.yh = al(es * int64(sp.ldu) * nl)
+	b.z = al(es * int64(sp.r) * nl)
+	b.zf = al(es * int64(sp.r) * nl)
+	b.pred = al(es * int64(sp.ldp) * nl)
 	b.mean, b.best, b.rr = al(8*n), al(8*n), al(8*n)
 	if r.s.opts.SharedAlpha || len(inner) > 0 {
 		b.crit = al(8 * A * n)
 	}
 	if len(inner) > 0 {
-		rmax, ntemax := innerMax(inner)
-		b.kz = al(es * int64(rmax) * n)
-		b.kgz = al(es * int64(rmax) * n)
-		b.kpred = al(es * int64(ntemax) * n)
+		rmax, ldpmax := innerMax(inner)
+		b.kz = al(es * int64(rmax) * nl)
+		b.kgz = al(es * int64(rmax) * nl)
+		b.kpred = al(es * int64(ldpmax) * nl)
 		b.kmean = al(8 * n)
 	}
 	b.cnst, b.idx, b.deg = al(4*n), al(4*n), al(4*n)
@@ -522,8 +572,9 @@ func (r *runner) allocBatch(p *pool, sp *split, inner []*split, bs int) (*batch,
 }
 
 // batches sizes and allocates the target batch: from the free device memory capped by the
-// memory limit and MaxBatch; an out-of-memory allocation halves the batch and retries.
-func (r *runner) batches(p *pool, sp *split, inner []*split) (*batch, error) {
+// memory limit and MaxBatch, or bs when it is not 0 (a retry); an out-of-memory allocation
+// halves the batch and retries.
+func (r *runner) batches(p *pool, sp *split, inner []*split, bs int) (*batch, error) {
 	d, opts := r.d, r.s.opts
 	m := r.s.y.Cols
 	per := r.perTarget(sp, inner)
@@ -531,24 +582,46 @@ func (r *runner) batches(p *pool, sp *split, inner []*split) (*batch, error) {
 	if d.limit > 0 {
 		avail = min(avail, d.limit-d.used)
 	}
-	bs := int(min(avail/per, int64(m)))
+	fit := max(avail/per, 0)
+	if bs == 0 {
+		bs = int(min(fit, int64(m)))
+		if bs < m {
+			bs = wholeGranules(bs)
+		}
+	}
+	if most := math.MaxInt32 / maxColumns(sp, inner); bs > most {
+		bs = wholeGranules(most)
+	}
 	if opts.MaxBatch > 0 {
 		bs = min(bs, opts.MaxBatch)
 	}
 	bs = max(bs, 1)
+	ld := batchLd(bs)
+	if int64(ld) > fit && bs == m {
+		ld = bs // every target fits, their padding does not
+	}
 	if r.s.failAllocs > 0 {
 		d.failAllocs, r.s.failAllocs = r.s.failAllocs, 0
 	}
 	for {
-		b, err := r.allocBatch(p, sp, inner, bs)
+		b, err := r.allocBatch(p, sp, inner, bs, ld)
 		if err == nil {
 			return b, nil
 		}
 		if !errors.Is(err, errDeviceOOM) || bs == 1 {
-			return nil, r.oom(fmt.Sprintf("a batch of %d targets (%s)", bs, engine.FormatBytes(int64(bs)*per)), err)
+			return nil, r.oom(fmt.Sprintf("a batch of %d targets (%s)", bs, engine.FormatBytes(int64(ld)*per)), err)
 		}
-		bs /= 2
+		bs = wholeGranules(bs / 2)
+		ld = batchLd(bs)
 	}
+}
+
+// wholeGranules rounds a batch size down to whole granules (align), when it is at least one.
+func wholeGranules(bs int) int {
+	if bs < align {
+		return bs
+	}
+	return bs / align * align
 }
 
 // fold runs outer fold f.
@@ -568,25 +641,47 @@ func (r *runner) fold(f int) error {
 		err = r.splitU(&fp, sp)
 	}
 	if err != nil {
-		return fmt.Errorf("fold %d: %w", f, err)
+		return fmt.Errorf("fold %d: %w", f, r.oom("decomposition", err))
 	}
 	inner, err := r.decomposeInner(&fp, f, fold)
 	if err != nil {
-		return err
+		return r.oom("decomposition", err)
 	}
 	r.tm.Decompose += time.Since(t0)
 	r.res.Rank[f], r.res.Dropped[f] = sp.r, sp.dropped
 
-	b, err := r.batches(&fp, sp, inner)
-	if err != nil {
-		return fmt.Errorf("fold %d: %w", f, err)
+	bs := 0 // sized from the free memory
+	for {
+		var bp pool
+		bp.d = d
+		b, err := r.batches(&bp, sp, inner, bs)
+		if err != nil {
+			return fmt.Errorf("fold %d: %w", f, err)
+		}
+		err = r.scoreFold(f, sp, inner, b)
+		d.compute.Synchronize()
+		d.copy.Synchronize()
+		bp.release()
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, errDeviceOOM) || b.bs == 1 {
+			return fmt.Errorf("fold %d: %w", f, r.oom(fmt.Sprintf("batches of %d targets", b.bs), err))
+		}
+		// A library ran out of device memory mid-fold (cuBLAS's workspace, a kernel module's
+		// lazy load: memory the batch sizing cannot see). Smaller batches, the fold again from
+		// its first target (the targets already scored get the same numbers again).
+		bs = wholeGranules(b.bs / 2)
 	}
+}
+
+// scoreFold selects, refits and scores every target of outer fold f in batches of b.
+func (r *runner) scoreFold(f int, sp *split, inner []*split, b *batch) error {
+	d, opts := r.d, r.s.opts
 	m, A := r.s.y.Cols, len(opts.Alphas)
 	nb := (m + b.bs - 1) / b.bs
 	r.res.Batches = max(r.res.Batches, nb)
-	if r.work == 0 {
-		r.work = len(opts.Folds) * nb
-	}
+	r.work = r.done + (len(opts.Folds)-f)*nb // the progress total, as batch sizes become known
 	if !opts.SharedAlpha {
 		return r.forBatches(b, func(c0, mb int, ysrc cu.DevicePtr, ldy int) error {
 			if err := r.stage(sp, b, ysrc, ldy, mb); err != nil {
@@ -605,7 +700,7 @@ func (r *runner) fold(f int) error {
 	// One penalty for all targets: the criteria of every batch, then the smallest sum.
 	shared := make([]float64, A*m)
 	b.hostCrit = make([]float64, A*b.bs)
-	err = r.forBatches(b, func(c0, mb int, ysrc cu.DevicePtr, ldy int) error {
+	err := r.forBatches(b, func(c0, mb int, ysrc cu.DevicePtr, ldy int) error {
 		if err := r.stage(sp, b, ysrc, ldy, mb); err != nil {
 			return err
 		}
@@ -773,16 +868,21 @@ func (r *runner) splitU(fp *pool, sp *split) error {
 		return nil
 	}
 	var err error
-	if sp.ul, err = fp.alloc(int64(sp.ntr) * int64(sp.r) * 4); err != nil {
+	if sp.ul, err = fp.alloc(int64(sp.ldu) * int64(sp.r) * 4); err != nil {
 		return r.oom("decomposition", err)
 	}
-	return r.d.splitTF32(sp.u, sp.ntr, sp.ntr, sp.r, sp.u, sp.ntr, sp.ul, sp.ntr)
+	return r.d.splitTF32(sp.u, sp.ldu, sp.ldu, sp.r, sp.u, sp.ldu, sp.ul, sp.ldu)
 }
 
 // stage centres the batch's training targets by their training means (constant targets become
 // exact zeros, as fallback) and computes Z = U^T Yc.
 func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) error {
-	d, t := r.d, r.t
+	d, t, ld, mp := r.d, r.t, b.ld, b.productRows(mb)
+	if r.s.failStage > 0 {
+		if r.s.failStage--; r.s.failStage == 0 {
+			return fmt.Errorf("%w: injected failure of a library allocation", errDeviceOOM)
+		}
+	}
 	var mean, zero cu.DevicePtr
 	if !r.s.opts.NoIntercept {
 		if err := d.colStats(t, ysrc, ldy, sp.train, sp.ntr, mb, b.mean, b.cnst, 0); err != nil {
@@ -790,27 +890,33 @@ func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) erro
 		}
 		mean, zero = b.mean, b.cnst
 	}
-	if err := d.gatherCenter(t, t, ysrc, ldy, sp.train, sp.ntr, mb, mean, zero, b.yc, mb); err != nil {
+	if err := d.gatherCenter(t, t, ysrc, ldy, sp.train, sp.ntr, mb, mean, zero, b.yc, ld); err != nil {
+		return err
+	}
+	// Yc's padding columns (ntr..ldu) are zero: they meet U's zero rows in the products, where
+	// never-written memory could hold a NaN (NaN x 0 is NaN).
+	if err := d.zero(b.yc+cu.DevicePtr(int64(sp.ntr)*int64(ld)*t.size()), int64(sp.ldu-sp.ntr)*int64(ld)*t.size()); err != nil {
 		return err
 	}
 	if err := r.mark(&r.tm.Transfer); err != nil {
 		return err
 	}
-	// Row-major Z (r x mb) = U^T Yc. Column-major: Z^T (mb x r) = yc (mb x ntr, = Yc^T) U (ntr x r).
+	// Row-major Z (r x mb) = U^T Yc. Column-major: Z^T (mb x r) = yc (mb x ntr, = Yc^T) U (ntr x r),
+	// over the padded rows and columns.
 	if d.tf32 && sp.r > 0 {
 		// float32-accurate (every criterion and the refit are built on Z; see looResiduals):
 		// Yc split into hi (in place) and lo (in yh, free until the penalty loop), three TF32
 		// products, then Yc joined again exactly.
-		if err := d.splitTF32(b.yc, mb, mb, sp.ntr, b.yc, mb, b.yh, mb); err != nil {
+		if err := d.splitTF32(b.yc, ld, mp, sp.ldu, b.yc, ld, b.yh, ld); err != nil {
 			return err
 		}
-		if err := d.gemm3xTF32(false, false, mb, sp.r, sp.ntr, 1, b.yc, b.yh, mb, sp.u, sp.ul, sp.ntr, 0, b.z, mb); err != nil {
+		if err := d.gemm3xTF32(false, false, mp, sp.r, sp.ldu, 1, b.yc, b.yh, ld, sp.u, sp.ul, sp.ldu, 0, b.z, ld); err != nil {
 			return err
 		}
-		if err := d.joinF32(b.yc, mb, mb, sp.ntr, b.yh, mb); err != nil {
+		if err := d.joinF32(b.yc, ld, mp, sp.ldu, b.yh, ld); err != nil {
 			return err
 		}
-	} else if err := d.gemm(t, false, false, mb, sp.r, sp.ntr, b.yc, mb, sp.u, sp.ntr, b.z, mb); err != nil {
+	} else if err := d.gemm(t, false, false, mp, sp.r, sp.ldu, b.yc, ld, sp.u, sp.ldu, b.z, ld); err != nil {
 		return err
 	}
 	r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
@@ -830,16 +936,17 @@ func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) erro
 // (gemm3xTF32), float32-accurate at tensor-core speed. Result.Flops counts the algorithm's
 // products, so neither R0 nor the split's extra products are in it: they show as time.
 func (r *runner) looResiduals(sp *split, b *batch, mb int) error {
-	d := r.d
+	d, ld, mp := r.d, b.ld, b.productRows(mb)
 	if sp.r == 0 {
 		return nil // R0 = Yc
 	}
 	// Z split into hi (zf) and lo (yh, mb x r of its mb x ntr), both free until the penalty loop.
-	if err := d.splitTF32(b.z, mb, mb, sp.r, b.zf, mb, b.yh, mb); err != nil {
+	if err := d.splitTF32(b.z, ld, mp, sp.r, b.zf, ld, b.yh, ld); err != nil {
 		return err
 	}
-	// Column-major yc (mb x ntr) = yc - z (mb x r) U^T (N, T): row-major Yc - U Z.
-	if err := d.gemm3xTF32(false, true, mb, sp.ntr, sp.r, -1, b.zf, b.yh, mb, sp.u, sp.ul, sp.ntr, 1, b.yc, mb); err != nil {
+	// Column-major yc (mb x ntr) = yc - z (mb x r) U^T (N, T): row-major Yc - U Z (the padding
+	// columns stay zero: U's padding rows are).
+	if err := d.gemm3xTF32(false, true, mp, sp.ldu, sp.r, -1, b.zf, b.yh, ld, sp.u, sp.ul, sp.ldu, 1, b.yc, ld); err != nil {
 		return err
 	}
 	return r.mark(&r.tm.Products)
@@ -848,13 +955,13 @@ func (r *runner) looResiduals(sp *split, b *batch, mb int) error {
 // selectPenalty runs the inner selection: per-target best penalty index into b.idx (and the
 // criteria into b.crit in shared mode).
 func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) error {
-	d, t, opts := r.d, r.t, r.s.opts
+	d, t, opts, ld, mp := r.d, r.t, r.s.opts, b.ld, b.productRows(mb)
 	A := len(opts.Alphas)
 	if opts.Inner.Mode == engine.KFoldInner {
 		return r.selectKFold(inner, b, mb)
 	}
 	if opts.Inner.Mode == engine.GCV {
-		if err := d.gcvSelect(t, b.yc, mb, sp.ntr, b.z, mb, sp.r, mb, sp.f, sp.den, A, b.crit, mb, b.best, b.idx); err != nil {
+		if err := d.gcvSelect(t, b.yc, ld, sp.ntr, b.z, ld, sp.r, mb, sp.f, sp.den, A, b.crit, mb, b.best, b.idx); err != nil {
 			return err
 		}
 		return r.mark(&r.tm.Select)
@@ -868,13 +975,22 @@ func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) erro
 	}
 	for a := 0; a < A; a++ {
 		// Row-major Yhat (ntr x mb) = U diag(f) Z. Column-major: yh (mb x ntr, = Yhat^T) =
-		// zf (mb x r, = (diag(f) Z)^T) U^T (N, T; U column-major ntr x r, ld ntr). In TF32 mode
-		// f - 1 instead of f, against the residuals R0 (looResiduals).
+		// zf (mb x r, = (diag(f) Z)^T) U^T (N, T; U column-major ntr x r, ld ldu), over the
+		// padded rows and columns. In TF32 mode f - 1 instead of f, against the residuals R0
+		// (looResiduals).
 		fa := factors + cu.DevicePtr(int64(a*sp.r)*8)
-		if err := d.scaleCols(t, b.z, mb, mb, sp.r, fa, b.zf, mb); err != nil {
+		var err error
+		if d.tf32 {
+			// both operands exact in TF32 (U is tf32(U), splitU): the product's only rounding
+			// is this one, to nearest
+			err = d.scaleColsTF32(b.z, ld, mb, sp.r, fa, b.zf, ld)
+		} else {
+			err = d.scaleCols(t, b.z, ld, mb, sp.r, fa, b.zf, ld)
+		}
+		if err != nil {
 			return err
 		}
-		if err := d.gemm(t, false, true, mb, sp.ntr, sp.r, b.zf, mb, sp.u, sp.ntr, b.yh, mb); err != nil {
+		if err := d.gemm(t, false, true, mp, sp.ldu, sp.r, b.zf, ld, sp.u, sp.ldu, b.yh, ld); err != nil {
 			return err
 		}
 		r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
@@ -886,7 +1002,7 @@ func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) erro
 			crit = b.crit + cu.DevicePtr(int64(a*mb)*8)
 		}
 		wa := sp.w + cu.DevicePtr(int64(a)*int64(sp.ntr)*8)
-		if err := d.looUpdate(t, b.yc, mb, b.yh, mb, wa, sp.ntr, mb, a, crit, b.best, b.idx); err != nil {
+		if err := d.looUpdate(t, b.yc, ld, b.yh, ld, wa, sp.ntr, mb, a, crit, b.best, b.idx); err != nil {
 			return err
 		}
 		if err := r.mark(&r.tm.Select); err != nil {
@@ -899,20 +1015,21 @@ func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) erro
 // refitAndScore predicts the held-out rows at each target's penalty, P diag(s/(s²+a_t)) Z, and
 // scores them; results go to the fold's row of the Result.
 func (r *runner) refitAndScore(f int, sp *split, b *batch, c0, mb int, ysrc cu.DevicePtr, ldy int) error {
-	d, t, opts := r.d, r.t, r.s.opts
-	if err := d.scaleRefit(t, b.z, mb, mb, sp.r, sp.g, b.idx, b.zf, mb); err != nil {
+	d, t, opts, ld := r.d, r.t, r.s.opts, b.ld
+	if err := d.scaleRefit(t, b.z, ld, mb, sp.r, sp.g, b.idx, b.zf, ld); err != nil {
 		return err
 	}
 	// Row-major Pred (nte x mb) = P diag(g_t) Z. Column-major: pred (mb x nte, = Pred^T) =
-	// zf (mb x r, the scaled Z^T) P^T (N, T; P column-major nte x r, ld nte).
-	if err := d.gemm(t, false, true, mb, sp.nte, sp.r, b.zf, mb, sp.p, sp.nte, b.pred, mb); err != nil {
+	// zf (mb x r, the scaled Z^T) P^T (N, T; P column-major nte x r, ld ldp), over the padded
+	// rows and columns.
+	if err := d.gemm(t, false, true, b.productRows(mb), sp.ldp, sp.r, b.zf, ld, sp.p, sp.ldp, b.pred, ld); err != nil {
 		return err
 	}
 	r.res.Flops += 2 * float64(sp.nte) * float64(sp.r) * float64(mb)
 	if err := r.mark(&r.tm.Refit); err != nil {
 		return err
 	}
-	if err := d.pearson(t, b.pred, mb, ysrc, ldy, sp.test, sp.nte, mb, b.rr, b.deg); err != nil {
+	if err := d.pearson(t, b.pred, ld, ysrc, ldy, sp.test, sp.nte, mb, b.rr, b.deg); err != nil {
 		return err
 	}
 	if err := r.mark(&r.tm.Score); err != nil {
