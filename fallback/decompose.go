@@ -17,6 +17,16 @@ type decomposition struct {
 	u2          []float64 // ntr x r, u squared (leverages)
 	p           []float64 // nte x r: (Xtest - mean) V
 	dropped     int       // directions dropped below the rank tolerance
+
+	// complete: U and uc (ntr x nc, the other eigenvectors of Xc Xc^T: the null directions,
+	// among them the constant one with an intercept) are an orthonormal basis of the training
+	// rows. Then the leave-one-out residual Yc - U diag(f) Z is U diag(1-f) Z + uc (uc^T Yc)
+	// exactly, with no cancellation where the fit is near exact (fewer rows than features, small
+	// penalties, h near 1), which float32 would lose. Set when the fold has no more rows than
+	// features (the dual decomposition).
+	complete bool
+	uc       []float64
+	nc       int
 }
 
 // decompose factorises x[train] (centred by its column means when intercept) and projects
@@ -76,6 +86,21 @@ func decompose(x engine.Matrix, train, test []int, intercept bool) (*decompositi
 			vecs[i*r+k] = gram[i*size+j]
 		}
 	}
+	if !primal {
+		dec.complete, dec.nc = true, size-r
+		dec.uc = make([]float64, 0, size*dec.nc)
+		kept := make([]bool, size)
+		for _, j := range keep {
+			kept[j] = true
+		}
+		for i := 0; i < size; i++ {
+			for j := 0; j < size; j++ {
+				if !kept[j] {
+					dec.uc = append(dec.uc, gram[i*size+j])
+				}
+			}
+		}
+	}
 	dec.u = make([]float64, ntr*r)
 	dec.p = make([]float64, nte*r)
 	if primal {
@@ -133,6 +158,27 @@ func (d *decomposition) looWeights(f []float64, w []float64) {
 	}
 }
 
+// residualIsSmaller reports whether, at the shrinkage f, the leave-one-out residual is better
+// computed directly (U diag(1-f) Z + uc Zc) than as Yc - U diag(f) Z: the rounding error of
+// either goes with the size of its product's factors, diag(1-f) or diag(f), so the direct form
+// wins where most directions are mostly kept (small penalties: near-exact fits).
+func (d *decomposition) residualIsSmaller(f []float64) bool {
+	var kept, left float64
+	for _, v := range f {
+		kept += v * v
+		left += (1 - v) * (1 - v)
+	}
+	return left < kept
+}
+
+// residualShrink returns 1 - f_j(a) = a/(s_j²+a), the fraction of direction j left in the
+// residual (computed as such: 1 - f loses digits when f is near 1).
+func (d *decomposition) residualShrink(a float64, f []float64) {
+	for j, s2 := range d.s2 {
+		f[j] = a / (s2 + a)
+	}
+}
+
 // coefScale returns g_j(a) = s_j/(s_j²+a): prediction = P diag(g) Z.
 func (d *decomposition) coefScale(a float64, g []float64) {
 	for j, s2 := range d.s2 {
@@ -142,5 +188,5 @@ func (d *decomposition) coefScale(a float64, g []float64) {
 
 // bytes estimates the memory the decomposition holds.
 func (d *decomposition) bytes() int64 {
-	return int64(8 * (2*d.ntr*d.r + d.nte*d.r + d.r))
+	return int64(8 * (2*d.ntr*d.r + d.nte*d.r + d.r + d.ntr*d.nc))
 }

@@ -48,6 +48,7 @@ func (r *runner[T]) buffer64(role string, n int) []float64 { return scratch(r.bu
 type split[T float] struct {
 	dec      *decomposition
 	u, ut, p []T
+	uc, uct  []T // the complement of U (decomposition.complete), ntr x nc and nc x ntr
 	trainPos []int // rows of the split, as positions in the outer training fold (inner splits)
 	valPos   []int
 }
@@ -58,6 +59,8 @@ func newSplit[T float](dec *decomposition) *split[T] {
 		u:   convert[T](dec.u),
 		ut:  convert[T](transpose(dec.ntr, dec.r, dec.u)),
 		p:   convert[T](dec.p),
+		uc:  convert[T](dec.uc),
+		uct: convert[T](transpose(dec.ntr, dec.nc, dec.uc)),
 	}
 }
 
@@ -66,6 +69,7 @@ type batch[T float] struct {
 	c0, mb int
 	yc     []T // ntr x mb: training targets centred by their training means (constant ones: 0)
 	z      []T // r x mb: U^T yc
+	zc     []T // nc x mb: uc^T yc (complete decompositions, leave-one-out)
 }
 
 func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Result, error) {
@@ -289,8 +293,9 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 	d := outer.dec
 	ntr, nte, rk := int64(d.ntr), int64(d.nte), int64(d.r)
 	A := int64(len(opts.Alphas))
-	fixed := d.bytes() + es*(2*ntr*rk+nte*rk)
-	perCol := es*(2*ntr+2*rk+nte) + 8*(nte+A+8)
+	nc := int64(d.nc)
+	fixed := d.bytes() + es*(2*ntr*rk+nte*rk+2*ntr*nc)
+	perCol := es*(2*ntr+2*rk+nte+nc) + 8*(nte+A+8)
 	for _, sp := range inner {
 		fixed += sp.dec.bytes() + es*(2*int64(sp.dec.ntr)*int64(sp.dec.r)+int64(sp.dec.nte*sp.dec.r))
 		perCol += es * int64(sp.dec.ntr+2*sp.dec.r+2*sp.dec.nte)
@@ -338,6 +343,11 @@ func (r *runner[T]) stage(train []int, sp *split[T], c0, c1 int) *batch[T] {
 	b.z = r.bufferT("z", sp.dec.r*mb)
 	mul(sp.dec.r, mb, ntr, sp.ut, b.yc, 0, b.z)
 	r.res.Flops += 2 * float64(ntr) * float64(sp.dec.r) * float64(mb)
+	if nc := sp.dec.nc; nc > 0 && r.s.opts.Inner.Mode == engine.LOO {
+		// the residual's part outside U (decomposition.complete); not the algorithm's product
+		b.zc = r.bufferT("zc", nc*mb)
+		mul(nc, mb, ntr, sp.uct, b.yc, 0, b.zc)
+	}
 	r.since(t0, &r.tm.Products)
 	return b
 }

@@ -22,7 +22,8 @@ func (r *runner[T]) criteria(outer *split[T], inner []*split[T], b *batch[T], tr
 }
 
 // loo: for each penalty, Yhat = U diag(f) Z (one product) and the fused error
-// sum_i ((Yc_i - Yhat_i) / (1 - h_i))² per target.
+// sum_i ((Yc_i - Yhat_i) / (1 - h_i))² per target. With a complete decomposition the residual
+// Yc - Yhat is computed directly, U diag(1-f) Z + uc Zc (see decomposition.complete).
 func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 	d, mb := sp.dec, b.mb
 	alphas := r.s.opts.Alphas
@@ -40,8 +41,15 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 		t0 := time.Now()
 		d.shrink(alpha, f)
 		d.looWeights(f, w)
+		direct := d.complete && d.residualIsSmaller(f)
+		if direct {
+			d.residualShrink(alpha, f)
+		}
 		scaleRows(b.z, mb, f, fz)
 		mul(d.ntr, mb, d.r, sp.u, fz, 0, yhat)
+		if direct && d.nc > 0 {
+			mul(d.ntr, mb, d.nc, sp.uc, b.zc, 1, yhat)
+		}
 		r.res.Flops += 2 * float64(d.ntr) * float64(d.r) * float64(mb)
 		t0 = r.since(t0, &r.tm.Products)
 		parallelFor(d.ntr, func(wk, lo, hi int) {
@@ -50,6 +58,13 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 			for i := lo; i < hi; i++ {
 				wi := w[i]
 				yc, yh := b.yc[i*mb:(i+1)*mb], yhat[i*mb:(i+1)*mb]
+				if direct { // yhat holds the residual
+					for t, v := range yh {
+						e := float64(v) * wi
+						acc[t] += e * e
+					}
+					continue
+				}
 				for t, v := range yc {
 					e := (float64(v) - float64(yh[t])) * wi
 					acc[t] += e * e

@@ -251,6 +251,12 @@ def make_case(name, seed):
         d = {"n_train_eq_d": 80, "n_train_eq_d_minus1": 79, "n_train_eq_d_plus1": 81}[name]
         X, Y = basic(100, d, 40)
         desc = "n_train (80) close to d (%d): the boundary between the two decompositions" % d
+    elif name == "near_exact_n_lt_d":
+        n, d, m = 40, 200, 30
+        X = rng.standard_normal((n, d)) * rng.uniform(0.1, 10, d) + rng.standard_normal(d)
+        Y = X @ rng.standard_normal((d, m)) * rng.uniform(0.01, 1, m) + 3 * rng.standard_normal((n, m)) + 5
+        desc = ("n < d (40 x 200) with feature scales 0.1..10 and strong signal: near-exact fits whose "
+                "leave-one-out residuals at small penalties are small differences of large terms")
     elif name == "collinear":
         base = features(rng, 150, 30)
         dup = base[:, :15] * 1.0  # exact duplicates
@@ -363,7 +369,7 @@ CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_
          "collinear", "scales", "constant_targets", "no_intercept", "folds3", "folds10",
          "one_alpha", "descending", "float32_input", "many_targets", "meg3d", "gcv", "gcv_n_lt_d",
          "gcv_no_intercept", "kfold5_r2", "kfold3_pearson", "kfold4_constant", "shared_loo",
-         "shared_kfold5"]
+         "shared_kfold5", "near_exact_n_lt_d"]
 
 
 # cases whose training designs have a clear numerical rank, which the suite checks (float64)
