@@ -48,7 +48,7 @@ func (r *runner[T]) buffer64(role string, n int) []float64 { return scratch(r.bu
 type split[T float] struct {
 	dec      *decomposition
 	u, ut, p []T
-	uc, uct  []T // the complement of U (decomposition.complete), ntr x nc and nc x ntr
+	uc, uct  []T   // the complement of U (decomposition.complete), ntr x nc and nc x ntr
 	trainPos []int // rows of the split, as positions in the outer training fold (inner splits)
 	valPos   []int
 }
