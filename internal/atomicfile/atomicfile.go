@@ -3,9 +3,11 @@ package atomicfile
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,24 +18,32 @@ import (
 //
 // write receives a buffered writer; large writes pass through the buffer straight to the file.
 // An error returned by write is returned unchanged. The file gets the permissions of the file it
-// replaces, or 0644 for a new file. The temp file lives in the same directory because rename is
-// only atomic within one file system.
+// replaces, or those of any new file, 0666 less the umask (as os.Create gives). The temp file
+// lives in the same directory because rename is only atomic within one file system.
+//
+// A path that is a symbolic link is written through, as os.WriteFile would: the file it points
+// to (created if the link dangles) gets the new content, and the link stays a link.
 func Write(path string, write func(w io.Writer) error) error {
-	dir, base := filepath.Split(path)
+	target, err := resolve(path)
+	if err != nil {
+		return fmt.Errorf("atomicfile: %s: %w", path, err)
+	}
+	dir, base := filepath.Split(target)
 	if dir == "" {
 		dir = "."
 	}
 	if base == "" {
 		return fmt.Errorf("atomicfile: %q: not a file name", path)
 	}
-	perm := fs.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
+	replace := false
+	var perm fs.FileMode
+	if st, err := os.Stat(target); err == nil {
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf("atomicfile: %s: exists and is not a regular file", path)
 		}
-		perm = st.Mode().Perm()
+		replace, perm = true, st.Mode().Perm()
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	f, err := createTemp(dir, "."+base+".tmp")
 	if err != nil {
 		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
@@ -54,8 +64,10 @@ func Write(path string, write func(w io.Writer) error) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
-	if err := f.Chmod(perm); err != nil {
-		return fmt.Errorf("atomicfile: %s: %w", path, err)
+	if replace {
+		if err := f.Chmod(perm); err != nil {
+			return fmt.Errorf("atomicfile: %s: %w", path, err)
+		}
 	}
 	// Sync before rename: otherwise a crash can leave the new name pointing at an empty file.
 	if err := f.Sync(); err != nil {
@@ -64,12 +76,57 @@ func Write(path string, write func(w io.Writer) error) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := os.Rename(tmp, target); err != nil {
 		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
 	done = true
 	syncDir(dir)
 	return nil
+}
+
+// createTemp creates a new file prefix+RANDOM in dir with mode 0666, which the kernel reduces by
+// the umask (os.CreateTemp would make it 0600).
+func createTemp(dir, prefix string) (*os.File, error) {
+	for range 10000 {
+		name := filepath.Join(dir, fmt.Sprintf("%s%08x", prefix, rand.Uint32()))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("cannot find an unused temp name %s*", filepath.Join(dir, prefix))
+}
+
+// maxLinks bounds the symbolic links followed from path (Linux's own limit is 40).
+const maxLinks = 40
+
+// resolve follows path while it is a symbolic link and returns the path it leads to, which may
+// not exist yet.
+func resolve(path string) (string, error) {
+	t := path
+	for links := 0; ; links++ {
+		st, err := os.Lstat(t)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			return t, nil // the errors are reported where the file is created
+		}
+		if links == maxLinks {
+			return "", errors.New("too many levels of symbolic links")
+		}
+		link, err := os.Readlink(t)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(link) {
+			// Relative to the link's directory, its symbolic links resolved first so that a
+			// leading .. in link leaves the directory the kernel would.
+			dir, err := filepath.EvalSymlinks(filepath.Dir(t))
+			if err != nil {
+				return "", err
+			}
+			link = filepath.Join(dir, link)
+		}
+		t = link
+	}
 }
 
 // WriteBytes writes b to path atomically (see Write).

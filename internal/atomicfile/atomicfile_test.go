@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -106,5 +107,49 @@ func TestWriteOverDirectoryFails(t *testing.T) {
 	dir := t.TempDir()
 	if err := WriteBytes(dir, []byte("x")); err == nil {
 		t.Fatal("want an error when path is a directory")
+	}
+}
+
+// A path that is a symbolic link is written through: the file it points to gets the content,
+// the temp file lives beside that file, and the link stays a link.
+func TestWriteThroughSymlink(t *testing.T) {
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	os.Mkdir(a, 0o755)
+	os.Mkdir(b, 0o755)
+	real := filepath.Join(a, "real.txt")
+	link := filepath.Join(b, "link.txt")
+	if err := os.Symlink(filepath.Join("..", "a", "real.txt"), link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	for _, content := range []string{"first", "second"} { // dangling, then to a file
+		var temps []string
+		err := Write(link, func(w io.Writer) error {
+			for _, n := range entries(t, a) {
+				if strings.HasPrefix(n, ".real.txt.tmp") {
+					temps = append(temps, n)
+				}
+			}
+			_, err := io.WriteString(w, content)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(temps) != 1 {
+			t.Errorf("temp files beside the target while writing: %v, want one", temps)
+		}
+		if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("%s is no longer a symbolic link (%v)", link, err)
+		}
+		if got, _ := os.ReadFile(real); string(got) != content {
+			t.Errorf("target holds %q, want %q", got, content)
+		}
+		if n := entries(t, a); len(n) != 1 {
+			t.Errorf("%s holds %v", a, n)
+		}
+		if n := entries(t, b); len(n) != 1 {
+			t.Errorf("%s holds %v", b, n)
+		}
 	}
 }

@@ -3,62 +3,177 @@ package outdir
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
 )
 
 // Dir is an output directory being staged.
 type Dir struct {
-	final, tmp string
-	overwrite  bool
-	done       bool
+	final     string // the path as given, cleaned
+	abs       string // final made absolute when Create was called
+	target    string // abs with symbolic links resolved: what is replaced
+	tmp       string
+	overwrite bool
+	done      bool
 }
 
 // Create checks that final can be written (its parent exists; it does not exist, is empty, or
-// overwrite is set) and creates the staging directory. Checking first makes a long run fail in
-// its first second, not its last.
+// overwrite is set; it is not the working directory or a parent of it), removes staging
+// directories of the same name left by dead runs, and creates the staging directory. Checking
+// first makes a long run fail in its first second, not its last. A final that is a symbolic link
+// is written through (see the package documentation).
 func Create(final string, overwrite bool) (*Dir, error) {
 	final = filepath.Clean(final)
-	if err := checkTarget(final, overwrite); err != nil {
+	abs := final
+	if !filepath.IsAbs(abs) {
+		// Relative to the physical working directory, so that a leading .. means what it means
+		// to the kernel, also when $PWD passes through a symbolic link.
+		wd, err := workDir()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", final, err)
+		}
+		abs = filepath.Join(wd, abs)
+	}
+	target, err := resolve(final, abs)
+	if err != nil {
 		return nil, err
 	}
-	parent := filepath.Dir(final)
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(final)+".tmp-")
-	if err != nil {
-		return nil, fmt.Errorf("%s: cannot create output: %v", final, err)
+	d := &Dir{final: final, abs: abs, target: target, overwrite: overwrite}
+	if _, err := d.checkTarget(); err != nil {
+		return nil, err
 	}
-	return &Dir{final: final, tmp: tmp, overwrite: overwrite}, nil
+	parent, base := filepath.Split(target)
+	removeStale(parent, base, time.Now())
+	tmp, err := mkdirStaging(parent, base)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot create output: %v", d.name(), err)
+	}
+	d.tmp = tmp
+	return d, nil
 }
 
-func checkTarget(final string, overwrite bool) error {
-	parent := filepath.Dir(final)
-	if st, err := os.Stat(parent); err != nil || !st.IsDir() {
-		return fmt.Errorf("%s: parent directory %s does not exist", final, parent)
+// name is the output directory as messages show it: the path given, and where a symbolic link
+// led.
+func (d *Dir) name() string {
+	if st, err := os.Lstat(d.abs); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		return d.final + " (-> " + d.target + ")"
 	}
-	st, err := os.Stat(final)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	return d.final
+}
+
+// maxLinks bounds the symbolic links followed from the output path (Linux's own limit is 40).
+const maxLinks = 40
+
+// resolve returns the path that writing to abs, the absolute form of p, as a directory would
+// replace: symbolic links in its parent are resolved, and so is abs itself when it is a link,
+// also a dangling one (whose target will be created). Messages name p.
+func resolve(p, abs string) (string, error) {
+	t := abs
+	for links := 0; ; links++ {
+		parent, err := filepath.EvalSymlinks(filepath.Dir(t))
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%s: parent directory %s does not exist", p, filepath.Dir(t))
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", p, err)
+		}
+		if st, err := os.Stat(parent); err != nil || !st.IsDir() {
+			return "", fmt.Errorf("%s: parent %s is not a directory", p, filepath.Dir(t))
+		}
+		t = filepath.Join(parent, filepath.Base(t))
+		st, err := os.Lstat(t)
+		if errors.Is(err, fs.ErrNotExist) {
+			return t, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", p, err)
+		}
+		if st.Mode()&fs.ModeSymlink == 0 {
+			return t, nil
+		}
+		if links == maxLinks {
+			return "", fmt.Errorf("%s: too many levels of symbolic links", p)
+		}
+		link, err := os.Readlink(t)
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", p, err)
+		}
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(parent, link)
+		}
+		t = link
+	}
+}
+
+// workDir returns the working directory with symbolic links resolved.
+func workDir() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(wd)
+}
+
+// checkTarget checks that the target can be written, and returns its mode when it exists (0 when
+// it does not).
+func (d *Dir) checkTarget() (fs.FileMode, error) {
+	if wd, err := workDir(); err == nil && within(wd, d.target) {
+		what := "the current working directory"
+		if !samePath(wd, d.target) {
+			what = "a parent of the current working directory " + wd
+		}
+		return 0, fmt.Errorf("%s: the output directory cannot be %s, as it is replaced as a whole; choose another output directory, or run from elsewhere", d.name(), what)
+	}
+	if filepath.Dir(d.target) == d.target {
+		return 0, fmt.Errorf("%s: the output directory cannot be a root directory", d.name())
+	}
+	st, err := os.Stat(d.target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %v", final, err)
+		return 0, fmt.Errorf("%s: %v", d.name(), err)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("%s: exists and is not a directory", final)
+		return 0, fmt.Errorf("%s: exists and is not a directory", d.name())
 	}
-	entries, err := os.ReadDir(final)
+	entries, err := os.ReadDir(d.target)
 	if err != nil {
-		return fmt.Errorf("%s: %v", final, err)
+		return 0, fmt.Errorf("%s: %v", d.name(), err)
 	}
-	if len(entries) > 0 && !overwrite {
-		return fmt.Errorf("%s: output directory exists and is not empty (use --overwrite to replace it)", final)
+	if len(entries) > 0 && !d.overwrite {
+		return 0, fmt.Errorf("%s: output directory exists and is not empty (use --overwrite to replace it)", d.name())
 	}
-	return nil
+	return st.Mode(), nil
+}
+
+// within reports whether path p is dir or lies inside it; both are absolute and clean.
+func within(p, dir string) bool {
+	if samePath(p, dir) {
+		return true
+	}
+	if !strings.HasSuffix(dir, string(filepath.Separator)) {
+		dir += string(filepath.Separator)
+	}
+	return len(p) > len(dir) && samePath(p[:len(dir)], dir)
+}
+
+func samePath(a, b string) bool {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		// Case-insensitive by default; a false match only refuses an output directory.
+		return strings.EqualFold(a, b)
+	}
+	return a == b
 }
 
 // Path returns the staging path of a file in the directory.
 func (d *Dir) Path(name string) string { return filepath.Join(d.tmp, name) }
 
-// Final returns the directory's final path.
+// Final returns the directory's final path, as given to Create (cleaned).
 func (d *Dir) Final() string { return d.final }
 
 // Commit moves the staged directory into place, replacing an existing one (which is removed only
@@ -67,24 +182,37 @@ func (d *Dir) Commit() error {
 	if d.done {
 		return errors.New("outdir: already committed or aborted")
 	}
-	if err := checkTarget(d.final, d.overwrite); err != nil {
+	if t, err := resolve(d.final, d.abs); err != nil || t != d.target {
+		d.Abort()
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("%s: now leads to %s, not %s as when the run started; results not written", d.final, t, d.target)
+	}
+	mode, err := d.checkTarget()
+	if err != nil {
 		d.Abort()
 		return err
 	}
 	var old string
-	if _, err := os.Stat(d.final); err == nil {
-		old = d.tmp + ".old"
-		if err := os.Rename(d.final, old); err != nil {
+	if mode != 0 {
+		// The new directory takes over the permissions of the one it replaces.
+		keep := mode & (fs.ModePerm | fs.ModeSetgid | fs.ModeSticky)
+		if st, err := os.Stat(d.tmp); err == nil && st.Mode()&(fs.ModePerm|fs.ModeSetgid|fs.ModeSticky) != keep {
+			_ = os.Chmod(d.tmp, keep)
+		}
+		old = d.tmp + oldSuffix
+		if err := os.Rename(d.target, old); err != nil {
 			d.Abort()
-			return fmt.Errorf("%s: cannot replace: %v", d.final, err)
+			return fmt.Errorf("%s: cannot replace: %v", d.name(), err)
 		}
 	}
-	if err := os.Rename(d.tmp, d.final); err != nil {
+	if err := os.Rename(d.tmp, d.target); err != nil {
 		if old != "" {
-			_ = os.Rename(old, d.final) // put the previous results back
+			_ = os.Rename(old, d.target) // put the previous results back
 		}
 		d.Abort()
-		return fmt.Errorf("%s: cannot move results into place: %v", d.final, err)
+		return fmt.Errorf("%s: cannot move results into place: %v", d.name(), err)
 	}
 	d.done = true
 	if old != "" {
