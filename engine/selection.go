@@ -28,6 +28,22 @@ func KeptDirections(lambda []float64, ntr, d int, intercept bool) (keep []int, d
 	return keep, max(0, expected-len(keep))
 }
 
+// ResidualDirect reports whether, at the shrinkage f_j = s_j²/(s_j²+a) of a penalty, an engine
+// whose decomposition spans the training rows completely (U and its complement Uc: the dual
+// decomposition, no more rows than features) computes the leave-one-out residual directly,
+// U diag(1-f) Z + Uc Uc^T Yc, rather than as Yc - U diag(f) Z. Both are exact; their rounding
+// errors go with the size of their product's factors, diag(1-f) or diag(f), so the direct form
+// is the accurate one where most directions are mostly kept: small penalties, near-exact fits,
+// where Yc - U diag(f) Z is a small difference of large terms that float32 loses.
+func ResidualDirect(f []float64) bool {
+	var kept, left float64
+	for _, v := range f {
+		kept += v * v
+		left += (1 - v) * (1 - v)
+	}
+	return left < kept
+}
+
 // SharedPenalty picks one penalty for all targets from crit (penalties x m, row-major, the
 // criterion each target minimises): the smallest sum over targets, the first on ties, as
 // scikit-learn's RidgeCV without alpha_per_target.

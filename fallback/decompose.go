@@ -158,19 +158,6 @@ func (d *decomposition) looWeights(f []float64, w []float64) {
 	}
 }
 
-// residualIsSmaller reports whether, at the shrinkage f, the leave-one-out residual is better
-// computed directly (U diag(1-f) Z + uc Zc) than as Yc - U diag(f) Z: the rounding error of
-// either goes with the size of its product's factors, diag(1-f) or diag(f), so the direct form
-// wins where most directions are mostly kept (small penalties: near-exact fits).
-func (d *decomposition) residualIsSmaller(f []float64) bool {
-	var kept, left float64
-	for _, v := range f {
-		kept += v * v
-		left += (1 - v) * (1 - v)
-	}
-	return left < kept
-}
-
 // residualShrink returns 1 - f_j(a) = a/(s_j²+a), the fraction of direction j left in the
 // residual (computed as such: 1 - f loses digits when f is near 1).
 func (d *decomposition) residualShrink(a float64, f []float64) {

@@ -41,7 +41,7 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 		t0 := time.Now()
 		d.shrink(alpha, f)
 		d.looWeights(f, w)
-		direct := d.complete && d.residualIsSmaller(f)
+		direct := d.complete && engine.ResidualDirect(f)
 		if direct {
 			d.residualShrink(alpha, f)
 		}

@@ -21,11 +21,13 @@ extern "C" __global__ void loo_weights(const double* u2, long long ldu, long lon
 // loo_update: for each target j < mb, the leave-one-out error at penalty index aidx,
 //   err = mean_i ((yc[j + i*ldy] - yh[j + i*ldh]) * w[i])^2   (i < n),
 // stored in err_out[j] when err_out is not null, and the running argmin: at the first penalty
-// (aidx 0) or when err < best[j] (strict, so the first penalty in grid order wins ties),
+// visited (first != 0) or when err < best[j], or err == best[j] and aidx < best_idx[j] (the first
+// penalty in grid order wins ties, whatever order the penalties are visited in),
 // best[j] = err and best_idx[j] = aidx.
 template <typename T>
 __device__ void loo_update(const T* yc, long long ldy, const T* yh, long long ldh, const double* w, long long n,
-                           long long mb, long long aidx, double* err_out, double* best, int* best_idx) {
+                           long long mb, long long aidx, long long first, double* err_out, double* best,
+                           int* best_idx) {
     GRID_STRIDE(j, mb) {
         double s = 0;
         for (long long i = 0; i < n; i++) {
@@ -34,7 +36,7 @@ __device__ void loo_update(const T* yc, long long ldy, const T* yh, long long ld
         }
         s /= (double)n;
         if (err_out) err_out[j] = s;
-        if (aidx == 0 || s < best[j]) {
+        if (first || s < best[j] || (s == best[j] && aidx < best_idx[j])) {
             best[j] = s;
             best_idx[j] = (int)aidx;
         }
@@ -43,13 +45,13 @@ __device__ void loo_update(const T* yc, long long ldy, const T* yh, long long ld
 
 extern "C" __global__ void loo_update_f32(const float* yc, long long ldy, const float* yh, long long ldh,
                                           const double* w, long long n, long long mb, long long aidx,
-                                          double* err_out, double* best, int* best_idx) {
-    loo_update<float>(yc, ldy, yh, ldh, w, n, mb, aidx, err_out, best, best_idx);
+                                          long long first, double* err_out, double* best, int* best_idx) {
+    loo_update<float>(yc, ldy, yh, ldh, w, n, mb, aidx, first, err_out, best, best_idx);
 }
 extern "C" __global__ void loo_update_f64(const double* yc, long long ldy, const double* yh, long long ldh,
                                           const double* w, long long n, long long mb, long long aidx,
-                                          double* err_out, double* best, int* best_idx) {
-    loo_update<double>(yc, ldy, yh, ldh, w, n, mb, aidx, err_out, best, best_idx);
+                                          long long first, double* err_out, double* best, int* best_idx) {
+    loo_update<double>(yc, ldy, yh, ldh, w, n, mb, aidx, first, err_out, best, best_idx);
 }
 
 // gcv_select: generalised cross-validation for all na penalties at once. For target j < mb, with

@@ -125,13 +125,19 @@ func (d *device) looWeights(u2 cu.DevicePtr, ldu, n, r int, f cu.DevicePtr, na i
 	return d.launch("loo_weights", int64(n)*int64(na), u2, ldu, n, r, f, na, base, w)
 }
 
-// looUpdate: LOO error of penalty aidx per target, with the running argmin into best/bestIdx.
-func (d *device) looUpdate(t dtype, yc cu.DevicePtr, ldy int, yh cu.DevicePtr, ldh int, w cu.DevicePtr, n, mb, aidx int, errOut, best, bestIdx cu.DevicePtr) error {
+// looUpdate: LOO error of penalty aidx per target, with the running argmin into best/bestIdx
+// (first: the first penalty visited, which initialises it; the lowest index wins ties in any
+// order of visits).
+func (d *device) looUpdate(t dtype, yc cu.DevicePtr, ldy int, yh cu.DevicePtr, ldh int, w cu.DevicePtr, n, mb, aidx int, first bool, errOut, best, bestIdx cu.DevicePtr) error {
 	checkDims("loo_update", n, mb, aidx)
 	checkLd("loo_update", ldy, mb)
 	checkLd("loo_update", ldh, mb)
 	checkPtr("loo_update", yc, yh, w, best, bestIdx)
-	return d.launch("loo_update_"+t.suffix(), int64(mb), yc, ldy, yh, ldh, w, n, mb, aidx, errOut, best, bestIdx)
+	fst := 0
+	if first {
+		fst = 1
+	}
+	return d.launch("loo_update_"+t.suffix(), int64(mb), yc, ldy, yh, ldh, w, n, mb, aidx, fst, errOut, best, bestIdx)
 }
 
 // gcvSelect: GCV criteria of every penalty per target and their argmin.

@@ -181,6 +181,15 @@ type split struct {
 	w           cu.DevicePtr // ntr x A: 1/(1-h(a))
 	den         cu.DevicePtr // A: (1 - tr(H(a))/ntr)², GCV
 
+	// Leave-one-out with the dual decomposition (no more training rows than features): U and
+	// uc (ntr x nc, ld ldu, precision t: the other eigenvectors of Xc Xc^T) span the training
+	// rows, and the residual of the penalties marked direct is computed as U diag(1-f) Z +
+	// uc uc^T Yc, as the CPU engine does (engine.ResidualDirect, fallback's decomposition).
+	complete bool
+	nc       int
+	uc       cu.DevicePtr
+	direct   []bool // per penalty
+
 	// Inner k-fold splits only: the split's training and validation rows as int32 positions in
 	// the outer training fold (rows of the outer batch's Yc).
 	trainPos, valPos cu.DevicePtr
@@ -283,6 +292,11 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	keepIdx, dropped := engine.KeptDirections(lambda, ntr, nd, intercept)
 	rk := len(keepIdx)
 	sp.r, sp.dropped = rk, dropped
+	if !primal && opts.Inner.Mode == engine.LOO {
+		if err := r.complement(fp, sp, gram, keepIdx); err != nil {
+			return nil, err
+		}
+	}
 	s2 := make([]float64, rk)
 	for k, j := range keepIdx {
 		s2[k] = lambda[j]
@@ -385,6 +399,9 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 			tr += fh[a*rk+j]
 		}
 		den[a] = (1 - tr/float64(ntr)) * (1 - tr/float64(ntr))
+		if sp.complete {
+			sp.direct = append(sp.direct, engine.ResidualDirect(fh[a*rk:(a+1)*rk]))
+		}
 	}
 	sp.f = alloc(fp, int64(rk*A)*8)
 	sp.fm1 = alloc(fp, int64(rk*A)*8)
@@ -435,6 +452,55 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 		return nil, fmt.Errorf("cuda engine: decomposition: %w", err)
 	}
 	return sp, nil
+}
+
+// complement stores in sp.uc the eigenvectors of the dual Gram matrix (gram, ntr x ntr
+// column-major, cuSOLVER's output) that decompose did not keep, in the products' precision with
+// zero padding rows, and marks the split complete.
+func (r *runner) complement(fp *pool, sp *split, gram cu.DevicePtr, keepIdx []int) error {
+	d, ntr := r.d, sp.ntr
+	kept := make([]bool, ntr)
+	for _, j := range keepIdx {
+		kept[j] = true
+	}
+	sp.complete, sp.nc = true, ntr-len(keepIdx)
+	if sp.nc == 0 {
+		return nil
+	}
+	var tmp pool
+	tmp.d = d
+	defer func() {
+		d.compute.Synchronize()
+		tmp.release()
+	}()
+	c64, err := tmp.alloc(int64(sp.ldu) * int64(sp.nc) * 8)
+	if err != nil {
+		return r.oom("decomposition", err)
+	}
+	if err := d.zero(c64, int64(sp.ldu)*int64(sp.nc)*8); err != nil {
+		return err
+	}
+	k := 0
+	for j := 0; j < ntr; j++ {
+		if kept[j] {
+			continue
+		}
+		src := gram + cu.DevicePtr(int64(j)*int64(ntr)*8)
+		if err := cu.MemcpyDtoDAsync(c64+cu.DevicePtr(int64(k)*int64(sp.ldu)*8), src, int64(ntr)*8, d.compute); err != nil {
+			return fmt.Errorf("cuda engine: copy: %w", err)
+		}
+		k++
+	}
+	if r.t == f64 {
+		tmp.ptrs = without(tmp.ptrs, c64)
+		fp.ptrs = append(fp.ptrs, c64)
+		sp.uc = c64
+		return nil
+	}
+	if sp.uc, err = fp.alloc(int64(sp.ldu) * int64(sp.nc) * 4); err != nil {
+		return r.oom("decomposition", err)
+	}
+	return d.convert64to32(c64, sp.ldu*sp.nc, sp.uc)
 }
 
 func without(ps []cu.DevicePtr, drop ...cu.DevicePtr) []cu.DevicePtr {
@@ -955,7 +1021,7 @@ func (r *runner) looResiduals(sp *split, b *batch, mb int) error {
 // selectPenalty runs the inner selection: per-target best penalty index into b.idx (and the
 // criteria into b.crit in shared mode).
 func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) error {
-	d, t, opts, ld, mp := r.d, r.t, r.s.opts, b.ld, b.productRows(mb)
+	d, t, opts, ld := r.d, r.t, r.s.opts, b.ld
 	A := len(opts.Alphas)
 	if opts.Inner.Mode == engine.KFoldInner {
 		return r.selectKFold(inner, b, mb)
@@ -966,50 +1032,98 @@ func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) erro
 		}
 		return r.mark(&r.tm.Select)
 	}
-	factors := sp.f
-	if d.tf32 {
-		if err := r.looResiduals(sp, b, mb); err != nil {
-			return err
-		}
-		factors = sp.fm1
-	}
+	// The penalties whose residual is Yc - U diag(f) Z (classic), then those whose residual is
+	// R0 - U diag(f-1) Z, with b.yc replaced by R0 = Yc - U Z in between: every penalty in TF32
+	// mode (see looResiduals), those ResidualDirect picks with a complete decomposition (R0 =
+	// uc uc^T Yc). The argmin is the grid's whatever the order (loo_update).
+	var classic, direct []int
 	for a := 0; a < A; a++ {
-		// Row-major Yhat (ntr x mb) = U diag(f) Z. Column-major: yh (mb x ntr, = Yhat^T) =
-		// zf (mb x r, = (diag(f) Z)^T) U^T (N, T; U column-major ntr x r, ld ldu), over the
-		// padded rows and columns. In TF32 mode f - 1 instead of f, against the residuals R0
-		// (looResiduals).
-		fa := factors + cu.DevicePtr(int64(a*sp.r)*8)
-		var err error
-		if d.tf32 {
-			// both operands exact in TF32 (U is tf32(U), splitU): the product's only rounding
-			// is this one, to nearest
-			err = d.scaleColsTF32(b.z, ld, mb, sp.r, fa, b.zf, ld)
+		if d.tf32 || (sp.complete && sp.direct[a]) {
+			direct = append(direct, a)
 		} else {
-			err = d.scaleCols(t, b.z, ld, mb, sp.r, fa, b.zf, ld)
+			classic = append(classic, a)
 		}
-		if err != nil {
+	}
+	first := true
+	for _, a := range classic {
+		if err := r.looPenalty(sp, b, mb, a, sp.f, first); err != nil {
 			return err
 		}
-		if err := d.gemm(t, false, true, mp, sp.ldu, sp.r, b.zf, ld, sp.u, sp.ldu, b.yh, ld); err != nil {
+		first = false
+	}
+	if len(direct) == 0 {
+		return nil
+	}
+	if sp.complete {
+		if err := r.complementResidual(sp, b, mb); err != nil {
 			return err
 		}
-		r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
-		if err := r.mark(&r.tm.Products); err != nil {
+	} else if err := r.looResiduals(sp, b, mb); err != nil {
+		return err
+	}
+	for _, a := range direct {
+		if err := r.looPenalty(sp, b, mb, a, sp.fm1, first); err != nil {
 			return err
 		}
-		var crit cu.DevicePtr
-		if b.crit != 0 {
-			crit = b.crit + cu.DevicePtr(int64(a*mb)*8)
-		}
-		wa := sp.w + cu.DevicePtr(int64(a)*int64(sp.ntr)*8)
-		if err := d.looUpdate(t, b.yc, ld, b.yh, ld, wa, sp.ntr, mb, a, crit, b.best, b.idx); err != nil {
-			return err
-		}
-		if err := r.mark(&r.tm.Select); err != nil {
-			return err
-		}
+		first = false
 	}
 	return nil
+}
+
+// looPenalty is penalty a's leave-one-out errors and running argmin: b.yh = U diag(factors_a) Z,
+// then the errors of b.yc - b.yh (factors f against Yc, or f - 1 against R0).
+func (r *runner) looPenalty(sp *split, b *batch, mb, a int, factors cu.DevicePtr, first bool) error {
+	d, t, ld, mp := r.d, r.t, b.ld, b.productRows(mb)
+	// Row-major Yhat (ntr x mb) = U diag(f) Z. Column-major: yh (mb x ntr, = Yhat^T) =
+	// zf (mb x r, = (diag(f) Z)^T) U^T (N, T; U column-major ntr x r, ld ldu), over the
+	// padded rows and columns.
+	fa := factors + cu.DevicePtr(int64(a*sp.r)*8)
+	var err error
+	if d.tf32 {
+		// both operands exact in TF32 (U is tf32(U), splitU): the product's only rounding
+		// is this one, to nearest
+		err = d.scaleColsTF32(b.z, ld, mb, sp.r, fa, b.zf, ld)
+	} else {
+		err = d.scaleCols(t, b.z, ld, mb, sp.r, fa, b.zf, ld)
+	}
+	if err != nil {
+		return err
+	}
+	if err := d.gemm(t, false, true, mp, sp.ldu, sp.r, b.zf, ld, sp.u, sp.ldu, b.yh, ld); err != nil {
+		return err
+	}
+	r.res.Flops += 2 * float64(sp.ntr) * float64(sp.r) * float64(mb)
+	if err := r.mark(&r.tm.Products); err != nil {
+		return err
+	}
+	var crit cu.DevicePtr
+	if b.crit != 0 {
+		crit = b.crit + cu.DevicePtr(int64(a*mb)*8)
+	}
+	wa := sp.w + cu.DevicePtr(int64(a)*int64(sp.ntr)*8)
+	if err := d.looUpdate(t, b.yc, ld, b.yh, ld, wa, sp.ntr, mb, a, first, crit, b.best, b.idx); err != nil {
+		return err
+	}
+	return r.mark(&r.tm.Select)
+}
+
+// complementResidual replaces b.yc by R0 = uc uc^T Yc, the residual outside U of a complete
+// decomposition (zero without complement directions), through b.yh; the padding columns stay
+// zero (uc's padding rows are).
+func (r *runner) complementResidual(sp *split, b *batch, mb int) error {
+	d, t, ld, mp := r.d, r.t, b.ld, b.productRows(mb)
+	if sp.nc == 0 {
+		return d.zero(b.yc, int64(sp.ldu)*int64(ld)*t.size())
+	}
+	// Column-major Zc^T (mb x nc) = yc (mb x ntr) uc (ntr x nc), into yh; then
+	// yc (mb x ntr) = Zc^T uc^T: row-major uc Zc.
+	if err := d.gemm(t, false, false, mp, sp.nc, sp.ldu, b.yc, ld, sp.uc, sp.ldu, b.yh, ld); err != nil {
+		return err
+	}
+	if err := d.gemm(t, false, true, mp, sp.ldu, sp.nc, b.yh, ld, sp.uc, sp.ldu, b.yc, ld); err != nil {
+		return err
+	}
+	return r.mark(&r.tm.Products)
 }
 
 // refitAndScore predicts the held-out rows at each target's penalty, P diag(s/(s²+a_t)) Z, and
