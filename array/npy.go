@@ -119,10 +119,19 @@ func npyPrefix(descr string, fortran bool, shape []int) []byte {
 	return b
 }
 
-// rawData returns the descr and the little-endian bytes of data ([]float32, []float64 or []int64),
-// without a copy on little-endian machines.
+// rawData returns the descr and the little-endian bytes of data ([]float32, []float64, []int64
+// or []bool), without a copy on little-endian machines (bools are copied: one byte, 0 or 1, each,
+// numpy's '|b1').
 func rawData(data any) (descr string, raw []byte, n int, err error) {
 	switch d := data.(type) {
+	case []bool:
+		b := make([]byte, len(d))
+		for i, v := range d {
+			if v {
+				b[i] = 1
+			}
+		}
+		return "|b1", b, len(d), nil
 	case []float32:
 		return "<f4", leBytes(d, 4), len(d), nil
 	case []float64:
@@ -130,7 +139,7 @@ func rawData(data any) (descr string, raw []byte, n int, err error) {
 	case []int64:
 		return "<i8", leBytes(d, 8), len(d), nil
 	}
-	return "", nil, 0, fmt.Errorf("unsupported data type %T (want []float32, []float64 or []int64)", data)
+	return "", nil, 0, fmt.Errorf("unsupported data type %T (want []float32, []float64, []int64 or []bool)", data)
 }
 
 func leBytes[T float32 | float64 | int64](s []T, size int) []byte {
@@ -147,7 +156,7 @@ func leBytes[T float32 | float64 | int64](s []T, size int) []byte {
 	return out
 }
 
-// WriteNPY writes data ([]float32, []float64 or []int64) of the given shape to path as a
+// WriteNPY writes data ([]float32, []float64, []int64 or []bool) of the given shape to path as a
 // little-endian, C-order .npy file (format 1.0, or 2.0 for very many dimensions). The file is
 // written atomically: the header, then the raw bytes in one write.
 func WriteNPY(path string, shape []int, data any) error {

@@ -13,12 +13,12 @@ var ErrNoHalfTime = errors.New("metrics: half-time undefined, the final value is
 
 // HalfTime is when a metric first reaches half of its final value.
 type HalfTime struct {
-	Step     float64 // training step; NaN when undefined
-	Fraction float64 // Step / final step
+	Step     float64 `json:"step"`     // training step; NaN when undefined
+	Fraction float64 `json:"fraction"` // Step / final step
 	// Interpolated is false when the metric was already at half its final
 	// value at the first usable checkpoint: Step is then that checkpoint's
 	// step, an upper bound (exact when it is step 0).
-	Interpolated bool
+	Interpolated bool `json:"interpolated"`
 }
 
 func undefinedHalfTime() HalfTime { return HalfTime{Step: math.NaN(), Fraction: math.NaN()} }

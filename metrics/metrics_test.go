@@ -1,9 +1,11 @@
 package metrics
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/brainalign/brainalign/stats"
@@ -571,8 +573,42 @@ func TestCompareModels(t *testing.T) {
 	if _, err := CompareModels(a, b[:7]); err == nil {
 		t.Error("mismatched subjects accepted")
 	}
-	if _, err := CompareModels(a, a); err == nil {
-		t.Error("identical models accepted (all differences zero)")
+	// A model compared with itself: no difference, p = 1 (not an error).
+	c, err = CompareModels(a, a)
+	if err != nil || c.Stat != 0 || c.P != 1 || c.MeanDiff != 0 || c.N != 8 || c.Note != NoDifferenceNote {
+		t.Errorf("identical models: %+v, %v; want T = 0, p = 1 and the note", c, err)
+	}
+	// Some zero differences are dropped as SciPy does (normal approximation).
+	b2 := append([]float64(nil), b...)
+	b2[0] = a[0]
+	if c, err := CompareModels(a, b2); err != nil || c.Note != "" || !(c.P > 0 && c.P < 0.05) {
+		t.Errorf("one zero difference: %+v, %v", c, err)
+	}
+	for _, bad := range []float64{math.NaN(), math.Inf(1)} {
+		b2[3] = bad
+		if _, err := CompareModels(a, b2); err == nil || !strings.Contains(err.Error(), "subject 3") {
+			t.Errorf("non-finite value %v: %v", bad, err)
+		}
+	}
+}
+
+// TestJSONFieldNames: the metric types marshal with snake_case names, as the commands' other
+// JSON outputs.
+func TestJSONFieldNames(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{Comparison{Stat: 1, P: 0.5, MeanDiff: 0.25, N: 3}, `{"stat":1,"p":0.5,"mean_diff":0.25,"n":3}`},
+		{Correlation{R: 0.5, P: 0.25, N: 4}, `{"r":0.5,"p":0.25,"n":4}`},
+		{WindowBest{Window: Window{Start: 0.1, End: 0.2}, Layer: 1, Depth: 0.5, Mean: []float64{1}}, `{"start":0.1,"end":0.2,"layer":1,"depth":0.5,"mean":[1]}`},
+		{HalfTime{Step: 10, Fraction: 0.5, Interpolated: true}, `{"step":10,"fraction":0.5,"interpolated":true}`},
+		{BestLayers{Index: []int{0}, Depth: []float64{0}, Max: []float64{1}}, `{"index":[0],"depth":[0],"max":[1]}`},
+	} {
+		b, err := json.Marshal(c.v)
+		if err != nil || string(b) != c.want {
+			t.Errorf("%T: %s, %v; want %s", c.v, b, err, c.want)
+		}
 	}
 }
 

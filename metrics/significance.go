@@ -11,9 +11,10 @@ const DefaultFDR = 0.01
 
 // Significance is the per-target significance of scores across replicates.
 type Significance struct {
-	Mask []bool    // Q <= the FDR threshold
-	T, P []float64 // one-sample t statistic and two-sided p-value against 0
-	Q    []float64 // Benjamini-Hochberg adjusted p-values (NaN where P is NaN)
+	Mask []bool    `json:"mask"` // Q <= the FDR threshold
+	T    []float64 `json:"t"`    // one-sample t statistic against 0
+	P    []float64 `json:"p"`    // two-sided p-value
+	Q    []float64 `json:"q"`    // Benjamini-Hochberg adjusted p-values (NaN where P is NaN)
 }
 
 // SignificanceMask tests, for every target, whether its scores across a

@@ -11,8 +11,9 @@ import (
 // Correlation is a Pearson correlation with its two-sided p-value and the
 // number of pairs it used.
 type Correlation struct {
-	R, P float64
-	N    int
+	R float64 `json:"r"`
+	P float64 `json:"p"`
+	N int     `json:"n"`
 }
 
 func pearson(fn string, x, y []float64) (Correlation, error) {
@@ -119,10 +120,10 @@ func SpatialScore(depth, coords []float64, ref [3]float64, mask []bool) (Correla
 // ROISpatial is the ROI-level spatial score and the per-ROI means behind it.
 type ROISpatial struct {
 	Correlation            // over ROIs: mean depth vs mean distance
-	Labels       []int     // ROI labels, ascending, that had masked targets
-	MeanDepth    []float64 // per ROI: mean best-layer depth of its masked targets
-	MeanDistance []float64 // per ROI: mean distance (mm) of its masked targets from the reference
-	Count        []int     // per ROI: masked targets
+	Labels       []int     `json:"labels"`           // ROI labels, ascending, that had masked targets
+	MeanDepth    []float64 `json:"mean_depth"`       // per ROI: mean best-layer depth of its masked targets
+	MeanDistance []float64 `json:"mean_distance_mm"` // per ROI: mean distance (mm) of its masked targets from the reference
+	Count        []int     `json:"targets"`          // per ROI: masked targets
 }
 
 // SpatialScoreROI is the ROI-level spatial score: for each ROI label, the

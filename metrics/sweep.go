@@ -9,9 +9,9 @@ import (
 
 // BestLayers is the best layer of every target in a layer sweep.
 type BestLayers struct {
-	Index []int     // argmax over layers, 0-based; ties go to the first (shallowest) layer
-	Depth []float64 // Index / (layers-1): 0 for the first layer, 1 for the last
-	Max   []float64 // the score at the best layer
+	Index []int     `json:"index"` // argmax over layers, 0-based; ties go to the first (shallowest) layer
+	Depth []float64 `json:"depth"` // Index / (layers-1): 0 for the first layer, 1 for the last
+	Max   []float64 `json:"max"`   // the score at the best layer
 }
 
 // sweepTensor wraps a validated layers x targets table without copying.

@@ -70,8 +70,8 @@ func TMax(curves []float64, layers int, times []float64, threshold float64) ([]f
 
 // Temporal is the MEG temporal score and what it is computed from.
 type Temporal struct {
-	Curves      []float64 // layers x times, R_l(t) = mean over channels
-	TMax        []float64 // per layer; NaN where the curve never exceeds 0
+	Curves      []float64 `json:"curves"` // layers x times, R_l(t) = mean over channels
+	TMax        []float64 `json:"t_max"`  // per layer; NaN where the curve never exceeds 0
 	Correlation           // Pearson r of layer index vs T_max, over layers with a finite T_max
 }
 
@@ -112,7 +112,10 @@ func TemporalScore(scores []float64, layers, channels int, times []float64) (Tem
 // Window is a half-open time interval [Start, End) in seconds. Times are
 // compared as given; a grid value that should fall on a bound must be
 // representable as such (e.g. pick bounds half a sample off the grid).
-type Window struct{ Start, End float64 }
+type Window struct {
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+}
 
 // StudyWindows are the windows the study reports best layers for.
 var StudyWindows = []Window{{0.08, 0.13}, {0.13, 0.18}, {0.5, 0.55}}
@@ -131,9 +134,9 @@ func timesIn(times []float64, w Window) []int {
 // WindowBest is the best layer over one time window.
 type WindowBest struct {
 	Window
-	Layer int       // argmax over layers of the window mean; ties to the first
-	Depth float64   // Layer / (layers-1)
-	Mean  []float64 // per layer: mean of R_l(t) over the window's times
+	Layer int       `json:"layer"` // argmax over layers of the window mean; ties to the first
+	Depth float64   `json:"depth"` // Layer / (layers-1)
+	Mean  []float64 `json:"mean"`  // per layer: mean of R_l(t) over the window's times
 }
 
 // BestLayerInWindows returns, for each window, the layer whose channel-mean

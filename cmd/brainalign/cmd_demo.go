@@ -1,9 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -14,7 +19,7 @@ import (
 )
 
 func init() {
-	registerCommand(&cli.Command{
+	registerCommand(argsCommand(&cli.Command{
 		Name:  "demo",
 		Usage: "score a built-in synthetic study (no files needed) and check the planted answer is found",
 		Description: "Generates a synthetic study in memory: a layered model with power-law spectra, and\n" +
@@ -28,9 +33,10 @@ func init() {
 			&cli.StringFlag{Name: "device", Value: defaultDevice, Usage: "engine: cpu, or cuda[:N] in a cuda build"},
 			&cli.StringFlag{Name: "precision", Value: "float32", Usage: "float32, float64, or tf32 (cuda only)"},
 			&cli.StringFlag{Name: "inner", Value: "loo", Usage: "penalty selection: loo, gcv, kfold:K"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty --study-out directory (once the study part succeeds)"},
 		},
 		Action: runDemo,
-	})
+	}, false))
 }
 
 func runDemo(c *cli.Context) error {
@@ -50,6 +56,13 @@ func runDemo(c *cli.Context) error {
 	inner, err := engine.ParseInner(c.String("inner"))
 	if err != nil {
 		return usageError("--inner: %v", err)
+	}
+	studyOut := c.String("study-out")
+	if studyOut != "" && c.Bool("no-study") {
+		return usageError("--study-out and --no-study exclude each other")
+	}
+	if err := checkStudyOut(studyOut, c.Bool("overwrite")); err != nil {
+		return err
 	}
 	w := c.App.Writer
 	t0 := time.Now()
@@ -97,7 +110,74 @@ func runDemo(c *cli.Context) error {
 	if err := demoVerdict(w, ds, scores); err != nil {
 		return err
 	}
-	return demoStudy(c, "") // issue 4: checkpoints x layers sweeps, metrics and figures (demo_study.go)
+	if studyOut == "" {
+		return demoStudy(c, "") // issue 4: checkpoints x layers sweeps, metrics and figures (demo_study.go)
+	}
+	return replaceStudyOut(studyOut, func() error { return demoStudy(c, studyOut) })
+}
+
+// checkStudyOut validates --study-out before anything runs (as synth checks --out): it must be
+// a directory or not exist, with no file in the way of creating it, and an existing, non-empty
+// directory is replaced only with --overwrite.
+func checkStudyOut(dir string, overwrite bool) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		// The nearest existing ancestor must be a directory.
+		for p := filepath.Dir(filepath.Clean(dir)); ; p = filepath.Dir(p) {
+			st, err := os.Stat(p)
+			if err == nil {
+				if !st.IsDir() {
+					return fmt.Errorf("--study-out %s: %s is not a directory", dir, p)
+				}
+				return nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+				return fmt.Errorf("--study-out %s: %v", dir, err)
+			}
+			if p == filepath.Dir(p) {
+				return nil
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("--study-out %s: %v", dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("--study-out %s: exists and is not a directory", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("--study-out %s: %v", dir, err)
+	}
+	if len(entries) > 0 && !overwrite {
+		return fmt.Errorf("--study-out %s: output directory exists and is not empty (use --overwrite to replace it)", dir)
+	}
+	return nil
+}
+
+// replaceStudyOut runs the study part into dir; a non-empty directory already there (allowed by
+// --overwrite) is set aside first and removed when the study part succeeds, or put back when it
+// fails, so files of two runs never mix.
+func replaceStudyOut(dir string, run func() error) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		return run()
+	}
+	clean := filepath.Clean(dir)
+	old := filepath.Join(filepath.Dir(clean), fmt.Sprintf(".%s.old-%d", filepath.Base(clean), os.Getpid()))
+	if err := os.Rename(clean, old); err != nil {
+		return fmt.Errorf("--study-out %s: cannot replace: %v", dir, err)
+	}
+	if err := run(); err != nil {
+		if rmErr := os.RemoveAll(clean); rmErr == nil {
+			_ = os.Rename(old, clean) // put the previous results back
+		}
+		return err
+	}
+	return os.RemoveAll(old)
 }
 
 // bestLayers returns the argmax over layers per target (first on ties).

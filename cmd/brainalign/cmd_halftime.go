@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	registerCommand(&cli.Command{
+	registerCommand(argsCommand(&cli.Command{
 		Name:      "halftime",
 		Usage:     "half-times over training from saved checkpoint sweeps (encoding, spatial, temporal, per ROI and window)",
 		ArgsUsage: "[SWEEP_DIR...]",
@@ -24,15 +24,28 @@ func init() {
 			"at the last checkpoint); spatial (with coordinates and a V1 reference); temporal (with MEG\n" +
 			"times); per ROI (with ROI labels; and the correlation of ROI half-time with distance from\n" +
 			"V1); per MEG time window. Needs at least 2 checkpoints with training steps.\n" +
-			"Writes halftime.json, halftime.csv and halftime_<metric>.png, halftime_roi.png.",
-		Flags: append(append(append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), spatialFlags()...),
+			"Writes halftime.json, halftime.csv and halftime_<metric>.png, halftime_roi.png. Flags come\n" +
+			"before the sweep folders.",
+		Flags: append(append(append(append([]cli.Flag{sweepsFlag()}, halftimeOutFlags()...), spatialFlags()...),
 			temporalFlags()...), maskFlags()...),
 		Action: runHalftime,
-	})
+	}, true))
+}
+
+// halftimeOutFlags are the metric commands' output flags with --checkpoint hidden: halftime uses
+// every checkpoint and refuses it (with that reason, rather than as an unknown flag).
+func halftimeOutFlags() []cli.Flag {
+	fs := metricOutFlags()
+	for _, f := range fs {
+		if s, ok := f.(*cli.StringFlag); ok && s.Name == "checkpoint" {
+			s.Hidden = true
+		}
+	}
+	return fs
 }
 
 func runHalftime(c *cli.Context) error {
-	g, err := loadGroup(c, "sweep")
+	g, err := loadSweeps(c, "sweep")
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	registerCommand(&cli.Command{
+	registerCommand(argsCommand(&cli.Command{
 		Name:      "spatial",
 		Usage:     "spatial score from saved fMRI sweeps: best layer vs distance from V1",
 		ArgsUsage: "[SWEEP_DIR...]",
@@ -21,15 +21,16 @@ func init() {
 			"depth 0..1) is correlated (Pearson r, p) with the target's distance from V1, over targets that\n" +
 			"pass the significance mask (one-sample t-test of the layer-mean score across replicates,\n" +
 			"Benjamini-Hochberg FDR, positive only). Also the ROI-level score (ROI means) and each subject's\n" +
-			"own r. Writes spatial.json, best_layer_depth.npy, mask.npy, distance.npy and the figures\n" +
-			"spatial.png (best layer vs distance, fitted line, r) and spatial_roi.png (mean depth per ROI).",
+			"own r. Writes spatial.json, best_layer_depth.npy, distance.npy, mask.npy (bool: the targets\n" +
+			"used) and the figures spatial.png (best layer vs distance, fitted line, r) and spatial_roi.png\n" +
+			"(mean depth per ROI). Flags come before the sweep folders.",
 		Flags:  append(append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), spatialFlags()...), maskFlags()...),
 		Action: runSpatial,
-	})
+	}, true))
 }
 
 func runSpatial(c *cli.Context) error {
-	g, err := loadGroup(c, "sweep")
+	g, err := loadSweeps(c, "sweep")
 	if err != nil {
 		return err
 	}
@@ -59,12 +60,7 @@ func runSpatial(c *cli.Context) error {
 
 // writeSpatial writes the spatial results (and figures) into out; it returns the file names.
 func writeSpatial(out string, g []*sweep.Sweep, res *sweep.SpatialResult, figs bool) ([]string, error) {
-	mask := make([]int64, len(res.Mask.Keep))
-	for i, k := range res.Mask.Keep {
-		if k {
-			mask[i] = 1
-		}
-	}
+	mask := res.Mask.Keep // bool: numpy's best[mask] selects the kept targets
 	files := []string{"spatial.json", "best_layer_depth.npy", "distance.npy", "mask.npy"}
 	if err := writeJSON(filepath.Join(out, "spatial.json"), jsonSafe(map[string]any{
 		"command": "spatial", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g), "result": res})); err != nil {

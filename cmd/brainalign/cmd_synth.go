@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	registerCommand(&cli.Command{
+	registerCommand(argsCommand(&cli.Command{
 		Name:      "synth",
 		Usage:     "write a synthetic study with planted truth as files for sweep and encode",
 		ArgsUsage: " ",
@@ -33,12 +33,12 @@ func init() {
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.StringFlag{Name: "size", Value: "small", Usage: "small (seconds to sweep), demo, or study (minutes to hours on a CPU)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed"},
-			&cli.IntFlag{Name: "subjects", Usage: "number of subjects (default: the size's)"},
+			&cli.IntFlag{Name: "subjects", Usage: "number of subjects, at least 1 (default: the size's)"},
 			&cli.StringFlag{Name: "format", Value: "npy", Usage: "activation files: npy (a folder per checkpoint) or npz (a bundle per checkpoint)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		},
 		Action: runSynth,
-	})
+	}, false))
 }
 
 func synthConfig(size string, seed uint64, subjects int) (synth.Config, error) {
@@ -61,8 +61,8 @@ func synthConfig(size string, seed uint64, subjects int) (synth.Config, error) {
 }
 
 func runSynth(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageError("synth takes no arguments (got %q)", c.Args().First())
+	if n := c.Int("subjects"); c.IsSet("subjects") && n <= 0 {
+		return usageError("--subjects %d: want a positive number of subjects", n)
 	}
 	cfg, err := synthConfig(c.String("size"), c.Uint64("seed"), c.Int("subjects"))
 	if err != nil {

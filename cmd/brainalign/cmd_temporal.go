@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	registerCommand(&cli.Command{
+	registerCommand(argsCommand(&cli.Command{
 		Name:      "temporal",
 		Usage:     "temporal score from saved MEG sweeps: when each layer best predicts the brain",
 		ArgsUsage: "[SWEEP_DIR...]",
@@ -22,14 +22,15 @@ func init() {
 			"index and T_max. Also the best layer per time window and each subject's own r. Needs MEG\n" +
 			"times (sweep --times, or --times here) and brain data shaped n x channels x times (or\n" +
 			"n x channels*times, channel-major). Writes temporal.json, temporal_curves.npy (layers x\n" +
-			"times) and temporal.png (layer x time heatmap with T_max marked).",
+			"times) and temporal.png (layer x time heatmap with T_max marked). Flags come before the\n" +
+			"sweep folders.",
 		Flags:  append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), temporalFlags()...),
 		Action: runTemporal,
-	})
+	}, true))
 }
 
 func runTemporal(c *cli.Context) error {
-	g, err := loadGroup(c, "sweep")
+	g, err := loadSweeps(c, "sweep")
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/sweep"
 )
 
 const catModel = "Model"
@@ -159,4 +162,256 @@ func boundHeap(limit int64) {
 		return
 	}
 	debug.SetMemoryLimit(limit + limit/4 + 64<<20)
+}
+
+// Commands that take sweep folders as arguments, or no arguments at all. urfave/cli v2 stops
+// reading flags at the first argument, so in `spatial --out o sub-01 --v1-roi V9` the flag is
+// taken for a folder, and in `spatial sub-01 --out o` the required --out looks missing.
+
+// argsCommand checks a command's arguments before its action runs: with folders, an argument
+// that starts with "-" is a flag given after the folders; without, any argument is an error.
+// Required flags are checked after the arguments (urfave/cli checks them before the action, and
+// would report a misplaced --out as missing), with urfave/cli's message.
+func argsCommand(cmd *cli.Command, folders bool) *cli.Command {
+	var required []string
+	for _, f := range cmd.Flags {
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			if f.Required {
+				f.Required, required = false, append(required, f.Name)
+			}
+		case *cli.StringSliceFlag:
+			if f.Required {
+				f.Required, required = false, append(required, f.Name)
+			}
+		}
+	}
+	action := cmd.Action
+	cmd.Action = func(c *cli.Context) error {
+		if err := checkArgs(c, folders); err != nil {
+			return err
+		}
+		var missing []string
+		for _, n := range required {
+			if !c.IsSet(n) {
+				missing = append(missing, n)
+			}
+		}
+		switch {
+		case len(missing) == 1:
+			return fmt.Errorf("Required flag %q not set", missing[0])
+		case len(missing) > 1:
+			return fmt.Errorf("Required flags %q not set", strings.Join(missing, ", "))
+		}
+		return action(c)
+	}
+	return cmd
+}
+
+// checkArgs refuses flags after positional arguments (which urfave/cli leaves unread) and, for a
+// command without arguments, any argument.
+func checkArgs(c *cli.Context, folders bool) error {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return nil
+	}
+	var flag string
+	for _, a := range args[1:] {
+		if len(a) > 1 && a[0] == '-' {
+			flag, _, _ = strings.Cut(a, "=")
+			break
+		}
+	}
+	if !folders {
+		if flag != "" {
+			return usageError("%s takes no arguments (got %q; the flags after it, %s first, were not read)", c.Command.Name, args[0], flag)
+		}
+		return usageError("%s takes no arguments (got %q)", c.Command.Name, args[0])
+	}
+	if a := args[0]; len(a) > 1 && a[0] == '-' {
+		return usageError("%s: a sweep folder whose name starts with \"-\" must be given as ./%s", a, a)
+	}
+	if flag != "" {
+		return usageError("flags must come before the sweep folders: move %s before %s", flag, args[0])
+	}
+	return nil
+}
+
+// loadSweeps loads a group of sweeps (--flag, and the arguments for --sweep) as loadGroup does,
+// and refuses a subject given twice, which would count its scores twice: the same folder
+// (however spelt, or through a link), two sweeps with the same subject label, or two sweeps of
+// the same brain data (fingerprint). It warns when ROI names and labels disagree.
+func loadSweeps(c *cli.Context, flag string) ([]*sweep.Sweep, error) {
+	dirs := c.StringSlice(flag)
+	if flag == "sweep" {
+		dirs = append(dirs, c.Args().Slice()...)
+	}
+	if err := distinctDirs(flag, dirs); err != nil {
+		return nil, err
+	}
+	g, err := loadGroup(c, flag)
+	if err != nil {
+		return nil, err
+	}
+	if err := distinctSubjects(flag, g); err != nil {
+		return nil, err
+	}
+	for _, w := range roiNameWarnings(g) {
+		fmt.Fprintf(c.App.ErrWriter, "brainalign: warning: %s\n", w)
+	}
+	return g, nil
+}
+
+// distinctDirs refuses a folder given twice: the same cleaned absolute path, the same path once
+// links are resolved, or the same directory (os.SameFile).
+func distinctDirs(flag string, dirs []string) error {
+	type seen struct {
+		dir string
+		st  os.FileInfo
+	}
+	by := map[string]string{}
+	var stats []seen
+	for _, d := range dirs {
+		keys := []string{filepath.Clean(d)}
+		if abs, err := filepath.Abs(d); err == nil {
+			keys = append(keys, abs)
+			if r, err := filepath.EvalSymlinks(abs); err == nil {
+				keys = append(keys, r)
+			}
+		}
+		for _, k := range keys {
+			if prev, ok := by[k]; ok {
+				return dupDirError(flag, prev, d)
+			}
+		}
+		if st, err := os.Stat(d); err == nil {
+			for _, s := range stats {
+				if os.SameFile(s.st, st) {
+					return dupDirError(flag, s.dir, d)
+				}
+			}
+			stats = append(stats, seen{d, st})
+		}
+		for _, k := range keys {
+			by[k] = d
+		}
+	}
+	return nil
+}
+
+func dupDirError(flag, a, b string) error {
+	what := "sweep folders"
+	if flag != "sweep" {
+		what = "--" + flag + " folders"
+	}
+	if a == b {
+		return usageError("%s is given twice among the %s: give each subject's sweep once", a, what)
+	}
+	return usageError("%s and %s are the same folder, given twice among the %s: give each subject's sweep once", a, b, what)
+}
+
+// distinctSubjects refuses two sweeps of one subject in a group: the same subject label, or the
+// same brain data and options (the sweeps' fingerprints).
+func distinctSubjects(flag string, g []*sweep.Sweep) error {
+	what := "the sweep folders"
+	if flag != "sweep" {
+		what = "the --" + flag + " folders"
+	}
+	subj, fp := map[string]string{}, map[string]string{}
+	for _, s := range g {
+		if s.Subject != "" {
+			if prev, ok := subj[s.Subject]; ok {
+				return usageError("subject %s has two sweeps among %s (%s and %s): give each subject's sweep once", s.Subject, what, prev, s.Dir)
+			}
+			subj[s.Subject] = s.Dir
+		}
+		if s.Fingerprint != "" {
+			if prev, ok := fp[s.Fingerprint]; ok {
+				return usageError("%s and %s among %s are sweeps of the same brain data (the same subject twice?): give each subject's sweep once", prev, s.Dir, what)
+			}
+			fp[s.Fingerprint] = s.Dir
+		}
+	}
+	return nil
+}
+
+// roiNameWarnings reports sweeps whose ROI names do not match their ROI labels: some labels
+// named and others not (sweep saves those as roi<label>), and names of labels no target has (in
+// a names file of one name per line, line k names label k from 0, so labels counted from 1 shift
+// every name). Sweeps with the same problem share one line.
+func roiNameWarnings(g []*sweep.Sweep) []string {
+	var order []string
+	dirs := map[string][]string{}
+	for _, s := range g {
+		m := s.Meta
+		if m.ROI == nil || len(m.ROINames) == 0 {
+			continue
+		}
+		has := map[int]bool{}
+		var unnamed, unused []string
+		labels := m.Labels()
+		for _, l := range labels {
+			has[l] = true
+			// sweep saves an unnamed label as roi<label>.
+			if n, ok := m.ROINames[l]; !ok || n == "roi"+strconv.Itoa(l) {
+				unnamed = append(unnamed, strconv.Itoa(l))
+			}
+		}
+		if len(unnamed) == len(labels) {
+			unnamed = nil // no names given: every ROI is roi<label>, as expected
+		}
+		var named []int
+		for l := range m.ROINames {
+			named = append(named, l)
+		}
+		sort.Ints(named)
+		for _, l := range named {
+			if !has[l] {
+				unused = append(unused, fmt.Sprintf("%s (label %d)", m.ROINames[l], l))
+			}
+		}
+		var parts []string
+		if len(unnamed) > 0 {
+			as := "roi" + unnamed[0]
+			if len(unnamed) > 1 {
+				as += ", roi" + unnamed[1] + ", ..."
+			}
+			if len(unnamed) == 1 {
+				parts = append(parts, fmt.Sprintf("label %s has no name (reported as %s)", unnamed[0], as))
+			} else {
+				parts = append(parts, fmt.Sprintf("labels %s have no name (reported as %s)", listSome(unnamed), as))
+			}
+		}
+		if len(unused) == 1 {
+			parts = append(parts, fmt.Sprintf("name %s labels no target", unused[0]))
+		} else if len(unused) > 1 {
+			parts = append(parts, fmt.Sprintf("names %s label no target", listSome(unused)))
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		msg := "ROI names and labels disagree: " + strings.Join(parts, "; ") + "; check the --roi-names file given to sweep (one name per line names labels 0, 1, ...)"
+		if dirs[msg] == nil {
+			order = append(order, msg)
+		}
+		dirs[msg] = append(dirs[msg], s.Dir)
+	}
+	var out []string
+	for _, msg := range order {
+		d := dirs[msg]
+		where := d[0]
+		if len(d) > 1 {
+			where += fmt.Sprintf(" (and %d more sweeps)", len(d)-1)
+		}
+		out = append(out, where+": "+msg)
+	}
+	return out
+}
+
+// listSome joins up to 6 items, then "...".
+func listSome(v []string) string {
+	if len(v) > 6 {
+		return strings.Join(v[:6], ", ") + ", ..."
+	}
+	return strings.Join(v, ", ")
 }

@@ -111,7 +111,7 @@ func TestStudyCommandsEndToEnd(t *testing.T) {
 
 	out = mustRun(t, append([]string{"spatial", "--out", filepath.Join(res, "spatial")}, fm...)...)
 	sp := readJSON(t, filepath.Join(res, "spatial", "spatial.json"))
-	if r, want := num(t, sp, "result", "target_level", "R"), num(t, truth, "fmri", "spatial_r"); math.Abs(r-want) > 0.05 {
+	if r, want := num(t, sp, "result", "target_level", "r"), num(t, truth, "fmri", "spatial_r"); math.Abs(r-want) > 0.05 {
 		t.Errorf("spatial r %.3f, planted %.3f\n%s", r, want, out)
 	}
 	for _, f := range []string{"spatial.png", "spatial_roi.png"} {
@@ -119,7 +119,7 @@ func TestStudyCommandsEndToEnd(t *testing.T) {
 	}
 	out = mustRun(t, append([]string{"temporal", "--out", filepath.Join(res, "temporal")}, mg...)...)
 	tp := readJSON(t, filepath.Join(res, "temporal", "temporal.json"))
-	if r, want := num(t, tp, "result", "temporal_score", "R"), num(t, truth, "meg", "temporal_r"); math.Abs(r-want) > 0.05 {
+	if r, want := num(t, tp, "result", "temporal_score", "r"), num(t, truth, "meg", "temporal_r"); math.Abs(r-want) > 0.05 {
 		t.Errorf("temporal r %.3f, planted %.3f\n%s", r, want, out)
 	}
 	checkPNGFile(t, filepath.Join(res, "temporal", "temporal.png"))
@@ -150,7 +150,7 @@ func TestStudyCommandsEndToEnd(t *testing.T) {
 	}
 	out = mustRun(t, args...)
 	cmp := readJSON(t, filepath.Join(res, "cmp", "compare.json"))
-	if d := num(t, cmp, "result", "wilcoxon", "MeanDiff"); !(d > 0.05) {
+	if d := num(t, cmp, "result", "wilcoxon", "mean_diff"); !(d > 0.05) {
 		t.Errorf("trained minus checkpoint 2 mean difference %v, want > 0.05\n%s", d, out)
 	}
 	if !strings.Contains(out, "Wilcoxon signed-rank") {
