@@ -14,8 +14,11 @@ type Matrix struct {
 	// Name says what the matrix is in error messages (e.g. its file); engines use "activations"
 	// or "brain data" when it is empty.
 	Name string
-	F32  []float32
-	F64  []float64
+	// Shape, when set, is the array's shape as stored (rows first, the columns its other axes
+	// in C order, e.g. images x channels x times); errors then give a value's index in it.
+	Shape []int
+	F32   []float32
+	F64   []float64
 }
 
 // NewMatrix32 wraps row-major float32 data.
@@ -87,7 +90,25 @@ func (m Matrix) CheckFinite(name string) error {
 	if m.ColMajor {
 		i, j = bad%m.Rows, bad/m.Rows
 	}
+	if len(m.Shape) > 2 && prod(m.Shape[1:]) == m.Cols {
+		idx := []int{i}
+		rest := j
+		for a := 1; a < len(m.Shape); a++ {
+			below := prod(m.Shape[a+1:])
+			idx = append(idx, rest/below)
+			rest %= below
+		}
+		return fmt.Errorf("%s: non-finite value %v at index %v (row %d, column %d of the rows x targets matrix)", name, m.At(i, j), idx, i, j)
+	}
 	return fmt.Errorf("%s: non-finite value %v at row %d, column %d", name, m.At(i, j), i, j)
+}
+
+func prod(v []int) int {
+	p := 1
+	for _, x := range v {
+		p *= x
+	}
+	return p
 }
 
 // GatherRows copies the given rows of m into dst (len(rows) x m.Cols, row-major, float64).

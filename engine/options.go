@@ -214,8 +214,21 @@ func (o Options) Validate(n int) error {
 		}
 		minTrain = 2 * o.Inner.K
 	}
-	return ValidateFolds(o.Folds, n, minTrain)
+	if err := ValidateFolds(o.Folds, n, minTrain); err != nil {
+		return err
+	}
+	for f, fold := range o.Folds {
+		// Pearson r of one held-out row is undefined and of two is always +-1: scores of such
+		// folds would look like results and mean nothing.
+		if len(fold.Test) < MinTestRows {
+			return fmt.Errorf("folds: fold %d has %d test rows; a held-out Pearson r needs at least %d (use fewer folds)", f, len(fold.Test), MinTestRows)
+		}
+	}
+	return nil
 }
+
+// MinTestRows is the fewest held-out rows a fold may have.
+const MinTestRows = 3
 
 // OptionsSummary is what output files record of the options (summary.json, a sweep's manifest).
 type OptionsSummary struct {

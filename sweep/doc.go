@@ -16,12 +16,16 @@
 //	DIR/<ckpt>/<one bundle>         the same, one bundle per checkpoint folder
 //	DIR/manifest.csv                explicit: header checkpoint,step,layer,path[,member]
 //
-// Layers are ordered by the last integer in their name ("blocks.2" before "blocks.10"), then
-// by name; the first is relative depth 0, the last 1. A checkpoint's training step is the last
-// integer in its name ("ckpt-0100000", "step_5000"), unless steps are given explicitly (one per
-// checkpoint, in order); checkpoints are ordered by step when every one has a step, else by
-// name. Every checkpoint must have the same layers. Integer arrays in a bundle (stimulus ids,
-// labels) are not layers and are skipped. Features must be 2-d (images x features).
+// Layers are ordered naturally: names are compared run by run, numbers by value and other text
+// as strings, so every number counts ("blocks.2.mlp.fc2" before "blocks.10.mlp.fc2", "layer2"
+// before "layer10"); names holding a number come before names without one, and names that
+// differ only in leading zeros ("layer02", "layer2") are ordered as strings. The first layer is
+// relative depth 0, the last 1 (a manifest's layers are ordered the same way, whatever the
+// order of its rows). A checkpoint's training step is the last integer in its name
+// ("ckpt-0100000", "step_5000"), unless steps are given explicitly (one per checkpoint, in
+// order); checkpoints are ordered by step when every one has a step, else by name, naturally.
+// Every checkpoint must have the same layers. Integer arrays in a bundle (stimulus ids, labels)
+// are not layers and are skipped. Features must be 2-d (images x features).
 //
 // # Output layout
 //
@@ -40,15 +44,24 @@
 //	table.csv         tidy: one row per (checkpoint, layer) (merge)
 //
 // A restarted run skips units whose record and arrays are complete and recomputes the rest
-// (a missing, truncated or inconsistent file counts as not done). A directory holding units of a
-// different sweep (other brain data, other folds or penalties) is refused, never mixed.
+// (a missing, truncated or inconsistent file counts as not done). A unit's record also keeps
+// the identity of the activations it was scored from: the file's absolute path (links
+// resolved), member, size and modification time, and the array's shape and dtype (for a bundle
+// member, the bundle file's size and time, so re-saving a bundle recomputes all its layers). A
+// done unit whose source no longer matches is recomputed (its record is removed at once, so no
+// merge takes its old scores) and counted in Report.Changed. Records written before sources
+// were recorded are checked by their feature count only; in-memory sources are not checked. A
+// directory holding units of a different sweep (other brain data, other folds or penalties, or
+// the same layers in another order) is refused, never mixed.
 //
 // # Sharding
 //
 // Units are numbered in (checkpoint, layer) order; shard i of N (0-based, --shard i/N or
 // SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT) takes units i, i+N, i+2N, ...; the shards of one
-// sweep cover every unit exactly once. Each shard merges when it finds every unit done, so the
-// last one to finish writes the tables; Merge can also be run on its own.
+// sweep cover every unit exactly once. Each shard merges when it finds every unit done (another
+// shard's unit whose activations changed is not done), so the last one to finish writes the
+// tables; Merge can also be run on its own (it merges the units as recorded, without looking at
+// the activations).
 //
 // # Reading ahead
 //

@@ -19,7 +19,8 @@ import (
 // activations is one unit's matrix, or the error reading it.
 type activations struct {
 	x       engine.Matrix
-	release func() // call once scored; never nil
+	id      *inputID // where x was read from; nil when built in memory
+	release func()   // call once scored; never nil
 	err     error
 }
 
@@ -39,11 +40,11 @@ func (c *Config) prefetch(units []Unit) *prefetcher {
 		defer ld.close()
 		for _, u := range units {
 			src := c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer]
-			x, release, err := c.loadRows(&ld, src)
+			x, id, release, err := c.loadRows(&ld, src)
 			if err == nil {
 				touch(x, p.quit)
 			}
-			a := activations{x: x, release: release, err: err}
+			a := activations{x: x, id: id, release: release, err: err}
 			if release == nil {
 				a.release = func() {}
 			}
@@ -116,19 +117,19 @@ func closed(c <-chan struct{}) bool {
 }
 
 // loadRows reads one layer's activations, prepared, and checks they have the brain data's rows.
-func (c *Config) loadRows(ld *loader, src Source) (engine.Matrix, func(), error) {
-	x, release, err := ld.load(src)
+func (c *Config) loadRows(ld *loader, src Source) (engine.Matrix, *inputID, func(), error) {
+	x, id, release, err := ld.load(src)
 	if err != nil {
-		return engine.Matrix{}, nil, err
+		return engine.Matrix{}, nil, nil, err
 	}
 	if c.Prepare != nil {
 		x = c.Prepare(x)
 	}
 	if x.Rows != c.Rows {
 		release()
-		return engine.Matrix{}, nil, fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, x.Rows, c.Brain.Path, c.Rows)
+		return engine.Matrix{}, nil, nil, fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, x.Rows, c.Brain.Path, c.Rows)
 	}
-	return x, release, nil
+	return x, id, release, nil
 }
 
 // loader reads activations, keeping the last bundle open so that the layers of one .npz or
@@ -137,6 +138,7 @@ func (c *Config) loadRows(ld *loader, src Source) (engine.Matrix, func(), error)
 // scored on another goroutine.
 type loader struct {
 	path string
+	st   fileState      // path's state, taken before it was read
 	arrs []*array.Array // the bundle's arrays not yet handed out
 }
 
@@ -144,29 +146,30 @@ func (l *loader) close() {
 	for _, a := range l.arrs {
 		a.Close()
 	}
-	l.path, l.arrs = "", nil
+	l.path, l.st, l.arrs = "", fileState{}, nil
 }
 
-// load returns the activations of s and the function that releases them.
-func (l *loader) load(s Source) (engine.Matrix, func(), error) {
+// load returns the activations of s, where they were read from (nil when built in memory), and
+// the function that releases them.
+func (l *loader) load(s Source) (engine.Matrix, *inputID, func(), error) {
 	if s.Func != nil {
 		m, err := s.Func()
-		return m, func() {}, err
+		return m, nil, func() {}, err
 	}
 	a, err := l.take(s)
 	if err != nil {
-		return engine.Matrix{}, nil, err
+		return engine.Matrix{}, nil, nil, err
 	}
 	if len(a.Shape) != 2 {
 		a.Close()
-		return engine.Matrix{}, nil, fmt.Errorf("%s: features must be 2-d (images x features), got shape %v", s, a.Shape)
+		return engine.Matrix{}, nil, nil, fmt.Errorf("%s: features must be 2-d (images x features), got shape %v", s, a.Shape)
 	}
 	m, err := a.Matrix()
 	if err != nil {
 		a.Close()
-		return engine.Matrix{}, nil, err
+		return engine.Matrix{}, nil, nil, err
 	}
-	return m, func() { a.Close() }, nil
+	return m, l.st.id(s.Member, arrayInfo{shape: a.Shape, dtype: a.DType}), func() { a.Close() }, nil
 }
 
 // take removes s's array from the open bundle, opening s.Path first if it is another file (or
@@ -176,11 +179,18 @@ func (l *loader) take(s Source) (*array.Array, error) {
 	for {
 		if reopen {
 			l.close()
+			// The file's state is taken before it is read: a file replaced in between then
+			// looks changed on the next restart (and is scored again), never unchanged.
+			st, serr := statFile(s.Path)
 			arrs, err := array.Read(s.Path)
+			if err == nil && serr != nil {
+				array.CloseAll(arrs)
+				err = serr
+			}
 			if err != nil {
 				return nil, err
 			}
-			l.path, l.arrs = s.Path, arrs
+			l.path, l.st, l.arrs = s.Path, st, arrs
 		}
 		for i, a := range l.arrs {
 			if s.Member == "" || a.Name == s.Member {

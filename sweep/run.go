@@ -178,7 +178,8 @@ type Report struct {
 	Shard      int      // units in this shard
 	Skipped    int      // already done, not recomputed
 	Computed   int      // scored now
-	Redone     []string // units found incomplete or corrupt and recomputed, with the reason
+	Redone     []string // units found incomplete or corrupt, or whose activations changed, and recomputed, with the reason
+	Changed    int      // of Redone: units whose activations changed since they were scored
 	Merged     bool     // the tables were written (every unit of the sweep is done)
 	Remaining  int      // units of other shards not yet done (when not merged)
 	Elapsed    time.Duration
@@ -236,6 +237,7 @@ type unitRecord struct {
 	LayerIndex  int      `json:"layer_index"`
 	Depth       float64  `json:"relative_depth"`
 	Source      string   `json:"source"`
+	Input       *inputID `json:"input,omitempty"` // the source file as read; absent for in-memory sources and in records of older versions
 	Features    int      `json:"features"`
 	Fingerprint string   `json:"fingerprint"`
 	Targets     int      `json:"targets"`
@@ -249,28 +251,44 @@ type unitRecord struct {
 	Created     string   `json:"created"`
 }
 
-// unitDone checks a unit's files: nil when complete and consistent, else why not.
-func unitDone(base, fingerprint, ckpt, layer string, trailing []int, folds int) error {
+// readRecord reads a unit's record.
+func readRecord(base string) (*unitRecord, error) {
 	b, err := os.ReadFile(base + ".json")
 	if err != nil {
-		return errors.New("no record")
+		return nil, errors.New("no record")
 	}
 	var rec unitRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return fmt.Errorf("record unreadable: %v", err)
+		return nil, fmt.Errorf("record unreadable: %v", err)
+	}
+	return &rec, nil
+}
+
+// unitDone checks a unit's files: nil when complete and consistent, else why not. It does not
+// look at the unit's activations (sourceChecker.changed does).
+func unitDone(base, fingerprint, ckpt, layer string, trailing []int, folds int) error {
+	_, err := unitRecordDone(base, fingerprint, ckpt, layer, trailing, folds)
+	return err
+}
+
+// unitRecordDone is unitDone, also returning the record.
+func unitRecordDone(base, fingerprint, ckpt, layer string, trailing []int, folds int) (*unitRecord, error) {
+	rec, err := readRecord(base)
+	if err != nil {
+		return nil, err
 	}
 	if rec.Fingerprint != fingerprint || rec.Checkpoint != ckpt || rec.Layer != layer || rec.Folds != folds || rec.Targets != prod(trailing) {
-		return errors.New("record of another sweep")
+		return nil, errors.New("record of another sweep")
 	}
 	for _, f := range []struct {
 		suffix string
 		shape  []int
 	}{{".scores.npy", trailing}, {".fold_scores.npy", append([]int{folds}, trailing...)}, {".alphas.npy", append([]int{folds}, trailing...)}} {
 		if _, err := readChecked(base+f.suffix, f.shape); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return rec, nil
 }
 
 // readChecked reads a float64 .npy of the given shape with finite values.
@@ -320,6 +338,11 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 				return nil, fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
 					mpath, old.Fingerprint, man.Fingerprint)
 			}
+			if old.Model == man.Model && !slices.Equal(old.Layers, man.Layers) && sameSet(old.Layers, man.Layers) {
+				return nil, fmt.Errorf("%s: holds a sweep of the same layers in another order ([%s]; this run orders them [%s]: "+
+					"layer names are sorted number by number, blocks.2 before blocks.10); its layer depths differ, use another --out",
+					mpath, strings.Join(old.Layers, ", "), strings.Join(man.Layers, ", "))
+			}
 			if old.Model != man.Model || !slices.Equal(old.Layers, man.Layers) || len(old.Checkpoints) != len(man.Checkpoints) {
 				return nil, fmt.Errorf("%s: holds a sweep of model %q with %d checkpoints x %d layers; this run has %q with %d x %d; use another --out",
 					mpath, old.Model, len(old.Checkpoints), len(old.Layers), man.Model, len(man.Checkpoints), len(man.Layers))
@@ -358,16 +381,24 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	rep.Shard = len(mine)
 	folds := len(c.Options.Folds)
+	sc := newSourceChecker()
 	var todo []Unit
 	for _, u := range mine {
 		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
 		base := unitBase(c.Dir, ck, ly)
-		why := unitDone(base, c.Fingerprint, ck, ly, c.Trailing, folds)
+		rec, why := unitRecordDone(base, c.Fingerprint, ck, ly, c.Trailing, folds)
 		if why == nil {
-			rep.Skipped++
-			continue
-		}
-		if _, err := os.Stat(base + ".json"); err == nil {
+			// Done, but from the activations now in its source?
+			changed := sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec)
+			if changed == "" {
+				rep.Skipped++
+				continue
+			}
+			rep.Redone = append(rep.Redone, ck+"/"+ly+": "+changed)
+			rep.Changed++
+			// Its old scores must not be merged, even if this run stops before rescoring it.
+			os.Remove(base + ".json")
+		} else if _, err := os.Stat(base + ".json"); err == nil {
 			rep.Redone = append(rep.Redone, ck+"/"+ly+": "+why.Error())
 		} else if _, err := os.Stat(base + ".scores.npy"); err == nil {
 			rep.Redone = append(rep.Redone, ck+"/"+ly+": interrupted before its record was written")
@@ -389,7 +420,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		if acts.err != nil {
 			return rep, acts.err
 		}
-		err := c.scoreUnit(ctx, u, acts.x, unitBase(c.Dir, ck, ly), rep)
+		err := c.scoreUnit(ctx, u, acts.x, acts.id, unitBase(c.Dir, ck, ly), rep)
 		acts.release()
 		if err != nil {
 			return rep, err
@@ -403,8 +434,11 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		if c.Shard.has(u.Index) {
 			continue
 		}
+		// Another shard's unit is not done while its record is missing or its activations
+		// changed: that shard will score it again, and merges then.
 		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
-		if _, err := os.Stat(unitBase(c.Dir, ck, ly) + ".json"); err != nil {
+		rec, err := readRecord(unitBase(c.Dir, ck, ly))
+		if err != nil || sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec) != "" {
 			rep.Remaining++
 		}
 	}
@@ -425,7 +459,7 @@ func (c *Config) checkFirst() error {
 	if src.Func != nil {
 		return nil // built in memory: checked when scored
 	}
-	_, release, err := c.loadRows(&ld, src)
+	_, _, release, err := c.loadRows(&ld, src)
 	if err != nil {
 		return err
 	}
@@ -433,7 +467,7 @@ func (c *Config) checkFirst() error {
 	return nil
 }
 
-func (c *Config) scoreUnit(ctx context.Context, u Unit, x engine.Matrix, base string, rep *Report) error {
+func (c *Config) scoreUnit(ctx context.Context, u Unit, x engine.Matrix, id *inputID, base string, rep *Report) error {
 	ck := c.Plan.Checkpoints[u.Checkpoint]
 	src := ck.Layers[u.Layer]
 	res, err := c.Session.Score(ctx, x) // checks x (finite values) once, in the engine
@@ -455,7 +489,7 @@ func (c *Config) scoreUnit(ctx context.Context, u Unit, x engine.Matrix, base st
 		}
 	}
 	rec := unitRecord{Model: c.Plan.Model, Checkpoint: ck.Name, Layer: c.Plan.Layers[u.Layer], LayerIndex: u.Layer,
-		Depth: float64(u.Layer) / float64(len(c.Plan.Layers)-1), Source: src.String(), Features: x.Cols,
+		Depth: float64(u.Layer) / float64(len(c.Plan.Layers)-1), Source: src.String(), Input: id, Features: x.Cols,
 		Fingerprint: c.Fingerprint, Targets: res.Targets, Folds: res.Folds, MeanScore: mean(res.Scores),
 		Degenerate: res.DegenerateTargets, Rank: res.Rank, Dropped: res.Dropped, Engine: res.Engine,
 		Seconds: res.Timings.Total.Seconds(), Created: time.Now().UTC().Format(time.RFC3339)}
@@ -464,6 +498,17 @@ func (c *Config) scoreUnit(ctx context.Context, u Unit, x engine.Matrix, base st
 		rec.Step = &s
 	}
 	return writeJSON(base+".json", rec)
+}
+
+// sameSet reports whether a and b hold the same names (each once), in any order.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	sa, sb := slices.Clone(a), slices.Clone(b)
+	slices.Sort(sa)
+	slices.Sort(sb)
+	return slices.Equal(sa, sb)
 }
 
 func mean(v []float64) float64 {

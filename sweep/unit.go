@@ -25,6 +25,8 @@ type Source struct {
 	Member string // array name inside a bundle; "" for a .npy file
 	// Func, when set, builds the activations instead of reading Path.
 	Func func() (engine.Matrix, error)
+
+	info *arrayInfo // shape and dtype as found by Discover; nil when not read
 }
 
 // String names the source in errors and records.
@@ -138,7 +140,8 @@ func (p *Plan) checkpointNames() string {
 
 var lastInt = regexp.MustCompile(`(\d+)\D*$`)
 
-// nameNumber returns the last integer in a name.
+// nameNumber returns the last integer in a name: a checkpoint's training step
+// ("ckpt-0100000", "step_5000").
 func nameNumber(s string) (float64, bool) {
 	m := lastInt.FindStringSubmatch(s)
 	if m == nil {
@@ -148,17 +151,72 @@ func nameNumber(s string) (float64, bool) {
 	return v, err == nil
 }
 
-// naturalLess orders names by their last integer, then as strings.
+// naturalLess orders names naturally: names are split into runs of digits and runs of other
+// characters and compared run by run, digit runs by their value and other runs as strings, so
+// that "blocks.2.mlp.fc2" < "blocks.10.mlp.fc2" and "layer2" < "layer10" (every number in a
+// name counts, not only the last). Names holding a number come before names without one (conv1,
+// layer1 .. layer4 before avgpool, fc), and names that still tie (they differ only in leading
+// zeros: "layer02", "layer2") are ordered as strings, so the order is total and deterministic.
 func naturalLess(a, b string) bool {
-	na, oka := nameNumber(a)
-	nb, okb := nameNumber(b)
-	if oka && okb && na != nb {
-		return na < nb
+	da, db := hasDigit(a), hasDigit(b)
+	if da != db {
+		return da
 	}
-	if oka != okb {
-		return oka // numbered names first
+	if c := naturalCompare(a, b); c != 0 {
+		return c < 0
 	}
 	return a < b
+}
+
+func hasDigit(s string) bool { return strings.IndexFunc(s, isDigit) >= 0 }
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+// naturalCompare compares a and b run by run (see naturalLess); 0 when they differ at most in
+// the leading zeros of their numbers.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		ra, rb := run(a), run(b)
+		a, b = a[len(ra):], b[len(rb):]
+		if isDigit(rune(ra[0])) && isDigit(rune(rb[0])) {
+			// Compare values without parsing, so that numbers of any length compare exactly.
+			na, nb := strings.TrimLeft(ra, "0"), strings.TrimLeft(rb, "0")
+			if len(na) != len(nb) {
+				return cmpInt(len(na), len(nb))
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			continue
+		}
+		// Text against text, or text against a number: as strings. A text run never starts
+		// with a digit, so it falls wholly before or after every number.
+		if c := strings.Compare(ra, rb); c != 0 {
+			return c
+		}
+	}
+	return cmpInt(len(a), len(b)) // a name that is a prefix of the other comes first
+}
+
+// run returns the leading run of s: its digits, or its characters up to the first digit.
+func run(s string) string {
+	d := isDigit(rune(s[0]))
+	for i := 1; i < len(s); i++ {
+		if isDigit(rune(s[i])) != d {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func isBundle(p string) bool {
@@ -185,11 +243,11 @@ func Discover(path, model string) (*Plan, error) {
 	var layers [][]string
 	switch {
 	case !st.IsDir() && isBundle(path):
-		names, err := bundleLayers(path)
+		names, info, err := bundleLayers(path)
 		if err != nil {
 			return nil, err
 		}
-		cks, layers = []Checkpoint{bundleCheckpoint(stem(path), path, names)}, [][]string{names}
+		cks, layers = []Checkpoint{bundleCheckpoint(stem(path), path, names, info)}, [][]string{names}
 	case !st.IsDir() && isNPY(path):
 		return nil, fmt.Errorf("%s: too few layers: a single .npy file is one layer; a sweep needs a folder of layers, an .npz or a .safetensors file", path)
 	case !st.IsDir():
@@ -240,32 +298,35 @@ func (p *Plan) setCheckpoints(where string, cks []Checkpoint, layers [][]string)
 	return nil
 }
 
-// bundleLayers lists the float arrays of an .npz or .safetensors file, in layer order.
-func bundleLayers(path string) ([]string, error) {
+// bundleLayers lists the float arrays of an .npz or .safetensors file, in layer order, with
+// their shapes and dtypes.
+func bundleLayers(path string) ([]string, map[string]*arrayInfo, error) {
 	arrs, err := array.Read(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer array.CloseAll(arrs)
 	var names []string
+	info := map[string]*arrayInfo{}
 	for _, a := range arrs {
 		if a.F32 == nil && a.F64 == nil {
 			continue // ids, labels: not a layer
 		}
 		if len(a.Shape) != 2 {
-			return nil, fmt.Errorf("%s:%s: features must be 2-d (images x features), got shape %v; pool or flatten other axes first", path, a.Name, a.Shape)
+			return nil, nil, fmt.Errorf("%s:%s: features must be 2-d (images x features), got shape %v; pool or flatten other axes first", path, a.Name, a.Shape)
 		}
 		names = append(names, a.Name)
+		info[a.Name] = &arrayInfo{shape: slices.Clone(a.Shape), dtype: a.DType}
 	}
 	sort.SliceStable(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
-	return names, nil
+	return names, info, nil
 }
 
-func bundleCheckpoint(name, path string, layers []string) Checkpoint {
+func bundleCheckpoint(name, path string, layers []string, info map[string]*arrayInfo) Checkpoint {
 	c := Checkpoint{Name: name}
 	c.Step, c.HasStep = nameNumber(name)
 	for _, l := range layers {
-		c.Layers = append(c.Layers, Source{Path: path, Member: l})
+		c.Layers = append(c.Layers, Source{Path: path, Member: l, info: info[l]})
 	}
 	return c
 }
@@ -313,11 +374,11 @@ func discoverDir(dir string) ([]Checkpoint, [][]string, error) {
 		return []Checkpoint{c}, [][]string{l}, nil
 	}
 	for _, b := range bundles {
-		names, err := bundleLayers(b)
+		names, info, err := bundleLayers(b)
 		if err != nil {
 			return nil, nil, err
 		}
-		cks = append(cks, bundleCheckpoint(stem(b), b, names))
+		cks = append(cks, bundleCheckpoint(stem(b), b, names, info))
 		layers = append(layers, names)
 	}
 	for _, sd := range subdirs {
@@ -344,11 +405,11 @@ func discoverDir(dir string) ([]Checkpoint, [][]string, error) {
 			c, l := npyCheckpoint(filepath.Base(sd), snpy)
 			cks, layers = append(cks, c), append(layers, l)
 		case len(sbundle) == 1:
-			names, err := bundleLayers(sbundle[0])
+			names, info, err := bundleLayers(sbundle[0])
 			if err != nil {
 				return nil, nil, err
 			}
-			cks = append(cks, bundleCheckpoint(filepath.Base(sd), sbundle[0], names))
+			cks = append(cks, bundleCheckpoint(filepath.Base(sd), sbundle[0], names, info))
 			layers = append(layers, names)
 		case len(sbundle) > 1:
 			return nil, nil, fmt.Errorf("%s: %d bundles in one checkpoint folder; want one .npz/.safetensors or .npy files", sd, len(sbundle))

@@ -29,6 +29,7 @@ func init() {
 			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside an .npz or .safetensors features file"},
+			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
@@ -52,13 +53,14 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer x.close()
-	y, err := loadMatrix(c.String("brain"), "")
+	y, err := loadBrain(c.String("brain"), c.String("brain-array"))
 	if err != nil {
 		return err
 	}
 	defer y.close()
 	xm, ym := x.m, y.m
 	var unmatched map[string][]string
+	var brainRows []int // the brain file's rows in use, in order (nil: all, as stored)
 	if c.String("features-ids") != "" || c.String("brain-ids") != "" {
 		if c.String("features-ids") == "" || c.String("brain-ids") == "" {
 			return usageError("--features-ids and --brain-ids go together")
@@ -68,13 +70,14 @@ func runEncode(c *cli.Context) error {
 			return err
 		}
 		xm, ym = subsetRows(xm, mt.xRows), subsetRows(ym, mt.yRows)
+		brainRows = mt.yRows
 		unmatched = map[string][]string{"features": mt.unmatchedFeatures, "brain": mt.unmatchedBrain}
 	} else if xm.Rows != ym.Rows {
 		return fmt.Errorf("%s has %d rows but %s has %d: rows must be the same stimuli (match them with --features-ids/--brain-ids)",
 			x.name(), xm.Rows, y.name(), ym.Rows)
 	}
 	xm.Name, ym.Name = x.name(), y.name() // the engine's input checks name the files
-	opts, err := modelOptions(c, ym.Rows)
+	opts, err := modelOptions(c, y.m.Rows, brainRows)
 	if err != nil {
 		return err
 	}

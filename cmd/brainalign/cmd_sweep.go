@@ -46,6 +46,7 @@ func init() {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Usage: "the model's activations: `PATH` (folder, .npz or .safetensors)"},
 			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
+			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "sweep output `DIR` (created; reused on restart)"},
 			&cli.StringFlag{Name: "model", Usage: "model `NAME` in tables (default: the --features base name)"},
 			&cli.StringFlag{Name: "subject", Usage: "subject `NAME`, to pair subjects across models in compare"},
@@ -100,7 +101,7 @@ func runSweep(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	y, err := loadMatrix(c.String("brain"), "")
+	y, err := loadBrain(c.String("brain"), c.String("brain-array"))
 	if err != nil {
 		return err
 	}
@@ -114,6 +115,7 @@ func runSweep(c *cli.Context) error {
 	}
 	ym := y.m
 	var prepare func(engine.Matrix) engine.Matrix
+	var brainRows []int // the brain file's rows in use, in order (nil: all, as stored)
 	if c.String("features-ids") != "" || c.String("brain-ids") != "" {
 		if c.String("features-ids") == "" || c.String("brain-ids") == "" {
 			return usageError("--features-ids and --brain-ids go together")
@@ -136,6 +138,7 @@ func runSweep(c *cli.Context) error {
 		reportUnmatched(c.App.ErrWriter, "features", mt.unmatchedFeatures)
 		reportUnmatched(c.App.ErrWriter, "brain data", mt.unmatchedBrain)
 		ym = subsetRows(ym, mt.yRows)
+		brainRows = mt.yRows
 		nx := len(xIDs)
 		prepare = func(x engine.Matrix) engine.Matrix {
 			if x.Rows != nx {
@@ -145,7 +148,7 @@ func runSweep(c *cli.Context) error {
 		}
 	}
 	ym.Name = y.name() // the engine's input checks name the file
-	opts, err := modelOptions(c, ym.Rows)
+	opts, err := modelOptions(c, y.m.Rows, brainRows)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func modelFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "shuffle-seed", Value: -1, Category: catModel,
 			Usage: "shuffle rows into folds as scikit-learn's KFold(shuffle=True, random_state=`SEED`) does (0 to 4294967295; -1: no shuffle)"},
 		&cli.StringFlag{Name: "groups", Category: catModel,
-			Usage: "`GROUPS.npy`: one integer group per row: rows of a group stay in one fold (GroupKFold)"},
+			Usage: "`GROUPS.npy`: one integer group per row of the brain file (before id matching): rows of a group stay in one fold (GroupKFold; beyond 16 groups, equal-sized groups may go to other folds than scikit-learn's, whose order follows numpy's unstable sort)"},
 		&cli.StringFlag{Name: "inner", Value: "loo", Category: catModel, EnvVars: []string{"BRAINALIGN_INNER"},
 			Usage: "penalty selection inside each training fold: loo (exact leave-one-out), gcv, kfold:K[:r2|pearson]"},
 		&cli.BoolFlag{Name: "shared-alpha", Category: catModel,
@@ -46,8 +46,14 @@ func modelFlags() []cli.Flag {
 	}
 }
 
-// modelOptions builds engine options for n rows from the flags.
-func modelOptions(c *cli.Context, n int) (engine.Options, error) {
+// modelOptions builds engine options from the flags for the rows brainRows of brain data of
+// nBrain rows (brainRows nil: all of them, in order): group labels are given per row of the
+// brain file and follow its rows through id matching.
+func modelOptions(c *cli.Context, nBrain int, brainRows []int) (engine.Options, error) {
+	n := nBrain
+	if brainRows != nil {
+		n = len(brainRows)
+	}
 	var opts engine.Options
 	var err error
 	if opts.Alphas, err = engine.ParseAlphas(c.String("alphas")); err != nil {
@@ -70,9 +76,12 @@ func modelOptions(c *cli.Context, n int) (engine.Options, error) {
 	case c.String("groups") != "" && c.Int64("shuffle-seed") >= 0:
 		return opts, usageError("--groups and --shuffle-seed exclude each other (GroupKFold does not shuffle)")
 	case c.String("groups") != "":
-		groups, err := readGroups(c.String("groups"), n)
+		groups, err := readGroups(c.String("groups"), nBrain)
 		if err != nil {
 			return opts, err
+		}
+		if brainRows != nil {
+			groups = pick(groups, brainRows)
 		}
 		opts.Folds, err = engine.GroupKFold(groups, k)
 		if err != nil {
@@ -104,7 +113,7 @@ func readGroups(path string, n int) ([]int, error) {
 		return nil, fmt.Errorf("%s: want one 1-d integer array of group labels", path)
 	}
 	if len(arrs[0].I64) != n {
-		return nil, fmt.Errorf("%s: %d group labels for %d rows", path, len(arrs[0].I64), n)
+		return nil, fmt.Errorf("%s: %d group labels for the %d rows of the brain data (one per row of its file)", path, len(arrs[0].I64), n)
 	}
 	g := make([]int, n)
 	for i, v := range arrs[0].I64 {
@@ -162,6 +171,15 @@ func boundHeap(limit int64) {
 		return
 	}
 	debug.SetMemoryLimit(limit + limit/4 + 64<<20)
+}
+
+// pick returns v[i] for each index.
+func pick(v, idx []int) []int {
+	out := make([]int, len(idx))
+	for k, i := range idx {
+		out[k] = v[i]
+	}
+	return out
 }
 
 // Commands that take sweep folders as arguments, or no arguments at all. urfave/cli v2 stops

@@ -32,8 +32,9 @@ func (in *input) name() string {
 }
 
 // loadMatrix reads a float array (the member named member of a bundle, or its only one) as a
-// matrix with rows first and the other axes flattened in C order.
-func loadMatrix(path, member string) (*input, error) {
+// matrix with rows first and the other axes flattened in C order; memberFlag is the flag that
+// names a member, for errors.
+func loadMatrix(path, member, memberFlag string) (*input, error) {
 	arrs, err := array.Read(path)
 	if err != nil {
 		return nil, err
@@ -59,21 +60,40 @@ func loadMatrix(path, member string) (*input, error) {
 		}
 	default:
 		in.close()
-		return nil, fmt.Errorf("%s: holds %d arrays (%s); name one with --layer", path, len(arrs), memberNames(arrs))
+		return nil, fmt.Errorf("%s: holds %d arrays (%s); name one with %s", path, len(arrs), memberNames(arrs), memberFlag)
 	}
 	m, err := a.Matrix()
 	if err != nil {
 		in.close()
+		if in.member != "" { // the array's name alone would not say which file
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 		return nil, err
 	}
+	m.Shape = a.Shape
 	in.m, in.shape, in.dtype = m, a.Shape, a.DType
+	return in, nil
+}
+
+// loadBrain is loadMatrix for brain data: at least 2-d (images x targets, images x channels x
+// times, or images x a volume's axes: every element after the first axis is a target, and the
+// scores keep those axes' shape). A bundle with several arrays needs member (--brain-array).
+func loadBrain(path, member string) (*input, error) {
+	in, err := loadMatrix(path, member, "--brain-array")
+	if err != nil {
+		return nil, err
+	}
+	if len(in.shape) < 2 {
+		in.close()
+		return nil, fmt.Errorf("%s: brain data must have images on the first axis and targets on the others (images x targets, or images x channels x times), got shape %v", in.name(), in.shape)
+	}
 	return in, nil
 }
 
 // loadFeatures is loadMatrix for activations, which must be 2-d (images x features): a 1-d or
 // 3-d array (tokens not pooled) is more likely a mistake than a layout to guess.
 func loadFeatures(path, member string) (*input, error) {
-	in, err := loadMatrix(path, member)
+	in, err := loadMatrix(path, member, "--layer")
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +116,8 @@ func memberNames(arrs []*array.Array) string {
 	return strings.Join(names, ", ")
 }
 
-// readIDs reads stimulus ids, one per line (blank lines are errors: they would shift rows).
+// readIDs reads stimulus ids, one per line. A blank line before the last id is an error (it
+// would shift rows); blank lines at the end and a UTF-8 byte-order mark are ignored.
 func readIDs(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -107,10 +128,21 @@ func readIDs(path string) ([]string, error) {
 	seen := map[string]int{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	blank := 0 // the first blank line since the last id
 	for line := 1; sc.Scan(); line++ {
-		id := strings.TrimSpace(sc.Text())
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		id := strings.TrimSpace(text)
 		if id == "" {
-			return nil, fmt.Errorf("%s: line %d is empty (one stimulus id per line)", path, line)
+			if blank == 0 {
+				blank = line
+			}
+			continue
+		}
+		if blank != 0 {
+			return nil, fmt.Errorf("%s: line %d is empty (one stimulus id per line)", path, blank)
 		}
 		if prev, dup := seen[id]; dup {
 			return nil, fmt.Errorf("%s: id %q on line %d repeats line %d", path, id, line, prev)

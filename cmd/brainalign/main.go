@@ -74,21 +74,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The first SIGINT or SIGTERM cancels the run (outputs are written whole or not at all); a
+	// second one stops the process at once, as signals do by default.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		signal.Stop(sigs)
+		cancel(interrupted{s})
+	}()
 	err := run(ctx, os.Args, os.Stdout, os.Stderr)
+	if errors.Is(err, context.Canceled) {
+		if cause := context.Cause(ctx); cause != nil {
+			err = cause
+		}
+	}
 	os.Exit(exitCode(err, os.Stderr))
 }
 
+// interrupted is the error of a run cancelled by a signal.
+type interrupted struct{ sig os.Signal }
+
+func (e interrupted) Error() string {
+	return fmt.Sprintf("interrupted (%v): finished outputs are kept, the one in progress was not written", e.sig)
+}
+
+// Is makes an interruption a cancellation for errors.Is.
+func (e interrupted) Is(target error) bool { return target == context.Canceled }
+
 // exitCode prints err as one line and maps it to the process exit status: 0 success, 1 failure,
-// 2 usage error, 130 interrupted.
+// 2 usage error, 128 + the signal's number when a signal interrupted the run (130 SIGINT, 143
+// SIGTERM), 130 for any other cancellation.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
 	fmt.Fprintf(stderr, "brainalign: %v\n", err)
 	var ec cli.ExitCoder
+	var sig interrupted
 	switch {
+	case errors.As(err, &sig):
+		if s, ok := sig.sig.(syscall.Signal); ok {
+			return 128 + int(s)
+		}
+		return 130
 	case errors.Is(err, context.Canceled):
 		return 130
 	case errors.As(err, &ec):

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/brainalign/brainalign/array"
+)
+
+// TestReadIDs: a UTF-8 byte-order mark (Windows editors, Excel exports) and blank lines at the
+// end are ignored; a blank line before an id would shift rows and is refused.
+func TestReadIDs(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, text string
+		want       []string
+		err        string
+	}{
+		{"plain", "a\nb\nc\n", []string{"a", "b", "c"}, ""},
+		{"bom", "\ufeffa\nb\r\nc", []string{"a", "b", "c"}, ""},
+		{"trailing_blank", "a\nb\n\n  \n", []string{"a", "b"}, ""},
+		{"inner_blank", "a\n\nb\n", nil, "line 2 is empty"},
+		{"duplicate", "a\nb\na\n", nil, `id "a" on line 3 repeats line 1`},
+	} {
+		p := filepath.Join(dir, c.name+".txt")
+		if err := os.WriteFile(p, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readIDs(p)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: error %v, want %q", c.name, err, c.err)
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.err == "" && !reflect.DeepEqual(got, c.want):
+			t.Errorf("%s: ids %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestExitCodes: a signal's run exits 128 + its number (130 SIGINT, 143 SIGTERM) with a line
+// saying what was kept; other cancellations 130.
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		code int
+		msg  string
+	}{
+		{interrupted{syscall.SIGTERM}, 143, "interrupted (terminated)"},
+		{fmt.Errorf("fold 2: %w", interrupted{os.Interrupt}), 130, "interrupted (interrupt)"},
+		{context.Canceled, 130, "context canceled"},
+		{errors.New("x.npy: bad"), 1, "x.npy: bad"},
+	} {
+		var b strings.Builder
+		if got := exitCode(c.err, &b); got != c.code || !strings.Contains(b.String(), c.msg) {
+			t.Errorf("%v: exit %d %q, want %d and %q", c.err, got, b.String(), c.code, c.msg)
+		}
+	}
+	if !errors.Is(interrupted{syscall.SIGTERM}, context.Canceled) {
+		t.Error("an interruption is not a cancellation")
+	}
+}
+
+// TestEncodeBrainShapes: brain data of 2 or more axes (every element after the first axis a
+// target; scores keep the trailing shape), a 1-d array refused, a bundle member chosen with
+// --brain-array, and a NaN in 3-d data located by its index in the array.
+func TestEncodeBrainShapes(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 60, 4, 24)
+	y, err := array.Read(yp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := append([]float64(nil), y[0].F64...)
+	array.CloseAll(y)
+	write := func(name string, shape []int, v any) string {
+		p := filepath.Join(dir, name)
+		if err := array.WriteNPY(p, shape, v); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	y4 := write("Y4.npy", []int{60, 2, 3, 4}, data)
+	out := filepath.Join(dir, "o4")
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", y4, "-o", out); code != 0 {
+		t.Fatalf("4-d brain data: exit %d: %s", code, stderr)
+	}
+	s, err := array.Read(filepath.Join(out, "scores.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s[0].Shape, []int{2, 3, 4}) {
+		t.Errorf("scores of 4-d brain data: shape %v, want [2 3 4]", s[0].Shape)
+	}
+	array.CloseAll(s)
+
+	y1 := write("Y1.npy", []int{60}, data[:60])
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", y1, "-o", filepath.Join(dir, "o1")); code != 1 ||
+		!strings.Contains(stderr, "Y1.npy: brain data must have images on the first axis") {
+		t.Errorf("1-d brain data: exit %d: %s", code, stderr)
+	}
+
+	nan := append([]float64(nil), data...)
+	nan[7*24+2*4+3] = math.NaN() // image 7, channel 2, time 3 of 60 x 6 x 4
+	y3 := write("Y3nan.npy", []int{60, 6, 4}, nan)
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", y3, "-o", filepath.Join(dir, "o3")); code != 1 ||
+		!strings.Contains(stderr, "Y3nan.npy: non-finite value NaN at index [7 2 3]") {
+		t.Errorf("NaN in 3-d brain data: exit %d: %s", code, stderr)
+	}
+
+	bundle := filepath.Join(dir, "Y.npz")
+	arrs := []*array.Array{
+		{Name: "betas", Shape: []int{60, 24}, DType: "float64", F64: data},
+		{Name: "ids", Shape: []int{60}, DType: "int64", I64: make([]int64, 60)},
+	}
+	if err := array.WriteNPZ(bundle, arrs); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", bundle, "-o", filepath.Join(dir, "ob")); code != 1 ||
+		!strings.Contains(stderr, "name one with --brain-array") {
+		t.Errorf("brain bundle of two arrays: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", bundle, "--brain-array", "ids", "-o", filepath.Join(dir, "ob")); code != 1 ||
+		!strings.Contains(stderr, bundle+": ids: int64 data") {
+		t.Errorf("integer member: exit %d: %s (want the file named)", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", bundle, "--brain-array", "betas", "-o", filepath.Join(dir, "ob")); code != 0 {
+		t.Errorf("--brain-array betas: exit %d: %s", code, stderr)
+	}
+}
+
+// TestEncodeGroupsFollowBrainRows: group labels are per row of the brain file and follow its rows
+// through id matching (rows dropped and reordered), giving the folds of the same data aligned
+// by hand.
+func TestEncodeGroupsFollowBrainRows(t *testing.T) {
+	dir := t.TempDir()
+	n, m := 60, 12
+	xp, yp := writeStudy(t, dir, n, 4, m)
+	ya, _ := array.Read(yp)
+	y := append([]float64(nil), ya[0].F64...)
+	array.CloseAll(ya)
+	groups := make([]int64, n)
+	for i := range groups {
+		groups[i] = int64(i / 6) // 10 groups of 6 consecutive images
+	}
+	ids := func(rows []int) string {
+		var b strings.Builder
+		for _, r := range rows {
+			fmt.Fprintf(&b, "img%03d\n", r)
+		}
+		return b.String()
+	}
+	writeFile := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// Aligned by hand: X, Y and groups in the same order.
+	gp := filepath.Join(dir, "G.npy")
+	if err := array.WriteNPY(gp, []int{n}, groups); err != nil {
+		t.Fatal(err)
+	}
+	ref := filepath.Join(dir, "ref")
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "--groups", gp, "-o", ref); code != 0 {
+		t.Fatal(stderr)
+	}
+	// The brain file reversed, with an extra image the features lack; its groups in its order.
+	rows := make([]int, 0, n+1)
+	for i := n - 1; i >= 0; i-- {
+		rows = append(rows, i)
+	}
+	yr := make([]float64, 0, (n+1)*m)
+	gr := make([]int64, 0, n+1)
+	for _, r := range rows {
+		yr = append(yr, y[r*m:(r+1)*m]...)
+		gr = append(gr, groups[r])
+	}
+	yr = append(yr, y[:m]...) // image 999: unmatched
+	gr = append(gr, 99)
+	yrp, grp := filepath.Join(dir, "Yr.npy"), filepath.Join(dir, "Gr.npy")
+	if err := array.WriteNPY(yrp, []int{n + 1, m}, yr); err != nil {
+		t.Fatal(err)
+	}
+	if err := array.WriteNPY(grp, []int{n + 1}, gr); err != nil {
+		t.Fatal(err)
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	xids := writeFile("x.txt", ids(all))
+	yids := writeFile("y.txt", ids(append(rows, 999)))
+	got := filepath.Join(dir, "got")
+	_, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yrp, "--features-ids", xids, "--brain-ids", yids, "--groups", grp, "-o", got)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, f := range []string{"fold_scores.npy", "alphas.npy"} {
+		a, err := array.Read(filepath.Join(ref, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := array.Read(filepath.Join(got, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range a[0].F64 {
+			if math.Abs(a[0].F64[i]-b[0].F64[i]) > 1e-9 {
+				t.Fatalf("%s[%d]: %v with matched ids and the brain file's groups, %v aligned by hand", f, i, b[0].F64[i], a[0].F64[i])
+			}
+		}
+		array.CloseAll(a)
+		array.CloseAll(b)
+	}
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yrp, "--features-ids", xids, "--brain-ids", yids, "--groups", gp, "-o", filepath.Join(dir, "bad")); code != 1 ||
+		!strings.Contains(stderr, "60 group labels for the 61 rows of the brain data") {
+		t.Errorf("groups for the matched rows rather than the brain file's: exit %d: %s", code, stderr)
+	}
+}
+
+// TestEncodeRefusesTinyTestFolds: folds of fewer than 3 held-out rows (r undefined or always
+// +-1) are refused rather than scored.
+func TestEncodeRefusesTinyTestFolds(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 60, 4, 6)
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "--folds", "30", "-o", filepath.Join(dir, "o")); code != 1 ||
+		!strings.Contains(stderr, "fold 0 has 2 test rows; a held-out Pearson r needs at least 3") {
+		t.Errorf("--folds 30 on 60 rows: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "--folds", "20", "-o", filepath.Join(dir, "o")); code != 0 {
+		t.Errorf("--folds 20 on 60 rows: exit %d: %s", code, stderr)
+	}
+}

@@ -1,0 +1,303 @@
+package sweep_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/sweep"
+)
+
+// rewriteLayer replaces a .npy layer with new data of the given width, first value mark, and
+// a modification time that differs from the old one whatever the file system's resolution.
+func rewriteLayer(t *testing.T, path string, cols int, mark float32, seed uint64) {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 99))
+	x := make([]float32, tn*cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	x[0] = mark
+	if err := array.WriteNPY(path, []int{tn, cols}, x); err != nil {
+		t.Fatal(err)
+	}
+	later := st.ModTime().Add(3 * time.Second)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// unitScores reads every unit's .scores.npy.
+func unitScores(t *testing.T, out string, p *sweep.Plan) map[string][]float64 {
+	t.Helper()
+	m := map[string][]float64{}
+	for _, c := range p.Checkpoints {
+		for _, l := range p.Layers {
+			a, err := array.ReadNPY(filepath.Join(out, "units", c.Name, l+".scores.npy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[c.Name+"/"+l] = slices.Clone(a.F64)
+			a.Close()
+		}
+	}
+	return m
+}
+
+func unitJSON(t *testing.T, out, ck, ly string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(out, "units", ck, ly+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Re-extracted activations (same shape with new data, or another feature count) are scored
+// again on restart; the other units are reused.
+func TestResumeRecomputesChangedActivations(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	y := writeModel(t, model, []int{10, 100}, 3)
+	p, err := sweep.Discover(model, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if rep, err := sweep.Run(context.Background(), config(t, out, p, y, session(t, y))); err != nil || rep.Computed != 6 {
+		t.Fatalf("first run: %+v %v", rep, err)
+	}
+	rec := unitJSON(t, out, "ckpt-10", "layer-1")
+	in, _ := rec["input"].(map[string]any)
+	abs, _ := filepath.Abs(filepath.Join(model, "ckpt-10", "layer-1.npy"))
+	abs, _ = filepath.EvalSymlinks(abs)
+	if in == nil || in["path"] != abs || in["size"] == nil || in["mtime"] == nil || fmt.Sprint(in["shape"]) != fmt.Sprint([]any{float64(tn), float64(td)}) || in["dtype"] != "float32" {
+		t.Errorf("unit record's input: %v, want path %s, size, mtime, shape [%d %d], dtype float32", rec["input"], abs, tn, td)
+	}
+	before := unitScores(t, out, p)
+	table1, _ := os.ReadFile(filepath.Join(out, "scores.npy"))
+
+	// New data, same shape: the size stays, the modification time does not.
+	rewriteLayer(t, filepath.Join(model, "ckpt-10", "layer-1.npy"), td, 2001, 1)
+	// Another feature count.
+	rewriteLayer(t, filepath.Join(model, "ckpt-100", "layer-2.npy"), td+3, 2012, 2)
+
+	s2 := session(t, y)
+	rep, err := sweep.Run(context.Background(), config(t, out, p, y, s2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Computed != 2 || rep.Skipped != 4 || rep.Changed != 2 || len(rep.Redone) != 2 || !rep.Merged {
+		t.Fatalf("after re-extraction: %+v, want 2 recomputed, 4 reused", rep)
+	}
+	for _, r := range rep.Redone {
+		if !strings.Contains(r, "activations changed") {
+			t.Errorf("reason %q does not say the activations changed", r)
+		}
+	}
+	if !strings.Contains(strings.Join(rep.Redone, "\n"), "shape [60 9], was [60 6]") {
+		t.Errorf("reasons %q do not name the new shape", rep.Redone)
+	}
+	if fmt.Sprint(s2.scored) != fmt.Sprint([]float64{2001, 2012}) {
+		t.Errorf("rescored %v, want the two changed layers (2001, 2012)", s2.scored)
+	}
+	after := unitScores(t, out, p)
+	for k, v := range after {
+		changed := k == "ckpt-10/layer-1" || k == "ckpt-100/layer-2"
+		if changed == slices.Equal(v, before[k]) {
+			t.Errorf("unit %s: scores changed %v, want %v", k, !changed, changed)
+		}
+	}
+	if f := unitJSON(t, out, "ckpt-100", "layer-2")["features"]; f != float64(td+3) {
+		t.Errorf("record of the widened layer: %v features, want %d", f, td+3)
+	}
+	table2, _ := os.ReadFile(filepath.Join(out, "scores.npy"))
+	if string(table1) == string(table2) {
+		t.Error("scores.npy unchanged after two layers changed")
+	}
+	// Nothing changed since: nothing is scored.
+	s3 := session(t, y)
+	if rep, err := sweep.Run(context.Background(), config(t, out, p, y, s3)); err != nil || rep.Computed != 0 || rep.Changed != 0 || len(s3.scored) != 0 {
+		t.Errorf("third run: %+v %v", rep, err)
+	}
+	// The same files through another path to them (a relative one) are the same source.
+	wd, _ := os.Getwd()
+	rel, err := filepath.Rel(wd, model)
+	if err == nil {
+		p2, err := sweep.Discover(rel, "model")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := sweep.Run(context.Background(), config(t, out, p2, y, session(t, y))); err != nil || rep.Computed != 0 {
+			t.Errorf("relative path: %+v %v", rep, err)
+		}
+	}
+}
+
+// In a bundle, the bundle's size and time stand for every member: re-saving a checkpoint's
+// .npz rescores its layers, not the other checkpoint's.
+func TestResumeRecomputesChangedBundle(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	os.MkdirAll(run, 0o755)
+	save := func(c, cols int, mark float64) {
+		var arrs []*array.Array
+		for l := 0; l < 3; l++ {
+			x := randomActs(uint64(100*mark)+uint64(l), mark+float64(l))
+			f32 := make([]float32, tn*cols)
+			for i := range f32 {
+				f32[i] = float32(x.F64[i%len(x.F64)])
+			}
+			f32[0] = float32(mark + float64(l))
+			arrs = append(arrs, &array.Array{Name: fmt.Sprintf("blocks.%d.mlp.fc2", l), Shape: []int{tn, cols}, F32: f32})
+		}
+		path := filepath.Join(run, fmt.Sprintf("ckpt-%d.npz", c))
+		st, statErr := os.Stat(path)
+		if err := array.WriteNPZ(path, arrs); err != nil {
+			t.Fatal(err)
+		}
+		if statErr == nil {
+			later := st.ModTime().Add(3 * time.Second)
+			os.Chtimes(path, later, later)
+		}
+	}
+	save(1, td, 100)
+	save(2, td, 200)
+	y := writeModel(t, t.TempDir(), []int{1}, 0)
+	p, err := sweep.Discover(run, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if rep, err := sweep.Run(context.Background(), config(t, out, p, y, session(t, y))); err != nil || rep.Computed != 6 {
+		t.Fatalf("first run: %+v %v", rep, err)
+	}
+	save(2, td+1, 300)
+	if p, err = sweep.Discover(run, ""); err != nil {
+		t.Fatal(err)
+	}
+	s := session(t, y)
+	rep, err := sweep.Run(context.Background(), config(t, out, p, y, s))
+	if err != nil || rep.Computed != 3 || rep.Skipped != 3 || rep.Changed != 3 {
+		t.Fatalf("after re-saving ckpt-2: %+v %v, want its 3 layers recomputed", rep, err)
+	}
+	if fmt.Sprint(s.scored) != fmt.Sprint([]float64{300, 301, 302}) {
+		t.Errorf("rescored %v, want ckpt-2's new layers", s.scored)
+	}
+}
+
+// Records written before sources were recorded (no "input") are reused unless their feature
+// count no longer matches.
+func TestResumeOldRecords(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	y := writeModel(t, model, []int{10}, 3)
+	p, err := sweep.Discover(model, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if _, err := sweep.Run(context.Background(), config(t, out, p, y, session(t, y))); err != nil {
+		t.Fatal(err)
+	}
+	for _, ly := range p.Layers {
+		rec := unitJSON(t, out, "ckpt-10", ly)
+		delete(rec, "input")
+		b, _ := json.Marshal(rec)
+		os.WriteFile(filepath.Join(out, "units", "ckpt-10", ly+".json"), b, 0o644)
+	}
+	rewriteLayer(t, filepath.Join(model, "ckpt-10", "layer-0.npy"), td, 3000, 3)   // undetectable
+	rewriteLayer(t, filepath.Join(model, "ckpt-10", "layer-2.npy"), td+1, 3002, 4) // features differ
+	s := session(t, y)
+	rep, err := sweep.Run(context.Background(), config(t, out, p, y, s))
+	if err != nil || rep.Computed != 1 || rep.Skipped != 2 || rep.Changed != 1 {
+		t.Fatalf("old records: %+v %v, want only the layer with another feature count recomputed", rep, err)
+	}
+	if fmt.Sprint(s.scored) != "[3002]" || !strings.Contains(rep.Redone[0], "7 features, was 6") {
+		t.Errorf("rescored %v (%q)", s.scored, rep.Redone)
+	}
+}
+
+// Shards: a shard does not merge while another shard's unit is stale; that shard rescores it
+// and merges.
+func TestResumeShardsWithChangedActivations(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	y := writeModel(t, model, []int{1, 2}, 2)
+	p, err := sweep.Discover(model, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	shard := func(i int) (*sweep.Report, *countingSession) {
+		s := session(t, y)
+		cfg := config(t, out, p, y, s)
+		cfg.Shard = sweep.Shard{Index: i, Count: 2}
+		rep, err := sweep.Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep, s
+	}
+	shard(0)
+	if rep, _ := shard(1); !rep.Merged {
+		t.Fatalf("second shard did not merge: %+v", rep)
+	}
+	// Units 0..3 are ckpt-1/layer-0, ckpt-1/layer-1, ckpt-2/layer-0, ckpt-2/layer-1; shard 1
+	// holds units 1 and 3.
+	rewriteLayer(t, filepath.Join(model, "ckpt-2", "layer-1.npy"), td, 4011, 5)
+	if rep, s := shard(0); rep.Computed != 0 || rep.Merged || rep.Remaining != 1 || len(s.scored) != 0 {
+		t.Errorf("shard 0 after shard 1's layer changed: %+v, want nothing scored, 1 remaining, no merge", rep)
+	}
+	if rep, s := shard(1); rep.Computed != 1 || rep.Changed != 1 || !rep.Merged || fmt.Sprint(s.scored) != "[4011]" {
+		t.Errorf("shard 1: %+v scored %v, want the changed unit rescored and merged", rep, s.scored)
+	}
+	if err := sweep.Merge(out); err != nil {
+		t.Errorf("merge: %v", err)
+	}
+	sw, err := sweep.Load(out)
+	if err != nil || sw.C != 2 || sw.L != 2 {
+		t.Errorf("Load: %+v %v", sw, err)
+	}
+}
+
+// An output folder swept with the layers in another order (as versions that sorted by the last
+// number did) is refused, saying so: its tables' layer depths would differ.
+func TestResumeRefusesOtherLayerOrder(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	y := writeModel(t, model, []int{1}, 3)
+	p, err := sweep.Discover(model, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if _, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "sweep.json"))
+	b = []byte(strings.Replace(string(b), `"layer-0",
+    "layer-1"`, `"layer-1",
+    "layer-0"`, 1))
+	os.WriteFile(filepath.Join(out, "sweep.json"), b, 0o644)
+	_, err = sweep.Run(context.Background(), config(t, out, p, y, nil))
+	if err == nil || !strings.Contains(err.Error(), "same layers in another order") {
+		t.Errorf("sweep.json with the layers in another order: %v", err)
+	}
+}
