@@ -235,6 +235,9 @@ func (r *runner[T]) fold(f int) error {
 		}
 		b := r.stage(fold.Train, outer, c0, min(c0+bs, m))
 		crit := r.criteria(outer, inner, b, fold.Train)
+		if err := r.ctx.Err(); err != nil { // criteria stop early when cancelled
+			return err
+		}
 		if !opts.SharedAlpha {
 			r.refitAndScore(f, outer, b, argminPerTarget(crit, A, b.mb))
 			r.progress()

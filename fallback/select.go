@@ -38,6 +38,9 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 		partial[i] = make([]float64, mb)
 	}
 	for a, alpha := range alphas {
+		if r.ctx.Err() != nil {
+			return crit // a cancelled run stops here, between products; the caller checks
+		}
 		t0 := time.Now()
 		d.shrink(alpha, f)
 		d.looWeights(f, w)
@@ -143,6 +146,9 @@ func (r *runner[T]) kfold(inner []*split[T], b *batch[T]) []float64 {
 	crit := make([]float64, A*mb)
 	K := float64(len(inner))
 	for _, sp := range inner {
+		if r.ctx.Err() != nil {
+			return crit // cancelled: the caller checks
+		}
 		t0 := time.Now()
 		d := sp.dec
 		// Inner training targets, re-centred on the inner training rows (Yc is already centred on

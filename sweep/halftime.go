@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/brainalign/brainalign/metrics"
 )
@@ -394,11 +395,11 @@ func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
 			oa.Checkpoint, ob.Checkpoint, oa.Mask, ob.Mask = ca, cb, o.Mask, o.Mask
 			ra, err := Spatial([]*Sweep{a[i]}, oa)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %v", a[i].Dir, err)
+				return nil, inDir(a[i].Dir, err)
 			}
 			rb, err := Spatial([]*Sweep{b[i]}, ob)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %v", b[i].Dir, err)
+				return nil, inDir(b[i].Dir, err)
 			}
 			res.A, res.B = append(res.A, ra.Target.R), append(res.B, rb.Target.R)
 		}
@@ -409,11 +410,11 @@ func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
 			oa.Checkpoint, ob.Checkpoint = ca, cb
 			ra, err := Temporal([]*Sweep{a[i]}, oa)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %v", a[i].Dir, err)
+				return nil, inDir(a[i].Dir, err)
 			}
 			rb, err := Temporal([]*Sweep{b[i]}, ob)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %v", b[i].Dir, err)
+				return nil, inDir(b[i].Dir, err)
 			}
 			res.A, res.B = append(res.A, ra.Score.R), append(res.B, rb.Score.R)
 		}
@@ -426,4 +427,12 @@ func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// inDir names the sweep folder an error is about, unless the error already starts with it.
+func inDir(dir string, err error) error {
+	if strings.HasPrefix(err.Error(), dir+":") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", dir, err)
 }

@@ -71,6 +71,9 @@ func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {
 		if m.ROINames, err = readROINames(roiNames); err != nil {
 			return m, err
 		}
+		if err := checkROINamesCover(roiNames, m.ROI, m.ROINames); err != nil {
+			return m, err
+		}
 	}
 	if times != "" {
 		var shape []int
@@ -272,6 +275,37 @@ func readInts(path string) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkROINamesCover refuses a names file that leaves a label some target carries without a
+// name: a file of one name per line counted from 0 against labels counted from 1, or a short
+// list, would otherwise shift or drop names silently (names of labels no target carries are
+// fine: an atlas's full list).
+func checkROINamesCover(path string, roi []int, names map[int]string) error {
+	missing := map[int]int{}
+	for _, l := range roi {
+		if _, ok := names[l]; l >= 0 && !ok {
+			missing[l]++
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	labels := make([]int, 0, len(missing))
+	for l := range missing {
+		labels = append(labels, l)
+	}
+	sort.Ints(labels)
+	var list []string
+	for i, l := range labels {
+		if i == 8 {
+			list = append(list, fmt.Sprintf("... %d more", len(labels)-i))
+			break
+		}
+		list = append(list, fmt.Sprintf("%d (%d targets)", l, missing[l]))
+	}
+	return fmt.Errorf("%s: %d ROI label(s) carried by targets have no name: %s (one name per line names labels 0, 1, ...; or write 'LABEL NAME' lines)",
+		path, len(labels), strings.Join(list, ", "))
 }
 
 func readROINames(path string) (map[int]string, error) {

@@ -116,10 +116,18 @@ func ShardFromEnv(getenv func(string) string) (Shard, bool, error) {
 		}
 		lo = v
 	}
-	if e1 != nil || e2 != nil || n < 1 || i-lo < 0 || i-lo >= n {
-		return Shard{}, false, fmt.Errorf("SLURM_ARRAY_TASK_ID=%q, SLURM_ARRAY_TASK_COUNT=%q (min %d): want an id within the array", id, count, lo)
+	step := 1 // a stepped array, --array=0-14:2: ids lo, lo+step, ...
+	if st := getenv("SLURM_ARRAY_TASK_STEP"); st != "" {
+		v, err := strconv.Atoi(st)
+		if err != nil || v < 1 {
+			return Shard{}, false, fmt.Errorf("SLURM_ARRAY_TASK_STEP=%q is not a positive integer", st)
+		}
+		step = v
 	}
-	return Shard{Index: i - lo, Count: n}, true, nil
+	if e1 != nil || e2 != nil || n < 1 || i-lo < 0 || (i-lo)%step != 0 || (i-lo)/step >= n {
+		return Shard{}, false, fmt.Errorf("SLURM_ARRAY_TASK_ID=%q, SLURM_ARRAY_TASK_COUNT=%q (min %d, step %d): want an id within the array (an array of ids at a regular step; give --shard i/N otherwise)", id, count, lo, step)
+	}
+	return Shard{Index: (i - lo) / step, Count: n}, true, nil
 }
 
 // Fingerprint identifies brain data and options cheaply: the shape, a sample of rows, the folds

@@ -350,6 +350,21 @@ func TestParseShard(t *testing.T) {
 	if _, _, err := sweep.ShardFromEnv(func(k string) string { return env[k] }); err == nil {
 		t.Error("task id beyond the array accepted")
 	}
+	// --array=0-14:2: 8 tasks, ids 0, 2, ..., 14
+	stepped := map[string]string{"SLURM_ARRAY_TASK_ID": "10", "SLURM_ARRAY_TASK_COUNT": "8",
+		"SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "14", "SLURM_ARRAY_TASK_STEP": "2"}
+	s, ok, err = sweep.ShardFromEnv(func(k string) string { return stepped[k] })
+	if !ok || err != nil || s != (sweep.Shard{Index: 5, Count: 8}) {
+		t.Errorf("Slurm 0-14:2, task 10: %v %v %v, want shard 5/8", s, ok, err)
+	}
+	stepped["SLURM_ARRAY_TASK_ID"] = "14"
+	if s, _, err = sweep.ShardFromEnv(func(k string) string { return stepped[k] }); err != nil || s.Index != 7 {
+		t.Errorf("Slurm 0-14:2, task 14: %v %v, want shard 7/8", s, err)
+	}
+	stepped["SLURM_ARRAY_TASK_ID"] = "3"
+	if _, _, err := sweep.ShardFromEnv(func(k string) string { return stepped[k] }); err == nil {
+		t.Error("task id off the array's step accepted")
+	}
 }
 
 func TestTableCSV(t *testing.T) {

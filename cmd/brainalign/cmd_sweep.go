@@ -182,6 +182,9 @@ func runSweep(c *cli.Context) error {
 		fmt.Fprintf(w, ", shard %s (%d units)", shard, rep.Shard)
 	}
 	fmt.Fprintf(w, "\nscored %d, reused %d already done, in %s", rep.Computed, rep.Skipped, rep.Elapsed.Round(1e6))
+	if rep.Changed > 0 {
+		fmt.Fprintf(w, " (%d scored again: their activations changed)", rep.Changed)
+	}
 	if rep.EngineName != "" {
 		fmt.Fprintf(w, " on %s", rep.EngineName)
 	}

@@ -344,9 +344,20 @@ func TestSpatialWarnsOnROINames(t *testing.T) {
 	names := filepath.Join(dir, "two-names.txt")
 	os.WriteFile(names, []byte("V1\nV2\n"), 0o644)
 	o := filepath.Join(t.TempDir(), "sub-01")
-	mustRun(t, "sweep", "--features", filepath.Join(study, "model"), "--model", "synth", "--subject", "sub-01",
+	args := []string{"sweep", "--features", filepath.Join(study, "model"), "--model", "synth", "--subject", "sub-01",
 		"--brain", filepath.Join(study, "fmri", "sub-01", "brain.npy"), "--coords", filepath.Join(study, "fmri", "sub-01", "coords.npy"),
-		"--roi", filepath.Join(study, "fmri", "roi_labels.npy"), "--roi-names", names, "--out", o, "--alphas", "1,100,10000")
+		"--roi", filepath.Join(study, "fmri", "roi_labels.npy"), "--roi-names", names, "--out", o, "--alphas", "1,100,10000"}
+	// A sweep refuses names that leave labels unnamed ...
+	if _, errOut, code := runCLI(t, args...); code != 1 || !strings.Contains(errOut, "two-names.txt: 4 ROI label(s) carried by targets have no name: 2 (60 targets)") {
+		t.Errorf("sweep with 2 ROI names for 6 labels: exit %d, stderr %q", code, errOut)
+	}
+	// ... so only a sweep saved by an earlier version holds them: its saved names, with the
+	// placeholders it wrote for the unnamed labels.
+	six := filepath.Join(dir, "six-names.txt")
+	os.WriteFile(six, []byte("V1\nV2\nV3\nV4\nV5\nV6\n"), 0o644)
+	args[len(args)-5] = six
+	mustRun(t, args...)
+	os.WriteFile(filepath.Join(o, "meta", "roi_names.txt"), []byte("0\tV1\n1\tV2\n2\troi2\n3\troi3\n4\troi4\n5\troi5\n"), 0o644)
 	_, errOut, code := runCLI(t, "spatial", "--no-figures", "--replicates", "folds", "--out", filepath.Join(t.TempDir(), "sp"), o)
 	if code != 0 || !strings.Contains(errOut, "warning: "+o+": ROI names and labels disagree: labels 2, 3, 4, 5 have no name") {
 		t.Errorf("spatial on a sweep with 2 ROI names for 6 labels: exit %d, stderr %q", code, errOut)
