@@ -140,8 +140,8 @@ func TestDiscoverLayerOrderCheckpointsAndManifest(t *testing.T) {
 	}
 }
 
-// A checkpoint's step is still the last number in its name; names whose last numbers tie are
-// refused (give --steps), never ordered silently.
+// A checkpoint's step is the number after "step" in its name, else its last number; names whose
+// steps tie are refused (give --steps), never ordered silently.
 func TestDiscoverCheckpointSteps(t *testing.T) {
 	dir := t.TempDir()
 	mk := func(run string, cks ...string) string {
@@ -164,8 +164,12 @@ func TestDiscoverCheckpointSteps(t *testing.T) {
 	if strings.Join(got, " ") != "epoch1-step900@900 epoch2-step1800@1800 epoch10-step9000@9000" {
 		t.Errorf("checkpoints by step: %v", got)
 	}
-	_, err = sweep.Discover(mk("seeds", "step1000_seed0", "step200_seed0"), "")
+	p, err = sweep.Discover(mk("seeds", "step1000_seed0", "step200_seed0"), "")
+	if err != nil || p.Checkpoints[0].Step != 200 || p.Checkpoints[1].Step != 1000 {
+		t.Errorf("steps named before a seed: %v, %+v", err, p.Checkpoints)
+	}
+	_, err = sweep.Discover(mk("ties", "run1_ckpt5", "run2_ckpt5"), "")
 	if err == nil || !strings.Contains(err.Error(), "steps must increase") {
-		t.Errorf("checkpoints whose last numbers tie: %v, want refused", err)
+		t.Errorf("checkpoints whose steps tie: %v, want refused", err)
 	}
 }

@@ -138,13 +138,19 @@ func (p *Plan) checkpointNames() string {
 	return strings.Join(n, ", ")
 }
 
-var lastInt = regexp.MustCompile(`(\d+)\D*$`)
+var (
+	lastInt   = regexp.MustCompile(`(\d+)\D*$`)
+	namedStep = regexp.MustCompile(`(?i)(?:step|steps|iter|iteration|it)[-_=]?(\d+)`)
+)
 
-// nameNumber returns the last integer in a name: a checkpoint's training step
-// ("ckpt-0100000", "step_5000").
+// nameNumber returns a checkpoint's training step from its name: the number after "step" (or
+// "iter", "it"; the last such) when there is one ("step1000_seed0", "epoch3-step500"), else the
+// last integer ("ckpt-0100000", "checkpoint-5000").
 func nameNumber(s string) (float64, bool) {
-	m := lastInt.FindStringSubmatch(s)
-	if m == nil {
+	var m []string
+	if all := namedStep.FindAllStringSubmatch(s, -1); len(all) > 0 {
+		m = all[len(all)-1]
+	} else if m = lastInt.FindStringSubmatch(s); m == nil {
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(m[1], 64)

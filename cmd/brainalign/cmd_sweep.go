@@ -85,17 +85,23 @@ func runSweep(c *cli.Context) error {
 		return err
 	}
 	plan, err := sweep.Discover(c.String("features"), c.String("model"))
+	if s := c.String("steps"); s != "" && plan != nil {
+		// --steps replaces the steps read from the names, so it can also settle names whose
+		// steps tie or disagree with the order (Discover's error then goes)
+		steps, perr := sweep.ParseSteps(s)
+		if perr != nil {
+			return perr
+		}
+		if serr := plan.SetSteps(steps); serr != nil {
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("--steps %s: %v", s, serr)
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
-	}
-	if s := c.String("steps"); s != "" {
-		steps, err := sweep.ParseSteps(s)
-		if err != nil {
-			return err
-		}
-		if err := plan.SetSteps(steps); err != nil {
-			return fmt.Errorf("--steps %s: %v", s, err)
-		}
 	}
 	meta, err := sweep.ReadMeta(c.String("coords"), c.String("roi"), c.String("roi-names"), c.String("times"))
 	if err != nil {

@@ -242,3 +242,33 @@ func TestEncodeRefusesTinyTestFolds(t *testing.T) {
 		t.Errorf("--folds 20 on 60 rows: exit %d: %s", code, stderr)
 	}
 }
+
+// TestSweepStepsSettleTiedNames: checkpoints whose names give tied steps are refused, and
+// --steps (one per checkpoint, in the order shown) settles them.
+func TestSweepStepsSettleTiedNames(t *testing.T) {
+	dir := t.TempDir()
+	_, yp := writeStudy(t, dir, 40, 4, 6)
+	model := filepath.Join(dir, "model")
+	for _, ck := range []string{"run1_ckpt5", "run2_ckpt5"} {
+		for l := 0; l < 2; l++ {
+			x := make([]float32, 40*3)
+			for i := range x {
+				x[i] = float32((i*7+l*3+len(ck))%11) - 5
+			}
+			p := filepath.Join(model, ck, fmt.Sprintf("layer%d.npy", l))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := array.WriteNPY(p, []int{40, 3}, x); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	args := []string{"sweep", "--features", model, "--brain", yp, "--alphas", "1,100", "--out", filepath.Join(dir, "s")}
+	if _, stderr, code := runCLI(t, args...); code != 1 || !strings.Contains(stderr, "steps must increase") {
+		t.Errorf("tied steps without --steps: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, append(args, "--steps", "100,200")...); code != 0 {
+		t.Errorf("tied steps with --steps: exit %d: %s", code, stderr)
+	}
+}
