@@ -33,8 +33,8 @@ func init() {
 			"  DIR/layer-<k>.npy             one checkpoint, each file a layer\n" +
 			"  DIR/ckpt-<step>/layer-<k>.npy checkpoints as folders (or ckpt-<step>.npz/.safetensors bundles)\n" +
 			"  DIR/manifest.csv              explicit: checkpoint,step,layer,path[,member]\n" +
-			"Layers are ordered by the last number in their name, checkpoints by step (the last number in\n" +
-			"their name, or --steps). Each finished unit is written at once to DIR/units/ and skipped when\n" +
+			"Layers are ordered naturally (every number in a name by value: blocks.2 before blocks.10),\n" +
+			"checkpoints by step (the number after 'step' in the name, else its last number, or --steps). Each finished unit is written at once to DIR/units/ and skipped when\n" +
 			"the sweep is run again; with --shard i/N (or inside a Slurm job array) a process takes every\n" +
 			"N-th unit, and the last shard to finish merges:\n" +
 			"  scores.npy       checkpoints x layers x targets (float64; targets keep the brain's shape)\n" +
