@@ -19,11 +19,14 @@
 // Layers are ordered naturally: names are compared run by run, numbers by value and other text
 // as strings, so every number counts ("blocks.2.mlp.fc2" before "blocks.10.mlp.fc2", "layer2"
 // before "layer10"); names holding a number come before names without one, and names that
-// differ only in leading zeros ("layer02", "layer2") are ordered as strings. The first layer is
-// relative depth 0, the last 1 (a manifest's layers are ordered the same way, whatever the
-// order of its rows). A checkpoint's training step is the number after "step" (or "iter") in
-// its name, else its last integer ("step1000_seed0": 1000, "ckpt-0100000": 100000), unless steps
-// are given explicitly (one per checkpoint, in order); checkpoints are ordered by step when every one has a step, else by name, naturally.
+// differ only in leading zeros ("layer02", "layer2") are ordered as strings. A manifest's
+// layers are in the order of their first rows, and Plan.OrderLayers (brainalign sweep --layers)
+// sets any order, or a subset: name order cannot know where unnumbered layers (patch_embed,
+// norm, head) belong (Plan.Unnumbered lists them). The first layer is relative depth 0, the last
+// 1. A checkpoint's training step is the number after "step" (or "iter") in its name, else its
+// last integer ("step1000_seed0": 1000, "ckpt-0100000": 100000), unless steps are given
+// explicitly (one per checkpoint, in order); checkpoints are ordered by step when every one has
+// a step, else by name, naturally.
 // Every checkpoint must have the same layers. Integer arrays in a bundle (stimulus ids, labels)
 // are not layers and are skipped. Features must be 2-d (images x features).
 //

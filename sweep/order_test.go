@@ -100,15 +100,20 @@ func TestDiscoverLayerOrderNPYFolder(t *testing.T) {
 	}
 }
 
-// Checkpoints as folders of .npy layers, and a manifest: the same order everywhere.
+// Checkpoints as folders of .npy layers in name order, and a manifest: its layers in the order
+// of their first rows (the first checkpoint's), whatever the order of the other rows.
 func TestDiscoverLayerOrderCheckpointsAndManifest(t *testing.T) {
 	dir := t.TempDir()
 	want := wantOrder("blocks.%d.mlp.fc2")
 	var man strings.Builder
 	man.WriteString("checkpoint,step,layer,path\n")
-	for _, ck := range []string{"ckpt-2", "ckpt-10"} {
+	for i, ck := range []string{"ckpt-2", "ckpt-10"} {
 		os.MkdirAll(filepath.Join(dir, "run", ck), 0o755)
-		for _, name := range shuffled(want, 3) {
+		rows := want
+		if i > 0 {
+			rows = shuffled(want, 3)
+		}
+		for _, name := range rows {
 			f := filepath.Join(dir, "run", ck, name+".npy")
 			if err := array.WriteNPY(f, []int{tn, td}, make([]float32, tn*td)); err != nil {
 				t.Fatal(err)
@@ -171,5 +176,52 @@ func TestDiscoverCheckpointSteps(t *testing.T) {
 	_, err = sweep.Discover(mk("ties", "run1_ckpt5", "run2_ckpt5"), "")
 	if err == nil || !strings.Contains(err.Error(), "steps must increase") {
 		t.Errorf("checkpoints whose steps tie: %v, want refused", err)
+	}
+}
+
+// A manifest's row order is its layer order, also where names alone would order otherwise; and
+// OrderLayers sets any order or a subset, in every checkpoint.
+func TestManifestAndExplicitLayerOrder(t *testing.T) {
+	dir := t.TempDir()
+	forward := []string{"patch_embed", "blocks.0", "blocks.1", "blocks.10", "norm", "head"}
+	var man strings.Builder
+	man.WriteString("checkpoint,step,layer,path\n")
+	for i, ck := range []string{"a", "b"} {
+		for _, name := range forward {
+			f := filepath.Join(dir, ck+"-"+name+".npy")
+			if err := array.WriteNPY(f, []int{tn, td}, make([]float32, tn*td)); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&man, "%s,%d,%s,%s\n", ck, (i+1)*100, name, f)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "manifest.csv"), []byte(man.String()), 0o644)
+	p, err := sweep.Discover(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(p.Layers, " "); got != strings.Join(forward, " ") {
+		t.Errorf("manifest rows %v: layers %s", forward, got)
+	}
+	if u := p.Unnumbered(); strings.Join(u, " ") != "patch_embed norm head" {
+		t.Errorf("unnumbered layers %v", u)
+	}
+	if err := p.OrderLayers([]string{"blocks.10", "patch_embed", "head"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(p.Layers, " "); got != "blocks.10 patch_embed head" {
+		t.Errorf("ordered layers %s", got)
+	}
+	for _, c := range p.Checkpoints {
+		for l, want := range []string{"blocks.10", "patch_embed", "head"} {
+			if base := filepath.Base(c.Layers[l].Path); base != c.Name+"-"+want+".npy" {
+				t.Errorf("checkpoint %s layer %d reads %s", c.Name, l, base)
+			}
+		}
+	}
+	for _, bad := range [][]string{{"blocks.10", "nope"}, {"head", "head"}, {"head"}} {
+		if err := p.OrderLayers(bad); err == nil {
+			t.Errorf("OrderLayers(%v) accepted", bad)
+		}
 	}
 }

@@ -492,11 +492,20 @@ func readManifest(path, model string) (*Plan, error) {
 	if len(order) == 0 {
 		return nil, fmt.Errorf("%s: no rows", path)
 	}
+	// Layers in the order of their first rows: a manifest says the order it means.
+	rank := map[string]int{}
+	for _, name := range order {
+		for _, e := range byCk[name] {
+			if _, ok := rank[e.layer]; !ok {
+				rank[e.layer] = len(rank)
+			}
+		}
+	}
 	var cks []Checkpoint
 	var layers [][]string
 	for _, name := range order {
 		es := byCk[name]
-		sort.SliceStable(es, func(i, j int) bool { return naturalLess(es[i].layer, es[j].layer) })
+		sort.SliceStable(es, func(i, j int) bool { return rank[es[i].layer] < rank[es[j].layer] })
 		c := Checkpoint{Name: name}
 		if name == "" {
 			c.Name = "final"
@@ -520,6 +529,84 @@ func readManifest(path, model string) (*Plan, error) {
 		return nil, err
 	}
 	return p, p.Validate(path)
+}
+
+// OrderLayers keeps exactly the named layers, in the order given (shallow to deep): the
+// discovered order is by name, which cannot know where unnumbered layers (patch_embed, norm,
+// head) belong, and a sweep may want a subset.
+func (p *Plan) OrderLayers(names []string) error {
+	at := map[string]int{}
+	for i, l := range p.Layers {
+		at[l] = i
+	}
+	seen := map[string]bool{}
+	idx := make([]int, 0, len(names))
+	for _, n := range names {
+		i, ok := at[n]
+		if !ok {
+			return fmt.Errorf("layer %q is not among the layers found (%s)", n, strings.Join(p.Layers, ", "))
+		}
+		if seen[n] {
+			return fmt.Errorf("layer %q is listed twice", n)
+		}
+		seen[n] = true
+		idx = append(idx, i)
+	}
+	layers := make([]string, len(idx))
+	for k, i := range idx {
+		layers[k] = p.Layers[i]
+	}
+	for c := range p.Checkpoints {
+		srcs := make([]Source, len(idx))
+		for k, i := range idx {
+			srcs[k] = p.Checkpoints[c].Layers[i]
+		}
+		p.Checkpoints[c].Layers = srcs
+	}
+	p.Layers = layers
+	return p.Validate("layers")
+}
+
+// Unnumbered returns the layers whose names have no number when others have one: ordered by
+// name after the numbered ones, which is rarely their depth (an embedding first, a final norm or
+// head last), so a caller warns and suggests an explicit order.
+func (p *Plan) Unnumbered() []string {
+	var none []string
+	for _, l := range p.Layers {
+		if !strings.ContainsAny(l, "0123456789") {
+			none = append(none, l)
+		}
+	}
+	if len(none) == len(p.Layers) {
+		return nil
+	}
+	return none
+}
+
+// ParseLayers parses a layer list: comma-separated names, or a file of one name per line.
+func ParseLayers(s string) ([]string, error) {
+	var out []string
+	if _, err := os.Stat(s); err == nil {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				out = append(out, line)
+			}
+		}
+	} else {
+		for _, f := range strings.Split(s, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("layers: %q names no layer", s)
+	}
+	return out, nil
 }
 
 // ParseSteps parses training steps: a comma-separated list, or a file (.npy, or text with one

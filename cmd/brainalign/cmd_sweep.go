@@ -51,6 +51,7 @@ func init() {
 			&cli.StringFlag{Name: "model", Usage: "model `NAME` in tables (default: the --features base name)"},
 			&cli.StringFlag{Name: "subject", Usage: "subject `NAME`, to pair subjects across models in compare"},
 			&cli.StringFlag{Name: "steps", Usage: "training steps, one per checkpoint in order: `1000,10000,...` or a file (.npy or one per line)"},
+			&cli.StringFlag{Name: "layers", Usage: "the layers to score, shallow to deep: `a,b,c` or a file (one per line); default: every layer, in name order"},
 			&cli.StringFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (targets x 3, mm MNI): spatial score"},
 			&cli.StringFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none): per-ROI means"},
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
@@ -102,6 +103,18 @@ func runSweep(c *cli.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if s := c.String("layers"); s != "" {
+		names, err := sweep.ParseLayers(s)
+		if err != nil {
+			return usageError("--layers: %v", err)
+		}
+		if err := plan.OrderLayers(names); err != nil {
+			return usageError("--layers: %v", err)
+		}
+	} else if none := plan.Unnumbered(); len(none) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "warning: layers without a number in their name (%s) are ordered after the numbered ones, by name; give --layers to set their depth\n",
+			strings.Join(none, ", "))
 	}
 	meta, err := sweep.ReadMeta(c.String("coords"), c.String("roi"), c.String("roi-names"), c.String("times"))
 	if err != nil {

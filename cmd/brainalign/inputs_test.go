@@ -272,3 +272,49 @@ func TestSweepStepsSettleTiedNames(t *testing.T) {
 		t.Errorf("tied steps with --steps: exit %d: %s", code, stderr)
 	}
 }
+
+// TestSweepLayerOrder: an .npz whose layer names mix numbered blocks with an embedding and a
+// head warns that name order cannot place them; --layers sets the order (and a subset), and
+// the table lists the layers in that order with their relative depth.
+func TestSweepLayerOrder(t *testing.T) {
+	dir := t.TempDir()
+	_, yp := writeStudy(t, dir, 40, 4, 6)
+	var arrs []*array.Array
+	for k, name := range []string{"head", "blocks.0", "blocks.1", "patch_embed", "blocks.10"} {
+		x := make([]float32, 40*3)
+		for i := range x {
+			x[i] = float32((i*7+k*5)%13) - 6
+		}
+		arrs = append(arrs, &array.Array{Name: name, Shape: []int{40, 3}, DType: "float32", F32: x})
+	}
+	bundle := filepath.Join(dir, "acts.npz")
+	if err := array.WriteNPZ(bundle, arrs); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"sweep", "--features", bundle, "--brain", yp, "--alphas", "1,100"}
+	_, stderr, code := runCLI(t, append(args, "--out", filepath.Join(dir, "a"))...)
+	if code != 0 || !strings.Contains(stderr, "warning: layers without a number in their name (head, patch_embed)") {
+		t.Errorf("mixed layer names: exit %d, stderr %q", code, stderr)
+	}
+	out := filepath.Join(dir, "b")
+	_, stderr, code = runCLI(t, append(args, "--out", out, "--layers", "patch_embed,blocks.0,blocks.1,blocks.10")...)
+	if code != 0 || strings.Contains(stderr, "warning") {
+		t.Fatalf("--layers: exit %d, stderr %q", code, stderr)
+	}
+	table, err := os.ReadFile(filepath.Join(out, "table.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(string(table)), "\n")[1:] {
+		f := strings.Split(line, ",")
+		got = append(got, f[4]+"@"+f[6]) // layer, relative_depth
+	}
+	if want := "patch_embed@0 blocks.0@0.3333333333 blocks.1@0.6666666667 blocks.10@1"; strings.Join(got, " ") != want {
+		t.Errorf("table layers %q, want %q", strings.Join(got, " "), want)
+	}
+	if _, stderr, code := runCLI(t, append(args, "--out", filepath.Join(dir, "c"), "--layers", "blocks.0,nope")...); code != 2 ||
+		!strings.Contains(stderr, `--layers: layer "nope" is not among the layers found`) {
+		t.Errorf("--layers with an unknown layer: exit %d: %s", code, stderr)
+	}
+}
