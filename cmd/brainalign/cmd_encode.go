@@ -47,6 +47,9 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer out.Abort()
+	if err := out.CheckInputs(c.String("features"), c.String("brain"), c.String("features-ids"), c.String("brain-ids"), c.String("groups")); err != nil {
+		return err
+	}
 
 	x, err := loadFeatures(c.String("features"), c.String("layer"))
 	if err != nil {

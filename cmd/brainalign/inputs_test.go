@@ -318,3 +318,30 @@ func TestSweepLayerOrder(t *testing.T) {
 		t.Errorf("--layers with an unknown layer: exit %d: %s", code, stderr)
 	}
 }
+
+// TestEncodeRefusesInputsInsideOutput: --overwrite replaces the output directory as a whole, so
+// an input inside it would be read and then deleted; the run is refused and the input kept.
+func TestEncodeRefusesInputsInsideOutput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	xp, yp := writeStudy(t, out, 40, 4, 6) // X.npy and Y.npy inside results/
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(out, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []string{out, link} {
+		_, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", o, "--overwrite")
+		if code != 1 || !strings.Contains(stderr, "input inside the output directory") {
+			t.Errorf("-o %s over its own inputs: exit %d: %s", o, code, stderr)
+		}
+	}
+	if _, err := os.Stat(xp); err != nil {
+		t.Errorf("input lost: %v", err)
+	}
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", filepath.Join(out, "sub")); code != 0 {
+		t.Errorf("output inside the inputs' folder: exit %d: %s", code, stderr)
+	}
+}

@@ -170,6 +170,28 @@ func samePath(a, b string) bool {
 	return a == b
 }
 
+// CheckInputs refuses input files that lie inside the output directory, which Commit replaces
+// as a whole: with overwrite, the run would read them and then delete them. Paths are compared
+// with symbolic links resolved; empty paths are skipped.
+func (d *Dir) CheckInputs(paths ...string) error {
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		if r, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = r
+		}
+		if within(filepath.Clean(abs), d.target) {
+			return fmt.Errorf("%s: input inside the output directory %s, which is replaced when the results are written: write the output elsewhere", p, d.name())
+		}
+	}
+	return nil
+}
+
 // Path returns the staging path of a file in the directory.
 func (d *Dir) Path(name string) string { return filepath.Join(d.tmp, name) }
 
