@@ -31,7 +31,7 @@ run)
 	root=$(pwd)
 	# CUDA_LIBDIR: the CUDA libraries to retarget to (a dry run here: CUDA_LIBDIR=.cache/cudasim,
 	# the simulator that make test-cudasim builds).
-	libdir=${CUDA_LIBDIR:-/usr/local/cuda/lib64}
+	libdir=$(cd "${CUDA_LIBDIR:-/usr/local/cuda/lib64}" && pwd) || { echo "no CUDA library folder ${CUDA_LIBDIR:-/usr/local/cuda/lib64}"; exit 1; }
 	{
 		nvidia-smi
 		ls "$libdir" | grep -E 'cublas|cusolver|nvrtc'
