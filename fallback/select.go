@@ -22,8 +22,10 @@ func (r *runner[T]) criteria(outer *split[T], inner []*split[T], b *batch[T], tr
 }
 
 // loo: for each penalty, Yhat = U diag(f) Z (one product) and the fused error
-// sum_i ((Yc_i - Yhat_i) / (1 - h_i))² per target. With a complete decomposition the residual
-// Yc - Yhat is computed directly, U diag(1-f) Z + uc Zc (see decomposition.complete).
+// sum_i ((Yc_i - Yhat_i) / (1 - h_i))² per target. With a complete decomposition, the penalties
+// engine.ResidualDirect picks take the residual as R0 + U diag(1-f) Z instead, R0 = uc Zc (see
+// decomposition.complete): they run after the others, with b.yc replaced by R0 (nothing reads
+// b.yc after the selection).
 func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 	d, mb := sp.dec, b.mb
 	alphas := r.s.opts.Alphas
@@ -37,22 +39,37 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 	for i := range partial {
 		partial[i] = make([]float64, mb)
 	}
+	var classic, direct []int
 	for a, alpha := range alphas {
+		d.shrink(alpha, f)
+		if d.complete && engine.ResidualDirect(f) {
+			direct = append(direct, a)
+		} else {
+			classic = append(classic, a)
+		}
+	}
+	for k, a := range append(classic, direct...) {
 		if r.ctx.Err() != nil {
 			return crit // a cancelled run stops here, between products; the caller checks
 		}
 		t0 := time.Now()
+		alpha := alphas[a]
 		d.shrink(alpha, f)
 		d.looWeights(f, w)
-		direct := d.complete && engine.ResidualDirect(f)
-		if direct {
+		sign := T(1) // residual = yc - yhat
+		if k >= len(classic) {
+			if k == len(classic) { // R0 = uc Zc replaces yc
+				if d.nc > 0 {
+					mul(d.ntr, mb, d.nc, sp.uc, b.zc, 0, b.yc)
+				} else {
+					clear(b.yc)
+				}
+			}
 			d.residualShrink(alpha, f)
+			sign = -1 // residual = R0 + yhat
 		}
 		scaleRows(b.z, mb, f, fz)
 		mul(d.ntr, mb, d.r, sp.u, fz, 0, yhat)
-		if direct && d.nc > 0 {
-			mul(d.ntr, mb, d.nc, sp.uc, b.zc, 1, yhat)
-		}
 		r.res.Flops += 2 * float64(d.ntr) * float64(d.r) * float64(mb)
 		t0 = r.since(t0, &r.tm.Products)
 		parallelFor(d.ntr, func(wk, lo, hi int) {
@@ -61,15 +78,8 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 			for i := lo; i < hi; i++ {
 				wi := w[i]
 				yc, yh := b.yc[i*mb:(i+1)*mb], yhat[i*mb:(i+1)*mb]
-				if direct { // yhat holds the residual
-					for t, v := range yh {
-						e := float64(v) * wi
-						acc[t] += e * e
-					}
-					continue
-				}
 				for t, v := range yc {
-					e := (float64(v) - float64(yh[t])) * wi
+					e := (float64(v) - float64(sign*yh[t])) * wi
 					acc[t] += e * e
 				}
 			}
