@@ -460,6 +460,45 @@ func TestAlignedProducts(t *testing.T) {
 	}
 }
 
+// TestTF32NearExactDual: TF32 with fewer training rows than features and near-exact fits (the
+// dual decomposition, small penalties chosen), where the leave-one-out residual is a small
+// difference of large terms. Reference: the CPU engine in float64; the criteria are flat across
+// the small penalties, so many choices differ, the r they give must not. On the simulator
+// (truncating TF32 / rounding to nearest): R0 = uc uc^T Yc in 3xTF32 (complementResidual),
+// |r| 0.0039 / 0.0069 and 58% / 55% identical penalties; R0 = Yc - U Z in 3xTF32
+// (looResiduals) 0.06 and 32%; uc uc^T Yc in plain TF32 0.0025 and 35%.
+func TestTF32NearExactDual(t *testing.T) {
+	e := newTestEngine(t)
+	n, d, m := 70, 150, 77
+	rng := rand.New(rand.NewPCG(11, 3))
+	xs := make([]float64, n*d)
+	for i := range xs {
+		xs[i] = rng.NormFloat64() * (0.1 + 10*float64(i%d)/float64(d))
+	}
+	ys := make([]float64, n*m)
+	w := make([]float64, d*m)
+	for i := range w {
+		w[i] = rng.NormFloat64()
+	}
+	for i := 0; i < n; i++ {
+		for j := 0; j < m; j++ {
+			s := 0.0
+			for k := 0; k < d; k++ {
+				s += xs[i*d+k] * w[k*m+j]
+			}
+			ys[i*m+j] = s + 0.01*rng.NormFloat64()
+		}
+	}
+	x, y := engine.NewMatrix64(n, d, xs), engine.NewMatrix64(n, m, ys)
+	alphas := []float64{1e-3, 1e-2, 1e-1, 1, 10, 100, 1e3, 1e4}
+	opts := options(t, n, func(o *engine.Options) { o.Precision, o.Alphas = engine.TF32, alphas })
+	got := score(t, e, x, y, opts)
+	ref := opts
+	ref.Precision = engine.Float64
+	want := score(t, fallback.New(), x, y, ref)
+	compare(t, "tf32 near-exact dual", got, want, 0.02, 0.45)
+}
+
 // TestStreamedBrainData: brain data larger than the engine's memory budget stays on the host and
 // is uploaded batch by batch, with the same numbers (float32 and float64).
 func TestStreamedBrainData(t *testing.T) {

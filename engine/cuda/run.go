@@ -188,7 +188,8 @@ type split struct {
 	complete bool
 	nc       int
 	uc       cu.DevicePtr
-	direct   []bool // per penalty
+	ucl      cu.DevicePtr // TF32 mode: uc - tf32(uc), uc itself rounded to TF32 (as U, splitU)
+	direct   []bool       // per penalty
 
 	// Inner k-fold splits only: the split's training and validation rows as int32 positions in
 	// the outer training fold (rows of the outer batch's Yc).
@@ -500,7 +501,16 @@ func (r *runner) complement(fp *pool, sp *split, gram cu.DevicePtr, keepIdx []in
 	if sp.uc, err = fp.alloc(int64(sp.ldu) * int64(sp.nc) * 4); err != nil {
 		return r.oom("decomposition", err)
 	}
-	return d.convert64to32(c64, sp.ldu*sp.nc, sp.uc)
+	if err := d.convert64to32(c64, sp.ldu*sp.nc, sp.uc); err != nil {
+		return err
+	}
+	if !d.tf32 {
+		return nil
+	}
+	if sp.ucl, err = fp.alloc(int64(sp.ldu) * int64(sp.nc) * 4); err != nil {
+		return r.oom("decomposition", err)
+	}
+	return d.splitTF32(sp.uc, sp.ldu, sp.ldu, sp.nc, sp.uc, sp.ldu, sp.ucl, sp.ldu)
 }
 
 func without(ps []cu.DevicePtr, drop ...cu.DevicePtr) []cu.DevicePtr {
@@ -520,10 +530,12 @@ func without(ps []cu.DevicePtr, drop ...cu.DevicePtr) []cu.DevicePtr {
 // --- target batches ---
 
 // align is the granule, in elements, of the leading dimensions of the matrices the products
-// read and write and of the dimensions they run over: cuBLAS's fast (tensor-core) kernels need
-// every dimension and leading dimension to be a whole number of 16-byte vectors, and fall back
-// to slower ones otherwise (cuBLAS documentation, "Tensor Core Usage"). W2's 17,958 training
-// rows and 28,726 targets are not. 32 elements also start every column on a 128-byte line.
+// read and write and of their stored row counts: cuBLAS's fast (tensor-core) kernels want C's
+// rows (m), the stored rows of A and B (m or k, k or n, as transposed) and every leading
+// dimension to be whole 16-byte vectors, and fall back to slower ones otherwise (cuBLAS
+// documentation, "Tensor Core Usage"); W2's 17,958 training rows and 28,726 targets are not.
+// The rank r is never a stored row count in these products (it is n of U^T Yc, k of the others)
+// and is not padded. 32 elements also start every column on a 128-byte line.
 const align = 32
 
 // padded rounds n up to a whole number of granules.
@@ -561,6 +573,9 @@ type batch struct {
 	// training targets go to yh (ntr_i < ntr rows), the criteria to crit.
 	kz, kgz, kpred cu.DevicePtr // precision t: r_i x ld, r_i x ld, ldp_i x ld
 	kmean          cu.DevicePtr // float64: bs, the inner training means
+
+	// TF32 mode with a complete decomposition: Zc = uc^T Yc (nc x ld), for complementResidual
+	zc cu.DevicePtr
 }
 
 // perTarget is the device memory one target (one row of ld) of a batch takes.
@@ -574,6 +589,9 @@ func (r *runner) perTarget(sp *split, inner []*split) int64 {
 	if len(inner) > 0 {
 		rmax, ldpmax := innerMax(inner)
 		b += es*(2*int64(rmax)+int64(ldpmax)) + 8
+	}
+	if sp.ucl != 0 {
+		b += es * int64(sp.nc)
 	}
 	return b
 }
@@ -623,6 +641,9 @@ func (r *runner) allocBatch(p *pool, sp *split, inner []*split, bs, ld int) (*ba
 		b.kpred = al(es * int64(ldpmax) * nl)
 		b.kmean = al(8 * n)
 	}
+	if sp.ucl != 0 {
+		b.zc = al(es * int64(sp.nc) * nl)
+	}
 	b.cnst, b.idx, b.deg = al(4*n), al(4*n), al(4*n)
 	if r.s.dy == 0 {
 		b.staged[0] = al(es * int64(r.x.Rows) * n)
@@ -655,7 +676,8 @@ func (r *runner) batches(p *pool, sp *split, inner []*split, bs int) (*batch, er
 			bs = wholeGranules(bs)
 		}
 	}
-	if most := math.MaxInt32 / maxColumns(sp, inner); bs > most {
+	most := math.MaxInt32 / maxColumns(sp, inner)
+	if bs > most {
 		bs = wholeGranules(most)
 	}
 	if opts.MaxBatch > 0 {
@@ -663,7 +685,7 @@ func (r *runner) batches(p *pool, sp *split, inner []*split, bs int) (*batch, er
 	}
 	bs = max(bs, 1)
 	ld := batchLd(bs)
-	if int64(ld) > fit && bs == m {
+	if (int64(ld) > fit || ld > most) && bs == m {
 		ld = bs // every target fits, their padding does not
 	}
 	if r.s.failAllocs > 0 {
@@ -1034,8 +1056,8 @@ func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) erro
 	}
 	// The penalties whose residual is Yc - U diag(f) Z (classic), then those whose residual is
 	// R0 - U diag(f-1) Z, with b.yc replaced by R0 = Yc - U Z in between: every penalty in TF32
-	// mode (see looResiduals), those ResidualDirect picks with a complete decomposition (R0 =
-	// uc uc^T Yc). The argmin is the grid's whatever the order (loo_update).
+	// mode (see looResiduals), those ResidualDirect picks with a complete decomposition (float32
+	// and float64; R0 = uc uc^T Yc). The argmin is the grid's whatever the order (loo_update).
 	var classic, direct []int
 	for a := 0; a < A; a++ {
 		if d.tf32 || (sp.complete && sp.direct[a]) {
@@ -1114,6 +1136,24 @@ func (r *runner) complementResidual(sp *split, b *batch, mb int) error {
 	d, t, ld, mp := r.d, r.t, b.ld, b.productRows(mb)
 	if sp.nc == 0 {
 		return d.zero(b.yc, int64(sp.ldu)*int64(ld)*t.size())
+	}
+	if d.tf32 {
+		// float32-accurate on the tensor cores, as looResiduals: yc split into hi (in place) and
+		// lo (yh), Zc^T = yc uc in 3xTF32 into zc; Zc^T split into hi (in place) and lo (yh, free
+		// again: yc is not needed once Zc is formed), yc = Zc^T uc^T in 3xTF32.
+		if err := d.splitTF32(b.yc, ld, mp, sp.ldu, b.yc, ld, b.yh, ld); err != nil {
+			return err
+		}
+		if err := d.gemm3xTF32(false, false, mp, sp.nc, sp.ldu, 1, b.yc, b.yh, ld, sp.uc, sp.ucl, sp.ldu, 0, b.zc, ld); err != nil {
+			return err
+		}
+		if err := d.splitTF32(b.zc, ld, mp, sp.nc, b.zc, ld, b.yh, ld); err != nil {
+			return err
+		}
+		if err := d.gemm3xTF32(false, true, mp, sp.ldu, sp.nc, 1, b.zc, b.yh, ld, sp.uc, sp.ucl, sp.ldu, 0, b.yc, ld); err != nil {
+			return err
+		}
+		return r.mark(&r.tm.Products)
 	}
 	// Column-major Zc^T (mb x nc) = yc (mb x ntr) uc (ntr x nc), into yh; then
 	// yc (mb x ntr) = Zc^T uc^T: row-major uc Zc.
