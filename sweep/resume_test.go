@@ -148,6 +148,36 @@ func TestResumeRecomputesChangedActivations(t *testing.T) {
 			t.Errorf("relative path: %+v %v", rep, err)
 		}
 	}
+	// The folder moved (its files keep their size and time) keeps its units ...
+	moved := model + "-moved"
+	if err := os.Rename(model, moved); err != nil {
+		t.Fatal(err)
+	}
+	p3, err := sweep.Discover(moved, "model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := sweep.Run(context.Background(), config(t, out, p3, y, session(t, y))); err != nil || rep.Computed != 0 || rep.Changed != 0 {
+		t.Errorf("moved folder: %+v %v, want every unit reused", rep, err)
+	}
+	// ... a copy with new times (cp without -p) is scored again.
+	layer := p3.Checkpoints[0].Layers[0].Path
+	b, err := os.ReadFile(layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(layer)
+	if err := os.WriteFile(layer, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(layer, time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+	if err := os.Rename(moved, model); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := sweep.Run(context.Background(), config(t, out, p, y, session(t, y))); err != nil || rep.Changed != 1 ||
+		!strings.Contains(strings.Join(rep.Redone, ""), "modified") {
+		t.Errorf("a layer rewritten with a new time, back at the first path: %+v %v, want it (only) scored again", rep, err)
+	}
 }
 
 // In a bundle, the bundle's size and time stand for every member: re-saving a checkpoint's

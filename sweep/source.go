@@ -148,21 +148,20 @@ func (sc *sourceChecker) changed(s Source, rec *unitRecord) string {
 		return ""
 	}
 	var diff []string
-	if old.Path != st.path || old.Member != s.Member {
-		was := old.Path
-		if old.Member != "" {
-			was += ":" + old.Member
-		}
-		now := st.path
-		if s.Member != "" {
-			now += ":" + s.Member
-		}
-		diff = append(diff, "read from "+now+", was "+was)
-	} else {
+	t, terr := time.Parse(time.RFC3339Nano, old.MTime)
+	sameFile := old.Size == st.size && terr == nil && t.Equal(st.mtime)
+	switch {
+	case old.Member != s.Member:
+		diff = append(diff, fmt.Sprintf("array %q, was %q", s.Member, old.Member))
+	case old.Path != st.path && !sameFile:
+		// A folder moved or copied with its times (mv, cp -a, rsync -a), or reached by another
+		// real path, keeps its units: the same size and modification time to the nanosecond.
+		diff = append(diff, "read from "+st.path+", was "+old.Path+", a different file")
+	default:
 		if old.Size != st.size {
 			diff = append(diff, fmt.Sprintf("size %d bytes, was %d", st.size, old.Size))
 		}
-		if t, err := time.Parse(time.RFC3339Nano, old.MTime); err != nil || !t.Equal(st.mtime) {
+		if !sameFile && (terr != nil || !t.Equal(st.mtime)) {
 			diff = append(diff, fmt.Sprintf("modified %s, was %s", st.mtime.UTC().Format(time.RFC3339Nano), old.MTime))
 		}
 	}

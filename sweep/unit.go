@@ -140,7 +140,8 @@ func (p *Plan) checkpointNames() string {
 
 var (
 	lastInt   = regexp.MustCompile(`(\d+)\D*$`)
-	namedStep = regexp.MustCompile(`(?i)(?:step|steps|iter|iteration|it)[-_=]?(\d+)`)
+	// the keyword starts a word (not "vit16", "split2", "unit3", "init0")
+	namedStep = regexp.MustCompile(`(?i)(?:^|[^a-z])(?:steps?|iter|iteration|it)[-_=]?(\d+)`)
 )
 
 // nameNumber returns a checkpoint's training step from its name: the number after "step" (or
