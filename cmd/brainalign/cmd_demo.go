@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -148,6 +149,9 @@ func checkStudyOut(dir string, overwrite bool) error {
 	if !st.IsDir() {
 		return fmt.Errorf("--study-out %s: exists and is not a directory", dir)
 	}
+	if holdsWorkDir(dir) {
+		return fmt.Errorf("--study-out %s: cannot be the working directory or one of its parents (it is replaced as a whole)", dir)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("--study-out %s: %v", dir, err)
@@ -162,22 +166,53 @@ func checkStudyOut(dir string, overwrite bool) error {
 // --overwrite) is set aside first and removed when the study part succeeds, or put back when it
 // fails, so files of two runs never mix.
 func replaceStudyOut(dir string, run func() error) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) == 0 {
-		return run()
-	}
 	clean := filepath.Clean(dir)
-	old := filepath.Join(filepath.Dir(clean), fmt.Sprintf(".%s.old-%d", filepath.Base(clean), os.Getpid()))
-	if err := os.Rename(clean, old); err != nil {
-		return fmt.Errorf("--study-out %s: cannot replace: %v", dir, err)
+	entries, err := os.ReadDir(clean)
+	existed := err == nil
+	old := ""
+	if existed && len(entries) > 0 {
+		old = filepath.Join(filepath.Dir(clean), fmt.Sprintf(".%s.old-%d", filepath.Base(clean), os.Getpid()))
+		if err := os.Rename(clean, old); err != nil {
+			return fmt.Errorf("--study-out %s: cannot replace: %v", dir, err)
+		}
 	}
 	if err := run(); err != nil {
+		// a failed or interrupted study leaves nothing half written: the partial study goes,
+		// what was there comes back
 		if rmErr := os.RemoveAll(clean); rmErr == nil {
-			_ = os.Rename(old, clean) // put the previous results back
+			if old != "" {
+				_ = os.Rename(old, clean)
+			} else if existed {
+				_ = os.Mkdir(clean, 0o777)
+			}
 		}
 		return err
 	}
-	return os.RemoveAll(old)
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+// holdsWorkDir reports whether dir is the working directory or one of its parents (symbolic
+// links resolved).
+func holdsWorkDir(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return false
+	}
+	if r, err := filepath.EvalSymlinks(wd); err == nil {
+		wd = r
+	}
+	rel, err := filepath.Rel(abs, wd)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // bestLayers returns the argmax over layers per target (first on ties).

@@ -72,6 +72,13 @@ func runEncode(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		// non-finite values located in the files, before rows are picked and renumbered
+		if err := x.m.CheckFinite(x.name()); err != nil {
+			return err
+		}
+		if err := y.m.CheckFinite(y.name()); err != nil {
+			return err
+		}
 		xm, ym = subsetRows(xm, mt.xRows), subsetRows(ym, mt.yRows)
 		brainRows = mt.yRows
 		unmatched = map[string][]string{"features": mt.unmatchedFeatures, "brain": mt.unmatchedBrain}

@@ -156,6 +156,9 @@ func runSweep(c *cli.Context) error {
 		}
 		reportUnmatched(c.App.ErrWriter, "features", mt.unmatchedFeatures)
 		reportUnmatched(c.App.ErrWriter, "brain data", mt.unmatchedBrain)
+		if err := ym.CheckFinite(y.name()); err != nil { // located in the file, before rows are picked
+			return err
+		}
 		ym = subsetRows(ym, mt.yRows)
 		brainRows = mt.yRows
 		nx := len(xIDs)

@@ -345,3 +345,81 @@ func TestEncodeRefusesInputsInsideOutput(t *testing.T) {
 		t.Errorf("output inside the inputs' folder: exit %d: %s", code, stderr)
 	}
 }
+
+// TestStudyOutFailureAndWorkDir: a failed or interrupted study part leaves no partial study
+// where there was none (and an empty folder stays an empty folder); the working directory and
+// its parents are refused as --study-out, with or without --overwrite.
+func TestStudyOutFailureAndWorkDir(t *testing.T) {
+	base := t.TempDir()
+	fresh := filepath.Join(base, "fresh")
+	empty := filepath.Join(base, "empty")
+	os.Mkdir(empty, 0o755)
+	for _, dir := range []string{fresh, empty} {
+		err := replaceStudyOut(dir, func() error {
+			os.MkdirAll(filepath.Join(dir, "sweeps", "units"), 0o755)
+			os.WriteFile(filepath.Join(dir, "sweeps", "units", "u.json"), []byte("{}"), 0o644)
+			return context.Canceled
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("%s: error %v", dir, err)
+		}
+		entries, err := os.ReadDir(dir)
+		switch {
+		case dir == fresh && !os.IsNotExist(err):
+			t.Errorf("partial study left in a new folder: %v %v", entries, err)
+		case dir == empty && (err != nil || len(entries) != 0):
+			t.Errorf("empty folder after a failed study: %v %v", entries, err)
+		}
+	}
+	wd, _ := os.Getwd()
+	sub := filepath.Join(base, "a", "b")
+	os.MkdirAll(sub, 0o755)
+	if err := os.Chdir(sub); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	for _, dir := range []string{".", "..", filepath.Join(base, "a")} {
+		if err := checkStudyOut(dir, true); err == nil || !strings.Contains(err.Error(), "working directory") {
+			t.Errorf("--study-out %s from %s: %v", dir, sub, err)
+		}
+	}
+	if err := checkStudyOut(fresh, true); err != nil {
+		t.Errorf("--study-out elsewhere: %v", err)
+	}
+}
+
+// TestEncodeNaNWithIDs: with rows matched by id, a non-finite value is still located by its row
+// (and index) in the file, not among the matched rows.
+func TestEncodeNaNWithIDs(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 40, 4, 6)
+	ya, _ := array.Read(yp)
+	y := append([]float64(nil), ya[0].F64...)
+	array.CloseAll(ya)
+	y[30*6+4] = math.Inf(1) // file row 30, column 4
+	y3 := filepath.Join(dir, "Y3.npy")
+	if err := array.WriteNPY(y3, []int{40, 2, 3}, y); err != nil {
+		t.Fatal(err)
+	}
+	var xi, yi strings.Builder
+	for i := 0; i < 40; i++ {
+		if i != 5 {
+			fmt.Fprintf(&xi, "s%d\n", i) // features lack s5: brain row 30 becomes matched row 29
+		}
+		fmt.Fprintf(&yi, "s%d\n", i)
+	}
+	xr := filepath.Join(dir, "X39.npy")
+	xa, _ := array.Read(xp)
+	xs := append(append([]float32(nil), xa[0].F32[:5*4]...), xa[0].F32[6*4:]...)
+	array.CloseAll(xa)
+	if err := array.WriteNPY(xr, []int{39, 4}, xs); err != nil {
+		t.Fatal(err)
+	}
+	xids, yids := filepath.Join(dir, "x.txt"), filepath.Join(dir, "y.txt")
+	os.WriteFile(xids, []byte(xi.String()), 0o644)
+	os.WriteFile(yids, []byte(yi.String()), 0o644)
+	_, stderr, code := runCLI(t, "encode", "-x", xr, "-y", y3, "--features-ids", xids, "--brain-ids", yids, "-o", filepath.Join(dir, "o"))
+	if code != 1 || !strings.Contains(stderr, "Y3.npy: non-finite value +Inf at index [30 1 1] (row 30, column 4") {
+		t.Errorf("Inf with matched ids: exit %d: %s", code, stderr)
+	}
+}
