@@ -139,7 +139,7 @@ func (p *Plan) checkpointNames() string {
 }
 
 var (
-	lastInt   = regexp.MustCompile(`(\d+)\D*$`)
+	lastInt = regexp.MustCompile(`(\d+)\D*$`)
 	// the keyword starts a word (not "vit16", "split2", "unit3", "init0")
 	namedStep = regexp.MustCompile(`(?i)(?:^|[^a-z])(?:steps?|iter|iteration|it)[-_=]?(\d+)`)
 )
