@@ -24,7 +24,16 @@ var (
 	studyOnce sync.Once
 	studyRes  *studyRun
 	studyErr  error
+	studyDir  string // removed when the test binary ends (TestMain)
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if studyDir != "" {
+		os.RemoveAll(studyDir)
+	}
+	os.Exit(code)
+}
 
 // runStudy sweeps every subject's fMRI and MEG data over all checkpoints and layers, once per
 // test binary.
@@ -36,6 +45,7 @@ func runStudy(t *testing.T) *studyRun {
 			studyErr = err
 			return
 		}
+		studyDir = dir
 		studyRes, studyErr = sweepStudy(synth.Small(), dir)
 	})
 	if studyErr != nil {
