@@ -223,3 +223,35 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("unknown engine: %v (should list the kinds)", err)
 	}
 }
+
+// TestCheckFiniteRows: only the rows asked for are checked, in every storage; the value is named
+// by its row in the matrix (and its index in a 3-d shape).
+func TestCheckFiniteRows(t *testing.T) {
+	v := []float64{0, 1, 2, 3, 4, 5, math.NaN(), 7, 8, 9, 10, 11} // 3 x 4: NaN at (1, 2)
+	cm := make([]float64, 12)
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 4; j++ {
+			cm[i+3*j] = v[i*4+j]
+		}
+	}
+	f32 := make([]float32, 12)
+	for k, x := range v {
+		f32[k] = float32(x)
+	}
+	for name, m := range map[string]Matrix{
+		"f64": NewMatrix64(3, 4, v), "f32": NewMatrix32(3, 4, f32),
+		"colmajor": {Rows: 3, Cols: 4, ColMajor: true, F64: cm},
+	} {
+		if err := m.CheckFiniteRows(name, []int{0, 2}); err != nil {
+			t.Errorf("%s: rows 0 and 2: %v", name, err)
+		}
+		if err := m.CheckFiniteRows(name, []int{2, 1}); err == nil || !strings.Contains(err.Error(), "at row 1, column 2") {
+			t.Errorf("%s: rows 2 and 1: %v", name, err)
+		}
+	}
+	m := NewMatrix64(3, 4, v)
+	m.Shape = []int{3, 2, 2}
+	if err := m.CheckFiniteRows("y", []int{1}); err == nil || !strings.Contains(err.Error(), "at index [1 1 0]") {
+		t.Errorf("3-d: %v", err)
+	}
+}

@@ -90,6 +90,41 @@ func (m Matrix) CheckFinite(name string) error {
 	if m.ColMajor {
 		i, j = bad%m.Rows, bad/m.Rows
 	}
+	return m.nonFinite(name, i, j)
+}
+
+// CheckFiniteRows is CheckFinite over the given rows only (e.g. those that stimulus-id matching
+// keeps), naming a value by its row in m.
+func (m Matrix) CheckFiniteRows(name string, rows []int) error {
+	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+	for _, i := range rows {
+		switch {
+		case m.ColMajor:
+			for j := 0; j < m.Cols; j++ {
+				if bad(m.At(i, j)) {
+					return m.nonFinite(name, i, j)
+				}
+			}
+		case m.F64 != nil:
+			for j, v := range m.F64[i*m.Cols : (i+1)*m.Cols] {
+				if bad(v) {
+					return m.nonFinite(name, i, j)
+				}
+			}
+		default:
+			for j, v := range m.F32[i*m.Cols : (i+1)*m.Cols] {
+				if bad(float64(v)) {
+					return m.nonFinite(name, i, j)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// nonFinite is the error for the value at (i, j): its row and column, and its index in the
+// array's shape when that has more than two axes.
+func (m Matrix) nonFinite(name string, i, j int) error {
 	if len(m.Shape) > 2 && prod(m.Shape[1:]) == m.Cols {
 		idx := []int{i}
 		rest := j

@@ -22,7 +22,8 @@
 // differ only in leading zeros ("layer02", "layer2") are ordered as strings. A manifest's
 // layers are in the order of their first rows, and Plan.OrderLayers (brainalign sweep --layers)
 // sets any order, or a subset: name order cannot know where unnumbered layers (patch_embed,
-// norm, head) belong (Plan.Unnumbered lists them). The first layer is relative depth 0, the last
+// norm, head) or where one family of names (features.*) goes against another (classifier.*);
+// Plan.OrderDoubt lists such groups. The first layer is relative depth 0, the last
 // 1. A checkpoint's training step is the number after "step" (or "iter") in its name, else its
 // last integer ("step1000_seed0": 1000, "ckpt-0100000": 100000), unless steps are given
 // explicitly (one per checkpoint, in order); checkpoints are ordered by step when every one has
@@ -59,8 +60,9 @@
 //
 // # Sharding
 //
-// Units are numbered in (checkpoint, layer) order; shard i of N (0-based, --shard i/N or
-// SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT) takes units i, i+N, i+2N, ...; the shards of one
+// Units are numbered in (checkpoint, layer) order; shard i of N (0-based, --shard i/N, or
+// --shard slurm: ShardFromEnv's SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, stepped arrays
+// too) takes units i, i+N, i+2N, ...; the shards of one
 // sweep cover every unit exactly once. Each shard merges when it finds every unit done (another
 // shard's unit whose activations changed is not done), so the last one to finish writes the
 // tables; Merge can also be run on its own (it merges the units as recorded, without looking at

@@ -106,12 +106,12 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 		return nil, err
 	}
 	s0 := g[0]
+	if s0.C < 2 {
+		return nil, fmt.Errorf("%s: too few checkpoints: %d; a half-time needs at least 2", s0.Dir, s0.C)
+	}
 	steps, ok := s0.Steps()
 	if !ok {
 		return nil, fmt.Errorf("%s: missing training steps: name checkpoints with their step (ckpt-<step>) or give --steps to sweep", s0.Dir)
-	}
-	if s0.C < 2 {
-		return nil, fmt.Errorf("%s: too few checkpoints: %d; a half-time needs at least 2", s0.Dir, s0.C)
 	}
 	C, L, M := s0.C, s0.L, s0.M
 	res := &HalfTimeResult{Steps: steps}

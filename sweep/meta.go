@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -155,7 +156,7 @@ func (m Meta) Labels() []int {
 // save writes the metadata into dir/meta.
 func (m Meta) save(dir string) error {
 	md := filepath.Join(dir, metaDir)
-	if err := os.MkdirAll(md, 0o755); err != nil {
+	if err := os.MkdirAll(md, 0o777); err != nil {
 		return err
 	}
 	if m.Coords != nil {
@@ -313,6 +314,7 @@ func readROINames(path string) (map[int]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
 	}
+	b = bytes.TrimPrefix(b, []byte("\ufeff")) // a UTF-8 byte-order mark
 	var lines []string
 	for _, l := range strings.Split(string(b), "\n") {
 		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
@@ -346,6 +348,15 @@ func readROINames(path string) (map[int]string, error) {
 			return nil, fmt.Errorf("%s: label %d named twice (%q and %q)", path, lab, prev, l[k+1:])
 		}
 		names[lab] = strings.TrimSpace(l[k+1:])
+	}
+	// one name per ROI: the metrics look ROIs up by name (--v1-roi), table.csv names columns
+	byName := map[string]int{}
+	for lab := range names {
+		if other, dup := byName[names[lab]]; dup {
+			a, b := min(lab, other), max(lab, other)
+			return nil, fmt.Errorf("%s: labels %d and %d are both named %q; ROI names must differ", path, a, b, names[lab])
+		}
+		byName[names[lab]] = lab
 	}
 	return names, nil
 }

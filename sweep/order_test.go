@@ -203,8 +203,12 @@ func TestManifestAndExplicitLayerOrder(t *testing.T) {
 	if got := strings.Join(p.Layers, " "); got != strings.Join(forward, " ") {
 		t.Errorf("manifest rows %v: layers %s", forward, got)
 	}
-	if u := p.Unnumbered(); strings.Join(u, " ") != "patch_embed norm head" {
-		t.Errorf("unnumbered layers %v", u)
+	if u := p.OrderDoubt(); u != nil {
+		t.Errorf("a manifest's order doubted: %v", u)
+	}
+	p.Explicit = false
+	if u := p.OrderDoubt(); strings.Join(u, " ") != "patch_embed blocks.* norm head" {
+		t.Errorf("name groups %v", u)
 	}
 	if err := p.OrderLayers([]string{"blocks.10", "patch_embed", "head"}); err != nil {
 		t.Fatal(err)

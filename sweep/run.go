@@ -334,7 +334,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err := c.Meta.Check(c.Brain.Path, c.Trailing); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(c.Dir, 0o777); err != nil {
 		return nil, fmt.Errorf("%s: cannot create: %v", c.Dir, errors.Unwrap(err))
 	}
 	man := c.manifest()
@@ -483,7 +483,7 @@ func (c *Config) scoreUnit(ctx context.Context, u Unit, x engine.Matrix, id *inp
 		return fmt.Errorf("%s: %w", src, err)
 	}
 	rep.EngineName = res.Engine
-	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(base), 0o777); err != nil {
 		return err
 	}
 	perFold := append([]int{res.Folds}, c.Trailing...)

@@ -1,6 +1,8 @@
 package sweep
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -53,6 +55,7 @@ type Plan struct {
 	Model       string
 	Layers      []string // layer names, shallow to deep
 	Checkpoints []Checkpoint
+	Explicit    bool // the layer order was given (a manifest's rows, OrderLayers), not taken from names
 }
 
 // Unit is one activation matrix of the plan.
@@ -158,6 +161,28 @@ func nameNumber(s string) (float64, bool) {
 	return v, err == nil
 }
 
+// namedStepOnly is nameNumber for a name that is the model's rather than a checkpoint's (a lone
+// bundle or folder of layers): a step only after a step keyword ("ckpt_step5000"), never a
+// number of the architecture's name ("vit_b16", "resnet50").
+func namedStepOnly(s string) (float64, bool) {
+	all := namedStep.FindAllStringSubmatch(s, -1)
+	if len(all) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(all[len(all)-1][1], 64)
+	return v, err == nil
+}
+
+// isSweepOutput reports whether dir is a sweep's output folder (its units or merged tables).
+func isSweepOutput(dir string) bool {
+	for _, marker := range []string{"sweep.json", "units"} {
+		if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // naturalLess orders names naturally: names are split into runs of digits and runs of other
 // characters and compared run by run, digit runs by their value and other runs as strings, so
 // that "blocks.2.mlp.fc2" < "blocks.10.mlp.fc2" and "layer2" < "layer10" (every number in a
@@ -254,7 +279,9 @@ func Discover(path, model string) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		cks, layers = []Checkpoint{bundleCheckpoint(stem(path), path, names, info)}, [][]string{names}
+		ck := bundleCheckpoint(stem(path), path, names, info)
+		ck.Step, ck.HasStep = namedStepOnly(ck.Name) // the model's name: "resnet50" is no step 50
+		cks, layers = []Checkpoint{ck}, [][]string{names}
 	case !st.IsDir() && isNPY(path):
 		return nil, fmt.Errorf("%s: too few layers: a single .npy file is one layer; a sweep needs a folder of layers, an .npz or a .safetensors file", path)
 	case !st.IsDir():
@@ -363,6 +390,8 @@ func discoverDir(dir string) ([]Checkpoint, [][]string, error) {
 			continue
 		}
 		switch {
+		case e.IsDir() && isSweepOutput(p):
+			// a sweep's own --out inside the activations folder: not a checkpoint
 		case e.IsDir():
 			subdirs = append(subdirs, p)
 		case isNPY(p):
@@ -378,6 +407,7 @@ func discoverDir(dir string) ([]Checkpoint, [][]string, error) {
 		return nil, nil, fmt.Errorf("%s: mixes layer files (.npy) with checkpoints (%d folders, %d bundles); put each checkpoint's layers in its own folder", dir, len(subdirs), len(bundles))
 	case len(npys) > 0:
 		c, l := npyCheckpoint(filepath.Base(filepath.Clean(dir)), npys)
+		c.Step, c.HasStep = namedStepOnly(c.Name) // the model's name: "vit_b16" is no step 16
 		return []Checkpoint{c}, [][]string{l}, nil
 	}
 	for _, b := range bundles {
@@ -437,7 +467,11 @@ func readManifest(path, model string) (*Plan, error) {
 		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	br := bufio.NewReader(f)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" { // Excel's "CSV UTF-8"
+		br.Discard(3)
+	}
+	r := csv.NewReader(br)
 	r.FieldsPerRecord = -1
 	head, err := r.Read()
 	if err != nil {
@@ -525,7 +559,7 @@ func readManifest(path, model string) (*Plan, error) {
 		}
 		cks, layers = append(cks, c), append(layers, ls)
 	}
-	p := &Plan{Model: model}
+	p := &Plan{Model: model, Explicit: true}
 	if err := p.setCheckpoints(path, cks, layers); err != nil {
 		return nil, err
 	}
@@ -565,23 +599,36 @@ func (p *Plan) OrderLayers(names []string) error {
 		p.Checkpoints[c].Layers = srcs
 	}
 	p.Layers = layers
-	return p.Validate("layers")
+	p.Explicit = true
+	return p.Validate("the layers chosen")
 }
 
-// Unnumbered returns the layers whose names have no number when others have one: ordered by
-// name after the numbered ones, which is rarely their depth (an embedding first, a final norm or
-// head last), so a caller warns and suggests an explicit order.
-func (p *Plan) Unnumbered() []string {
-	var none []string
-	for _, l := range p.Layers {
-		if !strings.ContainsAny(l, "0123456789") {
-			none = append(none, l)
-		}
-	}
-	if len(none) == len(p.Layers) {
+// OrderDoubt returns the groups of layer names whose relative order name order decides, when
+// there is more than one and no manifest or OrderLayers gave the order: names are grouped by
+// their text before the first number ("blocks.*" for blocks.0.attn ... blocks.11.mlp; a name
+// without a number is its own group). Within a group numbers order the layers; between groups
+// only the text does, which is rarely depth (patch_embed, blocks.*, norm, head; VGG's
+// features.* and classifier.*), so a caller warns and suggests an explicit order.
+func (p *Plan) OrderDoubt() []string {
+	if p.Explicit {
 		return nil
 	}
-	return none
+	var groups []string
+	seen := map[string]bool{}
+	for _, l := range p.Layers {
+		g := l
+		if i := strings.IndexAny(l, "0123456789"); i >= 0 {
+			g = l[:i] + "*"
+		}
+		if !seen[g] {
+			seen[g] = true
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) < 2 {
+		return nil
+	}
+	return groups
 }
 
 // ParseLayers parses a layer list: comma-separated names, or a file of one name per line.
@@ -592,6 +639,7 @@ func ParseLayers(s string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		b = bytes.TrimPrefix(b, []byte("\ufeff")) // a UTF-8 byte-order mark
 		for _, line := range strings.Split(string(b), "\n") {
 			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 				out = append(out, line)
@@ -621,6 +669,7 @@ func ParseSteps(s string) ([]float64, error) {
 		if err != nil {
 			return nil, err
 		}
+		b = bytes.TrimPrefix(b, []byte("\ufeff")) // a UTF-8 byte-order mark
 		var out []float64
 		for i, line := range strings.Split(string(b), "\n") {
 			line = strings.TrimSpace(line)

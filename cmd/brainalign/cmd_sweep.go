@@ -33,10 +33,11 @@ func init() {
 			"  DIR/layer-<k>.npy             one checkpoint, each file a layer\n" +
 			"  DIR/ckpt-<step>/layer-<k>.npy checkpoints as folders (or ckpt-<step>.npz/.safetensors bundles)\n" +
 			"  DIR/manifest.csv              explicit: checkpoint,step,layer,path[,member]\n" +
-			"Layers are ordered naturally (every number in a name by value: blocks.2 before blocks.10),\n" +
-			"checkpoints by step (the number after 'step' in the name, else its last number, or --steps). Each finished unit is written at once to DIR/units/ and skipped when\n" +
-			"the sweep is run again; with --shard i/N (or inside a Slurm job array) a process takes every\n" +
-			"N-th unit, and the last shard to finish merges:\n" +
+			"Layers are ordered naturally (every number in a name by value: blocks.2 before blocks.10;\n" +
+			"--layers sets another order), checkpoints by step (the number after 'step' in the name, else\n" +
+			"its last number, or --steps). Each finished unit is written at once to DIR/units/ and skipped\n" +
+			"when the sweep is run again; with --shard i/N (or --shard slurm: the task's place in its Slurm\n" +
+			"job array) a process takes every N-th unit, and the last shard to finish merges:\n" +
 			"  scores.npy       checkpoints x layers x targets (float64; targets keep the brain's shape)\n" +
 			"  fold_scores.npy  checkpoints x layers x folds x targets\n" +
 			"  table.csv        model,subject,checkpoint,step,layer,layer_index,relative_depth,\n" +
@@ -58,7 +59,7 @@ func init() {
 			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds): temporal score"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
-			&cli.StringFlag{Name: "shard", Category: catShard, Usage: "do shard `i/N` of the units (0-based); default SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when set"},
+			&cli.StringFlag{Name: "shard", Category: catShard, Usage: "do shard `i/N` of the units (0-based), or 'slurm': shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT (default: every unit, also inside a job array)"},
 			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables"},
 		}, modelFlags()...),
 		Action: runSweep,
@@ -112,9 +113,9 @@ func runSweep(c *cli.Context) error {
 		if err := plan.OrderLayers(names); err != nil {
 			return usageError("--layers: %v", err)
 		}
-	} else if none := plan.Unnumbered(); len(none) > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "warning: layers without a number in their name (%s) are ordered after the numbered ones, by name; give --layers to set their depth\n",
-			strings.Join(none, ", "))
+	} else if groups := plan.OrderDoubt(); len(groups) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "warning: the layers' names fall in %d groups (%s), ordered by name between groups (numbers order them within one), which may not be their depth; check table.csv's order or give --layers\n",
+			len(groups), strings.Join(groups, ", "))
 	}
 	meta, err := sweep.ReadMeta(c.String("coords"), c.String("roi"), c.String("roi-names"), c.String("times"))
 	if err != nil {
@@ -156,7 +157,7 @@ func runSweep(c *cli.Context) error {
 		}
 		reportUnmatched(c.App.ErrWriter, "features", mt.unmatchedFeatures)
 		reportUnmatched(c.App.ErrWriter, "brain data", mt.unmatchedBrain)
-		if err := ym.CheckFinite(y.name()); err != nil { // located in the file, before rows are picked
+		if err := ym.CheckFiniteRows(y.name(), mt.yRows); err != nil { // located in the file, before rows are renumbered
 			return err
 		}
 		ym = subsetRows(ym, mt.yRows)
@@ -221,17 +222,32 @@ func runSweep(c *cli.Context) error {
 	return printSweepSummary(w, out)
 }
 
-// sweepShard reads --shard, else the Slurm job array environment.
+// sweepShard reads --shard: i/N, or "slurm" for the task's place in its Slurm job array. A job
+// array alone does not shard: arrays often run one subject per task, each with its own --out,
+// where a shard of each would leave every sweep unfinished.
 func sweepShard(c *cli.Context) (sweep.Shard, error) {
-	if s := c.String("shard"); s != "" {
-		sh, err := sweep.ParseShard(s)
+	s := c.String("shard")
+	switch s {
+	case "":
+		if os.Getenv("SLURM_ARRAY_TASK_COUNT") != "" && os.Getenv("SLURM_ARRAY_TASK_COUNT") != "1" {
+			fmt.Fprintln(c.App.ErrWriter, "note: in a Slurm job array, this task sweeps every unit of its --out; give --shard slurm to split one sweep across the array's tasks")
+		}
+		return sweep.Shard{Index: 0, Count: 1}, nil
+	case "slurm":
+		sh, ok, err := sweep.ShardFromEnv(os.Getenv)
 		if err != nil {
-			return sh, usageError("--shard: %v", err)
+			return sh, usageError("--shard slurm: %v", err)
+		}
+		if !ok {
+			return sh, usageError("--shard slurm: not in a Slurm job array (SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT unset)")
 		}
 		return sh, nil
 	}
-	sh, _, err := sweep.ShardFromEnv(os.Getenv)
-	return sh, err
+	sh, err := sweep.ParseShard(s)
+	if err != nil {
+		return sh, usageError("--shard: %v", err)
+	}
+	return sh, nil
 }
 
 // printSweepSummary prints the layer profile of the last checkpoint of a merged sweep.
@@ -398,7 +414,7 @@ func checkpointOf(g []*sweep.Sweep, name string) (int, error) {
 // resultsDir creates the results folder.
 func resultsDir(c *cli.Context) (string, error) {
 	d := c.String("out")
-	if err := os.MkdirAll(d, 0o755); err != nil {
+	if err := os.MkdirAll(d, 0o777); err != nil {
 		return "", fmt.Errorf("%s: cannot create: %v", d, err)
 	}
 	return d, nil

@@ -293,7 +293,7 @@ func TestSweepLayerOrder(t *testing.T) {
 	}
 	args := []string{"sweep", "--features", bundle, "--brain", yp, "--alphas", "1,100"}
 	_, stderr, code := runCLI(t, append(args, "--out", filepath.Join(dir, "a"))...)
-	if code != 0 || !strings.Contains(stderr, "warning: layers without a number in their name (head, patch_embed)") {
+	if code != 0 || !strings.Contains(stderr, "warning: the layers' names fall in 3 groups (blocks.*, head, patch_embed)") {
 		t.Errorf("mixed layer names: exit %d, stderr %q", code, stderr)
 	}
 	out := filepath.Join(dir, "b")
@@ -421,5 +421,14 @@ func TestEncodeNaNWithIDs(t *testing.T) {
 	_, stderr, code := runCLI(t, "encode", "-x", xr, "-y", y3, "--features-ids", xids, "--brain-ids", yids, "-o", filepath.Join(dir, "o"))
 	if code != 1 || !strings.Contains(stderr, "Y3.npy: non-finite value +Inf at index [30 1 1] (row 30, column 4") {
 		t.Errorf("Inf with matched ids: exit %d: %s", code, stderr)
+	}
+	// A non-finite value in a row that id matching leaves out (s5, brain row 5) is not data.
+	y[30*6+4] = 1
+	y[5*6+2] = math.NaN()
+	if err := array.WriteNPY(y3, []int{40, 2, 3}, y); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, "encode", "-x", xr, "-y", y3, "--features-ids", xids, "--brain-ids", yids, "-o", filepath.Join(dir, "o")); code != 0 {
+		t.Errorf("NaN only in a row left out: exit %d: %s", code, stderr)
 	}
 }

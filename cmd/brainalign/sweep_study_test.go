@@ -173,7 +173,16 @@ func TestSweepShardsCLI(t *testing.T) {
 	}
 	t.Setenv("SLURM_ARRAY_TASK_ID", "1")
 	t.Setenv("SLURM_ARRAY_TASK_COUNT", "2")
-	out = mustRun(t, args...)
+	// A job array alone does not shard (one subject per task is as common) ...
+	_, stderr, code := runCLI(t, append(args[:len(args)-6:len(args)-6], "--out", filepath.Join(dir, "whole"), "--alphas", "1,100", "--folds", "3")...)
+	if code != 0 || !strings.Contains(stderr, "give --shard slurm to split one sweep") {
+		t.Errorf("in a job array without --shard: exit %d, %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "whole", "scores.npy")); err != nil {
+		t.Errorf("in a job array without --shard, the sweep was not completed: %v", err)
+	}
+	// ... --shard slurm does.
+	out = mustRun(t, append(args, "--shard", "slurm")...)
 	if !strings.Contains(out, "shard 1/2 (18 units)") || !strings.Contains(out, "wrote "+filepath.Join(dir, "s")) {
 		t.Errorf("Slurm shard 1/2:\n%s", out)
 	}

@@ -1,0 +1,104 @@
+package sweep_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/sweep"
+)
+
+// Files written by spreadsheets and Windows editors start with a UTF-8 byte-order mark: layer
+// lists, steps files, ROI names and manifests read the same with or without one.
+func TestByteOrderMarks(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("\ufeff"+text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if l, err := sweep.ParseLayers(write("layers.txt", "patch_embed\nblocks.0\n")); err != nil || strings.Join(l, ",") != "patch_embed,blocks.0" {
+		t.Errorf("layers: %q %v", l, err)
+	}
+	if s, err := sweep.ParseSteps(write("steps.txt", "10\n20\n")); err != nil || len(s) != 2 || s[0] != 10 {
+		t.Errorf("steps: %v %v", s, err)
+	}
+	roi := filepath.Join(dir, "roi.npy")
+	if err := array.WriteNPY(roi, []int{3}, []int64{0, 1, 1}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := sweep.ReadMeta("", roi, write("names.txt", "V1\nV2\n"), "")
+	if err != nil || m.ROIName(0) != "V1" {
+		t.Errorf("ROI names: %q %v", m.ROIName(0), err)
+	}
+	var man strings.Builder
+	man.WriteString("checkpoint,step,layer,path\n")
+	for _, l := range []string{"a", "b"} {
+		f := filepath.Join(dir, l+".npy")
+		if err := array.WriteNPY(f, []int{tn, td}, make([]float32, tn*td)); err != nil {
+			t.Fatal(err)
+		}
+		man.WriteString("c,1," + l + "," + f + "\n")
+	}
+	os.MkdirAll(filepath.Join(dir, "m"), 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "m", "manifest.csv"), []byte("\ufeff"+man.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := sweep.Discover(filepath.Join(dir, "m"), ""); err != nil || strings.Join(p.Layers, ",") != "a,b" {
+		t.Errorf("manifest: %v", err)
+	}
+}
+
+// Two labels with one name would make two table columns of that name and an ambiguous --v1-roi.
+func TestDuplicateROINamesRefused(t *testing.T) {
+	dir := t.TempDir()
+	roi := filepath.Join(dir, "roi.npy")
+	array.WriteNPY(roi, []int{3}, []int64{0, 1, 2})
+	names := filepath.Join(dir, "names.txt")
+	os.WriteFile(names, []byte("V1\nV2\nV1\n"), 0o644)
+	if _, err := sweep.ReadMeta("", roi, names, ""); err == nil || !strings.Contains(err.Error(), `labels 0 and 2 are both named "V1"`) {
+		t.Errorf("duplicate ROI names: %v", err)
+	}
+}
+
+// A lone bundle or folder of layers is named after the model: digits of an architecture's name
+// are no training step; a step keyword is.
+func TestLoneCheckpointStep(t *testing.T) {
+	dir := t.TempDir()
+	for name, want := range map[string]float64{"vit_b16": -1, "resnet50": -1, "vit_step5000": 5000} {
+		f := filepath.Join(dir, name+".npz")
+		arrs := []*array.Array{
+			{Name: "layer1", Shape: []int{tn, td}, DType: "float32", F32: make([]float32, tn*td)},
+			{Name: "layer2", Shape: []int{tn, td}, DType: "float32", F32: make([]float32, tn*td)},
+		}
+		if err := array.WriteNPZ(f, arrs); err != nil {
+			t.Fatal(err)
+		}
+		p, err := sweep.Discover(f, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := p.Checkpoints[0]
+		if (want < 0 && c.HasStep) || (want >= 0 && (!c.HasStep || c.Step != want)) {
+			t.Errorf("%s: step %v (has %v), want %v", name, c.Step, c.HasStep, want)
+		}
+	}
+}
+
+// A sweep's own output folder inside the activations folder is not a checkpoint, so the sweep
+// can be run again (resumed).
+func TestOutputInsideFeatures(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	writeModel(t, model, []int{10, 100}, 2)
+	os.MkdirAll(filepath.Join(model, "results", "units", "x"), 0o755)
+	os.WriteFile(filepath.Join(model, "results", "scores.npy"), []byte("x"), 0o644)
+	p, err := sweep.Discover(model, "")
+	if err != nil || len(p.Checkpoints) != 2 {
+		t.Errorf("activations folder holding a sweep's output: %v %+v", err, p)
+	}
+}
