@@ -119,7 +119,7 @@ func runDemo(c *cli.Context) error {
 
 // checkStudyOut validates --study-out before anything runs (as synth checks --out): it must be
 // a directory or not exist, with no file in the way of creating it, and an existing, non-empty
-// directory is replaced only with --overwrite.
+// directory is replaced only with --overwrite, and only when it holds an earlier demo study.
 func checkStudyOut(dir string, overwrite bool) error {
 	if dir == "" {
 		return nil
@@ -159,7 +159,19 @@ func checkStudyOut(dir string, overwrite bool) error {
 	if len(entries) > 0 && !overwrite {
 		return fmt.Errorf("--study-out %s: output directory exists and is not empty (use --overwrite to replace it)", dir)
 	}
+	if err := checkEarlierOutput(dir, "demo study", "spatial/spatial.json", isDemoStudy); err != nil {
+		return fmt.Errorf("--study-out %v", err)
+	}
 	return nil
+}
+
+// isDemoStudy reports whether dir holds a study written by demo --study-out, which --overwrite
+// may replace: its sweeps/ folder and spatial/spatial.json (a failed or interrupted study part
+// leaves no folder, so every study written holds both). The results folder of a synth study's
+// commands.sh has spatial/ but no sweeps/.
+func isDemoStudy(dir string) bool {
+	st, err := os.Stat(filepath.Join(dir, "sweeps"))
+	return err == nil && st.IsDir() && isCommandJSON("spatial/spatial.json", "spatial")(dir)
 }
 
 // replaceStudyOut runs the study part into dir; a non-empty directory already there (allowed by

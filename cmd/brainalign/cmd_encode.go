@@ -1,8 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -50,6 +54,14 @@ func runEncode(c *cli.Context) error {
 	if err := out.CheckInputs(c.String("features"), c.String("brain"), c.String("features-ids"), c.String("brain-ids"), c.String("groups")); err != nil {
 		return err
 	}
+	// --overwrite replaces an earlier encode output only. Checked here, after outdir's own
+	// checks (whose messages are the more precise), before anything is read: Create only
+	// stages, and nothing existing is touched until Commit.
+	if c.Bool("overwrite") {
+		if err := checkEarlierOutput(c.String("out"), "encode", "summary.json", isCommandJSON("summary.json", "encode")); err != nil {
+			return err
+		}
+	}
 
 	x, err := loadFeatures(c.String("features"), c.String("layer"))
 	if err != nil {
@@ -72,11 +84,12 @@ func runEncode(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		// non-finite values located in the files, before rows are picked and renumbered
-		if err := x.m.CheckFinite(x.name()); err != nil {
+		// non-finite values of the rows kept, located in the files before rows are renumbered
+		// (rows left out may hold anything)
+		if err := x.m.CheckFiniteRows(x.name(), mt.xRows); err != nil {
 			return err
 		}
-		if err := y.m.CheckFinite(y.name()); err != nil {
+		if err := y.m.CheckFiniteRows(y.name(), mt.yRows); err != nil {
 			return err
 		}
 		xm, ym = subsetRows(xm, mt.xRows), subsetRows(ym, mt.yRows)
@@ -180,4 +193,61 @@ func foldScheme(c *cli.Context) string {
 		return fmt.Sprintf("KFold(shuffle=True, random_state=%d)", c.Int64("shuffle-seed"))
 	}
 	return "kfold (contiguous, unshuffled)"
+}
+
+// checkEarlierOutput guards --overwrite: it refuses to replace a non-empty directory at out that
+// is not an earlier output of the same command, so that --overwrite cannot delete a folder of
+// the user's own files (a thesis, a home directory) or another command's results. marker is a
+// file (a slash-separated path inside the directory) that every output of the command holds,
+// named in the message; isOurs tells from it (and whatever else it checks) whether the directory
+// is such an output. A symbolic link is followed, as the output is written through it
+// (internal/outdir): its target is what would be replaced. A directory that does not exist or
+// is empty passes, and so does anything that is not a readable directory, which the output code
+// itself refuses with its own message.
+func checkEarlierOutput(out, command, marker string, isOurs func(dir string) bool) error {
+	if out == "" {
+		return nil
+	}
+	target, err := filepath.EvalSymlinks(filepath.Clean(out))
+	if err != nil {
+		return nil // missing (or a dangling link: its target is created), or reported later
+	}
+	st, err := os.Stat(target)
+	if err != nil || !st.IsDir() {
+		return nil
+	}
+	entries, err := os.ReadDir(target)
+	if err != nil || len(entries) == 0 {
+		return nil
+	}
+	if isOurs(target) {
+		return nil
+	}
+	name := out
+	if lst, err := os.Lstat(filepath.Clean(out)); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+		name = out + " (-> " + target + ")"
+	}
+	why := "no " + marker
+	if _, err := os.Stat(filepath.Join(target, filepath.FromSlash(marker))); err == nil {
+		why = marker + " is not one brainalign " + command + " writes"
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		why = fmt.Sprintf("cannot read %s: %v", marker, err)
+	}
+	return fmt.Errorf("%s is not empty and holds no earlier brainalign %s output (%s); refusing to replace it", name, command, why)
+}
+
+// isCommandJSON returns a test that the JSON file name (a slash-separated path inside a
+// directory) is the record of a brainalign command: an object whose "command" is command
+// (encode's summary.json, spatial's spatial.json, ...).
+func isCommandJSON(name, command string) func(dir string) bool {
+	return func(dir string) bool {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			return false
+		}
+		var rec struct {
+			Command string `json:"command"`
+		}
+		return json.Unmarshal(b, &rec) == nil && rec.Command == command
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,6 +73,11 @@ func runSynth(c *cli.Context) error {
 	if format != "npy" && format != "npz" {
 		return usageError("--format %q: want npy or npz", format)
 	}
+	if c.Bool("overwrite") {
+		if err := checkEarlierOutput(c.String("out"), "synth", "commands.sh", isSynthOutput); err != nil {
+			return err
+		}
+	}
 	out, err := outdir.Create(c.String("out"), c.Bool("overwrite"))
 	if err != nil {
 		return err
@@ -115,7 +121,7 @@ func writeSynth(dir string, ds *synth.Dataset, format string) error {
 				continue
 			}
 			p := filepath.Join(dir, "model", name, m.LayerNames[l]+".npy")
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
 				return err
 			}
 			if err := array.WriteNPY(p, []int{x.Rows, x.Cols}, x.F32); err != nil {
@@ -123,7 +129,9 @@ func writeSynth(dir string, ds *synth.Dataset, format string) error {
 			}
 		}
 		if format == "npz" {
-			os.MkdirAll(filepath.Join(dir, "model"), 0o755)
+			if err := os.MkdirAll(filepath.Join(dir, "model"), 0o777); err != nil {
+				return err
+			}
 			if err := array.WriteNPZ(filepath.Join(dir, "model", name+".npz"), bundle); err != nil {
 				return err
 			}
@@ -137,7 +145,9 @@ func writeSynth(dir string, ds *synth.Dataset, format string) error {
 			labels[i] = int64(v)
 		}
 		fd := filepath.Join(dir, "fmri")
-		os.MkdirAll(fd, 0o755)
+		if err := os.MkdirAll(fd, 0o777); err != nil {
+			return err
+		}
 		if err := array.WriteNPY(filepath.Join(fd, "roi_labels.npy"), []int{len(labels)}, labels); err != nil {
 			return err
 		}
@@ -153,7 +163,9 @@ func writeSynth(dir string, ds *synth.Dataset, format string) error {
 		}
 		for s, sub := range f.Subjects {
 			sd := filepath.Join(fd, fmt.Sprintf("sub-%02d", s+1))
-			os.MkdirAll(sd, 0o755)
+			if err := os.MkdirAll(sd, 0o777); err != nil {
+				return err
+			}
 			if err := array.WriteNPY(filepath.Join(sd, "brain.npy"), []int{sub.Data.Rows, sub.Data.Cols}, sub.Data.F32); err != nil {
 				return err
 			}
@@ -166,7 +178,9 @@ func writeSynth(dir string, ds *synth.Dataset, format string) error {
 	}
 	if g := ds.MEG; g != nil {
 		md := filepath.Join(dir, "meg")
-		os.MkdirAll(md, 0o755)
+		if err := os.MkdirAll(md, 0o777); err != nil {
+			return err
+		}
 		if err := array.WriteNPY(filepath.Join(md, "times.npy"), []int{len(g.Times)}, g.Times); err != nil {
 			return err
 		}
@@ -179,7 +193,9 @@ func writeSynth(dir string, ds *synth.Dataset, format string) error {
 		}
 		for s, y := range g.Subjects {
 			sd := filepath.Join(md, fmt.Sprintf("sub-%02d", s+1))
-			os.MkdirAll(sd, 0o755)
+			if err := os.MkdirAll(sd, 0o777); err != nil {
+				return err
+			}
 			if err := array.WriteNPY(filepath.Join(sd, "brain.npy"), []int{y.Rows, g.Channels, len(g.Times)}, y.F32); err != nil {
 				return err
 			}
@@ -189,11 +205,27 @@ func writeSynth(dir string, ds *synth.Dataset, format string) error {
 	return writeJSON(filepath.Join(dir, "truth.json"), jsonSafe(truth))
 }
 
+// synthCommandsHead is how commands.sh, which every synth output holds, begins.
+const synthCommandsHead = "#!/bin/sh\n# Analyse the synthetic study in "
+
+// isSynthOutput reports whether dir holds a commands.sh written by synth, which marks it as
+// synth's output (replaceable with --overwrite).
+func isSynthOutput(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, "commands.sh"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(synthCommandsHead))
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == synthCommandsHead
+}
+
 // writeSynthCommands writes the shell commands that analyse the study in dir.
 func writeSynthCommands(path, dir string, ds *synth.Dataset) error {
 	var b strings.Builder
 	q := func(p string) string { return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'" }
-	fmt.Fprintf(&b, "#!/bin/sh\n# Analyse the synthetic study in %s; results go to ./results.\nset -e\nD=%s\nR=${R:-results}\nB=${BRAINALIGN:-%s}\n", dir, q(dir), q(selfPath()))
+	fmt.Fprintf(&b, synthCommandsHead+"%s; results go to ./results.\nset -e\nD=%s\nR=${R:-results}\nB=${BRAINALIGN:-%s}\n", dir, q(dir), q(selfPath()))
 	var fm, mg []string
 	for s := 1; ds.FMRI != nil && s <= len(ds.FMRI.Subjects); s++ {
 		sub := fmt.Sprintf("sub-%02d", s)

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -31,7 +34,10 @@ func init() {
 // computes the spatial and temporal scores and half-times from the saved sweeps, writes the
 // figures into dir ("" : --study-out, else a temporary folder) and compares what it recovered
 // with what was planted.
-func demoStudy(c *cli.Context, dir string) error {
+//
+// The temporary folder is kept when the study part succeeds (its figures are listed) and removed
+// when it fails or is interrupted, as it then holds a partial study whose path was never shown.
+func demoStudy(c *cli.Context, dir string) (err error) {
 	if c.Bool("no-study") {
 		return nil
 	}
@@ -40,13 +46,18 @@ func demoStudy(c *cli.Context, dir string) error {
 		dir = c.String("study-out")
 	}
 	if dir == "" {
-		d, err := os.MkdirTemp("", "brainalign-demo-")
-		if err != nil {
-			return err
+		d, mkErr := mkdirTemp("brainalign-demo-")
+		if mkErr != nil {
+			return fmt.Errorf("cannot create a temporary folder for the study: %v", mkErr)
 		}
 		dir = d
+		defer func() {
+			if err != nil {
+				os.RemoveAll(d)
+			}
+		}()
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return fmt.Errorf("%s: cannot create: %v", dir, err)
 	}
 	cfg := synth.Small()
@@ -131,6 +142,9 @@ func demoStudy(c *cli.Context, dir string) error {
 		}
 	}
 	prog.done()
+	if err := c.Context.Err(); err != nil {
+		return err // interrupted after the last unit: no metrics, no figures
+	}
 	fmt.Fprintf(w, "swept %d units in %s into %s\n", 2*cfg.Subjects*len(plan.Units()), time.Since(t0).Round(time.Millisecond), filepath.Join(dir, "sweeps"))
 
 	// Metrics, from the saved sweeps only.
@@ -162,7 +176,7 @@ func demoStudy(c *cli.Context, dir string) error {
 		{"halftime-meg", func(d string) ([]string, error) { return writeHalftime(d, meg, hm, true) }},
 	} {
 		d := filepath.Join(dir, x.sub)
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.MkdirAll(d, 0o777); err != nil {
 			return err
 		}
 		files, err := x.write(d)
@@ -209,4 +223,23 @@ func demoStudy(c *cli.Context, dir string) error {
 	}
 	fmt.Fprintf(w, "the same analysis from files: brainalign synth --out DIR, then sh DIR/commands.sh\n")
 	return nil
+}
+
+// mkdirTemp creates a new folder prefix+RANDOM in the temporary directory, as os.MkdirTemp does
+// but with mode 0777, which the kernel reduces by the umask as for any new directory
+// (os.MkdirTemp makes 0700, which would leave the study, kept after a successful demo, to its
+// owner alone whatever the umask).
+func mkdirTemp(prefix string) (string, error) {
+	base := os.TempDir()
+	for range 10000 {
+		p := filepath.Join(base, fmt.Sprintf("%s%d", prefix, rand.Uint32()))
+		err := os.Mkdir(p, 0o777)
+		if err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("cannot find an unused name %s*", filepath.Join(base, prefix))
 }
