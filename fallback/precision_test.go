@@ -11,10 +11,11 @@ import (
 )
 
 // TestFloat32AcrossShapes: float32 against float64 over random shapes on both sides of n = d,
-// signal strengths from none to near-exact fits, feature scales over four decades, with and
-// without an intercept: the fold scores within 2e-3, and the chosen penalties mostly the same
+// strong signals (gains 0.01 to 1 per unit weight, noise 0.3 to 100), feature scales 0.1 to 10
+// with offsets, with and without an intercept: the fold scores within 2e-3, and the chosen penalties mostly the same
 // (near-ties may go either way). The float32 path's leave-one-out residual switches between
-// Yc - U diag(f) Z and the direct form per penalty (engine.ResidualDirect); both must hold up.
+// Yc - U diag(f) Z and the direct form per penalty (engine.ResidualDirect), and GCV takes the
+// residual outside U from the complement of a complete decomposition; all must hold up.
 func TestFloat32AcrossShapes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 2026))
 	cases := 24
@@ -27,7 +28,8 @@ func TestFloat32AcrossShapes(t *testing.T) {
 		m := 5 + rng.IntN(40)
 		noise := []float64{0.3, 3, 3, 100}[rng.IntN(4)]
 		noint := rng.IntN(5) == 0
-		name := fmt.Sprintf("%d_n%d_d%d_m%d_noise%g_noint%v", c, n, d, m, noise, noint)
+		inner := []engine.Inner{{Mode: engine.LOO}, {Mode: engine.LOO}, {Mode: engine.GCV}}[rng.IntN(3)]
+		name := fmt.Sprintf("%d_n%d_d%d_m%d_noise%g_noint%v_%s", c, n, d, m, noise, noint, inner)
 		t.Run(name, func(t *testing.T) {
 			// features of scales 0.1 to 10 with offsets; targets a strong linear signal (gain 0.01
 			// to 1 per target, unit weights) plus noise and an offset
@@ -59,7 +61,7 @@ func TestFloat32AcrossShapes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts.NoIntercept = noint
+			opts.NoIntercept, opts.Inner = noint, inner
 			run := func(p engine.Precision) *engine.Result {
 				o := opts
 				o.Precision = p

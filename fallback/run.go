@@ -69,7 +69,7 @@ type batch[T float] struct {
 	c0, mb int
 	yc     []T // ntr x mb: training targets centred by their training means (constant ones: 0)
 	z      []T // r x mb: U^T yc
-	zc     []T // nc x mb: uc^T yc (complete decompositions, leave-one-out)
+	zc     []T // nc x mb: uc^T yc (complete decompositions, leave-one-out and GCV)
 }
 
 func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Result, error) {
@@ -346,7 +346,7 @@ func (r *runner[T]) stage(train []int, sp *split[T], c0, c1 int) *batch[T] {
 	b.z = r.bufferT("z", sp.dec.r*mb)
 	mul(sp.dec.r, mb, ntr, sp.ut, b.yc, 0, b.z)
 	r.res.Flops += 2 * float64(ntr) * float64(sp.dec.r) * float64(mb)
-	if nc := sp.dec.nc; nc > 0 && r.s.opts.Inner.Mode == engine.LOO {
+	if nc := sp.dec.nc; nc > 0 && (r.s.opts.Inner.Mode == engine.LOO || r.s.opts.Inner.Mode == engine.GCV) {
 		// the residual's part outside U (decomposition.complete); not the algorithm's product
 		b.zc = r.bufferT("zc", nc*mb)
 		mul(nc, mb, ntr, sp.uct, b.yc, 0, b.zc)

@@ -116,6 +116,21 @@ func (r *runner[T]) gcv(sp *split[T], b *batch[T]) []float64 {
 			zsum[t] += v
 		}
 	}
+	// The residual outside U, |Yc|² - |Z|²: with a complete decomposition |Zc|² instead, which
+	// has no cancellation (with fewer rows than features U spans nearly all of Yc, and float32's
+	// |Yc|² - |Z|² is rounding noise that picked the wrong penalty: |r| off by 0.03).
+	outside := make([]float64, mb)
+	for t := range outside {
+		outside[t] = yy[t] - zsum[t]
+	}
+	if d.complete {
+		clear(outside)
+		for c := 0; c < d.nc; c++ {
+			for t, v := range b.zc[c*mb : (c+1)*mb] {
+				outside[t] += float64(v) * float64(v)
+			}
+		}
+	}
 	crit := make([]float64, len(alphas)*mb)
 	f := make([]float64, d.r)
 	for a, alpha := range alphas {
@@ -130,9 +145,7 @@ func (r *runner[T]) gcv(sp *split[T], b *batch[T]) []float64 {
 		den := 1 - tr/float64(d.ntr)
 		den *= den
 		out := crit[a*mb : (a+1)*mb]
-		for t := range out {
-			out[t] = yy[t] - zsum[t]
-		}
+		copy(out, outside)
 		for j, fj := range f {
 			g := (1 - fj) * (1 - fj)
 			for t, v := range z2[j*mb : (j+1)*mb] {
