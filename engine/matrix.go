@@ -97,14 +97,28 @@ func (m Matrix) CheckFinite(name string) error {
 // keeps), naming a value by its row in m.
 func (m Matrix) CheckFiniteRows(name string, rows []int) error {
 	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
-	for _, i := range rows {
-		switch {
-		case m.ColMajor:
-			for j := 0; j < m.Cols; j++ {
-				if bad(m.At(i, j)) {
-					return m.nonFinite(name, i, j)
+	if m.ColMajor {
+		// column by column, in memory order (row by row would stride through the whole
+		// matrix once per row); the first bad value in row order is reported
+		keep := make([]bool, m.Rows)
+		for _, i := range rows {
+			keep[i] = true
+		}
+		bi, bj := -1, -1
+		for j := 0; j < m.Cols; j++ {
+			for i := 0; i < m.Rows; i++ {
+				if keep[i] && (bi < 0 || i < bi) && bad(m.At(i, j)) {
+					bi, bj = i, j
 				}
 			}
+		}
+		if bi >= 0 {
+			return m.nonFinite(name, bi, bj)
+		}
+		return nil
+	}
+	for _, i := range rows {
+		switch {
 		case m.F64 != nil:
 			for j, v := range m.F64[i*m.Cols : (i+1)*m.Cols] {
 				if bad(v) {

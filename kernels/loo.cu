@@ -58,11 +58,13 @@ extern "C" __global__ void loo_update_f64(const double* yc, long long ldy, const
 // yy[j] = sum_i yc^2 over the n training rows (yc: mb x n, ld ldy) and z (mb x r, ld ldz) = U^T yc,
 //   crit(a) = max(yy - sum_c z_c^2 + sum_c (1 - f[c + a*r])^2 z_c^2, 0) / n / den[a]
 // (den[a] = (1 - tr(H(a))/n)^2), written to crit[j + a*ldc] when crit is not null, and the
-// argmin over a (first penalty wins ties) into best[j], best_idx[j].
+// argmin over a (first penalty wins ties) into best[j], best_idx[j]. With outside != 0, yc holds
+// the residual outside U itself (R0 = uc uc^T Yc of a complete decomposition) and yy replaces
+// yy - sum_c z_c^2, a difference of nearly equal terms when U spans nearly all of Yc.
 template <typename T>
 __device__ void gcv_select(const T* yc, long long ldy, long long n, const T* z, long long ldz, long long r,
                            long long mb, const double* f, const double* den, long long na, double* crit,
-                           long long ldc, double* best, int* best_idx) {
+                           long long ldc, double* best, int* best_idx, long long outside) {
     GRID_STRIDE(j, mb) {
         double yy = 0;
         for (long long i = 0; i < n; i++) {
@@ -70,7 +72,7 @@ __device__ void gcv_select(const T* yc, long long ldy, long long n, const T* z, 
             yy += v * v;
         }
         double zsum = 0;
-        for (long long c = 0; c < r; c++) {
+        for (long long c = 0; c < r && !outside; c++) {
             double v = (double)z[j + c * ldz];
             zsum += v * v;
         }
@@ -98,12 +100,13 @@ __device__ void gcv_select(const T* yc, long long ldy, long long n, const T* z, 
 
 extern "C" __global__ void gcv_select_f32(const float* yc, long long ldy, long long n, const float* z, long long ldz,
                                           long long r, long long mb, const double* f, const double* den, long long na,
-                                          double* crit, long long ldc, double* best, int* best_idx) {
-    gcv_select<float>(yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, best_idx);
+                                          double* crit, long long ldc, double* best, int* best_idx,
+                                          long long outside) {
+    gcv_select<float>(yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, best_idx, outside);
 }
 extern "C" __global__ void gcv_select_f64(const double* yc, long long ldy, long long n, const double* z,
                                           long long ldz, long long r, long long mb, const double* f,
                                           const double* den, long long na, double* crit, long long ldc,
-                                          double* best, int* best_idx) {
-    gcv_select<double>(yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, best_idx);
+                                          double* best, int* best_idx, long long outside) {
+    gcv_select<double>(yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, best_idx, outside);
 }

@@ -51,8 +51,11 @@
 // (a missing, truncated or inconsistent file counts as not done). A unit's record also keeps
 // the identity of the activations it was scored from: the file's absolute path (links
 // resolved), member, size and modification time, and the array's shape and dtype (for a bundle
-// member, the bundle file's size and time, so re-saving a bundle recomputes all its layers). A
-// done unit whose source no longer matches is recomputed (its record is removed at once, so no
+// member, the bundle file's size and time, so re-saving a bundle recomputes all its layers),
+// and a hash of the file's first and last 64 KiB. A file at another path (the folder moved or
+// copied with its times) is the same source when its size, time and that sample match; any
+// other difference makes the source another one. A done unit whose source no longer matches
+// is recomputed (its record is removed at once, so no
 // merge takes its old scores) and counted in Report.Changed. Records written before sources
 // were recorded are checked by their feature count only; in-memory sources are not checked. A
 // directory holding units of a different sweep (other brain data, other folds or penalties, or

@@ -63,6 +63,11 @@ func TestDuplicateROINamesRefused(t *testing.T) {
 	if _, err := sweep.ReadMeta("", roi, names, ""); err == nil || !strings.Contains(err.Error(), `labels 0 and 2 are both named "V1"`) {
 		t.Errorf("duplicate ROI names: %v", err)
 	}
+	// an atlas table repeating a name for labels no target carries is fine
+	os.WriteFile(names, []byte("V1\nV2\nV3\nUnknown\nUnknown\n"), 0o644)
+	if _, err := sweep.ReadMeta("", roi, names, ""); err != nil {
+		t.Errorf("a repeated name of labels no target carries: %v", err)
+	}
 }
 
 // A lone bundle or folder of layers is named after the model: digits of an architecture's name
@@ -100,5 +105,29 @@ func TestOutputInsideFeatures(t *testing.T) {
 	p, err := sweep.Discover(model, "")
 	if err != nil || len(p.Checkpoints) != 2 {
 		t.Errorf("activations folder holding a sweep's output: %v %+v", err, p)
+	}
+}
+
+// An empty folder among a model's layer files (a sweep's --out left by a run that stopped before
+// writing anything) is not a checkpoint; a lone checkpoint folder named after the architecture
+// has no step.
+func TestEmptyFolderAndLoneCheckpointFolder(t *testing.T) {
+	dir := t.TempDir()
+	flat := filepath.Join(dir, "flat")
+	os.MkdirAll(filepath.Join(flat, "out"), 0o755)
+	for _, l := range []string{"layer1", "layer2"} {
+		array.WriteNPY(filepath.Join(flat, l+".npy"), []int{tn, td}, make([]float32, tn*td))
+	}
+	if p, err := sweep.Discover(flat, ""); err != nil || len(p.Layers) != 2 {
+		t.Errorf("layer files beside an empty folder: %v", err)
+	}
+	lone := filepath.Join(dir, "model", "resnet50")
+	os.MkdirAll(lone, 0o755)
+	for _, l := range []string{"layer1", "layer2"} {
+		array.WriteNPY(filepath.Join(lone, l+".npy"), []int{tn, td}, make([]float32, tn*td))
+	}
+	p, err := sweep.Discover(filepath.Join(dir, "model"), "")
+	if err != nil || p.Checkpoints[0].HasStep {
+		t.Errorf("lone checkpoint folder resnet50: %v, step %v (has %v)", err, p.Checkpoints[0].Step, p.Checkpoints[0].HasStep)
 	}
 }

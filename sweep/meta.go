@@ -289,6 +289,22 @@ func checkROINamesCover(path string, roi []int, names map[int]string) error {
 			missing[l]++
 		}
 	}
+	// one name per ROI the targets carry: the metrics look ROIs up by name (--v1-roi), table.csv
+	// names its columns by them (an atlas's table may repeat a name for labels no target has)
+	carried := map[int]bool{}
+	for _, l := range roi {
+		carried[l] = true
+	}
+	byName := map[string]int{}
+	for lab, name := range names {
+		if !carried[lab] {
+			continue
+		}
+		if other, dup := byName[name]; dup {
+			return fmt.Errorf("%s: labels %d and %d are both named %q; ROI names must differ", path, min(lab, other), max(lab, other), name)
+		}
+		byName[name] = lab
+	}
 	if len(missing) == 0 {
 		return nil
 	}
@@ -348,15 +364,6 @@ func readROINames(path string) (map[int]string, error) {
 			return nil, fmt.Errorf("%s: label %d named twice (%q and %q)", path, lab, prev, l[k+1:])
 		}
 		names[lab] = strings.TrimSpace(l[k+1:])
-	}
-	// one name per ROI: the metrics look ROIs up by name (--v1-roi), table.csv names columns
-	byName := map[string]int{}
-	for lab := range names {
-		if other, dup := byName[names[lab]]; dup {
-			a, b := min(lab, other), max(lab, other)
-			return nil, fmt.Errorf("%s: labels %d and %d are both named %q; ROI names must differ", path, a, b, names[lab])
-		}
-		byName[names[lab]] = lab
 	}
 	return names, nil
 }

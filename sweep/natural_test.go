@@ -85,7 +85,8 @@ func TestNaturalLessIsTotalOrder(t *testing.T) {
 func TestNameNumber(t *testing.T) {
 	for name, want := range map[string]float64{"ckpt-0100000": 100000, "step_5000": 5000, "epoch3-step500": 500,
 		"step1000_seed0": 1000, "global_step20000-seed3": 20000, "iter_300_lr0.1": 300, "checkpoint-1000": 1000, "run2_ckpt7": 7,
-		"vit16_ep100": 100, "split2_epoch30": 30, "unit3_epoch10": 10, "init0_ckpt500": 500, "it_20": 20, "Step-7": 7} {
+		"vit16_ep100": 100, "split2_epoch30": 30, "unit3_epoch10": 10, "init0_ckpt500": 500, "it_20": 20, "Step-7": 7,
+		"ckptStep500_seed1": 500, "trainIter2000_run3": 2000, "globalstep1000_seed2": 1000} {
 		if v, ok := nameNumber(name); !ok || v != want {
 			t.Errorf("nameNumber(%q) = %v, %v; want %v", name, v, ok, want)
 		}

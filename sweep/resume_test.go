@@ -331,3 +331,44 @@ func TestResumeRefusesOtherLayerOrder(t *testing.T) {
 		t.Errorf("sweep.json with the layers in another order: %v", err)
 	}
 }
+
+// Another model's files of the same size and modification time (an unpacked archive, a coarse
+// file-system clock) at another path are other activations: every unit is scored again.
+func TestResumeOtherFilesSameSizeAndTime(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	y := writeModel(t, a, []int{10, 100}, 2)
+	os.MkdirAll(b, 0o755)
+	stamp := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, ck := range []string{"ckpt-10", "ckpt-100"} {
+		os.MkdirAll(filepath.Join(b, ck), 0o755)
+		for l := 0; l < 2; l++ {
+			x := make([]float32, tn*td)
+			for i := range x {
+				x[i] = float32((i*13+l*7)%17) - 8
+			}
+			pb := filepath.Join(b, ck, fmt.Sprintf("layer-%d.npy", l))
+			if err := array.WriteNPY(pb, []int{tn, td}, x); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(pb, stamp, stamp)
+			os.Chtimes(filepath.Join(a, ck, fmt.Sprintf("layer-%d.npy", l)), stamp, stamp)
+		}
+	}
+	out := filepath.Join(dir, "out")
+	pa, err := sweep.Discover(a, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sweep.Run(context.Background(), config(t, out, pa, y, session(t, y))); err != nil {
+		t.Fatal(err)
+	}
+	pb, err := sweep.Discover(b, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sweep.Run(context.Background(), config(t, out, pb, y, session(t, y)))
+	if err != nil || rep.Computed != 4 || rep.Changed != 4 {
+		t.Errorf("another model's same-sized, same-time files: %+v %v, want all 4 units scored again", rep, err)
+	}
+}

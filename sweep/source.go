@@ -1,7 +1,9 @@
 package sweep
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +40,32 @@ type inputID struct {
 	MTime  string `json:"mtime"`            // the file's modification time, RFC 3339, UTC
 	Shape  []int  `json:"shape"`            // the array as stored (before Config.Prepare)
 	DType  string `json:"dtype"`
+	// Sample hashes the file's first and last 64 KiB: a file found at another path (the folder
+	// moved) is the same source only if its size, time and sample match.
+	Sample string `json:"sample,omitempty"`
+}
+
+// sampleFile hashes a file's first and last 64 KiB (all of a smaller file).
+func sampleFile(path string, size int64) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	const chunk = 64 << 10
+	h := sha256.New()
+	if _, err := io.CopyN(h, f, min(size, chunk)); err != nil {
+		return "", err
+	}
+	if size > chunk {
+		if _, err := f.Seek(max(chunk, size-chunk), io.SeekStart); err != nil {
+			return "", err
+		}
+		if _, err := io.Copy(h, f); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
 // fileState is what a stat of a source file says.
@@ -66,8 +94,9 @@ func statFile(path string) (fileState, error) {
 }
 
 func (f fileState) id(member string, a arrayInfo) *inputID {
+	sample, _ := sampleFile(f.path, f.size) // "" if unreadable: then a moved file is not recognised
 	return &inputID{Path: f.path, Member: member, Size: f.size, MTime: f.mtime.UTC().Format(time.RFC3339Nano),
-		Shape: slices.Clone(a.shape), DType: a.dtype}
+		Shape: slices.Clone(a.shape), DType: a.dtype, Sample: sample}
 }
 
 // sourceChecker compares units' records with their sources as they are now, reading each
@@ -128,6 +157,16 @@ func (sc *sourceChecker) info(s Source) *arrayInfo {
 	return m[s.Member]
 }
 
+// sameSample reports whether the file's sampled content is the recorded one (never for a record
+// without a sample).
+func (sc *sourceChecker) sameSample(st fileState, sample string) bool {
+	if sample == "" {
+		return false
+	}
+	got, err := sampleFile(st.path, st.size)
+	return err == nil && got == sample
+}
+
 // changed says how s differs from the source recorded in rec, or "" when it does not. Sources
 // built in memory are not checked. A record written before sources were recorded (no "input")
 // is checked by its feature count only.
@@ -153,9 +192,10 @@ func (sc *sourceChecker) changed(s Source, rec *unitRecord) string {
 	switch {
 	case old.Member != s.Member:
 		diff = append(diff, fmt.Sprintf("array %q, was %q", s.Member, old.Member))
-	case old.Path != st.path && !sameFile:
+	case old.Path != st.path && !(sameFile && sc.sameSample(st, old.Sample)):
 		// A folder moved or copied with its times (mv, cp -a, rsync -a), or reached by another
-		// real path, keeps its units: the same size and modification time to the nanosecond.
+		// real path, keeps its units: the same size, modification time and sampled content.
+		// Another model's files can share size and time (an unpacked archive), not content.
 		diff = append(diff, "read from "+st.path+", was "+old.Path+", a different file")
 	default:
 		if old.Size != st.size {

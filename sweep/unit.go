@@ -143,8 +143,9 @@ func (p *Plan) checkpointNames() string {
 
 var (
 	lastInt = regexp.MustCompile(`(\d+)\D*$`)
-	// the keyword starts a word (not "vit16", "split2", "unit3", "init0")
-	namedStep = regexp.MustCompile(`(?i)(?:^|[^a-z])(?:steps?|iter|iteration|it)[-_=]?(\d+)`)
+	// "step" and "iter" anywhere ("ckptStep500", "global_step1000"); "it" only starting a word
+	// (not "vit16", "split2", "unit3", "init0")
+	namedStep = regexp.MustCompile(`(?i)(?:steps?|iter(?:ation)?|(?:^|[^a-z])it)[-_=]?(\d+)`)
 )
 
 // nameNumber returns a checkpoint's training step from its name: the number after "step" (or
@@ -171,6 +172,20 @@ func namedStepOnly(s string) (float64, bool) {
 	}
 	v, err := strconv.ParseFloat(all[len(all)-1][1], 64)
 	return v, err == nil
+}
+
+// holdsArrays reports whether dir holds an .npy file or a bundle (not looking further down).
+func holdsArrays(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return true // unreadable: let the caller report it
+	}
+	for _, e := range ents {
+		if !e.IsDir() && (isNPY(e.Name()) || isBundle(e.Name())) {
+			return true
+		}
+	}
+	return false
 }
 
 // isSweepOutput reports whether dir is a sweep's output folder (its units or merged tables).
@@ -279,9 +294,7 @@ func Discover(path, model string) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		ck := bundleCheckpoint(stem(path), path, names, info)
-		ck.Step, ck.HasStep = namedStepOnly(ck.Name) // the model's name: "resnet50" is no step 50
-		cks, layers = []Checkpoint{ck}, [][]string{names}
+		cks, layers = []Checkpoint{bundleCheckpoint(stem(path), path, names, info)}, [][]string{names}
 	case !st.IsDir() && isNPY(path):
 		return nil, fmt.Errorf("%s: too few layers: a single .npy file is one layer; a sweep needs a folder of layers, an .npz or a .safetensors file", path)
 	case !st.IsDir():
@@ -294,6 +307,11 @@ func Discover(path, model string) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if len(cks) == 1 {
+		// A lone checkpoint is usually named after the model ("resnet50", "vit_b16"): a step
+		// only after a step keyword.
+		cks[0].Step, cks[0].HasStep = namedStepOnly(cks[0].Name)
 	}
 	p := &Plan{Model: model}
 	if err := p.setCheckpoints(path, cks, layers); err != nil {
@@ -390,8 +408,9 @@ func discoverDir(dir string) ([]Checkpoint, [][]string, error) {
 			continue
 		}
 		switch {
-		case e.IsDir() && isSweepOutput(p):
-			// a sweep's own --out inside the activations folder: not a checkpoint
+		case e.IsDir() && (isSweepOutput(p) || !holdsArrays(p)):
+			// a sweep's own --out inside the activations folder (even one left empty by a run
+			// that stopped early), logs, configs: not checkpoints
 		case e.IsDir():
 			subdirs = append(subdirs, p)
 		case isNPY(p):
@@ -407,7 +426,6 @@ func discoverDir(dir string) ([]Checkpoint, [][]string, error) {
 		return nil, nil, fmt.Errorf("%s: mixes layer files (.npy) with checkpoints (%d folders, %d bundles); put each checkpoint's layers in its own folder", dir, len(subdirs), len(bundles))
 	case len(npys) > 0:
 		c, l := npyCheckpoint(filepath.Base(filepath.Clean(dir)), npys)
-		c.Step, c.HasStep = namedStepOnly(c.Name) // the model's name: "vit_b16" is no step 16
 		return []Checkpoint{c}, [][]string{l}, nil
 	}
 	for _, b := range bundles {

@@ -159,7 +159,7 @@ func checkStudyOut(dir string, overwrite bool) error {
 	if len(entries) > 0 && !overwrite {
 		return fmt.Errorf("--study-out %s: output directory exists and is not empty (use --overwrite to replace it)", dir)
 	}
-	if err := checkEarlierOutput(dir, "demo study", "spatial/spatial.json", isDemoStudy); err != nil {
+	if err := checkEarlierOutput(dir, "demo study", "sweeps/ with spatial/spatial.json", isDemoStudy); err != nil {
 		return fmt.Errorf("--study-out %v", err)
 	}
 	return nil

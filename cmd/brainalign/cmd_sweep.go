@@ -82,6 +82,9 @@ func runSweep(c *cli.Context) error {
 	if c.String("features") == "" || c.String("brain") == "" {
 		return usageError("sweep needs --features and --brain (or --merge-only)")
 	}
+	if samePath(c.String("out"), c.String("features")) {
+		return usageError("--out %s is the --features folder: its tables (.npy) would be read as layers next time; give a folder of its own (inside it is fine)", c.String("out"))
+	}
 	shard, err := sweepShard(c)
 	if err != nil {
 		return err
@@ -220,6 +223,19 @@ func runSweep(c *cli.Context) error {
 		return nil
 	}
 	return printSweepSummary(w, out)
+}
+
+// samePath reports whether two paths name the same file or folder (links resolved where they
+// exist).
+func samePath(a, b string) bool {
+	abs := func(p string) string {
+		p, _ = filepath.Abs(p)
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		return p
+	}
+	return a != "" && b != "" && abs(a) == abs(b)
 }
 
 // sweepShard reads --shard: i/N, or "slurm" for the task's place in its Slurm job array. A job

@@ -432,3 +432,34 @@ func TestEncodeNaNWithIDs(t *testing.T) {
 		t.Errorf("NaN only in a row left out: exit %d: %s", code, stderr)
 	}
 }
+
+// TestSweepOutAndShardArguments: --out may not be the --features folder (its tables would be read
+// as layers next time); --shard slurm outside a job array is a usage error.
+func TestSweepOutAndShardArguments(t *testing.T) {
+	dir := t.TempDir()
+	_, yp := writeStudy(t, dir, 40, 4, 6)
+	model := filepath.Join(dir, "model")
+	os.MkdirAll(model, 0o755)
+	for l := 0; l < 2; l++ {
+		x := make([]float32, 40*3)
+		for i := range x {
+			x[i] = float32((i*5+l)%9) - 4
+		}
+		array.WriteNPY(filepath.Join(model, fmt.Sprintf("layer%d.npy", l)), []int{40, 3}, x)
+	}
+	args := []string{"sweep", "--features", model, "--brain", yp, "--alphas", "1,100"}
+	if _, stderr, code := runCLI(t, append(args, "--out", model+"/.")...); code != 2 || !strings.Contains(stderr, "is the --features folder") {
+		t.Errorf("--out the --features folder: exit %d: %s", code, stderr)
+	}
+	t.Setenv("SLURM_ARRAY_TASK_ID", "")
+	t.Setenv("SLURM_ARRAY_TASK_COUNT", "")
+	if _, stderr, code := runCLI(t, append(args, "--out", filepath.Join(dir, "s"), "--shard", "slurm")...); code != 2 || !strings.Contains(stderr, "not in a Slurm job array") {
+		t.Errorf("--shard slurm outside a job array: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, append(args, "--out", filepath.Join(model, "results"))...); code != 0 {
+		t.Errorf("--out inside the --features folder: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, append(args, "--out", filepath.Join(model, "results"))...); code != 0 {
+		t.Errorf("--out inside the --features folder, run again: exit %d: %s", code, stderr)
+	}
+}

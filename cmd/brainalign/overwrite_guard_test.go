@@ -108,7 +108,7 @@ func TestDemoStudyOutOverwriteRefusesForeignDirectory(t *testing.T) {
 	root := t.TempDir()
 	dir := precious(t, filepath.Join(root, "precious"))
 	stdout, errOut, code := runCLI(t, "demo", "--study-out", dir, "--overwrite")
-	if code != 1 || stdout != "" || !strings.Contains(errOut, "--study-out "+dir+" is not empty and holds no earlier brainalign demo study output (no spatial/spatial.json); refusing to replace it") {
+	if code != 1 || stdout != "" || !strings.Contains(errOut, "--study-out "+dir+" is not empty and holds no earlier brainalign demo study output (no sweeps/ with spatial/spatial.json); refusing to replace it") {
 		t.Errorf("demo --study-out %s --overwrite: exit %d, stderr %q, stdout %q", dir, code, errOut, stdout)
 	}
 	checkPrecious(t, dir)

@@ -140,14 +140,19 @@ func (d *device) looUpdate(t dtype, yc cu.DevicePtr, ldy int, yh cu.DevicePtr, l
 	return d.launch("loo_update_"+t.suffix(), int64(mb), yc, ldy, yh, ldh, w, n, mb, aidx, fst, errOut, best, bestIdx)
 }
 
-// gcvSelect: GCV criteria of every penalty per target and their argmin.
-func (d *device) gcvSelect(t dtype, yc cu.DevicePtr, ldy, n int, z cu.DevicePtr, ldz, r, mb int, f, den cu.DevicePtr, na int, crit cu.DevicePtr, ldc int, best, bestIdx cu.DevicePtr) error {
+// gcvSelect: GCV criteria of every penalty per target and their argmin (outside: yc holds the
+// residual outside U, R0, rather than Yc).
+func (d *device) gcvSelect(t dtype, yc cu.DevicePtr, ldy, n int, z cu.DevicePtr, ldz, r, mb int, f, den cu.DevicePtr, na int, crit cu.DevicePtr, ldc int, best, bestIdx cu.DevicePtr, outside bool) error {
 	checkDims("gcv_select", n, r, mb, na)
 	checkLd("gcv_select", ldy, mb)
 	checkLd("gcv_select", ldz, mb)
 	checkLd("gcv_select", ldc, mb)
 	checkPtr("gcv_select", yc, z, f, den, best, bestIdx)
-	return d.launch("gcv_select_"+t.suffix(), int64(mb), yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, bestIdx)
+	out := 0
+	if outside {
+		out = 1
+	}
+	return d.launch("gcv_select_"+t.suffix(), int64(mb), yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, bestIdx, out)
 }
 
 // pearson: r and degenerate flags per target between p (mb x n) and y[:, rows].

@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -40,9 +41,9 @@ func TestRandomConfigurations(t *testing.T) {
 		shared, noint := rng.IntN(4) == 0, rng.IntN(5) == 0
 		maxBatch := []int{0, 0, 1 + rng.IntN(m), 33, 64}[rng.IntN(5)]
 		var limit int64
-		prec := []engine.Precision{engine.Float64, engine.Float64, engine.Float32}[rng.IntN(3)]
+		prec := []engine.Precision{engine.Float64, engine.Float64, engine.Float32, engine.TF32}[rng.IntN(4)]
 		if streamed { // Y more than half the budget (held in the product precision): streamed
-			limit = int64(n*m) * map[engine.Precision]int64{engine.Float64: 8, engine.Float32: 4}[prec] * 19 / 10
+			limit = int64(n*m) * map[engine.Precision]int64{engine.Float64: 8, engine.Float32: 4, engine.TF32: 4}[prec] * 19 / 10
 		}
 		name := fmt.Sprintf("%d_n%d_d%d_m%d_k%d_%s_shared%v_noint%v_batch%d_limit%d_%s", c, n, d, m, folds, inner, shared, noint, maxBatch, limit, prec)
 		t.Run(name, func(t *testing.T) {
@@ -57,7 +58,11 @@ func TestRandomConfigurations(t *testing.T) {
 			if err := opts.Validate(n); err != nil {
 				t.Skipf("configuration refused: %v", err)
 			}
-			want := score(t, fallback.New(), x, y, opts)
+			ref := opts
+			if prec == engine.TF32 {
+				ref.Precision = engine.Float64 // the CPU engine has no TF32
+			}
+			want := score(t, fallback.New(), x, y, ref)
 			opts.MaxBatch, opts.MemoryLimit = maxBatch, limit
 			s, err := e.Open(y, opts)
 			if err != nil {
@@ -71,11 +76,34 @@ func TestRandomConfigurations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if prec == engine.Float64 {
+			switch prec {
+			case engine.Float64:
 				compare(t, name, got, want, 1e-8, 1)
-			} else { // float32 against the CPU engine's float32: the same rounding, mostly
+			case engine.Float32: // against the CPU engine's float32: the same rounding, mostly
 				compare(t, name, got, want, 2e-3, 0.95)
+			default:
+				compareTF32(t, name, got, want)
 			}
 		})
+	}
+}
+
+// compareTF32 checks TF32 against float64 where the choice is the same: |r| within 0.005 (the
+// issue's goal) for every (fold, target) whose penalty agrees, and at least 75% agreeing. Weak
+// targets' criteria are nearly flat across neighbouring penalties, and TF32's rounding may pick
+// the neighbour, whose r differs (by up to 0.12 on these small problems; docs/cuda.md).
+func compareTF32(t *testing.T, what string, got, want *engine.Result) {
+	t.Helper()
+	maxd, same := 0.0, 0
+	for k := range want.FoldScores {
+		if got.Alphas[k] == want.Alphas[k] {
+			same++
+			maxd = math.Max(maxd, math.Abs(got.FoldScores[k]-want.FoldScores[k]))
+		}
+	}
+	frac := float64(same) / float64(len(want.Alphas))
+	t.Logf("%s: max |r diff| where the penalty agrees %.3g, penalties agree %.4f", what, maxd, frac)
+	if maxd > 5e-3 || frac < 0.75 {
+		t.Errorf("%s: TF32 |r diff| %.3g where penalties agree (want <= 0.005), %.4f agree (want >= 0.75)", what, maxd, frac)
 	}
 }

@@ -293,7 +293,7 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	keepIdx, dropped := engine.KeptDirections(lambda, ntr, nd, intercept)
 	rk := len(keepIdx)
 	sp.r, sp.dropped = rk, dropped
-	if !primal && opts.Inner.Mode == engine.LOO {
+	if !primal && (opts.Inner.Mode == engine.LOO || opts.Inner.Mode == engine.GCV) {
 		if err := r.complement(fp, sp, gram, keepIdx); err != nil {
 			return nil, err
 		}
@@ -685,8 +685,8 @@ func (r *runner) batches(p *pool, sp *split, inner []*split, bs int) (*batch, er
 	}
 	bs = max(bs, 1)
 	ld := batchLd(bs)
-	if (int64(ld) > fit || ld > most) && bs == m {
-		ld = bs // every target fits, their padding does not
+	if (int64(ld) > fit && bs == m) || ld > most {
+		ld = bs // every target fits, their padding does not; or the padding would pass 2^31
 	}
 	if r.s.failAllocs > 0 {
 		d.failAllocs, r.s.failAllocs = r.s.failAllocs, 0
@@ -1049,7 +1049,14 @@ func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) erro
 		return r.selectKFold(inner, b, mb)
 	}
 	if opts.Inner.Mode == engine.GCV {
-		if err := d.gcvSelect(t, b.yc, ld, sp.ntr, b.z, ld, sp.r, mb, sp.f, sp.den, A, b.crit, mb, b.best, b.idx); err != nil {
+		// With a complete decomposition the residual outside U is R0 = uc uc^T Yc, formed in
+		// b.yc (which GCV reads last), rather than |Yc|² - |Z|² (the CPU engine's |Zc|²).
+		if sp.complete {
+			if err := r.complementResidual(sp, b, mb); err != nil {
+				return err
+			}
+		}
+		if err := d.gcvSelect(t, b.yc, ld, sp.ntr, b.z, ld, sp.r, mb, sp.f, sp.den, A, b.crit, mb, b.best, b.idx, sp.complete); err != nil {
 			return err
 		}
 		return r.mark(&r.tm.Select)
