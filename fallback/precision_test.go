@@ -28,7 +28,7 @@ func TestFloat32AcrossShapes(t *testing.T) {
 		m := 5 + rng.IntN(40)
 		noise := []float64{0.3, 3, 3, 100}[rng.IntN(4)]
 		noint := rng.IntN(5) == 0
-		inner := []engine.Inner{{Mode: engine.LOO}, {Mode: engine.LOO}, {Mode: engine.GCV}}[rng.IntN(3)]
+		inner := []engine.Inner{{Mode: engine.LOO}, {Mode: engine.LOO}, {Mode: engine.GCV}, {Mode: engine.KFoldInner, K: 3, Score: engine.R2}, {Mode: engine.KFoldInner, K: 4, Score: engine.Pearson}}[rng.IntN(5)]
 		name := fmt.Sprintf("%d_n%d_d%d_m%d_noise%g_noint%v_%s", c, n, d, m, noise, noint, inner)
 		t.Run(name, func(t *testing.T) {
 			// features of scales 0.1 to 10 with offsets; targets a strong linear signal (gain 0.01
