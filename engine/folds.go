@@ -101,6 +101,15 @@ func GroupKFold(groups []int, k int) ([]Fold, error) {
 	return folds, nil
 }
 
+// Pick returns v[i] for each index i of idx (rows of a fold picked from another list of rows).
+func Pick(v, idx []int) []int {
+	out := make([]int, len(idx))
+	for k, i := range idx {
+		out[k] = v[i]
+	}
+	return out
+}
+
 // complement builds a fold from its test rows: both index lists sorted.
 func complement(n int, test []int) Fold {
 	sort.Ints(test)

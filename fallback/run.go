@@ -130,7 +130,7 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 			return nil, nil, fmt.Errorf("fold %d: inner %w", f, err)
 		}
 		for _, in := range ifolds {
-			d, err := decompose(r.x, pick(fold.Train, in.Train), pick(fold.Train, in.Test), intercept)
+			d, err := decompose(r.x, engine.Pick(fold.Train, in.Train), engine.Pick(fold.Train, in.Test), intercept)
 			if err != nil {
 				return nil, nil, fmt.Errorf("fold %d: inner split: %w", f, err)
 			}
@@ -277,15 +277,6 @@ func (r *runner[T]) progress() {
 	if p := r.s.opts.Progress; p != nil {
 		p(r.done, r.work)
 	}
-}
-
-// pick returns idx[pos] for each position.
-func pick(idx, pos []int) []int {
-	out := make([]int, len(pos))
-	for i, p := range pos {
-		out[i] = idx[p]
-	}
-	return out
 }
 
 // batchSize sizes target batches so the working set stays under the memory limit.

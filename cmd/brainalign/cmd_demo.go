@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/outdir"
 	"github.com/brainalign/brainalign/synth"
 )
 
@@ -149,7 +149,7 @@ func checkStudyOut(dir string, overwrite bool) error {
 	if !st.IsDir() {
 		return fmt.Errorf("--study-out %s: exists and is not a directory", dir)
 	}
-	if holdsWorkDir(dir) {
+	if outdir.HoldsWorkDir(dir) {
 		return fmt.Errorf("--study-out %s: cannot be the working directory or one of its parents (it is replaced as a whole)", dir)
 	}
 	entries, err := os.ReadDir(dir)
@@ -204,27 +204,6 @@ func replaceStudyOut(dir string, run func() error) error {
 		return os.RemoveAll(old)
 	}
 	return nil
-}
-
-// holdsWorkDir reports whether dir is the working directory or one of its parents (symbolic
-// links resolved).
-func holdsWorkDir(dir string) bool {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return false
-	}
-	if r, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = r
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return false
-	}
-	if r, err := filepath.EvalSymlinks(wd); err == nil {
-		wd = r
-	}
-	rel, err := filepath.Rel(abs, wd)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // bestLayers returns the argmax over layers per target (first on ties).

@@ -81,7 +81,7 @@ func modelOptions(c *cli.Context, nBrain int, brainRows []int) (engine.Options, 
 			return opts, err
 		}
 		if brainRows != nil {
-			groups = pick(groups, brainRows)
+			groups = engine.Pick(groups, brainRows)
 		}
 		opts.Folds, err = engine.GroupKFold(groups, k)
 		if err != nil {
@@ -171,15 +171,6 @@ func boundHeap(limit int64) {
 		return
 	}
 	debug.SetMemoryLimit(limit + limit/4 + 64<<20)
-}
-
-// pick returns v[i] for each index.
-func pick(v, idx []int) []int {
-	out := make([]int, len(idx))
-	for k, i := range idx {
-		out[k] = v[i]
-	}
-	return out
 }
 
 // Commands that take sweep folders as arguments, or no arguments at all. urfave/cli v2 stops

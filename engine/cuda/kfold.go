@@ -16,15 +16,6 @@ import (
 // per penalty the validation prediction P_i diag(s/(s²+a)) Z_i and its score; the criterion is
 // minus the mean score over the inner splits, its argmin (first penalty on ties) the choice.
 
-// pick returns idx[pos] for each position.
-func pick(idx, pos []int) []int {
-	out := make([]int, len(pos))
-	for i, p := range pos {
-		out[i] = idx[p]
-	}
-	return out
-}
-
 // decomposeInner factorises the inner splits of outer fold f (nil unless the inner mode is
 // KFoldInner): engine.KFold over the fold's training rows in order, each split's rows picked
 // from the outer training rows, as fallback's decomposeFold. The splits' allocations go to fp.
@@ -39,7 +30,7 @@ func (r *runner) decomposeInner(fp *pool, f int, fold engine.Fold) ([]*split, er
 	}
 	inner := make([]*split, 0, len(ifolds))
 	for _, in := range ifolds {
-		sp, err := r.decompose(fp, engine.Fold{Train: pick(fold.Train, in.Train), Test: pick(fold.Train, in.Test)})
+		sp, err := r.decompose(fp, engine.Fold{Train: engine.Pick(fold.Train, in.Train), Test: engine.Pick(fold.Train, in.Test)})
 		if err != nil {
 			return nil, fmt.Errorf("fold %d: inner split: %w", f, err)
 		}

@@ -118,6 +118,24 @@ func workDir() (string, error) {
 	return filepath.EvalSymlinks(wd)
 }
 
+// HoldsWorkDir reports whether path (relative paths against the physical working directory,
+// symbolic links resolved) is the working directory or one of its parents: a directory that
+// must not be replaced as a whole.
+func HoldsWorkDir(path string) bool {
+	wd, err := workDir()
+	if err != nil {
+		return false
+	}
+	abs := path
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(wd, abs)
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	return within(wd, filepath.Clean(abs))
+}
+
 // checkTarget checks that the target can be written, and returns its mode when it exists (0 when
 // it does not).
 func (d *Dir) checkTarget() (fs.FileMode, error) {
