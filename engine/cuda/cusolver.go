@@ -107,14 +107,7 @@ func (s *solver) dsyevdWork(n, lda int, a, w cu.DevicePtr) (int, error) {
 	var lwork C.int
 	st := C.cusolverDnDsyevd_bufferSize(s.h, C.CUSOLVER_EIG_MODE_VECTOR, C.CUBLAS_FILL_MODE_LOWER, C.int(n),
 		(*C.double)(devPtr(a)), C.int(lda), (*C.double)(devPtr(w)), &lwork)
-	if err := solverStatus("cusolverDnDsyevd_bufferSize", st); err != nil {
-		return 0, err
-	}
-	if lwork < 0 {
-		return 0, fmt.Errorf("cuda engine: cusolverDnDsyevd_bufferSize: workspace size %d for n = %d (32-bit overflow)", lwork, n)
-	}
-	// at least one element: the solve rejects lwork < 1 (a tiny n may report 0)
-	return max(int(lwork), 1), nil
+	return workSize("cusolverDnDsyevd_bufferSize", st, int(lwork), n)
 }
 
 // ssyevdWork is dsyevdWork for float32 (float32 elements).
@@ -125,14 +118,19 @@ func (s *solver) ssyevdWork(n, lda int, a, w cu.DevicePtr) (int, error) {
 	var lwork C.int
 	st := C.cusolverDnSsyevd_bufferSize(s.h, C.CUSOLVER_EIG_MODE_VECTOR, C.CUBLAS_FILL_MODE_LOWER, C.int(n),
 		(*C.float)(devPtr(a)), C.int(lda), (*C.float)(devPtr(w)), &lwork)
-	if err := solverStatus("cusolverDnSsyevd_bufferSize", st); err != nil {
+	return workSize("cusolverDnSsyevd_bufferSize", st, int(lwork), n)
+}
+
+// workSize checks a workspace query's status and size: a negative size is a 32-bit overflow,
+// and at least one element is returned (the solve rejects lwork < 1; a tiny n may report 0).
+func workSize(fn string, st C.cusolverStatus_t, lwork, n int) (int, error) {
+	if err := solverStatus(fn, st); err != nil {
 		return 0, err
 	}
 	if lwork < 0 {
-		return 0, fmt.Errorf("cuda engine: cusolverDnSsyevd_bufferSize: workspace size %d for n = %d (32-bit overflow)", lwork, n)
+		return 0, fmt.Errorf("cuda engine: %s: workspace size %d for n = %d (32-bit overflow)", fn, lwork, n)
 	}
-	// at least one element: the solve rejects lwork < 1 (a tiny n may report 0)
-	return max(int(lwork), 1), nil
+	return max(lwork, 1), nil
 }
 
 // syevdInfo reads devInfo after a solve (this synchronises with the solver's stream).
