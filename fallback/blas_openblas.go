@@ -9,6 +9,7 @@ package fallback
 import "C"
 
 import (
+	"context"
 	"fmt"
 
 	netblas "gonum.org/v1/netlib/blas/netlib"
@@ -18,11 +19,11 @@ import (
 func init() {
 	level3 = netblas.Implementation{}
 	blasName = "OpenBLAS (cgo)"
-	symEigen = dsyevd
+	symEigen, eigenStops = dsyevd, false
 }
 
 // dsyevd: eigenvalues ascending, eigenvectors as the columns of a (row-major).
-func dsyevd(n int, a, w []float64) error {
+func dsyevd(_ context.Context, n int, a, w []float64) error {
 	work := make([]float64, 1)
 	iwork := make([]int32, 1)
 	if !lapacke.Dsyevd('V', 'U', n, a, n, w, work, -1, iwork, -1) {

@@ -1,6 +1,7 @@
 package fallback
 
 import (
+	"context"
 	"math"
 
 	"github.com/brainalign/brainalign/engine"
@@ -32,7 +33,7 @@ type decomposition struct {
 // decompose factorises x[train] (centred by its column means when intercept) and projects
 // x[test]. It uses the eigendecomposition of the smaller Gram matrix: Xc^T Xc (d x d) when the
 // fold has more rows than features, else Xc Xc^T (ntr x ntr).
-func decompose(x engine.Matrix, train, test []int, intercept bool) (*decomposition, error) {
+func decompose(ctx context.Context, x engine.Matrix, train, test []int, intercept bool) (*decomposition, error) {
 	ntr, nte, d := len(train), len(test), x.Cols
 	xtr := make([]float64, ntr*d)
 	xte := make([]float64, nte*d)
@@ -69,7 +70,7 @@ func decompose(x engine.Matrix, train, test []int, intercept bool) (*decompositi
 		mul(ntr, ntr, d, xtr, xtrT, 0, gram) // Xc Xc^T
 	}
 	lambda := make([]float64, size)
-	if err := symEigen(size, gram, lambda); err != nil {
+	if err := symEigen(ctx, size, gram, lambda); err != nil {
 		return nil, err
 	}
 	keep, dropped := engine.KeptDirections(lambda, ntr, d, intercept)

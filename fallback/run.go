@@ -118,7 +118,7 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 	opts := r.s.opts
 	fold := opts.Folds[f]
 	intercept := !opts.NoIntercept
-	dec, err := decompose(r.x, fold.Train, fold.Test, intercept)
+	dec, err := decompose(r.ctx, r.x, fold.Train, fold.Test, intercept)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fold %d: %w", f, err)
 	}
@@ -130,7 +130,7 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 			return nil, nil, fmt.Errorf("fold %d: inner %w", f, err)
 		}
 		for _, in := range ifolds {
-			d, err := decompose(r.x, engine.Pick(fold.Train, in.Train), engine.Pick(fold.Train, in.Test), intercept)
+			d, err := decompose(r.ctx, r.x, engine.Pick(fold.Train, in.Train), engine.Pick(fold.Train, in.Test), intercept)
 			if err != nil {
 				return nil, nil, fmt.Errorf("fold %d: inner split: %w", f, err)
 			}

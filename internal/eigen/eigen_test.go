@@ -1,6 +1,7 @@
 package eigen
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -349,6 +350,58 @@ func TestRotationKernels(t *testing.T) {
 		}
 		if n > 1 && slices.Equal(z4, z) {
 			t.Errorf("n=%d: the rotations changed nothing", n)
+		}
+	}
+}
+
+// doneAfter is a context whose Err turns non-nil at its (calls+1)-th call: it cancels a
+// decomposition at each of the points where SymContext looks, one run per point.
+type doneAfter struct {
+	context.Context
+	calls, seen int
+}
+
+func (c *doneAfter) Err() error {
+	c.seen++
+	if c.seen > c.calls {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestSymContextCancel(t *testing.T) {
+	const n = 700 // two panels of Q, ~20 panels, and more than one batch of rotations
+	rng := rand.New(rand.NewPCG(3, 5))
+	a := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j <= i; j++ {
+			v := rng.NormFloat64()
+			a[i*n+j], a[j*n+i] = v, v
+		}
+	}
+	want, ww := slices.Clone(a), make([]float64, n)
+	if err := Sym(n, want, ww); err != nil {
+		t.Fatal(err)
+	}
+	// A context that is never done, counting the points where it is looked at.
+	count := &doneAfter{Context: context.Background(), calls: math.MaxInt}
+	v, w := slices.Clone(a), make([]float64, n)
+	if err := SymContext(count, n, v, w); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(v, want) || !slices.Equal(w, ww) {
+		t.Fatal("SymContext with a live context differs from Sym")
+	}
+	points := count.seen
+	t.Logf("n=%d: context looked at %d times", n, points)
+	if points < 25 { // panels of the tridiagonalisation, blocks of Q, batches of rotations
+		t.Fatalf("context looked at only %d times", points)
+	}
+	for k := 0; k < points; k++ {
+		v := slices.Clone(a)
+		err := SymContext(&doneAfter{Context: context.Background(), calls: k}, n, v, w)
+		if err != context.Canceled {
+			t.Fatalf("cancelled at point %d of %d: got %v, want context.Canceled", k+1, points, err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package eigen
 
 import (
+	"context"
 	"runtime"
 	"sync"
 )
@@ -24,6 +25,9 @@ type rotQueue struct {
 	sweeps []sweep
 	c, s   []float64
 	limit  int
+
+	ctx     context.Context // when done, flush sets stopped and drops the queue
+	stopped bool
 }
 
 // batchRotations bounds a batch so that its coefficients (16 bytes a rotation) stay in L2.
@@ -52,9 +56,14 @@ func (q *rotQueue) flush() {
 	if len(q.sweeps) == 0 {
 		return
 	}
-	if useRot16 {
+	if q.ctx != nil && q.ctx.Err() != nil {
+		q.stopped = true
+	}
+	switch {
+	case q.stopped: // dropped: z is abandoned
+	case useRot16:
 		q.flush16()
-	} else {
+	default:
 		q.flush4()
 	}
 	q.sweeps = q.sweeps[:0]

@@ -1,6 +1,8 @@
 package eigen
 
 import (
+	"context"
+	"errors"
 	"math"
 	"slices"
 	"sort"
@@ -14,8 +16,10 @@ import (
 // are queued instead of being applied to z at once, and the queue is applied row by row
 // (rotQueue.flush). The iteration on (d, e) never reads z, so deferring is exact: z receives the
 // same rotations in the same order. On return d holds the eigenvalues ascending and z
-// (n x n, row-major, holding Q on entry) the eigenvectors as columns.
-func steqr(n int, d, e, z []float64) bool {
+// (n x n, row-major, holding Q on entry) the eigenvectors as columns. It returns
+// errNoConvergence after LAPACK's iteration cap, or ctx.Err() when ctx is done (looked at after
+// each batch of rotations, which is where the time goes).
+func steqr(ctx context.Context, n int, d, e, z []float64) error {
 	const (
 		eps    = 0x1p-53 // dlamchE
 		safmin = 0x1p-1022
@@ -27,6 +31,7 @@ func steqr(n int, d, e, z []float64) bool {
 	ssfmin := math.Sqrt(safmin) / eps2
 
 	q := newRotQueue(n, z)
+	q.ctx = ctx
 	nmaxit := n * maxit
 	jtot := 0
 	l1 := 0
@@ -112,7 +117,7 @@ func steqr(n int, d, e, z []float64) bool {
 					}
 					continue
 				}
-				if jtot == nmaxit {
+				if jtot == nmaxit || q.stopped {
 					break
 				}
 				jtot++
@@ -177,7 +182,7 @@ func steqr(n int, d, e, z []float64) bool {
 					}
 					continue
 				}
-				if jtot == nmaxit {
+				if jtot == nmaxit || q.stopped {
 					break
 				}
 				jtot++
@@ -212,19 +217,24 @@ func steqr(n int, d, e, z []float64) bool {
 			lp.Dlascl(lapack.General, 0, 0, scale, anorm, lendsv-lsv+1, 1, d[lsv:], 1)
 			lp.Dlascl(lapack.General, 0, 0, scale, anorm, lendsv-lsv, 1, e[lsv:], 1)
 		}
-		if jtot >= nmaxit {
+		if jtot >= nmaxit || q.stopped {
 			break
 		}
 	}
 	q.flush()
+	if q.stopped {
+		return ctx.Err()
+	}
 	for i := 0; i < n-1; i++ {
 		if e[i] != 0 {
-			return false
+			return errNoConvergence
 		}
 	}
 	sortEigen(n, d, z)
-	return true
+	return nil
 }
+
+var errNoConvergence = errors.New("eigen: QL iteration did not converge")
 
 // sortEigen orders d ascending and permutes the columns of z to match (one pass per row
 // instead of LAPACK's column swaps, which stride through z).

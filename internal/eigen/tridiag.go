@@ -1,6 +1,7 @@
 package eigen
 
 import (
+	"context"
 	"runtime"
 	"sync"
 
@@ -40,7 +41,7 @@ const (
 // calls of the assembly GEMM on row blocks of the upper triangle. The reflectors are then
 // accumulated into Q in blocks of qBlock with the compact WY form, again GEMM-rich (Dorgtr's
 // job).
-func tridiagonalize(n int, a, d, e, q []float64) {
+func tridiagonalize(ctx context.Context, n int, a, d, e, q []float64) error {
 	tau := make([]float64, n)
 	sv := newSymvScratch(n)
 	nb := panelWidth
@@ -48,6 +49,9 @@ func tridiagonalize(n int, a, d, e, q []float64) {
 	wt := make([]float64, nb*n) // row t: w of panel column t
 	p := make([]float64, n)
 	for i0 := 0; i0 < n-1; i0 += nb {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		jb := min(nb, n-1-i0)
 		clear(vt)
 		clear(wt)
@@ -96,7 +100,7 @@ func tridiagonalize(n int, a, d, e, q []float64) {
 		}
 	}
 	d[n-1] = a[n*n-1]
-	formQ(n, a, tau, q)
+	return formQ(ctx, n, a, tau, q)
 }
 
 // symvScratch holds the per-core partial products of symvUpper.
@@ -183,7 +187,7 @@ func (s *symvScratch) symvUpper(m int, a []float64, lda int, x, y []float64) {
 // stored in row c of a over columns c+1..n-1 (a[c][c+1] = 1). The blocks of reflectors are
 // applied backwards, Q <- (I - V T V^T) Q, so each touches only the trailing block of Q that is
 // not yet the identity (as Dorgqr).
-func formQ(n int, a, tau, q []float64) {
+func formQ(ctx context.Context, n int, a, tau, q []float64) error {
 	clear(q[:n*n])
 	for i := 0; i < n; i++ {
 		q[i*n+i] = 1
@@ -195,6 +199,9 @@ func formQ(n int, a, tau, q []float64) {
 	w1 := make([]float64, kb*n)
 	w2 := make([]float64, kb*n)
 	for c0 := ((nr - 1) / kb) * kb; c0 >= 0; c0 -= kb {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		k := min(kb, nr-c0)
 		r := c0 + 1 // first row/column the block touches
 		m := n - r
@@ -229,4 +236,5 @@ func formQ(n int, a, tau, q []float64) {
 		level3.Dgemm(blas.NoTrans, blas.NoTrans, k, m, k, 1, tm, kb, w1, m, 0, w2, m)
 		level3.Dgemm(blas.Trans, blas.NoTrans, m, m, k, -1, vt, m, w2, m, 1, qs, n)
 	}
+	return nil
 }
