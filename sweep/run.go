@@ -192,6 +192,7 @@ type Report struct {
 	Remaining  int      // units of other shards not yet done (when not merged)
 	Elapsed    time.Duration
 	EngineName string
+	Abandoned  int // temp files of killed runs removed (atomicfile.RemoveAbandoned)
 }
 
 func (c *Config) manifest() Manifest {
@@ -368,6 +369,9 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		}
 		seen[b] = ck + "/" + ly
 	}
+	// Runs killed mid-write (time limits, preemption, out of memory) leave temp files of up to a
+	// unit's size; those of live shards on this or another node stay (internal/owner).
+	abandoned := atomicfile.RemoveAbandoned(c.Dir, true)
 	// Check the rows of one activation matrix before writing anything, so that a wrong input
 	// fails at once and leaves no sweep.json that a corrected rerun would be refused by.
 	if err := c.checkFirst(); err != nil {
@@ -380,7 +384,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 
-	rep := &Report{Units: len(units)}
+	rep := &Report{Units: len(units), Abandoned: abandoned}
 	var mine []Unit
 	for _, u := range units {
 		if c.Shard.has(u.Index) {

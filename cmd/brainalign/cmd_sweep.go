@@ -215,6 +215,9 @@ func runSweep(c *cli.Context) error {
 		fmt.Fprintf(w, " on %s", rep.EngineName)
 	}
 	fmt.Fprintln(w)
+	if rep.Abandoned > 0 {
+		fmt.Fprintf(w, "  removed %d temp file(s) left by killed runs\n", rep.Abandoned)
+	}
 	for _, r := range rep.Redone {
 		fmt.Fprintf(w, "  recomputed %s\n", r)
 	}

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"time"
+
+	"github.com/brainalign/brainalign/internal/owner"
 )
 
 // Write creates path by writing a temp file in the same directory, fsyncing, and renaming it over
@@ -43,7 +46,7 @@ func Write(path string, write func(w io.Writer) error) error {
 		}
 		replace, perm = true, st.Mode().Perm()
 	}
-	f, err := createTemp(dir, "."+base+".tmp")
+	f, err := createTemp(dir, "."+base+tmpInfix)
 	if err != nil {
 		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
@@ -84,11 +87,15 @@ func Write(path string, write func(w io.Writer) error) error {
 	return nil
 }
 
-// createTemp creates a new file prefix+RANDOM in dir with mode 0666, which the kernel reduces by
-// the umask (os.CreateTemp would make it 0600).
+// tmpInfix separates a temp file's target name from its owner tag: .BASE.tmp-HOST-PID-RANDOM.
+const tmpInfix = ".tmp-"
+
+// createTemp creates a new file prefix+HOST-PID-RANDOM (internal/owner) in dir with mode 0666,
+// which the kernel reduces by the umask (os.CreateTemp would make it 0600). The owner tag lets
+// RemoveAbandoned tell a killed writer's temp file from a live one's.
 func createTemp(dir, prefix string) (*os.File, error) {
 	for range 10000 {
-		name := filepath.Join(dir, fmt.Sprintf("%s%08x", prefix, rand.Uint32()))
+		name := filepath.Join(dir, prefix+owner.NewTag())
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
 		if !errors.Is(err, fs.ErrExist) {
 			return f, err
@@ -150,4 +157,64 @@ func syncDir(dir string) {
 	}
 	d.Sync()
 	d.Close()
+}
+
+// RemoveAbandoned removes the temp files that writers killed mid-write (SIGKILL, the out-of-memory
+// killer, the end of a batch job's time) left in dir and, with recursive, in the directories
+// below it; it returns how many it removed. A temp file of a live writer is never touched;
+// one whose writer cannot be checked (another host, names of older versions: .BASE.tmpRANDOM) is
+// removed once it is older than owner.MaxAge. It is best effort: what cannot be read or
+// removed stays. Symbolic links are not followed.
+func RemoveAbandoned(dir string, recursive bool) int {
+	now := time.Now()
+	removed := 0
+	var visit func(dir string)
+	visit = func(dir string) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			name := e.Name()
+			switch {
+			case e.IsDir():
+				if recursive {
+					visit(filepath.Join(dir, name))
+				}
+			case e.Type().IsRegular() && isTempName(name):
+				info, err := e.Info()
+				if err != nil || !owner.Abandoned(tempTag(name), info.ModTime(), now) {
+					continue
+				}
+				if os.Remove(filepath.Join(dir, name)) == nil {
+					removed++
+				}
+			}
+		}
+	}
+	visit(dir)
+	return removed
+}
+
+// isTempName reports whether name is one of Write's temp names: .BASE.tmp-HOST-PID-RANDOM, or
+// .BASE.tmpRANDOM (8 hex digits) from older versions.
+func isTempName(name string) bool {
+	if !strings.HasPrefix(name, ".") {
+		return false
+	}
+	if i := strings.LastIndex(name, tmpInfix); i > 1 {
+		if _, _, ok := owner.Parse(name[i+len(tmpInfix):]); ok {
+			return true
+		}
+	}
+	i := strings.LastIndex(name, ".tmp")
+	return i > 1 && owner.IsHex8(name[i+len(".tmp"):])
+}
+
+// tempTag returns the owner tag of a temp name ("" for older names, judged by age).
+func tempTag(name string) string {
+	if i := strings.LastIndex(name, tmpInfix); i > 1 {
+		return name[i+len(tmpInfix):]
+	}
+	return ""
 }

@@ -19,8 +19,8 @@
 //     results where the umask lets them (files written inside with atomicfile get 0666 less the
 //     umask). A directory that replaces an existing one takes over its permission bits
 //     (including setgid and sticky).
-//   - Staging directories are named .NAME.tmp-HOST-PID-RANDOM, HOST a hash of the host name and
-//     (on Linux) the PID namespace. A run that is killed (SIGKILL, out of memory, the end of a
+//   - Staging directories are named .NAME.tmp-HOST-PID-RANDOM (internal/owner), HOST a hash of
+//     the host name and (on Linux) the PID namespace. A run that is killed (SIGKILL, out of memory, the end of a
 //     batch job's time) leaves its staging directory behind; the next run that stages the same
 //     NAME removes it when it was left by a process on the same host that no longer exists. A
 //     staging directory of a live process, of another host (a shard on another node of a

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/brainalign/brainalign/internal/owner"
 )
 
 func write(t *testing.T, p, s string) {
@@ -206,16 +208,16 @@ func deadPID(t *testing.T) int {
 func TestStaleStagingRemoved(t *testing.T) {
 	root := t.TempDir()
 	final := filepath.Join(root, "out")
-	weekAgo := time.Now().Add(-staleAge - time.Hour)
+	weekAgo := time.Now().Add(-owner.MaxAge - time.Hour)
 	dead := strconv.Itoa(deadPID(t))
-	me := hostTag()
+	me := owner.Host()
 	other := "0badf00d"
 	if other == me {
 		other = "0badf00e"
 	}
 	type entry struct {
 		name  string
-		old   bool // mtime beyond staleAge
+		old   bool // mtime beyond owner.MaxAge
 		file  bool // a file, not a directory
 		stays bool
 	}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package outdir
+package owner
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 
 // processAlive reports whether process pid exists on this host; known is false when that cannot
 // be told. Signal 0 checks without signalling; EPERM means it exists but belongs to another user.
-// A PID reused by an unrelated process reads as alive, which only keeps a directory longer.
+// A PID reused by an unrelated process reads as alive, which only keeps its leftovers longer.
 func processAlive(pid int) (alive, known bool) {
 	err := syscall.Kill(pid, 0)
 	switch {

@@ -1,0 +1,11 @@
+// Package owner names temporary files and directories after the process that makes them
+// (HOST-PID-RANDOM), so that a later run can tell what a killed process left behind from what a
+// live one is still writing: a batch job killed at the end of its time, by the out-of-memory
+// killer or by a preemption leaves its temporary outputs where they were.
+//
+// HOST is a hash of the host name and (on Linux) the PID namespace, so a PID is only ever looked
+// up on the host, and in the namespace, it belongs to. Something named by a process of this host
+// that no longer exists is abandoned at once; something of a live process never is; something
+// whose process cannot be checked (another host sharing the file system, where a run can last
+// days; Windows; names without a tag) is abandoned only once it is older than MaxAge.
+package owner
