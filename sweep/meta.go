@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -186,6 +187,47 @@ func (m Meta) save(dir string) error {
 		}
 	}
 	return nil
+}
+
+// keepEarlier completes m with the kinds of metadata (coordinates, ROI labels and names, times)
+// that an earlier run saved in dir/meta and this run does not give, so that a rerun without
+// --coords still describes, and keeps, what the metric commands will read. It returns the kinds
+// this run gives with other values than the saved ones (they are replaced: metadata do not
+// change any score).
+func (m *Meta) keepEarlier(dir string) (replaced []string, err error) {
+	if _, err := os.Stat(filepath.Join(dir, metaDir)); err != nil {
+		return nil, nil
+	}
+	old, err := loadMeta(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: an earlier run's metadata cannot be read (%v); remove the folder to save this run's", filepath.Join(dir, metaDir), err)
+	}
+	if m.Coords == nil {
+		m.Coords = old.Coords
+	} else if old.Coords != nil && !slices.Equal(m.Coords, old.Coords) {
+		replaced = append(replaced, "coordinates")
+	}
+	if m.ROI == nil {
+		m.ROI, m.ROINames = old.ROI, old.ROINames
+	} else if old.ROI != nil && (!slices.Equal(m.ROI, old.ROI) || !sameNames(*m, old)) {
+		replaced = append(replaced, "ROI labels")
+	}
+	if m.Times == nil {
+		m.Times = old.Times
+	} else if old.Times != nil && !slices.Equal(m.Times, old.Times) {
+		replaced = append(replaced, "times")
+	}
+	return replaced, nil
+}
+
+// sameNames reports whether a and b name every label of a the same.
+func sameNames(a, b Meta) bool {
+	for _, l := range a.Labels() {
+		if a.ROIName(l) != b.ROIName(l) {
+			return false
+		}
+	}
+	return true
 }
 
 // loadMeta reads dir/meta (files that are absent leave their field unset).

@@ -51,6 +51,7 @@ type Manifest struct {
 	Trailing    []int            `json:"trailing_shape"` // the brain data's shape after the rows axis
 	Options     OptionsInfo      `json:"options"`
 	Fingerprint string           `json:"fingerprint"`
+	DataDigest  string           `json:"data_digest,omitempty"` // every brain value and the row pairing (DataDigest)
 	Layers      []string         `json:"layers"`
 	Checkpoints []CheckpointInfo `json:"checkpoints"`
 	Metadata    struct {
@@ -167,6 +168,7 @@ type Config struct {
 	Rows        int
 	Trailing    []int  // brain data shape after the rows axis (targets, or channels x times)
 	Fingerprint string // Fingerprint(brain, options)
+	DataDigest  string // DataDigest(brain, activation rows); empty: not checked
 	Subject     string // optional subject label, used to pair subjects across models
 	Meta        Meta
 	Shard       Shard
@@ -193,12 +195,15 @@ type Report struct {
 	Elapsed    time.Duration
 	EngineName string
 	Abandoned  int // temp files of killed runs removed (atomicfile.RemoveAbandoned)
+	// MetaReplaced names the kinds of metadata given with other values than an earlier run's,
+	// which this run replaced ("coordinates", "ROI labels", "times").
+	MetaReplaced []string
 }
 
 func (c *Config) manifest() Manifest {
 	m := Manifest{Format: manifestFormat, Version: c.Version, Model: c.Plan.Model, Subject: c.Subject, Brain: c.Brain,
 		Rows: c.Rows, Targets: prod(c.Trailing), Trailing: c.Trailing, Options: c.Options.Summary(),
-		Fingerprint: c.Fingerprint, Layers: c.Plan.Layers}
+		Fingerprint: c.Fingerprint, DataDigest: c.DataDigest, Layers: c.Plan.Layers}
 	for _, ck := range c.Plan.Checkpoints {
 		ci := CheckpointInfo{Name: ck.Name}
 		if ck.HasStep {
@@ -347,6 +352,15 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 				return nil, fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
 					mpath, old.Fingerprint, man.Fingerprint)
 			}
+			// Sweeps of earlier versions have no digest: only their fingerprint can be compared.
+			if old.DataDigest != "" && man.DataDigest != "" && old.DataDigest != man.DataDigest {
+				return nil, fmt.Errorf("%s: holds a sweep of other brain data: same shape and options, but other values "+
+					"or another pairing of stimulus ids (data digest %s, this run %s); use another --out, or remove it to score again",
+					mpath, old.DataDigest, man.DataDigest)
+			}
+			if old.DataDigest != "" && man.DataDigest == "" {
+				man.DataDigest = old.DataDigest // a run that did not compute it keeps the record
+			}
 			if old.Model == man.Model && !slices.Equal(old.Layers, man.Layers) && sameSet(old.Layers, man.Layers) {
 				return nil, fmt.Errorf("%s: holds a sweep of the same layers in another order ([%s]; this run orders them [%s]: "+
 					"layer names are sorted number by number, blocks.2 before blocks.10); its layer depths differ, use another --out",
@@ -358,6 +372,11 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			}
 		}
 	}
+	metaReplaced, err := c.Meta.keepEarlier(c.Dir)
+	if err != nil {
+		return nil, err
+	}
+	man.Metadata = c.manifest().Metadata
 	// Unit file names must not collide after sanitising.
 	seen := map[string]string{}
 	units := c.Plan.Units()
@@ -384,7 +403,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 
-	rep := &Report{Units: len(units), Abandoned: abandoned}
+	rep := &Report{Units: len(units), Abandoned: abandoned, MetaReplaced: metaReplaced}
 	var mine []Unit
 	for _, u := range units {
 		if c.Shard.has(u.Index) {

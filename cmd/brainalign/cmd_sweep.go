@@ -138,7 +138,8 @@ func runSweep(c *cli.Context) error {
 	}
 	ym := y.m
 	var prepare func(engine.Matrix) engine.Matrix
-	var brainRows []int // the brain file's rows in use, in order (nil: all, as stored)
+	var brainRows []int   // the brain file's rows in use, in order (nil: all, as stored)
+	var featureRows []int // the activations' rows paired with them (nil: all, as stored)
 	if c.String("features-ids") != "" || c.String("brain-ids") != "" {
 		if c.String("features-ids") == "" || c.String("brain-ids") == "" {
 			return usageError("--features-ids and --brain-ids go together")
@@ -164,7 +165,7 @@ func runSweep(c *cli.Context) error {
 			return err
 		}
 		ym = subsetRows(ym, mt.yRows)
-		brainRows = mt.yRows
+		brainRows, featureRows = mt.yRows, mt.xRows
 		nx := len(xIDs)
 		prepare = func(x engine.Matrix) engine.Matrix {
 			if x.Rows != nx {
@@ -191,7 +192,7 @@ func runSweep(c *cli.Context) error {
 	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "sweep")
 	cfg := sweep.Config{Dir: out, Plan: plan, Session: sess, Options: opts,
 		Brain: sweep.BrainInfo{Path: y.name(), Shape: y.shape, DType: y.dtype}, Rows: ym.Rows, Trailing: trailing,
-		Fingerprint: sweep.Fingerprint(ym, opts), Subject: c.String("subject"), Meta: meta, Shard: shard, Version: version,
+		Fingerprint: sweep.Fingerprint(ym, opts), DataDigest: sweep.DataDigest(ym, featureRows), Subject: c.String("subject"), Meta: meta, Shard: shard, Version: version,
 		Prepare: prepare,
 		Progress: func(done, total int, label string) {
 			prog.setLabel("sweep " + label)
@@ -215,6 +216,9 @@ func runSweep(c *cli.Context) error {
 		fmt.Fprintf(w, " on %s", rep.EngineName)
 	}
 	fmt.Fprintln(w)
+	if len(rep.MetaReplaced) > 0 {
+		fmt.Fprintf(w, "  replaced the %s saved by an earlier run with this run's (scores do not depend on them)\n", strings.Join(rep.MetaReplaced, " and "))
+	}
 	if rep.Abandoned > 0 {
 		fmt.Fprintf(w, "  removed %d temp file(s) left by killed runs\n", rep.Abandoned)
 	}

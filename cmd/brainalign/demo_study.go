@@ -119,7 +119,7 @@ func demoStudy(c *cli.Context, dir string) (err error) {
 			done := 2*s + map[string]int{"fmri": 0, "meg": 1}[kind]
 			_, err = sweep.Run(c.Context, sweep.Config{Dir: d, Plan: plan, Session: sess, Options: opts,
 				Brain: sweep.BrainInfo{Path: "synthetic " + kind + " " + sub, Shape: append([]int{y.Rows}, trailing...), DType: "float32"},
-				Rows:  y.Rows, Trailing: trailing, Fingerprint: sweep.Fingerprint(y, opts), Subject: sub, Meta: meta, Version: version,
+				Rows:  y.Rows, Trailing: trailing, Fingerprint: sweep.Fingerprint(y, opts), DataDigest: sweep.DataDigest(y, nil), Subject: sub, Meta: meta, Version: version,
 				Progress: func(k, n int, label string) {
 					prog.setLabel(fmt.Sprintf("study %s %s %s", kind, sub, label))
 					prog.update(done*n+k, total*n)
