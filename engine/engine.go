@@ -53,15 +53,15 @@ func CheckBrain(y Matrix, opts Options) error {
 	if err := y.Validate(name); err != nil {
 		return err
 	}
-	if err := y.CheckFinite(name); err != nil {
+	if err := y.CheckValues(name, opts.Precision); err != nil {
 		return err
 	}
 	return opts.Validate(y.Rows)
 }
 
 // CheckActivations validates activations against brain data of n rows; engines call it from
-// Score. Errors name the activations by x.Name ("activations" when empty).
-func CheckActivations(x Matrix, n int) error {
+// Score at precision p. Errors name the activations by x.Name ("activations" when empty).
+func CheckActivations(x Matrix, n int, p Precision) error {
 	name := nameOr(x.Name, "activations")
 	if err := x.Validate(name); err != nil {
 		return err
@@ -69,7 +69,7 @@ func CheckActivations(x Matrix, n int) error {
 	if x.Rows != n {
 		return fmt.Errorf("%s: %d rows, but the brain data has %d (rows must be the same stimuli)", name, x.Rows, n)
 	}
-	return x.CheckFinite(name)
+	return x.CheckValues(name, p)
 }
 
 func nameOr(name, generic string) string {

@@ -65,38 +65,56 @@ func (m Matrix) Validate(name string) error {
 }
 
 // CheckFinite returns an error naming the first non-finite value (row, column) or nil.
-func (m Matrix) CheckFinite(name string) error {
-	bad := -1
+func (m Matrix) CheckFinite(name string) error { return m.CheckValues(name, Float64) }
+
+// CheckValues returns an error naming the first value that the engine cannot compute with at
+// precision p: a NaN or infinity, or, below float64 precision, a float64 value beyond float32's
+// range (it would become an infinity and every score NaN).
+func (m Matrix) CheckValues(name string, p Precision) error {
+	bad := badValue(p)
+	k := -1
 	if m.F64 != nil {
-		for k, v := range m.F64 {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				bad = k
+		for i, v := range m.F64 {
+			if bad(v) {
+				k = i
 				break
 			}
 		}
 	} else {
-		for k, v := range m.F32 {
-			f := float64(v)
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				bad = k
+		for i, v := range m.F32 {
+			if bad(float64(v)) {
+				k = i
 				break
 			}
 		}
 	}
-	if bad < 0 {
+	if k < 0 {
 		return nil
 	}
-	i, j := bad/m.Cols, bad%m.Cols
+	i, j := k/m.Cols, k%m.Cols
 	if m.ColMajor {
-		i, j = bad%m.Rows, bad/m.Rows
+		i, j = k%m.Rows, k/m.Rows
 	}
-	return m.nonFinite(name, i, j)
+	return m.badValueError(name, i, j)
+}
+
+// badValue is the test of CheckValues at precision p.
+func badValue(p Precision) func(float64) bool {
+	if p == Float64 {
+		return func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+	}
+	return func(v float64) bool { return math.IsNaN(v) || math.Abs(v) > math.MaxFloat32 }
 }
 
 // CheckFiniteRows is CheckFinite over the given rows only (e.g. those that stimulus-id matching
 // keeps), naming a value by its row in m.
 func (m Matrix) CheckFiniteRows(name string, rows []int) error {
-	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+	return m.CheckValuesRows(name, rows, Float64)
+}
+
+// CheckValuesRows is CheckValues over the given rows only, naming a value by its row in m.
+func (m Matrix) CheckValuesRows(name string, rows []int, p Precision) error {
+	bad := badValue(p)
 	if m.ColMajor {
 		// column by column, in memory order (row by row would stride through the whole
 		// matrix once per row); the first bad value in row order is reported
@@ -113,7 +131,7 @@ func (m Matrix) CheckFiniteRows(name string, rows []int) error {
 			}
 		}
 		if bi >= 0 {
-			return m.nonFinite(name, bi, bj)
+			return m.badValueError(name, bi, bj)
 		}
 		return nil
 	}
@@ -122,13 +140,13 @@ func (m Matrix) CheckFiniteRows(name string, rows []int) error {
 		case m.F64 != nil:
 			for j, v := range m.F64[i*m.Cols : (i+1)*m.Cols] {
 				if bad(v) {
-					return m.nonFinite(name, i, j)
+					return m.badValueError(name, i, j)
 				}
 			}
 		default:
 			for j, v := range m.F32[i*m.Cols : (i+1)*m.Cols] {
 				if bad(float64(v)) {
-					return m.nonFinite(name, i, j)
+					return m.badValueError(name, i, j)
 				}
 			}
 		}
@@ -136,9 +154,24 @@ func (m Matrix) CheckFiniteRows(name string, rows []int) error {
 	return nil
 }
 
-// nonFinite is the error for the value at (i, j): its row and column, and its index in the
-// array's shape when that has more than two axes.
+// badValueError names the value at (i, j): non-finite, or finite but beyond float32's range.
+func (m Matrix) badValueError(name string, i, j int) error {
+	v := m.At(i, j)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return m.nonFinite(name, i, j)
+	}
+	return fmt.Errorf("%s: value %g %s is beyond float32's range (±3.4e38): score it in float64 precision (--precision float64), or rescale it",
+		name, v, m.where(i, j))
+}
+
+// nonFinite is the error for the non-finite value at (i, j).
 func (m Matrix) nonFinite(name string, i, j int) error {
+	return fmt.Errorf("%s: non-finite value %v %s", name, m.At(i, j), m.where(i, j))
+}
+
+// where locates (i, j): its row and column, and its index in the array's shape when that has
+// more than two axes.
+func (m Matrix) where(i, j int) string {
 	if len(m.Shape) > 2 && prod(m.Shape[1:]) == m.Cols {
 		idx := []int{i}
 		rest := j
@@ -147,9 +180,9 @@ func (m Matrix) nonFinite(name string, i, j int) error {
 			idx = append(idx, rest/below)
 			rest %= below
 		}
-		return fmt.Errorf("%s: non-finite value %v at index %v (row %d, column %d of the rows x targets matrix)", name, m.At(i, j), idx, i, j)
+		return fmt.Sprintf("at index %v (row %d, column %d of the rows x targets matrix)", idx, i, j)
 	}
-	return fmt.Errorf("%s: non-finite value %v at row %d, column %d", name, m.At(i, j), i, j)
+	return fmt.Sprintf("at row %d, column %d", i, j)
 }
 
 func prod(v []int) int {

@@ -52,7 +52,7 @@ func (*session) Close() error { return nil }
 // Score implements engine.Session.
 func (s *session) Score(ctx context.Context, x engine.Matrix) (*engine.Result, error) {
 	start := time.Now()
-	if err := engine.CheckActivations(x, s.y.Rows); err != nil {
+	if err := engine.CheckActivations(x, s.y.Rows, s.opts.Precision); err != nil {
 		return nil, err
 	}
 	var (

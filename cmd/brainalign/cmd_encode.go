@@ -86,10 +86,11 @@ func runEncode(c *cli.Context) error {
 		}
 		// non-finite values of the rows kept, located in the files before rows are renumbered
 		// (rows left out may hold anything)
-		if err := x.m.CheckFiniteRows(x.name(), mt.xRows); err != nil {
+		prec, _ := engine.ParsePrecision(c.String("precision")) // a bad value is reported with the other options
+		if err := x.m.CheckValuesRows(x.name(), mt.xRows, prec); err != nil {
 			return err
 		}
-		if err := y.m.CheckFiniteRows(y.name(), mt.yRows); err != nil {
+		if err := y.m.CheckValuesRows(y.name(), mt.yRows, prec); err != nil {
 			return err
 		}
 		xm, ym = subsetRows(xm, mt.xRows), subsetRows(ym, mt.yRows)

@@ -147,7 +147,7 @@ func (s *session) Close() error {
 // Score implements engine.Session.
 func (s *session) Score(ctx context.Context, x engine.Matrix) (*engine.Result, error) {
 	start := time.Now()
-	if err := engine.CheckActivations(x, s.y.Rows); err != nil {
+	if err := engine.CheckActivations(x, s.y.Rows, s.opts.Precision); err != nil {
 		return nil, err
 	}
 	s.e.mu.Lock()

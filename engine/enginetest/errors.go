@@ -79,6 +79,18 @@ func RunErrors(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 		y32[44*pr.m+3] = float32(math.NaN())
 		checkMessage(t, open(t, pr.X(), engine.NewMatrix32(pr.n, pr.m, y32), good), "NaN", "row 44", "column 3")
 	})
+	// A finite float64 beyond float32's range would become an infinity in float32 precision (and
+	// every score NaN): refused there, named and located; float64 precision scores it.
+	t.Run("beyond_float32_range", func(t *testing.T) {
+		f32 := defaults(t, pr.n, engine.Float32)
+		x := engine.NewMatrix64(pr.n, pr.d, withNonFinite(pr.x, 3*pr.d+2, 1e39))
+		checkMessage(t, open(t, x, pr.Y(), f32), "activations", "1e+39", "row 3", "column 2", "float32", "float64")
+		y := engine.NewMatrix64(pr.n, pr.m, withNonFinite(pr.y, 7*pr.m+1, -2e300))
+		checkMessage(t, open(t, pr.X(), y, f32), "brain", "-2e+300", "row 7", "column 1", "float32")
+		if err := open(t, x, pr.Y(), good); err != nil {
+			t.Errorf("float64 precision refused a finite 1e39: %v", err)
+		}
+	})
 	t.Run("empty_x", func(t *testing.T) {
 		checkMessage(t, open(t, engine.NewMatrix64(pr.n, 0, []float64{}), pr.Y(), good), "activations", "empty")
 	})
