@@ -161,7 +161,7 @@ func runSweep(c *cli.Context) error {
 		}
 		reportUnmatched(c.App.ErrWriter, "features", mt.unmatchedFeatures)
 		reportUnmatched(c.App.ErrWriter, "brain data", mt.unmatchedBrain)
-		prec, _ := engine.ParsePrecision(c.String("precision")) // a bad value is reported with the other options
+		prec, _ := engine.ParsePrecision(c.String("precision"))              // a bad value is reported with the other options
 		if err := ym.CheckValuesRows(y.name(), mt.yRows, prec); err != nil { // located in the file, before rows are renumbered
 			return err
 		}
