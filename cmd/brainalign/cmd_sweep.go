@@ -161,8 +161,10 @@ func runSweep(c *cli.Context) error {
 		}
 		reportUnmatched(c.App.ErrWriter, "features", mt.unmatchedFeatures)
 		reportUnmatched(c.App.ErrWriter, "brain data", mt.unmatchedBrain)
-		prec, _ := engine.ParsePrecision(c.String("precision"))              // a bad value is reported with the other options
-		if err := ym.CheckValuesRows(y.name(), mt.yRows, prec); err != nil { // located in the file, before rows are renumbered
+		// Located in the file, before rows are renumbered; a bad --precision is reported with the
+		// other options.
+		prec, _ := engine.ParsePrecision(c.String("precision"))
+		if err := ym.CheckValuesRows(y.name(), mt.yRows, prec); err != nil {
 			return err
 		}
 		ym = subsetRows(ym, mt.yRows)
