@@ -316,3 +316,59 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		t.Errorf("missing input file: exit %d, want 1", code)
 	}
 }
+
+// With stimulus ids the matched rows keep the brain file's order, so the contiguous folds are
+// those of the brain data aligned by hand (sessions stay together), whatever order the
+// activations were extracted in.
+func TestEncodeIDsFoldInBrainOrder(t *testing.T) {
+	dir := t.TempDir()
+	n := 60
+	xp, yp := writeStudy(t, dir, n, 4, 2)
+	xa, err := array.ReadNPY(xp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xa.Shape[1]
+	perm := rand.New(rand.NewPCG(5, 6)).Perm(n) // the features in another order
+	xs := make([]float64, 0, n*d)
+	var xids, yids []string
+	for _, r := range perm {
+		for j := 0; j < d; j++ {
+			xs = append(xs, float64(xa.F32[r*d+j]))
+		}
+		xids = append(xids, fmt.Sprintf("img%03d", r))
+	}
+	xa.Close()
+	for i := 0; i < n; i++ {
+		yids = append(yids, fmt.Sprintf("img%03d", i))
+	}
+	xpp := filepath.Join(dir, "Xperm.npy")
+	if err := array.WriteNPY(xpp, []int{n, d}, xs); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "x.txt"), []byte(strings.Join(xids, "\n")+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "y.txt"), []byte(strings.Join(yids, "\n")+"\n"), 0o644)
+	ref, got := filepath.Join(dir, "ref"), filepath.Join(dir, "got")
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", ref, "--precision", "float64"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := runCLI(t, "encode", "-x", xpp, "-y", yp, "-o", got, "--precision", "float64",
+		"--features-ids", filepath.Join(dir, "x.txt"), "--brain-ids", filepath.Join(dir, "y.txt")); code != 0 {
+		t.Fatal(stderr)
+	}
+	a, err := array.ReadNPY(filepath.Join(ref, "fold_scores.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := array.ReadNPY(filepath.Join(got, "fold_scores.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i := range a.F64 {
+		if math.Abs(a.F64[i]-b.F64[i]) > 1e-9 {
+			t.Fatalf("fold_scores[%d]: %v with ids, %v aligned in the brain file's order", i, b.F64[i], a.F64[i])
+		}
+	}
+}

@@ -166,13 +166,14 @@ func TestEncodeGroupsFollowBrainRows(t *testing.T) {
 		}
 		return p
 	}
-	// Aligned by hand: X, Y and groups in the same order.
+	// Aligned by hand: X, Y and groups in the same order. Float64: matched rows follow the brain
+	// file's order, so the folds hold the same rows in another order.
 	gp := filepath.Join(dir, "G.npy")
 	if err := array.WriteNPY(gp, []int{n}, groups); err != nil {
 		t.Fatal(err)
 	}
 	ref := filepath.Join(dir, "ref")
-	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "--groups", gp, "-o", ref); code != 0 {
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "--groups", gp, "--precision", "float64", "-o", ref); code != 0 {
 		t.Fatal(stderr)
 	}
 	// The brain file reversed, with an extra image the features lack; its groups in its order.
@@ -202,7 +203,7 @@ func TestEncodeGroupsFollowBrainRows(t *testing.T) {
 	xids := writeFile("x.txt", ids(all))
 	yids := writeFile("y.txt", ids(append(rows, 999)))
 	got := filepath.Join(dir, "got")
-	_, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yrp, "--features-ids", xids, "--brain-ids", yids, "--groups", grp, "-o", got)
+	_, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yrp, "--features-ids", xids, "--brain-ids", yids, "--groups", grp, "--precision", "float64", "-o", got)
 	if code != 0 {
 		t.Fatal(stderr)
 	}

@@ -158,31 +158,33 @@ func readIDs(path string) ([]string, error) {
 
 // idMatch is the outcome of matching rows by stimulus id.
 type idMatch struct {
-	xRows, yRows      []int    // matched rows, in the features' order
+	xRows, yRows      []int    // matched rows, in the brain data's order (yRows ascending)
 	unmatchedFeatures []string // ids only in the features
 	unmatchedBrain    []string // ids only in the brain data
 }
 
-// matchIDs pairs the rows of X and Y that show the same stimulus.
+// matchIDs pairs the rows of X and Y that show the same stimulus, in the brain data's order: the
+// brain file's rows follow the experiment (sessions, runs), so contiguous folds over them keep a
+// session's images together, as they would without ids, and --groups is per brain-file row.
 func matchIDs(xIDs, yIDs []string) idMatch {
 	pos := map[string]int{}
-	for i, id := range yIDs {
+	for i, id := range xIDs {
 		pos[id] = i
 	}
 	var mt idMatch
-	used := make([]bool, len(yIDs))
-	for i, id := range xIDs {
-		if j, ok := pos[id]; ok {
+	used := make([]bool, len(xIDs))
+	for j, id := range yIDs {
+		if i, ok := pos[id]; ok {
 			mt.xRows = append(mt.xRows, i)
 			mt.yRows = append(mt.yRows, j)
-			used[j] = true
+			used[i] = true
 		} else {
-			mt.unmatchedFeatures = append(mt.unmatchedFeatures, id)
+			mt.unmatchedBrain = append(mt.unmatchedBrain, id)
 		}
 	}
-	for j, id := range yIDs {
-		if !used[j] {
-			mt.unmatchedBrain = append(mt.unmatchedBrain, id)
+	for i, id := range xIDs {
+		if !used[i] {
+			mt.unmatchedFeatures = append(mt.unmatchedFeatures, id)
 		}
 	}
 	return mt
