@@ -28,7 +28,7 @@ func init() {
 			"  summary.json     inputs, shapes, grid, folds, engine, precision, timings, degenerate counts\n" +
 			"Inputs are .npy (float16/32/64, C or Fortran order), or an .npz/.safetensors member (--layer).\n" +
 			"With --features-ids and --brain-ids (one stimulus id per line) rows are matched by id; the\n" +
-				"matched rows keep the brain file's order, which the folds follow.",
+			"matched rows keep the brain file's order, which the folds follow.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` (n x d)"},
 			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
