@@ -14,20 +14,52 @@ import (
 // layers and checkpoints; one subject is a group of one) and work on the subject-mean score
 // table R[layer, target] of a checkpoint, as the study does.
 
-// CheckGroup checks that sweeps can be pooled as subjects of one model.
+// GroupError is CheckGroup's error: sweeps that cannot be pooled as subjects of one model (other
+// models, layers, checkpoints, steps, targets or folds). Commands report it as a mistake in the
+// folders given.
+type GroupError struct{ Msg string }
+
+func (e *GroupError) Error() string { return e.Msg }
+
+func groupErrorf(format string, a ...any) error { return &GroupError{Msg: fmt.Sprintf(format, a...)} }
+
+// CheckGroup checks that sweeps can be pooled as subjects of one model: the same model label
+// (sweep's --model; a sweep without one is taken as any), layers, checkpoints and their steps,
+// targets and folds. Its errors are *GroupError.
 func CheckGroup(g []*Sweep) error {
 	if len(g) == 0 {
 		return errors.New("no sweeps given")
 	}
 	a := g[0]
+	var model *Sweep // the first sweep with a model label
+	for _, s := range g {
+		if s.Model == "" {
+			continue
+		}
+		if model == nil {
+			model = s
+		} else if s.Model != model.Model {
+			return groupErrorf("%s is a sweep of model %q, %s of model %q: the sweeps pooled must be subjects of one model (sweep's --model, by default the --features base name; compare tests two models)",
+				model.Dir, model.Model, s.Dir, s.Model)
+		}
+	}
 	for _, s := range g[1:] {
 		if s.L != a.L || s.M != a.M || s.C != a.C || s.F != a.F || !slices.Equal(s.Trailing, a.Trailing) {
-			return fmt.Errorf("%s (%d checkpoints x %d layers x %v targets, %d folds) does not match %s (%d x %d x %v, %d folds): subjects of one model need the same shape",
+			return groupErrorf("%s (%d checkpoints x %d layers x %v targets, %d folds) does not match %s (%d x %d x %v, %d folds): subjects of one model need the same shape",
 				s.Dir, s.C, s.L, s.Trailing, s.F, a.Dir, a.C, a.L, a.Trailing, a.F)
 		}
+		for l := range s.Layers {
+			if s.Layers[l] != a.Layers[l] {
+				return groupErrorf("%s: layer %d is %q, in %s it is %q: subjects of one model need the same layers, in the same order", s.Dir, l, s.Layers[l], a.Dir, a.Layers[l])
+			}
+		}
 		for c := range s.Checkpoints {
-			if s.Checkpoints[c].Name != a.Checkpoints[c].Name {
-				return fmt.Errorf("%s: checkpoint %d is %q, in %s it is %q", s.Dir, c, s.Checkpoints[c].Name, a.Dir, a.Checkpoints[c].Name)
+			sc, ac := s.Checkpoints[c], a.Checkpoints[c]
+			if sc.Name != ac.Name {
+				return groupErrorf("%s: checkpoint %d is %q, in %s it is %q", s.Dir, c, sc.Name, a.Dir, ac.Name)
+			}
+			if sc.Step != nil && ac.Step != nil && *sc.Step != *ac.Step {
+				return groupErrorf("%s: checkpoint %s is at step %g, in %s at step %g (sweep's --steps)", s.Dir, sc.Name, *sc.Step, a.Dir, *ac.Step)
 			}
 		}
 	}
@@ -362,6 +394,21 @@ func usableWindows(times []float64, ws []metrics.Window) []metrics.Window {
 	return out
 }
 
+// CheckWindows refuses a time window that holds none of the MEG time points (its best layer or
+// mean score would be undefined), naming the window and the span of the times.
+func CheckWindows(times []float64, ws []metrics.Window) error {
+	if len(times) == 0 {
+		return nil
+	}
+	for _, w := range ws {
+		if len(usableWindows(times, []metrics.Window{w})) == 0 {
+			lo, hi := slices.Min(times), slices.Max(times)
+			return fmt.Errorf("window [%g, %g) holds no time point (times run from %g to %g s)", w.Start, w.End, lo, hi)
+		}
+	}
+	return nil
+}
+
 // Temporal computes the temporal score (DESIGN §4) of the subject-mean scores, the best layer
 // per time window, and each subject's own temporal score.
 func Temporal(g []*Sweep, o TemporalOptions) (*TemporalResult, error) {
@@ -374,6 +421,9 @@ func Temporal(g []*Sweep, o TemporalOptions) (*TemporalResult, error) {
 	}
 	times, ch, err := groupTimes(g, o.Times)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckWindows(times, o.Windows); err != nil {
 		return nil, err
 	}
 	res := &TemporalResult{Checkpoint: s0.Checkpoints[o.Checkpoint].Name, Channels: ch, Times: times}

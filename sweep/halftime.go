@@ -234,6 +234,9 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := CheckWindows(times, o.Windows); err != nil {
+			return nil, err
+		}
 		tp := &Series{Name: "temporal", Values: make([]float64, C)}
 		for c := 0; c < C; c++ {
 			t, err := metrics.TemporalScore(MeanTable(g, c), L, ch, times)
@@ -293,21 +296,27 @@ type CompareResult struct {
 	A        []float64          `json:"a"`
 	B        []float64          `json:"b"`
 	Test     metrics.Comparison `json:"wilcoxon"`
+	Pairing  string             `json:"pairing"` // "subject labels", or "order" when a sweep has no subject label
+	Pairs    []Pair             `json:"pairs"`   // in the order of Subjects
 	Notes    []string           `json:"notes,omitempty"`
 }
 
-// pair orders b's sweeps to match a's subjects: by subject label when every sweep has one, else
-// by position.
-func pair(a, b []*Sweep) ([]*Sweep, error) {
+// Pair is one subject's two sweeps in a comparison.
+type Pair struct {
+	A string `json:"a"` // sweep folder of model A
+	B string `json:"b"` // sweep folder of model B
+}
+
+// Pairing orders b's sweeps to match a's subjects: by subject label when every sweep has one,
+// else by position (byLabel false).
+func Pairing(a, b []*Sweep) (paired []*Sweep, byLabel bool, err error) {
 	if len(a) != len(b) {
-		return nil, fmt.Errorf("%d subjects for model A, %d for model B: the comparison pairs subjects", len(a), len(b))
+		return nil, false, fmt.Errorf("%d subjects for model A, %d for model B: the comparison pairs subjects", len(a), len(b))
 	}
-	labelled := true
 	for _, s := range append(append([]*Sweep(nil), a...), b...) {
-		labelled = labelled && s.Subject != ""
-	}
-	if !labelled {
-		return b, nil
+		if s.Subject == "" {
+			return b, false, nil
+		}
 	}
 	by := map[string]*Sweep{}
 	for _, s := range b {
@@ -316,10 +325,48 @@ func pair(a, b []*Sweep) ([]*Sweep, error) {
 	out := make([]*Sweep, len(a))
 	for i, s := range a {
 		if out[i] = by[s.Subject]; out[i] == nil {
-			return nil, fmt.Errorf("subject %q (%s) has no sweep for model B", s.Subject, s.Dir)
+			return nil, false, fmt.Errorf("subject %q (%s) has no sweep for model B", s.Subject, s.Dir)
 		}
 	}
-	return out, nil
+	return out, true, nil
+}
+
+// OrderNote says why sweeps paired by position (Pairing's byLabel false) were paired so, and
+// names the pairs (a subject label where there is one, else the folder), so that a list given in
+// another order shows.
+func OrderNote(a, b []*Sweep) string {
+	var why []string
+	for _, side := range []struct {
+		name string
+		g    []*Sweep
+	}{{"A", a}, {"B", b}} {
+		var dirs []string
+		for _, s := range side.g {
+			if s.Subject == "" {
+				dirs = append(dirs, s.Dir)
+			}
+		}
+		switch {
+		case len(dirs) == 0:
+		case len(dirs) == len(side.g):
+			why = append(why, side.name+" sweeps have no subject labels")
+		case len(dirs) == 1:
+			why = append(why, fmt.Sprintf("1 of %d %s sweeps has no subject label (%s)", len(side.g), side.name, dirs[0]))
+		default:
+			why = append(why, fmt.Sprintf("%d of %d %s sweeps have no subject label (%s)", len(dirs), len(side.g), side.name, strings.Join(dirs, ", ")))
+		}
+	}
+	label := func(s *Sweep) string {
+		if s.Subject != "" {
+			return s.Subject
+		}
+		return s.Dir
+	}
+	var pairs []string
+	for i := range a {
+		pairs = append(pairs, label(a[i])+" ↔ "+label(b[i]))
+	}
+	return strings.Join(why, "; ") + ": paired by order: " + strings.Join(pairs, ", ")
 }
 
 // Compare measures a metric per subject for two models (or two checkpoints) and tests the
@@ -333,7 +380,7 @@ func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
 	if err := CheckGroup(b); err != nil {
 		return nil, err
 	}
-	b, err := pair(a, b)
+	b, byLabel, err := Pairing(a, b)
 	if err != nil {
 		return nil, err
 	}
@@ -348,9 +395,16 @@ func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &CompareResult{Metric: o.Metric}
-	for _, s := range a {
+	res := &CompareResult{Metric: o.Metric, Pairing: "subject labels"}
+	for i, s := range a {
 		res.Subjects = append(res.Subjects, s.Name())
+		res.Pairs = append(res.Pairs, Pair{A: s.Dir, B: b[i].Dir})
+	}
+	if !byLabel {
+		res.Pairing = "order"
+		if len(a) > 1 { // one pair cannot be mis-ordered
+			res.Notes = append(res.Notes, OrderNote(a, b))
+		}
 	}
 	switch o.Metric {
 	case "encoding", "":

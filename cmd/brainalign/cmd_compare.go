@@ -18,12 +18,15 @@ func init() {
 		Name:  "compare",
 		Usage: "compare two models (or checkpoints) across subjects: Wilcoxon signed-rank test",
 		Description: "Measures a metric per subject for model A (--a, one sweep folder per subject) and model B\n" +
-			"(--b), pairs the subjects (by --subject label when every sweep has one, else by order) and\n" +
-			"tests the difference with the two-sided Wilcoxon signed-rank test (exact for small samples,\n" +
-			"as scipy.stats.wilcoxon). Metrics: encoding (mean best-layer score over targets significant\n" +
-			"for either model), spatial, temporal (each subject's own r). --checkpoint-a/-b compare\n" +
-			"checkpoints (e.g. the same folders for --a and --b). When every subject's difference is zero\n" +
-			"(a model compared with itself) there is no difference: T = 0, p = 1. Writes compare.json.",
+			"(--b; each side the sweeps of one model), pairs the subjects (by --subject label when every\n" +
+			"sweep has one, else by the order of --a and --b: a note then says so and names the pairs,\n" +
+			"which compare.json records in any case) and tests the difference with the two-sided Wilcoxon\n" +
+			"signed-rank test (exact for small samples, as scipy.stats.wilcoxon). Metrics: encoding (mean\n" +
+			"best-layer score over targets significant for either model), spatial, temporal (each\n" +
+			"subject's own r). --checkpoint-a/-b compare checkpoints (e.g. the same folders for --a and\n" +
+			"--b). When every subject's difference is zero (a model compared with itself) there is no\n" +
+			"difference: T = 0, p = 1. Writes compare.json, into a results folder that a failed run does\n" +
+			"not create.",
 		Flags: append(append(append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "a", Required: true, Usage: "sweep `DIR` of model A, one per subject (repeat)"},
 			&cli.StringSliceFlag{Name: "b", Required: true, Usage: "sweep `DIR` of model B, one per subject (repeat)"},
@@ -37,6 +40,11 @@ func init() {
 }
 
 func runCompare(c *cli.Context) error {
+	switch m := c.String("metric"); m {
+	case "encoding", "spatial", "temporal":
+	default:
+		return usageError("--metric %q: want encoding, spatial or temporal", m)
+	}
 	a, err := loadSweeps(c, "a")
 	if err != nil {
 		return err
@@ -66,8 +74,13 @@ func runCompare(c *cli.Context) error {
 	if err := compareNeeds(o, a, b); err != nil {
 		return err
 	}
-	out, err := resultsDir(c)
-	if err != nil {
+	if o.Metric == "temporal" {
+		if err := checkWindows(o.Temporal, a, b); err != nil {
+			return err
+		}
+	}
+	out := c.String("out")
+	if err := checkOut(out); err != nil {
 		return err
 	}
 	res, err := sweep.Compare(a, b, o)
@@ -81,7 +94,9 @@ func runCompare(c *cli.Context) error {
 		"command": "compare", "version": version, "created": nowUTC(), "model_a": a[0].Model, "model_b": b[0].Model,
 		"sweeps_a": sweepDirs(a), "sweeps_b": sweepDirs(b),
 		"checkpoint_a": a[0].Checkpoints[ca].Name, "checkpoint_b": b[0].Checkpoints[cb].Name, "result": res}
-	if err := writeJSON(filepath.Join(out, "compare.json"), jsonSafe(doc)); err != nil {
+	if _, err := writeResults(out, func(dir string) ([]string, error) {
+		return []string{"compare.json"}, writeJSON(filepath.Join(dir, "compare.json"), jsonSafe(doc))
+	}); err != nil {
 		return err
 	}
 	printCompare(c.App.Writer, a, b, res)
@@ -139,10 +154,11 @@ func compareError(err error, res *sweep.CompareResult, a, b []*sweep.Sweep) erro
 // pairedDir is the folder of model B paired with subject i of A (by label when every sweep has
 // one, else by position), for errors.
 func pairedDir(res *sweep.CompareResult, a, b []*sweep.Sweep, i int) string {
-	for _, s := range b {
-		if s.Subject != "" && s.Subject == a[i].Subject {
-			return s.Dir
-		}
+	if i < len(res.Pairs) {
+		return res.Pairs[i].B
+	}
+	if p, _, err := sweep.Pairing(a, b); err == nil {
+		return p[i].Dir
 	}
 	return b[i].Dir
 }

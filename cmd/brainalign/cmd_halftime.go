@@ -24,8 +24,11 @@ func init() {
 			"at the last checkpoint); spatial (with coordinates and a V1 reference); temporal (with MEG\n" +
 			"times); per ROI (with ROI labels; and the correlation of ROI half-time with distance from\n" +
 			"V1); per MEG time window. Needs at least 2 checkpoints with training steps.\n" +
-			"Writes halftime.json, halftime.csv and halftime_<metric>.png, halftime_roi.png. Flags come\n" +
-			"before the sweep folders.",
+			"Writes halftime.json, halftime.csv and halftime_<metric>.png, halftime_roi.png. The folders\n" +
+			"are subjects of one model: sweeps of another model (sweep's --model), other layers, other\n" +
+			"checkpoints or other steps are refused. Each --windows window must hold a time point. The\n" +
+			"results folder is written once the half-times are computed: a new one appears whole, and a\n" +
+			"failed run leaves none. Flags come before the sweep folders.",
 		Flags: append(append(append(append([]cli.Flag{sweepsFlag()}, halftimeOutFlags()...), spatialFlags()...),
 			temporalFlags()...), maskFlags()...),
 		Action: runHalftime,
@@ -60,15 +63,21 @@ func runHalftime(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := resultsDir(c)
-	if err != nil {
+	if to.Windows != nil && to.Times == nil && g[0].Meta.Times == nil {
+		return usageError("--windows: %s has no MEG times, so no window applies (give --times to sweep, or here)", g[0].Dir)
+	}
+	if err := checkWindows(to, g); err != nil {
+		return err
+	}
+	out := c.String("out")
+	if err := checkOut(out); err != nil {
 		return err
 	}
 	res, err := sweep.HalfTimes(g, sweep.HalfTimeOptions{Mask: so.Mask, Spatial: so, Times: to.Times, Windows: to.Windows})
 	if err != nil {
 		return err
 	}
-	files, err := writeHalftime(out, g, res, !c.Bool("no-figures"))
+	files, err := writeResults(out, func(dir string) ([]string, error) { return writeHalftime(dir, g, res, !c.Bool("no-figures")) })
 	if err != nil {
 		return err
 	}

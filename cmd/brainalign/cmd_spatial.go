@@ -23,7 +23,10 @@ func init() {
 			"Benjamini-Hochberg FDR, positive only). Also the ROI-level score (ROI means) and each subject's\n" +
 			"own r. Writes spatial.json, best_layer_depth.npy, distance.npy, mask.npy (bool: the targets\n" +
 			"used) and the figures spatial.png (best layer vs distance, fitted line, r) and spatial_roi.png\n" +
-			"(mean depth per ROI). Flags come before the sweep folders.",
+			"(mean depth per ROI). The folders are subjects of one model: sweeps of another model (sweep's\n" +
+			"--model), other layers or other checkpoints are refused. The results folder is written once\n" +
+			"the score is computed: a new one appears whole, and a failed run leaves none. Flags come\n" +
+			"before the sweep folders.",
 		Flags:  append(append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), spatialFlags()...), maskFlags()...),
 		Action: runSpatial,
 	}, true))
@@ -41,15 +44,15 @@ func runSpatial(c *cli.Context) error {
 	if o.Checkpoint, err = checkpointOf(g, c.String("checkpoint")); err != nil {
 		return err
 	}
-	out, err := resultsDir(c)
-	if err != nil {
+	out := c.String("out")
+	if err := checkOut(out); err != nil {
 		return err
 	}
 	res, err := sweep.Spatial(g, o)
 	if err != nil {
 		return err
 	}
-	files, err := writeSpatial(out, g, res, !c.Bool("no-figures"))
+	files, err := writeResults(out, func(dir string) ([]string, error) { return writeSpatial(dir, g, res, !c.Bool("no-figures")) })
 	if err != nil {
 		return err
 	}

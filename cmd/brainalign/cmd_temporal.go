@@ -22,8 +22,11 @@ func init() {
 			"index and T_max. Also the best layer per time window and each subject's own r. Needs MEG\n" +
 			"times (sweep --times, or --times here) and brain data shaped n x channels x times (or\n" +
 			"n x channels*times, channel-major). Writes temporal.json, temporal_curves.npy (layers x\n" +
-			"times) and temporal.png (layer x time heatmap with T_max marked). Flags come before the\n" +
-			"sweep folders.",
+			"times) and temporal.png (layer x time heatmap with T_max marked). Each --windows window must\n" +
+			"hold a time point. The folders are subjects of one model: sweeps of another model (sweep's\n" +
+			"--model), other layers or other checkpoints are refused. The results folder is written once\n" +
+			"the score is computed: a new one appears whole, and a failed run leaves none. Flags come\n" +
+			"before the sweep folders.",
 		Flags:  append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), temporalFlags()...),
 		Action: runTemporal,
 	}, true))
@@ -41,15 +44,18 @@ func runTemporal(c *cli.Context) error {
 	if o.Checkpoint, err = checkpointOf(g, c.String("checkpoint")); err != nil {
 		return err
 	}
-	out, err := resultsDir(c)
-	if err != nil {
+	if err := checkWindows(o, g); err != nil {
+		return err
+	}
+	out := c.String("out")
+	if err := checkOut(out); err != nil {
 		return err
 	}
 	res, err := sweep.Temporal(g, o)
 	if err != nil {
 		return err
 	}
-	files, err := writeTemporal(out, g, res, !c.Bool("no-figures"))
+	files, err := writeResults(out, func(dir string) ([]string, error) { return writeTemporal(dir, g, res, !c.Bool("no-figures")) })
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/outdir"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -26,7 +29,7 @@ func modelFlags() []cli.Flag {
 		&cli.StringFlag{Name: "alphas", Value: "logspace:0:8:9", Category: catModel, EnvVars: []string{"BRAINALIGN_ALPHAS"},
 			Usage: "penalty grid: a list `1,10,100` or logspace:LO:HI:NUM (ties go to the first)"},
 		&cli.IntFlag{Name: "folds", Value: 5, Category: catModel, EnvVars: []string{"BRAINALIGN_FOLDS"},
-			Usage: "outer folds: contiguous, unshuffled blocks as scikit-learn's KFold"},
+			Usage: "outer folds (at least 2): contiguous, unshuffled blocks as scikit-learn's KFold"},
 		&cli.Int64Flag{Name: "shuffle-seed", Value: -1, Category: catModel,
 			Usage: "shuffle rows into folds as scikit-learn's KFold(shuffle=True, random_state=`SEED`) does (0 to 4294967295; -1: no shuffle)"},
 		&cli.StringFlag{Name: "groups", Category: catModel,
@@ -72,6 +75,12 @@ func modelOptions(c *cli.Context, nBrain int, brainRows []int) (engine.Options, 
 	opts.SharedAlpha = c.Bool("shared-alpha")
 	opts.NoIntercept = c.Bool("no-intercept")
 	k := c.Int("folds")
+	if k < 2 {
+		return opts, usageError("--folds: need at least 2, got %d", k)
+	}
+	if seed := c.Int64("shuffle-seed"); seed < -1 {
+		return opts, usageError("--shuffle-seed %d: want a seed from 0 to 4294967295, or -1 for no shuffle", seed)
+	}
 	switch {
 	case c.String("groups") != "" && c.Int64("shuffle-seed") >= 0:
 		return opts, usageError("--groups and --shuffle-seed exclude each other (GroupKFold does not shuffle)")
@@ -259,6 +268,15 @@ func loadSweeps(c *cli.Context, flag string) ([]*sweep.Sweep, error) {
 		return nil, err
 	}
 	g, err := loadGroup(c, flag)
+	var ge *sweep.GroupError
+	if errors.As(err, &ge) {
+		// Sweeps that cannot be pooled (other models, layers, checkpoints): the folders given
+		// are wrong, a mistake in the command line.
+		if flag != "sweep" {
+			return nil, usageError("--%s: %v", flag, err)
+		}
+		return nil, usageError("%v", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -423,4 +441,111 @@ func listSome(v []string) string {
 		return strings.Join(v[:6], ", ") + ", ..."
 	}
 	return strings.Join(v, ", ")
+}
+
+// checkOut refuses, before anything is computed, a metric command's --out that exists and is not
+// a directory.
+func checkOut(out string) error {
+	if st, err := os.Stat(out); err == nil && !st.IsDir() {
+		return fmt.Errorf("--out %s: exists and is not a directory", out)
+	}
+	return nil
+}
+
+// writeResults writes a metric command's results into out once they are computed: write writes
+// its files into the folder it is given and returns their names. A folder that does not exist,
+// or is empty, is staged (internal/outdir) and appears only when every file is written, so a run
+// that fails leaves no folder behind (nor the parent folders it made for it). In an existing
+// folder that holds files (earlier results, other commands' results), the files are replaced
+// one at a time, each atomically, and the others are kept.
+func writeResults(out string, write func(dir string) ([]string, error)) ([]string, error) {
+	if err := checkOut(out); err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(out)
+	switch {
+	case err == nil && st.IsDir():
+		entries, err := os.ReadDir(out)
+		if err != nil {
+			return nil, fmt.Errorf("--out %s: %v", out, err)
+		}
+		if len(entries) > 0 || outdir.HoldsWorkDir(out) {
+			return write(out)
+		}
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("--out %s: %v", out, err)
+	}
+	made, err := makeParents(out)
+	if err != nil {
+		return nil, err
+	}
+	d, err := outdir.Create(out, false)
+	if err != nil {
+		removeMade(made)
+		return nil, err
+	}
+	files, err := write(d.Path(""))
+	if err != nil {
+		d.Abort()
+	} else {
+		err = d.Commit() // aborts on failure
+	}
+	if err != nil {
+		removeMade(made)
+		return nil, err
+	}
+	return files, nil
+}
+
+// makeParents creates the missing parent folders of out and returns those it created, deepest
+// first.
+func makeParents(out string) ([]string, error) {
+	parent := filepath.Dir(filepath.Clean(out))
+	var made []string
+	for p := parent; ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		made = append(made, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	if len(made) == 0 {
+		return nil, nil
+	}
+	if err := os.MkdirAll(parent, 0o777); err != nil {
+		removeMade(made)
+		return nil, fmt.Errorf("--out %s: cannot create %s: %v", out, parent, err)
+	}
+	return made, nil
+}
+
+// removeMade removes the folders makeParents made, deepest first, as long as they are empty.
+func removeMade(made []string) {
+	for _, p := range made {
+		if os.Remove(p) != nil {
+			return
+		}
+	}
+}
+
+// checkWindows refuses --windows holding no time point of the MEG times a sweep's metric uses
+// (--times, else the sweep's own), before anything is computed, naming the flag.
+func checkWindows(o sweep.TemporalOptions, groups ...[]*sweep.Sweep) error {
+	if o.Windows == nil {
+		return nil
+	}
+	for _, g := range groups {
+		for _, s := range g {
+			times := o.Times
+			if times == nil {
+				times = s.Meta.Times
+			}
+			if err := sweep.CheckWindows(times, o.Windows); err != nil {
+				return usageError("--windows: %v", err)
+			}
+		}
+	}
+	return nil
 }
