@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -55,8 +57,20 @@ func runBench(c *cli.Context) error {
 			if c.Int(o.name) < 1 {
 				return usageError("--%s must be positive", o.name)
 			}
+			if *o.dst != c.Int(o.name) {
+				w.Name = "custom" // not the preset any more
+			}
 			*o.dst = c.Int(o.name)
 		}
+	}
+	if p := c.String("json"); p != "" {
+		// before minutes of work, not after
+		if st, err := os.Stat(filepath.Dir(p)); err != nil || !st.IsDir() {
+			return usageError("--json %s: folder %s does not exist", p, filepath.Dir(p))
+		}
+	}
+	if k := c.Int("folds"); k < 2 {
+		return usageError("--folds: need at least 2, got %d", k)
 	}
 	w.Folds, w.Seed, w.SharedAlpha = c.Int("folds"), c.Uint64("seed"), c.Bool("shared-alpha")
 	if w.Alphas, err = engine.ParseAlphas(c.String("alphas")); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
-	"github.com/brainalign/brainalign/internal/outdir"
 )
 
 func init() {
@@ -47,11 +46,11 @@ func runEncode(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError("encode takes no arguments (got %q); inputs are given with --features and --brain", c.Args().First())
 	}
-	out, err := outdir.Create(c.String("out"), c.Bool("overwrite"))
+	out, cleanup, err := createOut(c.String("out"), c.Bool("overwrite"))
 	if err != nil {
 		return err
 	}
-	defer out.Abort()
+	defer cleanup()
 	if err := out.CheckInputs(c.String("features"), c.String("brain"), c.String("features-ids"), c.String("brain-ids"), c.String("groups")); err != nil {
 		return err
 	}

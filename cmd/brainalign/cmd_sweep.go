@@ -437,15 +437,6 @@ func checkpointOf(g []*sweep.Sweep, name string) (int, error) {
 	return g[0].CheckpointIndex(name)
 }
 
-// resultsDir creates the results folder.
-func resultsDir(c *cli.Context) (string, error) {
-	d := c.String("out")
-	if err := os.MkdirAll(d, 0o777); err != nil {
-		return "", fmt.Errorf("%s: cannot create: %v", d, err)
-	}
-	return d, nil
-}
-
 // groupNames lists the subjects of a group for reports.
 func groupNames(g []*sweep.Sweep) string {
 	var n []string

@@ -11,7 +11,6 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/internal/atomicfile"
-	"github.com/brainalign/brainalign/internal/outdir"
 	"github.com/brainalign/brainalign/synth"
 )
 
@@ -34,7 +33,7 @@ func init() {
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.StringFlag{Name: "size", Value: "small", Usage: "small (seconds to sweep), demo, or study (minutes to hours on a CPU)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed"},
-			&cli.IntFlag{Name: "subjects", Usage: "number of subjects, at least 1 (default: the size's)"},
+			&cli.IntFlag{Name: "subjects", Usage: "number of subjects, at least 1", DefaultText: "the size's"},
 			&cli.StringFlag{Name: "format", Value: "npy", Usage: "activation files: npy (a folder per checkpoint) or npz (a bundle per checkpoint)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		},
@@ -78,11 +77,11 @@ func runSynth(c *cli.Context) error {
 			return err
 		}
 	}
-	out, err := outdir.Create(c.String("out"), c.Bool("overwrite"))
+	out, cleanup, err := createOut(c.String("out"), c.Bool("overwrite"))
 	if err != nil {
 		return err
 	}
-	defer out.Abort()
+	defer cleanup()
 	ds, err := synth.Generate(cfg)
 	if err != nil {
 		return err
@@ -98,8 +97,12 @@ func runSynth(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	tr := ds.Truth
-	fmt.Fprintf(w, "synthetic study: %d images, %d checkpoints x %d layers, %d subjects; fMRI %d vertices, MEG %d channels x %d times\n",
-		cfg.Images, ds.Model.NumCheckpoints(), ds.Model.NumLayers(), cfg.Subjects, cfg.FMRI.Targets, cfg.MEG.Channels, len(ds.MEG.Times))
+	subjects := fmt.Sprintf("%d subjects", cfg.Subjects)
+	if cfg.Subjects == 1 {
+		subjects = "1 subject"
+	}
+	fmt.Fprintf(w, "synthetic study: %d images, %d checkpoints x %d layers, %s; fMRI %d vertices, MEG %d channels x %d times\n",
+		cfg.Images, ds.Model.NumCheckpoints(), ds.Model.NumLayers(), subjects, cfg.FMRI.Targets, cfg.MEG.Channels, len(ds.MEG.Times))
 	fmt.Fprintf(w, "planted: spatial r %.3f, temporal r %.3f, fMRI encoding half-time step %s, MEG %s\n",
 		tr.FMRI.SpatialR, tr.MEG.TemporalR, fmtStep(tr.FMRI.HalfTime), fmtStep(tr.MEG.HalfTime))
 	fmt.Fprintf(w, "wrote %s; analyse it with: sh %s\n", out.Final(), filepath.Join(out.Final(), "commands.sh"))
@@ -225,7 +228,9 @@ func isSynthOutput(dir string) bool {
 func writeSynthCommands(path, dir string, ds *synth.Dataset) error {
 	var b strings.Builder
 	q := func(p string) string { return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'" }
-	fmt.Fprintf(&b, synthCommandsHead+"%s; results go to ./results.\nset -e\nD=%s\nR=${R:-results}\nB=${BRAINALIGN:-%s}\n", dir, q(dir), q(selfPath()))
+	// D is the study's folder, found from the script's own path so that it runs from anywhere
+	// (and after the study is moved); results go to the working directory's ./results.
+	fmt.Fprintf(&b, synthCommandsHead+"%s; results go to ./results.\nset -e\nD=${D:-$(cd \"$(dirname \"$0\")\" && pwd)}\nR=${R:-results}\nB=${BRAINALIGN:-%s}\n", dir, q(selfPath()))
 	var fm, mg []string
 	for s := 1; ds.FMRI != nil && s <= len(ds.FMRI.Subjects); s++ {
 		sub := fmt.Sprintf("sub-%02d", s)

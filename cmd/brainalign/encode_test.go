@@ -372,3 +372,27 @@ func TestEncodeIDsFoldInBrainOrder(t *testing.T) {
 		}
 	}
 }
+
+// encode and synth make the missing parents of --out (as the README's `--out
+// results/subj01_layer12` needs in a fresh clone), and a run that fails leaves none behind.
+func TestOutParentsMade(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 30, 4, 2)
+	out := filepath.Join(dir, "results", "deeper", "subj01_layer12")
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", out); code != 0 {
+		t.Fatalf("encode into missing parents: %s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "scores.npy")); err != nil {
+		t.Fatal(err)
+	}
+	failed := filepath.Join(dir, "new", "deeper", "o")
+	if _, _, code := runCLI(t, "encode", "-x", xp, "-y", filepath.Join(dir, "missing.npy"), "-o", failed); code == 0 {
+		t.Fatal("encode of a missing file succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new")); err == nil {
+		t.Errorf("a failed encode left the parents it made")
+	}
+	if _, stderr, code := runCLI(t, "synth", "--out", filepath.Join(dir, "s", "t", "study"), "--size", "small"); code != 0 {
+		t.Errorf("synth into missing parents: %s", stderr)
+	}
+}

@@ -226,7 +226,7 @@ func TestStudyCLIErrors(t *testing.T) {
 		{[]string{"temporal", "--out", filepath.Join(dir, "h"), one}, 1, one + ": no MEG times"},
 		{[]string{"spatial", "--out", filepath.Join(dir, "h"), model}, 1, "not a sweep output folder"},
 		{[]string{"spatial", "--out", filepath.Join(dir, "h")}, 2, "no sweep folders"},
-		{[]string{"compare", "--a", one, "--b", one, "--metric", "size", "--out", filepath.Join(dir, "h")}, 1, `metric "size"`},
+		{[]string{"compare", "--a", one, "--b", one, "--metric", "size", "--out", filepath.Join(dir, "h")}, 2, `metric "size"`},
 	} {
 		out, errOut, code := runCLI(t, c.args...)
 		msg := strings.TrimSpace(errOut)

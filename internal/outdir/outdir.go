@@ -19,6 +19,7 @@ type Dir struct {
 	tmp       string
 	overwrite bool
 	done      bool
+	committed bool
 }
 
 // Create checks that final can be written (its parent exists; it does not exist, is empty, or
@@ -254,12 +255,15 @@ func (d *Dir) Commit() error {
 		d.Abort()
 		return fmt.Errorf("%s: cannot move results into place: %v", d.name(), err)
 	}
-	d.done = true
+	d.done, d.committed = true, true
 	if old != "" {
 		_ = os.RemoveAll(old)
 	}
 	return nil
 }
+
+// Committed reports whether Commit put the results in place.
+func (d *Dir) Committed() bool { return d.committed }
 
 // Abort removes the staging directory; a no-op after Commit.
 func (d *Dir) Abort() {
