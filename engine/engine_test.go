@@ -135,6 +135,20 @@ func TestParseAlphas(t *testing.T) {
 			t.Errorf("ParseAlphas(%q) accepted", bad)
 		}
 	}
+	// Messages say what is wrong with what was written.
+	for _, tc := range []struct{ in, want string }{
+		{"logspace:a:b:3", "LO and HI powers of ten"},
+		{"logspace:0:8:x", "NUM a whole number"},
+		{"logspace:0:400:3", "range of float64"},
+		{"1e400", "1e400 is beyond float64's range"},
+		{"1,1e-400", "1e-400 is too small"},
+		{"0", "penalty 0 is not"},
+	} {
+		_, err := ParseAlphas(tc.in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseAlphas(%q): %v, want a message containing %q", tc.in, err, tc.want)
+		}
+	}
 }
 
 func TestParseInnerRoundTrip(t *testing.T) {
@@ -253,5 +267,22 @@ func TestCheckFiniteRows(t *testing.T) {
 	m.Shape = []int{3, 2, 2}
 	if err := m.CheckFiniteRows("y", []int{1}); err == nil || !strings.Contains(err.Error(), "at index [1 1 0]") {
 		t.Errorf("3-d: %v", err)
+	}
+}
+
+// An inner K too large for the training folds is named as such, with K and the rows.
+func TestInnerKTooLarge(t *testing.T) {
+	o, err := Defaults(50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Inner = Inner{Mode: KFoldInner, K: 39}
+	err = o.Validate(50)
+	if err == nil || !strings.Contains(err.Error(), "kfold:39") || !strings.Contains(err.Error(), "fold 0 has 40 training rows, fewer than 78") {
+		t.Errorf("kfold:39 on 40 training rows: %v", err)
+	}
+	o.Inner.K = 20
+	if err := o.Validate(50); err != nil {
+		t.Errorf("kfold:20 on 40 training rows: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -140,17 +141,30 @@ func ParseAlphas(s string) ([]float64, error) {
 		lo, e1 := strconv.ParseFloat(p[1], 64)
 		hi, e2 := strconv.ParseFloat(p[2], 64)
 		num, e3 := strconv.Atoi(p[3])
-		if e1 != nil || e2 != nil || e3 != nil || num < 1 {
-			return nil, fmt.Errorf("alphas: %q: want logspace:LO:HI:NUM with NUM >= 1", s)
+		switch {
+		case e1 != nil || e2 != nil:
+			return nil, fmt.Errorf("alphas: %q: want logspace:LO:HI:NUM, LO and HI powers of ten (numbers)", s)
+		case e3 != nil || num < 1:
+			return nil, fmt.Errorf("alphas: %q: want logspace:LO:HI:NUM with NUM a whole number >= 1", s)
 		}
 		a := Logspace(lo, hi, num)
-		return a, CheckAlphas(a)
+		if err := CheckAlphas(a); err != nil {
+			return nil, fmt.Errorf("alphas: %q: 10^%g .. 10^%g leaves the range of float64 (1e-308 .. 1e308)", s, lo, hi)
+		}
+		return a, nil
 	}
 	var out []float64
 	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		f = strings.TrimSpace(f)
+		v, err := strconv.ParseFloat(f, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return nil, fmt.Errorf("alphas: %s is beyond float64's range (1e-308 .. 1e308)", f)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("alphas: %q is not a number", f)
+		}
+		if v == 0 && strings.ContainsAny(f, "123456789") {
+			return nil, fmt.Errorf("alphas: %s is too small for float64 (it reads as 0)", f)
 		}
 		out = append(out, v)
 	}
@@ -207,14 +221,19 @@ func (o Options) Validate(n int) error {
 	if o.MemoryLimit < 0 || o.MaxBatch < 0 {
 		return fmt.Errorf("options: negative memory limit (%d) or batch cap (%d)", o.MemoryLimit, o.MaxBatch)
 	}
-	minTrain := 2
 	if o.Inner.Mode == KFoldInner {
 		if o.Inner.K < 2 {
 			return fmt.Errorf("inner: kfold needs K >= 2, got %d", o.Inner.K)
 		}
-		minTrain = 2 * o.Inner.K
+		// Each training fold is cut into K parts, each held out once: at least 2 rows each.
+		for f, fold := range o.Folds {
+			if len(fold.Train) < 2*o.Inner.K {
+				return fmt.Errorf("inner: kfold:%d cuts each training fold into %d parts of at least 2 rows, but fold %d has %d training rows, fewer than %d (use a smaller K)",
+					o.Inner.K, o.Inner.K, f, len(fold.Train), 2*o.Inner.K)
+			}
+		}
 	}
-	if err := ValidateFolds(o.Folds, n, minTrain); err != nil {
+	if err := ValidateFolds(o.Folds, n, 2); err != nil {
 		return err
 	}
 	for f, fold := range o.Folds {
