@@ -95,7 +95,8 @@ func runEncode(c *cli.Context) error {
 		}
 		xm, ym = subsetRows(xm, mt.xRows), subsetRows(ym, mt.yRows)
 		brainRows = mt.yRows
-		unmatched = map[string][]string{"features": mt.unmatchedFeatures, "brain": mt.unmatchedBrain}
+		// [] rather than null in summary.json when one side has none
+		unmatched = map[string][]string{"features": append([]string{}, mt.unmatchedFeatures...), "brain": append([]string{}, mt.unmatchedBrain...)}
 	} else if xm.Rows != ym.Rows {
 		return fmt.Errorf("%s has %d rows but %s has %d: rows must be the same stimuli (match them with --features-ids/--brain-ids)",
 			x.name(), xm.Rows, y.name(), ym.Rows)

@@ -356,6 +356,9 @@ func TestEncodeIDsFoldInBrainOrder(t *testing.T) {
 		"--features-ids", filepath.Join(dir, "x.txt"), "--brain-ids", filepath.Join(dir, "y.txt")); code != 0 {
 		t.Fatal(stderr)
 	}
+	if b, _ := os.ReadFile(filepath.Join(got, "summary.json")); !bytes.Contains(b, []byte(`"features": []`)) {
+		t.Errorf("summary.json's unmatched_ids should list no features ids as []:\n%s", b)
+	}
 	a, err := array.ReadNPY(filepath.Join(ref, "fold_scores.npy"))
 	if err != nil {
 		t.Fatal(err)
