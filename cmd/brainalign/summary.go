@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"time"
 
@@ -87,7 +88,7 @@ func runInfoOf(res *engine.Result) runInfo {
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %v", path, err)
 	}
 	return atomicfile.WriteBytes(path, append(b, '\n'))
 }
