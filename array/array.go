@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 
@@ -32,7 +31,7 @@ type Array struct {
 
 // Close releases the array's memory map, if any, and clears its data slices. It is safe to call
 // twice and on a nil *Array. The arrays of one .npz or safetensors file share one map, which is
-// unmapped when the last of them is closed.
+// unmapped when the last of them, and the File they were read from, is closed.
 func (a *Array) Close() error {
 	if a == nil {
 		return nil
@@ -133,21 +132,15 @@ func fortranToC[T any](src []T, shape []int) []T {
 }
 
 // Read reads the arrays of a file, choosing the format by extension: .npy (one array), .npz
-// (its members) or .safetensors (its tensors).
+// (its members) or .safetensors (its tensors). It reads (and for deflated .npz members,
+// decompresses) every array; to read some of them only, use Open.
 func Read(path string) ([]*Array, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".npy":
-		a, err := ReadNPY(path)
-		if err != nil {
-			return nil, err
-		}
-		return []*Array{a}, nil
-	case ".npz":
-		return ReadNPZ(path)
-	case ".safetensors":
-		return ReadSafetensors(path)
+	f, err := Open(path)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz or .safetensors)", path, filepath.Ext(path))
+	defer f.Close()
+	return f.ReadAll()
 }
 
 // mapping is a file's bytes, memory-mapped or read into memory, shared by the arrays that alias
@@ -175,17 +168,23 @@ func (m *mapping) release() error {
 // openData maps the whole file read-only, or reads it into memory where mapping is not possible.
 // The caller holds the one reference and must release it.
 func openData(path string) (*mapping, error) {
+	// Stat first: opening a named pipe would wait for a writer.
+	if st, err := os.Stat(path); err != nil {
+		return nil, pathError(path, err)
+	} else if !st.Mode().IsRegular() {
+		return nil, notRegular(path, st.Mode())
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, pathError(path, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, pathError(path, err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
+		return nil, notRegular(path, st.Mode())
 	}
 	if st.Size() > math.MaxInt {
 		return nil, fmt.Errorf("%s: file too large (%d bytes) for this platform", path, st.Size())

@@ -26,7 +26,28 @@
 // its members so that the data of every member is 64-byte aligned. Deflated members
 // (savez_compressed) are decompressed into memory. The CRC of a stored member is not verified:
 // that would read every byte of a file that is otherwise mapped lazily (a .npy file has no
-// checksum either); a deflated member's CRC is checked.
+// checksum either); a deflated member's CRC is checked when the member is read.
+//
+// # Reading some arrays of a bundle
+//
+// Read, ReadNPZ and ReadSafetensors read every array of a file. Open reads only the headers: the
+// central directory and each member's .npy header for an .npz (for a deflated member, only the
+// first bytes of its stream are decompressed), the JSON header for safetensors. File.Arrays
+// lists the arrays with their shapes and dtypes, and File.Read reads one, so the memory used is
+// that of the arrays read: a deflated member is decompressed when, and each time, it is read.
+//
+// What is wrong with the archive as a whole (not a zip file, two members of one name, tensors
+// whose data overlap) is Open's error. What is wrong with one member or tensor (a corrupt
+// stream, a bad header, an unsupported dtype or compression method) is its Entry's Err and
+// Read's error for it, so the other arrays can still be read; Read and ReadAll, reading every
+// array, fail on it as before. A corrupt stream past a deflated member's header is found only
+// when that member is read. An array whose dtype is not read here (strings, Python objects,
+// complex numbers) has an Err that matches ErrUnsupportedDType.
+//
+// As numpy's np.load does, an .npz member is an array when it starts with the .npy magic. Other
+// members (a meta.json, a README.txt, the __MACOSX/ metadata of macOS archives) are not arrays:
+// File.NotArrays lists them, and Read and ReadAll skip them. A member whose name ends in ".npy"
+// but that does not hold a .npy array is corrupt, not skipped (except macOS metadata).
 //
 // # Errors
 //
@@ -34,6 +55,11 @@
 // member or safetensors tensor) and says what is wrong, for example
 //
 //	Y.npy: truncated: header declares 1000 x 200 float32 (800000 bytes of data), file has 4000
+//
+// A header that declares more data than the file holds says so, also with dimensions of 2^31 or
+// more (which are not supported); a path that is a directory, a device or a named pipe says so
+// (it is not opened: a named pipe would wait for a writer), and a missing file is
+// "PATH: no such file or directory" (errors.Is(err, fs.ErrNotExist)).
 //
 // # Writing
 //

@@ -2,6 +2,7 @@ package array
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -69,8 +70,20 @@ func parseDescr(s string) (dtype, error) {
 			why = " (only float16, float32 and float64 are supported)"
 		}
 	}
-	return dtype{}, fmt.Errorf("unsupported dtype %q%s", s, why)
+	return dtype{}, unsupportedDType(fmt.Sprintf("unsupported dtype %q%s", s, why))
 }
+
+// ErrUnsupportedDType is matched (errors.Is) by the error of an array whose header is fine but
+// whose dtype this package does not read: complex numbers, strings, Python objects, records,
+// dates, float128, safetensors' float8 types. Such an array is most likely not activations or
+// brain data (names, labels stored next to them).
+var ErrUnsupportedDType = errors.New("unsupported dtype")
+
+// unsupportedDType is an error message that matches ErrUnsupportedDType.
+type unsupportedDType string
+
+func (e unsupportedDType) Error() string        { return string(e) }
+func (e unsupportedDType) Is(target error) bool { return target == ErrUnsupportedDType }
 
 // descr returns the numpy dtype string of t, the inverse of parseDescr.
 func (t dtype) descr() string {

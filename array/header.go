@@ -2,6 +2,7 @@ package array
 
 import (
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -264,6 +265,7 @@ func parseHeader(s string) (npyHeader, error) {
 		return npyHeader{}, fmt.Errorf("header is not a dict")
 	}
 	var h npyHeader
+	var bigDims []int64 // the shape, when a dimension is above maxDim
 	seen := map[string]bool{}
 	for i := 0; i < len(v.items); i += 2 {
 		k, val := v.items[i], v.items[i+1]
@@ -279,7 +281,7 @@ func parseHeader(s string) (npyHeader, error) {
 					return npyHeader{}, err
 				}
 			case pyList:
-				return npyHeader{}, fmt.Errorf("unsupported dtype: structured (a list of fields)")
+				return npyHeader{}, unsupportedDType("unsupported dtype: structured (a list of fields)")
 			default:
 				return npyHeader{}, fmt.Errorf("header 'descr' is not a string")
 			}
@@ -293,11 +295,20 @@ func parseHeader(s string) (npyHeader, error) {
 				return npyHeader{}, fmt.Errorf("header 'shape' is not a tuple")
 			}
 			h.shape = make([]int, len(val.items))
+			bigDims = nil
 			for j, d := range val.items {
-				if d.kind != pyInt || d.num < 0 || d.num > maxDim {
+				if d.kind != pyInt || d.num < 0 {
 					return npyHeader{}, fmt.Errorf("header 'shape' is not a tuple of non-negative ints")
 				}
-				h.shape[j] = int(d.num)
+				h.shape[j] = int(min(d.num, maxDim))
+				if d.num > maxDim && bigDims == nil {
+					bigDims = make([]int64, len(val.items))
+				}
+			}
+			if bigDims != nil {
+				for j, d := range val.items {
+					bigDims[j] = d.num
+				}
 			}
 		default:
 			return npyHeader{}, fmt.Errorf("header has unexpected key %q", k.str)
@@ -308,11 +319,58 @@ func parseHeader(s string) (npyHeader, error) {
 			return npyHeader{}, fmt.Errorf("header has no %q key", k)
 		}
 	}
+	if bigDims != nil {
+		return npyHeader{}, &bigShapeError{dims: bigDims, dtype: h.dtype}
+	}
 	return h, nil
 }
 
 // maxDim keeps dimensions representable as int on 32-bit platforms too.
 const maxDim = 1<<31 - 1
+
+// bigShapeError is a shape with a dimension above maxDim. Where the size of the data is known
+// (tooLarge), the message says whether the data declared would run past the end of the file,
+// which is what such a header usually means (a corrupt or mistyped shape).
+type bigShapeError struct {
+	dims  []int64
+	dtype dtype
+}
+
+func (e *bigShapeError) Error() string {
+	for _, d := range e.dims {
+		if d > maxDim {
+			return fmt.Sprintf("shape %s: dimension %d too large (at most %d)", bigShapeString(e.dims), d, maxDim)
+		}
+	}
+	return fmt.Sprintf("shape %s too large", bigShapeString(e.dims))
+}
+
+// tooLarge returns the error for a shape with dimensions above maxDim whose data would be
+// stored in have bytes: truncation when the declared data does not fit, else e.
+func (e *bigShapeError) tooLarge(have int) error {
+	if need := e.bytes(); need.Cmp(big.NewInt(int64(have))) > 0 {
+		return fmt.Errorf("truncated: header declares %s %s (%s bytes of data), file has %d",
+			bigShapeString(e.dims), e.dtype.name, need, have)
+	}
+	return e
+}
+
+// bytes returns the size of the data the shape declares.
+func (e *bigShapeError) bytes() *big.Int {
+	need := new(big.Int).SetInt64(int64(e.dtype.size))
+	for _, d := range e.dims {
+		need.Mul(need, big.NewInt(d))
+	}
+	return need
+}
+
+func bigShapeString(dims []int64) string {
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		parts[i] = strconv.FormatInt(d, 10)
+	}
+	return strings.Join(parts, " x ")
+}
 
 // formatHeader returns the dict of a .npy header, as numpy writes it.
 func formatHeader(descr string, fortran bool, shape []int) string {

@@ -2,6 +2,7 @@ package array
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -31,56 +32,101 @@ func ReadNPY(path string) (*Array, error) {
 // decodeNPY decodes a whole .npy file held in buf; name prefixes errors. Data may alias buf,
 // taking a reference on m (nil when buf is ordinary memory).
 func decodeNPY(name string, buf []byte, m *mapping) (*Array, error) {
-	h, off, err := parseNPYPrefix(buf)
+	l, err := npyLayoutOf(buf, len(buf))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	n, nbytes, err := dataBytes(h.shape, h.dtype.size)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if have := len(buf) - off; have < nbytes {
-		return nil, fmt.Errorf("%s: truncated: header declares %s %s (%d bytes of data), file has %d",
-			name, shapeString(h.shape), h.dtype.name, nbytes, have)
 	}
 	// Bytes after the data are ignored, as numpy does.
-	a := &Array{Name: name, Shape: h.shape, DType: h.dtype.name, Fortran: h.fortran}
-	if err := fill(a, h.dtype, buf[off:off+nbytes], n, m); err != nil {
+	a := &Array{Name: name, Shape: l.h.shape, DType: l.h.dtype.name, Fortran: l.h.fortran}
+	if err := fill(a, l.h.dtype, buf[l.off:l.off+l.nbytes], l.n, m); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return a, nil
 }
 
-// parseNPYPrefix parses the magic, version and header of a .npy file and returns the header and
-// the offset of the data.
-func parseNPYPrefix(buf []byte) (npyHeader, int, error) {
-	if len(buf) < len(npyMagic) || string(buf[:len(npyMagic)]) != npyMagic {
-		return npyHeader{}, 0, fmt.Errorf("not a .npy file (bad magic)")
+// npyLayout is what the prefix of a .npy file says: its header, where its data starts, and the
+// data's element count and size.
+type npyLayout struct {
+	h         npyHeader
+	off       int
+	n, nbytes int
+}
+
+// npyLayoutOf parses the prefix of a .npy file of total bytes whose first bytes are in buf
+// (at least the whole prefix, or the whole file when that is shorter) and checks that the file
+// holds the data the header declares.
+func npyLayoutOf(buf []byte, total int) (npyLayout, error) {
+	h, off, err := parsePrefixOf(buf, total)
+	if err != nil {
+		var bigErr *bigShapeError
+		if errors.As(err, &bigErr) {
+			err = bigErr.tooLarge(total - off)
+		}
+		return npyLayout{}, err
 	}
-	if len(buf) < 10 {
-		return npyHeader{}, 0, fmt.Errorf("truncated: %d bytes, too short for a .npy header", len(buf))
+	n, nbytes, err := dataBytes(h.shape, h.dtype.size)
+	if err != nil {
+		return npyLayout{}, err
 	}
-	major, minor := buf[6], buf[7]
-	var hlen, start int
+	if have := total - off; have < nbytes {
+		return npyLayout{}, fmt.Errorf("truncated: header declares %s %s (%d bytes of data), file has %d",
+			shapeString(h.shape), h.dtype.name, nbytes, have)
+	}
+	return npyLayout{h: h, off: off, n: n, nbytes: nbytes}, nil
+}
+
+// errBadMagic is the error of data that is not a .npy file at all.
+var errBadMagic = errors.New("not a .npy file (bad magic)")
+
+// npyPrefixLen checks the magic and version at the start of a .npy file of total bytes (head
+// holds its first min(total, 12) bytes or more) and returns the version's major number and where
+// the header text starts and ends.
+func npyPrefixLen(head []byte, total int) (major byte, start, end int, err error) {
+	if len(head) < len(npyMagic) || string(head[:len(npyMagic)]) != npyMagic {
+		return 0, 0, 0, errBadMagic
+	}
+	if total < 10 || len(head) < 10 {
+		return 0, 0, 0, fmt.Errorf("truncated: %d bytes, too short for a .npy header", total)
+	}
+	major, minor := head[6], head[7]
+	var hlen int
 	switch {
 	case major == 1 && minor == 0:
-		hlen, start = int(binary.LittleEndian.Uint16(buf[8:])), 10
+		hlen, start = int(binary.LittleEndian.Uint16(head[8:])), 10
 	case (major == 2 || major == 3) && minor == 0:
-		if len(buf) < 12 {
-			return npyHeader{}, 0, fmt.Errorf("truncated: %d bytes, too short for a .npy header", len(buf))
+		if total < 12 || len(head) < 12 {
+			return 0, 0, 0, fmt.Errorf("truncated: %d bytes, too short for a .npy header", total)
 		}
-		h := binary.LittleEndian.Uint32(buf[8:])
-		if uint64(h) > uint64(len(buf)) {
-			return npyHeader{}, 0, fmt.Errorf("header length %d beyond the end of the file (%d bytes)", h, len(buf))
+		h := binary.LittleEndian.Uint32(head[8:])
+		if uint64(h) > uint64(total) {
+			return 0, 0, 0, fmt.Errorf("header length %d beyond the end of the file (%d bytes)", h, total)
 		}
 		hlen, start = int(h), 12
 	default:
-		return npyHeader{}, 0, fmt.Errorf("unsupported .npy format version %d.%d", major, minor)
+		return 0, 0, 0, fmt.Errorf("unsupported .npy format version %d.%d", major, minor)
 	}
-	if hlen > len(buf)-start {
-		return npyHeader{}, 0, fmt.Errorf("header length %d beyond the end of the file (%d bytes)", hlen, len(buf))
+	if hlen > total-start {
+		return 0, 0, 0, fmt.Errorf("header length %d beyond the end of the file (%d bytes)", hlen, total)
 	}
-	text := buf[start : start+hlen]
+	return major, start, start + hlen, nil
+}
+
+// parseNPYPrefix parses the magic, version and header of a .npy file held in buf and returns the
+// header and the offset of the data.
+func parseNPYPrefix(buf []byte) (npyHeader, int, error) { return parsePrefixOf(buf, len(buf)) }
+
+// parsePrefixOf is parseNPYPrefix for a file of total bytes whose first bytes are in buf (at
+// least the whole prefix, or the whole file when that is shorter). With a header error it
+// returns the offset of the data too.
+func parsePrefixOf(buf []byte, total int) (npyHeader, int, error) {
+	major, start, end, err := npyPrefixLen(buf, total)
+	if err != nil {
+		return npyHeader{}, 0, err
+	}
+	if end > len(buf) {
+		return npyHeader{}, 0, fmt.Errorf("internal error: %d bytes of a %d-byte .npy prefix", len(buf), end)
+	}
+	text := buf[start:end]
 	if major == 3 && !utf8.Valid(text) {
 		return npyHeader{}, 0, fmt.Errorf("header is not valid UTF-8")
 	}
@@ -88,9 +134,9 @@ func parseNPYPrefix(buf []byte) (npyHeader, int, error) {
 	// are parsed as they are.
 	h, err := parseHeader(string(text))
 	if err != nil {
-		return npyHeader{}, 0, err
+		return npyHeader{}, end, err
 	}
-	return h, start + hlen, nil
+	return h, end, nil
 }
 
 // npyPrefix returns the magic, version, length and header of a .npy file, padded with spaces

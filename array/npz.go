@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"path"
 	"strings"
 	"unicode/utf8"
 
@@ -16,14 +17,15 @@ import (
 
 // ReadNPZ reads the arrays of an .npz bundle in archive order, each named after its member
 // without ".npy". Stored members are used in place (memory-mapped, when their data is aligned);
-// deflated members are decompressed. Close every array when done with it.
+// deflated members are decompressed. Members that are not arrays (see File.NotArrays) are
+// skipped. Close every array when done with it. To read some members only, use Open.
 func ReadNPZ(path string) ([]*Array, error) {
-	m, err := openData(path)
+	f, err := openFile(path, openNPZ)
 	if err != nil {
 		return nil, err
 	}
-	defer m.release()
-	return decodeNPZ(path, m.data, m)
+	defer f.Close()
+	return f.ReadAll()
 }
 
 // maxDeflateRatio bounds the declared uncompressed size of a deflated member by its compressed
@@ -31,85 +33,188 @@ func ReadNPZ(path string) ([]*Array, error) {
 // terabytes.
 const maxDeflateRatio = 1100
 
-func decodeNPZ(name string, buf []byte, m *mapping) (arrays []*Array, err error) {
+// decodeNPZ reads every array of the .npz bundle held in buf.
+func decodeNPZ(name string, buf []byte, m *mapping) ([]*Array, error) {
+	f, err := openNPZ(name, buf, m.retain())
+	if err != nil {
+		m.release()
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadAll()
+}
+
+// openNPZ lists the members of the .npz bundle held in buf, reading the .npy header of each (for
+// a deflated member, decompressing the first bytes of its stream only). It takes over the
+// caller's reference on m when it succeeds.
+func openNPZ(name string, buf []byte, m *mapping) (*File, error) {
 	zr, err := zip.NewReader(bytes.NewReader(buf), int64(len(buf)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("%s: not a valid .npz (zip) archive: %v", name, err)
 	}
-	defer func() {
-		if err != nil {
-			for _, a := range arrays {
-				a.Close()
-			}
-			arrays = nil
-		}
-	}()
-	seen := map[string]bool{}
-	for _, f := range zr.File {
-		if strings.HasSuffix(f.Name, "/") {
+	f := newFile(name, buf, m)
+	for _, zf := range zr.File {
+		if strings.HasSuffix(zf.Name, "/") {
 			continue // a directory entry
 		}
-		label := fmt.Sprintf("%s: member %s", name, f.Name)
-		an := strings.TrimSuffix(f.Name, ".npy")
-		if seen[an] {
-			return arrays, fmt.Errorf("%s: appears twice", label)
+		e := &Entry{Name: strings.TrimSuffix(zf.Name, ".npy"), Member: zf.Name, zf: zf,
+			label: fmt.Sprintf("%s: member %s", name, zf.Name)}
+		magic, err := f.probeMember(e)
+		if err != nil {
+			e.Err = fmt.Errorf("%s: %w", e.label, err)
+			var de *decompressErr
+			e.recheck = zf.Method == zip.Deflate && !errors.As(err, &de)
 		}
-		seen[an] = true
-		var a *Array
-		switch f.Method {
-		case zip.Store:
-			off, err := f.DataOffset()
-			if err != nil {
-				return arrays, fmt.Errorf("%s: %v", label, err)
-			}
-			size := f.CompressedSize64
-			if f.UncompressedSize64 != size {
-				return arrays, fmt.Errorf("%s: stored member with compressed size %d != uncompressed size %d", label, size, f.UncompressedSize64)
-			}
-			if off < 0 || uint64(off) > uint64(len(buf)) || size > uint64(len(buf))-uint64(off) {
-				return arrays, fmt.Errorf("%s: data (%d bytes at offset %d) beyond the end of the file (%d bytes)", label, size, off, len(buf))
-			}
-			a, err = decodeNPY(label, buf[off:uint64(off)+size], m)
-			if err != nil {
-				return arrays, err
-			}
-		case zip.Deflate:
-			usize := f.UncompressedSize64
-			if usize > math.MaxInt || usize > maxDeflateRatio*f.CompressedSize64+1024 {
-				return arrays, fmt.Errorf("%s: implausible uncompressed size %d for %d compressed bytes", label, usize, f.CompressedSize64)
-			}
-			rc, err := f.Open()
-			if err != nil {
-				return arrays, fmt.Errorf("%s: %v", label, err)
-			}
-			data := make([]byte, usize)
-			_, err = io.ReadFull(rc, data)
-			if err == nil {
-				// Read to the end: the CRC is checked there, and longer data is an error.
-				var extra [1]byte
-				var k int
-				k, err = rc.Read(extra[:])
-				if k > 0 {
-					err = fmt.Errorf("more data than its declared %d bytes", usize)
-				} else if err == io.EOF {
-					err = nil
-				}
-			}
-			rc.Close()
-			if err != nil {
-				return arrays, fmt.Errorf("%s: decompressing: %v", label, err)
-			}
-			a, err = decodeNPY(label, data, nil)
-			if err != nil {
-				return arrays, err
-			}
-		default:
-			return arrays, fmt.Errorf("%s: unsupported compression method %d", label, f.Method)
+		// numpy's rule (NpzFile): a member is an array when it starts with the .npy magic. A
+		// member named .npy that does not (or cannot be read) is a corrupt array, unless it is
+		// macOS metadata (__MACOSX/._x.npy), which is never an array.
+		if err != nil && !magic && (!strings.HasSuffix(zf.Name, ".npy") || isAppleDouble(zf.Name)) {
+			f.others = append(f.others, e)
+			continue
 		}
-		a.Name = an
-		arrays = append(arrays, a)
+		if f.byName[e.Name] != nil {
+			return nil, fmt.Errorf("%s: appears twice", e.label)
+		}
+		f.byName[e.Name] = e
+		f.arrays = append(f.arrays, e)
 	}
-	return arrays, nil
+	return f, nil
+}
+
+// isAppleDouble reports whether a member is macOS metadata: a file under __MACOSX/, or an
+// AppleDouble file ("._name") that the Finder's Compress adds next to each file.
+func isAppleDouble(name string) bool {
+	return strings.HasPrefix(name, "__MACOSX/") || strings.Contains(name, "/__MACOSX/") ||
+		strings.HasPrefix(path.Base(name), "._")
+}
+
+// probeMember reads the .npy header of a member into e, and reports whether the member starts
+// with the .npy magic (false also when that could not be read).
+func (f *File) probeMember(e *Entry) (magic bool, err error) {
+	zf := e.zf
+	switch zf.Method {
+	case zip.Store:
+		off, size, err := f.storedRange(zf)
+		if err != nil {
+			return false, err
+		}
+		e.off, e.size = off, size
+		l, err := npyLayoutOf(f.buf[off:off+size], size)
+		if err != nil {
+			return !errors.Is(err, errBadMagic), err
+		}
+		setLayout(e, l)
+		return true, nil
+	case zip.Deflate:
+		usize, err := deflatedSize(zf)
+		if err != nil {
+			return false, err
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return false, err
+		}
+		defer rc.Close()
+		// The first bytes say where the header ends; then the header; never the data.
+		head := make([]byte, min(usize, 12))
+		if _, err := io.ReadFull(rc, head); err != nil {
+			return false, decompressError(err)
+		}
+		_, _, end, err := npyPrefixLen(head, usize)
+		if err != nil {
+			return !errors.Is(err, errBadMagic), err
+		}
+		if end > len(head) {
+			rest := make([]byte, end-len(head))
+			if _, err := io.ReadFull(rc, rest); err != nil {
+				return true, decompressError(err)
+			}
+			head = append(head, rest...)
+		}
+		l, err := npyLayoutOf(head, usize)
+		if err != nil {
+			return true, err
+		}
+		setLayout(e, l)
+		return true, nil
+	}
+	return false, fmt.Errorf("unsupported compression method %d", zf.Method)
+}
+
+func setLayout(e *Entry, l npyLayout) {
+	e.Shape, e.DType, e.Fortran, e.dataOff = l.h.shape, l.h.dtype.name, l.h.fortran, l.off
+}
+
+// decompressErr is an error of the decompressor (a corrupt stream, a CRC mismatch).
+type decompressErr struct{ err error }
+
+func (e *decompressErr) Error() string { return "decompressing: " + e.err.Error() }
+
+func decompressError(err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return &decompressErr{err}
+}
+
+// storedRange returns where the bytes of a stored member lie in the file, checking that they lie
+// within it.
+func (f *File) storedRange(zf *zip.File) (off, size int, err error) {
+	off64, err := zf.DataOffset()
+	if err != nil {
+		return 0, 0, err
+	}
+	size64 := zf.CompressedSize64
+	if zf.UncompressedSize64 != size64 {
+		return 0, 0, fmt.Errorf("stored member with compressed size %d != uncompressed size %d", size64, zf.UncompressedSize64)
+	}
+	if off64 < 0 || uint64(off64) > uint64(len(f.buf)) || size64 > uint64(len(f.buf))-uint64(off64) {
+		return 0, 0, fmt.Errorf("data (%d bytes at offset %d) beyond the end of the file (%d bytes)", size64, off64, len(f.buf))
+	}
+	return int(off64), int(size64), nil
+}
+
+// deflatedSize returns the declared uncompressed size of a deflated member, if it is plausible.
+func deflatedSize(zf *zip.File) (int, error) {
+	usize := zf.UncompressedSize64
+	if usize > math.MaxInt || usize > maxDeflateRatio*zf.CompressedSize64+1024 {
+		return 0, fmt.Errorf("implausible uncompressed size %d for %d compressed bytes", usize, zf.CompressedSize64)
+	}
+	return int(usize), nil
+}
+
+// readMember reads the array of an .npz member: in place for a stored member, decompressed
+// (and its CRC checked) for a deflated one.
+func (f *File) readMember(e *Entry) (*Array, error) {
+	if e.zf.Method == zip.Store {
+		return decodeNPY(e.label, f.buf[e.off:e.off+e.size], f.m)
+	}
+	usize, err := deflatedSize(e.zf)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", e.label, err)
+	}
+	rc, err := e.zf.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", e.label, err)
+	}
+	data := make([]byte, usize)
+	_, err = io.ReadFull(rc, data)
+	if err == nil {
+		// Read to the end: the CRC is checked there, and longer data is an error.
+		var extra [1]byte
+		var k int
+		k, err = rc.Read(extra[:])
+		if k > 0 {
+			err = fmt.Errorf("more data than its declared %d bytes", usize)
+		} else if err == io.EOF {
+			err = nil
+		}
+	}
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", e.label, decompressError(err))
+	}
+	return decodeNPY(e.label, data, nil)
 }
 
 // zipLocalHeaderLen is the fixed part of a zip local file header.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"sort"
 )
 
@@ -33,14 +34,15 @@ var safetensorsDTypes = map[string]dtype{
 
 // ReadSafetensors reads the tensors of a safetensors file in the order of their data in the
 // file (the header's data offsets). The file is memory-mapped; float32, float64 and int64
-// tensors alias the map. Close every array when done with it.
+// tensors alias the map. Close every array when done with it. To read some tensors only, use
+// Open.
 func ReadSafetensors(path string) ([]*Array, error) {
-	m, err := openData(path)
+	f, err := openFile(path, openSafetensors)
 	if err != nil {
 		return nil, err
 	}
-	defer m.release()
-	return decodeSafetensors(path, m.data, m)
+	defer f.Close()
+	return f.ReadAll()
 }
 
 type safetensorsEntry struct {
@@ -49,7 +51,22 @@ type safetensorsEntry struct {
 	Offsets []uint64 `json:"data_offsets"`
 }
 
-func decodeSafetensors(name string, buf []byte, m *mapping) (arrays []*Array, err error) {
+// decodeSafetensors reads every tensor of the safetensors file held in buf.
+func decodeSafetensors(name string, buf []byte, m *mapping) ([]*Array, error) {
+	f, err := openSafetensors(name, buf, m.retain())
+	if err != nil {
+		m.release()
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadAll()
+}
+
+// openSafetensors parses and checks the header of the safetensors file held in buf. A header
+// that cannot be parsed, and tensors whose data overlap, are errors; a tensor whose entry is
+// wrong on its own (an unsupported dtype, offsets out of range) is an error when it is read. It
+// takes over the caller's reference on m when it succeeds.
+func openSafetensors(name string, buf []byte, m *mapping) (*File, error) {
 	if len(buf) < 8 {
 		return nil, fmt.Errorf("%s: truncated: %d bytes, too short for a safetensors header", name, len(buf))
 	}
@@ -71,10 +88,7 @@ func decodeSafetensors(name string, buf []byte, m *mapping) (arrays []*Array, er
 		return nil, fmt.Errorf("%s: safetensors header is not a valid JSON object: null", name)
 	}
 	type tensor struct {
-		name       string
-		t          dtype
-		shape      []int
-		n          int
+		e          *Entry
 		begin, end uint64
 	}
 	var ts []tensor
@@ -82,42 +96,14 @@ func decodeSafetensors(name string, buf []byte, m *mapping) (arrays []*Array, er
 		if tn == "__metadata__" {
 			continue
 		}
-		var e safetensorsEntry
-		if err := json.Unmarshal(msg, &e); err != nil {
-			return nil, fmt.Errorf("%s: tensor %q: bad header entry: %v", name, tn, err)
-		}
-		switch {
-		case e.DType == nil:
-			return nil, fmt.Errorf("%s: tensor %q: header entry has no \"dtype\"", name, tn)
-		case e.Shape == nil:
-			return nil, fmt.Errorf("%s: tensor %q: header entry has no \"shape\"", name, tn)
-		case len(e.Offsets) != 2:
-			return nil, fmt.Errorf("%s: tensor %q: \"data_offsets\" is not [begin, end]", name, tn)
-		}
-		t, ok := safetensorsDTypes[*e.DType]
-		if !ok {
-			return nil, fmt.Errorf("%s: tensor %q: unsupported dtype %q", name, tn, *e.DType)
-		}
-		shape := make([]int, len(*e.Shape))
-		for i, d := range *e.Shape {
-			if d < 0 || d > maxDim {
-				return nil, fmt.Errorf("%s: tensor %q: shape %v is not a list of non-negative ints", name, tn, *e.Shape)
-			}
-			shape[i] = int(d)
-		}
-		n, nbytes, err := dataBytes(shape, t.size)
+		e := &Entry{Name: tn, label: fmt.Sprintf("%s: tensor %q", name, tn)}
+		begin, end, err := tensorEntry(e, msg, len(data))
 		if err != nil {
-			return nil, fmt.Errorf("%s: tensor %q: %v", name, tn, err)
+			e.Err = fmt.Errorf("%s: %w", e.label, err)
+		} else {
+			e.off, e.size = 8+int(hlen)+int(begin), int(end-begin)
 		}
-		begin, end := e.Offsets[0], e.Offsets[1]
-		if begin > end || end > uint64(len(data)) {
-			return nil, fmt.Errorf("%s: tensor %q: data offsets [%d, %d] out of range (the data section has %d bytes)", name, tn, begin, end, len(data))
-		}
-		if end-begin != uint64(nbytes) {
-			return nil, fmt.Errorf("%s: tensor %q: data offsets [%d, %d] span %d bytes, shape %s of %s needs %d",
-				name, tn, begin, end, end-begin, shapeString(shape), t.name, nbytes)
-		}
-		ts = append(ts, tensor{tn, t, shape, n, begin, end})
+		ts = append(ts, tensor{e, begin, end})
 	}
 	sort.Slice(ts, func(i, j int) bool {
 		if ts[i].begin != ts[j].begin {
@@ -126,28 +112,77 @@ func decodeSafetensors(name string, buf []byte, m *mapping) (arrays []*Array, er
 		if ts[i].end != ts[j].end {
 			return ts[i].end < ts[j].end
 		}
-		return ts[i].name < ts[j].name
+		return ts[i].e.Name < ts[j].e.Name
 	})
-	for i := 1; i < len(ts); i++ {
-		if ts[i].begin < ts[i-1].end {
+	var prev *tensor
+	for i := range ts {
+		t := &ts[i]
+		if t.e.Err != nil {
+			continue
+		}
+		if prev != nil && t.begin < prev.end {
 			return nil, fmt.Errorf("%s: tensors %q [%d, %d] and %q [%d, %d] overlap",
-				name, ts[i-1].name, ts[i-1].begin, ts[i-1].end, ts[i].name, ts[i].begin, ts[i].end)
+				name, prev.e.Name, prev.begin, prev.end, t.e.Name, t.begin, t.end)
 		}
+		prev = t
 	}
-	defer func() {
-		if err != nil {
-			for _, a := range arrays {
-				a.Close()
-			}
-			arrays = nil
-		}
-	}()
+	f := newFile(name, buf, m)
 	for _, t := range ts {
-		a := &Array{Name: t.name, Shape: t.shape, DType: t.t.name}
-		if err := fill(a, t.t, data[t.begin:t.end], t.n, m); err != nil {
-			return arrays, fmt.Errorf("%s: tensor %q: %v", name, t.name, err)
-		}
-		arrays = append(arrays, a)
+		f.arrays = append(f.arrays, t.e)
+		f.byName[t.e.Name] = t.e
 	}
-	return arrays, nil
+	return f, nil
+}
+
+// tensorEntry checks one tensor's header entry against a data section of ndata bytes and sets
+// e's shape and dtype from it.
+func tensorEntry(e *Entry, msg json.RawMessage, ndata int) (begin, end uint64, err error) {
+	var se safetensorsEntry
+	if err := json.Unmarshal(msg, &se); err != nil {
+		return 0, 0, fmt.Errorf("bad header entry: %v", err)
+	}
+	switch {
+	case se.DType == nil:
+		return 0, 0, fmt.Errorf("header entry has no \"dtype\"")
+	case se.Shape == nil:
+		return 0, 0, fmt.Errorf("header entry has no \"shape\"")
+	case len(se.Offsets) != 2:
+		return 0, 0, fmt.Errorf("\"data_offsets\" is not [begin, end]")
+	}
+	begin, end = se.Offsets[0], se.Offsets[1]
+	t, ok := safetensorsDTypes[*se.DType]
+	if !ok {
+		return begin, end, unsupportedDType(fmt.Sprintf("unsupported dtype %q", *se.DType))
+	}
+	shape := make([]int, len(*se.Shape))
+	var bigErr *bigShapeError
+	for i, d := range *se.Shape {
+		if d < 0 {
+			return begin, end, fmt.Errorf("shape %v is not a list of non-negative ints", *se.Shape)
+		}
+		if d > maxDim && bigErr == nil {
+			bigErr = &bigShapeError{dims: *se.Shape, dtype: t}
+		}
+		shape[i] = int(min(d, maxDim))
+	}
+	if begin > end || end > uint64(ndata) {
+		return begin, end, fmt.Errorf("data offsets [%d, %d] out of range (the data section has %d bytes)", begin, end, ndata)
+	}
+	if bigErr != nil {
+		if need := bigErr.bytes(); need.Cmp(new(big.Int).SetUint64(end-begin)) != 0 {
+			return begin, end, fmt.Errorf("data offsets [%d, %d] span %d bytes, shape %s of %s needs %s",
+				begin, end, end-begin, bigShapeString(bigErr.dims), t.name, need)
+		}
+		return begin, end, bigErr
+	}
+	n, nbytes, err := dataBytes(shape, t.size)
+	if err != nil {
+		return begin, end, err
+	}
+	if end-begin != uint64(nbytes) {
+		return begin, end, fmt.Errorf("data offsets [%d, %d] span %d bytes, shape %s of %s needs %d",
+			begin, end, end-begin, shapeString(shape), t.name, nbytes)
+	}
+	e.Shape, e.DType, e.t, e.n = shape, t.name, t, n
+	return begin, end, nil
 }
