@@ -133,20 +133,20 @@ func (c *Config) loadRows(ld *loader, src Source) (engine.Matrix, *inputID, func
 }
 
 // loader reads activations, keeping the last bundle open so that the layers of one .npz or
-// .safetensors checkpoint are read from one map. An array it hands out belongs to the caller
-// (released by the function load returns), so closing the bundle never unmaps data still being
-// scored on another goroutine.
+// .safetensors checkpoint are read from one map, each when it is asked for: only the headers of
+// a bundle are read when it is opened, and a deflated .npz member is decompressed when its layer
+// is read, so that at most the layers being scored are held, not the checkpoint. An array it
+// hands out belongs to the caller (released by the function load returns), so closing the
+// bundle never unmaps data still being scored on another goroutine.
 type loader struct {
 	path string
-	st   fileState      // path's state, taken before it was read
-	arrs []*array.Array // the bundle's arrays not yet handed out
+	st   fileState   // path's state, taken before it was opened
+	f    *array.File // the open file
 }
 
 func (l *loader) close() {
-	for _, a := range l.arrs {
-		a.Close()
-	}
-	l.path, l.st, l.arrs = "", fileState{}, nil
+	l.f.Close()
+	l.path, l.st, l.f = "", fileState{}, nil
 }
 
 // load returns the activations of s, where they were read from (nil when built in memory), and
@@ -172,35 +172,30 @@ func (l *loader) load(s Source) (engine.Matrix, *inputID, func(), error) {
 	return m, l.st.id(s.Member, arrayInfo{shape: a.Shape, dtype: a.DType}), func() { a.Close() }, nil
 }
 
-// take removes s's array from the open bundle, opening s.Path first if it is another file (or
-// the same file again, when the array was already handed out).
+// take reads s's array (its member, or the file's only array), opening s.Path first if it is
+// not the open file.
 func (l *loader) take(s Source) (*array.Array, error) {
-	reopen := l.path != s.Path
-	for {
-		if reopen {
-			l.close()
-			// The file's state is taken before it is read: a file replaced in between then
-			// looks changed on the next restart (and is scored again), never unchanged.
-			st, serr := statFile(s.Path)
-			arrs, err := array.Read(s.Path)
-			if err == nil && serr != nil {
-				array.CloseAll(arrs)
-				err = serr
-			}
-			if err != nil {
-				return nil, err
-			}
-			l.path, l.st, l.arrs = s.Path, st, arrs
+	if l.f == nil || l.path != s.Path {
+		l.close()
+		// The file's state is taken before it is read: a file replaced in between then
+		// looks changed on the next restart (and is scored again), never unchanged.
+		st, serr := statFile(s.Path)
+		f, err := array.Open(s.Path)
+		if err == nil && serr != nil {
+			f.Close()
+			err = serr
 		}
-		for i, a := range l.arrs {
-			if s.Member == "" || a.Name == s.Member {
-				l.arrs = append(l.arrs[:i], l.arrs[i+1:]...)
-				return a, nil
-			}
+		if err != nil {
+			return nil, err
 		}
-		if reopen {
-			return nil, fmt.Errorf("%s: no array named %q", s.Path, s.Member)
-		}
-		reopen = true
+		l.path, l.st, l.f = s.Path, st, f
 	}
+	if s.Member == "" { // a .npy file (or, from a manifest, a bundle's first array)
+		arrs := l.f.Arrays()
+		if len(arrs) == 0 {
+			return nil, fmt.Errorf("%s: holds no array", s.Path)
+		}
+		return l.f.Read(arrs[0].Name)
+	}
+	return l.f.Read(s.Member)
 }

@@ -144,13 +144,15 @@ func (sc *sourceChecker) info(s Source) *arrayInfo {
 		return nil
 	}
 	m, ok := sc.bundles[s.Path]
-	if !ok { // a bundle named by a manifest: its directory is read once
+	if !ok { // a bundle named by a manifest: its arrays' headers are read once
 		m = map[string]*arrayInfo{}
-		if arrs, err := array.Read(s.Path); err == nil {
-			for _, a := range arrs {
-				m[a.Name] = &arrayInfo{shape: slices.Clone(a.Shape), dtype: a.DType}
+		if f, err := array.Open(s.Path); err == nil {
+			for _, e := range f.Arrays() {
+				if e.Err == nil {
+					m[e.Name] = &arrayInfo{shape: slices.Clone(e.Shape), dtype: e.DType}
+				}
 			}
-			array.CloseAll(arrs)
+			f.Close()
 		}
 		sc.bundles[s.Path] = m
 	}

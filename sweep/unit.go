@@ -56,6 +56,11 @@ type Plan struct {
 	Layers      []string // layer names, shallow to deep
 	Checkpoints []Checkpoint
 	Explicit    bool // the layer order was given (a manifest's rows, OrderLayers), not taken from names
+	// Skipped lists the bundle members Discover passed over because they are not arrays (a
+	// meta.json or README.txt stored in an .npz, macOS metadata) or not arrays it can read
+	// (strings, Python objects), one line each naming the file and member and saying why: a
+	// caller may warn about them.
+	Skipped []string
 }
 
 // Unit is one activation matrix of the plan.
@@ -122,10 +127,29 @@ func (p *Plan) Validate(where string) error {
 	return nil
 }
 
-// SetSteps assigns training steps, one per checkpoint in order, replacing steps from names.
+// StepsError is an error of SetSteps about the steps given (their number, a step that is not
+// finite and >= 0, steps that do not increase), as against an error of the plan itself, which
+// SetSteps also reports. A plan whose checkpoints' names give steps that tie or do not increase
+// (Discover's error) is set right by steps without a StepsError.
+type StepsError struct{ msg string }
+
+func (e *StepsError) Error() string { return e.msg }
+
+// SetSteps assigns training steps, one per checkpoint in order, replacing steps from names. The
+// steps are checked first, on their own, and a problem with them is a *StepsError; then the plan
+// is validated with them.
 func (p *Plan) SetSteps(steps []float64) error {
 	if len(steps) != len(p.Checkpoints) {
-		return fmt.Errorf("%d steps given for %d checkpoints (%s)", len(steps), len(p.Checkpoints), p.checkpointNames())
+		return &StepsError{fmt.Sprintf("%d steps given for %d checkpoints (%s)", len(steps), len(p.Checkpoints), p.checkpointNames())}
+	}
+	for i, s := range steps {
+		if s < 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+			return &StepsError{fmt.Sprintf("step %v for checkpoint %q: want a finite step >= 0", s, p.Checkpoints[i].Name)}
+		}
+		if i > 0 && !(s > steps[i-1]) {
+			return &StepsError{fmt.Sprintf("step %v for checkpoint %q does not come after step %v for %q: steps must increase, one per checkpoint in order (%s)",
+				s, p.Checkpoints[i].Name, steps[i-1], p.Checkpoints[i-1].Name, p.checkpointNames())}
+		}
 	}
 	for i := range p.Checkpoints {
 		p.Checkpoints[i].Step, p.Checkpoints[i].HasStep = steps[i], true
@@ -288,13 +312,14 @@ func Discover(path, model string) (*Plan, error) {
 	}
 	var cks []Checkpoint
 	var layers [][]string
+	var skipped []string
 	switch {
 	case !st.IsDir() && isBundle(path):
-		names, info, err := bundleLayers(path)
+		names, info, skip, err := bundleLayers(path)
 		if err != nil {
 			return nil, err
 		}
-		cks, layers = []Checkpoint{bundleCheckpoint(stem(path), path, names, info)}, [][]string{names}
+		cks, layers, skipped = []Checkpoint{bundleCheckpoint(stem(path), path, names, info)}, [][]string{names}, skip
 	case !st.IsDir() && isNPY(path):
 		return nil, fmt.Errorf("%s: too few layers: a single .npy file is one layer; a sweep needs a folder of layers, an .npz or a .safetensors file", path)
 	case !st.IsDir():
@@ -303,7 +328,7 @@ func Discover(path, model string) (*Plan, error) {
 		if _, err := os.Stat(filepath.Join(path, "manifest.csv")); err == nil {
 			return readManifest(filepath.Join(path, "manifest.csv"), model)
 		}
-		cks, layers, err = discoverDir(path)
+		cks, layers, skipped, err = discoverDir(path)
 		if err != nil {
 			return nil, err
 		}
@@ -313,7 +338,7 @@ func Discover(path, model string) (*Plan, error) {
 		// only after a step keyword.
 		cks[0].Step, cks[0].HasStep = namedStepOnly(cks[0].Name)
 	}
-	p := &Plan{Model: model}
+	p := &Plan{Model: model, Skipped: skipped}
 	if err := p.setCheckpoints(path, cks, layers); err != nil {
 		return nil, err
 	}
@@ -351,27 +376,51 @@ func (p *Plan) setCheckpoints(where string, cks []Checkpoint, layers [][]string)
 }
 
 // bundleLayers lists the float arrays of an .npz or .safetensors file, in layer order, with
-// their shapes and dtypes.
-func bundleLayers(path string) ([]string, map[string]*arrayInfo, error) {
-	arrs, err := array.Read(path)
+// their shapes and dtypes, from the arrays' headers: no array is read (or decompressed) here.
+// Integer and bool arrays (ids, labels) are not layers; members that are not arrays at all, and
+// arrays of a dtype package array does not read (strings, Python objects: image names, class
+// labels), are skipped and returned as notes. An array whose header cannot be read otherwise
+// (a corrupt member) is a layer whose error comes when it is scored, so that a sweep of the
+// other layers (--layers) is not stopped by it.
+func bundleLayers(path string) (names []string, info map[string]*arrayInfo, skipped []string, err error) {
+	f, err := array.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	defer array.CloseAll(arrs)
-	var names []string
-	info := map[string]*arrayInfo{}
-	for _, a := range arrs {
-		if a.F32 == nil && a.F64 == nil {
+	defer f.Close()
+	for _, o := range f.NotArrays() {
+		skipped = append(skipped, o.Err.Error())
+	}
+	info = map[string]*arrayInfo{}
+	for _, e := range f.Arrays() {
+		if errors.Is(e.Err, array.ErrUnsupportedDType) {
+			skipped = append(skipped, e.Err.Error()) // strings, objects: names, labels
+			continue
+		}
+		if e.Err != nil {
+			names = append(names, e.Name) // read, and reported, when it is scored
+			continue
+		}
+		if !isFloat(e.DType) {
 			continue // ids, labels: not a layer
 		}
-		if len(a.Shape) != 2 {
-			return nil, nil, fmt.Errorf("%s:%s: features must be 2-d (images x features), got shape %v; pool or flatten other axes first", path, a.Name, a.Shape)
+		if len(e.Shape) != 2 {
+			return nil, nil, nil, fmt.Errorf("%s:%s: features must be 2-d (images x features), got shape %v; pool or flatten other axes first", path, e.Name, e.Shape)
 		}
-		names = append(names, a.Name)
-		info[a.Name] = &arrayInfo{shape: slices.Clone(a.Shape), dtype: a.DType}
+		names = append(names, e.Name)
+		info[e.Name] = &arrayInfo{shape: slices.Clone(e.Shape), dtype: e.DType}
 	}
 	sort.SliceStable(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
-	return names, info, nil
+	return names, info, skipped, nil
+}
+
+// isFloat reports whether an array of dtype (as package array names it) reads as floats.
+func isFloat(dtype string) bool {
+	switch dtype {
+	case "float16", "bfloat16", "float32", "float64":
+		return true
+	}
+	return false
 }
 
 func bundleCheckpoint(name, path string, layers []string, info map[string]*arrayInfo) Checkpoint {
@@ -395,11 +444,11 @@ func npyCheckpoint(name string, files []string) (Checkpoint, []string) {
 	return c, layers
 }
 
-// discoverDir handles the folder layouts.
-func discoverDir(dir string) ([]Checkpoint, [][]string, error) {
+// discoverDir handles the folder layouts. skipped lists the bundles' members that are not arrays.
+func discoverDir(dir string) (cks []Checkpoint, layers [][]string, skipped []string, err error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", dir, errors.Unwrap(err))
+		return nil, nil, nil, fmt.Errorf("%s: %v", dir, errors.Unwrap(err))
 	}
 	var npys, bundles, subdirs []string
 	for _, e := range ents {
@@ -419,27 +468,26 @@ func discoverDir(dir string) ([]Checkpoint, [][]string, error) {
 			bundles = append(bundles, p)
 		}
 	}
-	var cks []Checkpoint
-	var layers [][]string
 	switch {
 	case len(npys) > 0 && (len(bundles) > 0 || len(subdirs) > 0):
-		return nil, nil, fmt.Errorf("%s: mixes layer files (.npy) with checkpoints (%d folders, %d bundles); put each checkpoint's layers in its own folder", dir, len(subdirs), len(bundles))
+		return nil, nil, nil, fmt.Errorf("%s: mixes layer files (.npy) with checkpoints (%d folders, %d bundles); put each checkpoint's layers in its own folder", dir, len(subdirs), len(bundles))
 	case len(npys) > 0:
 		c, l := npyCheckpoint(filepath.Base(filepath.Clean(dir)), npys)
-		return []Checkpoint{c}, [][]string{l}, nil
+		return []Checkpoint{c}, [][]string{l}, nil, nil
 	}
 	for _, b := range bundles {
-		names, info, err := bundleLayers(b)
+		names, info, skip, err := bundleLayers(b)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
+		skipped = append(skipped, skip...)
 		cks = append(cks, bundleCheckpoint(stem(b), b, names, info))
 		layers = append(layers, names)
 	}
 	for _, sd := range subdirs {
 		sub, err := os.ReadDir(sd)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %v", sd, errors.Unwrap(err))
+			return nil, nil, nil, fmt.Errorf("%s: %v", sd, errors.Unwrap(err))
 		}
 		var snpy, sbundle []string
 		for _, e := range sub {
@@ -455,26 +503,27 @@ func discoverDir(dir string) ([]Checkpoint, [][]string, error) {
 		}
 		switch {
 		case len(snpy) > 0 && len(sbundle) > 0:
-			return nil, nil, fmt.Errorf("%s: holds both .npy layers and bundles; a checkpoint folder holds one or the other", sd)
+			return nil, nil, nil, fmt.Errorf("%s: holds both .npy layers and bundles; a checkpoint folder holds one or the other", sd)
 		case len(snpy) > 0:
 			c, l := npyCheckpoint(filepath.Base(sd), snpy)
 			cks, layers = append(cks, c), append(layers, l)
 		case len(sbundle) == 1:
-			names, info, err := bundleLayers(sbundle[0])
+			names, info, skip, err := bundleLayers(sbundle[0])
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
+			skipped = append(skipped, skip...)
 			cks = append(cks, bundleCheckpoint(filepath.Base(sd), sbundle[0], names, info))
 			layers = append(layers, names)
 		case len(sbundle) > 1:
-			return nil, nil, fmt.Errorf("%s: %d bundles in one checkpoint folder; want one .npz/.safetensors or .npy files", sd, len(sbundle))
+			return nil, nil, nil, fmt.Errorf("%s: %d bundles in one checkpoint folder; want one .npz/.safetensors or .npy files", sd, len(sbundle))
 		}
 		// Folders without arrays (logs, configs) are not checkpoints.
 	}
 	if len(cks) == 0 {
-		return nil, nil, fmt.Errorf("%s: no activations found (.npy layers, checkpoint folders, .npz or .safetensors files, or manifest.csv)", dir)
+		return nil, nil, nil, fmt.Errorf("%s: no activations found (.npy layers, checkpoint folders, .npz or .safetensors files, or manifest.csv)", dir)
 	}
-	return cks, layers, nil
+	return cks, layers, skipped, nil
 }
 
 // readManifest reads manifest.csv: header checkpoint,step,layer,path[,member]; rows in any order;
