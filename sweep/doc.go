@@ -29,7 +29,10 @@
 // explicitly (one per checkpoint, in order); checkpoints are ordered by step when every one has
 // a step, else by name, naturally.
 // Every checkpoint must have the same layers. Integer arrays in a bundle (stimulus ids, labels)
-// are not layers and are skipped. Features must be 2-d (images x features).
+// are not layers and are skipped; so are members that are not arrays (meta.json, __MACOSX/) and
+// arrays of unsupported dtypes (strings), listed in Plan.Skipped. A bundle's layers are listed
+// from their headers, each read (decompressed) only when scored. Features must be 2-d (images x
+// features).
 //
 // # Output layout
 //

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -98,7 +99,9 @@ func runSweep(c *cli.Context) error {
 			return perr
 		}
 		if serr := plan.SetSteps(steps); serr != nil {
-			if err != nil {
+			// A problem with the steps given is theirs; otherwise Discover's error says more.
+			var se *sweep.StepsError
+			if err != nil && !errors.As(serr, &se) {
 				return err
 			}
 			return fmt.Errorf("--steps %s: %v", s, serr)
@@ -119,6 +122,9 @@ func runSweep(c *cli.Context) error {
 	} else if groups := plan.OrderDoubt(); len(groups) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "warning: the layers' names fall in %d groups (%s), ordered by name between groups (numbers order them within one), which may not be their depth; check table.csv's order or give --layers\n",
 			len(groups), strings.Join(groups, ", "))
+	}
+	for _, sk := range plan.Skipped {
+		fmt.Fprintf(c.App.ErrWriter, "warning: skipped %s\n", sk)
 	}
 	meta, err := sweep.ReadMeta(c.String("coords"), c.String("roi"), c.String("roi-names"), c.String("times"))
 	if err != nil {

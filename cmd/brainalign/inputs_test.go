@@ -269,6 +269,10 @@ func TestSweepStepsSettleTiedNames(t *testing.T) {
 	if _, stderr, code := runCLI(t, args...); code != 1 || !strings.Contains(stderr, "steps must increase") {
 		t.Errorf("tied steps without --steps: exit %d: %s", code, stderr)
 	}
+	// --steps that do not increase: the message is about the steps given, not the names'.
+	if _, stderr, code := runCLI(t, append(args, "--steps", "200,100")...); code != 1 || !strings.Contains(stderr, "--steps 200,100: step 100") {
+		t.Errorf("decreasing --steps over tied names: exit %d: %s", code, stderr)
+	}
 	if _, stderr, code := runCLI(t, append(args, "--steps", "100,200")...); code != 0 {
 		t.Errorf("tied steps with --steps: exit %d: %s", code, stderr)
 	}

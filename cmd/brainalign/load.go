@@ -35,33 +35,39 @@ func (in *input) name() string {
 // matrix with rows first and the other axes flattened in C order; memberFlag is the flag that
 // names a member, for errors.
 func loadMatrix(path, member, memberFlag string) (*input, error) {
-	arrs, err := array.Read(path)
+	// Open reads headers only: of a bundle, only the array used is read (decompressed), and a
+	// corrupt member elsewhere does not matter.
+	f, err := array.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	in := &input{path: path, arrs: arrs}
-	var a *array.Array
+	defer f.Close() // the array read keeps its own hold on the file's map
+	names := f.Names()
+	in := &input{path: path}
 	switch {
 	case member != "":
-		for _, x := range arrs {
-			if x.Name == member {
-				a = x
+		if f.Lookup(member) == nil {
+			if _, err := f.Read(member); err != nil && !strings.Contains(err.Error(), "no array named") {
+				return nil, err // a member that is not an array (meta.json) says so
 			}
-		}
-		if a == nil {
-			in.close()
-			return nil, fmt.Errorf("%s: no array named %q (have %s)", path, member, memberNames(arrs))
+			return nil, fmt.Errorf("%s: no array named %q (have %s)", path, member, memberNames(names))
 		}
 		in.member = member
-	case len(arrs) == 1:
-		a = arrs[0]
-		if len(arrs) > 1 || !strings.HasSuffix(path, ".npy") {
-			in.member = a.Name
+	case len(names) == 1:
+		member = names[0]
+		if !strings.HasSuffix(path, ".npy") {
+			in.member = member
 		}
+	case len(names) == 0:
+		return nil, fmt.Errorf("%s: holds no array", path)
 	default:
-		in.close()
-		return nil, fmt.Errorf("%s: holds %d arrays (%s); name one with %s", path, len(arrs), memberNames(arrs), memberFlag)
+		return nil, fmt.Errorf("%s: holds %d arrays (%s); name one with %s", path, len(names), memberNames(names), memberFlag)
 	}
+	a, err := f.Read(member)
+	if err != nil {
+		return nil, err
+	}
+	in.arrs = []*array.Array{a}
 	m, err := a.Matrix()
 	if err != nil {
 		in.close()
@@ -104,14 +110,10 @@ func loadFeatures(path, member string) (*input, error) {
 	return in, nil
 }
 
-func memberNames(arrs []*array.Array) string {
-	var names []string
-	for i, a := range arrs {
-		if i == 8 {
-			names = append(names, fmt.Sprintf("... %d more", len(arrs)-i))
-			break
-		}
-		names = append(names, a.Name)
+func memberNames(all []string) string {
+	names := all
+	if len(all) > 8 {
+		names = append(all[:8:8], fmt.Sprintf("... %d more", len(all)-8))
 	}
 	return strings.Join(names, ", ")
 }
