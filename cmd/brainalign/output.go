@@ -1,11 +1,19 @@
 package main
 
-import "github.com/brainalign/brainalign/internal/outdir"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
-// createOut stages the output folder of encode and synth (internal/outdir), first making its
-// missing parent folders as the other commands do (`--out results/subj01_layer12` in a fresh
-// clone). The returned cleanup, deferred, removes the staging folder and, unless the output was
-// committed, the parents it made.
+	"github.com/brainalign/brainalign/internal/outdir"
+)
+
+// createOut stages an output folder (internal/outdir) for encode, synth and, through
+// writeResults, the metric commands, first making its missing parent folders (`--out
+// results/subj01_layer12` in a fresh clone). The returned cleanup, deferred, removes the staging
+// folder and, unless the output was committed, the parents it made.
 func createOut(path string, overwrite bool) (*outdir.Dir, func(), error) {
 	made, err := makeParents(path)
 	if err != nil {
@@ -22,4 +30,84 @@ func createOut(path string, overwrite bool) (*outdir.Dir, func(), error) {
 			removeMade(made)
 		}
 	}, nil
+}
+
+// checkOut refuses, before anything is computed, a metric command's --out that exists and is not
+// a directory.
+func checkOut(out string) error {
+	if st, err := os.Stat(out); err == nil && !st.IsDir() {
+		return fmt.Errorf("--out %s: exists and is not a directory", out)
+	}
+	return nil
+}
+
+// writeResults writes a metric command's results into out once they are computed: write writes
+// its files into the folder it is given and returns their names. A folder that does not exist,
+// or is empty, is staged (internal/outdir) and appears only when every file is written, so a run
+// that fails leaves no folder behind (nor the parent folders it made for it). In an existing
+// folder that holds files (earlier results, other commands' results), the files are replaced
+// one at a time, each atomically, and the others are kept.
+func writeResults(out string, write func(dir string) ([]string, error)) ([]string, error) {
+	if err := checkOut(out); err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(out)
+	switch {
+	case err == nil && st.IsDir():
+		entries, err := os.ReadDir(out)
+		if err != nil {
+			return nil, fmt.Errorf("--out %s: %v", out, err)
+		}
+		if len(entries) > 0 || outdir.HoldsWorkDir(out) {
+			return write(out)
+		}
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("--out %s: %v", out, err)
+	}
+	d, cleanup, err := createOut(out, false)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	files, err := write(d.Path(""))
+	if err == nil {
+		err = d.Commit()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// makeParents creates the missing parent folders of out and returns those it created, deepest
+// first.
+func makeParents(out string) ([]string, error) {
+	parent := filepath.Dir(filepath.Clean(out))
+	var made []string
+	for p := parent; ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		made = append(made, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	if len(made) == 0 {
+		return nil, nil
+	}
+	if err := os.MkdirAll(parent, 0o777); err != nil {
+		removeMade(made)
+		return nil, fmt.Errorf("--out %s: cannot create %s: %v", out, parent, err)
+	}
+	return made, nil
+}
+
+// removeMade removes the folders makeParents made, deepest first, as long as they are empty.
+func removeMade(made []string) {
+	for _, p := range made {
+		if os.Remove(p) != nil {
+			return
+		}
+	}
 }
