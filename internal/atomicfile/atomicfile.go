@@ -181,9 +181,13 @@ func RemoveAbandoned(dir string, recursive bool) int {
 				if recursive {
 					visit(filepath.Join(dir, name))
 				}
-			case e.Type().IsRegular() && isTempName(name):
+			case e.Type().IsRegular():
+				tag, ok := tempTag(name)
+				if !ok {
+					continue
+				}
 				info, err := e.Info()
-				if err != nil || !owner.Abandoned(tempTag(name), info.ModTime(), now) {
+				if err != nil || !owner.Abandoned(tag, info.ModTime(), now) {
 					continue
 				}
 				if os.Remove(filepath.Join(dir, name)) == nil {
@@ -196,25 +200,18 @@ func RemoveAbandoned(dir string, recursive bool) int {
 	return removed
 }
 
-// isTempName reports whether name is one of Write's temp names: .BASE.tmp-HOST-PID-RANDOM, or
-// .BASE.tmpRANDOM (8 hex digits) from older versions.
-func isTempName(name string) bool {
+// tempTag reports whether name is one of Write's temp names, .BASE.tmp-HOST-PID-RANDOM or, from
+// older versions, .BASE.tmpRANDOM (8 hex digits), and returns its owner tag ("" for the older
+// names, which owner.Abandoned judges by age).
+func tempTag(name string) (tag string, ok bool) {
 	if !strings.HasPrefix(name, ".") {
-		return false
+		return "", false
 	}
 	if i := strings.LastIndex(name, tmpInfix); i > 1 {
 		if _, _, ok := owner.Parse(name[i+len(tmpInfix):]); ok {
-			return true
+			return name[i+len(tmpInfix):], true
 		}
 	}
 	i := strings.LastIndex(name, ".tmp")
-	return i > 1 && owner.IsHex8(name[i+len(".tmp"):])
-}
-
-// tempTag returns the owner tag of a temp name ("" for older names, judged by age).
-func tempTag(name string) string {
-	if i := strings.LastIndex(name, tmpInfix); i > 1 {
-		return name[i+len(tmpInfix):]
-	}
-	return ""
+	return "", i > 1 && owner.IsHex8(name[i+len(".tmp"):])
 }

@@ -20,9 +20,9 @@
 //     umask). A directory that replaces an existing one takes over its permission bits
 //     (including setgid and sticky).
 //   - Staging directories are named .NAME.tmp-HOST-PID-RANDOM (internal/owner), HOST a hash of
-//     the host name and (on Linux) the PID namespace. A run that is killed (SIGKILL, out of memory, the end of a
-//     batch job's time) leaves its staging directory behind; the next run that stages the same
-//     NAME removes it when it was left by a process on the same host that no longer exists. A
+//     the host name and (on Linux) the PID namespace. A run that is killed (SIGKILL, out of
+//     memory, the end of a batch job's time) leaves its staging directory behind; the next run
+//     that stages the same NAME removes it when it was left by a process on the same host that no longer exists. A
 //     staging directory of a live process, of another host (a shard on another node of a
 //     shared file system), or whose process cannot be checked (Windows, names from older
 //     versions) is removed only once it is more than a week old. A leftover .old directory

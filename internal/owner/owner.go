@@ -35,7 +35,7 @@ func NewTag() string {
 // Parse splits a HOST-PID-RANDOM tag.
 func Parse(tag string) (host string, pid int, ok bool) {
 	f := strings.Split(tag, "-")
-	if len(f) != 3 || len(f[0]) != 8 || !isHex(f[0]) || len(f[2]) != 8 || !isHex(f[2]) || !isDigits(f[1]) {
+	if len(f) != 3 || len(f[0]) != 8 || !isHex(f[0]) || len(f[2]) != 8 || !isHex(f[2]) || !IsDigits(f[1]) {
 		return "", 0, false
 	}
 	pid, err := strconv.Atoi(f[1])
@@ -60,7 +60,8 @@ func Abandoned(tag string, mod, now time.Time) bool {
 	return now.Sub(mod) > MaxAge
 }
 
-func isDigits(s string) bool {
+// IsDigits reports whether s is a non-empty run of decimal digits.
+func IsDigits(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -80,9 +81,6 @@ func isHex(s string) bool {
 	}
 	return true
 }
-
-// IsDigits reports whether s is a non-empty run of decimal digits.
-func IsDigits(s string) bool { return isDigits(s) }
 
 // IsHex8 reports whether s is 8 lower-case hex digits (a random suffix of older names).
 func IsHex8(s string) bool { return len(s) == 8 && isHex(s) }
