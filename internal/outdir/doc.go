@@ -25,7 +25,7 @@
 //     that stages the same NAME removes it when it was left by a process on the same host that
 //     no longer exists. A staging directory of a live process, of another host (a shard on
 //     another node of a shared file system), or whose process cannot be checked (Windows, names
-//     from older versions) is removed only once it is more than a week old. A leftover .old directory
-//     (the previous results, being deleted after a replacement) is removed only when the output
-//     directory exists, as it then holds nothing that is not superseded.
+//     from older versions) is removed only once it is more than a week old. A leftover .old
+//     directory (the previous results, being deleted after a replacement) is removed only when
+//     the output directory exists, as it then holds nothing that is not superseded.
 package outdir
