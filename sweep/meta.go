@@ -27,6 +27,17 @@ type Meta struct {
 	Files struct{ Coords, ROI, Times string }
 }
 
+// MetaFlags says which kinds of metadata a sweep holds (sweep.json's "metadata").
+type MetaFlags struct {
+	Coords bool `json:"coords"`
+	ROI    bool `json:"roi_labels"`
+	Times  bool `json:"times"`
+}
+
+func (m Meta) flags() MetaFlags {
+	return MetaFlags{Coords: m.Coords != nil, ROI: m.ROI != nil, Times: m.Times != nil}
+}
+
 func (m Meta) name(file, what string) string {
 	if file != "" {
 		return file

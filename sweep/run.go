@@ -54,11 +54,7 @@ type Manifest struct {
 	DataDigest  string           `json:"data_digest,omitempty"` // every brain value and the row pairing (DataDigest)
 	Layers      []string         `json:"layers"`
 	Checkpoints []CheckpointInfo `json:"checkpoints"`
-	Metadata    struct {
-		Coords bool `json:"coords"`
-		ROI    bool `json:"roi_labels"`
-		Times  bool `json:"times"`
-	} `json:"metadata"`
+	Metadata    MetaFlags        `json:"metadata"`
 }
 
 const manifestFormat = 1
@@ -215,7 +211,7 @@ func (c *Config) manifest() Manifest {
 		}
 		m.Checkpoints = append(m.Checkpoints, ci)
 	}
-	m.Metadata.Coords, m.Metadata.ROI, m.Metadata.Times = c.Meta.Coords != nil, c.Meta.ROI != nil, c.Meta.Times != nil
+	m.Metadata = c.Meta.flags()
 	return m
 }
 
@@ -376,7 +372,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	man.Metadata = c.manifest().Metadata
+	man.Metadata = c.Meta.flags()
 	// Unit file names must not collide after sanitising.
 	seen := map[string]string{}
 	units := c.Plan.Units()
