@@ -436,3 +436,7 @@ func TestCloseSemantics(t *testing.T) {
 		t.Errorf("Matrix after Close: %v", err)
 	}
 }
+
+// parseNPYPrefix parses the magic, version and header of a .npy file held in buf and returns the
+// header and the offset of the data.
+func parseNPYPrefix(buf []byte) (npyHeader, int, error) { return parsePrefixOf(buf, len(buf)) }

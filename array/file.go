@@ -53,6 +53,16 @@ type Entry struct {
 	recheck bool
 }
 
+// Floats reports whether the array reads as floating point (Array.F32 or F64, not I64): an
+// entry whose header was read and whose dtype is float16, bfloat16, float32 or float64.
+func (e *Entry) Floats() bool {
+	switch e.DType {
+	case "float16", "bfloat16", "float32", "float64":
+		return e.Err == nil
+	}
+	return false
+}
+
 // Open opens an array file, choosing the format by extension as Read does, and reads the
 // headers of its arrays. A file that cannot be read at all (not a zip archive, a safetensors
 // header that is not JSON, two .npz members of one name, a .npy file with a bad header) is an

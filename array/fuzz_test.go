@@ -129,3 +129,27 @@ func checkDecoded(t *testing.T, a *Array) {
 	}
 	a.Close()
 }
+
+// The fuzz targets decode bundles from bytes, as Open does from a file.
+
+// decodeNPZ reads every array of the .npz bundle held in buf.
+func decodeNPZ(name string, buf []byte, m *mapping) ([]*Array, error) {
+	f, err := openNPZ(name, buf, m.retain())
+	if err != nil {
+		m.release()
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadAll()
+}
+
+// decodeSafetensors reads every tensor of the safetensors file held in buf.
+func decodeSafetensors(name string, buf []byte, m *mapping) ([]*Array, error) {
+	f, err := openSafetensors(name, buf, m.retain())
+	if err != nil {
+		m.release()
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadAll()
+}

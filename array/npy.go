@@ -111,13 +111,9 @@ func npyPrefixLen(head []byte, total int) (major byte, start, end int, err error
 	return major, start, start + hlen, nil
 }
 
-// parseNPYPrefix parses the magic, version and header of a .npy file held in buf and returns the
-// header and the offset of the data.
-func parseNPYPrefix(buf []byte) (npyHeader, int, error) { return parsePrefixOf(buf, len(buf)) }
-
-// parsePrefixOf is parseNPYPrefix for a file of total bytes whose first bytes are in buf (at
-// least the whole prefix, or the whole file when that is shorter). With a header error it
-// returns the offset of the data too.
+// parsePrefixOf parses the magic, version and header of a .npy file of total bytes whose first
+// bytes are in buf (at least the whole prefix, or the whole file when that is shorter) and
+// returns the header and the offset of the data; with a header error, the offset too.
 func parsePrefixOf(buf []byte, total int) (npyHeader, int, error) {
 	major, start, end, err := npyPrefixLen(buf, total)
 	if err != nil {

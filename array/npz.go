@@ -33,17 +33,6 @@ func ReadNPZ(path string) ([]*Array, error) {
 // terabytes.
 const maxDeflateRatio = 1100
 
-// decodeNPZ reads every array of the .npz bundle held in buf.
-func decodeNPZ(name string, buf []byte, m *mapping) ([]*Array, error) {
-	f, err := openNPZ(name, buf, m.retain())
-	if err != nil {
-		m.release()
-		return nil, err
-	}
-	defer f.Close()
-	return f.ReadAll()
-}
-
 // openNPZ lists the members of the .npz bundle held in buf, reading the .npy header of each (for
 // a deflated member, decompressing the first bytes of its stream only). It takes over the
 // caller's reference on m when it succeeds.

@@ -51,17 +51,6 @@ type safetensorsEntry struct {
 	Offsets []uint64 `json:"data_offsets"`
 }
 
-// decodeSafetensors reads every tensor of the safetensors file held in buf.
-func decodeSafetensors(name string, buf []byte, m *mapping) ([]*Array, error) {
-	f, err := openSafetensors(name, buf, m.retain())
-	if err != nil {
-		m.release()
-		return nil, err
-	}
-	defer f.Close()
-	return f.ReadAll()
-}
-
 // openSafetensors parses and checks the header of the safetensors file held in buf. A header
 // that cannot be parsed, and tensors whose data overlap, are errors; a tensor whose entry is
 // wrong on its own (an unsupported dtype, offsets out of range) is an error when it is read. It

@@ -401,7 +401,7 @@ func bundleLayers(path string) (names []string, info map[string]*arrayInfo, skip
 			names = append(names, e.Name) // read, and reported, when it is scored
 			continue
 		}
-		if !isFloat(e.DType) {
+		if !e.Floats() {
 			continue // ids, labels: not a layer
 		}
 		if len(e.Shape) != 2 {
@@ -412,15 +412,6 @@ func bundleLayers(path string) (names []string, info map[string]*arrayInfo, skip
 	}
 	sort.SliceStable(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
 	return names, info, skipped, nil
-}
-
-// isFloat reports whether an array of dtype (as package array names it) reads as floats.
-func isFloat(dtype string) bool {
-	switch dtype {
-	case "float16", "bfloat16", "float32", "float64":
-		return true
-	}
-	return false
 }
 
 func bundleCheckpoint(name, path string, layers []string, info map[string]*arrayInfo) Checkpoint {
