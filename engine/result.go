@@ -11,6 +11,12 @@ type Timings struct {
 	Refit     time.Duration // test-fold predictions at the chosen penalties
 	Score     time.Duration // Pearson r per target
 	Total     time.Duration // wall time of the whole Score call
+
+	// Overlapped is decomposition work that ran alongside other stages and is not part of
+	// Total's sum: the CUDA engine factorises fold f+1 on a second stream while fold f's
+	// products run (device time, from CUDA events). Any part the products did not hide is
+	// also in Decompose, as waiting.
+	Overlapped time.Duration
 }
 
 // Add accumulates other into t.
@@ -22,6 +28,7 @@ func (t *Timings) Add(o Timings) {
 	t.Refit += o.Refit
 	t.Score += o.Score
 	t.Total += o.Total
+	t.Overlapped += o.Overlapped
 }
 
 // Result is the outcome of scoring one activation matrix against brain data.

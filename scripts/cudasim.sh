@@ -22,7 +22,7 @@ go=${GO:-go}
 # ... the tests that overlap copies with compute again, under random stream interleavings ...
 for seed in 1 2 3; do
 	CUDASIM_STREAMS=random:$seed "$go" test -tags cuda -count=1 \
-		-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations' ./engine/cuda
+		-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap' ./engine/cuda
 done
 # ... TF32 with the inputs rounded to nearest as well as truncated (the default) ...
 CUDASIM_TF32=nearest "$go" test -tags cuda -count=1 -run 'TestMatchesCPU/.*/tf32|TestSplitTF32Product|TestAlignedProducts/loo_tf32|TestTF32NearExactDual' ./engine/cuda

@@ -76,6 +76,9 @@ func runInfoOf(res *engine.Result) runInfo {
 		"transfer": t.Transfer.Seconds(), "decompose": t.Decompose.Seconds(), "products": t.Products.Seconds(),
 		"select": t.Select.Seconds(), "refit": t.Refit.Seconds(), "score": t.Score.Seconds(), "total": t.Total.Seconds(),
 	}
+	if t.Overlapped > 0 {
+		sec["decompose_overlapped"] = t.Overlapped.Seconds()
+	}
 	ri := runInfo{Engine: res.Engine, Rank: res.Rank, DroppedDirections: res.Dropped, DegeneratePairs: res.Degenerate,
 		DegenerateTargets: res.DegenerateTargets, Batches: res.Batches, Flops: res.Flops, Seconds: sec, Score: statsOf(res.Scores)}
 	if t.Total > 0 {

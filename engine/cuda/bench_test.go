@@ -16,10 +16,18 @@ import (
 //   W2 (MEG-like):  n = 22448 images, d = 4096 features, m = 271 x 106 = 28726 targets.
 // Each op is one Score (Y resident, uploaded by Open outside the timer). Metrics: TFLOP/s of the
 // large products (Result.Flops over the op's wall time) and the stage split in seconds.
-// Run with -benchtime=1x (one op is seconds to a minute).
+// Run with -benchtime=1x (one op is seconds to a minute). W1 also runs float32 with every fold
+// factorised when it comes ("float32-sequential"), to show what the decomposition overlap gains.
 
-func BenchmarkW1(b *testing.B) { benchWorkload(b, 10000, 4096, 100000) }
-func BenchmarkW2(b *testing.B) { benchWorkload(b, 22448, 4096, 271*106) }
+// benchCase is one sub-benchmark: a precision, with or without the decomposition overlap.
+type benchCase struct {
+	name      string
+	precision engine.Precision
+	noOverlap bool
+}
+
+func BenchmarkW1(b *testing.B) { benchWorkload(b, 10000, 4096, 100000, true) }
+func BenchmarkW2(b *testing.B) { benchWorkload(b, 22448, 4096, 271*106, false) }
 
 func randMatrix32(rows, cols int, seed uint64) engine.Matrix {
 	data := make([]float32, rows*cols)
@@ -59,20 +67,26 @@ func plantedProblem32(n, d, m, k, period int, gain float32) (x, y engine.Matrix)
 	return x, y
 }
 
-func benchWorkload(b *testing.B, n, d, m int) {
+func benchWorkload(b *testing.B, n, d, m int, sequential bool) {
 	if testing.Short() {
 		b.Skip("W1 and W2 are GPU-node workloads (tens of GB of host memory): not in -short mode")
 	}
 	e := newGPUNodeEngine(b)
 	x, y := plantedProblem32(n, d, m, 8, 5, 0.1)
-	for _, p := range []engine.Precision{engine.Float32, engine.TF32} {
-		b.Run(p.String(), func(b *testing.B) {
+	cases := []benchCase{{"float32", engine.Float32, false}, {"tf32", engine.TF32, false}}
+	if sequential {
+		cases = append(cases, benchCase{"float32-sequential", engine.Float32, true})
+	}
+	for _, c := range cases {
+		p := c.precision
+		b.Run(c.name, func(b *testing.B) {
 			opts := options(b, n, func(o *engine.Options) { o.Precision = p })
 			s, err := e.Open(y, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer s.Close()
+			s.(*session).noOverlap = c.noOverlap
 			var tm engine.Timings
 			flops := 0.0
 			b.ResetTimer()
@@ -93,6 +107,7 @@ func benchWorkload(b *testing.B, n, d, m int) {
 			b.ReportMetric(flops/sec/1e12, "TFLOP/s")
 			per := func(v time.Duration) float64 { return v.Seconds() / float64(b.N) }
 			b.ReportMetric(per(tm.Decompose), "decompose-s/op")
+			b.ReportMetric(per(tm.Overlapped), "overlapped-s/op")
 			b.ReportMetric(per(tm.Products), "products-s/op")
 			b.ReportMetric(per(tm.Select), "select-s/op")
 			b.ReportMetric(per(tm.Refit)+per(tm.Score), "refit+score-s/op")

@@ -56,3 +56,49 @@ func cublasSetup(impl *cublas.Standard, stream cu.Stream, tf32 bool) error {
 	}
 	return nil
 }
+
+// blasHandle is a cuBLAS handle of the engine's own, bound to one stream, for the float64
+// products of the decomposition stream (gorgonia.org/cu/blas allows one handle per Standard,
+// bound to the compute stream).
+type blasHandle struct{ h C.cublasHandle_t }
+
+func newBLASHandle(stream cu.Stream) (*blasHandle, error) {
+	var h C.cublasHandle_t
+	if st := C.cublasCreate(&h); st != C.CUBLAS_STATUS_SUCCESS {
+		return nil, fmt.Errorf("cuda engine: cublasCreate: %v", cublas.Status(st))
+	}
+	if st := C.cublasSetStream(h, C.cudaStream_t(rawStream(stream))); st != C.CUBLAS_STATUS_SUCCESS {
+		C.cublasDestroy(h)
+		return nil, fmt.Errorf("cuda engine: cublasSetStream: %v", cublas.Status(st))
+	}
+	return &blasHandle{h}, nil
+}
+
+func (b *blasHandle) close() {
+	if b != nil && b.h != nil {
+		C.cublasDestroy(b.h)
+		b.h = nil
+	}
+}
+
+// dgemm is cublasDgemm: column-major C (m x n, ldc) = alpha op(A) op(B) + beta C. The caller
+// (device.gemmScaled) has checked the dimensions and pointers.
+func (b *blasHandle) dgemm(tA, tB bool, m, n, k int, alpha float64, a cu.DevicePtr, lda int, bm cu.DevicePtr, ldb int, beta float64, c cu.DevicePtr, ldc int) error {
+	op := func(t bool) C.cublasOperation_t {
+		if t {
+			return C.CUBLAS_OP_T
+		}
+		return C.CUBLAS_OP_N
+	}
+	al, be := C.double(alpha), C.double(beta)
+	st := C.cublasDgemm(b.h, op(tA), op(tB), C.int(m), C.int(n), C.int(k), &al,
+		(*C.double)(devPtr(a)), C.int(lda), (*C.double)(devPtr(bm)), C.int(ldb), &be,
+		(*C.double)(devPtr(c)), C.int(ldc))
+	switch {
+	case st == C.CUBLAS_STATUS_SUCCESS:
+		return nil
+	case st == C.CUBLAS_STATUS_ALLOC_FAILED:
+		return fmt.Errorf("%w: cuBLAS Dgemm %d x %d x %d: %v", errDeviceOOM, m, n, k, cublas.Status(st))
+	}
+	return fmt.Errorf("cuda engine: cuBLAS Dgemm %d x %d x %d: %v", m, n, k, cublas.Status(st))
+}

@@ -5,6 +5,7 @@ package cuda
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -376,16 +377,27 @@ func TestBatching(t *testing.T) {
 		opts.MaxBatch = 200                          // 10 batches (memory allows about 250)
 		midFold(t, x, y, opts, true, 21, want)       // fold 0 again in batches of 96 (whole granules)
 	})
+	// With batches of one target, a library's out-of-memory first gives up the next fold's
+	// factorisation, queued alongside this fold's products, and runs the fold again; only a
+	// second failure ends the run.
 	t.Run("oom_mid_fold_one_target", func(t *testing.T) {
-		s, err := e.Open(y, func() engine.Options { o := base; o.MaxBatch = 1; return o }())
+		opts := base
+		opts.MaxBatch = 1
+		s, err := e.Open(y, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
 		s.(*session).failStage = 3
+		got, err := s.Score(context.Background(), x)
+		if err != nil {
+			t.Fatalf("a library out of memory with batches of one target, the next fold's factorisation held: %v", err)
+		}
+		compare(t, "oom_mid_fold_one_target", got, want, 1e-12, 1)
+		s.(*session).failStage, s.(*session).failRepeat = 3, 1
 		_, err = s.Score(context.Background(), x)
 		if err == nil || !errors.Is(err, engine.ErrOutOfMemory) {
-			t.Fatalf("a library out of memory with batches of one target: got %v, want ErrOutOfMemory", err)
+			t.Fatalf("a library out of memory twice with batches of one target: got %v, want ErrOutOfMemory", err)
 		}
 	})
 	t.Run("oom_error", func(t *testing.T) {
@@ -396,6 +408,68 @@ func TestBatching(t *testing.T) {
 			t.Fatalf("16 KiB limit: got %v, want ErrOutOfMemory", err)
 		}
 	})
+}
+
+// TestDecompositionOverlap: factorising fold f+1 on the decomposition stream while fold f's
+// products run changes no number: every fold score and penalty is identical to the run that
+// factorises each fold when it comes, in every inner mode and precision, with resident and
+// streamed brain data. scripts/cudasim.sh also runs it with the streams interleaved at random.
+func TestDecompositionOverlap(t *testing.T) {
+	e := newTestEngine(t)
+	x, y := problem(90, 14, 70, 11)
+	xd, yd := problem(40, 60, 70, 12)  // fewer training rows than features: the dual Gram matrix
+	_, yw := problem(90, 14, 2000, 11) // brain data 1.5x the memory limit: streamed
+	cases := []struct {
+		name     string
+		x, y     engine.Matrix
+		mod      func(*engine.Options)
+		streamed bool
+	}{
+		{"loo_float32", x, y, nil, false},
+		{"loo_float64", x, y, func(o *engine.Options) { o.Precision = engine.Float64 }, false},
+		{"gcv_dual", xd, yd, func(o *engine.Options) { o.Inner = engine.Inner{Mode: engine.GCV} }, false},
+		{"loo_dual_tf32", xd, yd, func(o *engine.Options) { o.Precision = engine.TF32 }, false},
+		{"kfold", x, y, func(o *engine.Options) { o.Inner = engine.Inner{Mode: engine.KFoldInner, K: 3, Score: engine.R2} }, false},
+		{"shared_batched", x, y, func(o *engine.Options) { o.SharedAlpha = true; o.MaxBatch = 32 }, false},
+		{"streamed", x, yw, func(o *engine.Options) { o.MemoryLimit = 90 * 2000 * 4 * 3 / 2; o.MaxBatch = 320 }, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opts := options(t, c.x.Rows, c.mod)
+			run := func(noOverlap bool) *engine.Result {
+				s, err := e.Open(c.y, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				if got := !s.(*session).Resident(); got != c.streamed {
+					t.Fatalf("streamed %v, want %v", got, c.streamed)
+				}
+				s.(*session).noOverlap = noOverlap
+				res, err := s.Score(context.Background(), c.x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			want, got := run(true), run(false)
+			if want.Timings.Overlapped != 0 {
+				t.Errorf("overlapped %v without the overlap", want.Timings.Overlapped)
+			}
+			if got.Timings.Overlapped <= 0 {
+				t.Errorf("no decomposition overlapped with the products in %d folds", got.Folds)
+			}
+			for k := range want.FoldScores {
+				if got.FoldScores[k] != want.FoldScores[k] || got.Alphas[k] != want.Alphas[k] {
+					t.Fatalf("fold %d, target %d: r %v, penalty %v with the overlap; r %v, penalty %v without",
+						k/got.Targets, k%got.Targets, got.FoldScores[k], got.Alphas[k], want.FoldScores[k], want.Alphas[k])
+				}
+			}
+			if fmt.Sprint(got.Rank, got.Dropped) != fmt.Sprint(want.Rank, want.Dropped) {
+				t.Errorf("ranks %v dropped %v with the overlap, %v %v without", got.Rank, got.Dropped, want.Rank, want.Dropped)
+			}
+		})
+	}
 }
 
 // TestAlignedProducts: every float32 product of a Score, on W2-like odd sizes (training and

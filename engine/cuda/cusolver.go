@@ -155,6 +155,15 @@ func (s *solver) syevdInfo(fn string, n int, info cu.DevicePtr) error {
 // column-major n x n symmetric matrix a, one per column) in float64. work holds lwork float64
 // elements (see dsyevdWork) and info one int32.
 func (s *solver) dsyevd(n, lda int, a, w, work cu.DevicePtr, lwork int, info cu.DevicePtr) error {
+	if err := s.dsyevdAsync(n, lda, a, w, work, lwork, info); err != nil {
+		return err
+	}
+	return s.syevdInfo("cusolverDnDsyevd", n, info)
+}
+
+// dsyevdAsync queues dsyevd on the solver's stream without waiting for it: the caller reads
+// devInfo with syevdInfo("cusolverDnDsyevd", n, info) once the stream is done.
+func (s *solver) dsyevdAsync(n, lda int, a, w, work cu.DevicePtr, lwork int, info cu.DevicePtr) error {
 	if err := checkSyevd(n, lda, a, w); err != nil {
 		return err
 	}
@@ -164,10 +173,7 @@ func (s *solver) dsyevd(n, lda int, a, w, work cu.DevicePtr, lwork int, info cu.
 	st := C.cusolverDnDsyevd(s.h, C.CUSOLVER_EIG_MODE_VECTOR, C.CUBLAS_FILL_MODE_LOWER, C.int(n),
 		(*C.double)(devPtr(a)), C.int(lda), (*C.double)(devPtr(w)), (*C.double)(devPtr(work)), C.int(lwork),
 		(*C.int)(devPtr(info)))
-	if err := solverStatus("cusolverDnDsyevd", st); err != nil {
-		return err
-	}
-	return s.syevdInfo("cusolverDnDsyevd", n, info)
+	return solverStatus("cusolverDnDsyevd", st)
 }
 
 // ssyevd is dsyevd in float32.

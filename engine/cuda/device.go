@@ -35,6 +35,14 @@ type device struct {
 	blas    *cublas.Standard
 	tf32    bool
 	sol     *solver
+
+	// The next fold's decomposition runs on its own stream, alongside the current fold's
+	// products (runner.queueSplit), with its own cuBLAS and cuSOLVER handles: a handle's
+	// workspace must not serve two streams at once.
+	aux     cu.Stream
+	auxBLAS *blasHandle
+	auxSol  *solver
+	stream  cu.Stream // where launch, zero and gemm queue work: compute, or aux inside onAux
 	mods    []cu.Module
 	fns     map[string]cu.Function
 	events  []cu.Event
@@ -120,10 +128,20 @@ func (d *device) init() error {
 	if d.copy, err = cu.MakeStream(cu.NonBlocking); err != nil {
 		return fmt.Errorf("cuda engine: stream: %w", err)
 	}
+	if d.aux, err = cu.MakeStream(cu.NonBlocking); err != nil {
+		return fmt.Errorf("cuda engine: stream: %w", err)
+	}
+	d.stream = d.compute
 	if err := d.resetBLAS(); err != nil {
 		return err
 	}
 	if d.sol, err = newSolver(d.compute); err != nil {
+		return err
+	}
+	if d.auxBLAS, err = newBLASHandle(d.aux); err != nil {
+		return err
+	}
+	if d.auxSol, err = newSolver(d.aux); err != nil {
 		return err
 	}
 	d.fns = map[string]cu.Function{}
@@ -188,8 +206,17 @@ func (d *device) teardown() {
 	if d.sol != nil {
 		d.sol.close()
 	}
+	if d.auxSol != nil {
+		d.auxSol.close()
+	}
 	if d.blas != nil {
 		d.blas.Close()
+	}
+	if d.auxBLAS != nil {
+		d.auxBLAS.close()
+	}
+	if d.aux != (cu.Stream{}) {
+		d.aux.Destroy()
 	}
 	if d.copy != (cu.Stream{}) {
 		d.copy.Destroy()
@@ -200,6 +227,14 @@ func (d *device) teardown() {
 	if d.ctx != (cu.CUContext{}) {
 		d.ctx.Destroy()
 	}
+}
+
+// onAux runs fn with the kernels, memsets and float64 products it issues queued on the
+// decomposition stream (aux) instead of the compute stream.
+func (d *device) onAux(fn func() error) error {
+	d.stream = d.aux
+	defer func() { d.stream = d.compute }()
+	return fn()
 }
 
 // alloc allocates bytes of device memory, failing with errDeviceOOM when the device is full or

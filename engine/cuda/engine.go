@@ -122,9 +122,12 @@ type session struct {
 	closed   bool
 
 	// testing hooks: the next Score's first failAllocs batch allocations fail as out of memory;
-	// its failStage-th target batch fails as out of memory in a library (cuBLAS's workspace)
+	// its failStage-th target batch fails as out of memory in a library (cuBLAS's workspace),
+	// and so do the failRepeat batches after it
 	failAllocs int
 	failStage  int
+	failRepeat int
+	noOverlap  bool // each fold factorised when it comes, none alongside the fold before
 }
 
 // Resident reports whether the brain data lives on the device (false: streamed from the host).

@@ -36,7 +36,7 @@ func (t dtype) suffix() string {
 }
 
 // Typed launch wrappers, one per kernel (as mumax/3's generated ones): they check the arguments
-// in Go and launch on the compute stream. Every scalar is passed as 8 bytes (see kernels).
+// in Go and launch on the device's current stream (compute, or aux: device.onAux). Every scalar is passed as 8 bytes (see kernels).
 
 const blockSize = 256
 
@@ -67,7 +67,7 @@ func (d *device) launch(name string, n int64, args ...any) error {
 		ptrs[i] = unsafe.Pointer(&vals[i])
 	}
 	grid := min((n+blockSize-1)/blockSize, 1<<20)
-	if err := fn.Launch(int(grid), 1, 1, blockSize, 1, 1, 0, d.compute, ptrs); err != nil {
+	if err := fn.Launch(int(grid), 1, 1, blockSize, 1, 1, 0, d.stream, ptrs); err != nil {
 		if errors.Is(err, cu.OutOfMemory) { // a module's lazy load, the launch's own resources
 			return fmt.Errorf("%w: launching %s: %v", errDeviceOOM, name, err)
 		}
@@ -248,7 +248,7 @@ func (d *device) fill64(out cu.DevicePtr, n int, v float64) error {
 	return d.launch("fill_f64", int64(n), out, n, v)
 }
 
-// zero sets bytes of device memory to 0 on the compute stream.
+// zero sets bytes of device memory to 0 on the current stream.
 func (d *device) zero(p cu.DevicePtr, bytes int64) error {
 	if bytes == 0 {
 		return nil
@@ -256,7 +256,7 @@ func (d *device) zero(p cu.DevicePtr, bytes int64) error {
 	if bytes%4 != 0 {
 		panic("cuda: zero: size not a multiple of 4")
 	}
-	if err := cu.MemsetD32Async(p, 0, bytes/4, d.compute); err != nil {
+	if err := cu.MemsetD32Async(p, 0, bytes/4, d.stream); err != nil {
 		return fmt.Errorf("cuda engine: memset: %w", err)
 	}
 	return nil
@@ -341,6 +341,12 @@ func (d *device) gemmScaled(t dtype, tA, tB bool, m, n, k int, alpha float64, a 
 	}
 	if max(m, n, k, lda, ldb, ldc) > math.MaxInt32 {
 		return fmt.Errorf("cuda engine: product of %d x %d x %d exceeds cuBLAS's 32-bit dimensions", m, n, k)
+	}
+	if d.stream == d.aux {
+		if t != f64 {
+			panic("cuda: gemm: only float64 products run on the decomposition stream")
+		}
+		return d.auxBLAS.dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	}
 	if t == f64 {
 		one := func(p cu.DevicePtr) []float64 { return unsafe.Slice((*float64)(devPtr(p)), 1) }

@@ -41,6 +41,10 @@ type runner struct {
 	staged  [2]cu.DevicePtr
 	copied  [2]cu.Event
 	pending func() error // the next batch's upload, issued by presync
+
+	// the next fold's factorisation, allocated before this fold's batches and queued on the
+	// decomposition stream at this fold's first read-back (presync), after its products
+	next *factoring
 }
 
 func (r *runner) run() (*engine.Result, error) {
@@ -59,6 +63,8 @@ func (r *runner) run() (*engine.Result, error) {
 	defer func() {
 		d.compute.Synchronize()
 		d.copy.Synchronize()
+		r.next.release(d)
+		r.next = nil
 		keep.release()
 	}()
 
@@ -204,15 +210,36 @@ func toInt32(idx []int) []int32 {
 	return out
 }
 
-// decompose factorises the centred training rows in float64 (cuSOLVER's Dsyevd of the smaller
-// Gram matrix) and projects the test rows, exactly as fallback's decompose does.
-func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
-	d, opts := r.d, r.s.opts
-	intercept := !opts.NoIntercept
+// factoring is the first half of a split's decomposition, queued on the decomposition stream
+// (device.aux) so that it can run while the previous fold's products do: the split's rows
+// gathered and centred in float64, their Gram matrix (the smaller one) and its
+// eigendecomposition, cuSOLVER's Dsyevd. finishSplit waits for it and does the rest.
+type factoring struct {
+	fold        engine.Fold
+	primal      bool // Gram matrix Xc^T Xc (d x d), else Xc Xc^T (ntr x ntr)
+	size        int  // the Gram matrix's order
+	keep        pool // the split's row indices, handed to the fold's pool
+	tmp         pool // everything else, released once the split is finished
+	train, test cu.DevicePtr
+	xtr, xte    cu.DevicePtr // centred rows, d x ntr and d x nte column-major
+	mean        cu.DevicePtr // training column means (intercept only)
+	gram, lam   cu.DevicePtr // Gram matrix, then its eigenvectors; eigenvalues
+	work, info  cu.DevicePtr
+	lwork       int
+	queued      bool
+	ahead       bool     // queued before the previous fold's products were read back
+	start, done cu.Event // on aux, around the queued work
+}
+
+// prepareSplit allocates a factoring of fold's rows; nothing is queued yet.
+func (r *runner) prepareSplit(fold engine.Fold) (*factoring, error) {
+	d := r.d
 	ntr, nte, nd := len(fold.Train), len(fold.Test), r.x.Cols
-	A := len(opts.Alphas)
-	sp := &split{ntr: ntr, nte: nte, ldu: padded(ntr), ldp: padded(nte)}
-	ldu, ldp := sp.ldu, sp.ldp
+	fz := &factoring{fold: fold, primal: ntr > nd, size: ntr}
+	fz.keep.d, fz.tmp.d = d, d
+	if fz.primal {
+		fz.size = nd
+	}
 	var err error
 	alloc := func(p *pool, bytes int64) cu.DevicePtr {
 		if err != nil {
@@ -222,72 +249,159 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 		ptr, err = p.alloc(bytes)
 		return ptr
 	}
-	var tmp pool
-	tmp.d = d
-	defer func() {
-		d.compute.Synchronize()
-		tmp.release()
-	}()
-	sp.train = alloc(fp, int64(ntr)*4)
-	sp.test = alloc(fp, int64(nte)*4)
-	xtr := alloc(&tmp, int64(nd)*int64(ntr)*8)
-	xte := alloc(&tmp, int64(nd)*int64(nte)*8)
-	var mean cu.DevicePtr
-	if intercept {
-		mean = alloc(&tmp, int64(nd)*8)
+	fz.train = alloc(&fz.keep, int64(ntr)*4)
+	fz.test = alloc(&fz.keep, int64(nte)*4)
+	fz.xtr = alloc(&fz.tmp, int64(nd)*int64(ntr)*8)
+	fz.xte = alloc(&fz.tmp, int64(nd)*int64(nte)*8)
+	if !r.s.opts.NoIntercept {
+		fz.mean = alloc(&fz.tmp, int64(nd)*8)
 	}
-	primal := ntr > nd
-	size := ntr
-	if primal {
-		size = nd
+	fz.gram = alloc(&fz.tmp, int64(fz.size)*int64(fz.size)*8)
+	fz.lam = alloc(&fz.tmp, int64(fz.size)*8)
+	fz.info = alloc(&fz.tmp, 8)
+	if err == nil {
+		fz.lwork, err = d.auxSol.dsyevdWork(fz.size, fz.size, fz.gram, fz.lam)
 	}
-	gram := alloc(&tmp, int64(size)*int64(size)*8)
-	lam := alloc(&tmp, int64(size)*8)
-	info := alloc(&tmp, 8)
-	if err != nil {
-		return nil, r.oom("decomposition", err)
-	}
-	if err := upload(sp.train, toInt32(fold.Train), d.compute); err != nil {
-		return nil, err
-	}
-	if err := upload(sp.test, toInt32(fold.Test), d.compute); err != nil {
-		return nil, err
-	}
-	if intercept {
-		if err := d.colStats(r.xt, r.dx, nd, sp.train, ntr, nd, mean, 0, 0); err != nil {
-			return nil, err
+	fz.work = alloc(&fz.tmp, int64(fz.lwork)*8)
+	if err == nil {
+		if fz.start, err = cu.MakeEvent(cu.DefaultEvent); err == nil {
+			if fz.done, err = cu.MakeEvent(cu.DefaultEvent); err != nil {
+				cu.DestroyEvent(&fz.start)
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("cuda engine: event: %w", err)
 		}
 	}
-	if err := d.gatherCenter(r.xt, f64, r.dx, nd, sp.train, ntr, nd, mean, 0, xtr, nd); err != nil {
-		return nil, err
+	if err != nil {
+		fz.keep.release()
+		fz.tmp.release()
+		return nil, r.oom("decomposition", err)
 	}
-	if err := d.gatherCenter(r.xt, f64, r.dx, nd, sp.test, nte, nd, mean, 0, xte, nd); err != nil {
-		return nil, err
+	return fz, nil
+}
+
+// queueSplit queues fz's work on the decomposition stream (once). Nothing in it waits for the
+// device: the host goes on queueing the current fold's products. After an error, fz is only
+// fit for release.
+func (r *runner) queueSplit(fz *factoring) error {
+	if fz.queued {
+		return nil
 	}
-	// xtr is d x ntr column-major (Xc row-major), xte d x nte (Xtest_c row-major).
-	if primal {
-		// row-major gram (d x d) = Xc^T Xc; column-major: xtr xtr^T (N, T; m = n = d, k = ntr)
-		err = d.gemm(f64, false, true, nd, nd, ntr, xtr, nd, xtr, nd, gram, nd)
-	} else {
-		// row-major gram (ntr x ntr) = Xc Xc^T; column-major: xtr^T xtr (T, N; m = n = ntr, k = d)
-		err = d.gemm(f64, true, false, ntr, ntr, nd, xtr, nd, xtr, nd, gram, ntr)
+	d := r.d
+	ntr, nte, nd := len(fz.fold.Train), len(fz.fold.Test), r.x.Cols
+	return d.onAux(func() error {
+		if err := fz.start.Record(d.aux); err != nil {
+			return fmt.Errorf("cuda engine: event: %w", err)
+		}
+		if err := upload(fz.train, toInt32(fz.fold.Train), d.aux); err != nil {
+			return err
+		}
+		if err := upload(fz.test, toInt32(fz.fold.Test), d.aux); err != nil {
+			return err
+		}
+		if fz.mean != 0 {
+			if err := d.colStats(r.xt, r.dx, nd, fz.train, ntr, nd, fz.mean, 0, 0); err != nil {
+				return err
+			}
+		}
+		if err := d.gatherCenter(r.xt, f64, r.dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd); err != nil {
+			return err
+		}
+		if err := d.gatherCenter(r.xt, f64, r.dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd); err != nil {
+			return err
+		}
+		// xtr is d x ntr column-major (Xc row-major), xte d x nte (Xtest_c row-major).
+		var err error
+		if fz.primal {
+			// row-major gram (d x d) = Xc^T Xc; column-major: xtr xtr^T (N, T; m = n = d, k = ntr)
+			err = d.gemm(f64, false, true, nd, nd, ntr, fz.xtr, nd, fz.xtr, nd, fz.gram, nd)
+		} else {
+			// row-major gram (ntr x ntr) = Xc Xc^T; column-major: xtr^T xtr (T, N; m = n = ntr, k = d)
+			err = d.gemm(f64, true, false, ntr, ntr, nd, fz.xtr, nd, fz.xtr, nd, fz.gram, ntr)
+		}
+		if err != nil {
+			return err
+		}
+		if err := d.auxSol.dsyevdAsync(fz.size, fz.size, fz.gram, fz.lam, fz.work, fz.lwork, fz.info); err != nil {
+			return fmt.Errorf("%w (Gram matrix of %d x %d)", err, fz.size, fz.size)
+		}
+		if err := fz.done.Record(d.aux); err != nil {
+			return fmt.Errorf("cuda engine: event: %w", err)
+		}
+		fz.queued = true
+		return nil
+	})
+}
+
+// release frees a factoring that will not be finished (the decomposition stream is waited for
+// first: its queued work writes these buffers).
+func (fz *factoring) release(d *device) {
+	if fz == nil {
+		return
 	}
+	d.aux.Synchronize()
+	fz.keep.release()
+	fz.tmp.release()
+	cu.DestroyEvent(&fz.start)
+	cu.DestroyEvent(&fz.done)
+}
+
+// decompose factorises the centred training rows of fold in float64 and projects the test
+// rows, exactly as fallback's decompose does, waiting for the work.
+func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
+	fz, err := r.prepareSplit(fold)
 	if err != nil {
 		return nil, err
 	}
-	lwork, err := d.sol.dsyevdWork(size, size, gram, lam)
-	if err != nil {
+	return r.finishSplit(fp, fz)
+}
+
+// finishSplit waits for fz's eigendecomposition (queueing it first if it is not yet) and
+// builds the split from it: the kept directions, U, P and the per-penalty factors. The split's
+// allocations go to fp; fz is used up.
+func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
+	d, opts := r.d, r.s.opts
+	defer func() {
+		d.compute.Synchronize()
+		fz.release(d)
+	}()
+	if err := r.queueSplit(fz); err != nil {
 		return nil, err
 	}
-	work := alloc(&tmp, int64(lwork)*8)
-	if err != nil {
-		return nil, r.oom("eigendecomposition workspace", err)
+	if err := fz.done.Synchronize(); err != nil {
+		return nil, fmt.Errorf("cuda engine: decomposition: %w", err)
 	}
-	if err := d.sol.dsyevd(size, size, gram, lam, work, lwork, info); err != nil {
-		return nil, fmt.Errorf("%w (Gram matrix of %d x %d)", err, size, size)
+	if fz.ahead {
+		if ms, err := fz.start.Elapsed(fz.done); err == nil {
+			r.tm.Overlapped += time.Duration(ms * float64(time.Millisecond))
+		}
 	}
+	if err := d.auxSol.syevdInfo("cusolverDnDsyevd", fz.size, fz.info); err != nil {
+		return nil, err
+	}
+	fold := fz.fold
+	intercept := !opts.NoIntercept
+	ntr, nte, nd := len(fold.Train), len(fold.Test), r.x.Cols
+	A := len(opts.Alphas)
+	sp := &split{ntr: ntr, nte: nte, ldu: padded(ntr), ldp: padded(nte), train: fz.train, test: fz.test}
+	fp.ptrs = append(fp.ptrs, fz.keep.ptrs...)
+	fz.keep.ptrs = nil
+	ldu, ldp := sp.ldu, sp.ldp
+	primal, size := fz.primal, fz.size
+	xtr, xte, gram := fz.xtr, fz.xte, fz.gram
+	var err error
+	alloc := func(p *pool, bytes int64) cu.DevicePtr {
+		if err != nil {
+			return 0
+		}
+		var ptr cu.DevicePtr
+		ptr, err = p.alloc(bytes)
+		return ptr
+	}
+	tmp := &fz.tmp
 	lambda := make([]float64, size)
-	if err := download(lambda, lam, d.compute); err != nil {
+	if err := download(lambda, fz.lam, d.aux); err != nil {
 		return nil, err
 	}
 	keepIdx, dropped := engine.KeptDirections(lambda, ntr, nd, intercept)
@@ -310,7 +424,7 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	if rk > 0 {
 		vecs = gram + cu.DevicePtr(int64(keepIdx[0])*int64(size)*8)
 		if keepIdx[rk-1]-keepIdx[0] != rk-1 {
-			vecs = alloc(&tmp, int64(size)*int64(rk)*8)
+			vecs = alloc(tmp, int64(size)*int64(rk)*8)
 			if err != nil {
 				return nil, r.oom("decomposition", err)
 			}
@@ -326,9 +440,9 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	for k, v := range s2 {
 		invs[k] = 1 / math.Sqrt(v)
 	}
-	dinvs := alloc(&tmp, int64(rk)*8)
-	u64 := alloc(&tmp, int64(ldu)*int64(rk)*8)
-	p64 := alloc(&tmp, int64(ldp)*int64(rk)*8)
+	dinvs := alloc(tmp, int64(rk)*8)
+	u64 := alloc(tmp, int64(ldu)*int64(rk)*8)
+	p64 := alloc(tmp, int64(ldp)*int64(rk)*8)
 	if err != nil {
 		return nil, r.oom("decomposition", err)
 	}
@@ -358,8 +472,8 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 			}
 		} else {
 			// U = Q; P = (Xtest_c Xc^T) U diag(1/s).
-			kte := alloc(&tmp, int64(nte)*int64(ntr)*8)
-			ones := alloc(&tmp, int64(rk)*8)
+			kte := alloc(tmp, int64(nte)*int64(ntr)*8)
+			ones := alloc(tmp, int64(rk)*8)
 			if err != nil {
 				return nil, r.oom("decomposition", err)
 			}
@@ -409,7 +523,7 @@ func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
 	sp.g = alloc(fp, int64(rk*A)*8)
 	sp.den = alloc(fp, int64(A)*8)
 	sp.w = alloc(fp, int64(ntr)*int64(A)*8)
-	u2 := alloc(&tmp, int64(ldu)*int64(rk)*8)
+	u2 := alloc(tmp, int64(ldu)*int64(rk)*8)
 	if err != nil {
 		return nil, r.oom("decomposition", err)
 	}
@@ -712,7 +826,10 @@ func wholeGranules(bs int) int {
 	return bs / align * align
 }
 
-// fold runs outer fold f.
+// fold runs outer fold f. Its factorisation may have been queued during fold f-1 (r.next);
+// the factorisation of fold f+1 is allocated here, before the batches are sized, and queued
+// once this fold's first batch of products is queued (presync), so that it runs alongside
+// them on the decomposition stream.
 func (r *runner) fold(f int) error {
 	d, opts := r.d, r.s.opts
 	fold := opts.Folds[f]
@@ -724,7 +841,15 @@ func (r *runner) fold(f int) error {
 		fp.release()
 	}()
 	t0 := time.Now()
-	sp, err := r.decompose(&fp, fold)
+	fz := r.next
+	r.next = nil
+	var sp *split
+	var err error
+	if fz != nil {
+		sp, err = r.finishSplit(&fp, fz)
+	} else {
+		sp, err = r.decompose(&fp, fold)
+	}
 	if err == nil {
 		err = r.splitU(&fp, sp)
 	}
@@ -737,12 +862,27 @@ func (r *runner) fold(f int) error {
 	}
 	r.tm.Decompose += time.Since(t0)
 	r.res.Rank[f], r.res.Dropped[f] = sp.r, sp.dropped
+	if f+1 < len(opts.Folds) && !r.s.noOverlap {
+		// Without the memory for it, the next fold is factorised after this one, as it comes.
+		if r.next, err = r.prepareSplit(opts.Folds[f+1]); err != nil && !errors.Is(err, engine.ErrOutOfMemory) {
+			return fmt.Errorf("fold %d: %w", f+1, err)
+		}
+		if r.next != nil {
+			r.next.ahead = true
+		}
+	}
 
 	bs := 0 // sized from the free memory
 	for {
 		var bp pool
 		bp.d = d
 		b, err := r.batches(&bp, sp, inner, bs)
+		if err != nil && r.next != nil && errors.Is(err, engine.ErrOutOfMemory) {
+			// not even one target fits beside the next fold's factorisation: give that up first
+			r.next.release(d)
+			r.next = nil
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("fold %d: %w", f, err)
 		}
@@ -753,8 +893,18 @@ func (r *runner) fold(f int) error {
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, errDeviceOOM) || b.bs == 1 {
-			return fmt.Errorf("fold %d: %w", f, r.oom(fmt.Sprintf("batches of %d targets", b.bs), err))
+		if !errors.Is(err, errDeviceOOM) {
+			return fmt.Errorf("fold %d: %w", f, err)
+		}
+		if b.bs == 1 {
+			if r.next == nil {
+				return fmt.Errorf("fold %d: %w", f, r.oom(fmt.Sprintf("batches of %d targets", b.bs), err))
+			}
+			// the next fold's factorisation goes first, then the fold again at one target
+			r.next.release(d)
+			r.next = nil
+			bs = 1
+			continue
 		}
 		// A library ran out of device memory mid-fold (cuBLAS's workspace, a kernel module's
 		// lazy load: memory the batch sizing cannot see). Smaller batches, the fold again from
@@ -911,9 +1061,20 @@ func (r *runner) forBatches(b *batch, fn func(c0, mb int, ysrc cu.DevicePtr, ldy
 	return nil
 }
 
-// presync issues the pending upload of the next batch, if any (called before a batch's
-// results are read back, which waits for its compute).
+// presync issues the pending upload of the next batch, if any, and the next fold's
+// factorisation, if not yet queued (called before a batch's results are read back, which waits
+// for its compute: the work queued before it is then on the device's queues).
 func (r *runner) presync() error {
+	if r.next != nil && !r.next.queued {
+		if err := r.queueSplit(r.next); err != nil {
+			r.next.release(r.d)
+			r.next = nil
+			if !errors.Is(err, errDeviceOOM) {
+				return err
+			}
+			// out of memory in a library's workspace: the next fold is factorised when it comes
+		}
+	}
 	p := r.pending
 	r.pending = nil
 	if p == nil {
@@ -968,6 +1129,9 @@ func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) erro
 	d, t, ld, mp := r.d, r.t, b.ld, b.productRows(mb)
 	if r.s.failStage > 0 {
 		if r.s.failStage--; r.s.failStage == 0 {
+			if r.s.failRepeat > 0 {
+				r.s.failRepeat, r.s.failStage = r.s.failRepeat-1, 1
+			}
 			return fmt.Errorf("%w: injected failure of a library allocation", errDeviceOOM)
 		}
 	}
