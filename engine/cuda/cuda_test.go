@@ -336,6 +336,51 @@ func TestBatching(t *testing.T) {
 		}
 		compare(t, "memory_limit", got, want, 1e-12, 1)
 	})
+	// Memory limits from roomy down to too small, the next fold's factorisation held beside the
+	// batches: every run that completes has the reference's numbers, the first that does not
+	// fails with ErrOutOfMemory.
+	t.Run("memory_limit_sweep", func(t *testing.T) {
+		completed := 0
+		for limit := int64(128 << 10); ; limit -= 512 {
+			opts := base
+			opts.MemoryLimit = limit
+			got, err := engine.Score(context.Background(), e, x, y, opts)
+			if err != nil {
+				if !errors.Is(err, engine.ErrOutOfMemory) {
+					t.Fatalf("limit %d: %v", limit, err)
+				}
+				t.Logf("%d limits completed; at %d: %v", completed, limit, err)
+				break
+			}
+			completed++
+			compare(t, fmt.Sprintf("limit %d", limit), got, want, 1e-12, 1)
+		}
+		if completed < 10 {
+			t.Errorf("only %d limits completed", completed)
+		}
+	})
+	// Not even a batch of one target fits (every batch allocation of the first sizing fails):
+	// the next fold's factorisation, held to overlap this fold's products, is given up and the
+	// batches are sized again, rather than the run failing.
+	t.Run("oom_gives_up_overlap", func(t *testing.T) {
+		s, err := e.Open(y, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		s.(*session).failAllocs = 6 // batches of 41, 20, 10, 5, 2 and 1 target
+		got, err := s.Score(context.Background(), x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := s.(*session).overlapsDropped; n != 1 {
+			t.Errorf("%d next-fold factorisations given up, want 1", n)
+		}
+		if got.Batches != 1 {
+			t.Errorf("batches %d, want 1 (sized again)", got.Batches)
+		}
+		compare(t, "oom_gives_up_overlap", got, want, 1e-12, 1)
+	})
 	// A library's allocation failing in the middle of a fold (the second target batch of fold
 	// 0): the fold starts again with batches of half the size, the other folds keep theirs.
 	midFold := func(t *testing.T, x, y engine.Matrix, opts engine.Options, streamed bool, batches int, want *engine.Result) {
@@ -394,6 +439,9 @@ func TestBatching(t *testing.T) {
 			t.Fatalf("a library out of memory with batches of one target, the next fold's factorisation held: %v", err)
 		}
 		compare(t, "oom_mid_fold_one_target", got, want, 1e-12, 1)
+		if n := s.(*session).overlapsDropped; n != 1 {
+			t.Errorf("%d next-fold factorisations given up, want 1", n)
+		}
 		s.(*session).failStage, s.(*session).failRepeat = 3, 1
 		_, err = s.Score(context.Background(), x)
 		if err == nil || !errors.Is(err, engine.ErrOutOfMemory) {

@@ -128,6 +128,8 @@ type session struct {
 	failStage  int
 	failRepeat int
 	noOverlap  bool // each fold factorised when it comes, none alongside the fold before
+
+	overlapsDropped int // next-fold factorisations given up (or not started) for memory
 }
 
 // Resident reports whether the brain data lives on the device (false: streamed from the host).

@@ -864,11 +864,13 @@ func (r *runner) fold(f int) error {
 	r.res.Rank[f], r.res.Dropped[f] = sp.r, sp.dropped
 	if f+1 < len(opts.Folds) && !r.s.noOverlap {
 		// Without the memory for it, the next fold is factorised after this one, as it comes.
-		if r.next, err = r.prepareSplit(opts.Folds[f+1]); err != nil && !errors.Is(err, engine.ErrOutOfMemory) {
-			return fmt.Errorf("fold %d: %w", f+1, err)
-		}
-		if r.next != nil {
+		switch r.next, err = r.prepareSplit(opts.Folds[f+1]); {
+		case err == nil:
 			r.next.ahead = true
+		case errors.Is(err, engine.ErrOutOfMemory):
+			r.s.overlapsDropped++
+		default:
+			return fmt.Errorf("fold %d: %w", f+1, err)
 		}
 	}
 
@@ -879,8 +881,7 @@ func (r *runner) fold(f int) error {
 		b, err := r.batches(&bp, sp, inner, bs)
 		if err != nil && r.next != nil && errors.Is(err, engine.ErrOutOfMemory) {
 			// not even one target fits beside the next fold's factorisation: give that up first
-			r.next.release(d)
-			r.next = nil
+			r.dropNext()
 			continue
 		}
 		if err != nil {
@@ -901,8 +902,7 @@ func (r *runner) fold(f int) error {
 				return fmt.Errorf("fold %d: %w", f, r.oom(fmt.Sprintf("batches of %d targets", b.bs), err))
 			}
 			// the next fold's factorisation goes first, then the fold again at one target
-			r.next.release(d)
-			r.next = nil
+			r.dropNext()
 			bs = 1
 			continue
 		}
@@ -911,6 +911,14 @@ func (r *runner) fold(f int) error {
 		// its first target (the targets already scored get the same numbers again).
 		bs = wholeGranules(b.bs / 2)
 	}
+}
+
+// dropNext gives up the next fold's factorisation for the memory it holds: that fold is
+// factorised when it comes.
+func (r *runner) dropNext() {
+	r.next.release(r.d)
+	r.next = nil
+	r.s.overlapsDropped++
 }
 
 // scoreFold selects, refits and scores every target of outer fold f in batches of b.
@@ -1067,8 +1075,7 @@ func (r *runner) forBatches(b *batch, fn func(c0, mb int, ysrc cu.DevicePtr, ldy
 func (r *runner) presync() error {
 	if r.next != nil && !r.next.queued {
 		if err := r.queueSplit(r.next); err != nil {
-			r.next.release(r.d)
-			r.next = nil
+			r.dropNext()
 			if !errors.Is(err, errDeviceOOM) {
 				return err
 			}
