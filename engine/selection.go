@@ -60,3 +60,32 @@ func SharedPenalty(crit []float64, A, m int) int {
 	}
 	return best
 }
+
+// UnitScale returns the power of two that brings v (a largest magnitude) into [0.5, 1), or 1
+// for 0 and non-finite v. Engines scale the held-out prediction's factors with it, P by one
+// factor and the coefficient factors s/(s²+a) by one per penalty: the Pearson r of a
+// prediction does not change when a target's prediction is multiplied by a positive number,
+// and powers of two change no mantissa, so scores are bit for bit what they would be unscaled;
+// but a float32 prediction no longer underflows to exact zeros (a "degenerate" r of 0) or
+// loses digits to subnormals when the features are tiny (e.g. 1e-30) or the coefficient
+// factors are (huge features with tiny targets).
+func UnitScale(v float64) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 1
+	}
+	_, e := math.Frexp(v)
+	return math.Ldexp(1, min(-e, 1000)) // below 2^-1000 (subnormal v): no further than 2^1000
+}
+
+// ScaleToUnit multiplies v by UnitScale of its largest magnitude.
+func ScaleToUnit(v []float64) {
+	most := 0.0
+	for _, x := range v {
+		most = math.Max(most, math.Abs(x))
+	}
+	if s := UnitScale(most); s != 1 {
+		for i := range v {
+			v[i] *= s
+		}
+	}
+}

@@ -3,6 +3,7 @@ package fallback
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -53,12 +54,21 @@ type split[T float] struct {
 	valPos   []int
 }
 
-func newSplit[T float](dec *decomposition) *split[T] {
+// newSplit converts dec for the products. An outer split's P only ever feeds the held-out
+// prediction, whose Pearson r ignores its scale: it is brought to unit size (engine.UnitScale),
+// so that tiny features do not underflow float32 predictions. An inner split's P stays as it is
+// (its predictions are scored by R²).
+func newSplit[T float](dec *decomposition, outer bool) *split[T] {
+	p := dec.p
+	if outer {
+		p = slices.Clone(p)
+		engine.ScaleToUnit(p)
+	}
 	return &split[T]{
 		dec: dec,
 		u:   convert[T](dec.u),
 		ut:  convert[T](transpose(dec.ntr, dec.r, dec.u)),
-		p:   convert[T](dec.p),
+		p:   convert[T](p),
 		uc:  convert[T](dec.uc),
 		uct: convert[T](transpose(dec.ntr, dec.nc, dec.uc)),
 	}
@@ -122,7 +132,7 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("fold %d: %w", f, err)
 	}
-	outer := newSplit[T](dec)
+	outer := newSplit[T](dec, true)
 	var inner []*split[T]
 	if opts.Inner.Mode == engine.KFoldInner {
 		ifolds, err := engine.KFold(len(fold.Train), opts.Inner.K)
@@ -134,7 +144,7 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 			if err != nil {
 				return nil, nil, fmt.Errorf("fold %d: inner split: %w", f, err)
 			}
-			sp := newSplit[T](d)
+			sp := newSplit[T](d, false)
 			sp.trainPos, sp.valPos = in.Train, in.Test
 			inner = append(inner, sp)
 		}

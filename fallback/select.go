@@ -236,7 +236,9 @@ func (r *runner[T]) refitAndScore(f int, sp *split[T], b *batch[T], idx []int) {
 	A := len(opts.Alphas)
 	g := make([]float64, A*d.r)
 	for a, alpha := range opts.Alphas {
-		d.coefScale(alpha, g[a*d.r:(a+1)*d.r])
+		ga := g[a*d.r : (a+1)*d.r]
+		d.coefScale(alpha, ga)
+		engine.ScaleToUnit(ga) // a positive factor per target: r is unchanged (engine.UnitScale)
 	}
 	gz := r.bufferT("gz", d.r*mb)
 	for j := 0; j < d.r; j++ {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"gorgonia.org/cu"
@@ -228,14 +229,16 @@ type factoring struct {
 	lwork       int
 	queued      bool
 	ahead       bool     // queued before the previous fold's products were read back
+	outer       bool     // an outer fold (its P and g feed only the Pearson-scored prediction)
 	start, done cu.Event // on aux, around the queued work
 }
 
-// prepareSplit allocates a factoring of fold's rows; nothing is queued yet.
-func (r *runner) prepareSplit(fold engine.Fold) (*factoring, error) {
+// prepareSplit allocates a factoring of fold's rows (an outer fold, or an inner split);
+// nothing is queued yet.
+func (r *runner) prepareSplit(fold engine.Fold, outer bool) (*factoring, error) {
 	d := r.d
 	ntr, nte, nd := len(fold.Train), len(fold.Test), r.x.Cols
-	fz := &factoring{fold: fold, primal: ntr > nd, size: ntr}
+	fz := &factoring{fold: fold, primal: ntr > nd, size: ntr, outer: outer}
 	fz.keep.d, fz.tmp.d = d, d
 	if fz.primal {
 		fz.size = nd
@@ -347,10 +350,10 @@ func (fz *factoring) release(d *device) {
 	cu.DestroyEvent(&fz.done)
 }
 
-// decompose factorises the centred training rows of fold in float64 and projects the test
-// rows, exactly as fallback's decompose does, waiting for the work.
+// decompose factorises the centred training rows of an inner split in float64 and projects
+// its test rows, exactly as fallback's decompose does, waiting for the work.
 func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
-	fz, err := r.prepareSplit(fold)
+	fz, err := r.prepareSplit(fold, false)
 	if err != nil {
 		return nil, err
 	}
@@ -497,6 +500,21 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 			}
 		}
 	}
+	if fz.outer && rk > 0 {
+		// An outer fold's P only feeds the held-out prediction, whose Pearson r ignores its
+		// scale: a power of two brings it near unit size (engine.UnitScale; |P| is about
+		// sqrt(lambda_max / ntr)), so that tiny features do not underflow float32 predictions.
+		ps := alloc(tmp, int64(rk)*8)
+		if err != nil {
+			return nil, r.oom("decomposition", err)
+		}
+		if err := d.fill64(ps, rk, engine.UnitScale(math.Sqrt(slices.Max(s2)/float64(ntr)))); err != nil {
+			return nil, err
+		}
+		if err := d.scaleCols(f64, p64, ldp, nte, rk, ps, p64, ldp); err != nil {
+			return nil, err
+		}
+	}
 	// Per-penalty factors: f = s²/(s²+a), g = s/(s²+a), the GCV denominators, the LOO weights.
 	fh := make([]float64, rk*A)
 	fm1 := make([]float64, rk*A)
@@ -514,6 +532,10 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 			tr += fh[a*rk+j]
 		}
 		den[a] = (1 - tr/float64(ntr)) * (1 - tr/float64(ntr))
+		if fz.outer {
+			// refit only: a positive factor per target, r unchanged (engine.UnitScale)
+			engine.ScaleToUnit(gh[a*rk : (a+1)*rk])
+		}
 		if sp.complete {
 			sp.direct = append(sp.direct, engine.ResidualDirect(fh[a*rk:(a+1)*rk]))
 		}
@@ -845,10 +867,11 @@ func (r *runner) fold(f int) error {
 	r.next = nil
 	var sp *split
 	var err error
-	if fz != nil {
+	if fz == nil {
+		fz, err = r.prepareSplit(fold, true)
+	}
+	if err == nil {
 		sp, err = r.finishSplit(&fp, fz)
-	} else {
-		sp, err = r.decompose(&fp, fold)
 	}
 	if err == nil {
 		err = r.splitU(&fp, sp)
@@ -864,7 +887,7 @@ func (r *runner) fold(f int) error {
 	r.res.Rank[f], r.res.Dropped[f] = sp.r, sp.dropped
 	if f+1 < len(opts.Folds) && !r.s.noOverlap {
 		// Without the memory for it, the next fold is factorised after this one, as it comes.
-		switch r.next, err = r.prepareSplit(opts.Folds[f+1]); {
+		switch r.next, err = r.prepareSplit(opts.Folds[f+1], true); {
 		case err == nil:
 			r.next.ahead = true
 		case errors.Is(err, engine.ErrOutOfMemory):

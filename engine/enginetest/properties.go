@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
@@ -20,6 +21,7 @@ func RunProperties(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 	t.Run("out_of_memory", func(t *testing.T) { testOutOfMemory(t, newEngine) })
 	t.Run("col_major", func(t *testing.T) { testColMajor(t, newEngine) })
 	t.Run("input_dtype", func(t *testing.T) { testInputDtype(t, newEngine) })
+	t.Run("extreme_scales", func(t *testing.T) { testExtremeScales(t, newEngine) })
 	t.Run("fold_indices", func(t *testing.T) { testFoldIndices(t, newEngine) })
 	t.Run("degenerate", func(t *testing.T) { testDegenerate(t, newEngine) })
 	t.Run("session_reuse", func(t *testing.T) { testSessionReuse(t, newEngine) })
@@ -312,6 +314,52 @@ func testInputDtype(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 
 // testFoldIndices: shuffled folds on the original rows equal contiguous folds on permuted rows
 // (the engine honours Fold indices rather than assuming contiguous blocks).
+// testExtremeScales: features and targets far from unit scale (powers of two, so the float32
+// and float64 inputs are the same numbers) score in float32 as in float64, within the float32
+// tolerance of the conformance fixtures, and with no more degenerate pairs. Ridge's prediction
+// is then tiny (features of 1e-30: every penalty shrinks it by 1e-30 or more) or its
+// coefficient factors are (features of 1e30 with targets of 1e-12); float32 predictions
+// underflowed to exact zeros, scored 0, before the engines brought the prediction's factors to
+// unit size (engine.UnitScale). Which penalty is chosen hardly matters here (all shrink alike),
+// so only the scores are compared.
+func testExtremeScales(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	base := randomProblem(9, 80, 12, 20)
+	for _, c := range []struct {
+		name   string
+		xs, ys int // powers of two
+	}{
+		{"x_1e-30", -100, 0},
+		{"x_1e-30_y_1e-12", -100, -40},
+		{"x_1e-20_y_1e-12", -66, -40},
+		{"x_1e30_y_1e-12", 100, -40},
+		{"x_1e-12_y_1e12", -40, 40},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pr := &problem{n: base.n, d: base.d, m: base.m, x: slices.Clone(base.x), y: slices.Clone(base.y)}
+			pr.roundTo32()
+			for i := range pr.x {
+				pr.x[i] = math.Ldexp(pr.x[i], c.xs)
+			}
+			for i := range pr.y {
+				pr.y[i] = math.Ldexp(pr.y[i], c.ys)
+			}
+			r64 := score(t, newEngine, pr.X(), pr.Y(), defaults(t, pr.n, engine.Float64))
+			r32 := score(t, newEngine, pr.X(), pr.Y(), defaults(t, pr.n, engine.Float32))
+			worst := 0.0
+			for k := range r64.FoldScores {
+				worst = math.Max(worst, math.Abs(r32.FoldScores[k]-r64.FoldScores[k]))
+			}
+			t.Logf("max |r diff| %.3g; degenerate pairs %d (float32), %d (float64); first score %.3f", worst, r32.Degenerate, r64.Degenerate, r64.Scores[0])
+			if worst > 2e-3 || math.IsNaN(worst) {
+				t.Errorf("float32 scores differ from float64 by up to %.3g (tolerance 2e-3)", worst)
+			}
+			if r32.Degenerate > r64.Degenerate {
+				t.Errorf("%d degenerate (fold, target) pairs in float32, %d in float64", r32.Degenerate, r64.Degenerate)
+			}
+		})
+	}
+}
+
 func testFoldIndices(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 	pr := randomProblem(6, 95, 12, 24)
 	perm := rng(7).Perm(pr.n)
