@@ -459,7 +459,7 @@ func TestBatching(t *testing.T) {
 }
 
 // TestDecompositionOverlap: factorising fold f+1 on the decomposition stream while fold f's
-// products run changes no number: every fold score and penalty is identical to the run that
+// products run changes no number: the fold scores, penalties and ranks are those of the run that
 // factorises each fold when it comes, in every inner mode and precision, with resident and
 // streamed brain data. scripts/cudasim.sh also runs it with the streams interleaved at random.
 func TestDecompositionOverlap(t *testing.T) {
@@ -507,15 +507,11 @@ func TestDecompositionOverlap(t *testing.T) {
 			if got.Timings.Overlapped <= 0 {
 				t.Errorf("no decomposition overlapped with the products in %d folds", got.Folds)
 			}
-			for k := range want.FoldScores {
-				if got.FoldScores[k] != want.FoldScores[k] || got.Alphas[k] != want.Alphas[k] {
-					t.Fatalf("fold %d, target %d: r %v, penalty %v with the overlap; r %v, penalty %v without",
-						k/got.Targets, k%got.Targets, got.FoldScores[k], got.Alphas[k], want.FoldScores[k], want.Alphas[k])
-				}
-			}
-			if fmt.Sprint(got.Rank, got.Dropped) != fmt.Sprint(want.Rank, want.Dropped) {
-				t.Errorf("ranks %v dropped %v with the overlap, %v %v without", got.Rank, got.Dropped, want.Rank, want.Dropped)
-			}
+			// The same products in the same order: identical numbers on cudasim. A real GPU runs
+			// the same kernels, so any difference beyond rounding (a stale or half-written
+			// factorisation) fails; the tolerance only allows for a library that is not
+			// bitwise reproducible when another stream shares the device.
+			compare(t, c.name, got, want, 1e-9, 0.99)
 		})
 	}
 }
