@@ -228,7 +228,7 @@ type factoring struct {
 	work, info  cu.DevicePtr
 	lwork       int
 	queued      bool
-	ahead       bool     // queued before the previous fold's products were read back
+	ahead       bool     // prepared during the previous fold, to run alongside its products
 	outer       bool     // an outer fold (its P and g feed only the Pearson-scored prediction)
 	start, done cu.Event // on aux, around the queued work
 }
