@@ -17,14 +17,7 @@ import (
 // A rerun removes the temp files that a killed run left half-written in the units folder (a
 // unit's three arrays can be hundreds of MB at fMRI width), and leaves a live shard's alone.
 func TestResumeRemovesAbandonedTempFiles(t *testing.T) {
-	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	y := writeModel(t, model, []int{10, 100}, 2)
-	p, err := sweep.Discover(model, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
+	_, p, y, out := newSweep(t, []int{10, 100}, 2)
 	if _, err := sweep.Run(context.Background(), config(t, out, p, y, session(t, y))); err != nil {
 		t.Fatal(err)
 	}

@@ -81,14 +81,7 @@ func TestDataDigest(t *testing.T) {
 // refused rather than reusing units scored on the old data; a sweep of an earlier version (no
 // digest in sweep.json) is resumed as before and gets one.
 func TestResumeRefusesChangedBrainValues(t *testing.T) {
-	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	y := writeModel(t, model, []int{10}, 2)
-	p, err := sweep.Discover(model, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
+	_, p, y, out := newSweep(t, []int{10}, 2)
 	if _, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +92,7 @@ func TestResumeRefusesChangedBrainValues(t *testing.T) {
 	if c2.Fingerprint != config(t, out, p, y, nil).Fingerprint {
 		t.Fatal("test premise: the fingerprint should miss a change in row 3")
 	}
-	_, err = sweep.Run(context.Background(), c2)
+	_, err := sweep.Run(context.Background(), c2)
 	if err == nil || !strings.Contains(err.Error(), "data digest") {
 		t.Fatalf("rerun on changed brain data: %v, want a refusal naming the data digest", err)
 	}
@@ -129,14 +122,7 @@ func TestResumeRefusesChangedBrainValues(t *testing.T) {
 // Metadata given once stay with the sweep: a rerun without --coords/--roi keeps them (and
 // sweep.json says so); a rerun with other values replaces them and says which.
 func TestRerunKeepsMetadata(t *testing.T) {
-	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	y := writeModel(t, model, []int{10}, 2)
-	p, err := sweep.Discover(model, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
+	_, p, y, out := newSweep(t, []int{10}, 2)
 	c := config(t, out, p, y, nil)
 	c.Meta.Coords = make([]float64, 3*tm)
 	for i := range c.Meta.Coords {

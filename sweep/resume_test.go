@@ -72,14 +72,7 @@ func unitJSON(t *testing.T, out, ck, ly string) map[string]any {
 // Re-extracted activations (same shape with new data, or another feature count) are scored
 // again on restart; the other units are reused.
 func TestResumeRecomputesChangedActivations(t *testing.T) {
-	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	y := writeModel(t, model, []int{10, 100}, 3)
-	p, err := sweep.Discover(model, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
+	model, p, y, out := newSweep(t, []int{10, 100}, 3)
 	if rep, err := sweep.Run(context.Background(), config(t, out, p, y, session(t, y))); err != nil || rep.Computed != 6 {
 		t.Fatalf("first run: %+v %v", rep, err)
 	}
@@ -235,14 +228,7 @@ func TestResumeRecomputesChangedBundle(t *testing.T) {
 // Records written before sources were recorded (no "input") are reused unless their feature
 // count no longer matches.
 func TestResumeOldRecords(t *testing.T) {
-	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	y := writeModel(t, model, []int{10}, 3)
-	p, err := sweep.Discover(model, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
+	model, p, y, out := newSweep(t, []int{10}, 3)
 	if _, err := sweep.Run(context.Background(), config(t, out, p, y, session(t, y))); err != nil {
 		t.Fatal(err)
 	}
@@ -267,14 +253,7 @@ func TestResumeOldRecords(t *testing.T) {
 // Shards: a shard does not merge while another shard's unit is stale; that shard rescores it
 // and merges.
 func TestResumeShardsWithChangedActivations(t *testing.T) {
-	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	y := writeModel(t, model, []int{1, 2}, 2)
-	p, err := sweep.Discover(model, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
+	model, p, y, out := newSweep(t, []int{1, 2}, 2)
 	shard := func(i int) (*sweep.Report, *countingSession) {
 		s := session(t, y)
 		cfg := config(t, out, p, y, s)
@@ -310,14 +289,7 @@ func TestResumeShardsWithChangedActivations(t *testing.T) {
 // An output folder swept with the layers in another order (as versions that sorted by the last
 // number did) is refused, saying so: its tables' layer depths would differ.
 func TestResumeRefusesOtherLayerOrder(t *testing.T) {
-	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	y := writeModel(t, model, []int{1}, 3)
-	p, err := sweep.Discover(model, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
+	_, p, y, out := newSweep(t, []int{1}, 3)
 	if _, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +298,7 @@ func TestResumeRefusesOtherLayerOrder(t *testing.T) {
     "layer-1"`, `"layer-1",
     "layer-0"`, 1))
 	os.WriteFile(filepath.Join(out, "sweep.json"), b, 0o644)
-	_, err = sweep.Run(context.Background(), config(t, out, p, y, nil))
+	_, err := sweep.Run(context.Background(), config(t, out, p, y, nil))
 	if err == nil || !strings.Contains(err.Error(), "same layers in another order") {
 		t.Errorf("sweep.json with the layers in another order: %v", err)
 	}

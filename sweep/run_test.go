@@ -39,6 +39,20 @@ const (
 	tn, td, tm = 60, 6, 5 // images, features, targets
 )
 
+// newSweep writes a model (writeModel) into a temporary folder and discovers it: the model's
+// folder, its plan, the brain data, and an output folder beside it (not yet made).
+func newSweep(t *testing.T, steps []int, layers int) (model string, p *sweep.Plan, y engine.Matrix, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	model = filepath.Join(dir, "model")
+	y = writeModel(t, model, steps, layers)
+	p, err := sweep.Discover(model, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model, p, y, filepath.Join(dir, "out")
+}
+
 // writeModel writes ckpt-<step>/layer-<k>.npy files whose first value encodes (checkpoint,
 // layer) as 1000+10c+l, and returns brain data with a planted signal from each layer.
 func writeModel(t *testing.T, dir string, steps []int, layers int) engine.Matrix {
