@@ -5,12 +5,12 @@ package sweep_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/brainalign/brainalign/internal/owner"
+	"github.com/brainalign/brainalign/internal/owner/ownertest"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -21,11 +21,8 @@ func TestResumeRemovesAbandonedTempFiles(t *testing.T) {
 	if _, err := sweep.Run(context.Background(), config(t, out, p, y, session(t, y))); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$") // a process that has exited: the killed run
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	dead, live := strconv.Itoa(cmd.Process.Pid), strconv.Itoa(os.Getppid())
+	dead := strconv.Itoa(ownertest.DeadPID(t)) // the killed run
+	live := strconv.Itoa(os.Getppid())
 	units := filepath.Join(out, "units", "ckpt-10")
 	killed := filepath.Join(units, ".layer-1.fold_scores.npy.tmp-"+owner.Host()+"-"+dead+"-0000abcd")
 	writing := filepath.Join(units, ".layer-1.alphas.npy.tmp-"+owner.Host()+"-"+live+"-0000abce")

@@ -5,7 +5,6 @@ package atomicfile
 import (
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,17 +12,8 @@ import (
 	"time"
 
 	"github.com/brainalign/brainalign/internal/owner"
+	"github.com/brainalign/brainalign/internal/owner/ownertest"
 )
-
-// deadPID returns the PID of a process that has exited.
-func deadPID(t *testing.T) int {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd.Process.Pid
-}
 
 func TestRemoveAbandoned(t *testing.T) {
 	root := t.TempDir()
@@ -32,7 +22,7 @@ func TestRemoveAbandoned(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := time.Now().Add(-owner.MaxAge - time.Hour)
-	me, dead := owner.Host(), strconv.Itoa(deadPID(t))
+	me, dead := owner.Host(), strconv.Itoa(ownertest.DeadPID(t))
 	live, self := strconv.Itoa(os.Getppid()), strconv.Itoa(os.Getpid())
 	other := "0badf00d"
 	if other == me {

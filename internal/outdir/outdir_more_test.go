@@ -2,7 +2,6 @@ package outdir
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/brainalign/brainalign/internal/owner"
+	"github.com/brainalign/brainalign/internal/owner/ownertest"
 )
 
 func write(t *testing.T, p, s string) {
@@ -195,21 +195,11 @@ func TestEmptyExistingDirectory(t *testing.T) {
 	}
 }
 
-// deadPID returns the PID of a process that has exited.
-func deadPID(t *testing.T) int {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd.Process.Pid
-}
-
 func TestStaleStagingRemoved(t *testing.T) {
 	root := t.TempDir()
 	final := filepath.Join(root, "out")
 	weekAgo := time.Now().Add(-owner.MaxAge - time.Hour)
-	dead := strconv.Itoa(deadPID(t))
+	dead := strconv.Itoa(ownertest.DeadPID(t))
 	me := owner.Host()
 	other := "0badf00d"
 	if other == me {
