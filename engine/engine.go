@@ -29,6 +29,23 @@ type Session interface {
 	Close() error
 }
 
+// Preparer is implemented by sessions that can start on the next activation matrix while the
+// current one is scored. The CUDA engine uploads it and factorises its first training fold on a
+// second stream during the current matrix's last fold, so that the next Score does not begin by
+// waiting for a decomposition (a float64 eigendecomposition of the d x d Gram matrix: a large
+// share of a layer at d = 4096). Callers that score a sequence of matrices (package sweep, the
+// bench command) call Prepare with the next one as soon as it is in memory; engines without
+// such work (the CPU engine, whose cores are busy with the products) do not implement it.
+type Preparer interface {
+	// Prepare announces x as the matrix of a coming Score call, returning at once; it may be
+	// called from any goroutine, also while Score runs. The session reads x only inside Score
+	// calls, and x's data must stay valid and unchanged until Score(x) returns or
+	// Prepare(Matrix{}) withdraws every announcement (also of matrices already worked on: call
+	// it before freeing a matrix that was announced and not scored). The work done ahead is used
+	// only by a Score of the same matrix (its data, checked), which validates x as usual.
+	Prepare(x Matrix)
+}
+
 // ErrOutOfMemory is returned (wrapped) when even a batch of one target does not fit.
 var ErrOutOfMemory = errors.New("out of memory")
 

@@ -22,13 +22,13 @@ go=${GO:-go}
 # ... the tests that overlap copies with compute again, under random stream interleavings ...
 for seed in 1 2 3; do
 	CUDASIM_STREAMS=random:$seed "$go" test -tags cuda -count=1 \
-		-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap' ./engine/cuda
+		-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap|TestLookahead' ./engine/cuda
 done
 # ... TF32 with the inputs rounded to nearest as well as truncated (the default) ...
 CUDASIM_TF32=nearest "$go" test -tags cuda -count=1 -run 'TestMatchesCPU/.*/tf32|TestSplitTF32Product|TestAlignedProducts/loo_tf32|TestTF32NearExactDual' ./engine/cuda
 # ... and with the race detector (the host gather of the next batch runs on its own goroutine) ...
 CUDASIM_STREAMS=random:4 "$go" test -race -tags cuda -count=1 \
-	-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching' ./engine/cuda
+	-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestLookahead' ./engine/cuda
 # ... the benchmarks' code paths, once ...
 "$go" test -tags cuda -count=1 -short -run XXX -bench . -benchtime 1x ./engine/cuda ./bench >/dev/null
 # ... and brain data 1.5 times the whole device (8 MiB), which only a small device can afford.

@@ -16,6 +16,10 @@ import (
 // checks the rows and touches every page, one unit ahead and no further, so that at most two
 // activation matrices are held at once.
 
+// Engines that can start on the next matrix early (engine.Preparer: the CUDA engine uploads it
+// and factorises its first fold during the current unit's last fold) are told of each unit once
+// it is read, before its turn.
+
 // activations is one unit's matrix, or the error reading it.
 type activations struct {
 	x       engine.Matrix
@@ -34,6 +38,7 @@ type prefetcher struct {
 // and stop once when done (it releases whatever was read ahead).
 func (c *Config) prefetch(units []Unit) *prefetcher {
 	p := &prefetcher{out: make(chan activations), quit: make(chan struct{})}
+	pr, _ := c.Session.(engine.Preparer)
 	go func() {
 		defer close(p.out)
 		var ld loader
@@ -43,6 +48,9 @@ func (c *Config) prefetch(units []Unit) *prefetcher {
 			x, id, release, err := c.loadRows(&ld, src)
 			if err == nil {
 				touch(x, p.quit)
+				if pr != nil {
+					pr.Prepare(x)
+				}
 			}
 			a := activations{x: x, id: id, release: release, err: err}
 			if release == nil {

@@ -183,3 +183,78 @@ func TestPrefetchStopsOnCancel(t *testing.T) {
 		t.Errorf("%d goroutines after the run, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// preparingSession records the matrices announced to it (engine.Preparer) and checks, at each
+// Score, that the matrix was announced first.
+type preparingSession struct {
+	engine.Session
+	mu        sync.Mutex
+	announced []engine.Matrix
+	unseen    []string // Score calls of matrices never announced
+}
+
+func (s *preparingSession) Prepare(x engine.Matrix) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.announced = append(s.announced, x)
+}
+
+func (s *preparingSession) Score(ctx context.Context, x engine.Matrix) (*engine.Result, error) {
+	s.mu.Lock()
+	seen := false
+	for _, a := range s.announced {
+		seen = seen || (a.F64 != nil && &a.F64[0] == &x.F64[0])
+	}
+	if !seen {
+		s.unseen = append(s.unseen, fmt.Sprint(x.At(0, 0)))
+	}
+	s.mu.Unlock()
+	return s.Session.Score(ctx, x)
+}
+
+// Each unit's activations are announced to an engine.Preparer before they are scored, and every
+// announcement is withdrawn when the run ends, also when it fails.
+func TestPrefetchAnnouncesNextUnit(t *testing.T) {
+	y := writeModel(t, t.TempDir(), []int{1}, 0)
+	for _, fail := range []bool{false, true} {
+		plan := sweep.ModelPlan("m", []string{"l0", "l1", "l2"}, nil, func(_, l int) engine.Matrix {
+			return randomActs(uint64(l), float64(l))
+		})
+		if fail {
+			plan.Checkpoints[0].Layers[2].Func = func() (engine.Matrix, error) { return engine.Matrix{}, errors.New("disk on fire") }
+		}
+		sess := &preparingSession{Session: session(t, y)}
+		rep, err := sweep.Run(context.Background(), config(t, t.TempDir(), plan, y, sess))
+		if (err != nil) != fail {
+			t.Fatalf("fail %v: error %v", fail, err)
+		}
+		if rep.Computed != 3-btoi(fail) {
+			t.Errorf("fail %v: computed %d units", fail, rep.Computed)
+		}
+		if len(sess.unseen) > 0 {
+			t.Errorf("fail %v: scored matrices %v without announcing them", fail, sess.unseen)
+		}
+		var marks []string
+		for _, a := range sess.announced {
+			if a.F64 == nil {
+				marks = append(marks, "withdrawn")
+			} else {
+				marks = append(marks, fmt.Sprint(a.At(0, 0)))
+			}
+		}
+		want := "[0 1 2 withdrawn]"
+		if fail {
+			want = "[0 1 withdrawn]"
+		}
+		if got := fmt.Sprint(marks); got != want {
+			t.Errorf("fail %v: announced %s, want %s", fail, got, want)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -432,9 +432,13 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		}
 		todo = append(todo, u)
 	}
-	// The next unit's activations are read while this one is scored (prefetch.go).
+	// The next unit's activations are read while this one is scored, and announced to engines
+	// that start on them early (prefetch.go).
 	pf := c.prefetch(todo)
 	defer pf.stop()
+	if pr, ok := c.Session.(engine.Preparer); ok {
+		defer pr.Prepare(engine.Matrix{}) // withdrawn before pf.stop frees what was not scored
+	}
 	for k, u := range todo {
 		if err := ctx.Err(); err != nil {
 			return rep, err

@@ -5,6 +5,7 @@ package cuda
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,13 +18,18 @@ import (
 // Each op is one Score (Y resident, uploaded by Open outside the timer). Metrics: TFLOP/s of the
 // large products (Result.Flops over the op's wall time) and the stage split in seconds.
 // Run with -benchtime=1x (one op is seconds to a minute). W1 also runs float32 with every fold
-// factorised when it comes ("float32-sequential"), to show what the decomposition overlap gains.
+// factorised when it comes ("float32-sequential"), to show what the decomposition overlap gains,
+// and tf32 over three layers, each announced during the one before (engine.Preparer, as a sweep
+// does: "tf32-3layers"), whose first fold's decomposition then overlaps the products too; its
+// stage metrics are per layer.
 
-// benchCase is one sub-benchmark: a precision, with or without the decomposition overlap.
+// benchCase is one sub-benchmark: a precision, with or without the decomposition overlap, and
+// the layers scored per op (more than one: two matrices of the same values, alternating).
 type benchCase struct {
 	name      string
 	precision engine.Precision
 	noOverlap bool
+	layers    int
 }
 
 func BenchmarkW1(b *testing.B) { benchWorkload(b, 10000, 4096, 100000, true) }
@@ -73,9 +79,14 @@ func benchWorkload(b *testing.B, n, d, m int, sequential bool) {
 	}
 	e := newGPUNodeEngine(b)
 	x, y := plantedProblem32(n, d, m, 8, 5, 0.1)
-	cases := []benchCase{{"float32", engine.Float32, false}, {"tf32", engine.TF32, false}}
+	cases := []benchCase{{"float32", engine.Float32, false, 1}, {"tf32", engine.TF32, false, 1}}
 	if sequential {
-		cases = append(cases, benchCase{"float32-sequential", engine.Float32, true})
+		cases = append(cases, benchCase{"float32-sequential", engine.Float32, true, 1},
+			benchCase{"tf32-3layers", engine.TF32, false, 3})
+	}
+	xs := []engine.Matrix{x, x}
+	if sequential {
+		xs[1] = engine.NewMatrix32(n, d, slices.Clone(x.F32)) // another matrix to announce
 	}
 	for _, c := range cases {
 		p := c.precision
@@ -90,8 +101,11 @@ func benchWorkload(b *testing.B, n, d, m int, sequential bool) {
 			var tm engine.Timings
 			flops := 0.0
 			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				res, err := s.Score(context.Background(), x)
+			for i := 0; i < b.N*c.layers; i++ {
+				if c.layers > 1 && i+1 < b.N*c.layers {
+					s.(engine.Preparer).Prepare(xs[(i+1)%2])
+				}
+				res, err := s.Score(context.Background(), xs[i%2])
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -105,7 +119,7 @@ func benchWorkload(b *testing.B, n, d, m int, sequential bool) {
 			b.StopTimer()
 			sec := b.Elapsed().Seconds()
 			b.ReportMetric(flops/sec/1e12, "TFLOP/s")
-			per := func(v time.Duration) float64 { return v.Seconds() / float64(b.N) }
+			per := func(v time.Duration) float64 { return v.Seconds() / float64(b.N*c.layers) }
 			b.ReportMetric(per(tm.Decompose), "decompose-s/op")
 			b.ReportMetric(per(tm.Overlapped), "overlapped-s/op")
 			b.ReportMetric(per(tm.Products), "products-s/op")

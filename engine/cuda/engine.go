@@ -121,6 +121,14 @@ type session struct {
 	openTime time.Duration
 	closed   bool
 
+	// The matrix announced by Prepare (engine.Preparer; set from any goroutine) and whether
+	// every announcement was withdrawn since the last Score; on the context thread, the
+	// factorisation of an announced matrix's first fold, done during the previous Score.
+	prepMu    sync.Mutex
+	prepared  engine.Matrix
+	withdrawn bool
+	ahead     *factoring
+
 	// testing hooks: the next Score's first failAllocs batch allocations fail as out of memory;
 	// its failStage-th target batch fails as out of memory in a library (cuBLAS's workspace),
 	// and so do the failRepeat batches after it
@@ -130,7 +138,10 @@ type session struct {
 	noOverlap  bool // each fold factorised when it comes, none alongside the fold before
 
 	overlapsDropped int // next-fold factorisations given up (or not started) for memory
+	lookaheads      int // Score calls that started from a factorisation prepared ahead
 }
+
+var _ engine.Preparer = (*session)(nil)
 
 // Resident reports whether the brain data lives on the device (false: streamed from the host).
 func (s *session) Resident() bool { return s.dy != 0 }
@@ -143,15 +154,20 @@ func (s *session) Close() error {
 		return nil
 	}
 	s.closed = true
-	if s.dy != 0 {
-		return s.e.dev.do(func() error { s.e.dev.free(s.dy); s.dy = 0; return nil })
-	}
-	return nil
+	s.Prepare(engine.Matrix{})
+	return s.e.dev.do(func() error {
+		s.ahead.release(s.e.dev)
+		s.ahead = nil
+		s.e.dev.free(s.dy)
+		s.dy = 0
+		return nil
+	})
 }
 
 // Score implements engine.Session.
 func (s *session) Score(ctx context.Context, x engine.Matrix) (*engine.Result, error) {
 	start := time.Now()
+	s.forgetPrepared(x) // being scored now, not next
 	if err := engine.CheckActivations(x, s.y.Rows, s.opts.Precision); err != nil {
 		return nil, err
 	}

@@ -69,42 +69,32 @@ func (r *runner) run() (*engine.Result, error) {
 		keep.release()
 	}()
 
-	// Activations: uploaded once in their own precision (row-major), centred per fold in float64.
-	t0 := time.Now()
-	n, dd := r.x.Rows, r.x.Cols
-	var hostX any
-	switch {
-	case !r.x.ColMajor && r.x.F32 != nil:
-		r.xt, hostX = f32, r.x.F32
-	case !r.x.ColMajor:
-		r.xt, hostX = f64, r.x.F64
-	default:
-		all := make([]float64, n*dd)
-		rows := make([]int, n)
-		for i := range rows {
-			rows[i] = i
+	// Activations: uploaded once in their own precision (row-major), centred per fold in float64,
+	// unless the previous Score uploaded them and factorised their first fold (engine.Preparer).
+	if !r.adoptAhead(&keep) {
+		t0 := time.Now()
+		r.xt = activationType(r.x)
+		var err error
+		if r.dx, err = keep.alloc(int64(r.x.Rows) * int64(r.x.Cols) * r.xt.size()); err != nil {
+			return nil, r.oom("activations", err)
 		}
-		r.x.GatherRows(rows, all)
-		r.xt, hostX = f64, all
+		if err := uploadAny(r.dx, hostActivations(r.x), d.compute); err != nil {
+			return nil, err
+		}
+		if err := d.compute.Synchronize(); err != nil {
+			return nil, fmt.Errorf("cuda engine: uploading activations: %w", err)
+		}
+		r.tm.Transfer += time.Since(t0)
 	}
-	var err error
-	if r.dx, err = keep.alloc(int64(n) * int64(dd) * r.xt.size()); err != nil {
-		return nil, r.oom("activations", err)
-	}
-	if err := uploadAny(r.dx, hostX, d.compute); err != nil {
-		return nil, err
-	}
-	if err := d.compute.Synchronize(); err != nil {
-		return nil, fmt.Errorf("cuda engine: uploading activations: %w", err)
-	}
-	r.tm.Transfer += time.Since(t0)
 
 	if s.dy == 0 {
+		n := r.x.Rows
 		r.allRows = make([]int, n)
 		for i := range r.allRows {
 			r.allRows[i] = i
 		}
 		for i := range r.copied {
+			var err error
 			if r.copied[i], err = cu.MakeEvent(cu.DisableTiming); err != nil {
 				return nil, fmt.Errorf("cuda engine: event: %w", err)
 			}
@@ -116,8 +106,19 @@ func (r *runner) run() (*engine.Result, error) {
 			return nil, err
 		}
 	}
+	if fz := r.next; fz != nil { // the next matrix's, queued during the last fold
+		r.next = nil
+		if err := r.handOver(fz); err != nil {
+			return nil, err
+		}
+	}
 	r.res.Finish(r.degn)
 	return r.res, nil
+}
+
+// activations is the matrix being scored, on the device.
+func (r *runner) activations() activations {
+	return activations{dx: r.dx, xt: r.xt, cols: r.x.Cols}
 }
 
 // oom turns an allocation failure into the engine's error.
@@ -217,10 +218,12 @@ func toInt32(idx []int) []int32 {
 // eigendecomposition, cuSOLVER's Dsyevd. finishSplit waits for it and does the rest.
 type factoring struct {
 	fold        engine.Fold
-	primal      bool // Gram matrix Xc^T Xc (d x d), else Xc Xc^T (ntr x ntr)
-	size        int  // the Gram matrix's order
-	keep        pool // the split's row indices, handed to the fold's pool
-	tmp         pool // everything else, released once the split is finished
+	src         activations // the matrix whose rows are factorised
+	layer       *nextLayer  // set when src is the next matrix's (uploaded first; ahead.go)
+	primal      bool        // Gram matrix Xc^T Xc (d x d), else Xc Xc^T (ntr x ntr)
+	size        int         // the Gram matrix's order
+	keep        pool        // the split's row indices, handed to the fold's pool
+	tmp         pool        // everything else, released once the split is finished
 	train, test cu.DevicePtr
 	xtr, xte    cu.DevicePtr // centred rows, d x ntr and d x nte column-major
 	mean        cu.DevicePtr // training column means (intercept only)
@@ -233,12 +236,12 @@ type factoring struct {
 	start, done cu.Event // on aux, around the queued work
 }
 
-// prepareSplit allocates a factoring of fold's rows (an outer fold, or an inner split);
+// prepareSplit allocates a factoring of fold's rows of src (an outer fold, or an inner split);
 // nothing is queued yet.
-func (r *runner) prepareSplit(fold engine.Fold, outer bool) (*factoring, error) {
+func (r *runner) prepareSplit(fold engine.Fold, outer bool, src activations) (*factoring, error) {
 	d := r.d
-	ntr, nte, nd := len(fold.Train), len(fold.Test), r.x.Cols
-	fz := &factoring{fold: fold, primal: ntr > nd, size: ntr, outer: outer}
+	ntr, nte, nd := len(fold.Train), len(fold.Test), src.cols
+	fz := &factoring{fold: fold, src: src, primal: ntr > nd, size: ntr, outer: outer}
 	fz.keep.d, fz.tmp.d = d, d
 	if fz.primal {
 		fz.size = nd
@@ -292,10 +295,16 @@ func (r *runner) queueSplit(fz *factoring) error {
 		return nil
 	}
 	d := r.d
-	ntr, nte, nd := len(fz.fold.Train), len(fz.fold.Test), r.x.Cols
+	ntr, nte, nd := len(fz.fold.Train), len(fz.fold.Test), fz.src.cols
+	xt, dx := fz.src.xt, fz.src.dx
 	return d.onAux(func() error {
 		if err := fz.start.Record(d.aux); err != nil {
 			return fmt.Errorf("cuda engine: event: %w", err)
+		}
+		if fz.layer != nil {
+			if err := fz.layer.upload(dx, d.aux); err != nil {
+				return err
+			}
 		}
 		if err := upload(fz.train, toInt32(fz.fold.Train), d.aux); err != nil {
 			return err
@@ -304,14 +313,14 @@ func (r *runner) queueSplit(fz *factoring) error {
 			return err
 		}
 		if fz.mean != 0 {
-			if err := d.colStats(r.xt, r.dx, nd, fz.train, ntr, nd, fz.mean, 0, 0); err != nil {
+			if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, fz.mean, 0, 0); err != nil {
 				return err
 			}
 		}
-		if err := d.gatherCenter(r.xt, f64, r.dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd); err != nil {
+		if err := d.gatherCenter(xt, f64, dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd); err != nil {
 			return err
 		}
-		if err := d.gatherCenter(r.xt, f64, r.dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd); err != nil {
+		if err := d.gatherCenter(xt, f64, dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd); err != nil {
 			return err
 		}
 		// xtr is d x ntr column-major (Xc row-major), xte d x nte (Xtest_c row-major).
@@ -346,6 +355,9 @@ func (fz *factoring) release(d *device) {
 	d.aux.Synchronize()
 	fz.keep.release()
 	fz.tmp.release()
+	if fz.layer != nil {
+		fz.layer.release()
+	}
 	cu.DestroyEvent(&fz.start)
 	cu.DestroyEvent(&fz.done)
 }
@@ -353,7 +365,7 @@ func (fz *factoring) release(d *device) {
 // decompose factorises the centred training rows of an inner split in float64 and projects
 // its test rows, exactly as fallback's decompose does, waiting for the work.
 func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
-	fz, err := r.prepareSplit(fold, false)
+	fz, err := r.prepareSplit(fold, false, r.activations())
 	if err != nil {
 		return nil, err
 	}
@@ -868,7 +880,7 @@ func (r *runner) fold(f int) error {
 	var sp *split
 	var err error
 	if fz == nil {
-		fz, err = r.prepareSplit(fold, true)
+		fz, err = r.prepareSplit(fold, true, r.activations())
 	}
 	if err == nil {
 		sp, err = r.finishSplit(&fp, fz)
@@ -885,15 +897,24 @@ func (r *runner) fold(f int) error {
 	}
 	r.tm.Decompose += time.Since(t0)
 	r.res.Rank[f], r.res.Dropped[f] = sp.r, sp.dropped
-	if f+1 < len(opts.Folds) && !r.s.noOverlap {
-		// Without the memory for it, the next fold is factorised after this one, as it comes.
-		switch r.next, err = r.prepareSplit(opts.Folds[f+1], true); {
-		case err == nil:
+	if !r.s.noOverlap {
+		// The next fold's factorisation, or in the last fold the next matrix's first (when
+		// announced: engine.Preparer). Without the memory for it, it is done when it comes.
+		var next string
+		if f+1 < len(opts.Folds) {
+			next = fmt.Sprintf("fold %d", f+1)
+			r.next, err = r.prepareSplit(opts.Folds[f+1], true, r.activations())
+		} else {
+			next = "next activations"
+			r.next, err = r.prepareNextLayer()
+		}
+		switch {
+		case err == nil && r.next != nil:
 			r.next.ahead = true
 		case errors.Is(err, engine.ErrOutOfMemory):
 			r.s.overlapsDropped++
-		default:
-			return fmt.Errorf("fold %d: %w", f+1, err)
+		case err != nil:
+			return fmt.Errorf("%s: %w", next, err)
 		}
 	}
 

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// brainalign bench: the stage table, the throughput lines and the JSON record of a small
+// workload scored as several layers; bad settings are usage errors (exit 2) before any work.
+func TestBenchCommand(t *testing.T) {
+	dir := t.TempDir()
+	js := filepath.Join(dir, "bench.json")
+	out, stderr, code := runCLI(t, "bench", "--workload", "small", "-m", "300", "--layers", "3", "--json", js)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"workload custom", "3 layer(s) scored", "decompose", "products", "total", "TFLOP/s over the whole run", "scores: mean r"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Layers    int     `json:"layers"`
+		Lookahead bool    `json:"lookahead"`
+		TFLOPS    float64 `json:"tflops_per_second"`
+		Workload  struct {
+			N, D, M int
+		} `json:"workload"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	// only the cuda engine starts on the next layer early (engine.Preparer)
+	if rec.Layers != 3 || rec.TFLOPS <= 0 || rec.Workload.M != 300 || rec.Lookahead != (defaultDevice != "cpu") {
+		t.Errorf("record %+v", rec)
+	}
+	for _, args := range [][]string{
+		{"--layers", "0"},
+		{"--folds", "1"},
+		{"-n", "0"},
+		{"--workload", "huge"},
+		{"--precision", "float16"},
+		{"--json", filepath.Join(dir, "missing", "b.json")},
+	} {
+		if _, stderr, code := runCLI(t, append([]string{"bench"}, args...)...); code != 2 {
+			t.Errorf("bench %v: exit %d, want 2 (%s)", args, code, stderr)
+		}
+	}
+}

@@ -1,0 +1,287 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// Looking ahead across matrices (engine.Preparer, ahead.go): the next matrix's upload and first
+// factorisation run during the current one's last fold. Every number must be that of scoring
+// each matrix in a session of its own; a matrix that is not the announced one, or whose data
+// changed after the announcement, must not be scored from the work done ahead.
+
+func to32(x engine.Matrix) engine.Matrix {
+	v := make([]float32, len(x.F64))
+	for i, f := range x.F64 {
+		v[i] = float32(f)
+	}
+	return engine.NewMatrix32(x.Rows, x.Cols, v)
+}
+
+func colMajor(x engine.Matrix) engine.Matrix {
+	v := make([]float64, x.Rows*x.Cols)
+	for i := range x.Rows {
+		for j := range x.Cols {
+			v[j*x.Rows+i] = x.At(i, j)
+		}
+	}
+	return engine.Matrix{Rows: x.Rows, Cols: x.Cols, ColMajor: true, F64: v}
+}
+
+func cloneMatrix(x engine.Matrix) engine.Matrix {
+	x.F32, x.F64 = slices.Clone(x.F32), slices.Clone(x.F64)
+	return x
+}
+
+// alone scores x in a session of its own.
+func alone(t *testing.T, e *Engine, x, y engine.Matrix, opts engine.Options) *engine.Result {
+	t.Helper()
+	s, err := e.Open(y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Score(context.Background(), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestLookahead(t *testing.T) {
+	e := newTestEngine(t)
+	xa, y := problem(90, 14, 70, 11)
+	_, yw := problem(90, 14, 2000, 11) // brain data 1.5x the memory limit: streamed
+	xb, _ := problem(90, 120, 70, 12)  // more features than training rows: the dual Gram matrix
+	xc, _ := problem(90, 30, 70, 13)
+	// float32, float64 and column-major float64 activations, each held differently on the device
+	seq := []engine.Matrix{to32(xa), xb, colMajor(xc), to32(xa)}
+	cases := []struct {
+		name     string
+		y        engine.Matrix
+		mod      func(*engine.Options)
+		streamed bool
+	}{
+		{"loo_float32", y, nil, false},
+		{"loo_float64", y, func(o *engine.Options) { o.Precision = engine.Float64 }, false},
+		{"gcv_tf32", y, func(o *engine.Options) { o.Inner, o.Precision = engine.Inner{Mode: engine.GCV}, engine.TF32 }, false},
+		{"kfold", y, func(o *engine.Options) { o.Inner = engine.Inner{Mode: engine.KFoldInner, K: 3, Score: engine.R2} }, false},
+		{"shared_batched", y, func(o *engine.Options) { o.SharedAlpha = true; o.MaxBatch = 32 }, false},
+		{"streamed", yw, func(o *engine.Options) { o.MemoryLimit = 90 * 2000 * 4 * 3 / 2; o.MaxBatch = 320 }, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opts := options(t, 90, c.mod)
+			s, err := e.Open(c.y, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ss := s.(*session)
+			if got := !ss.Resident(); got != c.streamed {
+				t.Fatalf("streamed %v, want %v", got, c.streamed)
+			}
+			for i, x := range seq {
+				if i+1 < len(seq) {
+					s.(engine.Preparer).Prepare(seq[i+1])
+				}
+				got, err := s.Score(context.Background(), x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ss.lookaheads != i {
+					t.Fatalf("matrix %d: %d Score calls started from work done ahead, want %d", i, ss.lookaheads, i)
+				}
+				// The same products in the same order (TestDecompositionOverlap): identical on
+				// cudasim, within rounding on a GPU.
+				compare(t, fmt.Sprintf("matrix %d", i), got, alone(t, e, x, c.y, opts), 1e-9, 0.99)
+			}
+			if ss.ahead != nil {
+				t.Error("a factorisation was prepared with nothing announced")
+			}
+		})
+	}
+
+	opts := options(t, 90, nil)
+	want := map[string]*engine.Result{}
+	for name, x := range map[string]engine.Matrix{"a": seq[0], "b": xb, "c": seq[2]} {
+		want[name] = alone(t, e, x, y, opts)
+	}
+	open := func(t *testing.T) *session {
+		s, err := e.Open(y, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s.(*session)
+	}
+	scoreAs := func(t *testing.T, s *session, x engine.Matrix, want *engine.Result, what string) {
+		t.Helper()
+		got, err := s.Score(context.Background(), x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compare(t, what, got, want, 1e-9, 0.99)
+	}
+
+	// Another matrix comes than the one announced: the work done ahead is dropped.
+	t.Run("other_matrix", func(t *testing.T) {
+		s := open(t)
+		s.Prepare(xb)
+		scoreAs(t, s, seq[0], want["a"], "a")
+		if s.ahead == nil {
+			t.Fatal("nothing prepared for the announced matrix")
+		}
+		scoreAs(t, s, seq[2], want["c"], "c instead of b")
+		if s.lookaheads != 0 || s.ahead != nil {
+			t.Errorf("lookaheads %d, ahead %v: want 0 and nil", s.lookaheads, s.ahead)
+		}
+	})
+	// Announced from another goroutine while Score runs, as a sweep's reader does (for the race
+	// detector: scripts/cudasim.sh); whether the work ahead was done in time or not, the numbers
+	// are the same.
+	t.Run("announced_concurrently", func(t *testing.T) {
+		s := open(t)
+		for i := range 4 {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				s.Prepare(xb)
+			}()
+			scoreAs(t, s, seq[0], want["a"], fmt.Sprintf("a, round %d", i))
+			<-done
+			scoreAs(t, s, xb, want["b"], fmt.Sprintf("b, round %d", i))
+		}
+	})
+	// The announced matrix's data changed after its upload (against the contract): the sampled
+	// values differ and it is scored from scratch, with its new values.
+	t.Run("changed_data", func(t *testing.T) {
+		s := open(t)
+		xb2 := cloneMatrix(xb)
+		s.Prepare(xb2)
+		scoreAs(t, s, seq[0], want["a"], "a")
+		xd, _ := problem(90, 120, 70, 14)
+		copy(xb2.F64, xd.F64)
+		scoreAs(t, s, xb2, alone(t, e, xd, y, opts), "b changed into d")
+		if s.lookaheads != 0 {
+			t.Errorf("%d Score calls used a stale upload", s.lookaheads)
+		}
+	})
+	// Announcements that cannot be scored are not acted on, or fail in their own Score.
+	t.Run("bad_matrices", func(t *testing.T) {
+		s := open(t)
+		short, _ := problem(80, 14, 70, 15)
+		s.Prepare(short)
+		scoreAs(t, s, seq[0], want["a"], "a, short announced")
+		if s.ahead != nil {
+			t.Error("prepared a matrix of the wrong number of rows")
+		}
+		s.Prepare(engine.Matrix{Rows: 90, Cols: 14, F64: make([]float64, 5)}) // truncated data
+		scoreAs(t, s, seq[0], want["a"], "a, truncated announced")
+		if s.ahead != nil {
+			t.Error("prepared a matrix whose data does not fill its shape")
+		}
+		nan := cloneMatrix(xb)
+		nan.F64[17*120+3] = math.NaN()
+		s.Prepare(nan)
+		scoreAs(t, s, seq[0], want["a"], "a, NaN announced")
+		if _, err := s.Score(context.Background(), nan); err == nil || !strings.Contains(err.Error(), "NaN") {
+			t.Errorf("scoring a NaN matrix prepared ahead: %v, want the NaN named", err)
+		}
+		scoreAs(t, s, xb, want["b"], "b after the NaN matrix")
+		if s.lookaheads != 0 || s.ahead != nil {
+			t.Errorf("lookaheads %d, ahead %v: want 0 and nil", s.lookaheads, s.ahead)
+		}
+	})
+	// Prepare(Matrix{}) withdraws the announcement, before or after the work ahead was done;
+	// announcing the matrix being scored does nothing; closing a session frees what it prepared.
+	t.Run("withdrawn_and_closed", func(t *testing.T) {
+		var before int64
+		onDevice(t, e, func(d *device) error { before = d.used; return nil })
+		s := open(t)
+		s.Prepare(xb)
+		s.Prepare(engine.Matrix{})
+		scoreAs(t, s, seq[0], want["a"], "a")
+		if s.ahead != nil {
+			t.Error("prepared a withdrawn matrix")
+		}
+		s.Prepare(xb)
+		scoreAs(t, s, seq[0], want["a"], "a, b announced")
+		s.Prepare(engine.Matrix{}) // after the work on b was done: b may have been freed
+		scoreAs(t, s, xb, want["b"], "b withdrawn after its upload")
+		if s.lookaheads != 0 {
+			t.Error("scored a withdrawn matrix from its upload")
+		}
+		s.Prepare(seq[0])
+		scoreAs(t, s, seq[0], want["a"], "a announced while scored")
+		if s.ahead != nil {
+			t.Error("prepared the matrix being scored")
+		}
+		s.Prepare(xb)
+		scoreAs(t, s, seq[0], want["a"], "a, b announced")
+		if s.ahead == nil {
+			t.Fatal("nothing prepared")
+		}
+		s.Close()
+		onDevice(t, e, func(d *device) error {
+			if d.used != before {
+				t.Errorf("%d bytes in use after Close, %d before Open", d.used, before)
+			}
+			return nil
+		})
+	})
+	// Under every memory limit the pair of matrices completes with the numbers of each alone, or
+	// fails with ErrOutOfMemory; the work ahead is given up first where it does not fit. The
+	// matrix announced is wide (a large upload and Gram factorisation): near the limit, the last
+	// fold of the matrix before it has room for its own products but not for that as well. (float64: the numbers are then the same to
+	// 1e-12 whatever the batches' padding, which the limit changes, as in TestBatching.)
+	t.Run("memory_limit_sweep", func(t *testing.T) {
+		o64 := options(t, 90, func(o *engine.Options) { o.Precision = engine.Float64 })
+		wide, _ := problem(90, 600, 70, 16)
+		wantWide, wantB := alone(t, e, wide, y, o64), alone(t, e, xb, y, o64)
+		completed, adopted, notAdopted := 0, 0, 0
+		for limit := int64(2 << 20); ; limit -= 6 << 10 {
+			o := o64
+			o.MemoryLimit = limit
+			s, err := e.Open(y, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.(engine.Preparer).Prepare(wide)
+			rb, err := s.Score(context.Background(), xb)
+			var rw *engine.Result
+			if err == nil {
+				rw, err = s.Score(context.Background(), wide)
+			}
+			looked := s.(*session).lookaheads
+			s.Close()
+			if err != nil {
+				if !errors.Is(err, engine.ErrOutOfMemory) {
+					t.Fatalf("limit %d: %v", limit, err)
+				}
+				t.Logf("%d limits completed (%d looked ahead, %d gave it up); at %d: %v", completed, adopted, notAdopted, limit, err)
+				break
+			}
+			completed++
+			if looked == 1 {
+				adopted++
+			} else {
+				notAdopted++ // everything else fitted: given up for memory
+			}
+			compare(t, fmt.Sprintf("limit %d b", limit), rb, wantB, 1e-12, 1)
+			compare(t, fmt.Sprintf("limit %d wide", limit), rw, wantWide, 1e-12, 1)
+		}
+		if completed < 10 || adopted == 0 || notAdopted == 0 {
+			t.Errorf("%d limits completed, %d looked ahead and %d gave it up for memory: want 10 or more, and both", completed, adopted, notAdopted)
+		}
+	})
+}
