@@ -40,9 +40,11 @@ type Preparer interface {
 	// Prepare announces x as the matrix of a coming Score call, returning at once; it may be
 	// called from any goroutine, also while Score runs. The session reads x only inside Score
 	// calls, and x's data must stay valid and unchanged until Score(x) returns or
-	// Prepare(Matrix{}) withdraws every announcement (also of matrices already worked on: call
-	// it before freeing a matrix that was announced and not scored). The work done ahead is used
-	// only by a Score of the same matrix (its data, checked), which validates x as usual.
+	// Prepare(Matrix{}) withdraws every announcement made before it, also of matrices already
+	// worked on; once that call returns, nothing announced before is read again (it may wait
+	// for a read in progress), so the caller may free them. The work done ahead is used only by
+	// a Score of the same matrix (the same backing array and shape, and its values
+	// spot-checked), which validates x as usual; otherwise it is dropped.
 	Prepare(x Matrix)
 }
 

@@ -30,26 +30,31 @@ type activations struct {
 
 // prefetcher reads the activations of a list of units, in order, one unit ahead of the caller.
 type prefetcher struct {
-	out  chan activations
-	quit chan struct{}
+	out      chan activations
+	quit     chan struct{}
+	pr       engine.Preparer // the session, when it starts on announced matrices early
+	leftover *activations    // read when quit came, released by stop (after close(out))
 }
 
 // prefetch starts reading the units' activations in order. Call next once per unit, in order,
 // and stop once when done (it releases whatever was read ahead).
 func (c *Config) prefetch(units []Unit) *prefetcher {
 	p := &prefetcher{out: make(chan activations), quit: make(chan struct{})}
-	pr, _ := c.Session.(engine.Preparer)
+	p.pr, _ = c.Session.(engine.Preparer)
 	go func() {
 		defer close(p.out)
 		var ld loader
 		defer ld.close()
 		for _, u := range units {
+			if closed(p.quit) {
+				return // stop is draining: read nothing more
+			}
 			src := c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer]
 			x, id, release, err := c.loadRows(&ld, src)
 			if err == nil {
 				touch(x, p.quit)
-				if pr != nil {
-					pr.Prepare(x)
+				if p.pr != nil && !closed(p.quit) {
+					p.pr.Prepare(x)
 				}
 			}
 			a := activations{x: x, id: id, release: release, err: err}
@@ -59,7 +64,7 @@ func (c *Config) prefetch(units []Unit) *prefetcher {
 			select {
 			case p.out <- a:
 			case <-p.quit:
-				a.release()
+				p.leftover = &a
 				return
 			}
 			if err != nil {
@@ -79,10 +84,22 @@ func (p *prefetcher) next() activations {
 	return a
 }
 
-// stop ends the prefetching goroutine and waits for it, releasing a unit it had read ahead.
+// stop ends the prefetching goroutine and waits for it, then withdraws the announcements made
+// to the session (no Score runs any more) before releasing what was read ahead: the session
+// must not hold a matrix that is unmapped.
 func (p *prefetcher) stop() {
 	close(p.quit)
+	var read []activations
 	for a := range p.out {
+		read = append(read, a)
+	}
+	if p.leftover != nil {
+		read = append(read, *p.leftover)
+	}
+	if p.pr != nil {
+		p.pr.Prepare(engine.Matrix{})
+	}
+	for _, a := range read {
 		a.release()
 	}
 }

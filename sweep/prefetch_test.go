@@ -185,9 +185,10 @@ func TestPrefetchStopsOnCancel(t *testing.T) {
 }
 
 // preparingSession records the matrices announced to it (engine.Preparer) and checks, at each
-// Score, that the matrix was announced first.
+// Score, that the matrix was announced first; with fail set, every Score fails.
 type preparingSession struct {
 	engine.Session
+	fail      bool
 	mu        sync.Mutex
 	announced []engine.Matrix
 	unseen    []string // Score calls of matrices never announced
@@ -209,52 +210,61 @@ func (s *preparingSession) Score(ctx context.Context, x engine.Matrix) (*engine.
 		s.unseen = append(s.unseen, fmt.Sprint(x.At(0, 0)))
 	}
 	s.mu.Unlock()
+	if s.fail {
+		return nil, errors.New("device on fire")
+	}
 	return s.Session.Score(ctx, x)
 }
 
 // Each unit's activations are announced to an engine.Preparer before they are scored, and every
-// announcement is withdrawn when the run ends, also when it fails.
+// announcement is withdrawn when the run ends, also when it fails (a unit that cannot be read;
+// a Score that fails while the next unit is still being read): nothing is announced after the
+// withdrawal, when the units read ahead are released.
 func TestPrefetchAnnouncesNextUnit(t *testing.T) {
 	y := writeModel(t, t.TempDir(), []int{1}, 0)
-	for _, fail := range []bool{false, true} {
-		plan := sweep.ModelPlan("m", []string{"l0", "l1", "l2"}, nil, func(_, l int) engine.Matrix {
-			return randomActs(uint64(l), float64(l))
-		})
-		if fail {
-			plan.Checkpoints[0].Layers[2].Func = func() (engine.Matrix, error) { return engine.Matrix{}, errors.New("disk on fire") }
-		}
-		sess := &preparingSession{Session: session(t, y)}
-		rep, err := sweep.Run(context.Background(), config(t, t.TempDir(), plan, y, sess))
-		if (err != nil) != fail {
-			t.Fatalf("fail %v: error %v", fail, err)
-		}
-		if rep.Computed != 3-btoi(fail) {
-			t.Errorf("fail %v: computed %d units", fail, rep.Computed)
-		}
-		if len(sess.unseen) > 0 {
-			t.Errorf("fail %v: scored matrices %v without announcing them", fail, sess.unseen)
-		}
-		var marks []string
-		for _, a := range sess.announced {
-			if a.F64 == nil {
-				marks = append(marks, "withdrawn")
-			} else {
-				marks = append(marks, fmt.Sprint(a.At(0, 0)))
+	for _, c := range []struct {
+		name          string
+		readFails     bool
+		scoreFails    bool
+		computed      int
+		wantAnnounced string
+	}{
+		{"completes", false, false, 3, "[0 1 2 withdrawn]"},
+		{"read_fails", true, false, 2, "[0 1 withdrawn]"},
+		{"score_fails", false, true, 0, "[0 withdrawn]"}, // unit 1 was still being read
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			plan := sweep.ModelPlan("m", []string{"l0", "l1", "l2"}, nil, func(_, l int) engine.Matrix {
+				if l > 0 && c.scoreFails {
+					time.Sleep(50 * time.Millisecond) // still reading when the first Score fails
+				}
+				return randomActs(uint64(l), float64(l))
+			})
+			if c.readFails {
+				plan.Checkpoints[0].Layers[2].Func = func() (engine.Matrix, error) { return engine.Matrix{}, errors.New("disk on fire") }
 			}
-		}
-		want := "[0 1 2 withdrawn]"
-		if fail {
-			want = "[0 1 withdrawn]"
-		}
-		if got := fmt.Sprint(marks); got != want {
-			t.Errorf("fail %v: announced %s, want %s", fail, got, want)
-		}
+			sess := &preparingSession{Session: session(t, y), fail: c.scoreFails}
+			rep, err := sweep.Run(context.Background(), config(t, t.TempDir(), plan, y, sess))
+			if (err != nil) != (c.readFails || c.scoreFails) {
+				t.Fatalf("error %v", err)
+			}
+			if rep.Computed != c.computed {
+				t.Errorf("computed %d units, want %d", rep.Computed, c.computed)
+			}
+			if len(sess.unseen) > 0 {
+				t.Errorf("scored matrices %v without announcing them", sess.unseen)
+			}
+			var marks []string
+			for _, a := range sess.announced {
+				if a.F64 == nil {
+					marks = append(marks, "withdrawn")
+				} else {
+					marks = append(marks, fmt.Sprint(a.At(0, 0)))
+				}
+			}
+			if got := fmt.Sprint(marks); got != c.wantAnnounced {
+				t.Errorf("announced %s, want %s", got, c.wantAnnounced)
+			}
+		})
 	}
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -435,10 +435,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	// The next unit's activations are read while this one is scored, and announced to engines
 	// that start on them early (prefetch.go).
 	pf := c.prefetch(todo)
-	defer pf.stop()
-	if pr, ok := c.Session.(engine.Preparer); ok {
-		defer pr.Prepare(engine.Matrix{}) // withdrawn before pf.stop frees what was not scored
-	}
+	defer pf.stop() // also withdraws the announcements
 	for k, u := range todo {
 		if err := ctx.Err(); err != nil {
 			return rep, err

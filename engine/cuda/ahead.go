@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -55,10 +56,12 @@ func hostActivations(x engine.Matrix) any {
 // nextLayer is the matrix announced by Prepare, uploaded (by queueSplit, on the decomposition
 // stream) into mem during the current matrix's last fold.
 type nextLayer struct {
-	x      engine.Matrix
-	mem    pool     // the device copy
-	probe  []uint64 // bits of sampled values at upload, to check that x did not change since
-	copied cu.Event // after the upload: the host data is no longer read
+	x           engine.Matrix
+	s           *session
+	withdrawals int      // the session's count when x was taken: x is live while it is the same
+	mem         pool     // the device copy
+	probe       []uint64 // bits of sampled values at upload, to check that x did not change since
+	copied      cu.Event // after the upload: the host data is no longer read
 }
 
 // probeCount values, spread over the data, are compared before a prepared matrix is used.
@@ -90,16 +93,27 @@ func sameData(a, b engine.Matrix) bool {
 		return false
 	}
 	switch {
-	case a.F32 != nil && b.F32 != nil:
+	case len(a.F32) > 0 && len(b.F32) > 0:
 		return len(a.F32) == len(b.F32) && &a.F32[0] == &b.F32[0]
-	case a.F64 != nil && b.F64 != nil:
+	case len(a.F64) > 0 && len(b.F64) > 0:
 		return len(a.F64) == len(b.F64) && &a.F64[0] == &b.F64[0]
 	}
 	return false
 }
 
-// upload queues the host matrix's copy into dx on stream s and records copied.
+// errWithdrawn: the announcement was withdrawn before its data was read.
+var errWithdrawn = errors.New("cuda engine: the next activations were withdrawn")
+
+// upload queues the host matrix's copy into dx on stream s and records copied, unless the
+// announcement was withdrawn since it was taken (the caller may have freed the data). The
+// session's lock is held while the data is read, so a withdrawal waits for the driver to have
+// staged the copy (pageable memory: read before cuMemcpyHtoDAsync returns).
 func (nl *nextLayer) upload(dx cu.DevicePtr, s cu.Stream) error {
+	nl.s.prepMu.Lock()
+	defer nl.s.prepMu.Unlock()
+	if nl.s.withdrawals != nl.withdrawals {
+		return errWithdrawn
+	}
 	nl.probe = probeBits(nl.x)
 	if err := uploadAny(dx, hostActivations(nl.x), s); err != nil {
 		return err
@@ -123,6 +137,14 @@ func (nl *nextLayer) matches(x engine.Matrix) bool {
 	return true
 }
 
+// ptrs is the device memory nl holds (none for nil).
+func (nl *nextLayer) ptrs() []cu.DevicePtr {
+	if nl == nil {
+		return nil
+	}
+	return nl.mem.ptrs
+}
+
 func (nl *nextLayer) release() {
 	nl.mem.release()
 	cu.DestroyEvent(&nl.copied)
@@ -134,21 +156,28 @@ func (s *session) Prepare(x engine.Matrix) {
 	defer s.prepMu.Unlock()
 	s.prepared = x
 	if x.F32 == nil && x.F64 == nil {
-		s.withdrawn = true // the factorisation held (ahead) goes too, at the next Score
+		s.withdrawals++ // work on matrices announced before is not used (ahead.go: live)
 	}
 }
 
 // takePrepared returns, once, the matrix announced by Prepare, unless it is cur (the one being
 // scored) or cannot be scored against this brain data (Score will say why).
-func (s *session) takePrepared(cur engine.Matrix) (engine.Matrix, bool) {
+func (s *session) takePrepared(cur engine.Matrix) (*nextLayer, bool) {
 	s.prepMu.Lock()
 	defer s.prepMu.Unlock()
 	x := s.prepared
 	s.prepared = engine.Matrix{}
 	if x.Validate("") != nil || x.Rows != s.y.Rows || sameData(x, cur) {
-		return engine.Matrix{}, false
+		return nil, false
 	}
-	return x, true
+	return &nextLayer{x: x, s: s, withdrawals: s.withdrawals}, true
+}
+
+// live reports whether nl's announcement was not withdrawn since it was taken.
+func (nl *nextLayer) live() bool {
+	nl.s.prepMu.Lock()
+	defer nl.s.prepMu.Unlock()
+	return nl.s.withdrawals == nl.withdrawals
 }
 
 // forgetPrepared withdraws the announcement of x, which is being scored now.
@@ -164,11 +193,11 @@ func (s *session) forgetPrepared(x engine.Matrix) {
 // announced by Prepare and the factorisation of its first fold; presync queues both on the
 // decomposition stream. It returns nil when nothing was announced.
 func (r *runner) prepareNextLayer() (*factoring, error) {
-	x, ok := r.s.takePrepared(r.x)
+	nl, ok := r.s.takePrepared(r.x)
 	if !ok {
 		return nil, nil
 	}
-	nl := &nextLayer{x: x}
+	x := nl.x
 	nl.mem.d = r.d
 	xt := activationType(x)
 	dx, err := nl.mem.alloc(int64(x.Rows) * int64(x.Cols) * xt.size())
@@ -191,18 +220,15 @@ func (r *runner) prepareNextLayer() (*factoring, error) {
 }
 
 // handOver keeps the next matrix's factorisation, queued during the last fold, for the next
-// Score (session.ahead), once its upload has read the host data.
-func (r *runner) handOver(fz *factoring) error {
-	if !fz.queued {
+// Score (session.ahead), once its upload has read the host data. Work that cannot be kept is
+// given up, never failing the Score of the current matrix (whose results are complete).
+func (r *runner) handOver(fz *factoring) {
+	if !fz.queued || fz.layer.copied.Synchronize() != nil {
 		fz.release(r.d)
-		return nil
-	}
-	if err := fz.layer.copied.Synchronize(); err != nil {
-		fz.release(r.d)
-		return fmt.Errorf("cuda engine: uploading the next activations: %w", err)
+		return
 	}
 	r.s.ahead = fz
-	return nil
+	r.s.e.holder = r.s
 }
 
 // adoptAhead starts the run from the factorisation prepared during the previous Score, if it
@@ -210,15 +236,11 @@ func (r *runner) handOver(fz *factoring) error {
 // whether it did; a factorisation of another matrix is released.
 func (r *runner) adoptAhead(keep *pool) bool {
 	fz := r.s.ahead
-	r.s.prepMu.Lock()
-	withdrawn := r.s.withdrawn
-	r.s.withdrawn = false
-	r.s.prepMu.Unlock()
 	if fz == nil {
 		return false
 	}
 	r.s.ahead = nil
-	if withdrawn || !fz.layer.matches(r.x) {
+	if !fz.layer.live() || !fz.layer.matches(r.x) {
 		fz.release(r.d)
 		return false
 	}
@@ -228,4 +250,16 @@ func (r *runner) adoptAhead(keep *pool) bool {
 	r.next = fz
 	r.s.lookaheads++
 	return true
+}
+
+// dropAhead gives up the work s prepared for its next Score: another session of the engine is
+// scoring or opening, and the memory is better theirs. (Runs on the context thread.)
+func (s *session) dropAhead() {
+	if s.ahead != nil {
+		s.ahead.release(s.e.dev)
+		s.ahead = nil
+	}
+	if s.e.holder == s {
+		s.e.holder = nil
+	}
 }

@@ -9,7 +9,9 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/brainalign/brainalign/engine"
 )
@@ -81,6 +83,10 @@ func TestLookahead(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			opts := options(t, 90, c.mod)
+			var wants []*engine.Result
+			for _, x := range seq {
+				wants = append(wants, alone(t, e, x, c.y, opts))
+			}
 			s, err := e.Open(c.y, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -103,7 +109,7 @@ func TestLookahead(t *testing.T) {
 				}
 				// The same products in the same order (TestDecompositionOverlap): identical on
 				// cudasim, within rounding on a GPU.
-				compare(t, fmt.Sprintf("matrix %d", i), got, alone(t, e, x, c.y, opts), 1e-9, 0.99)
+				compare(t, fmt.Sprintf("matrix %d", i), got, wants[i], 1e-9, 0.99)
 			}
 			if ss.ahead != nil {
 				t.Error("a factorisation was prepared with nothing announced")
@@ -166,12 +172,13 @@ func TestLookahead(t *testing.T) {
 	// values differ and it is scored from scratch, with its new values.
 	t.Run("changed_data", func(t *testing.T) {
 		s := open(t)
+		xd, _ := problem(90, 120, 70, 14)
+		wantD := alone(t, e, xd, y, opts)
 		xb2 := cloneMatrix(xb)
 		s.Prepare(xb2)
 		scoreAs(t, s, seq[0], want["a"], "a")
-		xd, _ := problem(90, 120, 70, 14)
 		copy(xb2.F64, xd.F64)
-		scoreAs(t, s, xb2, alone(t, e, xd, y, opts), "b changed into d")
+		scoreAs(t, s, xb2, wantD, "b changed into d")
 		if s.lookaheads != 0 {
 			t.Errorf("%d Score calls used a stale upload", s.lookaheads)
 		}
@@ -239,6 +246,124 @@ func TestLookahead(t *testing.T) {
 			return nil
 		})
 	})
+	// A withdrawal while Score runs, after the last fold took the announcement and before its
+	// data is read: the caller may free the data as soon as Prepare(Matrix{}) returns (here it
+	// is unmapped, so a read crashes the test binary). An announcement made after the
+	// withdrawal, in the same Score, is worked on and used.
+	t.Run("withdrawn_during_score", func(t *testing.T) {
+		s := open(t)
+		mapped := mmapFloat64(t, len(xb.F64))
+		copy(mapped, xb.F64)
+		xm := engine.NewMatrix64(xb.Rows, xb.Cols, mapped)
+		freed := false
+		onDevice(t, e, func(d *device) error {
+			d.onGemm = func(gemmShape) {
+				s.prepMu.Lock()
+				taken := s.prepared.Rows == 0
+				s.prepMu.Unlock()
+				if taken && !freed {
+					s.Prepare(engine.Matrix{})
+					if err := syscall.Munmap(unsafeBytes(mapped)); err != nil {
+						panic(err)
+					}
+					freed = true
+				}
+			}
+			return nil
+		})
+		t.Cleanup(func() { onDevice(t, e, func(d *device) error { d.onGemm = nil; return nil }) })
+		s.Prepare(xm)
+		scoreAs(t, s, seq[0], want["a"], "a, its announcement withdrawn and freed mid-Score")
+		if !freed || s.ahead != nil {
+			t.Fatalf("freed %v, ahead %v: want the work given up", freed, s.ahead)
+		}
+		// withdraw and announce b during a's first fold: b is taken at the last fold, after
+		first := true
+		onDevice(t, e, func(d *device) error {
+			d.onGemm = func(gemmShape) {
+				if first {
+					first = false
+					s.Prepare(engine.Matrix{})
+					s.Prepare(xb)
+				}
+			}
+			return nil
+		})
+		scoreAs(t, s, seq[0], want["a"], "a, b announced after a withdrawal")
+		scoreAs(t, s, xb, want["b"], "b")
+		if s.lookaheads != 1 {
+			t.Errorf("%d Score calls started from work done ahead, want 1 (b's)", s.lookaheads)
+		}
+	})
+	// Work held for a session's next Score is given up when another session opens or scores
+	// on the engine: it counts against their memory.
+	t.Run("other_session", func(t *testing.T) {
+		s := open(t)
+		s.Prepare(xb)
+		scoreAs(t, s, seq[0], want["a"], "a")
+		if s.ahead == nil {
+			t.Fatal("nothing prepared")
+		}
+		var held int64
+		onDevice(t, e, func(d *device) error { held = d.used; return nil })
+		other := open(t)
+		if s.ahead != nil {
+			t.Fatal("another session's Open left the work held")
+		}
+		onDevice(t, e, func(d *device) error {
+			if d.used >= held+int64(len(y.F64))*4 {
+				t.Errorf("%d bytes in use after the other Open, %d before (with the work held)", d.used, held)
+			}
+			return nil
+		})
+		scoreAs(t, other, seq[0], want["a"], "a in the other session")
+		scoreAs(t, s, xb, want["b"], "b")
+		if s.lookaheads != 0 {
+			t.Error("adopted work that was given up")
+		}
+		s.Prepare(xb)
+		scoreAs(t, s, seq[0], want["a"], "a")
+		scoreAs(t, other, seq[2], want["c"], "c in the other session")
+		if s.ahead != nil {
+			t.Error("another session's Score left the work held")
+		}
+	})
+	// The next matrix's work never costs the current matrix's last fold a batch: where it would
+	// split the targets further, it is given up.
+	t.Run("batches_unchanged", func(t *testing.T) {
+		_, ym := problem(90, 14, 700, 11)
+		wide, _ := problem(90, 600, 70, 16)
+		o64 := options(t, 90, func(o *engine.Options) { o.Precision = engine.Float64 })
+		kept, given := 0, 0
+		for limit := int64(3300 << 10); limit <= 3900<<10; limit += 50 << 10 {
+			o := o64
+			o.MemoryLimit = limit
+			ref := alone(t, e, xb, ym, o)
+			s, err := e.Open(ym, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.(engine.Preparer).Prepare(wide)
+			got, err := s.Score(context.Background(), xb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.(*session).ahead != nil {
+				kept++
+			} else {
+				given++
+			}
+			s.Close()
+			if got.Batches != ref.Batches {
+				t.Errorf("limit %d: %d batches with the next matrix announced, %d without", limit, got.Batches, ref.Batches)
+			}
+			compare(t, fmt.Sprintf("limit %d", limit), got, ref, 1e-12, 1)
+		}
+		t.Logf("work ahead kept at %d limits, given up at %d", kept, given)
+		if kept == 0 || given == 0 {
+			t.Errorf("work ahead kept at %d limits and given up at %d: want both", kept, given)
+		}
+	})
 	// Under every memory limit the pair of matrices completes with the numbers of each alone, or
 	// fails with ErrOutOfMemory; the work ahead is given up first where it does not fit. The
 	// matrix announced is wide (a large upload and Gram factorisation): near the limit, the last
@@ -284,4 +409,20 @@ func TestLookahead(t *testing.T) {
 			t.Errorf("%d limits completed, %d looked ahead and %d gave it up for memory: want 10 or more, and both", completed, adopted, notAdopted)
 		}
 	})
+}
+
+// mmapFloat64 returns n float64 values of anonymous mapped memory, unmapped at the end of the
+// test unless the test unmaps it first.
+func mmapFloat64(t *testing.T, n int) []float64 {
+	b, err := syscall.Mmap(-1, 0, n*8, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := unsafe.Slice((*float64)(unsafe.Pointer(&b[0])), n)
+	t.Cleanup(func() { syscall.Munmap(b) }) // EINVAL if already unmapped: ignored
+	return v
+}
+
+func unsafeBytes(v []float64) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*8)
 }

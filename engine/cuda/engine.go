@@ -19,10 +19,11 @@ func init() {
 
 // Engine is the CUDA engine on one device. Sessions on one engine run one Score at a time.
 type Engine struct {
-	mu   sync.Mutex
-	dev  *device
-	name string
-	ord  int
+	mu     sync.Mutex
+	dev    *device
+	name   string
+	ord    int
+	holder *session // the session holding work prepared for its next Score, if any
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -37,6 +38,13 @@ func New(ord int) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{dev: d, name: d.name, ord: ord}, nil
+}
+
+// dropHeld releases the work another session than s prepared for its next Score (e.mu held).
+func (e *Engine) dropHeld(s *session) {
+	if h := e.holder; h != nil && h != s {
+		e.dev.do(func() error { h.dropAhead(); return nil })
+	}
 }
 
 // Name implements engine.Engine: "cuda:N (device name)".
@@ -66,6 +74,7 @@ func (e *Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, err
 		return nil, fmt.Errorf("cuda engine: closed")
 	}
 	s := &session{e: e, y: y, opts: opts, t: f32}
+	e.dropHeld(s)
 	if opts.Precision == engine.Float64 {
 		s.t = f64
 	}
@@ -121,13 +130,13 @@ type session struct {
 	openTime time.Duration
 	closed   bool
 
-	// The matrix announced by Prepare (engine.Preparer; set from any goroutine) and whether
-	// every announcement was withdrawn since the last Score; on the context thread, the
-	// factorisation of an announced matrix's first fold, done during the previous Score.
-	prepMu    sync.Mutex
-	prepared  engine.Matrix
-	withdrawn bool
-	ahead     *factoring
+	// The matrix announced by Prepare (engine.Preparer; set from any goroutine) and the number
+	// of withdrawals (Prepare(Matrix{})); on the context thread, the factorisation of an
+	// announced matrix's first fold, done during the previous Score (ahead.go).
+	prepMu      sync.Mutex
+	prepared    engine.Matrix
+	withdrawals int
+	ahead       *factoring
 
 	// testing hooks: the next Score's first failAllocs batch allocations fail as out of memory;
 	// its failStage-th target batch fails as out of memory in a library (cuBLAS's workspace),
@@ -148,16 +157,15 @@ func (s *session) Resident() bool { return s.dy != 0 }
 
 // Close implements engine.Session.
 func (s *session) Close() error {
+	s.Prepare(engine.Matrix{})
 	s.e.mu.Lock()
 	defer s.e.mu.Unlock()
 	if s.closed || s.e.dev == nil {
 		return nil
 	}
 	s.closed = true
-	s.Prepare(engine.Matrix{})
 	return s.e.dev.do(func() error {
-		s.ahead.release(s.e.dev)
-		s.ahead = nil
+		s.dropAhead()
 		s.e.dev.free(s.dy)
 		s.dy = 0
 		return nil
@@ -176,6 +184,7 @@ func (s *session) Score(ctx context.Context, x engine.Matrix) (*engine.Result, e
 	if s.closed || s.e.dev == nil {
 		return nil, fmt.Errorf("cuda engine: session closed")
 	}
+	s.e.dropHeld(s)
 	var res *engine.Result
 	err := s.e.dev.do(func() error {
 		d := s.e.dev

@@ -108,9 +108,7 @@ func (r *runner) run() (*engine.Result, error) {
 	}
 	if fz := r.next; fz != nil { // the next matrix's, queued during the last fold
 		r.next = nil
-		if err := r.handOver(fz); err != nil {
-			return nil, err
-		}
+		r.handOver(fz)
 	}
 	r.res.Finish(r.degn)
 	return r.res, nil
@@ -170,6 +168,17 @@ func (r *runner) flushMarks() error {
 }
 
 // --- decomposition ---
+
+// bytes is the device memory fz holds.
+func (fz *factoring) bytes(d *device) int64 {
+	var n int64
+	for _, p := range [][]cu.DevicePtr{fz.keep.ptrs, fz.tmp.ptrs, fz.layer.ptrs()} {
+		for _, ptr := range p {
+			n += d.sizes[ptr]
+		}
+	}
+	return n
+}
 
 // split is one training split on the device: Xc = U diag(s) V^T with the kept directions.
 type split struct {
@@ -810,28 +819,10 @@ func (r *runner) allocBatch(p *pool, sp *split, inner []*split, bs, ld int) (*ba
 // memory limit and MaxBatch, or bs when it is not 0 (a retry); an out-of-memory allocation
 // halves the batch and retries.
 func (r *runner) batches(p *pool, sp *split, inner []*split, bs int) (*batch, error) {
-	d, opts := r.d, r.s.opts
-	m := r.s.y.Cols
-	per := r.perTarget(sp, inner)
-	avail := d.freeMem() * 9 / 10
-	if d.limit > 0 {
-		avail = min(avail, d.limit-d.used)
-	}
-	fit := max(avail/per, 0)
-	if bs == 0 {
-		bs = int(min(fit, int64(m)))
-		if bs < m {
-			bs = wholeGranules(bs)
-		}
-	}
+	d, m := r.d, r.s.y.Cols
+	per, fit := r.fitTargets(sp, inner, 0)
+	bs = r.batchSize(sp, inner, fit, bs)
 	most := math.MaxInt32 / maxColumns(sp, inner)
-	if bs > most {
-		bs = wholeGranules(most)
-	}
-	if opts.MaxBatch > 0 {
-		bs = min(bs, opts.MaxBatch)
-	}
-	bs = max(bs, 1)
 	ld := batchLd(bs)
 	if (int64(ld) > fit && bs == m) || ld > most {
 		ld = bs // every target fits, their padding does not; or the padding would pass 2^31
@@ -850,6 +841,49 @@ func (r *runner) batches(p *pool, sp *split, inner []*split, bs int) (*batch, er
 		bs = wholeGranules(bs / 2)
 		ld = batchLd(bs)
 	}
+}
+
+// fitTargets returns the bytes one target's batch columns take and how many targets fit in the
+// memory left (free device memory, and the engine's limit), with freed more bytes.
+func (r *runner) fitTargets(sp *split, inner []*split, freed int64) (per, fit int64) {
+	d := r.d
+	per = r.perTarget(sp, inner)
+	avail := (d.freeMem() + freed) * 9 / 10
+	if d.limit > 0 {
+		avail = min(avail, d.limit-d.used+freed)
+	}
+	return per, max(avail/per, 0)
+}
+
+// batchSize is the batch for fit targets of memory (bs, when not 0, chosen already), in whole
+// granules unless every target fits, capped by 2^31 elements per matrix and MaxBatch.
+func (r *runner) batchSize(sp *split, inner []*split, fit int64, bs int) int {
+	m := r.s.y.Cols
+	if bs == 0 {
+		bs = int(min(fit, int64(m)))
+		if bs < m {
+			bs = wholeGranules(bs)
+		}
+	}
+	if most := math.MaxInt32 / maxColumns(sp, inner); bs > most {
+		bs = wholeGranules(most)
+	}
+	if r.s.opts.MaxBatch > 0 {
+		bs = min(bs, r.s.opts.MaxBatch)
+	}
+	return max(bs, 1)
+}
+
+// costsBatches reports whether holding fz (the next matrix's work, queued during this last
+// fold) would split the fold's targets into more batches than without it.
+func (r *runner) costsBatches(sp *split, inner []*split, fz *factoring) bool {
+	m := r.s.y.Cols
+	batches := func(freed int64) int {
+		_, fit := r.fitTargets(sp, inner, freed)
+		bs := r.batchSize(sp, inner, fit, 0)
+		return (m + bs - 1) / bs
+	}
+	return batches(0) > batches(fz.bytes(r.d))
 }
 
 // wholeGranules rounds a batch size down to whole granules (align), when it is at least one.
@@ -900,21 +934,23 @@ func (r *runner) fold(f int) error {
 	if !r.s.noOverlap {
 		// The next fold's factorisation, or in the last fold the next matrix's first (when
 		// announced: engine.Preparer). Without the memory for it, it is done when it comes.
-		var next string
-		if f+1 < len(opts.Folds) {
-			next = fmt.Sprintf("fold %d", f+1)
+		last := f+1 == len(opts.Folds)
+		if !last {
 			r.next, err = r.prepareSplit(opts.Folds[f+1], true, r.activations())
 		} else {
-			next = "next activations"
 			r.next, err = r.prepareNextLayer()
 		}
 		switch {
 		case err == nil && r.next != nil:
 			r.next.ahead = true
-		case errors.Is(err, engine.ErrOutOfMemory):
+			if last && r.costsBatches(sp, inner, r.next) {
+				r.dropNext() // the next matrix's work would split this fold's targets further
+			}
+		case errors.Is(err, engine.ErrOutOfMemory) || (err != nil && last):
+			// the next matrix's work is given up on any error: this matrix's Score goes on
 			r.s.overlapsDropped++
 		case err != nil:
-			return fmt.Errorf("%s: %w", next, err)
+			return fmt.Errorf("fold %d: %w", f+1, err)
 		}
 	}
 
@@ -1119,11 +1155,13 @@ func (r *runner) forBatches(b *batch, fn func(c0, mb int, ysrc cu.DevicePtr, ldy
 func (r *runner) presync() error {
 	if r.next != nil && !r.next.queued {
 		if err := r.queueSplit(r.next); err != nil {
+			layer := r.next.layer != nil
 			r.dropNext()
-			if !errors.Is(err, errDeviceOOM) {
+			if !errors.Is(err, errDeviceOOM) && !layer {
 				return err
 			}
-			// out of memory in a library's workspace: the next fold is factorised when it comes
+			// out of memory in a library's workspace: the next fold is factorised when it
+			// comes; the next matrix's work (withdrawn, or any error) is given up
 		}
 	}
 	p := r.pending
