@@ -299,6 +299,19 @@ func (p *pool) alloc(bytes int64) (cu.DevicePtr, error) {
 	return ptr, err
 }
 
+// allocUntil returns an allocation function for a run of allocations checked once: after the
+// first failure, stored in *err, it allocates nothing more and returns 0.
+func allocUntil(err *error) func(p *pool, bytes int64) cu.DevicePtr {
+	return func(p *pool, bytes int64) cu.DevicePtr {
+		if *err != nil {
+			return 0
+		}
+		ptr, e := p.alloc(bytes)
+		*err = e
+		return ptr
+	}
+}
+
 func (p *pool) release() {
 	for _, ptr := range p.ptrs {
 		p.d.free(ptr)

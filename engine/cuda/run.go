@@ -256,14 +256,7 @@ func (r *runner) prepareSplit(fold engine.Fold, outer bool, src activations) (*f
 		fz.size = nd
 	}
 	var err error
-	alloc := func(p *pool, bytes int64) cu.DevicePtr {
-		if err != nil {
-			return 0
-		}
-		var ptr cu.DevicePtr
-		ptr, err = p.alloc(bytes)
-		return ptr
-	}
+	alloc := allocUntil(&err)
 	fz.train = alloc(&fz.keep, int64(ntr)*4)
 	fz.test = alloc(&fz.keep, int64(nte)*4)
 	fz.xtr = alloc(&fz.tmp, int64(nd)*int64(ntr)*8)
@@ -415,14 +408,7 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 	primal, size := fz.primal, fz.size
 	xtr, xte, gram := fz.xtr, fz.xte, fz.gram
 	var err error
-	alloc := func(p *pool, bytes int64) cu.DevicePtr {
-		if err != nil {
-			return 0
-		}
-		var ptr cu.DevicePtr
-		ptr, err = p.alloc(bytes)
-		return ptr
-	}
+	alloc := allocUntil(&err)
 	tmp := &fz.tmp
 	lambda := make([]float64, size)
 	if err := download(lambda, fz.lam, d.aux); err != nil {
@@ -774,14 +760,8 @@ func (r *runner) allocBatch(p *pool, sp *split, inner []*split, bs, ld int) (*ba
 	n, nl := int64(bs), int64(ld)
 	var err error
 	own := pool{d: p.d} // released on failure without touching p's other allocations
-	al := func(bytes int64) cu.DevicePtr {
-		if err != nil {
-			return 0
-		}
-		var ptr cu.DevicePtr
-		ptr, err = own.alloc(bytes)
-		return ptr
-	}
+	alloc := allocUntil(&err)
+	al := func(bytes int64) cu.DevicePtr { return alloc(&own, bytes) }
 	b.yc = al(es * int64(sp.ldu) * nl)
 	b.yh = al(es * int64(sp.ldu) * nl)
 	b.z = al(es * int64(sp.r) * nl)
