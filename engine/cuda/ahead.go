@@ -45,11 +45,7 @@ func hostActivations(x engine.Matrix) any {
 		return x.F64
 	}
 	all := make([]float64, x.Rows*x.Cols)
-	rows := make([]int, x.Rows)
-	for i := range rows {
-		rows[i] = i
-	}
-	x.GatherRows(rows, all)
+	x.GatherRows(everyRow(x.Rows), all)
 	return all
 }
 

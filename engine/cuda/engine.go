@@ -297,11 +297,16 @@ func gatherShifted[V float32 | float64](a []V, n, m int, colMajor bool, rows []i
 // stageAll returns y as one row-major host slice in precision t (no copy when it already is),
 // shifted by shift (see stageCols).
 func stageAll(y engine.Matrix, t dtype, shift []float64) any {
-	all := make([]int, y.Rows)
-	for i := range all {
-		all[i] = i
+	return stageCols(y, everyRow(y.Rows), 0, y.Cols, t, shift, nil)
+}
+
+// everyRow is the row indices 0..n-1, for the gathers that take every row.
+func everyRow(n int) []int {
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
 	}
-	return stageCols(y, all, 0, y.Cols, t, shift, nil)
+	return rows
 }
 
 // stageCols gathers columns [c0, c1) of y's rows into a row-major host slice in precision t,

@@ -88,11 +88,7 @@ func (r *runner) run() (*engine.Result, error) {
 	}
 
 	if s.dy == 0 {
-		n := r.x.Rows
-		r.allRows = make([]int, n)
-		for i := range r.allRows {
-			r.allRows[i] = i
-		}
+		r.allRows = everyRow(r.x.Rows)
 		for i := range r.copied {
 			var err error
 			if r.copied[i], err = cu.MakeEvent(cu.DisableTiming); err != nil {
