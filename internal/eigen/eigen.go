@@ -5,10 +5,16 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/blas"
+
 	"gonum.org/v1/gonum/lapack/gonum"
 )
 
 var lp gonum.Implementation
+
+// dcMin is the order from which Sym finds the eigenvectors of the tridiagonal matrix by divide
+// and conquer (stedc) instead of QL/QR (steqr); a variable so that tests can run both paths.
+var dcMin = 128
 
 // Sym computes all eigenvalues (ascending, into w) and eigenvectors of the symmetric n x n
 // row-major matrix a (only the upper triangle is read), overwriting a with the eigenvectors as
@@ -71,12 +77,27 @@ func SymContext(ctx context.Context, n int, a []float64, w []float64) error {
 	if err := tridiagonalize(ctx, n, a, d, e, q); err != nil {
 		return err
 	}
-	copy(a, q)
-	if err := steqr(ctx, n, d, e, a); err != nil {
-		if err == errNoConvergence {
-			return fmt.Errorf("eigen: QL iteration for a %d x %d matrix did not converge", n, n)
+	if n >= dcMin {
+		// Divide and conquer into a (free once Q is formed, column-major), then the
+		// eigenvectors are Q times those of the tridiagonal matrix.
+		work := make([]float64, n*n+n)
+		if err := stedc(ctx, n, d, e, a, work); err != nil {
+			if err == errNoConvergence {
+				return fmt.Errorf("eigen: divide and conquer for a %d x %d matrix did not converge", n, n)
+			}
+			return err
 		}
-		return err
+		level3.Dgemm(blas.NoTrans, blas.Trans, n, n, n, 1, q, n, a, n, 0, work, n)
+		copy(a, work[:n*n])
+		sortEigen(n, d, a)
+	} else {
+		copy(a, q)
+		if err := steqr(ctx, n, d, e, a); err != nil {
+			if err == errNoConvergence {
+				return fmt.Errorf("eigen: QL iteration for a %d x %d matrix did not converge", n, n)
+			}
+			return err
+		}
 	}
 	if sigma != 1 {
 		for i := range d {
