@@ -1,11 +1,11 @@
 package eigen
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/blas"
+	"slices"
 
 	"gonum.org/v1/gonum/lapack/gonum"
 )
@@ -14,7 +14,7 @@ var lp gonum.Implementation
 
 // dcMin is the order from which Sym finds the eigenvectors of the tridiagonal matrix by divide
 // and conquer (stedc) instead of QL/QR (steqr); a variable so that tests can run both paths.
-var dcMin = 128
+var dcMin = 256
 
 // Sym computes all eigenvalues (ascending, into w) and eigenvectors of the symmetric n x n
 // row-major matrix a (only the upper triangle is read), overwriting a with the eigenvectors as
@@ -73,24 +73,31 @@ func SymContext(ctx context.Context, n int, a []float64, w []float64) error {
 
 	d := w[:n]
 	e := make([]float64, n-1)
-	q := make([]float64, n*n)
-	if err := tridiagonalize(ctx, n, a, d, e, q); err != nil {
+	tau := make([]float64, n)
+	if err := tridiagonalize(ctx, n, a, d, e, tau); err != nil {
 		return err
 	}
 	if n >= dcMin {
-		// Divide and conquer into a (free once Q is formed, column-major), then the
-		// eigenvectors are Q times those of the tridiagonal matrix.
+		// Divide and conquer for the eigenvectors of T (column-major), then Q applied to them.
+		zc := make([]float64, n*n)
 		work := make([]float64, n*n+n)
-		if err := stedc(ctx, n, d, e, a, work); err != nil {
+		if err := stedc(ctx, n, d, e, zc, work); err != nil {
 			if err == errNoConvergence {
 				return fmt.Errorf("eigen: divide and conquer for a %d x %d matrix did not converge", n, n)
 			}
 			return err
 		}
-		level3.Dgemm(blas.NoTrans, blas.Trans, n, n, n, 1, q, n, a, n, 0, work, n)
-		copy(a, work[:n*n])
-		sortEigen(n, d, a)
+		z := work[:n*n]
+		transposeSorted(n, d, zc, z)
+		if err := applyQ(ctx, n, a, tau, z); err != nil {
+			return err
+		}
+		copy(a, z)
 	} else {
+		q := make([]float64, n*n)
+		if err := formQ(ctx, n, a, tau, q); err != nil {
+			return err
+		}
 		copy(a, q)
 		if err := steqr(ctx, n, d, e, a); err != nil {
 			if err == errNoConvergence {
@@ -105,4 +112,35 @@ func SymContext(ctx context.Context, n int, a []float64, w []float64) error {
 		}
 	}
 	return nil
+}
+
+// transposeSorted sorts d ascending and writes into z (row-major) the columns of zc
+// (column-major: eigenvector j is zc[j*n:(j+1)*n]) in the same order, so that z[i*n+j] is
+// component i of eigenvector j.
+func transposeSorted(n int, d, zc, z []float64) {
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	slices.SortStableFunc(perm, func(i, j int) int { return cmp.Compare(d[i], d[j]) })
+	dd := slices.Clone(d[:n])
+	for j, p := range perm {
+		d[j] = dd[p]
+	}
+	// Tiles of 32 x 32 keep both the rows read and the rows written in cache.
+	const tile = 32
+	parallelRows(n, n*n, func(r0, r1 int) {
+		for i0 := r0; i0 < r1; i0 += tile {
+			i1 := min(i0+tile, r1)
+			for j0 := 0; j0 < n; j0 += tile {
+				j1 := min(j0+tile, n)
+				for j := j0; j < j1; j++ {
+					col := zc[perm[j]*n:]
+					for i := i0; i < i1; i++ {
+						z[i*n+j] = col[i]
+					}
+				}
+			}
+		}
+	})
 }

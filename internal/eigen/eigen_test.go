@@ -438,3 +438,36 @@ func testSymContextCancel(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTridiagonalSolver compares QL/QR and divide and conquer for the eigenvectors (the
+// crossover sets dcMin).
+func BenchmarkTridiagonalSolver(b *testing.B) {
+	for _, n := range []int{64, 128, 192, 256, 512, 1024} {
+		rng := rand.New(rand.NewPCG(1, uint64(n)))
+		a := make([]float64, n*n)
+		for i := 0; i < n; i++ {
+			for j := 0; j <= i; j++ {
+				v := rng.NormFloat64()
+				a[i*n+j], a[j*n+i] = v, v
+			}
+		}
+		w := make([]float64, n)
+		for _, dc := range []bool{false, true} {
+			name := "steqr"
+			if dc {
+				name = "stedc"
+			}
+			b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
+				withSolver(dc, func() {
+					v := make([]float64, n*n)
+					for b.Loop() {
+						copy(v, a)
+						if err := Sym(n, v, w); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+		}
+	}
+}

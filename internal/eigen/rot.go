@@ -34,7 +34,9 @@ type rotQueue struct {
 const batchRotations = 1 << 18
 
 func newRotQueue(n int, z []float64) *rotQueue {
-	limit := max(batchRotations, n)
+	// A whole QL/QR run takes a few n^2 rotations: small matrices (divide and conquer's leaves)
+	// need not allocate a full batch.
+	limit := max(min(batchRotations, 4*n*n), n)
 	return &rotQueue{n: n, z: z, c: make([]float64, 0, limit), s: make([]float64, 0, limit), limit: limit}
 }
 

@@ -23,7 +23,11 @@ func TestStages(t *testing.T) {
 		}
 		d, e, q := make([]float64, n), make([]float64, n-1), make([]float64, n*n)
 		t0 := time.Now()
-		if err := tridiagonalize(context.Background(), n, a, d, e, q); err != nil {
+		tau := make([]float64, n)
+		if err := tridiagonalize(context.Background(), n, a, d, e, tau); err != nil {
+			t.Fatal(err)
+		}
+		if err := formQ(context.Background(), n, a, tau, q); err != nil {
 			t.Fatal(err)
 		}
 		t1 := time.Now()

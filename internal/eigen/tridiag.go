@@ -32,17 +32,15 @@ const (
 )
 
 // tridiagonalize reduces the symmetric matrix a (n x n, row-major; the upper triangle is read)
-// to tridiagonal form T = Q^T A Q with diagonal d and off-diagonal e, and returns Q (n x n,
-// row-major) in q. It is LAPACK's blocked Dsytrd (Dlatrd panels) rearranged for row-major
-// storage and Go, on the upper triangle only (the lower one is never read): row c from column c
-// on is column c of the symmetric matrix, contiguous; A v is symvUpper, which reads each row of
-// the trailing block once for both triangles' contributions (the product is memory-bound: half
-// the bytes of a full matrix-vector product), and the trailing update A -= V W^T + W V^T is
-// calls of the assembly GEMM on row blocks of the upper triangle. The reflectors are then
-// accumulated into Q in blocks of qBlock with the compact WY form, again GEMM-rich (Dorgtr's
-// job).
-func tridiagonalize(ctx context.Context, n int, a, d, e, q []float64) error {
-	tau := make([]float64, n)
+// to tridiagonal form T = Q^T A Q with diagonal d and off-diagonal e, leaving Q as reflectors:
+// H_c = I - tau[c] v_c v_c^T with v_c in row c of a over columns c+1..n-1 (formQ and applyQ use
+// them; tau has n elements). It is LAPACK's blocked Dsytrd (Dlatrd panels) rearranged for
+// row-major storage and Go, on the upper triangle only (the lower one is never read): row c
+// from column c on is column c of the symmetric matrix, contiguous; A v is symvUpper, which
+// reads each row of the trailing block once for both triangles' contributions (the product is
+// memory-bound: half the bytes of a full matrix-vector product), and the trailing update A -= V
+// W^T + W V^T is calls of the assembly GEMM on row blocks of the upper triangle.
+func tridiagonalize(ctx context.Context, n int, a, d, e, tau []float64) error {
 	sv := newSymvScratch(n)
 	nb := panelWidth
 	vt := make([]float64, nb*n) // row t: reflector v of panel column t, over indices 0..n-1
@@ -100,7 +98,7 @@ func tridiagonalize(ctx context.Context, n int, a, d, e, q []float64) error {
 		}
 	}
 	d[n-1] = a[n*n-1]
-	return formQ(ctx, n, a, tau, q)
+	return nil
 }
 
 // symvScratch holds the per-core partial products of symvUpper.
@@ -183,15 +181,28 @@ func (s *symvScratch) symvUpper(m int, a []float64, lda int, x, y []float64) {
 	}
 }
 
-// formQ writes Q = H_0 H_1 ... H_{n-2} into q, where H_c = I - tau[c] v_c v_c^T and v_c is
-// stored in row c of a over columns c+1..n-1 (a[c][c+1] = 1). The blocks of reflectors are
-// applied backwards, Q <- (I - V T V^T) Q, so each touches only the trailing block of Q that is
-// not yet the identity (as Dorgqr).
+// formQ writes Q = H_0 H_1 ... H_{n-2} into q (Dorgtr's job), from the reflectors that
+// tridiagonalize left in a and tau.
 func formQ(ctx context.Context, n int, a, tau, q []float64) error {
 	clear(q[:n*n])
 	for i := 0; i < n; i++ {
 		q[i*n+i] = 1
 	}
+	return applyReflectors(ctx, n, a, tau, q, true)
+}
+
+// applyQ overwrites z (n x n, row-major) with Q z (Dormtr's job): the eigenvectors of A from
+// those of T, in 2n^3 flops against formQ's 4n^3/3 and a product's 2n^3.
+func applyQ(ctx context.Context, n int, a, tau, z []float64) error {
+	return applyReflectors(ctx, n, a, tau, z, false)
+}
+
+// applyReflectors multiplies q by H_0 H_1 ... H_{n-2} from the left, where H_c = I - tau[c] v_c
+// v_c^T and v_c is stored in row c of a over columns c+1..n-1 (a[c][c+1] = 1). The blocks of
+// reflectors are applied backwards, q <- (I - V T V^T) q, in the compact WY form (Dlarft and
+// three GEMMs). Block c0 touches rows c0+1.. of q only; when q starts as the identity, only
+// its columns c0+1.. too (as Dorgqr).
+func applyReflectors(ctx context.Context, n int, a, tau, q []float64, identity bool) error {
 	nr := n - 1 // reflectors 0..n-2
 	kb := qBlock
 	vt := make([]float64, kb*n)
@@ -231,10 +242,15 @@ func formQ(ctx context.Context, n int, a, tau, q []float64) error {
 				tm[t*kb+j] = s
 			}
 		}
-		qs := q[r*n+r:]
-		level3.Dgemm(blas.NoTrans, blas.NoTrans, k, m, m, 1, vt, m, qs, n, 0, w1, m)
-		level3.Dgemm(blas.NoTrans, blas.NoTrans, k, m, k, 1, tm, kb, w1, m, 0, w2, m)
-		level3.Dgemm(blas.Trans, blas.NoTrans, m, m, k, -1, vt, m, w2, m, 1, qs, n)
+		c := 0 // first column of q the block touches
+		if identity {
+			c = r
+		}
+		wd := n - c
+		qs := q[r*n+c:]
+		level3.Dgemm(blas.NoTrans, blas.NoTrans, k, wd, m, 1, vt, m, qs, n, 0, w1, wd)
+		level3.Dgemm(blas.NoTrans, blas.NoTrans, k, wd, k, 1, tm, kb, w1, wd, 0, w2, wd)
+		level3.Dgemm(blas.Trans, blas.NoTrans, m, wd, k, -1, vt, m, w2, wd, 1, qs, n)
 	}
 	return nil
 }
