@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/eigen"
 )
 
 // decomposition is the float64 factorisation of one training split, shared by every penalty and
@@ -28,6 +29,14 @@ type decomposition struct {
 	complete bool
 	uc       []float64
 	nc       int
+}
+
+// decomposeBytes is the working memory decompose holds while it runs (on top of what the
+// decomposition keeps): the centred training and test rows, the transposed training rows, the
+// Gram matrix and the eigensolver's workspace.
+func decomposeBytes(ntr, nte, d int) int64 {
+	size := min(ntr, d)
+	return 8*int64(2*ntr+nte)*int64(d) + 8*int64(size)*int64(size) + eigen.WorkspaceBytes(size)
 }
 
 // decompose factorises x[train] (centred by its column means when intercept) and projects

@@ -153,9 +153,11 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 }
 
 // prefetch starts the decompositions of all folds on all cores when they fit in a quarter of
-// the memory limit together: the eigensolver is single-threaded, so folds factorised side by
-// side (and beside the products of earlier folds) use cores that would otherwise idle. It
-// returns nil when the folds must be factorised one at a time.
+// the memory limit together, with the working memory of those running at once: much of the
+// eigensolver does not keep every core busy (the tridiagonalisation's memory-bound products,
+// the small merges of divide and conquer), so folds factorised side by side (and beside the
+// products of earlier folds) use cores that would otherwise idle. It returns nil when the
+// folds must be factorised one at a time.
 func (r *runner[T]) prefetch() []*foldSplits[T] {
 	opts := r.s.opts
 	limit := opts.MemoryLimit
@@ -168,13 +170,16 @@ func (r *runner[T]) prefetch() []*foldSplits[T] {
 		rk := int64(min(ntr, r.x.Cols))
 		return (8+3*es)*int64(ntr)*rk + (8+es)*int64(nte)*rk
 	}
-	total := int64(0)
+	total, transient := int64(0), int64(0)
 	for _, fold := range opts.Folds {
 		total += splitBytes(len(fold.Train), len(fold.Test))
+		transient = max(transient, decomposeBytes(len(fold.Train), len(fold.Test), r.x.Cols))
 		if opts.Inner.Mode == engine.KFoldInner {
 			total += int64(opts.Inner.K) * splitBytes(len(fold.Train), len(fold.Train)/opts.Inner.K+1)
 		}
 	}
+	// Besides what they keep, the decompositions running at once hold their working memory.
+	total += int64(workers(len(opts.Folds))) * transient
 	if len(opts.Folds) < 2 || workers(len(opts.Folds)) < 2 || total > limit/4 {
 		return nil
 	}

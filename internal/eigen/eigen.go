@@ -24,6 +24,17 @@ func Sym(n int, a []float64, w []float64) error {
 	return SymContext(context.Background(), n, a, w)
 }
 
+// WorkspaceBytes is the memory Sym allocates for an n x n matrix besides a and w: the
+// tridiagonal's eigenvectors and divide and conquer's workspace from order dcMin (two n x n
+// matrices), Q below it (one).
+func WorkspaceBytes(n int) int64 {
+	nn := int64(n) * int64(n)
+	if n >= dcMin {
+		return 8 * (2*nn + int64(n)*(qBlock*3+8))
+	}
+	return 8 * (nn + int64(n)*(qBlock*3+8))
+}
+
 // SymContext is Sym that stops when ctx is done, returning ctx.Err() with a and w undefined. It
 // looks at ctx between the steps' blocks (a panel of the tridiagonalisation, a block of Q, a
 // batch of rotations), so a cancelled decomposition at n = 4096 returns within a fraction of a

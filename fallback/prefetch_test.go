@@ -1,0 +1,51 @@
+package fallback
+
+import (
+	"context"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// TestPrefetchCountsWorkingMemory: folds are factorised side by side only when what they keep
+// and the working memory of the decompositions running at once (workers of them) fit in a
+// quarter of the memory limit.
+func TestPrefetchCountsWorkingMemory(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	const n, d = 400, 300
+	rng := rand.New(rand.NewPCG(1, 2))
+	xs := make([]float32, n*d)
+	for i := range xs {
+		xs[i] = float32(rng.NormFloat64())
+	}
+	x := engine.NewMatrix32(n, d, xs)
+	folds, err := engine.KFold(n, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the five splits keep: ~11 MB; two decompositions' working memory: ~9 MB.
+	kept := int64(0)
+	for _, f := range folds {
+		kept += (8+3*4)*int64(len(f.Train))*d + (8+4)*int64(len(f.Test))*d
+	}
+	transient := 2 * decomposeBytes(len(folds[0].Train), len(folds[0].Test), d)
+	for _, tc := range []struct {
+		limit int64
+		ahead bool
+	}{
+		{4 * (kept + transient/2), false}, // the kept splits fit, not with the working memory
+		{4 * (kept + transient + 1<<20), true},
+	} {
+		opts := engine.Options{Folds: folds, MemoryLimit: tc.limit, Precision: engine.Float32}
+		r := &runner[float32]{ctx: context.Background(), s: &session{opts: opts}, x: x}
+		pre := r.prefetch()
+		r.pre = pre
+		r.drain()
+		if (pre != nil) != tc.ahead {
+			t.Errorf("limit %s (kept %s, working %s): factorised ahead %v, want %v", engine.FormatBytes(tc.limit),
+				engine.FormatBytes(kept), engine.FormatBytes(transient), pre != nil, tc.ahead)
+		}
+	}
+}
