@@ -138,10 +138,34 @@ func (s *symvScratch) symvUpper(m int, a []float64, lda int, x, y []float64) {
 					bl.Daxpy(len(row)-1, x[ii], row[1:], 1, acc[ii+1:i+b], 1)
 				}
 			}
-			if c := i + b; c < m {
-				rect := a[i*lda+c:]
-				bl.Dgemv(blas.NoTrans, b, m-c, 1, rect, lda, x[c:m], 1, 1, acc[i:i+b], 1)
-				bl.Dgemv(blas.Trans, b, m-c, 1, rect, lda, x[i:i+b], 1, 1, acc[c:m], 1)
+			c := i + b
+			if c >= m {
+				continue
+			}
+			r := i
+			if useSymv4 && m-c >= 4 {
+				// Four rows at a time, each element read once for both products.
+				n4 := (m - c) &^ 3
+				for ; r+4 <= i+b; r += 4 {
+					xb := [4]float64{x[r], x[r+1], x[r+2], x[r+3]}
+					var yr [4]float64
+					symvRows4AVX2(&a[r*lda+c], lda, &x[c], &acc[c], n4, &xb, &yr)
+					for j := c + n4; j < m; j++ {
+						for t := range 4 {
+							v := a[(r+t)*lda+j]
+							yr[t] += v * x[j]
+							acc[j] += v * xb[t]
+						}
+					}
+					for t := range 4 {
+						acc[r+t] += yr[t]
+					}
+				}
+			}
+			if r < i+b {
+				rect := a[r*lda+c:]
+				bl.Dgemv(blas.NoTrans, i+b-r, m-c, 1, rect, lda, x[c:m], 1, 1, acc[r:i+b], 1)
+				bl.Dgemv(blas.Trans, i+b-r, m-c, 1, rect, lda, x[r:i+b], 1, 1, acc[c:m], 1)
 			}
 		}
 	}
