@@ -12,7 +12,7 @@ import (
 
 // TestCancelDuringDecomposition: cancelling while a fold's eigendecomposition runs stops the
 // decomposition itself (the pure-Go solver looks at the context between blocks), not just the
-// work after it; at d = 4096 one decomposition takes ~16 s on two cores.
+// work after it; at d = 4096 one decomposition takes ~8 s on two cores.
 func TestCancelDuringDecomposition(t *testing.T) {
 	if !eigenStops {
 		t.Skip("this build's eigensolver (LAPACKE) cannot be interrupted")
