@@ -60,6 +60,18 @@ func withSpectrum(lam []float64, rng *rand.Rand) []float64 {
 	return a
 }
 
+// randomSymmetric returns an n x n symmetric matrix of standard normal entries.
+func randomSymmetric(n int, rng *rand.Rand) []float64 {
+	a := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j <= i; j++ {
+			v := rng.NormFloat64()
+			a[i*n+j], a[j*n+i] = v, v
+		}
+	}
+	return a
+}
+
 // gram returns X^T X / rows for X rows x n with power-law column scales (like activations).
 func gram(n, rows int, rng *rand.Rand) []float64 {
 	x := make([]float64, rows*n)
@@ -109,13 +121,7 @@ func testCases(rng *rand.Rand) []testCase {
 			add("gram-full", n, gram(n, 2*n, rng))
 		}
 		// Random symmetric (indefinite).
-		a := make([]float64, n*n)
-		for i := 0; i < n; i++ {
-			for j := 0; j <= i; j++ {
-				v := rng.NormFloat64()
-				a[i*n+j], a[j*n+i] = v, v
-			}
-		}
+		a := randomSymmetric(n, rng)
 		add("random", n, a)
 		// Diagonal, unsorted, with repeats and zeros.
 		a = make([]float64, n*n)
@@ -299,13 +305,7 @@ func BenchmarkSym(b *testing.B) {
 			continue
 		}
 		rng := rand.New(rand.NewPCG(1, uint64(n)))
-		a := make([]float64, n*n)
-		for i := 0; i < n; i++ {
-			for j := 0; j <= i; j++ {
-				v := rng.NormFloat64()
-				a[i*n+j], a[j*n+i] = v, v
-			}
-		}
+		a := randomSymmetric(n, rng)
 		w := make([]float64, n)
 		for _, impl := range []struct {
 			name string
@@ -399,13 +399,7 @@ func TestSymContextCancel(t *testing.T) {
 func testSymContextCancel(t *testing.T) {
 	const n = 700 // two panels of Q, ~20 panels, and more than one batch of rotations
 	rng := rand.New(rand.NewPCG(3, 5))
-	a := make([]float64, n*n)
-	for i := 0; i < n; i++ {
-		for j := 0; j <= i; j++ {
-			v := rng.NormFloat64()
-			a[i*n+j], a[j*n+i] = v, v
-		}
-	}
+	a := randomSymmetric(n, rng)
 	want, ww := slices.Clone(a), make([]float64, n)
 	if err := Sym(n, want, ww); err != nil {
 		t.Fatal(err)
@@ -444,13 +438,7 @@ func testSymContextCancel(t *testing.T) {
 func BenchmarkTridiagonalSolver(b *testing.B) {
 	for _, n := range []int{64, 128, 192, 256, 512, 1024} {
 		rng := rand.New(rand.NewPCG(1, uint64(n)))
-		a := make([]float64, n*n)
-		for i := 0; i < n; i++ {
-			for j := 0; j <= i; j++ {
-				v := rng.NormFloat64()
-				a[i*n+j], a[j*n+i] = v, v
-			}
-		}
+		a := randomSymmetric(n, rng)
 		w := make([]float64, n)
 		for _, dc := range []bool{false, true} {
 			name := "steqr"

@@ -14,13 +14,7 @@ func TestStages(t *testing.T) {
 	}
 	for _, n := range []int{512, 1024} {
 		rng := rand.New(rand.NewPCG(1, 2))
-		a := make([]float64, n*n)
-		for i := 0; i < n; i++ {
-			for j := 0; j <= i; j++ {
-				v := rng.NormFloat64()
-				a[i*n+j], a[j*n+i] = v, v
-			}
-		}
+		a := randomSymmetric(n, rng)
 		d, e, q := make([]float64, n), make([]float64, n-1), make([]float64, n*n)
 		t0 := time.Now()
 		tau := make([]float64, n)
