@@ -75,7 +75,7 @@ func laed2(m, n1 int, d, q []float64, ld int, indxq []int, rho float64, z, dlamb
 		}
 	}
 	// Normalise z (the two halves' rows are unit vectors) and rho with it.
-	t := 1 / math.Sqrt2
+	t := 1 / math.Sqrt(2) // rounded as LAPACK's ONE/SQRT(TWO), not the exact constant
 	for i := range z[:m] {
 		z[i] *= t
 	}
@@ -181,8 +181,8 @@ func laed2(m, n1 int, d, q []float64, ld int, indxq []int, rho float64, z, dlamb
 			x[r] = c*xr + s*yr
 			y[r] = c*yr - s*xr
 		}
-		t = d[pj]*c*c + d[nj]*s*s
-		d[nj] = d[pj]*s*s + d[nj]*c*c
+		t = d[pj]*(c*c) + d[nj]*(s*s)
+		d[nj] = d[pj]*(s*s) + d[nj]*(c*c)
 		d[pj] = t
 		k2--
 		i := 1

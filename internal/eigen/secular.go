@@ -5,8 +5,10 @@ import "math"
 // The secular equation of divide and conquer: the eigenvalues of diag(d) + rho z z^T are the
 // roots of f(x) = 1/rho + sum_j z_j^2/(d_j - x). laed4, laed5 and laed6 follow the reference
 // LAPACK routines DLAED4, DLAED5 and DLAED6 (netlib LAPACK 3, modified BSD licence) step by
-// step, indices moved to 0-based: the rational interpolation, its safeguards and the stopping
-// tests are LAPACK's, so the roots are too.
+// step, indices moved to 0-based, with the same grouping of every product: the rational
+// interpolation, its safeguards and the stopping tests are LAPACK's, and so are the roots, to
+// the bit (checked against LAPACK 3.11's dlaed4 through cgo, with its older overshoot fallback
+// emulated; the fallback here is reference LAPACK's of February 2026).
 
 // laed4 computes the i-th (0-based) of the n roots of the secular equation for d strictly
 // increasing, z without zeros and rho > 0, returning the root. On return delta[j] = d[j] -
@@ -270,9 +272,9 @@ func laed4(n, i int, d, z, delta []float64, rho float64) (dlam float64, ok bool)
 	if !swtch3 {
 		var c float64
 		if orgati {
-			c = w - delta[ip1]*dw - (d[i]-d[ip1])*(z[i]/delta[i])*(z[i]/delta[i])
+			c = w - delta[ip1]*dw - (d[i]-d[ip1])*((z[i]/delta[i])*(z[i]/delta[i]))
 		} else {
-			c = w - delta[i]*dw - (d[ip1]-d[i])*(z[ip1]/delta[ip1])*(z[ip1]/delta[ip1])
+			c = w - delta[i]*dw - (d[ip1]-d[i])*((z[ip1]/delta[ip1])*(z[ip1]/delta[ip1]))
 		}
 		a := (delta[i]+delta[ip1])*w - delta[i]*delta[ip1]*dw
 		b := delta[i] * delta[ip1] * w
@@ -353,9 +355,9 @@ func laed4(n, i int, d, z, delta []float64, rho float64) (dlam float64, ok bool)
 			var c float64
 			if !swtch {
 				if orgati {
-					c = w - delta[ip1]*dw - (d[i]-d[ip1])*(z[i]/delta[i])*(z[i]/delta[i])
+					c = w - delta[ip1]*dw - (d[i]-d[ip1])*((z[i]/delta[i])*(z[i]/delta[i]))
 				} else {
-					c = w - delta[i]*dw - (d[ip1]-d[i])*(z[ip1]/delta[ip1])*(z[ip1]/delta[ip1])
+					c = w - delta[i]*dw - (d[ip1]-d[i])*((z[ip1]/delta[ip1])*(z[ip1]/delta[ip1]))
 				}
 			} else {
 				temp := z[ii] / delta[ii]

@@ -17,9 +17,10 @@ const parallelBlock = 200
 
 // stedc computes all eigenvalues and eigenvectors of the symmetric tridiagonal matrix with
 // diagonal d and off-diagonal e by divide and conquer, following the reference LAPACK routines
-// DSTEDC (COMPZ = 'I') and DLAED0 (ICOMPQ = 2) (netlib LAPACK 3, modified BSD licence): the
-// unreduced blocks are split in halves down to leafSize, the leaves solved by steqr, and the
-// halves merged by rank-one updates (laed1). z (n x n) receives the eigenvectors as columns in
+// DSTEDC (COMPZ = 'I') and DLAED0 (ICOMPQ = 2) (netlib LAPACK 3, modified BSD licence): each
+// unreduced block is halved level by level into DLAED0's tree (splitLevels: all leaves at one
+// depth, of order at most leafSize), the leaves solved by steqr, and the halves merged by
+// rank-one updates (laed1). z (n x n) receives the eigenvectors as columns in
 // column-major order: component i of eigenvector j is z[i+j*n]. d receives the eigenvalues,
 // sorted within each unreduced block but not across blocks (Sym sorts at the end). work has at
 // least n*n+n elements. e is destroyed.
@@ -62,7 +63,7 @@ func stedc(ctx context.Context, n int, d, e, z, work []float64) error {
 			lp.Dlascl(lapack.General, 0, 0, orgnrm, 1, m, 1, d[start:], 1)
 			lp.Dlascl(lapack.General, 0, 0, orgnrm, 1, m-1, 1, e[start:], 1)
 			dc := &divider{ctx: ctx, n: n, d: d, e: e, z: z, work: work, indxq: indxq}
-			err = dc.solve(start, m)
+			err = dc.solve(start, m, splitLevels(m))
 			if err == nil {
 				err = dc.sortBlock(start, m)
 			}
@@ -105,13 +106,24 @@ type divider struct {
 	indxq []int // per block: the permutation that sorts its eigenvalues
 }
 
-// solve computes the eigensystem of the block at offset s of order m into d[s:s+m] and the
-// diagonal block of z, with indxq[s:s+m] sorting it.
-func (dc *divider) solve(s, m int) error {
+// splitLevels is the depth of DLAED0's tree of subproblems for a block of order m: every
+// subproblem is halved (floor first, then ceiling) while the largest exceeds leafSize, so all
+// leaves are at the same depth.
+func splitLevels(m int) int {
+	levels := 0
+	for largest := m; largest > leafSize; largest = (largest + 1) / 2 {
+		levels++
+	}
+	return levels
+}
+
+// solve computes the eigensystem of the block at offset s of order m, levels above the leaves
+// of the tree, into d[s:s+m] and the diagonal block of z, with indxq[s:s+m] sorting it.
+func (dc *divider) solve(s, m, levels int) error {
 	if err := dc.ctx.Err(); err != nil {
 		return err
 	}
-	if m <= leafSize {
+	if levels == 0 {
 		for i := range m {
 			dc.indxq[s+i] = i
 		}
@@ -129,9 +141,9 @@ func (dc *divider) solve(s, m int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err1 = dc.solve(s, n1)
+			err1 = dc.solve(s, n1, levels-1)
 		}()
-		err2 := dc.solve(s+n1, m-n1)
+		err2 := dc.solve(s+n1, m-n1, levels-1)
 		wg.Wait()
 		if err1 != nil {
 			return err1
@@ -140,10 +152,10 @@ func (dc *divider) solve(s, m int) error {
 			return err2
 		}
 	} else {
-		if err := dc.solve(s, n1); err != nil {
+		if err := dc.solve(s, n1, levels-1); err != nil {
 			return err
 		}
-		if err := dc.solve(s+n1, m-n1); err != nil {
+		if err := dc.solve(s+n1, m-n1, levels-1); err != nil {
 			return err
 		}
 	}
