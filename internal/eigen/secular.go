@@ -113,19 +113,7 @@ func laed4(n, i int, d, z, delta []float64, rho float64) (dlam float64, ok bool)
 			eta = -w / (dpsi + dphi)
 		}
 		if temp := tau + eta; temp > dltub || temp < dltlb {
-			eta1 := -w / (dpsi + dphi)
-			temp = tau + eta1
-			var eta2 float64
-			if w < 0 {
-				eta2 = (dltub - tau) / 2
-			} else {
-				eta2 = (dltlb - tau) / 2
-			}
-			if dltlb <= temp && temp <= dltub {
-				eta = math.Copysign(1, eta1) * math.Sqrt(math.Abs(eta1)) * math.Sqrt(math.Abs(eta2))
-			} else {
-				eta = eta2
-			}
+			eta = overshoot(tau, w, -w/(dpsi+dphi), dltlb, dltub)
 		}
 		for j := 0; j < n; j++ {
 			delta[j] -= eta
@@ -419,19 +407,7 @@ func laed4(n, i int, d, z, delta []float64, rho float64) (dlam float64, ok bool)
 			eta = -w / dw
 		}
 		if temp := tau + eta; temp > dltub || temp < dltlb {
-			eta1 := -w / dw
-			temp = tau + eta1
-			var eta2 float64
-			if w < 0 {
-				eta2 = (dltub - tau) / 2
-			} else {
-				eta2 = (dltlb - tau) / 2
-			}
-			if dltlb <= temp && temp <= dltub {
-				eta = math.Copysign(1, eta1) * math.Sqrt(math.Abs(eta1)) * math.Sqrt(math.Abs(eta2))
-			} else {
-				eta = eta2
-			}
+			eta = overshoot(tau, w, -w/dw, dltlb, dltub)
 		}
 		for j := 0; j < n; j++ {
 			delta[j] -= eta
@@ -449,6 +425,20 @@ func laed4(n, i int, d, z, delta []float64, rho float64) (dlam float64, ok bool)
 		}
 	}
 	return origin + tau, false
+}
+
+// overshoot is laed4's step when tau + eta would leave the bracket (dltlb, dltub) (reference
+// LAPACK, February 2026): the geometric mean of the Newton step and half the distance to the
+// bound on the Newton step's side when the Newton step stays inside, else that half distance.
+func overshoot(tau, w, newton, dltlb, dltub float64) float64 {
+	half := (dltlb - tau) / 2
+	if w < 0 {
+		half = (dltub - tau) / 2
+	}
+	if t := tau + newton; dltlb <= t && t <= dltub {
+		return math.Copysign(1, newton) * math.Sqrt(math.Abs(newton)) * math.Sqrt(math.Abs(half))
+	}
+	return half
 }
 
 // laed5 is laed4 for n = 2 (DLAED5): the i-th root of the 2 x 2 secular equation, with delta
