@@ -254,91 +254,12 @@ func laed4(n, i int, d, z, delta []float64, rho float64) (dlam float64, ok bool)
 	} else {
 		dltub = math.Min(dltub, tau)
 	}
-	niter := 2
-	var eta float64
+	// rationalStep is the step of the rational model: two poles (the nearest) and the rest as a
+	// constant, or with swtch3 three poles (laed6). swtch (the later iterations' choice, false
+	// on the first) moves the interpolation of the term at ii to the other side; it also adds
+	// that term into dpsi or dphi, as DLAED4 does.
 	var zz [3]float64
-	if !swtch3 {
-		var c float64
-		if orgati {
-			c = w - delta[ip1]*dw - (d[i]-d[ip1])*((z[i]/delta[i])*(z[i]/delta[i]))
-		} else {
-			c = w - delta[i]*dw - (d[ip1]-d[i])*((z[ip1]/delta[ip1])*(z[ip1]/delta[ip1]))
-		}
-		a := (delta[i]+delta[ip1])*w - delta[i]*delta[ip1]*dw
-		b := delta[i] * delta[ip1] * w
-		switch {
-		case c == 0:
-			if a == 0 {
-				if orgati {
-					a = z[i]*z[i] + delta[ip1]*delta[ip1]*(dpsi+dphi)
-				} else {
-					a = z[ip1]*z[ip1] + delta[i]*delta[i]*(dpsi+dphi)
-				}
-			}
-			eta = b / a
-		case a <= 0:
-			eta = (a - math.Sqrt(math.Abs(a*a-4*b*c))) / (2 * c)
-		default:
-			eta = 2 * b / (a + math.Sqrt(math.Abs(a*a-4*b*c)))
-		}
-	} else {
-		temp := rhoinv + psi + phi
-		var c float64
-		if orgati {
-			temp1 := z[iim1] / delta[iim1]
-			temp1 *= temp1
-			c = temp - delta[iip1]*(dpsi+dphi) - (d[iim1]-d[iip1])*temp1
-			zz[0] = z[iim1] * z[iim1]
-			zz[2] = delta[iip1] * delta[iip1] * ((dpsi - temp1) + dphi)
-		} else {
-			temp1 := z[iip1] / delta[iip1]
-			temp1 *= temp1
-			c = temp - delta[iim1]*(dpsi+dphi) - (d[iip1]-d[iim1])*temp1
-			zz[0] = delta[iim1] * delta[iim1] * (dpsi + (dphi - temp1))
-			zz[2] = z[iip1] * z[iip1]
-		}
-		zz[1] = z[ii] * z[ii]
-		var ok bool
-		eta, ok = laed6(niter, orgati, c, delta[iim1:iim1+3], zz[:], w)
-		if !ok {
-			return origin + tau, false
-		}
-	}
-	if w*eta >= 0 {
-		eta = -w / dw
-	}
-	if temp := tau + eta; temp > dltub || temp < dltlb {
-		if w < 0 {
-			eta = (dltub - tau) / 2
-		} else {
-			eta = (dltlb - tau) / 2
-		}
-	}
-	prew := w
-	for j := 0; j < n; j++ {
-		delta[j] -= eta
-	}
-	psi, dpsi, phi, dphi, erretm = sums()
-	temp = z[ii] / delta[ii]
-	dw = dpsi + dphi + temp*temp
-	temp = z[ii] * temp
-	w = rhoinv + phi + psi + temp
-	erretm = 8*(phi-psi) + erretm + 2*rhoinv + 3*math.Abs(temp) + math.Abs(tau+eta)*dw
-	swtch := w > math.Abs(prew)/10
-	if orgati {
-		swtch = -w > math.Abs(prew)/10
-	}
-	tau += eta
-
-	for niter++; niter <= maxit; niter++ {
-		if math.Abs(w) <= eps*erretm {
-			return origin + tau, true
-		}
-		if w <= 0 {
-			dltlb = math.Max(dltlb, tau)
-		} else {
-			dltub = math.Min(dltub, tau)
-		}
+	rationalStep := func(swtch bool, niter int) (eta float64, ok bool) {
 		if !swtch3 {
 			var c float64
 			if !swtch {
@@ -397,11 +318,54 @@ func laed4(n, i int, d, z, delta []float64, rho float64) (dlam float64, ok bool)
 				zz[0] = delta[iim1] * delta[iim1] * (dpsi + (dphi - temp1))
 				zz[2] = z[iip1] * z[iip1]
 			}
-			var ok bool
-			eta, ok = laed6(niter, orgati, c, delta[iim1:iim1+3], zz[:], w)
-			if !ok {
-				return origin + tau, false
-			}
+			zz[1] = z[ii] * z[ii]
+			return laed6(niter, orgati, c, delta[iim1:iim1+3], zz[:], w)
+		}
+		return eta, true
+	}
+	niter := 2
+	eta, ok := rationalStep(false, niter)
+	if !ok {
+		return origin + tau, false
+	}
+	if w*eta >= 0 {
+		eta = -w / dw
+	}
+	if temp := tau + eta; temp > dltub || temp < dltlb {
+		if w < 0 {
+			eta = (dltub - tau) / 2
+		} else {
+			eta = (dltlb - tau) / 2
+		}
+	}
+	prew := w
+	for j := 0; j < n; j++ {
+		delta[j] -= eta
+	}
+	psi, dpsi, phi, dphi, erretm = sums()
+	temp = z[ii] / delta[ii]
+	dw = dpsi + dphi + temp*temp
+	temp = z[ii] * temp
+	w = rhoinv + phi + psi + temp
+	erretm = 8*(phi-psi) + erretm + 2*rhoinv + 3*math.Abs(temp) + math.Abs(tau+eta)*dw
+	swtch := w > math.Abs(prew)/10
+	if orgati {
+		swtch = -w > math.Abs(prew)/10
+	}
+	tau += eta
+
+	for niter++; niter <= maxit; niter++ {
+		if math.Abs(w) <= eps*erretm {
+			return origin + tau, true
+		}
+		if w <= 0 {
+			dltlb = math.Max(dltlb, tau)
+		} else {
+			dltub = math.Min(dltub, tau)
+		}
+		eta, ok = rationalStep(swtch, niter)
+		if !ok {
+			return origin + tau, false
 		}
 		if w*eta >= 0 {
 			eta = -w / dw
