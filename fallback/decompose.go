@@ -31,6 +31,13 @@ type decomposition struct {
 	nc       int
 }
 
+// splitBytes is the memory a split of ntr training and nte test rows keeps (an estimate): its
+// float64 decomposition and the copies in the products' precision, es bytes an element.
+func splitBytes(ntr, nte, d int, es int64) int64 {
+	rk := int64(min(ntr, d))
+	return (8+3*es)*int64(ntr)*rk + (8+es)*int64(nte)*rk
+}
+
 // decomposeBytes is the working memory decompose holds while it runs (on top of what the
 // decomposition keeps): the centred training and test rows, the transposed training rows, the
 // Gram matrix and the eigensolver's workspace.

@@ -28,7 +28,7 @@ func TestPrefetchCountsWorkingMemory(t *testing.T) {
 	// What the five splits keep: ~11 MB; two decompositions' working memory: ~9 MB.
 	kept := int64(0)
 	for _, f := range folds {
-		kept += (8+3*4)*int64(len(f.Train))*d + (8+4)*int64(len(f.Test))*d
+		kept += splitBytes(len(f.Train), len(f.Test), d, 4)
 	}
 	transient := 2 * decomposeBytes(len(folds[0].Train), len(folds[0].Test), d)
 	for _, tc := range []struct {

@@ -166,16 +166,13 @@ func (r *runner[T]) prefetch() []*foldSplits[T] {
 	}
 	var zero T
 	es := int64(unsafe.Sizeof(zero))
-	splitBytes := func(ntr, nte int) int64 {
-		rk := int64(min(ntr, r.x.Cols))
-		return (8+3*es)*int64(ntr)*rk + (8+es)*int64(nte)*rk
-	}
+	d := r.x.Cols
 	total, transient := int64(0), int64(0)
 	for _, fold := range opts.Folds {
-		total += splitBytes(len(fold.Train), len(fold.Test))
-		transient = max(transient, decomposeBytes(len(fold.Train), len(fold.Test), r.x.Cols))
+		total += splitBytes(len(fold.Train), len(fold.Test), d, es)
+		transient = max(transient, decomposeBytes(len(fold.Train), len(fold.Test), d))
 		if opts.Inner.Mode == engine.KFoldInner {
-			total += int64(opts.Inner.K) * splitBytes(len(fold.Train), len(fold.Train)/opts.Inner.K+1)
+			total += int64(opts.Inner.K) * splitBytes(len(fold.Train), len(fold.Train)/opts.Inner.K+1, d, es)
 		}
 	}
 	// Besides what they keep, the decompositions running at once hold their working memory.
