@@ -1,11 +1,9 @@
 package eigen
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
-	"slices"
 
 	"gonum.org/v1/gonum/lapack/gonum"
 )
@@ -129,15 +127,7 @@ func SymContext(ctx context.Context, n int, a []float64, w []float64) error {
 // (column-major: eigenvector j is zc[j*n:(j+1)*n]) in the same order, so that z[i*n+j] is
 // component i of eigenvector j.
 func transposeSorted(n int, d, zc, z []float64) {
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
-	}
-	slices.SortStableFunc(perm, func(i, j int) int { return cmp.Compare(d[i], d[j]) })
-	dd := slices.Clone(d[:n])
-	for j, p := range perm {
-		d[j] = dd[p]
-	}
+	perm, _ := sortValues(d[:n])
 	// Tiles of 32 x 32 keep both the rows read and the rows written in cache.
 	const tile = 32
 	parallelRows(n, n*n, func(r0, r1 int) {

@@ -65,7 +65,7 @@ func stedc(ctx context.Context, n int, d, e, z, work []float64) error {
 			dc := &divider{ctx: ctx, n: n, d: d, e: e, z: z, work: work, indxq: indxq}
 			err = dc.solve(start, m, splitLevels(m))
 			if err == nil {
-				err = dc.sortBlock(start, m)
+				dc.sortBlock(start, m)
 			}
 			lp.Dlascl(lapack.General, 0, 0, 1, orgnrm, m, 1, d[start:], 1)
 		}
@@ -167,7 +167,7 @@ func (dc *divider) solve(s, m, levels int) error {
 
 // sortBlock applies the block's final permutation to its eigenvalues and eigenvectors, so
 // that they are ascending (DLAED0's last step).
-func (dc *divider) sortBlock(s, m int) error {
+func (dc *divider) sortBlock(s, m int) {
 	n := dc.n
 	tmp := dc.work[s*n : s*n+m*m+m]
 	dv, cols := tmp[:m], tmp[m:]
@@ -180,5 +180,4 @@ func (dc *divider) sortBlock(s, m int) error {
 	for i := 0; i < m; i++ {
 		copy(dc.z[s+(s+i)*n:s+(s+i)*n+m], cols[i*m:(i+1)*m])
 	}
-	return nil
 }

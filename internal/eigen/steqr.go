@@ -1,11 +1,11 @@
 package eigen
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
 	"slices"
-	"sort"
 
 	"gonum.org/v1/gonum/lapack"
 )
@@ -234,29 +234,32 @@ func steqr(ctx context.Context, n int, d, e, z []float64) error {
 	return nil
 }
 
+// sortValues sorts d ascending (stably) and returns the permutation applied: d[j] is now the
+// old d[perm[j]]. sorted says whether d was already in order (perm is then the identity).
+func sortValues(d []float64) (perm []int, sorted bool) {
+	perm = make([]int, len(d))
+	for i := range perm {
+		perm[i] = i
+	}
+	if slices.IsSorted(d) {
+		return perm, true
+	}
+	slices.SortStableFunc(perm, func(i, j int) int { return cmp.Compare(d[i], d[j]) })
+	dd := slices.Clone(d)
+	for j, p := range perm {
+		d[j] = dd[p]
+	}
+	return perm, false
+}
+
 var errNoConvergence = errors.New("eigen: QL iteration did not converge")
 
 // sortEigen orders d ascending and permutes the columns of z to match (one pass per row
 // instead of LAPACK's column swaps, which stride through z).
 func sortEigen(n int, d, z []float64) {
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
-	}
-	sorted := true
-	for i := 1; i < n; i++ {
-		if d[i] < d[i-1] {
-			sorted = false
-			break
-		}
-	}
+	perm, sorted := sortValues(d[:n])
 	if sorted {
 		return
-	}
-	sort.SliceStable(perm, func(i, j int) bool { return d[perm[i]] < d[perm[j]] })
-	dd := slices.Clone(d)
-	for j, p := range perm {
-		d[j] = dd[p]
 	}
 	parallelRows(n, n, func(r0, r1 int) {
 		tmp := make([]float64, n)
