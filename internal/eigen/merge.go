@@ -2,8 +2,6 @@ package eigen
 
 import (
 	"math"
-	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
@@ -271,7 +269,7 @@ func laed2(m, n1 int, d, q []float64, ld int, indxq []int, rho float64, z, dlamb
 func laed3(k, m, n1 int, d, q []float64, ld int, rho float64, dlambda, q2 []float64, indx []int, ctot [4]int, w, s []float64) error {
 	// The roots, one per column: column j of q receives dlambda - root_j.
 	var failed atomic.Bool
-	parallelCols(k, k*k*40, func(j0, j1 int) {
+	parallelRows(k, k*k*40, func(j0, j1 int) {
 		for j := j0; j < j1; j++ {
 			dlam, ok := laed4(k, j, dlambda, w, q[j*ld:j*ld+k], rho)
 			d[j] = dlam
@@ -302,7 +300,7 @@ func laed3(k, m, n1 int, d, q []float64, ld int, rho float64, dlambda, q2 []floa
 		}
 		// Rows are independent, and each is a product over j in order whatever the split, so
 		// the result does not depend on the number of cores.
-		parallelCols(k, k*k*4, func(i0, i1 int) {
+		parallelRows(k, k*k*4, func(i0, i1 int) {
 			for j := 0; j < k; j++ {
 				col := q[j*ld : j*ld+k]
 				dj := dlambda[j]
@@ -317,7 +315,7 @@ func laed3(k, m, n1 int, d, q []float64, ld int, rho float64, dlambda, q2 []floa
 			w[i] = math.Copysign(math.Sqrt(-w[i]), s[i])
 		}
 		// Eigenvector j: w ./ (dlambda - root_j), normalised, rows permuted by indx.
-		parallelCols(k, k*k*6, func(j0, j1 int) {
+		parallelRows(k, k*k*6, func(j0, j1 int) {
 			tmp := make([]float64, k)
 			for j := j0; j < j1; j++ {
 				col := q[j*ld : j*ld+k]
@@ -395,28 +393,4 @@ func lamrg(n1, n2 int, a []float64, dtrd1, dtrd2 int, index []int) {
 		ind1 += dtrd1
 		i++
 	}
-}
-
-// parallelCols calls fn on contiguous ranges covering [0, n) on up to GOMAXPROCS goroutines
-// when the work (in flops-ish units) is worth the start-up.
-func parallelCols(n, work int, fn func(j0, j1 int)) {
-	p := runtime.GOMAXPROCS(0)
-	if work < 1<<16 || n < 2 {
-		p = 1
-	}
-	chunk := (n + p - 1) / p
-	if chunk >= n {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for j0 := chunk; j0 < n; j0 += chunk {
-		wg.Add(1)
-		go func(j0, j1 int) {
-			defer wg.Done()
-			fn(j0, j1)
-		}(j0, min(j0+chunk, n))
-	}
-	fn(0, chunk)
-	wg.Wait()
 }

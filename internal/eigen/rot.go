@@ -242,8 +242,9 @@ func bwd1(a, c, s []float64) {
 	a[0] = x
 }
 
-// parallelRows calls fn on contiguous row ranges covering [0, rows), on up to GOMAXPROCS
-// goroutines when the work (in flops-ish units) is worth the start-up.
+// parallelRows calls fn on contiguous ranges covering [0, rows) (rows of z here; rows or
+// columns elsewhere), on up to GOMAXPROCS goroutines when the work (in flops-ish units) is
+// worth the start-up.
 func parallelRows(rows, work int, fn func(r0, r1 int)) {
 	p := runtime.GOMAXPROCS(0)
 	if work < 1<<17 || rows < 8 {
