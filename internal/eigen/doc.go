@@ -9,8 +9,8 @@
 //     columns, on the upper triangle only, so that column c is row c from column c on
 //     (contiguous). A v (symvUpper) reads each row of the trailing block once for both
 //     triangles' contributions: four rows at a time (symv_amd64.s, AVX2+FMA), each element
-//     loaded once for the product with v and the transposed product's update, split across
-//     cores by equal areas. This step is memory-bound: at n = 4096 the products run at about
+//     loaded once for the product with v and the transposed product's update, split into 16
+//     row ranges of equal area (run on up to 16 cores, summed in order). This step is memory-bound: at n = 4096 the products run at about
 //     the machine's memory bandwidth (~35-40 GB/s with L3 hits). The trailing update A -= V W^T
 //     + W V^T is internal/gemm on row blocks of the upper triangle.
 //  2. The eigenvectors of the tridiagonal matrix, from order dcMin by divide and conquer
@@ -57,8 +57,9 @@
 // (TestSymContextCancel cancels at each such point), so that a cancelled run does not sit
 // through an 8 s decomposition.
 //
-// Results do not depend on the number of cores in steps 2 and 3 (TestStedcCoresIndependent);
-// step 1's parallel matrix-vector products add per-core partial sums, so the last bits can.
+// Results do not depend on the number of cores: every parallel step splits its work the same way
+// on any number of cores (TestSymCoresIndependent, TestStedcCoresIndependent), so the same binary
+// gives the same bits on a laptop and on a 64-core node.
 //
 // Not done: two-stage tridiagonalisation (dense to band by GEMMs, then band to tridiagonal),
 // which would make step 1 compute-bound instead of memory-bound; an AVX-512 rotation kernel.

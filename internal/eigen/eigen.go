@@ -24,13 +24,14 @@ func Sym(n int, a []float64, w []float64) error {
 
 // WorkspaceBytes is the memory Sym allocates for an n x n matrix besides a and w: the
 // tridiagonal's eigenvectors and divide and conquer's workspace from order dcMin (two n x n
-// matrices), Q below it (one).
+// matrices), Q below it (one), and row-length vectors (the blocks of reflectors, symvUpper's
+// partial sums).
 func WorkspaceBytes(n int) int64 {
 	nn := int64(n) * int64(n)
 	if n >= dcMin {
-		return 8 * (2*nn + int64(n)*(qBlock*3+8))
+		return 8 * (2*nn + int64(n)*(qBlock*3+8+symvParts))
 	}
-	return 8 * (nn + int64(n)*(qBlock*3+8))
+	return 8 * (nn + int64(n)*(qBlock*3+8+symvParts))
 }
 
 // SymContext is Sym that stops when ctx is done, returning ctx.Err() with a and w undefined. It

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -462,7 +463,7 @@ func BenchmarkTridiagonalSolver(b *testing.B) {
 
 // TestSymvKernel: symvUpper with the fused four-row kernel (symv_amd64.s) gives the gonum
 // matrix-vector products' results to rounding, for orders that leave every remainder of rows
-// and columns, on one core and several.
+// and columns, in one part or several, with the same bits on one core as on three.
 func TestSymvKernel(t *testing.T) {
 	if !useSymv4 {
 		t.Skip("no AVX2+FMA symv kernel on this machine")
@@ -491,17 +492,55 @@ func TestSymvKernel(t *testing.T) {
 		}
 		for _, fused := range []bool{false, true} {
 			useSymv4 = fused
-			for _, p := range []int{1, 2} {
-				s := newSymvScratch(m)
-				s.parts = s.parts[:min(p, len(s.parts))]
-				y := make([]float64, m)
-				s.symvUpper(m, a, lda, x, y)
-				for i := range y {
-					if math.Abs(y[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
-						t.Fatalf("m=%d fused=%v cores=%d: y[%d] = %g, want %g", m, fused, p, i, y[i], want[i])
+			for _, p := range []int{1, 2, symvParts} {
+				var first []float64
+				for _, cores := range []int{1, 3} {
+					old := runtime.GOMAXPROCS(cores)
+					s := newSymvScratch(m)
+					s.parts = s.parts[:p]
+					y := make([]float64, m)
+					s.symvUpper(m, a, lda, x, y)
+					runtime.GOMAXPROCS(old)
+					for i := range y {
+						if math.Abs(y[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+							t.Fatalf("m=%d fused=%v parts=%d cores=%d: y[%d] = %g, want %g", m, fused, p, cores, i, y[i], want[i])
+						}
 					}
+					if first != nil && !slices.Equal(first, y) {
+						t.Errorf("m=%d fused=%v parts=%d: the sums differ between 1 and 3 cores", m, fused, p)
+					}
+					first = y
 				}
 			}
+		}
+	}
+}
+
+// TestSymCoresIndependent: a decomposition gives the same bits whatever the number of cores, on
+// both eigenvector paths, at orders where the tridiagonalisation's products run in parallel
+// parts. (Before symvUpper's parts were fixed, one part per core, the last bits differed.)
+func TestSymCoresIndependent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 1))
+	for _, n := range []int{300, 520} {
+		a := randomSymmetric(n, rng)
+		for _, dc := range []bool{false, true} {
+			withSolver(dc, func() {
+				var first []float64
+				for _, cores := range []int{1, 2, 3} {
+					old := runtime.GOMAXPROCS(cores)
+					v, w := slices.Clone(a), make([]float64, n)
+					err := Sym(n, v, w)
+					runtime.GOMAXPROCS(old)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out := append(v, w...)
+					if first != nil && !slices.Equal(first, out) {
+						t.Errorf("n=%d divide and conquer %v: %d cores give other bits than 1", n, dc, cores)
+					}
+					first = out
+				}
+			})
 		}
 	}
 }

@@ -2,33 +2,51 @@ package eigen
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
-	"time"
 )
 
-// TestStages logs the time of each stage (run with -v; skipped under -short).
-func TestStages(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing only")
-	}
-	for _, n := range []int{512, 1024} {
+// BenchmarkStages times the steps of Sym's divide-and-conquer path one by one: the reduction to
+// tridiagonal form (memory-bound symv and GEMM trailing updates), the tridiagonal's eigenvectors
+// (stedc), and applying Q to them.
+func BenchmarkStages(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1024, 2048, 4096} {
+		if n > 1024 && testing.Short() {
+			continue
+		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		a := randomSymmetric(n, rng)
-		d, e, q := make([]float64, n), make([]float64, n-1), make([]float64, n*n)
-		t0 := time.Now()
-		tau := make([]float64, n)
-		if err := tridiagonalize(context.Background(), n, a, d, e, tau); err != nil {
-			t.Fatal(err)
-		}
-		if err := formQ(context.Background(), n, a, tau, q); err != nil {
-			t.Fatal(err)
-		}
-		t1 := time.Now()
-		if err := steqr(context.Background(), n, d, e, q); err != nil {
-			t.Fatal(err)
-		}
-		t2 := time.Now()
-		t.Logf("n=%d tridiagonalize+Q %v, QL with rotations %v", n, t1.Sub(t0), t2.Sub(t1))
+		d, e, tau := make([]float64, n), make([]float64, n), make([]float64, n)
+		work := slices.Clone(a)
+		b.Run(fmt.Sprintf("tridiagonalize/n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				copy(work, a)
+				if err := tridiagonalize(ctx, n, work, d, e, tau); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		z := make([]float64, n*n)
+		scratch := make([]float64, n*n+n)
+		b.Run(fmt.Sprintf("stedc/n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				dd, ee := slices.Clone(d), slices.Clone(e[:n-1])
+				if err := stedc(ctx, n, dd, ee, z, scratch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("applyQ/n=%d", n), func(b *testing.B) {
+			q := make([]float64, n*n)
+			for b.Loop() {
+				copy(q, z)
+				if err := applyQ(ctx, n, work, tau, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	blasgonum "gonum.org/v1/gonum/blas/gonum"
@@ -28,6 +29,7 @@ const (
 	panelWidth = 32  // columns per tridiagonalisation panel (Dlatrd's nb)
 	trailBlock = 256 // rows per GEMM of the trailing update
 	symvBlock  = 16  // rows per block of symvUpper
+	symvParts  = 16  // row ranges of symvUpper, run on up to as many cores
 	qBlock     = 64  // reflectors per block when forming Q
 )
 
@@ -101,15 +103,14 @@ func tridiagonalize(ctx context.Context, n int, a, d, e, tau []float64) error {
 	return nil
 }
 
-// symvScratch holds the per-core partial products of symvUpper.
+// symvScratch holds the partial products of symvUpper's parts (part 0 accumulates in y).
 type symvScratch struct {
 	parts [][]float64
 }
 
 func newSymvScratch(n int) *symvScratch {
-	p := runtime.GOMAXPROCS(0)
-	s := &symvScratch{parts: make([][]float64, p)}
-	for i := range s.parts {
+	s := &symvScratch{parts: make([][]float64, symvParts)}
+	for i := 1; i < symvParts; i++ {
 		s.parts[i] = make([]float64, n)
 	}
 	return s
@@ -118,11 +119,13 @@ func newSymvScratch(n int) *symvScratch {
 // symvUpper computes y = A x for the symmetric m x m block A (row stride lda) from its upper
 // triangle: row i (columns i..m-1) adds its dot product with x[i:] to y[i] and, for the
 // lower triangle, x[i] times its off-diagonal part to y[i+1:], while the row is in cache.
-// Rows are split across cores in ranges of equal area, each core accumulating into its own
-// vector; the vectors are summed at the end.
+// Rows are split into len(s.parts) ranges of equal area, each accumulating into its own
+// vector, and the vectors are summed in order at the end. The ranges do not depend on the
+// number of cores that run them, so neither do the sums' roundings: a decomposition gives the
+// same bits on 2 cores as on 64.
 func (s *symvScratch) symvUpper(m int, a []float64, lda int, x, y []float64) {
 	p := len(s.parts)
-	if m*m < 1<<16 || p == 1 || m < 2*p {
+	if m*m < 1<<16 || m < 2*p {
 		p = 1
 	}
 	// rowsDot adds rows [r0, r1)'s contributions to acc, symvBlock rows at a time: the block's
@@ -186,18 +189,29 @@ func (s *symvScratch) symvUpper(m int, a []float64, lda int, x, y []float64) {
 		bounds[w] = r
 	}
 	bounds[p] = m
-	var wg sync.WaitGroup
-	for w := 1; w < p; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			acc := s.parts[w]
-			clear(acc[bounds[w]:m])
-			rowsDot(acc, bounds[w], bounds[w+1])
-		}(w)
+	part := func(w int) {
+		acc := y
+		if w > 0 {
+			acc = s.parts[w]
+		}
+		clear(acc[bounds[w]:m])
+		rowsDot(acc, bounds[w], bounds[w+1])
 	}
-	clear(y[:m])
-	rowsDot(y, 0, bounds[1])
+	var next atomic.Int64
+	work := func() {
+		for w := int(next.Add(1) - 1); w < p; w = int(next.Add(1) - 1) {
+			part(w)
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), p) - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
 	wg.Wait()
 	for w := 1; w < p; w++ {
 		lo := bounds[w]
