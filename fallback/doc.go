@@ -1,7 +1,8 @@
-// Package fallback is the CPU engine: the algorithm of DESIGN.md §2 on gonum, float32 and
-// float64, on all cores. It runs anywhere: the default build is pure Go (no cgo). Built with the
-// `openblas` tag, the same code runs its products on OpenBLAS and its eigendecompositions on
-// LAPACKE's divide-and-conquer solver (gonum.org/v1/netlib), several times faster.
+// Package fallback is the CPU engine: the algorithm of DESIGN.md §2, float32 and float64, on all
+// cores. It runs anywhere: the default build is pure Go (no cgo), its products on internal/gemm
+// (Go assembly) and its eigendecompositions on internal/eigen. Built with the `openblas` tag, the
+// same code runs its products on OpenBLAS and its eigendecompositions on LAPACKE's dsyevd
+// (gonum.org/v1/netlib).
 //
 // Per outer fold the engine
 //  1. centres the training activations and takes one float64 eigendecomposition (of Xc^T Xc when
@@ -14,6 +15,13 @@
 //     order wins ties, as scikit-learn's RidgeCV);
 //  3. predicts the held-out rows at each target's penalty as P diag(s/(s²+a_t)) Z, with
 //     P = (Xtest - mean) V computed once per fold, and scores the Pearson r per target.
+//
+// Reproducibility: in the default build the results do not depend on the number of cores
+// (GOMAXPROCS) or on the target batches the memory limit makes: every parallel step splits its
+// work the same way on any number of cores, and a target's numbers never depend on the targets
+// beside it (TestScoresIndependentOfCores). They can depend on the CPU's instruction set (the
+// assembly kernels are chosen at start-up), and the openblas build makes no such promise
+// (OpenBLAS's threaded routines split some sums by thread).
 //
 // Degenerate targets: a target constant on the training fold gets zero coefficients; a target
 // whose prediction or held-out data is constant on a fold scores 0 there and is counted in

@@ -27,6 +27,7 @@ func (r *runner[T]) criteria(outer *split[T], inner []*split[T], b *batch[T], tr
 // decomposition.complete): they run after the others, with b.yc replaced by R0 (nothing reads
 // b.yc after the selection).
 func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
+	const looColumns = 64 // targets per chunk: rows are read in segments of at least this many
 	d, mb := sp.dec, b.mb
 	alphas := r.s.opts.Alphas
 	crit := make([]float64, len(alphas)*mb)
@@ -34,11 +35,6 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 	w := make([]float64, d.ntr)
 	fz := r.bufferT("fz", d.r*mb)
 	yhat := r.bufferT("yhat", d.ntr*mb)
-	nw := workers(d.ntr)
-	partial := make([][]float64, nw)
-	for i := range partial {
-		partial[i] = make([]float64, mb)
-	}
 	var classic, direct []int
 	for a, alpha := range alphas {
 		d.shrink(alpha, f)
@@ -72,24 +68,22 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 		mul(d.ntr, mb, d.r, sp.u, fz, 0, yhat)
 		r.res.Flops += 2 * float64(d.ntr) * float64(d.r) * float64(mb)
 		t0 = r.since(t0, &r.tm.Products)
-		parallelFor(d.ntr, func(wk, lo, hi int) {
-			acc := partial[wk]
-			clear(acc)
-			for i := lo; i < hi; i++ {
+		// Each core takes a range of targets and sums their rows in order, so the criterion,
+		// and the penalty it picks, has the same bits whatever the number of cores.
+		out := crit[a*mb : (a+1)*mb]
+		parallelFor((mb+looColumns-1)/looColumns, func(_, c0, c1 int) {
+			lo, hi := c0*looColumns, min(mb, c1*looColumns)
+			acc := make([]float64, hi-lo) // not out: neighbouring cores would share its cache lines
+			for i := 0; i < d.ntr; i++ {
 				wi := w[i]
-				yc, yh := b.yc[i*mb:(i+1)*mb], yhat[i*mb:(i+1)*mb]
+				yc, yh := b.yc[i*mb+lo:i*mb+hi], yhat[i*mb+lo:i*mb+hi]
 				for t, v := range yc {
 					e := (float64(v) - float64(sign*yh[t])) * wi
 					acc[t] += e * e
 				}
 			}
+			copy(out[lo:hi], acc)
 		})
-		out := crit[a*mb : (a+1)*mb]
-		for wk := 0; wk < nw; wk++ {
-			for t, v := range partial[wk] {
-				out[t] += v
-			}
-		}
 		for t := range out {
 			out[t] /= float64(d.ntr)
 		}
