@@ -71,10 +71,32 @@ var symEigen = func(ctx context.Context, n int, a []float64, w []float64) error 
 // eigenStops says whether symEigen stops early for a done context (false for LAPACKE).
 var eigenStops = true
 
+// gramProduct computes C = A A^T (size x size) for the row-major A (size x k), given A^T (k x
+// size) too: only the row blocks on and right of the diagonal are multiplied, half a product's
+// flops, and the lower triangle is copied from the upper. Each element is the same sum in the
+// same order as in mul(size, size, k, a, at, 0, c), so the result is too.
+func gramProduct(size, k int, a, at, c []float64) {
+	const bs = 512
+	for i := 0; i < size; i += bs {
+		b := min(bs, size-i)
+		level3.Dgemm(blas.NoTrans, blas.NoTrans, b, size-i, k, 1, a[i*k:], k, at[i:], size, 0, c[i*size+i:], size)
+	}
+	const ts = 32 // the mirror in tiles, for cache reuse on both sides
+	for i0 := 0; i0 < size; i0 += ts {
+		for j0 := i0; j0 < size; j0 += ts {
+			for i := i0; i < min(i0+ts, size); i++ {
+				for j := max(j0, i+1); j < min(j0+ts, size); j++ {
+					c[j*size+i] = c[i*size+j]
+				}
+			}
+		}
+	}
+}
+
 // transpose returns the c x r transpose of the r x c row-major matrix a.
 func transpose[T float](r, c int, a []T) []T {
 	t := make([]T, r*c)
-	const bs = 32 // blocked for cache reuse on both sides
+	const bs = 512 // blocked for cache reuse on both sides
 	for i0 := 0; i0 < r; i0 += bs {
 		for j0 := 0; j0 < c; j0 += bs {
 			for i := i0; i < min(i0+bs, r); i++ {

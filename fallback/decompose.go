@@ -80,10 +80,10 @@ func decompose(ctx context.Context, x engine.Matrix, train, test []int, intercep
 	if primal {
 		size = d
 		gram = make([]float64, d*d)
-		mul(d, d, ntr, xtrT, xtr, 0, gram) // Xc^T Xc
+		gramProduct(d, ntr, xtrT, xtr, gram) // Xc^T Xc
 	} else {
 		gram = make([]float64, ntr*ntr)
-		mul(ntr, ntr, d, xtr, xtrT, 0, gram) // Xc Xc^T
+		gramProduct(ntr, d, xtr, xtrT, gram) // Xc Xc^T
 	}
 	lambda := make([]float64, size)
 	if err := symEigen(ctx, size, gram, lambda); err != nil {
