@@ -22,5 +22,10 @@ var useRot16 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //go:noescape
 func symvRows4AVX2(a *float64, lda int, x, acc *float64, n int, xb *[4]float64, y *[4]float64)
 
+// prefetchRows (symv_amd64.s) asks for the first three cache lines of rows a, a+stride, ...
+//
+//go:noescape
+func prefetchRows(a *float64, stride, rows int)
+
 // useSymv4 selects symvRows4AVX2 in symvUpper (tests switch it off to compare).
 var useSymv4 = cpu.X86.HasAVX2 && cpu.X86.HasFMA

@@ -14,3 +14,5 @@ var useSymv4 = false
 func symvRows4AVX2(a *float64, lda int, x, acc *float64, n int, xb *[4]float64, y *[4]float64) {
 	panic("eigen: no symv kernels")
 }
+
+func prefetchRows(a *float64, stride, rows int) {}

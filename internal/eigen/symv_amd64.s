@@ -78,3 +78,25 @@ sums:
 	VMOVSD X3, 24(R9)
 	VZEROUPPER
 	RET
+
+// func prefetchRows(a *float64, stride int, rows int)
+//
+// Asks for the cache lines at a, a+stride, ..., a+(rows-1) stride (stride in elements): the
+// first lines of rows that symvUpper reads next, whose first access the hardware prefetcher
+// cannot predict (each row starts a new page).
+TEXT ·prefetchRows(SB), NOSPLIT, $0-24
+	MOVQ a+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $3, BX
+	MOVQ rows+16(FP), CX
+	TESTQ CX, CX
+	JLE done
+next:
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	PREFETCHT0 128(SI)
+	ADDQ BX, SI
+	DECQ CX
+	JNZ next
+done:
+	RET

@@ -134,6 +134,10 @@ func (s *symvScratch) symvUpper(m int, a []float64, lda int, x, y []float64) {
 	rowsDot := func(acc []float64, r0, r1 int) {
 		for i := r0; i < r1; i += symvBlock {
 			b := min(symvBlock, r1-i)
+			if next := i + b; next < r1 {
+				// Each row starts on a new page, where the hardware prefetcher cannot follow.
+				prefetchRows(&a[next*lda+next], lda+1, min(symvBlock, r1-next))
+			}
 			for ii := i; ii < i+b; ii++ {
 				row := a[ii*lda+ii : ii*lda+i+b]
 				acc[ii] += bl.Ddot(len(row), row, 1, x[ii:i+b], 1)
