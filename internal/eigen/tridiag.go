@@ -30,7 +30,7 @@ const (
 	trailBlock = 256 // rows per GEMM of the trailing update
 	symvBlock  = 16  // rows per block of symvUpper
 	symvParts  = 16  // row ranges of symvUpper, run on up to as many cores
-	qBlock     = 64  // reflectors per block when forming Q
+	qBlock     = 128 // reflectors per block when forming Q
 )
 
 // tridiagonalize reduces the symmetric matrix a (n x n, row-major; the upper triangle is read)
@@ -264,16 +264,23 @@ func applyReflectors(ctx context.Context, n int, a, tau, q []float64, identity b
 			c := c0 + t
 			copy(vt[t*m+(c+1-r):(t+1)*m], a[c*n+c+1:(c+1)*n])
 		}
-		// T upper triangular with H_c0 ... H_c0+k-1 = I - V T V^T (Dlarft, forward, columnwise).
-		clear(tm[:kb*kb])
+		// T upper triangular with H_c0 ... H_c0+k-1 = I - V T V^T (Dlarft, forward, columnwise),
+		// from the reflectors' inner products V^T V (one product instead of k²/2 dot products).
+		level3.Dgemm(blas.NoTrans, blas.Trans, k, k, m, 1, vt, m, vt, m, 0, tm, kb)
 		for j := 0; j < k; j++ {
 			tj := tau[c0+j]
+			for t := j; t < k; t++ {
+				tm[t*kb+j] = 0 // the lower triangle and diagonal of V^T V
+			}
 			tm[j*kb+j] = tj
 			if tj == 0 {
+				for t := 0; t < j; t++ {
+					tm[t*kb+j] = 0
+				}
 				continue
 			}
 			for t := 0; t < j; t++ {
-				tm[t*kb+j] = -tj * bl.Ddot(m, vt[t*m:(t+1)*m], 1, vt[j*m:(j+1)*m], 1)
+				tm[t*kb+j] *= -tj
 			}
 			// T[0:j, j] = T[0:j, 0:j] T[0:j, j] (upper triangular, in place top-down).
 			for t := 0; t < j; t++ {
