@@ -30,7 +30,7 @@ const (
 	trailBlock = 256 // rows per GEMM of the trailing update
 	symvBlock  = 16  // rows per block of symvUpper
 	symvParts  = 16  // row ranges of symvUpper, run on up to as many cores
-	qBlock     = 128 // reflectors per block when forming Q
+	qBlock     = 128 // reflectors per block when forming or applying Q (128: half the passes over Q of 64)
 )
 
 // tridiagonalize reduces the symmetric matrix a (n x n, row-major; the upper triangle is read)
