@@ -45,8 +45,11 @@ const (
 func tridiagonalize(ctx context.Context, n int, a, d, e, tau []float64) error {
 	sv := newSymvScratch(n)
 	nb := panelWidth
-	vt := make([]float64, nb*n) // row t: reflector v of panel column t, over indices 0..n-1
-	wt := make([]float64, nb*n) // row t: w of panel column t
+	// The panel's reflectors and their w side by side, [V W] and [W V] (rows: indices 0..n-1),
+	// so that the trailing update A -= V W^T + W V^T is one product of depth 2 nb.
+	vw, wv := make([]float64, 2*nb*n), make([]float64, 2*nb*n)
+	vt := vw[:nb*n] // row t: reflector v of panel column t
+	wt := vw[nb*n:] // row t: w of panel column t
 	p := make([]float64, n)
 	for i0 := 0; i0 < n-1; i0 += nb {
 		if err := ctx.Err(); err != nil {
@@ -93,10 +96,12 @@ func tridiagonalize(ctx context.Context, n int, a, d, e, tau []float64) error {
 		}
 		// Trailing update of the rows/columns past the panel, upper triangle only (row blocks
 		// from their diagonal on; the lower part of each diagonal block is computed and unused).
+		// Rows jb.. of V and W are zero in the last, narrower panel.
+		copy(wv[:nb*n], wt)
+		copy(wv[nb*n:], vt)
 		for r := i0 + jb; r < n; r += trailBlock {
 			rows := min(trailBlock, n-r)
-			level3.Dgemm(blas.Trans, blas.NoTrans, rows, n-r, jb, -1, vt[r:], n, wt[r:], n, 1, a[r*n+r:], n)
-			level3.Dgemm(blas.Trans, blas.NoTrans, rows, n-r, jb, -1, wt[r:], n, vt[r:], n, 1, a[r*n+r:], n)
+			level3.Dgemm(blas.Trans, blas.NoTrans, rows, n-r, 2*nb, -1, vw[r:], n, wv[r:], n, 1, a[r*n+r:], n)
 		}
 	}
 	d[n-1] = a[n*n-1]
