@@ -4,6 +4,7 @@ package eigen
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -46,5 +47,28 @@ func TestStedcAgainstLAPACK(t *testing.T) {
 		if res > 3*lres+1e-15 || orth > 3*lorth+1e-15 {
 			t.Errorf("%s: residual %.2e or orthogonality %.2e over 3x LAPACK's (%.2e, %.2e)", tc.name, res, orth, lres, lorth)
 		}
+	}
+}
+
+// BenchmarkSymLAPACK times OpenBLAS's dsyevd (through LAPACKE) on BenchmarkSym's matrices, for
+// a comparison on the same machine and in the same run.
+func BenchmarkSymLAPACK(b *testing.B) {
+	for _, n := range []int{512, 1024, 2048, 4096} {
+		if n > 1024 && testing.Short() {
+			continue
+		}
+		rng := rand.New(rand.NewPCG(1, uint64(n)))
+		a := randomSymmetric(n, rng)
+		w := make([]float64, n)
+		b.Run(fmt.Sprintf("dsyevd/n=%d", n), func(b *testing.B) {
+			v := make([]float64, n*n)
+			for b.Loop() {
+				copy(v, a)
+				if err := lapackref.Syevd(n, v, w); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+		})
 	}
 }

@@ -28,3 +28,17 @@ func Stedc(d, e []float64) (w, z []float64, err error) {
 	}
 	return w, z, nil
 }
+
+// Syevd runs LAPACK's dsyevd (JOBZ = 'V', UPLO = 'U') on the symmetric n x n row-major matrix a,
+// overwriting it with the eigenvectors as columns and w with the eigenvalues ascending.
+func Syevd(n int, a, w []float64) error {
+	work, iwork := make([]float64, 1), make([]int32, 1)
+	if !lapacke.Dsyevd('V', 'U', n, a, n, w, work, -1, iwork, -1) {
+		return fmt.Errorf("lapackref: dsyevd workspace query failed for n=%d", n)
+	}
+	work, iwork = make([]float64, int(work[0])), make([]int32, iwork[0])
+	if !lapacke.Dsyevd('V', 'U', n, a, n, w, work, len(work), iwork, len(iwork)) {
+		return fmt.Errorf("lapackref: dsyevd failed for n=%d", n)
+	}
+	return nil
+}
