@@ -31,18 +31,21 @@
 //     column-major eigenvectors) instead of column swaps.
 //
 // Measured (go test -bench Sym ./internal/eigen/, random symmetric, seconds per call, 2-core
-// Zen 4; the machine is shared and timings vary by ~15%):
+// Zen 4; the machine is shared and timings vary by ~15%). "First D&C" is divide and conquer as
+// first written; "now" adds prefetching of symvUpper's row starts, blocks of 128 reflectors
+// for Q, and the trailing update as one product:
 //
-//	n      gonum EigenSym   QL/QR only (before)   eigen.Sym    speed-up over gonum
-//	256    0.055-0.091      0.011                 0.009        6-10x
-//	512    1.54-1.55        0.050                 0.040-0.048  32-39x
-//	1024   11.9             0.26                  0.20-0.24    50-60x
-//	2048   ~98 (DESIGN §7)  1.9-2.0               1.06-1.24    ~85x
-//	4096   945 (DESIGN §7)  16.2-16.8             8.1-8.7      ~110x
+//	n      gonum EigenSym   QL/QR only   first D&C     now          OpenBLAS dsyevd
+//	256    0.055-0.091      0.011        0.009         0.007-0.011
+//	512    1.54-1.55        0.050        0.040-0.048   0.035-0.046  0.037
+//	1024   11.9             0.26         0.20-0.24     0.16-0.18    0.15
+//	2048   ~98 (DESIGN §7)  1.9-2.0      1.06-1.24     0.88-0.99    0.94-0.96
+//	4096   945 (DESIGN §7)  16.2-16.8    8.1-8.7       6.9-7.9      7.0-7.5
 //
-// OpenBLAS's dsyevd takes 6.4 s at 4096 on the same cores. Where the 8 s go (CPU profile, 2
-// cores): GEMMs ~40% (applying Q, the trailing updates, the merges), the tridiagonalisation's
-// matrix-vector products ~30%, copies and packing ~15%.
+// OpenBLAS's dsyevd is BenchmarkSymLAPACK (openblas build), measured in the same runs. Where the
+// 7 s at 4096 go (BenchmarkStages): tridiagonalisation 4.2 s (its matrix-vector products, at the
+// machine's memory bandwidth, ~2.5 s of it), divide and conquer 1.0 s, applying Q 1.9 s (GEMMs
+// at the kernel's peak).
 //
 // Accuracy (TestSym: power-law spectra 1..1e-12, rank-deficient Gram matrices with exact zeros,
 // repeated and 1e-10-clustered eigenvalues, diagonal and tridiagonal matrices, n = 1..512, each
