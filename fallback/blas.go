@@ -21,6 +21,11 @@ type level3Impl interface {
 // blasName says which implementation runs the products (reported in summaries and benchmarks).
 var blasName string
 
+// sameBitsAnyCores says whether results are the same bits on any number of cores and in any
+// target batches (TestScoresIndependentOfCores): true for the pure-Go build, whose parallel steps
+// split their work the same way everywhere; false for the openblas build.
+var sameBitsAnyCores = true
+
 func defaultLevel3() level3Impl {
 	if gemm.Available() {
 		blasName = "pure Go, " + gemm.Kernel() + " GEMM"

@@ -20,6 +20,7 @@ func init() {
 	level3 = netblas.Implementation{}
 	blasName = "OpenBLAS (cgo)"
 	symEigen, eigenStops = dsyevd, false
+	sameBitsAnyCores = false // OpenBLAS's kernels and threads depend on a product's shape and the cores
 }
 
 // dsyevd: eigenvalues ascending, eigenvectors as the columns of a (row-major).

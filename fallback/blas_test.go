@@ -8,7 +8,8 @@ import (
 )
 
 // TestGramProduct: gramProduct's A A^T against plain loops, symmetric to the bit, and equal to
-// the bit to the full product mul computes (the engine's decompositions do not change), on
+// the bit to the full product mul computes (the engine's decompositions do not change; not with
+// OpenBLAS, whose kernels depend on the product's shape), on
 // orders that leave remainders of its 512-row blocks and 32-element mirror tiles, with both
 // product implementations.
 func TestGramProduct(t *testing.T) {
@@ -31,7 +32,7 @@ func TestGramProduct(t *testing.T) {
 				gramProduct(size, k, a, at, got)
 				full := make([]float64, size*size)
 				mul(size, size, k, a, at, 0, full)
-				if !slices.Equal(got, full) {
+				if (sameBitsAnyCores || gonumProducts) && !slices.Equal(got, full) { // OpenBLAS's kernels depend on the shape
 					t.Errorf("gonum %v, size %d, k %d: differs from the full product", gonumProducts, size, k)
 				}
 				for i := 0; i < size; i++ {

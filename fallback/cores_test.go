@@ -18,6 +18,9 @@ import (
 // Before the leave-one-out sums and symvUpper's parts were fixed, nearly every float64 score
 // differed in its last bits between core counts.
 func TestScoresIndependentOfCores(t *testing.T) {
+	if !sameBitsAnyCores {
+		t.Skipf("%s: results may differ in their last bits with the cores and the target batches", blasName)
+	}
 	rng := rand.New(rand.NewPCG(3, 7))
 	for _, shape := range []struct{ n, d int }{{400, 300}, {300, 360}} {
 		const m = 300

@@ -20,8 +20,9 @@
 // (GOMAXPROCS) or on the target batches the memory limit makes: every parallel step splits its
 // work the same way on any number of cores, and a target's numbers never depend on the targets
 // beside it (TestScoresIndependentOfCores). They can depend on the CPU's instruction set (the
-// assembly kernels are chosen at start-up), and the openblas build makes no such promise
-// (OpenBLAS's threaded routines split some sums by thread).
+// assembly kernels are chosen at start-up), and the openblas build makes no such promise: there
+// the last bits can change with the cores and the batches (OpenBLAS picks kernels and splits by
+// a product's shape and its threads).
 //
 // Degenerate targets: a target constant on the training fold gets zero coefficients; a target
 // whose prediction or held-out data is constant on a fold scores 0 there and is counted in
