@@ -101,7 +101,7 @@ func gramProduct(size, k int, a, at, c []float64) {
 // transpose returns the c x r transpose of the r x c row-major matrix a.
 func transpose[T float](r, c int, a []T) []T {
 	t := make([]T, r*c)
-	const bs = 512 // blocked for cache reuse on both sides
+	const bs = 32 // blocked for cache reuse on both sides
 	for i0 := 0; i0 < r; i0 += bs {
 		for j0 := 0; j0 < c; j0 += bs {
 			for i := i0; i < min(i0+bs, r); i++ {
