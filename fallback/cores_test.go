@@ -79,12 +79,7 @@ func scoreOnCores(t *testing.T, cores int, x, y engine.Matrix, set func(*engine.
 		t.Fatal(err)
 	}
 	set(&opts)
-	s, err := New().Open(y, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	res, err := s.Score(context.Background(), x)
+	res, err := engine.Score(context.Background(), New(), x, y, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
