@@ -42,7 +42,7 @@
 //	2048   ~98 (DESIGN §7)  1.9-2.0      1.06-1.24     0.88-0.99    0.94-0.96
 //	4096   945 (DESIGN §7)  16.2-16.8    8.1-8.7       6.9-7.9      7.0-7.5
 //
-// OpenBLAS's dsyevd is BenchmarkSymLAPACK (openblas build), measured in the same runs. Where the
+// OpenBLAS's dsyevd is BenchmarkSym/dsyevd (openblas build), measured in the same runs. Where the
 // 7 s at 4096 go (BenchmarkStages): tridiagonalisation 4.2 s (its matrix-vector products, at the
 // machine's memory bandwidth, ~2.5 s of it), divide and conquer 1.0 s, applying Q 1.9 s (GEMMs
 // at the kernel's peak).

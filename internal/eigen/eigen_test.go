@@ -300,6 +300,16 @@ func TestSymExtremeScale(t *testing.T) {
 	}
 }
 
+// symImpl is a symmetric eigensolver with Sym's signature, by name.
+type symImpl struct {
+	name string
+	fn   func(int, []float64, []float64) error
+}
+
+// otherSyms are further solvers BenchmarkSym times beside Sym and gonum's (OpenBLAS's dsyevd in
+// the openblas build).
+var otherSyms []symImpl
+
 func BenchmarkSym(b *testing.B) {
 	for _, n := range []int{256, 512, 1024, 2048, 4096} {
 		if n > 1024 && testing.Short() {
@@ -308,10 +318,7 @@ func BenchmarkSym(b *testing.B) {
 		rng := rand.New(rand.NewPCG(1, uint64(n)))
 		a := randomSymmetric(n, rng)
 		w := make([]float64, n)
-		for _, impl := range []struct {
-			name string
-			fn   func(int, []float64, []float64) error
-		}{{"eigen", Sym}, {"gonum", gonumSym}} {
+		for _, impl := range append([]symImpl{{"eigen", Sym}, {"gonum", gonumSym}}, otherSyms...) {
 			if impl.name == "gonum" && (n > 2048 || n > 1024 && testing.Short()) {
 				continue
 			}

@@ -4,7 +4,6 @@ package eigen
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -50,25 +49,5 @@ func TestStedcAgainstLAPACK(t *testing.T) {
 	}
 }
 
-// BenchmarkSymLAPACK times OpenBLAS's dsyevd (through LAPACKE) on BenchmarkSym's matrices, for
-// a comparison on the same machine and in the same run.
-func BenchmarkSymLAPACK(b *testing.B) {
-	for _, n := range []int{512, 1024, 2048, 4096} {
-		if n > 1024 && testing.Short() {
-			continue
-		}
-		rng := rand.New(rand.NewPCG(1, uint64(n)))
-		a := randomSymmetric(n, rng)
-		w := make([]float64, n)
-		b.Run(fmt.Sprintf("dsyevd/n=%d", n), func(b *testing.B) {
-			v := make([]float64, n*n)
-			for b.Loop() {
-				copy(v, a)
-				if err := lapackref.Syevd(n, v, w); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
-		})
-	}
-}
+// BenchmarkSym times OpenBLAS's dsyevd (through LAPACKE) too, on the same matrices.
+func init() { otherSyms = append(otherSyms, symImpl{"dsyevd", lapackref.Syevd}) }
