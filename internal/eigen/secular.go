@@ -39,31 +39,28 @@ func laed4(n, i int, d, z, delta []float64, rho float64) (dlam float64, ok bool)
 		}
 		c := rhoinv + psi
 		w := c + z[ii]*z[ii]/delta[ii] + z[n-1]*z[n-1]/delta[n-1]
+		// quadratic: the root of the two-pole model through the last two poles (DLAED4's
+		// initial guess, in its stable form for either sign of a).
+		quadratic := func() float64 {
+			del := d[n-1] - d[n-2]
+			a := -c*del + z[n-2]*z[n-2] + z[n-1]*z[n-1]
+			b := z[n-1] * z[n-1] * del
+			if a < 0 {
+				return 2 * b / (math.Sqrt(a*a+4*b*c) - a)
+			}
+			return (a + math.Sqrt(a*a+4*b*c)) / (2 * c)
+		}
 		var tau, dltlb, dltub float64
 		if w <= 0 {
 			temp := z[n-2]*z[n-2]/(d[n-1]-d[n-2]+rho) + z[n-1]*z[n-1]/rho
 			if c <= temp {
 				tau = rho
 			} else {
-				del := d[n-1] - d[n-2]
-				a := -c*del + z[n-2]*z[n-2] + z[n-1]*z[n-1]
-				b := z[n-1] * z[n-1] * del
-				if a < 0 {
-					tau = 2 * b / (math.Sqrt(a*a+4*b*c) - a)
-				} else {
-					tau = (a + math.Sqrt(a*a+4*b*c)) / (2 * c)
-				}
+				tau = quadratic()
 			}
 			dltlb, dltub = midpt, rho
 		} else {
-			del := d[n-1] - d[n-2]
-			a := -c*del + z[n-2]*z[n-2] + z[n-1]*z[n-1]
-			b := z[n-1] * z[n-1] * del
-			if a < 0 {
-				tau = 2 * b / (math.Sqrt(a*a+4*b*c) - a)
-			} else {
-				tau = (a + math.Sqrt(a*a+4*b*c)) / (2 * c)
-			}
+			tau = quadratic()
 			dltlb, dltub = 0, midpt
 		}
 		for j := 0; j < n; j++ {
