@@ -6,7 +6,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: help build test vet fmt-check bench bench-medium demo fixtures \
-        deps-cuda deps-openblas deps-oracle build-cuda build-openblas kernels check-ptx ci-cuda ci-openblas test-cudasim
+        deps-cuda deps-openblas deps-oracle deps-arm64 build-cuda build-openblas kernels check-ptx ci-cuda ci-openblas test-cudasim \
+        test-arm64
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,6 +41,12 @@ deps-openblas:
 	scripts/install-deps.sh openblas
 deps-oracle:
 	scripts/install-deps.sh oracle
+
+deps-arm64:
+	scripts/install-deps.sh arm64
+
+test-arm64: deps-arm64 ## cross-build and vet for macOS, Windows, arm64; arm64 kernel and engine tests under QEMU
+	scripts/test-arm64.sh
 
 # --- CUDA build (tag cuda). Binaries need a GPU to start: gorgonia.org/cu exits in init without one.
 kernels: deps-cuda ## compile kernels/*.cu to the checked-in PTX

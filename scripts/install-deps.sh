@@ -3,6 +3,7 @@
 #   scripts/install-deps.sh cuda      Debian's CUDA 11.8 toolkit (non-free): headers, cuBLAS, cuSOLVER, nvcc
 #   scripts/install-deps.sh openblas  OpenBLAS + LAPACKE for the optional `openblas` CPU build
 #   scripts/install-deps.sh oracle    scikit-learn and SciPy, to regenerate the test fixtures
+#   scripts/install-deps.sh arm64     QEMU's user-mode emulator, to run the arm64 build's tests here
 set -euo pipefail
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
@@ -13,10 +14,11 @@ for part in "$@"; do
     cuda) want+=(nvidia-cuda-toolkit nvidia-cuda-dev) ;;
     openblas) want+=(libopenblas-dev liblapacke-dev) ;;
     oracle) want+=(python3-sklearn python3-scipy python3-numpy) ;;
-    *) echo "install-deps: unknown part '$part' (cuda|openblas|oracle)" >&2; exit 2 ;;
+    arm64) want+=(qemu-user-static) ;;
+    *) echo "install-deps: unknown part '$part' (cuda|openblas|oracle|arm64)" >&2; exit 2 ;;
   esac
 done
-[ ${#want[@]} -gt 0 ] || { echo "usage: $0 cuda|openblas|oracle ..." >&2; exit 2; }
+[ ${#want[@]} -gt 0 ] || { echo "usage: $0 cuda|openblas|oracle|arm64 ..." >&2; exit 2; }
 
 missing=()
 for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -63,7 +63,7 @@ func BenchmarkSgemm(b *testing.B) {
 			for _, isa := range benchISAs(im.name) {
 				b.Run(fmt.Sprintf("%s/%s", s.name, isa.name), func(b *testing.B) {
 					isa.set()
-					defer selectKernels(hasAVX512, hasAVX2)
+					defer useKernels(bestKernels())
 					for b.Loop() {
 						im.f()
 					}
@@ -99,7 +99,7 @@ func BenchmarkDgemm(b *testing.B) {
 			for _, isa := range benchISAs(im.name) {
 				b.Run(fmt.Sprintf("%s/%s", s.name, isa.name), func(b *testing.B) {
 					isa.set()
-					defer selectKernels(hasAVX512, hasAVX2)
+					defer useKernels(bestKernels())
 					for b.Loop() {
 						im.f()
 					}
@@ -110,8 +110,8 @@ func BenchmarkDgemm(b *testing.B) {
 	}
 }
 
-// benchISAs expands the "asm" implementation into the default kernels and,
-// on an AVX-512 machine, also the AVX2 kernels ("asm-avx2").
+// benchISAs expands the "asm" implementation into the default kernels ("asm")
+// and the other kernel sets this CPU has ("asm-avx2" on an AVX-512 machine).
 func benchISAs(name string) []struct {
 	name string
 	set  func()
@@ -123,9 +123,13 @@ func benchISAs(name string) []struct {
 	if name != "asm" {
 		return []isa{{name, func() {}}}
 	}
-	out := []isa{{"asm", func() { selectKernels(hasAVX512, hasAVX2) }}}
-	if hasAVX512 {
-		out = append(out, isa{"asm-avx2", func() { selectKernels(false, true) }})
+	var out []isa
+	for i := range kernelSets {
+		ks, label := &kernelSets[i], "asm"
+		if i > 0 {
+			label += "-" + ks.name
+		}
+		out = append(out, isa{label, func() { useKernels(ks) }})
 	}
 	return out
 }

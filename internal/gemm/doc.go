@@ -33,13 +33,19 @@
 // columns (or rows, when C is tall) of C; packing buffers are reused through
 // sync.Pool.
 //
-// Kernels (amd64, chosen at run time with golang.org/x/sys/cpu):
+// Kernels (amd64: chosen at run time with golang.org/x/sys/cpu; arm64: always):
 //
 //	AVX-512F:  float32 14×32 tile, float64 14×16 tile (28 zmm accumulators)
 //	AVX2+FMA:  float32  6×16 tile, float64  6×8  tile (12 ymm accumulators)
+//	NEON:      float32  8×12 tile, float64  8×6  tile (24 q-register accumulators,
+//	           FMLA by element: Go's assembler lacks that form, so it is
+//	           emitted as WORDs, each with the instruction in a comment)
 //
-// Without AVX2+FMA, or on other architectures, the methods delegate to gonum's
-// pure-Go blas/gonum implementation (Available reports false).
+// Without AVX2+FMA on amd64, or on other architectures, the methods delegate
+// to gonum's pure-Go blas/gonum implementation (Available reports false). The
+// NEON kernels are checked by the same tests under QEMU's user-mode emulator
+// (make test-arm64); their speed has not been measured on arm64 hardware, and
+// their cache blocks (kernels_arm64.go) are not tuned.
 //
 // # Performance
 //

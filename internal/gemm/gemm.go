@@ -44,20 +44,47 @@ type kernel[T float32 | float64] struct {
 	fn         func(k int, a, b, c *T, ldc int, alpha, beta T)
 }
 
-// Selected kernels; nil means fall back to gonum. Set by selectKernels.
+// kernelSet is one instruction set's pair of micro-kernels. Each architecture's
+// kernels_*.go lists in kernelSets the sets this CPU runs, best first.
+type kernelSet struct {
+	name string
+	k32  *kernel[float32]
+	k64  *kernel[float64]
+}
+
+// Selected kernels; nil means fall back to gonum. Set by useKernels.
 var (
 	kern32 *kernel[float32]
 	kern64 *kernel[float64]
 )
+
+func init() { useKernels(bestKernels()) }
+
+// bestKernels is the first of kernelSets, or nil when this CPU has none.
+func bestKernels() *kernelSet {
+	if len(kernelSets) == 0 {
+		return nil
+	}
+	return &kernelSets[0]
+}
+
+// useKernels installs a kernel set (nil: gonum). Tests and benchmarks use it to
+// run every set this CPU has.
+func useKernels(ks *kernelSet) {
+	kern32, kern64 = nil, nil
+	if ks != nil {
+		kern32, kern64 = ks.k32, ks.k64
+	}
+}
 
 // forceFallback makes Sgemm and Dgemm delegate to gonum (used by tests).
 var forceFallback bool
 
 // Available reports whether a SIMD kernel runs on this CPU. When false, the
 // methods of Implementation delegate to gonum's blas/gonum implementation.
-func Available() bool { return hasKernels }
+func Available() bool { return len(kernelSets) > 0 }
 
-// Kernel names the micro-kernels in use ("avx512", "avx2" or "gonum").
+// Kernel names the micro-kernels in use ("avx512", "avx2", "neon" or "gonum").
 func Kernel() string {
 	if kern32 == nil || forceFallback {
 		return "gonum"

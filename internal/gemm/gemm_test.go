@@ -20,14 +20,12 @@ func paths(t testing.TB) []struct {
 		set  func()
 	}
 	var ps []path
-	if hasAVX512 {
-		ps = append(ps, path{"avx512", func() { selectKernels(true, true); forceFallback = false }})
+	for i := range kernelSets {
+		ks := &kernelSets[i]
+		ps = append(ps, path{ks.name, func() { useKernels(ks); forceFallback = false }})
 	}
-	if hasAVX2 {
-		ps = append(ps, path{"avx2", func() { selectKernels(false, true); forceFallback = false }})
-	}
-	ps = append(ps, path{"fallback", func() { selectKernels(hasAVX512, hasAVX2); forceFallback = true }})
-	t.Cleanup(func() { selectKernels(hasAVX512, hasAVX2); forceFallback = false })
+	ps = append(ps, path{"fallback", func() { useKernels(bestKernels()); forceFallback = true }})
+	t.Cleanup(func() { useKernels(bestKernels()); forceFallback = false })
 	return ps
 }
 
@@ -191,8 +189,11 @@ func TestGemmSmall(t *testing.T) {
 	sizes := [][3]int{
 		{1, 1, 1}, {7, 13, 5}, {0, 5, 3}, {5, 0, 3}, {4, 6, 0}, {0, 0, 0},
 		{3, 2, 1}, {1, 70, 40}, {2, 70, 40}, {15, 33, 17}, {14, 32, 9}, {29, 65, 31}, {6, 16, 4}, {13, 47, 300},
+		{8, 12, 5}, {16, 6, 3}, // exact NEON tiles
 	}
 	scalars := []float64{0, 1, -0.5, 2}
+	// -0 must count as 0: C (NaN here) is not read.
+	betas := append(scalars, math.Copysign(0, -1))
 	for _, p := range paths(t) {
 		t.Run(p.name, func(t *testing.T) {
 			p.set()
@@ -201,7 +202,7 @@ func TestGemmSmall(t *testing.T) {
 				for _, tA := range transposes {
 					for _, tB := range transposes {
 						for _, alpha := range scalars {
-							for _, beta := range scalars {
+							for _, beta := range betas {
 								tc := gemmCase{tA: tA, tB: tB, m: sz[0], n: sz[1], k: sz[2], alpha: alpha, beta: beta}
 								runCase(t, tc, rng)
 								tc.padA, tc.padB, tc.padC = 3, 5, 2

@@ -5,10 +5,10 @@ import "testing"
 // BenchmarkKernel measures one micro-kernel call on L1-resident panels
 // (single core): the ceiling for the blocked product.
 func BenchmarkKernel(b *testing.B) {
-	defer selectKernels(hasAVX512, hasAVX2)
+	defer useKernels(bestKernels())
 	for _, kc := range []int{64, 256} {
-		for _, isa := range []bool{true, false} {
-			selectKernels(isa, true)
+		for i := range kernelSets {
+			useKernels(&kernelSets[i])
 			benchKernel(b, kc)
 		}
 	}

@@ -19,25 +19,25 @@ func kernS6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
 //go:noescape
 func kernD6x8AVX2(k int, a, b, c *float64, ldc int, alpha, beta float64)
 
-var (
-	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+// kernelSets lists the kernels this CPU runs, best first: AVX-512F, then
+// AVX2+FMA (also on AVX-512 machines, so the tests cover both).
+var kernelSets = amd64Kernels(cpu.X86.HasAVX2 && cpu.X86.HasFMA, cpu.X86.HasAVX512F)
 
-	hasKernels = hasAVX2
-)
-
-func init() { selectKernels(hasAVX512, hasAVX2) }
-
-// selectKernels installs the best kernels allowed by the two switches and the
-// CPU (tests call it to exercise the AVX2 kernels on an AVX-512 machine).
-func selectKernels(avx512, avx2 bool) {
-	kern32, kern64 = nil, nil
-	switch {
-	case avx512 && hasAVX512:
-		kern32 = &kernel[float32]{name: "avx512", mr: 14, nr: 32, kc: 512, mc: 14 * 12, nc: 4096, fn: kernS14x32AVX512}
-		kern64 = &kernel[float64]{name: "avx512", mr: 14, nr: 16, kc: 384, mc: 14 * 6, nc: 2048, fn: kernD14x16AVX512}
-	case avx2 && hasAVX2:
-		kern32 = &kernel[float32]{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 6 * 48, nc: 4096, fn: kernS6x16AVX2}
-		kern64 = &kernel[float64]{name: "avx2", mr: 6, nr: 8, kc: 256, mc: 6 * 24, nc: 2048, fn: kernD6x8AVX2}
+func amd64Kernels(avx2, avx512 bool) []kernelSet {
+	var sets []kernelSet
+	if avx2 && avx512 {
+		sets = append(sets, kernelSet{
+			name: "avx512",
+			k32:  &kernel[float32]{name: "avx512", mr: 14, nr: 32, kc: 512, mc: 14 * 12, nc: 4096, fn: kernS14x32AVX512},
+			k64:  &kernel[float64]{name: "avx512", mr: 14, nr: 16, kc: 384, mc: 14 * 6, nc: 2048, fn: kernD14x16AVX512},
+		})
 	}
+	if avx2 {
+		sets = append(sets, kernelSet{
+			name: "avx2",
+			k32:  &kernel[float32]{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 6 * 48, nc: 4096, fn: kernS6x16AVX2},
+			k64:  &kernel[float64]{name: "avx2", mr: 6, nr: 8, kc: 256, mc: 6 * 24, nc: 2048, fn: kernD6x8AVX2},
+		})
+	}
+	return sets
 }

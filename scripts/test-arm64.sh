@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The pure-Go build on other platforms. Cross-builds and vets it for macOS (Apple silicon and
+# Intel), Windows and Linux on arm64. Then it runs the tests of the code that has arm64 assembly
+# or feeds it, under QEMU's user-mode emulator: internal/gemm (NEON kernels), internal/eigen and
+# fallback (the CPU engine on them). Emulation is ~20x slower than the host, so the slowest
+# tests are left out: eigen's cancellation timing test and fallback's core-count sweep, which
+# test no arm64-specific code. Needs qemu-user-static (scripts/install-deps.sh arm64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+qemu=$(command -v qemu-aarch64-static) || { echo "test-arm64: qemu-aarch64-static not found (scripts/install-deps.sh arm64)" >&2; exit 1; }
+
+for target in darwin/arm64 darwin/amd64 windows/amd64 linux/arm64; do
+	echo "build and vet: $target"
+	GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -o /dev/null ./...
+	GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go vet ./...
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+declare -A skip=(
+	[internal/eigen]='^TestSymContextCancel$'
+	[fallback]='^TestScoresIndependentOfCores$'
+)
+pids=()
+for pkg in internal/gemm internal/eigen fallback; do
+	bin=$work/$(basename "$pkg").test
+	GOARCH=arm64 CGO_ENABLED=0 go test -c -o "$bin" "./$pkg"
+	# Each binary runs in its package's folder (testdata), the three side by side.
+	(cd "$pkg" && "$qemu" "$bin" -test.short -test.count=1 -test.skip "${skip[$pkg]:-^$}" > "$work/$(basename "$pkg").log" 2>&1) &
+	pids+=("$!:$pkg")
+done
+rc=0
+for entry in "${pids[@]}"; do
+	pid=${entry%%:*} pkg=${entry#*:}
+	if wait "$pid"; then
+		echo "ok    $pkg (linux/arm64 under qemu)"
+	else
+		rc=1
+		echo "FAIL  $pkg (linux/arm64 under qemu):"
+		tail -40 "$work/$(basename "$pkg").log"
+	fi
+done
+exit $rc
