@@ -15,6 +15,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/sysmem"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -43,7 +44,7 @@ func modelFlags() []cli.Flag {
 		&cli.StringFlag{Name: "device", Value: defaultDevice, Category: catRun, EnvVars: []string{"BRAINALIGN_DEVICE"},
 			Usage: "engine: cpu, or cuda[:N] in a cuda build"},
 		&cli.StringFlag{Name: "memory", Category: catRun, EnvVars: []string{"BRAINALIGN_MEMORY"},
-			Usage: "cap on the engine's working memory, e.g. 8GiB or 500MB (default: half of available)"},
+			Usage: "cap on the engine's working memory, e.g. 8GiB or 500MB (default: half of available: free memory, or a Slurm job's or container's cgroup limit)"},
 	}
 }
 
@@ -172,12 +173,20 @@ func stderrIsTerminal(c *cli.Context) bool {
 // boundHeap turns --memory into a soft limit for Go's garbage collector as well (unless
 // GOMEMLIMIT is set): the engine sizes its buffers to the cap, and without this the collector
 // would let short-lived garbage grow the heap to about twice what is live. The slack covers the
-// results and the runtime; memory-mapped input files are not heap and are not counted.
+// results and the runtime; memory-mapped input files are not heap and are not counted. Without
+// --memory the soft limit is 90% of what the process can still take (sysmem: the machine's, or
+// its Slurm job's or container's cgroup limit), so garbage alone cannot get it killed.
 func boundHeap(limit int64) {
-	if limit <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	debug.SetMemoryLimit(limit + limit/4 + 64<<20)
+	if limit > 0 {
+		debug.SetMemoryLimit(limit + limit/4 + 64<<20)
+		return
+	}
+	if avail, ok := sysmem.Available(); ok && avail > 0 {
+		debug.SetMemoryLimit(avail - avail/10)
+	}
 }
 
 // Commands that take sweep folders as arguments, or no arguments at all. urfave/cli v2 stops
