@@ -99,7 +99,7 @@ func runBench(c *cli.Context) error {
 	if opts.MemoryLimit, err = parseBytes(c.String("memory")); err != nil {
 		return usageError("--memory: %v", err)
 	}
-	boundHeap(opts.MemoryLimit)
+	boundHeap(c.String("device"), opts.MemoryLimit)
 	out := c.App.Writer
 	fmt.Fprintf(out, "workload %s\n", w)
 	t0 := time.Now()

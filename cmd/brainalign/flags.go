@@ -70,7 +70,7 @@ func modelOptions(c *cli.Context, nBrain int, brainRows []int) (engine.Options, 
 	if opts.MemoryLimit, err = parseBytes(c.String("memory")); err != nil {
 		return opts, usageError("--memory: %v", err)
 	}
-	boundHeap(opts.MemoryLimit)
+	boundHeap(c.String("device"), opts.MemoryLimit)
 	opts.SharedAlpha = c.Bool("shared-alpha")
 	opts.NoIntercept = c.Bool("no-intercept")
 	k := c.Int("folds")
@@ -170,17 +170,18 @@ func stderrIsTerminal(c *cli.Context) bool {
 	return ok && isTerminal(f)
 }
 
-// boundHeap turns --memory into a soft limit for Go's garbage collector as well (unless
-// GOMEMLIMIT is set): the engine sizes its buffers to the cap, and without this the collector
-// would let short-lived garbage grow the heap to about twice what is live. The slack covers the
-// results and the runtime; memory-mapped input files are not heap and are not counted. Without
-// --memory the soft limit is 90% of what the process can still take (sysmem: the machine's, or
-// its Slurm job's or container's cgroup limit), so garbage alone cannot get it killed.
-func boundHeap(limit int64) {
+// boundHeap sets a soft limit for Go's garbage collector (unless GOMEMLIMIT is set). On the
+// CPU engine --memory caps the working memory: the engine sizes its buffers to it, and without
+// this the collector would let short-lived garbage grow the heap to about twice what is live.
+// The slack covers the results and the runtime; memory-mapped input files are not heap and are
+// not counted. Otherwise (no --memory, or a GPU engine, whose --memory is device memory) the
+// limit is 90% of what the process can still take (sysmem: the machine's, or its Slurm job's
+// or container's cgroup limit), so garbage alone cannot get it killed.
+func boundHeap(device string, limit int64) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	if limit > 0 {
+	if limit > 0 && device == "cpu" {
 		debug.SetMemoryLimit(limit + limit/4 + 64<<20)
 		return
 	}
