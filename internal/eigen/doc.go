@@ -8,7 +8,7 @@
 //  1. Tridiagonalisation (tridiagonalize): LAPACK's blocked Dsytrd with Dlatrd panels of 32
 //     columns, on the upper triangle only, so that column c is row c from column c on
 //     (contiguous). A v (symvUpper) reads each row of the trailing block once for both
-//     triangles' contributions: four rows at a time (symv_amd64.s, AVX2+FMA), each element
+//     triangles' contributions: four rows at a time (symv_amd64.s, AVX2+FMA; symv_arm64.s, NEON), each element
 //     loaded once for the product with v and the transposed product's update, split into 16
 //     row ranges of equal area (run on up to 16 cores, summed in order). This step is memory-bound: at n = 4096 the products run at about
 //     the machine's memory bandwidth (~35-40 GB/s with L3 hits). The trailing update A -= V W^T
@@ -63,6 +63,9 @@
 // Results do not depend on the number of cores: every parallel step splits its work the same way
 // on any number of cores (TestSymCoresIndependent, TestStedcCoresIndependent), so the same binary
 // gives the same bits on a laptop and on a 64-core node.
+//
+// On arm64 the symv and internal/gemm's products run on NEON kernels (tested under QEMU, not
+// yet timed on arm64 hardware); the QL/QR rotations use the Go path there.
 //
 // Not done: two-stage tridiagonalisation (dense to band by GEMMs, then band to tridiagonal),
 // which would make step 1 compute-bound instead of memory-bound; an AVX-512 rotation kernel.

@@ -473,7 +473,7 @@ func BenchmarkTridiagonalSolver(b *testing.B) {
 // and columns, in one part or several, with the same bits on one core as on three.
 func TestSymvKernel(t *testing.T) {
 	if !useSymv4 {
-		t.Skip("no AVX2+FMA symv kernel on this machine")
+		t.Skip("no fused symv kernel on this machine")
 	}
 	defer func(old bool) { useSymv4 = old }(useSymv4)
 	rng := rand.New(rand.NewPCG(4, 4))

@@ -16,16 +16,16 @@ func rotBwd16AVX2(buf *float64, c, s *float64, k int)
 // useRot16 selects the assembly path of rotQueue.flush (tests switch it off to compare).
 var useRot16 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// symvRows4AVX2 (symv_amd64.s): for four rows of stride lda and j < n (a multiple of 4),
+// symvRows4 (symv_amd64.s, AVX2+FMA): for four rows of stride lda and j < n (a multiple of 4),
 // y[r] += row_r . x and acc[j] += sum_r row_r[j] xb[r], reading each element once.
 //
 //go:noescape
-func symvRows4AVX2(a *float64, lda int, x, acc *float64, n int, xb *[4]float64, y *[4]float64)
+func symvRows4(a *float64, lda int, x, acc *float64, n int, xb *[4]float64, y *[4]float64)
 
 // prefetchRows (symv_amd64.s) asks for the first three cache lines of rows a, a+stride, ...
 //
 //go:noescape
 func prefetchRows(a *float64, stride, rows int)
 
-// useSymv4 selects symvRows4AVX2 in symvUpper (tests switch it off to compare).
+// useSymv4 selects symvRows4 in symvUpper (tests switch it off to compare).
 var useSymv4 = cpu.X86.HasAVX2 && cpu.X86.HasFMA

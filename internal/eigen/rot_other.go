@@ -1,4 +1,4 @@
-//go:build !amd64
+//go:build !amd64 && !arm64
 
 package eigen
 
@@ -11,7 +11,7 @@ func rotBwd16AVX2(buf *float64, c, s *float64, k int) { panic("eigen: no rotatio
 
 var useSymv4 = false
 
-func symvRows4AVX2(a *float64, lda int, x, acc *float64, n int, xb *[4]float64, y *[4]float64) {
+func symvRows4(a *float64, lda int, x, acc *float64, n int, xb *[4]float64, y *[4]float64) {
 	panic("eigen: no symv kernels")
 }
 

@@ -4,14 +4,14 @@
 // rows is read once, for both the product with x and the transposed product's update.
 #include "textflag.h"
 
-// func symvRows4AVX2(a *float64, lda int, x, acc *float64, n int, xb *[4]float64, y *[4]float64)
+// func symvRows4(a *float64, lda int, x, acc *float64, n int, xb *[4]float64, y *[4]float64)
 //
 // For the four rows at a, a+lda, a+2 lda, a+3 lda (lda in elements) and j in [0, n), n a
 // multiple of 4: y[r] += sum_j row_r[j] x[j], and acc[j] += sum_r row_r[j] xb[r].
 //
 // Registers: SI, R10, R11, R12 the rows; DI x; DX acc; CX n in bytes; AX the byte offset;
 // Y0-Y3 the row sums; Y4-Y7 xb broadcast; Y8 x; Y9 acc; Y10-Y13 the rows' elements.
-TEXT ·symvRows4AVX2(SB), NOSPLIT, $0-56
+TEXT ·symvRows4(SB), NOSPLIT, $0-56
 	MOVQ a+0(FP), SI
 	MOVQ lda+8(FP), BX
 	SHLQ $3, BX

@@ -161,7 +161,7 @@ func (s *symvScratch) symvUpper(m int, a []float64, lda int, x, y []float64) {
 				for ; r+4 <= i+b; r += 4 {
 					xb := [4]float64{x[r], x[r+1], x[r+2], x[r+3]}
 					var yr [4]float64
-					symvRows4AVX2(&a[r*lda+c], lda, &x[c], &acc[c], n4, &xb, &yr)
+					symvRows4(&a[r*lda+c], lda, &x[c], &acc[c], n4, &xb, &yr)
 					for j := c + n4; j < m; j++ {
 						for t := range 4 {
 							v := a[(r+t)*lda+j]
