@@ -7,5 +7,6 @@
 // whole node, so on a 512 GiB node a job given 16 GiB would size its batches for hundreds of
 // GiB and be killed by the cgroup. Headroom is the limit less the usage, plus the inactive file
 // cache the kernel reclaims first (as MemAvailable counts it). On macOS it is the physical
-// memory (hw.memsize); elsewhere it is unknown.
+// memory (hw.memsize), on Windows the available physical memory (GlobalMemoryStatusEx);
+// elsewhere it is unknown.
 package sysmem
