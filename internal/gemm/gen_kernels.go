@@ -35,21 +35,19 @@ type spec struct {
 	isa    string // comment
 }
 
+// pick returns f32 for 4-byte elements, else f64.
+func pick(elem int, f32, f64 string) string {
+	if elem == 4 {
+		return f32
+	}
+	return f64
+}
+
 func (s spec) nr() int { return s.nv * s.lanes }
 
-func (s spec) sfx() string {
-	if s.elem == 4 {
-		return "PS"
-	}
-	return "PD"
-}
+func (s spec) sfx() string { return pick(s.elem, "PS", "PD") }
 
-func (s spec) bcast() string {
-	if s.elem == 4 {
-		return "VBROADCASTSS"
-	}
-	return "VBROADCASTSD"
-}
+func (s spec) bcast() string { return pick(s.elem, "VBROADCASTSS", "VBROADCASTSD") }
 
 func (s spec) zero(r string) string {
 	if s.reg == "Z" {
@@ -67,12 +65,7 @@ func (s spec) bReg(v int) string { return fmt.Sprintf("%s%d", s.reg, s.nacc()+v)
 func (s spec) aReg(i int) string { return fmt.Sprintf("%s%d", s.reg, s.nacc()+s.nv+i%2) }
 func (s spec) alphaReg() string  { return s.aReg(0) }
 func (s spec) betaReg() string   { return s.aReg(1) }
-func (s spec) typ() string {
-	if s.elem == 4 {
-		return "float32"
-	}
-	return "float64"
-}
+func (s spec) typ() string       { return pick(s.elem, "float32", "float64") }
 
 func gen(s spec) []byte {
 	var w bytes.Buffer
@@ -233,22 +226,12 @@ type neonSpec struct {
 	unroll int
 }
 
-func (s neonSpec) lanes() int { return 16 / s.elem }
-func (s neonSpec) nr() int    { return s.nv * s.lanes() }
-func (s neonSpec) nacc() int  { return s.mr * s.nv }
-func (s neonSpec) na() int    { return s.mr / s.lanes() } // vectors of one A step
-func (s neonSpec) arr() string {
-	if s.elem == 4 {
-		return "S4"
-	}
-	return "D2"
-}
-func (s neonSpec) typ() string {
-	if s.elem == 4 {
-		return "float32"
-	}
-	return "float64"
-}
+func (s neonSpec) lanes() int  { return 16 / s.elem }
+func (s neonSpec) nr() int     { return s.nv * s.lanes() }
+func (s neonSpec) nacc() int   { return s.mr * s.nv }
+func (s neonSpec) na() int     { return s.mr / s.lanes() } // vectors of one A step
+func (s neonSpec) arr() string { return pick(s.elem, "S4", "D2") }
+func (s neonSpec) typ() string { return pick(s.elem, "float32", "float64") }
 
 // Register plan: V0.. accumulators (row i, vector v in V(i*nv+v)), then the A
 // vectors of one step, then the B vectors.
