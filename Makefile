@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION)
         test-arm64
 
 help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 build: ## pure-Go binary (no cgo), runs anywhere: bin/brainalign
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/brainalign ./cmd/brainalign
