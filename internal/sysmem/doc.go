@@ -2,8 +2,8 @@
 // paging, for the engines' default working-memory cap.
 //
 // On Linux that is the kernel's MemAvailable, lowered to the headroom left under every memory
-// limit of the cgroups the process is in (v2 memory.max, v1 memory.limit_in_bytes, and those of
-// their ancestors): a Slurm job's --mem, a container's limit. MemAvailable alone describes the
+// limit of the cgroups the process is in and their ancestors (v2 memory.max and memory.high, v1
+// memory.limit_in_bytes): a Slurm job's --mem, a container's limit. MemAvailable alone describes the
 // whole node, so on a 512 GiB node a job given 16 GiB would size its batches for hundreds of
 // GiB and be killed by the cgroup. Headroom is the limit less the usage, plus the inactive file
 // cache the kernel reclaims first (as MemAvailable counts it). On macOS it is the physical

@@ -45,13 +45,16 @@ func meminfoAvailable(fsys fs.FS) int64 {
 }
 
 // A cgroup hierarchy's memory files: v2 (unified) or v1 (the memory controller's own tree).
+// v2's memory.high is a limit too: past it the kernel throttles the process and reclaims hard.
 type cgroupFiles struct {
-	root, limit, usage, inactive string
+	root            string
+	limits          []string
+	usage, inactive string
 }
 
 var (
-	cgroupV2 = cgroupFiles{"sys/fs/cgroup", "memory.max", "memory.current", "inactive_file"}
-	cgroupV1 = cgroupFiles{"sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"}
+	cgroupV2 = cgroupFiles{"sys/fs/cgroup", []string{"memory.max", "memory.high"}, "memory.current", "inactive_file"}
+	cgroupV1 = cgroupFiles{"sys/fs/cgroup/memory", []string{"memory.limit_in_bytes"}, "memory.usage_in_bytes", "total_inactive_file"}
 )
 
 // cgroupHeadroom returns the least headroom over the memory-limited cgroups of this process and
@@ -105,8 +108,13 @@ const noLimit = 1 << 62
 // headroom reads one cgroup's limit and usage: limit - usage + inactive file cache, at least 0.
 // ok is false when the cgroup has no limit or its files are missing.
 func (c cgroupFiles) headroom(fsys fs.FS, dir string) (room int64, ok bool) {
-	limit, ok := readInt(fsys, path.Join(dir, c.limit))
-	if !ok || limit >= noLimit {
+	limit := int64(noLimit)
+	for _, name := range c.limits {
+		if v, ok := readInt(fsys, path.Join(dir, name)); ok {
+			limit = min(limit, v)
+		}
+	}
+	if limit >= noLimit {
 		return 0, false
 	}
 	usage, _ := readInt(fsys, path.Join(dir, c.usage))

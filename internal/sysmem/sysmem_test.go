@@ -47,6 +47,13 @@ func TestAvailable(t *testing.T) {
 			"sys/fs/cgroup/a/memory.max": file("4294967296\n"), "sys/fs/cgroup/a/memory.current": file("1073741824\n"),
 			"sys/fs/cgroup/a/b/memory.max": file("10737418240\n"), "sys/fs/cgroup/a/b/memory.current": file("0\n"),
 		}},
+		{name: "v2 memory.high below memory.max", want: 2 * gib, ok: true, fs: fstest.MapFS{
+			"proc/meminfo":                     meminfo,
+			"proc/self/cgroup":                 file("0::/svc\n"),
+			"sys/fs/cgroup/svc/memory.max":     file("8589934592\n"),
+			"sys/fs/cgroup/svc/memory.high":    file("3221225472\n"),
+			"sys/fs/cgroup/svc/memory.current": file("1073741824\n"),
+		}},
 		{name: "container with its own cgroup namespace (v2 root)", want: 3 * gib, ok: true, fs: fstest.MapFS{
 			"proc/meminfo":                 meminfo,
 			"proc/self/cgroup":             file("0::/\n"),
