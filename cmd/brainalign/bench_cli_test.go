@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,11 @@ func TestBenchCommand(t *testing.T) {
 		Workload  struct {
 			N, D, M int
 		} `json:"workload"`
+		Model struct {
+			Inner, Precision string
+			Folds            int
+		} `json:"model"`
+		Host hostInfo `json:"host"`
 	}
 	if err := json.Unmarshal(b, &rec); err != nil {
 		t.Fatal(err)
@@ -40,6 +46,14 @@ func TestBenchCommand(t *testing.T) {
 	// only the cuda engine starts on the next layer early (engine.Preparer)
 	if rec.Layers != 3 || rec.TFLOPS <= 0 || rec.Workload.M != 300 || rec.Lookahead != (defaultDevice != "cpu") {
 		t.Errorf("record %+v", rec)
+	}
+	// the settings in words, and the machine the timings were taken on
+	if rec.Model.Inner != "loo" || rec.Model.Precision != "float32" || rec.Model.Folds != 5 ||
+		rec.Host.OS != runtime.GOOS || rec.Host.Arch != runtime.GOARCH || rec.Host.Cores != runtime.GOMAXPROCS(0) || rec.Host.Go == "" {
+		t.Errorf("record's model %+v, host %+v", rec.Model, rec.Host)
+	}
+	if !strings.Contains(out, "host "+runtime.GOOS+"/"+runtime.GOARCH) {
+		t.Errorf("output lacks the host line:\n%s", out)
 	}
 	for _, args := range [][]string{
 		{"--layers", "0"},

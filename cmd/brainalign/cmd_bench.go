@@ -101,7 +101,9 @@ func runBench(c *cli.Context) error {
 	}
 	boundHeap(c.String("device"), opts.MemoryLimit)
 	out := c.App.Writer
+	host := hostOf()
 	fmt.Fprintf(out, "workload %s\n", w)
+	fmt.Fprintf(out, "host %s\n", host)
 	t0 := time.Now()
 	x, y := w.Generate()
 	fmt.Fprintf(out, "generated %.2f GB of data in %s\n", float64(4*(len(x.F32)+len(y.F32)))/1e9, time.Since(t0).Round(time.Millisecond))
@@ -176,7 +178,8 @@ func runBench(c *cli.Context) error {
 	fmt.Fprintf(out, "scores: mean r %.4f, median %.4f; degenerate targets %d\n", st.Mean, st.Median, last.DegenerateTargets)
 	if p := c.String("json"); p != "" {
 		return writeJSON(p, map[string]any{
-			"workload": w, "engine": last.Engine, "layers": layers, "lookahead": lookahead, "open_seconds": openTime.Seconds(),
+			"workload": map[string]any{"name": w.Name, "n": w.N, "d": w.D, "m": w.M, "seed": w.Seed},
+			"model":    modelInfoOf(opts, contiguousKFold), "host": host, "engine": last.Engine, "layers": layers, "lookahead": lookahead, "open_seconds": openTime.Seconds(),
 			"wall_seconds": elapsed.Seconds(), "run": runInfoOf(&engine.Result{Engine: last.Engine, Rank: last.Rank, Dropped: last.Dropped,
 				Flops: flops, Timings: total, Scores: last.Scores, Batches: last.Batches}),
 			"tflops_per_second": tflops, "peak_tflops": peak / 1e12, "version": version, "created": nowUTC(),

@@ -141,6 +141,7 @@ func runEncode(c *cli.Context) error {
 		"targets":  ym.Cols,
 		"model":    modelInfoOf(opts, foldScheme(c)),
 		"run":      runInfoOf(res),
+		"host":     hostOf(),
 	}
 	if unmatched != nil {
 		summary["unmatched_ids"] = unmatched
@@ -194,8 +195,11 @@ func foldScheme(c *cli.Context) string {
 	case c.Int64("shuffle-seed") >= 0:
 		return fmt.Sprintf("KFold(shuffle=True, random_state=%d)", c.Int64("shuffle-seed"))
 	}
-	return "kfold (contiguous, unshuffled)"
+	return contiguousKFold
 }
+
+// contiguousKFold is scikit-learn's KFold without shuffling, as the summaries name it.
+const contiguousKFold = "kfold (contiguous, unshuffled)"
 
 // checkEarlierOutput guards --overwrite: it refuses to replace a non-empty directory at out that
 // is not an earlier output of the same command, so that --overwrite cannot delete a folder of

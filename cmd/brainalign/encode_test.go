@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -88,7 +89,8 @@ func TestEncodeWritesContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"alphas"`, `"engine"`, `"precision": "float64"`, `"seconds"`, `"degenerate_targets"`, `"version"`} {
+	for _, key := range []string{`"alphas"`, `"engine"`, `"precision": "float64"`, `"seconds"`, `"degenerate_targets"`, `"version"`,
+		`"host"`, `"os": "` + runtime.GOOS + `"`, `"cores": `} {
 		if !bytes.Contains(b, []byte(key)) {
 			t.Errorf("summary.json lacks %s", key)
 		}
