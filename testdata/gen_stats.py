@@ -223,6 +223,83 @@ def gen_distributions():
     write("distributions", {"t": tcases, "normal": ncases})
 
 
+def powerlaw_fit(x, y):
+    """Least squares y = yinf - gap (x/xref)^-alpha (xref: geometric mean of x) with
+    scipy.optimize.curve_fit (Levenberg-Marquardt on all three parameters) started from many
+    exponents, keeping the smallest residual; then checked against a dense scan of the exponent,
+    so that the fixture holds the global minimum, not a local one."""
+    from scipy.optimize import curve_fit
+    lx = np.log(x)
+    xref = np.exp(lx.mean())
+    span = lx.max() - lx.min()
+
+    def f(xx, yinf, gap, alpha):
+        return yinf - gap * (xx / xref) ** (-alpha)
+
+    best = None
+    for beta0 in np.logspace(-2, 2, 25):
+        a0 = beta0 / span
+        u = (x / xref) ** (-a0)
+        (c0, g0), *_ = np.linalg.lstsq(np.column_stack([np.ones_like(u), -u]), y, rcond=None)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                p, pcov = curve_fit(f, x, y, p0=[c0, g0, a0], method="lm",
+                                    xtol=1e-15, ftol=1e-15, gtol=1e-15, maxfev=200000)
+        except RuntimeError:
+            continue
+        if p[2] <= 0:
+            continue
+        rss = float(np.sum((y - f(x, *p)) ** 2))
+        if best is None or rss < best[0]:
+            best = (rss, p, pcov)
+    rss, p, pcov = best
+    # Brute force: the profile residual on a dense exponent grid must not beat curve_fit.
+    for beta in np.logspace(-3, np.log10(300), 20000):
+        u = (x / xref) ** (-beta / span)
+        _, res, *_ = np.linalg.lstsq(np.column_stack([np.ones_like(u), -u]), y, rcond=None)
+        r = float(res[0]) if len(res) else float(np.sum((y - np.mean(y)) ** 2))
+        assert r >= rss * (1 - 1e-9), ("curve_fit missed the global minimum", beta, r, rss)
+    sst = float(np.sum((y - y.mean()) ** 2))
+    return {"y_inf": num(p[0]), "gap": num(p[1]), "alpha": num(p[2]), "x_ref": num(xref),
+            "se": nums(np.sqrt(np.diag(pcov))), "rss": num(rss), "r2": num(1 - rss / sst)}
+
+
+def gen_powerlaw():
+    r = np.random.default_rng(20251124)
+    cases = []
+
+    def add(name, x, y, note):
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        lin = stats.linregress(np.log(x), y)
+        lrss = float(np.sum((y - lin.intercept - lin.slope * np.log(x)) ** 2))
+        cases.append({"name": name, "note": note, "x": nums(x), "y": nums(y),
+                      "fit": powerlaw_fit(x, y),
+                      "loglinear": {"intercept": num(lin.intercept), "slope": num(lin.slope), "rss": num(lrss)}})
+
+    x = np.logspace(15, 21, 12)
+    add("planted_compute", x, 0.45 - 0.2 * (x / 1e18) ** -0.3 + r.normal(0, 0.004, x.size),
+        "12 models, compute 1e15-1e21 FLOP, alpha 0.3")
+    x = np.repeat(np.logspace(6, 9, 5), 3)
+    add("ties_in_x", x, 0.3 - 0.1 * (x / 1e7) ** -0.4 + r.normal(0, 0.01, x.size),
+        "5 model sizes x 3 seeds: repeated x")
+    x = np.logspace(1, 6, 10)
+    add("falling", x, 0.2 + 0.5 * (x / 1e3) ** -0.5 + r.normal(0, 0.005, x.size),
+        "a decreasing metric (error): negative gap")
+    add("minimal_n4", np.array([1e3, 1e4, 1e5, 1e6]), np.array([0.10, 0.21, 0.26, 0.285]),
+        "4 points: one degree of freedom")
+    x = 10 ** r.uniform(14, 24, 600)
+    add("many_models_600", x, 0.5 - 0.25 * (x / 1e19) ** -0.12 + r.normal(0, 0.03, x.size),
+        "600 models, log-uniform compute, noisy")
+    x = np.logspace(0, 3, 9)
+    add("steep", x, 0.6 - 0.4 * x ** -2.0 + r.normal(0, 0.002, x.size),
+        "saturates within the first decade: alpha 2")
+    x = np.logspace(-6, -2, 8)
+    add("small_x", x, 0.4 - 0.05 * (x / 1e-4) ** -0.2 + r.normal(0, 0.001, x.size),
+        "x far below 1 (a fraction of training)")
+    write("powerlaw", cases)
+
+
 if __name__ == "__main__":
     gen_correlations()
     gen_ttest()
@@ -230,4 +307,5 @@ if __name__ == "__main__":
     gen_wilcoxon()
     gen_linregress()
     gen_distributions()
+    gen_powerlaw()
     print("wrote fixtures to", OUT, "with scipy", scipy.__version__)
