@@ -38,6 +38,17 @@
 // edge cases: a non-positive final value (undefined), step 0 (no logarithm),
 // and a first checkpoint already at half (its step, not interpolated).
 //
+// Scaling laws (alignment against compute, parameters or data over many
+// models). Scaling fits the saturating power law
+//
+//	y(x) = y_inf - gap (x / x_ref)^(-alpha)      (x_ref: geometric mean of x)
+//
+// by least squares (stats.FitPowerLaw: global over the exponent, standard
+// errors as scipy.optimize.curve_fit), compares it by AICc with the
+// non-saturating straight line y = a + b ln x (its alpha -> 0 limit), and
+// gives bootstrap percentile intervals of the parameters, the curve and
+// predictions at new x from refits to resampled models.
+//
 // Comparisons of models across subjects use the Wilcoxon signed-rank test
 // of package stats (exact for small samples, as SciPy).
 //

@@ -11,7 +11,7 @@ import (
 	"github.com/brainalign/brainalign/stats"
 )
 
-func close(t *testing.T, what string, got, want, tol float64) {
+func near(t *testing.T, what string, got, want, tol float64) {
 	t.Helper()
 	if math.IsNaN(want) && math.IsNaN(got) {
 		return
@@ -45,8 +45,8 @@ func TestBestLayerPlanted(t *testing.T) {
 		if b.Index[j] != k {
 			t.Errorf("target %d: best layer %d, want %d", j, b.Index[j], k)
 		}
-		close(t, "depth", b.Depth[j], float64(k)/11, 1e-15)
-		close(t, "max", b.Max[j], 0.5+0.001*float64(j), 1e-15)
+		near(t, "depth", b.Depth[j], float64(k)/11, 1e-15)
+		near(t, "max", b.Max[j], 0.5+0.001*float64(j), 1e-15)
 	}
 	// Ties go to the first layer.
 	b, err = BestLayer([]float64{1, 2, 3, 1, 2, 3}, 2, 3)
@@ -88,7 +88,7 @@ func TestNormalise(t *testing.T) {
 	}
 	want := []float64{0.25, math.NaN(), 1, 1, math.NaN(), 0.5}
 	for i := range want {
-		close(t, "norm", n[i], want[i], 1e-15)
+		near(t, "norm", n[i], want[i], 1e-15)
 	}
 	if np != 1 {
 		t.Errorf("nonPositive = %d, want 1", np)
@@ -119,9 +119,9 @@ func TestSpatialScorePlanted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	close(t, "r", c.R, 0.8, 1e-14)
+	near(t, "r", c.R, 0.8, 1e-14)
 	// p for r = .8, n = 5: t = .8 sqrt(3/.36), two-sided with 3 dof.
-	close(t, "p", c.P, stats.TTwoSided(0.8*math.Sqrt(3/0.36), 3), 1e-12)
+	near(t, "p", c.P, stats.TTwoSided(0.8*math.Sqrt(3/0.36), 3), 1e-12)
 	if c.N != 5 {
 		t.Errorf("N = %d", c.N)
 	}
@@ -132,13 +132,13 @@ func TestSpatialScorePlanted(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _, _ := stats.Pearson([]float64{0, 1, 0.75}, []float64{0, 30, 40})
-	close(t, "masked r", c.R, want, 1e-14)
+	near(t, "masked r", c.R, want, 1e-14)
 	// A reference moved to (-10, 0, 0) shifts all distances by 10: same r.
 	c2, err := SpatialScore(b.Depth, lineCoords(dist), [3]float64{-10, 0, 0}, mask)
 	if err != nil {
 		t.Fatal(err)
 	}
-	close(t, "shifted r", c2.R, c.R, 1e-14)
+	near(t, "shifted r", c2.R, c.R, 1e-14)
 }
 
 func TestSpatialScoreRecoversDepthDistance(t *testing.T) {
@@ -173,8 +173,8 @@ func TestSpatialScoreRecoversDepthDistance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	close(t, "r", c.R, wantR, 1e-12)
-	close(t, "p", c.P, wantP, 1e-9)
+	near(t, "r", c.R, wantR, 1e-12)
+	near(t, "p", c.P, wantP, 1e-9)
 	if c.R < 0.5 {
 		t.Errorf("planted positive relation gave r = %v", c.R)
 	}
@@ -194,15 +194,15 @@ func TestSpatialScoreROIPlanted(t *testing.T) {
 	wd := []float64{0.1, 0.5, 0.8}
 	wr := []float64{5, 25, 40}
 	for k := range wd {
-		close(t, "mean depth", res.MeanDepth[k], wd[k], 1e-15)
-		close(t, "mean distance", res.MeanDistance[k], wr[k], 1e-15)
+		near(t, "mean depth", res.MeanDepth[k], wd[k], 1e-15)
+		near(t, "mean distance", res.MeanDistance[k], wr[k], 1e-15)
 	}
 	if res.Labels[0] != 1 || res.Labels[2] != 3 || res.Count[2] != 1 {
 		t.Errorf("labels %v counts %v", res.Labels, res.Count)
 	}
 	want, wantP, _ := stats.Pearson(wd, wr)
-	close(t, "r", res.R, want, 1e-14)
-	close(t, "p", res.P, wantP, 1e-12)
+	near(t, "r", res.R, want, 1e-14)
+	near(t, "p", res.P, wantP, 1e-12)
 }
 
 func TestROICentroid(t *testing.T) {
@@ -281,15 +281,15 @@ func TestTemporalScorePlanted(t *testing.T) {
 	for l, c := range centre {
 		peak[l] = times[c]
 		layer[l] = float64(l)
-		close(t, "T_max", res.TMax[l], times[c], 1e-12)
+		near(t, "T_max", res.TMax[l], times[c], 1e-12)
 	}
 	want, _, _ := stats.Pearson(layer, peak)
-	close(t, "r", res.R, want, 1e-10)
+	near(t, "r", res.R, want, 1e-10)
 	if res.R < 0.95 {
 		t.Errorf("r = %v for a monotone planted sequence", res.R)
 	}
 	// Channel offsets cancel: the curve of layer 0 at its peak is 0.3.
-	close(t, "R_0(peak)", res.Curves[centre[0]], 0.3, 1e-14)
+	near(t, "R_0(peak)", res.Curves[centre[0]], 0.3, 1e-14)
 }
 
 func TestTMaxKnown(t *testing.T) {
@@ -305,7 +305,7 @@ func TestTMaxKnown(t *testing.T) {
 	}
 	want := []float64{1.5, 3.5, math.NaN()}
 	for i := range want {
-		close(t, "T_max", tm[i], want[i], 0)
+		near(t, "T_max", tm[i], want[i], 0)
 	}
 	if _, err := TMax(curves, 3, times, 1.5); err == nil {
 		t.Error("threshold 1.5 accepted")
@@ -329,7 +329,7 @@ func TestBestLayerInWindows(t *testing.T) {
 	if res[0].Layer != 2 || res[1].Layer != 6 {
 		t.Errorf("best layers %d, %d, want 2, 6", res[0].Layer, res[1].Layer)
 	}
-	close(t, "depth", res[1].Depth, 6.0/7, 1e-15)
+	near(t, "depth", res[1].Depth, 6.0/7, 1e-15)
 	if _, err := BestLayerInWindows(scores, len(centre), 3, times, []Window{{5, 6}}); err == nil {
 		t.Error("empty window accepted")
 	}
@@ -368,10 +368,10 @@ func TestSignificanceMaskPlanted(t *testing.T) {
 		col[s] = scores[s*targets+5]
 	}
 	tt, p := stats.TTest1Samp(col, 0)
-	close(t, "t", sig.T[5], tt, 1e-12)
-	close(t, "p", sig.P[5], p, 1e-12)
+	near(t, "t", sig.T[5], tt, 1e-12)
+	near(t, "p", sig.P[5], p, 1e-12)
 	q := stats.BenjaminiHochberg(sig.P)
-	close(t, "q", sig.Q[7], q[7], 0)
+	near(t, "q", sig.Q[7], q[7], 0)
 	if _, err := SignificanceMask(scores, 1, subjects*targets, 0.01); err == nil {
 		t.Error("one replicate accepted")
 	}
@@ -409,8 +409,8 @@ func TestHalfTimeSigmoid(t *testing.T) {
 	if !ht.Interpolated {
 		t.Error("not interpolated")
 	}
-	close(t, "step", ht.Step, h, 1e-9)
-	close(t, "fraction", ht.Fraction, h/steps[len(steps)-1], 1e-9)
+	near(t, "step", ht.Step, h, 1e-9)
+	near(t, "fraction", ht.Fraction, h/steps[len(steps)-1], 1e-9)
 	// Interpolation must be in log(step): linear in step would land elsewhere.
 	lin := steps[11] + (v[len(v)-1]/2-v[11])/(v[12]-v[11])*(steps[12]-steps[11])
 	if math.Abs(lin-h) < 1e-3*h {
@@ -427,8 +427,8 @@ func TestHalfTimePiecewiseLogLinear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	close(t, "step", ht.Step, math.Pow(10, 4.5), 1e-12)
-	close(t, "fraction", ht.Fraction, math.Pow(10, 4.5)/1e7, 1e-12)
+	near(t, "step", ht.Step, math.Pow(10, 4.5), 1e-12)
+	near(t, "fraction", ht.Fraction, math.Pow(10, 4.5)/1e7, 1e-12)
 }
 
 func TestHalfTimeEdgeCases(t *testing.T) {
@@ -504,7 +504,7 @@ func TestROIHalfTimesAndDistance(t *testing.T) {
 	}
 	fr := make([]float64, 4)
 	for k := range ht {
-		close(t, "ROI half-time", ht[k].Step, math.Pow(10, halfLog[k]), 1e-9)
+		near(t, "ROI half-time", ht[k].Step, math.Pow(10, halfLog[k]), 1e-9)
 		fr[k] = ht[k].Fraction
 	}
 	c, err := HalfTimeDistance(ht, roiDist)
@@ -512,8 +512,8 @@ func TestROIHalfTimesAndDistance(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, wantP, _ := stats.Pearson(fr, roiDist)
-	close(t, "r", c.R, want, 1e-14)
-	close(t, "p", c.P, wantP, 1e-12)
+	near(t, "r", c.R, want, 1e-14)
+	near(t, "p", c.P, wantP, 1e-12)
 	if _, err := HalfTimeDistance(ht, roiDist[:3]); err == nil {
 		t.Error("mismatched lengths accepted")
 	}
@@ -530,7 +530,7 @@ func TestHalfTimesUndefinedColumn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	close(t, "series 0", ht[0].Step, 10, 1e-12)
+	near(t, "series 0", ht[0].Step, 10, 1e-12)
 	if !math.IsNaN(ht[1].Step) {
 		t.Errorf("series 1 with negative final: %+v", ht[1])
 	}
@@ -553,9 +553,9 @@ func TestWindowHalfTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Window 0: .1, .5, .8 -> half .4 at log10 = 1 + .3/.4 = 1.75.
-	close(t, "w0", ht[0].Step, math.Pow(10, 1.75), 1e-12)
+	near(t, "w0", ht[0].Step, math.Pow(10, 1.75), 1e-12)
 	// Window 1: 0, .2, 1 -> half .5 at log10 = 2 + .3/.8 = 2.375.
-	close(t, "w1", ht[1].Step, math.Pow(10, 2.375), 1e-12)
+	near(t, "w1", ht[1].Step, math.Pow(10, 2.375), 1e-12)
 }
 
 func TestCompareModels(t *testing.T) {
@@ -569,7 +569,7 @@ func TestCompareModels(t *testing.T) {
 	if c.Stat != 0 || c.P != 2.0/256 || c.N != 8 {
 		t.Errorf("%+v", c)
 	}
-	close(t, "mean diff", c.MeanDiff, 0.155/8, 1e-12)
+	near(t, "mean diff", c.MeanDiff, 0.155/8, 1e-12)
 	if _, err := CompareModels(a, b[:7]); err == nil {
 		t.Error("mismatched subjects accepted")
 	}
@@ -623,7 +623,7 @@ func TestChannelMeanShape(t *testing.T) {
 	}
 	want := []float64{2, 3, 4}
 	for i := range want {
-		close(t, "mean", m[i], want[i], 0)
+		near(t, "mean", m[i], want[i], 0)
 	}
 	if _, err := ChannelMean(s, 1, 3, 3); err == nil {
 		t.Error("wrong shape accepted")

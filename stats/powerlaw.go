@@ -161,7 +161,7 @@ func powerLawInputs(fn string, x, y []float64, distinct int) ([]float64, error) 
 		}
 		lx[i] = math.Log(x[i])
 	}
-	if k := countDistinct(x); k < distinct {
+	if k := CountDistinct(x); k < distinct {
 		return nil, fmt.Errorf("stats: %s: %d distinct x values; need at least %d", fn, k, distinct)
 	}
 	if isConstant(y) {
@@ -185,7 +185,8 @@ func secondGap(lx []float64, lo float64) float64 {
 	return g
 }
 
-func countDistinct(x []float64) int {
+// CountDistinct is the number of distinct values in x.
+func CountDistinct(x []float64) int {
 	s := append([]float64(nil), x...)
 	sort.Float64s(s)
 	k := 0
