@@ -336,3 +336,70 @@ func ROIBars(path, title, ylabel string, names []string, values []float64) error
 	}
 	return savePlot(path, p)
 }
+
+// ScalingSeries is one group's points and fitted curve for Scaling: CurveLo and CurveHi (the
+// bootstrap band) may be nil or NaN.
+type ScalingSeries struct {
+	Name                            string
+	X, Y                            []float64
+	CurveX, Curve, CurveLo, CurveHi []float64
+}
+
+// palette for several groups (matplotlib's first colours).
+var palette = []color.RGBA{blue, orange, {R: 44, G: 160, B: 44, A: 255}, red, {R: 148, G: 103, B: 189, A: 255},
+	{R: 140, G: 86, B: 75, A: 255}, {R: 227, G: 119, B: 194, A: 255}, grey, {R: 188, G: 189, B: 34, A: 255}, {R: 23, G: 190, B: 207, A: 255}}
+
+// Scaling plots y against x (log axis) for each group, with its fitted curve and, where given,
+// the curve's band.
+func Scaling(path, title, xlabel, ylabel string, series []ScalingSeries) error {
+	if len(series) == 0 {
+		return fmt.Errorf("figures: Scaling: no series")
+	}
+	p := newPlot(title, xlabel, ylabel)
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = logTicks{}
+	for k, s := range series {
+		if len(s.X) != len(s.Y) || len(s.CurveX) != len(s.Curve) || len(s.CurveX) < 2 {
+			return fmt.Errorf("figures: Scaling: %s: %d x, %d y, %d curve x, %d curve values", s.Name, len(s.X), len(s.Y), len(s.CurveX), len(s.Curve))
+		}
+		c := palette[k%len(palette)]
+		if len(s.CurveLo) == len(s.CurveX) && len(s.CurveHi) == len(s.CurveX) && finite(s.CurveLo[0]) {
+			var band plotter.XYs
+			for i := range s.CurveX {
+				band = append(band, plotter.XY{X: s.CurveX[i], Y: s.CurveHi[i]})
+			}
+			for i := len(s.CurveX) - 1; i >= 0; i-- {
+				band = append(band, plotter.XY{X: s.CurveX[i], Y: s.CurveLo[i]})
+			}
+			poly, err := plotter.NewPolygon(band)
+			if err != nil {
+				return err
+			}
+			poly.Color, poly.LineStyle.Width = color.NRGBA{R: c.R, G: c.G, B: c.B, A: 60}, 0
+			p.Add(poly)
+		}
+		var pts, curve plotter.XYs
+		for i := range s.X {
+			if s.X[i] > 0 && finite(s.Y[i]) {
+				pts = append(pts, plotter.XY{X: s.X[i], Y: s.Y[i]})
+			}
+		}
+		for i := range s.CurveX {
+			curve = append(curve, plotter.XY{X: s.CurveX[i], Y: s.Curve[i]})
+		}
+		sc, err := plotter.NewScatter(pts)
+		if err != nil {
+			return err
+		}
+		sc.Shape, sc.Color, sc.Radius = draw.CircleGlyph{}, color.NRGBA{R: c.R, G: c.G, B: c.B, A: 170}, vg.Points(2.5)
+		ln, err := plotter.NewLine(curve)
+		if err != nil {
+			return err
+		}
+		ln.Color, ln.Width = c, vg.Points(2)
+		p.Add(sc, ln)
+		p.Legend.Add(s.Name, sc, ln)
+	}
+	p.Legend.Top, p.Legend.Left = false, false // bottom right: below a rising curve's plateau
+	return savePlot(path, p)
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/figures"
+	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/metrics"
+)
+
+func init() {
+	registerCommand(argsCommand(&cli.Command{
+		Name:  "scaling",
+		Usage: "scaling law of alignment: a saturating power law in compute (or size, data) over many models",
+		Description: "Reads a table of models (CSV with a header; tab-separated also works), one row per model,\n" +
+			"and fits y = y_inf - gap (x/x_ref)^-alpha by least squares (global over alpha; x_ref is the\n" +
+			"geometric mean of x, so gap is the distance to saturation at a typical model), per --group.\n" +
+			"y is an alignment score (e.g. each model's mean best-layer encoding score), x its compute,\n" +
+			"parameters or training data. Each fit is compared by AICc with a straight line in log x (no\n" +
+			"saturation), and bootstrap resamples of the models give percentile intervals of y_inf, gap,\n" +
+			"alpha, the curve and --predict values. Writes scaling.json (everything), scaling.csv (one row\n" +
+			"per group), curve.csv (the curves and bands) and scaling.png. A group that cannot be fitted\n" +
+			"(fewer than 4 models or 3 distinct x, constant y) is reported and left out; with none left,\n" +
+			"the command fails and writes nothing.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "table", Required: true, Usage: "models `FILE` (.csv, or .tsv)"},
+			&cli.StringFlag{Name: "x", Value: "compute", Usage: "`COLUMN` of x (positive: FLOPs, parameters, images)"},
+			&cli.StringFlag{Name: "y", Value: "score", Usage: "`COLUMN` of the alignment score"},
+			&cli.StringFlag{Name: "group", Usage: "`COLUMN` of model families: one fit per family (default: one fit)"},
+			&cli.IntFlag{Name: "bootstrap", Value: 1000, Usage: "bootstrap resamples of the models for the intervals (0: none)"},
+			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "seed of the resampling"},
+			&cli.Float64Flag{Name: "level", Value: 0.95, Usage: "level of the intervals"},
+			&cli.StringFlag{Name: "predict", Usage: "x `VALUES` to predict y at, comma-separated (e.g. 1e24,1e25)"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; files replaced atomically)"},
+			&cli.BoolFlag{Name: "no-figures", Usage: "write no PNG figure"},
+		},
+		Action: runScaling,
+	}, false))
+}
+
+// scalingGroup is one group's fit, or why it has none.
+type scalingGroup struct {
+	Name  string               `json:"group"`
+	Error string               `json:"error,omitempty"`
+	Fit   *metrics.ScalingFit  `json:"fit,omitempty"`
+	data  metrics.ScalingGroup // for the figure
+}
+
+func runScaling(c *cli.Context) error {
+	if c.Int("bootstrap") < 0 {
+		return usageError("--bootstrap %d: want 0 or more resamples", c.Int("bootstrap"))
+	}
+	if l := c.Float64("level"); !(l > 0 && l < 1) {
+		return usageError("--level %v: want a level between 0 and 1 (e.g. 0.95)", l)
+	}
+	predict, err := parsePositiveList(c.String("predict"))
+	if err != nil {
+		return usageError("--predict: %v", err)
+	}
+	out := c.String("out")
+	if err := checkOut(out); err != nil {
+		return err
+	}
+	path := c.String("table")
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	cols := metrics.ScalingColumns{X: c.String("x"), Y: c.String("y"), Group: c.String("group")}
+	groups, err := metrics.ReadScalingTable(f, path, cols)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	o := metrics.ScalingOptions{Bootstrap: c.Int("bootstrap"), Seed: c.Uint64("seed"), Level: c.Float64("level"), Predict: predict}
+	var res []scalingGroup
+	fitted := 0
+	for _, g := range groups {
+		r := scalingGroup{Name: g.Name, data: g}
+		fit, err := metrics.Scaling(g.X, g.Y, o)
+		if err != nil {
+			r.Error = strings.TrimPrefix(strings.TrimPrefix(err.Error(), "metrics: Scaling: "), "stats: FitPowerLaw: ")
+		} else {
+			r.Fit, fitted = fit, fitted+1
+		}
+		res = append(res, r)
+	}
+	if fitted == 0 {
+		if len(res) == 1 {
+			return fmt.Errorf("%s: cannot fit a scaling law: %s", path, res[0].Error)
+		}
+		return fmt.Errorf("%s: cannot fit a scaling law to any of the %d groups (%s: %s)", path, len(res), res[0].Name, res[0].Error)
+	}
+	doc := map[string]any{"command": "scaling", "version": version, "created": nowUTC(), "table": path,
+		"columns": map[string]string{"x": cols.X, "y": cols.Y, "group": cols.Group},
+		"model":   "y = y_inf - gap * (x / x_ref)^(-alpha)", "groups": res}
+	files, err := writeResults(out, func(dir string) ([]string, error) {
+		return writeScaling(dir, doc, res, cols, !c.Bool("no-figures"))
+	})
+	if err != nil {
+		return err
+	}
+	printScaling(c.App.Writer, path, cols, res)
+	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
+	return nil
+}
+
+// parsePositiveList parses "1e24,1e25" (empty: none).
+func parsePositiveList(s string) ([]float64, error) {
+	var v []float64
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(x > 0) || x > 1e308 {
+			return nil, fmt.Errorf("%q is not a positive number", strings.TrimSpace(f))
+		}
+		v = append(v, x)
+	}
+	return v, nil
+}
+
+func writeScaling(dir string, doc map[string]any, res []scalingGroup, cols metrics.ScalingColumns, figs bool) ([]string, error) {
+	files := []string{"scaling.json", "scaling.csv", "curve.csv"}
+	if err := writeJSON(filepath.Join(dir, "scaling.json"), jsonSafe(doc)); err != nil {
+		return nil, err
+	}
+	g := func(v float64) string {
+		if v != v {
+			return ""
+		}
+		return strconv.FormatFloat(v, 'g', 10, 64)
+	}
+	var tab, curve strings.Builder
+	tab.WriteString("group,n,distinct_x,y_inf,y_inf_se,y_inf_lo,y_inf_hi,gap,gap_se,gap_lo,gap_hi,alpha,alpha_se,alpha_lo,alpha_hi," +
+		"x_ref,coefficient,r2,rss,bound,loglinear_intercept,loglinear_slope,loglinear_r2,aicc_power_law,aicc_log_linear,delta_aicc,preferred,error\n")
+	curve.WriteString("group,x,y,lo,hi,prediction,extrapolated\n")
+	for _, r := range res {
+		if r.Fit == nil {
+			fmt.Fprintf(&tab, "%s,%d,,,,,,,,,,,,,,,,,,,,,,,,,,%s\n", csvCell(r.Name), len(r.data.X), csvCell(r.Error))
+			continue
+		}
+		f, p := r.Fit, r.Fit.PowerLaw
+		nan := metrics.Interval{Lo: math.NaN(), Hi: math.NaN()}
+		iy, ig, ia := nan, nan, nan
+		if f.Bootstrap != nil {
+			iy, ig, ia = f.Bootstrap.YInf, f.Bootstrap.Gap, f.Bootstrap.Alpha
+		}
+		fmt.Fprintf(&tab, "%s,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,\n",
+			csvCell(r.Name), f.N, f.Distinct, g(p.YInf), g(p.SE.YInf), g(iy.Lo), g(iy.Hi), g(p.Gap), g(p.SE.Gap), g(ig.Lo), g(ig.Hi),
+			g(p.Alpha), g(p.SE.Alpha), g(ia.Lo), g(ia.Hi), g(p.XRef), g(p.Coefficient()), g(p.R2), g(p.RSS), p.Bound,
+			g(f.LogLinear.Intercept), g(f.LogLinear.Slope), g(f.LogLinear.R2), g(f.AICc.PowerLaw), g(f.AICc.LogLinear), g(f.DeltaAICc), f.Preferred)
+		for _, pt := range f.Curve {
+			fmt.Fprintf(&curve, "%s,%s,%s,%s,%s,false,false\n", csvCell(r.Name), g(pt.X), g(pt.Y), g(pt.Lo), g(pt.Hi))
+		}
+		for _, pt := range f.Predictions {
+			fmt.Fprintf(&curve, "%s,%s,%s,%s,%s,true,%t\n", csvCell(r.Name), g(pt.X), g(pt.Y), g(pt.Lo), g(pt.Hi), pt.Extrapolated)
+		}
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "scaling.csv"), []byte(tab.String())); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "curve.csv"), []byte(curve.String())); err != nil {
+		return nil, err
+	}
+	if !figs {
+		return files, nil
+	}
+	var series []figures.ScalingSeries
+	for _, r := range res {
+		if r.Fit == nil {
+			continue
+		}
+		s := figures.ScalingSeries{Name: fmt.Sprintf("%s (alpha %.3g)", r.Name, r.Fit.PowerLaw.Alpha), X: r.data.X, Y: r.data.Y}
+		for _, pt := range r.Fit.Curve {
+			s.CurveX, s.Curve = append(s.CurveX, pt.X), append(s.Curve, pt.Y)
+			s.CurveLo, s.CurveHi = append(s.CurveLo, pt.Lo), append(s.CurveHi, pt.Hi)
+		}
+		series = append(series, s)
+	}
+	title := fmt.Sprintf("%s against %s: saturating power-law fit", cols.Y, cols.X)
+	if err := figures.Scaling(filepath.Join(dir, "scaling.png"), title, cols.X, cols.Y, series); err != nil {
+		return nil, err
+	}
+	return append(files, "scaling.png"), nil
+}
+
+// csvCell quotes a cell that holds a comma, quote or line break.
+func csvCell(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}
+
+func printScaling(w io.Writer, path string, cols metrics.ScalingColumns, res []scalingGroup) {
+	fmt.Fprintf(w, "scaling law of %s against %s (%s): y = y_inf - gap (x/x_ref)^-alpha\n", cols.Y, cols.X, path)
+	for _, r := range res {
+		if r.Fit == nil {
+			fmt.Fprintf(w, "  %s: %d models, not fitted: %s\n", r.Name, len(r.data.X), r.Error)
+			continue
+		}
+		f, p := r.Fit, r.Fit.PowerLaw
+		var b metrics.ScalingBootstrap
+		if f.Bootstrap != nil {
+			b = *f.Bootstrap
+		}
+		ci := func(v float64, i metrics.Interval) string {
+			if f.Bootstrap == nil || math.IsNaN(i.Lo) {
+				return fmt.Sprintf("%.4g", v)
+			}
+			return fmt.Sprintf("%.4g [%.4g, %.4g]", v, i.Lo, i.Hi)
+		}
+		fmt.Fprintf(w, "  %s: %d models, y_inf %s, alpha %s, gap %s at x_ref %.3g, R² %.3f; vs log-linear: ΔAICc %.1f (%s)\n",
+			r.Name, f.N, ci(p.YInf, b.YInf), ci(p.Alpha, b.Alpha), ci(p.Gap, b.Gap), p.XRef, p.R2, f.DeltaAICc, preferredWords(f.Preferred))
+		for _, pt := range f.Predictions {
+			extra := ""
+			if pt.Extrapolated {
+				extra = " (extrapolated)"
+			}
+			band := ""
+			if !math.IsNaN(pt.Lo) {
+				band = fmt.Sprintf(" [%.4g, %.4g]", pt.Lo, pt.Hi)
+			}
+			fmt.Fprintf(w, "    at %s = %.3g: %s %.4g%s%s\n", cols.X, pt.X, cols.Y, pt.Y, band, extra)
+		}
+		for _, n := range f.Notes {
+			fmt.Fprintf(w, "    note: %s\n", n)
+		}
+	}
+	for _, r := range res {
+		if r.Fit != nil && r.Fit.Bootstrap != nil {
+			b := r.Fit.Bootstrap
+			fmt.Fprintf(w, "  intervals: %.0f%% bootstrap percentile, %d resamples of the models, seed %d\n", 100*b.Level, b.Resamples, b.Seed)
+			break
+		}
+	}
+}
+
+func preferredWords(p string) string {
+	switch p {
+	case "power-law":
+		return "saturation supported"
+	case "log-linear":
+		return "no saturation: a straight line in log x fits better"
+	case "either":
+		return "the data cannot tell"
+	}
+	return "undefined"
+}

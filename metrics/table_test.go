@@ -1,0 +1,36 @@
+package metrics
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestReadScalingTable(t *testing.T) {
+	// A byte-order mark, comments, CRLF line ends, spaces after commas and in the header, quoted
+	// cells, groups in order of first appearance.
+	in := "\ufeff# models\r\nname, fam ,flops,score\r\n\"a,1\",vit,1e18,0.3\r\n# skipped\r\nb,cnn,2e17, 0.2\r\nc,vit,4e19,0.35\r\n"
+	g, err := ReadScalingTable(strings.NewReader(in), "m.csv", ScalingColumns{X: "flops", Y: "score", Group: "fam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ScalingGroup{
+		{Name: "vit", X: []float64{1e18, 4e19}, Y: []float64{0.3, 0.35}, Lines: []int{3, 6}},
+		{Name: "cnn", X: []float64{2e17}, Y: []float64{0.2}, Lines: []int{5}},
+	}
+	if !reflect.DeepEqual(g, want) {
+		t.Errorf("got %+v\nwant %+v", g, want)
+	}
+	g, err = ReadScalingTable(strings.NewReader("# a, b\nflops\tscore\n1\t2\n3\t4\n"), "m.tsv", ScalingColumns{X: "flops", Y: "score"})
+	if err != nil || len(g) != 1 || g[0].Name != "all" || !reflect.DeepEqual(g[0].Y, []float64{2, 4}) {
+		t.Errorf("tab-separated after a comment with commas: %+v, %v", g, err)
+	}
+	_, err = ReadScalingTable(strings.NewReader("x,y\n1,\"2\n"), "q.csv", ScalingColumns{X: "x", Y: "y"})
+	if err == nil || !strings.Contains(err.Error(), "q.csv: line 2") {
+		t.Errorf("unterminated quote: %v", err)
+	}
+	_, err = ReadScalingTable(strings.NewReader("x,y,g\n1,2,\n"), "g.csv", ScalingColumns{X: "x", Y: "y", Group: "g"})
+	if err == nil || !strings.Contains(err.Error(), "g.csv line 2: g is empty") {
+		t.Errorf("empty group: %v", err)
+	}
+}
