@@ -100,3 +100,36 @@ func TestFigures(t *testing.T) {
 		t.Error("ROIBars accepted no bars")
 	}
 }
+
+func TestScalingFigure(t *testing.T) {
+	dir := os.Getenv("FIGURES_OUT")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	var series []ScalingSeries
+	for k, alpha := range []float64{0.15, 0.3} {
+		s := ScalingSeries{Name: []string{"vit", "convnet"}[k]}
+		for i := 0; i < 20; i++ {
+			x := math.Pow(10, 15+0.35*float64(i))
+			s.X, s.Y = append(s.X, x), append(s.Y, 0.5-0.2*math.Pow(x/1e18, -alpha)+0.01*math.Sin(float64(i)))
+			s.CurveX, s.Curve = append(s.CurveX, x), append(s.Curve, 0.5-0.2*math.Pow(x/1e18, -alpha))
+			s.CurveLo, s.CurveHi = append(s.CurveLo, s.Curve[i]-0.01), append(s.CurveHi, s.Curve[i]+0.01)
+		}
+		if k == 1 {
+			s.CurveLo, s.CurveHi = nil, nil // no band
+		}
+		series = append(series, s)
+	}
+	p := filepath.Join(dir, "scaling.png")
+	if err := Scaling(p, "score against compute", "compute", "score", series); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, p)
+	if err := Scaling(p, "", "", "", nil); err == nil {
+		t.Error("no series: no error")
+	}
+	series[0].Curve = series[0].Curve[:3]
+	if err := Scaling(p, "", "", "", series); err == nil {
+		t.Error("curve x and values of different lengths: no error")
+	}
+}
