@@ -144,3 +144,48 @@ func TestScalingCommandErrors(t *testing.T) {
 		t.Errorf("a failed run left %s", out)
 	}
 }
+
+// TestScalingDocsExample runs the example of docs/study.md and requires the output shown there,
+// and the planted exponents inside their intervals.
+func TestScalingDocsExample(t *testing.T) {
+	doc := string(mustRead(t, filepath.Join("..", "..", "docs", "study.md")))
+	const prompt = "$ cd docs && brainalign "
+	i := strings.Index(doc, prompt)
+	if i < 0 {
+		t.Fatal("docs/study.md: no scaling example")
+	}
+	block, _, _ := strings.Cut(doc[i:], "```")
+	lines := strings.Split(strings.TrimSpace(block), "\n")
+	args := strings.Fields(strings.TrimPrefix(lines[0], prompt))
+	out := t.TempDir()
+	for k := range args {
+		if k > 0 && args[k-1] == "--out" {
+			args[k] = filepath.Join(out, "scaling")
+		}
+	}
+	t.Chdir(filepath.Join("..", "..", "docs"))
+	got := strings.Split(strings.TrimSpace(mustRun(t, args...)), "\n")
+	want := lines[1 : len(lines)-1] // without the command and the "wrote" line
+	if len(got) != len(want)+1 {
+		t.Fatalf("%d lines, docs show %d:\n%s", len(got), len(want)+1, strings.Join(got, "\n"))
+	}
+	for k := range want {
+		if got[k] != want[k] {
+			t.Errorf("line %d:\n got  %s\n docs %s", k+1, got[k], want[k])
+		}
+	}
+	for _, c := range []struct {
+		group   string
+		planted float64
+	}{{"vit", 0.15}, {"convnet", 0.25}} {
+		for _, l := range got {
+			if strings.HasPrefix(l, "  "+c.group+":") {
+				var a, lo, hi float64
+				_, after, _ := strings.Cut(l, "alpha ")
+				if _, err := fmt.Sscanf(after, "%g [%g, %g]", &a, &lo, &hi); err != nil || !(lo < c.planted && c.planted < hi && lo < a && a < hi) {
+					t.Errorf("%s: alpha %v [%v, %v] (%v); planted %v", c.group, a, lo, hi, err, c.planted)
+				}
+			}
+		}
+	}
+}
