@@ -24,3 +24,15 @@ func ExampleBenjaminiHochberg() {
 	fmt.Printf("%.3f\n", q)
 	// Output: [0.020 0.040 0.040 0.020]
 }
+
+func ExampleFitPowerLaw() {
+	// Alignment of six models against their training compute (FLOP).
+	compute := []float64{1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+	score := []float64{0.212, 0.301, 0.352, 0.381, 0.398, 0.407}
+	p, err := stats.FitPowerLaw(compute, score)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("saturates at %.4f (± %.4f), exponent %.3f; at 1e24 FLOP: %.3f\n", p.YInf, p.SE.YInf, p.Alpha, p.At(1e24))
+	// Output: saturates at 0.4199 (± 0.0003), exponent 0.243; at 1e24 FLOP: 0.416
+}
