@@ -159,13 +159,7 @@ func TestEncodeGroupsFollowBrainRows(t *testing.T) {
 		}
 		return b.String()
 	}
-	writeFile := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	writeFile := func(name, text string) string { return writeText(t, dir, name, text) }
 	// Aligned by hand: X, Y and groups in the same order. Float64: matched rows follow the brain
 	// file's order, so the folds hold the same rows in another order.
 	gp := filepath.Join(dir, "G.npy")

@@ -73,6 +73,16 @@ func wantError(t *testing.T, code int, want string, args ...string) {
 	}
 }
 
+// writeText writes a small text file into dir and returns its path.
+func writeText(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // copySweep copies a sweep folder, editing its sweep.json with edit.
 func copySweep(t *testing.T, from, to string, edit func(string) string) {
 	t.Helper()

@@ -27,11 +27,7 @@ func writeModels(t *testing.T, dir string) string {
 		}
 	}
 	b.WriteString("tiny-1,tiny,1e15,0.1\ntiny-2,tiny,1e16,0.2\n")
-	p := filepath.Join(dir, "models.csv")
-	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeText(t, dir, "models.csv", b.String())
 }
 
 func TestScalingCommand(t *testing.T) {
@@ -63,10 +59,7 @@ func TestScalingCommand(t *testing.T) {
 	if e := groups[2].(map[string]any)["error"]; e == nil || !strings.Contains(e.(string), "distinct x") {
 		t.Errorf("tiny: error %v", e)
 	}
-	tab, err := os.ReadFile(filepath.Join(out, "scaling.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tab := mustRead(t, filepath.Join(out, "scaling.csv"))
 	lines := strings.Split(strings.TrimSpace(string(tab)), "\n")
 	header := strings.Split(lines[0], ",")
 	if len(lines) != 4 {
@@ -80,18 +73,14 @@ func TestScalingCommand(t *testing.T) {
 	if !strings.HasPrefix(lines[1], "vit,30,30,") || !strings.HasSuffix(lines[3], "2 distinct x values; need at least 3") {
 		t.Errorf("scaling.csv rows:\n%s", tab)
 	}
-	curve, err := os.ReadFile(filepath.Join(out, "curve.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	curve := mustRead(t, filepath.Join(out, "curve.csv"))
 	if n := strings.Count(string(curve), "\n"); n != 1+2*(100+2) {
 		t.Errorf("curve.csv: %d lines", n)
 	}
 	checkPNGFile(t, filepath.Join(out, "scaling.png"))
 
 	// Tab-separated, one group, no bootstrap, no figure, into the same folder.
-	tsv := filepath.Join(dir, "models.tsv")
-	os.WriteFile(tsv, []byte(strings.ReplaceAll(strings.ReplaceAll(string(mustRead(t, table)), ",", "\t"), "tiny", "vit")), 0o644)
+	tsv := writeText(t, dir, "models.tsv", strings.ReplaceAll(strings.ReplaceAll(string(mustRead(t, table)), ",", "\t"), "tiny", "vit"))
 	out2 := filepath.Join(dir, "res2")
 	stdout = mustRun(t, "scaling", "--table", tsv, "--bootstrap", "0", "--no-figures", "--out", out2)
 	if !strings.Contains(stdout, "all: 62 models") || strings.Contains(stdout, "intervals:") {
@@ -114,13 +103,7 @@ func mustRead(t *testing.T, p string) []byte {
 func TestScalingCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	table := writeModels(t, dir)
-	write := func(name, s string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, s string) string { return writeText(t, dir, name, s) }
 	out := filepath.Join(dir, "out")
 	wantError(t, 1, `no column "flops" for x (columns: model, family, compute, score)`, "scaling", "--table", table, "--x", "flops", "--out", out)
 	wantError(t, 1, `no column "fam" for the groups`, "scaling", "--table", table, "--group", "fam", "--out", out)
