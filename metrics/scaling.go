@@ -79,9 +79,9 @@ type ScalingFit struct {
 
 // Scaling fits y = YInf - Gap (x/XRef)^-Alpha to the points (stats.FitPowerLaw), compares it
 // with a straight line in log x by AICc, and, with o.Bootstrap > 0, gives percentile intervals
-// of the parameters, the curve and the predictions from fits to resampled points. The
-// resampling is serial and seeded; the fits run on all cores, so the result does not depend on
-// their number.
+// of the parameters, the curve and the predictions from fits to resampled points. Each
+// resample draws from its own seeded stream and the fits run on all cores, so the result
+// depends on the seed only, not on the number of cores.
 func Scaling(x, y []float64, o ScalingOptions) (*ScalingFit, error) {
 	if o.Level == 0 {
 		o.Level = 0.95
@@ -162,11 +162,6 @@ func aicc(rss float64, n, p int) float64 {
 // bootstrap refits resampled points and fills the intervals.
 func (f *ScalingFit) bootstrap(x, y []float64, o ScalingOptions) {
 	n, b := len(x), o.Bootstrap
-	rng := rand.New(rand.NewPCG(o.Seed, 0x5ca1ab1e))
-	draws := make([]int, n*b)
-	for i := range draws {
-		draws[i] = rng.IntN(n)
-	}
 	fits := make([]*stats.PowerLaw, b)
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -176,7 +171,10 @@ func (f *ScalingFit) bootstrap(x, y []float64, o ScalingOptions) {
 			defer wg.Done()
 			bx, by := make([]float64, n), make([]float64, n)
 			for r := range next {
-				for i, k := range draws[r*n : (r+1)*n] {
+				// Resample r's own stream: the draws depend on the seed and r only.
+				rng := rand.New(rand.NewPCG(o.Seed, uint64(r)))
+				for i := range bx {
+					k := rng.IntN(n)
 					bx[i], by[i] = x[k], y[k]
 				}
 				if p, err := stats.FitPowerLaw(bx, by); err == nil {
