@@ -1,0 +1,244 @@
+package universal
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/fallback"
+)
+
+// orthonormalRows returns a k x d matrix with orthonormal rows (Gram-Schmidt on Gaussian rows).
+func orthonormalRows(r *rand.Rand, k, d int) [][]float64 {
+	var q [][]float64
+	for len(q) < k {
+		v := make([]float64, d)
+		for i := range v {
+			v[i] = r.NormFloat64()
+		}
+		for _, u := range q {
+			dot := 0.0
+			for i := range v {
+				dot += v[i] * u[i]
+			}
+			for i := range v {
+				v[i] -= dot * u[i]
+			}
+		}
+		norm := 0.0
+		for _, x := range v {
+			norm += x * x
+		}
+		for i := range v {
+			v[i] /= math.Sqrt(norm)
+		}
+		q = append(q, v)
+	}
+	return q
+}
+
+// plantedModels: three models whose six dimensions are three latents shared by all models and
+// the brain (standard deviations 6, 2.7, 1.2) interleaved by variance with three private ones
+// (4, 1.8, 0.8): components 0, 2 and 4 are shared, 1, 3 and 5 private. The brain data is the
+// shared latents mixed into 40 targets plus noise.
+func plantedModels(n int) ([]Model, engine.Matrix) {
+	r := rand.New(rand.NewPCG(8, 8))
+	shared := make([][]float64, n)
+	for i := range shared {
+		shared[i] = []float64{6 * r.NormFloat64(), 2.7 * r.NormFloat64(), 1.2 * r.NormFloat64()}
+	}
+	const d, m = 30, 40
+	var models []Model
+	for k := 0; k < 3; k++ {
+		q := orthonormalRows(r, 6, d)
+		x := make([]float64, n*d)
+		for i := 0; i < n; i++ {
+			lat := []float64{shared[i][0], 4 * r.NormFloat64(), shared[i][1], 1.8 * r.NormFloat64(), shared[i][2], 0.8 * r.NormFloat64()}
+			for j := 0; j < d; j++ {
+				v := 0.05 * r.NormFloat64()
+				for l, a := range lat {
+					v += a * q[l][j]
+				}
+				x[i*d+j] = v
+			}
+		}
+		models = append(models, Model{Name: []string{"a", "b", "c"}[k], X: engine.NewMatrix64(n, d, x)})
+	}
+	b := make([]float64, 3*m)
+	for i := range b {
+		b[i] = r.NormFloat64()
+	}
+	y := make([]float64, n*m)
+	for i := 0; i < n; i++ {
+		for t := 0; t < m; t++ {
+			v := r.NormFloat64()
+			for l := 0; l < 3; l++ {
+				v += shared[i][l] * b[l*m+t]
+			}
+			y[i*m+t] = v
+		}
+	}
+	return models, engine.NewMatrix64(n, m, y)
+}
+
+func TestAnalyzePlanted(t *testing.T) {
+	models, brain := plantedModels(400)
+	opts := engine.Options{Alphas: engine.DefaultAlphas()}
+	var err error
+	if opts.Folds, err = engine.KFold(400, 5); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Analyze(context.Background(), fallback.New(), models, brain, Options{Dims: 6, Top: 3, Engine: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Models) != 3 || res.Pooled.N != 18 || !(res.Pooled.R > 0.95) {
+		t.Fatalf("pooled %+v over %d models", res.Pooled, len(res.Models))
+	}
+	for _, m := range res.Models {
+		top := append([]int(nil), m.TopUniversal[:3]...)
+		sort.Ints(top)
+		if top[0] != 0 || top[1] != 2 || top[2] != 4 {
+			t.Errorf("%s: most universal dimensions %v, planted 0, 2, 4", m.Name, m.TopUniversal)
+		}
+		for _, d := range m.Dimensions {
+			shared := d.Index%2 == 0
+			if len(d.FromModels) != 2 {
+				t.Errorf("%s dim %d: scores from %d models", m.Name, d.Index, len(d.FromModels))
+			}
+			if shared && !(d.Universality > 0.9 && d.BrainSimilarity > 0.8) || !shared && !(d.Universality < 0.2 && d.BrainSimilarity < 0.2) {
+				t.Errorf("%s dim %d (shared %v): universality %.3f, brain similarity %.3f", m.Name, d.Index, shared, d.Universality, d.BrainSimilarity)
+			}
+		}
+		if !(m.R > 0.95) {
+			t.Errorf("%s: r(universality, brain similarity) = %v", m.Name, m.R)
+		}
+		red := m.Reduction
+		if !(red.Kept > 0.97 && red.TopVariance < red.TopUniversal-0.02) || red.Top != 3 {
+			t.Errorf("%s: reduction %+v: the universal dimensions should keep the alignment, the first components less", m.Name, red)
+		}
+	}
+}
+
+// TestPCA compares with gonum's SVD of the centred matrix, on both factorisations (n <= d and
+// n > d), float32 and column-major inputs.
+func TestPCA(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, sz := range [][2]int{{12, 30}, {50, 7}} {
+		n, d := sz[0], sz[1]
+		x := make([]float64, n*d)
+		for i := range x {
+			x[i] = r.NormFloat64()*float64(1+i%d) + 3
+		}
+		xc := mat.NewDense(n, d, append([]float64(nil), x...))
+		for j := 0; j < d; j++ {
+			m := mat.Sum(xc.ColView(j)) / float64(n)
+			for i := 0; i < n; i++ {
+				xc.Set(i, j, xc.At(i, j)-m)
+			}
+		}
+		var svd mat.SVD
+		if !svd.Factorize(xc, mat.SVDThin) {
+			t.Fatal("svd")
+		}
+		s := svd.Values(nil)
+		var u mat.Dense
+		svd.UTo(&u)
+		total := 0.0
+		for _, v := range s {
+			total += v * v
+		}
+		x32 := make([]float32, n*d)
+		cm := make([]float64, n*d)
+		for i := 0; i < n; i++ {
+			for j := 0; j < d; j++ {
+				x32[i*d+j] = float32(x[i*d+j])
+				cm[j*n+i] = x[i*d+j]
+			}
+		}
+		for name, m := range map[string]engine.Matrix{
+			"float64": engine.NewMatrix64(n, d, x), "column-major": {Rows: n, Cols: d, ColMajor: true, F64: cm}, "float32": engine.NewMatrix32(n, d, x32),
+		} {
+			tol := 1e-9
+			if name == "float32" {
+				tol = 1e-5
+			}
+			c, err := PCA(context.Background(), m, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.K != 5 {
+				t.Fatalf("%v %s: %d components", sz, name, c.K)
+			}
+			for q := 0; q < 5; q++ {
+				if math.Abs(c.Variance[q]-s[q]*s[q]/total) > tol {
+					t.Errorf("%v %s: variance %d = %v, want %v", sz, name, q, c.Variance[q], s[q]*s[q]/total)
+				}
+				sign := math.Copysign(1, c.Scores[q]*u.At(0, q))
+				for i := 0; i < n; i++ {
+					if want := sign * u.At(i, q) * s[q]; math.Abs(c.Scores[i*c.K+q]-want) > tol*s[0] {
+						t.Fatalf("%v %s: score (%d, %d) = %v, want %v", sz, name, i, q, c.Scores[i*c.K+q], want)
+					}
+				}
+			}
+		}
+	}
+	// Rank 2: only two components, whatever is asked.
+	x := make([]float64, 20*4)
+	for i := 0; i < 20; i++ {
+		a, b := r.NormFloat64(), r.NormFloat64()
+		x[i*4], x[i*4+1], x[i*4+2], x[i*4+3] = a, b, a+b, 7
+	}
+	if c, err := PCA(context.Background(), engine.NewMatrix64(20, 4, x), 4); err != nil || c.K != 2 {
+		t.Errorf("rank 2: %v components, err %v", c, err)
+	}
+	for i := range x {
+		x[i] = 1
+	}
+	if _, err := PCA(context.Background(), engine.Matrix{Rows: 20, Cols: 4, F64: x, Name: "flat.npy"}, 4); err == nil || !strings.Contains(err.Error(), "flat.npy has no variance") {
+		t.Errorf("constant: %v", err)
+	}
+}
+
+func TestAnalyzeErrors(t *testing.T) {
+	models, brain := plantedModels(60)
+	opts := engine.Options{Alphas: engine.DefaultAlphas()}
+	opts.Folds, _ = engine.KFold(60, 3)
+	nan := make([]float64, len(models[1].X.F64))
+	copy(nan, models[1].X.F64)
+	nan[7] = math.NaN()
+	short := models[1].X
+	short.Rows = 50
+	short.F64 = short.F64[:50*short.Cols]
+	for _, c := range []struct {
+		models []Model
+		o      Options
+		want   string
+	}{
+		{models[:1], Options{}, "at least 2"},
+		{models, Options{Dims: 3, Top: 4}, "top 4 is more than the 3"},
+		{[]Model{models[0], {Name: "a", X: models[1].X}}, Options{}, `two models are named "a"`},
+		{[]Model{models[0], {Name: "short", X: short}}, Options{}, "short: 50 rows, but the brain data has 60"},
+		{[]Model{models[0], {Name: "nan.npy", X: engine.NewMatrix64(60, 30, nan)}}, Options{}, "nan.npy"},
+		{models, Options{Dims: 30, Top: 10}, "fewer than --top"},
+	} {
+		c.o.Engine = opts
+		if c.o.Dims == 30 { // a model of rank 2 (beside the noise): the top is too many
+			m := models[0].X
+			low := make([]float64, len(m.F64))
+			for i := 0; i < 60; i++ {
+				low[i*30], low[i*30+1] = m.F64[i*30], m.F64[i*30+1]
+			}
+			c.models = []Model{{Name: "low", X: engine.NewMatrix64(60, 30, low)}, models[1]}
+		}
+		if _, err := Analyze(context.Background(), fallback.New(), c.models, brain, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("want %q, got %v", c.want, err)
+		}
+	}
+}
