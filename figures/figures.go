@@ -403,3 +403,52 @@ func Scaling(path, title, xlabel, ylabel string, series []ScalingSeries) error {
 	p.Legend.Top, p.Legend.Left = false, false // bottom right: below a rising curve's plateau
 	return savePlot(path, p)
 }
+
+// ScatterGroup is one coloured group of points for Scatter.
+type ScatterGroup struct {
+	Name string
+	X, Y []float64
+}
+
+// Scatter plots groups of points (non-finite ones left out), with the identity line when
+// identity is set (for two scores on the same scale).
+func Scatter(path, title, xlabel, ylabel string, groups []ScatterGroup, identity bool) error {
+	if len(groups) == 0 {
+		return fmt.Errorf("figures: Scatter: no groups")
+	}
+	p := newPlot(title, xlabel, ylabel)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for k, g := range groups {
+		if len(g.X) != len(g.Y) {
+			return fmt.Errorf("figures: Scatter: %s: %d x and %d y", g.Name, len(g.X), len(g.Y))
+		}
+		var pts plotter.XYs
+		for i := range g.X {
+			if finite(g.X[i]) && finite(g.Y[i]) {
+				pts = append(pts, plotter.XY{X: g.X[i], Y: g.Y[i]})
+				lo, hi = math.Min(lo, math.Min(g.X[i], g.Y[i])), math.Max(hi, math.Max(g.X[i], g.Y[i]))
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		c := palette[k%len(palette)]
+		sc, err := plotter.NewScatter(pts)
+		if err != nil {
+			return err
+		}
+		sc.Shape, sc.Color, sc.Radius = draw.CircleGlyph{}, color.NRGBA{R: c.R, G: c.G, B: c.B, A: 190}, vg.Points(3)
+		p.Add(sc)
+		p.Legend.Add(g.Name, sc)
+	}
+	if identity && lo < hi {
+		ln, err := plotter.NewLine(plotter.XYs{{X: lo, Y: lo}, {X: hi, Y: hi}})
+		if err != nil {
+			return err
+		}
+		ln.Color, ln.Width, ln.Dashes = grey, vg.Points(1), []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(ln)
+	}
+	p.Legend.Top, p.Legend.Left = true, true
+	return savePlot(path, p)
+}

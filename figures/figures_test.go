@@ -133,3 +133,23 @@ func TestScalingFigure(t *testing.T) {
 		t.Error("curve x and values of different lengths: no error")
 	}
 }
+
+func TestScatterFigure(t *testing.T) {
+	dir := os.Getenv("FIGURES_OUT")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	g := []ScatterGroup{{Name: "a", X: []float64{0.1, 0.5, 0.9, math.NaN()}, Y: []float64{0.2, 0.4, 0.95, 1}}, {Name: "b", X: []float64{-0.1, 0.7}, Y: []float64{0, 0.6}}}
+	p := filepath.Join(dir, "scatter.png")
+	if err := Scatter(p, "universal dimensions", "universality", "brain similarity", g, true); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, p)
+	if err := Scatter(p, "", "", "", nil, false); err == nil {
+		t.Error("no groups: no error")
+	}
+	g[1].Y = g[1].Y[:1]
+	if err := Scatter(p, "", "", "", g, false); err == nil {
+		t.Error("x and y of different lengths: no error")
+	}
+}

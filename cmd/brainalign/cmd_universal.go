@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/figures"
+	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/universal"
+)
+
+func init() {
+	registerCommand(argsCommand(&cli.Command{
+		Name:  "universal",
+		Usage: "universal dimensions: which of a model's dimensions other models share, and whether the brain shares them",
+		Description: "For each model (--features, one per model: images x features, the same images in the\n" +
+			"same order as --brain), its first --dims principal components are its dimensions. Each\n" +
+			"dimension's universality is the mean encoding score (the same cross-validated ridge as\n" +
+			"encode, same model options) of predicting it from each other model, and its brain\n" +
+			"similarity the score of predicting it from the brain data. Reports, per model, Pearson r\n" +
+			"across dimensions between the two, and the brain data's mean encoding score from the\n" +
+			"full activations, from the --top most universal dimensions and from the --top first\n" +
+			"principal components. Writes universal.json, universal.csv (one row per dimension) and\n" +
+			"universal.png, once everything is computed. Model names are the file names without their\n" +
+			"extension, or NAME in NAME=PATH.",
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations of one model, `[NAME=]X.npy` (n x d); repeat for each model (at least 2)"},
+			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz or .safetensors features files"},
+			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
+			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
+			&cli.IntFlag{Name: "dims", Value: 20, Usage: "principal components per model"},
+			&cli.IntFlag{Name: "top", Value: 10, Usage: "dimensions kept by the reduction test"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; files replaced atomically)"},
+			&cli.BoolFlag{Name: "no-figures", Usage: "write no PNG figure"},
+		}, modelFlags()...),
+		Action: runUniversal,
+	}, false))
+}
+
+func runUniversal(c *cli.Context) error {
+	specs := c.StringSlice("features")
+	if len(specs) < 2 {
+		return usageError("--features: %d model(s); universality needs at least 2", len(specs))
+	}
+	if c.Int("dims") < 1 || c.Int("top") < 1 || c.Int("top") > c.Int("dims") {
+		return usageError("--dims %d, --top %d: want 1 <= top <= dims", c.Int("dims"), c.Int("top"))
+	}
+	out := c.String("out")
+	if err := checkOut(out); err != nil {
+		return err
+	}
+	var models []universal.Model
+	for _, spec := range specs {
+		name, path, ok := strings.Cut(spec, "=")
+		if !ok {
+			path, name = spec, strings.TrimSuffix(filepath.Base(spec), filepath.Ext(spec))
+		}
+		if name == "" || path == "" {
+			return usageError("--features %q: want [NAME=]PATH", spec)
+		}
+		for _, m := range models {
+			if m.Name == name {
+				return usageError("--features: two models are named %q; name them with NAME=PATH", name)
+			}
+		}
+		in, err := loadFeatures(path, c.String("layer"))
+		if err != nil {
+			return err
+		}
+		defer in.close()
+		in.m.Name = in.name()
+		models = append(models, universal.Model{Name: name, X: in.m})
+	}
+	y, err := loadBrain(c.String("brain"), c.String("brain-array"))
+	if err != nil {
+		return err
+	}
+	defer y.close()
+	y.m.Name = y.name()
+	opts, err := modelOptions(c, y.m.Rows, nil)
+	if err != nil {
+		return err
+	}
+	e, err := openEngine(c)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	o := universal.Options{Dims: c.Int("dims"), Top: c.Int("top"), Engine: opts}
+	if stderrIsTerminal(c) {
+		o.Progress = func(step string) { fmt.Fprintf(c.App.ErrWriter, "\r\033[K%s", step) }
+		defer fmt.Fprint(c.App.ErrWriter, "\r\033[K")
+	}
+	res, err := universal.Analyze(c.Context, e, models, y.m, o)
+	if err != nil {
+		return err
+	}
+	inputs := map[string]any{"brain": y.name()}
+	var feats []map[string]string
+	for i, spec := range specs {
+		_, path, ok := strings.Cut(spec, "=")
+		if !ok {
+			path = spec
+		}
+		feats = append(feats, map[string]string{"name": models[i].Name, "path": path})
+	}
+	inputs["features"] = feats
+	doc := map[string]any{"command": "universal", "version": version, "created": nowUTC(), "inputs": inputs,
+		"dims": o.Dims, "top": o.Top, "options": opts.Summary(), "host": hostOf(), "result": res}
+	files, err := writeResults(out, func(dir string) ([]string, error) { return writeUniversal(dir, doc, res, !c.Bool("no-figures")) })
+	if err != nil {
+		return err
+	}
+	printUniversal(c.App.Writer, res)
+	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
+	return nil
+}
+
+func writeUniversal(dir string, doc map[string]any, res *universal.Result, figs bool) ([]string, error) {
+	files := []string{"universal.json", "universal.csv"}
+	if err := writeJSON(filepath.Join(dir, "universal.json"), jsonSafe(doc)); err != nil {
+		return nil, err
+	}
+	g := func(v float64) string {
+		if v != v {
+			return ""
+		}
+		return strconv.FormatFloat(v, 'g', 8, 64)
+	}
+	var b strings.Builder
+	b.WriteString("model,dimension,variance,universality,brain_similarity,universal_rank\n")
+	for _, m := range res.Models {
+		rank := make([]int, len(m.Dimensions))
+		for r, q := range m.TopUniversal {
+			rank[q] = r + 1
+		}
+		for _, d := range m.Dimensions {
+			fmt.Fprintf(&b, "%s,%d,%s,%s,%s,%d\n", csvCell(m.Name), d.Index, g(d.Variance), g(d.Universality), g(d.BrainSimilarity), rank[d.Index])
+		}
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "universal.csv"), []byte(b.String())); err != nil {
+		return nil, err
+	}
+	if !figs {
+		return files, nil
+	}
+	var groups []figures.ScatterGroup
+	for _, m := range res.Models {
+		sg := figures.ScatterGroup{Name: fmt.Sprintf("%s (r = %.2f)", m.Name, m.R)}
+		for _, d := range m.Dimensions {
+			sg.X, sg.Y = append(sg.X, d.Universality), append(sg.Y, d.BrainSimilarity)
+		}
+		groups = append(groups, sg)
+	}
+	title := fmt.Sprintf("universal dimensions: pooled r = %.2f over %d dimensions", res.Pooled.R, res.Pooled.N)
+	if err := figures.Scatter(filepath.Join(dir, "universal.png"), title, "universality (predicted from other models, r)", "brain similarity (predicted from brain data, r)", groups, true); err != nil {
+		return nil, err
+	}
+	return append(files, "universal.png"), nil
+}
+
+func printUniversal(w io.Writer, res *universal.Result) {
+	fmt.Fprintf(w, "universal dimensions of %d models (%s engine)\n", len(res.Models), res.Engine)
+	for _, m := range res.Models {
+		red := m.Reduction
+		top := m.TopUniversal[:min(red.Top, len(m.TopUniversal))]
+		fmt.Fprintf(w, "  %s: %d dimensions; universality vs brain similarity r = %.3f (p = %.3g); most universal: %v\n",
+			m.Name, len(m.Dimensions), m.R, m.P, top)
+		fmt.Fprintf(w, "    brain score from all features %.4f, from the %d most universal dimensions %.4f (%.0f%% kept), from the %d first components %.4f\n",
+			red.Full, red.Top, red.TopUniversal, 100*red.Kept, red.Top, red.TopVariance)
+	}
+	fmt.Fprintf(w, "  pooled over %d dimensions: r = %.3f (p = %.3g)\n", res.Pooled.N, res.Pooled.R, res.Pooled.P)
+}
