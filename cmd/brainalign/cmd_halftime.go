@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -93,12 +92,7 @@ func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs
 		return nil, err
 	}
 	// Tidy table: one row per series.
-	f := func(v float64) string {
-		if v != v {
-			return ""
-		}
-		return strconv.FormatFloat(v, 'g', 8, 64)
-	}
+	f := func(v float64) string { return csvFloat(v, 8) }
 	csv := "metric,name,half_time_step,half_time_fraction,final_value\n"
 	add := func(metric, name string, h sweep.HalfTime, vals []float64) {
 		csv += fmt.Sprintf("%s,%s,%s,%s,%s\n", metric, name, f(h.Step), f(h.Fraction), f(vals[len(vals)-1]))

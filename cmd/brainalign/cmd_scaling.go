@@ -134,12 +134,7 @@ func writeScaling(dir string, doc map[string]any, res []scalingGroup, cols metri
 	if err := writeJSON(filepath.Join(dir, "scaling.json"), jsonSafe(doc)); err != nil {
 		return nil, err
 	}
-	g := func(v float64) string {
-		if v != v {
-			return ""
-		}
-		return strconv.FormatFloat(v, 'g', 10, 64)
-	}
+	g := func(v float64) string { return csvFloat(v, 10) }
 	var tab, curve strings.Builder
 	tab.WriteString("group,n,distinct_x,y_inf,y_inf_se,y_inf_lo,y_inf_hi,gap,gap_se,gap_lo,gap_hi,alpha,alpha_se,alpha_lo,alpha_hi," +
 		"x_ref,coefficient,r2,rss,bound,loglinear_intercept,loglinear_slope,loglinear_r2,aicc_power_law,aicc_log_linear,delta_aicc,preferred,error\n")
@@ -192,14 +187,6 @@ func writeScaling(dir string, doc map[string]any, res []scalingGroup, cols metri
 		return nil, err
 	}
 	return append(files, "scaling.png"), nil
-}
-
-// csvCell quotes a cell that holds a comma, quote or line break.
-func csvCell(s string) string {
-	if strings.ContainsAny(s, ",\"\n\r") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	}
-	return s
 }
 
 func printScaling(w io.Writer, path string, cols metrics.ScalingColumns, res []scalingGroup) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -126,12 +125,7 @@ func writeUniversal(dir string, doc map[string]any, res *universal.Result, figs 
 	if err := writeJSON(filepath.Join(dir, "universal.json"), jsonSafe(doc)); err != nil {
 		return nil, err
 	}
-	g := func(v float64) string {
-		if v != v {
-			return ""
-		}
-		return strconv.FormatFloat(v, 'g', 8, 64)
-	}
+	g := func(v float64) string { return csvFloat(v, 8) }
 	var b strings.Builder
 	b.WriteString("model,dimension,variance,universality,brain_similarity,universal_rank\n")
 	for _, m := range res.Models {

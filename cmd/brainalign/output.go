@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/brainalign/brainalign/internal/outdir"
 )
@@ -110,4 +113,21 @@ func removeMade(made []string) {
 			return
 		}
 	}
+}
+
+// csvFloat is a CSV cell for v with the given significant digits; NaN (undefined) is an empty
+// cell, which pandas reads as NaN.
+func csvFloat(v float64, digits int) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', digits, 64)
+}
+
+// csvCell quotes a cell that holds a comma, quote or line break.
+func csvCell(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
 }
