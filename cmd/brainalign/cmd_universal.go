@@ -159,7 +159,7 @@ func writeUniversal(dir string, doc map[string]any, res *universal.Result, figs 
 }
 
 func printUniversal(w io.Writer, res *universal.Result) {
-	fmt.Fprintf(w, "universal dimensions of %d models (%s engine)\n", len(res.Models), res.Engine)
+	fmt.Fprintf(w, "universal dimensions of %d models; engine %s\n", len(res.Models), res.Engine)
 	for _, m := range res.Models {
 		red := m.Reduction
 		top := m.TopUniversal[:min(red.Top, len(m.TopUniversal))]

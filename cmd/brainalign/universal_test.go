@@ -60,7 +60,7 @@ func TestUniversalCommand(t *testing.T) {
 	a, b, y := writeUniversalStudy(t, dir, 150)
 	out := filepath.Join(dir, "res")
 	stdout := mustRun(t, "universal", "--features", a, "--features", "cnn="+b, "--brain", y, "--dims", "4", "--top", "2", "--out", out)
-	for _, want := range []string{"universal dimensions of 2 models (cpu engine)", "vit: 4 dimensions", "cnn: 4 dimensions", "most universal: [0 2]", "pooled over 8 dimensions"} {
+	for _, want := range []string{"universal dimensions of 2 models; engine ", "vit: 4 dimensions", "cnn: 4 dimensions", "most universal: [0 2]", "pooled over 8 dimensions"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
