@@ -45,14 +45,20 @@ func PCA(ctx context.Context, x engine.Matrix, k int) (*Components, error) {
 	}
 	xc := make([]float64, n*d)
 	x.GatherRows(everyRow(n), xc)
-	for j := 0; j < d; j++ {
-		m := 0.0
-		for i := 0; i < n; i++ {
-			m += xc[i*d+j]
+	// Column means, then centring, both row by row (the data is row-major).
+	mean := make([]float64, d)
+	for i := 0; i < n; i++ {
+		for j, v := range xc[i*d : (i+1)*d] {
+			mean[j] += v
 		}
-		m /= float64(n)
-		for i := 0; i < n; i++ {
-			xc[i*d+j] -= m
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
+	}
+	for i := 0; i < n; i++ {
+		row := xc[i*d : (i+1)*d]
+		for j := range row {
+			row[j] -= mean[j]
 		}
 	}
 	size := min(n, d)
@@ -82,25 +88,25 @@ func PCA(ctx context.Context, x engine.Matrix, k int) (*Components, error) {
 		return nil, fmt.Errorf("universal: PCA: %s has no variance (every column is constant)", nameOr(x.Name))
 	}
 	c.Scores = make([]float64, n*c.K)
-	for q := 0; q < c.K; q++ {
-		j := size - 1 - q
-		if n <= d {
-			// Scores of component j: u_j s_j = u_j sqrt(w_j).
+	if n <= d {
+		// Scores of component j: u_j s_j = u_j sqrt(w_j).
+		for q := 0; q < c.K; q++ {
+			j := size - 1 - q
 			s := math.Sqrt(w[j])
 			for i := 0; i < n; i++ {
 				c.Scores[i*c.K+q] = g[i*size+j] * s
 			}
-		} else {
-			// Scores: Xc v_j.
-			for i := 0; i < n; i++ {
-				sum := 0.0
-				for l := 0; l < d; l++ {
-					sum += xc[i*d+l] * g[l*size+j]
-				}
-				c.Scores[i*c.K+q] = sum
-			}
+		}
+		return c, nil
+	}
+	// Scores: Xc V_K, one product with the K leading eigenvectors gathered as columns.
+	v := make([]float64, d*c.K)
+	for l := 0; l < d; l++ {
+		for q := 0; q < c.K; q++ {
+			v[l*c.K+q] = g[l*size+size-1-q]
 		}
 	}
+	dgemm(blas.NoTrans, blas.NoTrans, n, c.K, d, 1, xc, d, v, c.K, 0, c.Scores, c.K)
 	return c, nil
 }
 
