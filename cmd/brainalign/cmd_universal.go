@@ -54,6 +54,7 @@ func runUniversal(c *cli.Context) error {
 		return err
 	}
 	var models []universal.Model
+	var feats []map[string]string // for universal.json
 	for _, spec := range specs {
 		name, path, ok := strings.Cut(spec, "=")
 		if !ok {
@@ -74,6 +75,7 @@ func runUniversal(c *cli.Context) error {
 		defer in.close()
 		in.m.Name = in.name()
 		models = append(models, universal.Model{Name: name, X: in.m})
+		feats = append(feats, map[string]string{"name": name, "path": path})
 	}
 	y, err := loadBrain(c.String("brain"), c.String("brain-array"))
 	if err != nil {
@@ -99,16 +101,7 @@ func runUniversal(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	inputs := map[string]any{"brain": y.name()}
-	var feats []map[string]string
-	for i, spec := range specs {
-		_, path, ok := strings.Cut(spec, "=")
-		if !ok {
-			path = spec
-		}
-		feats = append(feats, map[string]string{"name": models[i].Name, "path": path})
-	}
-	inputs["features"] = feats
+	inputs := map[string]any{"brain": y.name(), "features": feats}
 	doc := map[string]any{"command": "universal", "version": version, "created": nowUTC(), "inputs": inputs,
 		"dims": o.Dims, "top": o.Top, "options": opts.Summary(), "host": hostOf(), "result": res}
 	files, err := writeResults(out, func(dir string) ([]string, error) { return writeUniversal(dir, doc, res, !c.Bool("no-figures")) })
