@@ -13,17 +13,21 @@ import (
 )
 
 // ScalingColumns names the columns of a scaling table: X (compute, parameters, data; > 0), Y
-// (the alignment score) and, optionally, Group (a model family: one fit per group).
+// (the alignment score) and, optionally, Group (a model family: one fit per group) and Model
+// (model names, unique: to match each row with the model's sweeps). Y may be "" when Model is
+// set: the scores then come from elsewhere (the sweeps).
 type ScalingColumns struct {
-	X, Y, Group string
+	X, Y, Group, Model string
 }
 
 // ScalingGroup is the points of one group, in the table's order; Lines are their line numbers
-// in the file (1 is the header).
+// in the file (1 is the header), Models their model names (with ScalingColumns.Model). Y is
+// empty when the table was read without a Y column.
 type ScalingGroup struct {
-	Name  string
-	X, Y  []float64
-	Lines []int
+	Name   string
+	X, Y   []float64
+	Lines  []int
+	Models []string
 }
 
 // ReadScalingTable reads a CSV table with a header row (a tab-separated one when the header
@@ -31,7 +35,7 @@ type ScalingGroup struct {
 // ignored) and returns its points grouped by cols.Group, groups in order of first appearance
 // ("all" without a group column). name is the file's name, for the errors: a missing column
 // (with the columns there are), an empty, non-numeric or non-finite cell, x <= 0, a row with
-// too few or too many cells, all with their line.
+// too few or too many cells, an empty or repeated model name, all with their line.
 func ReadScalingTable(r io.Reader, name string, cols ScalingColumns) ([]ScalingGroup, error) {
 	br := bufio.NewReader(r)
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\ufeff")) {
@@ -68,16 +72,23 @@ func ReadScalingTable(r io.Reader, name string, cols ScalingColumns) ([]ScalingG
 	if err != nil {
 		return nil, err
 	}
-	yi, err := col("y", cols.Y)
-	if err != nil {
-		return nil, err
+	yi, mi, gi := -1, -1, -1
+	if cols.Y != "" || cols.Model == "" {
+		if yi, err = col("y", cols.Y); err != nil {
+			return nil, err
+		}
 	}
-	gi := -1
+	if cols.Model != "" {
+		if mi, err = col("the model names", cols.Model); err != nil {
+			return nil, err
+		}
+	}
 	if cols.Group != "" {
 		if gi, err = col("the groups", cols.Group); err != nil {
 			return nil, err
 		}
 	}
+	modelLine := map[string]int{}
 	var groups []ScalingGroup
 	byName := map[string]int{}
 	for {
@@ -110,9 +121,21 @@ func ReadScalingTable(r io.Reader, name string, cols ScalingColumns) ([]ScalingG
 		if x <= 0 {
 			return nil, fmt.Errorf("%s line %d: %s = %v; must be positive (a power law in x needs log x)", name, line, cols.X, x)
 		}
-		y, err := number(yi, cols.Y)
-		if err != nil {
-			return nil, err
+		var y float64
+		if yi >= 0 {
+			if y, err = number(yi, cols.Y); err != nil {
+				return nil, err
+			}
+		}
+		model := ""
+		if mi >= 0 {
+			if model = strings.TrimSpace(rec[mi]); model == "" {
+				return nil, fmt.Errorf("%s line %d: %s is empty", name, line, cols.Model)
+			}
+			if prev, ok := modelLine[model]; ok {
+				return nil, fmt.Errorf("%s line %d: model %s is also on line %d (one row per model)", name, line, model, prev)
+			}
+			modelLine[model] = line
 		}
 		g := "all"
 		if gi >= 0 {
@@ -127,7 +150,13 @@ func ReadScalingTable(r io.Reader, name string, cols ScalingColumns) ([]ScalingG
 			groups = append(groups, ScalingGroup{Name: g})
 		}
 		grp := &groups[k]
-		grp.X, grp.Y, grp.Lines = append(grp.X, x), append(grp.Y, y), append(grp.Lines, line)
+		grp.X, grp.Lines = append(grp.X, x), append(grp.Lines, line)
+		if yi >= 0 {
+			grp.Y = append(grp.Y, y)
+		}
+		if mi >= 0 {
+			grp.Models = append(grp.Models, model)
+		}
 	}
 	if len(groups) == 0 {
 		return nil, fmt.Errorf("%s: no rows after the header", name)

@@ -34,3 +34,33 @@ func TestReadScalingTable(t *testing.T) {
 		t.Errorf("empty group: %v", err)
 	}
 }
+
+func TestReadScalingTableModels(t *testing.T) {
+	// Without a y column: the scores come from the models' sweeps, matched by name.
+	in := "model,family,compute\nvit-s,vit,1e18\nvit-b,vit,4e18\ncnn-s,cnn,2e17\n"
+	g, err := ReadScalingTable(strings.NewReader(in), "m.csv", ScalingColumns{X: "compute", Group: "family", Model: "model"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ScalingGroup{
+		{Name: "vit", X: []float64{1e18, 4e18}, Lines: []int{2, 3}, Models: []string{"vit-s", "vit-b"}},
+		{Name: "cnn", X: []float64{2e17}, Lines: []int{4}, Models: []string{"cnn-s"}},
+	}
+	if !reflect.DeepEqual(g, want) {
+		t.Errorf("got %+v\nwant %+v", g, want)
+	}
+	for in, want := range map[string]string{
+		"model,compute\na,1\nb,2\na,3\n": "m.csv line 4: model a is also on line 2 (one row per model)",
+		"model,compute\n ,1\n":           "m.csv line 2: model is empty",
+		"name,compute\na,1\n":            `m.csv: no column "model" for the model names (columns: name, compute)`,
+	} {
+		_, err := ReadScalingTable(strings.NewReader(in), "m.csv", ScalingColumns{X: "compute", Model: "model"})
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: error %v, want %q", in, err, want)
+		}
+	}
+	// Without a model column, y is required.
+	if _, err := ReadScalingTable(strings.NewReader("compute\n1\n"), "m.csv", ScalingColumns{X: "compute"}); err == nil {
+		t.Error("no y and no model column: no error")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -170,11 +171,21 @@ type Sweep struct {
 	FoldScores []float64 // checkpoints x layers x folds x targets (memory-mapped until Close)
 	C, L, M, F int       // checkpoints, layers, targets, folds
 
-	folds *array.Array // the mapped fold_scores.npy
+	mapped       *array.Array // the mapped fold_scores.npy (Load) or scores.npy (OpenScores)
+	scoresMapped bool         // OpenScores: Scores is the map
 }
 
-// Load reads a merged sweep.
-func Load(dir string) (*Sweep, error) {
+// Load reads a merged sweep: its scores are read and checked (finite values), its fold scores
+// memory-mapped.
+func Load(dir string) (*Sweep, error) { return load(dir, true) }
+
+// OpenScores opens a merged sweep for summaries of a few checkpoints over many sweeps:
+// scores.npy is memory-mapped, not read (only the pages used are read, and not checked for
+// finite values), and fold_scores.npy is not opened (FoldScores is nil). Scores are unusable
+// after Close.
+func OpenScores(dir string) (*Sweep, error) { return load(dir, false) }
+
+func load(dir string, full bool) (*Sweep, error) {
 	m, err := readManifestJSON(dir)
 	if err != nil {
 		return nil, err
@@ -190,7 +201,20 @@ func Load(dir string) (*Sweep, error) {
 	if _, err := os.Stat(sp); err != nil {
 		return nil, fmt.Errorf("%s: no scores.npy: the sweep is not merged (when all shards are done: brainalign sweep --merge-only --out %s)", dir, dir)
 	}
-	if s.Scores, err = readChecked(sp, append([]int{s.C, s.L}, m.Trailing...)); err != nil {
+	shape := append([]int{s.C, s.L}, m.Trailing...)
+	if !full {
+		sa, err := array.ReadNPY(sp)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Equal(sa.Shape, shape) || sa.F64 == nil {
+			sa.Close()
+			return nil, fmt.Errorf("%s: %s array of shape %v, want float64 of shape %v", sp, sa.DType, sa.Shape, shape)
+		}
+		s.Scores, s.mapped, s.scoresMapped = sa.F64, sa, true
+		return s, nil
+	}
+	if s.Scores, err = readChecked(sp, shape); err != nil {
 		return nil, err
 	}
 	// The fold scores, folds times larger than the scores, stay memory-mapped (not copied).
@@ -203,15 +227,23 @@ func Load(dir string) (*Sweep, error) {
 		fa.Close()
 		return nil, err
 	}
-	s.FoldScores, s.folds = fa.F64, fa
+	s.FoldScores, s.mapped = fa.F64, fa
 	return s, nil
 }
 
-// Close releases the memory map of the fold scores; the sweep's FoldScores are unusable after.
-// A sweep not closed keeps its map until the process ends.
+// Close releases the memory map of the fold scores (of the scores, for OpenScores); those are
+// unusable after. A sweep not closed keeps its map until the process ends.
 func (s *Sweep) Close() error {
+	if s.mapped == nil {
+		return nil
+	}
+	if s.scoresMapped {
+		s.Scores = nil
+	}
 	s.FoldScores = nil
-	return s.folds.Close()
+	err := s.mapped.Close()
+	s.mapped = nil
+	return err
 }
 
 // Name is the sweep's label in reports: its subject, else its folder.

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/brainalign/brainalign/figures"
 	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/metrics"
+	"github.com/brainalign/brainalign/sweep"
 )
 
 func init() {
@@ -29,11 +32,17 @@ func init() {
 			"alpha, the curve and --predict values. Writes scaling.json (everything), scaling.csv (one row\n" +
 			"per group), curve.csv (the curves and bands) and scaling.png. A group that cannot be fitted\n" +
 			"(fewer than 4 models or 3 distinct x, constant y) is reported and left out; with none left,\n" +
-			"the command fails and writes nothing.",
+			"the command fails and writes nothing.\n\n" +
+			"With --sweeps, y comes from the models' sweep folders instead of the table: each sweep's model\n" +
+			"label (sweep's --model) is matched with the table's --model-column, and a model's score is\n" +
+			"its mean score over targets (of --roi) at --checkpoint and --layer (by default the last\n" +
+			"checkpoint and the layer whose mean over subjects is the highest), averaged over its\n" +
+			"subjects. models.csv then records each model's score, layer and subjects. Models of the table\n" +
+			"without sweeps, and sweeps of models not in the table, are reported and left out.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "table", Required: true, Usage: "models `FILE` (.csv, or .tsv)"},
 			&cli.StringFlag{Name: "x", Value: "compute", Usage: "`COLUMN` of x (positive: FLOPs, parameters, images)"},
-			&cli.StringFlag{Name: "y", Value: "score", Usage: "`COLUMN` of the alignment score"},
+			&cli.StringFlag{Name: "y", Value: "score", Usage: "`COLUMN` of the alignment score (not with --sweeps)"},
 			&cli.StringFlag{Name: "group", Usage: "`COLUMN` of model families: one fit per family (default: one fit)"},
 			&cli.IntFlag{Name: "bootstrap", Value: 1000, Usage: "bootstrap resamples of the models for the intervals (0: none)"},
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "seed of the resampling"},
@@ -41,6 +50,11 @@ func init() {
 			&cli.StringFlag{Name: "predict", Usage: "x `VALUES` to predict y at, comma-separated (e.g. 1e24,1e25)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; files replaced atomically)"},
 			&cli.BoolFlag{Name: "no-figures", Usage: "write no PNG figure"},
+			&cli.StringSliceFlag{Name: "sweeps", Usage: "sweep `DIR`s (one per model and subject), or folders holding them: the models' scores (repeat)"},
+			&cli.StringFlag{Name: "model-column", Value: "model", Usage: "with --sweeps: `COLUMN` of the table naming each model as its sweeps do"},
+			&cli.StringFlag{Name: "checkpoint", Usage: "with --sweeps: checkpoint `NAME` or index (default: each model's last)"},
+			&cli.StringFlag{Name: "layer", Value: "best", Usage: "with --sweeps: best, last, or a layer `NAME` or index"},
+			&cli.StringFlag{Name: "roi", Usage: "with --sweeps: average the targets of this ROI `NAME` only (default: all targets)"},
 		},
 		Action: runScaling,
 	}, false))
@@ -69,16 +83,36 @@ func runScaling(c *cli.Context) error {
 	if err := checkOut(out); err != nil {
 		return err
 	}
+	fromSweeps := len(c.StringSlice("sweeps")) > 0
+	if !fromSweeps {
+		for _, fl := range []string{"checkpoint", "layer", "roi", "model-column"} {
+			if c.IsSet(fl) {
+				return usageError("--%s chooses the scores of --sweeps; without --sweeps, the table's --y column holds them", fl)
+			}
+		}
+	} else if c.IsSet("y") {
+		return usageError("--y names the table's score column; with --sweeps the scores come from the sweeps (leave --y out)")
+	}
 	path := c.String("table")
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	cols := metrics.ScalingColumns{X: c.String("x"), Y: c.String("y"), Group: c.String("group")}
+	if fromSweeps {
+		cols.Y, cols.Model = "", c.String("model-column")
+	}
 	groups, err := metrics.ReadScalingTable(f, path, cols)
 	f.Close()
 	if err != nil {
 		return err
+	}
+	var fromDirs *sweepScores
+	if fromSweeps {
+		if groups, fromDirs, err = scoresFromSweeps(c, path, groups); err != nil {
+			return err
+		}
+		cols.Y = "score"
 	}
 	o := metrics.ScalingOptions{Bootstrap: c.Int("bootstrap"), Seed: c.Uint64("seed"), Level: c.Float64("level"), Predict: predict}
 	var res []scalingGroup
@@ -102,11 +136,21 @@ func runScaling(c *cli.Context) error {
 	doc := map[string]any{"command": "scaling", "version": version, "created": nowUTC(), "table": path,
 		"columns": map[string]string{"x": cols.X, "y": cols.Y, "group": cols.Group},
 		"model":   "y = y_inf - gap * (x / x_ref)^(-alpha)", "groups": res}
+	if fromDirs != nil {
+		doc["sweeps"] = fromDirs
+	}
 	files, err := writeResults(out, func(dir string) ([]string, error) {
-		return writeScaling(dir, doc, res, cols, !c.Bool("no-figures"))
+		files, err := writeScaling(dir, doc, res, cols, !c.Bool("no-figures"))
+		if err != nil || fromDirs == nil {
+			return files, err
+		}
+		return append(files, "models.csv"), writeModelScores(filepath.Join(dir, "models.csv"), cols, fromDirs)
 	})
 	if err != nil {
 		return err
+	}
+	if fromDirs != nil {
+		printSweepScores(c.App.Writer, fromDirs)
 	}
 	printScaling(c.App.Writer, path, cols, res)
 	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
@@ -243,4 +287,140 @@ func preferredWords(p string) string {
 		return "the data cannot tell"
 	}
 	return "undefined"
+}
+
+// sweepScores records where the scores of --sweeps came from (scaling.json's "sweeps").
+type sweepScores struct {
+	Paths      []string            `json:"paths"`
+	Options    map[string]string   `json:"options"`
+	Models     []modelScore        `json:"models"`
+	NoSweeps   []string            `json:"table_models_without_sweeps"`
+	NotInTable []string            `json:"sweep_models_not_in_table"`
+	OtherData  []string            `json:"models_on_other_brain_data"` // than the first model's subjects and options
+	Reference  string              `json:"reference_model"`
+	ByModel    map[string][]string `json:"-"`
+}
+
+// modelScore is one model's row of the table with its score from its sweeps.
+type modelScore struct {
+	Group string  `json:"group"`
+	X     float64 `json:"x"`
+	Line  int     `json:"line"`
+	*sweep.Alignment
+}
+
+// scoresFromSweeps fills in the groups' y from the models' sweeps (matched by name), leaving out
+// and reporting the models of the table without sweeps and the sweeps of models not in it.
+func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGroup) ([]metrics.ScalingGroup, *sweepScores, error) {
+	paths := c.StringSlice("sweeps")
+	dirs, err := sweep.FindSweeps(paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	names, byModel, err := sweep.ModelSweeps(dirs)
+	if err != nil {
+		return nil, nil, err
+	}
+	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi")}
+	rec := &sweepScores{Paths: paths, ByModel: byModel, NoSweeps: []string{}, NotInTable: []string{}, OtherData: []string{},
+		Options: map[string]string{"checkpoint": o.Checkpoint, "layer": o.Layer, "roi": o.ROI, "model_column": c.String("model-column")}}
+	if rec.Options["checkpoint"] == "" {
+		rec.Options["checkpoint"] = "last"
+	}
+	inTable := map[string]bool{}
+	var ref *sweep.Alignment
+	var out []metrics.ScalingGroup
+	for _, g := range groups {
+		kept := metrics.ScalingGroup{Name: g.Name}
+		for i, m := range g.Models {
+			inTable[m] = true
+			ds, ok := byModel[m]
+			if !ok {
+				rec.NoSweeps = append(rec.NoSweeps, m)
+				continue
+			}
+			a, err := sweep.LoadAlignment(ds, o)
+			var ge *sweep.GroupError
+			if errors.As(err, &ge) {
+				return nil, nil, usageError("model %s (%s line %d): %v", m, table, g.Lines[i], err)
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("model %s (%s line %d): %v", m, table, g.Lines[i], err)
+			}
+			if ref == nil {
+				ref, rec.Reference = a, m
+			} else if !slices.Equal(a.Fingerprints, ref.Fingerprints) {
+				rec.OtherData = append(rec.OtherData, m)
+			}
+			kept.X, kept.Y = append(kept.X, g.X[i]), append(kept.Y, a.Score)
+			kept.Lines, kept.Models = append(kept.Lines, g.Lines[i]), append(kept.Models, m)
+			rec.Models = append(rec.Models, modelScore{Group: g.Name, X: g.X[i], Line: g.Lines[i], Alignment: a})
+		}
+		if len(kept.X) > 0 {
+			out = append(out, kept)
+		}
+	}
+	for _, m := range names {
+		if !inTable[m] {
+			rec.NotInTable = append(rec.NotInTable, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil, fmt.Errorf("%s: none of its models has sweeps among --sweeps (%d sweeps, of models %s; the table's %s column must name them as the sweeps' --model did)",
+			table, len(dirs), listSome(names), c.String("model-column"))
+	}
+	w := c.App.ErrWriter
+	if n := len(rec.NoSweeps); n > 0 {
+		fmt.Fprintf(w, "brainalign: warning: %d models of %s have no sweeps among --sweeps and were left out: %s\n", n, table, listSome(rec.NoSweeps))
+	}
+	if n := len(rec.NotInTable); n > 0 {
+		fmt.Fprintf(w, "brainalign: warning: sweeps of %d models not in %s were left out: %s\n", n, table, listSome(rec.NotInTable))
+	}
+	if n := len(rec.OtherData); n > 0 {
+		fmt.Fprintf(w, "brainalign: warning: %d models were scored on other subjects, brain data or options than %s (%d sweeps; their sweeps' fingerprints differ), so their scores may not be comparable: %s\n",
+			n, rec.Reference, len(ref.Fingerprints), listSome(rec.OtherData))
+	}
+	return out, rec, nil
+}
+
+// printSweepScores says what the scores of --sweeps are.
+func printSweepScores(w io.Writer, rec *sweepScores) {
+	sweeps := 0
+	for _, m := range rec.Models {
+		sweeps += len(m.Dirs)
+	}
+	what := "all targets"
+	if r := rec.Options["roi"]; r != "" {
+		what = "the targets of " + r
+	}
+	layer := "each model's best layer (highest mean over subjects)"
+	switch l := rec.Options["layer"]; l {
+	case "best", "":
+	case "last":
+		layer = "each model's last layer"
+	default:
+		layer = "layer " + l
+	}
+	ckpt := "its last checkpoint"
+	if ck := rec.Options["checkpoint"]; ck != "last" {
+		ckpt = "checkpoint " + ck
+	}
+	fmt.Fprintf(w, "scores of %d models from %d sweeps: the mean over %s at %s and %s, averaged over subjects (models.csv)\n",
+		len(rec.Models), sweeps, what, layer, ckpt)
+}
+
+// writeModelScores writes models.csv: each model's score from its sweeps.
+func writeModelScores(path string, cols metrics.ScalingColumns, rec *sweepScores) error {
+	var b strings.Builder
+	g := func(v float64) string { return csvFloat(v, 10) }
+	fmt.Fprintf(&b, "group,model,%s,score,score_se,subjects,checkpoint,step,layer,layer_index,relative_depth,line\n", csvCell(cols.X))
+	for _, m := range rec.Models {
+		step := ""
+		if m.Step != nil {
+			step = g(*m.Step)
+		}
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%d,%s,%s,%s,%d,%s,%d\n", csvCell(m.Group), csvCell(m.Model), g(m.X), g(m.Score), g(m.SE),
+			len(m.Subjects), csvCell(m.Checkpoint), step, csvCell(m.Layer), m.LayerIndex, g(m.RelativeDepth), m.Line)
+	}
+	return atomicfile.WriteBytes(path, []byte(b.String()))
 }

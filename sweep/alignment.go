@@ -1,0 +1,310 @@
+package sweep
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// AlignmentOptions choose the one number that summarises a model's alignment with the brain:
+// the mean score over targets at one checkpoint and one layer, averaged over subjects.
+type AlignmentOptions struct {
+	Checkpoint string // name or index ("-1" the last); "" or "last": the last checkpoint
+	// Layer is "" or "best" (the layer whose subject-mean score is the highest), "last", or a
+	// layer's name or index. "best" selects on the scores it reports, so it is optimistic by the
+	// spread of the layers' scores; it is the convention of layer sweeps (Brain-Score, the study).
+	Layer string
+	ROI   string // only the targets of this ROI (by name, case-insensitive); "": all targets
+}
+
+// Alignment is one model's alignment score over its subjects' sweeps.
+type Alignment struct {
+	Model         string        `json:"model"`
+	Checkpoint    string        `json:"checkpoint"`
+	Step          *float64      `json:"step,omitempty"`
+	Layer         string        `json:"layer"`
+	LayerIndex    int           `json:"layer_index"`
+	RelativeDepth float64       `json:"relative_depth"`
+	ROI           string        `json:"roi,omitempty"`
+	Targets       []int         `json:"targets"`     // targets averaged, per subject
+	Score         float64       `json:"score"`       // mean over subjects
+	SE            float64       `json:"score_se"`    // standard error over subjects (NaN with one)
+	Subjects      []SubjectMean `json:"subjects"`    // each subject's score at the chosen layer
+	LayerScores   []float64     `json:"layer_means"` // subject-mean score of every layer
+	Dirs          []string      `json:"sweeps"`
+	// Fingerprints are the subjects' brain data and options (sweep.json's fingerprint), sorted:
+	// models scored on the same subjects with the same options have the same list.
+	Fingerprints []string `json:"fingerprints"`
+}
+
+// SubjectMean is one subject's mean score over targets at the chosen checkpoint and layer.
+type SubjectMean struct {
+	Subject string  `json:"subject"`
+	Score   float64 `json:"score"`
+}
+
+// ModelAlignment summarises the sweeps of one model (one per subject; CheckGroup must accept
+// them) as one alignment score: at the checkpoint o.Checkpoint, each subject's mean score over
+// the targets (of o.ROI) per layer; the layer is o.Layer, by default the one whose mean over
+// subjects is the highest; the score is that layer's mean over subjects, with its standard
+// error across subjects.
+func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
+	if err := CheckGroup(g); err != nil {
+		return nil, err
+	}
+	if err := checkDistinctSubjects(g); err != nil {
+		return nil, err
+	}
+	a := g[0]
+	c, err := a.CheckpointIndex(o.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	// perLayer[s][l]: subject s's mean over its selected targets at layer l.
+	perLayer := make([][]float64, len(g))
+	targets := make([]int, len(g))
+	for i, s := range g {
+		sel, err := s.roiTargets(o.ROI)
+		if err != nil {
+			return nil, err
+		}
+		targets[i] = len(sel)
+		perLayer[i] = make([]float64, s.L)
+		tab := s.At(c)
+		for l := range s.L {
+			row := tab[l*s.M : (l+1)*s.M]
+			sum := 0.0
+			if sel == nil {
+				for _, v := range row {
+					sum += v
+				}
+				targets[i] = s.M
+			} else {
+				for _, t := range sel {
+					sum += row[t]
+				}
+			}
+			m := sum / float64(targets[i])
+			if math.IsNaN(m) || math.IsInf(m, 0) {
+				return nil, fmt.Errorf("%s: the mean score of layer %s at checkpoint %s is %v: scores.npy is damaged (merge the sweep again)",
+					s.Dir, s.Layers[l], s.Checkpoints[c].Name, m)
+			}
+			perLayer[i][l] = m
+		}
+	}
+	means := make([]float64, a.L)
+	for _, pl := range perLayer {
+		for l, v := range pl {
+			means[l] += v / float64(len(g))
+		}
+	}
+	layer, err := chooseLayer(a, o.Layer, means)
+	if err != nil {
+		return nil, err
+	}
+	res := &Alignment{Model: a.Model, Checkpoint: a.Checkpoints[c].Name, Step: a.Checkpoints[c].Step,
+		Layer: a.Layers[layer], LayerIndex: layer, RelativeDepth: float64(layer) / float64(a.L-1),
+		ROI: o.ROI, Targets: targets, Score: means[layer], SE: math.NaN(), LayerScores: means}
+	for i, s := range g {
+		res.Subjects = append(res.Subjects, SubjectMean{Subject: s.Name(), Score: perLayer[i][layer]})
+		res.Dirs = append(res.Dirs, s.Dir)
+		res.Fingerprints = append(res.Fingerprints, s.Fingerprint)
+	}
+	slices.Sort(res.Fingerprints)
+	if n := len(g); n > 1 {
+		ss := 0.0
+		for _, pl := range perLayer {
+			d := pl[layer] - res.Score
+			ss += d * d
+		}
+		res.SE = math.Sqrt(ss / float64(n-1) / float64(n))
+	}
+	return res, nil
+}
+
+// chooseLayer resolves AlignmentOptions.Layer against the subject-mean layer scores.
+func chooseLayer(s *Sweep, name string, means []float64) (int, error) {
+	switch name {
+	case "", "best":
+		best := 0
+		for l, v := range means {
+			if v > means[best] {
+				best = l
+			}
+		}
+		return best, nil
+	case "last":
+		return s.L - 1, nil
+	}
+	if i := slices.Index(s.Layers, name); i >= 0 {
+		return i, nil
+	}
+	if i, err := strconv.Atoi(name); err == nil {
+		if i < 0 {
+			i += s.L
+		}
+		if i >= 0 && i < s.L {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("%s: no layer %q (want best, last, an index from 0 to %d, or one of %s)", s.Dir, name, s.L-1, listNames(s.Layers))
+}
+
+// roiTargets returns the indices of the targets of the ROI named name, nil for all targets.
+func (s *Sweep) roiTargets(name string) ([]int, error) {
+	if name == "" {
+		return nil, nil
+	}
+	if s.Meta.ROI == nil {
+		return nil, fmt.Errorf("%s: --roi %s, but the sweep has no ROI labels (sweep's --roi)", s.Dir, name)
+	}
+	lab, ok := s.Meta.ROILabel(name)
+	if !ok {
+		var names []string
+		for _, l := range s.Meta.Labels() {
+			names = append(names, s.Meta.ROIName(l))
+		}
+		return nil, fmt.Errorf("%s: no ROI named %q (have %s)", s.Dir, name, listNames(names))
+	}
+	var sel []int
+	for t, l := range s.Meta.ROI {
+		if l == lab {
+			sel = append(sel, t)
+		}
+	}
+	if len(sel) == 0 {
+		return nil, fmt.Errorf("%s: ROI %s (label %d) has no targets", s.Dir, name, lab)
+	}
+	return sel, nil
+}
+
+// listNames lists up to 8 names, then how many more.
+func listNames(names []string) string {
+	if len(names) <= 8 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, ... (%d in all)", strings.Join(names[:8], ", "), len(names))
+}
+
+// checkDistinctSubjects refuses two sweeps of one subject among a model's sweeps: the same
+// subject label, or the same brain data and options (fingerprint).
+func checkDistinctSubjects(g []*Sweep) error {
+	subj, fp := map[string]string{}, map[string]string{}
+	for _, s := range g {
+		if s.Subject != "" {
+			if prev, ok := subj[s.Subject]; ok {
+				return groupErrorf("subject %s of model %s has two sweeps (%s and %s): give each subject's sweep once", s.Subject, s.Model, prev, s.Dir)
+			}
+			subj[s.Subject] = s.Dir
+		}
+		if s.Fingerprint != "" {
+			if prev, ok := fp[s.Fingerprint]; ok {
+				return groupErrorf("%s and %s are sweeps of model %s on the same brain data (the same subject twice?): give each subject's sweep once", prev, s.Dir, s.Model)
+			}
+			fp[s.Fingerprint] = s.Dir
+		}
+	}
+	return nil
+}
+
+// FindSweeps returns the sweep folders (those holding a sweep.json) among paths: a path that is
+// one is taken as is; any other folder is searched, and the search does not descend into the
+// sweeps it finds. Folders found twice (given twice, or through links) are listed once, in the
+// order first found. A path that is neither a sweep nor holds one is an error.
+func FindSweeps(paths []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	add := func(dir string) {
+		key := dir
+		if abs, err := filepath.Abs(dir); err == nil {
+			key = abs
+			if r, err := filepath.EvalSymlinks(abs); err == nil {
+				key = r
+			}
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, dir)
+		}
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", p, errors.Unwrap(err))
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("%s: not a folder (give sweep output folders, or folders holding them)", p)
+		}
+		found := 0
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() {
+				return nil
+			}
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir // staging and temp folders
+			}
+			if _, err := os.Stat(filepath.Join(path, "sweep.json")); err == nil {
+				add(path)
+				found++
+				return filepath.SkipDir
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if found == 0 {
+			return nil, fmt.Errorf("%s: no sweep output folder in it (no sweep.json; make them with `brainalign sweep`)", p)
+		}
+	}
+	return out, nil
+}
+
+// ModelSweeps groups sweep folders by model label (sweep's --model), models in the order of
+// their first folder, reading only each folder's sweep.json.
+func ModelSweeps(dirs []string) (models []string, byModel map[string][]string, err error) {
+	byModel = map[string][]string{}
+	for _, d := range dirs {
+		m, err := readManifestJSON(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		if m.Model == "" {
+			return nil, nil, fmt.Errorf("%s: the sweep has no model label (sweep's --model); it cannot be matched to a model", d)
+		}
+		if _, ok := byModel[m.Model]; !ok {
+			models = append(models, m.Model)
+		}
+		byModel[m.Model] = append(byModel[m.Model], d)
+	}
+	return models, byModel, nil
+}
+
+// LoadAlignment opens the sweeps of one model (OpenScores: only the scores of the checkpoint
+// used are read), summarises them with ModelAlignment and releases them, so that many models
+// are read one at a time in little memory.
+func LoadAlignment(dirs []string, o AlignmentOptions) (*Alignment, error) {
+	var g []*Sweep
+	defer func() {
+		for _, s := range g {
+			s.Close()
+		}
+	}()
+	for _, d := range dirs {
+		s, err := OpenScores(d)
+		if err != nil {
+			return nil, err
+		}
+		g = append(g, s)
+	}
+	return ModelAlignment(g, o)
+}

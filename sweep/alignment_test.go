@@ -1,0 +1,240 @@
+package sweep_test
+
+import (
+	"encoding/csv"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/sweep"
+)
+
+// plantedSweep is an in-memory merged sweep of 2 checkpoints x 4 layers x 6 targets whose score
+// at (checkpoint c, layer l, target t) is base[c][l] + shift + 0.01 t; targets 0-2 are ROI V1
+// (label 1), 3-5 IT (label 2).
+func plantedSweep(subject, model string, shift float64) *sweep.Sweep {
+	base := [2][4]float64{{0.1, 0.2, 0.15, 0.05}, {0.2, 0.3, 0.45, 0.4}}
+	step0, step1 := 100.0, 1000.0
+	s := &sweep.Sweep{Dir: "/sweeps/" + model + "/" + subject, C: 2, L: 4, M: 6, F: 5}
+	s.Model, s.Subject, s.Targets, s.Trailing = model, subject, 6, []int{6}
+	s.Fingerprint = "fp-" + subject
+	s.Layers = []string{"embed", "block1", "block2", "head"}
+	s.Checkpoints = []sweep.CheckpointInfo{{Name: "ckpt-100", Step: &step0}, {Name: "ckpt-1000", Step: &step1}}
+	s.Meta.ROI = []int{1, 1, 1, 2, 2, 2}
+	s.Meta.ROINames = map[int]string{1: "V1", 2: "IT"}
+	for c := range 2 {
+		for l := range 4 {
+			for t := range 6 {
+				s.Scores = append(s.Scores, base[c][l]+shift+0.01*float64(t))
+			}
+		}
+	}
+	return s
+}
+
+func TestModelAlignmentPlanted(t *testing.T) {
+	g := []*sweep.Sweep{plantedSweep("sub-01", "vit", 0), plantedSweep("sub-02", "vit", 0.02), plantedSweep("sub-03", "vit", 0.04)}
+	// Subject means over targets add 0.025 (the mean of 0.01 t); subjects add 0, 0.02, 0.04.
+	se := 0.02 / math.Sqrt(3) // sd of {0, 0.02, 0.04} over sqrt(3)
+	cases := []struct {
+		o      sweep.AlignmentOptions
+		layer  int
+		ckpt   string
+		score  float64
+		target int
+	}{
+		{sweep.AlignmentOptions{}, 2, "ckpt-1000", 0.45 + 0.025 + 0.02, 6},
+		{sweep.AlignmentOptions{Checkpoint: "0"}, 1, "ckpt-100", 0.2 + 0.025 + 0.02, 6},
+		{sweep.AlignmentOptions{Checkpoint: "ckpt-100", Layer: "last"}, 3, "ckpt-100", 0.05 + 0.025 + 0.02, 6},
+		{sweep.AlignmentOptions{Layer: "block1"}, 1, "ckpt-1000", 0.3 + 0.025 + 0.02, 6},
+		{sweep.AlignmentOptions{Layer: "-1"}, 3, "ckpt-1000", 0.4 + 0.025 + 0.02, 6},
+		{sweep.AlignmentOptions{ROI: "it"}, 2, "ckpt-1000", 0.45 + 0.04 + 0.02, 3},
+		{sweep.AlignmentOptions{ROI: "V1", Checkpoint: "-2"}, 1, "ckpt-100", 0.2 + 0.01 + 0.02, 3},
+	}
+	for _, tc := range cases {
+		a, err := sweep.ModelAlignment(g, tc.o)
+		if err != nil {
+			t.Fatalf("%+v: %v", tc.o, err)
+		}
+		if a.LayerIndex != tc.layer || a.Layer != g[0].Layers[tc.layer] || a.RelativeDepth != float64(tc.layer)/3 || a.Checkpoint != tc.ckpt {
+			t.Errorf("%+v: layer %d %s (depth %v) at %s, want layer %d at %s", tc.o, a.LayerIndex, a.Layer, a.RelativeDepth, a.Checkpoint, tc.layer, tc.ckpt)
+		}
+		if math.Abs(a.Score-tc.score) > 1e-12 || math.Abs(a.SE-se) > 1e-12 {
+			t.Errorf("%+v: score %v ± %v, want %v ± %v", tc.o, a.Score, a.SE, tc.score, se)
+		}
+		for i, s := range a.Subjects {
+			if want := tc.score - 0.02 + 0.02*float64(i); s.Subject != g[i].Subject || math.Abs(s.Score-want) > 1e-12 {
+				t.Errorf("%+v: subject %d: %+v, want %s %v", tc.o, i, s, g[i].Subject, want)
+			}
+			if a.Targets[i] != tc.target {
+				t.Errorf("%+v: %d targets, want %d", tc.o, a.Targets[i], tc.target)
+			}
+		}
+		if len(a.LayerScores) != 4 || a.Model != "vit" || len(a.Dirs) != 3 || len(a.Fingerprints) != 3 {
+			t.Errorf("%+v: %+v", tc.o, a)
+		}
+	}
+
+	one, err := sweep.ModelAlignment(g[:1], sweep.AlignmentOptions{})
+	if err != nil || !math.IsNaN(one.SE) || math.Abs(one.Score-0.475) > 1e-12 {
+		t.Errorf("one subject: %v ± %v (%v), want 0.475 ± NaN", one.Score, one.SE, err)
+	}
+}
+
+func TestModelAlignmentErrors(t *testing.T) {
+	g := func() []*sweep.Sweep {
+		return []*sweep.Sweep{plantedSweep("sub-01", "vit", 0), plantedSweep("sub-02", "vit", 0.02)}
+	}
+	noROI := g()
+	noROI[1].Meta.ROI = nil
+	other := g()
+	other[1].Model = "convnext"
+	twice := g()
+	twice[1].Subject = "sub-01"
+	sameData := g()
+	sameData[1].Fingerprint = sameData[0].Fingerprint
+	damaged := g()
+	damaged[0].Scores[len(damaged[0].Scores)-1] = math.NaN()
+	for _, tc := range []struct {
+		g    []*sweep.Sweep
+		o    sweep.AlignmentOptions
+		want string
+	}{
+		{g(), sweep.AlignmentOptions{Layer: "block9"}, `no layer "block9" (want best, last, an index from 0 to 3, or one of embed, block1, block2, head)`},
+		{g(), sweep.AlignmentOptions{Layer: "4"}, `no layer "4"`},
+		{g(), sweep.AlignmentOptions{Checkpoint: "ckpt-5"}, `no checkpoint "ckpt-5"`},
+		{g(), sweep.AlignmentOptions{ROI: "V4"}, `no ROI named "V4" (have V1, IT)`},
+		{noROI, sweep.AlignmentOptions{ROI: "V1"}, "sub-02: --roi V1, but the sweep has no ROI labels"},
+		{other, sweep.AlignmentOptions{}, `is a sweep of model "vit"`},
+		{twice, sweep.AlignmentOptions{}, "subject sub-01 of model vit has two sweeps"},
+		{sameData, sweep.AlignmentOptions{}, "on the same brain data"},
+		{damaged, sweep.AlignmentOptions{}, "the mean score of layer head at checkpoint ckpt-1000 is NaN"},
+	} {
+		_, err := sweep.ModelAlignment(tc.g, tc.o)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.o, err, tc.want)
+		}
+	}
+}
+
+// TestAlignmentFromSweepFolders finds the study's sweep folders, groups them by model and checks
+// each subject's score against table.csv (written by Merge, not by ModelAlignment).
+func TestAlignmentFromSweepFolders(t *testing.T) {
+	st := runStudy(t)
+	root := filepath.Dir(filepath.Dir(st.fmri[0].Dir))
+	fmriDir := filepath.Dir(st.fmri[0].Dir)
+
+	dirs, err := sweep.FindSweeps([]string{fmriDir, st.fmri[1].Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) != len(st.fmri) {
+		t.Fatalf("found %v, want the %d fMRI sweeps once each", dirs, len(st.fmri))
+	}
+	models, by, err := sweep.ModelSweeps(dirs)
+	if err != nil || len(models) != 1 || models[0] != "synth" || len(by["synth"]) != len(st.fmri) {
+		t.Fatalf("models %v %v (%v)", models, by, err)
+	}
+	for _, roi := range []string{"", st.ds.FMRI.ROINames[1]} {
+		a, err := sweep.LoadAlignment(by["synth"], sweep.AlignmentOptions{ROI: roi})
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := "mean_score"
+		if roi != "" {
+			col = "roi_" + roi
+		}
+		// Each subject's table.csv: the score column per layer at the last checkpoint.
+		last := st.fmri[0].Checkpoints[st.fmri[0].C-1].Name
+		means := make([]float64, st.fmri[0].L)
+		for i, d := range a.Dirs {
+			rows := readTable(t, filepath.Join(d, "table.csv"))
+			var layer []float64
+			for _, r := range rows {
+				if r["checkpoint"] == last {
+					v, err := strconv.ParseFloat(r[col], 64)
+					if err != nil {
+						t.Fatalf("%s: %s %q", d, col, r[col])
+					}
+					layer = append(layer, v)
+				}
+			}
+			if math.Abs(layer[a.LayerIndex]-a.Subjects[i].Score) > 1e-9 {
+				t.Errorf("roi %q: %s: score %v, table.csv says %v", roi, d, a.Subjects[i].Score, layer[a.LayerIndex])
+			}
+			for l, v := range layer {
+				means[l] += v / float64(len(a.Dirs))
+			}
+		}
+		for l, v := range means {
+			if v > means[a.LayerIndex]+1e-9 {
+				t.Errorf("roi %q: layer %d scores %v on average, more than the chosen layer %d (%v)", roi, l, v, a.LayerIndex, means[a.LayerIndex])
+			}
+		}
+		if a.Checkpoint != last || a.Step == nil {
+			t.Errorf("checkpoint %s (step %v), want %s", a.Checkpoint, a.Step, last)
+		}
+	}
+
+	// The whole study holds fMRI and MEG sweeps of one model label: they cannot be pooled.
+	all, err := sweep.FindSweeps([]string{root})
+	if err != nil || len(all) != len(st.fmri)+len(st.meg) {
+		t.Fatalf("found %d sweeps under %s (%v), want %d", len(all), root, err, len(st.fmri)+len(st.meg))
+	}
+	_, by, _ = sweep.ModelSweeps(all)
+	var ge *sweep.GroupError
+	if _, err := sweep.LoadAlignment(by["synth"], sweep.AlignmentOptions{}); !errors.As(err, &ge) {
+		t.Errorf("fMRI and MEG pooled: error %v, want a GroupError", err)
+	}
+}
+
+func TestFindSweepsErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f.txt")
+	os.WriteFile(file, []byte("x"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "empty", ".staging"), 0o755)
+	os.WriteFile(filepath.Join(dir, "empty", ".staging", "sweep.json"), []byte("{}"), 0o644)
+	for path, want := range map[string]string{
+		filepath.Join(dir, "missing"): "no such file",
+		file:                          "not a folder",
+		filepath.Join(dir, "empty"):   "no sweep output folder in it",
+	} {
+		if _, err := sweep.FindSweeps([]string{path}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", path, err, want)
+		}
+	}
+	unlabelled := filepath.Join(dir, "unlabelled")
+	os.MkdirAll(unlabelled, 0o755)
+	os.WriteFile(filepath.Join(unlabelled, "sweep.json"),
+		[]byte(`{"format":1,"layers":["a","b"],"checkpoints":[{"name":"c"}],"targets":1,"trailing_shape":[1],"options":{"folds":5}}`), 0o644)
+	if _, _, err := sweep.ModelSweeps([]string{unlabelled}); err == nil || !strings.Contains(err.Error(), "no model label") {
+		t.Errorf("unlabelled sweep: error %v", err)
+	}
+}
+
+// readTable reads a CSV file into rows keyed by the header.
+func readTable(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		rows = append(rows, m)
+	}
+	return rows
+}
