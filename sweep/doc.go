@@ -86,5 +86,9 @@
 //
 // Load reads a merged sweep; Spatial, Temporal, HalfTimes and Compare compute the metrics of
 // package metrics over one or more subjects' sweeps (see their documentation for which scores
-// enter each metric).
+// enter each metric). Across many models (scaling laws), FindSweeps finds sweep folders under
+// given paths, ModelSweeps groups them by model label, and LoadAlignment reduces each model's
+// subjects to one alignment score (ModelAlignment: the mean over targets at one checkpoint and
+// layer, by default the best layer, averaged over subjects), reading through OpenScores only
+// the pages of scores.npy it uses.
 package sweep
