@@ -214,24 +214,59 @@ func checkDistinctSubjects(g []*Sweep) error {
 }
 
 // FindSweeps returns the sweep folders (those holding a sweep.json) among paths: a path that is
-// one is taken as is; any other folder is searched, and the search does not descend into the
-// sweeps it finds. Folders found twice (given twice, or through links) are listed once, in the
-// order first found. A path that is neither a sweep nor holds one is an error.
+// one is taken as is; any other folder is searched, following symbolic links (results folders
+// often link to sweeps on scratch), skipping hidden folders (staging and temp folders), and not
+// descending into the sweeps it finds. A folder found twice (given twice, or through links) is
+// listed once, in the order first found. A path that is neither a sweep nor holds one is an
+// error.
 func FindSweeps(paths []string) ([]string, error) {
 	var out []string
-	seen := map[string]bool{}
-	add := func(dir string) {
+	// found: the sweeps under each folder visited, by resolved path (0 while being walked, so a
+	// link back up a tree ends the walk); a folder reached again counts what it held.
+	found := map[string]int{}
+	var walk func(dir string) (int, error)
+	walk = func(dir string) (int, error) {
 		key := dir
 		if abs, err := filepath.Abs(dir); err == nil {
 			key = abs
-			if r, err := filepath.EvalSymlinks(abs); err == nil {
-				key = r
-			}
 		}
-		if !seen[key] {
-			seen[key] = true
+		if r, err := filepath.EvalSymlinks(key); err == nil {
+			key = r
+		}
+		if n, ok := found[key]; ok {
+			return n, nil
+		}
+		found[key] = 0
+		if _, err := os.Stat(filepath.Join(dir, "sweep.json")); err == nil {
 			out = append(out, dir)
+			found[key] = 1
+			return 1, nil
 		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %v", dir, errors.Unwrap(err))
+		}
+		n := 0
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			if e.Type()&fs.ModeSymlink != 0 {
+				if st, err := os.Stat(p); err != nil || !st.IsDir() {
+					continue // a dangling link, or a link to a file
+				}
+			} else if !e.IsDir() {
+				continue
+			}
+			k, err := walk(p)
+			if err != nil {
+				return 0, err
+			}
+			n += k
+		}
+		found[key] = n
+		return n, nil
 	}
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -241,28 +276,11 @@ func FindSweeps(paths []string) ([]string, error) {
 		if !st.IsDir() {
 			return nil, fmt.Errorf("%s: not a folder (give sweep output folders, or folders holding them)", p)
 		}
-		found := 0
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() {
-				return nil
-			}
-			if path != p && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir // staging and temp folders
-			}
-			if _, err := os.Stat(filepath.Join(path, "sweep.json")); err == nil {
-				add(path)
-				found++
-				return filepath.SkipDir
-			}
-			return nil
-		})
+		n, err := walk(p)
 		if err != nil {
 			return nil, err
 		}
-		if found == 0 {
+		if n == 0 {
 			return nil, fmt.Errorf("%s: no sweep output folder in it (no sweep.json; make them with `brainalign sweep`)", p)
 		}
 	}

@@ -180,6 +180,20 @@ func TestAlignmentFromSweepFolders(t *testing.T) {
 		}
 	}
 
+	// Links are followed (a results folder linking to sweeps elsewhere), cycles end, and a
+	// folder reached twice is listed once.
+	links := t.TempDir()
+	if err := os.Symlink(st.fmri[0].Dir, filepath.Join(links, "a")); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(st.fmri[0].Dir, filepath.Join(links, "b"))
+	os.Symlink(links, filepath.Join(links, "loop"))
+	os.Symlink(filepath.Join(links, "missing"), filepath.Join(links, "dangling"))
+	got, err := sweep.FindSweeps([]string{links, links, filepath.Join(links, "loop")})
+	if err != nil || len(got) != 1 || got[0] != filepath.Join(links, "a") {
+		t.Errorf("through links: %v (%v), want only %s", got, err, filepath.Join(links, "a"))
+	}
+
 	// The whole study holds fMRI and MEG sweeps of one model label: they cannot be pooled.
 	all, err := sweep.FindSweeps([]string{root})
 	if err != nil || len(all) != len(st.fmri)+len(st.meg) {
