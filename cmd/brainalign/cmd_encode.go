@@ -63,7 +63,7 @@ func runEncode(c *cli.Context) error {
 		}
 	}
 
-	x, err := loadFeatures(c.String("features"), c.String("layer"))
+	x, err := loadFeatures(c.String("features"), c.String("layer"), "--layer")
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -26,10 +27,12 @@ func init() {
 			"full activations, from the --top most universal dimensions and from the --top first\n" +
 			"principal components. Writes universal.json, universal.csv (one row per dimension) and\n" +
 			"universal.png, once everything is computed. Model names are the file names without their\n" +
-			"extension, or NAME in NAME=PATH.",
+			"extension, or NAME in NAME=PATH. An array of an .npz or .safetensors file is chosen per\n" +
+			"model with PATH:ARRAY (e.g. vit=vit.npz:blocks.11, cnn=cnn.safetensors:layer4), or for all\n" +
+			"models with --layer.",
 		Flags: append([]cli.Flag{
-			&cli.StringSliceFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations of one model, `[NAME=]X.npy` (n x d); repeat for each model (at least 2)"},
-			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz or .safetensors features files"},
+			&cli.StringSliceFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations of one model, `[NAME=]X.npy` (n x d) or [NAME=]BUNDLE.npz:ARRAY; repeat for each model (at least 2)"},
+			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz or .safetensors features files given without :ARRAY"},
 			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.IntFlag{Name: "dims", Value: 20, Usage: "principal components per model"},
@@ -56,26 +59,23 @@ func runUniversal(c *cli.Context) error {
 	var models []universal.Model
 	var feats []map[string]string // for universal.json
 	for _, spec := range specs {
-		name, path, ok := strings.Cut(spec, "=")
-		if !ok {
-			path, name = spec, strings.TrimSuffix(filepath.Base(spec), filepath.Ext(spec))
-		}
-		if name == "" || path == "" {
-			return usageError("--features %q: want [NAME=]PATH", spec)
+		name, path, layer, err := parseFeatureSpec(spec, c.String("layer"))
+		if err != nil {
+			return err
 		}
 		for _, m := range models {
 			if m.Name == name {
 				return usageError("--features: two models are named %q; name them with NAME=PATH", name)
 			}
 		}
-		in, err := loadFeatures(path, c.String("layer"))
+		in, err := loadFeatures(path, layer, "PATH:ARRAY (or --layer)")
 		if err != nil {
 			return err
 		}
 		defer in.close()
 		in.m.Name = in.name()
 		models = append(models, universal.Model{Name: name, X: in.m})
-		feats = append(feats, map[string]string{"name": name, "path": path})
+		feats = append(feats, map[string]string{"name": name, "path": path, "array": layer})
 	}
 	y, err := loadBrain(c.String("brain"), c.String("brain-array"))
 	if err != nil {
@@ -111,6 +111,37 @@ func runUniversal(c *cli.Context) error {
 	printUniversal(c.App.Writer, res)
 	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
 	return nil
+}
+
+// parseFeatureSpec splits a --features value, [NAME=]PATH[:ARRAY]: ARRAY (else defaultLayer)
+// chooses an array of an .npz or .safetensors file. A PATH that exists as given is taken whole,
+// colons and all. NAME defaults to the file name without its extension, with the array's name.
+func parseFeatureSpec(spec, defaultLayer string) (name, path, layer string, err error) {
+	name, path, named := strings.Cut(spec, "=")
+	if !named {
+		name, path = "", spec
+	}
+	layer = defaultLayer
+	if _, err := os.Stat(path); err != nil {
+		if i := strings.LastIndexByte(path, ':'); i > 0 {
+			if _, err := os.Stat(path[:i]); err == nil {
+				path, layer = path[:i], path[i+1:]
+				if layer == "" {
+					return "", "", "", usageError("--features %q: empty array name after ':'", spec)
+				}
+			}
+		}
+	}
+	if !named {
+		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		if layer != defaultLayer {
+			name += ":" + layer
+		}
+	}
+	if name == "" || path == "" {
+		return "", "", "", usageError("--features %q: want [NAME=]PATH[:ARRAY]", spec)
+	}
+	return name, path, layer, nil
 }
 
 func writeUniversal(dir string, doc map[string]any, res *universal.Result, figs bool) ([]string, error) {

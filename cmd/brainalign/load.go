@@ -97,9 +97,10 @@ func loadBrain(path, member string) (*input, error) {
 }
 
 // loadFeatures is loadMatrix for activations, which must be 2-d (images x features): a 1-d or
-// 3-d array (tokens not pooled) is more likely a mistake than a layout to guess.
-func loadFeatures(path, member string) (*input, error) {
-	in, err := loadMatrix(path, member, "--layer")
+// 3-d array (tokens not pooled) is more likely a mistake than a layout to guess. memberFlag says
+// in errors how a member is named on the command line.
+func loadFeatures(path, member, memberFlag string) (*input, error) {
+	in, err := loadMatrix(path, member, memberFlag)
 	if err != nil {
 		return nil, err
 	}

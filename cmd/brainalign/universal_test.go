@@ -106,3 +106,59 @@ func TestUniversalCommandErrors(t *testing.T) {
 		t.Errorf("a failed run left %s", out)
 	}
 }
+
+// TestUniversalBundleArrays chooses each model's array of an .npz with PATH:ARRAY: the results
+// are those of the same arrays given as .npy files.
+func TestUniversalBundleArrays(t *testing.T) {
+	dir := t.TempDir()
+	a, b, y := writeUniversalStudy(t, dir, 80)
+	read := func(p string) *array.Array {
+		r, err := array.ReadNPY(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		return &array.Array{Shape: r.Shape, F32: append([]float32(nil), r.F32...)}
+	}
+	xa, xb := read(a), read(b)
+	bundle := filepath.Join(dir, "acts.npz")
+	writeBundle(t, bundle, map[string]*array.Array{"vit.blocks.11": xa, "cnn.layer4": xb}, nil)
+	colon := filepath.Join(dir, "odd:name.npy") // exists as given: not split at the colon
+	if err := os.Link(b, colon); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "plain")
+	mustRun(t, "universal", "--features", a, "--features", "cnn="+b, "--brain", y, "--dims", "4", "--top", "2", "--no-figures", "--out", plain)
+	bundled := filepath.Join(dir, "bundled")
+	stdout := mustRun(t, "universal", "--features", bundle+":vit.blocks.11", "--features", "cnn="+colon, "--brain", y,
+		"--dims", "4", "--top", "2", "--no-figures", "--out", bundled)
+	if !strings.Contains(stdout, "acts:vit.blocks.11: 4 dimensions") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	want := strings.ReplaceAll(string(mustRead(t, filepath.Join(plain, "universal.csv"))), "vit,", "acts:vit.blocks.11,")
+	if got := string(mustRead(t, filepath.Join(bundled, "universal.csv"))); got != want {
+		t.Errorf("from the bundle:\n%s\nfrom .npy files:\n%s", got, want)
+	}
+	doc := readJSON(t, filepath.Join(bundled, "universal.json"))
+	if f := get(t, doc, "inputs", "features").([]any)[0].(map[string]any); f["path"] != bundle || f["array"] != "vit.blocks.11" {
+		t.Errorf("universal.json features: %v", f)
+	}
+	out := filepath.Join(dir, "out")
+	wantError(t, 1, `acts.npz: no array named "layer9" (have `, "universal", "--features", bundle+":layer9", "--features", b, "--brain", y, "--out", out)
+	wantError(t, 2, `empty array name after ':'`, "universal", "--features", bundle+":", "--features", b, "--brain", y, "--out", out)
+}
+
+func TestUniversalBundleNeedsArray(t *testing.T) {
+	dir := t.TempDir()
+	a, b, y := writeUniversalStudy(t, dir, 60)
+	r, err := array.ReadNPY(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &array.Array{Shape: r.Shape, F32: append([]float32(nil), r.F32...)}
+	r.Close()
+	bundle := filepath.Join(dir, "acts.npz")
+	writeBundle(t, bundle, map[string]*array.Array{"a": x, "b": x}, nil)
+	wantError(t, 1, "acts.npz: holds 2 arrays (", "universal", "--features", bundle, "--features", b, "--brain", y, "--out", filepath.Join(dir, "out"))
+	wantError(t, 1, "); name one with PATH:ARRAY (or --layer)", "universal", "--features", bundle, "--features", b, "--brain", y, "--out", filepath.Join(dir, "out"))
+}
