@@ -29,12 +29,16 @@ func init() {
 			"universal.png, once everything is computed. Model names are the file names without their\n" +
 			"extension, or NAME in NAME=PATH. An array of an .npz or .safetensors file is chosen per\n" +
 			"model with PATH:ARRAY (e.g. vit=vit.npz:blocks.11, cnn=cnn.safetensors:layer4), or for all\n" +
-			"models with --layer.",
+			"models with --layer. With --brain-ids and one --features-ids per model (in the order of\n" +
+			"--features), rows are matched by stimulus id: the images every model and the brain data\n" +
+			"share, in the brain data's order; ids left out are reported.",
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations of one model, `[NAME=]X.npy` (n x d) or [NAME=]BUNDLE.npz:ARRAY; repeat for each model (at least 2)"},
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz or .safetensors features files given without :ARRAY"},
 			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
+			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of a model's rows, one per `FILE` line; one per --features, in order"},
+			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
 			&cli.IntFlag{Name: "dims", Value: 20, Usage: "principal components per model"},
 			&cli.IntFlag{Name: "top", Value: 10, Usage: "dimensions kept by the reduction test"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; files replaced atomically)"},
@@ -83,6 +87,9 @@ func runUniversal(c *cli.Context) error {
 	}
 	defer y.close()
 	y.m.Name = y.name()
+	if err := matchUniversalRows(c, models, y); err != nil {
+		return err
+	}
 	opts, err := modelOptions(c, y.m.Rows, nil)
 	if err != nil {
 		return err
@@ -101,7 +108,10 @@ func runUniversal(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	inputs := map[string]any{"brain": y.name(), "features": feats}
+	inputs := map[string]any{"brain": y.name(), "features": feats, "rows": y.m.Rows}
+	if ids := c.StringSlice("features-ids"); len(ids) > 0 {
+		inputs["features_ids"], inputs["brain_ids"] = ids, c.String("brain-ids")
+	}
 	doc := map[string]any{"command": "universal", "version": version, "created": nowUTC(), "inputs": inputs,
 		"dims": o.Dims, "top": o.Top, "options": opts.Summary(), "host": hostOf(), "result": res}
 	files, err := writeResults(out, func(dir string) ([]string, error) { return writeUniversal(dir, doc, res, !c.Bool("no-figures")) })
@@ -110,6 +120,84 @@ func runUniversal(c *cli.Context) error {
 	}
 	printUniversal(c.App.Writer, res)
 	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
+	return nil
+}
+
+// matchUniversalRows pairs the rows of every model and the brain data by stimulus id
+// (--features-ids, --brain-ids): the brain rows whose id every model has, in the brain data's
+// order, and each model's rows of those ids. Ids left out are reported; none shared is an error.
+// Without ids, rows must already be the same images in the same order (checked by count).
+func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) error {
+	fids, bids := c.StringSlice("features-ids"), c.String("brain-ids")
+	if len(fids) == 0 && bids == "" {
+		return nil
+	}
+	if len(fids) != len(models) || bids == "" {
+		return usageError("--features-ids %d times for %d --features, --brain-ids %q: give --brain-ids and one --features-ids per model, in the order of --features",
+			len(fids), len(models), bids)
+	}
+	yIDs, err := readIDs(bids)
+	if err != nil {
+		return err
+	}
+	if len(yIDs) != y.m.Rows {
+		return fmt.Errorf("%s: %d ids for the %d rows of %s", bids, len(yIDs), y.m.Rows, y.name())
+	}
+	keep := make([]bool, len(yIDs)) // brain rows whose id every model has
+	for i := range keep {
+		keep[i] = true
+	}
+	matches := make([]idMatch, len(models))
+	for k, m := range models {
+		xIDs, err := readIDs(fids[k])
+		if err != nil {
+			return err
+		}
+		if len(xIDs) != m.X.Rows {
+			return fmt.Errorf("%s: %d ids for the %d rows of model %s", fids[k], len(xIDs), m.X.Rows, m.Name)
+		}
+		mt := matchIDs(xIDs, yIDs)
+		has := make([]bool, len(yIDs))
+		for _, j := range mt.yRows {
+			has[j] = true
+		}
+		for j := range keep {
+			keep[j] = keep[j] && has[j]
+		}
+		matches[k] = mt
+	}
+	var yRows []int
+	var missing []string
+	for j, ok := range keep {
+		if ok {
+			yRows = append(yRows, j)
+		} else {
+			missing = append(missing, yIDs[j])
+		}
+	}
+	if len(yRows) == 0 {
+		return fmt.Errorf("no stimulus id of %s appears in every model's --features-ids", bids)
+	}
+	for k, m := range models {
+		reportUnmatched(c.App.ErrWriter, "features of model "+m.Name, matches[k].unmatchedFeatures)
+	}
+	reportUnmatched(c.App.ErrWriter, "brain data (or not in every model)", missing)
+	for k := range models {
+		xRow := map[int]int{} // brain row -> model row
+		for i, j := range matches[k].yRows {
+			xRow[j] = matches[k].xRows[i]
+		}
+		rows := make([]int, len(yRows))
+		for i, j := range yRows {
+			rows[i] = xRow[j]
+		}
+		name := models[k].X.Name
+		models[k].X = subsetRows(models[k].X, rows)
+		models[k].X.Name = name
+	}
+	name := y.m.Name
+	y.m = subsetRows(y.m, yRows)
+	y.m.Name = name
 	return nil
 }
 

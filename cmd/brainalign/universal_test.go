@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -161,4 +162,96 @@ func TestUniversalBundleNeedsArray(t *testing.T) {
 	writeBundle(t, bundle, map[string]*array.Array{"a": x, "b": x}, nil)
 	wantError(t, 1, "acts.npz: holds 2 arrays (", "universal", "--features", bundle, "--features", b, "--brain", y, "--out", filepath.Join(dir, "out"))
 	wantError(t, 1, "); name one with PATH:ARRAY (or --layer)", "universal", "--features", bundle, "--features", b, "--brain", y, "--out", filepath.Join(dir, "out"))
+}
+
+// TestUniversalStimulusIDs matches rows by id (one model's rows reversed with an extra image,
+// another missing an image): the results are those of the shared images given in the brain
+// data's order without ids.
+func TestUniversalStimulusIDs(t *testing.T) {
+	dir := t.TempDir()
+	const n = 80
+	a, b, y := writeUniversalStudy(t, dir, n)
+	rows := func(p string) (shape []int, f32 []float32, f64 []float64) {
+		r, err := array.ReadNPY(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		return r.Shape, append([]float32(nil), r.F32...), append([]float64(nil), r.F64...)
+	}
+	sa, xa, _ := rows(a)
+	_, xb, _ := rows(b)
+	sy, _, yv := rows(y)
+	d, m := sa[1], sy[1]
+	id := func(i int) string { return "img-" + strconv.Itoa(i) }
+	write := func(name string, shape []int, data any, ids []string) (string, string) {
+		p := filepath.Join(dir, name+".npy")
+		if err := array.WriteNPY(p, shape, data); err != nil {
+			t.Fatal(err)
+		}
+		return p, writeText(t, dir, name+".txt", strings.Join(ids, "\n")+"\n")
+	}
+	// With ids: a reversed plus a foreign image, b without image 5, the brain data as is.
+	var ra []float32
+	var raIDs, rbIDs, yIDs []string
+	for i := n - 1; i >= 0; i-- {
+		ra, raIDs = append(ra, xa[i*d:(i+1)*d]...), append(raIDs, id(i))
+	}
+	ra, raIDs = append(ra, xa[:d]...), append(raIDs, "foreign")
+	rb := append(append([]float32(nil), xb[:5*d]...), xb[6*d:]...)
+	for i := range n {
+		yIDs = append(yIDs, id(i))
+		if i != 5 {
+			rbIDs = append(rbIDs, id(i))
+		}
+	}
+	pa, ia := write("ra", []int{n + 1, d}, ra, raIDs)
+	pb, ib := write("rb", []int{n - 1, d}, rb, rbIDs)
+	iy := writeText(t, dir, "brain_ids.txt", strings.Join(yIDs, "\n")+"\n")
+	// Without ids: the 79 shared images in the brain data's order.
+	keep := func(v any, w int) any {
+		switch v := v.(type) {
+		case []float32:
+			return append(append([]float32(nil), v[:5*w]...), v[6*w:]...)
+		default:
+			f := v.([]float64)
+			return append(append([]float64(nil), f[:5*w]...), f[6*w:]...)
+		}
+	}
+	ea, _ := write("vit", []int{n - 1, d}, keep(xa, d), nil)
+	eb, _ := write("cnn", []int{n - 1, d}, keep(xb, d), nil)
+	ey, _ := write("y", []int{n - 1, m}, keep(yv, m), nil)
+
+	plain := filepath.Join(dir, "plain")
+	mustRun(t, "universal", "--features", "vit="+ea, "--features", "cnn="+eb, "--brain", ey, "--dims", "4", "--top", "2", "--no-figures", "--out", plain)
+	matched := filepath.Join(dir, "matched")
+	_, stderr, code := runCLI(t, "universal", "--features", "vit="+pa, "--features", "cnn="+pb, "--features-ids", ia, "--features-ids", ib,
+		"--brain", y, "--brain-ids", iy, "--dims", "4", "--top", "2", "--no-figures", "--out", matched)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"1 stimulus ids only in the features of model vit were left out: foreign", "1 stimulus ids only in the brain data (or not in every model) were left out: img-5"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if got, want := string(mustRead(t, filepath.Join(matched, "universal.csv"))), string(mustRead(t, filepath.Join(plain, "universal.csv"))); got != want {
+		t.Errorf("matched by id:\n%s\nwithout ids, the shared images:\n%s", got, want)
+	}
+	if r := num(t, readJSON(t, filepath.Join(matched, "universal.json")), "inputs", "rows"); r != n-1 {
+		t.Errorf("universal.json: %v rows", r)
+	}
+
+	out := filepath.Join(dir, "out")
+	wantError(t, 2, "--features-ids 1 times for 2 --features", "universal", "--features", pa, "--features", pb, "--features-ids", ia, "--brain", y, "--brain-ids", iy, "--out", out)
+	wantError(t, 2, "give --brain-ids and one --features-ids per model", "universal", "--features", pa, "--features", pb, "--features-ids", ia, "--features-ids", ib, "--brain", y, "--out", out)
+	wantError(t, 1, "ra.txt: 81 ids for the 79 rows of model rb", "universal", "--features", pb, "--features", "x="+pa, "--features-ids", ia, "--features-ids", ib,
+		"--brain", y, "--brain-ids", iy, "--out", out)
+	var zs []string
+	for i := range n - 1 {
+		zs = append(zs, "z"+strconv.Itoa(i))
+	}
+	other := writeText(t, dir, "other.txt", strings.Join(zs, "\n"))
+	wantError(t, 1, "no stimulus id of "+iy+" appears in every model's --features-ids", "universal", "--features", pa, "--features", pb,
+		"--features-ids", ia, "--features-ids", other, "--brain", y, "--brain-ids", iy, "--out", out)
 }
