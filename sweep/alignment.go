@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/brainalign/brainalign/metrics"
 )
 
 // AlignmentOptions choose the one number that summarises a model's alignment with the brain:
@@ -21,23 +23,27 @@ type AlignmentOptions struct {
 	// spread of the layers' scores; it is the convention of layer sweeps (Brain-Score, the study).
 	Layer string
 	ROI   string // only the targets of this ROI (by name, case-insensitive); "": all targets
+	// Window keeps only the MEG time points in [Start, End) s (the sweep's times; targets are
+	// channels x times); nil: all times.
+	Window *metrics.Window
 }
 
 // Alignment is one model's alignment score over its subjects' sweeps.
 type Alignment struct {
-	Model         string        `json:"model"`
-	Checkpoint    string        `json:"checkpoint"`
-	Step          *float64      `json:"step,omitempty"`
-	Layer         string        `json:"layer"`
-	LayerIndex    int           `json:"layer_index"`
-	RelativeDepth float64       `json:"relative_depth"`
-	ROI           string        `json:"roi,omitempty"`
-	Targets       []int         `json:"targets"`     // targets averaged, per subject
-	Score         float64       `json:"score"`       // mean over subjects
-	SE            float64       `json:"score_se"`    // standard error over subjects (NaN with one)
-	Subjects      []SubjectMean `json:"subjects"`    // each subject's score at the chosen layer
-	LayerScores   []float64     `json:"layer_means"` // subject-mean score of every layer
-	Dirs          []string      `json:"sweeps"`
+	Model         string          `json:"model"`
+	Checkpoint    string          `json:"checkpoint"`
+	Step          *float64        `json:"step,omitempty"`
+	Layer         string          `json:"layer"`
+	LayerIndex    int             `json:"layer_index"`
+	RelativeDepth float64         `json:"relative_depth"`
+	ROI           string          `json:"roi,omitempty"`
+	Window        *metrics.Window `json:"window,omitempty"`
+	Targets       []int           `json:"targets"`     // targets averaged, per subject
+	Score         float64         `json:"score"`       // mean over subjects
+	SE            float64         `json:"score_se"`    // standard error over subjects (NaN with one)
+	Subjects      []SubjectMean   `json:"subjects"`    // each subject's score at the chosen layer
+	LayerScores   []float64       `json:"layer_means"` // subject-mean score of every layer
+	Dirs          []string        `json:"sweeps"`
 	// Fingerprints are the subjects' brain data and options (sweep.json's fingerprint), sorted:
 	// models scored on the same subjects with the same options have the same list.
 	Fingerprints []string `json:"fingerprints"`
@@ -70,7 +76,7 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 	perLayer := make([][]float64, len(g))
 	targets := make([]int, len(g))
 	for i, s := range g {
-		sel, err := s.roiTargets(o.ROI)
+		sel, err := s.selectTargets(o)
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +116,7 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 	}
 	res := &Alignment{Model: a.Model, Checkpoint: a.Checkpoints[c].Name, Step: a.Checkpoints[c].Step,
 		Layer: a.Layers[layer], LayerIndex: layer, RelativeDepth: float64(layer) / float64(a.L-1),
-		ROI: o.ROI, Targets: targets, Score: means[layer], SE: math.NaN(), LayerScores: means}
+		ROI: o.ROI, Window: o.Window, Targets: targets, Score: means[layer], SE: math.NaN(), LayerScores: means}
 	for i, s := range g {
 		res.Subjects = append(res.Subjects, SubjectMean{Subject: s.Name(), Score: perLayer[i][layer]})
 		res.Dirs = append(res.Dirs, s.Dir)
@@ -156,30 +162,63 @@ func chooseLayer(s *Sweep, name string, means []float64) (int, error) {
 	return 0, fmt.Errorf("%s: no layer %q (want best, last, an index from 0 to %d, or one of %s)", s.Dir, name, s.L-1, listNames(s.Layers))
 }
 
-// roiTargets returns the indices of the targets of the ROI named name, nil for all targets.
-func (s *Sweep) roiTargets(name string) ([]int, error) {
-	if name == "" {
+// selectTargets returns the indices of the targets of o.ROI and o.Window, nil for all targets.
+func (s *Sweep) selectTargets(o AlignmentOptions) ([]int, error) {
+	if o.ROI == "" && o.Window == nil {
 		return nil, nil
 	}
-	if s.Meta.ROI == nil {
-		return nil, fmt.Errorf("%s: --roi %s, but the sweep has no ROI labels (sweep's --roi)", s.Dir, name)
+	keep := make([]bool, s.M)
+	for t := range keep {
+		keep[t] = true
 	}
-	lab, ok := s.Meta.ROILabel(name)
-	if !ok {
-		var names []string
-		for _, l := range s.Meta.Labels() {
-			names = append(names, s.Meta.ROIName(l))
+	if o.ROI != "" {
+		if s.Meta.ROI == nil {
+			return nil, fmt.Errorf("%s: --roi %s, but the sweep has no ROI labels (sweep's --roi)", s.Dir, o.ROI)
 		}
-		return nil, fmt.Errorf("%s: no ROI named %q (have %s)", s.Dir, name, listNames(names))
+		lab, ok := s.Meta.ROILabel(o.ROI)
+		if !ok {
+			var names []string
+			for _, l := range s.Meta.Labels() {
+				names = append(names, s.Meta.ROIName(l))
+			}
+			return nil, fmt.Errorf("%s: no ROI named %q (have %s)", s.Dir, o.ROI, listNames(names))
+		}
+		for t, l := range s.Meta.ROI {
+			keep[t] = l == lab
+		}
+	}
+	if w := o.Window; w != nil {
+		times := s.Meta.Times
+		if times == nil {
+			return nil, fmt.Errorf("%s: --window, but the sweep has no MEG times (sweep's --times)", s.Dir)
+		}
+		if tr := s.Trailing; len(tr) < 2 || tr[len(tr)-1] != len(times) {
+			return nil, fmt.Errorf("%s: %d MEG times, but the targets' shape is %v (want channels x times)", s.Dir, len(times), s.Trailing)
+		}
+		inside := 0
+		for t := range keep {
+			tt := times[t%len(times)]
+			in := tt >= w.Start && tt < w.End
+			keep[t] = keep[t] && in
+			if in {
+				inside++
+			}
+		}
+		if inside == 0 {
+			return nil, fmt.Errorf("%s: no MEG time point in the window %g:%g s (times %g to %g s)", s.Dir, w.Start, w.End, times[0], times[len(times)-1])
+		}
 	}
 	var sel []int
-	for t, l := range s.Meta.ROI {
-		if l == lab {
+	for t, k := range keep {
+		if k {
 			sel = append(sel, t)
 		}
 	}
 	if len(sel) == 0 {
-		return nil, fmt.Errorf("%s: ROI %s (label %d) has no targets", s.Dir, name, lab)
+		if o.Window != nil {
+			return nil, fmt.Errorf("%s: no target of ROI %s in the window", s.Dir, o.ROI)
+		}
+		return nil, fmt.Errorf("%s: ROI %s has no targets", s.Dir, o.ROI)
 	}
 	return sel, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -251,4 +252,61 @@ func readTable(t *testing.T, path string) []map[string]string {
 		rows = append(rows, m)
 	}
 	return rows
+}
+
+// TestModelAlignmentWindow keeps the MEG time points of a window: 2 channels x 3 times at
+// -0.1, 0.1, 0.2 s, layer l's score at time t being 0.1 l + t' (t' the time index) per channel.
+func TestModelAlignmentWindow(t *testing.T) {
+	meg := func(subject string) *sweep.Sweep {
+		s := &sweep.Sweep{Dir: "/meg/" + subject, C: 1, L: 3, M: 6, F: 5}
+		s.Model, s.Subject, s.Targets, s.Trailing, s.Fingerprint = "vit", subject, 6, []int{2, 3}, subject
+		s.Layers = []string{"a", "b", "c"}
+		s.Checkpoints = []sweep.CheckpointInfo{{Name: "final"}}
+		s.Meta.Times = []float64{-0.1, 0.1, 0.2}
+		for l := range 3 {
+			for ch := range 2 {
+				for ti := range 3 {
+					v := 0.1*float64(l) + float64(ti)
+					if l == 2 && ti == 0 {
+						v = 5 // the last layer is best only before the window
+					}
+					s.Scores = append(s.Scores, v+0.01*float64(ch))
+				}
+			}
+		}
+		return s
+	}
+	g := []*sweep.Sweep{meg("sub-01"), meg("sub-02")}
+	all, err := sweep.ModelAlignment(g, sweep.AlignmentOptions{})
+	if err != nil || all.LayerIndex != 2 {
+		t.Fatalf("all times: layer %v (%v), want c", all, err)
+	}
+	w, err := sweep.ModelAlignment(g, sweep.AlignmentOptions{Window: &metrics.Window{Start: 0.05, End: 0.25}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In the window, layer c (0.2 + 1.5 + 0.005) beats b; its mean over times 1, 2 and channels.
+	if w.LayerIndex != 2 || math.Abs(w.Score-(0.2+1.5+0.005)) > 1e-12 || w.Targets[0] != 4 {
+		t.Errorf("window: layer %d score %v over %v targets, want c 1.705 over 4", w.LayerIndex, w.Score, w.Targets)
+	}
+	w, err = sweep.ModelAlignment(g, sweep.AlignmentOptions{Window: &metrics.Window{Start: -0.2, End: 0}})
+	if err != nil || w.LayerIndex != 2 || math.Abs(w.Score-5.005) > 1e-12 || w.Targets[0] != 2 {
+		t.Errorf("window before 0: %+v (%v)", w, err)
+	}
+	w, err = sweep.ModelAlignment(g, sweep.AlignmentOptions{Window: &metrics.Window{Start: 0.1, End: 0.15}})
+	if err != nil || w.LayerIndex != 2 || math.Abs(w.Score-(0.2+1+0.005)) > 1e-12 {
+		t.Errorf("window [0.1, 0.15): %+v (%v)", w, err)
+	}
+	for _, tc := range []struct {
+		g    []*sweep.Sweep
+		o    sweep.AlignmentOptions
+		want string
+	}{
+		{g, sweep.AlignmentOptions{Window: &metrics.Window{Start: 1, End: 2}}, "no MEG time point in the window 1:2 s (times -0.1 to 0.2 s)"},
+		{[]*sweep.Sweep{plantedSweep("sub-01", "vit", 0)}, sweep.AlignmentOptions{Window: &metrics.Window{Start: 0, End: 1}}, "--window, but the sweep has no MEG times"},
+	} {
+		if _, err := sweep.ModelAlignment(tc.g, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.o, err, tc.want)
+		}
+	}
 }

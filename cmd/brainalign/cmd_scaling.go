@@ -55,6 +55,7 @@ func init() {
 			&cli.StringFlag{Name: "checkpoint", Usage: "with --sweeps: checkpoint `NAME` or index (default: each model's last)"},
 			&cli.StringFlag{Name: "layer", Value: "best", Usage: "with --sweeps: best, last, or a layer `NAME` or index"},
 			&cli.StringFlag{Name: "roi", Usage: "with --sweeps: average the targets of this ROI `NAME` only (default: all targets)"},
+			&cli.StringFlag{Name: "window", Usage: "with --sweeps of MEG: average the time points in `START:END` seconds only (default: all)"},
 		},
 		Action: runScaling,
 	}, false))
@@ -85,7 +86,7 @@ func runScaling(c *cli.Context) error {
 	}
 	fromSweeps := len(c.StringSlice("sweeps")) > 0
 	if !fromSweeps {
-		for _, fl := range []string{"checkpoint", "layer", "roi", "model-column"} {
+		for _, fl := range []string{"checkpoint", "layer", "roi", "window", "model-column"} {
 			if c.IsSet(fl) {
 				return usageError("--%s chooses the scores of --sweeps; without --sweeps, the table's --y column holds them", fl)
 			}
@@ -312,6 +313,14 @@ type modelScore struct {
 // scoresFromSweeps fills in the groups' y from the models' sweeps (matched by name), leaving out
 // and reporting the models of the table without sweeps and the sweeps of models not in it.
 func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGroup) ([]metrics.ScalingGroup, *sweepScores, error) {
+	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi")}
+	if f := c.String("window"); f != "" {
+		w, err := parseWindow(f)
+		if err != nil {
+			return nil, nil, usageError("--window: %v", err)
+		}
+		o.Window = &w
+	}
 	paths := c.StringSlice("sweeps")
 	dirs, err := sweep.FindSweeps(paths)
 	if err != nil {
@@ -321,9 +330,8 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 	if err != nil {
 		return nil, nil, err
 	}
-	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi")}
 	rec := &sweepScores{Paths: paths, ByModel: byModel, NoSweeps: []string{}, NotInTable: []string{}, OtherData: []string{},
-		Options: map[string]string{"checkpoint": o.Checkpoint, "layer": o.Layer, "roi": o.ROI, "model_column": c.String("model-column")}}
+		Options: map[string]string{"checkpoint": o.Checkpoint, "layer": o.Layer, "roi": o.ROI, "window": c.String("window"), "model_column": c.String("model-column")}}
 	if rec.Options["checkpoint"] == "" {
 		rec.Options["checkpoint"] = "last"
 	}
@@ -392,6 +400,9 @@ func printSweepScores(w io.Writer, rec *sweepScores) {
 	what := "all targets"
 	if r := rec.Options["roi"]; r != "" {
 		what = "the targets of " + r
+	}
+	if w := rec.Options["window"]; w != "" {
+		what += " in the window " + w + " s"
 	}
 	layer := "each model's best layer (highest mean over subjects)"
 	switch l := rec.Options["layer"]; l {

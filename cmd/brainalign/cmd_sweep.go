@@ -426,16 +426,25 @@ func temporalOptions(c *cli.Context) (sweep.TemporalOptions, error) {
 	}
 	if s := c.String("windows"); s != "" {
 		for _, f := range strings.Split(s, ",") {
-			a, b, ok := strings.Cut(f, ":")
-			lo, e1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
-			hi, e2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
-			if !ok || e1 != nil || e2 != nil || !(hi > lo) {
-				return o, usageError("--windows: %q is not START:END in seconds with END > START", f)
+			w, err := parseWindow(f)
+			if err != nil {
+				return o, usageError("--windows: %v", err)
 			}
-			o.Windows = append(o.Windows, metrics.Window{Start: lo, End: hi})
+			o.Windows = append(o.Windows, w)
 		}
 	}
 	return o, nil
+}
+
+// parseWindow parses a time window, START:END in seconds.
+func parseWindow(f string) (metrics.Window, error) {
+	a, b, ok := strings.Cut(f, ":")
+	lo, e1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	hi, e2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	if !ok || e1 != nil || e2 != nil || !(hi > lo) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return metrics.Window{}, fmt.Errorf("%q is not START:END in seconds with END > START", f)
+	}
+	return metrics.Window{Start: lo, End: hi}, nil
 }
 
 // checkpointOf resolves --checkpoint (flag) in the group's first sweep.
