@@ -57,7 +57,7 @@ type SubjectMean struct {
 
 // ModelAlignment summarises the sweeps of one model (one per subject; CheckGroup must accept
 // them) as one alignment score: at the checkpoint o.Checkpoint, each subject's mean score over
-// the targets (of o.ROI) per layer; the layer is o.Layer, by default the one whose mean over
+// the targets (of o.ROI, at the times of o.Window) per layer; the layer is o.Layer, by default the one whose mean over
 // subjects is the highest; the score is that layer's mean over subjects, with its standard
 // error across subjects.
 func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
@@ -81,6 +81,9 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 			return nil, err
 		}
 		targets[i] = len(sel)
+		if sel == nil {
+			targets[i] = s.M
+		}
 		perLayer[i] = make([]float64, s.L)
 		tab := s.At(c)
 		for l := range s.L {
@@ -90,7 +93,6 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 				for _, v := range row {
 					sum += v
 				}
-				targets[i] = s.M
 			} else {
 				for _, t := range sel {
 					sum += row[t]
