@@ -231,8 +231,8 @@ func TestFindSweepsErrors(t *testing.T) {
 	}
 }
 
-// readTable reads a CSV file into rows keyed by the header.
-func readTable(t *testing.T, path string) []map[string]string {
+// readCSV reads a CSV file's records.
+func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -243,6 +243,13 @@ func readTable(t *testing.T, path string) []map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return recs
+}
+
+// readTable reads a CSV file into rows keyed by the header.
+func readTable(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	recs := readCSV(t, path)
 	var rows []map[string]string
 	for _, r := range recs[1:] {
 		m := map[string]string{}

@@ -3,7 +3,6 @@ package sweep_test
 import (
 	"context"
 	"encoding/binary"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -391,15 +390,7 @@ func TestTableCSV(t *testing.T) {
 	if _, err := sweep.Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(out, "table.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSV(t, filepath.Join(out, "table.csv"))
 	want := append(append([]string(nil), sweep.TableColumns...), "roi_V1", "roi_IT")
 	if strings.Join(recs[0], ",") != strings.Join(want, ",") {
 		t.Errorf("header %v, want %v", recs[0], want)
