@@ -335,6 +335,20 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 	if rec.Options["checkpoint"] == "" {
 		rec.Options["checkpoint"] = "last"
 	}
+	// On a terminal, say which model is being read: many models on a network filesystem take a
+	// while.
+	progress, clearLine := func(int, string) {}, func() {}
+	if stderrIsTerminal(c) {
+		total := 0
+		for _, g := range groups {
+			total += len(g.Models)
+		}
+		progress = func(k int, m string) {
+			fmt.Fprintf(c.App.ErrWriter, "\r\033[Kreading the sweeps of model %d of %d: %s", k, total, m)
+		}
+		clearLine = func() { fmt.Fprint(c.App.ErrWriter, "\r\033[K") }
+	}
+	defer clearLine() // an error is printed on a clean line
 	inTable := map[string]bool{}
 	var ref *sweep.Alignment
 	var out []metrics.ScalingGroup
@@ -342,6 +356,7 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 		kept := metrics.ScalingGroup{Name: g.Name}
 		for i, m := range g.Models {
 			inTable[m] = true
+			progress(len(inTable), m)
 			ds, ok := byModel[m]
 			if !ok {
 				rec.NoSweeps = append(rec.NoSweeps, m)
@@ -368,6 +383,7 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 			out = append(out, kept)
 		}
 	}
+	clearLine()
 	for _, m := range names {
 		if !inTable[m] {
 			rec.NotInTable = append(rec.NotInTable, m)
