@@ -2,14 +2,17 @@ package sweep_test
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/sweep"
 )
@@ -316,4 +319,87 @@ func TestModelAlignmentWindow(t *testing.T) {
 			t.Errorf("%+v: error %v, want %q", tc.o, err, tc.want)
 		}
 	}
+}
+
+// writeBigSweep writes a merged sweep folder of C checkpoints x L layers x M targets (5 folds)
+// with random scores, for the benchmarks.
+func writeBigSweep(b *testing.B, dir, subject string, C, L, M int) {
+	b.Helper()
+	m := sweep.Manifest{Format: 1, Model: "vit", Subject: subject, Rows: 1000, Targets: M, Trailing: []int{M}, Fingerprint: subject}
+	m.Options.Folds = 5
+	for l := range L {
+		m.Layers = append(m.Layers, "layer"+strconv.Itoa(l))
+	}
+	for c := range C {
+		m.Checkpoints = append(m.Checkpoints, sweep.CheckpointInfo{Name: "ckpt" + strconv.Itoa(c)})
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	js, _ := json.Marshal(m)
+	if err := os.WriteFile(filepath.Join(dir, "sweep.json"), js, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	scores := make([]float64, C*L*M)
+	for i := range scores {
+		scores[i] = r.Float64()
+	}
+	folds := make([]float64, 0, 5*len(scores))
+	for k := range C * L {
+		for range 5 {
+			folds = append(folds, scores[k*M:(k+1)*M]...)
+		}
+	}
+	if err := array.WriteNPY(filepath.Join(dir, "scores.npy"), []int{C, L, M}, scores); err != nil {
+		b.Fatal(err)
+	}
+	if err := array.WriteNPY(filepath.Join(dir, "fold_scores.npy"), []int{C, L, 5, M}, folds); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkModelAlignment reads one model's alignment from 4 subjects' sweeps of 10
+// checkpoints x 24 layers x 50,000 targets (96 MB of scores and 480 MB of fold scores per
+// subject; -short: 1,000 targets): LoadAlignment maps the scores and reads the last
+// checkpoint's tenth; Load reads and checks all the scores and maps the fold scores.
+func BenchmarkModelAlignment(b *testing.B) {
+	dir := b.TempDir()
+	targets := 50000
+	if testing.Short() {
+		targets = 1000
+	}
+	var dirs []string
+	for s := range 4 {
+		d := filepath.Join(dir, "sub-"+strconv.Itoa(s))
+		writeBigSweep(b, d, "sub-"+strconv.Itoa(s), 10, 24, targets)
+		dirs = append(dirs, d)
+	}
+	b.Run("LoadAlignment", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := sweep.LoadAlignment(dirs, sweep.AlignmentOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Load", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var g []*sweep.Sweep
+			for _, d := range dirs {
+				s, err := sweep.Load(d)
+				if err != nil {
+					b.Fatal(err)
+				}
+				g = append(g, s)
+			}
+			if _, err := sweep.ModelAlignment(g, sweep.AlignmentOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			for _, s := range g {
+				s.Close()
+			}
+		}
+	})
 }
