@@ -292,14 +292,13 @@ func preferredWords(p string) string {
 
 // sweepScores records where the scores of --sweeps came from (scaling.json's "sweeps").
 type sweepScores struct {
-	Paths      []string            `json:"paths"`
-	Options    map[string]string   `json:"options"`
-	Models     []modelScore        `json:"models"`
-	NoSweeps   []string            `json:"table_models_without_sweeps"`
-	NotInTable []string            `json:"sweep_models_not_in_table"`
-	OtherData  []string            `json:"models_on_other_brain_data"` // than the first model's subjects and options
-	Reference  string              `json:"reference_model"`
-	ByModel    map[string][]string `json:"-"`
+	Paths      []string          `json:"paths"`
+	Options    map[string]string `json:"options"`
+	Models     []modelScore      `json:"models"`
+	NoSweeps   []string          `json:"table_models_without_sweeps"`
+	NotInTable []string          `json:"sweep_models_not_in_table"`
+	OtherData  []string          `json:"models_on_other_brain_data"` // than the first model's subjects and options
+	Reference  string            `json:"reference_model"`
 }
 
 // modelScore is one model's row of the table with its score from its sweeps.
@@ -330,7 +329,7 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 	if err != nil {
 		return nil, nil, err
 	}
-	rec := &sweepScores{Paths: paths, ByModel: byModel, NoSweeps: []string{}, NotInTable: []string{}, OtherData: []string{},
+	rec := &sweepScores{Paths: paths, NoSweeps: []string{}, NotInTable: []string{}, OtherData: []string{},
 		Options: map[string]string{"checkpoint": o.Checkpoint, "layer": o.Layer, "roi": o.ROI, "window": c.String("window"), "model_column": c.String("model-column")}}
 	if rec.Options["checkpoint"] == "" {
 		rec.Options["checkpoint"] = "last"
