@@ -400,8 +400,31 @@ func Scaling(path, title, xlabel, ylabel string, series []ScalingSeries) error {
 		p.Add(sc, ln)
 		p.Legend.Add(s.Name, sc, ln)
 	}
+	p.Y.Min, p.Y.Max = scalingYRange(series, p.Y.Min, p.Y.Max)
 	p.Legend.Top, p.Legend.Left = false, false // bottom right: below a rising curve's plateau
 	return savePlot(path, p)
+}
+
+// scalingYRange returns the y axis of a scaling figure whose plotted data span [min, max]: the
+// points and curves, and the bands only up to half that span beyond them. A band that a few
+// failed resamples blow up would otherwise squash the data into a sliver (the band is clipped at
+// the axis).
+func scalingYRange(series []ScalingSeries, min, max float64) (float64, float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, vs := range [][]float64{s.Y, s.Curve} {
+			for _, v := range vs {
+				if finite(v) {
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+				}
+			}
+		}
+	}
+	if !(lo < hi) {
+		return min, max
+	}
+	pad := (hi - lo) / 2
+	return math.Max(min, lo-pad), math.Min(max, hi+pad)
 }
 
 // ScatterGroup is one coloured group of points for Scatter.

@@ -153,3 +153,23 @@ func TestScatterFigure(t *testing.T) {
 		t.Error("x and y of different lengths: no error")
 	}
 }
+
+// TestScalingYRange keeps the data readable when a band is blown up: the axis spans the points
+// and curves, and the bands only up to half that span beyond.
+func TestScalingYRange(t *testing.T) {
+	s := []ScalingSeries{{Y: []float64{0.1, 0.3, math.NaN()}, Curve: []float64{0.12, 0.28}}}
+	for _, tc := range []struct{ min, max, wantMin, wantMax float64 }{
+		{-5, 0.35, 0, 0.35}, // a band down to -5: cut at 0.1 - 0.1
+		{0.05, 10, 0.05, 0.4},
+		{0.1, 0.3, 0.1, 0.3}, // no band beyond the data
+	} {
+		lo, hi := scalingYRange(s, tc.min, tc.max)
+		if math.Abs(lo-tc.wantMin) > 1e-12 || math.Abs(hi-tc.wantMax) > 1e-12 {
+			t.Errorf("data in [%v, %v]: axis [%v, %v], want [%v, %v]", tc.min, tc.max, lo, hi, tc.wantMin, tc.wantMax)
+		}
+	}
+	flat := []ScalingSeries{{Y: []float64{0.2, 0.2}, Curve: []float64{0.2}}}
+	if lo, hi := scalingYRange(flat, 0.1, 0.3); lo != 0.1 || hi != 0.3 {
+		t.Errorf("constant data: axis [%v, %v], want the plotted range", lo, hi)
+	}
+}
