@@ -515,6 +515,9 @@ func safeValue(v reflect.Value) any {
 		}
 		return out
 	case reflect.Map:
+		if v.IsNil() {
+			return nil
+		}
 		out := map[string]any{}
 		it := v.MapRange()
 		for it.Next() {
@@ -533,8 +536,8 @@ func safeStruct(v reflect.Value, out map[string]any) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
+		if !f.IsExported() && !f.Anonymous {
+			continue // an embedded struct of an unexported type still promotes its fields
 		}
 		tag := f.Tag.Get("json")
 		if tag == "-" {
@@ -542,8 +545,21 @@ func safeStruct(v reflect.Value, out map[string]any) {
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		fv := v.Field(i)
-		if f.Anonymous && name == "" && fv.Kind() == reflect.Struct && !f.Type.Implements(jsonMarshaler) {
-			safeStruct(fv, out)
+		if f.Anonymous && name == "" && !f.Type.Implements(jsonMarshaler) {
+			// Embedded fields are promoted, as encoding/json does: a struct, or a pointer to
+			// one (nil: nothing).
+			if fv.Kind() == reflect.Pointer && fv.Type().Elem().Kind() == reflect.Struct {
+				if !fv.IsNil() {
+					safeStruct(fv.Elem(), out)
+				}
+				continue
+			}
+			if fv.Kind() == reflect.Struct {
+				safeStruct(fv, out)
+				continue
+			}
+		}
+		if !f.IsExported() {
 			continue
 		}
 		if name == "" {

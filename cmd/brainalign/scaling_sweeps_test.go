@@ -117,8 +117,14 @@ func TestScalingFromSweeps(t *testing.T) {
 			t.Errorf("%s: y_inf %v, alpha %v; planted %v", g["group"], yinf, alpha, want)
 		}
 	}
-	if m := get(t, doc, "sweeps", "models").([]any); len(m) != 12 {
-		t.Errorf("scaling.json: %d models from sweeps", len(m))
+	models := get(t, doc, "sweeps", "models").([]any)
+	if len(models) != 12 {
+		t.Fatalf("scaling.json: %d models from sweeps", len(models))
+	}
+	// Each model's record is flat: its table row and its alignment side by side.
+	first := models[0].(map[string]any)
+	if first["model"] != "vit-0" || first["group"] != "vit" || first["layer"] != "block1" || math.Abs(num(t, first, "score_se")-0.01) > 1e-12 {
+		t.Errorf("scaling.json: first model %v", first)
 	}
 	// models.csv: one row per model, the best layer, the subjects' mean and standard error.
 	lines := strings.Split(strings.TrimSpace(string(mustRead(t, filepath.Join(out, "models.csv")))), "\n")
