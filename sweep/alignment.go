@@ -64,7 +64,7 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 	if err := CheckGroup(g); err != nil {
 		return nil, err
 	}
-	if err := checkDistinctSubjects(g); err != nil {
+	if err := CheckDistinctSubjects(g, "the sweeps of model "+g[0].Model); err != nil {
 		return nil, err
 	}
 	a := g[0]
@@ -233,20 +233,21 @@ func listNames(names []string) string {
 	return fmt.Sprintf("%s, ... (%d in all)", strings.Join(names[:8], ", "), len(names))
 }
 
-// checkDistinctSubjects refuses two sweeps of one subject among a model's sweeps: the same
-// subject label, or the same brain data and options (fingerprint).
-func checkDistinctSubjects(g []*Sweep) error {
+// CheckDistinctSubjects refuses two sweeps of one subject in a group: the same subject label,
+// or the same brain data and options (the sweeps' fingerprints). among says where, for the
+// message ("the --a folders"). Its errors are *GroupError.
+func CheckDistinctSubjects(g []*Sweep, among string) error {
 	subj, fp := map[string]string{}, map[string]string{}
 	for _, s := range g {
 		if s.Subject != "" {
 			if prev, ok := subj[s.Subject]; ok {
-				return groupErrorf("subject %s of model %s has two sweeps (%s and %s): give each subject's sweep once", s.Subject, s.Model, prev, s.Dir)
+				return groupErrorf("subject %s has two sweeps among %s (%s and %s): give each subject's sweep once", s.Subject, among, prev, s.Dir)
 			}
 			subj[s.Subject] = s.Dir
 		}
 		if s.Fingerprint != "" {
 			if prev, ok := fp[s.Fingerprint]; ok {
-				return groupErrorf("%s and %s are sweeps of model %s on the same brain data (the same subject twice?): give each subject's sweep once", prev, s.Dir, s.Model)
+				return groupErrorf("%s and %s among %s are sweeps of the same brain data (the same subject twice?): give each subject's sweep once", prev, s.Dir, among)
 			}
 			fp[s.Fingerprint] = s.Dir
 		}

@@ -114,8 +114,8 @@ func TestModelAlignmentErrors(t *testing.T) {
 		{g(), sweep.AlignmentOptions{ROI: "V4"}, `no ROI named "V4" (have V1, IT)`},
 		{noROI, sweep.AlignmentOptions{ROI: "V1"}, "sub-02: --roi V1, but the sweep has no ROI labels"},
 		{other, sweep.AlignmentOptions{}, `is a sweep of model "vit"`},
-		{twice, sweep.AlignmentOptions{}, "subject sub-01 of model vit has two sweeps"},
-		{sameData, sweep.AlignmentOptions{}, "on the same brain data"},
+		{twice, sweep.AlignmentOptions{}, "subject sub-01 has two sweeps among the sweeps of model vit"},
+		{sameData, sweep.AlignmentOptions{}, "among the sweeps of model vit are sweeps of the same brain data"},
 		{damaged, sweep.AlignmentOptions{}, "the mean score of layer head at checkpoint ckpt-1000 is NaN"},
 	} {
 		_, err := sweep.ModelAlignment(tc.g, tc.o)

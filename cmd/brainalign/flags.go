@@ -345,27 +345,15 @@ func dupDirError(flag, a, b string) error {
 	return usageError("%s and %s are the same folder, given twice among the %s: give each subject's sweep once", a, b, what)
 }
 
-// distinctSubjects refuses two sweeps of one subject in a group: the same subject label, or the
-// same brain data and options (the sweeps' fingerprints).
+// distinctSubjects refuses two sweeps of one subject in a group (sweep.CheckDistinctSubjects),
+// as a mistake in the folders given.
 func distinctSubjects(flag string, g []*sweep.Sweep) error {
 	what := "the sweep folders"
 	if flag != "sweep" {
 		what = "the --" + flag + " folders"
 	}
-	subj, fp := map[string]string{}, map[string]string{}
-	for _, s := range g {
-		if s.Subject != "" {
-			if prev, ok := subj[s.Subject]; ok {
-				return usageError("subject %s has two sweeps among %s (%s and %s): give each subject's sweep once", s.Subject, what, prev, s.Dir)
-			}
-			subj[s.Subject] = s.Dir
-		}
-		if s.Fingerprint != "" {
-			if prev, ok := fp[s.Fingerprint]; ok {
-				return usageError("%s and %s among %s are sweeps of the same brain data (the same subject twice?): give each subject's sweep once", prev, s.Dir, what)
-			}
-			fp[s.Fingerprint] = s.Dir
-		}
+	if err := sweep.CheckDistinctSubjects(g, what); err != nil {
+		return usageError("%v", err)
 	}
 	return nil
 }

@@ -182,7 +182,7 @@ func TestScalingFromSweepsErrors(t *testing.T) {
 
 	// A subject given twice (a copy of a sweep) is refused, naming the model and its line.
 	copySweep(t, filepath.Join(root, "cnn-2", "sub-01"), filepath.Join(root, "cnn-2", "sub-01-again"), nil)
-	wantError(t, 2, "model cnn-2 ("+table+" line 10): subject sub-01 of model cnn-2 has two sweeps", args()...)
+	wantError(t, 2, "model cnn-2 ("+table+" line 10): subject sub-01 has two sweeps among the sweeps of model cnn-2", args()...)
 	os.RemoveAll(filepath.Join(root, "cnn-2", "sub-01-again"))
 
 	// A model scored on other brain data is fitted, with a warning.
