@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 
@@ -207,9 +206,9 @@ func load(dir string, full bool) (*Sweep, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Equal(sa.Shape, shape) || sa.F64 == nil {
+		if err := checkLayout(sp, sa, shape); err != nil {
 			sa.Close()
-			return nil, fmt.Errorf("%s: %s array of shape %v, want float64 of shape %v", sp, sa.DType, sa.Shape, shape)
+			return nil, err
 		}
 		s.Scores, s.mapped, s.scoresMapped = sa.F64, sa, true
 		return s, nil

@@ -317,13 +317,21 @@ func readChecked(path string, shape []int) ([]float64, error) {
 // checkFloat64 checks that a result array read from path has the expected shape, is float64,
 // and holds only finite values.
 func checkFloat64(path string, a *array.Array, shape []int) error {
+	if err := checkLayout(path, a, shape); err != nil {
+		return err
+	}
+	return checkFiniteFile(path, a.F64)
+}
+
+// checkLayout checks that a result array read from path has the expected shape and is float64.
+func checkLayout(path string, a *array.Array, shape []int) error {
 	if !slices.Equal(a.Shape, shape) {
 		return fmt.Errorf("%s: shape %v, want %v", path, a.Shape, shape)
 	}
 	if a.F64 == nil {
 		return fmt.Errorf("%s: %s data, want float64", path, a.DType)
 	}
-	return checkFiniteFile(path, a.F64)
+	return nil
 }
 
 // Run scores the units of the configured shard that are not already done, then merges the

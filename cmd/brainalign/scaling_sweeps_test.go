@@ -196,6 +196,10 @@ func TestScalingFromSweepsErrors(t *testing.T) {
 	os.RemoveAll(out)
 	// Damaged scores are an error, not a number.
 	p := filepath.Join(root, "vit-4", "sub-01", "scores.npy")
+	if err := array.WriteNPY(p, []int{1, 3, 3}, make([]float64, 9)); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, 1, "scores.npy: shape [1 3 3], want [1 3 4]", args()...)
 	if err := array.WriteNPY(p, []int{1, 3, 4}, []float64{0, 0, 0, 0, 0, math.NaN(), 0, 0, 0, 0, 0, 0}); err != nil {
 		t.Fatal(err)
 	}
