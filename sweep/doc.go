@@ -74,6 +74,15 @@
 // tables; Merge can also be run on its own (it merges the units as recorded, without looking at
 // the activations).
 //
+// # Dry runs
+//
+// DryRun answers, without an engine and without writing anything, what Run would do with a
+// Config: which of this shard's units it would reuse, score, or score again (and why), how many
+// of other shards' are left, and the mean time per unit of the engines that scored the done
+// ones. It checks every unit's activations from the files' headers (readable, 2-d, floating
+// point, Config.SourceRows rows) and, when asked, their values, and lists each unit that would
+// stop Run: a job array's inputs can be checked on a login node before it is submitted.
+//
 // # Reading ahead
 //
 // While a unit is scored, the next unit's activations are read on another goroutine (mapped,

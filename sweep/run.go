@@ -173,6 +173,9 @@ type Config struct {
 	// rows matched by stimulus id). It must return a matrix with Rows rows. It runs on the
 	// prefetching goroutine, one unit ahead of scoring.
 	Prepare func(engine.Matrix) engine.Matrix
+	// SourceRows is the rows each activation matrix has as stored, before Prepare (DryRun
+	// checks it from the files' headers); 0: Rows.
+	SourceRows int
 	// Progress, if set, is told about each unit of this shard that is computed, as it starts
 	// (done units so far, skipped ones included), and once at the end.
 	Progress func(done, total int, label string)
@@ -349,48 +352,17 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	man := c.manifest()
 	mpath := filepath.Join(c.Dir, "sweep.json")
-	if b, err := os.ReadFile(mpath); err == nil {
-		var old Manifest
-		if err := json.Unmarshal(b, &old); err == nil {
-			if old.Fingerprint != man.Fingerprint {
-				return nil, fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
-					mpath, old.Fingerprint, man.Fingerprint)
-			}
-			// Sweeps of earlier versions have no digest: only their fingerprint can be compared.
-			if old.DataDigest != "" && man.DataDigest != "" && old.DataDigest != man.DataDigest {
-				return nil, fmt.Errorf("%s: holds a sweep of other brain data: same shape and options, but other values "+
-					"or another pairing of stimulus ids (data digest %s, this run %s); use another --out, or remove it to score again",
-					mpath, old.DataDigest, man.DataDigest)
-			}
-			if old.DataDigest != "" && man.DataDigest == "" {
-				man.DataDigest = old.DataDigest // a run that did not compute it keeps the record
-			}
-			if old.Model == man.Model && !slices.Equal(old.Layers, man.Layers) && sameSet(old.Layers, man.Layers) {
-				return nil, fmt.Errorf("%s: holds a sweep of the same layers in another order ([%s]; this run orders them [%s]: "+
-					"layer names are sorted number by number, blocks.2 before blocks.10); its layer depths differ, use another --out",
-					mpath, strings.Join(old.Layers, ", "), strings.Join(man.Layers, ", "))
-			}
-			if old.Model != man.Model || !slices.Equal(old.Layers, man.Layers) || len(old.Checkpoints) != len(man.Checkpoints) {
-				return nil, fmt.Errorf("%s: holds a sweep of model %q with %d checkpoints x %d layers; this run has %q with %d x %d; use another --out",
-					mpath, old.Model, len(old.Checkpoints), len(old.Layers), man.Model, len(man.Checkpoints), len(man.Layers))
-			}
-		}
+	if err := checkEarlier(mpath, &man); err != nil {
+		return nil, err
 	}
 	metaReplaced, err := c.Meta.keepEarlier(c.Dir)
 	if err != nil {
 		return nil, err
 	}
 	man.Metadata = c.Meta.flags()
-	// Unit file names must not collide after sanitising.
-	seen := map[string]string{}
 	units := c.Plan.Units()
-	for _, u := range units {
-		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
-		b := unitBase(c.Dir, ck, ly)
-		if prev, dup := seen[b]; dup {
-			return nil, fmt.Errorf("%s: units %s and %s/%s map to the same file name %s", c.Dir, prev, ck, ly, b)
-		}
-		seen[b] = ck + "/" + ly
+	if err := c.checkUnitNames(units); err != nil {
+		return nil, err
 	}
 	// Runs killed mid-write (time limits, preemption, out of memory) leave temp files of up to a
 	// unit's size; those of live shards on this or another node stay (internal/owner).
@@ -419,24 +391,18 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	sc := newSourceChecker()
 	var todo []Unit
 	for _, u := range mine {
-		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
-		base := unitBase(c.Dir, ck, ly)
-		rec, why := unitRecordDone(base, c.Fingerprint, ck, ly, c.Trailing, folds)
-		if why == nil {
-			// Done, but from the activations now in its source?
-			changed := sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec)
-			if changed == "" {
-				rep.Skipped++
-				continue
-			}
-			rep.Redone = append(rep.Redone, ck+"/"+ly+": "+changed)
+		st := c.unitState(u, sc, folds)
+		if st.done {
+			rep.Skipped++
+			continue
+		}
+		if st.changed {
 			rep.Changed++
 			// Its old scores must not be merged, even if this run stops before rescoring it.
-			os.Remove(base + ".json")
-		} else if _, err := os.Stat(base + ".json"); err == nil {
-			rep.Redone = append(rep.Redone, ck+"/"+ly+": "+why.Error())
-		} else if _, err := os.Stat(base + ".scores.npy"); err == nil {
-			rep.Redone = append(rep.Redone, ck+"/"+ly+": interrupted before its record was written")
+			os.Remove(st.base + ".json")
+		}
+		if st.redo != "" {
+			rep.Redone = append(rep.Redone, st.redo)
 		}
 		todo = append(todo, u)
 	}
@@ -470,11 +436,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		if c.Shard.has(u.Index) {
 			continue
 		}
-		// Another shard's unit is not done while its record is missing or its activations
-		// changed: that shard will score it again, and merges then.
-		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
-		rec, err := readRecord(unitBase(c.Dir, ck, ly))
-		if err != nil || sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec) != "" {
+		if c.doneElsewhere(u, sc) == nil {
 			rep.Remaining++
 		}
 	}
@@ -486,6 +448,102 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// checkEarlier refuses to mix this run's units with those of an earlier sweep in the same
+// folder (its sweep.json at mpath) of other brain data, options, model or layers; man is this
+// run's manifest, which keeps the earlier data digest when this run computed none.
+func checkEarlier(mpath string, man *Manifest) error {
+	if b, err := os.ReadFile(mpath); err == nil {
+		var old Manifest
+		if err := json.Unmarshal(b, &old); err == nil {
+			if old.Fingerprint != man.Fingerprint {
+				return fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
+					mpath, old.Fingerprint, man.Fingerprint)
+			}
+			// Sweeps of earlier versions have no digest: only their fingerprint can be compared.
+			if old.DataDigest != "" && man.DataDigest != "" && old.DataDigest != man.DataDigest {
+				return fmt.Errorf("%s: holds a sweep of other brain data: same shape and options, but other values "+
+					"or another pairing of stimulus ids (data digest %s, this run %s); use another --out, or remove it to score again",
+					mpath, old.DataDigest, man.DataDigest)
+			}
+			if old.DataDigest != "" && man.DataDigest == "" {
+				man.DataDigest = old.DataDigest // a run that did not compute it keeps the record
+			}
+			if old.Model == man.Model && !slices.Equal(old.Layers, man.Layers) && sameSet(old.Layers, man.Layers) {
+				return fmt.Errorf("%s: holds a sweep of the same layers in another order ([%s]; this run orders them [%s]: "+
+					"layer names are sorted number by number, blocks.2 before blocks.10); its layer depths differ, use another --out",
+					mpath, strings.Join(old.Layers, ", "), strings.Join(man.Layers, ", "))
+			}
+			if old.Model != man.Model || !slices.Equal(old.Layers, man.Layers) || len(old.Checkpoints) != len(man.Checkpoints) {
+				return fmt.Errorf("%s: holds a sweep of model %q with %d checkpoints x %d layers; this run has %q with %d x %d; use another --out",
+					mpath, old.Model, len(old.Checkpoints), len(old.Layers), man.Model, len(man.Checkpoints), len(man.Layers))
+			}
+		}
+	}
+	return nil
+}
+
+// checkUnitNames checks that no two units' file names collide after sanitising.
+func (c *Config) checkUnitNames(units []Unit) error {
+	seen := map[string]string{}
+	for _, u := range units {
+		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
+		b := unitBase(c.Dir, ck, ly)
+		if prev, dup := seen[b]; dup {
+			return fmt.Errorf("%s: units %s and %s/%s map to the same file name %s", c.Dir, prev, ck, ly, b)
+		}
+		seen[b] = ck + "/" + ly
+	}
+	return nil
+}
+
+// unitFiles says where a unit stands in the output folder.
+type unitFiles struct {
+	base    string      // the path prefix of its files
+	done    bool        // complete, of this sweep, and scored from the activations now in its source
+	rec     *unitRecord // its record when done
+	changed bool        // complete, but its activations changed since
+	redo    string      // "checkpoint/layer: why" when files of it exist but cannot be reused
+}
+
+// unitState reads a unit's files (all of them, values too) and compares its record with its
+// source as it is now.
+func (c *Config) unitState(u Unit, sc *sourceChecker, folds int) unitFiles {
+	ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
+	st := unitFiles{base: unitBase(c.Dir, ck, ly)}
+	rec, why := unitRecordDone(st.base, c.Fingerprint, ck, ly, c.Trailing, folds)
+	switch {
+	case why == nil:
+		// Done, but from the activations now in its source?
+		if changed := sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec); changed != "" {
+			st.changed, st.redo = true, ck+"/"+ly+": "+changed
+		} else {
+			st.done, st.rec = true, rec
+		}
+	case fileExists(st.base + ".json"):
+		st.redo = ck + "/" + ly + ": " + why.Error()
+	case fileExists(st.base + ".scores.npy"):
+		st.redo = ck + "/" + ly + ": interrupted before its record was written"
+	}
+	return st
+}
+
+// doneElsewhere returns the record of another shard's unit when it is done: its record exists
+// and its activations did not change (a shard scores its own units again when they did, and
+// merges then); nil when not done. Its arrays are that shard's to check.
+func (c *Config) doneElsewhere(u Unit, sc *sourceChecker) *unitRecord {
+	ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
+	rec, err := readRecord(unitBase(c.Dir, ck, ly))
+	if err != nil || sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec) != "" {
+		return nil
+	}
+	return rec
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func (c *Config) checkFirst() error {

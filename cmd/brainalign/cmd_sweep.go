@@ -22,6 +22,7 @@ import (
 
 const catMeta = "Brain metadata"
 const catShard = "Sharding"
+const catCheck = "Before a run"
 
 func init() {
 	registerCommand(&cli.Command{
@@ -62,6 +63,8 @@ func init() {
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
 			&cli.StringFlag{Name: "shard", Category: catShard, Usage: "do shard `i/N` of the units (0-based), or 'slurm': shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT (default: every unit, also inside a job array)"},
 			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables"},
+			&cli.BoolFlag{Name: "dry-run", Category: catCheck, Usage: "check every unit's activations (readable, 2-d, floating point, the brain data's rows; from the files' headers) and the brain data, and say what a run would do (units done, to score, to score again; time left, from the units done): scores and writes nothing, needs no GPU; exit status 1 when a unit cannot be scored"},
+			&cli.BoolFlag{Name: "scan-values", Category: catCheck, Usage: "with --dry-run: read every unit's values too (NaN, Inf, beyond float32; a corrupt compressed member): reads the whole model"},
 		}, modelFlags()...),
 		Action: runSweep,
 	})
@@ -73,6 +76,9 @@ func runSweep(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	out := c.String("out")
+	if c.Bool("merge-only") && c.Bool("dry-run") {
+		return usageError("--merge-only and --dry-run do not go together")
+	}
 	if c.Bool("merge-only") {
 		if err := sweep.Merge(out); err != nil {
 			return err
@@ -82,6 +88,9 @@ func runSweep(c *cli.Context) error {
 	}
 	if c.String("features") == "" || c.String("brain") == "" {
 		return usageError("sweep needs --features and --brain (or --merge-only)")
+	}
+	if c.Bool("scan-values") && !c.Bool("dry-run") {
+		return usageError("--scan-values goes with --dry-run")
 	}
 	if samePath(c.String("out"), c.String("features")) {
 		return usageError("--out %s is the --features folder: its tables (.npy) would be read as layers next time; give a folder of its own (inside it is fine)", c.String("out"))
@@ -144,8 +153,9 @@ func runSweep(c *cli.Context) error {
 	}
 	ym := y.m
 	var prepare func(engine.Matrix) engine.Matrix
-	var brainRows []int   // the brain file's rows in use, in order (nil: all, as stored)
-	var featureRows []int // the activations' rows paired with them (nil: all, as stored)
+	var brainRows []int    // the brain file's rows in use, in order (nil: all, as stored)
+	var featureRows []int  // the activations' rows paired with them (nil: all, as stored)
+	sourceRows := y.m.Rows // the rows every activation matrix has as stored
 	if c.String("features-ids") != "" || c.String("brain-ids") != "" {
 		if c.String("features-ids") == "" || c.String("brain-ids") == "" {
 			return usageError("--features-ids and --brain-ids go together")
@@ -176,6 +186,7 @@ func runSweep(c *cli.Context) error {
 		ym = subsetRows(ym, mt.yRows)
 		brainRows, featureRows = mt.yRows, mt.xRows
 		nx := len(xIDs)
+		sourceRows = nx
 		prepare = func(x engine.Matrix) engine.Matrix {
 			if x.Rows != nx {
 				return x // the runner reports the row mismatch, naming the file
@@ -188,6 +199,18 @@ func runSweep(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	cfg := sweep.Config{Dir: out, Plan: plan, Options: opts,
+		Brain: sweep.BrainInfo{Path: y.name(), Shape: y.shape, DType: y.dtype}, Rows: ym.Rows, Trailing: trailing,
+		Fingerprint: sweep.Fingerprint(ym, opts), DataDigest: sweep.DataDigest(ym, featureRows), Subject: c.String("subject"), Meta: meta, Shard: shard, Version: version,
+		Prepare: prepare, SourceRows: sourceRows}
+	if c.Bool("dry-run") {
+		if brainRows == nil { // else checked above, on the rows in use
+			if err := ym.CheckValues(y.name(), opts.Precision); err != nil {
+				return err
+			}
+		}
+		return dryRunSweep(c, cfg)
+	}
 	eng, err := openEngine(c)
 	if err != nil {
 		return err
@@ -199,14 +222,11 @@ func runSweep(c *cli.Context) error {
 	}
 	defer sess.Close()
 	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "sweep")
-	cfg := sweep.Config{Dir: out, Plan: plan, Session: sess, Options: opts,
-		Brain: sweep.BrainInfo{Path: y.name(), Shape: y.shape, DType: y.dtype}, Rows: ym.Rows, Trailing: trailing,
-		Fingerprint: sweep.Fingerprint(ym, opts), DataDigest: sweep.DataDigest(ym, featureRows), Subject: c.String("subject"), Meta: meta, Shard: shard, Version: version,
-		Prepare: prepare,
-		Progress: func(done, total int, label string) {
-			prog.setLabel("sweep " + label)
-			prog.update(done, total)
-		}}
+	cfg.Session = sess
+	cfg.Progress = func(done, total int, label string) {
+		prog.setLabel("sweep " + label)
+		prog.update(done, total)
+	}
 	rep, err := sweep.Run(c.Context, cfg)
 	prog.done()
 	if err != nil {

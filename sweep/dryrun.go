@@ -1,0 +1,233 @@
+package sweep
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/brainalign/brainalign/array"
+)
+
+// A dry run says what Run would do, and finds the inputs that would stop it, without scoring or
+// writing anything and without an engine: on a cluster's login node, before a job array is
+// submitted. Every unit's activations are checked from their files' headers (readable, 2-d,
+// floating point, the brain data's rows); with scanValues their values are read too (NaN, Inf,
+// values float32 cannot hold, a corrupt compressed member), which reads the whole model. The
+// output folder's units are classified as Run classifies them.
+
+// DryRunReport is what Run would do with a Config.
+type DryRunReport struct {
+	Units, Shard int // units in the sweep, and in this shard
+	// Of this shard's units: Done are finished and would be reused; ToScore would be scored,
+	// among them Redo, those with files that cannot be reused (with the reason: "ckpt/layer: why").
+	Done, ToScore int
+	Redo          []string
+	Remaining     int  // units of other shards not done
+	Existing      bool // the output folder holds a sweep of this data (sweep.json)
+	// Problems names each unit (or file) that cannot be scored and why, one line each. Run stops
+	// at the first of them.
+	Problems []string
+	Checked  int           // units whose inputs were checked (sources built in memory are not)
+	Layers   []LayerInputs // per layer, in the plan's order
+	// Timed are the engines that scored the done units (all shards), with their mean time per
+	// unit: the basis of an estimate of what is left.
+	Timed []EngineTime
+}
+
+// LayerInputs sums up one layer's activations over checkpoints.
+type LayerInputs struct {
+	Name                     string
+	MinFeatures, MaxFeatures int      // over the checkpoints whose array could be read
+	DTypes                   []string // distinct, as stored
+}
+
+// EngineTime is the scoring time of the done units of one engine.
+type EngineTime struct {
+	Engine  string
+	Units   int
+	Seconds float64 // mean per unit
+}
+
+// DryRun checks c as Run would and reports what Run would do; Session may be nil. An error is a
+// problem with the sweep as a whole (its plan, metadata, or an output folder holding another
+// sweep); problems with single units are listed in the report.
+func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
+	if err := c.Plan.Validate(c.Dir); err != nil {
+		return nil, err
+	}
+	if err := c.Meta.Check(c.Brain.Path, c.Trailing); err != nil {
+		return nil, err
+	}
+	units := c.Plan.Units()
+	if err := c.checkUnitNames(units); err != nil {
+		return nil, err
+	}
+	rep := &DryRunReport{Units: len(units)}
+	mpath := filepath.Join(c.Dir, "sweep.json")
+	if _, err := os.Stat(mpath); err == nil {
+		man := c.manifest()
+		if err := checkEarlier(mpath, &man); err != nil {
+			return nil, err
+		}
+		rep.Existing = true
+	}
+	c.checkInputs(rep, units, scanValues)
+
+	folds := len(c.Options.Folds)
+	sc := newSourceChecker()
+	timed := map[string]*EngineTime{}
+	addTime := func(rec *unitRecord) {
+		if rec == nil || rec.Engine == "" || rec.Seconds <= 0 {
+			return
+		}
+		t := timed[rec.Engine]
+		if t == nil {
+			t = &EngineTime{Engine: rec.Engine}
+			timed[rec.Engine] = t
+		}
+		t.Seconds += rec.Seconds
+		t.Units++
+	}
+	for _, u := range units {
+		if !c.Shard.has(u.Index) {
+			rec := c.doneElsewhere(u, sc)
+			if rec == nil {
+				rep.Remaining++
+			}
+			addTime(rec)
+			continue
+		}
+		rep.Shard++
+		st := c.unitState(u, sc, folds)
+		if st.done {
+			rep.Done++
+			addTime(st.rec)
+			continue
+		}
+		rep.ToScore++
+		if st.redo != "" {
+			rep.Redo = append(rep.Redo, st.redo)
+		}
+	}
+	for _, t := range timed {
+		t.Seconds /= float64(t.Units)
+		rep.Timed = append(rep.Timed, *t)
+	}
+	slices.SortFunc(rep.Timed, func(a, b EngineTime) int { return b.Units - a.Units })
+	return rep, nil
+}
+
+// checkInputs checks every unit's activations, as loader.load and Config.loadRows would find
+// them, opening each file once per run of units that share it.
+func (c *Config) checkInputs(rep *DryRunReport, units []Unit, scanValues bool) {
+	rows := c.SourceRows
+	if rows == 0 {
+		rows = c.Rows
+	}
+	rep.Layers = make([]LayerInputs, len(c.Plan.Layers))
+	for l, name := range c.Plan.Layers {
+		rep.Layers[l].Name = name
+	}
+	var open *array.File
+	var openPath string
+	var openErr error
+	defer func() { open.Close() }()
+	failed := map[string]bool{} // files reported unreadable (once each)
+	for _, u := range units {
+		src := c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer]
+		if src.Func != nil {
+			continue
+		}
+		rep.Checked++
+		if openPath != src.Path {
+			open.Close()
+			open, openErr = array.Open(src.Path)
+			openPath = src.Path
+		}
+		if openErr != nil {
+			if !failed[src.Path] {
+				rep.Problems = append(rep.Problems, openErr.Error())
+				failed[src.Path] = true
+			}
+			continue
+		}
+		e, err := entryOf(open, src)
+		if err == nil {
+			err = c.checkEntry(src, e, rows)
+		}
+		if err == nil && scanValues {
+			err = c.scanValues(open, src, e)
+		}
+		if err != nil {
+			rep.Problems = append(rep.Problems, err.Error())
+			continue
+		}
+		li := &rep.Layers[u.Layer]
+		d := e.Shape[1]
+		if li.MaxFeatures == 0 {
+			li.MinFeatures, li.MaxFeatures = d, d
+		}
+		li.MinFeatures, li.MaxFeatures = min(li.MinFeatures, d), max(li.MaxFeatures, d)
+		if !slices.Contains(li.DTypes, e.DType) {
+			li.DTypes = append(li.DTypes, e.DType)
+		}
+	}
+}
+
+// entryOf finds a source's array in its open file, as loader.take would read it.
+func entryOf(f *array.File, src Source) (*array.Entry, error) {
+	if src.Member == "" {
+		arrs := f.Arrays()
+		if len(arrs) == 0 {
+			return nil, fmt.Errorf("%s: holds no array", src.Path)
+		}
+		return arrs[0], nil
+	}
+	if e := f.Lookup(src.Member); e != nil {
+		return e, nil
+	}
+	for _, o := range f.NotArrays() {
+		if o.Name == src.Member || o.Member == src.Member {
+			return nil, o.Err
+		}
+	}
+	return nil, fmt.Errorf("%s: no array named %q", src.Path, src.Member)
+}
+
+// checkEntry checks an array's header: readable, 2-d, floating point, rows as stored.
+func (c *Config) checkEntry(src Source, e *array.Entry, rows int) error {
+	switch {
+	case e.Err != nil:
+		return e.Err
+	case len(e.Shape) != 2:
+		return fmt.Errorf("%s: features must be 2-d (images x features), got shape %v", src, e.Shape)
+	case !e.Floats():
+		return fmt.Errorf("%s: dtype %s: activations must be floating point (float16, bfloat16, float32, float64)", src, e.DType)
+	case e.Shape[0] != rows && rows == c.Rows:
+		return fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, e.Shape[0], c.Brain.Path, c.Rows)
+	case e.Shape[0] != rows:
+		return fmt.Errorf("%s: %d rows, but the feature ids list %d", src, e.Shape[0], rows)
+	case e.Shape[1] == 0:
+		return fmt.Errorf("%s: no features (shape %v)", src, e.Shape)
+	}
+	return nil
+}
+
+// scanValues reads an array and checks the values the engine would score (after Prepare), in
+// the sweep's precision.
+func (c *Config) scanValues(f *array.File, src Source, e *array.Entry) error {
+	a, err := f.Read(e.Name)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	x, err := a.Matrix()
+	if err != nil {
+		return err
+	}
+	if c.Prepare != nil {
+		x = c.Prepare(x)
+	}
+	return x.CheckValues(src.String(), c.Options.Precision)
+}

@@ -1,0 +1,181 @@
+package sweep_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/sweep"
+)
+
+// snapshot lists every file under dir with its size and modification time ("" for no dir).
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %d %s\n", p, info.Size(), info.ModTime().Format(time.RFC3339Nano))
+		return nil
+	})
+	if os.IsNotExist(err) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func dryRun(t *testing.T, cfg sweep.Config, scan bool) *sweep.DryRunReport {
+	t.Helper()
+	before := snapshot(t, cfg.Dir)
+	rep, err := sweep.DryRun(cfg, scan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := snapshot(t, cfg.Dir); after != before {
+		t.Fatalf("the dry run changed %s:\nbefore\n%s\nafter\n%s", cfg.Dir, before, after)
+	}
+	return rep
+}
+
+// A dry run predicts what Run then does (units reused, scored, scored again, other shards'
+// units left), across shards and after activations change, and writes nothing.
+func TestDryRunPredictsRun(t *testing.T) {
+	model, p, y, out := newSweep(t, []int{1, 2}, 3)
+	cfg := config(t, out, p, y, nil)
+	cfg.Session = nil // a dry run needs no engine
+
+	rep := dryRun(t, cfg, true)
+	if rep.Units != 6 || rep.Shard != 6 || rep.Done != 0 || rep.ToScore != 6 || rep.Existing || rep.Checked != 6 ||
+		len(rep.Problems) != 0 || len(rep.Timed) != 0 {
+		t.Fatalf("new sweep: %+v", rep)
+	}
+	for _, l := range rep.Layers {
+		if l.MinFeatures != td || l.MaxFeatures != td || !slices.Equal(l.DTypes, []string{"float32"}) {
+			t.Errorf("layer %+v, want %d features, float32", l, td)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("the dry run created %s", out)
+	}
+
+	shard := func(i int) sweep.Config {
+		c := config(t, out, p, y, session(t, y))
+		c.Shard = sweep.Shard{Index: i, Count: 2}
+		return c
+	}
+	if _, err := sweep.Run(context.Background(), shard(0)); err != nil {
+		t.Fatal(err)
+	}
+	c1 := shard(1)
+	rep = dryRun(t, c1, false)
+	if rep.Shard != 3 || rep.Done != 0 || rep.ToScore != 3 || rep.Remaining != 0 || !rep.Existing ||
+		len(rep.Timed) != 1 || rep.Timed[0].Units != 3 || rep.Timed[0].Seconds <= 0 {
+		t.Fatalf("shard 1 after shard 0: %+v", rep)
+	}
+	if rep0 := dryRun(t, shard(0), false); rep0.Done != 3 || rep0.ToScore != 0 || rep0.Remaining != 3 {
+		t.Fatalf("shard 0 after shard 0: %+v", rep0)
+	}
+	run, err := sweep.Run(context.Background(), c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Computed != rep.ToScore || run.Skipped != rep.Done || !run.Merged {
+		t.Fatalf("run %+v after dry run %+v", run, rep)
+	}
+
+	// Changed activations: to score again, and the dry run leaves the old record in place.
+	rewriteLayer(t, filepath.Join(model, "ckpt-2", "layer-1.npy"), td, 4011, 5)
+	whole := config(t, out, p, y, session(t, y))
+	rep = dryRun(t, whole, false)
+	if rep.Done != 5 || rep.ToScore != 1 || len(rep.Redo) != 1 || !strings.HasPrefix(rep.Redo[0], "ckpt-2/layer-1: activations changed") ||
+		len(rep.Timed) != 1 || rep.Timed[0].Units != 5 {
+		t.Fatalf("after a layer changed: %+v", rep)
+	}
+	if run, err = sweep.Run(context.Background(), whole); err != nil || run.Computed != 1 || run.Changed != 1 {
+		t.Fatalf("run after the change: %+v %v", run, err)
+	}
+
+	// Another grid: the folder holds another sweep, as Run says.
+	other := config(t, out, p, y, nil)
+	other.Options.Alphas = []float64{1, 10, 100}
+	other.Fingerprint = sweep.Fingerprint(y, other.Options)
+	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), "holds a sweep of other brain data or options") {
+		t.Errorf("dry run into another sweep's folder: %v", err)
+	}
+}
+
+// Every unit that cannot be scored is listed, naming its file; values only with scanValues;
+// and Run does stop on them.
+func TestDryRunFindsBadInputs(t *testing.T) {
+	model, _, y, out := newSweep(t, []int{1, 2, 3}, 4)
+	write := func(ck, layer string, shape []int, data any) string {
+		p := filepath.Join(model, ck, layer+".npy")
+		if err := array.WriteNPY(p, shape, data); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	short := write("ckpt-1", "layer-1", []int{tn - 1, td}, make([]float32, (tn-1)*td))
+	ints := write("ckpt-1", "layer-2", []int{tn, td}, make([]int64, tn*td))
+	cube := write("ckpt-2", "layer-0", []int{tn, td, 2}, make([]float32, tn*td*2))
+	nan := make([]float32, tn*td)
+	nan[7*td+3] = float32(math.NaN())
+	nanPath := write("ckpt-2", "layer-3", []int{tn, td}, nan)
+	truncated := filepath.Join(model, "ckpt-3", "layer-2.npy")
+	if err := os.Truncate(truncated, 200); err != nil {
+		t.Fatal(err)
+	}
+	p, err := sweep.Discover(model, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config(t, out, p, y, nil)
+
+	want := map[string]string{short: "59 rows, but the brain data Y.npy has 60", ints: "dtype int64", cube: "must be 2-d", truncated: truncated}
+	check := func(rep *sweep.DryRunReport, want map[string]string) {
+		t.Helper()
+		if rep.Checked != 12 || len(rep.Problems) != len(want) {
+			t.Errorf("%d units checked, problems:\n%s\nwant %d", rep.Checked, strings.Join(rep.Problems, "\n"), len(want))
+		}
+		for path, w := range want {
+			found := false
+			for _, pr := range rep.Problems {
+				found = found || strings.Contains(pr, path) && strings.Contains(pr, w)
+			}
+			if !found {
+				t.Errorf("no problem names %s with %q:\n%s", path, w, strings.Join(rep.Problems, "\n"))
+			}
+		}
+	}
+	check(dryRun(t, cfg, false), want)
+	want[nanPath] = "NaN"
+	check(dryRun(t, cfg, true), want)
+
+	// Feature ids: the rows as stored are checked against the ids' count.
+	cfg.SourceRows = tn + 5
+	rep := dryRun(t, cfg, false)
+	if !strings.Contains(strings.Join(rep.Problems, "\n"), fmt.Sprintf("%d rows, but the feature ids list %d", tn, tn+5)) {
+		t.Errorf("rows against feature ids:\n%s", strings.Join(rep.Problems, "\n"))
+	}
+	cfg.SourceRows = 0
+
+	if _, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err == nil {
+		t.Error("Run scored a model the dry run found problems in")
+	}
+}
