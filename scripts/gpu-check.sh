@@ -2,15 +2,22 @@
 # GPU check of the cuda build, in two halves (see /work/shared/gpu/README.md and docs/cuda.md):
 #
 #   scripts/gpu-check.sh build      here (Go, Debian's CUDA 11.8): builds into .gpu/ the cuda test
-#                                   binary of engine/cuda and bin-style brainalign, plus retarget.py
-#   scripts/gpu-check.sh run tests|bench|all
-#                                   on the GPU machine (device `run` with carry [".gpu"]): retargets
-#                                   the binaries to the machine's CUDA libraries, then runs the tests
-#                                   (tests), the W1/W2 benchmarks (bench) or both (all; may pass the
-#                                   10-minute limit of one device call); logs go to $OUT
-#                                   (default .gpu/out)
+#                                   binary of engine/cuda and the cuda brainalign, plus retarget.py
+#   scripts/gpu-check.sh run [all|tests|bench]
+#                                   on the GPU machine (device `run`, carry [".gpu"], timeout_s 590):
+#                                   retargets the binaries to the machine's CUDA libraries, checks
+#                                   that they load, then runs, most telling first, each step under
+#                                   its own cap and all within BUDGET seconds (default 540):
+#                                     tests: kernels, syevd, CPU agreement, batching, streaming,
+#                                            TF32 accuracy; the conformance suite
+#                                     bench: W1 float32 and tf32; W2; medium on cpu and cuda;
+#                                            W1 float32-sequential and tf32-3layers
+#                                   A step that the budget cannot hold is skipped and says so.
+#                                   Logs (at most 8 files, as the device tool returns) go to $OUT
+#                                   (default .gpu/out); summary.txt has one line per step.
 #
-# Device calls:  scripts/gpu-check.sh run tests ; then  scripts/gpu-check.sh run bench
+# One device call does it all (a session has 15 minutes of device time, start-up included):
+#   scripts/gpu-check.sh run all
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
@@ -25,48 +32,92 @@ build)
 	ls -l .gpu
 	;;
 run)
-	level=${2:-tests}
+	level=${2:-all}
+	case "$level" in all | tests | bench) ;; *) echo "unknown level $level (all, tests, bench)" >&2; exit 2 ;; esac
 	OUT=${OUT:-.gpu/out}
-	mkdir -p "$OUT"
+	BUDGET=${BUDGET:-540}
+	mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 	root=$(pwd)
+	start=$(date +%s)
+	summary=$OUT/summary.txt
+	: > "$summary"
+	rc=0
+	# step NAME CAP LOG DIR CMD...: runs CMD in DIR (output appended to LOG) under min(CAP, what
+	# the budget has left), or skips it when under 20 s are left; one line per step in summary.txt.
+	step() {
+		local name=$1 cap=$2 log=$3 dir=$4
+		shift 4
+		local left=$((BUDGET - ($(date +%s) - start)))
+		local t=$((cap < left ? cap : left))
+		if [ "$t" -lt 20 ]; then
+			echo "$name: skipped (${left}s of the budget left)" | tee -a "$summary"
+			rc=1
+			return
+		fi
+		local t0=$(date +%s) r=0
+		echo "== $name (limit ${t}s)" >> "$log"
+		(cd "$dir" && exec timeout "$t" "$@") >> "$log" 2>&1 || r=$?
+		local verdict=ok
+		[ "$r" = 0 ] || verdict="FAILED rc=$r"
+		[ "$r" = 124 ] && verdict="TIMED OUT after ${t}s"
+		[ "$r" = 0 ] || rc=1
+		echo "$name: $verdict in $(($(date +%s) - t0))s" | tee -a "$summary"
+	}
 	# CUDA_LIBDIR: the CUDA libraries to retarget to (a dry run here: CUDA_LIBDIR=.cache/cudasim,
 	# the simulator that make test-cudasim builds).
 	libdir=$(cd "${CUDA_LIBDIR:-/usr/local/cuda/lib64}" && pwd) || { echo "no CUDA library folder ${CUDA_LIBDIR:-/usr/local/cuda/lib64}"; exit 1; }
+	env=$OUT/env.txt
 	{
 		nvidia-smi
+		nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit --format=csv
 		ls "$libdir" | grep -E 'cublas|cusolver|nvrtc'
-	} > "$OUT/device.txt" 2>&1
+	} > "$env" 2>&1
 	# The retargeted copies are written beside the originals so a second run starts clean.
 	cp .gpu/cuda.test .gpu/cuda.test.rt && cp .gpu/brainalign .gpu/brainalign.rt
-	python3 .gpu/retarget.py .gpu/cuda.test.rt .gpu/brainalign.rt --libdir "$libdir" > "$OUT/retarget.txt" 2>&1 || {
-		echo "retarget failed"; cat "$OUT/retarget.txt"; exit 1; }
+	python3 .gpu/retarget.py .gpu/cuda.test.rt .gpu/brainalign.rt --libdir "$libdir" >> "$env" 2>&1 || {
+		echo "retarget failed"; cat "$env"; exit 1; }
 	export LD_LIBRARY_PATH=$libdir:${LD_LIBRARY_PATH:-}
-	rc=0
-	if [ "$level" != bench ]; then
-	# Kernels, bindings, CPU agreement, batching and streaming first: fast and most telling.
-	# (each of the ~150 engines these tests open creates a context and JIT-compiles the PTX: the
-	# first run on a machine pays the JIT, later ones hit the driver's cache)
-	(cd engine/cuda && timeout 300 "$root/.gpu/cuda.test.rt" -test.v -test.count=1 \
-		-test.run 'TestKernels|TestKFoldKernels|TestSplitTF32Product|TestColumnShift|TestSyevd|TestMatchesCPU|TestAlignedProducts|TestTF32NearExactDual|TestLargeOffsets|TestBatching|TestStreamedBrainData|TestDecompositionOverlap|TestLookahead|TestTF32Accuracy') \
-		> "$OUT/unit.log" 2>&1 || rc=1
-	tail -5 "$OUT/unit.log"
-	(cd engine/cuda && timeout 280 "$root/.gpu/cuda.test.rt" -test.v -test.count=1 -test.run 'TestConformance') \
-		> "$OUT/conformance.log" 2>&1 || rc=1
-	grep -E '^(--- FAIL|FAIL|ok|PASS)' "$OUT/conformance.log" | head -40
+	{
+		echo "== ldd"
+		ldd .gpu/cuda.test.rt | grep -E 'cuda|cublas|cusolver|nvrtc|not found'
+		# Functions are bound lazily (no BIND_NOW): a CUDA function missing from the new libraries
+		# fails only when called. List any, to tell a load failure from a harmless gap.
+		if command -v nm > /dev/null; then
+			echo "== CUDA functions the binaries need that the libraries lack"
+			defined=$(for l in "$libdir"/lib{cublas,cublasLt,cusolver,nvrtc}.so*; do nm -D --defined-only "$l" 2> /dev/null; done | awk '{print $NF}' | sed 's/@.*//' | sort -u)
+			nm -D --undefined-only .gpu/cuda.test.rt .gpu/brainalign.rt | awk '{print $NF}' | sed 's/@.*//' |
+				grep -E '^(cublas|cusolver|nvrtc)' | sort -u | comm -23 - <(echo "$defined")
+		fi
+	} >> "$env" 2>&1
+	# A binary that cannot start (a library or symbol missing) ends the run here, cheaply.
+	if ! .gpu/brainalign.rt --version >> "$env" 2>&1; then
+		echo "the retargeted brainalign does not start:"; tail -20 "$env"; exit 1
 	fi
-	if [ "$level" = bench ] || [ "$level" = all ]; then
-		(cd engine/cuda && timeout 540 "$root/.gpu/cuda.test.rt" -test.run XXX -test.bench 'W1|W2' \
-			-test.benchtime 1x -test.v) > "$OUT/bench.log" 2>&1 || rc=1
-		grep -E 'Benchmark|TFLOP|resident' "$OUT/bench.log"
+	test=$root/.gpu/cuda.test.rt
+	if [ "$level" != bench ]; then
+		# Kernels, bindings, CPU agreement, batching and streaming first: fast and most telling.
+		# (each of the ~150 engines these tests open creates a context and JIT-compiles the PTX: the
+		# first run on a machine pays the JIT, later ones hit the driver's cache)
+		step unit 200 "$OUT/unit.log" engine/cuda "$test" -test.v -test.count=1 \
+			-test.run 'TestKernels|TestKFoldKernels|TestSplitTF32Product|TestColumnShift|TestSyevd|TestMatchesCPU|TestAlignedProducts|TestTF32NearExactDual|TestLargeOffsets|TestBatching|TestStreamedBrainData|TestDecompositionOverlap|TestLookahead|TestTF32Accuracy'
+		step conformance 150 "$OUT/conformance.log" engine/cuda "$test" -test.v -test.count=1 -test.run 'TestConformance'
+		grep -hE '^(--- FAIL|FAIL|ok|PASS)|TF32.*(diff|TFLOP)' "$OUT/unit.log" "$OUT/conformance.log" | head -40
+	fi
+	if [ "$level" != tests ]; then
+		bench=("$test" -test.run XXX -test.benchtime 1x -test.v -test.bench)
+		step "W1 float32+tf32" 150 "$OUT/bench.log" engine/cuda "${bench[@]}" 'W1/^(float32|tf32)$'
+		step "W2" 120 "$OUT/bench.log" engine/cuda "${bench[@]}" 'W2'
 		# The CPU engine on the machine's cores at a smaller size, and the GPU at the same size,
 		# for the GPU/CPU ratio.
 		for dev in cpu cuda:0; do
-			timeout 120 .gpu/brainalign.rt bench --workload medium --device "$dev" > "$OUT/medium-${dev%%:*}.txt" 2>&1 || rc=1
-			grep -E '^engine|total|TFLOP' "$OUT/medium-${dev%%:*}.txt"
+			step "medium $dev" 90 "$OUT/medium.txt" . .gpu/brainalign.rt bench --workload medium --device "$dev"
 		done
+		step "W1 sequential+3layers" 200 "$OUT/bench.log" engine/cuda "${bench[@]}" 'W1/^(float32-sequential|tf32-3layers)$'
+		grep -E '^Benchmark|TFLOP|resident|SKIP|needs a device' "$OUT/bench.log"
+		grep -E '^(==|engine|total)|TFLOP' "$OUT/medium.txt"
 	fi
-	.gpu/brainalign.rt --version > "$OUT/cli.txt" 2>&1 || rc=1
-	echo "gpu-check: rc=$rc; logs in $OUT"
+	echo "gpu-check: rc=$rc in $(($(date +%s) - start))s of a ${BUDGET}s budget; logs in $OUT"
+	cat "$summary"
 	exit $rc
 	;;
 *)

@@ -5,7 +5,10 @@ package cuda
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,12 +38,19 @@ type benchCase struct {
 func BenchmarkW1(b *testing.B) { benchWorkload(b, 10000, 4096, 100000, true) }
 func BenchmarkW2(b *testing.B) { benchWorkload(b, 22448, 4096, 271*106, false) }
 
+// randMatrix32 is a rows x cols matrix of standard normal values, filled on all cores: each block
+// of 64 rows has its own generator, so the values do not depend on scheduling. (W1's brain data
+// is 10^9 values: one core would spend tens of seconds of a GPU session on them.)
 func randMatrix32(rows, cols int, seed uint64) engine.Matrix {
+	const block = 64
 	data := make([]float32, rows*cols)
-	rng := rand.New(rand.NewPCG(seed, 11))
-	for i := range data {
-		data[i] = float32(rng.NormFloat64())
-	}
+	parallelFor((rows+block-1)/block, func(b int) {
+		rng := rand.New(rand.NewPCG(seed, uint64(b)))
+		part := data[b*block*cols : min(rows, (b+1)*block)*cols]
+		for i := range part {
+			part[i] = float32(rng.NormFloat64())
+		}
+	})
 	return engine.NewMatrix32(rows, cols, data)
 }
 
@@ -60,7 +70,7 @@ func newGPUNodeEngine(t testing.TB) *Engine {
 func plantedProblem32(n, d, m, k, period int, gain float32) (x, y engine.Matrix) {
 	x = randMatrix32(n, d, 1)
 	y = randMatrix32(n, m, 2)
-	for i := 0; i < n; i++ {
+	parallelFor(n, func(i int) {
 		s := float32(0)
 		for c := 0; c < k; c++ {
 			s += x.F32[i*d+c]
@@ -69,8 +79,24 @@ func plantedProblem32(n, d, m, k, period int, gain float32) (x, y engine.Matrix)
 		for j := range row {
 			row[j] += s * float32(j%period) * gain
 		}
-	}
+	})
 	return x, y
+}
+
+// parallelFor runs body(i) for i in [0, n) on all cores.
+func parallelFor(n int, body func(i int)) {
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				body(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func benchWorkload(b *testing.B, n, d, m int, sequential bool) {
