@@ -179,3 +179,40 @@ func TestDryRunFindsBadInputs(t *testing.T) {
 		t.Error("Run scored a model the dry run found problems in")
 	}
 }
+
+// A manifest is read without opening its files: the dry run finds a missing file and a bundle
+// member that is not there, and checks the members that are, each file opened once.
+func TestDryRunManifest(t *testing.T) {
+	dir := t.TempDir()
+	y := writeModel(t, dir, []int{5}, 2)
+	arrs := []*array.Array{
+		{Name: "conv", Shape: []int{tn, td}, DType: "float32", F32: make([]float32, tn*td)},
+		{Name: "fc", Shape: []int{tn, td + 1}, DType: "float32", F32: make([]float32, tn*(td+1))},
+	}
+	arrs[0].F32[0], arrs[1].F32[0] = 1, 2 // not constant
+	if err := array.WriteNPZ(filepath.Join(dir, "late.npz"), arrs); err != nil {
+		t.Fatal(err)
+	}
+	man := "checkpoint,step,layer,path,member\n" +
+		"early,5,conv,ckpt-5/layer-0.npy,\nearly,5,fc,ckpt-5/layer-1.npy,\n" +
+		"mid,20,conv,late.npz,conv\nmid,20,fc,gone.npy,\n" +
+		"late,50,conv,late.npz,conv\nlate,50,fc,late.npz,head\n"
+	if err := os.WriteFile(filepath.Join(dir, "manifest.csv"), []byte(man), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := sweep.Discover(dir, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := dryRun(t, config(t, filepath.Join(t.TempDir(), "out"), p, y, nil), false)
+	probs := strings.Join(rep.Problems, "\n")
+	if rep.Checked != 6 || len(rep.Problems) != 2 || !strings.Contains(probs, "gone.npy") || !strings.Contains(probs, `no array named "head"`) {
+		t.Errorf("%d checked, problems:\n%s", rep.Checked, probs)
+	}
+	if l := rep.Layers[1]; l.MinFeatures != td || l.MaxFeatures != td {
+		t.Errorf("layer fc: %+v, want %d features (the readable ones)", l, td)
+	}
+	if l := rep.Layers[0]; l.MinFeatures != td || l.MaxFeatures != td || len(l.DTypes) != 1 {
+		t.Errorf("layer conv: %+v", l)
+	}
+}
