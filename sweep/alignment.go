@@ -53,6 +53,9 @@ type Alignment struct {
 type SubjectMean struct {
 	Subject string  `json:"subject"`
 	Score   float64 `json:"score"`
+	// Fingerprint is the subject's brain data and options (sweep.json's): the same subject,
+	// scored with the same options, has it in every model's sweeps.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // ModelAlignment summarises the sweeps of one model (one per subject; CheckGroup must accept
@@ -120,7 +123,7 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 		Layer: a.Layers[layer], LayerIndex: layer, RelativeDepth: float64(layer) / float64(a.L-1),
 		ROI: o.ROI, Window: o.Window, Targets: targets, Score: means[layer], SE: math.NaN(), LayerScores: means}
 	for i, s := range g {
-		res.Subjects = append(res.Subjects, SubjectMean{Subject: s.Name(), Score: perLayer[i][layer]})
+		res.Subjects = append(res.Subjects, SubjectMean{Subject: s.Name(), Score: perLayer[i][layer], Fingerprint: s.Fingerprint})
 		res.Dirs = append(res.Dirs, s.Dir)
 		res.Fingerprints = append(res.Fingerprints, s.Fingerprint)
 	}

@@ -99,5 +99,6 @@
 // given paths, ModelSweeps groups them by model label, and LoadAlignment reduces each model's
 // subjects to one alignment score (ModelAlignment: the mean over targets at one checkpoint and
 // layer, by default the best layer, averaged over subjects), reading through OpenScores only
-// the pages of scores.npy it uses.
+// the pages of scores.npy it uses. Rank orders such scores and compares each model with the
+// first across subjects (Paired: subjects paired by brain-data fingerprint, Wilcoxon test).
 package sweep

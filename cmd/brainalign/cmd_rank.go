@@ -1,0 +1,182 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/sweep"
+)
+
+func init() {
+	registerCommand(argsCommand(&cli.Command{
+		Name:      "rank",
+		Usage:     "rank models by brain alignment from their sweep folders: a leaderboard across subjects",
+		ArgsUsage: "[SWEEP_DIR | FOLDER ...]",
+		Description: "Finds the sweep folders among --sweeps and the arguments (folders holding sweeps are searched),\n" +
+			"groups them by model (sweep's --model), and scores each model as scaling --sweeps does: its\n" +
+			"mean score over targets (of --roi, at the times of --window) at --checkpoint and --layer (by\n" +
+			"default its last checkpoint and the layer whose mean over subjects is the highest), averaged\n" +
+			"over its subjects, with the standard error across them. Models are ranked by that score, and\n" +
+			"each is compared with the first on the subjects both were scored on (paired by their brain\n" +
+			"data and options, or by subject name when they share none): the mean difference and\n" +
+			"the two-sided Wilcoxon signed-rank test (exact for small samples; p values not corrected for\n" +
+			"the number of models). A model scored on other brain data or options than the first is\n" +
+			"marked. With --out, writes rank.csv (one row per model) and rank.json (everything).",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "sweeps", Usage: "sweep `DIR`s (one per model and subject), or folders holding them (repeat, or give them as arguments)"},
+			&cli.StringFlag{Name: "checkpoint", Usage: "checkpoint `NAME` or index (default: each model's last)"},
+			&cli.StringFlag{Name: "layer", Value: "best", Usage: "best, last, or a layer `NAME` or index"},
+			&cli.StringFlag{Name: "roi", Usage: "average the targets of this ROI `NAME` only (default: all targets)"},
+			&cli.StringFlag{Name: "window", Usage: "MEG: average the time points in `START:END` seconds only (default: all)"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "results `DIR` for rank.csv and rank.json (default: print only)"},
+		},
+		Action: runRank,
+	}, true))
+}
+
+func runRank(c *cli.Context) error {
+	paths := append(c.StringSlice("sweeps"), c.Args().Slice()...)
+	if len(paths) == 0 {
+		return usageError("rank needs sweep folders: --sweeps DIR (or folders as arguments)")
+	}
+	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi")}
+	if f := c.String("window"); f != "" {
+		w, err := parseWindow(f)
+		if err != nil {
+			return usageError("--window: %v", err)
+		}
+		o.Window = &w
+	}
+	dirs, err := sweep.FindSweeps(paths)
+	if err != nil {
+		return err
+	}
+	names, byModel, err := sweep.ModelSweeps(dirs)
+	if err != nil {
+		return err
+	}
+	var models []*sweep.Alignment
+	for k, m := range names {
+		if stderrIsTerminal(c) {
+			fmt.Fprintf(c.App.ErrWriter, "\r\033[Kreading the sweeps of model %d of %d: %s", k+1, len(names), m)
+		}
+		a, err := sweep.LoadAlignment(byModel[m], o)
+		if stderrIsTerminal(c) {
+			fmt.Fprint(c.App.ErrWriter, "\r\033[K")
+		}
+		var ge *sweep.GroupError
+		if errors.As(err, &ge) {
+			return usageError("model %s: %v", m, err)
+		}
+		if err != nil {
+			return fmt.Errorf("model %s: %v", m, err)
+		}
+		models = append(models, a)
+	}
+	ranked := sweep.Rank(models)
+	printRanking(c.App.Writer, ranked, len(dirs), o)
+	out := c.String("out")
+	if out == "" {
+		return nil
+	}
+	doc := map[string]any{"command": "rank", "version": version, "created": nowUTC(), "sweeps": paths,
+		"options": map[string]string{"checkpoint": orDefault(o.Checkpoint, "last"), "layer": o.Layer, "roi": o.ROI, "window": c.String("window")},
+		"models":  ranked}
+	files, err := writeResults(out, func(dir string) ([]string, error) {
+		if err := writeJSON(filepath.Join(dir, "rank.json"), jsonSafe(doc)); err != nil {
+			return nil, err
+		}
+		return []string{"rank.csv", "rank.json"}, writeRankCSV(filepath.Join(dir, "rank.csv"), ranked)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// printRanking prints the leaderboard: one line per model.
+func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.AlignmentOptions) {
+	what := "all targets"
+	if o.ROI != "" {
+		what = "ROI " + o.ROI
+	}
+	if o.Window != nil {
+		what += fmt.Sprintf(", times %g-%g s", o.Window.Start, o.Window.End)
+	}
+	layer := map[string]string{"best": "the best layer", "last": "the last layer"}[o.Layer]
+	if layer == "" {
+		layer = "layer " + o.Layer
+	}
+	ckpt := "the last checkpoint"
+	if o.Checkpoint != "" && o.Checkpoint != "last" {
+		ckpt = "checkpoint " + o.Checkpoint
+	}
+	fmt.Fprintf(w, "%d models from %d sweeps: mean score over %s at %s and %s, averaged over subjects\n", len(ranked), sweeps, what, layer, ckpt)
+	width := len("model")
+	for _, r := range ranked {
+		width = max(width, len(r.Model))
+	}
+	fmt.Fprintf(w, "%4s  %-*s  %8s  %7s  %7s  %-24s  %s\n", "rank", width, "model", "subjects", "score", "se", "layer (depth)", "vs #1: mean diff, Wilcoxon p (pairs)")
+	other := 0
+	for _, r := range ranked {
+		vs := "-"
+		if t := r.VsFirst; t != nil {
+			if len(t.Subjects) == 0 {
+				vs = "no subject in common"
+			} else {
+				vs = fmt.Sprintf("%+.4f, p %.3g (%d)", t.MeanDiff, t.P, len(t.Subjects))
+			}
+		}
+		mark := ""
+		if !r.SameData {
+			mark, other = " *", other+1
+		}
+		fmt.Fprintf(w, "%4d  %-*s  %8d  %7.4f  %7s  %-24s  %s%s\n", r.Rank, width, r.Model, len(r.Subjects), r.Score, fmtSE(r.SE),
+			fmt.Sprintf("%s (%.2f)", r.Layer, r.RelativeDepth), vs, mark)
+	}
+	if other > 0 {
+		fmt.Fprintf(w, "* %d model(s) scored on other subjects, brain data or options than #1: compare with care\n", other)
+	}
+}
+
+func fmtSE(se float64) string {
+	if math.IsNaN(se) {
+		return "-"
+	}
+	return fmt.Sprintf("%.4f", se)
+}
+
+// writeRankCSV writes rank.csv: one row per model, in rank order.
+func writeRankCSV(path string, ranked []sweep.Ranked) error {
+	var b strings.Builder
+	g := func(v float64) string { return csvFloat(v, 10) }
+	b.WriteString("rank,model,score,score_se,subjects,checkpoint,step,layer,layer_index,relative_depth,same_data_as_first,paired_with_first,mean_diff_first,wilcoxon_t,wilcoxon_p\n")
+	for _, r := range ranked {
+		step := ""
+		if r.Step != nil {
+			step = g(*r.Step)
+		}
+		vs := ",,,"
+		if t := r.VsFirst; t != nil {
+			vs = fmt.Sprintf("%d,%s,%s,%s", len(t.Subjects), g(t.MeanDiff), g(t.T), g(t.P))
+		}
+		fmt.Fprintf(&b, "%d,%s,%s,%s,%d,%s,%s,%s,%d,%s,%v,%s\n", r.Rank, csvCell(r.Model), g(r.Score), g(r.SE), len(r.Subjects),
+			csvCell(r.Checkpoint), step, csvCell(r.Layer), r.LayerIndex, g(r.RelativeDepth), r.SameData, vs)
+	}
+	return atomicfile.WriteBytes(path, []byte(b.String()))
+}

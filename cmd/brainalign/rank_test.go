@@ -1,0 +1,129 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// rank recovers a planted order of models from their sweep folders, with the exact Wilcoxon p of
+// each comparison with the first (all subjects' differences of one sign: p = 2 / 2^n), pairs
+// subjects by their brain data even when the folders name them otherwise, and marks a model
+// scored with other options.
+func TestRankPlanted(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "sweeps")
+	// Best layer block1 at base + offset for each subject; blocks 0 and 2 lower.
+	add := func(model string, subjects []int, offset float64, fp string) {
+		for _, s := range subjects {
+			base := 0.2 + 0.01*float64(s)
+			sub := fmt.Sprintf("sub-%02d", s)
+			writeMergedSweep(t, filepath.Join(root, model, "s"+strconv.Itoa(s)), model, sub, fp+sub, [3]float64{base - 0.1, base + offset, base - 0.05})
+		}
+	}
+	six := []int{1, 2, 3, 4, 5, 6}
+	add("mid", six, 0.03, "brain-")
+	add("top", six, 0.05, "brain-")
+	add("few", []int{1, 2, 3}, 0.01, "brain-")
+	add("other-options", six, 0.04, "alphas2-")
+	add("low", six, 0.0, "brain-")
+
+	out := filepath.Join(dir, "rank")
+	got := mustRun(t, "rank", "--out", out, root)
+	for _, want := range []string{"5 models from 27 sweeps: mean score over all targets at the best layer and the last checkpoint",
+		"* 2 model(s) scored on other subjects, brain data or options than #1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	f, err := os.Open(filepath.Join(out, "rank.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) != 6 {
+		t.Fatalf("rank.csv: %d rows, %v", len(rows), err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	type want struct {
+		model       string
+		score       float64 // mean over the model's subjects of base + offset
+		subjects    int
+		same        string
+		pairs       int
+		meanDiff, p float64
+		layer       string
+	}
+	mean6 := 0.2 + 0.035
+	wants := []want{
+		{"top", mean6 + 0.05, 6, "true", 0, math.NaN(), math.NaN(), "block1"},
+		{"other-options", mean6 + 0.04, 6, "false", 6, 0.01, 2.0 / 64, "block1"}, // paired by name
+		{"mid", mean6 + 0.03, 6, "true", 6, 0.02, 2.0 / 64, "block1"},
+		{"low", mean6, 6, "true", 6, 0.05, 2.0 / 64, "block1"},
+		{"few", 0.22 + 0.01, 3, "false", 3, 0.04, 2.0 / 8, "block1"}, // a subset of the subjects
+	}
+	num := func(s string) float64 {
+		if s == "" {
+			return math.NaN()
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	close := func(a, b float64) bool { return math.IsNaN(a) && math.IsNaN(b) || math.Abs(a-b) < 1e-9 }
+	for i, w := range wants {
+		r := rows[i+1]
+		if r[col["rank"]] != strconv.Itoa(i+1) || r[col["model"]] != w.model || !close(num(r[col["score"]]), w.score) ||
+			r[col["subjects"]] != strconv.Itoa(w.subjects) || r[col["same_data_as_first"]] != w.same || r[col["layer"]] != w.layer ||
+			(i > 0 && (r[col["paired_with_first"]] != strconv.Itoa(w.pairs) || !close(num(r[col["mean_diff_first"]]), w.meanDiff) ||
+				!close(num(r[col["wilcoxon_p"]]), w.p) || num(r[col["wilcoxon_t"]]) != 0)) {
+			t.Errorf("rank %d: %v, want %+v", i+1, r, w)
+		}
+	}
+	doc := readJSON(t, filepath.Join(out, "rank.json"))
+	if m := get(t, doc, "models").([]any); len(m) != 5 || m[0].(map[string]any)["model"] != "top" ||
+		m[0].(map[string]any)["vs_first"] != nil || m[1].(map[string]any)["vs_first"].(map[string]any)["wilcoxon_p"] == nil {
+		t.Errorf("rank.json models: %v", m)
+	}
+
+	// Print only, an ROI, a named layer: block0 is base - 0.1 in every model, so the models with
+	// all six subjects tie (ordered by name, p 1 against the first).
+	got = mustRun(t, "rank", "--sweeps", root, "--roi", "IT", "--layer", "block0")
+	if !strings.Contains(got, "mean score over ROI IT at layer block0") || !strings.Contains(got, "+0.0000, p 1 (6)") ||
+		!(strings.Index(got, " low ") < strings.Index(got, " mid ") && strings.Index(got, " mid ") < strings.Index(got, " top ")) {
+		t.Errorf("rank --roi IT --layer block0:\n%s", got)
+	}
+}
+
+func TestRankErrors(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "sweeps")
+	writeMergedSweep(t, filepath.Join(root, "a", "s1"), "a", "sub-01", "fp1", [3]float64{0.1, 0.2, 0.3})
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"rank"}, 2, "rank needs sweep folders"},
+		{[]string{"rank", filepath.Join(dir, "nothing")}, 1, "nothing"},
+		{[]string{"rank", "--roi", "MT", root}, 1, "MT"},
+		{[]string{"rank", "--layer", "block9", root}, 1, "block9"},
+		{[]string{"rank", "--window", "0.3:0.1", root}, 2, "--window"},
+	} {
+		_, stderr, code := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %s; want exit %d naming %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package sweep
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"github.com/brainalign/brainalign/stats"
+)
+
+// Ranked is one model's place in a ranking of models by alignment, with its comparison with the
+// first: the subjects both were scored on, paired, and the two-sided Wilcoxon signed-rank test
+// of their differences.
+type Ranked struct {
+	Rank int `json:"rank"` // 1 is the best
+	*Alignment
+	// SameData: the model was scored on the same subjects' brain data, with the same options,
+	// as the first (equal Fingerprints).
+	SameData bool `json:"same_data_as_first"`
+	// VsFirst compares the model with the first (nil for the first itself).
+	VsFirst *PairedTest `json:"vs_first,omitempty"`
+}
+
+// PairedTest is a paired comparison across subjects of two models' scores.
+type PairedTest struct {
+	Subjects []string `json:"subjects"`  // the subjects paired, as the first model names them
+	MeanDiff float64  `json:"mean_diff"` // mean over the pairs of (first - this model)
+	T        float64  `json:"wilcoxon_t"`
+	P        float64  `json:"wilcoxon_p"` // two-sided; 1 when every difference is zero; NaN without pairs
+}
+
+// Rank orders models by score (the highest first; NaN last; ties by model name) and compares
+// each with the first (Paired).
+func Rank(models []*Alignment) []Ranked {
+	order := slices.Clone(models)
+	slices.SortStableFunc(order, func(a, b *Alignment) int {
+		an, bn := math.IsNaN(a.Score), math.IsNaN(b.Score)
+		switch {
+		case an != bn:
+			if an {
+				return 1
+			}
+			return -1
+		case !an && a.Score != b.Score:
+			return cmp.Compare(b.Score, a.Score)
+		}
+		return cmp.Compare(a.Model, b.Model)
+	})
+	out := make([]Ranked, len(order))
+	for i, a := range order {
+		out[i] = Ranked{Rank: i + 1, Alignment: a, SameData: slices.Equal(a.Fingerprints, order[0].Fingerprints)}
+		if i > 0 {
+			out[i].VsFirst = Paired(order[0], a)
+		}
+	}
+	return out
+}
+
+// Paired compares model b with model a across the subjects both were scored on: the mean of
+// a - b and the two-sided Wilcoxon signed-rank test, exact for small samples (stats.Wilcoxon).
+// Subjects are paired by the fingerprint of their brain data and options (the same subject
+// scored the same way); when no fingerprint is shared (sweeps with other options, or without
+// fingerprints), by subject name.
+func Paired(a, b *Alignment) *PairedTest {
+	t := &PairedTest{Subjects: []string{}, MeanDiff: math.NaN(), T: math.NaN(), P: math.NaN()}
+	var x, y []float64
+	for _, key := range []func(SubjectMean) string{
+		func(s SubjectMean) string { return s.Fingerprint },
+		func(s SubjectMean) string { return s.Subject },
+	} {
+		byKey := map[string]float64{}
+		for _, s := range b.Subjects {
+			if k := key(s); k != "" {
+				byKey[k] = s.Score
+			}
+		}
+		for _, s := range a.Subjects {
+			if v, ok := byKey[key(s)]; ok {
+				t.Subjects = append(t.Subjects, s.Subject)
+				x, y = append(x, s.Score), append(y, v)
+			}
+		}
+		if len(x) > 0 {
+			break
+		}
+	}
+	if len(x) == 0 {
+		return t
+	}
+	t.MeanDiff = 0
+	zero := true
+	for i := range x {
+		t.MeanDiff += (x[i] - y[i]) / float64(len(x))
+		zero = zero && x[i] == y[i]
+	}
+	if zero { // no difference at all (SciPy raises; compare reports it so)
+		t.T, t.P = 0, 1
+		return t
+	}
+	if st, p, err := stats.Wilcoxon(x, y); err == nil {
+		t.T, t.P = st, p
+	}
+	return t
+}

@@ -1,0 +1,64 @@
+package sweep_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/brainalign/brainalign/sweep"
+)
+
+func subjects(fp string, scores ...float64) []sweep.SubjectMean {
+	var s []sweep.SubjectMean
+	for i, v := range scores {
+		name := string(rune('a' + i))
+		f := ""
+		if fp != "" {
+			f = fp + name
+		}
+		s = append(s, sweep.SubjectMean{Subject: name, Score: v, Fingerprint: f})
+	}
+	return s
+}
+
+// Rank: by score, NaN last, ties by name; Paired: by fingerprint, else by name; the p values of
+// scipy.stats.wilcoxon (exact: 2 * P(T <= t) over the 2^n sign patterns).
+func TestRankOrderAndPairs(t *testing.T) {
+	models := []*sweep.Alignment{
+		{Model: "nan", Score: math.NaN()},
+		{Model: "b", Score: 0.2, Subjects: subjects("fp-", 0.1, 0.2, 0.3, 0.4, 0.5)},
+		{Model: "a", Score: 0.2, Subjects: subjects("fp-", 0.1, 0.2, 0.3, 0.4, 0.5)},
+		{Model: "top", Score: 0.5, Subjects: subjects("fp-", 0.35, 0.3, 0.45, 0.6, 0.8)},
+		{Model: "named", Score: 0.1, Subjects: subjects("", 0.3, 0.1, 0.1, 0.5, 0.4)},
+	}
+	r := sweep.Rank(models)
+	order := ""
+	for _, m := range r {
+		order += m.Model + " "
+	}
+	if order != "top a b named nan " || r[0].Rank != 1 || r[4].Rank != 5 || r[0].VsFirst != nil {
+		t.Fatalf("order %q", order)
+	}
+	// top - a: 0.25, 0.1, 0.15, 0.2, 0.3: all positive, T = 0, p = 2/32.
+	if v := r[1].VsFirst; len(v.Subjects) != 5 || math.Abs(v.MeanDiff-0.2) > 1e-12 || v.T != 0 || math.Abs(v.P-0.0625) > 1e-12 {
+		t.Errorf("top vs a: %+v", v)
+	}
+	// top - named (paired by name): 0.05, 0.2, 0.35, 0.1, 0.4: all positive.
+	if v := r[3].VsFirst; len(v.Subjects) != 5 || math.Abs(v.MeanDiff-0.22) > 1e-12 || math.Abs(v.P-0.0625) > 1e-12 {
+		t.Errorf("top vs named: %+v", v)
+	}
+	// No subjects in common: NaN.
+	if v := r[4].VsFirst; len(v.Subjects) != 0 || !math.IsNaN(v.P) || !math.IsNaN(v.MeanDiff) {
+		t.Errorf("top vs nan: %+v", v)
+	}
+	// Mixed signs: differences -0.1, 0.2, -0.3, 0.4, 0.5 (ranks 1-, 2+, 3-, 4+, 5+): T = 4, and
+	// the exact two-sided p (scipy.stats.wilcoxon's for n <= 50) is 2 x 7/32 = 0.4375: 7 of the 32
+	// sign patterns have W+ <= 4.
+	x := &sweep.Alignment{Subjects: subjects("f", 0.0, 0.4, 0.0, 0.8, 1.0)}
+	y := &sweep.Alignment{Subjects: subjects("f", 0.1, 0.2, 0.3, 0.4, 0.5)}
+	if v := sweep.Paired(x, y); v.T != 4 || math.Abs(v.P-0.4375) > 1e-12 {
+		t.Errorf("mixed signs: %+v, want T 4, p 0.4375", v)
+	}
+	if v := sweep.Paired(y, y); v.T != 0 || v.P != 1 || v.MeanDiff != 0 {
+		t.Errorf("a model against itself: %+v, want T 0, p 1", v)
+	}
+}
