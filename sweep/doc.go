@@ -44,14 +44,20 @@
 //	units/<ckpt>/<layer>.fold_scores.npy  folds x targets
 //	units/<ckpt>/<layer>.alphas.npy       folds x targets, the chosen penalties
 //	units/<ckpt>/<layer>.json             the unit's record, written last: its presence, with
-//	                                      readable arrays of the right shapes, marks the unit done
+//	                                      complete arrays of the right shapes, marks the unit done
 //	scores.npy        checkpoints x layers x targets... (merge)
 //	fold_scores.npy   checkpoints x layers x folds x targets... (merge)
 //	steps.npy         training step per checkpoint (merge; only when every checkpoint has one)
 //	table.csv         tidy: one row per (checkpoint, layer) (merge)
+//	merged.json       the last complete merge: a hash of sweep.json, meta/ and the unit records
 //
 // A restarted run skips units whose record and arrays are complete and recomputes the rest
-// (a missing, truncated or inconsistent file counts as not done). A unit's record also keeps
+// (a missing, truncated or inconsistent file counts as not done). The arrays are checked from
+// their headers and sizes, not read (a restart of thousands of 330,000-target units would read
+// tens of GB); Merge reads them, and a unit whose values it finds damaged loses its record, so
+// that the next run scores it again. A run with nothing to score merges again only when
+// merged.json says the tables are not current (other metadata, a unit scored again by another
+// shard, a merge that did not finish). A unit's record also keeps
 // the identity of the activations it was scored from: the file's absolute path (links
 // resolved), member, size and modification time, and the array's shape and dtype (for a bundle
 // member, the bundle file's size and time, so re-saving a bundle recomputes all its layers),

@@ -1,15 +1,21 @@
 package sweep
 
 import (
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/internal/atomicfile"
@@ -41,7 +47,7 @@ func readManifestJSON(dir string) (*Manifest, error) {
 
 // Merge assembles the units of the sweep in dir into scores.npy (checkpoints x layers x
 // targets...), fold_scores.npy (checkpoints x layers x folds x targets...), steps.npy and
-// table.csv. Every unit must be done.
+// table.csv, and records the merge in merged.json. Every unit must be done.
 func Merge(dir string) error {
 	m, err := readManifestJSON(dir)
 	if err != nil {
@@ -63,10 +69,14 @@ func Merge(dir string) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: %d of %d units are not done (first: %s); run the remaining shards first", dir, len(missing), C*L, missing[0])
 	}
+	stamp, err := mergeStamp(dir, m)
+	if err != nil {
+		return err
+	}
 	scores := make([]float64, C*L*M)
 	for c, ck := range m.Checkpoints {
 		for l, ly := range m.Layers {
-			s, err := readChecked(unitBase(dir, ck.Name, ly)+".scores.npy", m.Trailing)
+			s, err := readUnitArray(dir, ck.Name, ly, ".scores.npy", m.Trailing)
 			if err != nil {
 				return err
 			}
@@ -80,7 +90,7 @@ func Merge(dir string) error {
 	err = array.WriteNPYChunks(filepath.Join(dir, "fold_scores.npy"), append([]int{C, L, F}, m.Trailing...), func(emit func([]float64) error) error {
 		for _, ck := range m.Checkpoints {
 			for _, ly := range m.Layers {
-				f, err := readChecked(unitBase(dir, ck.Name, ly)+".fold_scores.npy", append([]int{F}, m.Trailing...))
+				f, err := readUnitArray(dir, ck.Name, ly, ".fold_scores.npy", append([]int{F}, m.Trailing...))
 				if err != nil {
 					return err
 				}
@@ -99,9 +109,106 @@ func Merge(dir string) error {
 			return err
 		}
 	}
-	return atomicfile.Write(filepath.Join(dir, "table.csv"), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(dir, "table.csv"), func(w io.Writer) error {
 		return writeTable(w, m, meta, scores)
-	})
+	}); err != nil {
+		return err
+	}
+	// Last, so that a merge killed before its end is done again.
+	return writeJSON(filepath.Join(dir, mergedFile), mergeRecord{Stamp: stamp, Units: C * L, Created: time.Now().UTC().Format(time.RFC3339)})
+}
+
+// mergedFile records the last complete merge of a sweep folder, so that a rerun with nothing
+// to score does not merge again what has not changed (a merge reads every unit's arrays).
+const mergedFile = "merged.json"
+
+type mergeRecord struct {
+	Stamp   string `json:"stamp"` // mergeStamp of what was merged
+	Units   int    `json:"units"`
+	Created string `json:"created"`
+}
+
+// mergeStamp hashes what a merge reads besides the units' arrays: sweep.json, the metadata
+// files and every unit's record. A unit scored again has a new record (its time), and its
+// arrays are written before it.
+func mergeStamp(dir string, m *Manifest) (string, error) {
+	h := sha256.New()
+	add := func(path string) error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.Base(path), len(b))
+		h.Write(b)
+		return nil
+	}
+	if err := add(filepath.Join(dir, "sweep.json")); err != nil {
+		return "", err
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, metaDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	for _, e := range entries { // sorted by name
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+			if err := add(filepath.Join(dir, metaDir, e.Name())); err != nil {
+				return "", err
+			}
+		}
+	}
+	for _, ck := range m.Checkpoints {
+		for _, ly := range m.Layers {
+			if err := add(unitBase(dir, ck.Name, ly) + ".json"); err != nil {
+				return "", err
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// mergeCurrent reports whether dir's tables are those a merge would write now: the last merge
+// completed, on the same manifest, metadata and unit records, and its tables are there.
+func mergeCurrent(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, mergedFile))
+	if err != nil {
+		return false
+	}
+	var rec mergeRecord
+	if json.Unmarshal(b, &rec) != nil || rec.Stamp == "" {
+		return false
+	}
+	m, err := readManifestJSON(dir)
+	if err != nil {
+		return false
+	}
+	outputs := []string{"scores.npy", "fold_scores.npy", "table.csv"}
+	if _, ok := m.Steps(); ok {
+		outputs = append(outputs, "steps.npy")
+	}
+	for _, f := range outputs {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return false
+		}
+	}
+	stamp, err := mergeStamp(dir, m)
+	return err == nil && stamp == rec.Stamp
+}
+
+// readUnitArray reads one of a unit's arrays for merging. A unit whose values are damaged (its
+// header and size passed unitDone) is forgotten: its record is removed, so that the next run of
+// the sweep scores it again.
+func readUnitArray(dir, ckpt, layer, suffix string, shape []int) ([]float64, error) {
+	base := unitBase(dir, ckpt, layer)
+	a, err := array.ReadNPY(base + suffix)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	if err := checkFloat64(base+suffix, a, shape); err != nil {
+		os.Remove(base + ".json")
+		return nil, fmt.Errorf("%v: the unit's record was removed, run the sweep again to score it anew", err)
+	}
+	return slices.Clone(a.F64), nil
 }
 
 // TableColumns are the fixed columns of table.csv; per-ROI means follow as roi_<name>.

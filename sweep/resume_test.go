@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -342,5 +343,124 @@ func TestResumeOtherFilesSameSizeAndTime(t *testing.T) {
 	rep, err := sweep.Run(context.Background(), config(t, out, pb, y, session(t, y)))
 	if err != nil || rep.Computed != 4 || rep.Changed != 4 {
 		t.Errorf("another model's same-sized, same-time files: %+v %v, want all 4 units scored again", rep, err)
+	}
+}
+
+// A unit's values damaged after it was recorded done (its header intact) are found by the
+// merge, which reads them: the unit is forgotten, and the next run scores it again and merges.
+// (Restarts check the units' headers and sizes only, not their values.)
+func TestMergeForgetsDamagedUnit(t *testing.T) {
+	_, p, y, out := newSweep(t, []int{1, 2}, 2)
+	if _, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(filepath.Join(out, "scores.npy"))
+	bad := filepath.Join(out, "units", "ckpt-2", "layer-0.fold_scores.npy")
+	a, err := array.ReadNPY(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := slices.Clone(a.F64)
+	shape := slices.Clone(a.Shape)
+	a.Close()
+	vals[3] = math.NaN()
+	if err := array.WriteNPY(bad, shape, vals); err != nil {
+		t.Fatal(err)
+	}
+	err = sweep.Merge(out)
+	if err == nil || !strings.Contains(err.Error(), bad+": non-finite value NaN at element 3") || !strings.Contains(err.Error(), "run the sweep again") {
+		t.Fatalf("merge of a damaged unit: %v", err)
+	}
+	s := session(t, y)
+	rep, err := sweep.Run(context.Background(), config(t, out, p, y, s))
+	if err != nil || rep.Computed != 1 || rep.Skipped != 3 || !rep.Merged || fmt.Sprint(s.scored) != "[1010]" {
+		t.Fatalf("run after the merge forgot the unit: %+v %v, scored %v", rep, err, s.scored)
+	}
+	if again, _ := os.ReadFile(filepath.Join(out, "scores.npy")); string(again) != string(first) {
+		t.Error("scores.npy differs from the first run's")
+	}
+}
+
+// A rerun with nothing to score leaves current tables as they are (a merge reads every unit's
+// arrays), and merges again when what the tables hold changed: a unit scored again, other
+// metadata, a merge that did not finish, a table removed.
+func TestRerunMergesOnlyWhatChanged(t *testing.T) {
+	model, p, y, out := newSweep(t, []int{1, 2}, 2)
+	run := func(cfg sweep.Config) *sweep.Report {
+		t.Helper()
+		rep, err := sweep.Run(context.Background(), cfg)
+		if err != nil || !rep.Merged {
+			t.Fatalf("run: %+v %v", rep, err)
+		}
+		return rep
+	}
+	table := filepath.Join(out, "table.csv")
+	mtime := func() time.Time {
+		st, err := os.Stat(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.ModTime()
+	}
+	// Tables rewritten by a run get a time after this one's mark.
+	mark := func() time.Time {
+		t.Helper()
+		old := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(table, old, old); err != nil {
+			t.Fatal(err)
+		}
+		return old
+	}
+	if rep := run(config(t, out, p, y, nil)); rep.UpToDate || rep.Computed != 4 {
+		t.Fatalf("first run: %+v", rep)
+	}
+	old := mark()
+	if rep := run(config(t, out, p, y, nil)); !rep.UpToDate || rep.Computed != 0 || !mtime().Equal(old) {
+		t.Errorf("rerun with nothing to score: %+v, table rewritten %v", rep, !mtime().Equal(old))
+	}
+
+	// Other ROI names: merged again, and table.csv names the new ROI.
+	cfg := config(t, out, p, y, nil)
+	cfg.Meta.ROINames = map[int]string{0: "V1", 1: "LOC"}
+	mark()
+	if rep := run(cfg); rep.UpToDate || mtime().Equal(old) {
+		t.Errorf("rerun with other metadata: %+v, table rewritten %v", rep, !mtime().Equal(old))
+	}
+	if b, _ := os.ReadFile(table); !strings.Contains(string(b), "roi_LOC") {
+		t.Errorf("table.csv after the ROI was renamed:\n%s", b)
+	}
+
+	// A merge that did not finish (merged.json is written last), a removed table.
+	for _, remove := range []string{"merged.json", "fold_scores.npy"} {
+		old = mark()
+		os.Remove(filepath.Join(out, remove))
+		if rep := run(cfg); rep.UpToDate || mtime().Equal(old) {
+			t.Errorf("after removing %s: %+v, table rewritten %v", remove, rep, !mtime().Equal(old))
+		}
+	}
+
+	// A unit scored again by another shard: the shard that merges next sees its new record.
+	rewriteLayer(t, filepath.Join(model, "ckpt-2", "layer-1.npy"), td, 4011, 5)
+	shard := func(i int) sweep.Config {
+		c := config(t, out, p, y, nil)
+		c.Meta.ROINames = cfg.Meta.ROINames
+		c.Shard = sweep.Shard{Index: i, Count: 2}
+		return c
+	}
+	// Units 1 and 3 are shard 1's: ckpt-2/layer-1 is unit 3. Shard 1 rescores and merges.
+	if rep, err := sweep.Run(context.Background(), shard(1)); err != nil || rep.Computed != 1 || !rep.Merged || rep.UpToDate {
+		t.Fatalf("shard 1 with a changed unit: %+v %v", rep, err)
+	}
+	first, _ := os.ReadFile(filepath.Join(out, "scores.npy"))
+	// Shard 0, with nothing to score, finds the tables current.
+	if rep, err := sweep.Run(context.Background(), shard(0)); err != nil || !rep.UpToDate {
+		t.Fatalf("shard 0 afterwards: %+v %v", rep, err)
+	}
+	// The merged scores hold the rescored unit: the same as a fresh merge.
+	if err := sweep.Merge(out); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(filepath.Join(out, "scores.npy")); string(again) != string(first) {
+		t.Error("the tables left in place differ from a fresh merge")
 	}
 }

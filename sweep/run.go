@@ -189,7 +189,8 @@ type Report struct {
 	Computed   int      // scored now
 	Redone     []string // units found incomplete or corrupt, or whose activations changed, and recomputed, with the reason
 	Changed    int      // of Redone: units whose activations changed since they were scored
-	Merged     bool     // the tables were written (every unit of the sweep is done)
+	Merged     bool     // every unit of the sweep is done and the tables hold them
+	UpToDate   bool     // Merged by an earlier run: nothing changed since, the tables were not rewritten
 	Remaining  int      // units of other shards not yet done (when not merged)
 	Elapsed    time.Duration
 	EngineName string
@@ -297,11 +298,33 @@ func unitRecordDone(base, fingerprint, ckpt, layer string, trailing []int, folds
 		suffix string
 		shape  []int
 	}{{".scores.npy", trailing}, {".fold_scores.npy", append([]int{folds}, trailing...)}, {".alphas.npy", append([]int{folds}, trailing...)}} {
-		if _, err := readChecked(base+f.suffix, f.shape); err != nil {
+		if err := checkHeader(base+f.suffix, f.shape); err != nil {
 			return nil, err
 		}
 	}
 	return rec, nil
+}
+
+// checkHeader checks a unit's array from its header and size: a float64 .npy of the given shape,
+// complete. Its values are not read: a restart checks thousands of units (a 330,000-target
+// unit's arrays are 29 MB), and the arrays are written whole before the record that makes the
+// unit done; Merge, which reads the values, checks them.
+func checkHeader(path string, shape []int) error {
+	f, err := array.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	e := f.Arrays()[0]
+	switch {
+	case e.Err != nil:
+		return e.Err
+	case !slices.Equal(e.Shape, shape):
+		return fmt.Errorf("%s: shape %v, want %v", path, e.Shape, shape)
+	case e.DType != "float64":
+		return fmt.Errorf("%s: %s data, want float64", path, e.DType)
+	}
+	return nil
 }
 
 // readChecked reads a float64 .npy of the given shape with finite values.
@@ -441,8 +464,14 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		}
 	}
 	if rep.Remaining == 0 {
-		if err := Merge(c.Dir); err != nil {
-			return rep, err
+		// A rerun that scored nothing merges again only what changed since the last merge
+		// (metadata, a unit scored by another shard, a merge that did not finish).
+		if rep.Computed > 0 || !mergeCurrent(c.Dir) {
+			if err := Merge(c.Dir); err != nil {
+				return rep, err
+			}
+		} else {
+			rep.UpToDate = true
 		}
 		rep.Merged = true
 	}
@@ -507,8 +536,8 @@ type unitFiles struct {
 	redo    string      // "checkpoint/layer: why" when files of it exist but cannot be reused
 }
 
-// unitState reads a unit's files (all of them, values too) and compares its record with its
-// source as it is now.
+// unitState checks a unit's files (its record, its arrays' headers) and compares its record with
+// its source as it is now.
 func (c *Config) unitState(u Unit, sc *sourceChecker, folds int) unitFiles {
 	ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
 	st := unitFiles{base: unitBase(c.Dir, ck, ly)}

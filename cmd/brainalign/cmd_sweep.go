@@ -44,7 +44,7 @@ func init() {
 			"  fold_scores.npy  checkpoints x layers x folds x targets\n" +
 			"  table.csv        model,subject,checkpoint,step,layer,layer_index,relative_depth,\n" +
 			"                   mean_score,median_score,max_score,targets[,roi_<name>...]\n" +
-			"  sweep.json, meta/ (brain metadata kept for the metric commands)\n" +
+			"  sweep.json, meta/ (brain metadata kept for the metric commands), merged.json\n" +
 			"Then: brainalign spatial | temporal | halftime | compare, on the sweep folders.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Usage: "the model's activations: `PATH` (folder, .npz or .safetensors)"},
@@ -84,7 +84,7 @@ func runSweep(c *cli.Context) error {
 			return err
 		}
 		fmt.Fprintf(w, "merged %s\n", out)
-		return printSweepSummary(w, out)
+		return printSweepSummary(w, out, true)
 	}
 	if c.String("features") == "" || c.String("brain") == "" {
 		return usageError("sweep needs --features and --brain (or --merge-only)")
@@ -258,7 +258,10 @@ func runSweep(c *cli.Context) error {
 		fmt.Fprintf(w, "%d units of other shards are not done yet; the last shard to finish merges (or: brainalign sweep --merge-only --out %s)\n", rep.Remaining, out)
 		return nil
 	}
-	return printSweepSummary(w, out)
+	if rep.UpToDate {
+		fmt.Fprintln(w, "the tables were already current (nothing changed since the last merge)")
+	}
+	return printSweepSummary(w, out, !rep.UpToDate)
 }
 
 // samePath reports whether two paths name the same file or folder (links resolved where they
@@ -303,7 +306,7 @@ func sweepShard(c *cli.Context) (sweep.Shard, error) {
 }
 
 // printSweepSummary prints the layer profile of the last checkpoint of a merged sweep.
-func printSweepSummary(w io.Writer, dir string) error {
+func printSweepSummary(w io.Writer, dir string, wrote bool) error {
 	s, err := sweep.Load(dir)
 	if err != nil {
 		return err
@@ -329,7 +332,11 @@ func printSweepSummary(w io.Writer, dir string) error {
 	}
 	fmt.Fprintf(w, "checkpoint %s: mean r by layer %s; best layer %s (depth %.2f, mean r %.4f)\n",
 		s.Checkpoints[c].Name, strings.Join(parts, " "), s.Layers[best], float64(best)/float64(s.L-1), means[best])
-	fmt.Fprintf(w, "wrote %s (scores.npy %v, fold_scores.npy, table.csv, sweep.json)\n", dir, append([]int{s.C, s.L}, s.Trailing...))
+	verb := "wrote"
+	if !wrote {
+		verb = "tables in"
+	}
+	fmt.Fprintf(w, "%s %s (scores.npy %v, fold_scores.npy, table.csv, sweep.json)\n", verb, dir, append([]int{s.C, s.L}, s.Trailing...))
 	return nil
 }
 
