@@ -89,6 +89,10 @@
 // point, Config.SourceRows rows) and, when asked, their values, and lists each unit that would
 // stop Run: a job array's inputs can be checked on a login node before it is submitted.
 //
+// ReadStatus reads how far a sweep folder has come from its files alone (units done, the
+// engines' time per unit, the rate of the latest units from their records' times, whether the
+// tables are current), for watching a job array.
+//
 // # Reading ahead
 //
 // While a unit is scored, the next unit's activations are read on another goroutine (mapped,

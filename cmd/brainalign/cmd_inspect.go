@@ -1,0 +1,262 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/sweep"
+)
+
+func init() {
+	registerCommand(argsCommand(&cli.Command{
+		Name:      "inspect",
+		Usage:     "describe array files, sweep folders and model folders: shapes, dtypes, a sweep's progress",
+		ArgsUsage: "PATH ...",
+		Description: "For each PATH:\n" +
+			"  .npy, .npz, .safetensors   every array: name, shape, dtype, order, size (--values: also\n" +
+			"                             min, max, mean and the count of NaN and Inf, reading the data),\n" +
+			"                             and the members that are not arrays, with why\n" +
+			"  a sweep folder             its model, subject, brain data, options, units done of all, time\n" +
+			"                             per unit, the latest units' rate and the time left at it, whether\n" +
+			"                             merged: for watching a job array (reads only the folder's files)\n" +
+			"  a folder holding sweeps    one line per sweep\n" +
+			"  a model's activations      the checkpoints and layers `brainalign sweep` would find\n" +
+			"Nothing is written.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "values", Usage: "arrays: read the data for min, max, mean, NaN and Inf counts"},
+		},
+		Action: runInspect,
+	}, true))
+}
+
+func runInspect(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return usageError("inspect needs a PATH (an array file, a sweep folder, or a folder holding either)")
+	}
+	// Every path is described; one that cannot be is reported and the others still are.
+	w := c.App.Writer
+	failed := 0
+	for i, p := range c.Args().Slice() {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := inspectPath(w, p, c.Bool("values")); err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "%v\n", err)
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d paths could not be described (above)", failed, c.NArg())
+	}
+	return nil
+}
+
+func inspectPath(w io.Writer, p string, values bool) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("%s: %v", p, errUnwrapPath(err))
+	}
+	if !st.IsDir() {
+		return inspectArrays(w, p, values)
+	}
+	if fileExists(filepath.Join(p, "sweep.json")) {
+		s, err := sweep.ReadStatus(p)
+		if err != nil {
+			return err
+		}
+		printStatus(w, s, time.Now())
+		return nil
+	}
+	if dirs, err := sweep.FindSweeps([]string{p}); err == nil {
+		fmt.Fprintf(w, "%s: %d sweeps\n", p, len(dirs))
+		for _, d := range dirs {
+			s, err := sweep.ReadStatus(d)
+			if err != nil {
+				fmt.Fprintf(w, "  %s: %v\n", d, err)
+				continue
+			}
+			m := s.Manifest
+			fmt.Fprintf(w, "  %-40s model %s, subject %s: %d of %d units done, %s\n", d, m.Model, orDefault(m.Subject, "-"),
+				s.Done, s.Units, mergeState(s))
+		}
+		return nil
+	}
+	plan, err := sweep.Discover(p, "")
+	if err != nil {
+		return fmt.Errorf("%s: neither sweeps nor a model's activations: %v", p, err)
+	}
+	fmt.Fprintf(w, "%s: model %s, %d checkpoint(s) x %d layers\n", p, plan.Model, len(plan.Checkpoints), len(plan.Layers))
+	fmt.Fprintf(w, "  layers, shallow to deep: %s\n", listSome(plan.Layers))
+	var cks []string
+	for _, ck := range plan.Checkpoints {
+		name := ck.Name
+		if ck.HasStep {
+			name += " (step " + strconv.FormatFloat(ck.Step, 'f', -1, 64) + ")"
+		}
+		cks = append(cks, name)
+	}
+	fmt.Fprintf(w, "  checkpoints: %s\n", listSome(cks))
+	if groups := plan.OrderDoubt(); len(groups) > 0 {
+		fmt.Fprintf(w, "  the layer names fall in %d groups (%s), ordered by name between groups: give sweep --layers if that is not their depth\n", len(groups), strings.Join(groups, ", "))
+	}
+	for _, sk := range plan.Skipped {
+		fmt.Fprintf(w, "  skipped %s\n", sk)
+	}
+	return nil
+}
+
+func errUnwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func mergeState(s *sweep.Status) string {
+	switch {
+	case s.Current:
+		return "merged"
+	case s.Merged:
+		return "merged before the latest units (not current)"
+	}
+	return "not merged"
+}
+
+// printStatus prints a sweep's progress at time now.
+func printStatus(w io.Writer, s *sweep.Status, now time.Time) {
+	m := s.Manifest
+	fmt.Fprintf(w, "%s: sweep of model %s", s.Dir, m.Model)
+	if m.Subject != "" {
+		fmt.Fprintf(w, ", subject %s", m.Subject)
+	}
+	fmt.Fprintf(w, ", against %s (%s %s)\n", m.Brain.Path, shapeText(m.Brain.Shape), m.Brain.DType)
+	o := m.Options
+	grid := ""
+	if len(o.Alphas) > 0 {
+		grid = fmt.Sprintf(" (%g to %g)", o.Alphas[0], o.Alphas[len(o.Alphas)-1])
+	}
+	fmt.Fprintf(w, "  %d checkpoint(s) x %d layers = %d units; %d folds, %d penalties%s, inner %s, %s\n",
+		len(m.Checkpoints), len(m.Layers), s.Units, o.Folds, len(o.Alphas), grid, o.Inner, o.Precision)
+	fmt.Fprintf(w, "  %d of %d units done (%.0f%%), %s\n", s.Done, s.Units, 100*float64(s.Done)/float64(max(s.Units, 1)), mergeState(s))
+	for _, t := range s.Timed {
+		fmt.Fprintf(w, "  %s per unit on %s (%d units)\n", roughly(time.Duration(t.Seconds*float64(time.Second))), t.Engine, t.Units)
+	}
+	if s.Last.IsZero() {
+		return
+	}
+	left := s.Units - s.Done
+	line := fmt.Sprintf("  the latest unit finished %s ago", now.Sub(s.Last).Round(time.Second))
+	if s.Recent > 0 {
+		line += fmt.Sprintf("; the latest %d took %s (%.3g units/min over all shards)", s.RecentN, s.RecentSpan.Round(time.Second), 60*s.Recent)
+		if left > 0 {
+			line += fmt.Sprintf(": %d left, about %s at that rate", left, roughly(time.Duration(float64(left)/s.Recent*float64(time.Second))))
+		}
+	}
+	fmt.Fprintln(w, line)
+}
+
+func shapeText(shape []int) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = fmt.Sprint(d)
+	}
+	return strings.Join(parts, " x ")
+}
+
+// inspectArrays lists the arrays of an array file.
+func inspectArrays(w io.Writer, p string, values bool) error {
+	f, err := array.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	arrs := f.Arrays()
+	fmt.Fprintf(w, "%s: %d array(s)\n", p, len(arrs))
+	for _, e := range arrs {
+		name := e.Name
+		if name == p {
+			name = filepath.Base(p)
+		}
+		if e.Err != nil {
+			fmt.Fprintf(w, "  %-32s unreadable: %v\n", name, e.Err)
+			continue
+		}
+		order := "C"
+		if e.Fortran {
+			order = "Fortran"
+		}
+		fmt.Fprintf(w, "  %-32s %-18s %-8s %-7s %s\n", name, shapeText(e.Shape), e.DType, order, byteSize(e))
+		if values {
+			a, err := f.Read(e.Name)
+			if err != nil {
+				fmt.Fprintf(w, "    unreadable: %v\n", err)
+				continue
+			}
+			fmt.Fprintf(w, "    %s\n", valueSummary(a))
+			a.Close()
+		}
+	}
+	for _, e := range f.NotArrays() {
+		fmt.Fprintf(w, "  %-32s not an array: %v\n", orDefault(e.Member, e.Name), e.Err)
+	}
+	return nil
+}
+
+var dtypeBytes = map[string]int{"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "uint8": 1, "bool": 1,
+	"int16": 2, "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8}
+
+func byteSize(e *array.Entry) string {
+	n := 1
+	for _, d := range e.Shape {
+		n *= d
+	}
+	size, ok := dtypeBytes[e.DType]
+	if !ok {
+		return ""
+	}
+	return engine.FormatBytes(int64(n * size))
+}
+
+// valueSummary is min, max, mean and the count of non-finite values of an array's data.
+func valueSummary(a *array.Array) string {
+	lo, hi, sum := math.Inf(1), math.Inf(-1), 0.0
+	n, nan, inf := 0, 0, 0
+	add := func(v float64) {
+		switch {
+		case math.IsNaN(v):
+			nan++
+		case math.IsInf(v, 0):
+			inf++
+		default:
+			lo, hi, sum, n = min(lo, v), max(hi, v), sum+v, n+1
+		}
+	}
+	for _, v := range a.F32 {
+		add(float64(v))
+	}
+	for _, v := range a.F64 {
+		add(v)
+	}
+	for _, v := range a.I64 {
+		add(float64(v))
+	}
+	if n == 0 {
+		return fmt.Sprintf("no finite value (NaN %d, Inf %d)", nan, inf)
+	}
+	return fmt.Sprintf("min %.6g, max %.6g, mean %.6g; NaN %d, Inf %d", lo, hi, sum/float64(n), nan, inf)
+}

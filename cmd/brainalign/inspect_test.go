@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/sweep"
+)
+
+// inspect describes an array bundle (shapes, dtypes, sizes; values on request), a sweep folder
+// (progress), a folder of sweeps and a model's folder, and goes on past a path it cannot
+// describe, exiting 1.
+func TestInspectCLI(t *testing.T) {
+	dir := t.TempDir()
+	acts := []*array.Array{
+		{Name: "blocks.0", Shape: []int{3, 2}, DType: "float32", F32: []float32{1, 2, 3, 4, 5, float32(math.NaN())}},
+		{Name: "ids", Shape: []int{3}, DType: "int64", I64: []int64{7, 8, 9}},
+	}
+	npz := filepath.Join(dir, "acts.npz")
+	if err := array.WriteNPZ(npz, acts); err != nil {
+		t.Fatal(err)
+	}
+	got := mustRun(t, "inspect", npz)
+	for _, want := range []string{"acts.npz: 2 array(s)", "blocks.0", "3 x 2", "float32", "24 B", "ids", "int64"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("inspect %s: no %q in\n%s", npz, want, got)
+		}
+	}
+	if got = mustRun(t, "inspect", "--values", npz); !strings.Contains(got, "min 1, max 5, mean 3; NaN 1, Inf 0") || !strings.Contains(got, "min 7, max 9, mean 8") {
+		t.Errorf("inspect --values:\n%s", got)
+	}
+
+	st := filepath.Join(dir, "study")
+	mustRun(t, "synth", "--out", st, "--subjects", "1")
+	out := filepath.Join(dir, "sweeps", "s")
+	args := []string{"sweep", "--features", filepath.Join(st, "model"), "--brain", filepath.Join(st, "fmri", "sub-01", "brain.npy"),
+		"--out", out, "--alphas", "1,100", "--folds", "3", "--subject", "sub-01"}
+	mustRun(t, append(args, "--shard", "0/2")...)
+	got = mustRun(t, "inspect", out)
+	for _, want := range []string{"sweep of model model, subject sub-01", "400 x 360 float32", "6 checkpoint(s) x 6 layers = 36 units; 3 folds, 2 penalties (1 to 100), inner loo, float32",
+		"18 of 36 units done (50%), not merged", "per unit on cpu", "the latest unit finished"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("inspect of half a sweep: no %q in\n%s", want, got)
+		}
+	}
+	mustRun(t, append(args, "--shard", "1/2")...)
+	if got = mustRun(t, "inspect", filepath.Join(dir, "sweeps")); !strings.Contains(got, "1 sweeps") || !strings.Contains(got, "subject sub-01: 36 of 36 units done, merged") {
+		t.Errorf("inspect of a folder of sweeps:\n%s", got)
+	}
+	if got = mustRun(t, "inspect", filepath.Join(st, "model")); !strings.Contains(got, "6 checkpoint(s) x 6 layers") || !strings.Contains(got, "ckpt-000000100 (step 100)") {
+		t.Errorf("inspect of a model folder:\n%s", got)
+	}
+
+	stdout, stderr, code := runCLI(t, "inspect", filepath.Join(dir, "missing.npy"), npz)
+	if code != 1 || !strings.Contains(stderr, "missing.npy") || !strings.Contains(stderr, "1 of 2 paths could not be described") || !strings.Contains(stdout, "acts.npz: 2 array(s)") {
+		t.Errorf("inspect with a missing path: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, _, code := runCLI(t, "inspect"); code != 2 {
+		t.Errorf("inspect without a path: exit %d, want 2", code)
+	}
+}
+
+// The rate and time left come from the latest units' records.
+func TestPrintStatusRate(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := &sweep.Status{Dir: "d", Manifest: &sweep.Manifest{Model: "m", Layers: []string{"a", "b"}, Checkpoints: make([]sweep.CheckpointInfo, 50)},
+		Units: 100, Done: 40, Timed: []sweep.EngineTime{{Engine: "cuda:0", Units: 40, Seconds: 12}},
+		Recent: 0.5, RecentN: 40, RecentSpan: 78 * time.Second, Last: now.Add(-10 * time.Second)}
+	var b bytes.Buffer
+	printStatus(&b, s, now)
+	for _, want := range []string{"40 of 100 units done (40%), not merged", "12s per unit on cuda:0 (40 units)",
+		"the latest unit finished 10s ago; the latest 40 took 1m18s (30 units/min over all shards): 60 left, about 2m0s at that rate"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in\n%s", want, b.String())
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package sweep
+
+import (
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Status is how far a sweep folder has come, read from its files alone (sweep.json, the unit
+// records and the arrays' headers; no activations, no brain data): for watching a job array
+// from a login node.
+type Status struct {
+	Dir      string
+	Manifest *Manifest
+	Units    int  // in the whole sweep
+	Done     int  // units whose record and arrays are complete (as recorded: their activations are not looked at)
+	Merged   bool // the tables are there
+	Current  bool // and hold every unit as it is now (merged.json)
+	// Timed are the engines that scored the done units, with their mean time per unit.
+	Timed []EngineTime
+	// Recent is the rate of the latest units (up to 50), from their records' times: units
+	// finished per second over all shards, 0 with fewer than 2 or all in one second.
+	Recent     float64
+	RecentSpan time.Duration // the time those units took
+	RecentN    int
+	Last       time.Time // when the newest unit was finished (zero: none)
+}
+
+// ReadStatus reads the status of the sweep in dir.
+func ReadStatus(dir string) (*Status, error) {
+	m, err := readManifestJSON(dir)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Dir: dir, Manifest: m, Units: len(m.Checkpoints) * len(m.Layers)}
+	var times []time.Time
+	timed := map[string]*EngineTime{}
+	for _, ck := range m.Checkpoints {
+		for _, ly := range m.Layers {
+			rec, err := unitRecordDone(unitBase(dir, ck.Name, ly), m.Fingerprint, ck.Name, ly, m.Trailing, m.Options.Folds)
+			if err != nil {
+				continue
+			}
+			st.Done++
+			if t, err := time.Parse(time.RFC3339, rec.Created); err == nil {
+				times = append(times, t)
+			}
+			if rec.Engine != "" && rec.Seconds > 0 {
+				e := timed[rec.Engine]
+				if e == nil {
+					e = &EngineTime{Engine: rec.Engine}
+					timed[rec.Engine] = e
+				}
+				e.Units++
+				e.Seconds += rec.Seconds
+			}
+		}
+	}
+	for _, e := range timed {
+		e.Seconds /= float64(e.Units)
+		st.Timed = append(st.Timed, *e)
+	}
+	slices.SortFunc(st.Timed, func(a, b EngineTime) int { return b.Units - a.Units })
+	if len(times) > 0 {
+		slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+		st.Last = times[len(times)-1]
+		recent := times[max(0, len(times)-50):]
+		st.RecentN = len(recent)
+		st.RecentSpan = recent[len(recent)-1].Sub(recent[0])
+		if len(recent) > 1 && st.RecentSpan > 0 {
+			st.Recent = float64(len(recent)-1) / st.RecentSpan.Seconds()
+		}
+	}
+	st.Merged = fileExists(filepath.Join(dir, "scores.npy")) && fileExists(filepath.Join(dir, "table.csv"))
+	st.Current = st.Merged && mergeCurrent(dir)
+	return st, nil
+}
