@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/brainalign/brainalign/array"
 )
@@ -76,33 +77,21 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 
 	folds := len(c.Options.Folds)
 	sc := newSourceChecker()
-	timed := map[string]*EngineTime{}
-	addTime := func(rec *unitRecord) {
-		if rec == nil || rec.Engine == "" || rec.Seconds <= 0 {
-			return
-		}
-		t := timed[rec.Engine]
-		if t == nil {
-			t = &EngineTime{Engine: rec.Engine}
-			timed[rec.Engine] = t
-		}
-		t.Seconds += rec.Seconds
-		t.Units++
-	}
+	timed := timeTally{}
 	for _, u := range units {
 		if !c.Shard.has(u.Index) {
 			rec := c.doneElsewhere(u, sc)
 			if rec == nil {
 				rep.Remaining++
 			}
-			addTime(rec)
+			timed.add(rec)
 			continue
 		}
 		rep.Shard++
 		st := c.unitState(u, sc, folds)
 		if st.done {
 			rep.Done++
-			addTime(st.rec)
+			timed.add(st.rec)
 			continue
 		}
 		rep.ToScore++
@@ -110,12 +99,39 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 			rep.Redo = append(rep.Redo, st.redo)
 		}
 	}
-	for _, t := range timed {
-		t.Seconds /= float64(t.Units)
-		rep.Timed = append(rep.Timed, *t)
-	}
-	slices.SortFunc(rep.Timed, func(a, b EngineTime) int { return b.Units - a.Units })
+	rep.Timed = timed.list()
 	return rep, nil
+}
+
+// timeTally sums the scoring times of units by engine.
+type timeTally map[string]*EngineTime
+
+func (t timeTally) add(rec *unitRecord) {
+	if rec == nil || rec.Engine == "" || rec.Seconds <= 0 {
+		return
+	}
+	e := t[rec.Engine]
+	if e == nil {
+		e = &EngineTime{Engine: rec.Engine}
+		t[rec.Engine] = e
+	}
+	e.Seconds += rec.Seconds
+	e.Units++
+}
+
+// list is the engines with their mean time per unit, the one with the most units first.
+func (t timeTally) list() []EngineTime {
+	var out []EngineTime
+	for _, e := range t {
+		out = append(out, EngineTime{Engine: e.Engine, Units: e.Units, Seconds: e.Seconds / float64(e.Units)})
+	}
+	slices.SortFunc(out, func(a, b EngineTime) int {
+		if a.Units != b.Units {
+			return b.Units - a.Units
+		}
+		return strings.Compare(a.Engine, b.Engine)
+	})
+	return out
 }
 
 // checkInputs checks every unit's activations, as loader.load and Config.loadRows would find

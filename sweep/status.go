@@ -34,7 +34,7 @@ func ReadStatus(dir string) (*Status, error) {
 	}
 	st := &Status{Dir: dir, Manifest: m, Units: len(m.Checkpoints) * len(m.Layers)}
 	var times []time.Time
-	timed := map[string]*EngineTime{}
+	timed := timeTally{}
 	for _, ck := range m.Checkpoints {
 		for _, ly := range m.Layers {
 			rec, err := unitRecordDone(unitBase(dir, ck.Name, ly), m.Fingerprint, ck.Name, ly, m.Trailing, m.Options.Folds)
@@ -45,22 +45,10 @@ func ReadStatus(dir string) (*Status, error) {
 			if t, err := time.Parse(time.RFC3339, rec.Created); err == nil {
 				times = append(times, t)
 			}
-			if rec.Engine != "" && rec.Seconds > 0 {
-				e := timed[rec.Engine]
-				if e == nil {
-					e = &EngineTime{Engine: rec.Engine}
-					timed[rec.Engine] = e
-				}
-				e.Units++
-				e.Seconds += rec.Seconds
-			}
+			timed.add(rec)
 		}
 	}
-	for _, e := range timed {
-		e.Seconds /= float64(e.Units)
-		st.Timed = append(st.Timed, *e)
-	}
-	slices.SortFunc(st.Timed, func(a, b EngineTime) int { return b.Units - a.Units })
+	st.Timed = timed.list()
 	if len(times) > 0 {
 		slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
 		st.Last = times[len(times)-1]
