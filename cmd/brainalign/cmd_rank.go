@@ -46,13 +46,9 @@ func runRank(c *cli.Context) error {
 	if len(paths) == 0 {
 		return usageError("rank needs sweep folders: --sweeps DIR (or folders as arguments)")
 	}
-	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi")}
-	if f := c.String("window"); f != "" {
-		w, err := parseWindow(f)
-		if err != nil {
-			return usageError("--window: %v", err)
-		}
-		o.Window = &w
+	o, err := alignmentOptions(c)
+	if err != nil {
+		return err
 	}
 	dirs, err := sweep.FindSweeps(paths)
 	if err != nil {
@@ -179,4 +175,17 @@ func writeRankCSV(path string, ranked []sweep.Ranked) error {
 			csvCell(r.Checkpoint), step, csvCell(r.Layer), r.LayerIndex, g(r.RelativeDepth), r.SameData, vs)
 	}
 	return atomicfile.WriteBytes(path, []byte(b.String()))
+}
+
+// alignmentOptions reads --checkpoint, --layer, --roi and --window (rank, scaling --sweeps).
+func alignmentOptions(c *cli.Context) (sweep.AlignmentOptions, error) {
+	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi")}
+	if f := c.String("window"); f != "" {
+		w, err := parseWindow(f)
+		if err != nil {
+			return o, usageError("--window: %v", err)
+		}
+		o.Window = &w
+	}
+	return o, nil
 }

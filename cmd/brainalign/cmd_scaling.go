@@ -312,13 +312,9 @@ type modelScore struct {
 // scoresFromSweeps fills in the groups' y from the models' sweeps (matched by name), leaving out
 // and reporting the models of the table without sweeps and the sweeps of models not in it.
 func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGroup) ([]metrics.ScalingGroup, *sweepScores, error) {
-	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi")}
-	if f := c.String("window"); f != "" {
-		w, err := parseWindow(f)
-		if err != nil {
-			return nil, nil, usageError("--window: %v", err)
-		}
-		o.Window = &w
+	o, err := alignmentOptions(c)
+	if err != nil {
+		return nil, nil, err
 	}
 	paths := c.StringSlice("sweeps")
 	dirs, err := sweep.FindSweeps(paths)
