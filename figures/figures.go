@@ -48,8 +48,11 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 }
 
 // save renders c (drawn by draw) to path as PNG, atomically.
-func save(path string, drawFn func(dc draw.Canvas)) error {
-	img := vgimg.NewWith(vgimg.UseWH(Width, Height), vgimg.UseDPI(DPI))
+func save(path string, drawFn func(dc draw.Canvas)) error { return saveHeight(path, Height, drawFn) }
+
+// saveHeight is save for a figure of another height.
+func saveHeight(path string, height vg.Length, drawFn func(dc draw.Canvas)) error {
+	img := vgimg.NewWith(vgimg.UseWH(Width, height), vgimg.UseDPI(DPI))
 	dc := draw.New(img)
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
@@ -474,4 +477,78 @@ func Scatter(path, title, xlabel, ylabel string, groups []ScatterGroup, identity
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	return savePlot(path, p)
+}
+
+// RankingMost is the number of models Ranking draws at most (the first ones).
+const RankingMost = 40
+
+// Ranking draws models' scores as horizontal bars, the first model (the best) at the top, each
+// with ± its standard error as an error bar (se; NaN: none) and, where given, each subject's
+// score as a grey dot (subjects[i] for model i; nil: none); xlabel should say so. Only the first RankingMost models
+// are drawn; the figure grows with their number.
+func Ranking(path, title, xlabel string, names []string, scores, se []float64, subjects [][]float64) error {
+	n := len(names)
+	if n == 0 || len(scores) != n || len(se) != n || (subjects != nil && len(subjects) != n) {
+		return fmt.Errorf("figures: Ranking: %d names, %d scores, %d standard errors, %d subject lists", n, len(scores), len(se), len(subjects))
+	}
+	if n > RankingMost {
+		title = fmt.Sprintf("%s (the first %d of %d)", title, RankingMost, n)
+		n = RankingMost
+	}
+	// Row i from the top is y = n-1-i, so the best model is drawn highest.
+	vs := make(plotter.Values, n)
+	labels := make([]string, n)
+	var bars plotter.XErrors
+	var barXY, dots plotter.XYs
+	for i := range n {
+		y := float64(n - 1 - i)
+		labels[n-1-i] = names[i]
+		if finite(scores[i]) {
+			vs[n-1-i] = scores[i]
+			if finite(se[i]) {
+				barXY = append(barXY, plotter.XY{X: scores[i], Y: y})
+				bars = append(bars, struct{ Low, High float64 }{se[i], se[i]})
+			}
+		} else {
+			labels[n-1-i] += " (n/a)"
+		}
+		if subjects != nil {
+			for _, v := range subjects[i] {
+				if finite(v) {
+					dots = append(dots, plotter.XY{X: v, Y: y})
+				}
+			}
+		}
+	}
+	p := newPlot(title, xlabel, "")
+	height := vg.Length(math.Max(3, 1+0.18*float64(n))) * vg.Inch
+	row := (height - vg.Inch).Points() / float64(n) // points per model, about
+	b, err := plotter.NewBarChart(vs, vg.Points(math.Min(36, 0.65*row)))
+	if err != nil {
+		return err
+	}
+	b.Horizontal, b.Color, b.LineStyle.Width = true, color.RGBA{R: 158, G: 202, B: 225, A: 255}, 0
+	p.Add(b)
+	if len(dots) > 0 {
+		sc, err := plotter.NewScatter(dots)
+		if err != nil {
+			return err
+		}
+		sc.GlyphStyle.Color, sc.GlyphStyle.Radius, sc.GlyphStyle.Shape = grey, vg.Points(1.8), draw.CircleGlyph{}
+		p.Add(sc)
+	}
+	if len(bars) > 0 {
+		eb, err := plotter.NewXErrorBars(struct {
+			plotter.XYs
+			plotter.XErrors
+		}{barXY, bars})
+		if err != nil {
+			return err
+		}
+		eb.LineStyle.Color, eb.LineStyle.Width = color.Black, vg.Points(1)
+		p.Add(eb)
+	}
+	p.NominalY(labels...)
+	p.X.Max += 0.03 * (p.X.Max - p.X.Min) // the outermost dots clear the edge
+	return saveHeight(path, height, func(dc draw.Canvas) { p.Draw(dc) })
 }

@@ -1,15 +1,20 @@
 package figures
 
 import (
+	"fmt"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"gonum.org/v1/plot/vg"
 )
 
 // checkPNG decodes the file and checks its size and that it is not blank.
-func checkPNG(t *testing.T, path string) {
+func checkPNG(t *testing.T, path string) { t.Helper(); checkPNGHeight(t, path, Height) }
+
+func checkPNGHeight(t *testing.T, path string, height vg.Length) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -21,8 +26,8 @@ func checkPNG(t *testing.T, path string) {
 		t.Fatalf("%s: %v", path, err)
 	}
 	b := img.Bounds()
-	if b.Dx() != int(Width.Dots(DPI)+0.5) || b.Dy() != int(Height.Dots(DPI)+0.5) {
-		t.Errorf("%s: %v, want %.0f x %.0f", path, b, Width.Dots(DPI), Height.Dots(DPI))
+	if b.Dx() != int(Width.Dots(DPI)+0.5) || b.Dy() != int(height.Dots(DPI)+0.5) {
+		t.Errorf("%s: %v, want %.0f x %.0f", path, b, Width.Dots(DPI), height.Dots(DPI))
 	}
 	colors := map[uint32]bool{}
 	for y := b.Min.Y; y < b.Max.Y; y += 7 {
@@ -171,5 +176,32 @@ func TestScalingYRange(t *testing.T) {
 	flat := []ScalingSeries{{Y: []float64{0.2, 0.2}, Curve: []float64{0.2}}}
 	if lo, hi := scalingYRange(flat, 0.1, 0.3); lo != 0.1 || hi != 0.3 {
 		t.Errorf("constant data: axis [%v, %v], want the plotted range", lo, hi)
+	}
+}
+
+func TestRankingFigure(t *testing.T) {
+	dir := os.Getenv("FIGURES_OUT")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	for _, n := range []int{3, 60} {
+		names := make([]string, n)
+		scores, se := make([]float64, n), make([]float64, n)
+		subjects := make([][]float64, n)
+		for i := range n {
+			names[i] = fmt.Sprintf("model-%02d", i)
+			scores[i], se[i] = 0.3-0.004*float64(i), 0.01
+			subjects[i] = []float64{scores[i] - 0.02, scores[i], scores[i] + 0.02}
+		}
+		se[1], scores[2] = math.NaN(), math.NaN()
+		path := filepath.Join(dir, fmt.Sprintf("ranking_%d.png", n))
+		if err := Ranking(path, "Models by alignment", "mean score (bars: mean over subjects ± SE; dots: subjects)", names, scores, se, subjects); err != nil {
+			t.Fatal(err)
+		}
+		// 40 bars drawn at most: 1 + 0.18 x 40 inches.
+		checkPNGHeight(t, path, vg.Length(max(3, 1+0.18*float64(min(n, RankingMost))))*vg.Inch)
+	}
+	if err := Ranking(filepath.Join(dir, "x.png"), "", "", []string{"a"}, []float64{1, 2}, []float64{0}, nil); err == nil {
+		t.Error("Ranking accepted mismatched lengths")
 	}
 }

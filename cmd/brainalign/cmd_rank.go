@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/brainalign/brainalign/figures"
 	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/sweep"
 )
@@ -28,14 +29,16 @@ func init() {
 			"data and options, or by subject name when they share none): the mean difference and\n" +
 			"the two-sided Wilcoxon signed-rank test (exact for small samples; p values not corrected for\n" +
 			"the number of models). A model scored on other brain data or options than the first is\n" +
-			"marked. With --out, writes rank.csv (one row per model) and rank.json (everything).",
+			"marked. With --out, writes rank.csv (one row per model), rank.json (everything) and rank.png\n" +
+			"(the first 40 models' scores, standard errors and subjects).",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "sweeps", Usage: "sweep `DIR`s (one per model and subject), or folders holding them (repeat, or give them as arguments)"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "checkpoint `NAME` or index (default: each model's last)"},
 			&cli.StringFlag{Name: "layer", Value: "best", Usage: "best, last, or a layer `NAME` or index"},
 			&cli.StringFlag{Name: "roi", Usage: "average the targets of this ROI `NAME` only (default: all targets)"},
 			&cli.StringFlag{Name: "window", Usage: "MEG: average the time points in `START:END` seconds only (default: all)"},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "results `DIR` for rank.csv and rank.json (default: print only)"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "results `DIR` for rank.csv, rank.json and rank.png (default: print only)"},
+			&cli.BoolFlag{Name: "no-figures", Usage: "with --out: write no PNG figure"},
 		},
 		Action: runRank,
 	}, true))
@@ -89,7 +92,13 @@ func runRank(c *cli.Context) error {
 		if err := writeJSON(filepath.Join(dir, "rank.json"), jsonSafe(doc)); err != nil {
 			return nil, err
 		}
-		return []string{"rank.csv", "rank.json"}, writeRankCSV(filepath.Join(dir, "rank.csv"), ranked)
+		if err := writeRankCSV(filepath.Join(dir, "rank.csv"), ranked); err != nil {
+			return nil, err
+		}
+		if c.Bool("no-figures") {
+			return []string{"rank.csv", "rank.json"}, nil
+		}
+		return []string{"rank.csv", "rank.json", "rank.png"}, rankFigure(filepath.Join(dir, "rank.png"), ranked, o)
 	})
 	if err != nil {
 		return err
@@ -188,4 +197,22 @@ func alignmentOptions(c *cli.Context) (sweep.AlignmentOptions, error) {
 		o.Window = &w
 	}
 	return o, nil
+}
+
+// rankFigure draws the leaderboard: each model's score with its standard error and subjects.
+func rankFigure(path string, ranked []sweep.Ranked, o sweep.AlignmentOptions) error {
+	names := make([]string, len(ranked))
+	scores, se := make([]float64, len(ranked)), make([]float64, len(ranked))
+	subjects := make([][]float64, len(ranked))
+	for i, r := range ranked {
+		names[i], scores[i], se[i] = r.Model, r.Score, r.SE
+		for _, s := range r.Subjects {
+			subjects[i] = append(subjects[i], s.Score)
+		}
+	}
+	what := "all targets"
+	if o.ROI != "" {
+		what = o.ROI
+	}
+	return figures.Ranking(path, "Models by brain alignment ("+what+")", "mean score (bars: mean over subjects ± SE; dots: subjects)", names, scores, se, subjects)
 }
