@@ -9,7 +9,7 @@
 #                                   that they load, then runs, most telling first, each step under
 #                                   its own cap and all within BUDGET seconds (default 540):
 #                                     tests: kernels, syevd, CPU agreement, batching, streaming,
-#                                            TF32 accuracy; the conformance suite
+#                                            TF32 accuracy; the conformance suite; the demo
 #                                     bench: W1 float32 and tf32; W2; medium on cpu and cuda;
 #                                            W1 float32-sequential and tf32-3layers
 #                                   A step that the budget cannot hold is skipped and says so.
@@ -102,6 +102,9 @@ run)
 			-test.run 'TestKernels|TestKFoldKernels|TestSplitTF32Product|TestColumnShift|TestSyevd|TestMatchesCPU|TestAlignedProducts|TestTF32NearExactDual|TestLargeOffsets|TestBatching|TestStreamedBrainData|TestDecompositionOverlap|TestLookahead|TestTF32Accuracy'
 		step conformance 150 "$OUT/conformance.log" engine/cuda "$test" -test.v -test.count=1 -test.run 'TestConformance'
 		grep -hE '^(--- FAIL|FAIL|ok|PASS)|TF32.*(diff|TFLOP)' "$OUT/unit.log" "$OUT/conformance.log" | head -40
+		# The CLI end to end on the device: the demo (encode on cuda:0, then a sweep study).
+		step "demo on cuda:0" 90 "$OUT/demo.log" . .gpu/brainalign.rt demo
+		grep -E '^(result|engine)|recovered' "$OUT/demo.log" | head -5
 	fi
 	if [ "$level" != tests ]; then
 		bench=("$test" -test.run XXX -test.benchtime 1x -test.v -test.bench)
