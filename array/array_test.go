@@ -230,7 +230,7 @@ func TestWriteNPYRoundTrip(t *testing.T) {
 		data  any
 	}{
 		{[]int{2, 3}, []float32{1, -2, 3.5, float32(math.Inf(-1)), 0, 1e-40}},
-		{[]int{3}, []float64{math.Pi, -0.0, math.NaN()}},
+		{[]int{3}, []float64{math.Pi, math.Copysign(0, -1), math.NaN()}}, // negative zero too
 		{[]int{}, []float64{42}},
 		{[]int{2, 0, 4}, []float32{}},
 		{[]int{2, 2}, []int64{math.MinInt64, -1, 0, math.MaxInt64}},

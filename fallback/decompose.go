@@ -76,7 +76,7 @@ func decompose(ctx context.Context, x engine.Matrix, train, test []int, intercep
 
 	primal := ntr > d
 	size := ntr
-	gram := make([]float64, 0)
+	var gram []float64
 	if primal {
 		size = d
 		gram = make([]float64, d*d)

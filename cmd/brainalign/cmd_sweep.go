@@ -497,13 +497,6 @@ func fmtStep(s float64) string {
 	return strconv.FormatFloat(s, 'g', 3, 64)
 }
 
-func relPath(base, p string) string {
-	if r, err := filepath.Rel(base, p); err == nil && !strings.HasPrefix(r, "..") {
-		return r
-	}
-	return p
-}
-
 var jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 
 // jsonSafe converts v to plain maps and slices with NaN and infinite floats as null (JSON has
