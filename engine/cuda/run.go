@@ -36,10 +36,10 @@ type runner struct {
 	nmarks int
 	stages []*time.Duration
 
-	// streamed brain data: double-buffered host staging and device copies
+	// streamed brain data: double-buffered host staging (the device copies are the batch's
+	// staged buffers); copied[k] marks the end of the upload from host[k] on the copy stream
 	allRows []int
 	host    [2]any
-	staged  [2]cu.DevicePtr
 	copied  [2]cu.Event
 	pending func() error // the next batch's upload, issued by presync
 
