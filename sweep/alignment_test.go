@@ -103,6 +103,8 @@ func TestModelAlignmentErrors(t *testing.T) {
 	sameData[1].Fingerprint = sameData[0].Fingerprint
 	damaged := g()
 	damaged[0].Scores[len(damaged[0].Scores)-1] = math.NaN()
+	meg := g() // the second subject's sweep of MEG data, found beside the fMRI one
+	meg[1].Trailing, meg[1].Subject = []int{2, 3}, "sub-01"
 	for _, tc := range []struct {
 		g    []*sweep.Sweep
 		o    sweep.AlignmentOptions
@@ -117,6 +119,7 @@ func TestModelAlignmentErrors(t *testing.T) {
 		{twice, sweep.AlignmentOptions{}, "subject sub-01 has two sweeps among the sweeps of model vit"},
 		{sameData, sweep.AlignmentOptions{}, "among the sweeps of model vit are sweeps of the same brain data"},
 		{damaged, sweep.AlignmentOptions{}, "the mean score of layer head at checkpoint ckpt-1000 is NaN"},
+		{meg, sweep.AlignmentOptions{}, "brain data of shape [2 3], /sweeps/vit/sub-01 of [6]: the sweeps pooled must be of one kind of brain data"},
 	} {
 		_, err := sweep.ModelAlignment(tc.g, tc.o)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -44,7 +44,12 @@ func CheckGroup(g []*Sweep) error {
 		}
 	}
 	for _, s := range g[1:] {
-		if s.L != a.L || s.M != a.M || s.C != a.C || s.F != a.F || !slices.Equal(s.Trailing, a.Trailing) {
+		if !slices.Equal(s.Trailing, a.Trailing) {
+			// fMRI and MEG sweeps of one model found together, say
+			return groupErrorf("%s is a sweep of brain data of shape %v, %s of %v: the sweeps pooled must be of one kind of brain data (give the fMRI or the MEG folders, say, not both)",
+				s.Dir, s.Trailing, a.Dir, a.Trailing)
+		}
+		if s.L != a.L || s.M != a.M || s.C != a.C || s.F != a.F {
 			return groupErrorf("%s (%d checkpoints x %d layers x %v targets, %d folds) does not match %s (%d x %d x %v, %d folds): subjects of one model need the same shape",
 				s.Dir, s.C, s.L, s.Trailing, s.F, a.Dir, a.C, a.L, a.Trailing, a.F)
 		}
