@@ -49,6 +49,10 @@ func TestInspectCLI(t *testing.T) {
 		}
 	}
 	mustRun(t, append(args, "--shard", "1/2")...)
+	if got = mustRun(t, "inspect", out); !strings.Contains(got, "36 of 36 units done (100%), merged") ||
+		!strings.Contains(got, "checkpoint ckpt-010000000: mean r by layer ") || !strings.Contains(got, "best layer layer") {
+		t.Errorf("inspect of a merged sweep:\n%s", got)
+	}
 	if got = mustRun(t, "inspect", filepath.Join(dir, "sweeps")); !strings.Contains(got, "1 sweeps") || !strings.Contains(got, "subject sub-01: 36 of 36 units done, merged") {
 		t.Errorf("inspect of a folder of sweeps:\n%s", got)
 	}
