@@ -46,3 +46,29 @@ func FDRMask(p []float64, q float64) []bool {
 	}
 	return mask
 }
+
+// Holm returns the Holm-Bonferroni adjusted p-values of p, in the order of p:
+// adj_(i) = max_{j<=i} min(1, (m-j+1) p_(j)) over the ascending order, as
+// statsmodels' multipletests(method='holm'). It controls the family-wise error
+// rate (the chance of any false positive), where BenjaminiHochberg controls the
+// false discovery rate. NaN entries, and entries outside [0, 1], are left out of
+// m and come back NaN.
+func Holm(p []float64) (adjusted []float64) {
+	adjusted = make([]float64, len(p))
+	idx := make([]int, 0, len(p))
+	for i, v := range p {
+		if v >= 0 && v <= 1 {
+			idx = append(idx, i)
+		} else {
+			adjusted[i] = math.NaN()
+		}
+	}
+	m := len(idx)
+	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] < p[idx[b]] })
+	run := 0.0
+	for k, i := range idx {
+		run = math.Max(run, math.Min(1, float64(m-k)*p[i]))
+		adjusted[i] = run
+	}
+	return adjusted
+}

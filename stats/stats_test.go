@@ -236,3 +236,24 @@ func TestRank(t *testing.T) {
 		}
 	}
 }
+
+// Holm against values worked by hand (statsmodels' multipletests(method='holm') gives the same):
+// sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04, made monotone: 0.06
+// for the last.
+func TestHolm(t *testing.T) {
+	got := Holm([]float64{0.01, 0.04, 0.03, 0.005, math.NaN(), 0.5})
+	// With 0.5 too (m = 5): 0.005*5 = 0.025, 0.01*4 = 0.04, 0.03*3 = 0.09, 0.04*2 = 0.08 -> 0.09, 0.5*1 -> 0.5.
+	want := []float64{0.04, 0.09, 0.09, 0.025, math.NaN(), 0.5}
+	for i := range want {
+		if !(math.IsNaN(want[i]) && math.IsNaN(got[i])) && math.Abs(got[i]-want[i]) > 1e-15 {
+			t.Errorf("Holm: %v, want %v", got, want)
+			break
+		}
+	}
+	if got := Holm([]float64{0.01, 0.04, 0.03, 0.005}); math.Abs(got[1]-0.06) > 1e-15 || math.Abs(got[3]-0.02) > 1e-15 || math.Abs(got[0]-0.03) > 1e-15 {
+		t.Errorf("Holm of four: %v, want [0.03 0.06 0.06 0.02]", got)
+	}
+	if got := Holm([]float64{0.9, 0.8}); got[0] != 1 || got[1] != 1 {
+		t.Errorf("Holm caps at 1: %v", got)
+	}
+}

@@ -27,10 +27,13 @@ type PairedTest struct {
 	MeanDiff float64  `json:"mean_diff"` // mean over the pairs of (first - this model)
 	T        float64  `json:"wilcoxon_t"`
 	P        float64  `json:"wilcoxon_p"` // two-sided; 1 when every difference is zero; NaN without pairs
+	// PHolm is P adjusted for the number of models compared with the first (Holm-Bonferroni;
+	// set by Rank).
+	PHolm float64 `json:"wilcoxon_p_holm"`
 }
 
 // Rank orders models by score (the highest first; NaN last; ties by model name) and compares
-// each with the first (Paired).
+// each with the first (Paired), adjusting the p values for the number of comparisons (Holm).
 func Rank(models []*Alignment) []Ranked {
 	order := slices.Clone(models)
 	slices.SortStableFunc(order, func(a, b *Alignment) int {
@@ -47,10 +50,18 @@ func Rank(models []*Alignment) []Ranked {
 		return cmp.Compare(a.Model, b.Model)
 	})
 	out := make([]Ranked, len(order))
+	p := make([]float64, len(order))
 	for i, a := range order {
 		out[i] = Ranked{Rank: i + 1, Alignment: a, SameData: slices.Equal(a.Fingerprints, order[0].Fingerprints)}
+		p[i] = math.NaN()
 		if i > 0 {
 			out[i].VsFirst = Paired(order[0], a)
+			p[i] = out[i].VsFirst.P
+		}
+	}
+	for i, v := range stats.Holm(p) {
+		if out[i].VsFirst != nil {
+			out[i].VsFirst.PHolm = v
 		}
 	}
 	return out
@@ -62,7 +73,7 @@ func Rank(models []*Alignment) []Ranked {
 // scored the same way); when no fingerprint is shared (sweeps with other options, or without
 // fingerprints), by subject name.
 func Paired(a, b *Alignment) *PairedTest {
-	t := &PairedTest{Subjects: []string{}, MeanDiff: math.NaN(), T: math.NaN(), P: math.NaN()}
+	t := &PairedTest{Subjects: []string{}, MeanDiff: math.NaN(), T: math.NaN(), P: math.NaN(), PHolm: math.NaN()}
 	var x, y []float64
 	for _, key := range []func(SubjectMean) string{
 		func(s SubjectMean) string { return s.Fingerprint },

@@ -46,8 +46,14 @@ func TestRankOrderAndPairs(t *testing.T) {
 	if v := r[3].VsFirst; len(v.Subjects) != 5 || math.Abs(v.MeanDiff-0.22) > 1e-12 || math.Abs(v.P-0.0625) > 1e-12 {
 		t.Errorf("top vs named: %+v", v)
 	}
+	// Holm over the three defined p values (0.0625 each): 3 x 0.0625 for all of them.
+	for _, i := range []int{1, 2, 3} {
+		if v := r[i].VsFirst.PHolm; math.Abs(v-0.1875) > 1e-12 {
+			t.Errorf("%s: Holm-adjusted p %v, want 0.1875", r[i].Model, v)
+		}
+	}
 	// No subjects in common: NaN.
-	if v := r[4].VsFirst; len(v.Subjects) != 0 || !math.IsNaN(v.P) || !math.IsNaN(v.MeanDiff) {
+	if v := r[4].VsFirst; len(v.Subjects) != 0 || !math.IsNaN(v.P) || !math.IsNaN(v.MeanDiff) || !math.IsNaN(v.PHolm) {
 		t.Errorf("top vs nan: %+v", v)
 	}
 	// Mixed signs: differences -0.1, 0.2, -0.3, 0.4, 0.5 (ranks 1-, 2+, 3-, 4+, 5+): T = 4, and

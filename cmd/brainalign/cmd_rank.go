@@ -27,8 +27,9 @@ func init() {
 			"over its subjects, with the standard error across them. Models are ranked by that score, and\n" +
 			"each is compared with the first on the subjects both were scored on (paired by their brain\n" +
 			"data and options, or by subject name when they share none): the mean difference and\n" +
-			"the two-sided Wilcoxon signed-rank test (exact for small samples; p values not corrected for\n" +
-			"the number of models). A model scored on other brain data or options than the first is\n" +
+			"the two-sided Wilcoxon signed-rank test (exact for small samples), with its p value also\n" +
+			"adjusted for the number of models compared (Holm-Bonferroni). A model scored on other brain\n" +
+			"data or options than the first is\n" +
 			"marked. With --out, writes rank.csv (one row per model), rank.json (everything) and rank.png\n" +
 			"(the first 40 models' scores, standard errors and subjects).",
 		Flags: []cli.Flag{
@@ -136,7 +137,7 @@ func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.Alignm
 	for _, r := range ranked {
 		width = max(width, len(r.Model))
 	}
-	fmt.Fprintf(w, "%4s  %-*s  %8s  %7s  %7s  %-24s  %s\n", "rank", width, "model", "subjects", "score", "se", "layer (depth)", "vs #1: mean diff, Wilcoxon p (pairs)")
+	fmt.Fprintf(w, "%4s  %-*s  %8s  %7s  %7s  %-24s  %s\n", "rank", width, "model", "subjects", "score", "se", "layer (depth)", "vs #1: mean diff, Wilcoxon p, Holm-adjusted (pairs)")
 	other := 0
 	for _, r := range ranked {
 		vs := "-"
@@ -144,7 +145,7 @@ func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.Alignm
 			if len(t.Subjects) == 0 {
 				vs = "no subject in common"
 			} else {
-				vs = fmt.Sprintf("%+.4f, p %.3g (%d)", t.MeanDiff, t.P, len(t.Subjects))
+				vs = fmt.Sprintf("%+.4f, p %.3g, Holm %.3g (%d)", t.MeanDiff, t.P, t.PHolm, len(t.Subjects))
 			}
 		}
 		mark := ""
@@ -170,15 +171,15 @@ func fmtSE(se float64) string {
 func writeRankCSV(path string, ranked []sweep.Ranked) error {
 	var b strings.Builder
 	g := func(v float64) string { return csvFloat(v, 10) }
-	b.WriteString("rank,model,score,score_se,subjects,checkpoint,step,layer,layer_index,relative_depth,same_data_as_first,paired_with_first,mean_diff_first,wilcoxon_t,wilcoxon_p\n")
+	b.WriteString("rank,model,score,score_se,subjects,checkpoint,step,layer,layer_index,relative_depth,same_data_as_first,paired_with_first,mean_diff_first,wilcoxon_t,wilcoxon_p,wilcoxon_p_holm\n")
 	for _, r := range ranked {
 		step := ""
 		if r.Step != nil {
 			step = g(*r.Step)
 		}
-		vs := ",,,"
+		vs := ",,,,"
 		if t := r.VsFirst; t != nil {
-			vs = fmt.Sprintf("%d,%s,%s,%s", len(t.Subjects), g(t.MeanDiff), g(t.T), g(t.P))
+			vs = fmt.Sprintf("%d,%s,%s,%s,%s", len(t.Subjects), g(t.MeanDiff), g(t.T), g(t.P), g(t.PHolm))
 		}
 		fmt.Fprintf(&b, "%d,%s,%s,%s,%d,%s,%s,%s,%d,%s,%v,%s\n", r.Rank, csvCell(r.Model), g(r.Score), g(r.SE), len(r.Subjects),
 			csvCell(r.Checkpoint), step, csvCell(r.Layer), r.LayerIndex, g(r.RelativeDepth), r.SameData, vs)

@@ -63,14 +63,15 @@ func TestRankPlanted(t *testing.T) {
 		pairs       int
 		meanDiff, p float64
 		layer       string
+		holm        float64 // Holm over the 4 comparisons: 2/64 x 4 (made monotone) and 2/8 x 1
 	}
 	mean6 := 0.2 + 0.035
 	wants := []want{
-		{"top", mean6 + 0.05, 6, "true", 0, math.NaN(), math.NaN(), "block1"},
-		{"other-options", mean6 + 0.04, 6, "false", 6, 0.01, 2.0 / 64, "block1"}, // paired by name
-		{"mid", mean6 + 0.03, 6, "true", 6, 0.02, 2.0 / 64, "block1"},
-		{"low", mean6, 6, "true", 6, 0.05, 2.0 / 64, "block1"},
-		{"few", 0.22 + 0.01, 3, "false", 3, 0.04, 2.0 / 8, "block1"}, // a subset of the subjects
+		{"top", mean6 + 0.05, 6, "true", 0, math.NaN(), math.NaN(), "block1", math.NaN()},
+		{"other-options", mean6 + 0.04, 6, "false", 6, 0.01, 2.0 / 64, "block1", 0.125}, // paired by name
+		{"mid", mean6 + 0.03, 6, "true", 6, 0.02, 2.0 / 64, "block1", 0.125},
+		{"low", mean6, 6, "true", 6, 0.05, 2.0 / 64, "block1", 0.125},
+		{"few", 0.22 + 0.01, 3, "false", 3, 0.04, 2.0 / 8, "block1", 0.25}, // a subset of the subjects
 	}
 	num := func(s string) float64 {
 		if s == "" {
@@ -88,7 +89,7 @@ func TestRankPlanted(t *testing.T) {
 		if r[col["rank"]] != strconv.Itoa(i+1) || r[col["model"]] != w.model || !close(num(r[col["score"]]), w.score) ||
 			r[col["subjects"]] != strconv.Itoa(w.subjects) || r[col["same_data_as_first"]] != w.same || r[col["layer"]] != w.layer ||
 			(i > 0 && (r[col["paired_with_first"]] != strconv.Itoa(w.pairs) || !close(num(r[col["mean_diff_first"]]), w.meanDiff) ||
-				!close(num(r[col["wilcoxon_p"]]), w.p) || num(r[col["wilcoxon_t"]]) != 0)) {
+				!close(num(r[col["wilcoxon_p"]]), w.p) || num(r[col["wilcoxon_t"]]) != 0 || !close(num(r[col["wilcoxon_p_holm"]]), w.holm))) {
 			t.Errorf("rank %d: %v, want %+v", i+1, r, w)
 		}
 	}
@@ -101,7 +102,7 @@ func TestRankPlanted(t *testing.T) {
 	// Print only, an ROI, a named layer: block0 is base - 0.1 in every model, so the models with
 	// all six subjects tie (ordered by name, p 1 against the first).
 	got = mustRun(t, "rank", "--sweeps", root, "--roi", "IT", "--layer", "block0")
-	if !strings.Contains(got, "mean score over ROI IT at layer block0") || !strings.Contains(got, "+0.0000, p 1 (6)") ||
+	if !strings.Contains(got, "mean score over ROI IT at layer block0") || !strings.Contains(got, "+0.0000, p 1, Holm 1 (6)") ||
 		!(strings.Index(got, " low ") < strings.Index(got, " mid ") && strings.Index(got, " mid ") < strings.Index(got, " top ")) {
 		t.Errorf("rank --roi IT --layer block0:\n%s", got)
 	}
