@@ -24,6 +24,8 @@ mode=${1:-}
 case "$mode" in
 build)
 	set -e
+	# Debian's CUDA 11.8 headers and libraries, unless the C compiler finds a toolkit already
+	echo '#include <cublas_v2.h>' | ${CC:-cc} ${CGO_CFLAGS:-} -E -x c - > /dev/null 2>&1 || scripts/install-deps.sh cuda
 	grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo /.gpu/ >> .git/info/exclude
 	mkdir -p .gpu
 	cp scripts/retarget.py .gpu/
