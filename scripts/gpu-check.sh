@@ -27,11 +27,14 @@ build)
 	# Debian's CUDA 11.8 headers and libraries, unless the C compiler finds a toolkit already
 	echo '#include <cublas_v2.h>' | ${CC:-cc} ${CGO_CFLAGS:-} -E -x c - > /dev/null 2>&1 || scripts/install-deps.sh cuda
 	grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo /.gpu/ >> .git/info/exclude
-	mkdir -p .gpu
+	# A fresh folder: retargeted copies and logs of a dry run would double what travels (the
+	# device takes 64 MiB with the working tree).
+	rm -rf .gpu && mkdir -p .gpu
 	cp scripts/retarget.py .gpu/
 	go test -tags cuda -c -o .gpu/cuda.test ./engine/cuda
 	go build -tags cuda -o .gpu/brainalign ./cmd/brainalign
 	ls -l .gpu
+	du -sh .gpu
 	;;
 run)
 	level=${2:-all}
@@ -39,7 +42,6 @@ run)
 	OUT=${OUT:-.gpu/out}
 	BUDGET=${BUDGET:-540}
 	mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
-	root=$(pwd)
 	start=$(date +%s)
 	summary=$OUT/summary.txt
 	: > "$summary"
@@ -74,28 +76,31 @@ run)
 		nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit --format=csv
 		ls "$libdir" | grep -E 'cublas|cusolver|nvrtc'
 	} > "$env" 2>&1
-	# The retargeted copies are written beside the originals so a second run starts clean.
-	cp .gpu/cuda.test .gpu/cuda.test.rt && cp .gpu/brainalign .gpu/brainalign.rt
-	python3 .gpu/retarget.py .gpu/cuda.test.rt .gpu/brainalign.rt --libdir "$libdir" >> "$env" 2>&1 || {
+	# The retargeted copies go to a folder of their own: a second run starts from the originals,
+	# and .gpu stays what build made (a dry run here must not double what travels).
+	rt=$(mktemp -d)
+	trap 'rm -rf "$rt"' EXIT
+	cp .gpu/cuda.test "$rt/cuda.test" && cp .gpu/brainalign "$rt/brainalign"
+	python3 .gpu/retarget.py "$rt/cuda.test" "$rt/brainalign" --libdir "$libdir" >> "$env" 2>&1 || {
 		echo "retarget failed"; cat "$env"; exit 1; }
 	export LD_LIBRARY_PATH=$libdir:${LD_LIBRARY_PATH:-}
 	{
 		echo "== ldd"
-		ldd .gpu/cuda.test.rt | grep -E 'cuda|cublas|cusolver|nvrtc|not found'
+		ldd "$rt/cuda.test" | grep -E 'cuda|cublas|cusolver|nvrtc|not found'
 		# Functions are bound lazily (no BIND_NOW): a CUDA function missing from the new libraries
 		# fails only when called. List any, to tell a load failure from a harmless gap.
 		if command -v nm > /dev/null; then
 			echo "== CUDA functions the binaries need that the libraries lack"
 			defined=$(for l in "$libdir"/lib{cublas,cublasLt,cusolver,nvrtc}.so*; do nm -D --defined-only "$l" 2> /dev/null; done | awk '{print $NF}' | sed 's/@.*//' | sort -u)
-			nm -D --undefined-only .gpu/cuda.test.rt .gpu/brainalign.rt | awk '{print $NF}' | sed 's/@.*//' |
+			nm -D --undefined-only "$rt/cuda.test" "$rt/brainalign" | awk '{print $NF}' | sed 's/@.*//' |
 				grep -E '^(cublas|cusolver|nvrtc)' | sort -u | comm -23 - <(echo "$defined")
 		fi
 	} >> "$env" 2>&1
 	# A binary that cannot start (a library or symbol missing) ends the run here, cheaply.
-	if ! .gpu/brainalign.rt --version >> "$env" 2>&1; then
+	if ! "$rt/brainalign" --version >> "$env" 2>&1; then
 		echo "the retargeted brainalign does not start:"; tail -20 "$env"; exit 1
 	fi
-	test=$root/.gpu/cuda.test.rt
+	test=$rt/cuda.test
 	if [ "$level" != bench ]; then
 		# Kernels, bindings, CPU agreement, batching and streaming first: fast and most telling.
 		# (each of the ~150 engines these tests open creates a context and JIT-compiles the PTX: the
@@ -105,7 +110,7 @@ run)
 		step conformance 150 "$OUT/conformance.log" engine/cuda "$test" -test.v -test.count=1 -test.run 'TestConformance'
 		grep -hE '^(--- FAIL|FAIL|ok|PASS)|TF32.*(diff|TFLOP)' "$OUT/unit.log" "$OUT/conformance.log" | head -40
 		# The CLI end to end on the device: the demo (encode on cuda:0, then a sweep study).
-		step "demo on cuda:0" 90 "$OUT/demo.log" . .gpu/brainalign.rt demo
+		step "demo on cuda:0" 90 "$OUT/demo.log" . "$rt/brainalign" demo
 		grep -E '^(result|engine)|recovered' "$OUT/demo.log" | head -5
 	fi
 	if [ "$level" != tests ]; then
@@ -115,7 +120,7 @@ run)
 		# The CPU engine on the machine's cores at a smaller size, and the GPU at the same size,
 		# for the GPU/CPU ratio.
 		for dev in cpu cuda:0; do
-			step "medium $dev" 90 "$OUT/medium.txt" . .gpu/brainalign.rt bench --workload medium --device "$dev"
+			step "medium $dev" 90 "$OUT/medium.txt" . "$rt/brainalign" bench --workload medium --device "$dev"
 		done
 		step "W1 sequential+3layers" 200 "$OUT/bench.log" engine/cuda "${bench[@]}" 'W1/^(float32-sequential|tf32-3layers)$'
 		grep -E '^Benchmark|TFLOP|resident|SKIP|needs a device' "$OUT/bench.log"
