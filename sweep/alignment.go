@@ -18,9 +18,12 @@ import (
 // the mean score over targets at one checkpoint and one layer, averaged over subjects.
 type AlignmentOptions struct {
 	Checkpoint string // name or index ("-1" the last); "" or "last": the last checkpoint
-	// Layer is "" or "best" (the layer whose subject-mean score is the highest), "last", or a
-	// layer's name or index. "best" selects on the scores it reports, so it is optimistic by the
-	// spread of the layers' scores; it is the convention of layer sweeps (Brain-Score, the study).
+	// Layer is "" or "best" (the layer whose subject-mean score is the highest), "cv", "last",
+	// or a layer's name or index. "best" selects on the scores it reports, so it is optimistic
+	// by the spread of the layers' scores; it is the convention of layer sweeps (Brain-Score,
+	// the study). "cv" removes that bias with the outer folds: each fold's score is taken at the
+	// layer that is best on the other folds (subject-mean), so no score is that of a layer chosen
+	// on it.
 	Layer string
 	ROI   string // only the targets of this ROI (by name, case-insensitive); "": all targets
 	// Window keeps only the MEG time points in [Start, End) s (the sweep's times; targets are
@@ -43,7 +46,10 @@ type Alignment struct {
 	SE            float64         `json:"score_se"`    // standard error over subjects (NaN with one)
 	Subjects      []SubjectMean   `json:"subjects"`    // each subject's score at the chosen layer
 	LayerScores   []float64       `json:"layer_means"` // subject-mean score of every layer
-	Dirs          []string        `json:"sweeps"`
+	// FoldLayers are the layers chosen for each outer fold with Layer "cv" (Layer is then the
+	// one chosen most often, the first of those tied).
+	FoldLayers []string `json:"fold_layers,omitempty"`
+	Dirs       []string `json:"sweeps"`
 	// Fingerprints are the subjects' brain data and options (sweep.json's fingerprint), sorted:
 	// models scored on the same subjects with the same options have the same list.
 	Fingerprints []string `json:"fingerprints"`
@@ -115,28 +121,126 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 			means[l] += v / float64(len(g))
 		}
 	}
-	layer, err := chooseLayer(a, o.Layer, means)
-	if err != nil {
+	var layer int
+	var cv *crossValidated
+	if o.Layer == "cv" {
+		if cv, err = crossValidate(g, c, o, targets); err != nil {
+			return nil, err
+		}
+		layer = cv.mode
+	} else if layer, err = chooseLayer(a, o.Layer, means); err != nil {
 		return nil, err
 	}
 	res := &Alignment{Model: a.Model, Checkpoint: a.Checkpoints[c].Name, Step: a.Checkpoints[c].Step,
 		Layer: a.Layers[layer], LayerIndex: layer, RelativeDepth: float64(layer) / float64(a.L-1),
 		ROI: o.ROI, Window: o.Window, Targets: targets, Score: means[layer], SE: math.NaN(), LayerScores: means}
+	subject := func(i int) float64 { return perLayer[i][layer] }
+	if cv != nil {
+		subject = func(i int) float64 { return cv.subjects[i] }
+		res.Score = 0
+		for i := range g {
+			res.Score += cv.subjects[i] / float64(len(g))
+		}
+		for _, l := range cv.layers {
+			res.FoldLayers = append(res.FoldLayers, a.Layers[l])
+		}
+	}
 	for i, s := range g {
-		res.Subjects = append(res.Subjects, SubjectMean{Subject: s.Name(), Score: perLayer[i][layer], Fingerprint: s.Fingerprint})
+		res.Subjects = append(res.Subjects, SubjectMean{Subject: s.Name(), Score: subject(i), Fingerprint: s.Fingerprint})
 		res.Dirs = append(res.Dirs, s.Dir)
 		res.Fingerprints = append(res.Fingerprints, s.Fingerprint)
 	}
 	slices.Sort(res.Fingerprints)
 	if n := len(g); n > 1 {
 		ss := 0.0
-		for _, pl := range perLayer {
-			d := pl[layer] - res.Score
+		for i := range g {
+			d := subject(i) - res.Score
 			ss += d * d
 		}
 		res.SE = math.Sqrt(ss / float64(n-1) / float64(n))
 	}
 	return res, nil
+}
+
+// crossValidated is the "cv" layer choice: per outer fold, the layer best on the other folds.
+type crossValidated struct {
+	layers   []int     // per fold
+	mode     int       // the layer chosen most often (the first of those tied)
+	subjects []float64 // each subject's mean over folds of its fold score at the fold's layer
+}
+
+// crossValidate chooses, for each outer fold f, the layer whose subject-mean score over the
+// other folds is the highest (ties: the first), and scores each subject by the mean over folds
+// of its fold-f score (mean over the selected targets) at that layer. The fold scores are read
+// from fold_scores.npy at checkpoint c.
+func crossValidate(g []*Sweep, c int, o AlignmentOptions, targets []int) (*crossValidated, error) {
+	a := g[0]
+	if a.F < 2 {
+		return nil, fmt.Errorf("%s: --layer cv needs at least 2 folds, the sweep has %d", a.Dir, a.F)
+	}
+	// fold[i][l*F+f]: subject i's mean fold-f score over its selected targets at layer l.
+	fold := make([][]float64, len(g))
+	for i, s := range g {
+		if err := s.mapFoldScores(); err != nil {
+			return nil, err
+		}
+		sel, err := s.selectTargets(o)
+		if err != nil {
+			return nil, err
+		}
+		fold[i] = make([]float64, s.L*s.F)
+		for l := range s.L {
+			for f := range s.F {
+				row := s.FoldScores[((c*s.L+l)*s.F+f)*s.M : ((c*s.L+l)*s.F+f+1)*s.M]
+				sum := 0.0
+				if sel == nil {
+					for _, v := range row {
+						sum += v
+					}
+				} else {
+					for _, t := range sel {
+						sum += row[t]
+					}
+				}
+				m := sum / float64(targets[i])
+				if math.IsNaN(m) || math.IsInf(m, 0) {
+					return nil, fmt.Errorf("%s: the mean fold score of layer %s, fold %d at checkpoint %s is %v: fold_scores.npy is damaged (merge the sweep again)",
+						s.Dir, s.Layers[l], f, s.Checkpoints[c].Name, m)
+				}
+				fold[i][l*s.F+f] = m
+			}
+		}
+	}
+	L, F := a.L, a.F
+	cv := &crossValidated{layers: make([]int, F), subjects: make([]float64, len(g))}
+	count := make([]int, L)
+	for f := range F {
+		best, bestV := 0, math.Inf(-1)
+		for l := range L {
+			v := 0.0 // the subject-mean over the other folds (a sum: the same count for every layer)
+			for i := range g {
+				for f2 := range F {
+					if f2 != f {
+						v += fold[i][l*F+f2]
+					}
+				}
+			}
+			if v > bestV {
+				best, bestV = l, v
+			}
+		}
+		cv.layers[f] = best
+		count[best]++
+		for i := range g {
+			cv.subjects[i] += fold[i][best*F+f] / float64(F)
+		}
+	}
+	for l := range L {
+		if count[l] > count[cv.mode] {
+			cv.mode = l
+		}
+	}
+	return cv, nil
 }
 
 // chooseLayer resolves AlignmentOptions.Layer against the subject-mean layer scores.
@@ -164,7 +268,7 @@ func chooseLayer(s *Sweep, name string, means []float64) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("%s: no layer %q (want best, last, an index from 0 to %d, or one of %s)", s.Dir, name, s.L-1, listNames(s.Layers))
+	return 0, fmt.Errorf("%s: no layer %q (want best, cv, last, an index from 0 to %d, or one of %s)", s.Dir, name, s.L-1, listNames(s.Layers))
 }
 
 // selectTargets returns the indices of the targets of o.ROI and o.Window, nil for all targets.

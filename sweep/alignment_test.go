@@ -110,7 +110,7 @@ func TestModelAlignmentErrors(t *testing.T) {
 		o    sweep.AlignmentOptions
 		want string
 	}{
-		{g(), sweep.AlignmentOptions{Layer: "block9"}, `no layer "block9" (want best, last, an index from 0 to 3, or one of embed, block1, block2, head)`},
+		{g(), sweep.AlignmentOptions{Layer: "block9"}, `no layer "block9" (want best, cv, last, an index from 0 to 3, or one of embed, block1, block2, head)`},
 		{g(), sweep.AlignmentOptions{Layer: "4"}, `no layer "4"`},
 		{g(), sweep.AlignmentOptions{Checkpoint: "ckpt-5"}, `no checkpoint "ckpt-5"`},
 		{g(), sweep.AlignmentOptions{ROI: "V4"}, `no ROI named "V4" (have V1, IT)`},
@@ -184,6 +184,12 @@ func TestAlignmentFromSweepFolders(t *testing.T) {
 		}
 		if a.Checkpoint != last || a.Step == nil {
 			t.Errorf("checkpoint %s (step %v), want %s", a.Checkpoint, a.Step, last)
+		}
+		// The layer chosen on other folds, from the merged fold_scores.npy: one per fold, and a
+		// score that the best layer's (chosen on every fold) cannot fall below.
+		cv, err := sweep.LoadAlignment(by["synth"], sweep.AlignmentOptions{ROI: roi, Layer: "cv"})
+		if err != nil || len(cv.FoldLayers) != st.fmri[0].F || cv.Score > a.Score+1e-12 || cv.Score < a.Score-0.05 {
+			t.Errorf("roi %q: cv %v (fold layers %v), best %v: %v", roi, cv.Score, cv.FoldLayers, a.Score, err)
 		}
 	}
 
@@ -405,4 +411,58 @@ func BenchmarkModelAlignment(b *testing.B) {
 			}
 		}
 	})
+}
+
+// foldSweep is a sweep of one checkpoint, 3 layers and 1 target whose fold scores are
+// folds[layer][fold] (scores: their means).
+func foldSweep(subject string, folds [3][3]float64) *sweep.Sweep {
+	s := &sweep.Sweep{Dir: "/sweeps/m/" + subject, C: 1, L: 3, M: 1, F: 3}
+	s.Model, s.Subject, s.Targets, s.Trailing = "m", subject, 1, []int{1}
+	s.Fingerprint = "fp-" + subject
+	s.Layers = []string{"l0", "l1", "l2"}
+	s.Checkpoints = []sweep.CheckpointInfo{{Name: "final"}}
+	for l := range 3 {
+		s.Scores = append(s.Scores, (folds[l][0]+folds[l][1]+folds[l][2])/3)
+		s.FoldScores = append(s.FoldScores, folds[l][:]...)
+	}
+	return s
+}
+
+// --layer cv against values worked by hand: each fold is scored at the layer best on the other
+// two folds (subject-mean), which removes the optimism of choosing the best layer on all folds.
+func TestModelAlignmentCrossValidatedLayer(t *testing.T) {
+	// One subject. Layer means 0.2, 0.2, 0.15; "best" takes l0 (the first of the tie): 0.2.
+	// Fold 0: on folds 1-2, l0 0.1+0.2=0.3, l1 0.3+0.1=0.4, l2 0.3: l1, whose fold 0 is 0.2.
+	// Fold 1: on folds 0 and 2, l0 0.5, l1 0.3, l2 0.15: l0, fold 1 0.1.
+	// Fold 2: on folds 0-1, l0 0.4, l1 0.5, l2 0.3: l1, fold 2 0.1.
+	// cv score (0.2 + 0.1 + 0.1) / 3; layers l1, l0, l1: l1 most often.
+	one := [3][3]float64{{0.3, 0.1, 0.2}, {0.2, 0.3, 0.1}, {0.15, 0.15, 0.15}}
+	best, err := sweep.ModelAlignment([]*sweep.Sweep{foldSweep("s1", one)}, sweep.AlignmentOptions{})
+	if err != nil || best.Layer != "l0" || math.Abs(best.Score-0.2) > 1e-12 {
+		t.Fatalf("best: %+v %v", best, err)
+	}
+	cv, err := sweep.ModelAlignment([]*sweep.Sweep{foldSweep("s1", one)}, sweep.AlignmentOptions{Layer: "cv"})
+	if err != nil || math.Abs(cv.Score-0.4/3) > 1e-12 || cv.Layer != "l1" || cv.LayerIndex != 1 ||
+		strings.Join(cv.FoldLayers, " ") != "l1 l0 l1" || !math.IsNaN(cv.SE) {
+		t.Fatalf("cv, one subject: %+v %v", cv, err)
+	}
+
+	// Two subjects: the choice is on the subject-mean of the other folds, each subject scored on
+	// its own fold. Subject 2 adds 0.3 to l2's fold 0 only: l2's sum over folds 1-2 stays 0.3 per
+	// subject, so folds 1 and 2 choose as before (l0, l1); fold 0 still chooses l1 (0.8 against
+	// l2's 0.6). Subject scores: s1 0.4/3; s2 (0.2 + 0.1 + 0.1)/3 as well, since l2 is never chosen.
+	two := one
+	two[2][0] += 0.3
+	g := []*sweep.Sweep{foldSweep("s1", one), foldSweep("s2", two)}
+	cv, err = sweep.ModelAlignment(g, sweep.AlignmentOptions{Layer: "cv"})
+	if err != nil || math.Abs(cv.Score-0.4/3) > 1e-12 || cv.SE != 0 || len(cv.Subjects) != 2 ||
+		math.Abs(cv.Subjects[1].Score-0.4/3) > 1e-12 || strings.Join(cv.FoldLayers, " ") != "l1 l0 l1" {
+		t.Fatalf("cv, two subjects: %+v %v", cv, err)
+	}
+	// Fold scores all equal to the scores: cv is best.
+	flat := [3][3]float64{{0.2, 0.2, 0.2}, {0.3, 0.3, 0.3}, {0.1, 0.1, 0.1}}
+	cv, err = sweep.ModelAlignment([]*sweep.Sweep{foldSweep("s1", flat)}, sweep.AlignmentOptions{Layer: "cv"})
+	if err != nil || math.Abs(cv.Score-0.3) > 1e-12 || cv.Layer != "l1" {
+		t.Errorf("cv of fold-constant scores: %+v %v", cv, err)
+	}
 }

@@ -279,6 +279,7 @@ type Sweep struct {
 
 	mapped       *array.Array // the mapped fold_scores.npy (Load) or scores.npy (OpenScores)
 	scoresMapped bool         // OpenScores: Scores is the map
+	foldsMapped  *array.Array // OpenScores then mapFoldScores: the mapped fold_scores.npy
 }
 
 // Load reads a merged sweep: its scores are read and checked (finite values), its fold scores
@@ -340,16 +341,42 @@ func load(dir string, full bool) (*Sweep, error) {
 // Close releases the memory map of the fold scores (of the scores, for OpenScores); those are
 // unusable after. A sweep not closed keeps its map until the process ends.
 func (s *Sweep) Close() error {
+	var err error
+	if s.foldsMapped != nil {
+		err = s.foldsMapped.Close()
+		s.foldsMapped, s.FoldScores = nil, nil
+	}
 	if s.mapped == nil {
-		return nil
+		return err
 	}
 	if s.scoresMapped {
 		s.Scores = nil
 	}
 	s.FoldScores = nil
-	err := s.mapped.Close()
+	if cerr := s.mapped.Close(); err == nil {
+		err = cerr
+	}
 	s.mapped = nil
 	return err
+}
+
+// mapFoldScores maps fold_scores.npy into FoldScores for a sweep opened with OpenScores
+// (checked for shape and dtype, not read: only the pages used are).
+func (s *Sweep) mapFoldScores() error {
+	if s.FoldScores != nil {
+		return nil
+	}
+	fp := filepath.Join(s.Dir, "fold_scores.npy")
+	fa, err := array.ReadNPY(fp)
+	if err != nil {
+		return err
+	}
+	if err := checkLayout(fp, fa, append([]int{s.C, s.L, s.F}, s.Trailing...)); err != nil {
+		fa.Close()
+		return err
+	}
+	s.FoldScores, s.foldsMapped = fa.F64, fa
+	return nil
 }
 
 // Name is the sweep's label in reports: its subject, else its folder.

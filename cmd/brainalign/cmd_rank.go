@@ -35,7 +35,7 @@ func init() {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "sweeps", Usage: "sweep `DIR`s (one per model and subject), or folders holding them (repeat, or give them as arguments)"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "checkpoint `NAME` or index (default: each model's last)"},
-			&cli.StringFlag{Name: "layer", Value: "best", Usage: "best, last, or a layer `NAME` or index"},
+			&cli.StringFlag{Name: "layer", Value: "best", Usage: "best, cv (each outer fold at the layer best on the other folds: no selection bias), last, or a layer `NAME` or index"},
 			&cli.StringFlag{Name: "roi", Usage: "average the targets of this ROI `NAME` only (default: all targets)"},
 			&cli.StringFlag{Name: "window", Usage: "MEG: average the time points in `START:END` seconds only (default: all)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "results `DIR` for rank.csv, rank.json and rank.png (default: print only)"},
@@ -124,7 +124,8 @@ func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.Alignm
 	if o.Window != nil {
 		what += fmt.Sprintf(", times %g-%g s", o.Window.Start, o.Window.End)
 	}
-	layer := map[string]string{"best": "the best layer", "last": "the last layer"}[o.Layer]
+	layer := map[string]string{"best": "the best layer", "last": "the last layer",
+		"cv": "each outer fold's layer chosen on the other folds"}[o.Layer]
 	if layer == "" {
 		layer = "layer " + o.Layer
 	}

@@ -53,7 +53,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "sweeps", Usage: "sweep `DIR`s (one per model and subject), or folders holding them: the models' scores (repeat)"},
 			&cli.StringFlag{Name: "model-column", Value: "model", Usage: "with --sweeps: `COLUMN` of the table naming each model as its sweeps do"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "with --sweeps: checkpoint `NAME` or index (default: each model's last)"},
-			&cli.StringFlag{Name: "layer", Value: "best", Usage: "with --sweeps: best, last, or a layer `NAME` or index"},
+			&cli.StringFlag{Name: "layer", Value: "best", Usage: "with --sweeps: best, cv (each outer fold at the layer best on the other folds: no selection bias), last, or a layer `NAME` or index"},
 			&cli.StringFlag{Name: "roi", Usage: "with --sweeps: average the targets of this ROI `NAME` only (default: all targets)"},
 			&cli.StringFlag{Name: "window", Usage: "with --sweeps of MEG: average the time points in `START:END` seconds only (default: all)"},
 		},
@@ -420,6 +420,8 @@ func printSweepScores(w io.Writer, rec *sweepScores) {
 	case "best", "":
 	case "last":
 		layer = "each model's last layer"
+	case "cv":
+		layer = "each outer fold's layer chosen on the other folds"
 	default:
 		layer = "layer " + l
 	}

@@ -99,6 +99,18 @@ func TestRankPlanted(t *testing.T) {
 		t.Errorf("rank.json models: %v", m)
 	}
 
+	// --layer cv reads fold_scores.npy: its folds repeat the scores here, so it agrees with best.
+	cvOut := filepath.Join(dir, "rank-cv")
+	mustRun(t, "rank", "--layer", "cv", "--no-figures", "--out", cvOut, root)
+	cvCSV, _ := os.ReadFile(filepath.Join(cvOut, "rank.csv"))
+	bestCSV, _ := os.ReadFile(filepath.Join(out, "rank.csv"))
+	if string(cvCSV) != string(bestCSV) {
+		t.Errorf("rank --layer cv on fold-constant sweeps:\n%s\nwant as --layer best:\n%s", cvCSV, bestCSV)
+	}
+	if doc := readJSON(t, filepath.Join(cvOut, "rank.json")); fmt.Sprint(get(t, doc, "models").([]any)[0].(map[string]any)["fold_layers"]) != "[block1 block1]" {
+		t.Errorf("rank.json fold_layers: %v", get(t, doc, "models").([]any)[0].(map[string]any)["fold_layers"])
+	}
+
 	// Print only, an ROI, a named layer: block0 is base - 0.1 in every model, so the models with
 	// all six subjects tie (ordered by name, p 1 against the first).
 	got = mustRun(t, "rank", "--sweeps", root, "--roi", "IT", "--layer", "block0")
