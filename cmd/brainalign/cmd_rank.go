@@ -133,7 +133,7 @@ func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.Alignm
 	if o.Checkpoint != "" && o.Checkpoint != "last" {
 		ckpt = "checkpoint " + o.Checkpoint
 	}
-	fmt.Fprintf(w, "%d models from %d sweeps: mean score over %s at %s and %s, averaged over subjects\n", len(ranked), sweeps, what, layer, ckpt)
+	fmt.Fprintf(w, "%d model(s) from %d sweeps: mean score over %s at %s and %s, averaged over subjects\n", len(ranked), sweeps, what, layer, ckpt)
 	width := len("model")
 	for _, r := range ranked {
 		width = max(width, len(r.Model))

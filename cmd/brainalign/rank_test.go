@@ -36,7 +36,7 @@ func TestRankPlanted(t *testing.T) {
 	out := filepath.Join(dir, "rank")
 	got := mustRun(t, "rank", "--out", out, root)
 	checkPNGFile(t, filepath.Join(out, "rank.png"))
-	for _, want := range []string{"5 models from 27 sweeps: mean score over all targets at the best layer and the last checkpoint",
+	for _, want := range []string{"5 model(s) from 27 sweeps: mean score over all targets at the best layer and the last checkpoint",
 		"* 2 model(s) scored on other subjects, brain data or options than #1"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
