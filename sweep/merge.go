@@ -45,6 +45,10 @@ func readManifestJSON(dir string) (*Manifest, error) {
 	return &m, nil
 }
 
+// ErrNotMerged is the error of reading the tables of a sweep that is not merged (its units are
+// not all done, or the last shard has not merged them yet).
+var ErrNotMerged = errors.New("the sweep is not merged")
+
 // Merge assembles the units of the sweep in dir into scores.npy (checkpoints x layers x
 // targets...), fold_scores.npy (checkpoints x layers x folds x targets...), steps.npy and
 // table.csv, and records the merge in merged.json. Every unit must be done.
@@ -306,7 +310,7 @@ func load(dir string, full bool) (*Sweep, error) {
 	}
 	sp := filepath.Join(dir, "scores.npy")
 	if _, err := os.Stat(sp); err != nil {
-		return nil, fmt.Errorf("%s: no scores.npy: the sweep is not merged (when all shards are done: brainalign sweep --merge-only --out %s)", dir, dir)
+		return nil, fmt.Errorf("%s: no scores.npy: %w (when all shards are done: brainalign sweep --merge-only --out %s)", dir, ErrNotMerged, dir)
 	}
 	shape := append([]int{s.C, s.L}, m.Trailing...)
 	if !full {

@@ -29,9 +29,10 @@ func init() {
 			"data and options, or by subject name when they share none): the mean difference and\n" +
 			"the two-sided Wilcoxon signed-rank test (exact for small samples), with its p value also\n" +
 			"adjusted for the number of models compared (Holm-Bonferroni). A model scored on other brain\n" +
-			"data or options than the first is\n" +
-			"marked. With --out, writes rank.csv (one row per model), rank.json (everything) and rank.png\n" +
-			"(the first 40 models' scores, standard errors and subjects).",
+			"data or options than the first is marked. A model with a sweep not merged yet (still\n" +
+			"running, or a shard failed) is left out with a warning. With --out, writes rank.csv (one row\n" +
+			"per model), rank.json (everything) and rank.png (the first 40 models' scores, standard\n" +
+			"errors and subjects).",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "sweeps", Usage: "sweep `DIR`s (one per model and subject), or folders holding them (repeat, or give them as arguments)"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "checkpoint `NAME` or index (default: each model's last)"},
@@ -63,6 +64,7 @@ func runRank(c *cli.Context) error {
 		return err
 	}
 	var models []*sweep.Alignment
+	unmerged := []string{} // models with a sweep still running (or failed): left out, said
 	for k, m := range names {
 		if stderrIsTerminal(c) {
 			fmt.Fprintf(c.App.ErrWriter, "\r\033[Kreading the sweeps of model %d of %d: %s", k+1, len(names), m)
@@ -72,13 +74,22 @@ func runRank(c *cli.Context) error {
 			fmt.Fprint(c.App.ErrWriter, "\r\033[K")
 		}
 		var ge *sweep.GroupError
-		if errors.As(err, &ge) {
+		switch {
+		case errors.As(err, &ge):
 			return usageError("model %s: %v", m, err)
-		}
-		if err != nil {
+		case errors.Is(err, sweep.ErrNotMerged):
+			unmerged = append(unmerged, fmt.Sprintf("%s (%v)", m, err))
+			continue
+		case err != nil:
 			return fmt.Errorf("model %s: %v", m, err)
 		}
 		models = append(models, a)
+	}
+	for _, u := range unmerged {
+		fmt.Fprintf(c.App.ErrWriter, "warning: not ranked: model %s\n", u)
+	}
+	if len(models) == 0 {
+		return fmt.Errorf("no model to rank: the sweeps of all %d are not merged (brainalign inspect shows how far they are)", len(names))
 	}
 	ranked := sweep.Rank(models)
 	printRanking(c.App.Writer, ranked, len(dirs), o)
@@ -88,7 +99,7 @@ func runRank(c *cli.Context) error {
 	}
 	doc := map[string]any{"command": "rank", "version": version, "created": nowUTC(), "sweeps": paths,
 		"options": map[string]string{"checkpoint": orDefault(o.Checkpoint, "last"), "layer": o.Layer, "roi": o.ROI, "window": c.String("window")},
-		"models":  ranked}
+		"models":  ranked, "not_ranked": unmerged}
 	files, err := writeResults(out, func(dir string) ([]string, error) {
 		if err := writeJSON(filepath.Join(dir, "rank.json"), jsonSafe(doc)); err != nil {
 			return nil, err

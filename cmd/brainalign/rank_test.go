@@ -120,6 +120,33 @@ func TestRankPlanted(t *testing.T) {
 	}
 }
 
+// A model whose sweeps are not all merged (a job array still running) is left out with a
+// warning, and recorded in rank.json; with none merged, rank fails.
+func TestRankLeavesOutUnmerged(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "sweeps")
+	writeMergedSweep(t, filepath.Join(root, "done", "s1"), "done", "sub-01", "fp1", [3]float64{0.1, 0.3, 0.2})
+	writeMergedSweep(t, filepath.Join(root, "running", "s1"), "running", "sub-01", "fp1", [3]float64{0.1, 0.4, 0.2})
+	if err := os.Remove(filepath.Join(root, "running", "s1", "scores.npy")); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "rank")
+	stdout, stderr, code := runCLI(t, "rank", "--no-figures", "--out", out, root)
+	if code != 0 || !strings.Contains(stderr, "warning: not ranked: model running (") || !strings.Contains(stderr, "not merged") ||
+		!strings.Contains(stdout, "1 model(s) from 2 sweeps") || strings.Contains(stdout, " running ") {
+		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if nr := fmt.Sprint(get(t, readJSON(t, filepath.Join(out, "rank.json")), "not_ranked")); !strings.Contains(nr, "running") {
+		t.Errorf("rank.json not_ranked: %s", nr)
+	}
+	if err := os.Remove(filepath.Join(root, "done", "s1", "scores.npy")); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, "rank", root); code != 1 || !strings.Contains(stderr, "no model to rank") {
+		t.Errorf("nothing merged: exit %d, %s", code, stderr)
+	}
+}
+
 func TestRankErrors(t *testing.T) {
 	dir := t.TempDir()
 	root := filepath.Join(dir, "sweeps")
