@@ -13,17 +13,8 @@ import (
 // come back NaN, so a target whose test was undefined is never declared
 // significant.
 func BenjaminiHochberg(p []float64) (adjusted []float64) {
-	adjusted = make([]float64, len(p))
-	idx := make([]int, 0, len(p))
-	for i, v := range p {
-		if v >= 0 && v <= 1 {
-			idx = append(idx, i)
-		} else {
-			adjusted[i] = math.NaN()
-		}
-	}
+	adjusted, idx := ascending(p)
 	m := len(idx)
-	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] < p[idx[b]] })
 	run := 1.0
 	for k := m - 1; k >= 0; k-- {
 		v := p[idx[k]] * float64(m) / float64(k+1)
@@ -54,8 +45,21 @@ func FDRMask(p []float64, q float64) []bool {
 // false discovery rate. NaN entries, and entries outside [0, 1], are left out of
 // m and come back NaN.
 func Holm(p []float64) (adjusted []float64) {
+	adjusted, idx := ascending(p)
+	m := len(idx)
+	run := 0.0
+	for k, i := range idx {
+		run = math.Max(run, math.Min(1, float64(m-k)*p[i]))
+		adjusted[i] = run
+	}
+	return adjusted
+}
+
+// ascending returns the indices of the p-values in [0, 1], in ascending order of p (stable), and
+// an adjusted slice holding NaN at the others.
+func ascending(p []float64) (adjusted []float64, idx []int) {
 	adjusted = make([]float64, len(p))
-	idx := make([]int, 0, len(p))
+	idx = make([]int, 0, len(p))
 	for i, v := range p {
 		if v >= 0 && v <= 1 {
 			idx = append(idx, i)
@@ -63,12 +67,6 @@ func Holm(p []float64) (adjusted []float64) {
 			adjusted[i] = math.NaN()
 		}
 	}
-	m := len(idx)
 	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] < p[idx[b]] })
-	run := 0.0
-	for k, i := range idx {
-		run = math.Max(run, math.Min(1, float64(m-k)*p[i]))
-		adjusted[i] = run
-	}
-	return adjusted
+	return adjusted, idx
 }

@@ -96,18 +96,7 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 		perLayer[i] = make([]float64, s.L)
 		tab := s.At(c)
 		for l := range s.L {
-			row := tab[l*s.M : (l+1)*s.M]
-			sum := 0.0
-			if sel == nil {
-				for _, v := range row {
-					sum += v
-				}
-			} else {
-				for _, t := range sel {
-					sum += row[t]
-				}
-			}
-			m := sum / float64(targets[i])
+			m := meanOf(tab[l*s.M:(l+1)*s.M], sel)
 			if math.IsNaN(m) || math.IsInf(m, 0) {
 				return nil, fmt.Errorf("%s: the mean score of layer %s at checkpoint %s is %v: scores.npy is damaged (merge the sweep again)",
 					s.Dir, s.Layers[l], s.Checkpoints[c].Name, m)
@@ -124,7 +113,7 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 	var layer int
 	var cv *crossValidated
 	if o.Layer == "cv" {
-		if cv, err = crossValidate(g, c, o, targets); err != nil {
+		if cv, err = crossValidate(g, c, o); err != nil {
 			return nil, err
 		}
 		layer = cv.mode
@@ -173,7 +162,7 @@ type crossValidated struct {
 // other folds is the highest (ties: the first), and scores each subject by the mean over folds
 // of its fold-f score (mean over the selected targets) at that layer. The fold scores are read
 // from fold_scores.npy at checkpoint c.
-func crossValidate(g []*Sweep, c int, o AlignmentOptions, targets []int) (*crossValidated, error) {
+func crossValidate(g []*Sweep, c int, o AlignmentOptions) (*crossValidated, error) {
 	a := g[0]
 	if a.F < 2 {
 		return nil, fmt.Errorf("%s: --layer cv needs at least 2 folds, the sweep has %d", a.Dir, a.F)
@@ -191,18 +180,7 @@ func crossValidate(g []*Sweep, c int, o AlignmentOptions, targets []int) (*cross
 		fold[i] = make([]float64, s.L*s.F)
 		for l := range s.L {
 			for f := range s.F {
-				row := s.FoldScores[((c*s.L+l)*s.F+f)*s.M : ((c*s.L+l)*s.F+f+1)*s.M]
-				sum := 0.0
-				if sel == nil {
-					for _, v := range row {
-						sum += v
-					}
-				} else {
-					for _, t := range sel {
-						sum += row[t]
-					}
-				}
-				m := sum / float64(targets[i])
+				m := meanOf(s.FoldScores[((c*s.L+l)*s.F+f)*s.M:((c*s.L+l)*s.F+f+1)*s.M], sel)
 				if math.IsNaN(m) || math.IsInf(m, 0) {
 					return nil, fmt.Errorf("%s: the mean fold score of layer %s, fold %d at checkpoint %s is %v: fold_scores.npy is damaged (merge the sweep again)",
 						s.Dir, s.Layers[l], f, s.Checkpoints[c].Name, m)
@@ -474,4 +452,19 @@ func LoadAlignment(dirs []string, o AlignmentOptions) (*Alignment, error) {
 		g = append(g, s)
 	}
 	return ModelAlignment(g, o)
+}
+
+// meanOf is the mean of row over the targets sel (nil: all of them).
+func meanOf(row []float64, sel []int) float64 {
+	sum := 0.0
+	if sel == nil {
+		for _, v := range row {
+			sum += v
+		}
+		return sum / float64(len(row))
+	}
+	for _, t := range sel {
+		sum += row[t]
+	}
+	return sum / float64(len(sel))
 }
