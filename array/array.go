@@ -79,10 +79,10 @@ func (a *Array) Matrix() (engine.Matrix, error) {
 	}
 	n := a.Size()
 	if n == 0 {
-		return engine.Matrix{}, fmt.Errorf("%s: empty array (shape %s)", a.Name, shapeString(a.Shape))
+		return engine.Matrix{}, fmt.Errorf("%s: empty array (shape %s)", a.Name, ShapeString(a.Shape))
 	}
 	if have := len(a.F32) + len(a.F64); have != n {
-		return engine.Matrix{}, fmt.Errorf("%s: %d values for shape %s", a.Name, have, shapeString(a.Shape))
+		return engine.Matrix{}, fmt.Errorf("%s: %d values for shape %s", a.Name, have, ShapeString(a.Shape))
 	}
 	rows := a.Shape[0]
 	m := engine.Matrix{Rows: rows, Cols: n / rows, F32: a.F32, F64: a.F64}
@@ -206,8 +206,8 @@ func openData(path string) (*mapping, error) {
 	return m, nil
 }
 
-// shapeString formats a shape for messages: "1000 x 200", "1000", or "scalar" for 0-d.
-func shapeString(shape []int) string {
+// ShapeString formats a shape for messages: "1000 x 200", "1000", or "scalar" for 0-d.
+func ShapeString(shape []int) string {
 	if len(shape) == 0 {
 		return "scalar"
 	}
@@ -223,15 +223,15 @@ func dataBytes(shape []int, itemsize int) (n, nbytes int, err error) {
 	n = 1
 	for _, d := range shape {
 		if d < 0 {
-			return 0, 0, fmt.Errorf("negative dimension in shape %s", shapeString(shape))
+			return 0, 0, fmt.Errorf("negative dimension in shape %s", ShapeString(shape))
 		}
 		if d != 0 && n > math.MaxInt/d {
-			return 0, 0, fmt.Errorf("shape %s too large", shapeString(shape))
+			return 0, 0, fmt.Errorf("shape %s too large", ShapeString(shape))
 		}
 		n *= d
 	}
 	if n > math.MaxInt/itemsize {
-		return 0, 0, fmt.Errorf("shape %s too large", shapeString(shape))
+		return 0, 0, fmt.Errorf("shape %s too large", ShapeString(shape))
 	}
 	return n, n * itemsize, nil
 }

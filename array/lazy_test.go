@@ -136,7 +136,7 @@ func TestNPZCorruptMemberReadOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("arrays %s", got)
 	}
 	b := f.Lookup("b")
-	if b == nil || b.Err != nil || shapeString(b.Shape) != "64 x 64" || b.DType != "float64" || b.Member != "b.npy" {
+	if b == nil || b.Err != nil || ShapeString(b.Shape) != "64 x 64" || b.DType != "float64" || b.Member != "b.npy" {
 		t.Errorf("entry b: %+v, want its header's shape and dtype", b)
 	}
 	for _, name := range []string{"c", "a"} {
@@ -199,7 +199,7 @@ func TestNPZInflatesOnlyWhatIsRead(t *testing.T) {
 		a.Close()
 	})
 	defer f.Close()
-	if e := f.Lookup("huge"); e == nil || shapeString(e.Shape) != "2048 x 4096" {
+	if e := f.Lookup("huge"); e == nil || ShapeString(e.Shape) != "2048 x 4096" {
 		t.Errorf("entry huge: %+v", e)
 	}
 	t.Logf("Open + Read(small): %d bytes allocated", n)
@@ -313,7 +313,7 @@ func TestOpenFixtures(t *testing.T) {
 		}
 		for i, e := range f.Arrays() {
 			a := all[i]
-			if e.Err != nil || e.Name != a.Name || shapeString(e.Shape) != shapeString(a.Shape) || e.DType != a.DType || e.Fortran != a.Fortran {
+			if e.Err != nil || e.Name != a.Name || ShapeString(e.Shape) != ShapeString(a.Shape) || e.DType != a.DType || e.Fortran != a.Fortran {
 				t.Errorf("%s: entry %+v, array %s %v %s fortran=%v", name, e, a.Name, a.Shape, a.DType, a.Fortran)
 			}
 			b, err := f.Read(e.Name)

@@ -70,7 +70,7 @@ func npyLayoutOf(buf []byte, total int) (npyLayout, error) {
 	}
 	if have := total - off; have < nbytes {
 		return npyLayout{}, fmt.Errorf("truncated: header declares %s %s (%d bytes of data), file has %d",
-			shapeString(h.shape), h.dtype.name, nbytes, have)
+			ShapeString(h.shape), h.dtype.name, nbytes, have)
 	}
 	return npyLayout{h: h, off: off, n: n, nbytes: nbytes}, nil
 }
@@ -237,13 +237,13 @@ func WriteNPYChunks(path string, shape []int, produce func(emit func(chunk []flo
 		err := produce(func(chunk []float64) error {
 			got += len(chunk)
 			if got > want {
-				return fmt.Errorf("%s: more than the %d values of shape %s", path, want, shapeString(shape))
+				return fmt.Errorf("%s: more than the %d values of shape %s", path, want, ShapeString(shape))
 			}
 			_, err := w.Write(leBytes(chunk, 8))
 			return err
 		})
 		if err == nil && got != want {
-			err = fmt.Errorf("%s: %d values for shape %s", path, got, shapeString(shape))
+			err = fmt.Errorf("%s: %d values for shape %s", path, got, ShapeString(shape))
 		}
 		return err
 	})
@@ -261,7 +261,7 @@ func checkShape(shape []int, n int) error {
 		}
 	}
 	if want != n {
-		return fmt.Errorf("shape %s holds %d values, data has %d", shapeString(shape), want, n)
+		return fmt.Errorf("shape %s holds %d values, data has %d", ShapeString(shape), want, n)
 	}
 	return nil
 }

@@ -170,7 +170,7 @@ func tensorEntry(e *Entry, msg json.RawMessage, ndata int) (begin, end uint64, e
 	}
 	if end-begin != uint64(nbytes) {
 		return begin, end, fmt.Errorf("data offsets [%d, %d] span %d bytes, shape %s of %s needs %d",
-			begin, end, end-begin, shapeString(shape), t.name, nbytes)
+			begin, end, end-begin, ShapeString(shape), t.name, nbytes)
 	}
 	e.Shape, e.DType, e.t, e.n = shape, t.name, t, n
 	return begin, end, nil

@@ -156,7 +156,7 @@ func printStatus(w io.Writer, s *sweep.Status, now time.Time) {
 	if m.Subject != "" {
 		fmt.Fprintf(w, ", subject %s", m.Subject)
 	}
-	fmt.Fprintf(w, ", against %s (%s %s)\n", m.Brain.Path, shapeText(m.Brain.Shape), m.Brain.DType)
+	fmt.Fprintf(w, ", against %s (%s %s)\n", m.Brain.Path, array.ShapeString(m.Brain.Shape), m.Brain.DType)
 	o := m.Options
 	grid := ""
 	if len(o.Alphas) > 0 {
@@ -182,14 +182,6 @@ func printStatus(w io.Writer, s *sweep.Status, now time.Time) {
 	fmt.Fprintln(w, line)
 }
 
-func shapeText(shape []int) string {
-	parts := make([]string, len(shape))
-	for i, d := range shape {
-		parts[i] = fmt.Sprint(d)
-	}
-	return strings.Join(parts, " x ")
-}
-
 // inspectArrays lists the arrays of an array file.
 func inspectArrays(w io.Writer, p string, values bool) error {
 	f, err := array.Open(p)
@@ -212,7 +204,7 @@ func inspectArrays(w io.Writer, p string, values bool) error {
 		if e.Fortran {
 			order = "Fortran"
 		}
-		fmt.Fprintf(w, "  %-32s %-18s %-8s %-7s %s\n", name, shapeText(e.Shape), e.DType, order, byteSize(e))
+		fmt.Fprintf(w, "  %-32s %-18s %-8s %-7s %s\n", name, array.ShapeString(e.Shape), e.DType, order, byteSize(e))
 		if values {
 			a, err := f.Read(e.Name)
 			if err != nil {
