@@ -75,17 +75,11 @@ func inspectPath(w io.Writer, p string, values bool) error {
 			return err
 		}
 		printStatus(w, s, time.Now())
-		if s.Merged { // the layer profile at the last checkpoint, from the merged scores
-			a, err := sweep.LoadAlignment([]string{p}, sweep.AlignmentOptions{})
-			if err != nil {
+		if s.Merged {
+			fmt.Fprint(w, "  ")
+			if _, err := layerProfile(w, p); err != nil {
 				return err
 			}
-			means := make([]string, len(a.LayerScores))
-			for l, v := range a.LayerScores {
-				means[l] = fmt.Sprintf("%.3f", v)
-			}
-			fmt.Fprintf(w, "  checkpoint %s: mean r by layer %s; best layer %s (depth %.2f, mean r %.4f)\n",
-				a.Checkpoint, strings.Join(means, " "), a.Layer, a.RelativeDepth, a.Score)
 		}
 		return nil
 	}

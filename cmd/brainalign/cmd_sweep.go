@@ -307,37 +307,38 @@ func sweepShard(c *cli.Context) (sweep.Shard, error) {
 
 // printSweepSummary prints the layer profile of the last checkpoint of a merged sweep.
 func printSweepSummary(w io.Writer, dir string, wrote bool) error {
-	s, err := sweep.Load(dir)
+	s, err := layerProfile(w, dir)
 	if err != nil {
 		return err
 	}
-	c := s.C - 1
-	tab := s.At(c)
-	means := make([]float64, s.L)
-	for l := range means {
-		for _, v := range tab[l*s.M : (l+1)*s.M] {
-			means[l] += v / float64(s.M)
-		}
-	}
-	best := 0
-	for l, v := range means {
-		if v > means[best] {
-			best = l
-		}
-	}
-	var parts []string
-	for l, v := range means {
-		parts = append(parts, fmt.Sprintf("%.3f", v))
-		_ = l
-	}
-	fmt.Fprintf(w, "checkpoint %s: mean r by layer %s; best layer %s (depth %.2f, mean r %.4f)\n",
-		s.Checkpoints[c].Name, strings.Join(parts, " "), s.Layers[best], float64(best)/float64(s.L-1), means[best])
 	verb := "wrote"
 	if !wrote {
 		verb = "tables in"
 	}
-	fmt.Fprintf(w, "%s %s (scores.npy %v, fold_scores.npy, table.csv, sweep.json)\n", verb, dir, append([]int{s.C, s.L}, s.Trailing...))
+	fmt.Fprintf(w, "%s %s (scores.npy %v, fold_scores.npy, table.csv, sweep.json)\n", verb, dir, s)
 	return nil
+}
+
+// layerProfile prints the mean score of every layer at the last checkpoint of a merged sweep
+// (read through sweep.OpenScores: that checkpoint's scores only) and its best layer, and returns
+// the shape of its scores.npy.
+func layerProfile(w io.Writer, dir string) ([]int, error) {
+	s, err := sweep.OpenScores(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	a, err := sweep.ModelAlignment([]*sweep.Sweep{s}, sweep.AlignmentOptions{})
+	if err != nil {
+		return nil, err
+	}
+	means := make([]string, len(a.LayerScores))
+	for l, v := range a.LayerScores {
+		means[l] = fmt.Sprintf("%.3f", v)
+	}
+	fmt.Fprintf(w, "checkpoint %s: mean r by layer %s; best layer %s (depth %.2f, mean r %.4f)\n",
+		a.Checkpoint, strings.Join(means, " "), a.Layer, a.RelativeDepth, a.Score)
+	return append([]int{s.C, s.L}, s.Trailing...), nil
 }
 
 // Flags and helpers shared by the metric commands (spatial, temporal, halftime, compare).
