@@ -199,19 +199,6 @@ func writeRankCSV(path string, ranked []sweep.Ranked) error {
 	return atomicfile.WriteBytes(path, []byte(b.String()))
 }
 
-// alignmentOptions reads --checkpoint, --layer, --roi and --window (rank, scaling --sweeps).
-func alignmentOptions(c *cli.Context) (sweep.AlignmentOptions, error) {
-	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi")}
-	if f := c.String("window"); f != "" {
-		w, err := parseWindow(f)
-		if err != nil {
-			return o, usageError("--window: %v", err)
-		}
-		o.Window = &w
-	}
-	return o, nil
-}
-
 // rankFigure draws the leaderboard: each model's score with its standard error and subjects.
 func rankFigure(path string, ranked []sweep.Ranked, o sweep.AlignmentOptions) error {
 	names := make([]string, len(ranked))

@@ -461,3 +461,16 @@ func checkWindows(o sweep.TemporalOptions, groups ...[]*sweep.Sweep) error {
 	}
 	return nil
 }
+
+// alignmentOptions reads --checkpoint, --layer, --roi and --window (rank, scaling --sweeps).
+func alignmentOptions(c *cli.Context) (sweep.AlignmentOptions, error) {
+	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi")}
+	if f := c.String("window"); f != "" {
+		w, err := parseWindow(f)
+		if err != nil {
+			return o, usageError("--window: %v", err)
+		}
+		o.Window = &w
+	}
+	return o, nil
+}
