@@ -438,6 +438,16 @@ func ModelSweeps(dirs []string) (models []string, byModel map[string][]string, e
 // used are read), summarises them with ModelAlignment and releases them, so that many models
 // are read one at a time in little memory.
 func LoadAlignment(dirs []string, o AlignmentOptions) (*Alignment, error) {
+	as, err := LoadAlignments(dirs, []AlignmentOptions{o})
+	if err != nil {
+		return nil, err
+	}
+	return as[0], nil
+}
+
+// LoadAlignments is LoadAlignment for several options at once (one per ROI, say), opening the
+// sweeps once.
+func LoadAlignments(dirs []string, opts []AlignmentOptions) ([]*Alignment, error) {
 	var g []*Sweep
 	defer func() {
 		for _, s := range g {
@@ -451,7 +461,30 @@ func LoadAlignment(dirs []string, o AlignmentOptions) (*Alignment, error) {
 		}
 		g = append(g, s)
 	}
-	return ModelAlignment(g, o)
+	out := make([]*Alignment, len(opts))
+	for i, o := range opts {
+		a, err := ModelAlignment(g, o)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// ROINames lists the ROIs of the sweep in dir (from its saved metadata), by label; none when
+// the sweep has no ROI labels.
+func ROINames(dir string) ([]string, error) {
+	s, err := OpenScores(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	var names []string
+	for _, l := range s.Meta.Labels() {
+		names = append(names, s.Meta.ROIName(l))
+	}
+	return names, nil
 }
 
 // meanOf is the mean of row over the targets sel (nil: all of them).

@@ -32,7 +32,8 @@ func init() {
 			"data or options than the first is marked. A model with a sweep not merged yet (still\n" +
 			"running, or a shard failed) is left out with a warning. With --out, writes rank.csv (one row\n" +
 			"per model), rank.json (everything) and rank.png (the first 40 models' scores, standard\n" +
-			"errors and subjects).",
+			"errors and subjects). --by-roi also ranks them on each ROI (rank_roi.csv, by_roi in\n" +
+			"rank.json), the sweeps opened once per model.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "sweeps", Usage: "sweep `DIR`s (one per model and subject), or folders holding them (repeat, or give them as arguments)"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "checkpoint `NAME` or index (default: each model's last)"},
@@ -41,6 +42,7 @@ func init() {
 			&cli.StringFlag{Name: "window", Usage: "MEG: average the time points in `START:END` seconds only (default: all)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "results `DIR` for rank.csv, rank.json and rank.png (default: print only)"},
 			&cli.BoolFlag{Name: "no-figures", Usage: "with --out: write no PNG figure"},
+			&cli.BoolFlag{Name: "by-roi", Usage: "also rank the models on each ROI of their sweeps (rank_roi.csv)"},
 		},
 		Action: runRank,
 	}, true))
@@ -63,13 +65,34 @@ func runRank(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// With --by-roi, every model is also scored on each ROI of the first model's first sweep,
+	// from the same open sweeps.
+	opts := []sweep.AlignmentOptions{o}
+	var rois []string
+	if c.Bool("by-roi") {
+		if o.ROI != "" {
+			return usageError("--by-roi and --roi do not go together")
+		}
+		if rois, err = sweep.ROINames(byModel[names[0]][0]); err != nil {
+			return err
+		}
+		if len(rois) == 0 {
+			return usageError("--by-roi: %s has no ROI labels (sweep's --roi)", byModel[names[0]][0])
+		}
+		for _, r := range rois {
+			or := o
+			or.ROI = r
+			opts = append(opts, or)
+		}
+	}
 	var models []*sweep.Alignment
+	perROI := make([][]*sweep.Alignment, len(rois))
 	unmerged := []string{} // models with a sweep still running (or failed): left out, said
 	for k, m := range names {
 		if stderrIsTerminal(c) {
 			fmt.Fprintf(c.App.ErrWriter, "\r\033[Kreading the sweeps of model %d of %d: %s", k+1, len(names), m)
 		}
-		a, err := sweep.LoadAlignment(byModel[m], o)
+		as, err := sweep.LoadAlignments(byModel[m], opts)
 		if stderrIsTerminal(c) {
 			fmt.Fprint(c.App.ErrWriter, "\r\033[K")
 		}
@@ -83,7 +106,10 @@ func runRank(c *cli.Context) error {
 		case err != nil:
 			return fmt.Errorf("model %s: %v", m, err)
 		}
-		models = append(models, a)
+		models = append(models, as[0])
+		for r := range rois {
+			perROI[r] = append(perROI[r], as[r+1])
+		}
 	}
 	for _, u := range unmerged {
 		fmt.Fprintf(c.App.ErrWriter, "warning: not ranked: model %s\n", u)
@@ -93,6 +119,13 @@ func runRank(c *cli.Context) error {
 	}
 	ranked := sweep.Rank(models)
 	printRanking(c.App.Writer, ranked, len(dirs), o)
+	byROI := make([][]sweep.Ranked, len(rois))
+	for r := range rois {
+		byROI[r] = sweep.Rank(perROI[r])
+	}
+	if len(rois) > 0 {
+		printROIMatrix(c.App.Writer, ranked, rois, byROI)
+	}
 	out := c.String("out")
 	if out == "" {
 		return nil
@@ -100,17 +133,35 @@ func runRank(c *cli.Context) error {
 	doc := map[string]any{"command": "rank", "version": version, "created": nowUTC(), "sweeps": paths,
 		"options": map[string]string{"checkpoint": orDefault(o.Checkpoint, "last"), "layer": o.Layer, "roi": o.ROI, "window": c.String("window")},
 		"models":  ranked, "not_ranked": unmerged}
+	if len(rois) > 0 {
+		m := map[string][]sweep.Ranked{}
+		for r, name := range rois {
+			m[name] = byROI[r]
+		}
+		doc["by_roi"] = m
+	}
 	files, err := writeResults(out, func(dir string) ([]string, error) {
+		files := []string{"rank.csv", "rank.json"}
 		if err := writeJSON(filepath.Join(dir, "rank.json"), jsonSafe(doc)); err != nil {
 			return nil, err
 		}
-		if err := writeRankCSV(filepath.Join(dir, "rank.csv"), ranked); err != nil {
+		if err := writeRankCSV(filepath.Join(dir, "rank.csv"), ranked, ""); err != nil {
 			return nil, err
 		}
-		if c.Bool("no-figures") {
-			return []string{"rank.csv", "rank.json"}, nil
+		if len(rois) > 0 {
+			var b strings.Builder
+			for r, name := range rois {
+				b.WriteString(rankRows(byROI[r], name, r == 0))
+			}
+			if err := atomicfile.WriteBytes(filepath.Join(dir, "rank_roi.csv"), []byte(b.String())); err != nil {
+				return nil, err
+			}
+			files = append(files, "rank_roi.csv")
 		}
-		return []string{"rank.csv", "rank.json", "rank.png"}, rankFigure(filepath.Join(dir, "rank.png"), ranked, o)
+		if c.Bool("no-figures") {
+			return files, nil
+		}
+		return append(files, "rank.png"), rankFigure(filepath.Join(dir, "rank.png"), ranked, o)
 	})
 	if err != nil {
 		return err
@@ -180,10 +231,25 @@ func fmtSE(se float64) string {
 }
 
 // writeRankCSV writes rank.csv: one row per model, in rank order.
-func writeRankCSV(path string, ranked []sweep.Ranked) error {
+func writeRankCSV(path string, ranked []sweep.Ranked, roi string) error {
+	return atomicfile.WriteBytes(path, []byte(rankRows(ranked, roi, true)))
+}
+
+// rankRows is the rows of rank.csv (with the header when header is set); with roi, each row
+// starts with the ROI's name (rank_roi.csv).
+func rankRows(ranked []sweep.Ranked, roi string, header bool) string {
 	var b strings.Builder
 	g := func(v float64) string { return csvFloat(v, 10) }
-	b.WriteString("rank,model,score,score_se,subjects,checkpoint,step,layer,layer_index,relative_depth,same_data_as_first,paired_with_first,mean_diff_first,wilcoxon_t,wilcoxon_p,wilcoxon_p_holm\n")
+	lead := ""
+	if roi != "" {
+		lead = csvCell(roi) + ","
+	}
+	if header {
+		if roi != "" {
+			b.WriteString("roi,")
+		}
+		b.WriteString("rank,model,score,score_se,subjects,checkpoint,step,layer,layer_index,relative_depth,same_data_as_first,paired_with_first,mean_diff_first,wilcoxon_t,wilcoxon_p,wilcoxon_p_holm\n")
+	}
 	for _, r := range ranked {
 		step := ""
 		if r.Step != nil {
@@ -193,10 +259,39 @@ func writeRankCSV(path string, ranked []sweep.Ranked) error {
 		if t := r.VsFirst; t != nil {
 			vs = fmt.Sprintf("%d,%s,%s,%s,%s", len(t.Subjects), g(t.MeanDiff), g(t.T), g(t.P), g(t.PHolm))
 		}
-		fmt.Fprintf(&b, "%d,%s,%s,%s,%d,%s,%s,%s,%d,%s,%v,%s\n", r.Rank, csvCell(r.Model), g(r.Score), g(r.SE), len(r.Subjects),
+		fmt.Fprintf(&b, "%s%d,%s,%s,%s,%d,%s,%s,%s,%d,%s,%v,%s\n", lead, r.Rank, csvCell(r.Model), g(r.Score), g(r.SE), len(r.Subjects),
 			csvCell(r.Checkpoint), step, csvCell(r.Layer), r.LayerIndex, g(r.RelativeDepth), r.SameData, vs)
 	}
-	return atomicfile.WriteBytes(path, []byte(b.String()))
+	return b.String()
+}
+
+// printROIMatrix prints each model's score per ROI, the models in their overall order, the first
+// of each ROI marked.
+func printROIMatrix(w io.Writer, ranked []sweep.Ranked, rois []string, byROI [][]sweep.Ranked) {
+	width := len("model")
+	for _, r := range ranked {
+		width = max(width, len(r.Model))
+	}
+	fmt.Fprintf(w, "\nby ROI (* the first in the ROI):\n%-*s", width, "model")
+	for _, name := range rois {
+		fmt.Fprintf(w, "  %8s", name)
+	}
+	fmt.Fprintln(w)
+	for _, r := range ranked {
+		fmt.Fprintf(w, "%-*s", width, r.Model)
+		for k := range rois {
+			for _, x := range byROI[k] {
+				if x.Model == r.Model {
+					mark := " "
+					if x.Rank == 1 {
+						mark = "*"
+					}
+					fmt.Fprintf(w, "  %7.4f%s", x.Score, mark)
+				}
+			}
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // rankFigure draws the leaderboard: each model's score with its standard error and subjects.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,6 +100,32 @@ func TestRankPlanted(t *testing.T) {
 		t.Errorf("rank.json models: %v", m)
 	}
 
+	// --by-roi: the same models on each ROI. Targets 0-1 are V1 and 2-3 IT, spread by -0.015,
+	// -0.005, +0.005, +0.015 around the layer's mean: V1 scores 0.01 under the model's, IT 0.01 over.
+	roiOut := filepath.Join(dir, "rank-roi")
+	got = mustRun(t, "rank", "--by-roi", "--no-figures", "--out", roiOut, root)
+	if !strings.Contains(got, "by ROI (* the first in the ROI):") || !regexp.MustCompile(`top\s+0\.2750\*\s+0\.2950\*`).MatchString(got) {
+		t.Errorf("rank --by-roi:\n%s", got)
+	}
+	roiRows, err := csv.NewReader(strings.NewReader(readFile(t, filepath.Join(roiOut, "rank_roi.csv")))).ReadAll()
+	if err != nil || len(roiRows) != 11 || roiRows[0][0] != "roi" || roiRows[1][0] != "V1" || roiRows[6][0] != "IT" {
+		t.Fatalf("rank_roi.csv: %v %v", roiRows, err)
+	}
+	for i, w := range wants {
+		for k, shift := range []float64{-0.01, 0.01} {
+			r := roiRows[1+5*k+i]
+			if r[2] != w.model || !close(num(r[3]), w.score+shift) || r[1] != strconv.Itoa(i+1) {
+				t.Errorf("rank_roi.csv row %v, want %s at %v", r, w.model, w.score+shift)
+			}
+		}
+	}
+	if byROI := get(t, readJSON(t, filepath.Join(roiOut, "rank.json")), "by_roi").(map[string]any); len(byROI) != 2 || byROI["IT"] == nil {
+		t.Errorf("rank.json by_roi: %v", byROI)
+	}
+	if _, stderr, code := runCLI(t, "rank", "--by-roi", "--roi", "V1", root); code != 2 || !strings.Contains(stderr, "do not go together") {
+		t.Errorf("--by-roi with --roi: exit %d, %s", code, stderr)
+	}
+
 	// --layer cv reads fold_scores.npy: its folds repeat the scores here, so it agrees with best.
 	cvOut := filepath.Join(dir, "rank-cv")
 	mustRun(t, "rank", "--layer", "cv", "--no-figures", "--out", cvOut, root)
@@ -167,4 +194,13 @@ func TestRankErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, %s; want exit %d naming %q", c.args, code, stderr, c.code, c.want)
 		}
 	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
