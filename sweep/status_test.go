@@ -27,12 +27,18 @@ func TestReadStatus(t *testing.T) {
 	if st.Units != 6 || st.Done != 3 || st.Merged || st.Current || len(st.Timed) != 1 || st.Timed[0].Units != 3 {
 		t.Fatalf("after shard 0 of 2: %+v", st)
 	}
+	if q, err := sweep.ReadStatusQuick(out); err != nil || q.Units != 6 || q.Done != 3 || q.Merged || q.Current {
+		t.Fatalf("quick, after shard 0 of 2: %+v %v", q, err)
+	}
 	cfg.Shard = sweep.Shard{Index: 1, Count: 2}
 	if _, err := sweep.Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
 	if st, err = sweep.ReadStatus(out); err != nil || st.Done != 6 || !st.Merged || !st.Current {
 		t.Fatalf("after both shards: %+v %v", st, err)
+	}
+	if q, err := sweep.ReadStatusQuick(out); err != nil || q.Done != 6 || !q.Merged || !q.Current {
+		t.Fatalf("quick, after both shards: %+v %v", q, err)
 	}
 	// Plant the records' times: 6 units at 0, 10, 20, ..., 50 s: 5 intervals in 50 s.
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -63,6 +69,13 @@ func TestReadStatus(t *testing.T) {
 	}
 	if !st.Merged || st.Current {
 		t.Errorf("records changed since the merge: merged %v, current %v; want merged, not current", st.Merged, st.Current)
+	}
+	// A record gone (a unit to score again): not current.
+	if err := os.Remove(filepath.Join(out, "units", "ckpt-3", "layer-1.json")); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := sweep.ReadStatusQuick(out); err != nil || q.Done != 5 || !q.Merged || q.Current {
+		t.Errorf("quick, a record removed: %+v %v", q, err)
 	}
 	if _, err := sweep.ReadStatus(filepath.Dir(out)); err == nil {
 		t.Error("ReadStatus of a folder without sweep.json")

@@ -29,7 +29,8 @@ func init() {
 			"  a sweep folder             its model, subject, brain data, options, units done of all, time\n" +
 			"                             per unit, the latest units' rate and the time left at it, whether\n" +
 			"                             merged: for watching a job array (reads only the folder's files)\n" +
-			"  a folder holding sweeps    one line per sweep\n" +
+			"  a folder holding sweeps    one line per sweep (units with a record, merged or not; from the\n" +
+			"                             files' names alone, for many sweeps)\n" +
 			"  a model's activations      the checkpoints and layers `brainalign sweep` would find\n" +
 			"Nothing is written.",
 		Flags: []cli.Flag{
@@ -85,8 +86,8 @@ func inspectPath(w io.Writer, p string, values bool) error {
 	}
 	if dirs, err := sweep.FindSweeps([]string{p}); err == nil {
 		fmt.Fprintf(w, "%s: %d sweeps\n", p, len(dirs))
-		for _, d := range dirs {
-			s, err := sweep.ReadStatus(d)
+		for _, d := range dirs { // many sweeps: counted from their files' names, none read
+			s, err := sweep.ReadStatusQuick(d)
 			if err != nil {
 				fmt.Fprintf(w, "  %s: %v\n", d, err)
 				continue
