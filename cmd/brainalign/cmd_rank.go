@@ -88,14 +88,11 @@ func runRank(c *cli.Context) error {
 	var models []*sweep.Alignment
 	perROI := make([][]*sweep.Alignment, len(rois))
 	unmerged := []string{} // models with a sweep still running (or failed): left out, said
+	progress, clearLine := modelProgress(c, len(names))
 	for k, m := range names {
-		if stderrIsTerminal(c) {
-			fmt.Fprintf(c.App.ErrWriter, "\r\033[Kreading the sweeps of model %d of %d: %s", k+1, len(names), m)
-		}
+		progress(k+1, m)
 		as, err := sweep.LoadAlignments(byModel[m], opts)
-		if stderrIsTerminal(c) {
-			fmt.Fprint(c.App.ErrWriter, "\r\033[K")
-		}
+		clearLine()
 		var ge *sweep.GroupError
 		switch {
 		case errors.As(err, &ge):

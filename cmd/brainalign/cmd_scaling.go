@@ -330,19 +330,11 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 	if rec.Options["checkpoint"] == "" {
 		rec.Options["checkpoint"] = "last"
 	}
-	// On a terminal, say which model is being read: many models on a network filesystem take a
-	// while.
-	progress, clearLine := func(int, string) {}, func() {}
-	if stderrIsTerminal(c) {
-		total := 0
-		for _, g := range groups {
-			total += len(g.Models)
-		}
-		progress = func(k int, m string) {
-			fmt.Fprintf(c.App.ErrWriter, "\r\033[Kreading the sweeps of model %d of %d: %s", k, total, m)
-		}
-		clearLine = func() { fmt.Fprint(c.App.ErrWriter, "\r\033[K") }
+	total := 0
+	for _, g := range groups {
+		total += len(g.Models)
 	}
+	progress, clearLine := modelProgress(c, total)
 	defer clearLine() // an error is printed on a clean line
 	inTable := map[string]bool{}
 	var ref *sweep.Alignment

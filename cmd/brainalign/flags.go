@@ -474,3 +474,17 @@ func alignmentOptions(c *cli.Context) (sweep.AlignmentOptions, error) {
 	}
 	return o, nil
 }
+
+// modelProgress says on a terminal which of total models is being read (rank, scaling --sweeps:
+// many models on a network filesystem take a while); wipe clears the line. Both do nothing when
+// stderr is not a terminal.
+func modelProgress(c *cli.Context, total int) (show func(k int, model string), wipe func()) {
+	if !stderrIsTerminal(c) {
+		return func(int, string) {}, func() {}
+	}
+	return func(k int, m string) {
+			fmt.Fprintf(c.App.ErrWriter, "\r\033[Kreading the sweeps of model %d of %d: %s", k, total, m)
+		}, func() {
+			fmt.Fprint(c.App.ErrWriter, "\r\033[K")
+		}
+}
