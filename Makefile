@@ -39,6 +39,7 @@ demo: build ## the built-in synthetic study
 fixtures: deps-oracle ## regenerate scikit-learn / SciPy fixtures in testdata/
 	/usr/bin/python3 testdata/gen_parity.py
 	/usr/bin/python3 testdata/gen_stats.py
+	/usr/bin/python3 testdata/gen_ceiling.py
 
 deps-cuda: ## Debian's CUDA 11.8 toolkit (enables non-free)
 	scripts/install-deps.sh cuda

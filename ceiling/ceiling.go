@@ -1,0 +1,537 @@
+package ceiling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// Method is how the signal-to-noise ratio is estimated.
+type Method string
+
+// The estimators (see the package documentation).
+const (
+	NCSNR     Method = "ncsnr"
+	SplitHalf Method = "split-half"
+)
+
+// ParseMethod parses "ncsnr" or "split-half".
+func ParseMethod(s string) (Method, error) {
+	switch Method(s) {
+	case NCSNR, SplitHalf:
+		return Method(s), nil
+	}
+	return "", fmt.Errorf("unknown noise-ceiling method %q (want ncsnr or split-half)", s)
+}
+
+// DefaultSplits is the number of random split-halves averaged when Options.Splits is 0.
+const DefaultSplits = 10
+
+// Options configure Estimate. The zero value is the ncsnr method without z-scoring.
+type Options struct {
+	Method Method // "" is NCSNR
+	Splits int    // split-half: random splits averaged (0: DefaultSplits)
+	Seed   uint64 // split-half: random seed of the splits
+	// Groups, when set, gives each trial's group (e.g. scanning session, numbered from 0): every
+	// target is z-scored within each group before anything else, as NSD does per session.
+	Groups []int
+	// Average asks for the stimulus means (Result.Averaged).
+	Average bool
+	// MaxBlockBytes bounds the working memory of the column blocks, all workers together
+	// (0: 512 MiB). At least one column per worker is always processed.
+	MaxBlockBytes int
+
+	halves [][]int8 // tests: the splits to use ([split][trial] 0 or 1), instead of random ones
+}
+
+// Result is the noise ceiling of every target (columns of the trials matrix).
+type Result struct {
+	Method Method
+	Splits int // split-half: splits averaged
+
+	Trials          int      // rows of the trials matrix
+	Stimuli         []string // distinct ids in order of first appearance: the rows of Averaged
+	Repeats         []int    // trials of each stimulus
+	RepeatedStimuli int      // stimuli with two trials or more: the noise estimate's
+	Groups          int      // z-scoring groups (0: none)
+	// NoiseTerm is nu, the mean over stimuli of 1/n_s: the noise variance of the averaged data
+	// in units of one trial's.
+	NoiseTerm float64
+
+	NoiseVar    []float64 // ncsnr: one trial's noise variance sigma_n^2 (nil for split-half)
+	SignalVar   []float64 // ncsnr: the signal variance sigma_s^2 (nil for split-half)
+	SplitHalfR  []float64 // split-half: Pearson r between half means, mean over splits (nil for ncsnr)
+	SNR         []float64 // sigma_s / sigma_n (+Inf without noise)
+	Explainable []float64 // fraction of the averaged data's variance a noiseless model explains
+	Ceiling     []float64 // sqrt(Explainable): the largest Pearson r against the averaged data
+
+	Constant int // targets constant over all trials (ceiling 0)
+	NoNoise  int // targets whose repeats agree exactly (ceiling 1)
+
+	// Averaged holds the stimulus means (stimuli x targets, row-major, the input's precision),
+	// when Options.Average was set.
+	Averaged engine.Matrix
+}
+
+// ErrNoRepeats is returned when too few stimuli were shown more than once for an estimate.
+var ErrNoRepeats = errors.New("too few repeated stimuli for a noise ceiling")
+
+// Estimate computes the noise ceiling of each column of trials (trials x targets) whose rows are
+// the trials of the stimuli named by ids (one per row; repeats expected). Values must be finite
+// (check with engine.Matrix.CheckFinite first: a non-finite value gives NaN here).
+func Estimate(ctx context.Context, trials engine.Matrix, ids []string, o Options) (*Result, error) {
+	if err := trials.Validate("trials"); err != nil {
+		return nil, err
+	}
+	if len(ids) != trials.Rows {
+		return nil, fmt.Errorf("%d stimulus ids for %d trials", len(ids), trials.Rows)
+	}
+	if o.Method == "" {
+		o.Method = NCSNR
+	}
+	if _, err := ParseMethod(string(o.Method)); err != nil {
+		return nil, err
+	}
+	if o.Splits == 0 {
+		o.Splits = DefaultSplits
+	}
+	if o.Splits < 0 {
+		return nil, fmt.Errorf("split count %d: want at least 1", o.Splits)
+	}
+	if o.MaxBlockBytes <= 0 {
+		o.MaxBlockBytes = 512 << 20
+	}
+	d := newDesign(ids)
+	res := &Result{Method: o.Method, Trials: trials.Rows, Stimuli: d.names, Repeats: d.count, RepeatedStimuli: len(d.repeated)}
+	for _, n := range d.count {
+		res.NoiseTerm += 1 / float64(n)
+	}
+	res.NoiseTerm /= float64(len(d.count))
+	switch {
+	case o.Method == NCSNR && (len(d.repeated) < 1 || len(d.names) < 2):
+		return nil, fmt.Errorf("%w: %d trials of %d stimuli, %d shown more than once; the ncsnr method needs at least one repeated stimulus and two stimuli",
+			ErrNoRepeats, trials.Rows, len(d.names), len(d.repeated))
+	case o.Method == SplitHalf && len(d.repeated) < 3:
+		return nil, fmt.Errorf("%w: %d trials of %d stimuli, %d shown more than once; the split-half method needs at least three repeated stimuli",
+			ErrNoRepeats, trials.Rows, len(d.names), len(d.repeated))
+	}
+	var groups *grouping
+	if o.Groups != nil {
+		g, err := newGrouping(o.Groups, trials.Rows)
+		if err != nil {
+			return nil, err
+		}
+		groups, res.Groups = g, len(g.members)
+	}
+	m := trials.Cols
+	res.SNR, res.Explainable, res.Ceiling = make([]float64, m), make([]float64, m), make([]float64, m)
+	var halves *splitPlan
+	if o.Method == NCSNR {
+		res.NoiseVar, res.SignalVar = make([]float64, m), make([]float64, m)
+	} else {
+		halves = newSplitPlan(d, o.Splits, o.Seed, o.halves)
+		res.Splits = len(halves.half)
+		res.SplitHalfR = make([]float64, m)
+	}
+	if o.Average {
+		res.Averaged = engine.Matrix{Rows: len(d.names), Cols: m}
+		if trials.Is64() {
+			res.Averaged.F64 = make([]float64, len(d.names)*m)
+		} else {
+			res.Averaged.F32 = make([]float32, len(d.names)*m)
+		}
+	}
+
+	workers := max(1, min(runtime.GOMAXPROCS(0), m))
+	// per column: the trials, the stimulus means and the split halves' means, in float64
+	perCol := 8 * (trials.Rows + len(d.names) + 2*len(d.repeated) + 8)
+	width := max(1, min(256, o.MaxBlockBytes/workers/perCol))
+	var next atomic.Int64
+	var constant, noNoise atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &worker{d: d, groups: groups, halves: halves, res: res}
+			for ctx.Err() == nil {
+				c0 := int(next.Add(int64(width))) - width
+				if c0 >= m {
+					break
+				}
+				c1 := min(m, c0+width)
+				w.block(trials, c0, c1)
+			}
+			constant.Add(int64(w.constant))
+			noNoise.Add(int64(w.noNoise))
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res.Constant, res.NoNoise = int(constant.Load()), int(noNoise.Load())
+	return res, nil
+}
+
+// design is which trials show which stimulus.
+type design struct {
+	names    []string // stimuli in order of first appearance
+	stim     []int    // stimulus of each trial
+	count    []int    // trials of each stimulus
+	repeated []int    // stimuli with two trials or more
+	dfNoise  int      // sum over stimuli of n_s - 1
+}
+
+func newDesign(ids []string) *design {
+	d := &design{stim: make([]int, len(ids))}
+	index := map[string]int{}
+	for t, id := range ids {
+		s, ok := index[id]
+		if !ok {
+			s = len(d.names)
+			index[id] = s
+			d.names = append(d.names, id)
+			d.count = append(d.count, 0)
+		}
+		d.stim[t] = s
+		d.count[s]++
+	}
+	for s, n := range d.count {
+		if n >= 2 {
+			d.repeated = append(d.repeated, s)
+		}
+		d.dfNoise += n - 1
+	}
+	return d
+}
+
+// grouping lists the trials of each z-scoring group.
+type grouping struct{ members [][]int }
+
+func newGrouping(groups []int, trials int) (*grouping, error) {
+	if len(groups) != trials {
+		return nil, fmt.Errorf("%d group labels for %d trials", len(groups), trials)
+	}
+	g := &grouping{}
+	for t, k := range groups {
+		if k < 0 {
+			return nil, fmt.Errorf("trial %d: negative group %d", t, k)
+		}
+		for len(g.members) <= k {
+			g.members = append(g.members, nil)
+		}
+		g.members[k] = append(g.members[k], t)
+	}
+	kept := g.members[:0]
+	for _, ts := range g.members {
+		if len(ts) > 0 {
+			kept = append(kept, ts)
+		}
+	}
+	g.members = kept
+	return g, nil
+}
+
+// splitPlan assigns the trials of each repeated stimulus to half A (0) or B (1), per split.
+type splitPlan struct {
+	half       [][]int8 // [split][trial]: 0, 1, or -1 for a stimulus shown once
+	nuA, nuB   float64  // mean over repeated stimuli of 1/|A|, 1/|B|
+	repeatedOf []int    // stimulus -> index among the repeated ones, or -1
+	trialsOf   [][]int  // stimulus -> its trials
+}
+
+func newSplitPlan(d *design, splits int, seed uint64, given [][]int8) *splitPlan {
+	p := &splitPlan{repeatedOf: make([]int, len(d.names)), trialsOf: make([][]int, len(d.names))}
+	for s := range p.repeatedOf {
+		p.repeatedOf[s] = -1
+	}
+	for r, s := range d.repeated {
+		p.repeatedOf[s] = r
+	}
+	for t, s := range d.stim {
+		p.trialsOf[s] = append(p.trialsOf[s], t)
+	}
+	if given != nil {
+		p.half = given
+		splits = 0
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6365696c696e67)) // "ceiling"
+	for range splits {
+		h := make([]int8, len(d.stim))
+		for t := range h {
+			h[t] = -1
+		}
+		for _, s := range d.repeated {
+			ts := append([]int(nil), p.trialsOf[s]...)
+			rng.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
+			for i, t := range ts {
+				h[t] = int8(min(1, i/(len(ts)/2)))
+			}
+		}
+		p.half = append(p.half, h)
+	}
+	// every split cuts a stimulus's trials the same way: floor(n/2) in A, the rest in B
+	for _, s := range d.repeated {
+		a := 0
+		for _, t := range p.trialsOf[s] {
+			if p.half[0][t] == 0 {
+				a++
+			}
+		}
+		p.nuA += 1 / float64(a)
+		p.nuB += 1 / float64(d.count[s]-a)
+	}
+	p.nuA /= float64(len(d.repeated))
+	p.nuB /= float64(len(d.repeated))
+	return p
+}
+
+// worker processes blocks of columns with private buffers.
+type worker struct {
+	d      *design
+	groups *grouping
+	halves *splitPlan
+	res    *Result
+
+	rows              []int // 0..T-1, for GatherCols64
+	buf, means, a, b  []float64
+	constant, noNoise int
+}
+
+// block computes the ceiling of columns [c0, c1).
+func (w *worker) block(trials engine.Matrix, c0, c1 int) {
+	d, res := w.d, w.res
+	width, T, S := c1-c0, trials.Rows, len(d.names)
+	w.buf = grow(w.buf, T*width)
+	w.means = grow(w.means, S*width)
+	if len(w.rows) != T {
+		w.rows = make([]int, T)
+		for i := range w.rows {
+			w.rows[i] = i
+		}
+	}
+	trials.GatherCols64(w.rows, c0, c1, w.buf)
+	if w.groups != nil {
+		zscore(w.buf, width, w.groups)
+	}
+	// stimulus means
+	means := w.means
+	clear(means)
+	for t, s := range d.stim {
+		addTo(means[s*width:(s+1)*width], w.buf[t*width:(t+1)*width])
+	}
+	for s, n := range d.count {
+		scale(means[s*width:(s+1)*width], 1/float64(n))
+	}
+	if res.Averaged.F64 != nil || res.Averaged.F32 != nil {
+		m := res.Averaged.Cols
+		for s := range S {
+			row := means[s*width : (s+1)*width]
+			if res.Averaged.F64 != nil {
+				copy(res.Averaged.F64[s*m+c0:s*m+c1], row)
+			} else {
+				out := res.Averaged.F32[s*m+c0 : s*m+c1]
+				for j, v := range row {
+					out[j] = float32(v)
+				}
+			}
+		}
+	}
+	// total and within-stimulus sums of squares (two passes: means first)
+	total, noise, grand := make([]float64, width), make([]float64, width), make([]float64, width)
+	for t := range T {
+		addTo(grand, w.buf[t*width:(t+1)*width])
+	}
+	scale(grand, 1/float64(T))
+	for t, s := range d.stim {
+		row, mu := w.buf[t*width:(t+1)*width], means[s*width:(s+1)*width]
+		for j, v := range row {
+			dt, dn := v-grand[j], v-mu[j]
+			total[j] += dt * dt
+			noise[j] += dn * dn
+		}
+	}
+	var r []float64
+	if w.halves != nil {
+		r = w.splitHalf(width)
+	}
+	constant := constantColumns(w.buf, width)
+	for j := range width {
+		c := c0 + j
+		totalVar := total[j] / float64(T-1)
+		if constant[j] {
+			w.constant++ // SNR, Explainable and Ceiling stay 0
+			if res.NoiseVar != nil {
+				res.NoiseVar[c], res.SignalVar[c] = 0, 0
+			}
+			continue
+		}
+		var snr2 float64
+		if w.halves == nil {
+			noiseVar := noise[j] / float64(d.dfNoise)
+			signalVar := max(0, totalVar-noiseVar)
+			res.NoiseVar[c], res.SignalVar[c] = noiseVar, signalVar
+			snr2 = math.Inf(1)
+			if noiseVar > 0 {
+				snr2 = signalVar / noiseVar
+			}
+		} else {
+			res.SplitHalfR[c] = r[j]
+			snr2 = snrFromSplitHalf(r[j], w.halves.nuA, w.halves.nuB)
+		}
+		if math.IsInf(snr2, 1) {
+			w.noNoise++
+			res.SNR[c], res.Explainable[c], res.Ceiling[c] = math.Inf(1), 1, 1
+			continue
+		}
+		ex := snr2 / (snr2 + res.NoiseTerm)
+		res.SNR[c], res.Explainable[c], res.Ceiling[c] = math.Sqrt(snr2), ex, math.Sqrt(ex)
+	}
+}
+
+// constantColumns reports which columns of the row-major block hold one value only.
+func constantColumns(buf []float64, width int) []bool {
+	same := make([]bool, width)
+	for j := range same {
+		same[j] = true
+	}
+	first := buf[:width]
+	for t := width; t < len(buf); t += width {
+		for j, v := range buf[t : t+width] {
+			if v != first[j] {
+				same[j] = false
+			}
+		}
+	}
+	return same
+}
+
+// splitHalf returns, for each column of the block in w.buf, Pearson's r between the two halves'
+// stimulus means over the repeated stimuli, averaged over the splits.
+func (w *worker) splitHalf(width int) []float64 {
+	p, d := w.halves, w.d
+	R := len(d.repeated)
+	w.a, w.b = grow(w.a, R*width), grow(w.b, R*width)
+	r := make([]float64, width)
+	for _, half := range p.half {
+		clear(w.a)
+		clear(w.b)
+		for _, s := range d.repeated {
+			i := p.repeatedOf[s]
+			var na int
+			for _, t := range p.trialsOf[s] {
+				row := w.buf[t*width : (t+1)*width]
+				if half[t] == 0 {
+					addTo(w.a[i*width:(i+1)*width], row)
+					na++
+				} else {
+					addTo(w.b[i*width:(i+1)*width], row)
+				}
+			}
+			scale(w.a[i*width:(i+1)*width], 1/float64(na))
+			scale(w.b[i*width:(i+1)*width], 1/float64(d.count[s]-na))
+		}
+		for j := range width {
+			r[j] += pearsonStrided(w.a, w.b, j, width, R)
+		}
+	}
+	scale(r, 1/float64(len(p.half)))
+	return r
+}
+
+// pearsonStrided is Pearson's r of column j of two R x width row-major matrices; 0 when either
+// column is constant.
+func pearsonStrided(a, b []float64, j, width, R int) float64 {
+	var ma, mb float64
+	for i := range R {
+		ma += a[i*width+j]
+		mb += b[i*width+j]
+	}
+	ma /= float64(R)
+	mb /= float64(R)
+	var sab, saa, sbb float64
+	for i := range R {
+		x, y := a[i*width+j]-ma, b[i*width+j]-mb
+		sab += x * y
+		saa += x * x
+		sbb += y * y
+	}
+	if saa == 0 || sbb == 0 {
+		return 0
+	}
+	return max(-1, min(1, sab/math.Sqrt(saa*sbb)))
+}
+
+// snrFromSplitHalf solves r = S / sqrt((S + nuA)(S + nuB)) for S = snr^2 >= 0: the positive
+// root of (1 - r^2) S^2 - r^2 (nuA + nuB) S - r^2 nuA nuB = 0; 0 for r <= 0, +Inf for r >= 1.
+func snrFromSplitHalf(r, nuA, nuB float64) float64 {
+	switch {
+	case !(r > 0):
+		return 0
+	case r >= 1:
+		return math.Inf(1)
+	}
+	r2 := r * r
+	a, b, c := (1-r)*(1+r), r2*(nuA+nuB), r2*nuA*nuB
+	return (b + math.Sqrt(b*b+4*a*c)) / (2 * a)
+}
+
+// zscore standardises each column of the T x width block within each group (population
+// standard deviation, as scipy.stats.zscore); a column constant within a group becomes 0 there.
+func zscore(buf []float64, width int, g *grouping) {
+	mean, sd := make([]float64, width), make([]float64, width)
+	for _, ts := range g.members {
+		clear(mean)
+		clear(sd)
+		for _, t := range ts {
+			addTo(mean, buf[t*width:(t+1)*width])
+		}
+		scale(mean, 1/float64(len(ts)))
+		for _, t := range ts {
+			for j, v := range buf[t*width : (t+1)*width] {
+				dv := v - mean[j]
+				sd[j] += dv * dv
+			}
+		}
+		for j := range sd {
+			sd[j] = math.Sqrt(sd[j] / float64(len(ts)))
+		}
+		for _, t := range ts {
+			row := buf[t*width : (t+1)*width]
+			for j := range row {
+				if sd[j] > 0 {
+					row[j] = (row[j] - mean[j]) / sd[j]
+				} else {
+					row[j] = 0
+				}
+			}
+		}
+	}
+}
+
+func addTo(dst, src []float64) {
+	for j, v := range src {
+		dst[j] += v
+	}
+}
+
+func scale(x []float64, f float64) {
+	for j := range x {
+		x[j] *= f
+	}
+}
+
+func grow(b []float64, n int) []float64 {
+	if cap(b) < n {
+		return make([]float64, n)
+	}
+	return b[:n]
+}
