@@ -39,8 +39,8 @@ type Options struct {
 	Method Method // "" is NCSNR
 	Splits int    // split-half: random splits averaged (0: DefaultSplits)
 	Seed   uint64 // split-half: random seed of the splits
-	// Groups, when set, gives each trial's group (e.g. scanning session, numbered from 0): every
-	// target is z-scored within each group before anything else, as NSD does per session.
+	// Groups, when set, gives each trial's group label (e.g. its scanning session): every target
+	// is z-scored within each group before anything else, as NSD does per session.
 	Groups []int
 	// Average asks for the stimulus means (Result.Averaged).
 	Average bool
@@ -221,22 +221,16 @@ func newGrouping(groups []int, trials int) (*grouping, error) {
 		return nil, fmt.Errorf("%d group labels for %d trials", len(groups), trials)
 	}
 	g := &grouping{}
-	for t, k := range groups {
-		if k < 0 {
-			return nil, fmt.Errorf("trial %d: negative group %d", t, k)
-		}
-		for len(g.members) <= k {
+	index := map[int]int{}
+	for t, label := range groups {
+		k, ok := index[label]
+		if !ok {
+			k = len(g.members)
+			index[label] = k
 			g.members = append(g.members, nil)
 		}
 		g.members[k] = append(g.members[k], t)
 	}
-	kept := g.members[:0]
-	for _, ts := range g.members {
-		if len(ts) > 0 {
-			kept = append(kept, ts)
-		}
-	}
-	g.members = kept
 	return g, nil
 }
 

@@ -119,9 +119,14 @@ func memberNames(all []string) string {
 	return strings.Join(names, ", ")
 }
 
-// readIDs reads stimulus ids, one per line. A blank line before the last id is an error (it
-// would shift rows); blank lines at the end and a UTF-8 byte-order mark are ignored.
-func readIDs(path string) ([]string, error) {
+// readIDs reads stimulus ids, one per line, each id once. A blank line before the last id is an
+// error (it would shift rows); blank lines at the end and a UTF-8 byte-order mark are ignored.
+func readIDs(path string) ([]string, error) { return readIDLines(path, false) }
+
+// readTrialIDs is readIDs for trials, where an id repeats for each showing of its stimulus.
+func readTrialIDs(path string) ([]string, error) { return readIDLines(path, true) }
+
+func readIDLines(path string, repeats bool) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -147,7 +152,7 @@ func readIDs(path string) ([]string, error) {
 		if blank != 0 {
 			return nil, fmt.Errorf("%s: line %d is empty (one stimulus id per line)", path, blank)
 		}
-		if prev, dup := seen[id]; dup {
+		if prev, dup := seen[id]; dup && !repeats {
 			return nil, fmt.Errorf("%s: id %q on line %d repeats line %d", path, id, line, prev)
 		}
 		seen[id] = line

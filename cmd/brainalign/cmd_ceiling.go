@@ -1,0 +1,211 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/ceiling"
+)
+
+func init() {
+	registerCommand(&cli.Command{
+		Name:      "ceiling",
+		Usage:     "noise ceiling of brain data from repeated trials, and the trials averaged per stimulus",
+		ArgsUsage: " ",
+		Description: "Reads trial-level brain data (--brain: trials x targets, or trials x channels x times) and\n" +
+			"the stimulus shown on each trial (--ids, one per line; a stimulus shown several times repeats\n" +
+			"its id), and writes to --out:\n" +
+			"  ceiling.npy               the largest Pearson r a noiseless model can reach against\n" +
+			"                            averaged.npy, per target (float64, the trailing axes' shape)\n" +
+			"  explainable_variance.npy  its square: the fraction of the averaged data's variance that is\n" +
+			"                            signal (NSD's noise ceiling NC / 100)\n" +
+			"  ncsnr.npy                 signal sd / noise sd of one trial (+Inf where repeats agree exactly)\n" +
+			"  split_half_r.npy          with --method split-half: r between half means, mean over splits\n" +
+			"  averaged.npy, averaged_ids.txt   the trials averaged per stimulus (in the input's precision;\n" +
+			"                            stimuli in order of first appearance), ready for encode and sweep\n" +
+			"                            (--brain averaged.npy --brain-ids averaged_ids.txt); not with\n" +
+			"                            --no-averaged\n" +
+			"  ceiling.json              inputs, method, repeat counts, summary statistics\n" +
+			"--method ncsnr (default) estimates the noise from the spread of each stimulus's repeats, as the\n" +
+			"Natural Scenes Dataset does; split-half correlates the means of random halves of each\n" +
+			"stimulus's repeats. Both account for stimuli shown a different number of times. With\n" +
+			"--sessions every target is z-scored within each session first (NSD's practice; it removes\n" +
+			"drifts between sessions). Pass the ceiling to encode --ceiling (or sweep --ceiling) to divide\n" +
+			"scores by it. Formulas: package ceiling's documentation.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "trial-level brain data `TRIALS.npy` (trials x targets, or trials x channels x times)"},
+			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
+			&cli.StringFlag{Name: "ids", Required: true, Usage: "the stimulus of each trial, one id per `FILE` line (repeats expected)"},
+			&cli.StringFlag{Name: "sessions", Usage: "z-score each target within sessions: `SESSIONS.npy`, one integer label per trial"},
+			&cli.StringFlag{Name: "method", Value: string(ceiling.NCSNR), Usage: "ncsnr or split-half"},
+			&cli.IntFlag{Name: "splits", Value: ceiling.DefaultSplits, Usage: "split-half: random splits averaged"},
+			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "split-half: random seed of the splits"},
+			&cli.BoolFlag{Name: "no-averaged", Usage: "do not write averaged.npy (saves its memory and disk)"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
+		},
+		Action: runCeiling,
+	})
+}
+
+func runCeiling(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("ceiling takes no arguments (got %q); the trials are given with --brain", c.Args().First())
+	}
+	method, err := ceiling.ParseMethod(c.String("method"))
+	if err != nil {
+		return usageError("--method: %v", err)
+	}
+	if c.Int("splits") < 1 {
+		return usageError("--splits %d: want at least 1", c.Int("splits"))
+	}
+	if method != ceiling.SplitHalf && (c.IsSet("splits") || c.IsSet("seed")) {
+		return usageError("--splits and --seed are for --method split-half")
+	}
+	out, cleanup, err := createOut(c.String("out"), c.Bool("overwrite"))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if err := out.CheckInputs(c.String("brain"), c.String("ids"), c.String("sessions")); err != nil {
+		return err
+	}
+	if c.Bool("overwrite") {
+		if err := checkEarlierOutput(c.String("out"), "ceiling", "ceiling.json", isCommandJSON("ceiling.json", "ceiling")); err != nil {
+			return err
+		}
+	}
+	y, err := loadBrain(c.String("brain"), c.String("brain-array"))
+	if err != nil {
+		return err
+	}
+	defer y.close()
+	ids, err := readTrialIDs(c.String("ids"))
+	if err != nil {
+		return err
+	}
+	if len(ids) != y.m.Rows {
+		return fmt.Errorf("%s: %d ids for the %d trials (rows) of %s", c.String("ids"), len(ids), y.m.Rows, y.name())
+	}
+	o := ceiling.Options{Method: method, Splits: c.Int("splits"), Seed: c.Uint64("seed"), Average: !c.Bool("no-averaged")}
+	if c.String("sessions") != "" {
+		if o.Groups, err = readGroups(c.String("sessions"), y.m.Rows); err != nil {
+			return err
+		}
+	}
+	if err := y.m.CheckFinite(y.name()); err != nil {
+		return err
+	}
+	res, err := ceiling.Estimate(c.Context, y.m, ids, o)
+	if err != nil {
+		return fmt.Errorf("%s with %s: %w", y.name(), c.String("ids"), err)
+	}
+
+	trailing := y.shape[1:]
+	files := []struct {
+		name string
+		data []float64
+	}{{"ceiling.npy", res.Ceiling}, {"explainable_variance.npy", res.Explainable}, {"ncsnr.npy", res.SNR}}
+	if method == ceiling.SplitHalf {
+		files = append(files, struct {
+			name string
+			data []float64
+		}{"split_half_r.npy", res.SplitHalfR})
+	}
+	var written []string
+	for _, f := range files {
+		if err := array.WriteNPY(out.Path(f.name), trailing, f.data); err != nil {
+			return err
+		}
+		written = append(written, f.name)
+	}
+	if o.Average {
+		shape := append([]int{len(res.Stimuli)}, trailing...)
+		var data any = res.Averaged.F32
+		if res.Averaged.Is64() {
+			data = res.Averaged.F64
+		}
+		if err := array.WriteNPY(out.Path("averaged.npy"), shape, data); err != nil {
+			return err
+		}
+		if err := os.WriteFile(out.Path("averaged_ids.txt"), []byte(strings.Join(res.Stimuli, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+		written = append(written, "averaged.npy", "averaged_ids.txt")
+	}
+	summary := map[string]any{
+		"command":           "ceiling",
+		"version":           version,
+		"created":           nowUTC(),
+		"args":              os.Args,
+		"brain":             infoOf(y),
+		"ids":               c.String("ids"),
+		"method":            method,
+		"trials":            res.Trials,
+		"stimuli":           len(res.Stimuli),
+		"repeated_stimuli":  res.RepeatedStimuli,
+		"repeats":           repeatHistogram(res.Repeats),
+		"noise_term":        res.NoiseTerm,
+		"targets":           y.m.Cols,
+		"ceiling":           statsOf(res.Ceiling),
+		"explainable":       statsOf(res.Explainable),
+		"constant_targets":  res.Constant,
+		"noiseless_targets": res.NoNoise,
+		"files":             written,
+		"host":              hostOf(),
+	}
+	if method == ceiling.SplitHalf {
+		summary["splits"], summary["seed"] = res.Splits, c.Uint64("seed")
+	}
+	if o.Groups != nil {
+		summary["sessions"] = map[string]any{"path": c.String("sessions"), "count": res.Groups}
+	}
+	if err := writeJSON(out.Path("ceiling.json"), jsonSafe(summary)); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	st := statsOf(res.Ceiling)
+	fmt.Fprintf(c.App.Writer, "noise ceiling (%s) of %d targets from %d trials of %d stimuli (%d shown more than once; %s):\n",
+		method, y.m.Cols, res.Trials, len(res.Stimuli), res.RepeatedStimuli, repeatSummary(res.Repeats))
+	fmt.Fprintf(c.App.Writer, "  ceiling on r: median %.3f, mean %.3f, max %.3f", st.Median, st.Mean, st.Max)
+	if res.Constant > 0 {
+		fmt.Fprintf(c.App.Writer, "; %d constant target(s) at 0", res.Constant)
+	}
+	fmt.Fprintf(c.App.Writer, "\nwrote %s: %s\n", out.Final(), strings.Join(append(written, "ceiling.json"), ", "))
+	return nil
+}
+
+// repeatHistogram counts stimuli by their number of trials, keyed by that number.
+func repeatHistogram(repeats []int) map[string]int {
+	h := map[string]int{}
+	for _, n := range repeats {
+		h[strconv.Itoa(n)]++
+	}
+	return h
+}
+
+// repeatSummary says how many stimuli were shown how often ("120 x 1, 800 x 3").
+func repeatSummary(repeats []int) string {
+	h := map[int]int{}
+	for _, n := range repeats {
+		h[n]++
+	}
+	ns := make([]int, 0, len(h))
+	for n := range h {
+		ns = append(ns, n)
+	}
+	sort.Ints(ns)
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = fmt.Sprintf("%d shown %dx", h[n], n)
+	}
+	return strings.Join(parts, ", ")
+}
