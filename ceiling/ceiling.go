@@ -529,3 +529,20 @@ func grow(b []float64, n int) []float64 {
 	}
 	return b[:n]
 }
+
+// Divide returns scores divided by the ceiling of their targets (Brain-Score's "ceiled" score),
+// NaN where the ceiling is below floor (a noise-only target, whose ratio would be noise over a
+// tiny number) and the number of such targets. The ratio is not clipped: a target's score may
+// exceed a ceiling that is itself estimated.
+func Divide(scores, ceil []float64, floor float64) (ceiled []float64, below int) {
+	ceiled = make([]float64, len(scores))
+	for j, s := range scores {
+		if !(ceil[j] >= floor) || ceil[j] == 0 {
+			ceiled[j] = math.NaN()
+			below++
+			continue
+		}
+		ceiled[j] = s / ceil[j]
+	}
+	return ceiled, below
+}

@@ -384,3 +384,19 @@ func toFloat64(v []float32) []float64 {
 	}
 	return out
 }
+
+func TestDivide(t *testing.T) {
+	got, below := Divide([]float64{0.2, 0.3, 0.05, 0.4, -0.1}, []float64{0.5, 0.05, 0, 1, 0.5}, 0.1)
+	want := []float64{0.4, math.NaN(), math.NaN(), 0.4, -0.2}
+	for j := range want {
+		if !(got[j] == want[j] || math.IsNaN(got[j]) && math.IsNaN(want[j])) {
+			t.Errorf("ceiled[%d] = %v, want %v", j, got[j], want[j])
+		}
+	}
+	if below != 2 {
+		t.Errorf("%d below the floor, want 2", below)
+	}
+	if got, _ := Divide([]float64{0.1}, []float64{0}, 0); !math.IsNaN(got[0]) {
+		t.Errorf("a zero ceiling with floor 0 gave %v, want NaN", got[0])
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -208,4 +209,48 @@ func repeatSummary(repeats []int) string {
 		parts[i] = fmt.Sprintf("%d shown %dx", h[n], n)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// defaultCeilingMin is the smallest noise ceiling a score is divided by: below it a target is
+// mostly noise, and the ratio would be noise over a small, uncertain number.
+const defaultCeilingMin = 0.1
+
+// ceilingOption reads --ceiling (nil when not given) for brain data whose targets are shaped
+// targets, and checks --ceiling-min.
+func ceilingOption(c *cli.Context, targets []int) ([]float64, error) {
+	if c.IsSet("ceiling-min") && c.String("ceiling") == "" {
+		return nil, usageError("--ceiling-min needs --ceiling")
+	}
+	if m := c.Float64("ceiling-min"); !(m >= 0 && m <= 1) {
+		return nil, usageError("--ceiling-min %g: want a value from 0 to 1", m)
+	}
+	if c.String("ceiling") == "" {
+		return nil, nil
+	}
+	return loadCeiling(c.String("ceiling"), targets)
+}
+
+// ceiledInfo is what a summary records of scores divided by the noise ceiling.
+type ceiledInfo struct {
+	Path   string     `json:"path"`
+	Min    float64    `json:"min"`
+	Below  int        `json:"targets_below_min"`
+	Score  scoreStats `json:"ceiled_score"` // over the targets at or above the floor
+	scores []float64
+}
+
+func divideByCeiling(scores, ceil []float64, path string, floor float64) *ceiledInfo {
+	ceiled, below := ceiling.Divide(scores, ceil, floor)
+	kept := make([]float64, 0, len(ceiled)-below)
+	for _, v := range ceiled {
+		if !math.IsNaN(v) {
+			kept = append(kept, v)
+		}
+	}
+	st := statsOf(kept)
+	if len(kept) == 0 {
+		nan := math.NaN()
+		st = scoreStats{Mean: nan, Median: nan, Max: nan, Min: nan}
+	}
+	return &ceiledInfo{Path: path, Min: floor, Below: below, Score: st, scores: ceiled}
 }

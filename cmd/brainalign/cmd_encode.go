@@ -27,7 +27,9 @@ func init() {
 			"  summary.json     inputs, shapes, grid, folds, engine, precision, timings, degenerate counts\n" +
 			"Inputs are .npy (float16/32/64, C or Fortran order), or an .npz/.safetensors member (--layer).\n" +
 			"With --features-ids and --brain-ids (one stimulus id per line) rows are matched by id; the\n" +
-			"matched rows keep the brain file's order, which the folds follow.",
+			"matched rows keep the brain file's order, which the folds follow. With --ceiling (brainalign\n" +
+			"ceiling's ceiling.npy for this brain data) it also writes ceiled_scores.npy: scores divided\n" +
+			"by each target's noise ceiling, NaN where the ceiling is below --ceiling-min.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` (n x d)"},
 			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
@@ -36,6 +38,8 @@ func init() {
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
+			&cli.StringFlag{Name: "ceiling", Usage: "noise ceiling per target, `CEILING.npy` (brainalign ceiling): also write ceiled_scores.npy"},
+			&cli.Float64Flag{Name: "ceiling-min", Value: defaultCeilingMin, Usage: "targets whose ceiling is below this get NaN ceiled scores"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		}, modelFlags()...),
 		Action: runEncode,
@@ -51,7 +55,7 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(c.String("features"), c.String("brain"), c.String("features-ids"), c.String("brain-ids"), c.String("groups")); err != nil {
+	if err := out.CheckInputs(c.String("features"), c.String("brain"), c.String("features-ids"), c.String("brain-ids"), c.String("groups"), c.String("ceiling")); err != nil {
 		return err
 	}
 	// --overwrite replaces an earlier encode output only. Checked here, after outdir's own
@@ -73,6 +77,10 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer y.close()
+	ceil, err := ceilingOption(c, y.shape[1:])
+	if err != nil {
+		return err
+	}
 	xm, ym := x.m, y.m
 	var unmatched map[string][]string
 	var brainRows []int // the brain file's rows in use, in order (nil: all, as stored)
@@ -146,6 +154,14 @@ func runEncode(c *cli.Context) error {
 	if unmatched != nil {
 		summary["unmatched_ids"] = unmatched
 	}
+	var ceiled *ceiledInfo
+	if ceil != nil {
+		ceiled = divideByCeiling(res.Scores, ceil, c.String("ceiling"), c.Float64("ceiling-min"))
+		if err := array.WriteNPY(out.Path("ceiled_scores.npy"), trailing, ceiled.scores); err != nil {
+			return err
+		}
+		summary["ceiling"] = jsonSafe(ceiled)
+	}
 	if err := writeJSON(out.Path("summary.json"), summary); err != nil {
 		return err
 	}
@@ -157,6 +173,10 @@ func runEncode(c *cli.Context) error {
 		ym.Cols, xm.Cols, ym.Rows, res.Engine, res.Timings.Total.Round(1e6), st.Mean, st.Median, st.Max)
 	if res.DegenerateTargets > 0 {
 		fmt.Fprintf(c.App.Writer, "; %d target(s) with a zero-variance fold scored 0 there", res.DegenerateTargets)
+	}
+	if ceiled != nil {
+		fmt.Fprintf(c.App.Writer, "\n  divided by the noise ceiling: median %.4f over %d targets (%d with a ceiling below %g left out)",
+			ceiled.Score.Median, len(res.Scores)-ceiled.Below, ceiled.Below, ceiled.Min)
 	}
 	fmt.Fprintf(c.App.Writer, "\nwrote %s\n", out.Final())
 	return nil

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/brainalign/brainalign/array"
@@ -221,4 +223,50 @@ func subsetRows(m engine.Matrix, rows []int) engine.Matrix {
 	out := make([]float32, len(rows)*m.Cols)
 	m.GatherCols32(rows, 0, m.Cols, out)
 	return engine.NewMatrix32(len(rows), m.Cols, out)
+}
+
+// loadCeiling reads a noise ceiling (brainalign ceiling's ceiling.npy) for brain data whose
+// targets have the given shape: the same shape, or flat with as many values. Values must lie in
+// [0, 1]; NaN (no ceiling) is kept and treated as below the floor.
+func loadCeiling(path string, targets []int) ([]float64, error) {
+	arrs, err := array.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	defer array.CloseAll(arrs)
+	if len(arrs) != 1 {
+		return nil, fmt.Errorf("%s: holds %d arrays, want one noise ceiling per target", path, len(arrs))
+	}
+	a := arrs[0]
+	n := 1
+	for _, d := range targets {
+		n *= d
+	}
+	if a.F32 == nil && a.F64 == nil {
+		return nil, fmt.Errorf("%s: %s data, want float32 or float64 ceilings", path, a.DType)
+	}
+	if a.Size() != n || (len(a.Shape) != 1 && !slices.Equal(a.Shape, targets)) {
+		return nil, fmt.Errorf("%s: shape %s, but the brain data's targets are shaped %s", path, array.ShapeString(a.Shape), array.ShapeString(targets))
+	}
+	m, err := a.Matrix()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// flattened in C order, as the targets are (Matrix copies Fortran data into C order)
+	flat := make([]float64, n)
+	m.GatherRows(allRows(m.Rows), flat)
+	for j, v := range flat {
+		if v < 0 || v > 1 || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%s: value %g at target %d is not a ceiling on r (want 0 to 1, or NaN)", path, v, j)
+		}
+	}
+	return flat, nil
+}
+
+func allRows(n int) []int {
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	return rows
 }

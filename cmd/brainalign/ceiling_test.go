@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/ceiling"
+	"github.com/brainalign/brainalign/engine"
+)
+
+// trialStudy is trial-level MEG-shaped data (trials x channels x times) driven by features of
+// the stimuli, with one to three trials per stimulus over two sessions.
+type trialStudy struct {
+	dir                            string
+	features, featureIDs           string // stimuli x d, in another order than the trials
+	trials, ids, sessions          string
+	y                              engine.Matrix
+	idList                         []string
+	sessionList                    []int
+	stimuli, channels, times, nTri int
+}
+
+func writeTrialStudy(t *testing.T) trialStudy {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 8))
+	st := trialStudy{dir: t.TempDir(), stimuli: 150, channels: 3, times: 4}
+	const d = 6
+	m := st.channels * st.times
+	x := make([]float32, st.stimuli*d)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	w := make([]float64, d*m)
+	for i := range w {
+		w[i] = rng.NormFloat64() * float64(i%m) / float64(m) // target 0 (channel 0, time 0) pure noise
+	}
+	var data []float32
+	for s := range st.stimuli {
+		for range 1 + s%3 {
+			st.idList = append(st.idList, fmt.Sprintf("img%03d", s))
+			st.sessionList = append(st.sessionList, len(st.idList)%2)
+			for j := range m {
+				v := rng.NormFloat64()
+				for k := range d {
+					v += float64(x[s*d+k]) * w[k*m+j]
+				}
+				data = append(data, float32(v))
+			}
+		}
+	}
+	st.nTri = len(st.idList)
+	rng.Shuffle(st.nTri, func(a, b int) {
+		st.idList[a], st.idList[b] = st.idList[b], st.idList[a]
+		for j := range m {
+			data[a*m+j], data[b*m+j] = data[b*m+j], data[a*m+j]
+		}
+	})
+	st.y = engine.NewMatrix32(st.nTri, m, data)
+	st.trials, st.ids, st.sessions = filepath.Join(st.dir, "trials.npy"), filepath.Join(st.dir, "trial_ids.txt"), filepath.Join(st.dir, "sessions.npy")
+	must(t, array.WriteNPY(st.trials, []int{st.nTri, st.channels, st.times}, data))
+	must(t, os.WriteFile(st.ids, []byte(strings.Join(st.idList, "\n")+"\n"), 0o644))
+	sess := make([]int64, st.nTri)
+	for i, v := range st.sessionList {
+		sess[i] = int64(v)
+	}
+	must(t, array.WriteNPY(st.sessions, []int{st.nTri}, sess))
+	// features listed in reverse stimulus order
+	rev := make([]float32, 0, len(x))
+	var fids []string
+	for s := st.stimuli - 1; s >= 0; s-- {
+		rev = append(rev, x[s*d:(s+1)*d]...)
+		fids = append(fids, fmt.Sprintf("img%03d", s))
+	}
+	st.features, st.featureIDs = filepath.Join(st.dir, "X.npy"), filepath.Join(st.dir, "X_ids.txt")
+	must(t, array.WriteNPY(st.features, []int{st.stimuli, d}, rev))
+	must(t, os.WriteFile(st.featureIDs, []byte(strings.Join(fids, "\n")+"\n"), 0o644))
+	return st
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readNPY(t *testing.T, path string) *array.Array {
+	t.Helper()
+	a, err := array.ReadNPY(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// ceiling writes what the library computes, shaped as the brain data's targets; encode divides
+// its scores by it.
+func TestCeilingThenEncode(t *testing.T) {
+	st := writeTrialStudy(t)
+	out := filepath.Join(st.dir, "ceil")
+	stdout, stderr, code := runCLI(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--sessions", st.sessions, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "noise ceiling (ncsnr) of 12 targets from 300 trials of 150 stimuli (100 shown more than once") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	want, err := ceiling.Estimate(context.Background(), st.y, st.idList, ceiling.Options{Groups: st.sessionList, Average: true})
+	must(t, err)
+	for name, v := range map[string][]float64{"ceiling.npy": want.Ceiling, "explainable_variance.npy": want.Explainable, "ncsnr.npy": want.SNR} {
+		a := readNPY(t, filepath.Join(out, name))
+		if fmt.Sprint(a.Shape) != "[3 4]" || a.DType != "float64" {
+			t.Errorf("%s: shape %v dtype %s, want [3 4] float64", name, a.Shape, a.DType)
+		}
+		for j := range v {
+			if a.F64[j] != v[j] {
+				t.Errorf("%s[%d] = %v, want %v", name, j, a.F64[j], v[j])
+			}
+		}
+	}
+	if want.Ceiling[0] > 0.2 || want.Ceiling[11] < 0.8 {
+		t.Errorf("planted ceilings: noise target %.3f, strongest %.3f", want.Ceiling[0], want.Ceiling[11])
+	}
+	avg := readNPY(t, filepath.Join(out, "averaged.npy"))
+	if fmt.Sprint(avg.Shape) != "[150 3 4]" || avg.DType != "float32" {
+		t.Errorf("averaged.npy: shape %v dtype %s", avg.Shape, avg.DType)
+	}
+	for i, v := range want.Averaged.F32 {
+		if avg.F32[i] != v {
+			t.Fatalf("averaged[%d] = %v, want %v", i, avg.F32[i], v)
+		}
+	}
+	ids, err := readIDs(filepath.Join(out, "averaged_ids.txt"))
+	must(t, err)
+	if strings.Join(ids, ",") != strings.Join(want.Stimuli, ",") {
+		t.Errorf("averaged_ids.txt does not list the stimuli in first-appearance order")
+	}
+	var summary map[string]any
+	b, err := os.ReadFile(filepath.Join(out, "ceiling.json"))
+	must(t, err)
+	must(t, json.Unmarshal(b, &summary))
+	if summary["command"] != "ceiling" || summary["trials"] != 300.0 || summary["repeated_stimuli"] != 100.0 ||
+		fmt.Sprint(summary["repeats"]) != "map[1:50 2:50 3:50]" || fmt.Sprint(summary["sessions"]) != fmt.Sprintf("map[count:2 path:%s]", st.sessions) {
+		t.Errorf("ceiling.json: %s", b)
+	}
+
+	enc := filepath.Join(st.dir, "enc")
+	stdout, stderr, code = runCLI(t, "encode", "--features", st.features, "--features-ids", st.featureIDs,
+		"--brain", filepath.Join(out, "averaged.npy"), "--brain-ids", filepath.Join(out, "averaged_ids.txt"),
+		"--ceiling", filepath.Join(out, "ceiling.npy"), "--ceiling-min", "0.3", "--out", enc, "--precision", "float64")
+	if code != 0 {
+		t.Fatalf("encode: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "divided by the noise ceiling") {
+		t.Errorf("encode stdout: %s", stdout)
+	}
+	scores, ceiled := readNPY(t, filepath.Join(enc, "scores.npy")), readNPY(t, filepath.Join(enc, "ceiled_scores.npy"))
+	if fmt.Sprint(ceiled.Shape) != "[3 4]" {
+		t.Errorf("ceiled_scores.npy shape %v", ceiled.Shape)
+	}
+	below := 0
+	for j, c := range want.Ceiling {
+		switch {
+		case c < 0.3:
+			below++
+			if !math.IsNaN(ceiled.F64[j]) {
+				t.Errorf("target %d: ceiling %.3f below the floor, ceiled score %v, want NaN", j, c, ceiled.F64[j])
+			}
+		case math.Abs(ceiled.F64[j]-scores.F64[j]/c) > 1e-15:
+			t.Errorf("target %d: ceiled %v, want %v / %v", j, ceiled.F64[j], scores.F64[j], c)
+		}
+	}
+	if below == 0 {
+		t.Error("no target below the floor: the test does not check NaN")
+	}
+	b, err = os.ReadFile(filepath.Join(enc, "summary.json"))
+	must(t, err)
+	if !strings.Contains(string(b), fmt.Sprintf(`"targets_below_min": %d`, below)) {
+		t.Errorf("summary.json does not count %d targets below the floor: %s", below, b)
+	}
+}
+
+func TestCeilingSplitHalf(t *testing.T) {
+	st := writeTrialStudy(t)
+	out := filepath.Join(st.dir, "ceil")
+	_, stderr, code := runCLI(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--method", "split-half", "--splits", "3", "--seed", "5", "--no-averaged", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want, err := ceiling.Estimate(context.Background(), st.y, st.idList, ceiling.Options{Method: ceiling.SplitHalf, Splits: 3, Seed: 5})
+	must(t, err)
+	r := readNPY(t, filepath.Join(out, "split_half_r.npy"))
+	for j, v := range want.SplitHalfR {
+		if r.F64[j] != v {
+			t.Errorf("split_half_r[%d] = %v, want %v", j, r.F64[j], v)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "averaged.npy")); err == nil {
+		t.Error("--no-averaged wrote averaged.npy")
+	}
+}
+
+func TestCeilingBadInput(t *testing.T) {
+	st := writeTrialStudy(t)
+	dir := st.dir
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		must(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	short := write("short.txt", strings.Join(st.idList[:10], "\n"))
+	unique := make([]string, st.nTri)
+	for i := range unique {
+		unique[i] = fmt.Sprint("u", i)
+	}
+	noRepeats := write("unique.txt", strings.Join(unique, "\n"))
+	gap := write("gap.txt", strings.Join(st.idList[:5], "\n")+"\n\n"+strings.Join(st.idList[5:], "\n"))
+	bad := append([]float32(nil), st.y.F32...)
+	bad[7*12+5] = float32(math.NaN())
+	nan := filepath.Join(dir, "nan.npy")
+	must(t, array.WriteNPY(nan, []int{st.nTri, 3, 4}, bad))
+	sess := filepath.Join(dir, "sess_short.npy")
+	must(t, array.WriteNPY(sess, []int{3}, []int64{0, 1, 2}))
+	wrongShape := filepath.Join(dir, "ceil_shape.npy")
+	must(t, array.WriteNPY(wrongShape, []int{4, 3}, make([]float64, 12)))
+	tooBig := filepath.Join(dir, "ceil_big.npy")
+	must(t, array.WriteNPY(tooBig, []int{12}, append(make([]float64, 11), 1.5)))
+	avg := filepath.Join(dir, "avg.npy")
+	must(t, array.WriteNPY(avg, []int{st.stimuli, 3, 4}, make([]float32, st.stimuli*12)))
+
+	out := filepath.Join(dir, "out")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ceiling", "--brain", st.trials, "--ids", short, "--out", out}, "10 ids for the 300 trials"},
+		{[]string{"ceiling", "--brain", st.trials, "--ids", noRepeats, "--out", out}, "too few repeated stimuli"},
+		{[]string{"ceiling", "--brain", st.trials, "--ids", gap, "--out", out}, "line 6 is empty"},
+		{[]string{"ceiling", "--brain", nan, "--ids", st.ids, "--out", out}, "nan.npy"},
+		{[]string{"ceiling", "--brain", st.trials, "--ids", st.ids, "--sessions", sess, "--out", out}, "3 group labels"},
+		{[]string{"ceiling", "--brain", st.trials, "--ids", st.ids, "--method", "loo", "--out", out}, "unknown noise-ceiling method"},
+		{[]string{"ceiling", "--brain", st.trials, "--ids", st.ids, "--splits", "4", "--out", out}, "for --method split-half"},
+		{[]string{"ceiling", "--brain", st.trials, "--ids", st.ids, "--method", "split-half", "--splits", "0", "--out", out}, "--splits 0"},
+		{[]string{"encode", "--features", st.features, "--brain", avg, "--ceiling", wrongShape, "--out", out}, "shape 4 x 3, but the brain data's targets are shaped 3 x 4"},
+		{[]string{"encode", "--features", st.features, "--brain", avg, "--ceiling", tooBig, "--out", out}, "value 1.5 at target 11"},
+		{[]string{"encode", "--features", st.features, "--brain", avg, "--ceiling-min", "0.2", "--out", out}, "--ceiling-min needs --ceiling"},
+	} {
+		_, stderr, code := runCLI(t, c.args...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, stderr, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("%v: a failed run left %s", c.args, out)
+		}
+	}
+}
