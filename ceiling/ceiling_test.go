@@ -233,7 +233,7 @@ func TestZScoreGroupsRemoveSessionDrift(t *testing.T) {
 	p := plant(2, 1200, []int{3}, []float64{1, 1, 1, 1, 1, 1, 1, 1})
 	groups := make([]int, p.y.Rows)
 	for tr := range groups {
-		session := tr * 4 / p.y.Rows // 4 sessions of consecutive trials
+		session := tr * 4 / p.y.Rows               // 4 sessions of consecutive trials
 		groups[tr] = []int{-7, 1e9, 3, 0}[session] // labels are names, not indices
 		for j := range p.y.Cols {
 			g := float64(session)
