@@ -29,6 +29,10 @@ type AlignmentOptions struct {
 	// Window keeps only the MEG time points in [Start, End) s (the sweep's times; targets are
 	// channels x times); nil: all times.
 	Window *metrics.Window
+	// Ceiled divides each subject's mean score by the mean noise ceiling of the same targets
+	// (sweep's --ceiling; targets whose ceiling is NaN are left out): the fraction of the
+	// explainable correlation reached, comparable across subjects and ROIs of unequal noise.
+	Ceiled bool
 }
 
 // Alignment is one model's alignment score over its subjects' sweeps.
@@ -41,11 +45,12 @@ type Alignment struct {
 	RelativeDepth float64         `json:"relative_depth"`
 	ROI           string          `json:"roi,omitempty"`
 	Window        *metrics.Window `json:"window,omitempty"`
-	Targets       []int           `json:"targets"`     // targets averaged, per subject
-	Score         float64         `json:"score"`       // mean over subjects
-	SE            float64         `json:"score_se"`    // standard error over subjects (NaN with one)
-	Subjects      []SubjectMean   `json:"subjects"`    // each subject's score at the chosen layer
-	LayerScores   []float64       `json:"layer_means"` // subject-mean score of every layer
+	Ceiled        bool            `json:"ceiled,omitempty"` // scores divided by the noise ceiling
+	Targets       []int           `json:"targets"`          // targets averaged, per subject
+	Score         float64         `json:"score"`            // mean over subjects
+	SE            float64         `json:"score_se"`         // standard error over subjects (NaN with one)
+	Subjects      []SubjectMean   `json:"subjects"`         // each subject's score at the chosen layer
+	LayerScores   []float64       `json:"layer_means"`      // subject-mean score of every layer
 	// FoldLayers are the layers chosen for each outer fold with Layer "cv" (Layer is then the
 	// one chosen most often, the first of those tied).
 	FoldLayers []string `json:"fold_layers,omitempty"`
@@ -59,6 +64,9 @@ type Alignment struct {
 type SubjectMean struct {
 	Subject string  `json:"subject"`
 	Score   float64 `json:"score"`
+	// Ceiling is the mean noise ceiling of the targets averaged, by which Score was divided
+	// (AlignmentOptions.Ceiled); 0 when not ceiled.
+	Ceiling float64 `json:"ceiling,omitempty"`
 	// Fingerprint is the subject's brain data and options (sweep.json's): the same subject,
 	// scored with the same options, has it in every model's sweeps.
 	Fingerprint string `json:"fingerprint,omitempty"`
@@ -84,6 +92,7 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 	// perLayer[s][l]: subject s's mean over its selected targets at layer l.
 	perLayer := make([][]float64, len(g))
 	targets := make([]int, len(g))
+	ceilings := make([]float64, len(g))
 	for i, s := range g {
 		sel, err := s.selectTargets(o)
 		if err != nil {
@@ -93,10 +102,13 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 		if sel == nil {
 			targets[i] = s.M
 		}
+		if ceilings[i], err = s.ceilingOf(sel, o); err != nil {
+			return nil, err
+		}
 		perLayer[i] = make([]float64, s.L)
 		tab := s.At(c)
 		for l := range s.L {
-			m := meanOf(tab[l*s.M:(l+1)*s.M], sel)
+			m := meanOf(tab[l*s.M:(l+1)*s.M], sel) / ceilings[i]
 			if math.IsNaN(m) || math.IsInf(m, 0) {
 				return nil, fmt.Errorf("%s: the mean score of layer %s at checkpoint %s is %v: scores.npy is damaged (merge the sweep again)",
 					s.Dir, s.Layers[l], s.Checkpoints[c].Name, m)
@@ -113,7 +125,7 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 	var layer int
 	var cv *crossValidated
 	if o.Layer == "cv" {
-		if cv, err = crossValidate(g, c, o); err != nil {
+		if cv, err = crossValidate(g, c, o, ceilings); err != nil {
 			return nil, err
 		}
 		layer = cv.mode
@@ -122,7 +134,7 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 	}
 	res := &Alignment{Model: a.Model, Checkpoint: a.Checkpoints[c].Name, Step: a.Checkpoints[c].Step,
 		Layer: a.Layers[layer], LayerIndex: layer, RelativeDepth: float64(layer) / float64(a.L-1),
-		ROI: o.ROI, Window: o.Window, Targets: targets, Score: means[layer], SE: math.NaN(), LayerScores: means}
+		ROI: o.ROI, Window: o.Window, Ceiled: o.Ceiled, Targets: targets, Score: means[layer], SE: math.NaN(), LayerScores: means}
 	subject := func(i int) float64 { return perLayer[i][layer] }
 	if cv != nil {
 		subject = func(i int) float64 { return cv.subjects[i] }
@@ -135,7 +147,11 @@ func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
 		}
 	}
 	for i, s := range g {
-		res.Subjects = append(res.Subjects, SubjectMean{Subject: s.Name(), Score: subject(i), Fingerprint: s.Fingerprint})
+		sm := SubjectMean{Subject: s.Name(), Score: subject(i), Fingerprint: s.Fingerprint}
+		if o.Ceiled {
+			sm.Ceiling = ceilings[i]
+		}
+		res.Subjects = append(res.Subjects, sm)
 		res.Dirs = append(res.Dirs, s.Dir)
 		res.Fingerprints = append(res.Fingerprints, s.Fingerprint)
 	}
@@ -160,9 +176,9 @@ type crossValidated struct {
 
 // crossValidate chooses, for each outer fold f, the layer whose subject-mean score over the
 // other folds is the highest (ties: the first), and scores each subject by the mean over folds
-// of its fold-f score (mean over the selected targets) at that layer. The fold scores are read
-// from fold_scores.npy at checkpoint c.
-func crossValidate(g []*Sweep, c int, o AlignmentOptions) (*crossValidated, error) {
+// of its fold-f score (mean over the selected targets, divided by ceilings[i]) at that layer. The
+// fold scores are read from fold_scores.npy at checkpoint c.
+func crossValidate(g []*Sweep, c int, o AlignmentOptions, ceilings []float64) (*crossValidated, error) {
 	a := g[0]
 	if a.F < 2 {
 		return nil, fmt.Errorf("%s: --layer cv needs at least 2 folds, the sweep has %d", a.Dir, a.F)
@@ -180,7 +196,7 @@ func crossValidate(g []*Sweep, c int, o AlignmentOptions) (*crossValidated, erro
 		fold[i] = make([]float64, s.L*s.F)
 		for l := range s.L {
 			for f := range s.F {
-				m := meanOf(s.FoldScores[((c*s.L+l)*s.F+f)*s.M:((c*s.L+l)*s.F+f+1)*s.M], sel)
+				m := meanOf(s.FoldScores[((c*s.L+l)*s.F+f)*s.M:((c*s.L+l)*s.F+f+1)*s.M], sel) / ceilings[i]
 				if math.IsNaN(m) || math.IsInf(m, 0) {
 					return nil, fmt.Errorf("%s: the mean fold score of layer %s, fold %d at checkpoint %s is %v: fold_scores.npy is damaged (merge the sweep again)",
 						s.Dir, s.Layers[l], f, s.Checkpoints[c].Name, m)
@@ -249,14 +265,26 @@ func chooseLayer(s *Sweep, name string, means []float64) (int, error) {
 	return 0, fmt.Errorf("%s: no layer %q (want best, cv, last, an index from 0 to %d, or one of %s)", s.Dir, name, s.L-1, listNames(s.Layers))
 }
 
-// selectTargets returns the indices of the targets of o.ROI and o.Window, nil for all targets.
+// selectTargets returns the indices of the targets of o.ROI and o.Window (and with o.Ceiled,
+// those with a noise ceiling), nil for all targets.
 func (s *Sweep) selectTargets(o AlignmentOptions) ([]int, error) {
-	if o.ROI == "" && o.Window == nil {
+	if o.Ceiled && s.Meta.Ceiling == nil {
+		return nil, fmt.Errorf("%s: --ceiled, but the sweep has no noise ceiling (sweep's --ceiling, from brainalign ceiling)", s.Dir)
+	}
+	noCeiling := 0
+	if o.Ceiled {
+		for _, c := range s.Meta.Ceiling {
+			if math.IsNaN(c) {
+				noCeiling++
+			}
+		}
+	}
+	if o.ROI == "" && o.Window == nil && noCeiling == 0 {
 		return nil, nil
 	}
 	keep := make([]bool, s.M)
 	for t := range keep {
-		keep[t] = true
+		keep[t] = !o.Ceiled || !math.IsNaN(s.Meta.Ceiling[t])
 	}
 	if o.ROI != "" {
 		if s.Meta.ROI == nil {
@@ -271,7 +299,7 @@ func (s *Sweep) selectTargets(o AlignmentOptions) ([]int, error) {
 			return nil, fmt.Errorf("%s: no ROI named %q (have %s)", s.Dir, o.ROI, listNames(names))
 		}
 		for t, l := range s.Meta.ROI {
-			keep[t] = l == lab
+			keep[t] = keep[t] && l == lab
 		}
 	}
 	if w := o.Window; w != nil {
@@ -302,12 +330,31 @@ func (s *Sweep) selectTargets(o AlignmentOptions) ([]int, error) {
 		}
 	}
 	if len(sel) == 0 {
+		if o.ROI == "" && o.Window == nil {
+			return nil, fmt.Errorf("%s: no target has a noise ceiling (meta/ceiling.npy is all NaN)", s.Dir)
+		}
 		if o.Window != nil {
 			return nil, fmt.Errorf("%s: no target of ROI %s in the window", s.Dir, o.ROI)
+		}
+		if noCeiling > 0 {
+			return nil, fmt.Errorf("%s: ROI %s has no targets with a noise ceiling", s.Dir, o.ROI)
 		}
 		return nil, fmt.Errorf("%s: ROI %s has no targets", s.Dir, o.ROI)
 	}
 	return sel, nil
+}
+
+// ceilingOf is the mean noise ceiling of the targets sel (nil: all) with o.Ceiled, else 1: what
+// mean scores over those targets are divided by.
+func (s *Sweep) ceilingOf(sel []int, o AlignmentOptions) (float64, error) {
+	if !o.Ceiled {
+		return 1, nil
+	}
+	c := meanOf(s.Meta.Ceiling, sel)
+	if !(c > 0) {
+		return 0, fmt.Errorf("%s: the noise ceiling of the targets scored is 0 (no signal to divide by)", s.Dir)
+	}
+	return c, nil
 }
 
 // listNames lists up to 8 names, then how many more.

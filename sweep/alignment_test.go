@@ -466,3 +466,62 @@ func TestModelAlignmentCrossValidatedLayer(t *testing.T) {
 		t.Errorf("cv of fold-constant scores: %+v %v", cv, err)
 	}
 }
+
+// --ceiled divides each subject's mean score by the mean noise ceiling of the same targets,
+// leaving out targets without a ceiling (NaN).
+func TestModelAlignmentCeiled(t *testing.T) {
+	nan := math.NaN()
+	g := []*sweep.Sweep{plantedSweep("sub-01", "vit", 0), plantedSweep("sub-02", "vit", 0.02)}
+	g[0].Meta.Ceiling = []float64{0.5, 0.5, nan, 1, 1, 1}
+	g[1].Meta.Ceiling = []float64{0.4, 0.4, 0.4, 0.8, 0.8, 0.8}
+	cases := []struct {
+		o        sweep.AlignmentOptions
+		subjects [2]float64
+		ceilings [2]float64
+		targets  [2]int
+	}{
+		// all targets: sub-01 keeps 0, 1, 3, 4, 5 (mean of 0.01 t: 0.026; ceiling 0.8); sub-02 all
+		// six (0.025; 0.6); layer 2 at the last checkpoint (base 0.45) is best
+		{sweep.AlignmentOptions{Ceiled: true}, [2]float64{(0.45 + 0.026) / 0.8, (0.45 + 0.02 + 0.025) / 0.6}, [2]float64{0.8, 0.6}, [2]int{5, 6}},
+		// V1: sub-01 targets 0 and 1, sub-02 0 to 2
+		{sweep.AlignmentOptions{Ceiled: true, ROI: "V1"}, [2]float64{(0.45 + 0.005) / 0.5, (0.45 + 0.02 + 0.01) / 0.4}, [2]float64{0.5, 0.4}, [2]int{2, 3}},
+	}
+	for _, tc := range cases {
+		a, err := sweep.ModelAlignment(g, tc.o)
+		if err != nil {
+			t.Fatalf("%+v: %v", tc.o, err)
+		}
+		if !a.Ceiled || a.Layer != "block2" || math.Abs(a.Score-(tc.subjects[0]+tc.subjects[1])/2) > 1e-12 {
+			t.Errorf("%+v: ceiled %v, layer %s, score %v", tc.o, a.Ceiled, a.Layer, a.Score)
+		}
+		for i, s := range a.Subjects {
+			if math.Abs(s.Score-tc.subjects[i]) > 1e-12 || math.Abs(s.Ceiling-tc.ceilings[i]) > 1e-12 || a.Targets[i] != tc.targets[i] {
+				t.Errorf("%+v: subject %d: %+v over %d targets, want %v (ceiling %v) over %d", tc.o, i, s, a.Targets[i], tc.subjects[i], tc.ceilings[i], tc.targets[i])
+			}
+		}
+	}
+	// the cross-validated layer choice divides the fold scores alike
+	s := foldSweep("s1", [3][3]float64{{0.3, 0.1, 0.2}, {0.2, 0.3, 0.1}, {0.15, 0.15, 0.15}})
+	s.Meta.Ceiling = []float64{0.5}
+	cv, err := sweep.ModelAlignment([]*sweep.Sweep{s}, sweep.AlignmentOptions{Layer: "cv", Ceiled: true})
+	if err != nil || math.Abs(cv.Score-0.8/3) > 1e-12 {
+		t.Errorf("cv, ceiled: %+v %v (want twice 0.4/3)", cv, err)
+	}
+
+	for _, tc := range []struct {
+		ceiling []float64
+		o       sweep.AlignmentOptions
+		want    string
+	}{
+		{nil, sweep.AlignmentOptions{Ceiled: true}, "--ceiled, but the sweep has no noise ceiling"},
+		{[]float64{nan, nan, nan, nan, nan, nan}, sweep.AlignmentOptions{Ceiled: true}, "no target has a noise ceiling"},
+		{[]float64{nan, nan, nan, 1, 1, 1}, sweep.AlignmentOptions{Ceiled: true, ROI: "V1"}, "ROI V1 has no targets with a noise ceiling"},
+		{[]float64{0, 0, 0, 1, 1, 1}, sweep.AlignmentOptions{Ceiled: true, ROI: "V1"}, "the noise ceiling of the targets scored is 0"},
+	} {
+		s := plantedSweep("sub-01", "vit", 0)
+		s.Meta.Ceiling = tc.ceiling
+		if _, err := sweep.ModelAlignment([]*sweep.Sweep{s}, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ceiling %v %+v: %v, want %q", tc.ceiling, tc.o, err, tc.want)
+		}
+	}
+}

@@ -23,8 +23,12 @@ type Meta struct {
 	ROI      []int          // per target; a negative label is "no ROI": per-ROI results
 	ROINames map[int]string // label -> name
 	Times    []float64      // MEG time points (s): the temporal score
-	// Files the fields were read from (ReadMeta), for errors.
-	Files struct{ Coords, ROI, Times string }
+	// Ceiling is the noise ceiling per target (brainalign ceiling's ceiling.npy; NaN: none):
+	// alignment scores divided by it (AlignmentOptions.Ceiled). Set by ReadCeiling.
+	Ceiling      []float64
+	ceilingShape []int
+	// Files the fields were read from (ReadMeta, ReadCeiling), for errors.
+	Files struct{ Coords, ROI, Times, Ceiling string }
 }
 
 // MetaFlags says which kinds of metadata a sweep holds (sweep.json's "metadata").
@@ -32,10 +36,12 @@ type MetaFlags struct {
 	Coords bool `json:"coords"`
 	ROI    bool `json:"roi_labels"`
 	Times  bool `json:"times"`
+	// omitted when false, so that sweeps saved before ceilings existed read back unchanged
+	Ceiling bool `json:"ceiling,omitempty"`
 }
 
 func (m Meta) flags() MetaFlags {
-	return MetaFlags{Coords: m.Coords != nil, ROI: m.ROI != nil, Times: m.Times != nil}
+	return MetaFlags{Coords: m.Coords != nil, ROI: m.ROI != nil, Times: m.Times != nil, Ceiling: m.Ceiling != nil}
 }
 
 func (m Meta) name(file, what string) string {
@@ -52,6 +58,7 @@ const (
 	roiFile      = "roi_labels.npy"
 	roiNamesFile = "roi_names.txt"
 	timesFile    = "times.npy"
+	ceilingFile  = "ceiling.npy"
 )
 
 // ReadMeta reads metadata files; an empty path leaves its field unset. roiNames is text: one
@@ -108,6 +115,22 @@ func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {
 	return m, nil
 }
 
+// ReadCeiling reads a noise ceiling per target (brainalign ceiling's ceiling.npy: values from 0
+// to 1, NaN for none) into m.Ceiling; Check compares its size and shape with the brain data's.
+func (m *Meta) ReadCeiling(path string) error {
+	v, shape, err := readFloatsShape(path)
+	if err != nil {
+		return err
+	}
+	for j, c := range v {
+		if c < 0 || c > 1 || math.IsInf(c, 0) {
+			return fmt.Errorf("%s: value %g at target %d is not a ceiling on r (want 0 to 1, or NaN)", path, c, j)
+		}
+	}
+	m.Ceiling, m.ceilingShape, m.Files.Ceiling = v, shape, path
+	return nil
+}
+
 // Check validates the metadata against the brain data's trailing shape (targets, or channels x
 // times); what names the brain data in errors.
 func (m Meta) Check(what string, trailing []int) error {
@@ -117,6 +140,10 @@ func (m Meta) Check(what string, trailing []int) error {
 	}
 	if m.Coords != nil && len(m.Coords) != 3*targets {
 		return fmt.Errorf("%s: %d coordinate rows for the %d targets of %s", m.name(m.Files.Coords, "coordinates"), len(m.Coords)/3, targets, what)
+	}
+	if m.Ceiling != nil && (len(m.Ceiling) != targets || len(m.ceilingShape) > 1 && !slices.Equal(m.ceilingShape, trailing)) {
+		return fmt.Errorf("%s: noise ceiling shaped %s, but the targets of %s are shaped %s", m.name(m.Files.Ceiling, "noise ceiling"),
+			array.ShapeString(m.ceilingShape), what, array.ShapeString(trailing))
 	}
 	if m.ROI != nil && len(m.ROI) != targets {
 		return fmt.Errorf("%s: %d ROI labels for the %d targets of %s", m.name(m.Files.ROI, "ROI labels"), len(m.ROI), targets, what)
@@ -197,14 +224,19 @@ func (m Meta) save(dir string) error {
 			return err
 		}
 	}
+	if m.Ceiling != nil {
+		if err := array.WriteNPY(filepath.Join(md, ceilingFile), []int{len(m.Ceiling)}, m.Ceiling); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// keepEarlier completes m with the kinds of metadata (coordinates, ROI labels and names, times)
-// that an earlier run saved in dir/meta and this run does not give, so that a rerun without
-// --coords still describes, and keeps, what the metric commands will read. It returns the kinds
-// this run gives with other values than the saved ones (they are replaced: metadata do not
-// change any score).
+// keepEarlier completes m with the kinds of metadata (coordinates, ROI labels and names, times,
+// noise ceiling) that an earlier run saved in dir/meta and this run does not give, so that a
+// rerun without --coords still describes, and keeps, what the metric commands will read. It
+// returns the kinds this run gives with other values than the saved ones (they are replaced:
+// metadata do not change any score).
 func (m *Meta) keepEarlier(dir string) (replaced []string, err error) {
 	if _, err := os.Stat(filepath.Join(dir, metaDir)); err != nil {
 		return nil, nil
@@ -228,7 +260,17 @@ func (m *Meta) keepEarlier(dir string) (replaced []string, err error) {
 	} else if old.Times != nil && !slices.Equal(m.Times, old.Times) {
 		replaced = append(replaced, "times")
 	}
+	if m.Ceiling == nil {
+		m.Ceiling, m.ceilingShape = old.Ceiling, old.ceilingShape
+	} else if old.Ceiling != nil && !sameFloats(m.Ceiling, old.Ceiling) {
+		replaced = append(replaced, "noise ceiling")
+	}
 	return replaced, nil
+}
+
+// sameFloats is slices.Equal with NaN equal to NaN.
+func sameFloats(a, b []float64) bool {
+	return slices.EqualFunc(a, b, func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) })
 }
 
 // sameNames reports whether a and b name every label of a the same.
@@ -251,7 +293,11 @@ func loadMeta(dir string) (Meta, error) {
 		}
 		return f
 	}
-	return ReadMeta(p(coordsFile), p(roiFile), p(roiNamesFile), p(timesFile))
+	m, err := ReadMeta(p(coordsFile), p(roiFile), p(roiNamesFile), p(timesFile))
+	if err == nil && p(ceilingFile) != "" {
+		err = m.ReadCeiling(p(ceilingFile))
+	}
+	return m, err
 }
 
 func readFloatsShape(path string) ([]float64, []int, error) {

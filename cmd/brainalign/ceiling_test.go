@@ -263,3 +263,51 @@ func TestCeilingBadInput(t *testing.T) {
 		}
 	}
 }
+
+// sweep --ceiling saves the ceiling with the sweep (kept by a rerun without it), and rank
+// --ceiled divides each subject's mean score by the mean ceiling of the targets.
+func TestSweepCeilingThenRankCeiled(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "study")
+	mustRun(t, "synth", "--out", st, "--subjects", "1")
+	brain := filepath.Join(st, "fmri", "sub-01", "brain.npy")
+	b := readNPY(t, brain)
+	m := b.Size() / b.Shape[0]
+	half := make([]float64, m)
+	for j := range half {
+		half[j] = 0.5
+	}
+	ceil := filepath.Join(dir, "ceiling.npy")
+	must(t, array.WriteNPY(ceil, b.Shape[1:], half))
+	wrong := filepath.Join(dir, "wrong.npy")
+	must(t, array.WriteNPY(wrong, []int{m + 1}, append(half, 0.5)))
+
+	sw := filepath.Join(dir, "sweeps", "synth", "sub-01")
+	args := []string{"sweep", "--features", filepath.Join(st, "model"), "--model", "synth", "--subject", "sub-01", "--brain", brain, "--out", sw}
+	if _, stderr, code := runCLI(t, append(args, "--ceiling", wrong)...); code == 0 || !strings.Contains(stderr, fmt.Sprintf("noise ceiling shaped %d, but the targets of %s are shaped %d", m+1, brain, m)) {
+		t.Errorf("a ceiling of the wrong size: exit %d, %s", code, stderr)
+	}
+	mustRun(t, append(args, "--ceiling", ceil)...)
+	if got := get(t, readJSON(t, filepath.Join(sw, "sweep.json")), "metadata", "ceiling"); got != true {
+		t.Errorf("sweep.json metadata.ceiling = %v", got)
+	}
+	mustRun(t, args...) // a rerun without --ceiling keeps it
+	saved := readNPY(t, filepath.Join(sw, "meta", "ceiling.npy"))
+	if len(saved.F64) != m || saved.F64[0] != 0.5 {
+		t.Errorf("meta/ceiling.npy: %d values, first %v", len(saved.F64), saved.F64[0])
+	}
+
+	plain, ceiled := filepath.Join(dir, "rank"), filepath.Join(dir, "rank-ceiled")
+	mustRun(t, "rank", "--out", plain, filepath.Join(dir, "sweeps"))
+	out := mustRun(t, "rank", "--ceiled", "--out", ceiled, filepath.Join(dir, "sweeps"))
+	if !strings.Contains(out, "mean score divided by the mean noise ceiling over all targets") {
+		t.Errorf("rank --ceiled says:\n%s", out)
+	}
+	score := func(dir string) float64 {
+		models := get(t, readJSON(t, filepath.Join(dir, "rank.json")), "models").([]any)
+		return models[0].(map[string]any)["score"].(float64)
+	}
+	if p, c := score(plain), score(ceiled); math.Abs(c-2*p) > 1e-12 || p <= 0 {
+		t.Errorf("ceiled score %v, want twice %v", c, p)
+	}
+}

@@ -40,6 +40,7 @@ func init() {
 			&cli.StringFlag{Name: "layer", Value: "best", Usage: "best, cv (each outer fold at the layer best on the other folds: no selection bias), last, or a layer `NAME` or index"},
 			&cli.StringFlag{Name: "roi", Usage: "average the targets of this ROI `NAME` only (default: all targets)"},
 			&cli.StringFlag{Name: "window", Usage: "MEG: average the time points in `START:END` seconds only (default: all)"},
+			&cli.BoolFlag{Name: "ceiled", Usage: "divide each subject's mean score by the mean noise ceiling of its targets (sweep --ceiling)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "results `DIR` for rank.csv, rank.json and rank.png (default: print only)"},
 			&cli.BoolFlag{Name: "no-figures", Usage: "with --out: write no PNG figure"},
 			&cli.BoolFlag{Name: "by-roi", Usage: "also rank the models on each ROI of their sweeps (rank_roi.csv)"},
@@ -128,7 +129,7 @@ func runRank(c *cli.Context) error {
 		return nil
 	}
 	doc := map[string]any{"command": "rank", "version": version, "created": nowUTC(), "sweeps": paths,
-		"options": map[string]string{"checkpoint": orDefault(o.Checkpoint, "last"), "layer": o.Layer, "roi": o.ROI, "window": c.String("window")},
+		"options": map[string]any{"checkpoint": orDefault(o.Checkpoint, "last"), "layer": o.Layer, "roi": o.ROI, "window": c.String("window"), "ceiled": o.Ceiled},
 		"models":  ranked, "not_ranked": unmerged}
 	if len(rois) > 0 {
 		m := map[string][]sweep.Ranked{}
@@ -192,7 +193,11 @@ func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.Alignm
 	if o.Checkpoint != "" && o.Checkpoint != "last" {
 		ckpt = "checkpoint " + o.Checkpoint
 	}
-	fmt.Fprintf(w, "%d model(s) from %d sweeps: mean score over %s at %s and %s, averaged over subjects\n", len(ranked), sweeps, what, layer, ckpt)
+	score := "mean score"
+	if o.Ceiled {
+		score = "mean score divided by the mean noise ceiling"
+	}
+	fmt.Fprintf(w, "%d model(s) from %d sweeps: %s over %s at %s and %s, averaged over subjects\n", len(ranked), sweeps, score, what, layer, ckpt)
 	width := len("model")
 	for _, r := range ranked {
 		width = max(width, len(r.Model))

@@ -56,6 +56,7 @@ func init() {
 			&cli.StringFlag{Name: "layer", Value: "best", Usage: "with --sweeps: best, cv (each outer fold at the layer best on the other folds: no selection bias), last, or a layer `NAME` or index"},
 			&cli.StringFlag{Name: "roi", Usage: "with --sweeps: average the targets of this ROI `NAME` only (default: all targets)"},
 			&cli.StringFlag{Name: "window", Usage: "with --sweeps of MEG: average the time points in `START:END` seconds only (default: all)"},
+			&cli.BoolFlag{Name: "ceiled", Usage: "with --sweeps: divide each subject's mean score by the mean noise ceiling of its targets (sweep --ceiling)"},
 		},
 		Action: runScaling,
 	}, false))
@@ -86,7 +87,7 @@ func runScaling(c *cli.Context) error {
 	}
 	fromSweeps := len(c.StringSlice("sweeps")) > 0
 	if !fromSweeps {
-		for _, fl := range []string{"checkpoint", "layer", "roi", "window", "model-column"} {
+		for _, fl := range []string{"checkpoint", "layer", "roi", "window", "ceiled", "model-column"} {
 			if c.IsSet(fl) {
 				return usageError("--%s chooses the scores of --sweeps; without --sweeps, the table's --y column holds them", fl)
 			}
@@ -330,6 +331,9 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 	if rec.Options["checkpoint"] == "" {
 		rec.Options["checkpoint"] = "last"
 	}
+	if o.Ceiled {
+		rec.Options["ceiled"] = "true"
+	}
 	total := 0
 	for _, g := range groups {
 		total += len(g.Models)
@@ -406,6 +410,9 @@ func printSweepScores(w io.Writer, rec *sweepScores) {
 	}
 	if w := rec.Options["window"]; w != "" {
 		what += " in the window " + w + " s"
+	}
+	if rec.Options["ceiled"] == "true" {
+		what += ", divided by their noise ceiling"
 	}
 	layer := "each model's best layer (highest mean over subjects)"
 	switch l := rec.Options["layer"]; l {

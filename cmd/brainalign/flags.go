@@ -462,9 +462,9 @@ func checkWindows(o sweep.TemporalOptions, groups ...[]*sweep.Sweep) error {
 	return nil
 }
 
-// alignmentOptions reads --checkpoint, --layer, --roi and --window (rank, scaling --sweeps).
+// alignmentOptions reads --checkpoint, --layer, --roi, --window and --ceiled (rank, scaling --sweeps).
 func alignmentOptions(c *cli.Context) (sweep.AlignmentOptions, error) {
-	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi")}
+	o := sweep.AlignmentOptions{Checkpoint: c.String("checkpoint"), Layer: c.String("layer"), ROI: c.String("roi"), Ceiled: c.Bool("ceiled")}
 	if f := c.String("window"); f != "" {
 		w, err := parseWindow(f)
 		if err != nil {
