@@ -175,6 +175,7 @@ func TestScalingFromSweepsErrors(t *testing.T) {
 	wantError(t, 2, `--window: "0.3:0.1" is not START:END in seconds with END > START`, args("--window", "0.3:0.1")...)
 	wantError(t, 2, "--window chooses the scores of --sweeps", "scaling", "--table", table, "--window", "0:1", "--out", out)
 	wantError(t, 2, "--ceiled chooses the scores of --sweeps", "scaling", "--table", table, "--ceiled", "--out", out)
+	wantError(t, 1, "--ceiled, but the sweep has no noise ceiling (sweep's --ceiling", args("--ceiled")...)
 	wantError(t, 1, `no column "name" for the model names`, args("--model-column", "name")...)
 	os.Mkdir(filepath.Join(dir, "none"), 0o755)
 	wantError(t, 1, "none: no sweep output folder in it", "scaling", "--table", table, "--sweeps", filepath.Join(dir, "none"), "--out", out)
