@@ -15,6 +15,8 @@ type FMRI struct {
 	// of the V1 band. Each subject's V1 centroid lies within about a millimetre of it.
 	V1Ref    [3]float64
 	Subjects []FMRISubject
+
+	scale []float64 // per target, the response scale (Trials)
 }
 
 // FMRISubject holds one subject's responses and vertex coordinates.
@@ -97,6 +99,7 @@ func newFMRI(c Config, tr *Truth) (*FMRI, *fmriTemplate) {
 		ft.Layer[t], ft.Depth[t], ft.PlantedDepth[t], ft.Signal[t] = k, float64(k)/float64(L-1), delta, rho
 	}
 	tr.FMRI = ft
+	out.scale = tmp.scl
 	return out, tmp
 }
 
@@ -131,6 +134,55 @@ func fmriSubject(c Config, s int, mod *Model, ft *FMRITruth, tmp *fmriTemplate) 
 		}
 	}
 	return FMRISubject{Data: engine.NewMatrix32(n, m, y), Coords: engine.NewMatrix64(m, 3, coords)}
+}
+
+// Trials returns subject s's responses as trials, repeats per image, whose mean over the repeats
+// of an image is that image's row of the subject's Data (up to float32 rounding). Trial k of
+// image i at target t is Data[i,t] + scale_t sqrt(1 - rho_t^2) sqrt(K) (eta_k - mean_k eta), eta
+// standard normal: the K trials carry independent noise of K times the variance of Data's, so
+// stimulus-averaged trials are Data again and their noise ceiling (the largest Pearson r against
+// them) is rho_t, FMRITruth.Signal (0 for pure-noise targets). The trials come in K sessions of
+// n rows: session 0 shows the images in order, later sessions in a random order. image gives
+// each trial's image (row of the activations).
+func (f *FMRI) Trials(c Config, s, repeats int, ft *FMRITruth) (trials engine.Matrix, image []int) {
+	n, m, K := c.Images, c.FMRI.Targets, repeats
+	r := newRNG(c.Seed, streamFMRITrials+uint64(s))
+	data := f.Subjects[s].Data.F32
+	out := make([]float32, K*n*m)
+	image = make([]int, K*n)
+	row := make([]int, K*n) // row of the trials matrix of (session k, image i): k*n + position
+	for k := range K {
+		order := make([]int, n)
+		for i := range order {
+			order[i] = i
+		}
+		if k > 0 {
+			r.Shuffle(n, func(a, b int) { order[a], order[b] = order[b], order[a] })
+		}
+		for p, i := range order {
+			image[k*n+p] = i
+			row[k*n+i] = k*n + p
+		}
+	}
+	amp := make([]float64, m)
+	for t, rho := range ft.Signal {
+		amp[t] = f.scale[t] * math.Sqrt((1-rho*rho)*float64(K))
+	}
+	eta := make([]float64, K)
+	for i := range n {
+		for t := range m {
+			var mean float64
+			for k := range eta {
+				eta[k] = r.NormFloat64()
+				mean += eta[k]
+			}
+			mean /= float64(K)
+			for k, e := range eta {
+				out[row[k*n+i]*m+t] = float32(float64(data[i*m+t]) + amp[t]*(e-mean))
+			}
+		}
+	}
+	return engine.NewMatrix32(K*n, m, out), image
 }
 
 func (f *FMRI) generateSubjects(c Config, mod *Model, ft *FMRITruth, tmp *fmriTemplate) {

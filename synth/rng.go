@@ -13,6 +13,7 @@ const (
 	streamFMRISubject uint64 = 4 << 20 // + subject
 	streamMEGTruth    uint64 = 5 << 20
 	streamMEGSubject  uint64 = 6 << 20 // + subject
+	streamFMRITrials  uint64 = 7 << 20 // + subject
 )
 
 func splitmix(x uint64) uint64 {
