@@ -311,3 +311,46 @@ func TestSweepCeilingThenRankCeiled(t *testing.T) {
 		t.Errorf("ceiled score %v, want twice %v", c, p)
 	}
 }
+
+// synth --trials writes trials that average to brain.npy, whose planted noise ceiling the ceiling
+// command recovers.
+func TestSynthTrialsCeiling(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "study")
+	if _, stderr, code := runCLI(t, "synth", "--out", st, "--trials", "1"); code != 2 || !strings.Contains(stderr, "--trials 1: want at least 2") {
+		t.Errorf("--trials 1: exit %d, %s", code, stderr)
+	}
+	mustRun(t, "synth", "--out", st, "--subjects", "1", "--trials", "3")
+	sub := filepath.Join(st, "fmri", "sub-01")
+	out := filepath.Join(dir, "ceil")
+	mustRun(t, "ceiling", "--brain", filepath.Join(sub, "trials.npy"), "--ids", filepath.Join(sub, "trial_ids.txt"),
+		"--sessions", filepath.Join(st, "fmri", "trial_sessions.npy"), "--out", out)
+	brain, avg := readNPY(t, filepath.Join(sub, "brain.npy")), readNPY(t, filepath.Join(out, "averaged.npy"))
+	if fmt.Sprint(avg.Shape) != fmt.Sprint(brain.Shape) {
+		t.Fatalf("averaged %v, brain %v", avg.Shape, brain.Shape)
+	}
+	ids, err := readIDs(filepath.Join(out, "averaged_ids.txt"))
+	must(t, err)
+	if ids[0] != "img00000" || ids[len(ids)-1] != fmt.Sprintf("img%05d", len(ids)-1) {
+		t.Errorf("averaged ids %s ... %s: want the images in order", ids[0], ids[len(ids)-1])
+	}
+	truth, got := readNPY(t, filepath.Join(st, "fmri", "truth_ceiling.npy")), readNPY(t, filepath.Join(out, "ceiling.npy"))
+	var errSum, bias float64
+	var n int
+	for j, rho := range truth.F64 {
+		if rho > 0 {
+			errSum += math.Abs(got.F64[j] - rho)
+			bias += got.F64[j] - rho
+			n++
+		}
+	}
+	// 400 images: each target's ceiling is off by sampling error (a standard error of about 0.05),
+	// but not on average
+	t.Logf("mean |ceiling - planted| = %.4f, mean difference %.4f over %d signal targets", errSum/float64(n), bias/float64(n), n)
+	if e, b := errSum/float64(n), bias/float64(n); n == 0 || e > 0.07 || math.Abs(b) > 0.02 {
+		t.Errorf("mean |ceiling - planted| = %.3f, mean difference %.4f over %d signal targets", e, b, n)
+	}
+	if d := readFile(t, filepath.Join(st, "commands.sh")); !strings.Contains(d, `--ceiling "$R/ceiling/sub-01/ceiling.npy"`) || !strings.Contains(d, "rank --ceiled") {
+		t.Errorf("commands.sh does not use the ceiling:\n%s", d)
+	}
+}

@@ -28,6 +28,9 @@ func init() {
 			"  fmri/roi_labels.npy, roi_names.txt  ROI per vertex (V1 ... PFC)\n" +
 			"  meg/sub-NN/brain.npy, meg/times.npy  responses (images x channels x times), times (s)\n" +
 			"  truth.json, fmri/truth_layer.npy, meg/truth_layer.npy   the planted answers\n" +
+			"  with --trials K: fmri/sub-NN/trials.npy, trial_ids.txt   K trials per image (K sessions)\n" +
+			"                   that average to brain.npy; fmri/trial_sessions.npy, and the planted\n" +
+			"                   noise ceiling of brain.npy, fmri/truth_ceiling.npy (for brainalign ceiling)\n" +
 			"  commands.sh                      the sweep and metric commands that analyse it",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
@@ -35,6 +38,7 @@ func init() {
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed"},
 			&cli.IntFlag{Name: "subjects", Usage: "number of subjects, at least 1", DefaultText: "the size's"},
 			&cli.StringFlag{Name: "format", Value: "npy", Usage: "activation files: npy (a folder per checkpoint) or npz (a bundle per checkpoint)"},
+			&cli.IntFlag{Name: "trials", Usage: "also write fMRI trials, `K` per image (at least 2), for brainalign ceiling"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		},
 		Action: runSynth,
@@ -68,6 +72,10 @@ func runSynth(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	trials := c.Int("trials")
+	if c.IsSet("trials") && trials < 2 {
+		return usageError("--trials %d: want at least 2 trials per image (a noise ceiling needs repeats)", trials)
+	}
 	format := c.String("format")
 	if format != "npy" && format != "npz" {
 		return usageError("--format %q: want npy or npz", format)
@@ -86,10 +94,10 @@ func runSynth(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeSynth(out.Path(""), ds, format); err != nil {
+	if err := writeSynth(out.Path(""), ds, format, trials); err != nil {
 		return err
 	}
-	if err := writeSynthCommands(out.Path("commands.sh"), out.Final(), ds); err != nil {
+	if err := writeSynthCommands(out.Path("commands.sh"), out.Final(), ds, trials); err != nil {
 		return err
 	}
 	if err := out.Commit(); err != nil {
@@ -109,7 +117,7 @@ func runSynth(c *cli.Context) error {
 	return nil
 }
 
-func writeSynth(dir string, ds *synth.Dataset, format string) error {
+func writeSynth(dir string, ds *synth.Dataset, format string, trials int) error {
 	m := ds.Model
 	for ck := 0; ck < m.NumCheckpoints(); ck++ {
 		name := "final"
@@ -175,9 +183,20 @@ func writeSynth(dir string, ds *synth.Dataset, format string) error {
 			if err := array.WriteNPY(filepath.Join(sd, "coords.npy"), []int{sub.Coords.Rows, 3}, sub.Coords.F64); err != nil {
 				return err
 			}
+			if trials > 0 {
+				if err := writeSynthTrials(sd, fd, ds, s, trials); err != nil {
+					return err
+				}
+			}
 		}
 		truth["fmri"] = map[string]any{"v1_reference": f.V1Ref, "roi_names": f.ROINames, "spatial_r": tr.FMRI.SpatialR,
 			"encoding_half_time": tr.FMRI.HalfTime, "roi_half_time": tr.FMRI.ROIHalfTime}
+		if trials > 0 {
+			truth["fmri"].(map[string]any)["trials_per_image"] = trials
+			if err := array.WriteNPY(filepath.Join(fd, "truth_ceiling.npy"), []int{len(tr.FMRI.Signal)}, tr.FMRI.Signal); err != nil {
+				return err
+			}
+		}
 	}
 	if g := ds.MEG; g != nil {
 		md := filepath.Join(dir, "meg")
@@ -208,6 +227,30 @@ func writeSynth(dir string, ds *synth.Dataset, format string) error {
 	return writeJSON(filepath.Join(dir, "truth.json"), jsonSafe(truth))
 }
 
+// writeSynthTrials writes subject s's fMRI trials into sd (trials.npy, trial_ids.txt) and, for
+// the first subject, the session of each trial into fd (the same for every subject).
+func writeSynthTrials(sd, fd string, ds *synth.Dataset, s, repeats int) error {
+	y, image := ds.FMRI.Trials(ds.Config, s, repeats, ds.Truth.FMRI)
+	if err := array.WriteNPY(filepath.Join(sd, "trials.npy"), []int{y.Rows, y.Cols}, y.F32); err != nil {
+		return err
+	}
+	var ids strings.Builder
+	for _, i := range image {
+		fmt.Fprintf(&ids, "img%05d\n", i)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(sd, "trial_ids.txt"), []byte(ids.String())); err != nil {
+		return err
+	}
+	if s > 0 {
+		return nil
+	}
+	sessions := make([]int64, y.Rows)
+	for r := range sessions {
+		sessions[r] = int64(r / ds.Config.Images)
+	}
+	return array.WriteNPY(filepath.Join(fd, "trial_sessions.npy"), []int{len(sessions)}, sessions)
+}
+
 // synthCommandsHead is how commands.sh, which every synth output holds, begins.
 const synthCommandsHead = "#!/bin/sh\n# Analyse the synthetic study in "
 
@@ -225,7 +268,7 @@ func isSynthOutput(dir string) bool {
 }
 
 // writeSynthCommands writes the shell commands that analyse the study in dir.
-func writeSynthCommands(path, dir string, ds *synth.Dataset) error {
+func writeSynthCommands(path, dir string, ds *synth.Dataset, trials int) error {
 	var b strings.Builder
 	q := func(p string) string { return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'" }
 	// D is the study's folder, found from the script's own path so that it runs from anywhere
@@ -234,7 +277,13 @@ func writeSynthCommands(path, dir string, ds *synth.Dataset) error {
 	var fm, mg []string
 	for s := 1; ds.FMRI != nil && s <= len(ds.FMRI.Subjects); s++ {
 		sub := fmt.Sprintf("sub-%02d", s)
-		fmt.Fprintf(&b, "\"$B\" sweep --features \"$D/model\" --model synth --subject %s --brain \"$D/fmri/%s/brain.npy\" --coords \"$D/fmri/%s/coords.npy\" --roi \"$D/fmri/roi_labels.npy\" --roi-names \"$D/fmri/roi_names.txt\" --out \"$R/fmri/%s\"\n", sub, sub, sub, sub)
+		ceil := ""
+		if trials > 0 {
+			// brain.npy is already the trials' average: only the ceiling is needed
+			fmt.Fprintf(&b, "\"$B\" ceiling --brain \"$D/fmri/%s/trials.npy\" --ids \"$D/fmri/%s/trial_ids.txt\" --sessions \"$D/fmri/trial_sessions.npy\" --no-averaged --out \"$R/ceiling/%s\"\n", sub, sub, sub)
+			ceil = fmt.Sprintf(" --ceiling \"$R/ceiling/%s/ceiling.npy\"", sub)
+		}
+		fmt.Fprintf(&b, "\"$B\" sweep --features \"$D/model\" --model synth --subject %s --brain \"$D/fmri/%s/brain.npy\" --coords \"$D/fmri/%s/coords.npy\" --roi \"$D/fmri/roi_labels.npy\" --roi-names \"$D/fmri/roi_names.txt\"%s --out \"$R/fmri/%s\"\n", sub, sub, sub, ceil, sub)
 		fm = append(fm, "\"$R/fmri/"+sub+"\"")
 	}
 	for s := 1; ds.MEG != nil && s <= len(ds.MEG.Subjects); s++ {
@@ -245,6 +294,9 @@ func writeSynthCommands(path, dir string, ds *synth.Dataset) error {
 	if len(fm) > 0 {
 		fmt.Fprintf(&b, "\"$B\" spatial --out \"$R/spatial\" %s\n", strings.Join(fm, " "))
 		fmt.Fprintf(&b, "\"$B\" halftime --out \"$R/halftime-fmri\" %s\n", strings.Join(fm, " "))
+		if trials > 0 {
+			fmt.Fprintf(&b, "\"$B\" rank --ceiled --by-roi --out \"$R/rank-ceiled\" \"$R/fmri\"\n")
+		}
 	}
 	if len(mg) > 0 {
 		fmt.Fprintf(&b, "\"$B\" temporal --out \"$R/temporal\" %s\n", strings.Join(mg, " "))
