@@ -47,6 +47,9 @@ type Options struct {
 	// MaxBlockBytes bounds the working memory of the column blocks, all workers together
 	// (0: 512 MiB). At least one column per worker is always processed.
 	MaxBlockBytes int
+	// Progress, if set, is called after each block of targets with the targets done and their
+	// total (from several goroutines, never concurrently).
+	Progress func(done, total int)
 
 	halves [][]int8 // tests: the splits to use ([split][trial] 0 or 1), instead of random ones
 }
@@ -155,6 +158,8 @@ func Estimate(ctx context.Context, trials engine.Matrix, ids []string, o Options
 	width := max(1, min(256, o.MaxBlockBytes/workers/perCol))
 	var next atomic.Int64
 	var constant, noNoise atomic.Int64
+	var progressMu sync.Mutex
+	done := 0
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -168,6 +173,12 @@ func Estimate(ctx context.Context, trials engine.Matrix, ids []string, o Options
 				}
 				c1 := min(m, c0+width)
 				w.block(trials, c0, c1)
+				if o.Progress != nil {
+					progressMu.Lock()
+					done += c1 - c0
+					o.Progress(done, m)
+					progressMu.Unlock()
+				}
 			}
 			constant.Add(int64(w.constant))
 			noNoise.Add(int64(w.noNoise))

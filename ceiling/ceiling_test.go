@@ -400,3 +400,17 @@ func TestDivide(t *testing.T) {
 		t.Errorf("a zero ceiling with floor 0 gave %v, want NaN", got[0])
 	}
 }
+
+func TestProgress(t *testing.T) {
+	p := plant(5, 50, []int{2}, make([]float64, 37))
+	var calls, last int
+	_, err := Estimate(context.Background(), p.y, p.ids, Options{MaxBlockBytes: 1, Progress: func(done, total int) {
+		if total != 37 || done <= last {
+			t.Errorf("progress %d of %d after %d", done, total, last)
+		}
+		calls, last = calls+1, done
+	}})
+	if err != nil || calls != 37 || last != 37 {
+		t.Errorf("%d progress calls, last %d, error %v", calls, last, err)
+	}
+}

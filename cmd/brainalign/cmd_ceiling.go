@@ -103,7 +103,10 @@ func runCeiling(c *cli.Context) error {
 	if err := y.m.CheckFinite(y.name()); err != nil {
 		return err
 	}
+	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "ceiling: targets")
+	o.Progress = prog.update
 	res, err := ceiling.Estimate(c.Context, y.m, ids, o)
+	prog.done()
 	if err != nil {
 		return fmt.Errorf("%s with %s: %w", y.name(), c.String("ids"), err)
 	}
