@@ -37,7 +37,7 @@ func init() {
 			"Natural Scenes Dataset does; split-half correlates the means of random halves of each\n" +
 			"stimulus's repeats. Both account for stimuli shown a different number of times. With\n" +
 			"--sessions every target is z-scored within each session first (NSD's practice; it removes\n" +
-			"drifts between sessions). Pass the ceiling to encode --ceiling (or sweep --ceiling) to divide\n" +
+			"drifts between sessions), and averaged.npy holds the z-scored trials' means. Pass the ceiling to encode --ceiling (or sweep --ceiling) to divide\n" +
 			"scores by it. Formulas: package ceiling's documentation.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "trial-level brain data `TRIALS.npy` (trials x targets, or trials x channels x times)"},
