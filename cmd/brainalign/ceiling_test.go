@@ -292,6 +292,9 @@ func TestSweepCeilingThenRankCeiled(t *testing.T) {
 		t.Errorf("sweep.json metadata.ceiling = %v", got)
 	}
 	mustRun(t, args...) // a rerun without --ceiling keeps it
+	if out := mustRun(t, "inspect", sw); !strings.Contains(out, "metadata: noise ceiling (--ceiled)\n") {
+		t.Errorf("inspect does not show the ceiling:\n%s", out)
+	}
 	saved := readNPY(t, filepath.Join(sw, "meta", "ceiling.npy"))
 	if len(saved.F64) != m || saved.F64[0] != 0.5 {
 		t.Errorf("meta/ceiling.npy: %d values, first %v", len(saved.F64), saved.F64[0])

@@ -159,6 +159,7 @@ func printStatus(w io.Writer, s *sweep.Status, now time.Time) {
 	}
 	fmt.Fprintf(w, "  %d checkpoint(s) x %d layers = %d units; %d folds, %d penalties%s, inner %s, %s\n",
 		len(m.Checkpoints), len(m.Layers), s.Units, o.Folds, len(o.Alphas), grid, o.Inner, o.Precision)
+	fmt.Fprintf(w, "  metadata: %s\n", metadataKinds(m.Metadata))
 	fmt.Fprintf(w, "  %d of %d units done (%.0f%%), %s\n", s.Done, s.Units, 100*float64(s.Done)/float64(max(s.Units, 1)), mergeState(s))
 	for _, t := range s.Timed {
 		fmt.Fprintf(w, "  %s per unit on %s (%d units)\n", roughly(time.Duration(t.Seconds*float64(time.Second))), t.Engine, t.Units)
@@ -175,6 +176,23 @@ func printStatus(w io.Writer, s *sweep.Status, now time.Time) {
 		}
 	}
 	fmt.Fprintln(w, line)
+}
+
+// metadataKinds names the kinds of brain metadata a sweep saved (what its metrics can use).
+func metadataKinds(f sweep.MetaFlags) string {
+	var kinds []string
+	for _, k := range []struct {
+		has  bool
+		name string
+	}{{f.Coords, "coordinates (spatial)"}, {f.ROI, "ROI labels"}, {f.Times, "MEG times (temporal)"}, {f.Ceiling, "noise ceiling (--ceiled)"}} {
+		if k.has {
+			kinds = append(kinds, k.name)
+		}
+	}
+	if len(kinds) == 0 {
+		return "none"
+	}
+	return strings.Join(kinds, ", ")
 }
 
 // inspectArrays lists the arrays of an array file.
