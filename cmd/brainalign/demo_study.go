@@ -4,14 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/brainalign/brainalign/ceiling"
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/sweep"
 	"github.com/brainalign/brainalign/synth"
@@ -216,6 +219,11 @@ func demoStudy(c *cli.Context, dir string) (err error) {
 		}
 	}
 	fmt.Fprintf(tw, "noise targets among significant fMRI targets\t<= %.0f%% (FDR)\t%d of %d\t\n", 100*sp.Mask.FDR, noise, kept)
+	planted, got, diff, err := demoCeiling(c, ds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tw, "fMRI noise ceiling from 3 trials per image (mean)\t%.3f\t%.3f (mean |diff| %.3f)\t\n", planted, got, diff)
 	tw.Flush()
 	fmt.Fprintln(w, "\nfigures:")
 	for _, f := range figs {
@@ -223,6 +231,33 @@ func demoStudy(c *cli.Context, dir string) (err error) {
 	}
 	fmt.Fprintf(w, "the same analysis from files: brainalign synth --out DIR, then sh DIR/commands.sh\n")
 	return nil
+}
+
+// demoCeiling estimates the first fMRI subject's noise ceiling from synthetic trials (three per
+// image, averaging to its data) and compares it with the planted one over the signal targets:
+// the planted and estimated means and the mean absolute difference.
+func demoCeiling(c *cli.Context, ds *synth.Dataset) (planted, got, diff float64, err error) {
+	const repeats = 3
+	trials, image := ds.FMRI.Trials(ds.Config, 0, repeats, ds.Truth.FMRI)
+	ids := make([]string, len(image))
+	for r, i := range image {
+		ids[r] = strconv.Itoa(i)
+	}
+	res, err := ceiling.Estimate(c.Context, trials, ids, ceiling.Options{})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	n := 0
+	for t, rho := range ds.Truth.FMRI.Signal {
+		if ds.Truth.FMRI.Noise[t] {
+			continue
+		}
+		planted += rho
+		got += res.Ceiling[t]
+		diff += math.Abs(res.Ceiling[t] - rho)
+		n++
+	}
+	return planted / float64(n), got / float64(n), diff / float64(n), nil
 }
 
 // mkdirTemp creates a new folder prefix+RANDOM in the temporary directory, as os.MkdirTemp does
