@@ -202,17 +202,10 @@ type design struct {
 }
 
 func newDesign(ids []string) *design {
-	d := &design{stim: make([]int, len(ids))}
-	index := map[string]int{}
-	for t, id := range ids {
-		s, ok := index[id]
-		if !ok {
-			s = len(d.names)
-			index[id] = s
-			d.names = append(d.names, id)
-			d.count = append(d.count, 0)
-		}
-		d.stim[t] = s
+	d := &design{}
+	d.names, d.stim = firstAppearance(ids)
+	d.count = make([]int, len(d.names))
+	for _, s := range d.stim {
 		d.count[s]++
 	}
 	for s, n := range d.count {
@@ -224,6 +217,23 @@ func newDesign(ids []string) *design {
 	return d
 }
 
+// firstAppearance numbers the distinct keys in order of first appearance: distinct lists them,
+// and code[i] is the number of keys[i].
+func firstAppearance[K comparable](keys []K) (distinct []K, code []int) {
+	code = make([]int, len(keys))
+	index := map[K]int{}
+	for i, k := range keys {
+		c, ok := index[k]
+		if !ok {
+			c = len(distinct)
+			index[k] = c
+			distinct = append(distinct, k)
+		}
+		code[i] = c
+	}
+	return distinct, code
+}
+
 // grouping lists the trials of each z-scoring group.
 type grouping struct{ members [][]int }
 
@@ -231,15 +241,9 @@ func newGrouping(groups []int, trials int) (*grouping, error) {
 	if len(groups) != trials {
 		return nil, fmt.Errorf("%d group labels for %d trials", len(groups), trials)
 	}
-	g := &grouping{}
-	index := map[int]int{}
-	for t, label := range groups {
-		k, ok := index[label]
-		if !ok {
-			k = len(g.members)
-			index[label] = k
-			g.members = append(g.members, nil)
-		}
+	labels, code := firstAppearance(groups)
+	g := &grouping{members: make([][]int, len(labels))}
+	for t, k := range code {
 		g.members[k] = append(g.members[k], t)
 	}
 	return g, nil

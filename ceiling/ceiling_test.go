@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/stats"
 )
 
 type fixture struct {
@@ -207,25 +208,18 @@ func TestPlantedTruth(t *testing.T) {
 	}
 }
 
-// corrColumn is Pearson's r between column j of two S x m row-major matrices.
+// corrColumn is Pearson's r (package stats, checked against SciPy) between column j of two
+// S x m row-major matrices.
 func corrColumn(a, b []float64, j, m, S int) float64 {
-	var ma, mb float64
+	x, y := make([]float64, S), make([]float64, S)
 	for i := range S {
-		ma += a[i*m+j]
-		mb += b[i*m+j]
+		x[i], y[i] = a[i*m+j], b[i*m+j]
 	}
-	ma, mb = ma/float64(S), mb/float64(S)
-	var ab, aa, bb float64
-	for i := range S {
-		x, y := a[i*m+j]-ma, b[i*m+j]-mb
-		ab += x * y
-		aa += x * x
-		bb += y * y
+	r, _, err := stats.Pearson(x, y)
+	if err != nil {
+		return 0 // a constant column: no correlation
 	}
-	if aa == 0 || bb == 0 {
-		return 0
-	}
-	return ab / math.Sqrt(aa*bb)
+	return r
 }
 
 // Session drifts (offsets and gains) hide the signal unless trials are z-scored per session.
