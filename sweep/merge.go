@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -215,7 +216,9 @@ func readUnitArray(dir, ckpt, layer, suffix string, shape []int) ([]float64, err
 	return slices.Clone(a.F64), nil
 }
 
-// TableColumns are the fixed columns of table.csv; per-ROI means follow as roi_<name>.
+// TableColumns are the fixed columns of table.csv; per-ROI means follow as roi_<name>, and with
+// a noise ceiling (meta/ceiling.npy) ceiled_mean_score and ceiled_roi_<name>: the mean score over
+// the targets with a ceiling divided by their mean ceiling (AlignmentOptions.Ceiled's ratio).
 var TableColumns = []string{"model", "subject", "checkpoint", "step", "layer", "layer_index", "relative_depth",
 	"mean_score", "median_score", "max_score", "targets"}
 
@@ -225,6 +228,12 @@ func writeTable(w io.Writer, m *Manifest, meta Meta, scores []float64) error {
 	labels := meta.Labels()
 	for _, lab := range labels {
 		head = append(head, "roi_"+safeName(meta.ROIName(lab)))
+	}
+	if meta.Ceiling != nil {
+		head = append(head, "ceiled_mean_score")
+		for _, lab := range labels {
+			head = append(head, "ceiled_roi_"+safeName(meta.ROIName(lab)))
+		}
 	}
 	if err := cw.Write(head); err != nil {
 		return err
@@ -263,6 +272,9 @@ func writeTable(w io.Writer, m *Manifest, meta Meta, scores []float64) error {
 					rec = append(rec, f(sum[k]/float64(cnt[k])))
 				}
 			}
+			if meta.Ceiling != nil {
+				rec = append(rec, ceiledMeans(row, meta, labels, col, f)...)
+			}
 			if err := cw.Write(rec); err != nil {
 				return err
 			}
@@ -270,6 +282,34 @@ func writeTable(w io.Writer, m *Manifest, meta Meta, scores []float64) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// ceiledMeans are a layer's ceiled means for table.csv: over all targets, then per ROI (labels,
+// at the columns col), each the sum of the scores over the sum of the ceilings of the targets
+// that have one (NaN when none has, or their ceilings are all 0).
+func ceiledMeans(row []float64, meta Meta, labels []int, col map[int]int, f func(float64) string) []string {
+	score, ceil := make([]float64, 1+len(labels)), make([]float64, 1+len(labels))
+	for t, c := range meta.Ceiling {
+		if math.IsNaN(c) {
+			continue
+		}
+		score[0] += row[t]
+		ceil[0] += c
+		if meta.ROI != nil && meta.ROI[t] >= 0 {
+			k := 1 + col[meta.ROI[t]]
+			score[k] += row[t]
+			ceil[k] += c
+		}
+	}
+	out := make([]string, len(score))
+	for k := range score {
+		v := math.NaN()
+		if ceil[k] > 0 {
+			v = score[k] / ceil[k]
+		}
+		out[k] = f(v)
+	}
+	return out
 }
 
 // Sweep is a merged sweep read back from its directory.

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -283,7 +285,8 @@ func TestSweepCeilingThenRankCeiled(t *testing.T) {
 	must(t, array.WriteNPY(wrong, []int{m + 1}, append(half, 0.5)))
 
 	sw := filepath.Join(dir, "sweeps", "synth", "sub-01")
-	args := []string{"sweep", "--features", filepath.Join(st, "model"), "--model", "synth", "--subject", "sub-01", "--brain", brain, "--out", sw}
+	args := []string{"sweep", "--features", filepath.Join(st, "model"), "--model", "synth", "--subject", "sub-01", "--brain", brain, "--out", sw,
+		"--roi", filepath.Join(st, "fmri", "roi_labels.npy"), "--roi-names", filepath.Join(st, "fmri", "roi_names.txt")}
 	if _, stderr, code := runCLI(t, append(args, "--ceiling", wrong)...); code == 0 || !strings.Contains(stderr, fmt.Sprintf("noise ceiling shaped %d, but the targets of %s are shaped %d", m+1, brain, m)) {
 		t.Errorf("a ceiling of the wrong size: exit %d, %s", code, stderr)
 	}
@@ -292,12 +295,33 @@ func TestSweepCeilingThenRankCeiled(t *testing.T) {
 		t.Errorf("sweep.json metadata.ceiling = %v", got)
 	}
 	mustRun(t, args...) // a rerun without --ceiling keeps it
-	if out := mustRun(t, "inspect", sw); !strings.Contains(out, "metadata: noise ceiling (--ceiled)\n") {
+	if out := mustRun(t, "inspect", sw); !strings.Contains(out, "metadata: ROI labels, noise ceiling (--ceiled)\n") {
 		t.Errorf("inspect does not show the ceiling:\n%s", out)
 	}
 	saved := readNPY(t, filepath.Join(sw, "meta", "ceiling.npy"))
 	if len(saved.F64) != m || saved.F64[0] != 0.5 {
 		t.Errorf("meta/ceiling.npy: %d values, first %v", len(saved.F64), saved.F64[0])
+	}
+
+	// table.csv: the ceiled means are twice the means, over all targets and per ROI
+	rows, err := csv.NewReader(strings.NewReader(readFile(t, filepath.Join(sw, "table.csv")))).ReadAll()
+	must(t, err)
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, pair := range [][2]string{{"mean_score", "ceiled_mean_score"}, {"roi_V1", "ceiled_roi_V1"}, {"roi_PFC", "ceiled_roi_PFC"}} {
+		i, j := col[pair[0]], col[pair[1]]
+		if i == 0 || j == 0 {
+			t.Fatalf("table.csv has no %s or %s: %v", pair[0], pair[1], rows[0])
+		}
+		for _, r := range rows[1:] {
+			a, _ := strconv.ParseFloat(r[i], 64)
+			b, _ := strconv.ParseFloat(r[j], 64)
+			if math.Abs(b-2*a) > 1e-8*(1+math.Abs(a)) {
+				t.Errorf("table.csv %s %s: %s %v, %s %v", r[col["checkpoint"]], r[col["layer"]], pair[0], a, pair[1], b)
+			}
+		}
 	}
 
 	plain, ceiled := filepath.Join(dir, "rank"), filepath.Join(dir, "rank-ceiled")

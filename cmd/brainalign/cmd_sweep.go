@@ -43,7 +43,8 @@ func init() {
 			"  scores.npy       checkpoints x layers x targets (float64; targets keep the brain's shape)\n" +
 			"  fold_scores.npy  checkpoints x layers x folds x targets\n" +
 			"  table.csv        model,subject,checkpoint,step,layer,layer_index,relative_depth,\n" +
-			"                   mean_score,median_score,max_score,targets[,roi_<name>...]\n" +
+			"                   mean_score,median_score,max_score,targets[,roi_<name>...]; with --ceiling\n" +
+			"                   also ceiled_mean_score[,ceiled_roi_<name>...] (mean score / mean ceiling)\n" +
 			"  sweep.json, meta/ (brain metadata kept for the metric commands), merged.json\n" +
 			"Then: brainalign spatial | temporal | halftime | compare, on the sweep folders.",
 		Flags: append([]cli.Flag{
