@@ -283,7 +283,7 @@ func TestDegenerateTargets(t *testing.T) {
 	}
 }
 
-// Block size and worker count change nothing.
+// Block size, worker count and storage order change nothing.
 func TestBlocksAgree(t *testing.T) {
 	p := plant(3, 300, []int{1, 2, 4}, []float64{0.3, 0.8, 1.2, 0.1, 2, 0.6, 0.9, 1.1, 0.4, 0.7, 1.3})
 	for _, method := range []Method{NCSNR, SplitHalf} {
@@ -298,6 +298,22 @@ func TestBlocksAgree(t *testing.T) {
 		for j := range whole.Ceiling {
 			if whole.Ceiling[j] != cols.Ceiling[j] || whole.SNR[j] != cols.SNR[j] {
 				t.Errorf("%s target %d: %v vs %v one column at a time", method, j, whole.Ceiling[j], cols.Ceiling[j])
+			}
+		}
+		// column-major storage (a Fortran-order .npy) reads the same values
+		fortran := engine.Matrix{Rows: p.y.Rows, Cols: p.y.Cols, ColMajor: true, F64: make([]float64, len(p.y.F64))}
+		for i := range p.y.Rows {
+			for j := range p.y.Cols {
+				fortran.F64[j*p.y.Rows+i] = p.y.F64[i*p.y.Cols+j]
+			}
+		}
+		colMajor, err := Estimate(context.Background(), fortran, p.ids, Options{Method: method, Seed: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range whole.Ceiling {
+			if whole.Ceiling[j] != colMajor.Ceiling[j] {
+				t.Errorf("%s target %d: %v vs %v from column-major data", method, j, whole.Ceiling[j], colMajor.Ceiling[j])
 			}
 		}
 	}
