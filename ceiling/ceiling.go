@@ -90,7 +90,15 @@ var ErrNoRepeats = errors.New("too few repeated stimuli for a noise ceiling")
 // the trials of the stimuli named by ids (one per row; repeats expected). Values must be finite
 // (check with engine.Matrix.CheckFinite first: a non-finite value gives NaN here).
 func Estimate(ctx context.Context, trials engine.Matrix, ids []string, o Options) (*Result, error) {
-	if err := trials.Validate("trials"); err != nil {
+	return EstimateParts(ctx, []engine.Matrix{trials}, ids, o)
+}
+
+// EstimateParts is Estimate for trials stored as several matrices of the same targets, their
+// rows one after another (one file per session, say): ids name the rows of all parts in order.
+// The averaged data are float64 when any part is.
+func EstimateParts(ctx context.Context, parts []engine.Matrix, ids []string, o Options) (*Result, error) {
+	trials, err := newStack(parts)
+	if err != nil {
 		return nil, err
 	}
 	if len(ids) != trials.Rows {
@@ -145,7 +153,7 @@ func Estimate(ctx context.Context, trials engine.Matrix, ids []string, o Options
 	}
 	if o.Average {
 		res.Averaged = engine.Matrix{Rows: len(d.names), Cols: m}
-		if trials.Is64() {
+		if trials.is64 {
 			res.Averaged.F64 = make([]float64, len(d.names)*m)
 		} else {
 			res.Averaged.F32 = make([]float32, len(d.names)*m)
@@ -190,6 +198,50 @@ func Estimate(ctx context.Context, trials engine.Matrix, ids []string, o Options
 	}
 	res.Constant, res.NoNoise = int(constant.Load()), int(noNoise.Load())
 	return res, nil
+}
+
+// stack is trials stored as matrices of the same columns, one after another.
+type stack struct {
+	parts      []engine.Matrix
+	Rows, Cols int
+	is64       bool    // some part is float64
+	rowsOf     [][]int // 0..rows-1 of each part, for GatherCols64
+}
+
+func newStack(parts []engine.Matrix) (*stack, error) {
+	if len(parts) == 0 {
+		return nil, errors.New("no trials")
+	}
+	s := &stack{parts: parts, Cols: parts[0].Cols}
+	for k, p := range parts {
+		name := "trials"
+		if len(parts) > 1 {
+			name = fmt.Sprintf("trials part %d", k+1)
+		}
+		if err := p.Validate(name); err != nil {
+			return nil, err
+		}
+		if p.Cols != s.Cols {
+			return nil, fmt.Errorf("%s has %d targets, part 1 %d: the parts must have the same targets", name, p.Cols, s.Cols)
+		}
+		rows := make([]int, p.Rows)
+		for i := range rows {
+			rows[i] = i
+		}
+		s.rowsOf = append(s.rowsOf, rows)
+		s.Rows += p.Rows
+		s.is64 = s.is64 || p.Is64()
+	}
+	return s, nil
+}
+
+// gather copies columns [c0, c1) of every row into dst (Rows x (c1-c0), row-major float64).
+func (s *stack) gather(c0, c1 int, dst []float64) {
+	off := 0
+	for k, p := range s.parts {
+		p.GatherCols64(s.rowsOf[k], c0, c1, dst[off*(c1-c0):])
+		off += p.Rows
+	}
 }
 
 // design is which trials show which stimulus.
@@ -310,24 +362,17 @@ type worker struct {
 	halves *splitPlan
 	res    *Result
 
-	rows              []int // 0..T-1, for GatherCols64
 	buf, means, a, b  []float64
 	constant, noNoise int
 }
 
 // block computes the ceiling of columns [c0, c1).
-func (w *worker) block(trials engine.Matrix, c0, c1 int) {
+func (w *worker) block(trials *stack, c0, c1 int) {
 	d, res := w.d, w.res
 	width, T, S := c1-c0, trials.Rows, len(d.names)
 	w.buf = grow(w.buf, T*width)
 	w.means = grow(w.means, S*width)
-	if len(w.rows) != T {
-		w.rows = make([]int, T)
-		for i := range w.rows {
-			w.rows[i] = i
-		}
-	}
-	trials.GatherCols64(w.rows, c0, c1, w.buf)
+	trials.gather(c0, c1, w.buf)
 	if w.groups != nil {
 		zscore(w.buf, width, w.groups)
 	}

@@ -424,3 +424,49 @@ func TestProgress(t *testing.T) {
 		t.Errorf("%d progress calls, last %d, error %v", calls, last, err)
 	}
 }
+
+// Trials in several parts (one per session) give what the stacked matrix gives.
+func TestEstimateParts(t *testing.T) {
+	f := loadFixture(t, "ncsnr")
+	m := f.Shape[1]
+	whole, err := Estimate(context.Background(), engine.NewMatrix64(f.Shape[0], m, f.Trials), f.IDs, Options{Groups: f.Sessions, Average: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []engine.Matrix
+	for start := 0; start < len(f.Sessions); {
+		end := start
+		for end < len(f.Sessions) && f.Sessions[end] == f.Sessions[start] {
+			end++
+		}
+		parts = append(parts, engine.NewMatrix64(end-start, m, f.Trials[start*m:end*m]))
+		start = end
+	}
+	if len(parts) != 3 {
+		t.Fatalf("%d sessions in the fixture", len(parts))
+	}
+	split, err := EstimateParts(context.Background(), parts, f.IDs, Options{Groups: f.Sessions, Average: true, MaxBlockBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range whole.Ceiling {
+		if split.Ceiling[j] != whole.Ceiling[j] || split.SNR[j] != whole.SNR[j] {
+			t.Errorf("target %d: %v from parts, %v whole", j, split.Ceiling[j], whole.Ceiling[j])
+		}
+	}
+	for i, v := range whole.Averaged.F64 {
+		if split.Averaged.F64[i] != v {
+			t.Fatalf("averaged[%d]: %v from parts, %v whole", i, split.Averaged.F64[i], v)
+		}
+	}
+	// float32 and float64 parts together average in float64
+	mixed := append([]engine.Matrix{toFloat32(parts[0])}, parts[1:]...)
+	res, err := EstimateParts(context.Background(), mixed, f.IDs, Options{Average: true})
+	if err != nil || !res.Averaged.Is64() {
+		t.Errorf("mixed precision: %v, float64 averaged %v", err, err == nil && res.Averaged.Is64())
+	}
+	bad := []engine.Matrix{parts[0], engine.NewMatrix64(2, m+1, make([]float64, 2*(m+1)))}
+	if _, err := EstimateParts(context.Background(), bad, f.IDs[:parts[0].Rows+2], Options{}); err == nil || !strings.Contains(err.Error(), "trials part 2 has 8 targets, part 1 7") {
+		t.Errorf("parts of different widths: %v", err)
+	}
+}

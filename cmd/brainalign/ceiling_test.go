@@ -381,3 +381,52 @@ func TestSynthTrialsCeiling(t *testing.T) {
 		t.Errorf("commands.sh does not use the ceiling:\n%s", d)
 	}
 }
+
+// Trials in several files (one per session) give what one file with --sessions gives.
+func TestCeilingSeveralFiles(t *testing.T) {
+	st := writeTrialStudy(t)
+	m := st.channels * st.times
+	half := st.nTri / 2
+	a, b := filepath.Join(st.dir, "ses-1.npy"), filepath.Join(st.dir, "ses-2.npy")
+	must(t, array.WriteNPY(a, []int{half, st.channels, st.times}, st.y.F32[:half*m]))
+	must(t, array.WriteNPY(b, []int{st.nTri - half, st.channels, st.times}, st.y.F32[half*m:]))
+	sess := make([]int64, st.nTri)
+	for i := half; i < st.nTri; i++ {
+		sess[i] = 1
+	}
+	sp := filepath.Join(st.dir, "by_file.npy")
+	must(t, array.WriteNPY(sp, []int{st.nTri}, sess))
+
+	one, two := filepath.Join(st.dir, "one"), filepath.Join(st.dir, "two")
+	mustRun(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--sessions", sp, "--out", one)
+	out := mustRun(t, "ceiling", "--brain", a, "--brain", b, "--ids", st.ids, "--session-per-file", "--out", two)
+	if !strings.Contains(out, "from 300 trials of 150 stimuli") {
+		t.Errorf("stdout: %s", out)
+	}
+	for _, name := range []string{"ceiling.npy", "averaged.npy"} {
+		x, y := readNPY(t, filepath.Join(one, name)), readNPY(t, filepath.Join(two, name))
+		if fmt.Sprint(x.Shape) != fmt.Sprint(y.Shape) || fmt.Sprint(x.F64) != fmt.Sprint(y.F64) || fmt.Sprint(x.F32) != fmt.Sprint(y.F32) {
+			t.Errorf("%s differs between one file with --sessions and two files with --session-per-file", name)
+		}
+	}
+	if s := readFile(t, filepath.Join(two, "ceiling.json")); !strings.Contains(s, `"per_file": true`) || !strings.Contains(s, "ses-2.npy") {
+		t.Errorf("ceiling.json: %s", s)
+	}
+
+	wrong := filepath.Join(st.dir, "wrong.npy")
+	must(t, array.WriteNPY(wrong, []int{4, st.channels + 1, st.times}, make([]float32, 4*(st.channels+1)*st.times)))
+	out2 := filepath.Join(st.dir, "out")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--brain", a, "--brain", wrong, "--ids", st.ids}, "targets shaped 4 x 4, but " + a + "'s are shaped 3 x 4"},
+		{[]string{"--brain", a, "--ids", st.ids}, "300 ids for the 150 trials (rows) of " + a},
+		{[]string{"--brain", a, "--brain", b, "--ids", st.ids, "--session-per-file", "--sessions", sp}, "--sessions and --session-per-file exclude each other"},
+	} {
+		_, stderr, code := runCLI(t, append(append([]string{"ceiling"}, c.args...), "--out", out2)...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %s; want %q", c.args, code, stderr, c.want)
+		}
+	}
+}

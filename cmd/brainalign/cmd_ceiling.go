@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/ceiling"
+	"github.com/brainalign/brainalign/engine"
 )
 
 func init() {
@@ -33,6 +35,8 @@ func init() {
 			"                            (--brain averaged.npy --brain-ids averaged_ids.txt); not with\n" +
 			"                            --no-averaged\n" +
 			"  ceiling.json              inputs, method, repeat counts, summary statistics\n" +
+			"Several --brain files (the same targets) are read as one, their trials one after another, as\n" +
+			"--ids lists them: no need to concatenate sessions into one large file.\n" +
 			"--method ncsnr (default) estimates the noise from the spread of each stimulus's repeats, as the\n" +
 			"Natural Scenes Dataset does; split-half correlates the means of random halves of each\n" +
 			"stimulus's repeats. Both account for stimuli shown a different number of times. With\n" +
@@ -40,10 +44,11 @@ func init() {
 			"drifts between sessions), and averaged.npy holds the z-scored trials' means. Pass the ceiling to encode --ceiling (or sweep --ceiling) to divide\n" +
 			"scores by it. Formulas: package ceiling's documentation.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "trial-level brain data `TRIALS.npy` (trials x targets, or trials x channels x times)"},
+			&cli.StringSliceFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "trial-level brain data `TRIALS.npy` (trials x targets, or trials x channels x times); repeat for files of the same targets whose trials follow one another (one per session, say)"},
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.StringFlag{Name: "ids", Required: true, Usage: "the stimulus of each trial, one id per `FILE` line (repeats expected)"},
 			&cli.StringFlag{Name: "sessions", Usage: "z-score each target within sessions: `SESSIONS.npy`, one integer label per trial"},
+			&cli.BoolFlag{Name: "session-per-file", Usage: "z-score each target within each --brain file (each file one session)"},
 			&cli.StringFlag{Name: "method", Value: string(ceiling.NCSNR), Usage: "ncsnr or split-half"},
 			&cli.IntFlag{Name: "splits", Value: ceiling.DefaultSplits, Usage: "split-half: random splits averaged"},
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "split-half: random seed of the splits"},
@@ -69,12 +74,16 @@ func runCeiling(c *cli.Context) error {
 	if method != ceiling.SplitHalf && (c.IsSet("splits") || c.IsSet("seed")) {
 		return usageError("--splits and --seed are for --method split-half")
 	}
+	if c.String("sessions") != "" && c.Bool("session-per-file") {
+		return usageError("--sessions and --session-per-file exclude each other")
+	}
+	paths := c.StringSlice("brain")
 	out, cleanup, err := createOut(c.String("out"), c.Bool("overwrite"))
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(c.String("brain"), c.String("ids"), c.String("sessions")); err != nil {
+	if err := out.CheckInputs(append([]string{c.String("ids"), c.String("sessions")}, paths...)...); err != nil {
 		return err
 	}
 	if c.Bool("overwrite") {
@@ -82,35 +91,58 @@ func runCeiling(c *cli.Context) error {
 			return err
 		}
 	}
-	y, err := loadBrain(c.String("brain"), c.String("brain-array"))
+	ys, err := loadTrialFiles(paths, c.String("brain-array"))
 	if err != nil {
 		return err
 	}
-	defer y.close()
+	defer func() {
+		for _, y := range ys {
+			y.close()
+		}
+	}()
+	var parts []engine.Matrix
+	var names []string
+	var groups []int // --session-per-file
+	for k, y := range ys {
+		parts, names = append(parts, y.m), append(names, y.name())
+		for range y.m.Rows {
+			groups = append(groups, k)
+		}
+	}
+	what := names[0]
+	if len(names) > 1 {
+		what = fmt.Sprintf("%d --brain files (%s ... %s)", len(names), names[0], names[len(names)-1])
+	}
 	ids, err := readTrialIDs(c.String("ids"))
 	if err != nil {
 		return err
 	}
-	if len(ids) != y.m.Rows {
-		return fmt.Errorf("%s: %d ids for the %d trials (rows) of %s", c.String("ids"), len(ids), y.m.Rows, y.name())
+	if len(ids) != len(groups) {
+		return fmt.Errorf("%s: %d ids for the %d trials (rows) of %s", c.String("ids"), len(ids), len(groups), what)
 	}
 	o := ceiling.Options{Method: method, Splits: c.Int("splits"), Seed: c.Uint64("seed"), Average: !c.Bool("no-averaged")}
-	if c.String("sessions") != "" {
-		if o.Groups, err = readGroups(c.String("sessions"), y.m.Rows); err != nil {
+	switch {
+	case c.String("sessions") != "":
+		if o.Groups, err = readGroups(c.String("sessions"), len(groups)); err != nil {
+			return err
+		}
+	case c.Bool("session-per-file"):
+		o.Groups = groups
+	}
+	for _, y := range ys {
+		if err := y.m.CheckFinite(y.name()); err != nil {
 			return err
 		}
 	}
-	if err := y.m.CheckFinite(y.name()); err != nil {
-		return err
-	}
 	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "ceiling: targets")
 	o.Progress = prog.update
-	res, err := ceiling.Estimate(c.Context, y.m, ids, o)
+	res, err := ceiling.EstimateParts(c.Context, parts, ids, o)
 	prog.done()
 	if err != nil {
-		return fmt.Errorf("%s with %s: %w", y.name(), c.String("ids"), err)
+		return fmt.Errorf("%s with %s: %w", what, c.String("ids"), err)
 	}
 
+	y := ys[0]
 	trailing := y.shape[1:]
 	files := []struct {
 		name string
@@ -148,7 +180,7 @@ func runCeiling(c *cli.Context) error {
 		"version":           version,
 		"created":           nowUTC(),
 		"args":              os.Args,
-		"brain":             infoOf(y),
+		"brain":             brainInfos(ys),
 		"ids":               c.String("ids"),
 		"method":            method,
 		"trials":            res.Trials,
@@ -167,8 +199,11 @@ func runCeiling(c *cli.Context) error {
 	if method == ceiling.SplitHalf {
 		summary["splits"], summary["seed"] = res.Splits, c.Uint64("seed")
 	}
-	if o.Groups != nil {
+	switch {
+	case c.String("sessions") != "":
 		summary["sessions"] = map[string]any{"path": c.String("sessions"), "count": res.Groups}
+	case c.Bool("session-per-file"):
+		summary["sessions"] = map[string]any{"per_file": true, "count": res.Groups}
 	}
 	if err := writeJSON(out.Path("ceiling.json"), jsonSafe(summary)); err != nil {
 		return err
@@ -185,6 +220,41 @@ func runCeiling(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "\nwrote %s: %s\n", out.Final(), strings.Join(append(written, "ceiling.json"), ", "))
 	return nil
+}
+
+// loadTrialFiles reads the --brain files of trials, which must have the same targets.
+func loadTrialFiles(paths []string, member string) ([]*input, error) {
+	var ys []*input
+	for _, p := range paths {
+		y, err := loadBrain(p, member)
+		if err != nil {
+			for _, y := range ys {
+				y.close()
+			}
+			return nil, err
+		}
+		ys = append(ys, y)
+		if first := ys[0]; !slices.Equal(y.shape[1:], first.shape[1:]) {
+			for _, y := range ys {
+				y.close()
+			}
+			return nil, fmt.Errorf("%s: targets shaped %s, but %s's are shaped %s: the --brain files must have the same targets",
+				y.name(), array.ShapeString(y.shape[1:]), first.name(), array.ShapeString(first.shape[1:]))
+		}
+	}
+	return ys, nil
+}
+
+// brainInfos describes the --brain inputs for ceiling.json: one object, or a list of several.
+func brainInfos(ys []*input) any {
+	if len(ys) == 1 {
+		return infoOf(ys[0])
+	}
+	infos := make([]inputInfo, len(ys))
+	for i, y := range ys {
+		infos[i] = infoOf(y)
+	}
+	return infos
 }
 
 // repeatHistogram counts stimuli by their number of trials, keyed by that number.
