@@ -25,6 +25,9 @@ type Array struct {
 	F32     []float32
 	F64     []float64
 	I64     []int64
+	// Geometry is the header of a NIfTI or MGH file (nil for other formats): the space of its
+	// voxels or vertices, for writing results over them (WriteVolume).
+	Geometry *Geometry
 
 	m *mapping // the map the slices alias, nil when they own their memory
 }
@@ -132,7 +135,8 @@ func fortranToC[T any](src []T, shape []int) []T {
 }
 
 // Read reads the arrays of a file, choosing the format by extension: .npy (one array), .npz
-// (its members) or .safetensors (its tensors). It reads (and for deflated .npz members,
+// (its members), .safetensors (its tensors), or a NIfTI or MGH file (one array: see
+// neuro.go). It reads (and for deflated .npz members,
 // decompresses) every array; to read some of them only, use Open.
 func Read(path string) ([]*Array, error) {
 	f, err := Open(path)

@@ -51,6 +51,8 @@ type Entry struct {
 	// recheck: Err is a deflated member's bad header, which may be a corrupt stream that the
 	// CRC, checked only at the end of the member, would name: Read decompresses it all to tell.
 	recheck bool
+	// read, when set, reads the entry's array (NIfTI and MGH files).
+	read func(f *File, e *Entry) (*Array, error)
 }
 
 // Floats reports whether the array reads as floating point (Array.F32 or F64, not I64): an
@@ -74,6 +76,9 @@ func Open(path string) (*File, error) {
 	if serr == nil && !st.Mode().IsRegular() {
 		return nil, notRegular(path, st.Mode())
 	}
+	if isNeuro(path) {
+		return openFile(path, openNeuro)
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".npy":
 		return openFile(path, openNPY)
@@ -85,7 +90,7 @@ func Open(path string) (*File, error) {
 	if serr != nil {
 		return nil, pathError(path, serr)
 	}
-	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz or .safetensors)", path, filepath.Ext(path))
+	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz, .safetensors, or NIfTI/MGH: .nii, .nii.gz, .mgh, .mgz)", path, filepath.Ext(path))
 }
 
 // notRegular is the error for a path that is not a regular file.
@@ -207,6 +212,8 @@ func (f *File) readEntry(e *Entry) (*Array, error) {
 	var a *Array
 	var err error
 	switch {
+	case e.read != nil:
+		a, err = e.read(f, e)
 	case f.npy:
 		a, err = decodeNPY(f.path, f.buf, f.m)
 	case e.zf != nil:

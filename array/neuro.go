@@ -1,0 +1,455 @@
+package array
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+
+	"github.com/brainalign/brainalign/internal/atomicfile"
+)
+
+// Neuroimaging files: NIfTI-1 and NIfTI-2 (.nii, .nii.gz) and FreeSurfer's MGH (.mgh, .mgz),
+// the formats fMRI data come in (volumes, and surfaces such as fsaverage: width = vertices).
+// Their data are stored with x varying fastest and time (volumes, frames) slowest; NiBabel shows
+// them as arrays indexed [x, y, z, t]. Read gives the same values with time first, as brain data
+// have their images on the first axis: shape (t, x, y, z), C order, so that scores over the
+// targets keep NiBabel's (x, y, z) indexing. A file without a time axis (3-d) reads as (x, y, z).
+// Integer data are converted to float32 (float64 for 32- and 64-bit integers), with NIfTI's
+// scl_slope and scl_inter applied as NiBabel's get_fdata does; Array.DType is the stored type.
+// Array.Geometry keeps the header, so that results over the voxels or vertices can be written
+// back in the same space (WriteVolume).
+
+// Geometry is the header of a NIfTI or MGH file: what WriteVolume needs to write a volume in
+// the same space (voxel sizes, orientation, affine).
+type Geometry struct {
+	Format  string // "nifti1", "nifti2" or "mgh"
+	Spatial []int  // the sizes of the x, y and z axes (surfaces: vertices, 1, 1)
+	header  []byte // the header as stored (NIfTI: without extensions)
+	order   binary.ByteOrder
+}
+
+// Targets returns the number of voxels or vertices.
+func (g *Geometry) Targets() int { return g.Spatial[0] * g.Spatial[1] * g.Spatial[2] }
+
+// isNeuro reports whether path names a NIfTI or MGH file, by extension.
+func isNeuro(path string) bool {
+	p := strings.ToLower(path)
+	for _, ext := range []string{".nii", ".nii.gz", ".mgh", ".mgz"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// openNeuro opens a NIfTI or MGH file held in buf (decompressing .nii.gz and .mgz), reading its
+// header; the data are decoded by Read.
+func openNeuro(name string, buf []byte, m *mapping) (*File, error) {
+	lower := strings.ToLower(name)
+	if strings.HasSuffix(lower, ".gz") || strings.HasSuffix(lower, ".mgz") {
+		raw, err := gunzip(buf)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
+		}
+		m.release() // the compressed bytes are no longer needed
+		buf, m = raw, nil
+	}
+	var h *neuroHeader
+	var err error
+	if strings.HasSuffix(lower, ".mgh") || strings.HasSuffix(lower, ".mgz") {
+		h, err = parseMGH(buf)
+	} else {
+		h, err = parseNIfTI(buf)
+	}
+	if err != nil {
+		m.release()
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	f := newFile(name, buf, m)
+	f.npy = true // one array, named after the path
+	e := &Entry{Name: name, Shape: h.shape(), DType: h.t.name, label: name}
+	e.read = func(f *File, e *Entry) (*Array, error) { return h.decode(name, f.buf) }
+	f.arrays = []*Entry{e}
+	f.byName[name] = e
+	return f, nil
+}
+
+func gunzip(buf []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(buf))
+	if err != nil {
+		return nil, fmt.Errorf("not gzip-compressed: %v", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing: %v", err)
+	}
+	return out, nil
+}
+
+// neuroHeader is what reading the data needs from a NIfTI or MGH header.
+type neuroHeader struct {
+	geo          *Geometry
+	dims         []int // as stored, x first (NiBabel's shape)
+	t            dtype
+	order        binary.ByteOrder
+	offset       int     // where the data start
+	slope, inter float64 // NIfTI scaling (slope 0: none)
+}
+
+// shape is the array's shape as Read gives it: the last axis (time) first for 4-d data.
+func (h *neuroHeader) shape() []int {
+	if len(h.dims) == 4 {
+		return []int{h.dims[3], h.dims[0], h.dims[1], h.dims[2]}
+	}
+	return append([]int(nil), h.dims...)
+}
+
+// decode reads the data of the file held in buf: values converted to float, scaled, and
+// reordered from x-fastest storage to C order with time first.
+func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
+	n := 1
+	for _, d := range h.dims {
+		n *= d
+	}
+	size := n * h.t.size
+	if h.offset+size > len(buf) || h.offset+size < h.offset {
+		return nil, fmt.Errorf("%s: truncated: %d bytes of data expected from offset %d, the file has %d", name, size, h.offset, len(buf))
+	}
+	raw := buf[h.offset : h.offset+size]
+	wide := h.t.size >= 4 && h.t.kind != 'f' || h.t.size == 8
+	get := h.reader(raw)
+	scale := func(v float64) float64 { return v }
+	if h.slope != 0 && !math.IsNaN(h.slope) && !math.IsInf(h.slope, 0) && (h.slope != 1 || h.inter != 0) {
+		scale = func(v float64) float64 { return h.slope*v + h.inter }
+	}
+	// x-fastest storage (x, y, z[, t]) to C order: index of stored element -> output index
+	nx, ny, nz := h.dims[0], 1, 1
+	if len(h.dims) > 1 {
+		ny = h.dims[1]
+	}
+	if len(h.dims) > 2 {
+		nz = h.dims[2]
+	}
+	vol := nx * ny * nz
+	a := &Array{Name: name, Shape: h.shape(), DType: h.t.name, Geometry: h.geo}
+	if wide {
+		a.F64 = make([]float64, n)
+	} else {
+		a.F32 = make([]float32, n)
+	}
+	for t := 0; t < n/vol; t++ {
+		for z := range nz {
+			for y := range ny {
+				src := t*vol + (z*ny+y)*nx
+				for x := range nx {
+					dst := t*vol + (x*ny+y)*nz + z
+					v := scale(get(src + x))
+					if wide {
+						a.F64[dst] = v
+					} else {
+						a.F32[dst] = float32(v)
+					}
+				}
+			}
+		}
+	}
+	return a, nil
+}
+
+// reader returns a function giving the i-th stored value as float64.
+func (h *neuroHeader) reader(raw []byte) func(i int) float64 {
+	o := h.order
+	switch h.t.name {
+	case "uint8":
+		return func(i int) float64 { return float64(raw[i]) }
+	case "int8":
+		return func(i int) float64 { return float64(int8(raw[i])) }
+	case "int16":
+		return func(i int) float64 { return float64(int16(o.Uint16(raw[2*i:]))) }
+	case "uint16":
+		return func(i int) float64 { return float64(o.Uint16(raw[2*i:])) }
+	case "int32":
+		return func(i int) float64 { return float64(int32(o.Uint32(raw[4*i:]))) }
+	case "uint32":
+		return func(i int) float64 { return float64(o.Uint32(raw[4*i:])) }
+	case "int64":
+		return func(i int) float64 { return float64(int64(o.Uint64(raw[8*i:]))) }
+	case "uint64":
+		return func(i int) float64 { return float64(o.Uint64(raw[8*i:])) }
+	case "float32":
+		return func(i int) float64 { return float64(math.Float32frombits(o.Uint32(raw[4*i:]))) }
+	}
+	return func(i int) float64 { return math.Float64frombits(o.Uint64(raw[8*i:])) }
+}
+
+// checkDims validates stored dimensions: at most x, y, z and time (trailing axes of size 1 are
+// dropped, as are axes beyond the fourth when they have size 1).
+func checkDims(dims []int) ([]int, error) {
+	for len(dims) > 4 && dims[len(dims)-1] == 1 {
+		dims = dims[:len(dims)-1]
+	}
+	if len(dims) > 4 {
+		return nil, fmt.Errorf("%d-d data (shape %v): want at most x, y, z and time", len(dims), dims)
+	}
+	if len(dims) == 0 {
+		return nil, errors.New("no dimensions")
+	}
+	n := 1
+	for _, d := range dims {
+		if d < 1 {
+			return nil, fmt.Errorf("dimension %d in %v: want sizes of at least 1", d, dims)
+		}
+		if d > maxDim || n > maxDim/d {
+			return nil, fmt.Errorf("shape %v: too large", dims)
+		}
+		n *= d
+	}
+	return dims, nil
+}
+
+// spatial is the x, y, z sizes of dims (1 for absent axes).
+func spatial(dims []int) []int {
+	s := []int{1, 1, 1}
+	for i := 0; i < 3 && i < len(dims); i++ {
+		s[i] = dims[i]
+	}
+	return s
+}
+
+// NIfTI datatype codes.
+var niftiTypes = map[int]dtype{
+	2:    {name: "uint8", kind: 'u', size: 1},
+	4:    {name: "int16", kind: 'i', size: 2},
+	8:    {name: "int32", kind: 'i', size: 4},
+	16:   {name: "float32", kind: 'f', size: 4},
+	64:   {name: "float64", kind: 'f', size: 8},
+	256:  {name: "int8", kind: 'i', size: 1},
+	512:  {name: "uint16", kind: 'u', size: 2},
+	768:  {name: "uint32", kind: 'u', size: 4},
+	1024: {name: "int64", kind: 'i', size: 8},
+	1280: {name: "uint64", kind: 'u', size: 8},
+}
+
+var niftiTypeNames = map[int]string{1: "binary", 32: "complex64", 128: "RGB24", 1536: "float128", 1792: "complex128", 2048: "complex256", 2304: "RGBA32"}
+
+// parseNIfTI reads a single-file NIfTI-1 or NIfTI-2 header.
+func parseNIfTI(buf []byte) (*neuroHeader, error) {
+	if len(buf) < 348 {
+		return nil, fmt.Errorf("truncated: %d bytes, too short for a NIfTI header", len(buf))
+	}
+	var o binary.ByteOrder
+	var version int
+	for _, bo := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		switch bo.Uint32(buf) {
+		case 348:
+			o, version = bo, 1
+		case 540:
+			o, version = bo, 2
+		}
+		if o != nil {
+			break
+		}
+	}
+	if o == nil {
+		return nil, errors.New("not a NIfTI file (its first 4 bytes are not the header size 348 or 540)")
+	}
+	h := &neuroHeader{order: o}
+	var code int
+	var dims []int
+	var hdrLen int
+	switch version {
+	case 1:
+		if magic := string(buf[344:347]); magic != "n+1" {
+			if magic == "ni1" {
+				return nil, errors.New("a NIfTI header of a .hdr/.img pair: convert it to a single .nii file")
+			}
+			return nil, fmt.Errorf("bad NIfTI-1 magic %q", buf[344:348])
+		}
+		nd := int(int16(o.Uint16(buf[40:])))
+		if nd < 1 || nd > 7 {
+			return nil, fmt.Errorf("bad number of dimensions %d", nd)
+		}
+		for i := 1; i <= nd; i++ {
+			dims = append(dims, int(int16(o.Uint16(buf[40+2*i:]))))
+		}
+		code = int(int16(o.Uint16(buf[70:])))
+		h.offset = int(math.Float32frombits(o.Uint32(buf[108:])))
+		h.slope = float64(math.Float32frombits(o.Uint32(buf[112:])))
+		h.inter = float64(math.Float32frombits(o.Uint32(buf[116:])))
+		hdrLen = 348
+	case 2:
+		if len(buf) < 540 {
+			return nil, fmt.Errorf("truncated: %d bytes, too short for a NIfTI-2 header", len(buf))
+		}
+		if magic := string(buf[4:7]); magic != "n+2" {
+			return nil, fmt.Errorf("bad NIfTI-2 magic %q", buf[4:12])
+		}
+		nd := int(int64(o.Uint64(buf[16:])))
+		if nd < 1 || nd > 7 {
+			return nil, fmt.Errorf("bad number of dimensions %d", nd)
+		}
+		for i := 1; i <= nd; i++ {
+			d := int64(o.Uint64(buf[16+8*i:]))
+			if d > maxDim {
+				return nil, fmt.Errorf("dimension %d too large", d)
+			}
+			dims = append(dims, int(d))
+		}
+		code = int(int16(o.Uint16(buf[12:])))
+		off := int64(o.Uint64(buf[168:]))
+		if off < 0 || off > int64(len(buf)) {
+			return nil, fmt.Errorf("data offset %d outside the file (%d bytes)", off, len(buf))
+		}
+		h.offset = int(off)
+		h.slope = math.Float64frombits(o.Uint64(buf[176:]))
+		h.inter = math.Float64frombits(o.Uint64(buf[184:]))
+		hdrLen = 540
+	}
+	t, ok := niftiTypes[code]
+	if !ok {
+		what := niftiTypeNames[code]
+		if what == "" {
+			what = fmt.Sprintf("code %d", code)
+		}
+		return nil, fmt.Errorf("%w: NIfTI datatype %s", ErrUnsupportedDType, what)
+	}
+	if h.offset < hdrLen {
+		return nil, fmt.Errorf("data offset %d inside the %d-byte header", h.offset, hdrLen)
+	}
+	dims, err := checkDims(dims)
+	if err != nil {
+		return nil, err
+	}
+	h.t, h.dims = t, dims
+	h.geo = &Geometry{Format: fmt.Sprintf("nifti%d", version), Spatial: spatial(dims), header: append([]byte(nil), buf[:hdrLen]...), order: o}
+	return h, nil
+}
+
+// MGH data types.
+var mghTypes = map[int]dtype{
+	0: {name: "uint8", kind: 'u', size: 1},
+	1: {name: "int32", kind: 'i', size: 4},
+	3: {name: "float32", kind: 'f', size: 4},
+	4: {name: "int16", kind: 'i', size: 2},
+}
+
+// mghHeaderLen is where an MGH file's data start.
+const mghHeaderLen = 284
+
+// parseMGH reads an MGH header (big-endian: version 1, width, height, depth, frames, type).
+func parseMGH(buf []byte) (*neuroHeader, error) {
+	if len(buf) < mghHeaderLen {
+		return nil, fmt.Errorf("truncated: %d bytes, too short for an MGH header", len(buf))
+	}
+	o := binary.BigEndian
+	if v := int32(o.Uint32(buf)); v != 1 {
+		return nil, fmt.Errorf("not an MGH file (version %d, want 1)", v)
+	}
+	var dims []int
+	for i := range 4 {
+		d := int32(o.Uint32(buf[4+4*i:]))
+		dims = append(dims, int(d))
+	}
+	code := int(int32(o.Uint32(buf[20:])))
+	t, ok := mghTypes[code]
+	if !ok {
+		return nil, fmt.Errorf("%w: MGH data type %d", ErrUnsupportedDType, code)
+	}
+	if dims[3] == 1 { // one frame: a volume, as NiBabel shows it
+		dims = dims[:3]
+	}
+	dims, err := checkDims(dims)
+	if err != nil {
+		return nil, err
+	}
+	return &neuroHeader{dims: dims, t: t, order: o, offset: mghHeaderLen,
+		geo: &Geometry{Format: "mgh", Spatial: spatial(dims), header: append([]byte(nil), buf[:mghHeaderLen]...), order: o}}, nil
+}
+
+// VolumeExt is the file name extension WriteVolume gives a result in g's format: ".nii.gz" for
+// NIfTI, ".mgz" for MGH.
+func (g *Geometry) VolumeExt() string {
+	if g.Format == "mgh" {
+		return ".mgz"
+	}
+	return ".nii.gz"
+}
+
+// WriteVolume writes data, one float32 value per voxel or vertex of g in C order over (x, y, z)
+// (the trailing axes of brain data read from g's file), to path as a compressed file of g's
+// format (path should end in g.VolumeExt()), with g's header: voxel sizes, orientation and
+// affine, so that viewers overlay it on the input's space. NaN values are kept. The file is
+// written atomically.
+func WriteVolume(path string, g *Geometry, data []float64) error {
+	nx, ny, nz := g.Spatial[0], g.Spatial[1], g.Spatial[2]
+	if len(data) != nx*ny*nz {
+		return fmt.Errorf("%s: %d values for a volume of %d x %d x %d", path, len(data), nx, ny, nz)
+	}
+	var head []byte
+	o := g.order
+	switch g.Format {
+	case "nifti1":
+		head = append(append([]byte(nil), g.header...), 0, 0, 0, 0) // no extensions
+		o.PutUint16(head[40:], 3)
+		for i, d := range []int{nx, ny, nz, 1, 1, 1, 1} {
+			o.PutUint16(head[42+2*i:], uint16(d))
+		}
+		o.PutUint16(head[68:], 0)  // intent: none
+		o.PutUint16(head[70:], 16) // float32
+		o.PutUint16(head[72:], 32)
+		o.PutUint32(head[108:], math.Float32bits(352))
+		o.PutUint32(head[112:], math.Float32bits(1))
+		o.PutUint32(head[116:], math.Float32bits(0))
+		o.PutUint32(head[124:], 0) // cal_max, cal_min
+		o.PutUint32(head[128:], 0)
+		clear(head[328:344]) // intent_name
+	case "nifti2":
+		head = append(append([]byte(nil), g.header...), 0, 0, 0, 0)
+		o.PutUint16(head[12:], 16)
+		o.PutUint16(head[14:], 32)
+		o.PutUint64(head[16:], 3)
+		for i, d := range []int{nx, ny, nz, 1, 1, 1, 1} {
+			o.PutUint64(head[24+8*i:], uint64(d))
+		}
+		o.PutUint64(head[168:], 544)
+		o.PutUint64(head[176:], math.Float64bits(1))
+		o.PutUint64(head[184:], 0)
+		o.PutUint64(head[192:], 0)
+		o.PutUint64(head[200:], 0)
+		o.PutUint32(head[504:], 0)
+		clear(head[508:524])
+	case "mgh":
+		head = append([]byte(nil), g.header...)
+		for i, d := range []int{nx, ny, nz, 1} {
+			o.PutUint32(head[4+4*i:], uint32(d))
+		}
+		o.PutUint32(head[20:], 3) // float
+	default:
+		return fmt.Errorf("%s: unknown volume format %q", path, g.Format)
+	}
+	body := make([]byte, 4*len(data))
+	for x := range nx {
+		for y := range ny {
+			for z := range nz {
+				o.PutUint32(body[4*((z*ny+y)*nx+x):], math.Float32bits(float32(data[(x*ny+y)*nz+z])))
+			}
+		}
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		zw := gzip.NewWriter(w)
+		zw.Name = filepath.Base(strings.TrimSuffix(strings.TrimSuffix(path, ".gz"), ".mgz"))
+		if _, err := zw.Write(head); err != nil {
+			return err
+		}
+		if _, err := zw.Write(body); err != nil {
+			return err
+		}
+		return zw.Close()
+	})
+}

@@ -1,0 +1,131 @@
+package array
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type neuroExpected struct {
+	Files map[string]struct {
+		Shape  []int     `json:"shape"`
+		DType  string    `json:"dtype"`
+		Values []float64 `json:"values"`
+	} `json:"files"`
+	Bad map[string]string `json:"bad"`
+}
+
+func loadNeuroExpected(t *testing.T) neuroExpected {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "neuro", "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e neuroExpected
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// NIfTI-1/2 and MGH files written by NiBabel read as NiBabel's get_fdata() with time first.
+func TestNeuroMatchesNiBabel(t *testing.T) {
+	exp := loadNeuroExpected(t)
+	if len(exp.Files) < 8 {
+		t.Fatalf("%d files in expected.json", len(exp.Files))
+	}
+	for name, want := range exp.Files {
+		path := filepath.Join("..", "testdata", "neuro", name)
+		arrs, err := Read(path)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		a := arrs[0]
+		if fmt.Sprint(a.Shape) != fmt.Sprint(want.Shape) || a.DType != want.DType || a.Geometry == nil {
+			t.Errorf("%s: shape %v dtype %s geometry %v, want %v %s", name, a.Shape, a.DType, a.Geometry, want.Shape, want.DType)
+			continue
+		}
+		m, err := a.Matrix()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range want.Values {
+			got := m.At(i/m.Cols, i%m.Cols)
+			if math.Abs(got-v) > 1e-6*(1+math.Abs(v)) {
+				t.Errorf("%s: value %d = %v, want %v", name, i, got, v)
+				break
+			}
+		}
+		CloseAll(arrs)
+	}
+}
+
+func TestNeuroRefused(t *testing.T) {
+	exp := loadNeuroExpected(t)
+	for name, want := range exp.Bad {
+		_, err := Read(filepath.Join("..", "testdata", "neuro", name))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, want)
+		}
+	}
+}
+
+// WriteVolume writes a volume in the input's space: read back, it holds the values, and the
+// header keeps the input's geometry (NIfTI: pixdim, qform and sform; MGH: spacing and
+// orientation).
+func TestWriteVolumeRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"int16_scaled.nii.gz", "float32_be.nii", "float64.nii2.nii", "surface_float.mgz", "short.mgh"} {
+		arrs, err := Read(filepath.Join("..", "testdata", "neuro", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := arrs[0].Geometry
+		vol := make([]float64, g.Targets())
+		for i := range vol {
+			vol[i] = float64(i)*0.25 - 1
+		}
+		vol[len(vol)-1] = math.NaN()
+		out := filepath.Join(dir, strings.SplitN(name, ".", 2)[0]+g.VolumeExt())
+		if err := WriteVolume(out, g, vol); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Read(out)
+		if err != nil {
+			t.Fatalf("%s: reading back %s: %v", name, out, err)
+		}
+		b := back[0]
+		if fmt.Sprint(b.Shape) != fmt.Sprint(g.Spatial) && !(g.Spatial[1] == 1 && g.Spatial[2] == 1 && len(b.Shape) == 3) {
+			t.Errorf("%s: written shape %v, want %v", name, b.Shape, g.Spatial)
+		}
+		for i, v := range vol {
+			got := float64(b.F32[i])
+			if got != float64(float32(v)) && !(math.IsNaN(v) && math.IsNaN(got)) {
+				t.Errorf("%s: voxel %d = %v, want %v", name, i, got, v)
+				break
+			}
+		}
+		h, orig := b.Geometry.header, g.header
+		var keep [][2]int // byte ranges that must be unchanged
+		switch g.Format {
+		case "nifti1":
+			keep = [][2]int{{76, 92}, {252, 328}} // pixdim[0..3]; qform/sform codes, quaternion, srows
+		case "nifti2":
+			keep = [][2]int{{104, 136}, {344, 496}}
+		case "mgh":
+			keep = [][2]int{{28, 90}} // goodRASflag, spacing, direction cosines, centre
+		}
+		for _, r := range keep {
+			if string(h[r[0]:r[1]]) != string(orig[r[0]:r[1]]) {
+				t.Errorf("%s: header bytes %d-%d changed", name, r[0], r[1])
+			}
+		}
+		CloseAll(back)
+		CloseAll(arrs)
+	}
+}

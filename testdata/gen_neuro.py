@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+"""Write small NIfTI and MGH files and NiBabel's reading of them into testdata/neuro/.
+
+Run with Debian's interpreter, which has NiBabel (python3-nibabel) and NumPy:
+
+    /usr/bin/python3 testdata/gen_neuro.py
+
+Each file is written by NiBabel; expected.json records, per file, the array brainalign must read:
+NiBabel's get_fdata() (scaling applied) with the last axis (time, frames) moved first for 4-d
+data, flattened in C order, its shape, and the stored dtype. The files cover NIfTI-1 and NIfTI-2,
+both byte orders, gzip, integer data with scl_slope/scl_inter, 3-d and 4-d data, and MGH's float,
+short, int and uchar types; bad.json lists files that must be refused and why.
+"""
+
+import json
+import os
+
+import nibabel as nib
+import numpy as np
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "neuro")
+rng = np.random.default_rng(20261206)
+affine = np.array([[-2.0, 0.1, 0, 90], [0, 2.0, 0.2, -126], [0, 0, 1.8, -72], [0, 0, 0, 1]])
+expected = {}
+
+
+def record(name, img):
+    path = os.path.join(OUT, name)
+    nib.save(img, path)
+    back = nib.load(path)
+    data = np.asarray(back.get_fdata())
+    if data.ndim == 4:
+        data = np.moveaxis(data, -1, 0)
+    expected[name] = {
+        "shape": list(data.shape),
+        "dtype": str(back.get_data_dtype().newbyteorder("=")),
+        "values": [float(v) for v in data.ravel()],
+    }
+
+
+os.makedirs(OUT, exist_ok=True)
+
+# NIfTI-1, int16 with scaling, gzip
+raw = rng.integers(-300, 300, size=(3, 4, 2, 5)).astype(np.int16)
+img = nib.Nifti1Image(raw, affine)
+img.header.set_slope_inter(0.5, 10.0)
+record("int16_scaled.nii.gz", img)
+
+# NIfTI-1, big-endian float32
+img = nib.Nifti1Image(rng.normal(size=(2, 3, 4, 6)).astype(">f4"), affine)
+record("float32_be.nii", img)
+
+# NIfTI-2, float64
+img = nib.Nifti2Image(rng.normal(size=(2, 2, 3, 4)), affine)
+record("float64.nii2.nii", img)
+
+# NIfTI-1, 3-d uint8 (a mask)
+img = nib.Nifti1Image(rng.integers(0, 2, size=(3, 2, 2)).astype(np.uint8), affine)
+record("mask_uint8.nii", img)
+
+# MGH: a surface (vertices x 1 x 1 x frames), float, gzip
+img = nib.MGHImage(rng.normal(size=(5, 1, 1, 7)).astype(np.float32), affine)
+record("surface_float.mgz", img)
+
+# MGH: short, int32 (one frame: read as 3-d), uchar
+img = nib.MGHImage(rng.integers(-1000, 1000, size=(2, 3, 2, 4)).astype(np.int16), affine)
+record("short.mgh", img)
+img = nib.MGHImage(rng.integers(-10**6, 10**6, size=(4, 3, 2)).astype(np.int32), affine)
+record("int32_oneframe.mgh", img)
+img = nib.MGHImage(rng.integers(0, 255, size=(3, 2, 1, 2)).astype(np.uint8), affine)
+record("uchar.mgh", img)
+
+# refused: complex data, a header cut short, data cut short
+img = nib.Nifti1Image(np.ones((2, 2, 2), dtype=np.complex64), affine)
+nib.save(img, os.path.join(OUT, "complex.nii"))
+with open(os.path.join(OUT, "float32_be.nii"), "rb") as f:
+    whole = f.read()
+with open(os.path.join(OUT, "short_header.nii"), "wb") as f:
+    f.write(whole[:200])
+with open(os.path.join(OUT, "short_data.nii"), "wb") as f:
+    f.write(whole[:-10])
+bad = {
+    "complex.nii": "NIfTI datatype complex64",
+    "short_header.nii": "too short for a NIfTI header",
+    "short_data.nii": "truncated",
+}
+
+with open(os.path.join(OUT, "expected.json"), "w") as f:
+    json.dump({"generator": "testdata/gen_neuro.py", "nibabel": nib.__version__, "numpy": np.__version__,
+               "files": expected, "bad": bad}, f, indent=1)
+    f.write("\n")
