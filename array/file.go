@@ -76,7 +76,7 @@ func Open(path string) (*File, error) {
 	if serr == nil && !st.Mode().IsRegular() {
 		return nil, notRegular(path, st.Mode())
 	}
-	if isNeuro(path) {
+	if IsNeuro(path) {
 		return openFile(path, openNeuro)
 	}
 	switch strings.ToLower(filepath.Ext(path)) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -37,8 +38,9 @@ type Geometry struct {
 // Targets returns the number of voxels or vertices.
 func (g *Geometry) Targets() int { return g.Spatial[0] * g.Spatial[1] * g.Spatial[2] }
 
-// isNeuro reports whether path names a NIfTI or MGH file, by extension.
-func isNeuro(path string) bool {
+// IsNeuro reports whether path names a NIfTI or MGH file, by extension (.nii, .nii.gz, .mgh,
+// .mgz): a file of one array, named after the path.
+func IsNeuro(path string) bool {
 	p := strings.ToLower(path)
 	for _, ext := range []string{".nii", ".nii.gz", ".mgh", ".mgz"} {
 		if strings.HasSuffix(p, ext) {
@@ -303,8 +305,8 @@ func parseNIfTI(buf []byte) (*neuroHeader, error) {
 		}
 		code = int(int16(o.Uint16(buf[12:])))
 		off := int64(o.Uint64(buf[168:]))
-		if off < 0 || off > int64(len(buf)) {
-			return nil, fmt.Errorf("data offset %d outside the file (%d bytes)", off, len(buf))
+		if off < 0 || off > math.MaxInt32 {
+			return nil, fmt.Errorf("bad data offset %d", off)
 		}
 		h.offset = int(off)
 		h.slope = math.Float64frombits(o.Uint64(buf[176:]))
@@ -372,6 +374,43 @@ func parseMGH(buf []byte) (*neuroHeader, error) {
 		geo: &Geometry{Format: "mgh", Spatial: spatial(dims), header: append([]byte(nil), buf[:mghHeaderLen]...), order: o}}, nil
 }
 
+// ReadGeometry reads the header of a NIfTI or MGH file (decompressing only its start): the space
+// that WriteVolume writes results in.
+func ReadGeometry(path string) (*Geometry, error) {
+	if !IsNeuro(path) {
+		return nil, fmt.Errorf("%s: not a NIfTI or MGH file (.nii, .nii.gz, .mgh, .mgz)", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, pathError(path, err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	lower := strings.ToLower(path)
+	if strings.HasSuffix(lower, ".gz") || strings.HasSuffix(lower, ".mgz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not gzip-compressed: %v", path, err)
+		}
+		r = zr
+	}
+	head := make([]byte, 540)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	var h *neuroHeader
+	if strings.HasSuffix(lower, ".mgh") || strings.HasSuffix(lower, ".mgz") {
+		h, err = parseMGH(head[:n])
+	} else {
+		h, err = parseNIfTI(head[:n])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return h.geo, nil
+}
+
 // VolumeExt is the file name extension WriteVolume gives a result in g's format: ".nii.gz" for
 // NIfTI, ".mgz" for MGH.
 func (g *Geometry) VolumeExt() string {
@@ -387,17 +426,28 @@ func (g *Geometry) VolumeExt() string {
 // affine, so that viewers overlay it on the input's space. NaN values are kept. The file is
 // written atomically.
 func WriteVolume(path string, g *Geometry, data []float64) error {
+	return WriteFrames(path, g, 1, data)
+}
+
+// WriteFrames is WriteVolume for several volumes (frames): data in C order over (frame, x, y,
+// z), as brain data read from g's file. One frame is written as a 3-d file.
+func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 	nx, ny, nz := g.Spatial[0], g.Spatial[1], g.Spatial[2]
-	if len(data) != nx*ny*nz {
-		return fmt.Errorf("%s: %d values for a volume of %d x %d x %d", path, len(data), nx, ny, nz)
+	vol := nx * ny * nz
+	if frames < 1 || len(data) != frames*vol {
+		return fmt.Errorf("%s: %d values for %d volume(s) of %d x %d x %d", path, len(data), frames, nx, ny, nz)
+	}
+	nd := 3
+	if frames > 1 {
+		nd = 4
 	}
 	var head []byte
 	o := g.order
 	switch g.Format {
 	case "nifti1":
 		head = append(append([]byte(nil), g.header...), 0, 0, 0, 0) // no extensions
-		o.PutUint16(head[40:], 3)
-		for i, d := range []int{nx, ny, nz, 1, 1, 1, 1} {
+		o.PutUint16(head[40:], uint16(nd))
+		for i, d := range []int{nx, ny, nz, frames, 1, 1, 1} {
 			o.PutUint16(head[42+2*i:], uint16(d))
 		}
 		o.PutUint16(head[68:], 0)  // intent: none
@@ -413,8 +463,8 @@ func WriteVolume(path string, g *Geometry, data []float64) error {
 		head = append(append([]byte(nil), g.header...), 0, 0, 0, 0)
 		o.PutUint16(head[12:], 16)
 		o.PutUint16(head[14:], 32)
-		o.PutUint64(head[16:], 3)
-		for i, d := range []int{nx, ny, nz, 1, 1, 1, 1} {
+		o.PutUint64(head[16:], uint64(nd))
+		for i, d := range []int{nx, ny, nz, frames, 1, 1, 1} {
 			o.PutUint64(head[24+8*i:], uint64(d))
 		}
 		o.PutUint64(head[168:], 544)
@@ -426,7 +476,7 @@ func WriteVolume(path string, g *Geometry, data []float64) error {
 		clear(head[508:524])
 	case "mgh":
 		head = append([]byte(nil), g.header...)
-		for i, d := range []int{nx, ny, nz, 1} {
+		for i, d := range []int{nx, ny, nz, frames} {
 			o.PutUint32(head[4+4*i:], uint32(d))
 		}
 		o.PutUint32(head[20:], 3) // float
@@ -434,10 +484,12 @@ func WriteVolume(path string, g *Geometry, data []float64) error {
 		return fmt.Errorf("%s: unknown volume format %q", path, g.Format)
 	}
 	body := make([]byte, 4*len(data))
-	for x := range nx {
-		for y := range ny {
-			for z := range nz {
-				o.PutUint32(body[4*((z*ny+y)*nx+x):], math.Float32bits(float32(data[(x*ny+y)*nz+z])))
+	for t := range frames {
+		for x := range nx {
+			for y := range ny {
+				for z := range nz {
+					o.PutUint32(body[4*(t*vol+(z*ny+y)*nx+x):], math.Float32bits(float32(data[t*vol+(x*ny+y)*nz+z])))
+				}
 			}
 		}
 	}

@@ -430,3 +430,88 @@ func TestCeilingSeveralFiles(t *testing.T) {
 		}
 	}
 }
+
+// NIfTI trials: ceiling writes ceiling.nii.gz in their space; encode of the averaged data writes
+// scores.nii.gz with --space (and of a NIfTI brain file, by itself), holding scores.npy's values.
+func TestNIfTIBrainData(t *testing.T) {
+	st := writeTrialStudy(t)
+	tmpl, err := array.ReadGeometry(filepath.Join("..", "..", "testdata", "neuro", "float32_be.nii"))
+	must(t, err)
+	g := *tmpl
+	g.Spatial = []int{st.channels, st.times, 1} // the 12 targets as a 3 x 4 x 1 volume
+	trials := filepath.Join(st.dir, "trials.nii.gz")
+	vals := make([]float64, len(st.y.F32))
+	for i, v := range st.y.F32 {
+		vals[i] = float64(v)
+	}
+	must(t, array.WriteFrames(trials, &g, st.nTri, vals))
+
+	ceil := filepath.Join(st.dir, "ceil")
+	out := mustRun(t, "ceiling", "--brain", trials, "--ids", st.ids, "--out", ceil)
+	if !strings.Contains(out, "ceiling.nii.gz") || !strings.Contains(out, "ncsnr.nii.gz") {
+		t.Errorf("ceiling output: %s", out)
+	}
+	sameVolume(t, filepath.Join(ceil, "ceiling.nii.gz"), filepath.Join(ceil, "ceiling.npy"), []int{3, 4, 1})
+
+	enc := filepath.Join(st.dir, "enc")
+	args := []string{"encode", "--features", st.features, "--features-ids", st.featureIDs,
+		"--brain", filepath.Join(ceil, "averaged.npy"), "--brain-ids", filepath.Join(ceil, "averaged_ids.txt"), "--precision", "float64"}
+	mustRun(t, append(args, "--space", trials, "--out", enc)...)
+	sameVolume(t, filepath.Join(enc, "scores.nii.gz"), filepath.Join(enc, "scores.npy"), []int{3, 4, 1})
+	if s := readFile(t, filepath.Join(enc, "summary.json")); !strings.Contains(s, `"scores.nii.gz"`) {
+		t.Errorf("summary.json does not list the volume: %s", s)
+	}
+
+	// the averaged data as a NIfTI file: scored, and the scores written as a volume, by itself
+	avg := readNPY(t, filepath.Join(ceil, "averaged.npy"))
+	avgVals := make([]float64, len(avg.F32))
+	for i, v := range avg.F32 {
+		avgVals[i] = float64(v)
+	}
+	avgNii := filepath.Join(st.dir, "averaged.nii.gz")
+	must(t, array.WriteFrames(avgNii, &g, avg.Shape[0], avgVals))
+	enc2 := filepath.Join(st.dir, "enc2")
+	mustRun(t, "encode", "--features", st.features, "--features-ids", st.featureIDs, "--brain", avgNii,
+		"--brain-ids", filepath.Join(ceil, "averaged_ids.txt"), "--precision", "float64", "--out", enc2)
+	sameVolume(t, filepath.Join(enc2, "scores.nii.gz"), filepath.Join(enc2, "scores.npy"), []int{3, 4, 1})
+	a, b := readNPY(t, filepath.Join(enc, "scores.npy")), readNPY(t, filepath.Join(enc2, "scores.npy"))
+	for j := range a.F64 {
+		if math.Abs(a.F64[j]-b.F64[j]) > 1e-9 {
+			t.Errorf("target %d: %v from averaged.npy, %v from averaged.nii.gz", j, a.F64[j], b.F64[j])
+		}
+	}
+
+	other := *tmpl
+	other.Spatial = []int{4, 3, 1}
+	wrong := filepath.Join(st.dir, "wrong.nii.gz")
+	must(t, array.WriteVolume(wrong, &other, make([]float64, 12)))
+	if _, stderr, code := runCLI(t, append(args, "--space", wrong, "--out", filepath.Join(st.dir, "enc3"))...); code == 0 ||
+		!strings.Contains(stderr, "a space of 4 x 3 x 1 voxels or vertices, but "+filepath.Join(ceil, "averaged.npy")+"'s targets are shaped 3 x 4") {
+		t.Errorf("--space of another shape: exit %d, %s", code, stderr)
+	}
+}
+
+// sameVolume checks that a volume file holds the values of an .npy file of the given shape.
+func sameVolume(t *testing.T, volume, npy string, shape []int) {
+	t.Helper()
+	v, n := readNPY(t, npy), readVolume(t, volume)
+	if fmt.Sprint(n.Shape) != fmt.Sprint(shape) {
+		t.Errorf("%s: shape %v, want %v", volume, n.Shape, shape)
+	}
+	for i, x := range v.F64 {
+		if y := float64(n.F32[i]); y != float64(float32(x)) && !(math.IsNaN(x) && math.IsNaN(y)) {
+			t.Errorf("%s[%d] = %v, %s has %v", volume, i, y, npy, x)
+			return
+		}
+	}
+}
+
+func readVolume(t *testing.T, path string) *array.Array {
+	t.Helper()
+	arrs, err := array.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { array.CloseAll(arrs) })
+	return arrs[0]
+}

@@ -161,6 +161,15 @@ func runCeiling(c *cli.Context) error {
 		}
 		written = append(written, f.name)
 	}
+	space, err := volumeSpace("", y)
+	if err != nil {
+		return err
+	}
+	vols, err := writeVolumes(space, out.Path, map[string][]float64{"ceiling": res.Ceiling, "ncsnr": res.SNR})
+	if err != nil {
+		return err
+	}
+	written = append(written, vols...)
 	if o.Average {
 		shape := append([]int{len(res.Stimuli)}, trailing...)
 		var data any = res.Averaged.F32

@@ -29,7 +29,10 @@ func init() {
 			"With --features-ids and --brain-ids (one stimulus id per line) rows are matched by id; the\n" +
 			"matched rows keep the brain file's order, which the folds follow. With --ceiling (brainalign\n" +
 			"ceiling's ceiling.npy for this brain data) it also writes ceiled_scores.npy: scores divided\n" +
-			"by each target's noise ceiling, NaN where the ceiling is below --ceiling-min.",
+			"by each target's noise ceiling, NaN where the ceiling is below --ceiling-min. Brain data may\n" +
+			"also be a NIfTI or MGH file (.nii, .nii.gz, .mgh, .mgz: volumes or frames last, read as\n" +
+			"images x voxels or vertices); the scores are then also written as scores.nii.gz or\n" +
+			"scores.mgz in its space, for viewers (with --space, for brain data of other formats too).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` (n x d)"},
 			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
@@ -39,6 +42,7 @@ func init() {
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
 			&cli.StringFlag{Name: "ceiling", Usage: "noise ceiling per target, `CEILING.npy` (brainalign ceiling): also write ceiled_scores.npy"},
+			&cli.StringFlag{Name: "space", Usage: "also write the scores as volumes in the space of `FILE` (a NIfTI or MGH file whose voxels or vertices are the targets)"},
 			&cli.Float64Flag{Name: "ceiling-min", Value: defaultCeilingMin, Usage: "targets whose ceiling is below this get NaN ceiled scores"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		}, modelFlags()...),
@@ -55,7 +59,7 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(c.String("features"), c.String("brain"), c.String("features-ids"), c.String("brain-ids"), c.String("groups"), c.String("ceiling")); err != nil {
+	if err := out.CheckInputs(c.String("features"), c.String("brain"), c.String("features-ids"), c.String("brain-ids"), c.String("groups"), c.String("ceiling"), c.String("space")); err != nil {
 		return err
 	}
 	// --overwrite replaces an earlier encode output only. Checked here, after outdir's own
@@ -78,6 +82,10 @@ func runEncode(c *cli.Context) error {
 	}
 	defer y.close()
 	ceil, err := ceilingOption(c, y.shape[1:])
+	if err != nil {
+		return err
+	}
+	space, err := volumeSpace(c.String("space"), y)
 	if err != nil {
 		return err
 	}
@@ -161,6 +169,17 @@ func runEncode(c *cli.Context) error {
 			return err
 		}
 		summary["ceiling"] = jsonSafe(ceiled)
+	}
+	volumes := map[string][]float64{"scores": res.Scores}
+	if ceiled != nil {
+		volumes["ceiled_scores"] = ceiled.scores
+	}
+	vols, err := writeVolumes(space, out.Path, volumes)
+	if err != nil {
+		return err
+	}
+	if vols != nil {
+		summary["volumes"] = vols
 	}
 	if err := writeJSON(out.Path("summary.json"), summary); err != nil {
 		return err

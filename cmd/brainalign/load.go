@@ -21,6 +21,7 @@ type input struct {
 	dtype  string
 	m      engine.Matrix
 	arrs   []*array.Array
+	geo    *array.Geometry // NIfTI or MGH input: its space, for writing results as volumes
 }
 
 func (in *input) close() { array.CloseAll(in.arrs) }
@@ -57,7 +58,7 @@ func loadMatrix(path, member, memberFlag string) (*input, error) {
 		in.member = member
 	case len(names) == 1:
 		member = names[0]
-		if !strings.HasSuffix(path, ".npy") {
+		if !strings.HasSuffix(path, ".npy") && !array.IsNeuro(path) {
 			in.member = member
 		}
 	case len(names) == 0:
@@ -79,7 +80,7 @@ func loadMatrix(path, member, memberFlag string) (*input, error) {
 		return nil, err
 	}
 	m.Shape = a.Shape
-	in.m, in.shape, in.dtype = m, a.Shape, a.DType
+	in.m, in.shape, in.dtype, in.geo = m, a.Shape, a.DType, a.Geometry
 	return in, nil
 }
 
@@ -96,6 +97,52 @@ func loadBrain(path, member string) (*input, error) {
 		return nil, fmt.Errorf("%s: brain data must have images on the first axis and targets on the others (images x targets, or images x channels x times), got shape %v", in.name(), in.shape)
 	}
 	return in, nil
+}
+
+// volumeSpace is the space in which results over the targets of brain data y are also written
+// as volumes: that of --space (a NIfTI or MGH file whose voxels or vertices are y's targets,
+// shaped as them or flattened in C order over x, y, z), or else of y itself when it was read
+// from a NIfTI or MGH file with a time axis; nil for neither.
+func volumeSpace(space string, y *input) (*array.Geometry, error) {
+	if space == "" {
+		if g := y.geo; g != nil && len(y.shape) == 4 && slices.Equal(y.shape[1:], g.Spatial) {
+			return g, nil
+		}
+		return nil, nil
+	}
+	g, err := array.ReadGeometry(space)
+	if err != nil {
+		return nil, err
+	}
+	trailing := y.shape[1:]
+	if n := y.m.Cols; n != g.Targets() || len(trailing) > 1 && !slices.Equal(trailing, g.Spatial) {
+		return nil, fmt.Errorf("--space %s: a space of %s voxels or vertices, but %s's targets are shaped %s",
+			space, array.ShapeString(g.Spatial), y.name(), array.ShapeString(trailing))
+	}
+	return g, nil
+}
+
+// writeVolumes writes results over the targets as files of g's format in its space (NAME.nii.gz
+// or NAME.mgz, for viewers), one per named array, returning the file names; nothing when g is
+// nil. path gives a file name's path in the output.
+func writeVolumes(g *array.Geometry, path func(name string) string, arrays map[string][]float64) ([]string, error) {
+	if g == nil {
+		return nil, nil
+	}
+	var names []string
+	for name := range arrays {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var files []string
+	for _, name := range names {
+		f := name + g.VolumeExt()
+		if err := array.WriteVolume(path(f), g, arrays[name]); err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // loadFeatures is loadMatrix for activations, which must be 2-d (images x features): a 1-d or
