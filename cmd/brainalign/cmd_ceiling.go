@@ -35,6 +35,7 @@ func init() {
 			"                            (--brain averaged.npy --brain-ids averaged_ids.txt); not with\n" +
 			"                            --no-averaged\n" +
 			"  ceiling.json              inputs, method, repeat counts, summary statistics\n" +
+			"  ceiling.nii.gz, ncsnr.nii.gz (or .mgz)   for NIfTI or MGH trials: the same in their space\n" +
 			"Several --brain files (the same targets) are read as one, their trials one after another, as\n" +
 			"--ids lists them: no need to concatenate sessions into one large file.\n" +
 			"--method ncsnr (default) estimates the noise from the spread of each stimulus's repeats, as the\n" +
