@@ -505,3 +505,123 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 		return zw.Close()
 	})
 }
+
+// Affine returns the 4 x 4 voxel-to-world matrix (row-major; millimetres, RAS+ as scanners and
+// MNI use) of g, as NiBabel's img.affine: for NIfTI the sform when its code is set, else the
+// qform when its code is set, else NiBabel's base affine (voxel sizes, x flipped, centred); for
+// MGH the vox2ras matrix. A surface (an MGH file of vertices x 1 x 1) has no voxel positions:
+// its vertices' coordinates are in the surface file, not here.
+func (g *Geometry) Affine() ([16]float64, error) {
+	var a [16]float64
+	h, o := g.header, g.order
+	f32 := func(off int) float64 { return float64(math.Float32frombits(o.Uint32(h[off:]))) }
+	f64 := func(off int) float64 { return math.Float64frombits(o.Uint64(h[off:])) }
+	switch g.Format {
+	case "nifti1", "nifti2":
+		var qcode, scode int
+		var pix [4]float64
+		var quat [6]float64
+		var srow [12]float64
+		if g.Format == "nifti1" {
+			qcode, scode = int(int16(o.Uint16(h[252:]))), int(int16(o.Uint16(h[254:])))
+			for i := range pix {
+				pix[i] = f32(76 + 4*i)
+			}
+			for i := range quat {
+				quat[i] = f32(256 + 4*i)
+			}
+			for i := range srow {
+				srow[i] = f32(280 + 4*i)
+			}
+		} else {
+			qcode, scode = int(int32(o.Uint32(h[344:]))), int(int32(o.Uint32(h[348:])))
+			for i := range pix {
+				pix[i] = f64(104 + 8*i)
+			}
+			for i := range quat {
+				quat[i] = f64(352 + 8*i)
+			}
+			for i := range srow {
+				srow[i] = f64(400 + 8*i)
+			}
+		}
+		switch {
+		case scode > 0:
+			copy(a[:12], srow[:])
+		case qcode > 0:
+			b, c, d := quat[0], quat[1], quat[2]
+			aa := math.Sqrt(max(0, 1-(b*b+c*c+d*d)))
+			r := [9]float64{
+				aa*aa + b*b - c*c - d*d, 2 * (b*c - aa*d), 2 * (b*d + aa*c),
+				2 * (b*c + aa*d), aa*aa + c*c - b*b - d*d, 2 * (c*d - aa*b),
+				2 * (b*d - aa*c), 2 * (c*d + aa*b), aa*aa + d*d - c*c - b*b,
+			}
+			qfac := 1.0
+			if pix[0] < 0 {
+				qfac = -1
+			}
+			zoom := [3]float64{pix[1], pix[2], pix[3] * qfac}
+			for i := range 3 {
+				for j := range 3 {
+					a[4*i+j] = r[3*i+j] * zoom[j]
+				}
+				a[4*i+3] = quat[3+i]
+			}
+		default:
+			zoom := [3]float64{-pix[1], pix[2], pix[3]}
+			for i := range 3 {
+				a[4*i+i] = zoom[i]
+				a[4*i+3] = -float64(g.Spatial[i]-1) / 2 * zoom[i]
+			}
+		}
+	case "mgh":
+		if g.Spatial[1] == 1 && g.Spatial[2] == 1 {
+			return a, errors.New("an MGH file of vertices x 1 x 1 is a surface: its vertices' coordinates are in the surface (e.g. lh.white), not in the MGH header")
+		}
+		if int16(o.Uint16(h[28:])) <= 0 {
+			return a, errors.New("the MGH header has no orientation (goodRASflag unset)")
+		}
+		var delta, pc [3]float64
+		var mdc [9]float64 // stored per axis: x_r x_a x_s, y_r ..., z_r ...
+		for i := range 3 {
+			delta[i], pc[i] = f32(30+4*i), f32(78+4*i)
+		}
+		for i := range mdc {
+			mdc[i] = f32(42 + 4*i)
+		}
+		for i := range 3 { // world axis
+			centre := 0.0
+			for j := range 3 { // voxel axis
+				a[4*i+j] = mdc[3*j+i] * delta[j]
+				centre += a[4*i+j] * float64(g.Spatial[j]) / 2
+			}
+			a[4*i+3] = pc[i] - centre
+		}
+	default:
+		return a, fmt.Errorf("unknown volume format %q", g.Format)
+	}
+	a[15] = 1
+	return a, nil
+}
+
+// Coordinates returns the world position (mm) of every voxel, targets x 3 in C order over
+// (x, y, z) as brain data read from g's file hold them: the spatial score's coordinates.
+func (g *Geometry) Coordinates() ([]float64, error) {
+	a, err := g.Affine()
+	if err != nil {
+		return nil, err
+	}
+	nx, ny, nz := g.Spatial[0], g.Spatial[1], g.Spatial[2]
+	out := make([]float64, 0, 3*nx*ny*nz)
+	for x := range nx {
+		for y := range ny {
+			for z := range nz {
+				v := [3]float64{float64(x), float64(y), float64(z)}
+				for i := range 3 {
+					out = append(out, a[4*i]*v[0]+a[4*i+1]*v[1]+a[4*i+2]*v[2]+a[4*i+3])
+				}
+			}
+		}
+	}
+	return out, nil
+}

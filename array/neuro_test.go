@@ -12,6 +12,7 @@ import (
 
 type neuroExpected struct {
 	Files map[string]struct {
+		Affine []float64 `json:"affine"`
 		Shape  []int     `json:"shape"`
 		DType  string    `json:"dtype"`
 		Values []float64 `json:"values"`
@@ -126,6 +127,52 @@ func TestWriteVolumeRoundTrip(t *testing.T) {
 			}
 		}
 		CloseAll(back)
+		CloseAll(arrs)
+	}
+}
+
+// The voxel-to-world matrix is NiBabel's img.affine (sform, qform with rotation and flip, or the
+// base affine; MGH's vox2ras), and Coordinates places every voxel with it.
+func TestAffineMatchesNiBabel(t *testing.T) {
+	exp := loadNeuroExpected(t)
+	for name, want := range exp.Files {
+		arrs, err := Read(filepath.Join("..", "testdata", "neuro", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := arrs[0].Geometry
+		a, err := g.Affine()
+		if name == "surface_float.mgz" {
+			if err == nil || !strings.Contains(err.Error(), "is a surface") {
+				t.Errorf("%s: %v, want a surface refused", name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		for i, v := range want.Affine {
+			if math.Abs(a[i]-v) > 1e-5*(1+math.Abs(v)) {
+				t.Errorf("%s: affine[%d] = %v, NiBabel %v", name, i, a[i], v)
+			}
+		}
+		xyz, err := g.Coordinates()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nx, ny, nz := g.Spatial[0], g.Spatial[1], g.Spatial[2]
+		if len(xyz) != 3*nx*ny*nz {
+			t.Fatalf("%s: %d coordinates", name, len(xyz))
+		}
+		x, y, z := nx-1, ny/2, nz-1 // a voxel away from the origin
+		k := (x*ny+y)*nz + z
+		for i := range 3 {
+			w := want.Affine[4*i]*float64(x) + want.Affine[4*i+1]*float64(y) + want.Affine[4*i+2]*float64(z) + want.Affine[4*i+3]
+			if math.Abs(xyz[3*k+i]-w) > 1e-4 {
+				t.Errorf("%s: voxel (%d,%d,%d) coordinate %d = %v, want %v", name, x, y, z, i, xyz[3*k+i], w)
+			}
+		}
 		CloseAll(arrs)
 	}
 }

@@ -32,6 +32,7 @@ def record(name, img):
     if data.ndim == 4:
         data = np.moveaxis(data, -1, 0)
     expected[name] = {
+        "affine": [float(v) for v in np.asarray(back.affine).ravel()],
         "shape": list(data.shape),
         "dtype": str(back.get_data_dtype().newbyteorder("=")),
         "values": [float(v) for v in data.ravel()],
@@ -49,6 +50,18 @@ record("int16_scaled.nii.gz", img)
 # NIfTI-1, big-endian float32
 img = nib.Nifti1Image(rng.normal(size=(2, 3, 4, 6)).astype(">f4"), affine)
 record("float32_be.nii", img)
+
+# NIfTI-1 with only a qform (a rotation and a flip: qfac -1), and with neither qform nor sform
+img = nib.Nifti1Image(rng.normal(size=(3, 2, 2, 2)).astype(np.float32), None)
+rot = np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, -1]]) @ np.diag([1.5, 2.5, 3.0])
+img.set_qform(np.vstack([np.column_stack([rot, [10, -20, 30]]), [0, 0, 0, 1]]), code=1)
+img.set_sform(None, code=0)
+record("qform_only.nii", img)
+img = nib.Nifti1Image(rng.normal(size=(4, 3, 2, 2)).astype(np.float32), None)
+img.header.set_zooms((2.0, 3.0, 4.0, 1.0))
+img.set_qform(None, code=0)
+img.set_sform(None, code=0)
+record("no_orientation.nii", img)
 
 # NIfTI-2, float64
 img = nib.Nifti2Image(rng.normal(size=(2, 2, 3, 4)), affine)
