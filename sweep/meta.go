@@ -27,6 +27,10 @@ type Meta struct {
 	// alignment scores divided by it (AlignmentOptions.Ceiled). Set by ReadCeiling.
 	Ceiling      []float64
 	ceilingShape []int
+	// Space is the NIfTI or MGH space of the targets (voxels or vertices), when the brain data
+	// came from such a file (or sweep's --space): results over the targets are also written as
+	// volumes in it.
+	Space *array.Geometry
 	// Files the fields were read from (ReadMeta, ReadCeiling), for errors.
 	Files struct{ Coords, ROI, Times, Ceiling string }
 }
@@ -38,10 +42,11 @@ type MetaFlags struct {
 	Times  bool `json:"times"`
 	// omitted when false, so that sweeps saved before ceilings existed read back unchanged
 	Ceiling bool `json:"ceiling,omitempty"`
+	Space   bool `json:"space,omitempty"`
 }
 
 func (m Meta) flags() MetaFlags {
-	return MetaFlags{Coords: m.Coords != nil, ROI: m.ROI != nil, Times: m.Times != nil, Ceiling: m.Ceiling != nil}
+	return MetaFlags{Coords: m.Coords != nil, ROI: m.ROI != nil, Times: m.Times != nil, Ceiling: m.Ceiling != nil, Space: m.Space != nil}
 }
 
 func (m Meta) name(file, what string) string {
@@ -59,6 +64,7 @@ const (
 	roiNamesFile = "roi_names.txt"
 	timesFile    = "times.npy"
 	ceilingFile  = "ceiling.npy"
+	spaceName    = "space" // + .nii.gz or .mgz: a zero volume carrying the header
 )
 
 // ReadMeta reads metadata files; an empty path leaves its field unset. roiNames is text: one
@@ -145,6 +151,9 @@ func (m Meta) Check(what string, trailing []int) error {
 		return fmt.Errorf("%s: noise ceiling shaped %s, but the targets of %s are shaped %s", m.name(m.Files.Ceiling, "noise ceiling"),
 			array.ShapeString(m.ceilingShape), what, array.ShapeString(trailing))
 	}
+	if m.Space != nil && m.Space.Targets() != targets {
+		return fmt.Errorf("a space of %s voxels or vertices for the %d targets of %s", array.ShapeString(m.Space.Spatial), targets, what)
+	}
 	if m.ROI != nil && len(m.ROI) != targets {
 		return fmt.Errorf("%s: %d ROI labels for the %d targets of %s", m.name(m.Files.ROI, "ROI labels"), len(m.ROI), targets, what)
 	}
@@ -229,6 +238,16 @@ func (m Meta) save(dir string) error {
 			return err
 		}
 	}
+	if g := m.Space; g != nil {
+		for _, ext := range []string{".nii.gz", ".mgz"} { // one space only
+			if ext != g.VolumeExt() {
+				os.Remove(filepath.Join(md, spaceName+ext))
+			}
+		}
+		if err := array.WriteVolume(filepath.Join(md, spaceName+g.VolumeExt()), g, make([]float64, g.Targets())); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -259,6 +278,9 @@ func (m *Meta) keepEarlier(dir string) (replaced []string, err error) {
 		m.Times = old.Times
 	} else if old.Times != nil && !slices.Equal(m.Times, old.Times) {
 		replaced = append(replaced, "times")
+	}
+	if m.Space == nil {
+		m.Space = old.Space
 	}
 	if m.Ceiling == nil {
 		m.Ceiling, m.ceilingShape = old.Ceiling, old.ceilingShape
@@ -296,6 +318,11 @@ func loadMeta(dir string) (Meta, error) {
 	m, err := ReadMeta(p(coordsFile), p(roiFile), p(roiNamesFile), p(timesFile))
 	if err == nil && p(ceilingFile) != "" {
 		err = m.ReadCeiling(p(ceilingFile))
+	}
+	for _, ext := range []string{".nii.gz", ".mgz"} {
+		if err == nil && p(spaceName+ext) != "" {
+			m.Space, err = array.ReadGeometry(p(spaceName + ext))
+		}
 	}
 	return m, err
 }

@@ -515,3 +515,58 @@ func readVolume(t *testing.T, path string) *array.Array {
 	t.Cleanup(func() { array.CloseAll(arrs) })
 	return arrs[0]
 }
+
+// A sweep of NIfTI brain data keeps its space (meta/space.nii.gz) and takes the voxels'
+// coordinates from its affine; spatial then writes the best-layer map as a volume.
+func TestSweepNIfTISpace(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "study")
+	mustRun(t, "synth", "--out", st, "--subjects", "1")
+	b := readNPY(t, filepath.Join(st, "fmri", "sub-01", "brain.npy"))
+	tmpl, err := array.ReadGeometry(filepath.Join("..", "..", "testdata", "neuro", "float32_be.nii"))
+	must(t, err)
+	g := *tmpl
+	g.Spatial = []int{6, 6, 10} // the 360 vertices as a volume
+	vals := make([]float64, len(b.F32))
+	for i, v := range b.F32 {
+		vals[i] = float64(v)
+	}
+	brain := filepath.Join(dir, "brain.nii.gz")
+	must(t, array.WriteFrames(brain, &g, b.Shape[0], vals))
+
+	sw := filepath.Join(dir, "sweep")
+	_, stderr, code := runCLI(t, "sweep", "--features", filepath.Join(st, "model"), "--model", "synth", "--brain", brain, "--out", sw)
+	if code != 0 || !strings.Contains(stderr, "note: target coordinates taken from the voxel-to-world matrix of "+brain) {
+		t.Fatalf("sweep: exit %d, %s", code, stderr)
+	}
+	if got := get(t, readJSON(t, filepath.Join(sw, "sweep.json")), "metadata", "space"); got != true {
+		t.Errorf("sweep.json metadata.space = %v", got)
+	}
+	want, err := g.Coordinates()
+	must(t, err)
+	coords := readNPY(t, filepath.Join(sw, "meta", "coords.npy"))
+	if fmt.Sprint(coords.Shape) != "[360 3]" || coords.F64[3*359+2] != want[3*359+2] {
+		t.Errorf("meta/coords.npy: shape %v", coords.Shape)
+	}
+	sp := filepath.Join(dir, "spatial")
+	mustRun(t, "spatial", "--v1", "0,0,0", "--no-figures", "--out", sp, sw)
+	depth, mask, vol := readNPY(t, filepath.Join(sp, "best_layer_depth.npy")), readNPY(t, filepath.Join(sp, "mask.npy")), readVolume(t, filepath.Join(sp, "best_layer_depth.nii.gz"))
+	if fmt.Sprint(vol.Shape) != "[6 6 10]" {
+		t.Fatalf("best_layer_depth.nii.gz shape %v", vol.Shape)
+	}
+	kept := 0
+	for i, d := range depth.F64 {
+		v := float64(vol.F32[i])
+		if mask.I64[i] != 0 {
+			kept++
+			if v != float64(float32(d)) {
+				t.Errorf("voxel %d: %v in the volume, depth %v", i, v, d)
+			}
+		} else if !math.IsNaN(v) {
+			t.Errorf("voxel %d outside the mask: %v, want NaN", i, v)
+		}
+	}
+	if kept == 0 {
+		t.Error("no voxel in the significance mask")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
@@ -23,8 +24,10 @@ func init() {
 			"Benjamini-Hochberg FDR, positive only). Also the ROI-level score (ROI means) and each subject's\n" +
 			"own r. Writes spatial.json, best_layer_depth.npy, distance.npy, mask.npy (bool: the targets\n" +
 			"used) and the figures spatial.png (best layer vs distance, fitted line, r) and spatial_roi.png\n" +
-			"(mean depth per ROI). The folders are subjects of one model: sweeps of another model (sweep's\n" +
-			"--model), other layers or other checkpoints are refused. The results folder is written once\n" +
+			"(mean depth per ROI); for sweeps of NIfTI or MGH brain data also best_layer_depth.nii.gz (or\n" +
+			".mgz: the depth of the masked targets, NaN elsewhere) in their space. The folders are\n" +
+			"subjects of one model: sweeps of another model (sweep's --model), other layers or other\n" +
+			"checkpoints are refused. The results folder is written once\n" +
 			"the score is computed: a new one appears whole, and a failed run leaves none. Flags come\n" +
 			"before the sweep folders.",
 		Flags:  append(append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), spatialFlags()...), maskFlags()...),
@@ -78,6 +81,19 @@ func writeSpatial(out string, g []*sweep.Sweep, res *sweep.SpatialResult, figs b
 	if err := array.WriteNPY(filepath.Join(out, "mask.npy"), g[0].Trailing, mask); err != nil {
 		return nil, err
 	}
+	masked := make([]float64, len(res.Depth)) // the map viewers show: NaN outside the mask
+	for t, d := range res.Depth {
+		masked[t] = math.NaN()
+		if mask[t] {
+			masked[t] = d
+		}
+	}
+	vols, err := writeVolumes(g[0].Meta.Space, func(name string) string { return filepath.Join(out, name) },
+		map[string][]float64{"best_layer_depth": masked})
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, vols...)
 	if !figs {
 		return files, nil
 	}

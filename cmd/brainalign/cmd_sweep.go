@@ -60,6 +60,7 @@ func init() {
 			&cli.StringFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none): per-ROI means"},
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
 			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds): temporal score"},
+			&cli.StringFlag{Name: "space", Category: catMeta, Usage: "NIfTI or MGH `FILE` whose voxels or vertices are the targets (default: the brain file's, if NIfTI or MGH): volume outputs, and coordinates when --coords is not given"},
 			&cli.StringFlag{Name: "ceiling", Category: catMeta, Usage: "noise ceiling per target `CEILING.npy` (brainalign ceiling): rank and scaling --ceiled"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
@@ -154,6 +155,16 @@ func runSweep(c *cli.Context) error {
 	trailing := y.shape[1:]
 	if len(trailing) == 0 {
 		trailing = []int{1}
+	}
+	if meta.Space, err = volumeSpace(c.String("space"), y); err != nil {
+		return err
+	}
+	if meta.Space != nil && meta.Coords == nil {
+		// a volume's voxels are placed by its affine; a surface's vertices need --coords
+		if xyz, err := meta.Space.Coordinates(); err == nil {
+			meta.Coords = xyz
+			fmt.Fprintf(c.App.ErrWriter, "note: target coordinates taken from the voxel-to-world matrix of %s (--coords overrides)\n", orDefault(c.String("space"), y.name()))
+		}
 	}
 	if err := meta.Check(y.name(), trailing); err != nil {
 		return err
