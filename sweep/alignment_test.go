@@ -525,3 +525,31 @@ func TestModelAlignmentCeiled(t *testing.T) {
 		}
 	}
 }
+
+// ROI labels can come as a NIfTI label volume (an atlas), flattened in (x, y, z) order.
+func TestROIFromNIfTIVolume(t *testing.T) {
+	path := filepath.Join("..", "testdata", "neuro", "mask_uint8.nii")
+	m, err := sweep.ReadMeta("", path, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrs, err := array.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer array.CloseAll(arrs)
+	if len(m.ROI) != 12 {
+		t.Fatalf("%d labels from a 3 x 2 x 2 volume", len(m.ROI))
+	}
+	for i, v := range arrs[0].F32 {
+		if m.ROI[i] != int(v) {
+			t.Errorf("label %d = %d, the volume has %v", i, m.ROI[i], v)
+		}
+	}
+	if err := m.Check("brain", []int{3, 2, 2}); err != nil {
+		t.Error(err)
+	}
+	if _, err := sweep.ReadMeta("", filepath.Join("..", "testdata", "neuro", "float32_be.nii"), "", ""); err == nil {
+		t.Error("a 4-d volume was read as labels")
+	}
+}

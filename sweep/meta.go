@@ -378,10 +378,15 @@ func readInts(path string) ([]int, error) {
 		return nil, err
 	}
 	defer array.CloseAll(arrs)
-	if len(arrs) != 1 || len(arrs[0].Shape) != 1 {
-		return nil, fmt.Errorf("%s: want one 1-d array of integer labels", path)
+	// a NIfTI or MGH label volume (an atlas) is flattened in C order over (x, y, z), as brain data
+	// read from such files order their targets
+	if len(arrs) != 1 || len(arrs[0].Shape) != 1 && (arrs[0].Geometry == nil || len(arrs[0].Shape) != 3) {
+		return nil, fmt.Errorf("%s: want one 1-d array of integer labels (or a NIfTI/MGH label volume)", path)
 	}
 	a := arrs[0]
+	if len(a.Shape) == 3 {
+		a = &array.Array{Name: a.Name, Shape: []int{a.Size()}, DType: a.DType, F32: a.F32, F64: a.F64, I64: a.I64}
+	}
 	out := make([]int, a.Shape[0])
 	switch {
 	case a.I64 != nil:
