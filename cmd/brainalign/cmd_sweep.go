@@ -57,7 +57,7 @@ func init() {
 			&cli.StringFlag{Name: "steps", Usage: "training steps, one per checkpoint in order: `1000,10000,...` or a file (.npy or one per line)"},
 			&cli.StringFlag{Name: "layers", Usage: "the layers to score, shallow to deep: `a,b,c` or a file (one per line); default: every layer, in name order"},
 			&cli.StringFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (targets x 3, mm MNI): spatial score"},
-			&cli.StringFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none): per-ROI means"},
+			&cli.StringFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none), or a NIfTI/MGH label volume of the targets: per-ROI means"},
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
 			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds): temporal score"},
 			&cli.StringFlag{Name: "space", Category: catMeta, Usage: "NIfTI or MGH `FILE` whose voxels or vertices are the targets (default: the brain file's, if NIfTI or MGH): volume outputs, and coordinates when --coords is not given"},
