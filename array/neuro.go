@@ -522,27 +522,19 @@ func (g *Geometry) Affine() ([16]float64, error) {
 		var pix [4]float64
 		var quat [6]float64
 		var srow [12]float64
+		read, size, pixOff, quatOff, srowOff := f32, 4, 76, 256, 280
 		if g.Format == "nifti1" {
 			qcode, scode = int(int16(o.Uint16(h[252:]))), int(int16(o.Uint16(h[254:])))
-			for i := range pix {
-				pix[i] = f32(76 + 4*i)
-			}
-			for i := range quat {
-				quat[i] = f32(256 + 4*i)
-			}
-			for i := range srow {
-				srow[i] = f32(280 + 4*i)
-			}
 		} else {
 			qcode, scode = int(int32(o.Uint32(h[344:]))), int(int32(o.Uint32(h[348:])))
-			for i := range pix {
-				pix[i] = f64(104 + 8*i)
-			}
-			for i := range quat {
-				quat[i] = f64(352 + 8*i)
-			}
-			for i := range srow {
-				srow[i] = f64(400 + 8*i)
+			read, size, pixOff, quatOff, srowOff = f64, 8, 104, 352, 400
+		}
+		for _, field := range []struct {
+			dst []float64
+			off int
+		}{{pix[:], pixOff}, {quat[:], quatOff}, {srow[:], srowOff}} {
+			for i := range field.dst {
+				field.dst[i] = read(field.off + size*i)
 			}
 		}
 		switch {
