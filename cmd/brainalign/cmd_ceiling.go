@@ -42,8 +42,9 @@ func init() {
 			"Natural Scenes Dataset does; split-half correlates the means of random halves of each\n" +
 			"stimulus's repeats. Both account for stimuli shown a different number of times. With\n" +
 			"--sessions every target is z-scored within each session first (NSD's practice; it removes\n" +
-			"drifts between sessions), and averaged.npy holds the z-scored trials' means. Pass the ceiling to encode --ceiling (or sweep --ceiling) to divide\n" +
-			"scores by it. Formulas: package ceiling's documentation.",
+			"drifts between sessions), and averaged.npy holds the z-scored trials' means. Pass the\n" +
+			"ceiling to encode --ceiling (or sweep --ceiling) to divide scores by it. Formulas: package\n" +
+			"ceiling's documentation.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "trial-level brain data `TRIALS.npy` (trials x targets, or trials x channels x times); repeat for files of the same targets whose trials follow one another (one per session, say)"},
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
