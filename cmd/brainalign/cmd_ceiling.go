@@ -277,7 +277,7 @@ func repeatHistogram(repeats []int) map[string]int {
 	return h
 }
 
-// repeatSummary says how many stimuli were shown how often ("120 x 1, 800 x 3").
+// repeatSummary says how many stimuli were shown how often ("120 shown 1x, 800 shown 3x").
 func repeatSummary(repeats []int) string {
 	h := map[int]int{}
 	for _, n := range repeats {
