@@ -29,8 +29,10 @@ type Meta struct {
 	ceilingShape []int
 	// Space is the NIfTI or MGH space of the targets (voxels or vertices), when the brain data
 	// came from such a file (or sweep's --space): results over the targets are also written as
-	// volumes in it.
-	Space *array.Geometry
+	// volumes in it. SpaceTargets, when set, are the voxels of Space that the targets are (a
+	// mask's, in C order); else the targets are all its voxels.
+	Space        *array.Geometry
+	SpaceTargets []int
 	// Files the fields were read from (ReadMeta, ReadCeiling), for errors.
 	Files struct{ Coords, ROI, Times, Ceiling string }
 }
@@ -65,6 +67,7 @@ const (
 	timesFile    = "times.npy"
 	ceilingFile  = "ceiling.npy"
 	spaceName    = "space" // + .nii.gz or .mgz: a zero volume carrying the header
+	spaceTargets = "space_targets.npy"
 )
 
 // ReadMeta reads metadata files; an empty path leaves its field unset. roiNames is text: one
@@ -151,8 +154,19 @@ func (m Meta) Check(what string, trailing []int) error {
 		return fmt.Errorf("%s: noise ceiling shaped %s, but the targets of %s are shaped %s", m.name(m.Files.Ceiling, "noise ceiling"),
 			array.ShapeString(m.ceilingShape), what, array.ShapeString(trailing))
 	}
-	if m.Space != nil && m.Space.Targets() != targets {
-		return fmt.Errorf("a space of %s voxels or vertices for the %d targets of %s", array.ShapeString(m.Space.Spatial), targets, what)
+	if m.Space != nil {
+		n := m.Space.Targets()
+		if m.SpaceTargets != nil {
+			n = len(m.SpaceTargets)
+		}
+		if n != targets {
+			return fmt.Errorf("a space of %s voxels or vertices (%d targets) for the %d targets of %s", array.ShapeString(m.Space.Spatial), n, targets, what)
+		}
+		for _, t := range m.SpaceTargets {
+			if t < 0 || t >= m.Space.Targets() {
+				return fmt.Errorf("target voxel %d outside a space of %s", t, array.ShapeString(m.Space.Spatial))
+			}
+		}
 	}
 	if m.ROI != nil && len(m.ROI) != targets {
 		return fmt.Errorf("%s: %d ROI labels for the %d targets of %s", m.name(m.Files.ROI, "ROI labels"), len(m.ROI), targets, what)
@@ -247,8 +261,68 @@ func (m Meta) save(dir string) error {
 		if err := array.WriteVolume(filepath.Join(md, spaceName+g.VolumeExt()), g, make([]float64, g.Targets())); err != nil {
 			return err
 		}
+		os.Remove(filepath.Join(md, spaceTargets))
+		if m.SpaceTargets != nil {
+			idx := make([]int64, len(m.SpaceTargets))
+			for i, v := range m.SpaceTargets {
+				idx[i] = int64(v)
+			}
+			if err := array.WriteNPY(filepath.Join(md, spaceTargets), []int{len(idx)}, idx); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// Restrict keeps, of the metadata given over all size targets of a space (coordinates, ROI
+// labels, noise ceiling), the targets cols: those a mask scores. Metadata over len(cols) targets
+// already are kept as they are; others are left for Check to refuse.
+func (m *Meta) Restrict(cols []int, size int) {
+	if len(cols) == size {
+		return
+	}
+	if len(m.Coords) == 3*size {
+		c := make([]float64, 0, 3*len(cols))
+		for _, t := range cols {
+			c = append(c, m.Coords[3*t:3*t+3]...)
+		}
+		m.Coords = c
+	}
+	if len(m.ROI) == size {
+		r := make([]int, len(cols))
+		for i, t := range cols {
+			r[i] = m.ROI[t]
+		}
+		m.ROI = r
+	}
+	if len(m.Ceiling) == size {
+		c := make([]float64, len(cols))
+		for i, t := range cols {
+			c[i] = m.Ceiling[t]
+		}
+		m.Ceiling, m.ceilingShape = c, []int{len(cols)}
+	}
+}
+
+// Expand writes values over the targets (one block of them after another) into arrays over all
+// the voxels of Space, NaN elsewhere, when the targets are a mask's (SpaceTargets); else it
+// returns values.
+func (m Meta) Expand(values []float64) []float64 {
+	if m.SpaceTargets == nil || m.Space == nil {
+		return values
+	}
+	k, n := len(m.SpaceTargets), m.Space.Targets()
+	out := make([]float64, len(values)/k*n)
+	for i := range out {
+		out[i] = math.NaN()
+	}
+	for b := 0; b < len(values)/k; b++ {
+		for j, t := range m.SpaceTargets {
+			out[b*n+t] = values[b*k+j]
+		}
+	}
+	return out
 }
 
 // keepEarlier completes m with the kinds of metadata (coordinates, ROI labels and names, times,
@@ -280,7 +354,7 @@ func (m *Meta) keepEarlier(dir string) (replaced []string, err error) {
 		replaced = append(replaced, "times")
 	}
 	if m.Space == nil {
-		m.Space = old.Space
+		m.Space, m.SpaceTargets = old.Space, old.SpaceTargets
 	}
 	if m.Ceiling == nil {
 		m.Ceiling, m.ceilingShape = old.Ceiling, old.ceilingShape
@@ -323,6 +397,9 @@ func loadMeta(dir string) (Meta, error) {
 		if err == nil && p(spaceName+ext) != "" {
 			m.Space, err = array.ReadGeometry(p(spaceName + ext))
 		}
+	}
+	if err == nil && m.Space != nil && p(spaceTargets) != "" {
+		m.SpaceTargets, err = readInts(p(spaceTargets))
 	}
 	return m, err
 }

@@ -36,6 +36,8 @@ func init() {
 			"                            --no-averaged\n" +
 			"  ceiling.json              inputs, method, repeat counts, summary statistics\n" +
 			"  ceiling.nii.gz, ncsnr.nii.gz (or .mgz)   for NIfTI or MGH trials: the same in their space\n" +
+			"With --brain-mask only the masked targets are used: the outputs hold NaN elsewhere, and\n" +
+			"averaged.npy holds the masked targets only (give encode and sweep the same --brain-mask).\n" +
 			"Several --brain files (the same targets) are read as one, their trials one after another, as\n" +
 			"--ids lists them: no need to concatenate sessions into one large file.\n" +
 			"--method ncsnr (default) estimates the noise from the spread of each stimulus's repeats, as the\n" +
@@ -54,6 +56,7 @@ func init() {
 			&cli.StringFlag{Name: "method", Value: string(ceiling.NCSNR), Usage: "ncsnr or split-half"},
 			&cli.IntFlag{Name: "splits", Value: ceiling.DefaultSplits, Usage: "split-half: random splits averaged"},
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "split-half: random seed of the splits"},
+			brainMaskFlag(),
 			&cli.BoolFlag{Name: "no-averaged", Usage: "do not write averaged.npy (saves its memory and disk)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
@@ -85,7 +88,7 @@ func runCeiling(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(append([]string{c.String("ids"), c.String("sessions")}, paths...)...); err != nil {
+	if err := out.CheckInputs(append([]string{c.String("ids"), c.String("sessions"), c.String("brain-mask")}, paths...)...); err != nil {
 		return err
 	}
 	if c.Bool("overwrite") {
@@ -105,6 +108,11 @@ func runCeiling(c *cli.Context) error {
 	var parts []engine.Matrix
 	var names []string
 	var groups []int // --session-per-file
+	for _, y := range ys {
+		if err := applyMask(c, y); err != nil {
+			return err
+		}
+	}
 	for k, y := range ys {
 		parts, names = append(parts, y.m), append(names, y.name())
 		for range y.m.Rows {
@@ -145,7 +153,7 @@ func runCeiling(c *cli.Context) error {
 	}
 
 	y := ys[0]
-	trailing := y.shape[1:]
+	trailing := y.targetShape()
 	files := []struct {
 		name string
 		data []float64
@@ -158,7 +166,7 @@ func runCeiling(c *cli.Context) error {
 	}
 	var written []string
 	for _, f := range files {
-		if err := array.WriteNPY(out.Path(f.name), trailing, f.data); err != nil {
+		if err := array.WriteNPY(out.Path(f.name), trailing, y.full(f.data)); err != nil {
 			return err
 		}
 		written = append(written, f.name)
@@ -167,13 +175,16 @@ func runCeiling(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	vols, err := writeVolumes(space, out.Path, map[string][]float64{"ceiling": res.Ceiling, "ncsnr": res.SNR})
+	vols, err := writeVolumes(space, out.Path, map[string][]float64{"ceiling": y.full(res.Ceiling), "ncsnr": y.full(res.SNR)})
 	if err != nil {
 		return err
 	}
 	written = append(written, vols...)
 	if o.Average {
 		shape := append([]int{len(res.Stimuli)}, trailing...)
+		if y.mask != nil { // the masked targets only, as encode and sweep take them with the mask
+			shape = []int{len(res.Stimuli), len(y.mask.cols)}
+		}
 		var data any = res.Averaged.F32
 		if res.Averaged.Is64() {
 			data = res.Averaged.F64
@@ -200,6 +211,7 @@ func runCeiling(c *cli.Context) error {
 		"repeats":           repeatHistogram(res.Repeats),
 		"noise_term":        res.NoiseTerm,
 		"targets":           y.m.Cols,
+		"brain_mask":        c.String("brain-mask"),
 		"ceiling":           statsOf(res.Ceiling),
 		"explainable":       statsOf(res.Explainable),
 		"constant_targets":  res.Constant,

@@ -42,6 +42,7 @@ func init() {
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
 			&cli.StringFlag{Name: "ceiling", Usage: "noise ceiling per target, `CEILING.npy` (brainalign ceiling): also write ceiled_scores.npy"},
+			brainMaskFlag(),
 			&cli.StringFlag{Name: "space", Usage: "also write the scores as volumes in the space of `FILE` (a NIfTI or MGH file whose voxels or vertices are the targets)"},
 			&cli.Float64Flag{Name: "ceiling-min", Value: defaultCeilingMin, Usage: "targets whose ceiling is below this get NaN ceiled scores"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
@@ -59,7 +60,7 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(c.String("features"), c.String("brain"), c.String("features-ids"), c.String("brain-ids"), c.String("groups"), c.String("ceiling"), c.String("space")); err != nil {
+	if err := out.CheckInputs(c.String("features"), c.String("brain"), c.String("features-ids"), c.String("brain-ids"), c.String("groups"), c.String("ceiling"), c.String("space"), c.String("brain-mask")); err != nil {
 		return err
 	}
 	// --overwrite replaces an earlier encode output only. Checked here, after outdir's own
@@ -81,9 +82,15 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer y.close()
-	ceil, err := ceilingOption(c, y.shape[1:])
+	if err := applyMask(c, y); err != nil {
+		return err
+	}
+	ceil, err := ceilingOption(c, y.targetShape())
 	if err != nil {
 		return err
+	}
+	if ceil != nil && y.mask != nil {
+		ceil = y.mask.restrict(ceil)
 	}
 	space, err := volumeSpace(c.String("space"), y)
 	if err != nil {
@@ -135,13 +142,13 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 
-	trailing := y.shape[1:]
+	trailing := y.targetShape()
 	perFold := append([]int{len(opts.Folds)}, trailing...)
 	for _, f := range []struct {
 		name  string
 		shape []int
 		data  []float64
-	}{{"scores.npy", trailing, res.Scores}, {"fold_scores.npy", perFold, res.FoldScores}, {"alphas.npy", perFold, res.Alphas}} {
+	}{{"scores.npy", trailing, y.full(res.Scores)}, {"fold_scores.npy", perFold, y.full(res.FoldScores)}, {"alphas.npy", perFold, y.full(res.Alphas)}} {
 		if err := array.WriteNPY(out.Path(f.name), f.shape, f.data); err != nil {
 			return err
 		}
@@ -162,15 +169,19 @@ func runEncode(c *cli.Context) error {
 	if unmatched != nil {
 		summary["unmatched_ids"] = unmatched
 	}
+	if y.mask != nil {
+		summary["brain_mask"] = map[string]any{"path": y.mask.path, "shape": y.mask.shape, "targets_scored": len(y.mask.cols)}
+	}
 	var ceiled *ceiledInfo
 	if ceil != nil {
 		ceiled = divideByCeiling(res.Scores, ceil, c.String("ceiling"), c.Float64("ceiling-min"))
+		ceiled.scores = y.full(ceiled.scores)
 		if err := array.WriteNPY(out.Path("ceiled_scores.npy"), trailing, ceiled.scores); err != nil {
 			return err
 		}
 		summary["ceiling"] = jsonSafe(ceiled)
 	}
-	volumes := map[string][]float64{"scores": res.Scores}
+	volumes := map[string][]float64{"scores": y.full(res.Scores)}
 	if ceiled != nil {
 		volumes["ceiled_scores"] = ceiled.scores
 	}

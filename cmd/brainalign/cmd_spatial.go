@@ -89,7 +89,7 @@ func writeSpatial(out string, g []*sweep.Sweep, res *sweep.SpatialResult, figs b
 		}
 	}
 	vols, err := writeVolumes(g[0].Meta.Space, func(name string) string { return filepath.Join(out, name) },
-		map[string][]float64{"best_layer_depth": masked})
+		map[string][]float64{"best_layer_depth": g[0].Meta.Expand(masked)})
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,7 @@ func init() {
 			&cli.StringFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none), or a NIfTI/MGH label volume of the targets: per-ROI means"},
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
 			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds): temporal score"},
+			brainMaskFlag(),
 			&cli.StringFlag{Name: "space", Category: catMeta, Usage: "NIfTI or MGH `FILE` whose voxels or vertices are the targets (default: the brain file's, if NIfTI or MGH): volume outputs, and coordinates when --coords is not given"},
 			&cli.StringFlag{Name: "ceiling", Category: catMeta, Usage: "noise ceiling per target `CEILING.npy` (brainalign ceiling): rank and scaling --ceiled"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
@@ -152,7 +153,13 @@ func runSweep(c *cli.Context) error {
 		return err
 	}
 	defer y.close()
+	if err := applyMask(c, y); err != nil {
+		return err
+	}
 	trailing := y.shape[1:]
+	if y.mask != nil {
+		trailing = []int{len(y.mask.cols)} // the sweep scores the masked targets only
+	}
 	if len(trailing) == 0 {
 		trailing = []int{1}
 	}
@@ -163,7 +170,16 @@ func runSweep(c *cli.Context) error {
 		// a volume's voxels are placed by its affine; a surface's vertices need --coords
 		if xyz, err := meta.Space.Coordinates(); err == nil {
 			meta.Coords = xyz
-			fmt.Fprintf(c.App.ErrWriter, "note: target coordinates taken from the voxel-to-world matrix of %s (--coords overrides)\n", orDefault(c.String("space"), y.name()))
+			fmt.Fprintf(c.App.ErrWriter, "note: target coordinates taken from the voxel-to-world matrix of %s (--coords overrides)\n",
+				orDefault(c.String("space"), orDefault(c.String("brain-mask"), y.name())))
+		}
+	}
+	if y.mask != nil {
+		// metadata given over the whole volume (an atlas, a ceiling map, the affine's coordinates)
+		// are taken at the masked voxels
+		meta.Restrict(y.mask.cols, y.mask.size())
+		if meta.Space != nil {
+			meta.SpaceTargets = y.mask.cols
 		}
 	}
 	if err := meta.Check(y.name(), trailing); err != nil {

@@ -22,6 +22,25 @@ type input struct {
 	m      engine.Matrix
 	arrs   []*array.Array
 	geo    *array.Geometry // NIfTI or MGH input: its space, for writing results as volumes
+	mask   *targetMask     // --brain-mask: m holds the masked targets only
+}
+
+// targetShape is the shape of the targets outputs are written over: the trailing axes as stored,
+// or the mask's.
+func (in *input) targetShape() []int {
+	if in.mask != nil {
+		return in.mask.shape
+	}
+	return in.shape[1:]
+}
+
+// full expands values over the scored targets (blocks of m's columns) to the target shape: NaN
+// outside a mask; as they are without one.
+func (in *input) full(values []float64) []float64 {
+	if in.mask == nil {
+		return values
+	}
+	return in.mask.expand(values)
 }
 
 func (in *input) close() { array.CloseAll(in.arrs) }
@@ -104,8 +123,9 @@ func loadBrain(path, member string) (*input, error) {
 // shaped as them or flattened in C order over x, y, z), or else of y itself when it was read
 // from a NIfTI or MGH file with a time axis; nil for neither.
 func volumeSpace(space string, y *input) (*array.Geometry, error) {
+	trailing := y.targetShape()
 	if space == "" {
-		if g := y.geo; g != nil && len(y.shape) == 4 && slices.Equal(y.shape[1:], g.Spatial) {
+		if g := y.geo; g != nil && len(trailing) == 3 && slices.Equal(trailing, g.Spatial) {
 			return g, nil
 		}
 		return nil, nil
@@ -114,8 +134,11 @@ func volumeSpace(space string, y *input) (*array.Geometry, error) {
 	if err != nil {
 		return nil, err
 	}
-	trailing := y.shape[1:]
-	if n := y.m.Cols; n != g.Targets() || len(trailing) > 1 && !slices.Equal(trailing, g.Spatial) {
+	n := 1
+	for _, d := range trailing {
+		n *= d
+	}
+	if n != g.Targets() || len(trailing) > 1 && !slices.Equal(trailing, g.Spatial) {
 		return nil, fmt.Errorf("--space %s: a space of %s voxels or vertices, but %s's targets are shaped %s",
 			space, array.ShapeString(g.Spatial), y.name(), array.ShapeString(trailing))
 	}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
+)
+
+// targetMask is --brain-mask: which targets of the brain file are scored. Outputs over targets
+// are written in the mask's shape (the brain file's targets), NaN outside it.
+type targetMask struct {
+	path  string
+	shape []int           // the brain file's targets (the mask's shape)
+	cols  []int           // the targets kept, in C order
+	geo   *array.Geometry // the mask file's space, when it is a NIfTI or MGH file
+}
+
+func brainMaskFlag() cli.Flag {
+	return &cli.StringFlag{Name: "brain-mask", Usage: "score only the targets where `MASK` (a NIfTI/MGH volume or .npy of the targets' shape) is nonzero; outputs hold NaN elsewhere, where the brain data may hold anything (NaN included). Brain data with one column per masked target are taken as already masked"}
+}
+
+// readMask reads a mask file: nonzero (and not NaN) elements are kept.
+func readMask(path string) (*targetMask, error) {
+	arrs, err := array.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	defer array.CloseAll(arrs)
+	if len(arrs) != 1 {
+		return nil, fmt.Errorf("%s: holds %d arrays, want one mask", path, len(arrs))
+	}
+	a := arrs[0]
+	mk := &targetMask{path: path, shape: a.Shape, geo: a.Geometry}
+	for i := range a.Size() {
+		var v float64
+		switch {
+		case a.I64 != nil:
+			v = float64(a.I64[i])
+		case a.F32 != nil:
+			v = float64(a.F32[i])
+		default:
+			v = a.F64[i]
+		}
+		if v != 0 && !math.IsNaN(v) {
+			mk.cols = append(mk.cols, i)
+		}
+	}
+	if len(mk.cols) == 0 {
+		return nil, fmt.Errorf("%s: the mask selects no target (every value is 0)", path)
+	}
+	return mk, nil
+}
+
+// size is the number of targets of the brain file the mask is for.
+func (mk *targetMask) size() int {
+	n := 1
+	for _, d := range mk.shape {
+		n *= d
+	}
+	return n
+}
+
+// apply keeps y's masked targets: y's matrix becomes the masked columns (a copy), unless y holds
+// one column per masked target already. y's outputs are then written over the mask's shape
+// (input.targetShape), in the mask's space when it has one.
+func (mk *targetMask) apply(y *input) error {
+	trailing := y.shape[1:]
+	switch y.m.Cols {
+	case mk.size():
+		if len(trailing) > 1 && len(mk.shape) > 1 && !slices.Equal(trailing, mk.shape) {
+			return fmt.Errorf("--brain-mask %s: shaped %s, but %s's targets are shaped %s", mk.path,
+				array.ShapeString(mk.shape), y.name(), array.ShapeString(trailing))
+		}
+		y.m = selectColumns(y.m, mk.cols)
+	case len(mk.cols):
+		y.m = selectColumns(y.m, nil) // already masked: used as stored (a copy only for Fortran order)
+	default:
+		return fmt.Errorf("--brain-mask %s: %s has %d targets, the mask %d (%d selected): want either",
+			mk.path, y.name(), y.m.Cols, mk.size(), len(mk.cols))
+	}
+	y.m.Name = y.name() + " (masked by " + mk.path + ")"
+	y.mask = mk
+	if mk.geo != nil {
+		y.geo = mk.geo
+	}
+	return nil
+}
+
+// applyMask applies --brain-mask, when given, to y.
+func applyMask(c *cli.Context, y *input) error {
+	if c.String("brain-mask") == "" {
+		return nil
+	}
+	mk, err := readMask(c.String("brain-mask"))
+	if err != nil {
+		return err
+	}
+	return mk.apply(y)
+}
+
+// expand writes values over the masked targets (len(cols) per block, blocks one after another:
+// a fold's, say) into arrays over all the mask's targets, NaN elsewhere.
+func (mk *targetMask) expand(values []float64) []float64 {
+	k, n := len(mk.cols), mk.size()
+	out := make([]float64, len(values)/k*n)
+	for b := 0; b < len(values)/k; b++ {
+		blk := out[b*n : (b+1)*n]
+		for i := range blk {
+			blk[i] = math.NaN()
+		}
+		for j, c := range mk.cols {
+			blk[c] = values[b*k+j]
+		}
+	}
+	return out
+}
+
+// restrict takes the masked targets of values over all the mask's targets.
+func (mk *targetMask) restrict(values []float64) []float64 {
+	out := make([]float64, len(mk.cols))
+	for j, c := range mk.cols {
+		out[j] = values[c]
+	}
+	return out
+}
+
+// selectColumns copies the given columns of m (nil: all) into a new row-major matrix of the same
+// precision.
+func selectColumns(m engine.Matrix, cols []int) engine.Matrix {
+	if cols == nil {
+		if !m.ColMajor {
+			return engine.Matrix{Rows: m.Rows, Cols: m.Cols, F32: m.F32, F64: m.F64}
+		}
+		cols = make([]int, m.Cols)
+		for j := range cols {
+			cols[j] = j
+		}
+	}
+	k := len(cols)
+	if m.Is64() {
+		out := make([]float64, m.Rows*k)
+		for i := range m.Rows {
+			for j, c := range cols {
+				out[i*k+j] = m.At(i, c)
+			}
+		}
+		return engine.NewMatrix64(m.Rows, k, out)
+	}
+	out := make([]float32, m.Rows*k)
+	for i := range m.Rows {
+		if !m.ColMajor {
+			row := m.F32[i*m.Cols : (i+1)*m.Cols]
+			for j, c := range cols {
+				out[i*k+j] = row[c]
+			}
+			continue
+		}
+		for j, c := range cols {
+			out[i*k+j] = m.F32[c*m.Rows+i]
+		}
+	}
+	return engine.NewMatrix32(m.Rows, k, out)
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/array"
+)
+
+// --brain-mask scores the masked voxels only: the same scores as without a mask there, NaN
+// elsewhere (where the brain data may hold NaN), from whole or already masked brain data; ceiling
+// and sweep take it too.
+func TestBrainMask(t *testing.T) {
+	st := writeTrialStudy(t)
+	tmpl, err := array.ReadGeometry(filepath.Join("..", "..", "testdata", "neuro", "float32_be.nii"))
+	must(t, err)
+	g := *tmpl
+	g.Spatial = []int{st.channels, st.times, 1}
+	m := st.channels * st.times
+	keep := []int{1, 2, 4, 7, 8, 10, 11} // voxels in C order over (x, y, z)
+	inMask := make([]bool, m)
+	maskVals := make([]float64, m)
+	for _, j := range keep {
+		inMask[j], maskVals[j] = true, 1
+	}
+	mask := filepath.Join(st.dir, "mask.nii.gz")
+	must(t, array.WriteVolume(mask, &g, maskVals))
+
+	// trials with NaN outside the mask
+	vals := make([]float64, len(st.y.F32))
+	for i, v := range st.y.F32 {
+		vals[i] = float64(v)
+		if !inMask[i%m] && i%5 == 0 {
+			vals[i] = math.NaN()
+		}
+	}
+	trials := filepath.Join(st.dir, "trials.nii.gz")
+	must(t, array.WriteFrames(trials, &g, st.nTri, vals))
+	if _, stderr, code := runCLI(t, "ceiling", "--brain", trials, "--ids", st.ids, "--out", filepath.Join(st.dir, "nomask")); code == 0 || !strings.Contains(stderr, "NaN") {
+		t.Fatalf("NaN trials without a mask: exit %d, %s", code, stderr)
+	}
+	ceil := filepath.Join(st.dir, "ceil")
+	mustRun(t, "ceiling", "--brain", trials, "--ids", st.ids, "--brain-mask", mask, "--out", ceil)
+	avg := readNPY(t, filepath.Join(ceil, "averaged.npy"))
+	if fmt.Sprint(avg.Shape) != fmt.Sprintf("[%d %d]", st.stimuli, len(keep)) {
+		t.Errorf("averaged.npy shape %v, want the masked targets only", avg.Shape)
+	}
+	cv := readNPY(t, filepath.Join(ceil, "ceiling.npy"))
+	for j, v := range cv.F64 {
+		if math.IsNaN(v) == inMask[j] {
+			t.Errorf("ceiling.npy[%d] = %v (in mask: %v)", j, v, inMask[j])
+		}
+	}
+	sameVolume(t, filepath.Join(ceil, "ceiling.nii.gz"), filepath.Join(ceil, "ceiling.npy"), []int{3, 4, 1})
+
+	// encode the averaged (masked) data; and the unmasked averaged data of the no-NaN trials
+	enc := filepath.Join(st.dir, "enc")
+	base := []string{"encode", "--features", st.features, "--features-ids", st.featureIDs, "--precision", "float64",
+		"--brain-ids", filepath.Join(ceil, "averaged_ids.txt")}
+	mustRun(t, append(base, "--brain", filepath.Join(ceil, "averaged.npy"), "--brain-mask", mask, "--out", enc)...)
+	ref := filepath.Join(st.dir, "ref")
+	clean := filepath.Join(st.dir, "clean")
+	mustRun(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--out", clean)
+	mustRun(t, append(base, "--brain", filepath.Join(clean, "averaged.npy"), "--out", ref)...)
+	got, want := readNPY(t, filepath.Join(enc, "scores.npy")), readNPY(t, filepath.Join(ref, "scores.npy"))
+	if fmt.Sprint(got.Shape) != "[3 4 1]" || fmt.Sprint(want.Shape) != "[3 4]" {
+		t.Fatalf("scores shapes %v (masked) and %v", got.Shape, want.Shape)
+	}
+	for j := range m {
+		switch {
+		case !inMask[j] && !math.IsNaN(got.F64[j]):
+			t.Errorf("target %d outside the mask scored %v", j, got.F64[j])
+		case inMask[j] && math.Abs(got.F64[j]-want.F64[j]) > 1e-9:
+			t.Errorf("target %d: %v with the mask, %v without", j, got.F64[j], want.F64[j])
+		}
+	}
+	folds := readNPY(t, filepath.Join(enc, "fold_scores.npy"))
+	if fmt.Sprint(folds.Shape) != "[5 3 4 1]" || !math.IsNaN(folds.F64[m]) || math.IsNaN(folds.F64[m+1]) {
+		t.Errorf("fold_scores.npy: shape %v, fold 1 targets 0 and 1: %v %v", folds.Shape, folds.F64[m], folds.F64[m+1])
+	}
+	sameVolume(t, filepath.Join(enc, "scores.nii.gz"), filepath.Join(enc, "scores.npy"), []int{3, 4, 1})
+	if s := readFile(t, filepath.Join(enc, "summary.json")); !strings.Contains(s, `"targets_scored": 7`) {
+		t.Errorf("summary.json: %s", s)
+	}
+
+	// a mask of another size
+	short := filepath.Join(st.dir, "short.npy")
+	must(t, array.WriteNPY(short, []int{5}, []float64{1, 0, 1, 0, 0}))
+	if _, stderr, code := runCLI(t, append(base, "--brain", filepath.Join(ceil, "averaged.npy"), "--brain-mask", short, "--out", filepath.Join(st.dir, "bad"))...); code == 0 ||
+		!strings.Contains(stderr, "has 7 targets, the mask 5 (2 selected): want either") {
+		t.Errorf("a mask of another size: exit %d, %s", code, stderr)
+	}
+
+	// sweep: the masked voxels, their coordinates from the affine, and the best-layer map
+	avgVals := make([]float64, 0, st.stimuli*m)
+	ca := readNPY(t, filepath.Join(clean, "averaged.npy"))
+	for _, v := range ca.F32 {
+		avgVals = append(avgVals, float64(v))
+	}
+	avgNii := filepath.Join(st.dir, "averaged.nii.gz")
+	must(t, array.WriteFrames(avgNii, &g, st.stimuli, avgVals))
+	acts := filepath.Join(st.dir, "acts")
+	must(t, os.MkdirAll(acts, 0o777))
+	x := readNPY(t, st.features).F32 // stimuli x 6: each layer two of the features, so best layers differ
+	for l := range 3 {
+		part := make([]float32, 0, 2*st.stimuli)
+		for i := range st.stimuli {
+			part = append(part, x[6*i+2*l], x[6*i+2*l+1])
+		}
+		must(t, array.WriteNPY(filepath.Join(acts, fmt.Sprintf("layer%d.npy", l)), []int{st.stimuli, 2}, part))
+	}
+	sw := filepath.Join(st.dir, "sweep")
+	mustRun(t, "sweep", "--features", acts, "--features-ids", st.featureIDs, "--brain", avgNii,
+		"--brain-ids", filepath.Join(clean, "averaged_ids.txt"), "--brain-mask", mask, "--out", sw)
+	if n := get(t, readJSON(t, filepath.Join(sw, "sweep.json")), "targets"); n != float64(len(keep)) {
+		t.Errorf("sweep.json targets %v, want %d", n, len(keep))
+	}
+	coords := readNPY(t, filepath.Join(sw, "meta", "coords.npy"))
+	all, err := g.Coordinates()
+	must(t, err)
+	for i, j := range keep {
+		if coords.F64[3*i] != all[3*j] || coords.F64[3*i+2] != all[3*j+2] {
+			t.Errorf("coordinate of masked target %d is not voxel %d's", i, j)
+		}
+	}
+	sp := filepath.Join(st.dir, "spatial")
+	mustRun(t, "spatial", "--v1", "0,0,0", "--fdr", "0.5", "--no-figures", "--out", sp, sw)
+	depth, vol := readNPY(t, filepath.Join(sp, "best_layer_depth.npy")), readVolume(t, filepath.Join(sp, "best_layer_depth.nii.gz"))
+	mk := readNPY(t, filepath.Join(sp, "mask.npy"))
+	kept := 0
+	for i, j := range keep {
+		v := float64(vol.F32[j])
+		if mk.I64[i] != 0 {
+			kept++
+		}
+		if mk.I64[i] != 0 && v != float64(float32(depth.F64[i])) || mk.I64[i] == 0 && !math.IsNaN(v) {
+			t.Errorf("voxel %d (target %d): %v in the volume, depth %v, in the significance mask %v", j, i, v, depth.F64[i], mk.I64[i])
+		}
+	}
+	if kept == 0 {
+		t.Error("no masked target passed the significance mask: the map is not checked")
+	}
+	for j := range m {
+		if !inMask[j] && !math.IsNaN(float64(vol.F32[j])) {
+			t.Errorf("voxel %d outside the brain mask: %v", j, vol.F32[j])
+		}
+	}
+}
