@@ -21,6 +21,9 @@ import (
 // them as arrays indexed [x, y, z, t]. Read gives the same values with time first, as brain data
 // have their images on the first axis: shape (t, x, y, z), C order, so that scores over the
 // targets keep NiBabel's (x, y, z) indexing. A file without a time axis (3-d) reads as (x, y, z).
+// CIFTI-2 files (NIfTI-2 of 1 x 1 x 1 x 1 x rows x grayordinates, intent 3000-3099: dense time
+// series, scalars) read as rows x grayordinates, as NiBabel's get_fdata gives them, without a
+// Geometry: grayordinates have no voxel space to write results in.
 // Integer data are converted to float32 (float64 for 32- and 64-bit integers), with NIfTI's
 // scl_slope and scl_inter applied as NiBabel's get_fdata does; Array.DType is the stored type.
 // Array.Geometry keeps the header, so that results over the voxels or vertices can be written
@@ -97,6 +100,7 @@ func gunzip(buf []byte) ([]byte, error) {
 // neuroHeader is what reading the data needs from a NIfTI or MGH header.
 type neuroHeader struct {
 	geo          *Geometry
+	cifti        bool  // a CIFTI matrix: dims are (rows, grayordinates), rows varying fastest
 	dims         []int // as stored, x first (NiBabel's shape)
 	t            dtype
 	order        binary.ByteOrder
@@ -104,9 +108,10 @@ type neuroHeader struct {
 	slope, inter float64 // NIfTI scaling (slope 0: none)
 }
 
-// shape is the array's shape as Read gives it: the last axis (time) first for 4-d data.
+// shape is the array's shape as Read gives it: the last axis (time) first for 4-d data; a CIFTI
+// matrix as NiBabel gives it (series or maps x grayordinates).
 func (h *neuroHeader) shape() []int {
-	if len(h.dims) == 4 {
+	if !h.cifti && len(h.dims) == 4 {
 		return []int{h.dims[3], h.dims[0], h.dims[1], h.dims[2]}
 	}
 	return append([]int(nil), h.dims...)
@@ -129,6 +134,26 @@ func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
 	scale := func(v float64) float64 { return v }
 	if h.slope != 0 && !math.IsNaN(h.slope) && !math.IsInf(h.slope, 0) && (h.slope != 1 || h.inter != 0) {
 		scale = func(v float64) float64 { return h.slope*v + h.inter }
+	}
+	if h.cifti { // rows (series, maps) vary fastest: transpose to rows x grayordinates
+		T, G := h.dims[0], h.dims[1]
+		a := &Array{Name: name, Shape: []int{T, G}, DType: h.t.name}
+		if wide {
+			a.F64 = make([]float64, n)
+		} else {
+			a.F32 = make([]float32, n)
+		}
+		for g := range G {
+			for t := range T {
+				v := scale(get(t + T*g))
+				if wide {
+					a.F64[t*G+g] = v
+				} else {
+					a.F32[t*G+g] = float32(v)
+				}
+			}
+		}
+		return a, nil
 	}
 	// x-fastest storage (x, y, z[, t]) to C order: index of stored element -> output index
 	nx, ny, nz := h.dims[0], 1, 1
@@ -313,6 +338,13 @@ func parseNIfTI(buf []byte) (*neuroHeader, error) {
 		h.inter = math.Float64frombits(o.Uint64(buf[184:]))
 		hdrLen = 540
 	}
+	// CIFTI (a NIfTI-2 file of 1 x 1 x 1 x 1 x rows x grayordinates, intent 3000-3099): its matrix
+	if intent := niftiIntent(buf, version, o); intent >= 3000 && intent < 3100 {
+		if len(dims) < 6 || dims[0] != 1 || dims[1] != 1 || dims[2] != 1 || dims[3] != 1 || len(dims) > 6 && dims[6] != 1 {
+			return nil, fmt.Errorf("a CIFTI file of shape %v: want 1 x 1 x 1 x 1 x rows x grayordinates", dims)
+		}
+		h.cifti, dims = true, dims[4:6]
+	}
 	t, ok := niftiTypes[code]
 	if !ok {
 		what := niftiTypeNames[code]
@@ -329,8 +361,19 @@ func parseNIfTI(buf []byte) (*neuroHeader, error) {
 		return nil, err
 	}
 	h.t, h.dims = t, dims
+	if h.cifti {
+		return h, nil // grayordinates have no voxel space to write results in (geo nil)
+	}
 	h.geo = &Geometry{Format: fmt.Sprintf("nifti%d", version), Spatial: spatial(dims), header: append([]byte(nil), buf[:hdrLen]...), order: o}
 	return h, nil
+}
+
+// niftiIntent reads a NIfTI header's intent code.
+func niftiIntent(buf []byte, version int, o binary.ByteOrder) int {
+	if version == 2 {
+		return int(int32(o.Uint32(buf[504:])))
+	}
+	return int(int16(o.Uint16(buf[68:])))
 }
 
 // MGH data types.
@@ -407,6 +450,9 @@ func ReadGeometry(path string) (*Geometry, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if h.geo == nil {
+		return nil, fmt.Errorf("%s: a CIFTI file: its grayordinates have no voxel space to write results in (map scores.npy back with NiBabel's cifti2 axes)", path)
 	}
 	return h.geo, nil
 }

@@ -36,7 +36,7 @@ func loadNeuroExpected(t *testing.T) neuroExpected {
 // NIfTI-1/2 and MGH files written by NiBabel read as NiBabel's get_fdata() with time first.
 func TestNeuroMatchesNiBabel(t *testing.T) {
 	exp := loadNeuroExpected(t)
-	if len(exp.Files) < 8 {
+	if len(exp.Files) < 12 {
 		t.Fatalf("%d files in expected.json", len(exp.Files))
 	}
 	for name, want := range exp.Files {
@@ -47,7 +47,7 @@ func TestNeuroMatchesNiBabel(t *testing.T) {
 			continue
 		}
 		a := arrs[0]
-		if fmt.Sprint(a.Shape) != fmt.Sprint(want.Shape) || a.DType != want.DType || a.Geometry == nil {
+		if fmt.Sprint(a.Shape) != fmt.Sprint(want.Shape) || a.DType != want.DType || (a.Geometry == nil) != (want.Affine == nil) {
 			t.Errorf("%s: shape %v dtype %s geometry %v, want %v %s", name, a.Shape, a.DType, a.Geometry, want.Shape, want.DType)
 			continue
 		}
@@ -141,6 +141,13 @@ func TestAffineMatchesNiBabel(t *testing.T) {
 			t.Fatal(err)
 		}
 		g := arrs[0].Geometry
+		if want.Affine == nil { // CIFTI: grayordinates, no voxel space
+			if _, err := ReadGeometry(filepath.Join("..", "testdata", "neuro", name)); g != nil || err == nil || !strings.Contains(err.Error(), "a CIFTI file") {
+				t.Errorf("%s: geometry %v, ReadGeometry %v", name, g, err)
+			}
+			CloseAll(arrs)
+			continue
+		}
 		a, err := g.Affine()
 		if name == "surface_float.mgz" {
 			if err == nil || !strings.Contains(err.Error(), "is a surface") {

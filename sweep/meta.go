@@ -456,12 +456,13 @@ func readInts(path string) ([]int, error) {
 	}
 	defer array.CloseAll(arrs)
 	// a NIfTI or MGH label volume (an atlas) is flattened in C order over (x, y, z), as brain data
-	// read from such files order their targets
-	if len(arrs) != 1 || len(arrs[0].Shape) != 1 && (arrs[0].Geometry == nil || len(arrs[0].Shape) != 3) {
+	// read from such files order their targets; so is a vector stored with axes of size 1 (a
+	// CIFTI label map is 1 x grayordinates)
+	if len(arrs) != 1 || len(arrs[0].Shape) != 1 && !isVector(arrs[0].Shape) && (arrs[0].Geometry == nil || len(arrs[0].Shape) != 3) {
 		return nil, fmt.Errorf("%s: want one 1-d array of integer labels (or a NIfTI/MGH label volume)", path)
 	}
 	a := arrs[0]
-	if len(a.Shape) == 3 {
+	if len(a.Shape) > 1 {
 		a = &array.Array{Name: a.Name, Shape: []int{a.Size()}, DType: a.DType, F32: a.F32, F64: a.F64, I64: a.I64}
 	}
 	out := make([]int, a.Shape[0])
@@ -484,6 +485,17 @@ func readInts(path string) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// isVector reports whether all axes but at most one have size 1.
+func isVector(shape []int) bool {
+	big := 0
+	for _, d := range shape {
+		if d != 1 {
+			big++
+		}
+	}
+	return big <= 1
 }
 
 // checkROINamesCover refuses a names file that leaves a label some target carries without a

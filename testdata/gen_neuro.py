@@ -9,7 +9,8 @@ Each file is written by NiBabel; expected.json records, per file, the array brai
 NiBabel's get_fdata() (scaling applied) with the last axis (time, frames) moved first for 4-d
 data, flattened in C order, its shape, and the stored dtype. The files cover NIfTI-1 and NIfTI-2,
 both byte orders, gzip, integer data with scl_slope/scl_inter, 3-d and 4-d data, and MGH's float,
-short, int and uchar types; bad.json lists files that must be refused and why.
+short, int and uchar types, and CIFTI-2 dense series and scalars (read as rows x grayordinates,
+as NiBabel's get_fdata gives them); "bad" lists files that must be refused and why.
 """
 
 import json
@@ -17,6 +18,7 @@ import os
 
 import nibabel as nib
 import numpy as np
+from nibabel import cifti2
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "neuro")
 rng = np.random.default_rng(20261206)
@@ -31,8 +33,9 @@ def record(name, img):
     data = np.asarray(back.get_fdata())
     if data.ndim == 4:
         data = np.moveaxis(data, -1, 0)
+    affine = getattr(back, "affine", None)  # CIFTI images have none
     expected[name] = {
-        "affine": [float(v) for v in np.asarray(back.affine).ravel()],
+        "affine": None if affine is None else [float(v) for v in np.asarray(affine).ravel()],
         "shape": list(data.shape),
         "dtype": str(back.get_data_dtype().newbyteorder("=")),
         "values": [float(v) for v in data.ravel()],
@@ -82,6 +85,14 @@ img = nib.MGHImage(rng.integers(-10**6, 10**6, size=(4, 3, 2)).astype(np.int32),
 record("int32_oneframe.mgh", img)
 img = nib.MGHImage(rng.integers(0, 255, size=(3, 2, 1, 2)).astype(np.uint8), affine)
 record("uchar.mgh", img)
+
+# CIFTI-2 (NIfTI-2, 1 x 1 x 1 x 1 x rows x grayordinates): a dense time series and dense scalars
+brain = cifti2.BrainModelAxis.from_mask(rng.integers(0, 2, size=9).astype(bool) | (np.arange(9) < 2),
+                                        name="CIFTI_STRUCTURE_CORTEX_LEFT")
+series = cifti2.SeriesAxis(start=0, step=0.8, size=5)
+record("series.dtseries.nii", cifti2.Cifti2Image(rng.normal(size=(5, len(brain))).astype(np.float32), header=(series, brain)))
+scalars = cifti2.ScalarAxis(["a", "b"])
+record("maps.dscalar.nii", cifti2.Cifti2Image(rng.normal(size=(2, len(brain))), header=(scalars, brain)))
 
 # refused: complex data, a header cut short, data cut short
 img = nib.Nifti1Image(np.ones((2, 2, 2), dtype=np.complex64), affine)
