@@ -170,23 +170,95 @@ func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
 	} else {
 		a.F32 = make([]float32, n)
 	}
+	// Each frame is converted in stored order, then transposed from (z, y, x) to (x, y, z) one
+	// y-plane at a time: the plane's z x x values are transposed in a small buffer, so that the
+	// frame is read, and the output written, in runs of contiguous values.
+	frame := make([]float64, vol)
+	plane := make([]float64, nz*nx) // x-major: plane[x*nz+z]
 	for t := 0; t < n/vol; t++ {
-		for z := range nz {
-			for y := range ny {
-				src := t*vol + (z*ny+y)*nx
-				for x := range nx {
-					dst := t*vol + (x*ny+y)*nz + z
-					v := scale(get(src + x))
-					if wide {
-						a.F64[dst] = v
-					} else {
-						a.F32[dst] = float32(v)
-					}
+		h.values(raw, t*vol, frame)
+		if h.slope != 0 && !math.IsNaN(h.slope) && !math.IsInf(h.slope, 0) && (h.slope != 1 || h.inter != 0) {
+			for i, v := range frame {
+				frame[i] = h.slope*v + h.inter
+			}
+		}
+		for y := range ny {
+			for z := range nz {
+				row := frame[(z*ny+y)*nx : (z*ny+y+1)*nx]
+				for x, v := range row {
+					plane[x*nz+z] = v
+				}
+			}
+			for x := range nx {
+				run := plane[x*nz : (x+1)*nz]
+				dst := t*vol + (x*ny+y)*nz
+				if wide {
+					copy(a.F64[dst:dst+nz], run)
+					continue
+				}
+				out := a.F32[dst : dst+nz]
+				for z, v := range run {
+					out[z] = float32(v)
 				}
 			}
 		}
 	}
 	return a, nil
+}
+
+// values converts the stored values from index i0 on into dst, unscaled.
+func (h *neuroHeader) values(raw []byte, i0 int, dst []float64) {
+	o, n := h.order, len(dst)
+	switch h.t.name {
+	case "uint8":
+		for i, b := range raw[i0 : i0+n] {
+			dst[i] = float64(b)
+		}
+	case "int8":
+		for i, b := range raw[i0 : i0+n] {
+			dst[i] = float64(int8(b))
+		}
+	case "int16":
+		r := raw[2*i0 : 2*(i0+n)]
+		for i := range dst {
+			dst[i] = float64(int16(o.Uint16(r[2*i:])))
+		}
+	case "uint16":
+		r := raw[2*i0 : 2*(i0+n)]
+		for i := range dst {
+			dst[i] = float64(o.Uint16(r[2*i:]))
+		}
+	case "int32":
+		r := raw[4*i0 : 4*(i0+n)]
+		for i := range dst {
+			dst[i] = float64(int32(o.Uint32(r[4*i:])))
+		}
+	case "uint32":
+		r := raw[4*i0 : 4*(i0+n)]
+		for i := range dst {
+			dst[i] = float64(o.Uint32(r[4*i:]))
+		}
+	case "float32":
+		r := raw[4*i0 : 4*(i0+n)]
+		for i := range dst {
+			dst[i] = float64(math.Float32frombits(o.Uint32(r[4*i:])))
+		}
+	case "int64":
+		r := raw[8*i0 : 8*(i0+n)]
+		for i := range dst {
+			dst[i] = float64(int64(o.Uint64(r[8*i:])))
+		}
+	case "uint64":
+		r := raw[8*i0 : 8*(i0+n)]
+		for i := range dst {
+			dst[i] = float64(o.Uint64(r[8*i:]))
+		}
+	default: // float64
+		r := raw[8*i0 : 8*(i0+n)]
+		for i := range dst {
+			dst[i] = math.Float64frombits(o.Uint64(r[8*i:]))
+		}
+	}
 }
 
 // reader returns a function giving the i-th stored value as float64.
