@@ -227,11 +227,7 @@ func (m Meta) save(dir string) error {
 		}
 	}
 	if m.ROI != nil {
-		l := make([]int64, len(m.ROI))
-		for i, v := range m.ROI {
-			l[i] = int64(v)
-		}
-		if err := array.WriteNPY(filepath.Join(md, roiFile), []int{len(l)}, l); err != nil {
+		if err := array.WriteNPY(filepath.Join(md, roiFile), []int{len(m.ROI)}, int64s(m.ROI)); err != nil {
 			return err
 		}
 		var b strings.Builder
@@ -263,16 +259,21 @@ func (m Meta) save(dir string) error {
 		}
 		os.Remove(filepath.Join(md, spaceTargets))
 		if m.SpaceTargets != nil {
-			idx := make([]int64, len(m.SpaceTargets))
-			for i, v := range m.SpaceTargets {
-				idx[i] = int64(v)
-			}
-			if err := array.WriteNPY(filepath.Join(md, spaceTargets), []int{len(idx)}, idx); err != nil {
+			if err := array.WriteNPY(filepath.Join(md, spaceTargets), []int{len(m.SpaceTargets)}, int64s(m.SpaceTargets)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// int64s converts ints for WriteNPY.
+func int64s(v []int) []int64 {
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
+	}
+	return out
 }
 
 // Restrict keeps, of the metadata given over all size targets of a space (coordinates, ROI

@@ -299,15 +299,11 @@ func subsetRows(m engine.Matrix, rows []int) engine.Matrix {
 // targets have the given shape: the same shape, or flat with as many values. Values must lie in
 // [0, 1]; NaN (no ceiling) is kept and treated as below the floor.
 func loadCeiling(path string, targets []int) ([]float64, error) {
-	arrs, err := array.Read(path)
+	a, err := readOneArray(path, "one noise ceiling per target")
 	if err != nil {
 		return nil, err
 	}
-	defer array.CloseAll(arrs)
-	if len(arrs) != 1 {
-		return nil, fmt.Errorf("%s: holds %d arrays, want one noise ceiling per target", path, len(arrs))
-	}
-	a := arrs[0]
+	defer a.Close()
 	n := 1
 	for _, d := range targets {
 		n *= d
@@ -331,6 +327,19 @@ func loadCeiling(path string, targets []int) ([]float64, error) {
 		}
 	}
 	return flat, nil
+}
+
+// readOneArray reads a file that must hold one array (want says what, for the error).
+func readOneArray(path, want string) (*array.Array, error) {
+	arrs, err := array.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(arrs) != 1 {
+		array.CloseAll(arrs)
+		return nil, fmt.Errorf("%s: holds %d arrays, want %s", path, len(arrs), want)
+	}
+	return arrs[0], nil
 }
 
 func allRows(n int) []int {

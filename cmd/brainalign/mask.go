@@ -26,15 +26,11 @@ func brainMaskFlag() cli.Flag {
 
 // readMask reads a mask file: nonzero (and not NaN) elements are kept.
 func readMask(path string) (*targetMask, error) {
-	arrs, err := array.Read(path)
+	a, err := readOneArray(path, "one mask")
 	if err != nil {
 		return nil, err
 	}
-	defer array.CloseAll(arrs)
-	if len(arrs) != 1 {
-		return nil, fmt.Errorf("%s: holds %d arrays, want one mask", path, len(arrs))
-	}
-	a := arrs[0]
+	defer a.Close()
 	mk := &targetMask{path: path, shape: a.Shape, geo: a.Geometry}
 	for i := range a.Size() {
 		var v float64
