@@ -40,6 +40,7 @@ fixtures: deps-oracle ## regenerate scikit-learn / SciPy fixtures in testdata/
 	/usr/bin/python3 testdata/gen_parity.py
 	/usr/bin/python3 testdata/gen_stats.py
 	/usr/bin/python3 testdata/gen_ceiling.py
+	/usr/bin/python3 testdata/gen_neuro.py
 
 deps-cuda: ## Debian's CUDA 11.8 toolkit (enables non-free)
 	scripts/install-deps.sh cuda
