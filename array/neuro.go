@@ -130,11 +130,6 @@ func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
 	}
 	raw := buf[h.offset : h.offset+size]
 	wide := h.t.size >= 4 && h.t.kind != 'f' || h.t.size == 8
-	get := h.reader(raw)
-	scale := func(v float64) float64 { return v }
-	if h.slope != 0 && !math.IsNaN(h.slope) && !math.IsInf(h.slope, 0) && (h.slope != 1 || h.inter != 0) {
-		scale = func(v float64) float64 { return h.slope*v + h.inter }
-	}
 	if h.cifti { // rows (series, maps) vary fastest: transpose to rows x grayordinates
 		T, G := h.dims[0], h.dims[1]
 		a := &Array{Name: name, Shape: []int{T, G}, DType: h.t.name}
@@ -143,9 +138,10 @@ func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
 		} else {
 			a.F32 = make([]float32, n)
 		}
+		col := make([]float64, T) // one grayordinate's rows, stored contiguously
 		for g := range G {
-			for t := range T {
-				v := scale(get(t + T*g))
+			h.scaled(raw, g*T, col)
+			for t, v := range col {
 				if wide {
 					a.F64[t*G+g] = v
 				} else {
@@ -176,12 +172,7 @@ func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
 	frame := make([]float64, vol)
 	plane := make([]float64, nz*nx) // x-major: plane[x*nz+z]
 	for t := 0; t < n/vol; t++ {
-		h.values(raw, t*vol, frame)
-		if h.slope != 0 && !math.IsNaN(h.slope) && !math.IsInf(h.slope, 0) && (h.slope != 1 || h.inter != 0) {
-			for i, v := range frame {
-				frame[i] = h.slope*v + h.inter
-			}
-		}
+		h.scaled(raw, t*vol, frame)
 		for y := range ny {
 			for z := range nz {
 				row := frame[(z*ny+y)*nx : (z*ny+y+1)*nx]
@@ -204,6 +195,17 @@ func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
 		}
 	}
 	return a, nil
+}
+
+// scaled converts the stored values from index i0 on into dst with NIfTI's scl_slope and
+// scl_inter applied (none when the slope is 0 or not finite, as NiBabel).
+func (h *neuroHeader) scaled(raw []byte, i0 int, dst []float64) {
+	h.values(raw, i0, dst)
+	if h.slope != 0 && !math.IsNaN(h.slope) && !math.IsInf(h.slope, 0) && (h.slope != 1 || h.inter != 0) {
+		for i, v := range dst {
+			dst[i] = h.slope*v + h.inter
+		}
+	}
 }
 
 // values converts the stored values from index i0 on into dst, unscaled.
@@ -259,32 +261,6 @@ func (h *neuroHeader) values(raw []byte, i0 int, dst []float64) {
 			dst[i] = math.Float64frombits(o.Uint64(r[8*i:]))
 		}
 	}
-}
-
-// reader returns a function giving the i-th stored value as float64.
-func (h *neuroHeader) reader(raw []byte) func(i int) float64 {
-	o := h.order
-	switch h.t.name {
-	case "uint8":
-		return func(i int) float64 { return float64(raw[i]) }
-	case "int8":
-		return func(i int) float64 { return float64(int8(raw[i])) }
-	case "int16":
-		return func(i int) float64 { return float64(int16(o.Uint16(raw[2*i:]))) }
-	case "uint16":
-		return func(i int) float64 { return float64(o.Uint16(raw[2*i:])) }
-	case "int32":
-		return func(i int) float64 { return float64(int32(o.Uint32(raw[4*i:]))) }
-	case "uint32":
-		return func(i int) float64 { return float64(o.Uint32(raw[4*i:])) }
-	case "int64":
-		return func(i int) float64 { return float64(int64(o.Uint64(raw[8*i:]))) }
-	case "uint64":
-		return func(i int) float64 { return float64(o.Uint64(raw[8*i:])) }
-	case "float32":
-		return func(i int) float64 { return float64(math.Float32frombits(o.Uint32(raw[4*i:]))) }
-	}
-	return func(i int) float64 { return math.Float64frombits(o.Uint64(raw[8*i:])) }
 }
 
 // checkDims validates stored dimensions: at most x, y, z and time (trailing axes of size 1 are
