@@ -22,8 +22,9 @@ import (
 // have their images on the first axis: shape (t, x, y, z), C order, so that scores over the
 // targets keep NiBabel's (x, y, z) indexing. A file without a time axis (3-d) reads as (x, y, z).
 // CIFTI-2 files (NIfTI-2 of 1 x 1 x 1 x 1 x rows x grayordinates, intent 3000-3099: dense time
-// series, scalars) read as rows x grayordinates, as NiBabel's get_fdata gives them, without a
-// Geometry: grayordinates have no voxel space to write results in.
+// series, scalars, labels, parcellated series) read as rows x grayordinates, as NiBabel's
+// get_fdata gives them; their Geometry writes results as CIFTI scalar files over the same
+// grayordinates (cifti.go).
 // Integer data are converted to float32 (float64 for 32- and 64-bit integers), with NIfTI's
 // scl_slope and scl_inter applied as NiBabel's get_fdata does; Array.DType is the stored type.
 // Array.Geometry keeps the header, so that results over the voxels or vertices can be written
@@ -32,14 +33,21 @@ import (
 // Geometry is the header of a NIfTI or MGH file: what WriteVolume needs to write a volume in
 // the same space (voxel sizes, orientation, affine).
 type Geometry struct {
-	Format  string // "nifti1", "nifti2" or "mgh"
-	Spatial []int  // the sizes of the x, y and z axes (surfaces: vertices, 1, 1)
+	Format  string // "nifti1", "nifti2", "mgh" or "cifti"
+	Spatial []int  // the sizes of the x, y and z axes (surfaces: vertices, 1, 1; CIFTI: grayordinates)
 	header  []byte // the header as stored (NIfTI: without extensions)
 	order   binary.ByteOrder
+	xml     []byte // CIFTI: the XML extension
 }
 
-// Targets returns the number of voxels or vertices.
-func (g *Geometry) Targets() int { return g.Spatial[0] * g.Spatial[1] * g.Spatial[2] }
+// Targets returns the number of voxels, vertices or grayordinates.
+func (g *Geometry) Targets() int {
+	n := 1
+	for _, d := range g.Spatial {
+		n *= d
+	}
+	return n
+}
 
 // IsNeuro reports whether path names a NIfTI or MGH file, by extension (.nii, .nii.gz, .mgh,
 // .mgz): a file of one array, named after the path.
@@ -132,7 +140,7 @@ func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
 	wide := h.t.size >= 4 && h.t.kind != 'f' || h.t.size == 8
 	if h.cifti { // rows (series, maps) vary fastest: transpose to rows x grayordinates
 		T, G := h.dims[0], h.dims[1]
-		a := &Array{Name: name, Shape: []int{T, G}, DType: h.t.name}
+		a := &Array{Name: name, Shape: []int{T, G}, DType: h.t.name, Geometry: h.geo}
 		if wide {
 			a.F64 = make([]float64, n)
 		} else {
@@ -410,7 +418,15 @@ func parseNIfTI(buf []byte) (*neuroHeader, error) {
 	}
 	h.t, h.dims = t, dims
 	if h.cifti {
-		return h, nil // grayordinates have no voxel space to write results in (geo nil)
+		if len(buf) < h.offset {
+			return h, nil // the header alone (ReadGeometry reads on); Read finds the data truncated
+		}
+		doc, err := ciftiXML(buf, h.offset, o)
+		if err != nil {
+			return nil, err
+		}
+		h.geo, err = ciftiGeometry(doc, buf[:hdrLen], o, dims[1])
+		return h, err
 	}
 	h.geo = &Geometry{Format: fmt.Sprintf("nifti%d", version), Spatial: spatial(dims), header: append([]byte(nil), buf[:hdrLen]...), order: o}
 	return h, nil
@@ -490,26 +506,42 @@ func ReadGeometry(path string) (*Geometry, error) {
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
+	head = head[:n]
 	var h *neuroHeader
 	if strings.HasSuffix(lower, ".mgh") || strings.HasSuffix(lower, ".mgz") {
-		h, err = parseMGH(head[:n])
+		h, err = parseMGH(head)
 	} else {
-		h, err = parseNIfTI(head[:n])
+		h, err = parseNIfTI(head)
+		if err == nil && h.cifti && n < h.offset { // read the XML extension too
+			rest := make([]byte, h.offset-n)
+			if _, err := io.ReadFull(r, rest); err != nil {
+				return nil, fmt.Errorf("%s: truncated CIFTI header: %v", path, err)
+			}
+			h, err = parseNIfTI(append(head, rest...))
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if h.geo == nil {
-		return nil, fmt.Errorf("%s: a CIFTI file: its grayordinates have no voxel space to write results in (map scores.npy back with NiBabel's cifti2 axes)", path)
+		return nil, fmt.Errorf("%s: a CIFTI file whose dimension 1 is not grayordinates (brain models or parcels): no space to write results in", path)
 	}
 	return h.geo, nil
 }
 
+// VolumeExts are the file name extensions of VolumeExt.
+var VolumeExts = []string{".nii.gz", ".mgz", ".dscalar.nii", ".pscalar.nii"}
+
 // VolumeExt is the file name extension WriteVolume gives a result in g's format: ".nii.gz" for
-// NIfTI, ".mgz" for MGH.
+// NIfTI, ".mgz" for MGH, ".dscalar.nii" for CIFTI over brain models, ".pscalar.nii" over parcels.
 func (g *Geometry) VolumeExt() string {
-	if g.Format == "mgh" {
+	switch {
+	case g.Format == "mgh":
 		return ".mgz"
+	case g.Format == "cifti" && g.ciftiParcellated():
+		return ".pscalar.nii"
+	case g.Format == "cifti":
+		return ".dscalar.nii"
 	}
 	return ".nii.gz"
 }
@@ -518,7 +550,8 @@ func (g *Geometry) VolumeExt() string {
 // (the trailing axes of brain data read from g's file), to path as a compressed file of g's
 // format (path should end in g.VolumeExt()), with g's header: voxel sizes, orientation and
 // affine, so that viewers overlay it on the input's space. NaN values are kept. The file is
-// written atomically.
+// written atomically. Over CIFTI grayordinates, it is a CIFTI-2 scalar file (uncompressed, as
+// Workbench reads them) with the input's grayordinates and one map named after the file.
 func WriteVolume(path string, g *Geometry, data []float64) error {
 	return WriteFrames(path, g, 1, data)
 }
@@ -526,6 +559,12 @@ func WriteVolume(path string, g *Geometry, data []float64) error {
 // WriteFrames is WriteVolume for several volumes (frames): data in C order over (frame, x, y,
 // z), as brain data read from g's file. One frame is written as a 3-d file.
 func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
+	if g.Format == "cifti" {
+		if frames < 1 || len(data) != frames*g.Targets() {
+			return fmt.Errorf("%s: %d values for %d map(s) of %d grayordinates", path, len(data), frames, g.Targets())
+		}
+		return g.writeCifti(path, frames, data)
+	}
 	nx, ny, nz := g.Spatial[0], g.Spatial[1], g.Spatial[2]
 	vol := nx * ny * nz
 	if frames < 1 || len(data) != frames*vol {
@@ -660,6 +699,8 @@ func (g *Geometry) Affine() ([16]float64, error) {
 				a[4*i+3] = -float64(g.Spatial[i]-1) / 2 * zoom[i]
 			}
 		}
+	case "cifti":
+		return a, errors.New("CIFTI grayordinates have no single voxel grid (surface vertices are placed by surface files such as the midthickness .surf.gii): give their coordinates")
 	case "mgh":
 		if g.Spatial[1] == 1 && g.Spatial[2] == 1 {
 			return a, errors.New("an MGH file of vertices x 1 x 1 is a surface: its vertices' coordinates are in the surface (e.g. lh.white), not in the MGH header")

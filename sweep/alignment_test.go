@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -551,5 +552,26 @@ func TestROIFromNIfTIVolume(t *testing.T) {
 	}
 	if _, err := sweep.ReadMeta("", filepath.Join("..", "testdata", "neuro", "float32_be.nii"), "", ""); err == nil {
 		t.Error("a 4-d volume was read as labels")
+	}
+}
+
+// ROI labels can come as a CIFTI-2 label file (an atlas such as HCP's .dlabel.nii): its label
+// table names the ROIs (NiBabel wrote testdata/neuro/atlas.dlabel.nii with keys 0 "???", 1 "V1",
+// 2 "V2 & V3" over labels 0, 1, 2, 0), and the unlabelled key "???" is no ROI (-1).
+func TestROIFromCiftiLabels(t *testing.T) {
+	path := filepath.Join("..", "testdata", "neuro", "atlas.dlabel.nii")
+	m, err := sweep.ReadMeta("", path, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(m.ROI) != "[-1 1 2 -1]" || len(m.ROINames) != 2 || m.ROINames[1] != "V1" || m.ROINames[2] != "V2 & V3" {
+		t.Errorf("labels %v names %v", m.ROI, m.ROINames)
+	}
+	names := filepath.Join(t.TempDir(), "names.txt")
+	if err := os.WriteFile(names, []byte("zero\none\ntwo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sweep.ReadMeta("", path, names, ""); err != nil || fmt.Sprint(m.ROI) != "[0 1 2 0]" || m.ROINames[0] != "zero" {
+		t.Errorf("--roi-names given: labels %v names %v, %v", m.ROI, m.ROINames, err)
 	}
 }

@@ -92,6 +92,11 @@ func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {
 		if m.ROI, err = readInts(roi); err != nil {
 			return m, err
 		}
+		if roiNames == "" && strings.HasSuffix(strings.ToLower(roi), ".dlabel.nii") {
+			if m.ROINames, err = ciftiLabelNames(roi, m.ROI); err != nil {
+				return m, err
+			}
+		}
 	}
 	if roiNames != "" {
 		if roi == "" {
@@ -249,7 +254,7 @@ func (m Meta) save(dir string) error {
 		}
 	}
 	if g := m.Space; g != nil {
-		for _, ext := range []string{".nii.gz", ".mgz"} { // one space only
+		for _, ext := range array.VolumeExts { // one space only
 			if ext != g.VolumeExt() {
 				os.Remove(filepath.Join(md, spaceName+ext))
 			}
@@ -394,7 +399,7 @@ func loadMeta(dir string) (Meta, error) {
 	if err == nil && p(ceilingFile) != "" {
 		err = m.ReadCeiling(p(ceilingFile))
 	}
-	for _, ext := range []string{".nii.gz", ".mgz"} {
+	for _, ext := range array.VolumeExts {
 		if err == nil && p(spaceName+ext) != "" {
 			m.Space, err = array.ReadGeometry(p(spaceName + ext))
 		}
@@ -447,6 +452,35 @@ func checkFiniteFile(path string, v []float64) error {
 		}
 	}
 	return nil
+}
+
+// ciftiLabelNames names the ROI labels of a CIFTI-2 label file (an atlas such as HCP's
+// .dlabel.nii) from its label table. Workbench's unlabelled key, named "???" (the medial wall),
+// is no ROI: its targets' labels become -1.
+func ciftiLabelNames(path string, labels []int) (map[int]string, error) {
+	g, err := array.ReadGeometry(path)
+	if err != nil {
+		return nil, err
+	}
+	table, err := g.Labels()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	names := map[int]string{}
+	for k, name := range table {
+		if name != "???" {
+			names[k] = name
+		}
+	}
+	for i, l := range labels {
+		if name, ok := table[l]; ok && name == "???" {
+			labels[i] = -1
+		}
+	}
+	if err := checkROINamesCover(path, labels, names); err != nil {
+		return nil, err
+	}
+	return names, nil
 }
 
 // readInts reads a 1-d array of integer labels (integer dtype, or floats with integer values).

@@ -9,8 +9,10 @@ Each file is written by NiBabel; expected.json records, per file, the array brai
 NiBabel's get_fdata() (scaling applied) with the last axis (time, frames) moved first for 4-d
 data, flattened in C order, its shape, and the stored dtype. The files cover NIfTI-1 and NIfTI-2,
 both byte orders, gzip, integer data with scl_slope/scl_inter, 3-d and 4-d data, and MGH's float,
-short, int and uchar types, and CIFTI-2 dense series and scalars (read as rows x grayordinates,
-as NiBabel's get_fdata gives them); "bad" lists files that must be refused and why.
+short, int and uchar types, and CIFTI-2 dense series, scalars and labels and a parcellated series
+(read as rows x grayordinates, as NiBabel's get_fdata gives them; "cifti" records the intent, the
+axes and label names); scores.dscalar.nii and scores.pscalar.nii are what brainalign's CIFTI
+outputs must look like. "bad" lists files that must be refused and why.
 """
 
 import json
@@ -40,6 +42,15 @@ def record(name, img):
         "dtype": str(back.get_data_dtype().newbyteorder("=")),
         "values": [float(v) for v in data.ravel()],
     }
+    if isinstance(back, cifti2.Cifti2Image):
+        axes = [back.header.get_axis(i) for i in range(2)]
+        info = {"intent": [int(back.nifti_header["intent_code"]), back.nifti_header.get_intent()[0]],
+                "axes": [type(a).__name__ for a in axes]}
+        if isinstance(axes[0], cifti2.LabelAxis):
+            info["labels"] = {str(k): v[0] for k, v in axes[0].label[0].items()}
+        if isinstance(axes[0], cifti2.ScalarAxis):
+            info["names"] = [str(n) for n in axes[0].name]
+        expected[name]["cifti"] = info
 
 
 os.makedirs(OUT, exist_ok=True)
@@ -93,6 +104,20 @@ series = cifti2.SeriesAxis(start=0, step=0.8, size=5)
 record("series.dtseries.nii", cifti2.Cifti2Image(rng.normal(size=(5, len(brain))).astype(np.float32), header=(series, brain)))
 scalars = cifti2.ScalarAxis(["a", "b"])
 record("maps.dscalar.nii", cifti2.Cifti2Image(rng.normal(size=(2, len(brain))), header=(scalars, brain)))
+# a parcellated series (parcels of the brain models above) and an atlas of labels (names in its XML)
+parcels = cifti2.ParcelsAxis.from_brain_models([("p_one", brain[:3]), ("p_two", brain[3:])])
+record("parcels.ptseries.nii", cifti2.Cifti2Image(rng.normal(size=(4, 2)).astype(np.float32), header=(series[:4], parcels)))
+atlas = cifti2.LabelAxis(["atlas"], {0: ("???", (0, 0, 0, 0)), 1: ("V1", (1, 0, 0, 1)), 2: ("V2 & V3", (0, 1, 0, 1))})
+record("atlas.dlabel.nii", cifti2.Cifti2Image((np.arange(len(brain)) % 3)[None, :].astype(np.int32), header=(atlas, brain)))
+# grayordinates of surface vertices and subcortical voxels (a Volume element in the XML)
+thalamus = np.zeros((3, 2, 2), dtype=bool)
+thalamus[1:, 0, 1] = True
+mixed = brain + cifti2.BrainModelAxis.from_mask(thalamus, name="CIFTI_STRUCTURE_THALAMUS_LEFT", affine=affine)
+record("mixed.dtseries.nii", cifti2.Cifti2Image(rng.normal(size=(3, len(mixed))).astype(np.float32), header=(series[:3], mixed)))
+# what NiBabel writes for one named map of scores over the grayordinates of mixed.dtseries.nii and
+# parcels.ptseries.nii: the files brainalign's scores.dscalar.nii / .pscalar.nii must match
+record("scores.dscalar.nii", cifti2.Cifti2Image(np.linspace(-1, 1, len(mixed))[None, :], header=(cifti2.ScalarAxis(["scores"]), mixed)))
+record("scores.pscalar.nii", cifti2.Cifti2Image(np.array([[0.25, -0.5]]), header=(cifti2.ScalarAxis(["scores"]), parcels)))
 
 # refused: complex data, a header cut short, data cut short
 img = nib.Nifti1Image(np.ones((2, 2, 2), dtype=np.complex64), affine)

@@ -119,13 +119,14 @@ func loadBrain(path, member string) (*input, error) {
 }
 
 // volumeSpace is the space in which results over the targets of brain data y are also written
-// as volumes: that of --space (a NIfTI or MGH file whose voxels or vertices are y's targets,
-// shaped as them or flattened in C order over x, y, z), or else of y itself when it was read
-// from a NIfTI or MGH file with a time axis; nil for neither.
+// as volumes: that of --space (a NIfTI, MGH or CIFTI file whose voxels, vertices or
+// grayordinates are y's targets, shaped as them or flattened in C order over x, y, z), or else of
+// y itself when it was read from a NIfTI or MGH file with a time axis or a CIFTI file over
+// grayordinates; nil for neither.
 func volumeSpace(space string, y *input) (*array.Geometry, error) {
 	trailing := y.targetShape()
 	if space == "" {
-		if g := y.geo; g != nil && len(trailing) == 3 && slices.Equal(trailing, g.Spatial) {
+		if g := y.geo; g != nil && slices.Equal(trailing, g.Spatial) { // a volume's axes, or a CIFTI file's grayordinates
 			return g, nil
 		}
 		return nil, nil
@@ -145,9 +146,9 @@ func volumeSpace(space string, y *input) (*array.Geometry, error) {
 	return g, nil
 }
 
-// writeVolumes writes results over the targets as files of g's format in its space (NAME.nii.gz
-// or NAME.mgz, for viewers), one per named array, returning the file names; nothing when g is
-// nil. path gives a file name's path in the output.
+// writeVolumes writes results over the targets as files of g's format in its space (NAME.nii.gz,
+// NAME.mgz or NAME.dscalar.nii, for viewers), one per named array, returning the file names;
+// nothing when g is nil. path gives a file name's path in the output.
 func writeVolumes(g *array.Geometry, path func(name string) string, arrays map[string][]float64) ([]string, error) {
 	if g == nil {
 		return nil, nil

@@ -21,7 +21,7 @@ type targetMask struct {
 }
 
 func brainMaskFlag() cli.Flag {
-	return &cli.StringFlag{Name: "brain-mask", Usage: "score only the targets where `MASK` (a NIfTI/MGH volume or .npy of the targets' shape) is nonzero; outputs hold NaN elsewhere, where the brain data may hold anything (NaN included). Brain data with one column per masked target are taken as already masked"}
+	return &cli.StringFlag{Name: "brain-mask", Usage: "score only the targets where `MASK` (a NIfTI/MGH volume, CIFTI map or .npy of the targets' shape) is nonzero; outputs hold NaN elsewhere, where the brain data may hold anything (NaN included). Brain data with one column per masked target are taken as already masked"}
 }
 
 // readMask reads a mask file: nonzero (and not NaN) elements are kept.
@@ -32,6 +32,12 @@ func readMask(path string) (*targetMask, error) {
 	}
 	defer a.Close()
 	mk := &targetMask{path: path, shape: a.Shape, geo: a.Geometry}
+	if g := a.Geometry; g != nil && g.Format == "cifti" {
+		if a.Shape[0] != 1 {
+			return nil, fmt.Errorf("%s: a CIFTI mask of %d maps: want one", path, a.Shape[0])
+		}
+		mk.shape = g.Spatial // one map over the grayordinates
+	}
 	for i := range a.Size() {
 		var v float64
 		switch {

@@ -1,0 +1,203 @@
+package array
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Scores over a CIFTI file's grayordinates are written as NiBabel writes one named map of
+// scalars over the same grayordinates (testdata/gen_neuro.py: scores.dscalar.nii over the
+// surface vertices and thalamus voxels of mixed.dtseries.nii, scores.pscalar.nii over the
+// parcels of parcels.ptseries.nii): the same matrix, the same grayordinates map, a scalars map
+// named after the file.
+func TestCiftiScoresMatchNiBabel(t *testing.T) {
+	exp := loadNeuroExpected(t)
+	dir := t.TempDir()
+	for input, want := range map[string]string{"mixed.dtseries.nii": "scores.dscalar.nii", "parcels.ptseries.nii": "scores.pscalar.nii"} {
+		arrs, err := Read(filepath.Join("..", "testdata", "neuro", input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := arrs[0].Geometry
+		if g == nil || g.Format != "cifti" || g.Targets() != arrs[0].Shape[1] {
+			t.Fatalf("%s: geometry %+v for shape %v", input, g, arrs[0].Shape)
+		}
+		if ext := g.VolumeExt(); !strings.HasSuffix(want, ext) {
+			t.Errorf("%s: extension %s, want that of %s", input, ext, want)
+		}
+		values := exp.Files[want].Values
+		values[0] = math.NaN() // kept
+		out := filepath.Join(dir, "scores"+g.VolumeExt())
+		if err := WriteVolume(out, g, values); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Read(out)
+		if err != nil {
+			t.Fatalf("reading back %s: %v", out, err)
+		}
+		b := back[0]
+		if fmt.Sprint(b.Shape) != fmt.Sprint([]int{1, g.Targets()}) || b.DType != "float32" {
+			t.Errorf("%s: written %v %s, want 1 x %d float32", input, b.Shape, b.DType, g.Targets())
+		}
+		for i, v := range values {
+			if got := float64(b.F32[i]); got != float64(float32(v)) && !(math.IsNaN(v) && math.IsNaN(got)) {
+				t.Errorf("%s: grayordinate %d = %v, want %v", input, i, got, v)
+			}
+		}
+		ref, err := Read(filepath.Join("..", "testdata", "neuro", want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours, theirs := b.Geometry, ref[0].Geometry
+		om, err := parseCifti(ours.xml)
+		if err != nil {
+			t.Fatalf("%s: our XML: %v\n%s", input, err, ours.xml)
+		}
+		tm, _ := parseCifti(theirs.xml)
+		for dim := range 2 {
+			o, _ := ciftiMapOf(om, dim)
+			r, _ := ciftiMapOf(tm, dim)
+			if o.kind != r.kind || fmt.Sprint(o.dims) != fmt.Sprint(r.dims) {
+				t.Errorf("%s: dimension %d maps %s %v, NiBabel's %s %v", input, dim, o.kind, o.dims, r.kind, r.dims)
+			}
+			if dim == 1 && string(ours.xml[o.start:o.end]) != string(theirs.xml[r.start:r.end]) {
+				t.Errorf("%s: grayordinates map\n%s\nNiBabel's\n%s", input, ours.xml[o.start:o.end], theirs.xml[r.start:r.end])
+			}
+		}
+		if o, _ := ciftiMapOf(om, 0); !strings.Contains(string(ours.xml[o.start:o.end]), "<MapName>scores</MapName>") {
+			t.Errorf("%s: map not named scores:\n%s", input, ours.xml)
+		}
+		// the NIfTI-2 header: 1 x 1 x 1 x 1 x 1 x grays, float32, the CIFTI intent for scalars
+		h, o := ours.header, ours.order
+		dims := make([]int, 8)
+		for i := range dims {
+			dims[i] = int(o.Uint64(h[16+8*i:]))
+		}
+		intent, name := int(o.Uint32(h[504:])), strings.TrimRight(string(h[508:524]), "\x00")
+		wantIntent, wantName := 3006, "ConnDenseScalar"
+		if strings.HasSuffix(want, ".pscalar.nii") {
+			wantIntent, wantName = 3008, "ConnParcelScalr"
+		}
+		if fmt.Sprint(dims[:7]) != fmt.Sprint([]int{6, 1, 1, 1, 1, 1, g.Targets()}) || intent != wantIntent || name != wantName || o.Uint16(h[12:]) != 16 {
+			t.Errorf("%s: header dims %v intent %d %q datatype %d", input, dims, intent, name, o.Uint16(h[12:]))
+		}
+		// the written file is itself a space to write in (sweep keeps it as meta/space)
+		if g2, err := ReadGeometry(out); err != nil || g2.Targets() != g.Targets() || g2.VolumeExt() != g.VolumeExt() {
+			t.Errorf("%s: ReadGeometry of the written file: %v, %v", input, g2, err)
+		}
+		CloseAll(arrs)
+		CloseAll(back)
+		CloseAll(ref)
+	}
+}
+
+// Several maps: named scores_1, scores_2, ..., stored with the maps varying fastest.
+func TestCiftiFrames(t *testing.T) {
+	g, err := ReadGeometry(filepath.Join("..", "testdata", "neuro", "series.dtseries.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := g.Targets()
+	data := make([]float64, 3*n)
+	for i := range data {
+		data[i] = float64(i)
+	}
+	out := filepath.Join(t.TempDir(), "r2.dscalar.nii")
+	if err := WriteFrames(out, g, 3, data); err != nil {
+		t.Fatal(err)
+	}
+	arrs, err := Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := arrs[0]
+	if fmt.Sprint(a.Shape) != fmt.Sprint([]int{3, n}) || !slices.Equal(a.F32, []float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}[:3*n]) {
+		t.Errorf("shape %v values %v", a.Shape, a.F32)
+	}
+	for _, name := range []string{"r2_1", "r2_2", "r2_3"} {
+		if !strings.Contains(string(a.Geometry.xml), "<MapName>"+name+"</MapName>") {
+			t.Errorf("no map %s in\n%s", name, a.Geometry.xml)
+		}
+	}
+	if err := WriteFrames(out, g, 2, data); err == nil {
+		t.Error("3 maps' values written as 2")
+	}
+	if _, err := g.Coordinates(); err == nil || !strings.Contains(err.Error(), "give their coordinates") {
+		t.Errorf("coordinates of grayordinates: %v", err)
+	}
+	CloseAll(arrs)
+}
+
+// A label file's table (NiBabel's LabelAxis) names its labels.
+func TestCiftiLabels(t *testing.T) {
+	exp := loadNeuroExpected(t)
+	g, err := ReadGeometry(filepath.Join("..", "testdata", "neuro", "atlas.dlabel.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels, err := g.Labels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := exp.Files["atlas.dlabel.nii"].Cifti.Labels
+	if len(want) != 3 || len(labels) != len(want) {
+		t.Fatalf("labels %v, want %v", labels, want)
+	}
+	for k, v := range want {
+		var key int
+		fmt.Sscan(k, &key)
+		if labels[key] != v {
+			t.Errorf("label %d = %q, want %q", key, labels[key], v)
+		}
+	}
+	for _, name := range []string{"series.dtseries.nii", "float32_be.nii"} {
+		g, err := ReadGeometry(filepath.Join("..", "testdata", "neuro", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.Labels(); err == nil {
+			t.Errorf("%s: labels of a file without a label table", name)
+		}
+	}
+}
+
+// Damaged CIFTI headers are refused with the reason, by Read and ReadGeometry alike.
+func TestCiftiRefused(t *testing.T) {
+	orig, err := os.ReadFile(filepath.Join("..", "testdata", "neuro", "series.dtseries.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := binary.LittleEndian
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, want string
+		edit       func(b []byte) []byte
+	}{
+		{"noext", "without its XML extension", func(b []byte) []byte { b[540] = 0; return b }},
+		{"hugeext", "past the data offset", func(b []byte) []byte { o.PutUint32(b[544:], 1<<30); return b }},
+		{"cutheader", "truncated", func(b []byte) []byte { return b[:600] }},
+		{"badxml", "CIFTI XML", func(b []byte) []byte { copy(b[552:], "<CIFTI Version=\"2\"><Matrix><"); return b }},
+		{"cifti1", "only CIFTI-2", func(b []byte) []byte {
+			i := strings.Index(string(b), `Version="2`)
+			b[i+9] = '1'
+			return b
+		}},
+	} {
+		p := filepath.Join(dir, c.name+".dtseries.nii")
+		if err := os.WriteFile(p, c.edit(slices.Clone(orig)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Read(p); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: Read: %v, want an error naming the file and saying %q", c.name, err, c.want)
+		}
+		if _, err := ReadGeometry(p); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: ReadGeometry: %v, want %q", c.name, err, c.want)
+		}
+	}
+}
