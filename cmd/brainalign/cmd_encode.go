@@ -31,8 +31,9 @@ func init() {
 			"ceiling's ceiling.npy for this brain data) it also writes ceiled_scores.npy: scores divided\n" +
 			"by each target's noise ceiling, NaN where the ceiling is below --ceiling-min. Brain data may\n" +
 			"also be a NIfTI or MGH file (.nii, .nii.gz, .mgh, .mgz: volumes or frames last, read as\n" +
-			"images x voxels or vertices); the scores are then also written as scores.nii.gz or\n" +
-			"scores.mgz in its space, for viewers (with --space, for brain data of other formats too).",
+			"images x voxels or vertices) or a CIFTI-2 file (rows x grayordinates); the scores are then\n" +
+			"also written as scores.nii.gz, scores.mgz or scores.dscalar.nii (.pscalar.nii for parcels) in\n" +
+			"its space, for viewers (with --space, for brain data of other formats too).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` (n x d)"},
 			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
@@ -43,7 +44,7 @@ func init() {
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
 			&cli.StringFlag{Name: "ceiling", Usage: "noise ceiling per target, `CEILING.npy` (brainalign ceiling): also write ceiled_scores.npy"},
 			brainMaskFlag(),
-			&cli.StringFlag{Name: "space", Usage: "also write the scores as volumes in the space of `FILE` (a NIfTI or MGH file whose voxels or vertices are the targets)"},
+			&cli.StringFlag{Name: "space", Usage: "also write the scores as volumes in the space of `FILE` (a NIfTI, MGH or CIFTI file whose voxels, vertices or grayordinates are the targets)"},
 			&cli.Float64Flag{Name: "ceiling-min", Value: defaultCeilingMin, Usage: "targets whose ceiling is below this get NaN ceiled scores"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		}, modelFlags()...),

@@ -24,8 +24,9 @@ func init() {
 			"Benjamini-Hochberg FDR, positive only). Also the ROI-level score (ROI means) and each subject's\n" +
 			"own r. Writes spatial.json, best_layer_depth.npy, distance.npy, mask.npy (bool: the targets\n" +
 			"used) and the figures spatial.png (best layer vs distance, fitted line, r) and spatial_roi.png\n" +
-			"(mean depth per ROI); for sweeps of NIfTI or MGH brain data also best_layer_depth.nii.gz (or\n" +
-			".mgz: the depth of the masked targets, NaN elsewhere) in their space. The folders are\n" +
+			"(mean depth per ROI); for sweeps of NIfTI, MGH or CIFTI brain data also best_layer_depth.nii.gz\n" +
+			"(or .mgz, .dscalar.nii: the depth of the masked targets, NaN elsewhere) in their space. The\n" +
+			"folders are " +
 			"subjects of one model: sweeps of another model (sweep's --model), other layers or other\n" +
 			"checkpoints are refused. The results folder is written once\n" +
 			"the score is computed: a new one appears whole, and a failed run leaves none. Flags come\n" +

@@ -61,7 +61,7 @@ func init() {
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
 			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds): temporal score"},
 			brainMaskFlag(),
-			&cli.StringFlag{Name: "space", Category: catMeta, Usage: "NIfTI or MGH `FILE` whose voxels or vertices are the targets (default: the brain file's, if NIfTI or MGH): volume outputs, and coordinates when --coords is not given"},
+			&cli.StringFlag{Name: "space", Category: catMeta, Usage: "NIfTI, MGH or CIFTI `FILE` whose voxels, vertices or grayordinates are the targets (default: the brain file's, if one of those): volume outputs, and coordinates (volumes) when --coords is not given"},
 			&cli.StringFlag{Name: "ceiling", Category: catMeta, Usage: "noise ceiling per target `CEILING.npy` (brainalign ceiling): rank and scaling --ceiled"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},

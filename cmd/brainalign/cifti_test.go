@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/array"
+)
+
+// CIFTI brain data (rows x grayordinates): encode writes scores.dscalar.nii over the input's
+// grayordinates (surface vertices and thalamus voxels of testdata/neuro/mixed.dtseries.nii),
+// holding scores.npy's values; a CIFTI mask scores its grayordinates only; a sweep keeps the
+// space (meta/space.dscalar.nii) and spatial writes best_layer_depth.dscalar.nii.
+func TestCiftiBrainData(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "study")
+	mustRun(t, "synth", "--out", st, "--subjects", "1")
+	g, err := array.ReadGeometry(filepath.Join("..", "..", "testdata", "neuro", "mixed.dtseries.nii"))
+	must(t, err)
+	const grays = 6
+	b := readNPY(t, filepath.Join(st, "fmri", "sub-01", "brain.npy"))
+	n, m := b.Shape[0], b.Shape[1]
+	vals := make([]float64, n*grays) // the first 6 targets as the 6 grayordinates
+	for i := range n {
+		for j := range grays {
+			vals[i*grays+j] = float64(b.F32[i*m+j])
+		}
+	}
+	brain := filepath.Join(dir, "brain.dscalar.nii")
+	must(t, array.WriteFrames(brain, g, n, vals))
+
+	layer := filepath.Join(st, "model", "ckpt-000100000", "layer03.npy")
+	enc := filepath.Join(dir, "enc")
+	mustRun(t, "encode", "--features", layer, "--brain", brain, "--precision", "float64", "--out", enc)
+	if s := readFile(t, filepath.Join(enc, "summary.json")); !strings.Contains(s, `"scores.dscalar.nii"`) {
+		t.Errorf("summary.json does not list scores.dscalar.nii: %s", s)
+	}
+	sameVolume(t, filepath.Join(enc, "scores.dscalar.nii"), filepath.Join(enc, "scores.npy"), []int{1, grays})
+	if s := readNPY(t, filepath.Join(enc, "scores.npy")); fmt.Sprint(s.Shape) != "[6]" {
+		t.Errorf("scores.npy shape %v, want [6]", s.Shape)
+	}
+
+	// a mask over the grayordinates: NaN outside, the unmasked run's scores inside
+	mask := filepath.Join(dir, "mask.dscalar.nii")
+	keep := []float64{1, 0, 1, 1, 0, 1}
+	must(t, array.WriteVolume(mask, g, keep))
+	encMasked := filepath.Join(dir, "enc-masked")
+	mustRun(t, "encode", "--features", layer, "--brain", brain, "--brain-mask", mask, "--precision", "float64", "--out", encMasked)
+	all, masked := readNPY(t, filepath.Join(enc, "scores.npy")), readNPY(t, filepath.Join(encMasked, "scores.npy"))
+	for j, k := range keep {
+		if k == 0 && !math.IsNaN(masked.F64[j]) || k != 0 && math.Abs(masked.F64[j]-all.F64[j]) > 1e-9 {
+			t.Errorf("grayordinate %d (mask %v): %v masked, %v unmasked", j, k, masked.F64[j], all.F64[j])
+		}
+	}
+	sameVolume(t, filepath.Join(encMasked, "scores.dscalar.nii"), filepath.Join(encMasked, "scores.npy"), []int{1, grays})
+
+	// a sweep keeps the space; grayordinates need --coords for the spatial score
+	coords := filepath.Join(dir, "coords.npy")
+	xyz := make([]float64, 3*grays)
+	for i := range xyz {
+		xyz[i] = float64(i)
+	}
+	must(t, array.WriteNPY(coords, []int{grays, 3}, xyz))
+	sw := filepath.Join(dir, "sweep")
+	mustRun(t, "sweep", "--features", filepath.Join(st, "model"), "--model", "synth", "--brain", brain, "--coords", coords, "--out", sw)
+	if _, err := array.ReadGeometry(filepath.Join(sw, "meta", "space.dscalar.nii")); err != nil {
+		t.Fatalf("meta/space.dscalar.nii: %v", err)
+	}
+	sp := filepath.Join(dir, "spatial")
+	mustRun(t, "spatial", "--v1", "0,0,0", "--no-figures", "--no-mask", "--out", sp, sw)
+	depth, vol := readNPY(t, filepath.Join(sp, "best_layer_depth.npy")), readVolume(t, filepath.Join(sp, "best_layer_depth.dscalar.nii"))
+	if fmt.Sprint(vol.Shape) != "[1 6]" || len(depth.F64) != grays {
+		t.Fatalf("best_layer_depth.dscalar.nii shape %v, depth %v", vol.Shape, depth.Shape)
+	}
+}
