@@ -1,6 +1,7 @@
 package figures
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -258,6 +259,10 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 	return t
 }
 
+// ErrTooFewPoints says a figure over training steps had fewer than two checkpoints to draw: a
+// log axis cannot show step 0, nor a line a single point. Callers skip such a figure.
+var ErrTooFewPoints = errors.New("fewer than 2 checkpoints with a positive step and a finite value to draw on a log axis")
+
 // MetricSteps plots a metric against training step (log axis) and marks its half-time: the step
 // halfStep (NaN: none) where it reaches half of its final value, labelled with the fraction of
 // training.
@@ -272,7 +277,7 @@ func MetricSteps(path, title, ylabel string, steps, values []float64, halfStep f
 		}
 	}
 	if len(pts) < 2 {
-		return fmt.Errorf("figures: MetricSteps: fewer than 2 checkpoints with a positive step")
+		return fmt.Errorf("figures: MetricSteps: %w", ErrTooFewPoints)
 	}
 	p := newPlot(title, "training step", ylabel)
 	p.X.Scale = plot.LogScale{}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -76,7 +77,9 @@ func runHalftime(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := writeResults(out, func(dir string) ([]string, error) { return writeHalftime(dir, g, res, !c.Bool("no-figures")) })
+	files, err := writeResults(out, func(dir string) ([]string, error) {
+		return writeHalftime(dir, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
+	})
 	if err != nil {
 		return err
 	}
@@ -85,7 +88,9 @@ func runHalftime(c *cli.Context) error {
 	return nil
 }
 
-func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs bool) ([]string, error) {
+// writeHalftime writes the results; a figure that cannot be drawn (a log axis of checkpoints at
+// steps 0 and N has one point) is skipped with a note on notes, the numbers are written anyway.
+func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs bool, notes io.Writer) ([]string, error) {
 	files := []string{"halftime.json", "halftime.csv"}
 	if err := writeJSON(filepath.Join(out, "halftime.json"), jsonSafe(map[string]any{
 		"command": "halftime", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g), "result": res})); err != nil {
@@ -95,7 +100,7 @@ func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs
 	f := func(v float64) string { return csvFloat(v, 8) }
 	csv := "metric,name,half_time_step,half_time_fraction,final_value\n"
 	add := func(metric, name string, h sweep.HalfTime, vals []float64) {
-		csv += fmt.Sprintf("%s,%s,%s,%s,%s\n", metric, name, f(h.Step), f(h.Fraction), f(vals[len(vals)-1]))
+		csv += fmt.Sprintf("%s,%s,%s,%s,%s\n", csvCell(metric), csvCell(name), f(h.Step), f(h.Fraction), f(vals[len(vals)-1]))
 	}
 	series := []*sweep.Series{&res.Encoding, res.Spatial, res.Temporal}
 	for _, s := range series {
@@ -122,7 +127,10 @@ func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs
 		}
 		name := "halftime_" + s.Name + ".png"
 		title := fmt.Sprintf("%s: %s score over training (%d subject(s))", g[0].Model, s.Name, len(g))
-		if err := figures.MetricSteps(filepath.Join(out, name), title, ylabel[s.Name], res.Steps, s.Values, s.HalfTime.Step); err != nil {
+		if err := figures.MetricSteps(filepath.Join(out, name), title, ylabel[s.Name], res.Steps, s.Values, s.HalfTime.Step); errors.Is(err, figures.ErrTooFewPoints) {
+			fmt.Fprintf(notes, "note: no %s: %v\n", name, figures.ErrTooFewPoints)
+			continue
+		} else if err != nil {
 			return nil, err
 		}
 		files = append(files, name)

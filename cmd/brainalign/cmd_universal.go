@@ -87,10 +87,12 @@ func runUniversal(c *cli.Context) error {
 	}
 	defer y.close()
 	y.m.Name = y.name()
-	if err := matchUniversalRows(c, models, y); err != nil {
+	brainRows := y.m.Rows // --groups labels the brain file's rows, before id matching
+	yRows, err := matchUniversalRows(c, models, y)
+	if err != nil {
 		return err
 	}
-	opts, err := modelOptions(c, y.m.Rows, nil)
+	opts, err := modelOptions(c, brainRows, yRows)
 	if err != nil {
 		return err
 	}
@@ -126,22 +128,23 @@ func runUniversal(c *cli.Context) error {
 // matchUniversalRows pairs the rows of every model and the brain data by stimulus id
 // (--features-ids, --brain-ids): the brain rows whose id every model has, in the brain data's
 // order, and each model's rows of those ids. Ids left out are reported; none shared is an error.
-// Without ids, rows must already be the same images in the same order (checked by count).
-func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) error {
+// Without ids, rows must already be the same images in the same order (checked by count). It
+// returns the brain file's rows kept (nil: all).
+func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) ([]int, error) {
 	fids, bids := c.StringSlice("features-ids"), c.String("brain-ids")
 	if len(fids) == 0 && bids == "" {
-		return nil
+		return nil, nil
 	}
 	if len(fids) != len(models) || bids == "" {
-		return usageError("--features-ids %d times for %d --features, --brain-ids %q: give --brain-ids and one --features-ids per model, in the order of --features",
+		return nil, usageError("--features-ids %d times for %d --features, --brain-ids %q: give --brain-ids and one --features-ids per model, in the order of --features",
 			len(fids), len(models), bids)
 	}
 	yIDs, err := readIDs(bids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(yIDs) != y.m.Rows {
-		return fmt.Errorf("%s: %d ids for the %d rows of %s", bids, len(yIDs), y.m.Rows, y.name())
+		return nil, fmt.Errorf("%s: %d ids for the %d rows of %s", bids, len(yIDs), y.m.Rows, y.name())
 	}
 	keep := make([]bool, len(yIDs)) // brain rows whose id every model has
 	for i := range keep {
@@ -151,10 +154,10 @@ func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) erro
 	for k, m := range models {
 		xIDs, err := readIDs(fids[k])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(xIDs) != m.X.Rows {
-			return fmt.Errorf("%s: %d ids for the %d rows of model %s", fids[k], len(xIDs), m.X.Rows, m.Name)
+			return nil, fmt.Errorf("%s: %d ids for the %d rows of model %s", fids[k], len(xIDs), m.X.Rows, m.Name)
 		}
 		mt := matchIDs(xIDs, yIDs)
 		has := make([]bool, len(yIDs))
@@ -176,7 +179,7 @@ func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) erro
 		}
 	}
 	if len(yRows) == 0 {
-		return fmt.Errorf("no stimulus id of %s appears in every model's --features-ids", bids)
+		return nil, fmt.Errorf("no stimulus id of %s appears in every model's --features-ids", bids)
 	}
 	for k, m := range models {
 		reportUnmatched(c.App.ErrWriter, "features of model "+m.Name, matches[k].unmatchedFeatures)
@@ -198,7 +201,7 @@ func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) erro
 	name := y.m.Name
 	y.m = subsetRows(y.m, yRows)
 	y.m.Name = name
-	return nil
+	return yRows, nil
 }
 
 // parseFeatureSpec splits a --features value, [NAME=]PATH[:ARRAY]: ARRAY (else defaultLayer)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -175,8 +176,8 @@ func demoStudy(c *cli.Context, dir string) (err error) {
 	}{
 		{"spatial", func(d string) ([]string, error) { return writeSpatial(d, fmri, sp, true) }},
 		{"temporal", func(d string) ([]string, error) { return writeTemporal(d, meg, tp, true) }},
-		{"halftime-fmri", func(d string) ([]string, error) { return writeHalftime(d, fmri, hf, true) }},
-		{"halftime-meg", func(d string) ([]string, error) { return writeHalftime(d, meg, hm, true) }},
+		{"halftime-fmri", func(d string) ([]string, error) { return writeHalftime(d, fmri, hf, true, io.Discard) }},
+		{"halftime-meg", func(d string) ([]string, error) { return writeHalftime(d, meg, hm, true, io.Discard) }},
 	} {
 		d := filepath.Join(dir, x.sub)
 		if err := os.MkdirAll(d, 0o777); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"os"
 	"path/filepath"
@@ -374,5 +375,50 @@ func TestSpatialWarnsOnROINames(t *testing.T) {
 	}
 	if _, errOut, _ := runCLI(t, "spatial", "--no-figures", "--out", filepath.Join(t.TempDir(), "sp"), fm[0], fm[1]); strings.Contains(errOut, "warning") {
 		t.Errorf("warning on well-named sweeps: %q", errOut)
+	}
+}
+
+// Checkpoints at steps 0 and N: the half-time is defined (interpolated from step 0), the figure
+// over a log axis is not (one point): halftime writes its numbers and skips the figure with a
+// note. An ROI name with a comma is quoted in halftime.csv.
+func TestHalftimeFromStepZero(t *testing.T) {
+	dir, study, _ := metricSweeps(t)
+	model := filepath.Join(dir, "model-step0")
+	for src, dst := range map[string]string{"ckpt-000000100": "ckpt-000000000", "ckpt-000100000": "ckpt-000100000"} {
+		must(t, os.MkdirAll(filepath.Join(model, dst), 0o777))
+		for _, l := range []string{"layer00.npy", "layer03.npy", "layer05.npy"} {
+			b, err := os.ReadFile(filepath.Join(study, "model", src, l))
+			must(t, err)
+			must(t, os.WriteFile(filepath.Join(model, dst, l), b, 0o644))
+		}
+	}
+	names, err := os.ReadFile(filepath.Join(study, "fmri", "roi_names.txt"))
+	must(t, err)
+	lines := strings.SplitN(string(names), "\n", 2)
+	commaNames := filepath.Join(dir, "roi_names_comma.txt")
+	must(t, os.WriteFile(commaNames, []byte(lines[0]+", dorsal\n"+lines[1]), 0o644))
+	var sweeps []string
+	for _, sub := range []string{"sub-01", "sub-02"} {
+		o := filepath.Join(dir, "step0", sub)
+		mustRun(t, "sweep", "--features", model, "--model", "synth", "--subject", sub,
+			"--brain", filepath.Join(study, "fmri", sub, "brain.npy"), "--coords", filepath.Join(study, "fmri", sub, "coords.npy"),
+			"--roi", filepath.Join(study, "fmri", "roi_labels.npy"), "--roi-names", commaNames, "--alphas", "1,100,10000", "--out", o)
+		sweeps = append(sweeps, o)
+	}
+	out := filepath.Join(dir, "halftime-step0")
+	_, stderr, code := runCLI(t, append([]string{"halftime", "--v1-roi", lines[0] + ", dorsal", "--out", out}, sweeps...)...)
+	if code != 0 || !strings.Contains(stderr, "note: no halftime_encoding.png") {
+		t.Fatalf("halftime: exit %d, %s", code, stderr)
+	}
+	rows, err := csv.NewReader(strings.NewReader(readFile(t, filepath.Join(out, "halftime.csv")))).ReadAll()
+	if err != nil {
+		t.Fatalf("halftime.csv: %v", err)
+	}
+	found := false
+	for _, r := range rows {
+		found = found || r[1] == lines[0]+", dorsal"
+	}
+	if len(rows) < 3 || !found {
+		t.Errorf("halftime.csv rows %q: no ROI %q", rows, lines[0]+", dorsal")
 	}
 }

@@ -241,6 +241,23 @@ func TestUniversalStimulusIDs(t *testing.T) {
 	if r := num(t, readJSON(t, filepath.Join(matched, "universal.json")), "inputs", "rows"); r != n-1 {
 		t.Errorf("universal.json: %v rows", r)
 	}
+	// --groups labels the brain file's rows (before id matching), as for encode: 80 labels with
+	// ids give the folds of the 79 shared images' labels without
+	groups := make([]int64, n)
+	for i := range groups {
+		groups[i] = int64(i % 8)
+	}
+	gAll := filepath.Join(dir, "groups80.npy")
+	must(t, array.WriteNPY(gAll, []int{n}, groups))
+	gKept := filepath.Join(dir, "groups79.npy")
+	must(t, array.WriteNPY(gKept, []int{n - 1}, append(append([]int64(nil), groups[:5]...), groups[6:]...)))
+	plainG, matchedG := filepath.Join(dir, "plain-groups"), filepath.Join(dir, "matched-groups")
+	mustRun(t, "universal", "--features", "vit="+ea, "--features", "cnn="+eb, "--brain", ey, "--groups", gKept, "--dims", "4", "--top", "2", "--no-figures", "--out", plainG)
+	mustRun(t, "universal", "--features", "vit="+pa, "--features", "cnn="+pb, "--features-ids", ia, "--features-ids", ib,
+		"--brain", y, "--brain-ids", iy, "--groups", gAll, "--dims", "4", "--top", "2", "--no-figures", "--out", matchedG)
+	if got, want := string(mustRead(t, filepath.Join(matchedG, "universal.csv"))), string(mustRead(t, filepath.Join(plainG, "universal.csv"))); got != want || got == string(mustRead(t, filepath.Join(plain, "universal.csv"))) {
+		t.Errorf("--groups with ids:\n%s\nwithout ids:\n%s", got, want)
+	}
 
 	out := filepath.Join(dir, "out")
 	wantError(t, 2, "--features-ids 1 times for 2 --features", "universal", "--features", pa, "--features", pb, "--features-ids", ia, "--brain", y, "--brain-ids", iy, "--out", out)
