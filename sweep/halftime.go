@@ -457,7 +457,15 @@ func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
 			}
 			res.A, res.B = append(res.A, ra.Target.R), append(res.B, rb.Target.R)
 		}
-		res.Notes = append(res.Notes, "each subject's target-level spatial r, with its own significance mask (folds)")
+		switch reps := o.Mask.Replicates; {
+		case o.Mask.Off:
+			res.Notes = append(res.Notes, "each subject's target-level spatial r, over all targets (no significance mask)")
+		default:
+			if reps == "" {
+				reps = "folds" // auto, for one subject
+			}
+			res.Notes = append(res.Notes, fmt.Sprintf("each subject's target-level spatial r, with its own significance mask (%s)", reps))
+		}
 	case "temporal":
 		for i := range a {
 			oa, ob := o.Temporal, o.Temporal

@@ -39,11 +39,25 @@ func init() {
 	}, false))
 }
 
+// compareIgnores lists, per metric, the flags that do not change it: they are refused rather
+// than accepted and ignored (the temporal score is each subject's own r over the channel-mean
+// curves: no mask, no windows; the encoding score uses no coordinates or times).
+var compareIgnores = map[string][]string{
+	"encoding": {"coords", "v1", "v1-roi", "times", "windows"},
+	"spatial":  {"times", "windows"},
+	"temporal": {"coords", "v1", "v1-roi", "windows", "fdr", "replicates", "no-mask"},
+}
+
 func runCompare(c *cli.Context) error {
-	switch m := c.String("metric"); m {
-	case "encoding", "spatial", "temporal":
-	default:
-		return usageError("--metric %q: want encoding, spatial or temporal", m)
+	metric := c.String("metric")
+	ignored, ok := compareIgnores[metric]
+	if !ok {
+		return usageError("--metric %q: want encoding, spatial or temporal", metric)
+	}
+	for _, fl := range ignored {
+		if c.IsSet(fl) {
+			return usageError("--%s does not apply to --metric %s", fl, metric)
+		}
 	}
 	a, err := loadSweeps(c, "a")
 	if err != nil {
@@ -73,11 +87,6 @@ func runCompare(c *cli.Context) error {
 	}
 	if err := compareNeeds(o, a, b); err != nil {
 		return err
-	}
-	if o.Metric == "temporal" {
-		if err := checkWindows(o.Temporal, a, b); err != nil {
-			return err
-		}
 	}
 	out := c.String("out")
 	if err := checkOut(out); err != nil {

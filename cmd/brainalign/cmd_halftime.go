@@ -63,6 +63,13 @@ func runHalftime(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if so.Coords == nil && g[0].Meta.Coords == nil {
+		for _, fl := range []string{"v1", "v1-roi"} {
+			if c.IsSet(fl) {
+				return usageError("--%s: %s has no target coordinates, so there is no spatial score to refer to V1 (give --coords to sweep, or here)", fl, g[0].Dir)
+			}
+		}
+	}
 	if to.Windows != nil && to.Times == nil && g[0].Meta.Times == nil {
 		return usageError("--windows: %s has no MEG times, so no window applies (give --times to sweep, or here)", g[0].Dir)
 	}

@@ -140,7 +140,13 @@ func TestWindowsWithoutTimePoints(t *testing.T) {
 	const want = "--windows: window [2, 3) holds no time point (times run from -0.5 to 1 s)"
 	wantError(t, 2, want, "temporal", "--windows", "0.2:0.3,2:3", "--out", out, mg[0], mg[1])
 	wantError(t, 2, want, "halftime", "--windows", "0.2:0.3,2:3", "--out", out, mg[0], mg[1])
-	wantError(t, 2, want, "compare", "--metric", "temporal", "--windows", "2:3", "--a", mg[0], "--b", mg[1], "--out", out)
+	// compare's metrics use no windows: the flag is refused rather than ignored, as are the
+	// flags of the other metrics; halftime's V1 needs coordinates
+	wantError(t, 2, "--windows does not apply to --metric temporal", "compare", "--metric", "temporal", "--windows", "2:3", "--a", mg[0], "--b", mg[1], "--out", out)
+	wantError(t, 2, "--fdr does not apply to --metric temporal", "compare", "--metric", "temporal", "--fdr", "0.5", "--a", mg[0], "--b", mg[1], "--out", out)
+	wantError(t, 2, "--v1 does not apply to --metric encoding", "compare", "--v1", "1,2,3", "--a", fm[0], "--b", fm[1], "--out", out)
+	wantError(t, 2, "--times does not apply to --metric spatial", "compare", "--metric", "spatial", "--times", fm[0], "--a", fm[0], "--b", fm[1], "--out", out)
+	wantError(t, 2, "--v1: "+mg[0]+" has no target coordinates", "halftime", "--v1", "1,2,3", "--out", out, mg[0], mg[1])
 	wantError(t, 2, "--windows: "+fm[0]+" has no MEG times, so no window applies", "halftime", "--windows", "0.2:0.3", "--out", out, fm[0])
 	notThere(t, out, "--windows")
 	stdout := mustRun(t, "temporal", "--no-figures", "--windows", "0.2:0.3", "--out", out, mg[0], mg[1])
