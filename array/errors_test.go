@@ -3,7 +3,9 @@ package array
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,6 +151,12 @@ func TestReadNPZErrors(t *testing.T) {
 		{"member-truncated", "member b.npy: truncated: header declares 2 float64 (16 bytes of data), file has 8", zipOf(t, zip.Store, [2]string{"a.npy", good}, [2]string{"b.npy", good[:len(good)-8]})},
 		{"duplicate", "appears twice", zipOf(t, zip.Store, [2]string{"a.npy", good}, [2]string{"a", good})},
 		{"corrupt-deflate", "member a.npy: decompressing", badCRC},
+		// sizes a corrupt or hostile directory declares: refused, or read only as far as the data go,
+		// never allocated up front (1<<44 bytes would end the process)
+		{"csize-past-end", "beyond the end of the file", lyingZip(t, good, 1<<36, 1<<44)},
+		{"sizes-overflow", "beyond the end of the file", lyingZip(t, good, 1<<50, 1<<60)},
+		{"usize-too-large", "implausible uncompressed size", lyingZip(t, good, 0, 1<<44)},
+		{"usize-plausible-lie", "member a.npy: decompressing", lyingZip(t, strings.Repeat(good, 200), 0, 100_000)},
 	}
 	for _, c := range cases {
 		p := writeTemp(t, "bundle.npz", c.file)
@@ -163,6 +171,33 @@ func TestReadNPZErrors(t *testing.T) {
 	if err != nil || len(arrays) != 1 || arrays[0].Name != "a" || len(arrays[0].F64) != 2 {
 		t.Fatalf("deflated member: %v, %v", arrays, err)
 	}
+}
+
+// lyingZip is an .npz of member a.npy holding data deflated, whose directory declares the
+// compressed size csize (0: the true one) and the uncompressed size usize.
+func lyingZip(t *testing.T, data string, csize, usize uint64) []byte {
+	t.Helper()
+	var comp bytes.Buffer
+	fw, err := flate.NewWriter(&comp, flate.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write([]byte(data))
+	fw.Close()
+	if csize == 0 {
+		csize = uint64(comp.Len())
+	}
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "a.npy", Method: zip.Deflate, CompressedSize64: csize, UncompressedSize64: usize, CRC32: crc32.ChecksumIEEE([]byte(data))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(comp.Bytes())
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // stFile builds a safetensors file from a header and data.

@@ -288,7 +288,7 @@ func checkDims(dims []int) ([]int, error) {
 		if d < 1 {
 			return nil, fmt.Errorf("dimension %d in %v: want sizes of at least 1", d, dims)
 		}
-		if d > maxDim || n > maxDim/d {
+		if d > maxDim || n > math.MaxInt/8/d { // each axis an int32; the bytes of all an int
 			return nil, fmt.Errorf("shape %v: too large", dims)
 		}
 		n *= d
@@ -362,7 +362,11 @@ func parseNIfTI(buf []byte) (*neuroHeader, error) {
 			dims = append(dims, int(int16(o.Uint16(buf[40+2*i:]))))
 		}
 		code = int(int16(o.Uint16(buf[70:])))
-		h.offset = int(math.Float32frombits(o.Uint32(buf[108:])))
+		off := math.Float32frombits(o.Uint32(buf[108:]))
+		if !(off >= 0 && off <= math.MaxInt32) { // NaN too
+			return nil, fmt.Errorf("bad data offset %v", off)
+		}
+		h.offset = int(off)
 		h.slope = float64(math.Float32frombits(o.Uint32(buf[112:])))
 		h.inter = float64(math.Float32frombits(o.Uint32(buf[116:])))
 		hdrLen = 348
@@ -393,6 +397,9 @@ func parseNIfTI(buf []byte) (*neuroHeader, error) {
 		h.slope = math.Float64frombits(o.Uint64(buf[176:]))
 		h.inter = math.Float64frombits(o.Uint64(buf[184:]))
 		hdrLen = 540
+	}
+	if h.slope != 0 && !math.IsNaN(h.slope) && !math.IsInf(h.slope, 0) && (math.IsNaN(h.inter) || math.IsInf(h.inter, 0)) {
+		return nil, fmt.Errorf("scaling: valid scl_slope %v but invalid scl_inter %v (NiBabel refuses it too)", h.slope, h.inter)
 	}
 	// CIFTI (a NIfTI-2 file of 1 x 1 x 1 x 1 x rows x grayordinates, intent 3000-3099): its matrix
 	if intent := niftiIntent(buf, version, o); intent >= 3000 && intent < 3100 {
@@ -487,6 +494,12 @@ func ReadGeometry(path string) (*Geometry, error) {
 	if !IsNeuro(path) {
 		return nil, fmt.Errorf("%s: not a NIfTI or MGH file (.nii, .nii.gz, .mgh, .mgz)", path)
 	}
+	// a named pipe would block the open, a directory fail the read: say what they are first
+	if st, err := os.Stat(path); err != nil {
+		return nil, pathError(path, err)
+	} else if !st.Mode().IsRegular() {
+		return nil, notRegular(path, st.Mode())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, pathError(path, err)
@@ -503,7 +516,7 @@ func ReadGeometry(path string) (*Geometry, error) {
 	}
 	head := make([]byte, 540)
 	n, err := io.ReadFull(r, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	head = head[:n]
@@ -578,6 +591,9 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 	o := g.order
 	switch g.Format {
 	case "nifti1":
+		if max(nx, ny, nz, frames) > math.MaxInt16 {
+			return fmt.Errorf("%s: %d x %d x %d x %d: NIfTI-1 holds at most %d per axis (write the input as NIfTI-2)", path, nx, ny, nz, frames, math.MaxInt16)
+		}
 		head = append(append([]byte(nil), g.header...), 0, 0, 0, 0) // no extensions
 		o.PutUint16(head[40:], uint16(nd))
 		for i, d := range []int{nx, ny, nz, frames, 1, 1, 1} {
@@ -705,16 +721,17 @@ func (g *Geometry) Affine() ([16]float64, error) {
 		if g.Spatial[1] == 1 && g.Spatial[2] == 1 {
 			return a, errors.New("an MGH file of vertices x 1 x 1 is a surface: its vertices' coordinates are in the surface (e.g. lh.white), not in the MGH header")
 		}
-		if int16(o.Uint16(h[28:])) <= 0 {
-			return a, errors.New("the MGH header has no orientation (goodRASflag unset)")
-		}
 		var delta, pc [3]float64
 		var mdc [9]float64 // stored per axis: x_r x_a x_s, y_r ..., z_r ...
-		for i := range 3 {
-			delta[i], pc[i] = f32(30+4*i), f32(78+4*i)
-		}
-		for i := range mdc {
-			mdc[i] = f32(42 + 4*i)
+		if int16(o.Uint16(h[28:])) > 0 {
+			for i := range 3 {
+				delta[i], pc[i] = f32(30+4*i), f32(78+4*i)
+			}
+			for i := range mdc {
+				mdc[i] = f32(42 + 4*i)
+			}
+		} else { // no orientation (goodRASflag unset): FreeSurfer's and NiBabel's default, coronal 1 mm
+			delta, mdc = [3]float64{1, 1, 1}, [9]float64{-1, 0, 0, 0, 0, 1, 0, -1, 0}
 		}
 		for i := range 3 { // world axis
 			centre := 0.0

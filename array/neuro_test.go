@@ -1,11 +1,13 @@
 package array
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -188,5 +190,70 @@ func TestAffineMatchesNiBabel(t *testing.T) {
 			}
 		}
 		CloseAll(arrs)
+	}
+}
+
+// Damaged or unusual headers and paths: a one-line error naming the file and the problem, never
+// a hang (a named pipe), a wrapped size or a misleading number.
+func TestNeuroHeaderEdges(t *testing.T) {
+	dir := t.TempDir()
+	orig, err := os.ReadFile(filepath.Join("..", "testdata", "neuro", "float32_be.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var be binary.ByteOrder = binary.LittleEndian // the header's order (the data are big-endian)
+	if binary.BigEndian.Uint32(orig) == 348 {
+		be = binary.BigEndian
+	}
+	edit := func(name string, f func(b []byte)) string {
+		b := slices.Clone(orig)
+		f(b)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct{ path, want string }{
+		{edit("nan_offset.nii", func(b []byte) { be.PutUint32(b[108:], math.Float32bits(float32(math.NaN()))) }), "bad data offset NaN"},
+		{edit("huge_offset.nii", func(b []byte) { be.PutUint32(b[108:], math.Float32bits(1e30)) }), "bad data offset 1e+30"},
+		{edit("nan_inter.nii", func(b []byte) {
+			be.PutUint32(b[112:], math.Float32bits(2))
+			be.PutUint32(b[116:], math.Float32bits(float32(math.NaN())))
+		}), "valid scl_slope 2 but invalid scl_inter NaN"},
+	} {
+		if _, err := Read(c.path); err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), c.path) {
+			t.Errorf("Read: %v, want %q", err, c.want)
+		}
+	}
+	empty := filepath.Join(dir, "empty.nii")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(dir, "folder.nii")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{empty: "too short for a NIfTI header", folder: "is a directory"} {
+		if _, err := ReadGeometry(p); err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), p) != 1 {
+			t.Errorf("ReadGeometry(%s): %v, want %q", p, err, want)
+		}
+	}
+	// an MNI 2 mm run of 3000 volumes (more than 2^31 values) is a valid header
+	big := edit("big.nii", func(b []byte) {
+		for i, d := range []uint16{4, 91, 109, 91, 3000} {
+			be.PutUint16(b[40+2*i:], d)
+		}
+	})
+	if g, err := ReadGeometry(big); err != nil || g.Targets() != 91*109*91 {
+		t.Errorf("ReadGeometry of a 91 x 109 x 91 x 3000 header: %v, %v", g, err)
+	}
+	// NIfTI-1 axes hold at most 32767
+	g, err := ReadGeometry(filepath.Join("..", "testdata", "neuro", "float32_be.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFrames(filepath.Join(dir, "long.nii.gz"), g, 40000, make([]float64, 40000*g.Targets())); err == nil || !strings.Contains(err.Error(), "NIfTI-1 holds at most 32767 per axis") {
+		t.Errorf("40000 frames as NIfTI-1: %v", err)
 	}
 }

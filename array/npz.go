@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -95,7 +96,7 @@ func (f *File) probeMember(e *Entry) (magic bool, err error) {
 		setLayout(e, l)
 		return true, nil
 	case zip.Deflate:
-		usize, err := deflatedSize(zf)
+		usize, err := f.deflatedSize(zf)
 		if err != nil {
 			return false, err
 		}
@@ -113,9 +114,12 @@ func (f *File) probeMember(e *Entry) (magic bool, err error) {
 		if err != nil {
 			return !errors.Is(err, errBadMagic), err
 		}
-		if end > len(head) {
-			rest := make([]byte, end-len(head))
-			if _, err := io.ReadFull(rc, rest); err != nil {
+		if end > len(head) { // read as it comes: the length is the file's word, not yet the data's
+			rest, err := io.ReadAll(io.LimitReader(rc, int64(end-len(head))))
+			if err == nil && len(rest) < end-len(head) {
+				err = io.ErrUnexpectedEOF
+			}
+			if err != nil {
 				return true, decompressError(err)
 			}
 			head = append(head, rest...)
@@ -163,11 +167,19 @@ func (f *File) storedRange(zf *zip.File) (off, size int, err error) {
 	return int(off64), int(size64), nil
 }
 
-// deflatedSize returns the declared uncompressed size of a deflated member, if it is plausible.
-func deflatedSize(zf *zip.File) (int, error) {
-	usize := zf.UncompressedSize64
-	if usize > math.MaxInt || usize > maxDeflateRatio*zf.CompressedSize64+1024 {
-		return 0, fmt.Errorf("implausible uncompressed size %d for %d compressed bytes", usize, zf.CompressedSize64)
+// deflatedSize returns the declared uncompressed size of a deflated member, if it is plausible:
+// its compressed bytes lie within the file, and the ratio of the sizes is one deflate can reach.
+func (f *File) deflatedSize(zf *zip.File) (int, error) {
+	off, err := zf.DataOffset()
+	if err != nil {
+		return 0, err
+	}
+	csize, usize := zf.CompressedSize64, zf.UncompressedSize64
+	if off < 0 || uint64(off) > uint64(len(f.buf)) || csize > uint64(len(f.buf))-uint64(off) {
+		return 0, fmt.Errorf("compressed data (%d bytes at offset %d) beyond the end of the file (%d bytes)", csize, off, len(f.buf))
+	}
+	if usize > math.MaxInt || usize > 1024 && (usize-1024)/maxDeflateRatio > csize {
+		return 0, fmt.Errorf("implausible uncompressed size %d for %d compressed bytes", usize, csize)
 	}
 	return int(usize), nil
 }
@@ -178,7 +190,7 @@ func (f *File) readMember(e *Entry) (*Array, error) {
 	if e.zf.Method == zip.Store {
 		return decodeNPY(e.label, f.buf[e.off:e.off+e.size], f.m)
 	}
-	usize, err := deflatedSize(e.zf)
+	usize, err := f.deflatedSize(e.zf)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", e.label, err)
 	}
@@ -186,8 +198,17 @@ func (f *File) readMember(e *Entry) (*Array, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", e.label, err)
 	}
-	data := make([]byte, usize)
-	_, err = io.ReadFull(rc, data)
+	// The buffer grows with the data that arrive, from the size float data compress to (little):
+	// a member that declares more than it holds costs no more memory than it holds.
+	data := make([]byte, 0, min(usize, 4*int(e.zf.CompressedSize64)+1<<20))
+	for len(data) < usize && err == nil {
+		if len(data) == cap(data) {
+			data = slices.Grow(data, min(usize-len(data), len(data)))
+		}
+		var k int
+		k, err = io.ReadFull(rc, data[len(data):min(cap(data), usize)])
+		data = data[:len(data)+k]
+	}
 	if err == nil {
 		// Read to the end: the CRC is checked there, and longer data is an error.
 		var extra [1]byte

@@ -96,6 +96,11 @@ img = nib.MGHImage(rng.integers(-10**6, 10**6, size=(4, 3, 2)).astype(np.int32),
 record("int32_oneframe.mgh", img)
 img = nib.MGHImage(rng.integers(0, 255, size=(3, 2, 1, 2)).astype(np.uint8), affine)
 record("uchar.mgh", img)
+# MGH without orientation (goodRASFlag 0): NiBabel, as FreeSurfer, uses the default coronal
+# 1 mm orientation whatever the stored voxel sizes
+img = nib.MGHImage(np.arange(24, dtype=np.float32).reshape(2, 3, 4), np.diag([2.0, 3.0, 4.0, 1.0]))
+img.header["goodRASFlag"] = 0
+record("no_orientation.mgh", img)
 
 # CIFTI-2 (NIfTI-2, 1 x 1 x 1 x 1 x rows x grayordinates): a dense time series and dense scalars
 brain = cifti2.BrainModelAxis.from_mask(rng.integers(0, 2, size=9).astype(bool) | (np.arange(9) < 2),
