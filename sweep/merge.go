@@ -78,6 +78,10 @@ func Merge(dir string) error {
 	if err != nil {
 		return err
 	}
+	// tables being rewritten are not current until merged.json is written again, last
+	if err := os.Remove(filepath.Join(dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	scores := make([]float64, C*L*M)
 	for c, ck := range m.Checkpoints {
 		for l, ly := range m.Layers {
@@ -113,6 +117,8 @@ func Merge(dir string) error {
 		if err := array.WriteNPY(filepath.Join(dir, "steps.npy"), []int{C}, steps); err != nil {
 			return err
 		}
+	} else if err := os.Remove(filepath.Join(dir, "steps.npy")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err // an earlier merge's steps would contradict sweep.json
 	}
 	if err := atomicfile.Write(filepath.Join(dir, "table.csv"), func(w io.Writer) error {
 		return writeTable(w, m, meta, scores)
@@ -210,6 +216,7 @@ func readUnitArray(dir, ckpt, layer, suffix string, shape []int) ([]float64, err
 	}
 	defer a.Close()
 	if err := checkFloat64(base+suffix, a, shape); err != nil {
+		os.Remove(filepath.Join(dir, mergedFile))
 		os.Remove(base + ".json")
 		return nil, fmt.Errorf("%v: the unit's record was removed, run the sweep again to score it anew", err)
 	}
@@ -227,12 +234,12 @@ func writeTable(w io.Writer, m *Manifest, meta Meta, scores []float64) error {
 	head := append([]string(nil), TableColumns...)
 	labels := meta.Labels()
 	for _, lab := range labels {
-		head = append(head, "roi_"+safeName(meta.ROIName(lab)))
+		head = append(head, "roi_"+meta.ROIName(lab)) // as named (csv quotes what needs it): distinct names, distinct columns
 	}
 	if meta.Ceiling != nil {
 		head = append(head, "ceiled_mean_score")
 		for _, lab := range labels {
-			head = append(head, "ceiled_roi_"+safeName(meta.ROIName(lab)))
+			head = append(head, "ceiled_roi_"+meta.ROIName(lab))
 		}
 	}
 	if err := cw.Write(head); err != nil {
@@ -351,6 +358,12 @@ func load(dir string, full bool) (*Sweep, error) {
 	sp := filepath.Join(dir, "scores.npy")
 	if _, err := os.Stat(sp); err != nil {
 		return nil, fmt.Errorf("%s: no scores.npy: %w (when all shards are done: brainalign sweep --merge-only --out %s)", dir, ErrNotMerged, dir)
+	}
+	// merged.json is removed before any unit is scored again and written last by a merge: without
+	// it the tables may hold scores the units no longer have
+	var rec mergeRecord
+	if b, err := os.ReadFile(filepath.Join(dir, mergedFile)); err != nil || json.Unmarshal(b, &rec) != nil || rec.Units != s.C*s.L {
+		return nil, fmt.Errorf("%s: its tables are older than its units (units scored again, or a run or merge that stopped): %w; run the sweep again to finish it (brainalign sweep --merge-only --out %s when all its shards are done)", dir, ErrNotMerged, dir)
 	}
 	shape := append([]int{s.C, s.L}, m.Trailing...)
 	if !full {

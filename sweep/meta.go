@@ -285,7 +285,10 @@ func int64s(v []int) []int64 {
 // labels, noise ceiling), the targets cols: those a mask scores. Metadata over len(cols) targets
 // already are kept as they are; others are left for Check to refuse.
 func (m *Meta) Restrict(cols []int, size int) {
-	if len(cols) == size {
+	if len(cols) == size { // every target kept: as they are, over the masked (flat) targets
+		if len(m.Ceiling) == size {
+			m.ceilingShape = []int{size}
+		}
 		return
 	}
 	if len(m.Coords) == 3*size {

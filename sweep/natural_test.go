@@ -95,3 +95,19 @@ func TestNameNumber(t *testing.T) {
 		t.Error(`"final" has a step`)
 	}
 }
+
+// A ceiling volume (x, y, z) over all voxels is taken at a mask's voxels, as flat targets, also
+// when the mask keeps every voxel.
+func TestRestrictCeilingVolume(t *testing.T) {
+	for _, keep := range []int{7, 8} {
+		m := Meta{Ceiling: make([]float64, 8), ceilingShape: []int{2, 2, 2}}
+		cols := make([]int, keep)
+		for i := range cols {
+			cols[i] = i
+		}
+		m.Restrict(cols, 8)
+		if err := m.Check("brain", []int{keep}); err != nil {
+			t.Errorf("mask keeping %d of 8 voxels: %v", keep, err)
+		}
+	}
+}

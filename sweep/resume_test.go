@@ -3,6 +3,7 @@ package sweep_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -462,5 +463,64 @@ func TestRerunMergesOnlyWhatChanged(t *testing.T) {
 	}
 	if again, _ := os.ReadFile(filepath.Join(out, "scores.npy")); string(again) != string(first) {
 		t.Error("the tables left in place differ from a fresh merge")
+	}
+}
+
+// Tables merged before a unit's activations changed are not read as the sweep's scores, even
+// when the run that noticed the change stopped before rescoring it: Load says the sweep is not
+// merged until a run (or --merge-only) merges it again.
+func TestLoadRefusesStaleTables(t *testing.T) {
+	model, plan, y, out := newSweep(t, []int{10, 20}, 3)
+	if _, err := sweep.Run(context.Background(), config(t, out, plan, y, nil)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sweep.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	rewriteLayer(t, filepath.Join(model, "ckpt-20", "layer-2.npy"), 4, 9, 7)
+	plan2, err := sweep.Discover(model, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // stops before scoring the changed unit
+	if rep, _ := sweep.Run(ctx, config(t, out, plan2, y, nil)); rep == nil || rep.Changed != 1 {
+		t.Fatalf("rerun: %+v", rep)
+	}
+	if s, err := sweep.Load(out); err == nil || !errors.Is(err, sweep.ErrNotMerged) || !strings.Contains(err.Error(), "tables are older than its units") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Load after a unit's activations changed: %v, want ErrNotMerged", err)
+	}
+	if _, err := sweep.Run(context.Background(), config(t, out, plan2, y, nil)); err != nil {
+		t.Fatal(err)
+	}
+	s, err = sweep.Load(out)
+	if err != nil {
+		t.Fatalf("Load after the rerun: %v", err)
+	}
+	s.Close()
+}
+
+// A merge of checkpoints without steps removes the steps.npy of an earlier merge with steps.
+func TestMergeRemovesStaleSteps(t *testing.T) {
+	_, plan, y, out := newSweep(t, []int{10, 20}, 2)
+	if _, err := sweep.Run(context.Background(), config(t, out, plan, y, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "steps.npy")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range plan.Checkpoints {
+		plan.Checkpoints[i].HasStep = false
+	}
+	if _, err := sweep.Run(context.Background(), config(t, out, plan, y, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "steps.npy")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("steps.npy after a merge without steps: %v", err)
 	}
 }

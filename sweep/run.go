@@ -421,7 +421,9 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		}
 		if st.changed {
 			rep.Changed++
-			// Its old scores must not be merged, even if this run stops before rescoring it.
+			// Its old scores must not be merged, even if this run stops before rescoring it, nor
+			// the tables that hold them read as current.
+			os.Remove(filepath.Join(c.Dir, mergedFile))
 			os.Remove(st.base + ".json")
 		}
 		if st.redo != "" {
@@ -431,6 +433,10 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	// The next unit's activations are read while this one is scored, and announced to engines
 	// that start on them early (prefetch.go).
+	if len(todo) > 0 {
+		// the tables will no longer hold every unit as scored: not current until merged again
+		os.Remove(filepath.Join(c.Dir, mergedFile))
+	}
 	pf := c.prefetch(todo)
 	defer pf.stop() // also withdraws the announcements
 	for k, u := range todo {

@@ -395,6 +395,17 @@ func TestTableCSV(t *testing.T) {
 	if strings.Join(recs[0], ",") != strings.Join(want, ",") {
 		t.Errorf("header %v, want %v", recs[0], want)
 	}
+	// ROI columns keep the names as given: names that differ only in characters unsafe in file
+	// names stay distinct columns (quoted where CSV needs it)
+	named := filepath.Join(dir, "named")
+	cfg2 := config(t, named, p, y, nil)
+	cfg2.Meta.ROINames = map[int]string{0: "左V1", 1: "右V1, \"d\""}
+	if _, err := sweep.Run(context.Background(), cfg2); err != nil {
+		t.Fatal(err)
+	}
+	if h := readCSV(t, filepath.Join(named, "table.csv"))[0]; h[len(h)-2] != "roi_左V1" || h[len(h)-1] != `roi_右V1, "d"` {
+		t.Errorf("ROI columns %q", h[len(h)-2:])
+	}
 	if len(recs) != 1+6 {
 		t.Fatalf("%d rows, want 6", len(recs)-1)
 	}
