@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -90,14 +91,18 @@ func runSynth(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	ds, err := synth.Generate(cfg)
+	ds, err := generateSynth(c.Context, cfg)
 	if err != nil {
 		return err
 	}
-	if err := writeSynth(out.Path(""), ds, format, trials); err != nil {
+	// a signal stops the writing between files; the output in progress is then removed (cleanup)
+	if err := writeSynth(c.Context, out.Path(""), ds, format, trials); err != nil {
 		return err
 	}
 	if err := writeSynthCommands(out.Path("commands.sh"), out.Final(), ds, trials); err != nil {
+		return err
+	}
+	if err := c.Context.Err(); err != nil {
 		return err
 	}
 	if err := out.Commit(); err != nil {
@@ -117,7 +122,30 @@ func runSynth(c *cli.Context) error {
 	return nil
 }
 
-func writeSynth(dir string, ds *synth.Dataset, format string, trials int) error {
+// generateSynth is synth.Generate, given up when ctx is cancelled (a signal): the generation
+// has no cancellation of its own, and the process ends once the command returns.
+func generateSynth(ctx context.Context, cfg synth.Config) (*synth.Dataset, error) {
+	type result struct {
+		ds  *synth.Dataset
+		err error
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	done := make(chan result, 1)
+	go func() {
+		ds, err := synth.Generate(cfg)
+		done <- result{ds, err}
+	}()
+	select {
+	case r := <-done:
+		return r.ds, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func writeSynth(ctx context.Context, dir string, ds *synth.Dataset, format string, trials int) error {
 	m := ds.Model
 	for ck := 0; ck < m.NumCheckpoints(); ck++ {
 		name := "final"
@@ -126,6 +154,9 @@ func writeSynth(dir string, ds *synth.Dataset, format string, trials int) error 
 		}
 		var bundle []*array.Array
 		for l := 0; l < m.NumLayers(); l++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			x := m.Activations(ck, l)
 			if format == "npz" {
 				bundle = append(bundle, &array.Array{Name: m.LayerNames[l], Shape: []int{x.Rows, x.Cols}, F32: x.F32})
@@ -173,6 +204,9 @@ func writeSynth(dir string, ds *synth.Dataset, format string, trials int) error 
 			return err
 		}
 		for s, sub := range f.Subjects {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			sd := filepath.Join(fd, fmt.Sprintf("sub-%02d", s+1))
 			if err := os.MkdirAll(sd, 0o777); err != nil {
 				return err
@@ -214,6 +248,9 @@ func writeSynth(dir string, ds *synth.Dataset, format string, trials int) error 
 			return err
 		}
 		for s, y := range g.Subjects {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			sd := filepath.Join(md, fmt.Sprintf("sub-%02d", s+1))
 			if err := os.MkdirAll(sd, 0o777); err != nil {
 				return err

@@ -171,3 +171,20 @@ func TestDemoInterruptedRemovesTemporaryStudy(t *testing.T) {
 		}
 	}
 }
+
+// A synth cancelled (a signal) before its data are generated returns at once, and writes nothing.
+// (Cancelled while generating, it returns at once too: the generation is left to the exiting
+// process; checked by hand, as it would keep a test's CPUs busy.)
+func TestSynthInterrupted(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "study")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr strings.Builder
+	err := run(ctx, []string{"brainalign", "synth", "--size", "study", "--out", out}, &stdout, &stderr)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("synth cancelled: %v\n%s", err, stdout.String())
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("cancelled synth left %s: %v", out, err)
+	}
+}
