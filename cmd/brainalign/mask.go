@@ -78,6 +78,11 @@ func (mk *targetMask) apply(y *input) error {
 			return fmt.Errorf("--brain-mask %s: shaped %s, but %s's targets are shaped %s", mk.path,
 				array.ShapeString(mk.shape), y.name(), array.ShapeString(trailing))
 		}
+		if len(mk.shape) == 1 && len(trailing) > 1 {
+			// a flat mask over the targets in C order: the outputs keep the brain data's shape
+			// (channels x times, a volume's axes) and space
+			mk.shape, mk.geo = slices.Clone(trailing), nil
+		}
 		y.m = selectColumns(y.m, mk.cols)
 	case len(mk.cols):
 		y.m = selectColumns(y.m, nil) // already masked: used as stored (a copy only for Fortran order)

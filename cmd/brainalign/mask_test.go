@@ -56,6 +56,16 @@ func TestBrainMask(t *testing.T) {
 		}
 	}
 	sameVolume(t, filepath.Join(ceil, "ceiling.nii.gz"), filepath.Join(ceil, "ceiling.npy"), []int{3, 4, 1})
+	// the same mask as a flat .npy over the targets in C order: the outputs keep the brain data's
+	// shape and space
+	flat := filepath.Join(st.dir, "mask_flat.npy")
+	must(t, array.WriteNPY(flat, []int{m}, maskVals))
+	ceilFlat := filepath.Join(st.dir, "ceil-flat")
+	mustRun(t, "ceiling", "--brain", trials, "--ids", st.ids, "--brain-mask", flat, "--out", ceilFlat)
+	if cf := readNPY(t, filepath.Join(ceilFlat, "ceiling.npy")); fmt.Sprint(cf.Shape) != "[3 4 1]" {
+		t.Errorf("ceiling.npy with a flat mask: shape %v, want the brain data's [3 4 1]", cf.Shape)
+	}
+	sameVolume(t, filepath.Join(ceilFlat, "ceiling.nii.gz"), filepath.Join(ceilFlat, "ceiling.npy"), []int{3, 4, 1})
 
 	// encode the averaged (masked) data; and the unmasked averaged data of the no-NaN trials
 	enc := filepath.Join(st.dir, "enc")
