@@ -257,9 +257,27 @@ func (d *Dir) Commit() error {
 	}
 	d.done, d.committed = true, true
 	if old != "" {
-		_ = os.RemoveAll(old)
+		removeAll(old)
 	}
 	return nil
+}
+
+// removeAll removes a directory tree we wrote, also when it was made read-only (results folders
+// are sometimes chmod'ed a-w to protect them, and a replaced folder keeps that mode): directories
+// are made writable and removal tried again. Best effort: what cannot be removed is left.
+func removeAll(dir string) {
+	if os.RemoveAll(dir) == nil {
+		return
+	}
+	_ = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && e.IsDir() {
+			if info, err := e.Info(); err == nil {
+				_ = os.Chmod(p, info.Mode().Perm()|0o700)
+			}
+		}
+		return nil
+	})
+	_ = os.RemoveAll(dir)
 }
 
 // Committed reports whether Commit put the results in place.

@@ -88,3 +88,33 @@ func TestOverwriteKeepsMode(t *testing.T) {
 		}
 	}
 }
+
+// Replacing a results folder made read-only (chmod a-w, to protect it) leaves no copy of the old
+// results behind, run after run (the new folder keeps the mode). Root ignores permissions, so
+// the test needs another user.
+func TestReplaceReadOnly(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("permissions do not bind root (checked by hand as nobody: no .old folders after three --overwrite runs)")
+	}
+	root := t.TempDir()
+	final := filepath.Join(root, "out")
+	for i := range 3 {
+		d, err := Create(final, i > 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(d.Path("a"), []byte("1"), 0o444); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(final, 0o555); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { os.Chmod(final, 0o755) })
+	if entries, _ := os.ReadDir(root); len(entries) != 1 {
+		t.Errorf("leftovers beside the output: %v", entries)
+	}
+}

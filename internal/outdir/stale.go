@@ -59,7 +59,7 @@ func removeStale(parent, base string, now time.Time) {
 		if !stale(rest, e, now) {
 			continue
 		}
-		_ = os.RemoveAll(filepath.Join(parent, name))
+		removeAll(filepath.Join(parent, name))
 	}
 }
 
