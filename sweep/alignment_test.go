@@ -367,6 +367,9 @@ func writeBigSweep(b *testing.B, dir, subject string, C, L, M int) {
 	if err := array.WriteNPY(filepath.Join(dir, "fold_scores.npy"), []int{C, L, 5, M}, folds); err != nil {
 		b.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "merged.json"), fmt.Appendf(nil, `{"stamp": "bench", "units": %d}`, C*L), 0o644); err != nil {
+		b.Fatal(err) // as a merge leaves it
+	}
 }
 
 // BenchmarkModelAlignment reads one model's alignment from 4 subjects' sweeps of 10

@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	registerCommand(&cli.Command{
+	registerCommand(argsCommand(&cli.Command{
 		Name:  "bench",
 		Usage: "time the engine on a synthetic workload, stage by stage",
 		Description: "Generates a synthetic problem (a preset, or any n, d, m), scores it --layers times through\n" +
@@ -43,7 +43,7 @@ func init() {
 			&cli.StringFlag{Name: "json", Usage: "also write the measurements to this `FILE`"},
 		},
 		Action: runBench,
-	})
+	}, false))
 }
 
 func runBench(c *cli.Context) error {

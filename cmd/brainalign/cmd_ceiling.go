@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	registerCommand(&cli.Command{
+	registerCommand(argsCommand(&cli.Command{
 		Name:      "ceiling",
 		Usage:     "noise ceiling of brain data from repeated trials, and the trials averaged per stimulus",
 		ArgsUsage: " ",
@@ -63,7 +63,7 @@ func init() {
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		},
 		Action: runCeiling,
-	})
+	}, false))
 }
 
 func runCeiling(c *cli.Context) error {

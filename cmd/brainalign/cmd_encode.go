@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	registerCommand(&cli.Command{
+	registerCommand(argsCommand(&cli.Command{
 		Name:      "encode",
 		Usage:     "score one activation matrix against brain data (ridge encoding, cross-validated)",
 		ArgsUsage: " ",
@@ -49,7 +49,7 @@ func init() {
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		}, modelFlags()...),
 		Action: runEncode,
-	})
+	}, false))
 }
 
 func runEncode(c *cli.Context) error {

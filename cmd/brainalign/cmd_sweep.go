@@ -25,7 +25,7 @@ const catShard = "Sharding"
 const catCheck = "Before a run"
 
 func init() {
-	registerCommand(&cli.Command{
+	registerCommand(argsCommand(&cli.Command{
 		Name:      "sweep",
 		Usage:     "score every layer (and checkpoint) of a model against brain data; resumable, shardable",
 		ArgsUsage: " ",
@@ -71,7 +71,7 @@ func init() {
 			&cli.BoolFlag{Name: "scan-values", Category: catCheck, Usage: "with --dry-run: read every unit's values too (NaN, Inf, beyond float32; a corrupt compressed member): reads the whole model"},
 		}, modelFlags()...),
 		Action: runSweep,
-	})
+	}, false))
 }
 
 func runSweep(c *cli.Context) error {

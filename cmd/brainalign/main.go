@@ -51,7 +51,22 @@ func registerCommand(c *cli.Command) { commands = append(commands, c) }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
+	// A command line that does not parse is one line on stderr and exit status 2, without the
+	// help (which `--help` shows): scripts capture stdout.
+	onUsageError := func(_ *cli.Context, err error, _ bool) error { return usageError("%v", err) }
+	for _, c := range commands {
+		if c.OnUsageError == nil {
+			c.OnUsageError = onUsageError
+		}
+	}
 	return &cli.App{
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError("unknown command %q; `brainalign help` lists the commands", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 		Name:    "brainalign",
 		Usage:   "score how well vision-model activations predict brain recordings (ridge encoding)",
 		Version: version,

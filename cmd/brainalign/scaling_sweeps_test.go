@@ -53,6 +53,7 @@ func writeMergedSweep(t *testing.T, dir, model, subject, fingerprint string, mea
 			t.Fatal(err)
 		}
 	}
+	writeText(t, dir, "merged.json", `{"stamp": "test", "units": 3}`) // as a merge of its 3 units leaves it
 }
 
 // plantedScore is the planted law of each family: y_inf - gap (x/1e18)^-alpha.
