@@ -64,12 +64,14 @@ func (m Matrix) Validate(name string) error {
 	return nil
 }
 
-// CheckFinite returns an error naming the first non-finite value (row, column) or nil.
+// CheckFinite returns an error naming the first non-finite value (row, column), or one beyond
+// ±MaxFloat64Value, or nil.
 func (m Matrix) CheckFinite(name string) error { return m.CheckValues(name, Float64) }
 
 // CheckValues returns an error naming the first value that the engine cannot compute with at
-// precision p: a NaN or infinity, or, below float64 precision, a float64 value beyond float32's
-// range (it would become an infinity and every score NaN).
+// precision p: a NaN or infinity, a value beyond ±MaxFloat64Value (its square overflows), or,
+// below float64 precision, a float64 value beyond float32's range (it would become an infinity
+// and every score NaN).
 func (m Matrix) CheckValues(name string, p Precision) error {
 	bad := badValue(p)
 	k := -1
@@ -98,10 +100,14 @@ func (m Matrix) CheckValues(name string, p Precision) error {
 	return m.badValueError(name, i, j)
 }
 
+// MaxFloat64Value bounds the magnitude of float64 data: the engines' sums of squares and
+// products of values beyond it overflow (1e150 squared is 1e300; float64 ends at 1.8e308).
+const MaxFloat64Value = 1e150
+
 // badValue is the test of CheckValues at precision p.
 func badValue(p Precision) func(float64) bool {
 	if p == Float64 {
-		return func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+		return func(v float64) bool { return math.IsNaN(v) || math.Abs(v) > MaxFloat64Value }
 	}
 	return func(v float64) bool { return math.IsNaN(v) || math.Abs(v) > math.MaxFloat32 }
 }
@@ -154,11 +160,15 @@ func (m Matrix) CheckValuesRows(name string, rows []int, p Precision) error {
 	return nil
 }
 
-// badValueError names the value at (i, j): non-finite, or finite but beyond float32's range.
+// badValueError names the value at (i, j): non-finite, beyond MaxFloat64Value, or beyond
+// float32's range.
 func (m Matrix) badValueError(name string, i, j int) error {
 	v := m.At(i, j)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return m.nonFinite(name, i, j)
+	}
+	if math.Abs(v) > MaxFloat64Value {
+		return fmt.Errorf("%s: value %g %s is beyond ±%g, where the engines' sums of squares overflow: rescale the data", name, v, m.where(i, j), MaxFloat64Value)
 	}
 	return fmt.Errorf("%s: value %g %s is beyond float32's range (±3.4e38): score it in float64 precision (--precision float64), or rescale it",
 		name, v, m.where(i, j))

@@ -89,3 +89,55 @@ func ScaleToUnit(v []float64) {
 		}
 	}
 }
+
+// ConstantFirst rotates the orthonormal columns of q (rows x cols; element (i, j) at
+// q[i*rs+j*cs]) within their span so that the first is the constant unit vector's direction (as
+// far as the span holds it) and the others are orthogonal to it, and reports whether the span
+// holds that direction (then callers drop column 0). With an intercept, the complement Uc of a
+// dual decomposition holds the constant direction, which the intercept fits exactly: the
+// residual Uc Uc^T Yc must leave it out, or float32's rounding of the centred Yc (a mean of
+// about 1e-7 |Yc| per column) passes for a residual where the true one is smaller, and picks
+// the wrong penalty. A Householder reflection in float64: the columns stay orthonormal.
+func ConstantFirst(q []float64, rows, cols, rs, cs int) bool {
+	if rows == 0 || cols == 0 {
+		return false
+	}
+	e := 1 / math.Sqrt(float64(rows))
+	v := make([]float64, cols) // q^T e: the constant direction in the columns' coordinates
+	for j := range v {
+		for i := range rows {
+			v[j] += q[i*rs+j*cs] * e
+		}
+	}
+	norm := 0.0
+	for _, x := range v {
+		norm += x * x
+	}
+	norm = math.Sqrt(norm)
+	if norm < 0.5 { // not in the span (to rounding it is all there, or not at all)
+		return false
+	}
+	for j := range v {
+		v[j] /= norm
+	}
+	// H = I - u u^T / (1 + |v0|), u = v + sign(v0) e1, maps v to -sign(v0) e1; q H then has
+	// q v (the constant direction, up to its sign) as its first column.
+	s := 1.0
+	if v[0] < 0 {
+		s = -1
+	}
+	c := 1 / (1 + math.Abs(v[0]))
+	u := v // v becomes u
+	u[0] += s
+	for i := range rows {
+		t := 0.0
+		for j, uj := range u {
+			t += q[i*rs+j*cs] * uj
+		}
+		t *= c
+		for j, uj := range u {
+			q[i*rs+j*cs] -= t * uj
+		}
+	}
+	return true
+}

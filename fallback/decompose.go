@@ -21,8 +21,8 @@ type decomposition struct {
 	dropped     int       // directions dropped below the rank tolerance
 
 	// complete: U and uc (ntr x nc, the other eigenvectors of Xc Xc^T: the null directions,
-	// among them the constant one with an intercept) are an orthonormal basis of the training
-	// rows. Then the leave-one-out residual Yc - U diag(f) Z is U diag(1-f) Z + uc (uc^T Yc)
+	// but for the constant one with an intercept, which it fits) with that constant direction are
+	// an orthonormal basis of the training rows. Then the leave-one-out residual Yc - U diag(f) Z is U diag(1-f) Z + uc (uc^T Yc)
 	// exactly, with no cancellation where the fit is near exact (fewer rows than features, small
 	// penalties, h near 1), which float32 would lose. Set when the fold has no more rows than
 	// features (the dual decomposition).
@@ -116,6 +116,14 @@ func decompose(ctx context.Context, x engine.Matrix, train, test []int, intercep
 					dec.uc = append(dec.uc, gram[i*size+j])
 				}
 			}
+		}
+		// the intercept fits the constant direction: it is no residual (engine.ConstantFirst)
+		if intercept && engine.ConstantFirst(dec.uc, size, dec.nc, dec.nc, 1) {
+			nc := dec.nc - 1
+			for i := 0; i < size; i++ {
+				copy(dec.uc[i*nc:(i+1)*nc], dec.uc[i*dec.nc+1:(i+1)*dec.nc])
+			}
+			dec.uc, dec.nc = dec.uc[:size*nc], nc
 		}
 	}
 	dec.u = make([]float64, ntr*r)

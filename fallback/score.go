@@ -4,6 +4,15 @@ import "math"
 
 var sqrt = math.Sqrt
 
+// unitScale is the power of two that brings m to [0.5, 1) (1 for 0 and non-finite m).
+func unitScale(m float64) float64 {
+	if m == 0 || math.IsInf(m, 0) || math.IsNaN(m) {
+		return 1
+	}
+	_, e := math.Frexp(m)
+	return math.Ldexp(1, max(-1000, min(1000, -e))) // a finite power of two, also for subnormal m
+}
+
 // pearsonCols returns the Pearson r per column between predictions p and data y (both rows x
 // cols, row-major), computed in two passes (means, then centred sums) so large offsets do not
 // cancel. A column where either side is exactly constant scores 0 and is flagged degenerate.
@@ -29,10 +38,24 @@ func pearsonCols[T float](p []T, y []float64, rows, cols int) ([]float64, []bool
 		for t := range pconst {
 			pconst[t], yconst[t] = true, true
 		}
+		// The deviations are scaled by powers of two (exact: r keeps its bits) that bring their
+		// largest to about 1, so that the sums of squares neither overflow nor underflow for data
+		// of extreme scale (1e160, 1e-160).
+		kp, ky := make([]float64, w), make([]float64, w)
 		for i := 0; i < rows; i++ {
 			pr, yr := p[i*cols+lo:i*cols+hi], y[i*cols+lo:i*cols+hi]
 			for t := range pr {
-				dp, dy := float64(pr[t])-mp[t], yr[t]-my[t]
+				kp[t] = max(kp[t], math.Abs(float64(pr[t])-mp[t]))
+				ky[t] = max(ky[t], math.Abs(yr[t]-my[t]))
+			}
+		}
+		for t := range kp {
+			kp[t], ky[t] = unitScale(kp[t]), unitScale(ky[t])
+		}
+		for i := 0; i < rows; i++ {
+			pr, yr := p[i*cols+lo:i*cols+hi], y[i*cols+lo:i*cols+hi]
+			for t := range pr {
+				dp, dy := (float64(pr[t])-mp[t])*kp[t], (yr[t]-my[t])*ky[t]
 				spp[t] += dp * dp
 				syy[t] += dy * dy
 				spy[t] += dp * dy

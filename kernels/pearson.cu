@@ -36,7 +36,7 @@ __device__ void pearson(const TP* p, long long ldp, const TY* y, long long ldy, 
             r[j] = 0;
             degenerate[j] = 1;
         } else {
-            r[j] = fmax(-1.0, fmin(1.0, py / sqrt(pp * yy)));
+            r[j] = fmax(-1.0, fmin(1.0, py / (sqrt(pp) * sqrt(yy)))); /* not sqrt(pp * yy): over- or underflows at extreme scales */
             degenerate[j] = 0;
         }
     }

@@ -414,7 +414,7 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 	rk := len(keepIdx)
 	sp.r, sp.dropped = rk, dropped
 	if !primal && (opts.Inner.Mode == engine.LOO || opts.Inner.Mode == engine.GCV) {
-		if err := r.complement(fp, sp, gram, keepIdx); err != nil {
+		if err := r.complement(fp, sp, gram, keepIdx, intercept); err != nil {
 			return nil, err
 		}
 	}
@@ -596,8 +596,10 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 
 // complement stores in sp.uc the eigenvectors of the dual Gram matrix (gram, ntr x ntr
 // column-major, cuSOLVER's output) that decompose did not keep, in the products' precision with
-// zero padding rows, and marks the split complete.
-func (r *runner) complement(fp *pool, sp *split, gram cu.DevicePtr, keepIdx []int) error {
+// zero padding rows, and marks the split complete. With an intercept the constant direction,
+// which the intercept fits, is taken out of them (engine.ConstantFirst, on the host: nc is small,
+// the null space of the centred rows).
+func (r *runner) complement(fp *pool, sp *split, gram cu.DevicePtr, keepIdx []int, intercept bool) error {
 	d, ntr := r.d, sp.ntr
 	kept := make([]bool, ntr)
 	for _, j := range keepIdx {
@@ -631,16 +633,36 @@ func (r *runner) complement(fp *pool, sp *split, gram cu.DevicePtr, keepIdx []in
 		}
 		k++
 	}
+	first := c64 // the first column kept
+	if intercept {
+		host := make([]float64, sp.ldu*sp.nc)
+		if err := download(host, c64, d.compute); err != nil {
+			return err
+		}
+		if engine.ConstantFirst(host, ntr, sp.nc, 1, sp.ldu) {
+			if err := upload(c64, host, d.compute); err != nil {
+				return err
+			}
+			first += cu.DevicePtr(int64(sp.ldu) * 8)
+			sp.nc--
+		}
+		if err := d.compute.Synchronize(); err != nil { // host is read by the copy until then
+			return fmt.Errorf("cuda engine: %w", err)
+		}
+		if sp.nc == 0 {
+			return nil
+		}
+	}
 	if r.t == f64 {
 		tmp.ptrs = without(tmp.ptrs, c64)
-		fp.ptrs = append(fp.ptrs, c64)
-		sp.uc = c64
+		fp.ptrs = append(fp.ptrs, c64) // released by its base
+		sp.uc = first
 		return nil
 	}
 	if sp.uc, err = fp.alloc(int64(sp.ldu) * int64(sp.nc) * 4); err != nil {
 		return r.oom("decomposition", err)
 	}
-	if err := d.convert64to32(c64, sp.ldu*sp.nc, sp.uc); err != nil {
+	if err := d.convert64to32(first, sp.ldu*sp.nc, sp.uc); err != nil {
 		return err
 	}
 	if !d.tf32 {

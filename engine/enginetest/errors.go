@@ -85,11 +85,15 @@ func RunErrors(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 		f32 := defaults(t, pr.n, engine.Float32)
 		x := engine.NewMatrix64(pr.n, pr.d, withNonFinite(pr.x, 3*pr.d+2, 1e39))
 		checkMessage(t, open(t, x, pr.Y(), f32), "activations", "1e+39", "row 3", "column 2", "float32", "float64")
-		y := engine.NewMatrix64(pr.n, pr.m, withNonFinite(pr.y, 7*pr.m+1, -2e300))
-		checkMessage(t, open(t, pr.X(), y, f32), "brain", "-2e+300", "row 7", "column 1", "float32")
+		y := engine.NewMatrix64(pr.n, pr.m, withNonFinite(pr.y, 7*pr.m+1, -2e100))
+		checkMessage(t, open(t, pr.X(), y, f32), "brain", "-2e+100", "row 7", "column 1", "float32")
 		if err := open(t, x, pr.Y(), good); err != nil {
 			t.Errorf("float64 precision refused a finite 1e39: %v", err)
 		}
+		// beyond 1e150 the sums of squares of float64 overflow: refused in either precision
+		y = engine.NewMatrix64(pr.n, pr.m, withNonFinite(pr.y, 7*pr.m+1, -2e300))
+		checkMessage(t, open(t, pr.X(), y, good), "brain", "-2e+300", "row 7", "column 1", "rescale")
+		checkMessage(t, open(t, pr.X(), y, f32), "brain", "-2e+300", "rescale")
 	})
 	t.Run("empty_x", func(t *testing.T) {
 		checkMessage(t, open(t, engine.NewMatrix64(pr.n, 0, []float64{}), pr.Y(), good), "activations", "empty")
