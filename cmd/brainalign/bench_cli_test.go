@@ -62,6 +62,7 @@ func TestBenchCommand(t *testing.T) {
 		{"--workload", "huge"},
 		{"--precision", "float16"},
 		{"--json", filepath.Join(dir, "missing", "b.json")},
+		{"--json", dir}, // a folder: refused before the run, not after
 	} {
 		if _, stderr, code := runCLI(t, append([]string{"bench"}, args...)...); code != 2 {
 			t.Errorf("bench %v: exit %d, want 2 (%s)", args, code, stderr)

@@ -70,6 +70,9 @@ func runBench(c *cli.Context) error {
 		if st, err := os.Stat(filepath.Dir(p)); err != nil || !st.IsDir() {
 			return usageError("--json %s: folder %s does not exist", p, filepath.Dir(p))
 		}
+		if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
+			return usageError("--json %s: exists and is not a file (a folder?); name the file to write", p)
+		}
 	}
 	if k := c.Int("folds"); k < 2 {
 		return usageError("--folds: need at least 2, got %d", k)
@@ -177,13 +180,21 @@ func runBench(c *cli.Context) error {
 	st := statsOf(last.Scores)
 	fmt.Fprintf(out, "scores: mean r %.4f, median %.4f; degenerate targets %d\n", st.Mean, st.Median, last.DegenerateTargets)
 	if p := c.String("json"); p != "" {
-		return writeJSON(p, map[string]any{
+		return jsonFlagError(p, writeJSON(p, map[string]any{
 			"workload": map[string]any{"name": w.Name, "n": w.N, "d": w.D, "m": w.M, "seed": w.Seed},
 			"model":    modelInfoOf(opts, contiguousKFold), "host": host, "engine": last.Engine, "layers": layers, "lookahead": lookahead, "open_seconds": openTime.Seconds(),
 			"wall_seconds": elapsed.Seconds(), "run": runInfoOf(&engine.Result{Engine: last.Engine, Rank: last.Rank, Dropped: last.Dropped,
 				Flops: flops, Timings: total, Scores: last.Scores, Batches: last.Batches}),
 			"tflops_per_second": tflops, "peak_tflops": peak / 1e12, "version": version, "created": nowUTC(),
-		})
+		}))
+	}
+	return nil
+}
+
+// jsonFlagError names --json in an error writing its file (the measurements are printed above).
+func jsonFlagError(p string, err error) error {
+	if err != nil {
+		return fmt.Errorf("--json %s: %w (the measurements are printed above)", p, err)
 	}
 	return nil
 }

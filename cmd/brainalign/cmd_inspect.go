@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -84,6 +85,9 @@ func inspectPath(w io.Writer, p string, values bool) error {
 		}
 		return nil
 	}
+	if ok, err := inspectResults(w, p); ok || err != nil {
+		return err
+	}
 	if dirs, err := sweep.FindSweeps([]string{p}); err == nil {
 		fmt.Fprintf(w, "%s: %d sweeps\n", p, len(dirs))
 		for _, d := range dirs { // many sweeps: counted from their files' names, none read
@@ -120,6 +124,50 @@ func inspectPath(w io.Writer, p string, values bool) error {
 		fmt.Fprintf(w, "  skipped %s\n", sk)
 	}
 	return nil
+}
+
+// resultRecords are the JSON records the commands write in their results folders.
+var resultRecords = []string{"summary.json", "ceiling.json", "spatial.json", "temporal.json", "halftime.json",
+	"compare.json", "rank.json", "scaling.json", "universal.json"}
+
+// inspectResults describes a folder of a command's results (encode, ceiling, spatial, ...: its
+// record says which), listing its arrays; false when p is not one.
+func inspectResults(w io.Writer, p string) (bool, error) {
+	for _, name := range resultRecords {
+		b, err := os.ReadFile(filepath.Join(p, name))
+		if err != nil {
+			continue
+		}
+		var rec struct{ Command, Version, Created string }
+		if json.Unmarshal(b, &rec) != nil || rec.Command == "" {
+			continue
+		}
+		fmt.Fprintf(w, "%s: results of brainalign %s (version %s, %s; %s has the details)\n", p, rec.Command,
+			orDefault(rec.Version, "?"), orDefault(rec.Created, "?"), name)
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return true, err
+		}
+		for _, e := range entries {
+			ext := strings.ToLower(filepath.Ext(e.Name()))
+			if e.IsDir() || ext != ".npy" && ext != ".npz" && !array.IsNeuro(e.Name()) {
+				continue
+			}
+			f, err := array.Open(filepath.Join(p, e.Name()))
+			if err != nil {
+				fmt.Fprintf(w, "  %-32s unreadable: %v\n", e.Name(), err)
+				continue
+			}
+			for _, a := range f.Arrays() {
+				if a.Err == nil {
+					fmt.Fprintf(w, "  %-32s %-18s %s\n", e.Name(), array.ShapeString(a.Shape), a.DType)
+				}
+			}
+			f.Close()
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 func errUnwrapPath(err error) error {

@@ -257,11 +257,15 @@ func checkArgs(c *cli.Context, folders bool) error {
 		}
 		return usageError("%s takes no arguments (got %q)", c.Command.Name, args[0])
 	}
+	what := "sweep folders" // what the arguments are
+	if c.Command.Name == "inspect" {
+		what = "paths"
+	}
 	if a := args[0]; len(a) > 1 && a[0] == '-' {
-		return usageError("%s: a sweep folder whose name starts with \"-\" must be given as ./%s", a, a)
+		return usageError("%s: a path whose name starts with \"-\" must be given as ./%s", a, a)
 	}
 	if flag != "" {
-		return usageError("flags must come before the sweep folders: move %s before %s", flag, args[0])
+		return usageError("flags must come before the %s: move %s before %s", what, flag, args[0])
 	}
 	return nil
 }

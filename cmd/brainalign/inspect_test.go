@@ -84,3 +84,21 @@ func TestPrintStatusRate(t *testing.T) {
 		}
 	}
 }
+
+// A results folder (encode's, ceiling's, ...) is described as such, not as a model whose layers
+// are its arrays; misplaced flags are named against the paths.
+func TestInspectResultsFolder(t *testing.T) {
+	st := writeTrialStudy(t)
+	ceil := filepath.Join(st.dir, "ceil")
+	mustRun(t, "ceiling", "--brain", filepath.Join(st.dir, "trials.npy"), "--ids", st.ids, "--out", ceil)
+	out := mustRun(t, "inspect", ceil)
+	for _, want := range []string{"results of brainalign ceiling", "ceiling.json has the details", "ceiling.npy", "averaged.npy"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect of a ceiling folder lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "checkpoint") {
+		t.Errorf("a results folder described as a model:\n%s", out)
+	}
+	wantError(t, 2, "flags must come before the paths: move --values before "+ceil, "inspect", ceil, "--values")
+}
