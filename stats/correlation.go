@@ -31,16 +31,34 @@ func Pearson(x, y []float64) (r, p float64, err error) {
 // huge or tiny inputs from overflowing.
 func pearsonR(x, y []float64) float64 {
 	mx, my := mean(x), mean(y)
-	nx, ny := 0.0, 0.0
-	for i := range x {
-		nx = math.Hypot(nx, x[i]-mx)
-		ny = math.Hypot(ny, y[i]-my)
-	}
+	nx, ny := centredNorm(x, mx), centredNorm(y, my)
 	s := 0.0
 	for i := range x {
 		s += (x[i] - mx) / nx * ((y[i] - my) / ny)
 	}
 	return math.Max(-1, math.Min(1, s))
+}
+
+// centredNorm is |x - m|, as sqrt of the sum of squares (SciPy's norm: collinear data give r of
+// exactly ±1), the deviations first scaled by the power of two that brings the largest to about 1
+// (exact), so that huge or tiny inputs neither overflow nor underflow.
+func centredNorm(x []float64, m float64) float64 {
+	big := 0.0
+	for _, v := range x {
+		big = max(big, math.Abs(v-m))
+	}
+	if big == 0 || math.IsInf(big, 0) || math.IsNaN(big) {
+		return big
+	}
+	_, e := math.Frexp(big)
+	e = max(-1000, min(1000, e))
+	sc := math.Ldexp(1, -e)
+	ss := 0.0
+	for _, v := range x {
+		d := (v - m) * sc
+		ss += d * d
+	}
+	return math.Ldexp(math.Sqrt(ss), e)
 }
 
 // pearsonP is 2 P(T_{n-2} >= |t|) for t = r sqrt((n-2)/(1-r^2)). It is

@@ -257,3 +257,21 @@ func TestHolm(t *testing.T) {
 		t.Errorf("Holm caps at 1: %v", got)
 	}
 }
+
+// Collinear data give r of exactly ±1 and p = 0, as SciPy's pearsonr (the norms are square roots
+// of sums of squares, as NumPy's, not accumulated with Hypot), also at extreme scales.
+func TestPearsonCollinearExact(t *testing.T) {
+	x := []float64{0.2697365346695885, -1.409280409053676, 1.173934357000725, 0.5}
+	for _, s := range []float64{1, 1e-200, 1e200} {
+		y, z := make([]float64, len(x)), make([]float64, len(x))
+		for i, v := range x {
+			y[i], z[i] = v*s, -2*v*s+3*s
+		}
+		if r, p, err := Pearson(x, y); err != nil || r != 1 || p != 0 {
+			t.Errorf("x, %g x: r %v p %v (%v), want 1, 0", s, r, p, err)
+		}
+		if r, p, err := Pearson(y, z); err != nil || r != -1 || p != 0 {
+			t.Errorf("%g x, -2x: r %v p %v (%v), want -1, 0", s, r, p, err)
+		}
+	}
+}
