@@ -286,3 +286,25 @@ func TestInnerKTooLarge(t *testing.T) {
 		t.Errorf("kfold:20 on 40 training rows: %v", err)
 	}
 }
+
+// Options set in code with values outside their enumerations are refused, not run as the
+// default mode or precision.
+func TestValidateRefusesUnknownEnums(t *testing.T) {
+	for _, c := range []struct {
+		edit func(*Options)
+		want string
+	}{
+		{func(o *Options) { o.Inner.Mode = 7 }, "unknown mode 7"},
+		{func(o *Options) { o.Inner = Inner{Mode: KFoldInner, K: 3, Score: 5} }, "unknown score 5"},
+		{func(o *Options) { o.Precision = -1 }, "unknown precision -1"},
+	} {
+		o, err := Defaults(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.edit(&o)
+		if err := o.Validate(100); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v, want an error saying %q", err, c.want)
+		}
+	}
+}

@@ -218,6 +218,15 @@ func (o Options) Validate(n int) error {
 	if err := CheckAlphas(o.Alphas); err != nil {
 		return err
 	}
+	if o.Inner.Mode < LOO || o.Inner.Mode > KFoldInner {
+		return fmt.Errorf("inner: unknown mode %d (want LOO, GCV or KFoldInner)", o.Inner.Mode)
+	}
+	if o.Inner.Mode == KFoldInner && (o.Inner.Score < R2 || o.Inner.Score > Pearson) {
+		return fmt.Errorf("inner: unknown score %d of kfold (want R2 or Pearson)", o.Inner.Score)
+	}
+	if o.Precision < Float32 || o.Precision > TF32 {
+		return fmt.Errorf("options: unknown precision %d (want Float32, Float64 or TF32)", o.Precision)
+	}
 	if o.MemoryLimit < 0 || o.MaxBatch < 0 {
 		return fmt.Errorf("options: negative memory limit (%d) or batch cap (%d)", o.MemoryLimit, o.MaxBatch)
 	}
