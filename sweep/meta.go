@@ -156,7 +156,7 @@ func (m Meta) Check(what string, trailing []int) error {
 		return fmt.Errorf("%s: %d coordinate rows for the %d targets of %s", m.name(m.Files.Coords, "coordinates"), len(m.Coords)/3, targets, what)
 	}
 	if m.Ceiling != nil && (len(m.Ceiling) != targets || len(m.ceilingShape) > 1 && !slices.Equal(m.ceilingShape, trailing)) {
-		return fmt.Errorf("%s: noise ceiling shaped %s, but the targets of %s are shaped %s", m.name(m.Files.Ceiling, "noise ceiling"),
+		return fmt.Errorf("%s: noise ceiling shaped %s, but the targets of %s are shaped %s", m.name(m.Files.Ceiling, "--ceiling"),
 			array.ShapeString(m.ceilingShape), what, array.ShapeString(trailing))
 	}
 	if m.Space != nil {
