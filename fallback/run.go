@@ -311,14 +311,14 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 	if opts.SharedAlpha {
 		fixed += 8 * A * m
 	}
-	limit := opts.MemoryLimit
+	limit, which := opts.MemoryLimit, "memory limit"
 	if limit == 0 {
-		limit = defaultMemoryLimit()
+		limit, which = defaultMemoryLimit(), "default memory limit (half of the memory available to this process, under its job's or container's limit; set it with --memory)"
 	}
 	bs := (limit - fixed) / perCol
 	if bs < 1 {
-		return 0, fmt.Errorf("%w: memory limit %s is below the %s one fold needs (decomposition %s + one target)",
-			engine.ErrOutOfMemory, engine.FormatBytes(limit), engine.FormatBytes(fixed+perCol), engine.FormatBytes(fixed))
+		return 0, fmt.Errorf("%w: %s %s is below the %s one fold needs (decomposition %s + one target)",
+			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(fixed+perCol), engine.FormatBytes(fixed))
 	}
 	bs = min(bs, m)
 	if opts.MaxBatch > 0 {

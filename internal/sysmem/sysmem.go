@@ -50,11 +50,12 @@ type cgroupFiles struct {
 	root            string
 	limits          []string
 	usage, inactive string
+	active          string // the active file cache, which reclaim deactivates and then frees
 }
 
 var (
-	cgroupV2 = cgroupFiles{"sys/fs/cgroup", []string{"memory.max", "memory.high"}, "memory.current", "inactive_file"}
-	cgroupV1 = cgroupFiles{"sys/fs/cgroup/memory", []string{"memory.limit_in_bytes"}, "memory.usage_in_bytes", "total_inactive_file"}
+	cgroupV2 = cgroupFiles{"sys/fs/cgroup", []string{"memory.max", "memory.high"}, "memory.current", "inactive_file", "active_file"}
+	cgroupV1 = cgroupFiles{"sys/fs/cgroup/memory", []string{"memory.limit_in_bytes"}, "memory.usage_in_bytes", "total_inactive_file", "total_active_file"}
 )
 
 // cgroupHeadroom returns the least headroom over the memory-limited cgroups of this process and
@@ -105,7 +106,11 @@ func hasController(list, name string) bool {
 // noLimit: v1 reports "no limit" as a huge page-rounded number (9223372036854771712).
 const noLimit = 1 << 62
 
-// headroom reads one cgroup's limit and usage: limit - usage + inactive file cache, at least 0.
+// headroom reads one cgroup's limit and usage: limit - usage + the inactive file cache + half
+// the active file cache, at least 0. The usage counts the page cache of files read (a mapped
+// trials file read in several passes fills a job's limit with it), which the kernel reclaims
+// under the limit, as MemAvailable counts it; half of the active part is kept back as the hot
+// pages of files in use.
 // ok is false when the cgroup has no limit or its files are missing.
 func (c cgroupFiles) headroom(fsys fs.FS, dir string) (room int64, ok bool) {
 	limit := int64(noLimit)
@@ -121,10 +126,15 @@ func (c cgroupFiles) headroom(fsys fs.FS, dir string) (room int64, ok bool) {
 	room = limit - usage
 	if b, err := fs.ReadFile(fsys, path.Join(dir, "memory.stat")); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == c.inactive {
-				if v, err := strconv.ParseInt(f[1], 10, 64); err == nil && v > 0 {
-					room += v
+			f := strings.Fields(line)
+			if len(f) != 2 || f[0] != c.inactive && f[0] != c.active {
+				continue
+			}
+			if v, err := strconv.ParseInt(f[1], 10, 64); err == nil && v > 0 {
+				if f[0] == c.active {
+					v /= 2
 				}
+				room += v
 			}
 		}
 	}

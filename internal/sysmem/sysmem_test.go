@@ -41,6 +41,13 @@ func TestAvailable(t *testing.T) {
 			"sys/fs/cgroup/system.slice/slurmstepd.scope/job_7/memory.stat":                   file("anon 1\nfile 900000000\ninactive_file 536870912\nactive_file 1\n"),
 			"sys/fs/cgroup/system.slice/slurmstepd.scope/job_7/step_0/user/task_0/memory.max": file("max\n"),
 		}},
+		{name: "a job's limit filled by the page cache of files read: active cache half reclaimable", want: 6 * gib, ok: true, fs: fstest.MapFS{
+			"proc/meminfo":                     meminfo,
+			"proc/self/cgroup":                 file("0::/job\n"),
+			"sys/fs/cgroup/job/memory.max":     file("17179869184\n"),
+			"sys/fs/cgroup/job/memory.current": file("17179869184\n"),
+			"sys/fs/cgroup/job/memory.stat":    file("anon 4294967296\nactive_file 12884901888\ninactive_file 0\n"),
+		}},
 		{name: "nested limits: the tighter parent wins", want: 3 * gib, ok: true, fs: fstest.MapFS{
 			"proc/meminfo":               meminfo,
 			"proc/self/cgroup":           file("0::/a/b\n"),
