@@ -267,6 +267,9 @@ func (c Config) Validate() error {
 			bad("MEG epoch must contain the onset: TMin < 0 < TMax, got %v and %v", m.TMin, m.TMax)
 		} else if n := (m.TMax - m.TMin) * m.SampleRate; n > 1e5 {
 			bad("MEG epoch has %.0f time points; at most 100000", n)
+		} else if after := math.Floor(m.TMax*m.SampleRate + 1e-9); after < 2 {
+			// the responses start after the onset: fewer than two time points there plant nothing
+			bad("MEG epoch has %.0f time point(s) after the onset (TMax %v s at %v Hz); want at least 2", after, m.TMax, m.SampleRate)
 		}
 		if !(m.NoiseFraction >= 0 && m.NoiseFraction <= 1) {
 			bad("MEG.NoiseFraction must be in [0, 1], got %v", m.NoiseFraction)
@@ -276,6 +279,8 @@ func (c Config) Validate() error {
 		}
 		if !(m.Early >= 0 && m.Late > m.Early) {
 			bad("MEG needs 0 <= Early < Late, got %v and %v", m.Early, m.Late)
+		} else if m.Early >= m.TMax {
+			bad("MEG.Early %v must fall inside the epoch (before TMax %v): the layers' peak times would all be cut off", m.Early, m.TMax)
 		}
 		if !(m.DepthJitter >= 0) {
 			bad("MEG.DepthJitter must be >= 0, got %v", m.DepthJitter)

@@ -187,6 +187,8 @@ func TestValidate(t *testing.T) {
 		{"meg onset", func(c *Config) { c.MEG.TMin = 0.1 }, "onset"},
 		{"meg rate", func(c *Config) { c.MEG.SampleRate = 0 }, "SampleRate"},
 		{"meg ar", func(c *Config) { c.MEG.NoiseAR = 1 }, "NoiseAR"},
+		{"meg no time after onset", func(c *Config) { c.MEG.SampleRate = 0.6 }, "after the onset"},
+		{"meg peaks outside the epoch", func(c *Config) { c.MEG.Early, c.MEG.Late = c.MEG.TMax+1, c.MEG.TMax+2 }, "inside the epoch"},
 		{"no brain", func(c *Config) { c.FMRI.Targets, c.MEG.Channels = 0, 0 }, "no brain data"},
 	}
 	for _, tc := range cases {

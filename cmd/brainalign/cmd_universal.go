@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -280,8 +281,12 @@ func printUniversal(w io.Writer, res *universal.Result) {
 		top := m.TopUniversal[:min(red.Top, len(m.TopUniversal))]
 		fmt.Fprintf(w, "  %s: %d dimensions; universality vs brain similarity r = %.3f (p = %.3g); most universal: %v\n",
 			m.Name, len(m.Dimensions), m.R, m.P, top)
-		fmt.Fprintf(w, "    brain score from all features %.4f, from the %d most universal dimensions %.4f (%.0f%% kept), from the %d first components %.4f\n",
-			red.Full, red.Top, red.TopUniversal, 100*red.Kept, red.Top, red.TopVariance)
+		kept := fmt.Sprintf("%.0f%% kept", 100*red.Kept)
+		if math.IsNaN(red.Kept) || math.IsInf(red.Kept, 0) {
+			kept = "no share of a full score that is not positive"
+		}
+		fmt.Fprintf(w, "    brain score from all features %.4f, from the %d most universal dimensions %.4f (%s), from the %d first components %.4f\n",
+			red.Full, red.Top, red.TopUniversal, kept, red.Top, red.TopVariance)
 	}
 	fmt.Fprintf(w, "  pooled over %d dimensions: r = %.3f (p = %.3g)\n", res.Pooled.N, res.Pooled.R, res.Pooled.P)
 }
