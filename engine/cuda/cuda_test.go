@@ -401,6 +401,12 @@ func TestBatching(t *testing.T) {
 			t.Errorf("batches %d after an out-of-memory failure in fold 0's second batch, want %d", got.Batches, batches)
 		}
 		compare(t, "oom_mid_fold", got, want, 1e-12, 1)
+		// the fold's batches before the failure are counted once: the flops of the same batching
+		// without a failure (shared penalties stage Y again for the refit when there are several
+		// batches, so the reference is not the unbatched run)
+		if ref := score(t, e, x, y, opts); got.Flops != ref.Flops {
+			t.Errorf("flops %g after the fold was scored again, want %g", got.Flops, ref.Flops)
+		}
 	}
 	t.Run("oom_mid_fold", func(t *testing.T) {
 		opts := base

@@ -3,7 +3,6 @@
 package cuda
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -123,25 +122,4 @@ func awkward(n, d, m int, seed uint64) (x, y engine.Matrix, folds []engine.Fold)
 		folds = append(folds, engine.Fold{Train: train, Test: test})
 	}
 	return engine.NewMatrix64(n, d, xs), engine.NewMatrix64(n, m, ys), folds
-}
-
-// A fold scored again after a library ran out of memory mid-fold counts its flops once.
-func TestFlopsAfterRetry(t *testing.T) {
-	e := newTestEngine(t)
-	x, y := problem(100, 12, 41, 3)
-	opts := options(t, 100, func(o *engine.Options) { o.Precision = engine.Float64; o.MaxBatch = 16 })
-	want := score(t, e, x, y, opts)
-	s, err := e.Open(y, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.(*session).failStage = 2
-	got, err := s.Score(context.Background(), x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Flops != want.Flops {
-		t.Errorf("flops after a mid-fold retry %g, want %g (%.3fx)", got.Flops, want.Flops, got.Flops/want.Flops)
-	}
 }
