@@ -10,6 +10,7 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -293,4 +294,40 @@ func (g *Geometry) Labels() (map[int]string, error) {
 		out[l.Key] = strings.TrimSpace(l.Name)
 	}
 	return out, nil
+}
+
+// Describe says what space g is, for people: the format and the voxels, vertices or
+// grayordinates (with a CIFTI label file's labels).
+func (g *Geometry) Describe() string {
+	switch g.Format {
+	case "cifti":
+		what := "grayordinates (surface vertices and voxels)"
+		if g.ciftiParcellated() {
+			what = "parcels"
+		}
+		s := fmt.Sprintf("CIFTI-2, %d %s", g.Targets(), what)
+		if labels, err := g.Labels(); err == nil {
+			keys := make([]int, 0, len(labels))
+			for k := range labels {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			var names []string
+			for i, k := range keys {
+				if i == 8 {
+					names = append(names, fmt.Sprintf("... %d more", len(keys)-i))
+					break
+				}
+				names = append(names, fmt.Sprintf("%d %s", k, labels[k]))
+			}
+			s += "; labels " + strings.Join(names, ", ")
+		}
+		return s
+	case "mgh":
+		if g.Spatial[1] == 1 && g.Spatial[2] == 1 {
+			return fmt.Sprintf("MGH, a surface of %d vertices", g.Spatial[0])
+		}
+		return fmt.Sprintf("MGH, %s voxels", ShapeString(g.Spatial))
+	}
+	return fmt.Sprintf("NIfTI-%s, %s voxels", strings.TrimPrefix(g.Format, "nifti"), ShapeString(g.Spatial))
 }

@@ -252,6 +252,11 @@ func inspectArrays(w io.Writer, p string, values bool) error {
 	defer f.Close()
 	arrs := f.Arrays()
 	fmt.Fprintf(w, "%s: %d array(s)\n", p, len(arrs))
+	if array.IsNeuro(p) { // its space: what results over its targets are written in
+		if g, err := array.ReadGeometry(p); err == nil {
+			fmt.Fprintf(w, "  space: %s\n", g.Describe())
+		}
+	}
 	for _, e := range arrs {
 		name := e.Name
 		if name == p {

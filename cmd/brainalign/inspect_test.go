@@ -102,3 +102,17 @@ func TestInspectResultsFolder(t *testing.T) {
 	}
 	wantError(t, 2, "flags must come before the paths: move --values before "+ceil, "inspect", ceil, "--values")
 }
+
+// inspect names the space of neuroimaging files: what results over their targets are written in.
+func TestInspectNeuroSpace(t *testing.T) {
+	for name, want := range map[string]string{
+		"atlas.dlabel.nii":     "space: CIFTI-2, 4 grayordinates (surface vertices and voxels); labels 0 ???, 1 V1, 2 V2 & V3",
+		"parcels.ptseries.nii": "space: CIFTI-2, 2 parcels",
+		"surface_float.mgz":    "space: MGH, a surface of 5 vertices",
+		"float32_be.nii":       "space: NIfTI-1, 2 x 3 x 4 voxels",
+	} {
+		if out := mustRun(t, "inspect", filepath.Join("..", "..", "testdata", "neuro", name)); !strings.Contains(out, want) {
+			t.Errorf("inspect %s lacks %q:\n%s", name, want, out)
+		}
+	}
+}
