@@ -1,6 +1,7 @@
 package sweep_test
 
 import (
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -576,5 +577,24 @@ func TestROIFromCiftiLabels(t *testing.T) {
 	}
 	if m, err := sweep.ReadMeta("", path, names, ""); err != nil || fmt.Sprint(m.ROI) != "[0 1 2 0]" || m.ROINames[0] != "zero" {
 		t.Errorf("--roi-names given: labels %v names %v, %v", m.ROI, m.ROINames, err)
+	}
+	// a label of the data missing from the table, and several maps: said as such
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := binary.LittleEndian.Uint64(b[168:]) // vox_offset of the NIfTI-2 header; int32 labels 0 1 2 0
+	binary.LittleEndian.PutUint32(b[off+4:], 3)
+	unknown := filepath.Join(t.TempDir(), "unknown.dlabel.nii")
+	if err := os.WriteFile(unknown, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sweep.ReadMeta("", unknown, "", ""); err == nil || !strings.Contains(err.Error(), "label(s) [3] of its data are not in its label table (give --roi-names)") {
+		t.Errorf("a label missing from the table: %v", err)
+	}
+	for name, want := range map[string]string{"maps.dscalar.nii": "a CIFTI file of 2 maps: want one map of labels"} {
+		if _, err := sweep.ReadMeta("", filepath.Join("..", "testdata", "neuro", name), "", ""); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s as ROI labels: %v, want %q", name, err, want)
+		}
 	}
 }

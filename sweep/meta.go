@@ -459,7 +459,7 @@ func checkFiniteFile(path string, v []float64) error {
 
 // ciftiLabelNames names the ROI labels of a CIFTI-2 label file (an atlas such as HCP's
 // .dlabel.nii) from its label table. Workbench's unlabelled key, named "???" (the medial wall),
-// is no ROI: its targets' labels become -1.
+// is no ROI: its targets' labels become -1, as do those of key 0 when the table lacks it.
 func ciftiLabelNames(path string, labels []int) (map[int]string, error) {
 	g, err := array.ReadGeometry(path)
 	if err != nil {
@@ -475,10 +475,23 @@ func ciftiLabelNames(path string, labels []int) (map[int]string, error) {
 			names[k] = name
 		}
 	}
+	missing := map[int]bool{}
 	for i, l := range labels {
-		if name, ok := table[l]; ok && name == "???" {
+		name, ok := table[l]
+		switch {
+		case ok && name == "???", !ok && l == 0: // unlabelled (key 0 by Workbench's convention)
 			labels[i] = -1
+		case !ok:
+			missing[l] = true
 		}
+	}
+	if len(missing) > 0 {
+		keys := make([]int, 0, len(missing))
+		for k := range missing {
+			keys = append(keys, k)
+		}
+		sort.Ints(keys)
+		return nil, fmt.Errorf("%s: label(s) %v of its data are not in its label table (give --roi-names)", path, keys)
 	}
 	if err := checkROINamesCover(path, labels, names); err != nil {
 		return nil, err
@@ -496,6 +509,9 @@ func readInts(path string) ([]int, error) {
 	// a NIfTI or MGH label volume (an atlas) is flattened in C order over (x, y, z), as brain data
 	// read from such files order their targets; so is a vector stored with axes of size 1 (a
 	// CIFTI label map is 1 x grayordinates)
+	if len(arrs) == 1 && arrs[0].Geometry != nil && arrs[0].Geometry.Format == "cifti" && arrs[0].Shape[0] > 1 {
+		return nil, fmt.Errorf("%s: a CIFTI file of %d maps: want one map of labels", path, arrs[0].Shape[0])
+	}
 	if len(arrs) != 1 || len(arrs[0].Shape) != 1 && !isVector(arrs[0].Shape) && (arrs[0].Geometry == nil || len(arrs[0].Shape) != 3) {
 		return nil, fmt.Errorf("%s: want one 1-d array of integer labels (or a NIfTI/MGH label volume)", path)
 	}

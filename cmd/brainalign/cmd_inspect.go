@@ -77,7 +77,7 @@ func inspectPath(w io.Writer, p string, values bool) error {
 			return err
 		}
 		printStatus(w, s, time.Now())
-		if s.Merged {
+		if s.Merged && s.Current { // older tables are not read (the status says "not current")
 			fmt.Fprint(w, "  ")
 			if _, err := layerProfile(w, p); err != nil {
 				return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,6 +53,16 @@ func TestInspectCLI(t *testing.T) {
 	if got = mustRun(t, "inspect", out); !strings.Contains(got, "36 of 36 units done (100%), merged") ||
 		!strings.Contains(got, "checkpoint ckpt-010000000: mean r by layer ") || !strings.Contains(got, "best layer layer") {
 		t.Errorf("inspect of a merged sweep:\n%s", got)
+	}
+	// being run again (merged.json removed as a unit is to be scored anew): the status, no error
+	if err := os.Rename(filepath.Join(out, "merged.json"), filepath.Join(dir, "merged.json")); err != nil {
+		t.Fatal(err)
+	}
+	if got = mustRun(t, "inspect", out); !strings.Contains(got, "not current") || strings.Contains(got, "mean r by layer") {
+		t.Errorf("inspect of a sweep whose tables are not current:\n%s", got)
+	}
+	if err := os.Rename(filepath.Join(dir, "merged.json"), filepath.Join(out, "merged.json")); err != nil {
+		t.Fatal(err)
 	}
 	if got = mustRun(t, "inspect", filepath.Join(dir, "sweeps")); !strings.Contains(got, "1 sweeps") || !strings.Contains(got, "subject sub-01: 36 of 36 units done, merged") {
 		t.Errorf("inspect of a folder of sweeps:\n%s", got)
