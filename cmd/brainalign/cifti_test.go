@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,6 +44,26 @@ func TestCiftiBrainData(t *testing.T) {
 	if s := readNPY(t, filepath.Join(enc, "scores.npy")); fmt.Sprint(s.Shape) != "[6]" {
 		t.Errorf("scores.npy shape %v, want [6]", s.Shape)
 	}
+
+	// trials (each image twice, with noise): ceiling writes ceiling.dscalar.nii over them
+	rng := rand.New(rand.NewPCG(3, 4))
+	trialVals := make([]float64, 0, 2*len(vals))
+	var ids strings.Builder
+	for range 2 {
+		for i := range n {
+			for j := range grays {
+				trialVals = append(trialVals, vals[i*grays+j]+0.5*rng.NormFloat64())
+			}
+			fmt.Fprintf(&ids, "img%d\n", i)
+		}
+	}
+	trials := filepath.Join(dir, "trials.dscalar.nii")
+	must(t, array.WriteFrames(trials, g, 2*n, trialVals))
+	idsFile := filepath.Join(dir, "trial_ids.txt")
+	must(t, os.WriteFile(idsFile, []byte(ids.String()), 0o644))
+	ceil := filepath.Join(dir, "ceil")
+	mustRun(t, "ceiling", "--brain", trials, "--ids", idsFile, "--out", ceil)
+	sameVolume(t, filepath.Join(ceil, "ceiling.dscalar.nii"), filepath.Join(ceil, "ceiling.npy"), []int{1, grays})
 
 	// a mask over the grayordinates: NaN outside, the unmasked run's scores inside
 	mask := filepath.Join(dir, "mask.dscalar.nii")
