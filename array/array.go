@@ -169,10 +169,9 @@ func (m *mapping) release() error {
 	return m.unmap(m.data)
 }
 
-// openData maps the whole file read-only, or reads it into memory where mapping is not possible.
-// The caller holds the one reference and must release it.
-func openData(path string) (*mapping, error) {
-	// Stat first: opening a named pipe would wait for a writer.
+// openRegular opens a file for reading, refusing by name first what is not a regular file: a
+// named pipe, whose open would wait for a writer; a directory; a device.
+func openRegular(path string) (*os.File, error) {
 	if st, err := os.Stat(path); err != nil {
 		return nil, pathError(path, err)
 	} else if !st.Mode().IsRegular() {
@@ -181,6 +180,16 @@ func openData(path string) (*mapping, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, pathError(path, err)
+	}
+	return f, nil
+}
+
+// openData maps the whole file read-only, or reads it into memory where mapping is not possible.
+// The caller holds the one reference and must release it.
+func openData(path string) (*mapping, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -494,15 +493,9 @@ func ReadGeometry(path string) (*Geometry, error) {
 	if !IsNeuro(path) {
 		return nil, fmt.Errorf("%s: not a NIfTI or MGH file (.nii, .nii.gz, .mgh, .mgz)", path)
 	}
-	// a named pipe would block the open, a directory fail the read: say what they are first
-	if st, err := os.Stat(path); err != nil {
-		return nil, pathError(path, err)
-	} else if !st.Mode().IsRegular() {
-		return nil, notRegular(path, st.Mode())
-	}
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
-		return nil, pathError(path, err)
+		return nil, err
 	}
 	defer f.Close()
 	var r io.Reader = f
