@@ -1,7 +1,9 @@
 package fallback
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/brainalign/brainalign/engine"
@@ -52,6 +54,10 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 		alpha := alphas[a]
 		d.shrink(alpha, f)
 		d.looWeights(f, w)
+		var exact [][]float64 // rows of leverage near 1: their residual in float64 (exactRows)
+		if k < len(classic) {
+			exact = exactRows(d, f, w, b.yc, mb)
+		}
 		sign := T(1) // residual = yc - yhat
 		if k >= len(classic) {
 			if k == len(classic) { // R0 = uc Zc replaces yc
@@ -76,6 +82,13 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 			acc := make([]float64, hi-lo) // not out: neighbouring cores would share its cache lines
 			for i := 0; i < d.ntr; i++ {
 				wi := w[i]
+				if exact != nil && exact[i] != nil {
+					for t, v := range exact[i][lo:hi] {
+						e := v * wi
+						acc[t] += e * e
+					}
+					continue
+				}
 				yc, yh := b.yc[i*mb+lo:i*mb+hi], yhat[i*mb+lo:i*mb+hi]
 				for t, v := range yc {
 					e := (float64(v) - float64(sign*yh[t])) * wi
@@ -90,6 +103,83 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 		r.since(t0, &r.tm.Select)
 	}
 	return crit
+}
+
+// Rows of leave-one-out weight 1/(1-h) above looHotWeight (leverage within 1e-3 of 1: an image
+// with a large feature few others have) get their residual in float64 below float64 precision:
+// float32's rounding of Yc - U diag(f) Z (about 1e-7 |Yc|) divided by 1-h passed for an error
+// and moved the penalty choice (|r| off by 0.035 to 0.07). At most looHotRows such rows per
+// penalty, the heaviest: each costs ntr x (r + targets) float64 operations.
+const (
+	looHotWeight = 1e3
+	looHotRows   = 32
+)
+
+// exactRows returns, for the rows of weight w above looHotWeight (nil for the others, or nil
+// altogether where there are none or the products are float64), the residual
+// yc_i - mean(yc) - sum_k H_ik yc_k of every target, in float64, with H = U diag(f) U^T the hat
+// matrix at this penalty (the mean with an intercept: the fit's constant, which float32's rounding
+// of the centred yc leaves slightly off 0).
+func exactRows[T float](d *decomposition, f, w []float64, yc []T, mb int) [][]float64 {
+	if _, ok := any(yc).([]float64); ok {
+		return nil
+	}
+	var hot []int
+	for i, wi := range w {
+		if math.Abs(wi) > looHotWeight {
+			hot = append(hot, i)
+		}
+	}
+	if len(hot) == 0 {
+		return nil
+	}
+	if len(hot) > looHotRows {
+		slices.SortFunc(hot, func(a, b int) int { return cmp.Compare(math.Abs(w[b]), math.Abs(w[a])) })
+		hot = hot[:looHotRows]
+	}
+	ntr, r := d.ntr, d.r
+	h := make([]float64, len(hot)*ntr) // the hot rows of H
+	g := make([]float64, r)
+	for q, i := range hot {
+		for j := range g {
+			g[j] = f[j] * d.u[i*r+j]
+		}
+		mul(ntr, 1, r, d.u, g, 0, h[q*ntr:(q+1)*ntr])
+	}
+	// H_hot Yc in float64, a slab of targets at a time
+	const slab = 128
+	hy := make([]float64, len(hot)*mb)
+	ys := make([]float64, ntr*min(slab, mb))
+	out := make([]float64, len(hot)*min(slab, mb))
+	mean := make([]float64, mb)
+	for c0 := 0; c0 < mb; c0 += slab {
+		cw := min(slab, mb-c0)
+		for i := range ntr {
+			for t, v := range yc[i*mb+c0 : i*mb+c0+cw] {
+				ys[i*cw+t] = float64(v)
+				mean[c0+t] += float64(v)
+			}
+		}
+		mul(len(hot), cw, ntr, h, ys[:ntr*cw], 0, out[:len(hot)*cw])
+		for q := range hot {
+			copy(hy[q*mb+c0:q*mb+c0+cw], out[q*cw:(q+1)*cw])
+		}
+	}
+	for t := range mean {
+		mean[t] /= float64(ntr)
+		if !d.intercept {
+			mean[t] = 0
+		}
+	}
+	rows := make([][]float64, ntr)
+	for q, i := range hot {
+		e := hy[q*mb : (q+1)*mb]
+		for t := range e {
+			e[t] = float64(yc[i*mb+t]) - mean[t] - e[t]
+		}
+		rows[i] = e
+	}
+	return rows
 }
 
 // gcv: the residual sum of squares per target from Z alone,
