@@ -1,9 +1,7 @@
 package fallback
 
 import (
-	"cmp"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/brainalign/brainalign/engine"
@@ -105,18 +103,8 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 	return crit
 }
 
-// Rows of leave-one-out weight 1/(1-h) above looHotWeight (leverage within 1e-3 of 1: an image
-// with a large feature few others have) get their residual in float64 below float64 precision:
-// float32's rounding of Yc - U diag(f) Z (about 1e-7 |Yc|) divided by 1-h passed for an error
-// and moved the penalty choice (|r| off by 0.035 to 0.07). At most looHotRows such rows per
-// penalty, the heaviest: each costs ntr x (r + targets) float64 operations.
-const (
-	looHotWeight = 1e3
-	looHotRows   = 32
-)
-
-// exactRows returns, for the rows of weight w above looHotWeight (nil for the others, or nil
-// altogether where there are none or the products are float64), the residual
+// exactRows returns, for the rows engine.HotRows picks from the weights w (nil for the others, or
+// nil altogether where there are none or the products are float64), the residual
 // yc_i - mean(yc) - sum_k H_ik yc_k of every target, in float64, with H = U diag(f) U^T the hat
 // matrix at this penalty (the mean with an intercept: the fit's constant, which float32's rounding
 // of the centred yc leaves slightly off 0).
@@ -124,18 +112,9 @@ func exactRows[T float](d *decomposition, f, w []float64, yc []T, mb int) [][]fl
 	if _, ok := any(yc).([]float64); ok {
 		return nil
 	}
-	var hot []int
-	for i, wi := range w {
-		if math.Abs(wi) > looHotWeight {
-			hot = append(hot, i)
-		}
-	}
+	hot := engine.HotRows(w)
 	if len(hot) == 0 {
 		return nil
-	}
-	if len(hot) > looHotRows {
-		slices.SortFunc(hot, func(a, b int) int { return cmp.Compare(math.Abs(w[b]), math.Abs(w[a])) })
-		hot = hot[:looHotRows]
 	}
 	ntr, r := d.ntr, d.r
 	h := make([]float64, len(hot)*ntr) // the hot rows of H

@@ -19,7 +19,8 @@ extern "C" __global__ void loo_weights(const double* u2, long long ldu, long lon
 }
 
 // loo_update: for each target j < mb, the leave-one-out error at penalty index aidx,
-//   err = mean_i ((yc[j + i*ldy] - yh[j + i*ldh]) * w[i])^2   (i < n),
+//   err = (sum_i ((yc[j + i*ldy] - yh[j + i*ldh]) * w[i])^2 + extra[j]) / n   (i < n),
+// extra (may be null) holding the errors of rows whose weight is 0 here (loo_hot),
 // stored in err_out[j] when err_out is not null, and the running argmin: at the first penalty
 // visited (first != 0) or when err < best[j], or err == best[j] and aidx < best_idx[j] (the first
 // penalty in grid order wins ties, whatever order the penalties are visited in),
@@ -27,13 +28,14 @@ extern "C" __global__ void loo_weights(const double* u2, long long ldu, long lon
 template <typename T>
 __device__ void loo_update(const T* yc, long long ldy, const T* yh, long long ldh, const double* w, long long n,
                            long long mb, long long aidx, long long first, double* err_out, double* best,
-                           int* best_idx) {
+                           int* best_idx, const double* extra) {
     GRID_STRIDE(j, mb) {
         double s = 0;
         for (long long i = 0; i < n; i++) {
             double e = ((double)yc[j + i * ldy] - (double)yh[j + i * ldh]) * w[i];
             s += e * e;
         }
+        if (extra) s += extra[j];
         s /= (double)n;
         if (err_out) err_out[j] = s;
         if (first || s < best[j] || (s == best[j] && aidx < best_idx[j])) {
@@ -45,13 +47,52 @@ __device__ void loo_update(const T* yc, long long ldy, const T* yh, long long ld
 
 extern "C" __global__ void loo_update_f32(const float* yc, long long ldy, const float* yh, long long ldh,
                                           const double* w, long long n, long long mb, long long aidx,
-                                          long long first, double* err_out, double* best, int* best_idx) {
-    loo_update<float>(yc, ldy, yh, ldh, w, n, mb, aidx, first, err_out, best, best_idx);
+                                          long long first, double* err_out, double* best, int* best_idx,
+                                          const double* extra) {
+    loo_update<float>(yc, ldy, yh, ldh, w, n, mb, aidx, first, err_out, best, best_idx, extra);
 }
 extern "C" __global__ void loo_update_f64(const double* yc, long long ldy, const double* yh, long long ldh,
                                           const double* w, long long n, long long mb, long long aidx,
-                                          long long first, double* err_out, double* best, int* best_idx) {
-    loo_update<double>(yc, ldy, yh, ldh, w, n, mb, aidx, first, err_out, best, best_idx);
+                                          long long first, double* err_out, double* best, int* best_idx,
+                                          const double* extra) {
+    loo_update<double>(yc, ldy, yh, ldh, w, n, mb, aidx, first, err_out, best, best_idx, extra);
+}
+
+// loo_hot: the leave-one-out errors, in double, of the nh training rows of leverage near 1 at one
+// penalty ("hot" rows, whose float32 residual divided by 1 - h ~ 1e-8 would be rounding noise):
+//   extra[j] = sum_h ((yc[j + rows[h]*ldy] - mean_j - sum_k H[k + h*ldh] yc[j + k*ldy]) * w[h])^2
+// over the hot rows h (H's column h: row rows[h] of the hat matrix U diag(f) U^T, n values),
+// mean_j = sum_k yc[j + k*ldy] / n when center != 0 (the intercept's fit).
+template <typename T>
+__device__ void loo_hot(const T* yc, long long ldy, long long n, long long mb, const double* H, long long ldh,
+                        const int* rows, const double* w, long long nh, long long center, double* extra) {
+    GRID_STRIDE(j, mb) {
+        double mean = 0;
+        if (center) {
+            for (long long k = 0; k < n; k++) mean += (double)yc[j + k * ldy];
+            mean /= (double)n;
+        }
+        double s = 0;
+        for (long long h = 0; h < nh; h++) {
+            const double* hc = H + h * ldh;
+            double fit = 0;
+            for (long long k = 0; k < n; k++) fit += hc[k] * (double)yc[j + k * ldy];
+            double e = ((double)yc[j + (long long)rows[h] * ldy] - mean - fit) * w[h];
+            s += e * e;
+        }
+        extra[j] = s;
+    }
+}
+
+extern "C" __global__ void loo_hot_f32(const float* yc, long long ldy, long long n, long long mb, const double* H,
+                                       long long ldh, const int* rows, const double* w, long long nh,
+                                       long long center, double* extra) {
+    loo_hot<float>(yc, ldy, n, mb, H, ldh, rows, w, nh, center, extra);
+}
+extern "C" __global__ void loo_hot_f64(const double* yc, long long ldy, long long n, long long mb, const double* H,
+                                       long long ldh, const int* rows, const double* w, long long nh,
+                                       long long center, double* extra) {
+    loo_hot<double>(yc, ldy, n, mb, H, ldh, rows, w, nh, center, extra);
 }
 
 // gcv_select: generalised cross-validation for all na penalties at once. For target j < mb, with

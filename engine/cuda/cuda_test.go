@@ -838,7 +838,7 @@ func TestKernels(t *testing.T) {
 					yh[i] = yc[i] * float64(a%2) * 3 // residual yc (a = 0, 2) or -2 yc (a = 1)
 				}
 				dyh := put(t, d, p, yh)
-				if err := d.looUpdate(f64, dyc, mb, dyh, mb, dw, n, mb, a, k == 0, errs, best, idx); err != nil {
+				if err := d.looUpdate(f64, dyc, mb, dyh, mb, dw, n, mb, a, k == 0, errs, best, idx, 0); err != nil {
 					return err
 				}
 				ge := get[float64](t, d, errs, mb)

@@ -127,8 +127,8 @@ func (d *device) looWeights(u2 cu.DevicePtr, ldu, n, r int, f cu.DevicePtr, na i
 
 // looUpdate: LOO error of penalty aidx per target, with the running argmin into best/bestIdx
 // (first: the first penalty visited, which initialises it; the lowest index wins ties in any
-// order of visits).
-func (d *device) looUpdate(t dtype, yc cu.DevicePtr, ldy int, yh cu.DevicePtr, ldh int, w cu.DevicePtr, n, mb, aidx int, first bool, errOut, best, bestIdx cu.DevicePtr) error {
+// order of visits); extra (or 0) adds the errors of rows weighted 0 (looHot).
+func (d *device) looUpdate(t dtype, yc cu.DevicePtr, ldy int, yh cu.DevicePtr, ldh int, w cu.DevicePtr, n, mb, aidx int, first bool, errOut, best, bestIdx, extra cu.DevicePtr) error {
 	checkDims("loo_update", n, mb, aidx)
 	checkLd("loo_update", ldy, mb)
 	checkLd("loo_update", ldh, mb)
@@ -137,7 +137,21 @@ func (d *device) looUpdate(t dtype, yc cu.DevicePtr, ldy int, yh cu.DevicePtr, l
 	if first {
 		fst = 1
 	}
-	return d.launch("loo_update_"+t.suffix(), int64(mb), yc, ldy, yh, ldh, w, n, mb, aidx, fst, errOut, best, bestIdx)
+	return d.launch("loo_update_"+t.suffix(), int64(mb), yc, ldy, yh, ldh, w, n, mb, aidx, fst, errOut, best, bestIdx, extra)
+}
+
+// looHot: extra[j] = the float64 leave-one-out errors of the nh hot rows of one penalty (rows,
+// their weights w, their hat-matrix rows H: n x nh, ld ldh), centred by the mean when center.
+func (d *device) looHot(t dtype, yc cu.DevicePtr, ldy, n, mb int, h cu.DevicePtr, ldh int, rows, w cu.DevicePtr, nh int, center bool, extra cu.DevicePtr) error {
+	checkDims("loo_hot", n, mb, nh)
+	checkLd("loo_hot", ldy, mb)
+	checkLd("loo_hot", ldh, n)
+	checkPtr("loo_hot", yc, h, rows, w, extra)
+	c := 0
+	if center {
+		c = 1
+	}
+	return d.launch("loo_hot_"+t.suffix(), int64(mb), yc, ldy, n, mb, h, ldh, rows, w, nh, c, extra)
 }
 
 // gcvSelect: GCV criteria of every penalty per target and their argmin (outside: yc holds the

@@ -204,6 +204,13 @@ type split struct {
 	ucl      cu.DevicePtr // TF32 mode: uc - tf32(uc), uc itself rounded to TF32 (as U, splitU)
 	direct   []bool       // per penalty
 
+	// Leave-one-out in float32/TF32: the training rows of leverage near 1 (engine.HotRows), whose
+	// errors loo_hot computes in float64 (their weights in w are 0): for penalty a, columns
+	// hotOff[a] to hotOff[a+1] of hotH (ldu x nh float64: the rows' hat-matrix rows), hotRows
+	// (int32) and hotW (float64, their weights). hotOff is nil without hot rows.
+	hotOff              []int
+	hotH, hotRows, hotW cu.DevicePtr
+
 	// Inner k-fold splits only: the split's training and validation rows as int32 positions in
 	// the outer training fold (rows of the outer batch's Yc).
 	trainPos, valPos cu.DevicePtr
@@ -570,6 +577,11 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 	if err := d.looWeights(u2, ldu, ntr, rk, sp.f, A, base, sp.w); err != nil {
 		return nil, err
 	}
+	if r.t != f64 && fz.outer && opts.Inner.Mode == engine.LOO {
+		if err := r.hotRows(fp, sp, u64, fh); err != nil {
+			return nil, err
+		}
+	}
 	if r.t == f64 {
 		// keep the float64 factors: move them from tmp to the fold's pool
 		sp.u, sp.p = u64, p64
@@ -592,6 +604,71 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 		return nil, fmt.Errorf("cuda engine: decomposition: %w", err)
 	}
 	return sp, nil
+}
+
+// hotRows finds, per penalty, the training rows whose leave-one-out weight engine.HotRows picks,
+// and prepares their float64 errors (looHot): their rows of the hat matrix U diag(f) U^T in
+// sp.hotH (a float64 product on the device, from U's hot rows), their indices and weights, and
+// their weights in sp.w set to 0, so that loo_update adds their errors instead of its own.
+func (r *runner) hotRows(fp *pool, sp *split, u64 cu.DevicePtr, fh []float64) error {
+	d, ntr, ldu, rk := r.d, sp.ntr, sp.ldu, sp.r
+	A := len(r.s.opts.Alphas)
+	w := make([]float64, ntr*A)
+	if err := download(w, sp.w, d.compute); err != nil {
+		return err
+	}
+	off := make([]int, A+1)
+	var rows []int32
+	var ws []float64
+	var pen []int
+	for a := range A {
+		for _, i := range engine.HotRows(w[a*ntr : (a+1)*ntr]) {
+			rows, ws, pen = append(rows, int32(i)), append(ws, w[a*ntr+i]), append(pen, a)
+			w[a*ntr+i] = 0
+		}
+		off[a+1] = len(rows)
+	}
+	nh := len(rows)
+	if nh == 0 || rk == 0 {
+		return nil
+	}
+	u := make([]float64, ldu*rk) // rare: U is copied only when some row is hot
+	if err := download(u, u64, d.compute); err != nil {
+		return err
+	}
+	g := make([]float64, rk*nh) // column c: f_a(j) U[i, j], for hot row i of penalty a
+	for c := range nh {
+		a, i := pen[c], int(rows[c])
+		for j := range rk {
+			g[j+c*rk] = fh[a*rk+j] * u[i+j*ldu]
+		}
+	}
+	var err error
+	alloc := allocUntil(&err)
+	var tmp pool
+	tmp.d = d
+	defer func() {
+		d.compute.Synchronize()
+		tmp.release()
+	}()
+	gd := alloc(&tmp, int64(rk*nh)*8)
+	sp.hotH = alloc(fp, int64(ldu)*int64(nh)*8)
+	sp.hotRows = alloc(fp, int64(nh)*4)
+	sp.hotW = alloc(fp, int64(nh)*8)
+	if err != nil {
+		return r.oom("decomposition", err)
+	}
+	for _, e := range []error{upload(gd, g, d.compute), upload(sp.hotRows, rows, d.compute), upload(sp.hotW, ws, d.compute), upload(sp.w, w, d.compute)} {
+		if e != nil {
+			return e
+		}
+	}
+	// hotH (ldu x nh) = U (ldu x rk) G (rk x nh), in float64
+	if err := d.gemm(f64, false, false, ldu, nh, rk, u64, ldu, gd, rk, sp.hotH, ldu); err != nil {
+		return err
+	}
+	sp.hotOff = off
+	return nil
 }
 
 // complement stores in sp.uc the eigenvectors of the dual Gram matrix (gram, ntr x ntr
@@ -737,6 +814,9 @@ type batch struct {
 
 	// TF32 mode with a complete decomposition: Zc = uc^T Yc (nc x ld), for complementResidual
 	zc cu.DevicePtr
+
+	// Splits with hot rows (split.hotOff): their float64 errors per penalty (A x ld)
+	extra cu.DevicePtr
 }
 
 // perTarget is the device memory one target (one row of ld) of a batch takes.
@@ -753,6 +833,9 @@ func (r *runner) perTarget(sp *split, inner []*split) int64 {
 	}
 	if sp.ucl != 0 {
 		b += es * int64(sp.nc)
+	}
+	if sp.hotOff != nil {
+		b += 8 * A
 	}
 	return b
 }
@@ -798,6 +881,9 @@ func (r *runner) allocBatch(p *pool, sp *split, inner []*split, bs, ld int) (*ba
 	}
 	if sp.ucl != 0 {
 		b.zc = al(es * int64(sp.nc) * nl)
+	}
+	if sp.hotOff != nil {
+		b.extra = al(8 * A * n)
 	}
 	b.cnst, b.idx, b.deg = al(4*n), al(4*n), al(4*n)
 	if r.s.dy == 0 {
@@ -1328,6 +1414,24 @@ func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) erro
 			classic = append(classic, a)
 		}
 	}
+	if sp.hotOff != nil {
+		// the hot rows' float64 errors, from Yc (the direct penalties replace b.yc by R0 below)
+		for a := 0; a < A; a++ {
+			lo, hi := sp.hotOff[a], sp.hotOff[a+1]
+			if lo == hi {
+				continue
+			}
+			h := sp.hotH + cu.DevicePtr(int64(lo)*int64(sp.ldu)*8)
+			rows := sp.hotRows + cu.DevicePtr(int64(lo)*4)
+			w := sp.hotW + cu.DevicePtr(int64(lo)*8)
+			if err := d.looHot(t, b.yc, ld, sp.ntr, mb, h, sp.ldu, rows, w, hi-lo, !opts.NoIntercept, b.extra+cu.DevicePtr(int64(a*mb)*8)); err != nil {
+				return err
+			}
+		}
+		if err := r.mark(&r.tm.Select); err != nil {
+			return err
+		}
+	}
 	first := true
 	for _, a := range classic {
 		if err := r.looPenalty(sp, b, mb, a, sp.f, first); err != nil {
@@ -1385,7 +1489,11 @@ func (r *runner) looPenalty(sp *split, b *batch, mb, a int, factors cu.DevicePtr
 		crit = b.crit + cu.DevicePtr(int64(a*mb)*8)
 	}
 	wa := sp.w + cu.DevicePtr(int64(a)*int64(sp.ntr)*8)
-	if err := d.looUpdate(t, b.yc, ld, b.yh, ld, wa, sp.ntr, mb, a, first, crit, b.best, b.idx); err != nil {
+	var extra cu.DevicePtr
+	if sp.hotOff != nil && sp.hotOff[a] < sp.hotOff[a+1] {
+		extra = b.extra + cu.DevicePtr(int64(a*mb)*8)
+	}
+	if err := d.looUpdate(t, b.yc, ld, b.yh, ld, wa, sp.ntr, mb, a, first, crit, b.best, b.idx, extra); err != nil {
 		return err
 	}
 	return r.mark(&r.tm.Select)
