@@ -23,6 +23,7 @@ func RunProperties(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 	t.Run("input_dtype", func(t *testing.T) { testInputDtype(t, newEngine) })
 	t.Run("extreme_scales", func(t *testing.T) { testExtremeScales(t, newEngine) })
 	t.Run("near_exact_fits", func(t *testing.T) { testNearExactFits(t, newEngine) })
+	t.Run("high_leverage_rows", func(t *testing.T) { testHighLeverageRows(t, newEngine) })
 	t.Run("fold_indices", func(t *testing.T) { testFoldIndices(t, newEngine) })
 	t.Run("degenerate", func(t *testing.T) { testDegenerate(t, newEngine) })
 	t.Run("session_reuse", func(t *testing.T) { testSessionReuse(t, newEngine) })
@@ -359,6 +360,53 @@ func testNearExactFits(t *testing.T, newEngine func(t *testing.T) engine.Engine)
 		t.Logf("inner %v: max |r diff| %.3g, %d of %d penalties differ", mode, worst, np, len(r64.Alphas))
 		if worst > 2e-3 {
 			t.Errorf("inner %v: float32 differs from float64 by up to %.3g (tolerance 2e-3)", mode, worst)
+		}
+	}
+}
+
+// testHighLeverageRows: training rows of leverage near 1 (a large feature on two images only,
+// more rows than features). float32's and TF32's rounding of their residual, divided by
+// 1-h ~ 1e-8, once passed for their leave-one-out error and moved the penalty choice (|r| off by
+// 0.039 from float64 with the first case); their errors are now float64's (engine.HotRows), in
+// whole and in small batches. TF32 is skipped where the engine has no tensor cores.
+func testHighLeverageRows(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	for _, c := range []struct {
+		n, d, m int
+		spike   float64
+		seed    uint64
+	}{
+		{60, 6, 6, 1e4, 3},
+		{90, 8, 70, 1e4, 4},
+		{200, 20, 30, 1e4, 5},
+		{200, 20, 30, 1e3, 7},
+	} {
+		r := rand.New(rand.NewPCG(c.seed, 1))
+		x := make([]float64, c.n*c.d)
+		y := make([]float64, c.n*c.m)
+		for i := range c.n {
+			for j := range c.d - 1 {
+				x[i*c.d+j] = r.NormFloat64()
+			}
+			for k := range c.m {
+				y[i*c.m+k] = x[i*c.d+k%3] + r.NormFloat64()
+			}
+		}
+		x[0*c.d+c.d-1], x[20*c.d+c.d-1] = c.spike, c.spike
+		X, Y := engine.NewMatrix64(c.n, c.d, x), engine.NewMatrix64(c.n, c.m, y)
+		want := score(t, newEngine, X, Y, defaults(t, c.n, engine.Float64))
+		for _, p := range []engine.Precision{engine.Float32, engine.TF32} {
+			t.Run(fmt.Sprintf("n%d_spike%g_%s", c.n, c.spike, p), func(t *testing.T) {
+				for _, mb := range []int{0, 16} {
+					o := defaults(t, c.n, p)
+					o.MaxBatch = mb
+					got := score(t, newEngine, X, Y, o)
+					worst, np := diff(want, got)
+					t.Logf("batch %d: max |r diff| %.3g against float64, %d of %d penalties differ", mb, worst, np, len(want.Alphas))
+					if worst > 2e-3 {
+						t.Errorf("batch %d: |r| off float64 by %.3g (tolerance 2e-3)", mb, worst)
+					}
+				}
+			})
 		}
 	}
 }
