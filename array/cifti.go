@@ -300,6 +300,12 @@ func (g *Geometry) Labels() (map[int]string, error) {
 // grayordinates (with a CIFTI label file's labels).
 func (g *Geometry) Describe() string {
 	switch g.Format {
+	case "parts":
+		var parts []string
+		for _, p := range g.Parts {
+			parts = append(parts, p.Name+": "+p.Geometry.Describe())
+		}
+		return fmt.Sprintf("%d targets joined from %d files (%s)", g.Targets(), len(g.Parts), strings.Join(parts, "; "))
 	case "cifti":
 		what := "grayordinates (surface vertices and voxels)"
 		if g.ciftiParcellated() {

@@ -32,8 +32,9 @@ import (
 // Geometry is the header of a NIfTI or MGH file: what WriteVolume needs to write a volume in
 // the same space (voxel sizes, orientation, affine).
 type Geometry struct {
-	Format  string // "nifti1", "nifti2", "mgh" or "cifti"
-	Spatial []int  // the sizes of the x, y and z axes (surfaces: vertices, 1, 1; CIFTI: grayordinates)
+	Format  string // "nifti1", "nifti2", "mgh", "cifti", or "parts" (Join)
+	Spatial []int  // the sizes of the x, y and z axes (surfaces: vertices, 1, 1; CIFTI: grayordinates; parts: targets)
+	Parts   []Part // a joined space's parts (parts.go), targets one part after another
 	header  []byte // the header as stored (NIfTI: without extensions)
 	order   binary.ByteOrder
 	xml     []byte // CIFTI: the XML extension
@@ -539,9 +540,12 @@ func ReadGeometry(path string) (*Geometry, error) {
 var VolumeExts = []string{".nii.gz", ".mgz", ".dscalar.nii", ".pscalar.nii"}
 
 // VolumeExt is the file name extension WriteVolume gives a result in g's format: ".nii.gz" for
-// NIfTI, ".mgz" for MGH, ".dscalar.nii" for CIFTI over brain models, ".pscalar.nii" over parcels.
+// NIfTI, ".mgz" for MGH, ".dscalar.nii" for CIFTI over brain models, ".pscalar.nii" over parcels;
+// a joined space's first part's (its parts are written one file each: Files, WriteNamed).
 func (g *Geometry) VolumeExt() string {
 	switch {
+	case g.Parts != nil:
+		return g.Parts[0].Geometry.VolumeExt()
 	case g.Format == "mgh":
 		return ".mgz"
 	case g.Format == "cifti" && g.ciftiParcellated():
@@ -565,6 +569,9 @@ func WriteVolume(path string, g *Geometry, data []float64) error {
 // WriteFrames is WriteVolume for several volumes (frames): data in C order over (frame, x, y,
 // z), as brain data read from g's file. One frame is written as a 3-d file.
 func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
+	if g.Parts != nil {
+		return fmt.Errorf("%s: %w", path, errJoined)
+	}
 	if g.Format == "cifti" {
 		if frames < 1 || len(data) != frames*g.Targets() {
 			return fmt.Errorf("%s: %d values for %d map(s) of %d grayordinates", path, len(data), frames, g.Targets())
@@ -659,6 +666,8 @@ func (g *Geometry) Affine() ([16]float64, error) {
 	f32 := func(off int) float64 { return float64(math.Float32frombits(o.Uint32(h[off:]))) }
 	f64 := func(off int) float64 { return math.Float64frombits(o.Uint64(h[off:])) }
 	switch g.Format {
+	case "parts":
+		return a, errors.New("a space joined from several files has no single voxel-to-world matrix")
 	case "nifti1", "nifti2":
 		var qcode, scode int
 		var pix [4]float64
@@ -743,7 +752,11 @@ func (g *Geometry) Affine() ([16]float64, error) {
 
 // Coordinates returns the world position (mm) of every voxel, targets x 3 in C order over
 // (x, y, z) as brain data read from g's file hold them: the spatial score's coordinates.
+// A joined space's are its parts', one after another.
 func (g *Geometry) Coordinates() ([]float64, error) {
+	if g.Parts != nil {
+		return g.joinedCoordinates()
+	}
 	a, err := g.Affine()
 	if err != nil {
 		return nil, err

@@ -68,13 +68,27 @@ const (
 	ceilingFile  = "ceiling.npy"
 	spaceName    = "space" // + .nii.gz or .mgz: a zero volume carrying the header
 	spaceTargets = "space_targets.npy"
+	// spacePartsFile lists the files of a joined space's parts in order (lh.space.mgz, ...)
+	spacePartsFile = "space_parts.txt"
 )
 
 // ReadMeta reads metadata files; an empty path leaves its field unset. roiNames is text: one
 // name per line (line k names label k, from 0), or "LABEL NAME" per line (space, tab or comma).
 func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {
+	var rois []string
+	if roi != "" {
+		rois = []string{roi}
+	}
+	return ReadMetaJoined(coords, rois, roiNames, times)
+}
+
+// ReadMetaJoined is ReadMeta for the ROI labels of targets joined from several files (a
+// surface's hemispheres: lh.streams.mgz, then rh.streams.mgz), one after another; a label is
+// the same ROI in every file (V1 of both hemispheres).
+func ReadMetaJoined(coords string, rois []string, roiNames, times string) (Meta, error) {
 	var m Meta
 	var err error
+	roi := strings.Join(rois, " + ")
 	m.Files.Coords, m.Files.ROI, m.Files.Times = coords, roi, times
 	if coords != "" {
 		var shape []int
@@ -88,15 +102,27 @@ func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {
 			return m, err
 		}
 	}
-	if roi != "" {
-		if m.ROI, err = readInts(roi); err != nil {
+	for _, path := range rois {
+		labels, err := readInts(path)
+		if err != nil {
 			return m, err
 		}
-		if roiNames == "" && strings.HasSuffix(strings.ToLower(roi), ".dlabel.nii") {
-			if m.ROINames, err = ciftiLabelNames(roi, m.ROI); err != nil {
+		if roiNames == "" && strings.HasSuffix(strings.ToLower(path), ".dlabel.nii") {
+			names, err := ciftiLabelNames(path, labels)
+			if err != nil {
 				return m, err
 			}
+			if m.ROINames == nil {
+				m.ROINames = names
+			}
+			for k, n := range names {
+				if prev, ok := m.ROINames[k]; ok && prev != n {
+					return m, fmt.Errorf("%s: label %d is %q, but %q in %s", path, k, n, prev, rois[0])
+				}
+				m.ROINames[k] = n
+			}
 		}
+		m.ROI = append(m.ROI, labels...)
 	}
 	if roiNames != "" {
 		if roi == "" {
@@ -131,17 +157,27 @@ func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {
 
 // ReadCeiling reads a noise ceiling per target (brainalign ceiling's ceiling.npy: values from 0
 // to 1, NaN for none) into m.Ceiling; Check compares its size and shape with the brain data's.
-func (m *Meta) ReadCeiling(path string) error {
-	v, shape, err := readFloatsShape(path)
-	if err != nil {
-		return err
-	}
-	for j, c := range v {
-		if c < 0 || c > 1 || math.IsInf(c, 0) {
-			return fmt.Errorf("%s: value %g at target %d is not a ceiling on r (want 0 to 1, or NaN)", path, c, j)
+// Several files are the ceilings of brain data joined from several files (hemispheres), one
+// after another.
+func (m *Meta) ReadCeiling(paths ...string) error {
+	var all []float64
+	var shape []int
+	for _, path := range paths {
+		v, sh, err := readFloatsShape(path)
+		if err != nil {
+			return err
 		}
+		for j, c := range v {
+			if c < 0 || c > 1 || math.IsInf(c, 0) {
+				return fmt.Errorf("%s: value %g at target %d is not a ceiling on r (want 0 to 1, or NaN)", path, c, j)
+			}
+		}
+		all, shape = append(all, v...), sh
 	}
-	m.Ceiling, m.ceilingShape, m.Files.Ceiling = v, shape, path
+	if len(paths) > 1 { // the ceilings of brain data joined from several files, one after another
+		shape = []int{len(all)}
+	}
+	m.Ceiling, m.ceilingShape, m.Files.Ceiling = all, shape, strings.Join(paths, " + ")
 	return nil
 }
 
@@ -255,12 +291,25 @@ func (m Meta) save(dir string) error {
 	}
 	if g := m.Space; g != nil {
 		for _, ext := range array.VolumeExts { // one space only
-			if ext != g.VolumeExt() {
+			if ext != g.VolumeExt() || g.Parts != nil {
 				os.Remove(filepath.Join(md, spaceName+ext))
 			}
 		}
-		if err := array.WriteVolume(filepath.Join(md, spaceName+g.VolumeExt()), g, make([]float64, g.Targets())); err != nil {
+		os.Remove(filepath.Join(md, spacePartsFile))
+		if parts, _ := filepath.Glob(filepath.Join(md, "*."+spaceName+".*")); parts != nil {
+			for _, p := range parts {
+				os.Remove(p)
+			}
+		}
+		// a joined space (hemispheres) is kept as its parts, lh.space.mgz and so on, listed in order
+		files, err := array.WriteNamed(g, spaceName, make([]float64, g.Targets()), func(f string) string { return filepath.Join(md, f) })
+		if err != nil {
 			return err
+		}
+		if g.Parts != nil {
+			if err := atomicfile.WriteBytes(filepath.Join(md, spacePartsFile), []byte(strings.Join(files, "\n")+"\n")); err != nil {
+				return err
+			}
 		}
 		os.Remove(filepath.Join(md, spaceTargets))
 		if m.SpaceTargets != nil {
@@ -407,10 +456,31 @@ func loadMeta(dir string) (Meta, error) {
 			m.Space, err = array.ReadGeometry(p(spaceName + ext))
 		}
 	}
+	if err == nil && p(spacePartsFile) != "" {
+		m.Space, err = readSpaceParts(md)
+	}
 	if err == nil && m.Space != nil && p(spaceTargets) != "" {
 		m.SpaceTargets, err = readInts(p(spaceTargets))
 	}
 	return m, err
+}
+
+// readSpaceParts reads a joined space saved as its parts (save).
+func readSpaceParts(md string) (*array.Geometry, error) {
+	list, err := os.ReadFile(filepath.Join(md, spacePartsFile))
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	var geos []*array.Geometry
+	for _, name := range strings.Fields(string(list)) {
+		g, err := array.ReadGeometry(filepath.Join(md, filepath.Base(name)))
+		if err != nil {
+			return nil, err
+		}
+		paths, geos = append(paths, name), append(geos, g)
+	}
+	return array.Join(paths, geos)
 }
 
 func readFloatsShape(path string) ([]float64, []int, error) {

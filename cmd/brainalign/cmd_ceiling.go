@@ -89,7 +89,7 @@ func runCeiling(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(append([]string{c.String("ids"), c.String("sessions"), c.String("brain-mask")}, paths...)...); err != nil {
+	if err := out.CheckInputs(append([]string{c.String("ids"), c.String("sessions")}, slices.Concat(paths, c.StringSlice("brain-mask"))...)...); err != nil {
 		return err
 	}
 	if c.Bool("overwrite") {
@@ -172,7 +172,7 @@ func runCeiling(c *cli.Context) error {
 		}
 		written = append(written, f.name)
 	}
-	space, err := volumeSpace("", y)
+	space, err := volumeSpace(nil, y)
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func runCeiling(c *cli.Context) error {
 		"repeats":           repeatHistogram(res.Repeats),
 		"noise_term":        res.NoiseTerm,
 		"targets":           y.m.Cols,
-		"brain_mask":        c.String("brain-mask"),
+		"brain_mask":        strings.Join(c.StringSlice("brain-mask"), " + "),
 		"ceiling":           statsOf(res.Ceiling),
 		"explainable":       statsOf(res.Explainable),
 		"constant_targets":  res.Constant,
@@ -315,16 +315,17 @@ const defaultCeilingMin = 0.1
 // ceilingOption reads --ceiling (nil when not given) for brain data whose targets are shaped
 // targets, and checks --ceiling-min.
 func ceilingOption(c *cli.Context, targets []int) ([]float64, error) {
-	if c.IsSet("ceiling-min") && c.String("ceiling") == "" {
+	paths := c.StringSlice("ceiling")
+	if c.IsSet("ceiling-min") && len(paths) == 0 {
 		return nil, usageError("--ceiling-min needs --ceiling")
 	}
 	if m := c.Float64("ceiling-min"); !(m >= 0 && m <= 1) {
 		return nil, usageError("--ceiling-min %g: want a value from 0 to 1", m)
 	}
-	if c.String("ceiling") == "" {
+	if len(paths) == 0 {
 		return nil, nil
 	}
-	return loadCeiling(c.String("ceiling"), targets)
+	return loadCeilings(paths, targets)
 }
 
 // ceiledInfo is what a summary records of scores divided by the noise ceiling.

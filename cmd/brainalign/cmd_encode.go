@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -36,15 +38,15 @@ func init() {
 			"its space, for viewers (with --space, for brain data of other formats too).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` (n x d)"},
-			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
+			brainFlag(true),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside an .npz or .safetensors features file"},
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
-			&cli.StringFlag{Name: "ceiling", Usage: "noise ceiling per target, `CEILING.npy` (brainalign ceiling): also write ceiled_scores.npy"},
+			&cli.StringSliceFlag{Name: "ceiling", Usage: "noise ceiling per target, `CEILING.npy` (brainalign ceiling): also write ceiled_scores.npy; one per brain file, in order, for brain data joined from several"},
 			brainMaskFlag(),
-			&cli.StringFlag{Name: "space", Usage: "also write the scores as volumes in the space of `FILE` (a NIfTI, MGH or CIFTI file whose voxels, vertices or grayordinates are the targets)"},
+			&cli.StringSliceFlag{Name: "space", Usage: "also write the scores as volumes in the space of `FILE` (a NIfTI, MGH or CIFTI file whose voxels, vertices or grayordinates are the targets; repeat for targets joined from several spaces: lh, then rh)"},
 			&cli.Float64Flag{Name: "ceiling-min", Value: defaultCeilingMin, Usage: "targets whose ceiling is below this get NaN ceiled scores"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		}, modelFlags()...),
@@ -61,7 +63,8 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(c.String("features"), c.String("brain"), c.String("features-ids"), c.String("brain-ids"), c.String("groups"), c.String("ceiling"), c.String("space"), c.String("brain-mask")); err != nil {
+	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("features-ids"), c.String("brain-ids"), c.String("groups")},
+		c.StringSlice("brain"), c.StringSlice("ceiling"), c.StringSlice("space"), c.StringSlice("brain-mask"))...); err != nil {
 		return err
 	}
 	// --overwrite replaces an earlier encode output only. Checked here, after outdir's own
@@ -78,7 +81,7 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer x.close()
-	y, err := loadBrain(c.String("brain"), c.String("brain-array"))
+	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"))
 	if err != nil {
 		return err
 	}
@@ -93,7 +96,7 @@ func runEncode(c *cli.Context) error {
 	if ceil != nil && y.mask != nil {
 		ceil = y.mask.restrict(ceil)
 	}
-	space, err := volumeSpace(c.String("space"), y)
+	space, err := volumeSpace(c.StringSlice("space"), y)
 	if err != nil {
 		return err
 	}
@@ -175,7 +178,7 @@ func runEncode(c *cli.Context) error {
 	}
 	var ceiled *ceiledInfo
 	if ceil != nil {
-		ceiled = divideByCeiling(res.Scores, ceil, c.String("ceiling"), c.Float64("ceiling-min"))
+		ceiled = divideByCeiling(res.Scores, ceil, strings.Join(c.StringSlice("ceiling"), " + "), c.Float64("ceiling-min"))
 		ceiled.scores = y.full(ceiled.scores)
 		if err := array.WriteNPY(out.Path("ceiled_scores.npy"), trailing, ceiled.scores); err != nil {
 			return err

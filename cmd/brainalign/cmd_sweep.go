@@ -49,7 +49,7 @@ func init() {
 			"Then: brainalign spatial | temporal | halftime | compare, on the sweep folders.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Usage: "the model's activations: `PATH` (folder, .npz or .safetensors)"},
-			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
+			brainFlag(false),
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "sweep output `DIR` (created; reused on restart)"},
 			&cli.StringFlag{Name: "model", Usage: "model `NAME` in tables (default: the --features base name)"},
@@ -57,12 +57,12 @@ func init() {
 			&cli.StringFlag{Name: "steps", Usage: "training steps, one per checkpoint in order: `1000,10000,...` or a file (.npy or one per line)"},
 			&cli.StringFlag{Name: "layers", Usage: "the layers to score, shallow to deep: `a,b,c` or a file (one per line); default: every layer, in name order"},
 			&cli.StringFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (targets x 3, mm MNI): spatial score"},
-			&cli.StringFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none), or a NIfTI/MGH label volume of the targets: per-ROI means"},
+			&cli.StringSliceFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none), or a NIfTI/MGH/CIFTI label volume of the targets: per-ROI means; repeat for targets joined from several files (lh.streams.mgz, then rh.streams.mgz), a label naming the same ROI in each"},
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
 			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds): temporal score"},
 			brainMaskFlag(),
-			&cli.StringFlag{Name: "space", Category: catMeta, Usage: "NIfTI, MGH or CIFTI `FILE` whose voxels, vertices or grayordinates are the targets (default: the brain file's, if one of those): volume outputs, and coordinates (volumes) when --coords is not given"},
-			&cli.StringFlag{Name: "ceiling", Category: catMeta, Usage: "noise ceiling per target `CEILING.npy` (brainalign ceiling): rank and scaling --ceiled"},
+			&cli.StringSliceFlag{Name: "space", Category: catMeta, Usage: "NIfTI, MGH or CIFTI `FILE` whose voxels, vertices or grayordinates are the targets (default: the brain file's, if one of those; repeat for targets joined from several: lh, then rh): volume outputs, and coordinates (volumes) when --coords is not given"},
+			&cli.StringSliceFlag{Name: "ceiling", Category: catMeta, Usage: "noise ceiling per target `CEILING.npy` (brainalign ceiling; one per brain file, in order, for brain data joined from several): rank and scaling --ceiled"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
 			&cli.StringFlag{Name: "shard", Category: catShard, Usage: "do shard `i/N` of the units (0-based), or 'slurm': shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT (default: every unit, also inside a job array)"},
@@ -90,7 +90,7 @@ func runSweep(c *cli.Context) error {
 		fmt.Fprintf(w, "merged %s\n", out)
 		return printSweepSummary(w, out, true)
 	}
-	if c.String("features") == "" || c.String("brain") == "" {
+	if c.String("features") == "" || len(c.StringSlice("brain")) == 0 {
 		return usageError("sweep needs --features and --brain (or --merge-only)")
 	}
 	if c.Bool("scan-values") && !c.Bool("dry-run") {
@@ -139,16 +139,16 @@ func runSweep(c *cli.Context) error {
 	for _, sk := range plan.Skipped {
 		fmt.Fprintf(c.App.ErrWriter, "warning: skipped %s\n", sk)
 	}
-	meta, err := sweep.ReadMeta(c.String("coords"), c.String("roi"), c.String("roi-names"), c.String("times"))
+	meta, err := sweep.ReadMetaJoined(c.String("coords"), c.StringSlice("roi"), c.String("roi-names"), c.String("times"))
 	if err != nil {
 		return err
 	}
-	if p := c.String("ceiling"); p != "" {
-		if err := meta.ReadCeiling(p); err != nil {
+	if p := c.StringSlice("ceiling"); len(p) > 0 {
+		if err := meta.ReadCeiling(p...); err != nil {
 			return err
 		}
 	}
-	y, err := loadBrain(c.String("brain"), c.String("brain-array"))
+	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"))
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func runSweep(c *cli.Context) error {
 	if len(trailing) == 0 {
 		trailing = []int{1}
 	}
-	if meta.Space, err = volumeSpace(c.String("space"), y); err != nil {
+	if meta.Space, err = volumeSpace(c.StringSlice("space"), y); err != nil {
 		return err
 	}
 	if meta.Space != nil && meta.Coords == nil {
@@ -171,7 +171,7 @@ func runSweep(c *cli.Context) error {
 		if xyz, err := meta.Space.Coordinates(); err == nil {
 			meta.Coords = xyz
 			fmt.Fprintf(c.App.ErrWriter, "note: target coordinates taken from the voxel-to-world matrix of %s (--coords overrides)\n",
-				orDefault(c.String("space"), orDefault(c.String("brain-mask"), y.name())))
+				orDefault(strings.Join(c.StringSlice("space"), " + "), orDefault(strings.Join(c.StringSlice("brain-mask"), " + "), y.name())))
 		}
 	}
 	if y.mask != nil {

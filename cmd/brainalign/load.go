@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
 )
@@ -23,6 +25,7 @@ type input struct {
 	arrs   []*array.Array
 	geo    *array.Geometry // NIfTI or MGH input: its space, for writing results as volumes
 	mask   *targetMask     // --brain-mask: m holds the masked targets only
+	parts  []inputInfo     // brain data joined from several files (joinBrain): theirs
 }
 
 // targetShape is the shape of the targets outputs are written over: the trailing axes as stored,
@@ -118,22 +121,121 @@ func loadBrain(path, member string) (*input, error) {
 	return in, nil
 }
 
+// loadBrainFiles is loadBrain for one file, and joinBrain for several.
+func loadBrainFiles(paths []string, member string) (*input, error) {
+	if len(paths) == 1 {
+		return loadBrain(paths[0], member)
+	}
+	return joinBrain(paths, member)
+}
+
+// joinBrain reads brain data split across files of the same rows, such as a surface's two
+// hemispheres (lh.betas.mgh, rh.betas.mgh), as one matrix whose targets are the first file's
+// (flattened in C order), then the second's, and so on: a copy in memory, float32 unless a file
+// holds float64. Its space, when every file has one, joins theirs (array.Join), so that results
+// are written one file per hemisphere.
+func joinBrain(paths []string, member string) (*input, error) {
+	var parts []*input
+	defer func() {
+		for _, p := range parts {
+			p.close()
+		}
+	}()
+	cols, is64 := 0, false
+	var geos []*array.Geometry
+	for _, path := range paths {
+		p, err := loadBrain(path, member)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+		if first := parts[0]; p.m.Rows != first.m.Rows {
+			return nil, fmt.Errorf("%s has %d rows, %s %d: brain files joined along targets (hemispheres) must have the same rows", first.name(), first.m.Rows, p.name(), p.m.Rows)
+		}
+		cols += p.m.Cols
+		is64 = is64 || p.m.Is64()
+		if p.geo != nil && slices.Equal(p.shape[1:], p.geo.Spatial) {
+			geos = append(geos, p.geo)
+		}
+	}
+	in := &input{path: strings.Join(paths, " + "), shape: []int{parts[0].m.Rows, cols}, dtype: "float32", member: member}
+	rows := in.shape[0]
+	if is64 {
+		in.dtype, in.m = "float64", engine.NewMatrix64(rows, cols, make([]float64, rows*cols))
+	} else {
+		in.m = engine.NewMatrix32(rows, cols, make([]float32, rows*cols))
+	}
+	// copied in blocks of rows, so that no second copy of a part is made
+	const block = 64
+	idx := make([]int, 0, block)
+	c0 := 0
+	for _, p := range parts {
+		w := p.m.Cols
+		var buf32 []float32
+		var buf64 []float64
+		for r0 := 0; r0 < rows; r0 += block {
+			idx = idx[:0]
+			for r := r0; r < min(r0+block, rows); r++ {
+				idx = append(idx, r)
+			}
+			if is64 {
+				buf64 = slices.Grow(buf64[:0], len(idx)*w)[:len(idx)*w]
+				p.m.GatherCols64(idx, 0, w, buf64)
+				for k, r := range idx {
+					copy(in.m.F64[r*cols+c0:r*cols+c0+w], buf64[k*w:(k+1)*w])
+				}
+			} else {
+				buf32 = slices.Grow(buf32[:0], len(idx)*w)[:len(idx)*w]
+				p.m.GatherCols32(idx, 0, w, buf32)
+				for k, r := range idx {
+					copy(in.m.F32[r*cols+c0:r*cols+c0+w], buf32[k*w:(k+1)*w])
+				}
+			}
+		}
+		c0 += w
+		in.parts = append(in.parts, infoOf(p))
+		p.close() // its memory is free for the next
+		p.arrs = nil
+	}
+	in.m.Shape = in.shape
+	if len(geos) == len(parts) {
+		g, err := array.Join(paths, geos)
+		if err != nil {
+			return nil, err
+		}
+		in.geo = g
+	}
+	return in, nil
+}
+
 // volumeSpace is the space in which results over the targets of brain data y are also written
 // as volumes: that of --space (a NIfTI, MGH or CIFTI file whose voxels, vertices or
-// grayordinates are y's targets, shaped as them or flattened in C order over x, y, z), or else of
-// y itself when it was read from a NIfTI or MGH file with a time axis or a CIFTI file over
-// grayordinates; nil for neither.
-func volumeSpace(space string, y *input) (*array.Geometry, error) {
+// grayordinates are y's targets, shaped as them or flattened in C order over x, y, z; several
+// such files, hemispheres, whose targets follow one another), or else of y itself when it was
+// read from NIfTI or MGH files with a time axis or a CIFTI file over grayordinates; nil for
+// neither.
+func volumeSpace(spaces []string, y *input) (*array.Geometry, error) {
 	trailing := y.targetShape()
-	if space == "" {
+	if len(spaces) == 0 {
 		if g := y.geo; g != nil && slices.Equal(trailing, g.Spatial) { // a volume's axes, or a CIFTI file's grayordinates
 			return g, nil
 		}
 		return nil, nil
 	}
-	g, err := array.ReadGeometry(space)
-	if err != nil {
-		return nil, err
+	var geos []*array.Geometry
+	for _, space := range spaces {
+		g, err := array.ReadGeometry(space)
+		if err != nil {
+			return nil, err
+		}
+		geos = append(geos, g)
+	}
+	g := geos[0]
+	if len(geos) > 1 {
+		var err error
+		if g, err = array.Join(spaces, geos); err != nil {
+			return nil, err
+		}
 	}
 	n := 1
 	for _, d := range trailing {
@@ -141,14 +243,15 @@ func volumeSpace(space string, y *input) (*array.Geometry, error) {
 	}
 	if n != g.Targets() || len(trailing) > 1 && !slices.Equal(trailing, g.Spatial) {
 		return nil, fmt.Errorf("--space %s: a space of %s voxels or vertices, but %s's targets are shaped %s",
-			space, array.ShapeString(g.Spatial), y.name(), array.ShapeString(trailing))
+			strings.Join(spaces, " + "), array.ShapeString(g.Spatial), y.name(), array.ShapeString(trailing))
 	}
 	return g, nil
 }
 
 // writeVolumes writes results over the targets as files of g's format in its space (NAME.nii.gz,
-// NAME.mgz or NAME.dscalar.nii, for viewers), one per named array, returning the file names;
-// nothing when g is nil. path gives a file name's path in the output.
+// NAME.mgz or NAME.dscalar.nii, for viewers; lh.NAME.mgz and rh.NAME.mgz for hemispheres
+// joined), one per named array, returning the file names; nothing when g is nil. path gives a
+// file name's path in the output.
 func writeVolumes(g *array.Geometry, path func(name string) string, arrays map[string][]float64) ([]string, error) {
 	if g == nil {
 		return nil, nil
@@ -160,11 +263,11 @@ func writeVolumes(g *array.Geometry, path func(name string) string, arrays map[s
 	slices.Sort(names)
 	var files []string
 	for _, name := range names {
-		f := name + g.VolumeExt()
-		if err := array.WriteVolume(path(f), g, arrays[name]); err != nil {
+		fs, err := array.WriteNamed(g, name, arrays[name], path)
+		if err != nil {
 			return nil, err
 		}
-		files = append(files, f)
+		files = append(files, fs...)
 	}
 	return files, nil
 }
@@ -296,9 +399,33 @@ func subsetRows(m engine.Matrix, rows []int) engine.Matrix {
 	return engine.NewMatrix32(len(rows), m.Cols, out)
 }
 
+// loadCeilings is loadCeiling for one file; for several, the ceilings of brain data joined from
+// several files (hemispheres: brainalign ceiling run on each), one after another.
+func loadCeilings(paths []string, targets []int) ([]float64, error) {
+	if len(paths) == 1 {
+		return loadCeiling(paths[0], targets)
+	}
+	var all []float64
+	for _, p := range paths {
+		v, err := loadCeiling(p, nil)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, v...)
+	}
+	n := 1
+	for _, d := range targets {
+		n *= d
+	}
+	if len(all) != n || len(targets) != 1 {
+		return nil, fmt.Errorf("--ceiling %s: %d ceilings in all, but the brain data's targets are shaped %s", strings.Join(paths, " + "), len(all), array.ShapeString(targets))
+	}
+	return all, nil
+}
+
 // loadCeiling reads a noise ceiling (brainalign ceiling's ceiling.npy) for brain data whose
-// targets have the given shape: the same shape, or flat with as many values. Values must lie in
-// [0, 1]; NaN (no ceiling) is kept and treated as below the floor.
+// targets have the given shape: the same shape, or flat with as many values (nil: any shape).
+// Values must lie in [0, 1]; NaN (no ceiling) is kept and treated as below the floor.
 func loadCeiling(path string, targets []int) ([]float64, error) {
 	a, err := readOneArray(path, "one noise ceiling per target")
 	if err != nil {
@@ -309,10 +436,13 @@ func loadCeiling(path string, targets []int) ([]float64, error) {
 	for _, d := range targets {
 		n *= d
 	}
+	if targets == nil {
+		n = a.Size()
+	}
 	if a.F32 == nil && a.F64 == nil {
 		return nil, fmt.Errorf("%s: %s data, want float32 or float64 ceilings", path, a.DType)
 	}
-	if a.Size() != n || (len(a.Shape) != 1 && !slices.Equal(a.Shape, targets)) {
+	if targets != nil && (a.Size() != n || len(a.Shape) != 1 && !slices.Equal(a.Shape, targets)) {
 		return nil, fmt.Errorf("%s: shape %s, but the brain data's targets are shaped %s", path, array.ShapeString(a.Shape), array.ShapeString(targets))
 	}
 	m, err := a.Matrix()
@@ -349,4 +479,10 @@ func allRows(n int) []int {
 		rows[i] = i
 	}
 	return rows
+}
+
+// brainFlag is --brain of encode and sweep: one file, or several joined along targets.
+func brainFlag(required bool) cli.Flag {
+	return &cli.StringSliceFlag{Name: "brain", Aliases: []string{"y"}, Required: required,
+		Usage: "brain data `Y.npy` (n x targets, or n x channels x times); repeat for data split across files of the same rows, joined along targets in order (a surface's hemispheres: lh.betas.mgh, then rh.betas.mgh)"}
 }

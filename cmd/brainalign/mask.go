@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,7 +22,7 @@ type targetMask struct {
 }
 
 func brainMaskFlag() cli.Flag {
-	return &cli.StringFlag{Name: "brain-mask", Usage: "score only the targets where `MASK` (a NIfTI/MGH volume, CIFTI map or .npy of the targets' shape) is nonzero; outputs hold NaN elsewhere, where the brain data may hold anything (NaN included). Brain data with one column per masked target are taken as already masked"}
+	return &cli.StringSliceFlag{Name: "brain-mask", Usage: "score only the targets where `MASK` (a NIfTI/MGH volume, CIFTI map or .npy of the targets' shape) is nonzero; outputs hold NaN elsewhere, where the brain data may hold anything (NaN included). Brain data with one column per masked target are taken as already masked. Repeat for brain data joined from several files (lh, rh), one mask each, in the same order"}
 }
 
 // readMask reads a mask file: nonzero (and not NaN) elements are kept.
@@ -100,14 +101,48 @@ func (mk *targetMask) apply(y *input) error {
 
 // applyMask applies --brain-mask, when given, to y.
 func applyMask(c *cli.Context, y *input) error {
-	if c.String("brain-mask") == "" {
+	paths := c.StringSlice("brain-mask")
+	if len(paths) == 0 {
 		return nil
 	}
-	mk, err := readMask(c.String("brain-mask"))
+	mk, err := readMasks(paths)
 	if err != nil {
 		return err
 	}
 	return mk.apply(y)
+}
+
+// readMasks reads one mask, or joins the masks of brain data joined from several files
+// (hemispheres): their targets one after another, in the masks' joined space when each has one.
+func readMasks(paths []string) (*targetMask, error) {
+	if len(paths) == 1 {
+		return readMask(paths[0])
+	}
+	joined := &targetMask{path: strings.Join(paths, " + ")}
+	var geos []*array.Geometry
+	total := 0
+	for _, p := range paths {
+		mk, err := readMask(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range mk.cols {
+			joined.cols = append(joined.cols, total+c)
+		}
+		total += mk.size()
+		if mk.geo != nil {
+			geos = append(geos, mk.geo)
+		}
+	}
+	joined.shape = []int{total}
+	if len(geos) == len(paths) {
+		g, err := array.Join(paths, geos)
+		if err != nil {
+			return nil, err
+		}
+		joined.geo = g
+	}
+	return joined, nil
 }
 
 // expand writes values over the masked targets (len(cols) per block, blocks one after another:

@@ -16,10 +16,12 @@ type inputInfo struct {
 	Member string `json:"member,omitempty"`
 	Shape  []int  `json:"shape"`
 	DType  string `json:"dtype"`
+	// Parts are the files of brain data joined along targets (hemispheres), in order.
+	Parts []inputInfo `json:"parts,omitempty"`
 }
 
 func infoOf(in *input) inputInfo {
-	return inputInfo{Path: in.path, Member: in.member, Shape: in.shape, DType: in.dtype}
+	return inputInfo{Path: in.path, Member: in.member, Shape: in.shape, DType: in.dtype, Parts: in.parts}
 }
 
 // modelInfo is the model part of a summary: what was fitted, and how.

@@ -1,0 +1,116 @@
+package array
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Spaces joined from several files: a cortical surface comes as two hemispheres (FreeSurfer's
+// lh.betas.mgh and rh.betas.mgh on fsaverage, 163,842 vertices each), scored as one set of
+// targets, the left's vertices then the right's. Results over the joined targets are written as
+// one file per part, named after the part as FreeSurfer names hemisphere files: lh.scores.mgz,
+// rh.scores.mgz.
+
+// Part is one file's space within a joined space (Join).
+type Part struct {
+	Name     string // "lh", "rh", or "part1", "part2", ...: the prefix of the part's result files
+	Geometry *Geometry
+}
+
+// Join returns the space whose targets are those of parts, one part after another, the parts
+// named after their files (PartNames). Its Spatial is the number of targets in all; it has no
+// single affine, and its Coordinates are the parts' one after another.
+func Join(paths []string, parts []*Geometry) (*Geometry, error) {
+	if len(paths) != len(parts) || len(parts) < 2 {
+		return nil, fmt.Errorf("joining %d spaces of %d files: want one per file, at least two", len(parts), len(paths))
+	}
+	g := &Geometry{Format: "parts"}
+	total := 0
+	for i, name := range PartNames(paths) {
+		if parts[i].Parts != nil {
+			return nil, fmt.Errorf("%s: a joined space cannot be a part", paths[i])
+		}
+		g.Parts = append(g.Parts, Part{Name: name, Geometry: parts[i]})
+		total += parts[i].Targets()
+	}
+	g.Spatial = []int{total}
+	return g, nil
+}
+
+// PartNames names the parts of a joined space after their files: "lh" and "rh" for hemisphere
+// files (FreeSurfer's lh.* and rh.*, BIDS's hemi-L and hemi-R), else "part1", "part2", ... in
+// order (also when two files would get the same name).
+func PartNames(paths []string) []string {
+	names := make([]string, len(paths))
+	seen := map[string]bool{}
+	for i, p := range paths {
+		base := strings.ToLower(filepath.Base(p))
+		switch {
+		case strings.HasPrefix(base, "lh."), strings.Contains(base, "hemi-l_"), strings.Contains(base, "hemi-l."):
+			names[i] = "lh"
+		case strings.HasPrefix(base, "rh."), strings.Contains(base, "hemi-r_"), strings.Contains(base, "hemi-r."):
+			names[i] = "rh"
+		}
+		if names[i] == "" || seen[names[i]] {
+			for j := range names {
+				names[j] = fmt.Sprintf("part%d", j+1)
+			}
+			return names
+		}
+		seen[names[i]] = true
+	}
+	return names
+}
+
+// Files returns the names of the files WriteNamed writes for result name over g: name plus g's
+// VolumeExt, or for a joined space one file per part, PART.name plus the part's extension.
+func (g *Geometry) Files(name string) []string {
+	if g.Parts == nil {
+		return []string{name + g.VolumeExt()}
+	}
+	files := make([]string, len(g.Parts))
+	for i, p := range g.Parts {
+		files[i] = p.Name + "." + name + p.Geometry.VolumeExt()
+	}
+	return files
+}
+
+// WriteNamed writes data (one value per target of g) as result name: a file of g's format, or
+// for a joined space one per part, each written atomically at path(file) for the file names that
+// Files gives, which it returns.
+func WriteNamed(g *Geometry, name string, data []float64, path func(file string) string) ([]string, error) {
+	files := g.Files(name)
+	if len(data) != g.Targets() {
+		return nil, fmt.Errorf("%s: %d values for %d targets", files[0], len(data), g.Targets())
+	}
+	if g.Parts == nil {
+		return files, WriteVolume(path(files[0]), g, data)
+	}
+	off := 0
+	for i, p := range g.Parts {
+		n := p.Geometry.Targets()
+		if err := WriteVolume(path(files[i]), p.Geometry, data[off:off+n]); err != nil {
+			return nil, err
+		}
+		off += n
+	}
+	return files, nil
+}
+
+// errJoined is what a joined space answers where one file's space is needed.
+var errJoined = errors.New("a space joined from several files (hemispheres) is written one part at a time")
+
+// joinedCoordinates returns the parts' coordinates one after another.
+func (g *Geometry) joinedCoordinates() ([]float64, error) {
+	var out []float64
+	for _, p := range g.Parts {
+		xyz, err := p.Geometry.Coordinates()
+		if err != nil {
+			return nil, fmt.Errorf("part %s: %w", p.Name, err)
+		}
+		out = append(out, xyz...)
+	}
+	return out, nil
+}

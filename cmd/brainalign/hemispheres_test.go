@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/array"
+)
+
+// hemispheres is the synthetic study's fMRI data (360 targets) split as a surface's two
+// hemispheres: the first 200 targets in lh.brain.mgz, the other 160 in rh.brain.mgz (FreeSurfer
+// surface files, vertices x 1 x 1, one frame per image).
+type hemispheres struct {
+	dir, study, brain string // brain: the whole .npy
+	lh, rh            string
+	coords, roi       string
+	n                 int
+	split             int
+}
+
+func writeHemispheres(t *testing.T) hemispheres {
+	t.Helper()
+	dir := t.TempDir()
+	h := hemispheres{dir: dir, study: filepath.Join(dir, "study"), split: 200}
+	mustRun(t, "synth", "--out", h.study, "--subjects", "1")
+	h.brain = filepath.Join(h.study, "fmri", "sub-01", "brain.npy")
+	h.coords, h.roi = filepath.Join(h.study, "fmri", "sub-01", "coords.npy"), filepath.Join(h.study, "fmri", "roi_labels.npy")
+	b := readNPY(t, h.brain)
+	h.n = b.Shape[0]
+	m := b.Shape[1]
+	tmpl, err := array.ReadGeometry(filepath.Join("..", "..", "testdata", "neuro", "surface_float.mgz"))
+	must(t, err)
+	write := func(name string, c0, c1 int) string {
+		g := *tmpl
+		g.Spatial = []int{c1 - c0, 1, 1}
+		vals := make([]float64, 0, h.n*(c1-c0))
+		for i := range h.n {
+			for j := c0; j < c1; j++ {
+				vals = append(vals, float64(b.F32[i*m+j]))
+			}
+		}
+		p := filepath.Join(dir, name)
+		must(t, array.WriteFrames(p, &g, h.n, vals))
+		return p
+	}
+	h.lh, h.rh = write("lh.brain.mgz", 0, h.split), write("rh.brain.mgz", h.split, m)
+	return h
+}
+
+// Brain data split across two hemisphere files are scored as one: the same scores as the whole
+// .npy, written also as lh.scores.mgz and rh.scores.mgz, each in its hemisphere's space.
+func TestEncodeJoinsHemispheres(t *testing.T) {
+	h := writeHemispheres(t)
+	x := filepath.Join(h.study, "model", "ckpt-000100000", "layer03.npy")
+	whole, joined := filepath.Join(h.dir, "whole"), filepath.Join(h.dir, "joined")
+	ceil, lhCeil, rhCeil := writeSplitCeiling(t, h)
+	mustRun(t, "encode", "--features", x, "--brain", h.brain, "--ceiling", ceil, "--precision", "float64", "--out", whole)
+	mustRun(t, "encode", "--features", x, "--brain", h.lh, "--brain", h.rh, "--ceiling", lhCeil, "--ceiling", rhCeil, "--precision", "float64", "--out", joined)
+	a, b := readNPY(t, filepath.Join(whole, "scores.npy")), readNPY(t, filepath.Join(joined, "scores.npy"))
+	if !slices.Equal(b.Shape, []int{360}) {
+		t.Fatalf("joined scores shaped %v, want [360]", b.Shape)
+	}
+	for j := range a.F64 {
+		if math.Abs(a.F64[j]-b.F64[j]) > 1e-12 {
+			t.Fatalf("target %d: %v joined, %v from the whole file", j, b.F64[j], a.F64[j])
+		}
+	}
+	checkHemisphereFiles(t, h, joined, "scores", b.F64)
+	ca, cb := readNPY(t, filepath.Join(whole, "ceiled_scores.npy")), readNPY(t, filepath.Join(joined, "ceiled_scores.npy"))
+	for j := range ca.F64 {
+		if math.Abs(ca.F64[j]-cb.F64[j]) > 1e-12 && !(math.IsNaN(ca.F64[j]) && math.IsNaN(cb.F64[j])) {
+			t.Fatalf("target %d: ceiled %v joined, %v from the whole file", j, cb.F64[j], ca.F64[j])
+		}
+	}
+	checkHemisphereFiles(t, h, joined, "ceiled_scores", cb.F64)
+	sum := readJSON(t, filepath.Join(joined, "summary.json"))
+	parts, _ := get(t, sum, "brain", "parts").([]any)
+	if len(parts) != 2 || fmt.Sprint(parts[1].(map[string]any)["path"]) != h.rh {
+		t.Errorf("summary.json brain = %v", get(t, sum, "brain"))
+	}
+	if v := fmt.Sprint(get(t, sum, "volumes")); v != "[lh.ceiled_scores.mgz rh.ceiled_scores.mgz lh.scores.mgz rh.scores.mgz]" {
+		t.Errorf("summary.json volumes = %s", v)
+	}
+
+	// .npy brain data with the hemispheres' spaces given: the same files
+	spaced := filepath.Join(h.dir, "spaced")
+	mustRun(t, "encode", "--features", x, "--brain", h.brain, "--space", h.lh, "--space", h.rh, "--precision", "float64", "--out", spaced)
+	checkHemisphereFiles(t, h, spaced, "scores", a.F64)
+
+	// one mask per hemisphere: a vertex left out of each is NaN there, the others unchanged
+	lhMask, rhMask := hemisphereMask(t, h, "lh.cortex.mgz", h.split, 5), hemisphereMask(t, h, "rh.cortex.mgz", 360-h.split, 7)
+	masked := filepath.Join(h.dir, "masked")
+	mustRun(t, "encode", "--features", x, "--brain", h.lh, "--brain", h.rh, "--brain-mask", lhMask, "--brain-mask", rhMask, "--precision", "float64", "--out", masked)
+	c := readNPY(t, filepath.Join(masked, "scores.npy"))
+	for j := range c.F64 {
+		if out := j == 5 || j == h.split+7; out != math.IsNaN(c.F64[j]) || !out && math.Abs(c.F64[j]-a.F64[j]) > 1e-12 {
+			t.Fatalf("masked target %d: %v (whole %v)", j, c.F64[j], a.F64[j])
+		}
+	}
+	checkHemisphereFiles(t, h, masked, "scores", c.F64)
+}
+
+// writeSplitCeiling writes a noise ceiling over the 360 targets, and the same split as the
+// hemispheres (what brainalign ceiling gives run on each).
+func writeSplitCeiling(t *testing.T, h hemispheres) (whole, lh, rh string) {
+	t.Helper()
+	c := make([]float64, 360)
+	for j := range c {
+		c[j] = 0.05 + 0.9*float64((j*37)%100)/100
+	}
+	whole, lh, rh = filepath.Join(h.dir, "ceiling.npy"), filepath.Join(h.dir, "lh.ceiling.npy"), filepath.Join(h.dir, "rh.ceiling.npy")
+	must(t, array.WriteNPY(whole, []int{360}, c))
+	must(t, array.WriteNPY(lh, []int{h.split}, c[:h.split]))
+	must(t, array.WriteNPY(rh, []int{360 - h.split}, c[h.split:]))
+	return whole, lh, rh
+}
+
+// hemisphereMask writes a surface mask of n vertices keeping all but vertex drop.
+func hemisphereMask(t *testing.T, h hemispheres, name string, n, drop int) string {
+	t.Helper()
+	g, err := array.ReadGeometry(filepath.Join("..", "..", "testdata", "neuro", "surface_float.mgz"))
+	must(t, err)
+	g.Spatial = []int{n, 1, 1}
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = 1
+	}
+	v[drop] = 0
+	p := filepath.Join(h.dir, name)
+	must(t, array.WriteVolume(p, g, v))
+	return p
+}
+
+// checkHemisphereFiles checks that dir holds lh.NAME.mgz and rh.NAME.mgz with the values over
+// each hemisphere's vertices.
+func checkHemisphereFiles(t *testing.T, h hemispheres, dir, name string, values []float64) {
+	t.Helper()
+	for _, part := range []struct {
+		file   string
+		c0, c1 int
+	}{{"lh." + name + ".mgz", 0, h.split}, {"rh." + name + ".mgz", h.split, len(values)}} {
+		v := readVolume(t, filepath.Join(dir, part.file))
+		if v.Size() != part.c1-part.c0 || v.Geometry == nil || v.Geometry.Format != "mgh" {
+			t.Fatalf("%s: %d values (shape %v), want %d in an MGH file", part.file, v.Size(), v.Shape, part.c1-part.c0)
+		}
+		for j := range v.Size() {
+			want := values[part.c0+j]
+			if got := float64(v.F32[j]); got != float64(float32(want)) && !(math.IsNaN(got) && math.IsNaN(want)) {
+				t.Fatalf("%s: vertex %d = %v, want %v", part.file, j, got, want)
+			}
+		}
+	}
+}
+
+// A sweep of hemisphere files keeps the joined space (meta/lh.space.mgz, rh.space.mgz), takes
+// ROI labels per hemisphere, and spatial writes the best-layer map per hemisphere.
+func TestSweepJoinsHemispheres(t *testing.T) {
+	h := writeHemispheres(t)
+	roi := readNPY(t, h.roi)
+	lhROI, rhROI := filepath.Join(h.dir, "lh.roi.npy"), filepath.Join(h.dir, "rh.roi.npy")
+	must(t, array.WriteNPY(lhROI, []int{h.split}, roi.I64[:h.split]))
+	must(t, array.WriteNPY(rhROI, []int{360 - h.split}, roi.I64[h.split:]))
+	names := filepath.Join(h.study, "fmri", "roi_names.txt")
+	model := filepath.Join(h.study, "model")
+	whole, joined := filepath.Join(h.dir, "whole"), filepath.Join(h.dir, "joined")
+	ceil, lhCeil, rhCeil := writeSplitCeiling(t, h)
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", h.brain, "--roi", h.roi, "--roi-names", names, "--coords", h.coords,
+		"--ceiling", ceil, "--out", whole)
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", h.lh, "--brain", h.rh, "--roi", lhROI, "--roi", rhROI,
+		"--roi-names", names, "--coords", h.coords, "--ceiling", lhCeil, "--ceiling", rhCeil, "--out", joined)
+	if a, b := readFile(t, filepath.Join(whole, "table.csv")), readFile(t, filepath.Join(joined, "table.csv")); a != b || !strings.Contains(a, "ceiled_roi_V1") {
+		t.Errorf("table.csv of the joined hemispheres differs from the whole file's:\n%s\n%s", b, a)
+	}
+	for _, f := range []string{"lh.space.mgz", "rh.space.mgz", "space_parts.txt"} {
+		if _, err := os.Stat(filepath.Join(joined, "meta", f)); err != nil {
+			t.Errorf("meta/%s: %v", f, err)
+		}
+	}
+	sp := filepath.Join(h.dir, "spatial")
+	mustRun(t, "spatial", "--v1-roi", "V1", "--no-figures", "--out", sp, joined)
+	depth, mask := readNPY(t, filepath.Join(sp, "best_layer_depth.npy")), readNPY(t, filepath.Join(sp, "mask.npy"))
+	shown := make([]float64, len(depth.F64))
+	for j, d := range depth.F64 {
+		shown[j] = math.NaN()
+		if mask.I64[j] != 0 {
+			shown[j] = d
+		}
+	}
+	checkHemisphereFiles(t, h, sp, "best_layer_depth", shown)
+}
+
+// Joined files must agree on their rows, and a joined space on the number of targets.
+func TestJoinedHemispheresRefused(t *testing.T) {
+	h := writeHemispheres(t)
+	x := filepath.Join(h.study, "model", "ckpt-000100000", "layer03.npy")
+	g, err := array.ReadGeometry(h.lh)
+	must(t, err)
+	short := filepath.Join(h.dir, "rh.short.mgz")
+	must(t, array.WriteFrames(short, g, 3, make([]float64, 3*h.split)))
+	_, stderr, code := runCLI(t, "encode", "--features", x, "--brain", h.lh, "--brain", short, "--out", filepath.Join(h.dir, "o1"))
+	if code == 0 || !strings.Contains(stderr, fmt.Sprintf("%s has %d rows, %s 3: brain files joined along targets (hemispheres) must have the same rows", h.lh, h.n, short)) {
+		t.Errorf("joined files of different rows: exit %d, %s", code, stderr)
+	}
+	_, stderr, code = runCLI(t, "encode", "--features", x, "--brain", h.brain, "--space", h.lh, "--space", h.lh, "--out", filepath.Join(h.dir, "o2"))
+	if code == 0 || !strings.Contains(stderr, "--space "+h.lh+" + "+h.lh+": a space of 400 voxels or vertices") {
+		t.Errorf("a joined space of other targets: exit %d, %s", code, stderr)
+	}
+	for _, o := range []string{"o1", "o2"} {
+		if _, err := os.Stat(filepath.Join(h.dir, o)); err == nil {
+			t.Errorf("a refused run wrote %s", o)
+		}
+	}
+}
