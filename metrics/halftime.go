@@ -230,5 +230,5 @@ func HalfTimeDistance(ht []HalfTime, distance []float64) (Correlation, error) {
 	if len(x) < 3 {
 		return Correlation{R: math.NaN(), P: math.NaN(), N: len(x)}, fmt.Errorf("metrics: %s: %d ROIs have a half-time, need at least 3", fn, len(x))
 	}
-	return pearson(fn, x, y)
+	return pearson(fn, x, y, "ROIs with a half-time", "half-time (fraction of training)", "distance (mm) from V1")
 }

@@ -239,6 +239,23 @@ func TestSpatialErrors(t *testing.T) {
 	if _, err := SpatialScoreROI(d, lineCoords([]float64{1, 2, 3}), []int{1, 1, 2}, [3]float64{}, nil); err == nil {
 		t.Error("2 ROIs accepted")
 	}
+	// a constant input is named: which values, over what
+	for _, c := range []struct {
+		depth, dist []float64
+		want        string
+	}{
+		{[]float64{0.6, 0.6, 0.6, 0.6}, []float64{1, 2, 3, 4}, "the best-layer depth is 0.6 for all 4 masked targets"},
+		{[]float64{0, 0.5, 1, 0.5}, []float64{42, 42, 42, 42}, "the distance (mm) from the V1 reference is 42 for all 4 masked targets"},
+	} {
+		_, err := SpatialScore(c.depth, lineCoords(c.dist), [3]float64{}, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, stats.ErrConstantInput) {
+			t.Errorf("constant input: %v, want %q", err, c.want)
+		}
+	}
+	times := grid(20, 0, 0.01)
+	if _, err := TemporalScore(megScores(times, []int{5, 5, 5}, 2), 3, 2, times); err == nil || !strings.Contains(err.Error(), "the time of peak T_max (s) is 0.05 for all 3 layers") {
+		t.Errorf("every layer peaking at once: %v", err)
+	}
 }
 
 // megScores plants layers x channels x times scores whose channel mean for

@@ -1,8 +1,10 @@
 package metrics
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/brainalign/brainalign/stats"
@@ -16,10 +18,22 @@ type Correlation struct {
 	N int     `json:"n"`
 }
 
-func pearson(fn string, x, y []float64) (Correlation, error) {
+// A constant x or y is an error that names it (xName, yName) and what the values are of (over),
+// since "an input is constant" would not tell a user which: every target at the same best layer,
+// say, or at the same distance.
+func pearson(fn string, x, y []float64, over, xName, yName string) (Correlation, error) {
 	r, p, err := stats.Pearson(x, y)
 	if err != nil {
-		return Correlation{R: math.NaN(), P: math.NaN(), N: len(x)}, fmt.Errorf("metrics: %s: %w", fn, err)
+		nan := Correlation{R: math.NaN(), P: math.NaN(), N: len(x)}
+		for _, v := range []struct {
+			name string
+			vals []float64
+		}{{xName, x}, {yName, y}} {
+			if errors.Is(err, stats.ErrConstantInput) && len(v.vals) > 0 && !slices.ContainsFunc(v.vals, func(a float64) bool { return a != v.vals[0] }) {
+				return nan, fmt.Errorf("metrics: %s: the %s is %.4g for all %d %s, so the correlation is undefined (%w)", fn, v.name, v.vals[0], len(v.vals), over, stats.ErrConstantInput)
+			}
+		}
+		return nan, fmt.Errorf("metrics: %s: %w", fn, err)
 	}
 	return Correlation{R: r, P: p, N: len(x)}, nil
 }
@@ -114,7 +128,7 @@ func SpatialScore(depth, coords []float64, ref [3]float64, mask []bool) (Correla
 	if len(x) < 3 {
 		return Correlation{N: len(x)}, fmt.Errorf("metrics: %s: %d targets pass the mask, need at least 3", fn, len(x))
 	}
-	return pearson(fn, x, y)
+	return pearson(fn, x, y, "masked targets", "best-layer depth", "distance (mm) from the V1 reference")
 }
 
 // ROISpatial is the ROI-level spatial score and the per-ROI means behind it.
@@ -172,6 +186,6 @@ func SpatialScoreROI(depth, coords []float64, labels []int, ref [3]float64, mask
 		res.Correlation = Correlation{R: math.NaN(), P: math.NaN(), N: len(res.Labels)}
 		return res, fmt.Errorf("metrics: %s: %d ROIs have masked targets, need at least 3", fn, len(res.Labels))
 	}
-	res.Correlation, err = pearson(fn, res.MeanDepth, res.MeanDistance)
+	res.Correlation, err = pearson(fn, res.MeanDepth, res.MeanDistance, "ROIs", "mean best-layer depth", "mean distance (mm) from the V1 reference")
 	return res, err
 }

@@ -105,7 +105,7 @@ func TemporalScore(scores []float64, layers, channels int, times []float64) (Tem
 		res.Correlation = Correlation{R: math.NaN(), P: math.NaN(), N: len(x)}
 		return res, fmt.Errorf("metrics: %s: %d layers have a positive score curve, need at least 3", fn, len(x))
 	}
-	res.Correlation, err = pearson(fn, x, y)
+	res.Correlation, err = pearson(fn, x, y, "layers with a positive score curve", "layer index", "time of peak T_max (s)")
 	return res, err
 }
 

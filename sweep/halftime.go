@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/brainalign/brainalign/metrics"
@@ -16,7 +17,8 @@ type Series struct {
 	Values   []float64 `json:"values"`
 	HalfTime HalfTime  `json:"half_time"`
 	// Undefined lists checkpoints where the metric could not be computed (e.g. every target's
-	// best layer the same, so no correlation): their value is 0, no organisation.
+	// best layer the same, so no correlation): their value is 0, no organisation. Undefined at
+	// the last checkpoint, the half-time is too.
 	Undefined []string `json:"undefined_at,omitempty"`
 }
 
@@ -50,6 +52,17 @@ func halfTimeOf(steps, values []float64) HalfTime {
 		ht.Error = err.Error()
 	}
 	return ht
+}
+
+// seriesHalfTime is halfTimeOf for a score that may be undefined at some checkpoints (taken as
+// 0 there): undefined at the last checkpoint, last, there is no final value to take half of, and
+// the error says why rather than "final value 0".
+func seriesHalfTime(steps []float64, s *Series, last string) HalfTime {
+	if slices.Contains(s.Undefined, last) {
+		return HalfTime{HalfTime: metrics.HalfTime{Step: math.NaN(), Fraction: math.NaN()},
+			Error: fmt.Sprintf("the %s score is undefined at the last checkpoint, %s (every target's best layer the same, or too few targets or layers), so it has no final value to take half of", s.Name, last)}
+	}
+	return halfTimeOf(steps, s.Values)
 }
 
 // ROIHalfTime is the half-time of one ROI's mean best-layer score.
@@ -173,7 +186,7 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 			}
 			sp.Values[c] = r.R
 		}
-		sp.HalfTime = halfTimeOf(steps, sp.Values)
+		sp.HalfTime = seriesHalfTime(steps, sp, s0.Checkpoints[C-1].Name)
 		res.Spatial = sp
 	}
 	if meta.ROI != nil {
@@ -246,7 +259,7 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 			}
 			tp.Values[c] = t.R
 		}
-		tp.HalfTime = halfTimeOf(steps, tp.Values)
+		tp.HalfTime = seriesHalfTime(steps, tp, s0.Checkpoints[C-1].Name)
 		res.Temporal = tp
 		ws := o.Windows
 		if ws == nil {

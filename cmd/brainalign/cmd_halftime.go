@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -112,7 +115,11 @@ func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs
 	series := []*sweep.Series{&res.Encoding, res.Spatial, res.Temporal}
 	for _, s := range series {
 		if s != nil {
-			add(s.Name, "all", s.HalfTime, s.Values)
+			vals := s.Values
+			if slices.Contains(s.Undefined, g[0].Checkpoints[len(g[0].Checkpoints)-1].Name) {
+				vals = []float64{math.NaN()} // no final value: an empty cell, not the 0 it stands in for
+			}
+			add(s.Name, "all", s.HalfTime, vals)
 		}
 	}
 	for _, r := range res.ROI {
@@ -166,7 +173,10 @@ func printHalftime(w io.Writer, g []*sweep.Sweep, res *sweep.HalfTimeResult) {
 			return
 		}
 		note := ""
-		if !h.Interpolated {
+		switch {
+		case !h.Interpolated && h.Step == 0:
+			note = " (already at half at step 0: the untrained model)"
+		case !h.Interpolated:
 			note = " (already at half at the first usable checkpoint: an upper bound)"
 		}
 		fmt.Fprintf(w, "  %-22s step %-8s %6.2f%% of training%s\n", name, fmtStep(h.Step), 100*h.Fraction, note)
@@ -174,6 +184,9 @@ func printHalftime(w io.Writer, g []*sweep.Sweep, res *sweep.HalfTimeResult) {
 	for _, s := range []*sweep.Series{&res.Encoding, res.Spatial, res.Temporal} {
 		if s != nil {
 			line(s.Name, s.HalfTime)
+			if n := len(s.Undefined); n > 0 && s.HalfTime.Error == "" {
+				fmt.Fprintf(w, "  %-22s (undefined at %d checkpoint(s), taken as 0 there: %s)\n", "", n, strings.Join(s.Undefined, ", "))
+			}
 		}
 	}
 	for _, r := range res.ROI {

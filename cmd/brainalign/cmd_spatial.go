@@ -21,7 +21,8 @@ func init() {
 		Description: "For each target, the best layer (argmax over layers of the subject-mean score, as relative\n" +
 			"depth 0..1) is correlated (Pearson r, p) with the target's distance from V1, over targets that\n" +
 			"pass the significance mask (one-sample t-test of the layer-mean score across replicates,\n" +
-			"Benjamini-Hochberg FDR, positive only). Also the ROI-level score (ROI means) and each subject's\n" +
+			"two-sided p as SciPy's ttest_1samp, Benjamini-Hochberg FDR over all targets, then positive t\n" +
+			"only). Also the ROI-level score (ROI means) and each subject's\n" +
 			"own r. Writes spatial.json, best_layer_depth.npy, distance.npy, mask.npy (bool: the targets\n" +
 			"used) and the figures spatial.png (best layer vs distance, fitted line, r) and spatial_roi.png\n" +
 			"(mean depth per ROI); for sweeps of NIfTI, MGH or CIFTI brain data also best_layer_depth.nii.gz\n" +

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -420,5 +421,64 @@ func TestHalftimeFromStepZero(t *testing.T) {
 	}
 	if len(rows) < 3 || !found {
 		t.Errorf("halftime.csv rows %q: no ROI %q", rows, lines[0]+", dorsal")
+	}
+}
+
+// A spatial score undefined at the last checkpoint (every target's best layer the same) has no
+// half-time, and halftime says why (not "final value 0"), with an empty final value in
+// halftime.csv; a checkpoint at step 0 already at half is labelled as the untrained model.
+func TestHalftimeUndefinedAndStepZero(t *testing.T) {
+	dir, study, fm := metricSweeps(t)
+	var sweeps []string
+	for _, src := range fm {
+		dst := filepath.Join(t.TempDir(), filepath.Base(src))
+		must(t, os.CopyFS(dst, os.DirFS(src)))
+		a := readNPY(t, filepath.Join(dst, "scores.npy")) // checkpoints x layers x targets
+		C, L, M := a.Shape[0], a.Shape[1], a.Shape[2]
+		v := slices.Clone(a.F64)
+		for l := range L {
+			for j := range M {
+				v[((C-1)*L+l)*M+j] = 0.1
+				if l == 3 {
+					v[((C-1)*L+l)*M+j] = 0.3
+				}
+			}
+		}
+		must(t, array.WriteNPY(filepath.Join(dst, "scores.npy"), a.Shape, v))
+		sweeps = append(sweeps, dst)
+	}
+	out := filepath.Join(t.TempDir(), "ht")
+	stdout := mustRun(t, append([]string{"halftime", "--no-figures", "--out", out}, sweeps...)...)
+	if !strings.Contains(stdout, "spatial                undefined (the spatial score is undefined at the last checkpoint, ckpt-010000000") {
+		t.Errorf("halftime output:\n%s", stdout)
+	}
+	rows, err := csv.NewReader(strings.NewReader(readFile(t, filepath.Join(out, "halftime.csv")))).ReadAll()
+	must(t, err)
+	for _, r := range rows {
+		if r[0] == "spatial" && (r[2] != "" || r[4] != "") {
+			t.Errorf("halftime.csv spatial row %q: want no half-time and no final value", r)
+		}
+	}
+
+	// a model trained 0 and 1e5 steps, identical: at half at step 0 already
+	model := filepath.Join(dir, "model-same")
+	for _, dst := range []string{"ckpt-000000000", "ckpt-000100000"} {
+		must(t, os.MkdirAll(filepath.Join(model, dst), 0o777))
+		for _, l := range []string{"layer00.npy", "layer03.npy", "layer05.npy"} {
+			b, err := os.ReadFile(filepath.Join(study, "model", "ckpt-000100000", l))
+			must(t, err)
+			must(t, os.WriteFile(filepath.Join(model, dst, l), b, 0o644))
+		}
+	}
+	sweeps = nil
+	for _, sub := range []string{"sub-01", "sub-02"} {
+		o := filepath.Join(t.TempDir(), sub)
+		mustRun(t, "sweep", "--features", model, "--model", "same", "--subject", sub,
+			"--brain", filepath.Join(study, "fmri", sub, "brain.npy"), "--alphas", "1,100,10000", "--out", o)
+		sweeps = append(sweeps, o)
+	}
+	stdout, stderr, _ := runCLI(t, append([]string{"halftime", "--no-figures", "--out", filepath.Join(t.TempDir(), "ht0")}, sweeps...)...)
+	if !strings.Contains(stdout, "encoding               step 0") || !strings.Contains(stdout, "(already at half at step 0: the untrained model)") || strings.Contains(stdout, "upper bound") {
+		t.Errorf("halftime of a model already trained at step 0:\n%s\n%s", stdout, stderr)
 	}
 }
