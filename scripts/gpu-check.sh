@@ -58,14 +58,22 @@ run)
 			rc=1
 			return
 		fi
-		local t0=$(date +%s) r=0
+		local t0=$(date +%s) r=0 part
+		part=$(mktemp)
 		echo "== $name (limit ${t}s)" >> "$log"
-		(cd "$dir" && exec timeout "$t" "$@") >> "$log" 2>&1 || r=$?
+		(cd "$dir" && exec timeout "$t" "$@") > "$part" 2>&1 || r=$?
+		cat "$part" >> "$log"
 		local verdict=ok
 		[ "$r" = 0 ] || verdict="FAILED rc=$r"
 		[ "$r" = 124 ] && verdict="TIMED OUT after ${t}s"
 		[ "$r" = 0 ] || rc=1
+		# a test skipped on the device is said, with its reason: a pass must not hide one
+		local skips
+		skips=$(grep -c -- '--- SKIP' "$part")
+		[ "$skips" = 0 ] || verdict="$verdict, $skips skipped"
 		echo "$name: $verdict in $(($(date +%s) - t0))s" | tee -a "$summary"
+		grep -B1 -- '--- SKIP' "$part" | grep -v -- '^--$' | head -10 | sed 's/^/    /' | tee -a "$summary"
+		rm -f "$part"
 	}
 	# CUDA_LIBDIR: the CUDA libraries to retarget to (a dry run here: CUDA_LIBDIR=.cache/cudasim,
 	# the simulator that make test-cudasim builds).
@@ -75,6 +83,8 @@ run)
 		nvidia-smi
 		nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit --format=csv
 		ls "$libdir" | grep -E 'cublas|cusolver|nvrtc'
+		ldd --version | head -1 # the binaries, built on Debian 12, need glibc 2.34 or later
+		uname -srm
 	} > "$env" 2>&1
 	# The retargeted copies go to a folder of their own: a second run starts from the originals,
 	# and .gpu stays what build made (a dry run here must not double what travels).
@@ -84,6 +94,10 @@ run)
 	python3 .gpu/retarget.py "$rt/cuda.test" "$rt/brainalign" --libdir "$libdir" >> "$env" 2>&1 || {
 		echo "retarget failed"; cat "$env"; exit 1; }
 	export LD_LIBRARY_PATH=$libdir:${LD_LIBRARY_PATH:-}
+	# The ~150 engines the tests open each JIT-compile the PTX for the device: a cache the driver
+	# can write (its default is under $HOME) makes that once per machine, not once per engine.
+	export CUDA_CACHE_PATH=${CUDA_CACHE_PATH:-${TMPDIR:-/tmp}/brainalign-jit-cache} CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE:-1073741824}
+	mkdir -p "$CUDA_CACHE_PATH"
 	{
 		echo "== ldd"
 		ldd "$rt/cuda.test" | grep -E 'cuda|cublas|cusolver|nvrtc|not found'

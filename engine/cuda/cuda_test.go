@@ -20,25 +20,48 @@ import (
 )
 
 // A binary with this package cannot start without the CUDA driver (gorgonia.org/cu exits in its
-// init); newTestEngine still skips, with the reason, when the driver sees no usable device.
+// init); newTestEngine still skips, with the reason, when the driver sees no device. An engine
+// that fails to start on a device the driver sees (its kernels not loading, a library handle not
+// created) fails the test: a skip there would pass a run that tested nothing.
 func newTestEngine(t testing.TB) *Engine {
 	t.Helper()
-	e, err := New(0)
-	if err != nil {
-		t.Skipf("no CUDA device: %v", err)
-	}
+	e := startEngine(t)
 	t.Cleanup(func() { e.Close() })
 	return e
 }
 
-func TestConformance(t *testing.T) {
-	enginetest.RunAll(t, func(t *testing.T) engine.Engine {
-		e, err := New(0)
-		if err != nil {
+func startEngine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := New(0)
+	if err != nil {
+		if n, nerr := cu.NumDevices(); nerr == nil && n == 0 {
 			t.Skipf("no CUDA device: %v", err)
 		}
-		return e
+		t.Fatalf("the CUDA engine did not start on a device the driver sees: %v", err)
+	}
+	return e
+}
+
+func TestConformance(t *testing.T) {
+	enginetest.RunAll(t, func(t *testing.T) engine.Engine { return startEngine(t) })
+}
+
+// syevdExtraBytes is how much more workspace the device's cusolverDnDsyevd asks for an n x n
+// matrix than LAPACK's dsyevd (1 + 6n + 2n^2 doubles, what cudasim reports): tests that set a
+// memory limit from the sizes of their problem add it, since cuSOLVER's minimum workspace is
+// its own.
+func syevdExtraBytes(t *testing.T, e *Engine, n int) int64 {
+	t.Helper()
+	var lw int
+	onDevice(t, e, func(d *device) error {
+		p := &pool{d: d}
+		defer p.release()
+		a, w := put(t, d, p, make([]float64, n*n)), put(t, d, p, make([]float64, n))
+		var err error
+		lw, err = d.sol.dsyevdWork(n, n, a, w)
+		return err
 	})
+	return max(0, 8*int64(lw-(1+6*n+2*n*n)))
 }
 
 // problem makes a planted-signal problem: y = x w + noise, plus a constant target.
@@ -298,6 +321,7 @@ func TestBatching(t *testing.T) {
 	if want.Batches != 1 {
 		t.Fatalf("reference ran in %d batches, want 1", want.Batches)
 	}
+	extra := syevdExtraBytes(t, e, 12) // the 12 x 12 eigenproblem of every fold
 	t.Run("max_batch", func(t *testing.T) {
 		opts := base
 		opts.MaxBatch = 4
@@ -329,7 +353,7 @@ func TestBatching(t *testing.T) {
 		// (about 18 KiB) and, during the decomposition, about 20 KiB of temporaries plus
 		// cuSOLVER's workspace; after it about 67 KiB stay for targets of 1.7 KiB each: 2
 		// batches (40 + 1) rather than 1 of 41.
-		opts.MemoryLimit = 128 << 10
+		opts.MemoryLimit = 128<<10 + extra
 		got := score(t, e, x, y, opts)
 		if got.Batches < 2 {
 			t.Errorf("a 128 KiB limit ran in %d batch(es)", got.Batches)
@@ -341,7 +365,7 @@ func TestBatching(t *testing.T) {
 	// fails with ErrOutOfMemory.
 	t.Run("memory_limit_sweep", func(t *testing.T) {
 		completed := 0
-		for limit := int64(128 << 10); ; limit -= 512 {
+		for limit := 128<<10 + extra; ; limit -= 512 {
 			opts := base
 			opts.MemoryLimit = limit
 			got, err := engine.Score(context.Background(), e, x, y, opts)
@@ -636,7 +660,14 @@ func TestStreamedBrainData(t *testing.T) {
 			opts := base
 			ybytes := int64(n*m) * map[engine.Precision]int64{engine.Float64: 8, engine.Float32: 4}[p]
 			opts.MemoryLimit = ybytes * 2 / 3 // Y is 1.5x the budget
-			compare(t, "streamed", scoreStreamed(t, e, x, y, opts), want, 1e-6, 1)
+			// In float32 the batches' products may take other cuBLAS kernels than one batch's
+			// (another order of summation): a near-tie of two penalties may then go the other way,
+			// which changes that target's r by more than rounding.
+			tol, agree := 1e-6, 1.0
+			if p == engine.Float32 {
+				tol, agree = 2e-3, 0.999
+			}
+			compare(t, "streamed", scoreStreamed(t, e, x, y, opts), want, tol, agree)
 		})
 	}
 }
