@@ -262,10 +262,16 @@ func (g *Geometry) writeCifti(path string, frames int, data []float64) error {
 }
 
 // Labels returns the label table of a CIFTI-2 label file (.dlabel.nii: its first map's key ->
-// name), such as an atlas of ROIs; an error for other files.
+// name) or of a GIFTI file (.label.gii), such as an atlas of ROIs; an error for other files.
 func (g *Geometry) Labels() (map[int]string, error) {
+	if g.Format == "gifti" {
+		if g.gifti.labels == nil {
+			return nil, errors.New("a GIFTI file without a label table")
+		}
+		return g.gifti.labels, nil
+	}
 	if g.Format != "cifti" {
-		return nil, errors.New("not a CIFTI label file: only CIFTI-2 label files (.dlabel.nii) name their labels")
+		return nil, errors.New("not a CIFTI or GIFTI label file: only CIFTI-2 (.dlabel.nii) and GIFTI (.label.gii) label files name their labels")
 	}
 	maps, err := parseCifti(g.xml)
 	if err != nil {
@@ -313,20 +319,16 @@ func (g *Geometry) Describe() string {
 		}
 		s := fmt.Sprintf("CIFTI-2, %d %s", g.Targets(), what)
 		if labels, err := g.Labels(); err == nil {
-			keys := make([]int, 0, len(labels))
-			for k := range labels {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
-			var names []string
-			for i, k := range keys {
-				if i == 8 {
-					names = append(names, fmt.Sprintf("... %d more", len(keys)-i))
-					break
-				}
-				names = append(names, fmt.Sprintf("%d %s", k, labels[k]))
-			}
-			s += "; labels " + strings.Join(names, ", ")
+			s += "; labels " + listLabels(labels)
+		}
+		return s
+	case "gifti":
+		s := fmt.Sprintf("GIFTI, a surface of %d vertices", g.Targets())
+		if h := g.gifti.hemisphere(); h != "" {
+			s += " (" + h + ")"
+		}
+		if labels, err := g.Labels(); err == nil {
+			s += "; labels " + listLabels(labels)
 		}
 		return s
 	case "mgh":
@@ -336,4 +338,22 @@ func (g *Geometry) Describe() string {
 		return fmt.Sprintf("MGH, %s voxels", ShapeString(g.Spatial))
 	}
 	return fmt.Sprintf("NIfTI-%s, %s voxels", strings.TrimPrefix(g.Format, "nifti"), ShapeString(g.Spatial))
+}
+
+// listLabels lists a label table for people: "0 ???, 1 V1, ... 12 more".
+func listLabels(labels map[int]string) string {
+	keys := make([]int, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var names []string
+	for i, k := range keys {
+		if i == 8 {
+			names = append(names, fmt.Sprintf("... %d more", len(keys)-i))
+			break
+		}
+		names = append(names, fmt.Sprintf("%d %s", k, labels[k]))
+	}
+	return strings.Join(names, ", ")
 }

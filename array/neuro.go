@@ -32,12 +32,13 @@ import (
 // Geometry is the header of a NIfTI or MGH file: what WriteVolume needs to write a volume in
 // the same space (voxel sizes, orientation, affine).
 type Geometry struct {
-	Format  string // "nifti1", "nifti2", "mgh", "cifti", or "parts" (Join)
-	Spatial []int  // the sizes of the x, y and z axes (surfaces: vertices, 1, 1; CIFTI: grayordinates; parts: targets)
+	Format  string // "nifti1", "nifti2", "mgh", "cifti", "gifti", or "parts" (Join)
+	Spatial []int  // the sizes of the x, y and z axes (surfaces: vertices, 1, 1; CIFTI: grayordinates; GIFTI: vertices; parts: targets)
 	Parts   []Part // a joined space's parts (parts.go), targets one part after another
 	header  []byte // the header as stored (NIfTI: without extensions)
 	order   binary.ByteOrder
 	xml     []byte // CIFTI: the XML extension
+	gifti   *giftiInfo
 }
 
 // Targets returns the number of voxels, vertices or grayordinates.
@@ -49,11 +50,15 @@ func (g *Geometry) Targets() int {
 	return n
 }
 
+// OfMaps reports whether g's files hold maps over it, rows x targets (CIFTI and GIFTI files): a
+// mask or an atlas in such a file is one map, 1 x targets.
+func (g *Geometry) OfMaps() bool { return g.Format == "cifti" || g.Format == "gifti" }
+
 // IsNeuro reports whether path names a NIfTI or MGH file, by extension (.nii, .nii.gz, .mgh,
 // .mgz): a file of one array, named after the path.
 func IsNeuro(path string) bool {
 	p := strings.ToLower(path)
-	for _, ext := range []string{".nii", ".nii.gz", ".mgh", ".mgz"} {
+	for _, ext := range []string{".nii", ".nii.gz", ".mgh", ".mgz", ".gii"} {
 		if strings.HasSuffix(p, ext) {
 			return true
 		}
@@ -64,6 +69,9 @@ func IsNeuro(path string) bool {
 // openNeuro opens a NIfTI or MGH file held in buf (decompressing .nii.gz and .mgz), reading its
 // header; the data are decoded by Read.
 func openNeuro(name string, buf []byte, m *mapping) (*File, error) {
+	if isGIFTI(name) {
+		return openGIFTI(name, buf, m)
+	}
 	lower := strings.ToLower(name)
 	if strings.HasSuffix(lower, ".gz") || strings.HasSuffix(lower, ".mgz") {
 		raw, err := gunzip(buf)
@@ -492,7 +500,10 @@ func parseMGH(buf []byte) (*neuroHeader, error) {
 // that WriteVolume writes results in.
 func ReadGeometry(path string) (*Geometry, error) {
 	if !IsNeuro(path) {
-		return nil, fmt.Errorf("%s: not a NIfTI or MGH file (.nii, .nii.gz, .mgh, .mgz)", path)
+		return nil, fmt.Errorf("%s: not a NIfTI, MGH or GIFTI file (.nii, .nii.gz, .mgh, .mgz, .gii)", path)
+	}
+	if isGIFTI(path) {
+		return readGIFTIGeometry(path)
 	}
 	f, err := openRegular(path)
 	if err != nil {
@@ -537,7 +548,7 @@ func ReadGeometry(path string) (*Geometry, error) {
 }
 
 // VolumeExts are the file name extensions of VolumeExt.
-var VolumeExts = []string{".nii.gz", ".mgz", ".dscalar.nii", ".pscalar.nii"}
+var VolumeExts = []string{".nii.gz", ".mgz", ".dscalar.nii", ".pscalar.nii", ".func.gii"}
 
 // VolumeExt is the file name extension WriteVolume gives a result in g's format: ".nii.gz" for
 // NIfTI, ".mgz" for MGH, ".dscalar.nii" for CIFTI over brain models, ".pscalar.nii" over parcels;
@@ -548,6 +559,8 @@ func (g *Geometry) VolumeExt() string {
 		return g.Parts[0].Geometry.VolumeExt()
 	case g.Format == "mgh":
 		return ".mgz"
+	case g.Format == "gifti":
+		return ".func.gii"
 	case g.Format == "cifti" && g.ciftiParcellated():
 		return ".pscalar.nii"
 	case g.Format == "cifti":
@@ -571,6 +584,9 @@ func WriteVolume(path string, g *Geometry, data []float64) error {
 func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 	if g.Parts != nil {
 		return fmt.Errorf("%s: %w", path, errJoined)
+	}
+	if g.Format == "gifti" {
+		return g.writeGIFTI(path, frames, data)
 	}
 	if g.Format == "cifti" {
 		if frames < 1 || len(data) != frames*g.Targets() {
@@ -668,6 +684,8 @@ func (g *Geometry) Affine() ([16]float64, error) {
 	switch g.Format {
 	case "parts":
 		return a, errors.New("a space joined from several files has no single voxel-to-world matrix")
+	case "gifti":
+		return a, errors.New("a GIFTI data file holds no vertex positions: they are in the surface's geometry (.surf.gii, e.g. the midthickness), which --coords takes")
 	case "nifti1", "nifti2":
 		var qcode, scode int
 		var pix [4]float64

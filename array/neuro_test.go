@@ -23,6 +23,11 @@ type neuroExpected struct {
 			Labels map[string]string `json:"labels"`
 			Names  []string          `json:"names"`
 		} `json:"cifti"`
+		Gifti *struct {
+			Structure string            `json:"structure"`
+			Labels    map[string]string `json:"labels"`
+			Surface   bool              `json:"surface"`
+		} `json:"gifti"`
 	} `json:"files"`
 	Bad map[string]string `json:"bad"`
 }
@@ -55,7 +60,8 @@ func TestNeuroMatchesNiBabel(t *testing.T) {
 		}
 		a := arrs[0]
 		// volumes have a geometry; CIFTI files over grayordinates (brain models or parcels) too
-		geometry := want.Affine != nil || want.Cifti != nil && want.Cifti.Axes[1] != "ScalarAxis" && want.Cifti.Axes[1] != "SeriesAxis"
+		geometry := want.Affine != nil || want.Cifti != nil && want.Cifti.Axes[1] != "ScalarAxis" && want.Cifti.Axes[1] != "SeriesAxis" ||
+			want.Gifti != nil && !want.Gifti.Surface // GIFTI data over vertices; a surface's coordinates are not a space
 		if fmt.Sprint(a.Shape) != fmt.Sprint(want.Shape) || a.DType != want.DType || (a.Geometry == nil) == geometry {
 			t.Errorf("%s: shape %v dtype %s geometry %v, want %v %s", name, a.Shape, a.DType, a.Geometry, want.Shape, want.DType)
 			continue

@@ -75,39 +75,44 @@ const (
 // ReadMeta reads metadata files; an empty path leaves its field unset. roiNames is text: one
 // name per line (line k names label k, from 0), or "LABEL NAME" per line (space, tab or comma).
 func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {
-	var rois []string
+	var cs, rois []string
+	if coords != "" {
+		cs = []string{coords}
+	}
 	if roi != "" {
 		rois = []string{roi}
 	}
-	return ReadMetaJoined(coords, rois, roiNames, times)
+	return ReadMetaJoined(cs, rois, roiNames, times)
 }
 
-// ReadMetaJoined is ReadMeta for the ROI labels of targets joined from several files (a
-// surface's hemispheres: lh.streams.mgz, then rh.streams.mgz), one after another; a label is
-// the same ROI in every file (V1 of both hemispheres).
-func ReadMetaJoined(coords string, rois []string, roiNames, times string) (Meta, error) {
+// ReadMetaJoined is ReadMeta for the coordinates and ROI labels of targets joined from several
+// files (a surface's hemispheres: lh.white.surf.gii then rh.white.surf.gii, lh.streams.mgz then
+// rh.streams.mgz), one after another; a label is the same ROI in every file (V1 of both
+// hemispheres).
+func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error) {
 	var m Meta
 	var err error
 	roi := strings.Join(rois, " + ")
-	m.Files.Coords, m.Files.ROI, m.Files.Times = coords, roi, times
-	if coords != "" {
-		var shape []int
-		if m.Coords, shape, err = readFloatsShape(coords); err != nil {
+	m.Files.Coords, m.Files.ROI, m.Files.Times = strings.Join(coords, " + "), roi, times
+	for _, path := range coords {
+		xyz, shape, err := readFloatsShape(path)
+		if err != nil {
 			return m, err
 		}
 		if len(shape) != 2 || shape[1] != 3 {
-			return m, fmt.Errorf("%s: coordinates must be targets x 3, got shape %v", coords, shape)
+			return m, fmt.Errorf("%s: coordinates must be targets x 3, got shape %v", path, shape)
 		}
-		if err := checkFiniteFile(coords, m.Coords); err != nil {
+		if err := checkFiniteFile(path, xyz); err != nil {
 			return m, err
 		}
+		m.Coords = append(m.Coords, xyz...)
 	}
 	for _, path := range rois {
 		labels, err := readInts(path)
 		if err != nil {
 			return m, err
 		}
-		if roiNames == "" && strings.HasSuffix(strings.ToLower(path), ".dlabel.nii") {
+		if lower := strings.ToLower(path); roiNames == "" && (strings.HasSuffix(lower, ".dlabel.nii") || strings.HasSuffix(lower, ".label.gii")) {
 			names, err := ciftiLabelNames(path, labels)
 			if err != nil {
 				return m, err
@@ -527,8 +532,8 @@ func checkFiniteFile(path string, v []float64) error {
 	return nil
 }
 
-// ciftiLabelNames names the ROI labels of a CIFTI-2 label file (an atlas such as HCP's
-// .dlabel.nii) from its label table. Workbench's unlabelled key, named "???" (the medial wall),
+// ciftiLabelNames names the ROI labels of a CIFTI-2 or GIFTI label file (an atlas such as HCP's
+// .dlabel.nii, or a hemisphere's .label.gii) from its label table. Workbench's unlabelled key, named "???" (the medial wall),
 // is no ROI: its targets' labels become -1, as do those of key 0 when the table lacks it.
 func ciftiLabelNames(path string, labels []int) (map[int]string, error) {
 	g, err := array.ReadGeometry(path)
@@ -578,9 +583,9 @@ func readInts(path string) ([]int, error) {
 	defer array.CloseAll(arrs)
 	// a NIfTI or MGH label volume (an atlas) is flattened in C order over (x, y, z), as brain data
 	// read from such files order their targets; so is a vector stored with axes of size 1 (a
-	// CIFTI label map is 1 x grayordinates)
-	if len(arrs) == 1 && arrs[0].Geometry != nil && arrs[0].Geometry.Format == "cifti" && arrs[0].Shape[0] > 1 {
-		return nil, fmt.Errorf("%s: a CIFTI file of %d maps: want one map of labels", path, arrs[0].Shape[0])
+	// CIFTI or GIFTI label map is 1 x grayordinates or vertices)
+	if len(arrs) == 1 && arrs[0].Geometry != nil && arrs[0].Geometry.OfMaps() && arrs[0].Shape[0] > 1 {
+		return nil, fmt.Errorf("%s: a %s file of %d maps: want one map of labels", path, strings.ToUpper(arrs[0].Geometry.Format), arrs[0].Shape[0])
 	}
 	if len(arrs) != 1 || len(arrs[0].Shape) != 1 && !isVector(arrs[0].Shape) && (arrs[0].Geometry == nil || len(arrs[0].Shape) != 3) {
 		return nil, fmt.Errorf("%s: want one 1-d array of integer labels (or a NIfTI/MGH label volume)", path)

@@ -12,11 +12,15 @@ both byte orders, gzip, integer data with scl_slope/scl_inter, 3-d and 4-d data,
 short, int and uchar types, and CIFTI-2 dense series, scalars and labels and a parcellated series
 (read as rows x grayordinates, as NiBabel's get_fdata gives them; "cifti" records the intent, the
 axes and label names); scores.dscalar.nii and scores.pscalar.nii are what brainalign's CIFTI
-outputs must look like. "bad" lists files that must be refused and why.
+outputs must look like; GIFTI surface data (.func.gii, .shape.gii, .label.gii: one data array per
+row, or one vertices x rows array; "gifti" records the hemisphere and label names) and a
+surface's .surf.gii (its vertices' coordinates). "bad" lists files that must be refused and why.
 """
 
+import base64
 import json
 import os
+import re
 
 import nibabel as nib
 import numpy as np
@@ -124,6 +128,73 @@ record("mixed.dtseries.nii", cifti2.Cifti2Image(rng.normal(size=(3, len(mixed)))
 record("scores.dscalar.nii", cifti2.Cifti2Image(np.linspace(-1, 1, len(mixed))[None, :], header=(cifti2.ScalarAxis(["scores"]), mixed)))
 record("scores.pscalar.nii", cifti2.Cifti2Image(np.array([[0.25, -0.5]]), header=(cifti2.ScalarAxis(["scores"]), parcels)))
 
+# GIFTI (fMRIPrep's and Workbench's per-hemisphere surface data): read as rows x vertices, one
+# row per data array (time points, maps), or the transpose of one vertices x rows array
+
+
+def record_gifti(name, img):
+    path = os.path.join(OUT, name)
+    nib.save(img, path)
+    back = nib.load(path)
+    data = [d for d in back.darrays if d.intent != nib.nifti1.intent_codes["NIFTI_INTENT_TRIANGLE"]]
+    if data[0].intent == nib.nifti1.intent_codes["NIFTI_INTENT_POINTSET"]:
+        rows = data[0].data  # a surface: its vertices' coordinates, vertices x 3
+    elif len(data) == 1 and data[0].data.ndim == 2:
+        rows = data[0].data.T
+    else:
+        rows = np.stack([d.data for d in data])
+    expected[name] = {
+        "affine": None,
+        "shape": list(rows.shape),
+        "dtype": str(data[0].data.dtype.newbyteorder("=")),
+        "values": [float(v) for v in np.asarray(rows, dtype=np.float64).ravel()],
+        "gifti": {"structure": back.meta.get("AnatomicalStructurePrimary"),
+                  "labels": {str(l.key): l.label for l in back.labeltable.labels},
+                  "surface": bool(data[0].intent == nib.nifti1.intent_codes["NIFTI_INTENT_POINTSET"])},
+    }
+
+
+def darray(data, intent="NIFTI_INTENT_NONE", **kw):
+    return nib.gifti.GiftiDataArray(data, intent=intent, **kw)
+
+
+left = nib.gifti.GiftiMetaData({"AnatomicalStructurePrimary": "CortexLeft", "AnatomicalStructureSecondary": "MidThickness"})
+frames = rng.normal(size=(6, 7)).astype(np.float32)
+record_gifti("sub-01_hemi-L_bold.func.gii",
+             nib.gifti.GiftiImage(meta=left, darrays=[darray(f, "NIFTI_INTENT_TIME_SERIES") for f in frames]))
+record_gifti("ascii_int32.shape.gii",
+             nib.gifti.GiftiImage(darrays=[darray(rng.integers(-50, 50, size=5).astype(np.int32), encoding="ASCII")]))
+record_gifti("b64_be_float64.func.gii",
+             nib.gifti.GiftiImage(darrays=[darray(rng.normal(size=4), encoding="B64BIN") for _ in range(3)]))
+# NiBabel writes little-endian data whatever it is asked: the same file rewritten big-endian, and
+# recorded as NiBabel reads it back
+be = os.path.join(OUT, "b64_be_float64.func.gii")
+with open(be) as f:
+    xml = f.read()
+xml = re.sub(r"<Data>([^<]*)</Data>", lambda m: "<Data>" + base64.b64encode(
+    np.frombuffer(base64.b64decode(m.group(1)), dtype="<f8").astype(">f8").tobytes()).decode() + "</Data>", xml)
+with open(be, "w") as f:
+    f.write(xml.replace('Endian="LittleEndian"', 'Endian="BigEndian"'))
+assert np.array_equal(np.stack([d.data for d in nib.load(be).darrays]).ravel(), expected["b64_be_float64.func.gii"]["values"])
+record_gifti("matrix_rowmajor.func.gii",
+             nib.gifti.GiftiImage(darrays=[darray(rng.normal(size=(7, 4)).astype(np.float32), ordering="C")]))
+record_gifti("matrix_colmajor.func.gii",
+             nib.gifti.GiftiImage(darrays=[darray(rng.normal(size=(7, 4)).astype(np.float32), ordering="F")]))
+record_gifti("uint8_mask.shape.gii",
+             nib.gifti.GiftiImage(darrays=[darray((np.arange(7) % 3 != 0).astype(np.uint8))]))
+table = nib.gifti.GiftiLabelTable()
+for key, label in [(0, "???"), (1, "V1"), (2, "V2 & V3")]:
+    lab = nib.gifti.GiftiLabel(key)
+    lab.label = label
+    table.labels.append(lab)
+record_gifti("lh.atlas.label.gii",
+             nib.gifti.GiftiImage(meta=left, labeltable=table, darrays=[darray((np.arange(7) % 3).astype(np.int32), "NIFTI_INTENT_LABEL")]))
+record_gifti("lh.white.surf.gii",
+             nib.gifti.GiftiImage(meta=left, darrays=[darray(rng.normal(size=(7, 3)).astype(np.float32) * 40, "NIFTI_INTENT_POINTSET"),
+                                                      darray(np.array([[0, 1, 2], [2, 3, 4]], dtype=np.int32), "NIFTI_INTENT_TRIANGLE")]))
+# what NiBabel writes for a map of scores over the vertices of the left hemisphere above
+record_gifti("scores.func.gii", nib.gifti.GiftiImage(meta=left, darrays=[darray(np.linspace(-1, 1, 7).astype(np.float32))]))
+
 # refused: complex data, a header cut short, data cut short
 img = nib.Nifti1Image(np.ones((2, 2, 2), dtype=np.complex64), affine)
 nib.save(img, os.path.join(OUT, "complex.nii"))
@@ -133,7 +204,15 @@ with open(os.path.join(OUT, "short_header.nii"), "wb") as f:
     f.write(whole[:200])
 with open(os.path.join(OUT, "short_data.nii"), "wb") as f:
     f.write(whole[:-10])
+with open(os.path.join(OUT, "sub-01_hemi-L_bold.func.gii"), "rb") as f:
+    whole = f.read()
+with open(os.path.join(OUT, "truncated.func.gii"), "wb") as f:
+    f.write(whole[: len(whole) // 2])
+with open(os.path.join(OUT, "external.func.gii"), "w") as f:
+    f.write(whole.decode().replace('Encoding="GZipBase64Binary"', 'Encoding="ExternalFileBinary" ExternalFileName="data.bin"', 1))
 bad = {
+    "truncated.func.gii": "GIFTI XML",
+    "external.func.gii": "ExternalFileBinary",
     "complex.nii": "NIfTI datatype complex64",
     "short_header.nii": "too short for a NIfTI header",
     "short_data.nii": "truncated",

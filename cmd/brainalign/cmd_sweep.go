@@ -56,7 +56,7 @@ func init() {
 			&cli.StringFlag{Name: "subject", Usage: "subject `NAME`, to pair subjects across models in compare"},
 			&cli.StringFlag{Name: "steps", Usage: "training steps, one per checkpoint in order: `1000,10000,...` or a file (.npy or one per line)"},
 			&cli.StringFlag{Name: "layers", Usage: "the layers to score, shallow to deep: `a,b,c` or a file (one per line); default: every layer, in name order"},
-			&cli.StringFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (targets x 3, mm MNI): spatial score"},
+			&cli.StringSliceFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (targets x 3, mm MNI; or a surface's .surf.gii: its vertices' positions): spatial score; repeat for targets joined from several files (lh, then rh)"},
 			&cli.StringSliceFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none), or a NIfTI/MGH/CIFTI label volume of the targets: per-ROI means; repeat for targets joined from several files (lh.streams.mgz, then rh.streams.mgz), a label naming the same ROI in each"},
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
 			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds): temporal score"},
@@ -139,7 +139,7 @@ func runSweep(c *cli.Context) error {
 	for _, sk := range plan.Skipped {
 		fmt.Fprintf(c.App.ErrWriter, "warning: skipped %s\n", sk)
 	}
-	meta, err := sweep.ReadMetaJoined(c.String("coords"), c.StringSlice("roi"), c.String("roi-names"), c.String("times"))
+	meta, err := sweep.ReadMetaJoined(c.StringSlice("coords"), c.StringSlice("roi"), c.String("roi-names"), c.String("times"))
 	if err != nil {
 		return err
 	}
@@ -400,7 +400,7 @@ func maskFlags() []cli.Flag {
 
 func spatialFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (default: those saved by sweep)"},
+		&cli.StringSliceFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` or a surface's .surf.gii (default: those saved by sweep); repeat for targets joined from several files (lh, then rh)"},
 		&cli.StringFlag{Name: "v1", Category: catMeta, Usage: "V1 reference point `X,Y,Z` in mm (default: centroid of the V1 ROI)"},
 		&cli.StringFlag{Name: "v1-roi", Value: "V1", Category: catMeta, Usage: "ROI `NAME` whose centroid is the V1 reference"},
 	}
@@ -465,8 +465,8 @@ func spatialOptions(c *cli.Context) (sweep.SpatialOptions, error) {
 		}
 		o.V1 = &p
 	}
-	if p := c.String("coords"); p != "" {
-		m, err := sweep.ReadMeta(p, "", "", "")
+	if p := c.StringSlice("coords"); len(p) > 0 {
+		m, err := sweep.ReadMetaJoined(p, nil, "", "")
 		if err != nil {
 			return o, err
 		}

@@ -216,3 +216,106 @@ func TestJoinedHemispheresRefused(t *testing.T) {
 		}
 	}
 }
+
+// writeGIFTI writes a GIFTI file by hand (ASCII data): one array of the given intent, data type
+// and dimensions, with a label table when labels is set.
+func writeGIFTI(t *testing.T, path, hemisphere, intent, dtype string, dims []int, values []float64, labels map[int]string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<GIFTI Version="1.0" NumberOfDataArrays="1">`)
+	fmt.Fprintf(&b, `<MetaData><MD><Name>AnatomicalStructurePrimary</Name><Value>%s</Value></MD></MetaData><LabelTable>`, hemisphere)
+	for k := range len(labels) {
+		fmt.Fprintf(&b, `<Label Key="%d">%s</Label>`, k, labels[k])
+	}
+	fmt.Fprintf(&b, `</LabelTable><DataArray Intent="%s" DataType="%s" ArrayIndexingOrder="RowMajorOrder" Dimensionality="%d" Dim0="%d"`, intent, dtype, len(dims), dims[0])
+	if len(dims) == 2 {
+		fmt.Fprintf(&b, ` Dim1="%d"`, dims[1])
+	}
+	b.WriteString(` Encoding="ASCII" Endian="LittleEndian" ExternalFileName="" ExternalFileOffset=""><Data>`)
+	for _, v := range values {
+		fmt.Fprintf(&b, "%v ", v)
+	}
+	b.WriteString("</Data></DataArray></GIFTI>\n")
+	must(t, os.WriteFile(path, []byte(b.String()), 0o644))
+}
+
+// fMRIPrep's per-hemisphere GIFTI files (sub-01_hemi-L_bold.func.gii): joined and scored as the
+// whole file, the maps written as lh.scores.func.gii and rh.scores.func.gii; a sweep takes the
+// ROIs from each hemisphere's .label.gii (named by its label table) and the coordinates from its
+// .surf.gii, and gives the same tables as the whole .npy with its ROI labels and coordinates.
+func TestGIFTIHemispheres(t *testing.T) {
+	h := writeHemispheres(t)
+	b := readNPY(t, h.brain)
+	m := b.Shape[1]
+	tmpl, err := array.ReadGeometry(filepath.Join("..", "..", "testdata", "neuro", "sub-01_hemi-L_bold.func.gii"))
+	must(t, err)
+	roi, coords := readNPY(t, h.roi), readNPY(t, h.coords)
+	names := map[int]string{0: "V1", 1: "V2", 2: "V4", 3: "LO", 4: "IT", 5: "PFC"}
+	files := map[string][]string{}
+	for _, part := range []struct {
+		hemi, bids, structure string
+		c0, c1                int
+	}{{"lh", "L", "CortexLeft", 0, h.split}, {"rh", "R", "CortexRight", h.split, m}} {
+		g := *tmpl
+		g.Spatial = []int{part.c1 - part.c0}
+		vals := make([]float64, 0, h.n*(part.c1-part.c0))
+		for i := range h.n {
+			for j := part.c0; j < part.c1; j++ {
+				vals = append(vals, float64(b.F32[i*m+j]))
+			}
+		}
+		data := filepath.Join(h.dir, "sub-01_hemi-"+part.bids+"_bold.func.gii")
+		must(t, array.WriteFrames(data, &g, h.n, vals))
+		labels := make([]float64, 0, part.c1-part.c0)
+		for j := part.c0; j < part.c1; j++ {
+			labels = append(labels, float64(roi.I64[j]))
+		}
+		atlas := filepath.Join(h.dir, part.hemi+".streams.label.gii")
+		writeGIFTI(t, atlas, part.structure, "NIFTI_INTENT_LABEL", "NIFTI_TYPE_INT32", []int{len(labels)}, labels, names)
+		surf := filepath.Join(h.dir, part.hemi+".white.surf.gii")
+		writeGIFTI(t, surf, part.structure, "NIFTI_INTENT_POINTSET", "NIFTI_TYPE_FLOAT32", []int{part.c1 - part.c0, 3}, coords.F64[3*part.c0:3*part.c1], nil)
+		files[part.hemi] = []string{data, atlas, surf}
+	}
+	x := filepath.Join(h.study, "model", "ckpt-000100000", "layer03.npy")
+	whole, joined := filepath.Join(h.dir, "whole"), filepath.Join(h.dir, "joined")
+	mustRun(t, "encode", "--features", x, "--brain", h.brain, "--precision", "float64", "--out", whole)
+	mustRun(t, "encode", "--features", x, "--brain", files["lh"][0], "--brain", files["rh"][0], "--precision", "float64", "--out", joined)
+	a := readNPY(t, filepath.Join(whole, "scores.npy"))
+	for _, part := range []struct {
+		file   string
+		c0, c1 int
+	}{{"lh.scores.func.gii", 0, h.split}, {"rh.scores.func.gii", h.split, m}} {
+		v := readVolume(t, filepath.Join(joined, part.file))
+		if !slices.Equal(v.Shape, []int{1, part.c1 - part.c0}) || v.Geometry.Format != "gifti" {
+			t.Fatalf("%s: shape %v", part.file, v.Shape)
+		}
+		for j := range v.Size() {
+			if got, want := float64(v.F32[j]), float64(float32(a.F64[part.c0+j])); got != want {
+				t.Fatalf("%s: vertex %d = %v, want %v", part.file, j, got, want)
+			}
+		}
+	}
+
+	model := filepath.Join(h.study, "model")
+	sw, swg := filepath.Join(h.dir, "sweep-npy"), filepath.Join(h.dir, "sweep-gifti")
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", h.brain, "--roi", h.roi,
+		"--roi-names", filepath.Join(h.study, "fmri", "roi_names.txt"), "--coords", h.coords, "--out", sw)
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", files["lh"][0], "--brain", files["rh"][0],
+		"--roi", files["lh"][1], "--roi", files["rh"][1], "--coords", files["lh"][2], "--coords", files["rh"][2], "--out", swg)
+	if a, b := readFile(t, filepath.Join(sw, "table.csv")), readFile(t, filepath.Join(swg, "table.csv")); a != b || !strings.Contains(a, "roi_PFC") {
+		t.Errorf("table.csv from GIFTI files differs from the .npy's:\n%s\n%s", b, a)
+	}
+	sp, spg := filepath.Join(h.dir, "spatial-npy"), filepath.Join(h.dir, "spatial-gifti")
+	mustRun(t, "spatial", "--no-figures", "--out", sp, sw)
+	mustRun(t, "spatial", "--no-figures", "--out", spg, swg)
+	ja, jb := readJSON(t, filepath.Join(sp, "spatial.json")), readJSON(t, filepath.Join(spg, "spatial.json"))
+	// the .surf.gii holds the coordinates in float32
+	if ra, rb := get(t, ja, "result", "target_level", "r").(float64), get(t, jb, "result", "target_level", "r").(float64); math.Abs(ra-rb) > 1e-6 {
+		t.Errorf("spatial r %v from GIFTI coordinates, %v from the .npy", rb, ra)
+	}
+	for _, f := range []string{"lh.best_layer_depth.func.gii", "rh.best_layer_depth.func.gii"} {
+		if _, err := os.Stat(filepath.Join(spg, f)); err != nil {
+			t.Errorf("spatial of GIFTI hemispheres: %v", err)
+		}
+	}
+}

@@ -33,11 +33,11 @@ func readMask(path string) (*targetMask, error) {
 	}
 	defer a.Close()
 	mk := &targetMask{path: path, shape: a.Shape, geo: a.Geometry}
-	if g := a.Geometry; g != nil && g.Format == "cifti" {
+	if g := a.Geometry; g != nil && g.OfMaps() {
 		if a.Shape[0] != 1 {
-			return nil, fmt.Errorf("%s: a CIFTI mask of %d maps: want one", path, a.Shape[0])
+			return nil, fmt.Errorf("%s: a %s mask of %d maps: want one", path, strings.ToUpper(g.Format), a.Shape[0])
 		}
-		mk.shape = g.Spatial // one map over the grayordinates
+		mk.shape = g.Spatial // one map over the grayordinates or vertices
 	}
 	for i := range a.Size() {
 		var v float64
