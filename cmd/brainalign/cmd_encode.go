@@ -33,9 +33,12 @@ func init() {
 			"ceiling's ceiling.npy for this brain data) it also writes ceiled_scores.npy: scores divided\n" +
 			"by each target's noise ceiling, NaN where the ceiling is below --ceiling-min. Brain data may\n" +
 			"also be a NIfTI or MGH file (.nii, .nii.gz, .mgh, .mgz: volumes or frames last, read as\n" +
-			"images x voxels or vertices) or a CIFTI-2 file (rows x grayordinates); the scores are then\n" +
-			"also written as scores.nii.gz, scores.mgz or scores.dscalar.nii (.pscalar.nii for parcels) in\n" +
-			"its space, for viewers (with --space, for brain data of other formats too).",
+			"images x voxels or vertices), a CIFTI-2 file (rows x grayordinates) or a GIFTI file (.func.gii:\n" +
+			"rows x vertices); the scores are then also written as scores.nii.gz, scores.mgz,\n" +
+			"scores.dscalar.nii (.pscalar.nii for parcels) or scores.func.gii in its space, for viewers\n" +
+			"(with --space, for brain data of other formats too). Repeat --brain for files of the same\n" +
+			"rows joined along targets (a surface's hemispheres: lh.betas.mgh, rh.betas.mgh): the maps\n" +
+			"are then written per hemisphere, lh.scores.mgz and rh.scores.mgz.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` (n x d)"},
 			brainFlag(true),
@@ -46,7 +49,7 @@ func init() {
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
 			&cli.StringSliceFlag{Name: "ceiling", Usage: "noise ceiling per target, `CEILING.npy` (brainalign ceiling): also write ceiled_scores.npy; one per brain file, in order, for brain data joined from several"},
 			brainMaskFlag(),
-			&cli.StringSliceFlag{Name: "space", Usage: "also write the scores as volumes in the space of `FILE` (a NIfTI, MGH or CIFTI file whose voxels, vertices or grayordinates are the targets; repeat for targets joined from several spaces: lh, then rh)"},
+			&cli.StringSliceFlag{Name: "space", Usage: "also write the scores as volumes in the space of `FILE` (a NIfTI, MGH, CIFTI or GIFTI file whose voxels, vertices or grayordinates are the targets; repeat for targets joined from several spaces: lh, then rh)"},
 			&cli.Float64Flag{Name: "ceiling-min", Value: defaultCeilingMin, Usage: "targets whose ceiling is below this get NaN ceiled scores"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		}, modelFlags()...),

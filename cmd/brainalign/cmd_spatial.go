@@ -25,7 +25,7 @@ func init() {
 			"only). Also the ROI-level score (ROI means) and each subject's\n" +
 			"own r. Writes spatial.json, best_layer_depth.npy, distance.npy, mask.npy (bool: the targets\n" +
 			"used) and the figures spatial.png (best layer vs distance, fitted line, r) and spatial_roi.png\n" +
-			"(mean depth per ROI); for sweeps of NIfTI, MGH or CIFTI brain data also best_layer_depth.nii.gz\n" +
+			"(mean depth per ROI); for sweeps of NIfTI, MGH, CIFTI or GIFTI brain data also best_layer_depth.nii.gz\n" +
 			"(or .mgz, .dscalar.nii: the depth of the masked targets, NaN elsewhere) in their space. The\n" +
 			"folders are " +
 			"subjects of one model: sweeps of another model (sweep's --model), other layers or other\n" +

@@ -61,7 +61,7 @@ func init() {
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
 			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds): temporal score"},
 			brainMaskFlag(),
-			&cli.StringSliceFlag{Name: "space", Category: catMeta, Usage: "NIfTI, MGH or CIFTI `FILE` whose voxels, vertices or grayordinates are the targets (default: the brain file's, if one of those; repeat for targets joined from several: lh, then rh): volume outputs, and coordinates (volumes) when --coords is not given"},
+			&cli.StringSliceFlag{Name: "space", Category: catMeta, Usage: "NIfTI, MGH, CIFTI or GIFTI `FILE` whose voxels, vertices or grayordinates are the targets (default: the brain file's, if one of those; repeat for targets joined from several: lh, then rh): volume outputs, and coordinates (volumes) when --coords is not given"},
 			&cli.StringSliceFlag{Name: "ceiling", Category: catMeta, Usage: "noise ceiling per target `CEILING.npy` (brainalign ceiling; one per brain file, in order, for brain data joined from several): rank and scaling --ceiled"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},

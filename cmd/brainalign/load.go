@@ -209,7 +209,7 @@ func joinBrain(paths []string, member string) (*input, error) {
 }
 
 // volumeSpace is the space in which results over the targets of brain data y are also written
-// as volumes: that of --space (a NIfTI, MGH or CIFTI file whose voxels, vertices or
+// as volumes: that of --space (a NIfTI, MGH, CIFTI or GIFTI file whose voxels, vertices or
 // grayordinates are y's targets, shaped as them or flattened in C order over x, y, z; several
 // such files, hemispheres, whose targets follow one another), or else of y itself when it was
 // read from NIfTI or MGH files with a time axis or a CIFTI file over grayordinates; nil for
