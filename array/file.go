@@ -90,7 +90,10 @@ func Open(path string) (*File, error) {
 	if serr != nil {
 		return nil, pathError(path, serr)
 	}
-	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz, .safetensors, or NIfTI/MGH: .nii, .nii.gz, .mgh, .mgz)", path, filepath.Ext(path))
+	if isSurface(path) { // FreeSurfer's lh.white and so on: no extension of their own
+		return openFile(path, openSurface)
+	}
+	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz, .safetensors, NIfTI/MGH/GIFTI: .nii, .nii.gz, .mgh, .mgz, .gii, or a FreeSurfer surface such as lh.white)", path, filepath.Ext(path))
 }
 
 // notRegular is the error for a path that is not a regular file.

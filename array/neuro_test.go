@@ -156,9 +156,18 @@ func TestAffineMatchesNiBabel(t *testing.T) {
 			t.Fatal(err)
 		}
 		g := arrs[0].Geometry
-		if want.Affine == nil { // CIFTI: grayordinates, no voxel grid
-			if _, err := g.Affine(); g == nil || g.Format != "cifti" || err == nil || !strings.Contains(err.Error(), "CIFTI grayordinates") {
-				t.Errorf("%s: CIFTI affine: %v", name, err)
+		if want.Affine == nil { // CIFTI grayordinates, GIFTI vertices: no voxel grid; surfaces: no space
+			switch {
+			case want.Cifti != nil:
+				if _, err := g.Affine(); g == nil || g.Format != "cifti" || err == nil || !strings.Contains(err.Error(), "CIFTI grayordinates") {
+					t.Errorf("%s: CIFTI affine: %v", name, err)
+				}
+			case want.Gifti != nil && !want.Gifti.Surface:
+				if _, err := g.Affine(); g == nil || err == nil || !strings.Contains(err.Error(), ".surf.gii") {
+					t.Errorf("%s: GIFTI affine: %v", name, err)
+				}
+			case g != nil:
+				t.Errorf("%s: a surface's coordinates read with a space (%s)", name, g.Format)
 			}
 			CloseAll(arrs)
 			continue

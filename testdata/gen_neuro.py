@@ -14,7 +14,7 @@ short, int and uchar types, and CIFTI-2 dense series, scalars and labels and a p
 axes and label names); scores.dscalar.nii and scores.pscalar.nii are what brainalign's CIFTI
 outputs must look like; GIFTI surface data (.func.gii, .shape.gii, .label.gii: one data array per
 row, or one vertices x rows array; "gifti" records the hemisphere and label names) and a
-surface's .surf.gii (its vertices' coordinates). "bad" lists files that must be refused and why.
+surface's .surf.gii and a FreeSurfer surface, lh.white (their vertices' coordinates). "bad" lists files that must be refused and why.
 """
 
 import base64
@@ -195,6 +195,14 @@ record_gifti("lh.white.surf.gii",
 # what NiBabel writes for a map of scores over the vertices of the left hemisphere above
 record_gifti("scores.func.gii", nib.gifti.GiftiImage(meta=left, darrays=[darray(np.linspace(-1, 1, 7).astype(np.float32))]))
 
+# a FreeSurfer surface (fsaverage's lh.white and so on: no extension, a magic number): its
+# vertices' coordinates, vertices x 3, as nibabel.freesurfer.read_geometry gives them
+surf_xyz = (rng.normal(size=(6, 3)) * 30).astype(np.float32)
+nib.freesurfer.write_geometry(os.path.join(OUT, "lh.white"), surf_xyz, np.array([[0, 1, 2], [2, 3, 4], [3, 4, 5]]),
+                              create_stamp="created by testdata/gen_neuro.py")
+xyz, _ = nib.freesurfer.read_geometry(os.path.join(OUT, "lh.white"))
+expected["lh.white"] = {"affine": None, "shape": list(xyz.shape), "dtype": "float32", "values": [float(v) for v in xyz.ravel()]}
+
 # refused: complex data, a header cut short, data cut short
 img = nib.Nifti1Image(np.ones((2, 2, 2), dtype=np.complex64), affine)
 nib.save(img, os.path.join(OUT, "complex.nii"))
@@ -210,7 +218,12 @@ with open(os.path.join(OUT, "truncated.func.gii"), "wb") as f:
     f.write(whole[: len(whole) // 2])
 with open(os.path.join(OUT, "external.func.gii"), "w") as f:
     f.write(whole.decode().replace('Encoding="GZipBase64Binary"', 'Encoding="ExternalFileBinary" ExternalFileName="data.bin"', 1))
+with open(os.path.join(OUT, "lh.white"), "rb") as f:
+    whole = f.read()
+with open(os.path.join(OUT, "rh.white.short"), "wb") as f:
+    f.write(whole[:60])
 bad = {
+    "rh.white.short": "truncated",
     "truncated.func.gii": "GIFTI XML",
     "external.func.gii": "ExternalFileBinary",
     "complex.nii": "NIfTI datatype complex64",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -171,8 +172,11 @@ func TestSweepJoinsHemispheres(t *testing.T) {
 	ceil, lhCeil, rhCeil := writeSplitCeiling(t, h)
 	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", h.brain, "--roi", h.roi, "--roi-names", names, "--coords", h.coords,
 		"--ceiling", ceil, "--out", whole)
+	// the coordinates as FreeSurfer surfaces, lh.white and rh.white
+	xyz := readNPY(t, h.coords)
+	lhWhite, rhWhite := writeFreeSurferSurface(t, h.dir, "lh.white", xyz.F64[:3*h.split]), writeFreeSurferSurface(t, h.dir, "rh.white", xyz.F64[3*h.split:])
 	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", h.lh, "--brain", h.rh, "--roi", lhROI, "--roi", rhROI,
-		"--roi-names", names, "--coords", h.coords, "--ceiling", lhCeil, "--ceiling", rhCeil, "--out", joined)
+		"--roi-names", names, "--coords", lhWhite, "--coords", rhWhite, "--ceiling", lhCeil, "--ceiling", rhCeil, "--out", joined)
 	if a, b := readFile(t, filepath.Join(whole, "table.csv")), readFile(t, filepath.Join(joined, "table.csv")); a != b || !strings.Contains(a, "ceiled_roi_V1") {
 		t.Errorf("table.csv of the joined hemispheres differs from the whole file's:\n%s\n%s", b, a)
 	}
@@ -181,8 +185,14 @@ func TestSweepJoinsHemispheres(t *testing.T) {
 			t.Errorf("meta/%s: %v", f, err)
 		}
 	}
-	sp := filepath.Join(h.dir, "spatial")
+	sp, spWhole := filepath.Join(h.dir, "spatial"), filepath.Join(h.dir, "spatial-whole")
 	mustRun(t, "spatial", "--v1-roi", "V1", "--no-figures", "--out", sp, joined)
+	mustRun(t, "spatial", "--v1-roi", "V1", "--no-figures", "--out", spWhole, whole)
+	ra := get(t, readJSON(t, filepath.Join(spWhole, "spatial.json")), "result", "target_level", "r").(float64)
+	rb := get(t, readJSON(t, filepath.Join(sp, "spatial.json")), "result", "target_level", "r").(float64)
+	if math.Abs(ra-rb) > 1e-6 { // the surfaces hold float32 coordinates
+		t.Errorf("spatial r %v with lh.white and rh.white, %v with the .npy coordinates", rb, ra)
+	}
 	depth, mask := readNPY(t, filepath.Join(sp, "best_layer_depth.npy")), readNPY(t, filepath.Join(sp, "mask.npy"))
 	shown := make([]float64, len(depth.F64))
 	for j, d := range depth.F64 {
@@ -192,6 +202,21 @@ func TestSweepJoinsHemispheres(t *testing.T) {
 		}
 	}
 	checkHemisphereFiles(t, h, sp, "best_layer_depth", shown)
+}
+
+// writeFreeSurferSurface writes a FreeSurfer triangle file (lh.white's format) of the given
+// vertices (n x 3, row-major) and no faces.
+func writeFreeSurferSurface(t *testing.T, dir, name string, xyz []float64) string {
+	t.Helper()
+	b := append([]byte{0xff, 0xff, 0xfe}, "created by hemispheres_test.go\n\n"...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(xyz)/3))
+	b = binary.BigEndian.AppendUint32(b, 0)
+	for _, v := range xyz {
+		b = binary.BigEndian.AppendUint32(b, math.Float32bits(float32(v)))
+	}
+	p := filepath.Join(dir, name)
+	must(t, os.WriteFile(p, b, 0o644))
+	return p
 }
 
 // Joined files must agree on their rows, and a joined space on the number of targets.
