@@ -231,11 +231,15 @@ func TestJoinedHemispheresRefused(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, fmt.Sprintf("%s has %d rows, %s 3: brain files joined along targets (hemispheres) must have the same rows", h.lh, h.n, short)) {
 		t.Errorf("joined files of different rows: exit %d, %s", code, stderr)
 	}
+	_, stderr, code = runCLI(t, "encode", "--features", x, "--brain", h.lh, "--brain", h.lh, "--out", filepath.Join(h.dir, "o3"))
+	if code == 0 || !strings.Contains(stderr, "--brain "+h.lh+" given twice") {
+		t.Errorf("a brain file joined with itself: exit %d, %s", code, stderr)
+	}
 	_, stderr, code = runCLI(t, "encode", "--features", x, "--brain", h.brain, "--space", h.lh, "--space", h.lh, "--out", filepath.Join(h.dir, "o2"))
 	if code == 0 || !strings.Contains(stderr, "--space "+h.lh+" + "+h.lh+": a space of 400 voxels or vertices") {
 		t.Errorf("a joined space of other targets: exit %d, %s", code, stderr)
 	}
-	for _, o := range []string{"o1", "o2"} {
+	for _, o := range []string{"o1", "o2", "o3"} {
 		if _, err := os.Stat(filepath.Join(h.dir, o)); err == nil {
 			t.Errorf("a refused run wrote %s", o)
 		}

@@ -143,7 +143,12 @@ func joinBrain(paths []string, member string) (*input, error) {
 	}()
 	cols, is64 := 0, false
 	var geos []*array.Geometry
-	for _, path := range paths {
+	for i, path := range paths {
+		for _, prev := range paths[:i] {
+			if samePath(prev, path) {
+				return nil, fmt.Errorf("--brain %s given twice: files joined along targets are different parts (hemispheres) of the same rows", path)
+			}
+		}
 		p, err := loadBrain(path, member)
 		if err != nil {
 			return nil, err
