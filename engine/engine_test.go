@@ -308,3 +308,49 @@ func TestValidateRefusesUnknownEnums(t *testing.T) {
 		}
 	}
 }
+
+// Matrices large enough to be gathered and checked on several cores (several chunks, several
+// tiles, ragged edges) give what a plain element-by-element loop gives, and the value reported
+// bad is the first in storage order, not the first a core happens to find.
+func TestMatrixLargeGatherAndCheck(t *testing.T) {
+	rows, cols := 301, 517
+	rm := make([]float32, rows*cols)
+	cm := make([]float64, rows*cols)
+	at := func(i, j int) float64 { return float64(i*1000 + j) }
+	for i := range rows {
+		for j := range cols {
+			rm[i*cols+j] = float32(at(i, j))
+			cm[j*rows+i] = at(i, j)
+		}
+	}
+	pick := []int{300, 0, 7, 150, 299, 64, 65, 1}
+	for _, m := range []Matrix{NewMatrix32(rows, cols, rm), {Rows: rows, Cols: cols, ColMajor: true, F64: cm}} {
+		for _, c := range [][2]int{{0, cols}, {63, 200}, {516, 517}} {
+			w := c[1] - c[0]
+			g64, g32 := make([]float64, len(pick)*w), make([]float32, len(pick)*w)
+			m.GatherCols64(pick, c[0], c[1], g64)
+			m.GatherCols32(pick, c[0], c[1], g32)
+			for r, i := range pick {
+				for j := range w {
+					if want := at(i, c[0]+j); g64[r*w+j] != want || float64(g32[r*w+j]) != want {
+						t.Fatalf("colmajor %v, columns %v: row %d column %d = %v / %v, want %v", m.ColMajor, c, i, c[0]+j, g64[r*w+j], g32[r*w+j], want)
+					}
+				}
+			}
+		}
+	}
+	// two bad values, the later one in a chunk that a core may scan first
+	rm[(rows-1)*cols+cols-1] = float32(math.Inf(1))
+	rm[250*cols+10] = float32(math.NaN())
+	if err := NewMatrix32(rows, cols, rm).CheckFinite("Y.npy"); err == nil || !strings.Contains(err.Error(), "row 250, column 10") {
+		t.Errorf("CheckFinite: %v, want row 250, column 10", err)
+	}
+	cm[(cols-1)*rows+rows-1] = math.NaN() // row 300, column 516: first in column-major storage is column 3's
+	cm[3*rows+299] = 2e150
+	if err := (Matrix{Rows: rows, Cols: cols, ColMajor: true, F64: cm}).CheckFinite("Y.npy"); err == nil || !strings.Contains(err.Error(), "row 299, column 3") {
+		t.Errorf("CheckFinite column-major: %v, want row 299, column 3", err)
+	}
+	if err := NewMatrix32(rows, cols, make([]float32, rows*cols)).CheckValues("Y.npy", Float32); err != nil {
+		t.Errorf("zeros: %v", err)
+	}
+}

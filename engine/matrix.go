@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // Matrix is a dense host matrix of float32 or float64 values, in row-major (C) or column-major
@@ -73,22 +75,18 @@ func (m Matrix) CheckFinite(name string) error { return m.CheckValues(name, Floa
 // below float64 precision, a float64 value beyond float32's range (it would become an infinity
 // and every score NaN).
 func (m Matrix) CheckValues(name string, p Precision) error {
-	bad := badValue(p)
-	k := -1
+	lim := MaxFloat64Value
+	if p != Float64 {
+		lim = math.MaxFloat32
+	}
+	// The matrix is scanned in storage order on all cores, each core a contiguous range; the
+	// first bad value in storage order (the smallest index any core finds) is reported, as a
+	// sequential scan would.
+	var k int
 	if m.F64 != nil {
-		for i, v := range m.F64 {
-			if bad(v) {
-				k = i
-				break
-			}
-		}
+		k = firstBad(m.F64, lim)
 	} else {
-		for i, v := range m.F32 {
-			if bad(float64(v)) {
-				k = i
-				break
-			}
-		}
+		k = firstBad(m.F32, lim)
 	}
 	if k < 0 {
 		return nil
@@ -98,6 +96,45 @@ func (m Matrix) CheckValues(name string, p Precision) error {
 		i, j = k%m.Rows, k/m.Rows
 	}
 	return m.badValueError(name, i, j)
+}
+
+// firstBad is the index of the first NaN in v or value of magnitude beyond lim, or -1. The test
+// |x| > lim is false for NaN, so NaN is caught as x != x; both are plain comparisons the compiler
+// keeps in the loop (no call per element).
+func firstBad[V float32 | float64](v []V, lim float64) int {
+	const chunk = 1 << 16
+	n := (len(v) + chunk - 1) / chunk
+	found := make([]int, n)
+	parallel(n, 4, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			found[c] = -1
+			seg := v[c*chunk : min(len(v), (c+1)*chunk)]
+			bad := false
+			for _, x := range seg {
+				f := float64(x)
+				if f != f || f > lim || f < -lim {
+					bad = true
+					break
+				}
+			}
+			if !bad {
+				continue
+			}
+			for t, x := range seg {
+				f := float64(x)
+				if f != f || f > lim || f < -lim {
+					found[c] = c*chunk + t
+					break
+				}
+			}
+		}
+	})
+	for _, k := range found {
+		if k >= 0 {
+			return k
+		}
+	}
+	return -1
 }
 
 // MaxFloat64Value bounds the magnitude of float64 data: the engines' sums of squares and
@@ -226,66 +263,86 @@ func (m Matrix) GatherRows(rows []int, dst []float64) {
 // GatherCols64 copies columns [c0, c1) of the given rows into dst, row-major
 // (len(rows) x (c1-c0)), converting to float64. This is how a batch of targets is staged.
 func (m Matrix) GatherCols64(rows []int, c0, c1 int, dst []float64) {
-	w := c1 - c0
-	switch {
-	case m.ColMajor:
-		for j := c0; j < c1; j++ {
-			if m.F64 != nil {
-				col := m.F64[j*m.Rows : (j+1)*m.Rows]
-				for r, i := range rows {
-					dst[r*w+j-c0] = col[i]
-				}
-			} else {
-				col := m.F32[j*m.Rows : (j+1)*m.Rows]
-				for r, i := range rows {
-					dst[r*w+j-c0] = float64(col[i])
-				}
-			}
-		}
-	case m.F64 != nil:
-		for r, i := range rows {
-			copy(dst[r*w:(r+1)*w], m.F64[i*m.Cols+c0:i*m.Cols+c1])
-		}
-	default:
-		for r, i := range rows {
-			src := m.F32[i*m.Cols+c0 : i*m.Cols+c1]
-			out := dst[r*w : (r+1)*w]
-			for j, v := range src {
-				out[j] = float64(v)
-			}
-		}
-	}
+	gatherCols(m, rows, c0, c1, dst)
 }
 
 // GatherCols32 is GatherCols64 converting to float32.
 func (m Matrix) GatherCols32(rows []int, c0, c1 int, dst []float32) {
+	gatherCols(m, rows, c0, c1, dst)
+}
+
+// gatherCols is GatherCols64 and GatherCols32, on all cores: row-major data by ranges of rows,
+// column-major data by tiles of gatherTile rows x gatherTile columns (each column's rows are read
+// in a run, each output row written in a run, both within the caches).
+func gatherCols[D float32 | float64](m Matrix, rows []int, c0, c1 int, dst []D) {
+	const gatherTile = 64
 	w := c1 - c0
-	switch {
-	case m.ColMajor:
-		for j := c0; j < c1; j++ {
-			if m.F64 != nil {
-				col := m.F64[j*m.Rows : (j+1)*m.Rows]
-				for r, i := range rows {
-					dst[r*w+j-c0] = float32(col[i])
-				}
-			} else {
-				col := m.F32[j*m.Rows : (j+1)*m.Rows]
-				for r, i := range rows {
-					dst[r*w+j-c0] = col[i]
+	if !m.ColMajor {
+		parallel(len(rows), max(1, (1<<16)/max(w, 1)), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				i := rows[r]
+				out := dst[r*w : (r+1)*w]
+				if m.F64 != nil {
+					convertInto(out, m.F64[i*m.Cols+c0:i*m.Cols+c1])
+				} else {
+					convertInto(out, m.F32[i*m.Cols+c0:i*m.Cols+c1])
 				}
 			}
-		}
-	case m.F64 != nil:
-		for r, i := range rows {
-			src := m.F64[i*m.Cols+c0 : i*m.Cols+c1]
-			out := dst[r*w : (r+1)*w]
-			for j, v := range src {
-				out[j] = float32(v)
-			}
-		}
-	default:
-		for r, i := range rows {
-			copy(dst[r*w:(r+1)*w], m.F32[i*m.Cols+c0:i*m.Cols+c1])
-		}
+		})
+		return
 	}
+	nr := len(rows)
+	rt := (nr + gatherTile - 1) / gatherTile
+	ct := (w + gatherTile - 1) / gatherTile
+	parallel(rt*ct, 1, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			r0, j0 := (k%rt)*gatherTile, (k/rt)*gatherTile
+			r1, j1 := min(nr, r0+gatherTile), min(w, j0+gatherTile)
+			for j := j0; j < j1; j++ {
+				base := (c0 + j) * m.Rows
+				if m.F64 != nil {
+					col := m.F64[base : base+m.Rows]
+					for r := r0; r < r1; r++ {
+						dst[r*w+j] = D(col[rows[r]])
+					}
+				} else {
+					col := m.F32[base : base+m.Rows]
+					for r := r0; r < r1; r++ {
+						dst[r*w+j] = D(col[rows[r]])
+					}
+				}
+			}
+		}
+	})
+}
+
+func convertInto[D, S float32 | float64](dst []D, src []S) {
+	if d, ok := any(dst).([]S); ok {
+		copy(d, src)
+		return
+	}
+	for j, v := range src {
+		dst[j] = D(v)
+	}
+}
+
+// parallel runs body over [0, n) in one contiguous range per core (ranges of at least grain
+// items; one range, on this goroutine, when n is small).
+func parallel(n, grain int, body func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/max(grain, 1))
+	if workers <= 1 {
+		if n > 0 {
+			body(0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body(w*n/workers, (w+1)*n/workers)
+		}()
+	}
+	wg.Wait()
 }

@@ -165,36 +165,14 @@ func exactRows[T float](d *decomposition, f, w []float64, yc []T, mb int) [][]fl
 // |Yc|² - |Z|² + sum_j (1-f_j)² Z_j², over (1 - tr(H)/n)² with tr(H) = [1] + sum_j f_j.
 // Per penalty this costs r x mb, not a product.
 func (r *runner[T]) gcv(sp *split[T], b *batch[T]) []float64 {
+	const gcvColumns = 256 // targets per chunk: the A accumulators of a chunk stay in L1
 	t0 := time.Now()
 	d, mb := sp.dec, b.mb
 	alphas := r.s.opts.Alphas
-	yy := colSumSquares(b.yc, d.ntr, mb)
-	z2 := make([]float64, len(b.z))
-	for k, v := range b.z {
-		z2[k] = float64(v) * float64(v)
-	}
-	zsum := make([]float64, mb)
-	for j := 0; j < d.r; j++ {
-		for t, v := range z2[j*mb : (j+1)*mb] {
-			zsum[t] += v
-		}
-	}
-	// The residual outside U, |Yc|² - |Z|²: with a complete decomposition |Zc|² instead, which
-	// has no cancellation (with fewer rows than features U spans nearly all of Yc, and float32's
-	// |Yc|² - |Z|² is rounding noise that picked the wrong penalty: |r| off by 0.03).
-	outside := make([]float64, mb)
-	for t := range outside {
-		outside[t] = yy[t] - zsum[t]
-	}
-	if d.complete {
-		clear(outside)
-		for c := 0; c < d.nc; c++ {
-			for t, v := range b.zc[c*mb : (c+1)*mb] {
-				outside[t] += float64(v) * float64(v)
-			}
-		}
-	}
-	crit := make([]float64, len(alphas)*mb)
+	A := len(alphas)
+	// Per penalty the weights (1-f_j)² and the denominator (1 - tr(H)/n)².
+	g := make([]float64, A*d.r)
+	den := make([]float64, A)
 	f := make([]float64, d.r)
 	for a, alpha := range alphas {
 		d.shrink(alpha, f)
@@ -202,23 +180,76 @@ func (r *runner[T]) gcv(sp *split[T], b *batch[T]) []float64 {
 		if d.intercept {
 			tr = 1
 		}
-		for _, v := range f {
+		for j, v := range f {
 			tr += v
+			g[a*d.r+j] = (1 - v) * (1 - v)
 		}
-		den := 1 - tr/float64(d.ntr)
-		den *= den
-		out := crit[a*mb : (a+1)*mb]
-		copy(out, outside)
-		for j, fj := range f {
-			g := (1 - fj) * (1 - fj)
-			for t, v := range z2[j*mb : (j+1)*mb] {
-				out[t] += g * v
+		den[a] = (1 - tr/float64(d.ntr)) * (1 - tr/float64(d.ntr))
+	}
+	crit := make([]float64, A*mb)
+	// Each core takes ranges of targets; per target the sums run over rows in order, as before,
+	// so the criterion has the same bits whatever the number of cores. Z is read once, not once
+	// per penalty, and no r x mb float64 copy of Z² is made.
+	nchunk := (mb + gcvColumns - 1) / gcvColumns
+	parallelFor(nchunk, func(_, k0, k1 int) {
+		var acc [][]float64
+		for k := k0; k < k1; k++ {
+			lo, hi := k*gcvColumns, min(mb, (k+1)*gcvColumns)
+			w := hi - lo
+			yy := make([]float64, w)
+			for i := 0; i < d.ntr; i++ {
+				for t, v := range b.yc[i*mb+lo : i*mb+hi] {
+					yy[t] += float64(v) * float64(v)
+				}
+			}
+			zsum := make([]float64, w)
+			for j := 0; j < d.r; j++ {
+				for t, v := range b.z[j*mb+lo : j*mb+hi] {
+					zsum[t] += float64(v) * float64(v)
+				}
+			}
+			// The residual outside U, |Yc|² - |Z|²: with a complete decomposition |Zc|² instead,
+			// which has no cancellation (with fewer rows than features U spans nearly all of Yc,
+			// and float32's |Yc|² - |Z|² is rounding noise that picked the wrong penalty: |r| off
+			// by 0.03).
+			outside := make([]float64, w)
+			for t := range outside {
+				outside[t] = yy[t] - zsum[t]
+			}
+			if d.complete {
+				clear(outside)
+				for c := 0; c < d.nc; c++ {
+					for t, v := range b.zc[c*mb+lo : c*mb+hi] {
+						outside[t] += float64(v) * float64(v)
+					}
+				}
+			}
+			if acc == nil {
+				acc = make([][]float64, A)
+				for a := range acc {
+					acc[a] = make([]float64, gcvColumns)
+				}
+			}
+			for a := range acc {
+				copy(acc[a][:w], outside)
+			}
+			for j := 0; j < d.r; j++ {
+				zr := b.z[j*mb+lo : j*mb+hi]
+				for a := range acc {
+					ga, out := g[a*d.r+j], acc[a][:w]
+					for t, v := range zr {
+						out[t] += ga * (float64(v) * float64(v))
+					}
+				}
+			}
+			for a := range acc {
+				out := crit[a*mb+lo : a*mb+hi]
+				for t, v := range acc[a][:w] {
+					out[t] = math.Max(v, 0) / float64(d.ntr) / den[a]
+				}
 			}
 		}
-		for t, v := range out {
-			out[t] = math.Max(v, 0) / float64(d.ntr) / den
-		}
-	}
+	})
 	r.since(t0, &r.tm.Select)
 	return crit
 }
@@ -304,12 +335,14 @@ func (r *runner[T]) refitAndScore(f int, sp *split[T], b *batch[T], idx []int) {
 		engine.ScaleToUnit(ga) // a positive factor per target: r is unchanged (engine.UnitScale)
 	}
 	gz := r.bufferT("gz", d.r*mb)
-	for j := 0; j < d.r; j++ {
-		row, zr := gz[j*mb:(j+1)*mb], b.z[j*mb:(j+1)*mb]
-		for t, a := range idx {
-			row[t] = T(g[a*d.r+j] * float64(zr[t]))
+	parallelFor(d.r, func(_, j0, j1 int) {
+		for j := j0; j < j1; j++ {
+			row, zr := gz[j*mb:(j+1)*mb], b.z[j*mb:(j+1)*mb]
+			for t, a := range idx {
+				row[t] = T(g[a*d.r+j] * float64(zr[t]))
+			}
 		}
-	}
+	})
 	pred := r.bufferT("pred", d.nte*mb)
 	mul(d.nte, mb, d.r, sp.p, gz, 0, pred)
 	r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
@@ -329,12 +362,15 @@ func (r *runner[T]) refitAndScore(f int, sp *split[T], b *batch[T], idx []int) {
 
 // scaleRows sets out[j, :] = s[j] * z[j, :] for a row-major matrix with cols columns.
 func scaleRows[T float](z []T, cols int, s []float64, out []T) {
-	for j, sj := range s {
-		o, in := out[j*cols:(j+1)*cols], z[j*cols:(j+1)*cols]
-		for t, v := range in {
-			o[t] = T(sj * float64(v))
+	parallelFor(len(s), func(_, j0, j1 int) {
+		for j := j0; j < j1; j++ {
+			sj := s[j]
+			o, in := out[j*cols:(j+1)*cols], z[j*cols:(j+1)*cols]
+			for t, v := range in {
+				o[t] = T(sj * float64(v))
+			}
 		}
-	}
+	})
 }
 
 // colMeans returns the column means of a rows x cols row-major matrix.
