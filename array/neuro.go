@@ -106,11 +106,19 @@ func gunzip(buf []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not gzip-compressed: %v", err)
 	}
-	out, err := io.ReadAll(zr)
-	if err != nil {
+	// The gzip trailer's ISIZE (the size mod 2^32) sizes the buffer at once: growing it by
+	// doubling copied and cleared the data several times (a third of reading a 300 MB .nii.gz).
+	// A hint beyond deflate's largest ratio (about 1032:1) is a corrupt trailer, not a size.
+	var out bytes.Buffer
+	if n := len(buf); n >= 4 {
+		if hint := int(binary.LittleEndian.Uint32(buf[n-4:])); hint/1032 <= n {
+			out.Grow(hint + bytes.MinRead)
+		}
+	}
+	if _, err := out.ReadFrom(zr); err != nil {
 		return nil, fmt.Errorf("decompressing: %v", err)
 	}
-	return out, nil
+	return out.Bytes(), nil
 }
 
 // neuroHeader is what reading the data needs from a NIfTI or MGH header.
