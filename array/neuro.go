@@ -9,7 +9,9 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/brainalign/brainalign/internal/atomicfile"
 )
@@ -193,9 +195,27 @@ func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
 	// Each frame is converted in stored order, then transposed from (z, y, x) to (x, y, z) one
 	// y-plane at a time: the plane's z x x values are transposed in a small buffer, so that the
 	// frame is read, and the output written, in runs of contiguous values.
+	// Frames are independent: ranges of them go to the cores, each with its own buffers.
+	frames := n / vol
+	workers := min(runtime.GOMAXPROCS(0), frames)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.decodeFrames(raw, a, w*frames/workers, (w+1)*frames/workers, nx, ny, nz, wide)
+		}()
+	}
+	wg.Wait()
+	return a, nil
+}
+
+// decodeFrames converts frames [t0, t1) of x-fastest storage into a's C-order values.
+func (h *neuroHeader) decodeFrames(raw []byte, a *Array, t0, t1, nx, ny, nz int, wide bool) {
+	vol := nx * ny * nz
 	frame := make([]float64, vol)
 	plane := make([]float64, nz*nx) // x-major: plane[x*nz+z]
-	for t := 0; t < n/vol; t++ {
+	for t := t0; t < t1; t++ {
 		h.scaled(raw, t*vol, frame)
 		for y := range ny {
 			for z := range nz {
@@ -218,7 +238,6 @@ func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
 			}
 		}
 	}
-	return a, nil
 }
 
 // scaled converts the stored values from index i0 on into dst with NIfTI's scl_slope and
