@@ -157,6 +157,9 @@ func SignificanceMask(g []*Sweep, c int, o MaskOptions) (Mask, error) {
 		}
 	case "folds":
 		for _, s := range g {
+			if err := s.mapFoldScores(); err != nil { // a sweep opened with OpenScores
+				return Mask{}, err
+			}
 			for f := 0; f < F; f++ {
 				row := make([]float64, M)
 				for l := 0; l < L; l++ {

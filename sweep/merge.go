@@ -328,13 +328,13 @@ type Sweep struct {
 	FoldScores []float64 // checkpoints x layers x folds x targets (memory-mapped until Close)
 	C, L, M, F int       // checkpoints, layers, targets, folds
 
-	mapped       *array.Array // the mapped fold_scores.npy (Load) or scores.npy (OpenScores)
-	scoresMapped bool         // OpenScores: Scores is the map
-	foldsMapped  *array.Array // OpenScores then mapFoldScores: the mapped fold_scores.npy
+	mapped       *array.Array // the mapped scores.npy
+	scoresMapped bool         // Scores is the map (false for a Sweep built in memory)
+	foldsMapped  *array.Array // the mapped fold_scores.npy (Load, or mapFoldScores)
 }
 
-// Load reads a merged sweep: its scores are read and checked (finite values), its fold scores
-// memory-mapped.
+// Load opens a merged sweep: its scores memory-mapped and checked (finite values), its fold
+// scores memory-mapped (their values checked where used).
 func Load(dir string) (*Sweep, error) { return load(dir, true) }
 
 // OpenScores opens a merged sweep for summaries of a few checkpoints over many sweeps:
@@ -366,37 +366,37 @@ func load(dir string, full bool) (*Sweep, error) {
 		return nil, fmt.Errorf("%s: its tables are older than its units (units scored again, or a run or merge that stopped): %w; run the sweep again to finish it (brainalign sweep --merge-only --out %s when all its shards are done)", dir, ErrNotMerged, dir)
 	}
 	shape := append([]int{s.C, s.L}, m.Trailing...)
-	if !full {
-		sa, err := array.ReadNPY(sp)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkLayout(sp, sa, shape); err != nil {
-			sa.Close()
-			return nil, err
-		}
-		s.Scores, s.mapped, s.scoresMapped = sa.F64, sa, true
-		return s, nil
-	}
-	if s.Scores, err = readChecked(sp, shape); err != nil {
-		return nil, err
-	}
-	// The fold scores, folds times larger than the scores, stay memory-mapped (not copied).
-	fp := filepath.Join(dir, "fold_scores.npy")
-	fa, err := array.ReadNPY(fp)
+	// Both tables stay memory-mapped, never copied to the heap: at the study's scale (20
+	// checkpoints x 40 layers x 327,684 vertices) scores.npy is 2.1 GB and fold_scores.npy 10.5
+	// GB per subject, and a command reads one checkpoint of them for eight subjects.
+	sa, err := array.ReadNPY(sp)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFloat64(fp, fa, append([]int{s.C, s.L, s.F}, m.Trailing...)); err != nil {
-		fa.Close()
+	if err := checkLayout(sp, sa, shape); err != nil {
+		sa.Close()
 		return nil, err
 	}
-	s.FoldScores, s.mapped = fa.F64, fa
+	s.Scores, s.mapped, s.scoresMapped = sa.F64, sa, true
+	if !full {
+		return s, nil
+	}
+	if err := checkFiniteFile(sp, s.Scores); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// The fold scores' values are checked where they are used (one checkpoint's, by the
+	// significance mask's t-test, which refuses non-finite values): reading all of them here
+	// would read 10.5 GB to use 0.5.
+	if err := s.mapFoldScores(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-// Close releases the memory map of the fold scores (of the scores, for OpenScores); those are
-// unusable after. A sweep not closed keeps its map until the process ends.
+// Close releases the memory maps of the scores and fold scores; those are unusable after. A
+// sweep not closed keeps its maps until the process ends.
 func (s *Sweep) Close() error {
 	var err error
 	if s.foldsMapped != nil {

@@ -327,19 +327,6 @@ func checkHeader(path string, shape []int) error {
 	return nil
 }
 
-// readChecked reads a float64 .npy of the given shape with finite values.
-func readChecked(path string, shape []int) ([]float64, error) {
-	a, err := array.ReadNPY(path)
-	if err != nil {
-		return nil, err
-	}
-	defer a.Close()
-	if err := checkFloat64(path, a, shape); err != nil {
-		return nil, err
-	}
-	return append([]float64(nil), a.F64...), nil
-}
-
 // checkFloat64 checks that a result array read from path has the expected shape, is float64,
 // and holds only finite values.
 func checkFloat64(path string, a *array.Array, shape []int) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -480,5 +481,29 @@ func TestHalftimeUndefinedAndStepZero(t *testing.T) {
 	stdout, stderr, _ := runCLI(t, append([]string{"halftime", "--no-figures", "--out", filepath.Join(t.TempDir(), "ht0")}, sweeps...)...)
 	if !strings.Contains(stdout, "encoding               step 0") || !strings.Contains(stdout, "(already at half at step 0: the untrained model)") || strings.Contains(stdout, "upper bound") {
 		t.Errorf("halftime of a model already trained at step 0:\n%s\n%s", stdout, stderr)
+	}
+}
+
+// The metric commands read one checkpoint's fold scores, mapped, not all of them (10 GB per
+// subject at the study's scale): a damaged value at another checkpoint does not stop them, one
+// at the checkpoint used is refused.
+func TestFoldScoresReadWhereUsed(t *testing.T) {
+	_, _, fm := metricSweeps(t)
+	var sweeps []string
+	for i, src := range fm {
+		dst := filepath.Join(t.TempDir(), filepath.Base(src))
+		must(t, os.CopyFS(dst, os.DirFS(src)))
+		if i == 0 {
+			a := readNPY(t, filepath.Join(dst, "fold_scores.npy")) // checkpoints x layers x folds x targets
+			v := slices.Clone(a.F64)
+			v[17] = math.NaN() // checkpoint 0
+			must(t, array.WriteNPY(filepath.Join(dst, "fold_scores.npy"), a.Shape, v))
+		}
+		sweeps = append(sweeps, dst)
+	}
+	mustRun(t, append([]string{"spatial", "--no-figures", "--replicates", "folds", "--out", filepath.Join(t.TempDir(), "last")}, sweeps...)...)
+	_, stderr, code := runCLI(t, append([]string{"spatial", "--no-figures", "--replicates", "folds", "--checkpoint", "ckpt-000000100", "--out", filepath.Join(t.TempDir(), "first")}, sweeps...)...)
+	if code == 0 || !strings.Contains(stderr, "NaN") {
+		t.Errorf("spatial at the damaged checkpoint: exit %d, %s", code, stderr)
 	}
 }
