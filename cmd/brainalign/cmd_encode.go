@@ -124,6 +124,7 @@ func runEncode(c *cli.Context) error {
 			return err
 		}
 		xm, ym = subsetRows(xm, mt.xRows), subsetRows(ym, mt.yRows)
+		y.dropData() // the rows in use are copied: a joined or masked copy of all rows is not needed
 		brainRows = mt.yRows
 		// [] rather than null in summary.json when one side has none
 		unmatched = map[string][]string{"features": append([]string{}, mt.unmatchedFeatures...), "brain": append([]string{}, mt.unmatchedBrain...)}

@@ -218,6 +218,7 @@ func runSweep(c *cli.Context) error {
 			return err
 		}
 		ym = subsetRows(ym, mt.yRows)
+		y.dropData() // the rows in use are copied: a joined or masked copy of all rows is not needed
 		brainRows, featureRows = mt.yRows, mt.xRows
 		nx := len(xIDs)
 		sourceRows = nx

@@ -48,6 +48,11 @@ func (in *input) full(values []float64) []float64 {
 
 func (in *input) close() { array.CloseAll(in.arrs) }
 
+// dropData lets go of the matrix's values, keeping its size: once the rows in use are copied,
+// a copy of all rows (brain files joined, or a mask's columns) would otherwise stay in memory
+// for the whole run beside them.
+func (in *input) dropData() { in.m = engine.Matrix{Rows: in.m.Rows, Cols: in.m.Cols, Name: in.m.Name} }
+
 // name is how errors and summaries refer to the input.
 func (in *input) name() string {
 	if in.member != "" {
