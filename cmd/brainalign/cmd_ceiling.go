@@ -314,7 +314,7 @@ const defaultCeilingMin = 0.1
 
 // ceilingOption reads --ceiling (nil when not given) for brain data whose targets are shaped
 // targets, and checks --ceiling-min.
-func ceilingOption(c *cli.Context, targets []int) ([]float64, error) {
+func ceilingOption(c *cli.Context, targets []int, y *input) ([]float64, error) {
 	paths := c.StringSlice("ceiling")
 	if c.IsSet("ceiling-min") && len(paths) == 0 {
 		return nil, usageError("--ceiling-min needs --ceiling")
@@ -325,7 +325,7 @@ func ceilingOption(c *cli.Context, targets []int) ([]float64, error) {
 	if len(paths) == 0 {
 		return nil, nil
 	}
-	return loadCeilings(paths, targets)
+	return loadCeilings(paths, targets, y)
 }
 
 // ceiledInfo is what a summary records of scores divided by the noise ceiling.

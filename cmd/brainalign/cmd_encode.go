@@ -92,7 +92,7 @@ func runEncode(c *cli.Context) error {
 	if err := applyMask(c, y); err != nil {
 		return err
 	}
-	ceil, err := ceilingOption(c, y.targetShape())
+	ceil, err := ceilingOption(c, y.targetShape(), y)
 	if err != nil {
 		return err
 	}

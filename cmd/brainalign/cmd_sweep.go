@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/sweep"
@@ -154,6 +155,9 @@ func runSweep(c *cli.Context) error {
 	}
 	defer y.close()
 	if err := applyMask(c, y); err != nil {
+		return err
+	}
+	if err := checkMetaParts(c, y); err != nil {
 		return err
 	}
 	trailing := y.shape[1:]
@@ -626,4 +630,50 @@ func safeStruct(v reflect.Value, out map[string]any) {
 		}
 		out[name] = safeValue(fv)
 	}
+}
+
+// checkMetaParts checks the metadata files given once per brain file joined along targets
+// (--roi, --coords, --ceiling: lh, then rh) against the brain files: as many targets each, and
+// the same hemisphere where both names say one. (Their total is checked with the metadata.)
+func checkMetaParts(c *cli.Context, y *input) error {
+	for _, o := range []struct {
+		flag string
+		per  int // values per target
+	}{{"roi", 1}, {"coords", 3}, {"ceiling", 1}} {
+		paths := c.StringSlice(o.flag)
+		if len(paths) <= 1 {
+			continue
+		}
+		if err := y.checkParts(o.flag, paths); err != nil {
+			return err
+		}
+		for i, p := range paths {
+			n, err := headerSize(p)
+			if err != nil {
+				return err
+			}
+			if err := y.checkPart(o.flag, paths, i, n/o.per); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// headerSize is the number of values of the one array in path, from its header.
+func headerSize(path string) (int, error) {
+	f, err := array.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	names := f.Names()
+	if len(names) != 1 {
+		return 0, fmt.Errorf("%s: holds %d arrays, want one", path, len(names))
+	}
+	n := 1
+	for _, d := range f.Lookup(names[0]).Shape {
+		n *= d
+	}
+	return n, nil
 }

@@ -239,7 +239,37 @@ func TestJoinedHemispheresRefused(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "--space "+h.lh+" + "+h.lh+": a space of 400 voxels or vertices") {
 		t.Errorf("a joined space of other targets: exit %d, %s", code, stderr)
 	}
-	for _, o := range []string{"o1", "o2", "o3"} {
+	// files given per hemisphere in the other order: by name, or by size where names say nothing
+	_, stderr, code = runCLI(t, "encode", "--features", x, "--brain", h.lh, "--brain", h.rh, "--space", h.rh, "--space", h.lh, "--out", filepath.Join(h.dir, "o4"))
+	if code == 0 || !strings.Contains(stderr, "--space "+h.rh+" is for rh, but the brain file in its place is "+h.lh+" (lh)") {
+		t.Errorf("spaces in the other order: exit %d, %s", code, stderr)
+	}
+	maskA, maskB := hemisphereMask(t, h, "mask_a.mgz", 360-h.split, 1), hemisphereMask(t, h, "mask_b.mgz", h.split, 2)
+	_, stderr, code = runCLI(t, "encode", "--features", x, "--brain", h.lh, "--brain", h.rh, "--brain-mask", maskA, "--brain-mask", maskB, "--out", filepath.Join(h.dir, "o5"))
+	if code == 0 || !strings.Contains(stderr, fmt.Sprintf("--brain-mask %s: 160 targets, but brain file 1, %s, has 200", maskA, h.lh)) {
+		t.Errorf("masks in the other order: exit %d, %s", code, stderr)
+	}
+	_, stderr, code = runCLI(t, "encode", "--features", x, "--brain", h.lh, "--brain", h.rh, "--ceiling", maskA, "--ceiling", maskB, "--ceiling", maskB, "--out", filepath.Join(h.dir, "o6"))
+	if code == 0 || !strings.Contains(stderr, "--ceiling: 3 files for brain data joined from 2") {
+		t.Errorf("three ceilings for two hemispheres: exit %d, %s", code, stderr)
+	}
+	roi := readNPY(t, h.roi)
+	lhROI, rhROI := filepath.Join(h.dir, "lh.roi.npy"), filepath.Join(h.dir, "rh.roi.npy")
+	must(t, array.WriteNPY(lhROI, []int{h.split}, roi.I64[:h.split]))
+	must(t, array.WriteNPY(rhROI, []int{360 - h.split}, roi.I64[h.split:]))
+	_, stderr, code = runCLI(t, "sweep", "--features", filepath.Join(h.study, "model"), "--brain", h.lh, "--brain", h.rh, "--roi", rhROI, "--roi", lhROI, "--out", filepath.Join(h.dir, "o7"))
+	if code == 0 || !strings.Contains(stderr, "--roi "+rhROI+" is for rh, but the brain file in its place is "+h.lh) {
+		t.Errorf("sweep ROIs in the other order: exit %d, %s", code, stderr)
+	}
+	// masks named otherwise: the maps are named after the brain files
+	named := filepath.Join(h.dir, "named")
+	mustRun(t, "encode", "--features", x, "--brain", h.lh, "--brain", h.rh, "--brain-mask", maskB, "--brain-mask", maskA, "--out", named)
+	for _, f := range []string{"lh.scores.mgz", "rh.scores.mgz"} {
+		if _, err := os.Stat(filepath.Join(named, f)); err != nil {
+			t.Errorf("masks not named after hemispheres: %v", err)
+		}
+	}
+	for _, o := range []string{"o1", "o2", "o3", "o4", "o5", "o6", "o7"} {
 		if _, err := os.Stat(filepath.Join(h.dir, o)); err == nil {
 			t.Errorf("a refused run wrote %s", o)
 		}

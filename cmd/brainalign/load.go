@@ -26,6 +26,14 @@ type input struct {
 	geo    *array.Geometry // NIfTI or MGH input: its space, for writing results as volumes
 	mask   *targetMask     // --brain-mask: m holds the masked targets only
 	parts  []inputInfo     // brain data joined from several files (joinBrain): theirs
+	// partPaths and partSizes are the joined files and their numbers of targets, in order:
+	// options given once per file (masks, spaces, ceilings, ROIs, coordinates) are checked
+	// against them (checkPart).
+	partPaths []string
+	partSizes []int
+	// partWhole, with one mask per joined file, are the masks' sizes: each file's whole space,
+	// which metadata may be given over when the files hold the masked targets only.
+	partWhole []int
 }
 
 // targetShape is the shape of the targets outputs are written over: the trailing axes as stored,
@@ -204,6 +212,7 @@ func joinBrain(paths []string, member string) (*input, error) {
 		}
 		c0 += w
 		in.parts = append(in.parts, infoOf(p))
+		in.partPaths, in.partSizes = append(in.partPaths, p.path), append(in.partSizes, w)
 		p.close() // its memory is free for the next
 		p.arrs = nil
 	}
@@ -216,6 +225,47 @@ func joinBrain(paths []string, member string) (*input, error) {
 		in.geo = g
 	}
 	return in, nil
+}
+
+// checkParts checks that paths, files given to --flag for brain data joined from several files,
+// are one per brain file or one over all the targets; with one per file, checkPart is then
+// called for each.
+func (in *input) checkParts(flag string, paths []string) error {
+	if len(in.partPaths) == 0 || len(paths) <= 1 || len(paths) == len(in.partPaths) {
+		return nil
+	}
+	return fmt.Errorf("--%s: %d files for brain data joined from %d (%s): give one per --brain file, in their order, or one over all the targets",
+		flag, len(paths), len(in.partPaths), strings.Join(in.partPaths, ", "))
+}
+
+// checkPart checks that path, the i-th of the files given to --flag once per brain file, is for
+// the i-th brain file: the same number of targets (n), and the same hemisphere when both files'
+// names say one (lh./rh., hemi-L/hemi-R). Hemispheres of the same size (fsaverage) given in the
+// other order would otherwise pass unnoticed.
+func (in *input) checkPart(flag string, paths []string, i, n int) error {
+	if len(in.partPaths) == 0 || len(paths) != len(in.partPaths) {
+		return nil
+	}
+	brain, given := array.PartNames(in.partPaths)[i], array.PartNames(paths)[i]
+	if hemisphere(brain) && hemisphere(given) && brain != given {
+		return fmt.Errorf("--%s %s is for %s, but the brain file in its place is %s (%s): give them in the order of the --brain files", flag, paths[i], given, in.partPaths[i], brain)
+	}
+	if n != in.partSizes[i] && (in.partWhole == nil || n != in.partWhole[i]) {
+		return fmt.Errorf("--%s %s: %d targets, but brain file %d, %s, has %d: give one per --brain file, in their order", flag, paths[i], n, i+1, in.partPaths[i], in.partSizes[i])
+	}
+	return nil
+}
+
+func hemisphere(part string) bool { return part == "lh" || part == "rh" }
+
+// spaceNames are the file names a space joined from files given once per brain file is named
+// after: the brain files', so that results are lh.scores.mgz and rh.scores.mgz whatever the
+// masks' or spaces' own names.
+func (in *input) spaceNames(paths []string) []string {
+	if len(in.partPaths) == len(paths) {
+		return in.partPaths
+	}
+	return paths
 }
 
 // volumeSpace is the space in which results over the targets of brain data y are also written
@@ -232,10 +282,16 @@ func volumeSpace(spaces []string, y *input) (*array.Geometry, error) {
 		}
 		return nil, nil
 	}
+	if err := y.checkParts("space", spaces); err != nil {
+		return nil, err
+	}
 	var geos []*array.Geometry
-	for _, space := range spaces {
+	for i, space := range spaces {
 		g, err := array.ReadGeometry(space)
 		if err != nil {
+			return nil, err
+		}
+		if err := y.checkPart("space", spaces, i, g.Targets()); err != nil {
 			return nil, err
 		}
 		geos = append(geos, g)
@@ -243,7 +299,7 @@ func volumeSpace(spaces []string, y *input) (*array.Geometry, error) {
 	g := geos[0]
 	if len(geos) > 1 {
 		var err error
-		if g, err = array.Join(spaces, geos); err != nil {
+		if g, err = array.Join(y.spaceNames(spaces), geos); err != nil {
 			return nil, err
 		}
 	}
@@ -411,14 +467,20 @@ func subsetRows(m engine.Matrix, rows []int) engine.Matrix {
 
 // loadCeilings is loadCeiling for one file; for several, the ceilings of brain data joined from
 // several files (hemispheres: brainalign ceiling run on each), one after another.
-func loadCeilings(paths []string, targets []int) ([]float64, error) {
+func loadCeilings(paths []string, targets []int, y *input) ([]float64, error) {
 	if len(paths) == 1 {
 		return loadCeiling(paths[0], targets)
 	}
+	if err := y.checkParts("ceiling", paths); err != nil {
+		return nil, err
+	}
 	var all []float64
-	for _, p := range paths {
+	for i, p := range paths {
 		v, err := loadCeiling(p, nil)
 		if err != nil {
+			return nil, err
+		}
+		if err := y.checkPart("ceiling", paths, i, len(v)); err != nil {
 			return nil, err
 		}
 		all = append(all, v...)

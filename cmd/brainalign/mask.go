@@ -105,26 +105,40 @@ func applyMask(c *cli.Context, y *input) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	mk, err := readMasks(paths)
+	mk, err := readMasks(paths, y)
 	if err != nil {
 		return err
 	}
 	return mk.apply(y)
 }
 
-// readMasks reads one mask, or joins the masks of brain data joined from several files
-// (hemispheres): their targets one after another, in the masks' joined space when each has one.
-func readMasks(paths []string) (*targetMask, error) {
+// readMasks reads one mask, or joins the masks of brain data y joined from several files
+// (hemispheres), one per file: their targets one after another, in the masks' joined space when
+// each has one (named after y's files).
+func readMasks(paths []string, y *input) (*targetMask, error) {
 	if len(paths) == 1 {
 		return readMask(paths[0])
+	}
+	if err := y.checkParts("brain-mask", paths); err != nil {
+		return nil, err
 	}
 	joined := &targetMask{path: strings.Join(paths, " + ")}
 	var geos []*array.Geometry
 	total := 0
-	for _, p := range paths {
+	for i, p := range paths {
 		mk, err := readMask(p)
 		if err != nil {
 			return nil, err
+		}
+		n := mk.size()
+		if len(y.partSizes) == len(paths) && len(mk.cols) == y.partSizes[i] {
+			n = len(mk.cols) // the brain file holds the masked targets only
+		}
+		if err := y.checkPart("brain-mask", paths, i, n); err != nil {
+			return nil, err
+		}
+		if len(y.partSizes) == len(paths) {
+			y.partWhole = append(y.partWhole, mk.size())
 		}
 		for _, c := range mk.cols {
 			joined.cols = append(joined.cols, total+c)
@@ -136,7 +150,7 @@ func readMasks(paths []string) (*targetMask, error) {
 	}
 	joined.shape = []int{total}
 	if len(geos) == len(paths) {
-		g, err := array.Join(paths, geos)
+		g, err := array.Join(y.spaceNames(paths), geos)
 		if err != nil {
 			return nil, err
 		}
