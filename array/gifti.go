@@ -375,6 +375,9 @@ func (g *Geometry) writeGIFTI(path string, frames int, data []float64) error {
 	b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE GIFTI SYSTEM \"http://www.nitrc.org/frs/download.php/115/gifti.dtd\">\n")
 	fmt.Fprintf(&b, "<GIFTI Version=\"1.0\" NumberOfDataArrays=\"%d\">\n<MetaData>", frames)
 	for _, md := range g.gifti.meta {
+		if md.Name == "Name" { // the input's own name, not the result's
+			continue
+		}
 		fmt.Fprintf(&b, "<MD><Name>%s</Name><Value>%s</Value></MD>", esc(md.Name), esc(md.Value))
 	}
 	b.WriteString("</MetaData>\n<LabelTable/>\n")

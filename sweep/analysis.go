@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/stats"
@@ -58,6 +59,9 @@ func CheckGroup(g []*Sweep) error {
 				return groupErrorf("%s: layer %d is %q, in %s it is %q: subjects of one model need the same layers, in the same order", s.Dir, l, s.Layers[l], a.Dir, a.Layers[l])
 			}
 		}
+		if err := sameParts(a, s); err != nil {
+			return err
+		}
 		for c := range s.Checkpoints {
 			sc, ac := s.Checkpoints[c], a.Checkpoints[c]
 			if sc.Name != ac.Name {
@@ -67,6 +71,26 @@ func CheckGroup(g []*Sweep) error {
 				return groupErrorf("%s: checkpoint %s is at step %g, in %s at step %g (sweep's --steps)", s.Dir, sc.Name, *sc.Step, a.Dir, *ac.Step)
 			}
 		}
+	}
+	return nil
+}
+
+// sameParts refuses two sweeps whose targets were joined from files (hemispheres) in another
+// order or of other sizes: target t would be a left vertex in one and a right one in the other.
+func sameParts(a, s *Sweep) error {
+	parts := func(w *Sweep) string {
+		if w.Meta.Space == nil || w.Meta.Space.Parts == nil {
+			return ""
+		}
+		var p []string
+		for _, part := range w.Meta.Space.Parts {
+			p = append(p, fmt.Sprintf("%s (%d)", part.Name, part.Geometry.Targets()))
+		}
+		return strings.Join(p, " + ")
+	}
+	pa, ps := parts(a), parts(s)
+	if pa != "" && ps != "" && pa != ps {
+		return groupErrorf("%s joins its targets from %s, %s from %s: subjects pooled need their hemispheres in the same order and of the same sizes (sweep's --brain order)", a.Dir, pa, s.Dir, ps)
 	}
 	return nil
 }
@@ -239,6 +263,13 @@ type ROISpatial struct {
 func groupCoords(g []*Sweep, override []float64) ([]float64, error) {
 	M := g[0].M
 	if override != nil {
+		// given over the whole space of a masked sweep (a surface's every vertex): taken at the
+		// masked targets, as sweep takes them
+		if meta := g[0].Meta; meta.Space != nil && meta.SpaceTargets != nil && len(override) == 3*meta.Space.Targets() {
+			m := Meta{Coords: override}
+			m.Restrict(meta.SpaceTargets, meta.Space.Targets())
+			override = m.Coords
+		}
 		if len(override) != 3*M {
 			return nil, fmt.Errorf("coordinates: %d rows for %d targets", len(override)/3, M)
 		}

@@ -232,7 +232,7 @@ func metadataKinds(f sweep.MetaFlags) string {
 	for _, k := range []struct {
 		has  bool
 		name string
-	}{{f.Coords, "coordinates (spatial)"}, {f.ROI, "ROI labels"}, {f.Times, "MEG times (temporal)"}, {f.Ceiling, "noise ceiling (--ceiled)"}, {f.Space, "NIfTI/MGH space (volume outputs)"}} {
+	}{{f.Coords, "coordinates (spatial)"}, {f.ROI, "ROI labels"}, {f.Times, "MEG times (temporal)"}, {f.Ceiling, "noise ceiling (--ceiled)"}, {f.Space, "space of the targets (NIfTI, MGH, CIFTI or GIFTI maps of the results)"}} {
 		if k.has {
 			kinds = append(kinds, k.name)
 		}

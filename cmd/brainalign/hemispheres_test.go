@@ -202,6 +202,29 @@ func TestSweepJoinsHemispheres(t *testing.T) {
 		}
 	}
 	checkHemisphereFiles(t, h, sp, "best_layer_depth", shown)
+
+	// a masked sweep: coordinates given to spatial over the whole surfaces are taken at the
+	// masked vertices, as sweep takes them
+	lhMask, rhMask := hemisphereMask(t, h, "lh.cortex.mgz", h.split, 5), hemisphereMask(t, h, "rh.cortex.mgz", 360-h.split, 7)
+	masked := filepath.Join(h.dir, "masked")
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", h.lh, "--brain", h.rh, "--brain-mask", lhMask, "--brain-mask", rhMask,
+		"--roi", lhROI, "--roi", rhROI, "--roi-names", names, "--coords", lhWhite, "--coords", rhWhite, "--out", masked)
+	spm, spo := filepath.Join(h.dir, "spatial-masked"), filepath.Join(h.dir, "spatial-override")
+	mustRun(t, "spatial", "--no-figures", "--out", spm, masked)
+	mustRun(t, "spatial", "--no-figures", "--coords", lhWhite, "--coords", rhWhite, "--out", spo, masked)
+	rm := get(t, readJSON(t, filepath.Join(spm, "spatial.json")), "result", "target_level", "r")
+	ro := get(t, readJSON(t, filepath.Join(spo, "spatial.json")), "result", "target_level", "r")
+	if rm != ro {
+		t.Errorf("masked sweep: spatial r %v with the surfaces given to spatial, %v with sweep's", ro, rm)
+	}
+
+	// another subject's sweep with its hemispheres the other way round is not pooled with it
+	reversed := filepath.Join(h.dir, "reversed")
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--subject", "sub-02", "--brain", h.rh, "--brain", h.lh, "--out", reversed)
+	_, stderr, code := runCLI(t, "spatial", "--v1", "0,0,0", "--no-figures", "--out", filepath.Join(h.dir, "mixed"), joined, reversed)
+	if code == 0 || !strings.Contains(stderr, "joins its targets from lh (200) + rh (160), "+reversed+" from rh (160) + lh (200)") {
+		t.Errorf("sweeps of hemispheres in other orders pooled: exit %d, %s", code, stderr)
+	}
 }
 
 // writeFreeSurferSurface writes a FreeSurfer triangle file (lh.white's format) of the given
