@@ -36,7 +36,7 @@ func init() {
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations of one model, `[NAME=]X.npy` (n x d) or [NAME=]BUNDLE.npz:ARRAY; repeat for each model (at least 2)"},
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz or .safetensors features files given without :ARRAY"},
-			&cli.StringFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "brain data `Y.npy` (n x targets, or n x channels x times)"},
+			brainFlag(true),
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of a model's rows, one per `FILE` line; one per --features, in order"},
 			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
@@ -82,7 +82,7 @@ func runUniversal(c *cli.Context) error {
 		models = append(models, universal.Model{Name: name, X: in.m})
 		feats = append(feats, map[string]string{"name": name, "path": path, "array": layer})
 	}
-	y, err := loadBrain(c.String("brain"), c.String("brain-array"))
+	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"))
 	if err != nil {
 		return err
 	}

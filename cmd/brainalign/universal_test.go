@@ -272,3 +272,28 @@ func TestUniversalStimulusIDs(t *testing.T) {
 	wantError(t, 1, "no stimulus id of "+iy+" appears in every model's --features-ids", "universal", "--features", pa, "--features", pb,
 		"--features-ids", ia, "--features-ids", other, "--brain", y, "--brain-ids", iy, "--out", out)
 }
+
+// Brain data split across two files of the same rows (hemispheres) give what the whole file
+// gives.
+func TestUniversalJoinedBrain(t *testing.T) {
+	dir := t.TempDir()
+	a, b, y := writeUniversalStudy(t, dir, 150)
+	whole := readNPY(t, y)
+	n, m := whole.Shape[0], whole.Shape[1]
+	var halves []string
+	for k, c := range [][2]int{{0, 12}, {12, m}} {
+		v := make([]float64, 0, n*(c[1]-c[0]))
+		for i := range n {
+			v = append(v, whole.F64[i*m+c[0]:i*m+c[1]]...)
+		}
+		p := filepath.Join(dir, []string{"lh.brain.npy", "rh.brain.npy"}[k])
+		must(t, array.WriteNPY(p, []int{n, c[1] - c[0]}, v))
+		halves = append(halves, p)
+	}
+	args := []string{"universal", "--features", a, "--features", b, "--dims", "4", "--top", "2", "--precision", "float64", "--no-figures"}
+	mustRun(t, append(args, "--brain", y, "--out", filepath.Join(dir, "whole"))...)
+	mustRun(t, append(args, "--brain", halves[0], "--brain", halves[1], "--out", filepath.Join(dir, "joined"))...)
+	if w, j := string(mustRead(t, filepath.Join(dir, "whole", "universal.csv"))), string(mustRead(t, filepath.Join(dir, "joined", "universal.csv"))); w != j {
+		t.Errorf("universal.csv of the joined halves:\n%s\nof the whole file:\n%s", j, w)
+	}
+}
