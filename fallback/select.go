@@ -387,13 +387,3 @@ func colMeans[T float](a []T, rows, cols int) []float64 {
 	return mu
 }
 
-// colSumSquares returns the per-column sums of squares of a rows x cols row-major matrix.
-func colSumSquares[T float](a []T, rows, cols int) []float64 {
-	ss := make([]float64, cols)
-	for i := 0; i < rows; i++ {
-		for t, v := range a[i*cols : (i+1)*cols] {
-			ss[t] += float64(v) * float64(v)
-		}
-	}
-	return ss
-}
