@@ -386,4 +386,3 @@ func colMeans[T float](a []T, rows, cols int) []float64 {
 	}
 	return mu
 }
-
