@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/textlist"
 )
 
 // CIFTI-2 files (HCP's .dtseries.nii, .dscalar.nii, .dlabel.nii, .ptseries.nii, ...) are NIfTI-2
@@ -347,13 +348,9 @@ func listLabels(labels map[int]string) string {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var names []string
+	names := make([]string, len(keys))
 	for i, k := range keys {
-		if i == 8 {
-			names = append(names, fmt.Sprintf("... %d more", len(keys)-i))
-			break
-		}
-		names = append(names, fmt.Sprintf("%d %s", k, labels[k]))
+		names[i] = fmt.Sprintf("%d %s", k, labels[k])
 	}
-	return strings.Join(names, ", ")
+	return textlist.Some(names, 8)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/textlist"
 )
 
 // Meta is the brain metadata the metrics need. Every field is optional; each metric says which
@@ -662,16 +663,12 @@ func checkROINamesCover(path string, roi []int, names map[int]string) error {
 		labels = append(labels, l)
 	}
 	sort.Ints(labels)
-	var list []string
+	list := make([]string, len(labels))
 	for i, l := range labels {
-		if i == 8 {
-			list = append(list, fmt.Sprintf("... %d more", len(labels)-i))
-			break
-		}
-		list = append(list, fmt.Sprintf("%d (%d targets)", l, missing[l]))
+		list[i] = fmt.Sprintf("%d (%d targets)", l, missing[l])
 	}
 	return fmt.Errorf("%s: %d ROI label(s) carried by targets have no name: %s (one name per line names labels 0, 1, ...; or write 'LABEL NAME' lines)",
-		path, len(labels), strings.Join(list, ", "))
+		path, len(labels), textlist.Some(list, 8))
 }
 
 func readROINames(path string) (map[int]string, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/textlist"
 )
 
 // input is a matrix read from a file, with what is needed to report on it and release it.
@@ -353,13 +354,7 @@ func loadFeatures(path, member, memberFlag string) (*input, error) {
 	return in, nil
 }
 
-func memberNames(all []string) string {
-	names := all
-	if len(all) > 8 {
-		names = append(all[:8:8], fmt.Sprintf("... %d more", len(all)-8))
-	}
-	return strings.Join(names, ", ")
-}
+func memberNames(all []string) string { return textlist.Some(all, 8) }
 
 // readIDs reads stimulus ids, one per line, each id once. A blank line before the last id is an
 // error (it would shift rows); blank lines at the end and a UTF-8 byte-order mark are ignored.
