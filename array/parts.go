@@ -40,19 +40,14 @@ func Join(paths []string, parts []*Geometry) (*Geometry, error) {
 }
 
 // PartNames names the parts of a joined space after their files: "lh" and "rh" for hemisphere
-// files (FreeSurfer's lh.* and rh.*, BIDS's hemi-L and hemi-R), else "part1", "part2", ... in
+// files (FreeSurfer's lh.* and rh.*, BIDS's hemi-L and hemi-R, or a file in a folder named lh
+// or rh, or ending in -lh, _lh or .lh: ceil/lh/averaged.npy), else "part1", "part2", ... in
 // order (also when two files would get the same name).
 func PartNames(paths []string) []string {
 	names := make([]string, len(paths))
 	seen := map[string]bool{}
 	for i, p := range paths {
-		base := strings.ToLower(filepath.Base(p))
-		switch {
-		case strings.HasPrefix(base, "lh."), strings.Contains(base, "hemi-l_"), strings.Contains(base, "hemi-l."):
-			names[i] = "lh"
-		case strings.HasPrefix(base, "rh."), strings.Contains(base, "hemi-r_"), strings.Contains(base, "hemi-r."):
-			names[i] = "rh"
-		}
+		names[i] = hemisphereOf(p)
 		if names[i] == "" || seen[names[i]] {
 			for j := range names {
 				names[j] = fmt.Sprintf("part%d", j+1)
@@ -62,6 +57,24 @@ func PartNames(paths []string) []string {
 		seen[names[i]] = true
 	}
 	return names
+}
+
+// hemisphereOf is "lh" or "rh" when path's name, or else its folder's, says which; "" otherwise.
+func hemisphereOf(path string) string {
+	base := strings.ToLower(filepath.Base(path))
+	switch {
+	case strings.HasPrefix(base, "lh."), strings.Contains(base, "hemi-l_"), strings.Contains(base, "hemi-l."):
+		return "lh"
+	case strings.HasPrefix(base, "rh."), strings.Contains(base, "hemi-r_"), strings.Contains(base, "hemi-r."):
+		return "rh"
+	}
+	dir := strings.ToLower(filepath.Base(filepath.Dir(path)))
+	for _, h := range []string{"lh", "rh"} {
+		if dir == h || strings.HasSuffix(dir, "-"+h) || strings.HasSuffix(dir, "_"+h) || strings.HasSuffix(dir, "."+h) {
+			return h
+		}
+	}
+	return ""
 }
 
 // Files returns the names of the files WriteNamed writes for result name over g: name plus g's

@@ -21,6 +21,9 @@ func TestPartNames(t *testing.T) {
 		{[]string{"lh.a.mgh", "lh.b.mgh"}, []string{"part1", "part2"}},  // same hemisphere twice
 		{[]string{"lh.a.mgh", "other.mgh"}, []string{"part1", "part2"}}, // not all named
 		{[]string{"shell.mgh", "lhx.mgh", "rh.y"}, []string{"part1", "part2", "part3"}},
+		{[]string{"ceil/lh/averaged.npy", "ceil/rh/averaged.npy"}, []string{"lh", "rh"}},                   // a folder per hemisphere
+		{[]string{"brain/sub-01.ceiling-lh/a.npy", "brain/sub-01.ceiling-rh/a.npy"}, []string{"lh", "rh"}}, // or ending in one
+		{[]string{"left/a.npy", "lhs/a.npy"}, []string{"part1", "part2"}},
 	} {
 		if got := PartNames(c.paths); !slices.Equal(got, c.want) {
 			t.Errorf("PartNames(%q) = %q, want %q", c.paths, got, c.want)

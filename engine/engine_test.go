@@ -313,7 +313,7 @@ func TestValidateRefusesUnknownEnums(t *testing.T) {
 // tiles, ragged edges) give what a plain element-by-element loop gives, and the value reported
 // bad is the first in storage order, not the first a core happens to find.
 func TestMatrixLargeGatherAndCheck(t *testing.T) {
-	rows, cols := 301, 517
+	rows, cols := 1100, 517 // 9 chunks of the value scan: several cores scan
 	rm := make([]float32, rows*cols)
 	cm := make([]float64, rows*cols)
 	at := func(i, j int) float64 { return float64(i*1000 + j) }
@@ -323,7 +323,7 @@ func TestMatrixLargeGatherAndCheck(t *testing.T) {
 			cm[j*rows+i] = at(i, j)
 		}
 	}
-	pick := []int{300, 0, 7, 150, 299, 64, 65, 1}
+	pick := []int{1099, 0, 7, 150, 299, 64, 65, 1}
 	for _, m := range []Matrix{NewMatrix32(rows, cols, rm), {Rows: rows, Cols: cols, ColMajor: true, F64: cm}} {
 		for _, c := range [][2]int{{0, cols}, {63, 200}, {516, 517}} {
 			w := c[1] - c[0]
@@ -340,12 +340,12 @@ func TestMatrixLargeGatherAndCheck(t *testing.T) {
 		}
 	}
 	// two bad values, the later one in a chunk that a core may scan first
-	rm[(rows-1)*cols+cols-1] = float32(math.Inf(1))
-	rm[250*cols+10] = float32(math.NaN())
+	rm[(rows-1)*cols+cols-1] = float32(math.Inf(1)) // in the last chunk
+	rm[250*cols+10] = float32(math.NaN())           // in the second
 	if err := NewMatrix32(rows, cols, rm).CheckFinite("Y.npy"); err == nil || !strings.Contains(err.Error(), "row 250, column 10") {
 		t.Errorf("CheckFinite: %v, want row 250, column 10", err)
 	}
-	cm[(cols-1)*rows+rows-1] = math.NaN() // row 300, column 516: first in column-major storage is column 3's
+	cm[(cols-1)*rows+rows-1] = math.NaN() // row 1099, column 516: first in column-major storage is column 3's
 	cm[3*rows+299] = 2e150
 	if err := (Matrix{Rows: rows, Cols: cols, ColMajor: true, F64: cm}).CheckFinite("Y.npy"); err == nil || !strings.Contains(err.Error(), "row 299, column 3") {
 		t.Errorf("CheckFinite column-major: %v, want row 299, column 3", err)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/stats"
 )
@@ -82,11 +83,7 @@ func sameParts(a, s *Sweep) error {
 		if w.Meta.Space == nil || w.Meta.Space.Parts == nil {
 			return ""
 		}
-		var p []string
-		for _, part := range w.Meta.Space.Parts {
-			p = append(p, fmt.Sprintf("%s (%d)", part.Name, part.Geometry.Targets()))
-		}
-		return strings.Join(p, " + ")
+		return partList(w.Meta.Space)
 	}
 	pa, ps := parts(a), parts(s)
 	if pa != "" && ps != "" && pa != ps {
@@ -222,6 +219,11 @@ type SpatialOptions struct {
 	V1         *[3]float64 // V1 reference point; nil: the centroid of the ROI named V1ROI
 	V1ROI      string      // default "V1"
 	Coords     []float64   // override the sweeps' coordinates (targets x 3)
+	// CoordsFiles and CoordsRows, when Coords was joined from several files (one per hemisphere
+	// of a sweep of hemispheres), are the files and their numbers of vertices, checked against
+	// the sweeps' hemispheres in order.
+	CoordsFiles []string
+	CoordsRows  []int
 	Mask       MaskOptions
 }
 
@@ -260,8 +262,12 @@ type ROISpatial struct {
 }
 
 // groupCoords returns the coordinates to use: the override, or the subjects' mean.
-func groupCoords(g []*Sweep, override []float64) ([]float64, error) {
+func groupCoords(g []*Sweep, o SpatialOptions) ([]float64, error) {
 	M := g[0].M
+	override := o.Coords
+	if err := checkCoordsParts(g[0], o.CoordsFiles, o.CoordsRows); err != nil {
+		return nil, err
+	}
 	if override != nil {
 		// given over the whole space of a masked sweep (a surface's every vertex): taken at the
 		// masked targets, as sweep takes them
@@ -285,6 +291,54 @@ func groupCoords(g []*Sweep, override []float64) ([]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkCoordsParts checks coordinates given once per hemisphere of a sweep of hemispheres (the
+// space's parts): one file per part, in order (lh then rh where both are named), each of the
+// part's vertices (all of them, or the masked ones). Swapped files of equal sizes would
+// otherwise pass, and the distances be the other hemisphere's.
+func checkCoordsParts(s *Sweep, files []string, rows []int) error {
+	if len(files) <= 1 {
+		return nil
+	}
+	space := s.Meta.Space
+	if space == nil || space.Parts == nil {
+		return fmt.Errorf("--coords: %d files, but %s's targets are not joined from several files (hemispheres): give one file of its targets' coordinates", len(files), s.Dir)
+	}
+	if len(files) != len(space.Parts) {
+		return fmt.Errorf("--coords: %d files for the %d parts of %s's targets (%s): give one per part, in their order", len(files), len(space.Parts), s.Dir, partList(space))
+	}
+	names := array.PartNames(files)
+	off := 0
+	for i, p := range space.Parts {
+		n := p.Geometry.Targets()
+		if (names[i] == "lh" || names[i] == "rh") && (p.Name == "lh" || p.Name == "rh") && names[i] != p.Name {
+			return fmt.Errorf("--coords %s is for %s, but the part of %s in its place is %s: give them in the order %s", files[i], names[i], s.Dir, p.Name, partList(space))
+		}
+		masked := n
+		if s.Meta.SpaceTargets != nil {
+			masked = 0
+			for _, t := range s.Meta.SpaceTargets {
+				if t >= off && t < off+n {
+					masked++
+				}
+			}
+		}
+		if rows[i] != n && rows[i] != masked {
+			return fmt.Errorf("--coords %s: %d vertices, but part %s of %s has %d: give them in the order %s", files[i], rows[i], p.Name, s.Dir, n, partList(space))
+		}
+		off += n
+	}
+	return nil
+}
+
+// partList lists a joined space's parts: "lh (163842) + rh (163842)".
+func partList(g *array.Geometry) string {
+	var p []string
+	for _, part := range g.Parts {
+		p = append(p, fmt.Sprintf("%s (%d)", part.Name, part.Geometry.Targets()))
+	}
+	return strings.Join(p, " + ")
 }
 
 func v1Ref(g []*Sweep, coords []float64, v1 *[3]float64, roi string) ([3]float64, string, error) {
@@ -317,7 +371,7 @@ func Spatial(g []*Sweep, o SpatialOptions) (*SpatialResult, error) {
 	if o.Checkpoint < 0 || o.Checkpoint >= s0.C {
 		return nil, fmt.Errorf("checkpoint %d out of range (%d checkpoints)", o.Checkpoint, s0.C)
 	}
-	coords, err := groupCoords(g, o.Coords)
+	coords, err := groupCoords(g, o)
 	if err != nil {
 		return nil, err
 	}

@@ -161,7 +161,7 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 	var ref [3]float64
 	haveRef := false
 	if meta.Coords != nil || o.Spatial.Coords != nil {
-		coords, err = groupCoords(g, o.Spatial.Coords)
+		coords, err = groupCoords(g, o.Spatial)
 		if err != nil {
 			return nil, err
 		}

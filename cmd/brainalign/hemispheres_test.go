@@ -93,6 +93,32 @@ func TestEncodeJoinsHemispheres(t *testing.T) {
 	mustRun(t, "encode", "--features", x, "--brain", h.brain, "--space", h.lh, "--space", h.rh, "--precision", "float64", "--out", spaced)
 	checkHemisphereFiles(t, h, spaced, "scores", a.F64)
 
+	// .npy halves in folders named lh and rh (brainalign ceiling's averaged.npy, one run per
+	// hemisphere) with the hemispheres' spaces: maps named lh and rh; the spaces in the other
+	// order are refused
+	wb := readNPY(t, h.brain)
+	var halves []string
+	for _, part := range []struct {
+		hemi   string
+		c0, c1 int
+	}{{"lh", 0, h.split}, {"rh", h.split, 360}} {
+		v := make([]float32, 0, h.n*(part.c1-part.c0))
+		for i := range h.n {
+			v = append(v, wb.F32[i*360+part.c0:i*360+part.c1]...)
+		}
+		p := filepath.Join(h.dir, "ceil", part.hemi, "averaged.npy")
+		must(t, os.MkdirAll(filepath.Dir(p), 0o777))
+		must(t, array.WriteNPY(p, []int{h.n, part.c1 - part.c0}, v))
+		halves = append(halves, p)
+	}
+	fromCeil := filepath.Join(h.dir, "from-ceiling")
+	mustRun(t, "encode", "--features", x, "--brain", halves[0], "--brain", halves[1], "--space", h.lh, "--space", h.rh, "--precision", "float64", "--out", fromCeil)
+	checkHemisphereFiles(t, h, fromCeil, "scores", a.F64)
+	if _, stderr, code := runCLI(t, "encode", "--features", x, "--brain", halves[0], "--brain", halves[1], "--space", h.rh, "--space", h.lh, "--out", filepath.Join(h.dir, "o-swapped")); code == 0 ||
+		!strings.Contains(stderr, "is for rh, but the brain file in its place is "+halves[0]+" (lh)") {
+		t.Errorf("spaces in the other order than ceil/lh, ceil/rh: exit %d, %s", code, stderr)
+	}
+
 	// one mask per hemisphere: a vertex left out of each is NaN there, the others unchanged
 	lhMask, rhMask := hemisphereMask(t, h, "lh.cortex.mgz", h.split, 5), hemisphereMask(t, h, "rh.cortex.mgz", 360-h.split, 7)
 	masked := filepath.Join(h.dir, "masked")
@@ -218,10 +244,16 @@ func TestSweepJoinsHemispheres(t *testing.T) {
 		t.Errorf("masked sweep: spatial r %v with the surfaces given to spatial, %v with sweep's", ro, rm)
 	}
 
+	// coordinates given to spatial per hemisphere, in the other order
+	_, stderr, code := runCLI(t, "spatial", "--no-figures", "--coords", rhWhite, "--coords", lhWhite, "--out", filepath.Join(h.dir, "swapped"), joined)
+	if code == 0 || !strings.Contains(stderr, "--coords "+rhWhite+" is for rh, but the part of "+joined+" in its place is lh") {
+		t.Errorf("spatial --coords in the other order: exit %d, %s", code, stderr)
+	}
+
 	// another subject's sweep with its hemispheres the other way round is not pooled with it
 	reversed := filepath.Join(h.dir, "reversed")
 	mustRun(t, "sweep", "--features", model, "--model", "synth", "--subject", "sub-02", "--brain", h.rh, "--brain", h.lh, "--out", reversed)
-	_, stderr, code := runCLI(t, "spatial", "--v1", "0,0,0", "--no-figures", "--out", filepath.Join(h.dir, "mixed"), joined, reversed)
+	_, stderr, code = runCLI(t, "spatial", "--v1", "0,0,0", "--no-figures", "--out", filepath.Join(h.dir, "mixed"), joined, reversed)
 	if code == 0 || !strings.Contains(stderr, "joins its targets from lh (200) + rh (160), "+reversed+" from rh (160) + lh (200)") {
 		t.Errorf("sweeps of hemispheres in other orders pooled: exit %d, %s", code, stderr)
 	}

@@ -260,10 +260,10 @@ func (in *input) checkPart(flag string, paths []string, i, n int) error {
 func hemisphere(part string) bool { return part == "lh" || part == "rh" }
 
 // spaceNames are the file names a space joined from files given once per brain file is named
-// after: the brain files', so that results are lh.scores.mgz and rh.scores.mgz whatever the
-// masks' or spaces' own names.
+// after: the brain files' when they say which hemisphere each is, so that results are
+// lh.scores.mgz and rh.scores.mgz whatever the masks' or spaces' own names; else the files'.
 func (in *input) spaceNames(paths []string) []string {
-	if len(in.partPaths) == len(paths) {
+	if len(in.partPaths) == len(paths) && hemisphere(array.PartNames(in.partPaths)[0]) {
 		return in.partPaths
 	}
 	return paths
