@@ -224,7 +224,7 @@ type SpatialOptions struct {
 	// the sweeps' hemispheres in order.
 	CoordsFiles []string
 	CoordsRows  []int
-	Mask       MaskOptions
+	Mask        MaskOptions
 }
 
 // SubjectScore is one subject's value of a metric.
