@@ -64,6 +64,15 @@ func (in *input) dropData() { in.m = engine.Matrix{Rows: in.m.Rows, Cols: in.m.C
 
 // name is how errors and summaries refer to the input.
 func (in *input) name() string {
+	if in.partPaths != nil { // which targets are whose: an error's column is then placed
+		var parts []string
+		c0 := 0
+		for i, p := range in.partPaths {
+			parts = append(parts, fmt.Sprintf("%s (targets %d-%d)", p, c0, c0+in.partSizes[i]-1))
+			c0 += in.partSizes[i]
+		}
+		return strings.Join(parts, " + ")
+	}
 	if in.member != "" {
 		return in.path + ":" + in.member
 	}
