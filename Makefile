@@ -41,6 +41,7 @@ fixtures: deps-oracle ## regenerate scikit-learn / SciPy fixtures in testdata/
 	/usr/bin/python3 testdata/gen_stats.py
 	/usr/bin/python3 testdata/gen_ceiling.py
 	/usr/bin/python3 testdata/gen_neuro.py
+	/usr/bin/python3 testdata/gen_fif.py
 
 deps-cuda: ## Debian's CUDA 11.8 toolkit (enables non-free)
 	scripts/install-deps.sh cuda

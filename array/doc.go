@@ -1,7 +1,9 @@
 // Package array reads and writes the n-d arrays researchers exchange: NumPy .npy files (format
 // versions 1.0, 2.0 and 3.0), .npz bundles, and safetensors files; and the neuroimaging files
 // fMRI data come in, NIfTI-1/2 and FreeSurfer's MGH (neuro.go: read as images first, results
-// written back in the file's space).
+// written back in the file's space); and MNE-Python's epochs files, the format MEG data come in
+// (fif.go: -epo.fif, split parts followed, read as epochs x channels x times in physical units,
+// as MNE's get_data gives them; FIFInfo gives their times and channel names).
 //
 // Everything is written on the standard library: general-purpose readers decode element by
 // element through reflection and run at a few MB/s to a few hundred MB/s (DESIGN.md §7), while

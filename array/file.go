@@ -79,6 +79,9 @@ func Open(path string) (*File, error) {
 	if IsNeuro(path) {
 		return openFile(path, openNeuro)
 	}
+	if IsFIF(path) {
+		return openFile(path, openFIF)
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".npy":
 		return openFile(path, openNPY)
@@ -93,7 +96,7 @@ func Open(path string) (*File, error) {
 	if isSurface(path) { // FreeSurfer's lh.white and so on: no extension of their own
 		return openFile(path, openSurface)
 	}
-	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz, .safetensors, NIfTI/MGH/GIFTI: .nii, .nii.gz, .mgh, .mgz, .gii, or a FreeSurfer surface such as lh.white)", path, filepath.Ext(path))
+	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz, .safetensors, NIfTI/MGH/GIFTI: .nii, .nii.gz, .mgh, .mgz, .gii, MNE epochs: -epo.fif, or a FreeSurfer surface such as lh.white)", path, filepath.Ext(path))
 }
 
 // notRegular is the error for a path that is not a regular file.

@@ -153,3 +153,29 @@ func decodeSafetensors(name string, buf []byte, m *mapping) ([]*Array, error) {
 	defer f.Close()
 	return f.ReadAll()
 }
+
+func FuzzParseFIF(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "fif", "*.fif"))
+	if len(paths) == 0 {
+		f.Fatal("no FIF fixtures")
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := parseFIFPart("x-epo.fif", b)
+		if err != nil {
+			return
+		}
+		if p.epochs < 1 || len(p.names) != p.nchan || len(p.cals) != p.nchan {
+			t.Fatalf("accepted %d epochs, %d channels, %d names, %d cals", p.epochs, p.nchan, len(p.names), len(p.cals))
+		}
+		n := p.epochs * p.nchan * p.times
+		a := &Array{F32: make([]float32, n), F64: make([]float64, n)}
+		p.decode(b, a, 0) // within the data tag, which parseFIFPart checked
+	})
+}

@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""Write small MNE epochs files (.fif) and MNE's reading of them into testdata/fif/.
+
+Run with Debian's interpreter, which has MNE 1.3 (python3-mne) and NumPy:
+
+    apt-get install -y python3-mne
+    /usr/bin/python3 testdata/gen_fif.py
+
+Each file is written by MNE's Epochs.save; expected.json records, per file, what brainalign must
+read: mne.read_epochs(...).get_data() (physical units: T, T/m, V; every channel, the bad one
+included) flattened in C order (epochs, channels, times), its shape, the stored precision
+("float32" for fmt="single", "float64" for "double"), epochs.times and epochs.ch_names, and the
+files a split series is made of. The channels are magnetometers, gradiometers and EEG with
+calibrations far from 1 (so that a reader that forgets them is far off) and a name longer than
+FIF's 15 characters (stored in MNE's extended channel information). split-epo.fif is saved with a
+split size small enough for three parts (split-epo-1.fif, split-epo-2.fif, named in each part);
+bynum-epo.fif is such a series whose parts name the next one by number only (the file name tag
+overwritten), which MNE resolves with its "-N" convention. "bad" lists files that must be
+refused and a part of the error: truncated data, a split series with a part missing, a raw
+(continuous) file, an evoked file, complex and integer data, and SSP projectors that MNE would
+apply on reading (not applied to the stored data).
+"""
+
+import gzip
+import json
+import os
+import shutil
+import struct
+import tempfile
+
+import mne
+import numpy as np
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fif")
+rng = np.random.default_rng(20261207)
+mne.set_log_level("ERROR")
+expected = {}
+
+FIFF_REF_FILE_NAME = 118
+FIFF_EPOCH = 302
+FIFF_NOP = 108
+
+
+def make_epochs(n_epochs, sfreq=100.0, tmin=-0.1, n_times=31, proj=True):
+    names = ["MEG0111", "MEG0112", "MEG0113", "EEG001", "EEG-with-a-long-name"]
+    types = ["mag", "grad", "grad", "eeg", "eeg"]
+    info = mne.create_info(names, sfreq, types)
+    # calibrations as a MEG system stores them: the FIF file holds data / cal
+    for ch, cal in zip(info["chs"], [3.1e-4, 1.7e-2, 2.3e-2, 4.2e-6, 1.0]):
+        ch["cal"] = cal
+    info["bads"] = ["MEG0113"]
+    scale = np.array([2e-13, 5e-11, 5e-11, 1e-5, 1e-5])[:, None]
+    data = rng.normal(size=(n_epochs, len(names), n_times)) * scale
+    events = np.c_[np.arange(n_epochs) * 100 + 1000, np.zeros(n_epochs, int), rng.integers(1, 4, n_epochs)]
+    return mne.EpochsArray(data, info, events=events, tmin=tmin, baseline=None, proj=proj)
+
+
+def parts(path):
+    """The files of a split series, as MNE follows them."""
+    out, fid = [], None
+    from mne.io.open import _get_next_fname, fiff_open
+    while path is not None:
+        out.append(os.path.basename(path))
+        fid, tree, _ = fiff_open(path)
+        with fid:
+            path = _get_next_fname(fid, path, tree)
+    return out
+
+
+def record(name, epochs, fmt="single", **kw):
+    path = os.path.join(OUT, name)
+    epochs.save(path, fmt=fmt, overwrite=True, **kw)
+    back = mne.read_epochs(path)
+    data = back.get_data()
+    expected[name] = {
+        "shape": list(data.shape),
+        "dtype": "float32" if fmt == "single" else "float64",
+        "values": [float(v) for v in data.ravel()],
+        "times": [float(t) for t in back.times],
+        "ch_names": list(back.ch_names),
+        "sfreq": float(back.info["sfreq"]),
+        "parts": parts(path),
+    }
+    return path
+
+
+def patch_tags(path, kind, fn):
+    """Rewrites the header (kind, type, size, next) of every tag of a kind, scanning sequentially."""
+    with open(path, "r+b") as f:
+        buf = bytearray(f.read())
+        pos = 0
+        while pos + 16 <= len(buf):
+            k, t, size, nxt = struct.unpack(">iIii", buf[pos:pos + 16])
+            if k == kind:
+                buf[pos:pos + 16] = struct.pack(">iIii", *fn(k, t, size, nxt))
+            if nxt < 0:
+                break
+            pos = nxt if nxt > 0 else pos + 16 + size
+        f.seek(0)
+        f.write(buf)
+
+
+def split_size_for(epochs, n_parts):
+    """A split size (bytes) that makes MNE write n_parts files: MNE counts a generous overhead."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in range(1_048_576, 4_000_000, 512):
+            try:
+                epochs.save(os.path.join(tmp, "x-epo.fif"), split_size=size, overwrite=True)
+            except ValueError:  # below MNE's minimum
+                continue
+            n = len([f for f in os.listdir(tmp) if f.startswith("x-epo")])
+            for f in os.listdir(tmp):
+                os.remove(os.path.join(tmp, f))
+            if n <= n_parts:
+                return size
+    raise RuntimeError("no split size found")
+
+
+shutil.rmtree(OUT, ignore_errors=True)
+os.makedirs(OUT)
+
+mixed = make_epochs(6)
+record("mixed-epo.fif", mixed)
+record("double_epo.fif", make_epochs(4, sfreq=250.0, tmin=0.0, n_times=20), fmt="double")
+# MNE reads any .fif name (with a warning) and gzip-compressed files
+record("plain.fif", make_epochs(3, sfreq=200.0, tmin=-0.05, n_times=12))
+record("gzipped-epo.fif.gz", make_epochs(3, n_times=9))
+
+series = make_epochs(24)
+size = split_size_for(series, 3)
+record("split-epo.fif", series, split_size=size)
+assert expected["split-epo.fif"]["parts"] == ["split-epo.fif", "split-epo-1.fif", "split-epo-2.fif"], expected["split-epo.fif"]["parts"]
+# parts that name the next one by number only (FIFF_REF_FILE_NUM): the name tag made a FIFF_NOP
+bynum = make_epochs(10)
+record("bynum-epo.fif", bynum, split_size=split_size_for(bynum, 2))
+for p in expected["bynum-epo.fif"]["parts"]:
+    patch_tags(os.path.join(OUT, p), FIFF_REF_FILE_NAME, lambda k, t, size, nxt: (FIFF_NOP, t, size, nxt))
+got = mne.read_epochs(os.path.join(OUT, "bynum-epo.fif")).get_data()
+assert np.array_equal(got.ravel(), expected["bynum-epo.fif"]["values"]) and len(expected["bynum-epo.fif"]["parts"]) == 2
+
+# refused
+with open(os.path.join(OUT, "mixed-epo.fif"), "rb") as f:
+    whole = f.read()
+with open(os.path.join(OUT, "truncated-epo.fif"), "wb") as f:
+    f.write(whole[: len(whole) * 2 // 3])
+with open(os.path.join(OUT, "short-epo.fif"), "wb") as f:  # ends before its blocks do
+    f.write(whole[: len(whole) - 40])
+gone = make_epochs(10)
+gone.save(os.path.join(OUT, "gone-epo.fif"), split_size=split_size_for(gone, 2))
+os.remove(os.path.join(OUT, "gone-epo-1.fif"))
+
+raw = mne.io.RawArray(rng.normal(size=(3, 50)) * 1e-12, mne.create_info(["MEG0111", "MEG0121", "MEG0131"], 100.0, "mag"))
+raw.save(os.path.join(OUT, "continuous_raw.fif"), overwrite=True)
+mixed.average().save(os.path.join(OUT, "average-ave.fif"), overwrite=True)
+
+cplx = make_epochs(2, n_times=8)
+cplx = mne.EpochsArray(cplx.get_data() * (1 + 0.5j), cplx.info, tmin=cplx.tmin, baseline=None)
+cplx.save(os.path.join(OUT, "complex-epo.fif"), overwrite=True)
+shutil.copy(os.path.join(OUT, "gzipped-epo.fif.gz"), os.path.join(OUT, "int-epo.fif.gz"))
+with gzip.open(os.path.join(OUT, "int-epo.fif.gz")) as f:
+    whole = f.read()
+with open(os.path.join(OUT, "int-epo.fif"), "wb") as f:
+    f.write(whole)
+os.remove(os.path.join(OUT, "int-epo.fif.gz"))
+patch_tags(os.path.join(OUT, "int-epo.fif"), FIFF_EPOCH, lambda k, t, size, nxt: (k, 3 | 1 << 30, size, nxt))  # FIFFT_INT
+
+# an SSP projector saved inactive (proj=False): MNE's read_epochs applies it, the stored data lack it
+proj = make_epochs(3, n_times=8, proj=False)
+proj.add_proj(mne.Projection(data=dict(nrow=1, ncol=2, row_names=None, col_names=["EEG001", "EEG-with-a-long-name"],
+                                       data=np.array([[1.0, 1.0]]) / np.sqrt(2)), kind=1, desc="test", active=False))
+proj.save(os.path.join(OUT, "proj-epo.fif"), overwrite=True)
+stored = mne.read_epochs(os.path.join(OUT, "proj-epo.fif"), proj=False).get_data()
+assert not np.allclose(stored, mne.read_epochs(os.path.join(OUT, "proj-epo.fif")).get_data())
+
+with open(os.path.join(OUT, "text.fif"), "w") as f:
+    f.write("not a FIF file\n")
+
+bad = {
+    "truncated-epo.fif": "truncated",
+    "short-epo.fif": "truncated",
+    "gone-epo.fif": "gone-epo-1.fif",
+    "continuous_raw.fif": "raw (continuous) data",
+    "average-ave.fif": "evoked",
+    "complex-epo.fif": "complex",
+    "int-epo.fif": "data type",
+    "proj-epo.fif": "projector",
+    "text.fif": "not a FIF file",
+}
+
+total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
+assert total < 1_000_000, total
+with open(os.path.join(OUT, "expected.json"), "w") as f:
+    json.dump({"generator": "testdata/gen_fif.py", "mne": mne.__version__, "numpy": np.__version__,
+               "files": expected, "bad": bad}, f, indent=1)
+    f.write("\n")
