@@ -15,6 +15,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/textlist"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -26,7 +27,9 @@ func init() {
 		Description: "For each PATH:\n" +
 			"  .npy, .npz, .safetensors   every array: name, shape, dtype, order, size (--values: also\n" +
 			"                             min, max, mean and the count of NaN and Inf, reading the data),\n" +
-			"                             and the members that are not arrays, with why\n" +
+			"                             and the members that are not arrays, with why; NIfTI, MGH, CIFTI\n" +
+			"                             and GIFTI files: also their space; MNE epochs (-epo.fif): also\n" +
+			"                             the times, the channels and the parts of a split file\n" +
 			"  a sweep folder             its model, subject, brain data, options, units done of all, time\n" +
 			"                             per unit, the latest units' rate and the time left at it, whether\n" +
 			"                             merged: for watching a job array (reads only the folder's files)\n" +
@@ -257,6 +260,11 @@ func inspectArrays(w io.Writer, p string, values bool) error {
 			fmt.Fprintf(w, "  space: %s\n", g.Describe())
 		}
 	}
+	if array.IsFIF(p) { // MNE epochs: their time axis and channels (Open has read the series)
+		if info, err := array.FIFInfo(p); err == nil {
+			describeEpochs(w, info)
+		}
+	}
 	for _, e := range arrs {
 		name := e.Name
 		if name == p {
@@ -285,6 +293,20 @@ func inspectArrays(w io.Writer, p string, values bool) error {
 		fmt.Fprintf(w, "  %-32s not an array: %v\n", orDefault(e.Member, e.Name), e.Err)
 	}
 	return nil
+}
+
+// describeEpochs prints an MNE epochs file's time axis, channels and split parts.
+func describeEpochs(w io.Writer, info *array.EpochsInfo) {
+	t := info.Times
+	fmt.Fprintf(w, "  times: %d samples, %g to %g s at %g Hz (seconds from each epoch's event)\n", len(t), t[0], t[len(t)-1], info.SFreq)
+	fmt.Fprintf(w, "  channels: %d: %s\n", len(info.Channels), textlist.Some(info.Channels, 8))
+	if len(info.Parts) > 1 {
+		parts := make([]string, len(info.Parts))
+		for i, p := range info.Parts {
+			parts[i] = filepath.Base(p)
+		}
+		fmt.Fprintf(w, "  split in %d parts: %s\n", len(parts), textlist.Some(parts, 8))
+	}
 }
 
 var dtypeBytes = map[string]int{"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "uint8": 1, "bool": 1,

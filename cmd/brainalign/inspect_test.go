@@ -127,3 +127,24 @@ func TestInspectNeuroSpace(t *testing.T) {
 		}
 	}
 }
+
+// inspect shows an MNE epochs file's times, channels and split parts; as brain data it reads as
+// one array named after the path, epochs x channels x times.
+func TestInspectFIF(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "fif", "split-epo.fif")
+	out := mustRun(t, "inspect", path)
+	for _, want := range []string{"24 x 5 x 31", "float32", "times: 31 samples, -0.1 to 0.2 s at 100 Hz",
+		"channels: 5: MEG0111, MEG0112, MEG0113, EEG001, EEG-with-a-long-name", "split in 3 parts: split-epo.fif, split-epo-1.fif, split-epo-2.fif"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect %s lacks %q:\n%s", path, want, out)
+		}
+	}
+	in, err := loadMatrix(path, "", "--brain-array")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.close()
+	if in.name() != path || in.m.Rows != 24 || in.m.Cols != 5*31 {
+		t.Errorf("loaded as %s, %d x %d", in.name(), in.m.Rows, in.m.Cols)
+	}
+}

@@ -103,7 +103,7 @@ func loadMatrix(path, member, memberFlag string) (*input, error) {
 		in.member = member
 	case len(names) == 1:
 		member = names[0]
-		if !strings.HasSuffix(path, ".npy") && !array.IsNeuro(path) {
+		if !strings.HasSuffix(path, ".npy") && !array.IsNeuro(path) && !array.IsFIF(path) {
 			in.member = member
 		}
 	case len(names) == 0:
