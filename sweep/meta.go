@@ -143,7 +143,13 @@ func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error)
 	}
 	if times != "" {
 		var shape []int
-		if m.Times, shape, err = readFloatsShape(times); err != nil {
+		if array.IsFIF(times) { // an MNE epochs file: its time axis (epochs.times), not its data
+			info, err := array.FIFInfo(times)
+			if err != nil {
+				return m, err
+			}
+			m.Times, shape = info.Times, []int{len(info.Times)}
+		} else if m.Times, shape, err = readFloatsShape(times); err != nil {
 			return m, err
 		}
 		if len(shape) != 1 {

@@ -60,7 +60,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (targets x 3, mm MNI; or a surface, .surf.gii or FreeSurfer's lh.white: its vertices' positions): spatial score; repeat for targets joined from several files (lh, then rh)"},
 			&cli.StringSliceFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none), or a NIfTI/MGH/CIFTI label volume of the targets: per-ROI means; repeat for targets joined from several files (lh.streams.mgz, then rh.streams.mgz), a label naming the same ROI in each"},
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
-			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds): temporal score"},
+			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds), or an MNE epochs file's (-epo.fif): temporal score (default: the brain file's, when it is an epochs file)"},
 			brainMaskFlag(),
 			&cli.StringSliceFlag{Name: "space", Category: catMeta, Usage: "NIfTI, MGH, CIFTI or GIFTI `FILE` whose voxels, vertices or grayordinates are the targets (default: the brain file's, if one of those; repeat for targets joined from several: lh, then rh): volume outputs, and coordinates (volumes) when --coords is not given"},
 			&cli.StringSliceFlag{Name: "ceiling", Category: catMeta, Usage: "noise ceiling per target `CEILING.npy` (brainalign ceiling; one per brain file, in order, for brain data joined from several): rank and scaling --ceiled"},
@@ -177,6 +177,15 @@ func runSweep(c *cli.Context) error {
 			fmt.Fprintf(c.App.ErrWriter, "note: target coordinates taken from the voxel-to-world matrix of %s (--coords overrides)\n",
 				orDefault(strings.Join(c.StringSlice("space"), " + "), orDefault(strings.Join(c.StringSlice("brain-mask"), " + "), y.name())))
 		}
+	}
+	if b := c.StringSlice("brain"); meta.Times == nil && len(b) == 1 && array.IsFIF(b[0]) && len(trailing) == 2 {
+		// an MNE epochs file carries its time axis: the temporal score needs no --times
+		info, err := array.FIFInfo(b[0])
+		if err != nil {
+			return err
+		}
+		meta.Times = info.Times
+		fmt.Fprintf(c.App.ErrWriter, "note: MEG times taken from %s (%d samples, %g to %g s; --times overrides)\n", b[0], len(info.Times), info.Times[0], info.Times[len(info.Times)-1])
 	}
 	if y.mask != nil {
 		// metadata given over the whole volume (an atlas, a ceiling map, the affine's coordinates)
