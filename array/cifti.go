@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -343,14 +344,9 @@ func (g *Geometry) Describe() string {
 
 // listLabels lists a label table for people: "0 ???, 1 V1, ... 12 more".
 func listLabels(labels map[int]string) string {
-	keys := make([]int, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		names[i] = fmt.Sprintf("%d %s", k, labels[k])
+	var names []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		names = append(names, fmt.Sprintf("%d %s", k, labels[k]))
 	}
 	return textlist.Some(names, 8)
 }

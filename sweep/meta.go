@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -664,17 +665,12 @@ func checkROINamesCover(path string, roi []int, names map[int]string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	labels := make([]int, 0, len(missing))
-	for l := range missing {
-		labels = append(labels, l)
-	}
-	sort.Ints(labels)
-	list := make([]string, len(labels))
-	for i, l := range labels {
-		list[i] = fmt.Sprintf("%d (%d targets)", l, missing[l])
+	var list []string
+	for _, l := range slices.Sorted(maps.Keys(missing)) {
+		list = append(list, fmt.Sprintf("%d (%d targets)", l, missing[l]))
 	}
 	return fmt.Errorf("%s: %d ROI label(s) carried by targets have no name: %s (one name per line names labels 0, 1, ...; or write 'LABEL NAME' lines)",
-		path, len(labels), textlist.Some(list, 8))
+		path, len(list), textlist.Some(list, 8))
 }
 
 func readROINames(path string) (map[int]string, error) {

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -296,14 +296,9 @@ func repeatSummary(repeats []int) string {
 	for _, n := range repeats {
 		h[n]++
 	}
-	ns := make([]int, 0, len(h))
-	for n := range h {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
-	parts := make([]string, len(ns))
-	for i, n := range ns {
-		parts[i] = fmt.Sprintf("%d shown %dx", h[n], n)
+	var parts []string
+	for _, n := range slices.Sorted(maps.Keys(h)) {
+		parts = append(parts, fmt.Sprintf("%d shown %dx", h[n], n))
 	}
 	return strings.Join(parts, ", ")
 }
