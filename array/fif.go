@@ -94,14 +94,25 @@ type fifBlock struct {
 // find returns the blocks of a kind nested in b, at any depth, in file order (MNE's dir_tree_find).
 func (b *fifBlock) find(kind int32) []*fifBlock {
 	var out []*fifBlock
-	for _, c := range b.blocks {
-		if c.kind == kind {
-			out = append(out, c)
-		}
-		out = append(out, c.find(kind)...)
-	}
+	b.findInto(kind, &out)
 	return out
 }
+
+// findInto appends to out the blocks of a kind nested in b: one slice for the whole walk, so that
+// the search is linear in the number of blocks (appending each level's results to its parent's
+// was quadratic in the depth). parseFIF bounds the depth, and so the recursion.
+func (b *fifBlock) findInto(kind int32, out *[]*fifBlock) {
+	for _, c := range b.blocks {
+		if c.kind == kind {
+			*out = append(*out, c)
+		}
+		c.findInto(kind, out)
+	}
+}
+
+// fifMaxDepth bounds the nesting of blocks: MNE's files nest about 6 deep; a corrupt or crafted
+// file nested millions deep would otherwise take hours to search or overflow the stack.
+const fifMaxDepth = 64
 
 // tag returns b's first own tag of a kind.
 func (b *fifBlock) tag(kind int32) (fifTag, bool) {
@@ -142,6 +153,9 @@ func parseFIF(buf []byte) (*fifBlock, error) {
 				return nil, fmt.Errorf("corrupt: block tag at offset %d has size %d, want 4", pos, size)
 			}
 			if kind == fiffBlockStart {
+				if len(stack) > fifMaxDepth {
+					return nil, fmt.Errorf("corrupt: blocks nested over %d deep at offset %d", fifMaxDepth, pos)
+				}
 				b := &fifBlock{kind: int32(be.Uint32(buf[t.off:]))}
 				cur.blocks = append(cur.blocks, b)
 				stack = append(stack, b)
