@@ -26,12 +26,10 @@ type input struct {
 	arrs   []*array.Array
 	geo    *array.Geometry // NIfTI or MGH input: its space, for writing results as volumes
 	mask   *targetMask     // --brain-mask: m holds the masked targets only
-	parts  []inputInfo     // brain data joined from several files (joinBrain): theirs
-	// partPaths and partSizes are the joined files and their numbers of targets, in order:
-	// options given once per file (masks, spaces, ceilings, ROIs, coordinates) are checked
-	// against them (checkPart).
-	partPaths []string
-	partSizes []int
+	// parts are the files of brain data joined along targets (joinBrain), in order: options
+	// given once per file (masks, spaces, ceilings, ROIs, coordinates) are checked against them
+	// (checkPart).
+	parts []inputInfo
 	// partWhole, with one mask per joined file, are the masks' sizes: each file's whole space,
 	// which metadata may be given over when the files hold the masked targets only.
 	partWhole []int
@@ -57,6 +55,24 @@ func (in *input) full(values []float64) []float64 {
 
 func (in *input) close() { array.CloseAll(in.arrs) }
 
+// partPaths are the joined files' paths (nil for one file).
+func (in *input) partPaths() []string {
+	var paths []string
+	for _, p := range in.parts {
+		paths = append(paths, p.Path)
+	}
+	return paths
+}
+
+// partSize is the number of targets of joined file i.
+func (in *input) partSize(i int) int {
+	n := 1
+	for _, d := range in.parts[i].Shape[1:] {
+		n *= d
+	}
+	return n
+}
+
 // dropData lets go of the matrix's values, keeping its size: once the rows in use are copied,
 // a copy of all rows (brain files joined, or a mask's columns) would otherwise stay in memory
 // for the whole run beside them.
@@ -64,12 +80,12 @@ func (in *input) dropData() { in.m = engine.Matrix{Rows: in.m.Rows, Cols: in.m.C
 
 // name is how errors and summaries refer to the input.
 func (in *input) name() string {
-	if in.partPaths != nil { // which targets are whose: an error's column is then placed
+	if in.parts != nil { // which targets are whose: an error's column is then placed
 		var parts []string
 		c0 := 0
-		for i, p := range in.partPaths {
-			parts = append(parts, fmt.Sprintf("%s (targets %d-%d)", p, c0, c0+in.partSizes[i]-1))
-			c0 += in.partSizes[i]
+		for i, p := range in.parts {
+			parts = append(parts, fmt.Sprintf("%s (targets %d-%d)", p.Path, c0, c0+in.partSize(i)-1))
+			c0 += in.partSize(i)
 		}
 		return strings.Join(parts, " + ")
 	}
@@ -222,7 +238,6 @@ func joinBrain(paths []string, member string) (*input, error) {
 		}
 		c0 += w
 		in.parts = append(in.parts, infoOf(p))
-		in.partPaths, in.partSizes = append(in.partPaths, p.path), append(in.partSizes, w)
 		p.close() // its memory is free for the next
 		p.arrs = nil
 	}
@@ -241,11 +256,11 @@ func joinBrain(paths []string, member string) (*input, error) {
 // are one per brain file or one over all the targets; with one per file, checkPart is then
 // called for each.
 func (in *input) checkParts(flag string, paths []string) error {
-	if len(in.partPaths) == 0 || len(paths) <= 1 || len(paths) == len(in.partPaths) {
+	if len(in.parts) == 0 || len(paths) <= 1 || len(paths) == len(in.parts) {
 		return nil
 	}
 	return fmt.Errorf("--%s: %d files for brain data joined from %d (%s): give one per --brain file, in their order, or one over all the targets",
-		flag, len(paths), len(in.partPaths), strings.Join(in.partPaths, ", "))
+		flag, len(paths), len(in.parts), strings.Join(in.partPaths(), ", "))
 }
 
 // checkPart checks that path, the i-th of the files given to --flag once per brain file, is for
@@ -253,15 +268,15 @@ func (in *input) checkParts(flag string, paths []string) error {
 // names say one (lh./rh., hemi-L/hemi-R). Hemispheres of the same size (fsaverage) given in the
 // other order would otherwise pass unnoticed.
 func (in *input) checkPart(flag string, paths []string, i, n int) error {
-	if len(in.partPaths) == 0 || len(paths) != len(in.partPaths) {
+	if len(in.parts) == 0 || len(paths) != len(in.parts) {
 		return nil
 	}
-	brain, given := array.PartNames(in.partPaths)[i], array.PartNames(paths)[i]
+	brain, given := array.PartNames(in.partPaths())[i], array.PartNames(paths)[i]
 	if hemisphere(brain) && hemisphere(given) && brain != given {
-		return fmt.Errorf("--%s %s is for %s, but the brain file in its place is %s (%s): give them in the order of the --brain files", flag, paths[i], given, in.partPaths[i], brain)
+		return fmt.Errorf("--%s %s is for %s, but the brain file in its place is %s (%s): give them in the order of the --brain files", flag, paths[i], given, in.parts[i].Path, brain)
 	}
-	if n != in.partSizes[i] && (in.partWhole == nil || n != in.partWhole[i]) {
-		return fmt.Errorf("--%s %s: %d targets, but brain file %d, %s, has %d: give one per --brain file, in their order", flag, paths[i], n, i+1, in.partPaths[i], in.partSizes[i])
+	if n != in.partSize(i) && (in.partWhole == nil || n != in.partWhole[i]) {
+		return fmt.Errorf("--%s %s: %d targets, but brain file %d, %s, has %d: give one per --brain file, in their order", flag, paths[i], n, i+1, in.parts[i].Path, in.partSize(i))
 	}
 	return nil
 }
@@ -272,8 +287,8 @@ func hemisphere(part string) bool { return part == "lh" || part == "rh" }
 // after: the brain files' when they say which hemisphere each is, so that results are
 // lh.scores.mgz and rh.scores.mgz whatever the masks' or spaces' own names; else the files'.
 func (in *input) spaceNames(paths []string) []string {
-	if len(in.partPaths) == len(paths) && hemisphere(array.PartNames(in.partPaths)[0]) {
-		return in.partPaths
+	if len(in.parts) == len(paths) && hemisphere(array.PartNames(in.partPaths())[0]) {
+		return in.partPaths()
 	}
 	return paths
 }

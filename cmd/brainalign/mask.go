@@ -131,13 +131,13 @@ func readMasks(paths []string, y *input) (*targetMask, error) {
 			return nil, err
 		}
 		n := mk.size()
-		if len(y.partSizes) == len(paths) && len(mk.cols) == y.partSizes[i] {
+		if len(y.parts) == len(paths) && len(mk.cols) == y.partSize(i) {
 			n = len(mk.cols) // the brain file holds the masked targets only
 		}
 		if err := y.checkPart("brain-mask", paths, i, n); err != nil {
 			return nil, err
 		}
-		if len(y.partSizes) == len(paths) {
+		if len(y.parts) == len(paths) {
 			y.partWhole = append(y.partWhole, mk.size())
 		}
 		for _, c := range mk.cols {
