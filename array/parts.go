@@ -59,6 +59,14 @@ func PartNames(paths []string) []string {
 	return names
 }
 
+// IsHemisphere reports whether a part's name (PartNames) says which hemisphere it is.
+func IsHemisphere(part string) bool { return part == "lh" || part == "rh" }
+
+// OtherHemisphere reports whether parts named a and b (PartNames) are of different hemispheres:
+// a file for one given in the place of the other. Hemispheres of the same size (fsaverage) would
+// otherwise be taken for each other unnoticed.
+func OtherHemisphere(a, b string) bool { return IsHemisphere(a) && IsHemisphere(b) && a != b }
+
 // hemisphereOf is "lh" or "rh" when path's name, or else its folder's, says which; "" otherwise.
 func hemisphereOf(path string) string {
 	base := strings.ToLower(filepath.Base(path))

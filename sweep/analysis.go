@@ -312,7 +312,7 @@ func checkCoordsParts(s *Sweep, files []string, rows []int) error {
 	off := 0
 	for i, p := range space.Parts {
 		n := p.Geometry.Targets()
-		if (names[i] == "lh" || names[i] == "rh") && (p.Name == "lh" || p.Name == "rh") && names[i] != p.Name {
+		if array.OtherHemisphere(names[i], p.Name) {
 			return fmt.Errorf("--coords %s is for %s, but the part of %s in its place is %s: give them in the order %s", files[i], names[i], s.Dir, p.Name, partList(space))
 		}
 		masked := n

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/ceiling"
 	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/textlist"
 )
@@ -173,24 +174,11 @@ func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error)
 // Several files are the ceilings of brain data joined from several files (hemispheres), one
 // after another.
 func (m *Meta) ReadCeiling(paths ...string) error {
-	var all []float64
-	var shape []int
-	for _, path := range paths {
-		v, sh, err := readFloatsShape(path)
-		if err != nil {
-			return err
-		}
-		for j, c := range v {
-			if c < 0 || c > 1 || math.IsInf(c, 0) {
-				return fmt.Errorf("%s: value %g at target %d is not a ceiling on r (want 0 to 1, or NaN)", path, c, j)
-			}
-		}
-		all, shape = append(all, v...), sh
+	values, shape, _, err := ceiling.Read(paths...)
+	if err != nil {
+		return err
 	}
-	if len(paths) > 1 { // the ceilings of brain data joined from several files, one after another
-		shape = []int{len(all)}
-	}
-	m.Ceiling, m.ceilingShape, m.Files.Ceiling = all, shape, strings.Join(paths, " + ")
+	m.Ceiling, m.ceilingShape, m.Files.Ceiling = values, shape, strings.Join(paths, " + ")
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/ceiling"
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/internal/textlist"
 )
@@ -265,14 +265,13 @@ func (in *input) checkParts(flag string, paths []string) error {
 
 // checkPart checks that path, the i-th of the files given to --flag once per brain file, is for
 // the i-th brain file: the same number of targets (n), and the same hemisphere when both files'
-// names say one (lh./rh., hemi-L/hemi-R). Hemispheres of the same size (fsaverage) given in the
-// other order would otherwise pass unnoticed.
+// names say one (lh./rh., hemi-L/hemi-R).
 func (in *input) checkPart(flag string, paths []string, i, n int) error {
 	if len(in.parts) == 0 || len(paths) != len(in.parts) {
 		return nil
 	}
 	brain, given := array.PartNames(in.partPaths())[i], array.PartNames(paths)[i]
-	if hemisphere(brain) && hemisphere(given) && brain != given {
+	if array.OtherHemisphere(brain, given) {
 		return fmt.Errorf("--%s %s is for %s, but the brain file in its place is %s (%s): give them in the order of the --brain files", flag, paths[i], given, in.parts[i].Path, brain)
 	}
 	if n != in.partSize(i) && (in.partWhole == nil || n != in.partWhole[i]) {
@@ -281,13 +280,11 @@ func (in *input) checkPart(flag string, paths []string, i, n int) error {
 	return nil
 }
 
-func hemisphere(part string) bool { return part == "lh" || part == "rh" }
-
 // spaceNames are the file names a space joined from files given once per brain file is named
 // after: the brain files' when they say which hemisphere each is, so that results are
 // lh.scores.mgz and rh.scores.mgz whatever the masks' or spaces' own names; else the files'.
 func (in *input) spaceNames(paths []string) []string {
-	if len(in.parts) == len(paths) && hemisphere(array.PartNames(in.partPaths())[0]) {
+	if len(in.parts) == len(paths) && array.IsHemisphere(array.PartNames(in.partPaths())[0]) {
 		return in.partPaths()
 	}
 	return paths
@@ -484,71 +481,33 @@ func subsetRows(m engine.Matrix, rows []int) engine.Matrix {
 	return engine.NewMatrix32(len(rows), m.Cols, out)
 }
 
-// loadCeilings is loadCeiling for one file; for several, the ceilings of brain data joined from
-// several files (hemispheres: brainalign ceiling run on each), one after another.
+// loadCeilings reads the noise ceilings (brainalign ceiling's ceiling.npy) of brain data y whose
+// targets are shaped targets: one file of the same shape or flat with as many values, or for
+// brain data joined from several files (hemispheres: brainalign ceiling run on each), one per
+// brain file, in their order. NaN (no ceiling) is kept and treated as below the floor.
 func loadCeilings(paths []string, targets []int, y *input) ([]float64, error) {
-	if len(paths) == 1 {
-		return loadCeiling(paths[0], targets)
-	}
 	if err := y.checkParts("ceiling", paths); err != nil {
 		return nil, err
 	}
-	var all []float64
-	for i, p := range paths {
-		v, err := loadCeiling(p, nil)
-		if err != nil {
-			return nil, err
-		}
-		if err := y.checkPart("ceiling", paths, i, len(v)); err != nil {
-			return nil, err
-		}
-		all = append(all, v...)
-	}
-	n := 1
-	for _, d := range targets {
-		n *= d
-	}
-	if len(all) != n || len(targets) != 1 {
-		return nil, fmt.Errorf("--ceiling %s: %d ceilings in all, but the brain data's targets are shaped %s", strings.Join(paths, " + "), len(all), array.ShapeString(targets))
-	}
-	return all, nil
-}
-
-// loadCeiling reads a noise ceiling (brainalign ceiling's ceiling.npy) for brain data whose
-// targets have the given shape: the same shape, or flat with as many values (nil: any shape).
-// Values must lie in [0, 1]; NaN (no ceiling) is kept and treated as below the floor.
-func loadCeiling(path string, targets []int) ([]float64, error) {
-	a, err := readOneArray(path, "one noise ceiling per target")
+	values, shape, sizes, err := ceiling.Read(paths...)
 	if err != nil {
 		return nil, err
 	}
-	defer a.Close()
+	if len(paths) > 1 {
+		for i := range paths {
+			if err := y.checkPart("ceiling", paths, i, sizes[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
 	n := 1
 	for _, d := range targets {
 		n *= d
 	}
-	if targets == nil {
-		n = a.Size()
+	if len(values) != n || len(shape) != 1 && !slices.Equal(shape, targets) {
+		return nil, fmt.Errorf("--ceiling %s: shape %s, but the brain data's targets are shaped %s", strings.Join(paths, " + "), array.ShapeString(shape), array.ShapeString(targets))
 	}
-	if a.F32 == nil && a.F64 == nil {
-		return nil, fmt.Errorf("%s: %s data, want float32 or float64 ceilings", path, a.DType)
-	}
-	if targets != nil && (a.Size() != n || len(a.Shape) != 1 && !slices.Equal(a.Shape, targets)) {
-		return nil, fmt.Errorf("%s: shape %s, but the brain data's targets are shaped %s", path, array.ShapeString(a.Shape), array.ShapeString(targets))
-	}
-	m, err := a.Matrix()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	// flattened in C order, as the targets are (Matrix copies Fortran data into C order)
-	flat := make([]float64, n)
-	m.GatherRows(allRows(m.Rows), flat)
-	for j, v := range flat {
-		if v < 0 || v > 1 || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("%s: value %g at target %d is not a ceiling on r (want 0 to 1, or NaN)", path, v, j)
-		}
-	}
-	return flat, nil
+	return values, nil
 }
 
 // readOneArray reads a file that must hold one array (want says what, for the error).
