@@ -1,0 +1,620 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"gorgonia.org/cu"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// The decomposition of a training split (one outer or inner fold's training rows), shared by the
+// whole penalty grid and every target: the Gram matrix or its dual, cuSOLVER's eigensolver in
+// float64, the factors the products use, the training rows of high leverage (hotRows) and the
+// constant direction taken out (complement). A factorisation is queued on the decomposition
+// stream while the previous fold's products run.
+
+// bytes is the device memory fz holds.
+func (fz *factoring) bytes(d *device) int64 {
+	var n int64
+	for _, p := range [][]cu.DevicePtr{fz.keep.ptrs, fz.tmp.ptrs, fz.layer.ptrs()} {
+		for _, ptr := range p {
+			n += d.sizes[ptr]
+		}
+	}
+	return n
+}
+
+// split is one training split on the device: Xc = U diag(s) V^T with the kept directions.
+type split struct {
+	ntr, nte, r int
+	dropped     int
+	// U and P are stored with ldu = padded(ntr) and ldp = padded(nte) rows, the rows past ntr
+	// and nte zero: the products then run over aligned dimensions (see align), and the zero
+	// rows add nothing to U^T Yc and give prediction columns that nobody reads.
+	ldu, ldp    int
+	train, test cu.DevicePtr // int32 row indices
+	u           cu.DevicePtr // ntr x r column-major (ld ldu), precision t (TF32 mode: rounded to TF32)
+	ul          cu.DevicePtr // TF32 mode, outer splits: U - tf32(U), for float32-accurate products
+	p           cu.DevicePtr // nte x r column-major (ld ldp), precision t: (Xtest - mean) V
+	f           cu.DevicePtr // r x A: s²/(s²+a)
+	fm1         cu.DevicePtr // r x A: f - 1 = -a/(s²+a) (TF32 leave-one-out residuals)
+	g           cu.DevicePtr // r x A: s/(s²+a)
+	w           cu.DevicePtr // ntr x A: 1/(1-h(a))
+	den         cu.DevicePtr // A: (1 - tr(H(a))/ntr)², GCV
+
+	// Leave-one-out with the dual decomposition (no more training rows than features): U and
+	// uc (ntr x nc, ld ldu, precision t: the other eigenvectors of Xc Xc^T) span the training
+	// rows, and the residual of the penalties marked direct is computed as U diag(1-f) Z +
+	// uc uc^T Yc, as the CPU engine does (engine.ResidualDirect, fallback's decomposition).
+	complete bool
+	nc       int
+	uc       cu.DevicePtr
+	ucl      cu.DevicePtr // TF32 mode: uc - tf32(uc), uc itself rounded to TF32 (as U, splitU)
+	direct   []bool       // per penalty
+
+	// Leave-one-out in float32/TF32: the training rows of leverage near 1 (engine.HotRows), whose
+	// errors loo_hot computes in float64 (their weights in w are 0): for penalty a, columns
+	// hotOff[a] to hotOff[a+1] of hotH (ldu x nh float64: the rows' hat-matrix rows), hotRows
+	// (int32) and hotW (float64, their weights). hotOff is nil without hot rows.
+	hotOff              []int
+	hotH, hotRows, hotW cu.DevicePtr
+
+	// Inner k-fold splits only: the split's training and validation rows as int32 positions in
+	// the outer training fold (rows of the outer batch's Yc).
+	trainPos, valPos cu.DevicePtr
+}
+
+func toInt32(idx []int) []int32 {
+	out := make([]int32, len(idx))
+	for i, v := range idx {
+		out[i] = int32(v)
+	}
+	return out
+}
+
+// factoring is the first half of a split's decomposition, queued on the decomposition stream
+// (device.aux) so that it can run while the previous fold's products do: the split's rows
+// gathered and centred in float64, their Gram matrix (the smaller one) and its
+// eigendecomposition, cuSOLVER's Dsyevd. finishSplit waits for it and does the rest.
+type factoring struct {
+	fold        engine.Fold
+	src         activations // the matrix whose rows are factorised
+	layer       *nextLayer  // set when src is the next matrix's (uploaded first; ahead.go)
+	primal      bool        // Gram matrix Xc^T Xc (d x d), else Xc Xc^T (ntr x ntr)
+	size        int         // the Gram matrix's order
+	keep        pool        // the split's row indices, handed to the fold's pool
+	tmp         pool        // everything else, released once the split is finished
+	train, test cu.DevicePtr
+	xtr, xte    cu.DevicePtr // centred rows, d x ntr and d x nte column-major
+	mean        cu.DevicePtr // training column means (intercept only)
+	gram, lam   cu.DevicePtr // Gram matrix, then its eigenvectors; eigenvalues
+	work, info  cu.DevicePtr
+	lwork       int
+	queued      bool
+	ahead       bool     // prepared during the previous fold, to run alongside its products
+	outer       bool     // an outer fold (its P and g feed only the Pearson-scored prediction)
+	start, done cu.Event // on aux, around the queued work
+}
+
+// prepareSplit allocates a factoring of fold's rows of src (an outer fold, or an inner split);
+// nothing is queued yet.
+func (r *runner) prepareSplit(fold engine.Fold, outer bool, src activations) (*factoring, error) {
+	d := r.d
+	ntr, nte, nd := len(fold.Train), len(fold.Test), src.cols
+	fz := &factoring{fold: fold, src: src, primal: ntr > nd, size: ntr, outer: outer}
+	fz.keep.d, fz.tmp.d = d, d
+	if fz.primal {
+		fz.size = nd
+	}
+	var err error
+	alloc := allocUntil(&err)
+	fz.train = alloc(&fz.keep, int64(ntr)*4)
+	fz.test = alloc(&fz.keep, int64(nte)*4)
+	fz.xtr = alloc(&fz.tmp, int64(nd)*int64(ntr)*8)
+	fz.xte = alloc(&fz.tmp, int64(nd)*int64(nte)*8)
+	if !r.s.opts.NoIntercept {
+		fz.mean = alloc(&fz.tmp, int64(nd)*8)
+	}
+	fz.gram = alloc(&fz.tmp, int64(fz.size)*int64(fz.size)*8)
+	fz.lam = alloc(&fz.tmp, int64(fz.size)*8)
+	fz.info = alloc(&fz.tmp, 8)
+	if err == nil {
+		fz.lwork, err = d.auxSol.dsyevdWork(fz.size, fz.size, fz.gram, fz.lam)
+	}
+	fz.work = alloc(&fz.tmp, int64(fz.lwork)*8)
+	if err == nil {
+		if fz.start, err = cu.MakeEvent(cu.DefaultEvent); err == nil {
+			if fz.done, err = cu.MakeEvent(cu.DefaultEvent); err != nil {
+				cu.DestroyEvent(&fz.start)
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("cuda engine: event: %w", err)
+		}
+	}
+	if err != nil {
+		fz.keep.release()
+		fz.tmp.release()
+		return nil, r.oom("decomposition", err)
+	}
+	return fz, nil
+}
+
+// queueSplit queues fz's work on the decomposition stream (once). Nothing in it waits for the
+// device: the host goes on queueing the current fold's products. After an error, fz is only
+// fit for release.
+func (r *runner) queueSplit(fz *factoring) error {
+	if fz.queued {
+		return nil
+	}
+	d := r.d
+	ntr, nte, nd := len(fz.fold.Train), len(fz.fold.Test), fz.src.cols
+	xt, dx := fz.src.xt, fz.src.dx
+	return d.onAux(func() error {
+		if err := fz.start.Record(d.aux); err != nil {
+			return fmt.Errorf("cuda engine: event: %w", err)
+		}
+		if fz.layer != nil {
+			if err := fz.layer.upload(dx, d.aux); err != nil {
+				return err
+			}
+		}
+		if err := upload(fz.train, toInt32(fz.fold.Train), d.aux); err != nil {
+			return err
+		}
+		if err := upload(fz.test, toInt32(fz.fold.Test), d.aux); err != nil {
+			return err
+		}
+		if fz.mean != 0 {
+			if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, fz.mean, 0, 0); err != nil {
+				return err
+			}
+		}
+		if err := d.gatherCenter(xt, f64, dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd); err != nil {
+			return err
+		}
+		if err := d.gatherCenter(xt, f64, dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd); err != nil {
+			return err
+		}
+		// xtr is d x ntr column-major (Xc row-major), xte d x nte (Xtest_c row-major).
+		var err error
+		if fz.primal {
+			// row-major gram (d x d) = Xc^T Xc; column-major: xtr xtr^T (N, T; m = n = d, k = ntr)
+			err = d.gemm(f64, false, true, nd, nd, ntr, fz.xtr, nd, fz.xtr, nd, fz.gram, nd)
+		} else {
+			// row-major gram (ntr x ntr) = Xc Xc^T; column-major: xtr^T xtr (T, N; m = n = ntr, k = d)
+			err = d.gemm(f64, true, false, ntr, ntr, nd, fz.xtr, nd, fz.xtr, nd, fz.gram, ntr)
+		}
+		if err != nil {
+			return err
+		}
+		if err := d.auxSol.dsyevdAsync(fz.size, fz.size, fz.gram, fz.lam, fz.work, fz.lwork, fz.info); err != nil {
+			return fmt.Errorf("%w (Gram matrix of %d x %d)", err, fz.size, fz.size)
+		}
+		if err := fz.done.Record(d.aux); err != nil {
+			return fmt.Errorf("cuda engine: event: %w", err)
+		}
+		fz.queued = true
+		return nil
+	})
+}
+
+// release frees a factoring that will not be finished (the decomposition stream is waited for
+// first: its queued work writes these buffers).
+func (fz *factoring) release(d *device) {
+	if fz == nil {
+		return
+	}
+	d.aux.Synchronize()
+	fz.keep.release()
+	fz.tmp.release()
+	if fz.layer != nil {
+		fz.layer.release()
+	}
+	cu.DestroyEvent(&fz.start)
+	cu.DestroyEvent(&fz.done)
+}
+
+// decompose factorises the centred training rows of an inner split in float64 and projects
+// its test rows, exactly as fallback's decompose does, waiting for the work.
+func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
+	fz, err := r.prepareSplit(fold, false, r.activations())
+	if err != nil {
+		return nil, err
+	}
+	return r.finishSplit(fp, fz)
+}
+
+// finishSplit waits for fz's eigendecomposition (queueing it first if it is not yet) and
+// builds the split from it: the kept directions, U, P and the per-penalty factors. The split's
+// allocations go to fp; fz is used up.
+func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
+	d, opts := r.d, r.s.opts
+	defer func() {
+		d.compute.Synchronize()
+		fz.release(d)
+	}()
+	if err := r.queueSplit(fz); err != nil {
+		return nil, err
+	}
+	if err := fz.done.Synchronize(); err != nil {
+		return nil, fmt.Errorf("cuda engine: decomposition: %w", err)
+	}
+	if fz.ahead {
+		if ms, err := fz.start.Elapsed(fz.done); err == nil {
+			r.tm.Overlapped += time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	if err := d.auxSol.syevdInfo("cusolverDnDsyevd", fz.size, fz.info); err != nil {
+		return nil, err
+	}
+	fold := fz.fold
+	intercept := !opts.NoIntercept
+	ntr, nte, nd := len(fold.Train), len(fold.Test), r.x.Cols
+	A := len(opts.Alphas)
+	sp := &split{ntr: ntr, nte: nte, ldu: padded(ntr), ldp: padded(nte), train: fz.train, test: fz.test}
+	fp.ptrs = append(fp.ptrs, fz.keep.ptrs...)
+	fz.keep.ptrs = nil
+	ldu, ldp := sp.ldu, sp.ldp
+	primal, size := fz.primal, fz.size
+	xtr, xte, gram := fz.xtr, fz.xte, fz.gram
+	var err error
+	alloc := allocUntil(&err)
+	tmp := &fz.tmp
+	lambda := make([]float64, size)
+	if err := download(lambda, fz.lam, d.aux); err != nil {
+		return nil, err
+	}
+	keepIdx, dropped := engine.KeptDirections(lambda, ntr, nd, intercept)
+	rk := len(keepIdx)
+	sp.r, sp.dropped = rk, dropped
+	if !primal && (opts.Inner.Mode == engine.LOO || opts.Inner.Mode == engine.GCV) {
+		if err := r.complement(fp, sp, gram, keepIdx, intercept); err != nil {
+			return nil, err
+		}
+	}
+	s2 := make([]float64, rk)
+	for k, j := range keepIdx {
+		s2[k] = lambda[j]
+	}
+	// The kept eigenvectors, size x rk (ld size): cuSOLVER returns eigenvector j as column j of
+	// the column-major gram (gram[i + j*size] = component i; fallback's row-major gram[i*size+j]
+	// is the same element), so a kept vector is size contiguous values, and the kept set is a
+	// contiguous block when they are the largest (ascending order).
+	vecs := gram
+	if rk > 0 {
+		vecs = gram + cu.DevicePtr(int64(keepIdx[0])*int64(size)*8)
+		if keepIdx[rk-1]-keepIdx[0] != rk-1 {
+			vecs = alloc(tmp, int64(size)*int64(rk)*8)
+			if err != nil {
+				return nil, r.oom("decomposition", err)
+			}
+			for k, j := range keepIdx {
+				src := gram + cu.DevicePtr(int64(j)*int64(size)*8)
+				if err := cu.MemcpyDtoDAsync(vecs+cu.DevicePtr(int64(k)*int64(size)*8), src, int64(size)*8, d.compute); err != nil {
+					return nil, fmt.Errorf("cuda engine: copy: %w", err)
+				}
+			}
+		}
+	}
+	invs := make([]float64, rk)
+	for k, v := range s2 {
+		invs[k] = 1 / math.Sqrt(v)
+	}
+	dinvs := alloc(tmp, int64(rk)*8)
+	u64 := alloc(tmp, int64(ldu)*int64(rk)*8)
+	p64 := alloc(tmp, int64(ldp)*int64(rk)*8)
+	if err != nil {
+		return nil, r.oom("decomposition", err)
+	}
+	if err := upload(dinvs, invs, d.compute); err != nil {
+		return nil, err
+	}
+	// the padding rows of U and P are zero
+	if err := d.zero(u64, int64(ldu)*int64(rk)*8); err != nil {
+		return nil, err
+	}
+	if err := d.zero(p64, int64(ldp)*int64(rk)*8); err != nil {
+		return nil, err
+	}
+	if rk > 0 {
+		if primal {
+			// U = Xc V diag(1/s); P = Xtest_c V. u64 and p64 are column-major (ntr x rk, nte x rk).
+			// Column-major U (ntr x rk) = xtr^T (ntr x d) V (d x rk): row-major U = Xc V.
+			if err := d.gemm(f64, true, false, ntr, rk, nd, xtr, nd, vecs, size, u64, ldu); err != nil {
+				return nil, err
+			}
+			if err := d.scaleCols(f64, u64, ldu, ntr, rk, dinvs, u64, ldu); err != nil {
+				return nil, err
+			}
+			// Column-major P (nte x rk) = xte^T (nte x d) V (d x rk): row-major P = Xtest_c V.
+			if err := d.gemm(f64, true, false, nte, rk, nd, xte, nd, vecs, size, p64, ldp); err != nil {
+				return nil, err
+			}
+		} else {
+			// U = Q; P = (Xtest_c Xc^T) U diag(1/s).
+			kte := alloc(tmp, int64(nte)*int64(ntr)*8)
+			ones := alloc(tmp, int64(rk)*8)
+			if err != nil {
+				return nil, r.oom("decomposition", err)
+			}
+			// U: the eigenvectors (ld size = ntr) into u64's padded layout (scaled by ones).
+			if err := d.fill64(ones, rk, 1); err != nil {
+				return nil, err
+			}
+			if err := d.scaleCols(f64, vecs, size, ntr, rk, ones, u64, ldu); err != nil {
+				return nil, err
+			}
+			// Column-major kte (nte x ntr) = xte^T xtr: row-major Xtest_c Xc^T.
+			if err := d.gemm(f64, true, false, nte, ntr, nd, xte, nd, xtr, nd, kte, nte); err != nil {
+				return nil, err
+			}
+			// Column-major P (nte x rk) = kte (nte x ntr) U (ntr x rk), all column-major.
+			if err := d.gemm(f64, false, false, nte, rk, ntr, kte, nte, u64, ldu, p64, ldp); err != nil {
+				return nil, err
+			}
+			if err := d.scaleCols(f64, p64, ldp, nte, rk, dinvs, p64, ldp); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if fz.outer && rk > 0 {
+		// An outer fold's P only feeds the held-out prediction, whose Pearson r ignores its
+		// scale: a power of two brings it near unit size (engine.UnitScale; |P| is about
+		// sqrt(lambda_max / ntr)), so that tiny features do not underflow float32 predictions.
+		ps := alloc(tmp, int64(rk)*8)
+		if err != nil {
+			return nil, r.oom("decomposition", err)
+		}
+		if err := d.fill64(ps, rk, engine.UnitScale(math.Sqrt(slices.Max(s2)/float64(ntr)))); err != nil {
+			return nil, err
+		}
+		if err := d.scaleCols(f64, p64, ldp, nte, rk, ps, p64, ldp); err != nil {
+			return nil, err
+		}
+	}
+	// Per-penalty factors: f = s²/(s²+a), g = s/(s²+a), the GCV denominators, the LOO weights.
+	fh := make([]float64, rk*A)
+	fm1 := make([]float64, rk*A)
+	gh := make([]float64, rk*A)
+	den := make([]float64, A)
+	for a, alpha := range opts.Alphas {
+		tr := 0.0
+		if intercept {
+			tr = 1
+		}
+		for j, v := range s2 {
+			fh[a*rk+j] = v / (v + alpha)
+			fm1[a*rk+j] = -alpha / (v + alpha)
+			gh[a*rk+j] = math.Sqrt(v) / (v + alpha)
+			tr += fh[a*rk+j]
+		}
+		den[a] = (1 - tr/float64(ntr)) * (1 - tr/float64(ntr))
+		if fz.outer {
+			// refit only: a positive factor per target, r unchanged (engine.UnitScale)
+			engine.ScaleToUnit(gh[a*rk : (a+1)*rk])
+		}
+		if sp.complete {
+			sp.direct = append(sp.direct, engine.ResidualDirect(fh[a*rk:(a+1)*rk]))
+		}
+	}
+	sp.f = alloc(fp, int64(rk*A)*8)
+	sp.fm1 = alloc(fp, int64(rk*A)*8)
+	sp.g = alloc(fp, int64(rk*A)*8)
+	sp.den = alloc(fp, int64(A)*8)
+	sp.w = alloc(fp, int64(ntr)*int64(A)*8)
+	u2 := alloc(tmp, int64(ldu)*int64(rk)*8)
+	if err != nil {
+		return nil, r.oom("decomposition", err)
+	}
+	for _, c := range []struct {
+		p cu.DevicePtr
+		v []float64
+	}{{sp.f, fh}, {sp.fm1, fm1}, {sp.g, gh}, {sp.den, den}} {
+		if err := upload(c.p, c.v, d.compute); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.square64(u64, ldu*rk, u2); err != nil {
+		return nil, err
+	}
+	base := 0.0
+	if intercept {
+		base = 1 / float64(ntr)
+	}
+	if err := d.looWeights(u2, ldu, ntr, rk, sp.f, A, base, sp.w); err != nil {
+		return nil, err
+	}
+	if r.t != f64 && fz.outer && opts.Inner.Mode == engine.LOO {
+		if err := r.hotRows(fp, sp, u64, fh); err != nil {
+			return nil, err
+		}
+	}
+	if r.t == f64 {
+		// keep the float64 factors: move them from tmp to the fold's pool
+		sp.u, sp.p = u64, p64
+		tmp.ptrs = without(tmp.ptrs, u64, p64)
+		fp.ptrs = append(fp.ptrs, u64, p64)
+	} else {
+		sp.u = alloc(fp, int64(ldu)*int64(rk)*4)
+		sp.p = alloc(fp, int64(ldp)*int64(rk)*4)
+		if err != nil {
+			return nil, r.oom("decomposition", err)
+		}
+		if err := d.convert64to32(u64, ldu*rk, sp.u); err != nil {
+			return nil, err
+		}
+		if err := d.convert64to32(p64, ldp*rk, sp.p); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.compute.Synchronize(); err != nil {
+		return nil, fmt.Errorf("cuda engine: decomposition: %w", err)
+	}
+	return sp, nil
+}
+
+// hotRows finds, per penalty, the training rows whose leave-one-out weight engine.HotRows picks,
+// and prepares their float64 errors (looHot): their rows of the hat matrix U diag(f) U^T in
+// sp.hotH (a float64 product on the device, from U's hot rows), their indices and weights, and
+// their weights in sp.w set to 0, so that loo_update adds their errors instead of its own.
+func (r *runner) hotRows(fp *pool, sp *split, u64 cu.DevicePtr, fh []float64) error {
+	d, ntr, ldu, rk := r.d, sp.ntr, sp.ldu, sp.r
+	A := len(r.s.opts.Alphas)
+	w := make([]float64, ntr*A)
+	if err := download(w, sp.w, d.compute); err != nil {
+		return err
+	}
+	off := make([]int, A+1)
+	var rows []int32
+	var ws []float64
+	var pen []int
+	for a := range A {
+		for _, i := range engine.HotRows(w[a*ntr : (a+1)*ntr]) {
+			rows, ws, pen = append(rows, int32(i)), append(ws, w[a*ntr+i]), append(pen, a)
+			w[a*ntr+i] = 0
+		}
+		off[a+1] = len(rows)
+	}
+	nh := len(rows)
+	if nh == 0 || rk == 0 {
+		return nil
+	}
+	u := make([]float64, ldu*rk) // rare: U is copied only when some row is hot
+	if err := download(u, u64, d.compute); err != nil {
+		return err
+	}
+	g := make([]float64, rk*nh) // column c: f_a(j) U[i, j], for hot row i of penalty a
+	for c := range nh {
+		a, i := pen[c], int(rows[c])
+		for j := range rk {
+			g[j+c*rk] = fh[a*rk+j] * u[i+j*ldu]
+		}
+	}
+	var err error
+	alloc := allocUntil(&err)
+	var tmp pool
+	tmp.d = d
+	defer func() {
+		d.compute.Synchronize()
+		tmp.release()
+	}()
+	gd := alloc(&tmp, int64(rk*nh)*8)
+	sp.hotH = alloc(fp, int64(ldu)*int64(nh)*8)
+	sp.hotRows = alloc(fp, int64(nh)*4)
+	sp.hotW = alloc(fp, int64(nh)*8)
+	if err != nil {
+		return r.oom("decomposition", err)
+	}
+	for _, e := range []error{upload(gd, g, d.compute), upload(sp.hotRows, rows, d.compute), upload(sp.hotW, ws, d.compute), upload(sp.w, w, d.compute)} {
+		if e != nil {
+			return e
+		}
+	}
+	// hotH (ldu x nh) = U (ldu x rk) G (rk x nh), in float64
+	if err := d.gemm(f64, false, false, ldu, nh, rk, u64, ldu, gd, rk, sp.hotH, ldu); err != nil {
+		return err
+	}
+	sp.hotOff = off
+	return nil
+}
+
+// complement stores in sp.uc the eigenvectors of the dual Gram matrix (gram, ntr x ntr
+// column-major, cuSOLVER's output) that decompose did not keep, in the products' precision with
+// zero padding rows, and marks the split complete. With an intercept the constant direction,
+// which the intercept fits, is taken out of them (engine.ConstantFirst, on the host: nc is small,
+// the null space of the centred rows).
+func (r *runner) complement(fp *pool, sp *split, gram cu.DevicePtr, keepIdx []int, intercept bool) error {
+	d, ntr := r.d, sp.ntr
+	kept := make([]bool, ntr)
+	for _, j := range keepIdx {
+		kept[j] = true
+	}
+	sp.complete, sp.nc = true, ntr-len(keepIdx)
+	if sp.nc == 0 {
+		return nil
+	}
+	var tmp pool
+	tmp.d = d
+	defer func() {
+		d.compute.Synchronize()
+		tmp.release()
+	}()
+	c64, err := tmp.alloc(int64(sp.ldu) * int64(sp.nc) * 8)
+	if err != nil {
+		return r.oom("decomposition", err)
+	}
+	if err := d.zero(c64, int64(sp.ldu)*int64(sp.nc)*8); err != nil {
+		return err
+	}
+	k := 0
+	for j := 0; j < ntr; j++ {
+		if kept[j] {
+			continue
+		}
+		src := gram + cu.DevicePtr(int64(j)*int64(ntr)*8)
+		if err := cu.MemcpyDtoDAsync(c64+cu.DevicePtr(int64(k)*int64(sp.ldu)*8), src, int64(ntr)*8, d.compute); err != nil {
+			return fmt.Errorf("cuda engine: copy: %w", err)
+		}
+		k++
+	}
+	first := c64 // the first column kept
+	if intercept {
+		host := make([]float64, sp.ldu*sp.nc)
+		if err := download(host, c64, d.compute); err != nil {
+			return err
+		}
+		if engine.ConstantFirst(host, ntr, sp.nc, 1, sp.ldu) {
+			if err := upload(c64, host, d.compute); err != nil {
+				return err
+			}
+			first += cu.DevicePtr(int64(sp.ldu) * 8)
+			sp.nc--
+		}
+		if err := d.compute.Synchronize(); err != nil { // host is read by the copy until then
+			return fmt.Errorf("cuda engine: %w", err)
+		}
+		if sp.nc == 0 {
+			return nil
+		}
+	}
+	if r.t == f64 {
+		tmp.ptrs = without(tmp.ptrs, c64)
+		fp.ptrs = append(fp.ptrs, c64) // released by its base
+		sp.uc = first
+		return nil
+	}
+	if sp.uc, err = fp.alloc(int64(sp.ldu) * int64(sp.nc) * 4); err != nil {
+		return r.oom("decomposition", err)
+	}
+	if err := d.convert64to32(first, sp.ldu*sp.nc, sp.uc); err != nil {
+		return err
+	}
+	if !d.tf32 {
+		return nil
+	}
+	if sp.ucl, err = fp.alloc(int64(sp.ldu) * int64(sp.nc) * 4); err != nil {
+		return r.oom("decomposition", err)
+	}
+	return d.splitTF32(sp.uc, sp.ldu, sp.ldu, sp.nc, sp.uc, sp.ldu, sp.ucl, sp.ldu)
+}
+
+func without(ps []cu.DevicePtr, drop ...cu.DevicePtr) []cu.DevicePtr {
+	out := ps[:0]
+	for _, p := range ps {
+		keep := true
+		for _, q := range drop {
+			keep = keep && p != q
+		}
+		if keep {
+			out = append(out, p)
+		}
+	}
+	return out
+}
