@@ -463,6 +463,11 @@ func groupTimes(g []*Sweep, override []float64) ([]float64, int, error) {
 	if times == nil {
 		return nil, 0, fmt.Errorf("%s: no MEG times (give --times to sweep, or here)", g[0].Dir)
 	}
+	if override == nil {
+		if err := sameTimes(g); err != nil {
+			return nil, 0, err
+		}
+	}
 	M := g[0].M
 	if M%len(times) != 0 {
 		return nil, 0, fmt.Errorf("%d time points do not divide the %d targets of %s (want channels x times)", len(times), M, g[0].Dir)
@@ -471,6 +476,29 @@ func groupTimes(g []*Sweep, override []float64) ([]float64, int, error) {
 		return nil, 0, fmt.Errorf("%d time points, but %s has %d along its last axis", len(times), g[0].Dir, tr[len(tr)-1])
 	}
 	return times, M / len(times), nil
+}
+
+// sameTimes refuses subjects whose MEG times differ (epochs cut or sampled otherwise): their
+// curves would be averaged sample by sample at the first subject's times. Times agree within a
+// microsecond, far below any sampling interval, so times computed from the same samples in
+// other ways still pool.
+func sameTimes(g []*Sweep) error {
+	a := g[0]
+	for _, s := range g[1:] {
+		ta, ts := a.Meta.Times, s.Meta.Times
+		if ts == nil {
+			return fmt.Errorf("%s has no MEG times, %s has %d: give --times here to use one set for all subjects", s.Dir, a.Dir, len(ta))
+		}
+		if len(ts) != len(ta) {
+			return fmt.Errorf("%s has %d MEG time points, %s has %d: subjects pooled need the same times", s.Dir, len(ts), a.Dir, len(ta))
+		}
+		for i := range ta {
+			if math.Abs(ts[i]-ta[i]) > 1e-6 {
+				return fmt.Errorf("%s and %s have other MEG times (time point %d is %g s in one, %g s in the other): subjects pooled need the same times (or give --times here to use one set for all)", a.Dir, s.Dir, i, ta[i], ts[i])
+			}
+		}
+	}
+	return nil
 }
 
 // usableWindows keeps the windows that hold a time point.

@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -263,3 +265,31 @@ func TestFDRMaskKeepsNoiseOut(t *testing.T) {
 }
 
 func mkdirTemp() (string, error) { return os.MkdirTemp("", "sweep-study-") }
+
+// Subjects whose epochs were cut at other times are not pooled: their curves would be averaged
+// sample by sample at the first subject's times.
+func TestTemporalRefusesSubjectsOfOtherTimes(t *testing.T) {
+	r := runStudy(t)
+	last := len(r.ds.Truth.Steps) - 1
+	other := *r.meg[1]
+	other.Meta.Times = slices.Clone(other.Meta.Times)
+	for i := range other.Meta.Times {
+		other.Meta.Times[i] += 0.1
+	}
+	g := []*sweep.Sweep{r.meg[0], &other}
+	_, err := sweep.Temporal(g, sweep.TemporalOptions{Checkpoint: last})
+	if err == nil || !strings.Contains(err.Error(), "other MEG times") || !strings.Contains(err.Error(), other.Dir) {
+		t.Fatalf("got %v, want subjects of other times refused", err)
+	}
+	if _, err := sweep.HalfTimes(g, sweep.HalfTimeOptions{}); err == nil || !strings.Contains(err.Error(), "other MEG times") {
+		t.Errorf("halftime: got %v, want subjects of other times refused", err)
+	}
+	other.Meta.Times = nil
+	if _, err := sweep.Temporal(g, sweep.TemporalOptions{Checkpoint: last}); err == nil || !strings.Contains(err.Error(), "no MEG times") {
+		t.Errorf("got %v, want a subject without times refused", err)
+	}
+	// One set of times given for all subjects is the user's to choose.
+	if _, err := sweep.Temporal(g, sweep.TemporalOptions{Checkpoint: last, Times: r.meg[0].Meta.Times}); err != nil {
+		t.Errorf("with --times: %v", err)
+	}
+}

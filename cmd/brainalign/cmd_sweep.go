@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -178,14 +179,20 @@ func runSweep(c *cli.Context) error {
 				orDefault(strings.Join(c.StringSlice("space"), " + "), orDefault(strings.Join(c.StringSlice("brain-mask"), " + "), y.name())))
 		}
 	}
-	if b := c.StringSlice("brain"); meta.Times == nil && len(b) == 1 && array.IsFIF(b[0]) && len(trailing) == 2 {
+	if b := c.StringSlice("brain"); len(b) == 1 && array.IsFIF(b[0]) && len(trailing) == 2 {
 		// an MNE epochs file carries its time axis: the temporal score needs no --times
 		info, err := array.FIFInfo(b[0])
 		if err != nil {
 			return err
 		}
-		meta.Times = info.Times
-		fmt.Fprintf(c.App.ErrWriter, "note: MEG times taken from %s (%d samples, %g to %g s; --times overrides)\n", b[0], len(info.Times), info.Times[0], info.Times[len(info.Times)-1])
+		switch {
+		case meta.Times == nil:
+			meta.Times = info.Times
+			fmt.Fprintf(c.App.ErrWriter, "note: MEG times taken from %s (%d samples, %g to %g s; --times overrides)\n", b[0], len(info.Times), info.Times[0], info.Times[len(info.Times)-1])
+		case !slices.Equal(meta.Times, info.Times):
+			fmt.Fprintf(c.App.ErrWriter, "warning: --times %s (%g to %g s) replaces the times of the epochs in %s (%g to %g s)\n", c.String("times"),
+				meta.Times[0], meta.Times[len(meta.Times)-1], b[0], info.Times[0], info.Times[len(info.Times)-1])
+		}
 	}
 	if y.mask != nil {
 		// metadata given over the whole volume (an atlas, a ceiling map, the affine's coordinates)

@@ -56,6 +56,20 @@ func TestSweepEpochsFileTimes(t *testing.T) {
 	}
 	check(sw)
 	times := filepath.Join(dir, "times-from")
-	mustRun(t, "sweep", "--features", filepath.Join(dir, "model"), "--brain", epochs, "--times", epochs, "--alphas", "1,100", "--out", times)
+	_, stderr, code = runCLI(t, "sweep", "--features", filepath.Join(dir, "model"), "--brain", epochs, "--times", epochs, "--alphas", "1,100", "--out", times)
+	if code != 0 || strings.Contains(stderr, "warning") {
+		t.Fatalf("--times of the same epochs: exit %d, %s", code, stderr)
+	}
 	check(times)
+	// Other times than the epochs' (a trigger delay corrected, or a mistake) are used, and said.
+	shifted := make([]float64, len(want))
+	for i, v := range want {
+		shifted[i] = v + 0.05
+	}
+	must(t, array.WriteNPY(filepath.Join(dir, "shifted.npy"), []int{len(shifted)}, shifted))
+	_, stderr, code = runCLI(t, "sweep", "--features", filepath.Join(dir, "model"), "--brain", epochs, "--times", filepath.Join(dir, "shifted.npy"),
+		"--alphas", "1,100", "--out", filepath.Join(dir, "shifted"))
+	if code != 0 || !strings.Contains(stderr, "warning: --times "+filepath.Join(dir, "shifted.npy")+" (-0.05 to 0.25 s) replaces the times of the epochs in "+epochs+" (-0.1 to 0.2 s)") {
+		t.Fatalf("--times other than the epochs': exit %d, %s", code, stderr)
+	}
 }
