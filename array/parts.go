@@ -1,9 +1,11 @@
 package array
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -20,7 +22,7 @@ type Part struct {
 }
 
 // Join returns the space whose targets are those of parts, one part after another, the parts
-// named after their files (PartNames). Its Spatial is the number of targets in all; it has no
+// named after their files (PartNames), or a GIFTI file's hemisphere (Hemisphere). Its Spatial is the number of targets in all; it has no
 // single affine, and its Coordinates are the parts' one after another.
 func Join(paths []string, parts []*Geometry) (*Geometry, error) {
 	if len(paths) != len(parts) || len(parts) < 2 {
@@ -28,7 +30,11 @@ func Join(paths []string, parts []*Geometry) (*Geometry, error) {
 	}
 	g := &Geometry{Format: "parts"}
 	total := 0
-	for i, name := range PartNames(paths) {
+	hemis := make([]string, len(paths))
+	for i, p := range paths {
+		hemis[i] = cmp.Or(hemisphereOf(p), parts[i].taggedHemisphere()) // a contradiction is CheckParts'
+	}
+	for i, name := range partNames(hemis) {
 		if parts[i].Parts != nil {
 			return nil, fmt.Errorf("%s: a joined space cannot be a part", paths[i])
 		}
@@ -40,21 +46,32 @@ func Join(paths []string, parts []*Geometry) (*Geometry, error) {
 }
 
 // PartNames names the parts of a joined space after their files: "lh" and "rh" for hemisphere
-// files (FreeSurfer's lh.* and rh.*, BIDS's hemi-L and hemi-R, or a file in a folder named lh
-// or rh, or ending in -lh, _lh or .lh: ceil/lh/averaged.npy), else "part1", "part2", ... in
+// files (FreeSurfer's lh.* and rh.*, BIDS's hemi-L and hemi-R, lh or rh as a word of the name
+// between dots, dashes or underscores: sub03.lh.avg.mgh, or a file in a folder named lh or rh,
+// or ending in -lh, _lh or .lh: ceil/lh/averaged.npy), else "part1", "part2", ... in
 // order (also when two files would get the same name).
 func PartNames(paths []string) []string {
-	names := make([]string, len(paths))
-	seen := map[string]bool{}
+	hemis := make([]string, len(paths))
 	for i, p := range paths {
-		names[i] = hemisphereOf(p)
-		if names[i] == "" || seen[names[i]] {
+		hemis[i] = hemisphereOf(p)
+	}
+	return partNames(hemis)
+}
+
+// partNames names parts by their hemispheres ("" for none): "lh" and "rh", or "part1", "part2",
+// ... for all where one is unknown or two are the same.
+func partNames(hemis []string) []string {
+	names := make([]string, len(hemis))
+	seen := map[string]bool{}
+	for i, h := range hemis {
+		names[i] = h
+		if h == "" || seen[h] {
 			for j := range names {
 				names[j] = fmt.Sprintf("part%d", j+1)
 			}
 			return names
 		}
-		seen[names[i]] = true
+		seen[h] = true
 	}
 	return names
 }
@@ -67,6 +84,76 @@ func IsHemisphere(part string) bool { return part == "lh" || part == "rh" }
 // otherwise be taken for each other unnoticed.
 func OtherHemisphere(a, b string) bool { return IsHemisphere(a) && IsHemisphere(b) && a != b }
 
+// Hemisphere is "lh" or "rh" when a file's name (as PartNames reads it) or, for GIFTI, its
+// AnatomicalStructurePrimary (CortexLeft, CortexRight) says which hemisphere it holds; "" when
+// neither does. g is the file's space (nil: the name only). A name and a tag that disagree are
+// an error: a file copied or renamed from the other hemisphere.
+func Hemisphere(path string, g *Geometry) (string, error) {
+	name, tag := hemisphereOf(path), g.taggedHemisphere()
+	if name != "" && tag != "" && name != tag {
+		return "", fmt.Errorf("%s: named for %s, but its GIFTI metadata (AnatomicalStructurePrimary %s) says %s", path, name, g.gifti.hemisphere(), tag)
+	}
+	return cmp.Or(name, tag), nil
+}
+
+// taggedHemisphere is "lh" or "rh" when g is a GIFTI file's space whose metadata say which
+// hemisphere it is (AnatomicalStructurePrimary CortexLeft or CortexRight); "" otherwise.
+func (g *Geometry) taggedHemisphere() string {
+	if g == nil || g.gifti == nil {
+		return ""
+	}
+	switch g.gifti.hemisphere() {
+	case "CortexLeft":
+		return "lh"
+	case "CortexRight":
+		return "rh"
+	}
+	return ""
+}
+
+// CheckHemispheres checks files whose rows are joined (sessions of trials, read as one): they
+// must not be of different hemispheres, whose vertices would be taken for each other's. spaces
+// are the files' spaces (nil where unknown).
+func CheckHemispheres(paths []string, spaces []*Geometry) error {
+	first, firstPath := "", ""
+	for i, p := range paths {
+		h, err := Hemisphere(p, spaces[i])
+		if err != nil {
+			return err
+		}
+		if h == "" {
+			continue
+		}
+		if first == "" {
+			first, firstPath = h, p
+		} else if h != first {
+			return fmt.Errorf("%s is %s, %s is %s: files read as more trials of the same targets must be of one hemisphere (run once per hemisphere)", firstPath, first, p, h)
+		}
+	}
+	return nil
+}
+
+// CheckParts checks files joined along targets (one space's parts, JoinParts): none of the same
+// hemisphere as another (two sessions of one hemisphere are more rows, not more targets), and
+// none whose name and GIFTI metadata disagree. spaces are the files' spaces (nil where unknown).
+func CheckParts(paths []string, spaces []*Geometry) error {
+	seen := map[string]string{}
+	for i, p := range paths {
+		h, err := Hemisphere(p, spaces[i])
+		if err != nil {
+			return err
+		}
+		if h == "" {
+			continue
+		}
+		if prev, ok := seen[h]; ok {
+			return fmt.Errorf("%s and %s are both %s: files joined along targets are different parts of the same rows (hemispheres); sessions of one hemisphere are more rows (brainalign ceiling reads them as one)", prev, p, h)
+		}
+		seen[h] = p
+	}
+	return nil
+}
+
 // hemisphereOf is "lh" or "rh" when path's name, or else its folder's, says which; "" otherwise.
 func hemisphereOf(path string) string {
 	base := strings.ToLower(filepath.Base(path))
@@ -74,6 +161,14 @@ func hemisphereOf(path string) string {
 	case strings.HasPrefix(base, "lh."), strings.Contains(base, "hemi-l_"), strings.Contains(base, "hemi-l."):
 		return "lh"
 	case strings.HasPrefix(base, "rh."), strings.Contains(base, "hemi-r_"), strings.Contains(base, "hemi-r."):
+		return "rh"
+	}
+	// lh or rh as a word of the name: sub03.lh.avg.mgh, betas_rh.npy (not both: lh_vs_rh.npy)
+	words := strings.FieldsFunc(base, func(r rune) bool { return r == '.' || r == '_' || r == '-' })
+	if l, r := slices.Contains(words, "lh"), slices.Contains(words, "rh"); l != r {
+		if l {
+			return "lh"
+		}
 		return "rh"
 	}
 	dir := strings.ToLower(filepath.Base(filepath.Dir(path)))

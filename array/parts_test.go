@@ -24,6 +24,9 @@ func TestPartNames(t *testing.T) {
 		{[]string{"ceil/lh/averaged.npy", "ceil/rh/averaged.npy"}, []string{"lh", "rh"}},                   // a folder per hemisphere
 		{[]string{"brain/sub-01.ceiling-lh/a.npy", "brain/sub-01.ceiling-rh/a.npy"}, []string{"lh", "rh"}}, // or ending in one
 		{[]string{"left/a.npy", "lhs/a.npy"}, []string{"part1", "part2"}},
+		{[]string{"sub03.lh.avg.mgh", "sub03.rh.avg.mgh"}, []string{"lh", "rh"}}, // a word of the name
+		{[]string{"betas_rh.npy", "betas-lh.npy"}, []string{"rh", "lh"}},
+		{[]string{"lh_vs_rh.npy", "rh.b.npy"}, []string{"part1", "part2"}}, // both words: neither
 	} {
 		if got := PartNames(c.paths); !slices.Equal(got, c.want) {
 			t.Errorf("PartNames(%q) = %q, want %q", c.paths, got, c.want)
@@ -115,4 +118,57 @@ func mustGeometry(t *testing.T, path string) *Geometry {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// A GIFTI file says its hemisphere in its metadata: used where the name says none, and a name
+// that says the other one is refused (a file copied from the other hemisphere).
+func TestHemisphereOfGIFTIMetadata(t *testing.T) {
+	src := filepath.Join("..", "testdata", "neuro", "sub-01_hemi-L_bold.func.gii") // CortexLeft
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	copyAs := func(name string) (string, *Geometry) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p, mustGeometry(t, p)
+	}
+	plain, gp := copyAs("bold.func.gii")
+	if h, err := Hemisphere(plain, gp); h != "lh" || err != nil {
+		t.Errorf("Hemisphere of a CortexLeft file without lh in its name = %q, %v; want lh", h, err)
+	}
+	if h, err := Hemisphere("rh.x.mgh", nil); h != "rh" || err != nil {
+		t.Errorf("Hemisphere by name = %q, %v", h, err)
+	}
+	wrong, gw := copyAs("sub-01_hemi-R_bold.func.gii")
+	if _, err := Hemisphere(wrong, gw); err == nil || !strings.Contains(err.Error(), "named for rh, but its GIFTI metadata (AnatomicalStructurePrimary CortexLeft) says lh") {
+		t.Errorf("an rh-named CortexLeft file: %v", err)
+	}
+	if err := CheckParts([]string{plain, "lh.betas.mgh"}, []*Geometry{gp, nil}); err == nil || !strings.Contains(err.Error(), "are both lh") {
+		t.Errorf("joining two left hemispheres (one by its metadata): %v", err)
+	}
+	if err := CheckParts([]string{plain, "rh.betas.mgh"}, []*Geometry{gp, nil}); err != nil {
+		t.Errorf("lh by metadata + rh: %v", err)
+	}
+	if err := CheckParts([]string{wrong, "lh.betas.mgh"}, []*Geometry{gw, nil}); err == nil || !strings.Contains(err.Error(), "named for rh") {
+		t.Errorf("a part whose name and metadata disagree: %v", err)
+	}
+	if err := CheckHemispheres([]string{"lh.s1.mgh", "lh.s2.mgh", "s3.mgh"}, []*Geometry{nil, nil, nil}); err != nil {
+		t.Errorf("sessions of one hemisphere: %v", err)
+	}
+	if err := CheckHemispheres([]string{"lh.s1.mgh", "s2.mgh", plain, "rh.s1.mgh"}, []*Geometry{nil, nil, gp, nil}); err == nil || !strings.Contains(err.Error(), "lh.s1.mgh is lh, rh.s1.mgh is rh") {
+		t.Errorf("sessions of both hemispheres read as one: %v", err)
+	}
+	// Join names a part by its metadata where its name says nothing.
+	rh := filepath.Join("..", "testdata", "neuro", "surface_float.mgz")
+	g, err := Join([]string{plain, "rh.s.mgz"}, []*Geometry{gp, mustGeometry(t, rh)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Parts[0].Name != "lh" || g.Parts[1].Name != "rh" {
+		t.Errorf("joined parts named %s, %s; want lh, rh", g.Parts[0].Name, g.Parts[1].Name)
+	}
 }

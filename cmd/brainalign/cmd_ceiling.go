@@ -248,6 +248,9 @@ func runCeiling(c *cli.Context) error {
 
 // loadTrialFiles reads the --brain files of trials, which must have the same targets.
 func loadTrialFiles(paths []string, member string) ([]*input, error) {
+	if err := array.CheckHemispheres(paths, make([]*array.Geometry, len(paths))); err != nil { // by name, before reading
+		return nil, err
+	}
 	var ys []*input
 	for _, p := range paths {
 		y, err := loadBrain(p, member)
@@ -265,6 +268,16 @@ func loadTrialFiles(paths []string, member string) ([]*input, error) {
 			return nil, fmt.Errorf("%s: targets shaped %s, but %s's are shaped %s: the --brain files must have the same targets",
 				y.name(), array.ShapeString(y.shape[1:]), first.name(), array.ShapeString(first.shape[1:]))
 		}
+	}
+	spaces := make([]*array.Geometry, len(ys))
+	for i, y := range ys {
+		spaces[i] = y.geo
+	}
+	if err := array.CheckHemispheres(paths, spaces); err != nil { // and by GIFTI metadata
+		for _, y := range ys {
+			y.close()
+		}
+		return nil, err
 	}
 	return ys, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -370,7 +371,14 @@ func TestGIFTIHemispheres(t *testing.T) {
 		hemi, bids, structure string
 		c0, c1                int
 	}{{"lh", "L", "CortexLeft", 0, h.split}, {"rh", "R", "CortexRight", h.split, m}} {
-		g := *tmpl
+		g := *tmpl // CortexLeft
+		if part.hemi == "rh" { // a right hemisphere's file says so in its metadata
+			rt := filepath.Join(h.dir, "rh.template.func.gii")
+			writeGIFTI(t, rt, part.structure, "NIFTI_INTENT_NONE", "NIFTI_TYPE_FLOAT32", []int{1}, []float64{0}, nil)
+			gr, err := array.ReadGeometry(rt)
+			must(t, err)
+			g = *gr
+		}
 		g.Spatial = []int{part.c1 - part.c0}
 		vals := make([]float64, 0, h.n*(part.c1-part.c0))
 		for i := range h.n {
@@ -403,6 +411,9 @@ func TestGIFTIHemispheres(t *testing.T) {
 		if !slices.Equal(v.Shape, []int{1, part.c1 - part.c0}) || v.Geometry.Format != "gifti" {
 			t.Fatalf("%s: shape %v", part.file, v.Shape)
 		}
+		if _, err := array.Hemisphere(part.file, v.Geometry); err != nil { // its metadata say its hemisphere
+			t.Error(err)
+		}
 		for j := range v.Size() {
 			if got, want := float64(v.F32[j]), float64(float32(a.F64[part.c0+j])); got != want {
 				t.Fatalf("%s: vertex %d = %v, want %v", part.file, j, got, want)
@@ -431,5 +442,55 @@ func TestGIFTIHemispheres(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(spg, f)); err != nil {
 			t.Errorf("spatial of GIFTI hemispheres: %v", err)
 		}
+	}
+}
+
+// Files joined along targets are different hemispheres: two of the same hemisphere (sessions of
+// trials, which ceiling reads as rows) or a GIFTI file named for the other hemisphere than its
+// metadata say are refused; ceiling refuses files of both hemispheres read as more trials.
+func TestHemisphereMixUpsRefused(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(4, 5))
+	x := make([]float32, 40*3)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	xf := filepath.Join(dir, "x.npy")
+	must(t, array.WriteNPY(xf, []int{40, 3}, x))
+	brain := func(name string) string {
+		y := make([]float32, 40*6)
+		for i := range y {
+			y[i] = float32(r.NormFloat64())
+		}
+		p := filepath.Join(dir, name)
+		must(t, array.WriteNPY(p, []int{40, 6}, y))
+		return p
+	}
+	lh1, lh2, rh1 := brain("sub01.lh.session01.npy"), brain("sub01.lh.session02.npy"), brain("sub01.rh.session01.npy")
+	_, stderr, code := runCLI(t, "encode", "--features", xf, "--brain", lh1, "--brain", lh2, "--out", filepath.Join(dir, "o1"))
+	if code != 1 || !strings.Contains(stderr, lh1+" and "+lh2+" are both lh") {
+		t.Errorf("two sessions of one hemisphere joined along targets: exit %d, %s", code, stderr)
+	}
+	ids := filepath.Join(dir, "ids.txt")
+	var lines []string
+	for i := range 40 {
+		lines = append(lines, fmt.Sprintf("img%d", i%20))
+	}
+	must(t, os.WriteFile(ids, []byte(strings.Join(append(lines, lines...), "\n")+"\n"), 0o644))
+	_, stderr, code = runCLI(t, "ceiling", "--brain", lh1, "--brain", rh1, "--ids", ids, "--out", filepath.Join(dir, "c1"))
+	if code != 1 || !strings.Contains(stderr, lh1+" is lh, "+rh1+" is rh") {
+		t.Errorf("ceiling of both hemispheres as more trials: exit %d, %s", code, stderr)
+	}
+	mustRun(t, "ceiling", "--brain", lh1, "--brain", lh2, "--ids", ids, "--out", filepath.Join(dir, "c2"))
+
+	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "neuro", "sub-01_hemi-L_bold.func.gii")) // CortexLeft, 2 rows
+	must(t, err)
+	wrong := filepath.Join(dir, "sub-01_hemi-R_bold.func.gii")
+	must(t, os.WriteFile(wrong, src, 0o644))
+	plain := filepath.Join(dir, "x.func.gii")
+	must(t, os.WriteFile(plain, src, 0o644))
+	_, stderr, code = runCLI(t, "encode", "--features", xf, "--brain", plain, "--brain", wrong, "--out", filepath.Join(dir, "o3"))
+	if code != 1 || !strings.Contains(stderr, wrong+": named for rh, but its GIFTI metadata (AnatomicalStructurePrimary CortexLeft) says lh") {
+		t.Errorf("an rh-named CortexLeft file joined: exit %d, %s", code, stderr)
 	}
 }

@@ -180,14 +180,19 @@ func joinBrain(paths []string, member string) (*input, error) {
 			p.close()
 		}
 	}()
-	cols, is64 := 0, false
-	var geos []*array.Geometry
 	for i, path := range paths {
 		for _, prev := range paths[:i] {
 			if samePath(prev, path) {
 				return nil, fmt.Errorf("--brain %s given twice: files joined along targets are different parts (hemispheres) of the same rows", path)
 			}
 		}
+	}
+	if err := array.CheckParts(paths, make([]*array.Geometry, len(paths))); err != nil { // by name, before reading
+		return nil, err
+	}
+	cols, is64 := 0, false
+	var geos, spaces []*array.Geometry // spaces: each file's, nil where it has none
+	for _, path := range paths {
 		p, err := loadBrain(path, member)
 		if err != nil {
 			return nil, err
@@ -201,6 +206,10 @@ func joinBrain(paths []string, member string) (*input, error) {
 		if p.geo != nil && slices.Equal(p.shape[1:], p.geo.Spatial) {
 			geos = append(geos, p.geo)
 		}
+		spaces = append(spaces, p.geo)
+	}
+	if err := array.CheckParts(paths, spaces); err != nil { // and by GIFTI metadata
+		return nil, err
 	}
 	in := &input{path: strings.Join(paths, " + "), shape: []int{parts[0].m.Rows, cols}, dtype: "float32", member: member}
 	rows := in.shape[0]
