@@ -87,7 +87,7 @@ func sameParts(a, s *Sweep) error {
 	}
 	pa, ps := parts(a), parts(s)
 	if pa != "" && ps != "" && pa != ps {
-		return groupErrorf("%s joins its targets from %s, %s from %s: subjects pooled need their hemispheres in the same order and of the same sizes (sweep's --brain order)", a.Dir, pa, s.Dir, ps)
+		return groupErrorf("%s joins its targets from %s, %s from %s: subjects pooled need the same parts: hemispheres named alike (lh, rh), in the same order (sweep's --brain order), of the same sizes", a.Dir, pa, s.Dir, ps)
 	}
 	return nil
 }
@@ -216,8 +216,10 @@ func SignificanceMask(g []*Sweep, c int, o MaskOptions) (Mask, error) {
 // SpatialOptions configure the spatial score.
 type SpatialOptions struct {
 	Checkpoint int
-	V1         *[3]float64 // V1 reference point; nil: the centroid of the ROI named V1ROI
-	V1ROI      string      // default "V1"
+	// V1 reference points: one, or for targets joined from hemispheres one per hemisphere, in
+	// their order; none: the centroid of the ROI named V1ROI (in each hemisphere)
+	V1         [][3]float64
+	V1ROI      string // default "V1"
 	Coords     []float64   // override the sweeps' coordinates (targets x 3)
 	// CoordsFiles and CoordsRows, when Coords was joined from several files (one per hemisphere
 	// of a sweep of hemispheres), are the files and their numbers of vertices, checked against
@@ -239,7 +241,8 @@ type SubjectScore struct {
 // SpatialResult is the spatial score of a group at one checkpoint.
 type SpatialResult struct {
 	Checkpoint string              `json:"checkpoint"`
-	Ref        [3]float64          `json:"v1_reference"`
+	Ref        *[3]float64         `json:"v1_reference,omitempty"`       // of targets in one space
+	PartRefs   []PartRef           `json:"v1_reference_parts,omitempty"` // of targets joined from hemispheres: each target's distance is from its own
 	RefFrom    string              `json:"v1_reference_from"`
 	Mask       Mask                `json:"mask"`
 	Target     metrics.Correlation `json:"target_level"`
@@ -249,6 +252,12 @@ type SpatialResult struct {
 	Subjects   []SubjectScore      `json:"subjects"`
 	Depth      []float64           `json:"-"` // best-layer relative depth per target (subject mean)
 	Distance   []float64           `json:"-"` // mm from the V1 reference per target
+}
+
+// PartRef is the V1 reference of one part (hemisphere) of targets joined from several files.
+type PartRef struct {
+	Part  string     `json:"part"`
+	Point [3]float64 `json:"point"`
 }
 
 // ROISpatial is the ROI-level spatial score with ROI names.
@@ -341,23 +350,122 @@ func partList(g *array.Geometry) string {
 	return strings.Join(p, " + ")
 }
 
-func v1Ref(g []*Sweep, coords []float64, v1 *[3]float64, roi string) ([3]float64, string, error) {
-	if v1 != nil {
-		return *v1, "given", nil
+// v1Reference is the V1 reference of the spatial metrics: one point, or for targets joined from
+// hemispheres one per hemisphere, each target's distance taken from its own hemisphere's V1
+// (one point for both would lie on the midline, outside cortex, and measure the left
+// hemisphere's distances through the right's V1).
+type v1Reference struct {
+	points [][3]float64
+	parts  []string // the parts' names, for targets joined from several files
+	part   []int    // per target: its part (nil: one point)
+	from   string
+}
+
+// relative returns coords moved so that each target's reference is the origin: the metrics'
+// distances from the origin are then each target's from its own reference.
+func (r v1Reference) relative(coords []float64) []float64 {
+	out := make([]float64, len(coords))
+	for t := range len(coords) / 3 {
+		p := r.points[0]
+		if r.part != nil {
+			p = r.points[r.part[t]]
+		}
+		for k := range 3 {
+			out[3*t+k] = coords[3*t+k] - p[k]
+		}
+	}
+	return out
+}
+
+// report fills res's reference fields.
+func (r v1Reference) report(res *SpatialResult) {
+	res.RefFrom = r.from
+	if r.part == nil {
+		p := r.points[0]
+		res.Ref = &p
+		return
+	}
+	for i, name := range r.parts {
+		res.PartRefs = append(res.PartRefs, PartRef{Part: name, Point: r.points[i]})
+	}
+}
+
+// targetParts returns, for a sweep whose targets were joined from several files (hemispheres),
+// the parts' names and each target's part (masked sweeps: the part of its voxel); nil, nil
+// otherwise.
+func targetParts(s *Sweep) ([]string, []int) {
+	space := s.Meta.Space
+	if space == nil || space.Parts == nil {
+		return nil, nil
+	}
+	var names []string
+	var ends []int // each part's end in the joined space
+	for _, p := range space.Parts {
+		names = append(names, p.Name)
+		ends = append(ends, p.Geometry.Targets())
+		if k := len(ends); k > 1 {
+			ends[k-1] += ends[k-2]
+		}
+	}
+	part := make([]int, s.M)
+	for t := range part {
+		v := t
+		if s.Meta.SpaceTargets != nil {
+			v = s.Meta.SpaceTargets[t]
+		}
+		for part[t] < len(ends)-1 && v >= ends[part[t]] {
+			part[t]++
+		}
+	}
+	return names, part
+}
+
+func v1Ref(g []*Sweep, coords []float64, v1 [][3]float64, roi string) (v1Reference, error) {
+	names, part := targetParts(g[0])
+	ref := v1Reference{parts: names, part: part}
+	if len(v1) > 0 {
+		switch {
+		case part == nil && len(v1) > 1:
+			return ref, fmt.Errorf("--v1: %d points, but %s's targets are in one space: give one", len(v1), g[0].Dir)
+		case part != nil && len(v1) != len(names):
+			return ref, fmt.Errorf("--v1: %d point(s), but %s's targets are joined from %s: give one per hemisphere, in that order, or none for the centroid of the V1 ROI in each (one point for both would lie between them)",
+				len(v1), g[0].Dir, strings.Join(names, " + "))
+		}
+		ref.points, ref.from = v1, "given"
+		return ref, nil
 	}
 	if roi == "" {
 		roi = "V1"
 	}
 	meta := g[0].Meta
 	if meta.ROI == nil {
-		return [3]float64{}, "", fmt.Errorf("%s: no V1 reference: give a point (--v1 x,y,z) or ROI labels with a %s ROI", g[0].Dir, roi)
+		return ref, fmt.Errorf("%s: no V1 reference: give a point (--v1 x,y,z) or ROI labels with a %s ROI", g[0].Dir, roi)
 	}
 	lab, ok := meta.ROILabel(roi)
 	if !ok {
-		return [3]float64{}, "", fmt.Errorf("%s: no ROI named %q among the ROI names; give --v1 x,y,z or --v1-roi NAME", g[0].Dir, roi)
+		return ref, fmt.Errorf("%s: no ROI named %q among the ROI names; give --v1 x,y,z or --v1-roi NAME", g[0].Dir, roi)
 	}
-	c, err := metrics.ROICentroid(coords, meta.ROI, lab)
-	return c, "centroid of ROI " + roi, err
+	if part == nil {
+		c, err := metrics.ROICentroid(coords, meta.ROI, lab)
+		ref.points, ref.from = [][3]float64{c}, "centroid of ROI "+roi
+		return ref, err
+	}
+	for i, name := range names {
+		var xyz []float64
+		var labels []int
+		for t, p := range part {
+			if p == i {
+				xyz, labels = append(xyz, coords[3*t:3*t+3]...), append(labels, meta.ROI[t])
+			}
+		}
+		c, err := metrics.ROICentroid(xyz, labels, lab)
+		if err != nil {
+			return ref, fmt.Errorf("%s: no target of ROI %s in its %s part, whose distances are measured from its own %s: give --v1 once per hemisphere", g[0].Dir, roi, name, roi)
+		}
+		ref.points = append(ref.points, c)
+	}
+	ref.from = "centroid of ROI " + roi + " in each hemisphere"
+	return ref, nil
 }
 
 // Spatial computes the spatial score: the correlation of each target's best-layer depth (from
@@ -375,15 +483,18 @@ func Spatial(g []*Sweep, o SpatialOptions) (*SpatialResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	ref, from, err := v1Ref(g, coords, o.V1, o.V1ROI)
+	v1, err := v1Ref(g, coords, o.V1, o.V1ROI)
 	if err != nil {
 		return nil, err
 	}
+	coords = v1.relative(coords)
+	var ref [3]float64 // each target's reference is now the origin
 	mask, err := SignificanceMask(g, o.Checkpoint, o.Mask)
 	if err != nil {
 		return nil, err
 	}
-	res := &SpatialResult{Checkpoint: s0.Checkpoints[o.Checkpoint].Name, Ref: ref, RefFrom: from, Mask: mask}
+	res := &SpatialResult{Checkpoint: s0.Checkpoints[o.Checkpoint].Name, Mask: mask}
+	v1.report(res)
 	if mask.Significant < 3 {
 		return res, fmt.Errorf("only %d of %d targets pass the significance mask (FDR %g, %s); the spatial score needs at least 3", mask.Significant, mask.Targets, mask.FDR, mask.Replicates)
 	}

@@ -165,11 +165,11 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		ref, _, err = v1Ref(g, coords, o.Spatial.V1, o.Spatial.V1ROI)
+		v1, err := v1Ref(g, coords, o.Spatial.V1, o.Spatial.V1ROI)
 		if err != nil {
 			res.Notes = append(res.Notes, "no spatial half-time: "+err.Error())
 		} else {
-			haveRef = true
+			coords, haveRef = v1.relative(coords), true // each target's reference is now the origin, ref
 		}
 	}
 	if haveRef {

@@ -127,7 +127,12 @@ func writeSpatial(out string, g []*sweep.Sweep, res *sweep.SpatialResult, figs b
 
 func printSpatial(w io.Writer, g []*sweep.Sweep, res *sweep.SpatialResult) {
 	fmt.Fprintf(w, "spatial score of %s at checkpoint %s (%d subject(s): %s)\n", g[0].Model, res.Checkpoint, len(g), groupNames(g))
-	fmt.Fprintf(w, "  V1 reference %.1f, %.1f, %.1f mm (%s)\n", res.Ref[0], res.Ref[1], res.Ref[2], res.RefFrom)
+	if res.Ref != nil {
+		fmt.Fprintf(w, "  V1 reference %.1f, %.1f, %.1f mm (%s)\n", res.Ref[0], res.Ref[1], res.Ref[2], res.RefFrom)
+	}
+	for _, r := range res.PartRefs { // targets joined from hemispheres, each measured from its own
+		fmt.Fprintf(w, "  V1 reference of %s %.1f, %.1f, %.1f mm (%s)\n", r.Part, r.Point[0], r.Point[1], r.Point[2], res.RefFrom)
+	}
 	fmt.Fprintf(w, "  mask: %d of %d targets significant (FDR %g, %s, %d replicates)\n", res.Mask.Significant, res.Mask.Targets, res.Mask.FDR, res.Mask.Replicates, res.Mask.N)
 	fmt.Fprintf(w, "  target level: r = %.3f, p = %.3g, n = %d\n", res.Target.R, res.Target.P, res.Target.N)
 	if r := res.ROI; r != nil {

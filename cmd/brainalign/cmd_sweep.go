@@ -422,7 +422,7 @@ func maskFlags() []cli.Flag {
 func spatialFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` or a surface's .surf.gii (default: those saved by sweep); repeat for targets joined from several files (lh, then rh)"},
-		&cli.StringFlag{Name: "v1", Category: catMeta, Usage: "V1 reference point `X,Y,Z` in mm (default: centroid of the V1 ROI)"},
+		&cli.StringSliceFlag{Name: "v1", Category: catMeta, Usage: "V1 reference point `X,Y,Z` in mm (default: centroid of the V1 ROI); repeat for targets joined from hemispheres (lh, then rh), each measured from its own"},
 		&cli.StringFlag{Name: "v1-roi", Value: "V1", Category: catMeta, Usage: "ROI `NAME` whose centroid is the V1 reference"},
 	}
 }
@@ -471,20 +471,23 @@ func maskOptions(c *cli.Context) (sweep.MaskOptions, error) {
 
 func spatialOptions(c *cli.Context) (sweep.SpatialOptions, error) {
 	o := sweep.SpatialOptions{V1ROI: c.String("v1-roi")}
-	if v := c.String("v1"); v != "" {
-		f := strings.Split(v, ",")
-		if len(f) != 3 {
-			return o, usageError("--v1 %q: want X,Y,Z in mm", v)
+	// the flag's values come split at commas: X, Y, Z of each point in turn
+	if f := c.StringSlice("v1"); len(f) > 0 {
+		v := strings.Join(f, ",")
+		if len(f)%3 != 0 {
+			return o, usageError("--v1 %q: want X,Y,Z in mm (once per hemisphere for targets joined from hemispheres)", v)
 		}
-		var p [3]float64
-		for i, s := range f {
-			x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if err != nil {
-				return o, usageError("--v1 %q: %q is not a number", v, s)
+		for i := 0; i < len(f); i += 3 {
+			var p [3]float64
+			for k, s := range f[i : i+3] {
+				x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+				if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+					return o, usageError("--v1 %q: %q is not a number", v, s)
+				}
+				p[k] = x
 			}
-			p[i] = x
+			o.V1 = append(o.V1, p)
 		}
-		o.V1 = &p
 	}
 	if p := c.StringSlice("coords"); len(p) > 0 {
 		m, err := sweep.ReadMetaJoined(p, nil, "", "")

@@ -213,8 +213,18 @@ func TestSweepJoinsHemispheres(t *testing.T) {
 		}
 	}
 	sp, spWhole := filepath.Join(h.dir, "spatial"), filepath.Join(h.dir, "spatial-whole")
-	mustRun(t, "spatial", "--v1-roi", "V1", "--no-figures", "--out", sp, joined)
-	mustRun(t, "spatial", "--v1-roi", "V1", "--no-figures", "--out", spWhole, whole)
+	// one V1 point for each hemisphere, the same: the distances of the whole file's (this split
+	// of one synthetic surface has its V1 in the first part only)
+	mustRun(t, "spatial", "--v1", "0,0,0", "--v1", "0,0,0", "--no-figures", "--out", sp, joined)
+	mustRun(t, "spatial", "--v1", "0,0,0", "--no-figures", "--out", spWhole, whole)
+	if _, stderr, code := runCLI(t, "spatial", "--no-figures", "--out", filepath.Join(h.dir, "no-rh-v1"), joined); code != 1 ||
+		!strings.Contains(stderr, "no target of ROI V1 in its rh part") {
+		t.Errorf("joined hemispheres, V1 in one: exit %d, %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "spatial", "--v1", "0,0,0", "--no-figures", "--out", filepath.Join(h.dir, "one-v1"), joined); code != 1 ||
+		!strings.Contains(stderr, "--v1: 1 point(s), but "+joined+"'s targets are joined from lh + rh: give one per hemisphere") {
+		t.Errorf("joined hemispheres, one --v1 point: exit %d, %s", code, stderr)
+	}
 	ra := get(t, readJSON(t, filepath.Join(spWhole, "spatial.json")), "result", "target_level", "r").(float64)
 	rb := get(t, readJSON(t, filepath.Join(sp, "spatial.json")), "result", "target_level", "r").(float64)
 	if math.Abs(ra-rb) > 1e-6 { // the surfaces hold float32 coordinates
@@ -237,8 +247,8 @@ func TestSweepJoinsHemispheres(t *testing.T) {
 	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", h.lh, "--brain", h.rh, "--brain-mask", lhMask, "--brain-mask", rhMask,
 		"--roi", lhROI, "--roi", rhROI, "--roi-names", names, "--coords", lhWhite, "--coords", rhWhite, "--out", masked)
 	spm, spo := filepath.Join(h.dir, "spatial-masked"), filepath.Join(h.dir, "spatial-override")
-	mustRun(t, "spatial", "--no-figures", "--out", spm, masked)
-	mustRun(t, "spatial", "--no-figures", "--coords", lhWhite, "--coords", rhWhite, "--out", spo, masked)
+	mustRun(t, "spatial", "--v1", "0,0,0", "--v1", "0,0,0", "--no-figures", "--out", spm, masked)
+	mustRun(t, "spatial", "--v1", "0,0,0", "--v1", "0,0,0", "--no-figures", "--coords", lhWhite, "--coords", rhWhite, "--out", spo, masked)
 	rm := get(t, readJSON(t, filepath.Join(spm, "spatial.json")), "result", "target_level", "r")
 	ro := get(t, readJSON(t, filepath.Join(spo, "spatial.json")), "result", "target_level", "r")
 	if rm != ro {
@@ -431,8 +441,8 @@ func TestGIFTIHemispheres(t *testing.T) {
 		t.Errorf("table.csv from GIFTI files differs from the .npy's:\n%s\n%s", b, a)
 	}
 	sp, spg := filepath.Join(h.dir, "spatial-npy"), filepath.Join(h.dir, "spatial-gifti")
-	mustRun(t, "spatial", "--no-figures", "--out", sp, sw)
-	mustRun(t, "spatial", "--no-figures", "--out", spg, swg)
+	mustRun(t, "spatial", "--v1", "0,0,0", "--no-figures", "--out", sp, sw)
+	mustRun(t, "spatial", "--v1", "0,0,0", "--v1", "0,0,0", "--no-figures", "--out", spg, swg)
 	ja, jb := readJSON(t, filepath.Join(sp, "spatial.json")), readJSON(t, filepath.Join(spg, "spatial.json"))
 	// the .surf.gii holds the coordinates in float32
 	if ra, rb := get(t, ja, "result", "target_level", "r").(float64), get(t, jb, "result", "target_level", "r").(float64); math.Abs(ra-rb) > 1e-6 {
@@ -492,5 +502,73 @@ func TestHemisphereMixUpsRefused(t *testing.T) {
 	_, stderr, code = runCLI(t, "encode", "--features", xf, "--brain", plain, "--brain", wrong, "--out", filepath.Join(dir, "o3"))
 	if code != 1 || !strings.Contains(stderr, wrong+": named for rh, but its GIFTI metadata (AnatomicalStructurePrimary CortexLeft) says lh") {
 		t.Errorf("an rh-named CortexLeft file joined: exit %d, %s", code, stderr)
+	}
+}
+
+// With both hemispheres joined, each vertex's distance is from its own hemisphere's V1 (the
+// centroid of both V1s lies on the midline, outside cortex): a surface and its mirror image
+// joined give each vertex the distance it has in its hemisphere alone, and the same r.
+func TestSpatialDistancesPerHemisphere(t *testing.T) {
+	h := writeHemispheres(t)
+	b := readNPY(t, h.brain)
+	m := b.Shape[1]
+	tmpl, err := array.ReadGeometry(filepath.Join("..", "..", "testdata", "neuro", "surface_float.mgz"))
+	must(t, err)
+	vals := make([]float64, len(b.F32))
+	for i, v := range b.F32 {
+		vals[i] = float64(v)
+	}
+	xyz := readNPY(t, h.coords).F64
+	mirror := slices.Clone(xyz)
+	for v := range m {
+		mirror[3*v] = -xyz[3*v] - 40 // the right hemisphere: x mirrored, 40 mm across the midline
+	}
+	roi := readNPY(t, h.roi)
+	files := map[string][3]string{}
+	for _, hemi := range []string{"lh", "rh"} {
+		g := *tmpl
+		g.Spatial = []int{m, 1, 1}
+		brain := filepath.Join(h.dir, hemi+".full.mgz")
+		must(t, array.WriteFrames(brain, &g, h.n, vals))
+		coords, labels := filepath.Join(h.dir, hemi+".coords.npy"), filepath.Join(h.dir, hemi+".roi.npy")
+		must(t, array.WriteNPY(coords, []int{m, 3}, map[string][]float64{"lh": xyz, "rh": mirror}[hemi]))
+		must(t, array.WriteNPY(labels, []int{m}, roi.I64))
+		files[hemi] = [3]string{brain, coords, labels}
+	}
+	model, names := filepath.Join(h.study, "model"), filepath.Join(h.study, "fmri", "roi_names.txt")
+	one, both := filepath.Join(h.dir, "one"), filepath.Join(h.dir, "both")
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", h.brain, "--roi", h.roi, "--roi-names", names, "--coords", h.coords, "--out", one)
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", files["lh"][0], "--brain", files["rh"][0],
+		"--coords", files["lh"][1], "--coords", files["rh"][1], "--roi", files["lh"][2], "--roi", files["rh"][2], "--roi-names", names, "--out", both)
+	spOne, spBoth := filepath.Join(h.dir, "sp-one"), filepath.Join(h.dir, "sp-both")
+	mustRun(t, "spatial", "--no-figures", "--no-mask", "--out", spOne, one)
+	stdout := mustRun(t, "spatial", "--no-figures", "--no-mask", "--out", spBoth, both)
+	if !strings.Contains(stdout, "V1 reference of lh") || !strings.Contains(stdout, "V1 reference of rh") {
+		t.Errorf("spatial of joined hemispheres does not show each one's V1:\n%s", stdout)
+	}
+	d1, d2 := readNPY(t, filepath.Join(spOne, "distance.npy")).F64, readNPY(t, filepath.Join(spBoth, "distance.npy")).F64
+	if len(d2) != 2*len(d1) {
+		t.Fatalf("%d distances joined, %d in one", len(d2), len(d1))
+	}
+	for v, d := range d1 {
+		if math.Abs(d2[v]-d) > 1e-9 || math.Abs(d2[m+v]-d) > 1e-9 {
+			t.Fatalf("vertex %d: %v mm from V1 in its hemisphere alone, %v (lh) and %v (rh) joined", v, d, d2[v], d2[m+v])
+		}
+	}
+	j1, j2 := readJSON(t, filepath.Join(spOne, "spatial.json")), readJSON(t, filepath.Join(spBoth, "spatial.json"))
+	if r1, r2 := get(t, j1, "result", "target_level", "r").(float64), get(t, j2, "result", "target_level", "r").(float64); math.Abs(r1-r2) > 1e-9 {
+		t.Errorf("spatial r %v joined with its mirror image, %v alone", r2, r1)
+	}
+	refs := get(t, j2, "result", "v1_reference_parts").([]any)
+	if len(refs) != 2 || refs[1].(map[string]any)["part"] != "rh" {
+		t.Errorf("v1_reference_parts = %v", refs)
+	}
+	// halftime measures the ROIs' distances the same way
+	h1, h2 := filepath.Join(h.dir, "ht-one"), filepath.Join(h.dir, "ht-both")
+	mustRun(t, "halftime", "--no-figures", "--out", h1, one)
+	mustRun(t, "halftime", "--no-figures", "--out", h2, both)
+	k1, k2 := readJSON(t, filepath.Join(h1, "halftime.json")), readJSON(t, filepath.Join(h2, "halftime.json"))
+	if a, b := fmt.Sprint(get(t, k1, "result", "roi_distance")), fmt.Sprint(get(t, k2, "result", "roi_distance")); a != b {
+		t.Errorf("halftime's ROI half-time vs distance: %s joined, %s alone", b, a)
 	}
 }
