@@ -218,9 +218,9 @@ type SpatialOptions struct {
 	Checkpoint int
 	// V1 reference points: one, or for targets joined from hemispheres one per hemisphere, in
 	// their order; none: the centroid of the ROI named V1ROI (in each hemisphere)
-	V1         [][3]float64
-	V1ROI      string // default "V1"
-	Coords     []float64   // override the sweeps' coordinates (targets x 3)
+	V1     [][3]float64
+	V1ROI  string    // default "V1"
+	Coords []float64 // override the sweeps' coordinates (targets x 3)
 	// CoordsFiles and CoordsRows, when Coords was joined from several files (one per hemisphere
 	// of a sweep of hemispheres), are the files and their numbers of vertices, checked against
 	// the sweeps' hemispheres in order.

@@ -381,7 +381,7 @@ func TestGIFTIHemispheres(t *testing.T) {
 		hemi, bids, structure string
 		c0, c1                int
 	}{{"lh", "L", "CortexLeft", 0, h.split}, {"rh", "R", "CortexRight", h.split, m}} {
-		g := *tmpl // CortexLeft
+		g := *tmpl             // CortexLeft
 		if part.hemi == "rh" { // a right hemisphere's file says so in its metadata
 			rt := filepath.Join(h.dir, "rh.template.func.gii")
 			writeGIFTI(t, rt, part.structure, "NIFTI_INTENT_NONE", "NIFTI_TYPE_FLOAT32", []int{1}, []float64{0}, nil)
