@@ -16,7 +16,8 @@ type fifExpected struct {
 	Files map[string]struct {
 		Shape    []int     `json:"shape"`
 		DType    string    `json:"dtype"`
-		Values   []float64 `json:"values"`
+		Values   []float64 `json:"values"` // nil: only Heads
+		Heads    []float64 `json:"heads"`  // each epoch's first value
 		Times    []float64 `json:"times"`
 		Channels []string  `json:"ch_names"`
 		SFreq    float64   `json:"sfreq"`
@@ -62,10 +63,17 @@ func TestFIFMatchesMNE(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if !slices.Equal(a.Shape, want.Shape) || a.DType != want.DType || a.Size() != len(want.Values) {
+		if !slices.Equal(a.Shape, want.Shape) || a.DType != want.DType || want.Values != nil && a.Size() != len(want.Values) || len(want.Heads) != want.Shape[0] {
 			t.Errorf("%s: shape %v dtype %s, want %v %s", name, a.Shape, a.DType, want.Shape, want.DType)
 			a.Close()
 			continue
+		}
+		per := want.Shape[1] * want.Shape[2]
+		for i, v := range want.Heads {
+			if want.DType == "float32" && a.F32[i*per] != float32(v) || want.DType == "float64" && a.F64[i*per] != v {
+				t.Errorf("%s: epoch %d starts with %v, MNE's with %v", name, i, valueAt(a, i*per), v)
+				break
+			}
 		}
 		for i, v := range want.Values {
 			if want.DType == "float32" && a.F32[i] != float32(v) || want.DType == "float64" && a.F64[i] != v {

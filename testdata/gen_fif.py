@@ -8,9 +8,9 @@ Run with Debian's interpreter, which has MNE 1.3 (python3-mne) and NumPy:
 
 Each file is written by MNE's Epochs.save; expected.json records, per file, what brainalign must
 read: mne.read_epochs(...).get_data() (physical units: T, T/m, V; every channel, the bad one
-included) flattened in C order (epochs, channels, times), its shape, the stored precision
-("float32" for fmt="single", "float64" for "double"), epochs.times and epochs.ch_names, and the
-files a split series is made of. The channels are magnetometers, gradiometers and EEG with
+included) flattened in C order (epochs, channels, times; for things-epo.fif, kept small, only each
+epoch's first value, "heads"), its shape, the stored precision ("float32" for fmt="single",
+"float64" for "double"), epochs.times and epochs.ch_names, and the files a split series is made of. The channels are magnetometers, gradiometers and EEG with
 calibrations far from 1 (so that a reader that forgets them is far off) and a name longer than
 FIF's 15 characters (stored in MNE's extended channel information). split-epo.fif is saved with a
 split size small enough for three parts (split-epo-1.fif, split-epo-2.fif, named in each part);
@@ -19,6 +19,12 @@ overwritten), which MNE resolves with its "-N" convention. "bad" lists files tha
 refused and a part of the error: truncated data, a split series with a part missing, a raw
 (continuous) file, an evoked file, complex and integer data, and SSP projectors that MNE would
 apply on reading (not applied to the stored data).
+
+"ids" records, for the files written for stimulus ids (events-epo.fif, things-epo.fif, made like
+THINGS-MEG's preprocessed files, and nonames-epo.fif), what MNE reads back: epochs.events[:, 2],
+epochs.event_id, each epoch's event name and each metadata column as brainalign's ids (None for a
+missing value); "bad_ids" the ids specs (FILE or FILE:COLUMN) that must be refused, with a part of
+the error.
 """
 
 import gzip
@@ -30,6 +36,7 @@ import tempfile
 
 import mne
 import numpy as np
+import pandas as pd
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fif")
 rng = np.random.default_rng(20261207)
@@ -67,7 +74,9 @@ def parts(path):
     return out
 
 
-def record(name, epochs, fmt="single", **kw):
+def record(name, epochs, fmt="single", values=True, **kw):
+    """Saves epochs and records MNE's reading of them: every value, or with values=False each
+    epoch's first (channel 0, time 0), which says which epochs are read in which order."""
     path = os.path.join(OUT, name)
     epochs.save(path, fmt=fmt, overwrite=True, **kw)
     back = mne.read_epochs(path)
@@ -75,7 +84,8 @@ def record(name, epochs, fmt="single", **kw):
     expected[name] = {
         "shape": list(data.shape),
         "dtype": "float32" if fmt == "single" else "float64",
-        "values": [float(v) for v in data.ravel()],
+        "values": [float(v) for v in data.ravel()] if values else None,
+        "heads": [float(v) for v in data[:, 0, 0]],
         "times": [float(t) for t in back.times],
         "ch_names": list(back.ch_names),
         "sfreq": float(back.info["sfreq"]),
@@ -187,9 +197,119 @@ bad = {
     "text.fif": "not a FIF file",
 }
 
+# Stimulus ids: each epoch's event name and metadata row, as MNE reads them back. Epochs with their
+# own generator, so that the files above do not change.
+rng_ids = np.random.default_rng(20260114)
+ids = {}
+bad_ids = {}
+
+
+def small_epochs(events, event_id=None, metadata=None, n_times=4):
+    info = mne.create_info(["MEG0111", "EEG001"], 100.0, ["mag", "eeg"])
+    data = rng_ids.normal(size=(len(events), 2, n_times)) * np.array([1e-13, 1e-6])[:, None]
+    return mne.EpochsArray(data, info, events=events, tmin=0.0, event_id=event_id, metadata=metadata, baseline=None)
+
+
+def id_text(v):
+    """A metadata value as brainalign's id: strings as they are, whole numbers without a decimal point,
+    other numbers as Python's repr, booleans as Python prints them; None for a missing value."""
+    if v is None or isinstance(v, float) and np.isnan(v):
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+    return str(v)
+
+
+def record_ids(name):
+    """What brainalign must read as ids from a saved epochs file: MNE's events, event_id and metadata."""
+    back = mne.read_epochs(os.path.join(OUT, name))
+    codes = [int(c) for c in back.events[:, 2]]
+    inverse = {v: k for k, v in back.event_id.items()}
+    assert len(inverse) == len(back.event_id)
+    entry = {"codes": codes, "event_id": {k: int(v) for k, v in back.event_id.items()},
+             "names": [inverse.get(c, str(c)) for c in codes], "epochs": len(back), "columns": None}
+    if back.metadata is not None:
+        entry["columns"] = [str(c) for c in back.metadata.columns]
+        entry["metadata"] = {str(c): [id_text(v) for v in back.metadata[c].tolist()] for c in back.metadata.columns}
+    ids[name] = entry
+
+
+def events_of(codes, step=50):
+    return np.c_[np.arange(len(codes)) * step + 500, np.zeros(len(codes), int), codes]
+
+
+# named events (a name with a "/" and one with a ":", which MNE's mapping string allows), repeats, and
+# metadata of every kind; epochs 2 and 5 dropped before saving (drop_log), so that the saved epochs,
+# their events and their metadata are the 6 others
+codes = [1, 2, 1, 5, 2, 1, 5, 2]
+meta = pd.DataFrame({
+    "image": ["img_%02d.jpg" % i for i in range(8)],
+    "things_image_nr": [42, 123, 42, 9, 123, 42, 9, 123],
+    "score": [0.5, 1.25, -3.0, 1e-7, 2.5e16, 0.1, 7.0, 12345678.9],
+    "with_nan": [1.0, 2.0, np.nan, np.nan, 5.0, np.nan, 7.0, 8.0],
+    "flag": [True, False, True, True, False, False, True, False],
+    "trial type": ["exp", "test", "exp", "test", "catch", "exp", "test", "exp"],
+})
+named = small_epochs(events_of(codes), {"image_0042": 1, "cat/image_123": 2, "dog:07/image_9": 5}, meta)
+named.drop([2, 5], reason="USER")
+named.save(os.path.join(OUT, "events-epo.fif"), overwrite=True)
+record_ids("events-epo.fif")
+assert ids["events-epo.fif"]["epochs"] == 6 and ids["events-epo.fif"]["metadata"]["image"][2] == "img_03.jpg"
+
+# as THINGS-MEG's preprocessed_P{N}-epo.fif (ViCCo-Group/THINGS-data, MEG/step1_preprocessing.py): events
+# coded by the image's THINGS number, catch trials 999999, no event names given (MNE names each code by
+# its number), metadata from sample_attributes_P{N}.csv (things_image_nr NaN for catch trials); epochs
+# dropped, saved in three parts
+things = [("exp", "images_meg/aardvark/aardvark_01b.jpg", 1), ("test", "images_test_meg/bee_13s.jpg", 2017),
+          ("exp", "images_meg/abacus/abacus_03s.jpg", 15), ("catch", "images_catch_meg/catch_001.jpg", None),
+          ("test", "images_test_meg/coat_rack_13s.jpg", 5170), ("exp", "images_meg/zebra/zebra_02s.jpg", 26100)]
+order = [0, 1, 2, 4, 3, 1, 5, 4, 1, 3, 4, 0, 2, 5, 1, 4]  # test images (1, 4) shown 4 and 4 times
+rows = [things[i] for i in order]
+sa = pd.DataFrame({
+    "session_nr": [1 + i // 8 for i in range(len(rows))],
+    "run_nr": [1 + i // 4 % 2 for i in range(len(rows))],
+    "trial_type": [r[0] for r in rows],
+    "image_path": [r[1] for r in rows],
+    "things_image_nr": [np.nan if r[2] is None else float(r[2]) for r in rows],
+})
+thingsep = small_epochs(events_of([999999 if r[2] is None else r[2] for r in rows], step=300), metadata=sa, n_times=150)
+thingsep.drop([3, 10], reason="USER")
+record("things-epo.fif", thingsep, values=False, split_size=split_size_for(thingsep, 3))
+assert expected["things-epo.fif"]["parts"] == ["things-epo.fif", "things-epo-1.fif", "things-epo-2.fif"], expected["things-epo.fif"]["parts"]
+record_ids("things-epo.fif")
+assert ids["things-epo.fif"]["epochs"] == 14 and ids["things-epo.fif"]["names"][0] == "1"
+
+# no event names stored (the mapping's tag made a FIFF_NOP): MNE names each code by its number
+FIFF_DESCRIPTION = 206
+shutil.copy(os.path.join(OUT, "events-epo.fif"), os.path.join(OUT, "nonames-epo.fif"))
+patch_tags(os.path.join(OUT, "nonames-epo.fif"), FIFF_DESCRIPTION, lambda k, t, size, nxt: (FIFF_NOP, t, size, nxt) if size < 200 else (k, t, size, nxt))
+record_ids("nonames-epo.fif")
+assert ids["nonames-epo.fif"]["names"] == [str(c) for c in ids["events-epo.fif"]["codes"]]
+# no events (the event list made a FIFF_NOP): MNE cannot read it; brainalign reads the data, not ids
+FIFF_MNE_EVENT_LIST = 3561
+shutil.copy(os.path.join(OUT, "events-epo.fif"), os.path.join(OUT, "noevents-epo.fif"))
+patch_tags(os.path.join(OUT, "noevents-epo.fif"), FIFF_MNE_EVENT_LIST, lambda k, t, size, nxt: (FIFF_NOP, t, size, nxt))
+try:
+    mne.read_epochs(os.path.join(OUT, "noevents-epo.fif"))
+    raise AssertionError("MNE read noevents-epo.fif")
+except ValueError as e:
+    assert "events" in str(e), e
+bad_ids = {
+    "noevents-epo.fif": "no events",
+    "mixed-epo.fif:image": "no metadata",
+    "events-epo.fif:image_nr": "no column image_nr",
+    "events-epo.fif:with_nan": "no value",
+    "continuous_raw.fif": "raw (continuous) data",
+}
+
 total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
 assert total < 1_000_000, total
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump({"generator": "testdata/gen_fif.py", "mne": mne.__version__, "numpy": np.__version__,
-               "files": expected, "bad": bad}, f, indent=1)
+               "files": expected, "bad": bad, "ids": ids, "bad_ids": bad_ids}, f, indent=1)
     f.write("\n")
