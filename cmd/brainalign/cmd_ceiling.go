@@ -23,7 +23,8 @@ func init() {
 		ArgsUsage: " ",
 		Description: "Reads trial-level brain data (--brain: trials x targets, or trials x channels x times) and\n" +
 			"the stimulus shown on each trial (--ids, one per line; a stimulus shown several times repeats\n" +
-			"its id), and writes to --out:\n" +
+			"its id; or, for MNE epochs, --ids x-epo.fif for each epoch's event name or x-epo.fif:COLUMN\n" +
+			"for a column of the epochs' metadata), and writes to --out:\n" +
 			"  ceiling.npy               the largest Pearson r a noiseless model can reach against\n" +
 			"                            averaged.npy, per target (float64, the trailing axes' shape)\n" +
 			"  explainable_variance.npy  its square: the fraction of the averaged data's variance that is\n" +
@@ -51,7 +52,7 @@ func init() {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "trial-level brain data `TRIALS.npy` (trials x targets, or trials x channels x times); repeat for files of the same targets whose trials follow one another (one per session, say)"},
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
-			&cli.StringFlag{Name: "ids", Required: true, Usage: "the stimulus of each trial, one id per `FILE` line (repeats expected)"},
+			&cli.StringFlag{Name: "ids", Required: true, Usage: "the stimulus of each trial, one id per `FILE` line (repeats expected); or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN)"},
 			&cli.StringFlag{Name: "sessions", Usage: "z-score each target within sessions: `SESSIONS.npy`, one integer label per trial"},
 			&cli.BoolFlag{Name: "session-per-file", Usage: "z-score each target within each --brain file (each file one session)"},
 			&cli.StringFlag{Name: "method", Value: string(ceiling.NCSNR), Usage: "ncsnr or split-half"},
@@ -89,7 +90,7 @@ func runCeiling(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(append([]string{c.String("ids"), c.String("sessions")}, slices.Concat(paths, c.StringSlice("brain-mask"))...)...); err != nil {
+	if err := out.CheckInputs(append([]string{idsPath(c.String("ids")), c.String("sessions")}, slices.Concat(paths, c.StringSlice("brain-mask"))...)...); err != nil {
 		return err
 	}
 	if c.Bool("overwrite") {

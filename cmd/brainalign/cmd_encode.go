@@ -28,17 +28,18 @@ func init() {
 			"  alphas.npy       the penalty chosen on each training fold (folds x ...)\n" +
 			"  summary.json     inputs, shapes, grid, folds, engine, precision, timings, degenerate counts\n" +
 			"Inputs are .npy (float16/32/64, C or Fortran order), or an .npz/.safetensors member (--layer).\n" +
-			"With --features-ids and --brain-ids (one stimulus id per line) rows are matched by id; the\n" +
-			"matched rows keep the brain file's order, which the folds follow. With --ceiling (brainalign\n" +
-			"ceiling's ceiling.npy for this brain data) it also writes ceiled_scores.npy: scores divided\n" +
-			"by each target's noise ceiling, NaN where the ceiling is below --ceiling-min. Brain data may\n" +
-			"also be a NIfTI or MGH file (.nii, .nii.gz, .mgh, .mgz: volumes or frames last, read as\n" +
-			"images x voxels or vertices), a CIFTI-2 file (rows x grayordinates) or a GIFTI file (.func.gii:\n" +
-			"rows x vertices); the scores are then also written as scores.nii.gz, scores.mgz,\n" +
-			"scores.dscalar.nii (.pscalar.nii for parcels) or scores.func.gii in its space, for viewers\n" +
-			"(with --space, for brain data of other formats too). Repeat --brain for files of the same\n" +
-			"rows joined along targets (a surface's hemispheres: lh.betas.mgh, rh.betas.mgh): the maps\n" +
-			"are then written per hemisphere, lh.scores.mgz and rh.scores.mgz.",
+			"With --features-ids and --brain-ids (one stimulus id per line; --brain-ids also takes an MNE\n" +
+			"epochs file, x-epo.fif, for each epoch's event name, or x-epo.fif:COLUMN, for a column of its\n" +
+			"metadata) rows are matched by id; the matched rows keep the brain file's order, which the folds\n" +
+			"follow. With --ceiling (brainalign ceiling's ceiling.npy for this brain data) it also writes\n" +
+			"ceiled_scores.npy: scores divided by each target's noise ceiling, NaN where the ceiling is\n" +
+			"below --ceiling-min. Brain data may also be a NIfTI or MGH file (.nii, .nii.gz, .mgh, .mgz:\n" +
+			"volumes or frames last, read as images x voxels or vertices), a CIFTI-2 file (rows x\n" +
+			"grayordinates) or a GIFTI file (.func.gii: rows x vertices); the scores are then also written\n" +
+			"as scores.nii.gz, scores.mgz, scores.dscalar.nii (.pscalar.nii for parcels) or scores.func.gii\n" +
+			"in its space, for viewers (with --space, for brain data of other formats too). Repeat --brain\n" +
+			"for files of the same rows joined along targets (a surface's hemispheres: lh.betas.mgh,\n" +
+			"rh.betas.mgh): the maps are then written per hemisphere, lh.scores.mgz and rh.scores.mgz.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` (n x d)"},
 			brainFlag(true),
@@ -46,7 +47,7 @@ func init() {
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside an .npz or .safetensors features file"},
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
-			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
+			brainIDsFlag(),
 			&cli.StringSliceFlag{Name: "ceiling", Usage: "noise ceiling per target, `CEILING.npy` (brainalign ceiling): also write ceiled_scores.npy; one per brain file, in order, for brain data joined from several"},
 			brainMaskFlag(),
 			&cli.StringSliceFlag{Name: "space", Usage: "also write the scores as volumes in the space of `FILE` (a NIfTI, MGH, CIFTI or GIFTI file whose voxels, vertices or grayordinates are the targets; repeat for targets joined from several spaces: lh, then rh)"},
@@ -66,7 +67,7 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("features-ids"), c.String("brain-ids"), c.String("groups")},
+	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("features-ids"), idsPath(c.String("brain-ids")), c.String("groups")},
 		c.StringSlice("brain"), c.StringSlice("ceiling"), c.StringSlice("space"), c.StringSlice("brain-mask"))...); err != nil {
 		return err
 	}
@@ -226,7 +227,7 @@ func matchRows(c *cli.Context, x, y *input) (idMatch, error) {
 	if err != nil {
 		return idMatch{}, err
 	}
-	yIDs, err := readIDs(c.String("brain-ids"))
+	yIDs, err := readBrainIDs(c.String("brain-ids"))
 	if err != nil {
 		return idMatch{}, err
 	}

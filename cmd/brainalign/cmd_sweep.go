@@ -66,7 +66,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "space", Category: catMeta, Usage: "NIfTI, MGH, CIFTI or GIFTI `FILE` whose voxels, vertices or grayordinates are the targets (default: the brain file's, if one of those; repeat for targets joined from several: lh, then rh): volume outputs, and coordinates (volumes) when --coords is not given"},
 			&cli.StringSliceFlag{Name: "ceiling", Category: catMeta, Usage: "noise ceiling per target `CEILING.npy` (brainalign ceiling; one per brain file, in order, for brain data joined from several): rank and scaling --ceiled"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
-			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
+			brainIDsFlag(),
 			&cli.StringFlag{Name: "shard", Category: catShard, Usage: "do shard `i/N` of the units (0-based), or 'slurm': shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT (default: every unit, also inside a job array)"},
 			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables"},
 			&cli.BoolFlag{Name: "dry-run", Category: catCheck, Usage: "check every unit's activations (readable, 2-d, floating point, the brain data's rows; from the files' headers) and the brain data, and say what a run would do (units done, to score, to score again; time left, from the units done): scores and writes nothing, needs no GPU; exit status 1 when a unit cannot be scored"},
@@ -218,7 +218,7 @@ func runSweep(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		yIDs, err := readIDs(c.String("brain-ids"))
+		yIDs, err := readBrainIDs(c.String("brain-ids"))
 		if err != nil {
 			return err
 		}

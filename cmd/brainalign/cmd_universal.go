@@ -39,7 +39,7 @@ func init() {
 			brainFlag(true),
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of a model's rows, one per `FILE` line; one per --features, in order"},
-			&cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line"},
+			brainIDsFlag(),
 			&cli.IntFlag{Name: "dims", Value: 20, Usage: "principal components per model"},
 			&cli.IntFlag{Name: "top", Value: 10, Usage: "dimensions kept by the reduction test"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; files replaced atomically)"},
@@ -140,7 +140,7 @@ func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) ([]i
 		return nil, usageError("--features-ids %d times for %d --features, --brain-ids %q: give --brain-ids and one --features-ids per model, in the order of --features",
 			len(fids), len(models), bids)
 	}
-	yIDs, err := readIDs(bids)
+	yIDs, err := readBrainIDs(bids)
 	if err != nil {
 		return nil, err
 	}

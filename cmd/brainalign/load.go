@@ -390,8 +390,88 @@ func memberNames(all []string) string { return textlist.Some(all, 8) }
 // error (it would shift rows); blank lines at the end and a UTF-8 byte-order mark are ignored.
 func readIDs(path string) ([]string, error) { return readIDLines(path, false) }
 
-// readTrialIDs is readIDs for trials, where an id repeats for each showing of its stimulus.
-func readTrialIDs(path string) ([]string, error) { return readIDLines(path, true) }
+// readBrainIDs is readIDs for the rows of brain data (--brain-ids), which may also come from an
+// MNE epochs file (readEpochIDs).
+func readBrainIDs(spec string) ([]string, error) { return readIDSource(spec, false) }
+
+// readTrialIDs is readBrainIDs for trials (ceiling --ids), where an id repeats for each showing of
+// its stimulus.
+func readTrialIDs(spec string) ([]string, error) { return readIDSource(spec, true) }
+
+func readIDSource(spec string, repeats bool) ([]string, error) {
+	path, column, fif := idSpec(spec)
+	switch {
+	case !fif:
+		return readIDLines(path, repeats)
+	case column == "" && path != spec:
+		return nil, fmt.Errorf("%s: name a column of the epochs' metadata after the colon, or give the file alone for the event names", spec)
+	}
+	return readEpochIDs(path, column, repeats)
+}
+
+// idSpec splits an ids argument: an MNE epochs file (.fif, .fif.gz) alone, for its event names,
+// or FILE:COLUMN, for a column of its metadata (the column may hold colons); anything else is an
+// ids file of lines.
+func idSpec(spec string) (path, column string, fif bool) {
+	if array.IsFIF(spec) {
+		return spec, "", true
+	}
+	for i := range len(spec) {
+		if spec[i] == ':' && array.IsFIF(spec[:i]) {
+			return spec[:i], spec[i+1:], true
+		}
+	}
+	return spec, "", false
+}
+
+// idsPath is the file an ids argument reads ("" for none).
+func idsPath(spec string) string {
+	path, _, _ := idSpec(spec)
+	return path
+}
+
+// readEpochIDs reads the stimulus of each epoch of an MNE epochs file (all its split parts), in
+// the order of the epochs the file's data are read in: the event's name in the epochs' event_id
+// mapping (its code where the mapping has no name for it), or with a column the value of the
+// epochs' metadata in it. Surrounding spaces are ignored, as on an ids file's lines; an empty id,
+// one holding a line break (an ids file could not hold it) and, unless repeats, an id given to two
+// epochs are errors.
+func readEpochIDs(path, column string, repeats bool) ([]string, error) {
+	what := path
+	if column != "" {
+		what = path + ":" + column
+	}
+	ev, err := array.FIFEvents(path)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	if column == "" {
+		ids, err = ev.Names()
+	} else {
+		ids, err = ev.Column(column)
+	}
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]int{}
+	for i, id := range ids {
+		if strings.ContainsAny(id, "\r\n") {
+			return nil, fmt.Errorf("%s: the id of epochs[%d], %q, holds a line break, which an ids file (averaged_ids.txt) cannot", what, i, id)
+		}
+		id = strings.TrimSpace(id)
+		if id == "" {
+			return nil, fmt.Errorf("%s: epochs[%d] has an empty id", what, i)
+		}
+		if prev, dup := seen[id]; dup && !repeats {
+			return nil, fmt.Errorf("%s: epochs[%d] and epochs[%d] are both %q: brain rows are one per stimulus here; average repeated trials first with brainalign ceiling --brain %s --ids %s, then give its averaged.npy and averaged_ids.txt",
+				what, prev, i, id, path, what)
+		}
+		seen[id] = i
+		ids[i] = id
+	}
+	return ids, nil
+}
 
 func readIDLines(path string, repeats bool) ([]string, error) {
 	f, err := os.Open(path)
@@ -538,6 +618,11 @@ func allRows(n int) []int {
 		rows[i] = i
 	}
 	return rows
+}
+
+// brainIDsFlag is --brain-ids of encode, sweep and universal.
+func brainIDsFlag() cli.Flag {
+	return &cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line; or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN)"}
 }
 
 // brainFlag is --brain of encode and sweep: one file, or several joined along targets.

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/array"
+)
+
+// fifIDs are the ids testdata/gen_fif.py recorded from MNE's reading of its epochs files: each
+// epoch's event name (epochs.event_id inverted over epochs.events) and metadata values.
+type fifIDs struct {
+	Names    []string             `json:"names"`
+	Metadata map[string][]*string `json:"metadata"`
+}
+
+func loadFIFIDs(t *testing.T) map[string]fifIDs {
+	t.Helper()
+	var exp struct {
+		IDs map[string]fifIDs `json:"ids"`
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fif", "expected.json"))
+	must(t, err)
+	must(t, json.Unmarshal(b, &exp))
+	if len(exp.IDs) == 0 {
+		t.Fatal("expected.json: no ids")
+	}
+	return exp.IDs
+}
+
+func fifPath(name string) string { return filepath.Join("..", "..", "testdata", "fif", name) }
+
+func column(t *testing.T, ids fifIDs, col string) []string {
+	t.Helper()
+	var out []string
+	for _, v := range ids.Metadata[col] {
+		if v == nil {
+			t.Fatalf("column %s has a missing value", col)
+		}
+		out = append(out, *v)
+	}
+	if len(out) == 0 {
+		t.Fatalf("no column %s", col)
+	}
+	return out
+}
+
+func writeLines(t *testing.T, path string, lines []string) string {
+	t.Helper()
+	must(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	return path
+}
+
+func sameFiles(t *testing.T, a, b string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		x, err := os.ReadFile(filepath.Join(a, n))
+		must(t, err)
+		y, err := os.ReadFile(filepath.Join(b, n))
+		must(t, err)
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s differs between %s and %s", n, a, b)
+		}
+	}
+}
+
+// ceiling --ids of an epochs file takes each epoch's event name, or with FILE:COLUMN a metadata
+// column, as MNE reads them: the same results as an ids file of MNE's values, over a series of
+// three parts with dropped epochs, as THINGS-MEG's preprocessed files are (image_path, repeats).
+func TestCeilingIDsFromEpochs(t *testing.T) {
+	exp := loadFIFIDs(t)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		file, col string
+		want      []string
+	}{
+		{"things-epo.fif", "image_path", column(t, exp["things-epo.fif"], "image_path")},
+		{"things-epo.fif", "", exp["things-epo.fif"].Names},
+		{"events-epo.fif", "", exp["events-epo.fif"].Names},
+	} {
+		spec := fifPath(c.file)
+		if c.col != "" {
+			spec += ":" + c.col
+		}
+		name := strings.TrimSuffix(c.file, "-epo.fif") + "-" + c.col
+		fromFIF, fromText := filepath.Join(dir, name+"-fif"), filepath.Join(dir, name+"-txt")
+		mustRun(t, "ceiling", "--brain", fifPath(c.file), "--ids", spec, "--out", fromFIF)
+		ids := writeLines(t, filepath.Join(dir, name+".txt"), c.want)
+		mustRun(t, "ceiling", "--brain", fifPath(c.file), "--ids", ids, "--out", fromText)
+		sameFiles(t, fromFIF, fromText, "ceiling.npy", "ncsnr.npy", "averaged.npy", "averaged_ids.txt")
+		var first []string // the stimuli in order of first appearance
+		for _, id := range c.want {
+			if !slices.Contains(first, id) {
+				first = append(first, id)
+			}
+		}
+		got, err := os.ReadFile(filepath.Join(fromFIF, "averaged_ids.txt"))
+		must(t, err)
+		if string(got) != strings.Join(first, "\n")+"\n" {
+			t.Errorf("%s: averaged_ids.txt %q, want %q", spec, got, first)
+		}
+		var rec struct {
+			IDs string `json:"ids"`
+		}
+		b, err := os.ReadFile(filepath.Join(fromFIF, "ceiling.json"))
+		must(t, err)
+		must(t, json.Unmarshal(b, &rec))
+		if rec.IDs != spec {
+			t.Errorf("ceiling.json ids %q, want %q", rec.IDs, spec)
+		}
+	}
+}
+
+// encode --brain-ids x-epo.fif:COLUMN matches rows by the metadata's values: the epochs dropped
+// before saving (img_02.jpg, img_05.jpg) are not in the brain data, and are reported as features
+// only; the scores are those of an ids file of MNE's values.
+func TestEncodeBrainIDsFromEpochs(t *testing.T) {
+	exp := loadFIFIDs(t)
+	dir := t.TempDir()
+	brain := fifPath("events-epo.fif")
+	var fids []string
+	for i := 7; i >= 0; i-- {
+		fids = append(fids, "img_0"+string(rune('0'+i))+".jpg")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	x := make([]float32, len(fids)*3)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	features := filepath.Join(dir, "x.npy")
+	must(t, array.WriteNPY(features, []int{len(fids), 3}, x))
+	featureIDs := writeLines(t, filepath.Join(dir, "x.txt"), fids)
+	brainIDs := writeLines(t, filepath.Join(dir, "brain.txt"), column(t, exp["events-epo.fif"], "image"))
+	args := []string{"encode", "--features", features, "--features-ids", featureIDs, "--brain", brain, "--folds", "2", "--alphas", "1,10"}
+	_, stderr, code := runCLI(t, append(args, "--brain-ids", brain+":image", "--out", filepath.Join(dir, "fif"))...)
+	if code != 0 {
+		t.Fatalf("encode --brain-ids %s:image: exit %d: %s", brain, code, stderr)
+	}
+	if !strings.Contains(stderr, "2 stimulus ids only in the features were left out: img_05.jpg, img_02.jpg") {
+		t.Errorf("dropped epochs not reported as features only: %s", stderr)
+	}
+	mustRun(t, append(args, "--brain-ids", brainIDs, "--out", filepath.Join(dir, "txt"))...)
+	sameFiles(t, filepath.Join(dir, "fif"), filepath.Join(dir, "txt"), "scores.npy", "fold_scores.npy", "alphas.npy")
+}
+
+// Ids an epochs file cannot give are refused with one line naming the file.
+func TestEpochsIDsErrors(t *testing.T) {
+	dir := t.TempDir()
+	x := filepath.Join(dir, "x.npy")
+	must(t, array.WriteNPY(x, []int{6, 2}, make([]float32, 12)))
+	xids := writeLines(t, filepath.Join(dir, "x.txt"), []string{"a", "b", "c", "d", "e", "f"})
+	brain := fifPath("events-epo.fif")
+	encode := func(ids string) []string {
+		return []string{"encode", "--features", x, "--features-ids", xids, "--brain", brain, "--brain-ids", ids, "--out", filepath.Join(dir, "out")}
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{encode(brain + ":trial type"), []string{brain + ":trial type: epochs[1] and epochs[2] are both \"test\"", "brainalign ceiling --brain " + brain + " --ids " + brain + ":trial type"}},
+		{encode(brain + ":image_nr"), []string{brain + ": no column image_nr in the metadata (columns: image, things_image_nr, score, with_nan, flag, trial type)"}},
+		{encode(brain + ":with_nan"), []string{brain + ": metadata column with_nan has no value (NaN or None) for 1 of 6 epochs (the first: epochs[2])"}},
+		{encode(brain + ":"), []string{brain + ":: name a column"}},
+		{encode(fifPath("mixed-epo.fif") + ":image"), []string{fifPath("mixed-epo.fif") + ": no metadata"}},
+		{encode(fifPath("noevents-epo.fif")), []string{fifPath("noevents-epo.fif") + ": no events stored with the epochs"}},
+		{encode(fifPath("continuous_raw.fif")), []string{fifPath("continuous_raw.fif") + ": raw (continuous) data, not epochs"}},
+		{encode(fifPath("average-ave.fif")), []string{fifPath("average-ave.fif") + ": evoked (averaged) data, not epochs"}},
+		{[]string{"ceiling", "--brain", brain, "--ids", fifPath("things-epo.fif"), "--out", filepath.Join(dir, "ceil")},
+			[]string{fifPath("things-epo.fif") + ": 14 ids for the 6 trials (rows) of " + brain}},
+	} {
+		_, stderr, code := runCLI(t, c.args...)
+		msg := strings.TrimSpace(stderr)
+		for _, w := range c.want {
+			if code != 1 || !strings.Contains(msg, w) || strings.Contains(msg, "\n") {
+				t.Errorf("%s: exit %d, %q; want one line with %q", strings.Join(c.args, " "), code, msg, w)
+			}
+		}
+	}
+}
