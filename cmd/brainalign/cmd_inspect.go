@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +31,8 @@ func init() {
 			"                             min, max, mean and the count of NaN and Inf, reading the data),\n" +
 			"                             and the members that are not arrays, with why; NIfTI, MGH, CIFTI\n" +
 			"                             and GIFTI files: also their space; MNE epochs (-epo.fif): also\n" +
-			"                             the times, the channels and the parts of a split file\n" +
+			"                             the times, the channels, the parts of a split file, the events\n" +
+			"                             (name = code, epochs) and the metadata's columns\n" +
 			"  a sweep folder             its model, subject, brain data, options, units done of all, time\n" +
 			"                             per unit, the latest units' rate and the time left at it, whether\n" +
 			"                             merged: for watching a job array (reads only the folder's files)\n" +
@@ -263,6 +266,7 @@ func inspectArrays(w io.Writer, p string, values bool) error {
 	if array.IsFIF(p) { // MNE epochs: their time axis and channels (Open has read the series)
 		if info, err := array.FIFInfo(p); err == nil {
 			describeEpochs(w, info)
+			describeEvents(w, p)
 		}
 	}
 	for _, e := range arrs {
@@ -307,6 +311,42 @@ func describeEpochs(w io.Writer, info *array.EpochsInfo) {
 		}
 		fmt.Fprintf(w, "  split in %d parts: %s\n", len(parts), textlist.Some(parts, 8))
 	}
+}
+
+// describeEvents prints an MNE epochs file's events (each name or code and its count of epochs)
+// and metadata columns: the stimulus ids --brain-ids and ceiling --ids can take from it.
+func describeEvents(w io.Writer, path string) {
+	ev, err := array.FIFEvents(path)
+	if err != nil {
+		fmt.Fprintf(w, "  events: %v\n", err)
+		return
+	}
+	count := map[int]int{}
+	for _, c := range ev.Codes {
+		count[c]++
+	}
+	name := map[int]string{}
+	for _, e := range ev.EventID {
+		if _, dup := name[e.Code]; !dup {
+			name[e.Code] = e.Name
+		}
+	}
+	var items []string
+	form := "code (epochs)" // MNE's default names, each code's number
+	for _, c := range slices.Sorted(maps.Keys(count)) {
+		if n, ok := name[c]; ok && n != strconv.Itoa(c) {
+			items = append(items, fmt.Sprintf("%s = %d (%d)", n, c, count[c]))
+			form = "name = code (epochs)"
+		} else {
+			items = append(items, fmt.Sprintf("%d (%d)", c, count[c]))
+		}
+	}
+	fmt.Fprintf(w, "  events: %d over %d epochs, %s: %s; as ids: --brain-ids/--ids FILE\n", len(count), len(ev.Codes), form, textlist.Some(items, 8))
+	if ev.Columns == nil {
+		fmt.Fprintln(w, "  metadata: none")
+		return
+	}
+	fmt.Fprintf(w, "  metadata: %d columns: %s; as ids: --brain-ids/--ids FILE:COLUMN\n", len(ev.Columns), textlist.Some(ev.Columns, 20))
 }
 
 var dtypeBytes = map[string]int{"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "uint8": 1, "bool": 1,

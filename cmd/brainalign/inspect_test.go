@@ -148,3 +148,19 @@ func TestInspectFIF(t *testing.T) {
 		t.Errorf("loaded as %s, %d x %d", in.name(), in.m.Rows, in.m.Cols)
 	}
 }
+
+// inspect lists an epochs file's events (name = code, epochs) and metadata columns.
+func TestInspectEpochsEvents(t *testing.T) {
+	out := mustRun(t, "inspect", fifPath("events-epo.fif"), fifPath("things-epo.fif"), fifPath("mixed-epo.fif"))
+	for _, want := range []string{
+		"events: 3 over 6 epochs, name = code (epochs): image_0042 = 1 (1), cat/image_123 = 2 (3), dog:07/image_9 = 5 (2)",
+		"metadata: 6 columns: image, things_image_nr, score, with_nan, flag, trial type",
+		"events: 6 over 14 epochs, code (epochs): 1 (2), 15 (2), 2017 (4), 5170 (2), 26100 (2), 999999 (2)",
+		"metadata: 5 columns: session_nr, run_nr, trial_type, image_path, things_image_nr",
+		"metadata: none",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect: no %q in\n%s", want, out)
+		}
+	}
+}
