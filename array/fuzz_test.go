@@ -177,5 +177,17 @@ func FuzzParseFIF(f *testing.F) {
 		n := p.epochs * p.nchan * p.times
 		a := &Array{F32: make([]float32, n), F64: make([]float64, n)}
 		p.decode(b, a, 0) // within the data tag, which parseFIFPart checked
+		// the events and metadata: refused or read, one row per epoch, never a panic
+		ev := &EpochsEvents{Path: "x-epo.fif"}
+		if _, err := ev.readPart("x-epo.fif", b); err != nil {
+			return
+		}
+		if len(ev.Codes) != p.epochs || ev.Columns != nil && len(ev.rows) != p.epochs {
+			t.Fatalf("%d epochs, %d events, %d metadata rows", p.epochs, len(ev.Codes), len(ev.rows))
+		}
+		ev.Names()
+		for _, c := range ev.Columns {
+			ev.Column(c)
+		}
 	})
 }
