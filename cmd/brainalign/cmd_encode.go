@@ -67,7 +67,7 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("features-ids"), idsPath(c.String("brain-ids")), c.String("groups")},
+	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("features-ids"), c.String("groups")}, idsPaths(c.StringSlice("brain-ids")),
 		c.StringSlice("brain"), c.StringSlice("ceiling"), c.StringSlice("space"), c.StringSlice("brain-mask"))...); err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer x.close()
-	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"))
+	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"), c.StringSlice("brain-ids"))
 	if err != nil {
 		return err
 	}
@@ -107,8 +107,8 @@ func runEncode(c *cli.Context) error {
 	xm, ym := x.m, y.m
 	var unmatched map[string][]string
 	var brainRows []int // the brain file's rows in use, in order (nil: all, as stored)
-	if c.String("features-ids") != "" || c.String("brain-ids") != "" {
-		if c.String("features-ids") == "" || c.String("brain-ids") == "" {
+	if c.String("features-ids") != "" || len(c.StringSlice("brain-ids")) > 0 {
+		if c.String("features-ids") == "" || len(c.StringSlice("brain-ids")) == 0 {
 			return usageError("--features-ids and --brain-ids go together")
 		}
 		mt, err := matchRows(c, x, y)
@@ -227,7 +227,7 @@ func matchRows(c *cli.Context, x, y *input) (idMatch, error) {
 	if err != nil {
 		return idMatch{}, err
 	}
-	yIDs, err := readBrainIDs(c.String("brain-ids"))
+	yIDs, err := y.brainIDs(c.StringSlice("brain-ids"))
 	if err != nil {
 		return idMatch{}, err
 	}
@@ -235,11 +235,11 @@ func matchRows(c *cli.Context, x, y *input) (idMatch, error) {
 		return idMatch{}, fmt.Errorf("%s: %d ids for the %d rows of %s", c.String("features-ids"), len(xIDs), x.m.Rows, x.name())
 	}
 	if len(yIDs) != y.m.Rows {
-		return idMatch{}, fmt.Errorf("%s: %d ids for the %d rows of %s", c.String("brain-ids"), len(yIDs), y.m.Rows, y.name())
+		return idMatch{}, fmt.Errorf("%s: %d ids for the %d rows of %s", strings.Join(c.StringSlice("brain-ids"), " + "), len(yIDs), y.m.Rows, y.name())
 	}
 	mt := matchIDs(xIDs, yIDs)
 	if len(mt.xRows) == 0 {
-		return idMatch{}, fmt.Errorf("no stimulus id of %s appears in %s", c.String("features-ids"), c.String("brain-ids"))
+		return idMatch{}, fmt.Errorf("no stimulus id of %s appears in %s", c.String("features-ids"), strings.Join(c.StringSlice("brain-ids"), " + "))
 	}
 	reportUnmatched(c.App.ErrWriter, "features", mt.unmatchedFeatures)
 	reportUnmatched(c.App.ErrWriter, "brain data", mt.unmatchedBrain)

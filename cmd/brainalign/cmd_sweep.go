@@ -150,7 +150,7 @@ func runSweep(c *cli.Context) error {
 			return err
 		}
 	}
-	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"))
+	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"), c.StringSlice("brain-ids"))
 	if err != nil {
 		return err
 	}
@@ -210,24 +210,24 @@ func runSweep(c *cli.Context) error {
 	var brainRows []int    // the brain file's rows in use, in order (nil: all, as stored)
 	var featureRows []int  // the activations' rows paired with them (nil: all, as stored)
 	sourceRows := y.m.Rows // the rows every activation matrix has as stored
-	if c.String("features-ids") != "" || c.String("brain-ids") != "" {
-		if c.String("features-ids") == "" || c.String("brain-ids") == "" {
+	if c.String("features-ids") != "" || len(c.StringSlice("brain-ids")) > 0 {
+		if c.String("features-ids") == "" || len(c.StringSlice("brain-ids")) == 0 {
 			return usageError("--features-ids and --brain-ids go together")
 		}
 		xIDs, err := readIDs(c.String("features-ids"))
 		if err != nil {
 			return err
 		}
-		yIDs, err := readBrainIDs(c.String("brain-ids"))
+		yIDs, err := y.brainIDs(c.StringSlice("brain-ids"))
 		if err != nil {
 			return err
 		}
 		if len(yIDs) != ym.Rows {
-			return fmt.Errorf("%s: %d ids for the %d rows of %s", c.String("brain-ids"), len(yIDs), ym.Rows, y.name())
+			return fmt.Errorf("%s: %d ids for the %d rows of %s", strings.Join(c.StringSlice("brain-ids"), " + "), len(yIDs), ym.Rows, y.name())
 		}
 		mt := matchIDs(xIDs, yIDs)
 		if len(mt.xRows) == 0 {
-			return fmt.Errorf("no stimulus id of %s appears in %s", c.String("features-ids"), c.String("brain-ids"))
+			return fmt.Errorf("no stimulus id of %s appears in %s", c.String("features-ids"), strings.Join(c.StringSlice("brain-ids"), " + "))
 		}
 		reportUnmatched(c.App.ErrWriter, "features", mt.unmatchedFeatures)
 		reportUnmatched(c.App.ErrWriter, "brain data", mt.unmatchedBrain)

@@ -82,7 +82,7 @@ func runUniversal(c *cli.Context) error {
 		models = append(models, universal.Model{Name: name, X: in.m})
 		feats = append(feats, map[string]string{"name": name, "path": path, "array": layer})
 	}
-	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"))
+	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"), c.StringSlice("brain-ids"))
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func runUniversal(c *cli.Context) error {
 	}
 	inputs := map[string]any{"brain": y.name(), "features": feats, "rows": y.m.Rows}
 	if ids := c.StringSlice("features-ids"); len(ids) > 0 {
-		inputs["features_ids"], inputs["brain_ids"] = ids, c.String("brain-ids")
+		inputs["features_ids"], inputs["brain_ids"] = ids, strings.Join(c.StringSlice("brain-ids"), " + ")
 	}
 	doc := map[string]any{"command": "universal", "version": version, "created": nowUTC(), "inputs": inputs,
 		"dims": o.Dims, "top": o.Top, "options": opts.Summary(), "host": hostOf(), "result": res}
@@ -132,7 +132,7 @@ func runUniversal(c *cli.Context) error {
 // Without ids, rows must already be the same images in the same order (checked by count). It
 // returns the brain file's rows kept (nil: all).
 func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) ([]int, error) {
-	fids, bids := c.StringSlice("features-ids"), c.String("brain-ids")
+	fids, bids := c.StringSlice("features-ids"), strings.Join(c.StringSlice("brain-ids"), " + ")
 	if len(fids) == 0 && bids == "" {
 		return nil, nil
 	}
@@ -140,7 +140,7 @@ func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) ([]i
 		return nil, usageError("--features-ids %d times for %d --features, --brain-ids %q: give --brain-ids and one --features-ids per model, in the order of --features",
 			len(fids), len(models), bids)
 	}
-	yIDs, err := readBrainIDs(bids)
+	yIDs, err := y.brainIDs(c.StringSlice("brain-ids"))
 	if err != nil {
 		return nil, err
 	}

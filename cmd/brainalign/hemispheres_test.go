@@ -572,3 +572,73 @@ func TestSpatialDistancesPerHemisphere(t *testing.T) {
 		t.Errorf("halftime's ROI half-time vs distance: %s joined, %s alone", b, a)
 	}
 }
+
+// Hemispheres averaged by separate ceiling runs list their stimuli in their own orders
+// (ceil/lh/averaged_ids.txt, ceil/rh/averaged_ids.txt): --brain-ids once per --brain file
+// matches each file's rows by its own ids; one --brain-ids for both is refused, since the
+// other file's rows would be other stimuli's.
+func TestBrainIDsPerHemisphere(t *testing.T) {
+	h := writeHemispheres(t)
+	x := filepath.Join(h.study, "model", "ckpt-000100000", "layer03.npy")
+	wb := readNPY(t, h.brain)
+	ids := make([]string, h.n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("img%03d", i)
+	}
+	writeIDs := func(p string, ids []string) string {
+		must(t, os.WriteFile(p, []byte(strings.Join(ids, "\n")+"\n"), 0o644))
+		return p
+	}
+	featureIDs := writeIDs(filepath.Join(h.dir, "images.txt"), ids)
+	var brains, brainIDs []string
+	for _, part := range []struct {
+		hemi     string
+		c0, c1   int
+		reversed bool
+	}{{"lh", 0, h.split, false}, {"rh", h.split, 360, true}} {
+		v := make([]float32, 0, h.n*(part.c1-part.c0))
+		order := make([]string, h.n)
+		for k := range h.n {
+			i := k
+			if part.reversed {
+				i = h.n - 1 - k
+			}
+			v = append(v, wb.F32[i*360+part.c0:i*360+part.c1]...)
+			order[k] = ids[i]
+		}
+		p := filepath.Join(h.dir, "ceil", part.hemi, "averaged.npy")
+		must(t, os.MkdirAll(filepath.Dir(p), 0o777))
+		must(t, array.WriteNPY(p, []int{h.n, part.c1 - part.c0}, v))
+		brains = append(brains, p)
+		brainIDs = append(brainIDs, writeIDs(filepath.Join(filepath.Dir(p), "averaged_ids.txt"), order))
+	}
+	whole, joined := filepath.Join(h.dir, "whole"), filepath.Join(h.dir, "joined")
+	mustRun(t, "encode", "--features", x, "--brain", h.brain, "--precision", "float64", "--out", whole)
+	mustRun(t, "encode", "--features", x, "--features-ids", featureIDs, "--brain", brains[0], "--brain", brains[1],
+		"--brain-ids", brainIDs[0], "--brain-ids", brainIDs[1], "--precision", "float64", "--out", joined)
+	a, b := readNPY(t, filepath.Join(whole, "scores.npy")), readNPY(t, filepath.Join(joined, "scores.npy"))
+	for j := range a.F64 {
+		if math.Abs(a.F64[j]-b.F64[j]) > 1e-12 {
+			t.Fatalf("target %d: %v with each hemisphere's ids, %v from the whole file", j, b.F64[j], a.F64[j])
+		}
+	}
+	model := filepath.Join(h.study, "model")
+	mustRun(t, "sweep", "--features", model, "--features-ids", featureIDs, "--brain", brains[0], "--brain", brains[1],
+		"--brain-ids", brainIDs[0], "--brain-ids", brainIDs[1], "--out", filepath.Join(h.dir, "sweep"))
+
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"one for both", []string{"--brain-ids", brainIDs[0]}, "list their rows in other orders: give --brain-ids once per --brain file"},
+		{"three", []string{"--brain-ids", brainIDs[0], "--brain-ids", brainIDs[1], "--brain-ids", brainIDs[1]}, "--brain-ids 3 times for 2 --brain files"},
+		{"other stimuli", []string{"--brain-ids", brainIDs[0], "--brain-ids", writeIDs(filepath.Join(h.dir, "other.txt"), append([]string{"cat"}, ids[1:]...))},
+			"1 of the first's missing from the second (img000)"},
+	} {
+		args := append([]string{"encode", "--features", x, "--features-ids", featureIDs, "--brain", brains[0], "--brain", brains[1], "--out", filepath.Join(h.dir, "o")}, c.args...)
+		if _, stderr, code := runCLI(t, args...); code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, %s", c.name, code, stderr)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -33,6 +34,9 @@ type input struct {
 	// partWhole, with one mask per joined file, are the masks' sizes: each file's whole space,
 	// which metadata may be given over when the files hold the masked targets only.
 	partWhole []int
+	// ids, for files joined with --brain-ids of their own, are the rows' stimulus ids (the first
+	// file's order, which joinBrain put the others' rows in)
+	ids []string
 }
 
 // targetShape is the shape of the targets outputs are written over: the trailing axes as stored,
@@ -160,12 +164,74 @@ func loadBrain(path, member string) (*input, error) {
 	return in, nil
 }
 
-// loadBrainFiles is loadBrain for one file, and joinBrain for several.
-func loadBrainFiles(paths []string, member string) (*input, error) {
+// loadBrainFiles is loadBrain for one file, and joinBrain for several. idSpecs are --brain-ids:
+// none, one for all rows, or one per file (joinBrain then puts every file's rows in the first's
+// order of ids).
+func loadBrainFiles(paths []string, member string, idSpecs []string) (*input, error) {
+	if len(idSpecs) > 1 && len(idSpecs) != len(paths) {
+		return nil, usageError("--brain-ids %d times for %d --brain files: give one for all the rows, or one per --brain file, in their order", len(idSpecs), len(paths))
+	}
 	if len(paths) == 1 {
 		return loadBrain(paths[0], member)
 	}
-	return joinBrain(paths, member)
+	return joinBrain(paths, member, idSpecs)
+}
+
+// brainIDs returns the stimulus ids of in's rows (--brain-ids; nil without): read from the one
+// source given, or for files joined with ids of their own, the first file's (joinBrain has put
+// the others' rows in its order). One source for files joined from folders that hold
+// brainalign ceiling's averaged_ids.txt in other orders (a ceiling run per hemisphere) is
+// refused: the hemispheres' rows would be other stimuli's.
+func (in *input) brainIDs(specs []string) ([]string, error) {
+	switch {
+	case len(specs) == 0:
+		return nil, nil
+	case in.ids != nil:
+		return in.ids, nil
+	}
+	ids, err := readBrainIDs(specs[0])
+	if err != nil || len(in.parts) < 2 {
+		return ids, err
+	}
+	var first []string
+	for i, part := range in.partPaths() {
+		own := filepath.Join(filepath.Dir(part), "averaged_ids.txt")
+		theirs, err := readIDs(own)
+		if err != nil {
+			return ids, nil // not ceiling's folders: the rows are taken to be in the same order
+		}
+		if i == 0 {
+			first = theirs
+		} else if !slices.Equal(first, theirs) {
+			return nil, fmt.Errorf("--brain-ids %s for all of %s, but %s and %s list their rows in other orders: give --brain-ids once per --brain file (each one's averaged_ids.txt), in their order",
+				specs[0], in.name(), filepath.Join(filepath.Dir(in.partPaths()[0]), "averaged_ids.txt"), own)
+		}
+	}
+	return ids, nil
+}
+
+// idsOrder returns, for brain files joined with ids of their own, where each of the first
+// file's ids is among another file's rows: order[r] is the row of the other file for row r of
+// the first. Both must hold the same stimuli.
+func idsOrder(first, other []string, firstSpec, otherSpec string) ([]int, error) {
+	at := make(map[string]int, len(other))
+	for r, id := range other {
+		at[id] = r
+	}
+	order := make([]int, len(first))
+	var missing []string
+	for r, id := range first {
+		j, ok := at[id]
+		if !ok {
+			missing = append(missing, id)
+		}
+		order[r] = j
+	}
+	if len(missing) > 0 || len(first) != len(other) {
+		return nil, fmt.Errorf("--brain-ids %s and %s: %d and %d ids, %d of the first's missing from the second (%s): brain files joined along targets must hold the same stimuli",
+			firstSpec, otherSpec, len(first), len(other), len(missing), textlist.Some(missing, 5))
+	}
+	return order, nil
 }
 
 // joinBrain reads brain data split across files of the same rows, such as a surface's two
@@ -173,7 +239,7 @@ func loadBrainFiles(paths []string, member string) (*input, error) {
 // (flattened in C order), then the second's, and so on: a copy in memory, float32 unless a file
 // holds float64. Its space, when every file has one, joins theirs (array.Join), so that results
 // are written one file per hemisphere.
-func joinBrain(paths []string, member string) (*input, error) {
+func joinBrain(paths []string, member string, idSpecs []string) (*input, error) {
 	var parts []*input
 	defer func() {
 		for _, p := range parts {
@@ -213,6 +279,24 @@ func joinBrain(paths []string, member string) (*input, error) {
 	}
 	in := &input{path: strings.Join(paths, " + "), shape: []int{parts[0].m.Rows, cols}, dtype: "float32", member: member}
 	rows := in.shape[0]
+	// with ids of each file's own, the order of each file's rows that is the first's
+	orders := make([][]int, len(parts))
+	if len(idSpecs) == len(paths) {
+		for i, spec := range idSpecs {
+			ids, err := readBrainIDs(spec)
+			if err != nil {
+				return nil, err
+			}
+			if len(ids) != rows {
+				return nil, fmt.Errorf("%s: %d ids for the %d rows of %s", spec, len(ids), rows, paths[i])
+			}
+			if i == 0 {
+				in.ids = ids
+			} else if orders[i], err = idsOrder(in.ids, ids, idSpecs[0], spec); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if is64 {
 		in.dtype, in.m = "float64", engine.NewMatrix64(rows, cols, make([]float64, rows*cols))
 	} else {
@@ -222,25 +306,31 @@ func joinBrain(paths []string, member string) (*input, error) {
 	const block = 64
 	idx := make([]int, 0, block)
 	c0 := 0
-	for _, p := range parts {
+	for i, p := range parts {
 		w := p.m.Cols
 		var buf32 []float32
 		var buf64 []float64
 		for r0 := 0; r0 < rows; r0 += block {
-			idx = idx[:0]
+			idx = idx[:0] // the rows of the part to copy into rows r0, r0+1, ...
 			for r := r0; r < min(r0+block, rows); r++ {
-				idx = append(idx, r)
+				if orders[i] != nil {
+					idx = append(idx, orders[i][r])
+				} else {
+					idx = append(idx, r)
+				}
 			}
 			if is64 {
 				buf64 = slices.Grow(buf64[:0], len(idx)*w)[:len(idx)*w]
 				p.m.GatherCols64(idx, 0, w, buf64)
-				for k, r := range idx {
+				for k := range idx {
+					r := r0 + k
 					copy(in.m.F64[r*cols+c0:r*cols+c0+w], buf64[k*w:(k+1)*w])
 				}
 			} else {
 				buf32 = slices.Grow(buf32[:0], len(idx)*w)[:len(idx)*w]
 				p.m.GatherCols32(idx, 0, w, buf32)
-				for k, r := range idx {
+				for k := range idx {
+					r := r0 + k
 					copy(in.m.F32[r*cols+c0:r*cols+c0+w], buf32[k*w:(k+1)*w])
 				}
 			}
@@ -428,6 +518,15 @@ func idSpec(spec string) (path, column string, fif bool) {
 func idsPath(spec string) string {
 	path, _, _ := idSpec(spec)
 	return path
+}
+
+// idsPaths is idsPath of each of several ids arguments.
+func idsPaths(specs []string) []string {
+	out := make([]string, len(specs))
+	for i, s := range specs {
+		out[i] = idsPath(s)
+	}
+	return out
 }
 
 // readEpochIDs reads the stimulus of each epoch of an MNE epochs file (all its split parts), in
@@ -622,7 +721,7 @@ func allRows(n int) []int {
 
 // brainIDsFlag is --brain-ids of encode, sweep and universal.
 func brainIDsFlag() cli.Flag {
-	return &cli.StringFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line; or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN)"}
+	return &cli.StringSliceFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line; or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN); for several --brain files one for all, or one per file (each file's rows matched by its own ids: ceil/lh/averaged_ids.txt, ceil/rh/averaged_ids.txt)"}
 }
 
 // brainFlag is --brain of encode and sweep: one file, or several joined along targets.
