@@ -492,3 +492,59 @@ func modelProgress(c *cli.Context, total int) (show func(k int, model string), w
 			fmt.Fprint(c.App.ErrWriter, "\r\033[K")
 		}
 }
+
+// onceFlags refuses a flag of one value given more than once (`--brain-ids a --brain-ids b` to a
+// command that takes one): urfave/cli keeps the last silently, and the first was meant too. args
+// are the command line after the program's name: the command, then its flags. Repeatable
+// flags (lists) and switches are not counted; flags after the first argument are not read as
+// flags (argsCommand reports them).
+func onceFlags(args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	var cmd *cli.Command
+	for _, c := range commands {
+		if c.HasName(args[0]) {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		return nil
+	}
+	type flagInfo struct {
+		name        string // the flag's first name, as errors give it
+		once, value bool   // one value only; takes a value
+	}
+	byName := map[string]flagInfo{}
+	for _, f := range cmd.Flags {
+		info := flagInfo{name: f.Names()[0], once: true, value: true}
+		switch f.(type) {
+		case *cli.BoolFlag:
+			info.once, info.value = false, false
+		case *cli.StringSliceFlag, *cli.IntSliceFlag, *cli.Int64SliceFlag, *cli.Float64SliceFlag, *cli.Uint64SliceFlag, *cli.UintSliceFlag:
+			info.once = false
+		}
+		for _, n := range f.Names() {
+			byName[n] = info
+		}
+	}
+	seen := map[string]int{}
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			break
+		}
+		name, _, inline := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		info, ok := byName[name]
+		if !ok {
+			continue // urfave/cli reports unknown flags
+		}
+		if info.value && !inline {
+			i++ // its value
+		}
+		if seen[info.name]++; info.once && seen[info.name] == 2 {
+			return usageError("--%s given more than once, but it takes one value (the last would be used and the others ignored)", info.name)
+		}
+	}
+	return nil
+}

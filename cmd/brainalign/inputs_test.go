@@ -462,3 +462,27 @@ func TestSweepOutAndShardArguments(t *testing.T) {
 		t.Errorf("--out inside the --features folder, run again: exit %d: %s", code, stderr)
 	}
 }
+
+// A flag of one value given twice is refused (urfave/cli would keep the last silently); lists
+// repeat, switches may, and a value that looks like a flag is a value.
+func TestFlagOfOneValueGivenTwice(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // "" for no such error
+	}{
+		{[]string{"encode", "--features", "a.npy", "--brain", "b.npy", "--features", "c.npy", "--out", "o"}, "--features given more than once"},
+		{[]string{"encode", "--precision=float64", "--features", "a.npy", "-x", "c.npy"}, "--features given more than once"}, // -x: its alias
+		{[]string{"sweep", "--out", "o", "--out=p"}, "--out given more than once"},
+		{[]string{"encode", "--brain", "lh.npy", "--brain", "rh.npy", "--overwrite", "--overwrite"}, ""},
+		{[]string{"spatial", "--v1", "-1,-2,-3", "--v1", "1,2,3", "--out", "o", "s1", "--out", "p"}, ""}, // after a folder: argsCommand's
+	} {
+		err := onceFlags(c.args)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%q: %v, want %q", c.args, err, c.want)
+		}
+	}
+	_, stderr, code := runCLI(t, "encode", "--features", "a.npy", "--brain", "b.npy", "--precision", "float32", "--precision", "float64", "--out", t.TempDir())
+	if code != 2 || !strings.Contains(stderr, "--precision given more than once") {
+		t.Errorf("exit %d, %s", code, stderr)
+	}
+}

@@ -61,6 +61,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	return &cli.App{
 		OnUsageError: onUsageError,
+		Before:       func(c *cli.Context) error { return onceFlags(c.Args().Slice()) },
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageError("unknown command %q; `brainalign help` lists the commands", c.Args().First())
