@@ -86,6 +86,9 @@ func sameParts(a, s *Sweep) error {
 		return partList(w.Meta.Space)
 	}
 	pa, ps := parts(a), parts(s)
+	if a.Meta.Parts != nil && s.Meta.Parts != nil { // the parts as joined (spaces or none)
+		pa, ps = a.Meta.partList(), s.Meta.partList()
+	}
 	if pa != "" && ps != "" && pa != ps {
 		return groupErrorf("%s joins its targets from %s, %s from %s: subjects pooled need the same parts: hemispheres named alike (lh, rh), in the same order (sweep's --brain order), of the same sizes", a.Dir, pa, s.Dir, ps)
 	}
@@ -311,6 +314,21 @@ func checkCoordsParts(s *Sweep, files []string, rows []int) error {
 		return nil
 	}
 	space := s.Meta.Space
+	if (space == nil || space.Parts == nil) && s.Meta.Parts != nil { // joined without spaces
+		if len(files) != len(s.Meta.Parts) {
+			return fmt.Errorf("--coords: %d files for the %d parts of %s's targets (%s): give one per part, in their order", len(files), len(s.Meta.Parts), s.Dir, s.Meta.partList())
+		}
+		names := array.PartNames(files)
+		for i, p := range s.Meta.Parts {
+			if array.OtherHemisphere(names[i], p.Name) {
+				return fmt.Errorf("--coords %s is for %s, but the part of %s in its place is %s: give them in the order %s", files[i], names[i], s.Dir, p.Name, s.Meta.partList())
+			}
+			if rows[i] != p.Targets {
+				return fmt.Errorf("--coords %s: %d vertices, but part %s of %s has %d: give them in the order %s", files[i], rows[i], p.Name, s.Dir, p.Targets, s.Meta.partList())
+			}
+		}
+		return nil
+	}
 	if space == nil || space.Parts == nil {
 		return fmt.Errorf("--coords: %d files, but %s's targets are not joined from several files (hemispheres): give one file of its targets' coordinates", len(files), s.Dir)
 	}
@@ -394,7 +412,10 @@ func (r v1Reference) report(res *SpatialResult) {
 // the parts' names and each target's part (masked sweeps: the part of its voxel); nil, nil
 // otherwise.
 func targetParts(s *Sweep) ([]string, []int) {
-	space := s.Meta.Space
+	if s.Meta.Parts != nil {
+		return s.Meta.partNames(), s.Meta.partOf(s.M)
+	}
+	space := s.Meta.Space // sweeps saved before meta/parts.txt
 	if space == nil || space.Parts == nil {
 		return nil, nil
 	}

@@ -36,8 +36,52 @@ type Meta struct {
 	// mask's, in C order); else the targets are all its voxels.
 	Space        *array.Geometry
 	SpaceTargets []int
+	// Parts, for targets joined from several files (hemispheres: sweep's --brain lh.x --brain
+	// rh.x), are the files' parts in order, each with its number of targets (after a mask): target
+	// t is in the part whose range holds it. Nil for the targets of one file.
+	Parts []TargetPart
 	// Files the fields were read from (ReadMeta, ReadCeiling), for errors.
 	Files struct{ Coords, ROI, Times, Ceiling string }
+}
+
+// TargetPart is one file's targets among targets joined from several files.
+type TargetPart struct {
+	Name    string // lh, rh, or part1, part2, ... (array.PartNames)
+	Targets int
+}
+
+// partOf returns each target's part (nil without parts).
+func (m Meta) partOf(targets int) []int {
+	if m.Parts == nil {
+		return nil
+	}
+	part := make([]int, targets)
+	t := 0
+	for i, p := range m.Parts {
+		for k := 0; k < p.Targets && t < targets; k++ {
+			part[t] = i
+			t++
+		}
+	}
+	return part
+}
+
+// partList lists the parts: "lh (200) + rh (160)".
+func (m Meta) partList() string {
+	var p []string
+	for _, part := range m.Parts {
+		p = append(p, fmt.Sprintf("%s (%d)", part.Name, part.Targets))
+	}
+	return strings.Join(p, " + ")
+}
+
+// partNames lists the parts' names.
+func (m Meta) partNames() []string {
+	var names []string
+	for _, p := range m.Parts {
+		names = append(names, p.Name)
+	}
+	return names
 }
 
 // MetaFlags says which kinds of metadata a sweep holds (sweep.json's "metadata").
@@ -73,6 +117,8 @@ const (
 	spaceTargets = "space_targets.npy"
 	// spacePartsFile lists the files of a joined space's parts in order (lh.space.mgz, ...)
 	spacePartsFile = "space_parts.txt"
+	// partsFile lists the parts of targets joined from several files, "NAME\tTARGETS" per line
+	partsFile = "parts.txt"
 )
 
 // ReadMeta reads metadata files; an empty path leaves its field unset. roiNames is text: one
@@ -210,6 +256,15 @@ func (m Meta) Check(what string, trailing []int) error {
 			}
 		}
 	}
+	if m.Parts != nil {
+		n := 0
+		for _, p := range m.Parts {
+			n += p.Targets
+		}
+		if n != targets {
+			return fmt.Errorf("parts of %d targets in all (%v) for the %d targets of %s", n, m.partNames(), targets, what)
+		}
+	}
 	if m.ROI != nil && len(m.ROI) != targets {
 		return fmt.Errorf("%s: %d ROI labels for the %d targets of %s", m.name(m.Files.ROI, "ROI labels"), len(m.ROI), targets, what)
 	}
@@ -287,6 +342,15 @@ func (m Meta) save(dir string) error {
 	}
 	if m.Ceiling != nil {
 		if err := array.WriteNPY(filepath.Join(md, ceilingFile), []int{len(m.Ceiling)}, m.Ceiling); err != nil {
+			return err
+		}
+	}
+	if m.Parts != nil {
+		var b strings.Builder
+		for _, p := range m.Parts {
+			fmt.Fprintf(&b, "%s\t%d\n", p.Name, p.Targets)
+		}
+		if err := atomicfile.WriteBytes(filepath.Join(md, partsFile), []byte(b.String())); err != nil {
 			return err
 		}
 	}
@@ -415,6 +479,9 @@ func (m *Meta) keepEarlier(dir string) (replaced []string, err error) {
 	if m.Space == nil {
 		m.Space, m.SpaceTargets = old.Space, old.SpaceTargets
 	}
+	if m.Parts == nil {
+		m.Parts = old.Parts
+	}
 	if m.Ceiling == nil {
 		m.Ceiling, m.ceilingShape = old.Ceiling, old.ceilingShape
 	} else if old.Ceiling != nil && !sameFloats(m.Ceiling, old.Ceiling) {
@@ -463,7 +530,28 @@ func loadMeta(dir string) (Meta, error) {
 	if err == nil && m.Space != nil && p(spaceTargets) != "" {
 		m.SpaceTargets, err = readInts(p(spaceTargets))
 	}
+	if err == nil && p(partsFile) != "" {
+		m.Parts, err = readParts(p(partsFile))
+	}
 	return m, err
+}
+
+// readParts reads the parts of joined targets (save).
+func readParts(path string) ([]TargetPart, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var parts []TargetPart
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		name, n, ok := strings.Cut(line, "\t")
+		k, err := strconv.Atoi(n)
+		if !ok || err != nil || k < 0 || name == "" {
+			return nil, fmt.Errorf("%s: line %d, %q: want NAME<tab>TARGETS", path, i+1, line)
+		}
+		parts = append(parts, TargetPart{Name: name, Targets: k})
+	}
+	return parts, nil
 }
 
 // readSpaceParts reads a joined space saved as its parts (save).

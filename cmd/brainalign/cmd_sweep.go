@@ -202,6 +202,7 @@ func runSweep(c *cli.Context) error {
 			meta.SpaceTargets = y.mask.cols
 		}
 	}
+	meta.Parts = y.targetParts() // hemispheres: each one's V1, the order of per-hemisphere files
 	if err := meta.Check(y.name(), trailing); err != nil {
 		return err
 	}

@@ -559,6 +559,26 @@ func TestSpatialDistancesPerHemisphere(t *testing.T) {
 	if r1, r2 := get(t, j1, "result", "target_level", "r").(float64), get(t, j2, "result", "target_level", "r").(float64); math.Abs(r1-r2) > 1e-9 {
 		t.Errorf("spatial r %v joined with its mirror image, %v alone", r2, r1)
 	}
+	// .npy hemispheres, no space: the sweep keeps its parts (meta/parts.txt) all the same
+	npyBoth, spNpy := filepath.Join(h.dir, "both-npy"), filepath.Join(h.dir, "sp-both-npy")
+	lhNpy, rhNpy := filepath.Join(h.dir, "lh.full.npy"), filepath.Join(h.dir, "rh.full.npy")
+	must(t, array.WriteNPY(lhNpy, b.Shape, b.F32))
+	must(t, array.WriteNPY(rhNpy, b.Shape, b.F32))
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", lhNpy, "--brain", rhNpy,
+		"--coords", files["lh"][1], "--coords", files["rh"][1], "--roi", files["lh"][2], "--roi", files["rh"][2], "--roi-names", names, "--out", npyBoth)
+	if got := readFile(t, filepath.Join(npyBoth, "meta", "parts.txt")); got != "lh\t360\nrh\t360\n" {
+		t.Errorf("meta/parts.txt = %q", got)
+	}
+	mustRun(t, "spatial", "--no-figures", "--no-mask", "--out", spNpy, npyBoth)
+	for v, d := range readNPY(t, filepath.Join(spNpy, "distance.npy")).F64 {
+		if math.Abs(d-d1[v%m]) > 1e-9 {
+			t.Fatalf(".npy hemispheres, vertex %d: %v mm from V1, %v in its hemisphere alone", v, d, d1[v%m])
+		}
+	}
+	if _, stderr, code := runCLI(t, "spatial", "--no-figures", "--no-mask", "--coords", files["rh"][1], "--coords", files["lh"][1], "--out", filepath.Join(h.dir, "sw"), npyBoth); code != 1 ||
+		!strings.Contains(stderr, "is for rh, but the part of "+npyBoth+" in its place is lh") {
+		t.Errorf(".npy hemispheres, coordinates swapped: exit %d, %s", code, stderr)
+	}
 	refs := get(t, j2, "result", "v1_reference_parts").([]any)
 	if len(refs) != 2 || refs[1].(map[string]any)["part"] != "rh" {
 		t.Errorf("v1_reference_parts = %v", refs)

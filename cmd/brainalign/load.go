@@ -15,6 +15,7 @@ import (
 	"github.com/brainalign/brainalign/ceiling"
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/internal/textlist"
+	"github.com/brainalign/brainalign/sweep"
 )
 
 // input is a matrix read from a file, with what is needed to report on it and release it.
@@ -75,6 +76,52 @@ func (in *input) partSize(i int) int {
 		n *= d
 	}
 	return n
+}
+
+// targetParts returns the parts of in's targets joined from several files (hemispheres), in
+// order, each with its number of targets after the mask; nil for one file, or where a single
+// mask over files that hold the masked targets only leaves the parts' ranges unknown.
+func (in *input) targetParts() []sweep.TargetPart {
+	if len(in.parts) < 2 {
+		return nil
+	}
+	names := array.PartNames(in.partPaths())
+	if g := in.geo; g != nil && len(g.Parts) == len(in.parts) {
+		for i, p := range g.Parts {
+			names[i] = p.Name
+		}
+	}
+	ends := make([]int, len(in.parts)) // each part's end among the targets the mask is over
+	for i := range in.parts {
+		ends[i] = in.partSize(i)
+		if in.partWhole != nil {
+			ends[i] = in.partWhole[i]
+		}
+		if i > 0 {
+			ends[i] += ends[i-1]
+		}
+	}
+	parts := make([]sweep.TargetPart, len(in.parts))
+	for i := range parts {
+		parts[i] = sweep.TargetPart{Name: names[i], Targets: in.partSize(i)}
+	}
+	if in.mask == nil {
+		return parts
+	}
+	if in.mask.size() != ends[len(ends)-1] {
+		return nil
+	}
+	for i := range parts {
+		parts[i].Targets = 0
+	}
+	i := 0
+	for _, c := range in.mask.cols { // ascending
+		for c >= ends[i] {
+			i++
+		}
+		parts[i].Targets++
+	}
+	return parts
 }
 
 // dropData lets go of the matrix's values, keeping its size: once the rows in use are copied,
