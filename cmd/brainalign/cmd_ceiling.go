@@ -53,7 +53,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "trial-level brain data `TRIALS.npy` (trials x targets, or trials x channels x times); repeat for files of the same targets whose trials follow one another (one per session, say)"},
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
 			&cli.StringFlag{Name: "ids", Required: true, Usage: "the stimulus of each trial, one id per `FILE` line (repeats expected); or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN)"},
-			&cli.StringFlag{Name: "sessions", Usage: "z-score each target within sessions: `SESSIONS.npy`, one integer label per trial"},
+			&cli.StringFlag{Name: "sessions", Usage: "z-score each target within sessions: `SESSIONS.npy`, one integer label per trial, or a column of an MNE epochs file's metadata (x-epo.fif:session_nr)"},
 			&cli.BoolFlag{Name: "session-per-file", Usage: "z-score each target within each --brain file (each file one session)"},
 			&cli.StringFlag{Name: "method", Value: string(ceiling.NCSNR), Usage: "ncsnr or split-half"},
 			&cli.IntFlag{Name: "splits", Value: ceiling.DefaultSplits, Usage: "split-half: random splits averaged"},
@@ -90,7 +90,7 @@ func runCeiling(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(append([]string{idsPath(c.String("ids")), c.String("sessions")}, slices.Concat(paths, c.StringSlice("brain-mask"))...)...); err != nil {
+	if err := out.CheckInputs(append([]string{idsPath(c.String("ids")), idsPath(c.String("sessions"))}, slices.Concat(paths, c.StringSlice("brain-mask"))...)...); err != nil {
 		return err
 	}
 	if c.Bool("overwrite") {

@@ -67,7 +67,7 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("features-ids"), c.String("groups")}, idsPaths(c.StringSlice("brain-ids")),
+	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("features-ids"), idsPath(c.String("groups"))}, idsPaths(c.StringSlice("brain-ids")),
 		c.StringSlice("brain"), c.StringSlice("ceiling"), c.StringSlice("space"), c.StringSlice("brain-mask"))...); err != nil {
 		return err
 	}

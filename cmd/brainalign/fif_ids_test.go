@@ -183,3 +183,44 @@ func TestEpochsIDsErrors(t *testing.T) {
 		}
 	}
 }
+
+// ceiling --sessions x-epo.fif:session_nr z-scores within THINGS-MEG's sessions as a
+// sessions.npy of MNE's values does; labels that are not integers (trial_type) are numbered in
+// sorted order, as numpy's unique numbers them.
+func TestSessionsFromEpochs(t *testing.T) {
+	exp := loadFIFIDs(t)
+	dir := t.TempDir()
+	brain, ids := fifPath("things-epo.fif"), fifPath("things-epo.fif")+":image_path"
+	for _, c := range []struct {
+		col  string
+		want func([]string) []int64
+	}{
+		{"session_nr", func(v []string) []int64 {
+			out := make([]int64, len(v))
+			for i, s := range v {
+				out[i] = int64(s[0] - '0')
+			}
+			return out
+		}},
+		{"trial_type", func(v []string) []int64 {
+			u := slices.Compact(slices.Sorted(slices.Values(v)))
+			out := make([]int64, len(v))
+			for i, s := range v {
+				out[i] = int64(slices.Index(u, s))
+			}
+			return out
+		}},
+	} {
+		labels := column(t, exp["things-epo.fif"], c.col)
+		npy := filepath.Join(dir, c.col+".npy")
+		must(t, array.WriteNPY(npy, []int{len(labels)}, c.want(labels)))
+		fromFIF, fromNPY := filepath.Join(dir, c.col+"-fif"), filepath.Join(dir, c.col+"-npy")
+		mustRun(t, "ceiling", "--brain", brain, "--ids", ids, "--sessions", brain+":"+c.col, "--out", fromFIF)
+		mustRun(t, "ceiling", "--brain", brain, "--ids", ids, "--sessions", npy, "--out", fromNPY)
+		sameFiles(t, fromFIF, fromNPY, "ceiling.npy", "ncsnr.npy", "averaged.npy", "averaged_ids.txt")
+	}
+	if _, stderr, code := runCLI(t, "ceiling", "--brain", brain, "--ids", ids, "--sessions", brain, "--out", filepath.Join(dir, "x")); code != 1 ||
+		!strings.Contains(stderr, "name a column of the epochs' metadata for the group labels") {
+		t.Errorf("--sessions of an epochs file without a column: exit %d, %s", code, stderr)
+	}
+}

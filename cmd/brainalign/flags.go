@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,7 +33,7 @@ func modelFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "shuffle-seed", Value: -1, Category: catModel,
 			Usage: "shuffle rows into folds as scikit-learn's KFold(shuffle=True, random_state=`SEED`) does (0 to 4294967295; -1: no shuffle)"},
 		&cli.StringFlag{Name: "groups", Category: catModel,
-			Usage: "`GROUPS.npy`: one integer group per row of the brain file (before id matching): rows of a group stay in one fold (GroupKFold; beyond 16 groups, equal-sized groups may go to other folds than scikit-learn's, whose order follows numpy's unstable sort)"},
+			Usage: "`GROUPS.npy`: one integer group per row of the brain file (before id matching), or a column of an MNE epochs file's metadata (x-epo.fif:COLUMN): rows of a group stay in one fold (GroupKFold; beyond 16 groups, equal-sized groups may go to other folds than scikit-learn's, whose order follows numpy's unstable sort)"},
 		&cli.StringFlag{Name: "inner", Value: "loo", Category: catModel, EnvVars: []string{"BRAINALIGN_INNER"},
 			Usage: "penalty selection inside each training fold: loo (exact leave-one-out), gcv, kfold:K[:r2|pearson]"},
 		&cli.BoolFlag{Name: "shared-alpha", Category: catModel,
@@ -112,6 +113,9 @@ func modelOptions(c *cli.Context, nBrain int, brainRows []int) (engine.Options, 
 
 // readGroups reads one integer group label per row.
 func readGroups(path string, n int) ([]int, error) {
+	if file, column, fif := idSpec(path); fif {
+		return readEpochGroups(file, column, n)
+	}
 	arrs, err := array.Read(path)
 	if err != nil {
 		return nil, err
@@ -126,6 +130,45 @@ func readGroups(path string, n int) ([]int, error) {
 	g := make([]int, n)
 	for i, v := range arrs[0].I64 {
 		g[i] = int(v)
+	}
+	return g, nil
+}
+
+// readEpochGroups reads group labels (sessions, runs) from a column of an MNE epochs file's
+// metadata, one per epoch in the order the data are read: integers as they are (session_nr),
+// other labels numbered in sorted order (as numpy's unique numbers them, so that GroupKFold's
+// assignment is scikit-learn's).
+func readEpochGroups(path, column string, n int) ([]int, error) {
+	if column == "" {
+		return nil, fmt.Errorf("%s: name a column of the epochs' metadata for the group labels (%s:COLUMN, e.g. :session_nr)", path, path)
+	}
+	ev, err := array.FIFEvents(path)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := ev.Column(column)
+	if err != nil {
+		return nil, err
+	}
+	if len(labels) != n {
+		return nil, fmt.Errorf("%s:%s: %d group labels for the %d rows of the brain data (one per row of its file)", path, column, len(labels), n)
+	}
+	g := make([]int, n)
+	numbers := true
+	for i, l := range labels {
+		v, err := strconv.Atoi(strings.TrimSpace(l))
+		if err != nil {
+			numbers = false
+			break
+		}
+		g[i] = v
+	}
+	if numbers {
+		return g, nil
+	}
+	sorted := slices.Compact(slices.Sorted(slices.Values(labels)))
+	for i, l := range labels {
+		g[i], _ = slices.BinarySearch(sorted, l)
 	}
 	return g, nil
 }

@@ -758,14 +758,6 @@ func readOneArray(path, want string) (*array.Array, error) {
 	return arrs[0], nil
 }
 
-func allRows(n int) []int {
-	rows := make([]int, n)
-	for i := range rows {
-		rows[i] = i
-	}
-	return rows
-}
-
 // brainIDsFlag is --brain-ids of encode, sweep and universal.
 func brainIDsFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line; or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN); for several --brain files one for all, or one per file (each file's rows matched by its own ids: ceil/lh/averaged_ids.txt, ceil/rh/averaged_ids.txt)"}
