@@ -111,45 +111,51 @@ func (g *Geometry) taggedHemisphere() string {
 	return ""
 }
 
+// hemispheres returns each file's Hemisphere ("" where neither its name nor its metadata say).
+func hemispheres(paths []string, spaces []*Geometry) ([]string, error) {
+	hs := make([]string, len(paths))
+	for i, p := range paths {
+		var err error
+		if hs[i], err = Hemisphere(p, spaces[i]); err != nil {
+			return nil, err
+		}
+	}
+	return hs, nil
+}
+
 // CheckHemispheres checks files whose rows are joined (sessions of trials, read as one): they
 // must not be of different hemispheres, whose vertices would be taken for each other's. spaces
 // are the files' spaces (nil where unknown).
 func CheckHemispheres(paths []string, spaces []*Geometry) error {
-	first, firstPath := "", ""
-	for i, p := range paths {
-		h, err := Hemisphere(p, spaces[i])
-		if err != nil {
-			return err
-		}
-		if h == "" {
-			continue
-		}
-		if first == "" {
-			first, firstPath = h, p
-		} else if h != first {
-			return fmt.Errorf("%s is %s, %s is %s: files read as more trials of the same targets must be of one hemisphere (run once per hemisphere)", firstPath, first, p, h)
+	hs, err := hemispheres(paths, spaces)
+	if err != nil {
+		return err
+	}
+	first := -1
+	for i, h := range hs {
+		switch {
+		case h == "":
+		case first < 0:
+			first = i
+		case h != hs[first]:
+			return fmt.Errorf("%s is %s, %s is %s: files read as more trials of the same targets must be of one hemisphere (run once per hemisphere)", paths[first], hs[first], paths[i], h)
 		}
 	}
 	return nil
 }
 
-// CheckParts checks files joined along targets (one space's parts, JoinParts): none of the same
+// CheckParts checks files joined along targets (one space's parts, Join): none of the same
 // hemisphere as another (two sessions of one hemisphere are more rows, not more targets), and
 // none whose name and GIFTI metadata disagree. spaces are the files' spaces (nil where unknown).
 func CheckParts(paths []string, spaces []*Geometry) error {
-	seen := map[string]string{}
-	for i, p := range paths {
-		h, err := Hemisphere(p, spaces[i])
-		if err != nil {
-			return err
+	hs, err := hemispheres(paths, spaces)
+	if err != nil {
+		return err
+	}
+	for i, h := range hs {
+		if j := slices.Index(hs[:i], h); h != "" && j >= 0 {
+			return fmt.Errorf("%s and %s are both %s: files joined along targets are different parts of the same rows (hemispheres); sessions of one hemisphere are more rows (brainalign ceiling reads them as one)", paths[j], paths[i], h)
 		}
-		if h == "" {
-			continue
-		}
-		if prev, ok := seen[h]; ok {
-			return fmt.Errorf("%s and %s are both %s: files joined along targets are different parts of the same rows (hemispheres); sessions of one hemisphere are more rows (brainalign ceiling reads them as one)", prev, p, h)
-		}
-		seen[h] = p
 	}
 	return nil
 }
