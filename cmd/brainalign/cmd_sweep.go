@@ -472,23 +472,20 @@ func maskOptions(c *cli.Context) (sweep.MaskOptions, error) {
 
 func spatialOptions(c *cli.Context) (sweep.SpatialOptions, error) {
 	o := sweep.SpatialOptions{V1ROI: c.String("v1-roi")}
-	// the flag's values come split at commas: X, Y, Z of each point in turn
-	if f := c.StringSlice("v1"); len(f) > 0 {
-		v := strings.Join(f, ",")
-		if len(f)%3 != 0 {
+	for _, v := range c.StringSlice("v1") { // one point each, X,Y,Z
+		f := strings.Split(v, ",")
+		if len(f) != 3 {
 			return o, usageError("--v1 %q: want X,Y,Z in mm (once per hemisphere for targets joined from hemispheres)", v)
 		}
-		for i := 0; i < len(f); i += 3 {
-			var p [3]float64
-			for k, s := range f[i : i+3] {
-				x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-				if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-					return o, usageError("--v1 %q: %q is not a number", v, s)
-				}
-				p[k] = x
+		var p [3]float64
+		for k, s := range f {
+			x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+				return o, usageError("--v1 %q: %q is not a number", v, s)
 			}
-			o.V1 = append(o.V1, p)
+			p[k] = x
 		}
+		o.V1 = append(o.V1, p)
 	}
 	if p := c.StringSlice("coords"); len(p) > 0 {
 		m, err := sweep.ReadMetaJoined(p, nil, "", "")

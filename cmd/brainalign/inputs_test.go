@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -485,4 +486,23 @@ func TestFlagOfOneValueGivenTwice(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "--precision given more than once") {
 		t.Errorf("exit %d, %s", code, stderr)
 	}
+}
+
+// A comma in a path given to a repeatable flag is part of the path (runs named lr=1e-3,bs=256),
+// not a list of two.
+func TestCommaInRepeatedFlagPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lr=1e-3,bs=256")
+	must(t, os.MkdirAll(dir, 0o777))
+	r := rand.New(rand.NewPCG(1, 2))
+	x, y := make([]float32, 30*3), make([]float32, 30*4)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	for i := range y {
+		y[i] = float32(r.NormFloat64())
+	}
+	xf, yf := filepath.Join(dir, "x.npy"), filepath.Join(dir, "y.npy")
+	must(t, array.WriteNPY(xf, []int{30, 3}, x))
+	must(t, array.WriteNPY(yf, []int{30, 4}, y))
+	mustRun(t, "encode", "--features", xf, "--brain", yf, "--alphas", "1,10", "--out", filepath.Join(dir, "out"))
 }

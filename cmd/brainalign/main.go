@@ -81,6 +81,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
+		// Repeated flags take one value each (files, V1 points): a comma in a path
+		// (runs/lr=1e-3,bs=256/) is part of it, not a list.
+		DisableSliceFlagSeparator: true,
 	}
 }
 
