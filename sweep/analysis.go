@@ -79,20 +79,29 @@ func CheckGroup(g []*Sweep) error {
 // sameParts refuses two sweeps whose targets were joined from files (hemispheres) in another
 // order or of other sizes: target t would be a left vertex in one and a right one in the other.
 func sameParts(a, s *Sweep) error {
-	parts := func(w *Sweep) string {
-		if w.Meta.Space == nil || w.Meta.Space.Parts == nil {
-			return ""
-		}
-		return partList(w.Meta.Space)
-	}
-	pa, ps := parts(a), parts(s)
-	if a.Meta.Parts != nil && s.Meta.Parts != nil { // the parts as joined (spaces or none)
-		pa, ps = a.Meta.partList(), s.Meta.partList()
-	}
+	pa, ps := partsOf(a), partsOf(s)
 	if pa != "" && ps != "" && pa != ps {
 		return groupErrorf("%s joins its targets from %s, %s from %s: subjects pooled need the same parts: hemispheres named alike (lh, rh), in the same order (sweep's --brain order), of the same sizes", a.Dir, pa, s.Dir, ps)
 	}
 	return nil
+}
+
+// partsOf lists the parts s's targets were joined from, with their numbers of targets: "lh (200)
+// + rh (160)"; "" for targets of one file.
+func partsOf(s *Sweep) string {
+	names, part := targetParts(s)
+	if part == nil {
+		return ""
+	}
+	count := make([]int, len(names))
+	for _, p := range part {
+		count[p]++
+	}
+	var out []string
+	for i, n := range names {
+		out = append(out, fmt.Sprintf("%s (%d)", n, count[i]))
+	}
+	return strings.Join(out, " + ")
 }
 
 // MeanTable returns the subject-mean layers x targets table of checkpoint c.
@@ -277,7 +286,7 @@ type ROISpatial struct {
 func groupCoords(g []*Sweep, o SpatialOptions) ([]float64, error) {
 	M := g[0].M
 	override := o.Coords
-	if err := checkCoordsParts(g[0], o.CoordsFiles, o.CoordsRows); err != nil {
+	if err := checkCoordsParts(withParts(g), o.CoordsFiles, o.CoordsRows); err != nil {
 		return nil, err
 	}
 	if override != nil {
@@ -441,13 +450,60 @@ func targetParts(s *Sweep) ([]string, []int) {
 	return names, part
 }
 
+// withParts returns the sweep of g whose targets are known to be joined from several files
+// (meta/parts.txt, or a joined space); g[0] where none is. Sweeps pooled with one have the same
+// parts or none recorded (one file of the same targets, sameParts).
+func withParts(g []*Sweep) *Sweep {
+	for _, s := range g {
+		if s.Meta.Parts != nil || s.Meta.Space != nil && s.Meta.Space.Parts != nil {
+			return s
+		}
+	}
+	return g[0]
+}
+
+// hemisphereParts is targetParts for the V1 reference: parts that are hemispheres (lh, rh), each
+// with targets; nil, nil when fewer than two are (one space: one reference). Parts of other
+// kinds (a volume's columns split across files) share one reference, and a hemisphere whose
+// targets a mask left out needs none.
+func hemisphereParts(s *Sweep) ([]string, []int) {
+	names, part := targetParts(s)
+	if part == nil {
+		return nil, nil
+	}
+	for _, n := range names {
+		if !array.IsHemisphere(n) {
+			return nil, nil
+		}
+	}
+	count := make([]int, len(names))
+	for _, p := range part {
+		count[p]++
+	}
+	index := make([]int, len(names)) // new index of each part with targets
+	var kept []string
+	for i, n := range names {
+		index[i] = len(kept)
+		if count[i] > 0 {
+			kept = append(kept, n)
+		}
+	}
+	if len(kept) < 2 {
+		return nil, nil
+	}
+	for t, p := range part {
+		part[t] = index[p]
+	}
+	return kept, part
+}
+
 func v1Ref(g []*Sweep, coords []float64, v1 [][3]float64, roi string) (v1Reference, error) {
-	names, part := targetParts(g[0])
+	names, part := hemisphereParts(withParts(g))
 	ref := v1Reference{parts: names, part: part}
 	if len(v1) > 0 {
 		switch {
 		case part == nil && len(v1) > 1:
-			return ref, fmt.Errorf("--v1: %d points, but %s's targets are in one space: give one", len(v1), g[0].Dir)
+			return ref, fmt.Errorf("--v1: %d points, but %s's targets are not of several hemispheres (one space, or one hemisphere left by a mask): give one", len(v1), g[0].Dir)
 		case part != nil && len(v1) != len(names):
 			return ref, fmt.Errorf("--v1: %d point(s), but %s's targets are joined from %s: give one per hemisphere, in that order, or none for the centroid of the V1 ROI in each (one point for both would lie between them)",
 				len(v1), g[0].Dir, strings.Join(names, " + "))

@@ -579,6 +579,71 @@ func TestSpatialDistancesPerHemisphere(t *testing.T) {
 		!strings.Contains(stderr, "is for rh, but the part of "+npyBoth+" in its place is lh") {
 		t.Errorf(".npy hemispheres, coordinates swapped: exit %d, %s", code, stderr)
 	}
+	rOne := get(t, j1, "result", "target_level", "r").(float64)
+	sameAsOne := func(what string, args ...string) {
+		t.Helper()
+		out := filepath.Join(h.dir, "sp-"+strings.ReplaceAll(what, " ", "-"))
+		mustRun(t, append([]string{"spatial", "--no-figures", "--no-mask", "--out", out}, args...)...)
+		for v, d := range readNPY(t, filepath.Join(out, "distance.npy")).F64 {
+			if math.Abs(d-d1[v%m]) > 1e-9 {
+				t.Fatalf("%s, vertex %d: %v mm from V1, %v in its hemisphere alone", what, v, d, d1[v%m])
+			}
+		}
+		if r := get(t, readJSON(t, filepath.Join(out, "spatial.json")), "result", "target_level", "r").(float64); math.Abs(r-rOne) > 1e-9 {
+			t.Errorf("%s: spatial r %v, %v alone", what, r, rOne)
+		}
+	}
+	// the joined subject pooled with one of the same targets in one file (no parts recorded):
+	// each vertex from its own hemisphere's V1 in either order of the folders
+	bothOne := filepath.Join(h.dir, "both-one-file")
+	both2 := make([]float32, 0, 2*len(b.F32)) // another subject's: the data times 2, the same scores
+	for i := range h.n {
+		row := b.F32[i*m : (i+1)*m]
+		both2 = append(append(both2, row...), row...)
+	}
+	for i := range both2 {
+		both2[i] *= 2
+	}
+	bothNpy, coords2, roi2 := filepath.Join(h.dir, "both.npy"), filepath.Join(h.dir, "both.coords.npy"), filepath.Join(h.dir, "both.roi.npy")
+	must(t, array.WriteNPY(bothNpy, []int{h.n, 2 * m}, both2))
+	must(t, array.WriteNPY(coords2, []int{2 * m, 3}, append(slices.Clone(xyz), mirror...)))
+	must(t, array.WriteNPY(roi2, []int{2 * m}, append(slices.Clone(roi.I64), roi.I64...)))
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--subject", "sub-02", "--brain", bothNpy, "--coords", coords2, "--roi", roi2, "--roi-names", names, "--out", bothOne)
+	sameAsOne("parts first", npyBoth, bothOne)
+	sameAsOne("parts second", bothOne, npyBoth)
+	// a mask that leaves one hemisphere without targets: one space, the other's V1
+	lhOnly := filepath.Join(h.dir, "lh-only.npy")
+	keep := make([]int64, 2*m)
+	for v := range m {
+		keep[v] = 1
+	}
+	must(t, array.WriteNPY(lhOnly, []int{2 * m}, keep))
+	masked := filepath.Join(h.dir, "lh-masked")
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", lhNpy, "--brain", rhNpy, "--brain-mask", lhOnly,
+		"--coords", coords2, "--roi", roi2, "--roi-names", names, "--out", masked)
+	mOut := filepath.Join(h.dir, "sp-lh-masked")
+	mustRun(t, "spatial", "--no-figures", "--no-mask", "--out", mOut, masked)
+	for v, d := range readNPY(t, filepath.Join(mOut, "distance.npy")).F64[:m] {
+		if math.Abs(d-d1[v]) > 1e-9 {
+			t.Fatalf("lh kept by the mask, vertex %d: %v mm from V1, %v alone", v, d, d1[v])
+		}
+	}
+	// parts that are not hemispheres (a volume's columns in two files): one reference
+	chunks := filepath.Join(h.dir, "chunks")
+	ca, cb := filepath.Join(h.dir, "chunk_a.npy"), filepath.Join(h.dir, "chunk_b.npy")
+	var va, vb []float32
+	for i := range h.n {
+		va, vb = append(va, b.F32[i*m:i*m+200]...), append(vb, b.F32[i*m+200:(i+1)*m]...)
+	}
+	must(t, array.WriteNPY(ca, []int{h.n, 200}, va))
+	must(t, array.WriteNPY(cb, []int{h.n, m - 200}, vb))
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", ca, "--brain", cb, "--coords", h.coords, "--roi", h.roi, "--roi-names", names, "--out", chunks)
+	cOut := filepath.Join(h.dir, "sp-chunks")
+	mustRun(t, "spatial", "--no-figures", "--no-mask", "--out", cOut, chunks)
+	if r := get(t, readJSON(t, filepath.Join(cOut, "spatial.json")), "result", "target_level", "r").(float64); math.Abs(r-rOne) > 1e-9 {
+		t.Errorf("columns in two files: spatial r %v, %v from one file", r, rOne)
+	}
+
 	refs := get(t, j2, "result", "v1_reference_parts").([]any)
 	if len(refs) != 2 || refs[1].(map[string]any)["part"] != "rh" {
 		t.Errorf("v1_reference_parts = %v", refs)
