@@ -579,6 +579,11 @@ func TestSpatialDistancesPerHemisphere(t *testing.T) {
 		!strings.Contains(stderr, "is for rh, but the part of "+npyBoth+" in its place is lh") {
 		t.Errorf(".npy hemispheres, coordinates swapped: exit %d, %s", code, stderr)
 	}
+	// each --v1 is one point: values are not regrouped across occurrences
+	if _, stderr, code := runCLI(t, "spatial", "--no-figures", "--v1", "-13,-94", "--v1", "3,-27,-94,3", "--out", filepath.Join(h.dir, "v1-split"), npyBoth); code != 2 ||
+		!strings.Contains(stderr, `--v1 "-13,-94": want X,Y,Z`) {
+		t.Errorf("--v1 of 2 and 4 values: exit %d, %s", code, stderr)
+	}
 	rOne := get(t, j1, "result", "target_level", "r").(float64)
 	sameAsOne := func(what string, args ...string) {
 		t.Helper()
