@@ -72,13 +72,13 @@ type SubjectMean struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
-// ModelAlignment summarises the sweeps of one model (one per subject; CheckGroup must accept
-// them) as one alignment score: at the checkpoint o.Checkpoint, each subject's mean score over
+// ModelAlignment summarises the sweeps of one model (one per subject, each over its own targets;
+// CheckModelGroup must accept them) as one alignment score: at the checkpoint o.Checkpoint, each subject's mean score over
 // the targets (of o.ROI, at the times of o.Window) per layer; the layer is o.Layer, by default the one whose mean over
 // subjects is the highest; the score is that layer's mean over subjects, with its standard
 // error across subjects.
 func ModelAlignment(g []*Sweep, o AlignmentOptions) (*Alignment, error) {
-	if err := CheckGroup(g); err != nil {
+	if err := CheckModelGroup(g); err != nil {
 		return nil, err
 	}
 	if err := CheckDistinctSubjects(g, "the sweeps of model "+g[0].Model); err != nil {

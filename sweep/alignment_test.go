@@ -598,3 +598,28 @@ func TestROIFromCiftiLabels(t *testing.T) {
 		}
 	}
 }
+
+// Subjects in their own native spaces (other numbers of voxels, or MEG channels) have each their
+// own mean: rank and scaling summarise them; the metrics that pool target by target refuse them.
+func TestModelAlignmentSubjectsOfOwnTargets(t *testing.T) {
+	a, b := plantedSweep("sub-01", "vit", 0), plantedSweep("sub-02", "vit", 0.02)
+	var trimmed []float64 // sub-02 with its first 4 targets only (V1, V1, V1, IT)
+	for k := 0; k < len(b.Scores); k += 6 {
+		trimmed = append(trimmed, b.Scores[k:k+4]...)
+	}
+	b.Scores, b.M, b.Targets, b.Trailing, b.Meta.ROI = trimmed, 4, 4, []int{4}, b.Meta.ROI[:4]
+	g := []*sweep.Sweep{a, b}
+	res, err := sweep.ModelAlignment(g, sweep.AlignmentOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 0.45 + 0.02 + 0.015; math.Abs(res.Subjects[1].Score-want) > 1e-12 || res.Targets[1] != 4 || res.Targets[0] != 6 {
+		t.Errorf("subject of 4 targets: %+v (targets %v), want score %v", res.Subjects[1], res.Targets, want)
+	}
+	if r, err := sweep.ModelAlignment(g, sweep.AlignmentOptions{ROI: "IT"}); err != nil || math.Abs(r.Subjects[1].Score-(0.45+0.02+0.03)) > 1e-12 {
+		t.Errorf("--roi IT over a subject's own targets: %v, %v", r, err)
+	}
+	if err := sweep.CheckGroup(g); err == nil || !strings.Contains(err.Error(), "subjects pooled target by target need the same targets") {
+		t.Errorf("CheckGroup: %v", err)
+	}
+}

@@ -25,10 +25,19 @@ func (e *GroupError) Error() string { return e.Msg }
 
 func groupErrorf(format string, a ...any) error { return &GroupError{Msg: fmt.Sprintf(format, a...)} }
 
-// CheckGroup checks that sweeps can be pooled as subjects of one model: the same model label
-// (sweep's --model; a sweep without one is taken as any), layers, checkpoints and their steps,
-// targets and folds. Its errors are *GroupError.
-func CheckGroup(g []*Sweep) error {
+// CheckGroup checks that sweeps can be pooled target by target as subjects of one model (the
+// spatial, temporal and half-time metrics, compare): CheckModelGroup's checks, and the same
+// targets (shape, parts). Its errors are *GroupError.
+func CheckGroup(g []*Sweep) error { return checkGroup(g, true) }
+
+// CheckModelGroup checks that sweeps can be summarised as subjects of one model, each over its own
+// targets (the alignment score of rank and scaling: a mean over each subject's targets): the same
+// model label (sweep's --model; a sweep without one is taken as any), layers, checkpoints and
+// their steps, folds, and kind of brain data (fMRI targets, MEG channels x times), whatever each
+// subject's number of voxels or channels (native spaces). Its errors are *GroupError.
+func CheckModelGroup(g []*Sweep) error { return checkGroup(g, false) }
+
+func checkGroup(g []*Sweep, sameTargets bool) error {
 	if len(g) == 0 {
 		return errors.New("no sweeps given")
 	}
@@ -46,22 +55,27 @@ func CheckGroup(g []*Sweep) error {
 		}
 	}
 	for _, s := range g[1:] {
-		if !slices.Equal(s.Trailing, a.Trailing) {
+		if len(s.Trailing) != len(a.Trailing) {
 			// fMRI and MEG sweeps of one model found together, say
 			return groupErrorf("%s is a sweep of brain data of shape %v, %s of %v: the sweeps pooled must be of one kind of brain data (give the fMRI or the MEG folders, say, not both)",
 				s.Dir, s.Trailing, a.Dir, a.Trailing)
 		}
-		if s.L != a.L || s.M != a.M || s.C != a.C || s.F != a.F {
-			return groupErrorf("%s (%d checkpoints x %d layers x %v targets, %d folds) does not match %s (%d x %d x %v, %d folds): subjects of one model need the same shape",
-				s.Dir, s.C, s.L, s.Trailing, s.F, a.Dir, a.C, a.L, a.Trailing, a.F)
+		if sameTargets && !slices.Equal(s.Trailing, a.Trailing) {
+			what := "targets (the same voxels or vertices: one space, as fsaverage)"
+			if len(a.Trailing) >= 2 {
+				what = "channels and times (epochs cut alike)"
+			}
+			return groupErrorf("%s has targets shaped %s, %s %s: subjects pooled target by target need the same %s; rank and scaling take subjects of their own targets",
+				s.Dir, array.ShapeString(s.Trailing), a.Dir, array.ShapeString(a.Trailing), what)
+		}
+		if s.L != a.L || s.C != a.C || s.F != a.F {
+			return groupErrorf("%s (%d checkpoints x %d layers, %d folds) does not match %s (%d x %d, %d folds): subjects of one model need the same checkpoints, layers and folds",
+				s.Dir, s.C, s.L, s.F, a.Dir, a.C, a.L, a.F)
 		}
 		for l := range s.Layers {
 			if s.Layers[l] != a.Layers[l] {
 				return groupErrorf("%s: layer %d is %q, in %s it is %q: subjects of one model need the same layers, in the same order", s.Dir, l, s.Layers[l], a.Dir, a.Layers[l])
 			}
-		}
-		if err := sameParts(a, s); err != nil {
-			return err
 		}
 		for c := range s.Checkpoints {
 			sc, ac := s.Checkpoints[c], a.Checkpoints[c]
@@ -70,6 +84,11 @@ func CheckGroup(g []*Sweep) error {
 			}
 			if sc.Step != nil && ac.Step != nil && *sc.Step != *ac.Step {
 				return groupErrorf("%s: checkpoint %s is at step %g, in %s at step %g (sweep's --steps)", s.Dir, sc.Name, *sc.Step, a.Dir, *ac.Step)
+			}
+		}
+		if sameTargets { // parts, like targets, are otherwise each subject's own
+			if err := sameParts(a, s); err != nil {
+				return err
 			}
 		}
 	}
