@@ -34,8 +34,9 @@ const (
 // EpochsEvents are the events and metadata of an MNE epochs file (a whole split series), one row
 // per epoch, in the order of the epochs that Open reads.
 type EpochsEvents struct {
-	Path  string
-	Codes []int // each epoch's event code (MNE's epochs.events[:, 2])
+	Path    string
+	Codes   []int // each epoch's event code (MNE's epochs.events[:, 2])
+	Samples []int // each epoch's event sample (epochs.events[:, 0]): with the codes, which epochs these are
 	// EventID is the event_id mapping, name to code, in the order stored (merged over the parts as
 	// MNE merges them); nil when the file stores none (MNE then names each code by its number).
 	EventID []EventName
@@ -113,6 +114,7 @@ func (ev *EpochsEvents) readPart(path string, buf []byte) (bool, error) {
 		return false, fmt.Errorf("corrupt: %d events for %d epochs", n, p.epochs)
 	}
 	for i := range p.epochs {
+		ev.Samples = append(ev.Samples, int(int32(be.Uint32(buf[list.off+12*i:]))))
 		ev.Codes = append(ev.Codes, int(int32(be.Uint32(buf[list.off+12*i+8:]))))
 	}
 	// the mapping: MNE takes the block's first description or event comments, in file order
@@ -343,4 +345,18 @@ func numberText(lit string) string {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return e
+}
+
+// SameEpochs reports whether ev and other are the events of the same epochs (the same event
+// samples and codes, in order), and where they first differ (-1 for the count).
+func (ev *EpochsEvents) SameEpochs(other *EpochsEvents) (bool, int) {
+	if len(ev.Codes) != len(other.Codes) {
+		return false, -1
+	}
+	for i := range ev.Codes {
+		if ev.Codes[i] != other.Codes[i] || ev.Samples[i] != other.Samples[i] {
+			return false, i
+		}
+	}
+	return true, 0
 }

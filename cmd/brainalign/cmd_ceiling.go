@@ -125,6 +125,13 @@ func runCeiling(c *cli.Context) error {
 	if len(names) > 1 {
 		what = fmt.Sprintf("%d --brain files (%s ... %s)", len(names), names[0], names[len(names)-1])
 	}
+	if len(paths) == 1 {
+		for _, flag := range []string{"ids", "sessions"} {
+			if err := checkEpochsSource(flag, c.String(flag), paths[0]); err != nil {
+				return err
+			}
+		}
+	}
 	ids, err := readTrialIDs(c.String("ids"))
 	if err != nil {
 		return err

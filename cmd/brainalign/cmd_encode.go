@@ -85,6 +85,9 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer x.close()
+	if err := checkBrainEpochs(c); err != nil {
+		return err
+	}
 	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"), c.StringSlice("brain-ids"))
 	if err != nil {
 		return err

@@ -150,6 +150,9 @@ func runSweep(c *cli.Context) error {
 			return err
 		}
 	}
+	if err := checkBrainEpochs(c); err != nil {
+		return err
+	}
 	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"), c.StringSlice("brain-ids"))
 	if err != nil {
 		return err

@@ -82,6 +82,9 @@ func runUniversal(c *cli.Context) error {
 		models = append(models, universal.Model{Name: name, X: in.m})
 		feats = append(feats, map[string]string{"name": name, "path": path, "array": layer})
 	}
+	if err := checkBrainEpochs(c); err != nil {
+		return err
+	}
 	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"), c.StringSlice("brain-ids"))
 	if err != nil {
 		return err

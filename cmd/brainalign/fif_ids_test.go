@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math/rand/v2"
 	"os"
@@ -167,12 +168,14 @@ func TestEpochsIDsErrors(t *testing.T) {
 		{encode(brain + ":image_nr"), []string{brain + ": no column image_nr in the metadata (columns: image, things_image_nr, score, with_nan, flag, trial type)"}},
 		{encode(brain + ":with_nan"), []string{brain + ": metadata column with_nan has no value (NaN or None) for 1 of 6 epochs (the first: epochs[2])"}},
 		{encode(brain + ":"), []string{brain + ":: name a column"}},
-		{encode(fifPath("mixed-epo.fif") + ":image"), []string{fifPath("mixed-epo.fif") + ": no metadata"}},
+		{[]string{"encode", "--features", x, "--features-ids", xids, "--brain", fifPath("mixed-epo.fif"), "--brain-ids", fifPath("mixed-epo.fif") + ":image", "--out", filepath.Join(dir, "out")},
+			[]string{fifPath("mixed-epo.fif") + ": no metadata"}},
+		{encode(fifPath("mixed-epo.fif") + ":image"), []string{"--brain-ids " + fifPath("mixed-epo.fif") + ":image: its epochs are not those of " + brain}},
 		{encode(fifPath("noevents-epo.fif")), []string{fifPath("noevents-epo.fif") + ": no events stored with the epochs"}},
 		{encode(fifPath("continuous_raw.fif")), []string{fifPath("continuous_raw.fif") + ": raw (continuous) data, not epochs"}},
 		{encode(fifPath("average-ave.fif")), []string{fifPath("average-ave.fif") + ": evoked (averaged) data, not epochs"}},
 		{[]string{"ceiling", "--brain", brain, "--ids", fifPath("things-epo.fif"), "--out", filepath.Join(dir, "ceil")},
-			[]string{fifPath("things-epo.fif") + ": 14 ids for the 6 trials (rows) of " + brain}},
+			[]string{"--ids " + fifPath("things-epo.fif") + ": its epochs are not those of " + brain + " (14 epochs, 6)"}},
 	} {
 		_, stderr, code := runCLI(t, c.args...)
 		msg := strings.TrimSpace(stderr)
@@ -222,5 +225,51 @@ func TestSessionsFromEpochs(t *testing.T) {
 	if _, stderr, code := runCLI(t, "ceiling", "--brain", brain, "--ids", ids, "--sessions", brain, "--out", filepath.Join(dir, "x")); code != 1 ||
 		!strings.Contains(stderr, "name a column of the epochs' metadata for the group labels") {
 		t.Errorf("--sessions of an epochs file without a column: exit %d, %s", code, stderr)
+	}
+}
+
+// Ids or sessions from another epochs file than --brain (another participant's, of as many
+// epochs) are refused: the rows would be named after other trials.
+func TestEpochsSourceOfOtherEpochs(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(fifPath("events-epo.fif")) // 6 epochs, codes 1 2 5 2 5 2
+	must(t, err)
+	// a copy whose last epoch shows event 5 rather than 2: found by its event list, rows of
+	// (sample, previous, code) as big-endian int32
+	codes := []uint32{1, 2, 5, 2, 5, 2}
+	at := -1
+	for p := 0; p+12*len(codes) <= len(src); p++ {
+		ok := true
+		for i, c := range codes {
+			if binary.BigEndian.Uint32(src[p+12*i+8:]) != c {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			at = p
+			break
+		}
+	}
+	if at < 0 {
+		t.Fatal("no event list found in events-epo.fif")
+	}
+	other := slices.Clone(src)
+	binary.BigEndian.PutUint32(other[at+12*5+8:], 5)
+	otherPath := filepath.Join(dir, "other-epo.fif")
+	must(t, os.WriteFile(otherPath, other, 0o644))
+	brain := fifPath("events-epo.fif")
+	_, stderr, code := runCLI(t, "ceiling", "--brain", brain, "--ids", otherPath, "--out", filepath.Join(dir, "c"))
+	if code != 1 || !strings.Contains(stderr, "--ids "+otherPath+": its epochs are not those of "+brain+" (epochs[5] is event 5 at sample") {
+		t.Errorf("ids of other epochs: exit %d, %s", code, stderr)
+	}
+	_, stderr, code = runCLI(t, "ceiling", "--brain", brain, "--ids", brain, "--sessions", fifPath("things-epo.fif")+":session_nr", "--out", filepath.Join(dir, "c2"))
+	if code != 1 || !strings.Contains(stderr, "its epochs are not those of "+brain+" (14 epochs, 6)") {
+		t.Errorf("sessions of other epochs: exit %d, %s", code, stderr)
+	}
+	// the same epochs saved without names are the same epochs
+	_, stderr, code = runCLI(t, "ceiling", "--brain", brain, "--ids", fifPath("nonames-epo.fif"), "--out", filepath.Join(dir, "c3"))
+	if strings.Contains(stderr, "not those of") {
+		t.Errorf("the same epochs in another file: exit %d, %s", code, stderr)
 	}
 }

@@ -561,6 +561,50 @@ func idSpec(spec string) (path, column string, fif bool) {
 	return spec, "", false
 }
 
+// checkEpochsSource refuses ids or group labels (spec, given to --flag) taken from an MNE epochs
+// file other than brain, an epochs file, when its epochs are not brain's (another participant's
+// file, whose epochs may be as many): the rows would be named after other trials. Anything else
+// is not checked (ids files, brain data of other formats).
+func checkEpochsSource(flag, spec, brain string) error {
+	file, _, fif := idSpec(spec)
+	if !fif || !array.IsFIF(brain) || samePath(file, brain) {
+		return nil
+	}
+	a, err := array.FIFEvents(file)
+	if err != nil {
+		return err
+	}
+	b, err := array.FIFEvents(brain)
+	if err != nil {
+		return fmt.Errorf("--%s %s: the epochs of %s cannot be compared with its own: %w", flag, spec, brain, err)
+	}
+	if same, at := a.SameEpochs(b); !same {
+		where := fmt.Sprintf("%d epochs, %d", len(a.Codes), len(b.Codes))
+		if at >= 0 {
+			where = fmt.Sprintf("epochs[%d] is event %d at sample %d in one, %d at sample %d in the other", at, a.Codes[at], a.Samples[at], b.Codes[at], b.Samples[at])
+		}
+		return fmt.Errorf("--%s %s: its epochs are not those of %s (%s): give the ids of the --brain file's own epochs", flag, spec, brain, where)
+	}
+	return nil
+}
+
+// checkBrainEpochs is checkEpochsSource for --brain-ids (one per --brain file, or one for one)
+// and --groups of encode, sweep and universal.
+func checkBrainEpochs(c *cli.Context) error {
+	brains, ids := c.StringSlice("brain"), c.StringSlice("brain-ids")
+	if len(ids) == len(brains) {
+		for i := range ids {
+			if err := checkEpochsSource("brain-ids", ids[i], brains[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if g := c.String("groups"); g != "" && len(brains) == 1 {
+		return checkEpochsSource("groups", g, brains[0])
+	}
+	return nil
+}
+
 // idsPath is the file an ids argument reads ("" for none).
 func idsPath(spec string) string {
 	path, _, _ := idSpec(spec)
