@@ -147,6 +147,10 @@ func (c *Config) loadRows(ld *loader, src Source) (engine.Matrix, *inputID, func
 	if err != nil {
 		return engine.Matrix{}, nil, nil, err
 	}
+	if c.Prepare != nil && c.SourceRows > 0 && x.Rows != c.SourceRows {
+		release() // the rows as stored, before Prepare pairs them: the feature ids are one per row
+		return engine.Matrix{}, nil, nil, fmt.Errorf("%s: %d rows, but the feature ids list %d (one per row of every activation file)", src, x.Rows, c.SourceRows)
+	}
 	if c.Prepare != nil {
 		x = c.Prepare(x)
 	}

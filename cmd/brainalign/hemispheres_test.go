@@ -732,3 +732,21 @@ func TestBrainIDsPerHemisphere(t *testing.T) {
 		}
 	}
 }
+
+// Feature ids of another count than the activations' rows are named as the problem, not the
+// brain data.
+func TestSweepFeatureIDsCount(t *testing.T) {
+	h := writeHemispheres(t)
+	ids := make([]string, h.n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("img%03d", i)
+	}
+	short := filepath.Join(h.dir, "short.txt")
+	must(t, os.WriteFile(short, []byte(strings.Join(ids[:h.n-10], "\n")+"\n"), 0o644))
+	all := filepath.Join(h.dir, "all.txt")
+	must(t, os.WriteFile(all, []byte(strings.Join(ids, "\n")+"\n"), 0o644))
+	_, stderr, code := runCLI(t, "sweep", "--features", filepath.Join(h.study, "model"), "--features-ids", short, "--brain", h.brain, "--brain-ids", all, "--out", filepath.Join(h.dir, "o"))
+	if code != 1 || !strings.Contains(stderr, fmt.Sprintf("%d rows, but the feature ids list %d", h.n, h.n-10)) {
+		t.Errorf("exit %d, %s", code, stderr)
+	}
+}
