@@ -623,3 +623,29 @@ func TestModelAlignmentSubjectsOfOwnTargets(t *testing.T) {
 		t.Errorf("CheckGroup: %v", err)
 	}
 }
+
+// MEG subjects whose channels differ in name or order are not pooled channel by channel (where
+// both sweeps know their channels, from an epochs file); rank's means over each subject's own
+// targets take them.
+func TestCheckGroupChannels(t *testing.T) {
+	a, b := plantedSweep("sub-01", "vit", 0), plantedSweep("sub-02", "vit", 0.02)
+	for _, s := range []*sweep.Sweep{a, b} {
+		s.Trailing = []int{2, 3}
+		s.Meta.Times = []float64{0, 0.1, 0.2}
+	}
+	a.Meta.Channels, b.Meta.Channels = []string{"MLC11", "MLC12"}, []string{"MLC11", "MLC12"}
+	if err := sweep.CheckGroup([]*sweep.Sweep{a, b}); err != nil {
+		t.Fatalf("the same channels: %v", err)
+	}
+	b.Meta.Channels = []string{"MLC12", "MLC11"}
+	if err := sweep.CheckGroup([]*sweep.Sweep{a, b}); err == nil || !strings.Contains(err.Error(), "other MEG channels (channel 0 is MLC11 in one, MLC12 in the other)") {
+		t.Errorf("channels in another order: %v", err)
+	}
+	if _, err := sweep.ModelAlignment([]*sweep.Sweep{a, b}, sweep.AlignmentOptions{}); err != nil {
+		t.Errorf("rank of subjects of other channel orders: %v", err)
+	}
+	b.Meta.Channels = nil // a sweep of .npy data: nothing to compare
+	if err := sweep.CheckGroup([]*sweep.Sweep{a, b}); err != nil {
+		t.Errorf("channels unknown for one: %v", err)
+	}
+}

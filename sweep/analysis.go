@@ -86,8 +86,11 @@ func checkGroup(g []*Sweep, sameTargets bool) error {
 				return groupErrorf("%s: checkpoint %s is at step %g, in %s at step %g (sweep's --steps)", s.Dir, sc.Name, *sc.Step, a.Dir, *ac.Step)
 			}
 		}
-		if sameTargets { // parts, like targets, are otherwise each subject's own
+		if sameTargets { // parts and channels, like targets, are otherwise each subject's own
 			if err := sameParts(a, s); err != nil {
+				return err
+			}
+			if err := sameChannels(a, s); err != nil {
 				return err
 			}
 		}
@@ -101,6 +104,21 @@ func sameParts(a, s *Sweep) error {
 	pa, ps := partsOf(a), partsOf(s)
 	if pa != "" && ps != "" && pa != ps {
 		return groupErrorf("%s joins its targets from %s, %s from %s: subjects pooled need the same parts: hemispheres named alike (lh, rh), in the same order (sweep's --brain order), of the same sizes", a.Dir, pa, s.Dir, ps)
+	}
+	return nil
+}
+
+// sameChannels refuses two MEG sweeps whose channels differ by name or order (where both know
+// them): target (channel, time) would be another sensor in each.
+func sameChannels(a, s *Sweep) error {
+	ca, cs := a.Meta.Channels, s.Meta.Channels
+	if ca == nil || cs == nil {
+		return nil
+	}
+	for i := range min(len(ca), len(cs)) {
+		if ca[i] != cs[i] {
+			return groupErrorf("%s and %s have other MEG channels (channel %d is %s in one, %s in the other): subjects pooled channel by channel need the same channels in the same order (pick and reorder them in MNE: epochs.reorder_channels)", a.Dir, s.Dir, i, ca[i], cs[i])
+		}
 	}
 	return nil
 }

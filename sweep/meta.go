@@ -26,6 +26,9 @@ type Meta struct {
 	ROI      []int          // per target; a negative label is "no ROI": per-ROI results
 	ROINames map[int]string // label -> name
 	Times    []float64      // MEG time points (s): the temporal score
+	// Channels are the MEG channels' names, in the data's order (from an MNE epochs file), so
+	// that subjects are pooled channel by channel only where the channels are the same.
+	Channels []string
 	// Ceiling is the noise ceiling per target (brainalign ceiling's ceiling.npy; NaN: none):
 	// alignment scores divided by it (AlignmentOptions.Ceiled). Set by ReadCeiling.
 	Ceiling      []float64
@@ -119,6 +122,8 @@ const (
 	spacePartsFile = "space_parts.txt"
 	// partsFile lists the parts of targets joined from several files, "NAME\tTARGETS" per line
 	partsFile = "parts.txt"
+	// channelsFile lists the MEG channels' names, one per line
+	channelsFile = "channels.txt"
 )
 
 // ReadMeta reads metadata files; an empty path leaves its field unset. roiNames is text: one
@@ -256,6 +261,9 @@ func (m Meta) Check(what string, trailing []int) error {
 			}
 		}
 	}
+	if m.Channels != nil && len(trailing) == 2 && len(m.Channels) != trailing[0] {
+		return fmt.Errorf("%d channel names for the %d channels of %s", len(m.Channels), trailing[0], what)
+	}
 	if m.Parts != nil {
 		n := 0
 		for _, p := range m.Parts {
@@ -342,6 +350,11 @@ func (m Meta) save(dir string) error {
 	}
 	if m.Ceiling != nil {
 		if err := array.WriteNPY(filepath.Join(md, ceilingFile), []int{len(m.Ceiling)}, m.Ceiling); err != nil {
+			return err
+		}
+	}
+	if m.Channels != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(md, channelsFile), []byte(strings.Join(m.Channels, "\n")+"\n")); err != nil {
 			return err
 		}
 	}
@@ -482,6 +495,9 @@ func (m *Meta) keepEarlier(dir string) (replaced []string, err error) {
 	if m.Parts == nil {
 		m.Parts = old.Parts
 	}
+	if m.Channels == nil {
+		m.Channels = old.Channels
+	}
 	if m.Ceiling == nil {
 		m.Ceiling, m.ceilingShape = old.Ceiling, old.ceilingShape
 	} else if old.Ceiling != nil && !sameFloats(m.Ceiling, old.Ceiling) {
@@ -532,6 +548,12 @@ func loadMeta(dir string) (Meta, error) {
 	}
 	if err == nil && p(partsFile) != "" {
 		m.Parts, err = readParts(p(partsFile))
+	}
+	if err == nil && p(channelsFile) != "" {
+		var b []byte
+		if b, err = os.ReadFile(p(channelsFile)); err == nil {
+			m.Channels = strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		}
 	}
 	return m, err
 }

@@ -188,6 +188,9 @@ func runSweep(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		if y.mask == nil { // targets channels x times, the file's channels
+			meta.Channels = info.Channels
+		}
 		switch {
 		case meta.Times == nil:
 			meta.Times = info.Times

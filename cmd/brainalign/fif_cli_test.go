@@ -19,7 +19,8 @@ func TestSweepEpochsFileTimes(t *testing.T) {
 	epochs := filepath.Join("..", "..", "testdata", "fif", "split-epo.fif") // 24 epochs x 5 channels x 31 times
 	var exp struct {
 		Files map[string]struct {
-			Times []float64 `json:"times"`
+			Times    []float64 `json:"times"`
+			Channels []string  `json:"ch_names"`
 		} `json:"files"`
 	}
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fif", "expected.json"))
@@ -55,6 +56,10 @@ func TestSweepEpochsFileTimes(t *testing.T) {
 		t.Fatalf("sweep of an epochs file: exit %d, %s", code, stderr)
 	}
 	check(sw)
+	// and its channels, so that subjects are pooled channel by channel only where they agree
+	if got, want := readFile(t, filepath.Join(sw, "meta", "channels.txt")), strings.Join(exp.Files["split-epo.fif"].Channels, "\n")+"\n"; got != want || len(want) < 10 {
+		t.Errorf("meta/channels.txt %q, want MNE's %q", got, want)
+	}
 	times := filepath.Join(dir, "times-from")
 	_, stderr, code = runCLI(t, "sweep", "--features", filepath.Join(dir, "model"), "--brain", epochs, "--times", epochs, "--alphas", "1,100", "--out", times)
 	if code != 0 || strings.Contains(stderr, "warning") {
