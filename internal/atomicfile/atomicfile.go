@@ -166,8 +166,29 @@ func syncDir(dir string) {
 // removed once it is older than owner.MaxAge. It is best effort: what cannot be read or
 // removed stays. Symbolic links are not followed.
 func RemoveAbandoned(dir string, recursive bool) int {
-	now := time.Now()
 	removed := 0
+	for _, t := range ListTemp(dir, recursive) {
+		if t.Abandoned && os.Remove(t.Path) == nil {
+			removed++
+		}
+	}
+	return removed
+}
+
+// Temp is a temp file of Write found in a directory.
+type Temp struct {
+	Path      string
+	Size      int64
+	ModTime   time.Time
+	Abandoned bool // its writer was killed: RemoveAbandoned removes it
+}
+
+// ListTemp lists the temp files of Write in dir and, with recursive, in the directories below
+// it (symbolic links not followed; what cannot be read is left out), in the order of their
+// paths: those of live writers, and those RemoveAbandoned would remove.
+func ListTemp(dir string, recursive bool) []Temp {
+	now := time.Now()
+	var out []Temp
 	var visit func(dir string)
 	visit = func(dir string) {
 		entries, err := os.ReadDir(dir)
@@ -187,17 +208,16 @@ func RemoveAbandoned(dir string, recursive bool) int {
 					continue
 				}
 				info, err := e.Info()
-				if err != nil || !owner.Abandoned(tag, info.ModTime(), now) {
+				if err != nil {
 					continue
 				}
-				if os.Remove(filepath.Join(dir, name)) == nil {
-					removed++
-				}
+				out = append(out, Temp{Path: filepath.Join(dir, name), Size: info.Size(), ModTime: info.ModTime(),
+					Abandoned: owner.Abandoned(tag, info.ModTime(), now)})
 			}
 		}
 	}
 	visit(dir)
-	return removed
+	return out
 }
 
 // tempTag reports whether name is one of Write's temp names, .BASE.tmp-HOST-PID-RANDOM or, from
