@@ -44,12 +44,14 @@
 //	units/<ckpt>/<layer>.fold_scores.npy  folds x targets
 //	units/<ckpt>/<layer>.alphas.npy       folds x targets, the chosen penalties
 //	units/<ckpt>/<layer>.json             the unit's record, written last: its presence, with
-//	                                      complete arrays of the right shapes, marks the unit done
+//	                                      complete arrays of the right shapes, marks the unit done;
+//	                                      it holds the brain data's fingerprint and data digest
 //	scores.npy        checkpoints x layers x targets... (merge)
 //	fold_scores.npy   checkpoints x layers x folds x targets... (merge)
 //	steps.npy         training step per checkpoint (merge; only when every checkpoint has one)
 //	table.csv         tidy: one row per (checkpoint, layer) (merge)
 //	merged.json       the last complete merge: a hash of sweep.json, meta/ and the unit records
+//	merge.lock        while a merge runs: the merger's HOST-PID-RANDOM (one merge at a time)
 //
 // A restarted run skips units whose record and arrays are complete and recomputes the rest
 // (a missing, truncated or inconsistent file counts as not done). The arrays are checked from
@@ -57,8 +59,13 @@
 // tens of GB); Merge reads them, and a unit whose values it finds damaged loses its record, so
 // that the next run scores it again. A run with nothing to score merges again only when
 // merged.json says the tables are not current (other metadata, a unit scored again by another
-// shard, a merge that did not finish). A unit's record also keeps
-// the identity of the activations it was scored from: the file's absolute path (links
+// shard, a merge that did not finish). Load and OpenScores read the tables only while
+// merged.json is there and every unit has its record (a folder without units/ at all, the
+// tables copied alone, is read as merged). A unit's record is reused only with this run's
+// fingerprint and data digest (DataDigest: every brain value and the row pairing): units of
+// other brain data are scored again, even with sweep.json gone (records of earlier versions,
+// without a digest, only when sweep.json holds this run's; they then get it). A unit's record
+// also keeps the identity of the activations it was scored from: the file's absolute path (links
 // resolved), member, size and modification time, and the array's shape and dtype (for a bundle
 // member, the bundle file's size and time, so re-saving a bundle recomputes all its layers),
 // and a hash of the file's first and last 64 KiB. A file at another path (the folder moved or
@@ -76,9 +83,15 @@
 // --shard slurm: ShardFromEnv's SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, stepped arrays
 // too) takes units i, i+N, i+2N, ...; the shards of one
 // sweep cover every unit exactly once. Each shard merges when it finds every unit done (another
-// shard's unit whose activations changed is not done), so the last one to finish writes the
-// tables; Merge can also be run on its own (it merges the units as recorded, without looking at
-// the activations).
+// shard's unit whose activations changed is not done, and the shard that finds it so removes
+// merged.json: only the unit's own shard scores it again), so the last one to finish writes the
+// tables; Merge can also be run on its own (it merges the units as recorded, refusing those
+// whose source file, where it still is, changed size or modification time since). One merge
+// runs at a time, holding merge.lock (created exclusively; a lock whose process is gone from
+// this host, or untouched for MergeLockStale, is abandoned and removed); the others wait, then
+// merge only if the tables are not current. A merge removes the temp files of killed runs and
+// merges first, and records its tables as current only if no unit record changed while it read
+// them (else ErrUnitsChanged: a shard scoring a unit again merges when it is done).
 //
 // # Dry runs
 //

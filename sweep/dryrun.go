@@ -68,8 +68,13 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 	mpath := filepath.Join(c.Dir, "sweep.json")
 	if _, err := os.Stat(mpath); err == nil {
 		man := c.manifest()
-		if err := checkEarlier(mpath, &man); err != nil {
+		vouched, err := checkEarlier(mpath, &man)
+		if err != nil {
 			return nil, err
+		}
+		c.legacy = vouched
+		if c.DataDigest == "" {
+			c.DataDigest = man.DataDigest
 		}
 		rep.Existing = true
 	}
@@ -80,7 +85,7 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 	timed := timeTally{}
 	for _, u := range units {
 		if !c.Shard.has(u.Index) {
-			rec := c.doneElsewhere(u, sc)
+			rec, _ := c.doneElsewhere(u, sc)
 			if rec == nil {
 				rep.Remaining++
 			}

@@ -50,10 +50,62 @@ func readManifestJSON(dir string) (*Manifest, error) {
 // not all done, or the last shard has not merged them yet).
 var ErrNotMerged = errors.New("the sweep is not merged")
 
+// ErrUnitsChanged is the error of a merge during which units changed (another shard scored
+// one again): the tables it wrote are not recorded as current.
+var ErrUnitsChanged = errors.New("units changed during the merge")
+
+// MergeResult says what MergeTables did.
+type MergeResult struct {
+	// UpToDate: another merge held the folder's lock, and the tables it wrote hold every unit
+	// as it is now; they were not written again.
+	UpToDate bool
+	// Abandoned is the number of temp files of killed runs and merges removed.
+	Abandoned int
+}
+
 // Merge assembles the units of the sweep in dir into scores.npy (checkpoints x layers x
 // targets...), fold_scores.npy (checkpoints x layers x folds x targets...), steps.npy and
-// table.csv, and records the merge in merged.json. Every unit must be done.
+// table.csv, and records the merge in merged.json (see MergeTables).
 func Merge(dir string) error {
+	_, err := MergeTables(dir, nil)
+	return err
+}
+
+// MergeTables is Merge, saying what it did. Every unit must be done, of the brain data in
+// sweep.json (its data digest), and scored from the activations its record names as they are
+// now: a source file whose size or modification time changed since is refused (its shard
+// scores the unit again; a source no longer at its path, moved or deleted, is not checked).
+// One merge runs at a time (merge.lock); a merge that waited for another merges only if that
+// one's tables are not current (waiting, if set, is told when it begins to wait). It first removes the temp files that killed runs and merges
+// left in dir and below (internal/atomicfile). When units change while it reads them (a shard
+// scoring one again), it writes the tables but not merged.json, and returns ErrUnitsChanged.
+func MergeTables(dir string, waiting func(*MergeLock)) (*MergeResult, error) {
+	return merge(dir, false, waiting)
+}
+
+// merge is MergeTables. fromRun: Run merges, which has just removed the temp files below dir
+// and compared every unit's source with the plan's (a folder moved keeps its units there):
+// only the merge's own temp files are removed, and the sources are not checked again.
+func merge(dir string, fromRun bool, waiting func(*MergeLock)) (*MergeResult, error) {
+	if _, err := readManifestJSON(dir); err != nil {
+		return nil, err
+	}
+	unlock, waited, err := lockMerge(dir, waiting)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	res := &MergeResult{Abandoned: atomicfile.RemoveAbandoned(dir, !fromRun)}
+	if waited && mergeCurrent(dir) {
+		res.UpToDate = true
+		return res, nil
+	}
+	return res, mergeLocked(dir, !fromRun)
+}
+
+// mergeLocked merges, holding the merge lock; checkInputs: refuse units whose source files
+// changed.
+func mergeLocked(dir string, checkInputs bool) error {
 	m, err := readManifestJSON(dir)
 	if err != nil {
 		return err
@@ -63,16 +115,29 @@ func Merge(dir string) error {
 		return err
 	}
 	C, L, M, F := len(m.Checkpoints), len(m.Layers), m.Targets, m.Options.Folds
-	var missing []string
+	var missing, changed []string
 	for _, ck := range m.Checkpoints {
 		for _, ly := range m.Layers {
-			if why := unitDone(unitBase(dir, ck.Name, ly), m.Fingerprint, ck.Name, ly, m.Trailing, F); why != nil {
+			rec, why := unitRecordDone(unitBase(dir, ck.Name, ly), manifestWant(m, ck.Name, ly))
+			if why != nil {
 				missing = append(missing, ck.Name+"/"+ly+" ("+why.Error()+")")
+			} else if checkInputs {
+				if diff := inputChanged(rec.Input); diff != "" {
+					changed = append(changed, ck.Name+"/"+ly+" ("+diff+")")
+				}
 			}
 		}
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: %d of %d units are not done (first: %s); run the remaining shards first", dir, len(missing), C*L, missing[0])
+	}
+	if len(changed) > 0 {
+		// the tables hold those units' old scores: not current
+		if err := os.Remove(filepath.Join(dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return fmt.Errorf("%s: the activations of %d of %d units changed since they were scored (first: %s); "+
+			"run the sweep again (their shards) to score them anew, then it merges", dir, len(changed), C*L, changed[0])
 	}
 	stamp, err := mergeStamp(dir, m)
 	if err != nil {
@@ -125,8 +190,45 @@ func Merge(dir string) error {
 	}); err != nil {
 		return err
 	}
+	if mergeTablesWritten != nil {
+		mergeTablesWritten()
+	}
+	// The units read are those recorded when the merge began only if no record changed
+	// meanwhile (a unit scored again loses its record first, and gets a new one after its
+	// arrays).
+	if again, err := mergeStamp(dir, m); err != nil || again != stamp {
+		return fmt.Errorf("%s: %w (another shard scored a unit again, or a run replaced the metadata): "+
+			"the tables were written but are not current; the run that changed them merges when it is done "+
+			"(or: brainalign sweep --merge-only --out %s once every unit is done)", dir, ErrUnitsChanged, dir)
+	}
 	// Last, so that a merge killed before its end is done again.
 	return writeJSON(filepath.Join(dir, mergedFile), mergeRecord{Stamp: stamp, Units: C * L, Created: time.Now().UTC().Format(time.RFC3339)})
+}
+
+// mergeTablesWritten, when set (by tests), is called once a merge has written the tables,
+// before it checks that the units did not change meanwhile.
+var mergeTablesWritten func()
+
+// inputChanged says how the source file recorded in in differs from the file at its path now
+// (its size, its modification time), "" when it does not, or when there is nothing to compare:
+// no record of the source (in memory, or a record of an earlier version), or no file at its
+// path (moved, or deleted once scored).
+func inputChanged(in *inputID) string {
+	if in == nil || in.Path == "" {
+		return ""
+	}
+	st, err := os.Stat(in.Path)
+	if err != nil {
+		return ""
+	}
+	var diff []string
+	if st.Size() != in.Size {
+		diff = append(diff, fmt.Sprintf("%s: size %d bytes, was %d", in.Path, st.Size(), in.Size))
+	}
+	if t, err := time.Parse(time.RFC3339Nano, in.MTime); err != nil || !t.Equal(st.ModTime()) {
+		diff = append(diff, fmt.Sprintf("%s: modified %s, was %s", in.Path, st.ModTime().UTC().Format(time.RFC3339Nano), in.MTime))
+	}
+	return strings.Join(diff, "; ")
 }
 
 // mergedFile records the last complete merge of a sweep folder, so that a rerun with nothing
@@ -205,9 +307,33 @@ func mergeCurrent(dir string) bool {
 	return err == nil && stamp == rec.Stamp
 }
 
+// recordsPresent reports whether every unit of the sweep m in dir has a record file, or dir has
+// no units folder at all.
+func recordsPresent(dir string, m *Manifest) bool {
+	if _, err := os.Stat(filepath.Join(dir, "units")); errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	for _, ck := range m.Checkpoints {
+		entries, err := os.ReadDir(filepath.Join(dir, "units", safeName(ck.Name)))
+		if err != nil {
+			return false
+		}
+		have := make(map[string]bool, len(entries))
+		for _, e := range entries {
+			have[e.Name()] = true
+		}
+		for _, ly := range m.Layers {
+			if !have[safeName(ly)+".json"] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // readUnitArray reads one of a unit's arrays for merging. A unit whose values are damaged (its
-// header and size passed unitDone) is forgotten: its record is removed, so that the next run of
-// the sweep scores it again.
+// header and size passed unitRecordDone) is forgotten: its record is removed, so that the next
+// run of the sweep scores it again.
 func readUnitArray(dir, ckpt, layer, suffix string, shape []int) ([]float64, error) {
 	base := unitBase(dir, ckpt, layer)
 	a, err := array.ReadNPY(base + suffix)
@@ -360,9 +486,14 @@ func load(dir string, full bool) (*Sweep, error) {
 		return nil, fmt.Errorf("%s: no scores.npy: %w (when all shards are done: brainalign sweep --merge-only --out %s)", dir, ErrNotMerged, dir)
 	}
 	// merged.json is removed before any unit is scored again and written last by a merge: without
-	// it the tables may hold scores the units no longer have
+	// it the tables may hold scores the units no longer have. A merge that overlapped the start
+	// of a unit's rescoring can leave merged.json in place with that unit's record gone (a run
+	// removes merged.json again before it writes the unit's new record): every record must be
+	// there too (one directory listing per checkpoint), unless the folder has no units at all
+	// (the tables copied without them, for analysis elsewhere).
 	var rec mergeRecord
-	if b, err := os.ReadFile(filepath.Join(dir, mergedFile)); err != nil || json.Unmarshal(b, &rec) != nil || rec.Units != s.C*s.L {
+	if b, err := os.ReadFile(filepath.Join(dir, mergedFile)); err != nil || json.Unmarshal(b, &rec) != nil || rec.Units != s.C*s.L ||
+		!recordsPresent(dir, m) {
 		return nil, fmt.Errorf("%s: its tables are older than its units (units scored again, or a run or merge that stopped): %w; run the sweep again to finish it (brainalign sweep --merge-only --out %s when all its shards are done)", dir, ErrNotMerged, dir)
 	}
 	shape := append([]int{s.C, s.L}, m.Trailing...)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -176,6 +177,9 @@ type Config struct {
 	// SourceRows is the rows each activation matrix has as stored, before Prepare (DryRun
 	// checks it from the files' headers); 0: Rows.
 	SourceRows int
+	// legacy: the folder's sweep.json holds this run's DataDigest, so the records of earlier
+	// versions in it (without a digest) were scored on this brain data (set by Run and DryRun).
+	legacy bool
 	// Progress, if set, is told about each unit of this shard that is computed, as it starts
 	// (done units so far, skipped ones included), and once at the end.
 	Progress func(done, total int, label string)
@@ -183,15 +187,22 @@ type Config struct {
 
 // Report says what a run did.
 type Report struct {
-	Units      int      // units in the whole sweep
-	Shard      int      // units in this shard
-	Skipped    int      // already done, not recomputed
-	Computed   int      // scored now
-	Redone     []string // units found incomplete or corrupt, or whose activations changed, and recomputed, with the reason
-	Changed    int      // of Redone: units whose activations changed since they were scored
-	Merged     bool     // every unit of the sweep is done and the tables hold them
-	UpToDate   bool     // Merged by an earlier run: nothing changed since, the tables were not rewritten
-	Remaining  int      // units of other shards not yet done (when not merged)
+	Units     int      // units in the whole sweep
+	Shard     int      // units in this shard
+	Skipped   int      // already done, not recomputed
+	Computed  int      // scored now
+	Redone    []string // units found incomplete or corrupt, or whose activations changed, and recomputed, with the reason
+	Changed   int      // of Redone: units whose activations changed since they were scored
+	Merged    bool     // every unit of the sweep is done and the tables hold them
+	UpToDate  bool     // Merged by an earlier run: nothing changed since, the tables were not rewritten
+	Remaining int      // units of other shards not yet done (when not merged)
+	// StaleElsewhere is, of Remaining, the units of other shards that were done but whose
+	// activations changed since: only their shards score them again (a merge refuses them).
+	StaleElsewhere int
+	// MergeRaced: every unit was done, but units changed while this run merged them (another
+	// shard scoring one again), so the tables were not recorded as current; the shard that
+	// changed them merges when it is done.
+	MergeRaced bool
 	Elapsed    time.Duration
 	EngineName string
 	Abandoned  int // temp files of killed runs removed (atomicfile.RemoveAbandoned)
@@ -254,6 +265,7 @@ type unitRecord struct {
 	Input       *inputID `json:"input,omitempty"` // the source file as read; absent for in-memory sources and in records of older versions
 	Features    int      `json:"features"`
 	Fingerprint string   `json:"fingerprint"`
+	DataDigest  string   `json:"data_digest,omitempty"` // the brain data scored against (DataDigest); absent in records of older versions
 	Targets     int      `json:"targets"`
 	Folds       int      `json:"folds"`
 	MeanScore   float64  `json:"mean_score"`
@@ -278,26 +290,60 @@ func readRecord(base string) (*unitRecord, error) {
 	return &rec, nil
 }
 
-// unitDone checks a unit's files: nil when complete and consistent, else why not. It does not
-// look at the unit's activations (sourceChecker.changed does).
-func unitDone(base, fingerprint, ckpt, layer string, trailing []int, folds int) error {
-	_, err := unitRecordDone(base, fingerprint, ckpt, layer, trailing, folds)
-	return err
+// unitWant is what a done unit's record and arrays must match: the sweep's brain data and
+// options, the unit's names, and the shape of its arrays.
+type unitWant struct {
+	fingerprint string
+	// digest is the sweep's DataDigest, which the record must hold ("": not checked). The
+	// Fingerprint samples three rows of the brain data, so a record without the digest could
+	// have been scored on other values: one is accepted only with legacy.
+	digest   string
+	legacy   bool // accept a record without a data digest (written by an earlier version)
+	ckpt     string
+	layer    string
+	trailing []int
+	folds    int
 }
 
-// unitRecordDone is unitDone, also returning the record.
-func unitRecordDone(base, fingerprint, ckpt, layer string, trailing []int, folds int) (*unitRecord, error) {
+// manifestWant is what the units of the sweep described by m must match (records without a
+// data digest are not accepted when m has one).
+func manifestWant(m *Manifest, ckpt, layer string) unitWant {
+	return unitWant{fingerprint: m.Fingerprint, digest: m.DataDigest, ckpt: ckpt, layer: layer, trailing: m.Trailing, folds: m.Options.Folds}
+}
+
+// sameData checks the record's brain data against w's: the fingerprint, and the data digest.
+func (w unitWant) sameData(rec *unitRecord) error {
+	switch {
+	case rec.Fingerprint != w.fingerprint:
+		return errors.New("record of another sweep")
+	case w.digest == "" || rec.DataDigest == w.digest:
+		return nil
+	case rec.DataDigest == "" && w.legacy:
+		return nil
+	case rec.DataDigest == "":
+		return errors.New("record without the brain data's digest (written by an earlier version), not known to be of this brain data")
+	}
+	return fmt.Errorf("record of other brain data (data digest %s, this sweep's %s)", rec.DataDigest, w.digest)
+}
+
+// unitRecordDone checks a unit's files and returns its record when they are complete and
+// consistent, else why not. It does not look at the unit's activations (sourceChecker.changed
+// does).
+func unitRecordDone(base string, w unitWant) (*unitRecord, error) {
 	rec, err := readRecord(base)
 	if err != nil {
 		return nil, err
 	}
-	if rec.Fingerprint != fingerprint || rec.Checkpoint != ckpt || rec.Layer != layer || rec.Folds != folds || rec.Targets != prod(trailing) {
+	if rec.Checkpoint != w.ckpt || rec.Layer != w.layer || rec.Folds != w.folds || rec.Targets != prod(w.trailing) {
 		return nil, errors.New("record of another sweep")
+	}
+	if err := w.sameData(rec); err != nil {
+		return nil, err
 	}
 	for _, f := range []struct {
 		suffix string
 		shape  []int
-	}{{".scores.npy", trailing}, {".fold_scores.npy", append([]int{folds}, trailing...)}, {".alphas.npy", append([]int{folds}, trailing...)}} {
+	}{{".scores.npy", w.trailing}, {".fold_scores.npy", append([]int{w.folds}, w.trailing...)}, {".alphas.npy", append([]int{w.folds}, w.trailing...)}} {
 		if err := checkHeader(base+f.suffix, f.shape); err != nil {
 			return nil, err
 		}
@@ -362,8 +408,13 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	man := c.manifest()
 	mpath := filepath.Join(c.Dir, "sweep.json")
-	if err := checkEarlier(mpath, &man); err != nil {
+	vouched, err := checkEarlier(mpath, &man)
+	if err != nil {
 		return nil, err
+	}
+	c.legacy = vouched
+	if c.DataDigest == "" {
+		c.DataDigest = man.DataDigest // an earlier run's, or none: the units carry the folder's
 	}
 	metaReplaced, err := c.Meta.keepEarlier(c.Dir)
 	if err != nil {
@@ -375,7 +426,8 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	// Runs killed mid-write (time limits, preemption, out of memory) leave temp files of up to a
-	// unit's size; those of live shards on this or another node stay (internal/owner).
+	// unit's arrays' size, and merges killed mid-write as large as fold_scores.npy (10 GB at a
+	// study's scale); those of live shards on this or another node stay (internal/owner).
 	abandoned := atomicfile.RemoveAbandoned(c.Dir, true)
 	// Check the rows of one activation matrix before writing anything, so that a wrong input
 	// fails at once and leaves no sweep.json that a corrected rerun would be refused by.
@@ -403,6 +455,14 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	for _, u := range mine {
 		st := c.unitState(u, sc, folds)
 		if st.done {
+			if st.rec.DataDigest == "" && c.DataDigest != "" {
+				// A record of an earlier version, vouched for by sweep.json's digest: it gets
+				// the digest, which Merge and other shards require.
+				st.rec.DataDigest = c.DataDigest
+				if err := writeJSON(st.base+".json", st.rec); err != nil {
+					return nil, err
+				}
+			}
 			rep.Skipped++
 			continue
 		}
@@ -452,7 +512,14 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		if c.Shard.has(u.Index) {
 			continue
 		}
-		if c.doneElsewhere(u, sc) == nil {
+		rec, changed := c.doneElsewhere(u, sc)
+		if changed != "" {
+			// Its shard scores it again; until then the tables hold scores of activations
+			// that are no longer there.
+			rep.StaleElsewhere++
+			os.Remove(filepath.Join(c.Dir, mergedFile))
+		}
+		if rec == nil {
 			rep.Remaining++
 		}
 	}
@@ -460,13 +527,21 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		// A rerun that scored nothing merges again only what changed since the last merge
 		// (metadata, a unit scored by another shard, a merge that did not finish).
 		if rep.Computed > 0 || !mergeCurrent(c.Dir) {
-			if err := Merge(c.Dir); err != nil {
+			mr, err := merge(c.Dir, true, nil)
+			switch {
+			case errors.Is(err, ErrUnitsChanged):
+				rep.MergeRaced = true
+			case err != nil:
 				return rep, err
+			default:
+				rep.UpToDate = mr.UpToDate
+				rep.Abandoned += mr.Abandoned
+				rep.Merged = true
 			}
 		} else {
 			rep.UpToDate = true
+			rep.Merged = true
 		}
-		rep.Merged = true
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
@@ -474,36 +549,41 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 
 // checkEarlier refuses to mix this run's units with those of an earlier sweep in the same
 // folder (its sweep.json at mpath) of other brain data, options, model or layers; man is this
-// run's manifest, which keeps the earlier data digest when this run computed none.
-func checkEarlier(mpath string, man *Manifest) error {
+// run's manifest, which keeps the earlier data digest when this run computed none. vouched
+// says that sweep.json holds this run's data digest: the folder's unit records without one
+// (written by earlier versions) were scored on this brain data.
+func checkEarlier(mpath string, man *Manifest) (vouched bool, err error) {
 	if b, err := os.ReadFile(mpath); err == nil {
 		var old Manifest
 		if err := json.Unmarshal(b, &old); err == nil {
 			if old.Fingerprint != man.Fingerprint {
-				return fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
+				return false, fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
 					mpath, old.Fingerprint, man.Fingerprint)
 			}
 			// Sweeps of earlier versions have no digest: only their fingerprint can be compared.
 			if old.DataDigest != "" && man.DataDigest != "" && old.DataDigest != man.DataDigest {
-				return fmt.Errorf("%s: holds a sweep of other brain data: same shape and options, but other values "+
-					"or another pairing of stimulus ids (data digest %s, this run %s); use another --out, or remove it to score again",
-					mpath, old.DataDigest, man.DataDigest)
+				return false, fmt.Errorf("%s: holds a sweep of other brain data: same shape and options, but other values "+
+					"or another pairing of stimulus ids (data digest %s, this run %s); use another --out, or remove the whole folder %s "+
+					"(not sweep.json alone: its units hold the old data's scores) to score again",
+					mpath, old.DataDigest, man.DataDigest, filepath.Dir(mpath))
 			}
 			if old.DataDigest != "" && man.DataDigest == "" {
 				man.DataDigest = old.DataDigest // a run that did not compute it keeps the record
 			}
+			vouched = old.DataDigest != "" && old.DataDigest == man.DataDigest
 			if old.Model == man.Model && !slices.Equal(old.Layers, man.Layers) && sameSet(old.Layers, man.Layers) {
-				return fmt.Errorf("%s: holds a sweep of the same layers in another order ([%s]; this run orders them [%s]: "+
+				return false, fmt.Errorf("%s: holds a sweep of the same layers in another order ([%s]; this run orders them [%s]: "+
 					"layer names are sorted number by number, blocks.2 before blocks.10); its layer depths differ, use another --out",
 					mpath, strings.Join(old.Layers, ", "), strings.Join(man.Layers, ", "))
 			}
 			if old.Model != man.Model || !slices.Equal(old.Layers, man.Layers) || len(old.Checkpoints) != len(man.Checkpoints) {
-				return fmt.Errorf("%s: holds a sweep of model %q with %d checkpoints x %d layers; this run has %q with %d x %d; use another --out",
+				return false, fmt.Errorf("%s: holds a sweep of model %q with %d checkpoints x %d layers; this run has %q with %d x %d; use another --out",
 					mpath, old.Model, len(old.Checkpoints), len(old.Layers), man.Model, len(man.Checkpoints), len(man.Layers))
 			}
+			return vouched, nil
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // checkUnitNames checks that no two units' file names collide after sanitising.
@@ -534,7 +614,7 @@ type unitFiles struct {
 func (c *Config) unitState(u Unit, sc *sourceChecker, folds int) unitFiles {
 	ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
 	st := unitFiles{base: unitBase(c.Dir, ck, ly)}
-	rec, why := unitRecordDone(st.base, c.Fingerprint, ck, ly, c.Trailing, folds)
+	rec, why := unitRecordDone(st.base, c.want(ck, ly, folds))
 	switch {
 	case why == nil:
 		// Done, but from the activations now in its source?
@@ -551,16 +631,32 @@ func (c *Config) unitState(u Unit, sc *sourceChecker, folds int) unitFiles {
 	return st
 }
 
-// doneElsewhere returns the record of another shard's unit when it is done: its record exists
-// and its activations did not change (a shard scores its own units again when they did, and
-// merges then); nil when not done. Its arrays are that shard's to check.
-func (c *Config) doneElsewhere(u Unit, sc *sourceChecker) *unitRecord {
+// want is what this run's units must match; legacy records (no data digest) are accepted
+// when sweep.json vouches for them.
+func (c *Config) want(ck, ly string, folds int) unitWant {
+	return unitWant{fingerprint: c.Fingerprint, digest: c.DataDigest, legacy: c.legacy, ckpt: ck, layer: ly, trailing: c.Trailing, folds: folds}
+}
+
+// doneElsewhere returns the record of another shard's unit when it is done: its record exists,
+// of this sweep's brain data (the data digest required: a record of an earlier version is
+// that shard's to vouch for), and its activations did not change (a shard scores its own units
+// again when they did, and merges then); nil when not done. changed says how the activations
+// of a unit that was done changed ("" when they did not). Its arrays are that shard's to check.
+func (c *Config) doneElsewhere(u Unit, sc *sourceChecker) (rec *unitRecord, changed string) {
 	ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
 	rec, err := readRecord(unitBase(c.Dir, ck, ly))
-	if err != nil || sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec) != "" {
-		return nil
+	if err != nil || rec.Checkpoint != ck || rec.Layer != ly {
+		return nil, ""
 	}
-	return rec
+	w := c.want(ck, ly, len(c.Options.Folds))
+	w.legacy = false
+	if w.sameData(rec) != nil {
+		return nil, ""
+	}
+	if changed := sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec); changed != "" {
+		return nil, changed
+	}
+	return rec, ""
 }
 
 func fileExists(path string) bool {
@@ -606,12 +702,17 @@ func (c *Config) scoreUnit(ctx context.Context, u Unit, x engine.Matrix, id *inp
 	}
 	rec := unitRecord{Model: c.Plan.Model, Checkpoint: ck.Name, Layer: c.Plan.Layers[u.Layer], LayerIndex: u.Layer,
 		Depth: float64(u.Layer) / float64(len(c.Plan.Layers)-1), Source: src.String(), Input: id, Features: x.Cols,
-		Fingerprint: c.Fingerprint, Targets: res.Targets, Folds: res.Folds, MeanScore: mean(res.Scores),
+		Fingerprint: c.Fingerprint, DataDigest: c.DataDigest, Targets: res.Targets, Folds: res.Folds, MeanScore: mean(res.Scores),
 		Degenerate: res.DegenerateTargets, Rank: res.Rank, Dropped: res.Dropped, Engine: res.Engine,
 		Seconds: res.Timings.Total.Seconds(), Created: time.Now().UTC().Format(time.RFC3339)}
 	if ck.HasStep {
 		s := ck.Step
 		rec.Step = &s
+	}
+	// A merge that began before this unit's old record was removed may have recorded its tables
+	// as current since: they are not, once the new record is written.
+	if err := os.Remove(filepath.Join(c.Dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	return writeJSON(base+".json", rec)
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/brainalign/brainalign/internal/atomicfile"
 )
 
 // Status is how far a sweep folder has come, read from its files alone (sweep.json, the unit
@@ -26,6 +28,13 @@ type Status struct {
 	RecentSpan time.Duration // the time those units took
 	RecentN    int
 	Last       time.Time // when the newest unit was finished (zero: none)
+	// Temp are the temp files in the folder and below: those of live writers (a shard writing a
+	// unit, a merge writing the tables), and those of killed ones (Abandoned: the next run or
+	// merge removes them; a killed merge's are as large as fold_scores.npy).
+	Temp []atomicfile.Temp
+	// Lock is the merge lock: a merge in progress, or left by a killed merge (Abandoned); nil
+	// when none.
+	Lock *MergeLock
 }
 
 // ReadStatus reads the status of the sweep in dir.
@@ -39,7 +48,9 @@ func ReadStatus(dir string) (*Status, error) {
 	timed := timeTally{}
 	for _, ck := range m.Checkpoints {
 		for _, ly := range m.Layers {
-			rec, err := unitRecordDone(unitBase(dir, ck.Name, ly), m.Fingerprint, ck.Name, ly, m.Trailing, m.Options.Folds)
+			w := manifestWant(m, ck.Name, ly)
+			w.legacy = true // as recorded: a record of an earlier version counts
+			rec, err := unitRecordDone(unitBase(dir, ck.Name, ly), w)
 			if err != nil {
 				continue
 			}
@@ -63,6 +74,8 @@ func ReadStatus(dir string) (*Status, error) {
 	}
 	st.Merged = fileExists(filepath.Join(dir, "scores.npy")) && fileExists(filepath.Join(dir, "table.csv"))
 	st.Current = st.Merged && mergeCurrent(dir)
+	st.Temp = atomicfile.ListTemp(dir, true)
+	st.Lock = ReadMergeLock(dir)
 	return st, nil
 }
 

@@ -95,6 +95,12 @@ func copySweep(t *testing.T, from, to string, edit func(string) string) {
 		}
 		rel, _ := filepath.Rel(from, p)
 		dst := filepath.Join(to, rel)
+		if rel == "units" && edit != nil {
+			// the edited sweep.json names other units: a copy of the tables alone (as for
+			// analysis elsewhere), which the units' records, named after the original's, would
+			// make a sweep whose units are not all done
+			return filepath.SkipDir
+		}
 		if info.IsDir() {
 			return os.MkdirAll(dst, 0o755)
 		}

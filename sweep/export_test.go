@@ -1,0 +1,18 @@
+package sweep
+
+// Hooks for the tests of package sweep_test; each setter returns the restore.
+
+// SetMergeTablesWritten sets a function called once a merge has written the tables, before it
+// checks that the units did not change meanwhile (another shard at work during the merge).
+func SetMergeTablesWritten(f func()) (restore func()) {
+	old := mergeTablesWritten
+	mergeTablesWritten = f
+	return func() { mergeTablesWritten = old }
+}
+
+// SetMergeLockWait replaces how a merger waits for another's merge lock.
+func SetMergeLockWait(f func()) (restore func()) {
+	old := mergeLockWait
+	mergeLockWait = f
+	return func() { mergeLockWait = old }
+}

@@ -1,0 +1,140 @@
+package sweep
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/brainalign/brainalign/internal/owner"
+)
+
+// One merge at a time per sweep folder. The last shards of a job array can finish together, and
+// a --merge-only can meet a shard's merge: each merge removes merged.json before rewriting the
+// tables, so a merger reading the tables back (its summary) could find them "not current" in
+// the middle of the other's merge. A merge holds OUT/merge.lock, created with O_EXCL (atomic on
+// local and network file systems alike), holding the merger's HOST-PID-RANDOM tag
+// (internal/owner); the others wait for it, and then merge only if the tables are not current.
+//
+// A merger killed mid-merge (a time limit, the out-of-memory killer) leaves its lock behind. A
+// live merger touches its lock every mergeLockBeat; a lock is abandoned when its process, on
+// this host, no longer runs, or when it has not been touched for mergeLockStale (its merger on
+// another node, whose process cannot be checked, is dead or hung).
+
+const mergeLockFile = "merge.lock"
+
+// MergeLockStale is how long a merge lock stands untouched before it is taken as abandoned.
+const MergeLockStale = 10 * time.Minute
+
+var (
+	mergeLockBeat  = time.Minute
+	mergeLockStale = MergeLockStale
+	// mergeLockWait is how a merger waits for another's lock to go (tests replace it).
+	mergeLockWait = func() { time.Sleep(2 * time.Second) }
+)
+
+// MergeLock describes the lock of a merge in progress (or left by a killed one) in a sweep
+// folder.
+type MergeLock struct {
+	Holder    string    // the merger's HOST-PID-RANDOM tag ("" while it is being written)
+	Touched   time.Time // when the merger last touched it
+	Abandoned bool      // its merger no longer runs: the next merge removes it
+}
+
+// ReadMergeLock reads dir's merge lock; nil when no merge holds it.
+func ReadMergeLock(dir string) *MergeLock {
+	p := filepath.Join(dir, mergeLockFile)
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil
+	}
+	b, _ := os.ReadFile(p)
+	tag := strings.TrimSpace(string(b))
+	return &MergeLock{Holder: tag, Touched: st.ModTime(), Abandoned: lockAbandoned(tag, st.ModTime(), time.Now())}
+}
+
+func lockAbandoned(tag string, touched, now time.Time) bool {
+	return now.Sub(touched) > mergeLockStale || (tag != "" && owner.Abandoned(tag, touched, now))
+}
+
+// lockMerge takes dir's merge lock, waiting while another live merger holds it (told to
+// waiting, if set, when it begins to wait); waited says it did. unlock releases the lock (only
+// if it is still this merger's).
+func lockMerge(dir string, waiting func(*MergeLock)) (unlock func(), waited bool, err error) {
+	p := filepath.Join(dir, mergeLockFile)
+	tag := owner.NewTag()
+	for {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if err == nil {
+			_, werr := f.WriteString(tag + "\n")
+			if cerr := f.Close(); werr == nil {
+				werr = cerr
+			}
+			if werr != nil {
+				os.Remove(p)
+				return nil, waited, fmt.Errorf("%s: %v", p, werr)
+			}
+			return holdLock(p, tag), waited, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, waited, fmt.Errorf("%s: cannot create the merge lock: %v", dir, errors.Unwrap(err))
+		}
+		st, serr := os.Stat(p)
+		if serr != nil {
+			continue // released meanwhile
+		}
+		b, _ := os.ReadFile(p)
+		held := string(b)
+		if lockAbandoned(strings.TrimSpace(held), st.ModTime(), time.Now()) {
+			breakLock(p, held)
+			continue
+		}
+		if !waited && waiting != nil {
+			waiting(&MergeLock{Holder: strings.TrimSpace(held), Touched: st.ModTime()})
+		}
+		waited = true
+		mergeLockWait()
+	}
+}
+
+// holdLock keeps the lock at p touched while it is held, and returns its release.
+func holdLock(p, tag string) func() {
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(mergeLockBeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				os.Chtimes(p, now, now)
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-stopped
+		if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == tag {
+			os.Remove(p)
+		}
+	}
+}
+
+// breakLock removes the abandoned lock at p that held content. It is moved aside first (a
+// rename is atomic: of mergers that found it abandoned at once, one moves it), and put back if
+// what was moved is not it (another merger's new lock, taken meanwhile).
+func breakLock(p, content string) {
+	aside := p + ".abandoned-" + owner.NewTag()
+	if os.Rename(p, aside) != nil {
+		return
+	}
+	if b, err := os.ReadFile(aside); err != nil || string(b) != content {
+		os.Link(aside, p) // fails only if yet another lock was taken meanwhile
+	}
+	os.Remove(aside)
+}
