@@ -218,6 +218,14 @@ func printStatus(w io.Writer, s *sweep.Status, now time.Time) {
 	for _, t := range s.Timed {
 		fmt.Fprintf(w, "  %s per unit on %s (%d units)\n", roughly(time.Duration(t.Seconds*float64(time.Second))), t.Engine, t.Units)
 	}
+	if l := s.Lock; l != nil {
+		state := "a merge in progress"
+		if l.Abandoned {
+			state = "left by a killed merge (the next merge removes it)"
+		}
+		fmt.Fprintf(w, "  merge.lock: %s (holder %s, touched %s ago)\n", state, orDefault(l.Holder, "?"), now.Sub(l.Touched).Round(time.Second))
+	}
+	printTemp(w, s)
 	if s.Last.IsZero() {
 		return
 	}
@@ -230,6 +238,37 @@ func printStatus(w io.Writer, s *sweep.Status, now time.Time) {
 		}
 	}
 	fmt.Fprintln(w, line)
+}
+
+// printTemp lists the temp files of a sweep folder with their sizes: those of killed runs and
+// merges (a merge's can be as large as fold_scores.npy) stay until the next run or merge.
+func printTemp(w io.Writer, s *sweep.Status) {
+	if len(s.Temp) == 0 {
+		return
+	}
+	var dead, live int64
+	nd := 0
+	for _, t := range s.Temp {
+		if t.Abandoned {
+			dead += t.Size
+			nd++
+		} else {
+			live += t.Size
+		}
+	}
+	fmt.Fprintf(w, "  %d temp file(s): %d left by killed runs or merges (%s; removed by the next run or sweep --merge-only), %d being written (%s)\n",
+		len(s.Temp), nd, engine.FormatBytes(dead), len(s.Temp)-nd, engine.FormatBytes(live))
+	for _, t := range s.Temp {
+		state := "being written"
+		if t.Abandoned {
+			state = "abandoned"
+		}
+		rel, err := filepath.Rel(s.Dir, t.Path)
+		if err != nil {
+			rel = t.Path
+		}
+		fmt.Fprintf(w, "    %-56s %10s  %s\n", rel, engine.FormatBytes(t.Size), state)
+	}
 }
 
 // metadataKinds names the kinds of brain metadata a sweep saved (what its metrics can use).

@@ -68,7 +68,7 @@ func init() {
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
 			brainIDsFlag(),
 			&cli.StringFlag{Name: "shard", Category: catShard, Usage: "do shard `i/N` of the units (0-based), or 'slurm': shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT (default: every unit, also inside a job array)"},
-			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables"},
+			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables (after a merge in progress; units whose activations changed since they were scored are refused: their shards score them again)"},
 			&cli.BoolFlag{Name: "dry-run", Category: catCheck, Usage: "check every unit's activations (readable, 2-d, floating point, the brain data's rows; from the files' headers) and the brain data, and say what a run would do (units done, to score, to score again; time left, from the units done): scores and writes nothing, needs no GPU; exit status 1 when a unit cannot be scored"},
 			&cli.BoolFlag{Name: "scan-values", Category: catCheck, Usage: "with --dry-run: read every unit's values too (NaN, Inf, beyond float32; a corrupt compressed member): reads the whole model"},
 		}, modelFlags()...),
@@ -86,11 +86,22 @@ func runSweep(c *cli.Context) error {
 		return usageError("--merge-only and --dry-run do not go together")
 	}
 	if c.Bool("merge-only") {
-		if err := sweep.Merge(out); err != nil {
+		mr, err := sweep.MergeTables(out, func(l *sweep.MergeLock) {
+			fmt.Fprintf(c.App.ErrWriter, "waiting for the merge of %s by %s (its merge.lock; a killed merger's goes after %s untouched)\n",
+				out, orDefault(l.Holder, "another process"), sweep.MergeLockStale)
+		})
+		if mr != nil && mr.Abandoned > 0 {
+			fmt.Fprintf(w, "removed %d temp file(s) left by killed runs or merges\n", mr.Abandoned)
+		}
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "merged %s\n", out)
-		return printSweepSummary(w, out, true)
+		if mr.UpToDate {
+			fmt.Fprintf(w, "%s: merged meanwhile by another process (its tables hold every unit)\n", out)
+		} else {
+			fmt.Fprintf(w, "merged %s\n", out)
+		}
+		return printSweepSummary(w, c.App.ErrWriter, out, !mr.UpToDate)
 	}
 	if c.String("features") == "" || len(c.StringSlice("brain")) == 0 {
 		return usageError("sweep needs --features and --brain (or --merge-only)")
@@ -316,14 +327,24 @@ func runSweep(c *cli.Context) error {
 	for _, r := range rep.Redone {
 		fmt.Fprintf(w, "  recomputed %s\n", r)
 	}
-	if !rep.Merged {
+	switch {
+	case rep.MergeRaced:
+		fmt.Fprintf(w, "every unit was done, but units changed while this run merged them (another shard scored one again): "+
+			"the tables are not current; the run that changed them merges when it is done (or: brainalign sweep --merge-only --out %s)\n", out)
+		return nil
+	case !rep.Merged && rep.StaleElsewhere > 0:
+		fmt.Fprintf(w, "%d units of other shards are not done yet, %d of them because their activations changed since they were scored: "+
+			"their shards score them again (run or submit those shards again), and the last shard to finish merges; "+
+			"until then the tables are not current\n", rep.Remaining, rep.StaleElsewhere)
+		return nil
+	case !rep.Merged:
 		fmt.Fprintf(w, "%d units of other shards are not done yet; the last shard to finish merges (or: brainalign sweep --merge-only --out %s)\n", rep.Remaining, out)
 		return nil
 	}
 	if rep.UpToDate {
 		fmt.Fprintln(w, "the tables were already current (nothing changed since the last merge)")
 	}
-	return printSweepSummary(w, out, !rep.UpToDate)
+	return printSweepSummary(w, c.App.ErrWriter, out, !rep.UpToDate)
 }
 
 // samePath reports whether two paths name the same file or folder (links resolved where they
@@ -367,9 +388,17 @@ func sweepShard(c *cli.Context) (sweep.Shard, error) {
 	return sh, nil
 }
 
-// printSweepSummary prints the layer profile of the last checkpoint of a merged sweep.
-func printSweepSummary(w io.Writer, dir string, wrote bool) error {
+// printSweepSummary prints the layer profile of the last checkpoint of a merged sweep. Tables
+// that are no longer current when read back (another merge, or a shard scoring a unit again,
+// began meanwhile) are not summarised: a warning on ew, not an error, since this process's
+// merge succeeded (a Slurm task that exits 1 here would be marked FAILED).
+func printSweepSummary(w, ew io.Writer, dir string, wrote bool) error {
 	s, err := layerProfile(w, dir)
+	if errors.Is(err, sweep.ErrNotMerged) {
+		fmt.Fprintf(ew, "warning: %s: no summary: the tables are being written again by another process, "+
+			"or a unit is being scored again, since this merge (see brainalign inspect %s)\n", dir, dir)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
