@@ -78,6 +78,9 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 		}
 		rep.Existing = true
 	}
+	if err := checkOutWritable(c.Dir); err != nil {
+		rep.Problems = append(rep.Problems, err.Error())
+	}
 	c.checkInputs(rep, units, scanValues)
 
 	folds := len(c.Options.Folds)
@@ -106,6 +109,31 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 	}
 	rep.Timed = timed.list()
 	return rep, nil
+}
+
+// checkOutWritable checks that a run could write its output folder dir: dir itself when it
+// exists, else the nearest folder above it that does (where dir would be created).
+func checkOutWritable(dir string) error {
+	d := dir
+	for {
+		if st, err := os.Stat(d); err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("out %s: %s is not a folder", dir, d)
+			}
+			if err := canWrite(d); err != nil {
+				if d == dir {
+					return fmt.Errorf("out %s: cannot be written: %v", dir, err)
+				}
+				return fmt.Errorf("out %s: cannot be created in %s: %v", dir, d, err)
+			}
+			return nil
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return nil
+		}
+		d = up
+	}
 }
 
 // timeTally sums the scoring times of units by engine.
