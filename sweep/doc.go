@@ -100,7 +100,8 @@
 // of other shards' are left, and the mean time per unit of the engines that scored the done
 // ones. It checks every unit's activations from the files' headers (readable, 2-d, floating
 // point, Config.SourceRows rows) and, when asked, their values, and lists each unit that would
-// stop Run: a job array's inputs can be checked on a login node before it is submitted.
+// stop Run, and an output folder Run could not write: a job array's inputs can be checked on a
+// login node before it is submitted.
 //
 // ReadStatus reads how far a sweep folder has come from its files alone (units done, the
 // engines' time per unit, the rate of the latest units from their records' times, whether the
