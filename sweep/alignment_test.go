@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -647,5 +648,36 @@ func TestCheckGroupChannels(t *testing.T) {
 	b.Meta.Channels = nil // a sweep of .npy data: nothing to compare
 	if err := sweep.CheckGroup([]*sweep.Sweep{a, b}); err != nil {
 		t.Errorf("channels unknown for one: %v", err)
+	}
+}
+
+// The model that rank and scaling mark as scored on other data is the one that differs from
+// most models, not every model that differs from the first: the best model missing a subject is
+// the one marked.
+func TestRankMarksModelsAgainstMost(t *testing.T) {
+	model := func(name string, shift float64, subjects ...string) *sweep.Alignment {
+		var g []*sweep.Sweep
+		for _, s := range subjects {
+			g = append(g, plantedSweep(s, name, shift))
+		}
+		a, err := sweep.ModelAlignment(g, sweep.AlignmentOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	best := model("best", 0.1, "sub-01", "sub-02") // sub-03 missing, the noisiest, say
+	b, c := model("b", 0, "sub-01", "sub-02", "sub-03"), model("c", 0.01, "sub-01", "sub-02", "sub-03")
+	if i := sweep.ReferenceData([]*sweep.Alignment{best, b, c}); i != 1 {
+		t.Errorf("ReferenceData = %d, want 1 (b: the data of most models)", i)
+	}
+	r := sweep.Rank([]*sweep.Alignment{best, b, c})
+	if r[0].Model != "best" || r[0].SameData || !slices.Equal(r[0].Missing, []string{"sub-03"}) {
+		t.Errorf("#1 missing a subject: %+v", r[0])
+	}
+	for _, m := range r[1:] {
+		if !m.SameData || m.Missing != nil {
+			t.Errorf("%s, of the same data as most: %+v", m.Model, m)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/brainalign/brainalign/stats"
 )
@@ -15,8 +16,10 @@ type Ranked struct {
 	Rank int `json:"rank"` // 1 is the best
 	*Alignment
 	// SameData: the model was scored on the same subjects' brain data, with the same options,
-	// as the first (equal Fingerprints).
-	SameData bool `json:"same_data_as_first"`
+	// as most models (ReferenceData: equal Fingerprints); Missing, where not, are the subjects of
+	// those that it lacks.
+	SameData bool     `json:"same_data_as_most"`
+	Missing  []string `json:"missing_subjects,omitempty"`
 	// VsFirst compares the model with the first (nil for the first itself).
 	VsFirst *PairedTest `json:"vs_first,omitempty"`
 }
@@ -51,8 +54,12 @@ func Rank(models []*Alignment) []Ranked {
 	})
 	out := make([]Ranked, len(order))
 	p := make([]float64, len(order))
+	ref := order[ReferenceData(order)]
 	for i, a := range order {
-		out[i] = Ranked{Rank: i + 1, Alignment: a, SameData: slices.Equal(a.Fingerprints, order[0].Fingerprints)}
+		out[i] = Ranked{Rank: i + 1, Alignment: a, SameData: slices.Equal(a.Fingerprints, ref.Fingerprints)}
+		if !out[i].SameData {
+			out[i].Missing = MissingSubjects(ref, a)
+		}
 		p[i] = math.NaN()
 		if i > 0 {
 			out[i].VsFirst = Paired(order[0], a)
@@ -62,6 +69,39 @@ func Rank(models []*Alignment) []Ranked {
 	for i, v := range stats.Holm(p) {
 		if out[i].VsFirst != nil {
 			out[i].VsFirst.PHolm = v
+		}
+	}
+	return out
+}
+
+// ReferenceData returns the index of the first model scored on the data most models were scored
+// on (the most common set of sweep fingerprints: the same subjects' brain data and options), the
+// reference that models scored otherwise (a subject missing, other options) are marked against.
+// The first model would make every complete model look different when it is the one missing a
+// subject.
+func ReferenceData(models []*Alignment) int {
+	count := map[string]int{}
+	for _, a := range models {
+		count[strings.Join(a.Fingerprints, "\x00")]++
+	}
+	best := 0
+	for i, a := range models {
+		if count[strings.Join(a.Fingerprints, "\x00")] > count[strings.Join(models[best].Fingerprints, "\x00")] {
+			best = i
+		}
+	}
+	return best
+}
+
+// MissingSubjects names the subjects of ref that a has no sweep of (by subject label, or where
+// a sweep has none by its data's fingerprint); none where a differs in its data or options only.
+func MissingSubjects(ref, a *Alignment) []string {
+	var out []string
+	for _, s := range ref.Subjects {
+		if !slices.ContainsFunc(a.Subjects, func(t SubjectMean) bool {
+			return t.Subject == s.Subject || t.Fingerprint != "" && t.Fingerprint == s.Fingerprint
+		}) {
+			out = append(out, s.Subject)
 		}
 	}
 	return out

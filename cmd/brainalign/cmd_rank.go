@@ -12,6 +12,7 @@ import (
 
 	"github.com/brainalign/brainalign/figures"
 	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/textlist"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -203,7 +204,7 @@ func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.Alignm
 		width = max(width, len(r.Model))
 	}
 	fmt.Fprintf(w, "%4s  %-*s  %8s  %7s  %7s  %-24s  %s\n", "rank", width, "model", "subjects", "score", "se", "layer (depth)", "vs #1: mean diff, Wilcoxon p, Holm-adjusted (pairs)")
-	other := 0
+	var other []string
 	for _, r := range ranked {
 		vs := "-"
 		if t := r.VsFirst; t != nil {
@@ -215,13 +216,18 @@ func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.Alignm
 		}
 		mark := ""
 		if !r.SameData {
-			mark, other = " *", other+1
+			mark = " *"
+			why := "other brain data or options"
+			if len(r.Missing) > 0 {
+				why = fmt.Sprintf("%d subject(s) missing: %s", len(r.Missing), textlist.Some(r.Missing, 5))
+			}
+			other = append(other, fmt.Sprintf("%s (%s)", r.Model, why))
 		}
 		fmt.Fprintf(w, "%4d  %-*s  %8d  %7.4f  %7s  %-24s  %s%s\n", r.Rank, width, r.Model, len(r.Subjects), r.Score, fmtSE(r.SE),
 			fmt.Sprintf("%s (%.2f)", r.Layer, r.RelativeDepth), vs, mark)
 	}
-	if other > 0 {
-		fmt.Fprintf(w, "* %d model(s) scored on other subjects, brain data or options than #1: compare with care\n", other)
+	if len(other) > 0 {
+		fmt.Fprintf(w, "* %d model(s) scored on other subjects, brain data or options than most models: compare with care: %s\n", len(other), textlist.Some(other, 8))
 	}
 }
 
@@ -250,7 +256,7 @@ func rankRows(ranked []sweep.Ranked, roi string, header bool) string {
 		if roi != "" {
 			b.WriteString("roi,")
 		}
-		b.WriteString("rank,model,score,score_se,subjects,checkpoint,step,layer,layer_index,relative_depth,same_data_as_first,paired_with_first,mean_diff_first,wilcoxon_t,wilcoxon_p,wilcoxon_p_holm\n")
+		b.WriteString("rank,model,score,score_se,subjects,checkpoint,step,layer,layer_index,relative_depth,same_data_as_most,paired_with_first,mean_diff_first,wilcoxon_t,wilcoxon_p,wilcoxon_p_holm\n")
 	}
 	for _, r := range ranked {
 		step := ""

@@ -298,7 +298,7 @@ type sweepScores struct {
 	Models     []modelScore      `json:"models"`
 	NoSweeps   []string          `json:"table_models_without_sweeps"`
 	NotInTable []string          `json:"sweep_models_not_in_table"`
-	OtherData  []string          `json:"models_on_other_brain_data"` // than the first model's subjects and options
+	OtherData  []string          `json:"models_on_other_brain_data"` // than most models' subjects and options (Reference's)
 	Reference  string            `json:"reference_model"`
 }
 
@@ -341,7 +341,6 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 	progress, clearLine := modelProgress(c, total)
 	defer clearLine() // an error is printed on a clean line
 	inTable := map[string]bool{}
-	var ref *sweep.Alignment
 	var out []metrics.ScalingGroup
 	for _, g := range groups {
 		kept := metrics.ScalingGroup{Name: g.Name}
@@ -361,11 +360,7 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 			if err != nil {
 				return nil, nil, fmt.Errorf("model %s (%s line %d): %v", m, table, g.Lines[i], err)
 			}
-			if ref == nil {
-				ref, rec.Reference = a, m
-			} else if !slices.Equal(a.Fingerprints, ref.Fingerprints) {
-				rec.OtherData = append(rec.OtherData, m)
-			}
+
 			kept.X, kept.Y = append(kept.X, g.X[i]), append(kept.Y, a.Score)
 			kept.Lines, kept.Models = append(kept.Lines, g.Lines[i]), append(kept.Models, m)
 			rec.Models = append(rec.Models, modelScore{Group: g.Name, X: g.X[i], Line: g.Lines[i], Alignment: a})
@@ -384,6 +379,22 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 		return nil, nil, fmt.Errorf("%s: none of its models has sweeps among --sweeps (%d sweeps, of models %s; the table's %s column must name them as the sweeps' --model did)",
 			table, len(dirs), listSome(names), c.String("model-column"))
 	}
+	// models scored on other data than most (a subject missing, other options)
+	all := make([]*sweep.Alignment, len(rec.Models))
+	for i, m := range rec.Models {
+		all[i] = m.Alignment
+	}
+	ref := all[sweep.ReferenceData(all)]
+	rec.Reference = ref.Model
+	for _, a := range all {
+		if !slices.Equal(a.Fingerprints, ref.Fingerprints) {
+			why := a.Model
+			if miss := sweep.MissingSubjects(ref, a); len(miss) > 0 {
+				why += fmt.Sprintf(" (no %s)", strings.Join(miss, ", "))
+			}
+			rec.OtherData = append(rec.OtherData, why)
+		}
+	}
 	w := c.App.ErrWriter
 	if n := len(rec.NoSweeps); n > 0 {
 		fmt.Fprintf(w, "brainalign: warning: %d models of %s have no sweeps among --sweeps and were left out: %s\n", n, table, listSome(rec.NoSweeps))
@@ -392,7 +403,7 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 		fmt.Fprintf(w, "brainalign: warning: sweeps of %d models not in %s were left out: %s\n", n, table, listSome(rec.NotInTable))
 	}
 	if n := len(rec.OtherData); n > 0 {
-		fmt.Fprintf(w, "brainalign: warning: %d models were scored on other subjects, brain data or options than %s (%d sweeps; their sweeps' fingerprints differ), so their scores may not be comparable: %s\n",
+		fmt.Fprintf(w, "brainalign: warning: %d models were scored on other subjects, brain data or options than most models (as %s, %d sweeps; their sweeps' fingerprints differ), so their scores may not be comparable: %s\n",
 			n, rec.Reference, len(ref.Fingerprints), listSome(rec.OtherData))
 	}
 	return out, rec, nil

@@ -38,7 +38,7 @@ func TestRankPlanted(t *testing.T) {
 	got := mustRun(t, "rank", "--out", out, root)
 	checkPNGFile(t, filepath.Join(out, "rank.png"))
 	for _, want := range []string{"5 model(s) from 27 sweeps: mean score over all targets at the best layer and the last checkpoint",
-		"* 2 model(s) scored on other subjects, brain data or options than #1"} {
+		"* 2 model(s) scored on other subjects, brain data or options than most models: compare with care: other-options (other brain data or options), few (3 subject(s) missing: sub-04, sub-05, sub-06)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
@@ -88,7 +88,7 @@ func TestRankPlanted(t *testing.T) {
 	for i, w := range wants {
 		r := rows[i+1]
 		if r[col["rank"]] != strconv.Itoa(i+1) || r[col["model"]] != w.model || !close(num(r[col["score"]]), w.score) ||
-			r[col["subjects"]] != strconv.Itoa(w.subjects) || r[col["same_data_as_first"]] != w.same || r[col["layer"]] != w.layer ||
+			r[col["subjects"]] != strconv.Itoa(w.subjects) || r[col["same_data_as_most"]] != w.same || r[col["layer"]] != w.layer ||
 			(i > 0 && (r[col["paired_with_first"]] != strconv.Itoa(w.pairs) || !close(num(r[col["mean_diff_first"]]), w.meanDiff) ||
 				!close(num(r[col["wilcoxon_p"]]), w.p) || num(r[col["wilcoxon_t"]]) != 0 || !close(num(r[col["wilcoxon_p_holm"]]), w.holm))) {
 			t.Errorf("rank %d: %v, want %+v", i+1, r, w)
