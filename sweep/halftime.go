@@ -326,22 +326,42 @@ func Pairing(a, b []*Sweep) (paired []*Sweep, byLabel bool, err error) {
 	if len(a) != len(b) {
 		return nil, false, fmt.Errorf("%d subjects for model A, %d for model B: the comparison pairs subjects", len(a), len(b))
 	}
+	byLabel = true
 	for _, s := range append(append([]*Sweep(nil), a...), b...) {
-		if s.Subject == "" {
-			return b, false, nil
+		byLabel = byLabel && s.Subject != ""
+	}
+	out := b
+	if byLabel {
+		by := map[string]*Sweep{}
+		for _, s := range b {
+			by[s.Subject] = s
+		}
+		out = make([]*Sweep, len(a))
+		for i, s := range a {
+			if out[i] = by[s.Subject]; out[i] == nil {
+				return nil, false, fmt.Errorf("subject %q (%s) has no sweep for model B", s.Subject, s.Dir)
+			}
 		}
 	}
-	by := map[string]*Sweep{}
+	// A sweep of model B of the same brain data (and options) as one of model A, but paired with
+	// another: labels (or an order) that name other subjects' data.
+	byData := map[string]*Sweep{}
 	for _, s := range b {
-		by[s.Subject] = s
-	}
-	out := make([]*Sweep, len(a))
-	for i, s := range a {
-		if out[i] = by[s.Subject]; out[i] == nil {
-			return nil, false, fmt.Errorf("subject %q (%s) has no sweep for model B", s.Subject, s.Dir)
+		if s.Fingerprint != "" {
+			byData[s.Fingerprint] = s
 		}
 	}
-	return out, true, nil
+	how := "by their order"
+	if byLabel {
+		how = "by subject label"
+	}
+	for i, s := range a {
+		if m := byData[s.Fingerprint]; s.Fingerprint != "" && m != nil && m != out[i] {
+			return nil, false, fmt.Errorf("%s (model A) and %s (model B) are sweeps of the same brain data, but %s the first is paired with %s: do the subject labels (sweep's --subject) or the folders' order name other subjects' data?",
+				s.Dir, m.Dir, how, out[i].Dir)
+		}
+	}
+	return out, byLabel, nil
 }
 
 // OrderNote says why sweeps paired by position (Pairing's byLabel false) were paired so, and

@@ -91,10 +91,19 @@ func TestComparePairingByOrderNoted(t *testing.T) {
 		copySweep(t, fm[i], d, func(s string) string { return strings.Replace(s, `"subject": "`+sub+`",`, "", 1) })
 		unl = append(unl, d)
 	}
-	// B unlabelled, given in the other order.
+	// B unlabelled, given in the other order: each pair's sweeps are of other subjects' brain data
 	out := filepath.Join(tmp, "cmp")
-	stdout := mustRun(t, "compare", "--a", fm[0], "--a", fm[1], "--b", unl[1], "--b", unl[0], "--out", out)
-	want := "note: B sweeps have no subject labels: paired by order: sub-01 ↔ " + unl[1] + ", sub-02 ↔ " + unl[0]
+	wantError(t, 1, fm[0]+" (model A) and "+unl[0]+" (model B) are sweeps of the same brain data, but by their order the first is paired with "+unl[1],
+		"compare", "--a", fm[0], "--a", fm[1], "--b", unl[1], "--b", unl[0], "--out", out)
+	// labelled, but each B label on the other subject's data (brain files swapped in the sweeps)
+	swapped := []string{filepath.Join(tmp, "swap", "sub-02"), filepath.Join(tmp, "swap", "sub-01")}
+	copySweep(t, fm[0], swapped[0], func(s string) string { return strings.Replace(s, `"subject": "sub-01"`, `"subject": "sub-02"`, 1) })
+	copySweep(t, fm[1], swapped[1], func(s string) string { return strings.Replace(s, `"subject": "sub-02"`, `"subject": "sub-01"`, 1) })
+	wantError(t, 1, fm[0]+" (model A) and "+swapped[0]+" (model B) are sweeps of the same brain data, but by subject label the first is paired with "+swapped[1],
+		"compare", "--a", fm[0], "--a", fm[1], "--b", swapped[1], "--b", swapped[0], "--out", out)
+	// in the right order: paired by order, said
+	stdout := mustRun(t, "compare", "--a", fm[0], "--a", fm[1], "--b", unl[0], "--b", unl[1], "--out", out)
+	want := "note: B sweeps have no subject labels: paired by order: sub-01 ↔ " + unl[0] + ", sub-02 ↔ " + unl[1]
 	if !strings.Contains(stdout, want) {
 		t.Errorf("compare with unlabelled B sweeps: want %q in\n%s", want, stdout)
 	}
@@ -106,7 +115,7 @@ func TestComparePairingByOrderNoted(t *testing.T) {
 	if len(pairs) != 2 {
 		t.Fatalf("pairs %v", get(t, cmp, "result", "pairs"))
 	}
-	for i, w := range [][2]string{{fm[0], unl[1]}, {fm[1], unl[0]}} {
+	for i, w := range [][2]string{{fm[0], unl[0]}, {fm[1], unl[1]}} {
 		p, _ := pairs[i].(map[string]any)
 		if p["a"] != w[0] || p["b"] != w[1] {
 			t.Errorf("pair %d: %v, want a %s, b %s", i, p, w[0], w[1])
