@@ -64,7 +64,8 @@
 // tables copied alone, is read as merged). A unit's record is reused only with this run's
 // fingerprint and data digest (DataDigest: every brain value and the row pairing): units of
 // other brain data are scored again, even with sweep.json gone (records of earlier versions,
-// without a digest, only when sweep.json holds this run's; they then get it). A unit's record
+// without a digest, are reused when sweep.json holds this run's digest, or none, as versions
+// before digests wrote it: a run then gives every shard's records the digest). A unit's record
 // also keeps the identity of the activations it was scored from: the file's absolute path (links
 // resolved), member, size and modification time, and the array's shape and dtype (for a bundle
 // member, the bundle file's size and time, so re-saving a bundle recomputes all its layers),

@@ -1,5 +1,7 @@
 package sweep
 
+import "context"
+
 // Hooks for the tests of package sweep_test; each setter returns the restore.
 
 // SetMergeTablesWritten sets a function called once a merge has written the tables, before it
@@ -13,6 +15,19 @@ func SetMergeTablesWritten(f func()) (restore func()) {
 // SetMergeLockWait replaces how a merger waits for another's merge lock.
 func SetMergeLockWait(f func()) (restore func()) {
 	old := mergeLockWait
-	mergeLockWait = f
+	mergeLockWait = func(ctx context.Context) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f()
+		return nil
+	}
 	return func() { mergeLockWait = old }
+}
+
+// SetMergeRead sets a function called once a merge has read the manifest and metadata.
+func SetMergeRead(f func()) (restore func()) {
+	old := mergeRead
+	mergeRead = f
+	return func() { mergeRead = old }
 }

@@ -117,6 +117,41 @@ func TestRecordsWithoutDataDigest(t *testing.T) {
 	if d := unitJSON(t, out, "ckpt-2", "layer-1")["data_digest"]; d != sweep.DataDigest(y, nil) {
 		t.Fatalf("record's data_digest after the rerun: %v", d)
 	}
+	// A folder of the previous version (the digest in sweep.json, none in the records): a merge
+	// alone says how to vouch for them; any one shard run again does it for every shard's.
+	editRecords(t, out, p, strip)
+	os.Remove(filepath.Join(out, "merged.json"))
+	if err := sweep.Merge(out); err == nil || !strings.Contains(err.Error(), "run the sweep again (any one shard") {
+		t.Errorf("merge of records without digests: %v", err)
+	}
+	if rep, err := sweep.Run(context.Background(), shardConfig(t, out, p, y, 0, 2)); err != nil || rep.Computed != 0 || !rep.Merged {
+		t.Fatalf("shard 0 of 2 over records without digests: %+v %v, want every unit kept and merged", rep, err)
+	}
+	// A sweep of a version before digests (none in sweep.json either): reused on its
+	// fingerprint, as that version did, and stamped.
+	editRecords(t, out, p, strip)
+	mpath := filepath.Join(out, "sweep.json")
+	var man map[string]any
+	b, err := os.ReadFile(mpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &man); err != nil {
+		t.Fatal(err)
+	}
+	delete(man, "data_digest")
+	if b, err = json.Marshal(man); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mpath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil || rep.Computed != 0 || rep.Skipped != 4 {
+		t.Fatalf("rerun of a sweep made before digests: %+v %v, want every unit reused", rep, err)
+	}
+	if d := unitJSON(t, out, "ckpt-1", "layer-0")["data_digest"]; d != sweep.DataDigest(y, nil) {
+		t.Fatalf("record's data_digest after the rerun of a sweep before digests: %v", d)
+	}
 	editRecords(t, out, p, strip)
 	os.Remove(filepath.Join(out, "sweep.json"))
 	rep, err = sweep.Run(context.Background(), config(t, out, p, y, nil))

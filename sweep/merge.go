@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -67,7 +69,7 @@ type MergeResult struct {
 // targets...), fold_scores.npy (checkpoints x layers x folds x targets...), steps.npy and
 // table.csv, and records the merge in merged.json (see MergeTables).
 func Merge(dir string) error {
-	_, err := MergeTables(dir, nil)
+	_, err := MergeTables(context.Background(), dir, nil)
 	return err
 }
 
@@ -78,19 +80,20 @@ func Merge(dir string) error {
 // One merge runs at a time (merge.lock); a merge that waited for another merges only if that
 // one's tables are not current (waiting, if set, is told when it begins to wait). It first removes the temp files that killed runs and merges
 // left in dir and below (internal/atomicfile). When units change while it reads them (a shard
-// scoring one again), it writes the tables but not merged.json, and returns ErrUnitsChanged.
-func MergeTables(dir string, waiting func(*MergeLock)) (*MergeResult, error) {
-	return merge(dir, false, waiting)
+// scoring one again), it writes the tables but not merged.json, and returns ErrUnitsChanged. A
+// wait for another merge's lock ends with ctx's error when ctx is done.
+func MergeTables(ctx context.Context, dir string, waiting func(*MergeLock)) (*MergeResult, error) {
+	return merge(ctx, dir, false, waiting)
 }
 
 // merge is MergeTables. fromRun: Run merges, which has just removed the temp files below dir
 // and compared every unit's source with the plan's (a folder moved keeps its units there):
 // only the merge's own temp files are removed, and the sources are not checked again.
-func merge(dir string, fromRun bool, waiting func(*MergeLock)) (*MergeResult, error) {
+func merge(ctx context.Context, dir string, fromRun bool, waiting func(*MergeLock)) (*MergeResult, error) {
 	if _, err := readManifestJSON(dir); err != nil {
 		return nil, err
 	}
-	unlock, waited, err := lockMerge(dir, waiting)
+	unlock, waited, err := lockMerge(ctx, dir, waiting)
 	if err != nil {
 		return nil, err
 	}
@@ -110,15 +113,32 @@ func mergeLocked(dir string, checkInputs bool) error {
 	if err != nil {
 		return err
 	}
+	// Stamped before the manifest is used and the metadata are read: a run replacing either
+	// during the merge (new --steps, --roi) changes the stamp, so that tables built from the
+	// old ones are not recorded as current.
+	stamp, err := mergeStamp(dir, m)
+	if err != nil {
+		return err
+	}
+	if again, err := readManifestJSON(dir); err != nil || !reflect.DeepEqual(again, m) {
+		return fmt.Errorf("%s: %w (a run replaced sweep.json as the merge began); run the merge again", dir, ErrUnitsChanged)
+	}
 	meta, err := loadMeta(dir)
 	if err != nil {
 		return err
 	}
+	if mergeRead != nil {
+		mergeRead()
+	}
 	C, L, M, F := len(m.Checkpoints), len(m.Layers), m.Targets, m.Options.Folds
 	var missing, changed []string
+	legacy := 0 // records of earlier versions, without a data digest
 	for _, ck := range m.Checkpoints {
 		for _, ly := range m.Layers {
 			rec, why := unitRecordDone(unitBase(dir, ck.Name, ly), manifestWant(m, ck.Name, ly))
+			if errors.Is(why, errLegacyRecord) {
+				legacy++
+			}
 			if why != nil {
 				missing = append(missing, ck.Name+"/"+ly+" ("+why.Error()+")")
 			} else if checkInputs {
@@ -129,6 +149,10 @@ func mergeLocked(dir string, checkInputs bool) error {
 		}
 	}
 	if len(missing) > 0 {
+		if legacy > 0 {
+			return fmt.Errorf("%s: %d of %d units have records of an earlier version, without the brain data's digest (first: %s); run the sweep again (any one shard: it vouches for the folder's records, and skips the finished units), then merge",
+				dir, legacy, C*L, missing[0])
+		}
 		return fmt.Errorf("%s: %d of %d units are not done (first: %s); run the remaining shards first", dir, len(missing), C*L, missing[0])
 	}
 	if len(changed) > 0 {
@@ -138,10 +162,6 @@ func mergeLocked(dir string, checkInputs bool) error {
 		}
 		return fmt.Errorf("%s: the activations of %d of %d units changed since they were scored (first: %s); "+
 			"run the sweep again (their shards) to score them anew, then it merges", dir, len(changed), C*L, changed[0])
-	}
-	stamp, err := mergeStamp(dir, m)
-	if err != nil {
-		return err
 	}
 	// tables being rewritten are not current until merged.json is written again, last
 	if err := os.Remove(filepath.Join(dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -208,6 +228,10 @@ func mergeLocked(dir string, checkInputs bool) error {
 // mergeTablesWritten, when set (by tests), is called once a merge has written the tables,
 // before it checks that the units did not change meanwhile.
 var mergeTablesWritten func()
+
+// mergeRead, when set (by tests), is called once a merge has read the manifest and metadata it
+// builds the tables from.
+var mergeRead func()
 
 // inputChanged says how the source file recorded in in differs from the file at its path now
 // (its size, its modification time), "" when it does not, or when there is nothing to compare:

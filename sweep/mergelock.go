@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,8 +33,16 @@ const MergeLockStale = 10 * time.Minute
 var (
 	mergeLockBeat  = time.Minute
 	mergeLockStale = MergeLockStale
-	// mergeLockWait is how a merger waits for another's lock to go (tests replace it).
-	mergeLockWait = func() { time.Sleep(2 * time.Second) }
+	// mergeLockWait is how a merger waits for another's lock to go (tests replace it); it
+	// returns early, with ctx's error, when ctx is done (a signal stops a waiting merger).
+	mergeLockWait = func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+			return nil
+		}
+	}
 )
 
 // MergeLock describes the lock of a merge in progress (or left by a killed one) in a sweep
@@ -63,7 +72,7 @@ func lockAbandoned(tag string, touched, now time.Time) bool {
 // lockMerge takes dir's merge lock, waiting while another live merger holds it (told to
 // waiting, if set, when it begins to wait); waited says it did. unlock releases the lock (only
 // if it is still this merger's).
-func lockMerge(dir string, waiting func(*MergeLock)) (unlock func(), waited bool, err error) {
+func lockMerge(ctx context.Context, dir string, waiting func(*MergeLock)) (unlock func(), waited bool, err error) {
 	p := filepath.Join(dir, mergeLockFile)
 	tag := owner.NewTag()
 	for {
@@ -96,7 +105,9 @@ func lockMerge(dir string, waiting func(*MergeLock)) (unlock func(), waited bool
 			waiting(&MergeLock{Holder: strings.TrimSpace(held), Touched: st.ModTime()})
 		}
 		waited = true
-		mergeLockWait()
+		if err := mergeLockWait(ctx); err != nil {
+			return nil, waited, err
+		}
 	}
 }
 

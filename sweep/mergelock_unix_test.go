@@ -4,6 +4,7 @@ package sweep_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,7 +60,7 @@ func TestMergeLock(t *testing.T) {
 	// merge, and the tables it leaves are current, so they are not written again.
 	hold(owner.Host(), os.Getppid(), 0)
 	finish = func() { os.Remove(lock) }
-	res, err := sweep.MergeTables(out, nil)
+	res, err := sweep.MergeTables(context.Background(), out, nil)
 	if err != nil || !res.UpToDate || waits != 1 || !mtime("table.csv").Equal(old) {
 		t.Fatalf("merge while another holds the lock: %+v %v, %d waits, table rewritten %v", res, err, waits, !mtime("table.csv").Equal(old))
 	}
@@ -70,7 +71,7 @@ func TestMergeLock(t *testing.T) {
 		os.Remove(filepath.Join(out, "merged.json"))
 		os.Remove(lock)
 	}
-	if res, err := sweep.MergeTables(out, nil); err != nil || res.UpToDate || waits != 1 {
+	if res, err := sweep.MergeTables(context.Background(), out, nil); err != nil || res.UpToDate || waits != 1 {
 		t.Fatalf("merge after another's failed: %+v %v, %d waits", res, err, waits)
 	}
 	if s, err := sweep.Load(out); err != nil {
@@ -86,7 +87,7 @@ func TestMergeLock(t *testing.T) {
 		"live process here, untouched": func() { hold(owner.Host(), os.Getppid(), sweep.MergeLockStale+time.Minute) },
 	} {
 		h()
-		if res, err := sweep.MergeTables(out, nil); err != nil || res.UpToDate {
+		if res, err := sweep.MergeTables(context.Background(), out, nil); err != nil || res.UpToDate {
 			t.Errorf("%s: %+v %v", name, res, err)
 		}
 		if _, err := os.Stat(lock); !os.IsNotExist(err) {
@@ -135,7 +136,7 @@ func TestMergeRemovesAbandonedTempFiles(t *testing.T) {
 	if len(got) != 3 || got[killedMerge] != "1000 true" || got[killedUnit] != "2000 true" || got[writing] != "3000 false" {
 		t.Errorf("status's temp files: %v", got)
 	}
-	res, err := sweep.MergeTables(out, nil)
+	res, err := sweep.MergeTables(context.Background(), out, nil)
 	if err != nil || res.Abandoned != 2 {
 		t.Fatalf("merge: %+v %v, want 2 temp files removed", res, err)
 	}
@@ -146,5 +147,52 @@ func TestMergeRemovesAbandonedTempFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(writing); err != nil {
 		t.Errorf("a live writer's temp file was removed: %v", err)
+	}
+}
+
+// A signal (ctx done) ends a merge's wait for another merger's lock at once; the lock, not its
+// own, stays.
+func TestMergeLockWaitCancelled(t *testing.T) {
+	_, p, y, out := newSweep(t, []int{1}, 2)
+	if _, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(out, "merge.lock")
+	if err := os.WriteFile(lock, []byte(owner.Host()+"-"+strconv.Itoa(os.Getppid())+"-0000abcd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := sweep.MergeTables(ctx, out, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("merge waiting for a live merger's lock, cancelled: %v", err)
+	}
+	if _, err := os.Stat(lock); err != nil {
+		t.Errorf("the other merger's lock: %v", err)
+	}
+}
+
+// A run replacing sweep.json while a merge reads the units (new --steps) leaves the merge's
+// tables, built from the old one, not current.
+func TestMergeOfReplacedManifest(t *testing.T) {
+	_, p, y, out := newSweep(t, []int{1, 2}, 2)
+	if _, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(out, "merged.json"))
+	mpath := filepath.Join(out, "sweep.json")
+	b, err := os.ReadFile(mpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sweep.SetMergeRead(func() {
+		if err := os.WriteFile(mpath, append(b, ' '), 0o644); err != nil { // another run's sweep.json
+			t.Fatal(err)
+		}
+	})()
+	if err := sweep.Merge(out); !errors.Is(err, sweep.ErrUnitsChanged) {
+		t.Errorf("merge while sweep.json was replaced: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "merged.json")); err == nil {
+		t.Error("merged.json written for tables of the replaced sweep.json")
 	}
 }

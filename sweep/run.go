@@ -321,10 +321,14 @@ func (w unitWant) sameData(rec *unitRecord) error {
 	case rec.DataDigest == "" && w.legacy:
 		return nil
 	case rec.DataDigest == "":
-		return errors.New("record without the brain data's digest (written by an earlier version), not known to be of this brain data")
+		return errLegacyRecord
 	}
 	return fmt.Errorf("record of other brain data (data digest %s, this sweep's %s)", rec.DataDigest, w.digest)
 }
+
+// errLegacyRecord is a unit record of an earlier version, without a data digest, where the
+// sweep's brain data have one: not known to be of this brain data until a run vouches for it.
+var errLegacyRecord = errors.New("record without the brain data's digest (written by an earlier version), not known to be of this brain data")
 
 // unitRecordDone checks a unit's files and returns its record when they are complete and
 // consistent, else why not. It does not look at the unit's activations (sourceChecker.changed
@@ -441,6 +445,13 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 
+	if c.legacy {
+		// Records of earlier versions (no data digest) get this run's, every shard's: Merge and
+		// other shards require it, and this run's sweep.json vouches for the whole folder.
+		if err := c.stampLegacyRecords(units); err != nil {
+			return nil, err
+		}
+	}
 	rep := &Report{Units: len(units), Abandoned: abandoned, MetaReplaced: metaReplaced}
 	var mine []Unit
 	for _, u := range units {
@@ -455,14 +466,6 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	for _, u := range mine {
 		st := c.unitState(u, sc, folds)
 		if st.done {
-			if st.rec.DataDigest == "" && c.DataDigest != "" {
-				// A record of an earlier version, vouched for by sweep.json's digest: it gets
-				// the digest, which Merge and other shards require.
-				st.rec.DataDigest = c.DataDigest
-				if err := writeJSON(st.base+".json", st.rec); err != nil {
-					return nil, err
-				}
-			}
 			rep.Skipped++
 			continue
 		}
@@ -527,7 +530,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		// A rerun that scored nothing merges again only what changed since the last merge
 		// (metadata, a unit scored by another shard, a merge that did not finish).
 		if rep.Computed > 0 || !mergeCurrent(c.Dir) {
-			mr, err := merge(c.Dir, true, nil)
+			mr, err := merge(ctx, c.Dir, true, nil)
 			switch {
 			case errors.Is(err, ErrUnitsChanged):
 				rep.MergeRaced = true
@@ -570,7 +573,9 @@ func checkEarlier(mpath string, man *Manifest) (vouched bool, err error) {
 			if old.DataDigest != "" && man.DataDigest == "" {
 				man.DataDigest = old.DataDigest // a run that did not compute it keeps the record
 			}
-			vouched = old.DataDigest != "" && old.DataDigest == man.DataDigest
+			// A sweep.json of this data digest, or of a version that kept none (its units were
+			// reused on the fingerprint alone, as then), vouches for records without one.
+			vouched = man.DataDigest != "" && (old.DataDigest == "" || old.DataDigest == man.DataDigest)
 			if old.Model == man.Model && !slices.Equal(old.Layers, man.Layers) && sameSet(old.Layers, man.Layers) {
 				return false, fmt.Errorf("%s: holds a sweep of the same layers in another order ([%s]; this run orders them [%s]: "+
 					"layer names are sorted number by number, blocks.2 before blocks.10); its layer depths differ, use another --out",
@@ -584,6 +589,24 @@ func checkEarlier(mpath string, man *Manifest) (vouched bool, err error) {
 		}
 	}
 	return false, nil
+}
+
+// stampLegacyRecords gives the records of units written by earlier versions (no data digest)
+// of this sweep (its fingerprint, checkpoint and layer) this run's data digest.
+func (c *Config) stampLegacyRecords(units []Unit) error {
+	for _, u := range units {
+		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
+		base := unitBase(c.Dir, ck, ly)
+		rec, err := readRecord(base)
+		if err != nil || rec.DataDigest != "" || rec.Fingerprint != c.Fingerprint || rec.Checkpoint != ck || rec.Layer != ly {
+			continue
+		}
+		rec.DataDigest = c.DataDigest
+		if err := writeJSON(base+".json", rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkUnitNames checks that no two units' file names collide after sanitising.

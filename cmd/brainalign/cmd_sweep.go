@@ -86,7 +86,7 @@ func runSweep(c *cli.Context) error {
 		return usageError("--merge-only and --dry-run do not go together")
 	}
 	if c.Bool("merge-only") {
-		mr, err := sweep.MergeTables(out, func(l *sweep.MergeLock) {
+		mr, err := sweep.MergeTables(c.Context, out, func(l *sweep.MergeLock) {
 			fmt.Fprintf(c.App.ErrWriter, "waiting for the merge of %s by %s (its merge.lock; a killed merger's goes after %s untouched)\n",
 				out, orDefault(l.Holder, "another process"), sweep.MergeLockStale)
 		})
