@@ -63,9 +63,11 @@
 // merged.json is there and every unit has its record (a folder without units/ at all, the
 // tables copied alone, is read as merged). A unit's record is reused only with this run's
 // fingerprint and data digest (DataDigest: every brain value and the row pairing): units of
-// other brain data are scored again, even with sweep.json gone (records of earlier versions,
-// without a digest, are reused when sweep.json holds this run's digest, or none, as versions
-// before digests wrote it: a run then gives every shard's records the digest). A unit's record
+// other brain data are scored again, even with sweep.json gone. Records of earlier versions,
+// without a digest, are reused only when sweep.json was written by such a version (no
+// records_digest) and holds this run's data digest, or none (a version before digests: then on
+// the fingerprint alone, as that version did, and the run says so); the run gives every shard's
+// such records its digest. A unit's record
 // also keeps the identity of the activations it was scored from: the file's absolute path (links
 // resolved), member, size and modification time, and the array's shape and dtype (for a bundle
 // member, the bundle file's size and time, so re-saving a bundle recomputes all its layers),

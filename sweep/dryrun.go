@@ -72,7 +72,7 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.legacy = vouched
+		c.legacy, c.legacyBy = vouched != "", vouched
 		if c.DataDigest == "" {
 			c.DataDigest = man.DataDigest
 		}

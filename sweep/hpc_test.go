@@ -97,66 +97,91 @@ func TestUnitsKeepDataDigest(t *testing.T) {
 	}
 }
 
-// Records of earlier versions (no data digest) are reused when sweep.json vouches for the data
-// (and get the digest), and scored again when it does not.
+// Records of earlier versions (no data digest) are reused when sweep.json, written by such a
+// version, vouches for the data (its digest is this run's, or it kept none: a version before
+// digests, which reused units on the fingerprint alone, as they are now, with a note), and
+// every shard's get the digest; records without one in a folder of this version (sweep.json
+// removed and written again, say) are scored again.
 func TestRecordsWithoutDataDigest(t *testing.T) {
 	_, p, y, out := newSweep(t, []int{1, 2}, 2)
 	if _, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil {
 		t.Fatal(err)
 	}
 	strip := func(m map[string]any) { delete(m, "data_digest") }
+	mpath := filepath.Join(out, "sweep.json")
+	manifest := func(keys ...string) { // sweep.json as an earlier version wrote it: without keys
+		t.Helper()
+		var man map[string]any
+		b, err := os.ReadFile(mpath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &man); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			delete(man, k)
+		}
+		if b, err = json.Marshal(man); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(mpath, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stamped := func(what string) {
+		t.Helper()
+		for _, u := range [][2]string{{"ckpt-1", "layer-0"}, {"ckpt-2", "layer-1"}} {
+			if d := unitJSON(t, out, u[0], u[1])["data_digest"]; d != sweep.DataDigest(y, nil) {
+				t.Fatalf("%s: %s/%s's data_digest %v", what, u[0], u[1], d)
+			}
+		}
+	}
+
+	// The previous version: the digest in sweep.json, none in the records.
 	editRecords(t, out, p, strip)
-	// Another shard does not count them done: they are their shard's to vouch for.
-	if rep, err := sweep.DryRun(shardConfig(t, out, p, y, 0, 2), false); err != nil || rep.Remaining != 2 || rep.Done != 2 {
-		t.Fatalf("dry run of shard 0 over records without digests: %+v %v", rep, err)
+	manifest("records_digest")
+	if rep, err := sweep.DryRun(shardConfig(t, out, p, y, 0, 2), false); err != nil || rep.Remaining != 0 || rep.Done != 2 {
+		t.Fatalf("dry run of shard 0: %+v %v, want the other shard's records done (the run vouches for them)", rep, err)
 	}
 	rep, err := sweep.Run(context.Background(), config(t, out, p, y, nil))
-	if err != nil || rep.Computed != 0 || rep.Skipped != 4 || !rep.Merged {
-		t.Fatalf("rerun over records without digests: %+v %v", rep, err)
+	if err != nil || rep.Computed != 0 || rep.Skipped != 4 || rep.Legacy != 4 || rep.LegacyBy != "digest" || !rep.Merged {
+		t.Fatalf("rerun over the previous version's records: %+v %v", rep, err)
 	}
-	if d := unitJSON(t, out, "ckpt-2", "layer-1")["data_digest"]; d != sweep.DataDigest(y, nil) {
-		t.Fatalf("record's data_digest after the rerun: %v", d)
-	}
-	// A folder of the previous version (the digest in sweep.json, none in the records): a merge
-	// alone says how to vouch for them; any one shard run again does it for every shard's.
+	stamped("rerun")
+	// a merge alone says how to vouch for them; any one shard run again does it for all
 	editRecords(t, out, p, strip)
+	manifest("records_digest")
 	os.Remove(filepath.Join(out, "merged.json"))
 	if err := sweep.Merge(out); err == nil || !strings.Contains(err.Error(), "run the sweep again (any one shard") {
-		t.Errorf("merge of records without digests: %v", err)
+		t.Errorf("merge of the previous version's records: %v", err)
 	}
-	if rep, err := sweep.Run(context.Background(), shardConfig(t, out, p, y, 0, 2)); err != nil || rep.Computed != 0 || !rep.Merged {
-		t.Fatalf("shard 0 of 2 over records without digests: %+v %v, want every unit kept and merged", rep, err)
+	if rep, err := sweep.Run(context.Background(), shardConfig(t, out, p, y, 0, 2)); err != nil || rep.Computed != 0 || rep.Legacy != 4 || !rep.Merged {
+		t.Fatalf("shard 0 of 2 over the previous version's records: %+v %v, want every unit kept and merged", rep, err)
 	}
-	// A sweep of a version before digests (none in sweep.json either): reused on its
-	// fingerprint, as that version did, and stamped.
+	stamped("shard 0 of 2")
+
+	// A version before digests (none in sweep.json either): kept on the fingerprint, said.
 	editRecords(t, out, p, strip)
-	mpath := filepath.Join(out, "sweep.json")
-	var man map[string]any
-	b, err := os.ReadFile(mpath)
-	if err != nil {
-		t.Fatal(err)
+	manifest("records_digest", "data_digest")
+	if rep, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil || rep.Computed != 0 || rep.Legacy != 4 || rep.LegacyBy != "fingerprint" {
+		t.Fatalf("rerun of a sweep made before digests: %+v %v, want every unit kept", rep, err)
 	}
-	if err := json.Unmarshal(b, &man); err != nil {
-		t.Fatal(err)
-	}
-	delete(man, "data_digest")
-	if b, err = json.Marshal(man); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(mpath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if rep, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil || rep.Computed != 0 || rep.Skipped != 4 {
-		t.Fatalf("rerun of a sweep made before digests: %+v %v, want every unit reused", rep, err)
-	}
-	if d := unitJSON(t, out, "ckpt-1", "layer-0")["data_digest"]; d != sweep.DataDigest(y, nil) {
-		t.Fatalf("record's data_digest after the rerun of a sweep before digests: %v", d)
-	}
+	stamped("rerun of a sweep before digests")
+
+	// This version's folder: records without a digest are not of its runs.
 	editRecords(t, out, p, strip)
-	os.Remove(filepath.Join(out, "sweep.json"))
-	rep, err = sweep.Run(context.Background(), config(t, out, p, y, nil))
-	if err != nil || rep.Computed != 4 || !rep.Merged {
-		t.Fatalf("records without digests, sweep.json removed: %+v %v, want every unit scored again", rep, err)
+	if rep, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil || rep.Computed != 4 || rep.Legacy != 0 {
+		t.Fatalf("records without digests in this version's folder: %+v %v, want every unit scored again", rep, err)
+	}
+	// Nor with sweep.json removed, whichever shard runs first.
+	editRecords(t, out, p, strip)
+	os.Remove(mpath)
+	if rep, err := sweep.Run(context.Background(), shardConfig(t, out, p, y, 0, 2)); err != nil || rep.Computed != 2 {
+		t.Fatalf("shard 0 after sweep.json was removed: %+v %v", rep, err)
+	}
+	if rep, err := sweep.Run(context.Background(), shardConfig(t, out, p, y, 1, 2)); err != nil || rep.Computed != 2 || !rep.Merged {
+		t.Fatalf("shard 1 after shard 0 wrote sweep.json again: %+v %v, want its units scored again", rep, err)
 	}
 }
 
@@ -281,5 +306,17 @@ func TestShardSeesOtherShardsChangedUnit(t *testing.T) {
 	}
 	if err := sweep.Merge(out); err != nil {
 		t.Fatalf("merge with the activations moved: %v", err)
+	}
+}
+
+// A merge of a sweep whose other shards have not run says so (units missing their records do not
+// make the merge's stamp fail first).
+func TestMergeOfUnfinishedSweep(t *testing.T) {
+	_, p, y, out := newSweep(t, []int{1, 2}, 2)
+	if rep, err := sweep.Run(context.Background(), shardConfig(t, out, p, y, 0, 2)); err != nil || rep.Merged {
+		t.Fatalf("shard 0 of 2: %+v %v", rep, err)
+	}
+	if err := sweep.Merge(out); err == nil || !strings.Contains(err.Error(), "2 of 4 units are not done") {
+		t.Errorf("merge of half the units: %v", err)
 	}
 }

@@ -295,7 +295,10 @@ func mergeStamp(dir string, m *Manifest) (string, error) {
 	}
 	for _, ck := range m.Checkpoints {
 		for _, ly := range m.Layers {
-			if err := add(unitBase(dir, ck.Name, ly) + ".json"); err != nil {
+			rec := unitBase(dir, ck.Name, ly) + ".json"
+			if err := add(rec); errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(h, "%s -1\n", filepath.Base(rec)) // not done: the merge says so
+			} else if err != nil {
 				return "", err
 			}
 		}

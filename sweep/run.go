@@ -42,20 +42,23 @@ type CheckpointInfo struct {
 
 // Manifest is sweep.json: what a sweep directory holds.
 type Manifest struct {
-	Format      int              `json:"format"`
-	Version     string           `json:"version"`
-	Model       string           `json:"model"`
-	Subject     string           `json:"subject,omitempty"`
-	Brain       BrainInfo        `json:"brain"`
-	Rows        int              `json:"rows"`
-	Targets     int              `json:"targets"`
-	Trailing    []int            `json:"trailing_shape"` // the brain data's shape after the rows axis
-	Options     OptionsInfo      `json:"options"`
-	Fingerprint string           `json:"fingerprint"`
-	DataDigest  string           `json:"data_digest,omitempty"` // every brain value and the row pairing (DataDigest)
-	Layers      []string         `json:"layers"`
-	Checkpoints []CheckpointInfo `json:"checkpoints"`
-	Metadata    MetaFlags        `json:"metadata"`
+	Format      int         `json:"format"`
+	Version     string      `json:"version"`
+	Model       string      `json:"model"`
+	Subject     string      `json:"subject,omitempty"`
+	Brain       BrainInfo   `json:"brain"`
+	Rows        int         `json:"rows"`
+	Targets     int         `json:"targets"`
+	Trailing    []int       `json:"trailing_shape"` // the brain data's shape after the rows axis
+	Options     OptionsInfo `json:"options"`
+	Fingerprint string      `json:"fingerprint"`
+	DataDigest  string      `json:"data_digest,omitempty"` // every brain value and the row pairing (DataDigest)
+	// RecordsDigest: the unit records of this folder carry the data digest (this version's
+	// runs). Without it, sweep.json was written by an earlier version, whose records may lack it.
+	RecordsDigest bool             `json:"records_digest,omitempty"`
+	Layers        []string         `json:"layers"`
+	Checkpoints   []CheckpointInfo `json:"checkpoints"`
+	Metadata      MetaFlags        `json:"metadata"`
 }
 
 const manifestFormat = 1
@@ -177,9 +180,11 @@ type Config struct {
 	// SourceRows is the rows each activation matrix has as stored, before Prepare (DryRun
 	// checks it from the files' headers); 0: Rows.
 	SourceRows int
-	// legacy: the folder's sweep.json holds this run's DataDigest, so the records of earlier
-	// versions in it (without a digest) were scored on this brain data (set by Run and DryRun).
-	legacy bool
+	// legacy: the folder's sweep.json, written by an earlier version, vouches for its records
+	// without a digest (checkEarlier; set by Run and DryRun); legacyBy says on what: "digest"
+	// (its data digest is this run's) or "fingerprint" (it kept none).
+	legacy   bool
+	legacyBy string
 	// Progress, if set, is told about each unit of this shard that is computed, as it starts
 	// (done units so far, skipped ones included), and once at the end.
 	Progress func(done, total int, label string)
@@ -209,12 +214,18 @@ type Report struct {
 	// MetaReplaced names the kinds of metadata given with other values than an earlier run's,
 	// which this run replaced ("coordinates", "ROI labels", "times").
 	MetaReplaced []string
+	// Legacy is the number of unit records of an earlier version (no data digest) that this run
+	// vouched for and gave its digest; LegacyBy says on what: "digest" (sweep.json's data digest
+	// is this run's) or "fingerprint" (a version before digests: the shape, three sampled rows
+	// and the options only, as that version reused them).
+	Legacy   int
+	LegacyBy string
 }
 
 func (c *Config) manifest() Manifest {
 	m := Manifest{Format: manifestFormat, Version: c.Version, Model: c.Plan.Model, Subject: c.Subject, Brain: c.Brain,
 		Rows: c.Rows, Targets: prod(c.Trailing), Trailing: c.Trailing, Options: c.Options.Summary(),
-		Fingerprint: c.Fingerprint, DataDigest: c.DataDigest, Layers: c.Plan.Layers}
+		Fingerprint: c.Fingerprint, DataDigest: c.DataDigest, RecordsDigest: true, Layers: c.Plan.Layers}
 	for _, ck := range c.Plan.Checkpoints {
 		ci := CheckpointInfo{Name: ck.Name}
 		if ck.HasStep {
@@ -416,7 +427,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.legacy = vouched
+	c.legacy, c.legacyBy = vouched != "", vouched
 	if c.DataDigest == "" {
 		c.DataDigest = man.DataDigest // an earlier run's, or none: the units carry the folder's
 	}
@@ -445,14 +456,16 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 
+	legacy := 0
 	if c.legacy {
 		// Records of earlier versions (no data digest) get this run's, every shard's: Merge and
 		// other shards require it, and this run's sweep.json vouches for the whole folder.
-		if err := c.stampLegacyRecords(units); err != nil {
+		legacy, err = c.stampLegacyRecords(units)
+		if err != nil {
 			return nil, err
 		}
 	}
-	rep := &Report{Units: len(units), Abandoned: abandoned, MetaReplaced: metaReplaced}
+	rep := &Report{Units: len(units), Abandoned: abandoned, MetaReplaced: metaReplaced, Legacy: legacy, LegacyBy: c.legacyBy}
 	var mine []Unit
 	for _, u := range units {
 		if c.Shard.has(u.Index) {
@@ -553,19 +566,23 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 // checkEarlier refuses to mix this run's units with those of an earlier sweep in the same
 // folder (its sweep.json at mpath) of other brain data, options, model or layers; man is this
 // run's manifest, which keeps the earlier data digest when this run computed none. vouched
-// says that sweep.json holds this run's data digest: the folder's unit records without one
-// (written by earlier versions) were scored on this brain data.
-func checkEarlier(mpath string, man *Manifest) (vouched bool, err error) {
+// ("digest" or "fingerprint", "" for none) says that sweep.json was written by an earlier
+// version whose records may lack the data digest, for this run's brain data as far as it can
+// tell: its data digest is this run's, or it kept none (a version before digests, which reused
+// units on the fingerprint alone). A sweep.json of this version vouches for nothing: its
+// records all have the digest, and one without is not of its runs (the folder's sweep.json
+// removed, say).
+func checkEarlier(mpath string, man *Manifest) (vouched string, err error) {
 	if b, err := os.ReadFile(mpath); err == nil {
 		var old Manifest
 		if err := json.Unmarshal(b, &old); err == nil {
 			if old.Fingerprint != man.Fingerprint {
-				return false, fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
+				return "", fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
 					mpath, old.Fingerprint, man.Fingerprint)
 			}
 			// Sweeps of earlier versions have no digest: only their fingerprint can be compared.
 			if old.DataDigest != "" && man.DataDigest != "" && old.DataDigest != man.DataDigest {
-				return false, fmt.Errorf("%s: holds a sweep of other brain data: same shape and options, but other values "+
+				return "", fmt.Errorf("%s: holds a sweep of other brain data: same shape and options, but other values "+
 					"or another pairing of stimulus ids (data digest %s, this run %s); use another --out, or remove the whole folder %s "+
 					"(not sweep.json alone: its units hold the old data's scores) to score again",
 					mpath, old.DataDigest, man.DataDigest, filepath.Dir(mpath))
@@ -573,27 +590,32 @@ func checkEarlier(mpath string, man *Manifest) (vouched bool, err error) {
 			if old.DataDigest != "" && man.DataDigest == "" {
 				man.DataDigest = old.DataDigest // a run that did not compute it keeps the record
 			}
-			// A sweep.json of this data digest, or of a version that kept none (its units were
-			// reused on the fingerprint alone, as then), vouches for records without one.
-			vouched = man.DataDigest != "" && (old.DataDigest == "" || old.DataDigest == man.DataDigest)
+			switch {
+			case old.RecordsDigest || man.DataDigest == "":
+			case old.DataDigest == man.DataDigest:
+				vouched = "digest"
+			case old.DataDigest == "":
+				vouched = "fingerprint"
+			}
 			if old.Model == man.Model && !slices.Equal(old.Layers, man.Layers) && sameSet(old.Layers, man.Layers) {
-				return false, fmt.Errorf("%s: holds a sweep of the same layers in another order ([%s]; this run orders them [%s]: "+
+				return "", fmt.Errorf("%s: holds a sweep of the same layers in another order ([%s]; this run orders them [%s]: "+
 					"layer names are sorted number by number, blocks.2 before blocks.10); its layer depths differ, use another --out",
 					mpath, strings.Join(old.Layers, ", "), strings.Join(man.Layers, ", "))
 			}
 			if old.Model != man.Model || !slices.Equal(old.Layers, man.Layers) || len(old.Checkpoints) != len(man.Checkpoints) {
-				return false, fmt.Errorf("%s: holds a sweep of model %q with %d checkpoints x %d layers; this run has %q with %d x %d; use another --out",
+				return "", fmt.Errorf("%s: holds a sweep of model %q with %d checkpoints x %d layers; this run has %q with %d x %d; use another --out",
 					mpath, old.Model, len(old.Checkpoints), len(old.Layers), man.Model, len(man.Checkpoints), len(man.Layers))
 			}
 			return vouched, nil
 		}
 	}
-	return false, nil
+	return "", nil
 }
 
 // stampLegacyRecords gives the records of units written by earlier versions (no data digest)
 // of this sweep (its fingerprint, checkpoint and layer) this run's data digest.
-func (c *Config) stampLegacyRecords(units []Unit) error {
+func (c *Config) stampLegacyRecords(units []Unit) (int, error) {
+	n := 0
 	for _, u := range units {
 		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
 		base := unitBase(c.Dir, ck, ly)
@@ -603,10 +625,11 @@ func (c *Config) stampLegacyRecords(units []Unit) error {
 		}
 		rec.DataDigest = c.DataDigest
 		if err := writeJSON(base+".json", rec); err != nil {
-			return err
+			return n, err
 		}
+		n++
 	}
-	return nil
+	return n, nil
 }
 
 // checkUnitNames checks that no two units' file names collide after sanitising.
@@ -661,9 +684,10 @@ func (c *Config) want(ck, ly string, folds int) unitWant {
 }
 
 // doneElsewhere returns the record of another shard's unit when it is done: its record exists,
-// of this sweep's brain data (the data digest required: a record of an earlier version is
-// that shard's to vouch for), and its activations did not change (a shard scores its own units
-// again when they did, and merges then); nil when not done. changed says how the activations
+// of this sweep's brain data (the data digest, or a record of an earlier version that this
+// run's sweep.json vouches for: Run gives them the digest first), and its activations did not
+// change (a shard scores its own units again when they did, and merges then); nil when not
+// done. changed says how the activations
 // of a unit that was done changed ("" when they did not). Its arrays are that shard's to check.
 func (c *Config) doneElsewhere(u Unit, sc *sourceChecker) (rec *unitRecord, changed string) {
 	ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
@@ -672,7 +696,6 @@ func (c *Config) doneElsewhere(u Unit, sc *sourceChecker) (rec *unitRecord, chan
 		return nil, ""
 	}
 	w := c.want(ck, ly, len(c.Options.Folds))
-	w.legacy = false
 	if w.sameData(rec) != nil {
 		return nil, ""
 	}

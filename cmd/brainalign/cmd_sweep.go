@@ -318,6 +318,12 @@ func runSweep(c *cli.Context) error {
 		fmt.Fprintf(w, " on %s", rep.EngineName)
 	}
 	fmt.Fprintln(w)
+	switch {
+	case rep.Legacy > 0 && rep.LegacyBy == "fingerprint":
+		fmt.Fprintf(w, "  note: kept %d units of a sweep made before data digests, on the brain data's fingerprint alone (its shape, three sampled rows and the options, as that version did): if the brain data changed since, score them again in a new --out\n", rep.Legacy)
+	case rep.Legacy > 0:
+		fmt.Fprintf(w, "  kept %d units of an earlier version's records (sweep.json vouches for their brain data), now with its data digest\n", rep.Legacy)
+	}
 	if len(rep.MetaReplaced) > 0 {
 		fmt.Fprintf(w, "  replaced the %s saved by an earlier run with this run's (scores do not depend on them)\n", strings.Join(rep.MetaReplaced, " and "))
 	}
