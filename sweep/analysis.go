@@ -123,6 +123,15 @@ func sameChannels(a, s *Sweep) error {
 	return nil
 }
 
+// partCounts counts the targets of each of n parts (part: each target's, targetParts).
+func partCounts(n int, part []int) []int {
+	count := make([]int, n)
+	for _, p := range part {
+		count[p]++
+	}
+	return count
+}
+
 // partsOf lists the parts s's targets were joined from, with their numbers of targets: "lh (200)
 // + rh (160)"; "" for targets of one file.
 func partsOf(s *Sweep) string {
@@ -130,10 +139,7 @@ func partsOf(s *Sweep) string {
 	if part == nil {
 		return ""
 	}
-	count := make([]int, len(names))
-	for _, p := range part {
-		count[p]++
-	}
+	count := partCounts(len(names), part)
 	var out []string
 	for i, n := range names {
 		out = append(out, fmt.Sprintf("%s (%d)", n, count[i]))
@@ -362,15 +368,15 @@ func checkCoordsParts(s *Sweep, files []string, rows []int) error {
 	space := s.Meta.Space
 	if (space == nil || space.Parts == nil) && s.Meta.Parts != nil { // joined without spaces
 		if len(files) != len(s.Meta.Parts) {
-			return fmt.Errorf("--coords: %d files for the %d parts of %s's targets (%s): give one per part, in their order", len(files), len(s.Meta.Parts), s.Dir, s.Meta.partList())
+			return fmt.Errorf("--coords: %d files for the %d parts of %s's targets (%s): give one per part, in their order", len(files), len(s.Meta.Parts), s.Dir, partsOf(s))
 		}
 		names := array.PartNames(files)
 		for i, p := range s.Meta.Parts {
 			if array.OtherHemisphere(names[i], p.Name) {
-				return fmt.Errorf("--coords %s is for %s, but the part of %s in its place is %s: give them in the order %s", files[i], names[i], s.Dir, p.Name, s.Meta.partList())
+				return fmt.Errorf("--coords %s is for %s, but the part of %s in its place is %s: give them in the order %s", files[i], names[i], s.Dir, p.Name, partsOf(s))
 			}
 			if rows[i] != p.Targets {
-				return fmt.Errorf("--coords %s: %d vertices, but part %s of %s has %d: give them in the order %s", files[i], rows[i], p.Name, s.Dir, p.Targets, s.Meta.partList())
+				return fmt.Errorf("--coords %s: %d vertices, but part %s of %s has %d: give them in the order %s", files[i], rows[i], p.Name, s.Dir, p.Targets, partsOf(s))
 			}
 		}
 		return nil
@@ -513,10 +519,7 @@ func hemisphereParts(s *Sweep) ([]string, []int) {
 			return nil, nil
 		}
 	}
-	count := make([]int, len(names))
-	for _, p := range part {
-		count[p]++
-	}
+	count := partCounts(len(names), part)
 	index := make([]int, len(names)) // new index of each part with targets
 	var kept []string
 	for i, n := range names {

@@ -69,15 +69,6 @@ func (m Meta) partOf(targets int) []int {
 	return part
 }
 
-// partList lists the parts: "lh (200) + rh (160)".
-func (m Meta) partList() string {
-	var p []string
-	for _, part := range m.Parts {
-		p = append(p, fmt.Sprintf("%s (%d)", part.Name, part.Targets))
-	}
-	return strings.Join(p, " + ")
-}
-
 // partNames lists the parts' names.
 func (m Meta) partNames() []string {
 	var names []string
