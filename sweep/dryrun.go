@@ -253,10 +253,10 @@ func (c *Config) checkEntry(src Source, e *array.Entry, rows int) error {
 		return fmt.Errorf("%s: features must be 2-d (images x features), got shape %v", src, e.Shape)
 	case !e.Floats():
 		return fmt.Errorf("%s: dtype %s: activations must be floating point (float16, bfloat16, float32, float64)", src, e.DType)
-	case e.Shape[0] != rows && rows == c.Rows:
-		return fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, e.Shape[0], c.Brain.Path, c.Rows)
+	case e.Shape[0] != rows && (c.Prepare != nil || rows != c.Rows): // rows paired by id: the ids are one per row
+		return fmt.Errorf("%s: %d rows, but the feature ids list %d (one per row of every activation file)", src, e.Shape[0], rows)
 	case e.Shape[0] != rows:
-		return fmt.Errorf("%s: %d rows, but the feature ids list %d", src, e.Shape[0], rows)
+		return fmt.Errorf("%s: %d rows, but the brain data %s has %d (rows must be the same stimuli)", src, e.Shape[0], c.Brain.Path, c.Rows)
 	case e.Shape[1] == 0:
 		return fmt.Errorf("%s: no features (shape %v)", src, e.Shape)
 	}

@@ -749,4 +749,16 @@ func TestSweepFeatureIDsCount(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, fmt.Sprintf("%d rows, but the feature ids list %d", h.n, h.n-10)) {
 		t.Errorf("exit %d, %s", code, stderr)
 	}
+	// the dry run says the same, also where the ids are as many as the brain data's rows
+	short2 := filepath.Join(h.dir, "short2.txt")
+	must(t, os.WriteFile(short2, []byte(strings.Join(ids[:h.n-1], "\n")+"\n"), 0o644))
+	brainIDs := filepath.Join(h.dir, "brain-short.txt")
+	must(t, os.WriteFile(brainIDs, []byte(strings.Join(ids[:h.n-1], "\n")+"\n"), 0o644))
+	b := readNPY(t, h.brain)
+	fewer := filepath.Join(h.dir, "fewer.npy")
+	must(t, array.WriteNPY(fewer, []int{h.n - 1, b.Shape[1]}, b.F32[:(h.n-1)*b.Shape[1]]))
+	stdout, _, _ := runCLI(t, "sweep", "--dry-run", "--features", filepath.Join(h.study, "model"), "--features-ids", short2, "--brain", fewer, "--brain-ids", brainIDs, "--out", filepath.Join(h.dir, "o2"))
+	if !strings.Contains(stdout, fmt.Sprintf("%d rows, but the feature ids list %d", h.n, h.n-1)) {
+		t.Errorf("dry run, ids as many as the brain rows:\n%s", stdout)
+	}
 }
