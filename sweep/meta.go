@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math"
 	"os"
@@ -540,13 +541,22 @@ func loadMeta(dir string) (Meta, error) {
 	if err == nil && p(partsFile) != "" {
 		m.Parts, err = readParts(p(partsFile))
 	}
-	if err == nil && p(channelsFile) != "" {
-		var b []byte
-		if b, err = os.ReadFile(p(channelsFile)); err == nil {
-			m.Channels = strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-		}
+	if err == nil {
+		m.Channels, err = readChannels(filepath.Join(md, channelsFile))
 	}
 	return m, err
+}
+
+// readChannels reads the MEG channels' names (save); nil where the file is absent.
+func readChannels(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"), nil
 }
 
 // readParts reads the parts of joined targets (save).

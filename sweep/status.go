@@ -35,6 +35,13 @@ type Status struct {
 	// Lock is the merge lock: a merge in progress, or left by a killed merge (Abandoned); nil
 	// when none.
 	Lock *MergeLock
+	// Parts are the files the targets were joined from (meta/parts.txt: hemispheres), nil for
+	// targets of one file; Channels the MEG channels' names (meta/channels.txt, kept from epochs
+	// files), nil where unknown.
+	Parts    []TargetPart
+	Channels []string
+	// MetaErr says why meta/parts.txt or meta/channels.txt could not be read ("" when read).
+	MetaErr string
 }
 
 // ReadStatus reads the status of the sweep in dir.
@@ -76,7 +83,26 @@ func ReadStatus(dir string) (*Status, error) {
 	st.Current = st.Merged && mergeCurrent(dir)
 	st.Temp = atomicfile.ListTemp(dir, true)
 	st.Lock = ReadMergeLock(dir)
+	st.Parts, st.Channels, err = readPartsChannels(dir)
+	if err != nil {
+		st.MetaErr = err.Error()
+	}
 	return st, nil
+}
+
+// readPartsChannels reads a sweep's parts and MEG channels, the two small metadata files that say
+// which subjects can be pooled with it, without its other metadata.
+func readPartsChannels(dir string) ([]TargetPart, []string, error) {
+	md := filepath.Join(dir, metaDir)
+	var parts []TargetPart
+	if p := filepath.Join(md, partsFile); fileExists(p) {
+		var err error
+		if parts, err = readParts(p); err != nil {
+			return nil, nil, err
+		}
+	}
+	channels, err := readChannels(filepath.Join(md, channelsFile))
+	return parts, channels, err
 }
 
 // ReadStatusQuick is ReadStatus for listing many sweeps: units count as done when their record

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,5 +80,15 @@ func TestReadStatus(t *testing.T) {
 	}
 	if _, err := sweep.ReadStatus(filepath.Dir(out)); err == nil {
 		t.Error("ReadStatus of a folder without sweep.json")
+	}
+	// Parts and channels: none saved, none read; a damaged parts file is said, not fatal.
+	if st.Parts != nil || st.Channels != nil || st.MetaErr != "" {
+		t.Errorf("a sweep of one .npy file: parts %v, channels %v, %q", st.Parts, st.Channels, st.MetaErr)
+	}
+	if err := os.WriteFile(filepath.Join(out, "meta", "parts.txt"), []byte("lh\t3\nrh three\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = sweep.ReadStatus(out); err != nil || !strings.Contains(st.MetaErr, "line 2") {
+		t.Errorf("a damaged parts.txt: %q, %v", st.MetaErr, err)
 	}
 }

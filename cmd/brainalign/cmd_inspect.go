@@ -214,6 +214,7 @@ func printStatus(w io.Writer, s *sweep.Status, now time.Time) {
 	fmt.Fprintf(w, "  %d checkpoint(s) x %d layers = %d units; %d folds, %d penalties%s, inner %s, %s\n",
 		len(m.Checkpoints), len(m.Layers), s.Units, o.Folds, len(o.Alphas), grid, o.Inner, o.Precision)
 	fmt.Fprintf(w, "  metadata: %s\n", metadataKinds(m.Metadata))
+	printPartsChannels(w, s)
 	fmt.Fprintf(w, "  %d of %d units done (%.0f%%), %s\n", s.Done, s.Units, 100*float64(s.Done)/float64(max(s.Units, 1)), mergeState(s))
 	for _, t := range s.Timed {
 		fmt.Fprintf(w, "  %s per unit on %s (%d units)\n", roughly(time.Duration(t.Seconds*float64(time.Second))), t.Engine, t.Units)
@@ -238,6 +239,28 @@ func printStatus(w io.Writer, s *sweep.Status, now time.Time) {
 		}
 	}
 	fmt.Fprintln(w, line)
+}
+
+// printPartsChannels says what decides which subjects pool with the sweep: the files its targets
+// were joined from (hemispheres) and its MEG channels.
+func printPartsChannels(w io.Writer, s *sweep.Status) {
+	if len(s.Parts) > 0 {
+		var parts []string
+		for _, p := range s.Parts {
+			parts = append(parts, fmt.Sprintf("%s (%d)", p.Name, p.Targets))
+		}
+		fmt.Fprintf(w, "  targets joined from %d files: %s\n", len(s.Parts), strings.Join(parts, " + "))
+	}
+	if c := s.Channels; len(c) > 0 {
+		list := strings.Join(c, ", ")
+		if len(c) > 6 {
+			list = strings.Join(c[:3], ", ") + ", ..., " + strings.Join(c[len(c)-2:], ", ")
+		}
+		fmt.Fprintf(w, "  %d MEG channels: %s (subjects pool channel by channel only with these, in this order)\n", len(c), list)
+	}
+	if s.MetaErr != "" {
+		fmt.Fprintf(w, "  metadata unreadable: %s\n", s.MetaErr)
+	}
 }
 
 // printTemp lists the temp files of a sweep folder with their sizes: those of killed runs and

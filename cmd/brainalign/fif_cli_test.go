@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -59,6 +60,10 @@ func TestSweepEpochsFileTimes(t *testing.T) {
 	// and its channels, so that subjects are pooled channel by channel only where they agree
 	if got, want := readFile(t, filepath.Join(sw, "meta", "channels.txt")), strings.Join(exp.Files["split-epo.fif"].Channels, "\n")+"\n"; got != want || len(want) < 10 {
 		t.Errorf("meta/channels.txt %q, want MNE's %q", got, want)
+	}
+	ch := exp.Files["split-epo.fif"].Channels
+	if out := mustRun(t, "inspect", sw); !strings.Contains(out, fmt.Sprintf("  %d MEG channels: %s (", len(ch), strings.Join(ch, ", "))) {
+		t.Errorf("inspect of a sweep of an epochs file does not list its %d channels:\n%s", len(ch), out)
 	}
 	times := filepath.Join(dir, "times-from")
 	_, stderr, code = runCLI(t, "sweep", "--features", filepath.Join(dir, "model"), "--brain", epochs, "--times", epochs, "--alphas", "1,100", "--out", times)

@@ -569,6 +569,9 @@ func TestSpatialDistancesPerHemisphere(t *testing.T) {
 	if got := readFile(t, filepath.Join(npyBoth, "meta", "parts.txt")); got != "lh\t360\nrh\t360\n" {
 		t.Errorf("meta/parts.txt = %q", got)
 	}
+	if out := mustRun(t, "inspect", npyBoth); !strings.Contains(out, "  targets joined from 2 files: lh (360) + rh (360)\n") || strings.Contains(out, "MEG channels") {
+		t.Errorf("inspect of a sweep of two hemispheres:\n%s", out)
+	}
 	mustRun(t, "spatial", "--no-figures", "--no-mask", "--out", spNpy, npyBoth)
 	for v, d := range readNPY(t, filepath.Join(spNpy, "distance.npy")).F64 {
 		if math.Abs(d-d1[v%m]) > 1e-9 {

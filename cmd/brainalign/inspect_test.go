@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -93,6 +94,22 @@ func TestPrintStatusRate(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("no %q in\n%s", want, b.String())
 		}
+	}
+}
+
+// THINGS-MEG's 271 channels are listed by their ends; parts and an unreadable file are said.
+func TestPrintPartsChannels(t *testing.T) {
+	ch := make([]string, 271)
+	for i := range ch {
+		ch[i] = fmt.Sprintf("MEG%04d", i)
+	}
+	var b bytes.Buffer
+	printPartsChannels(&b, &sweep.Status{Channels: ch, Parts: []sweep.TargetPart{{Name: "lh", Targets: 3}, {Name: "rh", Targets: 4}}, MetaErr: "meta/parts.txt: line 2"})
+	want := "  targets joined from 2 files: lh (3) + rh (4)\n" +
+		"  271 MEG channels: MEG0000, MEG0001, MEG0002, ..., MEG0269, MEG0270 (subjects pool channel by channel only with these, in this order)\n" +
+		"  metadata unreadable: meta/parts.txt: line 2\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
 
