@@ -109,12 +109,23 @@ func TemporalScore(scores []float64, layers, channels int, times []float64) (Tem
 	return res, err
 }
 
-// Window is a half-open time interval [Start, End) in seconds. Times are
-// compared as given; a grid value that should fall on a bound must be
-// representable as such (e.g. pick bounds half a sample off the grid).
+// Window is a half-open time interval [Start, End) in seconds. A time within
+// WindowTolerance of a bound is on it: times saved as TMin + j/rate or by
+// np.arange carry rounding errors (0.1 s stored as 0.09999999999999998).
 type Window struct {
 	Start float64 `json:"start"`
 	End   float64 `json:"end"`
+}
+
+// WindowTolerance is how close to a window's bound a time counts as on it: far
+// below any sampling period (MEG samples at most every 1e-4 s), far above the
+// rounding error of a time in seconds.
+const WindowTolerance = 1e-9
+
+// Contains reports whether time t (seconds) is in [Start, End), up to
+// WindowTolerance.
+func (w Window) Contains(t float64) bool {
+	return t >= w.Start-WindowTolerance && t < w.End-WindowTolerance
 }
 
 // StudyWindows are the windows the study reports best layers for.
@@ -124,7 +135,7 @@ var StudyWindows = []Window{{0.08, 0.13}, {0.13, 0.18}, {0.5, 0.55}}
 func timesIn(times []float64, w Window) []int {
 	var idx []int
 	for i, t := range times {
-		if t >= w.Start && t < w.End {
+		if w.Contains(t) {
 			idx = append(idx, i)
 		}
 	}

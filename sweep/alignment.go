@@ -313,7 +313,7 @@ func (s *Sweep) selectTargets(o AlignmentOptions) ([]int, error) {
 		inside := 0
 		for t := range keep {
 			tt := times[t%len(times)]
-			in := tt >= w.Start && tt < w.End
+			in := w.Contains(tt)
 			keep[t] = keep[t] && in
 			if in {
 				inside++

@@ -734,7 +734,7 @@ func usableWindows(times []float64, ws []metrics.Window) []metrics.Window {
 	var out []metrics.Window
 	for _, w := range ws {
 		for _, t := range times {
-			if t >= w.Start && t < w.End {
+			if w.Contains(t) {
 				out = append(out, w)
 				break
 			}

@@ -273,12 +273,12 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 				s := 0.0
 				n = 0
 				for t, k := range mask.Keep {
-					if tm := times[t%nt]; k && tm >= w.Start && tm < w.End {
+					if tm := times[t%nt]; k && w.Contains(tm) {
 						s += best[c*M+t]
 						n++
 					}
 				}
-				wh.Values[c] = s / math.Max(1, float64(n))
+				wh.Values[c] = s / float64(n) // NaN without a significant target: undefined, not 0
 			}
 			if n == 0 {
 				wh.HalfTime = HalfTime{HalfTime: metrics.HalfTime{Step: math.NaN(), Fraction: math.NaN()},

@@ -176,9 +176,16 @@ func (c Config) MEGTimes() []float64 {
 	if m.Channels == 0 {
 		return nil
 	}
+	// As MNE's epochs.times, (first + j) / rate where TMin is on the sample grid: times that
+	// fall on round values are them (0.1, not 0.09999999999999998).
+	first := math.Round(m.TMin * m.SampleRate)
+	onGrid := math.Abs(first-m.TMin*m.SampleRate) < 1e-9
 	var t []float64
 	for j := 0; ; j++ {
 		v := m.TMin + float64(j)/m.SampleRate
+		if onGrid {
+			v = (first + float64(j)) / m.SampleRate
+		}
 		if v > m.TMax+1e-9 {
 			break
 		}

@@ -590,3 +590,19 @@ func BenchmarkActivationsDemo(b *testing.B) {
 		d.Model.Activations(5, 7)
 	}
 }
+
+// MEG times fall on round values where the epoch starts on the sample grid, as MNE's epochs.times
+// ((first + j) / rate): windows bounded by round times then hold the samples on their bounds.
+func TestMEGTimesOnGrid(t *testing.T) {
+	c := Demo()
+	c.MEG.TMin, c.MEG.TMax, c.MEG.SampleRate = -0.5, 1, 20
+	times := c.MEGTimes()
+	if len(times) != 31 || times[0] != -0.5 || times[12] != 0.1 || times[30] != 1 {
+		t.Errorf("times %v: want 31 from -0.5 to 1 with 0.1 exactly at 12", times)
+	}
+	c.MEG.TMin = -0.512 // off the grid: TMin + j/rate
+	times = c.MEGTimes()
+	if times[0] != -0.512 || math.Abs(times[1]-(-0.462)) > 1e-15 || times[len(times)-1] > 1+1e-9 {
+		t.Errorf("times off the grid %v", times)
+	}
+}

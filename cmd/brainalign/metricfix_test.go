@@ -1,11 +1,14 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/brainalign/brainalign/array"
 )
 
 // megFixture adds MEG sweeps of sub-01 and sub-02 to the metric commands' study (metricSweeps),
@@ -161,6 +164,39 @@ func TestWindowsWithoutTimePoints(t *testing.T) {
 	stdout := mustRun(t, "temporal", "--no-figures", "--windows", "0.2:0.3", "--out", out, mg[0], mg[1])
 	if !strings.Contains(stdout, "best layer in [0.2, 0.3) s:") {
 		t.Errorf("temporal --windows 0.2:0.3:\n%s", stdout)
+	}
+}
+
+// Times saved as TMin + j/rate (or by np.arange) carry rounding errors: 0.1 s stored as
+// 0.09999999999999998 is in the window 0.1:0.15 all the same. A window of no significant target
+// has no half-time and no values (empty cells, JSON null), not values of 0.
+func TestWindowBoundsAndEmptyWindows(t *testing.T) {
+	mg := megSweeps(t)
+	dir := t.TempDir()
+	n := len(readNPY(t, filepath.Join(mg[0], "meta", "times.npy")).F64)
+	times := make([]float64, n)
+	for j := range times {
+		times[j] = -0.5 + float64(j)/20
+	}
+	if times[12] == 0.1 || math.Abs(times[12]-0.1) > 1e-15 {
+		t.Fatalf("time 12 is %v: the test needs one off 0.1 by rounding", times[12])
+	}
+	tf := filepath.Join(dir, "times.npy")
+	must(t, array.WriteNPY(tf, []int{n}, times))
+	stdout := mustRun(t, "temporal", "--no-figures", "--times", tf, "--windows", "0.1:0.15", "--out", filepath.Join(dir, "t"), mg[0], mg[1])
+	if !strings.Contains(stdout, "best layer in [0.1, 0.15) s:") {
+		t.Errorf("temporal --windows 0.1:0.15 with 0.1 stored as %v:\n%s", times[12], stdout)
+	}
+	ht := filepath.Join(dir, "h")
+	mustRun(t, "halftime", "--no-figures", "--windows", "-0.3:-0.2", "--out", ht, mg[0], mg[1])
+	if csv := readFile(t, filepath.Join(ht, "halftime.csv")); !strings.Contains(csv, "\nwindow,-0.3--0.2 s,,,\n") {
+		t.Errorf("halftime of a window without a significant target:\n%s", csv)
+	}
+	w := get(t, readJSON(t, filepath.Join(ht, "halftime.json")), "result", "windows").([]any)[0].(map[string]any)
+	for c, v := range w["values"].([]any) {
+		if v != nil {
+			t.Errorf("window without a significant target: value %v at checkpoint %d, want null", v, c)
+		}
 	}
 }
 
