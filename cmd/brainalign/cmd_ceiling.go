@@ -58,7 +58,7 @@ func init() {
 			&cli.StringFlag{Name: "method", Value: string(ceiling.NCSNR), Usage: "ncsnr or split-half"},
 			&cli.IntFlag{Name: "splits", Value: ceiling.DefaultSplits, Usage: "split-half: random splits averaged"},
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "split-half: random seed of the splits"},
-			brainMaskFlag(),
+			brainMaskFlag("outputs hold NaN elsewhere, where the brain data may hold anything (NaN included), and averaged.npy the masked targets only"),
 			&cli.BoolFlag{Name: "no-averaged", Usage: "do not write averaged.npy (saves its memory and disk)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},

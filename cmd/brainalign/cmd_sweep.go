@@ -62,7 +62,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none), or a NIfTI/MGH/CIFTI label volume of the targets: per-ROI means; repeat for targets joined from several files (lh.streams.mgz, then rh.streams.mgz), a label naming the same ROI in each"},
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
 			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds), or an MNE epochs file's (-epo.fif): temporal score (default: the brain file's, when it is an epochs file)"},
-			brainMaskFlag(),
+			brainMaskFlag("the tables (scores.npy, fold_scores.npy) hold the masked targets only, in the order of numpy's flatnonzero(MASK) (meta/space_targets.npy lists their indices where the data have a space: NIfTI, MGH, CIFTI, GIFTI or --space), and maps written in that space NaN elsewhere; the brain data may hold anything there (NaN included)"),
 			&cli.StringSliceFlag{Name: "space", Category: catMeta, Usage: "NIfTI, MGH, CIFTI or GIFTI `FILE` whose voxels, vertices or grayordinates are the targets (default: the brain file's, if one of those; repeat for targets joined from several: lh, then rh): volume outputs, and coordinates (volumes) when --coords is not given"},
 			&cli.StringSliceFlag{Name: "ceiling", Category: catMeta, Usage: "noise ceiling per target `CEILING.npy` (brainalign ceiling; one per brain file, in order, for brain data joined from several): rank and scaling --ceiled"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},

@@ -21,8 +21,10 @@ type targetMask struct {
 	geo   *array.Geometry // the mask file's space, when it is a NIfTI or MGH file
 }
 
-func brainMaskFlag() cli.Flag {
-	return &cli.StringSliceFlag{Name: "brain-mask", Usage: "score only the targets where `MASK` (a NIfTI/MGH volume, CIFTI map or .npy of the targets' shape) is nonzero; outputs hold NaN elsewhere, where the brain data may hold anything (NaN included). Brain data with one column per masked target are taken as already masked. Repeat for brain data joined from several files (lh, rh), one mask each, in the same order"}
+// brainMaskFlag is --brain-mask; elsewhere says what the command's outputs hold outside the
+// mask.
+func brainMaskFlag(elsewhere string) cli.Flag {
+	return &cli.StringSliceFlag{Name: "brain-mask", Usage: "score only the targets where `MASK` (a NIfTI/MGH volume, CIFTI map or .npy of the targets' shape) is nonzero; " + elsewhere + ". Brain data with one column per masked target are taken as already masked. Repeat for brain data joined from several files (lh, rh), one mask each, in the same order"}
 }
 
 // readMask reads a mask file: nonzero (and not NaN) elements are kept.

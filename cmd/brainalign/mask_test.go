@@ -129,6 +129,10 @@ func TestBrainMask(t *testing.T) {
 	if n := get(t, readJSON(t, filepath.Join(sw, "sweep.json")), "targets"); n != float64(len(keep)) {
 		t.Errorf("sweep.json targets %v, want %d", n, len(keep))
 	}
+	// the tables hold the masked targets only, as documented: np.flatnonzero(mask)'s order
+	if sc, idx := readNPY(t, filepath.Join(sw, "scores.npy")), readNPY(t, filepath.Join(sw, "meta", "space_targets.npy")); fmt.Sprint(sc.Shape) != fmt.Sprintf("[1 3 %d]", len(keep)) || fmt.Sprint(idx.I64) != fmt.Sprint(keep) {
+		t.Errorf("masked sweep: scores.npy %v, space_targets.npy %v; want [1 3 %d], %v", sc.Shape, idx.I64, len(keep), keep)
+	}
 	coords := readNPY(t, filepath.Join(sw, "meta", "coords.npy"))
 	all, err := g.Coordinates()
 	must(t, err)
