@@ -10,6 +10,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -597,8 +598,8 @@ func (g *Geometry) VolumeExt() string {
 }
 
 // WriteVolume writes data, one float32 value per voxel or vertex of g in C order over (x, y, z)
-// (the trailing axes of brain data read from g's file), to path as a compressed file of g's
-// format (path should end in g.VolumeExt()), with g's header: voxel sizes, orientation and
+// (the trailing axes of brain data read from g's file), to path as a file of g's format
+// (path should end in g.VolumeExt(): compressed; .nii and .mgh are written uncompressed), with g's header: voxel sizes, orientation and
 // affine, so that viewers overlay it on the input's space. NaN values are kept. The file is
 // written atomically. Over CIFTI grayordinates, it is a CIFTI-2 scalar file (uncompressed, as
 // Workbench reads them) with the input's grayordinates and one map named after the file.
@@ -684,6 +685,17 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 				}
 			}
 		}
+	}
+	lower := strings.ToLower(path)
+	if !strings.HasSuffix(lower, ".gz") && !strings.HasSuffix(lower, ".mgz") {
+		// .nii, .mgh: uncompressed, as the name says (a gzip'd .nii is refused by readers)
+		return atomicfile.Write(path, func(w io.Writer) error {
+			if _, err := w.Write(head); err != nil {
+				return err
+			}
+			_, err := w.Write(body)
+			return err
+		})
 	}
 	return atomicfile.Write(path, func(w io.Writer) error {
 		zw := gzip.NewWriter(w)
@@ -793,6 +805,73 @@ func (g *Geometry) Affine() ([16]float64, error) {
 	}
 	a[15] = 1
 	return a, nil
+}
+
+// GridTolerance is how far (mm) two voxel-to-world matrices may differ, entry by entry, and
+// still place the voxels alike: far above the rounding of a float32 sform or a qform's
+// quaternion, far below any resampling.
+const GridTolerance = 1e-3
+
+// SameGrid reports, as an error saying how they differ, where b's voxels are not a's: volumes
+// (NIfTI, MGH) of another shape or voxel-to-world matrix (beyond GridTolerance). Voxels are
+// matched by index, so a mask or atlas of another grid of the same shape would pick other
+// voxels than it shows in a viewer. Surfaces (vertices x 1 x 1) are compared by their number of
+// vertices; CIFTI and GIFTI files, whose maps line up by count, and joined spaces of another
+// number of parts are not compared (nil).
+func SameGrid(a, b *Geometry) error {
+	if a == nil || b == nil || a.OfMaps() || b.OfMaps() {
+		return nil
+	}
+	if a.Format == "parts" || b.Format == "parts" {
+		if len(a.Parts) != len(b.Parts) {
+			return nil
+		}
+		for i := range a.Parts {
+			if err := SameGrid(a.Parts[i].Geometry, b.Parts[i].Geometry); err != nil {
+				return fmt.Errorf("%s: %v", a.Parts[i].Name, err)
+			}
+		}
+		return nil
+	}
+	if !slices.Equal(a.Spatial, b.Spatial) {
+		return fmt.Errorf("a grid of %s, not %s", ShapeString(a.Spatial), ShapeString(b.Spatial))
+	}
+	if volumeAxes(a.Spatial) < 2 {
+		return nil // a surface's vertices: the header places none of them
+	}
+	ma, errA := a.Affine()
+	mb, errB := b.Affine()
+	if errA != nil || errB != nil {
+		return nil
+	}
+	for i := range 3 {
+		for j := range 4 {
+			if math.Abs(ma[4*i+j]-mb[4*i+j]) > GridTolerance {
+				return fmt.Errorf("voxel-to-world matrix row %d %v, not %v", i+1, roundRow(ma[4*i:4*i+4]), roundRow(mb[4*i:4*i+4]))
+			}
+		}
+	}
+	return nil
+}
+
+// volumeAxes counts the axes of more than one voxel.
+func volumeAxes(spatial []int) int {
+	n := 0
+	for _, d := range spatial {
+		if d > 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// roundRow rounds a matrix row for messages (float32 headers' digits are noise).
+func roundRow(r []float64) []float64 {
+	out := make([]float64, len(r))
+	for i, v := range r {
+		out[i] = math.Round(v*1e4) / 1e4
+	}
+	return out
 }
 
 // Coordinates returns the world position (mm) of every voxel, targets x 3 in C order over

@@ -1,6 +1,7 @@
 package array
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -270,5 +271,61 @@ func TestNeuroHeaderEdges(t *testing.T) {
 	}
 	if err := WriteFrames(filepath.Join(dir, "long.nii.gz"), g, 40000, make([]float64, 40000*g.Targets())); err == nil || !strings.Contains(err.Error(), "NIfTI-1 holds at most 32767 per axis") {
 		t.Errorf("40000 frames as NIfTI-1: %v", err)
+	}
+}
+
+// A mask or atlas is matched to the data by voxel index: SameGrid tells grids apart by shape and
+// voxel-to-world matrix, and leaves surfaces, maps and others alone.
+func TestSameGrid(t *testing.T) {
+	g, err := ReadGeometry(filepath.Join("..", "testdata", "neuro", "float32_be.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clone := func(edit func(h []byte)) *Geometry {
+		c := *g
+		c.header = bytes.Clone(g.header)
+		c.Spatial = slices.Clone(g.Spatial)
+		if edit != nil {
+			edit(c.header)
+		}
+		return &c
+	}
+	srow := func(i int) func(h []byte) { // sform entry i moved by 0.5 mm
+		return func(h []byte) {
+			off := 280 + 4*i
+			g.order.PutUint32(h[off:], math.Float32bits(math.Float32frombits(g.order.Uint32(h[off:]))+0.5))
+		}
+	}
+	if err := SameGrid(g, clone(nil)); err != nil {
+		t.Errorf("a grid and its copy: %v", err)
+	}
+	if err := SameGrid(g, clone(srow(3))); err == nil || err.Error() != "voxel-to-world matrix row 1 [-2 0.1 0 90], not [-2 0.1 0 90.5]" {
+		t.Errorf("shifted 0.5 mm in x: %v", err)
+	}
+	if err := SameGrid(clone(srow(10)), g); err == nil || !strings.Contains(err.Error(), "row 3 [0 0 2.3 -72], not [0 0 1.8 -72]") {
+		t.Errorf("other voxel sizes: %v", err)
+	}
+	other := clone(nil)
+	other.Spatial = []int{2, 4, 3}
+	if err := SameGrid(g, other); err == nil || err.Error() != "a grid of 2 x 3 x 4, not 2 x 4 x 3" {
+		t.Errorf("another shape: %v", err)
+	}
+	// surfaces: the number of vertices only; maps and joined spaces of other parts: not compared
+	surf, surfShifted := clone(nil), clone(srow(3))
+	surf.Spatial, surfShifted.Spatial = []int{24, 1, 1}, []int{24, 1, 1}
+	if err := SameGrid(surf, surfShifted); err != nil {
+		t.Errorf("surfaces of as many vertices: %v", err)
+	}
+	gifti := &Geometry{Format: "gifti", Spatial: []int{5}}
+	if SameGrid(g, gifti) != nil || SameGrid(nil, g) != nil {
+		t.Error("a GIFTI file or none compared with a volume")
+	}
+	lh, err := Join([]string{"lh.a.nii", "rh.a.nii"}, []*Geometry{g, g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rhShifted, _ := Join([]string{"lh.b.nii", "rh.b.nii"}, []*Geometry{g, clone(srow(3))})
+	if err := SameGrid(rhShifted, lh); err == nil || !strings.HasPrefix(err.Error(), "rh: voxel-to-world matrix row 1") {
+		t.Errorf("joined spaces, the right part shifted: %v", err)
 	}
 }

@@ -60,13 +60,34 @@ func TestDuplicateROINamesRefused(t *testing.T) {
 	array.WriteNPY(roi, []int{3}, []int64{0, 1, 2})
 	names := filepath.Join(dir, "names.txt")
 	os.WriteFile(names, []byte("V1\nV2\nV1\n"), 0o644)
-	if _, err := sweep.ReadMeta("", roi, names, ""); err == nil || !strings.Contains(err.Error(), `labels 0 and 2 are both named "V1"`) {
+	check := func() error { // checked against the targets (after a mask's Restrict)
+		m, err := sweep.ReadMeta("", roi, names, "")
+		if err != nil {
+			return err
+		}
+		return m.Check("brain.npy", []int{3})
+	}
+	if err := check(); err == nil || !strings.Contains(err.Error(), `labels 0 and 2 are both named "V1"`) {
 		t.Errorf("duplicate ROI names: %v", err)
 	}
 	// an atlas table repeating a name for labels no target carries is fine
 	os.WriteFile(names, []byte("V1\nV2\nV3\nUnknown\nUnknown\n"), 0o644)
-	if _, err := sweep.ReadMeta("", roi, names, ""); err != nil {
+	if err := check(); err != nil {
 		t.Errorf("a repeated name of labels no target carries: %v", err)
+	}
+	// labels of targets a mask leaves out need no name: the atlas's background outside the brain
+	array.WriteNPY(roi, []int{5}, []int64{0, 1, 2, 7, 7})
+	os.WriteFile(names, []byte("1 V1\n2 V2\n"), 0o644)
+	m, err := sweep.ReadMeta("", roi, names, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Check("brain.npy", []int{5}); err == nil || !strings.Contains(err.Error(), "2 ROI label(s) carried by targets have no name: 0 (1 targets), 7 (2 targets)") {
+		t.Errorf("labels 0 and 7 without names: %v", err)
+	}
+	m.Restrict([]int{1, 2}, 5)
+	if err := m.Check("brain.npy (masked)", []int{2}); err != nil {
+		t.Errorf("the masked targets' labels are named: %v", err)
 	}
 }
 

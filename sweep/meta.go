@@ -45,7 +45,7 @@ type Meta struct {
 	// t is in the part whose range holds it. Nil for the targets of one file.
 	Parts []TargetPart
 	// Files the fields were read from (ReadMeta, ReadCeiling), for errors.
-	Files struct{ Coords, ROI, Times, Ceiling string }
+	Files struct{ Coords, ROI, ROINames, Times, Ceiling string }
 }
 
 // TargetPart is one file's targets among targets joined from several files.
@@ -182,9 +182,7 @@ func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error)
 		if m.ROINames, err = readROINames(roiNames); err != nil {
 			return m, err
 		}
-		if err := checkROINamesCover(roiNames, m.ROI, m.ROINames); err != nil {
-			return m, err
-		}
+		m.Files.ROINames = roiNames // Check sees that they name the labels the targets carry
 	}
 	if times != "" {
 		var shape []int
@@ -267,6 +265,12 @@ func (m Meta) Check(what string, trailing []int) error {
 	}
 	if m.ROI != nil && len(m.ROI) != targets {
 		return fmt.Errorf("%s: %d ROI labels for the %d targets of %s", m.name(m.Files.ROI, "ROI labels"), len(m.ROI), targets, what)
+	}
+	if m.ROI != nil && m.Files.ROINames != "" {
+		// after Restrict: an atlas's labels outside a --brain-mask (its background) need no name
+		if err := checkROINamesCover(m.Files.ROINames, m.ROI, m.ROINames); err != nil {
+			return err
+		}
 	}
 	if m.Times != nil {
 		nt := len(m.Times)

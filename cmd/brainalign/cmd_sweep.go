@@ -185,6 +185,11 @@ func runSweep(c *cli.Context) error {
 	if meta.Space, err = volumeSpace(c.StringSlice("space"), y); err != nil {
 		return err
 	}
+	for _, flag := range []string{"roi", "ceiling"} { // an atlas, a ceiling map: voxel by voxel
+		if err := checkGrids(flag, c.StringSlice(flag), meta.Space, orDefault(strings.Join(c.StringSlice("space"), " + "), y.name())); err != nil {
+			return err
+		}
+	}
 	if meta.Space != nil && meta.Coords == nil {
 		// a volume's voxels are placed by its affine; a surface's vertices need --coords
 		if xyz, err := meta.Space.Coordinates(); err == nil {

@@ -479,6 +479,11 @@ func volumeSpace(spaces []string, y *input) (*array.Geometry, error) {
 		return nil, fmt.Errorf("--space %s: a space of %s voxels or vertices, but %s's targets are shaped %s",
 			strings.Join(spaces, " + "), array.ShapeString(g.Spatial), y.name(), array.ShapeString(trailing))
 	}
+	if y.geo != nil && y.geo.Targets() == g.Targets() {
+		if err := array.SameGrid(g, y.geo); err != nil {
+			return nil, offGrid("space", strings.Join(spaces, " + "), y.name(), err)
+		}
+	}
 	return g, nil
 }
 

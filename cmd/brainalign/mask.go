@@ -93,10 +93,54 @@ func (mk *targetMask) apply(y *input) error {
 		return fmt.Errorf("--brain-mask %s: %s has %d targets, the mask %d (%d selected): want either",
 			mk.path, y.name(), y.m.Cols, mk.size(), len(mk.cols))
 	}
+	if y.geo != nil && mk.geo != nil && y.geo.Targets() == mk.geo.Targets() {
+		if err := array.SameGrid(mk.geo, y.geo); err != nil {
+			return offGrid("brain-mask", mk.path, y.name(), err)
+		}
+	}
 	y.m.Name = y.name() + " (masked by " + mk.path + ")"
 	y.mask = mk
-	if mk.geo != nil {
-		y.geo = mk.geo
+	if mk.geo != nil && (y.geo == nil || y.geo.Targets() != mk.size()) {
+		y.geo = mk.geo // the mask's space; the data's header where it is on the same grid
+	}
+	return nil
+}
+
+// offGrid is the error of a volume given for flag (a mask, an atlas, a ceiling map) that is not
+// on the grid of the brain data (what) it is matched to voxel by voxel.
+func offGrid(flag, path, what string, err error) error {
+	return fmt.Errorf("--%s %s is not on the grid of %s (%v): its voxels would be matched to other places; resample it onto the data's grid (nilearn's resample_to_img(img, data, interpolation='nearest'), or FSL's flirt -applyxfm -usesqform -interp nearestneighbour)", flag, path, what, err)
+}
+
+// checkGrids refuses volumes given for flag over a space's voxels (an atlas, a ceiling map; one
+// per part of a joined space, or one for all) that are on another grid than the space's (what).
+// Files over another number of targets (the masked ones, or a vector) are left to the checks of
+// their size.
+func checkGrids(flag string, paths []string, space *array.Geometry, what string) error {
+	if space == nil {
+		return nil
+	}
+	for i, p := range paths {
+		ref := space
+		if space.Parts != nil {
+			if len(paths) != len(space.Parts) {
+				return nil
+			}
+			ref = space.Parts[i].Geometry
+		}
+		if !array.IsNeuro(p) {
+			continue
+		}
+		g, err := array.ReadGeometry(p)
+		if err != nil {
+			return err
+		}
+		if g.Targets() != ref.Targets() {
+			continue
+		}
+		if err := array.SameGrid(g, ref); err != nil {
+			return offGrid(flag, p, what, err)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -162,5 +163,52 @@ func TestBrainMask(t *testing.T) {
 		if !inMask[j] && !math.IsNaN(float64(vol.F32[j])) {
 			t.Errorf("voxel %d outside the brain mask: %v", j, vol.F32[j])
 		}
+	}
+
+	// An atlas over the whole volume: its background (label 0) outside the mask needs no name.
+	atlasVals := make([]float64, m)
+	for i, j := range keep {
+		atlasVals[j] = float64(1 + i%2)
+	}
+	atlas, lut := filepath.Join(st.dir, "atlas.nii"), filepath.Join(st.dir, "lut.txt")
+	must(t, array.WriteVolume(atlas, &g, atlasVals))
+	must(t, os.WriteFile(lut, []byte("1 V1\n2 V2\n"), 0o644))
+	swArgs := []string{"sweep", "--features", acts, "--features-ids", st.featureIDs, "--brain", avgNii, "--brain-ids", filepath.Join(clean, "averaged_ids.txt")}
+	swROI := filepath.Join(st.dir, "sweep-roi")
+	mustRun(t, append(swArgs, "--brain-mask", mask, "--roi", atlas, "--roi-names", lut, "--out", swROI)...)
+	if got := readFile(t, filepath.Join(swROI, "meta", "roi_names.txt")); got != "1\tV1\n2\tV2\n" {
+		t.Errorf("roi_names.txt of the masked voxels: %q", got)
+	}
+	// A mask, an atlas or a space on another grid (shifted 5 mm) would be matched to other voxels
+	// than it shows in a viewer: refused.
+	shifted := func(name string, vals []float64) string {
+		p := filepath.Join(st.dir, name)
+		must(t, array.WriteVolume(p, &g, vals))
+		b, err := os.ReadFile(p)
+		must(t, err)
+		var order binary.ByteOrder = binary.LittleEndian
+		if order.Uint32(b) != 348 {
+			order = binary.BigEndian
+		}
+		order.PutUint32(b[292:], math.Float32bits(math.Float32frombits(order.Uint32(b[292:]))+5)) // srow_x[3]
+		must(t, os.WriteFile(p, b, 0o644))
+		return p
+	}
+	maskOff, atlasOff := shifted("mask_off.nii", maskVals), shifted("atlas_off.nii", atlasVals)
+	for _, c := range []struct {
+		flag, path string
+		args       []string
+	}{
+		{"brain-mask", maskOff, append(swArgs, "--brain-mask", maskOff)},
+		{"brain-mask", maskOff, append(base, "--brain", avgNii, "--brain-mask", maskOff)},
+		{"roi", atlasOff, append(swArgs, "--brain-mask", mask, "--roi", atlasOff, "--roi-names", lut)},
+		{"space", maskOff, append(swArgs, "--space", maskOff)},
+	} {
+		out := filepath.Join(st.dir, "off-grid")
+		if _, stderr, code := runCLI(t, append(c.args, "--out", out)...); code != 1 ||
+			!strings.Contains(stderr, "--"+c.flag+" "+c.path+" is not on the grid of "+avgNii+" (voxel-to-world matrix row 1 ") {
+			t.Errorf("%s %s: exit %d, %s", c.args[0], c.flag, code, stderr)
+		}
+		notThere(t, out, c.args[0]+" --"+c.flag+" off the grid")
 	}
 }
