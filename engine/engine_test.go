@@ -212,6 +212,16 @@ func TestMatrixLayouts(t *testing.T) {
 	if err := b.CheckFinite("Y.npy"); err == nil || !strings.Contains(err.Error(), "row 1, column 2") {
 		t.Errorf("CheckFinite: %v", err)
 	}
+	// columns a mask took from a file's: the value is named where it is in the file
+	b.SourceColumns = []int{0, 5, 9}
+	if err := b.CheckFinite("Y.npy"); err == nil || !strings.HasSuffix(err.Error(), "at row 1, column 9 (masked target 2)") {
+		t.Errorf("CheckFinite of masked columns: %v", err)
+	}
+	b.Shape = []int{4, 2, 5}
+	if err := b.CheckFinite("Y.npy"); err == nil || !strings.HasSuffix(err.Error(), "at index [1 1 4] (row 1, column 9 of the rows x targets matrix, masked target 2)") {
+		t.Errorf("CheckFinite of masked columns of a 3-d array: %v", err)
+	}
+	b.Shape, b.SourceColumns = nil, nil
 	if err := (Matrix{Rows: 2, Cols: 2, F32: make([]float32, 3)}).Validate("X"); err == nil {
 		t.Error("Validate accepted 3 values for 2 x 2")
 	}

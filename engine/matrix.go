@@ -19,8 +19,11 @@ type Matrix struct {
 	// Shape, when set, is the array's shape as stored (rows first, the columns its other axes
 	// in C order, e.g. images x channels x times); errors then give a value's index in it.
 	Shape []int
-	F32   []float32
-	F64   []float64
+	// SourceColumns, when set, are the columns of that array the matrix's columns were taken
+	// from (a mask's targets), so that errors name a value where it is in the file.
+	SourceColumns []int
+	F32           []float32
+	F64           []float64
 }
 
 // NewMatrix32 wraps row-major float32 data.
@@ -219,15 +222,22 @@ func (m Matrix) nonFinite(name string, i, j int) error {
 // where locates (i, j): its row and column, and its index in the array's shape when that has
 // more than two axes.
 func (m Matrix) where(i, j int) string {
-	if len(m.Shape) > 2 && prod(m.Shape[1:]) == m.Cols {
+	src, masked := j, ""
+	if m.SourceColumns != nil {
+		src, masked = m.SourceColumns[j], fmt.Sprintf(", masked target %d", j)
+	}
+	if len(m.Shape) > 2 && (prod(m.Shape[1:]) == m.Cols || m.SourceColumns != nil) {
 		idx := []int{i}
-		rest := j
+		rest := src
 		for a := 1; a < len(m.Shape); a++ {
 			below := prod(m.Shape[a+1:])
 			idx = append(idx, rest/below)
 			rest %= below
 		}
-		return fmt.Sprintf("at index %v (row %d, column %d of the rows x targets matrix)", idx, i, j)
+		return fmt.Sprintf("at index %v (row %d, column %d of the rows x targets matrix%s)", idx, i, src, masked)
+	}
+	if masked != "" {
+		return fmt.Sprintf("at row %d, column %d (%s)", i, src, masked[2:])
 	}
 	return fmt.Sprintf("at row %d, column %d", i, j)
 }

@@ -86,7 +86,9 @@ func (mk *targetMask) apply(y *input) error {
 			// (channels x times, a volume's axes) and space
 			mk.shape, mk.geo = slices.Clone(trailing), nil
 		}
-		y.m = selectColumns(y.m, mk.cols)
+		sel := selectColumns(y.m, mk.cols)
+		sel.Shape, sel.SourceColumns = y.shape, mk.cols // errors name a value where it is in the file
+		y.m = sel
 	case len(mk.cols):
 		y.m = selectColumns(y.m, nil) // already masked: used as stored (a copy only for Fortran order)
 	default:

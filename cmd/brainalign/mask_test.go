@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,6 +44,15 @@ func TestBrainMask(t *testing.T) {
 	must(t, array.WriteFrames(trials, &g, st.nTri, vals))
 	if _, stderr, code := runCLI(t, "ceiling", "--brain", trials, "--ids", st.ids, "--out", filepath.Join(st.dir, "nomask")); code == 0 || !strings.Contains(stderr, "NaN") {
 		t.Fatalf("NaN trials without a mask: exit %d, %s", code, stderr)
+	}
+	// a NaN inside the mask is named where it is in the file, not by its masked column
+	withNaN := slices.Clone(vals)
+	withNaN[3*m+keep[2]] = math.NaN()
+	trialsNaN := filepath.Join(st.dir, "trials-nan.nii.gz")
+	must(t, array.WriteFrames(trialsNaN, &g, st.nTri, withNaN))
+	if _, stderr, code := runCLI(t, "ceiling", "--brain", trialsNaN, "--ids", st.ids, "--brain-mask", mask, "--out", filepath.Join(st.dir, "nan")); code != 1 ||
+		!strings.Contains(stderr, "non-finite value NaN at index [3 1 0 0] (row 3, column 4 of the rows x targets matrix, masked target 2)") {
+		t.Errorf("a NaN inside the mask: exit %d, %s", code, stderr)
 	}
 	ceil := filepath.Join(st.dir, "ceil")
 	mustRun(t, "ceiling", "--brain", trials, "--ids", st.ids, "--brain-mask", mask, "--out", ceil)
