@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/internal/textlist"
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/stats"
 )
@@ -560,7 +561,12 @@ func v1Ref(g []*Sweep, coords []float64, v1 [][3]float64, roi string) (v1Referen
 	}
 	lab, ok := meta.ROILabel(roi)
 	if !ok {
-		return ref, fmt.Errorf("%s: no ROI named %q among the ROI names; give --v1 x,y,z or --v1-roi NAME", g[0].Dir, roi)
+		var have []string
+		for _, l := range meta.Labels() {
+			have = append(have, meta.ROIName(l))
+		}
+		return ref, fmt.Errorf("%s: no ROI named %q (have %s: a sweep keeps the ROIs its targets carry, with --brain-mask those inside the mask); give --v1 x,y,z or --v1-roi NAME",
+			g[0].Dir, roi, textlist.Some(have, 12))
 	}
 	if part == nil {
 		c, err := metrics.ROICentroid(coords, meta.ROI, lab)

@@ -223,7 +223,7 @@ func TestFailedMetricRunsLeaveNoFolder(t *testing.T) {
 	// An empty folder given stays, empty.
 	empty := filepath.Join(tmp, "empty")
 	os.Mkdir(empty, 0o755)
-	wantError(t, 1, `no ROI named "V9"`, "spatial", "--v1-roi", "V9", "--out", empty, fm[0])
+	wantError(t, 1, `no ROI named "V9" (have V1, V2, V4, LO, IT, PFC: a sweep keeps the ROIs its targets carry`, "spatial", "--v1-roi", "V9", "--out", empty, fm[0])
 	if entries, err := os.ReadDir(empty); err != nil || len(entries) != 0 {
 		t.Errorf("failed run into an empty folder: %v, %v", entries, err)
 	}
