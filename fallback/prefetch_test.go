@@ -2,8 +2,10 @@ package fallback
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
@@ -46,6 +48,42 @@ func TestPrefetchCountsWorkingMemory(t *testing.T) {
 		if (pre != nil) != tc.ahead {
 			t.Errorf("limit %s (kept %s, working %s): factorised ahead %v, want %v", engine.FormatBytes(tc.limit),
 				engine.FormatBytes(kept), engine.FormatBytes(transient), pre != nil, tc.ahead)
+		}
+	}
+}
+
+// TestLimitBelowDecomposition: a memory limit below what one fold's decomposition holds while it
+// runs (with what it keeps) is refused before any work, naming that figure; one just above it
+// runs. (A limit counted only against the target batches let a 100 MB limit peak at 250 MB.)
+func TestLimitBelowDecomposition(t *testing.T) {
+	const n, d = 400, 300
+	rng := rand.New(rand.NewPCG(3, 4))
+	xs, ys := make([]float32, n*d), make([]float32, n*50)
+	for i := range xs {
+		xs[i] = float32(rng.NormFloat64())
+	}
+	for i := range ys {
+		ys[i] = float32(rng.NormFloat64())
+	}
+	folds, err := engine.KFold(n, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := decomposeBytes(320, 80, d) + splitBytes(320, 80, d, 4)
+	for _, tc := range []struct {
+		limit int64
+		ok    bool
+	}{{need - 1, false}, {need + 1<<20, true}} {
+		opts := engine.Options{Folds: folds, MemoryLimit: tc.limit, Precision: engine.Float32, Alphas: []float64{1, 10}}
+		e := New()
+		_, err := engine.Score(context.Background(), e, engine.NewMatrix32(n, d, xs), engine.NewMatrix32(n, 50, ys), opts)
+		e.Close()
+		want := "is below the " + engine.FormatBytes(need) + " one fold's decomposition needs (320 training rows x 300 features)"
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("limit %s, above the decomposition's %s: %v", engine.FormatBytes(tc.limit), engine.FormatBytes(need), err)
+		case !tc.ok && (!errors.Is(err, engine.ErrOutOfMemory) || !strings.Contains(err.Error(), want)):
+			t.Errorf("limit %s, below the decomposition's: %v; want ErrOutOfMemory, %q", engine.FormatBytes(tc.limit), err, want)
 		}
 	}
 }

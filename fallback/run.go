@@ -88,6 +88,9 @@ func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Res
 	res := engine.NewResult(m, k)
 	r := &runner[T]{ctx: ctx, s: s, x: x, res: res, degn: make([]bool, k*m), tm: &res.Timings,
 		bufT: map[string][]T{}, buf64: map[string][]float64{}}
+	if err := r.checkDecompositionFits(); err != nil {
+		return nil, err
+	}
 	r.pre = r.prefetch()
 	for f := range opts.Folds {
 		if err := r.fold(f); err != nil {
@@ -160,10 +163,7 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 // folds must be factorised one at a time.
 func (r *runner[T]) prefetch() []*foldSplits[T] {
 	opts := r.s.opts
-	limit := opts.MemoryLimit
-	if limit == 0 {
-		limit = defaultMemoryLimit()
-	}
+	limit, _ := r.memoryLimit()
 	var zero T
 	es := int64(unsafe.Sizeof(zero))
 	d := r.x.Cols
@@ -291,6 +291,40 @@ func (r *runner[T]) progress() {
 	}
 }
 
+// memoryLimit is the working-memory cap and how to name it in errors.
+func (r *runner[T]) memoryLimit() (int64, string) {
+	if l := r.s.opts.MemoryLimit; l > 0 {
+		return l, "memory limit"
+	}
+	return defaultMemoryLimit(), "default memory limit (half of the memory available to this process, under its job's or container's limit; set it with --memory)"
+}
+
+// checkDecompositionFits refuses, before any work, a memory limit below what one fold's
+// decomposition holds while it runs (the centred copies of the rows, the Gram matrix, the
+// eigensolver's workspace) with what it keeps: the limit would be exceeded before the first
+// target batch is sized.
+func (r *runner[T]) checkDecompositionFits() error {
+	opts := r.s.opts
+	var zero T
+	es := int64(unsafe.Sizeof(zero))
+	d := r.x.Cols
+	need, ntr := int64(0), 0
+	for _, fold := range opts.Folds {
+		n := decomposeBytes(len(fold.Train), len(fold.Test), d) + splitBytes(len(fold.Train), len(fold.Test), d, es)
+		if opts.Inner.Mode == engine.KFoldInner {
+			n += int64(opts.Inner.K) * splitBytes(len(fold.Train), len(fold.Train)/opts.Inner.K+1, d, es)
+		}
+		if n > need {
+			need, ntr = n, len(fold.Train)
+		}
+	}
+	if limit, which := r.memoryLimit(); need > limit {
+		return fmt.Errorf("%w: %s %s is below the %s one fold's decomposition needs (%d training rows x %d features)",
+			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d)
+	}
+	return nil
+}
+
 // batchSize sizes target batches so the working set stays under the memory limit.
 func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 	opts := r.s.opts
@@ -311,10 +345,7 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 	if opts.SharedAlpha {
 		fixed += 8 * A * m
 	}
-	limit, which := opts.MemoryLimit, "memory limit"
-	if limit == 0 {
-		limit, which = defaultMemoryLimit(), "default memory limit (half of the memory available to this process, under its job's or container's limit; set it with --memory)"
-	}
+	limit, which := r.memoryLimit()
 	bs := (limit - fixed) / perCol
 	if bs < 1 {
 		return 0, fmt.Errorf("%w: %s %s is below the %s one fold needs (decomposition %s + one target)",
