@@ -48,8 +48,12 @@ func TestByteOrderMarks(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "m", "manifest.csv"), []byte("\ufeff"+man.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := sweep.Discover(filepath.Join(dir, "m"), ""); err != nil || strings.Join(p.Layers, ",") != "a,b" {
+	if p, err := sweep.Discover(filepath.Join(dir, "m"), ""); err != nil || strings.Join(p.Layers, ",") != "a,b" || p.Model != "m" {
 		t.Errorf("manifest: %v", err)
+	}
+	// the manifest itself, as docs/study.md's table shows it: the same plan, the model its folder
+	if p, err := sweep.Discover(filepath.Join(dir, "m", "manifest.csv"), ""); err != nil || strings.Join(p.Layers, ",") != "a,b" || p.Model != "m" {
+		t.Errorf("manifest.csv given itself: %+v, %v", p, err)
 	}
 }
 

@@ -305,6 +305,11 @@ func stem(p string) string { return strings.TrimSuffix(filepath.Base(p), filepat
 func Discover(path, model string) (*Plan, error) {
 	if model == "" {
 		model = stem(filepath.Clean(path))
+		if strings.EqualFold(filepath.Base(path), "manifest.csv") { // DIR/manifest.csv: the model DIR
+			if abs, err := filepath.Abs(path); err == nil {
+				model = filepath.Base(filepath.Dir(abs))
+			}
+		}
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -320,10 +325,12 @@ func Discover(path, model string) (*Plan, error) {
 			return nil, err
 		}
 		cks, layers, skipped = []Checkpoint{bundleCheckpoint(stem(path), path, names, info)}, [][]string{names}, skip
+	case !st.IsDir() && strings.EqualFold(filepath.Ext(path), ".csv"):
+		return readManifest(path, model) // the manifest itself, as well as its folder
 	case !st.IsDir() && isNPY(path):
 		return nil, fmt.Errorf("%s: too few layers: a single .npy file is one layer; a sweep needs a folder of layers, an .npz or a .safetensors file", path)
 	case !st.IsDir():
-		return nil, fmt.Errorf("%s: not a folder, .npz or .safetensors file", path)
+		return nil, fmt.Errorf("%s: not a folder, .npz, .safetensors or manifest .csv file", path)
 	default:
 		if _, err := os.Stat(filepath.Join(path, "manifest.csv")); err == nil {
 			return readManifest(filepath.Join(path, "manifest.csv"), model)
