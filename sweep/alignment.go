@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/brainalign/brainalign/internal/textlist"
 	"github.com/brainalign/brainalign/metrics"
 )
 
@@ -262,7 +263,7 @@ func chooseLayer(s *Sweep, name string, means []float64) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("%s: no layer %q (want best, cv, last, an index from 0 to %d, or one of %s)", s.Dir, name, s.L-1, listNames(s.Layers))
+	return 0, fmt.Errorf("%s: no layer %q (want best, cv, last, an index from 0 to %d, or one of %s)", s.Dir, name, s.L-1, textlist.Some(s.Layers, 8))
 }
 
 // selectTargets returns the indices of the targets of o.ROI and o.Window (and with o.Ceiled,
@@ -296,7 +297,7 @@ func (s *Sweep) selectTargets(o AlignmentOptions) ([]int, error) {
 			for _, l := range s.Meta.Labels() {
 				names = append(names, s.Meta.ROIName(l))
 			}
-			return nil, fmt.Errorf("%s: no ROI named %q (have %s)", s.Dir, o.ROI, listNames(names))
+			return nil, fmt.Errorf("%s: no ROI named %q (have %s)", s.Dir, o.ROI, textlist.Some(names, 8))
 		}
 		for t, l := range s.Meta.ROI {
 			keep[t] = keep[t] && l == lab
@@ -355,14 +356,6 @@ func (s *Sweep) ceilingOf(sel []int, o AlignmentOptions) (float64, error) {
 		return 0, fmt.Errorf("%s: the noise ceiling of the targets scored is 0 (no signal to divide by)", s.Dir)
 	}
 	return c, nil
-}
-
-// listNames lists up to 8 names, then how many more.
-func listNames(names []string) string {
-	if len(names) <= 8 {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s, ... (%d in all)", strings.Join(names[:8], ", "), len(names))
 }
 
 // CheckDistinctSubjects refuses two sweeps of one subject in a group: the same subject label,

@@ -113,7 +113,7 @@ func inspectPath(w io.Writer, p string, values bool) error {
 		return fmt.Errorf("%s: neither sweeps nor a model's activations: %v", p, err)
 	}
 	fmt.Fprintf(w, "%s: model %s, %d checkpoint(s) x %d layers\n", p, plan.Model, len(plan.Checkpoints), len(plan.Layers))
-	fmt.Fprintf(w, "  layers, shallow to deep: %s\n", listSome(plan.Layers))
+	fmt.Fprintf(w, "  layers, shallow to deep: %s\n", textlist.Some(plan.Layers, 6))
 	var cks []string
 	for _, ck := range plan.Checkpoints {
 		name := ck.Name
@@ -122,7 +122,7 @@ func inspectPath(w io.Writer, p string, values bool) error {
 		}
 		cks = append(cks, name)
 	}
-	fmt.Fprintf(w, "  checkpoints: %s\n", listSome(cks))
+	fmt.Fprintf(w, "  checkpoints: %s\n", textlist.Some(cks, 6))
 	if groups := plan.OrderDoubt(); len(groups) > 0 {
 		fmt.Fprintf(w, "  the layer names fall in %d groups (%s), ordered by name between groups: give sweep --layers if that is not their depth\n", len(groups), strings.Join(groups, ", "))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/brainalign/brainalign/figures"
 	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/textlist"
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/sweep"
 )
@@ -377,7 +378,7 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 	}
 	if len(out) == 0 {
 		return nil, nil, fmt.Errorf("%s: none of its models has sweeps among --sweeps (%d sweeps, of models %s; the table's %s column must name them as the sweeps' --model did)",
-			table, len(dirs), listSome(names), c.String("model-column"))
+			table, len(dirs), textlist.Some(names, 6), c.String("model-column"))
 	}
 	// models scored on other data than most (a subject missing, other options)
 	all := make([]*sweep.Alignment, len(rec.Models))
@@ -397,14 +398,14 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 	}
 	w := c.App.ErrWriter
 	if n := len(rec.NoSweeps); n > 0 {
-		fmt.Fprintf(w, "brainalign: warning: %d models of %s have no sweeps among --sweeps and were left out: %s\n", n, table, listSome(rec.NoSweeps))
+		fmt.Fprintf(w, "brainalign: warning: %d models of %s have no sweeps among --sweeps and were left out: %s\n", n, table, textlist.Some(rec.NoSweeps, 6))
 	}
 	if n := len(rec.NotInTable); n > 0 {
-		fmt.Fprintf(w, "brainalign: warning: sweeps of %d models not in %s were left out: %s\n", n, table, listSome(rec.NotInTable))
+		fmt.Fprintf(w, "brainalign: warning: sweeps of %d models not in %s were left out: %s\n", n, table, textlist.Some(rec.NotInTable, 6))
 	}
 	if n := len(rec.OtherData); n > 0 {
 		fmt.Fprintf(w, "brainalign: warning: %d models were scored on other subjects, brain data or options than most models (as %s, %d sweeps; their sweeps' fingerprints differ), so their scores may not be comparable: %s\n",
-			n, rec.Reference, len(ref.Fingerprints), listSome(rec.OtherData))
+			n, rec.Reference, len(ref.Fingerprints), textlist.Some(rec.OtherData, 6))
 	}
 	return out, rec, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/internal/sysmem"
+	"github.com/brainalign/brainalign/internal/textlist"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -452,13 +453,13 @@ func roiNameWarnings(g []*sweep.Sweep) []string {
 			if len(unnamed) == 1 {
 				parts = append(parts, fmt.Sprintf("label %s has no name (reported as %s)", unnamed[0], as))
 			} else {
-				parts = append(parts, fmt.Sprintf("labels %s have no name (reported as %s)", listSome(unnamed), as))
+				parts = append(parts, fmt.Sprintf("labels %s have no name (reported as %s)", textlist.Some(unnamed, 6), as))
 			}
 		}
 		if len(unused) == 1 {
 			parts = append(parts, fmt.Sprintf("name %s labels no target", unused[0]))
 		} else if len(unused) > 1 {
-			parts = append(parts, fmt.Sprintf("names %s label no target", listSome(unused)))
+			parts = append(parts, fmt.Sprintf("names %s label no target", textlist.Some(unused, 6)))
 		}
 		if len(parts) == 0 {
 			continue
@@ -479,14 +480,6 @@ func roiNameWarnings(g []*sweep.Sweep) []string {
 		out = append(out, where+": "+msg)
 	}
 	return out
-}
-
-// listSome joins up to 6 items, then "...".
-func listSome(v []string) string {
-	if len(v) > 6 {
-		return strings.Join(v[:6], ", ") + ", ..."
-	}
-	return strings.Join(v, ", ")
 }
 
 // checkWindows refuses --windows holding no time point of the MEG times a sweep's metric uses

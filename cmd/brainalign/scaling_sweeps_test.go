@@ -181,7 +181,7 @@ func TestScalingFromSweepsErrors(t *testing.T) {
 	os.Mkdir(filepath.Join(dir, "none"), 0o755)
 	wantError(t, 1, "none: no sweep output folder in it", "scaling", "--table", table, "--sweeps", filepath.Join(dir, "none"), "--out", out)
 	other := writeText(t, dir, "other.csv", "model,compute\nx,1\ny,2\n")
-	wantError(t, 1, "other.csv: none of its models has sweeps among --sweeps (25 sweeps, of models cnn-0, cnn-1, cnn-2, cnn-3, cnn-4, cnn-5, ...; the table's model column", "scaling", "--table", other, "--sweeps", root, "--out", out)
+	wantError(t, 1, "other.csv: none of its models has sweeps among --sweeps (25 sweeps, of models cnn-0, cnn-1, cnn-2, cnn-3, cnn-4, cnn-5, ... 7 more; the table's model column", "scaling", "--table", other, "--sweeps", root, "--out", out)
 
 	// A subject given twice (a copy of a sweep) is refused, naming the model and its line.
 	copySweep(t, filepath.Join(root, "cnn-2", "sub-01"), filepath.Join(root, "cnn-2", "sub-01-again"), nil)
