@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/internal/outdir"
 )
 
 // A dry run says what Run would do, and finds the inputs that would stop it, without scoring or
@@ -78,8 +79,8 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 		}
 		rep.Existing = true
 	}
-	if err := checkOutWritable(c.Dir); err != nil {
-		rep.Problems = append(rep.Problems, err.Error())
+	if err := outdir.CheckWritable(c.Dir); err != nil {
+		rep.Problems = append(rep.Problems, "out "+err.Error())
 	}
 	c.checkInputs(rep, units, scanValues)
 
@@ -109,31 +110,6 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 	}
 	rep.Timed = timed.list()
 	return rep, nil
-}
-
-// checkOutWritable checks that a run could write its output folder dir: dir itself when it
-// exists, else the nearest folder above it that does (where dir would be created).
-func checkOutWritable(dir string) error {
-	d := dir
-	for {
-		if st, err := os.Stat(d); err == nil {
-			if !st.IsDir() {
-				return fmt.Errorf("out %s: %s is not a folder", dir, d)
-			}
-			if err := canWrite(d); err != nil {
-				if d == dir {
-					return fmt.Errorf("out %s: cannot be written: %v", dir, err)
-				}
-				return fmt.Errorf("out %s: cannot be created in %s: %v", dir, d, err)
-			}
-			return nil
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			return nil
-		}
-		d = up
-	}
 }
 
 // timeTally sums the scoring times of units by engine.

@@ -21,6 +21,7 @@ import (
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/outdir"
 )
 
 // BrainInfo describes the brain data of a sweep.
@@ -408,6 +409,24 @@ func checkLayout(path string, a *array.Array, shape []int) error {
 	return nil
 }
 
+// makeOut creates the sweep folder dir and its missing parents. A dir that is a symbolic link is
+// written through, as encode's --out (internal/outdir): a dangling link's target is created.
+func makeOut(dir string) error {
+	target := dir
+	if st, err := os.Lstat(dir); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		if target, err = outdir.Target(dir); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(target, 0o777); err != nil {
+		if target != dir {
+			return fmt.Errorf("%s (-> %s): cannot create: %v", dir, target, errors.Unwrap(err))
+		}
+		return fmt.Errorf("%s: cannot create: %v", dir, errors.Unwrap(err))
+	}
+	return nil
+}
+
 // Run scores the units of the configured shard that are not already done, then merges the
 // tables when every unit of the sweep is done.
 func Run(ctx context.Context, c Config) (*Report, error) {
@@ -418,8 +437,8 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err := c.Meta.Check(c.Brain.Path, c.Trailing); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(c.Dir, 0o777); err != nil {
-		return nil, fmt.Errorf("%s: cannot create: %v", c.Dir, errors.Unwrap(err))
+	if err := makeOut(c.Dir); err != nil {
+		return nil, err
 	}
 	man := c.manifest()
 	mpath := filepath.Join(c.Dir, "sweep.json")

@@ -59,6 +59,12 @@ func runRank(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	out := c.String("out")
+	if out != "" {
+		if err := checkOut(out); err != nil { // before the models are read, not after
+			return err
+		}
+	}
 	dirs, err := sweep.FindSweeps(paths)
 	if err != nil {
 		return err
@@ -125,7 +131,6 @@ func runRank(c *cli.Context) error {
 	if len(rois) > 0 {
 		printROIMatrix(c.App.Writer, ranked, rois, byROI)
 	}
-	out := c.String("out")
 	if out == "" {
 		return nil
 	}

@@ -35,11 +35,16 @@ func createOut(path string, overwrite bool) (*outdir.Dir, func(), error) {
 	}, nil
 }
 
-// checkOut refuses, before anything is computed, a metric command's --out that exists and is not
-// a directory.
+// checkOut refuses, before anything is computed, a metric command's --out that could not be
+// written: one that exists and is not a directory, or whose nearest existing folder (itself, or
+// the one it would be made in) is not a folder this process may write (internal/outdir), so that
+// a long run fails in its first second rather than after its compute.
 func checkOut(out string) error {
 	if st, err := os.Stat(out); err == nil && !st.IsDir() {
 		return fmt.Errorf("--out %s: exists and is not a directory", out)
+	}
+	if err := outdir.CheckWritable(out); err != nil {
+		return fmt.Errorf("--out %v", err)
 	}
 	return nil
 }

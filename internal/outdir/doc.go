@@ -28,4 +28,8 @@
 //     from older versions) is removed only once it is more than a week old. A leftover .old
 //     directory (the previous results, being deleted after a replacement) is removed only when
 //     the output directory exists, as it then holds nothing that is not superseded.
+//
+// CheckWritable finds, before a long run computes anything, an output path that could not be
+// written; Target says where a path (a link) leads, for commands that make their output
+// directory and write into it rather than replace it (sweep).
 package outdir

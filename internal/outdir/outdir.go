@@ -29,15 +29,9 @@ type Dir struct {
 // is written through (see the package documentation).
 func Create(final string, overwrite bool) (*Dir, error) {
 	final = filepath.Clean(final)
-	abs := final
-	if !filepath.IsAbs(abs) {
-		// Relative to the physical working directory, so that a leading .. means what it means
-		// to the kernel, also when $PWD passes through a symbolic link.
-		wd, err := workDir()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", final, err)
-		}
-		abs = filepath.Join(wd, abs)
+	abs, err := absolute(final)
+	if err != nil {
+		return nil, err
 	}
 	target, err := resolve(final, abs)
 	if err != nil {
@@ -55,6 +49,33 @@ func Create(final string, overwrite bool) (*Dir, error) {
 	}
 	d.tmp = tmp
 	return d, nil
+}
+
+// absolute makes p (clean) absolute: relative to the physical working directory, so that a
+// leading .. means what it means to the kernel, also when $PWD passes through a symbolic link.
+func absolute(p string) (string, error) {
+	if filepath.IsAbs(p) {
+		return p, nil
+	}
+	wd, err := workDir()
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", p, err)
+	}
+	return filepath.Join(wd, p), nil
+}
+
+// Target returns the directory that Create would write for path: path made absolute, with the
+// symbolic links in it resolved, also a dangling link at its end, whose target does not exist
+// yet. Its parent (the link target's parent) must exist. Commands that write into an output
+// directory of their own rather than replacing it (sweep) create Target's result, so that a
+// link is written through as Create writes it.
+func Target(path string) (string, error) {
+	path = filepath.Clean(path)
+	abs, err := absolute(path)
+	if err != nil {
+		return "", err
+	}
+	return resolve(path, abs)
 }
 
 // name is the output directory as messages show it: the path given, and where a symbolic link

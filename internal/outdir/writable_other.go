@@ -1,6 +1,6 @@
 //go:build !unix
 
-package sweep
+package outdir
 
 // canWrite is not checked here: the run finds out.
 func canWrite(dir string) error { return nil }
