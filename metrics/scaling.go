@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -81,8 +82,9 @@ type ScalingFit struct {
 // with a straight line in log x by AICc, and, with o.Bootstrap > 0, gives percentile intervals
 // of the parameters, the curve and the predictions from fits to resampled points. Each
 // resample draws from its own seeded stream and the fits run on all cores, so the result
-// depends on the seed only, not on the number of cores.
-func Scaling(x, y []float64, o ScalingOptions) (*ScalingFit, error) {
+// depends on the seed only, not on the number of cores. The bootstrap stops with ctx's error
+// once ctx is done.
+func Scaling(ctx context.Context, x, y []float64, o ScalingOptions) (*ScalingFit, error) {
 	if o.Level == 0 {
 		o.Level = 0.95
 	}
@@ -143,7 +145,9 @@ func Scaling(x, y []float64, o ScalingOptions) (*ScalingFit, error) {
 		f.Predictions = append(f.Predictions, CurvePoint{X: v, Y: p.At(v), Lo: math.NaN(), Hi: math.NaN(), Extrapolated: v < lo || v > hi})
 	}
 	if o.Bootstrap > 0 {
-		f.bootstrap(x, y, o)
+		if err := f.bootstrap(ctx, x, y, o); err != nil {
+			return nil, err
+		}
 	}
 	return f, nil
 }
@@ -159,8 +163,9 @@ func aicc(rss float64, n, p int) float64 {
 	return fn*math.Log(rss/fn) + 2*fk + 2*fk*(fk+1)/(fn-fk-1)
 }
 
-// bootstrap refits resampled points and fills the intervals.
-func (f *ScalingFit) bootstrap(x, y []float64, o ScalingOptions) {
+// bootstrap refits resampled points and fills the intervals; it returns ctx's error, leaving
+// the resamples not started, once ctx is done.
+func (f *ScalingFit) bootstrap(ctx context.Context, x, y []float64, o ScalingOptions) error {
 	n, b := len(x), o.Bootstrap
 	fits := make([]*stats.PowerLaw, b)
 	var wg sync.WaitGroup
@@ -183,11 +188,19 @@ func (f *ScalingFit) bootstrap(x, y []float64, o ScalingOptions) {
 			}
 		}()
 	}
+feed:
 	for r := 0; r < b; r++ {
-		next <- r
+		select {
+		case next <- r:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 
 	bs := &ScalingBootstrap{Resamples: b, Seed: o.Seed, Level: o.Level}
 	var yinf, gap, alpha []float64
@@ -208,7 +221,7 @@ func (f *ScalingFit) bootstrap(x, y []float64, o ScalingOptions) {
 	bs.YInf, bs.Gap, bs.Alpha = nan, nan, nan
 	if len(ok) < 2 {
 		f.Notes = append(f.Notes, fmt.Sprintf("bootstrap: only %d of %d resamples could be fitted: no intervals", len(ok), b))
-		return
+		return nil
 	}
 	q := (1 - o.Level) / 2
 	interval := func(v []float64) Interval {
@@ -238,6 +251,7 @@ func (f *ScalingFit) bootstrap(x, y []float64, o ScalingOptions) {
 	if frac := float64(bs.AtBound) / float64(len(ok)); frac > 0.05 {
 		f.Notes = append(f.Notes, fmt.Sprintf("bootstrap: %.0f%% of the resampled fits had their exponent at an edge of the search, so the intervals are wide or open-ended", 100*frac))
 	}
+	return nil
 }
 
 // quantile of sorted v with linear interpolation between order statistics (numpy's default).

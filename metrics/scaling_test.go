@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -23,7 +25,7 @@ func plantedScaling(n int, seed uint64, yinf, a, alpha, noise float64) (x, y []f
 
 func TestScalingPlanted(t *testing.T) {
 	x, y := plantedScaling(200, 3, 0.5, 0.2, 0.15, 0.01)
-	f, err := Scaling(x, y, ScalingOptions{Bootstrap: 400, Seed: 7, Predict: []float64{1e20, 1e24}})
+	f, err := Scaling(context.Background(), x, y, ScalingOptions{Bootstrap: 400, Seed: 7, Predict: []float64{1e20, 1e24}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,12 +74,12 @@ func TestScalingPlanted(t *testing.T) {
 func TestScalingReproducible(t *testing.T) {
 	x, y := plantedScaling(60, 11, 0.4, 0.1, 0.3, 0.02)
 	o := ScalingOptions{Bootstrap: 200, Seed: 5}
-	a, err := Scaling(x, y, o)
+	a, err := Scaling(context.Background(), x, y, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	b, err := Scaling(x, y, o)
+	b, err := Scaling(context.Background(), x, y, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func TestScalingReproducible(t *testing.T) {
 		t.Errorf("one core and all cores differ:\n%+v\n%+v", a.Bootstrap, b.Bootstrap)
 	}
 	o.Seed = 6
-	c, _ := Scaling(x, y, o)
+	c, _ := Scaling(context.Background(), x, y, o)
 	if reflect.DeepEqual(a.Bootstrap, c.Bootstrap) {
 		t.Error("seeds 5 and 6 give the same intervals")
 	}
@@ -98,7 +100,7 @@ func TestScalingModelChoice(t *testing.T) {
 		xi := math.Pow(10, 15+7*r.Float64())
 		x, y = append(x, xi), append(y, 0.01*math.Log(xi)+0.01*r.NormFloat64())
 	}
-	f, err := Scaling(x, y, ScalingOptions{})
+	f, err := Scaling(context.Background(), x, y, ScalingOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +118,7 @@ func TestScalingModelChoice(t *testing.T) {
 		t.Errorf("AICc power law %v, want %v", f.AICc.PowerLaw, want)
 	}
 	// Five points: AICc undefined for the power law, no preference, a note.
-	f, err = Scaling([]float64{1, 10, 100, 1e3, 1e4}, []float64{0.1, 0.2, 0.25, 0.27, 0.28}, ScalingOptions{})
+	f, err = Scaling(context.Background(), []float64{1, 10, 100, 1e3, 1e4}, []float64{0.1, 0.2, 0.25, 0.27, 0.28}, ScalingOptions{})
 	if err != nil || f.Preferred != "" || !math.IsNaN(f.DeltaAICc) || len(f.Notes) == 0 {
 		t.Errorf("five points: preferred %q, delta %v, notes %q, err %v", f.Preferred, f.DeltaAICc, f.Notes, err)
 	}
@@ -125,7 +127,7 @@ func TestScalingModelChoice(t *testing.T) {
 func TestScalingBootstrapDegenerateResamples(t *testing.T) {
 	// 4 points, 3 distinct x: many resamples have fewer than 3 distinct x.
 	x, y := []float64{1, 10, 100, 100}, []float64{0.1, 0.3, 0.35, 0.36}
-	f, err := Scaling(x, y, ScalingOptions{Bootstrap: 100, Seed: 1})
+	f, err := Scaling(context.Background(), x, y, ScalingOptions{Bootstrap: 100, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +147,11 @@ func TestScalingErrors(t *testing.T) {
 		{ScalingOptions{CurvePoints: 1}, "curve points"},
 		{ScalingOptions{Predict: []float64{0}}, "prediction at x = 0"},
 	} {
-		if _, err := Scaling(x, y, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := Scaling(context.Background(), x, y, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: err %v, want %q", c.o, err, c.want)
 		}
 	}
-	if _, err := Scaling(x, []float64{1, 1, 1, 1}, ScalingOptions{}); err == nil || !strings.Contains(err.Error(), "constant") {
+	if _, err := Scaling(context.Background(), x, []float64{1, 1, 1, 1}, ScalingOptions{}); err == nil || !strings.Contains(err.Error(), "constant") {
 		t.Errorf("constant y: err %v", err)
 	}
 }
@@ -161,5 +163,17 @@ func TestQuantileAsNumpy(t *testing.T) {
 		if got := quantile(v, c.q); math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("quantile(%v) = %v, want %v", c.q, got, c.want)
 		}
+	}
+}
+
+// A cancelled context (a signal) stops the bootstrap: however many resamples were asked for,
+// Scaling returns the context's error and no fit.
+func TestScalingBootstrapCancelled(t *testing.T) {
+	x, y := plantedScaling(60, 11, 0.4, 0.1, 0.3, 0.02)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f, err := Scaling(ctx, x, y, ScalingOptions{Bootstrap: 1_000_000, Seed: 1})
+	if !errors.Is(err, context.Canceled) || f != nil {
+		t.Fatalf("cancelled bootstrap: fit %v, error %v; want context.Canceled and no fit", f != nil, err)
 	}
 }

@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -476,9 +477,10 @@ func ModelSweeps(dirs []string) (models []string, byModel map[string][]string, e
 
 // LoadAlignment opens the sweeps of one model (OpenScores: only the scores of the checkpoint
 // used are read), summarises them with ModelAlignment and releases them, so that many models
-// are read one at a time in little memory.
-func LoadAlignment(dirs []string, o AlignmentOptions) (*Alignment, error) {
-	as, err := LoadAlignments(dirs, []AlignmentOptions{o})
+// are read one at a time in little memory. It returns ctx's error, between sweeps, once ctx is
+// done.
+func LoadAlignment(ctx context.Context, dirs []string, o AlignmentOptions) (*Alignment, error) {
+	as, err := LoadAlignments(ctx, dirs, []AlignmentOptions{o})
 	if err != nil {
 		return nil, err
 	}
@@ -487,7 +489,7 @@ func LoadAlignment(dirs []string, o AlignmentOptions) (*Alignment, error) {
 
 // LoadAlignments is LoadAlignment for several options at once (one per ROI, say), opening the
 // sweeps once.
-func LoadAlignments(dirs []string, opts []AlignmentOptions) ([]*Alignment, error) {
+func LoadAlignments(ctx context.Context, dirs []string, opts []AlignmentOptions) ([]*Alignment, error) {
 	var g []*Sweep
 	defer func() {
 		for _, s := range g {
@@ -495,6 +497,9 @@ func LoadAlignments(dirs []string, opts []AlignmentOptions) ([]*Alignment, error
 		}
 	}()
 	for _, d := range dirs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s, err := OpenScores(d)
 		if err != nil {
 			return nil, err
@@ -503,6 +508,9 @@ func LoadAlignments(dirs []string, opts []AlignmentOptions) ([]*Alignment, error
 	}
 	out := make([]*Alignment, len(opts))
 	for i, o := range opts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		a, err := ModelAlignment(g, o)
 		if err != nil {
 			return nil, err

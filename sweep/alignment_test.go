@@ -1,6 +1,7 @@
 package sweep_test
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
@@ -150,7 +151,7 @@ func TestAlignmentFromSweepFolders(t *testing.T) {
 		t.Fatalf("models %v %v (%v)", models, by, err)
 	}
 	for _, roi := range []string{"", st.ds.FMRI.ROINames[1]} {
-		a, err := sweep.LoadAlignment(by["synth"], sweep.AlignmentOptions{ROI: roi})
+		a, err := sweep.LoadAlignment(context.Background(), by["synth"], sweep.AlignmentOptions{ROI: roi})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +191,7 @@ func TestAlignmentFromSweepFolders(t *testing.T) {
 		}
 		// The layer chosen on other folds, from the merged fold_scores.npy: one per fold, and a
 		// score that the best layer's (chosen on every fold) cannot fall below.
-		cv, err := sweep.LoadAlignment(by["synth"], sweep.AlignmentOptions{ROI: roi, Layer: "cv"})
+		cv, err := sweep.LoadAlignment(context.Background(), by["synth"], sweep.AlignmentOptions{ROI: roi, Layer: "cv"})
 		if err != nil || len(cv.FoldLayers) != st.fmri[0].F || cv.Score > a.Score+1e-12 || cv.Score < a.Score-0.05 {
 			t.Errorf("roi %q: cv %v (fold layers %v), best %v: %v", roi, cv.Score, cv.FoldLayers, a.Score, err)
 		}
@@ -217,7 +218,7 @@ func TestAlignmentFromSweepFolders(t *testing.T) {
 	}
 	_, by, _ = sweep.ModelSweeps(all)
 	var ge *sweep.GroupError
-	if _, err := sweep.LoadAlignment(by["synth"], sweep.AlignmentOptions{}); !errors.As(err, &ge) {
+	if _, err := sweep.LoadAlignment(context.Background(), by["synth"], sweep.AlignmentOptions{}); !errors.As(err, &ge) {
 		t.Errorf("fMRI and MEG pooled: error %v, want a GroupError", err)
 	}
 }
@@ -393,7 +394,7 @@ func BenchmarkModelAlignment(b *testing.B) {
 	b.Run("LoadAlignment", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := sweep.LoadAlignment(dirs, sweep.AlignmentOptions{}); err != nil {
+			if _, err := sweep.LoadAlignment(context.Background(), dirs, sweep.AlignmentOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,8 +114,9 @@ type HalfTimeResult struct {
 //   - per time window (MEG): the mean best-layer score of the masked targets in the window;
 //
 // and the half-time of each (metrics.HalfTimeOf). The mask is computed once, at the last
-// checkpoint, so every checkpoint is averaged over the same targets.
-func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
+// checkpoint, so every checkpoint is averaged over the same targets. It returns ctx's error,
+// between checkpoints, once ctx is done.
+func HalfTimes(ctx context.Context, g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 	if err := CheckGroup(g); err != nil {
 		return nil, err
 	}
@@ -131,6 +133,9 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 	for _, c := range s0.Checkpoints {
 		res.Checkpoints = append(res.Checkpoints, c.Name)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	mask, err := SignificanceMask(g, C-1, o.Mask)
 	if err != nil {
 		return nil, err
@@ -141,6 +146,9 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 	}
 	best := make([]float64, C*M) // checkpoints x targets
 	for c := 0; c < C; c++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		copy(best[c*M:], bestOf(MeanTable(g, c), L, M))
 	}
 	res.Encoding = Series{Name: "encoding", Values: make([]float64, C)}
@@ -175,6 +183,9 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 	if haveRef {
 		sp := &Series{Name: "spatial", Values: make([]float64, C)}
 		for c := 0; c < C; c++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			b, err := metrics.BestLayer(MeanTable(g, c), L, M)
 			var r metrics.Correlation
 			if err == nil {
@@ -252,6 +263,9 @@ func HalfTimes(g []*Sweep, o HalfTimeOptions) (*HalfTimeResult, error) {
 		}
 		tp := &Series{Name: "temporal", Values: make([]float64, C)}
 		for c := 0; c < C; c++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			t, err := metrics.TemporalScore(MeanTable(g, c), L, ch, times)
 			if err != nil || math.IsNaN(t.R) {
 				tp.Undefined = append(tp.Undefined, s0.Checkpoints[c].Name)
@@ -405,8 +419,9 @@ func OrderNote(a, b []*Sweep) string {
 // Compare measures a metric per subject for two models (or two checkpoints) and tests the
 // difference with the Wilcoxon signed-rank test. Per subject: encoding is the mean best-layer
 // score over the targets significant for either model; spatial and temporal are the subject's
-// own scores (SpatialResult.Subjects, TemporalResult.Subjects).
-func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
+// own scores (SpatialResult.Subjects, TemporalResult.Subjects). It returns ctx's error, between
+// subjects, once ctx is done.
+func Compare(ctx context.Context, a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
 	if err := CheckGroup(a); err != nil {
 		return nil, err
 	}
@@ -442,8 +457,14 @@ func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
 	switch o.Metric {
 	case "encoding", "":
 		res.Metric = "encoding"
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		ma, err := SignificanceMask(a, ca, o.Mask)
 		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		mb, err := SignificanceMask(b, cb, o.Mask)
@@ -478,6 +499,9 @@ func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
 		res.Notes = append(res.Notes, fmt.Sprintf("mean best-layer score over the %d targets significant for either model", n))
 	case "spatial":
 		for i := range a {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			oa, ob := o.Spatial, o.Spatial
 			oa.Checkpoint, ob.Checkpoint, oa.Mask, ob.Mask = ca, cb, o.Mask, o.Mask
 			ra, err := Spatial([]*Sweep{a[i]}, oa)
@@ -501,6 +525,9 @@ func Compare(a, b []*Sweep, o CompareOptions) (*CompareResult, error) {
 		}
 	case "temporal":
 		for i := range a {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			oa, ob := o.Temporal, o.Temporal
 			oa.Checkpoint, ob.Checkpoint = ca, cb
 			ra, err := Temporal([]*Sweep{a[i]}, oa)

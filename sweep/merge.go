@@ -80,8 +80,11 @@ func Merge(dir string) error {
 // One merge runs at a time (merge.lock); a merge that waited for another merges only if that
 // one's tables are not current (waiting, if set, is told when it begins to wait). It first removes the temp files that killed runs and merges
 // left in dir and below (internal/atomicfile). When units change while it reads them (a shard
-// scoring one again), it writes the tables but not merged.json, and returns ErrUnitsChanged. A
-// wait for another merge's lock ends with ctx's error when ctx is done.
+// scoring one again), it writes the tables but not merged.json, and returns ErrUnitsChanged.
+// When ctx is done (a signal), the wait for another merge's lock, or the merge between two
+// units' reads, ends with ctx's error: a merge stopped before it wrote anything leaves the
+// folder as it was; one stopped while writing leaves the tables not current (no merged.json),
+// so that the next run merges again.
 func MergeTables(ctx context.Context, dir string, waiting func(*MergeLock)) (*MergeResult, error) {
 	return merge(ctx, dir, false, waiting)
 }
@@ -103,12 +106,15 @@ func merge(ctx context.Context, dir string, fromRun bool, waiting func(*MergeLoc
 		res.UpToDate = true
 		return res, nil
 	}
-	return res, mergeLocked(dir, !fromRun)
+	return res, mergeLocked(ctx, dir, !fromRun)
 }
 
 // mergeLocked merges, holding the merge lock; checkInputs: refuse units whose source files
-// changed.
-func mergeLocked(dir string, checkInputs bool) error {
+// changed. It returns ctx's error, between units, once ctx is done.
+func mergeLocked(ctx context.Context, dir string, checkInputs bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m, err := readManifestJSON(dir)
 	if err != nil {
 		return err
@@ -135,6 +141,9 @@ func mergeLocked(dir string, checkInputs bool) error {
 	legacy := 0 // records of earlier versions, without a data digest
 	for _, ck := range m.Checkpoints {
 		for _, ly := range m.Layers {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			rec, why := unitRecordDone(unitBase(dir, ck.Name, ly), manifestWant(m, ck.Name, ly))
 			if errors.Is(why, errLegacyRecord) {
 				legacy++
@@ -163,6 +172,9 @@ func mergeLocked(dir string, checkInputs bool) error {
 		return fmt.Errorf("%s: the activations of %d of %d units changed since they were scored (first: %s); "+
 			"run the sweep again (their shards) to score them anew, then it merges", dir, len(changed), C*L, changed[0])
 	}
+	if err := ctx.Err(); err != nil { // the last moment to stop with the folder as it was
+		return err
+	}
 	// tables being rewritten are not current until merged.json is written again, last
 	if err := os.Remove(filepath.Join(dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -170,6 +182,9 @@ func mergeLocked(dir string, checkInputs bool) error {
 	scores := make([]float64, C*L*M)
 	for c, ck := range m.Checkpoints {
 		for l, ly := range m.Layers {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			s, err := readUnitArray(dir, ck.Name, ly, ".scores.npy", m.Trailing)
 			if err != nil {
 				return err
@@ -184,6 +199,9 @@ func mergeLocked(dir string, checkInputs bool) error {
 	err = array.WriteNPYChunks(filepath.Join(dir, "fold_scores.npy"), append([]int{C, L, F}, m.Trailing...), func(emit func([]float64) error) error {
 		for _, ck := range m.Checkpoints {
 			for _, ly := range m.Layers {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 				f, err := readUnitArray(dir, ck.Name, ly, ".fold_scores.npy", append([]int{F}, m.Trailing...))
 				if err != nil {
 					return err
@@ -204,6 +222,9 @@ func mergeLocked(dir string, checkInputs bool) error {
 		}
 	} else if err := os.Remove(filepath.Join(dir, "steps.npy")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err // an earlier merge's steps would contradict sweep.json
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := atomicfile.Write(filepath.Join(dir, "table.csv"), func(w io.Writer) error {
 		return writeTable(w, m, meta, scores)

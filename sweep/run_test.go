@@ -484,7 +484,7 @@ func TestRunErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	sw, _ = sweep.Load(out)
-	if _, err := sweep.HalfTimes([]*sweep.Sweep{sw}, sweep.HalfTimeOptions{}); err == nil || !strings.Contains(err.Error(), "too few checkpoints: 1") {
+	if _, err := sweep.HalfTimes(context.Background(), []*sweep.Sweep{sw}, sweep.HalfTimeOptions{}); err == nil || !strings.Contains(err.Error(), "too few checkpoints: 1") {
 		t.Errorf("half-time of one checkpoint: %v", err)
 	}
 	os.Remove(filepath.Join(out, "scores.npy"))

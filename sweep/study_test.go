@@ -172,7 +172,7 @@ func TestPlantedTemporal(t *testing.T) {
 func TestPlantedHalfTimes(t *testing.T) {
 	r := runStudy(t)
 	tr := r.ds.Truth
-	ht, err := sweep.HalfTimes(r.fmri, sweep.HalfTimeOptions{})
+	ht, err := sweep.HalfTimes(context.Background(), r.fmri, sweep.HalfTimeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestPlantedHalfTimes(t *testing.T) {
 	if ht.Spatial == nil || ht.Spatial.HalfTime.Error != "" {
 		t.Errorf("no spatial half-time: %+v", ht.Spatial)
 	}
-	hm, err := sweep.HalfTimes(r.meg, sweep.HalfTimeOptions{})
+	hm, err := sweep.HalfTimes(context.Background(), r.meg, sweep.HalfTimeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestTemporalRefusesSubjectsOfOtherTimes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "other MEG times") || !strings.Contains(err.Error(), other.Dir) {
 		t.Fatalf("got %v, want subjects of other times refused", err)
 	}
-	if _, err := sweep.HalfTimes(g, sweep.HalfTimeOptions{}); err == nil || !strings.Contains(err.Error(), "other MEG times") {
+	if _, err := sweep.HalfTimes(context.Background(), g, sweep.HalfTimeOptions{}); err == nil || !strings.Contains(err.Error(), "other MEG times") {
 		t.Errorf("halftime: got %v, want subjects of other times refused", err)
 	}
 	other.Meta.Times = nil

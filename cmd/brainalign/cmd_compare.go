@@ -92,7 +92,10 @@ func runCompare(c *cli.Context) error {
 	if err := checkOut(out); err != nil {
 		return err
 	}
-	res, err := sweep.Compare(a, b, o)
+	res, err := sweep.Compare(c.Context, a, b, o)
+	if ctxErr := c.Context.Err(); ctxErr != nil {
+		return ctxErr // a signal: nothing written
+	}
 	if err != nil {
 		return compareError(err, res, a, b)
 	}
@@ -103,8 +106,8 @@ func runCompare(c *cli.Context) error {
 		"command": "compare", "version": version, "created": nowUTC(), "model_a": a[0].Model, "model_b": b[0].Model,
 		"sweeps_a": sweepDirs(a), "sweeps_b": sweepDirs(b),
 		"checkpoint_a": a[0].Checkpoints[ca].Name, "checkpoint_b": b[0].Checkpoints[cb].Name, "result": res}
-	if _, err := writeResults(out, func(dir string) ([]string, error) {
-		return []string{"compare.json"}, writeJSON(filepath.Join(dir, "compare.json"), jsonSafe(doc))
+	if _, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
+		return []string{"compare.json"}, writeJSON(path("compare.json"), jsonSafe(doc))
 	}); err != nil {
 		return err
 	}

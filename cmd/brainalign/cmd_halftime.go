@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -31,7 +30,9 @@ func init() {
 			"are subjects of one model: sweeps of another model (sweep's --model), other layers, other\n" +
 			"checkpoints or other steps are refused. Each --windows window must hold a time point. The\n" +
 			"results folder is written once the half-times are computed: a new one appears whole, and a\n" +
-			"failed run leaves none. Flags come before the sweep folders.",
+			"failed run leaves none; in a folder that holds files, the results replace theirs together\n" +
+			"once all are written (a failed or interrupted run leaves the earlier ones whole). Flags come\n" +
+			"before the sweep folders.",
 		Flags: append(append(append(append([]cli.Flag{sweepsFlag()}, halftimeOutFlags()...), spatialFlags()...),
 			temporalFlags()...), maskFlags()...),
 		Action: runHalftime,
@@ -83,12 +84,12 @@ func runHalftime(c *cli.Context) error {
 	if err := checkOut(out); err != nil {
 		return err
 	}
-	res, err := sweep.HalfTimes(g, sweep.HalfTimeOptions{Mask: so.Mask, Spatial: so, Times: to.Times, Windows: to.Windows})
+	res, err := sweep.HalfTimes(c.Context, g, sweep.HalfTimeOptions{Mask: so.Mask, Spatial: so, Times: to.Times, Windows: to.Windows})
 	if err != nil {
 		return err
 	}
-	files, err := writeResults(out, func(dir string) ([]string, error) {
-		return writeHalftime(dir, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
+	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
+		return writeHalftime(path, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
 	})
 	if err != nil {
 		return err
@@ -100,9 +101,10 @@ func runHalftime(c *cli.Context) error {
 
 // writeHalftime writes the results; a figure that cannot be drawn (a log axis of checkpoints at
 // steps 0 and N has one point) is skipped with a note on notes, the numbers are written anyway.
-func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs bool, notes io.Writer) ([]string, error) {
+// Each file goes to path(its name).
+func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs bool, notes io.Writer) ([]string, error) {
 	files := []string{"halftime.json", "halftime.csv"}
-	if err := writeJSON(filepath.Join(out, "halftime.json"), jsonSafe(map[string]any{
+	if err := writeJSON(path("halftime.json"), jsonSafe(map[string]any{
 		"command": "halftime", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g), "result": res})); err != nil {
 		return nil, err
 	}
@@ -128,7 +130,7 @@ func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs
 	for _, w := range res.Windows {
 		add("window", fmt.Sprintf("%g-%g s", w.Start, w.End), w.HalfTime, w.Values)
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(out, "halftime.csv"), []byte(csv)); err != nil {
+	if err := atomicfile.WriteBytes(path("halftime.csv"), []byte(csv)); err != nil {
 		return nil, err
 	}
 	if !figs {
@@ -141,7 +143,7 @@ func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs
 		}
 		name := "halftime_" + s.Name + ".png"
 		title := fmt.Sprintf("%s: %s score over training (%d subject(s))", g[0].Model, s.Name, len(g))
-		if err := figures.MetricSteps(filepath.Join(out, name), title, ylabel[s.Name], res.Steps, s.Values, s.HalfTime.Step); errors.Is(err, figures.ErrTooFewPoints) {
+		if err := figures.MetricSteps(path(name), title, ylabel[s.Name], res.Steps, s.Values, s.HalfTime.Step); errors.Is(err, figures.ErrTooFewPoints) {
 			fmt.Fprintf(notes, "note: no %s: %v\n", name, figures.ErrTooFewPoints)
 			continue
 		} else if err != nil {
@@ -155,7 +157,7 @@ func writeHalftime(out string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs
 		for _, r := range res.ROI {
 			names, vals = append(names, r.Name), append(vals, 100*r.HalfTime.Fraction)
 		}
-		if err := figures.ROIBars(filepath.Join(out, "halftime_roi.png"), g[0].Model+": half-time of the encoding score per ROI", "half-time (% of training)", names, vals); err != nil {
+		if err := figures.ROIBars(path("halftime_roi.png"), g[0].Model+": half-time of the encoding score per ROI", "half-time (% of training)", names, vals); err != nil {
 			return nil, err
 		}
 		files = append(files, "halftime_roi.png")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -33,8 +32,8 @@ func init() {
 			"data or options than the first is marked. A model with a sweep not merged yet (still\n" +
 			"running, or a shard failed) is left out with a warning. With --out, writes rank.csv (one row\n" +
 			"per model), rank.json (everything) and rank.png (the first 40 models' scores, standard\n" +
-			"errors and subjects). --by-roi also ranks them on each ROI (rank_roi.csv, by_roi in\n" +
-			"rank.json), the sweeps opened once per model.",
+			"errors and subjects), replacing earlier ones together once all are written. --by-roi also\n" +
+			"ranks them on each ROI (rank_roi.csv, by_roi in rank.json), the sweeps opened once per model.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "sweeps", Usage: "sweep `DIR`s (one per model and subject), or folders holding them (repeat, or give them as arguments)"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "checkpoint `NAME` or index (default: each model's last)"},
@@ -99,10 +98,12 @@ func runRank(c *cli.Context) error {
 	progress, clearLine := modelProgress(c, len(names))
 	for k, m := range names {
 		progress(k+1, m)
-		as, err := sweep.LoadAlignments(byModel[m], opts)
+		as, err := sweep.LoadAlignments(c.Context, byModel[m], opts)
 		clearLine()
 		var ge *sweep.GroupError
 		switch {
+		case c.Context.Err() != nil:
+			return c.Context.Err() // a signal: nothing ranked, nothing written
 		case errors.As(err, &ge):
 			return usageError("model %s: %v", m, err)
 		case errors.Is(err, sweep.ErrNotMerged):
@@ -144,12 +145,12 @@ func runRank(c *cli.Context) error {
 		}
 		doc["by_roi"] = m
 	}
-	files, err := writeResults(out, func(dir string) ([]string, error) {
+	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
 		files := []string{"rank.csv", "rank.json"}
-		if err := writeJSON(filepath.Join(dir, "rank.json"), jsonSafe(doc)); err != nil {
+		if err := writeJSON(path("rank.json"), jsonSafe(doc)); err != nil {
 			return nil, err
 		}
-		if err := writeRankCSV(filepath.Join(dir, "rank.csv"), ranked, ""); err != nil {
+		if err := writeRankCSV(path("rank.csv"), ranked, ""); err != nil {
 			return nil, err
 		}
 		if len(rois) > 0 {
@@ -157,7 +158,7 @@ func runRank(c *cli.Context) error {
 			for r, name := range rois {
 				b.WriteString(rankRows(byROI[r], name, r == 0))
 			}
-			if err := atomicfile.WriteBytes(filepath.Join(dir, "rank_roi.csv"), []byte(b.String())); err != nil {
+			if err := atomicfile.WriteBytes(path("rank_roi.csv"), []byte(b.String())); err != nil {
 				return nil, err
 			}
 			files = append(files, "rank_roi.csv")
@@ -165,7 +166,7 @@ func runRank(c *cli.Context) error {
 		if c.Bool("no-figures") {
 			return files, nil
 		}
-		return append(files, "rank.png"), rankFigure(filepath.Join(dir, "rank.png"), ranked, o)
+		return append(files, "rank.png"), rankFigure(path("rank.png"), ranked, o)
 	})
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,7 +48,7 @@ func init() {
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "seed of the resampling"},
 			&cli.Float64Flag{Name: "level", Value: 0.95, Usage: "level of the intervals"},
 			&cli.StringFlag{Name: "predict", Usage: "x `VALUES` to predict y at, comma-separated (e.g. 1e24,1e25)"},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; files replaced atomically)"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; its earlier results replaced together once all are written)"},
 			&cli.BoolFlag{Name: "no-figures", Usage: "write no PNG figure"},
 			&cli.StringSliceFlag{Name: "sweeps", Usage: "sweep `DIR`s (one per model and subject), or folders holding them: the models' scores (repeat)"},
 			&cli.StringFlag{Name: "model-column", Value: "model", Usage: "with --sweeps: `COLUMN` of the table naming each model as its sweeps do"},
@@ -122,7 +121,10 @@ func runScaling(c *cli.Context) error {
 	fitted := 0
 	for _, g := range groups {
 		r := scalingGroup{Name: g.Name, data: g}
-		fit, err := metrics.Scaling(g.X, g.Y, o)
+		fit, err := metrics.Scaling(c.Context, g.X, g.Y, o)
+		if ctxErr := c.Context.Err(); ctxErr != nil {
+			return ctxErr // a signal: nothing fitted, nothing written
+		}
 		if err != nil {
 			r.Error = strings.TrimPrefix(strings.TrimPrefix(err.Error(), "metrics: Scaling: "), "stats: FitPowerLaw: ")
 		} else {
@@ -142,12 +144,12 @@ func runScaling(c *cli.Context) error {
 	if fromDirs != nil {
 		doc["sweeps"] = fromDirs
 	}
-	files, err := writeResults(out, func(dir string) ([]string, error) {
-		files, err := writeScaling(dir, doc, res, cols, !c.Bool("no-figures"))
+	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
+		files, err := writeScaling(path, doc, res, cols, !c.Bool("no-figures"))
 		if err != nil || fromDirs == nil {
 			return files, err
 		}
-		return append(files, "models.csv"), writeModelScores(filepath.Join(dir, "models.csv"), cols, fromDirs)
+		return append(files, "models.csv"), writeModelScores(path("models.csv"), cols, fromDirs)
 	})
 	if err != nil {
 		return err
@@ -176,9 +178,11 @@ func parsePositiveList(s string) ([]float64, error) {
 	return v, nil
 }
 
-func writeScaling(dir string, doc map[string]any, res []scalingGroup, cols metrics.ScalingColumns, figs bool) ([]string, error) {
+// writeScaling writes the fits (and figure), each file to path(its name); it returns the file
+// names.
+func writeScaling(path func(name string) string, doc map[string]any, res []scalingGroup, cols metrics.ScalingColumns, figs bool) ([]string, error) {
 	files := []string{"scaling.json", "scaling.csv", "curve.csv"}
-	if err := writeJSON(filepath.Join(dir, "scaling.json"), jsonSafe(doc)); err != nil {
+	if err := writeJSON(path("scaling.json"), jsonSafe(doc)); err != nil {
 		return nil, err
 	}
 	g := func(v float64) string { return csvFloat(v, 10) }
@@ -208,10 +212,10 @@ func writeScaling(dir string, doc map[string]any, res []scalingGroup, cols metri
 			fmt.Fprintf(&curve, "%s,%s,%s,%s,%s,true,%t\n", csvCell(r.Name), g(pt.X), g(pt.Y), g(pt.Lo), g(pt.Hi), pt.Extrapolated)
 		}
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "scaling.csv"), []byte(tab.String())); err != nil {
+	if err := atomicfile.WriteBytes(path("scaling.csv"), []byte(tab.String())); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "curve.csv"), []byte(curve.String())); err != nil {
+	if err := atomicfile.WriteBytes(path("curve.csv"), []byte(curve.String())); err != nil {
 		return nil, err
 	}
 	if !figs {
@@ -230,7 +234,7 @@ func writeScaling(dir string, doc map[string]any, res []scalingGroup, cols metri
 		series = append(series, s)
 	}
 	title := fmt.Sprintf("%s against %s: saturating power-law fit", cols.Y, cols.X)
-	if err := figures.Scaling(filepath.Join(dir, "scaling.png"), title, cols.X, cols.Y, series); err != nil {
+	if err := figures.Scaling(path("scaling.png"), title, cols.X, cols.Y, series); err != nil {
 		return nil, err
 	}
 	return append(files, "scaling.png"), nil
@@ -353,7 +357,10 @@ func scoresFromSweeps(c *cli.Context, table string, groups []metrics.ScalingGrou
 				rec.NoSweeps = append(rec.NoSweeps, m)
 				continue
 			}
-			a, err := sweep.LoadAlignment(ds, o)
+			a, err := sweep.LoadAlignment(c.Context, ds, o)
+			if ctxErr := c.Context.Err(); ctxErr != nil {
+				return nil, nil, ctxErr // a signal
+			}
 			var ge *sweep.GroupError
 			if errors.As(err, &ge) {
 				return nil, nil, usageError("model %s (%s line %d): %v", m, table, g.Lines[i], err)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -30,8 +29,9 @@ func init() {
 			"folders are " +
 			"subjects of one model: sweeps of another model (sweep's --model), other layers or other\n" +
 			"checkpoints are refused. The results folder is written once\n" +
-			"the score is computed: a new one appears whole, and a failed run leaves none. Flags come\n" +
-			"before the sweep folders.",
+			"the score is computed: a new one appears whole, and a failed run leaves none; in a folder\n" +
+			"that holds files, the results replace theirs together once all are written (a failed or\n" +
+			"interrupted run leaves the earlier ones whole). Flags come before the sweep folders.",
 		Flags:  append(append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), spatialFlags()...), maskFlags()...),
 		Action: runSpatial,
 	}, true))
@@ -57,7 +57,9 @@ func runSpatial(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := writeResults(out, func(dir string) ([]string, error) { return writeSpatial(dir, g, res, !c.Bool("no-figures")) })
+	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
+		return writeSpatial(path, g, res, !c.Bool("no-figures"))
+	})
 	if err != nil {
 		return err
 	}
@@ -66,21 +68,22 @@ func runSpatial(c *cli.Context) error {
 	return nil
 }
 
-// writeSpatial writes the spatial results (and figures) into out; it returns the file names.
-func writeSpatial(out string, g []*sweep.Sweep, res *sweep.SpatialResult, figs bool) ([]string, error) {
+// writeSpatial writes the spatial results (and figures), each file to path(its name); it returns
+// the file names.
+func writeSpatial(path func(name string) string, g []*sweep.Sweep, res *sweep.SpatialResult, figs bool) ([]string, error) {
 	mask := res.Mask.Keep // bool: numpy's best[mask] selects the kept targets
 	files := []string{"spatial.json", "best_layer_depth.npy", "distance.npy", "mask.npy"}
-	if err := writeJSON(filepath.Join(out, "spatial.json"), jsonSafe(map[string]any{
+	if err := writeJSON(path("spatial.json"), jsonSafe(map[string]any{
 		"command": "spatial", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g), "result": res})); err != nil {
 		return nil, err
 	}
-	if err := array.WriteNPY(filepath.Join(out, "best_layer_depth.npy"), g[0].Trailing, res.Depth); err != nil {
+	if err := array.WriteNPY(path("best_layer_depth.npy"), g[0].Trailing, res.Depth); err != nil {
 		return nil, err
 	}
-	if err := array.WriteNPY(filepath.Join(out, "distance.npy"), g[0].Trailing, res.Distance); err != nil {
+	if err := array.WriteNPY(path("distance.npy"), g[0].Trailing, res.Distance); err != nil {
 		return nil, err
 	}
-	if err := array.WriteNPY(filepath.Join(out, "mask.npy"), g[0].Trailing, mask); err != nil {
+	if err := array.WriteNPY(path("mask.npy"), g[0].Trailing, mask); err != nil {
 		return nil, err
 	}
 	masked := make([]float64, len(res.Depth)) // the map viewers show: NaN outside the mask
@@ -90,7 +93,7 @@ func writeSpatial(out string, g []*sweep.Sweep, res *sweep.SpatialResult, figs b
 			masked[t] = d
 		}
 	}
-	vols, err := writeVolumes(g[0].Meta.Space, func(name string) string { return filepath.Join(out, name) },
+	vols, err := writeVolumes(g[0].Meta.Space, path,
 		map[string][]float64{"best_layer_depth": g[0].Meta.Expand(masked)})
 	if err != nil {
 		return nil, err
@@ -112,12 +115,12 @@ func writeSpatial(out string, g []*sweep.Sweep, res *sweep.SpatialResult, figs b
 		}
 	}
 	title := fmt.Sprintf("%s, checkpoint %s: best layer vs distance from V1 (%d subject(s))", g[0].Model, res.Checkpoint, len(g))
-	if err := figures.DepthDistance(filepath.Join(out, "spatial.png"), title, dist, depth, g[0].L, res.Target.R, res.Target.P, rois); err != nil {
+	if err := figures.DepthDistance(path("spatial.png"), title, dist, depth, g[0].L, res.Target.R, res.Target.P, rois); err != nil {
 		return nil, err
 	}
 	files = append(files, "spatial.png")
 	if res.ROI != nil {
-		if err := figures.ROIBars(filepath.Join(out, "spatial_roi.png"), g[0].Model+": mean best-layer depth per ROI", "best layer (relative depth)", res.ROI.Names, res.ROI.MeanDepth); err != nil {
+		if err := figures.ROIBars(path("spatial_roi.png"), g[0].Model+": mean best-layer depth per ROI", "best layer (relative depth)", res.ROI.Names, res.ROI.MeanDepth); err != nil {
 			return nil, err
 		}
 		files = append(files, "spatial_roi.png")

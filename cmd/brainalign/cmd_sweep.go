@@ -458,7 +458,7 @@ func sweepsFlag() cli.Flag {
 
 func metricOutFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; files replaced atomically)"},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; its earlier results replaced together once all are written)"},
 		&cli.BoolFlag{Name: "no-figures", Usage: "write no PNG figures"},
 		&cli.StringFlag{Name: "checkpoint", Usage: "checkpoint `NAME` or index (default: the last)"},
 	}
@@ -487,7 +487,8 @@ func temporalFlags() []cli.Flag {
 	}
 }
 
-// loadGroup loads the sweeps named by --sweep and the arguments.
+// loadGroup loads the sweeps named by --sweep and the arguments; a signal stops it between
+// sweeps (each one's scores are read to check them).
 func loadGroup(c *cli.Context, flag string) ([]*sweep.Sweep, error) {
 	dirs := c.StringSlice(flag)
 	if flag == "sweep" {
@@ -498,6 +499,9 @@ func loadGroup(c *cli.Context, flag string) ([]*sweep.Sweep, error) {
 	}
 	var g []*sweep.Sweep
 	for _, d := range dirs {
+		if err := c.Context.Err(); err != nil {
+			return nil, err
+		}
 		s, err := sweep.Load(d)
 		if err != nil {
 			return nil, err

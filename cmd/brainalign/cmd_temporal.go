@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -25,8 +24,9 @@ func init() {
 			"times) and temporal.png (layer x time heatmap with T_max marked). Each --windows window must\n" +
 			"hold a time point. The folders are subjects of one model: sweeps of another model (sweep's\n" +
 			"--model), other layers or other checkpoints are refused. The results folder is written once\n" +
-			"the score is computed: a new one appears whole, and a failed run leaves none. Flags come\n" +
-			"before the sweep folders.",
+			"the score is computed: a new one appears whole, and a failed run leaves none; in a folder\n" +
+			"that holds files, the results replace theirs together once all are written (a failed or\n" +
+			"interrupted run leaves the earlier ones whole). Flags come before the sweep folders.",
 		Flags:  append(append([]cli.Flag{sweepsFlag()}, metricOutFlags()...), temporalFlags()...),
 		Action: runTemporal,
 	}, true))
@@ -55,7 +55,9 @@ func runTemporal(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := writeResults(out, func(dir string) ([]string, error) { return writeTemporal(dir, g, res, !c.Bool("no-figures")) })
+	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
+		return writeTemporal(path, g, res, !c.Bool("no-figures"))
+	})
 	if err != nil {
 		return err
 	}
@@ -64,21 +66,23 @@ func runTemporal(c *cli.Context) error {
 	return nil
 }
 
-func writeTemporal(out string, g []*sweep.Sweep, res *sweep.TemporalResult, figs bool) ([]string, error) {
+// writeTemporal writes the temporal results (and figure), each file to path(its name); it
+// returns the file names.
+func writeTemporal(path func(name string) string, g []*sweep.Sweep, res *sweep.TemporalResult, figs bool) ([]string, error) {
 	files := []string{"temporal.json", "temporal_curves.npy"}
-	if err := writeJSON(filepath.Join(out, "temporal.json"), jsonSafe(map[string]any{
+	if err := writeJSON(path("temporal.json"), jsonSafe(map[string]any{
 		"command": "temporal", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g),
 		"layers": g[0].Layers, "result": res})); err != nil {
 		return nil, err
 	}
-	if err := array.WriteNPY(filepath.Join(out, "temporal_curves.npy"), []int{g[0].L, len(res.Times)}, res.Curves); err != nil {
+	if err := array.WriteNPY(path("temporal_curves.npy"), []int{g[0].L, len(res.Times)}, res.Curves); err != nil {
 		return nil, err
 	}
 	if !figs {
 		return files, nil
 	}
 	title := fmt.Sprintf("%s, checkpoint %s: MEG score by layer and time (r = %.2f)", g[0].Model, res.Checkpoint, res.Score.R)
-	if err := figures.LayerTime(filepath.Join(out, "temporal.png"), title, res.Curves, g[0].Layers, res.Times, res.TMax); err != nil {
+	if err := figures.LayerTime(path("temporal.png"), title, res.Curves, g[0].Layers, res.Times, res.TMax); err != nil {
 		return nil, err
 	}
 	return append(files, "temporal.png"), nil

@@ -42,7 +42,7 @@ func init() {
 			brainIDsFlag(),
 			&cli.IntFlag{Name: "dims", Value: 20, Usage: "principal components per model"},
 			&cli.IntFlag{Name: "top", Value: 10, Usage: "dimensions kept by the reduction test"},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; files replaced atomically)"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; its earlier results replaced together once all are written)"},
 			&cli.BoolFlag{Name: "no-figures", Usage: "write no PNG figure"},
 		}, modelFlags()...),
 		Action: runUniversal,
@@ -120,7 +120,9 @@ func runUniversal(c *cli.Context) error {
 	}
 	doc := map[string]any{"command": "universal", "version": version, "created": nowUTC(), "inputs": inputs,
 		"dims": o.Dims, "top": o.Top, "options": opts.Summary(), "host": hostOf(), "result": res}
-	files, err := writeResults(out, func(dir string) ([]string, error) { return writeUniversal(dir, doc, res, !c.Bool("no-figures")) })
+	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
+		return writeUniversal(path, doc, res, !c.Bool("no-figures"))
+	})
 	if err != nil {
 		return err
 	}
@@ -239,9 +241,11 @@ func parseFeatureSpec(spec, defaultLayer string) (name, path, layer string, err 
 	return name, path, layer, nil
 }
 
-func writeUniversal(dir string, doc map[string]any, res *universal.Result, figs bool) ([]string, error) {
+// writeUniversal writes the results (and figure), each file to path(its name); it returns the
+// file names.
+func writeUniversal(path func(name string) string, doc map[string]any, res *universal.Result, figs bool) ([]string, error) {
 	files := []string{"universal.json", "universal.csv"}
-	if err := writeJSON(filepath.Join(dir, "universal.json"), jsonSafe(doc)); err != nil {
+	if err := writeJSON(path("universal.json"), jsonSafe(doc)); err != nil {
 		return nil, err
 	}
 	g := func(v float64) string { return csvFloat(v, 8) }
@@ -256,7 +260,7 @@ func writeUniversal(dir string, doc map[string]any, res *universal.Result, figs 
 			fmt.Fprintf(&b, "%s,%d,%s,%s,%s,%d\n", csvCell(m.Name), d.Index, g(d.Variance), g(d.Universality), g(d.BrainSimilarity), rank[d.Index])
 		}
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "universal.csv"), []byte(b.String())); err != nil {
+	if err := atomicfile.WriteBytes(path("universal.csv"), []byte(b.String())); err != nil {
 		return nil, err
 	}
 	if !figs {
@@ -271,7 +275,7 @@ func writeUniversal(dir string, doc map[string]any, res *universal.Result, figs 
 		groups = append(groups, sg)
 	}
 	title := fmt.Sprintf("universal dimensions: pooled r = %.2f over %d dimensions", res.Pooled.R, res.Pooled.N)
-	if err := figures.Scatter(filepath.Join(dir, "universal.png"), title, "universality (predicted from other models, r)", "brain similarity (predicted from brain data, r)", groups, true); err != nil {
+	if err := figures.Scatter(path("universal.png"), title, "universality (predicted from other models, r)", "brain similarity (predicted from brain data, r)", groups, true); err != nil {
 		return nil, err
 	}
 	return append(files, "universal.png"), nil

@@ -161,11 +161,11 @@ func demoStudy(c *cli.Context, dir string) (err error) {
 	if err != nil {
 		return err
 	}
-	hf, err := sweep.HalfTimes(fmri, sweep.HalfTimeOptions{})
+	hf, err := sweep.HalfTimes(c.Context, fmri, sweep.HalfTimeOptions{})
 	if err != nil {
 		return err
 	}
-	hm, err := sweep.HalfTimes(meg, sweep.HalfTimeOptions{})
+	hm, err := sweep.HalfTimes(c.Context, meg, sweep.HalfTimeOptions{})
 	if err != nil {
 		return err
 	}
@@ -174,10 +174,10 @@ func demoStudy(c *cli.Context, dir string) (err error) {
 		sub   string
 		write func(string) ([]string, error)
 	}{
-		{"spatial", func(d string) ([]string, error) { return writeSpatial(d, fmri, sp, true) }},
-		{"temporal", func(d string) ([]string, error) { return writeTemporal(d, meg, tp, true) }},
-		{"halftime-fmri", func(d string) ([]string, error) { return writeHalftime(d, fmri, hf, true, io.Discard) }},
-		{"halftime-meg", func(d string) ([]string, error) { return writeHalftime(d, meg, hm, true, io.Discard) }},
+		{"spatial", func(d string) ([]string, error) { return writeSpatial(pathIn(d), fmri, sp, true) }},
+		{"temporal", func(d string) ([]string, error) { return writeTemporal(pathIn(d), meg, tp, true) }},
+		{"halftime-fmri", func(d string) ([]string, error) { return writeHalftime(pathIn(d), fmri, hf, true, io.Discard) }},
+		{"halftime-meg", func(d string) ([]string, error) { return writeHalftime(pathIn(d), meg, hm, true, io.Discard) }},
 	} {
 		d := filepath.Join(dir, x.sub)
 		if err := os.MkdirAll(d, 0o777); err != nil {

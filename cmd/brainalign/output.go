@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/outdir"
 )
 
@@ -50,12 +52,18 @@ func checkOut(out string) error {
 }
 
 // writeResults writes a metric command's results into out once they are computed: write writes
-// its files into the folder it is given and returns their names. A folder that does not exist,
-// or is empty, is staged (internal/outdir) and appears only when every file is written, so a run
-// that fails leaves no folder behind (nor the parent folders it made for it). In an existing
-// folder that holds files (earlier results, other commands' results), the files are replaced
-// one at a time, each atomically, and the others are kept.
-func writeResults(out string, write func(dir string) ([]string, error)) ([]string, error) {
+// its files, each to the path that path gives for its name, and returns their names. A folder
+// that does not exist, or is empty, is staged (internal/outdir) and appears only when every file
+// is written, so a run that fails leaves no folder behind (nor the parent folders it made for
+// it). In an existing folder that holds files (earlier results, other commands' results), the
+// files are written under temp names and renamed into place together once the last is written
+// (atomicfile.Batch): a run that fails, or is interrupted, leaves the earlier results whole, not
+// mixed with new ones, and the folder's other files are kept. Once ctx is done (a signal),
+// nothing is written and ctx's error returned.
+func writeResults(ctx context.Context, out string, write func(path func(name string) string) ([]string, error)) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := checkOut(out); err != nil {
 		return nil, err
 	}
@@ -67,7 +75,7 @@ func writeResults(out string, write func(dir string) ([]string, error)) ([]strin
 			return nil, fmt.Errorf("--out %s: %v", out, err)
 		}
 		if len(entries) > 0 || outdir.HoldsWorkDir(out) {
-			return write(out)
+			return replaceResults(ctx, out, write)
 		}
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("--out %s: %v", out, err)
@@ -77,7 +85,10 @@ func writeResults(out string, write func(dir string) ([]string, error)) ([]strin
 		return nil, err
 	}
 	defer cleanup()
-	files, err := write(d.Path(""))
+	files, err := write(d.Path)
+	if err == nil {
+		err = ctx.Err() // a signal while the files were written
+	}
 	if err == nil {
 		err = d.Commit()
 	}
@@ -85,6 +96,30 @@ func writeResults(out string, write func(dir string) ([]string, error)) ([]strin
 		return nil, err
 	}
 	return files, nil
+}
+
+// replaceResults is writeResults into the existing folder out, which holds files.
+func replaceResults(ctx context.Context, out string, write func(path func(name string) string) ([]string, error)) ([]string, error) {
+	atomicfile.RemoveAbandoned(out, false) // the staged files of a killed run
+	b := atomicfile.NewBatch(out)
+	defer b.Abort()
+	files, err := write(b.Path)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = b.Commit()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// pathIn names the files of a command's results written straight into dir (writeResults's
+// path).
+func pathIn(dir string) func(name string) string {
+	return func(name string) string { return filepath.Join(dir, name) }
 }
 
 // makeParents creates the missing parent folders of out and returns those it created, deepest

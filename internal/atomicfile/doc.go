@@ -3,5 +3,6 @@
 // a restarted job, DESIGN.md §6) while another process is writing them.
 //
 // Temp files are named .NAME.tmp-HOST-PID-RANDOM (internal/owner), so that RemoveAbandoned can
-// clear what a killed writer left without touching a live one's.
+// clear what a killed writer left without touching a live one's. A Batch replaces several files
+// of a folder together: written under temp names, renamed into place once the last is written.
 package atomicfile
