@@ -29,6 +29,7 @@ type decomposition struct {
 	complete bool
 	uc       []float64
 	nc       int
+	ucRow2   []float64 // complete: sum_c uc_ic² per training row, the leverage 1-h_i takes at a = 0
 }
 
 // splitBytes is the memory a split of ntr training and nte test rows keeps (an estimate): its
@@ -125,6 +126,12 @@ func decompose(ctx context.Context, x engine.Matrix, train, test []int, intercep
 			}
 			dec.uc, dec.nc = dec.uc[:size*nc], nc
 		}
+		dec.ucRow2 = make([]float64, size)
+		for i := range dec.ucRow2 {
+			for _, v := range dec.uc[i*dec.nc : (i+1)*dec.nc] {
+				dec.ucRow2[i] += v * v
+			}
+		}
 	}
 	dec.u = make([]float64, ntr*r)
 	dec.p = make([]float64, nte*r)
@@ -166,14 +173,29 @@ func (d *decomposition) shrink(a float64, f []float64) {
 	}
 }
 
-// looWeights returns w_i = 1/(1-h_i(a)) for the training rows, with the leverage
-// h_i = 1/ntr (intercept) + sum_j U_ij² f_j(a).
-func (d *decomposition) looWeights(f []float64, w []float64) {
+// looWeights returns w_i = 1/(1-h_i(a)) for the training rows at penalty a (f: shrink's f_j(a)),
+// with the leverage h_i = 1/ntr (intercept) + sum_j U_ij² f_j(a). With a complete decomposition
+// 1-h_i is summed as such, sum_j U_ij² a/(s_j²+a) + sum_c uc_ic² (the basis's rows have unit
+// norm), not subtracted from 1: with fewer rows than features and a small penalty h_i is near 1,
+// and 1-h_i kept few digits (penalties picked by rounding, |r| off by 2e-5 in float64).
+func (d *decomposition) looWeights(a float64, f []float64, w []float64) {
+	r := d.r
+	if d.complete {
+		rf := make([]float64, r)
+		d.residualShrink(a, rf)
+		for i := 0; i < d.ntr; i++ {
+			m := d.ucRow2[i]
+			for j, u2 := range d.u2[i*r : (i+1)*r] {
+				m += u2 * rf[j]
+			}
+			w[i] = 1 / m
+		}
+		return
+	}
 	base := 0.0
 	if d.intercept {
 		base = 1 / float64(d.ntr)
 	}
-	r := d.r
 	for i := 0; i < d.ntr; i++ {
 		h := base
 		for j, u2 := range d.u2[i*r : (i+1)*r] {
@@ -181,6 +203,28 @@ func (d *decomposition) looWeights(f []float64, w []float64) {
 		}
 		w[i] = 1 / (1 - h)
 	}
+}
+
+// gcvDenominator returns (1 - tr(H(a))/ntr)², tr(H) = [1] + sum_j f_j(a): with a complete
+// decomposition 1 - tr/ntr = (sum_j a/(s_j²+a) + nc)/ntr, summed, not subtracted (see looWeights).
+func (d *decomposition) gcvDenominator(a float64) float64 {
+	var q float64
+	if d.complete {
+		for _, s2 := range d.s2 {
+			q += a / (s2 + a)
+		}
+		q = (q + float64(d.nc)) / float64(d.ntr)
+	} else {
+		tr := 0.0
+		if d.intercept {
+			tr = 1
+		}
+		for _, s2 := range d.s2 {
+			tr += s2 / (s2 + a)
+		}
+		q = 1 - tr/float64(d.ntr)
+	}
+	return q * q
 }
 
 // residualShrink returns 1 - f_j(a) = a/(s_j²+a), the fraction of direction j left in the

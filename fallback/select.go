@@ -51,7 +51,7 @@ func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
 		t0 := time.Now()
 		alpha := alphas[a]
 		d.shrink(alpha, f)
-		d.looWeights(f, w)
+		d.looWeights(alpha, f, w)
 		var exact [][]float64 // rows of leverage near 1: their residual in float64 (exactRows)
 		if k < len(classic) {
 			exact = exactRows(d, f, w, b.yc, mb)
@@ -175,16 +175,11 @@ func (r *runner[T]) gcv(sp *split[T], b *batch[T]) []float64 {
 	den := make([]float64, A)
 	f := make([]float64, d.r)
 	for a, alpha := range alphas {
-		d.shrink(alpha, f)
-		tr := 0.0
-		if d.intercept {
-			tr = 1
-		}
+		d.residualShrink(alpha, f) // 1-f_j, computed as such (near 0 where f_j is near 1)
 		for j, v := range f {
-			tr += v
-			g[a*d.r+j] = (1 - v) * (1 - v)
+			g[a*d.r+j] = v * v
 		}
-		den[a] = (1 - tr/float64(d.ntr)) * (1 - tr/float64(d.ntr))
+		den[a] = d.gcvDenominator(alpha)
 	}
 	crit := make([]float64, A*mb)
 	// Each core takes ranges of targets; per target the sums run over rows in order, as before,

@@ -4,8 +4,12 @@
 // loo_weights: for every penalty a < na and training row i < n, the leave-one-out weight
 // w[i + a*n] = 1/(1 - h_i(a)), with the leverage h_i(a) = base + sum_k u2[i + k*ldu] f[k + a*r]
 // (u2 = U squared, n x r column-major; f = s^2/(s^2+alpha), r x na; base = 1/n with an intercept).
+// With rest (not null: a complete decomposition, rest[i] the squared norm of row i of the
+// complement of U), f holds f - 1 = -alpha/(s^2+alpha) and base is 0: w = 1/(rest[i] - h), 1 - h
+// summed from positive terms rather than subtracted from 1 (near 0 at small penalties).
 extern "C" __global__ void loo_weights(const double* u2, long long ldu, long long n, long long r,
-                                       const double* f, long long na, double base, double* w) {
+                                       const double* f, long long na, double base, const double* rest,
+                                       double* w) {
     long long total = n * na;
     GRID_STRIDE(k, total) {
         long long i = k % n, a = k / n;
@@ -14,7 +18,7 @@ extern "C" __global__ void loo_weights(const double* u2, long long ldu, long lon
         for (long long c = 0; c < r; c++) {
             h += u2[i + c * ldu] * fa[c];
         }
-        w[k] = 1.0 / (1.0 - h);
+        w[k] = rest ? 1.0 / (rest[i] - h) : 1.0 / (1.0 - h);
     }
 }
 
@@ -97,14 +101,15 @@ extern "C" __global__ void loo_hot_f64(const double* yc, long long ldy, long lon
 
 // gcv_select: generalised cross-validation for all na penalties at once. For target j < mb, with
 // yy[j] = sum_i yc^2 over the n training rows (yc: mb x n, ld ldy) and z (mb x r, ld ldz) = U^T yc,
-//   crit(a) = max(yy - sum_c z_c^2 + sum_c (1 - f[c + a*r])^2 z_c^2, 0) / n / den[a]
+//   crit(a) = max(yy - sum_c z_c^2 + sum_c fm1[c + a*r]^2 z_c^2, 0) / n / den[a]
+// (fm1 = f - 1 = -alpha/(s^2+alpha): 1 - f computed as such, near 0 where f is near 1)
 // (den[a] = (1 - tr(H(a))/n)^2), written to crit[j + a*ldc] when crit is not null, and the
 // argmin over a (first penalty wins ties) into best[j], best_idx[j]. With outside != 0, yc holds
 // the residual outside U itself (R0 = uc uc^T Yc of a complete decomposition) and yy replaces
 // yy - sum_c z_c^2, a difference of nearly equal terms when U spans nearly all of Yc.
 template <typename T>
 __device__ void gcv_select(const T* yc, long long ldy, long long n, const T* z, long long ldz, long long r,
-                           long long mb, const double* f, const double* den, long long na, double* crit,
+                           long long mb, const double* fm1, const double* den, long long na, double* crit,
                            long long ldc, double* best, int* best_idx, long long outside) {
     GRID_STRIDE(j, mb) {
         double yy = 0;
@@ -121,10 +126,10 @@ __device__ void gcv_select(const T* yc, long long ldy, long long n, const T* z, 
         int bi = 0;
         for (long long a = 0; a < na; a++) {
             double out = yy - zsum;
-            const double* fa = f + a * r;
+            const double* fa = fm1 + a * r;
             for (long long c = 0; c < r; c++) {
                 double v = (double)z[j + c * ldz];
-                double g = (1 - fa[c]) * (1 - fa[c]);
+                double g = fa[c] * fa[c];
                 out += g * (v * v);
             }
             out = fmax(out, 0.0) / (double)n / den[a];
@@ -140,14 +145,14 @@ __device__ void gcv_select(const T* yc, long long ldy, long long n, const T* z, 
 }
 
 extern "C" __global__ void gcv_select_f32(const float* yc, long long ldy, long long n, const float* z, long long ldz,
-                                          long long r, long long mb, const double* f, const double* den, long long na,
+                                          long long r, long long mb, const double* fm1, const double* den, long long na,
                                           double* crit, long long ldc, double* best, int* best_idx,
                                           long long outside) {
-    gcv_select<float>(yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, best_idx, outside);
+    gcv_select<float>(yc, ldy, n, z, ldz, r, mb, fm1, den, na, crit, ldc, best, best_idx, outside);
 }
 extern "C" __global__ void gcv_select_f64(const double* yc, long long ldy, long long n, const double* z,
-                                          long long ldz, long long r, long long mb, const double* f,
+                                          long long ldz, long long r, long long mb, const double* fm1,
                                           const double* den, long long na, double* crit, long long ldc,
                                           double* best, int* best_idx, long long outside) {
-    gcv_select<double>(yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, best_idx, outside);
+    gcv_select<double>(yc, ldy, n, z, ldz, r, mb, fm1, den, na, crit, ldc, best, best_idx, outside);
 }

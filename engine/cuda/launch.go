@@ -117,12 +117,13 @@ func (d *device) gatherCenter(tin, tout dtype, a cu.DevicePtr, lda int, rows cu.
 	return d.launch("gather_center_"+tin.suffix()+"_"+tout.suffix(), int64(nrows)*int64(mb), a, lda, rows, nrows, mb, mean, zero, out, ldo)
 }
 
-// looWeights: w (n x na) = 1/(1 - base - U² f(a)) for each penalty.
-func (d *device) looWeights(u2 cu.DevicePtr, ldu, n, r int, f cu.DevicePtr, na int, base float64, w cu.DevicePtr) error {
+// looWeights: w (n x na) = 1/(1 - base - U² f(a)) for each penalty; with rest (not 0: complete
+// decompositions, f holding f - 1 and base 0) 1/(rest - U² f(a)), summed rather than subtracted.
+func (d *device) looWeights(u2 cu.DevicePtr, ldu, n, r int, f cu.DevicePtr, na int, base float64, rest, w cu.DevicePtr) error {
 	checkDims("loo_weights", n, r, na)
 	checkLd("loo_weights", ldu, n)
 	checkPtr("loo_weights", u2, f, w)
-	return d.launch("loo_weights", int64(n)*int64(na), u2, ldu, n, r, f, na, base, w)
+	return d.launch("loo_weights", int64(n)*int64(na), u2, ldu, n, r, f, na, base, rest, w)
 }
 
 // looUpdate: LOO error of penalty aidx per target, with the running argmin into best/bestIdx
@@ -155,18 +156,18 @@ func (d *device) looHot(t dtype, yc cu.DevicePtr, ldy, n, mb int, h cu.DevicePtr
 }
 
 // gcvSelect: GCV criteria of every penalty per target and their argmin (outside: yc holds the
-// residual outside U, R0, rather than Yc).
-func (d *device) gcvSelect(t dtype, yc cu.DevicePtr, ldy, n int, z cu.DevicePtr, ldz, r, mb int, f, den cu.DevicePtr, na int, crit cu.DevicePtr, ldc int, best, bestIdx cu.DevicePtr, outside bool) error {
+// residual outside U, R0, rather than Yc; fm1: f - 1 per direction and penalty).
+func (d *device) gcvSelect(t dtype, yc cu.DevicePtr, ldy, n int, z cu.DevicePtr, ldz, r, mb int, fm1, den cu.DevicePtr, na int, crit cu.DevicePtr, ldc int, best, bestIdx cu.DevicePtr, outside bool) error {
 	checkDims("gcv_select", n, r, mb, na)
 	checkLd("gcv_select", ldy, mb)
 	checkLd("gcv_select", ldz, mb)
 	checkLd("gcv_select", ldc, mb)
-	checkPtr("gcv_select", yc, z, f, den, best, bestIdx)
+	checkPtr("gcv_select", yc, z, fm1, den, best, bestIdx)
 	out := 0
 	if outside {
 		out = 1
 	}
-	return d.launch("gcv_select_"+t.suffix(), int64(mb), yc, ldy, n, z, ldz, r, mb, f, den, na, crit, ldc, best, bestIdx, out)
+	return d.launch("gcv_select_"+t.suffix(), int64(mb), yc, ldy, n, z, ldz, r, mb, fm1, den, na, crit, ldc, best, bestIdx, out)
 }
 
 // pearson: r and degenerate flags per target between p (mb x n) and y[:, rows].

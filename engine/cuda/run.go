@@ -580,7 +580,7 @@ func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) erro
 				return err
 			}
 		}
-		if err := d.gcvSelect(t, b.yc, ld, sp.ntr, b.z, ld, sp.r, mb, sp.f, sp.den, A, b.crit, mb, b.best, b.idx, sp.complete); err != nil {
+		if err := d.gcvSelect(t, b.yc, ld, sp.ntr, b.z, ld, sp.r, mb, sp.fm1, sp.den, A, b.crit, mb, b.best, b.idx, sp.complete); err != nil {
 			return err
 		}
 		return r.mark(&r.tm.Select)

@@ -46,6 +46,7 @@ type split struct {
 	fm1         cu.DevicePtr // r x A: f - 1 = -a/(s²+a) (TF32 leave-one-out residuals)
 	g           cu.DevicePtr // r x A: s/(s²+a)
 	w           cu.DevicePtr // ntr x A: 1/(1-h(a))
+	rest        cu.DevicePtr // ntr, complete splits: ucRow2 on the device (loo_weights)
 	den         cu.DevicePtr // A: (1 - tr(H(a))/ntr)², GCV
 
 	// Leave-one-out with the dual decomposition (no more training rows than features): U and
@@ -54,6 +55,7 @@ type split struct {
 	// uc uc^T Yc, as the CPU engine does (engine.ResidualDirect, fallback's decomposition).
 	complete bool
 	nc       int
+	ucRow2   []float64 // per training row, sum_c uc_ic²: 1-h_i = ucRow2_i + sum_j U_ij² a/(s_j²+a)
 	uc       cu.DevicePtr
 	ucl      cu.DevicePtr // TF32 mode: uc - tf32(uc), uc itself rounded to TF32 (as U, splitU)
 	direct   []bool       // per penalty
@@ -395,7 +397,15 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 			gh[a*rk+j] = math.Sqrt(v) / (v + alpha)
 			tr += fh[a*rk+j]
 		}
-		den[a] = (1 - tr/float64(ntr)) * (1 - tr/float64(ntr))
+		q := 1 - tr/float64(ntr)
+		if sp.complete { // summed, not subtracted: near 0 at small penalties (fallback's gcvDenominator)
+			q = float64(sp.nc)
+			for _, v := range fm1[a*rk : (a+1)*rk] {
+				q -= v
+			}
+			q /= float64(ntr)
+		}
+		den[a] = q * q
 		if fz.outer {
 			// refit only: a positive factor per target, r unchanged (engine.UnitScale)
 			engine.ScaleToUnit(gh[a*rk : (a+1)*rk])
@@ -409,6 +419,9 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 	sp.g = alloc(fp, int64(rk*A)*8)
 	sp.den = alloc(fp, int64(A)*8)
 	sp.w = alloc(fp, int64(ntr)*int64(A)*8)
+	if sp.complete {
+		sp.rest = alloc(fp, int64(ntr)*8)
+	}
 	u2 := alloc(tmp, int64(ldu)*int64(rk)*8)
 	if err != nil {
 		return nil, r.oom("decomposition", err)
@@ -424,12 +437,22 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 	if err := d.square64(u64, ldu*rk, u2); err != nil {
 		return nil, err
 	}
-	base := 0.0
-	if intercept {
-		base = 1 / float64(ntr)
-	}
-	if err := d.looWeights(u2, ldu, ntr, rk, sp.f, A, base, sp.w); err != nil {
-		return nil, err
+	if sp.complete {
+		// 1-h summed as ucRow2 + sum_j U² (1-f), from f - 1 (fallback's looWeights)
+		if err := upload(sp.rest, sp.ucRow2, d.compute); err != nil {
+			return nil, err
+		}
+		if err := d.looWeights(u2, ldu, ntr, rk, sp.fm1, A, 0, sp.rest, sp.w); err != nil {
+			return nil, err
+		}
+	} else {
+		base := 0.0
+		if intercept {
+			base = 1 / float64(ntr)
+		}
+		if err := d.looWeights(u2, ldu, ntr, rk, sp.f, A, base, 0, sp.w); err != nil {
+			return nil, err
+		}
 	}
 	if r.t != f64 && fz.outer && opts.Inner.Mode == engine.LOO {
 		if err := r.hotRows(fp, sp, u64, fh); err != nil {
@@ -537,6 +560,7 @@ func (r *runner) complement(fp *pool, sp *split, gram cu.DevicePtr, keepIdx []in
 		kept[j] = true
 	}
 	sp.complete, sp.nc = true, ntr-len(keepIdx)
+	sp.ucRow2 = make([]float64, ntr)
 	if sp.nc == 0 {
 		return nil
 	}
@@ -565,24 +589,29 @@ func (r *runner) complement(fp *pool, sp *split, gram cu.DevicePtr, keepIdx []in
 		k++
 	}
 	first := c64 // the first column kept
-	if intercept {
-		host := make([]float64, sp.ldu*sp.nc)
-		if err := download(host, c64, d.compute); err != nil {
+	host := make([]float64, sp.ldu*sp.nc)
+	if err := download(host, c64, d.compute); err != nil {
+		return err
+	}
+	col0 := 0
+	if intercept && engine.ConstantFirst(host, ntr, sp.nc, 1, sp.ldu) {
+		if err := upload(c64, host, d.compute); err != nil {
 			return err
 		}
-		if engine.ConstantFirst(host, ntr, sp.nc, 1, sp.ldu) {
-			if err := upload(c64, host, d.compute); err != nil {
-				return err
-			}
-			first += cu.DevicePtr(int64(sp.ldu) * 8)
-			sp.nc--
+		first += cu.DevicePtr(int64(sp.ldu) * 8)
+		col0 = 1
+		sp.nc--
+	}
+	for c := col0; c < col0+sp.nc; c++ {
+		for i, v := range host[c*sp.ldu : c*sp.ldu+ntr] {
+			sp.ucRow2[i] += v * v
 		}
-		if err := d.compute.Synchronize(); err != nil { // host is read by the copy until then
-			return fmt.Errorf("cuda engine: %w", err)
-		}
-		if sp.nc == 0 {
-			return nil
-		}
+	}
+	if err := d.compute.Synchronize(); err != nil { // host is read by the copy until then
+		return fmt.Errorf("cuda engine: %w", err)
+	}
+	if sp.nc == 0 {
+		return nil
 	}
 	if r.t == f64 {
 		tmp.ptrs = without(tmp.ptrs, c64)
