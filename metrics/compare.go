@@ -52,7 +52,30 @@ func CompareModels(a, b []float64) (Comparison, error) {
 	if err != nil {
 		return Comparison{}, fmt.Errorf("metrics: CompareModels: %w", err)
 	}
-	return Comparison{Stat: s, P: p, MeanDiff: d / float64(len(a)), N: len(a)}, nil
+	c := Comparison{Stat: s, P: p, MeanDiff: d / float64(len(a)), N: len(a)}
+	if zeros := countZeroDifferences(a, b); zeros > 0 {
+		c.Note = ZeroDifferencesNote(zeros, len(a))
+	}
+	return c, nil
+}
+
+// ZeroDifferencesNote says how a p-value with zero paired differences among n was computed:
+// as scipy.stats.wilcoxon (zero_method='wilcox'), the zeros dropped and p from the normal
+// approximation, which can fall below the exact test's smallest p (2/2^n) and is unreliable with
+// few subjects.
+func ZeroDifferencesNote(zeros, n int) string {
+	return fmt.Sprintf("%d of %d paired differences are exactly zero (equal values): dropped, and p comes from the normal approximation "+
+		"(as scipy.stats.wilcoxon), unreliable with fewer than about 10 nonzero differences (here %d)", zeros, n, n-zeros)
+}
+
+func countZeroDifferences(a, b []float64) int {
+	n := 0
+	for i := range a {
+		if a[i] == b[i] {
+			n++
+		}
+	}
+	return n
 }
 
 func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

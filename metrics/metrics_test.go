@@ -595,11 +595,17 @@ func TestCompareModels(t *testing.T) {
 	if err != nil || c.Stat != 0 || c.P != 1 || c.MeanDiff != 0 || c.N != 8 || c.Note != NoDifferenceNote {
 		t.Errorf("identical models: %+v, %v; want T = 0, p = 1 and the note", c, err)
 	}
-	// Some zero differences are dropped as SciPy does (normal approximation).
+	// Some zero differences are dropped as SciPy does (normal approximation), and said: the p
+	// can fall below the exact test's floor (scipy.stats.wilcoxon([1,2,3],[1,1,1]): 0.1797, under
+	// 2/2^3 = 0.25).
 	b2 := append([]float64(nil), b...)
 	b2[0] = a[0]
-	if c, err := CompareModels(a, b2); err != nil || c.Note != "" || !(c.P > 0 && c.P < 0.05) {
+	if c, err := CompareModels(a, b2); err != nil || c.Note != ZeroDifferencesNote(1, 8) || !(c.P > 0 && c.P < 0.05) {
 		t.Errorf("one zero difference: %+v, %v", c, err)
+	}
+	if c, err := CompareModels([]float64{1, 2, 3}, []float64{1, 1, 1}); err != nil || math.Abs(c.P-0.17971249487899976) > 1e-12 ||
+		!strings.Contains(c.Note, "1 of 3 paired differences are exactly zero") || !strings.Contains(c.Note, "(here 2)") {
+		t.Errorf("three subjects, one zero difference: %+v, %v; want SciPy's p 0.1797 and the note", c, err)
 	}
 	for _, bad := range []float64{math.NaN(), math.Inf(1)} {
 		b2[3] = bad

@@ -33,6 +33,9 @@ type PairedTest struct {
 	// PHolm is P adjusted for the number of models compared with the first (Holm-Bonferroni;
 	// set by Rank).
 	PHolm float64 `json:"wilcoxon_p_holm"`
+	// ZeroDifferences counts the pairs of equal scores: dropped by the test, whose p then comes
+	// from the normal approximation (metrics.ZeroDifferencesNote).
+	ZeroDifferences int `json:"zero_differences"`
 }
 
 // Rank orders models by score (the highest first; NaN last; ties by model name) and compares
@@ -139,12 +142,13 @@ func Paired(a, b *Alignment) *PairedTest {
 		return t
 	}
 	t.MeanDiff = 0
-	zero := true
 	for i := range x {
 		t.MeanDiff += (x[i] - y[i]) / float64(len(x))
-		zero = zero && x[i] == y[i]
+		if x[i] == y[i] {
+			t.ZeroDifferences++
+		}
 	}
-	if zero { // no difference at all (SciPy raises; compare reports it so)
+	if t.ZeroDifferences == len(x) { // no difference at all (SciPy raises; compare reports it so)
 		t.T, t.P = 0, 1
 		return t
 	}

@@ -64,7 +64,14 @@ func TestRankOrderAndPairs(t *testing.T) {
 	if v := sweep.Paired(x, y); v.T != 4 || math.Abs(v.P-0.4375) > 1e-12 {
 		t.Errorf("mixed signs: %+v, want T 4, p 0.4375", v)
 	}
-	if v := sweep.Paired(y, y); v.T != 0 || v.P != 1 || v.MeanDiff != 0 {
+	if v := sweep.Paired(y, y); v.T != 0 || v.P != 1 || v.MeanDiff != 0 || v.ZeroDifferences != 5 {
 		t.Errorf("a model against itself: %+v, want T 0, p 1", v)
+	}
+	// Equal scores of one subject: dropped, p from the normal approximation (scipy.stats.wilcoxon
+	// of [0.1,0.2,0.3] and [0.1,0.1,0.1]: 0.1797), counted so that rank says so.
+	z1 := &sweep.Alignment{Subjects: subjects("z", 0.1, 0.2, 0.3)}
+	z2 := &sweep.Alignment{Subjects: subjects("z", 0.1, 0.1, 0.1)}
+	if v := sweep.Paired(z1, z2); v.ZeroDifferences != 1 || math.Abs(v.P-0.17971249487899976) > 1e-9 {
+		t.Errorf("one equal pair: %+v, want 1 zero difference, p 0.1797", v)
 	}
 }

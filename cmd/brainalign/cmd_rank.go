@@ -12,6 +12,7 @@ import (
 	"github.com/brainalign/brainalign/figures"
 	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/textlist"
+	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -234,6 +235,11 @@ func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.Alignm
 	}
 	if len(other) > 0 {
 		fmt.Fprintf(w, "* %d model(s) scored on other subjects, brain data or options than most models: compare with care: %s\n", len(other), textlist.Some(other, 8))
+	}
+	for _, r := range ranked {
+		if t := r.VsFirst; t != nil && t.ZeroDifferences > 0 && t.ZeroDifferences < len(t.Subjects) {
+			fmt.Fprintf(w, "note: %s vs #1: %s\n", r.Model, metrics.ZeroDifferencesNote(t.ZeroDifferences, len(t.Subjects)))
+		}
 	}
 }
 
