@@ -652,3 +652,26 @@ func TestChannelMeanShape(t *testing.T) {
 		t.Error("wrong shape accepted")
 	}
 }
+
+// MEG times in seconds pass; milliseconds and sample indices are doubted.
+func TestSecondsDoubt(t *testing.T) {
+	sec := make([]float64, 281) // THINGS-MEG: -0.1 to 1.3 s at 200 Hz
+	for j := range sec {
+		sec[j] = (float64(j) - 20) / 200
+	}
+	if d := SecondsDoubt(sec); d != "" {
+		t.Errorf("seconds doubted: %s", d)
+	}
+	ms, idx := make([]float64, len(sec)), make([]float64, len(sec))
+	for j, v := range sec {
+		ms[j], idx[j] = 1000*v, float64(j)
+	}
+	for name, times := range map[string][]float64{"milliseconds": ms, "sample indices": idx} {
+		if d := SecondsDoubt(times); !strings.Contains(d, "are they seconds?") {
+			t.Errorf("%s not doubted: %q", name, d)
+		}
+	}
+	if SecondsDoubt([]float64{0.1}) != "" {
+		t.Error("one time point doubted")
+	}
+}

@@ -3,7 +3,9 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 
 	"gorgonia.org/tensor"
 )
@@ -130,6 +132,37 @@ func (w Window) Contains(t float64) bool {
 
 // StudyWindows are the windows the study reports best layers for.
 var StudyWindows = []Window{{0.08, 0.13}, {0.13, 0.18}, {0.5, 0.55}}
+
+// SecondsDoubt returns a warning when times (MEG time points, meant in seconds) look like
+// milliseconds or sample indices, which labs also store: a span over 30 s or steps of 0.2 s or
+// more (MEG samples at 100 Hz or faster). Such times are used as given, but T_max is then in
+// their unit and the study's windows hold none of them. "" when they look like seconds.
+func SecondsDoubt(times []float64) string {
+	if len(times) < 2 {
+		return ""
+	}
+	lo, hi := slices.Min(times), slices.Max(times)
+	step := (hi - lo) / float64(len(times)-1)
+	if hi-lo <= 30 && step < 0.2 {
+		return ""
+	}
+	return fmt.Sprintf("the MEG times run from %g to %g in steps of %.3g: are they seconds? Milliseconds or sample indices (divide by 1000, or by the sampling rate, and add the start) make T_max come out in their unit and leave the study's windows (%s) without a time point", lo, hi, step, windowList(StudyWindows))
+}
+
+// windowList names windows "0.08-0.13, 0.13-0.18, 0.5-0.55 s".
+func windowList(ws []Window) string {
+	var parts []string
+	for _, w := range ws {
+		parts = append(parts, fmt.Sprintf("%g-%g", w.Start, w.End))
+	}
+	return strings.Join(parts, ", ") + " s"
+}
+
+// NoStudyWindowNote says why a temporal result has no best layer per window when the study's
+// default windows hold none of times.
+func NoStudyWindowNote(times []float64) string {
+	return fmt.Sprintf("none of the study's windows (%s) holds a time point (times %g to %g): no best layer per window; give --windows", windowList(StudyWindows), slices.Min(times), slices.Max(times))
+}
 
 // timesIn returns the indices of times inside w.
 func timesIn(times []float64, w Window) []int {

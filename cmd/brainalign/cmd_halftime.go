@@ -88,6 +88,13 @@ func runHalftime(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if res.Temporal != nil {
+		times := to.Times
+		if times == nil {
+			times = g[0].Meta.Times
+		}
+		warnTimes(c.App.ErrWriter, times, to.Windows != nil, len(res.Windows))
+	}
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
 		return writeHalftime(path, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
 	})

@@ -216,6 +216,9 @@ func runSweep(c *cli.Context) error {
 				meta.Times[0], meta.Times[len(meta.Times)-1], b[0], info.Times[0], info.Times[len(info.Times)-1])
 		}
 	}
+	if doubt := metrics.SecondsDoubt(meta.Times); doubt != "" && c.String("times") != "" {
+		fmt.Fprintf(c.App.ErrWriter, "warning: --times %s: %s\n", c.String("times"), doubt)
+	}
 	if y.mask != nil {
 		// metadata given over the whole volume (an atlas, a ceiling map, the affine's coordinates)
 		// are taken at the masked voxels

@@ -8,6 +8,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/figures"
+	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -55,6 +56,7 @@ func runTemporal(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	warnTimes(c.App.ErrWriter, res.Times, o.Windows != nil, len(res.Windows))
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
 		return writeTemporal(path, g, res, !c.Bool("no-figures"))
 	})
@@ -86,6 +88,20 @@ func writeTemporal(path func(name string) string, g []*sweep.Sweep, res *sweep.T
 		return nil, err
 	}
 	return append(files, "temporal.png"), nil
+}
+
+// warnTimes warns about MEG times that look like another unit than seconds, and says why no
+// best layer per window was found when the study's windows (windows not given) hold none.
+func warnTimes(w io.Writer, times []float64, windowsGiven bool, windowsFound int) {
+	if len(times) == 0 {
+		return
+	}
+	if doubt := metrics.SecondsDoubt(times); doubt != "" {
+		fmt.Fprintf(w, "warning: %s\n", doubt)
+	}
+	if !windowsGiven && windowsFound == 0 {
+		fmt.Fprintf(w, "note: %s\n", metrics.NoStudyWindowNote(times))
+	}
 }
 
 func printTemporal(w io.Writer, g []*sweep.Sweep, res *sweep.TemporalResult) {

@@ -187,6 +187,19 @@ func TestWindowBoundsAndEmptyWindows(t *testing.T) {
 	if !strings.Contains(stdout, "best layer in [0.1, 0.15) s:") {
 		t.Errorf("temporal --windows 0.1:0.15 with 0.1 stored as %v:\n%s", times[12], stdout)
 	}
+	// times in milliseconds: used as given, but said, and why no window has a best layer
+	ms := make([]float64, n)
+	for j := range ms {
+		ms[j] = 1000 * times[j]
+	}
+	must(t, array.WriteNPY(tf, []int{n}, ms))
+	for _, cmd := range []string{"temporal", "halftime"} {
+		_, stderr, code := runCLI(t, cmd, "--no-figures", "--times", tf, "--out", filepath.Join(dir, cmd+"-ms"), mg[0], mg[1])
+		if code != 0 || !strings.Contains(stderr, "warning: the MEG times run from -500 to 1000 in steps of 50: are they seconds?") ||
+			!strings.Contains(stderr, "note: none of the study's windows (0.08-0.13, 0.13-0.18, 0.5-0.55 s) holds a time point (times -500 to 1000)") {
+			t.Errorf("%s with times in ms: exit %d, %s", cmd, code, stderr)
+		}
+	}
 	ht := filepath.Join(dir, "h")
 	mustRun(t, "halftime", "--no-figures", "--windows", "-0.3:-0.2", "--out", ht, mg[0], mg[1])
 	if csv := readFile(t, filepath.Join(ht, "halftime.csv")); !strings.Contains(csv, "\nwindow,-0.3--0.2 s,,,\n") {
