@@ -115,15 +115,29 @@ func ParsePrecision(s string) (Precision, error) {
 	return 0, fmt.Errorf("precision: unknown %q (want float32, float64 or tf32)", s)
 }
 
-// Logspace returns num values 10^lo .. 10^hi, evenly spaced in log10 (numpy.logspace).
+// Logspace returns num values 10^lo .. 10^hi, evenly spaced in log10 (numpy.logspace). The
+// exponents are numpy.linspace's, bit for bit (i*step + lo, the last exactly hi), and whole
+// exponents give exact powers of ten; other powers may differ from numpy's (C's pow) in the
+// last bit (math.Pow is not correctly rounded).
 func Logspace(lo, hi float64, num int) []float64 {
 	out := make([]float64, num)
+	step := 0.0
+	if num > 1 {
+		step = (hi - lo) / float64(num-1)
+	}
 	for i := range out {
-		e := lo
-		if num > 1 {
-			e = lo + (hi-lo)*float64(i)/float64(num-1)
+		e := float64(i)*step + lo
+		if step == 0 && num > 1 { // numpy: a zero step scales by the span instead
+			e = float64(i)/float64(num-1)*(hi-lo) + lo
 		}
-		out[i] = math.Pow(10, e)
+		if i == num-1 && num > 1 {
+			e = hi
+		}
+		if e == math.Trunc(e) && math.Abs(e) < 300 {
+			out[i] = math.Pow10(int(e))
+		} else {
+			out[i] = math.Pow(10, e)
+		}
 	}
 	return out
 }

@@ -401,3 +401,18 @@ func TestOutParentsMade(t *testing.T) {
 		t.Errorf("synth into missing parents: %s", stderr)
 	}
 }
+
+// A bad value from the environment (a .bashrc's BRAINALIGN_ALPHAS) is named as such, not as a
+// flag the user never typed; one given on the command line as well is the flag's.
+func TestBadValueFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 40, 4, 3)
+	out := filepath.Join(dir, "o")
+	t.Setenv("BRAINALIGN_ALPHAS", "0")
+	wantError(t, 2, `BRAINALIGN_ALPHAS "0":`, "encode", "--features", xp, "--brain", yp, "--out", out)
+	wantError(t, 2, `--alphas "-1":`, "encode", "--features", xp, "--brain", yp, "--alphas", "-1", "--out", out)
+	t.Setenv("BRAINALIGN_ALPHAS", "1,10")
+	t.Setenv("BRAINALIGN_FOLDS", "1")
+	wantError(t, 2, "BRAINALIGN_FOLDS: need at least 2, got 1", "encode", "--features", xp, "--brain", yp, "--out", out)
+	wantError(t, 2, "--folds: need at least 2, got 0", "encode", "--features", xp, "--brain", yp, "--folds", "0", "--out", out)
+}

@@ -50,6 +50,23 @@ func modelFlags() []cli.Flag {
 	}
 }
 
+// flagLabel names flag name in errors as the user gave it: --name, or its environment variable
+// (BRAINALIGN_ALPHAS in a .bashrc) where the value came from there, not the command line.
+func flagLabel(c *cli.Context, name string) string {
+	for _, f := range c.Command.Flags {
+		ev, ok := f.(interface{ GetEnvVars() []string })
+		if !ok || !slices.Contains(f.Names(), name) || !f.IsSet() { // IsSet: set from the environment
+			continue
+		}
+		for _, env := range ev.GetEnvVars() {
+			if v, ok := os.LookupEnv(env); ok && strings.TrimSpace(v) == fmt.Sprint(c.Value(name)) {
+				return env
+			}
+		}
+	}
+	return "--" + name
+}
+
 // modelOptions builds engine options from the flags for the rows brainRows of brain data of
 // nBrain rows (brainRows nil: all of them, in order): group labels are given per row of the
 // brain file and follow its rows through id matching.
@@ -61,23 +78,23 @@ func modelOptions(c *cli.Context, nBrain int, brainRows []int) (engine.Options, 
 	var opts engine.Options
 	var err error
 	if opts.Alphas, err = engine.ParseAlphas(c.String("alphas")); err != nil {
-		return opts, usageError("--alphas %q: %v", c.String("alphas"), err)
+		return opts, usageError("%s %q: %v", flagLabel(c, "alphas"), c.String("alphas"), err)
 	}
 	if opts.Inner, err = engine.ParseInner(c.String("inner")); err != nil {
-		return opts, usageError("--inner %q: %v", c.String("inner"), err)
+		return opts, usageError("%s %q: %v", flagLabel(c, "inner"), c.String("inner"), err)
 	}
 	if opts.Precision, err = engine.ParsePrecision(c.String("precision")); err != nil {
-		return opts, usageError("--precision %q: %v", c.String("precision"), err)
+		return opts, usageError("%s %q: %v", flagLabel(c, "precision"), c.String("precision"), err)
 	}
 	if opts.MemoryLimit, err = parseBytes(c.String("memory")); err != nil {
-		return opts, usageError("--memory: %v", err)
+		return opts, usageError("%s: %v", flagLabel(c, "memory"), err)
 	}
 	boundHeap(c.String("device"), opts.MemoryLimit)
 	opts.SharedAlpha = c.Bool("shared-alpha")
 	opts.NoIntercept = c.Bool("no-intercept")
 	k := c.Int("folds")
 	if k < 2 {
-		return opts, usageError("--folds: need at least 2, got %d", k)
+		return opts, usageError("%s: need at least 2, got %d", flagLabel(c, "folds"), k)
 	}
 	if seed := c.Int64("shuffle-seed"); seed < -1 {
 		return opts, usageError("--shuffle-seed %d: want a seed from 0 to 4294967295, or -1 for no shuffle", seed)
