@@ -12,7 +12,9 @@
 //     computes Z = U^T Yc once, and for every penalty a the fitted values U diag(f(a)) Z with
 //     f = s²/(s²+a), the leverages h(a) = 1/n + U² f(a) and the leave-one-out error
 //     mean((Yc - Yhat)/(1-h))², keeping a running argmin (strict <: the first penalty in grid
-//     order wins ties, as scikit-learn's RidgeCV);
+//     order wins ties, as scikit-learn's RidgeCV); with the dual decomposition, whose U and its
+//     complement uc span the training rows, 1-h is summed as sum_c uc² + U² a/(s²+a), not
+//     subtracted from 1 (h is near 1 at penalties far below the features' scale);
 //  3. predicts the held-out rows at each target's penalty as P diag(s/(s²+a_t)) Z, with
 //     P = (Xtest - mean) V computed once per fold, and scores the Pearson r per target.
 //
