@@ -293,10 +293,10 @@ func (r *runner[T]) progress() {
 
 // memoryLimit is the working-memory cap and how to name it in errors.
 func (r *runner[T]) memoryLimit() (int64, string) {
-	if l := r.s.opts.MemoryLimit; l > 0 {
-		return l, "memory limit"
+	if r.s.opts.MemoryLimit > 0 {
+		return r.s.opts.MemoryLimit, "memory limit"
 	}
-	return defaultMemoryLimit(), "default memory limit (half of the memory available to this process, under its job's or container's limit; set it with --memory)"
+	return MemoryLimit(r.s.opts), "default memory limit (half of the memory available to this process, under its job's or container's limit; set it with --memory)"
 }
 
 // checkDecompositionFits refuses, before any work, a memory limit below what one fold's
@@ -304,11 +304,38 @@ func (r *runner[T]) memoryLimit() (int64, string) {
 // eigensolver's workspace) with what it keeps: the limit would be exceeded before the first
 // target batch is sized.
 func (r *runner[T]) checkDecompositionFits() error {
-	opts := r.s.opts
-	var zero T
-	es := int64(unsafe.Sizeof(zero))
 	d := r.x.Cols
-	need, ntr := int64(0), 0
+	need, ntr := decompositionFloor(r.s.opts, d)
+	if limit, which := r.memoryLimit(); need > limit {
+		return fmt.Errorf("%w: %s %s is below the %s one fold's decomposition needs (%d training rows x %d features)",
+			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d)
+	}
+	return nil
+}
+
+// DecompositionFloor returns the least memory limit the CPU engine accepts under opts for
+// activations of d features: what the largest fold's decomposition holds while it runs, with
+// what it keeps (below it, Score fails with engine.ErrOutOfMemory before any work). For a dry
+// run's check of --memory.
+func DecompositionFloor(opts engine.Options, d int) int64 {
+	need, _ := decompositionFloor(opts, d)
+	return need
+}
+
+// MemoryLimit returns the working-memory cap the CPU engine works under with opts: its
+// MemoryLimit, or the default (half of the memory available to the process).
+func MemoryLimit(opts engine.Options) int64 {
+	if opts.MemoryLimit > 0 {
+		return opts.MemoryLimit
+	}
+	return defaultMemoryLimit()
+}
+
+func decompositionFloor(opts engine.Options, d int) (need int64, ntr int) {
+	es := int64(4) // the products' element: float32, or float64 at that precision
+	if opts.Precision == engine.Float64 {
+		es = 8
+	}
 	for _, fold := range opts.Folds {
 		n := decomposeBytes(len(fold.Train), len(fold.Test), d) + splitBytes(len(fold.Train), len(fold.Test), d, es)
 		if opts.Inner.Mode == engine.KFoldInner {
@@ -318,11 +345,7 @@ func (r *runner[T]) checkDecompositionFits() error {
 			need, ntr = n, len(fold.Train)
 		}
 	}
-	if limit, which := r.memoryLimit(); need > limit {
-		return fmt.Errorf("%w: %s %s is below the %s one fold's decomposition needs (%d training rows x %d features)",
-			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d)
-	}
-	return nil
+	return need, ntr
 }
 
 // batchSize sizes target batches so the working set stays under the memory limit.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/fallback"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -71,6 +73,9 @@ func dryRunSweep(c *cli.Context, cfg sweep.Config) error {
 		fmt.Fprintf(w, "to score again (%d):\n", len(rep.Redo))
 		printLines(w, rep.Redo, 10)
 	}
+	if problem := memoryFloorProblem(c.String("device"), cfg, rep.Layers); problem != "" {
+		rep.Problems = append(rep.Problems, problem)
+	}
 	left := rep.ToScore + rep.Remaining
 	for _, t := range rep.Timed {
 		per := time.Duration(t.Seconds * float64(time.Second))
@@ -90,6 +95,34 @@ func dryRunSweep(c *cli.Context, cfg sweep.Config) error {
 	}
 	fmt.Fprintln(w, "no problems found")
 	return nil
+}
+
+// memoryFloorProblem says when the CPU engine would refuse the widest layer: a memory limit below
+// what one fold's decomposition of it needs ("" when it fits, or on a GPU, whose memory the
+// engine sizes on the device).
+func memoryFloorProblem(device string, cfg sweep.Config, layers []sweep.LayerInputs) string {
+	if device != "cpu" {
+		return ""
+	}
+	widest := sweep.LayerInputs{}
+	for _, l := range layers {
+		if l.MaxFeatures > widest.MaxFeatures {
+			widest = l
+		}
+	}
+	if widest.MaxFeatures == 0 || len(cfg.Options.Folds) == 0 {
+		return ""
+	}
+	need, limit := fallback.DecompositionFloor(cfg.Options, widest.MaxFeatures), fallback.MemoryLimit(cfg.Options)
+	if need <= limit {
+		return ""
+	}
+	which := "the memory limit (--memory)"
+	if cfg.Options.MemoryLimit == 0 {
+		which = "the default memory limit (half of the memory available here; a job's own may differ)"
+	}
+	return fmt.Sprintf("%s: %s, %s, is below the %s one fold's decomposition of its %d features needs on the CPU engine",
+		widest.Name, which, engine.FormatBytes(limit), engine.FormatBytes(need), widest.MaxFeatures)
 }
 
 // sameInputs reports whether every layer was read with one feature count and one dtype, and

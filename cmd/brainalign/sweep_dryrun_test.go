@@ -53,6 +53,13 @@ func TestSweepDryRunCLI(t *testing.T) {
 		t.Error("the dry run rewrote sweep.json")
 	}
 
+	// A memory limit the CPU engine would refuse for the widest layer: a problem before the job.
+	stdout, _, code = runCLI(t, append(args, "--dry-run", "--device", "cpu", "--memory", "64KB")...)
+	if code != 1 || !strings.Contains(stdout, "the memory limit (--memory), 62.5 KiB, is below the ") ||
+		!strings.Contains(stdout, "one fold's decomposition of its 32 features needs on the CPU engine") {
+		t.Errorf("dry run with --memory 64KB: exit %d\n%s", code, stdout)
+	}
+
 	for _, extra := range [][]string{{"--scan-values"}, {"--dry-run", "--merge-only"}} {
 		if _, stderr, code := runCLI(t, append(args, extra...)...); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (usage)\n%s", extra, code, stderr)
