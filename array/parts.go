@@ -2,8 +2,10 @@ package array
 
 import (
 	"cmp"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -96,6 +98,87 @@ func Hemisphere(path string, g *Geometry) (string, error) {
 	return cmp.Or(name, tag), nil
 }
 
+// FileHemisphere returns "lh" or "rh" where path's name says which hemisphere a file is for
+// (as PartNames reads names), or, for a GIFTI file (data, labels or a surface such as HCP's
+// 100307.L.midthickness.32k_fs_LR.surf.gii), where its metadata do (AnatomicalStructurePrimary
+// CortexLeft or CortexRight, in the file's or its first array's metadata); "" where neither
+// does. A name and metadata that disagree are an error.
+func FileHemisphere(path string) (string, error) {
+	name := hemisphereOf(path)
+	if !isGIFTI(path) {
+		return name, nil
+	}
+	structure, err := giftiStructure(path)
+	if err != nil {
+		return "", err
+	}
+	tag := map[string]string{"CortexLeft": "lh", "CortexRight": "rh"}[structure]
+	if name != "" && tag != "" && name != tag {
+		return "", fmt.Errorf("%s: named for %s, but its GIFTI metadata (AnatomicalStructurePrimary %s) says %s", path, name, structure, tag)
+	}
+	return cmp.Or(name, tag), nil
+}
+
+// giftiStructure reads a GIFTI file's AnatomicalStructurePrimary from its metadata: the file's,
+// else its first array's (where surfaces keep it), reading only up to the first array's data.
+func giftiStructure(path string) (string, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	d := xml.NewDecoder(f)
+	var fileLevel, arrayLevel string
+	inArray := false
+	var name, value *string
+	var field string
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: not a readable GIFTI XML document: %v", path, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "DataArray":
+				inArray = true
+			case "Data":
+				return cmp.Or(fileLevel, arrayLevel), nil // metadata come before the data
+			case "MD":
+				name, value = new(string), new(string)
+			case "Name", "Value":
+				field = t.Name.Local
+			}
+		case xml.CharData:
+			switch {
+			case name == nil:
+			case field == "Name":
+				*name += string(t)
+			case field == "Value":
+				*value += string(t)
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "Name", "Value":
+				field = ""
+			case "MD":
+				if name != nil && strings.TrimSpace(*name) == "AnatomicalStructurePrimary" {
+					if inArray && arrayLevel == "" {
+						arrayLevel = strings.TrimSpace(*value)
+					} else if !inArray {
+						fileLevel = strings.TrimSpace(*value)
+					}
+				}
+				name, value = nil, nil
+			}
+		}
+	}
+	return cmp.Or(fileLevel, arrayLevel), nil
+}
+
 // taggedHemisphere is "lh" or "rh" when g is a GIFTI file's space whose metadata say which
 // hemisphere it is (AnatomicalStructurePrimary CortexLeft or CortexRight); "" otherwise.
 func (g *Geometry) taggedHemisphere() string {
@@ -172,6 +255,14 @@ func hemisphereOf(path string) string {
 	// lh or rh as a word of the name: sub03.lh.avg.mgh, betas_rh.npy (not both: lh_vs_rh.npy)
 	words := strings.FieldsFunc(base, func(r rune) bool { return r == '.' || r == '_' || r == '-' })
 	if l, r := slices.Contains(words, "lh"), slices.Contains(words, "rh"); l != r {
+		if l {
+			return "lh"
+		}
+		return "rh"
+	}
+	// HCP's L or R between dots: 100307.L.midthickness.32k_fs_LR.surf.gii
+	dotted := strings.Split(base, ".")
+	if l, r := slices.Contains(dotted, "l"), slices.Contains(dotted, "r"); l != r {
 		if l {
 			return "lh"
 		}

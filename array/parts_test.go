@@ -172,3 +172,45 @@ func TestHemisphereOfGIFTIMetadata(t *testing.T) {
 		t.Errorf("joined parts named %s, %s; want lh, rh", g.Parts[0].Name, g.Parts[1].Name)
 	}
 }
+
+// A file given once per hemisphere says its side by name (HCP's .L. and .R. too) or, for GIFTI,
+// by its metadata: the file's, or a surface's first array's.
+func TestFileHemisphere(t *testing.T) {
+	dir := t.TempDir()
+	surface := func(name, fileMD, arrayMD string) string {
+		md := func(v string) string {
+			if v == "" {
+				return "<MetaData/>"
+			}
+			return "<MetaData><MD><Name>AnatomicalStructurePrimary</Name><Value>" + v + "</Value></MD></MetaData>"
+		}
+		p := filepath.Join(dir, name)
+		doc := `<?xml version="1.0" encoding="UTF-8"?><GIFTI Version="1.0" NumberOfDataArrays="1">` + md(fileMD) +
+			`<DataArray Intent="NIFTI_INTENT_POINTSET" DataType="NIFTI_TYPE_FLOAT32" ArrayIndexingOrder="RowMajorOrder" Dimensionality="2" Dim0="1" Dim1="3" Encoding="ASCII" Endian="LittleEndian">` +
+			md(arrayMD) + `<Data>0 0 0</Data></DataArray></GIFTI>`
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		path, want string
+	}{
+		{surface("midthickness.surf.gii", "", "CortexRight"), "rh"}, // FreeSurfer/NiBabel: on the array
+		{surface("white.surf.gii", "CortexLeft", ""), "lh"},
+		{surface("100307.L.midthickness.32k_fs_LR.surf.gii", "", ""), "lh"}, // HCP's names
+		{surface("100307.R.midthickness.32k_fs_LR.surf.gii", "", ""), "rh"},
+		{surface("plain.surf.gii", "", ""), ""},
+		{filepath.Join("..", "testdata", "neuro", "lh.white.surf.gii"), "lh"},
+		{"rh.streams.mgz", "rh"},
+		{"sub-01.L.npy", "lh"},
+		{"fs_LR.npy", ""},
+	} {
+		if got, err := FileHemisphere(c.path); got != c.want || err != nil {
+			t.Errorf("FileHemisphere(%s) = %q, %v; want %q", filepath.Base(c.path), got, err, c.want)
+		}
+	}
+	if _, err := FileHemisphere(surface("lh.pial.surf.gii", "", "CortexRight")); err == nil || !strings.Contains(err.Error(), "named for lh, but its GIFTI metadata (AnatomicalStructurePrimary CortexRight) says rh") {
+		t.Errorf("an lh-named CortexRight surface: %v", err)
+	}
+}

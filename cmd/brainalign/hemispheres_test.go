@@ -440,6 +440,21 @@ func TestGIFTIHemispheres(t *testing.T) {
 	if a, b := readFile(t, filepath.Join(sw, "table.csv")), readFile(t, filepath.Join(swg, "table.csv")); a != b || !strings.Contains(a, "roi_PFC") {
 		t.Errorf("table.csv from GIFTI files differs from the .npy's:\n%s\n%s", b, a)
 	}
+	// Hemispheres said by the files' metadata only (neutral names): the right hemisphere's data
+	// given first, the surfaces in left-right order, are refused rather than crossed.
+	neutral := func(src, name string) string {
+		b, err := os.ReadFile(src)
+		must(t, err)
+		p := filepath.Join(h.dir, name)
+		must(t, os.WriteFile(p, b, 0o644))
+		return p
+	}
+	run1, run2 := neutral(files["rh"][0], "run1.func.gii"), neutral(files["lh"][0], "run2.func.gii")
+	surfA, surfB := neutral(files["lh"][2], "a.midthickness.surf.gii"), neutral(files["rh"][2], "b.midthickness.surf.gii")
+	if _, stderr, code := runCLI(t, "sweep", "--features", model, "--brain", run1, "--brain", run2, "--coords", surfA, "--coords", surfB,
+		"--out", filepath.Join(h.dir, "crossed")); code == 0 || !strings.Contains(stderr, "--coords "+surfA+" is for lh, but the brain file in its place is "+run1+" (rh)") {
+		t.Errorf("surfaces in another hemisphere order than the data, said by metadata only: exit %d, %s", code, stderr)
+	}
 	sp, spg := filepath.Join(h.dir, "spatial-npy"), filepath.Join(h.dir, "spatial-gifti")
 	mustRun(t, "spatial", "--v1", "0,0,0", "--no-figures", "--out", sp, sw)
 	mustRun(t, "spatial", "--v1", "0,0,0", "--v1", "0,0,0", "--no-figures", "--out", spg, swg)

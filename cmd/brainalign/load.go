@@ -416,7 +416,14 @@ func (in *input) checkPart(flag string, paths []string, i, n int) error {
 	if len(in.parts) == 0 || len(paths) != len(in.parts) {
 		return nil
 	}
-	brain, given := array.PartNames(in.partPaths())[i], array.PartNames(paths)[i]
+	brain := array.PartNames(in.partPaths())[i]
+	if g := in.geo; g != nil && len(g.Parts) == len(in.parts) {
+		brain = g.Parts[i].Name // with the hemispheres GIFTI files' metadata say
+	}
+	given, err := array.FileHemisphere(paths[i]) // by name, or a GIFTI file's metadata
+	if err != nil {
+		return fmt.Errorf("--%s: %w", flag, err)
+	}
 	if array.OtherHemisphere(brain, given) {
 		return fmt.Errorf("--%s %s is for %s, but the brain file in its place is %s (%s): give them in the order of the --brain files", flag, paths[i], given, in.parts[i].Path, brain)
 	}
