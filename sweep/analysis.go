@@ -300,6 +300,7 @@ type SpatialResult struct {
 	Ref        *[3]float64         `json:"v1_reference,omitempty"`       // of targets in one space
 	PartRefs   []PartRef           `json:"v1_reference_parts,omitempty"` // of targets joined from hemispheres: each target's distance is from its own
 	RefFrom    string              `json:"v1_reference_from"`
+	Warnings   []string            `json:"warnings,omitempty"` // e.g. a V1 reference between the hemispheres
 	Mask       Mask                `json:"mask"`
 	Target     metrics.Correlation `json:"target_level"`
 	Slope      float64             `json:"slope_mm_per_depth"`
@@ -430,6 +431,9 @@ type v1Reference struct {
 	parts  []string // the parts' names, for targets joined from several files
 	part   []int    // per target: its part (nil: one point)
 	from   string
+	// warning says when one reference was taken from a V1 ROI whose targets lie in both
+	// hemispheres: its centroid is near the midline, far from either V1
+	warning string
 }
 
 // relative returns coords moved so that each target's reference is the origin: the metrics'
@@ -451,6 +455,9 @@ func (r v1Reference) relative(coords []float64) []float64 {
 // report fills res's reference fields.
 func (r v1Reference) report(res *SpatialResult) {
 	res.RefFrom = r.from
+	if r.warning != "" {
+		res.Warnings = append(res.Warnings, r.warning)
+	}
 	if r.part == nil {
 		p := r.points[0]
 		res.Ref = &p
@@ -571,6 +578,7 @@ func v1Ref(g []*Sweep, coords []float64, v1 [][3]float64, roi string) (v1Referen
 	if part == nil {
 		c, err := metrics.ROICentroid(coords, meta.ROI, lab)
 		ref.points, ref.from = [][3]float64{c}, "centroid of ROI "+roi
+		ref.warning = bothHemispheres(coords, meta.ROI, lab, roi)
 		return ref, err
 	}
 	for i, name := range names {
@@ -589,6 +597,26 @@ func v1Ref(g []*Sweep, coords []float64, v1 [][3]float64, roi string) (v1Referen
 	}
 	ref.from = "centroid of ROI " + roi + " in each hemisphere"
 	return ref, nil
+}
+
+// bothHemispheres says when the targets of ROI label lab lie on both sides of the midline (x < 0
+// and x > 0, each at least a tenth of them): one centroid for both, as for a CIFTI file of both
+// hemispheres, lies between them; "" otherwise.
+func bothHemispheres(coords []float64, roi []int, lab int, name string) string {
+	var left, right int
+	for t, l := range roi {
+		switch x := coords[3*t]; {
+		case l != lab:
+		case x < 0:
+			left++
+		case x > 0:
+			right++
+		}
+	}
+	if n := left + right; left == 0 || right == 0 || 10*min(left, right) < n {
+		return ""
+	}
+	return fmt.Sprintf("the %s ROI's targets lie in both hemispheres (%d at x < 0, %d at x > 0): their centroid, the one reference for every target, lies between the hemispheres, far from either %s; give --v1 x,y,z (the hemisphere studied), or the hemispheres as two --brain files (each then measured from its own %s)", name, left, right, name, name)
 }
 
 // Spatial computes the spatial score: the correlation of each target's best-layer depth (from

@@ -178,6 +178,9 @@ func HalfTimes(ctx context.Context, g []*Sweep, o HalfTimeOptions) (*HalfTimeRes
 			res.Notes = append(res.Notes, "no spatial half-time: "+err.Error())
 		} else {
 			coords, haveRef = v1.relative(coords), true // each target's reference is now the origin, ref
+			if v1.warning != "" {
+				res.Notes = append(res.Notes, v1.warning)
+			}
 		}
 	}
 	if haveRef {

@@ -57,6 +57,9 @@ func runSpatial(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+	}
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
 		return writeSpatial(path, g, res, !c.Bool("no-figures"))
 	})
