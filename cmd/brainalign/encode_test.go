@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/brainalign/brainalign/array"
 )
 
@@ -405,6 +407,7 @@ func TestOutParentsMade(t *testing.T) {
 // A bad value from the environment (a .bashrc's BRAINALIGN_ALPHAS) is named as such, not as a
 // flag the user never typed; one given on the command line as well is the flag's.
 func TestBadValueFromEnvironment(t *testing.T) {
+	keepFlagDefaults(t)
 	dir := t.TempDir()
 	xp, yp := writeStudy(t, dir, 40, 4, 3)
 	out := filepath.Join(dir, "o")
@@ -415,4 +418,28 @@ func TestBadValueFromEnvironment(t *testing.T) {
 	t.Setenv("BRAINALIGN_FOLDS", "1")
 	wantError(t, 2, "BRAINALIGN_FOLDS: need at least 2, got 1", "encode", "--features", xp, "--brain", yp, "--out", out)
 	wantError(t, 2, "--folds: need at least 2, got 0", "encode", "--features", xp, "--brain", yp, "--folds", "0", "--out", out)
+}
+
+// keepFlagDefaults restores every command's string and int flags when t ends: urfave/cli keeps a
+// value taken from the environment in the flag itself, so later runs in this process (other
+// tests) would take it as the default.
+func keepFlagDefaults(t *testing.T) {
+	var restore []func()
+	for _, c := range commands {
+		for _, f := range c.Flags {
+			switch f := f.(type) {
+			case *cli.StringFlag:
+				v := *f
+				restore = append(restore, func() { *f = v })
+			case *cli.IntFlag:
+				v := *f
+				restore = append(restore, func() { *f = v })
+			}
+		}
+	}
+	t.Cleanup(func() {
+		for _, r := range restore {
+			r()
+		}
+	})
 }
