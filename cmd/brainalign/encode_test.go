@@ -418,6 +418,9 @@ func TestBadValueFromEnvironment(t *testing.T) {
 	t.Setenv("BRAINALIGN_FOLDS", "1")
 	wantError(t, 2, "BRAINALIGN_FOLDS: need at least 2, got 1", "encode", "--features", xp, "--brain", yp, "--out", out)
 	wantError(t, 2, "--folds: need at least 2, got 0", "encode", "--features", xp, "--brain", yp, "--folds", "0", "--out", out)
+	wantError(t, 2, "--folds: need at least 2, got 1", "encode", "--features", xp, "--brain", yp, "--folds=1", "--out", out) // typed as well
+	t.Setenv("BRAINALIGN_FOLDS", "01")
+	wantError(t, 2, "BRAINALIGN_FOLDS: need at least 2, got 1", "encode", "--features", xp, "--brain", yp, "--out", out)
 }
 
 // keepFlagDefaults restores every command's string and int flags when t ends: urfave/cli keeps a

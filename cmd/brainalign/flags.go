@@ -50,21 +50,40 @@ func modelFlags() []cli.Flag {
 	}
 }
 
+// commandLineKey keeps the command line (the command and its arguments) in the App's Metadata.
+const commandLineKey = "command line"
+
 // flagLabel names flag name in errors as the user gave it: --name, or its environment variable
-// (BRAINALIGN_ALPHAS in a .bashrc) where the value came from there, not the command line.
+// (BRAINALIGN_ALPHAS in a .bashrc) where the value came from there: the flag is not on the
+// command line, and the variable is set.
 func flagLabel(c *cli.Context, name string) string {
+	args, _ := c.App.Metadata[commandLineKey].([]string)
 	for _, f := range c.Command.Flags {
 		ev, ok := f.(interface{ GetEnvVars() []string })
-		if !ok || !slices.Contains(f.Names(), name) || !f.IsSet() { // IsSet: set from the environment
+		if !ok || !slices.Contains(f.Names(), name) || onCommandLine(args, f.Names()) {
 			continue
 		}
 		for _, env := range ev.GetEnvVars() {
-			if v, ok := os.LookupEnv(env); ok && strings.TrimSpace(v) == fmt.Sprint(c.Value(name)) {
+			if _, ok := os.LookupEnv(env); ok {
 				return env
 			}
 		}
 	}
 	return "--" + name
+}
+
+// onCommandLine reports whether a flag of one of names is among args (up to a "--").
+func onCommandLine(args, names []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && slices.Contains(names, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // modelOptions builds engine options from the flags for the rows brainRows of brain data of

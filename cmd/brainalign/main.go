@@ -61,7 +61,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	return &cli.App{
 		OnUsageError: onUsageError,
-		Before:       func(c *cli.Context) error { return onceFlags(c.Args().Slice()) },
+		Before: func(c *cli.Context) error {
+			c.App.Metadata = map[string]any{commandLineKey: c.Args().Slice()} // flagLabel reads it
+			return onceFlags(c.Args().Slice())
+		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageError("unknown command %q; `brainalign help` lists the commands", c.Args().First())
