@@ -87,3 +87,32 @@ func TestLimitBelowDecomposition(t *testing.T) {
 		}
 	}
 }
+
+// With an inner k-fold the splits are factorised one after another: the floor is the outer split
+// and the inner ones kept, with one inner split's working memory, not every split's at once
+// (14 MB runs here; a floor of 17.9 MB refused it).
+func TestLimitInnerKFold(t *testing.T) {
+	const n, d = 400, 300
+	rng := rand.New(rand.NewPCG(5, 6))
+	xs, ys := make([]float32, n*d), make([]float32, n*50)
+	for i := range xs {
+		xs[i] = float32(rng.NormFloat64())
+	}
+	for i := range ys {
+		ys[i] = float32(rng.NormFloat64())
+	}
+	folds, err := engine.KFold(n, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := engine.Options{Folds: folds, MemoryLimit: 14 << 20, Precision: engine.Float32, Alphas: []float64{1, 10},
+		Inner: engine.Inner{Mode: engine.KFoldInner, K: 5}}
+	if floor := DecompositionFloor(opts, d); floor > opts.MemoryLimit || floor < 12<<20 {
+		t.Errorf("inner kfold:5 floor %s: want between 12 MiB and 14 MiB", engine.FormatBytes(floor))
+	}
+	e := New()
+	defer e.Close()
+	if _, err := engine.Score(context.Background(), e, engine.NewMatrix32(n, d, xs), engine.NewMatrix32(n, 50, ys), opts); err != nil {
+		t.Errorf("inner kfold:5 under 14 MiB: %v", err)
+	}
+}

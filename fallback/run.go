@@ -306,8 +306,14 @@ func (r *runner[T]) memoryLimit() (int64, string) {
 func (r *runner[T]) checkDecompositionFits() error {
 	d := r.x.Cols
 	need, ntr := decompositionFloor(r.s.opts, d)
-	if limit, which := r.memoryLimit(); need > limit {
-		return fmt.Errorf("%w: %s %s is below the %s one fold's decomposition needs (%d training rows x %d features)",
+	limit, which := r.memoryLimit()
+	if r.s.opts.MemoryLimit == 0 {
+		// the default limit sizes the target batches at half of what is available; a
+		// decomposition may take more, up to all of it (as before the limit was checked)
+		limit, which = 2*limit, "memory available to this process (under its job's or container's limit)"
+	}
+	if need > limit {
+		return fmt.Errorf("%w: the %s, %s, is below the %s one fold's decomposition needs (%d training rows x %d features)",
 			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d)
 	}
 	return nil
@@ -322,27 +328,41 @@ func DecompositionFloor(opts engine.Options, d int) int64 {
 	return need
 }
 
-// MemoryLimit returns the working-memory cap the CPU engine works under with opts: its
-// MemoryLimit, or the default (half of the memory available to the process).
+// MemoryLimit returns the memory limit the CPU engine checks a decomposition against with opts:
+// its MemoryLimit, or without one the memory available to the process (the default limit, half
+// of it, sizes the target batches; a decomposition may take more).
 func MemoryLimit(opts engine.Options) int64 {
 	if opts.MemoryLimit > 0 {
 		return opts.MemoryLimit
 	}
-	return defaultMemoryLimit()
+	return 2 * defaultMemoryLimit()
 }
 
+// decompositionFloor is the most memory one outer fold's decompositions hold at once, and that
+// fold's training rows: the outer split's working memory with what it keeps, or, with an inner
+// k-fold (its splits factorised one after another, after the outer one), the outer split and
+// every inner split kept with the largest inner one's working memory.
 func decompositionFloor(opts engine.Options, d int) (need int64, ntr int) {
 	es := int64(4) // the products' element: float32, or float64 at that precision
 	if opts.Precision == engine.Float64 {
 		es = 8
 	}
 	for _, fold := range opts.Folds {
-		n := decomposeBytes(len(fold.Train), len(fold.Test), d) + splitBytes(len(fold.Train), len(fold.Test), d, es)
+		nt, nv := len(fold.Train), len(fold.Test)
+		kept := splitBytes(nt, nv, d, es)
+		n := decomposeBytes(nt, nv, d) + kept
 		if opts.Inner.Mode == engine.KFoldInner {
-			n += int64(opts.Inner.K) * splitBytes(len(fold.Train), len(fold.Train)/opts.Inner.K+1, d, es)
+			if inner, err := engine.KFold(nt, opts.Inner.K); err == nil {
+				all, work := kept, int64(0)
+				for _, in := range inner {
+					all += splitBytes(len(in.Train), len(in.Test), d, es)
+					work = max(work, decomposeBytes(len(in.Train), len(in.Test), d))
+				}
+				n = max(n, all+work)
+			}
 		}
 		if n > need {
-			need, ntr = n, len(fold.Train)
+			need, ntr = n, nt
 		}
 	}
 	return need, ntr

@@ -119,7 +119,7 @@ func memoryFloorProblem(device string, cfg sweep.Config, layers []sweep.LayerInp
 	}
 	which := "the memory limit (--memory)"
 	if cfg.Options.MemoryLimit == 0 {
-		which = "the default memory limit (half of the memory available here; a job's own may differ)"
+		which = "the memory available here (a job's own may differ)"
 	}
 	return fmt.Sprintf("%s: %s, %s, is below the %s one fold's decomposition of its %d features needs on the CPU engine",
 		widest.Name, which, engine.FormatBytes(limit), engine.FormatBytes(need), widest.MaxFeatures)
