@@ -57,18 +57,7 @@ func TestPrefetchCountsWorkingMemory(t *testing.T) {
 // runs. (A limit counted only against the target batches let a 100 MB limit peak at 250 MB.)
 func TestLimitBelowDecomposition(t *testing.T) {
 	const n, d = 400, 300
-	rng := rand.New(rand.NewPCG(3, 4))
-	xs, ys := make([]float32, n*d), make([]float32, n*50)
-	for i := range xs {
-		xs[i] = float32(rng.NormFloat64())
-	}
-	for i := range ys {
-		ys[i] = float32(rng.NormFloat64())
-	}
-	folds, err := engine.KFold(n, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, y, folds := noiseProblem(t, n, d, 3)
 	need := decomposeBytes(320, 80, d) + splitBytes(320, 80, d, 4)
 	for _, tc := range []struct {
 		limit int64
@@ -76,7 +65,7 @@ func TestLimitBelowDecomposition(t *testing.T) {
 	}{{need - 1, false}, {need + 1<<20, true}} {
 		opts := engine.Options{Folds: folds, MemoryLimit: tc.limit, Precision: engine.Float32, Alphas: []float64{1, 10}}
 		e := New()
-		_, err := engine.Score(context.Background(), e, engine.NewMatrix32(n, d, xs), engine.NewMatrix32(n, 50, ys), opts)
+		_, err := engine.Score(context.Background(), e, x, y, opts)
 		e.Close()
 		want := "is below the " + engine.FormatBytes(need) + " one fold's decomposition needs (320 training rows x 300 features)"
 		switch {
@@ -93,7 +82,22 @@ func TestLimitBelowDecomposition(t *testing.T) {
 // (14 MB runs here; a floor of 17.9 MB refused it).
 func TestLimitInnerKFold(t *testing.T) {
 	const n, d = 400, 300
-	rng := rand.New(rand.NewPCG(5, 6))
+	x, y, folds := noiseProblem(t, n, d, 5)
+	opts := engine.Options{Folds: folds, MemoryLimit: 14 << 20, Precision: engine.Float32, Alphas: []float64{1, 10},
+		Inner: engine.Inner{Mode: engine.KFoldInner, K: 5}}
+	if floor := DecompositionFloor(opts, d); floor > opts.MemoryLimit || floor < 12<<20 {
+		t.Errorf("inner kfold:5 floor %s: want between 12 MiB and 14 MiB", engine.FormatBytes(floor))
+	}
+	e := New()
+	defer e.Close()
+	if _, err := engine.Score(context.Background(), e, x, y, opts); err != nil {
+		t.Errorf("inner kfold:5 under 14 MiB: %v", err)
+	}
+}
+
+// noiseProblem is n x d activations and n x 50 targets of unit normal noise, and 5 folds.
+func noiseProblem(t *testing.T, n, d int, seed uint64) (x, y engine.Matrix, folds []engine.Fold) {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
 	xs, ys := make([]float32, n*d), make([]float32, n*50)
 	for i := range xs {
 		xs[i] = float32(rng.NormFloat64())
@@ -105,14 +109,5 @@ func TestLimitInnerKFold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := engine.Options{Folds: folds, MemoryLimit: 14 << 20, Precision: engine.Float32, Alphas: []float64{1, 10},
-		Inner: engine.Inner{Mode: engine.KFoldInner, K: 5}}
-	if floor := DecompositionFloor(opts, d); floor > opts.MemoryLimit || floor < 12<<20 {
-		t.Errorf("inner kfold:5 floor %s: want between 12 MiB and 14 MiB", engine.FormatBytes(floor))
-	}
-	e := New()
-	defer e.Close()
-	if _, err := engine.Score(context.Background(), e, engine.NewMatrix32(n, d, xs), engine.NewMatrix32(n, 50, ys), opts); err != nil {
-		t.Errorf("inner kfold:5 under 14 MiB: %v", err)
-	}
+	return engine.NewMatrix32(n, d, xs), engine.NewMatrix32(n, 50, ys), folds
 }

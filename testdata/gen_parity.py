@@ -127,6 +127,18 @@ def hat_trace(X, a, intercept):
     return np.trace(H)
 
 
+def gcv_choice(crit, alphas, shared):
+    """The penalties GCV criteria (n_alphas x m) choose, per target or shared (the criteria
+    averaged over targets), and the near-tie count."""
+    m = crit.shape[1]
+    if shared:
+        crit = crit.mean(axis=1, keepdims=True)
+    chosen = first_best(crit, alphas, maximise=False)
+    if shared:
+        chosen = np.full(m, chosen[0])
+    return chosen, margin_violations(crit, maximise=False)
+
+
 def select_gcv(X, Y, alphas, intercept, shared):
     """Brute-force GCV: mean squared training residual / (1 - tr(H)/n)^2, one Ridge per penalty."""
     n = X.shape[0]
@@ -136,12 +148,7 @@ def select_gcv(X, Y, alphas, intercept, shared):
         res = Y - r.predict(X)
         tr = hat_trace(X, a, intercept)
         crit[i] = (res ** 2).mean(axis=0) / (1 - tr / n) ** 2
-    if shared:
-        crit = crit.mean(axis=1, keepdims=True)
-    chosen = first_best(crit, alphas, maximise=False)
-    if shared:
-        chosen = np.full(Y.shape[1], chosen[0])
-    return chosen, margin_violations(crit, maximise=False)
+    return gcv_choice(crit, alphas, shared)
 
 
 def select_gcv_exact(X, Y, alphas, intercept, shared):
@@ -169,12 +176,7 @@ def select_gcv_exact(X, Y, alphas, intercept, shared):
         q = (mp.mpf(a) * sum(inv[k, k] for k in range(n)) - (1 if intercept else 0)) / n
         for t in range(Y.shape[1]):
             crit[i, t] = float(sum(R[k, t] ** 2 for k in range(n)) / n / q ** 2)
-    if shared:
-        crit = crit.mean(axis=1, keepdims=True)
-    chosen = first_best(crit, alphas, maximise=False)
-    if shared:
-        chosen = np.full(Y.shape[1], chosen[0])
-    return chosen, margin_violations(crit, maximise=False)
+    return gcv_choice(crit, alphas, shared)
 
 
 def r2_cols(y, p):
