@@ -153,8 +153,12 @@ func ciftiGeometry(doc, header []byte, o binary.ByteOrder, grays int) (*Geometry
 	if m.kind != ciftiBrainModels && m.kind != ciftiParcels {
 		return nil, nil
 	}
+	gr, err := parseCiftiGrays(doc[m.start:m.end], m.kind == ciftiParcels, grays)
+	if err != nil {
+		return nil, err
+	}
 	// copies: buf may be a memory-mapped file, unmapped when closed
-	return &Geometry{Format: "cifti", Spatial: []int{grays}, header: append([]byte(nil), header...), order: o, xml: append([]byte(nil), doc...)}, nil
+	return &Geometry{Format: "cifti", Spatial: []int{grays}, header: append([]byte(nil), header...), order: o, xml: append([]byte(nil), doc...), grays: gr}, nil
 }
 
 // ciftiParcellated reports whether g's grayordinates are parcels.

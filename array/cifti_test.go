@@ -201,3 +201,104 @@ func TestCiftiRefused(t *testing.T) {
 		}
 	}
 }
+
+// Files of as many grayordinates that are other ones (NiBabel-written: the right cortex first,
+// another medial wall, another thalamus voxel, another volume, parcels of other vertices) are
+// not the same grid, and the message says the first difference; the same grayordinates are,
+// also when written back by brainalign.
+func TestCiftiSameGrid(t *testing.T) {
+	geo := func(name string) *Geometry {
+		t.Helper()
+		g, err := ReadGeometry(filepath.Join("..", "testdata", "neuro", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	hcp := geo("hcp.dscalar.nii")
+	out := filepath.Join(t.TempDir(), "back.dscalar.nii")
+	if err := WriteVolume(out, hcp, make([]float64, hcp.Targets())); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadGeometry(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		a, b *Geometry
+		want string // "" for the same grid
+	}{
+		{hcp, hcp, ""},
+		{back, hcp, ""},
+		{geo("hcp_ceiling.dscalar.nii"), hcp, ""},
+		{geo("scores.dscalar.nii"), geo("mixed.dtseries.nii"), ""},
+		{geo("scores.pscalar.nii"), geo("parcels.ptseries.nii"), ""},
+		{geo("hcp_rl.dlabel.nii"), hcp, "brain model 1 is CORTEX_RIGHT, not CORTEX_LEFT"},
+		{geo("hcp_vertex.dscalar.nii"), hcp, "CORTEX_LEFT vertex 2 is 2, not 3"},
+		{geo("hcp_voxel.dscalar.nii"), hcp, "THALAMUS_LEFT voxel 1 is [1 0 1], not [2 0 1]"},
+		{geo("hcp_affine.dscalar.nii"), hcp, "the volume's voxel-to-world matrix row 1 [-2 0.1 0 92], not [-2 0.1 0 90]"},
+		{geo("parcels_other.pscalar.nii"), geo("parcels.ptseries.nii"), "parcel p_one CORTEX_LEFT has 2 vertices, not 3"},
+		{geo("parcels.ptseries.nii"), geo("series.dtseries.nii"), "2 grayordinates, not 4"},
+		{geo("mixed.dtseries.nii"), hcp, "6 grayordinates, not 14"},
+	} {
+		err := SameGrid(c.a, c.b)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || err.Error() != c.want) {
+			t.Errorf("SameGrid: %v, want %q", err, c.want)
+		}
+	}
+}
+
+// Grayordinates are placed as NiBabel places them: each cortex vertex at its vertex index on its
+// hemisphere's midthickness (all vertices, the medial wall's too), each voxel by the volume's
+// affine.
+func TestCiftiCoordinates(t *testing.T) {
+	exp := loadNeuroExpected(t)
+	dir := filepath.Join("..", "testdata", "neuro")
+	g, err := ReadGeometry(filepath.Join(dir, "hcp.dscalar.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := g.CiftiSurfaces(); fmt.Sprint(s) != "[{CORTEX_LEFT 9} {CORTEX_RIGHT 9}]" || s[0].Hemisphere() != "lh" || s[1].Hemisphere() != "rh" {
+		t.Errorf("surfaces %v", s)
+	}
+	var surfaces [][]float64
+	for _, side := range []string{"L", "R"} {
+		p := filepath.Join(dir, side+".midthickness.surf.gii")
+		arrs, err := Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var xyz []float64
+		for _, v := range arrs[0].F32 {
+			xyz = append(xyz, float64(v))
+		}
+		surfaces = append(surfaces, xyz)
+		CloseAll(arrs)
+		if h, err := FileHemisphere(p); err != nil || h != map[string]string{"L": "lh", "R": "rh"}[side] {
+			t.Errorf("%s: hemisphere %q, %v", p, h, err)
+		}
+	}
+	got, err := g.CiftiCoordinates(surfaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := exp.Files["hcp.dscalar.nii"].Coords
+	if len(want) != 3*g.Targets() || len(got) != len(want) {
+		t.Fatalf("%d coordinates, want %d (%d grayordinates)", len(got), len(want), g.Targets())
+	}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9 {
+			t.Errorf("grayordinate %d axis %d: %v, want %v", i/3, i%3, got[i], want[i])
+		}
+	}
+	if _, err := g.CiftiCoordinates(surfaces[:1]); err == nil {
+		t.Error("one surface for two cortices")
+	}
+	if _, err := g.CiftiCoordinates([][]float64{surfaces[0], surfaces[1][:6]}); err == nil || !strings.Contains(err.Error(), "CORTEX_RIGHT") {
+		t.Errorf("a surface of 2 vertices for 9: %v", err)
+	}
+	p, _ := ReadGeometry(filepath.Join(dir, "parcels.ptseries.nii"))
+	if _, err := p.CiftiCoordinates(nil); err == nil {
+		t.Error("parcels placed")
+	}
+}

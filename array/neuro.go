@@ -40,7 +40,8 @@ type Geometry struct {
 	Parts   []Part // a joined space's parts (parts.go), targets one part after another
 	header  []byte // the header as stored (NIfTI: without extensions)
 	order   binary.ByteOrder
-	xml     []byte // CIFTI: the XML extension
+	xml     []byte      // CIFTI: the XML extension
+	grays   *ciftiGrays // CIFTI: the grayordinates map
 	gifti   *giftiInfo
 }
 
@@ -816,9 +817,16 @@ const GridTolerance = 1e-3
 // (NIfTI, MGH) of another shape or voxel-to-world matrix (beyond GridTolerance). Voxels are
 // matched by index, so a mask or atlas of another grid of the same shape would pick other
 // voxels than it shows in a viewer. Surfaces (vertices x 1 x 1) are compared by their number of
-// vertices; CIFTI and GIFTI files, whose maps line up by count, and joined spaces of another
-// number of parts are not compared (nil).
+// vertices; CIFTI files by their grayordinates (brain models' structures, vertices and voxels,
+// or parcels: files of as many grayordinates may hold them in another order). GIFTI files, whose
+// maps line up by count, and joined spaces of another number of parts are not compared (nil).
 func SameGrid(a, b *Geometry) error {
+	if a != nil && b != nil && a.Format == "cifti" && b.Format == "cifti" {
+		if a.Targets() != b.Targets() {
+			return fmt.Errorf("%d grayordinates, not %d", a.Targets(), b.Targets())
+		}
+		return sameGrays(a.grays, b.grays)
+	}
 	if a == nil || b == nil || a.OfMaps() || b.OfMaps() {
 		return nil
 	}

@@ -19,6 +19,7 @@ type neuroExpected struct {
 		Shape  []int     `json:"shape"`
 		DType  string    `json:"dtype"`
 		Values []float64 `json:"values"`
+		Coords []float64 `json:"coords"` // CIFTI: the grayordinates' positions on the midthickness
 		Cifti  *struct {
 			Axes   []string          `json:"axes"`
 			Labels map[string]string `json:"labels"`

@@ -14,7 +14,11 @@ short, int and uchar types, and CIFTI-2 dense series, scalars and labels and a p
 axes and label names); scores.dscalar.nii and scores.pscalar.nii are what brainalign's CIFTI
 outputs must look like; GIFTI surface data (.func.gii, .shape.gii, .label.gii: one data array per
 row, or one vertices x rows array; "gifti" records the hemisphere and label names) and a
-surface's .surf.gii and a FreeSurfer surface, lh.white (their vertices' coordinates). "bad" lists files that must be refused and why.
+surface's .surf.gii and a FreeSurfer surface, lh.white (their vertices' coordinates); HCP-style
+grayordinates of both cortices and the thalamus (hcp.dscalar.nii, with its grayordinates' positions
+on L/R.midthickness.surf.gii as "coords"), and files of as many grayordinates that are other ones
+(hcp_rl.dlabel.nii, hcp_vertex, hcp_voxel, hcp_affine; parcels_other.pscalar.nii). "bad" lists
+files that must be refused and why.
 """
 
 import base64
@@ -202,6 +206,63 @@ nib.freesurfer.write_geometry(os.path.join(OUT, "lh.white"), surf_xyz, np.array(
                               create_stamp="created by testdata/gen_neuro.py")
 xyz, _ = nib.freesurfer.read_geometry(os.path.join(OUT, "lh.white"))
 expected["lh.white"] = {"affine": None, "shape": list(xyz.shape), "dtype": "float32", "values": [float(v) for v in xyz.ravel()]}
+
+# HCP-style grayordinates: both cortices (the medial wall left out: fewer grayordinates than
+# vertices) and subcortical voxels, with the midthickness surfaces that place the vertices; and
+# files of as many grayordinates that are not the same ones (SameGrid must tell them apart)
+rng2 = np.random.default_rng(20260407)
+lmask = np.array([1, 1, 0, 1, 0, 0, 1, 1, 1], dtype=bool)
+rmask = np.array([1, 0, 1, 1, 1, 0, 0, 1, 1], dtype=bool)
+cortex_l = cifti2.BrainModelAxis.from_mask(lmask, name="CIFTI_STRUCTURE_CORTEX_LEFT")
+cortex_r = cifti2.BrainModelAxis.from_mask(rmask, name="CIFTI_STRUCTURE_CORTEX_RIGHT")
+thal = np.zeros((3, 2, 2), dtype=bool)
+thal[0, 1, 1] = thal[2, 0, 1] = True
+thal_l = cifti2.BrainModelAxis.from_mask(thal, name="CIFTI_STRUCTURE_THALAMUS_LEFT", affine=affine)
+hcp = cortex_l + cortex_r + thal_l
+one_map = cifti2.ScalarAxis(["map"])
+record("hcp.dscalar.nii", cifti2.Cifti2Image(rng2.normal(size=(1, len(hcp))), header=(one_map, hcp)))
+# the right cortex first: the same count
+hcp_atlas = cifti2.LabelAxis(["atlas"], {0: ("???", (0, 0, 0, 0)), 1: ("V1", (1, 0, 0, 1)), 2: ("V2", (0, 1, 0, 1))})
+record("hcp_rl.dlabel.nii", cifti2.Cifti2Image((np.arange(len(hcp)) % 3)[None, :].astype(np.int32),
+                                               header=(hcp_atlas, cortex_r + cortex_l + thal_l)))
+# another medial wall on the left (vertex 2 in, 3 out), another thalamus voxel, another volume
+lmask2 = lmask.copy()
+lmask2[2], lmask2[3] = True, False
+record("hcp_vertex.dscalar.nii", cifti2.Cifti2Image(rng2.normal(size=(1, len(hcp))),
+                                                    header=(one_map, cifti2.BrainModelAxis.from_mask(lmask2, name="CIFTI_STRUCTURE_CORTEX_LEFT") + cortex_r + thal_l)))
+thal2 = np.zeros((3, 2, 2), dtype=bool)
+thal2[0, 1, 1] = thal2[1, 0, 1] = True
+record("hcp_voxel.dscalar.nii", cifti2.Cifti2Image(rng2.normal(size=(1, len(hcp))),
+                                                   header=(one_map, cortex_l + cortex_r + cifti2.BrainModelAxis.from_mask(thal2, name="CIFTI_STRUCTURE_THALAMUS_LEFT", affine=affine))))
+shifted = affine.copy()
+shifted[0, 3] += 2
+record("hcp_affine.dscalar.nii", cifti2.Cifti2Image(rng2.normal(size=(1, len(hcp))),
+                                                    header=(one_map, cortex_l + cortex_r + cifti2.BrainModelAxis.from_mask(thal, name="CIFTI_STRUCTURE_THALAMUS_LEFT", affine=shifted))))
+# a noise ceiling map over them, one map as brainalign ceiling writes it
+ceil = rng2.uniform(0, 1, size=(1, len(hcp)))
+record("hcp_ceiling.dscalar.nii", cifti2.Cifti2Image(ceil, header=(cifti2.ScalarAxis(["ceiling"]), hcp)))
+# parcels of as many parcels over other vertices
+record("parcels_other.pscalar.nii", cifti2.Cifti2Image(np.array([[0.5, 0.25]]), header=(
+    cifti2.ScalarAxis(["scores"]), cifti2.ParcelsAxis.from_brain_models([("p_one", brain[:2]), ("p_two", brain[2:])]))))
+# each hemisphere's midthickness, all 9 vertices; "coords" records each grayordinate's position:
+# its vertex's on its cortex's surface, a voxel's by the volume's affine
+mid = {}
+for side, struct in (("L", "CortexLeft"), ("R", "CortexRight")):
+    mid[side] = (rng2.normal(size=(9, 3)) * 40).astype(np.float32)
+    record_gifti(side + ".midthickness.surf.gii", nib.gifti.GiftiImage(
+        meta=nib.gifti.GiftiMetaData({"AnatomicalStructurePrimary": struct, "AnatomicalStructureSecondary": "MidThickness"}),
+        darrays=[darray(mid[side], "NIFTI_INTENT_POINTSET"), darray(np.array([[0, 1, 2], [2, 3, 4]], dtype=np.int32), "NIFTI_INTENT_TRIANGLE")]))
+back = nib.load(os.path.join(OUT, "hcp.dscalar.nii")).header.get_axis(1)
+coords = []
+for name, _, bm in back.iter_structures():
+    for vertex, voxel in zip(bm.vertex, bm.voxel):
+        if name == "CIFTI_STRUCTURE_CORTEX_LEFT":
+            coords.append(mid["L"][vertex].astype(np.float64))
+        elif name == "CIFTI_STRUCTURE_CORTEX_RIGHT":
+            coords.append(mid["R"][vertex].astype(np.float64))
+        else:
+            coords.append(nib.affines.apply_affine(back.affine, voxel))
+expected["hcp.dscalar.nii"]["coords"] = [float(v) for v in np.ravel(coords)]
 
 # refused: complex data, a header cut short, data cut short
 img = nib.Nifti1Image(np.ones((2, 2, 2), dtype=np.complex64), affine)
