@@ -98,3 +98,75 @@ func TestCiftiBrainData(t *testing.T) {
 		t.Fatalf("best_layer_depth.dscalar.nii shape %v, depth %v", vol.Shape, depth.Shape)
 	}
 }
+
+// hcpBrain writes brain data over the HCP-style grayordinates of testdata/neuro/hcp.dscalar.nii
+// (both cortices without their medial walls, two thalamus voxels) from a synthetic study's first
+// targets; it returns the study, the brain file and its space.
+func hcpBrain(t *testing.T, dir string) (study, brain string, g *array.Geometry) {
+	t.Helper()
+	study = filepath.Join(dir, "study")
+	mustRun(t, "synth", "--out", study, "--subjects", "1")
+	g, err := array.ReadGeometry(neuroFile("hcp.dscalar.nii"))
+	must(t, err)
+	grays := g.Targets()
+	b := readNPY(t, filepath.Join(study, "fmri", "sub-01", "brain.npy"))
+	n, m := b.Shape[0], b.Shape[1]
+	if m < grays {
+		t.Fatalf("%d synthetic targets for %d grayordinates", m, grays)
+	}
+	vals := make([]float64, n*grays)
+	for i := range n {
+		for j := range grays {
+			vals[i*grays+j] = float64(b.F32[i*m+j])
+		}
+	}
+	brain = filepath.Join(dir, "brain.dscalar.nii")
+	must(t, array.WriteFrames(brain, g, n, vals))
+	return study, brain, g
+}
+
+func neuroFile(name string) string { return filepath.Join("..", "..", "testdata", "neuro", name) }
+
+// A mask, atlas, ceiling map or --space over as many grayordinates that are other ones (the right
+// cortex first, another medial wall, another thalamus voxel: NiBabel-written) is refused, naming
+// the first difference; the same grayordinates written by NiBabel are taken.
+func TestCiftiOtherGrayordinatesRefused(t *testing.T) {
+	dir := t.TempDir()
+	study, brain, g := hcpBrain(t, dir)
+	layer := filepath.Join(study, "model", "ckpt-000100000", "layer03.npy")
+	model := filepath.Join(study, "model")
+	other := func(name string, values []float64) string { // a map over another file's grayordinates
+		og, err := array.ReadGeometry(neuroFile(name))
+		must(t, err)
+		p := filepath.Join(dir, "on-"+name)
+		must(t, array.WriteVolume(p, og, values))
+		return p
+	}
+	ones, half := make([]float64, g.Targets()), make([]float64, g.Targets())
+	for i := range ones {
+		ones[i], half[i] = 1, 0.5
+	}
+	ones[3] = 0
+	for _, c := range []struct {
+		want string
+		args []string
+	}{
+		{"--brain-mask " + other("hcp_rl.dlabel.nii", ones) + " does not hold the grayordinates of " + brain + " (brain model 1 is CORTEX_RIGHT, not CORTEX_LEFT)",
+			[]string{"encode", "--features", layer, "--brain", brain, "--brain-mask", other("hcp_rl.dlabel.nii", ones), "--out", filepath.Join(dir, "e1")}},
+		{"(brain model 1 is CORTEX_RIGHT, not CORTEX_LEFT)",
+			[]string{"sweep", "--features", model, "--model", "synth", "--brain", brain, "--roi", neuroFile("hcp_rl.dlabel.nii"), "--out", filepath.Join(dir, "s1")}},
+		{"(CORTEX_LEFT vertex 2 is 2, not 3)",
+			[]string{"sweep", "--features", model, "--model", "synth", "--brain", brain, "--space", neuroFile("hcp_vertex.dscalar.nii"), "--out", filepath.Join(dir, "s2")}},
+		{"(THALAMUS_LEFT voxel 1 is [1 0 1], not [2 0 1])",
+			[]string{"sweep", "--features", model, "--model", "synth", "--brain", brain, "--ceiling", other("hcp_voxel.dscalar.nii", half), "--out", filepath.Join(dir, "s3")}},
+		{"(the volume's voxel-to-world matrix row 1",
+			[]string{"encode", "--features", layer, "--brain", brain, "--space", neuroFile("hcp_affine.dscalar.nii"), "--out", filepath.Join(dir, "e2")}},
+	} {
+		_, errOut, code := runCLI(t, c.args...)
+		if code == 0 || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, "grayordinates") {
+			t.Errorf("brainalign %s: exit %d, %q; want an error containing %q", strings.Join(c.args, " "), code, errOut, c.want)
+		}
+	}
+	// the same grayordinates, written by NiBabel: taken
+	mustRun(t, "encode", "--features", layer, "--brain", brain, "--space", neuroFile("hcp_ceiling.dscalar.nii"), "--brain-mask", other("hcp.dscalar.nii", ones), "--out", filepath.Join(dir, "e3"))
+}

@@ -488,7 +488,7 @@ func volumeSpace(spaces []string, y *input) (*array.Geometry, error) {
 	}
 	if y.geo != nil && y.geo.Targets() == g.Targets() {
 		if err := array.SameGrid(g, y.geo); err != nil {
-			return nil, offGrid("space", strings.Join(spaces, " + "), y.name(), err)
+			return nil, offGrid("space", strings.Join(spaces, " + "), y.name(), g, err)
 		}
 	}
 	return g, nil

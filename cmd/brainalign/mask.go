@@ -97,7 +97,7 @@ func (mk *targetMask) apply(y *input) error {
 	}
 	if y.geo != nil && mk.geo != nil && y.geo.Targets() == mk.geo.Targets() {
 		if err := array.SameGrid(mk.geo, y.geo); err != nil {
-			return offGrid("brain-mask", mk.path, y.name(), err)
+			return offGrid("brain-mask", mk.path, y.name(), mk.geo, err)
 		}
 	}
 	y.m.Name = y.name() + " (masked by " + mk.path + ")"
@@ -109,13 +109,18 @@ func (mk *targetMask) apply(y *input) error {
 }
 
 // offGrid is the error of a volume given for flag (a mask, an atlas, a ceiling map) that is not
-// on the grid of the brain data (what) it is matched to voxel by voxel.
-func offGrid(flag, path, what string, err error) error {
+// on the grid of the brain data (what) it is matched to voxel by voxel; g is its space.
+func offGrid(flag, path, what string, g *array.Geometry, err error) error {
+	if g != nil && g.Format == "cifti" {
+		// as many grayordinates in another order, or other vertices: HCP's left and right swapped
+		return fmt.Errorf("--%s %s does not hold the grayordinates of %s (%v): its values would be matched to other vertices or voxels; write it over the data's grayordinates (Workbench's wb_command -cifti-create-dense-from-template with the data as the template)", flag, path, what, err)
+	}
 	return fmt.Errorf("--%s %s is not on the grid of %s (%v): its voxels would be matched to other places; resample it onto the data's grid (nilearn's resample_to_img(img, data, interpolation='nearest'), or FSL's flirt -applyxfm -usesqform -interp nearestneighbour)", flag, path, what, err)
 }
 
 // checkGrids refuses volumes given for flag over a space's voxels (an atlas, a ceiling map; one
-// per part of a joined space, or one for all) that are on another grid than the space's (what).
+// per part of a joined space, or one for all) that are on another grid than the space's (what):
+// NIfTI/MGH volumes, and CIFTI files (.dlabel.nii, .dscalar.nii) of other grayordinates.
 // Files over another number of targets (the masked ones, or a vector) are left to the checks of
 // their size.
 func checkGrids(flag string, paths []string, space *array.Geometry, what string) error {
@@ -141,7 +146,7 @@ func checkGrids(flag string, paths []string, space *array.Geometry, what string)
 			continue
 		}
 		if err := array.SameGrid(g, ref); err != nil {
-			return offGrid(flag, p, what, err)
+			return offGrid(flag, p, what, g, err)
 		}
 	}
 	return nil
