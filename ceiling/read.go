@@ -3,6 +3,7 @@ package ceiling
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/brainalign/brainalign/array"
 )
@@ -10,7 +11,8 @@ import (
 // Read reads noise ceilings as brainalign ceiling writes them (ceiling.npy: one value per
 // target, from 0 to 1, NaN where a target has none), flattened in C order as targets are. Several
 // files are the ceilings of brain data joined from several files (hemispheres), one after
-// another. shape is the file's shape (flat, the total, for several files), and sizes the number
+// another. A CIFTI or GIFTI file (ceiling.dscalar.nii, ceiling.func.gii) is one map over its
+// grayordinates or vertices, read as they are shaped. shape is the file's shape (flat, the total, for several files), and sizes the number
 // of values of each file, for checks against the brain files they stand for.
 func Read(paths ...string) (values []float64, shape, sizes []int, err error) {
 	if len(paths) == 0 {
@@ -42,6 +44,13 @@ func readOne(path string) ([]float64, []int, error) {
 	if a.F32 == nil && a.F64 == nil {
 		return nil, nil, fmt.Errorf("%s: %s data, want float32 or float64 ceilings", path, a.DType)
 	}
+	shape := append([]int(nil), a.Shape...)
+	if g := a.Geometry; g != nil && g.OfMaps() { // maps x targets: one map is the targets' vector
+		if a.Shape[0] != 1 {
+			return nil, nil, fmt.Errorf("%s: a %s file of %d maps: want one noise ceiling map", path, strings.ToUpper(g.Format), a.Shape[0])
+		}
+		shape = append([]int(nil), g.Spatial...)
+	}
 	m, err := a.Matrix()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
@@ -57,5 +66,5 @@ func readOne(path string) ([]float64, []int, error) {
 			return nil, nil, fmt.Errorf("%s: value %g at target %d is not a ceiling on r (want 0 to 1, or NaN)", path, v, j)
 		}
 	}
-	return flat, append([]int(nil), a.Shape...), nil
+	return flat, shape, nil
 }

@@ -56,3 +56,37 @@ func TestReadJoinsFilesAndChecksValues(t *testing.T) {
 		t.Error("no file: no error")
 	}
 }
+
+// A CIFTI or GIFTI ceiling (brainalign ceiling's ceiling.dscalar.nii; NiBabel-written here) is one
+// map: read as its grayordinates or vertices are shaped. A file of several maps is refused.
+func TestReadOneMapFiles(t *testing.T) {
+	neuro := filepath.Join("..", "testdata", "neuro")
+	p := filepath.Join(neuro, "hcp_ceiling.dscalar.nii")
+	v, shape, sizes, err := Read(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrs, err := array.Read(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer array.CloseAll(arrs)
+	if !slices.Equal(shape, []int{14}) || !slices.Equal(sizes, []int{14}) || len(v) != 14 || v[5] != float64(arrs[0].F64[5]) {
+		t.Errorf("%s: %v shaped %v (%v)", p, v, shape, sizes)
+	}
+	g, err := array.ReadGeometry(filepath.Join(neuro, "lh.atlas.label.gii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gii := filepath.Join(t.TempDir(), "lh.ceiling.func.gii")
+	if err := array.WriteVolume(gii, g, []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5, math.NaN()}); err != nil {
+		t.Fatal(err)
+	}
+	if v, shape, _, err := Read(gii); err != nil || !slices.Equal(shape, []int{7}) || float32(v[5]) != 0.5 || !math.IsNaN(v[6]) {
+		t.Errorf("%s: %v shaped %v, %v", gii, v, shape, err)
+	}
+	maps := filepath.Join(neuro, "maps.dscalar.nii")
+	if _, _, _, err := Read(maps); err == nil || !strings.Contains(err.Error(), "a CIFTI file of 2 maps: want one noise ceiling map") {
+		t.Errorf("%s: %v", maps, err)
+	}
+}

@@ -64,6 +64,12 @@ func TestCiftiBrainData(t *testing.T) {
 	ceil := filepath.Join(dir, "ceil")
 	mustRun(t, "ceiling", "--brain", trials, "--ids", idsFile, "--out", ceil)
 	sameVolume(t, filepath.Join(ceil, "ceiling.dscalar.nii"), filepath.Join(ceil, "ceiling.npy"), []int{1, grays})
+	// its ceiling.dscalar.nii is --ceiling's one map over the grayordinates, as ceiling.npy
+	ceiledDir := filepath.Join(dir, "enc-ceiled")
+	for _, c := range []string{"ceiling.dscalar.nii", "ceiling.npy"} {
+		mustRun(t, "encode", "--features", layer, "--brain", brain, "--ceiling", filepath.Join(ceil, c), "--precision", "float64", "--out", ceiledDir, "--overwrite")
+		sameVolume(t, filepath.Join(ceiledDir, "ceiled_scores.dscalar.nii"), filepath.Join(ceiledDir, "ceiled_scores.npy"), []int{1, grays})
+	}
 
 	// a mask over the grayordinates: NaN outside, the unmasked run's scores inside
 	mask := filepath.Join(dir, "mask.dscalar.nii")
@@ -87,7 +93,10 @@ func TestCiftiBrainData(t *testing.T) {
 	}
 	must(t, array.WriteNPY(coords, []int{grays, 3}, xyz))
 	sw := filepath.Join(dir, "sweep")
-	mustRun(t, "sweep", "--features", filepath.Join(st, "model"), "--model", "synth", "--brain", brain, "--coords", coords, "--out", sw)
+	mustRun(t, "sweep", "--features", filepath.Join(st, "model"), "--model", "synth", "--brain", brain, "--coords", coords, "--ceiling", filepath.Join(ceil, "ceiling.dscalar.nii"), "--out", sw)
+	if c := readNPY(t, filepath.Join(sw, "meta", "ceiling.npy")); fmt.Sprint(c.Shape) != "[6]" {
+		t.Errorf("meta/ceiling.npy shape %v, want [6]", c.Shape)
+	}
 	if _, err := array.ReadGeometry(filepath.Join(sw, "meta", "space.dscalar.nii")); err != nil {
 		t.Fatalf("meta/space.dscalar.nii: %v", err)
 	}
@@ -159,6 +168,8 @@ func TestCiftiOtherGrayordinatesRefused(t *testing.T) {
 			[]string{"sweep", "--features", model, "--model", "synth", "--brain", brain, "--space", neuroFile("hcp_vertex.dscalar.nii"), "--out", filepath.Join(dir, "s2")}},
 		{"(THALAMUS_LEFT voxel 1 is [1 0 1], not [2 0 1])",
 			[]string{"sweep", "--features", model, "--model", "synth", "--brain", brain, "--ceiling", other("hcp_voxel.dscalar.nii", half), "--out", filepath.Join(dir, "s3")}},
+		{"(THALAMUS_LEFT voxel 1 is [1 0 1], not [2 0 1])",
+			[]string{"encode", "--features", layer, "--brain", brain, "--ceiling", other("hcp_voxel.dscalar.nii", half), "--out", filepath.Join(dir, "e4")}},
 		{"(the volume's voxel-to-world matrix row 1",
 			[]string{"encode", "--features", layer, "--brain", brain, "--space", neuroFile("hcp_affine.dscalar.nii"), "--out", filepath.Join(dir, "e2")}},
 	} {

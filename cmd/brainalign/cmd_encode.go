@@ -107,6 +107,10 @@ func runEncode(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// a ceiling map is matched target by target: on the data's grid (CIFTI: its grayordinates)
+	if err := checkGrids("ceiling", c.StringSlice("ceiling"), space, orDefault(strings.Join(c.StringSlice("space"), " + "), y.name())); err != nil {
+		return err
+	}
 	xm, ym := x.m, y.m
 	var unmatched map[string][]string
 	var brainRows []int // the brain file's rows in use, in order (nil: all, as stored)
