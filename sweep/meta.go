@@ -46,6 +46,9 @@ type Meta struct {
 	Parts []TargetPart
 	// Files the fields were read from (ReadMeta, ReadCeiling), for errors.
 	Files struct{ Coords, ROI, ROINames, Times, Ceiling string }
+	// the coordinate files and their rows, which PlaceCoords may take for surfaces
+	coordFiles []string
+	coordRows  []int
 }
 
 // TargetPart is one file's targets among targets joined from several files.
@@ -152,6 +155,7 @@ func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error)
 			return m, err
 		}
 		m.Coords = append(m.Coords, xyz...)
+		m.coordFiles, m.coordRows = append(m.coordFiles, path), append(m.coordRows, shape[0])
 	}
 	for _, path := range rois {
 		labels, err := readInts(path)
@@ -208,6 +212,64 @@ func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error)
 		}
 	}
 	return m, nil
+}
+
+// PlaceCoords takes coordinates given as surfaces, one per cortex structure of a CIFTI space's
+// grayordinates in the file's order, each of all its vertices (HCP: --coords
+// L.midthickness.surf.gii --coords R.midthickness.surf.gii; the grayordinates leave out the
+// medial wall), as the grayordinates' positions: each vertex's from its surface at its vertex
+// index, each subcortical voxel's from the volume's voxel-to-world matrix. A surface whose
+// GIFTI metadata or name say the other hemisphere is refused. Coordinates of one row per
+// grayordinate are kept as they are; for a CIFTI space, other counts are refused saying what
+// fits. It reports whether it placed them.
+func (m *Meta) PlaceCoords(space *array.Geometry) (bool, error) {
+	surfs := space.CiftiSurfaces()
+	if m.Coords == nil || len(surfs) == 0 {
+		return false, nil
+	}
+	grays := space.Targets()
+	fits := len(m.coordRows) == len(surfs)
+	for k, s := range surfs {
+		fits = fits && m.coordRows[k] == s.Vertices
+	}
+	perTarget := len(m.Coords) == 3*grays
+	npy := slices.ContainsFunc(m.coordFiles, func(p string) bool { return strings.HasSuffix(strings.ToLower(p), ".npy") })
+	if perTarget && (!fits || npy) { // one row per grayordinate (an .npy of as many rows as vertices too)
+		return false, nil
+	}
+	var want []string
+	for _, s := range surfs {
+		want = append(want, fmt.Sprintf("%s of %d vertices", s.Structure, s.Vertices))
+	}
+	if !fits {
+		rows := make([]string, len(m.coordRows))
+		for i, r := range m.coordRows {
+			rows[i] = strconv.Itoa(r)
+		}
+		return false, fmt.Errorf("--coords %s: file(s) of %s rows for the %d grayordinates of a CIFTI file: want one surface per cortex structure, in the file's order, each with all its vertices (%s; HCP: --coords L.midthickness.surf.gii --coords R.midthickness.surf.gii), or one file of %d rows, one per grayordinate",
+			m.Files.Coords, strings.Join(rows, " and "), grays, strings.Join(want, ", then "), grays)
+	}
+	side := map[string]string{"lh": "left", "rh": "right"}
+	var xyz [][]float64
+	off := 0
+	for k, p := range m.coordFiles {
+		h, err := array.FileHemisphere(p)
+		if err != nil {
+			return false, err
+		}
+		if w := surfs[k].Hemisphere(); h != "" && w != "" && h != w {
+			return false, fmt.Errorf("--coords %s is the %s hemisphere's surface, but the CIFTI file's surface %d is %s: give one surface per cortex structure in the file's order (%s)",
+				p, side[h], k+1, surfs[k].Structure, strings.Join(want, ", then "))
+		}
+		xyz = append(xyz, m.Coords[off:off+3*m.coordRows[k]])
+		off += 3 * m.coordRows[k]
+	}
+	placed, err := space.CiftiCoordinates(xyz)
+	if err != nil {
+		return false, fmt.Errorf("--coords %s: %v", m.Files.Coords, err)
+	}
+	m.Coords = placed
+	return true, nil
 }
 
 // ReadCeiling reads a noise ceiling per target (brainalign ceiling's ceiling.npy: values from 0

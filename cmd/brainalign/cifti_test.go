@@ -181,3 +181,41 @@ func TestCiftiOtherGrayordinatesRefused(t *testing.T) {
 	// the same grayordinates, written by NiBabel: taken
 	mustRun(t, "encode", "--features", layer, "--brain", brain, "--space", neuroFile("hcp_ceiling.dscalar.nii"), "--brain-mask", other("hcp.dscalar.nii", ones), "--out", filepath.Join(dir, "e3"))
 }
+
+// sweep over HCP-style grayordinates takes the hemispheres' midthickness surfaces as --coords
+// (all their vertices, while the grayordinates leave out the medial wall): meta/coords.npy holds
+// each grayordinate's position, a voxel's from the volume; spatial runs on them. One surface is
+// refused, saying what fits.
+func TestCiftiSweepSurfaceCoords(t *testing.T) {
+	dir := t.TempDir()
+	study, brain, g := hcpBrain(t, dir)
+	model := filepath.Join(study, "model")
+	l, r := neuroFile("L.midthickness.surf.gii"), neuroFile("R.midthickness.surf.gii")
+	sw := filepath.Join(dir, "sweep")
+	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", brain, "--coords", l, "--coords", r, "--out", sw)
+	coords := readNPY(t, filepath.Join(sw, "meta", "coords.npy"))
+	surfaces := [][]float64{}
+	for _, p := range []string{l, r} {
+		s := readVolume(t, p)
+		xyz := make([]float64, len(s.F32))
+		for i, v := range s.F32 {
+			xyz[i] = float64(v)
+		}
+		surfaces = append(surfaces, xyz)
+	}
+	want, err := g.CiftiCoordinates(surfaces)
+	must(t, err)
+	if fmt.Sprint(coords.Shape) != fmt.Sprint([]int{g.Targets(), 3}) {
+		t.Fatalf("meta/coords.npy shape %v", coords.Shape)
+	}
+	for i, v := range want {
+		if coords.F64[i] != v {
+			t.Errorf("coordinate %d: %v, want %v", i, coords.F64[i], v)
+		}
+	}
+	mustRun(t, "spatial", "--v1", "0,0,0", "--no-figures", "--no-mask", "--out", filepath.Join(dir, "spatial"), sw)
+	_, errOut, code := runCLI(t, "sweep", "--features", model, "--model", "synth", "--brain", brain, "--coords", l, "--out", filepath.Join(dir, "sweep2"))
+	if code == 0 || !strings.Contains(errOut, "want one surface per cortex structure, in the file's order") {
+		t.Errorf("one surface for two cortices: exit %d, %q", code, errOut)
+	}
+}

@@ -58,7 +58,7 @@ func init() {
 			&cli.StringFlag{Name: "subject", Usage: "subject `NAME`, to pair subjects across models in compare"},
 			&cli.StringFlag{Name: "steps", Usage: "training steps, one per checkpoint in order: `1000,10000,...` or a file (.npy or one per line)"},
 			&cli.StringFlag{Name: "layers", Usage: "the layers to score, shallow to deep: `a,b,c` or a file (one per line); default: every layer, in name order"},
-			&cli.StringSliceFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (targets x 3, mm MNI; or a surface, .surf.gii or FreeSurfer's lh.white: its vertices' positions): spatial score; repeat for targets joined from several files (lh, then rh)"},
+			&cli.StringSliceFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (targets x 3, mm MNI; or a surface, .surf.gii or FreeSurfer's lh.white: its vertices' positions): spatial score; repeat for targets joined from several files (lh, then rh). CIFTI grayordinates: one surface per cortex structure, in the file's order, all its vertices (--coords L.midthickness.surf.gii --coords R.midthickness.surf.gii), placed by vertex index; subcortical voxels by the file's volume"},
 			&cli.StringSliceFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none), or a NIfTI/MGH/CIFTI label volume of the targets: per-ROI means; repeat for targets joined from several files (lh.streams.mgz, then rh.streams.mgz), a label naming the same ROI in each"},
 			&cli.StringFlag{Name: "roi-names", Category: catMeta, Usage: "ROI names `FILE`: one per line (label = line, from 0) or 'LABEL NAME' lines"},
 			&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (seconds), or an MNE epochs file's (-epo.fif): temporal score (default: the brain file's, when it is an epochs file)"},
@@ -189,6 +189,12 @@ func runSweep(c *cli.Context) error {
 		if err := checkGrids(flag, c.StringSlice(flag), meta.Space, orDefault(strings.Join(c.StringSlice("space"), " + "), y.name())); err != nil {
 			return err
 		}
+	}
+	// CIFTI grayordinates: --coords may be the cortices' surfaces, placed by vertex index
+	if placed, err := meta.PlaceCoords(meta.Space); err != nil {
+		return err
+	} else if placed {
+		fmt.Fprintf(c.App.ErrWriter, "note: grayordinates placed on %s by their vertex indices, subcortical voxels by the volume's voxel-to-world matrix\n", strings.Join(c.StringSlice("coords"), " and "))
 	}
 	if meta.Space != nil && meta.Coords == nil {
 		// a volume's voxels are placed by its affine; a surface's vertices need --coords
