@@ -34,7 +34,7 @@ func init() {
 			&cli.StringFlag{Name: "checkpoint-a", Usage: "checkpoint `NAME` or index of model A (default: the last)"},
 			&cli.StringFlag{Name: "checkpoint-b", Usage: "checkpoint `NAME` or index of model B (default: the last)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR`"},
-		}, spatialFlags()...), temporalFlags()...), maskFlags()...),
+		}, spatialFlags()...), timesFlag()), maskFlags()...), // no --windows: compare's temporal score is over all times
 		Action: runCompare,
 	}, false))
 }
@@ -43,9 +43,9 @@ func init() {
 // than accepted and ignored (the temporal score is each subject's own r over the channel-mean
 // curves: no mask, no windows; the encoding score uses no coordinates or times).
 var compareIgnores = map[string][]string{
-	"encoding": {"coords", "v1", "v1-roi", "times", "windows"},
-	"spatial":  {"times", "windows"},
-	"temporal": {"coords", "v1", "v1-roi", "windows", "fdr", "replicates", "no-mask"},
+	"encoding": {"coords", "v1", "v1-roi", "times"},
+	"spatial":  {"times"},
+	"temporal": {"coords", "v1", "v1-roi", "fdr", "replicates", "no-mask"},
 }
 
 func runCompare(c *cli.Context) error {

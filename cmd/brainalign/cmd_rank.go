@@ -30,7 +30,7 @@ func init() {
 			"data and options, or by subject name when they share none): the mean difference and\n" +
 			"the two-sided Wilcoxon signed-rank test (exact for small samples), with its p value also\n" +
 			"adjusted for the number of models compared (Holm-Bonferroni). A model scored on other brain\n" +
-			"data or options than the first is marked. A model with a sweep not merged yet (still\n" +
+			"data or options than most models is marked. A model with a sweep not merged yet (still\n" +
 			"running, or a shard failed) is left out with a warning. With --out, writes rank.csv (one row\n" +
 			"per model), rank.json (everything) and rank.png (the first 40 models' scores, standard\n" +
 			"errors and subjects), replacing earlier ones together once all are written. --by-roi also\n" +

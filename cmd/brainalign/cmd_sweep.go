@@ -489,9 +489,14 @@ func spatialFlags() []cli.Flag {
 	}
 }
 
+// timesFlag is --times of the metric commands.
+func timesFlag() cli.Flag {
+	return &cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (default: those saved by sweep)"}
+}
+
 func temporalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "times", Category: catMeta, Usage: "MEG time points `T.npy` (default: those saved by sweep)"},
+		timesFlag(),
 		&cli.StringFlag{Name: "windows", Category: catMeta, Usage: "time windows `A:B,C:D` in seconds (default: 0.08:0.13,0.13:0.18,0.5:0.55 where data exist)"},
 	}
 }

@@ -421,6 +421,9 @@ func TestBadValueFromEnvironment(t *testing.T) {
 	wantError(t, 2, "--folds: need at least 2, got 1", "encode", "--features", xp, "--brain", yp, "--folds=1", "--out", out) // typed as well
 	t.Setenv("BRAINALIGN_FOLDS", "01")
 	wantError(t, 2, "BRAINALIGN_FOLDS: need at least 2, got 1", "encode", "--features", xp, "--brain", yp, "--out", out)
+	t.Setenv("BRAINALIGN_FOLDS", "5")
+	t.Setenv("BRAINALIGN_DEVICE", "gpu")
+	wantError(t, 2, "BRAINALIGN_DEVICE: ", "encode", "--features", xp, "--brain", yp, "--out", out)
 }
 
 // keepFlagDefaults restores every command's string and int flags when t ends: urfave/cli keeps a

@@ -239,7 +239,7 @@ func parseBytes(s string) (int64, error) {
 func openEngine(c *cli.Context) (engine.Engine, error) {
 	e, err := engine.New(c.String("device"))
 	if err != nil {
-		return nil, usageError("--device: %v", err)
+		return nil, usageError("%s: %v", flagLabel(c, "device"), err)
 	}
 	return e, nil
 }

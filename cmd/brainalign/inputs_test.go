@@ -486,6 +486,11 @@ func TestFlagOfOneValueGivenTwice(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "--precision given more than once") {
 		t.Errorf("exit %d, %s", code, stderr)
 	}
+	// a repeated flag's two forms mixed: said in the words of the flags, not urfave/cli's
+	_, stderr, code = runCLI(t, "temporal", "--out", t.TempDir(), "-s", "a", "--sweep", "b")
+	if code != 2 || !strings.Contains(stderr, "-s and --sweep are one flag: give every repeat in one form (all -s, or all --sweep)") {
+		t.Errorf("-s and --sweep mixed: exit %d, %s", code, stderr)
+	}
 }
 
 // A comma in a path given to a repeatable flag is part of the path (runs named lr=1e-3,bs=256),

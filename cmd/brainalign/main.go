@@ -53,7 +53,17 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
 	// A command line that does not parse is one line on stderr and exit status 2, without the
 	// help (which `--help` shows): scripts capture stdout.
-	onUsageError := func(_ *cli.Context, err error, _ bool) error { return usageError("%v", err) }
+	onUsageError := func(_ *cli.Context, err error, _ bool) error {
+		// urfave/cli's words for -y and --brain mixed among the repeats of one flag
+		if a, b, ok := strings.Cut(strings.TrimPrefix(err.Error(), "Cannot use two forms of the same flag: "), " "); ok && strings.HasPrefix(err.Error(), "Cannot use two forms") {
+			short, long := a, b
+			if len(short) > len(long) {
+				short, long = long, short
+			}
+			return usageError("-%s and --%s are one flag: give every repeat in one form (all -%s, or all --%s)", short, long, short, long)
+		}
+		return usageError("%v", err)
+	}
 	for _, c := range commands {
 		if c.OnUsageError == nil {
 			c.OnUsageError = onUsageError

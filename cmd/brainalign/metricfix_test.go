@@ -154,7 +154,7 @@ func TestWindowsWithoutTimePoints(t *testing.T) {
 	wantError(t, 2, want, "halftime", "--windows", "0.2:0.3,2:3", "--out", out, mg[0], mg[1])
 	// compare's metrics use no windows: the flag is refused rather than ignored, as are the
 	// flags of the other metrics; halftime's V1 needs coordinates
-	wantError(t, 2, "--windows does not apply to --metric temporal", "compare", "--metric", "temporal", "--windows", "2:3", "--a", mg[0], "--b", mg[1], "--out", out)
+	wantError(t, 2, "flag provided but not defined: -windows", "compare", "--metric", "temporal", "--windows", "2:3", "--a", mg[0], "--b", mg[1], "--out", out)
 	wantError(t, 2, "--fdr does not apply to --metric temporal", "compare", "--metric", "temporal", "--fdr", "0.5", "--a", mg[0], "--b", mg[1], "--out", out)
 	wantError(t, 2, "--v1 does not apply to --metric encoding", "compare", "--v1", "1,2,3", "--a", fm[0], "--b", fm[1], "--out", out)
 	wantError(t, 2, "--times does not apply to --metric spatial", "compare", "--metric", "spatial", "--times", fm[0], "--a", fm[0], "--b", fm[1], "--out", out)
