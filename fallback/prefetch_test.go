@@ -111,3 +111,18 @@ func noiseProblem(t *testing.T, n, d int, seed uint64) (x, y engine.Matrix, fold
 	}
 	return engine.NewMatrix32(n, d, xs), engine.NewMatrix32(n, 50, ys), folds
 }
+
+// Without --memory the target batches are sized to the default limit (half the memory
+// available), and only a decomposition may take up to all of it.
+func TestDefaultLimits(t *testing.T) {
+	r := &runner[float32]{s: &session{opts: engine.Options{}}}
+	if got, _ := r.memoryLimit(); got != defaultMemoryLimit() {
+		t.Errorf("batches' limit without --memory: %s, want the default %s", engine.FormatBytes(got), engine.FormatBytes(defaultMemoryLimit()))
+	}
+	if got := DecompositionLimit(engine.Options{}); got != 2*defaultMemoryLimit() {
+		t.Errorf("decomposition's limit without --memory: %s, want all available %s", engine.FormatBytes(got), engine.FormatBytes(2*defaultMemoryLimit()))
+	}
+	if got := DecompositionLimit(engine.Options{MemoryLimit: 1 << 30}); got != 1<<30 {
+		t.Errorf("decomposition's limit with --memory 1GiB: %s", engine.FormatBytes(got))
+	}
+}

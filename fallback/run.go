@@ -296,7 +296,7 @@ func (r *runner[T]) memoryLimit() (int64, string) {
 	if r.s.opts.MemoryLimit > 0 {
 		return r.s.opts.MemoryLimit, "memory limit"
 	}
-	return MemoryLimit(r.s.opts), "default memory limit (half of the memory available to this process, under its job's or container's limit; set it with --memory)"
+	return defaultMemoryLimit(), "default memory limit (half of the memory available to this process, under its job's or container's limit; set it with --memory)"
 }
 
 // checkDecompositionFits refuses, before any work, a memory limit below what one fold's
@@ -306,11 +306,9 @@ func (r *runner[T]) memoryLimit() (int64, string) {
 func (r *runner[T]) checkDecompositionFits() error {
 	d := r.x.Cols
 	need, ntr := decompositionFloor(r.s.opts, d)
-	limit, which := r.memoryLimit()
+	limit, which := DecompositionLimit(r.s.opts), "memory limit"
 	if r.s.opts.MemoryLimit == 0 {
-		// the default limit sizes the target batches at half of what is available; a
-		// decomposition may take more, up to all of it (as before the limit was checked)
-		limit, which = 2*limit, "memory available to this process (under its job's or container's limit)"
+		which = "memory available to this process (under its job's or container's limit)"
 	}
 	if need > limit {
 		return fmt.Errorf("%w: the %s, %s, is below the %s one fold's decomposition needs (%d training rows x %d features)",
@@ -328,10 +326,10 @@ func DecompositionFloor(opts engine.Options, d int) int64 {
 	return need
 }
 
-// MemoryLimit returns the memory limit the CPU engine checks a decomposition against with opts:
-// its MemoryLimit, or without one the memory available to the process (the default limit, half
-// of it, sizes the target batches; a decomposition may take more).
-func MemoryLimit(opts engine.Options) int64 {
+// DecompositionLimit returns the memory the CPU engine lets one fold's decomposition take with
+// opts: its MemoryLimit, or without one the memory available to the process (the default
+// limit, half of it, sizes the target batches; a decomposition may take more, as it always could).
+func DecompositionLimit(opts engine.Options) int64 {
 	if opts.MemoryLimit > 0 {
 		return opts.MemoryLimit
 	}

@@ -113,7 +113,7 @@ func memoryFloorProblem(device string, cfg sweep.Config, layers []sweep.LayerInp
 	if widest.MaxFeatures == 0 || len(cfg.Options.Folds) == 0 {
 		return ""
 	}
-	need, limit := fallback.DecompositionFloor(cfg.Options, widest.MaxFeatures), fallback.MemoryLimit(cfg.Options)
+	need, limit := fallback.DecompositionFloor(cfg.Options, widest.MaxFeatures), fallback.DecompositionLimit(cfg.Options)
 	if need <= limit {
 		return ""
 	}
