@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -263,36 +264,51 @@ func sameGrays(a, b *ciftiGrays) error {
 	return nil
 }
 
-// sameParcels is sameGrays for parcels: their names, vertices and voxels.
+// sameParcels is sameGrays for parcels: their names in order (a parcel is a column), and each
+// one's vertices per structure and voxels as sets: Workbench lists a parcel's surfaces in
+// structure order, NiBabel in order of first appearance (HCP-MMP starts with R_ parcels), for the
+// same grayordinates.
 func sameParcels(a, b *ciftiGrays) error {
 	for i := range min(len(a.parcel), len(b.parcel)) {
 		p, q := a.parcel[i], b.parcel[i]
 		if p.name != q.name {
 			return fmt.Errorf("parcel %d is %s, not %s", i+1, p.name, q.name)
 		}
-		if len(p.vertices) != len(q.vertices) {
-			return fmt.Errorf("parcel %s has vertices on %d surfaces, not %d", p.name, len(p.vertices), len(q.vertices))
-		}
-		for k := range p.vertices {
-			s, t := p.vertices[k], q.vertices[k]
-			if s.structure != t.structure {
-				return fmt.Errorf("parcel %s has vertices on %s, not %s", p.name, s.structure, t.structure)
+		pv, qv := parcelVertices(p), parcelVertices(q)
+		for _, st := range slices.Sorted(maps.Keys(pv)) {
+			if _, ok := qv[st]; !ok {
+				return fmt.Errorf("parcel %s has vertices on %s, not the other", p.name, st)
 			}
-			if err := sameIndices("parcel "+p.name+" "+s.structure, s.vertices, t.vertices, nil, nil); err != nil {
+		}
+		for _, st := range slices.Sorted(maps.Keys(qv)) {
+			if _, ok := pv[st]; !ok {
+				return fmt.Errorf("parcel %s has no vertices on %s", p.name, st)
+			}
+			if err := sameIndices("parcel "+p.name+" "+st, pv[st], qv[st], nil, nil); err != nil {
 				return err
 			}
 		}
-		if err := sameIndices("parcel "+p.name, nil, nil, p.ijk, q.ijk); err != nil {
+		if err := sameIndices("parcel "+p.name, nil, nil, sortedTriples(p.ijk), sortedTriples(q.ijk)); err != nil {
 			return err
 		}
 	}
 	if len(a.parcel) != len(b.parcel) {
 		return fmt.Errorf("%d parcels, not %d", len(a.parcel), len(b.parcel))
 	}
-	for i := range min(len(a.surfaces), len(b.surfaces)) {
-		if s, t := a.surfaces[i], b.surfaces[i]; s.structure != t.structure || s.surface != t.surface {
-			return fmt.Errorf("parcels on a %s surface of %d vertices, not %s of %d", s.structure, s.surface, t.structure, t.surface)
+	as, bs := map[string]int{}, map[string]int{}
+	for _, s := range a.surfaces {
+		as[s.structure] = s.surface
+	}
+	for _, s := range b.surfaces {
+		bs[s.structure] = s.surface
+	}
+	for _, st := range slices.Sorted(maps.Keys(as)) {
+		if n, ok := bs[st]; !ok || n != as[st] {
+			return fmt.Errorf("parcels on a %s surface of %d vertices, not %d", st, as[st], n)
 		}
+	}
+	if len(as) != len(bs) {
+		return fmt.Errorf("parcels on %d surfaces, not %d", len(as), len(bs))
 	}
 	for _, p := range a.parcel {
 		if len(p.ijk) > 0 {
@@ -300,6 +316,32 @@ func sameParcels(a, b *ciftiGrays) error {
 		}
 	}
 	return nil
+}
+
+// parcelVertices is a parcel's vertices by structure, sorted.
+func parcelVertices(p ciftiParcel) map[string][]int {
+	out := map[string][]int{}
+	for _, m := range p.vertices {
+		out[m.structure] = append(out[m.structure], m.vertices...)
+	}
+	for st := range out {
+		slices.Sort(out[st])
+	}
+	return out
+}
+
+// sortedTriples sorts voxel indices i, j, k given three at a time.
+func sortedTriples(ijk []int) []int {
+	t := make([][3]int, len(ijk)/3)
+	for i := range t {
+		t[i] = [3]int{ijk[3*i], ijk[3*i+1], ijk[3*i+2]}
+	}
+	slices.SortFunc(t, func(x, y [3]int) int { return slices.Compare(x[:], y[:]) })
+	out := make([]int, 0, len(ijk))
+	for _, v := range t {
+		out = append(out, v[:]...)
+	}
+	return out
 }
 
 // sameIndices compares the vertices and voxels of what.

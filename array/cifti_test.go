@@ -302,3 +302,31 @@ func TestCiftiCoordinates(t *testing.T) {
 		t.Error("parcels placed")
 	}
 }
+
+// Parcels are columns in order; each one's vertices per structure and its voxels are sets, and
+// the surfaces a map: Workbench lists them left first, NiBabel in order of first appearance
+// (HCP-MMP starts with R_ parcels), for the same grayordinates.
+func TestSameParcelsInAnyListOrder(t *testing.T) {
+	left, right := ciftiModel{structure: "CORTEX_LEFT", surface: 9}, ciftiModel{structure: "CORTEX_RIGHT", surface: 9}
+	on := func(m ciftiModel, v ...int) ciftiModel { m.vertices = v; return m }
+	wb := &ciftiGrays{parcels: true, surfaces: []ciftiModel{left, right}, parcel: []ciftiParcel{
+		{name: "R_V1", vertices: []ciftiModel{on(right, 1, 3)}},
+		{name: "both", vertices: []ciftiModel{on(left, 2, 4), on(right, 5)}, ijk: []int{1, 2, 3, 0, 0, 1}},
+	}}
+	nib := &ciftiGrays{parcels: true, surfaces: []ciftiModel{right, left}, parcel: []ciftiParcel{
+		{name: "R_V1", vertices: []ciftiModel{on(right, 3, 1)}},
+		{name: "both", vertices: []ciftiModel{on(right, 5), on(left, 4, 2)}, ijk: []int{0, 0, 1, 1, 2, 3}},
+	}}
+	if err := sameParcels(wb, nib); err != nil {
+		t.Errorf("the same parcels listed in another order: %v", err)
+	}
+	nib.parcel[1].vertices[1] = on(left, 4, 6)
+	if err := sameParcels(wb, nib); err == nil || !strings.Contains(err.Error(), "parcel both CORTEX_LEFT vertex 0 is 2, not 4") {
+		t.Errorf("a parcel with another vertex: %v", err)
+	}
+	nib.parcel[1].vertices[1] = on(left, 2, 4)
+	nib.parcel[0], nib.parcel[1] = nib.parcel[1], nib.parcel[0]
+	if err := sameParcels(wb, nib); err == nil || !strings.Contains(err.Error(), "parcel 1 is R_V1, not both") {
+		t.Errorf("parcels in another order: %v", err)
+	}
+}

@@ -260,19 +260,19 @@ func hemisphereOf(path string) string {
 		}
 		return "rh"
 	}
-	// HCP's L or R between dots: 100307.L.midthickness.32k_fs_LR.surf.gii
+	dir := strings.ToLower(filepath.Base(filepath.Dir(path)))
+	for _, h := range []string{"lh", "rh"} {
+		if dir == h || strings.HasSuffix(dir, "-"+h) || strings.HasSuffix(dir, "_"+h) || strings.HasSuffix(dir, "."+h) {
+			return h
+		}
+	}
+	// HCP's L or R between dots, where no folder says: 100307.L.midthickness.32k_fs_LR.surf.gii
 	dotted := strings.Split(base, ".")
 	if l, r := slices.Contains(dotted, "l"), slices.Contains(dotted, "r"); l != r {
 		if l {
 			return "lh"
 		}
 		return "rh"
-	}
-	dir := strings.ToLower(filepath.Base(filepath.Dir(path)))
-	for _, h := range []string{"lh", "rh"} {
-		if dir == h || strings.HasSuffix(dir, "-"+h) || strings.HasSuffix(dir, "_"+h) || strings.HasSuffix(dir, "."+h) {
-			return h
-		}
 	}
 	return ""
 }

@@ -205,6 +205,7 @@ func TestFileHemisphere(t *testing.T) {
 		{"rh.streams.mgz", "rh"},
 		{"sub-01.L.npy", "lh"},
 		{"fs_LR.npy", ""},
+		{filepath.Join("ceil", "lh", "ceiling.r.npy"), "lh"}, // a folder named lh says first
 	} {
 		if got, err := FileHemisphere(c.path); got != c.want || err != nil {
 			t.Errorf("FileHemisphere(%s) = %q, %v; want %q", filepath.Base(c.path), got, err, c.want)

@@ -113,7 +113,7 @@ func (mk *targetMask) apply(y *input) error {
 func offGrid(flag, path, what string, g *array.Geometry, err error) error {
 	if g != nil && g.Format == "cifti" {
 		// as many grayordinates in another order, or other vertices: HCP's left and right swapped
-		return fmt.Errorf("--%s %s does not hold the grayordinates of %s (%v): its values would be matched to other vertices or voxels; write it over the data's grayordinates (Workbench's wb_command -cifti-create-dense-from-template with the data as the template)", flag, path, what, err)
+		return fmt.Errorf("--%s %s does not hold the grayordinates of %s (%v): its values would be matched to other vertices or voxels; write it over the data's grayordinates (Workbench's wb_command -cifti-create-dense-from-template, or -cifti-create-parcellated-from-template for parcels, with the data as the template)", flag, path, what, err)
 	}
 	return fmt.Errorf("--%s %s is not on the grid of %s (%v): its voxels would be matched to other places; resample it onto the data's grid (nilearn's resample_to_img(img, data, interpolation='nearest'), or FSL's flirt -applyxfm -usesqform -interp nearestneighbour)", flag, path, what, err)
 }
