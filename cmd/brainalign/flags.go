@@ -64,7 +64,7 @@ func flagLabel(c *cli.Context, name string) string {
 			continue
 		}
 		for _, env := range ev.GetEnvVars() {
-			if _, ok := os.LookupEnv(env); ok {
+			if v, ok := os.LookupEnv(env); ok && strings.TrimSpace(v) != "" { // urfave/cli skips empty ones
 				return env
 			}
 		}
