@@ -64,7 +64,8 @@ func flagLabel(c *cli.Context, name string) string {
 			continue
 		}
 		for _, env := range ev.GetEnvVars() {
-			if v, ok := os.LookupEnv(env); ok && strings.TrimSpace(v) != "" { // urfave/cli skips empty ones
+			_, isString := f.(*cli.StringFlag)
+			if v, ok := os.LookupEnv(env); ok && (v != "" || isString) { // urfave/cli takes an empty string, skips an empty number
 				return env
 			}
 		}
