@@ -670,14 +670,13 @@ func TestSpatialDistancesPerHemisphere(t *testing.T) {
 	// Both hemispheres in one file (as a CIFTI file holds them), mirrored across x = 0: one V1
 	// reference, the centroid of both V1s, lies on the midline, and is said; one hemisphere
 	// alone is not.
-	midline, coordsMid := filepath.Join(h.dir, "both-midline"), filepath.Join(h.dir, "both.midline.coords.npy")
+	coordsMid := filepath.Join(h.dir, "both.midline.coords.npy")
 	trueMirror := slices.Clone(xyz)
 	for v := range m {
 		trueMirror[3*v] = -xyz[3*v]
 	}
 	must(t, array.WriteNPY(coordsMid, []int{2 * m, 3}, append(slices.Clone(xyz), trueMirror...)))
-	mustRun(t, "sweep", "--features", model, "--model", "synth", "--brain", bothNpy, "--coords", coordsMid, "--roi", roi2, "--roi-names", names, "--out", midline)
-	if _, stderr, code := runCLI(t, "spatial", "--no-figures", "--no-mask", "--out", filepath.Join(h.dir, "sp-midline"), midline); code != 0 ||
+	if _, stderr, code := runCLI(t, "spatial", "--no-figures", "--no-mask", "--coords", coordsMid, "--out", filepath.Join(h.dir, "sp-midline"), bothOne); code != 0 ||
 		!strings.Contains(stderr, "warning: the V1 ROI's targets lie in both hemispheres (60 at x < 0, 60 at x > 0)") {
 		t.Errorf("one V1 reference from both hemispheres: exit %d, %s", code, stderr)
 	}
