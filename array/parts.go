@@ -112,7 +112,7 @@ func FileHemisphere(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tag := map[string]string{"CortexLeft": "lh", "CortexRight": "rh"}[structure]
+	tag := giftiSide(structure)
 	if name != "" && tag != "" && name != tag {
 		return "", fmt.Errorf("%s: named for %s, but its GIFTI metadata (AnatomicalStructurePrimary %s) says %s", path, name, structure, tag)
 	}
@@ -185,7 +185,13 @@ func (g *Geometry) taggedHemisphere() string {
 	if g == nil || g.gifti == nil {
 		return ""
 	}
-	switch g.gifti.hemisphere() {
+	return giftiSide(g.gifti.hemisphere())
+}
+
+// giftiSide is "lh" or "rh" for GIFTI's AnatomicalStructurePrimary CortexLeft or CortexRight,
+// "" for others.
+func giftiSide(structure string) string {
+	switch structure {
 	case "CortexLeft":
 		return "lh"
 	case "CortexRight":

@@ -48,6 +48,31 @@ func ResidualDirect(f []float64) bool {
 	return left < kept
 }
 
+// GCVDenominator returns GCV's (1 - tr(H(a))/ntr)² for a training split of ntr rows with
+// squared singular values s2 (tr(H) = [1 with an intercept] + sum_j s_j²/(s_j²+a)). With a
+// complete decomposition (U, nc complement directions and the constant one span the rows),
+// 1 - tr/ntr = (sum_j a/(s_j²+a) + nc)/ntr, summed rather than subtracted from 1: at penalties
+// far below the features' scale it is near 0, and the subtraction kept few digits.
+func GCVDenominator(s2 []float64, a float64, ntr, nc int, intercept, complete bool) float64 {
+	var q float64
+	if complete {
+		for _, v := range s2 {
+			q += a / (v + a)
+		}
+		q = (q + float64(nc)) / float64(ntr)
+	} else {
+		tr := 0.0
+		if intercept {
+			tr = 1
+		}
+		for _, v := range s2 {
+			tr += v / (v + a)
+		}
+		q = 1 - tr/float64(ntr)
+	}
+	return q * q
+}
+
 // SharedPenalty picks one penalty for all targets from crit (penalties x m, row-major, the
 // criterion each target minimises): the smallest sum over targets, the first on ties, as
 // scikit-learn's RidgeCV without alpha_per_target.

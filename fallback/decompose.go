@@ -205,28 +205,6 @@ func (d *decomposition) looWeights(a float64, f []float64, w []float64) {
 	}
 }
 
-// gcvDenominator returns (1 - tr(H(a))/ntr)², tr(H) = [1] + sum_j f_j(a): with a complete
-// decomposition 1 - tr/ntr = (sum_j a/(s_j²+a) + nc)/ntr, summed, not subtracted (see looWeights).
-func (d *decomposition) gcvDenominator(a float64) float64 {
-	var q float64
-	if d.complete {
-		for _, s2 := range d.s2 {
-			q += a / (s2 + a)
-		}
-		q = (q + float64(d.nc)) / float64(d.ntr)
-	} else {
-		tr := 0.0
-		if d.intercept {
-			tr = 1
-		}
-		for _, s2 := range d.s2 {
-			tr += s2 / (s2 + a)
-		}
-		q = 1 - tr/float64(d.ntr)
-	}
-	return q * q
-}
-
 // residualShrink returns 1 - f_j(a) = a/(s_j²+a), the fraction of direction j left in the
 // residual (computed as such: 1 - f loses digits when f is near 1).
 func (d *decomposition) residualShrink(a float64, f []float64) {

@@ -179,7 +179,7 @@ func (r *runner[T]) gcv(sp *split[T], b *batch[T]) []float64 {
 		for j, v := range f {
 			g[a*d.r+j] = v * v
 		}
-		den[a] = d.gcvDenominator(alpha)
+		den[a] = engine.GCVDenominator(d.s2, alpha, d.ntr, d.nc, d.intercept, d.complete)
 	}
 	crit := make([]float64, A*mb)
 	// Each core takes ranges of targets; per target the sums run over rows in order, as before,

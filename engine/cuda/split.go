@@ -387,25 +387,12 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 	gh := make([]float64, rk*A)
 	den := make([]float64, A)
 	for a, alpha := range opts.Alphas {
-		tr := 0.0
-		if intercept {
-			tr = 1
-		}
 		for j, v := range s2 {
 			fh[a*rk+j] = v / (v + alpha)
 			fm1[a*rk+j] = -alpha / (v + alpha)
 			gh[a*rk+j] = math.Sqrt(v) / (v + alpha)
-			tr += fh[a*rk+j]
 		}
-		q := 1 - tr/float64(ntr)
-		if sp.complete { // summed, not subtracted: near 0 at small penalties (fallback's gcvDenominator)
-			q = float64(sp.nc)
-			for _, v := range fm1[a*rk : (a+1)*rk] {
-				q -= v
-			}
-			q /= float64(ntr)
-		}
-		den[a] = q * q
+		den[a] = engine.GCVDenominator(s2, alpha, ntr, sp.nc, intercept, sp.complete)
 		if fz.outer {
 			// refit only: a positive factor per target, r unchanged (engine.UnitScale)
 			engine.ScaleToUnit(gh[a*rk : (a+1)*rk])
