@@ -449,3 +449,48 @@ func (g *Geometry) CiftiCoordinates(surfaces [][]float64) ([]float64, error) {
 	}
 	return out, nil
 }
+
+// CiftiStructures returns the structure of each of g's grayordinates (CORTEX_LEFT, THALAMUS_RIGHT,
+// BRAIN_STEM, ...; a parcel's when its vertices are all on one structure's surface and it has no
+// voxels, "" otherwise); nil for spaces other than CIFTI's.
+func (g *Geometry) CiftiStructures() []string {
+	if g == nil || g.grays == nil {
+		return nil
+	}
+	out := make([]string, g.Targets())
+	if !g.grays.parcels {
+		for _, m := range g.grays.models {
+			for i := m.offset; i < m.offset+m.count && i < len(out); i++ {
+				out[i] = m.structure
+			}
+		}
+		return out
+	}
+	for i, p := range g.grays.parcel {
+		if i >= len(out) || len(p.ijk) > 0 {
+			continue
+		}
+		var on []string // the structures with vertices of p
+		for _, v := range p.vertices {
+			if len(v.vertices) > 0 && !slices.Contains(on, v.structure) {
+				on = append(on, v.structure)
+			}
+		}
+		if len(on) == 1 {
+			out[i] = on[0]
+		}
+	}
+	return out
+}
+
+// StructureSide is "lh" or "rh" for a CIFTI structure of the left or right hemisphere
+// (CORTEX_LEFT, THALAMUS_RIGHT, ...), "" for those of neither (BRAIN_STEM, CEREBELLUM).
+func StructureSide(structure string) string {
+	switch {
+	case strings.HasSuffix(structure, "_LEFT"):
+		return "lh"
+	case strings.HasSuffix(structure, "_RIGHT"):
+		return "rh"
+	}
+	return ""
+}

@@ -520,7 +520,7 @@ func withParts(g []*Sweep) *Sweep {
 func hemisphereParts(s *Sweep) ([]string, []int) {
 	names, part := targetParts(s)
 	if part == nil {
-		return nil, nil
+		return ciftiHemispheres(s)
 	}
 	for _, n := range names {
 		if !array.IsHemisphere(n) {
@@ -545,6 +545,34 @@ func hemisphereParts(s *Sweep) ([]string, []int) {
 	return kept, part
 }
 
+// ciftiHemispheres is hemisphereParts for targets of one CIFTI file over both hemispheres' cortex
+// (HCP's grayordinates): each target's side by its structure (CORTEX_LEFT and the other *_LEFT
+// structures: lh), -1 for structures of neither side (the brain stem), which v1Ref measures from
+// the nearer V1; nil, nil unless targets lie on both cortices.
+func ciftiHemispheres(s *Sweep) ([]string, []int) {
+	structures := s.Meta.Space.CiftiStructures()
+	if structures == nil {
+		return nil, nil
+	}
+	names := []string{"lh", "rh"}
+	part := make([]int, s.M)
+	var cortex [2]int
+	for t := range part {
+		v := t
+		if s.Meta.SpaceTargets != nil {
+			v = s.Meta.SpaceTargets[t]
+		}
+		part[t] = slices.Index(names, array.StructureSide(structures[v]))
+		if p := part[t]; p >= 0 && strings.HasPrefix(structures[v], "CORTEX_") {
+			cortex[p]++
+		}
+	}
+	if cortex[0] == 0 || cortex[1] == 0 {
+		return nil, nil
+	}
+	return names, part
+}
+
 func v1Ref(g []*Sweep, coords []float64, v1 [][3]float64, roi string) (v1Reference, error) {
 	names, part := hemisphereParts(withParts(g))
 	ref := v1Reference{parts: names, part: part}
@@ -553,10 +581,11 @@ func v1Ref(g []*Sweep, coords []float64, v1 [][3]float64, roi string) (v1Referen
 		case part == nil && len(v1) > 1:
 			return ref, fmt.Errorf("--v1: %d points, but %s's targets are not of several hemispheres (one space, or one hemisphere left by a mask): give one", len(v1), g[0].Dir)
 		case part != nil && len(v1) != len(names):
-			return ref, fmt.Errorf("--v1: %d point(s), but %s's targets are joined from %s: give one per hemisphere, in that order, or none for the centroid of the V1 ROI in each (one point for both would lie between them)",
+			return ref, fmt.Errorf("--v1: %d point(s), but %s's targets are of hemispheres %s: give one per hemisphere, in that order, or none for the centroid of the V1 ROI in each (one point for both would lie between them)",
 				len(v1), g[0].Dir, strings.Join(names, " + "))
 		}
 		ref.points, ref.from = v1, "given"
+		ref.nearest(coords)
 		return ref, nil
 	}
 	if roi == "" {
@@ -596,11 +625,33 @@ func v1Ref(g []*Sweep, coords []float64, v1 [][3]float64, roi string) (v1Referen
 		ref.points = append(ref.points, c)
 	}
 	ref.from = "centroid of ROI " + roi + " in each hemisphere"
+	ref.nearest(coords)
 	return ref, nil
 }
 
+// nearest gives the targets of no hemisphere (part -1: a CIFTI file's brain stem) the nearest
+// reference point.
+func (r v1Reference) nearest(coords []float64) {
+	for t, p := range r.part {
+		if p >= 0 {
+			continue
+		}
+		best := math.Inf(1)
+		r.part[t] = 0 // should its coordinates be NaN
+		for i, q := range r.points {
+			d := 0.0
+			for k := range 3 {
+				d += (coords[3*t+k] - q[k]) * (coords[3*t+k] - q[k])
+			}
+			if d < best {
+				best, r.part[t] = d, i
+			}
+		}
+	}
+}
+
 // bothHemispheres says when the targets of ROI label lab lie on both sides of the midline (x < 0
-// and x > 0, each at least a tenth of them): one centroid for both, as for a CIFTI file of both
+// and x > 0, each at least a tenth of them): one centroid for both, as for a volume of both
 // hemispheres, lies between them; "" otherwise.
 func bothHemispheres(coords []float64, roi []int, lab int, name string) string {
 	var left, right int

@@ -84,3 +84,81 @@ func TestPlaceCoordsOnCiftiSurfaces(t *testing.T) {
 		t.Errorf("one row per grayordinate: placed %v, %v", placed, err)
 	}
 }
+
+// Targets of one CIFTI file over both cortices take their distances from their own hemisphere's
+// V1, as hemispheres given as two files do: the centroid of the V1 ROI in each cortex; a
+// subcortical structure of one side (THALAMUS_LEFT) takes its side's, one of neither side
+// (BRAIN_STEM) the nearer; one cortex left by a mask has one reference.
+func TestV1PerHemisphereOfCifti(t *testing.T) {
+	neuro := filepath.Join("..", "testdata", "neuro")
+	b, err := os.ReadFile(filepath.Join(neuro, "hcp.dscalar.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the same file with the thalamus's voxels in the brain stem (the XML's length kept)
+	old, stem := `CIFTI_STRUCTURE_THALAMUS_LEFT"`, `CIFTI_STRUCTURE_BRAIN_STEM"   `
+	if strings.Count(string(b), old) != 1 {
+		t.Fatalf("hcp.dscalar.nii: %d thalamus models", strings.Count(string(b), old))
+	}
+	stemFile := filepath.Join(t.TempDir(), "stem.dscalar.nii")
+	if err := os.WriteFile(stemFile, []byte(strings.Replace(string(b), old, stem, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// grayordinates 0-5: left cortex, 6-11: right cortex, 12-13: voxels
+	coords := []float64{
+		-30, 0, 0, -40, 0, 0, -50, 10, 0, -20, 0, 0, -60, 5, 5, -35, -10, 0,
+		30, 0, 0, 40, 0, 0, 50, 10, 0, 20, 0, 0, 60, 5, 5, 35, -10, 0,
+		-1, 0, 0, 12, 0, 0, // near the midline: the first nearer the left V1, the second the right's
+	}
+	roi := []int{1, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0}
+	leftV1, rightV1 := [3]float64{-35, 0, 0}, [3]float64{45, 5, 0}
+	for _, c := range []struct {
+		file  string
+		voxel [2]int // the voxels' references: 0 lh, 1 rh
+	}{{"hcp.dscalar.nii", [2]int{0, 0}}, {stemFile, [2]int{0, 1}}} {
+		path := c.file
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(neuro, path)
+		}
+		space, err := array.ReadGeometry(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &Sweep{Dir: "sw", M: 14, Meta: Meta{Space: space, ROI: roi, ROINames: map[int]string{0: "other", 1: "V1"}}}
+		for _, given := range [][][3]float64{nil, {{-1, -2, -3}, {4, 5, 6}}} {
+			ref, err := v1Ref([]*Sweep{s}, coords, given, "")
+			if err != nil {
+				t.Fatalf("%s: %v", c.file, err)
+			}
+			want := [][3]float64{leftV1, rightV1}
+			if given != nil {
+				want = given
+			}
+			if len(ref.points) != 2 || ref.points[0] != want[0] || ref.points[1] != want[1] || ref.warning != "" {
+				t.Fatalf("%s, --v1 %v: references %v (%q), want %v", c.file, given, ref.points, ref.warning, want)
+			}
+			for g, p := range ref.part {
+				w := map[bool]int{true: 0, false: 1}[g < 6]
+				if g >= 12 {
+					w = c.voxel[g-12]
+				}
+				if p != w {
+					t.Errorf("%s, --v1 %v: grayordinate %d measured from reference %d, want %d", c.file, given, g, p, w)
+				}
+			}
+		}
+		if _, err := v1Ref([]*Sweep{s}, coords, [][3]float64{{0, 0, 0}}, ""); err == nil || !strings.Contains(err.Error(), "give one per hemisphere") {
+			t.Errorf("%s: one --v1 point for both cortices: %v", c.file, err)
+		}
+		// a mask leaving the left cortex only (and the voxels): one reference, as for one hemisphere
+		masked := []int{0, 1, 2, 3, 4, 5, 12, 13}
+		sm := &Sweep{Dir: "sw", M: len(masked), Meta: Meta{Space: space, SpaceTargets: masked, ROI: make([]int, len(masked)), ROINames: map[int]string{0: "V1"}}}
+		var xyz []float64
+		for _, g := range masked {
+			xyz = append(xyz, coords[3*g:3*g+3]...)
+		}
+		if ref, err := v1Ref([]*Sweep{sm}, xyz, nil, ""); err != nil || ref.part != nil || len(ref.points) != 1 {
+			t.Errorf("%s, the left cortex only: references %v per target %v (%v), want one", c.file, ref.points, ref.part, err)
+		}
+	}
+}

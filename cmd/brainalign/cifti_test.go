@@ -213,7 +213,25 @@ func TestCiftiSweepSurfaceCoords(t *testing.T) {
 			t.Errorf("coordinate %d: %v, want %v", i, coords.F64[i], v)
 		}
 	}
-	mustRun(t, "spatial", "--v1", "0,0,0", "--no-figures", "--no-mask", "--out", filepath.Join(dir, "spatial"), sw)
+	// both cortices: each grayordinate measured from its hemisphere's V1 (the thalamus's left voxels
+	// from the left's), one point for both refused
+	if _, errOut, code := runCLI(t, "spatial", "--v1", "0,0,0", "--no-figures", "--no-mask", "--out", filepath.Join(dir, "spatial"), sw); code == 0 ||
+		!strings.Contains(errOut, "targets are of hemispheres lh + rh: give one per hemisphere") {
+		t.Errorf("one --v1 for both cortices of a CIFTI file: exit %d, %q", code, errOut)
+	}
+	out := mustRun(t, "spatial", "--v1", "0,0,0", "--v1", "10,0,0", "--no-figures", "--no-mask", "--out", filepath.Join(dir, "spatial"), sw)
+	if !strings.Contains(out, "V1 reference of rh") {
+		t.Errorf("spatial of a CIFTI file's both cortices does not show each one's V1:\n%s", out)
+	}
+	for i, d := range readNPY(t, filepath.Join(dir, "spatial", "distance.npy")).F64 {
+		x := want[3*i] // hcp.dscalar.nii: 6 vertices of the left cortex, 6 of the right, 2 left thalamus voxels
+		if i >= 6 && i < 12 {
+			x -= 10
+		}
+		if w := math.Hypot(math.Hypot(x, want[3*i+1]), want[3*i+2]); math.Abs(d-w) > 1e-9 {
+			t.Errorf("grayordinate %d: %v mm from V1, want %v", i, d, w)
+		}
+	}
 	_, errOut, code := runCLI(t, "sweep", "--features", model, "--model", "synth", "--brain", brain, "--coords", l, "--out", filepath.Join(dir, "sweep2"))
 	if code == 0 || !strings.Contains(errOut, "want one surface per cortex structure, in the file's order") {
 		t.Errorf("one surface for two cortices: exit %d, %q", code, errOut)

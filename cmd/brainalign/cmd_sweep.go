@@ -484,7 +484,7 @@ func maskFlags() []cli.Flag {
 func spatialFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` or a surface's .surf.gii (default: those saved by sweep); repeat for targets joined from several files (lh, then rh)"},
-		&cli.StringSliceFlag{Name: "v1", Category: catMeta, Usage: "V1 reference point `X,Y,Z` in mm (default: centroid of the V1 ROI); repeat for targets joined from hemispheres (lh, then rh), each measured from its own"},
+		&cli.StringSliceFlag{Name: "v1", Category: catMeta, Usage: "V1 reference point `X,Y,Z` in mm (default: centroid of the V1 ROI); repeat for targets of both hemispheres (joined from lh and rh files, or a CIFTI file of both cortices: lh, then rh), each measured from its own"},
 		&cli.StringFlag{Name: "v1-roi", Value: "V1", Category: catMeta, Usage: "ROI `NAME` whose centroid is the V1 reference"},
 	}
 }

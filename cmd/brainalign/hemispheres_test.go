@@ -222,7 +222,7 @@ func TestSweepJoinsHemispheres(t *testing.T) {
 		t.Errorf("joined hemispheres, V1 in one: exit %d, %s", code, stderr)
 	}
 	if _, stderr, code := runCLI(t, "spatial", "--v1", "0,0,0", "--no-figures", "--out", filepath.Join(h.dir, "one-v1"), joined); code != 1 ||
-		!strings.Contains(stderr, "--v1: 1 point(s), but "+joined+"'s targets are joined from lh + rh: give one per hemisphere") {
+		!strings.Contains(stderr, "--v1: 1 point(s), but "+joined+"'s targets are of hemispheres lh + rh: give one per hemisphere") {
 		t.Errorf("joined hemispheres, one --v1 point: exit %d, %s", code, stderr)
 	}
 	ra := get(t, readJSON(t, filepath.Join(spWhole, "spatial.json")), "result", "target_level", "r").(float64)
