@@ -277,9 +277,9 @@ type SpatialOptions struct {
 	V1     [][3]float64
 	V1ROI  string    // default "V1"
 	Coords []float64 // override the sweeps' coordinates (targets x 3)
-	// CoordsFiles and CoordsRows, when Coords was joined from several files (one per hemisphere
-	// of a sweep of hemispheres), are the files and their numbers of vertices, checked against
-	// the sweeps' hemispheres in order.
+	// CoordsFiles and CoordsRows are the files Coords was read from (one per hemisphere of a
+	// sweep of hemispheres, one per cortex of a CIFTI file) and their numbers of vertices,
+	// checked against the sweeps' hemispheres in order.
 	CoordsFiles []string
 	CoordsRows  []int
 	Mask        MaskOptions
@@ -331,8 +331,20 @@ type ROISpatial struct {
 func groupCoords(g []*Sweep, o SpatialOptions) ([]float64, error) {
 	M := g[0].M
 	override := o.Coords
-	if err := checkCoordsParts(withParts(g), o.CoordsFiles, o.CoordsRows); err != nil {
-		return nil, err
+	// CIFTI grayordinates: the cortices' surfaces (all their vertices), placed as sweep places them
+	surfaces := override != nil && len(override) != 3*M && g[0].Meta.Space.CiftiSurfaces() != nil
+	if !surfaces {
+		if err := checkCoordsParts(withParts(g), o.CoordsFiles, o.CoordsRows); err != nil {
+			return nil, err
+		}
+	}
+	if surfaces {
+		m := Meta{Coords: override, coordFiles: o.CoordsFiles, coordRows: o.CoordsRows}
+		m.Files.Coords = strings.Join(o.CoordsFiles, " + ")
+		if _, err := m.PlaceCoords(g[0].Meta.Space); err != nil {
+			return nil, err
+		}
+		override = m.Coords
 	}
 	if override != nil {
 		// given over the whole space of a masked sweep (a surface's every vertex): taken at the

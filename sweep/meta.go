@@ -214,6 +214,9 @@ func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error)
 	return m, nil
 }
 
+// CoordFiles returns the files the coordinates were read from (ReadMetaJoined) and each one's rows.
+func (m Meta) CoordFiles() ([]string, []int) { return m.coordFiles, m.coordRows }
+
 // PlaceCoords takes coordinates given as surfaces, one per cortex structure of a CIFTI space's
 // grayordinates in the file's order, each of all its vertices (HCP: --coords
 // L.midthickness.surf.gii --coords R.midthickness.surf.gii; the grayordinates leave out the

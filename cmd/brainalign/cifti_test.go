@@ -232,8 +232,34 @@ func TestCiftiSweepSurfaceCoords(t *testing.T) {
 			t.Errorf("grayordinate %d: %v mm from V1, want %v", i, d, w)
 		}
 	}
+	// spatial's --coords: surfaces placed as sweep places them (here twice the size; the voxels
+	// kept where the volume puts them)
+	var twice []string
+	for k, xyz := range surfaces {
+		p := filepath.Join(dir, fmt.Sprintf("twice%d.npy", k))
+		must(t, array.WriteNPY(p, []int{len(xyz) / 3, 3}, mulFloats(xyz, 2)))
+		twice = append(twice, p)
+	}
+	mustRun(t, "spatial", "--v1", "0,0,0", "--v1", "0,0,0", "--coords", twice[0], "--coords", twice[1], "--no-figures", "--no-mask", "--out", filepath.Join(dir, "spatial2"), sw)
+	for i, d := range readNPY(t, filepath.Join(dir, "spatial2", "distance.npy")).F64 {
+		f := 2.0
+		if i >= 12 {
+			f = 1
+		}
+		if w := f * math.Hypot(math.Hypot(want[3*i], want[3*i+1]), want[3*i+2]); math.Abs(d-w) > 1e-6 {
+			t.Errorf("spatial --coords on surfaces, grayordinate %d: %v mm from V1, want %v", i, d, w)
+		}
+	}
 	_, errOut, code := runCLI(t, "sweep", "--features", model, "--model", "synth", "--brain", brain, "--coords", l, "--out", filepath.Join(dir, "sweep2"))
 	if code == 0 || !strings.Contains(errOut, "want one surface per cortex structure, in the file's order") {
 		t.Errorf("one surface for two cortices: exit %d, %q", code, errOut)
 	}
+}
+
+func mulFloats(x []float64, f float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = f * v
+	}
+	return out
 }

@@ -563,15 +563,7 @@ func spatialOptions(c *cli.Context) (sweep.SpatialOptions, error) {
 			return o, err
 		}
 		o.Coords = m.Coords
-		if len(p) > 1 { // checked against the sweeps' hemispheres once they are read
-			for _, f := range p {
-				n, err := headerSize(f)
-				if err != nil {
-					return o, err
-				}
-				o.CoordsFiles, o.CoordsRows = append(o.CoordsFiles, f), append(o.CoordsRows, n/3)
-			}
-		}
+		o.CoordsFiles, o.CoordsRows = m.CoordFiles() // checked against the sweeps' hemispheres once they are read
 	}
 	var err error
 	o.Mask, err = maskOptions(c)
