@@ -280,6 +280,31 @@ func TestCheckFiniteRows(t *testing.T) {
 	}
 }
 
+// TestCheckRowsTooSmall: data whose rows kept are all tiny are refused (the other rows' values do
+// not count), in every storage; rows of zeros pass.
+func TestCheckRowsTooSmall(t *testing.T) {
+	v := []float64{1e-150, -3e-150, 0, 2e-151, 5, 6, 0, 0, 0} // 3 x 3: row 1 of unit scale, row 2 zeros
+	cm := make([]float64, 9)
+	for i := range 3 {
+		for j := range 3 {
+			cm[i+3*j] = v[i*3+j]
+		}
+	}
+	for name, m := range map[string]Matrix{"f64": NewMatrix64(3, 3, v), "colmajor": {Rows: 3, Cols: 3, ColMajor: true, F64: cm}} {
+		if err := m.CheckValuesRows(name, []int{0, 2}, Float64); err == nil || !strings.Contains(err.Error(), "largest value is 3e-150") {
+			t.Errorf("%s: rows 0 and 2: %v", name, err)
+		}
+		for _, rows := range [][]int{{0, 1}, {2}} {
+			if err := m.CheckValuesRows(name, rows, Float64); err != nil {
+				t.Errorf("%s: rows %v: %v", name, rows, err)
+			}
+		}
+	}
+	if err := NewMatrix64(3, 3, v).CheckValues("whole", Float64); err != nil {
+		t.Errorf("whole matrix: %v", err)
+	}
+}
+
 // An inner K too large for the training folds is named as such, with K and the rows.
 func TestInnerKTooLarge(t *testing.T) {
 	o, err := Defaults(50)

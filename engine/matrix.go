@@ -76,7 +76,8 @@ func (m Matrix) CheckFinite(name string) error { return m.CheckValues(name, Floa
 // CheckValues returns an error naming the first value that the engine cannot compute with at
 // precision p: a NaN or infinity, a value beyond ±MaxFloat64Value (its square overflows), or,
 // below float64 precision, a float64 value beyond float32's range (it would become an infinity
-// and every score NaN).
+// and every score NaN); or, when every value is smaller than MinScale(p) in magnitude (and not
+// all are zero), an error saying so (the engines' squares of such values underflow).
 func (m Matrix) CheckValues(name string, p Precision) error {
 	lim := MaxFloat64Value
 	if p != Float64 {
@@ -86,13 +87,14 @@ func (m Matrix) CheckValues(name string, p Precision) error {
 	// first bad value in storage order (the smallest index any core finds) is reported, as a
 	// sequential scan would.
 	var k int
+	var largest float64
 	if m.F64 != nil {
-		k = firstBad(m.F64, lim)
+		k, largest = firstBad(m.F64, lim), largestBelow(m.F64, MinScale(p))
 	} else {
-		k = firstBad(m.F32, lim)
+		k, largest = firstBad(m.F32, lim), largestBelow(m.F32, MinScale(p))
 	}
 	if k < 0 {
-		return nil
+		return tooSmall(name, largest, p)
 	}
 	i, j := k/m.Cols, k%m.Cols
 	if m.ColMajor {
@@ -140,6 +142,45 @@ func firstBad[V float32 | float64](v []V, lim float64) int {
 	return -1
 }
 
+// largestBelow returns the largest magnitude in v when all are below lim, else -1. Data of any
+// use have a value of that size among their first: the scan stops there.
+func largestBelow[V float32 | float64](v []V, lim float64) float64 {
+	largest := 0.0
+	for _, x := range v {
+		f := math.Abs(float64(x))
+		if f >= lim {
+			return -1
+		}
+		largest = max(largest, f)
+	}
+	return largest
+}
+
+// MinScale is the smallest magnitude the largest value of data scored at precision p may have:
+// below it, the engines' squares of residuals (a small fraction of the values) underflow, and
+// penalties are chosen by rounding. Float64's is 1e-140 (squared 1e-280; float64's smallest
+// normal number is 2.2e-308); float32's 1e-30, where float32 values of a small fraction of it
+// are still normal (its smallest is 1.2e-38).
+func MinScale(p Precision) float64 {
+	if p == Float64 {
+		return 1e-140
+	}
+	return 1e-30
+}
+
+// tooSmall is CheckValues' error for data whose largest magnitude is below MinScale(p) (zeros
+// only pass: constant data have their documented scores).
+func tooSmall(name string, largest float64, p Precision) error {
+	if largest <= 0 || largest >= MinScale(p) { // -1: largestBelow found a value of that size
+		return nil
+	}
+	hint := "rescale the data (MEG in fT rather than T, say)"
+	if p != Float64 && largest >= MinScale(Float64) {
+		hint = "score it in float64 precision (--precision float64), or " + hint
+	}
+	return fmt.Errorf("%s: its largest value is %g in magnitude, below %g, where the engines' squares underflow at %s precision: %s", name, largest, MinScale(p), p, hint)
+}
+
 // MaxFloat64Value bounds the magnitude of float64 data: the engines' sums of squares and
 // products of values beyond it overflow (1e150 squared is 1e300; float64 ends at 1.8e308).
 const MaxFloat64Value = 1e150
@@ -158,7 +199,8 @@ func (m Matrix) CheckFiniteRows(name string, rows []int) error {
 	return m.CheckValuesRows(name, rows, Float64)
 }
 
-// CheckValuesRows is CheckValues over the given rows only, naming a value by its row in m.
+// CheckValuesRows is CheckValues over the given rows only, naming a value by its row in m (and
+// the data too small when those rows' values are).
 func (m Matrix) CheckValuesRows(name string, rows []int, p Precision) error {
 	bad := badValue(p)
 	if m.ColMajor {
@@ -179,7 +221,7 @@ func (m Matrix) CheckValuesRows(name string, rows []int, p Precision) error {
 		if bi >= 0 {
 			return m.badValueError(name, bi, bj)
 		}
-		return nil
+		return m.tooSmallRows(name, rows, p)
 	}
 	for _, i := range rows {
 		switch {
@@ -197,7 +239,22 @@ func (m Matrix) CheckValuesRows(name string, rows []int, p Precision) error {
 			}
 		}
 	}
-	return nil
+	return m.tooSmallRows(name, rows, p)
+}
+
+// tooSmallRows is tooSmall over the given rows of m.
+func (m Matrix) tooSmallRows(name string, rows []int, p Precision) error {
+	largest := 0.0
+	for _, i := range rows {
+		for j := range m.Cols {
+			v := math.Abs(m.At(i, j))
+			if v >= MinScale(p) {
+				return nil
+			}
+			largest = max(largest, v)
+		}
+	}
+	return tooSmall(name, largest, p)
 }
 
 // badValueError names the value at (i, j): non-finite, beyond MaxFloat64Value, or beyond

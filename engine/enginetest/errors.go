@@ -95,6 +95,50 @@ func RunErrors(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 		checkMessage(t, open(t, pr.X(), y, good), "brain", "-2e+300", "row 7", "column 1", "rescale")
 		checkMessage(t, open(t, pr.X(), y, f32), "brain", "-2e+300", "rescale")
 	})
+	// Data whose every value is tiny would have squares that underflow (penalties chosen by
+	// rounding, scores off by 0.3 at 1e-170 in float64): refused below engine.MinScale, scored
+	// the same as at unit scale above it (a power of ten changes the rounding only); zeros pass.
+	t.Run("too_small", func(t *testing.T) {
+		scaled := func(v []float64, c float64) []float64 {
+			out := make([]float64, len(v))
+			for i, x := range v {
+				out[i] = x * c
+			}
+			return out
+		}
+		f32 := defaults(t, pr.n, engine.Float32)
+		y := engine.NewMatrix64(pr.n, pr.m, scaled(pr.y, 1e-150/maxAbs(pr.y)))
+		checkMessage(t, open(t, pr.X(), y, good), "brain", "largest value is 1e-150", "rescale")
+		checkMessage(t, open(t, pr.X(), y, f32), "brain", "rescale")
+		y = engine.NewMatrix64(pr.n, pr.m, scaled(pr.y, 1e-35/maxAbs(pr.y)))
+		checkMessage(t, open(t, pr.X(), y, f32), "brain", "float32", "--precision float64")
+		x := engine.NewMatrix64(pr.n, pr.d, scaled(pr.x, 1e-145/maxAbs(pr.x)))
+		checkMessage(t, open(t, x, pr.Y(), good), "activations", "rescale")
+		if err := open(t, pr.X(), engine.NewMatrix64(pr.n, pr.m, make([]float64, pr.n*pr.m)), good); err != nil {
+			t.Errorf("brain data of zeros: %v", err)
+		}
+		ref, err := engine.Score(context.Background(), newEngine(t), pr.X(), pr.Y(), good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			p     engine.Precision
+			scale float64
+			tol   float64
+		}{{engine.Float64, 1e-138, 1e-9}, {engine.Float32, 1e-28, 2e-3}} {
+			opts := defaults(t, pr.n, c.p)
+			y := engine.NewMatrix64(pr.n, pr.m, scaled(pr.y, c.scale/maxAbs(pr.y)))
+			res, err := engine.Score(context.Background(), newEngine(t), pr.X(), y, opts)
+			if err != nil {
+				t.Fatalf("%v, brain data of largest value %g: %v", c.p, c.scale, err)
+			}
+			for k, r := range res.FoldScores {
+				if math.Abs(r-ref.FoldScores[k]) > c.tol {
+					t.Fatalf("%v, brain data of largest value %g: fold score %d is %v, %v at unit scale", c.p, c.scale, k, r, ref.FoldScores[k])
+				}
+			}
+		}
+	})
 	t.Run("empty_x", func(t *testing.T) {
 		checkMessage(t, open(t, engine.NewMatrix64(pr.n, 0, []float64{}), pr.Y(), good), "activations", "empty")
 	})
@@ -146,4 +190,12 @@ func RunErrors(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 		opts.Folds = nil
 		checkMessage(t, open(t, pr.X(), pr.Y(), opts), "fold")
 	})
+}
+
+func maxAbs(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = math.Max(m, math.Abs(x))
+	}
+	return m
 }
