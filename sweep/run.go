@@ -221,6 +221,11 @@ type Report struct {
 	// and the options only, as that version reused them).
 	Legacy   int
 	LegacyBy string
+	// RankDeficient lists the units scored now whose activations had directions numerically
+	// zero in some training fold, dropped (their records' dropped_directions), as
+	// "checkpoint/layer"; MostDropped is the most any fold of them dropped.
+	RankDeficient []string
+	MostDropped   int
 }
 
 func (c *Config) manifest() Manifest {
@@ -752,6 +757,10 @@ func (c *Config) scoreUnit(ctx context.Context, u Unit, x engine.Matrix, id *inp
 		return fmt.Errorf("%s: %w", src, err)
 	}
 	rep.EngineName = res.Engine
+	if d := slices.Max(append(res.Dropped, 0)); d > 0 {
+		rep.RankDeficient = append(rep.RankDeficient, ck.Name+"/"+c.Plan.Layers[u.Layer])
+		rep.MostDropped = max(rep.MostDropped, d)
+	}
 	if err := os.MkdirAll(filepath.Dir(base), 0o777); err != nil {
 		return err
 	}

@@ -492,3 +492,29 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("Load before merge: %v", err)
 	}
 }
+
+// Units whose activations have directions numerically zero (a duplicated column) are named in
+// the report, with the most directions a fold dropped; full-rank units are not.
+func TestReportNamesRankDeficientUnits(t *testing.T) {
+	model, p, y, out := newSweep(t, []int{10}, 2)
+	path := filepath.Join(model, "ckpt-10", "layer-1.npy")
+	a, err := array.ReadNPY(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := append([]float32(nil), a.F32...)
+	a.Close()
+	for i := range tn {
+		x[i*td+5] = x[i*td+2] // column 5 a copy of column 2
+	}
+	if err := array.WriteNPY(path, []int{tn, td}, x); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sweep.Run(context.Background(), config(t, out, p, y, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.RankDeficient) != 1 || rep.RankDeficient[0] != "ckpt-10/layer-1" || rep.MostDropped != 1 {
+		t.Errorf("rank-deficient units %v (most dropped %d), want [ckpt-10/layer-1] (1)", rep.RankDeficient, rep.MostDropped)
+	}
+}

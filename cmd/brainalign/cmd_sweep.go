@@ -18,6 +18,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/textlist"
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/sweep"
 )
@@ -343,6 +344,9 @@ func runSweep(c *cli.Context) error {
 	}
 	if rep.Abandoned > 0 {
 		fmt.Fprintf(w, "  removed %d temp file(s) left by killed runs\n", rep.Abandoned)
+	}
+	if len(rep.RankDeficient) > 0 {
+		fmt.Fprintf(w, "  note: in %d unit(s) (%s), %s\n", len(rep.RankDeficient), textlist.Some(rep.RankDeficient, 6), droppedNote(rep.MostDropped))
 	}
 	for _, r := range rep.Redone {
 		fmt.Fprintf(w, "  recomputed %s\n", r)

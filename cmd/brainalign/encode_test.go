@@ -67,7 +67,7 @@ func TestEncodeWritesContract(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "scored 6 targets") {
+	if !strings.Contains(stdout, "scored 6 targets") || strings.Contains(stdout, "numerically zero") {
 		t.Errorf("stdout: %q", stdout)
 	}
 	for name, shape := range map[string][]int{"scores.npy": {6}, "fold_scores.npy": {5, 6}, "alphas.npy": {5, 6}} {
@@ -97,6 +97,32 @@ func TestEncodeWritesContract(t *testing.T) {
 			t.Errorf("summary.json lacks %s", key)
 		}
 	}
+}
+
+// Directions of the activations dropped as numerically zero are said, with the likely causes: a
+// duplicated column, or a column of a scale 1e9 below the others'.
+func TestEncodeSaysDroppedDirections(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 80, 6, 3)
+	a, err := array.ReadNPY(xp)
+	must(t, err)
+	for _, c := range []struct {
+		name string
+		col  func(x []float32, i int) float32
+	}{{"duplicated", func(x []float32, i int) float32 { return x[i*6+1] }}, {"tiny", func(x []float32, i int) float32 { return x[i*6+5] * 1e-9 }}} {
+		x := append([]float32(nil), a.F32...)
+		for i := range 80 {
+			x[i*6+5] = c.col(x, i)
+		}
+		p := filepath.Join(dir, c.name+".npy")
+		must(t, array.WriteNPY(p, []int{80, 6}, x))
+		stdout := mustRun(t, "encode", "--features", p, "--brain", yp, "--out", filepath.Join(dir, c.name), "--precision", "float64")
+		if !strings.Contains(stdout, "note: directions of the activations numerically zero were dropped (up to 1 in a training fold") ||
+			!strings.Contains(stdout, "standardise such features") {
+			t.Errorf("%s column: %s", c.name, stdout)
+		}
+	}
+	a.Close()
 }
 
 // TestEncodeBadInput: every bad input of DESIGN §5 gets a one-line error naming the file and the

@@ -171,3 +171,10 @@ func csvCell(s string) string {
 	}
 	return s
 }
+
+// droppedNote says that directions of the activations were dropped as numerically zero (at most
+// most in a training fold), and why that may be: DESIGN §2's "drop ... and say so".
+func droppedNote(most int) string {
+	return fmt.Sprintf("directions of the activations numerically zero were dropped (up to %d in a training fold; dropped_directions in the records): "+
+		"duplicated or constant features, or features whose scales differ by 1e7 or more, whose smallest directions float64 cannot resolve (standardise such features)", most)
+}
