@@ -442,7 +442,10 @@ func (r *runner[T]) centre(y any, rows, cols int) {
 	}
 }
 
-func centreCols[V float](y []V, rows, cols int, intercept bool) {
+// centreCols centres the columns of y (rows x cols, row-major) as centre does and returns their
+// means (sum / rows, constant columns included; all zero without an intercept).
+func centreCols[V float](y []V, rows, cols int, intercept bool) []float64 {
+	means := make([]float64, cols)
 	// Row by row within a block of columns: the matrix is row-major, so this reads memory in
 	// order (a column-by-column walk would stride through it).
 	parallelFor(cols, func(_, lo, hi int) {
@@ -469,6 +472,9 @@ func centreCols[V float](y []V, rows, cols int, intercept bool) {
 			case intercept:
 				shift[t] = sum[t] / float64(rows)
 			}
+			if intercept {
+				means[lo+t] = sum[t] / float64(rows)
+			}
 		}
 		for i := 0; i < rows; i++ {
 			row := y[i*cols+lo : i*cols+hi]
@@ -481,6 +487,7 @@ func centreCols[V float](y []V, rows, cols int, intercept bool) {
 			}
 		}
 	})
+	return means
 }
 
 // gather copies y[rows, c0:c1] into dst in precision T.

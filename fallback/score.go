@@ -77,7 +77,9 @@ func pearsonCols[T float](p []T, y []float64, rows, cols int) ([]float64, []bool
 
 // r2Cols returns the coefficient of determination per column of the prediction p + mu against
 // y (rows x cols): 1 - SS_res/SS_tot, and for a constant column 1 if the prediction is exact,
-// else 0 (scikit-learn's r2_score with force_finite).
+// else 0 (scikit-learn's r2_score with force_finite). A column is constant when its values are
+// exactly equal, as in pearsonCols: identical values whose mean rounds leave SS_tot ~1e-33, not
+// 0, and an R² of -1e32.
 func r2Cols[T float](p []T, mu []float64, y []float64, rows, cols int) []float64 {
 	out := make([]float64, cols)
 	parallelFor(cols, func(_, lo, hi int) {
@@ -92,6 +94,10 @@ func r2Cols[T float](p []T, mu []float64, y []float64, rows, cols int) []float64
 			my[t] /= float64(rows)
 		}
 		res, tot := make([]float64, w), make([]float64, w)
+		yconst := make([]bool, w)
+		for t := range yconst {
+			yconst[t] = true
+		}
 		for i := 0; i < rows; i++ {
 			pr, yr := p[i*cols+lo:i*cols+hi], y[i*cols+lo:i*cols+hi]
 			for t := range pr {
@@ -99,11 +105,12 @@ func r2Cols[T float](p []T, mu []float64, y []float64, rows, cols int) []float64
 				res[t] += e * e
 				dy := yr[t] - my[t]
 				tot[t] += dy * dy
+				yconst[t] = yconst[t] && yr[t] == y[lo+t]
 			}
 		}
 		for t := 0; t < w; t++ {
 			switch {
-			case tot[t] != 0:
+			case !yconst[t] && tot[t] != 0:
 				out[lo+t] = 1 - res[t]/tot[t]
 			case res[t] == 0:
 				out[lo+t] = 1

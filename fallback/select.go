@@ -264,21 +264,14 @@ func (r *runner[T]) kfold(inner []*split[T], b *batch[T]) []float64 {
 		t0 := time.Now()
 		d := sp.dec
 		// Inner training targets, re-centred on the inner training rows (Yc is already centred on
-		// the outer training rows; a shift does not change the fit's slope).
+		// the outer training rows; a shift does not change the fit's slope), by centreCols: a
+		// target constant on these rows becomes exact zeros, so its prediction is exactly
+		// constant (the mean's rounding left ~1e-17 that Pearson scored as a real r).
 		yi := r.bufferT("kfold-y", d.ntr*mb)
 		for k, p := range sp.trainPos {
 			copy(yi[k*mb:(k+1)*mb], b.yc[p*mb:(p+1)*mb])
 		}
-		mu := make([]float64, mb)
-		if !opts.NoIntercept {
-			mu = colMeans(yi, d.ntr, mb)
-			for i := 0; i < d.ntr; i++ {
-				row := yi[i*mb : (i+1)*mb]
-				for t := range row {
-					row[t] = T(float64(row[t]) - mu[t])
-				}
-			}
-		}
+		mu := centreCols(yi, d.ntr, mb, !opts.NoIntercept)
 		yv := r.buffer64("kfold-yval", d.nte*mb)
 		for k, p := range sp.valPos {
 			for t, v := range b.yc[p*mb : (p+1)*mb] {
@@ -366,18 +359,4 @@ func scaleRows[T float](z []T, cols int, s []float64, out []T) {
 			}
 		}
 	})
-}
-
-// colMeans returns the column means of a rows x cols row-major matrix.
-func colMeans[T float](a []T, rows, cols int) []float64 {
-	mu := make([]float64, cols)
-	for i := 0; i < rows; i++ {
-		for t, v := range a[i*cols : (i+1)*cols] {
-			mu[t] += float64(v)
-		}
-	}
-	for t := range mu {
-		mu[t] /= float64(rows)
-	}
-	return mu
 }

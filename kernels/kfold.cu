@@ -4,8 +4,9 @@
 // r2: for each target j < mb, the coefficient of determination over i < n of the prediction
 // p[j + i*ldp] + mu[j] (mu null: 0) against y[j + rows[i]*ldy] (rows null: row i):
 //   1 - SS_res/SS_tot, SS_res = sum_i (y - (p + mu))^2, SS_tot = sum_i (y - mean(y))^2;
-// a constant validation column (SS_tot == 0) scores 1 when SS_res == 0, else 0 (scikit-learn's
-// r2_score with force_finite, as fallback's r2Cols). Two passes, double accumulation.
+// a constant validation column scores 1 when SS_res == 0, else 0 (scikit-learn's r2_score with
+// force_finite, as fallback's r2Cols). Constant means exactly equal values (as pearson): identical
+// values whose mean rounds leave SS_tot ~1e-33, not 0. Two passes, double accumulation.
 template <typename TP, typename TY>
 __device__ void r2(const TP* p, long long ldp, const double* mu, const TY* y, long long ldy, const int* rows,
                    long long n, long long mb, double* out) {
@@ -18,16 +19,20 @@ __device__ void r2(const TP* p, long long ldp, const double* mu, const TY* y, lo
         double my = sy / (double)n;
         double m = mu ? mu[j] : 0.0;
         double res = 0, tot = 0;
+        TY y0 = y[j + (rows ? (long long)rows[0] : 0) * ldy];
+        int yconst = 1;
         for (long long i = 0; i < n; i++) {
             long long ri = rows ? rows[i] : i;
-            double yv = (double)y[j + ri * ldy];
+            TY yt = y[j + ri * ldy];
+            yconst = yconst && yt == y0;
+            double yv = (double)yt;
             double e = yv - ((double)p[j + i * ldp] + m);
             res += e * e;
             double dy = yv - my;
             tot += dy * dy;
         }
         double v = 0;
-        if (tot != 0) {
+        if (!yconst && tot != 0) {
             v = 1 - res / tot;
         } else if (res == 0) {
             v = 1;

@@ -387,6 +387,34 @@ def make_case(name, seed):
         Y[:, 9] = -2.0
         spec["inner"] = "kfold:4"
         desc = "inner KFold(4) R^2 with constant targets (R^2 of a perfect constant fit is 1)"
+    elif name in ("kfold4_partly_constant", "kfold4_partly_constant_pearson"):
+        # n = 100, 5 outer folds: 80 training rows, inner KFold(4) of 20-row validation splits
+        # (the training rows in order) and 60-row inner training splits. The constants are
+        # dyadic, so scikit-learn's own means of them are exact.
+        X, Y = basic(100, 20, 30)
+        Y[:40, 3] = 1.0     # covers an inner validation split in every outer fold
+        Y[40:, 7] = -2.0    # an inner training split of outer folds 0 and 1 (rows 40..99)
+        Y[20:, 11] = 0.5    # outer fold 0's whole training fold; inner splits of the others
+        Y[30:75, 13] = 0.75  # a run in the middle: validation splits of folds 0, 3 and 4
+        Y[:60, 17] = -0.25  # inner training splits of outer folds 3 and 4 (rows 0..59)
+        # binary 0/1 targets, sparse: most 20-row validation splits all 0
+        Y[:, 20:26] = (rng.random((100, 6)) < 0.06).astype(float)
+        Y[[3, 25], 20] = 1.0
+        # ones only in rows 0..19: the inner training rows of outer folds 1..4's first split are
+        # all 0 (and their other validation splits, and outer fold 0's whole training fold)
+        Y[:, 26] = 0.0
+        Y[[2, 9, 15], 26] = 1.0
+        # ones only in rows 80..99, with a few in the middle
+        Y[:, 27] = 0.0
+        Y[[41, 83, 88, 97], 27] = 1.0
+        if name == "kfold4_partly_constant_pearson":
+            spec["inner"] = "kfold:4:pearson"
+            desc = ("inner KFold(4) Pearson r with targets constant on runs of rows (whole inner "
+                    "training splits: a constant prediction, r 0 at every penalty) and sparse 0/1 targets")
+        else:
+            spec["inner"] = "kfold:4"
+            desc = ("inner KFold(4) R^2 with targets constant on runs of rows (whole inner validation "
+                    "splits: R^2 0 unless predicted exactly, as r2_score's force_finite) and sparse 0/1 targets")
     elif name == "shared_loo":
         X, Y = basic(120, 30, 40)
         spec["shared_alpha"] = True
@@ -420,7 +448,8 @@ CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_
          "collinear", "scales", "constant_targets", "no_intercept", "folds3", "folds10",
          "one_alpha", "descending", "float32_input", "many_targets", "meg3d", "gcv", "gcv_n_lt_d",
          "gcv_no_intercept", "kfold5_r2", "kfold3_pearson", "kfold4_constant", "shared_loo",
-         "shared_kfold5", "near_exact_n_lt_d", "small_alpha_n_lt_d", "small_alpha_gcv"]
+         "shared_kfold5", "near_exact_n_lt_d", "small_alpha_n_lt_d", "small_alpha_gcv",
+         "kfold4_partly_constant", "kfold4_partly_constant_pearson"]
 
 
 # cases whose training designs have a clear numerical rank, which the suite checks (float64)

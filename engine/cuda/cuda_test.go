@@ -961,6 +961,7 @@ func TestKFoldKernels(t *testing.T) {
 	for i := 0; i < n; i++ {
 		y[i*ld+2] = 0    // constant column predicted exactly: R² 1
 		y[i*ld+3] = 1.25 // constant column predicted inexactly: R² 0
+		y[i*ld+5] = 0.11 // constant, its mean over 5 rows not 0.11 (SS_tot 1e-33 if summed): R² 0
 	}
 	rows := []int32{1, 3, 4, 7, 9}
 	nv := len(rows)
@@ -983,15 +984,16 @@ func TestKFoldKernels(t *testing.T) {
 			my += y[int(r)*ld+j]
 		}
 		my /= float64(nv)
-		res, tot := 0.0, 0.0
+		res, tot, same := 0.0, 0.0, true
 		for i, r := range rows {
 			yv := y[int(r)*ld+j]
 			e := yv - (p[i*mb+j] + m)
 			res += e * e
 			tot += (yv - my) * (yv - my)
+			same = same && yv == y[int(rows[0])*ld+j]
 		}
 		switch {
-		case tot != 0:
+		case !same && tot != 0:
 			return 1 - res/tot
 		case res == 0:
 			return 1
@@ -1017,8 +1019,8 @@ func TestKFoldKernels(t *testing.T) {
 					t.Errorf("r2 (mu %v) target %d: %v, want %v", withMu, j, got[j], want)
 				}
 			}
-			if withMu && (got[2] != 1 || got[3] != 0) {
-				t.Errorf("r2 of constant columns: %v, %v, want 1 (exact) and 0", got[2], got[3])
+			if withMu && (got[2] != 1 || got[3] != 0 || got[5] != 0) {
+				t.Errorf("r2 of constant columns: %v, %v, %v, want 1 (exact), 0 and 0", got[2], got[3], got[5])
 			}
 		}
 		// criteria of 3 penalties over K = 3 splits, then the argmin; target 0 ties penalties 1

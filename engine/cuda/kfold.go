@@ -54,7 +54,8 @@ func (r *runner) decomposeInner(fp *pool, f int, fold engine.Fold) ([]*split, er
 // selectKFold fills b.crit (A x mb, ld mb: criterion of penalty a for target j at j + a*mb)
 // with minus the mean inner-split score and b.idx with each target's argmin. It reads only the
 // batch's centred training targets b.yc (ntr x mb, ld b.ld) and overwrites b.yh, b.kz, b.kgz,
-// b.kpred, b.kmean, b.rr and b.deg (b.z and b.zf, which the refit reads, are untouched).
+// b.kpred, b.kmean, b.cnst, b.rr and b.deg (b.z and b.zf, which the refit reads, are untouched;
+// b.cnst is stage's, free once Yc is centred).
 func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
 	d, t, opts, ld, mp := r.d, r.t, r.s.opts, b.ld, b.productRows(mb)
 	A := len(opts.Alphas)
@@ -75,16 +76,18 @@ func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
 	for _, sp := range inner {
 		// Inner training targets, re-centred on the inner training rows (Yc is centred on the
 		// outer training rows; a shift does not change the fit's slope), into b.yh: column-major
-		// mb x ntr_i (ld b.ld), i.e. row-major Yi (ntr_i x mb). No constant-column zeroing here, as
-		// fallback (a constant target is already exactly zero in Yc).
-		var mu cu.DevicePtr // inner training means (mb), or none without an intercept
+		// mb x ntr_i (ld b.ld), i.e. row-major Yi (ntr_i x mb). A target exactly constant on the
+		// inner training rows becomes exact zeros, as stage's and fallback's centreCols: the
+		// mean's rounding left ~1e-17, a prediction of rounding noise that Pearson scored as a
+		// real r.
+		var mu, zero cu.DevicePtr // inner training means (mb) and constant flags, or none without an intercept
 		if !opts.NoIntercept {
-			if err := d.colStats(t, b.yc, ld, sp.trainPos, sp.ntr, mb, b.kmean, 0, 0); err != nil {
+			if err := d.colStats(t, b.yc, ld, sp.trainPos, sp.ntr, mb, b.kmean, b.cnst, 0); err != nil {
 				return err
 			}
-			mu = b.kmean
+			mu, zero = b.kmean, b.cnst
 		}
-		if err := d.gatherCenter(t, t, b.yc, ld, sp.trainPos, sp.ntr, mb, mu, 0, b.yh, ld); err != nil {
+		if err := d.gatherCenter(t, t, b.yc, ld, sp.trainPos, sp.ntr, mb, mu, zero, b.yh, ld); err != nil {
 			return err
 		}
 		// its padding columns (ntr_i..ldu_i) zero, as Yc's in stage

@@ -183,7 +183,8 @@ func (d *device) pearson(t dtype, p cu.DevicePtr, ldp int, y cu.DevicePtr, ldy i
 }
 
 // r2: R² per target of the prediction p (mb x n) plus mu (mb values, or 0 for none) against
-// y[:, rows] (rows 0: 0..n-1); a constant y column scores 1 when the prediction is exact, else 0.
+// y[:, rows] (rows 0: 0..n-1); a constant y column (exactly equal values) scores 1 when the
+// prediction is exact, else 0.
 func (d *device) r2(t dtype, p cu.DevicePtr, ldp int, mu, y cu.DevicePtr, ldy int, rows cu.DevicePtr, n, mb int, out cu.DevicePtr) error {
 	checkDims("r2", n, mb)
 	checkLd("r2", ldp, mb)

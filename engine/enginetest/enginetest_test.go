@@ -45,7 +45,7 @@ func TestFixtures(t *testing.T) {
 	want := []string{"n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_d_plus1",
 		"collinear", "scales", "constant_targets", "no_intercept", "folds3", "folds10", "one_alpha",
 		"descending", "float32_input", "many_targets", "meg3d", "gcv", "kfold5_r2", "kfold3_pearson",
-		"shared_loo", "shared_kfold5"}
+		"shared_loo", "shared_kfold5", "kfold4_constant", "kfold4_partly_constant", "kfold4_partly_constant_pearson"}
 	for _, name := range want {
 		if byName[name] == nil {
 			t.Errorf("fixture %q missing", name)
