@@ -239,3 +239,23 @@ func TestReadSafetensorsErrors(t *testing.T) {
 		checkErr(t, c.name, err, p, c.want)
 	}
 }
+
+// Files of types researchers keep arrays in but brainalign does not read (PyTorch, pickles,
+// MATLAB, HDF5, text) are refused saying how to save the array as one it reads; a missing one is
+// named missing, and other extensions list the types read.
+func TestUnreadTypesSayHowToConvert(t *testing.T) {
+	dir := t.TempDir()
+	for ext, want := range map[string]string{".pt": "safetensors.torch.save_file", ".pkl": "np.save", ".mat": "scipy.io.loadmat",
+		".hdf5": "h5py.File", ".csv": "np.loadtxt", ".xyz": "unknown array file type \".xyz\" (want .npy"} {
+		p := filepath.Join(dir, "x"+ext)
+		if err := os.WriteFile(p, []byte("some bytes"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(p); err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "\n") > 0 {
+			t.Errorf("%s: %v, want %q", ext, err, want)
+		}
+	}
+	if _, err := Open(filepath.Join(dir, "missing.pt")); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing .pt: %v", err)
+	}
+}

@@ -96,6 +96,9 @@ func Open(path string) (*File, error) {
 	if isSurface(path) { // FreeSurfer's lh.white and so on: no extension of their own
 		return openFile(path, openSurface)
 	}
+	if hint := conversionHint(filepath.Ext(path)); hint != "" {
+		return nil, fmt.Errorf("%s: %s", path, hint)
+	}
 	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz, .safetensors, NIfTI/MGH/GIFTI: .nii, .nii.gz, .mgh, .mgz, .gii, MNE epochs: -epo.fif, or a FreeSurfer surface such as lh.white)", path, filepath.Ext(path))
 }
 
