@@ -33,6 +33,8 @@ const MergeLockStale = 10 * time.Minute
 var (
 	mergeLockBeat  = time.Minute
 	mergeLockStale = MergeLockStale
+	// breakStale is how long a breaker's p.break may stand (breaking takes a moment)
+	breakStale = time.Minute
 	// mergeLockWait is how a merger waits for another's lock to go (tests replace it); it
 	// returns early, with ctx's error, when ctx is done (a signal stops a waiting merger).
 	mergeLockWait = func(ctx context.Context) error {
@@ -97,8 +99,7 @@ func lockMerge(ctx context.Context, dir string, waiting func(*MergeLock)) (unloc
 		}
 		b, _ := os.ReadFile(p)
 		held := string(b)
-		if lockAbandoned(strings.TrimSpace(held), st.ModTime(), time.Now()) {
-			breakLock(p, held)
+		if lockAbandoned(strings.TrimSpace(held), st.ModTime(), time.Now()) && breakLock(p, held) {
 			continue
 		}
 		if !waited && waiting != nil {
@@ -136,16 +137,39 @@ func holdLock(p, tag string) func() {
 	}
 }
 
-// breakLock removes the abandoned lock at p that held content. It is moved aside first (a
-// rename is atomic: of mergers that found it abandoned at once, one moves it), and put back if
-// what was moved is not it (another merger's new lock, taken meanwhile).
-func breakLock(p, content string) {
-	aside := p + ".abandoned-" + owner.NewTag()
-	if os.Rename(p, aside) != nil {
-		return
+// breakLock removes the abandoned lock at p that held content, and reports whether it did (or
+// found it gone). Mergers that find a lock abandoned at once break it one at a time, each under
+// p.break (created with O_EXCL, holding its tag): there the lock is read again and removed only
+// if it still holds content and is still abandoned, so a lock a live merger took meanwhile
+// (after another breaker removed the old one) is left alone; nothing is renamed or linked, so
+// no window opens in which a lock is missing or someone else's is moved. A p.break whose breaker
+// is gone (its process here, or untouched for breakStale) is removed; the others wait.
+func breakLock(p, content string) bool {
+	b := p + ".break"
+	tag := owner.NewTag()
+	f, err := os.OpenFile(b, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		if st, serr := os.Stat(b); serr == nil {
+			held, _ := os.ReadFile(b)
+			if h := strings.TrimSpace(string(held)); time.Since(st.ModTime()) > breakStale || h != "" && owner.Abandoned(h, st.ModTime(), time.Now()) {
+				os.Remove(b)
+			}
+		}
+		return false
 	}
-	if b, err := os.ReadFile(aside); err != nil || string(b) != content {
-		os.Link(aside, p) // fails only if yet another lock was taken meanwhile
+	_, werr := f.WriteString(tag + "\n")
+	f.Close()
+	defer os.Remove(b)
+	if werr != nil {
+		return false
 	}
-	os.Remove(aside)
+	st, err := os.Stat(p)
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	now, err := os.ReadFile(p)
+	if err != nil || string(now) != content || !lockAbandoned(strings.TrimSpace(content), st.ModTime(), time.Now()) {
+		return false
+	}
+	return os.Remove(p) == nil
 }
