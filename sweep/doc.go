@@ -52,6 +52,7 @@
 //	table.csv         tidy: one row per (checkpoint, layer) (merge)
 //	merged.json       the last complete merge: a hash of sweep.json, meta/ and the unit records
 //	merge.lock        while a merge runs: the merger's HOST-PID-RANDOM (one merge at a time)
+//	merge.lock.break  for a moment, while a merger removes an abandoned merge.lock
 //
 // A restarted run skips units whose record and arrays are complete and recomputes the rest
 // (a missing, truncated or inconsistent file counts as not done). The arrays are checked from
@@ -91,9 +92,9 @@
 // tables; Merge can also be run on its own (it merges the units as recorded, refusing those
 // whose source file, where it still is, changed size or modification time since). One merge
 // runs at a time, holding merge.lock (created exclusively; a lock whose process is gone from
-// this host, or untouched for MergeLockStale, is abandoned and removed); the others wait, then
-// merge only if the tables are not current. A merge removes the temp files of killed runs and
-// merges first, and records its tables as current only if no unit record changed while it read
+// this host, or untouched for MergeLockStale, is abandoned and removed, by one merger at a
+// time); the others wait, then merge only if the tables are not current. A merge removes the
+// temp files of killed runs and merges first, and records its tables as current only if no unit record changed while it read
 // them (else ErrUnitsChanged: a shard scoring a unit again merges when it is done).
 //
 // # Dry runs
