@@ -94,8 +94,9 @@
 // runs at a time, holding merge.lock (created exclusively; a lock whose process is gone from
 // this host, or untouched for MergeLockStale, is abandoned and removed, by one merger at a
 // time); the others wait, then merge only if the tables are not current. A merge removes the
-// temp files of killed runs and merges first, and records its tables as current only if no unit record changed while it read
-// them (else ErrUnitsChanged: a shard scoring a unit again merges when it is done).
+// temp files of killed runs and merges first, and records its tables as current only if no
+// unit record changed while it read them (else ErrUnitsChanged: a shard scoring a unit again
+// merges when it is done).
 //
 // # Dry runs
 //
