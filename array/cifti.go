@@ -115,7 +115,7 @@ func parseCifti(doc []byte) ([]ciftiMap, error) {
 			}
 			maps = append(maps, m)
 		case xml.EndElement:
-			if len(path) == 3 && t.Name.Local == "MatrixIndicesMap" {
+			if len(path) == 3 && path[1] == "Matrix" && t.Name.Local == "MatrixIndicesMap" { // one of maps
 				maps[len(maps)-1].end = d.InputOffset()
 			}
 			path = path[:len(path)-1]

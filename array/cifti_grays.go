@@ -150,8 +150,10 @@ func parseCiftiGrays(elem []byte, parcels bool, grays int) (*ciftiGrays, error) 
 		return nil
 	}
 	if parcels {
+		surface := map[string]int{} // vertices by structure
 		for _, s := range x.Surfaces {
 			g.surfaces = append(g.surfaces, ciftiModel{structure: structureName(s.Structure), surface: s.Vertices})
+			surface[structureName(s.Structure)] = s.Vertices
 		}
 		for _, p := range x.Parcels {
 			q := ciftiParcel{name: p.Name}
@@ -160,7 +162,17 @@ func parseCiftiGrays(elem []byte, parcels bool, grays int) (*ciftiGrays, error) 
 				if err != nil {
 					return nil, fmt.Errorf("CIFTI XML: parcel %s: %v", p.Name, err)
 				}
-				q.vertices = append(q.vertices, ciftiModel{structure: structureName(v.Structure), vertices: idx})
+				st := structureName(v.Structure)
+				n, ok := surface[st]
+				if !ok {
+					return nil, fmt.Errorf("CIFTI XML: parcel %s: vertices on %s, which has no Surface", p.Name, st)
+				}
+				for _, k := range idx {
+					if k < 0 || k >= n {
+						return nil, fmt.Errorf("CIFTI XML: parcel %s: vertex %d of a %s surface of %d vertices", p.Name, k, st, n)
+					}
+				}
+				q.vertices = append(q.vertices, ciftiModel{structure: st, vertices: idx})
 			}
 			var err error
 			if q.ijk, err = ints(p.Voxels); err != nil {
@@ -186,7 +198,9 @@ func parseCiftiGrays(elem []byte, parcels bool, grays int) (*ciftiGrays, error) 
 		total += b.count
 		var err error
 		if b.voxels {
-			if b.ijk, err = ints(m.Voxels); err == nil {
+			if g.volume == nil { // CiftiCoordinates places voxels by it, even a model of none
+				err = fmt.Errorf("CIFTI XML: %s: voxels without a Volume", what)
+			} else if b.ijk, err = ints(m.Voxels); err == nil {
 				err = checkIJK(what, b.ijk)
 			}
 			if err == nil && len(b.ijk) != 3*b.count {
