@@ -92,21 +92,21 @@ func parseGIFTI(buf []byte) (*giftiXML, error) {
 // dataArrays splits a GIFTI document's arrays: a surface's coordinates (POINTSET; its triangles
 // are left out), or the data arrays.
 func (g *giftiXML) dataArrays() (arrays []giftiArray, surface bool, err error) {
+	var points giftiArray // the last POINTSET (each was put first: quadratic in their number)
 	for _, a := range g.Arrays {
 		switch a.Intent {
 		case "NIFTI_INTENT_TRIANGLE":
 		case "NIFTI_INTENT_POINTSET":
-			surface = true
-			arrays = append([]giftiArray{a}, arrays...)
+			surface, points = true, a
 		default:
 			arrays = append(arrays, a)
 		}
 	}
+	if surface {
+		return []giftiArray{points}, true, nil
+	}
 	if len(arrays) == 0 {
 		return nil, false, errors.New("a GIFTI file without data arrays")
-	}
-	if surface {
-		return arrays[:1], true, nil
 	}
 	return arrays, false, nil
 }
@@ -125,6 +125,9 @@ func giftiShape(arrays []giftiArray, surface bool) (rows, cols int, err error) {
 		if b.DataType != a.DataType {
 			return 0, 0, fmt.Errorf("GIFTI data arrays of two types (%s, %s)", a.DataType, b.DataType)
 		}
+		if err := b.checkSize(i); err != nil {
+			return 0, 0, err
+		}
 	}
 	switch {
 	case surface:
@@ -141,6 +144,49 @@ func giftiShape(arrays []giftiArray, surface bool) (rows, cols int, err error) {
 		}
 	}
 	return len(arrays), a.Dim0, nil
+}
+
+// giftiRatio bounds how many bytes GZipBase64Binary data decompress to per byte of base64:
+// deflate's largest ratio (about 1032:1) times base64's 3 bytes in 4.
+const giftiRatio = 1032 * 3 / 4
+
+// elements is the number of values a data array says it holds.
+func (a *giftiArray) elements() int {
+	if a.NDim == 2 {
+		return a.Dim0 * a.Dim1
+	}
+	return a.Dim0
+}
+
+// checkSize checks that data array i's dimensions fit in its data as encoded, before anything
+// is allocated for them: a few bytes of XML saying Dim0="1099511627776" are corrupt, not 8 TB of
+// values (ASCII takes at least two characters a value, base64 4 a 3 bytes, and compressed data
+// inflate at most giftiRatio times).
+func (a *giftiArray) checkSize(i int) error {
+	size := giftiTypes[a.DataType].size
+	most := 0 // bytes of data the encoded data can hold
+	switch a.Encoding {
+	case "ASCII":
+		most = size * (len(a.Data) + 1) / 2
+	case "Base64Binary":
+		most = len(a.Data)
+	case "GZipBase64Binary":
+		most = giftiRatio*len(a.Data) + 64
+	default:
+		return fmt.Errorf("GIFTI data array %d: %v", i, giftiEncoding(a.Encoding))
+	}
+	if a.Dim0 > most/size || a.NDim == 2 && a.Dim1 > most/size/a.Dim0 {
+		return fmt.Errorf("GIFTI data array %d: %d x %d values in %d characters of %s data: corrupt", i, a.Dim0, max(a.Dim1, 1), len(a.Data), a.Encoding)
+	}
+	return nil
+}
+
+// giftiEncoding says why data of encoding enc are not read.
+func giftiEncoding(enc string) error {
+	if enc == "ExternalFileBinary" {
+		return errors.New("data in an external file (ExternalFileBinary) are not read; save the file with its data inside (NiBabel: img.to_filename, or Workbench's -gifti-convert BASE64_BINARY)")
+	}
+	return fmt.Errorf("unknown encoding %q", enc)
 }
 
 // decodeGIFTI reads a GIFTI file's data as an Array of rows x vertices (or a surface's
@@ -226,10 +272,7 @@ func (g *giftiXML) geometry(vertices int) *Geometry {
 
 // giftiValues decodes one data array's values.
 func giftiValues(a giftiArray, typ string, size int) ([]float64, error) {
-	n := a.Dim0 * max(a.Dim1, 1)
-	if a.NDim == 1 {
-		n = a.Dim0
-	}
+	n := a.elements()
 	out := make([]float64, 0, n)
 	if a.Encoding == "ASCII" {
 		for _, f := range strings.Fields(a.Data) {
@@ -263,10 +306,8 @@ func giftiValues(a giftiArray, typ string, size int) ([]float64, error) {
 		if err != nil {
 			return nil, fmt.Errorf("compressed data: %v", err)
 		}
-	case "ExternalFileBinary":
-		return nil, errors.New("data in an external file (ExternalFileBinary) are not read; save the file with its data inside (NiBabel: img.to_filename, or Workbench's -gifti-convert BASE64_BINARY)")
 	default:
-		return nil, fmt.Errorf("unknown encoding %q", a.Encoding)
+		return nil, giftiEncoding(a.Encoding)
 	}
 	if len(raw) != n*size {
 		return nil, fmt.Errorf("%d bytes of data for %d %s elements (%d bytes): truncated or corrupt", len(raw), n, typ, n*size)

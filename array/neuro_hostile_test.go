@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Hostile neuroimaging files (found by the fuzz targets of fuzz_neuro_test.go, or made by hand):
@@ -13,6 +16,42 @@ import (
 
 // neuroDir holds the NiBabel-made fixtures (gen_neuro.py).
 var neuroDir = filepath.Join("..", "testdata", "neuro")
+
+// allocated is how many bytes fn allocates.
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// A GIFTI data array whose Dim0 x Dim1 its data cannot hold is refused before anything is
+// allocated for it (Dim0="1099511627776" in a file of 300 bytes was an 8 TB allocation), and one
+// that its data hold but do not fill is refused when read.
+func TestGIFTIDimsBeyondData(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, attrs, data string) string {
+		p := filepath.Join(dir, name)
+		b := `<GIFTI Version="1.0"><DataArray Intent="NIFTI_INTENT_NONE" DataType="NIFTI_TYPE_FLOAT32" ArrayIndexingOrder="RowMajorOrder" ` + attrs + `><Data>` + data + `</Data></DataArray></GIFTI>`
+		if err := os.WriteFile(p, []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct{ path, want string }{
+		{file("huge.func.gii", `Dimensionality="1" Dim0="1099511627776" Encoding="ASCII"`, "1 2"), "GIFTI data array 0: 1099511627776 x 1 values in 3 characters of ASCII data: corrupt"},
+		{file("overflow.func.gii", `Dimensionality="2" Dim0="4294967296" Dim1="4294967296" Encoding="Base64Binary"`, "AACAPw=="), "4294967296 x 4294967296 values in 8 characters of Base64Binary data: corrupt"},
+		{file("zhuge.func.gii", `Dimensionality="2" Dim0="1000000" Dim1="1000" Encoding="GZipBase64Binary"`, "eJxjYGBgYARiJgYIQGYDAAB4AAc="), "values in 28 characters of GZipBase64Binary data: corrupt"},
+		{file("unknown.func.gii", `Dimensionality="1" Dim0="1099511627776" Encoding="ASCIH"`, "1 2"), "GIFTI data array 0: unknown encoding \"ASCIH\""},
+		{file("external.func.gii", `Dimensionality="1" Dim0="1099511627776" Encoding="ExternalFileBinary" ExternalFileName="/dev/zero"`, ""), "GIFTI data array 0: data in an external file (ExternalFileBinary) are not read"},
+		{file("short.func.gii", `Dimensionality="2" Dim0="2" Dim1="1" Encoding="Base64Binary"`, "AACAPw=="), "4 bytes of data for 2 float32 elements (8 bytes): truncated or corrupt"},
+	} {
+		if _, err := Read(c.path); err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), c.path+": ") {
+			t.Errorf("Read: %v, want %q", err, c.want)
+		}
+	}
+}
 
 // A CIFTI brain model of voxels needs the Volume that places them, even a model of none:
 // CiftiCoordinates took the missing volume's matrix (a nil pointer).
@@ -54,6 +93,51 @@ func TestCiftiMapOutsideMatrix(t *testing.T) {
 	back, err := ciftiGeometry(out, h.geo.header, binary.LittleEndian, h.geo.Targets())
 	if err != nil || SameGrid(back, h.geo) != nil {
 		t.Errorf("scalars over it read back: %v", err)
+	}
+}
+
+// A GIFTI file of many POINTSET arrays (a surface takes the last) is read in time linear in its
+// size: each was put before the others, 110 s for a file of 1.7 MB.
+func TestGIFTIManyPointsets(t *testing.T) {
+	doc := `<GIFTI Version="1.0">` + strings.Repeat(`<DataArray Intent="NIFTI_INTENT_POINTSET"/>`, 200_000) +
+		`<DataArray Intent="NIFTI_INTENT_POINTSET" DataType="NIFTI_TYPE_FLOAT32" Dimensionality="2" Dim0="1" Dim1="3" Encoding="ASCII"><Data>1 2 3</Data></DataArray></GIFTI>`
+	done := make(chan error, 1)
+	go func() {
+		f, err := openGIFTI("x.surf.gii", []byte(doc), nil)
+		if err == nil {
+			var a *Array
+			if a, err = f.Read(""); err == nil && !slices.Equal(a.F32, []float32{1, 2, 3}) {
+				t.Errorf("read %v, want the last pointset", a.F32)
+			}
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("200,000 POINTSET arrays (8 MB) not read in 20 s")
+	}
+}
+
+// A GIFTI name or value in many pieces (text between comments) is read in time linear in its
+// size: each piece was appended by copying the text so far (1.6 s for 312 KB, 40 s for 1.5 MB).
+func TestGIFTIStructureInPieces(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pieces.func.gii")
+	doc := `<GIFTI><MetaData><MD><Name>` + strings.Repeat(`a<!---->`, 400_000) + `</Name><Value>CortexLeft</Value></MD>` +
+		`<MD><Name>AnatomicalStructure<!---->Primary</Name><Value>Cortex<!---->Right</Value></MD></MetaData></GIFTI>`
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	s, err := giftiStructure(p)
+	if err != nil || s != "CortexRight" {
+		t.Errorf("%q, %v", s, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("%v to read 3.2 MB of metadata", d)
 	}
 }
 

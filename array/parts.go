@@ -130,7 +130,7 @@ func giftiStructure(path string) (string, error) {
 	d := xml.NewDecoder(f)
 	var fileLevel, arrayLevel string
 	inArray := false
-	var name, value *string
+	var name, value *strings.Builder // a token at a time: += copied the text so far each time
 	var field string
 	for {
 		tok, err := d.Token()
@@ -148,7 +148,7 @@ func giftiStructure(path string) (string, error) {
 			case "Data":
 				return cmp.Or(fileLevel, arrayLevel), nil // metadata come before the data
 			case "MD":
-				name, value = new(string), new(string)
+				name, value = new(strings.Builder), new(strings.Builder)
 			case "Name", "Value":
 				field = t.Name.Local
 			}
@@ -156,20 +156,20 @@ func giftiStructure(path string) (string, error) {
 			switch {
 			case name == nil:
 			case field == "Name":
-				*name += string(t)
+				name.Write(t)
 			case field == "Value":
-				*value += string(t)
+				value.Write(t)
 			}
 		case xml.EndElement:
 			switch t.Name.Local {
 			case "Name", "Value":
 				field = ""
 			case "MD":
-				if name != nil && strings.TrimSpace(*name) == "AnatomicalStructurePrimary" {
+				if name != nil && strings.TrimSpace(name.String()) == "AnatomicalStructurePrimary" {
 					if inArray && arrayLevel == "" {
-						arrayLevel = strings.TrimSpace(*value)
+						arrayLevel = strings.TrimSpace(value.String())
 					} else if !inArray {
-						fileLevel = strings.TrimSpace(*value)
+						fileLevel = strings.TrimSpace(value.String())
 					}
 				}
 				name, value = nil, nil
