@@ -1,6 +1,8 @@
 package array
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -17,6 +19,54 @@ import (
 // neuroDir holds the NiBabel-made fixtures (gen_neuro.py).
 var neuroDir = filepath.Join("..", "testdata", "neuro")
 
+func gzipped(b []byte) []byte {
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(b)
+	zw.Close()
+	return z.Bytes()
+}
+
+// niftiSeed is a NIfTI-1 (version 1) or NIfTI-2 header of dims (at most 7) and datatype code,
+// data at 352 (NIfTI-1) or 544, followed by data.
+func niftiSeed(version int, code int, dims []int64, data []byte) []byte {
+	o := binary.LittleEndian
+	if version == 1 {
+		b := make([]byte, 352)
+		o.PutUint32(b, 348)
+		o.PutUint16(b[40:], uint16(len(dims)))
+		for i, d := range dims {
+			o.PutUint16(b[42+2*i:], uint16(d))
+		}
+		o.PutUint16(b[70:], uint16(code))
+		o.PutUint32(b[108:], 0x43b00000) // 352.0
+		copy(b[344:], "n+1\x00")
+		return append(b, data...)
+	}
+	b := make([]byte, 544)
+	o.PutUint32(b, 540)
+	copy(b[4:], "n+2\x00\r\n\x1a\n")
+	o.PutUint16(b[12:], uint16(code))
+	o.PutUint64(b[16:], uint64(len(dims)))
+	for i, d := range dims {
+		o.PutUint64(b[24+8*i:], uint64(d))
+	}
+	o.PutUint64(b[168:], 544)
+	return append(b, data...)
+}
+
+// mghSeed is an MGH header of dims (4) and type code, followed by data.
+func mghSeed(dims [4]int32, code int32, data []byte) []byte {
+	b := make([]byte, mghHeaderLen)
+	o := binary.BigEndian
+	o.PutUint32(b, 1)
+	for i, d := range dims {
+		o.PutUint32(b[4+4*i:], uint32(d))
+	}
+	o.PutUint32(b[20:], uint32(code))
+	return append(b, data...)
+}
+
 // allocated is how many bytes fn allocates.
 func allocated(fn func()) uint64 {
 	var before, after runtime.MemStats
@@ -24,6 +74,92 @@ func allocated(fn func()) uint64 {
 	fn()
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
+}
+
+// A .nii.gz or .mgz of a few bytes of data followed by 256 MiB of zeros (a 250 KB gzip bomb) is
+// decompressed only as far as its header says the data go: it was inflated whole (1 MB of
+// file took 2 GB and 16 s).
+func TestNeuroGzipBomb(t *testing.T) {
+	var chunk bytes.Buffer // one gzip member of 16 MiB of zeros, repeated (gzip reads on)
+	zw := gzip.NewWriter(&chunk)
+	zw.Write(make([]byte, 16<<20))
+	zw.Close()
+	dir := t.TempDir()
+	for name, file := range map[string][]byte{
+		"bomb.nii.gz": niftiSeed(1, 2, []int64{4}, []byte{1, 2, 3, 4}),
+		"bomb.mgz":    mghSeed([4]int32{4, 1, 1, 1}, 0, []byte{1, 2, 3, 4}),
+	} {
+		b := gzipped(file)
+		for range 16 {
+			b = append(b, chunk.Bytes()...)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var arrs []*Array
+		var err error
+		n := allocated(func() { arrs, err = Read(p) })
+		if err != nil || len(arrs) != 1 || !slices.Equal(arrs[0].F32, []float32{1, 2, 3, 4}) {
+			t.Fatalf("%s: %v, %v", name, arrs, err)
+		}
+		CloseAll(arrs)
+		if n > 16<<20 {
+			t.Errorf("%s: %d MB allocated to read 4 bytes of data from %d KB of gzip", name, n>>20, len(b)>>10)
+		}
+	}
+}
+
+// The stream past the data is still read to its end, where gzip checks its checksum, and a
+// stream that ends within the data is an error.
+func TestNeuroGzipChecked(t *testing.T) {
+	good := gzipped(append(niftiSeed(1, 2, []int64{4}, []byte{1, 2, 3, 4}), make([]byte, 100)...))
+	bad := slices.Clone(good)
+	bad[len(bad)-8] ^= 1 // the CRC-32
+	if _, err := gunzipNeuro(good, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gunzipNeuro(bad, false); err == nil || !strings.Contains(err.Error(), "decompressing: gzip: invalid checksum") {
+		t.Errorf("a bad checksum: %v", err)
+	}
+	p := filepath.Join(t.TempDir(), "cut.nii.gz")
+	if err := os.WriteFile(p, good[:len(good)-30], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(p); err == nil || !strings.HasPrefix(err.Error(), p+": ") {
+		t.Errorf("a cut stream: %v", err)
+	}
+}
+
+// ReadGeometry of a CIFTI file whose data offset (its header and XML) is 2 GB, in a file of
+// 1200 bytes, allocated the 2 GB before reading.
+func TestCiftiHugeOffset(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(neuroDir, "series.dtseries.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint64(b[168:], 1<<31-1)
+	dir := t.TempDir()
+	for _, name := range []string{"x.dtseries.nii", "x.dtseries.nii.gz"} {
+		p := filepath.Join(dir, name)
+		data := b
+		if strings.HasSuffix(name, ".gz") {
+			data = gzipped(b)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n := allocated(func() { _, err = ReadGeometry(p) })
+		if err == nil || err.Error() != p+": truncated CIFTI header: unexpected EOF" {
+			t.Errorf("%s: %v", name, err)
+		}
+		if n > 1<<20 {
+			t.Errorf("%s: %d MB allocated to read a header of 1200 bytes", name, n>>20)
+		}
+		if _, err := Read(p); err == nil || !strings.Contains(err.Error(), "truncated") {
+			t.Errorf("%s: Read: %v", name, err)
+		}
+	}
 }
 
 // A GIFTI data array whose Dim0 x Dim1 its data cannot hold is refused before anything is
