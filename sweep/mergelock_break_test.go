@@ -69,14 +69,21 @@ func TestBreakLock(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 
-	// Many mergers finding the same lock abandoned at once, and a live merger taking the lock as
-	// soon as it is gone: the live lock stays.
-	for round := range 200 {
+	// Many mergers finding the same lock abandoned at once (and, every other round, a mark left by
+	// a killed breaker), and a live merger taking the lock as soon as it is gone: the live lock
+	// stays.
+	for round := range 400 {
 		c := abandoned()
+		if round%2 == 1 {
+			if err := os.WriteFile(mark, []byte("0badf00d-999-0000ffff\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(mark, old, old)
+		}
 		var wg sync.WaitGroup
-		for range 4 {
+		for range 6 {
 			wg.Go(func() {
-				for range 3 {
+				for range 4 {
 					breakLock(p, c)
 				}
 			})
@@ -96,5 +103,8 @@ func TestBreakLock(t *testing.T) {
 			t.Fatalf("round %d: the live merger's lock is %q (%v)", round, b, err)
 		}
 		os.Remove(p)
+		if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+			t.Fatalf("round %d: left behind: %v", round, left)
+		}
 	}
 }
