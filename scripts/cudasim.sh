@@ -5,8 +5,8 @@
 # compute the conformance suite's numbers. What it cannot check (speed, the real libraries'
 # behaviour, asynchrony between streams) needs a GPU: scripts/gpu-check.sh.
 #
-#   scripts/cudasim.sh            the cuda-build tests of engine/cuda, bench and cmd/brainalign (its
-#                                 tests that run an engine)
+#   scripts/cudasim.sh            the cuda-build tests of engine/cuda, bench and cmd/brainalign (but
+#                                 its tests of file formats and metrics)
 #   scripts/cudasim.sh go ARGS    any go command (e.g. go test -tags cuda -run X ./engine/cuda)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,13 +20,16 @@ go=${GO:-go}
 # Every test of the packages the cuda build changes, on a simulated device of 1 GiB whose streams
 # run their work as late as allowed (a missing wait reads stale data) ...
 "$go" test -tags cuda -count=1 -short ./engine/cuda ./bench
-# ... and of the commands, those that run an engine or read the device flags: the tests in the
-# files below (the others, on file formats, masks and metrics, run the same code in either build,
-# and `make test` runs them; a sweep they need is scored on the CPU there)
-engine_tests=$(cd cmd/brainalign && sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing\.T).*/\1/p' \
-	bench_cli_test.go demo_test.go encode_test.go heap_test.go inspect_test.go signal_test.go \
-	sweep_dryrun_test.go sweep_dryrun_unix_test.go sweep_hpc_test.go sweep_study_test.go | paste -sd'|')
-"$go" test -tags cuda -count=1 -short -run "^($engine_tests)\$" ./cmd/brainalign
+# ... and of the commands, all but the tests in the files below, on file formats, masks,
+# hemispheres and the study's metrics: they score on the simulated device too (the cuda build's
+# default), but through the same code as the tests kept, and `make test` runs them on the CPU
+# (new test files are run here unless added to the list)
+format_tests=$(cd cmd/brainalign && sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing\.T).*/\1/p' \
+	bundle_test.go ceiling_test.go cifti_test.go dirmode_perm_test.go fif_cli_test.go fif_ids_test.go \
+	hemispheres_test.go inputs_test.go jsonsafe_test.go mask_test.go metricfix_test.go metrics_cli_test.go \
+	out_check_test.go overwrite_guard_test.go rank_test.go scaling_sweeps_test.go scaling_test.go \
+	synth_commands_test.go | paste -sd'|')
+"$go" test -tags cuda -count=1 -short -skip "^($format_tests)\$" ./cmd/brainalign
 # ... the tests that overlap copies with compute again, under random stream interleavings ...
 for seed in 1 2 3; do
 	CUDASIM_STREAMS=random:$seed "$go" test -tags cuda -count=1 \
