@@ -12,8 +12,9 @@ import (
 // (Xc^T Xc or Xc Xc^T, ntr rows by d features): its eigenvalues are accurate to about
 // eps * lambda_max in absolute terms, so those at or below max(ntr, d) * eps * lambda_max are
 // numerical zeros. (That is LAPACK's relative tolerance applied to the squared singular values,
-// so directions of singular values below about 1e-7 s_max are dropped too: features of scales
-// 1e7 apart lose their smallest; the commands say so when any is dropped.) It returns the indices of the kept
+// so directions of singular values below sqrt(max(ntr, d) eps) s_max, 5e-7 to 5e-6 of it, are
+// dropped too: features of scales 1e6 apart may lose their smallest; the commands say so when
+// any is dropped.) It returns the indices of the kept
 // directions and how many fewer there are than the fold's expected rank, min(d, ntr) less one
 // with an intercept (centring removes a dimension).
 func KeptDirections(lambda []float64, ntr, d int, intercept bool) (keep []int, dropped int) {

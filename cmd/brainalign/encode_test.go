@@ -123,6 +123,19 @@ func TestEncodeSaysDroppedDirections(t *testing.T) {
 		}
 	}
 	a.Close()
+	// more features than images: repeated images (rows 40-44 those of 0-4) are the cause
+	rng := rand.New(rand.NewPCG(3, 9))
+	wide := make([]float32, 80*200)
+	for i := range wide {
+		wide[i] = float32(rng.NormFloat64())
+	}
+	copy(wide[40*200:45*200], wide[:5*200])
+	p := filepath.Join(dir, "wide.npy")
+	must(t, array.WriteNPY(p, []int{80, 200}, wide))
+	stdout := mustRun(t, "encode", "--features", p, "--brain", yp, "--out", filepath.Join(dir, "wide"), "--precision", "float64")
+	if !strings.Contains(stdout, "numerically zero were dropped (up to 5 in a training fold") || !strings.Contains(stdout, "the same image twice") {
+		t.Errorf("repeated images: %s", stdout)
+	}
 }
 
 // TestEncodeBadInput: every bad input of DESIGN §5 gets a one-line error naming the file and the
