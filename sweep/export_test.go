@@ -31,3 +31,11 @@ func SetMergeRead(f func()) (restore func()) {
 	mergeRead = f
 	return func() { mergeRead = old }
 }
+
+// SetLegacyStamping sets a function called after a legacy unit record was read to be stamped
+// with the data digest, with the unit's path prefix (a shard rescoring it meanwhile).
+func SetLegacyStamping(f func(base string)) (restore func()) {
+	old := legacyStamping
+	legacyStamping = f
+	return func() { legacyStamping = old }
+}

@@ -149,6 +149,24 @@ func TestRecordsWithoutDataDigest(t *testing.T) {
 		t.Fatalf("rerun over the previous version's records: %+v %v", rep, err)
 	}
 	stamped("rerun")
+	// a shard scoring a unit again while this run stamps the legacy records: its fresh record
+	// is kept, not stamped over with the old one
+	editRecords(t, out, p, strip)
+	manifest("records_digest")
+	fresh := []byte("{\"fresh\": true}\n")
+	restore := sweep.SetLegacyStamping(func(base string) {
+		if strings.HasSuffix(base, filepath.Join("ckpt-2", "layer-1")) {
+			if err := os.WriteFile(base+".json", fresh, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	rep, err = sweep.Run(context.Background(), config(t, out, p, y, nil))
+	restore()
+	if err != nil || rep.Legacy != 3 || rep.Computed != 1 {
+		t.Fatalf("rerun while a unit is scored again: %+v %v, want 3 stamped, the unit of the fresh record (not of this run's kind) scored", rep, err)
+	}
+	stamped("rerun while a unit is scored again")
 	// a merge alone says how to vouch for them; any one shard run again does it for all
 	editRecords(t, out, p, strip)
 	manifest("records_digest")

@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -643,11 +644,20 @@ func (c *Config) stampLegacyRecords(units []Unit) (int, error) {
 	for _, u := range units {
 		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
 		base := unitBase(c.Dir, ck, ly)
-		rec, err := readRecord(base)
-		if err != nil || rec.DataDigest != "" || rec.Fingerprint != c.Fingerprint || rec.Checkpoint != ck || rec.Layer != ly {
+		read, err := os.ReadFile(base + ".json")
+		var rec unitRecord
+		if err != nil || json.Unmarshal(read, &rec) != nil || rec.DataDigest != "" || rec.Fingerprint != c.Fingerprint || rec.Checkpoint != ck || rec.Layer != ly {
 			continue
 		}
 		rec.DataDigest = c.DataDigest
+		if legacyStamping != nil {
+			legacyStamping(base)
+		}
+		// A shard scoring the unit again may have written its record since: stamp the record
+		// as read, not over a fresh one (the window left is this check's and the write's).
+		if now, err := os.ReadFile(base + ".json"); err != nil || !bytes.Equal(now, read) {
+			continue
+		}
 		if err := writeJSON(base+".json", rec); err != nil {
 			return n, err
 		}
@@ -655,6 +665,9 @@ func (c *Config) stampLegacyRecords(units []Unit) (int, error) {
 	}
 	return n, nil
 }
+
+// legacyStamping, when set (tests), is called after a legacy record was read to be stamped.
+var legacyStamping func(base string)
 
 // checkUnitNames checks that no two units' file names collide after sanitising.
 func (c *Config) checkUnitNames(units []Unit) error {
