@@ -36,12 +36,13 @@ bench: ## CPU engine benchmarks (small and medium); compare runs with benchstat
 demo: build ## the built-in synthetic study
 	$(BIN)/brainalign demo
 
-fixtures: deps-oracle ## regenerate scikit-learn / SciPy fixtures in testdata/
+fixtures: deps-oracle ## regenerate scikit-learn / SciPy / NiBabel / MNE / h5py fixtures in testdata/
 	/usr/bin/python3 testdata/gen_parity.py
 	/usr/bin/python3 testdata/gen_stats.py
 	/usr/bin/python3 testdata/gen_ceiling.py
 	/usr/bin/python3 testdata/gen_neuro.py
 	/usr/bin/python3 testdata/gen_fif.py
+	/usr/bin/python3 testdata/gen_hdf5.py
 
 deps-cuda: ## Debian's CUDA 11.8 toolkit (enables non-free)
 	scripts/install-deps.sh cuda

@@ -3,7 +3,9 @@
 // fMRI data come in, NIfTI-1/2 and FreeSurfer's MGH (neuro.go: read as images first, results
 // written back in the file's space); and MNE-Python's epochs files, the format MEG data come in
 // (fif.go: -epo.fif, split parts followed, read as epochs x channels x times in physical units,
-// as MNE's get_data gives them; FIFInfo gives their times and channel names).
+// as MNE's get_data gives them; FIFInfo gives their times and channel names); and HDF5 files
+// (hdf5.go: .h5, .hdf5, MATLAB v7.3 .mat; the datasets h5py writes, read without the HDF5
+// library, each named by its path like an .npz member).
 //
 // Everything is written on the standard library: general-purpose readers decode element by
 // element through reflection and run at a few MB/s to a few hundred MB/s (DESIGN.md §7), while

@@ -241,12 +241,12 @@ func TestReadSafetensorsErrors(t *testing.T) {
 }
 
 // Files of types researchers keep arrays in but brainalign does not read (PyTorch, pickles,
-// MATLAB, HDF5, text) are refused saying how to save the array as one it reads; a missing one is
+// MATLAB v5, HDF4, text) are refused saying how to save the array as one it reads; a missing one is
 // named missing, and other extensions list the types read.
 func TestUnreadTypesSayHowToConvert(t *testing.T) {
 	dir := t.TempDir()
 	for ext, want := range map[string]string{".pt": "safetensors.torch.save_file", ".pkl": "np.save", ".mat": "scipy.io.loadmat",
-		".hdf5": "h5py.File", ".csv": "np.loadtxt", ".xyz": "unknown array file type \".xyz\" (want .npy"} {
+		".hdf5": "not an HDF5 file", ".hdf": "HDF4", ".csv": "np.loadtxt", ".xyz": "unknown array file type \".xyz\" (want .npy"} {
 		p := filepath.Join(dir, "x"+ext)
 		if err := os.WriteFile(p, []byte("some bytes"), 0o644); err != nil {
 			t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 )
 
 // File is an array file opened for reading its arrays one at a time: a .npy file (one array), an
-// .npz bundle or a safetensors file. Open reads only what describes the arrays (the headers: for
+// .npz bundle, a safetensors file or an HDF5 file (its datasets). Open reads only what describes the arrays (the headers: for
 // a deflated .npz member, only the first bytes of its stream are decompressed); an array's data
 // is read, and a deflated member decompressed, when Read asks for it. Read may be called from
 // several goroutines at once, but not at the same time as Close.
@@ -82,6 +82,9 @@ func Open(path string) (*File, error) {
 	if IsFIF(path) {
 		return openFile(path, openFIF)
 	}
+	if IsHDF5(path) {
+		return openFile(path, openHDF5)
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".npy":
 		return openFile(path, openNPY)
@@ -89,6 +92,8 @@ func Open(path string) (*File, error) {
 		return openFile(path, openNPZ)
 	case ".safetensors":
 		return openFile(path, openSafetensors)
+	case ".mat":
+		return openFile(path, openMAT)
 	}
 	if serr != nil {
 		return nil, pathError(path, serr)
@@ -99,7 +104,7 @@ func Open(path string) (*File, error) {
 	if hint := conversionHint(filepath.Ext(path)); hint != "" {
 		return nil, fmt.Errorf("%s: %s", path, hint)
 	}
-	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz, .safetensors, NIfTI/MGH/GIFTI: .nii, .nii.gz, .mgh, .mgz, .gii, MNE epochs: -epo.fif, or a FreeSurfer surface such as lh.white)", path, filepath.Ext(path))
+	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz, .safetensors, HDF5: .h5, .hdf5, MATLAB v7.3 .mat, NIfTI/MGH/GIFTI: .nii, .nii.gz, .mgh, .mgz, .gii, MNE epochs: -epo.fif, or a FreeSurfer surface such as lh.white)", path, filepath.Ext(path))
 }
 
 // notRegular is the error for a path that is not a regular file.

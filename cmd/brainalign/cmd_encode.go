@@ -27,7 +27,8 @@ func init() {
 			"  fold_scores.npy  Pearson r on each held-out fold (folds x ...)\n" +
 			"  alphas.npy       the penalty chosen on each training fold (folds x ...)\n" +
 			"  summary.json     inputs, shapes, grid, folds, engine, precision, timings, degenerate counts\n" +
-			"Inputs are .npy (float16/32/64, C or Fortran order), or an .npz/.safetensors member (--layer).\n" +
+			"Inputs are .npy (float16/32/64, C or Fortran order), or an .npz/.safetensors member or HDF5\n" +
+			"dataset (--layer).\n" +
 			"With --features-ids and --brain-ids (one stimulus id per line; --brain-ids also takes an MNE\n" +
 			"epochs file, x-epo.fif, for each epoch's event name, or x-epo.fif:COLUMN, for a column of its\n" +
 			"metadata) rows are matched by id; the matched rows keep the brain file's order, which the folds\n" +
@@ -44,8 +45,8 @@ func init() {
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` (n x d)"},
 			brainFlag(true),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
-			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside an .npz or .safetensors features file"},
-			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz or .safetensors brain file"},
+			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 features file (an HDF5 dataset by its path, group/data)"},
+			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
 			brainIDsFlag(),
 			&cli.StringSliceFlag{Name: "ceiling", Usage: "noise ceiling per target, `CEILING.npy` (brainalign ceiling): also write ceiled_scores.npy; one per brain file, in order, for brain data joined from several"},

@@ -33,6 +33,7 @@ func init() {
 			"                             and GIFTI files: also their space; MNE epochs (-epo.fif): also\n" +
 			"                             the times, the channels, the parts of a split file, the events\n" +
 			"                             (name = code, epochs) and the metadata's columns\n" +
+			"  .h5, .hdf5, v7.3 .mat      every dataset, named by its path (group/data), as for .npz\n" +
 			"  a sweep folder             its model, subject, brain data, options, units done of all, time\n" +
 			"                             per unit, the latest units' rate and the time left at it, whether\n" +
 			"                             merged: for watching a job array (reads only the folder's files)\n" +

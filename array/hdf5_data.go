@@ -1,0 +1,1072 @@
+package array
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"slices"
+)
+
+// h5dset is what a dataset's header says: its shape, type, layout, filters and fill value.
+type h5dset struct {
+	name    string
+	dims    []int
+	maxdims []uint64 // nil: the dims
+	n       int
+	nbytes  int
+	t       dtype
+
+	class    int // 0 compact, 1 contiguous, 2 chunked
+	compact  []byte
+	addr     uint64
+	csize    uint64 // contiguous: the size stored (0: not said)
+	chunk    []int  // chunk dims (rank), without the element size
+	index    int    // 0 version-1 B-tree; libver 'latest': 1 single, 2 implicit, 3 fixed array, 4 extensible array, 5 version-2 B-tree
+	noEdge   bool   // partial edge chunks are not filtered
+	single   struct{ size, mask uint64 }
+	filtered bool
+	filters  []h5filter
+	fill     []byte
+}
+
+type h5filter struct {
+	id   int
+	name string
+	cd   []uint32
+}
+
+// h5filterNames names the filters h5py and the HDF5 plugins register.
+var h5filterNames = map[int]string{
+	1: "deflate", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
+	307: "bzip2", 32000: "lzf", 32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32013: "zfp",
+	32015: "zstd", 32017: "sz", 32026: "blosc2",
+}
+
+// convertHint is how an unsupported dataset can be converted (repack: h5repack can too).
+func convertHint(name string, repack bool) string {
+	hint := fmt.Sprintf("convert it with h5py: np.save('x.npy', f[%q][...])", name)
+	if repack {
+		hint += ", or with h5repack -f NONE"
+	}
+	return hint
+}
+
+// datasetEntry reads a dataset's header into e; an error is e's Err.
+func (h *h5file) datasetEntry(e *Entry, msgs []h5msg) error {
+	ds, err := h.dataset(e.Name, msgs)
+	if err != nil {
+		var t unsupportedDType // not numbers: skipped where arrays are looked for (sweep's layers)
+		var u unsupported      // numbers, stored in a way not read here: an error when read
+		switch {
+		case errors.As(err, &t):
+			return unsupportedDType(fmt.Sprintf("%s: %s; %s", e.label, t, convertHint(e.Name, false)))
+		case errors.As(err, &u):
+			return fmt.Errorf("%s: %s; %s", e.label, u, convertHint(e.Name, true))
+		}
+		return fmt.Errorf("%s: %v", e.label, err)
+	}
+	e.Shape, e.DType = slices.Clone(ds.dims), ds.t.name
+	if h.matlab && len(ds.dims) >= 2 {
+		slices.Reverse(e.Shape)
+		e.Fortran = true
+	}
+	e.read = func(f *File, e *Entry) (*Array, error) {
+		hc := *h // a copy per read: its own work count (reads may run at once)
+		hc.buf = f.buf
+		hc.work = 0
+		a, err := hc.readDataset(ds, f.m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", e.label, err)
+		}
+		a.Shape, a.Fortran = slices.Clone(e.Shape), e.Fortran
+		return a, nil
+	}
+	return nil
+}
+
+// unsupported is an error of a feature not read here.
+type unsupported string
+
+func (u unsupported) Error() string { return string(u) }
+
+// dataset decodes a dataset's messages.
+func (h *h5file) dataset(name string, msgs []h5msg) (*h5dset, error) {
+	ds := &h5dset{name: name}
+	for _, typ := range []uint16{h5Dataspace, h5Datatype, h5Layout} {
+		m := findMsg(msgs, typ)
+		if m == nil {
+			return nil, fmt.Errorf("corrupt: dataset header without a %s message", map[uint16]string{
+				h5Dataspace: "dataspace", h5Datatype: "datatype", h5Layout: "data layout"}[typ])
+		}
+		if m.flags&0x02 != 0 {
+			return nil, unsupported("a shared (committed) datatype or dataspace, which is not supported")
+		}
+	}
+	if err := h.dataspace(ds, findMsg(msgs, h5Dataspace).data); err != nil {
+		return nil, err
+	}
+	t, err := h5datatype(findMsg(msgs, h5Datatype).data)
+	if err != nil {
+		return nil, err
+	}
+	ds.t = t
+	n, nbytes, err := dataBytes(ds.dims, t.size)
+	if err != nil {
+		return nil, err
+	}
+	ds.n, ds.nbytes = n, nbytes
+	if findMsg(msgs, h5External) != nil {
+		return nil, unsupported("data stored in external files, which is not supported")
+	}
+	if m := findMsg(msgs, h5Filters); m != nil {
+		if ds.filters, err = h5pipeline(m.data); err != nil {
+			return nil, err
+		}
+	}
+	if err := h.layout(ds, findMsg(msgs, h5Layout).data); err != nil {
+		return nil, err
+	}
+	if len(ds.filters) > 0 && ds.class != 2 {
+		return nil, errors.New("corrupt: filters on a dataset that is not chunked")
+	}
+	ds.fill = h5fill(msgs, t.size)
+	return ds, nil
+}
+
+func (h *h5file) dataspace(ds *h5dset, b []byte) error {
+	d := &h5dec{b: b}
+	ver := d.u8()
+	rank := int(d.u8())
+	flags := d.u8()
+	switch ver {
+	case 1:
+		d.skip(5)
+	case 2:
+		if typ := d.u8(); typ == 2 {
+			return unsupportedDType("a null dataspace (no data, as h5py.Empty)")
+		}
+	default:
+		return fmt.Errorf("corrupt: dataspace message version %d", ver)
+	}
+	if rank > 32 {
+		return fmt.Errorf("corrupt: dataspace of rank %d", rank)
+	}
+	ds.dims = make([]int, rank)
+	for i := range rank {
+		v := h.length(d)
+		if v > maxDim {
+			return fmt.Errorf("dimension %d too large (%d)", i, v)
+		}
+		ds.dims[i] = int(v)
+	}
+	if flags&1 != 0 {
+		ds.maxdims = make([]uint64, rank)
+		for i := range rank {
+			ds.maxdims[i] = h.length(d)
+		}
+	}
+	return d.err("dataspace message")
+}
+
+// h5datatype maps an HDF5 datatype to a dtype, refusing what is not a number.
+func h5datatype(b []byte) (dtype, error) {
+	d := &h5dec{b: b}
+	b0 := d.u8()
+	bf := d.bytes(3)
+	size := int(d.u32())
+	if d.bad {
+		return dtype{}, fmt.Errorf("datatype message: %w", errH5Short)
+	}
+	class := b0 & 0x0f
+	switch class {
+	case 0: // fixed-point
+		off, prec := d.u16(), d.u16()
+		if d.bad || off != 0 || int(prec) != 8*size || size != 1 && size != 2 && size != 4 && size != 8 {
+			return dtype{}, unsupportedDType(fmt.Sprintf("unsupported integer type (%d bytes, %d bits at bit %d)", size, prec, off))
+		}
+		kind := byte('u')
+		if bf[0]&0x08 != 0 {
+			kind = 'i'
+		}
+		name := fmt.Sprintf("%cint%d", kind, 8*size)
+		if kind == 'i' {
+			name = name[1:]
+		}
+		return dtype{name: name, kind: kind, size: size, big: bf[0]&1 != 0 && size > 1}, nil
+	case 1: // floating point
+		off, prec := d.u16(), d.u16()
+		epos, esize, mpos, msize := d.u8(), d.u8(), d.u8(), d.u8()
+		bias := d.u32()
+		want := map[int][5]uint64{2: {10, 5, 0, 10, 15}, 4: {23, 8, 0, 23, 127}, 8: {52, 11, 0, 52, 1023}}
+		w, ok := want[size]
+		if d.bad || !ok || off != 0 || int(prec) != 8*size || [5]uint64{epos, esize, mpos, msize, bias} != w || bf[0]&0x40 != 0 {
+			return dtype{}, unsupportedDType(fmt.Sprintf("unsupported floating-point type (%d bytes; only IEEE float16, float32 and float64 are read)", size))
+		}
+		return dtype{name: fmt.Sprintf("float%d", 8*size), kind: 'f', size: size, big: bf[0]&1 != 0}, nil
+	case 3:
+		return dtype{}, unsupportedDType("a string dataset, not numbers")
+	case 9:
+		if bf[0]&0x0f == 1 {
+			return dtype{}, unsupportedDType("a string dataset (variable-length), not numbers")
+		}
+		return dtype{}, unsupportedDType("a variable-length (vlen) dataset, not an array of numbers")
+	}
+	what := map[uint64]string{2: "time", 4: "bitfield", 5: "opaque", 6: "compound (record)", 7: "reference",
+		8: "enum (h5py writes bools as an enum)", 10: "array"}[class]
+	if what == "" {
+		what = fmt.Sprintf("class %d", class)
+	}
+	return dtype{}, unsupportedDType(fmt.Sprintf("a dataset of %s type, not plain numbers", what))
+}
+
+func h5pipeline(b []byte) ([]h5filter, error) {
+	d := &h5dec{b: b}
+	ver := d.u8()
+	n := int(d.u8())
+	if ver == 1 {
+		d.skip(6)
+	} else if ver != 2 {
+		return nil, fmt.Errorf("corrupt: filter pipeline message version %d", ver)
+	}
+	var fs []h5filter
+	for range n {
+		var f h5filter
+		f.id = int(d.u16())
+		nameLen := 0
+		if ver == 1 || f.id >= 256 {
+			nameLen = int(d.u16())
+		}
+		d.u16() // flags
+		ncd := int(d.u16())
+		name := d.bytes(nameLen)
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		f.name = string(name)
+		for range ncd {
+			f.cd = append(f.cd, uint32(d.u32()))
+		}
+		if ver == 1 && ncd%2 == 1 {
+			d.skip(4)
+		}
+		if d.bad {
+			return nil, fmt.Errorf("filter pipeline message: %w", errH5Short)
+		}
+		switch f.id {
+		case 1, 2, 3:
+		default:
+			what := h5filterNames[f.id]
+			if what == "" {
+				what = f.name
+			}
+			if what == "" {
+				what = "unknown"
+			}
+			return nil, unsupported(fmt.Sprintf("compressed with the %s filter (id %d), which is not read (deflate/gzip, shuffle and fletcher32 are)", what, f.id))
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+// h5fill returns the fill value's bytes, or nil for zeros.
+func h5fill(msgs []h5msg, size int) []byte {
+	var v []byte
+	if m := findMsg(msgs, h5Fill); m != nil && m.flags&0x02 == 0 {
+		d := &h5dec{b: m.data}
+		switch d.u8() {
+		case 1:
+			d.skip(3)
+			v = d.bytes(int(d.u32()))
+		case 2:
+			d.skip(2)
+			if d.u8() != 0 {
+				v = d.bytes(int(d.u32()))
+			}
+		case 3:
+			if d.u8()&0x20 != 0 {
+				v = d.bytes(int(d.u32()))
+			}
+		}
+	} else if m := findMsg(msgs, h5FillOld); m != nil && m.flags&0x02 == 0 {
+		d := &h5dec{b: m.data}
+		v = d.bytes(int(d.u32()))
+	}
+	if len(v) != size || bytes.Count(v, []byte{0}) == size {
+		return nil
+	}
+	return v
+}
+
+func (h *h5file) layout(ds *h5dset, b []byte) error {
+	d := &h5dec{b: b}
+	ver := d.u8()
+	if ver < 3 || ver > 4 {
+		if ver == 1 || ver == 2 {
+			return unsupported(fmt.Sprintf("data layout message version %d (HDF5 before 1.6), which is not read", ver))
+		}
+		return fmt.Errorf("corrupt: data layout message version %d", ver)
+	}
+	ds.class = int(d.u8())
+	rank := len(ds.dims)
+	switch ds.class {
+	case 0:
+		n := int(d.u16())
+		ds.compact = d.bytes(n)
+		return d.err("data layout message")
+	case 1:
+		ds.addr, ds.csize = h.addr(d), h.length(d)
+		return d.err("data layout message")
+	case 2:
+	case 3:
+		return unsupported("a virtual dataset (its data are in other datasets), which is not read")
+	default:
+		return fmt.Errorf("corrupt: data layout class %d", ds.class)
+	}
+	if rank == 0 {
+		return errors.New("corrupt: a chunked scalar")
+	}
+	var cd []uint64
+	if ver == 3 {
+		nd := int(d.u8())
+		ds.addr = h.addr(d)
+		for range nd {
+			cd = append(cd, d.u32())
+		}
+	} else {
+		flags := d.u8()
+		ds.noEdge = flags&1 != 0
+		nd := int(d.u8())
+		enc := int(d.u8())
+		if enc < 1 || enc > 8 {
+			return fmt.Errorf("corrupt: chunk dimensions of %d bytes", enc)
+		}
+		for range nd {
+			cd = append(cd, d.uint(enc))
+		}
+		ds.index = int(d.u8())
+		switch ds.index {
+		case 1:
+			if flags&2 != 0 {
+				ds.filtered = true
+				ds.single.size, ds.single.mask = h.length(d), d.u32()
+			}
+		case 2:
+		case 3:
+			d.skip(1)
+		case 4:
+			d.skip(5)
+		case 5:
+			d.skip(6)
+		default:
+			return fmt.Errorf("corrupt: chunk index type %d", ds.index)
+		}
+		ds.addr = h.addr(d)
+	}
+	if err := d.err("data layout message"); err != nil {
+		return err
+	}
+	if len(cd) != rank+1 {
+		return fmt.Errorf("corrupt: chunks of %d dimensions for a dataset of %d", len(cd)-1, rank)
+	}
+	if cd[rank] != uint64(ds.t.size) {
+		return fmt.Errorf("corrupt: chunks of %d-byte elements for %s data", cd[rank], ds.t.name)
+	}
+	ds.chunk = make([]int, rank)
+	total := uint64(ds.t.size)
+	for i := range rank {
+		if cd[i] == 0 || cd[i] > 1<<32 {
+			return fmt.Errorf("corrupt: chunk dimension %d", cd[i])
+		}
+		total *= cd[i]
+		if total > 1<<32 {
+			return fmt.Errorf("corrupt: chunks of more than 4 GiB")
+		}
+		ds.chunk[i] = int(cd[i])
+	}
+	return nil
+}
+
+// maxInflate bounds the bytes a dataset's chunks may decode to, by the file's size: deflate
+// cannot do better than about 1032:1, and chunks never written cost nothing in the file.
+func maxInflate(fileSize int) int {
+	return maxDeflateRatio*fileSize + 1<<20
+}
+
+// readDataset reads a dataset's data as an Array (Shape and Fortran are the caller's).
+func (h *h5file) readDataset(ds *h5dset, m *mapping) (*Array, error) {
+	var raw []byte
+	mapped := false
+	switch ds.class {
+	case 0:
+		if len(ds.compact) < ds.nbytes {
+			return nil, fmt.Errorf("corrupt: compact data of %d bytes for %s %s (%d bytes)", len(ds.compact), ShapeString(ds.dims), ds.t.name, ds.nbytes)
+		}
+		raw, mapped = ds.compact[:ds.nbytes], true // in the header, in the file's map
+	case 1:
+		switch {
+		case h.undef(ds.addr): // never written
+			b, err := ds.filled(len(h.buf))
+			if err != nil {
+				return nil, err
+			}
+			raw = b
+		case ds.csize < uint64(ds.nbytes):
+			return nil, fmt.Errorf("corrupt: contiguous data of %d bytes for %s %s (%d bytes)", ds.csize, ShapeString(ds.dims), ds.t.name, ds.nbytes)
+		default:
+			b, err := h.at(ds.addr, uint64(ds.nbytes))
+			if err != nil {
+				return nil, err
+			}
+			raw, mapped = b, true
+		}
+	default:
+		b, err := h.chunked(ds)
+		if err != nil {
+			return nil, err
+		}
+		raw = b
+	}
+	a := &Array{DType: ds.t.name}
+	if ds.t.kind == 'f' {
+		if !mapped {
+			m = nil
+		}
+		if err := fill(a, ds.t, raw, ds.n, m); err != nil {
+			return nil, err
+		}
+		return a, nil
+	}
+	h5ints(a, ds.t, raw, ds.n) // copied
+	return a, nil
+}
+
+// filled returns the dataset's bytes all set to its fill value.
+func (ds *h5dset) filled(fileSize int) ([]byte, error) {
+	if ds.nbytes > maxInflate(fileSize) {
+		return nil, fmt.Errorf("corrupt or unsupported: %s %s declares %d bytes, more than a file of %d bytes can hold", ShapeString(ds.dims), ds.t.name, ds.nbytes, fileSize)
+	}
+	b := make([]byte, ds.nbytes)
+	if ds.fill != nil && len(b) > 0 {
+		copy(b, ds.fill)
+		for k := len(ds.fill); k < len(b); k *= 2 {
+			copy(b[k:], b[:k])
+		}
+	}
+	return b, nil
+}
+
+// h5ints converts integers to floating point: float32 for 8- and 16-bit integers, float64 for
+// wider ones (both exact, but for 64-bit values above 2^53).
+func h5ints(a *Array, t dtype, raw []byte, n int) {
+	bo := t.order()
+	if t.size <= 2 {
+		dst := make([]float32, n)
+		for i := range dst {
+			switch {
+			case t.size == 1 && t.kind == 'i':
+				dst[i] = float32(int8(raw[i]))
+			case t.size == 1:
+				dst[i] = float32(raw[i])
+			case t.kind == 'i':
+				dst[i] = float32(int16(bo.Uint16(raw[2*i:])))
+			default:
+				dst[i] = float32(bo.Uint16(raw[2*i:]))
+			}
+		}
+		a.F32 = dst
+		return
+	}
+	dst := make([]float64, n)
+	for i := range dst {
+		switch {
+		case t.size == 4 && t.kind == 'i':
+			dst[i] = float64(int32(bo.Uint32(raw[4*i:])))
+		case t.size == 4:
+			dst[i] = float64(bo.Uint32(raw[4*i:]))
+		case t.kind == 'i':
+			dst[i] = float64(int64(bo.Uint64(raw[8*i:])))
+		default:
+			dst[i] = float64(bo.Uint64(raw[8*i:]))
+		}
+	}
+	a.F64 = dst
+}
+
+// h5chunk is a stored chunk: its position in chunks along each axis, where it is and how many
+// bytes it takes, and which filters were skipped.
+type h5chunk struct {
+	scaled []uint64
+	addr   uint64
+	size   uint64
+	mask   uint64
+}
+
+// chunked decodes a chunked dataset into memory.
+func (h *h5file) chunked(ds *h5dset) ([]byte, error) {
+	out, err := ds.filled(len(h.buf))
+	if err != nil {
+		return nil, err
+	}
+	if ds.n == 0 {
+		return out, nil
+	}
+	rank := len(ds.dims)
+	es := ds.t.size
+	chunkBytes := es
+	for _, c := range ds.chunk {
+		chunkBytes *= c
+	}
+	grid := make([]uint64, rank) // chunks along each axis, over the dims
+	for i := range rank {
+		grid[i] = uint64((ds.dims[i] + ds.chunk[i] - 1) / ds.chunk[i])
+	}
+	var zr io.ReadCloser // one inflater for all chunks
+	put := func(c h5chunk) error {
+		if err := h.spend(1); err != nil {
+			return err
+		}
+		if h.undef(c.addr) {
+			return nil
+		}
+		edge := false
+		for i, s := range c.scaled {
+			if s >= grid[i] {
+				return nil // beyond the dims (a dataset shrunk): not part of the data
+			}
+			if (int(s)+1)*ds.chunk[i] > ds.dims[i] {
+				edge = true
+			}
+		}
+		stored, err := h.at(c.addr, c.size)
+		if err != nil {
+			return fmt.Errorf("chunk %v: %v", c.scaled, err)
+		}
+		data := stored
+		if len(ds.filters) > 0 && !(edge && ds.noEdge) {
+			if data, err = ds.unfilter(stored, c.mask, chunkBytes, &zr); err != nil {
+				return fmt.Errorf("chunk %v: %v", c.scaled, err)
+			}
+		}
+		if len(data) != chunkBytes {
+			return fmt.Errorf("corrupt: chunk %v holds %d bytes, want %d", c.scaled, len(data), chunkBytes)
+		}
+		copyChunk(out, ds.dims, data, ds.chunk, c.scaled, es)
+		return nil
+	}
+	if err := h.chunks(ds, grid, chunkBytes, put); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// copyChunk copies the part of a chunk at chunk position scaled that lies within dims into out.
+func copyChunk(out []byte, dims []int, chunk []byte, cdims []int, scaled []uint64, es int) {
+	rank := len(dims)
+	start := make([]int, rank)
+	ext := make([]int, rank)
+	for i := range rank {
+		start[i] = int(scaled[i]) * cdims[i]
+		ext[i] = min(cdims[i], dims[i]-start[i])
+	}
+	idx := make([]int, rank) // over the first rank-1 axes
+	run := ext[rank-1] * es
+	for {
+		src, dst := 0, 0
+		for i := range rank {
+			src = src*cdims[i] + idx[i]
+			dst = dst*dims[i] + start[i] + idx[i]
+		}
+		copy(out[dst*es:dst*es+run], chunk[src*es:src*es+run])
+		i := rank - 2
+		for ; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < ext[i] {
+				break
+			}
+			idx[i] = 0
+		}
+		if i < 0 {
+			return
+		}
+	}
+}
+
+// unfilter undoes a chunk's filters, last applied first, skipping those its mask says were.
+// zr is an inflater to reuse (nil: one is made and kept there).
+func (ds *h5dset) unfilter(b []byte, mask uint64, want int, zr *io.ReadCloser) ([]byte, error) {
+	for i := len(ds.filters) - 1; i >= 0; i-- {
+		if mask&(1<<i) != 0 {
+			continue
+		}
+		f := ds.filters[i]
+		switch f.id {
+		case 1:
+			var err error
+			if *zr == nil {
+				*zr, err = zlib.NewReader(bytes.NewReader(b))
+			} else {
+				err = (*zr).(zlib.Resetter).Reset(bytes.NewReader(b), nil)
+			}
+			if err != nil {
+				*zr = nil
+				return nil, fmt.Errorf("deflate: %v", err)
+			}
+			limit := int64(want) + 8
+			out := make([]byte, 0, want)
+			out, err = readAllInto(out, io.LimitReader(*zr, limit+1))
+			if err != nil {
+				return nil, fmt.Errorf("deflate: %v", err)
+			}
+			if int64(len(out)) > limit {
+				return nil, fmt.Errorf("deflate: more than the chunk's %d bytes", want)
+			}
+			b = out
+		case 2:
+			es := ds.t.size
+			if len(f.cd) > 0 && f.cd[0] > 0 {
+				es = int(f.cd[0])
+			}
+			b = unshuffle(b, es)
+		case 3:
+			if len(b) < 4 {
+				return nil, errors.New("fletcher32: chunk shorter than its checksum")
+			}
+			data, stored := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
+			sum := fletcher32(data)
+			if stored != sum && stored != bits.ReverseBytes32(sum) {
+				return nil, fmt.Errorf("fletcher32 checksum mismatch (stored %#08x, computed %#08x): the data are corrupt", stored, sum)
+			}
+			b = data
+		}
+	}
+	return b, nil
+}
+
+func unshuffle(b []byte, es int) []byte {
+	n := len(b) / es
+	if es <= 1 || n <= 1 {
+		return b
+	}
+	out := make([]byte, len(b))
+	for j := range es {
+		src := b[j*n : (j+1)*n]
+		for i, v := range src {
+			out[i*es+j] = v
+		}
+	}
+	copy(out[n*es:], b[n*es:])
+	return out
+}
+
+// fletcher32 is HDF5's Fletcher-32 checksum (of big-endian 16-bit words).
+func fletcher32(b []byte) uint32 {
+	var s1, s2 uint32
+	for len(b) >= 2 {
+		k := min(len(b)/2, 360)
+		for i := range k {
+			s1 += uint32(b[2*i])<<8 | uint32(b[2*i+1])
+			s2 += s1
+		}
+		b = b[2*k:]
+		s1 = s1&0xffff + s1>>16
+		s2 = s2&0xffff + s2>>16
+	}
+	if len(b) == 1 {
+		s1 += uint32(b[0]) << 8
+		s2 += s1
+		s1 = s1&0xffff + s1>>16
+		s2 = s2&0xffff + s2>>16
+	}
+	s1 = s1&0xffff + s1>>16
+	s2 = s2&0xffff + s2>>16
+	return s2<<16 | s1
+}
+
+// chunks calls put with each stored chunk of the dataset, read from its chunk index.
+func (h *h5file) chunks(ds *h5dset, grid []uint64, chunkBytes int, put func(h5chunk) error) error {
+	rank := len(ds.dims)
+	// The grid of chunks over the maximum dims, which indexes of the latest format count in.
+	maxgrid := slices.Clone(grid)
+	unlim := -1
+	for i, m := range ds.maxdims {
+		switch {
+		case h.undef(m) || m == ^uint64(0):
+			unlim = i
+		case m >= uint64(ds.dims[i]):
+			maxgrid[i] = (m + uint64(ds.chunk[i]) - 1) / uint64(ds.chunk[i])
+		}
+	}
+	filtered := len(ds.filters) > 0
+	// elem decodes an element of a fixed or extensible array: an address, and for filtered
+	// chunks their size and filter mask.
+	elem := func(b []byte) h5chunk {
+		d := &h5dec{b: b}
+		c := h5chunk{addr: h.addr(d), size: uint64(chunkBytes)}
+		if filtered {
+			c.size = d.uint(len(b) - h.so - 4)
+			c.mask = d.u32()
+		}
+		return c
+	}
+	switch ds.index {
+	case 0:
+		keyLen := 8 + 8*(rank+1)
+		return h.btree1(ds.addr, 1, keyLen, map[uint64]bool{}, func(key []byte, child uint64) error {
+			d := &h5dec{b: key}
+			c := h5chunk{size: d.u32(), mask: d.u32(), addr: child, scaled: make([]uint64, rank)}
+			for i := range rank {
+				off := d.u64()
+				if off%uint64(ds.chunk[i]) != 0 {
+					return fmt.Errorf("corrupt: chunk at offset %d on an axis of %d-element chunks", off, ds.chunk[i])
+				}
+				c.scaled[i] = off / uint64(ds.chunk[i])
+			}
+			return put(c)
+		})
+	case 1:
+		c := h5chunk{scaled: make([]uint64, rank), addr: ds.addr, size: uint64(chunkBytes)}
+		if ds.filtered {
+			c.size, c.mask = ds.single.size, ds.single.mask
+		}
+		return put(c)
+	case 2:
+		return forGrid(grid, func(scaled []uint64) error {
+			i := linear(maxgrid, scaled)
+			return put(h5chunk{scaled: scaled, addr: ds.addr + i*uint64(chunkBytes), size: uint64(chunkBytes)})
+		})
+	case 3:
+		return h.fixedArray(ds.addr, maxgrid, filtered, elem, put)
+	case 4:
+		if unlim < 0 {
+			return errors.New("corrupt: an extensible array index without an unlimited dimension")
+		}
+		return h.extensibleArray(ds.addr, maxgrid, unlim, elem, put)
+	case 5:
+		typ := byte(10)
+		if filtered {
+			typ = 11
+		}
+		return h.btree2(ds.addr, typ, func(r []byte) error {
+			d := &h5dec{b: r}
+			c := h5chunk{addr: h.addr(d), size: uint64(chunkBytes), scaled: make([]uint64, rank)}
+			if filtered {
+				c.size = d.uint(len(r) - h.so - 4 - 8*rank)
+				c.mask = d.u32()
+			}
+			for i := range rank {
+				c.scaled[i] = d.u64()
+			}
+			if d.bad || d.left() != 0 {
+				return errors.New("corrupt: chunk index record of the wrong size")
+			}
+			return put(c)
+		})
+	}
+	return fmt.Errorf("corrupt: chunk index type %d", ds.index)
+}
+
+// forGrid calls fn with every position of grid, in C order (fn must not keep the slice).
+func forGrid(grid []uint64, fn func([]uint64) error) error {
+	for _, g := range grid {
+		if g == 0 {
+			return nil
+		}
+	}
+	idx := make([]uint64, len(grid))
+	for {
+		if err := fn(slices.Clone(idx)); err != nil {
+			return err
+		}
+		i := len(grid) - 1
+		for ; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < grid[i] {
+				break
+			}
+			idx[i] = 0
+		}
+		if i < 0 {
+			return nil
+		}
+	}
+}
+
+// linear is the C-order index of pos in grid.
+func linear(grid, pos []uint64) uint64 {
+	var k uint64
+	for i := range grid {
+		k = k*grid[i] + pos[i]
+	}
+	return k
+}
+
+// unlinear is the position in grid (C order, the first axis unbounded) of index k.
+func unlinear(grid []uint64, k uint64) []uint64 {
+	pos := make([]uint64, len(grid))
+	for i := len(grid) - 1; i > 0; i-- {
+		if grid[i] == 0 {
+			return pos
+		}
+		pos[i] = k % grid[i]
+		k /= grid[i]
+	}
+	pos[0] = k
+	return pos
+}
+
+// fixedArray reads a fixed-array chunk index: one element per chunk of the maximum grid.
+func (h *h5file) fixedArray(a uint64, maxgrid []uint64, filtered bool, elem func([]byte) h5chunk, put func(h5chunk) error) error {
+	d, err := h.from(a)
+	if err != nil {
+		return err
+	}
+	if err := sig(d, "FAHD"); err != nil {
+		return err
+	}
+	d.skip(2)
+	esize, pageBits := int(d.u8()), d.u8()
+	n, dblk := h.length(d), h.addr(d)
+	if err := d.err("fixed array header"); err != nil {
+		return err
+	}
+	if esize < h.so || filtered && esize < h.so+5 || esize > h.so+12 || pageBits > 32 {
+		return fmt.Errorf("corrupt: fixed array of %d-byte elements, pages of 2^%d", esize, pageBits)
+	}
+	if h.undef(dblk) {
+		return nil
+	}
+	d, err = h.from(dblk)
+	if err != nil {
+		return err
+	}
+	if err := sig(d, "FADB"); err != nil {
+		return err
+	}
+	d.skip(2 + h.so)
+	pageN := uint64(1) << pageBits
+	if n <= pageN {
+		if n > uint64(d.left())/uint64(esize) {
+			return fmt.Errorf("truncated or corrupt: fixed array of %d elements", n)
+		}
+		for i := range n {
+			c := elem(d.bytes(esize))
+			c.scaled = unlinear(maxgrid, i)
+			if err := put(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	npages := (n + pageN - 1) / pageN
+	if (npages+7)/8 > uint64(d.left()) {
+		return fmt.Errorf("truncated or corrupt: fixed array of %d elements", n)
+	}
+	bitmap := d.bytes(int((npages + 7) / 8))
+	d.skip(4)
+	if d.bad {
+		return fmt.Errorf("fixed array data block: %w", errH5Short)
+	}
+	pageStart := dblk + uint64(d.p)
+	for p := range npages {
+		if bitmap[p/8]&(0x80>>(p%8)) == 0 {
+			continue // never written
+		}
+		cnt := min(pageN, n-p*pageN)
+		b, err := h.at(pageStart+p*(pageN*uint64(esize)+4), cnt*uint64(esize))
+		if err != nil {
+			return err
+		}
+		for i := range cnt {
+			c := elem(b[i*uint64(esize) : (i+1)*uint64(esize)])
+			c.scaled = unlinear(maxgrid, p*pageN+i)
+			if err := put(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// extensibleArray reads an extensible-array chunk index (one unlimited axis, unlim): its
+// elements count chunks in C order with the unlimited axis moved first.
+func (h *h5file) extensibleArray(a uint64, maxgrid []uint64, unlim int, elem func([]byte) h5chunk, put func(h5chunk) error) error {
+	d, err := h.from(a)
+	if err != nil {
+		return err
+	}
+	if err := sig(d, "EAHD"); err != nil {
+		return err
+	}
+	d.skip(2)
+	esize := int(d.u8())
+	maxBits, idxElmts, dblkMin, sblkMinPtrs, pageBits := int(d.u8()), uint64(d.u8()), uint64(d.u8()), uint64(d.u8()), int(d.u8())
+	d.skip(6 * h.sl)
+	iblk := h.addr(d)
+	if err := d.err("extensible array header"); err != nil {
+		return err
+	}
+	if esize < h.so || esize > h.so+12 || maxBits == 0 || maxBits > 64 || dblkMin == 0 || dblkMin&(dblkMin-1) != 0 ||
+		sblkMinPtrs == 0 || sblkMinPtrs&(sblkMinPtrs-1) != 0 || bits.Len64(dblkMin)-1 > maxBits {
+		return errors.New("corrupt extensible array header")
+	}
+	// The swizzled grid: the unlimited axis first, the others in order.
+	order := []int{unlim}
+	for i := range maxgrid {
+		if i != unlim {
+			order = append(order, i)
+		}
+	}
+	sgrid := make([]uint64, len(order))
+	for k, i := range order {
+		sgrid[k] = maxgrid[i]
+	}
+	emit := func(idx uint64, b []byte) error {
+		c := elem(b)
+		pos := unlinear(sgrid, idx)
+		c.scaled = make([]uint64, len(order))
+		for k, i := range order {
+			c.scaled[i] = pos[k]
+		}
+		return put(c)
+	}
+	if h.undef(iblk) {
+		return nil
+	}
+	// Super blocks: sblk u holds 2^(u/2) data blocks of 2^((u+1)/2) * dblkMin elements.
+	nsblks := 1 + maxBits - (bits.Len64(dblkMin) - 1)
+	type sblk struct{ ndblks, dblkN, start uint64 }
+	info := make([]sblk, nsblks)
+	var start uint64
+	for u := range info {
+		info[u] = sblk{1 << (u / 2), (1 << ((u + 1) / 2)) * dblkMin, start}
+		start += info[u].ndblks * info[u].dblkN
+	}
+	iblkSblks := 2 * (bits.Len64(sblkMinPtrs) - 1)
+	ndblkAddrs := 2 * (sblkMinPtrs - 1)
+	nsblkAddrs := max(nsblks-iblkSblks, 0)
+	d, err = h.from(iblk)
+	if err != nil {
+		return err
+	}
+	if err := sig(d, "EAIB"); err != nil {
+		return err
+	}
+	d.skip(2 + h.so)
+	for i := range idxElmts {
+		b := d.bytes(esize)
+		if d.bad {
+			return fmt.Errorf("extensible array index block: %w", errH5Short)
+		}
+		if err := emit(i, b); err != nil {
+			return err
+		}
+	}
+	dblks := make([]uint64, ndblkAddrs)
+	for i := range dblks {
+		dblks[i] = h.addr(d)
+	}
+	sblks := make([]uint64, nsblkAddrs)
+	for i := range sblks {
+		sblks[i] = h.addr(d)
+	}
+	if err := d.err("extensible array index block"); err != nil {
+		return err
+	}
+	arrOff := (maxBits + 7) / 8
+	dblock := func(a, first, n uint64) error {
+		if h.undef(a) {
+			return nil
+		}
+		if err := h.spend(1); err != nil {
+			return err
+		}
+		if n > 1<<uint(pageBits) {
+			return unsupported("an extensible-array chunk index with paged data blocks (over about 130000 chunks), which is not read")
+		}
+		d, err := h.from(a)
+		if err != nil {
+			return err
+		}
+		if err := sig(d, "EADB"); err != nil {
+			return err
+		}
+		d.skip(2 + h.so + arrOff)
+		if n > uint64(d.left())/uint64(esize) {
+			return fmt.Errorf("truncated or corrupt: extensible array data block of %d elements", n)
+		}
+		for i := range n {
+			if err := emit(idxElmts+first+i, d.bytes(esize)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// The index block's data blocks are those of the first super blocks.
+	k := 0
+	for u := 0; u < iblkSblks && u < nsblks; u++ {
+		for j := range info[u].ndblks {
+			if k >= len(dblks) {
+				break
+			}
+			if err := dblock(dblks[k], info[u].start+j*info[u].dblkN, info[u].dblkN); err != nil {
+				return err
+			}
+			k++
+		}
+	}
+	for s, sa := range sblks {
+		u := iblkSblks + s
+		if h.undef(sa) {
+			continue
+		}
+		if err := h.spend(1); err != nil {
+			return err
+		}
+		if info[u].dblkN > 1<<uint(pageBits) {
+			return unsupported("an extensible-array chunk index with paged data blocks (over about 130000 chunks), which is not read")
+		}
+		d, err := h.from(sa)
+		if err != nil {
+			return err
+		}
+		if err := sig(d, "EASB"); err != nil {
+			return err
+		}
+		d.skip(2 + h.so + arrOff)
+		if info[u].ndblks > uint64(d.left()/h.so) {
+			return errors.New("truncated or corrupt extensible array super block")
+		}
+		addrs := make([]uint64, info[u].ndblks)
+		for j := range addrs {
+			addrs[j] = h.addr(d)
+		}
+		for j, da := range addrs {
+			if err := dblock(da, info[u].start+uint64(j)*info[u].dblkN, info[u].dblkN); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readAllInto is io.ReadAll into buf's capacity first.
+func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}

@@ -1,0 +1,297 @@
+package array
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The fixtures in testdata/hdf5 are written by h5py (testdata/gen_hdf5.py), and expected.json
+// holds what h5py reads back from them.
+
+const hdf5Dir = "../testdata/hdf5"
+
+type h5expDataset struct {
+	Shape  []int
+	DType  string
+	Values []json.RawMessage
+}
+
+type h5expFile struct {
+	Datasets map[string]h5expDataset
+	Bad      map[string]string
+	Links    []string
+}
+
+func loadHDF5Expected(t testing.TB) map[string]h5expFile {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(hdf5Dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]h5expFile
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// checkH5Values compares an array read from HDF5 (integers read as floats) with h5py's values.
+func checkH5Values(t *testing.T, label string, a *Array, e h5expDataset, matlab bool) {
+	t.Helper()
+	shape := slices.Clone(e.Shape)
+	if matlab && len(shape) >= 2 {
+		slices.Reverse(shape)
+		if !a.Fortran {
+			t.Errorf("%s: not Fortran order", label)
+		}
+	}
+	if !slices.Equal(a.Shape, shape) {
+		t.Fatalf("%s: shape %v, want %v", label, a.Shape, shape)
+	}
+	if a.DType != e.DType {
+		t.Errorf("%s: dtype %q, want %q", label, a.DType, e.DType)
+	}
+	if a.I64 != nil || (a.F32 == nil) == (a.F64 == nil) {
+		t.Fatalf("%s: want exactly one of F32, F64 set", label)
+	}
+	if n := len(a.F32) + len(a.F64); n != len(e.Values) {
+		t.Fatalf("%s: %d values, want %d", label, n, len(e.Values))
+	}
+	for k, raw := range e.Values {
+		var want float64
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			want = parseHex(t, s)
+		} else {
+			v, err := strconv.ParseInt(string(raw), 10, 64)
+			if err != nil {
+				t.Fatalf("%s: bad expected value %s", label, raw)
+			}
+			want = float64(v)
+		}
+		var got float64
+		if a.F32 != nil {
+			got = float64(a.F32[k])
+		} else {
+			got = a.F64[k]
+		}
+		if !sameFloat(got, want) {
+			t.Fatalf("%s: element %d = %v, want %v", label, k, got, want)
+		}
+	}
+}
+
+func TestReadHDF5Fixtures(t *testing.T) {
+	exp := loadHDF5Expected(t)
+	if len(exp) < 4 {
+		t.Fatalf("only %d files in expected.json", len(exp))
+	}
+	for fname, fe := range exp {
+		t.Run(fname, func(t *testing.T) {
+			f, err := Open(filepath.Join(hdf5Dir, fname))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var want []string
+			for name := range fe.Datasets {
+				want = append(want, name)
+			}
+			for name := range fe.Bad {
+				want = append(want, name)
+			}
+			slices.Sort(want)
+			got := slices.Sorted(slices.Values(f.Names()))
+			if !slices.Equal(got, want) {
+				t.Fatalf("names %q, want %q", got, want)
+			}
+			var others []string
+			for _, o := range f.NotArrays() {
+				others = append(others, o.Name)
+				if _, err := f.Read(o.Name); err == nil || !strings.Contains(err.Error(), "link") {
+					t.Errorf("%s: read a link: %v", o.Name, err)
+				}
+			}
+			slices.Sort(others)
+			if want := slices.Sorted(slices.Values(fe.Links)); !slices.Equal(others, want) {
+				t.Errorf("links %q, want %q", others, want)
+			}
+			for name, e := range fe.Datasets {
+				a, err := f.Read(name)
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+					continue
+				}
+				checkH5Values(t, fname+":"+name, a, e, strings.HasSuffix(fname, ".mat"))
+				if ent := f.Lookup(name); !slices.Equal(ent.Shape, a.Shape) || ent.DType != a.DType || ent.Err != nil {
+					t.Errorf("%s: entry %v %s %v, array %v %s", name, ent.Shape, ent.DType, ent.Err, a.Shape, a.DType)
+				}
+				a.Close()
+			}
+			for name, word := range fe.Bad {
+				_, err := f.Read(name)
+				if err == nil {
+					t.Errorf("%s: read, want an error", name)
+					continue
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, word) || !strings.Contains(msg, strconv.Quote(name)) ||
+					!strings.Contains(msg, "np.save") || strings.Contains(msg, "\n") {
+					t.Errorf("%s: error %q, want one line naming it, %q and how to convert", name, msg, word)
+				}
+				// Not numbers (skipped where layers are looked for), or numbers stored in a way
+				// not read here (an error when read).
+				if errors.Is(err, ErrUnsupportedDType) == (name == "lzf") {
+					t.Errorf("%s: error matches ErrUnsupportedDType: %v", name, errors.Is(err, ErrUnsupportedDType))
+				}
+			}
+		})
+	}
+}
+
+// readAllH5 opens an HDF5 file held in b and reads every array, returning the errors' messages.
+func readAllH5(t *testing.T, name string, b []byte) []string {
+	t.Helper()
+	open := openHDF5
+	if strings.HasSuffix(name, ".mat") {
+		open = openMAT
+	}
+	f, err := open(name, b, nil)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var msgs []string
+	for _, e := range f.Arrays() {
+		a, err := f.Read(e.Name)
+		if err != nil {
+			msgs = append(msgs, err.Error())
+			continue
+		}
+		checkDecoded(t, a)
+	}
+	return msgs
+}
+
+func hdf5Fixtures(t testing.TB) []string {
+	var paths []string
+	for _, pat := range []string{"*.h5", "*.hdf5", "*.mat"} {
+		p, _ := filepath.Glob(filepath.Join(hdf5Dir, pat))
+		paths = append(paths, p...)
+	}
+	if len(paths) < 5 {
+		t.Fatalf("only %d HDF5 fixtures", len(paths))
+	}
+	return paths
+}
+
+func TestReadHDF5Truncated(t *testing.T) {
+	for _, p := range hdf5Fixtures(t) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(p)
+		for _, cut := range []int{0, 4, 8, 40, 100, 511, 600, 1000, len(b) / 3, len(b) / 2, len(b) - 100, len(b) - 1} {
+			if cut < 0 || cut >= len(b) {
+				continue
+			}
+			msgs := readAllH5(t, name, b[:cut])
+			if len(msgs) == 0 {
+				t.Errorf("%s cut at %d: read without an error", name, cut)
+			}
+			for _, m := range msgs {
+				if !strings.HasPrefix(m, name+": ") || strings.Contains(m, "\n") {
+					t.Errorf("%s cut at %d: error %q, want one line starting with the name", name, cut, m)
+				}
+			}
+			if cut > 600 && !strings.Contains(msgs[0], "truncated") {
+				t.Errorf("%s cut at %d: error %q, want it to say truncated", name, cut, msgs[0])
+			}
+		}
+	}
+}
+
+// TestReadHDF5Corrupt flips bytes all over the fixtures: errors, never a panic or a hang.
+func TestReadHDF5Corrupt(t *testing.T) {
+	step := 7
+	if testing.Short() {
+		step = 97
+	}
+	for _, p := range hdf5Fixtures(t) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(p)
+		c := make([]byte, len(b))
+		for i := 0; i < len(b); i += step {
+			copy(c, b)
+			c[i] ^= 0xa5
+			for _, m := range readAllH5(t, name, c) {
+				if !strings.HasPrefix(m, name+": ") || strings.Contains(m, "\n") {
+					t.Fatalf("%s, byte %d changed: error %q, want one line starting with the name", name, i, m)
+				}
+			}
+		}
+	}
+}
+
+// A chunk whose data no longer match its fletcher32 checksum is an error.
+func TestReadHDF5Fletcher(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(hdf5Dir, "default.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Find the dataset's first chunk through its index.
+	h, root, err := h5superblock(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := h.header(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := h.groupLinks(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds *h5dset
+	for _, l := range links {
+		if l.name == "fletcher" {
+			m, err := h.header(l.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ds, err = h.dataset(l.name, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if ds == nil {
+		t.Fatal("no dataset fletcher")
+	}
+	var first h5chunk
+	if err := h.chunks(ds, []uint64{3, 1}, 72, func(c h5chunk) error {
+		if first.size == 0 {
+			first = c
+		}
+		return nil
+	}); err != nil || first.size < 8 {
+		t.Fatalf("chunk %+v, err %v", first, err)
+	}
+	c := slices.Clone(b)
+	c[h.base+first.addr+first.size-4] ^= 1 // the checksum's first byte
+	f, err := openHDF5("default.h5", c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Read("fletcher"); err == nil || !strings.Contains(err.Error(), "fletcher32 checksum mismatch") {
+		t.Errorf("corrupt chunk: err = %v", err)
+	}
+}

@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+"""Write small HDF5 files with h5py and NumPy's reading of them into testdata/hdf5/.
+
+Run with Debian's interpreter, which has h5py (python3-h5py) and NumPy:
+
+    /usr/bin/python3 testdata/gen_hdf5.py
+
+default.h5 and latest.h5 hold the same datasets, written with h5py's default format (libver
+'earliest': superblock 0, version-1 object headers, groups as symbol tables, chunks indexed by a
+version-1 B-tree) and with libver='latest' (superblock 3, version-2 object headers, links in the
+header or, for a group of many, in a fractal heap indexed by a version-2 B-tree, and the newer
+chunk indexes: single chunk, fixed array, extensible array for one unlimited axis, version-2
+B-tree for several). They cover every dtype read (float16/32/64, int8-64, uint8/16, big-endian),
+ranks 0 to 4, contiguous, compact and chunked layouts (partial edge chunks, chunks never written,
+a fill value, chunk indexes of several levels, a paged fixed array, an implicit index),
+gzip+shuffle, fletcher32, nested groups, a group of many links, soft and external links, an
+empty dataset, and datasets that must be refused (lzf, strings, a compound type, bools). one.hdf5 holds one dataset (no name needed),
+matlab.mat is a MATLAB v7.3-style file (a 512-byte header, then HDF5), and study_X.h5 /
+study_Y.hdf5 are an encoding study whose .npy twins (study_X.npy, study_Y.npy) hold the same
+values. expected.json records, per file and dataset, the shape, the stored dtype and NumPy's
+values (flattened in C order; floats as float.hex()), under "bad" the datasets that must be
+refused with a word their error must contain, and under "links" the soft and external links
+(listed as not arrays).
+"""
+
+import json
+import os
+
+import h5py
+import numpy as np
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hdf5")
+rng = np.random.default_rng(20260707)
+expected = {}
+
+
+def values(a):
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        return [float(v).hex() for v in a.astype(np.float64).ravel()]
+    return [int(v) for v in a.ravel()]
+
+
+def record(fname, f, bad=None):
+    """Read every dataset of the file back with h5py and record it."""
+    path = f.filename
+    f.close()
+    ent = {"datasets": {}, "bad": bad or {}, "links": []}
+    with h5py.File(path, "r") as g:
+        def links(name, grp):
+            for k in grp:
+                link = grp.get(k, getlink=True)
+                if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
+                    ent["links"].append((name + "/" + k).lstrip("/"))
+                elif isinstance(link, h5py.HardLink) and isinstance(grp[k], h5py.Group):
+                    links(name + "/" + k, grp[k])
+
+        links("", g)
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and name not in ent["bad"] and name not in ent["links"]:
+                a = obj[()]
+                ent["datasets"][name] = {"shape": list(obj.shape), "dtype": obj.dtype.newbyteorder("=").name,
+                                         "values": values(a)}
+        g.visititems(visit)
+    expected[fname] = ent
+
+
+def floats(shape, dt):
+    return (rng.normal(size=shape) * 10).astype(dt)
+
+
+def ints(shape, dt):
+    info = np.iinfo(dt)
+    return rng.integers(max(info.min, -30000), min(info.max, 60000), size=shape, endpoint=True).astype(dt)
+
+
+def compact(f, name, data):
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_layout(h5py.h5d.COMPACT)
+    space = h5py.h5s.create_simple(data.shape)
+    tid = h5py.h5t.py_create(data.dtype)
+    ds = h5py.h5d.create(f.id, name.encode(), tid, space, dcpl=dcpl)
+    ds.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(data))
+
+
+def common(f, latest):
+    f["f16"] = floats((3, 5), np.float16)
+    f["f32"] = floats((4, 6), np.float32)
+    f["f64"] = floats((7,), np.float64)
+    f["f32_be"] = floats((2, 3, 4), ">f4")
+    f["f64_be"] = floats((3, 2), ">f8")
+    f["i8"] = ints((5, 3), np.int8)
+    f["i16"] = ints((4, 5), np.int16)
+    f["i16_be"] = ints((3, 4), ">i2")
+    f["i32"] = ints((2, 3, 2), np.int32)
+    f["i64"] = ints((6,), np.int64)
+    f["u8"] = ints((4, 4), np.uint8)
+    f["u16"] = ints((2, 7), np.uint16)
+    f["d4"] = floats((2, 3, 2, 3), np.float32)
+    f["scalar"] = np.float64(2.5)
+    f["empty"] = np.zeros((0, 5), np.float32)
+    f.create_dataset("unwritten", shape=(3, 4), dtype=np.float32)  # never written: fill value 0
+    compact(f, "compact", floats((3, 4), np.float32))
+    compact(f, "compact_i16", ints((5,), np.int16))
+    # chunked: partial edge chunks on every axis
+    f.create_dataset("chunked", data=floats((10, 7), np.float32), chunks=(3, 4))
+    f.create_dataset("chunked3", data=floats((5, 6, 7), np.float64), chunks=(2, 4, 3))
+    f.create_dataset("gzip", data=floats((9, 11), np.float32), chunks=(4, 5), compression="gzip", shuffle=True)
+    f.create_dataset("gzip_i16", data=ints((12, 5), np.int16), chunks=(5, 5), compression="gzip", compression_opts=9)
+    f.create_dataset("fletcher", data=floats((8, 3), np.float64), chunks=(3, 3), fletcher32=True, shuffle=True,
+                     compression="gzip")
+    f.create_dataset("one_chunk", data=floats((4, 5), np.float32), chunks=(4, 5), compression="gzip")
+    # some chunks never written: they read as the fill value
+    d = f.create_dataset("sparse", shape=(6, 6), dtype=np.int32, chunks=(2, 2), fillvalue=7)
+    d[0:2, 2:4] = ints((2, 2), np.int32)
+    d[5, 5] = -3
+    # unlimited axes: extensible array (one) and version-2 B-tree (two) under libver='latest'
+    d = f.create_dataset("grow1", shape=(5, 4), maxshape=(None, 4), dtype=np.float32, chunks=(2, 4))
+    d[...] = floats((5, 4), np.float32)
+    d.resize((7, 4))
+    d[5:] = floats((2, 4), np.float32)
+    d = f.create_dataset("grow2", shape=(5, 6), maxshape=(None, None), dtype=np.float64, chunks=(2, 4),
+                         compression="gzip")
+    d[...] = floats((5, 6), np.float64)
+    # many chunks: a B-tree of several levels; an extensible array's data and super blocks
+    d = f.create_dataset("grow_many", shape=(0, 2), maxshape=(None, 2), dtype=np.int16, chunks=(1, 2))
+    d.resize((300, 2))
+    d[...] = ints((300, 2), np.int16)
+    if latest:
+        # a fixed array of 1100 chunks: paged (1024 elements a page)
+        f.create_dataset("paged", data=ints((1100,), np.int8), chunks=(1,))
+        # chunks allocated early, without filters: the implicit index
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_chunk((2, 3))
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+        data = floats((5, 7), np.float32)
+        ds = h5py.h5d.create(f.id, b"early", h5py.h5t.py_create(data.dtype), h5py.h5s.create_simple(data.shape), dcpl=dcpl)
+        ds.write(h5py.h5s.ALL, h5py.h5s.ALL, data)
+        # 120 chunks over two unlimited axes: a version-2 B-tree of two levels
+        d = f.create_dataset("grow2_many", shape=(12, 10), maxshape=(None, None), dtype=np.float32, chunks=(1, 1))
+        d[...] = floats((12, 10), np.float32)
+        # 100 soft links: dense link storage whose name index has two levels
+        for i in range(100):
+            f[f"links/to{i:03d}"] = h5py.SoftLink("/f32")
+    g = f.create_group("group")
+    g["a"] = floats((3, 2), np.float32)
+    s = g.create_group("sub")
+    s.create_dataset("data", data=floats((4, 3), np.float32), chunks=(2, 2), compression="gzip")
+    many = f.create_group("many")
+    for i in range(20):
+        many[f"layer{i:02d}"] = floats((2, 3), np.float32) + i
+    f["group/soft"] = h5py.SoftLink("/f64")
+    f["ext/external"] = h5py.ExternalLink("other.h5", "/data")  # makes the group new-style
+    f["ext/data"] = floats((2, 2), np.float32)
+    # refused
+    f.create_dataset("lzf", data=floats((6, 4), np.float32), chunks=(3, 4), compression="lzf")
+    f["text"] = np.array([b"a", b"bc"])
+    f["record"] = np.zeros(3, dtype=[("x", "<f4"), ("y", "<i4")])
+    f["flags"] = np.array([True, False, True])
+
+
+bad = {"lzf": "lzf", "text": "string", "record": "compound", "flags": "enum"}
+
+os.makedirs(OUT, exist_ok=True)
+for fname, libver in [("default.h5", "earliest"), ("latest.h5", "latest")]:
+    f = h5py.File(os.path.join(OUT, fname), "w", libver=libver, track_order=False)
+    common(f, libver == "latest")
+    record(fname, f, dict(bad))
+
+f = h5py.File(os.path.join(OUT, "one.hdf5"), "w")
+f.create_dataset("betas", data=ints((6, 10), np.int16), chunks=(2, 10), compression="gzip")
+record("one.hdf5", f)
+
+# MATLAB v7.3: a 512-byte user block with MATLAB's text header; MATLAB stores an n x m matrix as an
+# m x n dataset (column-major), with a MATLAB_class attribute.
+path = os.path.join(OUT, "matlab.mat")
+f = h5py.File(path, "w", userblock_size=512)
+d = f.create_dataset("X", data=floats((3, 4), np.float64))  # MATLAB's size(X) is 4 x 3
+d.attrs["MATLAB_class"] = np.bytes_("double")
+record("matlab.mat", f)
+with open(path, "r+b") as fh:
+    head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
+    fh.write(head.ljust(116) + b"\0" * 8 + b"\x00\x02IM")
+
+# An encoding study: activations (float32) and betas (int16, as NSD's) with a planted signal.
+n, d, m = 60, 8, 5
+x = rng.normal(size=(n, d)).astype(np.float32)
+y = np.round((x @ rng.normal(size=(d, m)) + 2 * rng.normal(size=(n, m))) * 300).astype(np.int16)
+np.save(os.path.join(OUT, "study_X.npy"), x)
+np.save(os.path.join(OUT, "study_Y.npy"), y.astype(np.float32))
+with h5py.File(os.path.join(OUT, "study_X.h5"), "w") as f:
+    f["features"] = x  # one dataset: no --layer needed
+with h5py.File(os.path.join(OUT, "study_Y.hdf5"), "w", libver="latest") as f:
+    f.create_dataset("betas", data=y, chunks=(16, m), compression="gzip", shuffle=True)
+    f["ids"] = np.arange(n)
+
+with open(os.path.join(OUT, "expected.json"), "w") as fh:
+    json.dump(expected, fh, indent=0, sort_keys=True)
+    fh.write("\n")
