@@ -9,10 +9,10 @@
 // A unit is one (model, checkpoint, layer) activation matrix, images x features. Discover finds
 // the units of one model under a path:
 //
-//	acts.npz | acts.safetensors     one checkpoint; each float array is a layer
+//	acts.npz | .safetensors | .h5  one checkpoint; each float array is a layer (HDF5: by path)
 //	DIR/*.npy                       one checkpoint; each file is a layer (DIR/layer-07.npy)
 //	DIR/<ckpt>/*.npy                checkpoints as folders, layers as files
-//	DIR/<ckpt>.npz|.safetensors     checkpoints as bundles, layers as their arrays
+//	DIR/<ckpt>.npz|.safetensors|.h5 checkpoints as bundles, layers as their arrays
 //	DIR/<ckpt>/<one bundle>         the same, one bundle per checkpoint folder
 //	DIR/manifest.csv                explicit: header checkpoint,step,layer,path[,member]
 //

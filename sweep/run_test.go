@@ -185,6 +185,49 @@ func TestDiscoverBundles(t *testing.T) {
 	}
 }
 
+// HDF5 files are bundles too: checkpoints in a folder, their datasets (at group paths) the
+// layers, in natural order; a layer reads as h5py wrote it.
+func TestDiscoverHDF5Bundles(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "hdf5")
+	p, err := sweep.Discover(filepath.Join(dir, "model"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Checkpoints) != 2 || p.Checkpoints[1].Name != "ckpt-200" || p.Checkpoints[1].Step != 200 ||
+		strings.Join(p.Layers, ",") != "blocks/1/out,blocks/2/out,blocks/10/out" {
+		t.Fatalf("HDF5 checkpoints %+v, layers %v", p.Checkpoints, p.Layers)
+	}
+	src := p.Checkpoints[0].Layers[0]
+	f, err := array.Open(src.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	a, err := f.Read(src.Member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := a.Matrix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := array.ReadNPY(filepath.Join(dir, "model_ckpt-100_blocks.1.out.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Close()
+	if x.Rows != want.Shape[0] || x.Cols != want.Shape[1] {
+		t.Fatalf("layer blocks/1/out: %d x %d, want %v", x.Rows, x.Cols, want.Shape)
+	}
+	for i := range x.Rows {
+		for j := range x.Cols {
+			if x.At(i, j) != float64(want.F32[i*x.Cols+j]) {
+				t.Fatalf("layer blocks/1/out (%d, %d): %v, want %v", i, j, x.At(i, j), want.F32[i*x.Cols+j])
+			}
+		}
+	}
+}
+
 // writeSafetensors writes tn x td tensors of the given dtypes (F16 or BF16), value 1.5.
 func writeSafetensors(t *testing.T, path string, dtypes map[string]string) {
 	t.Helper()

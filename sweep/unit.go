@@ -23,7 +23,7 @@ import (
 // Source is where a layer's activations come from: a file (and member), or a function that
 // builds them in memory (the synthetic study).
 type Source struct {
-	Path   string // .npy, .npz or .safetensors file
+	Path   string // .npy, .npz, .safetensors or HDF5 file
 	Member string // array name inside a bundle; "" for a .npy file
 	// Func, when set, builds the activations instead of reading Path.
 	Func func() (engine.Matrix, error)
@@ -292,7 +292,7 @@ func cmpInt(a, b int) int {
 
 func isBundle(p string) bool {
 	e := strings.ToLower(filepath.Ext(p))
-	return e == ".npz" || e == ".safetensors"
+	return e == ".npz" || e == ".safetensors" || e == ".h5" || e == ".hdf5"
 }
 
 func isNPY(p string) bool { return strings.ToLower(filepath.Ext(p)) == ".npy" }

@@ -195,6 +195,17 @@ with h5py.File(os.path.join(OUT, "study_Y.hdf5"), "w", libver="latest") as f:
     f.create_dataset("betas", data=y, chunks=(16, m), compression="gzip", shuffle=True)
     f["ids"] = np.arange(n)
 
+# A model's checkpoints as HDF5 bundles of one dataset per layer (sweep --features model/):
+# layers at group paths, listed out of depth order; the first layer's twin as .npy.
+os.makedirs(os.path.join(OUT, "model"), exist_ok=True)
+for step in (100, 200):
+    with h5py.File(os.path.join(OUT, "model", f"ckpt-{step}.h5"), "w", track_order=False) as f:
+        for l in (10, 2, 1):
+            a = rng.normal(size=(n, 4)).astype(np.float32)
+            f.create_dataset(f"blocks/{l}/out", data=a, track_times=False)
+            if step == 100 and l == 1:
+                np.save(os.path.join(OUT, "model_ckpt-100_blocks.1.out.npy"), a)
+
 with open(os.path.join(OUT, "expected.json"), "w") as fh:
     json.dump(expected, fh, indent=0, sort_keys=True)
     fh.write("\n")
