@@ -508,3 +508,65 @@ func StructureSide(structure string) string {
 	}
 	return ""
 }
+
+// grayordinate identifies one grayordinate of a CIFTI file over brain models: a structure's
+// vertex, or its voxel.
+type grayordinate struct {
+	structure string
+	vertex    int    // -1 for a voxel
+	ijk       [3]int // a voxel's indices
+}
+
+// grayordinates lists g's grayordinates in order; nil for parcels.
+func (g *ciftiGrays) grayordinates() []grayordinate {
+	if g == nil || g.parcels {
+		return nil
+	}
+	var out []grayordinate
+	for _, m := range g.models {
+		if m.voxels {
+			for v := 0; v+2 < len(m.ijk); v += 3 {
+				out = append(out, grayordinate{m.structure, -1, [3]int{m.ijk[v], m.ijk[v+1], m.ijk[v+2]}})
+			}
+			continue
+		}
+		for _, v := range m.vertices {
+			out = append(out, grayordinate{structure: m.structure, vertex: v})
+		}
+	}
+	return out
+}
+
+// SameSelected reports, as an error naming the first difference, where the grayordinates of
+// data (a CIFTI file over brain models, taken as already masked) are not those of mask at its
+// columns sel, in order; nil when they are, or when either is not such a CIFTI file.
+func SameSelected(mask *Geometry, sel []int, data *Geometry) error {
+	if mask == nil || data == nil || mask.grays == nil || data.grays == nil {
+		return nil
+	}
+	gm, gd := mask.grays.grayordinates(), data.grays.grayordinates()
+	if gm == nil || gd == nil {
+		return nil
+	}
+	if len(gd) != len(sel) {
+		return fmt.Errorf("%d grayordinates, the mask selects %d", len(gd), len(sel))
+	}
+	name := func(o grayordinate) string {
+		if o.vertex >= 0 {
+			return fmt.Sprintf("%s vertex %d", o.structure, o.vertex)
+		}
+		return fmt.Sprintf("%s voxel %v", o.structure, o.ijk)
+	}
+	for k, c := range sel {
+		if c < 0 || c >= len(gm) {
+			return fmt.Errorf("mask column %d outside its %d grayordinates", c, len(gm))
+		}
+		if gm[c] != gd[k] {
+			return fmt.Errorf("grayordinate %d is %s, the mask's %d-th selected is %s", k, name(gd[k]), k, name(gm[c]))
+		}
+	}
+	if slices.ContainsFunc(gd, func(o grayordinate) bool { return o.vertex < 0 }) {
+		return sameVolume(mask.grays.volume, data.grays.volume)
+	}
+	return nil
+}

@@ -330,3 +330,36 @@ func TestSameParcelsInAnyListOrder(t *testing.T) {
 		t.Errorf("parcels in another order: %v", err)
 	}
 }
+
+// SameSelected: CIFTI data taken as already masked must be the grayordinates the mask selects,
+// in order (the same file, the same columns: nil; the columns in another order, or a file of
+// another medial wall: the first difference named).
+func TestSameSelected(t *testing.T) {
+	neuro := filepath.Join("..", "testdata", "neuro")
+	hcp, err := ReadGeometry(filepath.Join(neuro, "hcp.dscalar.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vertex, err := ReadGeometry(filepath.Join(neuro, "hcp_vertex.dscalar.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := make([]int, hcp.Targets())
+	for i := range all {
+		all[i] = i
+	}
+	if err := SameSelected(hcp, all, hcp); err != nil {
+		t.Errorf("the same grayordinates: %v", err)
+	}
+	swapped := slices.Clone(all)
+	swapped[0], swapped[6] = 6, 0
+	if err := SameSelected(hcp, swapped, hcp); err == nil || !strings.Contains(err.Error(), "grayordinate 0 is CORTEX_LEFT vertex 0, the mask's 0-th selected is CORTEX_RIGHT vertex") {
+		t.Errorf("the columns in another order: %v", err)
+	}
+	if err := SameSelected(hcp, all, vertex); err == nil || !strings.Contains(err.Error(), "CORTEX_LEFT vertex") {
+		t.Errorf("another medial wall: %v", err)
+	}
+	if err := SameSelected(hcp, all[:5], hcp); err == nil {
+		t.Error("14 grayordinates taken for 5 selected")
+	}
+}

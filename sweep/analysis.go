@@ -91,6 +91,9 @@ func checkGroup(g []*Sweep, sameTargets bool) error {
 			if err := sameParts(a, s); err != nil {
 				return err
 			}
+			if err := sameSpace(a, s); err != nil {
+				return err
+			}
 			if err := sameChannels(a, s); err != nil {
 				return err
 			}
@@ -105,6 +108,28 @@ func sameParts(a, s *Sweep) error {
 	pa, ps := partsOf(a), partsOf(s)
 	if pa != "" && ps != "" && pa != ps {
 		return groupErrorf("%s joins its targets from %s, %s from %s: subjects pooled need the same parts: hemispheres named alike (lh, rh), in the same order (sweep's --brain order), of the same sizes", a.Dir, pa, s.Dir, ps)
+	}
+	return nil
+}
+
+// sameSpace refuses two sweeps whose targets are other voxels, vertices or grayordinates of
+// their spaces (where both know them): another grid (CIFTI: other brain models, the right
+// cortex first, say; a volume: another voxel-to-world matrix), or another mask's voxels.
+func sameSpace(a, s *Sweep) error {
+	ga, gs := a.Meta.Space, s.Meta.Space
+	if ga == nil || gs == nil {
+		return nil
+	}
+	if err := array.SameGrid(ga, gs); err != nil {
+		return groupErrorf("%s's targets are not %s's (%v): subjects pooled target by target need the same voxels, vertices or grayordinates (one space, as fsaverage or HCP's 91k grayordinates); rank and scaling take subjects of their own targets", s.Dir, a.Dir, err)
+	}
+	ta, ts := a.Meta.SpaceTargets, s.Meta.SpaceTargets
+	if ta != nil && ts != nil && !slices.Equal(ta, ts) {
+		k := 0
+		for k < len(ta) && ta[k] == ts[k] {
+			k++
+		}
+		return groupErrorf("%s and %s are masked differently (target %d is voxel %d of one, %d of the other): subjects pooled target by target need the same mask", a.Dir, s.Dir, k, ta[k], ts[k])
 	}
 	return nil
 }
@@ -332,7 +357,8 @@ func groupCoords(g []*Sweep, o SpatialOptions) ([]float64, error) {
 	M := g[0].M
 	override := o.Coords
 	// CIFTI grayordinates: the cortices' surfaces (all their vertices), placed as sweep places them
-	surfaces := override != nil && len(override) != 3*M && g[0].Meta.Space.CiftiSurfaces() != nil
+	spaced := WithSpace(g)
+	surfaces := override != nil && len(override) != 3*M && spaced.Meta.Space.CiftiSurfaces() != nil
 	if !surfaces {
 		if err := checkCoordsParts(withParts(g), o.CoordsFiles, o.CoordsRows); err != nil {
 			return nil, err
@@ -341,7 +367,7 @@ func groupCoords(g []*Sweep, o SpatialOptions) ([]float64, error) {
 	if surfaces {
 		m := Meta{Coords: override, coordFiles: o.CoordsFiles, coordRows: o.CoordsRows}
 		m.Files.Coords = strings.Join(o.CoordsFiles, " + ")
-		if _, err := m.PlaceCoords(g[0].Meta.Space); err != nil {
+		if _, err := m.PlaceCoords(spaced.Meta.Space); err != nil {
 			return nil, err
 		}
 		override = m.Coords
@@ -349,7 +375,7 @@ func groupCoords(g []*Sweep, o SpatialOptions) ([]float64, error) {
 	if override != nil {
 		// given over the whole space of a masked sweep (a surface's every vertex): taken at the
 		// masked targets, as sweep takes them
-		if meta := g[0].Meta; meta.Space != nil && meta.SpaceTargets != nil && len(override) == 3*meta.Space.Targets() {
+		if meta := spaced.Meta; meta.Space != nil && meta.SpaceTargets != nil && len(override) == 3*meta.Space.Targets() {
 			m := Meta{Coords: override}
 			m.Restrict(meta.SpaceTargets, meta.Space.Targets())
 			override = m.Coords
@@ -514,11 +540,23 @@ func targetParts(s *Sweep) ([]string, []int) {
 }
 
 // withParts returns the sweep of g whose targets are known to be joined from several files
-// (meta/parts.txt, or a joined space); g[0] where none is. Sweeps pooled with one have the same
+// (meta/parts.txt, or a joined space) or of both hemispheres of a CIFTI file; g[0] where none
+// is. Sweeps pooled with one have the same
 // parts or none recorded (one file of the same targets, sameParts).
 func withParts(g []*Sweep) *Sweep {
 	for _, s := range g {
-		if s.Meta.Parts != nil || s.Meta.Space != nil && s.Meta.Space.Parts != nil {
+		if s.Meta.Parts != nil || s.Meta.Space != nil && (s.Meta.Space.Parts != nil || s.Meta.Space.Format == "cifti") {
+			return s
+		}
+	}
+	return g[0]
+}
+
+// WithSpace returns the sweep of g that knows its targets' space (the same for all that know
+// it: CheckGroup); g[0] where none does.
+func WithSpace(g []*Sweep) *Sweep {
+	for _, s := range g {
+		if s.Meta.Space != nil {
 			return s
 		}
 	}

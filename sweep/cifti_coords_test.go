@@ -162,3 +162,64 @@ func TestV1PerHemisphereOfCifti(t *testing.T) {
 		}
 	}
 }
+
+// A CIFTI sweep over both cortices pooled with a plain .npy sweep of the same targets: the V1
+// reference must not depend on the order the folders are given.
+func TestV1RefCiftiPooledWithNpy(t *testing.T) {
+	space, err := array.ReadGeometry(filepath.Join("..", "testdata", "neuro", "hcp.dscalar.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coords := []float64{
+		-30, 0, 0, -40, 0, 0, -50, 10, 0, -20, 0, 0, -60, 5, 5, -35, -10, 0,
+		30, 0, 0, 40, 0, 0, 50, 10, 0, 20, 0, 0, 60, 5, 5, 35, -10, 0,
+		-1, 0, 0, 12, 0, 0,
+	}
+	roi := []int{1, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0}
+	names := map[int]string{0: "other", 1: "V1"}
+	cifti := &Sweep{Dir: "cifti", M: 14, Meta: Meta{Space: space, ROI: roi, ROINames: names}}
+	npy := &Sweep{Dir: "npy", M: 14, Meta: Meta{ROI: roi, ROINames: names}}
+	a, errA := v1Ref([]*Sweep{cifti, npy}, coords, nil, "")
+	b, errB := v1Ref([]*Sweep{npy, cifti}, coords, nil, "")
+	if errA != nil || errB != nil || len(a.points) != 2 || len(b.points) != 2 || a.points[1] != b.points[1] {
+		t.Fatalf("cifti first: %v (%v); npy first: %v (%v, warning %q): want each hemisphere's V1 either way", a.points, errA, b.points, errB, b.warning)
+	}
+}
+
+// Two CIFTI sweeps of as many grayordinates but other brain models (here the thalamus's voxels
+// in the brain stem; equally the right cortex before the left) are pooled target by target.
+func TestPoolOtherGrayordinatesRefused(t *testing.T) {
+	neuro := filepath.Join("..", "testdata", "neuro")
+	b, err := os.ReadFile(filepath.Join(neuro, "hcp.dscalar.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stem := filepath.Join(t.TempDir(), "stem.dscalar.nii")
+	if err := os.WriteFile(stem, []byte(strings.Replace(string(b), `CIFTI_STRUCTURE_THALAMUS_LEFT"`, `CIFTI_STRUCTURE_BRAIN_STEM"   `, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s1, _ := array.ReadGeometry(filepath.Join(neuro, "hcp.dscalar.nii"))
+	s2, err := array.ReadGeometry(stem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if array.SameGrid(s1, s2) == nil {
+		t.Fatal("fixture: same grid")
+	}
+	mk := func(dir string, g *array.Geometry) *Sweep {
+		return &Sweep{Dir: dir, M: 14, C: 1, L: 2, F: 5, Manifest: Manifest{Trailing: []int{14}, Layers: []string{"a", "b"}, Checkpoints: []CheckpointInfo{{Name: "c"}}}, Meta: Meta{Space: g}}
+	}
+	if err := CheckGroup([]*Sweep{mk("sub-01", s1), mk("sub-02", s2)}); err == nil || !strings.Contains(err.Error(), "need the same voxels, vertices or grayordinates") {
+		t.Fatalf("sweeps of other grayordinates pooled target by target: %v", err)
+	}
+	if err := CheckGroup([]*Sweep{mk("sub-01", s1), mk("sub-02", s1)}); err != nil {
+		t.Errorf("sweeps of the same grayordinates: %v", err)
+	}
+	// the same space, masked differently
+	m1, m2 := mk("sub-01", s1), mk("sub-02", s1)
+	m1.M, m2.M, m1.Trailing, m2.Trailing = 3, 3, []int{3}, []int{3}
+	m1.Meta.SpaceTargets, m2.Meta.SpaceTargets = []int{0, 1, 2}, []int{0, 1, 3}
+	if err := CheckGroup([]*Sweep{m1, m2}); err == nil || !strings.Contains(err.Error(), "target 2 is voxel 2 of one, 3 of the other") {
+		t.Errorf("sweeps masked differently: %v", err)
+	}
+}

@@ -174,9 +174,12 @@ func HalfTimes(ctx context.Context, g []*Sweep, o HalfTimeOptions) (*HalfTimeRes
 			return nil, err
 		}
 		v1, err := v1Ref(g, coords, o.Spatial.V1, o.Spatial.V1ROI)
-		if err != nil {
+		switch {
+		case err != nil && (len(o.Spatial.V1) > 0 || o.Spatial.V1ROI != "" && !strings.EqualFold(o.Spatial.V1ROI, "V1")):
+			return nil, err // a reference asked for (--v1, --v1-roi) that cannot be: as spatial
+		case err != nil: // no V1 ROI: the other half-times stand
 			res.Notes = append(res.Notes, "no spatial half-time: "+err.Error())
-		} else {
+		default:
 			coords, haveRef = v1.relative(coords), true // each target's reference is now the origin, ref
 			if v1.warning != "" {
 				res.Notes = append(res.Notes, v1.warning)

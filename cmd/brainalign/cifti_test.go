@@ -219,6 +219,11 @@ func TestCiftiSweepSurfaceCoords(t *testing.T) {
 		!strings.Contains(errOut, "targets are of hemispheres lh + rh: give one per hemisphere") {
 		t.Errorf("one --v1 for both cortices of a CIFTI file: exit %d, %q", code, errOut)
 	}
+	// halftime refuses it as spatial does (it was a note, and no spatial half-time)
+	if _, errOut, code := runCLI(t, "halftime", "--v1", "0,0,0", "--no-figures", "--out", filepath.Join(dir, "halftime"), sw); code != 1 ||
+		!strings.Contains(errOut, "give one per hemisphere") {
+		t.Errorf("halftime, one --v1 for both cortices: exit %d, %q", code, errOut)
+	}
 	out := mustRun(t, "spatial", "--v1", "0,0,0", "--v1", "10,0,0", "--no-figures", "--no-mask", "--out", filepath.Join(dir, "spatial"), sw)
 	if !strings.Contains(out, "V1 reference of rh") {
 		t.Errorf("spatial of a CIFTI file's both cortices does not show each one's V1:\n%s", out)

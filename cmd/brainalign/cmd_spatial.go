@@ -96,8 +96,9 @@ func writeSpatial(path func(name string) string, g []*sweep.Sweep, res *sweep.Sp
 			masked[t] = d
 		}
 	}
-	vols, err := writeVolumes(g[0].Meta.Space, path,
-		map[string][]float64{"best_layer_depth": g[0].Meta.Expand(masked)})
+	spaced := sweep.WithSpace(g).Meta // a subject's of a known space, pooled with .npy ones
+	vols, err := writeVolumes(spaced.Space, path,
+		map[string][]float64{"best_layer_depth": spaced.Expand(masked)})
 	if err != nil {
 		return nil, err
 	}

@@ -112,7 +112,7 @@ func TestBrainMask(t *testing.T) {
 	short := filepath.Join(st.dir, "short.npy")
 	must(t, array.WriteNPY(short, []int{5}, []float64{1, 0, 1, 0, 0}))
 	if _, stderr, code := runCLI(t, append(base, "--brain", filepath.Join(ceil, "averaged.npy"), "--brain-mask", short, "--out", filepath.Join(st.dir, "bad"))...); code == 0 ||
-		!strings.Contains(stderr, "has 7 targets, the mask 5 (2 selected): want either") {
+		!strings.Contains(stderr, "has 7 targets, the mask 5 (2 selected): want a mask of 7 targets, or brain data of the 2 selected (already masked)") {
 		t.Errorf("a mask of another size: exit %d, %s", code, stderr)
 	}
 
