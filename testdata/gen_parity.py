@@ -409,6 +409,10 @@ def make_case(name, seed):
         Y[[41, 83, 88, 97], 27] = 1.0
         if name == "kfold4_partly_constant_pearson":
             spec["inner"] = "kfold:4:pearson"
+            # at penalties far above the features' scale the predictions shrink almost
+            # uniformly, so their r barely moves between 1e7 and 1e8 (by ~1e-6): float32
+            # products (OpenBLAS's or the pure-Go ones) may pick either for a few targets
+            spec["agree32"] = 0.95
             desc = ("inner KFold(4) Pearson r with targets constant on runs of rows (whole inner "
                     "training splits: a constant prediction, r 0 at every penalty) and sparse 0/1 targets")
         else:
