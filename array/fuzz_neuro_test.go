@@ -14,25 +14,8 @@ import (
 // header's shape is the data's; ReadGeometry's space is Read's). Work per input stays bounded:
 // a file that reads is at most the data its bytes hold (gzip: deflate's largest ratio).
 
-// addNeuroSeeds adds the fixtures matching pattern (and their first halves) as seeds.
-func addNeuroSeeds(f *testing.F, patterns ...string) {
-	n := 0
-	for _, pattern := range patterns {
-		paths, _ := filepath.Glob(filepath.Join(neuroDir, pattern))
-		for _, p := range paths {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(b)
-			f.Add(b[:len(b)/2])
-			n++
-		}
-	}
-	if n == 0 {
-		f.Fatalf("no fixtures match %v", patterns)
-	}
-}
+// addNeuroSeeds adds the fixtures of testdata/neuro matching the patterns as seeds.
+func addNeuroSeeds(f *testing.F, patterns ...string) { addSeeds(f, neuroDir, patterns...) }
 
 // isGzip reports whether b starts with gzip's magic number.
 func isGzip(b []byte) bool { return len(b) > 1 && b[0] == 0x1f && b[1] == 0x8b }

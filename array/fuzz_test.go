@@ -10,20 +10,27 @@ import (
 // The fuzz targets assert that corrupt input is an error, never a panic, and that what decodes
 // is consistent. `go test` runs the seeds; `go test -fuzz=FuzzParseHeader ./array/` explores.
 
-func addFixtureSeeds(f *testing.F, pattern string) {
-	paths, _ := filepath.Glob(filepath.Join(fixtureDir, pattern))
-	if len(paths) == 0 {
-		f.Fatalf("no fixtures match %s", pattern)
-	}
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
+// addSeeds adds the files of dir matching the patterns, and their first halves, as seeds.
+func addSeeds(f *testing.F, dir string, patterns ...string) {
+	n := 0
+	for _, pattern := range patterns {
+		paths, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+			f.Add(b[:len(b)/2])
+			n++
 		}
-		f.Add(b)
-		f.Add(b[:len(b)/2])
+	}
+	if n == 0 {
+		f.Fatalf("no files of %s match %v", dir, patterns)
 	}
 }
+
+func addFixtureSeeds(f *testing.F, pattern string) { addSeeds(f, fixtureDir, pattern) }
 
 func FuzzParseHeader(f *testing.F) {
 	for _, s := range []string{

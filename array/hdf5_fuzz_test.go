@@ -1,25 +1,13 @@
 package array
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 )
 
 // FuzzReadHDF5 asserts that a corrupt HDF5 file is an error, never a panic or a hang, and that
 // what decodes is consistent. Seeds: the fixtures of testdata/hdf5, whole and cut.
 func FuzzReadHDF5(f *testing.F) {
-	for _, pat := range []string{"*.h5", "*.hdf5", "*.mat"} {
-		paths, _ := filepath.Glob(filepath.Join(hdf5Dir, pat))
-		for _, p := range paths {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(b)
-			f.Add(b[:len(b)/2])
-		}
-	}
+	addSeeds(f, hdf5Dir, "*.h5", "*.hdf5", "*.mat")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, open := range []func(string, []byte, *mapping) (*File, error){openHDF5, openMAT} {
 			file, err := open("fuzz.h5", b, nil)
