@@ -259,3 +259,15 @@ func TestUnreadTypesSayHowToConvert(t *testing.T) {
 		t.Errorf("missing .pt: %v", err)
 	}
 }
+
+// ReversedNote names axes reversed (a volume in MATLAB's order), and nothing else.
+func TestReversedNote(t *testing.T) {
+	if n := ReversedNote([]int{81, 104, 83}, []int{83, 104, 81}); !strings.Contains(n, "the same axes reversed") {
+		t.Errorf("reversed: %q", n)
+	}
+	for _, c := range [][2][]int{{{81, 104, 83}, {81, 104, 83}}, {{81, 104, 83}, {104, 81, 83}}, {{5}, {5}}, {{2, 3}, {3, 2, 1}}} {
+		if n := ReversedNote(c[0], c[1]); n != "" {
+			t.Errorf("%v vs %v: %q", c[0], c[1], n)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package array
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // conversionHint says, for the extension of a file type brainalign does not read but researchers
 // keep arrays in, how to save the array as one it reads; "" for other extensions.
@@ -18,4 +21,19 @@ func conversionHint(ext string) string {
 		return "save the array as .npy (np.save('x.npy', a))"
 	}
 	return ""
+}
+
+// ReversedNote is a hint for shape errors where one shape is the other's axes reversed (x, y, z
+// against z, y, x): arrays written from MATLAB or Fortran order, as NSD's HDF5 betas hold a
+// volume's axes, read in C order; "" otherwise.
+func ReversedNote(a, b []int) string {
+	if len(a) < 2 || len(a) != len(b) || slices.Equal(a, b) {
+		return ""
+	}
+	for i := range a {
+		if a[i] != b[len(b)-1-i] {
+			return ""
+		}
+	}
+	return " (the same axes reversed: an array written in MATLAB's or Fortran's order, as NSD's HDF5 betas hold the volume, read in C order; transpose one, e.g. np.transpose(betas, (0, 3, 2, 1)), or the mask with .T)"
 }

@@ -223,3 +223,27 @@ func TestPoolOtherGrayordinatesRefused(t *testing.T) {
 		t.Errorf("sweeps masked differently: %v", err)
 	}
 }
+
+// A label volume of as many voxels as the targets but other axes (NSD's HDF5 betas hold the
+// volume's axes reversed) is refused, naming the reversal; of the same axes it is taken; a
+// mask's restriction leaves the grid check to the mask's.
+func TestROIVolumeShapeChecked(t *testing.T) {
+	vol := filepath.Join("..", "testdata", "neuro", "mask_uint8.nii") // 3 x 2 x 2, values 0/1
+	m, err := ReadMetaJoined(nil, []string{vol}, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Check("betas.hdf5", []int{3, 2, 2}); err != nil {
+		t.Errorf("the same axes: %v", err)
+	}
+	if err := m.Check("betas.hdf5", []int{2, 2, 3}); err == nil || !strings.Contains(err.Error(), "a label volume shaped 3 x 2 x 2, but the targets of betas.hdf5 are shaped 2 x 2 x 3 (the same axes reversed") {
+		t.Errorf("reversed axes: %v", err)
+	}
+	if err := m.Check("betas.npy", []int{12}); err != nil {
+		t.Errorf("flat targets: %v", err)
+	}
+	m.Restrict([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 12)
+	if err := m.Check("masked", []int{2, 2, 3}); err != nil {
+		t.Errorf("after a mask's restriction: %v", err)
+	}
+}

@@ -34,6 +34,7 @@ type Meta struct {
 	// alignment scores divided by it (AlignmentOptions.Ceiled). Set by ReadCeiling.
 	Ceiling      []float64
 	ceilingShape []int
+	roiShape     []int // a label volume's axes (one --roi file): checked against the targets'
 	// Space is the NIfTI or MGH space of the targets (voxels or vertices), when the brain data
 	// came from such a file (or sweep's --space): results over the targets are also written as
 	// volumes in it. SpaceTargets, when set, are the voxels of Space that the targets are (a
@@ -158,9 +159,12 @@ func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error)
 		m.coordFiles, m.coordRows = append(m.coordFiles, path), append(m.coordRows, shape[0])
 	}
 	for _, path := range rois {
-		labels, err := readInts(path)
+		labels, shape, err := readIntsShape(path)
 		if err != nil {
 			return m, err
+		}
+		if len(rois) == 1 && len(shape) > 1 {
+			m.roiShape = shape
 		}
 		if lower := strings.ToLower(path); roiNames == "" && (strings.HasSuffix(lower, ".dlabel.nii") || strings.HasSuffix(lower, ".label.gii")) {
 			names, err := ciftiLabelNames(path, labels)
@@ -299,8 +303,8 @@ func (m Meta) Check(what string, trailing []int) error {
 		return fmt.Errorf("%s: %d coordinate rows for the %d targets of %s", m.name(m.Files.Coords, "coordinates"), len(m.Coords)/3, targets, what)
 	}
 	if m.Ceiling != nil && (len(m.Ceiling) != targets || len(m.ceilingShape) > 1 && !slices.Equal(m.ceilingShape, trailing)) {
-		return fmt.Errorf("%s: noise ceiling shaped %s, but the targets of %s are shaped %s", m.name(m.Files.Ceiling, "--ceiling"),
-			array.ShapeString(m.ceilingShape), what, array.ShapeString(trailing))
+		return fmt.Errorf("%s: noise ceiling shaped %s, but the targets of %s are shaped %s%s", m.name(m.Files.Ceiling, "--ceiling"),
+			array.ShapeString(m.ceilingShape), what, array.ShapeString(trailing), array.ReversedNote(m.ceilingShape, trailing))
 	}
 	if m.Space != nil {
 		n := m.Space.Targets()
@@ -330,6 +334,11 @@ func (m Meta) Check(what string, trailing []int) error {
 	}
 	if m.ROI != nil && len(m.ROI) != targets {
 		return fmt.Errorf("%s: %d ROI labels for the %d targets of %s", m.name(m.Files.ROI, "ROI labels"), len(m.ROI), targets, what)
+	}
+	if m.ROI != nil && len(m.roiShape) > 1 && len(trailing) > 1 && !slices.Equal(m.roiShape, trailing) {
+		// as many labels, laid over other voxels: NSD's HDF5 betas hold the volume's axes reversed
+		return fmt.Errorf("%s: a label volume shaped %s, but the targets of %s are shaped %s%s", m.name(m.Files.ROI, "ROI labels"),
+			array.ShapeString(m.roiShape), what, array.ShapeString(trailing), array.ReversedNote(m.roiShape, trailing))
 	}
 	if m.ROI != nil && m.Files.ROINames != "" {
 		// after Restrict: an atlas's labels outside a --brain-mask (its background) need no name
@@ -473,6 +482,7 @@ func int64s(v []int) []int64 {
 // labels, noise ceiling), the targets cols: those a mask scores. Metadata over len(cols) targets
 // already are kept as they are; others are left for Check to refuse.
 func (m *Meta) Restrict(cols []int, size int) {
+	m.roiShape = nil // checked against the mask's grid (checkGrids), then over the masked targets
 	if len(cols) == size { // every target kept: as they are, over the masked (flat) targets
 		if len(m.Ceiling) == size {
 			m.ceilingShape = []int{size}
@@ -752,21 +762,31 @@ func ciftiLabelNames(path string, labels []int) (map[int]string, error) {
 
 // readInts reads a 1-d array of integer labels (integer dtype, or floats with integer values).
 func readInts(path string) ([]int, error) {
+	labels, _, err := readIntsShape(path)
+	return labels, err
+}
+
+// readIntsShape is readInts that also returns the array's shape as stored.
+func readIntsShape(path string) ([]int, []int, error) {
 	arrs, err := array.Read(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer array.CloseAll(arrs)
 	// a NIfTI or MGH label volume (an atlas) is flattened in C order over (x, y, z), as brain data
 	// read from such files order their targets; so is a vector stored with axes of size 1 (a
 	// CIFTI or GIFTI label map is 1 x grayordinates or vertices)
 	if len(arrs) == 1 && arrs[0].Geometry != nil && arrs[0].Geometry.OfMaps() && arrs[0].Shape[0] > 1 {
-		return nil, fmt.Errorf("%s: a %s file of %d maps: want one map of labels", path, strings.ToUpper(arrs[0].Geometry.Format), arrs[0].Shape[0])
+		return nil, nil, fmt.Errorf("%s: a %s file of %d maps: want one map of labels", path, strings.ToUpper(arrs[0].Geometry.Format), arrs[0].Shape[0])
 	}
 	if len(arrs) != 1 || len(arrs[0].Shape) != 1 && !isVector(arrs[0].Shape) && (arrs[0].Geometry == nil || len(arrs[0].Shape) != 3) {
-		return nil, fmt.Errorf("%s: want one 1-d array of integer labels (or a NIfTI/MGH label volume)", path)
+		return nil, nil, fmt.Errorf("%s: want one 1-d array of integer labels (or a NIfTI/MGH label volume)", path)
 	}
 	a := arrs[0]
+	var shape []int // a volume's axes; nil for a vector
+	if !isVector(a.Shape) {
+		shape = slices.Clone(a.Shape)
+	}
 	if len(a.Shape) > 1 {
 		a = &array.Array{Name: a.Name, Shape: []int{a.Size()}, DType: a.DType, F32: a.F32, F64: a.F64, I64: a.I64}
 	}
@@ -779,17 +799,17 @@ func readInts(path string) ([]int, error) {
 	default:
 		m, err := a.Matrix()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i := range out {
 			v := m.At(i, 0)
 			if v != math.Trunc(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("%s: label %d is %v, not an integer", path, i, v)
+				return nil, nil, fmt.Errorf("%s: label %d is %v, not an integer", path, i, v)
 			}
 			out[i] = int(v)
 		}
 	}
-	return out, nil
+	return out, shape, nil
 }
 
 // isVector reports whether all axes but at most one have size 1.

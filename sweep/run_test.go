@@ -228,6 +228,14 @@ func TestDiscoverHDF5Bundles(t *testing.T) {
 	}
 }
 
+// A MATLAB v7.3 file is an HDF5 bundle too (here of one layer: too few for a sweep, said so).
+func TestDiscoverMATBundle(t *testing.T) {
+	_, err := sweep.Discover(filepath.Join("..", "testdata", "hdf5", "matlab.mat"), "")
+	if err == nil || !strings.Contains(err.Error(), "layer") || strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("a MATLAB v7.3 file of one array: %v", err)
+	}
+}
+
 // writeSafetensors writes tn x td tensors of the given dtypes (F16 or BF16), value 1.5.
 func writeSafetensors(t *testing.T, path string, dtypes map[string]string) {
 	t.Helper()

@@ -292,7 +292,7 @@ func cmpInt(a, b int) int {
 
 func isBundle(p string) bool {
 	e := strings.ToLower(filepath.Ext(p))
-	return e == ".npz" || e == ".safetensors" || e == ".h5" || e == ".hdf5"
+	return e == ".npz" || e == ".safetensors" || e == ".mat" || array.IsHDF5(p) // .mat: MATLAB v7.3 (HDF5)
 }
 
 func isNPY(p string) bool { return strings.ToLower(filepath.Ext(p)) == ".npy" }
@@ -328,9 +328,9 @@ func Discover(path, model string) (*Plan, error) {
 	case !st.IsDir() && strings.EqualFold(filepath.Ext(path), ".csv"):
 		return readManifest(path, model) // the manifest itself, as well as its folder
 	case !st.IsDir() && isNPY(path):
-		return nil, fmt.Errorf("%s: too few layers: a single .npy file is one layer; a sweep needs a folder of layers, an .npz or a .safetensors file", path)
+		return nil, fmt.Errorf("%s: too few layers: a single .npy file is one layer; a sweep needs a folder of layers, or a bundle of them (.npz, .safetensors, HDF5)", path)
 	case !st.IsDir():
-		return nil, fmt.Errorf("%s: not a folder, .npz, .safetensors or manifest .csv file", path)
+		return nil, fmt.Errorf("%s: not a folder, bundle (.npz, .safetensors, HDF5 .h5/.hdf5, MATLAB v7.3 .mat) or manifest .csv file", path)
 	default:
 		if _, err := os.Stat(filepath.Join(path, "manifest.csv")); err == nil {
 			return readManifest(filepath.Join(path, "manifest.csv"), model)
@@ -519,7 +519,7 @@ func discoverDir(dir string) (cks []Checkpoint, layers [][]string, skipped []str
 		// Folders without arrays (logs, configs) are not checkpoints.
 	}
 	if len(cks) == 0 {
-		return nil, nil, nil, fmt.Errorf("%s: no activations found (.npy layers, checkpoint folders, .npz or .safetensors files, or manifest.csv)", dir)
+		return nil, nil, nil, fmt.Errorf("%s: no activations found (.npy layers, checkpoint folders, .npz, .safetensors, HDF5 or MATLAB v7.3 files, or manifest.csv)", dir)
 	}
 	return cks, layers, skipped, nil
 }

@@ -51,7 +51,7 @@ func init() {
 			"  sweep.json, meta/ (brain metadata kept for the metric commands), merged.json\n" +
 			"Then: brainalign spatial | temporal | halftime | compare, on the sweep folders.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Usage: "the model's activations: `PATH` (folder, .npz, .safetensors, or a folder's manifest.csv)"},
+			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Usage: "the model's activations: `PATH` (folder, .npz, .safetensors, HDF5 .h5/.hdf5 or MATLAB v7.3 .mat bundle, or a folder's manifest.csv)"},
 			brainFlag(false),
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "sweep output `DIR` (created; reused on restart)"},

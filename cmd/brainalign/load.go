@@ -483,8 +483,8 @@ func volumeSpace(spaces []string, y *input) (*array.Geometry, error) {
 		n *= d
 	}
 	if n != g.Targets() || len(trailing) > 1 && !slices.Equal(trailing, g.Spatial) {
-		return nil, fmt.Errorf("--space %s: a space of %s voxels or vertices, but %s's targets are shaped %s",
-			strings.Join(spaces, " + "), array.ShapeString(g.Spatial), y.name(), array.ShapeString(trailing))
+		return nil, fmt.Errorf("--space %s: a space of %s voxels or vertices, but %s's targets are shaped %s%s",
+			strings.Join(spaces, " + "), array.ShapeString(g.Spatial), y.name(), array.ShapeString(trailing), array.ReversedNote(g.Spatial, trailing))
 	}
 	if y.geo != nil && y.geo.Targets() == g.Targets() {
 		if err := array.SameGrid(g, y.geo); err != nil {

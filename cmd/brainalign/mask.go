@@ -78,8 +78,8 @@ func (mk *targetMask) apply(y *input) error {
 	switch y.m.Cols {
 	case mk.size():
 		if len(trailing) > 1 && len(mk.shape) > 1 && !slices.Equal(trailing, mk.shape) {
-			return fmt.Errorf("--brain-mask %s: shaped %s, but %s's targets are shaped %s", mk.path,
-				array.ShapeString(mk.shape), y.name(), array.ShapeString(trailing))
+			return fmt.Errorf("--brain-mask %s: shaped %s, but %s's targets are shaped %s%s", mk.path,
+				array.ShapeString(mk.shape), y.name(), array.ShapeString(trailing), array.ReversedNote(mk.shape, trailing))
 		}
 		if len(mk.shape) == 1 && len(trailing) > 1 {
 			// a flat mask over the targets in C order: the outputs keep the brain data's shape
