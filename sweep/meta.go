@@ -482,7 +482,9 @@ func int64s(v []int) []int64 {
 // labels, noise ceiling), the targets cols: those a mask scores. Metadata over len(cols) targets
 // already are kept as they are; others are left for Check to refuse.
 func (m *Meta) Restrict(cols []int, size int) {
-	m.roiShape = nil       // checked against the mask's grid (checkGrids), then over the masked targets
+	// a label volume was checked against the mask's grid (checkGrids); now it is over the masked
+	// targets
+	m.roiShape = nil
 	if len(cols) == size { // every target kept: as they are, over the masked (flat) targets
 		if len(m.Ceiling) == size {
 			m.ceilingShape = []int{size}
