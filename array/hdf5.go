@@ -295,12 +295,14 @@ func (h *h5file) header(a uint64) ([]h5msg, error) {
 	seen := map[uint64]bool{}
 	var queue []chunk
 	v2 := false
+	corder := false // v2: each message carries a 2-byte creation order (the header's flag 0x04)
 	if head := d.bytes(4); string(head) == "OHDR" {
 		v2 = true
 		if ver := d.u8(); ver != 2 {
 			return nil, fmt.Errorf("corrupt: object header version %d", ver)
 		}
 		flags := d.u8()
+		corder = flags&0x04 != 0
 		if flags&0x20 != 0 {
 			d.skip(16)
 		}
@@ -314,7 +316,7 @@ func (h *h5file) header(a uint64) ([]h5msg, error) {
 		start := a + uint64(d.p)
 		queue = append(queue, chunk{start, size})
 		seen[start] = true
-		msgs, err = h.messages(queue[0].a, queue[0].n, true, msgs)
+		msgs, err = h.messages(queue[0].a, queue[0].n, true, corder, msgs)
 		if err != nil {
 			return nil, err
 		}
@@ -332,7 +334,7 @@ func (h *h5file) header(a uint64) ([]h5msg, error) {
 			return nil, fmt.Errorf("object header: %w", errH5Short)
 		}
 		seen[a+16] = true
-		msgs, err = h.messages(a+16, size, false, msgs)
+		msgs, err = h.messages(a+16, size, false, false, msgs)
 		if err != nil {
 			return nil, err
 		}
@@ -364,15 +366,16 @@ func (h *h5file) header(a uint64) ([]h5msg, error) {
 			continue
 		}
 		seen[ca] = true
-		if msgs, err = h.messages(ca, cn, v2, msgs); err != nil {
+		if msgs, err = h.messages(ca, cn, v2, corder, msgs); err != nil {
 			return nil, err
 		}
 	}
 	return msgs, nil
 }
 
-// messages appends the messages of one header chunk.
-func (h *h5file) messages(a, n uint64, v2 bool, msgs []h5msg) ([]h5msg, error) {
+// messages appends the messages of one header chunk. In a version-2 header each message has a
+// 2-byte creation order when the header's flags (not the message's) say creation order is tracked.
+func (h *h5file) messages(a, n uint64, v2, corder bool, msgs []h5msg) ([]h5msg, error) {
 	if err := h.spend(1); err != nil {
 		return nil, err
 	}
@@ -388,7 +391,7 @@ func (h *h5file) messages(a, n uint64, v2 bool, msgs []h5msg) ([]h5msg, error) {
 				break // a gap
 			}
 			typ, size, flags = d.u8(), d.u16(), d.u8()
-			if flags&0x04 != 0 {
+			if corder {
 				d.skip(2)
 			}
 		} else {

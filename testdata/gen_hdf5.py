@@ -206,6 +206,19 @@ for step in (100, 200):
             if step == 100 and l == 1:
                 np.save(os.path.join(OUT, "model_ckpt-100_blocks.1.out.npy"), a)
 
+# Files the reader once got wrong, both libvers: creation order tracked (a 2-byte field in every
+# message of a version-2 header).
+for lv in ("earliest", "latest"):
+    f = h5py.File(os.path.join(OUT, f"trackorder_{lv}.h5"), "w", libver=lv, track_order=True)
+    f["b"] = floats((3, 4), np.float32)
+    f["a"] = floats((5,), np.float32)
+    f.create_dataset("c", data=floats((10, 7), np.float32), chunks=(3, 4), compression="gzip")
+    g = f.create_group("g", track_order=True)
+    for i in range(12):
+        g[f"m{i:02d}"] = floats((2,), np.float32)
+    f["b"].attrs["u"] = 1
+    record(f"trackorder_{lv}.h5", f)
+
 with open(os.path.join(OUT, "expected.json"), "w") as fh:
     json.dump(expected, fh, indent=0, sort_keys=True)
     fh.write("\n")
