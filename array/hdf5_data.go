@@ -713,6 +713,9 @@ func (h *h5file) chunks(ds *h5dset, grid []uint64, chunkBytes int, put func(h5ch
 		}
 		return c
 	}
+	if h.undef(ds.addr) {
+		return nil // no chunk written (the index is made with the first): all the fill value
+	}
 	switch ds.index {
 	case 0:
 		keyLen := 8 + 8*(rank+1)

@@ -219,6 +219,23 @@ for lv in ("earliest", "latest"):
     f["b"].attrs["u"] = 1
     record(f"trackorder_{lv}.h5", f)
 
+# Chunked datasets with no chunk written, every chunk index of both libvers: the index address is
+# undefined, and the data are all the fill value.
+for lv in ("earliest", "latest"):
+    f = h5py.File(os.path.join(OUT, f"unwritten_{lv}.h5"), "w", libver=lv)
+    f.create_dataset("fixed", shape=(5, 5), dtype=np.float32, chunks=(2, 2), fillvalue=np.float32(-1.5))
+    f.create_dataset("fixed_gzip", shape=(5, 5), dtype=np.float32, chunks=(2, 2), compression="gzip")
+    f.create_dataset("one_chunk", shape=(5, 5), dtype=np.float32, chunks=(5, 5), compression="gzip")
+    f.create_dataset("grow1", shape=(5, 5), maxshape=(None, 5), dtype=np.float32, chunks=(2, 2),
+                     fillvalue=np.float32(2))
+    f.create_dataset("grow1_gzip", shape=(5, 5), maxshape=(None, 5), dtype=np.int16, chunks=(2, 2),
+                     compression="gzip", fillvalue=3)
+    f.create_dataset("grow2", shape=(5, 5), maxshape=(None, None), dtype=np.float64, chunks=(2, 2))
+    f.create_dataset("grow2_gzip", shape=(5, 5), maxshape=(None, None), dtype=np.float32, chunks=(2, 2),
+                     compression="gzip", fillvalue=np.float32(-7))
+    f["ok"] = floats((2,), np.float32)
+    record(f"unwritten_{lv}.h5", f)
+
 with open(os.path.join(OUT, "expected.json"), "w") as fh:
     json.dump(expected, fh, indent=0, sort_keys=True)
     fh.write("\n")
