@@ -526,6 +526,15 @@ func (h *h5file) chunked(ds *h5dset) ([]byte, error) {
 		grid[i] = uint64((ds.dims[i] + ds.chunk[i] - 1) / ds.chunk[i])
 	}
 	var zr io.ReadCloser // one inflater for all chunks
+	// Each chunk position is filled once (an index naming one twice is corrupt), and the bytes
+	// the filters take and give, all chunks together, are bounded by what the file can hold
+	// decompressed: index entries sharing a chunk's bytes are not decoded without end.
+	cells := uint64(1)
+	for _, g := range grid {
+		cells *= g // at most ds.n: each chunk holds an element
+	}
+	filled := make([]uint64, (cells+63)/64)
+	work, budget := 0, maxInflate(len(h.buf))
 	put := func(c h5chunk) error {
 		if err := h.spend(1); err != nil {
 			return err
@@ -542,14 +551,25 @@ func (h *h5file) chunked(ds *h5dset) ([]byte, error) {
 				edge = true
 			}
 		}
+		k := linear(grid, c.scaled)
+		if filled[k/64]&(1<<(k%64)) != 0 {
+			return fmt.Errorf("corrupt: two chunks at chunk position %v in the chunk index", c.scaled)
+		}
+		filled[k/64] |= 1 << (k % 64)
 		stored, err := h.at(c.addr, c.size)
 		if err != nil {
 			return fmt.Errorf("chunk %v: %v", c.scaled, err)
 		}
 		data := stored
 		if len(ds.filters) > 0 && !(edge && ds.noEdge) {
+			if work += len(stored); work > budget {
+				return fmt.Errorf("corrupt: the chunks decode to more than the %d bytes a file of %d bytes can hold", budget, len(h.buf))
+			}
 			if data, err = ds.unfilter(stored, c.mask, chunkBytes, &zr); err != nil {
 				return fmt.Errorf("chunk %v: %v", c.scaled, err)
+			}
+			if work += len(data); work > budget {
+				return fmt.Errorf("corrupt: the chunks decode to more than the %d bytes a file of %d bytes can hold", budget, len(h.buf))
 			}
 		}
 		if len(data) != chunkBytes {

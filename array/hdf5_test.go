@@ -1,6 +1,7 @@
 package array
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
@@ -293,5 +294,64 @@ func TestReadHDF5Fletcher(t *testing.T) {
 	}
 	if _, err := f.Read("fletcher"); err == nil || !strings.Contains(err.Error(), "fletcher32 checksum mismatch") {
 		t.Errorf("corrupt chunk: err = %v", err)
+	}
+}
+
+// h5rootDataset finds a dataset of the root group of the HDF5 file in b.
+func h5rootDataset(t *testing.T, b []byte, name string) (*h5file, *h5dset) {
+	t.Helper()
+	h, root, err := h5superblock(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := h.header(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := h.groupLinks(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range links {
+		if l.name == name {
+			m, err := h.header(l.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds, err := h.dataset(l.name, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h, ds
+		}
+	}
+	t.Fatalf("no dataset %q", name)
+	return nil, nil
+}
+
+// A chunk index naming one chunk position twice is corrupt: each chunk is decoded once (entries
+// repeating a position, or sharing a chunk's bytes, cost no work without end).
+func TestReadHDF5DuplicateChunk(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(hdf5Dir, "one.hdf5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, ds := h5rootDataset(t, b, "betas") // 6 x 10, chunks of 2 x 10 (gzip): a B-tree leaf of 3
+	node := b[h.base+ds.addr:]
+	if string(node[:4]) != "TREE" || node[4] != 1 || node[5] != 0 || binary.LittleEndian.Uint16(node[6:]) != 3 || h.so != 8 {
+		t.Fatalf("not the chunk B-tree leaf expected: % x", node[:8])
+	}
+	// Keys are the chunk's size and filter mask (4 bytes each) and its offsets (8 bytes each, rank + 1),
+	// each followed by a child's address (8 bytes), after a 24-byte node header.
+	const key = 4 + 4 + 8*3
+	c := slices.Clone(b)
+	second := h.base + ds.addr + 24 + key + 8
+	binary.LittleEndian.PutUint64(c[second+8:], 0) // the second chunk at the first one's position
+	f, err := openHDF5("one.hdf5", c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Read("betas"); err == nil || !strings.Contains(err.Error(), "two chunks at chunk position [0 0]") {
+		t.Errorf("duplicate chunk position: err = %v", err)
 	}
 }
