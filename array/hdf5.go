@@ -63,6 +63,14 @@ type h5file struct {
 	so, sl int    // sizes of offsets and lengths
 	work   int
 	matlab bool // a MATLAB v7.3 file: dimensions reversed, column-major
+	// headers holds the object headers read, by address: an object hard-linked many times is
+	// read once.
+	headers map[uint64]h5header
+}
+
+type h5header struct {
+	msgs []h5msg
+	err  error
 }
 
 // h5dec decodes little-endian fields from a byte slice; reading past its end sets bad and yields
@@ -284,14 +292,28 @@ const (
 	h5SymbolTable  = 0x11
 )
 
-// header reads the messages of the object header at a, following continuation chunks.
+// header returns the messages of the object header at a, read once.
 func (h *h5file) header(a uint64) ([]h5msg, error) {
+	if c, ok := h.headers[a]; ok {
+		return c.msgs, c.err
+	}
+	msgs, err := h.readHeader(a)
+	if h.headers == nil {
+		h.headers = map[uint64]h5header{}
+	}
+	h.headers[a] = h5header{msgs, err}
+	return msgs, err
+}
+
+// readHeader reads the messages of the object header at a, following continuation chunks.
+func (h *h5file) readHeader(a uint64) ([]h5msg, error) {
 	d, err := h.from(a)
 	if err != nil {
 		return nil, err
 	}
 	type chunk struct{ a, n uint64 }
 	var msgs []h5msg
+	count := 0 // messages parsed, NIL ones included
 	seen := map[uint64]bool{}
 	var queue []chunk
 	v2 := false
@@ -316,7 +338,7 @@ func (h *h5file) header(a uint64) ([]h5msg, error) {
 		start := a + uint64(d.p)
 		queue = append(queue, chunk{start, size})
 		seen[start] = true
-		msgs, err = h.messages(queue[0].a, queue[0].n, true, corder, msgs)
+		msgs, err = h.messages(queue[0].a, queue[0].n, true, corder, msgs, &count)
 		if err != nil {
 			return nil, err
 		}
@@ -334,7 +356,7 @@ func (h *h5file) header(a uint64) ([]h5msg, error) {
 			return nil, fmt.Errorf("object header: %w", errH5Short)
 		}
 		seen[a+16] = true
-		msgs, err = h.messages(a+16, size, false, false, msgs)
+		msgs, err = h.messages(a+16, size, false, false, msgs, &count)
 		if err != nil {
 			return nil, err
 		}
@@ -366,7 +388,7 @@ func (h *h5file) header(a uint64) ([]h5msg, error) {
 			continue
 		}
 		seen[ca] = true
-		if msgs, err = h.messages(ca, cn, v2, corder, msgs); err != nil {
+		if msgs, err = h.messages(ca, cn, v2, corder, msgs, &count); err != nil {
 			return nil, err
 		}
 	}
@@ -375,7 +397,9 @@ func (h *h5file) header(a uint64) ([]h5msg, error) {
 
 // messages appends the messages of one header chunk. In a version-2 header each message has a
 // 2-byte creation order when the header's flags (not the message's) say creation order is tracked.
-func (h *h5file) messages(a, n uint64, v2, corder bool, msgs []h5msg) ([]h5msg, error) {
+// Every message parsed, NIL (type 0) ones too, counts as work and against the header's cap
+// (count, over its chunks).
+func (h *h5file) messages(a, n uint64, v2, corder bool, msgs []h5msg, count *int) ([]h5msg, error) {
 	if err := h.spend(1); err != nil {
 		return nil, err
 	}
@@ -405,8 +429,11 @@ func (h *h5file) messages(a, n uint64, v2, corder bool, msgs []h5msg) ([]h5msg, 
 		if d.bad {
 			return nil, fmt.Errorf("object header message %#x: %w", typ, errH5Short)
 		}
-		if len(msgs) >= 1<<16 {
+		if *count++; *count > 1<<16 {
 			return nil, errors.New("corrupt: too many object header messages")
+		}
+		if err := h.spend(1); err != nil {
+			return nil, err
 		}
 		if typ != 0 {
 			msgs = append(msgs, h5msg{typ: uint16(typ), flags: byte(flags), data: data})

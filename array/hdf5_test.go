@@ -355,3 +355,39 @@ func TestReadHDF5DuplicateChunk(t *testing.T) {
 		t.Errorf("duplicate chunk position: err = %v", err)
 	}
 }
+
+// NIL messages count as work and against a header's cap on messages; a header is read once
+// however many links lead to it.
+func TestReadHDF5HeaderWork(t *testing.T) {
+	const n = 1<<16 + 1
+	h := &h5file{buf: make([]byte, 4*n), so: 8, sl: 8} // n empty NIL messages of a version-2 header
+	count := 0
+	if _, err := h.messages(0, 4*(n-1), true, false, nil, &count); err != nil || h.work < n-1 {
+		t.Fatalf("%d NIL messages: work %d, err %v", n-1, h.work, err)
+	}
+	count = 0
+	if _, err := h.messages(0, 4*n, true, false, nil, &count); err == nil || !strings.Contains(err.Error(), "too many object header messages") {
+		t.Errorf("%d NIL messages: err %v", n, err)
+	}
+
+	b, err := os.ReadFile(filepath.Join(hdf5Dir, "default.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, root, err := h5superblock(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.walkGroup(newFile("default.h5", b, nil), "", root, 0, map[uint64]bool{root: true}); err != nil {
+		t.Fatal(err)
+	}
+	work := h.work
+	m1, err := h.header(root)
+	if err != nil || len(m1) == 0 {
+		t.Fatal(err)
+	}
+	m2, _ := h.header(root)
+	if h.work != work || &m1[0] != &m2[0] {
+		t.Errorf("a header read again: work %d then %d", work, h.work)
+	}
+}
