@@ -603,8 +603,8 @@ func (h *h5file) linkMessage(b []byte) (h5link, error) {
 			l.target = strings.ReplaceAll(l.target[1:], "\x00", ":")
 		}
 	default:
-		l.kind = 1
 		l.target = fmt.Sprintf("user-defined link type %d", l.kind)
+		l.kind = 1
 	}
 	return l, d.err("link message")
 }

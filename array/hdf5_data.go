@@ -410,7 +410,7 @@ func (h *h5file) readDataset(ds *h5dset, m *mapping) (*Array, error) {
 	case 1:
 		switch {
 		case h.undef(ds.addr): // never written
-			b, err := ds.filled(len(h.buf))
+			b, err := ds.filled(len(h.buf), true)
 			if err != nil {
 				return nil, err
 			}
@@ -445,9 +445,18 @@ func (h *h5file) readDataset(ds *h5dset, m *mapping) (*Array, error) {
 	return a, nil
 }
 
-// filled returns the dataset's bytes all set to its fill value.
-func (ds *h5dset) filled(fileSize int) ([]byte, error) {
-	if ds.nbytes > maxInflate(fileSize) {
+// h5maxFill bounds the size of a dataset never written (all its fill value), which a file of any
+// size can declare.
+const h5maxFill = 1 << 32
+
+// filled returns the dataset's bytes all set to its fill value. A dataset with data stored
+// (unwritten false) is at most what the file can hold decompressed; one never written, at most
+// h5maxFill bytes.
+func (ds *h5dset) filled(fileSize int, unwritten bool) ([]byte, error) {
+	if unwritten && ds.nbytes > max(h5maxFill, maxInflate(fileSize)) {
+		return nil, fmt.Errorf("unsupported: %s %s, never written, declares %d bytes of its fill value, more than the %d read", ShapeString(ds.dims), ds.t.name, ds.nbytes, h5maxFill)
+	}
+	if !unwritten && ds.nbytes > maxInflate(fileSize) {
 		return nil, fmt.Errorf("corrupt or unsupported: %s %s declares %d bytes, more than a file of %d bytes can hold", ShapeString(ds.dims), ds.t.name, ds.nbytes, fileSize)
 	}
 	b := make([]byte, ds.nbytes)
@@ -508,7 +517,7 @@ type h5chunk struct {
 
 // chunked decodes a chunked dataset into memory.
 func (h *h5file) chunked(ds *h5dset) ([]byte, error) {
-	out, err := ds.filled(len(h.buf))
+	out, err := ds.filled(len(h.buf), h.undef(ds.addr) && ds.index != 2)
 	if err != nil {
 		return nil, err
 	}

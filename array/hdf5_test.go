@@ -391,3 +391,34 @@ func TestReadHDF5HeaderWork(t *testing.T) {
 		t.Errorf("a header read again: work %d then %d", work, h.work)
 	}
 }
+
+// A dataset never written reads as its fill value whatever its size beside the file's; a
+// user-defined link's error names its type.
+func TestReadHDF5FillOnly(t *testing.T) {
+	f, err := Open(filepath.Join(hdf5Dir, "unwritten_large.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, want := range map[string]float64{"large": 0.5, "large_contiguous": -2} {
+		a, err := f.Read(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !slices.Equal(a.Shape, []int{2000, 2000}) || len(a.F32) != 4e6 {
+			t.Fatalf("%s: shape %v, %d float32s", name, a.Shape, len(a.F32))
+		}
+		for i, v := range a.F32 {
+			if float64(v) != want {
+				t.Fatalf("%s: element %d = %v, want %v", name, i, v, want)
+			}
+		}
+		a.Close()
+	}
+
+	h := &h5file{so: 8, sl: 8}
+	l, err := h.linkMessage([]byte{1, 0x08, 5, 1, 'x'})
+	if err != nil || l.kind != 1 || l.target != "user-defined link type 5" {
+		t.Errorf("user-defined link: %+v, %v", l, err)
+	}
+}

@@ -236,6 +236,12 @@ for lv in ("earliest", "latest"):
     f["ok"] = floats((2,), np.float32)
     record(f"unwritten_{lv}.h5", f)
 
+# A dataset never written larger than a file of its size could hold decompressed: 16 MB of its
+# fill value (not recorded: 4M values).
+with h5py.File(os.path.join(OUT, "unwritten_large.h5"), "w") as f:
+    f.create_dataset("large", shape=(2000, 2000), dtype=np.float32, chunks=(100, 100), fillvalue=np.float32(0.5))
+    f.create_dataset("large_contiguous", shape=(2000, 2000), dtype=np.int16, fillvalue=-2)
+
 with open(os.path.join(OUT, "expected.json"), "w") as fh:
     json.dump(expected, fh, indent=0, sort_keys=True)
     fh.write("\n")
