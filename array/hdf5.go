@@ -900,6 +900,8 @@ type h5heap struct {
 	lenBytes       int
 	blocks         []h5hblock // sorted by offset
 	checksummedDir bool
+	hugeBT         uint64               // the version-2 B-tree of huge objects
+	huge           map[uint64][2]uint64 // huge objects by ID: address and length (read when first needed)
 }
 
 type h5hblock struct{ off, addr, size uint64 }
@@ -916,12 +918,12 @@ func (h *h5file) fractalHeap(a uint64) (*h5heap, error) {
 	idLen, filterLen := int(d.u16()), d.u16()
 	flags := d.u8()
 	maxMan := d.u32()
-	d.skip(h.sl)     // next huge id
-	h.addr(d)        // huge object B-tree
-	d.skip(h.sl)     // free space
-	h.addr(d)        // free-space manager
-	d.skip(6 * h.sl) // managed space, allocated, iterator, objects, huge size, huge count
-	d.skip(2 * h.sl) // tiny size, tiny count
+	d.skip(h.sl)        // next huge id
+	hugeBT := h.addr(d) // huge object B-tree
+	d.skip(h.sl)        // free space
+	h.addr(d)           // free-space manager
+	d.skip(6 * h.sl)    // managed space, allocated, iterator, objects, huge size, huge count
+	d.skip(2 * h.sl)    // tiny size, tiny count
 	width := d.u16()
 	start, maxDirect := h.length(d), h.length(d)
 	maxHeapBits := d.u16()
@@ -938,7 +940,7 @@ func (h *h5file) fractalHeap(a uint64) (*h5heap, error) {
 		maxDirect > 1<<40 || maxHeapBits == 0 || maxHeapBits > 64 || width&(width-1) != 0 {
 		return nil, fmt.Errorf("corrupt fractal heap header (width %d, blocks of %d to %d bytes, %d-bit offsets)", width, start, maxDirect, maxHeapBits)
 	}
-	fh := &h5heap{h: h, idLen: idLen, offBytes: (int(maxHeapBits) + 7) / 8, checksummedDir: flags&2 != 0}
+	fh := &h5heap{h: h, idLen: idLen, offBytes: (int(maxHeapBits) + 7) / 8, checksummedDir: flags&2 != 0, hugeBT: hugeBT}
 	fh.lenBytes = min((bits.Len64(maxDirect-1)+7)/8, bits.Len64(maxMan)/8+1)
 	if h.undef(root) {
 		return fh, nil
@@ -1070,5 +1072,34 @@ func (fh *h5heap) object(id []byte) ([]byte, error) {
 		}
 		return id[1 : 1+n], nil
 	}
-	return nil, errors.New("huge fractal heap objects are not supported")
+	// Huge: stored apart from the heap's blocks (an object larger than its managed objects may be,
+	// as a link name of more than about 4 KB); the ID holds its address and length, or its key in
+	// the huge objects' B-tree.
+	h := fh.h
+	if len(id)-1 >= h.so+h.sl {
+		d := &h5dec{b: id[1:]}
+		a, n := h.addr(d), h.length(d)
+		return h.at(a, n)
+	}
+	if fh.huge == nil {
+		fh.huge = map[uint64][2]uint64{}
+		if err := h.btree2(fh.hugeBT, 1, func(r []byte) error {
+			d := &h5dec{b: r}
+			a, n, key := h.addr(d), h.length(d), h.length(d)
+			if err := d.err("huge object record"); err != nil {
+				return err
+			}
+			fh.huge[key] = [2]uint64{a, n}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("huge objects: %v", err)
+		}
+	}
+	d := &h5dec{b: id[1:]}
+	key := d.uint(min(len(id)-1, 8))
+	o, ok := fh.huge[key]
+	if !ok {
+		return nil, fmt.Errorf("corrupt: huge heap object %d not in the heap's index", key)
+	}
+	return h.at(o[0], o[1])
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -420,5 +421,33 @@ func TestReadHDF5FillOnly(t *testing.T) {
 	l, err := h.linkMessage([]byte{1, 0x08, 5, 1, 'x'})
 	if err != nil || l.kind != 1 || l.target != "user-defined link type 5" {
 		t.Errorf("user-defined link: %+v, %v", l, err)
+	}
+}
+
+// A link name of 5000 bytes in a dense group is a huge fractal heap object, stored apart.
+func TestReadHDF5HugeLinkName(t *testing.T) {
+	f, err := Open(filepath.Join(hdf5Dir, "longname.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	long := "dense/" + strings.Repeat("L", 5000)
+	want := []string{long}
+	for i := range 10 {
+		want = append(want, fmt.Sprintf("dense/d%d", i))
+	}
+	slices.Sort(want)
+	if got := slices.Sorted(slices.Values(f.Names())); !slices.Equal(got, want) {
+		t.Fatalf("%d names, want %d", len(got), len(want))
+	}
+	for i, name := range append(want[1:], long) {
+		a, err := f.Read(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.F32, []float32{float32(i), float32(i)}) {
+			t.Errorf("%.20s: %v, want %d", name, a.F32, i)
+		}
+		a.Close()
 	}
 }
