@@ -30,6 +30,10 @@ import (
 //   - Integer datasets read as floating point, exactly (float32 for 8 and 16 bits, float64 for
 //     wider ones), as NIfTI's integers do; nothing is rescaled (NSD's int16 betas are the values
 //     stored, the betas times 300). Array.DType stays the stored type ("int16").
+//   - MATLAB v7.3: shapes as MATLAB's size() (the dataset's dims reversed, Fortran order); a
+//     dataset's MATLAB_class attribute must be a numeric class when there is one (char, logical
+//     and others are refused as not numeric data), and MATLAB_empty marks an empty array, whose
+//     dataset holds its dimensions.
 //
 // Everything else is refused with an error that names the dataset and says how to convert it:
 // other filters (lzf, szip, blosc, ...), strings, compounds, enums (h5py's bools), variable-length
@@ -288,6 +292,7 @@ const (
 	h5Layout       = 0x08
 	h5GroupInfo    = 0x0A
 	h5Filters      = 0x0B
+	h5Attribute    = 0x0C
 	h5Continuation = 0x10
 	h5SymbolTable  = 0x11
 )

@@ -70,6 +70,11 @@ func (h *h5file) datasetEntry(e *Entry, msgs []h5msg) error {
 		return fmt.Errorf("%s: %v", e.label, err)
 	}
 	e.Shape, e.DType = slices.Clone(ds.dims), ds.t.name
+	if h.matlab {
+		if done, err := h.matlabEntry(e, ds, msgs); done || err != nil {
+			return err
+		}
+	}
 	if h.matlab && len(ds.dims) >= 2 {
 		slices.Reverse(e.Shape)
 		e.Fortran = true
@@ -78,6 +83,7 @@ func (h *h5file) datasetEntry(e *Entry, msgs []h5msg) error {
 		hc := *h // a copy per read: its own work count (reads may run at once)
 		hc.buf = f.buf
 		hc.work = 0
+		hc.headers = nil
 		a, err := hc.readDataset(ds, f.m)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", e.label, err)
@@ -86,6 +92,159 @@ func (h *h5file) datasetEntry(e *Entry, msgs []h5msg) error {
 		return a, nil
 	}
 	return nil
+}
+
+// h5matlabNumeric maps the MATLAB_class of MATLAB's numeric arrays to their dtype.
+var h5matlabNumeric = map[string]string{
+	"double": "float64", "single": "float32", "int8": "int8", "uint8": "uint8", "int16": "int16",
+	"uint16": "uint16", "int32": "int32", "uint32": "uint32", "int64": "int64", "uint64": "uint64",
+}
+
+// matlabEntry applies a .mat file's attributes to a dataset's entry: MATLAB_class names what the
+// numbers are (char, logical and other classes are not numeric data: refused), and MATLAB_empty
+// marks an empty array, whose dataset holds its dimensions (MATLAB's zeros(0, 3) is [0 3]): it
+// reads as an empty array of those dimensions. done reports that e is complete.
+func (h *h5file) matlabEntry(e *Entry, ds *h5dset, msgs []h5msg) (done bool, err error) {
+	class, ok, err := h5stringAttr(msgs, "MATLAB_class")
+	if err != nil {
+		return true, fmt.Errorf("%s: MATLAB_class attribute: %v", e.label, err)
+	}
+	if !ok {
+		return false, nil // not written by MATLAB's rules: read as HDF5
+	}
+	dt, numeric := h5matlabNumeric[class]
+	if !numeric {
+		return true, unsupportedDType(fmt.Sprintf("%s: a MATLAB %s array (MATLAB_class %q), not numeric data; save it as double in MATLAB, or %s",
+			e.label, class, class, convertHint(e.Name, false)))
+	}
+	empty, ok, err := h5intAttr(msgs, "MATLAB_empty")
+	if err != nil {
+		return true, fmt.Errorf("%s: MATLAB_empty attribute: %v", e.label, err)
+	}
+	if !ok || empty == 0 {
+		return false, nil
+	}
+	// An empty array: the dataset holds its dimensions, MATLAB's order, as integers.
+	if ds.t.kind == 'f' || len(ds.dims) != 1 || ds.n < 2 || ds.n > 32 || ds.class == 2 {
+		return true, fmt.Errorf("%s: corrupt: a MATLAB empty array whose dimensions are %s %s", e.label, ShapeString(ds.dims), ds.t.name)
+	}
+	hc := *h
+	hc.headers = nil
+	a, err := hc.readDataset(ds, nil)
+	if err != nil {
+		return true, fmt.Errorf("%s: %v", e.label, err)
+	}
+	vals := a.F64
+	if vals == nil {
+		for _, v := range a.F32 {
+			vals = append(vals, float64(v))
+		}
+	}
+	shape := make([]int, len(vals))
+	zero := false
+	for i, v := range vals {
+		if v < 0 || v > 1<<40 {
+			return true, fmt.Errorf("%s: corrupt: a MATLAB empty array of dimensions %v", e.label, vals)
+		}
+		shape[i], zero = int(v), zero || v == 0
+	}
+	if !zero {
+		return true, fmt.Errorf("%s: corrupt: a MATLAB empty array of dimensions %v, none 0", e.label, vals)
+	}
+	e.Shape, e.DType, e.Fortran = shape, dt, true
+	e.read = func(f *File, e *Entry) (*Array, error) {
+		a := &Array{DType: dt, Shape: slices.Clone(e.Shape), Fortran: true}
+		if dt == "float32" || dt == "int8" || dt == "uint8" || dt == "int16" || dt == "uint16" {
+			a.F32 = []float32{}
+		} else {
+			a.F64 = []float64{}
+		}
+		return a, nil
+	}
+	return true, nil
+}
+
+// h5attr finds the attribute named name in an object header's attribute messages (not those in
+// dense attribute storage): its datatype message and its data.
+func h5attr(msgs []h5msg, name string) (dt, data []byte, ok bool, err error) {
+	for _, m := range msgs {
+		if m.typ != h5Attribute {
+			continue
+		}
+		d := &h5dec{b: m.data}
+		ver := d.u8()
+		d.u8() // reserved; flags in version 3
+		nn, tn, sn := int(d.u16()), int(d.u16()), int(d.u16())
+		if ver == 3 {
+			d.u8() // name encoding
+		}
+		pad := func(n int) int { return n }
+		switch ver {
+		case 1:
+			pad = func(n int) int { return (n + 7) &^ 7 }
+		case 2, 3:
+		default:
+			return nil, nil, false, fmt.Errorf("attribute message version %d, which is not supported", ver)
+		}
+		nb := d.bytes(pad(nn))
+		if d.bad || nn < 1 || nn > len(nb) {
+			return nil, nil, false, fmt.Errorf("attribute message: %w", errH5Short)
+		}
+		if string(bytes.TrimRight(nb[:nn], "\x00")) != name {
+			continue
+		}
+		dt = d.bytes(pad(tn))
+		d.skip(pad(sn))
+		if d.bad || tn > len(dt) {
+			return nil, nil, false, fmt.Errorf("attribute %q: %w", name, errH5Short)
+		}
+		return dt[:tn], m.data[d.p:], true, nil
+	}
+	return nil, nil, false, nil
+}
+
+// h5stringAttr returns a fixed-length string attribute's value (as MATLAB writes MATLAB_class),
+// its padding removed; other types are an error.
+func h5stringAttr(msgs []h5msg, name string) (string, bool, error) {
+	dt, data, ok, err := h5attr(msgs, name)
+	if !ok || err != nil {
+		return "", ok, err
+	}
+	d := &h5dec{b: dt}
+	class := d.u8() & 0x0f
+	d.skip(3)
+	size := int(d.u32())
+	if d.bad || class != 3 {
+		return "", true, fmt.Errorf("not a fixed-length string (datatype class %d), which is not read", class)
+	}
+	if size > len(data) {
+		return "", true, fmt.Errorf("attribute %q: %w", name, errH5Short)
+	}
+	return string(bytes.TrimRight(data[:size], "\x00 ")), true, nil
+}
+
+// h5intAttr returns an integer attribute's value (its first element).
+func h5intAttr(msgs []h5msg, name string) (uint64, bool, error) {
+	dt, data, ok, err := h5attr(msgs, name)
+	if !ok || err != nil {
+		return 0, ok, err
+	}
+	t, err := h5datatype(dt)
+	if err != nil || t.kind == 'f' {
+		return 0, true, fmt.Errorf("not an integer, which is not read")
+	}
+	if t.size > len(data) {
+		return 0, true, fmt.Errorf("attribute %q: %w", name, errH5Short)
+	}
+	v := uint64(0)
+	for i := range t.size {
+		j := i
+		if !t.big {
+			j = t.size - 1 - i
+		}
+		v = v<<8 | uint64(data[j])
+	}
+	return v, true, nil
 }
 
 // unsupported is an error of a feature not read here.

@@ -451,3 +451,46 @@ func TestReadHDF5HugeLinkName(t *testing.T) {
 		a.Close()
 	}
 }
+
+// A MATLAB v7.3 file's attributes: MATLAB_class char and logical are refused (not numeric data),
+// and an empty array (MATLAB_empty, its dataset holding its dimensions) reads as empty.
+func TestReadHDF5MatlabClasses(t *testing.T) {
+	for _, fname := range []string{"matlab_classes.mat", "matlab_classes_latest.mat"} {
+		f, err := Open(filepath.Join(hdf5Dir, fname))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name  string
+			shape []int
+			dtype string
+			f64   []float64
+			f32   []float32
+		}{
+			{"X", []int{2, 3}, "float64", []float64{0, 1, 2, 3, 4, 5}, nil},
+			{"I", []int{2, 2}, "int16", nil, []float32{0, 1, 2, 3}},
+			{"E", []int{0, 3}, "float64", []float64{}, nil},
+			{"Ei", []int{2, 0}, "int16", nil, []float32{}},
+		} {
+			e := f.Lookup(c.name)
+			a, err := f.Read(c.name)
+			if err != nil || e == nil {
+				t.Errorf("%s %s: %v", fname, c.name, err)
+				continue
+			}
+			if !slices.Equal(a.Shape, c.shape) || !slices.Equal(e.Shape, c.shape) || a.DType != c.dtype || e.DType != c.dtype ||
+				!slices.Equal(a.F64, c.f64) || !slices.Equal(a.F32, c.f32) || (a.F64 == nil) != (c.f64 == nil) || !a.Fortran {
+				t.Errorf("%s %s: %v %s %v %v (entry %v %s), want %v %s %v %v", fname, c.name, a.Shape, a.DType, a.F64, a.F32,
+					e.Shape, e.DType, c.shape, c.dtype, c.f64, c.f32)
+			}
+			a.Close()
+		}
+		for name, word := range map[string]string{"S": "MATLAB char array", "L": "MATLAB logical array"} {
+			_, err := f.Read(name)
+			if err == nil || !strings.Contains(err.Error(), word) || !errors.Is(err, ErrUnsupportedDType) {
+				t.Errorf("%s %s: err %v, want %q", fname, name, err, word)
+			}
+		}
+		f.Close()
+	}
+}

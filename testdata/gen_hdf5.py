@@ -250,6 +250,28 @@ with h5py.File(os.path.join(OUT, "longname.h5"), "w", libver="latest") as f:
         g[f"d{i}"] = np.full((2,), i, np.float32)
     g["L" * 5000] = np.full((2,), 10, np.float32)
 
+# MATLAB v7.3 classes, as MATLAB writes them (attribute messages of versions 1 and 3): numbers of
+# class double and int16; empty arrays, whose datasets hold their dimensions (MATLAB_empty: zeros(0, 3)
+# and zeros(2, 0, 'int16')); a char array (UTF-16 code units) and a logical one, refused (not
+# recorded: checked in hdf5_test.go).
+for fname, lv in [("matlab_classes.mat", "earliest"), ("matlab_classes_latest.mat", "latest")]:
+    path = os.path.join(OUT, fname)
+    with h5py.File(path, "w", userblock_size=512, libver=lv) as f:
+        def mat(name, data, cls, empty=False):
+            d = f.create_dataset(name, data=data)
+            d.attrs["MATLAB_class"] = np.bytes_(cls)
+            if empty:
+                d.attrs["MATLAB_empty"] = np.uint8(1)
+        mat("X", np.arange(6, dtype=np.float64).reshape(3, 2), "double")  # MATLAB's 2 x 3
+        mat("I", np.arange(4, dtype=np.int16).reshape(2, 2), "int16")
+        mat("E", np.array([0, 3], np.uint64), "double", empty=True)
+        mat("Ei", np.array([2, 0], np.uint64), "int16", empty=True)
+        mat("S", np.frombuffer("hello".encode("utf-16-le"), np.uint16).reshape(5, 1), "char")
+        mat("L", np.array([[1, 0, 1]], np.uint8), "logical")
+    with open(path, "r+b") as fh:
+        head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
+        fh.write(head.ljust(116) + b"\0" * 8 + b"\x00\x02IM")
+
 with open(os.path.join(OUT, "expected.json"), "w") as fh:
     json.dump(expected, fh, indent=0, sort_keys=True)
     fh.write("\n")
