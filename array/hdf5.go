@@ -318,7 +318,6 @@ func (h *h5file) readHeader(a uint64) ([]h5msg, error) {
 	}
 	type chunk struct{ a, n uint64 }
 	var msgs []h5msg
-	count := 0 // messages parsed, NIL ones included
 	seen := map[uint64]bool{}
 	var queue []chunk
 	v2 := false
@@ -343,7 +342,7 @@ func (h *h5file) readHeader(a uint64) ([]h5msg, error) {
 		start := a + uint64(d.p)
 		queue = append(queue, chunk{start, size})
 		seen[start] = true
-		msgs, err = h.messages(queue[0].a, queue[0].n, true, corder, msgs, &count)
+		msgs, err = h.messages(queue[0].a, queue[0].n, true, corder, msgs)
 		if err != nil {
 			return nil, err
 		}
@@ -361,7 +360,7 @@ func (h *h5file) readHeader(a uint64) ([]h5msg, error) {
 			return nil, fmt.Errorf("object header: %w", errH5Short)
 		}
 		seen[a+16] = true
-		msgs, err = h.messages(a+16, size, false, false, msgs, &count)
+		msgs, err = h.messages(a+16, size, false, false, msgs)
 		if err != nil {
 			return nil, err
 		}
@@ -393,7 +392,7 @@ func (h *h5file) readHeader(a uint64) ([]h5msg, error) {
 			continue
 		}
 		seen[ca] = true
-		if msgs, err = h.messages(ca, cn, v2, corder, msgs, &count); err != nil {
+		if msgs, err = h.messages(ca, cn, v2, corder, msgs); err != nil {
 			return nil, err
 		}
 	}
@@ -402,9 +401,8 @@ func (h *h5file) readHeader(a uint64) ([]h5msg, error) {
 
 // messages appends the messages of one header chunk. In a version-2 header each message has a
 // 2-byte creation order when the header's flags (not the message's) say creation order is tracked.
-// Every message parsed, NIL (type 0) ones too, counts as work and against the header's cap
-// (count, over its chunks).
-func (h *h5file) messages(a, n uint64, v2, corder bool, msgs []h5msg, count *int) ([]h5msg, error) {
+// Every message parsed, NIL (type 0) ones too, counts as work.
+func (h *h5file) messages(a, n uint64, v2, corder bool, msgs []h5msg) ([]h5msg, error) {
 	if err := h.spend(1); err != nil {
 		return nil, err
 	}
@@ -434,7 +432,7 @@ func (h *h5file) messages(a, n uint64, v2, corder bool, msgs []h5msg, count *int
 		if d.bad {
 			return nil, fmt.Errorf("object header message %#x: %w", typ, errH5Short)
 		}
-		if *count++; *count > 1<<16 {
+		if len(msgs) >= 1<<16 {
 			return nil, errors.New("corrupt: too many object header messages")
 		}
 		if err := h.spend(1); err != nil {
