@@ -186,6 +186,9 @@ func openHDF5(name string, buf []byte, m *mapping) (*File, error) {
 
 // openMAT opens a MATLAB .mat file: version 7.3 files are HDF5.
 func openMAT(name string, buf []byte, m *mapping) (*File, error) {
+	if len(buf) >= 8 && string(buf[:8]) == hdf5Magic {
+		return openHDF5(name, buf, m) // HDF5 named .mat without MATLAB's header (h5py, Octave): as any
+	}
 	if len(buf) < 520 || string(buf[512:520]) != hdf5Magic {
 		if len(buf) >= 128 && bytes.HasPrefix(buf, []byte("MATLAB 5.0 MAT-file")) {
 			return nil, fmt.Errorf("%s: a MATLAB v5/v7 .mat file, which is not read: save it with -v7.3 (HDF5), or convert it with SciPy: np.save('x.npy', scipy.io.loadmat(%q)['NAME'])", name, name)
@@ -252,12 +255,16 @@ func h5superblock(buf []byte) (*h5file, uint64, error) {
 		if !h5sizeOK(h.so) || !h5sizeOK(h.sl) {
 			return nil, 0, fmt.Errorf("corrupt superblock: offsets of %d bytes and lengths of %d", h.so, h.sl)
 		}
-		d.skip(1) // flags
+		flags := d.u8()
 		h.addr(d) // base address
 		h.addr(d) // superblock extension
 		eof = h.addr(d)
 		root = h.addr(d)
 		d.skip(4) // checksum
+		if flags&0x01 != 0 && flags&0x04 == 0 {
+			// as the HDF5 library refuses it: what is read may be half written
+			return nil, 0, errors.New("the file is open for writing by another program (or its writer was killed: HDF5's `h5clear -s FILE` clears the mark): read it once it is closed")
+		}
 	default:
 		return nil, 0, fmt.Errorf("unsupported HDF5 superblock version %d", ver)
 	}
@@ -493,12 +500,12 @@ func (h *h5file) walkGroup(f *File, prefix string, a uint64, depth int, seen map
 			continue // not a name h5py could give (or a duplicate): skipped
 		}
 		if l.kind != 0 {
-			what := "soft"
+			what := "a soft"
 			if l.kind == 64 {
-				what = "external"
+				what = "an external"
 			}
 			f.others = append(f.others, &Entry{Name: path, label: label,
-				Err: fmt.Errorf("%s: a %s link (to %q), which is not followed: name the dataset it points to", label, what, l.target)})
+				Err: fmt.Errorf("%s: %s link (to %q), which is not followed: name the dataset it points to", label, what, l.target)})
 			continue
 		}
 		cm, err := h.header(l.addr)
@@ -602,8 +609,8 @@ func (h *h5file) linkMessage(b []byte) (h5link, error) {
 	case 1, 64:
 		k := d.u16()
 		l.target = string(d.bytes(int(k)))
-		if l.kind == 64 && len(l.target) > 0 {
-			l.target = strings.ReplaceAll(l.target[1:], "\x00", ":")
+		if l.kind == 64 && len(l.target) > 0 { // flags, file name, NUL, object path, NUL
+			l.target = strings.Replace(strings.TrimRight(l.target[1:], "\x00"), "\x00", ":", 1)
 		}
 	default:
 		l.target = fmt.Sprintf("user-defined link type %d", l.kind)

@@ -492,3 +492,51 @@ func TestReadHDF5MatlabClasses(t *testing.T) {
 		f.Close()
 	}
 }
+
+// A file whose superblock says it is open for writing (and not for SWMR reading) is refused, as
+// the HDF5 library refuses it; soft and external links are named with their targets; an HDF5
+// file named .mat without MATLAB's header is read as any HDF5 file.
+func TestReadHDF5WriterFlagLinksAndMat(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(hdf5Dir, "latest.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b[:8]) != hdf5Magic || b[8] < 2 {
+		t.Fatalf("latest.h5: superblock version %d at 0, want 2 or 3", b[8])
+	}
+	for flags, refused := range map[byte]bool{0x01: true, 0x05: false, 0x00: false} {
+		c := slices.Clone(b)
+		c[11] = flags // signature, version, sizes of offsets and lengths, then the flags
+		_, err := openHDF5("latest.h5", c, nil)
+		if refused != (err != nil && strings.Contains(err.Error(), "open for writing by another program")) {
+			t.Errorf("superblock flags %#x: %v", flags, err)
+		}
+	}
+	f, err := openHDF5("default.h5", mustRead(t, filepath.Join(hdf5Dir, "default.h5")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"group/soft": "a soft link (to \"", "ext/external": "an external link (to \"other.h5:/data\"), which"} {
+		var e *Entry
+		for _, o := range f.NotArrays() {
+			if o.Name == name {
+				e = o
+			}
+		}
+		if e == nil || e.Err == nil || !strings.Contains(e.Err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, e, want)
+		}
+	}
+	mat := filepath.Join(t.TempDir(), "plain.mat")
+	if err := os.WriteFile(mat, mustRead(t, filepath.Join(hdf5Dir, "one.hdf5")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g, err := Open(mat)
+	if err != nil {
+		t.Fatalf("HDF5 named .mat: %v", err)
+	}
+	defer g.Close()
+	if g.Lookup("betas") == nil {
+		t.Errorf("HDF5 named .mat: arrays %v", g.Names())
+	}
+}
