@@ -31,9 +31,9 @@ import (
 //     wider ones), as NIfTI's integers do; nothing is rescaled (NSD's int16 betas are the values
 //     stored, the betas times 300). Array.DType stays the stored type ("int16").
 //   - MATLAB v7.3: shapes as MATLAB's size() (the dataset's dims reversed, Fortran order); a
-//     dataset's MATLAB_class attribute must be a numeric class when there is one (char, logical
-//     and others are refused as not numeric data), and MATLAB_empty marks an empty array, whose
-//     dataset holds its dimensions.
+//     dataset's MATLAB_class attribute must be a numeric class or logical (0/1) when there is
+//     one (char and others are refused as not numeric data), and MATLAB_empty marks an empty
+//     array, whose dataset holds its dimensions.
 //
 // Everything else is refused with an error that names the dataset and says how to convert it:
 // other filters (lzf, szip, blosc, ...), strings, compounds, enums (h5py's bools), variable-length

@@ -94,14 +94,16 @@ func (h *h5file) datasetEntry(e *Entry, msgs []h5msg) error {
 	return nil
 }
 
-// h5matlabNumeric maps the MATLAB_class of MATLAB's numeric arrays to their dtype.
+// h5matlabNumeric maps the MATLAB_class of MATLAB's numeric arrays to their dtype; a logical
+// array (a mask) is its 0s and 1s, stored as uint8, as NumPy's bool arrays are read.
 var h5matlabNumeric = map[string]string{
 	"double": "float64", "single": "float32", "int8": "int8", "uint8": "uint8", "int16": "int16",
 	"uint16": "uint16", "int32": "int32", "uint32": "uint32", "int64": "int64", "uint64": "uint64",
+	"logical": "uint8",
 }
 
 // matlabEntry applies a .mat file's attributes to a dataset's entry: MATLAB_class names what the
-// numbers are (char, logical and other classes are not numeric data: refused), and MATLAB_empty
+// numbers are (char and other classes are not numeric data: refused; logical is 0/1), and MATLAB_empty
 // marks an empty array, whose dataset holds its dimensions (MATLAB's zeros(0, 3) is [0 3]): it
 // reads as an empty array of those dimensions. done reports that e is complete.
 func (h *h5file) matlabEntry(e *Entry, ds *h5dset, msgs []h5msg) (done bool, err error) {
@@ -604,16 +606,18 @@ func (h *h5file) readDataset(ds *h5dset, m *mapping) (*Array, error) {
 	return a, nil
 }
 
-// h5maxFill bounds the size of a dataset never written (all its fill value), which a file of any
-// size can declare.
-const h5maxFill = 1 << 32
+// h5maxFill bounds the values of a dataset never written (all its fill value), which a file of
+// any size can declare: 2^24 values, 128 MiB as float64 (the bytes and the values converted from
+// them are held while reading); such a dataset holds nothing to score.
+const h5maxFill = 1 << 24
 
 // filled returns the dataset's bytes all set to its fill value. A dataset with data stored
 // (unwritten false) is at most what the file can hold decompressed; one never written, at most
-// h5maxFill bytes.
+// h5maxFill values, or what the file could hold.
 func (ds *h5dset) filled(fileSize int, unwritten bool) ([]byte, error) {
-	if unwritten && ds.nbytes > max(h5maxFill, maxInflate(fileSize)) {
-		return nil, fmt.Errorf("unsupported: %s %s, never written, declares %d bytes of its fill value, more than the %d read", ShapeString(ds.dims), ds.t.name, ds.nbytes, h5maxFill)
+	if unwritten && ds.n > h5maxFill && ds.nbytes > maxInflate(fileSize) {
+		return nil, fmt.Errorf("unsupported: %s %s was never written: %d values, all its fill value, more than the %d read of a dataset with nothing stored (nothing to score: write the data first)",
+			ShapeString(ds.dims), ds.t.name, ds.n, h5maxFill)
 	}
 	if !unwritten && ds.nbytes > maxInflate(fileSize) {
 		return nil, fmt.Errorf("corrupt or unsupported: %s %s declares %d bytes, more than a file of %d bytes can hold", ShapeString(ds.dims), ds.t.name, ds.nbytes, fileSize)

@@ -450,7 +450,7 @@ func TestReadHDF5HugeLinkName(t *testing.T) {
 	}
 }
 
-// A MATLAB v7.3 file's attributes: MATLAB_class char and logical are refused (not numeric data),
+// A MATLAB v7.3 file's attributes: MATLAB_class char is refused (not numeric data), logical read as 0/1,
 // and an empty array (MATLAB_empty, its dataset holding its dimensions) reads as empty.
 func TestReadHDF5MatlabClasses(t *testing.T) {
 	for _, fname := range []string{"matlab_classes.mat", "matlab_classes_latest.mat"} {
@@ -483,7 +483,12 @@ func TestReadHDF5MatlabClasses(t *testing.T) {
 			}
 			a.Close()
 		}
-		for name, word := range map[string]string{"S": "MATLAB char array", "L": "MATLAB logical array"} {
+		if a, err := f.Read("L"); err != nil || a.DType != "uint8" || !slices.Equal(a.F32, []float32{1, 0, 1}) {
+			t.Errorf("%s L (logical): %v, want uint8 1 0 1", fname, err)
+		} else {
+			a.Close()
+		}
+		for name, word := range map[string]string{"S": "MATLAB char array"} {
 			_, err := f.Read(name)
 			if err == nil || !strings.Contains(err.Error(), word) || !errors.Is(err, ErrUnsupportedDType) {
 				t.Errorf("%s %s: err %v, want %q", fname, name, err, word)
