@@ -12,7 +12,8 @@
 //	acts.npz | .safetensors | .h5  one checkpoint; each float array is a layer (HDF5: by path)
 //	DIR/*.npy                       one checkpoint; each file is a layer (DIR/layer-07.npy)
 //	DIR/<ckpt>/*.npy                checkpoints as folders, layers as files
-//	DIR/<ckpt>.npz|.safetensors|.h5 checkpoints as bundles, layers as their arrays
+//	DIR/<ckpt>.npz|.safetensors|.h5 checkpoints as bundles, layers as their arrays (HDF5, .mat:
+//	                                only in a folder of no other arrays)
 //	DIR/<ckpt>/<one bundle>         the same, one bundle per checkpoint folder
 //	DIR/manifest.csv                explicit: header checkpoint,step,layer,path[,member]
 //

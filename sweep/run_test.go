@@ -228,6 +228,44 @@ func TestDiscoverHDF5Bundles(t *testing.T) {
 	}
 }
 
+// In a folder, HDF5 and .mat files are checkpoints only where it holds no other arrays: beside
+// .npy layers or checkpoint folders they are other things (a Keras model's weights.h5, a
+// stimulus list .mat), passed over as before HDF5 was read.
+func TestHDF5BesideOtherArrays(t *testing.T) {
+	dir := t.TempDir()
+	h5 := filepath.Join("..", "testdata", "hdf5", "one.hdf5")
+	b, err := os.ReadFile(h5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers := filepath.Join(dir, "layers")
+	os.MkdirAll(layers, 0o755)
+	for _, l := range []string{"layer1", "layer2"} {
+		if err := array.WriteNPY(filepath.Join(layers, l+".npy"), []int{tn, td}, make([]float32, tn*td)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(layers, "weights.h5"), b, 0o644)
+	if p, err := sweep.Discover(layers, ""); err != nil || len(p.Checkpoints) != 1 || len(p.Layers) != 2 {
+		t.Errorf(".npy layers beside weights.h5: %+v %v", p, err)
+	}
+	cks := filepath.Join(dir, "cks")
+	for _, ck := range []string{"ck1", "ck2"} {
+		os.MkdirAll(filepath.Join(cks, ck), 0o755)
+		arrs := []*array.Array{{Name: "a", Shape: []int{tn, td}, F32: make([]float32, tn*td)}, {Name: "b", Shape: []int{tn, td}, F32: make([]float32, tn*td)}}
+		if err := array.WriteNPZ(filepath.Join(cks, ck, "acts.npz"), arrs); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(cks, ck, "weights.h5"), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(cks, "stimuli.mat"), append([]byte("MATLAB 5.0 MAT-file"), make([]byte, 200)...), 0o644)
+	os.MkdirAll(filepath.Join(cks, "keras"), 0o755)
+	os.WriteFile(filepath.Join(cks, "keras", "model.h5"), b, 0o644)
+	if p, err := sweep.Discover(cks, ""); err != nil || len(p.Checkpoints) != 2 || len(p.Layers) != 2 {
+		t.Errorf("checkpoint folders beside a .mat and a folder of an .h5: %+v %v", p, err)
+	}
+}
+
 // A MATLAB v7.3 file is an HDF5 bundle too (here of one layer: too few for a sweep, said so).
 func TestDiscoverMATBundle(t *testing.T) {
 	_, err := sweep.Discover(filepath.Join("..", "testdata", "hdf5", "matlab.mat"), "")

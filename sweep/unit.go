@@ -205,7 +205,7 @@ func holdsArrays(dir string) bool {
 		return true // unreadable: let the caller report it
 	}
 	for _, e := range ents {
-		if !e.IsDir() && (isNPY(e.Name()) || isBundle(e.Name())) {
+		if !e.IsDir() && (isNPY(e.Name()) || isArrayBundle(e.Name())) {
 			return true
 		}
 	}
@@ -290,9 +290,20 @@ func cmpInt(a, b int) int {
 	return 0
 }
 
-func isBundle(p string) bool {
+func isBundle(p string) bool { return isArrayBundle(p) || isHDF5Bundle(p) }
+
+// isArrayBundle reports whether p is an .npz or .safetensors file: files of arrays only.
+func isArrayBundle(p string) bool {
 	e := strings.ToLower(filepath.Ext(p))
-	return e == ".npz" || e == ".safetensors" || e == ".mat" || array.IsHDF5(p) // .mat: MATLAB v7.3 (HDF5)
+	return e == ".npz" || e == ".safetensors"
+}
+
+// isHDF5Bundle reports whether p is an HDF5 or MATLAB (v7.3: HDF5) file: files that hold other
+// things too (a Keras model's weights.h5, a stimulus list .mat), so that in a folder they are
+// bundles of layers only where the folder holds no other arrays (no .npy layers, .npz or
+// .safetensors bundles, or checkpoint folders).
+func isHDF5Bundle(p string) bool {
+	return array.IsHDF5(p) || strings.EqualFold(filepath.Ext(p), ".mat")
 }
 
 func isNPY(p string) bool { return strings.ToLower(filepath.Ext(p)) == ".npy" }
@@ -448,7 +459,7 @@ func discoverDir(dir string) (cks []Checkpoint, layers [][]string, skipped []str
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %v", dir, errors.Unwrap(err))
 	}
-	var npys, bundles, subdirs []string
+	var npys, bundles, hdf5s, subdirs []string
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
 		if strings.HasPrefix(e.Name(), ".") {
@@ -462,9 +473,14 @@ func discoverDir(dir string) (cks []Checkpoint, layers [][]string, skipped []str
 			subdirs = append(subdirs, p)
 		case isNPY(p):
 			npys = append(npys, p)
-		case isBundle(p):
+		case isArrayBundle(p):
 			bundles = append(bundles, p)
+		case isHDF5Bundle(p):
+			hdf5s = append(hdf5s, p)
 		}
+	}
+	if len(npys) == 0 && len(bundles) == 0 && len(subdirs) == 0 {
+		bundles = hdf5s // checkpoints as HDF5 files; beside other arrays they are other things
 	}
 	switch {
 	case len(npys) > 0 && (len(bundles) > 0 || len(subdirs) > 0):
@@ -495,7 +511,7 @@ func discoverDir(dir string) (cks []Checkpoint, layers [][]string, skipped []str
 			}
 			if isNPY(p) {
 				snpy = append(snpy, p)
-			} else if isBundle(p) {
+			} else if isArrayBundle(p) {
 				sbundle = append(sbundle, p)
 			}
 		}
