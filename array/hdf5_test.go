@@ -251,33 +251,7 @@ func TestReadHDF5Fletcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Find the dataset's first chunk through its index.
-	h, root, err := h5superblock(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := h.header(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	links, err := h.groupLinks(msgs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ds *h5dset
-	for _, l := range links {
-		if l.name == "fletcher" {
-			m, err := h.header(l.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ds, err = h.dataset(l.name, m); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if ds == nil {
-		t.Fatal("no dataset fletcher")
-	}
+	h, ds := h5rootDataset(t, b, "fletcher")
 	var first h5chunk
 	if err := h.chunks(ds, []uint64{3, 1}, 72, func(c h5chunk) error {
 		if first.size == 0 {
