@@ -87,14 +87,16 @@ func (m Matrix) CheckValues(name string, p Precision) error {
 	// first bad value in storage order (the smallest index any core finds) is reported, as a
 	// sequential scan would.
 	var k int
-	var largest float64
 	if m.F64 != nil {
-		k, largest = firstBad(m.F64, lim), largestBelow(m.F64, MinScale(p))
+		k = firstBad(m.F64, lim)
 	} else {
-		k, largest = firstBad(m.F32, lim), largestBelow(m.F32, MinScale(p))
+		k = firstBad(m.F32, lim)
 	}
 	if k < 0 {
-		return tooSmall(name, largest, p)
+		if m.F64 != nil {
+			return tooSmall(name, largestBelow(m.F64, MinScale(p)), p)
+		}
+		return tooSmall(name, largestBelow(m.F32, MinScale(p)), p)
 	}
 	i, j := k/m.Cols, k%m.Cols
 	if m.ColMajor {

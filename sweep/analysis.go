@@ -359,11 +359,6 @@ func groupCoords(g []*Sweep, o SpatialOptions) ([]float64, error) {
 	// CIFTI grayordinates: the cortices' surfaces (all their vertices), placed as sweep places them
 	spaced := WithSpace(g)
 	surfaces := override != nil && len(override) != 3*M && spaced.Meta.Space.CiftiSurfaces() != nil
-	if !surfaces {
-		if err := checkCoordsParts(withParts(g), o.CoordsFiles, o.CoordsRows); err != nil {
-			return nil, err
-		}
-	}
 	if surfaces {
 		m := Meta{Coords: override, coordFiles: o.CoordsFiles, coordRows: o.CoordsRows}
 		m.Files.Coords = strings.Join(o.CoordsFiles, " + ")
@@ -371,6 +366,8 @@ func groupCoords(g []*Sweep, o SpatialOptions) ([]float64, error) {
 			return nil, err
 		}
 		override = m.Coords
+	} else if err := checkCoordsParts(withParts(g), o.CoordsFiles, o.CoordsRows); err != nil {
+		return nil, err
 	}
 	if override != nil {
 		// given over the whole space of a masked sweep (a surface's every vertex): taken at the
@@ -541,8 +538,8 @@ func targetParts(s *Sweep) ([]string, []int) {
 
 // withParts returns the sweep of g whose targets are known to be joined from several files
 // (meta/parts.txt, or a joined space) or of both hemispheres of a CIFTI file; g[0] where none
-// is. Sweeps pooled with one have the same
-// parts or none recorded (one file of the same targets, sameParts).
+// is. Sweeps pooled with one have the same parts or none recorded (one file of the same
+// targets, sameParts).
 func withParts(g []*Sweep) *Sweep {
 	for _, s := range g {
 		if s.Meta.Parts != nil || s.Meta.Space != nil && (s.Meta.Space.Parts != nil || s.Meta.Space.Format == "cifti") {

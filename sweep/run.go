@@ -297,15 +297,21 @@ type unitRecord struct {
 
 // readRecord reads a unit's record.
 func readRecord(base string) (*unitRecord, error) {
+	rec, _, err := readRecordBytes(base)
+	return rec, err
+}
+
+// readRecordBytes is readRecord that also returns the record's bytes as read.
+func readRecordBytes(base string) (*unitRecord, []byte, error) {
 	b, err := os.ReadFile(base + ".json")
 	if err != nil {
-		return nil, errors.New("no record")
+		return nil, nil, errors.New("no record")
 	}
 	var rec unitRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("record unreadable: %v", err)
+		return nil, nil, fmt.Errorf("record unreadable: %v", err)
 	}
-	return &rec, nil
+	return &rec, b, nil
 }
 
 // unitWant is what a done unit's record and arrays must match: the sweep's brain data and
@@ -644,9 +650,8 @@ func (c *Config) stampLegacyRecords(units []Unit) (int, error) {
 	for _, u := range units {
 		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
 		base := unitBase(c.Dir, ck, ly)
-		read, err := os.ReadFile(base + ".json")
-		var rec unitRecord
-		if err != nil || json.Unmarshal(read, &rec) != nil || rec.DataDigest != "" || rec.Fingerprint != c.Fingerprint || rec.Checkpoint != ck || rec.Layer != ly {
+		rec, read, err := readRecordBytes(base)
+		if err != nil || rec.DataDigest != "" || rec.Fingerprint != c.Fingerprint || rec.Checkpoint != ck || rec.Layer != ly {
 			continue
 		}
 		rec.DataDigest = c.DataDigest
