@@ -389,3 +389,40 @@ func TestMatrixLargeGatherAndCheck(t *testing.T) {
 		t.Errorf("zeros: %v", err)
 	}
 }
+
+// TestPredefinedSplitMatchesScikitLearn: the test rows of each fold are those of scikit-learn
+// 1.2.1's PredefinedSplit(test_fold).split() (printed by Debian's scikit-learn).
+func TestPredefinedSplitMatchesScikitLearn(t *testing.T) {
+	for _, c := range []struct {
+		testFold []int
+		want     [][]int
+	}{
+		{[]int{-1, 0, 0, -1, 1, 1, 0, -1, 1, 2}, [][]int{{1, 2, 6}, {4, 5, 8}, {9}}},
+		{[]int{3, 3, -1, 7, 7, 3, -1, -1, 7}, [][]int{{0, 1, 5}, {3, 4, 8}}},
+		{[]int{0, 0, 0, -1, -1, -1, -1}, [][]int{{0, 1, 2}}},
+	} {
+		folds, err := PredefinedSplit(c.testFold)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(folds) != len(c.want) {
+			t.Fatalf("test fold %v: %d folds, scikit-learn %d", c.testFold, len(folds), len(c.want))
+		}
+		for f, want := range c.want {
+			if fmt.Sprint(folds[f].Test) != fmt.Sprint(want) {
+				t.Errorf("test fold %v, fold %d: test rows %v, scikit-learn %v", c.testFold, f, folds[f].Test, want)
+			}
+			if len(folds[f].Train)+len(folds[f].Test) != len(c.testFold) {
+				t.Errorf("test fold %v, fold %d: %d training rows, want every row not held out", c.testFold, f, len(folds[f].Train))
+			}
+		}
+		if err := ValidateFolds(folds, len(c.testFold), 1); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, bad := range [][]int{{-1, -1, -1}, {}, {0, 0, -2, 1}} {
+		if _, err := PredefinedSplit(bad); err == nil {
+			t.Errorf("test fold %v accepted", bad)
+		}
+	}
+}

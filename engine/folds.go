@@ -101,6 +101,35 @@ func GroupKFold(groups []int, k int) ([]Fold, error) {
 	return folds, nil
 }
 
+// PredefinedSplit makes a fold of each distinct label k >= 0 of testFold (one label per row), in
+// ascending order of k: its rows are held out, all others train. Rows labelled -1 are never held
+// out. These are scikit-learn's PredefinedSplit(testFold) folds; a fixed test set (NSD's shared
+// images) is one fold. Other negative labels are refused, as typing errors more likely than folds.
+func PredefinedSplit(testFold []int) ([]Fold, error) {
+	members := map[int][]int{}
+	for i, k := range testFold {
+		if k < -1 {
+			return nil, fmt.Errorf("folds: row %d has test fold %d: want -1 (always trained on) or a fold number >= 0", i, k)
+		}
+		if k >= 0 {
+			members[k] = append(members[k], i)
+		}
+	}
+	if len(members) == 0 {
+		return nil, fmt.Errorf("folds: no row is held out (every test fold label is -1)")
+	}
+	labels := make([]int, 0, len(members))
+	for k := range members {
+		labels = append(labels, k)
+	}
+	sort.Ints(labels)
+	folds := make([]Fold, len(labels))
+	for f, k := range labels {
+		folds[f] = complement(len(testFold), members[k])
+	}
+	return folds, nil
+}
+
 // Pick returns v[i] for each index i of idx (rows of a fold picked from another list of rows).
 func Pick(v, idx []int) []int {
 	out := make([]int, len(idx))

@@ -27,7 +27,8 @@
 // Significance mask. For every target, a two-sided one-sample t-test of its
 // scores across replicates (subjects, or folds) against 0, then
 // Benjamini-Hochberg over targets; significant where the adjusted p <= q
-// (default 0.01).
+// (default 0.01). With one fixed test set there are no replicates:
+// HeldOutSignificance tests each target's r as a Pearson r of the test rows.
 //
 // Half-time. For a metric v_i at checkpoints with steps s_i (increasing),
 // h = v_last / 2 and i the first checkpoint with v_i >= h,

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/brainalign/brainalign/stats"
 )
@@ -48,6 +49,40 @@ func SignificanceMask(scores []float64, replicates, targets int, q float64) (Sig
 	}
 	adj := stats.BenjaminiHochberg(p)
 	mask := make([]bool, targets)
+	for i, v := range adj {
+		mask[i] = v <= q
+	}
+	return Significance{Mask: mask, T: t, P: p, Q: adj}, nil
+}
+
+// HeldOutSignificance tests, for every target, a Pearson r between
+// predictions and n held-out measurements against 0 (the test of one fixed
+// test set, where there are no replicates): the two-sided p-value of r with
+// n-2 degrees of freedom (scipy.stats.pearsonr's), then Benjamini-Hochberg
+// over targets, significant where the adjusted p-value is <= q. T holds the
+// t statistic r sqrt((n-2)/(1-r^2)). A mean of such r's (over layers or
+// subjects) may be given in place of one: its null variance is at most one
+// r's, so the test stays valid, if conservative. NaN scores are never
+// significant. q <= 0 selects DefaultFDR (0.01).
+func HeldOutSignificance(r []float64, n int, q float64) (Significance, error) {
+	const fn = "HeldOutSignificance"
+	if q <= 0 {
+		q = DefaultFDR
+	}
+	if q >= 1 {
+		return Significance{}, fmt.Errorf("metrics: %s: FDR threshold %v is not below 1", fn, q)
+	}
+	if n < 3 {
+		return Significance{}, fmt.Errorf("metrics: %s: a held-out Pearson r needs at least 3 rows, got %d", fn, n)
+	}
+	t := make([]float64, len(r))
+	p := make([]float64, len(r))
+	for i, v := range r {
+		p[i] = stats.PearsonP(v, n)
+		t[i] = v * math.Sqrt(float64(n-2)/((1-math.Abs(v))*(1+math.Abs(v))))
+	}
+	adj := stats.BenjaminiHochberg(p)
+	mask := make([]bool, len(r))
 	for i, v := range adj {
 		mask[i] = v <= q
 	}

@@ -61,6 +61,16 @@ func centredNorm(x []float64, m float64) float64 {
 	return math.Ldexp(math.Sqrt(ss), e)
 }
 
+// PearsonP is the two-sided p-value of a Pearson r of n pairs against 0, as
+// scipy.stats.pearsonr gives it (exact for independent normal pairs): NaN for
+// a NaN r or fewer than 3 pairs.
+func PearsonP(r float64, n int) float64 {
+	if n < 3 {
+		return math.NaN()
+	}
+	return pearsonP(r, n)
+}
+
 // pearsonP is 2 P(T_{n-2} >= |t|) for t = r sqrt((n-2)/(1-r^2)). It is
 // passed to the t distribution through t, whose CDF evaluates
 // I_{df/(df+t^2)}(df/2, 1/2); (1-|r|)(1+|r|) keeps 1-r^2 accurate near |r| = 1.

@@ -199,9 +199,11 @@ func bestOf(r []float64, L, M int) []float64 {
 type MaskOptions struct {
 	FDR float64 // Benjamini-Hochberg threshold; <= 0: metrics.DefaultFDR (0.01)
 	// Replicates is "subjects" (a target's layer-mean score in each subject), "folds" (its
-	// layer-mean score on each held-out fold, folds of all subjects pooled) or "" (auto:
-	// subjects when there are at least 5, else folds: a t-test over 3 or 4 subjects has 2 or 3
-	// degrees of freedom and finds little at FDR 0.01).
+	// layer-mean score on each held-out fold, folds of all subjects pooled), "heldout" (no
+	// replicates: its layer-mean score, averaged over subjects, tested as one Pearson r of the
+	// smallest test fold's rows) or "" (auto: subjects when there are at least 5; else heldout
+	// when every sweep has one fold, a fixed test set; else folds: a t-test over 3 or 4 subjects
+	// has 2 or 3 degrees of freedom and finds little at FDR 0.01).
 	Replicates string
 	Off        bool // no mask: every target counts
 }
@@ -212,7 +214,7 @@ type Mask struct {
 	Significant int     `json:"significant"`
 	Targets     int     `json:"targets"`
 	Replicates  string  `json:"replicates"`
-	N           int     `json:"n_replicates"`
+	N           int     `json:"n_replicates"` // with Replicates "heldout": the held-out rows
 	FDR         float64 `json:"fdr"`
 }
 
@@ -237,11 +239,15 @@ func SignificanceMask(g []*Sweep, c int, o MaskOptions) (Mask, error) {
 		rep = "folds"
 		if len(g) >= 5 {
 			rep = "subjects"
+		} else if F == 1 {
+			rep = "heldout"
 		}
 	}
 	var vals []float64
 	n := 0
 	switch rep {
+	case "heldout":
+		return heldOutMask(g, c, o.FDR)
 	case "subjects":
 		if len(g) < 2 {
 			return Mask{}, fmt.Errorf("significance across subjects needs at least 2 subjects' sweeps, got %d (use folds)", len(g))
@@ -275,7 +281,10 @@ func SignificanceMask(g []*Sweep, c int, o MaskOptions) (Mask, error) {
 			}
 		}
 	default:
-		return Mask{}, fmt.Errorf("replicates %q: want subjects or folds", rep)
+		return Mask{}, fmt.Errorf("replicates %q: want subjects, folds or heldout", rep)
+	}
+	if rep == "folds" && n < 2 {
+		return Mask{}, fmt.Errorf("significance across folds needs at least 2 held-out folds in all, the sweep has 1 (a fixed test set: use heldout)")
 	}
 	sig, err := metrics.SignificanceMask(vals, n, M, o.FDR)
 	if err != nil {
@@ -287,6 +296,48 @@ func SignificanceMask(g []*Sweep, c int, o MaskOptions) (Mask, error) {
 	}
 	for t := range m.Keep {
 		m.Keep[t] = sig.Mask[t] && sig.T[t] > 0
+		if m.Keep[t] {
+			m.Significant++
+		}
+	}
+	return m, nil
+}
+
+// heldOutMask is SignificanceMask with no replicates: each target's layer-mean score, averaged
+// over subjects, tested as a Pearson r of the smallest test fold's rows (metrics.
+// HeldOutSignificance; conservative for a mean). Mask.N is that number of rows.
+func heldOutMask(g []*Sweep, c int, fdr float64) (Mask, error) {
+	L, M := g[0].L, g[0].M
+	rows := 0
+	for _, s := range g {
+		if len(s.Options.FoldSizes) != s.F {
+			return Mask{}, fmt.Errorf("%s: sweep.json does not record its test folds' sizes (an earlier version's sweep): use --replicates folds or subjects", s.Dir)
+		}
+		for _, k := range s.Options.FoldSizes {
+			if rows == 0 || k < rows {
+				rows = k
+			}
+		}
+	}
+	r := make([]float64, M)
+	for _, s := range g {
+		tab := s.At(c)
+		for l := 0; l < L; l++ {
+			for t := 0; t < M; t++ {
+				r[t] += tab[l*M+t] / float64(L*len(g))
+			}
+		}
+	}
+	sig, err := metrics.HeldOutSignificance(r, rows, fdr)
+	if err != nil {
+		return Mask{}, err
+	}
+	m := Mask{Keep: make([]bool, M), Targets: M, Replicates: "heldout", N: rows, FDR: fdr}
+	if m.FDR <= 0 {
+		m.FDR = metrics.DefaultFDR
+	}
+	for t := range m.Keep {
+		m.Keep[t] = sig.Mask[t] && r[t] > 0
 		if m.Keep[t] {
 			m.Significant++
 		}

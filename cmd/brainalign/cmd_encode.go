@@ -68,7 +68,7 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("features-ids"), idsPath(c.String("groups"))}, idsPaths(c.StringSlice("brain-ids")),
+	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("features-ids"), idsPath(c.String("groups")), idsPath(c.String("test-fold")), c.String("test-ids")}, idsPaths(c.StringSlice("brain-ids")),
 		c.StringSlice("brain"), c.StringSlice("ceiling"), c.StringSlice("space"), c.StringSlice("brain-mask"))...); err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func runEncode(c *cli.Context) error {
 			x.name(), xm.Rows, y.name(), ym.Rows)
 	}
 	xm.Name, ym.Name = x.name(), y.name() // the engine's input checks name the files
-	opts, err := modelOptions(c, y.m.Rows, brainRows)
+	opts, err := modelOptions(c, y, y.m.Rows, brainRows)
 	if err != nil {
 		return err
 	}
@@ -260,6 +260,10 @@ func matchRows(c *cli.Context, x, y *input) (idMatch, error) {
 // foldScheme describes how rows were split, for the summary.
 func foldScheme(c *cli.Context) string {
 	switch {
+	case c.String("test-fold") != "":
+		return "predefined:" + c.String("test-fold")
+	case c.String("test-ids") != "":
+		return "test ids:" + c.String("test-ids")
 	case c.String("groups") != "":
 		return "groups:" + c.String("groups")
 	case c.Int64("shuffle-seed") >= 0:

@@ -140,7 +140,11 @@ func printSpatial(w io.Writer, g []*sweep.Sweep, res *sweep.SpatialResult) {
 	for _, r := range res.PartRefs { // targets joined from hemispheres, each measured from its own
 		fmt.Fprintf(w, "  V1 reference of %s %.1f, %.1f, %.1f mm (%s)\n", r.Part, r.Point[0], r.Point[1], r.Point[2], res.RefFrom)
 	}
-	fmt.Fprintf(w, "  mask: %d of %d targets significant (FDR %g, %s, %d replicates)\n", res.Mask.Significant, res.Mask.Targets, res.Mask.FDR, res.Mask.Replicates, res.Mask.N)
+	n := fmt.Sprintf("%d replicates", res.Mask.N)
+	if res.Mask.Replicates == "heldout" {
+		n = fmt.Sprintf("r of %d held-out rows", res.Mask.N)
+	}
+	fmt.Fprintf(w, "  mask: %d of %d targets significant (FDR %g, %s, %s)\n", res.Mask.Significant, res.Mask.Targets, res.Mask.FDR, res.Mask.Replicates, n)
 	fmt.Fprintf(w, "  target level: r = %.3f, p = %.3g, n = %d\n", res.Target.R, res.Target.P, res.Target.N)
 	if r := res.ROI; r != nil {
 		fmt.Fprintf(w, "  ROI level: r = %.3f, p = %.3g over %d ROIs:", r.R, r.P, r.N)

@@ -283,7 +283,7 @@ func runSweep(c *cli.Context) error {
 		}
 	}
 	ym.Name = y.name() // the engine's input checks name the file
-	opts, err := modelOptions(c, y.m.Rows, brainRows)
+	opts, err := modelOptions(c, y, y.m.Rows, brainRows)
 	if err != nil {
 		return err
 	}
@@ -480,7 +480,7 @@ func metricOutFlags() []cli.Flag {
 func maskFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.Float64Flag{Name: "fdr", Value: metrics.DefaultFDR, Category: "Significance", Usage: "Benjamini-Hochberg FDR threshold of the target mask"},
-		&cli.StringFlag{Name: "replicates", Value: "auto", Category: "Significance", Usage: "t-test replicates: subjects, folds, or auto (subjects when >= 5, else folds)"},
+		&cli.StringFlag{Name: "replicates", Value: "auto", Category: "Significance", Usage: "t-test replicates: subjects, folds, heldout (no replicates: the layer-mean r tested as one r of the held-out rows), or auto (subjects when >= 5; else heldout when the sweeps have one fold, a fixed test set; else folds)"},
 		&cli.BoolFlag{Name: "no-mask", Category: "Significance", Usage: "use every target (no significance mask)"},
 	}
 }
@@ -534,9 +534,9 @@ func maskOptions(c *cli.Context) (sweep.MaskOptions, error) {
 	switch o.Replicates {
 	case "auto":
 		o.Replicates = ""
-	case "subjects", "folds":
+	case "subjects", "folds", "heldout":
 	default:
-		return o, usageError("--replicates %q: want subjects, folds or auto", o.Replicates)
+		return o, usageError("--replicates %q: want subjects, folds, heldout or auto", o.Replicates)
 	}
 	if !(o.FDR > 0 && o.FDR < 1) {
 		return o, usageError("--fdr %v: want a threshold in (0, 1)", o.FDR)

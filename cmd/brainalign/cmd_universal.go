@@ -91,12 +91,12 @@ func runUniversal(c *cli.Context) error {
 	}
 	defer y.close()
 	y.m.Name = y.name()
-	brainRows := y.m.Rows // --groups labels the brain file's rows, before id matching
+	brainRows := y.m.Rows // --groups and --test-fold label the brain file's rows, before id matching
 	yRows, err := matchUniversalRows(c, models, y)
 	if err != nil {
 		return err
 	}
-	opts, err := modelOptions(c, brainRows, yRows)
+	opts, err := modelOptions(c, y, brainRows, yRows)
 	if err != nil {
 		return err
 	}

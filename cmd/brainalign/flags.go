@@ -35,6 +35,10 @@ func modelFlags() []cli.Flag {
 			Usage: "shuffle rows into folds as scikit-learn's KFold(shuffle=True, random_state=`SEED`) does (0 to 4294967295; -1: no shuffle)"},
 		&cli.StringFlag{Name: "groups", Category: catModel,
 			Usage: "`GROUPS.npy`: one integer group per row of the brain file (before id matching), or a column of an MNE epochs file's metadata (x-epo.fif:COLUMN): rows of a group stay in one fold (GroupKFold; beyond 16 groups, equal-sized groups may go to other folds than scikit-learn's, whose order follows numpy's unstable sort)"},
+		&cli.StringFlag{Name: "test-fold", Category: catModel,
+			Usage: "`FOLD.npy`: predefined held-out folds, one integer per row of the brain file (before id matching), or a column of an MNE epochs file's metadata (x-epo.fif:COLUMN): rows of label k >= 0 make held-out fold k, rows of -1 always train (scikit-learn's PredefinedSplit; a fixed test set is one fold)"},
+		&cli.StringFlag{Name: "test-ids", Category: catModel,
+			Usage: "`FILE` of stimulus ids, one per line: the rows of these stimuli are the one held-out fold, all others train (a fixed test set: NSD's shared images); needs --brain-ids"},
 		&cli.StringFlag{Name: "inner", Value: "loo", Category: catModel, EnvVars: []string{"BRAINALIGN_INNER"},
 			Usage: "penalty selection inside each training fold: loo (exact leave-one-out), gcv, kfold:K[:r2|pearson]"},
 		&cli.BoolFlag{Name: "shared-alpha", Category: catModel,
@@ -87,10 +91,10 @@ func onCommandLine(args, names []string) bool {
 	return false
 }
 
-// modelOptions builds engine options from the flags for the rows brainRows of brain data of
-// nBrain rows (brainRows nil: all of them, in order): group labels are given per row of the
-// brain file and follow its rows through id matching.
-func modelOptions(c *cli.Context, nBrain int, brainRows []int) (engine.Options, error) {
+// modelOptions builds engine options from the flags for the rows brainRows of the brain data y
+// of nBrain rows as read (brainRows nil: all of them, in order): group and test fold labels are
+// given per row of the brain file and follow its rows through id matching.
+func modelOptions(c *cli.Context, y *input, nBrain int, brainRows []int) (engine.Options, error) {
 	n := nBrain
 	if brainRows != nil {
 		n = len(brainRows)
@@ -119,7 +123,22 @@ func modelOptions(c *cli.Context, nBrain int, brainRows []int) (engine.Options, 
 	if seed := c.Int64("shuffle-seed"); seed < -1 {
 		return opts, usageError("--shuffle-seed %d: want a seed from 0 to 4294967295, or -1 for no shuffle", seed)
 	}
+	if err := checkFoldFlags(c); err != nil {
+		return opts, err
+	}
 	switch {
+	case c.String("test-fold") != "" || c.String("test-ids") != "":
+		labels, err := testFoldLabels(c, y, nBrain)
+		if err != nil {
+			return opts, err
+		}
+		if brainRows != nil {
+			labels = engine.Pick(labels, brainRows)
+		}
+		opts.Folds, err = engine.PredefinedSplit(labels)
+		if err != nil {
+			return opts, fmt.Errorf("%s: %v", orDefault(c.String("test-fold"), c.String("test-ids")), err)
+		}
 	case c.String("groups") != "" && c.Int64("shuffle-seed") >= 0:
 		return opts, usageError("--groups and --shuffle-seed exclude each other (GroupKFold does not shuffle)")
 	case c.String("groups") != "":
@@ -149,10 +168,83 @@ func modelOptions(c *cli.Context, nBrain int, brainRows []int) (engine.Options, 
 	return opts, opts.Validate(n)
 }
 
+// checkFoldFlags refuses flags that choose the folds in two ways: --test-fold or --test-ids
+// make the folds themselves, so --folds (on the command line; a BRAINALIGN_FOLDS default does not
+// count), --groups and --shuffle-seed cannot also apply.
+func checkFoldFlags(c *cli.Context) error {
+	var given []string
+	for _, name := range []string{"test-fold", "test-ids", "groups"} {
+		if c.String(name) != "" {
+			given = append(given, "--"+name)
+		}
+	}
+	if c.Int64("shuffle-seed") >= 0 {
+		given = append(given, "--shuffle-seed")
+	}
+	args, _ := c.App.Metadata[commandLineKey].([]string)
+	if onCommandLine(args, []string{"folds"}) {
+		given = append(given, "--folds")
+	}
+	predefined := slices.Contains(given, "--test-fold") || slices.Contains(given, "--test-ids")
+	if predefined && len(given) > 1 {
+		return usageError("%s exclude each other: --test-fold and --test-ids give the held-out folds themselves", strings.Join(given, " and "))
+	}
+	return nil
+}
+
+// testFoldLabels reads --test-fold's labels, or makes --test-ids' (0 for the rows of a listed
+// stimulus, -1 for the others): one per row of the brain file, of n rows.
+func testFoldLabels(c *cli.Context, y *input, n int) ([]int, error) {
+	if path := c.String("test-fold"); path != "" {
+		return readLabels(path, n, "test fold")
+	}
+	path := c.String("test-ids")
+	if len(c.StringSlice("brain-ids")) == 0 {
+		return nil, usageError("--test-ids %s needs --brain-ids (and --features-ids): the stimulus id of each brain row", path)
+	}
+	test, err := readIDs(path)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := y.brainIDs(c.StringSlice("brain-ids"))
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != n {
+		return nil, fmt.Errorf("%s: %d ids for the %d rows of %s", strings.Join(c.StringSlice("brain-ids"), " + "), len(ids), n, y.name())
+	}
+	held := make(map[string]bool, len(test))
+	for _, id := range test {
+		held[id] = true
+	}
+	labels := make([]int, len(ids))
+	found := map[string]bool{}
+	for i, id := range ids {
+		labels[i] = -1
+		if held[id] {
+			labels[i] = 0
+			found[id] = true
+		}
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("--test-ids %s: none of its %d stimulus ids is among the brain data's (%s)", path, len(held), strings.Join(c.StringSlice("brain-ids"), " + "))
+	}
+	if missing := len(held) - len(found); missing > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "brainalign: warning: %d of the %d stimulus ids of --test-ids %s are not in the brain data; the test set holds the other %d\n", missing, len(held), path, len(found))
+	}
+	return labels, nil
+}
+
 // readGroups reads one integer group label per row.
 func readGroups(path string, n int) ([]int, error) {
+	return readLabels(path, n, "group")
+}
+
+// readLabels reads one integer label per row (what: "group", "test fold") from an .npy file or
+// an epochs file's metadata column.
+func readLabels(path string, n int, what string) ([]int, error) {
 	if file, column, fif := idSpec(path); fif {
-		return readEpochGroups(file, column, n)
+		return readEpochLabels(file, column, n, what)
 	}
 	arrs, err := array.Read(path)
 	if err != nil {
@@ -160,10 +252,10 @@ func readGroups(path string, n int) ([]int, error) {
 	}
 	defer array.CloseAll(arrs)
 	if len(arrs) != 1 || arrs[0].I64 == nil || len(arrs[0].Shape) != 1 {
-		return nil, fmt.Errorf("%s: want one 1-d integer array of group labels", path)
+		return nil, fmt.Errorf("%s: want one 1-d integer array of %s labels", path, what)
 	}
 	if len(arrs[0].I64) != n {
-		return nil, fmt.Errorf("%s: %d group labels for the %d rows of the brain data (one per row of its file)", path, len(arrs[0].I64), n)
+		return nil, fmt.Errorf("%s: %d %s labels for the %d rows of the brain data (one per row of its file)", path, len(arrs[0].I64), what, n)
 	}
 	g := make([]int, n)
 	for i, v := range arrs[0].I64 {
@@ -172,13 +264,13 @@ func readGroups(path string, n int) ([]int, error) {
 	return g, nil
 }
 
-// readEpochGroups reads group labels (sessions, runs) from a column of an MNE epochs file's
-// metadata, one per epoch in the order the data are read: integers as they are (session_nr),
-// other labels numbered in sorted order (as numpy's unique numbers them, so that GroupKFold's
-// assignment is scikit-learn's).
-func readEpochGroups(path, column string, n int) ([]int, error) {
+// readEpochLabels reads labels (sessions, runs; test folds) from a column of an MNE epochs
+// file's metadata, one per epoch in the order the data are read: integers as they are
+// (session_nr); other group labels numbered in sorted order (as numpy's unique numbers them, so
+// that GroupKFold's assignment is scikit-learn's). Test folds must be integers: -1 has a meaning.
+func readEpochLabels(path, column string, n int, what string) ([]int, error) {
 	if column == "" {
-		return nil, fmt.Errorf("%s: name a column of the epochs' metadata for the group labels (%s:COLUMN, e.g. :session_nr)", path, path)
+		return nil, fmt.Errorf("%s: name a column of the epochs' metadata for the %s labels (%s:COLUMN, e.g. :session_nr)", path, what, path)
 	}
 	ev, err := array.FIFEvents(path)
 	if err != nil {
@@ -189,13 +281,16 @@ func readEpochGroups(path, column string, n int) ([]int, error) {
 		return nil, err
 	}
 	if len(labels) != n {
-		return nil, fmt.Errorf("%s:%s: %d group labels for the %d rows of the brain data (one per row of its file)", path, column, len(labels), n)
+		return nil, fmt.Errorf("%s:%s: %d %s labels for the %d rows of the brain data (one per row of its file)", path, column, len(labels), what, n)
 	}
 	g := make([]int, n)
 	numbers := true
 	for i, l := range labels {
 		v, err := strconv.Atoi(strings.TrimSpace(l))
 		if err != nil {
+			if what != "group" {
+				return nil, fmt.Errorf("%s:%s: epoch %d's %s label is %q: want integers (-1: always trained on, k >= 0: held-out fold k); for a test set named by stimulus, give --test-ids", path, column, i, what, l)
+			}
 			numbers = false
 			break
 		}

@@ -601,7 +601,7 @@ func checkEpochsSource(flag, spec, brain string) error {
 }
 
 // checkBrainEpochs is checkEpochsSource for --brain-ids (one per --brain file, or one for one)
-// and --groups of encode, sweep and universal.
+// and --groups and --test-fold of encode, sweep and universal.
 func checkBrainEpochs(c *cli.Context) error {
 	brains, ids := c.StringSlice("brain"), c.StringSlice("brain-ids")
 	if len(ids) == len(brains) {
@@ -611,8 +611,12 @@ func checkBrainEpochs(c *cli.Context) error {
 			}
 		}
 	}
-	if g := c.String("groups"); g != "" && len(brains) == 1 {
-		return checkEpochsSource("groups", g, brains[0])
+	for _, flag := range []string{"groups", "test-fold"} {
+		if g := c.String(flag); g != "" && len(brains) == 1 {
+			if err := checkEpochsSource(flag, g, brains[0]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
