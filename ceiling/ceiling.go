@@ -44,6 +44,11 @@ type Options struct {
 	Groups []int
 	// Average asks for the stimulus means (Result.Averaged).
 	Average bool
+	// Scored, when set, are the stimuli whose averages the encoding scores are computed over (a
+	// fixed test set): nu is the mean of 1/n_s over those only, so the ceiling is that of a
+	// Pearson r over them (200 test images of 12 trials beside 22,000 of one, in THINGS-MEG, have
+	// a far higher ceiling than all images). The noise and signal estimates use every trial.
+	Scored []string
 	// MaxBlockBytes bounds the working memory of the column blocks, all workers together
 	// (0: 512 MiB). At least one column per worker is always processed.
 	MaxBlockBytes int
@@ -64,9 +69,12 @@ type Result struct {
 	Repeats         []int    // trials of each stimulus
 	RepeatedStimuli int      // stimuli with two trials or more: the noise estimate's
 	Groups          int      // z-scoring groups (0: none)
-	// NoiseTerm is nu, the mean over stimuli of 1/n_s: the noise variance of the averaged data
-	// in units of one trial's.
+	// NoiseTerm is nu, the mean over stimuli (those of Options.Scored, when given) of 1/n_s: the
+	// noise variance of the averaged data in units of one trial's.
 	NoiseTerm float64
+	// ScoredStimuli is the number of stimuli nu is the mean over: all, or those of
+	// Options.Scored that were shown (ScoredMissing: listed but never shown).
+	ScoredStimuli, ScoredMissing int
 
 	NoiseVar    []float64 // ncsnr: one trial's noise variance sigma_n^2 (nil for split-half)
 	SignalVar   []float64 // ncsnr: the signal variance sigma_s^2 (nil for split-half)
@@ -121,10 +129,9 @@ func EstimateParts(ctx context.Context, parts []engine.Matrix, ids []string, o O
 	}
 	d := newDesign(ids)
 	res := &Result{Method: o.Method, Trials: trials.Rows, Stimuli: d.names, Repeats: d.count, RepeatedStimuli: len(d.repeated)}
-	for _, n := range d.count {
-		res.NoiseTerm += 1 / float64(n)
+	if err := noiseTerm(res, d, o.Scored); err != nil {
+		return nil, err
 	}
-	res.NoiseTerm /= float64(len(d.count))
 	switch {
 	case o.Method == NCSNR && (len(d.repeated) < 1 || len(d.names) < 2):
 		return nil, fmt.Errorf("%w: %d trials of %d stimuli, %d shown more than once; the ncsnr method needs at least one repeated stimulus and two stimuli",
@@ -267,6 +274,42 @@ func newDesign(ids []string) *design {
 		d.dfNoise += n - 1
 	}
 	return d
+}
+
+// noiseTerm sets res.NoiseTerm, nu: the mean of 1/n_s over all stimuli, or over those of
+// scored (each counted once) that were shown.
+func noiseTerm(res *Result, d *design, scored []string) error {
+	if scored == nil {
+		for _, n := range d.count {
+			res.NoiseTerm += 1 / float64(n)
+		}
+		res.ScoredStimuli = len(d.count)
+		res.NoiseTerm /= float64(res.ScoredStimuli)
+		return nil
+	}
+	index := make(map[string]int, len(d.names))
+	for s, name := range d.names {
+		index[name] = s
+	}
+	seen := map[string]bool{}
+	for _, id := range scored {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		s, ok := index[id]
+		if !ok {
+			res.ScoredMissing++
+			continue
+		}
+		res.NoiseTerm += 1 / float64(d.count[s])
+		res.ScoredStimuli++
+	}
+	if res.ScoredStimuli == 0 {
+		return fmt.Errorf("none of the %d scored stimuli was shown in the trials", len(seen))
+	}
+	res.NoiseTerm /= float64(res.ScoredStimuli)
+	return nil
 }
 
 // firstAppearance numbers the distinct keys in order of first appearance: distinct lists them,

@@ -126,12 +126,17 @@ type planted struct {
 }
 
 func plant(seed uint64, stimuli int, counts []int, snr []float64) planted {
+	return plantCounts(seed, stimuli, func(rng *rand.Rand, _ int) int { return counts[rng.IntN(len(counts))] }, snr)
+}
+
+// plantCounts is plant with stimulus s shown count(rng, s) times.
+func plantCounts(seed uint64, stimuli int, count func(rng *rand.Rand, s int) int, snr []float64) planted {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	m := len(snr)
 	p := planted{snr: snr, truth: make([]float64, stimuli*m)}
 	var order []int
 	for s := range stimuli {
-		n := counts[rng.IntN(len(counts))]
+		n := count(rng, s)
 		p.counts = append(p.counts, n)
 		for range n {
 			order = append(order, s)
@@ -468,5 +473,65 @@ func TestEstimateParts(t *testing.T) {
 	bad := []engine.Matrix{parts[0], engine.NewMatrix64(2, m+1, make([]float64, 2*(m+1)))}
 	if _, err := EstimateParts(context.Background(), bad, f.IDs[:parts[0].Rows+2], Options{}); err == nil || !strings.Contains(err.Error(), "trials part 2 has 8 targets, part 1 7") {
 		t.Errorf("parts of different widths: %v", err)
+	}
+}
+
+// A fixed test set shown more often than the other stimuli (THINGS-MEG: 200 test images of 12
+// trials, the others once) has its own ceiling: with Options.Scored it is the correlation the
+// true signal reaches with the test stimuli's averages, far above the ceiling of all stimuli.
+func TestScoredStimuliCeiling(t *testing.T) {
+	snr := []float64{0.25, 0.5, 1}
+	reps := 40
+	var all []float64
+	for _, s := range snr {
+		for range reps {
+			all = append(all, s)
+		}
+	}
+	const stimuli, test = 1500, 300
+	p := plantCounts(3, stimuli, func(_ *rand.Rand, s int) int {
+		if s < test {
+			return 12
+		}
+		return 1
+	}, all)
+	var scored []string
+	for s := range test {
+		scored = append(scored, strconv.Itoa(s))
+	}
+	scored = append(scored, "never-shown", "0") // counted once, reported
+	for _, method := range []Method{NCSNR, SplitHalf} {
+		res, err := Estimate(context.Background(), p.y, p.ids, Options{Method: method, Splits: 20, Average: true, Scored: scored})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(res.NoiseTerm-1.0/12) > 1e-15 || res.ScoredStimuli != test || res.ScoredMissing != 1 {
+			t.Fatalf("%s: nu %v over %d stimuli (%d missing), want 1/12 over %d (1 missing)", method, res.NoiseTerm, res.ScoredStimuli, res.ScoredMissing, test)
+		}
+		// the truth and the averages of the test stimuli, in the averaged data's row order
+		m := len(all)
+		var truth, avg []float64
+		for r, id := range res.Stimuli {
+			if s, _ := strconv.Atoi(id); s < test {
+				truth = append(truth, p.truth[s*m:(s+1)*m]...)
+				avg = append(avg, res.Averaged.F64[r*m:(r+1)*m]...)
+			}
+		}
+		for k, s := range snr {
+			var ceil, actual float64
+			for j := k * reps; j < (k+1)*reps; j++ {
+				ceil += res.Ceiling[j]
+				actual += corrColumn(truth, avg, j, m, test)
+			}
+			ceil, actual = ceil/float64(reps), actual/float64(reps)
+			want := math.Sqrt(s * s / (s*s + 1.0/12))
+			t.Logf("%s: snr %.2f: test-set ceiling %.3f, theory %.3f, actual %.3f", method, s, ceil, want, actual)
+			if math.Abs(ceil-want) > 0.03 || math.Abs(ceil-actual) > 0.03 {
+				t.Errorf("%s: snr %.2f: test-set ceiling %.3f, theory %.3f, correlation of truth with the test averages %.3f", method, s, ceil, want, actual)
+			}
+		}
+	}
+	if _, err := Estimate(context.Background(), p.y, p.ids, Options{Scored: []string{"x", "y"}}); err == nil || !strings.Contains(err.Error(), "none of the 2 scored stimuli") {
+		t.Errorf("scored stimuli never shown: %v", err)
 	}
 }

@@ -13,7 +13,9 @@
 //	explainable = snr^2 / (snr^2 + nu),   nu = mean over stimuli of 1/n_s,
 //
 // (NSD's noise ceiling NC = 100 x explainable, including its formula for stimuli with unequal
-// repeat counts) and the ceiling on Pearson's r is sqrt(explainable).
+// repeat counts) and the ceiling on Pearson's r is sqrt(explainable). Scores computed over a
+// fixed test set are ceiled with nu over its stimuli only (Options.Scored): test images shown
+// more often than the others have a higher ceiling than all images together.
 //
 // Two estimators of snr:
 //

@@ -570,3 +570,59 @@ func TestSweepNIfTISpace(t *testing.T) {
 		t.Error("no voxel in the significance mask")
 	}
 }
+
+// TestCeilingTestIDs: ceiling --test-ids gives the ceiling of scores over those stimuli (nu over
+// their repeats: 1/3 for stimuli of three trials), which encode --test-ids then divides by.
+func TestCeilingTestIDs(t *testing.T) {
+	st := writeTrialStudy(t)
+	var test []string
+	for s := 2; s < st.stimuli; s += 3 { // the stimuli of three trials
+		test = append(test, fmt.Sprintf("img%03d", s))
+	}
+	testIDs := writeLines(t, filepath.Join(st.dir, "test_ids.txt"), append(test, "img999"))
+	out := filepath.Join(st.dir, "ceil")
+	_, stderr, code := runCLI(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--test-ids", testIDs, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "1 of the stimulus ids of --test-ids") {
+		t.Errorf("the never-shown test id is not reported: %q", stderr)
+	}
+	want, err := ceiling.Estimate(context.Background(), st.y, st.idList, ceiling.Options{Scored: test})
+	must(t, err)
+	all, err := ceiling.Estimate(context.Background(), st.y, st.idList, ceiling.Options{})
+	must(t, err)
+	got := readNPY(t, filepath.Join(out, "ceiling.npy"))
+	for j, v := range want.Ceiling {
+		if got.F64[j] != v {
+			t.Errorf("ceiling[%d] = %v, want %v", j, got.F64[j], v)
+		}
+		if j > 0 && v <= all.Ceiling[j] {
+			t.Errorf("target %d: test-set ceiling %v not above all stimuli's %v (their averages are of fewer trials)", j, v, all.Ceiling[j])
+		}
+	}
+	var summary struct {
+		NoiseTerm float64        `json:"noise_term"`
+		TestIDs   map[string]any `json:"test_ids"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "ceiling.json"))
+	must(t, err)
+	must(t, json.Unmarshal(b, &summary))
+	if math.Abs(summary.NoiseTerm-1.0/3) > 1e-15 || summary.TestIDs["stimuli"] != 50.0 || summary.TestIDs["never_shown"] != 1.0 {
+		t.Errorf("ceiling.json: noise_term %v, test_ids %v; want 1/3 over 50 stimuli, 1 never shown", summary.NoiseTerm, summary.TestIDs)
+	}
+	enc := filepath.Join(st.dir, "enc")
+	_, stderr, code = runCLI(t, "encode", "--features", st.features, "--features-ids", st.featureIDs,
+		"--brain", filepath.Join(out, "averaged.npy"), "--brain-ids", filepath.Join(out, "averaged_ids.txt"), "--test-ids", testIDs,
+		"--ceiling", filepath.Join(out, "ceiling.npy"), "--out", enc)
+	if code != 0 {
+		t.Fatalf("encode: exit %d: %s", code, stderr)
+	}
+	if fs := readNPY(t, filepath.Join(enc, "fold_scores.npy")); fmt.Sprint(fs.Shape) != "[1 3 4]" {
+		t.Errorf("fold_scores.npy shape %v, want one fold", fs.Shape)
+	}
+	if _, stderr, code := runCLI(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--test-ids", writeLines(t, filepath.Join(st.dir, "none.txt"), []string{"x", "y"}), "--out", filepath.Join(st.dir, "c2")); code == 0 || !strings.Contains(stderr, "none of the 2 scored stimuli") {
+		t.Errorf("test ids never shown: exit %d, %q", code, stderr)
+	}
+}
+

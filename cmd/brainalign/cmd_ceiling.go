@@ -47,14 +47,17 @@ func init() {
 			"stimulus's repeats. Both account for stimuli shown a different number of times. With\n" +
 			"--sessions every target is z-scored within each session first (NSD's practice; it removes\n" +
 			"drifts between sessions), and averaged.npy holds the z-scored trials' means. Pass the\n" +
-			"ceiling to encode --ceiling (or sweep --ceiling) to divide scores by it. Formulas: package\n" +
-			"ceiling's documentation.",
+			"ceiling to encode --ceiling (or sweep --ceiling) to divide scores by it. Scores of a fixed\n" +
+			"test set (encode --test-ids) take the ceiling of its stimuli: give ceiling the same\n" +
+			"--test-ids (test images shown more often than the others have a higher ceiling). Formulas:\n" +
+			"package ceiling's documentation.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "trial-level brain data `TRIALS.npy` (trials x targets, or trials x channels x times); repeat for files of the same targets whose trials follow one another (one per session, say)"},
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"},
 			&cli.StringFlag{Name: "ids", Required: true, Usage: "the stimulus of each trial, one id per `FILE` line (repeats expected); or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN)"},
 			&cli.StringFlag{Name: "sessions", Usage: "z-score each target within sessions: `SESSIONS.npy`, one integer label per trial, or a column of an MNE epochs file's metadata (x-epo.fif:session_nr)"},
 			&cli.BoolFlag{Name: "session-per-file", Usage: "z-score each target within each --brain file (each file one session)"},
+			&cli.StringFlag{Name: "test-ids", Usage: "the ceiling of scores over a fixed test set: its stimulus ids, one per `FILE` line (as encode --test-ids); the noise of the averages is that of these stimuli's repeats, the noise and signal estimates use every trial"},
 			&cli.StringFlag{Name: "method", Value: string(ceiling.NCSNR), Usage: "ncsnr or split-half"},
 			&cli.IntFlag{Name: "splits", Value: ceiling.DefaultSplits, Usage: "split-half: random splits averaged"},
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "split-half: random seed of the splits"},
@@ -90,7 +93,7 @@ func runCeiling(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(append([]string{idsPath(c.String("ids")), idsPath(c.String("sessions"))}, slices.Concat(paths, c.StringSlice("brain-mask"))...)...); err != nil {
+	if err := out.CheckInputs(append([]string{idsPath(c.String("ids")), idsPath(c.String("sessions")), c.String("test-ids")}, slices.Concat(paths, c.StringSlice("brain-mask"))...)...); err != nil {
 		return err
 	}
 	if c.Bool("overwrite") {
@@ -140,6 +143,14 @@ func runCeiling(c *cli.Context) error {
 		return fmt.Errorf("%s: %d ids for the %d trials (rows) of %s", c.String("ids"), len(ids), len(groups), what)
 	}
 	o := ceiling.Options{Method: method, Splits: c.Int("splits"), Seed: c.Uint64("seed"), Average: !c.Bool("no-averaged")}
+	if path := c.String("test-ids"); path != "" {
+		if o.Scored, err = readIDs(path); err != nil {
+			return err
+		}
+		if len(o.Scored) == 0 {
+			return fmt.Errorf("--test-ids %s: no stimulus ids", path)
+		}
+	}
 	switch {
 	case c.String("sessions") != "":
 		if o.Groups, err = readGroups(c.String("sessions"), len(groups)); err != nil {
@@ -159,6 +170,9 @@ func runCeiling(c *cli.Context) error {
 	prog.done()
 	if err != nil {
 		return fmt.Errorf("%s with %s: %w", what, c.String("ids"), err)
+	}
+	if res.ScoredMissing > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "brainalign: warning: %d of the stimulus ids of --test-ids %s were never shown; the ceiling is that of the %d others\n", res.ScoredMissing, c.String("test-ids"), res.ScoredStimuli)
 	}
 
 	y := ys[0]
@@ -230,6 +244,9 @@ func runCeiling(c *cli.Context) error {
 	}
 	if method == ceiling.SplitHalf {
 		summary["splits"], summary["seed"] = res.Splits, c.Uint64("seed")
+	}
+	if c.String("test-ids") != "" {
+		summary["test_ids"] = map[string]any{"path": c.String("test-ids"), "stimuli": res.ScoredStimuli, "never_shown": res.ScoredMissing}
 	}
 	switch {
 	case c.String("sessions") != "":
