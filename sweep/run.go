@@ -53,6 +53,7 @@ type Manifest struct {
 	Targets     int         `json:"targets"`
 	Trailing    []int       `json:"trailing_shape"` // the brain data's shape after the rows axis
 	Options     OptionsInfo `json:"options"`
+	FoldScheme  string      `json:"fold_scheme,omitempty"` // how rows were split (the command line's description); the folds themselves are in Fingerprint
 	Fingerprint string      `json:"fingerprint"`
 	DataDigest  string      `json:"data_digest,omitempty"` // every brain value and the row pairing (DataDigest)
 	// RecordsDigest: the unit records of this folder carry the data digest (this version's
@@ -172,6 +173,7 @@ type Config struct {
 	Fingerprint string // Fingerprint(brain, options)
 	DataDigest  string // DataDigest(brain, activation rows); empty: not checked
 	Subject     string // optional subject label, used to pair subjects across models
+	FoldScheme  string // how rows were split, for sweep.json (KFold, groups, a test set's file)
 	Meta        Meta
 	Shard       Shard
 	Version     string
@@ -231,7 +233,7 @@ type Report struct {
 
 func (c *Config) manifest() Manifest {
 	m := Manifest{Format: manifestFormat, Version: c.Version, Model: c.Plan.Model, Subject: c.Subject, Brain: c.Brain,
-		Rows: c.Rows, Targets: prod(c.Trailing), Trailing: c.Trailing, Options: c.Options.Summary(),
+		Rows: c.Rows, Targets: prod(c.Trailing), Trailing: c.Trailing, Options: c.Options.Summary(), FoldScheme: c.FoldScheme,
 		Fingerprint: c.Fingerprint, DataDigest: c.DataDigest, RecordsDigest: true, Layers: c.Plan.Layers}
 	for _, ck := range c.Plan.Checkpoints {
 		ci := CheckpointInfo{Name: ck.Name}

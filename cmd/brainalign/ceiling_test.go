@@ -625,4 +625,3 @@ func TestCeilingTestIDs(t *testing.T) {
 		t.Errorf("test ids never shown: exit %d, %q", code, stderr)
 	}
 }
-

@@ -212,8 +212,22 @@ func printStatus(w io.Writer, s *sweep.Status, now time.Time) {
 	if len(o.Alphas) > 0 {
 		grid = fmt.Sprintf(" (%g to %g)", o.Alphas[0], o.Alphas[len(o.Alphas)-1])
 	}
-	fmt.Fprintf(w, "  %d checkpoint(s) x %d layers = %d units; %d folds, %d penalties%s, inner %s, %s\n",
-		len(m.Checkpoints), len(m.Layers), s.Units, o.Folds, len(o.Alphas), grid, o.Inner, o.Precision)
+	folds := fmt.Sprintf("%d folds", o.Folds)
+	if o.Folds == 1 {
+		folds = "1 fold"
+	}
+	var about []string
+	if len(o.FoldSizes) == 1 {
+		about = append(about, fmt.Sprintf("%d held-out rows", o.FoldSizes[0]))
+	}
+	if m.FoldScheme != "" && m.FoldScheme != contiguousKFold {
+		about = append(about, m.FoldScheme)
+	}
+	if len(about) > 0 {
+		folds += " (" + strings.Join(about, "; ") + ")"
+	}
+	fmt.Fprintf(w, "  %d checkpoint(s) x %d layers = %d units; %s, %d penalties%s, inner %s, %s\n",
+		len(m.Checkpoints), len(m.Layers), s.Units, folds, len(o.Alphas), grid, o.Inner, o.Precision)
 	fmt.Fprintf(w, "  metadata: %s\n", metadataKinds(m.Metadata))
 	printPartsChannels(w, s)
 	fmt.Fprintf(w, "  %d of %d units done (%.0f%%), %s\n", s.Done, s.Units, 100*float64(s.Done)/float64(max(s.Units, 1)), mergeState(s))

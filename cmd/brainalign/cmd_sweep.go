@@ -289,7 +289,7 @@ func runSweep(c *cli.Context) error {
 	}
 	cfg := sweep.Config{Dir: out, Plan: plan, Options: opts,
 		Brain: sweep.BrainInfo{Path: y.name(), Shape: y.shape, DType: y.dtype}, Rows: ym.Rows, Trailing: trailing,
-		Fingerprint: sweep.Fingerprint(ym, opts), DataDigest: sweep.DataDigest(ym, featureRows), Subject: c.String("subject"), Meta: meta, Shard: shard, Version: version,
+		Fingerprint: sweep.Fingerprint(ym, opts), DataDigest: sweep.DataDigest(ym, featureRows), Subject: c.String("subject"), FoldScheme: foldScheme(c), Meta: meta, Shard: shard, Version: version,
 		Prepare: prepare, SourceRows: sourceRows}
 	if c.Bool("dry-run") {
 		if brainRows == nil { // else checked above, on the rows in use

@@ -198,3 +198,53 @@ func labelsOf(n int, f func(int) int64) []int64 {
 	}
 	return v
 }
+
+// TestSweepTestFold: a sweep with --test-fold scores each layer as encode does with it (one
+// fold), records the scheme in sweep.json, and inspect says so.
+func TestSweepTestFold(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 40, 5, 3)
+	acts := filepath.Join(dir, "acts")
+	must(t, os.MkdirAll(acts, 0o755))
+	for _, l := range []string{"layer0.npy", "layer1.npy"} {
+		b, err := os.ReadFile(xp)
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(acts, l), b, 0o644))
+	}
+	labels := labelsOf(40, func(i int) int64 {
+		if i%4 == 1 {
+			return 0 // held out
+		}
+		return -1
+	})
+	lp := filepath.Join(dir, "test_fold.npy")
+	must(t, array.WriteNPY(lp, []int{40}, labels))
+	sw := filepath.Join(dir, "sweep")
+	if _, stderr, code := runCLI(t, "sweep", "--features", acts, "-y", yp, "--test-fold", lp, "-o", sw); code != 0 {
+		t.Fatal(stderr)
+	}
+	enc := filepath.Join(dir, "enc")
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "--test-fold", lp, "-o", enc); code != 0 {
+		t.Fatal(stderr)
+	}
+	fs, want := readNPY(t, filepath.Join(sw, "fold_scores.npy")), readNPY(t, filepath.Join(enc, "fold_scores.npy"))
+	if fmt.Sprint(fs.Shape) != "[1 2 1 3]" {
+		t.Fatalf("fold_scores.npy shape %v, want [1 2 1 3]", fs.Shape)
+	}
+	for l := range 2 {
+		for j := range 3 {
+			if fs.F64[l*3+j] != want.F64[j] {
+				t.Errorf("layer %d target %d: sweep %v, encode %v", l, j, fs.F64[l*3+j], want.F64[j])
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(sw, "sweep.json"))
+	must(t, err)
+	if !strings.Contains(string(b), `"fold_scheme": "predefined:`) {
+		t.Errorf("sweep.json does not record the test fold: %s", b)
+	}
+	stdout, stderr, code := runCLI(t, "inspect", sw)
+	if code != 0 || !strings.Contains(stdout, "1 fold (10 held-out rows; predefined:") {
+		t.Errorf("inspect: exit %d, %s%s", code, stdout, stderr)
+	}
+}
