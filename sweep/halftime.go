@@ -504,6 +504,7 @@ func Compare(ctx context.Context, a, b []*Sweep, o CompareOptions) (*CompareResu
 		}
 		res.Notes = append(res.Notes, fmt.Sprintf("mean best-layer score over the %d targets significant for either model", n))
 	case "spatial":
+		var reps []string // the replicates each subject's mask took (auto: folds, or heldout for one fold)
 		for i := range a {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -519,15 +520,16 @@ func Compare(ctx context.Context, a, b []*Sweep, o CompareOptions) (*CompareResu
 				return nil, inDir(b[i].Dir, err)
 			}
 			res.A, res.B = append(res.A, ra.Target.R), append(res.B, rb.Target.R)
-		}
-		switch reps := o.Mask.Replicates; {
-		case o.Mask.Off:
-			res.Notes = append(res.Notes, "each subject's target-level spatial r, over all targets (no significance mask)")
-		default:
-			if reps == "" {
-				reps = "folds" // auto, for one subject
+			for _, m := range []string{ra.Mask.Replicates, rb.Mask.Replicates} {
+				if !slices.Contains(reps, m) {
+					reps = append(reps, m)
+				}
 			}
-			res.Notes = append(res.Notes, fmt.Sprintf("each subject's target-level spatial r, with its own significance mask (%s)", reps))
+		}
+		if o.Mask.Off {
+			res.Notes = append(res.Notes, "each subject's target-level spatial r, over all targets (no significance mask)")
+		} else {
+			res.Notes = append(res.Notes, fmt.Sprintf("each subject's target-level spatial r, with its own significance mask (%s)", strings.Join(reps, ", ")))
 		}
 	case "temporal":
 		for i := range a {
