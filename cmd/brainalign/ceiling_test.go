@@ -621,6 +621,32 @@ func TestCeilingTestIDs(t *testing.T) {
 	if fs := readNPY(t, filepath.Join(enc, "fold_scores.npy")); fmt.Sprint(fs.Shape) != "[1 3 4]" {
 		t.Errorf("fold_scores.npy shape %v, want one fold", fs.Shape)
 	}
+	if strings.Contains(stderr, "ceiling of") {
+		t.Errorf("a warning about the ceiling of the same test set: %q", stderr)
+	}
+	// a ceiling of all stimuli, or of another test set, for test-set scores; a test set's ceiling
+	// for scores of all stimuli: warned
+	allDir := filepath.Join(st.dir, "ceil-all")
+	if _, stderr, code := runCLI(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--out", allDir); code != 0 {
+		t.Fatal(stderr)
+	}
+	other := writeLines(t, filepath.Join(st.dir, "other.txt"), test[1:])
+	for _, c := range []struct {
+		ceil string
+		args []string
+		want string
+	}{
+		{allDir, []string{"--test-ids", testIDs}, "is the ceiling of all stimuli"},
+		{out, []string{"--test-ids", other}, "is the ceiling of another test set"},
+		{out, nil, "and these scores are of all stimuli"},
+	} {
+		args := append([]string{"encode", "--features", st.features, "--features-ids", st.featureIDs,
+			"--brain", filepath.Join(out, "averaged.npy"), "--brain-ids", filepath.Join(out, "averaged_ids.txt"),
+			"--ceiling", filepath.Join(c.ceil, "ceiling.npy"), "--out", filepath.Join(st.dir, fmt.Sprintf("enc%d", len(c.want)))}, c.args...)
+		if _, stderr, code := runCLI(t, args...); code != 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q; want a warning saying %q", c.args, code, stderr, c.want)
+		}
+	}
 	if _, stderr, code := runCLI(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--test-ids", writeLines(t, filepath.Join(st.dir, "none.txt"), []string{"x", "y"}), "--out", filepath.Join(st.dir, "c2")); code == 0 || !strings.Contains(stderr, "none of the 2 scored stimuli") {
 		t.Errorf("test ids never shown: exit %d, %q", code, stderr)
 	}

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -246,7 +250,7 @@ func runCeiling(c *cli.Context) error {
 		summary["splits"], summary["seed"] = res.Splits, c.Uint64("seed")
 	}
 	if c.String("test-ids") != "" {
-		summary["test_ids"] = map[string]any{"path": c.String("test-ids"), "stimuli": res.ScoredStimuli, "never_shown": res.ScoredMissing}
+		summary["test_ids"] = map[string]any{"path": c.String("test-ids"), "stimuli": res.ScoredStimuli, "never_shown": res.ScoredMissing, "digest": idSetDigest(o.Scored)}
 	}
 	switch {
 	case c.String("sessions") != "":
@@ -384,4 +388,54 @@ func divideByCeiling(scores, ceil []float64, path string, floor float64) *ceiled
 		st = scoreStats{Mean: nan, Median: nan, Max: nan, Min: nan}
 	}
 	return &ceiledInfo{Path: path, Min: floor, Below: below, Score: st, scores: ceiled}
+}
+
+// idSetDigest identifies a set of stimulus ids (order and repeats aside), so that a ceiling's test
+// set can be compared with a run's.
+func idSetDigest(ids []string) string {
+	h := sha256.New()
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
+		fmt.Fprintf(h, "%s\n", id)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// warnCeilingTestSet warns when a --ceiling was estimated for other stimuli than the run scores:
+// a ceiling folder's ceiling.json records the test set given to ceiling --test-ids (none: all
+// stimuli), and scores over a test set need that set's ceiling (its repeats set the noise of its
+// averages). Only --test-ids can be compared; other folds score all stimuli.
+func warnCeilingTestSet(c *cli.Context) error {
+	var run string
+	if path := c.String("test-ids"); path != "" {
+		ids, err := readIDs(path)
+		if err != nil {
+			return err
+		}
+		run = idSetDigest(ids)
+	}
+	for _, p := range c.StringSlice("ceiling") {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(p), "ceiling.json"))
+		if err != nil {
+			continue // a ceiling from elsewhere: nothing to compare
+		}
+		var info struct {
+			Command string `json:"command"`
+			TestIDs *struct {
+				Path   string `json:"path"`
+				Digest string `json:"digest"`
+			} `json:"test_ids"`
+		}
+		if json.Unmarshal(b, &info) != nil || info.Command != "ceiling" {
+			continue
+		}
+		switch {
+		case run != "" && info.TestIDs == nil:
+			fmt.Fprintf(c.App.ErrWriter, "brainalign: warning: --ceiling %s is the ceiling of all stimuli, and these scores are of the test set %s: give ceiling the same --test-ids (its repeats set the ceiling)\n", p, c.String("test-ids"))
+		case run != "" && info.TestIDs.Digest != run:
+			fmt.Fprintf(c.App.ErrWriter, "brainalign: warning: --ceiling %s is the ceiling of another test set (%s) than --test-ids %s\n", p, info.TestIDs.Path, c.String("test-ids"))
+		case run == "" && info.TestIDs != nil && c.String("test-fold") == "":
+			fmt.Fprintf(c.App.ErrWriter, "brainalign: warning: --ceiling %s is the ceiling of the test set %s, and these scores are of all stimuli\n", p, info.TestIDs.Path)
+		}
+	}
+	return nil
 }

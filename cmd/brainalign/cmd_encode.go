@@ -101,6 +101,9 @@ func runEncode(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := warnCeilingTestSet(c); err != nil {
+		return err
+	}
 	if ceil != nil && y.mask != nil {
 		ceil = y.mask.restrict(ceil)
 	}

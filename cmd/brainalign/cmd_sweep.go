@@ -161,6 +161,9 @@ func runSweep(c *cli.Context) error {
 		if err := meta.ReadCeiling(p...); err != nil {
 			return err
 		}
+		if err := warnCeilingTestSet(c); err != nil {
+			return err
+		}
 	}
 	if err := checkBrainEpochs(c); err != nil {
 		return err

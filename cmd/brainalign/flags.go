@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -128,16 +129,8 @@ func modelOptions(c *cli.Context, y *input, nBrain int, brainRows []int) (engine
 	}
 	switch {
 	case c.String("test-fold") != "" || c.String("test-ids") != "":
-		labels, err := testFoldLabels(c, y, nBrain)
-		if err != nil {
+		if opts.Folds, err = predefinedFolds(c, y, nBrain, brainRows); err != nil {
 			return opts, err
-		}
-		if brainRows != nil {
-			labels = engine.Pick(labels, brainRows)
-		}
-		opts.Folds, err = engine.PredefinedSplit(labels)
-		if err != nil {
-			return opts, fmt.Errorf("%s: %v", orDefault(c.String("test-fold"), c.String("test-ids")), err)
 		}
 	case c.String("groups") != "" && c.Int64("shuffle-seed") >= 0:
 		return opts, usageError("--groups and --shuffle-seed exclude each other (GroupKFold does not shuffle)")
@@ -190,6 +183,66 @@ func checkFoldFlags(c *cli.Context) error {
 		return usageError("%s exclude each other: --test-fold and --test-ids give the held-out folds themselves", strings.Join(given, " and "))
 	}
 	return nil
+}
+
+// predefinedFolds makes the folds of --test-fold or --test-ids for the rows brainRows of the
+// brain file (nil: all). Each fold asked for must keep enough rows through id matching, and
+// errors name the user's label, not the fold's index: a fold whose rows all lack features would
+// otherwise vanish, and the folds after it be renumbered.
+func predefinedFolds(c *cli.Context, y *input, nBrain int, brainRows []int) ([]engine.Fold, error) {
+	path := orDefault(c.String("test-fold"), c.String("test-ids"))
+	labels, err := testFoldLabels(c, y, nBrain)
+	if err != nil {
+		return nil, err
+	}
+	asked := foldSizes(labels)
+	if brainRows != nil {
+		labels = engine.Pick(labels, brainRows)
+	}
+	kept := foldSizes(labels)
+	for _, k := range slices.Sorted(maps.Keys(asked)) {
+		if k < 0 || kept[k] == asked[k] {
+			continue
+		}
+		what := foldName(c, k)
+		lost := asked[k] - kept[k]
+		if kept[k] == 0 {
+			return nil, fmt.Errorf("%s: none of the %d rows of %s has features (their stimulus ids are not among the features' ids)", path, asked[k], what)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "brainalign: warning: %d of the %d rows of %s (%s) have no features and are left out of it\n", lost, asked[k], what, path)
+	}
+	folds, err := engine.PredefinedSplit(labels)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(kept)) {
+		switch {
+		case k < 0:
+		case kept[k] == len(labels):
+			return nil, fmt.Errorf("%s: every row is held out: nothing is left to train on", path)
+		case kept[k] < engine.MinTestRows:
+			return nil, fmt.Errorf("%s: %s holds %d rows; a held-out Pearson r needs at least %d", path, foldName(c, k), kept[k], engine.MinTestRows)
+		}
+	}
+	return folds, nil
+}
+
+// foldName names the predefined fold of label k in messages: by its label, or as --test-ids'
+// one test set.
+func foldName(c *cli.Context, k int) string {
+	if c.String("test-ids") != "" {
+		return "the test set"
+	}
+	return fmt.Sprintf("test fold %d", k)
+}
+
+// foldSizes counts the rows of each label.
+func foldSizes(labels []int) map[int]int {
+	n := map[int]int{}
+	for _, k := range labels {
+		n[k]++
+	}
+	return n
 }
 
 // testFoldLabels reads --test-fold's labels, or makes --test-ids' (0 for the rows of a listed
@@ -253,6 +306,10 @@ func readLabels(path string, n int, what string) ([]int, error) {
 	defer array.CloseAll(arrs)
 	if len(arrs) != 1 || arrs[0].I64 == nil || len(arrs[0].Shape) != 1 {
 		return nil, fmt.Errorf("%s: want one 1-d integer array of %s labels", path, what)
+	}
+	if arrs[0].DType == "bool" && what != "group" {
+		// True/False would be folds 1 and 0: the training rows held out as a fold of their own
+		return nil, fmt.Errorf("%s: a boolean array; want integer %s labels, -1 for rows always trained on (a test set mask m: np.save(path, np.where(m, 0, -1)))", path, what)
 	}
 	if len(arrs[0].I64) != n {
 		return nil, fmt.Errorf("%s: %d %s labels for the %d rows of the brain data (one per row of its file)", path, len(arrs[0].I64), what, n)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -182,6 +183,58 @@ func TestTestFoldRefusals(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want an error saying %q", c.args, code, stderr, c.want)
 		}
 	}
+	// folds named by their labels; a fold whose rows all lack features is an error, not a fold
+	// that vanishes (the others renumbered); rows of a fold lacking features are said
+	brainIDs := make([]string, 30)
+	for i := range brainIDs {
+		brainIDs[i] = fmt.Sprintf("img%02d", i)
+	}
+	featureIDs := slices.Clone(brainIDs)
+	featureIDs[0], featureIDs[1], featureIDs[2], featureIDs[10] = "other0", "other1", "other2", "other10"
+	bi, fi := writeLines(t, filepath.Join(dir, "brain_ids.txt"), brainIDs), writeLines(t, filepath.Join(dir, "feature_ids.txt"), featureIDs)
+	ided := []string{"--features-ids", fi, "--brain-ids", bi}
+	vanish := labelsOf(30, func(i int) int64 {
+		switch {
+		case i < 3:
+			return 4
+		case i >= 10 && i < 16:
+			return 1
+		}
+		return -1
+	})
+	small := labelsOf(30, func(i int) int64 {
+		if i == 20 || i == 21 {
+			return 7
+		}
+		return -1
+	})
+	mask := make([]bool, 30)
+	mask[5], mask[6], mask[7] = true, true, true
+	bp := filepath.Join(dir, "mask.npy")
+	must(t, array.WriteNPY(bp, []int{30}, mask))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{append([]string{"--test-fold", label("vanish.npy", vanish)}, ided...), "none of the 3 rows of test fold 4 has features"},
+		{[]string{"--test-fold", label("small.npy", small)}, "test fold 7 holds 2 rows; a held-out Pearson r needs at least 3"},
+		{[]string{"--test-fold", label("all.npy", make([]int64, 30))}, "every row is held out"},
+		{[]string{"--test-fold", bp}, "a boolean array"},
+		{append([]string{"--test-ids", writeLines(t, filepath.Join(dir, "t2.txt"), []string{"img03", "img04", "img99"})}, ided...), "the test set holds 2 rows"},
+	} {
+		args := append([]string{"encode", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "out")}, c.args...)
+		_, stderr, code := runCLI(t, args...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q; want an error saying %q", c.args, code, stderr, c.want)
+		}
+	}
+	out := filepath.Join(dir, "lost")
+	vanish[0], vanish[1], vanish[2] = -1, -1, -1
+	_, stderr, code := runCLI(t, append([]string{"encode", "-x", xp, "-y", yp, "-o", out, "--test-fold", label("lost.npy", vanish)}, ided...)...)
+	if code != 0 || !strings.Contains(stderr, "1 of the 6 rows of test fold 1 (") {
+		t.Errorf("a row of a fold lacking features: exit %d, %q; want a warning", code, stderr)
+	}
+
 	// BRAINALIGN_FOLDS in the environment is a default, not a second choice of folds
 	keepFlagDefaults(t)
 	t.Setenv("BRAINALIGN_FOLDS", "3")
