@@ -7,8 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // h5dset is what a dataset's header says: its shape, type, layout, filters and fill value.
@@ -560,22 +564,21 @@ func maxInflate(fileSize int) int {
 
 // readDataset reads a dataset's data as an Array (Shape and Fortran are the caller's).
 func (h *h5file) readDataset(ds *h5dset, m *mapping) (*Array, error) {
-	var raw []byte
-	mapped := false
+	var raw []byte // the stored bytes, in the file's map
 	switch ds.class {
 	case 0:
 		if len(ds.compact) < ds.nbytes {
 			return nil, fmt.Errorf("corrupt: compact data of %d bytes for %s %s (%d bytes)", len(ds.compact), ShapeString(ds.dims), ds.t.name, ds.nbytes)
 		}
-		raw, mapped = ds.compact[:ds.nbytes], true // in the header, in the file's map
+		raw = ds.compact[:ds.nbytes] // in the header
 	case 1:
 		switch {
 		case h.undef(ds.addr): // never written
-			b, err := ds.filled(len(h.buf), true)
+			v, err := ds.filledValues(len(h.buf), true)
 			if err != nil {
 				return nil, err
 			}
-			raw = b
+			return v.array(), nil
 		case ds.csize < uint64(ds.nbytes):
 			return nil, fmt.Errorf("corrupt: contiguous data of %d bytes for %s %s (%d bytes)", ds.csize, ShapeString(ds.dims), ds.t.name, ds.nbytes)
 		default:
@@ -583,38 +586,35 @@ func (h *h5file) readDataset(ds *h5dset, m *mapping) (*Array, error) {
 			if err != nil {
 				return nil, err
 			}
-			raw, mapped = b, true
+			raw = b
 		}
 	default:
-		b, err := h.chunked(ds)
+		v, err := h.chunked(ds)
 		if err != nil {
 			return nil, err
 		}
-		raw = b
+		return v.array(), nil
 	}
-	a := &Array{DType: ds.t.name}
 	if ds.t.kind == 'f' {
-		if !mapped {
-			m = nil
-		}
-		if err := fill(a, ds.t, raw, ds.n, m); err != nil {
+		a := &Array{DType: ds.t.name}
+		if err := fill(a, ds.t, raw, ds.n, m); err != nil { // native float32 and float64 used in place
 			return nil, err
 		}
 		return a, nil
 	}
-	h5ints(a, ds.t, raw, ds.n) // copied
-	return a, nil
+	v := newH5values(ds.t, ds.n)
+	v.putBlocks(raw)
+	return v.array(), nil
 }
 
 // h5maxFill bounds the values of a dataset never written (all its fill value), which a file of
-// any size can declare: 2^24 values, 128 MiB as float64 (the bytes and the values converted from
-// them are held while reading); such a dataset holds nothing to score.
+// any size can declare: 2^24 values, 128 MiB as float64; such a dataset holds nothing to score.
 const h5maxFill = 1 << 24
 
-// filled returns the dataset's bytes all set to its fill value. A dataset with data stored
+// filledValues returns the dataset's values all set to its fill value. A dataset with data stored
 // (unwritten false) is at most what the file can hold decompressed; one never written, at most
 // h5maxFill values, or what the file could hold.
-func (ds *h5dset) filled(fileSize int, unwritten bool) ([]byte, error) {
+func (ds *h5dset) filledValues(fileSize int, unwritten bool) (*h5values, error) {
 	if unwritten && ds.n > h5maxFill && ds.nbytes > maxInflate(fileSize) {
 		return nil, fmt.Errorf("unsupported: %s %s was never written: %d values, all its fill value, more than the %d read of a dataset with nothing stored (nothing to score: write the data first)",
 			ShapeString(ds.dims), ds.t.name, ds.n, h5maxFill)
@@ -622,51 +622,163 @@ func (ds *h5dset) filled(fileSize int, unwritten bool) ([]byte, error) {
 	if !unwritten && ds.nbytes > maxInflate(fileSize) {
 		return nil, fmt.Errorf("corrupt or unsupported: %s %s declares %d bytes, more than a file of %d bytes can hold", ShapeString(ds.dims), ds.t.name, ds.nbytes, fileSize)
 	}
-	b := make([]byte, ds.nbytes)
-	if ds.fill != nil && len(b) > 0 {
-		copy(b, ds.fill)
-		for k := len(ds.fill); k < len(b); k *= 2 {
-			copy(b[k:], b[:k])
-		}
-	}
-	return b, nil
-}
-
-// h5ints converts integers to floating point: float32 for 8- and 16-bit integers, float64 for
-// wider ones (both exact, but for 64-bit values above 2^53).
-func h5ints(a *Array, t dtype, raw []byte, n int) {
-	bo := t.order()
-	if t.size <= 2 {
-		dst := make([]float32, n)
-		for i := range dst {
-			switch {
-			case t.size == 1 && t.kind == 'i':
-				dst[i] = float32(int8(raw[i]))
-			case t.size == 1:
-				dst[i] = float32(raw[i])
-			case t.kind == 'i':
-				dst[i] = float32(int16(bo.Uint16(raw[2*i:])))
-			default:
-				dst[i] = float32(bo.Uint16(raw[2*i:]))
+	v := newH5values(ds.t, ds.n)
+	if ds.fill != nil && ds.n > 0 {
+		v.put(0, 1, ds.fill)
+		for k := 1; k < ds.n; k *= 2 {
+			if v.f32 != nil {
+				copy(v.f32[k:], v.f32[:k])
+			} else {
+				copy(v.f64[k:], v.f64[:k])
 			}
 		}
-		a.F32 = dst
+	}
+	return v, nil
+}
+
+// h5values is a dataset's values as they are decoded: float32 for float16, float32 and 8- and
+// 16-bit integers, float64 for the others (exact, but for 64-bit integers above 2^53).
+type h5values struct {
+	t   dtype
+	f32 []float32
+	f64 []float64
+}
+
+func newH5values(t dtype, n int) *h5values {
+	v := &h5values{t: t}
+	if t.size <= 2 || t.kind == 'f' && t.size == 4 {
+		v.f32 = make([]float32, n)
+	} else {
+		v.f64 = make([]float64, n)
+	}
+	return v
+}
+
+func (v *h5values) array() *Array {
+	return &Array{DType: v.t.name, F32: v.f32, F64: v.f64}
+}
+
+// put converts the stored values in src into v: the first at index at, each next stride after.
+func (v *h5values) put(at, stride int, src []byte) {
+	t, bo := v.t, v.t.order()
+	n := len(src) / t.size
+	if stride == 1 && t.kind == 'f' && t.size >= 4 && t.native() {
+		if t.size == 4 {
+			copy(bytesOf(v.f32[at:at+n]), src)
+		} else {
+			copy(bytesOf(v.f64[at:at+n]), src)
+		}
 		return
 	}
-	dst := make([]float64, n)
-	for i := range dst {
-		switch {
-		case t.size == 4 && t.kind == 'i':
-			dst[i] = float64(int32(bo.Uint32(raw[4*i:])))
-		case t.size == 4:
-			dst[i] = float64(bo.Uint32(raw[4*i:]))
-		case t.kind == 'i':
-			dst[i] = float64(int64(bo.Uint64(raw[8*i:])))
-		default:
-			dst[i] = float64(bo.Uint64(raw[8*i:]))
+	switch {
+	case t.kind == 'f' && t.size == 2:
+		tab := halfTable()
+		for i := range n {
+			v.f32[at+i*stride] = tab[bo.Uint16(src[2*i:])]
+		}
+	case t.kind == 'f' && t.size == 4:
+		for i := range n {
+			v.f32[at+i*stride] = math.Float32frombits(bo.Uint32(src[4*i:]))
+		}
+	case t.kind == 'f':
+		for i := range n {
+			v.f64[at+i*stride] = math.Float64frombits(bo.Uint64(src[8*i:]))
+		}
+	case t.size == 1 && t.kind == 'i':
+		for i := range n {
+			v.f32[at+i*stride] = float32(int8(src[i]))
+		}
+	case t.size == 1:
+		for i := range n {
+			v.f32[at+i*stride] = float32(src[i])
+		}
+	case t.size == 2 && t.kind == 'i':
+		for i := range n {
+			v.f32[at+i*stride] = float32(int16(bo.Uint16(src[2*i:])))
+		}
+	case t.size == 2:
+		for i := range n {
+			v.f32[at+i*stride] = float32(bo.Uint16(src[2*i:]))
+		}
+	case t.size == 4 && t.kind == 'i':
+		for i := range n {
+			v.f64[at+i*stride] = float64(int32(bo.Uint32(src[4*i:])))
+		}
+	case t.size == 4:
+		for i := range n {
+			v.f64[at+i*stride] = float64(bo.Uint32(src[4*i:]))
+		}
+	case t.kind == 'i':
+		for i := range n {
+			v.f64[at+i*stride] = float64(int64(bo.Uint64(src[8*i:])))
+		}
+	default:
+		for i := range n {
+			v.f64[at+i*stride] = float64(bo.Uint64(src[8*i:]))
 		}
 	}
-	a.F64 = dst
+}
+
+// h5blockValues is how many values a worker converts at a time from contiguous data.
+const h5blockValues = 1 << 20
+
+// putBlocks converts the whole dataset's stored values in raw into v, blocks of them on each core.
+func (v *h5values) putBlocks(raw []byte) {
+	n := len(raw) / v.t.size
+	blocks := (n + h5blockValues - 1) / h5blockValues
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), blocks) {
+		wg.Go(func() {
+			for b := int(next.Add(1) - 1); b < blocks; b = int(next.Add(1) - 1) {
+				at, end := b*h5blockValues, min(n, (b+1)*h5blockValues)
+				v.put(at, 1, raw[at*v.t.size:end*v.t.size])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// putChunk converts the part of a chunk at chunk position pos that lies within the dataset of
+// dims into v, a run along the chunk's last axis longer than 1 at a time: the axes after it are 1
+// long, so that the run is contiguous in the chunk (and strided in v if it is not dims' last axis:
+// NSD's chunks hold all the trials of one voxel).
+func (v *h5values) putChunk(dims, cdims, pos []int, chunk []byte) {
+	rank := len(dims) // at most 32 (the dataspace's bound)
+	inner := rank - 1
+	for inner > 0 && cdims[inner] == 1 {
+		inner--
+	}
+	stride := 1
+	for _, d := range dims[inner+1:] {
+		stride *= d
+	}
+	var start, ext, idx [32]int // idx runs over the axes before inner
+	for i := range rank {
+		start[i] = pos[i] * cdims[i]
+		ext[i] = min(cdims[i], dims[i]-start[i])
+	}
+	es := v.t.size
+	run := ext[inner] * es
+	for {
+		src, dst := 0, 0
+		for i := range rank {
+			src = src*cdims[i] + idx[i]
+			dst = dst*dims[i] + start[i] + idx[i]
+		}
+		v.put(dst, stride, chunk[src*es:src*es+run])
+		i := inner - 1
+		for ; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < ext[i] {
+				break
+			}
+			idx[i] = 0
+		}
+		if i < 0 {
+			return
+		}
+	}
 }
 
 // h5chunk is a stored chunk: its position in chunks along each axis, where it is and how many
@@ -678,18 +790,30 @@ type h5chunk struct {
 	mask   uint64
 }
 
-// chunked decodes a chunked dataset into memory.
-func (h *h5file) chunked(ds *h5dset) ([]byte, error) {
-	out, err := ds.filled(len(h.buf), h.undef(ds.addr) && ds.index != 2)
+// A worker takes chunks in batches of about h5batchBytes decoded bytes, at most h5batchChunks
+// chunks: many small chunks (NSD's are 1.5 KB) go together, so that handing them over costs
+// little and workers seldom write beside one another, and few are listed ahead of a failing one.
+const (
+	h5batchBytes  = 256 << 10
+	h5batchChunks = 128
+)
+
+// h5scratchBytes bounds the buffers the workers hold to decode filtered chunks (two a worker):
+// chunks of hundreds of MB are decoded by fewer workers.
+const h5scratchBytes = 256 << 20
+
+// chunked decodes a chunked dataset into its values, each chunk converted into its place as it
+// is decoded, on a worker for each core; the chunk index is read here, in its order.
+func (h *h5file) chunked(ds *h5dset) (*h5values, error) {
+	v, err := ds.filledValues(len(h.buf), h.undef(ds.addr) && ds.index != 2)
 	if err != nil {
 		return nil, err
 	}
 	if ds.n == 0 {
-		return out, nil
+		return v, nil
 	}
 	rank := len(ds.dims)
-	es := ds.t.size
-	chunkBytes := es
+	chunkBytes := ds.t.size
 	for _, c := range ds.chunk {
 		chunkBytes *= c
 	}
@@ -697,7 +821,6 @@ func (h *h5file) chunked(ds *h5dset) ([]byte, error) {
 	for i := range rank {
 		grid[i] = uint64((ds.dims[i] + ds.chunk[i] - 1) / ds.chunk[i])
 	}
-	var zr io.ReadCloser // one inflater for all chunks
 	// Each chunk position is filled once (an index naming one twice is corrupt), and the bytes
 	// the filters take and give, all chunks together, are bounded by what the file can hold
 	// decompressed: index entries sharing a chunk's bytes are not decoded without end.
@@ -707,6 +830,11 @@ func (h *h5file) chunked(ds *h5dset) ([]byte, error) {
 	}
 	filled := make([]uint64, (cells+63)/64)
 	work, budget := 0, maxInflate(len(h.buf))
+	workers := min(runtime.GOMAXPROCS(0), int(cells))
+	if len(ds.filters) > 0 {
+		workers = max(1, min(workers, h5scratchBytes/2/max(chunkBytes, 1)))
+	}
+	dec := startH5decoder(ds, v, grid, chunkBytes, workers)
 	put := func(c h5chunk) error {
 		if err := h.spend(1); err != nil {
 			return err
@@ -732,65 +860,173 @@ func (h *h5file) chunked(ds *h5dset) ([]byte, error) {
 		if err != nil {
 			return fmt.Errorf("chunk %v: %v", c.scaled, err)
 		}
-		data := stored
-		if len(ds.filters) > 0 && !(edge && ds.noEdge) {
-			if work += len(stored); work > budget {
-				return fmt.Errorf("corrupt: the chunks decode to more than the %d bytes a file of %d bytes can hold", budget, len(h.buf))
-			}
-			if data, err = ds.unfilter(stored, c.mask, chunkBytes, &zr); err != nil {
-				return fmt.Errorf("chunk %v: %v", c.scaled, err)
-			}
-			if work += len(data); work > budget {
+		filter := len(ds.filters) > 0 && !(edge && ds.noEdge)
+		if filter {
+			// A chunk decodes to chunkBytes, or is an error: counted before it is decoded.
+			if work += len(stored) + chunkBytes; work > budget {
 				return fmt.Errorf("corrupt: the chunks decode to more than the %d bytes a file of %d bytes can hold", budget, len(h.buf))
 			}
 		}
-		if len(data) != chunkBytes {
-			return fmt.Errorf("corrupt: chunk %v holds %d bytes, want %d", c.scaled, len(data), chunkBytes)
-		}
-		copyChunk(out, ds.dims, data, ds.chunk, c.scaled, es)
-		return nil
+		return dec.add(h5chunkJob{cell: k, stored: stored, mask: c.mask, filter: filter})
 	}
-	if err := h.chunks(ds, grid, chunkBytes, put); err != nil {
+	if err := dec.wait(h.chunks(ds, grid, chunkBytes, put)); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return v, nil
 }
 
-// copyChunk copies the part of a chunk at chunk position scaled that lies within dims into out.
-func copyChunk(out []byte, dims []int, chunk []byte, cdims []int, scaled []uint64, es int) {
-	rank := len(dims)
-	start := make([]int, rank)
-	ext := make([]int, rank)
-	for i := range rank {
-		start[i] = int(scaled[i]) * cdims[i]
-		ext[i] = min(cdims[i], dims[i]-start[i])
+// h5chunkJob is a stored chunk to decode: its cell in the grid of chunks (C order), its bytes in
+// the file, its filter mask, and whether its filters apply.
+type h5chunkJob struct {
+	cell   uint64
+	stored []byte
+	mask   uint64
+	filter bool
+}
+
+type h5batch struct {
+	seq    int // batches are numbered in the index's order
+	chunks []h5chunkJob
+}
+
+// h5decoder decodes the chunks listed to it on a pool of workers, in batches. Each chunk is
+// written to its own part of the values (the index is checked for chunks listed twice before), so
+// the values do not depend on the order chunks finish in; the error is that of the first chunk in
+// the index's order that fails, as when chunks were decoded one by one.
+type h5decoder struct {
+	ds         *h5dset
+	v          *h5values
+	grid       []uint64
+	chunkBytes int
+
+	batch      []h5chunkJob // being listed
+	batchBytes int
+	sent       int
+	jobs       chan h5batch
+	wg         sync.WaitGroup
+
+	failed   atomic.Bool
+	mu       sync.Mutex
+	err      error
+	errBatch int
+}
+
+// errH5stop ends the walk of a chunk index once a chunk has failed: the error is the chunk's.
+var errH5stop = errors.New("a chunk failed")
+
+func startH5decoder(ds *h5dset, v *h5values, grid []uint64, chunkBytes, workers int) *h5decoder {
+	d := &h5decoder{ds: ds, v: v, grid: grid, chunkBytes: chunkBytes, jobs: make(chan h5batch, workers)}
+	for range workers {
+		d.wg.Go(d.work)
 	}
-	idx := make([]int, rank) // over the first rank-1 axes
-	run := ext[rank-1] * es
-	for {
-		src, dst := 0, 0
-		for i := range rank {
-			src = src*cdims[i] + idx[i]
-			dst = dst*dims[i] + start[i] + idx[i]
+	return d
+}
+
+// add lists a chunk to decode, handing over a batch when it is full.
+func (d *h5decoder) add(c h5chunkJob) error {
+	d.batch = append(d.batch, c)
+	if d.batchBytes += d.chunkBytes; d.batchBytes >= h5batchBytes || len(d.batch) >= h5batchChunks {
+		d.flush()
+	}
+	if d.failed.Load() {
+		return errH5stop
+	}
+	return nil
+}
+
+func (d *h5decoder) flush() {
+	if len(d.batch) > 0 {
+		d.jobs <- h5batch{d.sent, d.batch}
+		d.sent++
+		d.batch, d.batchBytes = nil, 0
+	}
+}
+
+// wait decodes the chunks still listed, waits for the workers to finish, and returns the first
+// error: a chunk's, which comes before any walkErr (the index's) in the index's order.
+func (d *h5decoder) wait(walkErr error) error {
+	if !d.failed.Load() {
+		d.flush()
+	}
+	close(d.jobs)
+	d.wg.Wait()
+	if d.err != nil {
+		return d.err
+	}
+	return walkErr
+}
+
+func (d *h5decoder) work() {
+	var s h5scratch
+	pos := make([]int, len(d.grid))
+	for b := range d.jobs {
+		if d.failed.Load() && d.failedBefore(b.seq) {
+			continue // no error of this batch would be reported
 		}
-		copy(out[dst*es:dst*es+run], chunk[src*es:src*es+run])
-		i := rank - 2
-		for ; i >= 0; i-- {
-			idx[i]++
-			if idx[i] < ext[i] {
+		for _, c := range b.chunks {
+			if err := d.decode(c, &s, pos); err != nil {
+				d.mu.Lock()
+				if d.err == nil || b.seq < d.errBatch {
+					d.err, d.errBatch = err, b.seq
+				}
+				d.mu.Unlock()
+				d.failed.Store(true)
 				break
 			}
-			idx[i] = 0
-		}
-		if i < 0 {
-			return
 		}
 	}
 }
 
-// unfilter undoes a chunk's filters, last applied first, skipping those its mask says were.
-// zr is an inflater to reuse (nil: one is made and kept there).
-func (ds *h5dset) unfilter(b []byte, mask uint64, want int, zr *io.ReadCloser) ([]byte, error) {
+func (d *h5decoder) failedBefore(seq int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err != nil && d.errBatch < seq
+}
+
+// decode undoes a chunk's filters and converts it into its place; pos is the worker's to use.
+func (d *h5decoder) decode(c h5chunkJob, s *h5scratch, pos []int) error {
+	k := c.cell
+	for i := len(pos) - 1; i >= 0; i-- {
+		pos[i] = int(k % d.grid[i])
+		k /= d.grid[i]
+	}
+	data := c.stored
+	if c.filter {
+		var err error
+		if data, err = d.ds.unfilter(data, c.mask, d.chunkBytes, s); err != nil {
+			return fmt.Errorf("chunk %v: %v", pos, err)
+		}
+	}
+	if len(data) != d.chunkBytes {
+		return fmt.Errorf("corrupt: chunk %v holds %d bytes, want %d", pos, len(data), d.chunkBytes)
+	}
+	d.v.putChunk(d.ds.dims, d.ds.chunk, pos, data)
+	return nil
+}
+
+// h5scratch is what a worker keeps from chunk to chunk: an inflater and its input, and two
+// buffers the filters write into by turns.
+type h5scratch struct {
+	zr   io.ReadCloser
+	in   bytes.Reader
+	lim  io.LimitedReader
+	bufs [2][]byte
+	turn int
+}
+
+// next returns an empty buffer with room for more than want bytes (deflate reads past a chunk's
+// bytes to find that there are too many), not the one the previous filter wrote into.
+func (s *h5scratch) next(want int) []byte {
+	s.turn ^= 1
+	if cap(s.bufs[s.turn]) < want+16 {
+		s.bufs[s.turn] = make([]byte, want+16)
+	}
+	return s.bufs[s.turn][:0]
+}
+
+// unfilter undoes a chunk's filters, last applied first, skipping those its mask says were. The
+// result is in s's buffers, or in b.
+func (ds *h5dset) unfilter(b []byte, mask uint64, want int, s *h5scratch) ([]byte, error) {
 	for i := len(ds.filters) - 1; i >= 0; i-- {
 		if mask&(1<<i) != 0 {
 			continue
@@ -799,18 +1035,19 @@ func (ds *h5dset) unfilter(b []byte, mask uint64, want int, zr *io.ReadCloser) (
 		switch f.id {
 		case 1:
 			var err error
-			if *zr == nil {
-				*zr, err = zlib.NewReader(bytes.NewReader(b))
+			s.in.Reset(b)
+			if s.zr == nil {
+				s.zr, err = zlib.NewReader(&s.in)
 			} else {
-				err = (*zr).(zlib.Resetter).Reset(bytes.NewReader(b), nil)
+				err = s.zr.(zlib.Resetter).Reset(&s.in, nil)
 			}
 			if err != nil {
-				*zr = nil
+				s.zr = nil
 				return nil, fmt.Errorf("deflate: %v", err)
 			}
 			limit := int64(want) + 8
-			out := make([]byte, 0, want)
-			out, err = readAllInto(out, io.LimitReader(*zr, limit+1))
+			s.lim = io.LimitedReader{R: s.zr, N: limit + 1}
+			out, err := readAllInto(s.next(want), &s.lim)
 			if err != nil {
 				return nil, fmt.Errorf("deflate: %v", err)
 			}
@@ -823,7 +1060,9 @@ func (ds *h5dset) unfilter(b []byte, mask uint64, want int, zr *io.ReadCloser) (
 			if len(f.cd) > 0 && f.cd[0] > 0 {
 				es = int(f.cd[0])
 			}
-			b = unshuffle(b, es)
+			if es > 1 && len(b)/es > 1 {
+				b = unshuffle(s.next(len(b))[:len(b)], b, es)
+			}
 		case 3:
 			if len(b) < 4 {
 				return nil, errors.New("fletcher32: chunk shorter than its checksum")
@@ -839,12 +1078,9 @@ func (ds *h5dset) unfilter(b []byte, mask uint64, want int, zr *io.ReadCloser) (
 	return b, nil
 }
 
-func unshuffle(b []byte, es int) []byte {
+// unshuffle undoes the shuffle filter of b (elements of es bytes) into out, as long as b.
+func unshuffle(out, b []byte, es int) []byte {
 	n := len(b) / es
-	if es <= 1 || n <= 1 {
-		return b
-	}
-	out := make([]byte, len(b))
 	for j := range es {
 		src := b[j*n : (j+1)*n]
 		for i, v := range src {
