@@ -105,7 +105,9 @@ func runCeiling(c *cli.Context) error {
 			return err
 		}
 	}
-	ys, err := loadTrialFiles(paths, c.String("brain-array"))
+	// each file masked as soon as it is read: its whole data, decoded, are then let go before the
+	// next is read (NSD's sessions: one at a time, not 40 whole volumes at once)
+	ys, err := loadTrialFiles(paths, c.String("brain-array"), func(y *input) error { return applyMask(c, y) })
 	if err != nil {
 		return err
 	}
@@ -117,11 +119,6 @@ func runCeiling(c *cli.Context) error {
 	var parts []engine.Matrix
 	var names []string
 	var groups []int // --session-per-file
-	for _, y := range ys {
-		if err := applyMask(c, y); err != nil {
-			return err
-		}
-	}
 	for k, y := range ys {
 		parts, names = append(parts, y.m), append(names, y.name())
 		for range y.m.Rows {
@@ -275,32 +272,33 @@ func runCeiling(c *cli.Context) error {
 	return nil
 }
 
-// loadTrialFiles reads the --brain files of trials, which must have the same targets.
-func loadTrialFiles(paths []string, member string) ([]*input, error) {
+// loadTrialFiles reads the --brain files of trials, which must have the same targets, calling
+// prepare on each as soon as it is read (before the next).
+func loadTrialFiles(paths []string, member string, prepare func(*input) error) ([]*input, error) {
 	if err := array.CheckHemispheres(paths, make([]*array.Geometry, len(paths))); err != nil { // by name, before reading
 		return nil, err
 	}
 	var ys []*input
+	var spaces []*array.Geometry // each file's own, before prepare (a mask may give its space)
+	fail := func(err error) ([]*input, error) {
+		for _, y := range ys {
+			y.close()
+		}
+		return nil, err
+	}
 	for _, p := range paths {
 		y, err := loadBrain(p, member)
 		if err != nil {
-			for _, y := range ys {
-				y.close()
-			}
-			return nil, err
+			return fail(err)
 		}
-		ys = append(ys, y)
+		ys, spaces = append(ys, y), append(spaces, y.geo)
 		if first := ys[0]; !slices.Equal(y.shape[1:], first.shape[1:]) {
-			for _, y := range ys {
-				y.close()
-			}
-			return nil, fmt.Errorf("%s: targets shaped %s, but %s's are shaped %s: the --brain files must have the same targets",
-				y.name(), array.ShapeString(y.shape[1:]), first.name(), array.ShapeString(first.shape[1:]))
+			return fail(fmt.Errorf("%s: targets shaped %s, but %s's are shaped %s: the --brain files must have the same targets",
+				y.name(), array.ShapeString(y.shape[1:]), first.name(), array.ShapeString(first.shape[1:])))
 		}
-	}
-	spaces := make([]*array.Geometry, len(ys))
-	for i, y := range ys {
-		spaces[i] = y.geo
+		if err := prepare(y); err != nil {
+			return fail(err)
+		}
 	}
 	if err := array.CheckHemispheres(paths, spaces); err != nil { // and by GIFTI metadata
 		for _, y := range ys {

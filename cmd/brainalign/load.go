@@ -60,6 +60,14 @@ func (in *input) full(values []float64) []float64 {
 
 func (in *input) close() { array.CloseAll(in.arrs) }
 
+// release lets go of the arrays as read, once in.m is a copy of what is used (the masked
+// targets): a decoded NIfTI or HDF5 file's whole data are then freed before the work starts, and a
+// mapped file's pages unmapped.
+func (in *input) release() {
+	array.CloseAll(in.arrs)
+	in.arrs = nil
+}
+
 // partPaths are the joined files' paths (nil for one file).
 func (in *input) partPaths() []string {
 	var paths []string

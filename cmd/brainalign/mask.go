@@ -89,13 +89,18 @@ func (mk *targetMask) apply(y *input) error {
 		sel := selectColumns(y.m, mk.cols)
 		sel.Shape, sel.SourceColumns = y.shape, mk.cols // errors name a value where it is in the file
 		y.m = sel
+		y.release()
 	case len(mk.cols):
 		// already masked: used as stored (a copy only for Fortran order); a CIFTI file names its
 		// grayordinates, which must be those the mask selects
 		if err := array.SameSelected(mk.geo, mk.cols, y.geo); err != nil {
 			return fmt.Errorf("--brain-mask %s: %s has as many grayordinates as the mask selects, but other ones (%v): give a mask over its own grayordinates, or the data of the mask's", mk.path, y.name(), err)
 		}
+		copied := y.m.ColMajor
 		y.m = selectColumns(y.m, nil)
+		if copied {
+			y.release()
+		}
 	default:
 		return fmt.Errorf("--brain-mask %s: %s has %d targets, the mask %d (%d selected): want a mask of %d targets, or brain data of the %d selected (already masked)",
 			mk.path, y.name(), y.m.Cols, mk.size(), len(mk.cols), y.m.Cols, len(mk.cols))

@@ -222,3 +222,44 @@ func TestBrainMask(t *testing.T) {
 		notThere(t, out, c.args[0]+" --"+c.flag+" off the grid")
 	}
 }
+
+// TestMaskReleasesData: once the masked targets are copied, the data as read (a NIfTI file's,
+// decoded whole) are let go, so that whole volumes are not held beside their masked copies
+// (ceiling reads 40 NSD sessions one after another, each masked before the next).
+func TestMaskReleasesData(t *testing.T) {
+	y, err := loadBrain(filepath.Join("..", "..", "testdata", "neuro", "int16_scaled.nii.gz"), "")
+	must(t, err)
+	defer y.close()
+	read := y.arrs[0]
+	mask := make([]bool, 3*4*2)
+	var cols []int
+	for j := range mask {
+		if j%5 == 1 {
+			mask[j] = true
+			cols = append(cols, j)
+		}
+	}
+	mp := filepath.Join(t.TempDir(), "mask.npy")
+	must(t, array.WriteNPY(mp, []int{3, 4, 2}, mask))
+	var want []float64
+	for i := range y.m.Rows {
+		for _, c := range cols {
+			want = append(want, y.m.At(i, c))
+		}
+	}
+	mk, err := readMask(mp)
+	must(t, err)
+	must(t, mk.apply(y))
+	if y.arrs != nil || read.F32 != nil || read.F64 != nil {
+		t.Errorf("the data as read are still held after masking (arrays %v)", y.arrs)
+	}
+	k := 0
+	for i := range y.m.Rows {
+		for j := range cols {
+			if got := y.m.At(i, j); got != want[k] {
+				t.Fatalf("masked value (%d, %d) = %v, want %v", i, j, got, want[k])
+			}
+			k++
+		}
+	}
+}
