@@ -191,24 +191,24 @@ func TestReadHDF5ChunkedMemory(t *testing.T) {
 }
 
 // Of several corrupt chunks, the error names the first listed in the chunk index, every time,
-// and no worker is left behind.
+// also when they fall in batches of different workers, and no worker is left behind.
 func TestReadHDF5ChunkErrorFirst(t *testing.T) {
-	defer runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4))
-	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4)))
 	goroutines := runtime.NumGoroutine()
-	h, ds, _ := h5testChunked(t, []int{40, 64, 64}, []int{1, 64, 64}, true, nil, 0, 2)
-	// Break chunks 9 and 30 (cells are chunk positions along the first axis): their zlib
-	// headers made invalid.
+	// 200 chunks of 64 x 64 int16 (8 KB): 32 to a batch of h5batchBytes, 7 batches
+	h, ds, _ := h5testChunked(t, []int{200, 64, 64}, []int{1, 64, 64}, true, nil, 0, 2)
+	// Break chunks 190, 100, 45 and 50 (cells are chunk positions along the first axis): their
+	// zlib headers made invalid; 45 and 50 share a batch, the others are in later ones.
 	leaf := h.buf[ds.addr+24:]
 	const entry = 4 + 4 + 8*4 + 8
-	for _, cell := range []int{30, 9} {
+	for _, cell := range []int{190, 100, 50, 45} {
 		addr := binary.LittleEndian.Uint64(leaf[cell*entry+entry-8:])
 		h.buf[addr] = 0xff
 	}
-	for range 20 {
+	for range 30 {
 		_, err := h.readDataset(ds, nil)
-		if err == nil || !strings.HasPrefix(err.Error(), "chunk [9 0 0]: deflate") {
-			t.Fatalf("err = %v, want chunk [9 0 0]'s", err)
+		if err == nil || !strings.HasPrefix(err.Error(), "chunk [45 0 0]: deflate") {
+			t.Fatalf("err = %v, want chunk [45 0 0]'s", err)
 		}
 	}
 	deadline := time.Now().Add(5 * time.Second)

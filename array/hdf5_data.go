@@ -824,7 +824,8 @@ const (
 )
 
 // h5scratchBytes bounds the buffers the workers hold to decode filtered chunks (two a worker):
-// chunks of hundreds of MB are decoded by fewer workers.
+// chunks of hundreds of MB are decoded by fewer workers, though always by one (whose two buffers
+// are then as large as a chunk, as before the workers).
 const h5scratchBytes = 256 << 20
 
 // chunked decodes a chunked dataset into its values, each chunk converted into its place as it
