@@ -39,6 +39,7 @@ demo: build ## the built-in synthetic study
 fixtures: deps-oracle ## regenerate scikit-learn / SciPy / NiBabel / MNE / h5py fixtures in testdata/
 	/usr/bin/python3 testdata/gen_parity.py
 	/usr/bin/python3 testdata/gen_stats.py
+	/usr/bin/python3 testdata/gen_rsa.py
 	/usr/bin/python3 testdata/gen_ceiling.py
 	/usr/bin/python3 testdata/gen_neuro.py
 	/usr/bin/python3 testdata/gen_fif.py

@@ -1,0 +1,79 @@
+// Package rsa compares representations by their geometry over a set of stimuli, without fitting
+// anything: representational similarity analysis (RSA; Kriegeskorte, Mur & Bandettini 2008) and
+// linear centred kernel alignment (CKA; Kornblith, Norouzi, Lee & Hinton 2019), as Brain-Score,
+// rsatoolbox and the Algonauts 2019 and 2021 challenges compute them.
+//
+// # RDMs
+//
+// For X, n stimuli x p features (or brain targets: voxels, channels x times), the
+// representational dissimilarity matrix holds, for every pair i < j,
+//
+//	correlation:  d_ij = 1 - r(x_i, x_j) = 1 - z_i · z_j,   z_i = (x_i - mean(x_i)) / ||x_i - mean(x_i)||
+//	euclidean:    d_ij = ||x_i - x_j|| = sqrt(G_ii + G_jj - 2 G_ij),   G = Xc Xc^T, Xc = X - column means
+//
+// (scipy.spatial.distance.pdist's 'correlation' and 'euclidean'), kept as the condensed upper
+// triangle in pdist's order (CondensedIndex; squareform gives the square matrix). Both come from
+// one product of the prepared rows with themselves, one GEMM per block of rows against the rows
+// after it (the upper triangle only), the p columns a slice at a time: p may be 330,000 voxels,
+// and no p x p matrix, nor a float64 copy of all of X, is ever formed. Correlation distances are
+// clipped to [0, 2]. A stimulus whose values are all equal (or equal but for rounding) has no
+// correlation distance: NewRDM returns a *ConstantRowError naming its row, never NaN. Euclidean
+// pairs whose squared distance is below 1/16 of their squared distances from the centroid, where
+// the Gram matrix's difference cancels digits, are recomputed from the data (RDM.Recomputed
+// counts them), so every distance is exact to rounding as scipy's; stimuli in tight clusters far
+// from the centroid make that O(p) per pair without the GEMM's speed.
+//
+// Memory: an RDM of n stimuli is n(n-1)/2 float64 values, Bytes(n): 4 MB at 1,000 stimuli,
+// 400 MB at 10,000 (the full n x n matrix would be 800 MB; it is never formed), and computing it
+// takes as much again (the Gram triangle, reused in place for correlation distances) plus one
+// slice of columns (32 MB) and one block of products (256 x n). More than MaxStimuli stimuli are
+// refused, as are fewer than MinStimuli, and NaN or infinite values (named by row and column).
+//
+// # Comparing RDMs
+//
+// Compare correlates two RDMs' upper triangles: Spearman's rho (the default, ranks averaged over
+// ties as scipy.stats.spearmanr; dissimilarities equal to 12 significant digits of the RDM's
+// largest are ties, since rounding in the products must not break ties the data hold) or
+// Pearson's r. Their parametric p-values assume independent pairs, which dissimilarities are not;
+// Mantel gives a permutation p-value instead: the stimuli of one RDM are permuted N times
+// (seeded: permutation k is drawn from PCG(seed, k), the same on any number of cores), and
+//
+//	p = (1 + #{k : r_k >= r}) / (1 + N),   one-sided,
+//
+// at a cost of O(N n²) (about 8 ms per permutation per core at 1,000 stimuli, bench/RESULTS.md).
+//
+// # Linear CKA
+//
+// With Kx = Xc Xc^T and Ky = Yc Yc^T the n x n Gram matrices of the column-centred data (X: n x
+// d, Y: n x m; d and m may differ),
+//
+//	CKA(X, Y) = tr(Kx Ky) / (||Kx||_F ||Ky||_F) = ||Yc^T Xc||_F² / (||Xc^T Xc||_F ||Yc^T Yc||_F),
+//
+// computed from the triangles of Kx and Ky (never a d x d, m x m or d x m matrix). It is the CKA
+// of the biased HSIC estimator (the V-statistic, HSIC = tr(Kx H Ky H) / (n-1)²) of Kornblith et
+// al. 2019 and of rsatoolbox; the debiased estimator (Song et al. 2012) gives other numbers,
+// notably for few stimuli and many features, where biased CKA is inflated even for unrelated
+// data. CKA is invariant to orthogonal transforms and isotropic scaling of either side, not to
+// arbitrary invertible linear maps. Its memory is that of two RDMs.
+//
+// # Accuracy
+//
+// The data are scaled by an exact power of two before the products (so values up to ±1e150, as
+// elsewhere in brainalign, neither overflow nor underflow); the column means and row norms are
+// taken in float64 in two passes. Against scipy 1.10 and a NumPy linear CKA (testdata/gen_rsa.py)
+// the RDMs, their Spearman and Pearson correlations and CKA agree to 1e-12 (to a few 1e-16 in
+// practice), float32 and Fortran-order data included.
+//
+// # References
+//
+//   - Kriegeskorte N, Mur M, Bandettini P (2008). Representational similarity analysis:
+//     connecting the branches of systems neuroscience. Front Syst Neurosci 2:4.
+//   - Nili H, Wingfield C, Walther A, Su L, Marslen-Wilson W, Kriegeskorte N (2014). A toolbox for
+//     representational similarity analysis. PLoS Comput Biol 10:e1003553.
+//   - Kornblith S, Norouzi M, Lee H, Hinton G (2019). Similarity of neural network
+//     representations revisited. ICML.
+//   - Song L, Smola A, Gretton A, Bedo J, Borgwardt K (2012). Feature selection via dependence
+//     maximization. JMLR 13:1393-1434.
+//   - Mantel N (1967). The detection of disease clustering and a generalized regression approach.
+//     Cancer Res 27:209-220.
+package rsa

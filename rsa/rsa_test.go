@@ -1,0 +1,494 @@
+package rsa
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/stats"
+)
+
+type fixtureCase struct {
+	Name    string    `json:"name"`
+	N       int       `json:"n"`
+	D       int       `json:"d"`
+	M       int       `json:"m"`
+	X       []float64 `json:"x"`
+	Y       []float64 `json:"y"`
+	RDMs    map[string][]float64
+	Scores  map[string]float64
+	CKA     float64 `json:"cka"`
+	rawJSON map[string]json.RawMessage
+}
+
+func loadFixtures(t *testing.T) []fixtureCase {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "rsa", "rsa.json"))
+	if err != nil {
+		t.Fatalf("%v (regenerate with /usr/bin/python3 testdata/gen_rsa.py)", err)
+	}
+	var doc struct {
+		Cases []map[string]json.RawMessage `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var out []fixtureCase
+	for _, raw := range doc.Cases {
+		var c fixtureCase
+		rb, _ := json.Marshal(raw)
+		if err := json.Unmarshal(rb, &c); err != nil {
+			t.Fatal(err)
+		}
+		c.RDMs, c.Scores = map[string][]float64{}, map[string]float64{}
+		for _, k := range []string{"rdm_x_correlation", "rdm_y_correlation", "rdm_x_euclidean", "rdm_y_euclidean"} {
+			var v []float64
+			if err := json.Unmarshal(raw[k], &v); err != nil {
+				t.Fatal(k, err)
+			}
+			c.RDMs[k] = v
+		}
+		for _, k := range []string{"spearman_correlation", "pearson_correlation", "spearman_euclidean", "pearson_euclidean"} {
+			var v float64
+			if err := json.Unmarshal(raw[k], &v); err != nil {
+				t.Fatal(k, err)
+			}
+			c.Scores[k] = v
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		t.Fatal("no fixture cases")
+	}
+	return out
+}
+
+// within reports |got - want| <= tol (1 + |want|): absolute near 0, relative beyond 1.
+func within(got, want, tol float64) bool { return math.Abs(got-want) <= tol*(1+math.Abs(want)) }
+
+// smallBlocks makes every path (several column chunks, several row blocks) run on small data.
+func smallBlocks(t *testing.T) {
+	cb, rb := chunkBytes, rowBlock
+	chunkBytes, rowBlock = 8*3*16, 4 // chunks of 16 columns for 3 rows... at least 16 columns
+	t.Cleanup(func() { chunkBytes, rowBlock = cb, rb })
+}
+
+func TestAgainstSciPy(t *testing.T) {
+	ctx := context.Background()
+	worst := map[string]float64{}
+	for _, blocks := range []string{"default", "small"} {
+		if blocks == "small" {
+			smallBlocks(t)
+		}
+		for _, c := range loadFixtures(t) {
+			x := engine.NewMatrix64(c.N, c.D, c.X)
+			y := engine.NewMatrix64(c.N, c.M, c.Y)
+			for _, dist := range []Distance{Correlation, Euclidean} {
+				rx, err := NewRDM(ctx, x, dist)
+				if err != nil {
+					t.Fatalf("%s: %v", c.Name, err)
+				}
+				ry, err := NewRDM(ctx, y, dist)
+				if err != nil {
+					t.Fatalf("%s: %v", c.Name, err)
+				}
+				for name, r := range map[string]*RDM{"x": rx, "y": ry} {
+					want := c.RDMs["rdm_"+name+"_"+string(dist)]
+					if len(r.Values) != len(want) {
+						t.Fatalf("%s %s %s: %d values, want %d", c.Name, dist, name, len(r.Values), len(want))
+					}
+					for k, v := range r.Values {
+						worst["rdm "+string(dist)] = max(worst["rdm "+string(dist)], math.Abs(v-want[k])/(1+math.Abs(want[k])))
+						if !within(v, want[k], 1e-12) {
+							t.Errorf("%s (%s blocks) %s RDM of %s [%d] = %.17g, scipy %.17g", c.Name, blocks, dist, name, k, v, want[k])
+						}
+					}
+				}
+				for _, cmp := range []Comparison{Spearman, Pearson} {
+					got, err := Compare(rx, ry, cmp)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := c.Scores[string(cmp)+"_"+string(dist)]
+					worst[string(cmp)] = max(worst[string(cmp)], math.Abs(got-want))
+					if !within(got, want, 1e-12) {
+						t.Errorf("%s %s of %s RDMs = %.17g, scipy %.17g", c.Name, cmp, dist, got, want)
+					}
+				}
+			}
+			got, err := LinearCKA(ctx, x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst["cka"] = max(worst["cka"], math.Abs(got-c.CKA))
+			if !within(got, c.CKA, 1e-12) {
+				t.Errorf("%s: CKA %.17g, NumPy %.17g", c.Name, got, c.CKA)
+			}
+		}
+	}
+	t.Logf("largest differences from SciPy/NumPy (relative for RDMs): %v", worst)
+}
+
+// randomMatrix is n x p standard normal values.
+func randomMatrix(r *rand.Rand, n, p int) []float64 {
+	v := make([]float64, n*p)
+	for i := range v {
+		v[i] = r.NormFloat64()
+	}
+	return v
+}
+
+// multiply returns a (n x k) b (k x m).
+func multiply(a []float64, n, k int, b []float64, m int) []float64 {
+	out := make([]float64, n*m)
+	for i := range n {
+		for l := range k {
+			av := a[i*k+l]
+			for j := range m {
+				out[i*m+j] += av * b[l*m+j]
+			}
+		}
+	}
+	return out
+}
+
+// TestPlanted: brain data that are a noisy linear map of the features score higher, by RSA and
+// CKA, than brain data unrelated to them.
+func TestPlanted(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(1, 2))
+	const n, d, m = 60, 20, 40
+	x := randomMatrix(r, n, d)
+	related := multiply(x, n, d, randomMatrix(r, d, m), m)
+	for i := range related {
+		related[i] += 2 * r.NormFloat64()
+	}
+	unrelated := randomMatrix(r, n, m)
+	xm := engine.NewMatrix64(n, d, x)
+	for _, dist := range []Distance{Correlation, Euclidean} {
+		rx, _ := NewRDM(ctx, xm, dist)
+		rRel, _ := NewRDM(ctx, engine.NewMatrix64(n, m, related), dist)
+		rUn, _ := NewRDM(ctx, engine.NewMatrix64(n, m, unrelated), dist)
+		for _, c := range []Comparison{Spearman, Pearson} {
+			good, err := Mantel(ctx, rx, rRel, c, 199, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad, err := Mantel(ctx, rx, rUn, c, 199, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !(good.R > 0.5 && math.Abs(bad.R) < 0.15 && good.P == 1.0/200 && bad.P > 0.05) {
+				t.Errorf("%s/%s: related %+v, unrelated %+v", dist, c, good, bad)
+			}
+		}
+	}
+	good, _ := LinearCKA(ctx, xm, engine.NewMatrix64(n, m, related))
+	bad, _ := LinearCKA(ctx, xm, engine.NewMatrix64(n, m, unrelated))
+	if !(good > 0.7 && bad < good-0.3) {
+		t.Errorf("CKA related %v, unrelated %v", good, bad)
+	}
+}
+
+// TestCKAInvariance: linear CKA is unchanged by an orthogonal transform and an isotropic scaling
+// of X, and by a translation (centring); it is 1 against itself.
+func TestCKAInvariance(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(3, 4))
+	const n, d, m = 30, 6, 9
+	x := randomMatrix(r, n, d)
+	y := randomMatrix(r, n, m)
+	for i := range y {
+		y[i] += x[(i/m)*d+(i%m)%d]
+	}
+	// a random orthogonal d x d matrix, by Gram-Schmidt
+	q := randomMatrix(r, d, d)
+	for j := range d {
+		for k := range j {
+			dot := 0.0
+			for i := range d {
+				dot += q[i*d+j] * q[i*d+k]
+			}
+			for i := range d {
+				q[i*d+j] -= dot * q[i*d+k]
+			}
+		}
+		norm := 0.0
+		for i := range d {
+			norm += q[i*d+j] * q[i*d+j]
+		}
+		for i := range d {
+			q[i*d+j] /= math.Sqrt(norm)
+		}
+	}
+	xq := multiply(x, n, d, q, d)
+	for i := range xq {
+		xq[i] = 3.7*xq[i] + 100
+	}
+	ym := engine.NewMatrix64(n, m, y)
+	a, err := LinearCKA(ctx, engine.NewMatrix64(n, d, x), ym)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LinearCKA(ctx, engine.NewMatrix64(n, d, xq), ym)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !within(a, b, 1e-12) || !(a > 0.2) {
+		t.Errorf("CKA %v, after an orthogonal map, scaling and translation %v", a, b)
+	}
+	self, _ := LinearCKA(ctx, ym, ym)
+	if !within(self, 1, 1e-14) {
+		t.Errorf("CKA of Y with itself %v", self)
+	}
+}
+
+// TestLayouts: float32 and column-major data, and small blocks, give the float64 row-major
+// results.
+func TestLayouts(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 6))
+	const n, p = 37, 53
+	v := randomMatrix(r, n, p)
+	f32 := make([]float32, len(v))
+	for i := range v {
+		f32[i] = float32(v[i])
+		v[i] = float64(f32[i])
+	}
+	colMajor := make([]float64, len(v))
+	for i := range n {
+		for j := range p {
+			colMajor[j*n+i] = v[i*p+j]
+		}
+	}
+	ref := engine.NewMatrix64(n, p, v)
+	want := map[Distance]*RDM{}
+	for _, dist := range []Distance{Correlation, Euclidean} {
+		want[dist], _ = NewRDM(ctx, ref, dist)
+	}
+	smallBlocks(t)
+	for name, m := range map[string]engine.Matrix{
+		"float32":      engine.NewMatrix32(n, p, f32),
+		"column-major": {Rows: n, Cols: p, ColMajor: true, F64: colMajor},
+		"small blocks": ref,
+	} {
+		for _, dist := range []Distance{Correlation, Euclidean} {
+			got, err := NewRDM(ctx, m, dist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := range got.Values {
+				if !within(got.Values[k], want[dist].Values[k], 1e-13) {
+					t.Fatalf("%s %s [%d]: %v, want %v", name, dist, k, got.Values[k], want[dist].Values[k])
+				}
+			}
+		}
+	}
+}
+
+// TestEuclideanClustered: stimuli in tight clusters far from the centroid, whose distances the
+// Gram matrix alone would give to a few digits, are recomputed and exact.
+func TestEuclideanClustered(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const n, p = 20, 30
+	v := make([]float64, n*p)
+	for i := range n {
+		for j := range p {
+			v[i*p+j] = float64(10*(i%2)*(j%3)) + 1e-5*r.NormFloat64() // two clusters of radius 1e-5
+		}
+	}
+	rdm, err := NewRDM(context.Background(), engine.NewMatrix64(n, p, v), Euclidean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rdm.Recomputed == 0 {
+		t.Errorf("no pair recomputed")
+	}
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			s := 0.0
+			for c := range p {
+				e := v[i*p+c] - v[j*p+c]
+				s += e * e
+			}
+			if want := math.Sqrt(s); math.Abs(rdm.At(i, j)-want) > 1e-12*want {
+				t.Errorf("d(%d, %d) = %.17g, want %.17g", i, j, rdm.At(i, j), want)
+			}
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	ctx := context.Background()
+	v := []float64{1, 2, 3, 4, 4, 4, 5, 1, 2, 0, 1, 0}
+	_, err := NewRDM(ctx, engine.NewMatrix64(4, 3, v), Correlation)
+	var cr *ConstantRowError
+	if !errors.As(err, &cr) || cr.Row != 1 {
+		t.Errorf("constant row: %v", err)
+	}
+	near := []float64{0.1, 0.1, 0.1 + 1e-17, 1, 2, 3, 3, 1, 2}
+	near[2] = math.Nextafter(0.1, 1)
+	if _, err := NewRDM(ctx, engine.NewMatrix64(3, 3, near), Correlation); !errors.As(err, &cr) || cr.Row != 0 {
+		t.Errorf("row constant up to rounding: %v", err)
+	}
+	if _, err := NewRDM(ctx, engine.NewMatrix64(4, 3, v), Euclidean); err != nil {
+		t.Errorf("euclidean with a constant row: %v", err)
+	}
+	if _, err := NewRDM(ctx, engine.NewMatrix64(2, 3, v[:6]), Correlation); err == nil {
+		t.Error("two stimuli accepted")
+	}
+	nan := append([]float64(nil), v...)
+	nan[7] = math.NaN()
+	if _, err := NewRDM(ctx, engine.NewMatrix64(4, 3, nan), Euclidean); err == nil {
+		t.Error("NaN accepted")
+	}
+	if _, err := LinearCKA(ctx, engine.NewMatrix64(4, 3, v), engine.NewMatrix64(4, 1, []float64{2, 2, 2, 2})); !errors.Is(err, ErrNoVariance) {
+		t.Errorf("constant CKA: %v", err)
+	}
+	flat := &RDM{N: 4, Values: []float64{1, 1, 1, 1, 1, 1}}
+	other := &RDM{N: 4, Values: []float64{1, 2, 3, 4, 5, 6}}
+	if _, err := Compare(other, flat, Spearman); !errors.Is(err, ErrConstantRDM) {
+		t.Errorf("constant RDM: %v", err)
+	}
+}
+
+func TestMantel(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(9, 10))
+	const n = 25
+	a, _ := NewRDM(ctx, engine.NewMatrix64(n, 5, randomMatrix(r, n, 5)), Euclidean)
+	b, _ := NewRDM(ctx, engine.NewMatrix64(n, 5, randomMatrix(r, n, 5)), Euclidean)
+	for _, c := range []Comparison{Spearman, Pearson} {
+		first, err := Mantel(ctx, a, b, c, 500, 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := Mantel(ctx, a, b, c, 500, 42)
+		other, _ := Mantel(ctx, a, b, c, 500, 43)
+		direct, _ := Compare(a, b, c)
+		if first != again || first.R != direct || !(first.P > 0 && first.P <= 1) || first.P == other.P && first.P < 1 {
+			t.Errorf("%s: %+v, again %+v, seed 43 %+v, Compare %v", c, first, again, other, direct)
+		}
+		// k/(N+1) steps: p is a multiple of 1/501
+		if k := first.P * 501; math.Abs(k-math.Round(k)) > 1e-9 {
+			t.Errorf("%s: p %v is not a count over 501", c, first.P)
+		}
+		none, _ := Mantel(ctx, a, b, c, 0, 42)
+		if !math.IsNaN(none.P) {
+			t.Errorf("no permutations: p %v", none.P)
+		}
+	}
+	// permuting b's stimuli by a permutation's own rank order: the permuted dot product matches a
+	// directly permuted RDM
+	perm := r.Perm(n)
+	pb := &RDM{N: n, Values: make([]float64, len(b.Values))}
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			pb.Values[CondensedIndex(n, i, j)] = b.At(perm[i], perm[j])
+		}
+	}
+	direct := 0.0
+	for k := range a.Values {
+		direct += a.Values[k] * pb.Values[k]
+	}
+	if got := permutedDot(a.Values, b.Values, n, perm); !within(got, direct, 1e-13) {
+		t.Errorf("permutedDot %v, direct %v", got, direct)
+	}
+}
+
+func TestCondensedIndex(t *testing.T) {
+	const n = 7
+	k := 0
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			if CondensedIndex(n, i, j) != k || CondensedIndex(n, j, i) != k {
+				t.Fatalf("(%d, %d): %d, want %d", i, j, CondensedIndex(n, i, j), k)
+			}
+			k++
+		}
+	}
+}
+
+// TestRankTies: on values without near ties, scipy's average ranks (stats.Rank, checked against
+// rankdata); values equal but for rounding are tied.
+func TestRankTies(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	v := make([]float64, 300)
+	for i := range v {
+		v[i] = float64(r.IntN(40)) + 0.5*r.Float64()*float64(i%2) // exact ties among the even ones
+	}
+	got, want := rankTies(v), stats.Rank(v)
+	for i := range v {
+		if got[i] != want[i] {
+			t.Fatalf("rank of v[%d] = %v: %v, want %v", i, v[i], got[i], want[i])
+		}
+	}
+	near := []float64{math.Sqrt(2), 1, math.Sqrt(2) * (1 + 4e-16), 3}
+	if got := rankTies(near); got[0] != 2.5 || got[2] != 2.5 || got[1] != 1 || got[3] != 4 {
+		t.Errorf("ranks %v", got)
+	}
+}
+
+// BenchmarkRSA times the pieces at a typical study's size: n = 1000 stimuli, a layer of d = 768
+// features, brain data of m = 5000 targets.
+func BenchmarkRSA(b *testing.B) {
+	const n, d, m = 1000, 768, 5000
+	r := rand.New(rand.NewPCG(1, 1))
+	x := engine.NewMatrix32(n, d, float32s(randomMatrix(r, n, d)))
+	y := engine.NewMatrix32(n, m, float32s(randomMatrix(r, n, m)))
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		data engine.Matrix
+	}{{"d=768", x}, {"m=5000", y}} {
+		for _, dist := range []Distance{Correlation, Euclidean} {
+			b.Run("RDM/"+string(dist)+"/"+c.name, func(b *testing.B) {
+				for b.Loop() {
+					if _, err := NewRDM(ctx, c.data, dist); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n)*float64(n)*float64(c.data.Cols)/b.Elapsed().Seconds()*float64(b.N)/1e9, "GFLOP/s")
+			})
+		}
+	}
+	b.Run("CKA/d=768,m=5000", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := LinearCKA(ctx, x, y); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	rx, _ := NewRDM(ctx, x, Correlation)
+	ry, _ := NewRDM(ctx, y, Correlation)
+	for _, c := range []Comparison{Spearman, Pearson} {
+		b.Run("Compare/"+string(c), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Compare(rx, ry, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("Mantel/spearman/100-permutations", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Mantel(ctx, rx, ry, Spearman, 100, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func float32s(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}

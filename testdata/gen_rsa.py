@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""Write the SciPy/NumPy reference fixtures for package rsa into testdata/rsa/.
+
+Run with Debian's interpreter, which has SciPy and NumPy:
+
+    /usr/bin/python3 testdata/gen_rsa.py
+
+Each case holds small matrices X (n x d) and Y (n x m) and, computed independently of the Go
+code: their RDMs by scipy.spatial.distance.pdist (correlation and euclidean), the Spearman
+(scipy.stats.spearmanr) and Pearson (scipy.stats.pearsonr) correlations of the RDMs, and linear
+CKA written out in NumPy from the feature-space formula of Kornblith et al. 2019,
+||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F), with Xc, Yc column-centred (the Go code uses
+the n x n Gram matrices instead: the same number in exact arithmetic).
+"""
+
+import json
+import os
+
+import numpy as np
+import scipy
+from scipy import stats
+from scipy.spatial.distance import pdist
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rsa")
+
+
+def linear_cka(x, y):
+    xc = x - x.mean(axis=0)
+    yc = y - y.mean(axis=0)
+    num = np.linalg.norm(yc.T @ xc, "fro") ** 2
+    return num / (np.linalg.norm(xc.T @ xc, "fro") * np.linalg.norm(yc.T @ yc, "fro"))
+
+
+def case(name, x, y):
+    out = {"name": name, "n": x.shape[0], "d": x.shape[1], "m": y.shape[1],
+           "x": x.ravel().tolist(), "y": y.ravel().tolist()}
+    for metric in ("correlation", "euclidean"):
+        rx, ry = pdist(x, metric), pdist(y, metric)
+        out["rdm_x_" + metric] = rx.tolist()
+        out["rdm_y_" + metric] = ry.tolist()
+        out["spearman_" + metric] = float(stats.spearmanr(rx, ry).correlation)
+        out["pearson_" + metric] = float(stats.pearsonr(rx, ry)[0])
+    out["cka"] = float(linear_cka(x, y))
+    return out
+
+
+def main():
+    rng = np.random.default_rng(20240611)
+    cases = []
+    # generic: a noisy linear map, features and targets of other widths
+    x = rng.standard_normal((12, 7))
+    y = x @ rng.standard_normal((7, 9)) + 0.8 * rng.standard_normal((12, 9))
+    cases.append(case("noisy linear map", x, y))
+    # more features than stimuli, rows far from zero and of unequal scales
+    x = 50 + rng.standard_normal((9, 23)) * rng.uniform(0.5, 3, size=(9, 1))
+    y = rng.standard_normal((9, 4)) * 1e-3
+    cases.append(case("offset rows, tiny targets", x, y))
+    # small integers: tied distances, ranked on average as spearmanr does
+    x = rng.integers(0, 3, size=(10, 3)).astype(float)
+    y = rng.integers(0, 2, size=(10, 4)).astype(float)
+    for a in (x, y):  # no constant row (correlation distance undefined)
+        for i in range(a.shape[0]):
+            if np.ptp(a[i]) == 0:
+                a[i, 0] += 1
+    cases.append(case("integer data with ties", x, y))
+    # the fewest stimuli
+    x = rng.standard_normal((3, 5))
+    y = rng.standard_normal((3, 2))
+    cases.append(case("three stimuli", x, y))
+    os.makedirs(OUT, exist_ok=True)
+    doc = {"generator": "testdata/gen_rsa.py", "scipy": scipy.__version__, "numpy": np.__version__, "cases": cases}
+    with open(os.path.join(OUT, "rsa.json"), "w") as f:
+        json.dump(doc, f, allow_nan=False)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
