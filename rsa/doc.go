@@ -1,7 +1,7 @@
 // Package rsa compares representations by their geometry over a set of stimuli, without fitting
 // anything: representational similarity analysis (RSA; Kriegeskorte, Mur & Bandettini 2008) and
-// linear centred kernel alignment (CKA; Kornblith, Norouzi, Lee & Hinton 2019), as Brain-Score,
-// rsatoolbox and the Algonauts 2019 and 2021 challenges compute them.
+// linear centred kernel alignment (CKA; Kornblith, Norouzi, Lee & Hinton 2019), as rsatoolbox and
+// Brain-Score's RDM metric compute them and as the Algonauts 2019 challenge scored models.
 //
 // # RDMs
 //
@@ -40,7 +40,7 @@
 //
 //	p = (1 + #{k : r_k >= r}) / (1 + N),   one-sided,
 //
-// at a cost of O(N n²) (about 8 ms per permutation per core at 1,000 stimuli, bench/RESULTS.md).
+// at a cost of O(N n²) (about 10 ms per permutation per core at 1,000 stimuli, bench/RESULTS.md).
 //
 // # Linear CKA
 //

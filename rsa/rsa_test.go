@@ -15,16 +15,15 @@ import (
 )
 
 type fixtureCase struct {
-	Name    string    `json:"name"`
-	N       int       `json:"n"`
-	D       int       `json:"d"`
-	M       int       `json:"m"`
-	X       []float64 `json:"x"`
-	Y       []float64 `json:"y"`
-	RDMs    map[string][]float64
-	Scores  map[string]float64
-	CKA     float64 `json:"cka"`
-	rawJSON map[string]json.RawMessage
+	Name   string    `json:"name"`
+	N      int       `json:"n"`
+	D      int       `json:"d"`
+	M      int       `json:"m"`
+	X      []float64 `json:"x"`
+	Y      []float64 `json:"y"`
+	RDMs   map[string][]float64
+	Scores map[string]float64
+	CKA    float64 `json:"cka"`
 }
 
 func loadFixtures(t *testing.T) []fixtureCase {

@@ -1,4 +1,4 @@
 // Command brainalign measures how closely a vision model's representations match brain
-// recordings: ridge encoding scores per target, layer and checkpoint sweeps, and the study's
-// metrics. Run `brainalign --help`.
+// recordings: ridge encoding scores per target, layer and checkpoint sweeps, the study's metrics,
+// and representational similarity (RSA, linear CKA). Run `brainalign --help`.
 package main
