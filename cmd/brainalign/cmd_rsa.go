@@ -445,40 +445,21 @@ func matchRSARows(c *cli.Context, feats []*rsaFeatures, y *input) (ids []string,
 	if len(yIDs) != y.m.Rows {
 		return nil, nil, nil, fmt.Errorf("%s: %d ids for the %d rows of %s", strings.Join(bids, " + "), len(yIDs), y.m.Rows, y.name())
 	}
-	keep := make([]bool, len(yIDs))
-	for i := range keep {
-		keep[i] = true
-	}
-	matches := make([]idMatch, len(feats))
-	unmatched = map[string][]string{}
+	xIDs := make([][]string, len(feats))
 	for k, f := range feats {
 		spec := fids[min(k, len(fids)-1)]
-		xIDs, err := readIDs(spec)
-		if err != nil {
+		if xIDs[k], err = readIDs(spec); err != nil {
 			return nil, nil, nil, err
 		}
-		if len(xIDs) != f.in.m.Rows {
-			return nil, nil, nil, fmt.Errorf("%s: %d ids for the %d rows of %s", spec, len(xIDs), f.in.m.Rows, f.in.name())
+		if len(xIDs[k]) != f.in.m.Rows {
+			return nil, nil, nil, fmt.Errorf("%s: %d ids for the %d rows of %s", spec, len(xIDs[k]), f.in.m.Rows, f.in.name())
 		}
-		mt := matchIDs(xIDs, yIDs)
-		has := make([]bool, len(yIDs))
-		for _, j := range mt.yRows {
-			has[j] = true
-		}
-		for j := range keep {
-			keep[j] = keep[j] && has[j]
-		}
-		matches[k] = mt
-		reportUnmatched(c.App.ErrWriter, "features "+f.name, mt.unmatchedFeatures)
-		unmatched["features "+f.name] = append([]string{}, mt.unmatchedFeatures...)
 	}
-	var missing []string
-	for j, ok := range keep {
-		if ok {
-			brainRows, ids = append(brainRows, j), append(ids, yIDs[j])
-		} else {
-			missing = append(missing, yIDs[j])
-		}
+	brainRows, rows, matches, missing := matchEvery(xIDs, yIDs)
+	unmatched = map[string][]string{}
+	for k, f := range feats {
+		reportUnmatched(c.App.ErrWriter, "features "+f.name, matches[k].unmatchedFeatures)
+		unmatched["features "+f.name] = append([]string{}, matches[k].unmatchedFeatures...)
 	}
 	if len(brainRows) == 0 {
 		return nil, nil, nil, fmt.Errorf("no stimulus id of %s appears in every --features-ids", strings.Join(bids, " + "))
@@ -486,14 +467,10 @@ func matchRSARows(c *cli.Context, feats []*rsaFeatures, y *input) (ids []string,
 	reportUnmatched(c.App.ErrWriter, "brain data (or not in every feature set)", missing)
 	unmatched["brain"] = append([]string{}, missing...)
 	for k, f := range feats {
-		row := map[int]int{} // brain row -> feature row
-		for i, j := range matches[k].yRows {
-			row[j] = matches[k].xRows[i]
-		}
-		f.rows = make([]int, len(brainRows))
-		for i, j := range brainRows {
-			f.rows[i] = row[j]
-		}
+		f.rows = rows[k]
+	}
+	for _, j := range brainRows {
+		ids = append(ids, yIDs[j])
 	}
 	return ids, brainRows, unmatched, nil
 }

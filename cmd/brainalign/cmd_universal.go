@@ -152,38 +152,16 @@ func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) ([]i
 	if len(yIDs) != y.m.Rows {
 		return nil, fmt.Errorf("%s: %d ids for the %d rows of %s", bids, len(yIDs), y.m.Rows, y.name())
 	}
-	keep := make([]bool, len(yIDs)) // brain rows whose id every model has
-	for i := range keep {
-		keep[i] = true
-	}
-	matches := make([]idMatch, len(models))
+	xIDs := make([][]string, len(models))
 	for k, m := range models {
-		xIDs, err := readIDs(fids[k])
-		if err != nil {
+		if xIDs[k], err = readIDs(fids[k]); err != nil {
 			return nil, err
 		}
-		if len(xIDs) != m.X.Rows {
-			return nil, fmt.Errorf("%s: %d ids for the %d rows of model %s", fids[k], len(xIDs), m.X.Rows, m.Name)
-		}
-		mt := matchIDs(xIDs, yIDs)
-		has := make([]bool, len(yIDs))
-		for _, j := range mt.yRows {
-			has[j] = true
-		}
-		for j := range keep {
-			keep[j] = keep[j] && has[j]
-		}
-		matches[k] = mt
-	}
-	var yRows []int
-	var missing []string
-	for j, ok := range keep {
-		if ok {
-			yRows = append(yRows, j)
-		} else {
-			missing = append(missing, yIDs[j])
+		if len(xIDs[k]) != m.X.Rows {
+			return nil, fmt.Errorf("%s: %d ids for the %d rows of model %s", fids[k], len(xIDs[k]), m.X.Rows, m.Name)
 		}
 	}
+	yRows, rows, matches, missing := matchEvery(xIDs, yIDs)
 	if len(yRows) == 0 {
 		return nil, fmt.Errorf("no stimulus id of %s appears in every model's --features-ids", bids)
 	}
@@ -192,16 +170,8 @@ func matchUniversalRows(c *cli.Context, models []universal.Model, y *input) ([]i
 	}
 	reportUnmatched(c.App.ErrWriter, "brain data (or not in every model)", missing)
 	for k := range models {
-		xRow := map[int]int{} // brain row -> model row
-		for i, j := range matches[k].yRows {
-			xRow[j] = matches[k].xRows[i]
-		}
-		rows := make([]int, len(yRows))
-		for i, j := range yRows {
-			rows[i] = xRow[j]
-		}
 		name := models[k].X.Name
-		models[k].X = subsetRows(models[k].X, rows)
+		models[k].X = subsetRows(models[k].X, rows[k])
 		models[k].X.Name = name
 	}
 	name := y.m.Name

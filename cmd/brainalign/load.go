@@ -759,6 +759,47 @@ func matchIDs(xIDs, yIDs []string) idMatch {
 	return mt
 }
 
+// matchEvery pairs the rows of several sets of features (their ids xIDs) with the brain rows (ids
+// yIDs): the brain rows whose id every set has, in the brain data's order, and for each set its
+// rows of those ids. matches are the sets' own matches (their ids left out), missing the brain
+// ids left out (not in every set).
+func matchEvery(xIDs [][]string, yIDs []string) (brainRows []int, rows [][]int, matches []idMatch, missing []string) {
+	keep := make([]bool, len(yIDs))
+	for i := range keep {
+		keep[i] = true
+	}
+	matches = make([]idMatch, len(xIDs))
+	for k, ids := range xIDs {
+		matches[k] = matchIDs(ids, yIDs)
+		has := make([]bool, len(yIDs))
+		for _, j := range matches[k].yRows {
+			has[j] = true
+		}
+		for j := range keep {
+			keep[j] = keep[j] && has[j]
+		}
+	}
+	for j, ok := range keep {
+		if ok {
+			brainRows = append(brainRows, j)
+		} else {
+			missing = append(missing, yIDs[j])
+		}
+	}
+	rows = make([][]int, len(xIDs))
+	for k, mt := range matches {
+		xRow := map[int]int{} // brain row -> the set's row
+		for i, j := range mt.yRows {
+			xRow[j] = mt.xRows[i]
+		}
+		rows[k] = make([]int, len(brainRows))
+		for i, j := range brainRows {
+			rows[k][i] = xRow[j]
+		}
+	}
+	return brainRows, rows, matches, missing
+}
+
 // reportUnmatched tells the user which ids were left out; never silent.
 func reportUnmatched(w io.Writer, what string, ids []string) {
 	if len(ids) == 0 {
