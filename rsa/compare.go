@@ -46,18 +46,18 @@ func Compare(a, b *RDM, c Comparison) (float64, error) {
 	if err := checkPair(a, b); err != nil {
 		return math.NaN(), err
 	}
-	var r float64
-	var err error
+	var va, vb []float64
 	switch c {
 	case Spearman:
-		r, _, err = stats.Pearson(rankTies(a.Values), rankTies(b.Values))
+		va, vb = rankTies(a.Values), rankTies(b.Values)
 	case Pearson:
-		r, _, err = stats.Pearson(a.Values, b.Values)
+		va, vb = a.Values, b.Values
 	default:
 		return math.NaN(), fmt.Errorf("rsa: unknown comparison %q", c)
 	}
+	r, _, err := stats.Pearson(va, vb)
 	if errors.Is(err, stats.ErrConstantInput) {
-		return math.NaN(), constantError(a, b)
+		return math.NaN(), constantError(va, vb)
 	}
 	return r, err
 }
@@ -72,9 +72,11 @@ func checkPair(a, b *RDM) error {
 	return nil
 }
 
-func constantError(a, b *RDM) error {
+// constantError says which of the values compared, va or vb (Spearman's ranks, whose ties are
+// tieTol's: an RDM equal up to rounding is constant there), is constant.
+func constantError(va, vb []float64) error {
 	which := "the second"
-	if isConstant(a.Values) {
+	if isConstant(va) {
 		which = "the first"
 	}
 	return fmt.Errorf("rsa: %s RDM is constant (%w): its correlation with the other is undefined", which, ErrConstantRDM)
@@ -89,30 +91,27 @@ func isConstant(v []float64) bool {
 	return true
 }
 
-// tieTol is how close, as a share of an RDM's largest dissimilarity, two dissimilarities rank as
-// ties. The products round each dissimilarity by about 1e-16 of the largest, so pairs that the
-// data make exactly equal (integer or repeated data, equal Euclidean distances) would otherwise
-// be ranked apart by rounding, where scipy, which computes each pair on its own, ties them.
+// tieTol is how close, as a share of their own size, two dissimilarities rank as ties. The
+// products round each dissimilarity by a few units of float64's precision of itself (Euclidean
+// pairs that cancellation would spoil are recomputed from the data), so pairs that the data make
+// exactly equal (integer or repeated data, equal Euclidean distances) would otherwise be ranked
+// apart by rounding, where scipy, which computes each pair on its own, ties them. Relative to
+// each value, not to the RDM's largest: small dissimilarities beside a large one stay distinct.
 const tieTol = 1e-12
 
-// rankTies ranks v from 1 (scipy.stats.rankdata's 'average'), values within tieTol times v's
-// largest magnitude of the smallest of their group counted as equal. The indices sorted are
-// int32, half the memory of ints (50 million pairs at 10,000 stimuli).
+// rankTies ranks v from 1 (scipy.stats.rankdata's 'average'), values within tieTol of the
+// smallest of their group (relative to the larger magnitude) counted as equal. The indices
+// sorted are int32, half the memory of ints (50 million pairs at 10,000 stimuli).
 func rankTies(v []float64) []float64 {
 	idx := make([]int32, len(v))
 	for i := range idx {
 		idx[i] = int32(i)
 	}
 	slices.SortFunc(idx, func(a, b int32) int { return cmp.Compare(v[a], v[b]) })
-	largest := 0.0
-	for _, x := range v {
-		largest = max(largest, math.Abs(x))
-	}
-	tol := tieTol * largest
 	ranks := make([]float64, len(v))
 	for i := 0; i < len(idx); {
 		j := i + 1
-		for j < len(idx) && v[idx[j]]-v[idx[i]] <= tol {
+		for j < len(idx) && v[idx[j]]-v[idx[i]] <= tieTol*max(math.Abs(v[idx[i]]), math.Abs(v[idx[j]])) {
 			j++
 		}
 		avg := float64(i+1+j) / 2 // positions i..j-1 hold ranks i+1..j

@@ -269,6 +269,11 @@ func CentredGram(ctx context.Context, x engine.Matrix) (*Gram, error) {
 	return &Gram{N: x.Rows, Diag: diag, Upper: upper, Scale: st.scale, x: x}, nil
 }
 
+// Release lets go of the data the Gram matrix was made from, kept for Euclidean's recomputed
+// pairs: call it once the Euclidean RDM is made, or not needed, to keep only the n x n triangle
+// (CKA needs no more). Euclidean fails afterwards.
+func (g *Gram) Release() { g.x = engine.Matrix{} }
+
 // CondensedIndex is the position of pair (i, j), i != j, of n stimuli in a condensed triangle,
 // as scipy.spatial.distance.squareform lays it out: (0,1), (0,2), ..., (0,n-1), (1,2), ...
 func CondensedIndex(n, i, j int) int {

@@ -2,6 +2,7 @@ package rsa
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -110,6 +111,9 @@ const closeRatio = 1.0 / 16
 // pairs close, at O(p) each without the GEMM's speed.
 func (g *Gram) Euclidean(ctx context.Context) (*RDM, error) {
 	n := g.N
+	if g.x.Rows != n {
+		return nil, errors.New("rsa: Euclidean of a Gram matrix whose data were released")
+	}
 	rdm := &RDM{N: n, Values: make([]float64, len(g.Upper)), Distance: Euclidean}
 	var rows []float64
 	p := g.x.Cols

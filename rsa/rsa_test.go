@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
@@ -490,4 +491,39 @@ func float32s(v []float64) []float32 {
 		out[i] = float32(x)
 	}
 	return out
+}
+
+// Ties are judged relative to each dissimilarity, not to the RDM's largest: small distinct
+// dissimilarities beside a large one keep their order (scipy.stats.spearmanr: -5/11 here).
+func TestSpearmanSmallBesideLarge(t *testing.T) {
+	a := &RDM{N: 5, Distance: Euclidean}
+	b := &RDM{N: 5, Distance: Euclidean}
+	for k := range 9 {
+		a.Values = append(a.Values, 1+float64(k)*1e-10)
+		b.Values = append(b.Values, 1+float64(8-k)*1e-10)
+	}
+	a.Values, b.Values = append(a.Values, 1000), append(b.Values, 1000)
+	r, err := Compare(a, b, Spearman)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := -0.4545454545454545; math.Abs(r-want) > 1e-12 {
+		t.Errorf("Spearman %v, scipy %v", r, want)
+	}
+}
+
+// An RDM constant up to rounding (one-hot stimuli: every Euclidean distance sqrt(2) times the
+// same) is the constant one, whichever side it is.
+func TestConstantRDMNamed(t *testing.T) {
+	flat := &RDM{N: 4, Distance: Euclidean, Values: []float64{5.23, 5.23 * (1 + 2e-16), 5.23, 5.23 * (1 - 1e-16), 5.23, 5.23}}
+	varied := &RDM{N: 4, Distance: Euclidean, Values: []float64{1, 2, 3, 4, 5, 6}}
+	for _, c := range []struct {
+		a, b  *RDM
+		which string
+	}{{flat, varied, "the first"}, {varied, flat, "the second"}} {
+		_, err := Compare(c.a, c.b, Spearman)
+		if !errors.Is(err, ErrConstantRDM) || !strings.Contains(err.Error(), c.which+" RDM is constant") {
+			t.Errorf("%v: want %s RDM named constant", err, c.which)
+		}
+	}
 }

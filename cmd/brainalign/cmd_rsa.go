@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,8 +169,12 @@ func runRSA(c *cli.Context) error {
 		perSide *= 2
 	}
 	// the brain sides, one feature set, and the one being computed (its Gram triangle and, for
-	// Euclidean distances, the RDM made from it)
-	need := int64(sides+2) * perSide
+	// Euclidean distances, the RDM made from it); then the comparison's: Spearman's ranks of both
+	// RDMs and the sort's int32 indices, and a Mantel test's standardised copies of both
+	need := int64(sides+2)*perSide + rsa.Bytes(n)*5/2
+	if c.Int("permutations") > 0 {
+		need += 2 * rsa.Bytes(n)
+	}
 	if avail, ok := sysmem.Available(); ok && need > avail {
 		return fmt.Errorf("%d stimuli x %d brain RDMs (all targets and %d ROIs) need about %s, but %s is available: use fewer stimuli or ROIs, or --no-cka (half)",
 			n, sides, len(labels), memSize(need), memSize(avail))
@@ -287,8 +294,31 @@ func runRSA(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := removeStale(out, files, "rdm_*.npy", "stimuli.txt"); err != nil {
+		return err
+	}
 	printRSA(c.App.Writer, results, n, dist, cmp, withCKA)
 	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, strings.Join(files, ", "))
+	return nil
+}
+
+// removeStale removes the files of an earlier run in out that match patterns and that this run
+// did not write (files): RDMs are named after feature sets and ROIs, and an RDM of other
+// stimuli or options must not stay beside the new results. Done after the new results are in.
+func removeStale(out string, files []string, patterns ...string) error {
+	for _, pat := range patterns {
+		found, err := filepath.Glob(filepath.Join(out, pat))
+		if err != nil {
+			return err
+		}
+		for _, f := range found {
+			if !slices.Contains(files, filepath.Base(f)) {
+				if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("removing the earlier run's %s: %v", f, err)
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -310,6 +340,9 @@ func computeSide(ctx context.Context, m engine.Matrix, name string, dist rsa.Dis
 	}
 	if err != nil {
 		return s, fail(err)
+	}
+	if s.gram != nil {
+		s.gram.Release() // the data (an ROI's copy of its columns) are not needed for CKA
 	}
 	return s, nil
 }

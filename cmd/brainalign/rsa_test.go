@@ -350,7 +350,8 @@ func write2(t *testing.T, dir, name, text string) string {
 }
 
 // TestRSAOneProductForEuclideanAndCKA: with CKA the Euclidean RDM is made from the Gram matrix
-// it computes anyway; the scores are those of the RDM computed on its own.
+// it computes anyway (the scores are those of the RDM computed on its own), and the side then
+// keeps the Gram triangle alone, not its data (an ROI's copy of its columns).
 func TestRSAOneProductForEuclideanAndCKA(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	v := make([]float64, 40*9)
@@ -362,10 +363,39 @@ func TestRSAOneProductForEuclideanAndCKA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alone, _ := rsa.NewRDM(context.Background(), m, rsa.Euclidean)
+	alone, err := rsa.NewRDM(context.Background(), m, rsa.Euclidean)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for k := range alone.Values {
 		if alone.Values[k] != side.rdm.Values[k] {
 			t.Fatalf("pair %d: %v, alone %v", k, side.rdm.Values[k], alone.Values[k])
 		}
+	}
+	if _, err := side.gram.Euclidean(context.Background()); err == nil {
+		t.Error("the side's Gram matrix still holds its data")
+	}
+}
+
+// TestRSAStaleRDMs: a run into the folder of an earlier one leaves none of its RDMs (named after
+// other feature sets, of other stimuli perhaps) beside the new results.
+func TestRSAStaleRDMs(t *testing.T) {
+	dir := t.TempDir()
+	good, _, brain, _, _ := writeRSAStudy(t, dir, 30)
+	out := filepath.Join(dir, "out")
+	if _, stderr, code := runCLI(t, "rsa", "-x", "m="+good, "-y", brain, "--save-rdms", "-o", out); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := runCLI(t, "rsa", "-x", "other="+good, "-y", brain, "-o", out); code != 0 {
+		t.Fatal(stderr)
+	}
+	entries, err := os.ReadDir(out)
+	must(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "rsa.csv,rsa.json" {
+		t.Errorf("the folder holds %v after a run without --save-rdms, want rsa.csv and rsa.json", names)
 	}
 }
