@@ -96,8 +96,8 @@ func BenchmarkWriteNPY(b *testing.B) {
 	}
 }
 
-// BenchmarkReadNIfTIgz reads a 4-d float32 .nii.gz (64 x 64 x 64 volumes): decompression, then
-// the frames converted and transposed to (t, x, y, z) on all cores.
+// BenchmarkReadNIfTIgz reads a 4-d float32 .nii.gz (64 x 64 x 64 volumes): inflated a piece at
+// a time, each piece converted and transposed to (t, x, y, z) on the cores as the next inflates.
 func BenchmarkReadNIfTIgz(b *testing.B) {
 	g, err := ReadGeometry(filepath.Join("..", "testdata", "neuro", "float32_be.nii"))
 	if err != nil {

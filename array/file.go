@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,10 +19,11 @@ import (
 // several goroutines at once, but not at the same time as Close.
 type File struct {
 	path   string
-	buf    []byte   // the file's bytes (the map's data)
-	m      *mapping // the File's reference on the map; nil for a buffer in ordinary memory
-	arrays []*Entry // in Read's order
-	others []*Entry // .npz members that are not arrays
+	buf    []byte    // the file's bytes (the map's data)
+	m      *mapping  // the File's reference on the map; nil for a buffer in ordinary memory
+	closer io.Closer // NIfTI and MGH: the open file that Read streams the data from
+	arrays []*Entry  // in Read's order
+	others []*Entry  // .npz members that are not arrays
 	byName map[string]*Entry
 	npy    bool // a .npy file: its one array is named after the path
 
@@ -77,7 +79,10 @@ func Open(path string) (*File, error) {
 		return nil, notRegular(path, st.Mode())
 	}
 	if IsNeuro(path) {
-		return openFile(path, openNeuro)
+		if isGIFTI(path) {
+			return openFile(path, openGIFTI)
+		}
+		return openNeuroFile(path)
 	}
 	if IsFIF(path) {
 		return openFile(path, openFIF)
@@ -261,9 +266,15 @@ func (f *File) Close() error {
 		return nil
 	}
 	f.closed = true
-	m := f.m
-	f.m, f.buf = nil, nil
-	return m.release()
+	m, c := f.m, f.closer
+	f.m, f.buf, f.closer = nil, nil, nil
+	err := m.release()
+	if c != nil {
+		if cerr := c.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
 
 // openNPY opens a .npy file held in buf: its header is checked here.

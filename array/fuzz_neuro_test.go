@@ -11,7 +11,8 @@ import (
 
 // Fuzz targets of the neuroimaging readers (NIfTI-1/2, MGH, CIFTI-2, GIFTI, FreeSurfer
 // surfaces): corrupt input is an error, never a panic, and what reads is consistent (the
-// header's shape is the data's; ReadGeometry's space is Read's). Work per input stays bounded:
+// header's shape is the data's; ReadGeometry's space is Read's; NIfTI and MGH data read alike in
+// one piece and a z-slice a piece). Work per input stays bounded:
 // a file that reads is at most the data its bytes hold (gzip: deflate's largest ratio).
 
 // addNeuroSeeds adds the fixtures of testdata/neuro matching the patterns as seeds.
@@ -37,6 +38,15 @@ func checkNeuro(t *testing.T, name string, b []byte) *Geometry {
 	}
 	if !slices.Equal(a.Shape, e.Shape) || a.DType != e.DType {
 		t.Fatalf("read %v %s, the header said %v %s", a.Shape, a.DType, e.Shape, e.DType)
+	}
+	restore := smallNeuroPieces() // a z-slice a piece, through the workers: the same values
+	pieces, err := f.Read("")
+	restore()
+	if err != nil {
+		t.Fatalf("read in one piece, not a z-slice a piece: %v", err)
+	}
+	if diff := sameValues(pieces, a); diff != "" {
+		t.Fatalf("a z-slice a piece, %s", diff)
 	}
 	g := a.Geometry
 	checkDecoded(t, a)

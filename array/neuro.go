@@ -1,6 +1,7 @@
 package array
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
@@ -31,6 +32,10 @@ import (
 // scl_slope and scl_inter applied as NiBabel's get_fdata does; Array.DType is the stored type.
 // Array.Geometry keeps the header, so that results over the voxels or vertices can be written
 // back in the same space (WriteVolume).
+// Open reads the header only (of a .nii.gz or .mgz, the start of its stream); Read streams the
+// data from the file, inflating as it goes, each piece converted into its place in the values:
+// the compressed file and the stored data are never held whole beside the values. As for a
+// deflated .npz member, a stream corrupt past the header (a bad checksum) is Read's error.
 
 // Geometry is the header of a NIfTI or MGH file: what WriteVolume needs to write a volume in
 // the same space (voxel sizes, orientation, affine).
@@ -70,37 +75,47 @@ func IsNeuro(path string) bool {
 	return false
 }
 
-// openNeuro opens a NIfTI or MGH file held in buf (decompressing .nii.gz and .mgz), reading its
-// header; the data are decoded by Read.
+// openNeuroFile opens a NIfTI or MGH file, reading only its header (of a .nii.gz or .mgz, only
+// the start of the stream is inflated). The file stays open for Read, which streams the data
+// from it: neither the compressed bytes nor the stored data are ever held whole.
+func openNeuroFile(path string) (*File, error) {
+	osf, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := osf.Stat()
+	if err != nil {
+		osf.Close()
+		return nil, pathError(path, err)
+	}
+	f, err := newNeuroFile(path, newNeuroSource(path, osf, st.Size()), nil, nil)
+	if err != nil {
+		osf.Close()
+		return nil, err
+	}
+	f.closer = osf // read from, not mapped: the data's bytes are not resident beside the values
+	return f, nil
+}
+
+// openNeuro opens a NIfTI, MGH or GIFTI file held in buf (the fuzz targets' input), taking over
+// the caller's reference on m when it succeeds.
 func openNeuro(name string, buf []byte, m *mapping) (*File, error) {
 	if isGIFTI(name) {
 		return openGIFTI(name, buf, m)
 	}
-	lower := strings.ToLower(name)
-	mgh := strings.HasSuffix(lower, ".mgh") || strings.HasSuffix(lower, ".mgz")
-	if strings.HasSuffix(lower, ".gz") || strings.HasSuffix(lower, ".mgz") {
-		raw, err := gunzipNeuro(buf, mgh)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", name, err)
-		}
-		m.release() // the compressed bytes are no longer needed
-		buf, m = raw, nil
-	}
-	var h *neuroHeader
-	var err error
-	if mgh {
-		h, err = parseMGH(buf)
-	} else {
-		h, err = parseNIfTI(buf)
-	}
+	return newNeuroFile(name, newNeuroSource(name, bytes.NewReader(buf), int64(len(buf))), buf, m)
+}
+
+// newNeuroFile reads the header of the NIfTI or MGH file in src: a File of its one array.
+func newNeuroFile(name string, src neuroSource, buf []byte, m *mapping) (*File, error) {
+	h, err := src.header()
 	if err != nil {
-		m.release()
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	f := newFile(name, buf, m)
 	f.npy = true // one array, named after the path
 	e := &Entry{Name: name, Shape: h.shape(), DType: h.t.name, label: name}
-	e.read = func(f *File, e *Entry) (*Array, error) { return h.decode(name, f.buf) }
+	e.read = func(*File, *Entry) (*Array, error) { return h.read(name, src) }
 	f.arrays = []*Entry{e}
 	f.byName[name] = e
 	return f, nil
@@ -126,53 +141,77 @@ func gunzip(buf []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// neuroTrailer is how far gunzipNeuro reads on past the data for the end of the stream, where
-// gzip's checksum is checked: MGH's tags (TR, flip angle, ...) and padding fit in it.
+// neuroTrailer is how far Read inflates on past the data for the end of the stream, where gzip's
+// checksum is checked: MGH's tags (TR, flip angle, ...) and padding fit in it.
 const neuroTrailer = 1 << 20
 
-// gunzipNeuro decompresses a .nii.gz or .mgz file (mgh) held in buf as far as its header says
-// its data go (and up to neuroTrailer on, for gzip's checksum): a small file inflating to many
-// GB past what its header describes (a gzip bomb) costs no more than the data it describes.
-func gunzipNeuro(buf []byte, mgh bool) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(buf))
+// neuroReadBuffer is the buffer a .nii.gz or .mgz is read through for inflating.
+const neuroReadBuffer = 256 << 10
+
+// neuroSource is where a NIfTI or MGH file's bytes are read from: the open file (or, for the
+// fuzz targets, bytes in memory), read again from the start, decompressed, by each Read.
+type neuroSource struct {
+	r    io.ReaderAt
+	size int64
+	gz   bool // .nii.gz, .mgz
+	mgh  bool // .mgh, .mgz
+}
+
+func newNeuroSource(name string, r io.ReaderAt, size int64) neuroSource {
+	lower := strings.ToLower(name)
+	return neuroSource{r: r, size: size,
+		gz:  strings.HasSuffix(lower, ".gz") || strings.HasSuffix(lower, ".mgz"),
+		mgh: strings.HasSuffix(lower, ".mgh") || strings.HasSuffix(lower, ".mgz")}
+}
+
+// stream returns a reader of the file's bytes from the start, decompressed.
+func (s neuroSource) stream() (io.Reader, error) {
+	r := io.NewSectionReader(s.r, 0, s.size)
+	if !s.gz {
+		return r, nil
+	}
+	zr, err := gzip.NewReader(bufio.NewReaderSize(r, int(min(s.size, neuroReadBuffer))))
 	if err != nil {
 		return nil, fmt.Errorf("not gzip-compressed: %v", err)
 	}
-	var out bytes.Buffer
-	if _, err := out.ReadFrom(io.LimitReader(zr, 540)); err != nil {
-		return nil, fmt.Errorf("decompressing: %v", err)
+	return zr, nil
+}
+
+// failed words an error of reading the stream (other than its clean end).
+func (s neuroSource) failed(err error) error {
+	if s.gz {
+		return fmt.Errorf("decompressing: %v", err)
 	}
-	var h *neuroHeader
-	if mgh {
-		h, err = parseMGH(out.Bytes())
-	} else {
-		h, err = parseNIfTI(out.Bytes()) // a CIFTI file's header without its XML extension too
+	return fmt.Errorf("reading: %v", err)
+}
+
+func (s neuroSource) parse(buf []byte) (*neuroHeader, error) {
+	if s.mgh {
+		return parseMGH(buf)
 	}
+	return parseNIfTI(buf)
+}
+
+// header reads and parses the file's header: of a CIFTI file, with its XML extension (as far as
+// the file goes: a file ending before its data's offset is found truncated by Read).
+func (s neuroSource) header() (*neuroHeader, error) {
+	r, err := s.stream()
 	if err != nil {
-		return out.Bytes(), nil // the caller parses it again and says what is wrong
+		return nil, err
 	}
-	n := 1
-	for _, d := range h.dims {
-		n *= d // checkDims: the bytes of all an int
+	head, err := io.ReadAll(io.LimitReader(r, 540))
+	if err != nil {
+		return nil, s.failed(err)
 	}
-	need := h.offset + n*h.t.size
-	// The gzip trailer's ISIZE (the size mod 2^32) sizes the buffer at once: growing it by
-	// doubling copied and cleared the data several times (a third of reading a 300 MB .nii.gz).
-	// A hint beyond deflate's largest ratio (about 1032:1) is a corrupt trailer, not a size.
-	if n := len(buf); n >= 4 {
-		if hint := int(binary.LittleEndian.Uint32(buf[n-4:])); hint/1032 <= n {
-			out.Grow(max(min(hint, need)-out.Len(), 0) + bytes.MinRead)
-		}
+	h, err := s.parse(head)
+	if err != nil || !h.cifti || len(head) >= h.offset {
+		return h, err
 	}
-	if _, err := out.ReadFrom(io.LimitReader(zr, int64(need-out.Len()))); err != nil {
-		return nil, fmt.Errorf("decompressing: %v", err)
+	rest, err := io.ReadAll(io.LimitReader(r, int64(h.offset-len(head))))
+	if err != nil {
+		return nil, s.failed(err)
 	}
-	if out.Len() == need { // the data are all there: the rest of the stream, for its checksum
-		if _, err := io.CopyN(io.Discard, zr, neuroTrailer); err != nil && err != io.EOF {
-			return nil, fmt.Errorf("decompressing: %v", err)
-		}
-	}
-	return out.Bytes(), nil
+	return s.parse(append(head, rest...))
 }
 
 // neuroHeader is what reading the data needs from a NIfTI or MGH header.
@@ -195,98 +234,293 @@ func (h *neuroHeader) shape() []int {
 	return append([]int(nil), h.dims...)
 }
 
-// decode reads the data of the file held in buf: values converted to float, scaled, and
-// reordered from x-fastest storage to C order with time first.
-func (h *neuroHeader) decode(name string, buf []byte) (*Array, error) {
-	n := 1
-	for _, d := range h.dims {
-		n *= d
+// grid is the data's layout as frames of x-fastest nx x ny x nz volumes, which Read gives in C
+// order, frame first. A CIFTI matrix, rows varying fastest, is one volume of rows x 1 x
+// grayordinates: in C order, rows x grayordinates.
+func (h *neuroHeader) grid() (nx, ny, nz, frames int) {
+	if h.cifti {
+		return h.dims[0], 1, h.dims[1], 1
 	}
-	size := n * h.t.size
-	if h.offset+size > len(buf) || h.offset+size < h.offset {
-		return nil, fmt.Errorf("%s: truncated: %d bytes of data expected from offset %d, the file has %d", name, size, h.offset, len(buf))
-	}
-	raw := buf[h.offset : h.offset+size]
-	wide := h.t.size >= 4 && h.t.kind != 'f' || h.t.size == 8
-	if h.cifti { // rows (series, maps) vary fastest: transpose to rows x grayordinates
-		T, G := h.dims[0], h.dims[1]
-		a := &Array{Name: name, Shape: []int{T, G}, DType: h.t.name, Geometry: h.geo}
-		if wide {
-			a.F64 = make([]float64, n)
-		} else {
-			a.F32 = make([]float32, n)
-		}
-		col := make([]float64, T) // one grayordinate's rows, stored contiguously
-		for g := range G {
-			h.scaled(raw, g*T, col)
-			for t, v := range col {
-				if wide {
-					a.F64[t*G+g] = v
-				} else {
-					a.F32[t*G+g] = float32(v)
-				}
-			}
-		}
-		return a, nil
-	}
-	// x-fastest storage (x, y, z[, t]) to C order: index of stored element -> output index
-	nx, ny, nz := h.dims[0], 1, 1
+	nx, ny, nz, frames = h.dims[0], 1, 1, 1
 	if len(h.dims) > 1 {
 		ny = h.dims[1]
 	}
 	if len(h.dims) > 2 {
 		nz = h.dims[2]
 	}
-	vol := nx * ny * nz
+	if len(h.dims) > 3 {
+		frames = h.dims[3]
+	}
+	return nx, ny, nz, frames
+}
+
+// neuroBufferBytes is about how many stored bytes Read holds at once: the pieces, each of whole
+// z-slices (one at least), being read, and converted on the cores. A variable for the tests.
+var neuroBufferBytes = 4 << 20
+
+// neuroRun bounds the z-slices transposed together (the output's runs of contiguous values),
+// and neuroPlaneValues their buffer. Variables for the tests.
+var neuroRun, neuroPlaneValues = 64, 1 << 15
+
+// read reads the data from src: the values converted to float, scaled, and reordered from
+// x-fastest storage to C order with time first. The data are streamed (inflated as they come
+// for .nii.gz and .mgz) a piece of whole z-slices at a time, each converted straight into its
+// place in the values on one of the cores while the next is read: beside the values, only a
+// few pieces are held.
+func (h *neuroHeader) read(name string, src neuroSource) (*Array, error) {
+	n := 1
+	for _, d := range h.dims {
+		n *= d
+	}
+	size := n * h.t.size
+	truncated := func(have int64) error {
+		return fmt.Errorf("%s: truncated: %d bytes of data expected from offset %d, the file has %d", name, size, h.offset, have)
+	}
+	if h.offset+size < h.offset {
+		return nil, truncated(src.size)
+	}
+	var r io.Reader
+	if src.gz {
+		zr, err := src.stream()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
+		}
+		if h.offset+size > maxInflate(int(src.size)) {
+			// More than deflate can put in the file's bytes: it ends sooner. It is inflated as far
+			// as it goes (for the message, and its checksum), the values never allocated.
+			got, err := io.CopyN(io.Discard, zr, int64(h.offset+size))
+			if err != nil && err != io.EOF {
+				return nil, fmt.Errorf("%s: %v", name, src.failed(err))
+			}
+			return nil, truncated(got)
+		}
+		if got, err := io.CopyN(io.Discard, zr, int64(h.offset)); err == io.EOF {
+			return nil, truncated(got)
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: %v", name, src.failed(err))
+		}
+		r = zr
+	} else {
+		if int64(h.offset)+int64(size) > src.size {
+			return nil, truncated(src.size)
+		}
+		r = io.NewSectionReader(src.r, int64(h.offset), int64(size))
+	}
 	a := &Array{Name: name, Shape: h.shape(), DType: h.t.name, Geometry: h.geo}
-	if wide {
+	if h.t.size >= 4 && h.t.kind != 'f' || h.t.size == 8 {
 		a.F64 = make([]float64, n)
 	} else {
 		a.F32 = make([]float32, n)
 	}
-	// Each frame is converted in stored order, then transposed from (z, y, x) to (x, y, z) one
-	// y-plane at a time: the plane's z x x values are transposed in a small buffer, so that the
-	// frame is read, and the output written, in runs of contiguous values.
-	// Frames are independent: ranges of them go to the cores, each with its own buffers.
-	frames := n / vol
-	workers := min(runtime.GOMAXPROCS(0), frames)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h.decodeFrames(raw, a, w*frames/workers, (w+1)*frames/workers, nx, ny, nz, wide)
-		}()
+	touched := 0
+	if !src.gz { // the data are there: the pages are touched at once, on every core
+		touchValues(a, 0, n)
+		touched = n
 	}
-	wg.Wait()
+	if got, err := h.convert(r, a, touched); err == io.EOF {
+		return nil, truncated(int64(h.offset) + got)
+	} else if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, src.failed(err))
+	}
+	if src.gz { // the data are all there: the rest of the stream, for its checksum
+		if _, err := io.CopyN(io.Discard, r, neuroTrailer); err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%s: %v", name, src.failed(err))
+		}
+	}
 	return a, nil
 }
 
-// decodeFrames converts frames [t0, t1) of x-fastest storage into a's C-order values.
-func (h *neuroHeader) decodeFrames(raw []byte, a *Array, t0, t1, nx, ny, nz int, wide bool) {
-	vol := nx * ny * nz
-	frame := make([]float64, vol)
-	plane := make([]float64, nz*nx) // x-major: plane[x*nz+z]
-	for t := t0; t < t1; t++ {
-		h.scaled(raw, t*vol, frame)
-		for y := range ny {
-			for z := range nz {
-				row := frame[(z*ny+y)*nx : (z*ny+y+1)*nx]
-				for x, v := range row {
-					plane[x*nz+z] = v
-				}
+// neuroPiece is z-slices [first, first+count) of the data (numbered across frames), stored.
+type neuroPiece struct {
+	raw          []byte
+	first, count int
+}
+
+// convert reads the data from r into a's values, a piece at a time, converting pieces on every
+// core as they are read, and touching the pages of a's values from touched on as they come. It
+// returns how many bytes it read, and io.EOF if r ended before the data did (any other error of
+// r's as it is).
+func (h *neuroHeader) convert(r io.Reader, a *Array, touched int) (int64, error) {
+	nx, ny, nz, frames := h.grid()
+	sliceBytes, slices := nx*ny*h.t.size, frames*nz
+	workers := min(runtime.GOMAXPROCS(0), slices)
+	per := max(1, neuroBufferBytes/(workers+2)/sliceBytes) // z-slices a piece
+	pieces := (slices + per - 1) / per
+	workers = min(workers, pieces)
+	var got int64
+	touch := func(p neuroPiece) {
+		end := ((p.first+p.count-1)/nz + 1) * nx * ny * nz // the end of the piece's last frame
+		touchValues(a, touched, end)
+		touched = max(touched, end)
+	}
+	if workers <= 1 { // one piece (or one core): nothing to overlap
+		buf := make([]byte, min(per, slices)*sliceBytes)
+		sc := h.newScratch()
+		for first := 0; first < slices; first += per {
+			count := min(per, slices-first)
+			n, err := readFull(r, buf[:count*sliceBytes])
+			got += int64(n)
+			if err != nil {
+				return got, err
 			}
-			for x := range nx {
-				run := plane[x*nz : (x+1)*nz]
-				dst := t*vol + (x*ny+y)*nz
-				if wide {
-					copy(a.F64[dst:dst+nz], run)
-					continue
-				}
-				out := a.F32[dst : dst+nz]
-				for z, v := range run {
-					out[z] = float32(v)
-				}
+			p := neuroPiece{buf, first, count}
+			touch(p)
+			h.put(a, p, sc)
+		}
+		return got, nil
+	}
+	// Pieces go from the reader to the toucher, which touches the values' pages of their frames
+	// in order (as far as the data read go: a short file is not given the memory it claims),
+	// and on to a worker. Buffers go round: one read into, one being touched for, and one being
+	// converted on each worker.
+	free := make(chan []byte, workers+2)
+	made := 0
+	read, pending := make(chan neuroPiece), make(chan neuroPiece)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for p := range read {
+			touch(p)
+			pending <- p
+		}
+		close(pending)
+	})
+	for range workers {
+		wg.Go(func() {
+			sc := h.newScratch()
+			for p := range pending {
+				h.put(a, p, sc)
+				free <- p.raw
+			}
+		})
+	}
+	var err error
+	for first := 0; first < slices; first += per {
+		var buf []byte
+		select {
+		case buf = <-free:
+		default:
+			if made < cap(free) {
+				buf, made = make([]byte, per*sliceBytes), made+1
+			} else {
+				buf = <-free
+			}
+		}
+		count := min(per, slices-first)
+		var n int
+		n, err = readFull(r, buf[:count*sliceBytes])
+		got += int64(n)
+		if err != nil {
+			break
+		}
+		read <- neuroPiece{buf, first, count}
+	}
+	close(read)
+	wg.Wait()
+	return got, err
+}
+
+// touchValues writes a zero on each page of a's values [start, end) (fresh from the system, all
+// zeros), in order and on every core, before anything else writes there: putSlab writes a
+// frame's values in runs far apart, and the kernel maps pages first touched that way at twice
+// the cost (h5values.touch).
+func touchValues(a *Array, start, end int) {
+	const page = 4096
+	if start >= end {
+		return
+	}
+	if a.F32 != nil {
+		inBlocks(end-start, func(i0, i1 int) {
+			for i := start + i0; i < start+i1; i += page / 4 {
+				a.F32[i] = 0
+			}
+		})
+		return
+	}
+	inBlocks(end-start, func(i0, i1 int) {
+		for i := start + i0; i < start+i1; i += page / 8 {
+			a.F64[i] = 0
+		}
+	})
+}
+
+// readFull reads len(buf) bytes from r, or returns io.EOF where r ended cleanly before (a gzip
+// stream whose checksum was checked: the file is short) and r's error where it failed (a gzip
+// stream cut short is io.ErrUnexpectedEOF, which io.ReadFull would confuse with the former).
+func readFull(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil && n < len(buf) {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// neuroScratch is one worker's buffers: a stored row, converted, and a plane of z-slices' rows
+// being transposed.
+type neuroScratch struct {
+	row, plane []float64
+	run        int // z-slices transposed together
+}
+
+func (h *neuroHeader) newScratch() *neuroScratch {
+	nx, _, nz, _ := h.grid()
+	run := min(nz, neuroRun, max(1, neuroPlaneValues/nx))
+	return &neuroScratch{row: make([]float64, nx), plane: make([]float64, run*nx), run: run}
+}
+
+// put converts a piece into a's values: each frame's z-slices in it, run z-slices at a time.
+func (h *neuroHeader) put(a *Array, p neuroPiece, sc *neuroScratch) {
+	nx, ny, nz, _ := h.grid()
+	for s := p.first; s < p.first+p.count; {
+		t, z0 := s/nz, s%nz
+		z1 := min(nz, z0+sc.run, z0+p.first+p.count-s)
+		h.putSlab(a, p.raw[(s-p.first)*nx*ny*h.t.size:], t, z0, z1, sc)
+		s += z1 - z0
+	}
+}
+
+// putSlab converts z-slices [z0, z1) of frame t, stored x-fastest from the start of raw, into a's
+// values in C order over (t, x, y, z). One y at a time, the slices' rows are converted into a
+// small plane and transposed there, so that raw is read, and the values written, in runs of
+// contiguous values.
+func (h *neuroHeader) putSlab(a *Array, raw []byte, t, z0, z1 int, sc *neuroScratch) {
+	nx, ny, nz, _ := h.grid()
+	base := t * nx * ny * nz
+	if ny == 1 && nz == 1 { // a surface's vertices (or a 1-d image): stored as they are read
+		row := sc.row
+		h.scaled(raw, 0, row)
+		if a.F64 != nil {
+			copy(a.F64[base:base+nx], row)
+			return
+		}
+		out := a.F32[base : base+nx]
+		for i, v := range row {
+			out[i] = float32(v)
+		}
+		return
+	}
+	zb := z1 - z0
+	plane := sc.plane[:zb*nx] // x-major: plane[x*zb+z-z0]
+	for y := range ny {
+		for z := range zb {
+			h.scaled(raw, (z*ny+y)*nx, sc.row)
+			for x, v := range sc.row {
+				plane[x*zb+z] = v
+			}
+		}
+		for x := range nx {
+			run := plane[x*zb : (x+1)*zb]
+			dst := base + (x*ny+y)*nz + z0
+			if a.F64 != nil {
+				copy(a.F64[dst:dst+zb], run)
+				continue
+			}
+			out := a.F32[dst : dst+zb]
+			for z, v := range run {
+				out[z] = float32(v)
 			}
 		}
 	}
