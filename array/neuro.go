@@ -343,7 +343,9 @@ type neuroPiece struct {
 func (h *neuroHeader) convert(r io.Reader, a *Array, touched int) (int64, error) {
 	nx, ny, nz, frames := h.grid()
 	sliceBytes, slices := nx*ny*h.t.size, frames*nz
-	workers := min(runtime.GOMAXPROCS(0), slices)
+	// as many workers as pieces of a slice or more fit in the buffers (one at least): a surface's
+	// slice (one frame of 163,842 vertices) is a piece of its own, and each worker holds one
+	workers := min(runtime.GOMAXPROCS(0), slices, max(1, neuroBufferBytes/sliceBytes-2))
 	per := max(1, neuroBufferBytes/(workers+2)/sliceBytes) // z-slices a piece
 	pieces := (slices + per - 1) / per
 	workers = min(workers, pieces)
@@ -466,9 +468,13 @@ type neuroScratch struct {
 }
 
 func (h *neuroHeader) newScratch() *neuroScratch {
-	nx, _, nz, _ := h.grid()
+	nx, ny, nz, _ := h.grid()
 	run := min(nz, neuroRun, max(1, neuroPlaneValues/nx))
-	return &neuroScratch{row: make([]float64, nx), plane: make([]float64, run*nx), run: run}
+	sc := &neuroScratch{row: make([]float64, nx), run: run}
+	if ny > 1 || nz > 1 { // a surface's rows are stored as they are read: no plane to transpose in
+		sc.plane = make([]float64, run*nx)
+	}
+	return sc
 }
 
 // put converts a piece into a's values: each frame's z-slices in it, run z-slices at a time.

@@ -364,4 +364,23 @@ func TestNeuroBuffersBounded(t *testing.T) {
 			t.Errorf("GOMAXPROCS %d: %d KB allocated for %d KB of values", procs, n>>10, values>>10)
 		}
 	}
+	// a surface (an .mgz of 300,000 vertices x 12 frames, float32): each frame's slice, 1.2 MB,
+	// is a piece, and the workers are as many as the buffers hold (each with its row of float64)
+	b, _ = neuroTestFile(t, true, binary.BigEndian, 3, []int{300000, 1, 1, 12}, 0, 0)
+	p = filepath.Join(t.TempDir(), "lh.x.mgz")
+	if err := os.WriteFile(p, gzipped(b), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, procs := range []int{2, 64} {
+		old := runtime.GOMAXPROCS(procs)
+		var err error
+		n := allocated(func() { _, err = Read(p) })
+		runtime.GOMAXPROCS(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if values := uint64(4 * 300000 * 12); n > values+uint64(neuroBufferBytes)+4<<20 {
+			t.Errorf("surface, GOMAXPROCS %d: %d KB allocated for %d KB of values", procs, n>>10, values>>10)
+		}
+	}
 }

@@ -346,6 +346,7 @@ func inspectArrays(w io.Writer, p string, values bool) error {
 			describeEvents(w, p)
 		}
 	}
+	unreadable := 0 // arrays that cannot be read: the file is damaged, and inspect says so by its exit status
 	for _, e := range arrs {
 		name := e.Name
 		if name == p {
@@ -353,6 +354,7 @@ func inspectArrays(w io.Writer, p string, values bool) error {
 		}
 		if e.Err != nil {
 			fmt.Fprintf(w, "  %-32s unreadable: %v\n", name, e.Err)
+			unreadable++
 			continue
 		}
 		order := "C"
@@ -364,6 +366,7 @@ func inspectArrays(w io.Writer, p string, values bool) error {
 			a, err := f.Read(e.Name)
 			if err != nil {
 				fmt.Fprintf(w, "    unreadable: %v\n", err)
+				unreadable++
 				continue
 			}
 			fmt.Fprintf(w, "    %s\n", valueSummary(a))
@@ -372,6 +375,9 @@ func inspectArrays(w io.Writer, p string, values bool) error {
 	}
 	for _, e := range f.NotArrays() {
 		fmt.Fprintf(w, "  %-32s not an array: %v\n", orDefault(e.Member, e.Name), e.Err)
+	}
+	if unreadable > 0 {
+		return fmt.Errorf("%s: %d of its %d array(s) could not be read (above)", p, unreadable, len(arrs))
 	}
 	return nil
 }

@@ -181,3 +181,19 @@ func TestInspectEpochsEvents(t *testing.T) {
 		}
 	}
 }
+
+// inspect --values of a damaged file (a .nii.gz cut short: its header reads, its data not) says so
+// and exits 1, so that it can check downloads; without --values it describes the header alone.
+func TestInspectDamagedValues(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "neuro", "int16_scaled.nii.gz"))
+	must(t, err)
+	cut := filepath.Join(t.TempDir(), "cut.nii.gz")
+	must(t, os.WriteFile(cut, b[:len(b)-40], 0o644))
+	if _, stderr, code := runCLI(t, "inspect", cut); code != 0 {
+		t.Errorf("inspect of the header: exit %d, %s", code, stderr)
+	}
+	stdout, stderr, code := runCLI(t, "inspect", "--values", cut)
+	if code != 1 || !strings.Contains(stdout, "unreadable") || !strings.Contains(stderr, "1 of its 1 array(s) could not be read") {
+		t.Errorf("inspect --values of a damaged file: exit %d, %s%s", code, stdout, stderr)
+	}
+}
