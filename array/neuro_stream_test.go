@@ -347,40 +347,33 @@ func TestNeuroReadAllocation(t *testing.T) {
 // The pieces' buffers are bounded however many cores read: a machine of 64 cores holds about as
 // much as one of 2.
 func TestNeuroBuffersBounded(t *testing.T) {
-	b, _ := neuroTestFile(t, false, binary.LittleEndian, 16, []int{64, 64, 16, 64}, 0, 0) // 16 MB
-	p := filepath.Join(t.TempDir(), "x.nii.gz")
-	if err := os.WriteFile(p, gzipped(b), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, procs := range []int{2, 64} {
-		old := runtime.GOMAXPROCS(procs)
-		var err error
-		n := allocated(func() { _, err = Read(p) })
-		runtime.GOMAXPROCS(old)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if values := uint64(len(b) - 352); n > values+uint64(neuroBufferBytes)+2<<20 {
-			t.Errorf("GOMAXPROCS %d: %d KB allocated for %d KB of values", procs, n>>10, values>>10)
-		}
-	}
+	nii, _ := neuroTestFile(t, false, binary.LittleEndian, 16, []int{64, 64, 16, 64}, 0, 0) // 16 MB
 	// a surface (an .mgz of 300,000 vertices x 12 frames, float32): each frame's slice, 1.2 MB,
 	// is a piece, and the workers are as many as the buffers hold (each with its row of float64)
-	b, _ = neuroTestFile(t, true, binary.BigEndian, 3, []int{300000, 1, 1, 12}, 0, 0)
-	p = filepath.Join(t.TempDir(), "lh.x.mgz")
-	if err := os.WriteFile(p, gzipped(b), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, procs := range []int{2, 64} {
-		old := runtime.GOMAXPROCS(procs)
-		var err error
-		n := allocated(func() { _, err = Read(p) })
-		runtime.GOMAXPROCS(old)
-		if err != nil {
+	mgz, _ := neuroTestFile(t, true, binary.BigEndian, 3, []int{300000, 1, 1, 12}, 0, 0)
+	for _, c := range []struct {
+		name        string
+		file        []byte
+		values, pad uint64
+	}{
+		{"x.nii.gz", nii, uint64(len(nii) - 352), 2 << 20},
+		{"lh.x.mgz", mgz, 4 * 300000 * 12, 4 << 20},
+	} {
+		p := filepath.Join(t.TempDir(), c.name)
+		if err := os.WriteFile(p, gzipped(c.file), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if values := uint64(4 * 300000 * 12); n > values+uint64(neuroBufferBytes)+4<<20 {
-			t.Errorf("surface, GOMAXPROCS %d: %d KB allocated for %d KB of values", procs, n>>10, values>>10)
+		for _, procs := range []int{2, 64} {
+			old := runtime.GOMAXPROCS(procs)
+			var err error
+			n := allocated(func() { _, err = Read(p) })
+			runtime.GOMAXPROCS(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n > c.values+uint64(neuroBufferBytes)+c.pad {
+				t.Errorf("%s, GOMAXPROCS %d: %d KB allocated for %d KB of values", c.name, procs, n>>10, c.values>>10)
+			}
 		}
 	}
 }
