@@ -229,25 +229,10 @@ func Defaults(n int) (Options, error) {
 
 // Validate checks the options for a problem of n rows.
 func (o Options) Validate(n int) error {
-	if err := CheckAlphas(o.Alphas); err != nil {
+	if err := o.validateModel(); err != nil {
 		return err
 	}
-	if o.Inner.Mode < LOO || o.Inner.Mode > KFoldInner {
-		return fmt.Errorf("inner: unknown mode %d (want LOO, GCV or KFoldInner)", o.Inner.Mode)
-	}
-	if o.Inner.Mode == KFoldInner && (o.Inner.Score < R2 || o.Inner.Score > Pearson) {
-		return fmt.Errorf("inner: unknown score %d of kfold (want R2 or Pearson)", o.Inner.Score)
-	}
-	if o.Precision < Float32 || o.Precision > TF32 {
-		return fmt.Errorf("options: unknown precision %d (want Float32, Float64 or TF32)", o.Precision)
-	}
-	if o.MemoryLimit < 0 || o.MaxBatch < 0 {
-		return fmt.Errorf("options: negative memory limit (%d) or batch cap (%d)", o.MemoryLimit, o.MaxBatch)
-	}
 	if o.Inner.Mode == KFoldInner {
-		if o.Inner.K < 2 {
-			return fmt.Errorf("inner: kfold needs K >= 2, got %d", o.Inner.K)
-		}
 		// Each training fold is cut into K parts, each held out once: at least 2 rows each.
 		for f, fold := range o.Folds {
 			if len(fold.Train) < 2*o.Inner.K {
@@ -265,6 +250,29 @@ func (o Options) Validate(n int) error {
 		if len(fold.Test) < MinTestRows {
 			return fmt.Errorf("folds: fold %d has %d test rows; a held-out Pearson r needs at least %d (use fewer folds)", f, len(fold.Test), MinTestRows)
 		}
+	}
+	return nil
+}
+
+// validateModel checks the options but the folds: the grid, the inner mode, precision and limits.
+func (o Options) validateModel() error {
+	if err := CheckAlphas(o.Alphas); err != nil {
+		return err
+	}
+	if o.Inner.Mode < LOO || o.Inner.Mode > KFoldInner {
+		return fmt.Errorf("inner: unknown mode %d (want LOO, GCV or KFoldInner)", o.Inner.Mode)
+	}
+	if o.Inner.Mode == KFoldInner && (o.Inner.Score < R2 || o.Inner.Score > Pearson) {
+		return fmt.Errorf("inner: unknown score %d of kfold (want R2 or Pearson)", o.Inner.Score)
+	}
+	if o.Precision < Float32 || o.Precision > TF32 {
+		return fmt.Errorf("options: unknown precision %d (want Float32, Float64 or TF32)", o.Precision)
+	}
+	if o.MemoryLimit < 0 || o.MaxBatch < 0 {
+		return fmt.Errorf("options: negative memory limit (%d) or batch cap (%d)", o.MemoryLimit, o.MaxBatch)
+	}
+	if o.Inner.Mode == KFoldInner && o.Inner.K < 2 {
+		return fmt.Errorf("inner: kfold needs K >= 2, got %d", o.Inner.K)
 	}
 	return nil
 }

@@ -109,17 +109,19 @@ func UnitScale(v float64) float64 {
 	return math.Ldexp(1, min(-e, 1000)) // below 2^-1000 (subnormal v): no further than 2^1000
 }
 
-// ScaleToUnit multiplies v by UnitScale of its largest magnitude.
-func ScaleToUnit(v []float64) {
+// ScaleToUnit multiplies v by UnitScale of its largest magnitude and returns that factor.
+func ScaleToUnit(v []float64) float64 {
 	most := 0.0
 	for _, x := range v {
 		most = math.Max(most, math.Abs(x))
 	}
-	if s := UnitScale(most); s != 1 {
+	s := UnitScale(most)
+	if s != 1 {
 		for i := range v {
 			v[i] *= s
 		}
 	}
+	return s
 }
 
 // ConstantFirst rotates the orthonormal columns of q (rows x cols; element (i, j) at

@@ -51,11 +51,16 @@ func decomposeBytes(ntr, nte, d int) int64 {
 // x[test]. It uses the eigendecomposition of the smaller Gram matrix: Xc^T Xc (d x d) when the
 // fold has more rows than features, else Xc Xc^T (ntr x ntr).
 func decompose(ctx context.Context, x engine.Matrix, train, test []int, intercept bool) (*decomposition, error) {
+	return decomposeFrom(ctx, x, train, x, test, intercept)
+}
+
+// decomposeFrom is decompose with the test rows taken from xt (Predict's new stimuli).
+func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.Matrix, test []int, intercept bool) (*decomposition, error) {
 	ntr, nte, d := len(train), len(test), x.Cols
 	xtr := make([]float64, ntr*d)
 	xte := make([]float64, nte*d)
 	x.GatherRows(train, xtr)
-	x.GatherRows(test, xte)
+	xt.GatherRows(test, xte)
 	if intercept {
 		mu := make([]float64, d)
 		for i := 0; i < ntr; i++ {

@@ -12,9 +12,13 @@ import (
 
 // runner scores one activation matrix in precision T (the precision of the large products).
 type runner[T float] struct {
-	ctx  context.Context
-	s    *session
-	x    engine.Matrix
+	ctx context.Context
+	s   *session
+	x   engine.Matrix
+	// xNew, when set (Predict), holds the outer fold's test rows: the new stimuli, fitted on
+	// every row of x. Otherwise test rows are rows of x.
+	xNew engine.Matrix
+	pred *prediction // Predict's output, filled batch by batch (nil when scoring)
 	res  *engine.Result
 	degn []bool // folds x m: (fold, target) scored 0 for zero variance
 	tm   *engine.Timings
@@ -22,7 +26,7 @@ type runner[T float] struct {
 	work int
 	pre  []*foldSplits[T] // decompositions started ahead, or nil
 	// preBytes is the memory the decompositions started ahead hold together (an estimate), which
-	// target batches must leave room for.
+	// target batches must leave room for; with Predict's output, kept to the end.
 	preBytes int64
 
 	// Working buffers reused across batches and folds, by role: fresh 100 MB allocations per
@@ -49,8 +53,9 @@ func (r *runner[T]) buffer64(role string, n int) []float64 { return scratch(r.bu
 type split[T float] struct {
 	dec      *decomposition
 	u, ut, p []T
-	uc, uct  []T   // the complement of U (decomposition.complete), ntr x nc and nc x ntr
-	trainPos []int // rows of the split, as positions in the outer training fold (inner splits)
+	pscale   float64 // p is dec.p times pscale (a power of two; 1 for inner splits)
+	uc, uct  []T     // the complement of U (decomposition.complete), ntr x nc and nc x ntr
+	trainPos []int   // rows of the split, as positions in the outer training fold (inner splits)
 	valPos   []int
 }
 
@@ -59,27 +64,29 @@ type split[T float] struct {
 // so that tiny features do not underflow float32 predictions. An inner split's P stays as it is
 // (its predictions are scored by R²).
 func newSplit[T float](dec *decomposition, outer bool) *split[T] {
-	p := dec.p
+	p, pscale := dec.p, 1.0
 	if outer {
 		p = slices.Clone(p)
-		engine.ScaleToUnit(p)
+		pscale = engine.ScaleToUnit(p)
 	}
 	return &split[T]{
-		dec: dec,
-		u:   convert[T](dec.u),
-		ut:  convert[T](transpose(dec.ntr, dec.r, dec.u)),
-		p:   convert[T](p),
-		uc:  convert[T](dec.uc),
-		uct: convert[T](transpose(dec.ntr, dec.nc, dec.uc)),
+		dec:    dec,
+		pscale: pscale,
+		u:      convert[T](dec.u),
+		ut:     convert[T](transpose(dec.ntr, dec.r, dec.u)),
+		p:      convert[T](p),
+		uc:     convert[T](dec.uc),
+		uct:    convert[T](transpose(dec.ntr, dec.nc, dec.uc)),
 	}
 }
 
 // batch is a block of targets staged for one outer fold.
 type batch[T float] struct {
 	c0, mb int
-	yc     []T // ntr x mb: training targets centred by their training means (constant ones: 0)
-	z      []T // r x mb: U^T yc
-	zc     []T // nc x mb: uc^T yc (complete decompositions, leave-one-out and GCV)
+	mu     []float64 // mb: the training means taken out of yc (0 without an intercept)
+	yc     []T       // ntr x mb: training targets centred by their training means (constant ones: 0)
+	z      []T       // r x mb: U^T yc
+	zc     []T       // nc x mb: uc^T yc (complete decompositions, leave-one-out and GCV)
 }
 
 func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Result, error) {
@@ -131,7 +138,11 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 	opts := r.s.opts
 	fold := opts.Folds[f]
 	intercept := !opts.NoIntercept
-	dec, err := decompose(r.ctx, r.x, fold.Train, fold.Test, intercept)
+	xTest := r.x
+	if r.xNew.Rows > 0 {
+		xTest = r.xNew
+	}
+	dec, err := decomposeFrom(r.ctx, r.x, fold.Train, xTest, fold.Test, intercept)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fold %d: %w", f, err)
 	}
@@ -251,7 +262,7 @@ func (r *runner[T]) fold(f int) error {
 			return err
 		}
 		if !opts.SharedAlpha {
-			r.refitAndScore(f, outer, b, argminPerTarget(crit, A, b.mb))
+			r.finish(f, outer, b, argminPerTarget(crit, A, b.mb))
 			r.progress()
 			continue
 		}
@@ -278,7 +289,7 @@ func (r *runner[T]) fold(f int) error {
 		for t := range idx {
 			idx[t] = best
 		}
-		r.refitAndScore(f, outer, b, idx)
+		r.finish(f, outer, b, idx)
 		r.progress()
 	}
 	return nil
@@ -409,13 +420,13 @@ func (r *runner[T]) stage(train []int, sp *split[T], c0, c1 int) *batch[T] {
 	if _, is32 := any(b.yc).([]float32); is32 && r.s.y.Is64() {
 		y64 := r.buffer64("y64", ntr*mb)
 		r.s.y.GatherCols64(train, c0, c1, y64)
-		r.centre(y64, ntr, mb)
+		b.mu = r.centre(y64, ntr, mb)
 		for k, v := range y64 {
 			b.yc[k] = T(v)
 		}
 	} else {
 		gather(r.s.y, train, c0, c1, b.yc)
-		r.centre(b.yc, ntr, mb)
+		b.mu = r.centre(b.yc, ntr, mb)
 	}
 	t0 = r.since(t0, &r.tm.Transfer)
 	b.z = r.bufferT("z", sp.dec.r*mb)
@@ -432,14 +443,16 @@ func (r *runner[T]) stage(train []int, sp *split[T], c0, c1 int) *batch[T] {
 
 // centre subtracts each column's mean (with an intercept) from the rows x cols matrix y and
 // sets constant columns to exactly zero: a constant target then gets zero
-// coefficients and a constant prediction, whatever the rounding of its mean.
-func (r *runner[T]) centre(y any, rows, cols int) {
+// coefficients and a constant prediction, whatever the rounding of its mean. It returns the
+// means (centreCols).
+func (r *runner[T]) centre(y any, rows, cols int) []float64 {
 	switch y := y.(type) {
 	case []float32:
-		centreCols(y, rows, cols, !r.s.opts.NoIntercept)
+		return centreCols(y, rows, cols, !r.s.opts.NoIntercept)
 	case []float64:
-		centreCols(y, rows, cols, !r.s.opts.NoIntercept)
+		return centreCols(y, rows, cols, !r.s.opts.NoIntercept)
 	}
+	panic("centre: not a float slice")
 }
 
 // centreCols centres the columns of y (rows x cols, row-major) as centre does and returns their

@@ -1,6 +1,7 @@
 package enginetest
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
@@ -16,6 +17,13 @@ func RunAll(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 			t.Fatalf("parity fixtures: %v", err)
 		}
 		RunParity(t, dir, newEngine)
+	})
+	t.Run("predict", func(t *testing.T) {
+		dir, err := FixtureDir()
+		if err != nil {
+			t.Fatalf("prediction fixtures: %v", err)
+		}
+		RunPredict(t, filepath.Join(filepath.Dir(dir), "predict"), newEngine)
 	})
 	t.Run("properties", func(t *testing.T) { RunProperties(t, newEngine) })
 	t.Run("errors", func(t *testing.T) { RunErrors(t, newEngine) })

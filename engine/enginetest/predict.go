@@ -1,0 +1,294 @@
+package enginetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/engine"
+)
+
+// Tolerances of the prediction cases against scikit-learn, relative to each target's standard
+// deviation on the rows fitted (a prediction's natural scale), plus the rounding of the value
+// itself in the output's precision (a baseline of 1e4 in float32 is held to 1e-3). Tol64 is the
+// scores' (Tol64): features of scale 1e-3 on offsets of 1e4 (case scales) keep about 9 digits
+// through anyone's centring, and the CPU engine and scikit-learn differ there by 5e-8 sd.
+const (
+	PredictTol64 = Tol64
+	PredictTol32 = 2e-3
+)
+
+// PredictCase is one prediction fixture: testdata/predict/<name>/ as written by
+// testdata/gen_predict.py.
+type PredictCase struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Alphas      []float64 `json:"alphas"`
+	Inner       string    `json:"inner"`
+	SharedAlpha bool      `json:"shared_alpha"`
+	Intercept   bool      `json:"intercept"`
+	YShape      []int     `json:"y_shape"`
+
+	X, Y, XNew engine.Matrix
+	Want       []float64 // new rows x m, row-major
+	Chosen     []float64 // m
+}
+
+// LoadPredictCases reads every case under dir (testdata/predict), sorted by name.
+func LoadPredictCases(dir string) ([]*PredictCase, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	var cases []*PredictCase
+	for _, name := range names {
+		c, err := loadPredictCase(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		cases = append(cases, c)
+	}
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("%s: no prediction cases", dir)
+	}
+	return cases, nil
+}
+
+func loadPredictCase(dir string) (*PredictCase, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "case.json"))
+	if err != nil {
+		return nil, err
+	}
+	c := &PredictCase{}
+	if err := json.Unmarshal(raw, c); err != nil {
+		return nil, fmt.Errorf("%s/case.json: %v", dir, err)
+	}
+	for _, in := range []struct {
+		name string
+		dst  *engine.Matrix
+	}{{"X.npy", &c.X}, {"Y.npy", &c.Y}, {"X_new.npy", &c.XNew}} {
+		if *in.dst, err = loadMatrix(filepath.Join(dir, in.name)); err != nil {
+			return nil, err
+		}
+	}
+	pred, err := loadMatrix(filepath.Join(dir, "predictions.npy"))
+	if err != nil {
+		return nil, err
+	}
+	alphas, err := loadMatrix(filepath.Join(dir, "alphas.npy"))
+	if err != nil {
+		return nil, err
+	}
+	m := c.Y.Cols
+	if pred.Rows != c.XNew.Rows || pred.Rows*pred.Cols != c.XNew.Rows*m || len(alphas.F64) != m {
+		return nil, fmt.Errorf("%s: predictions %d x %d and %d penalties for %d new rows x %d targets",
+			dir, pred.Rows, pred.Cols, len(alphas.F64), c.XNew.Rows, m)
+	}
+	c.Want, c.Chosen = pred.F64, alphas.F64
+	return c, nil
+}
+
+// Options builds the case's engine options (no folds: Predict fits every row).
+func (c *PredictCase) Options(p engine.Precision) (engine.Options, error) {
+	inner, err := engine.ParseInner(c.Inner)
+	if err != nil {
+		return engine.Options{}, err
+	}
+	return engine.Options{Alphas: append([]float64(nil), c.Alphas...), Inner: inner,
+		SharedAlpha: c.SharedAlpha, NoIntercept: !c.Intercept, Precision: p}, nil
+}
+
+// RunPredict runs every prediction case under dir at float64 (PredictTol64, identical
+// penalties) and float32 (PredictTol32, Agree32 of the penalties identical; targets whose
+// penalty differs are not compared) against engines implementing engine.Predictor; others skip,
+// saying so.
+func RunPredict(t *testing.T, dir string, newEngine func(t *testing.T) engine.Engine) {
+	cases, err := LoadPredictCases(dir)
+	if err != nil {
+		t.Fatalf("prediction fixtures: %v", err)
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			for _, p := range []engine.Precision{engine.Float64, engine.Float32} {
+				t.Run(p.String(), func(t *testing.T) { runPredictCase(t, c, p, 0, newEngine) })
+			}
+			// batches of 7 targets: the shared penalty's second pass, results placed by column
+			t.Run("float64/batches", func(t *testing.T) { runPredictCase(t, c, engine.Float64, 7, newEngine) })
+		})
+	}
+	t.Run("errors", func(t *testing.T) { runPredictErrors(t, cases[0], newEngine) })
+}
+
+func runPredictCase(t *testing.T, c *PredictCase, p engine.Precision, maxBatch int, newEngine func(t *testing.T) engine.Engine) {
+	opts, err := c.Options(p)
+	if err != nil {
+		t.Fatalf("%s: options: %v", c.Name, err)
+	}
+	opts.MaxBatch = maxBatch
+	e := newEngine(t)
+	defer e.Close()
+	pr, ok := e.(engine.Predictor)
+	if !ok {
+		t.Skipf("engine %s does not implement engine.Predictor", e.Name())
+	}
+	got, err := pr.Predict(context.Background(), c.X, c.Y, c.XNew, opts)
+	if errors.Is(err, engine.ErrUnsupported) {
+		t.Skipf("%s: this engine does not implement it: %v", c.Name, err)
+	}
+	if err != nil {
+		t.Fatalf("%s (%s): %v", c.Name, c.Description, err)
+	}
+	m, nNew := c.Y.Cols, c.XNew.Rows
+	if got.Rows != nNew || got.Targets != m || got.Values.Rows != nNew || got.Values.Cols != m || len(got.Alphas) != m {
+		t.Fatalf("prediction shape: %d x %d (values %d x %d), %d penalties; want %d x %d", got.Rows, got.Targets, got.Values.Rows, got.Values.Cols, len(got.Alphas), nNew, m)
+	}
+	if (got.Values.F64 != nil) != (p == engine.Float64) || got.Precision != p {
+		t.Errorf("values stored as float64: %v, precision %v; asked for %v", got.Values.F64 != nil, got.Precision, p)
+	}
+	sd := columnSD(c.Y)
+	tol, eps, agree := PredictTol64, 0x1p-52, 1.0
+	if p != engine.Float64 {
+		tol, eps, agree = PredictTol32, 0x1p-23, Agree32
+	}
+	mismatches, worst, worstAt := 0, 0.0, ""
+	for tg := 0; tg < m; tg++ {
+		if got.Alphas[tg] != c.Chosen[tg] {
+			if mismatches == 0 {
+				t.Logf("%s: first penalty mismatch at target %d: got %g, sklearn %g", c.Name, tg, got.Alphas[tg], c.Chosen[tg])
+			}
+			mismatches++
+			continue
+		}
+		for i := 0; i < nNew; i++ {
+			want, v := c.Want[i*m+tg], got.Values.At(i, tg)
+			excess := math.Abs(v-want) / (tol*sd[tg] + eps*math.Abs(want) + 1e-300)
+			if math.IsNaN(excess) {
+				excess = math.Inf(1)
+			}
+			if excess > worst {
+				worst, worstAt = excess, fmt.Sprintf("new row %d target %d: got %.10g, sklearn %.10g (target sd %.3g)", i, tg, v, want, sd[tg])
+			}
+		}
+	}
+	t.Logf("%s [%s]: worst error %.3g of the tolerance; penalties: %d of %d differ", c.Name, c.Inner, worst, mismatches, m)
+	if worst > 1 {
+		t.Errorf("%s: prediction beyond the tolerance (%.3g times it) at %s", c.Name, worst, worstAt)
+	}
+	if 1-float64(mismatches)/float64(m) < agree {
+		t.Errorf("%s: %d of %d chosen penalties differ from sklearn's (want >= %.0f%% identical)", c.Name, mismatches, m, 100*agree)
+	}
+	if got.Rank <= 0 || got.Engine == "" {
+		t.Errorf("Rank %d, Engine %q", got.Rank, got.Engine)
+	}
+	if maxBatch > 0 && m > maxBatch && got.Batches < 2 {
+		t.Errorf("MaxBatch %d over %d targets: %d batch(es)", maxBatch, m, got.Batches)
+	}
+}
+
+// runPredictErrors checks that bad inputs to Predict are refused with an error naming the
+// problem (a case's data, altered).
+func runPredictErrors(t *testing.T, c *PredictCase, newEngine func(t *testing.T) engine.Engine) {
+	e := newEngine(t)
+	defer e.Close()
+	pr, ok := e.(engine.Predictor)
+	if !ok {
+		t.Skipf("engine %s does not implement engine.Predictor", e.Name())
+	}
+	opts, err := c.Options(engine.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y, xNew := c.X, c.Y, c.XNew
+	x.Name, y.Name, xNew.Name = "train.npy", "brain.npy", "new.npy"
+	withNaN := func(m engine.Matrix) engine.Matrix {
+		m.F64 = append([]float64(nil), m.F64...)
+		m.F32 = append([]float32(nil), m.F32...)
+		if m.F64 != nil {
+			m.F32 = nil
+			m.F64[m.Cols+1] = math.NaN()
+		} else {
+			m.F64 = nil
+			m.F32[m.Cols+1] = float32(math.NaN())
+		}
+		return m
+	}
+	narrow := xNew
+	narrow.Cols--
+	narrow.F64, narrow.F32 = nil, make([]float32, narrow.Rows*narrow.Cols)
+	few := func(m engine.Matrix, n int) engine.Matrix {
+		m.Rows = n
+		if m.F64 != nil {
+			m.F64 = m.F64[:n*m.Cols]
+		} else {
+			m.F32 = m.F32[:n*m.Cols]
+		}
+		return m
+	}
+	withFolds := opts
+	withFolds.Folds, _ = engine.KFold(y.Rows, 5)
+	kfold := opts
+	kfold.Inner = engine.Inner{Mode: engine.KFoldInner, K: 3}
+	tiny := opts
+	tiny.MemoryLimit = 1 << 10
+	for _, tc := range []struct {
+		name       string
+		x, y, xNew engine.Matrix
+		opts       engine.Options
+		want       string
+	}{
+		{"folds", x, y, xNew, withFolds, "folds (5 given) must be empty"},
+		{"features differ", x, y, narrow, opts, fmt.Sprintf("new.npy: %d features, but the activations fitted on have %d", narrow.Cols, x.Cols)},
+		{"NaN in new stimuli", x, y, withNaN(xNew), opts, "new.npy"},
+		{"NaN in brain data", x, withNaN(y), xNew, opts, "brain.npy"},
+		{"rows differ", few(x, x.Rows-1), y, xNew, opts, "train.npy"},
+		{"too few rows", few(x, 2), few(y, 2), xNew, opts, "at least 3 stimuli"},
+		{"kfold too few rows", few(x, 5), few(y, 5), xNew, kfold, "kfold:3"},
+		{"memory", x, y, xNew, tiny, "memory limit"},
+	} {
+		_, err := pr.Predict(context.Background(), tc.x, tc.y, tc.xNew, tc.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := pr.Predict(context.Background(), x, y, xNew, tiny); !errors.Is(err, engine.ErrOutOfMemory) {
+		t.Errorf("a 1 KiB memory limit: %v, want engine.ErrOutOfMemory", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := pr.Predict(ctx, x, y, xNew, opts); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// columnSD is each column's standard deviation.
+func columnSD(y engine.Matrix) []float64 {
+	sd := make([]float64, y.Cols)
+	for j := range sd {
+		mu := 0.0
+		for i := 0; i < y.Rows; i++ {
+			mu += y.At(i, j)
+		}
+		mu /= float64(y.Rows)
+		ss := 0.0
+		for i := 0; i < y.Rows; i++ {
+			d := y.At(i, j) - mu
+			ss += d * d
+		}
+		sd[j] = math.Sqrt(ss / float64(y.Rows))
+	}
+	return sd
+}
