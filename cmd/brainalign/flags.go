@@ -100,23 +100,10 @@ func modelOptions(c *cli.Context, y *input, nBrain int, brainRows []int) (engine
 	if brainRows != nil {
 		n = len(brainRows)
 	}
-	var opts engine.Options
-	var err error
-	if opts.Alphas, err = engine.ParseAlphas(c.String("alphas")); err != nil {
-		return opts, usageError("%s %q: %v", flagLabel(c, "alphas"), c.String("alphas"), err)
+	opts, err := fitOptions(c)
+	if err != nil {
+		return opts, err
 	}
-	if opts.Inner, err = engine.ParseInner(c.String("inner")); err != nil {
-		return opts, usageError("%s %q: %v", flagLabel(c, "inner"), c.String("inner"), err)
-	}
-	if opts.Precision, err = engine.ParsePrecision(c.String("precision")); err != nil {
-		return opts, usageError("%s %q: %v", flagLabel(c, "precision"), c.String("precision"), err)
-	}
-	if opts.MemoryLimit, err = parseBytes(c.String("memory")); err != nil {
-		return opts, usageError("%s: %v", flagLabel(c, "memory"), err)
-	}
-	boundHeap(c.String("device"), opts.MemoryLimit)
-	opts.SharedAlpha = c.Bool("shared-alpha")
-	opts.NoIntercept = c.Bool("no-intercept")
 	k := c.Int("folds")
 	if k < 2 {
 		return opts, usageError("%s: need at least 2, got %d", flagLabel(c, "folds"), k)
@@ -159,6 +146,29 @@ func modelOptions(c *cli.Context, y *input, nBrain int, brainRows []int) (engine
 		return opts, err
 	}
 	return opts, opts.Validate(n)
+}
+
+// fitOptions builds the model's options but the folds from the flags: the penalty grid, the
+// inner selection, precision, memory, shared penalty and intercept (predict fits no folds).
+func fitOptions(c *cli.Context) (engine.Options, error) {
+	var opts engine.Options
+	var err error
+	if opts.Alphas, err = engine.ParseAlphas(c.String("alphas")); err != nil {
+		return opts, usageError("%s %q: %v", flagLabel(c, "alphas"), c.String("alphas"), err)
+	}
+	if opts.Inner, err = engine.ParseInner(c.String("inner")); err != nil {
+		return opts, usageError("%s %q: %v", flagLabel(c, "inner"), c.String("inner"), err)
+	}
+	if opts.Precision, err = engine.ParsePrecision(c.String("precision")); err != nil {
+		return opts, usageError("%s %q: %v", flagLabel(c, "precision"), c.String("precision"), err)
+	}
+	if opts.MemoryLimit, err = parseBytes(c.String("memory")); err != nil {
+		return opts, usageError("%s: %v", flagLabel(c, "memory"), err)
+	}
+	boundHeap(c.String("device"), opts.MemoryLimit)
+	opts.SharedAlpha = c.Bool("shared-alpha")
+	opts.NoIntercept = c.Bool("no-intercept")
+	return opts, nil
 }
 
 // checkFoldFlags refuses flags that choose the folds in two ways: --test-fold or --test-ids

@@ -1,0 +1,363 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
+)
+
+func init() {
+	registerCommand(argsCommand(&cli.Command{
+		Name:      "predict",
+		Usage:     "fit ridge on every stimulus with brain data and predict the responses to new stimuli",
+		ArgsUsage: " ",
+		Description: "Fits ridge regression from --features (images x features) to every target of --brain on all\n" +
+			"their rows, the penalty chosen per target (or one shared) by --inner on those rows as encode\n" +
+			"does inside each training fold (scikit-learn's RidgeCV(alpha_per_target=True) by default), and\n" +
+			"predicts the brain responses to the stimuli of --new-features (new images x the same features:\n" +
+			"a challenge's test images, such as Algonauts', or images never shown, for in-silico\n" +
+			"experiments). Writes to --out:\n" +
+			"  predictions.npy  new images x the brain data's trailing axes, in the brain data's units\n" +
+			"                   (intercept included): float32, or float64 with --precision float64;\n" +
+			"                   NaN outside --brain-mask\n" +
+			"  alphas.npy       the penalty chosen for each target (the trailing axes, float64)\n" +
+			"  predict.json     inputs, shapes, grid, inner selection, engine, timings\n" +
+			"  predictions.nii.gz (or .mgz, .dscalar.nii, .func.gii; lh./rh. for hemispheres joined) with\n" +
+			"                   one frame per new image, when the brain data is NIfTI, MGH, CIFTI or\n" +
+			"                   GIFTI, or with --space\n" +
+			"Nothing is held out, so no score is computed: encode scores the same model by\n" +
+			"cross-validation. With --features-ids and --brain-ids the fitted rows are matched by id; with\n" +
+			"--new-ids (one id per row of --new-features) new stimuli that were also fitted on are named in\n" +
+			"a warning (their brain data trained the model). The CUDA engine does not predict yet: in a cuda\n" +
+			"build predict runs on the CPU engine (one decomposition and a few products per target batch).",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` of the stimuli with brain data (n x d)"},
+			&cli.StringFlag{Name: "new-features", Required: true, Usage: "activations `NEW.npy` of the stimuli to predict (new images x d: the same layer's features)"},
+			brainFlag(true),
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
+			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz, .safetensors or HDF5 features files (both --features and --new-features)"},
+			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"},
+			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
+			brainIDsFlag(),
+			&cli.StringFlag{Name: "new-ids", Usage: "stimulus ids of the --new-features rows, one per `FILE` line: recorded, and checked against the stimuli fitted on"},
+			brainMaskFlag("predictions hold NaN elsewhere"),
+			&cli.StringSliceFlag{Name: "space", Usage: "also write the predictions as volumes in the space of `FILE` (a NIfTI, MGH, CIFTI or GIFTI file whose voxels, vertices or grayordinates are the targets; repeat for targets joined from several spaces: lh, then rh)"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
+		}, fitFlags()...),
+		Action: runPredict,
+	}, false))
+}
+
+// fitFlags are modelFlags without the folds: predict holds nothing out.
+func fitFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range modelFlags() {
+		if !slices.ContainsFunc(f.Names(), func(n string) bool {
+			return slices.Contains([]string{"folds", "shuffle-seed", "groups", "test-fold", "test-ids"}, n)
+		}) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func runPredict(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("predict takes no arguments (got %q); inputs are given with --features, --new-features and --brain", c.Args().First())
+	}
+	out, cleanup, err := createOut(c.String("out"), c.Bool("overwrite"))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("new-features"), c.String("features-ids"), c.String("new-ids")},
+		idsPaths(c.StringSlice("brain-ids")), c.StringSlice("brain"), c.StringSlice("space"), c.StringSlice("brain-mask"))...); err != nil {
+		return err
+	}
+	if c.Bool("overwrite") {
+		if err := checkEarlierOutput(c.String("out"), "predict", "predict.json", isCommandJSON("predict.json", "predict")); err != nil {
+			return err
+		}
+	}
+	opts, err := fitOptions(c)
+	if err != nil {
+		return err
+	}
+
+	x, err := loadFeatures(c.String("features"), c.String("layer"), "--layer")
+	if err != nil {
+		return err
+	}
+	defer x.close()
+	xNew, err := loadFeatures(c.String("new-features"), c.String("layer"), "--layer")
+	if err != nil {
+		return err
+	}
+	defer xNew.close()
+	if xNew.m.Cols != x.m.Cols {
+		return fmt.Errorf("%s has %d features but %s has %d: the new stimuli need the same layer's features",
+			xNew.name(), xNew.m.Cols, x.name(), x.m.Cols)
+	}
+	var newIDs []string
+	if p := c.String("new-ids"); p != "" {
+		if newIDs, err = readIDs(p); err != nil {
+			return err
+		}
+		if len(newIDs) != xNew.m.Rows {
+			return fmt.Errorf("%s: %d ids for the %d rows of %s", p, len(newIDs), xNew.m.Rows, xNew.name())
+		}
+	}
+	if err := checkBrainEpochs(c); err != nil {
+		return err
+	}
+	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"), c.StringSlice("brain-ids"))
+	if err != nil {
+		return err
+	}
+	defer y.close()
+	if err := applyMask(c, y); err != nil {
+		return err
+	}
+	space, err := volumeSpace(c.StringSlice("space"), y)
+	if err != nil {
+		return err
+	}
+
+	xm, ym := x.m, y.m
+	var unmatched map[string][]string
+	var fittedIDs []string // ids of the rows fitted on, when known
+	if c.String("features-ids") != "" || len(c.StringSlice("brain-ids")) > 0 {
+		if c.String("features-ids") == "" || len(c.StringSlice("brain-ids")) == 0 {
+			return usageError("--features-ids and --brain-ids go together")
+		}
+		mt, err := matchRows(c, x, y)
+		if err != nil {
+			return err
+		}
+		if err := x.m.CheckValuesRows(x.name(), mt.xRows, opts.Precision); err != nil {
+			return err
+		}
+		if err := y.m.CheckValuesRows(y.name(), mt.yRows, opts.Precision); err != nil {
+			return err
+		}
+		xIDs, err := readIDs(c.String("features-ids"))
+		if err != nil {
+			return err
+		}
+		for _, r := range mt.xRows {
+			fittedIDs = append(fittedIDs, xIDs[r])
+		}
+		xm, ym = subsetRows(xm, mt.xRows), subsetRows(ym, mt.yRows)
+		y.dropData()
+		unmatched = map[string][]string{"features": append([]string{}, mt.unmatchedFeatures...), "brain": append([]string{}, mt.unmatchedBrain...)}
+	} else if xm.Rows != ym.Rows {
+		return fmt.Errorf("%s has %d rows but %s has %d: rows must be the same stimuli (match them with --features-ids/--brain-ids)",
+			x.name(), xm.Rows, y.name(), ym.Rows)
+	}
+	fittedAgain := alsoFitted(newIDs, fittedIDs)
+	if len(fittedAgain) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %d of the %d new stimuli were also fitted on (their brain data trained the model): %s\n",
+			len(fittedAgain), len(newIDs), strings.Join(fittedAgain[:min(len(fittedAgain), 5)], ", ")+map[bool]string{true: ", ...", false: ""}[len(fittedAgain) > 5])
+	}
+	xm.Name, ym.Name, xNew.m.Name = x.name(), y.name(), xNew.name()
+
+	eng, err := openEngine(c)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	// an engine that cannot predict (the CUDA engine, so far) hands over to the CPU engine, said
+	// once the predictions are written (stderr then holds one line when they fail)
+	pr, ok := eng.(engine.Predictor)
+	var handedOver string
+	if !ok {
+		cpu, err := engine.New("cpu")
+		if err != nil {
+			return err
+		}
+		defer cpu.Close()
+		if pr, ok = cpu.(engine.Predictor); !ok {
+			return fmt.Errorf("no engine of this build can predict")
+		}
+		handedOver = eng.Name()
+	}
+	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "predict")
+	opts.Progress = prog.update
+	p, err := pr.Predict(c.Context, xm, ym, xNew.m, opts)
+	prog.done()
+	if err != nil {
+		if errors.Is(err, engine.ErrUnsupported) {
+			return usageError("%v", err)
+		}
+		return err
+	}
+
+	trailing := y.targetShape()
+	shape := append([]int{p.Rows}, trailing...)
+	if err := writePredictions(out.Path("predictions.npy"), shape, p.Values, y.mask); err != nil {
+		return err
+	}
+	if err := array.WriteNPY(out.Path("alphas.npy"), trailing, y.full(p.Alphas)); err != nil {
+		return err
+	}
+	model := opts.Summary()
+	model.Folds, model.FoldSizes = 0, nil
+	summary := map[string]any{
+		"command":      "predict",
+		"version":      version,
+		"created":      nowUTC(),
+		"args":         os.Args,
+		"features":     infoOf(x),
+		"new_features": infoOf(xNew),
+		"brain":        infoOf(y),
+		"rows_fitted":  ym.Rows,
+		"new_rows":     p.Rows,
+		"targets":      p.Targets,
+		"model":        model,
+		"run":          predictRunInfo(p),
+		"host":         hostOf(),
+	}
+	if unmatched != nil {
+		summary["unmatched_ids"] = unmatched
+	}
+	if newIDs != nil {
+		summary["new_ids"] = map[string]any{"path": c.String("new-ids"), "digest": idSetDigest(newIDs), "also_fitted": append([]string{}, fittedAgain...)}
+	}
+	if y.mask != nil {
+		summary["brain_mask"] = map[string]any{"path": y.mask.path, "shape": y.mask.shape, "targets_predicted": len(y.mask.cols)}
+	}
+	if space != nil {
+		files, err := writeFrameVolumes(space, out.Path, "predictions", p.Rows, y.full(float64s(p.Values)))
+		if err != nil {
+			return err
+		}
+		summary["volumes"] = files
+	}
+	if err := writeJSON(out.Path("predict.json"), summary); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	if handedOver != "" {
+		fmt.Fprintf(c.App.ErrWriter, "note: the %s engine does not predict yet; predicted on the cpu engine\n", handedOver)
+	}
+	fmt.Fprintf(c.App.Writer, "predicted %d targets for %d new images from %d features, fitted on %d images, on %s in %s",
+		p.Targets, p.Rows, xm.Cols, ym.Rows, p.Engine, p.Timings.Total.Round(1e6))
+	if p.Dropped > 0 {
+		fmt.Fprintf(c.App.Writer, "\n  note: %s", droppedNote(p.Dropped))
+	}
+	fmt.Fprintf(c.App.Writer, "\nwrote %s\n", out.Final())
+	return nil
+}
+
+// alsoFitted lists the new stimuli's ids that are among the fitted ones, in the new ids' order.
+func alsoFitted(newIDs, fitted []string) []string {
+	if len(newIDs) == 0 || len(fitted) == 0 {
+		return nil
+	}
+	seen := make(map[string]bool, len(fitted))
+	for _, id := range fitted {
+		seen[id] = true
+	}
+	var out []string
+	for _, id := range newIDs {
+		if seen[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// writePredictions writes the predictions (new rows x predicted targets) as an .npy of shape, in
+// their own precision, expanded over a mask's targets (NaN elsewhere) when there is one.
+func writePredictions(path string, shape []int, v engine.Matrix, mk *targetMask) error {
+	if mk == nil {
+		if v.F32 != nil {
+			return array.WriteNPY(path, shape, v.F32)
+		}
+		return array.WriteNPY(path, shape, v.F64)
+	}
+	if v.F32 != nil {
+		return array.WriteNPY(path, shape, expandRows(v.F32, v.Rows, mk))
+	}
+	return array.WriteNPY(path, shape, expandRows(v.F64, v.Rows, mk))
+}
+
+// expandRows spreads rows of values over the masked targets into rows over all the mask's
+// targets, NaN elsewhere (mask.expand for any float type).
+func expandRows[V float32 | float64](values []V, rows int, mk *targetMask) []V {
+	k, n := len(mk.cols), mk.size()
+	out := make([]V, rows*n)
+	nan := V(math.NaN())
+	for i := range out {
+		out[i] = nan
+	}
+	for r := 0; r < rows; r++ {
+		for j, c := range mk.cols {
+			out[r*n+c] = values[r*k+j]
+		}
+	}
+	return out
+}
+
+// writeFrameVolumes writes data (frames x the space's targets) as one file of g's format with a
+// frame per row, or for a joined space one per part, returning the file names.
+func writeFrameVolumes(g *array.Geometry, path func(name string) string, name string, frames int, data []float64) ([]string, error) {
+	files := g.Files(name)
+	if g.Parts == nil {
+		return files, array.WriteFrames(path(files[0]), g, frames, data)
+	}
+	total, off := g.Targets(), 0
+	for i, part := range g.Parts {
+		n := part.Geometry.Targets()
+		sub := make([]float64, 0, frames*n)
+		for f := 0; f < frames; f++ {
+			sub = append(sub, data[f*total+off:f*total+off+n]...)
+		}
+		if err := array.WriteFrames(path(files[i]), part.Geometry, frames, sub); err != nil {
+			return nil, err
+		}
+		off += n
+	}
+	return files, nil
+}
+
+// float64s returns a row-major matrix's values as float64 (a copy of float32 ones).
+func float64s(m engine.Matrix) []float64 {
+	if m.F64 != nil {
+		return m.F64
+	}
+	out := make([]float64, len(m.F32))
+	for i, v := range m.F32 {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// predictRunInfo is what the engine reported of a prediction.
+func predictRunInfo(p *engine.Prediction) map[string]any {
+	t := p.Timings
+	info := map[string]any{
+		"engine":             p.Engine,
+		"precision":          p.Precision.String(),
+		"rank":               p.Rank,
+		"dropped_directions": p.Dropped,
+		"target_batches":     p.Batches,
+		"flops":              p.Flops,
+		"seconds": map[string]float64{"transfer": t.Transfer.Seconds(), "decompose": t.Decompose.Seconds(), "products": t.Products.Seconds(),
+			"select": t.Select.Seconds(), "predict": t.Refit.Seconds(), "total": t.Total.Seconds()},
+	}
+	if t.Total > 0 {
+		info["gflops_per_second"] = p.Flops / t.Total.Seconds() / 1e9
+	}
+	return info
+}

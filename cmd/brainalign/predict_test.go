@@ -1,0 +1,241 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/array"
+)
+
+// predictFixture is a case of testdata/predict (scikit-learn's predictions, gen_predict.py).
+func predictFixture(name string) string {
+	return filepath.Join("..", "..", "testdata", "predict", name)
+}
+
+// checkPredictions compares an output's predictions.npy and alphas.npy with a fixture's:
+// penalties identical, predictions within tol of each target's standard deviation (over the
+// fitted rows: Y.npy's), NaN where nan says (mask) and the fixture's values elsewhere, in order.
+func checkPredictions(t *testing.T, out, fix, wantDtype string, tol float64, kept []bool) {
+	t.Helper()
+	got, want := readNPY(t, filepath.Join(out, "predictions.npy")), readNPY(t, filepath.Join(fix, "predictions.npy"))
+	if got.DType != wantDtype || fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) {
+		t.Fatalf("predictions.npy: %s %v, want %s %v", got.DType, got.Shape, wantDtype, want.Shape)
+	}
+	y := readNPY(t, filepath.Join(fix, "Y.npy"))
+	m := len(want.F64) / want.Shape[0]
+	sd := make([]float64, m)
+	for j := range sd {
+		var s, ss float64
+		n := float64(y.Shape[0])
+		for i := 0; i < y.Shape[0]; i++ {
+			s += y.F64[i*m+j]
+		}
+		for i := 0; i < y.Shape[0]; i++ {
+			d := y.F64[i*m+j] - s/n
+			ss += d * d
+		}
+		sd[j] = math.Sqrt(ss / n)
+	}
+	gotA, wantA := readNPY(t, filepath.Join(out, "alphas.npy")), readNPY(t, filepath.Join(fix, "alphas.npy"))
+	for k, w := range want.F64 {
+		j := k % m
+		var g float64
+		if got.F32 != nil {
+			g = float64(got.F32[k])
+		} else {
+			g = got.F64[k]
+		}
+		if kept != nil && !kept[j] {
+			if !math.IsNaN(g) || !math.IsNaN(gotA.F64[j]) {
+				t.Fatalf("target %d outside the mask: prediction %v, penalty %v; want NaN", j, g, gotA.F64[j])
+			}
+			continue
+		}
+		if gotA.F64[j] != wantA.F64[j] {
+			t.Fatalf("target %d: penalty %g, scikit-learn %g", j, gotA.F64[j], wantA.F64[j])
+		}
+		if math.Abs(g-w) > tol*sd[j] || math.IsNaN(g) {
+			t.Fatalf("prediction %d (row %d, target %d): %.9g, scikit-learn %.9g (sd %.3g)", k, k/m, j, g, w, sd[j])
+		}
+	}
+}
+
+// TestPredictMatchesScikitLearn: predict's files hold scikit-learn's RidgeCV(alpha_per_target)
+// predictions for the new stimuli and its penalties, shaped as the brain data (3-d, MEG-like),
+// in float32 by default and float64 on request; with ids, the fitted rows are matched (features
+// stored in another order) and new stimuli that were fitted on are warned about and recorded.
+func TestPredictMatchesScikitLearn(t *testing.T) {
+	keepFlagDefaults(t)
+	fix := predictFixture("meg3d")
+	dir := t.TempDir()
+	xp, yp, np := filepath.Join(fix, "X.npy"), filepath.Join(fix, "Y.npy"), filepath.Join(fix, "X_new.npy")
+
+	out32 := filepath.Join(dir, "f32")
+	stdout, stderr, code := runCLI(t, "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out32)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	if !strings.Contains(stdout, "predicted 60 targets for 30 new images from 32 features, fitted on 130 images") {
+		t.Errorf("stdout: %q", stdout)
+	}
+	checkPredictions(t, out32, fix, "float32", 2e-3, nil)
+
+	out64 := filepath.Join(dir, "f64")
+	if _, stderr, code := runCLI(t, "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out64, "--precision", "float64"); code != 0 {
+		t.Fatal(stderr)
+	}
+	checkPredictions(t, out64, fix, "float64", 1e-6, nil)
+	var rec struct {
+		Command string `json:"command"`
+		Rows    int    `json:"rows_fitted"`
+		NewRows int    `json:"new_rows"`
+		Targets int    `json:"targets"`
+		Model   struct {
+			Inner string
+			Folds int
+		}
+		Run    struct{ Precision string }
+		NewIDs *struct {
+			AlsoFitted []string `json:"also_fitted"`
+		} `json:"new_ids"`
+	}
+	b, err := os.ReadFile(filepath.Join(out64, "predict.json"))
+	must(t, err)
+	must(t, json.Unmarshal(b, &rec))
+	if rec.Command != "predict" || rec.Rows != 130 || rec.NewRows != 30 || rec.Targets != 60 || rec.Model.Inner != "loo" || rec.Model.Folds != 0 || rec.Run.Precision != "float64" || rec.NewIDs != nil {
+		t.Errorf("predict.json: %+v", rec)
+	}
+
+	// ids: the features stored in reverse order with two rows unknown to the brain data; two
+	// new stimuli were fitted on
+	x := readNPY(t, xp)
+	n, d := x.Shape[0], x.Shape[1]
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("img%03d", i)
+	}
+	rev := make([]float64, 0, (n+2)*d)
+	revIDs := []string{"extra-a"}
+	rev = append(rev, make([]float64, d)...)
+	for i := n - 1; i >= 0; i-- {
+		rev = append(rev, x.F64[i*d:(i+1)*d]...)
+		revIDs = append(revIDs, ids[i])
+	}
+	rev = append(rev, make([]float64, d)...)
+	revIDs = append(revIDs, "extra-b")
+	rxp := filepath.Join(dir, "X_rev.npy")
+	must(t, array.WriteNPY(rxp, []int{n + 2, d}, rev))
+	newIDs := make([]string, 30)
+	for i := range newIDs {
+		newIDs[i] = fmt.Sprintf("new%02d", i)
+	}
+	newIDs[4], newIDs[17] = ids[9], ids[100]
+	outIDs := filepath.Join(dir, "ids")
+	_, stderr, code = runCLI(t, "predict", "-x", rxp, "--new-features", np, "-y", yp, "-o", outIDs, "--precision", "float64",
+		"--features-ids", writeLines(t, filepath.Join(dir, "x_ids.txt"), revIDs), "--brain-ids", writeLines(t, filepath.Join(dir, "y_ids.txt"), ids),
+		"--new-ids", writeLines(t, filepath.Join(dir, "new_ids.txt"), newIDs))
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	checkPredictions(t, outIDs, fix, "float64", 1e-6, nil)
+	if !strings.Contains(stderr, "2 of the 30 new stimuli were also fitted on") || !strings.Contains(stderr, "img009, img100") {
+		t.Errorf("no warning about new stimuli fitted on: %q", stderr)
+	}
+	b, err = os.ReadFile(filepath.Join(outIDs, "predict.json"))
+	must(t, err)
+	must(t, json.Unmarshal(b, &rec))
+	if rec.NewIDs == nil || !slices.Equal(rec.NewIDs.AlsoFitted, []string{"img009", "img100"}) {
+		t.Errorf("predict.json new_ids: %s", b)
+	}
+}
+
+// TestPredictMaskAndSpace: with --brain-mask only the masked targets are fitted, the others NaN
+// (the fitted ones equal to scikit-learn's on all targets: each target is fitted on its own),
+// and with --space the predictions are also a volume with one frame per new stimulus.
+func TestPredictMaskAndSpace(t *testing.T) {
+	keepFlagDefaults(t)
+	fix := predictFixture("loo_n_gt_d") // 60 targets
+	dir := t.TempDir()
+	xp, yp, np := filepath.Join(fix, "X.npy"), filepath.Join(fix, "Y.npy"), filepath.Join(fix, "X_new.npy")
+	kept := make([]bool, 60)
+	mask := make([]float64, 60)
+	for j := range mask {
+		if j%3 != 1 {
+			kept[j], mask[j] = true, 1
+		}
+	}
+	mp := filepath.Join(dir, "mask.npy")
+	must(t, array.WriteNPY(mp, []int{60}, mask))
+	tmpl, err := array.ReadGeometry(neuroFile("float32_be.nii"))
+	must(t, err)
+	g := *tmpl
+	g.Spatial = []int{3, 4, 5}
+	sp := filepath.Join(dir, "space.nii.gz")
+	must(t, array.WriteVolume(sp, &g, make([]float64, 60)))
+
+	out := filepath.Join(dir, "masked")
+	if _, stderr, code := runCLI(t, "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--precision", "float64",
+		"--brain-mask", mp, "--space", sp); code != 0 {
+		t.Fatal(stderr)
+	}
+	checkPredictions(t, out, fix, "float64", 1e-6, kept)
+	vol := readVolume(t, filepath.Join(out, "predictions.nii.gz"))
+	if fmt.Sprint(vol.Shape) != "[40 3 4 5]" {
+		t.Fatalf("predictions.nii.gz: shape %v, want 40 frames of 3 x 4 x 5", vol.Shape)
+	}
+	p := readNPY(t, filepath.Join(out, "predictions.npy"))
+	for k, v := range p.F64 {
+		w := float64(vol.F32[k])
+		if w != float64(float32(v)) && !(math.IsNaN(v) && math.IsNaN(w)) {
+			t.Fatalf("predictions.nii.gz value %d: %v, predictions.npy %v", k, w, v)
+		}
+	}
+}
+
+// TestPredictErrors: bad inputs are one-line errors and leave nothing behind.
+func TestPredictErrors(t *testing.T) {
+	keepFlagDefaults(t)
+	fix := predictFixture("loo_n_gt_d")
+	dir := t.TempDir()
+	xp, yp, np := filepath.Join(fix, "X.npy"), filepath.Join(fix, "Y.npy"), filepath.Join(fix, "X_new.npy")
+	out := filepath.Join(dir, "out")
+	wide := filepath.Join(dir, "wide.npy")
+	must(t, array.WriteNPY(wide, []int{5, 41}, make([]float64, 5*41)))
+	nanNew := filepath.Join(dir, "nan.npy")
+	vals := make([]float64, 5*40)
+	vals[47] = math.NaN()
+	must(t, array.WriteNPY(nanNew, []int{5, 40}, vals))
+	short := filepath.Join(dir, "short.npy")
+	must(t, array.WriteNPY(short, []int{159, 60}, make([]float64, 159*60)))
+	ids3 := writeLines(t, filepath.Join(dir, "three.txt"), []string{"a", "b", "c"})
+
+	wantError(t, 2, "flag provided but not defined: -folds", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--folds", "3")
+	wantError(t, 1, "wide.npy has 41 features but", "predict", "-x", xp, "--new-features", wide, "-y", yp, "-o", out)
+	wantError(t, 1, "nan.npy: non-finite value NaN at row 1, column 7", "predict", "-x", xp, "--new-features", nanNew, "-y", yp, "-o", out)
+	wantError(t, 1, "rows must be the same stimuli", "predict", "-x", xp, "--new-features", np, "-y", short, "-o", out)
+	wantError(t, 1, "three.txt: 3 ids for the 40 rows", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--new-ids", ids3)
+	wantError(t, 2, "tf32", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--precision", "tf32", "--device", "cpu")
+	wantError(t, 2, "--features-ids and --brain-ids go together", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--features-ids", ids3)
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("failed runs left %s behind: %v", out, err)
+	}
+
+	// --overwrite replaces an earlier predict output, not another command's
+	if _, stderr, code := runCLI(t, "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := runCLI(t, "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--overwrite"); code != 0 {
+		t.Fatal(stderr)
+	}
+	enc := filepath.Join(dir, "enc")
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", enc); code != 0 {
+		t.Fatal(stderr)
+	}
+	wantError(t, 1, "holds no earlier brainalign predict output", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", enc, "--overwrite")
+}
