@@ -74,6 +74,46 @@ func benchEngine(b *testing.B, kind string, w Workload, x, y engine.Matrix) {
 	}
 }
 
+// BenchmarkPredict fits a workload on its first 80% of rows and predicts the other 20% (brainalign
+// predict: one decomposition of every fitted row, the penalty per target by exact LOO) on every
+// engine that can predict. The medium size is skipped under -short.
+func BenchmarkPredict(b *testing.B) {
+	for _, kind := range engine.Kinds() {
+		for _, w := range []Workload{Small(), Medium()} {
+			if testing.Short() && w.Name != "small" {
+				continue
+			}
+			x, y := w.Generate()
+			fit := w.N * 4 / 5
+			for _, prec := range []engine.Precision{engine.Float32, engine.Float64} {
+				b.Run(kind+"/"+w.Name+"/"+prec.String(), func(b *testing.B) {
+					e, err := engine.New(kind)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer e.Close()
+					pr, ok := e.(engine.Predictor)
+					if !ok {
+						b.Skipf("the %s engine does not predict", kind)
+					}
+					opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: prec}
+					xFit := engine.NewMatrix32(fit, w.D, x.F32[:fit*w.D])
+					yFit := engine.NewMatrix32(fit, w.M, y.F32[:fit*w.M])
+					xNew := engine.NewMatrix32(w.N-fit, w.D, x.F32[fit*w.D:])
+					var p *engine.Prediction
+					for i := 0; i < b.N; i++ {
+						if p, err = pr.Predict(context.Background(), xFit, yFit, xNew, opts); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(p.Flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+				})
+			}
+		}
+	}
+}
+
 // TestWorkloadFlops checks the predicted operation count against what the engine counts.
 func TestWorkloadFlops(t *testing.T) {
 	w := Small()
