@@ -213,6 +213,9 @@ type Options struct {
 	// MaxBatch caps the targets per batch (0: sized from the memory limit alone). Tests use it
 	// to force batching; users rarely need it.
 	MaxBatch int
+	// Weights asks Predictor.Predict for the fitted model too (Prediction.Weights and
+	// Intercepts: d x targets more memory); scoring ignores it.
+	Weights bool
 	// Progress, if set, is called after each unit of work with done and total counts.
 	Progress func(done, total int)
 }

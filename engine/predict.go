@@ -13,7 +13,9 @@ import (
 type Predictor interface {
 	// Predict fits ridge from x (n x d) to y (n x m, the same rows) on every row, the penalty
 	// chosen per target (or one shared) by opts.Inner on those rows, and predicts the rows of
-	// xNew (new stimuli x d). opts.Folds must be empty: there is no held-out fold.
+	// xNew (new stimuli x d). opts.Folds must be empty: there is no held-out fold. With
+	// opts.Weights it also returns the fitted model, and xNew may be empty (no rows, no data)
+	// to fit the model alone.
 	Predict(ctx context.Context, x, y, xNew Matrix, opts Options) (*Prediction, error)
 }
 
@@ -24,6 +26,11 @@ type Prediction struct {
 	// the intercept included: float32 at float32 and tf32 precision, float64 at float64.
 	Values  Matrix
 	Alphas  []float64 // per target: the penalty chosen on all rows
+	// Weights (d x Targets, row-major, in Values' precision) and Intercepts (Targets) are the
+	// fitted model, with opts.Weights: prediction = xNew Weights + Intercepts (scikit-learn's
+	// coef_ transposed and intercept_; intercepts 0 without an intercept).
+	Weights    Matrix
+	Intercepts []float64
 	Rank    int       // directions kept from the decomposition of all rows
 	Dropped int       // directions dropped as numerically zero (rank deficiency)
 
@@ -58,15 +65,7 @@ func CheckPredict(x, y, xNew Matrix, opts Options) error {
 	if err := CheckActivations(x, y.Rows, opts.Precision); err != nil {
 		return err
 	}
-	newName := nameOr(xNew.Name, "new activations")
-	if err := xNew.Validate(newName); err != nil {
-		return err
-	}
-	if xNew.Cols != x.Cols {
-		return fmt.Errorf("%s: %d features, but the activations fitted on have %d (they must be the same layer's features)",
-			newName, xNew.Cols, x.Cols)
-	}
-	if err := xNew.CheckValues(newName, opts.Precision); err != nil {
+	if err := checkNew(x, xNew, opts); err != nil {
 		return err
 	}
 	n := y.Rows
@@ -78,6 +77,26 @@ func CheckPredict(x, y, xNew Matrix, opts Options) error {
 			opts.Inner.K, opts.Inner.K, n, 2*opts.Inner.K)
 	}
 	return nil
+}
+
+// checkNew validates the new stimuli's features: as many as x's, finite; or none at all (a
+// matrix without rows or data) when only the model is asked for.
+func checkNew(x, xNew Matrix, opts Options) error {
+	if xNew.Rows == 0 && xNew.F32 == nil && xNew.F64 == nil {
+		if opts.Weights {
+			return nil
+		}
+		return fmt.Errorf("no new stimuli to predict (ask for the weights to fit the model alone)")
+	}
+	newName := nameOr(xNew.Name, "new activations")
+	if err := xNew.Validate(newName); err != nil {
+		return err
+	}
+	if xNew.Cols != x.Cols {
+		return fmt.Errorf("%s: %d features, but the activations fitted on have %d (they must be the same layer's features)",
+			newName, xNew.Cols, x.Cols)
+	}
+	return xNew.CheckValues(newName, opts.Precision)
 }
 
 // FitAll is the one fold of a fit on every row for Predict implementations: all n rows train,

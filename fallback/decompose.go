@@ -20,6 +20,11 @@ type decomposition struct {
 	p           []float64 // nte x r: (Xtest - mean) V
 	dropped     int       // directions dropped below the rank tolerance
 
+	// With the model asked for (Predict's weights): v (d x r), the kept right singular vectors,
+	// so that the weights are V diag(g) Z, and xmean (d), the training rows' column means (0
+	// without an intercept).
+	v, xmean []float64
+
 	// complete: U and uc (ntr x nc, the other eigenvectors of Xc Xc^T: the null directions,
 	// but for the constant one with an intercept, which it fits) with that constant direction are
 	// an orthonormal basis of the training rows. Then the leave-one-out residual Yc - U diag(f) Z is U diag(1-f) Z + uc (uc^T Yc)
@@ -51,18 +56,21 @@ func decomposeBytes(ntr, nte, d int) int64 {
 // x[test]. It uses the eigendecomposition of the smaller Gram matrix: Xc^T Xc (d x d) when the
 // fold has more rows than features, else Xc Xc^T (ntr x ntr).
 func decompose(ctx context.Context, x engine.Matrix, train, test []int, intercept bool) (*decomposition, error) {
-	return decomposeFrom(ctx, x, train, x, test, intercept)
+	return decomposeFrom(ctx, x, train, x, test, intercept, false)
 }
 
-// decomposeFrom is decompose with the test rows taken from xt (Predict's new stimuli).
-func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.Matrix, test []int, intercept bool) (*decomposition, error) {
+// decomposeFrom is decompose with the test rows taken from xt (Predict's new stimuli), and with
+// keepV the model's parts (decomposition.v, xmean).
+func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.Matrix, test []int, intercept, keepV bool) (*decomposition, error) {
 	ntr, nte, d := len(train), len(test), x.Cols
 	xtr := make([]float64, ntr*d)
 	xte := make([]float64, nte*d)
 	x.GatherRows(train, xtr)
-	xt.GatherRows(test, xte)
+	if nte > 0 {
+		xt.GatherRows(test, xte)
+	}
+	mu := make([]float64, d)
 	if intercept {
-		mu := make([]float64, d)
 		for i := 0; i < ntr; i++ {
 			for j, v := range xtr[i*d : (i+1)*d] {
 				mu[j] += v
@@ -144,14 +152,29 @@ func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.
 		// U = Xc V diag(1/s); P = Xtest_c V.
 		mul(ntr, r, d, xtr, vecs, 0, dec.u)
 		scaleCols(dec.u, r, dec.s2, func(s2 float64) float64 { return 1 / math.Sqrt(s2) })
-		mul(nte, r, d, xte, vecs, 0, dec.p)
+		if nte > 0 {
+			mul(nte, r, d, xte, vecs, 0, dec.p)
+		}
+		if keepV {
+			dec.v = vecs
+		}
 	} else {
 		// U = Q; V = Xc^T U diag(1/s), so P = (Xtest_c Xc^T) U diag(1/s).
 		copy(dec.u, vecs)
-		kte := make([]float64, nte*ntr)
-		mul(nte, ntr, d, xte, xtrT, 0, kte)
-		mul(nte, r, ntr, kte, dec.u, 0, dec.p)
-		scaleCols(dec.p, r, dec.s2, func(s2 float64) float64 { return 1 / math.Sqrt(s2) })
+		if nte > 0 {
+			kte := make([]float64, nte*ntr)
+			mul(nte, ntr, d, xte, xtrT, 0, kte)
+			mul(nte, r, ntr, kte, dec.u, 0, dec.p)
+			scaleCols(dec.p, r, dec.s2, func(s2 float64) float64 { return 1 / math.Sqrt(s2) })
+		}
+		if keepV {
+			dec.v = make([]float64, d*r)
+			mul(d, r, ntr, xtrT, dec.u, 0, dec.v)
+			scaleCols(dec.v, r, dec.s2, func(s2 float64) float64 { return 1 / math.Sqrt(s2) })
+		}
+	}
+	if keepV {
+		dec.xmean = mu
 	}
 	dec.u2 = make([]float64, len(dec.u))
 	for k, v := range dec.u {

@@ -3,6 +3,8 @@ package fallback
 import (
 	"context"
 	"fmt"
+	"math"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -11,11 +13,17 @@ import (
 
 var _ engine.Predictor = (*Engine)(nil)
 
-// prediction is what Predict fills batch by batch: values (new rows x m) and penalties (m).
+// prediction is what Predict fills batch by batch: values (new rows x m), penalties (m) and,
+// with weights, the model (d x m weights in w32 or w64, m intercepts).
 type prediction struct {
-	f32    []float32
-	f64    []float64
-	alphas []float64
+	f32     []float32
+	f64     []float64
+	alphas  []float64
+	weights bool
+	w32     []float32
+	w64     []float64
+	icpt    []float64
+	err     error // a batch's weights beyond the output precision's range
 }
 
 // Predict implements engine.Predictor. It runs the scoring pipeline on one fold whose training
@@ -60,26 +68,49 @@ func predict[T float](ctx context.Context, s *session, x, xNew engine.Matrix) (*
 		return nil, err
 	}
 	var zero T
-	out := int64(nNew) * int64(m) * int64(unsafe.Sizeof(zero))
+	es, d := int64(unsafe.Sizeof(zero)), int64(x.Cols)
+	out, what := int64(nNew)*int64(m)*es, fmt.Sprintf("the predictions (%d new stimuli x %d targets)", nNew, m)
+	weights := s.opts.Weights
+	if weights {
+		// the weights, and V (d x r) in float64 and in T
+		out += d*int64(m)*es + d*min(d, int64(s.y.Rows))*(8+es)
+		what = fmt.Sprintf("the predictions and the model (%d new stimuli and %d features x %d targets)", nNew, d, m)
+	}
 	if limit, which := r.memoryLimit(); out > limit/2 {
-		return nil, fmt.Errorf("%w: the predictions (%d new stimuli x %d targets) take %s, more than half the %s, %s (predict fewer stimuli or targets at once)",
-			engine.ErrOutOfMemory, nNew, m, engine.FormatBytes(out), which, engine.FormatBytes(limit))
+		return nil, fmt.Errorf("%w: %s take %s, more than half the %s, %s (predict fewer stimuli or targets at once)",
+			engine.ErrOutOfMemory, what, engine.FormatBytes(out), which, engine.FormatBytes(limit))
 	}
 	r.preBytes = out // held to the end beside every batch
-	r.pred = &prediction{alphas: make([]float64, m)}
+	r.pred = &prediction{alphas: make([]float64, m), weights: weights}
 	values := engine.Matrix{Rows: nNew, Cols: m}
-	if _, is32 := any(zero).(float32); is32 {
+	var model engine.Matrix
+	_, is32 := any(zero).(float32)
+	if is32 {
 		r.pred.f32 = make([]float32, nNew*m)
 		values.F32 = r.pred.f32
 	} else {
 		r.pred.f64 = make([]float64, nNew*m)
 		values.F64 = r.pred.f64
 	}
+	if weights {
+		model = engine.Matrix{Rows: x.Cols, Cols: m}
+		r.pred.icpt = make([]float64, m)
+		if is32 {
+			r.pred.w32 = make([]float32, x.Cols*m)
+			model.F32 = r.pred.w32
+		} else {
+			r.pred.w64 = make([]float64, x.Cols*m)
+			model.F64 = r.pred.w64
+		}
+	}
 	if err := r.fold(0); err != nil {
 		return nil, err
 	}
+	if r.pred.err != nil {
+		return nil, r.pred.err
+	}
 	return &engine.Prediction{
-		Rows: nNew, Targets: m, Values: values, Alphas: r.pred.alphas,
+		Rows: nNew, Targets: m, Values: values, Alphas: r.pred.alphas, Weights: model, Intercepts: r.pred.icpt,
 		Rank: res.Rank[0], Dropped: res.Dropped[0], Batches: res.Batches, Flops: res.Flops, Timings: res.Timings,
 	}, nil
 }
@@ -119,6 +150,16 @@ func (r *runner[T]) refitAndPredict(sp *split[T], b *batch[T], idx []int) {
 			}
 		}
 	})
+	if r.pred.weights {
+		r.weights(sp, b, idx, gz, undo)
+	}
+	if d.nte == 0 { // the model alone
+		for t, a := range idx {
+			r.pred.alphas[b.c0+t] = opts.Alphas[a]
+		}
+		r.since(t0, &r.tm.Refit)
+		return
+	}
 	pred := r.bufferT("pred", d.nte*mb)
 	mul(d.nte, mb, d.r, sp.p, gz, 0, pred)
 	r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
@@ -139,4 +180,55 @@ func (r *runner[T]) refitAndPredict(sp *split[T], b *batch[T], idx []int) {
 		r.pred.alphas[b.c0+t] = opts.Alphas[a]
 	}
 	r.since(t0, &r.tm.Refit)
+}
+
+// weights stores the batch's part of the model: W = V diag(g(a)) Z (d x mb), computed as the
+// predictions are (gz holds each target's g(a)_j z_j brought to unit size; undo[a] times
+// sp.pscale takes that back), and the intercepts mean_y - mean_x W, in float64.
+func (r *runner[T]) weights(sp *split[T], b *batch[T], idx []int, gz []T, undo []float64) {
+	dec, mb, m, nf := sp.dec, b.mb, r.s.y.Cols, r.x.Cols
+	wz := r.bufferT("wz", nf*mb)
+	mul(nf, mb, dec.r, sp.v, gz, 0, wz)
+	r.res.Flops += 2 * float64(nf) * float64(dec.r) * float64(mb)
+	back := make([]float64, len(undo))
+	for a, u := range undo {
+		back[a] = u * sp.pscale // the weights carry no scale of P
+	}
+	var mu sync.Mutex
+	var tooLarge error
+	is32 := r.pred.w32 != nil
+	parallelFor(nf, func(_, k0, k1 int) {
+		for k := k0; k < k1; k++ {
+			row := wz[k*mb : (k+1)*mb]
+			for t, a := range idx {
+				v := float64(row[t]) * back[a]
+				if !is32 {
+					r.pred.w64[k*m+b.c0+t] = v
+					continue
+				}
+				if math.Abs(v) > math.MaxFloat32 {
+					mu.Lock()
+					if tooLarge == nil {
+						tooLarge = fmt.Errorf("the weight of feature %d for target %d, %.3g, is beyond float32's range (features of tiny scale): use --precision float64", k, b.c0+t, v)
+					}
+					mu.Unlock()
+				}
+				r.pred.w32[k*m+b.c0+t] = float32(v)
+			}
+		}
+	})
+	if tooLarge != nil && r.pred.err == nil {
+		r.pred.err = tooLarge
+	}
+	parallelFor(mb, func(_, t0, t1 int) {
+		for t := t0; t < t1; t++ {
+			s := 0.0
+			for k, xm := range dec.xmean {
+				if xm != 0 {
+					s += xm * float64(wz[k*mb+t])
+				}
+			}
+			r.pred.icpt[b.c0+t] = b.mu[t] - s*back[idx[t]]
+		}
+	})
 }

@@ -55,6 +55,7 @@ type split[T float] struct {
 	u, ut, p []T
 	pscale   float64 // p is dec.p times pscale (a power of two; 1 for inner splits)
 	uc, uct  []T     // the complement of U (decomposition.complete), ntr x nc and nc x ntr
+	v        []T     // dec.v (Predict's weights), d x r
 	trainPos []int   // rows of the split, as positions in the outer training fold (inner splits)
 	valPos   []int
 }
@@ -77,6 +78,7 @@ func newSplit[T float](dec *decomposition, outer bool) *split[T] {
 		p:      convert[T](p),
 		uc:     convert[T](dec.uc),
 		uct:    convert[T](transpose(dec.ntr, dec.nc, dec.uc)),
+		v:      convert[T](dec.v),
 	}
 }
 
@@ -142,7 +144,7 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 	if r.xNew.Rows > 0 {
 		xTest = r.xNew
 	}
-	dec, err := decomposeFrom(r.ctx, r.x, fold.Train, xTest, fold.Test, intercept)
+	dec, err := decomposeFrom(r.ctx, r.x, fold.Train, xTest, fold.Test, intercept, r.pred != nil && r.pred.weights)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fold %d: %w", f, err)
 	}

@@ -8,7 +8,9 @@ Run with Debian's scikit-learn (1.2.1) interpreter:
 Each case fits ridge on every row of X.npy (n x d) and Y.npy (n x m, or n x channels x times),
 choosing the penalty per target (or one shared) as brainalign's inner modes do, and predicts the
 rows of X_new.npy (new stimuli, no brain data). Expected outputs: predictions.npy (new rows x Y's
-trailing shape, in Y's units: intercepts included) and alphas.npy (Y's trailing shape); case.json
+trailing shape, in Y's units: intercepts included), alphas.npy (Y's trailing shape), and the fitted
+model: weights.npy (d x Y's trailing shape, sklearn's coef_ transposed) and intercepts.npy (Y's
+trailing shape, intercept_; zeros without an intercept); case.json
 holds alphas (the grid), inner, shared_alpha, intercept, description and versions.
 
 The expected numbers never come from brainalign: per-target leave-one-out is scikit-learn's
@@ -103,24 +105,29 @@ def make_case(name, seed):
 
 
 def reference(X, Y, Xn, alphas, inner, shared, intercept):
-    """Predictions (new rows x m), chosen penalties (m) and the near-tie count."""
+    """Predictions (new rows x m), chosen penalties (m), weights (d x m), intercepts (m) and
+    the near-tie count."""
     X, Y, Xn = (np.asarray(a, dtype=np.float64) for a in (X, Y, Xn))
-    m = Y.shape[1]
+    m, d = Y.shape[1], X.shape[1]
     if inner == "loo":
         model, chosen, ties = gp.select_loo(X, Y, alphas, intercept, shared)
-        return model.predict(Xn).reshape(len(Xn), m), chosen, ties
+        coef = np.asarray(model.coef_).reshape(m, d).T
+        icpt = np.broadcast_to(np.asarray(model.intercept_, dtype=float), (m,))
+        return model.predict(Xn).reshape(len(Xn), m), chosen, coef, icpt, ties
     if inner == "gcv":
         chosen, ties = gp.select_gcv(X, Y, alphas, intercept, shared)
     else:
         parts = inner.split(":")
         score = parts[2] if len(parts) == 3 else "r2"
         chosen, ties = gp.select_kfold(X, Y, alphas, intercept, shared, int(parts[1]), score)
-    pred = np.empty((len(Xn), m))
+    pred, coef, icpt = np.empty((len(Xn), m)), np.empty((d, m)), np.empty(m)
     for a in np.unique(chosen):
         cols = np.flatnonzero(chosen == a)
         r = Ridge(alpha=a, fit_intercept=intercept).fit(X, Y[:, cols])
         pred[:, cols] = r.predict(Xn).reshape(len(Xn), -1)
-    return pred, chosen, ties
+        coef[:, cols] = np.asarray(r.coef_).reshape(len(cols), d).T
+        icpt[cols] = r.intercept_
+    return pred, chosen, coef, icpt, ties
 
 
 CASES = ["loo_n_gt_d", "loo_n_lt_d", "shared_loo", "no_intercept", "gcv", "kfold5_r2",
@@ -137,7 +144,7 @@ def main():
             seed = 7000 + 100 * ci + attempt
             X, Y, Xn, spec = make_case(name, seed)
             n = X.shape[0]
-            pred, chosen, ties = reference(X, Y.reshape(n, -1), Xn, spec["alphas"], spec["inner"],
+            pred, chosen, coef, icpt, ties = reference(X, Y.reshape(n, -1), Xn, spec["alphas"], spec["inner"],
                                            spec["shared_alpha"], spec["intercept"])
             if ties == 0:
                 break
@@ -152,6 +159,8 @@ def main():
         np.save(os.path.join(d, "X_new.npy"), Xn)
         np.save(os.path.join(d, "predictions.npy"), pred.reshape((len(Xn),) + trailing))
         np.save(os.path.join(d, "alphas.npy"), np.asarray(chosen, dtype=np.float64).reshape(trailing))
+        np.save(os.path.join(d, "weights.npy"), np.ascontiguousarray(coef).reshape((X.shape[1],) + trailing))
+        np.save(os.path.join(d, "intercepts.npy"), np.asarray(icpt, dtype=np.float64).reshape(trailing))
         spec.update(name=name, seed=seed, n=int(n), n_new=int(len(Xn)), d=int(X.shape[1]),
                     m=int(np.prod(trailing)), y_shape=[int(s) for s in Y.shape], dtype=str(X.dtype),
                     reference=("sklearn RidgeCV" if spec["inner"] == "loo" else

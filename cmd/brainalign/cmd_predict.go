@@ -30,6 +30,9 @@ func init() {
 			"                   NaN outside --brain-mask\n" +
 			"  alphas.npy       the penalty chosen for each target (the trailing axes, float64)\n" +
 			"  predict.json     inputs, shapes, grid, inner selection, engine, timings\n" +
+			"  weights.npy, intercepts.npy  with --save-weights: the fitted model, features x the trailing\n" +
+			"                   axes and the trailing axes (scikit-learn's coef_.T and intercept_), so that\n" +
+			"                   predictions = X_new @ weights + intercepts; --new-features may then be left out\n" +
 			"  predictions.nii.gz (or .mgz, .dscalar.nii, .func.gii; lh./rh. for hemispheres joined) with\n" +
 			"                   one frame per new image, when the brain data is NIfTI, MGH, CIFTI or\n" +
 			"                   GIFTI, or with --space\n" +
@@ -40,7 +43,8 @@ func init() {
 			"build predict runs on the CPU engine (one decomposition and a few products per target batch).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` of the stimuli with brain data (n x d)"},
-			&cli.StringFlag{Name: "new-features", Required: true, Usage: "activations `NEW.npy` of the stimuli to predict (new images x d: the same layer's features)"},
+			&cli.StringFlag{Name: "new-features", Usage: "activations `NEW.npy` of the stimuli to predict (new images x d: the same layer's features); required unless --save-weights"},
+			&cli.BoolFlag{Name: "save-weights", Usage: "also write the fitted model: weights.npy (features x targets) and intercepts.npy"},
 			brainFlag(true),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz, .safetensors or HDF5 features files (both --features and --new-features)"},
@@ -91,18 +95,27 @@ func runPredict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	opts.Weights = c.Bool("save-weights")
+	if c.String("new-features") == "" && !opts.Weights {
+		return usageError("predict needs --new-features (the stimuli to predict), or --save-weights to fit and save the model alone")
+	}
+	if c.String("new-features") == "" && c.String("new-ids") != "" {
+		return usageError("--new-ids names the rows of --new-features, which is not given")
+	}
 
 	x, err := loadFeatures(c.String("features"), c.String("layer"), "--layer")
 	if err != nil {
 		return err
 	}
 	defer x.close()
-	xNew, err := loadFeatures(c.String("new-features"), c.String("layer"), "--layer")
-	if err != nil {
-		return err
+	xNew := &input{} // no new stimuli: the model alone
+	if c.String("new-features") != "" {
+		if xNew, err = loadFeatures(c.String("new-features"), c.String("layer"), "--layer"); err != nil {
+			return err
+		}
+		defer xNew.close()
 	}
-	defer xNew.close()
-	if xNew.m.Cols != x.m.Cols {
+	if xNew.m.Rows > 0 && xNew.m.Cols != x.m.Cols {
 		return fmt.Errorf("%s has %d features but %s has %d: the new stimuli need the same layer's features",
 			xNew.name(), xNew.m.Cols, x.name(), x.m.Cols)
 	}
@@ -201,9 +214,18 @@ func runPredict(c *cli.Context) error {
 	}
 
 	trailing := y.targetShape()
-	shape := append([]int{p.Rows}, trailing...)
-	if err := writePredictions(out.Path("predictions.npy"), shape, p.Values, y.mask); err != nil {
-		return err
+	if p.Rows > 0 {
+		if err := writePredictions(out.Path("predictions.npy"), append([]int{p.Rows}, trailing...), p.Values, y.mask); err != nil {
+			return err
+		}
+	}
+	if opts.Weights {
+		if err := writePredictions(out.Path("weights.npy"), append([]int{p.Weights.Rows}, trailing...), p.Weights, y.mask); err != nil {
+			return err
+		}
+		if err := array.WriteNPY(out.Path("intercepts.npy"), trailing, y.full(p.Intercepts)); err != nil {
+			return err
+		}
 	}
 	if err := array.WriteNPY(out.Path("alphas.npy"), trailing, y.full(p.Alphas)); err != nil {
 		return err
@@ -216,7 +238,6 @@ func runPredict(c *cli.Context) error {
 		"created":      nowUTC(),
 		"args":         os.Args,
 		"features":     infoOf(x),
-		"new_features": infoOf(xNew),
 		"brain":        infoOf(y),
 		"rows_fitted":  ym.Rows,
 		"new_rows":     p.Rows,
@@ -224,6 +245,12 @@ func runPredict(c *cli.Context) error {
 		"model":        model,
 		"run":          predictRunInfo(p),
 		"host":         hostOf(),
+	}
+	if xNew.path != "" {
+		summary["new_features"] = infoOf(xNew)
+	}
+	if opts.Weights {
+		summary["weights"] = map[string]any{"features": p.Weights.Rows, "files": []string{"weights.npy", "intercepts.npy"}}
 	}
 	if unmatched != nil {
 		summary["unmatched_ids"] = unmatched
@@ -234,7 +261,7 @@ func runPredict(c *cli.Context) error {
 	if y.mask != nil {
 		summary["brain_mask"] = map[string]any{"path": y.mask.path, "shape": y.mask.shape, "targets_predicted": len(y.mask.cols)}
 	}
-	if space != nil {
+	if space != nil && p.Rows > 0 {
 		files, err := writeFrameVolumes(space, out.Path, "predictions", p.Rows, y.full(float64s(p.Values)))
 		if err != nil {
 			return err
@@ -250,8 +277,13 @@ func runPredict(c *cli.Context) error {
 	if handedOver != "" {
 		fmt.Fprintf(c.App.ErrWriter, "note: the %s engine does not predict yet; predicted on the cpu engine\n", handedOver)
 	}
-	fmt.Fprintf(c.App.Writer, "predicted %d targets for %d new images from %d features, fitted on %d images, on %s in %s",
-		p.Targets, p.Rows, xm.Cols, ym.Rows, p.Engine, p.Timings.Total.Round(1e6))
+	if p.Rows > 0 {
+		fmt.Fprintf(c.App.Writer, "predicted %d targets for %d new images from %d features, fitted on %d images, on %s in %s",
+			p.Targets, p.Rows, xm.Cols, ym.Rows, p.Engine, p.Timings.Total.Round(1e6))
+	} else {
+		fmt.Fprintf(c.App.Writer, "fitted %d targets from %d features on %d images, on %s in %s",
+			p.Targets, xm.Cols, ym.Rows, p.Engine, p.Timings.Total.Round(1e6))
+	}
 	if p.Dropped > 0 {
 		fmt.Fprintf(c.App.Writer, "\n  note: %s", droppedNote(p.Dropped))
 	}

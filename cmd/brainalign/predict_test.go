@@ -198,6 +198,78 @@ func TestPredictMaskAndSpace(t *testing.T) {
 	}
 }
 
+// TestPredictWeights: --save-weights writes scikit-learn's coef_.T and intercept_ (shaped as
+// the brain data, NaN outside a mask), with or without new stimuli; the model reproduces the
+// predictions.
+func TestPredictWeights(t *testing.T) {
+	keepFlagDefaults(t)
+	fix := predictFixture("meg3d") // 32 features, targets 6 x 10
+	dir := t.TempDir()
+	xp, yp, np := filepath.Join(fix, "X.npy"), filepath.Join(fix, "Y.npy"), filepath.Join(fix, "X_new.npy")
+	mask := make([]float64, 60)
+	for j := range mask {
+		if j%4 != 0 {
+			mask[j] = 1
+		}
+	}
+	mp := filepath.Join(dir, "mask.npy")
+	must(t, array.WriteNPY(mp, []int{6, 10}, mask))
+
+	both := filepath.Join(dir, "both")
+	if _, stderr, code := runCLI(t, "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", both, "--precision", "float64", "--save-weights", "--brain-mask", mp); code != 0 {
+		t.Fatal(stderr)
+	}
+	only := filepath.Join(dir, "only")
+	stdout, stderr, code := runCLI(t, "predict", "-x", xp, "-y", yp, "-o", only, "--precision", "float64", "--save-weights", "--brain-mask", mp)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	if !strings.HasPrefix(stdout, "fitted 45 targets from 32 features on 130 images") {
+		t.Errorf("stdout: %q", stdout)
+	}
+	if _, err := os.Stat(filepath.Join(only, "predictions.npy")); !os.IsNotExist(err) {
+		t.Errorf("predictions.npy without new stimuli: %v", err)
+	}
+	wantW, wantB := readNPY(t, filepath.Join(fix, "weights.npy")), readNPY(t, filepath.Join(fix, "intercepts.npy"))
+	xNew, pred := readNPY(t, np), readNPY(t, filepath.Join(both, "predictions.npy"))
+	for _, out := range []string{both, only} {
+		w, b := readNPY(t, filepath.Join(out, "weights.npy")), readNPY(t, filepath.Join(out, "intercepts.npy"))
+		if fmt.Sprint(w.Shape) != "[32 6 10]" || fmt.Sprint(b.Shape) != "[6 10]" || w.DType != "float64" {
+			t.Fatalf("%s: weights %s %v, intercepts %v", out, w.DType, w.Shape, b.Shape)
+		}
+		for j := 0; j < 60; j++ {
+			if mask[j] == 0 {
+				if !math.IsNaN(b.F64[j]) || !math.IsNaN(w.F64[5*60+j]) {
+					t.Fatalf("%s: target %d outside the mask: weight %v, intercept %v", out, j, w.F64[5*60+j], b.F64[j])
+				}
+				continue
+			}
+			colMax := 0.0
+			for k := 0; k < 32; k++ {
+				colMax = max(colMax, math.Abs(wantW.F64[k*60+j]))
+			}
+			for k := 0; k < 32; k++ {
+				if got, want := w.F64[k*60+j], wantW.F64[k*60+j]; math.Abs(got-want) > 1e-6*colMax {
+					t.Fatalf("%s: weight of feature %d for target %d: %.10g, scikit-learn %.10g", out, k, j, got, want)
+				}
+			}
+			if got, want := b.F64[j], wantB.F64[j]; math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
+				t.Fatalf("%s: intercept of target %d: %.10g, scikit-learn %.10g", out, j, got, want)
+			}
+			for i := 0; i < 30; i++ { // X_new @ weights + intercepts = predictions
+				s := b.F64[j]
+				for k := 0; k < 32; k++ {
+					s += xNew.F64[i*32+k] * w.F64[k*60+j]
+				}
+				if p := pred.F64[i*60+j]; math.Abs(s-p) > 1e-9*math.Max(1, math.Abs(p)) {
+					t.Fatalf("%s: new row %d target %d: model %.10g, predictions.npy %.10g", out, i, j, s, p)
+				}
+			}
+		}
+	}
+	wantError(t, 2, "predict needs --new-features", "predict", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "none"))
+}
+
 // TestPredictErrors: bad inputs are one-line errors and leave nothing behind.
 func TestPredictErrors(t *testing.T) {
 	keepFlagDefaults(t)

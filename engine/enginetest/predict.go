@@ -39,6 +39,8 @@ type PredictCase struct {
 	X, Y, XNew engine.Matrix
 	Want       []float64 // new rows x m, row-major
 	Chosen     []float64 // m
+	Weights    []float64 // d x m, row-major: scikit-learn's coef_ transposed
+	Intercepts []float64 // m
 }
 
 // LoadPredictCases reads every case under dir (testdata/predict), sorted by name.
@@ -93,12 +95,24 @@ func loadPredictCase(dir string) (*PredictCase, error) {
 	if err != nil {
 		return nil, err
 	}
+	w, err := loadMatrix(filepath.Join(dir, "weights.npy"))
+	if err != nil {
+		return nil, err
+	}
+	icpt, err := loadMatrix(filepath.Join(dir, "intercepts.npy"))
+	if err != nil {
+		return nil, err
+	}
 	m := c.Y.Cols
+	if w.Rows != c.X.Cols || w.Rows*w.Cols != c.X.Cols*m || len(icpt.F64) != m {
+		return nil, fmt.Errorf("%s: weights %d x %d and %d intercepts for %d features x %d targets", dir, w.Rows, w.Cols, len(icpt.F64), c.X.Cols, m)
+	}
+	c.Weights, c.Intercepts = rowMajor(w), rowMajor(icpt) // coef_.T is saved in Fortran order
 	if pred.Rows != c.XNew.Rows || pred.Rows*pred.Cols != c.XNew.Rows*m || len(alphas.F64) != m {
 		return nil, fmt.Errorf("%s: predictions %d x %d and %d penalties for %d new rows x %d targets",
 			dir, pred.Rows, pred.Cols, len(alphas.F64), c.XNew.Rows, m)
 	}
-	c.Want, c.Chosen = pred.F64, alphas.F64
+	c.Want, c.Chosen = rowMajor(pred), rowMajor(alphas)
 	return c, nil
 }
 
@@ -124,21 +138,28 @@ func RunPredict(t *testing.T, dir string, newEngine func(t *testing.T) engine.En
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			for _, p := range []engine.Precision{engine.Float64, engine.Float32} {
-				t.Run(p.String(), func(t *testing.T) { runPredictCase(t, c, p, 0, newEngine) })
+				t.Run(p.String(), func(t *testing.T) { runPredictCase(t, c, p, 0, false, newEngine) })
+				t.Run(p.String()+"/weights", func(t *testing.T) { runPredictCase(t, c, p, 0, true, newEngine) })
 			}
 			// batches of 7 targets: the shared penalty's second pass, results placed by column
-			t.Run("float64/batches", func(t *testing.T) { runPredictCase(t, c, engine.Float64, 7, newEngine) })
+			t.Run("float64/weights/batches", func(t *testing.T) { runPredictCase(t, c, engine.Float64, 7, true, newEngine) })
+			// the model alone: no new stimuli
+			t.Run("float64/model-only", func(t *testing.T) {
+				only := *c
+				only.XNew, only.Want = engine.Matrix{}, nil
+				runPredictCase(t, &only, engine.Float64, 0, true, newEngine)
+			})
 		})
 	}
 	t.Run("errors", func(t *testing.T) { runPredictErrors(t, cases[0], newEngine) })
 }
 
-func runPredictCase(t *testing.T, c *PredictCase, p engine.Precision, maxBatch int, newEngine func(t *testing.T) engine.Engine) {
+func runPredictCase(t *testing.T, c *PredictCase, p engine.Precision, maxBatch int, weights bool, newEngine func(t *testing.T) engine.Engine) {
 	opts, err := c.Options(p)
 	if err != nil {
 		t.Fatalf("%s: options: %v", c.Name, err)
 	}
-	opts.MaxBatch = maxBatch
+	opts.MaxBatch, opts.Weights = maxBatch, weights
 	e := newEngine(t)
 	defer e.Close()
 	pr, ok := e.(engine.Predictor)
@@ -199,6 +220,72 @@ func runPredictCase(t *testing.T, c *PredictCase, p engine.Precision, maxBatch i
 	}
 	if maxBatch > 0 && m > maxBatch && got.Batches < 2 {
 		t.Errorf("MaxBatch %d over %d targets: %d batch(es)", maxBatch, m, got.Batches)
+	}
+	if weights {
+		checkWeights(t, c, got, sd, tol, eps)
+	} else if got.Weights.Rows != 0 || got.Intercepts != nil {
+		t.Errorf("weights %d x %d and %d intercepts returned unasked", got.Weights.Rows, got.Weights.Cols, len(got.Intercepts))
+	}
+}
+
+// checkWeights compares the fitted model with scikit-learn's coef_ and intercept_: each weight
+// within tol of its target's largest weight, each intercept within tol of what those errors
+// move it by (the features' means times the weights) and of the target's sd; and the
+// predictions with xNew Weights + Intercepts.
+func checkWeights(t *testing.T, c *PredictCase, got *engine.Prediction, sd []float64, tol, eps float64) {
+	t.Helper()
+	d, m := c.X.Cols, c.Y.Cols
+	w := got.Weights
+	if w.Rows != d || w.Cols != m || len(got.Intercepts) != m || (w.F64 != nil) != (got.Precision == engine.Float64) {
+		t.Fatalf("weights %d x %d (float64: %v) and %d intercepts; want %d x %d in %v", w.Rows, w.Cols, w.F64 != nil, len(got.Intercepts), d, m, got.Precision)
+	}
+	xmean := make([]float64, d)
+	for k := range xmean {
+		for i := 0; i < c.X.Rows; i++ {
+			xmean[k] += c.X.At(i, k) / float64(c.X.Rows)
+		}
+	}
+	worstW, worstB, at := 0.0, 0.0, ""
+	for tg := 0; tg < m; tg++ {
+		if got.Alphas[tg] != c.Chosen[tg] {
+			continue // a float32 near-tie: another model
+		}
+		colMax, shift := 0.0, 0.0
+		for k := 0; k < d; k++ {
+			colMax = max(colMax, math.Abs(c.Weights[k*m+tg]))
+			shift += math.Abs(xmean[k]) * math.Abs(c.Weights[k*m+tg])
+		}
+		for k := 0; k < d; k++ {
+			want, v := c.Weights[k*m+tg], w.At(k, tg)
+			e := math.Abs(v-want) / (tol*colMax + eps*math.Abs(want) + 1e-300)
+			if e > worstW || math.IsNaN(e) {
+				worstW, at = nanInf(e), fmt.Sprintf("weight of feature %d for target %d: got %.10g, sklearn %.10g (largest %.3g)", k, tg, v, want, colMax)
+			}
+		}
+		want, v := c.Intercepts[tg], got.Intercepts[tg]
+		e := math.Abs(v-want) / (tol*(sd[tg]+shift) + eps*math.Abs(want) + 1e-300)
+		if e > worstB || math.IsNaN(e) {
+			worstB = nanInf(e)
+			if e > 1 || math.IsNaN(e) {
+				at = fmt.Sprintf("intercept of target %d: got %.10g, sklearn %.10g", tg, v, want)
+			}
+		}
+	}
+	t.Logf("%s: worst weight %.3g of the tolerance, worst intercept %.3g", c.Name, worstW, worstB)
+	if worstW > 1 || worstB > 1 {
+		t.Errorf("%s: model beyond the tolerance at %s", c.Name, at)
+	}
+	// the model reproduces the predictions
+	for i := 0; i < c.XNew.Rows; i++ {
+		for tg := 0; tg < m; tg++ {
+			s := got.Intercepts[tg]
+			for k := 0; k < d; k++ {
+				s += c.XNew.At(i, k) * w.At(k, tg)
+			}
+			if v := got.Values.At(i, tg); math.Abs(s-v) > tol*sd[tg]+eps*(math.Abs(v)+math.Abs(got.Intercepts[tg])) {
+				t.Fatalf("%s: new row %d target %d: xNew Weights + Intercepts = %.10g, the prediction %.10g", c.Name, i, tg, s, v)
+			}
+		}
 	}
 }
 
@@ -294,4 +381,15 @@ func columnSD(y engine.Matrix) []float64 {
 		sd[j] = math.Sqrt(ss / float64(y.Rows))
 	}
 	return sd
+}
+
+// rowMajor returns a matrix's values in row-major order, as float64.
+func rowMajor(a engine.Matrix) []float64 {
+	out := make([]float64, 0, a.Rows*a.Cols)
+	for i := 0; i < a.Rows; i++ {
+		for j := 0; j < a.Cols; j++ {
+			out = append(out, a.At(i, j))
+		}
+	}
+	return out
 }
