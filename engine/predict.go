@@ -24,15 +24,15 @@ type Prediction struct {
 	Rows, Targets int // new stimuli, targets
 	// Values are the predicted responses (Rows x Targets, row-major) in the brain data's units,
 	// the intercept included: float32 at float32 and tf32 precision, float64 at float64.
-	Values  Matrix
-	Alphas  []float64 // per target: the penalty chosen on all rows
+	Values Matrix
+	Alphas []float64 // per target: the penalty chosen on all rows
 	// Weights (d x Targets, row-major, in Values' precision) and Intercepts (Targets) are the
 	// fitted model, with opts.Weights: prediction = xNew Weights + Intercepts (scikit-learn's
 	// coef_ transposed and intercept_; intercepts 0 without an intercept).
 	Weights    Matrix
 	Intercepts []float64
-	Rank    int       // directions kept from the decomposition of all rows
-	Dropped int       // directions dropped as numerically zero (rank deficiency)
+	Rank       int // directions kept from the decomposition of all rows
+	Dropped    int // directions dropped as numerically zero (rank deficiency)
 
 	Engine    string
 	Precision Precision

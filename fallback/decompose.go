@@ -46,10 +46,15 @@ func splitBytes(ntr, nte, d int, es int64) int64 {
 
 // decomposeBytes is the working memory decompose holds while it runs (on top of what the
 // decomposition keeps): the centred training and test rows, the transposed training rows, the
-// Gram matrix and the eigensolver's workspace.
+// Gram matrix and the eigensolver's workspace, and with fewer rows than features the test rows'
+// kernel with the training rows.
 func decomposeBytes(ntr, nte, d int) int64 {
 	size := min(ntr, d)
-	return 8*int64(2*ntr+nte)*int64(d) + 8*int64(size)*int64(size) + eigen.WorkspaceBytes(size)
+	n := 8*int64(2*ntr+nte)*int64(d) + 8*int64(size)*int64(size) + eigen.WorkspaceBytes(size)
+	if ntr <= d {
+		n += 8 * int64(nte) * int64(ntr)
+	}
+	return n
 }
 
 // decompose factorises x[train] (centred by its column means when intercept) and projects

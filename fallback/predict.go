@@ -64,8 +64,13 @@ func predict[T float](ctx context.Context, s *session, x, xNew engine.Matrix) (*
 	res := engine.NewResult(m, 1)
 	r := &runner[T]{ctx: ctx, s: s, x: x, xNew: xNew, res: res, degn: make([]bool, m), tm: &res.Timings,
 		bufT: map[string][]T{}, buf64: map[string][]float64{}}
-	if err := r.checkDecompositionFits(); err != nil {
-		return nil, err
+	if need, limit := DecompositionFloor(s.opts, x.Cols), DecompositionLimit(s.opts); need > limit {
+		which := "memory limit"
+		if s.opts.MemoryLimit == 0 {
+			which = "memory available to this process (under its job's or container's limit)"
+		}
+		return nil, fmt.Errorf("%w: the %s, %s, is below the %s the fit needs (%d stimuli fitted and %d new ones, %d features; predict fewer new stimuli at once)",
+			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), s.y.Rows, nNew, x.Cols)
 	}
 	var zero T
 	es, d := int64(unsafe.Sizeof(zero)), int64(x.Cols)

@@ -3,7 +3,6 @@ package fallback
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 	"unsafe"
 
@@ -67,9 +66,9 @@ type split[T float] struct {
 func newSplit[T float](dec *decomposition, outer bool) *split[T] {
 	p, pscale := dec.p, 1.0
 	if outer {
-		p = slices.Clone(p)
-		pscale = engine.ScaleToUnit(p)
+		pscale = engine.ScaleToUnit(p) // in place: dec.p has no other reader
 	}
+	defer func() { dec.p = nil }() // converted below; as many rows as the new stimuli in Predict
 	return &split[T]{
 		dec:    dec,
 		pscale: pscale,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/sysmem"
 )
 
 func init() {
@@ -39,7 +40,8 @@ func init() {
 			"Nothing is held out, so no score is computed: encode scores the same model by\n" +
 			"cross-validation. With --features-ids and --brain-ids the fitted rows are matched by id; with\n" +
 			"--new-ids (one id per row of --new-features) new stimuli that were also fitted on are named in\n" +
-			"a warning (their brain data trained the model). The CUDA engine does not predict yet: in a cuda\n" +
+			"a warning (their brain data trained the model). Volumes are skipped, with a warning, beyond\n" +
+			"NIfTI-1's 32,767 frames or half the available memory. The CUDA engine does not predict yet: in a cuda\n" +
 			"build predict runs on the CPU engine (one decomposition and a few products per target batch).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` of the stimuli with brain data (n x d)"},
@@ -51,7 +53,7 @@ func init() {
 			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"},
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
 			brainIDsFlag(),
-			&cli.StringFlag{Name: "new-ids", Usage: "stimulus ids of the --new-features rows, one per `FILE` line: recorded, and checked against the stimuli fitted on"},
+			&cli.StringFlag{Name: "new-ids", Usage: "stimulus ids of the --new-features rows, one per `FILE` line: recorded, and checked against the stimuli fitted on (their ids: --features-ids)"},
 			brainMaskFlag("predictions hold NaN elsewhere"),
 			&cli.StringSliceFlag{Name: "space", Usage: "also write the predictions as volumes in the space of `FILE` (a NIfTI, MGH, CIFTI or GIFTI file whose voxels, vertices or grayordinates are the targets; repeat for targets joined from several spaces: lh, then rh)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
@@ -143,6 +145,13 @@ func runPredict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	var volumesSkipped string
+	if space != nil && xNew.m.Rows > 0 {
+		if volumesSkipped = frameVolumesSkipped(space, xNew.m.Rows); volumesSkipped != "" {
+			fmt.Fprintf(c.App.ErrWriter, "warning: the predictions are not written as volumes (predictions.npy holds them all): %s\n", volumesSkipped)
+			space = nil
+		}
+	}
 
 	xm, ym := x.m, y.m
 	var unmatched map[string][]string
@@ -176,6 +185,9 @@ func runPredict(c *cli.Context) error {
 			x.name(), xm.Rows, y.name(), ym.Rows)
 	}
 	fittedAgain := alsoFitted(newIDs, fittedIDs)
+	if newIDs != nil && fittedIDs == nil {
+		fmt.Fprintf(c.App.ErrWriter, "warning: --new-ids cannot be checked against the stimuli fitted on, whose ids are not given (--features-ids and --brain-ids)\n")
+	}
 	if len(fittedAgain) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "warning: %d of the %d new stimuli were also fitted on (their brain data trained the model): %s\n",
 			len(fittedAgain), len(newIDs), strings.Join(fittedAgain[:min(len(fittedAgain), 5)], ", ")+map[bool]string{true: ", ...", false: ""}[len(fittedAgain) > 5])
@@ -233,18 +245,18 @@ func runPredict(c *cli.Context) error {
 	model := opts.Summary()
 	model.Folds, model.FoldSizes = 0, nil
 	summary := map[string]any{
-		"command":      "predict",
-		"version":      version,
-		"created":      nowUTC(),
-		"args":         os.Args,
-		"features":     infoOf(x),
-		"brain":        infoOf(y),
-		"rows_fitted":  ym.Rows,
-		"new_rows":     p.Rows,
-		"targets":      p.Targets,
-		"model":        model,
-		"run":          predictRunInfo(p),
-		"host":         hostOf(),
+		"command":     "predict",
+		"version":     version,
+		"created":     nowUTC(),
+		"args":        os.Args,
+		"features":    infoOf(x),
+		"brain":       infoOf(y),
+		"rows_fitted": ym.Rows,
+		"new_rows":    p.Rows,
+		"targets":     p.Targets,
+		"model":       model,
+		"run":         predictRunInfo(p),
+		"host":        hostOf(),
 	}
 	if xNew.path != "" {
 		summary["new_features"] = infoOf(xNew)
@@ -256,10 +268,17 @@ func runPredict(c *cli.Context) error {
 		summary["unmatched_ids"] = unmatched
 	}
 	if newIDs != nil {
-		summary["new_ids"] = map[string]any{"path": c.String("new-ids"), "digest": idSetDigest(newIDs), "also_fitted": append([]string{}, fittedAgain...)}
+		rec := map[string]any{"path": c.String("new-ids"), "digest": idSetDigest(newIDs), "checked_against_fitted": fittedIDs != nil}
+		if fittedIDs != nil {
+			rec["also_fitted"] = append([]string{}, fittedAgain...)
+		}
+		summary["new_ids"] = rec
 	}
 	if y.mask != nil {
 		summary["brain_mask"] = map[string]any{"path": y.mask.path, "shape": y.mask.shape, "targets_predicted": len(y.mask.cols)}
+	}
+	if volumesSkipped != "" {
+		summary["volumes_skipped"] = volumesSkipped
 	}
 	if space != nil && p.Rows > 0 {
 		files, err := writeFrameVolumes(space, out.Path, "predictions", p.Rows, y.full(float64s(p.Values)))
@@ -339,6 +358,33 @@ func expandRows[V float32 | float64](values []V, rows int, mk *targetMask) []V {
 		}
 	}
 	return out
+}
+
+// volumeBytesPerValue is what writing the predictions as volumes holds per value beyond them:
+// a float64 copy, its expansion over a mask's targets, a part's share, and the file's float32 body.
+const volumeBytesPerValue = 28
+
+// frameVolumesSkipped says why predictions for frames new stimuli cannot be written in space g
+// ("" when they can): NIfTI-1 holds at most 32,767 frames, and the volumes' copies must fit in
+// half the memory available. Checked before the fit, so that nothing computed is lost to it.
+func frameVolumesSkipped(g *array.Geometry, frames int) string {
+	geos := []*array.Geometry{g}
+	if g.Parts != nil {
+		geos = geos[:0]
+		for _, p := range g.Parts {
+			geos = append(geos, p.Geometry)
+		}
+	}
+	for _, pg := range geos {
+		if pg.Format == "nifti1" && frames > math.MaxInt16 {
+			return fmt.Sprintf("%d new stimuli, and a NIfTI-1 file holds at most %d frames (give --space a NIfTI-2 file of the same space to write them)", frames, math.MaxInt16)
+		}
+	}
+	need := int64(frames) * int64(g.Targets()) * volumeBytesPerValue
+	if avail, ok := sysmem.Available(); ok && need > avail/2 {
+		return fmt.Sprintf("writing %d frames of %d targets takes about %s, more than half the %s available", frames, g.Targets(), engine.FormatBytes(need), engine.FormatBytes(avail))
+	}
+	return ""
 }
 
 // writeFrameVolumes writes data (frames x the space's targets) as one file of g's format with a

@@ -293,6 +293,7 @@ func TestPredictErrors(t *testing.T) {
 	wantError(t, 1, "rows must be the same stimuli", "predict", "-x", xp, "--new-features", np, "-y", short, "-o", out)
 	wantError(t, 1, "three.txt: 3 ids for the 40 rows", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--new-ids", ids3)
 	wantError(t, 2, "tf32", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--precision", "tf32", "--device", "cpu")
+	wantError(t, 1, "predict fewer new stimuli at once", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--memory", "50KB", "--device", "cpu")
 	wantError(t, 2, "--features-ids and --brain-ids go together", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--features-ids", ids3)
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("failed runs left %s behind: %v", out, err)
@@ -310,4 +311,56 @@ func TestPredictErrors(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	wantError(t, 1, "holds no earlier brainalign predict output", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", enc, "--overwrite")
+}
+
+// TestPredictVolumesSkipped: predictions a NIfTI-1 file cannot hold (more than 32,767 frames)
+// are written as predictions.npy alone, said before the fit and in predict.json; --new-ids
+// without the fitted stimuli's ids warns that nothing was checked.
+func TestPredictVolumesSkipped(t *testing.T) {
+	keepFlagDefaults(t)
+	fix := predictFixture("loo_n_gt_d") // 40 features, 60 targets
+	dir := t.TempDir()
+	xp, yp := filepath.Join(fix, "X.npy"), filepath.Join(fix, "Y.npy")
+	tmpl, err := array.ReadGeometry(neuroFile("float32_be.nii"))
+	must(t, err)
+	if tmpl.Format != "nifti1" {
+		t.Fatalf("template is %s, want nifti1", tmpl.Format)
+	}
+	g := *tmpl
+	g.Spatial = []int{3, 4, 5}
+	sp := filepath.Join(dir, "space.nii")
+	must(t, array.WriteVolume(sp, &g, make([]float64, 60)))
+	const n = 32768
+	newX := make([]float32, n*40)
+	for i := range newX {
+		newX[i] = float32(i%7) - 3
+	}
+	np := filepath.Join(dir, "many.npy")
+	must(t, array.WriteNPY(np, []int{n, 40}, newX))
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprint("s", i)
+	}
+	out := filepath.Join(dir, "out")
+	_, stderr, code := runCLI(t, "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--space", sp,
+		"--new-ids", writeLines(t, filepath.Join(dir, "ids.txt"), ids))
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, want := range []string{"not written as volumes", "NIfTI-1 file holds at most 32767 frames", "--new-ids cannot be checked"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q: %s", want, stderr)
+		}
+	}
+	if p := readNPY(t, filepath.Join(out, "predictions.npy")); fmt.Sprint(p.Shape) != "[32768 60]" {
+		t.Errorf("predictions.npy: %v", p.Shape)
+	}
+	if vols, _ := filepath.Glob(filepath.Join(out, "predictions.*")); len(vols) != 1 {
+		t.Errorf("volumes written: %v", vols)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "predict.json"))
+	must(t, err)
+	if !strings.Contains(string(b), `"volumes_skipped"`) || !strings.Contains(string(b), `"checked_against_fitted": false`) || strings.Contains(string(b), "also_fitted") {
+		t.Errorf("predict.json: %s", b)
+	}
 }
