@@ -137,7 +137,7 @@ func inspectPath(w io.Writer, p string, values bool) error {
 
 // resultRecords are the JSON records the commands write in their results folders.
 var resultRecords = []string{"summary.json", "ceiling.json", "spatial.json", "temporal.json", "halftime.json",
-	"compare.json", "rank.json", "scaling.json", "universal.json"}
+	"compare.json", "rank.json", "scaling.json", "universal.json", "rsa.json", "predict.json"}
 
 // inspectResults describes a folder of a command's results (encode, ceiling, spatial, ...: its
 // record says which), listing its arrays; false when p is not one.

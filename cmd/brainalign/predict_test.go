@@ -267,6 +267,12 @@ func TestPredictWeights(t *testing.T) {
 			}
 		}
 	}
+	stdout, _, _ = runCLI(t, "inspect", only)
+	for _, want := range []string{"results of brainalign predict", "predict.json has the details", "weights.npy", "intercepts.npy"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("inspect of a predict output lacks %q: %s", want, stdout)
+		}
+	}
 	wantError(t, 2, "predict needs --new-features", "predict", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "none"))
 }
 

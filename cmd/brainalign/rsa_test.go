@@ -162,6 +162,9 @@ func TestRSACommand(t *testing.T) {
 	if ids, _ := os.ReadFile(filepath.Join(out, "stimuli.txt")); !strings.HasPrefix(string(ids), "0\n1\n2\n") {
 		t.Errorf("stimuli.txt: %q", ids[:min(20, len(ids))])
 	}
+	if s := mustRun(t, "inspect", out); !strings.Contains(s, "results of brainalign rsa") || !strings.Contains(s, "rdm_brain_V4.npy") {
+		t.Errorf("inspect of an rsa output:\n%s", s)
+	}
 }
 
 // TestRSAMatchesSciPy runs the command on the package's SciPy/NumPy fixture: its scores are
