@@ -224,22 +224,32 @@ func WriteNPY(path string, shape []int, data any) error {
 // calls emit with consecutive chunks; the file is written atomically and is an error unless the
 // chunks hold exactly the shape's number of elements.
 func WriteNPYChunks(path string, shape []int, produce func(emit func(chunk []float64) error) error) error {
-	want, _, err := dataBytes(shape, 8)
+	return WriteNPYChunksOf(path, shape, produce)
+}
+
+// WriteNPYChunksOf is WriteNPYChunks for float32 or float64 values, written as they come.
+func WriteNPYChunksOf[V float32 | float64](path string, shape []int, produce func(emit func(chunk []V) error) error) error {
+	var zero V
+	size, descr := 8, "<f8"
+	if _, is32 := any(zero).(float32); is32 {
+		size, descr = 4, "<f4"
+	}
+	want, _, err := dataBytes(shape, size)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	prefix := npyPrefix("<f8", false, shape)
+	prefix := npyPrefix(descr, false, shape)
 	return atomicfile.Write(path, func(w io.Writer) error {
 		if _, err := w.Write(prefix); err != nil {
 			return err
 		}
 		got := 0
-		err := produce(func(chunk []float64) error {
+		err := produce(func(chunk []V) error {
 			got += len(chunk)
 			if got > want {
 				return fmt.Errorf("%s: more than the %d values of shape %s", path, want, ShapeString(shape))
 			}
-			_, err := w.Write(leBytes(chunk, 8))
+			_, err := w.Write(leBytes(chunk, size))
 			return err
 		})
 		if err == nil && got != want {

@@ -168,16 +168,24 @@ func (r *runner[T]) refitAndPredict(sp *split[T], b *batch[T], idx []int) {
 	pred := r.bufferT("pred", d.nte*mb)
 	mul(d.nte, mb, d.r, sp.p, gz, 0, pred)
 	r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
+	var mu sync.Mutex
 	parallelFor(d.nte, func(_, i0, i1 int) {
 		for i := i0; i < i1; i++ {
 			row := pred[i*mb : (i+1)*mb]
 			for t, a := range idx {
 				v := float64(row[t])*undo[a] + b.mu[t]
-				if r.pred.f32 != nil {
-					r.pred.f32[i*m+b.c0+t] = float32(v)
-				} else {
+				if r.pred.f64 != nil {
 					r.pred.f64[i*m+b.c0+t] = v
+					continue
 				}
+				if math.Abs(v) > math.MaxFloat32 {
+					mu.Lock()
+					if r.pred.err == nil {
+						r.pred.err = fmt.Errorf("the prediction of target %d for new stimulus %d, %.3g, is beyond float32's range (new features far larger than those fitted on): use --precision float64", b.c0+t, i, v)
+					}
+					mu.Unlock()
+				}
+				r.pred.f32[i*m+b.c0+t] = float32(v)
 			}
 		}
 	})
@@ -224,6 +232,20 @@ func (r *runner[T]) weights(sp *split[T], b *batch[T], idx []int, gz []T, undo [
 	})
 	if tooLarge != nil && r.pred.err == nil {
 		r.pred.err = tooLarge
+	}
+	if is32 && r.pred.err == nil {
+		// weights below float32's normal range lose their digits, or all of them: X_new W + b
+		// would no longer give the predictions (which are computed apart, in range)
+		for t, a := range idx {
+			most := 0.0
+			for k := 0; k < nf; k++ {
+				most = max(most, math.Abs(float64(wz[k*mb+t])))
+			}
+			if most *= back[a]; most != 0 && most < 0x1p-126 {
+				r.pred.err = fmt.Errorf("the weights of target %d, at most %.3g, are below float32's range (features of huge scale, or brain data of tiny scale): use --precision float64", b.c0+t, most)
+				break
+			}
+		}
 	}
 	parallelFor(mb, func(_, t0, t1 int) {
 		for t := t0; t < t1; t++ {

@@ -104,6 +104,9 @@ func runPredict(c *cli.Context) error {
 	if c.String("new-features") == "" && c.String("new-ids") != "" {
 		return usageError("--new-ids names the rows of --new-features, which is not given")
 	}
+	if c.String("new-features") == "" && len(c.StringSlice("space")) > 0 {
+		return usageError("--space writes the predictions as volumes, and there are none without --new-features")
+	}
 
 	x, err := loadFeatures(c.String("features"), c.String("layer"), "--layer")
 	if err != nil {
@@ -328,8 +331,10 @@ func alsoFitted(newIDs, fitted []string) []string {
 	return out
 }
 
-// writePredictions writes the predictions (new rows x predicted targets) as an .npy of shape, in
-// their own precision, expanded over a mask's targets (NaN elsewhere) when there is one.
+// writePredictions writes a matrix of rows over the predicted targets (the predictions, or the
+// weights) as an .npy of shape, in its own precision, expanded over a mask's targets (NaN
+// elsewhere) when there is one: row by row, so that a mask of few targets in a large space costs
+// one row of the space, not a copy of the matrix over all of it.
 func writePredictions(path string, shape []int, v engine.Matrix, mk *targetMask) error {
 	if mk == nil {
 		if v.F32 != nil {
@@ -338,26 +343,31 @@ func writePredictions(path string, shape []int, v engine.Matrix, mk *targetMask)
 		return array.WriteNPY(path, shape, v.F64)
 	}
 	if v.F32 != nil {
-		return array.WriteNPY(path, shape, expandRows(v.F32, v.Rows, mk))
+		return array.WriteNPYChunksOf(path, shape, expandRows(v.F32, v.Rows, mk))
 	}
-	return array.WriteNPY(path, shape, expandRows(v.F64, v.Rows, mk))
+	return array.WriteNPYChunksOf(path, shape, expandRows(v.F64, v.Rows, mk))
 }
 
-// expandRows spreads rows of values over the masked targets into rows over all the mask's
-// targets, NaN elsewhere (mask.expand for any float type).
-func expandRows[V float32 | float64](values []V, rows int, mk *targetMask) []V {
-	k, n := len(mk.cols), mk.size()
-	out := make([]V, rows*n)
-	nan := V(math.NaN())
-	for i := range out {
-		out[i] = nan
-	}
-	for r := 0; r < rows; r++ {
-		for j, c := range mk.cols {
-			out[r*n+c] = values[r*k+j]
+// expandRows emits rows of values over the masked targets as rows over all the mask's targets,
+// NaN elsewhere, one at a time (mask.expand for any float type).
+func expandRows[V float32 | float64](values []V, rows int, mk *targetMask) func(emit func([]V) error) error {
+	return func(emit func([]V) error) error {
+		k, n := len(mk.cols), mk.size()
+		row := make([]V, n)
+		nan := V(math.NaN())
+		for r := 0; r < rows; r++ {
+			for i := range row {
+				row[i] = nan
+			}
+			for j, c := range mk.cols {
+				row[c] = values[r*k+j]
+			}
+			if err := emit(row); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	return out
 }
 
 // volumeBytesPerValue is what writing the predictions as volumes holds per value beyond them:

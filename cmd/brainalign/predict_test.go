@@ -185,6 +185,11 @@ func TestPredictMaskAndSpace(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	checkPredictions(t, out, fix, "float64", 1e-6, kept)
+	out32 := filepath.Join(dir, "masked32") // float32 rows expanded over the mask as written
+	if _, stderr, code := runCLI(t, "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out32, "--brain-mask", mp); code != 0 {
+		t.Fatal(stderr)
+	}
+	checkPredictions(t, out32, fix, "float32", 2e-3, kept)
 	vol := readVolume(t, filepath.Join(out, "predictions.nii.gz"))
 	if fmt.Sprint(vol.Shape) != "[40 3 4 5]" {
 		t.Fatalf("predictions.nii.gz: shape %v, want 40 frames of 3 x 4 x 5", vol.Shape)
@@ -273,6 +278,7 @@ func TestPredictWeights(t *testing.T) {
 			t.Errorf("inspect of a predict output lacks %q: %s", want, stdout)
 		}
 	}
+	wantError(t, 2, "there are none without --new-features", "predict", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "none"), "--save-weights", "--space", mp)
 	wantError(t, 2, "predict needs --new-features", "predict", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "none"))
 }
 
