@@ -74,7 +74,7 @@ func (r *runner) perTarget(sp *split, inner []*split) int64 {
 	A := int64(len(r.s.opts.Alphas))
 	b := es*(2*int64(sp.ldu)+2*int64(sp.r)+int64(sp.ldp)) + 8*(3+A) + 4*3
 	if r.s.dy == 0 {
-		b += 2 * es * int64(r.x.Rows)
+		b += 2 * es * int64(r.s.y.Rows)
 	}
 	if len(inner) > 0 {
 		rmax, ldpmax := innerMax(inner)
@@ -136,8 +136,8 @@ func (r *runner) allocBatch(p *pool, sp *split, inner []*split, bs, ld int) (*ba
 	}
 	b.cnst, b.idx, b.deg = al(4*n), al(4*n), al(4*n)
 	if r.s.dy == 0 {
-		b.staged[0] = al(es * int64(r.x.Rows) * n)
-		b.staged[1] = al(es * int64(r.x.Rows) * n)
+		b.staged[0] = al(es * int64(r.s.y.Rows) * n)
+		b.staged[1] = al(es * int64(r.s.y.Rows) * n)
 	}
 	if err != nil {
 		own.release()

@@ -68,6 +68,11 @@ func (e *Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, err
 	if err := engine.CheckBrain(y, opts); err != nil {
 		return nil, err
 	}
+	return e.open(y, opts)
+}
+
+// open is Open after the checks (Predict's fold has test rows of another matrix than y's).
+func (e *Engine) open(y engine.Matrix, opts engine.Options) (*session, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.dev == nil {
@@ -179,6 +184,12 @@ func (s *session) Score(ctx context.Context, x engine.Matrix) (*engine.Result, e
 	if err := engine.CheckActivations(x, s.y.Rows, s.opts.Precision); err != nil {
 		return nil, err
 	}
+	return s.score(ctx, x, nil, start)
+}
+
+// score is Score after the checks (begun at start); with pred (Predict), the outer fold's test
+// rows are predicted into it rather than scored.
+func (s *session) score(ctx context.Context, x engine.Matrix, pred *prediction, start time.Time) (*engine.Result, error) {
 	s.e.mu.Lock()
 	defer s.e.mu.Unlock()
 	if s.closed || s.e.dev == nil {
@@ -193,7 +204,7 @@ func (s *session) Score(ctx context.Context, x engine.Matrix) (*engine.Result, e
 		if err := d.setTF32(s.opts.Precision == engine.TF32); err != nil {
 			return err
 		}
-		r := &runner{ctx: ctx, s: s, d: d, x: x}
+		r := &runner{ctx: ctx, s: s, d: d, x: x, pred: pred}
 		var err error
 		res, err = r.run()
 		return err

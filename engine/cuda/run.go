@@ -19,8 +19,9 @@ type runner struct {
 	ctx  context.Context
 	s    *session
 	d    *device
-	x    engine.Matrix
-	t    dtype // precision of the large products and of the target batches
+	x    engine.Matrix // the activations: y's rows, then in Predict the new stimuli's
+	pred *prediction   // Predict's output (nil when scoring)
+	t    dtype         // precision of the large products and of the target batches
 	res  *engine.Result
 	degn []bool
 	tm   *engine.Timings
@@ -86,7 +87,7 @@ func (r *runner) run() (*engine.Result, error) {
 	}
 
 	if s.dy == 0 {
-		r.allRows = everyRow(r.x.Rows)
+		r.allRows = everyRow(r.s.y.Rows)
 		for i := range r.copied {
 			var err error
 			if r.copied[i], err = cu.MakeEvent(cu.DisableTiming); err != nil {
@@ -749,6 +750,9 @@ func (r *runner) refitAndScore(f int, sp *split, b *batch, c0, mb int, ysrc cu.D
 	r.res.Flops += 2 * float64(sp.nte) * float64(sp.r) * float64(mb)
 	if err := r.mark(&r.tm.Refit); err != nil {
 		return err
+	}
+	if r.pred != nil {
+		return r.keepPredictions(sp, b, c0, mb)
 	}
 	if err := d.pearson(t, b.pred, ld, ysrc, ldy, sp.test, sp.nte, mb, b.rr, b.deg); err != nil {
 		return err

@@ -45,9 +45,13 @@ type split struct {
 	f           cu.DevicePtr // r x A: s²/(s²+a)
 	fm1         cu.DevicePtr // r x A: f - 1 = -a/(s²+a) (TF32 leave-one-out residuals)
 	g           cu.DevicePtr // r x A: s/(s²+a)
-	w           cu.DevicePtr // ntr x A: 1/(1-h(a))
-	rest        cu.DevicePtr // ntr, complete splits: ucRow2 on the device (loo_weights)
-	den         cu.DevicePtr // A: (1 - tr(H(a))/ntr)², GCV
+	// Outer splits: the powers of two P and each penalty's g were brought to unit size by
+	// (the held-out prediction's scale is free for Pearson r; Predict takes them back).
+	pscale float64
+	gscale []float64
+	w      cu.DevicePtr // ntr x A: 1/(1-h(a))
+	rest   cu.DevicePtr // ntr, complete splits: ucRow2 on the device (loo_weights)
+	den    cu.DevicePtr // A: (1 - tr(H(a))/ntr)², GCV
 
 	// Leave-one-out with the dual decomposition (no more training rows than features): U and
 	// uc (ntr x nc, ld ldu, precision t: the other eigenvectors of Xc Xc^T) span the training
@@ -374,7 +378,8 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 		if err != nil {
 			return nil, r.oom("decomposition", err)
 		}
-		if err := d.fill64(ps, rk, engine.UnitScale(math.Sqrt(slices.Max(s2)/float64(ntr)))); err != nil {
+		sp.pscale = engine.UnitScale(math.Sqrt(slices.Max(s2) / float64(ntr)))
+		if err := d.fill64(ps, rk, sp.pscale); err != nil {
 			return nil, err
 		}
 		if err := d.scaleCols(f64, p64, ldp, nte, rk, ps, p64, ldp); err != nil {
@@ -395,7 +400,7 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 		den[a] = engine.GCVDenominator(s2, alpha, ntr, sp.nc, intercept, sp.complete)
 		if fz.outer {
 			// refit only: a positive factor per target, r unchanged (engine.UnitScale)
-			engine.ScaleToUnit(gh[a*rk : (a+1)*rk])
+			sp.gscale = append(sp.gscale, engine.ScaleToUnit(gh[a*rk:(a+1)*rk]))
 		}
 		if sp.complete {
 			sp.direct = append(sp.direct, engine.ResidualDirect(fh[a*rk:(a+1)*rk]))

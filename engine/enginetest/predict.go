@@ -142,6 +142,7 @@ func RunPredict(t *testing.T, dir string, newEngine func(t *testing.T) engine.En
 				t.Run(p.String()+"/weights", func(t *testing.T) { runPredictCase(t, c, p, 0, true, newEngine) })
 			}
 			// batches of 7 targets: the shared penalty's second pass, results placed by column
+			t.Run("float64/batches", func(t *testing.T) { runPredictCase(t, c, engine.Float64, 7, false, newEngine) })
 			t.Run("float64/weights/batches", func(t *testing.T) { runPredictCase(t, c, engine.Float64, 7, true, newEngine) })
 			// the model alone: no new stimuli
 			t.Run("float64/model-only", func(t *testing.T) {

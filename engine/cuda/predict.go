@@ -1,0 +1,177 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"gorgonia.org/cu"
+
+	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/sysmem"
+)
+
+var _ engine.Predictor = (*Engine)(nil)
+
+// prediction is what Predict fills batch by batch on the host: values (new rows x m, float32
+// below float64 precision) and penalties (m).
+type prediction struct {
+	m      int
+	f32    []float32
+	f64    []float64
+	alphas []float64
+	err    error // a value beyond float32's range
+	host   any   // the batch's predictions as read back, in the products' precision
+}
+
+// Predict implements engine.Predictor: the scoring pipeline on one fold whose training rows are
+// all of y's and whose test rows are the new stimuli, stacked below x on the device (the brain
+// data has no rows for them: they are predicted, not scored). The held-out products give the
+// predictions up to the powers of two the split brought P and each penalty's factors to
+// (split.pscale, gscale), which are taken back on the host, with the training means of the
+// targets and the session's column shift. The fitted model itself (opts.Weights) is not kept
+// on the device: that is ErrUnsupported (the CPU engine has it).
+func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts engine.Options) (*engine.Prediction, error) {
+	start := time.Now()
+	if err := engine.CheckPredict(x, y, xNew, opts); err != nil {
+		return nil, err
+	}
+	if opts.Weights {
+		return nil, fmt.Errorf("weights: %w on the cuda engine (the cpu engine returns them)", engine.ErrUnsupported)
+	}
+	n, nNew, m := y.Rows, xNew.Rows, y.Cols
+	es := int64(4)
+	if opts.Precision == engine.Float64 {
+		es = 8
+	}
+	if avail, ok := sysmem.Available(); ok && int64(nNew)*int64(m)*es > avail/2 {
+		return nil, fmt.Errorf("%w: the predictions (%d new stimuli x %d targets) take %s of host memory, more than half the %s available (predict fewer stimuli or targets at once)",
+			engine.ErrOutOfMemory, nNew, m, engine.FormatBytes(int64(nNew)*int64(m)*es), engine.FormatBytes(avail))
+	}
+	opts.Folds = []engine.Fold{{Train: everyRow(n), Test: make([]int, nNew)}}
+	for i := range opts.Folds[0].Test {
+		opts.Folds[0].Test[i] = n + i
+	}
+	s, err := e.open(y, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	p := &prediction{m: m, alphas: make([]float64, m)}
+	values := engine.Matrix{Rows: nNew, Cols: m}
+	if opts.Precision == engine.Float64 {
+		p.f64 = make([]float64, nNew*m)
+		values.F64 = p.f64
+	} else {
+		p.f32 = make([]float32, nNew*m)
+		values.F32 = p.f32
+	}
+	res, err := s.score(ctx, stackRows(x, xNew), p, start)
+	if err != nil {
+		return nil, err
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return &engine.Prediction{
+		Rows: nNew, Targets: m, Values: values, Alphas: p.alphas,
+		Rank: res.Rank[0], Dropped: res.Dropped[0], Engine: res.Engine, Precision: opts.Precision,
+		Batches: res.Batches, Flops: res.Flops, Timings: res.Timings,
+	}, nil
+}
+
+// stackRows returns a's rows then b's, row-major: float32 when both are row-major float32 (as
+// the device would hold either), else float64.
+func stackRows(a, b engine.Matrix) engine.Matrix {
+	rows, cols := a.Rows+b.Rows, a.Cols
+	if activationType(a) == f32 && activationType(b) == f32 {
+		return engine.NewMatrix32(rows, cols, append(append(make([]float32, 0, rows*cols), a.F32...), b.F32...))
+	}
+	out := make([]float64, rows*cols)
+	a.GatherRows(everyRow(a.Rows), out[:a.Rows*cols])
+	b.GatherRows(everyRow(b.Rows), out[a.Rows*cols:])
+	return engine.NewMatrix64(rows, cols, out)
+}
+
+// keepPredictions reads back a batch's predictions (b.pred, column-major mb x nte with ld b.ld,
+// at the penalties in b.idx) and stores them in the brain data's units.
+func (r *runner) keepPredictions(sp *split, b *batch, c0, mb int) error {
+	d, opts, p, ld := r.d, r.s.opts, r.pred, b.ld
+	if err := r.presync(); err != nil {
+		return err
+	}
+	if err := download(b.hostIdx[:mb], b.idx, d.compute); err != nil {
+		return err
+	}
+	mean := make([]float64, mb)
+	if !opts.NoIntercept {
+		if err := download(mean, b.mean, d.compute); err != nil {
+			return err
+		}
+	}
+	var pred []float64
+	if sp.r > 0 { // else the products are empty: every prediction is the mean
+		var err error
+		if pred, err = r.readPredictions(b.pred, sp.nte*ld); err != nil {
+			return err
+		}
+	}
+	if err := r.flushMarks(); err != nil {
+		return err
+	}
+	pscale := sp.pscale
+	if pscale == 0 {
+		pscale = 1
+	}
+	for j := 0; j < mb; j++ {
+		a := int(b.hostIdx[j])
+		p.alphas[c0+j] = opts.Alphas[a]
+		undo := 1 / (pscale * sp.gscale[a])
+		base := mean[j]
+		if r.s.shift != nil {
+			base += r.s.shift[c0+j]
+		}
+		for i := 0; i < sp.nte; i++ {
+			v := base
+			if pred != nil {
+				v += pred[j+i*ld] * undo
+			}
+			k := i*p.m + c0 + j
+			if p.f64 != nil {
+				p.f64[k] = v
+				continue
+			}
+			if math.Abs(v) > math.MaxFloat32 && p.err == nil {
+				p.err = fmt.Errorf("the prediction of target %d for new stimulus %d, %.3g, is beyond float32's range (new features far larger than those fitted on): use --precision float64", c0+j, i, v)
+			}
+			p.f32[k] = float32(v)
+		}
+	}
+	return nil
+}
+
+// readPredictions downloads n values of the products' precision from src as float64 (float32
+// ones through a host buffer reused across batches).
+func (r *runner) readPredictions(src cu.DevicePtr, n int) ([]float64, error) {
+	d, p := r.d, r.pred
+	out := make([]float64, n)
+	if r.t == f64 {
+		return out, download(out, src, d.compute)
+	}
+	buf, _ := p.host.([]float32)
+	if cap(buf) < n {
+		buf = make([]float32, n)
+		p.host = buf
+	}
+	buf = buf[:n]
+	if err := download(buf, src, d.compute); err != nil {
+		return nil, err
+	}
+	for i, v := range buf {
+		out[i] = float64(v)
+	}
+	return out, nil
+}
