@@ -55,6 +55,8 @@ type Entry struct {
 	recheck bool
 	// read, when set, reads the entry's array (NIfTI and MGH files).
 	read func(f *File, e *Entry) (*Array, error)
+	// targets, when set, reads some of the array's targets only (ReadTargets: HDF5 datasets).
+	targets func(f *File, e *Entry, cols []int) (*Array, error)
 }
 
 // Floats reports whether the array reads as floating point (Array.F32 or F64, not I64): an

@@ -95,6 +95,21 @@ func (h *h5file) datasetEntry(e *Entry, msgs []h5msg) error {
 		a.Shape, a.Fortran = slices.Clone(e.Shape), e.Fortran
 		return a, nil
 	}
+	if !h.matlab && len(ds.dims) >= 2 && ds.n > 0 { // MATLAB's reversed axes: read whole
+		e.targets = func(f *File, e *Entry, cols []int) (*Array, error) {
+			hc := *h
+			hc.buf = f.buf
+			hc.work = 0
+			hc.headers = nil
+			v, err := hc.readTargets(ds, cols)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", e.label, err)
+			}
+			a := v.array()
+			a.Shape = []int{ds.dims[0], len(cols)}
+			return a, nil
+		}
+	}
 	return nil
 }
 
@@ -615,25 +630,40 @@ const h5maxFill = 1 << 24
 // (unwritten false) is at most what the file can hold decompressed; one never written, at most
 // h5maxFill values, or what the file could hold.
 func (ds *h5dset) filledValues(fileSize int, unwritten bool) (*h5values, error) {
+	if err := ds.checkSize(fileSize, unwritten); err != nil {
+		return nil, err
+	}
+	v := newH5values(ds.t, ds.n)
+	v.fill(ds.fill)
+	return v, nil
+}
+
+// checkSize refuses a dataset larger than filledValues reads (see there).
+func (ds *h5dset) checkSize(fileSize int, unwritten bool) error {
 	if unwritten && ds.n > h5maxFill && ds.nbytes > maxInflate(fileSize) {
-		return nil, fmt.Errorf("unsupported: %s %s was never written: %d values, all its fill value, more than the %d read of a dataset with nothing stored (nothing to score: write the data first)",
+		return fmt.Errorf("unsupported: %s %s was never written: %d values, all its fill value, more than the %d read of a dataset with nothing stored (nothing to score: write the data first)",
 			ShapeString(ds.dims), ds.t.name, ds.n, h5maxFill)
 	}
 	if !unwritten && ds.nbytes > maxInflate(fileSize) {
-		return nil, fmt.Errorf("corrupt or unsupported: %s %s declares %d bytes, more than a file of %d bytes can hold", ShapeString(ds.dims), ds.t.name, ds.nbytes, fileSize)
+		return fmt.Errorf("corrupt or unsupported: %s %s declares %d bytes, more than a file of %d bytes can hold", ShapeString(ds.dims), ds.t.name, ds.nbytes, fileSize)
 	}
-	v := newH5values(ds.t, ds.n)
-	if ds.fill != nil && ds.n > 0 {
-		v.put(0, 1, ds.fill)
-		for k := 1; k < ds.n; k *= 2 {
-			if v.f32 != nil {
-				copy(v.f32[k:], v.f32[:k])
-			} else {
-				copy(v.f64[k:], v.f64[:k])
-			}
+	return nil
+}
+
+// fill sets every value to the stored value fill (nil: zero, as they are).
+func (v *h5values) fill(fill []byte) {
+	n := len(v.f32) + len(v.f64)
+	if fill == nil || n == 0 {
+		return
+	}
+	v.put(0, 1, fill)
+	for k := 1; k < n; k *= 2 {
+		if v.f32 != nil {
+			copy(v.f32[k:], v.f32[:k])
+		} else {
+			copy(v.f64[k:], v.f64[:k])
 		}
 	}
-	return v, nil
 }
 
 // h5values is a dataset's values as they are decoded: float32 for float16, float32 and 8- and
@@ -842,6 +872,24 @@ func (h *h5file) chunked(ds *h5dset) (*h5values, error) {
 	if rank > 1 && ds.chunk[rank-1] == 1 && ds.dims[rank-1] > 1 && ds.fill == nil {
 		v.touch()
 	}
+	if err := h.decodeChunks(ds, v, nil); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// h5pick chooses the chunks decodeChunks decodes and where their values go: group says whether
+// the chunk at a grid position is wanted (and which targets it holds), place converts it.
+type h5pick struct {
+	group func(scaled []uint64) (int, bool)
+	place func(c h5chunkJob, pos []int, data []byte)
+}
+
+// decodeChunks walks a chunked dataset's chunk index and decodes its chunks into v: all of them
+// into their places, or with pick the wanted ones only. Every chunk listed is checked alike
+// (in the dataset, listed once, its bytes in the file), wanted or not.
+func (h *h5file) decodeChunks(ds *h5dset, v *h5values, pick *h5pick) error {
+	rank := len(ds.dims)
 	chunkBytes := ds.t.size
 	for _, c := range ds.chunk {
 		chunkBytes *= c
@@ -863,7 +911,11 @@ func (h *h5file) chunked(ds *h5dset) (*h5values, error) {
 	if len(ds.filters) > 0 {
 		workers = max(1, min(workers, h5scratchBytes/2/max(chunkBytes, 1)))
 	}
-	dec := startH5decoder(ds, v, grid, chunkBytes, workers)
+	var place func(h5chunkJob, []int, []byte)
+	if pick != nil {
+		place = pick.place
+	}
+	dec := startH5decoder(ds, v, grid, chunkBytes, workers, place)
 	put := func(c h5chunk) error {
 		if err := h.spend(1); err != nil {
 			return err
@@ -889,6 +941,13 @@ func (h *h5file) chunked(ds *h5dset) (*h5values, error) {
 		if err != nil {
 			return fmt.Errorf("chunk %v: %v", c.scaled, err)
 		}
+		group := 0
+		if pick != nil {
+			var ok bool
+			if group, ok = pick.group(c.scaled); !ok {
+				return nil // none of the targets wanted: its bytes are not read
+			}
+		}
 		filter := len(ds.filters) > 0 && !(edge && ds.noEdge)
 		if filter {
 			// A chunk decodes to chunkBytes, or is an error: counted before it is decoded.
@@ -896,12 +955,9 @@ func (h *h5file) chunked(ds *h5dset) (*h5values, error) {
 				return fmt.Errorf("corrupt: the chunks decode to more than the %d bytes a file of %d bytes can hold", budget, len(h.buf))
 			}
 		}
-		return dec.add(h5chunkJob{cell: k, stored: stored, mask: c.mask, filter: filter})
+		return dec.add(h5chunkJob{cell: k, stored: stored, mask: c.mask, filter: filter, group: group})
 	}
-	if err := dec.wait(h.chunks(ds, grid, chunkBytes, put)); err != nil {
-		return nil, err
-	}
-	return v, nil
+	return dec.wait(h.chunks(ds, grid, chunkBytes, put))
 }
 
 // h5chunkJob is a stored chunk to decode: its cell in the grid of chunks (C order), its bytes in
@@ -911,6 +967,7 @@ type h5chunkJob struct {
 	stored []byte
 	mask   uint64
 	filter bool
+	group  int // readTargets: the chunk's targets (h5targets.groups)
 }
 
 type h5batch struct {
@@ -927,6 +984,9 @@ type h5decoder struct {
 	v          *h5values
 	grid       []uint64
 	chunkBytes int
+	// place, when set, converts a decoded chunk at chunk position pos into v instead of putChunk
+	// (readTargets: only its wanted targets)
+	place func(c h5chunkJob, pos []int, data []byte)
 
 	batch      []h5chunkJob // being listed
 	batchBytes int
@@ -943,8 +1003,8 @@ type h5decoder struct {
 // errH5stop ends the walk of a chunk index once a chunk has failed: the error is the chunk's.
 var errH5stop = errors.New("a chunk failed")
 
-func startH5decoder(ds *h5dset, v *h5values, grid []uint64, chunkBytes, workers int) *h5decoder {
-	d := &h5decoder{ds: ds, v: v, grid: grid, chunkBytes: chunkBytes, jobs: make(chan h5batch, workers)}
+func startH5decoder(ds *h5dset, v *h5values, grid []uint64, chunkBytes, workers int, place func(h5chunkJob, []int, []byte)) *h5decoder {
+	d := &h5decoder{ds: ds, v: v, grid: grid, chunkBytes: chunkBytes, place: place, jobs: make(chan h5batch, workers)}
 	for range workers {
 		d.wg.Go(d.work)
 	}
@@ -1029,7 +1089,11 @@ func (d *h5decoder) decode(c h5chunkJob, s *h5scratch, pos []int) error {
 	if len(data) != d.chunkBytes {
 		return fmt.Errorf("corrupt: chunk %v holds %d bytes, want %d", pos, len(data), d.chunkBytes)
 	}
-	d.v.putChunk(d.ds.dims, d.ds.chunk, pos, data)
+	if d.place != nil {
+		d.place(c, pos, data)
+	} else {
+		d.v.putChunk(d.ds.dims, d.ds.chunk, pos, data)
+	}
 	return nil
 }
 

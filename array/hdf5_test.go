@@ -171,11 +171,15 @@ func readAllH5(t *testing.T, name string, b []byte) []string {
 	var msgs []string
 	for _, e := range f.Arrays() {
 		a, err := f.Read(e.Name)
+		msg := checkTargetsOf(t, f, e, a)
 		if err != nil {
 			msgs = append(msgs, err.Error())
-			continue
+		} else {
+			checkDecoded(t, a)
 		}
-		checkDecoded(t, a)
+		if msg != "" {
+			msgs = append(msgs, msg)
+		}
 	}
 	return msgs
 }
@@ -232,7 +236,11 @@ func TestReadHDF5Corrupt(t *testing.T) {
 		}
 		name := filepath.Base(p)
 		c := make([]byte, len(b))
-		for i := 0; i < len(b); i += step {
+		fstep := step
+		if strings.HasPrefix(name, "targets_") {
+			fstep = 5*step + 2 // many datasets of few layouts: fewer bytes, other offsets
+		}
+		for i := 0; i < len(b); i += fstep {
 			copy(c, b)
 			c[i] ^= 0xa5
 			for _, m := range readAllH5(t, name, c) {

@@ -20,7 +20,8 @@ study_Y.hdf5 are an encoding study whose .npy twins (study_X.npy, study_Y.npy) h
 values. expected.json records, per file and dataset, the shape, the stored dtype and NumPy's
 values (flattened in C order; floats as float.hex()), under "bad" the datasets that must be
 refused with a word their error must contain, and under "links" the soft and external links
-(listed as not arrays).
+(listed as not arrays). targets_*.h5 and targets.json are for reading some targets only
+(see there).
 """
 
 import json
@@ -271,6 +272,92 @@ for fname, lv in [("matlab_classes.mat", "earliest"), ("matlab_classes_latest.ma
     with open(path, "r+b") as fh:
         head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
         fh.write(head.ljust(116) + b"\0" * 8 + b"\x00\x02IM")
+
+# Reading some targets only (ReadTargets, --brain-mask): datasets of rows x a small volume whose
+# chunks split the targets in several ways (NSD's one voxel a chunk, blocks with partial edge
+# chunks on every axis, whole rows, one chunk), compressed or not, shuffled, fletcher32, chunks
+# never written, contiguous and compact data, both libvers; targets.json records, per file and
+# dataset, NumPy's f[name][:].reshape(n, -1)[:, cols] for masks of several kinds (all the targets:
+# checked against the whole dataset's read). Values are
+# small multiples of 1/64, so that JSON holds them exactly and briefly. Its own generator: the
+# files above are unchanged.
+trng = np.random.default_rng(20260801)
+
+
+def tvals(shape, dt):
+    dt = np.dtype(dt)
+    if dt.kind == "f":
+        return (trng.integers(-2000, 2000, size=shape) / 64).astype(dt)
+    return ints_t(shape, dt)
+
+
+def ints_t(shape, dt):
+    info = np.iinfo(dt)
+    return trng.integers(max(info.min, -30000), min(info.max, 30000), size=shape, endpoint=True).astype(dt)
+
+
+def tmasks(rows, vol):
+    """Masks over the targets of a volume vol: flat column lists, ascending."""
+    total = int(np.prod(vol))
+    m = {"sparse": np.flatnonzero(trng.random(total) < 0.15), "one_last": [total - 1]}
+    if len(vol) == 3:
+        b = np.zeros(vol, bool)
+        b[1:3, 2:4, :] = True  # a region: whole rows of the last axis, some chunks of the others
+        m["block"] = np.flatnonzero(b)
+        m["corner"] = np.flatnonzero(np.pad(np.ones((1, 1, 2), bool), [(0, vol[0] - 1), (0, vol[1] - 1), (0, vol[2] - 2)]))
+    return {k: [int(c) for c in v] for k, v in m.items()}
+
+
+def trecord(path):
+    ent = {}
+    with h5py.File(path, "r") as g:
+        for name, d in g.items():
+            a = d[()]
+            flat = a.reshape(a.shape[0], -1)
+            masks = tmasks(a.shape[0], a.shape[1:])
+            ent[name] = {"shape": list(a.shape), "dtype": d.dtype.newbyteorder("=").name,
+                         "chunks": list(d.chunks) if d.chunks else None,
+                         "masks": {k: {"cols": c, "values": [v.item() for v in flat[:, c].ravel().astype(
+                             np.float64 if a.dtype.kind == "f" else np.int64)]} for k, c in masks.items()}}
+    return ent
+
+
+targets = {}
+for lv in ("earliest", "latest"):
+    fname = f"targets_{lv}.h5"
+    path = os.path.join(OUT, fname)
+    with h5py.File(path, "w", libver=lv) as f:
+        vol = (6, 3, 4, 5)
+        f.create_dataset("voxel", data=tvals(vol, np.int16), chunks=(6, 1, 1, 1))  # NSD's
+        f.create_dataset("voxel_gzip", data=tvals(vol, np.int16), chunks=(6, 1, 1, 1), compression="gzip", shuffle=True)
+        f.create_dataset("split", data=tvals(vol, np.float32), chunks=(4, 2, 3, 2), compression="gzip")  # edges on every axis
+        f.create_dataset("split_shuffle", data=tvals(vol, ">i2"), chunks=(2, 1, 3, 4), shuffle=True)
+        f.create_dataset("trial", data=tvals(vol, np.float64), chunks=(1, 3, 4, 5), fletcher32=True)
+        f.create_dataset("single", data=tvals(vol, np.float32), chunks=vol, compression="gzip")
+        d = f.create_dataset("sparse", shape=vol, dtype=np.int32, chunks=(4, 2, 2, 5), fillvalue=5)
+        d[:, 0:2, 0:2, :] = ints_t((6, 2, 2, 5), np.int32)  # the other chunks never written
+        d[5, 2, 3, 4] = -9
+        f["contiguous"] = tvals(vol, np.int16)
+        f["contiguous_be"] = tvals(vol, ">f4")
+        f["contiguous_f64"] = tvals((6, 30), np.float64)
+        compact(f, "compact", tvals((6, 3, 4), np.float32))
+        f.create_dataset("flat_f16", data=tvals((6, 30), np.float16), chunks=(4, 7))
+        d = f.create_dataset("grow", shape=(4,) + vol[1:], maxshape=(None,) + vol[1:], dtype=np.float32, chunks=(2, 1, 3, 5))
+        d[...] = tvals(d.shape, np.float32)
+        d.resize(vol)
+        d[4:] = tvals((2,) + vol[1:], np.float32)
+        d = f.create_dataset("grow2", shape=(6, 30), maxshape=(None, None), dtype=np.int16, chunks=(4, 7), compression="gzip")
+        d[...] = tvals((6, 30), np.int16)
+        f.create_dataset("unwritten", shape=vol, dtype=np.int16, chunks=(6, 2, 2, 2), fillvalue=-4)
+    targets[fname] = trecord(path)
+
+# A session for the command-line tests: 40 trials of a 4 x 5 x 6 volume, int16, NSD's chunks.
+with h5py.File(os.path.join(OUT, "targets_session.hdf5"), "w") as f:
+    f.create_dataset("betas", data=ints_t((40, 4, 5, 6), np.int16) // 20, chunks=(40, 1, 1, 1), compression="gzip", shuffle=True)
+
+with open(os.path.join(OUT, "targets.json"), "w") as fh:
+    json.dump(targets, fh, separators=(",", ":"), sort_keys=True)
+    fh.write("\n")
 
 with open(os.path.join(OUT, "expected.json"), "w") as fh:
     json.dump(expected, fh, indent=0, sort_keys=True)

@@ -1,0 +1,244 @@
+package array
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
+
+// Reading some targets of a dataset only (File.ReadTargets): a brain mask keeps 2-3% of a
+// volume's voxels, and NSD's sessions are chunked by voxel (all the trials of one voxel in a
+// chunk), so that decoding the chunks that hold a masked voxel, and converting only the masked
+// values, costs a few percent of reading the whole dataset.
+
+// h5targets are the targets (columns) wanted of a dataset of rows x the trailing axes, grouped
+// by the chunks that hold them: the cells of the grid of chunks over the trailing axes (a
+// chunk's position but for its first axis, the rows'), and within each, runs of targets next to
+// one another in the chunk and in the output.
+type h5targets struct {
+	k      int      // the targets wanted: the output's columns
+	tgrid  []uint64 // chunks along each trailing axis
+	keys   []uint64 // the trailing cells that hold a wanted target, ascending
+	starts []int    // keys[i]'s runs are runs[starts[i]:starts[i+1]]
+	runs   []h5run
+}
+
+// h5run is n wanted targets at output columns j, j+1, ..., at offsets off, off+1, ... in a
+// chunk's slab of one row (C order over the chunk's trailing axes).
+type h5run struct{ j, off, n int }
+
+// newH5targets groups cols, flat C-order indices over ds's trailing axes, by chunk.
+func newH5targets(ds *h5dset, cols []int) (*h5targets, error) {
+	tdims, tch := ds.dims[1:], ds.chunk[1:]
+	total := ds.n / ds.dims[0]
+	t := &h5targets{k: len(cols), tgrid: make([]uint64, len(tdims))}
+	for i := range tdims {
+		t.tgrid[i] = uint64((tdims[i] + tch[i] - 1) / tch[i])
+	}
+	type want struct {
+		key    uint64
+		off, j int
+	}
+	ws := make([]want, len(cols))
+	for j, c := range cols {
+		if c < 0 || c >= total {
+			return nil, fmt.Errorf("target %d out of range: %s has %d targets", c, ShapeString(ds.dims), total)
+		}
+		w := want{j: j}
+		kmul, omul, rest := uint64(1), 1, c
+		for i := len(tdims) - 1; i >= 0; i-- {
+			idx := rest % tdims[i]
+			rest /= tdims[i]
+			w.key += uint64(idx/tch[i]) * kmul
+			w.off += idx % tch[i] * omul
+			kmul *= t.tgrid[i]
+			omul *= tch[i]
+		}
+		ws[j] = w
+	}
+	slices.SortFunc(ws, func(a, b want) int {
+		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.off, b.off), cmp.Compare(a.j, b.j))
+	})
+	for i, w := range ws {
+		if i == 0 || w.key != ws[i-1].key {
+			t.keys = append(t.keys, w.key)
+			t.starts = append(t.starts, len(t.runs))
+		} else if r := &t.runs[len(t.runs)-1]; r.off+r.n == w.off && r.j+r.n == w.j {
+			r.n++
+			continue
+		}
+		t.runs = append(t.runs, h5run{j: w.j, off: w.off, n: 1})
+	}
+	t.starts = append(t.starts, len(t.runs))
+	return t, nil
+}
+
+// group is the index in keys of the chunk at grid position scaled, if it holds a wanted target.
+func (t *h5targets) group(scaled []uint64) (int, bool) {
+	return slices.BinarySearch(t.keys, linear(t.tgrid, scaled[1:]))
+}
+
+// place converts the wanted targets of a decoded chunk (at chunk position pos) into v, the
+// output of rows x k.
+func (t *h5targets) place(ds *h5dset, v *h5values, g int, pos []int, data []byte) {
+	r0 := pos[0] * ds.chunk[0]
+	rows := min(ds.chunk[0], ds.dims[0]-r0)
+	slab := len(data) / ds.chunk[0] / ds.t.size // a row's elements in the chunk
+	es := ds.t.size
+	for _, r := range t.runs[t.starts[g]:t.starts[g+1]] {
+		if slab == 1 { // one target a chunk (NSD's): its rows are contiguous
+			v.put(r0*t.k+r.j, t.k, data[:rows*es])
+			continue
+		}
+		for i := range rows {
+			src := (i*slab + r.off) * es
+			v.put((r0+i)*t.k+r.j, 1, data[src:src+r.n*es])
+		}
+	}
+}
+
+// gatherTargets converts the wanted targets of data stored whole in C order (contiguous or compact) into
+// v, runs of consecutive targets at a time.
+func gatherTargets(v *h5values, raw []byte, rows int, cols []int) {
+	es, k := v.t.size, len(cols)
+	total := len(raw) / es / rows
+	type run struct{ j, c, n int }
+	var runs []run
+	for j, c := range cols {
+		if n := len(runs); n > 0 && runs[n-1].c+runs[n-1].n == c && runs[n-1].j+runs[n-1].n == j {
+			runs[n-1].n++
+			continue
+		}
+		runs = append(runs, run{j, c, 1})
+	}
+	for i := range rows {
+		for _, r := range runs {
+			src := (i*total + r.c) * es
+			v.put(i*k+r.j, 1, raw[src:src+r.n*es])
+		}
+	}
+}
+
+// readTargets reads the targets cols (flat C-order indices over the axes after the first) of a
+// dataset of at least two axes and some data: rows x len(cols) values, the same as the whole
+// dataset's read would hold there. Chunked data have only the chunks that hold a wanted target
+// decoded; every chunk is checked as a whole read checks it, but for its contents.
+func (h *h5file) readTargets(ds *h5dset, cols []int) (*h5values, error) {
+	rows := ds.dims[0]
+	for _, c := range cols {
+		if c < 0 || c >= ds.n/rows {
+			return nil, fmt.Errorf("target %d out of range: %s has %d targets", c, ShapeString(ds.dims), ds.n/rows)
+		}
+	}
+	var raw []byte
+	var err error
+	switch ds.class {
+	case 0:
+		if len(ds.compact) < ds.nbytes {
+			return nil, fmt.Errorf("corrupt: compact data of %d bytes for %s %s (%d bytes)", len(ds.compact), ShapeString(ds.dims), ds.t.name, ds.nbytes)
+		}
+		raw = ds.compact[:ds.nbytes]
+	case 1:
+		switch {
+		case h.undef(ds.addr): // never written
+			if err := ds.checkSize(len(h.buf), true); err != nil {
+				return nil, err
+			}
+			v := newH5values(ds.t, rows*len(cols))
+			v.fill(ds.fill)
+			return v, nil
+		case ds.csize < uint64(ds.nbytes):
+			return nil, fmt.Errorf("corrupt: contiguous data of %d bytes for %s %s (%d bytes)", ds.csize, ShapeString(ds.dims), ds.t.name, ds.nbytes)
+		}
+		if raw, err = h.at(ds.addr, uint64(ds.nbytes)); err != nil {
+			return nil, err
+		}
+	default:
+		if err := ds.checkSize(len(h.buf), h.undef(ds.addr) && ds.index != 2); err != nil {
+			return nil, err
+		}
+		sel, err := newH5targets(ds, cols)
+		if err != nil {
+			return nil, err
+		}
+		v := newH5values(ds.t, rows*len(cols))
+		v.fill(ds.fill) // chunks never written
+		pick := &h5pick{group: sel.group, place: func(c h5chunkJob, pos []int, data []byte) {
+			sel.place(ds, v, c.group, pos, data)
+		}}
+		if err := h.decodeChunks(ds, v, pick); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+	v := newH5values(ds.t, rows*len(cols))
+	gatherTargets(v, raw, rows, cols)
+	return v, nil
+}
+
+// ReadTargets reads the targets cols of the array named name (as Read names it): the columns of
+// its matrix (Array.Matrix: rows first, the other axes flattened in C order), as a rows x
+// len(cols) array in C order, of the precision and dtype Read gives. cols may come in any order.
+// Of an HDF5 dataset (not a MATLAB file's) only the chunks that hold one of the targets are
+// decoded, and only those targets' values converted: a brain mask's voxels of a session of NSD,
+// chunked by voxel, cost a few percent of the whole session's time and memory. Damage the whole
+// read would report is reported alike, but for chunks holding no wanted target, whose contents
+// are not read. Other arrays are read whole, and the columns copied.
+func (f *File) ReadTargets(name string, cols []int) (*Array, error) {
+	e := f.byName[name]
+	if e == nil || e.targets == nil || e.Err != nil {
+		return f.readTargetsWhole(name, cols)
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.closed {
+		return nil, fmt.Errorf("%s: read after Close", e.label)
+	}
+	a, err := e.targets(f, e, cols)
+	if err != nil {
+		return nil, err
+	}
+	a.Name = e.Name
+	return a, nil
+}
+
+// readTargetsWhole is ReadTargets by reading the whole array.
+func (f *File) readTargetsWhole(name string, cols []int) (*Array, error) {
+	a, err := f.Read(name)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	m, err := a.Matrix()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.path, err) // the array's name alone would not say which file
+	}
+	for _, c := range cols {
+		if c < 0 || c >= m.Cols {
+			return nil, fmt.Errorf("%s: target %d out of range: %s has %d targets", a.Name, c, ShapeString(a.Shape), m.Cols)
+		}
+	}
+	out := &Array{Name: a.Name, Shape: []int{m.Rows, len(cols)}, DType: a.DType}
+	at := func(i, c int) int { // where element (i, c) of the matrix is
+		if m.ColMajor {
+			return c*m.Rows + i
+		}
+		return i*m.Cols + c
+	}
+	if m.F32 != nil {
+		out.F32 = make([]float32, m.Rows*len(cols))
+		for i := range m.Rows {
+			for j, c := range cols {
+				out.F32[i*len(cols)+j] = m.F32[at(i, c)]
+			}
+		}
+	} else {
+		out.F64 = make([]float64, m.Rows*len(cols))
+		for i := range m.Rows {
+			for j, c := range cols {
+				out.F64[i*len(cols)+j] = m.F64[at(i, c)]
+			}
+		}
+	}
+	return out, nil
+}

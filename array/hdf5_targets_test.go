@@ -1,0 +1,281 @@
+package array
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// targets.json (testdata/gen_hdf5.py): per file and dataset, NumPy's
+// f[name][:].reshape(n, -1)[:, cols] for masks of several kinds.
+type h5expTargets struct {
+	Shape  []int
+	DType  string
+	Chunks []int
+	Masks  map[string]struct {
+		Cols   []int
+		Values []float64
+	}
+}
+
+func loadTargetsExpected(t testing.TB) map[string]map[string]h5expTargets {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(hdf5Dir, "targets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]map[string]h5expTargets
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// arrayValue is element i of an array read as floats.
+func arrayValue(a *Array, i int) float64 {
+	if a.F32 != nil {
+		return float64(a.F32[i])
+	}
+	return a.F64[i]
+}
+
+// Masked targets of h5py-written datasets, chunked every way (one voxel a chunk, blocks with edge
+// chunks, whole rows, one chunk; compressed or not, shuffled, fletcher32, chunks never written),
+// contiguous and compact, both libvers, read as NumPy selects them; all the targets, and targets
+// out of order or repeated, as the whole dataset's read holds them.
+func TestReadTargetsFixtures(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4))) // several workers
+	exp := loadTargetsExpected(t)
+	if len(exp) != 2 {
+		t.Fatalf("%d files in targets.json, want 2", len(exp))
+	}
+	for fname, datasets := range exp {
+		f, err := Open(filepath.Join(hdf5Dir, fname))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(datasets) < 14 {
+			t.Fatalf("%s: %d datasets", fname, len(datasets))
+		}
+		for name, d := range datasets {
+			label := fname + ":" + name
+			if f.Lookup(name).targets == nil {
+				t.Errorf("%s: read whole for its targets", label)
+			}
+			masks := 0
+			for mname, mk := range d.Masks {
+				a, err := f.ReadTargets(name, mk.Cols)
+				if err != nil {
+					t.Fatalf("%s %s: %v", label, mname, err)
+				}
+				if !slices.Equal(a.Shape, []int{d.Shape[0], len(mk.Cols)}) || a.DType != d.DType {
+					t.Fatalf("%s %s: shape %v %s, want %d x %d %s", label, mname, a.Shape, a.DType, d.Shape[0], len(mk.Cols), d.DType)
+				}
+				if n := len(a.F32) + len(a.F64); n != len(mk.Values) {
+					t.Fatalf("%s %s: %d values, want %d", label, mname, n, len(mk.Values))
+				}
+				for i, want := range mk.Values {
+					if got := arrayValue(a, i); got != want {
+						t.Fatalf("%s %s: element %d = %v, want %v", label, mname, i, got, want)
+					}
+				}
+				masks++
+			}
+			if masks < 2 {
+				t.Errorf("%s: %d masks", label, masks)
+			}
+			whole, err := f.Read(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := whole.Matrix()
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := make([]int, m.Cols)
+			for j := range all {
+				all[j] = j
+			}
+			rng := rand.New(rand.NewPCG(uint64(len(name)), 9))
+			shuffled := slices.Clone(all)
+			rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+			repeated := []int{m.Cols - 1, 0, m.Cols - 1, m.Cols / 2, m.Cols/2 + 1, m.Cols/2 + 2, 0}
+			for _, cols := range [][]int{all, shuffled, repeated} {
+				a, err := f.ReadTargets(name, cols)
+				if err != nil {
+					t.Fatalf("%s: %v", label, err)
+				}
+				if (a.F32 == nil) != (m.F32 == nil) {
+					t.Fatalf("%s: precision differs from the whole read's", label)
+				}
+				for i := range m.Rows {
+					for j, c := range cols {
+						if got, want := arrayValue(a, i*len(cols)+j), m.At(i, c); got != want {
+							t.Fatalf("%s: cols %v: (%d, %d) = %v, want %v", label, cols[:min(len(cols), 8)], i, j, got, want)
+						}
+					}
+				}
+			}
+			whole.Close()
+		}
+		f.Close()
+	}
+}
+
+// Other arrays (.npy, a MATLAB file's) are read whole, their columns copied; targets out of
+// range are an error of one line.
+func TestReadTargetsWhole(t *testing.T) {
+	f, err := Open(filepath.Join(hdf5Dir, "matlab.mat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	a, err := f.ReadTargets("X", []int{2, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := f.Read("X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := whole.Matrix()
+	if !slices.Equal(a.Shape, []int{4, 2}) {
+		t.Fatalf("shape %v", a.Shape)
+	}
+	for i := range 4 {
+		if a.F64[2*i] != m.At(i, 2) || a.F64[2*i+1] != m.At(i, 0) {
+			t.Fatalf("row %d: %v, want %v %v", i, a.F64[2*i:2*i+2], m.At(i, 2), m.At(i, 0))
+		}
+	}
+	g, err := Open(filepath.Join(hdf5Dir, "targets_latest.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for _, file := range []*File{f, g} {
+		name := file.Names()[0]
+		_, err := file.ReadTargets(name, []int{0, 1 << 20})
+		if err == nil || !strings.Contains(err.Error(), "target 1048576 out of range") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: err %v", file.Path(), err)
+		}
+	}
+}
+
+// NSD's layout (all trials of a voxel in a chunk) and others, built in memory: only the chunks
+// that hold a wanted target are decoded, and the values are those of the whole read; a corrupt
+// chunk is an error when it holds a wanted target, and is not read otherwise.
+func TestReadTargetsChunksDecoded(t *testing.T) {
+	dims := []int{30, 5, 6, 7}
+	for _, cdims := range [][]int{{30, 1, 1, 1}, {4, 1, 4, 1}, {7, 2, 1, 3}, {1, 5, 6, 7}} {
+		for _, gzip := range []bool{false, true} {
+			label := fmt.Sprintf("chunks %v gzip %v", cdims, gzip)
+			h, ds, want := h5testChunked(t, dims, cdims, gzip, func(cell int) bool { return cell%7 == 3 }, -5, 4)
+			cols := []int{0, 1, 2, 40, 41, 100, 209}
+			decoded := 0
+			sel, err := newH5targets(ds, cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := h.readTargets(ds, cols)
+			if err != nil {
+				t.Fatalf("%s: %v", label, err)
+			}
+			for i := range dims[0] {
+				for j, c := range cols {
+					if got, w := v.f32[i*len(cols)+j], float32(want[i*210+c]); got != w {
+						t.Fatalf("%s: (%d, %d) = %v, want %v", label, i, c, got, w)
+					}
+				}
+			}
+			// the chunks decoded: those whose trailing position holds a wanted target
+			grid := []uint64{uint64((30 + cdims[0] - 1) / cdims[0]), uint64((5 + cdims[1] - 1) / cdims[1]), uint64((6 + cdims[2] - 1) / cdims[2]), uint64((7 + cdims[3] - 1) / cdims[3])}
+			total := 0
+			forGrid(grid, func(pos []uint64) error {
+				total++
+				if _, ok := sel.group(pos); ok {
+					decoded++
+				}
+				return nil
+			})
+			if cdims[1] == 1 && decoded*10 > total*3 {
+				t.Errorf("%s: %d of %d chunks wanted", label, decoded, total)
+			}
+		}
+	}
+	// Break every chunk but those of target 0 (one voxel a chunk): the target still reads, and
+	// a broken one is an error of one line naming its chunk.
+	h, ds, want := h5testChunked(t, []int{20, 3, 4}, []int{20, 1, 1}, true, nil, 0, 5)
+	leaf := h.buf[ds.addr+24:]
+	const entry = 4 + 4 + 8*4 + 8 // size, filter mask, offsets (rank + 1), address
+	for cell := 1; cell < 12; cell++ {
+		h.buf[binary.LittleEndian.Uint64(leaf[cell*entry+entry-8:])] = 0xff
+	}
+	v, err := h.readTargets(ds, []int{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if v.f32[i] != float32(want[i*12]) {
+			t.Fatalf("row %d: %v, want %d", i, v.f32[i], want[i*12])
+		}
+	}
+	if _, err := h.readDataset(ds, nil); err == nil || !strings.HasPrefix(err.Error(), "chunk [0 0 1]: deflate") {
+		t.Errorf("whole read: %v", err)
+	}
+	if _, err := h.readTargets(ds, []int{0, 5}); err == nil || !strings.HasPrefix(err.Error(), "chunk [0 1 1]: deflate") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("target 5: %v", err)
+	}
+}
+
+// checkTargetsOf reads some targets of entry e (every third, at most 64) when it has them, and
+// checks them against whole, the whole array's read (nil if it failed): the same values where
+// both read. It returns ReadTargets' error's message.
+func checkTargetsOf(t *testing.T, f *File, e *Entry, whole *Array) string {
+	t.Helper()
+	if e.Err != nil || len(e.Shape) < 2 {
+		return ""
+	}
+	rows, total := e.Shape[0], 1
+	for _, d := range e.Shape[1:] {
+		total *= d
+	}
+	if rows == 0 || total == 0 || rows > 1<<20 {
+		return ""
+	}
+	var cols []int
+	for c := 0; c < total && len(cols) < 64; c += 3 {
+		cols = append(cols, c)
+	}
+	a, err := f.ReadTargets(e.Name, cols)
+	if err != nil {
+		return err.Error()
+	}
+	defer a.Close()
+	if !slices.Equal(a.Shape, []int{rows, len(cols)}) || (a.F32 == nil) == (a.F64 == nil) || len(a.F32)+len(a.F64) != rows*len(cols) {
+		t.Fatalf("%s: targets shaped %v, %d float32s, %d float64s", e.Name, a.Shape, len(a.F32), len(a.F64))
+	}
+	if whole == nil || whole.F32 == nil && whole.F64 == nil {
+		return ""
+	}
+	m, err := whole.Matrix()
+	if err != nil {
+		return ""
+	}
+	for i := range rows {
+		for j, c := range cols {
+			got, want := arrayValue(a, i*len(cols)+j), m.At(i, c)
+			if math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("%s: target %d row %d = %v, the whole read's %v", e.Name, c, i, got, want)
+			}
+		}
+	}
+	return ""
+}
