@@ -351,9 +351,18 @@ for lv in ("earliest", "latest"):
         f.create_dataset("unwritten", shape=vol, dtype=np.int16, chunks=(6, 2, 2, 2), fillvalue=-4)
     targets[fname] = trecord(path)
 
-# A session for the command-line tests: 40 trials of a 4 x 5 x 6 volume, int16, NSD's chunks.
+# A session for the command-line tests: 40 trials of a 4 x 5 x 6 volume, int16, NSD's chunks;
+# targets_session.json says where the chunks of voxels (0, 0, 0) and (3, 4, 5) are stored, for
+# tests that damage them.
 with h5py.File(os.path.join(OUT, "targets_session.hdf5"), "w") as f:
-    f.create_dataset("betas", data=ints_t((40, 4, 5, 6), np.int16) // 20, chunks=(40, 1, 1, 1), compression="gzip", shuffle=True)
+    d = f.create_dataset("betas", data=ints_t((40, 4, 5, 6), np.int16) // 20, chunks=(40, 1, 1, 1), compression="gzip", shuffle=True)
+    where = {}
+    for v in [(0, 0, 0), (3, 4, 5)]:
+        info = d.id.get_chunk_info_by_coord((0,) + v)
+        where["chunk_%d%d%d" % v] = {"offset": info.byte_offset, "size": info.size}
+with open(os.path.join(OUT, "targets_session.json"), "w") as fh:
+    json.dump(where, fh, sort_keys=True)
+    fh.write("\n")
 
 with open(os.path.join(OUT, "targets.json"), "w") as fh:
     json.dump(targets, fh, separators=(",", ":"), sort_keys=True)

@@ -107,7 +107,9 @@ func runCeiling(c *cli.Context) error {
 	}
 	// each file masked as soon as it is read: its whole data, decoded, are then let go before the
 	// next is read (NSD's sessions: one at a time, not 40 whole volumes at once)
-	ys, err := loadTrialFiles(paths, c.String("brain-array"), func(y *input) error { return applyMask(c, y) })
+	member := c.String("brain-array")
+	ys, err := loadTrialFiles(paths, func(p string) (*input, bool, error) { return loadBrainMasked(c, p, member) },
+		func(y *input) error { return applyMask(c, y) })
 	if err != nil {
 		return err
 	}
@@ -272,9 +274,10 @@ func runCeiling(c *cli.Context) error {
 	return nil
 }
 
-// loadTrialFiles reads the --brain files of trials, which must have the same targets, calling
-// prepare on each as soon as it is read (before the next).
-func loadTrialFiles(paths []string, member string, prepare func(*input) error) ([]*input, error) {
+// loadTrialFiles reads the --brain files of trials, which must have the same targets, with load
+// (loadBrainMasked), calling prepare on each as soon as it is read (before the next) unless load
+// has (the masked targets of an HDF5 file read).
+func loadTrialFiles(paths []string, load func(path string) (y *input, prepared bool, err error), prepare func(*input) error) ([]*input, error) {
 	if err := array.CheckHemispheres(paths, make([]*array.Geometry, len(paths))); err != nil { // by name, before reading
 		return nil, err
 	}
@@ -287,14 +290,21 @@ func loadTrialFiles(paths []string, member string, prepare func(*input) error) (
 		return nil, err
 	}
 	for _, p := range paths {
-		y, err := loadBrain(p, member)
+		y, prepared, err := load(p)
 		if err != nil {
 			return fail(err)
 		}
-		ys, spaces = append(ys, y), append(spaces, y.geo)
+		own := y.geo
+		if prepared {
+			own = nil // an HDF5 file's, none: y.geo is the mask's
+		}
+		ys, spaces = append(ys, y), append(spaces, own)
 		if first := ys[0]; !slices.Equal(y.shape[1:], first.shape[1:]) {
 			return fail(fmt.Errorf("%s: targets shaped %s, but %s's are shaped %s: the --brain files must have the same targets",
 				y.name(), array.ShapeString(y.shape[1:]), first.name(), array.ShapeString(first.shape[1:])))
+		}
+		if prepared {
+			continue
 		}
 		if err := prepare(y); err != nil {
 			return fail(err)

@@ -127,14 +127,11 @@ func runRSA(c *cli.Context) error {
 	if err := checkBrainEpochs(c); err != nil {
 		return err
 	}
-	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"), c.StringSlice("brain-ids"))
+	y, err := loadMaskedBrain(c)
 	if err != nil {
 		return err
 	}
 	defer y.close()
-	if err := applyMask(c, y); err != nil {
-		return err
-	}
 	meta, err := rsaROIs(c, y)
 	if err != nil {
 		return err

@@ -168,14 +168,11 @@ func runSweep(c *cli.Context) error {
 	if err := checkBrainEpochs(c); err != nil {
 		return err
 	}
-	y, err := loadBrainFiles(c.StringSlice("brain"), c.String("brain-array"), c.StringSlice("brain-ids"))
+	y, err := loadMaskedBrain(c)
 	if err != nil {
 		return err
 	}
 	defer y.close()
-	if err := applyMask(c, y); err != nil {
-		return err
-	}
 	if err := checkMetaParts(c, y); err != nil {
 		return err
 	}

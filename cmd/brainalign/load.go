@@ -28,6 +28,9 @@ type input struct {
 	arrs   []*array.Array
 	geo    *array.Geometry // NIfTI or MGH input: its space, for writing results as volumes
 	mask   *targetMask     // --brain-mask: m holds the masked targets only
+	// targets, set while a mask is applied to an input not yet read (loadBrainMasked), reads the
+	// masked targets: m has the data's size but no values
+	targets func(cols []int) (engine.Matrix, error)
 	// parts are the files of brain data joined along targets (joinBrain), in order: options
 	// given once per file (masks, spaces, ceilings, ROIs, coordinates) are checked against them
 	// (checkPart).
@@ -158,34 +161,11 @@ func (in *input) name() string {
 // matrix with rows first and the other axes flattened in C order; memberFlag is the flag that
 // names a member, for errors.
 func loadMatrix(path, member, memberFlag string) (*input, error) {
-	// Open reads headers only: of a bundle, only the array used is read (decompressed), and a
-	// corrupt member elsewhere does not matter.
-	f, err := array.Open(path)
+	f, in, member, err := openMember(path, member, memberFlag)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close() // the array read keeps its own hold on the file's map
-	names := f.Names()
-	in := &input{path: path}
-	switch {
-	case member != "":
-		if f.Lookup(member) == nil {
-			if _, err := f.Read(member); err != nil && !strings.Contains(err.Error(), "no array named") {
-				return nil, err // a member that is not an array (meta.json) says so
-			}
-			return nil, fmt.Errorf("%s: no array named %q (have %s)", path, member, memberNames(names))
-		}
-		in.member = member
-	case len(names) == 1:
-		member = names[0]
-		if !strings.HasSuffix(path, ".npy") && !array.IsNeuro(path) && !array.IsFIF(path) {
-			in.member = member
-		}
-	case len(names) == 0:
-		return nil, fmt.Errorf("%s: holds no array", path)
-	default:
-		return nil, fmt.Errorf("%s: holds %d arrays (%s); name one with %s", path, len(names), memberNames(names), memberFlag)
-	}
 	a, err := f.Read(member)
 	if err != nil {
 		return nil, err
@@ -202,6 +182,44 @@ func loadMatrix(path, member, memberFlag string) (*input, error) {
 	m.Shape = a.Shape
 	in.m, in.shape, in.dtype, in.geo = m, a.Shape, a.DType, a.Geometry
 	return in, nil
+}
+
+// openMember opens an array file and finds the array to read: the member named member of a
+// bundle, or its only one (memberFlag names a member in errors). It returns the file, open, an
+// input for it without data, and the array's name in the file.
+func openMember(path, member, memberFlag string) (*array.File, *input, string, error) {
+	// Open reads headers only: of a bundle, only the array used is read (decompressed), and a
+	// corrupt member elsewhere does not matter.
+	f, err := array.Open(path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	fail := func(err error) (*array.File, *input, string, error) {
+		f.Close()
+		return nil, nil, "", err
+	}
+	names := f.Names()
+	in := &input{path: path}
+	switch {
+	case member != "":
+		if f.Lookup(member) == nil {
+			if _, err := f.Read(member); err != nil && !strings.Contains(err.Error(), "no array named") {
+				return fail(err) // a member that is not an array (meta.json) says so
+			}
+			return fail(fmt.Errorf("%s: no array named %q (have %s)", path, member, memberNames(names)))
+		}
+		in.member = member
+	case len(names) == 1:
+		member = names[0]
+		if !strings.HasSuffix(path, ".npy") && !array.IsNeuro(path) && !array.IsFIF(path) {
+			in.member = member
+		}
+	case len(names) == 0:
+		return fail(fmt.Errorf("%s: holds no array", path))
+	default:
+		return fail(fmt.Errorf("%s: holds %d arrays (%s); name one with %s", path, len(names), memberNames(names), memberFlag))
+	}
+	return f, in, member, nil
 }
 
 // loadBrain is loadMatrix for brain data: at least 2-d (images x targets, images x channels x

@@ -86,7 +86,15 @@ func (mk *targetMask) apply(y *input) error {
 			// (channels x times, a volume's axes) and space
 			mk.shape, mk.geo = slices.Clone(trailing), nil
 		}
-		sel := selectColumns(y.m, mk.cols)
+		var sel engine.Matrix
+		if y.targets != nil {
+			var err error
+			if sel, err = y.targets(mk.cols); err != nil {
+				return err
+			}
+		} else {
+			sel = selectColumns(y.m, mk.cols)
+		}
 		sel.Shape, sel.SourceColumns = y.shape, mk.cols // errors name a value where it is in the file
 		y.m = sel
 		y.release()
@@ -160,6 +168,88 @@ func checkGrids(flag string, paths []string, space *array.Geometry, what string)
 		}
 	}
 	return nil
+}
+
+// maskedReads lets loadBrainMasked read the masked targets only (tests turn it off to compare).
+var maskedReads = true
+
+// loadBrainMasked is loadBrain of path followed by applyMask, where the brain file is HDF5 and
+// --brain-mask one mask of its targets: only the masked targets are read
+// (array.File.ReadTargets: of NSD's sessions, chunked by voxel, the chunks of the masked voxels),
+// and y is what applyMask would make of the whole read. Otherwise (masked false) y is
+// loadBrain's, the mask still to be applied: other formats, and a mask that does not fit the
+// data (its error, as each error, then comes as it came before).
+func loadBrainMasked(c *cli.Context, path, member string) (y *input, masked bool, err error) {
+	masks := c.StringSlice("brain-mask")
+	if !maskedReads || len(masks) != 1 || !array.IsHDF5(path) {
+		y, err = loadBrain(path, member)
+		return y, false, err
+	}
+	mk, err := readMask(masks[0])
+	if err != nil { // reported by applyMask, after the data are read, as before
+		y, err = loadBrain(path, member)
+		return y, false, err
+	}
+	f, in, member, err := openMember(path, member, "--brain-array")
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	e := f.Lookup(member)
+	if e == nil || e.Err != nil || len(e.Shape) < 2 || e.Shape[0] == 0 || !mk.fits(e.Shape[1:]) {
+		y, err = loadBrain(path, member)
+		return y, false, err
+	}
+	rows := e.Shape[0]
+	in.shape, in.dtype = slices.Clone(e.Shape), e.DType
+	in.m = engine.Matrix{Rows: rows, Cols: mk.size()}
+	in.targets = func(cols []int) (engine.Matrix, error) {
+		a, err := f.ReadTargets(member, cols)
+		if err != nil {
+			return engine.Matrix{}, err
+		}
+		return a.Matrix() // the array's own memory, not the file's
+	}
+	err = mk.apply(in)
+	in.targets = nil
+	if err != nil {
+		return nil, true, err
+	}
+	return in, true, nil
+}
+
+// loadMaskedBrain reads --brain (loadBrainFiles) and applies --brain-mask (applyMask), reading
+// only the masked targets of one HDF5 file (loadBrainMasked).
+func loadMaskedBrain(c *cli.Context) (*input, error) {
+	paths, ids, member := c.StringSlice("brain"), c.StringSlice("brain-ids"), c.String("brain-array")
+	var y *input
+	var masked bool
+	var err error
+	if len(paths) == 1 && len(ids) <= 1 {
+		y, masked, err = loadBrainMasked(c, paths[0], member)
+	} else {
+		y, err = loadBrainFiles(paths, member, ids)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !masked {
+		if err := applyMask(c, y); err != nil {
+			y.close()
+			return nil, err
+		}
+	}
+	return y, nil
+}
+
+// fits reports whether the mask is over targets shaped trailing: as many, of the same shape
+// unless one of them is flat (apply's first case, without its error).
+func (mk *targetMask) fits(trailing []int) bool {
+	n := 1
+	for _, d := range trailing {
+		n *= d
+	}
+	return n == mk.size() && !(len(trailing) > 1 && len(mk.shape) > 1 && !slices.Equal(trailing, mk.shape))
 }
 
 // applyMask applies --brain-mask, when given, to y.
