@@ -279,3 +279,89 @@ func checkTargetsOf(t *testing.T, f *File, e *Entry, whole *Array) string {
 	}
 	return ""
 }
+
+// h5testVoxels builds in memory an int16 dataset of dims chunked by voxel (all its rows in a
+// chunk, as NSD's betas), unfiltered, the chunks allocated early (the implicit index: one after
+// another in C order): quick to build at NSD's size, where h5testChunked's one B-tree leaf
+// would not hold the chunks.
+func h5testVoxels(dims []int) (*h5file, *h5dset) {
+	rows, n := dims[0], 1
+	for _, d := range dims {
+		n *= d
+	}
+	cdims := slices.Clone(dims)
+	for i := 1; i < len(cdims); i++ {
+		cdims[i] = 1
+	}
+	ds := &h5dset{name: "betas", dims: dims, n: n, nbytes: 2 * n, t: dtype{name: "int16", kind: 'i', size: 2},
+		class: 2, chunk: cdims, index: 2, addr: 8}
+	buf := make([]byte, 8+2*n)
+	voxels := n / rows
+	for v := range voxels {
+		chunk := buf[8+2*v*rows:]
+		x := uint32(v)*2654435761 + 1
+		for r := range rows {
+			x ^= x << 13
+			x ^= x >> 17
+			x ^= x << 5
+			binary.LittleEndian.PutUint16(chunk[2*r:], uint16(int16(x%2001)-1000))
+		}
+	}
+	return &h5file{buf: buf, so: 8, sl: 8}, ds
+}
+
+// BenchmarkHDF5Targets reads the voxels of a 3% mask of an NSD session (750 x 83 x 104 x 81
+// int16, 1.0 GB, one voxel a chunk; with -short 150 x 32 x 40 x 40, also deflated): the whole
+// dataset decoded and the masked columns copied, as --brain-mask did, against readTargets.
+func BenchmarkHDF5Targets(b *testing.B) {
+	type layout struct {
+		name string
+		h    *h5file
+		ds   *h5dset
+	}
+	var layouts []layout
+	if testing.Short() {
+		dims := []int{150, 32, 40, 40}
+		h, ds := h5testVoxels(dims)
+		layouts = append(layouts, layout{"voxel", h, ds})
+		h, ds, _ = h5testChunked(b, dims, []int{150, 1, 1, 1}, true, nil, 0, 1)
+		layouts = append(layouts, layout{"voxel-gzip", h, ds})
+	} else {
+		h, ds := h5testVoxels([]int{750, 83, 104, 81})
+		layouts = append(layouts, layout{"nsd-voxel", h, ds})
+	}
+	for _, l := range layouts {
+		rows, total := l.ds.dims[0], l.ds.n/l.ds.dims[0]
+		rng := rand.New(rand.NewPCG(3, 3))
+		var cols []int
+		for c := range total {
+			if rng.Float64() < 0.03 {
+				cols = append(cols, c)
+			}
+		}
+		b.Run(l.name+"/whole", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				v, err := l.h.readDataset(l.ds, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out := make([]float32, rows*len(cols)) // the masked columns, as selectColumns copies them
+				for i := range rows {
+					row := v.F32[i*total : (i+1)*total]
+					for j, c := range cols {
+						out[i*len(cols)+j] = row[c]
+					}
+				}
+			}
+		})
+		b.Run(l.name+"/targets", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := l.h.readTargets(l.ds, cols); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
