@@ -16,6 +16,7 @@ func FuzzReadHDF5(f *testing.F) {
 			}
 			for _, e := range file.Arrays() {
 				a, err := file.Read(e.Name)
+				checkTargetsOf(t, file, e, a) // the same values where both read
 				if err != nil {
 					continue
 				}
