@@ -68,11 +68,13 @@ func (e *Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, err
 	if err := engine.CheckBrain(y, opts); err != nil {
 		return nil, err
 	}
-	return e.open(y, opts)
+	return e.open(y, opts, 0)
 }
 
-// open is Open after the checks (Predict's fold has test rows of another matrix than y's).
-func (e *Engine) open(y engine.Matrix, opts engine.Options) (*session, error) {
+// open is Open after the checks (Predict's fold has test rows of another matrix than y's);
+// reserve is device memory the session's work will need beyond what Score's budgeting sees
+// (Predict's new stimuli), taken off the budget before y is placed.
+func (e *Engine) open(y engine.Matrix, opts engine.Options, reserve int64) (*session, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.dev == nil {
@@ -94,6 +96,7 @@ func (e *Engine) open(y engine.Matrix, opts engine.Options) (*session, error) {
 		if opts.MemoryLimit > 0 {
 			budget = min(budget, opts.MemoryLimit-e.dev.used)
 		}
+		budget -= reserve
 		bytes := int64(y.Rows) * int64(y.Cols) * s.t.size()
 		if bytes > budget/2 {
 			return nil // streamed from the host

@@ -42,20 +42,31 @@ func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts eng
 	if opts.Weights {
 		return nil, fmt.Errorf("weights: %w on the cuda engine (the cpu engine returns them)", engine.ErrUnsupported)
 	}
-	n, nNew, m := y.Rows, xNew.Rows, y.Cols
+	n, nNew, m, d := y.Rows, xNew.Rows, y.Cols, x.Cols
 	es := int64(4)
 	if opts.Precision == engine.Float64 {
 		es = 8
 	}
-	if avail, ok := sysmem.Available(); ok && int64(nNew)*int64(m)*es > avail/2 {
-		return nil, fmt.Errorf("%w: the predictions (%d new stimuli x %d targets) take %s of host memory, more than half the %s available (predict fewer stimuli or targets at once)",
-			engine.ErrOutOfMemory, nNew, m, engine.FormatBytes(int64(nNew)*int64(m)*es), engine.FormatBytes(avail))
+	// on the host: the predictions, and a batch's as read back (at most all targets)
+	host := int64(nNew) * int64(m) * 2 * es
+	if avail, ok := sysmem.Available(); ok && host > avail/2 {
+		return nil, fmt.Errorf("%w: the predictions (%d new stimuli x %d targets) take %s of host memory with a batch's read back, more than half the %s available (predict fewer stimuli or targets at once)",
+			engine.ErrOutOfMemory, nNew, m, engine.FormatBytes(host), engine.FormatBytes(avail))
+	}
+	stacked := stackRows(x, xNew)
+	// on the device, beyond what Score's budgeting sees: the new stimuli's rows of the
+	// activations, of the factoring (their centred rows in float64; P in float64 and in the
+	// products' precision) and, with no more rows than features, their kernel with the
+	// training rows
+	reserve := int64(nNew)*int64(d)*(activationType(stacked).size()+8) + int64(padded(nNew))*int64(min(n, d))*(8+es)
+	if n <= d {
+		reserve += int64(nNew) * int64(n) * 8
 	}
 	opts.Folds = []engine.Fold{{Train: everyRow(n), Test: make([]int, nNew)}}
 	for i := range opts.Folds[0].Test {
 		opts.Folds[0].Test[i] = n + i
 	}
-	s, err := e.open(y, opts)
+	s, err := e.open(y, opts, reserve)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +80,7 @@ func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts eng
 		p.f32 = make([]float32, nNew*m)
 		values.F32 = p.f32
 	}
-	res, err := s.score(ctx, stackRows(x, xNew), p, start)
+	res, err := s.score(ctx, stacked, p, start)
 	if err != nil {
 		return nil, err
 	}
@@ -112,10 +123,10 @@ func (r *runner) keepPredictions(sp *split, b *batch, c0, mb int) error {
 			return err
 		}
 	}
-	var pred []float64
-	if sp.r > 0 { // else the products are empty: every prediction is the mean
+	var at func(k int) float64 // the batch's products as read back (nil: none, rank 0)
+	if sp.r > 0 {
 		var err error
-		if pred, err = r.readPredictions(b.pred, sp.nte*ld); err != nil {
+		if at, err = r.readPredictions(b.pred, sp.nte*ld); err != nil {
 			return err
 		}
 	}
@@ -136,30 +147,59 @@ func (r *runner) keepPredictions(sp *split, b *batch, c0, mb int) error {
 		}
 		for i := 0; i < sp.nte; i++ {
 			v := base
-			if pred != nil {
-				v += pred[j+i*ld] * undo
+			if at != nil {
+				v += at(j+i*ld) * undo
 			}
 			k := i*p.m + c0 + j
+			if math.IsNaN(v) || math.IsInf(v, 0) || (p.f32 != nil && math.Abs(v) > math.MaxFloat32) {
+				if p.err == nil {
+					p.err = fmt.Errorf("the prediction of target %d for new stimulus %d, %.3g, is beyond %s's range (new features far larger than those fitted on): use --precision float64",
+						c0+j, i, v, map[bool]string{true: "float32", false: "float64"}[p.f32 != nil])
+				}
+			}
 			if p.f64 != nil {
 				p.f64[k] = v
-				continue
+			} else {
+				p.f32[k] = float32(v)
 			}
-			if math.Abs(v) > math.MaxFloat32 && p.err == nil {
-				p.err = fmt.Errorf("the prediction of target %d for new stimulus %d, %.3g, is beyond float32's range (new features far larger than those fitted on): use --precision float64", c0+j, i, v)
-			}
-			p.f32[k] = float32(v)
 		}
 	}
 	return nil
 }
 
-// readPredictions downloads n values of the products' precision from src as float64 (float32
-// ones through a host buffer reused across batches).
-func (r *runner) readPredictions(src cu.DevicePtr, n int) ([]float64, error) {
+// maxAbs returns the largest magnitude of the rows x cols column-major float64 matrix a (ld
+// rows) on the device, read back a block of columns at a time.
+func (r *runner) maxAbs(a cu.DevicePtr, ld, rows, cols int) (float64, error) {
+	step := max(1, (8<<20)/max(ld, 1)) // columns per 64 MB
+	buf := make([]float64, min(step, cols)*ld)
+	most := 0.0
+	for c0 := 0; c0 < cols; c0 += step {
+		nc := min(step, cols-c0)
+		blk := buf[:nc*ld]
+		if err := download(blk, a+cu.DevicePtr(int64(c0)*int64(ld)*8), r.d.compute); err != nil {
+			return 0, err
+		}
+		for c := 0; c < nc; c++ {
+			for _, v := range blk[c*ld : c*ld+rows] {
+				most = max(most, math.Abs(v))
+			}
+		}
+	}
+	return most, nil
+}
+
+// readPredictions downloads n values of the products' precision from src into a host buffer
+// reused across batches, and returns an accessor of them as float64.
+func (r *runner) readPredictions(src cu.DevicePtr, n int) (func(k int) float64, error) {
 	d, p := r.d, r.pred
-	out := make([]float64, n)
 	if r.t == f64 {
-		return out, download(out, src, d.compute)
+		buf, _ := p.host.([]float64)
+		if cap(buf) < n {
+			buf = make([]float64, n)
+			p.host = buf
+		}
+		buf = buf[:n]
+		return func(k int) float64 { return buf[k] }, download(buf, src, d.compute)
 	}
 	buf, _ := p.host.([]float32)
 	if cap(buf) < n {
@@ -167,11 +207,5 @@ func (r *runner) readPredictions(src cu.DevicePtr, n int) ([]float64, error) {
 		p.host = buf
 	}
 	buf = buf[:n]
-	if err := download(buf, src, d.compute); err != nil {
-		return nil, err
-	}
-	for i, v := range buf {
-		out[i] = float64(v)
-	}
-	return out, nil
+	return func(k int) float64 { return float64(buf[k]) }, download(buf, src, d.compute)
 }

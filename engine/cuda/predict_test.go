@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"context"
+	"errors"
 	"math"
 	"testing"
 
@@ -94,4 +95,67 @@ func TestPredictMatchesCPU(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPredictHugeNewRows: new stimuli far larger than those fitted on (features of 5e37) scale
+// P by its own largest value, as the CPU engine does, not by the training rows' estimate
+// (float32 P overflowed to Inf on the device, an error where the CPU engine predicts).
+func TestPredictHugeNewRows(t *testing.T) {
+	e := newTestEngine(t)
+	const n, nNew, d, m = 120, 3, 8, 20
+	xAll, yAll := problem(n+nNew, d, m, 9)
+	x := engine.NewMatrix64(n, d, xAll.F64[:n*d])
+	y := engine.NewMatrix64(n, m, yAll.F64[:n*m])
+	big := append([]float64(nil), xAll.F64[n*d:]...)
+	for k := range big[:d] {
+		big[k] = 5e37 * (big[k] - 3) // the first new row: huge, around 0
+	}
+	xNew := engine.NewMatrix64(nNew, d, big)
+	opts := engine.Options{Alphas: engine.DefaultAlphas()}
+	want, err := fallback.New().Predict(context.Background(), x, y, xNew, opts)
+	if err != nil {
+		t.Fatalf("cpu engine: %v", err)
+	}
+	got, err := e.Predict(context.Background(), x, y, xNew, opts)
+	if err != nil {
+		t.Fatalf("cuda engine: %v", err)
+	}
+	for k, w := range want.Values.F32 {
+		if g := got.Values.F32[k]; math.Abs(float64(g-w)) > 1e-4*math.Abs(float64(w))+1e-3 {
+			t.Fatalf("prediction %d: %g, cpu engine %g", k, g, w)
+		}
+	}
+}
+
+// TestPredictMemoryMonotone: under a growing memory limit a prediction either fails with
+// ErrOutOfMemory or succeeds, and once it succeeds it succeeds under every larger limit (the
+// brain data was placed on the device without counting the new stimuli's rows, so that a limit
+// just large enough for it failed where a smaller one streamed it).
+func TestPredictMemoryMonotone(t *testing.T) {
+	e := newTestEngine(t)
+	// Y 2 MB, the new stimuli's rows on the device about 3 MB
+	const n, nNew, d, m = 100, 2500, 40, 2500
+	xAll, yAll := problem(n+nNew, d, m, 13)
+	x := engine.NewMatrix64(n, d, xAll.F64[:n*d])
+	y := engine.NewMatrix64(n, m, yAll.F64[:n*m])
+	xNew := engine.NewMatrix64(nNew, d, xAll.F64[n*d:])
+	succeeded := int64(0)
+	for limit := int64(2 << 20); limit <= 8<<20; limit += 256 << 10 {
+		opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: engine.Float64, MemoryLimit: limit}
+		_, err := e.Predict(context.Background(), x, y, xNew, opts)
+		switch {
+		case err == nil:
+			if succeeded == 0 {
+				succeeded = limit
+			}
+		case !errors.Is(err, engine.ErrOutOfMemory):
+			t.Fatalf("%s: %v", engine.FormatBytes(limit), err)
+		case succeeded > 0:
+			t.Errorf("%s: %v, though %s sufficed", engine.FormatBytes(limit), err, engine.FormatBytes(succeeded))
+		}
+	}
+	if succeeded == 0 {
+		t.Errorf("no limit up to 8 MiB sufficed")
+	}
+	t.Logf("the first limit that sufficed: %s", engine.FormatBytes(succeeded))
 }

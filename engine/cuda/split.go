@@ -379,6 +379,15 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 			return nil, r.oom("decomposition", err)
 		}
 		sp.pscale = engine.UnitScale(math.Sqrt(slices.Max(s2) / float64(ntr)))
+		if r.pred != nil {
+			// Predict's new stimuli may be far larger than the training rows the estimate
+			// above is of: P's own largest value sets the scale, as the CPU engine's
+			var most float64
+			if most, err = r.maxAbs(p64, ldp, nte, rk); err != nil {
+				return nil, err
+			}
+			sp.pscale = engine.UnitScale(most)
+		}
 		if err := d.fill64(ps, rk, sp.pscale); err != nil {
 			return nil, err
 		}
