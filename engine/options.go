@@ -216,6 +216,9 @@ type Options struct {
 	// Weights asks Predictor.Predict for the fitted model too (Prediction.Weights and
 	// Intercepts: d x targets more memory); scoring ignores it.
 	Weights bool
+	// KeepPredictions asks Score for the held-out predictions too (Result.Predictions: rows x
+	// targets more memory, on the host); Predict ignores it.
+	KeepPredictions bool
 	// Progress, if set, is called after each unit of work with done and total counts.
 	Progress func(done, total int)
 }

@@ -48,6 +48,13 @@ type Result struct {
 	Rank    []int // per fold: directions kept from the training decomposition
 	Dropped []int // per fold: directions dropped as numerically zero (rank deficiency)
 
+	// Predictions, with Options.KeepPredictions, are the out-of-fold predictions (rows x
+	// targets, row-major, float64 at any precision: a prediction of little variance around a
+	// large mean, rounded to float32, would lose the variation its r is of): each row's as
+	// predicted by the model of the fold that held it out, in the brain data's units (the
+	// intercept included, scikit-learn's cross_val_predict); NaN for rows no fold holds out.
+	Predictions Matrix
+
 	Engine    string
 	Precision Precision
 	Batches   int     // target batches per fold

@@ -138,23 +138,7 @@ func (r *runner[T]) refitAndPredict(sp *split[T], b *batch[T], idx []int) {
 	t0 := time.Now()
 	opts := r.s.opts
 	d, mb, m := sp.dec, b.mb, r.s.y.Cols
-	A := len(opts.Alphas)
-	g := make([]float64, A*d.r)
-	undo := make([]float64, A) // 1 / (each penalty's scale of g times P's scale)
-	for a, alpha := range opts.Alphas {
-		ga := g[a*d.r : (a+1)*d.r]
-		d.coefScale(alpha, ga)
-		undo[a] = 1 / (engine.ScaleToUnit(ga) * sp.pscale)
-	}
-	gz := r.bufferT("gz", d.r*mb)
-	parallelFor(d.r, func(_, j0, j1 int) {
-		for j := j0; j < j1; j++ {
-			row, zr := gz[j*mb:(j+1)*mb], b.z[j*mb:(j+1)*mb]
-			for t, a := range idx {
-				row[t] = T(g[a*d.r+j] * float64(zr[t]))
-			}
-		}
-	})
+	gz, undo := r.scaledGZ(sp, b, idx)
 	if r.pred.weights {
 		r.weights(sp, b, idx, gz, undo)
 	}
@@ -168,27 +152,9 @@ func (r *runner[T]) refitAndPredict(sp *split[T], b *batch[T], idx []int) {
 	pred := r.bufferT("pred", d.nte*mb)
 	mul(d.nte, mb, d.r, sp.p, gz, 0, pred)
 	r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
-	var mu sync.Mutex
-	parallelFor(d.nte, func(_, i0, i1 int) {
-		for i := i0; i < i1; i++ {
-			row := pred[i*mb : (i+1)*mb]
-			for t, a := range idx {
-				v := float64(row[t])*undo[a] + b.mu[t]
-				if r.pred.f64 != nil {
-					r.pred.f64[i*m+b.c0+t] = v
-					continue
-				}
-				if math.Abs(v) > math.MaxFloat32 {
-					mu.Lock()
-					if r.pred.err == nil {
-						r.pred.err = fmt.Errorf("the prediction of target %d for new stimulus %d, %.3g, is beyond float32's range (new features far larger than those fitted on): use --precision float64", b.c0+t, i, v)
-					}
-					mu.Unlock()
-				}
-				r.pred.f32[i*m+b.c0+t] = float32(v)
-			}
-		}
-	})
+	if err := storeUnscaled(pred, d.nte, b, idx, undo, r.pred.f32, r.pred.f64, m, nil); err != nil && r.pred.err == nil {
+		r.pred.err = fmt.Errorf("%w (new features far larger than those fitted on): use --precision float64", err)
+	}
 	for t, a := range idx {
 		r.pred.alphas[b.c0+t] = opts.Alphas[a]
 	}
@@ -258,4 +224,64 @@ func (r *runner[T]) weights(sp *split[T], b *batch[T], idx []int, gz []T, undo [
 			r.pred.icpt[b.c0+t] = b.mu[t] - s*back[idx[t]]
 		}
 	})
+}
+
+// scaledGZ returns gz (r x mb): each target's g(a)_j z_j at its chosen penalty (idx into the
+// grid), with each penalty's g brought to unit size (engine.UnitScale: float32 neither
+// underflows nor overflows), and undo[a], the factor that takes that scale and P's back
+// (powers of two: exact).
+func (r *runner[T]) scaledGZ(sp *split[T], b *batch[T], idx []int) (gz []T, undo []float64) {
+	d, mb, alphas := sp.dec, b.mb, r.s.opts.Alphas
+	g := make([]float64, len(alphas)*d.r)
+	undo = make([]float64, len(alphas))
+	for a, alpha := range alphas {
+		ga := g[a*d.r : (a+1)*d.r]
+		d.coefScale(alpha, ga)
+		undo[a] = 1 / (engine.ScaleToUnit(ga) * sp.pscale)
+	}
+	gz = r.bufferT("gz", d.r*mb)
+	parallelFor(d.r, func(_, j0, j1 int) {
+		for j := j0; j < j1; j++ {
+			row, zr := gz[j*mb:(j+1)*mb], b.z[j*mb:(j+1)*mb]
+			for t, a := range idx {
+				row[t] = T(g[a*d.r+j] * float64(zr[t]))
+			}
+		}
+	})
+	return gz, undo
+}
+
+// storeUnscaled writes the held-out products pred (nte x mb, scaled by scaledGZ) in the brain
+// data's units, pred undo[a] + the training mean, into row rows[i] (i when rows is nil) and
+// column b.c0 + t of f32 or f64 (m columns). It returns an error for the first value beyond
+// float32's range when storing float32 (stored as an infinity).
+func storeUnscaled[T float](pred []T, nte int, b *batch[T], idx []int, undo []float64, f32 []float32, f64 []float64, m int, rows []int) error {
+	var mu sync.Mutex
+	var first error
+	mb := b.mb
+	parallelFor(nte, func(_, i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			row, out := pred[i*mb:(i+1)*mb], i
+			if rows != nil {
+				out = rows[i]
+			}
+			for t, a := range idx {
+				v := float64(row[t])*undo[a] + b.mu[t]
+				k := out*m + b.c0 + t
+				if f64 != nil {
+					f64[k] = v
+					continue
+				}
+				if math.Abs(v) > math.MaxFloat32 {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("the prediction of target %d for row %d, %.3g, is beyond float32's range", b.c0+t, out, v)
+					}
+					mu.Unlock()
+				}
+				f32[k] = float32(v)
+			}
+		}
+	})
+	return first
 }

@@ -3,6 +3,7 @@ package fallback
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 	"unsafe"
 
@@ -18,6 +19,8 @@ type runner[T float] struct {
 	// every row of x. Otherwise test rows are rows of x.
 	xNew engine.Matrix
 	pred *prediction // Predict's output, filled batch by batch (nil when scoring)
+	// keepErr is the first held-out prediction beyond float32's range (KeepPredictions)
+	keepErr error
 	res  *engine.Result
 	degn []bool // folds x m: (fold, target) scored 0 for zero variance
 	tm   *engine.Timings
@@ -27,6 +30,8 @@ type runner[T float] struct {
 	// preBytes is the memory the decompositions started ahead hold together (an estimate), which
 	// target batches must leave room for; with Predict's output, kept to the end.
 	preBytes int64
+	// keptBytes is the memory of the held-out predictions kept (KeepPredictions)
+	keptBytes int64
 
 	// Working buffers reused across batches and folds, by role: fresh 100 MB allocations per
 	// batch cost page faults and garbage-collector work comparable to the products they feed.
@@ -99,15 +104,41 @@ func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Res
 	if err := r.checkDecompositionFits(); err != nil {
 		return nil, err
 	}
+	if opts.KeepPredictions {
+		if err := r.keepPredictions(); err != nil {
+			return nil, err
+		}
+	}
 	r.pre = r.prefetch()
+	r.preBytes += r.keptBytes
 	for f := range opts.Folds {
 		if err := r.fold(f); err != nil {
 			r.drain()
 			return nil, err
 		}
 	}
+	if r.keepErr != nil {
+		return nil, r.keepErr
+	}
 	res.Finish(r.degn)
 	return res, nil
+}
+
+// keepPredictions allocates Result.Predictions (NaN for rows no fold holds out), refusing
+// predictions that would take more than half the memory limit.
+func (r *runner[T]) keepPredictions() error {
+	n, m := r.s.y.Rows, r.s.y.Cols
+	r.keptBytes = int64(n) * int64(m) * 8
+	if limit, which := r.memoryLimit(); r.keptBytes > limit/2 {
+		return fmt.Errorf("%w: the held-out predictions (%d rows x %d targets) take %s, more than half the %s, %s",
+			engine.ErrOutOfMemory, n, m, engine.FormatBytes(r.keptBytes), which, engine.FormatBytes(limit))
+	}
+	p := engine.Matrix{Rows: n, Cols: m, F64: make([]float64, n*m)}
+	for i := range p.F64 {
+		p.F64[i] = math.NaN()
+	}
+	r.res.Predictions = p
+	return nil
 }
 
 // drain waits for decompositions still running after an error, so none outlives Score.

@@ -1,6 +1,7 @@
 package fallback
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -315,25 +316,16 @@ func (r *runner[T]) refitAndScore(f int, sp *split[T], b *batch[T], idx []int) {
 	t0 := time.Now()
 	opts := r.s.opts
 	d, mb, m := sp.dec, b.mb, r.s.y.Cols
-	A := len(opts.Alphas)
-	g := make([]float64, A*d.r)
-	for a, alpha := range opts.Alphas {
-		ga := g[a*d.r : (a+1)*d.r]
-		d.coefScale(alpha, ga)
-		engine.ScaleToUnit(ga) // a positive factor per target: r is unchanged (engine.UnitScale)
-	}
-	gz := r.bufferT("gz", d.r*mb)
-	parallelFor(d.r, func(_, j0, j1 int) {
-		for j := j0; j < j1; j++ {
-			row, zr := gz[j*mb:(j+1)*mb], b.z[j*mb:(j+1)*mb]
-			for t, a := range idx {
-				row[t] = T(g[a*d.r+j] * float64(zr[t]))
-			}
-		}
-	})
+	// each target's g(a) at a positive factor: r is unchanged (engine.UnitScale)
+	gz, undo := r.scaledGZ(sp, b, idx)
 	pred := r.bufferT("pred", d.nte*mb)
 	mul(d.nte, mb, d.r, sp.p, gz, 0, pred)
 	r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
+	if p := &r.res.Predictions; opts.KeepPredictions {
+		if err := storeUnscaled(pred, d.nte, b, idx, undo, p.F32, p.F64, m, opts.Folds[f].Test); err != nil && r.keepErr == nil {
+			r.keepErr = fmt.Errorf("%w: use --precision float64", err)
+		}
+	}
 	t0 = r.since(t0, &r.tm.Refit)
 	yte := r.buffer64("yte", d.nte*mb)
 	r.s.y.GatherCols64(opts.Folds[f].Test, b.c0, b.c0+mb, yte)

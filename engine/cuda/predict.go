@@ -107,16 +107,31 @@ func stackRows(a, b engine.Matrix) engine.Matrix {
 	return engine.NewMatrix64(rows, cols, out)
 }
 
-// keepPredictions reads back a batch's predictions (b.pred, column-major mb x nte with ld b.ld,
-// at the penalties in b.idx) and stores them in the brain data's units.
+// keepPredictions reads back a batch's predictions of Predict's new stimuli (b.pred,
+// column-major mb x nte with ld b.ld, at the penalties in b.idx) and stores them in the brain
+// data's units.
 func (r *runner) keepPredictions(sp *split, b *batch, c0, mb int) error {
-	d, opts, p, ld := r.d, r.s.opts, r.pred, b.ld
 	if err := r.presync(); err != nil {
 		return err
 	}
-	if err := download(b.hostIdx[:mb], b.idx, d.compute); err != nil {
+	if err := download(b.hostIdx[:mb], b.idx, r.d.compute); err != nil {
 		return err
 	}
+	if err := r.unscale(sp, b, c0, mb, r.pred, nil); err != nil {
+		return err
+	}
+	for j := 0; j < mb; j++ {
+		r.pred.alphas[c0+j] = r.s.opts.Alphas[b.hostIdx[j]]
+	}
+	return r.flushMarks()
+}
+
+// unscale stores a batch's held-out products (b.pred, column-major mb x nte with ld b.ld, at
+// the penalties in b.hostIdx, read back already) in p in the brain data's units: the powers
+// of two of P and g taken back, the training means and the column shift added. Test row i
+// goes to row rows[i] of p (i when rows is nil). A value beyond the output's range is p.err.
+func (r *runner) unscale(sp *split, b *batch, c0, mb int, p *prediction, rows []int) error {
+	d, opts, ld := r.d, r.s.opts, b.ld
 	mean := make([]float64, mb)
 	if !opts.NoIntercept {
 		if err := download(mean, b.mean, d.compute); err != nil {
@@ -126,12 +141,9 @@ func (r *runner) keepPredictions(sp *split, b *batch, c0, mb int) error {
 	var at func(k int) float64 // the batch's products as read back (nil: none, rank 0)
 	if sp.r > 0 {
 		var err error
-		if at, err = r.readPredictions(b.pred, sp.nte*ld); err != nil {
+		if at, err = r.readPredictions(p, b.pred, sp.nte*ld); err != nil {
 			return err
 		}
-	}
-	if err := r.flushMarks(); err != nil {
-		return err
 	}
 	pscale := sp.pscale
 	if pscale == 0 {
@@ -139,7 +151,6 @@ func (r *runner) keepPredictions(sp *split, b *batch, c0, mb int) error {
 	}
 	for j := 0; j < mb; j++ {
 		a := int(b.hostIdx[j])
-		p.alphas[c0+j] = opts.Alphas[a]
 		undo := 1 / (pscale * sp.gscale[a])
 		base := mean[j]
 		if r.s.shift != nil {
@@ -150,11 +161,15 @@ func (r *runner) keepPredictions(sp *split, b *batch, c0, mb int) error {
 			if at != nil {
 				v += at(j+i*ld) * undo
 			}
-			k := i*p.m + c0 + j
+			row := i
+			if rows != nil {
+				row = rows[i]
+			}
+			k := row*p.m + c0 + j
 			if math.IsNaN(v) || math.IsInf(v, 0) || (p.f32 != nil && math.Abs(v) > math.MaxFloat32) {
 				if p.err == nil {
-					p.err = fmt.Errorf("the prediction of target %d for new stimulus %d, %.3g, is beyond %s's range (new features far larger than those fitted on): use --precision float64",
-						c0+j, i, v, map[bool]string{true: "float32", false: "float64"}[p.f32 != nil])
+					p.err = fmt.Errorf("the prediction of target %d for row %d, %.3g, is beyond %s's range (features far larger than those fitted on): use --precision float64",
+						c0+j, row, v, map[bool]string{true: "float32", false: "float64"}[p.f32 != nil])
 				}
 			}
 			if p.f64 != nil {
@@ -190,8 +205,8 @@ func (r *runner) maxAbs(a cu.DevicePtr, ld, rows, cols int) (float64, error) {
 
 // readPredictions downloads n values of the products' precision from src into a host buffer
 // reused across batches, and returns an accessor of them as float64.
-func (r *runner) readPredictions(src cu.DevicePtr, n int) (func(k int) float64, error) {
-	d, p := r.d, r.pred
+func (r *runner) readPredictions(p *prediction, src cu.DevicePtr, n int) (func(k int) float64, error) {
+	d := r.d
 	if r.t == f64 {
 		buf, _ := p.host.([]float64)
 		if cap(buf) < n {
@@ -208,4 +223,22 @@ func (r *runner) readPredictions(src cu.DevicePtr, n int) (func(k int) float64, 
 	}
 	buf = buf[:n]
 	return func(k int) float64 { return float64(buf[k]) }, download(buf, src, d.compute)
+}
+
+// keepHeldOut allocates Result.Predictions for Score with KeepPredictions (float64, NaN for rows
+// no fold holds out), refusing predictions that would take more than half the host's available
+// memory with a batch's read back.
+func (r *runner) keepHeldOut() error {
+	n, m := r.s.y.Rows, r.s.y.Cols
+	host := int64(n) * int64(m) * (8 + r.t.size()) // float64, and a batch's read back
+	if avail, ok := sysmem.Available(); ok && host > avail/2 {
+		return fmt.Errorf("%w: the held-out predictions (%d rows x %d targets) take %s of host memory with a batch's read back, more than half the %s available",
+			engine.ErrOutOfMemory, n, m, engine.FormatBytes(host), engine.FormatBytes(avail))
+	}
+	p := &prediction{m: m, f64: make([]float64, n*m)}
+	for i := range p.f64 {
+		p.f64[i] = math.NaN()
+	}
+	r.kept, r.res.Predictions = p, engine.Matrix{Rows: n, Cols: m, F64: p.f64}
+	return nil
 }

@@ -21,6 +21,7 @@ type runner struct {
 	d    *device
 	x    engine.Matrix // the activations: y's rows, then in Predict the new stimuli's
 	pred *prediction   // Predict's output (nil when scoring)
+	kept *prediction   // scoring with KeepPredictions: the held-out predictions (Result.Predictions)
 	t    dtype         // precision of the large products and of the target batches
 	res  *engine.Result
 	degn []bool
@@ -57,6 +58,11 @@ func (r *runner) run() (*engine.Result, error) {
 	r.tm = &r.res.Timings
 	r.tm.Transfer += s.openTime
 	s.openTime = 0
+	if opts.KeepPredictions && r.pred == nil {
+		if err := r.keepHeldOut(); err != nil {
+			return nil, err
+		}
+	}
 
 	var keep pool
 	keep.d = d
@@ -104,6 +110,9 @@ func (r *runner) run() (*engine.Result, error) {
 	if fz := r.next; fz != nil { // the next matrix's, queued during the last fold
 		r.next = nil
 		r.handOver(fz)
+	}
+	if r.kept != nil && r.kept.err != nil {
+		return nil, r.kept.err
 	}
 	r.res.Finish(r.degn)
 	return r.res, nil
@@ -781,6 +790,9 @@ func (r *runner) refitAndScore(f int, sp *split, b *batch, c0, mb int, ysrc cu.D
 		r.res.FoldScores[k] = b.hostR[j]
 		r.res.Alphas[k] = opts.Alphas[b.hostIdx[j]]
 		r.degn[k] = b.hostDeg[j] != 0
+	}
+	if r.kept != nil {
+		return r.unscale(sp, b, c0, mb, r.kept, opts.Folds[f].Test)
 	}
 	return nil
 }

@@ -379,9 +379,11 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 			return nil, r.oom("decomposition", err)
 		}
 		sp.pscale = engine.UnitScale(math.Sqrt(slices.Max(s2) / float64(ntr)))
-		if r.pred != nil {
-			// Predict's new stimuli may be far larger than the training rows the estimate
-			// above is of: P's own largest value sets the scale, as the CPU engine's
+		if r.pred != nil || r.kept != nil {
+			// Predictions are given back in the data's units, and Predict's new stimuli may be
+			// far larger than the training rows the estimate above is of: P's own largest
+			// value sets the scale, as the CPU engine's (a power of two either way: the
+			// scores keep their bits)
 			var most float64
 			if most, err = r.maxAbs(p64, ldp, nte, rk); err != nil {
 				return nil, err

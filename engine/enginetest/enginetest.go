@@ -25,6 +25,13 @@ func RunAll(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 		}
 		RunPredict(t, filepath.Join(filepath.Dir(dir), "predict"), newEngine)
 	})
+	t.Run("heldout-predictions", func(t *testing.T) {
+		dir, err := FixtureDir()
+		if err != nil {
+			t.Fatalf("parity fixtures: %v", err)
+		}
+		RunHeldOutPredictions(t, dir, newEngine)
+	})
 	t.Run("properties", func(t *testing.T) { RunProperties(t, newEngine) })
 	t.Run("errors", func(t *testing.T) { RunErrors(t, newEngine) })
 }
