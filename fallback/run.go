@@ -21,12 +21,12 @@ type runner[T float] struct {
 	pred *prediction // Predict's output, filled batch by batch (nil when scoring)
 	// keepErr is the first held-out prediction beyond float32's range (KeepPredictions)
 	keepErr error
-	res  *engine.Result
-	degn []bool // folds x m: (fold, target) scored 0 for zero variance
-	tm   *engine.Timings
-	done int
-	work int
-	pre  []*foldSplits[T] // decompositions started ahead, or nil
+	res     *engine.Result
+	degn    []bool // folds x m: (fold, target) scored 0 for zero variance
+	tm      *engine.Timings
+	done    int
+	work    int
+	pre     []*foldSplits[T] // decompositions started ahead, or nil
 	// preBytes is the memory the decompositions started ahead hold together (an estimate), which
 	// target batches must leave room for; with Predict's output, kept to the end.
 	preBytes int64
