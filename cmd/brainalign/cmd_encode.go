@@ -14,6 +14,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/atomicfile"
 )
 
 func init() {
@@ -27,6 +28,10 @@ func init() {
 			"  fold_scores.npy  Pearson r on each held-out fold (folds x ...)\n" +
 			"  alphas.npy       the penalty chosen on each training fold (folds x ...)\n" +
 			"  summary.json     inputs, shapes, grid, folds, engine, precision, timings, degenerate counts\n" +
+			"  predictions.npy  with --save-predictions: each row's prediction by the fold that held it out\n" +
+			"                   (scikit-learn's cross_val_predict; rows x ..., float64, in the brain data's\n" +
+			"                   units; NaN for rows no fold holds out and outside --brain-mask), and with ids\n" +
+			"                   predictions_ids.txt, the stimulus of each row\n" +
 			"Inputs are .npy (float16/32/64, C or Fortran order), or an .npz/.safetensors member or HDF5\n" +
 			"dataset (--layer).\n" +
 			"With --features-ids and --brain-ids (one stimulus id per line; --brain-ids also takes an MNE\n" +
@@ -53,6 +58,7 @@ func init() {
 			brainMaskFlag("outputs hold NaN elsewhere, where the brain data may hold anything (NaN included)"),
 			&cli.StringSliceFlag{Name: "space", Usage: "also write the scores as volumes in the space of `FILE` (a NIfTI, MGH, CIFTI or GIFTI file whose voxels, vertices or grayordinates are the targets; repeat for targets joined from several spaces: lh, then rh)"},
 			&cli.Float64Flag{Name: "ceiling-min", Value: defaultCeilingMin, Usage: "targets whose ceiling is below this get NaN ceiled scores"},
+			&cli.BoolFlag{Name: "save-predictions", Usage: "also write predictions.npy, each row's held-out prediction (rows x targets x 8 bytes)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 		}, modelFlags()...),
 		Action: runEncode,
@@ -146,6 +152,7 @@ func runEncode(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	opts.KeepPredictions = c.Bool("save-predictions")
 	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "encode")
 	opts.Progress = prog.update
 	eng, err := openEngine(c)
@@ -197,6 +204,14 @@ func runEncode(c *cli.Context) error {
 			return err
 		}
 		summary["ceiling"] = jsonSafe(ceiled)
+	}
+	if opts.KeepPredictions {
+		files, err := writeHeldOut(c, out.Path, res.Predictions, y, brainRows)
+		if err != nil {
+			return err
+		}
+		summary["predictions"] = map[string]any{"files": files, "rows": res.Predictions.Rows,
+			"held_out_rows": heldOutRows(opts.Folds), "note": "cross_val_predict: each row predicted by the fold that held it out; NaN where none did"}
 	}
 	volumes := map[string][]float64{"scores": y.full(res.Scores)}
 	if ceiled != nil {
@@ -330,4 +345,39 @@ func isCommandJSON(name, command string) func(dir string) bool {
 		}
 		return json.Unmarshal(b, &rec) == nil && rec.Command == command
 	}
+}
+
+// writeHeldOut writes encode's held-out predictions (rows x the targets' shape, NaN outside a
+// mask) and, where rows were matched by id, the stimulus of each row; it returns the files.
+func writeHeldOut(c *cli.Context, path func(string) string, p engine.Matrix, y *input, brainRows []int) ([]string, error) {
+	shape := append([]int{p.Rows}, y.targetShape()...)
+	if err := writePredictions(path("predictions.npy"), shape, p, y.mask); err != nil {
+		return nil, err
+	}
+	files := []string{"predictions.npy"}
+	if brainRows == nil {
+		return files, nil
+	}
+	ids, err := y.brainIDs(c.StringSlice("brain-ids"))
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	for _, r := range brainRows {
+		b.WriteString(ids[r])
+		b.WriteByte('\n')
+	}
+	if err := atomicfile.WriteBytes(path("predictions_ids.txt"), []byte(b.String())); err != nil {
+		return nil, err
+	}
+	return append(files, "predictions_ids.txt"), nil
+}
+
+// heldOutRows counts the rows some fold holds out.
+func heldOutRows(folds []engine.Fold) int {
+	n := 0
+	for _, f := range folds {
+		n += len(f.Test)
+	}
+	return n
 }

@@ -376,3 +376,87 @@ func TestPredictVolumesSkipped(t *testing.T) {
 		t.Errorf("predict.json: %s", b)
 	}
 }
+
+// TestEncodeSavePredictions: encode --save-predictions writes each row's held-out prediction:
+// on a fixed test set (--test-ids, the rows of one of scikit-learn's KFold folds) the test rows
+// hold predict's predictions fitted on the other rows, and the rows never held out are NaN; the
+// stimulus of each row is listed with ids; NaN outside a mask.
+func TestEncodeSavePredictions(t *testing.T) {
+	keepFlagDefaults(t)
+	fix := filepath.Join("..", "..", "testdata", "parity", "n_gt_d") // 200 rows, 40 features, 60 targets
+	dir := t.TempDir()
+	xp, yp := filepath.Join(fix, "X.npy"), filepath.Join(fix, "Y.npy")
+	x, y := readNPY(t, xp), readNPY(t, yp)
+	n, d, m := 200, 40, 60
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("img%03d", i)
+	}
+	idf := writeLines(t, filepath.Join(dir, "ids.txt"), ids)
+	test := ids[40:80]
+	out := filepath.Join(dir, "enc")
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", out, "--precision", "float64", "--save-predictions",
+		"--features-ids", idf, "--brain-ids", idf, "--test-ids", writeLines(t, filepath.Join(dir, "test.txt"), test)); code != 0 {
+		t.Fatal(stderr)
+	}
+	p := readNPY(t, filepath.Join(out, "predictions.npy"))
+	if fmt.Sprint(p.Shape) != "[200 60]" || p.DType != "float64" {
+		t.Fatalf("predictions.npy: %s %v", p.DType, p.Shape)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "predictions_ids.txt")); string(b) != strings.Join(ids, "\n")+"\n" {
+		t.Errorf("predictions_ids.txt: %q...", b[:min(40, len(b))])
+	}
+	// predict fitted on the other rows, for the test rows
+	train := make([]float64, 0, (n-40)*d)
+	trainY := make([]float64, 0, (n-40)*m)
+	for i := 0; i < n; i++ {
+		if i < 40 || i >= 80 {
+			train = append(train, x.F64[i*d:(i+1)*d]...)
+			trainY = append(trainY, y.F64[i*m:(i+1)*m]...)
+		}
+	}
+	tx, ty, nx := filepath.Join(dir, "tx.npy"), filepath.Join(dir, "ty.npy"), filepath.Join(dir, "nx.npy")
+	must(t, array.WriteNPY(tx, []int{n - 40, d}, train))
+	must(t, array.WriteNPY(ty, []int{n - 40, m}, trainY))
+	must(t, array.WriteNPY(nx, []int{40, d}, x.F64[40*d:80*d]))
+	pout := filepath.Join(dir, "pred")
+	if _, stderr, code := runCLI(t, "predict", "-x", tx, "-y", ty, "--new-features", nx, "-o", pout, "--precision", "float64"); code != 0 {
+		t.Fatal(stderr)
+	}
+	want := readNPY(t, filepath.Join(pout, "predictions.npy"))
+	for i := 0; i < n; i++ {
+		for j := 0; j < m; j++ {
+			v := p.F64[i*m+j]
+			if i < 40 || i >= 80 {
+				if !math.IsNaN(v) {
+					t.Fatalf("row %d (always trained on) target %d: %v, want NaN", i, j, v)
+				}
+				continue
+			}
+			if w := want.F64[(i-40)*m+j]; math.Abs(v-w) > 1e-9*math.Max(1, math.Abs(w)) {
+				t.Fatalf("row %d target %d: held-out prediction %.12g, predict's %.12g", i, j, v, w)
+			}
+		}
+	}
+
+	// KFold with a mask: every row held out once, NaN outside the mask (float32 products)
+	mask := make([]float64, m)
+	for j := range mask {
+		mask[j] = float64(j % 2)
+	}
+	mp := filepath.Join(dir, "mask.npy")
+	must(t, array.WriteNPY(mp, []int{m}, mask))
+	out2 := filepath.Join(dir, "enc2")
+	if _, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "-o", out2, "--save-predictions", "--brain-mask", mp); code != 0 {
+		t.Fatal(stderr)
+	}
+	p2 := readNPY(t, filepath.Join(out2, "predictions.npy"))
+	for k, v := range p2.F64 {
+		if math.IsNaN(v) != (mask[k%m] == 0) {
+			t.Fatalf("value %d (target %d, masked %v): %v", k, k%m, mask[k%m] != 0, v)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out2, "predictions_ids.txt")); !os.IsNotExist(err) {
+		t.Errorf("predictions_ids.txt without ids: %v", err)
+	}
+}
