@@ -257,6 +257,18 @@ func (o Options) Validate(n int) error {
 			return fmt.Errorf("folds: fold %d has %d test rows; a held-out Pearson r needs at least %d (use fewer folds)", f, len(fold.Test), MinTestRows)
 		}
 	}
+	if o.KeepPredictions {
+		// one prediction per row: a row held out by two folds would keep the last one's
+		heldBy := make(map[int]int)
+		for f, fold := range o.Folds {
+			for _, i := range fold.Test {
+				if g, ok := heldBy[i]; ok {
+					return fmt.Errorf("folds: row %d is held out by folds %d and %d; held-out predictions need each row held out once at most", i, g, f)
+				}
+				heldBy[i] = f
+			}
+		}
+	}
 	return nil
 }
 

@@ -64,14 +64,6 @@ func predict[T float](ctx context.Context, s *session, x, xNew engine.Matrix) (*
 	res := engine.NewResult(m, 1)
 	r := &runner[T]{ctx: ctx, s: s, x: x, xNew: xNew, res: res, degn: make([]bool, m), tm: &res.Timings,
 		bufT: map[string][]T{}, buf64: map[string][]float64{}}
-	if need, limit := DecompositionFloor(s.opts, x.Cols), DecompositionLimit(s.opts); need > limit {
-		which := "memory limit"
-		if s.opts.MemoryLimit == 0 {
-			which = "memory available to this process (under its job's or container's limit)"
-		}
-		return nil, fmt.Errorf("%w: the %s, %s, is below the %s the fit needs (%d stimuli fitted and %d new ones, %d features; predict fewer new stimuli at once)",
-			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), s.y.Rows, nNew, x.Cols)
-	}
 	var zero T
 	es, d := int64(unsafe.Sizeof(zero)), int64(x.Cols)
 	out, what := int64(nNew)*int64(m)*es, fmt.Sprintf("the predictions (%d new stimuli x %d targets)", nNew, m)
@@ -80,6 +72,15 @@ func predict[T float](ctx context.Context, s *session, x, xNew engine.Matrix) (*
 		// the weights, and V (d x r) in float64 and in T
 		out += d*int64(m)*es + d*min(d, int64(s.y.Rows))*(8+es)
 		what = fmt.Sprintf("the predictions and the model (%d new stimuli and %d features x %d targets)", nNew, d, m)
+	}
+	// the decompositions run beside what is kept to the end (the predictions, the weights)
+	if need, limit := DecompositionFloor(s.opts, x.Cols)+out, DecompositionLimit(s.opts); need > limit {
+		which := "memory limit"
+		if s.opts.MemoryLimit == 0 {
+			which = "memory available to this process (under its job's or container's limit)"
+		}
+		return nil, fmt.Errorf("%w: the %s, %s, is below the %s the fit needs with its outputs (%d stimuli fitted and %d new ones, %d features; predict fewer new stimuli at once)",
+			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), s.y.Rows, nNew, x.Cols)
 	}
 	if limit, which := r.memoryLimit(); out > limit/2 {
 		return nil, fmt.Errorf("%w: %s take %s, more than half the %s, %s (predict fewer stimuli or targets at once)",

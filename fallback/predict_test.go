@@ -2,6 +2,7 @@ package fallback
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -61,5 +62,34 @@ func TestPredictFloat32Range(t *testing.T) {
 	// the weights alone are fine at those scales without --save-weights
 	if _, err := predictScaled(t, 1e28, 1e-22, 1, false); err != nil {
 		t.Errorf("huge features, tiny brain data, no weights asked: %v", err)
+	}
+}
+
+// TestKeptPredictionsCounted: the held-out predictions kept (n x m float64) are held while every
+// fold is decomposed: a memory limit just above the decompositions' floor, with no room for
+// them, is refused before any work, naming them.
+func TestKeptPredictionsCounted(t *testing.T) {
+	const n, d, m = 400, 300, 1200
+	rng := rand.New(rand.NewPCG(5, 6))
+	x, y := make([]float32, n*d), make([]float32, n*m)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range y {
+		y[i] = float32(rng.NormFloat64())
+	}
+	opts, err := engine.Defaults(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.MemoryLimit = DecompositionFloor(opts, d) + 1<<20 // the predictions take 3.7 MiB
+	xm, ym := engine.NewMatrix32(n, d, x), engine.NewMatrix32(n, m, y)
+	if _, err := engine.Score(context.Background(), New(), xm, ym, opts); err != nil {
+		t.Fatalf("without kept predictions: %v", err)
+	}
+	opts.KeepPredictions = true
+	_, err = engine.Score(context.Background(), New(), xm, ym, opts)
+	if !errors.Is(err, engine.ErrOutOfMemory) || !strings.Contains(err.Error(), "held-out predictions kept") {
+		t.Errorf("kept predictions beyond the limit: %v", err)
 	}
 }

@@ -101,6 +101,9 @@ func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Res
 	res := engine.NewResult(m, k)
 	r := &runner[T]{ctx: ctx, s: s, x: x, res: res, degn: make([]bool, k*m), tm: &res.Timings,
 		bufT: map[string][]T{}, buf64: map[string][]float64{}}
+	if opts.KeepPredictions {
+		r.keptBytes = int64(s.y.Rows) * int64(m) * 8
+	}
 	if err := r.checkDecompositionFits(); err != nil {
 		return nil, err
 	}
@@ -128,7 +131,6 @@ func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Res
 // predictions that would take more than half the memory limit.
 func (r *runner[T]) keepPredictions() error {
 	n, m := r.s.y.Rows, r.s.y.Cols
-	r.keptBytes = int64(n) * int64(m) * 8
 	if limit, which := r.memoryLimit(); r.keptBytes > limit/2 {
 		return fmt.Errorf("%w: the held-out predictions (%d rows x %d targets) take %s, more than half the %s, %s",
 			engine.ErrOutOfMemory, n, m, engine.FormatBytes(r.keptBytes), which, engine.FormatBytes(limit))
@@ -356,6 +358,10 @@ func (r *runner[T]) checkDecompositionFits() error {
 	if need > limit {
 		return fmt.Errorf("%w: the %s, %s, is below the %s one fold's decomposition needs (%d training rows x %d features)",
 			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d)
+	}
+	if r.keptBytes > 0 && need+r.keptBytes > limit {
+		return fmt.Errorf("%w: the %s, %s, is below the %s one fold's decomposition needs (%d training rows x %d features) beside the %s of the held-out predictions kept",
+			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d, engine.FormatBytes(r.keptBytes))
 	}
 	return nil
 }

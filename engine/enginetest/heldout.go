@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
@@ -29,6 +30,7 @@ func RunHeldOutPredictions(t *testing.T, dir string, newEngine func(t *testing.T
 	}
 	// two folds of 30 rows held out, the other rows only ever trained on
 	t.Run("rows-never-held-out", func(t *testing.T) { runHeldOut(t, cases[0], engine.Float64, true, newEngine) })
+	t.Run("overlapping-folds", func(t *testing.T) { checkOverlapRefused(t, cases[0], newEngine) })
 }
 
 func runHeldOut(t *testing.T, c *Case, p engine.Precision, partial bool, newEngine func(t *testing.T) engine.Engine) {
@@ -146,4 +148,33 @@ func pearsonR(a, b []float64) float64 {
 		return 0
 	}
 	return sab / math.Sqrt(saa*sbb)
+}
+
+// checkOverlapRefused: a row held out by two folds has two predictions, and Score with
+// KeepPredictions refuses such folds (scikit-learn's cross_val_predict needs a partition).
+func checkOverlapRefused(t *testing.T, c *Case, newEngine func(t *testing.T) engine.Engine) {
+	opts, err := c.Options(engine.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Y.Rows
+	var a, b engine.Fold
+	for i := 0; i < n; i++ {
+		if i >= 20 && i < 30 || i >= 60 {
+			a.Train = append(a.Train, i)
+		} else {
+			a.Test = append(a.Test, i)
+		}
+		if i < 20 || i >= 40 {
+			b.Train = append(b.Train, i)
+		} else {
+			b.Test = append(b.Test, i)
+		}
+	}
+	opts.Folds, opts.KeepPredictions = []engine.Fold{a, b}, true
+	e := newEngine(t)
+	defer e.Close()
+	if _, err := engine.Score(context.Background(), e, c.X, c.Y, opts); err == nil || !strings.Contains(err.Error(), "held out by folds 0 and 1") {
+		t.Errorf("folds holding out rows 20-29 twice, with KeepPredictions: %v", err)
+	}
 }
