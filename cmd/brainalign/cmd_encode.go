@@ -92,9 +92,6 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 	defer x.close()
-	if err := checkBrainEpochs(c); err != nil {
-		return err
-	}
 	y, err := loadMaskedBrain(c)
 	if err != nil {
 		return err

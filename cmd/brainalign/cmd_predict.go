@@ -133,9 +133,6 @@ func runPredict(c *cli.Context) error {
 			return fmt.Errorf("%s: %d ids for the %d rows of %s", p, len(newIDs), xNew.m.Rows, xNew.name())
 		}
 	}
-	if err := checkBrainEpochs(c); err != nil {
-		return err
-	}
 	y, err := loadMaskedBrain(c)
 	if err != nil {
 		return err

@@ -124,9 +124,6 @@ func runRSA(c *cli.Context) error {
 			f.in.close()
 		}
 	}()
-	if err := checkBrainEpochs(c); err != nil {
-		return err
-	}
 	y, err := loadMaskedBrain(c)
 	if err != nil {
 		return err

@@ -165,9 +165,6 @@ func runSweep(c *cli.Context) error {
 			return err
 		}
 	}
-	if err := checkBrainEpochs(c); err != nil {
-		return err
-	}
 	y, err := loadMaskedBrain(c)
 	if err != nil {
 		return err

@@ -218,9 +218,13 @@ func loadBrainMasked(c *cli.Context, path, member string) (y *input, masked bool
 	return in, true, nil
 }
 
-// loadMaskedBrain reads --brain (loadBrainFiles) and applies --brain-mask (applyMask), reading
+// loadMaskedBrain checks epochs files given as ids (checkBrainEpochs), reads --brain
+// (loadBrainFiles) and applies --brain-mask (applyMask), reading
 // only the masked targets of one HDF5 file (loadBrainMasked).
 func loadMaskedBrain(c *cli.Context) (*input, error) {
+	if err := checkBrainEpochs(c); err != nil {
+		return nil, err
+	}
 	paths, ids, member := c.StringSlice("brain"), c.StringSlice("brain-ids"), c.String("brain-array")
 	var y *input
 	var masked bool

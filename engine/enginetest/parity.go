@@ -76,17 +76,10 @@ func FixtureDir() (string, error) {
 
 // LoadCases reads every case under dir (sorted by name).
 func LoadCases(dir string) ([]*Case, error) {
-	entries, err := os.ReadDir(dir)
+	names, err := caseNames(dir)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
 	var cases []*Case
 	for _, name := range names {
 		c, err := LoadCase(filepath.Join(dir, name))
@@ -99,6 +92,22 @@ func LoadCases(dir string) ([]*Case, error) {
 		return nil, fmt.Errorf("%s: no parity cases", dir)
 	}
 	return cases, nil
+}
+
+// caseNames lists the case folders under dir, sorted.
+func caseNames(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // LoadCase reads one case directory.

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -45,17 +44,10 @@ type PredictCase struct {
 
 // LoadPredictCases reads every case under dir (testdata/predict), sorted by name.
 func LoadPredictCases(dir string) ([]*PredictCase, error) {
-	entries, err := os.ReadDir(dir)
+	names, err := caseNames(dir)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
 	var cases []*PredictCase
 	for _, name := range names {
 		c, err := loadPredictCase(filepath.Join(dir, name))
