@@ -57,7 +57,7 @@ func init() {
 			"package ceiling's documentation.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "trial-level brain data `TRIALS.npy` (trials x targets, or trials x channels x times); repeat for files of the same targets whose trials follow one another (one per session, say)"},
-			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"},
+			brainArrayFlag(),
 			&cli.StringFlag{Name: "ids", Required: true, Usage: "the stimulus of each trial, one id per `FILE` line (repeats expected); or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN)"},
 			&cli.StringFlag{Name: "sessions", Usage: "z-score each target within sessions: `SESSIONS.npy`, one integer label per trial, or a column of an MNE epochs file's metadata (x-epo.fif:session_nr)"},
 			&cli.BoolFlag{Name: "session-per-file", Usage: "z-score each target within each --brain file (each file one session)"},

@@ -50,7 +50,7 @@ func init() {
 			brainFlag(true),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz, .safetensors or HDF5 features files (both --features and --new-features)"},
-			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"},
+			brainArrayFlag(),
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
 			brainIDsFlag(),
 			&cli.StringFlag{Name: "new-ids", Usage: "stimulus ids of the --new-features rows, one per `FILE` line: recorded, and checked against the stimuli fitted on (their ids: --features-ids)"},

@@ -49,7 +49,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `[NAME=]X.npy` (n x d) or [NAME=]BUNDLE.npz:ARRAY; repeat for several layers or models"},
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz, .safetensors or HDF5 features files given without :ARRAY"},
 			brainFlag(true),
-			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"},
+			brainArrayFlag(),
 			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line: once for all --features, or once per --features, in order"},
 			brainIDsFlag(),
 			brainMaskFlag("the others are left out of every RDM"),

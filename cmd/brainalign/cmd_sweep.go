@@ -53,7 +53,7 @@ func init() {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Usage: "the model's activations: `PATH` (folder, .npz, .safetensors, HDF5 .h5/.hdf5 or MATLAB v7.3 .mat bundle, or a folder's manifest.csv)"},
 			brainFlag(false),
-			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"},
+			brainArrayFlag(),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "sweep output `DIR` (created; reused on restart)"},
 			&cli.StringFlag{Name: "model", Usage: "model `NAME` in tables (default: the --features base name)"},
 			&cli.StringFlag{Name: "subject", Usage: "subject `NAME`, to pair subjects across models in compare"},

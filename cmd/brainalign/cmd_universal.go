@@ -37,7 +37,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations of one model, `[NAME=]X.npy` (n x d) or [NAME=]BUNDLE.npz:ARRAY; repeat for each model (at least 2)"},
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz or .safetensors features files given without :ARRAY"},
 			brainFlag(true),
-			&cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"},
+			brainArrayFlag(),
 			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of a model's rows, one per `FILE` line; one per --features, in order"},
 			brainIDsFlag(),
 			&cli.IntFlag{Name: "dims", Value: 20, Usage: "principal components per model"},

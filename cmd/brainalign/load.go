@@ -890,6 +890,11 @@ func brainIDsFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line; or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN); for several --brain files one for all, or one per file (each file's rows matched by its own ids: ceil/lh/averaged_ids.txt, ceil/rh/averaged_ids.txt)"}
 }
 
+// brainArrayFlag names the array of a bundle or HDF5 file that --brain reads.
+func brainArrayFlag() cli.Flag {
+	return &cli.StringFlag{Name: "brain-array", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 brain file (an HDF5 dataset by its path, group/data)"}
+}
+
 // brainFlag is --brain of encode and sweep: one file, or several joined along targets.
 func brainFlag(required bool) cli.Flag {
 	return &cli.StringSliceFlag{Name: "brain", Aliases: []string{"y"}, Required: required,
