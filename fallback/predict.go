@@ -73,18 +73,8 @@ func predict[T float](ctx context.Context, s *session, x, xNew engine.Matrix) (*
 		out += d*int64(m)*es + d*min(d, int64(s.y.Rows))*(8+es)
 		what = fmt.Sprintf("the predictions and the model (%d new stimuli and %d features x %d targets)", nNew, d, m)
 	}
-	// the decompositions run beside what is kept to the end (the predictions, the weights)
-	if need, limit := DecompositionFloor(s.opts, x.Cols)+out, DecompositionLimit(s.opts); need > limit {
-		which := "memory limit"
-		if s.opts.MemoryLimit == 0 {
-			which = "memory available to this process (under its job's or container's limit)"
-		}
-		return nil, fmt.Errorf("%w: the %s, %s, is below the %s the fit needs with its outputs (%d stimuli fitted and %d new ones, %d features; predict fewer new stimuli at once)",
-			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), s.y.Rows, nNew, x.Cols)
-	}
-	if limit, which := r.memoryLimit(); out > limit/2 {
-		return nil, fmt.Errorf("%w: %s take %s, more than half the %s, %s (predict fewer stimuli or targets at once)",
-			engine.ErrOutOfMemory, what, engine.FormatBytes(out), which, engine.FormatBytes(limit))
+	if err := r.checkFits(out, what, "predict fewer new stimuli at once"); err != nil {
+		return nil, err
 	}
 	r.preBytes = out // held to the end beside every batch
 	r.pred = &prediction{alphas: make([]float64, m), weights: weights}

@@ -19,19 +19,15 @@ type runner[T float] struct {
 	// every row of x. Otherwise test rows are rows of x.
 	xNew engine.Matrix
 	pred *prediction // Predict's output, filled batch by batch (nil when scoring)
-	// keepErr is the first held-out prediction beyond float32's range (KeepPredictions)
-	keepErr error
-	res     *engine.Result
-	degn    []bool // folds x m: (fold, target) scored 0 for zero variance
-	tm      *engine.Timings
-	done    int
-	work    int
-	pre     []*foldSplits[T] // decompositions started ahead, or nil
+	res  *engine.Result
+	degn []bool // folds x m: (fold, target) scored 0 for zero variance
+	tm   *engine.Timings
+	done int
+	work int
+	pre  []*foldSplits[T] // decompositions started ahead, or nil
 	// preBytes is the memory the decompositions started ahead hold together (an estimate), which
 	// target batches must leave room for; with Predict's output, kept to the end.
 	preBytes int64
-	// keptBytes is the memory of the held-out predictions kept (KeepPredictions)
-	keptBytes int64
 
 	// Working buffers reused across batches and folds, by role: fresh 100 MB allocations per
 	// batch cost page faults and garbage-collector work comparable to the products they feed.
@@ -101,46 +97,36 @@ func run[T float](ctx context.Context, s *session, x engine.Matrix) (*engine.Res
 	res := engine.NewResult(m, k)
 	r := &runner[T]{ctx: ctx, s: s, x: x, res: res, degn: make([]bool, k*m), tm: &res.Timings,
 		bufT: map[string][]T{}, buf64: map[string][]float64{}}
+	kept := int64(0)
 	if opts.KeepPredictions {
-		r.keptBytes = int64(s.y.Rows) * int64(m) * 8
+		kept = int64(s.y.Rows) * int64(m) * 8
 	}
-	if err := r.checkDecompositionFits(); err != nil {
+	if err := r.checkFits(kept, fmt.Sprintf("the held-out predictions kept (%d rows x %d targets)", s.y.Rows, m), ""); err != nil {
 		return nil, err
 	}
 	if opts.KeepPredictions {
-		if err := r.keepPredictions(); err != nil {
-			return nil, err
-		}
+		r.keepPredictions()
 	}
 	r.pre = r.prefetch()
-	r.preBytes += r.keptBytes
+	r.preBytes += kept
 	for f := range opts.Folds {
 		if err := r.fold(f); err != nil {
 			r.drain()
 			return nil, err
 		}
 	}
-	if r.keepErr != nil {
-		return nil, r.keepErr
-	}
 	res.Finish(r.degn)
 	return res, nil
 }
 
-// keepPredictions allocates Result.Predictions (NaN for rows no fold holds out), refusing
-// predictions that would take more than half the memory limit.
-func (r *runner[T]) keepPredictions() error {
+// keepPredictions allocates Result.Predictions (NaN for rows no fold holds out).
+func (r *runner[T]) keepPredictions() {
 	n, m := r.s.y.Rows, r.s.y.Cols
-	if limit, which := r.memoryLimit(); r.keptBytes > limit/2 {
-		return fmt.Errorf("%w: the held-out predictions (%d rows x %d targets) take %s, more than half the %s, %s",
-			engine.ErrOutOfMemory, n, m, engine.FormatBytes(r.keptBytes), which, engine.FormatBytes(limit))
-	}
 	p := engine.Matrix{Rows: n, Cols: m, F64: make([]float64, n*m)}
 	for i := range p.F64 {
 		p.F64[i] = math.NaN()
 	}
 	r.res.Predictions = p
-	return nil
 }
 
 // drain waits for decompositions still running after an error, so none outlives Score.
@@ -344,24 +330,36 @@ func (r *runner[T]) memoryLimit() (int64, string) {
 	return defaultMemoryLimit(), "default memory limit (half of the memory available to this process, under its job's or container's limit; set it with --memory)"
 }
 
-// checkDecompositionFits refuses, before any work, a memory limit below what one fold's
-// decomposition holds while it runs (the centred copies of the rows, the Gram matrix, the
-// eigensolver's workspace) with what it keeps: the limit would be exceeded before the first
-// target batch is sized.
-func (r *runner[T]) checkDecompositionFits() error {
+// checkFits refuses, before any work, a memory limit below what one fold's decomposition holds
+// while it runs (the centred copies of the rows, the Gram matrix, the eigensolver's workspace)
+// with what it keeps: the limit would be exceeded before the first target batch is sized. An
+// output held to the end (kept bytes, described by what: the held-out predictions, Predict's
+// predictions and model) must fit beside the decompositions, and in half the limit the batches
+// are sized from. hint, when set, ends the errors (what to do instead).
+func (r *runner[T]) checkFits(kept int64, what, hint string) error {
 	d := r.x.Cols
 	need, ntr := decompositionFloor(r.s.opts, d)
 	limit, which := DecompositionLimit(r.s.opts), "memory limit"
 	if r.s.opts.MemoryLimit == 0 {
 		which = "memory available to this process (under its job's or container's limit)"
 	}
-	if need > limit {
-		return fmt.Errorf("%w: the %s, %s, is below the %s one fold's decomposition needs (%d training rows x %d features)",
-			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d)
+	if hint != "" {
+		hint = "; " + hint
 	}
-	if r.keptBytes > 0 && need+r.keptBytes > limit {
-		return fmt.Errorf("%w: the %s, %s, is below the %s one fold's decomposition needs (%d training rows x %d features) beside the %s of the held-out predictions kept",
-			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d, engine.FormatBytes(r.keptBytes))
+	if need > limit {
+		return fmt.Errorf("%w: the %s, %s, is below the %s one fold's decomposition needs (%d training rows x %d features%s)",
+			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d, hint)
+	}
+	if kept == 0 {
+		return nil
+	}
+	if need+kept > limit {
+		return fmt.Errorf("%w: the %s, %s, is below the %s one fold's decomposition needs (%d training rows x %d features) beside the %s of %s%s",
+			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d, engine.FormatBytes(kept), what, hint)
+	}
+	if half, which := r.memoryLimit(); kept > half/2 {
+		return fmt.Errorf("%w: %s take %s, more than half the %s, %s%s",
+			engine.ErrOutOfMemory, what, engine.FormatBytes(kept), which, engine.FormatBytes(half), hint)
 	}
 	return nil
 }

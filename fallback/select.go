@@ -1,7 +1,6 @@
 package fallback
 
 import (
-	"fmt"
 	"math"
 	"time"
 
@@ -321,10 +320,9 @@ func (r *runner[T]) refitAndScore(f int, sp *split[T], b *batch[T], idx []int) {
 	pred := r.bufferT("pred", d.nte*mb)
 	mul(d.nte, mb, d.r, sp.p, gz, 0, pred)
 	r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
-	if p := &r.res.Predictions; opts.KeepPredictions {
-		if err := storeUnscaled(pred, d.nte, b, idx, undo, p.F32, p.F64, m, opts.Folds[f].Test); err != nil && r.keepErr == nil {
-			r.keepErr = fmt.Errorf("%w: use --precision float64", err)
-		}
+	if opts.KeepPredictions {
+		// float64 (keepPredictions): no value is out of range, so no error
+		_ = storeUnscaled(pred, d.nte, b, idx, undo, nil, r.res.Predictions.F64, m, opts.Folds[f].Test)
 	}
 	t0 = r.since(t0, &r.tm.Refit)
 	yte := r.buffer64("yte", d.nte*mb)

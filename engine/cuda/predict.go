@@ -48,10 +48,8 @@ func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts eng
 		es = 8
 	}
 	// on the host: the predictions, and a batch's as read back (at most all targets)
-	host := int64(nNew) * int64(m) * 2 * es
-	if avail, ok := sysmem.Available(); ok && host > avail/2 {
-		return nil, fmt.Errorf("%w: the predictions (%d new stimuli x %d targets) take %s of host memory with a batch's read back, more than half the %s available (predict fewer stimuli or targets at once)",
-			engine.ErrOutOfMemory, nNew, m, engine.FormatBytes(host), engine.FormatBytes(avail))
+	if err := hostFits(int64(nNew)*int64(m)*2*es, fmt.Sprintf("the predictions (%d new stimuli x %d targets)", nNew, m), " (predict fewer stimuli or targets at once)"); err != nil {
+		return nil, err
 	}
 	stacked := stackRows(x, xNew)
 	// on the device, beyond what Score's budgeting sees: the new stimuli's rows of the
@@ -230,15 +228,24 @@ func (r *runner) readPredictions(p *prediction, src cu.DevicePtr, n int) (func(k
 // memory with a batch's read back.
 func (r *runner) keepHeldOut() error {
 	n, m := r.s.y.Rows, r.s.y.Cols
-	host := int64(n) * int64(m) * (8 + r.t.size()) // float64, and a batch's read back
-	if avail, ok := sysmem.Available(); ok && host > avail/2 {
-		return fmt.Errorf("%w: the held-out predictions (%d rows x %d targets) take %s of host memory with a batch's read back, more than half the %s available",
-			engine.ErrOutOfMemory, n, m, engine.FormatBytes(host), engine.FormatBytes(avail))
+	// float64, and a batch's read back
+	if err := hostFits(int64(n)*int64(m)*(8+r.t.size()), fmt.Sprintf("the held-out predictions (%d rows x %d targets)", n, m), ""); err != nil {
+		return err
 	}
 	p := &prediction{m: m, f64: make([]float64, n*m)}
 	for i := range p.f64 {
 		p.f64[i] = math.NaN()
 	}
 	r.kept, r.res.Predictions = p, engine.Matrix{Rows: n, Cols: m, F64: p.f64}
+	return nil
+}
+
+// hostFits refuses predictions (what, with a batch's read back: bytes in all) that would take
+// more than half the host's available memory; hint ends the error.
+func hostFits(bytes int64, what, hint string) error {
+	if avail, ok := sysmem.Available(); ok && bytes > avail/2 {
+		return fmt.Errorf("%w: %s take %s of host memory with a batch's read back, more than half the %s available%s",
+			engine.ErrOutOfMemory, what, engine.FormatBytes(bytes), engine.FormatBytes(avail), hint)
+	}
 	return nil
 }
