@@ -3,9 +3,9 @@
 # Intel), Windows, and Linux on arm64 and 386 (32-bit ints). Then it runs the tests of the code
 # that has arm64 assembly or feeds it, under QEMU's user-mode emulator: internal/gemm (NEON
 # kernels), internal/eigen and fallback (the CPU engine on them). Emulation is ~20x slower than
-# the host, so the slowest tests are left out: eigen's cancellation timing test, fallback's
-# core-count sweep and its memory accounting (what one fold's decomposition holds), which test
-# no arm64-specific code. Needs qemu-user-static (scripts/install-deps.sh arm64).
+# the host, so the slowest tests are left out: eigen's cancellation timing test and core-count
+# sweep, fallback's core-count sweep and its memory accounting (what one fold's decomposition
+# and the kept predictions hold), which test no arm64-specific code. Needs qemu-user-static (scripts/install-deps.sh arm64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 qemu=$(command -v qemu-aarch64-static) || { echo "test-arm64: qemu-aarch64-static not found (scripts/install-deps.sh arm64)" >&2; exit 1; }
@@ -19,8 +19,8 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 declare -A skip=(
-	[internal/eigen]='^TestSymContextCancel$'
-	[fallback]='^(TestScoresIndependentOfCores|TestPrefetchCountsWorkingMemory|TestLimitBelowDecomposition|TestLimitInnerKFold)$'
+	[internal/eigen]='^(TestSymContextCancel|TestSymCoresIndependent)$'
+	[fallback]='^(TestScoresIndependentOfCores|TestPrefetchCountsWorkingMemory|TestKeptPredictionsCounted|TestLimitBelowDecomposition|TestLimitInnerKFold)$'
 )
 pids=()
 for pkg in internal/gemm internal/eigen fallback; do
