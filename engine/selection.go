@@ -41,7 +41,9 @@ func KeptDirections(lambda []float64, ntr, d int, intercept bool) (keep []int, d
 // U diag(1-f) Z + Uc Uc^T Yc, rather than as Yc - U diag(f) Z. Both are exact; their rounding
 // errors go with the size of their product's factors, diag(1-f) or diag(f), so the direct form
 // is the accurate one where most directions are mostly kept: small penalties, near-exact fits,
-// where Yc - U diag(f) Z is a small difference of large terms that float32 loses.
+// where Yc - U diag(f) Z is a small difference of large terms that float32 loses. The CUDA
+// engine's TF32 mode takes the same rule with any decomposition (Uc Uc^T Yc then formed as
+// Yc - U Z at float32's accuracy), so that its rounded product is the smaller term.
 func ResidualDirect(f []float64) bool {
 	var kept, left float64
 	for _, v := range f {

@@ -38,7 +38,7 @@ for seed in ${CUDASIM_SEEDS:-1 2 3}; do
 		-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap|TestLookahead' ./engine/cuda
 done
 # ... TF32 with the inputs rounded to nearest as well as truncated (the default) ...
-CUDASIM_TF32=nearest "$go" test -tags cuda -count=1 -run 'TestMatchesCPU/.*/tf32|TestSplitTF32Product|TestAlignedProducts/loo_tf32|TestTF32NearExactDual' ./engine/cuda
+CUDASIM_TF32=nearest "$go" test -tags cuda -count=1 -run 'TestMatchesCPU/.*/tf32|TestSplitTF32Product|TestAlignedProducts/loo_tf32|TestTF32NearExactDual|TestTF32LOOPenalties' ./engine/cuda
 # ... and with the race detector (the host gather of the next batch runs on its own goroutine) ...
 CUDASIM_STREAMS=random:4 "$go" test -race -tags cuda -count=1 \
 	-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestLookahead' ./engine/cuda

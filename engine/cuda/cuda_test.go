@@ -164,8 +164,9 @@ func TestMatchesCPU(t *testing.T) {
 			{"shared_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.SharedAlpha = true }, 1e-9, 1},
 			{"nointercept_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.NoIntercept = true }, 1e-9, 1},
 			// TF32's goal (issue 3): |r| within 0.005 of float64. The penalties may differ where
-			// the criterion is flat; the r they give may not.
-			{"tf32", func(o *engine.Options) { o.Precision = engine.TF32 }, 5e-3, 0.8},
+			// the criterion is flat (ties within TF32's rounding; 100% identical on the simulator,
+			// 88% and 96% before the residual's form was chosen per penalty); the r may not.
+			{"tf32", func(o *engine.Options) { o.Precision = engine.TF32 }, 5e-3, 0.98},
 			{"kfold3_r2_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.Inner = kfold(3, engine.R2) }, 1e-9, 1},
 			{"kfold5_pearson_f64", func(o *engine.Options) { o.Precision = engine.Float64; o.Inner = kfold(5, engine.Pearson) }, 1e-9, 1},
 			{"kfold3_r2_f32", func(o *engine.Options) { o.Inner = kfold(3, engine.R2) }, 2e-3, 0.95},
@@ -600,8 +601,9 @@ func TestAlignedProducts(t *testing.T) {
 			if tc.p == engine.TF32 {
 				// TF32's goal. Under the simulator's default TF32 (inputs truncated, as tensor
 				// cores fed raw float32 may do), it fails by 0.06 unless the penalty loop's operand
-				// is rounded to nearest first (scale_cols_tf32).
-				tol, agree = 5e-3, 0.9
+				// is rounded to nearest first (scale_cols_tf32). Penalties: 100% identical (98%
+				// before the residual's form was chosen per penalty).
+				tol, agree = 5e-3, 0.98
 			}
 			compare(t, tc.name, got, cpu, tol, agree)
 		})

@@ -89,9 +89,11 @@ func TestRandomConfigurations(t *testing.T) {
 }
 
 // compareTF32 checks TF32 against float64 where the choice is the same: |r| within 0.005 (the
-// issue's goal) for every (fold, target) whose penalty agrees, and at least 75% agreeing. Weak
-// targets' criteria are nearly flat across neighbouring penalties, and TF32's rounding may pick
-// the neighbour, whose r differs (by up to 0.12 on these small problems; docs/cuda.md).
+// issue's goal) for every (fold, target) whose penalty agrees, and at least 95% agreeing (99.05%
+// at worst on the simulator; 77% before each leave-one-out penalty took the residual form
+// engine.ResidualDirect picks). Weak targets' criteria may tie across neighbouring penalties
+// within TF32's rounding, and it may pick the neighbour, whose r differs (by up to 0.07 on
+// these small problems, 13 test rows; docs/cuda.md).
 func compareTF32(t *testing.T, what string, got, want *engine.Result) {
 	t.Helper()
 	maxd, same := 0.0, 0
@@ -103,7 +105,7 @@ func compareTF32(t *testing.T, what string, got, want *engine.Result) {
 	}
 	frac := float64(same) / float64(len(want.Alphas))
 	t.Logf("%s: max |r diff| where the penalty agrees %.3g, penalties agree %.4f", what, maxd, frac)
-	if maxd > 5e-3 || frac < 0.75 {
-		t.Errorf("%s: TF32 |r diff| %.3g where penalties agree (want <= 0.005), %.4f agree (want >= 0.75)", what, maxd, frac)
+	if maxd > 5e-3 || frac < 0.95 {
+		t.Errorf("%s: TF32 |r diff| %.3g where penalties agree (want <= 0.005), %.4f agree (want >= 0.95)", what, maxd, frac)
 	}
 }

@@ -546,17 +546,19 @@ func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) erro
 }
 
 // looResiduals replaces b.yc by the residual outside the kept directions, R0 = Yc - U Z, at
-// float32's accuracy (TF32 mode only; leave-one-out selection only, the one reader of b.yc
-// after Z).
+// float32's accuracy (TF32 mode only, without a complete decomposition; leave-one-out selection
+// only, the one reader of b.yc after Z).
 //
 // Why: the leave-one-out residual at penalty a is Yc - U diag(f) Z, and at small penalties
 // (f near 1, above all when n < d and U spans nearly all of Yc) it is a small difference of large
 // terms, so the product's TF32 rounding (relative 2^-11) swamps it and picks the wrong penalty
 // (measured on the simulator: |r| off by 0.06, 95% of penalties agreeing). Written as
 // R0 + U diag(1-f) Z, the TF32 product is of the small term only: loo_update's yc - yh with
-// yc = R0 and yh = U diag(f-1) Z. R0 itself is three TF32 products of split operands
-// (gemm3xTF32), float32-accurate at tensor-core speed. Result.Flops counts the algorithm's
-// products, so neither R0 nor the split's extra products are in it: they show as time.
+// yc = R0 and yh = U diag(f-1) Z. At large penalties (f near 0) the roles swap and U diag(f) Z
+// is the small term, so each penalty takes the form engine.ResidualDirect picks (selectPenalty).
+// R0 itself is three TF32 products of split operands (gemm3xTF32), float32-accurate at
+// tensor-core speed. Result.Flops counts the algorithm's products, so neither R0 nor the split's
+// extra products are in it: they show as time.
 func (r *runner) looResiduals(sp *split, b *batch, mb int) error {
 	d, ld, mp := r.d, b.ld, b.productRows(mb)
 	if sp.r == 0 {
@@ -596,12 +598,17 @@ func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) erro
 		return r.mark(&r.tm.Select)
 	}
 	// The penalties whose residual is Yc - U diag(f) Z (classic), then those whose residual is
-	// R0 - U diag(f-1) Z, with b.yc replaced by R0 = Yc - U Z in between: every penalty in TF32
-	// mode (see looResiduals), those ResidualDirect picks with a complete decomposition (float32
-	// and float64; R0 = uc uc^T Yc). The argmin is the grid's whatever the order (loo_update).
+	// R0 - U diag(f-1) Z (direct), with b.yc replaced in between by R0 = uc uc^T Yc with a
+	// complete decomposition, else (TF32 mode) R0 = Yc - U Z (see looResiduals). Direct are
+	// the penalties engine.ResidualDirect picks, with a complete decomposition or in TF32 mode:
+	// each penalty's rounded product is then of the residual's smaller term. (TF32 mode took
+	// every penalty direct before: at large penalties its plain product was then nearly all of
+	// Yc, whose rounding, 5e-5 of the criteria, swamped their differences there, 1e-6 to 1e-5;
+	// 84% of float64's penalties and |r| off by 0.06 on a 60 x 150 problem, TestTF32LOOPenalties.)
+	// The argmin is the grid's whatever the order (loo_update).
 	var classic, direct []int
 	for a := 0; a < A; a++ {
-		if d.tf32 || (sp.complete && sp.direct[a]) {
+		if sp.direct != nil && sp.direct[a] {
 			direct = append(direct, a)
 		} else {
 			classic = append(classic, a)

@@ -62,7 +62,7 @@ type split struct {
 	ucRow2   []float64 // per training row, sum_c uc_ic²: 1-h_i = ucRow2_i + sum_j U_ij² a/(s_j²+a)
 	uc       cu.DevicePtr
 	ucl      cu.DevicePtr // TF32 mode: uc - tf32(uc), uc itself rounded to TF32 (as U, splitU)
-	direct   []bool       // per penalty
+	direct   []bool       // per penalty (complete splits, and every split in TF32 mode: looResiduals)
 
 	// Leave-one-out in float32/TF32: the training rows of leverage near 1 (engine.HotRows), whose
 	// errors loo_hot computes in float64 (their weights in w are 0): for penalty a, columns
@@ -413,7 +413,7 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 			// refit only: a positive factor per target, r unchanged (engine.UnitScale)
 			sp.gscale = append(sp.gscale, engine.ScaleToUnit(gh[a*rk:(a+1)*rk]))
 		}
-		if sp.complete {
+		if sp.complete || r.d.tf32 {
 			sp.direct = append(sp.direct, engine.ResidualDirect(fh[a*rk:(a+1)*rk]))
 		}
 	}
