@@ -24,6 +24,8 @@ type Engine struct {
 	name   string
 	ord    int
 	holder *session // the session holding work prepared for its next Score, if any
+
+	predictHook func(*session) // testing hook: called with the session Predict opens
 }
 
 var _ engine.Engine = (*Engine)(nil)

@@ -17,14 +17,19 @@ import (
 var _ engine.Predictor = (*Engine)(nil)
 
 // prediction is what Predict fills batch by batch on the host: values (new rows x m, float32
-// below float64 precision) and penalties (m).
+// below float64 precision) and penalties (m); with weights, the fitted model (d x m weights in
+// w32 or w64, as the values, and m intercepts).
 type prediction struct {
-	m      int
-	f32    []float32
-	f64    []float64
-	alphas []float64
-	err    error // a value beyond float32's range
-	host   any   // the batch's predictions as read back, in the products' precision
+	m       int
+	f32     []float32
+	f64     []float64
+	alphas  []float64
+	weights bool
+	w32     []float32
+	w64     []float64
+	icpt    []float64
+	err     error // a value beyond float32's range
+	host    any   // the batch's predictions or weights as read back, in the products' precision
 }
 
 // Predict implements engine.Predictor: the scoring pipeline on one fold whose training rows are
@@ -32,23 +37,26 @@ type prediction struct {
 // data has no rows for them: they are predicted, not scored). The held-out products give the
 // predictions up to the powers of two the split brought P and each penalty's factors to
 // (split.pscale, gscale), which are taken back on the host, with the training means of the
-// targets and the session's column shift. The fitted model itself (opts.Weights) is not kept
-// on the device: that is ErrUnsupported (the CPU engine has it).
+// targets and the session's column shift. With opts.Weights the split keeps V, and each batch's
+// weights V diag(g) Z are formed on the device and read back (keepWeights).
 func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts engine.Options) (*engine.Prediction, error) {
 	start := time.Now()
 	if err := engine.CheckPredict(x, y, xNew, opts); err != nil {
 		return nil, err
-	}
-	if opts.Weights {
-		return nil, fmt.Errorf("weights: %w on the cuda engine (the cpu engine returns them)", engine.ErrUnsupported)
 	}
 	n, nNew, m, d := y.Rows, xNew.Rows, y.Cols, x.Cols
 	es := int64(4)
 	if opts.Precision == engine.Float64 {
 		es = 8
 	}
-	// on the host: the predictions, and a batch's as read back (at most all targets)
-	if err := hostFits(int64(nNew)*int64(m)*2*es, fmt.Sprintf("the predictions (%d new stimuli x %d targets)", nNew, m), " (predict fewer stimuli or targets at once)"); err != nil {
+	// on the host: the predictions (and the weights), and a batch's as read back (at most all
+	// targets)
+	kept, what := int64(nNew), fmt.Sprintf("the predictions (%d new stimuli x %d targets)", nNew, m)
+	if opts.Weights {
+		kept += int64(d)
+		what = fmt.Sprintf("the predictions and the model (%d new stimuli and %d features x %d targets)", nNew, d, m)
+	}
+	if err := hostFits(kept*int64(m)*2*es, what, " (predict fewer stimuli or targets at once)"); err != nil {
 		return nil, err
 	}
 	stacked := stackRows(x, xNew)
@@ -60,6 +68,14 @@ func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts eng
 	if n <= d {
 		reserve += int64(nNew) * int64(n) * 8
 	}
+	if opts.Weights {
+		// V (d x r) in the products' precision, held with the split, and in float64 while it is
+		// formed from U in the dual decomposition (the primal one has it in the Gram matrix)
+		reserve += int64(d) * int64(min(n, d)) * es
+		if n <= d {
+			reserve += int64(d) * int64(n) * 8
+		}
+	}
 	opts.Folds = []engine.Fold{{Train: everyRow(n), Test: make([]int, nNew)}}
 	for i := range opts.Folds[0].Test {
 		opts.Folds[0].Test[i] = n + i
@@ -69,14 +85,29 @@ func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts eng
 		return nil, err
 	}
 	defer s.Close()
-	p := &prediction{m: m, alphas: make([]float64, m)}
+	if e.predictHook != nil {
+		e.predictHook(s)
+	}
+	p := &prediction{m: m, alphas: make([]float64, m), weights: opts.Weights}
 	values := engine.Matrix{Rows: nNew, Cols: m}
+	var model engine.Matrix
 	if opts.Precision == engine.Float64 {
 		p.f64 = make([]float64, nNew*m)
 		values.F64 = p.f64
 	} else {
 		p.f32 = make([]float32, nNew*m)
 		values.F32 = p.f32
+	}
+	if opts.Weights {
+		model = engine.Matrix{Rows: d, Cols: m}
+		p.icpt = make([]float64, m)
+		if opts.Precision == engine.Float64 {
+			p.w64 = make([]float64, d*m)
+			model.F64 = p.w64
+		} else {
+			p.w32 = make([]float32, d*m)
+			model.F32 = p.w32
+		}
 	}
 	res, err := s.score(ctx, stacked, p, start)
 	if err != nil {
@@ -86,15 +117,18 @@ func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts eng
 		return nil, p.err
 	}
 	return &engine.Prediction{
-		Rows: nNew, Targets: m, Values: values, Alphas: p.alphas,
+		Rows: nNew, Targets: m, Values: values, Alphas: p.alphas, Weights: model, Intercepts: p.icpt,
 		Rank: res.Rank[0], Dropped: res.Dropped[0], Engine: res.Engine, Precision: opts.Precision,
 		Batches: res.Batches, Flops: res.Flops, Timings: res.Timings,
 	}, nil
 }
 
 // stackRows returns a's rows then b's, row-major: float32 when both are row-major float32 (as
-// the device would hold either), else float64.
+// the device would hold either), else float64; a itself when b has no rows.
 func stackRows(a, b engine.Matrix) engine.Matrix {
+	if b.Rows == 0 { // the model alone
+		return a
+	}
 	rows, cols := a.Rows+b.Rows, a.Cols
 	if activationType(a) == f32 && activationType(b) == f32 {
 		return engine.NewMatrix32(rows, cols, append(append(make([]float32, 0, rows*cols), a.F32...), b.F32...))
@@ -121,7 +155,125 @@ func (r *runner) keepPredictions(sp *split, b *batch, c0, mb int) error {
 	for j := 0; j < mb; j++ {
 		r.pred.alphas[c0+j] = r.s.opts.Alphas[b.hostIdx[j]]
 	}
+	if r.pred.weights {
+		if err := r.keepWeights(sp, b, c0, mb); err != nil {
+			return err
+		}
+	}
 	return r.flushMarks()
+}
+
+// rightVectors keeps what Predict's fitted model needs of an outer split (fz's, finished into
+// sp): V in sp.v, from the primal decomposition's kept eigenvectors (vecs, d x r with ld d) or
+// in the dual one as V = Xc^T U diag(1/s) (u64 and dinvs as finishSplit formed them; one
+// float64 product in tmp), and the training column means in sp.xmean.
+func (r *runner) rightVectors(fp, tmp *pool, sp *split, fz *factoring, vecs, u64, dinvs cu.DevicePtr) error {
+	d, nd, rk := r.d, fz.src.cols, sp.r
+	if fz.mean != 0 {
+		sp.xmean = make([]float64, nd)
+		if err := download(sp.xmean, fz.mean, d.compute); err != nil {
+			return err
+		}
+	}
+	var err error
+	if sp.v, err = fp.alloc(int64(nd) * int64(rk) * r.t.size()); err != nil {
+		return r.oom("the fitted model's directions", err)
+	}
+	if rk == 0 {
+		return nil // the weights are 0
+	}
+	v64 := vecs
+	if !fz.primal {
+		if v64, err = tmp.alloc(int64(nd) * int64(rk) * 8); err != nil {
+			return r.oom("the fitted model's directions", err)
+		}
+		// Column-major V (d x rk) = xtr (d x ntr, = Xc^T) U (ntr x rk), then diag(1/s).
+		if err := d.gemm(f64, false, false, nd, rk, sp.ntr, fz.xtr, nd, u64, sp.ldu, v64, nd); err != nil {
+			return err
+		}
+		if err := d.scaleCols(f64, v64, nd, nd, rk, dinvs, v64, nd); err != nil {
+			return err
+		}
+	}
+	if r.t == f64 {
+		if err := cu.MemcpyDtoDAsync(sp.v, v64, int64(nd)*int64(rk)*8, d.compute); err != nil {
+			return fmt.Errorf("cuda engine: copy: %w", err)
+		}
+		return nil
+	}
+	return d.convert64to32(v64, nd*rk, sp.v)
+}
+
+// keepWeights stores a batch's part of Predict's fitted model (targets c0 to c0+mb, their
+// penalties read back in b.hostIdx): W = V diag(g(a)) Z, formed on the device from b.zf (each
+// target's g(a) Z, as the predictions are) a block of features at a time in b.yc (free once the
+// penalties are chosen), read back and stored in the output's precision with each penalty's
+// power of two (sp.gscale) taken back, as the CPU engine does: weights beyond float32's range,
+// or a target's all below it, are p.err. The intercepts are mean_y - mean_x W in float64 (the
+// training means of the targets with the session's column shift added back).
+func (r *runner) keepWeights(sp *split, b *batch, c0, mb int) error {
+	d, p, ld, nf, m := r.d, r.pred, b.ld, r.x.Cols, r.s.y.Cols
+	base := make([]float64, mb) // mean_y
+	if !r.s.opts.NoIntercept {
+		if err := download(base, b.mean, d.compute); err != nil {
+			return err
+		}
+	}
+	back := make([]float64, mb)
+	for j := range back {
+		back[j] = 1 / sp.gscale[b.hostIdx[j]]
+		if r.s.shift != nil {
+			base[j] += r.s.shift[c0+j]
+		}
+	}
+	dot := make([]float64, mb)  // mean_x W, before back
+	most := make([]float64, mb) // the largest weight, before back
+	step := sp.ldu              // features per block: b.yc is ldu x ld
+	for k0 := 0; k0 < nf; k0 += step {
+		nk := min(step, nf-k0)
+		// Column-major W^T (mb x nk) = zf (mb x r) V[k0:k0+nk]^T (N, T; V column-major, ld d).
+		v := sp.v + cu.DevicePtr(int64(k0)*r.t.size())
+		if err := r.refitProduct(b.productRows(mb), nk, sp.r, b.zf, ld, v, nf, b.yc, ld); err != nil {
+			return err
+		}
+		r.res.Flops += 2 * float64(nk) * float64(sp.r) * float64(mb)
+		if err := r.mark(&r.tm.Refit); err != nil {
+			return err
+		}
+		at, err := r.readPredictions(p, b.yc, nk*ld)
+		if err != nil {
+			return err
+		}
+		for k := k0; k < k0+nk; k++ {
+			xm := 0.0
+			if sp.xmean != nil {
+				xm = sp.xmean[k]
+			}
+			for j := 0; j < mb; j++ {
+				w := at(j + (k-k0)*ld)
+				dot[j] += xm * w
+				most[j] = max(most[j], math.Abs(w))
+				v, o := w*back[j], k*m+c0+j
+				if p.w64 != nil {
+					p.w64[o] = v
+					continue
+				}
+				if math.Abs(v) > math.MaxFloat32 && p.err == nil {
+					p.err = fmt.Errorf("the weight of feature %d for target %d, %.3g, is beyond float32's range (features of tiny scale): use --precision float64", k, c0+j, v)
+				}
+				p.w32[o] = float32(v)
+			}
+		}
+	}
+	for j := 0; j < mb; j++ {
+		p.icpt[c0+j] = base[j] - dot[j]*back[j]
+		// weights below float32's normal range lose their digits, or all of them: X_new W + b
+		// would no longer give the predictions (which are computed apart, in range)
+		if lo := most[j] * back[j]; p.w32 != nil && p.err == nil && lo != 0 && lo < 0x1p-126 {
+			p.err = fmt.Errorf("the weights of target %d, at most %.3g, are below float32's range (features of huge scale, or brain data of tiny scale): use --precision float64", c0+j, lo)
+		}
+	}
+	return nil
 }
 
 // unscale stores a batch's held-out products (b.pred, column-major mb x nte with ld b.ld, at
@@ -202,7 +354,7 @@ func (r *runner) maxAbs(a cu.DevicePtr, ld, rows, cols int) (float64, error) {
 }
 
 // readPredictions downloads n values of the products' precision from src into a host buffer
-// reused across batches, and returns an accessor of them as float64.
+// reused across batches (predictions and weights), and returns an accessor of them as float64.
 func (r *runner) readPredictions(p *prediction, src cu.DevicePtr, n int) (func(k int) float64, error) {
 	d := r.d
 	if r.t == f64 {

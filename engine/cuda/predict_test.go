@@ -12,87 +12,219 @@ import (
 	"github.com/brainalign/brainalign/fallback"
 )
 
-// TestPredictMatchesCPU: the CUDA engine's predictions equal the CPU engine's (scikit-learn's,
-// by the conformance suite), with the brain data resident and streamed from the host in batches,
-// in float64, float32 and TF32 (its products rounded: within 1% of each target's sd).
+// TestPredictMatchesCPU: the CUDA engine's predictions and fitted model (Options.Weights) equal
+// the CPU engine's (scikit-learn's, by the conformance suite), with more rows than features (the
+// primal decomposition, V its eigenvectors) and fewer (the dual one, V formed from U), the brain
+// data resident and streamed from the host in batches, in float64, float32 and TF32 (its
+// products rounded: within 1% of each target's sd), without an intercept, and the model alone
+// (no new stimuli).
 func TestPredictMatchesCPU(t *testing.T) {
 	e := newTestEngine(t)
-	const n, nNew, d, m = 200, 30, 16, 3000
-	xAll, yAll := problem(n+nNew, d, m, 5)
+	for _, pb := range []struct {
+		name          string
+		n, nNew, d, m int
+	}{
+		{"primal", 200, 30, 16, 3000},
+		{"dual", 60, 20, 150, 2000},
+	} {
+		n, nNew, d, m := pb.n, pb.nNew, pb.d, pb.m
+		xAll, yAll := problem(n+nNew, d, m, 5)
+		x := engine.NewMatrix64(n, d, xAll.F64[:n*d])
+		xNew := engine.NewMatrix64(nNew, d, xAll.F64[n*d:])
+		y := engine.NewMatrix64(n, m, yAll.F64[:n*m])
+		for _, tc := range []struct {
+			name                                  string
+			p                                     engine.Precision
+			streamed, weights, noIntercept, alone bool
+			tol, agree                            float64
+		}{
+			{"float64", engine.Float64, false, true, false, false, 1e-9, 1},
+			{"float64/streamed", engine.Float64, true, true, false, false, 1e-9, 1},
+			{"float64/model-alone", engine.Float64, false, true, false, true, 1e-9, 1},
+			{"float32", engine.Float32, false, true, false, false, 2e-3, 0.99},
+			{"float32/streamed", engine.Float32, true, true, false, false, 2e-3, 0.99},
+			{"float32/streamed/model-alone", engine.Float32, true, true, false, true, 2e-3, 0.99},
+			{"float32/no-intercept", engine.Float32, false, true, true, false, 2e-3, 0.99},
+			{"float32/no-weights", engine.Float32, false, false, false, false, 2e-3, 0.99},
+			// TF32's penalties agree less often with fewer rows than features (TestMatchesCPU)
+			{"tf32", engine.TF32, false, true, false, false, 1e-2, 0.8},
+			{"tf32/streamed", engine.TF32, true, true, false, false, 1e-2, 0.8},
+			{"tf32/no-intercept", engine.TF32, false, true, true, false, 1e-2, 0.8},
+		} {
+			t.Run(pb.name+"/"+tc.name, func(t *testing.T) {
+				opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: tc.p, Weights: tc.weights, NoIntercept: tc.noIntercept}
+				xn := xNew
+				if tc.alone {
+					xn = engine.Matrix{}
+				}
+				ref := opts
+				if tc.p == engine.TF32 {
+					ref.Precision = engine.Float64
+				}
+				want, err := fallback.New().Predict(context.Background(), x, y, xn, ref)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.streamed {
+					opts.MemoryLimit = streamedLimit(y, tc.p)
+				}
+				got, err := e.Predict(context.Background(), x, y, xn, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.streamed && got.Batches < 2 {
+					t.Errorf("streamed brain data in %d batch(es)", got.Batches)
+				}
+				if (got.Values.F64 != nil) != (tc.p == engine.Float64) || got.Rank != want.Rank || got.Rows != xn.Rows {
+					t.Errorf("values float64: %v for %v; rank %d, cpu %d; %d rows, want %d", got.Values.F64 != nil, tc.p, got.Rank, want.Rank, got.Rows, xn.Rows)
+				}
+				sd := targetScale(y, !tc.noIntercept)
+				same, worst := 0, 0.0
+				for j := 0; j < m; j++ {
+					if got.Alphas[j] != want.Alphas[j] {
+						continue
+					}
+					same++
+					for i := 0; i < xn.Rows; i++ {
+						g, w := got.Values.At(i, j), want.Values.At(i, j)
+						e := math.Abs(g-w) / max(sd[j], 1e-300) // a constant target: its value exactly (intercept)
+						if math.IsNaN(g) {
+							e = math.Inf(1)
+						}
+						worst = max(worst, e)
+					}
+				}
+				t.Logf("%d of %d penalties equal the cpu's; worst prediction error %.3g of a target's sd", same, m, worst)
+				if worst > tc.tol || math.IsNaN(worst) {
+					t.Errorf("predictions differ from the cpu engine's by %.3g of a target's sd (tolerance %g)", worst, tc.tol)
+				}
+				if float64(same) < tc.agree*float64(m) {
+					t.Errorf("%d of %d penalties equal the cpu engine's, want >= %.0f%%", same, m, 100*tc.agree)
+				}
+				if !tc.weights {
+					if got.Weights.Rows != 0 || got.Intercepts != nil {
+						t.Errorf("weights %d x %d and %d intercepts returned unasked", got.Weights.Rows, got.Weights.Cols, len(got.Intercepts))
+					}
+					return
+				}
+				compareModel(t, got, want, x, sd, tc.tol)
+			})
+		}
+	}
+}
+
+// streamedLimit is a memory limit under which Predict streams y from the host: y takes 2/3 of
+// it, more than the half that Open places on the device.
+func streamedLimit(y engine.Matrix, p engine.Precision) int64 {
+	es := int64(4)
+	if p == engine.Float64 {
+		es = 8
+	}
+	return int64(y.Rows) * int64(y.Cols) * es * 3 / 2
+}
+
+// targetScale is each target's standard deviation (centred), or its root mean square.
+func targetScale(y engine.Matrix, centred bool) []float64 {
+	n, m := y.Rows, y.Cols
+	out := make([]float64, m)
+	for j := range out {
+		mean := 0.0
+		if centred {
+			for i := 0; i < n; i++ {
+				mean += y.At(i, j) / float64(n)
+			}
+		}
+		ss := 0.0
+		for i := 0; i < n; i++ {
+			ss += (y.At(i, j) - mean) * (y.At(i, j) - mean)
+		}
+		out[j] = math.Sqrt(ss / float64(n))
+	}
+	return out
+}
+
+// compareModel checks the fitted model of got against want's (the CPU engine's), for the
+// targets whose penalties agree: each weight within tol of the target's largest weight, each
+// intercept within tol of the target's scale (sd) plus what the weights' errors move it by (the
+// features' means times the weights), and the weights in the values' precision.
+func compareModel(t *testing.T, got, want *engine.Prediction, x engine.Matrix, sd []float64, tol float64) {
+	t.Helper()
+	d, m := x.Cols, got.Targets
+	w := got.Weights
+	if w.Rows != d || w.Cols != m || len(got.Intercepts) != m || (w.F64 != nil) != (got.Precision == engine.Float64) {
+		t.Fatalf("weights %d x %d (float64: %v) and %d intercepts; want %d x %d in %v", w.Rows, w.Cols, w.F64 != nil, len(got.Intercepts), d, m, got.Precision)
+	}
+	xmean := make([]float64, d)
+	for k := range xmean {
+		for i := 0; i < x.Rows; i++ {
+			xmean[k] += x.At(i, k) / float64(x.Rows)
+		}
+	}
+	worstW, worstB := 0.0, 0.0
+	for j := 0; j < m; j++ {
+		if got.Alphas[j] != want.Alphas[j] {
+			continue
+		}
+		colMax, shift := 0.0, 0.0
+		for k := 0; k < d; k++ {
+			colMax = max(colMax, math.Abs(want.Weights.At(k, j)))
+			shift += math.Abs(xmean[k] * want.Weights.At(k, j))
+		}
+		for k := 0; k < d; k++ {
+			e := math.Abs(w.At(k, j)-want.Weights.At(k, j)) / max(colMax, 1e-300)
+			if math.IsNaN(e) {
+				e = math.Inf(1)
+			}
+			worstW = max(worstW, e)
+		}
+		e := math.Abs(got.Intercepts[j]-want.Intercepts[j]) / max(sd[j]+shift, 1e-300)
+		if math.IsNaN(e) {
+			e = math.Inf(1)
+		}
+		worstB = max(worstB, e)
+	}
+	t.Logf("worst weight error %.3g of the target's largest weight, worst intercept error %.3g", worstW, worstB)
+	if worstW > tol || worstB > tol {
+		t.Errorf("the model differs from the cpu engine's: weights by %.3g, intercepts by %.3g (tolerance %g)", worstW, worstB, tol)
+	}
+}
+
+// TestPredictWeightsOOM: a batch that runs out of device memory mid-fold (a library's
+// workspace) is predicted again in smaller batches, and so are its weights: the same model as
+// without the failure, with the brain data resident and streamed, and under MaxBatch.
+func TestPredictWeightsOOM(t *testing.T) {
+	e := newTestEngine(t)
+	const n, nNew, d, m = 60, 10, 90, 2000
+	xAll, yAll := problem(n+nNew, d, m, 21)
 	x := engine.NewMatrix64(n, d, xAll.F64[:n*d])
 	xNew := engine.NewMatrix64(nNew, d, xAll.F64[n*d:])
 	y := engine.NewMatrix64(n, m, yAll.F64[:n*m])
-	sd := make([]float64, m)
-	for j := range sd {
-		var s, ss float64
-		for i := 0; i < n; i++ {
-			s += y.F64[i*m+j]
-		}
-		for i := 0; i < n; i++ {
-			dv := y.F64[i*m+j] - s/n
-			ss += dv * dv
-		}
-		sd[j] = math.Sqrt(ss / n)
-	}
 	for _, tc := range []struct {
-		name     string
-		p        engine.Precision
-		streamed bool
-		tol      float64
-		agree    float64
+		name  string
+		limit int64
+		batch int
 	}{
-		{"float64", engine.Float64, false, 1e-9, 1},
-		{"float64/streamed", engine.Float64, true, 1e-9, 1},
-		{"float32", engine.Float32, false, 2e-3, 0.99},
-		{"float32/streamed", engine.Float32, true, 2e-3, 0.99},
-		{"tf32", engine.TF32, false, 1e-2, 0.95},
+		{"resident", 0, 0},
+		{"streamed", streamedLimit(y, engine.Float64), 0},
+		{"max-batch", 0, 70},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: tc.p}
-			ref := opts
-			if tc.p == engine.TF32 {
-				ref.Precision = engine.Float64
-			}
-			want, err := fallback.New().Predict(context.Background(), x, y, xNew, ref)
+			opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: engine.Float64, Weights: true, MemoryLimit: tc.limit, MaxBatch: tc.batch}
+			want, err := e.Predict(context.Background(), x, y, xNew, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.streamed {
-				es := map[engine.Precision]int64{engine.Float64: 8, engine.Float32: 4}[tc.p]
-				opts.MemoryLimit = int64(n*m) * es * 2 / 3 // Y is 1.5x the budget: streamed
-			}
+			e.predictHook = func(s *session) { s.failStage = 1 }
+			defer func() { e.predictHook = nil }()
 			got, err := e.Predict(context.Background(), x, y, xNew, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.streamed && got.Batches < 2 {
-				t.Errorf("streamed brain data in %d batch(es)", got.Batches)
+			t.Logf("batches %d, %d after an out-of-memory failure", want.Batches, got.Batches)
+			if got.Batches <= want.Batches {
+				t.Errorf("batches %d after an out-of-memory failure, %d without", got.Batches, want.Batches)
 			}
-			if (got.Values.F64 != nil) != (tc.p == engine.Float64) || got.Rank != want.Rank {
-				t.Errorf("values float64: %v for %v; rank %d, cpu %d", got.Values.F64 != nil, tc.p, got.Rank, want.Rank)
-			}
-			same, worst := 0, 0.0
-			for j := 0; j < m; j++ {
-				if got.Alphas[j] != want.Alphas[j] {
-					continue
-				}
-				same++
-				for i := 0; i < nNew; i++ {
-					g, w := got.Values.At(i, j), want.Values.At(i, j)
-					e := math.Abs(g-w) / max(sd[j], 1e-300) // a constant target: its value exactly
-					if math.IsNaN(g) {
-						e = math.Inf(1)
-					}
-					worst = max(worst, e)
-				}
-			}
-			t.Logf("%s: %d of %d penalties equal the cpu's; worst prediction error %.3g of a target's sd", tc.name, same, m, worst)
-			if worst > tc.tol || math.IsNaN(worst) {
-				t.Errorf("predictions differ from the cpu engine's by %.3g of a target's sd (tolerance %g)", worst, tc.tol)
-			}
-			if float64(same) < tc.agree*m {
-				t.Errorf("%d of %d penalties equal the cpu engine's, want >= %.0f%%", same, m, 100*tc.agree)
-			}
+			compareModel(t, got, want, x, targetScale(y, true), 1e-12)
 		})
 	}
 }

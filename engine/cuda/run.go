@@ -745,22 +745,8 @@ func (r *runner) refitAndScore(f int, sp *split, b *batch, c0, mb int, ysrc cu.D
 	}
 	// Row-major Pred (nte x mb) = P diag(g_t) Z. Column-major: pred (mb x nte, = Pred^T) =
 	// zf (mb x r, the scaled Z^T) P^T (N, T; P column-major nte x r, ld ldp), over the padded
-	// rows and columns. TF32 without an intercept: in float32, as the predictions are then
-	// offset + signal and TF32's rounding of the offset (2^-11) swamped the signal (r of -0.77
-	// for 0.86); with an intercept P is centred and TF32 keeps |r| within 0.005.
-	noTF32 := d.tf32 && opts.NoIntercept
-	if noTF32 {
-		if err := cublasSetup(d.blas, d.compute, false); err != nil {
-			return err
-		}
-	}
-	err := d.gemm(t, false, true, b.productRows(mb), sp.ldp, sp.r, b.zf, ld, sp.p, sp.ldp, b.pred, ld)
-	if noTF32 {
-		if serr := cublasSetup(d.blas, d.compute, true); err == nil {
-			err = serr
-		}
-	}
-	if err != nil {
+	// rows and columns.
+	if err := r.refitProduct(b.productRows(mb), sp.ldp, sp.r, b.zf, ld, sp.p, sp.ldp, b.pred, ld); err != nil {
 		return err
 	}
 	r.res.Flops += 2 * float64(sp.nte) * float64(sp.r) * float64(mb)
@@ -802,6 +788,27 @@ func (r *runner) refitAndScore(f int, sp *split, b *batch, c0, mb int, ysrc cu.D
 		return r.unscale(sp, b, c0, mb, r.kept, opts.Folds[f].Test)
 	}
 	return nil
+}
+
+// refitProduct is the column-major product C (m x n) = A (m x k) B^T (B n x k) of a refit:
+// the held-out predictions, or Predict's weights. TF32 without an intercept: in float32, as the
+// predictions are then offset + signal and TF32's rounding of the offset (2^-11) swamped the
+// signal (r of -0.77 for 0.86); with an intercept P is centred and TF32 keeps |r| within 0.005.
+func (r *runner) refitProduct(m, n, k int, a cu.DevicePtr, lda int, b cu.DevicePtr, ldb int, c cu.DevicePtr, ldc int) error {
+	d := r.d
+	noTF32 := d.tf32 && r.s.opts.NoIntercept
+	if noTF32 {
+		if err := cublasSetup(d.blas, d.compute, false); err != nil {
+			return err
+		}
+	}
+	err := d.gemm(r.t, false, true, m, n, k, a, lda, b, ldb, c, ldc)
+	if noTF32 {
+		if serr := cublasSetup(d.blas, d.compute, true); err == nil {
+			err = serr
+		}
+	}
+	return err
 }
 
 func (r *runner) progress() {

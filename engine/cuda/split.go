@@ -74,6 +74,12 @@ type split struct {
 	// Inner k-fold splits only: the split's training and validation rows as int32 positions in
 	// the outer training fold (rows of the outer batch's Yc).
 	trainPos, valPos cu.DevicePtr
+
+	// Predict's fitted model (Options.Weights) only: V (d x r column-major, ld d, precision t),
+	// the weights being V diag(g) Z, and the training rows' column means (nil without an
+	// intercept), for the intercepts.
+	v     cu.DevicePtr
+	xmean []float64
 }
 
 func toInt32(idx []int) []int32 {
@@ -345,7 +351,6 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 			}
 		} else {
 			// U = Q; P = (Xtest_c Xc^T) U diag(1/s).
-			kte := alloc(tmp, int64(nte)*int64(ntr)*8)
 			ones := alloc(tmp, int64(rk)*8)
 			if err != nil {
 				return nil, r.oom("decomposition", err)
@@ -357,20 +362,31 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 			if err := d.scaleCols(f64, vecs, size, ntr, rk, ones, u64, ldu); err != nil {
 				return nil, err
 			}
-			// Column-major kte (nte x ntr) = xte^T xtr: row-major Xtest_c Xc^T.
-			if err := d.gemm(f64, true, false, nte, ntr, nd, xte, nd, xtr, nd, kte, nte); err != nil {
-				return nil, err
-			}
-			// Column-major P (nte x rk) = kte (nte x ntr) U (ntr x rk), all column-major.
-			if err := d.gemm(f64, false, false, nte, rk, ntr, kte, nte, u64, ldu, p64, ldp); err != nil {
-				return nil, err
-			}
-			if err := d.scaleCols(f64, p64, ldp, nte, rk, dinvs, p64, ldp); err != nil {
-				return nil, err
+			if nte > 0 { // none when Predict fits the model alone
+				kte := alloc(tmp, int64(nte)*int64(ntr)*8)
+				if err != nil {
+					return nil, r.oom("decomposition", err)
+				}
+				// Column-major kte (nte x ntr) = xte^T xtr: row-major Xtest_c Xc^T.
+				if err := d.gemm(f64, true, false, nte, ntr, nd, xte, nd, xtr, nd, kte, nte); err != nil {
+					return nil, err
+				}
+				// Column-major P (nte x rk) = kte (nte x ntr) U (ntr x rk), all column-major.
+				if err := d.gemm(f64, false, false, nte, rk, ntr, kte, nte, u64, ldu, p64, ldp); err != nil {
+					return nil, err
+				}
+				if err := d.scaleCols(f64, p64, ldp, nte, rk, dinvs, p64, ldp); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
-	if fz.outer && rk > 0 {
+	if fz.outer && r.pred != nil && r.pred.weights {
+		if err := r.rightVectors(fp, tmp, sp, fz, vecs, u64, dinvs); err != nil {
+			return nil, err
+		}
+	}
+	if fz.outer && rk > 0 && nte > 0 {
 		// An outer fold's P only feeds the held-out prediction, whose Pearson r ignores its
 		// scale: a power of two brings it near unit size (engine.UnitScale; |P| is about
 		// sqrt(lambda_max / ntr)), so that tiny features do not underflow float32 predictions.
