@@ -262,32 +262,50 @@ func TestPredictHugeNewRows(t *testing.T) {
 // TestPredictMemoryMonotone: under a growing memory limit a prediction either fails with
 // ErrOutOfMemory or succeeds, and once it succeeds it succeeds under every larger limit (the
 // brain data was placed on the device without counting the new stimuli's rows, so that a limit
-// just large enough for it failed where a smaller one streamed it).
+// just large enough for it failed where a smaller one streamed it); so does the fitted model
+// alone, whose V (fewer rows than features: formed from U) the placement counts too.
 func TestPredictMemoryMonotone(t *testing.T) {
 	e := newTestEngine(t)
-	// Y 2 MB, the new stimuli's rows on the device about 3 MB
-	const n, nNew, d, m = 100, 2500, 40, 2500
-	xAll, yAll := problem(n+nNew, d, m, 13)
-	x := engine.NewMatrix64(n, d, xAll.F64[:n*d])
-	y := engine.NewMatrix64(n, m, yAll.F64[:n*m])
-	xNew := engine.NewMatrix64(nNew, d, xAll.F64[n*d:])
-	succeeded := int64(0)
-	for limit := int64(2 << 20); limit <= 8<<20; limit += 256 << 10 {
-		opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: engine.Float64, MemoryLimit: limit}
-		_, err := e.Predict(context.Background(), x, y, xNew, opts)
-		switch {
-		case err == nil:
-			if succeeded == 0 {
-				succeeded = limit
+	for _, tc := range []struct {
+		name           string
+		n, nNew, d, m  int
+		weights        bool
+		from, to, step int64
+	}{
+		// Y 2 MB, the new stimuli's rows on the device about 3 MB
+		{"predictions", 100, 2500, 40, 2500, false, 2 << 20, 8 << 20, 256 << 10},
+		// Y 2 MB; the activations, their centred rows and V 400 KB each (V as much again
+		// while formed)
+		{"model", 100, 0, 500, 2500, true, 2 << 20, 8 << 20, 192 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, nNew, d, m := tc.n, tc.nNew, tc.d, tc.m
+			xAll, yAll := problem(n+nNew, d, m, 13)
+			x := engine.NewMatrix64(n, d, xAll.F64[:n*d])
+			y := engine.NewMatrix64(n, m, yAll.F64[:n*m])
+			var xNew engine.Matrix
+			if nNew > 0 {
+				xNew = engine.NewMatrix64(nNew, d, xAll.F64[n*d:])
 			}
-		case !errors.Is(err, engine.ErrOutOfMemory):
-			t.Fatalf("%s: %v", engine.FormatBytes(limit), err)
-		case succeeded > 0:
-			t.Errorf("%s: %v, though %s sufficed", engine.FormatBytes(limit), err, engine.FormatBytes(succeeded))
-		}
+			succeeded := int64(0)
+			for limit := tc.from; limit <= tc.to; limit += tc.step {
+				opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: engine.Float64, MemoryLimit: limit, Weights: tc.weights}
+				_, err := e.Predict(context.Background(), x, y, xNew, opts)
+				switch {
+				case err == nil:
+					if succeeded == 0 {
+						succeeded = limit
+					}
+				case !errors.Is(err, engine.ErrOutOfMemory):
+					t.Fatalf("%s: %v", engine.FormatBytes(limit), err)
+				case succeeded > 0:
+					t.Errorf("%s: %v, though %s sufficed", engine.FormatBytes(limit), err, engine.FormatBytes(succeeded))
+				}
+			}
+			if succeeded == 0 {
+				t.Errorf("no limit up to %s sufficed", engine.FormatBytes(tc.to))
+			}
+			t.Logf("the first limit that sufficed: %s", engine.FormatBytes(succeeded))
+		})
 	}
-	if succeeded == 0 {
-		t.Errorf("no limit up to 8 MiB sufficed")
-	}
-	t.Logf("the first limit that sufficed: %s", engine.FormatBytes(succeeded))
 }
