@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
@@ -225,6 +227,59 @@ func TestPredictWeightsOOM(t *testing.T) {
 				t.Errorf("batches %d after an out-of-memory failure, %d without", got.Batches, want.Batches)
 			}
 			compareModel(t, got, want, x, targetScale(y, true), 1e-12)
+		})
+	}
+}
+
+// TestPredictWeightsFloat32Range: float32 weights that would leave float32's range are the CPU
+// engine's errors, naming the way out (float64), never Inf or zeros: weights of huge features
+// and tiny brain data (1e-50: zeros in float32, so that X_new W + b would no longer give the
+// predictions), and of tiny features with tiny penalties (1e40); in float64 both fit.
+func TestPredictWeightsFloat32Range(t *testing.T) {
+	e := newTestEngine(t)
+	const n, d, m, nNew = 50, 10, 4, 5
+	for _, tc := range []struct {
+		name   string
+		xs, ys float64
+		alphas []float64
+		want   string
+	}{
+		{"underflow", 1e28, 1e-22, engine.DefaultAlphas(), "are below float32's range"},
+		{"overflow", 1e-30, 1e10, []float64{1e-62, 1e-61}, "the weight of feature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(3, 4))
+			xs := make([]float64, (n+nNew)*d)
+			for i := range xs {
+				xs[i] = rng.NormFloat64()
+			}
+			ys := make([]float64, n*m)
+			for i := 0; i < n; i++ {
+				for j := 0; j < m; j++ {
+					ys[i*m+j] = (xs[i*d+j] + 0.5*rng.NormFloat64()) * tc.ys
+				}
+			}
+			for i := range xs {
+				xs[i] *= tc.xs
+			}
+			x, y, xNew := engine.NewMatrix64(n, d, xs[:n*d]), engine.NewMatrix64(n, m, ys), engine.NewMatrix64(nNew, d, xs[n*d:])
+			opts := engine.Options{Alphas: tc.alphas, Weights: true}
+			for _, eng := range []engine.Predictor{fallback.New(), e} {
+				_, err := eng.Predict(context.Background(), x, y, xNew, opts)
+				if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--precision float64") {
+					t.Errorf("%T: %v, want an error containing %q and the way out", eng, err, tc.want)
+				}
+			}
+			opts.Precision = engine.Float64
+			got, err := e.Predict(context.Background(), x, y, xNew, opts)
+			if err != nil {
+				t.Fatalf("float64: %v", err)
+			}
+			most := 0.0
+			for _, w := range got.Weights.F64 {
+				most = max(most, math.Abs(w))
+			}
+			t.Logf("float64: the largest weight %.3g", most)
 		})
 	}
 }
