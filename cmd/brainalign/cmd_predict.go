@@ -41,8 +41,8 @@ func init() {
 			"cross-validation. With --features-ids and --brain-ids the fitted rows are matched by id; with\n" +
 			"--new-ids (one id per row of --new-features) new stimuli that were also fitted on are named in\n" +
 			"a warning (their brain data trained the model). Volumes are skipped, with a warning, beyond\n" +
-			"NIfTI-1's 32,767 frames or half the available memory. In a cuda build the GPU predicts, but for\n" +
-			"--save-weights, which the CPU engine computes (the GPU does not keep the model).",
+			"NIfTI-1's 32,767 frames or half the available memory. In a cuda build the GPU predicts and\n" +
+			"forms the model (--save-weights).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` of the stimuli with brain data (n x d)"},
 			&cli.StringFlag{Name: "new-features", Usage: "activations `NEW.npy` of the stimuli to predict (new images x d: the same layer's features); required unless --save-weights"},
@@ -196,9 +196,13 @@ func runPredict(c *cli.Context) error {
 		return err
 	}
 	defer eng.Close()
+	pr, ok := eng.(engine.Predictor)
+	if !ok {
+		return usageError("the %s engine cannot predict (use --device cpu)", eng.Name())
+	}
 	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "predict")
 	opts.Progress = prog.update
-	p, handedOver, err := predictOn(c, eng, xm, ym, xNew.m, opts)
+	p, err := pr.Predict(c.Context, xm, ym, xNew.m, opts)
 	prog.done()
 	if err != nil {
 		if errors.Is(err, engine.ErrUnsupported) {
@@ -275,9 +279,6 @@ func runPredict(c *cli.Context) error {
 	if err := out.Commit(); err != nil {
 		return err
 	}
-	if handedOver != "" {
-		fmt.Fprintf(c.App.ErrWriter, "note: the %s engine does not keep the fitted model; predicted on the cpu engine\n", handedOver)
-	}
 	if p.Rows > 0 {
 		fmt.Fprintf(c.App.Writer, "predicted %d targets for %d new images from %d features, fitted on %d images, on %s in %s",
 			p.Targets, p.Rows, xm.Cols, ym.Rows, p.Engine, p.Timings.Total.Round(1e6))
@@ -290,29 +291,6 @@ func runPredict(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "\nwrote %s\n", out.Final())
 	return nil
-}
-
-// predictOn predicts on eng, or, where eng cannot (the weights on the CUDA engine, which does
-// not keep the model), hands over to the CPU engine, returning eng's name then: said once the
-// predictions are written, so that stderr holds one line when they fail.
-func predictOn(c *cli.Context, eng engine.Engine, x, y, xNew engine.Matrix, opts engine.Options) (*engine.Prediction, string, error) {
-	if pr, ok := eng.(engine.Predictor); ok {
-		p, err := pr.Predict(c.Context, x, y, xNew, opts)
-		if !errors.Is(err, engine.ErrUnsupported) || eng.Name() == "cpu" {
-			return p, "", err
-		}
-	}
-	cpu, err := engine.New("cpu")
-	if err != nil {
-		return nil, "", err
-	}
-	defer cpu.Close()
-	pr, ok := cpu.(engine.Predictor)
-	if !ok {
-		return nil, "", fmt.Errorf("no engine of this build can predict")
-	}
-	p, err := pr.Predict(c.Context, x, y, xNew, opts)
-	return p, eng.Name(), err
 }
 
 // alsoFitted lists the new stimuli's ids that are among the fitted ones, in the new ids' order.

@@ -204,8 +204,9 @@ func TestPredictMaskAndSpace(t *testing.T) {
 }
 
 // TestPredictWeights: --save-weights writes scikit-learn's coef_.T and intercept_ (shaped as
-// the brain data, NaN outside a mask), with or without new stimuli; the model reproduces the
-// predictions.
+// the brain data, NaN outside a mask), with or without new stimuli, computed by the build's
+// default engine (in a cuda build the GPU, which once handed the model to the CPU engine); the
+// model reproduces the predictions.
 func TestPredictWeights(t *testing.T) {
 	keepFlagDefaults(t)
 	fix := predictFixture("meg3d") // 32 features, targets 6 x 10
@@ -231,6 +232,18 @@ func TestPredictWeights(t *testing.T) {
 	}
 	if !strings.HasPrefix(stdout, "fitted 45 targets from 32 features on 130 images") {
 		t.Errorf("stdout: %q", stdout)
+	}
+	for _, out := range []string{both, only} {
+		var rec struct{ Run struct{ Engine string } }
+		b, err := os.ReadFile(filepath.Join(out, "predict.json"))
+		must(t, err)
+		must(t, json.Unmarshal(b, &rec))
+		if kind, _, _ := strings.Cut(defaultDevice, ":"); !strings.HasPrefix(rec.Run.Engine, kind) {
+			t.Errorf("%s: the model fitted on %q, not the default device %s", out, rec.Run.Engine, defaultDevice)
+		}
+	}
+	if stderr != "" {
+		t.Errorf("stderr: %q", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(only, "predictions.npy")); !os.IsNotExist(err) {
 		t.Errorf("predictions.npy without new stimuli: %v", err)
