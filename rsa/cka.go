@@ -13,6 +13,20 @@ import (
 // column constant): its centred Gram matrix is zero.
 var ErrNoVariance = errors.New("every feature or target is constant across the stimuli")
 
+// ErrNoUnbiasedVariance is wrapped by the error of DebiasedCKA with data whose unbiased HSIC with
+// themselves is zero although they vary: the unbiased estimator averages ((x_i - x_j) · (x_k -
+// x_l))² over disjoint pairs of stimuli, zero when the data vary at one stimulus only (or at two
+// whose differences from the rest are orthogonal).
+var ErrNoUnbiasedVariance = errors.New("the data vary at too few stimuli for the unbiased HSIC (one stimulus apart from the others): debiased CKA is undefined")
+
+// MinDebiasedStimuli is the fewest stimuli of DebiasedCKA: the unbiased HSIC divides by n(n-3).
+const MinDebiasedStimuli = 4
+
+// unbiasedTol is how small, relative to the size of its terms, n(n-3) HSIC_1(K, K) may be before
+// it counts as zero: rounding leaves about n float64 epsilons of the terms where the exact value
+// is 0. Data that vary have far more: the share is about n²/(n² + d) for d isotropic features.
+const unbiasedTol = 1e-13
+
 // CKA returns linear CKA of the data of two centred Gram matrices of the same stimuli,
 //
 //	CKA = tr(Kx Ky) / (||Kx||_F ||Ky||_F),
@@ -44,6 +58,81 @@ func CKA(x, y *Gram) (float64, error) {
 	return tr / (math.Sqrt(xx) * math.Sqrt(yy)), nil
 }
 
+// DebiasedCKA returns linear CKA of the data of two centred Gram matrices of the same stimuli
+// with the unbiased HSIC estimator (Song et al. 2012) in place of the biased one: with K~ and L~
+// the Gram matrices with zeroed diagonals, 1 the vector of n ones,
+//
+//	n(n-3) HSIC_1(K, L) = tr(K~ L~) + 1ᵀK~1 1ᵀL~1 / ((n-1)(n-2)) - 2/(n-2) 1ᵀK~L~1,
+//	CKA_1 = HSIC_1(K, L) / sqrt(HSIC_1(K, K) HSIC_1(L, L)),
+//
+// Kornblith's cka(..., debiased=True). The biased estimator's tr(Kx Ky) counts each stimulus with
+// itself (the diagonals), which for d features and n stimuli, d >> n, dominates: biased CKA of
+// unrelated data is then near 1, debiased CKA near 0. It lies in [-1, 1] (HSIC_1 is an inner
+// product of the Gram matrices projected to zero-diagonal, doubly centred ones) and may be
+// slightly negative. It needs MinDebiasedStimuli stimuli; data that do not vary are an error
+// wrapping ErrNoVariance (as for CKA), data that vary at one stimulus only one wrapping
+// ErrNoUnbiasedVariance; the value is then NaN.
+//
+// It takes one pass over both triangles (the diagonals are not used) and 2n float64 of row sums:
+// the estimator does not depend on the data's means, so the centred Gram matrices serve, and
+// no n x n matrix is formed.
+func DebiasedCKA(x, y *Gram) (float64, error) {
+	if x.N != y.N {
+		return math.NaN(), fmt.Errorf("rsa: debiased CKA of %d and %d stimuli", x.N, y.N)
+	}
+	n := x.N
+	if n < MinDebiasedStimuli {
+		return math.NaN(), fmt.Errorf("rsa: debiased CKA of %d stimuli: the unbiased HSIC needs at least %d", n, MinDebiasedStimuli)
+	}
+	// sums over i < j: of K_ij L_ij, K_ij², L_ij², K_ij, L_ij; and the row sums K~1, L~1
+	tu, xu, yu, sx, sy := 0.0, 0.0, 0.0, 0.0, 0.0
+	rx, ry := make([]float64, n), make([]float64, n)
+	for i := range n - 1 {
+		base := CondensedIndex(n, i, i+1)
+		xr, yr := x.Upper[base:base+n-i-1], y.Upper[base:base+n-i-1]
+		rxAfter, ryAfter := rx[i+1:], ry[i+1:]
+		rxi, ryi := 0.0, 0.0
+		for k, a := range xr {
+			b := yr[k]
+			tu, xu, yu = tu+a*b, xu+a*a, yu+b*b
+			rxi, ryi = rxi+a, ryi+b
+			rxAfter[k] += a
+			ryAfter[k] += b
+		}
+		rx[i] += rxi
+		ry[i] += ryi
+		sx, sy = sx+rxi, sy+ryi
+	}
+	dot := func(a, b []float64) float64 {
+		s := 0.0
+		for i, v := range a {
+			s += v * b[i]
+		}
+		return s
+	}
+	// n(n-3) HSIC_1 of the pair, and its terms' magnitude for the self terms
+	c1, c2 := 1/float64((n-1)*(n-2)), 2/float64(n-2)
+	hsic := func(tr, s1, s2, rr float64) float64 { return 2*tr + 4*s1*s2*c1 - c2*rr }
+	size := func(tr, s, rr float64) float64 { return 2*tr + 4*s*s*c1 + c2*rr }
+	hxy := hsic(tu, sx, sy, dot(rx, ry))
+	rxx, ryy := dot(rx, rx), dot(ry, ry)
+	hxx, hyy := hsic(xu, sx, sx, rxx), hsic(yu, sy, sy, ryy)
+	for _, side := range []struct {
+		which string
+		g     *Gram
+		h     float64
+		size  float64
+	}{{"first", x, hxx, size(xu, sx, rxx)}, {"second", y, hyy, size(yu, sy, ryy)}} {
+		switch {
+		case side.size == 0 && dot(side.g.Diag, side.g.Diag) == 0:
+			return math.NaN(), fmt.Errorf("rsa: debiased CKA: the %s data: %w", side.which, ErrNoVariance)
+		case side.h <= unbiasedTol*float64(n)*side.size:
+			return math.NaN(), fmt.Errorf("rsa: debiased CKA: the %s data: %w", side.which, ErrNoUnbiasedVariance)
+		}
+	}
+	return hxy / (math.Sqrt(hxx) * math.Sqrt(hyy)), nil
+}
+
 // LinearCKA is CKA of x (n x d) and y (n x m), through their n x n centred Gram matrices.
 func LinearCKA(ctx context.Context, x, y engine.Matrix) (float64, error) {
 	if x.Rows != y.Rows {
@@ -58,4 +147,24 @@ func LinearCKA(ctx context.Context, x, y engine.Matrix) (float64, error) {
 		return math.NaN(), err
 	}
 	return CKA(gx, gy)
+}
+
+// LinearDebiasedCKA is DebiasedCKA of x (n x d) and y (n x m), through their n x n centred Gram
+// matrices.
+func LinearDebiasedCKA(ctx context.Context, x, y engine.Matrix) (float64, error) {
+	if x.Rows != y.Rows {
+		return math.NaN(), fmt.Errorf("rsa: debiased CKA of %d and %d stimuli", x.Rows, y.Rows)
+	}
+	if x.Rows < MinDebiasedStimuli {
+		return math.NaN(), fmt.Errorf("rsa: debiased CKA of %d stimuli: the unbiased HSIC needs at least %d", x.Rows, MinDebiasedStimuli)
+	}
+	gx, err := CentredGram(ctx, x)
+	if err != nil {
+		return math.NaN(), err
+	}
+	gy, err := CentredGram(ctx, y)
+	if err != nil {
+		return math.NaN(), err
+	}
+	return DebiasedCKA(gx, gy)
 }

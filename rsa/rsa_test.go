@@ -25,6 +25,8 @@ type fixtureCase struct {
 	RDMs   map[string][]float64
 	Scores map[string]float64
 	CKA    float64 `json:"cka"`
+	// CKADebiased is nil where it is undefined (fewer than MinDebiasedStimuli stimuli)
+	CKADebiased *float64 `json:"cka_debiased"`
 }
 
 func loadFixtures(t *testing.T) []fixtureCase {
@@ -129,6 +131,20 @@ func TestAgainstSciPy(t *testing.T) {
 			worst["cka"] = max(worst["cka"], math.Abs(got-c.CKA))
 			if !within(got, c.CKA, 1e-12) {
 				t.Errorf("%s: CKA %.17g, NumPy %.17g", c.Name, got, c.CKA)
+			}
+			debiased, err := LinearDebiasedCKA(ctx, x, y)
+			switch {
+			case c.CKADebiased == nil:
+				if err == nil || c.N >= MinDebiasedStimuli {
+					t.Errorf("%s: debiased CKA of %d stimuli %v, error %v; want an error below %d", c.Name, c.N, debiased, err, MinDebiasedStimuli)
+				}
+			case err != nil:
+				t.Errorf("%s: debiased CKA: %v", c.Name, err)
+			default:
+				worst["cka_debiased"] = max(worst["cka_debiased"], math.Abs(debiased-*c.CKADebiased))
+				if !within(debiased, *c.CKADebiased, 1e-12) {
+					t.Errorf("%s: debiased CKA %.17g, exact %.17g", c.Name, debiased, *c.CKADebiased)
+				}
 			}
 		}
 	}
@@ -246,6 +262,140 @@ func TestCKAInvariance(t *testing.T) {
 	self, _ := LinearCKA(ctx, ym, ym)
 	if !within(self, 1, 1e-14) {
 		t.Errorf("CKA of Y with itself %v", self)
+	}
+	a, err = LinearDebiasedCKA(ctx, engine.NewMatrix64(n, d, x), ym)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = LinearDebiasedCKA(ctx, engine.NewMatrix64(n, d, xq), ym)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !within(a, b, 1e-12) || !(a > 0.2) {
+		t.Errorf("debiased CKA %v, after an orthogonal map, scaling and translation %v", a, b)
+	}
+	self, _ = LinearDebiasedCKA(ctx, ym, ym)
+	if !within(self, 1, 1e-14) {
+		t.Errorf("debiased CKA of Y with itself %v", self)
+	}
+}
+
+// randomOrthogonal is a random d x d orthogonal matrix: the Q of a Gaussian matrix's QR
+// factorisation, by modified Gram-Schmidt on its columns, twice for orthogonality to rounding.
+func randomOrthogonal(r *rand.Rand, d int) []float64 {
+	q := randomMatrix(r, d, d)
+	col := make([]float64, d)
+	for j := range d {
+		for range 2 {
+			for k := range j {
+				dot := 0.0
+				for i := range d {
+					dot += q[i*d+j] * q[i*d+k]
+				}
+				for i := range d {
+					q[i*d+j] -= dot * q[i*d+k]
+				}
+			}
+		}
+		norm := 0.0
+		for i := range d {
+			col[i] = q[i*d+j]
+			norm += col[i] * col[i]
+		}
+		for i := range d {
+			q[i*d+j] = col[i] / math.Sqrt(norm)
+		}
+	}
+	return q
+}
+
+// TestDebiasedCKAPlanted: with many more features than stimuli (d = 4096, n = 200, the usual
+// case for a network layer against a few hundred images), unrelated random representations have
+// biased CKA near 1 and debiased CKA near 0; a representation against itself rotated, scaled and
+// shifted has CKA 1 by both.
+func TestDebiasedCKAPlanted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two 200 x 4096 Gram matrices")
+	}
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(13, 14))
+	const n, d = 200, 4096
+	x := engine.NewMatrix64(n, d, randomMatrix(r, n, d))
+	y := engine.NewMatrix64(n, d, randomMatrix(r, n, d))
+	biased, err := LinearCKA(ctx, x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	debiased, err := LinearDebiasedCKA(ctx, x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("unrelated, n = %d, d = %d: biased CKA %.4f, debiased %.4f", n, d, biased, debiased)
+	// biased: about 1 / (1 + n/d) = 0.95; debiased: 0 with a standard deviation of about 1/n
+	if !(biased > 0.9 && math.Abs(debiased) < 0.02) {
+		t.Errorf("unrelated data: biased CKA %v (want > 0.9), debiased %v (want within 0.02 of 0)", biased, debiased)
+	}
+
+	// related: Y = X Q s + c, Q orthogonal, over fewer features (a d x d Q is costly)
+	const small = 300
+	xs := randomMatrix(r, n, small)
+	ys := multiply(xs, n, small, randomOrthogonal(r, small), small)
+	for i := range ys {
+		ys[i] = 0.25*ys[i] - 3
+	}
+	xm, ym := engine.NewMatrix64(n, small, xs), engine.NewMatrix64(n, small, ys)
+	biased, err = LinearCKA(ctx, xm, ym)
+	if err != nil {
+		t.Fatal(err)
+	}
+	debiased, err = LinearDebiasedCKA(ctx, xm, ym)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !within(biased, 1, 1e-12) || !within(debiased, 1, 1e-12) {
+		t.Errorf("rotated, scaled and shifted copy: biased CKA %.17g, debiased %.17g; want 1", biased, debiased)
+	}
+}
+
+// TestDebiasedCKAUndefined: constant data, data that vary at one stimulus only (zero unbiased
+// HSIC), and fewer than 4 stimuli are errors; a Gram matrix of other stimuli too.
+func TestDebiasedCKAUndefined(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(15, 16))
+	const n, d = 12, 5
+	x := engine.NewMatrix64(n, d, randomMatrix(r, n, d))
+	constant := make([]float64, n*3)
+	for i := range constant {
+		constant[i] = 2.5
+	}
+	if v, err := LinearDebiasedCKA(ctx, x, engine.NewMatrix64(n, 3, constant)); !errors.Is(err, ErrNoVariance) || !math.IsNaN(v) ||
+		!strings.Contains(err.Error(), "second") {
+		t.Errorf("constant data: %v, %v", v, err)
+	}
+	// every stimulus the same but one, which differs by a large amount: exact HSIC_1 = 0
+	single := make([]float64, n*d)
+	for i := range single {
+		single[i] = 0.1 * float64(i%d)
+	}
+	for j := range d {
+		single[7*d+j] += 1e3 * float64(j+1)
+	}
+	if v, err := LinearDebiasedCKA(ctx, engine.NewMatrix64(n, d, single), x); !errors.Is(err, ErrNoUnbiasedVariance) || !math.IsNaN(v) ||
+		!strings.Contains(err.Error(), "first") {
+		t.Errorf("one stimulus apart: %v, %v", v, err)
+	}
+	// two stimuli apart the same way: HSIC_1 > 0, defined
+	single[3*d] += 1
+	if _, err := LinearDebiasedCKA(ctx, engine.NewMatrix64(n, d, single), x); err != nil {
+		t.Errorf("two stimuli apart: %v", err)
+	}
+	if _, err := LinearDebiasedCKA(ctx, engine.NewMatrix64(3, d, x.F64[:3*d]), engine.NewMatrix64(3, d, x.F64[d:4*d])); err == nil {
+		t.Error("3 stimuli accepted")
+	}
+	g4, _ := CentredGram(ctx, engine.NewMatrix64(4, d, x.F64[:4*d]))
+	g5, _ := CentredGram(ctx, engine.NewMatrix64(5, d, x.F64[:5*d]))
+	if _, err := DebiasedCKA(g4, g5); err == nil {
+		t.Error("Gram matrices of 4 and 5 stimuli accepted")
 	}
 }
 
@@ -465,6 +615,18 @@ func BenchmarkRSA(b *testing.B) {
 			}
 		}
 	})
+	// from the Gram matrices: what each adds once they are made (the command makes them once)
+	gx, _ := CentredGram(ctx, x)
+	gy, _ := CentredGram(ctx, y)
+	for name, f := range map[string]func(x, y *Gram) (float64, error){"biased": CKA, "debiased": DebiasedCKA} {
+		b.Run("CKA-from-Gram/"+name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := f(gx, gy); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	rx, _ := NewRDM(ctx, x, Correlation)
 	ry, _ := NewRDM(ctx, y, Correlation)
 	for _, c := range []Comparison{Spearman, Pearson} {

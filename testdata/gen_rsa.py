@@ -11,10 +11,25 @@ code: their RDMs by scipy.spatial.distance.pdist (correlation and euclidean), th
 CKA written out in NumPy from the feature-space formula of Kornblith et al. 2019,
 ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F), with Xc, Yc column-centred (the Go code uses
 the n x n Gram matrices instead: the same number in exact arithmetic).
+
+Debiased linear CKA (cka_debiased; Song et al. 2012's unbiased HSIC, as in Kornblith's
+cka(..., debiased=True)) is computed straight from the Gram-matrix formula: with K = X X^T and
+L = Y Y^T the Gram matrices of the data as given (not centred: the unbiased estimator does not
+depend on the data's means, where the Go code uses the centred ones), K~ and L~ them with zeroed
+diagonals, and n >= 4,
+
+    HSIC_1(K, L) = [tr(K~ L~) + 1^T K~ 1 1^T L~ 1 / ((n-1)(n-2)) - 2/(n-2) 1^T K~ L~ 1] / (n(n-3)),
+    CKA_1 = HSIC_1(K, L) / sqrt(HSIC_1(K, K) HSIC_1(L, L)),
+
+in exact rational arithmetic (NumPy object arrays of fractions.Fraction; every float64 input is
+a rational number), rounded once at the end: exact to float64's last bit. With 3 stimuli it is
+undefined (null).
 """
 
 import json
+import math
 import os
+from fractions import Fraction
 
 import numpy as np
 import scipy
@@ -31,6 +46,33 @@ def linear_cka(x, y):
     return num / (np.linalg.norm(xc.T @ xc, "fro") * np.linalg.norm(yc.T @ yc, "fro"))
 
 
+def unbiased_hsic_times_n_n3(k, l):
+    """n(n-3) HSIC_1(K, L) for Gram matrices k and l (object arrays of Fractions)."""
+    n = k.shape[0]
+    kt, lt = k.copy(), l.copy()
+    for i in range(n):
+        kt[i, i] = lt[i, i] = Fraction(0)
+    one = np.full(n, Fraction(1), dtype=object)
+    return (np.trace(kt @ lt) + (one @ kt @ one) * (one @ lt @ one) / ((n - 1) * (n - 2))
+            - Fraction(2, n - 2) * (one @ kt @ lt @ one))
+
+
+def debiased_cka(x, y):
+    n = x.shape[0]
+    if n < 4:
+        return None
+    xf = np.vectorize(Fraction, otypes=[object])(x)
+    yf = np.vectorize(Fraction, otypes=[object])(y)
+    k, l = xf @ xf.T, yf @ yf.T
+    kl = unbiased_hsic_times_n_n3(k, l)
+    kk = unbiased_hsic_times_n_n3(k, k)
+    ll = unbiased_hsic_times_n_n3(l, l)
+    assert kk > 0 and ll > 0, (kk, ll)
+    # the square of CKA is exact; one rounding to float64, one correctly rounded square root
+    sign = 1 if kl >= 0 else -1
+    return sign * math.sqrt(float(kl * kl / (kk * ll)))
+
+
 def case(name, x, y):
     out = {"name": name, "n": x.shape[0], "d": x.shape[1], "m": y.shape[1],
            "x": x.ravel().tolist(), "y": y.ravel().tolist()}
@@ -41,6 +83,7 @@ def case(name, x, y):
         out["spearman_" + metric] = float(stats.spearmanr(rx, ry).correlation)
         out["pearson_" + metric] = float(stats.pearsonr(rx, ry)[0])
     out["cka"] = float(linear_cka(x, y))
+    out["cka_debiased"] = debiased_cka(x, y)
     return out
 
 
@@ -67,6 +110,14 @@ def main():
     x = rng.standard_normal((3, 5))
     y = rng.standard_normal((3, 2))
     cases.append(case("three stimuli", x, y))
+    # the fewest stimuli of debiased CKA
+    x = rng.standard_normal((4, 3))
+    y = rng.standard_normal((4, 5))
+    cases.append(case("four stimuli", x, y))
+    # many features, few stimuli, unrelated: biased CKA is high, debiased CKA near 0
+    x = rng.standard_normal((16, 200))
+    y = rng.standard_normal((16, 150))
+    cases.append(case("unrelated, features >> stimuli", x, y))
     os.makedirs(OUT, exist_ok=True)
     doc = {"generator": "testdata/gen_rsa.py", "scipy": scipy.__version__, "numpy": np.__version__, "cases": cases}
     with open(os.path.join(OUT, "rsa.json"), "w") as f:
