@@ -36,7 +36,12 @@ func init() {
 			"between images, or Euclidean), correlates the model's RDM with the brain's over their upper\n" +
 			"triangles (--compare: Spearman or Pearson), with a Mantel permutation p-value when\n" +
 			"--permutations N > 0 (one-sided, seeded by --seed), and linear CKA of the activations and\n" +
-			"the brain data (Kornblith et al. 2019's, biased HSIC estimator). With --roi (one integer\n" +
+			"the brain data twice: cka, Kornblith et al. 2019's biased HSIC estimator, and\n" +
+			"cka_debiased, Song et al. 2012's unbiased one (Kornblith's debiased=True). With many more\n" +
+			"features than images biased CKA is high even for unrelated data (0.95 for random data of\n" +
+			"4096 features over 200 images, where debiased CKA is -0.001): read cka_debiased there. Both\n" +
+			"come from the same Gram matrices, debiased CKA at the cost of one more pass over them, so\n" +
+			"both are always written (debiased: null with fewer than 4 images). With --roi (one integer\n" +
 			"label per target; negative: none) the brain RDM and CKA are also taken per ROI. Rows are the\n" +
 			"same images in the same order, or matched by --features-ids (one for all --features, or\n" +
 			"one per --features) and --brain-ids. Memory: each RDM of n images holds n(n-1)/2 float64\n" +
@@ -59,7 +64,7 @@ func init() {
 			&cli.StringFlag{Name: "compare", Value: string(rsa.Spearman), Usage: "correlation of two RDMs: spearman (ties averaged) or pearson"},
 			&cli.IntFlag{Name: "permutations", Usage: "Mantel permutations of the images for a p-value (0: none; cost O(N n²))"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed of the permutations"},
-			&cli.BoolFlag{Name: "no-cka", Usage: "skip linear CKA (half the memory and time)"},
+			&cli.BoolFlag{Name: "no-cka", Usage: "skip linear CKA, biased and debiased (half the memory and time)"},
 			&cli.BoolFlag{Name: "save-rdms", Usage: "also write every RDM (condensed, .npy) and stimuli.txt"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; its earlier results replaced together once all are written)"},
 		},
@@ -85,13 +90,16 @@ type rsaSide struct {
 
 // rsaResult is one row of rsa.csv.
 type rsaResult struct {
-	Features  string  `json:"features"`
-	ROI       string  `json:"roi"`
-	Targets   int     `json:"targets"`
-	RSA       float64 `json:"rsa"`
-	P         float64 `json:"p"` // NaN (null) without permutations
-	CKA       float64 `json:"cka"`
-	Recompute int     `json:"euclidean_pairs_recomputed,omitempty"`
+	Features string  `json:"features"`
+	ROI      string  `json:"roi"`
+	Targets  int     `json:"targets"`
+	RSA      float64 `json:"rsa"`
+	P        float64 `json:"p"` // NaN (null) without permutations
+	CKA      float64 `json:"cka"`
+	// CKADebiased is NaN (null) without CKA, with fewer than rsa.MinDebiasedStimuli images, or
+	// with data that vary at one image only
+	CKADebiased float64 `json:"cka_debiased"`
+	Recompute   int     `json:"euclidean_pairs_recomputed,omitempty"`
 }
 
 func runRSA(c *cli.Context) error {
@@ -214,6 +222,10 @@ func runRSA(c *cli.Context) error {
 	}
 
 	var results []rsaResult
+	withDebiased := withCKA && n >= rsa.MinDebiasedStimuli
+	if withCKA && !withDebiased {
+		fmt.Fprintf(c.App.ErrWriter, "note: %d images: debiased CKA needs at least %d, and is left out (null)\n", n, rsa.MinDebiasedStimuli)
+	}
 	rdmFiles := map[string]*rsa.RDM{}
 	fileName := uniqueNames()
 	if c.Bool("save-rdms") {
@@ -245,9 +257,20 @@ func runRSA(c *cli.Context) error {
 				return err
 			}
 			res := rsaResult{Features: f.name, ROI: b.name, Targets: b.targets, RSA: test.R, P: test.P, CKA: math.NaN(),
-				Recompute: side.rdm.Recomputed + b.rdm.Recomputed}
+				CKADebiased: math.NaN(), Recompute: side.rdm.Recomputed + b.rdm.Recomputed}
 			if withCKA {
 				if res.CKA, err = rsa.CKA(side.gram, b.gram); err != nil {
+					return fmt.Errorf("features %s against brain %s: %v", f.name, b.name, err)
+				}
+			}
+			if withDebiased {
+				res.CKADebiased, err = rsa.DebiasedCKA(side.gram, b.gram)
+				switch {
+				case errors.Is(err, rsa.ErrNoUnbiasedVariance):
+					// the biased CKA and RSA of the pair stand; this one is undefined
+					fmt.Fprintf(c.App.ErrWriter, "warning: features %s against brain %s: %v; it is left out (null)\n",
+						f.name, b.name, strings.TrimPrefix(err.Error(), "rsa: "))
+				case err != nil:
 					return fmt.Errorf("features %s against brain %s: %v", f.name, b.name, err)
 				}
 			}
@@ -275,7 +298,8 @@ func runRSA(c *cli.Context) error {
 		"stimuli": n, "targets": ym.Cols,
 		"options": map[string]any{"distance": dist, "compare": cmp, "permutations": c.Int("permutations"), "seed": c.Uint64("seed"),
 			"p_value": "one-sided Mantel: (1 + #{permuted >= observed}) / (1 + permutations)", "cka": withCKA,
-			"cka_estimator": "linear CKA, biased HSIC (Kornblith et al. 2019)"},
+			"cka_estimator":          "linear CKA, biased HSIC (Kornblith et al. 2019)",
+			"cka_debiased_estimator": "linear CKA, unbiased HSIC (Song et al. 2012; Kornblith's debiased=True)"},
 		"memory_bytes": need, "results": results, "host": hostOf(),
 		"seconds": time.Since(start).Seconds(),
 	}
@@ -534,9 +558,9 @@ func writeRSA(path func(string) string, doc map[string]any, results []rsaResult,
 	}
 	g := func(v float64) string { return csvFloat(v, 10) }
 	var b strings.Builder
-	b.WriteString("features,roi,targets,rsa,p,cka\n")
+	b.WriteString("features,roi,targets,rsa,p,cka,cka_debiased\n")
 	for _, r := range results {
-		fmt.Fprintf(&b, "%s,%s,%d,%s,%s,%s\n", csvCell(r.Features), csvCell(r.ROI), r.Targets, g(r.RSA), g(r.P), g(r.CKA))
+		fmt.Fprintf(&b, "%s,%s,%d,%s,%s,%s,%s\n", csvCell(r.Features), csvCell(r.ROI), r.Targets, g(r.RSA), g(r.P), g(r.CKA), g(r.CKADebiased))
 	}
 	if err := atomicfile.WriteBytes(path("rsa.csv"), []byte(b.String())); err != nil {
 		return nil, err
@@ -568,7 +592,7 @@ func writeRSA(path func(string) string, doc map[string]any, results []rsaResult,
 func printRSA(w io.Writer, results []rsaResult, n int, dist rsa.Distance, cmp rsa.Comparison, withCKA bool) {
 	fmt.Fprintf(w, "RSA over %d images: %s RDMs compared by %s", n, dist, cmp)
 	if withCKA {
-		fmt.Fprint(w, "; linear CKA")
+		fmt.Fprint(w, "; linear CKA, biased and debiased")
 	}
 	fmt.Fprintln(w)
 	for _, r := range results {
@@ -578,6 +602,9 @@ func printRSA(w io.Writer, results []rsaResult, n int, dist rsa.Distance, cmp rs
 		}
 		if withCKA {
 			fmt.Fprintf(w, ", cka %.4f", r.CKA)
+			if !math.IsNaN(r.CKADebiased) {
+				fmt.Fprintf(w, " (debiased %.4f)", r.CKADebiased)
+			}
 		}
 		fmt.Fprintln(w)
 	}

@@ -88,6 +88,8 @@ type rsaDoc struct {
 		RSA      float64  `json:"rsa"`
 		P        *float64 `json:"p"`
 		CKA      float64  `json:"cka"`
+		// nil where undefined (fewer than 4 images), as a pointer to tell that from 0
+		CKADebiased *float64 `json:"cka_debiased"`
 	} `json:"results"`
 }
 
@@ -110,7 +112,8 @@ func TestRSACommand(t *testing.T) {
 	out := filepath.Join(dir, "res")
 	stdout := mustRun(t, "rsa", "--features", good, "--features", "random="+bad, "--brain", brain, "--roi", roi, "--roi-names", names,
 		"--permutations", "99", "--seed", "5", "--save-rdms", "--out", out)
-	for _, want := range []string{"RSA over 80 images: correlation RDMs compared by spearman; linear CKA", "good vs V1 (8 targets)", "random vs all (30 targets)"} {
+	for _, want := range []string{"RSA over 80 images: correlation RDMs compared by spearman; linear CKA, biased and debiased", "good vs V1 (8 targets)",
+		"random vs all (30 targets)", "(debiased "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -125,11 +128,15 @@ func TestRSACommand(t *testing.T) {
 		if r.P == nil || !(*r.P > 0 && *r.P <= 1) || math.Abs(*r.P*100-math.Round(*r.P*100)) > 1e-9 {
 			t.Errorf("%s/%s: p %v", r.Features, r.ROI, r.P)
 		}
-		if r.Features == "good" && !(r.RSA > 0.4 && r.CKA > 0.4 && *r.P == 0.01) {
-			t.Errorf("good/%s: rsa %v, cka %v, p %v", r.ROI, r.RSA, r.CKA, *r.P)
+		if r.CKADebiased == nil {
+			t.Fatalf("%s/%s: no debiased CKA", r.Features, r.ROI)
 		}
-		if r.Features == "random" && !(math.Abs(r.RSA) < 0.2) {
-			t.Errorf("random/%s: rsa %v", r.ROI, r.RSA)
+		if r.Features == "good" && !(r.RSA > 0.4 && r.CKA > 0.4 && *r.CKADebiased > 0.4 && *r.P == 0.01) {
+			t.Errorf("good/%s: rsa %v, cka %v, debiased %v, p %v", r.ROI, r.RSA, r.CKA, *r.CKADebiased, *r.P)
+		}
+		// unrelated: debiased CKA is nearer 0 than biased CKA
+		if r.Features == "random" && !(math.Abs(r.RSA) < 0.2 && math.Abs(*r.CKADebiased) < 0.1 && math.Abs(*r.CKADebiased) < r.CKA) {
+			t.Errorf("random/%s: rsa %v, cka %v, debiased %v", r.ROI, r.RSA, r.CKA, *r.CKADebiased)
 		}
 	}
 	csv, err := os.ReadFile(filepath.Join(out, "rsa.csv"))
@@ -137,7 +144,7 @@ func TestRSACommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
-	if len(lines) != 9 || lines[0] != "features,roi,targets,rsa,p,cka" || !strings.HasPrefix(lines[1], "good,all,30,") {
+	if len(lines) != 9 || lines[0] != "features,roi,targets,rsa,p,cka,cka_debiased" || !strings.HasPrefix(lines[1], "good,all,30,") {
 		t.Errorf("rsa.csv:\n%s", csv)
 	}
 	// the saved RDMs are the package's, and the scores theirs
@@ -203,6 +210,9 @@ func TestRSAMatchesSciPy(t *testing.T) {
 			}
 			if want := c["cka"].(float64); math.Abs(res.CKA-want) > 1e-12 {
 				t.Errorf("CKA %.17g, NumPy %.17g", res.CKA, want)
+			}
+			if want := c["cka_debiased"].(float64); res.CKADebiased == nil || math.Abs(*res.CKADebiased-want) > 1e-12 {
+				t.Errorf("debiased CKA %v, exact %.17g", res.CKADebiased, want)
 			}
 		}
 	}
@@ -338,6 +348,60 @@ func TestRSABadInput(t *testing.T) {
 			}
 			if _, err := os.Stat(out); !os.IsNotExist(err) {
 				t.Errorf("output directory left behind after a failure")
+			}
+		})
+	}
+}
+
+// TestRSADebiasedUndefined: with 3 images, or brain data that vary at one image only, debiased CKA
+// is null (and empty in rsa.csv), said on stderr, while RSA and biased CKA are written.
+func TestRSADebiasedUndefined(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(43, 44))
+	random := func(n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = r.NormFloat64()
+		}
+		return v
+	}
+	write := func(name string, shape []int, v []float64) string {
+		p := filepath.Join(dir, name)
+		must(t, array.WriteNPY(p, shape, v))
+		return p
+	}
+	apart := make([]float64, 10*4) // every image 0 but image 2: Euclidean RDM and biased CKA exist
+	for j := range 4 {
+		apart[2*4+j] = float64(j + 1)
+	}
+	for _, c := range []struct {
+		name        string
+		x, y        string
+		stderr, csv string
+	}{
+		{"three images", write("x3.npy", []int{3, 5}, random(15)), write("y3.npy", []int{3, 4}, random(12)),
+			"debiased CKA needs at least 4", "x3,all,4,"},
+		{"one image apart", write("x10.npy", []int{10, 5}, random(50)), write("apart.npy", []int{10, 4}, apart),
+			"features x10 against brain all: debiased CKA: the second data: the data vary at too few stimuli", "x10,all,4,"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+strings.ReplaceAll(c.name, " ", "-"))
+			_, stderr, code := runCLI(t, "rsa", "-x", c.x, "-y", c.y, "--distance", "euclidean", "-o", out)
+			if code != 0 {
+				t.Fatal(stderr)
+			}
+			if !strings.Contains(stderr, c.stderr) {
+				t.Errorf("stderr %q lacks %q", stderr, c.stderr)
+			}
+			res := readRSADoc(t, out).Results[0]
+			if res.CKADebiased != nil || math.IsNaN(res.CKA) || math.IsNaN(res.RSA) {
+				t.Errorf("rsa %v, cka %v, debiased %v; want debiased null, the others numbers", res.RSA, res.CKA, res.CKADebiased)
+			}
+			csv, err := os.ReadFile(filepath.Join(out, "rsa.csv"))
+			must(t, err)
+			lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+			if len(lines) != 2 || !strings.HasPrefix(lines[1], c.csv) || !strings.HasSuffix(lines[1], ",") {
+				t.Errorf("rsa.csv:\n%s", csv)
 			}
 		})
 	}
