@@ -65,8 +65,8 @@
 // near 1 whatever the relation (Murphy, Zylberberg & Fyshe 2024). For unrelated Gaussian data of
 // 4096 features over 200 stimuli biased CKA is 0.95 and debiased CKA -0.001 (TestDebiasedCKAPlanted);
 // with n >> d the two agree. Debiased CKA lies in [-1, 1], may be slightly negative, is the same
-// for data with or without their means, and takes one more pass over the same triangles (their
-// diagonals unused) and 2n row sums: under 1 ms at 1,000 stimuli, against the Gram matrices'
+// for data with or without their means, and takes two more passes over the same triangles (their
+// diagonals unused) and 2n row sums: about 1 ms at 1,000 stimuli, against the Gram matrices'
 // product of O(n² d).
 //
 // # Accuracy

@@ -197,7 +197,7 @@ func gramOf(ctx context.Context, x engine.Matrix, pr prep) (diag, upper []float6
 	diag = make([]float64, n)
 	upper = make([]float64, n*(n-1)/2)
 	scratch := make([]float64, min(rowBlock, n)*n)
-	colMean := make([]float64, w)
+	colMean, colCorr := make([]float64, w), make([]float64, w)
 	all := everyRow(n)
 	for c0 := 0; c0 < p; c0 += w {
 		if err := ctx.Err(); err != nil {
@@ -218,6 +218,21 @@ func gramOf(ctx context.Context, x engine.Matrix, pr prep) (diag, upper []float6
 			}
 			for j := range cm {
 				cm[j] /= float64(n)
+			}
+			// a second pass corrects the mean by the mean of the residuals (as NumPy's two-pass
+			// var): the one-pass mean of values far from zero is off by up to n ulps, a shift
+			// that costs biased CKA digits, and that leaves a constant column (every value 0.1)
+			// tiny non-zero centred values, which CKA would take for variation. With the
+			// correction the centred values of a constant column are exactly 0.
+			corr := colCorr[:cw]
+			clear(corr)
+			for i := range n {
+				for j, v := range zc[i*cw : (i+1)*cw] {
+					corr[j] += v - cm[j]
+				}
+			}
+			for j := range cm {
+				cm[j] += corr[j] / float64(n)
 			}
 			for i := range n {
 				row := zc[i*cw : (i+1)*cw]

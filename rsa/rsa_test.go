@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -687,5 +688,104 @@ func TestConstantRDMNamed(t *testing.T) {
 		if !errors.Is(err, ErrConstantRDM) || !strings.Contains(err.Error(), c.which+" RDM is constant") {
 			t.Errorf("%v: want %s RDM named constant", err, c.which)
 		}
+	}
+}
+
+// TestCKAConstantNotExact: data constant across the stimuli at a value that is not a sum of
+// its own copies exactly (0.1) are ErrNoVariance for both estimators, not a CKA of rounding
+// noise (biased CKA was about 1e-17, debiased "varies at one stimulus").
+func TestCKAConstantNotExact(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, n := range []int{10, 37, 1000} {
+		for _, v := range []float64{0.1, 1.0 / 3, 1e5 + 0.1} {
+			const d = 3
+			c := make([]float64, n*d)
+			for i := range c {
+				c[i] = v * float64(1+i%d)
+			}
+			x := engine.NewMatrix64(n, d, randomMatrix(r, n, d))
+			y := engine.NewMatrix64(n, d, c)
+			if got, err := LinearCKA(ctx, x, y); !errors.Is(err, ErrNoVariance) || !math.IsNaN(got) {
+				t.Errorf("n=%d, columns %v, 2 x %v, ...: CKA %v, %v; want ErrNoVariance", n, v, v, got, err)
+			}
+			if got, err := LinearDebiasedCKA(ctx, x, y); !errors.Is(err, ErrNoVariance) || !math.IsNaN(got) {
+				t.Errorf("n=%d, columns %v, 2 x %v, ...: debiased CKA %v, %v; want ErrNoVariance", n, v, v, got, err)
+			}
+		}
+	}
+}
+
+// TestDebiasedCKAManyTargets: few stimuli of very many targets (d >> n, where the unbiased
+// HSIC's terms of order d² cancel) against the formula in high-precision arithmetic on the exact
+// Gram matrices of the uncentred data. Summed in its expanded form the formula lost digits in
+// proportion to d/n (1.5e-10 here).
+func TestDebiasedCKAManyTargets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exact Gram matrices of 300,000 targets")
+	}
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(19, 20))
+	const n, d, m = 5, 300000, 100000
+	x, y := make([]float64, n*d), make([]float64, n*m)
+	for i := range x {
+		x[i] = float64(float32(r.NormFloat64() + 5))
+	}
+	for i := range n {
+		for j := range m {
+			y[i*m+j] = float64(float32(r.NormFloat64() + 5 + 0.05*x[i*d+j]))
+		}
+	}
+	got, err := LinearDebiasedCKA(ctx, engine.NewMatrix64(n, d, x), engine.NewMatrix64(n, m, y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prec = 1024
+	exactGram := func(v []float64, p int) [][]*big.Float {
+		g := make([][]*big.Float, n)
+		for i := range n {
+			g[i] = make([]*big.Float, n)
+		}
+		prod := new(big.Float).SetPrec(prec)
+		a, b := new(big.Float).SetPrec(prec), new(big.Float).SetPrec(prec)
+		for i := range n {
+			for j := i; j < n; j++ {
+				s := new(big.Float).SetPrec(prec)
+				for k := range p {
+					a.SetFloat64(v[i*p+k])
+					b.SetFloat64(v[j*p+k])
+					s.Add(s, prod.Mul(a, b))
+				}
+				g[i][j], g[j][i] = s, s
+			}
+		}
+		return g
+	}
+	hsic := func(k, l [][]*big.Float) *big.Float {
+		f := func() *big.Float { return new(big.Float).SetPrec(prec) }
+		tr, sk, sl, kl := f(), f(), f(), f()
+		for i := range n {
+			rk, rl := f(), f()
+			for j := range n {
+				if i != j {
+					tr.Add(tr, f().Mul(k[i][j], l[i][j]))
+					rk.Add(rk, k[i][j])
+					rl.Add(rl, l[i][j])
+				}
+			}
+			sk.Add(sk, rk)
+			sl.Add(sl, rl)
+			kl.Add(kl, f().Mul(rk, rl))
+		}
+		h := f().Quo(f().Mul(sk, sl), f().SetInt64((n-1)*(n-2)))
+		h.Add(h, tr)
+		return h.Sub(h, f().Quo(f().Mul(kl, f().SetInt64(2)), f().SetInt64(n-2)))
+	}
+	k, l := exactGram(x, d), exactGram(y, m)
+	kl, kk, ll := hsic(k, l), hsic(k, k), hsic(l, l)
+	den := new(big.Float).SetPrec(prec).Mul(kk, ll)
+	want, _ := new(big.Float).SetPrec(prec).Quo(kl, den.Sqrt(den)).Float64()
+	if math.Abs(got-want) > 1e-12 {
+		t.Errorf("debiased CKA %.17g, exact %.17g: error %.2g", got, want, math.Abs(got-want))
 	}
 }

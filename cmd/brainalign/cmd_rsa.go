@@ -40,7 +40,7 @@ func init() {
 			"cka_debiased, Song et al. 2012's unbiased one (Kornblith's debiased=True). With many more\n" +
 			"features than images biased CKA is high even for unrelated data (0.95 for random data of\n" +
 			"4096 features over 200 images, where debiased CKA is -0.001): read cka_debiased there. Both\n" +
-			"come from the same Gram matrices, debiased CKA at the cost of one more pass over them, so\n" +
+			"come from the same Gram matrices, debiased CKA at the cost of two more passes over them, so\n" +
 			"both are always written (debiased: null with fewer than 4 images). With --roi (one integer\n" +
 			"label per target; negative: none) the brain RDM and CKA are also taken per ROI. Rows are the\n" +
 			"same images in the same order, or matched by --features-ids (one for all --features, or\n" +
