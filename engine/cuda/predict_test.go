@@ -325,13 +325,19 @@ func TestPredictMemoryMonotone(t *testing.T) {
 		name           string
 		n, nNew, d, m  int
 		weights        bool
+		precision      engine.Precision
 		from, to, step int64
 	}{
 		// Y 2 MB, the new stimuli's rows on the device about 3 MB
-		{"predictions", 100, 2500, 40, 2500, false, 2 << 20, 8 << 20, 256 << 10},
+		{"predictions", 100, 2500, 40, 2500, false, engine.Float64, 2 << 20, 8 << 20, 256 << 10},
 		// Y 2 MB; the activations, their centred rows and V 400 KB each (V as much again
 		// while formed)
-		{"model", 100, 0, 500, 2500, true, 2 << 20, 8 << 20, 192 << 10},
+		{"model", 100, 0, 500, 2500, true, engine.Float64, 2 << 20, 8 << 20, 192 << 10},
+		// in float32 (the default) Y takes 1 MB, less than the activations and their centred
+		// rows: a limit that places it on the device leaves too little for the decomposition
+		// and V, where a smaller one streams it and succeeds
+		{"model/float32", 100, 0, 500, 2500, true, engine.Float32, 1 << 20, 4 << 20, 64 << 10},
+		{"predictions/float32", 100, 300, 500, 2500, false, engine.Float32, 3 << 20, 6 << 20, 64 << 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, nNew, d, m := tc.n, tc.nNew, tc.d, tc.m
@@ -344,7 +350,7 @@ func TestPredictMemoryMonotone(t *testing.T) {
 			}
 			succeeded := int64(0)
 			for limit := tc.from; limit <= tc.to; limit += tc.step {
-				opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: engine.Float64, MemoryLimit: limit, Weights: tc.weights}
+				opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: tc.precision, MemoryLimit: limit, Weights: tc.weights}
 				_, err := e.Predict(context.Background(), x, y, xNew, opts)
 				switch {
 				case err == nil:
