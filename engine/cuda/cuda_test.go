@@ -454,8 +454,10 @@ func TestBatching(t *testing.T) {
 		midFold(t, x, y, opts, true, 21, want)       // fold 0 again in batches of 96 (whole granules)
 	})
 	// With batches of one target, a library's out-of-memory first gives up the next fold's
-	// factorisation, queued alongside this fold's products, and runs the fold again; only a
-	// second failure ends the run.
+	// factorisation, queued alongside this fold's products, and runs the fold again; a second
+	// failure ends the run with the brain data resident, which is then streamed for the Score
+	// to run again (once per session); only failures that persist with it streamed end the Score,
+	// with ErrOutOfMemory and nothing left on the device but what the session held before.
 	t.Run("oom_mid_fold_one_target", func(t *testing.T) {
 		opts := base
 		opts.MaxBatch = 1
@@ -473,11 +475,35 @@ func TestBatching(t *testing.T) {
 		if n := s.(*session).overlapsDropped; n != 1 {
 			t.Errorf("%d next-fold factorisations given up, want 1", n)
 		}
-		s.(*session).failStage, s.(*session).failRepeat = 3, 1
+		ss := s.(*session)
+		if !ss.Resident() {
+			t.Fatal("brain data streamed, want resident")
+		}
+		ss.failStage, ss.failRepeat = 3, 1
+		got, err = s.Score(context.Background(), x)
+		if err != nil {
+			t.Fatalf("a library out of memory twice with batches of one target, then streamed: %v", err)
+		}
+		compare(t, "oom_mid_fold_one_target streamed", got, want, 1e-12, 1)
+		if ss.Resident() || ss.residencyDropped != 1 {
+			t.Errorf("resident %v, dropped %d times after the resident run failed: want false, 1", ss.Resident(), ss.residencyDropped)
+		}
+		var held int64
+		onDevice(t, e, func(d *device) error { held = d.used; return nil })
+		ss.failStage, ss.failRepeat = 3, 1
 		_, err = s.Score(context.Background(), x)
 		if err == nil || !errors.Is(err, engine.ErrOutOfMemory) {
-			t.Fatalf("a library out of memory twice with batches of one target: got %v, want ErrOutOfMemory", err)
+			t.Fatalf("a library out of memory twice with batches of one target, streamed: got %v, want ErrOutOfMemory", err)
 		}
+		if ss.residencyDropped != 1 {
+			t.Errorf("dropped %d times, want 1", ss.residencyDropped)
+		}
+		onDevice(t, e, func(d *device) error {
+			if d.used != held {
+				t.Errorf("%s on the device after the failed Score, %s before it", engine.FormatBytes(d.used), engine.FormatBytes(held))
+			}
+			return nil
+		})
 	})
 	t.Run("oom_error", func(t *testing.T) {
 		opts := base

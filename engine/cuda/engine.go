@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -158,9 +159,23 @@ type session struct {
 
 	overlapsDropped int // next-fold factorisations given up (or not started) for memory
 	lookaheads      int // Score calls that started from a factorisation prepared ahead
+	// Score calls that ran out of device memory beside the resident brain data and ran again
+	// with it streamed (at most 1: the session streams from then on)
+	residencyDropped int
 }
 
 var _ engine.Preparer = (*session)(nil)
+
+// stream frees the resident brain data: batches are uploaded from the host from now on (on the
+// context thread).
+func (s *session) stream() {
+	if s.dy == 0 {
+		return
+	}
+	s.e.dev.free(s.dy)
+	s.dy = 0
+	s.residencyDropped++
+}
 
 // Resident reports whether the brain data lives on the device (false: streamed from the host).
 func (s *session) Resident() bool { return s.dy != 0 }
@@ -210,8 +225,24 @@ func (s *session) score(ctx context.Context, x engine.Matrix, pred *prediction, 
 			return err
 		}
 		r := &runner{ctx: ctx, s: s, d: d, x: x, pred: pred}
+		openTime := s.openTime
 		var err error
 		res, err = r.run()
+		if err != nil && s.dy != 0 && errors.Is(err, engine.ErrOutOfMemory) {
+			// The placement at Open cannot see the activations: a wide matrix's decomposition
+			// (or a library's workspace) may not fit beside the resident brain data where it
+			// fits beside streamed batches. The failed run has freed all it held; the session
+			// streams from now on (once: later Scores do not fail first), and this Score runs
+			// again from the start, with the numbers of a session streamed from Open. Progress
+			// goes on from where the failed run left it, so it never goes back.
+			s.stream()
+			s.openTime = openTime
+			if pred != nil {
+				pred.err = nil
+			}
+			r = &runner{ctx: ctx, s: s, d: d, x: x, pred: pred, done: r.done}
+			res, err = r.run()
+		}
 		return err
 	})
 	if err != nil {

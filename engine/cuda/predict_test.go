@@ -370,3 +370,112 @@ func TestPredictMemoryMonotone(t *testing.T) {
 		})
 	}
 }
+
+// TestScoreMemoryMonotone is TestPredictMemoryMonotone for Score, in float32 with wide
+// activations (Y 1 MB, the activations and their centred rows more): a limit that places Y on
+// the device at Open can leave too little for a fold's decomposition, where a smaller one
+// streams Y and succeeds. The Score that runs out of memory beside the resident Y streams it and
+// runs again, with the numbers of a session streamed from Open under the same limit; the session
+// stays streamed (a second Score does not fail first). Every limit fails with ErrOutOfMemory or
+// succeeds, and once one succeeds every larger one does, with the CPU engine's numbers.
+func TestScoreMemoryMonotone(t *testing.T) {
+	e := newTestEngine(t)
+	n, d, m := 100, 500, 2500
+	x, y := problem(n, d, m, 13)
+	base := options(t, n, func(o *engine.Options) { o.Precision = engine.Float32 })
+	want := score(t, fallback.New(), x, y, base)
+	succeeded, retried := int64(0), 0
+	for limit := int64(1 << 20); limit <= 4<<20; limit += 64 << 10 {
+		opts := base
+		opts.MemoryLimit = limit
+		at := engine.FormatBytes(limit)
+		lastDone, lastTotal := 0, 0
+		opts.Progress = func(done, total int) {
+			if done < lastDone || done > total {
+				t.Errorf("%s: Progress(%d, %d) after Progress(%d, %d)", at, done, total, lastDone, lastTotal)
+			}
+			lastDone, lastTotal = done, total
+		}
+		s, err := e.Open(y, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss := s.(*session)
+		resident := ss.Resident()
+		got, err := s.Score(context.Background(), x)
+		switch {
+		case err == nil:
+			if succeeded == 0 {
+				succeeded = limit
+			}
+		case !errors.Is(err, engine.ErrOutOfMemory):
+			t.Fatalf("%s: %v", at, err)
+		case succeeded > 0:
+			t.Errorf("%s: %v, though %s sufficed", at, err, engine.FormatBytes(succeeded))
+		}
+		if err != nil {
+			if ss.Resident() {
+				t.Errorf("%s: out of memory with Y still on the device: %v", at, err)
+			}
+			s.Close()
+			continue
+		}
+		// float32 batches of other sizes may take other kernels: a near-tie of penalties may go
+		// the other way (TestStreamedBrainData)
+		compare(t, at, got, want, 2e-3, 0.99)
+		if ss.residencyDropped > 0 {
+			retried++
+			if !resident || ss.Resident() || ss.residencyDropped != 1 {
+				t.Errorf("%s: resident at Open %v, now %v, dropped %d times: want true, false, 1", at, resident, ss.Resident(), ss.residencyDropped)
+			}
+			if lastDone != lastTotal {
+				t.Errorf("%s: the last Progress(%d, %d): done should reach total", at, lastDone, lastTotal)
+			}
+			onDevice(t, e, func(d *device) error {
+				if d.used != 0 {
+					t.Errorf("%s: %s held on the device after the Score (the streamed session holds nothing)", at, engine.FormatBytes(d.used))
+				}
+				return nil
+			})
+			opts.Progress = nil
+			streamed := scoreForcedStreamed(t, e, x, y, opts)
+			compare(t, at+" (streamed from the start)", got, streamed, 0, 1)
+			if retried == 1 {
+				lastDone, lastTotal = 0, 0 // a new Score
+				again, err := s.Score(context.Background(), x)
+				if err != nil {
+					t.Fatalf("%s: the second Score: %v", at, err)
+				}
+				if ss.residencyDropped != 1 {
+					t.Errorf("%s: the brain data dropped %d times over two Scores, want 1", at, ss.residencyDropped)
+				}
+				compare(t, at+" (the second Score)", again, streamed, 0, 1)
+			}
+		}
+		s.Close()
+	}
+	if succeeded == 0 {
+		t.Errorf("no limit up to 4 MiB sufficed")
+	}
+	if retried == 0 {
+		t.Errorf("no limit placed Y on the device with too little left beside it: the test no longer exercises the retry")
+	}
+	t.Logf("the first limit that sufficed: %s; %d limits ran again with Y streamed", engine.FormatBytes(succeeded), retried)
+}
+
+// scoreForcedStreamed scores x against y with the brain data streamed from the first Score
+// whatever Open chose.
+func scoreForcedStreamed(t *testing.T, e *Engine, x, y engine.Matrix, opts engine.Options) *engine.Result {
+	t.Helper()
+	s, err := e.Open(y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	onDevice(t, e, func(*device) error { s.(*session).stream(); return nil })
+	res, err := s.Score(context.Background(), x)
+	if err != nil {
+		t.Fatalf("streamed from the start: %v", err)
+	}
+	return res
+}
