@@ -66,7 +66,8 @@ func (e *Engine) Close() error {
 
 // Open implements engine.Engine: it validates y and the options and uploads y to the device,
 // where it stays for the session's Score calls, unless it would take more than half of the
-// memory available to the engine; then it stays on the host and is uploaded batch by batch.
+// memory available to the engine; then it stays on the host and is uploaded batch by batch (as
+// it is from the first Score that runs out of memory beside it: see score).
 func (e *Engine) Open(y engine.Matrix, opts engine.Options) (engine.Session, error) {
 	if err := engine.CheckBrain(y, opts); err != nil {
 		return nil, err
