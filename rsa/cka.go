@@ -154,28 +154,23 @@ func dot(a, b []float64) float64 {
 
 // LinearCKA is CKA of x (n x d) and y (n x m), through their n x n centred Gram matrices.
 func LinearCKA(ctx context.Context, x, y engine.Matrix) (float64, error) {
-	if x.Rows != y.Rows {
-		return math.NaN(), fmt.Errorf("rsa: CKA of %d and %d stimuli", x.Rows, y.Rows)
-	}
-	gx, err := CentredGram(ctx, x)
-	if err != nil {
-		return math.NaN(), err
-	}
-	gy, err := CentredGram(ctx, y)
-	if err != nil {
-		return math.NaN(), err
-	}
-	return CKA(gx, gy)
+	return linear(ctx, x, y, "CKA", 0, CKA)
 }
 
 // LinearDebiasedCKA is DebiasedCKA of x (n x d) and y (n x m), through their n x n centred Gram
 // matrices.
 func LinearDebiasedCKA(ctx context.Context, x, y engine.Matrix) (float64, error) {
+	return linear(ctx, x, y, "debiased CKA", MinDebiasedStimuli, DebiasedCKA)
+}
+
+// linear computes the centred Gram matrices of x and y (the same stimuli, at least minRows of
+// them, which are checked first: the Gram matrices are the costly part) and cka of them.
+func linear(ctx context.Context, x, y engine.Matrix, what string, minRows int, cka func(x, y *Gram) (float64, error)) (float64, error) {
 	if x.Rows != y.Rows {
-		return math.NaN(), fmt.Errorf("rsa: debiased CKA of %d and %d stimuli", x.Rows, y.Rows)
+		return math.NaN(), fmt.Errorf("rsa: %s of %d and %d stimuli", what, x.Rows, y.Rows)
 	}
-	if x.Rows < MinDebiasedStimuli {
-		return math.NaN(), fmt.Errorf("rsa: debiased CKA of %d stimuli: the unbiased HSIC needs at least %d", x.Rows, MinDebiasedStimuli)
+	if x.Rows < minRows {
+		return math.NaN(), fmt.Errorf("rsa: %s of %d stimuli: the unbiased HSIC needs at least %d", what, x.Rows, minRows)
 	}
 	gx, err := CentredGram(ctx, x)
 	if err != nil {
@@ -185,5 +180,5 @@ func LinearDebiasedCKA(ctx context.Context, x, y engine.Matrix) (float64, error)
 	if err != nil {
 		return math.NaN(), err
 	}
-	return DebiasedCKA(gx, gy)
+	return cka(gx, gy)
 }
