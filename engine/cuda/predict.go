@@ -89,25 +89,12 @@ func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts eng
 		e.predictHook(s)
 	}
 	p := &prediction{m: m, alphas: make([]float64, m), weights: opts.Weights}
-	values := engine.Matrix{Rows: nNew, Cols: m}
+	values := output(nNew, m, opts.Precision)
+	p.f32, p.f64 = values.F32, values.F64
 	var model engine.Matrix
-	if opts.Precision == engine.Float64 {
-		p.f64 = make([]float64, nNew*m)
-		values.F64 = p.f64
-	} else {
-		p.f32 = make([]float32, nNew*m)
-		values.F32 = p.f32
-	}
 	if opts.Weights {
-		model = engine.Matrix{Rows: d, Cols: m}
-		p.icpt = make([]float64, m)
-		if opts.Precision == engine.Float64 {
-			p.w64 = make([]float64, d*m)
-			model.F64 = p.w64
-		} else {
-			p.w32 = make([]float32, d*m)
-			model.F32 = p.w32
-		}
+		model = output(d, m, opts.Precision)
+		p.w32, p.w64, p.icpt = model.F32, model.F64, make([]float64, m)
 	}
 	res, err := s.score(ctx, stacked, p, start)
 	if err != nil {
@@ -121,6 +108,15 @@ func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts eng
 		Rank: res.Rank[0], Dropped: res.Dropped[0], Engine: res.Engine, Precision: opts.Precision,
 		Batches: res.Batches, Flops: res.Flops, Timings: res.Timings,
 	}, nil
+}
+
+// output allocates a rows x cols row-major output of Predict: float64 at float64 precision,
+// else float32.
+func output(rows, cols int, p engine.Precision) engine.Matrix {
+	if p == engine.Float64 {
+		return engine.NewMatrix64(rows, cols, make([]float64, rows*cols))
+	}
+	return engine.NewMatrix32(rows, cols, make([]float32, rows*cols))
 }
 
 // stackRows returns a's rows then b's, row-major: float32 when both are row-major float32 (as
