@@ -66,7 +66,7 @@
 // 4096 features over 200 stimuli biased CKA is 0.95 and debiased CKA -0.001 (TestDebiasedCKAPlanted);
 // with n >> d the two agree. Debiased CKA lies in [-1, 1], may be slightly negative, is the same
 // for data with or without their means, and takes two more passes over the same triangles (their
-// diagonals unused) and 2n row sums: about 1 ms at 1,000 stimuli, against the Gram matrices'
+// diagonals unused) and 2n row sums: 1-2 ms at 1,000 stimuli, against the Gram matrices'
 // product of O(n² d).
 //
 // # Accuracy
