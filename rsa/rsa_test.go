@@ -224,60 +224,30 @@ func TestCKAInvariance(t *testing.T) {
 	for i := range y {
 		y[i] += x[(i/m)*d+(i%m)%d]
 	}
-	// a random orthogonal d x d matrix, by Gram-Schmidt
-	q := randomMatrix(r, d, d)
-	for j := range d {
-		for k := range j {
-			dot := 0.0
-			for i := range d {
-				dot += q[i*d+j] * q[i*d+k]
-			}
-			for i := range d {
-				q[i*d+j] -= dot * q[i*d+k]
-			}
-		}
-		norm := 0.0
-		for i := range d {
-			norm += q[i*d+j] * q[i*d+j]
-		}
-		for i := range d {
-			q[i*d+j] /= math.Sqrt(norm)
-		}
-	}
-	xq := multiply(x, n, d, q, d)
+	xq := multiply(x, n, d, randomOrthogonal(r, d), d)
 	for i := range xq {
 		xq[i] = 3.7*xq[i] + 100
 	}
 	ym := engine.NewMatrix64(n, m, y)
-	a, err := LinearCKA(ctx, engine.NewMatrix64(n, d, x), ym)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := LinearCKA(ctx, engine.NewMatrix64(n, d, xq), ym)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !within(a, b, 1e-12) || !(a > 0.2) {
-		t.Errorf("CKA %v, after an orthogonal map, scaling and translation %v", a, b)
-	}
-	self, _ := LinearCKA(ctx, ym, ym)
-	if !within(self, 1, 1e-14) {
-		t.Errorf("CKA of Y with itself %v", self)
-	}
-	a, err = LinearDebiasedCKA(ctx, engine.NewMatrix64(n, d, x), ym)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err = LinearDebiasedCKA(ctx, engine.NewMatrix64(n, d, xq), ym)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !within(a, b, 1e-12) || !(a > 0.2) {
-		t.Errorf("debiased CKA %v, after an orthogonal map, scaling and translation %v", a, b)
-	}
-	self, _ = LinearDebiasedCKA(ctx, ym, ym)
-	if !within(self, 1, 1e-14) {
-		t.Errorf("debiased CKA of Y with itself %v", self)
+	for _, est := range []struct {
+		name string
+		cka  func(ctx context.Context, x, y engine.Matrix) (float64, error)
+	}{{"CKA", LinearCKA}, {"debiased CKA", LinearDebiasedCKA}} {
+		a, err := est.cka(ctx, engine.NewMatrix64(n, d, x), ym)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := est.cka(ctx, engine.NewMatrix64(n, d, xq), ym)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !within(a, b, 1e-12) || !(a > 0.2) {
+			t.Errorf("%s %v, after an orthogonal map, scaling and translation %v", est.name, a, b)
+		}
+		self, _ := est.cka(ctx, ym, ym)
+		if !within(self, 1, 1e-14) {
+			t.Errorf("%s of Y with itself %v", est.name, self)
+		}
 	}
 }
 
