@@ -208,19 +208,14 @@ func (r *runner) rightVectors(fp, tmp *pool, sp *split, fz *factoring, vecs, u64
 // or a target's all below it, are p.err. The intercepts are mean_y - mean_x W in float64 (the
 // training means of the targets with the session's column shift added back).
 func (r *runner) keepWeights(sp *split, b *batch, c0, mb int) error {
-	d, p, ld, nf, m := r.d, r.pred, b.ld, r.x.Cols, r.s.y.Cols
-	base := make([]float64, mb) // mean_y
-	if !r.s.opts.NoIntercept {
-		if err := download(base, b.mean, d.compute); err != nil {
-			return err
-		}
+	p, ld, nf, m := r.pred, b.ld, r.x.Cols, r.s.y.Cols
+	base, err := r.baselines(b, c0, mb) // mean_y
+	if err != nil {
+		return err
 	}
 	back := make([]float64, mb)
 	for j := range back {
 		back[j] = 1 / sp.gscale[b.hostIdx[j]]
-		if r.s.shift != nil {
-			base[j] += r.s.shift[c0+j]
-		}
 	}
 	dot := make([]float64, mb)  // mean_x W, before back
 	most := make([]float64, mb) // the largest weight, before back
@@ -272,21 +267,35 @@ func (r *runner) keepWeights(sp *split, b *batch, c0, mb int) error {
 	return nil
 }
 
+// baselines returns the brain data's units of a batch's targets c0 to c0+mb before the fitted
+// part: the training means (0 without an intercept) with the session's column shift added back.
+func (r *runner) baselines(b *batch, c0, mb int) ([]float64, error) {
+	base := make([]float64, mb)
+	if !r.s.opts.NoIntercept {
+		if err := download(base, b.mean, r.d.compute); err != nil {
+			return nil, err
+		}
+	}
+	if r.s.shift != nil {
+		for j := range base {
+			base[j] += r.s.shift[c0+j]
+		}
+	}
+	return base, nil
+}
+
 // unscale stores a batch's held-out products (b.pred, column-major mb x nte with ld b.ld, at
 // the penalties in b.hostIdx, read back already) in p in the brain data's units: the powers
 // of two of P and g taken back, the training means and the column shift added. Test row i
 // goes to row rows[i] of p (i when rows is nil). A value beyond the output's range is p.err.
 func (r *runner) unscale(sp *split, b *batch, c0, mb int, p *prediction, rows []int) error {
-	d, opts, ld := r.d, r.s.opts, b.ld
-	mean := make([]float64, mb)
-	if !opts.NoIntercept {
-		if err := download(mean, b.mean, d.compute); err != nil {
-			return err
-		}
+	ld := b.ld
+	mean, err := r.baselines(b, c0, mb)
+	if err != nil {
+		return err
 	}
 	var at func(k int) float64 // the batch's products as read back (nil: none, rank 0)
 	if sp.r > 0 {
-		var err error
 		if at, err = r.readPredictions(p, b.pred, sp.nte*ld); err != nil {
 			return err
 		}
@@ -298,12 +307,8 @@ func (r *runner) unscale(sp *split, b *batch, c0, mb int, p *prediction, rows []
 	for j := 0; j < mb; j++ {
 		a := int(b.hostIdx[j])
 		undo := 1 / (pscale * sp.gscale[a])
-		base := mean[j]
-		if r.s.shift != nil {
-			base += r.s.shift[c0+j]
-		}
 		for i := 0; i < sp.nte; i++ {
-			v := base
+			v := mean[j]
 			if at != nil {
 				v += at(j+i*ld) * undo
 			}
