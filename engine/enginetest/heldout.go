@@ -17,17 +17,7 @@ import (
 // checked against scikit-learn's RidgeCV.predict) gives fitted on the fold's training rows:
 // scikit-learn's cross_val_predict. Rows no fold holds out are NaN.
 func RunHeldOutPredictions(t *testing.T, dir string, newEngine func(t *testing.T) engine.Engine) {
-	cases, err := LoadCases(dir)
-	if err != nil {
-		t.Fatalf("parity fixtures: %v", err)
-	}
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			for _, p := range []engine.Precision{engine.Float64, engine.Float32} {
-				t.Run(p.String(), func(t *testing.T) { runHeldOut(t, c, p, false, newEngine) })
-			}
-		})
-	}
+	cases := eachCase(t, dir, func(t *testing.T, c *Case, p engine.Precision) { runHeldOut(t, c, p, false, newEngine) })
 	// two folds of 30 rows held out, the other rows only ever trained on
 	t.Run("rows-never-held-out", func(t *testing.T) { runHeldOut(t, cases[0], engine.Float64, true, newEngine) })
 	t.Run("overlapping-folds", func(t *testing.T) { checkOverlapRefused(t, cases[0], newEngine) })

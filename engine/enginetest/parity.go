@@ -240,6 +240,12 @@ func nanInf(d float64) float64 {
 // RunParity runs every fixture case under dir at float64 (tolerance Tol64, identical penalties)
 // and float32 (Tol32, Agree32) precision.
 func RunParity(t *testing.T, dir string, newEngine func(t *testing.T) engine.Engine) {
+	eachCase(t, dir, func(t *testing.T, c *Case, p engine.Precision) { runCase(t, c, p, newEngine) })
+}
+
+// eachCase runs run on every fixture case under dir, at float64 then float32 precision, each
+// as a subtest case/precision, and returns the cases.
+func eachCase(t *testing.T, dir string, run func(t *testing.T, c *Case, p engine.Precision)) []*Case {
 	cases, err := LoadCases(dir)
 	if err != nil {
 		t.Fatalf("parity fixtures: %v", err)
@@ -247,10 +253,11 @@ func RunParity(t *testing.T, dir string, newEngine func(t *testing.T) engine.Eng
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			for _, p := range []engine.Precision{engine.Float64, engine.Float32} {
-				t.Run(p.String(), func(t *testing.T) { runCase(t, c, p, newEngine) })
+				t.Run(p.String(), func(t *testing.T) { run(t, c, p) })
 			}
 		})
 	}
+	return cases
 }
 
 func runCase(t *testing.T, c *Case, p engine.Precision, newEngine func(t *testing.T) engine.Engine) {
