@@ -73,7 +73,7 @@ func (a *Array) Matrix() (engine.Matrix, error) {
 	}
 	if a.F32 == nil && a.F64 == nil {
 		if a.I64 != nil {
-			return engine.Matrix{}, fmt.Errorf("%s: %s data, want float16, bfloat16, float32 or float64", a.Name, a.DType)
+			return engine.Matrix{}, fmt.Errorf("%s: %s data, want float16, bfloat16, float32 or float64 (convert it first, as numpy's a.astype(np.float32))", a.Name, a.DType)
 		}
 		return engine.Matrix{}, fmt.Errorf("%s: array has no data (closed?)", a.Name)
 	}

@@ -186,7 +186,7 @@ func TestMatrix(t *testing.T) {
 	check("f4_be.npy", false, true) // the copy made at read time, not another
 
 	for name, want := range map[string]string{
-		"int32.npy":  "int32 data",
+		"int32.npy":  "int32 data, want float16, bfloat16, float32 or float64 (convert it first",
 		"bool.npy":   "bool data",
 		"scalar.npy": "0-d array",
 		"empty.npy":  "empty array (shape 0 x 3)",

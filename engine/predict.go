@@ -99,6 +99,20 @@ func checkNew(x, xNew Matrix, opts Options) error {
 	return xNew.CheckValues(newName, opts.Precision)
 }
 
+// PredictionKept names, for out-of-memory errors, what a Predict holds until it returns: the
+// predictions of nNew new stimuli for m targets, and the model (d features x m targets) when
+// weights are asked for; hint says what smaller run would fit.
+func PredictionKept(nNew, d, m int, weights bool) (what, hint string) {
+	switch {
+	case !weights:
+		return fmt.Sprintf("the predictions (%d new stimuli x %d targets)", nNew, m), "predict fewer new stimuli or targets at once"
+	case nNew == 0:
+		return fmt.Sprintf("the model (%d features x %d targets)", d, m), "fit fewer targets at once"
+	}
+	return fmt.Sprintf("the predictions and the model (%d new stimuli and %d features x %d targets)", nNew, d, m),
+		"predict fewer new stimuli or targets at once"
+}
+
 // FitAll is the one fold of a fit on every row for Predict implementations: all n rows train,
 // and Test lists the nNew rows of the new stimuli's matrix (not of the brain data).
 func FitAll(n, nNew int) Fold {

@@ -66,14 +66,14 @@ func predict[T float](ctx context.Context, s *session, x, xNew engine.Matrix) (*
 		bufT: map[string][]T{}, buf64: map[string][]float64{}}
 	var zero T
 	es, d := int64(unsafe.Sizeof(zero)), int64(x.Cols)
-	out, what := int64(nNew)*int64(m)*es, fmt.Sprintf("the predictions (%d new stimuli x %d targets)", nNew, m)
+	out := int64(nNew) * int64(m) * es
 	weights := s.opts.Weights
 	if weights {
 		// the weights, and V (d x r) in float64 and in T
 		out += d*int64(m)*es + d*min(d, int64(s.y.Rows))*(8+es)
-		what = fmt.Sprintf("the predictions and the model (%d new stimuli and %d features x %d targets)", nNew, d, m)
 	}
-	if err := r.checkFits(out, what, "predict fewer new stimuli at once"); err != nil {
+	what, hint := engine.PredictionKept(nNew, x.Cols, m, weights)
+	if err := r.checkFits(out, what, hint); err != nil {
 		return nil, err
 	}
 	r.preBytes = out // held to the end beside every batch

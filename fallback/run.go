@@ -335,7 +335,7 @@ func (r *runner[T]) memoryLimit() (int64, string) {
 // with what it keeps: the limit would be exceeded before the first target batch is sized. An
 // output held to the end (kept bytes, described by what: the held-out predictions, Predict's
 // predictions and model) must fit beside the decompositions, and in half the limit the batches
-// are sized from. hint, when set, ends the errors (what to do instead).
+// are sized from. hint, when set, ends the errors about the kept output (what to do instead).
 func (r *runner[T]) checkFits(kept int64, what, hint string) error {
 	d := r.x.Cols
 	need, ntr := decompositionFloor(r.s.opts, d)
@@ -346,9 +346,9 @@ func (r *runner[T]) checkFits(kept int64, what, hint string) error {
 	if hint != "" {
 		hint = "; " + hint
 	}
-	if need > limit {
-		return fmt.Errorf("%w: the %s, %s, is below the %s one fold's decomposition needs (%d training rows x %d features%s)",
-			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d, hint)
+	if need > limit { // whatever is kept beside it: no hint about that helps
+		return fmt.Errorf("%w: the %s, %s, is below the %s one fold's decomposition needs (%d training rows x %d features)",
+			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(need), ntr, d)
 	}
 	if kept == 0 {
 		return nil

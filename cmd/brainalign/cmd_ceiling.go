@@ -65,7 +65,7 @@ func init() {
 			&cli.StringFlag{Name: "method", Value: string(ceiling.NCSNR), Usage: "ncsnr or split-half"},
 			&cli.IntFlag{Name: "splits", Value: ceiling.DefaultSplits, Usage: "split-half: random splits averaged"},
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "split-half: random seed of the splits"},
-			brainMaskFlag("outputs hold NaN elsewhere, where the brain data may hold anything (NaN included), and averaged.npy the masked targets only"),
+			trialsMaskFlag("outputs hold NaN elsewhere, where the brain data may hold anything (NaN included), and averaged.npy the masked targets only"),
 			&cli.BoolFlag{Name: "no-averaged", Usage: "do not write averaged.npy (saves its memory and disk)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
@@ -92,6 +92,9 @@ func runCeiling(c *cli.Context) error {
 		return usageError("--sessions and --session-per-file exclude each other")
 	}
 	paths := c.StringSlice("brain")
+	if masks := c.StringSlice("brain-mask"); len(masks) > 1 {
+		return usageError("--brain-mask given %d times: ceiling's --brain files are trials of the same targets, so give one mask for all of them", len(masks))
+	}
 	out, cleanup, err := createOut(c.String("out"), c.Bool("overwrite"))
 	if err != nil {
 		return err

@@ -24,7 +24,17 @@ type targetMask struct {
 // brainMaskFlag is --brain-mask; elsewhere says what the command's outputs hold outside the
 // mask.
 func brainMaskFlag(elsewhere string) cli.Flag {
-	return &cli.StringSliceFlag{Name: "brain-mask", Usage: "score only the targets where `MASK` (a NIfTI/MGH volume, CIFTI map or .npy of the targets' shape) is nonzero; " + elsewhere + ". Brain data with one column per masked target are taken as already masked. Repeat for brain data joined from several files (lh, rh), one mask each, in the same order"}
+	return maskFlag(elsewhere, "Repeat for brain data joined from several files (lh, rh), one mask each, in the same order")
+}
+
+// trialsMaskFlag is ceiling's --brain-mask: its --brain files are trials of the same targets,
+// so one mask serves them all.
+func trialsMaskFlag(elsewhere string) cli.Flag {
+	return maskFlag(elsewhere, "One mask for all the --brain files (trials or sessions of the same targets)")
+}
+
+func maskFlag(elsewhere, repeat string) cli.Flag {
+	return &cli.StringSliceFlag{Name: "brain-mask", Usage: "score only the targets where `MASK` (a NIfTI/MGH volume, CIFTI map or .npy of the targets' shape) is nonzero; " + elsewhere + ". Brain data with one column per masked target are taken as already masked. " + repeat}
 }
 
 // readMask reads a mask file: nonzero (and not NaN) elements are kept.

@@ -54,6 +54,11 @@ func TestBrainMask(t *testing.T) {
 		!strings.Contains(stderr, "non-finite value NaN at index [3 1 0 0] (row 3, column 4 of the rows x targets matrix, masked target 2)") {
 		t.Errorf("a NaN inside the mask: exit %d, %s", code, stderr)
 	}
+	// ceiling's files are trials of the same targets: one mask for all, a mask per file refused
+	if _, stderr, code := runCLI(t, "ceiling", "--brain", trials, "--brain", trials, "--ids", st.ids, "--brain-mask", mask, "--brain-mask", mask,
+		"--out", filepath.Join(st.dir, "twomasks")); code != 2 || !strings.Contains(stderr, "give one mask for all of them") {
+		t.Errorf("ceiling with a mask per --brain file: exit %d, %s", code, stderr)
+	}
 	ceil := filepath.Join(st.dir, "ceil")
 	mustRun(t, "ceiling", "--brain", trials, "--ids", st.ids, "--brain-mask", mask, "--out", ceil)
 	avg := readNPY(t, filepath.Join(ceil, "averaged.npy"))

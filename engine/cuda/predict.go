@@ -51,12 +51,12 @@ func (e *Engine) Predict(ctx context.Context, x, y, xNew engine.Matrix, opts eng
 	}
 	// on the host: the predictions (and the weights), and a batch's as read back (at most all
 	// targets)
-	kept, what := int64(nNew), fmt.Sprintf("the predictions (%d new stimuli x %d targets)", nNew, m)
+	kept := int64(nNew)
 	if opts.Weights {
 		kept += int64(d)
-		what = fmt.Sprintf("the predictions and the model (%d new stimuli and %d features x %d targets)", nNew, d, m)
 	}
-	if err := hostFits(kept*int64(m)*2*es, what, " (predict fewer stimuli or targets at once)"); err != nil {
+	what, hint := engine.PredictionKept(nNew, d, m, opts.Weights)
+	if err := hostFits(kept*int64(m)*2*es, what, " ("+hint+")"); err != nil {
 		return nil, err
 	}
 	stacked := stackRows(x, xNew)
