@@ -156,3 +156,37 @@ func TestEmptyFolderAndLoneCheckpointFolder(t *testing.T) {
 		t.Errorf("lone checkpoint folder resnet50: %v, step %v (has %v)", err, p.Checkpoints[0].Step, p.Checkpoints[0].HasStep)
 	}
 }
+
+// DiscoverLayers finds layers as Discover does, for a command that reads some of them by name:
+// one layer is enough (a bundle of one, a manifest of one, a folder of one .npy, or a lone .npy
+// named after its file), where a sweep needs two.
+func TestDiscoverLayersOfOne(t *testing.T) {
+	dir := t.TempDir()
+	one := filepath.Join(dir, "one.npz")
+	if err := array.WriteNPZ(one, []*array.Array{{Name: "blocks.3", Shape: []int{2, 2}, DType: "float64", F64: make([]float64, 4)}}); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(dir, "acts")
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lone := filepath.Join(folder, "layer-7.npy")
+	if err := array.WriteNPY(lone, []int{2, 2}, make([]float64, 4)); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(dir, "manifest.csv")
+	if err := os.WriteFile(manifest, []byte("checkpoint,step,layer,path\nfinal,,fc,acts/layer-7.npy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, layer, source string }{
+		{one, "blocks.3", one + ":blocks.3"}, {folder, "layer-7", lone}, {lone, "layer-7", lone}, {manifest, "fc", lone},
+	} {
+		p, err := sweep.DiscoverLayers(c.path)
+		if err != nil || len(p.Layers) != 1 || p.Layers[0] != c.layer || len(p.Checkpoints) != 1 || p.Checkpoints[0].Layers[0].String() != c.source {
+			t.Errorf("DiscoverLayers(%s): %+v, %v; want the one layer %s from %s", c.path, p, err, c.layer, c.source)
+		}
+		if _, err := sweep.Discover(c.path, ""); err == nil || !strings.Contains(err.Error(), "too few layers") {
+			t.Errorf("Discover(%s): %v, want too few layers for a sweep", c.path, err)
+		}
+	}
+}

@@ -20,6 +20,9 @@ type Status struct {
 	Done     int  // units whose record and arrays are complete (as recorded: their activations are not looked at)
 	Merged   bool // the tables are there
 	Current  bool // and hold every unit as it is now (merged.json)
+	// Missing are the units not done, as "checkpoint/layer" in the sweep's order (ReadStatus
+	// only).
+	Missing []string
 	// Timed are the engines that scored the done units, with their mean time per unit.
 	Timed []EngineTime
 	// Recent is the rate of the latest units (up to 50), from their records' times: units
@@ -59,6 +62,7 @@ func ReadStatus(dir string) (*Status, error) {
 			w.legacy = true // as recorded: a record of an earlier version counts
 			rec, err := unitRecordDone(unitBase(dir, ck.Name, ly), w)
 			if err != nil {
+				st.Missing = append(st.Missing, ck.Name+"/"+ly)
 				continue
 			}
 			st.Done++

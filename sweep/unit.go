@@ -93,11 +93,15 @@ func (p *Plan) HasSteps() bool {
 
 // Validate checks the plan's shape: at least 2 layers, the same layers in every checkpoint,
 // distinct names, increasing steps.
-func (p *Plan) Validate(where string) error {
+func (p *Plan) Validate(where string) error { return p.validate(where, 2) }
+
+// validate is Validate with at least minLayers layers: 2 for a sweep, 1 for a command that reads
+// chosen layers (DiscoverLayers).
+func (p *Plan) validate(where string, minLayers int) error {
 	if len(p.Checkpoints) == 0 {
 		return fmt.Errorf("%s: no checkpoints found", where)
 	}
-	if len(p.Layers) < 2 {
+	if len(p.Layers) < minLayers {
 		return fmt.Errorf("%s: too few layers: %d found (%s); a layer sweep needs at least 2", where, len(p.Layers), strings.Join(p.Layers, ", "))
 	}
 	seen := map[string]bool{}
@@ -313,7 +317,15 @@ func stem(p string) string { return strings.TrimSuffix(filepath.Base(p), filepat
 // Discover finds the checkpoints and layers of one model under path (see the package
 // documentation for the layouts). model names the model in records and tables; "" uses the base
 // name of path.
-func Discover(path, model string) (*Plan, error) {
+func Discover(path, model string) (*Plan, error) { return discover(path, model, 2) }
+
+// DiscoverLayers finds the checkpoints and layers under path as Discover does, for a command
+// that reads chosen layers of a model by name rather than sweeping them all (predict
+// --best-layer): one layer is enough, and a lone .npy file is a layer named after it.
+func DiscoverLayers(path string) (*Plan, error) { return discover(path, "", 1) }
+
+// discover is Discover, the plan needing at least minLayers layers.
+func discover(path, model string, minLayers int) (*Plan, error) {
 	if model == "" {
 		model = stem(filepath.Clean(path))
 		if strings.EqualFold(filepath.Base(path), "manifest.csv") { // DIR/manifest.csv: the model DIR
@@ -337,14 +349,21 @@ func Discover(path, model string) (*Plan, error) {
 		}
 		cks, layers, skipped = []Checkpoint{bundleCheckpoint(stem(path), path, names, info)}, [][]string{names}, skip
 	case !st.IsDir() && strings.EqualFold(filepath.Ext(path), ".csv"):
-		return readManifest(path, model) // the manifest itself, as well as its folder
+		return readManifest(path, model, minLayers) // the manifest itself, as well as its folder
+	case !st.IsDir() && isNPY(path) && minLayers <= 1:
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		c, l := npyCheckpoint(filepath.Base(filepath.Dir(abs)), []string{path}) // as in its folder
+		cks, layers = []Checkpoint{c}, [][]string{l}
 	case !st.IsDir() && isNPY(path):
 		return nil, fmt.Errorf("%s: too few layers: a single .npy file is one layer; a sweep needs a folder of layers, or a bundle of them (.npz, .safetensors, HDF5)", path)
 	case !st.IsDir():
 		return nil, fmt.Errorf("%s: not a folder, bundle (.npz, .safetensors, HDF5 .h5/.hdf5, MATLAB v7.3 .mat) or manifest .csv file", path)
 	default:
 		if _, err := os.Stat(filepath.Join(path, "manifest.csv")); err == nil {
-			return readManifest(filepath.Join(path, "manifest.csv"), model)
+			return readManifest(filepath.Join(path, "manifest.csv"), model, minLayers)
 		}
 		cks, layers, skipped, err = discoverDir(path)
 		if err != nil {
@@ -360,7 +379,7 @@ func Discover(path, model string) (*Plan, error) {
 	if err := p.setCheckpoints(path, cks, layers); err != nil {
 		return nil, err
 	}
-	return p, p.Validate(path)
+	return p, p.validate(path, minLayers)
 }
 
 // setCheckpoints orders the checkpoints and checks that they share the first one's layers.
@@ -541,8 +560,9 @@ func discoverDir(dir string) (cks []Checkpoint, layers [][]string, skipped []str
 }
 
 // readManifest reads manifest.csv: header checkpoint,step,layer,path[,member]; rows in any order;
-// relative paths are relative to the manifest's folder; an empty step is unknown.
-func readManifest(path, model string) (*Plan, error) {
+// relative paths are relative to the manifest's folder; an empty step is unknown. The plan needs
+// at least minLayers layers.
+func readManifest(path, model string, minLayers int) (*Plan, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
@@ -644,7 +664,7 @@ func readManifest(path, model string) (*Plan, error) {
 	if err := p.setCheckpoints(path, cks, layers); err != nil {
 		return nil, err
 	}
-	return p, p.Validate(path)
+	return p, p.validate(path, minLayers)
 }
 
 // OrderLayers keeps exactly the named layers, in the order given (shallow to deep): the
