@@ -12,6 +12,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/outdir"
 	"github.com/brainalign/brainalign/internal/sysmem"
 )
 
@@ -124,71 +125,39 @@ func runPredict(c *cli.Context) error {
 		return fmt.Errorf("%s has %d features but %s has %d: the new stimuli need the same layer's features",
 			xNew.name(), xNew.m.Cols, x.name(), x.m.Cols)
 	}
-	var newIDs []string
-	if p := c.String("new-ids"); p != "" {
-		if newIDs, err = readIDs(p); err != nil {
-			return err
-		}
-		if len(newIDs) != xNew.m.Rows {
-			return fmt.Errorf("%s: %d ids for the %d rows of %s", p, len(newIDs), xNew.m.Rows, xNew.name())
-		}
+	newIDs, err := readNewIDs(c, xNew.name(), xNew.m.Rows)
+	if err != nil {
+		return err
 	}
 	y, err := loadMaskedBrain(c)
 	if err != nil {
 		return err
 	}
 	defer y.close()
-	space, err := volumeSpace(c.StringSlice("space"), y)
+	space, volumesSkipped, err := predictionSpace(c, y, xNew.m.Rows)
 	if err != nil {
 		return err
 	}
-	var volumesSkipped string
-	if space != nil && xNew.m.Rows > 0 {
-		if volumesSkipped = frameVolumesSkipped(space, xNew.m.Rows); volumesSkipped != "" {
-			fmt.Fprintf(c.App.ErrWriter, "warning: the predictions are not written as volumes (predictions.npy holds them all): %s\n", volumesSkipped)
-			space = nil
-		}
-	}
 
 	xm, ym := x.m, y.m
-	var unmatched map[string][]string
-	var fittedIDs []string // ids of the rows fitted on, when known
-	if c.String("features-ids") != "" || len(c.StringSlice("brain-ids")) > 0 {
-		if c.String("features-ids") == "" || len(c.StringSlice("brain-ids")) == 0 {
-			return usageError("--features-ids and --brain-ids go together")
-		}
-		mt, err := matchRows(c, x, y)
-		if err != nil {
+	fit, err := matchFitted(c, x, y)
+	if err != nil {
+		return err
+	}
+	if fit != nil {
+		if err := x.m.CheckValuesRows(x.name(), fit.xRows, opts.Precision); err != nil {
 			return err
 		}
-		if err := x.m.CheckValuesRows(x.name(), mt.xRows, opts.Precision); err != nil {
+		if err := y.m.CheckValuesRows(y.name(), fit.yRows, opts.Precision); err != nil {
 			return err
 		}
-		if err := y.m.CheckValuesRows(y.name(), mt.yRows, opts.Precision); err != nil {
-			return err
-		}
-		xIDs, err := readIDs(c.String("features-ids"))
-		if err != nil {
-			return err
-		}
-		for _, r := range mt.xRows {
-			fittedIDs = append(fittedIDs, xIDs[r])
-		}
-		xm, ym = subsetRows(xm, mt.xRows), subsetRows(ym, mt.yRows)
+		xm, ym = subsetRows(xm, fit.xRows), subsetRows(ym, fit.yRows)
 		y.dropData()
-		unmatched = map[string][]string{"features": append([]string{}, mt.unmatchedFeatures...), "brain": append([]string{}, mt.unmatchedBrain...)}
 	} else if xm.Rows != ym.Rows {
 		return fmt.Errorf("%s has %d rows but %s has %d: rows must be the same stimuli (match them with --features-ids/--brain-ids)",
 			x.name(), xm.Rows, y.name(), ym.Rows)
 	}
-	fittedAgain := alsoFitted(newIDs, fittedIDs)
-	if newIDs != nil && fittedIDs == nil {
-		fmt.Fprintf(c.App.ErrWriter, "warning: --new-ids cannot be checked against the stimuli fitted on, whose ids are not given (--features-ids and --brain-ids)\n")
-	}
-	if len(fittedAgain) > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "warning: %d of the %d new stimuli were also fitted on (their brain data trained the model): %s\n",
-			len(fittedAgain), len(newIDs), strings.Join(fittedAgain[:min(len(fittedAgain), 5)], ", ")+map[bool]string{true: ", ...", false: ""}[len(fittedAgain) > 5])
-	}
+	fittedAgain := warnAlsoFitted(c, newIDs, fit)
 	xm.Name, ym.Name, xNew.m.Name = x.name(), y.name(), xNew.name()
 
 	eng, err := openEngine(c)
@@ -212,11 +181,6 @@ func runPredict(c *cli.Context) error {
 	}
 
 	trailing := y.targetShape()
-	if p.Rows > 0 {
-		if err := writePredictions(out.Path("predictions.npy"), append([]int{p.Rows}, trailing...), p.Values, y.mask); err != nil {
-			return err
-		}
-	}
 	if opts.Weights {
 		if err := writePredictions(out.Path("weights.npy"), append([]int{p.Weights.Rows}, trailing...), p.Weights, y.mask); err != nil {
 			return err
@@ -225,53 +189,18 @@ func runPredict(c *cli.Context) error {
 			return err
 		}
 	}
-	if err := array.WriteNPY(out.Path("alphas.npy"), trailing, y.full(p.Alphas)); err != nil {
+	volumes, err := writePredictOutputs(out, y, space, p.Values, p.Alphas)
+	if err != nil {
 		return err
 	}
-	model := opts.Summary()
-	model.Folds, model.FoldSizes = 0, nil
-	summary := map[string]any{
-		"command":     "predict",
-		"version":     version,
-		"created":     nowUTC(),
-		"args":        os.Args,
-		"features":    infoOf(x),
-		"brain":       infoOf(y),
-		"rows_fitted": ym.Rows,
-		"new_rows":    p.Rows,
-		"targets":     p.Targets,
-		"model":       model,
-		"run":         predictRunInfo(p),
-		"host":        hostOf(),
-	}
+	summary := predictSummary(c, y, y.mask, ym.Rows, p.Rows, p.Targets, opts, fit, newIDs, fittedAgain, volumesSkipped, volumes)
+	summary["features"] = infoOf(x)
+	summary["run"] = predictRunInfo(p)
 	if xNew.path != "" {
 		summary["new_features"] = infoOf(xNew)
 	}
 	if opts.Weights {
 		summary["weights"] = map[string]any{"features": p.Weights.Rows, "files": []string{"weights.npy", "intercepts.npy"}}
-	}
-	if unmatched != nil {
-		summary["unmatched_ids"] = unmatched
-	}
-	if newIDs != nil {
-		rec := map[string]any{"path": c.String("new-ids"), "digest": idSetDigest(newIDs), "checked_against_fitted": fittedIDs != nil}
-		if fittedIDs != nil {
-			rec["also_fitted"] = append([]string{}, fittedAgain...)
-		}
-		summary["new_ids"] = rec
-	}
-	if y.mask != nil {
-		summary["brain_mask"] = map[string]any{"path": y.mask.path, "shape": y.mask.shape, "targets_predicted": len(y.mask.cols)}
-	}
-	if volumesSkipped != "" {
-		summary["volumes_skipped"] = volumesSkipped
-	}
-	if space != nil && p.Rows > 0 {
-		files, err := writeFrameVolumes(space, out.Path, "predictions", p.Rows, y.full(float64s(p.Values)))
-		if err != nil {
-			return err
-		}
-		summary["volumes"] = files
 	}
 	if err := writeJSON(out.Path("predict.json"), summary); err != nil {
 		return err
@@ -291,6 +220,150 @@ func runPredict(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "\nwrote %s\n", out.Final())
 	return nil
+}
+
+// readNewIDs reads --new-ids, one per row of the new stimuli's features (what, rows rows); nil
+// when not given.
+func readNewIDs(c *cli.Context, what string, rows int) ([]string, error) {
+	p := c.String("new-ids")
+	if p == "" {
+		return nil, nil
+	}
+	ids, err := readIDs(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != rows {
+		return nil, fmt.Errorf("%s: %d ids for the %d rows of %s", p, len(ids), rows, what)
+	}
+	return ids, nil
+}
+
+// predictionSpace is the space the predictions for newRows new stimuli are also written in as
+// volumes (nil: none), and why they are not when they cannot be (said in a warning, before the
+// fit).
+func predictionSpace(c *cli.Context, y *input, newRows int) (*array.Geometry, string, error) {
+	space, err := volumeSpace(c.StringSlice("space"), y)
+	if err != nil || space == nil || newRows == 0 {
+		return nil, "", err
+	}
+	skipped := frameVolumesSkipped(space, newRows)
+	if skipped != "" {
+		fmt.Fprintf(c.App.ErrWriter, "warning: the predictions are not written as volumes (predictions.npy holds them all): %s\n", skipped)
+		return nil, skipped, nil
+	}
+	return space, "", nil
+}
+
+// fittedRows are the rows predict fits on when they are matched by stimulus id: the features'
+// and the brain data's, paired in order, with the stimuli's ids.
+type fittedRows struct {
+	xRows, yRows []int
+	ids          []string
+	unmatched    map[string][]string // ids of either side left out
+}
+
+// matchFitted matches the rows of the features x and the brain data y by --features-ids and
+// --brain-ids; nil when no ids are given (the rows pair as stored). The caller checks the values
+// of the rows in use before it copies them (an error then locates a value in the file).
+func matchFitted(c *cli.Context, x, y *input) (*fittedRows, error) {
+	if c.String("features-ids") == "" && len(c.StringSlice("brain-ids")) == 0 {
+		return nil, nil
+	}
+	if c.String("features-ids") == "" || len(c.StringSlice("brain-ids")) == 0 {
+		return nil, usageError("--features-ids and --brain-ids go together")
+	}
+	mt, err := matchRows(c, x, y)
+	if err != nil {
+		return nil, err
+	}
+	xIDs, err := readIDs(c.String("features-ids"))
+	if err != nil {
+		return nil, err
+	}
+	fit := &fittedRows{xRows: mt.xRows, yRows: mt.yRows,
+		unmatched: map[string][]string{"features": append([]string{}, mt.unmatchedFeatures...), "brain": append([]string{}, mt.unmatchedBrain...)}}
+	for _, r := range mt.xRows {
+		fit.ids = append(fit.ids, xIDs[r])
+	}
+	return fit, nil
+}
+
+// warnAlsoFitted warns about new stimuli that were also fitted on (or that nothing can be
+// checked, without the fitted stimuli's ids) and returns their ids.
+func warnAlsoFitted(c *cli.Context, newIDs []string, fit *fittedRows) []string {
+	var fittedIDs []string
+	if fit != nil {
+		fittedIDs = fit.ids
+	}
+	fittedAgain := alsoFitted(newIDs, fittedIDs)
+	if newIDs != nil && fittedIDs == nil {
+		fmt.Fprintf(c.App.ErrWriter, "warning: --new-ids cannot be checked against the stimuli fitted on, whose ids are not given (--features-ids and --brain-ids)\n")
+	}
+	if len(fittedAgain) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %d of the %d new stimuli were also fitted on (their brain data trained the model): %s\n",
+			len(fittedAgain), len(newIDs), strings.Join(fittedAgain[:min(len(fittedAgain), 5)], ", ")+map[bool]string{true: ", ...", false: ""}[len(fittedAgain) > 5])
+	}
+	return fittedAgain
+}
+
+// writePredictOutputs writes the predictions (new rows x y's fitted targets; none when it has no
+// rows) and the penalties over y's targets, NaN outside a mask, and the predictions as volumes in
+// space when it is set, returning the volumes' file names.
+func writePredictOutputs(out *outdir.Dir, y *input, space *array.Geometry, values engine.Matrix, alphas []float64) ([]string, error) {
+	trailing := y.targetShape()
+	if values.Rows > 0 {
+		if err := writePredictions(out.Path("predictions.npy"), append([]int{values.Rows}, trailing...), values, y.mask); err != nil {
+			return nil, err
+		}
+	}
+	if err := array.WriteNPY(out.Path("alphas.npy"), trailing, y.full(alphas)); err != nil {
+		return nil, err
+	}
+	if space == nil || values.Rows == 0 {
+		return nil, nil
+	}
+	return writeFrameVolumes(space, out.Path, "predictions", values.Rows, y.full(float64s(values)))
+}
+
+// predictSummary is predict.json's record of the inputs, options and outputs that every predict
+// has (the features and the engine's report are the caller's); mask is --brain-mask's.
+func predictSummary(c *cli.Context, y *input, mask *targetMask, rowsFitted, newRows, targets int, opts engine.Options, fit *fittedRows,
+	newIDs, fittedAgain []string, volumesSkipped string, volumes []string) map[string]any {
+	model := opts.Summary()
+	model.Folds, model.FoldSizes = 0, nil
+	summary := map[string]any{
+		"command":     "predict",
+		"version":     version,
+		"created":     nowUTC(),
+		"args":        os.Args,
+		"brain":       infoOf(y),
+		"rows_fitted": rowsFitted,
+		"new_rows":    newRows,
+		"targets":     targets,
+		"model":       model,
+		"host":        hostOf(),
+	}
+	if fit != nil {
+		summary["unmatched_ids"] = fit.unmatched
+	}
+	if newIDs != nil {
+		rec := map[string]any{"path": c.String("new-ids"), "digest": idSetDigest(newIDs), "checked_against_fitted": fit != nil}
+		if fit != nil {
+			rec["also_fitted"] = append([]string{}, fittedAgain...)
+		}
+		summary["new_ids"] = rec
+	}
+	if mask != nil {
+		summary["brain_mask"] = map[string]any{"path": mask.path, "shape": mask.shape, "targets_predicted": len(mask.cols)}
+	}
+	if volumesSkipped != "" {
+		summary["volumes_skipped"] = volumesSkipped
+	}
+	if volumes != nil {
+		summary["volumes"] = volumes
+	}
+	return summary
 }
 
 // alsoFitted lists the new stimuli's ids that are among the fitted ones, in the new ids' order.
