@@ -16,6 +16,8 @@ import (
 	"github.com/brainalign/brainalign/internal/sysmem"
 )
 
+const catBestLayer = "Each target from its best layer"
+
 func init() {
 	registerCommand(argsCommand(&cli.Command{
 		Name:      "predict",
@@ -43,10 +45,26 @@ func init() {
 			"--new-ids (one id per row of --new-features) new stimuli that were also fitted on are named in\n" +
 			"a warning (their brain data trained the model). Volumes are skipped, with a warning, beyond\n" +
 			"NIfTI-1's 32,767 frames or half the available memory. In a cuda build the GPU predicts and\n" +
-			"forms the model (--save-weights).",
+			"forms the model (--save-weights).\n" +
+			"\n" +
+			"With --best-layer SWEEP (a finished brainalign sweep of the same brain data), each target is\n" +
+			"predicted from its own best layer: the layer of highest cross-validated score in the sweep's\n" +
+			"scores.npy at its last checkpoint (--checkpoint: another), ties to the shallower layer.\n" +
+			"--features and --new-features are then the model's activations as sweep reads them (an .npz,\n" +
+			".safetensors or HDF5 bundle, a folder of layer .npy files, a manifest; of a folder of\n" +
+			"checkpoints, the sweep's checkpoint's), holding the chosen layers under the sweep's names. Each\n" +
+			"chosen layer is fitted once, on its own targets only, one layer's activations in memory at a\n" +
+			"time; the outputs join them, and add\n" +
+			"  best_layer.npy   each target's layer (its index in the sweep's layers; int64, the trailing\n" +
+			"                   axes), -1 where none (outside the mask, or no score in the sweep: NaN\n" +
+			"                   predictions), and as a volume where the data have a space\n" +
+			"predict.json lists each layer fitted (name, index, targets, timings). The sweep must be merged,\n" +
+			"and of the same brain data (shape, targets or its --brain-mask, rows, values). --save-weights\n" +
+			"does not go with it: predict a layer's targets (best_layer.npy == k as --brain-mask) for its\n" +
+			"model.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` of the stimuli with brain data (n x d)"},
-			&cli.StringFlag{Name: "new-features", Usage: "activations `NEW.npy` of the stimuli to predict (new images x d: the same layer's features); required unless --save-weights"},
+			&cli.StringFlag{Name: "features", Aliases: []string{"x"}, Required: true, Usage: "activations `X.npy` of the stimuli with brain data (n x d); with --best-layer, the model's (a bundle or folder of layers)"},
+			&cli.StringFlag{Name: "new-features", Usage: "activations `NEW.npy` of the stimuli to predict (new images x d: the same layer's features; with --best-layer, the same layers'); required unless --save-weights"},
 			&cli.BoolFlag{Name: "save-weights", Usage: "also write the fitted model: weights.npy (features x targets) and intercepts.npy"},
 			brainFlag(true),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
@@ -58,6 +76,8 @@ func init() {
 			brainMaskFlag("predictions hold NaN elsewhere"),
 			&cli.StringSliceFlag{Name: "space", Usage: "also write the predictions as volumes in the space of `FILE` (a NIfTI, MGH, CIFTI or GIFTI file whose voxels, vertices or grayordinates are the targets; repeat for targets joined from several spaces: lh, then rh)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
+			&cli.StringFlag{Name: "best-layer", Category: catBestLayer, Usage: "predict each target from its best layer as scored by the finished sweep in `SWEEP` (brainalign sweep's --out, of the same brain data); --features and --new-features are then the model's activations (bundle or folder, as sweep reads them)"},
+			&cli.StringFlag{Name: "checkpoint", Category: catBestLayer, Usage: "with --best-layer: the sweep checkpoint whose scores choose the layers, by `NAME`, training step or index (default: the last)"},
 		}, fitFlags()...),
 		Action: runPredict,
 	}, false))
@@ -85,7 +105,7 @@ func runPredict(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
-	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("new-features"), c.String("features-ids"), c.String("new-ids")},
+	if err := out.CheckInputs(slices.Concat([]string{c.String("features"), c.String("new-features"), c.String("features-ids"), c.String("new-ids"), c.String("best-layer")},
 		idsPaths(c.StringSlice("brain-ids")), c.StringSlice("brain"), c.StringSlice("space"), c.StringSlice("brain-mask"))...); err != nil {
 		return err
 	}
@@ -99,6 +119,13 @@ func runPredict(c *cli.Context) error {
 		return err
 	}
 	opts.Weights = c.Bool("save-weights")
+	if c.String("best-layer") != "" {
+		if err := checkBestLayerFlags(c); err != nil {
+			return err
+		}
+	} else if c.IsSet("checkpoint") {
+		return usageError("--checkpoint chooses the sweep checkpoint whose scores choose each target's layer: it goes with --best-layer")
+	}
 	if c.String("new-features") == "" && !opts.Weights {
 		return usageError("predict needs --new-features (the stimuli to predict), or --save-weights to fit and save the model alone")
 	}
@@ -107,6 +134,9 @@ func runPredict(c *cli.Context) error {
 	}
 	if c.String("new-features") == "" && len(c.StringSlice("space")) > 0 {
 		return usageError("--space writes the predictions as volumes, and there are none without --new-features")
+	}
+	if c.String("best-layer") != "" {
+		return predictBestLayers(c, out, opts)
 	}
 
 	x, err := loadFeatures(c.String("features"), c.String("layer"), "--layer")
