@@ -143,7 +143,8 @@ func holdLock(p, tag string) func() {
 // alone. A mark whose breaker is gone (its process here, or untouched as long as a merge lock
 // may stand) is moved aside and removed, and the others wait. POSIX has no compare-and-remove,
 // so a race remains where a killed breaker's mark is met by several mergers within microseconds
-// (a reviewer's stress test: 1 round in 3,000 with six breakers at once): two merges then run
+// (six breakers at once with such a mark: 1 round in 3,000 on quiet cores, 1 in a few hundred
+// on loaded ones): two merges then run
 // side by side, writing the same tables from the same records.
 func breakLock(p, content string) bool {
 	b := p + ".break"

@@ -69,17 +69,12 @@ func TestBreakLock(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 
-	// Many mergers finding the same lock abandoned at once (and, every other round, a mark left by
-	// a killed breaker), and a live merger taking the lock as soon as it is gone: the live lock
-	// stays.
+	// Many mergers finding the same lock abandoned at once, and a live merger taking the lock as
+	// soon as it is gone: the live lock stays. (Not with a killed breaker's mark among them: its
+	// removal racing a new breaker's mark is the race breakLock documents, which a loaded machine
+	// hits about once in a few hundred rounds; the stale mark is tested one breaker at a time above.)
 	for round := range 400 {
 		c := abandoned()
-		if round%2 == 1 {
-			if err := os.WriteFile(mark, []byte("0badf00d-999-0000ffff\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			os.Chtimes(mark, old, old)
-		}
 		var wg sync.WaitGroup
 		for range 6 {
 			wg.Go(func() {
