@@ -144,8 +144,8 @@ func holdLock(p, tag string) func() {
 // may stand) is moved aside and removed, and the others wait. POSIX has no compare-and-remove,
 // so a race remains where a killed breaker's mark is met by several mergers within microseconds
 // (six breakers at once with such a mark: 1 round in 3,000 on quiet cores, 1 in a few hundred
-// on loaded ones): two merges then run
-// side by side, writing the same tables from the same records.
+// on loaded ones): two merges then run side by side, writing the same tables from the same
+// records.
 func breakLock(p, content string) bool {
 	b := p + ".break"
 	tag := owner.NewTag() + "\n"
