@@ -310,57 +310,202 @@ func h5testVoxels(dims []int) (*h5file, *h5dset) {
 	return &h5file{buf: buf, so: 8, sl: 8}, ds
 }
 
-// BenchmarkHDF5Targets reads the voxels of a 3% mask of an NSD session (750 x 83 x 104 x 81
-// int16, 1.0 GB, one voxel a chunk; with -short 150 x 32 x 40 x 40, also deflated): the whole
-// dataset decoded and the masked columns copied, as --brain-mask did, against readTargets.
-func BenchmarkHDF5Targets(b *testing.B) {
-	type layout struct {
-		name string
-		h    *h5file
-		ds   *h5dset
+// h5testBtree indexes the chunks of a dataset built with an implicit index (h5testVoxels: each
+// chunk's bytes at ds.addr + its cell times the chunk's size, cells in C order) by a version-1
+// B-tree as HDF5 builds one: nodes of at most fanout entries (h5py's: 64) allocated whole, each
+// key a chunk's offsets, the keys of an internal node its children's first and, last, the right
+// key of its last child; the tree's right key is the last chunk's position plus one on every
+// axis. It returns a copy of ds indexed by the tree, appended to h's buffer.
+func h5testBtree(h *h5file, ds *h5dset, fanout int) *h5dset {
+	rank := len(ds.dims)
+	chunkBytes, grid := uint64(ds.t.size), make([]uint64, rank)
+	for i := range rank {
+		chunkBytes *= uint64(ds.chunk[i])
+		grid[i] = uint64((ds.dims[i] + ds.chunk[i] - 1) / ds.chunk[i])
 	}
-	var layouts []layout
-	if testing.Short() {
-		dims := []int{150, 32, 40, 40}
-		h, ds := h5testVoxels(dims)
-		layouts = append(layouts, layout{"voxel", h, ds})
-		h, ds, _ = h5testChunked(b, dims, []int{150, 1, 1, 1}, true, nil, 0, 1)
-		layouts = append(layouts, layout{"voxel-gzip", h, ds})
-	} else {
-		h, ds := h5testVoxels([]int{750, 83, 104, 81})
-		layouts = append(layouts, layout{"nsd-voxel", h, ds})
+	keyLen := 8 + 8*(rank+1)
+	key := func(scaled []uint64, plus uint64) []byte {
+		k := binary.LittleEndian.AppendUint32(nil, uint32(chunkBytes))
+		k = binary.LittleEndian.AppendUint32(k, 0)
+		for i := range rank {
+			k = binary.LittleEndian.AppendUint64(k, (scaled[i]+plus)*uint64(ds.chunk[i]))
+		}
+		return binary.LittleEndian.AppendUint64(k, plus*uint64(ds.t.size))
 	}
-	for _, l := range layouts {
-		rows, total := l.ds.dims[0], l.ds.n/l.ds.dims[0]
-		rng := rand.New(rand.NewPCG(3, 3))
-		var cols []int
-		for c := range total {
-			if rng.Float64() < 0.03 {
-				cols = append(cols, c)
+	type child struct {
+		addr        uint64
+		first, last []byte // the keys around it
+	}
+	var level []child
+	forGrid(grid, func(pos []uint64) error {
+		c := child{addr: ds.addr + linear(grid, pos)*chunkBytes, first: key(pos, 0)}
+		if n := len(level); n > 0 {
+			level[n-1].last = c.first
+		}
+		level = append(level, c)
+		return nil
+	})
+	last := make([]uint64, rank)
+	for i := range last {
+		last[i] = grid[i] - 1
+	}
+	level[len(level)-1].last = key(last, 1)
+	buf := h.buf
+	for depth := 0; ; depth++ {
+		var up []child
+		for start := 0; start < len(level); start += fanout {
+			kids := level[start:min(start+fanout, len(level))]
+			node := child{addr: uint64(len(buf)), first: kids[0].first, last: kids[len(kids)-1].last}
+			buf = append(buf, "TREE"...)
+			buf = append(buf, 1, byte(depth))
+			buf = binary.LittleEndian.AppendUint16(buf, uint16(len(kids)))
+			buf = binary.LittleEndian.AppendUint64(buf, ^uint64(0))
+			buf = binary.LittleEndian.AppendUint64(buf, ^uint64(0))
+			for _, k := range kids {
+				buf = append(buf, k.first...)
+				buf = binary.LittleEndian.AppendUint64(buf, k.addr)
+			}
+			buf = append(buf, node.last...)
+			buf = append(buf, make([]byte, (fanout-len(kids))*(keyLen+8))...) // allocated whole
+			up = append(up, node)
+		}
+		level = up
+		if len(level) == 1 {
+			break
+		}
+	}
+	h.buf = buf
+	bt := *ds
+	bt.index, bt.addr = 0, level[0].addr
+	return &bt
+}
+
+// h5testBall is the targets of a volume of dims (C order) within radius of its centre: a region
+// such as a mask of visual cortex keeps, as against voxels strewn at random.
+func h5testBall(dims []int, radius float64) []int {
+	var cols []int
+	for x := range dims[0] {
+		for y := range dims[1] {
+			for z := range dims[2] {
+				dx, dy, dz := float64(x-dims[0]/2), float64(y-dims[1]/2), float64(z-dims[2]/2)
+				if dx*dx+dy*dy+dz*dz <= radius*radius {
+					cols = append(cols, (x*dims[1]+y)*dims[2]+z)
+				}
 			}
 		}
+	}
+	return cols
+}
+
+// BenchmarkHDF5Targets reads the voxels of a 3% mask of an NSD session (750 x 83 x 104 x 81
+// int16, 1.0 GB, one voxel a chunk; with -short 150 x 32 x 40 x 40, also deflated): the whole
+// dataset decoded and the masked columns copied, as --brain-mask did, against readTargets. The
+// mask is random, or a ball (a region, as a mask of visual cortex). The chunks are indexed as
+// allocated early (implicit), or by a version-1 B-tree as h5py's default writes them (btree: its
+// 40 MB of nodes walked; read from a file mapped afresh each time, as Open maps it, so that the
+// pages of the nodes and chunks read are faulted in each time, from the page cache). matlab: the same bytes as a MATLAB file's, whose axes are reversed
+// (dims 81 x 104 x 83 x 750, MATLAB's 750 x 83 x 104 x 81), read whole as a MATLAB array is
+// (Fortran order, the matrix copied into C order), then its columns copied.
+func BenchmarkHDF5Targets(b *testing.B) {
+	type layout struct {
+		name   string
+		h      *h5file
+		ds     *h5dset
+		matlab bool
+		cols   []int
+		mapped bool
+	}
+	dims, radius := []int{750, 83, 104, 81}, 17.0
+	if testing.Short() {
+		dims, radius = []int{150, 32, 40, 40}, 7.5
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	var random []int
+	total := dims[1] * dims[2] * dims[3]
+	for c := range total {
+		if rng.Float64() < 0.03 {
+			random = append(random, c)
+		}
+	}
+	ball := h5testBall(dims[1:], radius)
+	var layouts []layout
+	h, ds := h5testVoxels(dims)
+	bt := h5testBtree(h, ds, 64)
+	mds := *ds
+	mds.dims, mds.chunk = slices.Clone(dims), slices.Clone(ds.chunk)
+	slices.Reverse(mds.dims)
+	slices.Reverse(mds.chunk)
+	mbt := h5testBtree(h, &mds, 64)
+	path := filepath.Join(b.TempDir(), "session.h5")
+	if err := os.WriteFile(path, h.buf, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	layouts = append(layouts, layout{"voxel", h, ds, false, random, false}, layout{"voxel-btree", h, bt, false, random, true},
+		layout{"voxel-btree-ball", h, bt, false, ball, true}, layout{"matlab-btree", h, mbt, true, random, true},
+		layout{"matlab-btree-ball", h, mbt, true, ball, true})
+	if testing.Short() {
+		gh, gds, _ := h5testChunked(b, dims, []int{150, 1, 1, 1}, true, nil, 0, 1)
+		layouts = append(layouts, layout{"voxel-gzip", gh, gds, false, random, false})
+	}
+	// file is the layout's file: in memory, or mapped afresh (done unmaps it); its work count
+	// reset, as each File.Read's is.
+	file := func(b *testing.B, l layout) (h *h5file, done func()) {
+		l.h.work = 0
+		if !l.mapped {
+			return l.h, func() {}
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		buf, unmap, err := mapFile(f, len(l.h.buf))
+		if err != nil {
+			b.Fatal(err)
+		}
+		hm := *l.h
+		hm.buf = buf
+		return &hm, func() { unmap(buf) }
+	}
+	for _, l := range layouts {
 		b.Run(l.name+"/whole", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				v, err := l.h.readDataset(l.ds, nil)
+				h, done := file(b, l)
+				a, err := h.readDataset(l.ds, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
-				out := make([]float32, rows*len(cols)) // the masked columns, as selectColumns copies them
-				for i := range rows {
-					row := v.F32[i*total : (i+1)*total]
-					for j, c := range cols {
-						out[i*len(cols)+j] = row[c]
+				a.Shape = slices.Clone(l.ds.dims)
+				if l.matlab {
+					slices.Reverse(a.Shape)
+					a.Fortran = true
+				}
+				m, err := a.Matrix()
+				if err != nil {
+					b.Fatal(err)
+				}
+				out := make([]float32, m.Rows*len(l.cols)) // the masked columns, as selectColumns copies them
+				for i := range m.Rows {
+					row := m.F32[i*m.Cols : (i+1)*m.Cols]
+					for j, c := range l.cols {
+						out[i*len(l.cols)+j] = row[c]
 					}
 				}
+				done()
 			}
 		})
+		if l.matlab {
+			continue
+		}
 		b.Run(l.name+"/targets", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := l.h.readTargets(l.ds, cols); err != nil {
+				h, done := file(b, l)
+				if _, err := h.readTargets(l.ds, l.cols); err != nil {
 					b.Fatal(err)
 				}
+				done()
 			}
 		})
 	}
