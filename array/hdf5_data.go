@@ -95,18 +95,19 @@ func (h *h5file) datasetEntry(e *Entry, msgs []h5msg) error {
 		a.Shape, a.Fortran = slices.Clone(e.Shape), e.Fortran
 		return a, nil
 	}
-	if !h.matlab && len(ds.dims) >= 2 && ds.n > 0 { // MATLAB's reversed axes: read whole
+	if len(ds.dims) >= 2 && ds.n > 0 {
+		rowsLast := h.matlab // MATLAB's rows are the dataset's last axis
 		e.targets = func(f *File, e *Entry, cols []int) (*Array, error) {
 			hc := *h
 			hc.buf = f.buf
 			hc.work = 0
 			hc.headers = nil
-			v, err := hc.readTargets(ds, cols)
+			v, err := hc.readTargets(ds, cols, rowsLast)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", e.label, err)
 			}
 			a := v.array()
-			a.Shape = []int{ds.dims[0], len(cols)}
+			a.Shape = []int{ds.dims[ds.rowAxis(rowsLast)], len(cols)}
 			return a, nil
 		}
 	}

@@ -11,48 +11,107 @@ import (
 // chunk), so that decoding the chunks that hold a masked voxel, and converting only the masked
 // values, costs a few percent of reading the whole dataset.
 
-// h5targets are the targets (columns) wanted of a dataset of rows x the trailing axes, grouped
-// by the chunks that hold them: the cells of the grid of chunks over the trailing axes (a
-// chunk's position but for its first axis, the rows'), and within each, runs of targets next to
-// one another in the chunk and in the output.
+// h5targets are the targets (columns) wanted of a dataset of rows x the other axes, grouped by
+// the chunks that hold them: the cells of the grid of chunks over the other axes (a chunk's
+// position but for its rows'), and within each, runs of targets next to one another in the chunk
+// and in the output. The rows are the dataset's first axis, or its last in a MATLAB file (rowsLast:
+// MATLAB's n x m array is an m x n dataset, each target's n values one after another).
 type h5targets struct {
-	k      int      // the targets wanted: the output's columns
-	tgrid  []uint64 // chunks along each trailing axis
-	keys   []uint64 // the trailing cells that hold a wanted target, ascending
-	starts []int    // keys[i]'s runs are runs[starts[i]:starts[i+1]]
-	runs   []h5run
+	k        int // the targets wanted: the output's columns
+	rowsLast bool
+	grid     []uint64 // chunks along each axis of the dataset
+	cells    uint64   // cells of the grid of chunks over the axes but the rows'
+	keys     []uint64 // the cells that hold a wanted target (C order), ascending
+	starts   []int    // keys[i]'s runs are runs[starts[i]:starts[i+1]]
+	runs     []h5run
 }
 
 // h5run is n wanted targets at output columns j, j+1, ..., at offsets off, off+1, ... in a
-// chunk's slab of one row (C order over the chunk's trailing axes).
+// chunk's slab of one row (C order over the chunk's axes but the rows').
 type h5run struct{ j, off, n int }
 
-// newH5targets groups cols, flat C-order indices over ds's trailing axes, by chunk.
-func newH5targets(ds *h5dset, cols []int) (*h5targets, error) {
-	tdims, tch := ds.dims[1:], ds.chunk[1:]
-	total := ds.n / ds.dims[0]
-	t := &h5targets{k: len(cols), tgrid: make([]uint64, len(tdims))}
+// shapeRead is ds's shape as Read gives it: a MATLAB file's (rowsLast) reversed.
+func (ds *h5dset) shapeRead(rowsLast bool) []int {
+	s := slices.Clone(ds.dims)
+	if rowsLast {
+		slices.Reverse(s)
+	}
+	return s
+}
+
+// rowAxis is the axis of ds's rows: its first, or with rowsLast its last.
+func (ds *h5dset) rowAxis(rowsLast bool) int {
+	if rowsLast {
+		return len(ds.dims) - 1
+	}
+	return 0
+}
+
+// checkTargets refuses targets beyond the dataset's.
+func (ds *h5dset) checkTargets(cols []int, rowsLast bool) error {
+	total := ds.n / ds.dims[ds.rowAxis(rowsLast)]
+	for _, c := range cols {
+		if c < 0 || c >= total {
+			return fmt.Errorf("target %d out of range: %s has %d targets", c, ShapeString(ds.shapeRead(rowsLast)), total)
+		}
+	}
+	return nil
+}
+
+// targetCell writes into idx where target c lies along each axis of ds but the rows' (in the
+// dataset's order), and returns its cell: its C-order index over those axes. c is a C-order index
+// over the axes after the first, as Read gives them (shapeRead), which with rowsLast are the
+// dataset's axes before the last reversed: a Fortran-order index over those (the first fastest).
+func (ds *h5dset) targetCell(c int, rowsLast bool, idx []int) int {
+	tdims := ds.dims[1:]
+	if rowsLast {
+		tdims = ds.dims[:len(ds.dims)-1]
+		for i := range tdims {
+			idx[i] = c % tdims[i]
+			c /= tdims[i]
+		}
+	} else {
+		for i := len(tdims) - 1; i >= 0; i-- {
+			idx[i] = c % tdims[i]
+			c /= tdims[i]
+		}
+	}
+	cell := 0
 	for i := range tdims {
-		t.tgrid[i] = uint64((tdims[i] + tch[i] - 1) / tch[i])
+		cell = cell*tdims[i] + idx[i]
+	}
+	return cell
+}
+
+// newH5targets groups cols (see targetCell) by chunk.
+func newH5targets(ds *h5dset, cols []int, rowsLast bool) (*h5targets, error) {
+	if err := ds.checkTargets(cols, rowsLast); err != nil {
+		return nil, err
+	}
+	rank := len(ds.dims)
+	tdims, tch := ds.dims[1:], ds.chunk[1:]
+	if rowsLast {
+		tdims, tch = ds.dims[:rank-1], ds.chunk[:rank-1]
+	}
+	t := &h5targets{k: len(cols), rowsLast: rowsLast, grid: make([]uint64, rank), cells: 1}
+	for i := range rank {
+		t.grid[i] = uint64((ds.dims[i] + ds.chunk[i] - 1) / ds.chunk[i])
+	}
+	for i := range tdims {
+		t.cells *= uint64((tdims[i] + tch[i] - 1) / tch[i])
 	}
 	type want struct {
 		key    uint64
 		off, j int
 	}
 	ws := make([]want, len(cols))
+	idx := make([]int, len(tdims))
 	for j, c := range cols {
-		if c < 0 || c >= total {
-			return nil, fmt.Errorf("target %d out of range: %s has %d targets", c, ShapeString(ds.dims), total)
-		}
+		ds.targetCell(c, rowsLast, idx)
 		w := want{j: j}
-		kmul, omul, rest := uint64(1), 1, c
-		for i := len(tdims) - 1; i >= 0; i-- {
-			idx := rest % tdims[i]
-			rest /= tdims[i]
-			w.key += uint64(idx/tch[i]) * kmul
-			w.off += idx % tch[i] * omul
-			kmul *= t.tgrid[i]
-			omul *= tch[i]
+		for i := range tdims {
+			w.key = w.key*uint64((tdims[i]+tch[i]-1)/tch[i]) + uint64(idx[i]/tch[i])
+			w.off = w.off*tch[i] + idx[i]%tch[i]
 		}
 		ws[j] = w
 	}
@@ -73,18 +132,45 @@ func newH5targets(ds *h5dset, cols []int) (*h5targets, error) {
 	return t, nil
 }
 
+// rowChunks is the number of chunks along the rows' axis.
+func (t *h5targets) rowChunks() uint64 {
+	if t.rowsLast {
+		return t.grid[len(t.grid)-1]
+	}
+	return t.grid[0]
+}
+
+// cellOf is the cell of a chunk at C-order index k of the grid of chunks.
+func (t *h5targets) cellOf(k uint64) uint64 {
+	if t.rowsLast {
+		return k / t.rowChunks()
+	}
+	return k % t.cells
+}
+
 // group is the index in keys of the chunk at grid position scaled, if it holds a wanted target.
 func (t *h5targets) group(scaled []uint64) (int, bool) {
-	return slices.BinarySearch(t.keys, linear(t.tgrid, scaled[1:]))
+	return slices.BinarySearch(t.keys, t.cellOf(linear(t.grid, scaled)))
 }
 
 // place converts the wanted targets of a decoded chunk (at chunk position pos) into v, the
 // output of rows x k.
 func (t *h5targets) place(ds *h5dset, v *h5values, g int, pos []int, data []byte) {
-	r0 := pos[0] * ds.chunk[0]
-	rows := min(ds.chunk[0], ds.dims[0]-r0)
-	slab := len(data) / ds.chunk[0] / ds.t.size // a row's elements in the chunk
+	ra := ds.rowAxis(t.rowsLast)
+	r0 := pos[ra] * ds.chunk[ra]
+	rows := min(ds.chunk[ra], ds.dims[ra]-r0)
 	es := ds.t.size
+	if t.rowsLast { // a target's rows are one after another in the chunk: transposed
+		depth := ds.chunk[ra] * es
+		for _, r := range t.runs[t.starts[g]:t.starts[g+1]] {
+			for m := range r.n {
+				src := (r.off + m) * depth
+				v.put(r0*t.k+r.j+m, t.k, data[src:src+rows*es])
+			}
+		}
+		return
+	}
+	slab := len(data) / ds.chunk[0] / es // a row's elements in the chunk
 	for _, r := range t.runs[t.starts[g]:t.starts[g+1]] {
 		if slab == 1 { // one target a chunk (NSD's): its rows are contiguous
 			v.put(r0*t.k+r.j, t.k, data[:rows*es])
@@ -97,10 +183,21 @@ func (t *h5targets) place(ds *h5dset, v *h5values, g int, pos []int, data []byte
 	}
 }
 
-// gatherTargets converts the wanted targets of data stored whole in C order (contiguous or compact) into
-// v, runs of consecutive targets at a time.
-func gatherTargets(v *h5values, raw []byte, rows int, cols []int) {
+// gatherTargets converts the wanted targets of data stored whole in C order (contiguous or
+// compact) into v: runs of consecutive targets at a time, or with rowsLast (a MATLAB file's)
+// each target's rows, one after another in raw.
+func gatherTargets(v *h5values, ds *h5dset, raw []byte, cols []int, rowsLast bool) {
 	es, k := v.t.size, len(cols)
+	if rowsLast {
+		rows := ds.dims[len(ds.dims)-1]
+		idx := make([]int, len(ds.dims)-1)
+		for j, c := range cols {
+			src := ds.targetCell(c, true, idx) * rows * es
+			v.put(j, k, raw[src:src+rows*es])
+		}
+		return
+	}
+	rows := ds.dims[0]
 	total := len(raw) / es / rows
 	type run struct{ j, c, n int }
 	var runs []run
@@ -119,17 +216,16 @@ func gatherTargets(v *h5values, raw []byte, rows int, cols []int) {
 	}
 }
 
-// readTargets reads the targets cols (flat C-order indices over the axes after the first) of a
-// dataset of at least two axes and some data: rows x len(cols) values, the same as the whole
-// dataset's read would hold there. Chunked data have only the chunks that hold a wanted target
-// decoded; every chunk is checked as a whole read checks it, but for its contents.
-func (h *h5file) readTargets(ds *h5dset, cols []int) (*h5values, error) {
-	rows := ds.dims[0]
-	for _, c := range cols {
-		if c < 0 || c >= ds.n/rows {
-			return nil, fmt.Errorf("target %d out of range: %s has %d targets", c, ShapeString(ds.dims), ds.n/rows)
-		}
+// readTargets reads the targets cols (see targetCell) of a dataset of at least two axes and some
+// data: rows x len(cols) values, the same as the whole dataset's read would hold there (a MATLAB
+// file's, rowsLast, read as MATLAB's array). Chunked data have only the chunks that hold a wanted
+// target decoded; contiguous data only the wanted values' bytes read. Every chunk listed is
+// checked as a whole read checks it, but for the contents of those holding no wanted target.
+func (h *h5file) readTargets(ds *h5dset, cols []int, rowsLast bool) (*h5values, error) {
+	if err := ds.checkTargets(cols, rowsLast); err != nil {
+		return nil, err
 	}
+	rows := ds.dims[ds.rowAxis(rowsLast)]
 	var raw []byte
 	var err error
 	switch ds.class {
@@ -150,14 +246,14 @@ func (h *h5file) readTargets(ds *h5dset, cols []int) (*h5values, error) {
 		case ds.csize < uint64(ds.nbytes):
 			return nil, fmt.Errorf("corrupt: contiguous data of %d bytes for %s %s (%d bytes)", ds.csize, ShapeString(ds.dims), ds.t.name, ds.nbytes)
 		}
-		if raw, err = h.at(ds.addr, uint64(ds.nbytes)); err != nil {
+		if raw, err = h.at(ds.addr, uint64(ds.nbytes)); err != nil { // mapped: only the pages read are
 			return nil, err
 		}
 	default:
 		if err := ds.checkSize(len(h.buf), h.undef(ds.addr) && ds.index != 2); err != nil {
 			return nil, err
 		}
-		sel, err := newH5targets(ds, cols)
+		sel, err := newH5targets(ds, cols, rowsLast)
 		if err != nil {
 			return nil, err
 		}
@@ -172,18 +268,19 @@ func (h *h5file) readTargets(ds *h5dset, cols []int) (*h5values, error) {
 		return v, nil
 	}
 	v := newH5values(ds.t, rows*len(cols))
-	gatherTargets(v, raw, rows, cols)
+	gatherTargets(v, ds, raw, cols, rowsLast)
 	return v, nil
 }
 
 // ReadTargets reads the targets cols of the array named name (as Read names it): the columns of
 // its matrix (Array.Matrix: rows first, the other axes flattened in C order), as a rows x
 // len(cols) array in C order, of the precision and dtype Read gives. cols may come in any order.
-// Of an HDF5 dataset (not a MATLAB file's) only the chunks that hold one of the targets are
-// decoded, and only those targets' values converted: a brain mask's voxels of a session of NSD,
-// chunked by voxel, cost a few percent of the whole session's time and memory. Damage the whole
-// read would report is reported alike, but for chunks holding no wanted target, whose contents
-// are not read. Other arrays are read whole, and the columns copied.
+// Of an HDF5 dataset (a MATLAB v7.3 file's too, its axes reversed: the targets of MATLAB's n x a x b
+// array are a C-order index over (a, b), as Read and Matrix give them) only the chunks that hold
+// one of the targets are decoded, and only those targets' values converted: a brain mask's voxels
+// of a session of NSD, chunked by voxel, cost a few percent of the whole session's time and memory.
+// Damage the whole read would report is reported alike, but for chunks holding no wanted target,
+// whose contents are not read. Other arrays are read whole, and the columns copied.
 func (f *File) ReadTargets(name string, cols []int) (*Array, error) {
 	e := f.byName[name]
 	if e == nil || e.targets == nil || e.Err != nil {

@@ -50,12 +50,15 @@ func arrayValue(a *Array, i int) float64 {
 // Masked targets of h5py-written datasets, chunked every way (one voxel a chunk, blocks with edge
 // chunks, whole rows, one chunk; compressed or not, shuffled, fletcher32, chunks never written),
 // contiguous and compact, both libvers, read as NumPy selects them; all the targets, and targets
-// out of order or repeated, as the whole dataset's read holds them.
+// out of order or repeated, as the whole dataset's read holds them. Of MATLAB files too (their
+// axes reversed: MATLAB's targets, as NumPy's f[name][()].T selects them), of 2 to 4 axes, with
+// every chunk index (a B-tree of two levels, its chunks written in random order), grown and
+// shrunk.
 func TestReadTargetsFixtures(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4))) // several workers
 	exp := loadTargetsExpected(t)
-	if len(exp) != 2 {
-		t.Fatalf("%d files in targets.json, want 2", len(exp))
+	if len(exp) != 4 {
+		t.Fatalf("%d files in targets.json, want 4", len(exp))
 	}
 	for fname, datasets := range exp {
 		f, err := Open(filepath.Join(hdf5Dir, fname))
@@ -130,29 +133,41 @@ func TestReadTargetsFixtures(t *testing.T) {
 	}
 }
 
-// Other arrays (.npy, a MATLAB file's) are read whole, their columns copied; targets out of
-// range are an error of one line.
+// Other arrays (.npy) are read whole, their columns copied, as a MATLAB file's dataset is read by
+// its targets (MATLAB's 4 x 3 matrix, a 3 x 4 dataset); targets out of range are an error of one
+// line, naming the shape as Read gives it.
 func TestReadTargetsWhole(t *testing.T) {
 	f, err := Open(filepath.Join(hdf5Dir, "matlab.mat"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	a, err := f.ReadTargets("X", []int{2, 0})
+	n, err := Open(filepath.Join(hdf5Dir, "study_Y.npy"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	whole, err := f.Read("X")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := whole.Matrix()
-	if !slices.Equal(a.Shape, []int{4, 2}) {
-		t.Fatalf("shape %v", a.Shape)
-	}
-	for i := range 4 {
-		if a.F64[2*i] != m.At(i, 2) || a.F64[2*i+1] != m.At(i, 0) {
-			t.Fatalf("row %d: %v, want %v %v", i, a.F64[2*i:2*i+2], m.At(i, 2), m.At(i, 0))
+	defer n.Close()
+	for _, file := range []*File{f, n} {
+		name := file.Names()[0]
+		if e := file.Lookup(name); (e.targets == nil) != (file == n) {
+			t.Errorf("%s: targets read whole %v", file.Path(), e.targets == nil)
+		}
+		a, err := file.ReadTargets(name, []int{2, 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := file.Read(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := whole.Matrix()
+		if !slices.Equal(a.Shape, []int{m.Rows, 2}) || m.Rows < 4 {
+			t.Fatalf("%s: shape %v", file.Path(), a.Shape)
+		}
+		for i := range m.Rows {
+			if arrayValue(a, 2*i) != m.At(i, 2) || arrayValue(a, 2*i+1) != m.At(i, 0) {
+				t.Fatalf("%s: row %d: %v %v, want %v %v", file.Path(), i, arrayValue(a, 2*i), arrayValue(a, 2*i+1), m.At(i, 2), m.At(i, 0))
+			}
 		}
 	}
 	g, err := Open(filepath.Join(hdf5Dir, "targets_latest.h5"))
@@ -160,10 +175,10 @@ func TestReadTargetsWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	for _, file := range []*File{f, g} {
+	for file, shape := range map[*File]string{f: "4 x 3", g: "6 x 3 x 4", n: "60 x 5"} {
 		name := file.Names()[0]
 		_, err := file.ReadTargets(name, []int{0, 1 << 20})
-		if err == nil || !strings.Contains(err.Error(), "target 1048576 out of range") || strings.Contains(err.Error(), "\n") {
+		if err == nil || !strings.Contains(err.Error(), "target 1048576 out of range: "+shape+" has") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: err %v", file.Path(), err)
 		}
 	}
@@ -180,11 +195,11 @@ func TestReadTargetsChunksDecoded(t *testing.T) {
 			h, ds, want := h5testChunked(t, dims, cdims, gzip, func(cell int) bool { return cell%7 == 3 }, -5, 4)
 			cols := []int{0, 1, 2, 40, 41, 100, 209}
 			decoded := 0
-			sel, err := newH5targets(ds, cols)
+			sel, err := newH5targets(ds, cols, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, err := h.readTargets(ds, cols)
+			v, err := h.readTargets(ds, cols, false)
 			if err != nil {
 				t.Fatalf("%s: %v", label, err)
 			}
@@ -218,7 +233,7 @@ func TestReadTargetsChunksDecoded(t *testing.T) {
 	for cell := 1; cell < 12; cell++ {
 		h.buf[binary.LittleEndian.Uint64(leaf[cell*entry+entry-8:])] = 0xff
 	}
-	v, err := h.readTargets(ds, []int{0})
+	v, err := h.readTargets(ds, []int{0}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +245,7 @@ func TestReadTargetsChunksDecoded(t *testing.T) {
 	if _, err := h.readDataset(ds, nil); err == nil || !strings.HasPrefix(err.Error(), "chunk [0 0 1]: deflate") {
 		t.Errorf("whole read: %v", err)
 	}
-	if _, err := h.readTargets(ds, []int{0, 5}); err == nil || !strings.HasPrefix(err.Error(), "chunk [0 1 1]: deflate") || strings.Contains(err.Error(), "\n") {
+	if _, err := h.readTargets(ds, []int{0, 5}, false); err == nil || !strings.HasPrefix(err.Error(), "chunk [0 1 1]: deflate") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("target 5: %v", err)
 	}
 }
@@ -402,10 +417,11 @@ func h5testBall(dims []int, radius float64) []int {
 // dataset decoded and the masked columns copied, as --brain-mask did, against readTargets. The
 // mask is random, or a ball (a region, as a mask of visual cortex). The chunks are indexed as
 // allocated early (implicit), or by a version-1 B-tree as h5py's default writes them (btree: its
-// 40 MB of nodes walked; read from a file mapped afresh each time, as Open maps it, so that the
-// pages of the nodes and chunks read are faulted in each time, from the page cache). matlab: the same bytes as a MATLAB file's, whose axes are reversed
-// (dims 81 x 104 x 83 x 750, MATLAB's 750 x 83 x 104 x 81), read whole as a MATLAB array is
-// (Fortran order, the matrix copied into C order), then its columns copied.
+// 40 MB of nodes; read from a file mapped afresh each time, as Open maps it, so that the pages
+// of the nodes and chunks read are faulted in each time, from the page cache). matlab: the same
+// bytes as a MATLAB file's, whose axes are reversed (dims 81 x 104 x 83 x 750, MATLAB's 750 x 83
+// x 104 x 81), read whole as a MATLAB array is (Fortran order, the matrix copied into C order),
+// then its columns copied, against readTargets of MATLAB's targets.
 func BenchmarkHDF5Targets(b *testing.B) {
 	type layout struct {
 		name   string
@@ -495,14 +511,11 @@ func BenchmarkHDF5Targets(b *testing.B) {
 				done()
 			}
 		})
-		if l.matlab {
-			continue
-		}
 		b.Run(l.name+"/targets", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				h, done := file(b, l)
-				if _, err := h.readTargets(l.ds, l.cols); err != nil {
+				if _, err := h.readTargets(l.ds, l.cols, l.matlab); err != nil {
 					b.Fatal(err)
 				}
 				done()

@@ -20,8 +20,9 @@ study_Y.hdf5 are an encoding study whose .npy twins (study_X.npy, study_Y.npy) h
 values. expected.json records, per file and dataset, the shape, the stored dtype and NumPy's
 values (flattened in C order; floats as float.hex()), under "bad" the datasets that must be
 refused with a word their error must contain, and under "links" the soft and external links
-(listed as not arrays). targets_*.h5 and targets.json are for reading some targets only
-(see there).
+(listed as not arrays). targets_*.h5, targets_matlab_*.mat and targets.json are for reading some
+targets only, targets_session.* for the command-line tests of it (see there). Each run rewrites
+every file: the HDF5 files differ in their timestamps only.
 """
 
 import json
@@ -296,10 +297,11 @@ def ints_t(shape, dt):
     return trng.integers(max(info.min, -30000), min(info.max, 30000), size=shape, endpoint=True).astype(dt)
 
 
-def tmasks(rows, vol):
+def tmasks(rows, vol, rng=None):
     """Masks over the targets of a volume vol: flat column lists, ascending."""
+    rng = rng or trng
     total = int(np.prod(vol))
-    m = {"sparse": np.flatnonzero(trng.random(total) < 0.15), "one_last": [total - 1]}
+    m = {"sparse": np.flatnonzero(rng.random(total) < 0.15), "one_last": [total - 1]}
     if len(vol) == 3:
         b = np.zeros(vol, bool)
         b[1:3, 2:4, :] = True  # a region: whole rows of the last axis, some chunks of the others
@@ -308,13 +310,15 @@ def tmasks(rows, vol):
     return {k: [int(c) for c in v] for k, v in m.items()}
 
 
-def trecord(path):
+def trecord(path, matlab=False, rng=None):
     ent = {}
     with h5py.File(path, "r") as g:
         for name, d in g.items():
             a = d[()]
+            if matlab:
+                a = a.T  # MATLAB's array: the dataset's axes reversed
             flat = a.reshape(a.shape[0], -1)
-            masks = tmasks(a.shape[0], a.shape[1:])
+            masks = tmasks(a.shape[0], a.shape[1:], rng)
             ent[name] = {"shape": list(a.shape), "dtype": d.dtype.newbyteorder("=").name,
                          "chunks": list(d.chunks) if d.chunks else None,
                          "masks": {k: {"cols": c, "values": [v.item() for v in flat[:, c].ravel().astype(
@@ -361,6 +365,109 @@ with h5py.File(os.path.join(OUT, "targets_session.hdf5"), "w") as f:
         info = d.id.get_chunk_info_by_coord((0,) + v)
         where["chunk_%d%d%d" % v] = {"offset": info.byte_offset, "size": info.size}
 with open(os.path.join(OUT, "targets_session.json"), "w") as fh:
+    json.dump(where, fh, sort_keys=True)
+    fh.write("\n")
+
+# Reading some targets of MATLAB v7.3 files (ReadTargets of a .mat: --brain-mask over MATLAB's
+# trials x voxels): MATLAB stores its n x a x b array as a b x a x n dataset, so that a target's n
+# values are one after another. Arrays of 2, 3 and 4 axes (the dataset's written reversed, with
+# MATLAB_class), chunked every way (one target a chunk, blocks with edge chunks on every axis,
+# several rows' chunks, one chunk), compressed or not, shuffled, fletcher32, chunks never written,
+# contiguous (either byte order) and compact; both libvers (latest: fixed arrays, and extensible
+# arrays and version-2 B-trees for arrays grown); a B-tree of two levels, its chunks written in
+# random order (nodes split as HDF5 splits them), and datasets grown and shrunk. targets.json
+# records NumPy's f[name][()].T.reshape(n, -1)[:, cols], over MATLAB's shape. Its own generator
+# (mrng): the files above are unchanged.
+mrng = np.random.default_rng(20261207)
+
+
+def mvals(shape, dt):
+    dt = np.dtype(dt)
+    if dt.kind == "f":
+        return (mrng.integers(-2000, 2000, size=shape) / 64).astype(dt)
+    info = np.iinfo(dt)
+    return mrng.integers(max(info.min, -30000), min(info.max, 30000), size=shape, endpoint=True).astype(dt)
+
+
+MAT_CLASS = {"f8": "double", "f4": "single", "i2": "int16", "i4": "int32", "u1": "uint8"}
+
+
+def matlab_header(path):
+    with open(path, "r+b") as fh:
+        head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
+        fh.write(head.ljust(116) + b"\0" * 8 + b"\x00\x02IM")
+
+
+for lv in ("earliest", "latest"):
+    fname = f"targets_matlab_{lv}.mat"
+    path = os.path.join(OUT, fname)
+    with h5py.File(path, "w", libver=lv, userblock_size=512) as f:
+        def mat(name, mshape, dt, cls=None, **kw):
+            """A MATLAB array of MATLAB's shape mshape (trials first): its dataset reversed."""
+            d = f.create_dataset(name, data=mvals(mshape, dt).T, **kw)
+            d.attrs["MATLAB_class"] = np.bytes_(cls or MAT_CLASS[np.dtype(dt).str[1:]])
+            return d
+        v4 = (6, 3, 4, 5)  # MATLAB's 6 trials x 3 x 4 x 5: a dataset of 5 x 4 x 3 x 6
+        mat("m2_contiguous", (6, 30), np.float64)
+        mat("m2_target", (6, 30), np.int16, chunks=(1, 6))  # one target a chunk
+        mat("m2_split", (7, 30), np.float32, chunks=(4, 3), compression="gzip")  # edges on both axes
+        mat("m3_split", (6, 4, 5), np.int32, chunks=(2, 3, 4), shuffle=True)
+        mat("m3_contiguous_be", (6, 4, 5), ">f4")
+        mat("voxel", v4, np.int16, chunks=(1, 1, 1, 6))  # NSD's chunks, as MATLAB orders them
+        mat("voxel_gzip", v4, np.int16, chunks=(1, 1, 1, 6), compression="gzip", shuffle=True)
+        mat("split", v4, np.float32, chunks=(2, 3, 2, 4), compression="gzip")  # edges on every axis
+        mat("split_fletcher", v4, np.float64, chunks=(3, 1, 3, 2), fletcher32=True)
+        mat("single", v4, np.float32, chunks=(5, 4, 3, 6), compression="gzip")
+        mat("logical", v4, np.uint8, "logical", chunks=(2, 2, 3, 3))
+        mat("contiguous", v4, np.int16)
+        d = f.create_dataset("sparse", shape=(5, 4, 3, 6), dtype=np.float32, chunks=(2, 2, 3, 6), fillvalue=np.float32(5))
+        d[0:2, 0:2] = mvals((2, 2, 3, 6), np.float32)  # the other chunks never written
+        d[4, 3, 2, 5] = -9
+        d.attrs["MATLAB_class"] = np.bytes_("single")
+        compact(f, "compact", mvals((6, 4, 3), np.float32).T)
+        f["compact"].attrs["MATLAB_class"] = np.bytes_("single")
+        # 40 x 30 targets of 6 trials, one a chunk: 1,200 chunks, a B-tree of two levels in the
+        # default format, its chunks written in random order
+        d = f.create_dataset("deep", shape=(40, 30, 6), dtype=np.int16, chunks=(1, 1, 6))
+        data = mvals((40, 30, 6), np.int16)
+        for k in mrng.permutation(40 * 30):
+            d[k // 30, k % 30] = data[k // 30, k % 30]
+        d.attrs["MATLAB_class"] = np.bytes_("int16")
+        # grown along its first axis (MATLAB's last), and along two (libver latest: an extensible
+        # array and a version-2 B-tree), and shrunk
+        d = f.create_dataset("grow", shape=(2, 4, 3, 6), maxshape=(None, 4, 3, 6), dtype=np.float32, chunks=(1, 3, 2, 6))
+        d[...] = mvals(d.shape, np.float32)
+        d.resize((5, 4, 3, 6))
+        d[2:] = mvals((3, 4, 3, 6), np.float32)
+        d.attrs["MATLAB_class"] = np.bytes_("single")
+        d = f.create_dataset("grow2", shape=(3, 4, 6), maxshape=(None, None, 6), dtype=np.int16, chunks=(2, 3, 4), compression="gzip")
+        d[...] = mvals(d.shape, np.int16)
+        d.resize((5, 7, 6))
+        d[:, 4:] = mvals((5, 3, 6), np.int16)
+        d[3:, :4] = mvals((2, 4, 6), np.int16)
+        d.attrs["MATLAB_class"] = np.bytes_("int16")
+        d = f.create_dataset("shrunk", shape=(9, 8, 6), maxshape=(None, None, None), dtype=np.float64, chunks=(2, 3, 4))
+        d[...] = mvals(d.shape, np.float64)
+        d.resize((5, 7, 5))
+        d.attrs["MATLAB_class"] = np.bytes_("double")
+    matlab_header(path)
+    targets[fname] = trecord(path, matlab=True, rng=mrng)
+
+# The session above as MATLAB saves it (targets_session.mat: MATLAB's 40 x 4 x 5 x 6 array, the
+# same values, a dataset of 6 x 5 x 4 x 40, one voxel a chunk), for the command-line tests;
+# targets_session_mat.json says where the chunks of voxels (0, 0, 0) and (3, 4, 5) are stored.
+path = os.path.join(OUT, "targets_session.mat")
+with h5py.File(os.path.join(OUT, "targets_session.hdf5"), "r") as g:
+    betas = g["betas"][()]
+with h5py.File(path, "w", userblock_size=512) as f:
+    d = f.create_dataset("betas", data=betas.T, chunks=(1, 1, 1, 40), compression="gzip", shuffle=True)
+    d.attrs["MATLAB_class"] = np.bytes_("int16")
+    where = {}
+    for v in [(0, 0, 0), (3, 4, 5)]:
+        info = d.id.get_chunk_info_by_coord(v[::-1] + (0,))  # its offset after the user block
+        where["chunk_%d%d%d" % v] = {"offset": 512 + info.byte_offset, "size": info.size}
+matlab_header(path)
+with open(os.path.join(OUT, "targets_session_mat.json"), "w") as fh:
     json.dump(where, fh, sort_keys=True)
     fh.write("\n")
 
