@@ -34,6 +34,9 @@ import (
 //     dataset's MATLAB_class attribute must be a numeric class or logical (0/1) when there is
 //     one (char and others are refused as not numeric data), and MATLAB_empty marks an empty
 //     array, whose dataset holds its dimensions.
+//   - Some targets of a dataset (File.ReadTargets: a brain mask's voxels; a MATLAB file's too):
+//     only the chunks that hold them are decoded, and of a version-1 B-tree, implicit or fixed
+//     array chunk index only what lists them is read (h5file.chunks).
 //
 // Everything else is refused with an error that names the dataset and says how to convert it:
 // other filters (lzf, szip, blosc, ...), strings, compounds, enums (h5py's bools), variable-length
@@ -651,7 +654,7 @@ func (h *h5file) symbolTable(bt, heapAddr uint64) ([]h5link, error) {
 	}
 	var links []h5link
 	var snods []uint64
-	if err := h.btree1(bt, 0, -1, map[uint64]bool{}, func(key []byte, child uint64) error {
+	if err := h.btree1(bt, map[uint64]bool{}, func(key []byte, child uint64) error {
 		snods = append(snods, child)
 		return nil
 	}); err != nil {
@@ -693,10 +696,9 @@ func (h *h5file) symbolTable(bt, heapAddr uint64) ([]h5link, error) {
 	return links, nil
 }
 
-// btree1 walks the version-1 B-tree at a of the given node type (0 groups, 1 chunks, whose keys
-// are keyLen bytes), calling leaf with each leaf entry's key (the one before the child) and child.
-// level is the level the node must have (-1 for the root).
-func (h *h5file) btree1(a uint64, typ byte, keyLen int, seen map[uint64]bool, leaf func(key []byte, child uint64) error) error {
+// btree1 walks the version-1 B-tree of a group at a (node type 0; chunk indexes are walked by
+// chunkBtree), calling leaf with each leaf entry's key (the one before the child) and child.
+func (h *h5file) btree1(a uint64, seen map[uint64]bool, leaf func(key []byte, child uint64) error) error {
 	type node struct {
 		a     uint64
 		level int
@@ -705,37 +707,13 @@ func (h *h5file) btree1(a uint64, typ byte, keyLen int, seen map[uint64]bool, le
 	for len(stack) > 0 {
 		nd := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[nd.a] {
-			return errors.New("corrupt: a B-tree node reached twice")
-		}
-		seen[nd.a] = true
-		if err := h.spend(1); err != nil {
-			return err
-		}
-		d, err := h.from(nd.a)
+		d, level, n, err := h.btree1Node(nd.a, 0, nd.level, seen)
 		if err != nil {
-			return fmt.Errorf("chunk or group index (B-tree): %v", err)
-		}
-		if err := sig(d, "TREE"); err != nil {
 			return err
-		}
-		if t := byte(d.u8()); t != typ {
-			return fmt.Errorf("corrupt: B-tree node of type %d, want %d", t, typ)
-		}
-		level := int(d.u8())
-		if nd.level >= 0 && level != nd.level {
-			return fmt.Errorf("corrupt: B-tree node at level %d, want %d", level, nd.level)
-		}
-		n := int(d.u16())
-		h.addr(d)
-		h.addr(d)
-		kl := keyLen
-		if typ == 0 {
-			kl = h.sl
 		}
 		var kids []node
 		for range n {
-			key := d.bytes(kl)
+			key := d.bytes(h.sl)
 			child := h.addr(d)
 			if d.bad {
 				return fmt.Errorf("chunk or group index (B-tree node): %w", errH5Short)
@@ -753,6 +731,36 @@ func (h *h5file) btree1(a uint64, typ byte, keyLen int, seen map[uint64]bool, le
 		}
 	}
 	return nil
+}
+
+// btree1Node reads the header of the version-1 B-tree node at a, of type typ, at level want (-1
+// for the root: any), reached for the first time (seen): it returns a decoder at its first key,
+// its level and its number of children.
+func (h *h5file) btree1Node(a uint64, typ byte, want int, seen map[uint64]bool) (d *h5dec, level, n int, err error) {
+	if seen[a] {
+		return nil, 0, 0, errors.New("corrupt: a B-tree node reached twice")
+	}
+	seen[a] = true
+	if err := h.spend(1); err != nil {
+		return nil, 0, 0, err
+	}
+	if d, err = h.from(a); err != nil {
+		return nil, 0, 0, fmt.Errorf("chunk or group index (B-tree): %v", err)
+	}
+	if err := sig(d, "TREE"); err != nil {
+		return nil, 0, 0, err
+	}
+	if t := byte(d.u8()); t != typ {
+		return nil, 0, 0, fmt.Errorf("corrupt: B-tree node of type %d, want %d", t, typ)
+	}
+	level = int(d.u8())
+	if want >= 0 && level != want {
+		return nil, 0, 0, fmt.Errorf("corrupt: B-tree node at level %d, want %d", level, want)
+	}
+	n = int(d.u16())
+	h.addr(d) // siblings
+	h.addr(d)
+	return d, level, n, nil
 }
 
 // btree2 walks the version-2 B-tree at a, calling rec with each record.

@@ -879,16 +879,17 @@ func (h *h5file) chunked(ds *h5dset) (*h5values, error) {
 	return v, nil
 }
 
-// h5pick chooses the chunks decodeChunks decodes and where their values go: group says whether
-// the chunk at a grid position is wanted (and which targets it holds), place converts it.
+// h5pick chooses the chunks decodeChunks decodes and where their values go: sel says which
+// chunks are wanted (and which targets each holds), place converts one.
 type h5pick struct {
-	group func(scaled []uint64) (int, bool)
+	sel   *h5targets
 	place func(c h5chunkJob, pos []int, data []byte)
 }
 
 // decodeChunks walks a chunked dataset's chunk index and decodes its chunks into v: all of them
-// into their places, or with pick the wanted ones only. Every chunk listed is checked alike
-// (in the dataset, listed once, its bytes in the file), wanted or not.
+// into their places, or with pick the wanted ones only, the index walked only where it lists them
+// (h5file.chunks). Every chunk listed in what is walked is checked alike (in the dataset, listed
+// once, its bytes in the file), wanted or not.
 func (h *h5file) decodeChunks(ds *h5dset, v *h5values, pick *h5pick) error {
 	rank := len(ds.dims)
 	chunkBytes := ds.t.size
@@ -913,8 +914,9 @@ func (h *h5file) decodeChunks(ds *h5dset, v *h5values, pick *h5pick) error {
 		workers = max(1, min(workers, h5scratchBytes/2/max(chunkBytes, 1)))
 	}
 	var place func(h5chunkJob, []int, []byte)
+	var sel *h5targets
 	if pick != nil {
-		place = pick.place
+		place, sel = pick.place, pick.sel
 	}
 	dec := startH5decoder(ds, v, grid, chunkBytes, workers, place)
 	put := func(c h5chunk) error {
@@ -943,9 +945,9 @@ func (h *h5file) decodeChunks(ds *h5dset, v *h5values, pick *h5pick) error {
 			return fmt.Errorf("chunk %v: %v", c.scaled, err)
 		}
 		group := 0
-		if pick != nil {
+		if sel != nil {
 			var ok bool
-			if group, ok = pick.group(c.scaled); !ok {
+			if group, ok = sel.group(c.scaled); !ok {
 				return nil // none of the targets wanted: its bytes are not read
 			}
 		}
@@ -958,7 +960,7 @@ func (h *h5file) decodeChunks(ds *h5dset, v *h5values, pick *h5pick) error {
 		}
 		return dec.add(h5chunkJob{cell: k, stored: stored, mask: c.mask, filter: filter, group: group})
 	}
-	return dec.wait(h.chunks(ds, grid, chunkBytes, put))
+	return dec.wait(h.chunks(ds, grid, chunkBytes, sel, put))
 }
 
 // h5chunkJob is a stored chunk to decode: its cell in the grid of chunks (C order), its bytes in
@@ -1209,8 +1211,24 @@ func fletcher32(b []byte) uint32 {
 	return s2<<16 | s1
 }
 
-// chunks calls put with each stored chunk of the dataset, read from its chunk index.
-func (h *h5file) chunks(ds *h5dset, grid []uint64, chunkBytes int, put func(h5chunk) error) error {
+// chunks calls put with each stored chunk of the dataset, read from its chunk index. With sel,
+// the chunks that hold none of its targets may be left out, and the parts of the index that list
+// only such chunks are not read:
+//   - a version-1 B-tree (h5py's default format) is descended only into the nodes whose keys
+//     bound a wanted chunk (chunkBtree). What the whole walk checks of the nodes skipped goes
+//     unchecked: that they are in the file, their signature, type, level and size, their keys'
+//     order, that none is reached twice, and of the chunks they list that they are aligned on
+//     the chunks, within their keys, listed once, and that their bytes are in the file. A chunk
+//     listed where its keys say it is not is not found, as HDF5 does not find it.
+//   - an implicit index and a fixed array (libver='latest', no unlimited axis) give the wanted
+//     chunks alone, each read where it is listed: the others' addresses are not looked at. A
+//     fixed array's header and data block are checked as before, and the pages holding a wanted
+//     chunk.
+//   - a single chunk is read as it is. An extensible array (one unlimited axis) and a version-2
+//     B-tree (several unlimited axes, libver='latest') are walked whole, as without sel.
+//
+// put must not keep the chunk's scaled, which may be reused for the next.
+func (h *h5file) chunks(ds *h5dset, grid []uint64, chunkBytes int, sel *h5targets, put func(h5chunk) error) error {
 	rank := len(ds.dims)
 	// The grid of chunks over the maximum dims, which indexes of the latest format count in.
 	maxgrid := slices.Clone(grid)
@@ -1240,19 +1258,7 @@ func (h *h5file) chunks(ds *h5dset, grid []uint64, chunkBytes int, put func(h5ch
 	}
 	switch ds.index {
 	case 0:
-		keyLen := 8 + 8*(rank+1)
-		return h.btree1(ds.addr, 1, keyLen, map[uint64]bool{}, func(key []byte, child uint64) error {
-			d := &h5dec{b: key}
-			c := h5chunk{size: d.u32(), mask: d.u32(), addr: child, scaled: make([]uint64, rank)}
-			for i := range rank {
-				off := d.u64()
-				if off%uint64(ds.chunk[i]) != 0 {
-					return fmt.Errorf("corrupt: chunk at offset %d on an axis of %d-element chunks", off, ds.chunk[i])
-				}
-				c.scaled[i] = off / uint64(ds.chunk[i])
-			}
-			return put(c)
-		})
+		return h.chunkBtree(ds, grid, sel, put)
 	case 1:
 		c := h5chunk{scaled: make([]uint64, rank), addr: ds.addr, size: uint64(chunkBytes)}
 		if ds.filtered {
@@ -1260,12 +1266,16 @@ func (h *h5file) chunks(ds *h5dset, grid []uint64, chunkBytes int, put func(h5ch
 		}
 		return put(c)
 	case 2:
-		return forGrid(grid, func(scaled []uint64) error {
+		at := func(scaled []uint64) error {
 			i := linear(maxgrid, scaled)
 			return put(h5chunk{scaled: scaled, addr: ds.addr + i*uint64(chunkBytes), size: uint64(chunkBytes)})
-		})
+		}
+		if sel != nil {
+			return sel.each(func(k uint64) error { return at(unlinear(grid, k)) })
+		}
+		return forGrid(grid, at)
 	case 3:
-		return h.fixedArray(ds.addr, maxgrid, filtered, elem, put)
+		return h.fixedArray(ds.addr, maxgrid, grid, filtered, elem, sel, put)
 	case 4:
 		if unlim < 0 {
 			return errors.New("corrupt: an extensible array index without an unlimited dimension")
@@ -1293,6 +1303,115 @@ func (h *h5file) chunks(ds *h5dset, grid []uint64, chunkBytes int, put func(h5ch
 		})
 	}
 	return fmt.Errorf("corrupt: chunk index type %d", ds.index)
+}
+
+// chunkBtree walks the version-1 B-tree that indexes a chunked dataset's chunks (h5py's default),
+// calling put with each chunk listed, in the tree's order. A node's keys are chunk offsets (rank
+// + 1 of them, the last an element's: 0 but in the tree's last key), sorted as HDF5 sorts and
+// finds chunks, lexicographically, which over the grid of chunks is C order: child i holds the
+// chunks from key i up to, not including, key i + 1. The keys of an internal node must ascend
+// within the range of the node's own keys in its parent, and a chunk must be listed within the
+// keys around it at every level above: else the index is corrupt (HDF5 would not find the chunk,
+// and a walk pruned by the keys would miss it). With sel, only the children whose keys bound a
+// wanted chunk are read (chunks says what goes unchecked).
+func (h *h5file) chunkBtree(ds *h5dset, grid []uint64, sel *h5targets, put func(h5chunk) error) error {
+	rank := len(ds.dims)
+	keyLen := 8 + 8*(rank+1)
+	suffix := make([]uint64, rank+1) // chunks in the grid of the axes from i on
+	suffix[rank] = 1
+	for i := rank - 1; i >= 0; i-- {
+		suffix[i] = suffix[i+1] * grid[i]
+	}
+	// cellAt is the C-order index in the grid of the first chunk at or after a key's offsets: the
+	// grid's size if none is.
+	cellAt := func(key []byte) uint64 {
+		d := &h5dec{b: key[8:]}
+		var k uint64
+		for i := range rank {
+			off := d.u64()
+			s := off / uint64(ds.chunk[i])
+			if s >= grid[i] { // past the last chunk along axis i: the next along the axes before
+				return (k + 1) * suffix[i]
+			}
+			k = k*grid[i] + s
+			if off%uint64(ds.chunk[i]) != 0 { // between two chunks: the next
+				return (k + 1) * suffix[i+1]
+			}
+		}
+		if d.u64() != 0 { // past the chunk's first element
+			return k + 1
+		}
+		return k
+	}
+	type node struct {
+		a      uint64
+		level  int
+		lo, hi uint64 // the chunks its keys and its ancestors' bound: C-order indices in the grid
+	}
+	seen := map[uint64]bool{}
+	scaled := make([]uint64, rank) // each chunk's in turn
+	stack := []node{{ds.addr, -1, 0, suffix[0]}}
+	for len(stack) > 0 {
+		nd := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		d, level, n, err := h.btree1Node(nd.a, 1, nd.level, seen)
+		if err != nil {
+			return err
+		}
+		if level == 0 {
+			for range n {
+				key := d.bytes(keyLen)
+				child := h.addr(d)
+				if d.bad {
+					return fmt.Errorf("chunk or group index (B-tree node): %w", errH5Short)
+				}
+				kd := &h5dec{b: key}
+				c := h5chunk{size: kd.u32(), mask: kd.u32(), addr: child, scaled: scaled}
+				inside := true
+				for i := range rank {
+					off := kd.u64()
+					if off%uint64(ds.chunk[i]) != 0 {
+						return fmt.Errorf("corrupt: chunk at offset %d on an axis of %d-element chunks", off, ds.chunk[i])
+					}
+					c.scaled[i] = off / uint64(ds.chunk[i])
+					inside = inside && c.scaled[i] < grid[i]
+				}
+				if k := linear(grid, c.scaled); inside && (k < nd.lo || k >= nd.hi) {
+					return fmt.Errorf("corrupt: chunk %v listed out of order in the chunk index (B-tree)", c.scaled)
+				}
+				if err := put(c); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		keys := make([][]byte, n+1)
+		kids := make([]uint64, n)
+		for i := range n {
+			keys[i] = d.bytes(keyLen)
+			kids[i] = h.addr(d)
+		}
+		keys[n] = d.bytes(keyLen)
+		if d.bad {
+			return fmt.Errorf("chunk or group index (B-tree node): %w", errH5Short)
+		}
+		// The keys ascend within the node's range (HDF5's equal its parent's around it): each
+		// child's chunks lie within the range of the node above.
+		cells := make([]uint64, n+1)
+		for i, k := range keys {
+			if cells[i] = cellAt(k); cells[i] < nd.lo || cells[i] > nd.hi || i > 0 && cells[i] < cells[i-1] {
+				return fmt.Errorf("corrupt: chunk index (B-tree) node at address %d: its keys are out of order", nd.a)
+			}
+		}
+		for i := n - 1; i >= 0; i-- {
+			lo, hi := cells[i], cells[i+1]
+			if sel != nil && !sel.within(lo, hi) {
+				continue // none of its chunks wanted
+			}
+			stack = append(stack, node{kids[i], level - 1, lo, hi})
+		}
+	}
+	return nil
 }
 
 // forGrid calls fn with every position of grid, in C order (fn must not keep the slice).
@@ -1344,8 +1463,9 @@ func unlinear(grid []uint64, k uint64) []uint64 {
 	return pos
 }
 
-// fixedArray reads a fixed-array chunk index: one element per chunk of the maximum grid.
-func (h *h5file) fixedArray(a uint64, maxgrid []uint64, filtered bool, elem func([]byte) h5chunk, put func(h5chunk) error) error {
+// fixedArray reads a fixed-array chunk index: one element per chunk of the maximum grid. With
+// sel, only the elements of the chunks holding a wanted target (C-order indices in grid).
+func (h *h5file) fixedArray(a uint64, maxgrid, grid []uint64, filtered bool, elem func([]byte) h5chunk, sel *h5targets, put func(h5chunk) error) error {
 	d, err := h.from(a)
 	if err != nil {
 		return err
@@ -1378,6 +1498,18 @@ func (h *h5file) fixedArray(a uint64, maxgrid []uint64, filtered bool, elem func
 		if n > uint64(d.left())/uint64(esize) {
 			return fmt.Errorf("truncated or corrupt: fixed array of %d elements", n)
 		}
+		if sel != nil {
+			elems := d.b[d.p:]
+			return sel.each(func(k uint64) error {
+				scaled := unlinear(grid, k)
+				if i := linear(maxgrid, scaled); i < n {
+					c := elem(elems[i*uint64(esize) : (i+1)*uint64(esize)])
+					c.scaled = scaled
+					return put(c)
+				}
+				return nil
+			})
+		}
 		for i := range n {
 			c := elem(d.bytes(esize))
 			c.scaled = unlinear(maxgrid, i)
@@ -1397,16 +1529,35 @@ func (h *h5file) fixedArray(a uint64, maxgrid []uint64, filtered bool, elem func
 		return fmt.Errorf("fixed array data block: %w", errH5Short)
 	}
 	pageStart := dblk + uint64(d.p)
-	for p := range npages {
+	page := func(p uint64) ([]byte, error) { // nil: never written
 		if bitmap[p/8]&(0x80>>(p%8)) == 0 {
-			continue // never written
+			return nil, nil
 		}
 		cnt := min(pageN, n-p*pageN)
-		b, err := h.at(pageStart+p*(pageN*uint64(esize)+4), cnt*uint64(esize))
+		return h.at(pageStart+p*(pageN*uint64(esize)+4), cnt*uint64(esize))
+	}
+	if sel != nil {
+		return sel.each(func(k uint64) error {
+			scaled := unlinear(grid, k)
+			i := linear(maxgrid, scaled)
+			if i >= n {
+				return nil
+			}
+			b, err := page(i / pageN)
+			if b == nil || err != nil {
+				return err
+			}
+			c := elem(b[i%pageN*uint64(esize) : (i%pageN+1)*uint64(esize)])
+			c.scaled = scaled
+			return put(c)
+		})
+	}
+	for p := range npages {
+		b, err := page(p)
 		if err != nil {
 			return err
 		}
-		for i := range cnt {
+		for i := range uint64(len(b) / esize) {
 			c := elem(b[i*uint64(esize) : (i+1)*uint64(esize)])
 			c.scaled = unlinear(maxgrid, p*pageN+i)
 			if err := put(c); err != nil {

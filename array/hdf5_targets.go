@@ -9,7 +9,9 @@ import (
 // Reading some targets of a dataset only (File.ReadTargets): a brain mask keeps 2-3% of a
 // volume's voxels, and NSD's sessions are chunked by voxel (all the trials of one voxel in a
 // chunk), so that decoding the chunks that hold a masked voxel, and converting only the masked
-// values, costs a few percent of reading the whole dataset.
+// values, costs a few percent of reading the whole dataset. Their chunk index (a B-tree of 40 MB
+// over 700,000 chunks) is read where it lists those chunks only: a region's voxels are listed
+// together, in a few of its nodes.
 
 // h5targets are the targets (columns) wanted of a dataset of rows x the other axes, grouped by
 // the chunks that hold them: the cells of the grid of chunks over the other axes (a chunk's
@@ -153,6 +155,55 @@ func (t *h5targets) group(scaled []uint64) (int, bool) {
 	return slices.BinarySearch(t.keys, t.cellOf(linear(t.grid, scaled)))
 }
 
+// anyKey reports whether a cell in [a, b) holds a wanted target.
+func (t *h5targets) anyKey(a, b uint64) bool {
+	i, _ := slices.BinarySearch(t.keys, a)
+	return i < len(t.keys) && t.keys[i] < b
+}
+
+// within reports whether a chunk at C-order index [lo, hi) of the grid holds a wanted target.
+func (t *h5targets) within(lo, hi uint64) bool {
+	hi = min(hi, t.cells*t.rowChunks())
+	if lo >= hi {
+		return false
+	}
+	if t.rowsLast { // chunk k is cell k / rowChunks
+		return t.anyKey(lo/t.rowChunks(), (hi-1)/t.rowChunks()+1)
+	}
+	if hi-lo >= t.cells { // chunk k is cell k % cells: every cell
+		return len(t.keys) > 0
+	}
+	a, b := lo%t.cells, lo%t.cells+(hi-lo)
+	if b <= t.cells {
+		return t.anyKey(a, b)
+	}
+	return t.anyKey(a, t.cells) || t.anyKey(0, b-t.cells)
+}
+
+// each calls fn with the C-order index in the grid of every chunk that holds a wanted target,
+// ascending.
+func (t *h5targets) each(fn func(k uint64) error) error {
+	rows := t.rowChunks()
+	if t.rowsLast {
+		for _, c := range t.keys {
+			for r := range rows {
+				if err := fn(c*rows + r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for r := range rows {
+		for _, c := range t.keys {
+			if err := fn(r*t.cells + c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // place converts the wanted targets of a decoded chunk (at chunk position pos) into v, the
 // output of rows x k.
 func (t *h5targets) place(ds *h5dset, v *h5values, g int, pos []int, data []byte) {
@@ -219,7 +270,8 @@ func gatherTargets(v *h5values, ds *h5dset, raw []byte, cols []int, rowsLast boo
 // readTargets reads the targets cols (see targetCell) of a dataset of at least two axes and some
 // data: rows x len(cols) values, the same as the whole dataset's read would hold there (a MATLAB
 // file's, rowsLast, read as MATLAB's array). Chunked data have only the chunks that hold a wanted
-// target decoded; contiguous data only the wanted values' bytes read. Every chunk listed is
+// target decoded, and their index only walked where it lists them (h5file.chunks); contiguous
+// data only the wanted values' bytes read. Every chunk listed in the parts of the index walked is
 // checked as a whole read checks it, but for the contents of those holding no wanted target.
 func (h *h5file) readTargets(ds *h5dset, cols []int, rowsLast bool) (*h5values, error) {
 	if err := ds.checkTargets(cols, rowsLast); err != nil {
@@ -259,7 +311,7 @@ func (h *h5file) readTargets(ds *h5dset, cols []int, rowsLast bool) (*h5values, 
 		}
 		v := newH5values(ds.t, rows*len(cols))
 		v.fill(ds.fill) // chunks never written
-		pick := &h5pick{group: sel.group, place: func(c h5chunkJob, pos []int, data []byte) {
+		pick := &h5pick{sel: sel, place: func(c h5chunkJob, pos []int, data []byte) {
 			sel.place(ds, v, c.group, pos, data)
 		}}
 		if err := h.decodeChunks(ds, v, pick); err != nil {
@@ -280,7 +332,9 @@ func (h *h5file) readTargets(ds *h5dset, cols []int, rowsLast bool) (*h5values, 
 // one of the targets are decoded, and only those targets' values converted: a brain mask's voxels
 // of a session of NSD, chunked by voxel, cost a few percent of the whole session's time and memory.
 // Damage the whole read would report is reported alike, but for chunks holding no wanted target,
-// whose contents are not read. Other arrays are read whole, and the columns copied.
+// whose contents are not read, and for the parts of the chunk index that list none of them,
+// which are not walked (h5file.chunks says which). Other arrays are read whole, and the columns
+// copied.
 func (f *File) ReadTargets(name string, cols []int) (*Array, error) {
 	e := f.byName[name]
 	if e == nil || e.targets == nil || e.Err != nil {

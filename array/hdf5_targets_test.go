@@ -1,6 +1,7 @@
 package array
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -325,25 +326,35 @@ func h5testVoxels(dims []int) (*h5file, *h5dset) {
 	return &h5file{buf: buf, so: 8, sl: 8}, ds
 }
 
-// h5testBtree indexes the chunks of a dataset built with an implicit index (h5testVoxels: each
-// chunk's bytes at ds.addr + its cell times the chunk's size, cells in C order) by a version-1
-// B-tree as HDF5 builds one: nodes of at most fanout entries (h5py's: 64) allocated whole, each
-// key a chunk's offsets, the keys of an internal node its children's first and, last, the right
-// key of its last child; the tree's right key is the last chunk's position plus one on every
-// axis. It returns a copy of ds indexed by the tree, appended to h's buffer.
-func h5testBtree(h *h5file, ds *h5dset, fanout int) *h5dset {
+// h5testBtree indexes the chunks of a dataset built in memory (h5testVoxels, h5testChunked) anew,
+// by a version-1 B-tree as HDF5 builds one: nodes of at most fanout entries (h5py's: 64)
+// allocated whole, each key a chunk's size, filter mask and offsets, the keys of an internal node
+// its children's first and, last, the right key of its last child; the tree's right key is the
+// last chunk's position plus one on every axis. It returns a copy of ds indexed by the tree,
+// appended to h's buffer.
+func h5testBtree(t testing.TB, h *h5file, ds *h5dset, fanout int) *h5dset {
+	t.Helper()
 	rank := len(ds.dims)
-	chunkBytes, grid := uint64(ds.t.size), make([]uint64, rank)
+	chunkBytes, grid := ds.t.size, make([]uint64, rank)
 	for i := range rank {
-		chunkBytes *= uint64(ds.chunk[i])
+		chunkBytes *= ds.chunk[i]
 		grid[i] = uint64((ds.dims[i] + ds.chunk[i] - 1) / ds.chunk[i])
 	}
+	var chunks []h5chunk
+	if err := h.chunks(ds, grid, chunkBytes, nil, func(c h5chunk) error {
+		c.scaled = slices.Clone(c.scaled)
+		chunks = append(chunks, c)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(chunks, func(a, b h5chunk) int { return slices.Compare(a.scaled, b.scaled) })
 	keyLen := 8 + 8*(rank+1)
-	key := func(scaled []uint64, plus uint64) []byte {
-		k := binary.LittleEndian.AppendUint32(nil, uint32(chunkBytes))
-		k = binary.LittleEndian.AppendUint32(k, 0)
+	key := func(c h5chunk, plus uint64) []byte {
+		k := binary.LittleEndian.AppendUint32(nil, uint32(c.size))
+		k = binary.LittleEndian.AppendUint32(k, uint32(c.mask))
 		for i := range rank {
-			k = binary.LittleEndian.AppendUint64(k, (scaled[i]+plus)*uint64(ds.chunk[i]))
+			k = binary.LittleEndian.AppendUint64(k, (c.scaled[i]+plus)*uint64(ds.chunk[i]))
 		}
 		return binary.LittleEndian.AppendUint64(k, plus*uint64(ds.t.size))
 	}
@@ -351,20 +362,14 @@ func h5testBtree(h *h5file, ds *h5dset, fanout int) *h5dset {
 		addr        uint64
 		first, last []byte // the keys around it
 	}
-	var level []child
-	forGrid(grid, func(pos []uint64) error {
-		c := child{addr: ds.addr + linear(grid, pos)*chunkBytes, first: key(pos, 0)}
-		if n := len(level); n > 0 {
-			level[n-1].last = c.first
+	level := make([]child, len(chunks))
+	for i, c := range chunks {
+		level[i] = child{addr: c.addr, first: key(c, 0)}
+		if i > 0 {
+			level[i-1].last = level[i].first
 		}
-		level = append(level, c)
-		return nil
-	})
-	last := make([]uint64, rank)
-	for i := range last {
-		last[i] = grid[i] - 1
 	}
-	level[len(level)-1].last = key(last, 1)
+	level[len(level)-1].last = key(chunks[len(chunks)-1], 1)
 	buf := h.buf
 	for depth := 0; ; depth++ {
 		var up []child
@@ -446,12 +451,12 @@ func BenchmarkHDF5Targets(b *testing.B) {
 	ball := h5testBall(dims[1:], radius)
 	var layouts []layout
 	h, ds := h5testVoxels(dims)
-	bt := h5testBtree(h, ds, 64)
+	bt := h5testBtree(b, h, ds, 64)
 	mds := *ds
 	mds.dims, mds.chunk = slices.Clone(dims), slices.Clone(ds.chunk)
 	slices.Reverse(mds.dims)
 	slices.Reverse(mds.chunk)
-	mbt := h5testBtree(h, &mds, 64)
+	mbt := h5testBtree(b, h, &mds, 64)
 	path := filepath.Join(b.TempDir(), "session.h5")
 	if err := os.WriteFile(path, h.buf, 0o644); err != nil {
 		b.Fatal(err)
@@ -521,5 +526,322 @@ func BenchmarkHDF5Targets(b *testing.B) {
 				done()
 			}
 		})
+	}
+}
+
+// h5testWholeTargets is the reference for readTargets: the whole dataset read, as Read gives it
+// (a MATLAB file's, rowsLast, reversed into MATLAB's Fortran-order array), made a matrix
+// (Array.Matrix) and its columns cols picked.
+func h5testWholeTargets(t *testing.T, h *h5file, ds *h5dset, cols []int, rowsLast bool) ([]float64, error) {
+	t.Helper()
+	a, err := h.readDataset(ds, nil)
+	if err != nil {
+		return nil, err
+	}
+	a.Shape = ds.shapeRead(rowsLast)
+	a.Fortran = rowsLast
+	m, err := a.Matrix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float64, 0, m.Rows*len(cols))
+	for i := range m.Rows {
+		for _, c := range cols {
+			out = append(out, m.At(i, c))
+		}
+	}
+	return out, nil
+}
+
+// h5testSame fails unless v holds want, bit for bit.
+func h5testSame(t *testing.T, label string, v *h5values, want []float64) {
+	t.Helper()
+	a := v.array()
+	if n := len(a.F32) + len(a.F64); n != len(want) {
+		t.Fatalf("%s: %d values, want %d", label, n, len(want))
+	}
+	for i, w := range want {
+		if got := arrayValue(a, i); math.Float64bits(got) != math.Float64bits(w) {
+			t.Fatalf("%s: value %d = %v, want %v", label, i, got, w)
+		}
+	}
+}
+
+// h5testMasks are target lists over total targets of a volume of dims: random (a tenth), a
+// region (a block of the volume), the first and last alone, all, all shuffled, repeated and out
+// of order, and none.
+func h5testMasks(dims []int, seed uint64) map[string][]int {
+	total := 1
+	for _, d := range dims {
+		total *= d
+	}
+	rng := rand.New(rand.NewPCG(seed, 5))
+	m := map[string][]int{"first": {0}, "last": {total - 1}, "none": {}, "repeated": {total - 1, 0, total - 1, total / 2, total/2 + 1, 0}}
+	for c := range total {
+		if rng.Float64() < 0.1 {
+			m["random"] = append(m["random"], c)
+		}
+		m["all"] = append(m["all"], c)
+		// a block: the second half of the first axis, the first half of the others
+		rest, in := c, true
+		for i := len(dims) - 1; i >= 0; i-- {
+			x := rest % dims[i]
+			rest /= dims[i]
+			in = in && (i == 0 && x >= dims[0]/2 || i > 0 && x < (dims[i]+1)/2)
+		}
+		if in {
+			m["block"] = append(m["block"], c)
+		}
+	}
+	m["shuffled"] = slices.Clone(m["all"])
+	rng.Shuffle(total, func(i, j int) { m["shuffled"][i], m["shuffled"][j] = m["shuffled"][j], m["shuffled"][i] })
+	return m
+}
+
+// Chunks indexed by B-trees of several levels (nodes of 2, 3 and 64 entries), read for masks of
+// every kind: the values are those of the whole read, for datasets of rows first and of MATLAB's
+// reversed axes (rows last), chunked one target a chunk, in blocks with edge chunks, across the
+// rows, compressed or not, some never written; and only part of the index is walked.
+func TestReadTargetsBtree(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4)))
+	cases := []struct {
+		dims, cdims []int
+		rowsLast    bool
+	}{
+		{[]int{30, 5, 6, 7}, []int{30, 1, 1, 1}, false},
+		{[]int{30, 5, 6, 7}, []int{7, 2, 4, 3}, false},
+		{[]int{30, 5, 6, 7}, []int{4, 5, 1, 7}, false},
+		{[]int{7, 6, 5, 30}, []int{1, 1, 1, 30}, true}, // MATLAB's 30 x 5 x 6 x 7, NSD's chunks
+		{[]int{7, 6, 5, 30}, []int{3, 4, 2, 8}, true},
+		{[]int{7, 6, 5, 30}, []int{7, 1, 5, 4}, true},
+		{[]int{40, 9}, []int{3, 9}, true}, // MATLAB's 9 x 40
+		{[]int{9, 40}, []int{9, 3}, false},
+	}
+	for _, tc := range cases {
+		for _, gzip := range []bool{false, true} {
+			unwritten := func(cell int) bool { return gzip && cell%5 == 1 }
+			h, leaf, _ := h5testChunked(t, tc.dims, tc.cdims, gzip, unwritten, -3, 11)
+			vol := leaf.shapeRead(tc.rowsLast)[1:]
+			for _, fanout := range []int{2, 3, 64} {
+				ds := h5testBtree(t, h, leaf, fanout)
+				for name, cols := range h5testMasks(vol, uint64(fanout)) {
+					label := fmt.Sprintf("%v chunks %v gzip %v fanout %d, %s", tc.dims, tc.cdims, gzip, fanout, name)
+					want, err := h5testWholeTargets(t, h, leaf, cols, tc.rowsLast)
+					if err != nil {
+						t.Fatal(err)
+					}
+					h.work = 0
+					v, err := h.readTargets(ds, cols, tc.rowsLast)
+					if err != nil {
+						t.Fatalf("%s: %v", label, err)
+					}
+					h5testSame(t, label, v, want)
+					walked := h.work // nodes and chunks listed
+					h.work = 0
+					if _, err := h.readDataset(ds, nil); err != nil {
+						t.Fatal(err)
+					}
+					// one target: less of the index walked than for all, a third at most where
+					// its rows are in one chunk
+					ra := leaf.rowAxis(tc.rowsLast)
+					if name == "first" && fanout == 2 && (walked >= h.work || tc.cdims[ra] == tc.dims[ra] && walked*3 > h.work) {
+						t.Errorf("%s: %d nodes and chunks walked for one target, %d for all", label, walked, h.work)
+					}
+				}
+			}
+		}
+	}
+}
+
+// A B-tree damaged where a masked read goes reports what the whole read reports, in the same
+// words; damaged elsewhere, the masked read does not go there and its values are those of the
+// intact file. Each node of a tree of five levels in turn: its signature, its level, a child's
+// address beyond the file's end, its entries more than it holds; an internal node's first two
+// children swapped (chunks out of their keys' order: corrupt, where the masked read meets them,
+// else the intact values); the file cut within the root.
+func TestReadTargetsBtreeDamaged(t *testing.T) {
+	for _, rowsLast := range []bool{false, true} {
+		dims, cdims := []int{12, 4, 5, 6}, []int{12, 1, 1, 1}
+		if rowsLast {
+			dims, cdims = []int{6, 5, 4, 12}, []int{1, 1, 1, 12}
+		}
+		h, leaf, _ := h5testChunked(t, dims, cdims, true, nil, 0, 4)
+		ds := h5testBtree(t, h, leaf, 3) // 120 chunks: 40 leaves, 14, 5, 2, the root
+		intact := h.buf
+		cols := []int{7, 64, 65}
+		want, err := h5testWholeTargets(t, h, leaf, cols, rowsLast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nodes []int // where the tree's nodes are, after the chunks
+		for at := int(leaf.addr); ; {
+			i := bytes.Index(intact[at:], []byte("TREE"))
+			if i < 0 {
+				break
+			}
+			nodes = append(nodes, at+i)
+			at += i + 4
+		}
+		if len(nodes) != 40+14+5+2+1+1 { // and the single leaf h5testChunked made
+			t.Fatalf("%d nodes", len(nodes))
+		}
+		nodes = nodes[1:]
+		const entry = 4 + 4 + 8*5 + 8
+		damages := map[string]func(b []byte, at int){
+			"signature": func(b []byte, at int) { b[at] = 'X' },
+			"level":     func(b []byte, at int) { b[at+5] += 2 },
+			"child":     func(b []byte, at int) { binary.LittleEndian.PutUint64(b[at+24+entry-8:], uint64(len(b))) },
+			"entries":   func(b []byte, at int) { binary.LittleEndian.PutUint16(b[at+6:], 0xffff) },
+			"swapped": func(b []byte, at int) {
+				first, second := b[at+24+entry-8:at+24+entry], b[at+24+2*entry-8:at+24+2*entry]
+				x := binary.LittleEndian.Uint64(first)
+				copy(first, second)
+				binary.LittleEndian.PutUint64(second, x)
+			},
+		}
+		for what, damage := range damages {
+			met, missed := 0, 0
+			for _, at := range nodes {
+				if what == "swapped" && intact[at+5] == 0 {
+					continue // a leaf's chunks swapped are not out of order
+				}
+				b := bytes.Clone(intact)
+				damage(b, at)
+				h.buf = b
+				label := fmt.Sprintf("rows last %v, node at %d, %s", rowsLast, at, what)
+				_, whole := h.readDataset(ds, nil)
+				if whole == nil {
+					t.Fatalf("%s: the whole read has no error", label)
+				}
+				v, err := h.readTargets(ds, cols, rowsLast)
+				switch {
+				case err == nil:
+					missed++
+					h5testSame(t, label, v, want)
+				case what == "swapped" && strings.Contains(err.Error(), "out of order"): // the first met
+					met++
+				case err.Error() != whole.Error():
+					t.Fatalf("%s: %q, the whole read %q", label, err, whole)
+				default:
+					met++
+				}
+			}
+			if met == 0 || missed == 0 {
+				t.Errorf("rows last %v, %s: %d nodes damaged on the masked read's way, %d elsewhere", rowsLast, what, met, missed)
+			}
+		}
+		root := int(ds.addr)
+		for _, cut := range []int{root + 30, root + 24 + 2*entry - 4} {
+			h.buf = intact[:cut]
+			_, whole := h.readDataset(ds, nil)
+			_, err := h.readTargets(ds, cols, rowsLast)
+			if whole == nil || err == nil || err.Error() != whole.Error() || !strings.Contains(err.Error(), "truncated") {
+				t.Errorf("rows last %v, cut at %d: %v, the whole read %v", rowsLast, cut, err, whole)
+			}
+		}
+		h.buf = intact
+	}
+}
+
+// The MATLAB fixtures hold every layout and chunk index (compact, contiguous; a version-1 B-tree;
+// single chunk, fixed arrays paged and not, an extensible array, version-2
+// B-trees), and of their B-tree of two levels and their paged fixed array a target's read walks
+// a small part: the root and one leaf, the page of its chunk.
+func TestReadTargetsMatlabIndexes(t *testing.T) {
+	for fname, want := range map[string][]string{
+		"targets_matlab_earliest.mat": {"class 0", "class 1", "index 0"},
+		"targets_matlab_latest.mat":   {"class 0", "class 1", "index 1", "index 3", "index 4", "index 5"},
+	} {
+		b, err := os.ReadFile(filepath.Join(hdf5Dir, fname))
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{}
+		for name := range loadTargetsExpected(t)[fname] {
+			h, ds := h5rootDataset(t, b, name)
+			if ds.class == 2 {
+				have[fmt.Sprintf("index %d", ds.index)] = true
+			} else {
+				have[fmt.Sprintf("class %d", ds.class)] = true
+			}
+			if name != "deep" {
+				continue
+			}
+			h.work = 0
+			if _, err := h.readTargets(ds, []int{777}, true); err != nil {
+				t.Fatal(err)
+			}
+			walked := h.work
+			h.work = 0
+			if _, err := h.readDataset(ds, nil); err != nil {
+				t.Fatal(err)
+			}
+			if walked*10 > h.work {
+				t.Errorf("%s: %d nodes and chunks walked for one target, %d for all", fname, walked, h.work)
+			}
+		}
+		for _, w := range want {
+			if !have[w] {
+				t.Errorf("%s: no dataset of %s (%v)", fname, w, have)
+			}
+		}
+	}
+}
+
+// A 3% mask of an NSD-like session (150 trials of a 32 x 40 x 40 int16 volume, one voxel a
+// chunk, a B-tree of 64-entry nodes as h5py's), as h5py stores it and as a MATLAB file does (its
+// axes reversed): the bytes allocated are about the masked values' alone (not the whole
+// session's), and for a region (a ball) only the part of the index that lists it is walked.
+func TestReadTargetsMemory(t *testing.T) {
+	dims := []int{150, 32, 40, 40}
+	h, implicit := h5testVoxels(dims)
+	rowsFirst := h5testBtree(t, h, implicit, 64)
+	reversed := *implicit
+	reversed.dims, reversed.chunk = slices.Clone(dims), slices.Clone(implicit.chunk)
+	slices.Reverse(reversed.dims)
+	slices.Reverse(reversed.chunk)
+	matlab := h5testBtree(t, h, &reversed, 64)
+	rng := rand.New(rand.NewPCG(8, 8))
+	var random []int
+	for c := range 32 * 40 * 40 {
+		if rng.Float64() < 0.03 {
+			random = append(random, c)
+		}
+	}
+	ball := h5testBall(dims[1:], 7.5) // 1,791 voxels: 3.5%
+	for _, l := range []struct {
+		name     string
+		ds       *h5dset
+		rowsLast bool
+	}{{"h5py", rowsFirst, false}, {"matlab", matlab, true}} {
+		for mname, cols := range map[string][]int{"random": random, "ball": ball} {
+			label := l.name + ", " + mname
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			h.work = 0
+			v, err := h.readTargets(l.ds, cols, l.rowsLast)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			walked := h.work
+			values := 4 * dims[0] * len(cols)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(2*values+256<<10) { // whole: 20 times the values
+				t.Errorf("%s: %d bytes allocated for %d bytes of values (the whole session's: %d)", label, alloc, values, 4*l.ds.n)
+			}
+			want, err := h5testWholeTargets(t, h, l.ds, cols, l.rowsLast)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h5testSame(t, label, v, want)
+			if h.work = 0; mname == "ball" {
+				if _, err := h.readDataset(l.ds, nil); err != nil {
+					t.Fatal(err)
+				}
+				if walked*4 > h.work {
+					t.Errorf("%s: %d nodes and chunks walked, %d for the whole session", label, walked, h.work)
+				}
+			}
+		}
 	}
 }

@@ -261,7 +261,7 @@ func TestReadHDF5Fletcher(t *testing.T) {
 	// Find the dataset's first chunk through its index.
 	h, ds := h5rootDataset(t, b, "fletcher")
 	var first h5chunk
-	if err := h.chunks(ds, []uint64{3, 1}, 72, func(c h5chunk) error {
+	if err := h.chunks(ds, []uint64{3, 1}, 72, nil, func(c h5chunk) error {
 		if first.size == 0 {
 			first = c
 		}
