@@ -54,6 +54,10 @@ func IsHDF5(path string) bool {
 	return false
 }
 
+// IsMAT reports whether path names a MATLAB .mat file by its extension: HDF5 when saved with
+// -v7.3 (openMAT refuses the others).
+func IsMAT(path string) bool { return strings.EqualFold(filepath.Ext(path), ".mat") }
+
 const hdf5Magic = "\x89HDF\r\n\x1a\n"
 
 // h5workLimit bounds the structures (B-tree nodes, heap blocks, header chunks, links) one file's

@@ -307,7 +307,7 @@ func isArrayBundle(p string) bool {
 // bundles of layers only where the folder holds no other arrays (no .npy layers, .npz or
 // .safetensors bundles, or checkpoint folders).
 func isHDF5Bundle(p string) bool {
-	return array.IsHDF5(p) || strings.EqualFold(filepath.Ext(p), ".mat")
+	return array.IsHDF5(p) || array.IsMAT(p)
 }
 
 func isNPY(p string) bool { return strings.ToLower(filepath.Ext(p)) == ".npy" }

@@ -183,15 +183,15 @@ func checkGrids(flag string, paths []string, space *array.Geometry, what string)
 // maskedReads lets loadBrainMasked read the masked targets only (tests turn it off to compare).
 var maskedReads = true
 
-// loadBrainMasked is loadBrain of path followed by applyMask, where the brain file is HDF5 and
-// --brain-mask one mask of its targets: only the masked targets are read
+// loadBrainMasked is loadBrain of path followed by applyMask, where the brain file is HDF5 (a
+// MATLAB v7.3 .mat too) and --brain-mask one mask of its targets: only the masked targets are read
 // (array.File.ReadTargets: of NSD's sessions, chunked by voxel, the chunks of the masked voxels),
 // and y is what applyMask would make of the whole read. Otherwise (masked false) y is
 // loadBrain's, the mask still to be applied: other formats, and a mask that does not fit the
 // data (its error, as each error, then comes as it came before).
 func loadBrainMasked(c *cli.Context, path, member string) (y *input, masked bool, err error) {
 	masks := c.StringSlice("brain-mask")
-	if !maskedReads || len(masks) != 1 || !array.IsHDF5(path) {
+	if !maskedReads || len(masks) != 1 || !array.IsHDF5(path) && !array.IsMAT(path) {
 		y, err = loadBrain(path, member)
 		return y, false, err
 	}
