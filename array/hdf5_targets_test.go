@@ -452,11 +452,7 @@ func BenchmarkHDF5Targets(b *testing.B) {
 	var layouts []layout
 	h, ds := h5testVoxels(dims)
 	bt := h5testBtree(b, h, ds, 64)
-	mds := *ds
-	mds.dims, mds.chunk = slices.Clone(dims), slices.Clone(ds.chunk)
-	slices.Reverse(mds.dims)
-	slices.Reverse(mds.chunk)
-	mbt := h5testBtree(b, h, &mds, 64)
+	mbt := h5testBtree(b, h, h5testReversed(ds), 64)
 	path := filepath.Join(b.TempDir(), "session.h5")
 	if err := os.WriteFile(path, h.buf, 0o644); err != nil {
 		b.Fatal(err)
@@ -788,6 +784,16 @@ func TestReadTargetsMatlabIndexes(t *testing.T) {
 	}
 }
 
+// h5testReversed is ds with its axes reversed, as a MATLAB file stores the same array (the
+// chunks' bytes shared: for tests of the chunk index, not of the values).
+func h5testReversed(ds *h5dset) *h5dset {
+	r := *ds
+	r.dims, r.chunk = slices.Clone(ds.dims), slices.Clone(ds.chunk)
+	slices.Reverse(r.dims)
+	slices.Reverse(r.chunk)
+	return &r
+}
+
 // A 3% mask of an NSD-like session (150 trials of a 32 x 40 x 40 int16 volume, one voxel a
 // chunk, a B-tree of 64-entry nodes as h5py's), as h5py stores it and as a MATLAB file does (its
 // axes reversed): the bytes allocated are about the masked values' alone (not the whole
@@ -796,11 +802,7 @@ func TestReadTargetsMemory(t *testing.T) {
 	dims := []int{150, 32, 40, 40}
 	h, implicit := h5testVoxels(dims)
 	rowsFirst := h5testBtree(t, h, implicit, 64)
-	reversed := *implicit
-	reversed.dims, reversed.chunk = slices.Clone(dims), slices.Clone(implicit.chunk)
-	slices.Reverse(reversed.dims)
-	slices.Reverse(reversed.chunk)
-	matlab := h5testBtree(t, h, &reversed, 64)
+	matlab := h5testBtree(t, h, h5testReversed(implicit), 64)
 	rng := rand.New(rand.NewPCG(8, 8))
 	var random []int
 	for c := range 32 * 40 * 40 {

@@ -190,15 +190,11 @@ func runPredict(c *cli.Context) error {
 	fittedAgain := warnAlsoFitted(c, newIDs, fit)
 	xm.Name, ym.Name, xNew.m.Name = x.name(), y.name(), xNew.name()
 
-	eng, err := openEngine(c)
+	eng, pr, err := openPredictor(c)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	pr, ok := eng.(engine.Predictor)
-	if !ok {
-		return usageError("the %s engine cannot predict (use --device cpu)", eng.Name())
-	}
 	prog := newProgress(c.App.ErrWriter, stderrIsTerminal(c), "predict")
 	opts.Progress = prog.update
 	p, err := pr.Predict(c.Context, xm, ym, xNew.m, opts)
@@ -531,4 +527,18 @@ func predictRunInfo(p *engine.Prediction) map[string]any {
 		info["gflops_per_second"] = p.Flops / t.Total.Seconds() / 1e9
 	}
 	return info
+}
+
+// openPredictor opens the --device engine, which must be able to fit and predict.
+func openPredictor(c *cli.Context) (engine.Engine, engine.Predictor, error) {
+	eng, err := openEngine(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	pr, ok := eng.(engine.Predictor)
+	if !ok {
+		eng.Close()
+		return nil, nil, usageError("the %s engine cannot predict (use --device cpu)", eng.Name())
+	}
+	return eng, pr, nil
 }

@@ -103,15 +103,11 @@ func predictBestLayers(c *cli.Context, out *outdir.Dir, opts engine.Options) err
 	if err := checkJoinedFits(opts, acts.newRows, ym.Cols, largest); err != nil {
 		return err
 	}
-	eng, err := openEngine(c)
+	eng, pr, err := openPredictor(c)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	pr, ok := eng.(engine.Predictor)
-	if !ok {
-		return usageError("the %s engine cannot predict (use --device cpu)", eng.Name())
-	}
 	j, err := fitLayers(c, pr, sw, used, cols, acts, ym, fit, opts, y.name())
 	if err != nil {
 		return err
