@@ -3,10 +3,12 @@
 package cuda
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -318,7 +320,9 @@ func TestPredictHugeNewRows(t *testing.T) {
 // ErrOutOfMemory or succeeds, and once it succeeds it succeeds under every larger limit (the
 // brain data was placed on the device without counting the new stimuli's rows, so that a limit
 // just large enough for it failed where a smaller one streamed it); so does the fitted model
-// alone, whose V (fewer rows than features: formed from U) the placement counts too.
+// alone, whose V (fewer rows than features: formed from U) the placement counts too. The limits
+// are swept densely where the outcome changes (sweepLimits): out of memory, streamed, placed on
+// the device, placed and then streamed.
 func TestPredictMemoryMonotone(t *testing.T) {
 	e := newTestEngine(t)
 	for _, tc := range []struct {
@@ -348,25 +352,29 @@ func TestPredictMemoryMonotone(t *testing.T) {
 			if nNew > 0 {
 				xNew = engine.NewMatrix64(nNew, d, xAll.F64[n*d:])
 			}
-			succeeded := int64(0)
-			for limit := tc.from; limit <= tc.to; limit += tc.step {
+			var opened *session
+			residentAtOpen := false
+			e.predictHook = func(s *session) { opened, residentAtOpen = s, s.Resident() }
+			defer func() { e.predictHook = nil }()
+			errs := map[int64]error{}
+			tried := sweepLimits(tc.from, tc.to, 4*tc.step, tc.step, func(limit int64) string {
 				opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: tc.precision, MemoryLimit: limit, Weights: tc.weights}
+				opened = nil
 				_, err := e.Predict(context.Background(), x, y, xNew, opts)
 				switch {
-				case err == nil:
-					if succeeded == 0 {
-						succeeded = limit
-					}
-				case !errors.Is(err, engine.ErrOutOfMemory):
+				case errors.Is(err, engine.ErrOutOfMemory):
+					errs[limit] = err
+					return outOfMemory
+				case err != nil:
 					t.Fatalf("%s: %v", engine.FormatBytes(limit), err)
-				case succeeded > 0:
-					t.Errorf("%s: %v, though %s sufficed", engine.FormatBytes(limit), err, engine.FormatBytes(succeeded))
 				}
-			}
+				return placement(residentAtOpen, opened)
+			}, nil)
+			succeeded := firstSuccess(t, tried, errs)
 			if succeeded == 0 {
 				t.Errorf("no limit up to %s sufficed", engine.FormatBytes(tc.to))
 			}
-			t.Logf("the first limit that sufficed: %s", engine.FormatBytes(succeeded))
+			t.Logf("the first limit that sufficed: %s (%d limits tried)", engine.FormatBytes(succeeded), len(tried))
 		})
 	}
 }
@@ -384,8 +392,10 @@ func TestScoreMemoryMonotone(t *testing.T) {
 	x, y := problem(n, d, m, 13)
 	base := options(t, n, func(o *engine.Options) { o.Precision = engine.Float32 })
 	want := score(t, fallback.New(), x, y, base)
-	succeeded, retried := int64(0), 0
-	for limit := int64(1 << 20); limit <= 4<<20; limit += 64 << 10 {
+	retried := 0
+	errs := map[int64]error{}
+	const from, to, step = 1 << 20, 4 << 20, 64 << 10
+	tried := sweepLimits(from, to, 4*step, step, func(limit int64) string {
 		opts := base
 		opts.MemoryLimit = limit
 		at := engine.FormatBytes(limit)
@@ -400,25 +410,19 @@ func TestScoreMemoryMonotone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer s.Close()
 		ss := s.(*session)
 		resident := ss.Resident()
 		got, err := s.Score(context.Background(), x)
-		switch {
-		case err == nil:
-			if succeeded == 0 {
-				succeeded = limit
-			}
-		case !errors.Is(err, engine.ErrOutOfMemory):
-			t.Fatalf("%s: %v", at, err)
-		case succeeded > 0:
-			t.Errorf("%s: %v, though %s sufficed", at, err, engine.FormatBytes(succeeded))
-		}
 		if err != nil {
+			if !errors.Is(err, engine.ErrOutOfMemory) {
+				t.Fatalf("%s: %v", at, err)
+			}
 			if ss.Resident() {
 				t.Errorf("%s: out of memory with Y still on the device: %v", at, err)
 			}
-			s.Close()
-			continue
+			errs[limit] = err
+			return outOfMemory
 		}
 		// float32 batches of other sizes may take other kernels: a near-tie of penalties may go
 		// the other way (TestStreamedBrainData)
@@ -452,15 +456,94 @@ func TestScoreMemoryMonotone(t *testing.T) {
 				compare(t, at+" (the second Score)", again, streamed, 0, 1)
 			}
 		}
-		s.Close()
-	}
+		return placement(resident, ss)
+	}, nil)
+	succeeded := firstSuccess(t, tried, errs)
 	if succeeded == 0 {
-		t.Errorf("no limit up to 4 MiB sufficed")
+		t.Errorf("no limit up to %s sufficed", engine.FormatBytes(to))
 	}
 	if retried == 0 {
 		t.Errorf("no limit placed Y on the device with too little left beside it: the test no longer exercises the retry")
 	}
-	t.Logf("the first limit that sufficed: %s; %d limits ran again with Y streamed", engine.FormatBytes(succeeded), retried)
+	t.Logf("the first limit that sufficed: %s; %d limits ran again with Y streamed (%d limits tried)", engine.FormatBytes(succeeded), retried, len(tried))
+}
+
+// The outcomes of a memory limit in the monotone tests: out of memory, or where the brain data
+// was held.
+const outOfMemory = "out of memory"
+
+// placement is where a session held the brain data: streamed from the host, resident on the
+// device, or resident at Open until a Score ran out of memory beside it and streamed it.
+func placement(residentAtOpen bool, s *session) string {
+	switch {
+	case !residentAtOpen:
+		return "streamed"
+	case s.residencyDropped > 0:
+		return "resident, then streamed"
+	}
+	return "resident"
+}
+
+// firstSuccess returns the smallest limit tried that did not run out of memory (0: none), and
+// fails the test for every larger limit that did.
+func firstSuccess(t *testing.T, tried []limitOutcome, errs map[int64]error) int64 {
+	t.Helper()
+	succeeded := int64(0)
+	for _, o := range tried {
+		switch {
+		case o.outcome != outOfMemory && succeeded == 0:
+			succeeded = o.limit
+		case o.outcome == outOfMemory && succeeded > 0:
+			t.Errorf("%s: %v, though %s sufficed", engine.FormatBytes(o.limit), errs[o.limit], engine.FormatBytes(succeeded))
+		}
+	}
+	return succeeded
+}
+
+// limitOutcome is what a memory limit led to in sweepLimits.
+type limitOutcome struct {
+	limit   int64
+	outcome string
+}
+
+// sweepLimits tries memory limits from `from` towards `to` (up or down, to included) every
+// coarse bytes, and wherever two neighbouring limits' outcomes (try's results) differ, every fine
+// bytes between them as well: the sweep is dense where the engine's behaviour changes (the brain
+// data placed on the device or streamed, work given up, out of memory) and sparse where the
+// limits would repeat one another. An outcome for which stop returns true ends the sweep (after
+// the fine steps before it, up to the first of them that stops). It returns the limits tried,
+// ascending.
+func sweepLimits(from, to, coarse, fine int64, try func(limit int64) string, stop func(outcome string) bool) []limitOutcome {
+	dir := int64(1)
+	if to < from {
+		dir = -1
+	}
+	stops := func(o string) bool { return stop != nil && stop(o) }
+	var tried []limitOutcome
+	done := func() []limitOutcome {
+		slices.SortFunc(tried, func(a, b limitOutcome) int { return cmp.Compare(a.limit, b.limit) })
+		return tried
+	}
+	for limit := from; ; {
+		o := try(limit)
+		if n := len(tried); n > 0 && tried[n-1].outcome != o {
+			for l := tried[n-1].limit + dir*fine; dir*(limit-l) > 0; l += dir * fine {
+				lo := try(l)
+				tried = append(tried, limitOutcome{l, lo})
+				if stops(lo) {
+					return done()
+				}
+			}
+		}
+		tried = append(tried, limitOutcome{limit, o})
+		if stops(o) || limit == to {
+			return done()
+		}
+		limit += dir * coarse
+		if dir*(limit-to) > 0 {
+			limit = to
+		}
+	}
 }
 
 // scoreForcedStreamed scores x against y with the brain data streamed from the first Score
