@@ -368,13 +368,16 @@ func TestLookahead(t *testing.T) {
 	// fails with ErrOutOfMemory; the work ahead is given up first where it does not fit. The
 	// matrix announced is wide (a large upload and Gram factorisation): near the limit, the last
 	// fold of the matrix before it has room for its own products but not for that as well. (float64: the numbers are then the same to
-	// 1e-12 whatever the batches' padding, which the limit changes, as in TestBatching.)
+	// 1e-12 whatever the batches' padding, which the limit changes, as in TestBatching.) From 2 MiB
+	// down to the first limit out of memory, every 48 KiB, and every 6 KiB where the work ahead is
+	// given up or the batches change (sweepLimits).
 	t.Run("memory_limit_sweep", func(t *testing.T) {
 		o64 := options(t, 90, func(o *engine.Options) { o.Precision = engine.Float64 })
 		wide, _ := problem(90, 600, 70, 16)
 		wantWide, wantB := alone(t, e, wide, y, o64), alone(t, e, xb, y, o64)
 		completed, adopted, notAdopted := 0, 0, 0
-		for limit := int64(2 << 20); ; limit -= 6 << 10 {
+		const step = 6 << 10
+		tried := sweepLimits(2<<20, step, 8*step, step, func(limit int64) string {
 			o := o64
 			o.MemoryLimit = limit
 			s, err := e.Open(y, o)
@@ -393,8 +396,8 @@ func TestLookahead(t *testing.T) {
 				if !errors.Is(err, engine.ErrOutOfMemory) {
 					t.Fatalf("limit %d: %v", limit, err)
 				}
-				t.Logf("%d limits completed (%d looked ahead, %d gave it up); at %d: %v", completed, adopted, notAdopted, limit, err)
-				break
+				t.Logf("at %d: %v", limit, err)
+				return outOfMemory
 			}
 			completed++
 			if looked == 1 {
@@ -404,6 +407,11 @@ func TestLookahead(t *testing.T) {
 			}
 			compare(t, fmt.Sprintf("limit %d b", limit), rb, wantB, 1e-12, 1)
 			compare(t, fmt.Sprintf("limit %d wide", limit), rw, wantWide, 1e-12, 1)
+			return fmt.Sprintf("looked ahead %v, %d and %d batches", looked == 1, rb.Batches, rw.Batches)
+		}, func(outcome string) bool { return outcome == outOfMemory })
+		t.Logf("%d limits completed (%d looked ahead, %d gave it up), %d tried", completed, adopted, notAdopted, len(tried))
+		if tried[0].outcome != outOfMemory {
+			t.Errorf("no limit down to %d ran out of memory", tried[0].limit)
 		}
 		if completed < 10 || adopted == 0 || notAdopted == 0 {
 			t.Errorf("%d limits completed, %d looked ahead and %d gave it up for memory: want 10 or more, and both", completed, adopted, notAdopted)
