@@ -17,12 +17,13 @@ import (
 )
 
 // metricsFixture is a synthetic study with fMRI sweeps of two subjects, made once for the tests
-// of the metric commands' argument handling.
+// of the metric commands' argument handling and for TestStudyCommandsEndToEnd.
 var metricsFixture struct {
 	once     sync.Once
 	dir, err string
 	study    string
 	fm       []string // fMRI sweeps of sub-01, sub-02
+	reports  []string // what their sweeps printed
 }
 
 func metricSweeps(t *testing.T) (dir, study string, fm []string) {
@@ -41,14 +42,14 @@ func metricSweeps(t *testing.T) (dir, study string, fm []string) {
 		}
 		for _, sub := range []string{"sub-01", "sub-02"} {
 			o := filepath.Join(d, "fmri", sub)
-			_, errOut, code := runCLI(t, "sweep", "--features", filepath.Join(f.study, "model"), "--model", "synth", "--subject", sub,
+			out, errOut, code := runCLI(t, "sweep", "--features", filepath.Join(f.study, "model"), "--model", "synth", "--subject", sub,
 				"--brain", filepath.Join(f.study, "fmri", sub, "brain.npy"), "--coords", filepath.Join(f.study, "fmri", sub, "coords.npy"),
 				"--roi", filepath.Join(f.study, "fmri", "roi_labels.npy"), "--roi-names", filepath.Join(f.study, "fmri", "roi_names.txt"), "--out", o)
 			if code != 0 {
 				f.err = "sweep: " + errOut
 				return
 			}
-			f.fm = append(f.fm, o)
+			f.fm, f.reports = append(f.fm, o), append(f.reports, out)
 		}
 	})
 	if f.err != "" {

@@ -73,30 +73,25 @@ func checkPNGFile(t *testing.T, path string) {
 
 // TestStudyCommandsEndToEnd writes the small synthetic study with `synth`, sweeps it from the
 // files, and checks what spatial, temporal, halftime and compare recover against truth.json.
+// The study and its sweeps are the metric commands' fixture (the same commands, made once).
 func TestStudyCommandsEndToEnd(t *testing.T) {
-	dir := t.TempDir()
-	st := filepath.Join(dir, "study")
-	mustRun(t, "synth", "--out", st, "--subjects", "2")
+	_, st, fm := metricSweeps(t)
+	mg := megSweeps(t)
 	truth := readJSON(t, filepath.Join(st, "truth.json"))
-	res := filepath.Join(dir, "res")
-	var fm, mg []string
-	for _, sub := range []string{"sub-01", "sub-02"} {
-		o := filepath.Join(res, "fmri", sub)
-		out := mustRun(t, "sweep", "--features", filepath.Join(st, "model"), "--model", "synth", "--subject", sub,
-			"--brain", filepath.Join(st, "fmri", sub, "brain.npy"), "--coords", filepath.Join(st, "fmri", sub, "coords.npy"),
-			"--roi", filepath.Join(st, "fmri", "roi_labels.npy"), "--roi-names", filepath.Join(st, "fmri", "roi_names.txt"), "--out", o)
-		if !strings.Contains(out, "6 checkpoint(s) x 6 layers = 36 units") || !strings.Contains(out, "scored 36, reused 0") {
-			t.Errorf("sweep report:\n%s", out)
-		}
-		fm = append(fm, o)
-		o = filepath.Join(res, "meg", sub)
-		mustRun(t, "sweep", "--features", filepath.Join(st, "model"), "--model", "synth", "--subject", sub,
-			"--brain", filepath.Join(st, "meg", sub, "brain.npy"), "--times", filepath.Join(st, "meg", "times.npy"), "--out", o)
-		mg = append(mg, o)
+	res := t.TempDir()
+	if len(metricsFixture.reports) != len(fm) {
+		t.Fatalf("%d sweep reports for %d sweeps", len(metricsFixture.reports), len(fm))
 	}
-	// A second run reuses every unit.
+	for i, out := range metricsFixture.reports {
+		if !strings.Contains(out, "6 checkpoint(s) x 6 layers = 36 units") || !strings.Contains(out, "scored 36, reused 0") {
+			t.Errorf("sweep report of %s:\n%s", fm[i], out)
+		}
+	}
+	// A second run reuses every unit (in a copy: the fixture is shared).
+	again := filepath.Join(res, "meg-again")
+	copySweep(t, mg[1], again, nil)
 	out := mustRun(t, "sweep", "--features", filepath.Join(st, "model"), "--model", "synth", "--subject", "sub-02",
-		"--brain", filepath.Join(st, "meg", "sub-02", "brain.npy"), "--times", filepath.Join(st, "meg", "times.npy"), "--out", mg[1])
+		"--brain", filepath.Join(st, "meg", "sub-02", "brain.npy"), "--times", filepath.Join(st, "meg", "times.npy"), "--out", again)
 	if !strings.Contains(out, "scored 0, reused 36") {
 		t.Errorf("rerun did not reuse the units:\n%s", out)
 	}
