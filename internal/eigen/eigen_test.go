@@ -244,9 +244,12 @@ func gonumReference(t *testing.T, tc testCase) (w []float64, res, orth float64) 
 	return w, res, orth
 }
 
+// symCases are testSym's matrices, made once for its two or three solver paths (the order-512
+// Gram matrices take ~0.5 s to make, 20-30 s under QEMU); Sym works on copies.
+var symCases = sync.OnceValue(func() []testCase { return testCases(rand.New(rand.NewPCG(7, 11))) })
+
 func testSym(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 11))
-	for _, tc := range testCases(rng) {
+	for _, tc := range symCases() {
 		n := tc.n
 		v := slices.Clone(tc.a)
 		w := make([]float64, n)
