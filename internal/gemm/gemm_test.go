@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -155,32 +156,54 @@ func to64(x []float32) []float64 {
 	return y
 }
 
-func runCase(t *testing.T, tc gemmCase, rng *rand.Rand) {
-	t.Helper()
-	a, lda, b, ldb, c, ldc := tc.operands(rng)
-	aOrig, bOrig := append([]float64(nil), a...), append([]float64(nil), b...)
+// preparedCase is a case's operands and its float64 and float32 references, made once and run
+// on every path (the references' triple loops took half of TestGemmBlocking, more under QEMU).
+type preparedCase struct {
+	tc              gemmCase
+	a, b, c         []float64
+	lda, ldb, ldc   int
+	want64, scale64 []float64
+	want32, scale32 []float64
+	a32, b32, c32   []float32
+}
 
-	// float64
-	want, scale := reference(tc, a, lda, b, ldb, c, ldc)
-	c64 := append([]float64(nil), c...)
-	Implementation{}.Dgemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c64, ldc)
-	check(t, tc, c64, ldc, want, scale, 0x1p-52)
+func prepare(tc gemmCase, rng *rand.Rand) *preparedCase {
+	pc := &preparedCase{tc: tc}
+	pc.a, pc.lda, pc.b, pc.ldb, pc.c, pc.ldc = tc.operands(rng)
+	pc.want64, pc.scale64 = reference(tc, pc.a, pc.lda, pc.b, pc.ldb, pc.c, pc.ldc)
+	// float32, referenced on the rounded operands
+	pc.a32, pc.b32, pc.c32 = to32(pc.a), to32(pc.b), to32(pc.c)
+	pc.want32, pc.scale32 = reference(tc, to64(pc.a32), pc.lda, to64(pc.b32), pc.ldb, to64(pc.c32), pc.ldc)
+	return pc
+}
+
+// run checks Dgemm and Sgemm on the path set now, on copies of the operands.
+func (pc *preparedCase) run(t *testing.T) {
+	t.Helper()
+	tc := pc.tc
+	a, b, c64 := slices.Clone(pc.a), slices.Clone(pc.b), slices.Clone(pc.c)
+	Implementation{}.Dgemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, pc.lda, b, pc.ldb, tc.beta, c64, pc.ldc)
+	check(t, tc, c64, pc.ldc, pc.want64, pc.scale64, 0x1p-52)
 	for i := range a {
-		if a[i] != aOrig[i] && !(math.IsNaN(a[i]) && math.IsNaN(aOrig[i])) {
+		if a[i] != pc.a[i] && !(math.IsNaN(a[i]) && math.IsNaN(pc.a[i])) {
 			t.Fatalf("%v: Dgemm modified A", tc)
 		}
 	}
 	for i := range b {
-		if b[i] != bOrig[i] {
+		if b[i] != pc.b[i] {
 			t.Fatalf("%v: Dgemm modified B", tc)
 		}
 	}
 
-	// float32, referenced on the rounded operands.
-	a32, b32, c32 := to32(a), to32(b), to32(c)
-	want, scale = reference(tc, to64(a32), lda, to64(b32), ldb, to64(c32), ldc)
-	Implementation{}.Sgemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, float32(tc.alpha), a32, lda, b32, ldb, float32(tc.beta), c32, ldc)
-	check(t, tc, c32, ldc, want, scale, 0x1p-23)
+	a32, b32, c32 := slices.Clone(pc.a32), slices.Clone(pc.b32), slices.Clone(pc.c32)
+	Implementation{}.Sgemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, float32(tc.alpha), a32, pc.lda, b32, pc.ldb, float32(tc.beta), c32, pc.ldc)
+	check(t, tc, c32, pc.ldc, pc.want32, pc.scale32, 0x1p-23)
+}
+
+// runCase checks one case on the path set now.
+func runCase(t *testing.T, tc gemmCase, rng *rand.Rand) {
+	t.Helper()
+	prepare(tc, rng).run(t)
 }
 
 var transposes = []blas.Transpose{blas.NoTrans, blas.Trans}
@@ -194,24 +217,28 @@ func TestGemmSmall(t *testing.T) {
 	scalars := []float64{0, 1, -0.5, 2}
 	// -0 must count as 0: C (NaN here) is not read.
 	betas := append(scalars, math.Copysign(0, -1))
+	rng := rand.New(rand.NewPCG(1, 2))
+	var cases []*preparedCase
+	for _, sz := range sizes {
+		for _, tA := range transposes {
+			for _, tB := range transposes {
+				for _, alpha := range scalars {
+					for _, beta := range betas {
+						tc := gemmCase{tA: tA, tB: tB, m: sz[0], n: sz[1], k: sz[2], alpha: alpha, beta: beta}
+						cases = append(cases, prepare(tc, rng))
+						tc.padA, tc.padB, tc.padC = 3, 5, 2
+						tc.nanC = beta == 0
+						cases = append(cases, prepare(tc, rng))
+					}
+				}
+			}
+		}
+	}
 	for _, p := range paths(t) {
 		t.Run(p.name, func(t *testing.T) {
 			p.set()
-			rng := rand.New(rand.NewPCG(1, 2))
-			for _, sz := range sizes {
-				for _, tA := range transposes {
-					for _, tB := range transposes {
-						for _, alpha := range scalars {
-							for _, beta := range betas {
-								tc := gemmCase{tA: tA, tB: tB, m: sz[0], n: sz[1], k: sz[2], alpha: alpha, beta: beta}
-								runCase(t, tc, rng)
-								tc.padA, tc.padB, tc.padC = 3, 5, 2
-								tc.nanC = beta == 0
-								runCase(t, tc, rng)
-							}
-						}
-					}
-				}
+			for _, pc := range cases {
+				pc.run(t)
 			}
 		})
 	}
@@ -226,19 +253,23 @@ func TestGemmBlocking(t *testing.T) {
 		{200, 203, 257}, // KC slice of 1
 		{96, 96, 96},
 	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var cases []*preparedCase
+	for i, sz := range sizes {
+		for _, tA := range transposes {
+			for _, tB := range transposes {
+				alpha, beta := []float64{1, -0.5, 2, 1}[i], []float64{0, 1, -0.5, 2}[i]
+				tc := gemmCase{tA: tA, tB: tB, m: sz[0], n: sz[1], k: sz[2], alpha: alpha, beta: beta,
+					padA: 1, padB: 7, padC: 3, nanC: beta == 0}
+				cases = append(cases, prepare(tc, rng))
+			}
+		}
+	}
 	for _, p := range paths(t) {
 		t.Run(p.name, func(t *testing.T) {
 			p.set()
-			rng := rand.New(rand.NewPCG(3, 4))
-			for i, sz := range sizes {
-				for _, tA := range transposes {
-					for _, tB := range transposes {
-						alpha, beta := []float64{1, -0.5, 2, 1}[i], []float64{0, 1, -0.5, 2}[i]
-						tc := gemmCase{tA: tA, tB: tB, m: sz[0], n: sz[1], k: sz[2], alpha: alpha, beta: beta,
-							padA: 1, padB: 7, padC: 3, nanC: beta == 0}
-						runCase(t, tc, rng)
-					}
-				}
+			for _, pc := range cases {
+				pc.run(t)
 			}
 		})
 	}
