@@ -217,29 +217,31 @@ func testBatching(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 		t.Run(p.String(), func(t *testing.T) {
 			opts := defaults(t, pr.n, p)
 			full := score(t, newEngine, pr.X(), pr.Y(), opts)
-			// the smallest limit the engine accepts, from 64 MiB down by halves (an engine's fixed
-			// memory, the decomposition's, may be refused at a quarter of a limit that still
-			// leaves room for only three batches)
+			// the smallest limit the engine accepts, up from 256 bytes by doubling (an engine's
+			// fixed memory, the decomposition's, may be refused at a quarter of a limit that still
+			// leaves room for only three batches); the limits refused below it cost no scoring,
+			// where the limits above it (down from 64 MiB, as this went before) each scored
+			// everything again
 			var small *engine.Result
 			var limit int64
 			var lastErr error
-			for l := int64(64 << 20); l >= 256; l /= 2 {
+			for l := int64(256); l <= 64<<20; l *= 2 {
 				o := opts
 				o.MemoryLimit = l
 				e := newEngine(t)
 				res, err := engine.Score(context.Background(), e, pr.X(), pr.Y(), o)
 				e.Close()
-				if err != nil {
-					if !errors.Is(err, engine.ErrOutOfMemory) {
-						t.Fatalf("MemoryLimit %d: error %v does not wrap engine.ErrOutOfMemory", l, err)
-					}
-					lastErr = err
+				if err == nil {
+					small, limit = res, l
 					break
 				}
-				small, limit = res, l
+				if !errors.Is(err, engine.ErrOutOfMemory) {
+					t.Fatalf("MemoryLimit %d: error %v does not wrap engine.ErrOutOfMemory", l, err)
+				}
+				lastErr = err
 			}
 			if small == nil {
-				t.Fatalf("no MemoryLimit down from 64 MiB was accepted for n=100, d=20, m=256: %v", lastErr)
+				t.Fatalf("no MemoryLimit up to 64 MiB was accepted for n=%d, d=%d, m=%d: %v", pr.n, pr.d, pr.m, lastErr)
 			}
 			t.Logf("unlimited: %d batch(es); MemoryLimit %d bytes: %d batches", full.Batches, limit, small.Batches)
 			if small.Batches < 4 {
