@@ -21,9 +21,22 @@ if [ $# -gt 0 ]; then
 	exec "$@"
 fi
 go=${GO:-go}
+# engine/cuda's and bench's test binaries are built once for all the runs below (each link, cgo
+# against the simulated libraries, took 7-15 s on CI's two cores) and run in their package's
+# folder as go test runs them.
+bin=$out/test
+mkdir -p "$bin"
+"$go" test -tags cuda -c -o "$bin/" ./engine/cuda ./bench
+cudatest() { # package folder, then the flags for its test binary
+	local pkg=$1
+	shift
+	(cd "$pkg" && "$bin/$(basename "$pkg").test" -test.timeout=10m -test.paniconexit0 "$@") &&
+		echo "ok    $pkg (cudasim)"
+}
 # Every test of the packages the cuda build changes, on a simulated device of 1 GiB whose streams
 # run their work as late as allowed (a missing wait reads stale data) ...
-"$go" test -tags cuda -count=1 -short ./engine/cuda ./bench
+cudatest engine/cuda -test.short
+cudatest bench -test.short
 # ... and of the commands, all but the tests in the files below, on file formats, masks,
 # hemispheres and the study's metrics: they score on the simulated device too (the cuda build's
 # default), but through the same code as the tests kept, and `make test` runs them on the CPU
@@ -38,17 +51,18 @@ format_tests=$(cd cmd/brainalign && sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*te
 # from CUDASIM_SEEDS, default three; CI runs one, chosen by the commit, to stay within its time) ...
 for seed in ${CUDASIM_SEEDS:-1 2 3}; do
 	echo "cudasim: random stream interleavings, seed $seed"
-	CUDASIM_STREAMS=random:$seed "$go" test -tags cuda -count=1 \
-		-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap|TestLookahead' ./engine/cuda
+	CUDASIM_STREAMS=random:$seed cudatest engine/cuda \
+		-test.run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap|TestLookahead'
 done
 # ... TF32 with the inputs rounded to nearest as well as truncated (the default) ...
-CUDASIM_TF32=nearest "$go" test -tags cuda -count=1 -run 'TestMatchesCPU/.*/tf32|TestSplitTF32Product|TestAlignedProducts/loo_tf32|TestTF32NearExactDual|TestTF32LOOPenalties' ./engine/cuda
+CUDASIM_TF32=nearest cudatest engine/cuda -test.run 'TestMatchesCPU/.*/tf32|TestSplitTF32Product|TestAlignedProducts/loo_tf32|TestTF32NearExactDual|TestTF32LOOPenalties'
 # ... and with the race detector (the host gather of the next batch runs on its own goroutine) ...
 CUDASIM_STREAMS=random:4 "$go" test -race -tags cuda -count=1 \
 	-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestLookahead' ./engine/cuda
 # ... the benchmarks' code paths, once ...
-"$go" test -tags cuda -count=1 -short -run XXX -bench . -benchtime 1x ./engine/cuda ./bench >/dev/null
+cudatest engine/cuda -test.short -test.run XXX -test.bench . -test.benchtime 1x >/dev/null
+cudatest bench -test.short -test.run XXX -test.bench . -test.benchtime 1x >/dev/null
 # ... and brain data 1.5 times the whole device (8 MiB), which only a small device can afford.
-CUDASIM_MEMORY=8M "$go" test -tags cuda -count=1 -v -run 'TestBrainDataLargerThanDevice' ./engine/cuda |
+CUDASIM_MEMORY=8M cudatest engine/cuda -test.v -test.run 'TestBrainDataLargerThanDevice' |
 	grep -E '^(---|ok|FAIL|PASS)|batches'
 echo "cudasim: the cuda build passed on the host simulation"
