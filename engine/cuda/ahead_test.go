@@ -335,7 +335,10 @@ func TestLookahead(t *testing.T) {
 		wide, _ := problem(90, 600, 70, 16)
 		o64 := options(t, 90, func(o *engine.Options) { o.Precision = engine.Float64 })
 		kept, given := 0, 0
-		for limit := int64(3300 << 10); limit <= 3900<<10; limit += 50 << 10 {
+		// every 200 KiB, and every 50 KiB where the work ahead goes from given up to kept or the
+		// batches change (sweepLimits)
+		const step = 50 << 10
+		sweepLimits(3300<<10, 3900<<10, 4*step, step, func(limit int64) string {
 			o := o64
 			o.MemoryLimit = limit
 			ref := alone(t, e, xb, ym, o)
@@ -348,7 +351,8 @@ func TestLookahead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.(*session).ahead != nil {
+			held := s.(*session).ahead != nil
+			if held {
 				kept++
 			} else {
 				given++
@@ -358,7 +362,8 @@ func TestLookahead(t *testing.T) {
 				t.Errorf("limit %d: %d batches with the next matrix announced, %d without", limit, got.Batches, ref.Batches)
 			}
 			compare(t, fmt.Sprintf("limit %d", limit), got, ref, 1e-12, 1)
-		}
+			return fmt.Sprintf("kept %v, %d batches", held, ref.Batches)
+		}, nil)
 		t.Logf("work ahead kept at %d limits, given up at %d", kept, given)
 		if kept == 0 || given == 0 {
 			t.Errorf("work ahead kept at %d limits and given up at %d: want both", kept, given)
