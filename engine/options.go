@@ -206,6 +206,11 @@ type Options struct {
 	Inner       Inner     // inner penalty selection
 	SharedAlpha bool      // one penalty for all targets instead of one per target
 	NoIntercept bool      // fit without an intercept (data not centred)
+	// Standardize divides each feature by its standard deviation on each outer training fold
+	// (FeatureScales) before anything else, held-out rows by the same: scikit-learn's
+	// make_pipeline(StandardScaler(with_mean=intercept), RidgeCV(...)). Inner splits keep the
+	// outer fold's scaling. Predict's weights are in the features' own units.
+	Standardize bool
 	Precision   Precision // arithmetic of the large products
 	// MemoryLimit caps the engine's working memory in bytes (targets are batched to fit);
 	// 0 lets the engine choose (a share of free memory).
@@ -306,13 +311,14 @@ type OptionsSummary struct {
 	Inner       string    `json:"inner"`
 	SharedAlpha bool      `json:"shared_alpha"`
 	Intercept   bool      `json:"intercept"`
+	Standardize bool      `json:"standardize"`
 	Precision   string    `json:"precision"`
 }
 
 // Summary describes the options for output files.
 func (o Options) Summary() OptionsSummary {
 	s := OptionsSummary{Alphas: o.Alphas, Folds: len(o.Folds), Inner: o.Inner.String(), SharedAlpha: o.SharedAlpha,
-		Intercept: !o.NoIntercept, Precision: o.Precision.String()}
+		Intercept: !o.NoIntercept, Standardize: o.Standardize, Precision: o.Precision.String()}
 	for _, f := range o.Folds {
 		s.FoldSizes = append(s.FoldSizes, len(f.Test))
 	}

@@ -19,9 +19,13 @@ type decomposition struct {
 	u2          []float64 // ntr x r, u squared (leverages)
 	p           []float64 // nte x r: (Xtest - mean) V
 	dropped     int       // directions dropped below the rank tolerance
+	// scale: with Options.Standardize, the factor each feature was multiplied by (after
+	// centring): 1/sd on the training rows (engine.StandardScale); nil otherwise
+	scale []float64
 
 	// With the model asked for (Predict's weights): v (d x r), the kept right singular vectors,
-	// so that the weights are V diag(g) Z, and xmean (d), the training rows' column means (0
+	// so that the weights are V diag(g) Z (with scale, V's rows multiplied by it: the weights
+	// apply to the features as given), and xmean (d), the training rows' column means (0
 	// without an intercept).
 	v, xmean []float64
 
@@ -57,16 +61,26 @@ func decomposeBytes(ntr, nte, d int) int64 {
 	return n
 }
 
-// decompose factorises x[train] (centred by its column means when intercept) and projects
-// x[test]. It uses the eigendecomposition of the smaller Gram matrix: Xc^T Xc (d x d) when the
-// fold has more rows than features, else Xc Xc^T (ntr x ntr).
-func decompose(ctx context.Context, x engine.Matrix, train, test []int, intercept bool) (*decomposition, error) {
-	return decomposeFrom(ctx, x, train, x, test, intercept, false)
+// rowPrep is how the rows are prepared before the decomposition: centred by the training rows'
+// column means (intercept), then, with standardize, each feature multiplied by scale, or when
+// scale is nil by its own training rows' engine.StandardScale (an outer fold; its inner splits
+// are given the outer fold's).
+type rowPrep struct {
+	intercept, standardize bool
+	scale                  []float64
+}
+
+// decompose factorises x[train] (prepared as prep says) and projects x[test]. It uses the
+// eigendecomposition of the smaller Gram matrix: Xc^T Xc (d x d) when the fold has more rows
+// than features, else Xc Xc^T (ntr x ntr).
+func decompose(ctx context.Context, x engine.Matrix, train, test []int, prep rowPrep) (*decomposition, error) {
+	return decomposeFrom(ctx, x, train, x, test, prep, false)
 }
 
 // decomposeFrom is decompose with the test rows taken from xt (Predict's new stimuli), and with
 // keepV the model's parts (decomposition.v, xmean).
-func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.Matrix, test []int, intercept, keepV bool) (*decomposition, error) {
+func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.Matrix, test []int, prep rowPrep, keepV bool) (*decomposition, error) {
+	intercept := prep.intercept
 	ntr, nte, d := len(train), len(test), x.Cols
 	xtr := make([]float64, ntr*d)
 	xte := make([]float64, nte*d)
@@ -91,6 +105,21 @@ func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.
 		}
 	}
 	dec := &decomposition{ntr: ntr, nte: nte, intercept: intercept}
+	if prep.standardize {
+		dec.scale = prep.scale
+		if dec.scale == nil {
+			var means []float64
+			if intercept {
+				means = mu
+			}
+			dec.scale = standardScales(xtr, ntr, d, means)
+		}
+		for _, m := range [][]float64{xtr, xte} {
+			for k := range m {
+				m[k] *= dec.scale[k%d]
+			}
+		}
+	}
 	xtrT := transpose(ntr, d, xtr)
 
 	primal := ntr > d
@@ -180,12 +209,49 @@ func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.
 	}
 	if keepV {
 		dec.xmean = mu
+		if dec.scale != nil {
+			// the weights apply to the features as given: V's row j times feature j's scale
+			for k := range dec.v {
+				dec.v[k] *= dec.scale[k/r]
+			}
+		}
 	}
 	dec.u2 = make([]float64, len(dec.u))
 	for k, v := range dec.u {
 		dec.u2[k] = v * v
 	}
 	return dec, nil
+}
+
+// standardScales returns engine.StandardScale of each column of the training rows x (ntr x d,
+// row-major): x's column means, or x already centred by means.
+func standardScales(x []float64, ntr, d int, means []float64) []float64 {
+	mean := make([]float64, d)
+	if means == nil {
+		for i := 0; i < ntr; i++ {
+			for j, v := range x[i*d : (i+1)*d] {
+				mean[j] += v
+			}
+		}
+		for j := range mean {
+			mean[j] /= float64(ntr)
+		}
+	}
+	ss := make([]float64, d)
+	for i := 0; i < ntr; i++ {
+		for j, v := range x[i*d : (i+1)*d] {
+			dv := v - mean[j]
+			ss[j] += dv * dv
+		}
+	}
+	if means != nil {
+		mean = means // the constant test's bound takes the column's own mean
+	}
+	scale := make([]float64, d)
+	for j := range scale {
+		scale[j] = engine.StandardScale(ss[j], mean[j], ntr)
+	}
+	return scale
 }
 
 // scaleCols multiplies column j of the row-major matrix a (cols wide) by f(s2[j]).

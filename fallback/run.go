@@ -157,12 +157,12 @@ type foldSplits[T float] struct {
 func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 	opts := r.s.opts
 	fold := opts.Folds[f]
-	intercept := !opts.NoIntercept
+	prep := rowPrep{intercept: !opts.NoIntercept, standardize: opts.Standardize}
 	xTest := r.x
 	if r.xNew.Rows > 0 {
 		xTest = r.xNew
 	}
-	dec, err := decomposeFrom(r.ctx, r.x, fold.Train, xTest, fold.Test, intercept, r.pred != nil && r.pred.weights)
+	dec, err := decomposeFrom(r.ctx, r.x, fold.Train, xTest, fold.Test, prep, r.pred != nil && r.pred.weights)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fold %d: %w", f, err)
 	}
@@ -173,8 +173,9 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("fold %d: inner %w", f, err)
 		}
+		prep.scale = dec.scale // inner splits keep the outer fold's scaling (a Pipeline's scaler)
 		for _, in := range ifolds {
-			d, err := decompose(r.ctx, r.x, engine.Pick(fold.Train, in.Train), engine.Pick(fold.Train, in.Test), intercept)
+			d, err := decompose(r.ctx, r.x, engine.Pick(fold.Train, in.Train), engine.Pick(fold.Train, in.Test), prep)
 			if err != nil {
 				return nil, nil, fmt.Errorf("fold %d: inner split: %w", f, err)
 			}

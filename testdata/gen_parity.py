@@ -13,7 +13,9 @@ scores.npy (Y's trailing shape), fold_scores.npy and alphas.npy (folds x Y's tra
 
 The expected numbers never come from brainalign: the outer loop is sklearn's KFold(k), the
 per-target LOO penalty is sklearn's RidgeCV(alpha_per_target=True) (cv=None), the shared LOO
-penalty is RidgeCV() and the shared inner K-fold penalty RidgeCV(cv=K) (GridSearchCV). The
+penalty is RidgeCV() and the shared inner K-fold penalty RidgeCV(cv=K) (GridSearchCV). Cases with
+--standardize are make_pipeline(StandardScaler(with_mean=intercept), <the same>) in each outer
+fold: the scaler fit on the outer training rows, the inner selection on its output. The
 per-target gcv and kfold:K modes, which scikit-learn does not offer, use a brute-force search
 over sklearn.linear_model.Ridge fits, one per penalty (and inner fold), with an explicit hat
 matrix for GCV's trace (in 40-digit arithmetic where the penalties are far below the
@@ -38,6 +40,7 @@ import sklearn
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold
+from sklearn.preprocessing import StandardScaler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -210,8 +213,11 @@ def select_kfold(X, Y, alphas, intercept, shared, K, score):
 # outer loop
 
 
-def reference(X, Y, folds, alphas, inner, shared, intercept):
-    """Outer KFold(folds); returns fold_scores (k x m), alphas (k x m), degenerate (k x m), ties."""
+def reference(X, Y, folds, alphas, inner, shared, intercept, standardize=False):
+    """Outer KFold(folds); returns fold_scores (k x m), alphas (k x m), degenerate (k x m), ties.
+    With standardize, each training fold's features are scaled by sklearn's StandardScaler (fit
+    on the training rows, applied to the held-out rows) before anything else, as
+    make_pipeline(StandardScaler(), RidgeCV(...)) does."""
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     m = Y.shape[1]
@@ -220,10 +226,13 @@ def reference(X, Y, folds, alphas, inner, shared, intercept):
     deg = np.zeros((folds, m), dtype=bool)
     ties = 0
     for f, (tr, te) in enumerate(KFold(folds).split(X)):
-        Xt, Yt = X[tr], Y[tr]
+        Xt, Yt, Xte = X[tr], Y[tr], X[te]
+        if standardize:
+            scaler = StandardScaler(with_mean=intercept).fit(Xt)
+            Xt, Xte = scaler.transform(Xt), scaler.transform(Xte)
         if inner == "loo":
             model, chosen, nt = select_loo(Xt, Yt, alphas, intercept, shared)
-            pred = model.predict(X[te])
+            pred = model.predict(Xte)
         else:
             if inner == "gcv" and Xt.shape[0] <= Xt.shape[1] and min(alphas) < 1e-3:
                 chosen, nt = select_gcv_exact(Xt, Yt, alphas, intercept, shared)
@@ -239,7 +248,7 @@ def reference(X, Y, folds, alphas, inner, shared, intercept):
             for a in np.unique(chosen):
                 cols = np.flatnonzero(chosen == a)
                 r = Ridge(alpha=a, fit_intercept=intercept).fit(Xt, Yt[:, cols])
-                pred[:, cols] = r.predict(X[te]).reshape(len(te), -1)
+                pred[:, cols] = r.predict(Xte).reshape(len(te), -1)
         pred = pred.reshape(len(te), m)
         fs[f], deg[f] = pearson(pred, Y[te])
         fa[f] = chosen
@@ -273,7 +282,8 @@ def targets(rng, X, m, snr_lo=0.05, snr_hi=5.0):
 def make_case(name, seed):
     """Build (X, Y, spec) for one named case with a seed."""
     rng = np.random.default_rng(seed)
-    spec = dict(folds=5, alphas=DEFAULT_GRID, inner="loo", shared_alpha=False, intercept=True)
+    spec = dict(folds=5, alphas=DEFAULT_GRID, inner="loo", shared_alpha=False, intercept=True,
+                standardize=False)
 
     def basic(n, d, m, **kw):
         X = features(rng, n, d)
@@ -441,6 +451,45 @@ def make_case(name, seed):
         desc = ("n < d (50 x 600, features x10) with penalties 1e-10..1, far below the features' "
                 "scale: leverages near 1, so 1 - h (and GCV's 1 - tr(H)/n) must be summed, not "
                 "subtracted from 1")
+    elif name.startswith("standardize_"):
+        spec["standardize"] = True
+        if name == "standardize_scales":
+            # features of scales 1e-3..1e5 on offsets of 1e4 (s_max ~ 1e6: without standardising,
+            # the smallest features' directions are below the decomposition's rank tolerance),
+            # a feature constant everywhere and one constant on the first fold's training rows
+            # only (rows 0..29, its held-out rows, vary): StandardScaler leaves constant
+            # features unscaled. The constants are not dyadic, so their computed means are not
+            # exact and the centred columns hold rounding errors (~1e-17) that dividing by
+            # their standard deviation would blow up to unit scale.
+            Z = features(rng, 150, 40)
+            X = Z * np.logspace(-3, 5, 40) + 1e4
+            X[:, 7] = 0.1
+            X[30:, 21] = 0.7
+            Y = targets(rng, Z, 50)
+            desc = ("--standardize: feature scales 1e-3..1e5 on offsets of 1e4, a constant feature and "
+                    "one constant on the first fold's training rows only")
+        elif name == "standardize_n_lt_d":
+            Z = features(rng, 80, 200)
+            X = Z * rng.uniform(0.01, 100, 200)
+            Y = targets(rng, Z, 40)
+            desc = "--standardize with n < d (80 x 200), feature scales 0.01..100"
+        elif name == "standardize_kfold3":
+            Z = features(rng, 120, 30)
+            X = Z * np.logspace(-2, 2, 30)
+            Y = targets(rng, Z, 40)
+            spec["inner"] = "kfold:3"
+            desc = ("--standardize with inner KFold(3) R^2: the inner splits use the outer training "
+                    "fold's scaling (a Pipeline's StandardScaler, then RidgeCV(cv=3)'s own centring)")
+        elif name == "standardize_gcv_no_intercept":
+            Z = features(rng, 100, 25)
+            X = Z * np.logspace(-2, 2, 25) + 0.5
+            Y = targets(rng, Z, 30)
+            spec["inner"] = "gcv"
+            spec["intercept"] = False
+            desc = ("--standardize without intercept, inner gcv: StandardScaler(with_mean=False) "
+                    "divides by the standard deviation without centring")
+        else:
+            raise ValueError(name)
     else:
         raise ValueError(name)
     spec["alphas"] = [float(a) for a in spec["alphas"]]
@@ -453,7 +502,9 @@ CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_
          "one_alpha", "descending", "float32_input", "many_targets", "meg3d", "gcv", "gcv_n_lt_d",
          "gcv_no_intercept", "kfold5_r2", "kfold3_pearson", "kfold4_constant", "shared_loo",
          "shared_kfold5", "near_exact_n_lt_d", "small_alpha_n_lt_d", "small_alpha_gcv",
-         "kfold4_partly_constant", "kfold4_partly_constant_pearson"]
+         "kfold4_partly_constant", "kfold4_partly_constant_pearson",
+         "standardize_scales", "standardize_n_lt_d", "standardize_kfold3",
+         "standardize_gcv_no_intercept"]
 
 
 # cases whose training designs have a clear numerical rank, which the suite checks (float64)
@@ -490,7 +541,7 @@ def generate(outdir, only=None):
             n = X.shape[0]
             Y2 = Y.reshape(n, -1)
             fs, fa, deg, ties = reference(X, Y2, spec["folds"], spec["alphas"], spec["inner"],
-                                          spec["shared_alpha"], spec["intercept"])
+                                          spec["shared_alpha"], spec["intercept"], spec["standardize"])
             if ties == 0:
                 break
             print("  %s seed %d: %d near-ties, regenerating" % (name, seed, ties))

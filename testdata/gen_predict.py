@@ -4,6 +4,7 @@
 Run with Debian's scikit-learn (1.2.1) interpreter:
 
     /usr/bin/python3 testdata/gen_predict.py       # writes testdata/predict/<case>/
+    /usr/bin/python3 testdata/gen_predict.py --case standardize_scales   # only these cases
 
 Each case fits ridge on every row of X.npy (n x d) and Y.npy (n x m, or n x channels x times),
 choosing the penalty per target (or one shared) as brainalign's inner modes do, and predicts the
@@ -16,10 +17,13 @@ holds alphas (the grid), inner, shared_alpha, intercept, description and version
 The expected numbers never come from brainalign: per-target leave-one-out is scikit-learn's
 RidgeCV(alpha_per_target=True).fit(X, Y).predict(X_new) itself, the shared one RidgeCV(); gcv
 and kfold:K use gen_parity.py's brute-force selection over sklearn Ridge fits, then
-Ridge(alpha).fit(X, Y).predict(X_new) per chosen penalty. Cases with near-ties between two
+Ridge(alpha).fit(X, Y).predict(X_new) per chosen penalty. Cases with --standardize fit
+make_pipeline(StandardScaler(with_mean=intercept), <the same>): the model is then given in the
+features' own units, coef_ / scale_ and intercept_ - (mean_ / scale_) coef_. Cases with near-ties between two
 penalties' criteria are regenerated with the next seed (as gen_parity.py does).
 """
 
+import argparse
 import json
 import os
 import shutil
@@ -29,6 +33,7 @@ import numpy as np
 import scipy
 import sklearn
 from sklearn.linear_model import Ridge
+from sklearn.preprocessing import StandardScaler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -38,7 +43,8 @@ import gen_parity as gp  # noqa: E402  (the data generators and inner-selection 
 def make_case(name, seed):
     """(X, Y, X_new, spec) for one named case."""
     rng = np.random.default_rng(seed)
-    spec = dict(alphas=gp.DEFAULT_GRID, inner="loo", shared_alpha=False, intercept=True)
+    spec = dict(alphas=gp.DEFAULT_GRID, inner="loo", shared_alpha=False, intercept=True,
+                standardize=False)
 
     def basic(n, nnew, d, m):
         X = gp.features(rng, n + nnew, d)
@@ -97,6 +103,23 @@ def make_case(name, seed):
         Y = gp.targets(rng, X, 6 * 10).reshape(160, 6, 10)
         X, Y, Xn = X[:130], Y[:130], X[130:]
         desc = "3-D brain data (n, 6 channels, 10 times): predictions new rows x 6 x 10"
+    elif name == "standardize_scales":
+        Z = gp.features(rng, 170, 40)
+        Xall = Z * np.logspace(-3, 5, 40) + 1e4
+        Xall[:, 7] = 0.1  # constant, not dyadic: StandardScaler leaves it unscaled
+        Y = gp.targets(rng, Z, 50)[:150]
+        X, Xn = Xall[:150], Xall[150:]
+        spec["standardize"] = True
+        desc = ("--standardize: feature scales 1e-3..1e5 on offsets of 1e4 and a constant feature; "
+                "the weights in the features' own units")
+    elif name == "standardize_n_lt_d_no_intercept":
+        Z = gp.features(rng, 105, 200)
+        Xall = Z * rng.uniform(0.01, 100, 200) + 0.5
+        Y = gp.targets(rng, Z, 40)[:80]
+        X, Xn = Xall[:80], Xall[80:]
+        spec["standardize"] = True
+        spec["intercept"] = False
+        desc = "--standardize without intercept (StandardScaler(with_mean=False)), n < d (80 x 200)"
     else:
         raise ValueError(name)
     spec["alphas"] = [float(a) for a in spec["alphas"]]
@@ -104,10 +127,23 @@ def make_case(name, seed):
     return X, Y, Xn, spec
 
 
-def reference(X, Y, Xn, alphas, inner, shared, intercept):
+def reference(X, Y, Xn, alphas, inner, shared, intercept, standardize=False):
     """Predictions (new rows x m), chosen penalties (m), weights (d x m), intercepts (m) and
     the near-tie count."""
     X, Y, Xn = (np.asarray(a, dtype=np.float64) for a in (X, Y, Xn))
+    if not standardize:
+        return fit_predict(X, Y, Xn, alphas, inner, shared, intercept)
+    scaler = StandardScaler(with_mean=intercept).fit(X)
+    pred, chosen, coef, icpt, ties = fit_predict(scaler.transform(X), Y, scaler.transform(Xn), alphas,
+                                                 inner, shared, intercept)
+    coef = coef / scaler.scale_[:, None]
+    if intercept:
+        icpt = icpt - scaler.mean_ @ coef
+    return pred, chosen, coef, icpt, ties
+
+
+def fit_predict(X, Y, Xn, alphas, inner, shared, intercept):
+    """reference without standardising."""
     m, d = Y.shape[1], X.shape[1]
     if inner == "loo":
         model, chosen, ties = gp.select_loo(X, Y, alphas, intercept, shared)
@@ -131,21 +167,27 @@ def reference(X, Y, Xn, alphas, inner, shared, intercept):
 
 
 CASES = ["loo_n_gt_d", "loo_n_lt_d", "shared_loo", "no_intercept", "gcv", "kfold5_r2",
-         "constant_targets", "scales", "collinear", "float32_input", "meg3d"]
+         "constant_targets", "scales", "collinear", "float32_input", "meg3d", "standardize_scales",
+         "standardize_n_lt_d_no_intercept"]
 
 
 def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--case", action="append", help="regenerate only these cases")
+    only = ap.parse_args().case
     out = os.path.join(HERE, "predict")
-    if os.path.isdir(out):
+    if os.path.isdir(out) and not only:
         shutil.rmtree(out)
-    os.makedirs(out)
+    os.makedirs(out, exist_ok=True)
     for ci, name in enumerate(CASES):
+        if only and name not in only:
+            continue
         for attempt in range(20):
             seed = 7000 + 100 * ci + attempt
             X, Y, Xn, spec = make_case(name, seed)
             n = X.shape[0]
             pred, chosen, coef, icpt, ties = reference(X, Y.reshape(n, -1), Xn, spec["alphas"], spec["inner"],
-                                           spec["shared_alpha"], spec["intercept"])
+                                           spec["shared_alpha"], spec["intercept"], spec["standardize"])
             if ties == 0:
                 break
             print("  %s seed %d: %d near-ties, regenerating" % (name, seed, ties))
@@ -153,6 +195,8 @@ def main():
             raise RuntimeError("%s: could not avoid near-ties" % name)
         trailing = Y.shape[1:]
         d = os.path.join(out, name)
+        if os.path.isdir(d):
+            shutil.rmtree(d)
         os.makedirs(d)
         np.save(os.path.join(d, "X.npy"), X)
         np.save(os.path.join(d, "Y.npy"), Y)

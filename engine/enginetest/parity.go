@@ -36,6 +36,7 @@ type Case struct {
 	Inner       string    `json:"inner"`
 	SharedAlpha bool      `json:"shared_alpha"`
 	Intercept   bool      `json:"intercept"`
+	Standardize bool      `json:"standardize"`
 	YShape      []int     `json:"y_shape"`
 	Degenerate  int       `json:"degenerate"`
 	DegTargets  int       `json:"degenerate_targets"`
@@ -190,6 +191,7 @@ func (c *Case) Options(p engine.Precision) (engine.Options, error) {
 		Inner:       inner,
 		SharedAlpha: c.SharedAlpha,
 		NoIntercept: !c.Intercept,
+		Standardize: c.Standardize,
 		Precision:   p,
 	}, nil
 }

@@ -33,6 +33,7 @@ type PredictCase struct {
 	Inner       string    `json:"inner"`
 	SharedAlpha bool      `json:"shared_alpha"`
 	Intercept   bool      `json:"intercept"`
+	Standardize bool      `json:"standardize"`
 	YShape      []int     `json:"y_shape"`
 
 	X, Y, XNew engine.Matrix
@@ -115,7 +116,7 @@ func (c *PredictCase) Options(p engine.Precision) (engine.Options, error) {
 		return engine.Options{}, err
 	}
 	return engine.Options{Alphas: append([]float64(nil), c.Alphas...), Inner: inner,
-		SharedAlpha: c.SharedAlpha, NoIntercept: !c.Intercept, Precision: p}, nil
+		SharedAlpha: c.SharedAlpha, NoIntercept: !c.Intercept, Standardize: c.Standardize, Precision: p}, nil
 }
 
 // RunPredict runs every prediction case under dir at float64 (PredictTol64, identical
