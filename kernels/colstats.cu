@@ -42,36 +42,58 @@ extern "C" __global__ void col_stats_f64(const double* a, long long lda, const i
     col_stats<double>(a, lda, rows, nrows, mb, mean, constant, ss);
 }
 
-// gather_center: out[j + i*ldo] = a[j + rows[i]*lda] - mean[j] for j < mb, i < nrows (mean may
-// be null: no centring; rows may be null: rows 0..nrows-1), converting the element type; a
-// column with zero[j] set (zero may be null) is written as exact zeros (a constant target).
+// col_scale: the factor that standardises each of the mb columns whose nrows values have mean
+// mean[j] and centred sum of squares ss[j] (col_stats): 1/sqrt(ss/nrows), or 1 for a column
+// whose variance is within the two-pass algorithm's rounding error, var <= n eps var +
+// (n eps mean)^2, which scikit-learn's StandardScaler takes for constant (engine.StandardScale).
+extern "C" __global__ void col_scale(const double* mean, const double* ss, long long nrows, long long mb,
+                                     double* scale) {
+    const double eps = 2.220446049250313e-16;  // float64's machine epsilon, 2^-52
+    GRID_STRIDE(j, mb) {
+        double n = (double)nrows;
+        double v = ss[j] / n;
+        double b = n * mean[j] * eps;
+        scale[j] = v > n * eps * v + b * b ? 1.0 / sqrt(v) : 1.0;
+    }
+}
+
+// gather_center: out[j + i*ldo] = (a[j + rows[i]*lda] - mean[j]) * scale[j] for j < mb,
+// i < nrows (mean may be null: no centring; scale may be null: no scaling; rows may be null:
+// rows 0..nrows-1), converting the element type; a column with zero[j] set (zero may be null) is
+// written as exact zeros (a constant target).
 template <typename Tin, typename Tout>
 __device__ void gather_center(const Tin* a, long long lda, const int* rows, long long nrows, long long mb,
-                              const double* mean, const int* zero, Tout* out, long long ldo) {
+                              const double* mean, const int* zero, Tout* out, long long ldo,
+                              const double* scale) {
     long long total = nrows * mb;
     GRID_STRIDE(k, total) {
         long long j = k % mb, i = k / mb;
         long long r = rows ? rows[i] : i;
         double v = (double)a[j + r * lda];
         if (mean) v -= mean[j];
+        if (scale) v *= scale[j];
         if (zero && zero[j]) v = 0;
         out[j + i * ldo] = (Tout)v;
     }
 }
 
 extern "C" __global__ void gather_center_f32_f32(const float* a, long long lda, const int* rows, long long nrows,
-                                                 long long mb, const double* mean, const int* zero, float* out, long long ldo) {
-    gather_center<float, float>(a, lda, rows, nrows, mb, mean, zero, out, ldo);
+                                                 long long mb, const double* mean, const int* zero, float* out, long long ldo,
+                                                 const double* scale) {
+    gather_center<float, float>(a, lda, rows, nrows, mb, mean, zero, out, ldo, scale);
 }
 extern "C" __global__ void gather_center_f64_f64(const double* a, long long lda, const int* rows, long long nrows,
-                                                 long long mb, const double* mean, const int* zero, double* out, long long ldo) {
-    gather_center<double, double>(a, lda, rows, nrows, mb, mean, zero, out, ldo);
+                                                 long long mb, const double* mean, const int* zero, double* out, long long ldo,
+                                                 const double* scale) {
+    gather_center<double, double>(a, lda, rows, nrows, mb, mean, zero, out, ldo, scale);
 }
 extern "C" __global__ void gather_center_f64_f32(const double* a, long long lda, const int* rows, long long nrows,
-                                                 long long mb, const double* mean, const int* zero, float* out, long long ldo) {
-    gather_center<double, float>(a, lda, rows, nrows, mb, mean, zero, out, ldo);
+                                                 long long mb, const double* mean, const int* zero, float* out, long long ldo,
+                                                 const double* scale) {
+    gather_center<double, float>(a, lda, rows, nrows, mb, mean, zero, out, ldo, scale);
 }
 extern "C" __global__ void gather_center_f32_f64(const float* a, long long lda, const int* rows, long long nrows,
-                                                 long long mb, const double* mean, const int* zero, double* out, long long ldo) {
-    gather_center<float, double>(a, lda, rows, nrows, mb, mean, zero, out, ldo);
+                                                 long long mb, const double* mean, const int* zero, double* out, long long ldo,
+                                                 const double* scale) {
+    gather_center<float, double>(a, lda, rows, nrows, mb, mean, zero, out, ldo, scale);
 }

@@ -12,7 +12,7 @@ var files embed.FS
 
 // Module names: one per .cu source.
 const (
-	ColStats = "colstats" // col_stats_*, gather_center_*
+	ColStats = "colstats" // col_stats_*, col_scale, gather_center_*
 	LOO      = "loo"      // loo_weights, loo_update_*, loo_hot_*, gcv_select_*
 	Pearson  = "pearson"  // pearson_*
 	Scale    = "scale"    // scale_cols_*, scale_refit_*, square_f64, convert_f64_f32, fill_f64, split_tf32, join_f32
@@ -21,7 +21,7 @@ const (
 
 // Entries lists the kernels each module must define (the cuda engine looks these up by name).
 var Entries = map[string][]string{
-	ColStats: {"col_stats_f32", "col_stats_f64",
+	ColStats: {"col_stats_f32", "col_stats_f64", "col_scale",
 		"gather_center_f32_f32", "gather_center_f64_f64", "gather_center_f64_f32", "gather_center_f32_f64"},
 	LOO:     {"loo_weights", "loo_update_f32", "loo_update_f64", "loo_hot_f32", "loo_hot_f64", "gcv_select_f32", "gcv_select_f64"},
 	Pearson: {"pearson_f32", "pearson_f64"},

@@ -206,7 +206,7 @@ func (r *runner) prepareNextLayer() (*factoring, error) {
 	if err != nil {
 		return nil, r.oom("next activations", err)
 	}
-	fz, err := r.prepareSplit(r.s.opts.Folds[0], true, activations{dx: dx, xt: xt, cols: x.Cols})
+	fz, err := r.prepareSplit(r.s.opts.Folds[0], true, activations{dx: dx, xt: xt, cols: x.Cols}, 0)
 	if err != nil {
 		nl.release()
 		return nil, err

@@ -870,7 +870,7 @@ func TestKernels(t *testing.T) {
 		}
 		// gather_center to float32, zeroing the constant column
 		out := put(t, d, p, make([]float32, len(rows)*mb))
-		if err := d.gatherCenter(f64, f32, da, ld, drows, len(rows), mb, mean, cnst, out, mb); err != nil {
+		if err := d.gatherCenter(f64, f32, da, ld, drows, len(rows), mb, mean, cnst, out, mb, 0); err != nil {
 			return err
 		}
 		go32 := get[float32](t, d, out, len(rows)*mb)
@@ -882,6 +882,30 @@ func TestKernels(t *testing.T) {
 				}
 				if go32[i*mb+j] != want {
 					t.Errorf("gather_center (%d, %d) = %v, want %v", i, j, go32[i*mb+j], want)
+				}
+			}
+		}
+		// col_scale (engine.StandardScale's rule: the constant column 3 gets 1), then
+		// gather_center standardising in float64
+		scale := put(t, d, p, make([]float64, mb))
+		if err := d.colScale(mean, ss, len(rows), mb, scale); err != nil {
+			return err
+		}
+		gsc := get[float64](t, d, scale, mb)
+		for j := 0; j < mb; j++ {
+			if want := engine.StandardScale(gs[j], gm[j], len(rows)); gsc[j] != want || (j == 3) != (want == 1) {
+				t.Errorf("col_scale column %d = %v, want %v", j, gsc[j], want)
+			}
+		}
+		out64 := put(t, d, p, make([]float64, len(rows)*mb))
+		if err := d.gatherCenter(f64, f64, da, ld, drows, len(rows), mb, mean, 0, out64, mb, scale); err != nil {
+			return err
+		}
+		g64 := get[float64](t, d, out64, len(rows)*mb)
+		for i, r := range rows {
+			for j := 0; j < mb; j++ {
+				if want := (a[int(r)*ld+j] - gm[j]) * gsc[j]; g64[i*mb+j] != want {
+					t.Errorf("gather_center scaled (%d, %d) = %v, want %v", i, j, g64[i*mb+j], want)
 				}
 			}
 		}

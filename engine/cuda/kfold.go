@@ -18,8 +18,9 @@ import (
 
 // decomposeInner factorises the inner splits of outer fold f (nil unless the inner mode is
 // KFoldInner): engine.KFold over the fold's training rows in order, each split's rows picked
-// from the outer training rows, as fallback's decomposeFold. The splits' allocations go to fp.
-func (r *runner) decomposeInner(fp *pool, f int, fold engine.Fold) ([]*split, error) {
+// from the outer training rows and scaled as the outer split's (Options.Standardize), as
+// fallback's decomposeFold. The splits' allocations go to fp.
+func (r *runner) decomposeInner(fp *pool, f int, fold engine.Fold, outer *split) ([]*split, error) {
 	opts := r.s.opts
 	if opts.Inner.Mode != engine.KFoldInner {
 		return nil, nil
@@ -30,7 +31,7 @@ func (r *runner) decomposeInner(fp *pool, f int, fold engine.Fold) ([]*split, er
 	}
 	inner := make([]*split, 0, len(ifolds))
 	for _, in := range ifolds {
-		sp, err := r.decompose(fp, engine.Fold{Train: engine.Pick(fold.Train, in.Train), Test: engine.Pick(fold.Train, in.Test)})
+		sp, err := r.decompose(fp, engine.Fold{Train: engine.Pick(fold.Train, in.Train), Test: engine.Pick(fold.Train, in.Test)}, outer.xscale)
 		if err != nil {
 			return nil, fmt.Errorf("fold %d: inner split: %w", f, err)
 		}
@@ -87,7 +88,7 @@ func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
 			}
 			mu, zero = b.kmean, b.cnst
 		}
-		if err := d.gatherCenter(t, t, b.yc, ld, sp.trainPos, sp.ntr, mb, mu, zero, b.yh, ld); err != nil {
+		if err := d.gatherCenter(t, t, b.yc, ld, sp.trainPos, sp.ntr, mb, mu, zero, b.yh, ld, 0); err != nil {
 			return err
 		}
 		// its padding columns (ntr_i..ldu_i) zero, as Yc's in stage

@@ -107,14 +107,22 @@ func (d *device) colStats(t dtype, a cu.DevicePtr, lda int, rows cu.DevicePtr, n
 	return d.launch("col_stats_"+t.suffix(), int64(mb), a, lda, rows, nrows, mb, mean, constant, ss)
 }
 
-// gatherCenter: out (mb x nrows, ldo) = a[:, rows] - mean, converting tin to tout; columns with
-// zero[j] set are written as zeros (mean, zero, rows may be 0).
-func (d *device) gatherCenter(tin, tout dtype, a cu.DevicePtr, lda int, rows cu.DevicePtr, nrows, mb int, mean, zero, out cu.DevicePtr, ldo int) error {
+// colScale: scale (mb) = each column's standardising factor (engine.StandardScale) from its
+// mean and centred sum of squares over nrows rows (colStats').
+func (d *device) colScale(mean, ss cu.DevicePtr, nrows, mb int, scale cu.DevicePtr) error {
+	checkDims("col_scale", nrows, mb)
+	checkPtr("col_scale", mean, ss, scale)
+	return d.launch("col_scale", int64(mb), mean, ss, nrows, mb, scale)
+}
+
+// gatherCenter: out (mb x nrows, ldo) = (a[:, rows] - mean) * scale, converting tin to tout;
+// columns with zero[j] set are written as zeros (mean, zero, scale, rows may be 0).
+func (d *device) gatherCenter(tin, tout dtype, a cu.DevicePtr, lda int, rows cu.DevicePtr, nrows, mb int, mean, zero, out cu.DevicePtr, ldo int, scale cu.DevicePtr) error {
 	checkDims("gather_center", nrows, mb)
 	checkLd("gather_center", lda, mb)
 	checkLd("gather_center", ldo, mb)
 	checkPtr("gather_center", a, out)
-	return d.launch("gather_center_"+tin.suffix()+"_"+tout.suffix(), int64(nrows)*int64(mb), a, lda, rows, nrows, mb, mean, zero, out, ldo)
+	return d.launch("gather_center_"+tin.suffix()+"_"+tout.suffix(), int64(nrows)*int64(mb), a, lda, rows, nrows, mb, mean, zero, out, ldo, scale)
 }
 
 // looWeights: w (n x na) = 1/(1 - base - U² f(a)) for each penalty; with rest (not 0: complete

@@ -162,7 +162,8 @@ func (r *runner) keepPredictions(sp *split, b *batch, c0, mb int) error {
 // rightVectors keeps what Predict's fitted model needs of an outer split (fz's, finished into
 // sp): V in sp.v, from the primal decomposition's kept eigenvectors (vecs, d x r with ld d) or
 // in the dual one as V = Xc^T U diag(1/s) (u64 and dinvs as finishSplit formed them; one
-// float64 product in tmp), and the training column means in sp.xmean.
+// float64 product in tmp), its rows scaled by sp.xscale (Options.Standardize), and the training
+// column means in sp.xmean.
 func (r *runner) rightVectors(fp, tmp *pool, sp *split, fz *factoring, vecs, u64, dinvs cu.DevicePtr) error {
 	d, nd, rk := r.d, fz.src.cols, sp.r
 	if fz.mean != 0 {
@@ -190,6 +191,10 @@ func (r *runner) rightVectors(fp, tmp *pool, sp *split, fz *factoring, vecs, u64
 		if err := d.scaleCols(f64, v64, nd, nd, rk, dinvs, v64, nd); err != nil {
 			return err
 		}
+	}
+	if sp.xscale != 0 {
+		// the weights apply to the features as given: V's row j times feature j's scale
+		return d.gatherCenter(f64, r.t, v64, nd, 0, rk, nd, 0, 0, sp.v, nd, sp.xscale)
 	}
 	if r.t == f64 {
 		if err := cu.MemcpyDtoDAsync(sp.v, v64, int64(nd)*int64(rk)*8, d.compute); err != nil {

@@ -191,7 +191,7 @@ func (r *runner) fold(f int) error {
 	var sp *split
 	var err error
 	if fz == nil {
-		fz, err = r.prepareSplit(fold, true, r.activations())
+		fz, err = r.prepareSplit(fold, true, r.activations(), 0)
 	}
 	if err == nil {
 		sp, err = r.finishSplit(&fp, fz)
@@ -202,7 +202,7 @@ func (r *runner) fold(f int) error {
 	if err != nil {
 		return fmt.Errorf("fold %d: %w", f, r.oom("decomposition", err))
 	}
-	inner, err := r.decomposeInner(&fp, f, fold)
+	inner, err := r.decomposeInner(&fp, f, fold, sp)
 	if err != nil {
 		return r.oom("decomposition", err)
 	}
@@ -213,7 +213,7 @@ func (r *runner) fold(f int) error {
 		// announced: engine.Preparer). Without the memory for it, it is done when it comes.
 		last := f+1 == len(opts.Folds)
 		if !last {
-			r.next, err = r.prepareSplit(opts.Folds[f+1], true, r.activations())
+			r.next, err = r.prepareSplit(opts.Folds[f+1], true, r.activations(), 0)
 		} else {
 			r.next, err = r.prepareNextLayer()
 		}
@@ -512,7 +512,7 @@ func (r *runner) stage(sp *split, b *batch, ysrc cu.DevicePtr, ldy, mb int) erro
 		}
 		mean, zero = b.mean, b.cnst
 	}
-	if err := d.gatherCenter(t, t, ysrc, ldy, sp.train, sp.ntr, mb, mean, zero, b.yc, ld); err != nil {
+	if err := d.gatherCenter(t, t, ysrc, ldy, sp.train, sp.ntr, mb, mean, zero, b.yc, ld, 0); err != nil {
 		return err
 	}
 	// Yc's padding columns (ntr..ldu) are zero: they meet U's zero rows in the products, where

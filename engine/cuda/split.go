@@ -80,6 +80,11 @@ type split struct {
 	// intercept), for the intercepts.
 	v     cu.DevicePtr
 	xmean []float64
+
+	// Options.Standardize: each feature's factor (d float64, engine.StandardScale of the outer
+	// training rows), applied after centring to the training and test rows; inner splits are
+	// given their outer split's. 0 otherwise.
+	xscale cu.DevicePtr
 }
 
 func toInt32(idx []int) []int32 {
@@ -105,18 +110,23 @@ type factoring struct {
 	train, test cu.DevicePtr
 	xtr, xte    cu.DevicePtr // centred rows, d x ntr and d x nte column-major
 	mean        cu.DevicePtr // training column means (intercept only)
-	gram, lam   cu.DevicePtr // Gram matrix, then its eigenvectors; eigenvalues
-	work, info  cu.DevicePtr
-	lwork       int
-	queued      bool
-	ahead       bool     // prepared during the previous fold, to run alongside its products
-	outer       bool     // an outer fold (its P and g feed only the Pearson-scored prediction)
-	start, done cu.Event // on aux, around the queued work
+	// Options.Standardize: the factor each feature is multiplied by after centring. An outer
+	// split's own (kept: inner splits and the model use it), from its training rows' means
+	// (mean, or smean without an intercept) and centred sums of squares ss; an inner split's is
+	// its outer split's (ss 0).
+	scale, smean, ss cu.DevicePtr
+	gram, lam        cu.DevicePtr // Gram matrix, then its eigenvectors; eigenvalues
+	work, info       cu.DevicePtr
+	lwork            int
+	queued           bool
+	ahead            bool     // prepared during the previous fold, to run alongside its products
+	outer            bool     // an outer fold (its P and g feed only the Pearson-scored prediction)
+	start, done      cu.Event // on aux, around the queued work
 }
 
-// prepareSplit allocates a factoring of fold's rows of src (an outer fold, or an inner split);
-// nothing is queued yet.
-func (r *runner) prepareSplit(fold engine.Fold, outer bool, src activations) (*factoring, error) {
+// prepareSplit allocates a factoring of fold's rows of src (an outer fold, or an inner split,
+// which is given its outer split's feature scaling, xscale); nothing is queued yet.
+func (r *runner) prepareSplit(fold engine.Fold, outer bool, src activations, xscale cu.DevicePtr) (*factoring, error) {
 	d := r.d
 	ntr, nte, nd := len(fold.Train), len(fold.Test), src.cols
 	fz := &factoring{fold: fold, src: src, primal: ntr > nd, size: ntr, outer: outer}
@@ -132,6 +142,16 @@ func (r *runner) prepareSplit(fold engine.Fold, outer bool, src activations) (*f
 	fz.xte = alloc(&fz.tmp, int64(nd)*int64(nte)*8)
 	if !r.s.opts.NoIntercept {
 		fz.mean = alloc(&fz.tmp, int64(nd)*8)
+	}
+	if r.s.opts.Standardize {
+		fz.scale = xscale
+		if xscale == 0 {
+			fz.scale = alloc(&fz.keep, int64(nd)*8)
+			fz.ss = alloc(&fz.tmp, int64(nd)*8)
+			if fz.mean == 0 {
+				fz.smean = alloc(&fz.tmp, int64(nd)*8)
+			}
+		}
 	}
 	fz.gram = alloc(&fz.tmp, int64(fz.size)*int64(fz.size)*8)
 	fz.lam = alloc(&fz.tmp, int64(fz.size)*8)
@@ -183,15 +203,27 @@ func (r *runner) queueSplit(fz *factoring) error {
 		if err := upload(fz.test, toInt32(fz.fold.Test), d.aux); err != nil {
 			return err
 		}
-		if fz.mean != 0 {
+		switch {
+		case fz.ss != 0: // standardised by its own training rows
+			mean := fz.mean
+			if mean == 0 {
+				mean = fz.smean
+			}
+			if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, mean, 0, fz.ss); err != nil {
+				return err
+			}
+			if err := d.colScale(mean, fz.ss, ntr, nd, fz.scale); err != nil {
+				return err
+			}
+		case fz.mean != 0:
 			if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, fz.mean, 0, 0); err != nil {
 				return err
 			}
 		}
-		if err := d.gatherCenter(xt, f64, dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd); err != nil {
+		if err := d.gatherCenter(xt, f64, dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd, fz.scale); err != nil {
 			return err
 		}
-		if err := d.gatherCenter(xt, f64, dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd); err != nil {
+		if err := d.gatherCenter(xt, f64, dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd, fz.scale); err != nil {
 			return err
 		}
 		// xtr is d x ntr column-major (Xc row-major), xte d x nte (Xtest_c row-major).
@@ -233,10 +265,11 @@ func (fz *factoring) release(d *device) {
 	cu.DestroyEvent(&fz.done)
 }
 
-// decompose factorises the centred training rows of an inner split in float64 and projects
-// its test rows, exactly as fallback's decompose does, waiting for the work.
-func (r *runner) decompose(fp *pool, fold engine.Fold) (*split, error) {
-	fz, err := r.prepareSplit(fold, false, r.activations())
+// decompose factorises the centred (and with xscale, its outer split's, scaled) training rows
+// of an inner split in float64 and projects its test rows, exactly as fallback's decompose
+// does, waiting for the work.
+func (r *runner) decompose(fp *pool, fold engine.Fold, xscale cu.DevicePtr) (*split, error) {
+	fz, err := r.prepareSplit(fold, false, r.activations(), xscale)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +303,7 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 	intercept := !opts.NoIntercept
 	ntr, nte, nd := len(fold.Train), len(fold.Test), r.x.Cols
 	A := len(opts.Alphas)
-	sp := &split{ntr: ntr, nte: nte, ldu: padded(ntr), ldp: padded(nte), train: fz.train, test: fz.test}
+	sp := &split{ntr: ntr, nte: nte, ldu: padded(ntr), ldp: padded(nte), train: fz.train, test: fz.test, xscale: fz.scale}
 	fp.ptrs = append(fp.ptrs, fz.keep.ptrs...)
 	fz.keep.ptrs = nil
 	ldu, ldp := sp.ldu, sp.ldp
