@@ -158,6 +158,9 @@ func Fingerprint(y engine.Matrix, o engine.Options) string {
 	}
 	w(o.Alphas)
 	fmt.Fprintf(h, "%s|%v|%v|%s", o.Inner, o.SharedAlpha, o.NoIntercept, o.Precision)
+	if o.Standardize { // only then: the fingerprints of sweeps from before the option stay valid
+		fmt.Fprint(h, "|standardize")
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 

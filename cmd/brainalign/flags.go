@@ -46,6 +46,8 @@ func modelFlags() []cli.Flag {
 			Usage: "one penalty for all targets (RidgeCV without alpha_per_target)"},
 		&cli.BoolFlag{Name: "no-intercept", Category: catModel,
 			Usage: "fit without an intercept (data not centred)"},
+		&cli.BoolFlag{Name: "standardize", Category: catModel, EnvVars: []string{"BRAINALIGN_STANDARDIZE"},
+			Usage: "divide each feature by its standard deviation on each training fold, held-out rows by the same (scikit-learn's make_pipeline(StandardScaler(), RidgeCV(...))): features of very different scales weigh alike under the penalty; constant features are left as they are; predict's weights stay in the features' units"},
 		&cli.StringFlag{Name: "precision", Value: "float32", Category: catRun, EnvVars: []string{"BRAINALIGN_PRECISION"},
 			Usage: "arithmetic of the large products: float32, float64, or tf32 (cuda only)"},
 		&cli.StringFlag{Name: "device", Value: defaultDevice, Category: catRun, EnvVars: []string{"BRAINALIGN_DEVICE"},
@@ -168,6 +170,7 @@ func fitOptions(c *cli.Context) (engine.Options, error) {
 	boundHeap(c.String("device"), opts.MemoryLimit)
 	opts.SharedAlpha = c.Bool("shared-alpha")
 	opts.NoIntercept = c.Bool("no-intercept")
+	opts.Standardize = c.Bool("standardize")
 	return opts, nil
 }
 

@@ -44,6 +44,7 @@ func predictBestLayers(c *cli.Context, out *outdir.Dir, opts engine.Options) err
 		return err
 	}
 	defer sw.Close()
+	warnOtherModel(c, sw, opts)
 	y, err := loadMaskedBrain(c)
 	if err != nil {
 		return err
@@ -732,4 +733,35 @@ func identityRows(rows []int, n int) bool {
 		}
 	}
 	return true
+}
+
+// warnOtherModel warns when predict fits another model than the one the sweep scored its layers
+// with (penalty grid, inner selection, shared penalty, intercept, standardised features): the
+// layers are then chosen for a model that is not the one fitted. Allowed, as a choice.
+func warnOtherModel(c *cli.Context, sw *sweep.Sweep, opts engine.Options) {
+	was, now := sw.Options, opts.Summary()
+	var diffs []string
+	if !slices.Equal(was.Alphas, now.Alphas) {
+		diffs = append(diffs, fmt.Sprintf("penalties %v, not %v", was.Alphas, now.Alphas))
+	}
+	if was.Inner != now.Inner {
+		diffs = append(diffs, fmt.Sprintf("--inner %s, not %s", was.Inner, now.Inner))
+	}
+	flags := []struct {
+		name     string
+		was, now bool
+	}{{"--shared-alpha", was.SharedAlpha, now.SharedAlpha}, {"--no-intercept", !was.Intercept, !now.Intercept},
+		{"--standardize", was.Standardize, now.Standardize}}
+	for _, f := range flags {
+		switch {
+		case f.was && !f.now:
+			diffs = append(diffs, "with "+f.name)
+		case !f.was && f.now:
+			diffs = append(diffs, "without "+f.name)
+		}
+	}
+	if len(diffs) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "brainalign: warning: the sweep %s chose the layers with another model than predict fits: %s (give predict the sweep's model flags)\n",
+			sw.Dir, strings.Join(diffs, "; "))
+	}
 }
