@@ -19,6 +19,7 @@ type Workload struct {
 	Inner       engine.Inner
 	Precision   engine.Precision
 	SharedAlpha bool
+	Standardize bool // features standardised per training fold (engine.Options.Standardize)
 	Seed        uint64
 }
 
@@ -63,7 +64,8 @@ func (w Workload) Options() (engine.Options, error) {
 	if alphas == nil {
 		alphas = engine.DefaultAlphas()
 	}
-	return engine.Options{Folds: folds, Alphas: alphas, Inner: w.Inner, Precision: w.Precision, SharedAlpha: w.SharedAlpha}, nil
+	return engine.Options{Folds: folds, Alphas: alphas, Inner: w.Inner, Precision: w.Precision, SharedAlpha: w.SharedAlpha,
+		Standardize: w.Standardize}, nil
 }
 
 // String describes the workload in one line.
@@ -76,7 +78,11 @@ func (w Workload) String() string {
 	if na == 0 {
 		na = 9
 	}
-	return fmt.Sprintf("%s: n=%d d=%d m=%d, %d folds, %d penalties, inner %s, %s", w.Name, w.N, w.D, w.M, k, na, w.Inner, w.Precision)
+	s := fmt.Sprintf("%s: n=%d d=%d m=%d, %d folds, %d penalties, inner %s, %s", w.Name, w.N, w.D, w.M, k, na, w.Inner, w.Precision)
+	if w.Standardize {
+		s += ", standardized features"
+	}
+	return s
 }
 
 // Flops predicts the floating-point operations of the large products for exact LOO (or GCV):

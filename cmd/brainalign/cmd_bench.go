@@ -32,6 +32,7 @@ func init() {
 			&cli.StringFlag{Name: "alphas", Value: "logspace:0:8:9", Usage: "penalty grid"},
 			&cli.StringFlag{Name: "inner", Value: "loo", Usage: "loo, gcv or kfold:K"},
 			&cli.BoolFlag{Name: "shared-alpha", Usage: "one penalty for all targets"},
+			&cli.BoolFlag{Name: "standardize", Usage: "standardise the features on each training fold (encode's --standardize)"},
 			&cli.StringFlag{Name: "precision", Value: "float32", Usage: "float32, float64, or tf32 (cuda)"},
 			&cli.BoolFlag{Name: "tf32", Usage: "shorthand for --precision tf32"},
 			&cli.StringFlag{Name: "device", Value: defaultDevice, Usage: "engine: cpu, or cuda[:N] in a cuda build"},
@@ -77,7 +78,7 @@ func runBench(c *cli.Context) error {
 	if k := c.Int("folds"); k < 2 {
 		return usageError("--folds: need at least 2, got %d", k)
 	}
-	w.Folds, w.Seed, w.SharedAlpha = c.Int("folds"), c.Uint64("seed"), c.Bool("shared-alpha")
+	w.Folds, w.Seed, w.SharedAlpha, w.Standardize = c.Int("folds"), c.Uint64("seed"), c.Bool("shared-alpha"), c.Bool("standardize")
 	if w.Alphas, err = engine.ParseAlphas(c.String("alphas")); err != nil {
 		return usageError("--alphas: %v", err)
 	}
