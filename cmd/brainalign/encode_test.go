@@ -118,8 +118,13 @@ func TestEncodeSaysDroppedDirections(t *testing.T) {
 		must(t, array.WriteNPY(p, []int{80, 6}, x))
 		stdout := mustRun(t, "encode", "--features", p, "--brain", yp, "--out", filepath.Join(dir, c.name), "--precision", "float64")
 		if !strings.Contains(stdout, "note: directions of the activations numerically zero were dropped (up to 1 in a training fold") ||
-			!strings.Contains(stdout, "standardise such features") {
+			!strings.Contains(stdout, "(--standardize them)") {
 			t.Errorf("%s column: %s", c.name, stdout)
+		}
+		// standardised, the tiny column is a direction like the others; a duplicate stays one
+		stdout = mustRun(t, "encode", "--features", p, "--brain", yp, "--out", filepath.Join(dir, c.name+"-std"), "--precision", "float64", "--standardize")
+		if dropped := strings.Contains(stdout, "were dropped"); dropped != (c.name == "duplicated") {
+			t.Errorf("%s column, --standardize: %s", c.name, stdout)
 		}
 	}
 	a.Close()

@@ -179,5 +179,5 @@ func csvCell(s string) string {
 func droppedNote(most int) string {
 	return fmt.Sprintf("directions of the activations numerically zero were dropped (up to %d in a training fold; dropped_directions in the records): "+
 		"images whose activations repeat or are combinations of others (the same image twice), duplicated or constant features, "+
-		"or features whose scales differ by about 1e6 or more, whose smallest directions float64 cannot resolve (standardise such features)", most)
+		"or features whose scales differ by about 1e6 or more, whose smallest directions float64 cannot resolve (--standardize them)", most)
 }
