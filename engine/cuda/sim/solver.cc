@@ -10,7 +10,9 @@
 #include <lapacke.h>
 #include <stdio.h>
 
+#include <algorithm>
 #include <set>
+#include <vector>
 
 #include "sim.h"
 
@@ -72,7 +74,22 @@ cusolverStatus_t syevd(const char* call, cusolverDnHandle_t h, cusolverEigMode_t
         return CUSOLVER_STATUS_EXECUTION_FAILED;
     }
     char jz = jobz == CUSOLVER_EIG_MODE_VECTOR ? 'V' : 'N', ul = uplo == CUBLAS_FILL_MODE_LOWER ? 'L' : 'U';
-    cudasim_later(h->stream, [=] { *info = n == 0 ? 0 : lapack(LAPACK_COL_MAJOR, jz, ul, n, a, lda, w); });
+    cudasim_later(h->stream, [=] {
+        if (n == 0) {
+            *info = 0;
+            return;
+        }
+        // LAPACK solves copies of A and W with room past their ends: OpenBLAS's kernels may read
+        // a few elements beyond the arrays they are given (its generic "Prescott" kernels, which
+        // it picks on CPUs it does not know, do in ssyevd), which the guard page after every
+        // device buffer would turn into a crash that is no fault of the engine's.
+        const size_t extent = (size_t)(n - 1) * lda + n, pad = 256;
+        std::vector<T> ca(a, a + extent), cw((size_t)n + pad);
+        ca.resize(extent + pad);
+        *info = lapack(LAPACK_COL_MAJOR, jz, ul, n, ca.data(), lda, cw.data());
+        for (int j = 0; j < n; j++) std::copy(ca.begin() + (size_t)j * lda, ca.begin() + (size_t)j * lda + n, a + (size_t)j * lda);
+        std::copy(cw.begin(), cw.begin() + n, w);
+    });
     return CUSOLVER_STATUS_SUCCESS;
 }
 
