@@ -76,15 +76,15 @@ var symEigen = func(ctx context.Context, n int, a []float64, w []float64) error 
 // eigenStops says whether symEigen stops early for a done context (false for LAPACKE).
 var eigenStops = true
 
-// gramProduct computes C = A A^T (size x size) for the row-major A (size x k), given A^T (k x
-// size) too: only the row blocks on and right of the diagonal are multiplied, half a product's
-// flops, and the lower triangle is copied from the upper. Each element is the same sum in the
-// same order as in mul(size, size, k, a, at, 0, c), so the result is too.
-func gramProduct(size, k int, a, at, c []float64) {
+// gramProduct computes C = A A^T + beta C (size x size, symmetric) for the row-major A (size x
+// k), given A^T (k x size) too: only the row blocks on and right of the diagonal are multiplied,
+// half a product's flops, and the lower triangle is copied from the upper. Each element is the
+// same sum in the same order as in mul(size, size, k, a, at, beta, c), so the result is too.
+func gramProduct(size, k int, a, at, c []float64, beta float64) {
 	const bs = 512
 	for i := 0; i < size; i += bs {
 		b := min(bs, size-i)
-		level3.Dgemm(blas.NoTrans, blas.NoTrans, b, size-i, k, 1, a[i*k:], k, at[i:], size, 0, c[i*size+i:], size)
+		level3.Dgemm(blas.NoTrans, blas.NoTrans, b, size-i, k, 1, a[i*k:], k, at[i:], size, beta, c[i*size+i:], size)
 	}
 	const ts = 32 // the mirror in tiles, for cache reuse on both sides
 	for i0 := 0; i0 < size; i0 += ts {

@@ -39,7 +39,7 @@ func TestGramProduct(t *testing.T) {
 					for i := range got {
 						got[i] = math.NaN() // every element must be written
 					}
-					gramProduct(size, k, a, at, got)
+					gramProduct(size, k, a, at, got, 0)
 					full := make([]float64, size*size)
 					mul(size, size, k, a, at, 0, full)
 					if (sameBitsAnyCores || gonumProducts) && !slices.Equal(got, full) { // OpenBLAS's kernels depend on the shape
@@ -49,6 +49,21 @@ func TestGramProduct(t *testing.T) {
 						for j := i; j < size; j++ {
 							if g, w := got[i*size+j], want[i*size+j]; math.Abs(g-w) > 1e-12*float64(k) || g != got[j*size+i] {
 								t.Fatalf("gonum %v, size %d, k %d: C[%d][%d] = %g (C[%d][%d] = %g), want %g",
+									gonumProducts, size, k, i, j, g, j, i, got[j*size+i], w)
+							}
+						}
+					}
+					// accumulated (the dual decomposition's blocks of features): 2 A A^T, as the
+					// full product accumulates it, symmetric to the bit
+					gramProduct(size, k, a, at, got, 1)
+					mul(size, size, k, a, at, 1, full)
+					if (sameBitsAnyCores || gonumProducts) && !slices.Equal(got, full) {
+						t.Errorf("gonum %v, size %d, k %d: accumulated, differs from the full product", gonumProducts, size, k)
+					}
+					for i := 0; i < size; i++ {
+						for j := i; j < size; j++ {
+							if g, w := got[i*size+j], 2*want[i*size+j]; math.Abs(g-w) > 2e-12*float64(k) || g != got[j*size+i] {
+								t.Fatalf("gonum %v, size %d, k %d, accumulated: C[%d][%d] = %g (C[%d][%d] = %g), want %g",
 									gonumProducts, size, k, i, j, g, j, i, got[j*size+i], w)
 							}
 						}

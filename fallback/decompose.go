@@ -49,12 +49,16 @@ func splitBytes(ntr, nte, d int, es int64) int64 {
 }
 
 // decomposeBytes is the working memory decompose holds while it runs (on top of what the
-// decomposition keeps): the centred training and test rows, the transposed training rows, the
-// Gram matrix and the eigensolver's workspace, and with fewer rows than features the test rows'
-// kernel with the training rows.
+// decomposition keeps): the prepared training and test rows (a block of featureBlock features
+// at a time with no more training rows than features) with the training rows' transpose, the
+// features' means and factors, the Gram matrix and the eigensolver's workspace, and with fewer
+// rows than features the test rows' kernel with the training rows.
 func decomposeBytes(ntr, nte, d int) int64 {
-	size := min(ntr, d)
-	n := 8*int64(2*ntr+nte)*int64(d) + 8*int64(size)*int64(size) + eigen.WorkspaceBytes(size)
+	size, width := min(ntr, d), d
+	if ntr <= d {
+		width = min(d, featureBlock)
+	}
+	n := 8*int64(2*ntr+nte)*int64(width) + 16*int64(d) + 8*int64(size)*int64(size) + eigen.WorkspaceBytes(size)
 	if ntr <= d {
 		n += 8 * int64(nte) * int64(ntr)
 	}
@@ -77,61 +81,56 @@ func decompose(ctx context.Context, x engine.Matrix, train, test []int, prep row
 	return decomposeFrom(ctx, x, train, x, test, prep, false)
 }
 
+// featureBlock is how many features the dual decomposition (no more training rows than
+// features) prepares at a time: its Gram matrix Xc Xc^T and the test rows' kernel with the
+// training rows are sums over the features, accumulated a block at a time, so that wide
+// activations (flattened feature maps of 1e5-1e6 features) never need their prepared rows
+// whole, twice (with the transpose) and in float64. A constant, never sized from the memory
+// limit: results are the same bits whatever --memory is, and activations of up to featureBlock
+// features are summed in one block, as before blocks. Tests lower it.
+var featureBlock = 4096
+
 // decomposeFrom is decompose with the test rows taken from xt (Predict's new stimuli), and with
 // keepV the model's parts (decomposition.v, xmean).
 func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.Matrix, test []int, prep rowPrep, keepV bool) (*decomposition, error) {
 	intercept := prep.intercept
 	ntr, nte, d := len(train), len(test), x.Cols
-	xtr := make([]float64, ntr*d)
-	xte := make([]float64, nte*d)
-	x.GatherRows(train, xtr)
-	if nte > 0 {
-		xt.GatherRows(test, xte)
-	}
-	mu := make([]float64, d)
-	if intercept {
-		for i := 0; i < ntr; i++ {
-			for j, v := range xtr[i*d : (i+1)*d] {
-				mu[j] += v
-			}
-		}
-		for j := range mu {
-			mu[j] /= float64(ntr)
-		}
-		for _, m := range [][]float64{xtr, xte} {
-			for k := range m {
-				m[k] -= mu[k%d]
-			}
-		}
-	}
 	dec := &decomposition{ntr: ntr, nte: nte, intercept: intercept}
-	if prep.standardize {
-		dec.scale = prep.scale
-		if dec.scale == nil {
-			var means []float64
-			if intercept {
-				means = mu
-			}
-			dec.scale = standardScales(xtr, ntr, d, means)
-		}
-		for _, m := range [][]float64{xtr, xte} {
-			for k := range m {
-				m[k] *= dec.scale[k%d]
-			}
-		}
-	}
-	xtrT := transpose(ntr, d, xtr)
+	rows := newRowPreparer(x, train, xt, test, prep)
+	dec.scale = rows.scale
 
 	primal := ntr > d
 	size := ntr
 	var gram []float64
+	var xtr, xte, xtrT []float64 // primal: the prepared rows, whole
+	var kte []float64            // dual: the test rows' kernel with the training rows (nte x ntr)
 	if primal {
 		size = d
+		xtr, xte = rows.block(0, d)
+		xtrT = transpose(ntr, d, xtr)
 		gram = make([]float64, d*d)
-		gramProduct(d, ntr, xtrT, xtr, gram) // Xc^T Xc
+		gramProduct(d, ntr, xtrT, xtr, gram, 0) // Xc^T Xc
 	} else {
 		gram = make([]float64, ntr*ntr)
-		gramProduct(ntr, d, xtr, xtrT, gram) // Xc Xc^T
+		if nte > 0 {
+			kte = make([]float64, nte*ntr)
+		}
+		for c0 := 0; c0 < d; c0 += featureBlock {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			c1 := min(d, c0+featureBlock)
+			btr, bte := rows.block(c0, c1)
+			btrT := transpose(ntr, c1-c0, btr)
+			beta := 1.0 // sums over the blocks of features
+			if c0 == 0 {
+				beta = 0
+			}
+			gramProduct(ntr, c1-c0, btr, btrT, gram, beta) // Xc Xc^T
+			if nte > 0 {
+				mul(nte, ntr, c1-c0, bte, btrT, beta, kte)
+			}
+		}
 	}
 	lambda := make([]float64, size)
 	if err := symEigen(ctx, size, gram, lambda); err != nil {
@@ -196,19 +195,21 @@ func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.
 		// U = Q; V = Xc^T U diag(1/s), so P = (Xtest_c Xc^T) U diag(1/s).
 		copy(dec.u, vecs)
 		if nte > 0 {
-			kte := make([]float64, nte*ntr)
-			mul(nte, ntr, d, xte, xtrT, 0, kte)
 			mul(nte, r, ntr, kte, dec.u, 0, dec.p)
 			scaleCols(dec.p, r, dec.s2, func(s2 float64) float64 { return 1 / math.Sqrt(s2) })
 		}
 		if keepV {
 			dec.v = make([]float64, d*r)
-			mul(d, r, ntr, xtrT, dec.u, 0, dec.v)
+			for c0 := 0; c0 < d; c0 += featureBlock { // V's rows a block of features at a time
+				c1 := min(d, c0+featureBlock)
+				btr, _ := rows.block(c0, c1)
+				mul(c1-c0, r, ntr, transpose(ntr, c1-c0, btr), dec.u, 0, dec.v[c0*r:c1*r])
+			}
 			scaleCols(dec.v, r, dec.s2, func(s2 float64) float64 { return 1 / math.Sqrt(s2) })
 		}
 	}
 	if keepV {
-		dec.xmean = mu
+		dec.xmean = rows.mu
 		if dec.scale != nil {
 			// the weights apply to the features as given: V's row j times feature j's scale
 			for k := range dec.v {
@@ -221,6 +222,80 @@ func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.
 		dec.u2[k] = v * v
 	}
 	return dec, nil
+}
+
+// rowPreparer prepares blocks of features of the training and test rows as rowPrep says. The
+// means (mu, zero without an intercept) and factors (scale, nil unless standardised) of a
+// block's features are taken from its training rows when first prepared (an outer split's own
+// factors), and reused when it is prepared again (the dual decomposition's second pass, for V).
+type rowPreparer struct {
+	x, xt       engine.Matrix
+	train, test []int
+	prep        rowPrep
+	mu, scale   []float64
+	known       []bool // per feature: mu (and an own scale) computed
+}
+
+func newRowPreparer(x engine.Matrix, train []int, xt engine.Matrix, test []int, prep rowPrep) *rowPreparer {
+	p := &rowPreparer{x: x, xt: xt, train: train, test: test, prep: prep, mu: make([]float64, x.Cols), known: make([]bool, x.Cols)}
+	if prep.standardize {
+		p.scale = prep.scale
+		if p.scale == nil {
+			p.scale = make([]float64, x.Cols)
+		}
+	}
+	return p
+}
+
+// block returns features [c0, c1) of the training rows (ntr x w, row-major, w = c1-c0) and of
+// the test rows (nte x w), centred and standardised.
+func (p *rowPreparer) block(c0, c1 int) (xtr, xte []float64) {
+	ntr, nte, w := len(p.train), len(p.test), c1-c0
+	xtr = make([]float64, ntr*w)
+	xte = make([]float64, nte*w)
+	p.x.GatherCols64(p.train, c0, c1, xtr)
+	if nte > 0 {
+		p.xt.GatherCols64(p.test, c0, c1, xte)
+	}
+	mu := p.mu[c0:c1]
+	if !p.known[c0] { // blocks are prepared whole: the first feature stands for all
+		if p.prep.intercept {
+			for i := 0; i < ntr; i++ {
+				for j, v := range xtr[i*w : (i+1)*w] {
+					mu[j] += v
+				}
+			}
+			for j := range mu {
+				mu[j] /= float64(ntr)
+			}
+		}
+	}
+	if p.prep.intercept {
+		for _, m := range [][]float64{xtr, xte} {
+			for k := range m {
+				m[k] -= mu[k%w]
+			}
+		}
+	}
+	if p.scale != nil {
+		scale := p.scale[c0:c1]
+		if p.prep.scale == nil && !p.known[c0] { // an own scale, from the (centred) training rows
+			var means []float64
+			if p.prep.intercept {
+				means = mu
+			}
+			copy(scale, standardScales(xtr, ntr, w, means))
+		}
+		for _, m := range [][]float64{xtr, xte} {
+			for k := range m {
+				m[k] *= scale[k%w]
+			}
+		}
+	}
+	for j := c0; j < c1; j++ {
+		p.known[j] = true
+	}
+	return xtr, xte
 }
 
 // standardScales returns engine.StandardScale of each column of the training rows x (ntr x d,
