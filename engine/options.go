@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -323,6 +324,44 @@ func (o Options) Summary() OptionsSummary {
 		s.FoldSizes = append(s.FoldSizes, len(f.Test))
 	}
 	return s
+}
+
+// ModelDiff lists how the model of now differs from o's, in the flags' words ("--standardize
+// on, now off"): the penalty grid, the inner selection, a shared penalty, the intercept and
+// standardised features (not the folds or the precision). Nil when the models are the same.
+func (o OptionsSummary) ModelDiff(now OptionsSummary) []string {
+	var diffs []string
+	if !slices.Equal(o.Alphas, now.Alphas) {
+		diffs = append(diffs, fmt.Sprintf("--alphas %s, now %s", formatAlphas(o.Alphas), formatAlphas(now.Alphas)))
+	}
+	if o.Inner != now.Inner {
+		diffs = append(diffs, fmt.Sprintf("--inner %s, now %s", o.Inner, now.Inner))
+	}
+	onOff := func(b bool) string {
+		if b {
+			return "on"
+		}
+		return "off"
+	}
+	for _, f := range []struct {
+		flag     string
+		was, now bool
+	}{{"--shared-alpha", o.SharedAlpha, now.SharedAlpha}, {"--no-intercept", !o.Intercept, !now.Intercept},
+		{"--standardize", o.Standardize, now.Standardize}} {
+		if f.was != f.now {
+			diffs = append(diffs, fmt.Sprintf("%s %s, now %s", f.flag, onOff(f.was), onOff(f.now)))
+		}
+	}
+	return diffs
+}
+
+// formatAlphas renders a penalty grid as --alphas takes it: 1,10,100.
+func formatAlphas(a []float64) string {
+	parts := make([]string, len(a))
+	for i, v := range a {
+		parts[i] = strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
 }
 
 // FormatBytes renders a byte count for messages: 512 B, 3.2 MiB, 1.5 GiB.

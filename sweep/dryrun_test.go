@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -115,7 +116,20 @@ func TestDryRunPredictsRun(t *testing.T) {
 	other := config(t, out, p, y, nil)
 	other.Options.Alphas = []float64{1, 10, 100}
 	other.Fingerprint = sweep.Fingerprint(y, other.Options)
-	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), "holds a sweep of other brain data or options") {
+	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), "holds a sweep of other options: --alphas 1,100, now 1,10,100 (fingerprint") {
+		t.Errorf("dry run into another sweep's folder: %v", err)
+	}
+	// Standardised features and another precision: both named
+	other = config(t, out, p, y, nil)
+	other.Options.Standardize, other.Options.Precision = true, engine.Float64
+	other.Fingerprint = sweep.Fingerprint(y, other.Options)
+	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), "holds a sweep of other options: --standardize off, now on; --precision float32, now float64 (fingerprint") {
+		t.Errorf("dry run into another sweep's folder: %v", err)
+	}
+	// Other brain data of the same shape and options: not options
+	other = config(t, out, p, y, nil)
+	other.Fingerprint = "0123456789abcdef"
+	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), "holds a sweep of other brain data or options (fingerprint") {
 		t.Errorf("dry run into another sweep's folder: %v", err)
 	}
 }

@@ -599,6 +599,19 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	return rep, nil
 }
 
+// optionDiffs lists how this run's options differ from an earlier sweep's: its model's, the
+// folds, the precision.
+func optionDiffs(old, now *Manifest) []string {
+	diffs := old.Options.ModelDiff(now.Options)
+	if !slices.Equal(old.Options.FoldSizes, now.Options.FoldSizes) {
+		diffs = append(diffs, fmt.Sprintf("folds of %v held-out rows, now %v", old.Options.FoldSizes, now.Options.FoldSizes))
+	}
+	if old.Options.Precision != now.Options.Precision {
+		diffs = append(diffs, fmt.Sprintf("--precision %s, now %s", old.Options.Precision, now.Options.Precision))
+	}
+	return diffs
+}
+
 // checkEarlier refuses to mix this run's units with those of an earlier sweep in the same
 // folder (its sweep.json at mpath) of other brain data, options, model or layers; man is this
 // run's manifest, which keeps the earlier data digest when this run computed none. vouched
@@ -613,8 +626,12 @@ func checkEarlier(mpath string, man *Manifest) (vouched string, err error) {
 		var old Manifest
 		if err := json.Unmarshal(b, &old); err == nil {
 			if old.Fingerprint != man.Fingerprint {
-				return "", fmt.Errorf("%s: holds a sweep of other brain data or options (fingerprint %s, this run %s); use another --out",
-					mpath, old.Fingerprint, man.Fingerprint)
+				what := "other brain data or options"
+				if diffs := optionDiffs(&old, man); len(diffs) > 0 {
+					what = "other options: " + strings.Join(diffs, "; ")
+				}
+				return "", fmt.Errorf("%s: holds a sweep of %s (fingerprint %s, this run %s); use another --out",
+					mpath, what, old.Fingerprint, man.Fingerprint)
 			}
 			// Sweeps of earlier versions have no digest: only their fingerprint can be compared.
 			if old.DataDigest != "" && man.DataDigest != "" && old.DataDigest != man.DataDigest {

@@ -739,28 +739,7 @@ func identityRows(rows []int, n int) bool {
 // with (penalty grid, inner selection, shared penalty, intercept, standardised features): the
 // layers are then chosen for a model that is not the one fitted. Allowed, as a choice.
 func warnOtherModel(c *cli.Context, sw *sweep.Sweep, opts engine.Options) {
-	was, now := sw.Options, opts.Summary()
-	var diffs []string
-	if !slices.Equal(was.Alphas, now.Alphas) {
-		diffs = append(diffs, fmt.Sprintf("penalties %v, not %v", was.Alphas, now.Alphas))
-	}
-	if was.Inner != now.Inner {
-		diffs = append(diffs, fmt.Sprintf("--inner %s, not %s", was.Inner, now.Inner))
-	}
-	flags := []struct {
-		name     string
-		was, now bool
-	}{{"--shared-alpha", was.SharedAlpha, now.SharedAlpha}, {"--no-intercept", !was.Intercept, !now.Intercept},
-		{"--standardize", was.Standardize, now.Standardize}}
-	for _, f := range flags {
-		switch {
-		case f.was && !f.now:
-			diffs = append(diffs, "with "+f.name)
-		case !f.was && f.now:
-			diffs = append(diffs, "without "+f.name)
-		}
-	}
-	if len(diffs) > 0 {
+	if diffs := sw.Options.ModelDiff(opts.Summary()); len(diffs) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "brainalign: warning: the sweep %s chose the layers with another model than predict fits: %s (give predict the sweep's model flags)\n",
 			sw.Dir, strings.Join(diffs, "; "))
 	}

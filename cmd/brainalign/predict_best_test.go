@@ -282,7 +282,7 @@ func TestPredictBestLayerPlanted(t *testing.T) {
 	// another model than the sweep's: allowed, with a warning naming the differences
 	_, stderr, code := runCLI(t, "predict", "--best-layer", sw, "--features", st.train, "--new-features", st.fresh, "--brain", st.brain,
 		"--out", filepath.Join(st.dir, "pred-other"), "--standardize", "--alphas", "1,100", "--no-intercept")
-	if want := "chose the layers with another model than predict fits: penalties [1 10 100 1000 10000 100000 1e+06 1e+07 1e+08], not [1 100]; without --no-intercept; without --standardize"; code != 0 || !strings.Contains(stderr, want) {
+	if want := "chose the layers with another model than predict fits: --alphas 1,10,100,1000,10000,100000,1e+06,1e+07,1e+08, now 1,100; --no-intercept off, now on; --standardize off, now on"; code != 0 || !strings.Contains(stderr, want) {
 		t.Errorf("predict --best-layer with another model: exit %d, stderr %q; want a warning %q", code, stderr, want)
 	}
 	if _, stderr, code := runCLI(t, "predict", "--best-layer", sw, "--features", st.train, "--new-features", st.fresh, "--brain", st.brain,
