@@ -4,7 +4,12 @@
 // (a kernel or copy that runs past the end of a buffer faults) and filled with 0xff bytes (NaN as
 // floats, -1 as int32), because real device memory is not zeroed. The device's size is
 // CUDASIM_MEMORY (bytes; k, M or G suffix; default 1G): cuMemAlloc fails with
-// CUDA_ERROR_OUT_OF_MEMORY past it and cuMemGetInfo reports what is left. Every call that needs
+// CUDA_ERROR_OUT_OF_MEMORY past it and cuMemGetInfo reports what is left. Page-locked (pinned)
+// host memory (cuMemHostAlloc, cuMemAllocHost) is host memory from mmap too, ending at a guard
+// page and filled with 0xff; CUDASIM_PINNED (bytes, read at each call so that a test can change
+// it; default no limit, 0 refuses every allocation) caps it, as a host short of memory that can
+// be locked fails the call. Freed page-locked memory stays reserved and inaccessible, so a copy
+// from or to it is refused and a host access faults. Every call that needs
 // a context checks that the calling OS thread has one current, as the driver does. Streams run
 // their work at once, in the calling thread, so the simulator cannot find a missing
 // synchronisation; events keep the wall-clock time of their record.
@@ -69,10 +74,20 @@ struct Allocation {
     size_t charged;  // against CUDASIM_MEMORY
 };
 
+// HostAllocation is page-locked host memory (cuMemHostAlloc), ending at a guard page.
+struct HostAllocation {
+    uintptr_t base;  // the mapping, guard page included
+    size_t mapped;
+    size_t bytes;  // from the pointer to the guard page
+};
+
 std::recursive_mutex mu;  // guards everything below (recursive: queued work calls back in)
 bool initialised;
 std::map<uintptr_t, Allocation> allocations;  // by device pointer
 size_t used, limit;
+std::map<uintptr_t, HostAllocation> pinned;  // live page-locked host memory, by pointer
+std::map<uintptr_t, HostAllocation> freedPinned;  // freed by cuMemFreeHost: reserved, inaccessible
+size_t pinnedUsed;
 std::set<CUctx_st*> contexts;
 std::set<CUstream_st*> streams;
 std::set<CUevent_st*> events;
@@ -107,6 +122,37 @@ bool inRange(uintptr_t p, size_t n) {
     if (it == allocations.begin()) return false;
     --it;
     return p >= it->first && p - it->first + n <= it->second.bytes && n <= it->second.bytes;
+}
+
+// overlapping returns the allocation of m whose [ptr, ptr+bytes) meets [p, p+n), or m.end().
+template <class M>
+typename M::const_iterator overlapping(const M& m, uintptr_t p, size_t n) {
+    auto it = m.upper_bound(p + (n ? n - 1 : 0));
+    if (it == m.begin()) return m.end();
+    --it;
+    return p < it->first + it->second.bytes ? it : m.end();
+}
+
+// Host memory a copy reads or writes: pageable, or inside one live page-locked allocation; a
+// range that meets freed page-locked memory or runs past a live allocation's edge is refused.
+enum HostKind { PAGEABLE, PINNED, REFUSED };
+
+HostKind hostKind(const char* call, uintptr_t p, size_t n) {
+    char why[200];
+    auto f = overlapping(freedPinned, p, n);
+    if (f != freedPinned.end()) {
+        snprintf(why, sizeof why, "%zu bytes at %p: page-locked host memory freed by cuMemFreeHost (allocated at %p)",
+                 n, (void*)p, (void*)f->first);
+        cudasim_fail(call, why);
+        return REFUSED;
+    }
+    auto it = overlapping(pinned, p, n);
+    if (it == pinned.end()) return PAGEABLE;
+    if (p >= it->first && p - it->first + n <= it->second.bytes) return PINNED;
+    snprintf(why, sizeof why, "%zu bytes at %p: past the edge of the page-locked allocation of %zu bytes at %p", n,
+             (void*)p, it->second.bytes, (void*)it->first);
+    cudasim_fail(call, why);
+    return REFUSED;
 }
 
 #define LOCK() std::lock_guard<std::recursive_mutex> lock_(mu)
@@ -311,6 +357,11 @@ CUresult cuCtxDestroy(CUcontext ctx) {
         fprintf(stderr, "cudasim: %zu allocations (%zu bytes) still live when the last context was destroyed\n",
                 allocations.size(), used);
     }
+    if (contexts.empty() && !pinned.empty()) {
+        fprintf(stderr,
+                "cudasim: %zu page-locked host allocations (%zu bytes) still live when the last context was destroyed\n",
+                pinned.size(), pinnedUsed);
+    }
     delete ctx;
     return CUDA_SUCCESS;
 }
@@ -363,7 +414,8 @@ CUresult cuMemFree(CUdeviceptr p) {
     drainAll();  // as the driver, which waits for work that may still use the memory
     auto it = allocations.find((uintptr_t)p);
     if (it == allocations.end()) {
-        cudasim_fail("cuMemFree", "not the start of a live allocation");
+        cudasim_fail("cuMemFree", pinned.count((uintptr_t)p) ? "page-locked host memory (free it with cuMemFreeHost)"
+                                                             : "not the start of a live allocation");
         return CUDA_ERROR_INVALID_VALUE;
     }
     munmap((void*)it->second.base, it->second.mapped);
@@ -381,9 +433,79 @@ CUresult cuMemGetInfo(size_t* free, size_t* total) {
     return CUDA_SUCCESS;
 }
 
+// pinnedLimit is CUDASIM_PINNED, read at each call: the bytes of host memory that may be
+// page-locked (SIZE_MAX when unset; 0 refuses every allocation).
+static bool pinnedLimit(size_t* lim) {
+    const char* s = getenv("CUDASIM_PINNED");
+    if (s == nullptr || *s == 0) {
+        *lim = SIZE_MAX;
+        return true;
+    }
+    *lim = strcmp(s, "0") == 0 ? 0 : parseBytes(s, 0);
+    if (*lim == 0 && strcmp(s, "0") != 0) {
+        fprintf(stderr, "cudasim: CUDASIM_PINNED=%s: want bytes, e.g. 0, 64k or 1G\n", s);
+        return false;
+    }
+    return true;
+}
+
+CUresult cuMemHostAlloc(void** pp, size_t bytes, unsigned int flags) {
+    NEED_CONTEXT();
+    if (!pp || bytes == 0 ||
+        (flags & ~(unsigned)(CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED)))
+        return CUDA_ERROR_INVALID_VALUE;
+    LOCK();
+    size_t lim;
+    if (!pinnedLimit(&lim)) return CUDA_ERROR_INVALID_VALUE;
+    size_t body = (bytes + page - 1) / page * page;
+    if (pinnedUsed + body > lim) return CUDA_ERROR_OUT_OF_MEMORY;
+    void* m = mmap(nullptr, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
+    uintptr_t base = (uintptr_t)m;
+    mprotect((void*)(base + body), page, PROT_NONE);
+    // Ends at the guard page, 256-byte aligned (the driver's are page-aligned: at least that).
+    uintptr_t ptr = (base + body - bytes) & ~(uintptr_t)255;
+    memset((void*)ptr, 0xff, base + body - ptr);
+    pinned[ptr] = HostAllocation{base, body + page, base + body - ptr};
+    pinnedUsed += body;
+    *pp = (void*)ptr;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemAllocHost(void** pp, size_t bytes) { return cuMemHostAlloc(pp, bytes, 0); }
+
+CUresult cuMemFreeHost(void* p) {
+    NEED_CONTEXT();
+    LOCK();
+    drainAll();  // as cuMemFree: queued copies from or to it complete first
+    auto it = pinned.find((uintptr_t)p);
+    if (it == pinned.end()) {
+        const char* why = "not the start of a live page-locked allocation (cuMemHostAlloc, cuMemAllocHost)";
+        if (freedPinned.count((uintptr_t)p)) {
+            why = "page-locked host memory already freed";
+        } else if (inRange((uintptr_t)p, 1)) {
+            why = "device memory (free it with cuMemFree)";
+        }
+        cudasim_fail("cuMemFreeHost", why);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    // The pages go back, the addresses stay reserved and inaccessible: never reused, so a later
+    // copy is refused and a host access faults.
+    HostAllocation a = it->second;
+    mmap((void*)a.base, a.mapped, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    pinnedUsed -= a.mapped - page;
+    pinned.erase(it);
+    freedPinned[(uintptr_t)p] = a;
+    return CUDA_SUCCESS;
+}
+
 // copy: a host-to-device copy from pageable memory takes the host data at the call and writes
 // the device when its turn comes; a device-to-host copy to pageable memory returns when done
-// (so it waits for the stream), as the driver does for pageable host memory.
+// (so it waits for the stream), as the driver does for pageable host memory. With page-locked
+// host memory both are queued whole, as the DMA engine runs them: a host-to-device copy reads the
+// host memory when its turn comes (rewriting it before the copy is known done changes what
+// arrives), a device-to-host copy returns at once (the host must wait for the stream or an
+// event before reading the data).
 static CUresult copy(const char* call, void* dst, bool dstDev, const void* src, bool srcDev, size_t n,
                      CUstream s) {
     NEED_CONTEXT();
@@ -398,7 +520,14 @@ static CUresult copy(const char* call, void* dst, bool dstDev, const void* src, 
         cudasim_fail(call, why);
         return CUDA_ERROR_INVALID_VALUE;
     }
-    if (!srcDev) {
+    HostKind host = PAGEABLE;
+    if (!srcDev || !dstDev) {
+        host = hostKind(call, srcDev ? (uintptr_t)dst : (uintptr_t)src, n);
+        if (host == REFUSED) return CUDA_ERROR_INVALID_VALUE;
+    }
+    if (host == PINNED) {
+        enqueue(s, [dst, src, n] { memcpy(dst, src, n); });
+    } else if (!srcDev) {
         auto data = std::make_shared<std::vector<char>>((const char*)src, (const char*)src + n);
         enqueue(s, [dst, data] { memcpy(dst, data->data(), data->size()); });
     } else if (!dstDev) {
