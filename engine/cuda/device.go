@@ -54,11 +54,17 @@ type device struct {
 	sizes      map[cu.DevicePtr]int64
 	failAllocs int
 	onGemm     func(gemmShape) // tests: sees every product cuBLAS is asked for
+
+	// Page-locked host memory (the streamed brain data's staging buffers, pinned.go), by
+	// pointer, and its total.
+	pinned      map[unsafe.Pointer]int64
+	pinnedBytes int64
 }
 
 // newDevice starts the context thread for device ord.
 func newDevice(ord int) (*device, error) {
-	d := &device{ord: ord, work: make(chan func()), done: make(chan struct{}), sizes: map[cu.DevicePtr]int64{}}
+	d := &device{ord: ord, work: make(chan func()), done: make(chan struct{}), sizes: map[cu.DevicePtr]int64{},
+		pinned: map[unsafe.Pointer]int64{}}
 	errc := make(chan error)
 	go d.loop(errc)
 	if err := <-errc; err != nil {
@@ -197,6 +203,9 @@ func (d *device) teardown() {
 			d.free(p)
 		}
 	}
+	for p, n := range d.pinned { // sessions left open: their staging buffers
+		d.freePinned(&pinnedBuf{p, n})
+	}
 	for i := range d.events {
 		cu.DestroyEvent(&d.events[i])
 	}
@@ -319,8 +328,9 @@ func (p *pool) release() {
 	p.ptrs = nil
 }
 
-// upload copies a Go slice to the device on stream s (asynchronous with respect to the device;
-// from pageable memory the driver stages the copy before returning).
+// upload copies a host slice to the device on stream s (asynchronous with respect to the device;
+// from pageable memory the driver stages the copy before returning, from page-locked memory
+// (pinned.go) it reads src when the copy runs: src must not change until the stream is past it).
 func upload[T any](dst cu.DevicePtr, src []T, s cu.Stream) error {
 	if len(src) == 0 {
 		return nil

@@ -141,6 +141,9 @@ type session struct {
 	shift    []float64
 	openTime time.Duration
 	closed   bool
+	// streamed: the host staging buffers of the target batches in page-locked memory, kept
+	// from one Score to the next (pinned.go); none where the driver refused them
+	staging [2]pinnedBuf
 
 	// The matrix announced by Prepare (engine.Preparer; set from any goroutine) and the number
 	// of withdrawals (Prepare(Matrix{})); on the context thread, the factorisation of an
@@ -194,6 +197,7 @@ func (s *session) Close() error {
 		s.dropAhead()
 		s.e.dev.free(s.dy)
 		s.dy = 0
+		s.releaseStaging()
 		return nil
 	})
 }
@@ -363,11 +367,13 @@ func everyRow(n int) []int {
 // the conversion (never in place).
 func stageCols(y engine.Matrix, rows []int, c0, c1 int, t dtype, shift []float64, buf any) any {
 	w := c1 - c0
-	whole := !y.ColMajor && c0 == 0 && c1 == y.Cols && len(rows) == y.Rows
-	if t == f32 {
-		if whole && y.F32 != nil && shift == nil {
+	if inPlace(y, rows, c0, c1, t, shift) {
+		if t == f32 {
 			return y.F32
 		}
+		return y.F64
+	}
+	if t == f32 {
 		b, _ := buf.([]float32)
 		if cap(b) < len(rows)*w {
 			b = make([]float32, len(rows)*w)
@@ -380,9 +386,6 @@ func stageCols(y engine.Matrix, rows []int, c0, c1 int, t dtype, shift []float64
 		}
 		return b
 	}
-	if whole && y.F64 != nil {
-		return y.F64
-	}
 	b, _ := buf.([]float64)
 	if cap(b) < len(rows)*w {
 		b = make([]float64, len(rows)*w)
@@ -390,6 +393,18 @@ func stageCols(y engine.Matrix, rows []int, c0, c1 int, t dtype, shift []float64
 	b = b[:len(rows)*w]
 	y.GatherCols64(rows, c0, c1, b)
 	return b
+}
+
+// inPlace reports whether stageCols returns y's own data: a whole row-major matrix of type t,
+// unshifted.
+func inPlace(y engine.Matrix, rows []int, c0, c1 int, t dtype, shift []float64) bool {
+	if y.ColMajor || c0 != 0 || c1 != y.Cols || len(rows) != y.Rows {
+		return false
+	}
+	if t == f32 {
+		return y.F32 != nil && shift == nil
+	}
+	return y.F64 != nil
 }
 
 func uploadAny(dst cu.DevicePtr, src any, s cu.Stream) error {

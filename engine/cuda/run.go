@@ -38,10 +38,11 @@ type runner struct {
 
 	// streamed brain data: double-buffered host staging (the device copies are the batch's
 	// staged buffers); copied[k] marks the end of the upload from host[k] on the copy stream
-	allRows []int
-	host    [2]any
-	copied  [2]cu.Event
-	pending func() error // the next batch's upload, issued by presync
+	allRows    []int
+	host       [2]any
+	copied     [2]cu.Event
+	pending    *nextUpload // the next batch's upload, issued by presync
+	pinRefused bool        // the staging buffers stay pageable in this Score (pinned.go)
 
 	// the next fold's factorisation, allocated before this fold's batches and queued on the
 	// decomposition stream at this fold's first read-back (presync), after its products
@@ -67,6 +68,7 @@ func (r *runner) run() (*engine.Result, error) {
 	var keep pool
 	keep.d = d
 	defer func() {
+		r.dropPending()
 		d.compute.Synchronize()
 		d.copy.Synchronize()
 		r.next.release(d)
@@ -395,29 +397,14 @@ func (r *runner) forBatches(b *batch, fn func(c0, mb int, ysrc cu.DevicePtr, ldy
 			if err := r.copied[k2].Synchronize(); err != nil { // the upload from host[k2] is done
 				return fmt.Errorf("cuda engine: %w", err)
 			}
-			type gathered struct {
-				buf any
-				dt  time.Duration
-			}
 			ch := make(chan gathered, 1)
-			old := r.host[k2]
+			old := r.stagingBuf(b, k2)
 			go func() {
 				t0 := time.Now()
 				h := stageCols(r.s.y, r.allRows, next, next+nmb, r.t, r.s.shift, old)
 				ch <- gathered{h, time.Since(t0)}
 			}()
-			r.pending = func() error {
-				g := <-ch
-				r.host[k2] = g.buf
-				r.tm.Transfer += g.dt
-				if err := uploadAny(b.staged[k2], g.buf, d.copy); err != nil {
-					return err
-				}
-				if err := r.copied[k2].Record(d.copy); err != nil {
-					return fmt.Errorf("cuda engine: event: %w", err)
-				}
-				return nil
-			}
+			r.pending = &nextUpload{k: k2, dst: b.staged[k2], gather: ch}
 		}
 		err := fn(c0, mb, ysrc, ldy)
 		if perr := r.presync(); err == nil {
@@ -430,6 +417,37 @@ func (r *runner) forBatches(b *batch, fn func(c0, mb int, ysrc cu.DevicePtr, ldy
 	return nil
 }
 
+// gathered is a batch's targets gathered on the host (stageCols) and the time it took.
+type gathered struct {
+	buf any
+	dt  time.Duration
+}
+
+// nextUpload is the next batch's upload into staging slot k (device buffer dst), once the host
+// gather running on another goroutine has sent its buffer on gather.
+type nextUpload struct {
+	k      int
+	dst    cu.DevicePtr
+	gather <-chan gathered
+}
+
+// wait waits for the gather and takes its buffer back as host[k] (the goroutine no longer
+// writes it: the buffer may be refilled, or freed).
+func (u *nextUpload) wait(r *runner) any {
+	g := <-u.gather
+	r.host[u.k] = g.buf
+	r.tm.Transfer += g.dt
+	return g.buf
+}
+
+// dropPending waits for a pending gather whose upload will not be issued.
+func (r *runner) dropPending() {
+	if u := r.pending; u != nil {
+		r.pending = nil
+		u.wait(r)
+	}
+}
+
 // presync issues the pending upload of the next batch, if any, and the next fold's
 // factorisation, if not yet queued (called before a batch's results are read back, which waits
 // for its compute: the work queued before it is then on the device's queues).
@@ -439,18 +457,26 @@ func (r *runner) presync() error {
 			layer := r.next.layer != nil
 			r.dropNext()
 			if !errors.Is(err, errDeviceOOM) && !layer {
+				r.dropPending()
 				return err
 			}
 			// out of memory in a library's workspace: the next fold is factorised when it
 			// comes; the next matrix's work (withdrawn, or any error) is given up
 		}
 	}
-	p := r.pending
+	u := r.pending
 	r.pending = nil
-	if p == nil {
+	if u == nil {
 		return nil
 	}
-	return p()
+	buf := u.wait(r)
+	if err := uploadAny(u.dst, buf, r.d.copy); err != nil {
+		return err
+	}
+	if err := r.copied[u.k].Record(r.d.copy); err != nil {
+		return fmt.Errorf("cuda engine: event: %w", err)
+	}
+	return nil
 }
 
 // prefetch gathers targets [c0, c0+mb) of every row on the host and uploads them into staging
@@ -460,6 +486,9 @@ func (r *runner) prefetch(b *batch, k, c0, mb int) error {
 	t0 := time.Now()
 	if err := r.copied[k].Synchronize(); err != nil { // the previous upload from host[k] is done
 		return fmt.Errorf("cuda engine: %w", err)
+	}
+	if !inPlace(r.s.y, r.allRows, c0, c0+mb, r.t, r.s.shift) {
+		r.host[k] = r.stagingBuf(b, k)
 	}
 	h := stageCols(r.s.y, r.allRows, c0, c0+mb, r.t, r.s.shift, r.host[k])
 	if err := uploadAny(b.staged[k], h, d.copy); err != nil {
