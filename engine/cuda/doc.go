@@ -22,7 +22,8 @@
 // all-rows column means taken off in float64 first, see columnShift) and stays resident while activation matrices
 // stream through Score. Targets are processed in batches sized from the free device memory
 // (capped by Options.MemoryLimit); an out-of-memory allocation halves the batch and retries. When
-// Y itself does not fit, it stays on the host and each batch of targets is uploaded in turn, the
-// next batch's copy overlapping the current batch's compute on a second stream. The next fold's
+// Y itself does not fit, it stays on the host and each batch of targets is uploaded in turn, from
+// page-locked host buffers where the driver grants them (pinned.go), the next batch's copy
+// overlapping the current batch's compute on a second stream. The next fold's
 // factorisation runs on a third stream, alongside the current fold's products (runner.fold).
 package cuda
