@@ -96,7 +96,6 @@ func TestPinnedStaging(t *testing.T) {
 		t.Errorf("page-locked memory %d bytes after the session closed, want 0", closed)
 	}
 
-	onSimulator(t, e)
 	for _, c := range []struct {
 		name  string
 		limit string
@@ -107,6 +106,7 @@ func TestPinnedStaging(t *testing.T) {
 		{"second_refused", strconv.FormatInt((staging[0][0].bytes+4095)&^4095, 10), 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			onSimulator(t, e)
 			t.Setenv("CUDASIM_PINNED", c.limit)
 			got, st, open, closed := scoreTwice(t)
 			for i := range got {
