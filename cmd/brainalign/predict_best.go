@@ -272,11 +272,17 @@ func sweepRows(sw *sweep.Sweep, y *input, choice *layerChoice, fit *fittedRows, 
 		for i := range all {
 			all[i] = i
 		}
-		rowMajor := ym
+		// Data in Fortran order (a MATLAB array, a column-major .npy) are held as read, column-major,
+		// and as a row-major copy where a mask (one of every target) or ids took their columns or
+		// rows: the sweep may have held them the other way.
+		rowMajor, other := ym, engine.Matrix{}
 		if ym.ColMajor {
 			rowMajor = subsetRows(ym, all)
+			other = rowMajor
+		} else {
+			other = colMajorCopy(ym)
 		}
-		digests = append(digests, sweep.DataDigest(rowMajor, all))
+		digests = append(digests, sweep.DataDigest(rowMajor, all), sweep.DataDigest(other, nil))
 	}
 	if !slices.Contains(digests, sw.DataDigest) {
 		return engine.Matrix{}, "", fmt.Errorf("--best-layer %s scored other brain data than %s (its sweep.json's data digest: other values, or rows paired otherwise with the features' by their ids): the layers would be chosen on other data; give the brain data, --brain-mask, --features-ids and --brain-ids the sweep scored",
@@ -720,6 +726,26 @@ func elements(shape []int) int {
 		n *= d
 	}
 	return n
+}
+
+// colMajorCopy copies a row-major matrix into a column-major one of the same precision.
+func colMajorCopy(m engine.Matrix) engine.Matrix {
+	out := engine.Matrix{Rows: m.Rows, Cols: m.Cols, ColMajor: true}
+	if m.Is64() {
+		out.F64 = make([]float64, m.Rows*m.Cols)
+	} else {
+		out.F32 = make([]float32, m.Rows*m.Cols)
+	}
+	for i := range m.Rows {
+		for j := range m.Cols {
+			if out.F64 != nil {
+				out.F64[j*m.Rows+i] = m.F64[i*m.Cols+j]
+			} else {
+				out.F32[j*m.Rows+i] = m.F32[i*m.Cols+j]
+			}
+		}
+	}
+	return out
 }
 
 // identityRows reports whether rows are 0, 1, ..., n-1: every row, as stored.

@@ -555,3 +555,55 @@ func TestPredictBestLayerErrors(t *testing.T) {
 		t.Errorf("failed runs left %s behind: %v", out, err)
 	}
 }
+
+// TestPredictBestLayerAllMask: a --brain-mask that selects every target leaves the data the
+// sweep scored, so that a sweep with it and a predict without it (or the other way round) are of
+// the same data, though one holds the targets as a copy and the other as read: brain data in
+// Fortran order (a MATLAB array, a column-major .npy) are read column-major, and the masked copy
+// is row-major. Each pairing predicts what the sweep's own pairing does, bit for bit.
+func TestPredictBestLayerAllMask(t *testing.T) {
+	keepFlagDefaults(t)
+	st := newPlantedStudy(t)
+	// the brain data as a 90 x 24 column-major .npy (numpy's np.asfortranarray), and a mask of
+	// all 24 targets
+	n, m := plantedRows, plantedTargets
+	colMajor := make([]float64, n*m)
+	for i := range n {
+		for j := range m {
+			colMajor[j*n+i] = st.brainValues[i*m+j]
+		}
+	}
+	brain := filepath.Join(st.dir, "fortran.npy")
+	must(t, array.WriteNPY(brain, []int{n, m}, colMajor))
+	b, err := os.ReadFile(brain)
+	must(t, err)
+	header := strings.Replace(string(b[:128]), "'fortran_order': False,", "'fortran_order': True, ", 1)
+	must(t, os.WriteFile(brain, append([]byte(header), b[128:]...), 0o644))
+	if a := readNPY(t, brain); !a.Fortran || a.F64[1] != st.brainValues[m] {
+		t.Fatalf("the fixture is not the brain data in Fortran order: %v", a.Fortran)
+	}
+	all := filepath.Join(st.dir, "all.npy")
+	ones := make([]float64, m)
+	for j := range ones {
+		ones[j] = 1
+	}
+	must(t, array.WriteNPY(all, []int{m}, ones))
+
+	predict := func(sw, name string, extra ...string) []float64 {
+		t.Helper()
+		out := filepath.Join(st.dir, name)
+		mustRun(t, append([]string{"predict", "--best-layer", sw, "--features", st.train, "--new-features", st.fresh, "--brain", brain,
+			"--precision", "float64", "--out", out}, extra...)...)
+		if got := get(t, readJSON(t, filepath.Join(out, "predict.json")), "best_layer", "checked_against_sweep"); got != "data digest" {
+			t.Errorf("%s: checked_against_sweep %v", name, got)
+		}
+		p, _, _ := floats(t, filepath.Join(out, "predictions.npy"))
+		return p
+	}
+	masked := st.sweep(t, "sweep-all", brain, "--brain-mask", all)
+	whole := st.sweep(t, "sweep-whole", brain)
+	want := predict(masked, "masked-masked", "--brain-mask", all)
+	sameBits(t, "a sweep with the mask of all, predict without", predict(masked, "masked-whole"), want)
+	sameBits(t, "a sweep without the mask of all, predict with it", predict(whole, "whole-masked", "--brain-mask", all), want)
+	sameBits(t, "a sweep and predict without a mask", predict(whole, "whole-whole"), want)
+}
