@@ -589,6 +589,13 @@ func chosenSources(flag, path string, s *sweep.Sweep, ck int, used, counts []int
 		return nil, fmt.Errorf("%s %w", flag, err)
 	}
 	cp := &plan.Checkpoints[0]
+	chosen := s.Checkpoints[ck].Name
+	if len(plan.Checkpoints) == 1 && cp.Name != chosen && slices.ContainsFunc(s.Checkpoints, func(c sweep.CheckpointInfo) bool { return c.Name == cp.Name }) {
+		// one checkpoint is taken for the chosen one (a bundle is named as its file), but not one
+		// named as another of the sweep's: a checkpoint's folder
+		return nil, fmt.Errorf("%s %s holds the activations of the sweep's checkpoint %s, not of %s, whose scores chose the layers: give %s's activations (or --checkpoint %s)",
+			flag, path, cp.Name, chosen, chosen, cp.Name)
+	}
 	if len(plan.Checkpoints) > 1 {
 		cp = nil
 		var names []string

@@ -607,3 +607,47 @@ func TestPredictBestLayerAllMask(t *testing.T) {
 	sameBits(t, "a sweep without the mask of all, predict with it", predict(whole, "whole-masked", "--brain-mask", all), want)
 	sameBits(t, "a sweep and predict without a mask", predict(whole, "whole-whole"), want)
 }
+
+// TestPredictBestLayerLoneCheckpoint: activations of one checkpoint (a checkpoint's folder, or a
+// folder holding one) are taken for the checkpoint whose scores chose the layers, as a bundle
+// named otherwise is; but those of another of the sweep's checkpoints are refused, as they are
+// among several: a model of one checkpoint's features would predict from another's.
+func TestPredictBestLayerLoneCheckpoint(t *testing.T) {
+	keepFlagDefaults(t)
+	st := newPlantedStudy(t)
+	// a model of two checkpoints, folders of layer .npy files, the same activations in each
+	model := filepath.Join(st.dir, "model")
+	train, err := array.Open(st.train)
+	must(t, err)
+	defer train.Close()
+	for _, ck := range []string{"step100", "step2000"} {
+		must(t, os.MkdirAll(filepath.Join(model, ck), 0o755))
+		for _, layer := range st.layers {
+			a, err := train.Read(layer)
+			must(t, err)
+			must(t, array.WriteNPY(filepath.Join(model, ck, layer+".npy"), a.Shape, a.F32))
+		}
+	}
+	sw := filepath.Join(st.dir, "sweep")
+	mustRun(t, "sweep", "--features", model, "--brain", st.brain, "--out", sw)
+	// the new stimuli's activations of step100 only, in a folder of checkpoints
+	fresh := filepath.Join(st.dir, "fresh", "step100")
+	must(t, os.MkdirAll(fresh, 0o755))
+	for _, layer := range st.layers {
+		b, err := os.ReadFile(filepath.Join(st.fresh, layer+".npy"))
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(fresh, layer+".npy"), b, 0o644))
+	}
+
+	out := filepath.Join(st.dir, "out")
+	for _, newFeatures := range []string{filepath.Dir(fresh), fresh} {
+		wantError(t, 1, "--new-features "+newFeatures+" holds the activations of the sweep's checkpoint step100, not of step2000, whose scores chose the layers",
+			"predict", "--best-layer", sw, "--features", model, "--new-features", newFeatures, "--brain", st.brain, "--out", out)
+	}
+	wantError(t, 1, "--features "+filepath.Join(model, "step100")+" holds the activations of the sweep's checkpoint step100, not of step2000",
+		"predict", "--best-layer", sw, "--features", filepath.Join(model, "step100"), "--new-features", st.freshNPZ, "--brain", st.brain, "--out", out)
+	// the checkpoint they are of, or a bundle not named after one
+	mustRun(t, "predict", "--best-layer", sw, "--checkpoint", "step100", "--features", model, "--new-features", filepath.Dir(fresh), "--brain", st.brain, "--out", out)
+	mustRun(t, "predict", "--best-layer", sw, "--features", filepath.Join(model, "step2000"), "--new-features", st.freshNPZ, "--brain", st.brain,
+		"--out", filepath.Join(st.dir, "out-bundle"))
+}
