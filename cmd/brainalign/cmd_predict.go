@@ -77,7 +77,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "space", Usage: "also write the predictions as volumes in the space of `FILE` (a NIfTI, MGH, CIFTI or GIFTI file whose voxels, vertices or grayordinates are the targets; repeat for targets joined from several spaces: lh, then rh)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty output directory"},
 			&cli.StringFlag{Name: "best-layer", Category: catBestLayer, Usage: "predict each target from its best layer as scored by the finished sweep in `SWEEP` (brainalign sweep's --out, of the same brain data); --features and --new-features are then the model's activations (bundle or folder, as sweep reads them)"},
-			&cli.StringFlag{Name: "checkpoint", Category: catBestLayer, Usage: "with --best-layer: the sweep checkpoint whose scores choose the layers, by `NAME`, training step or index (default: the last)"},
+			&cli.StringFlag{Name: "checkpoint", Category: catBestLayer, Usage: "with --best-layer: the sweep checkpoint whose scores choose the layers, by `NAME`, training step or index (default: the last; a number that is one checkpoint's step and another's index is refused)"},
 		}, fitFlags()...),
 		Action: runPredict,
 	}, false))

@@ -434,22 +434,27 @@ func openChoosingSweep(dir, checkpoint string) (*sweep.Sweep, int, error) {
 }
 
 // sweepCheckpoint finds a sweep's checkpoint by name, training step or index ("" or "last":
-// the last; -1 too).
+// the last; -1 too). A number that is one checkpoint's step and another's index is refused:
+// the sweep's other commands take it as the index.
 func sweepCheckpoint(s *sweep.Sweep, name string) (int, error) {
 	for i, ck := range s.Checkpoints {
 		if ck.Name == name {
 			return i, nil
 		}
 	}
+	byStep := -1
 	if v, err := strconv.ParseFloat(name, 64); err == nil {
-		for i, ck := range s.Checkpoints {
-			if ck.Step != nil && *ck.Step == v {
-				return i, nil
-			}
-		}
+		byStep = slices.IndexFunc(s.Checkpoints, func(ck sweep.CheckpointInfo) bool { return ck.Step != nil && *ck.Step == v })
 	}
-	if i, err := s.CheckpointIndex(name); err == nil {
-		return i, nil
+	byIndex, err := s.CheckpointIndex(name)
+	switch {
+	case byStep >= 0 && err == nil && byIndex != byStep:
+		return 0, fmt.Errorf("--checkpoint %s: the sweep %s has checkpoint %s at step %s and %s at index %s: give the checkpoint's name",
+			name, s.Dir, s.Checkpoints[byStep].Name, name, s.Checkpoints[byIndex].Name, name)
+	case byStep >= 0:
+		return byStep, nil
+	case err == nil:
+		return byIndex, nil
 	}
 	var have []string
 	for _, ck := range s.Checkpoints {

@@ -651,3 +651,32 @@ func TestPredictBestLayerLoneCheckpoint(t *testing.T) {
 	mustRun(t, "predict", "--best-layer", sw, "--features", filepath.Join(model, "step2000"), "--new-features", st.freshNPZ, "--brain", st.brain,
 		"--out", filepath.Join(st.dir, "out-bundle"))
 }
+
+// TestPredictBestLayerCheckpointNumber: --checkpoint N is a checkpoint's name, else its training
+// step or its index; where N is one checkpoint's step and another's index (epochs counted from 1)
+// it is refused, naming both, rather than taken as the step: sweep's other commands (rank,
+// scaling, compare) take N as the index.
+func TestPredictBestLayerCheckpointNumber(t *testing.T) {
+	keepFlagDefaults(t)
+	st := newPlantedStudy(t)
+	model := filepath.Join(st.dir, "model")
+	b, err := os.ReadFile(st.train)
+	must(t, err)
+	for _, ck := range []string{"epoch1", "epoch2"} {
+		must(t, os.MkdirAll(filepath.Join(model, ck), 0o755))
+		must(t, os.WriteFile(filepath.Join(model, ck, "acts.npz"), b, 0o644))
+	}
+	sw := filepath.Join(st.dir, "sweep")
+	mustRun(t, "sweep", "--features", model, "--brain", st.brain, "--out", sw)
+	args := func(ck, out string) []string {
+		return []string{"predict", "--best-layer", sw, "--checkpoint", ck, "--features", model, "--new-features", st.fresh, "--brain", st.brain,
+			"--out", filepath.Join(st.dir, out)}
+	}
+	wantError(t, 1, "--checkpoint 1: the sweep "+sw+" has checkpoint epoch1 at step 1 and epoch2 at index 1: give the checkpoint's name", args("1", "one")...)
+	for ck, want := range map[string]string{"2": "epoch2", "0": "epoch1", "epoch1": "epoch1", "-1": "epoch2"} {
+		mustRun(t, args(ck, "ck"+ck)...)
+		if got := get(t, readJSON(t, filepath.Join(st.dir, "ck"+ck, "predict.json")), "best_layer", "checkpoint"); got != want {
+			t.Errorf("--checkpoint %s: checkpoint %v, want %s", ck, got, want)
+		}
+	}
+}
