@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/brainalign/brainalign/array"
@@ -273,6 +275,10 @@ func SignificanceMask(g []*Sweep, c int, o MaskOptions) (Mask, error) {
 				for l := 0; l < L; l++ {
 					fs := s.FoldScores[((c*L+l)*F+f)*M : ((c*L+l)*F+f+1)*M]
 					for t, v := range fs {
+						if math.IsNaN(v) || math.IsInf(v, 0) { // fold scores are checked where used (Load)
+							return Mask{}, fmt.Errorf("%s: non-finite value %v at checkpoint %s, layer %s, fold %d, target %s: fold_scores.npy is damaged (merge the sweep again)",
+								filepath.Join(s.Dir, "fold_scores.npy"), v, s.Checkpoints[c].Name, s.Layers[l], f, targetIndex(s, t))
+						}
 						row[t] += v / float64(L)
 					}
 				}
@@ -301,6 +307,19 @@ func SignificanceMask(g []*Sweep, c int, o MaskOptions) (Mask, error) {
 		}
 	}
 	return m, nil
+}
+
+// targetIndex names target t (flat) in the sweep's targets' shape: "4", or "[3 7]" for MEG's
+// channels x times.
+func targetIndex(s *Sweep, t int) string {
+	if len(s.Trailing) < 2 {
+		return strconv.Itoa(t)
+	}
+	idx := make([]int, len(s.Trailing))
+	for k := len(idx) - 1; k >= 0; k-- {
+		idx[k], t = t%s.Trailing[k], t/s.Trailing[k]
+	}
+	return fmt.Sprint(idx)
 }
 
 // heldOutMask is SignificanceMask with no replicates: each target's layer-mean score, averaged

@@ -565,7 +565,7 @@ func load(dir string, full bool) (*Sweep, error) {
 		return nil, err
 	}
 	// The fold scores' values are checked where they are used (one checkpoint's, by the
-	// significance mask's t-test, which refuses non-finite values): reading all of them here
+	// significance mask, which names a non-finite one): reading all of them here
 	// would read 10.5 GB to use 0.5.
 	if err := s.mapFoldScores(); err != nil {
 		s.Close()

@@ -1,0 +1,47 @@
+package sweep_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/brainalign/brainalign/sweep"
+)
+
+// A damaged fold score (NaN, say, from a merge of a unit damaged on disk) stops the significance
+// mask with an error that names the sweep's fold_scores.npy and where in it the value is, as a
+// damaged scores.npy does, rather than metrics' "scores value 2167 ([6 7])": an index into the
+// replicates pooled over subjects, which no file holds.
+func TestSignificanceMaskNamesDamagedFoldScore(t *testing.T) {
+	g := []*sweep.Sweep{plantedSweep("sub-01", "vit", 0), plantedSweep("sub-02", "vit", 0.02)}
+	for _, s := range g { // fold scores around the scores: 5 folds
+		for c := range s.C {
+			for l := range s.L {
+				for f := range s.F {
+					for t := range s.M {
+						s.FoldScores = append(s.FoldScores, s.Scores[(c*s.L+l)*s.M+t]+0.01*float64(f-2))
+					}
+				}
+			}
+		}
+	}
+	if _, err := sweep.SignificanceMask(g, 1, sweep.MaskOptions{Replicates: "folds"}); err != nil {
+		t.Fatalf("undamaged: %v", err)
+	}
+	// sub-02, checkpoint 1 (ckpt-1000), layer 2 (block2), fold 3, target 4
+	s := g[1]
+	s.FoldScores[((1*s.L+2)*s.F+3)*s.M+4] = math.NaN()
+	_, err := sweep.SignificanceMask(g, 1, sweep.MaskOptions{Replicates: "folds"})
+	want := "/sweeps/vit/sub-02/fold_scores.npy: non-finite value NaN at checkpoint ckpt-1000, layer block2, fold 3, target 4"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want an error containing %q", err, want)
+	}
+	// MEG's targets are channels x times: target 4 of 2 x 3 is channel 1, time 1
+	for _, s := range g {
+		s.Trailing = []int{2, 3}
+	}
+	_, err = sweep.SignificanceMask(g, 1, sweep.MaskOptions{Replicates: "folds"})
+	if want := "fold 3, target [1 1]"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("MEG: got %v, want an error containing %q", err, want)
+	}
+}
