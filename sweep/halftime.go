@@ -128,6 +128,18 @@ func HalfTimes(ctx context.Context, g []*Sweep, o HalfTimeOptions) (*HalfTimeRes
 	if !ok {
 		return nil, fmt.Errorf("%s: missing training steps: name checkpoints with their step (ckpt-<step>) or give --steps to sweep", s0.Dir)
 	}
+	// Sweep writes steps that increase; one whose sweep.json says otherwise (edited, or joined
+	// from runs) would leave every half-time undefined, and its last checkpoint, where the mask
+	// is taken, not the end of training.
+	for c, st := range steps {
+		if !(st >= 0) || math.IsInf(st, 0) {
+			return nil, fmt.Errorf("%s: checkpoint %s is at step %v: a half-time needs finite steps >= 0 (sweep.json)", s0.Dir, s0.Checkpoints[c].Name, st)
+		}
+		if c > 0 && !(st > steps[c-1]) {
+			return nil, fmt.Errorf("%s: checkpoint %s is at step %v, not after %s's %v: a half-time needs checkpoints in the order of their steps, each at its own (sweep.json; sweep's --steps)",
+				s0.Dir, s0.Checkpoints[c].Name, st, s0.Checkpoints[c-1].Name, steps[c-1])
+		}
+	}
 	C, L, M := s0.C, s0.L, s0.M
 	res := &HalfTimeResult{Steps: steps}
 	for _, c := range s0.Checkpoints {

@@ -1,6 +1,7 @@
 package sweep_test
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -43,5 +44,38 @@ func TestSignificanceMaskNamesDamagedFoldScore(t *testing.T) {
 	_, err = sweep.SignificanceMask(g, 1, sweep.MaskOptions{Replicates: "folds"})
 	if want := "fold 3, target [1 1]"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("MEG: got %v, want an error containing %q", err, want)
+	}
+}
+
+// Half-times interpolate between checkpoints in the order of their steps and take the last as
+// the end of training: a sweep.json whose steps repeat or go back (edited by hand, or joined from
+// runs) is refused, naming the checkpoints, rather than every half-time coming out undefined
+// with the command succeeding.
+func TestHalfTimesRefuseStepsNotIncreasing(t *testing.T) {
+	for _, tc := range []struct {
+		steps [2]float64
+		want  string
+	}{
+		{[2]float64{100, 100}, `checkpoint ckpt-1000 is at step 100, not after ckpt-100's 100`},
+		{[2]float64{1000, 100}, `checkpoint ckpt-1000 is at step 100, not after ckpt-100's 1000`},
+	} {
+		g := []*sweep.Sweep{plantedSweep("sub-01", "vit", 0), plantedSweep("sub-02", "vit", 0.02)}
+		for _, s := range g {
+			a, b := tc.steps[0], tc.steps[1]
+			s.Checkpoints[0].Step, s.Checkpoints[1].Step = &a, &b
+		}
+		_, err := sweep.HalfTimes(context.Background(), g, sweep.HalfTimeOptions{Mask: sweep.MaskOptions{Off: true}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "/sweeps/vit/sub-01") {
+			t.Errorf("steps %v: got %v, want an error naming the sweep and containing %q", tc.steps, err, tc.want)
+		}
+	}
+	// increasing from step 0: accepted
+	g := []*sweep.Sweep{plantedSweep("sub-01", "vit", 0), plantedSweep("sub-02", "vit", 0.02)}
+	zero := 0.0
+	for _, s := range g {
+		s.Checkpoints[0].Step = &zero
+	}
+	if _, err := sweep.HalfTimes(context.Background(), g, sweep.HalfTimeOptions{Mask: sweep.MaskOptions{Off: true}}); err != nil {
+		t.Errorf("steps 0, 1000: %v", err)
 	}
 }
