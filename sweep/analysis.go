@@ -99,6 +99,9 @@ func checkGroup(g []*Sweep, sameTargets bool) error {
 			if err := sameChannels(a, s); err != nil {
 				return err
 			}
+			if err := sameROIs(a, s); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -146,6 +149,40 @@ func sameChannels(a, s *Sweep) error {
 	for i := range min(len(ca), len(cs)) {
 		if ca[i] != cs[i] {
 			return groupErrorf("%s and %s have other MEG channels (channel %d is %s in one, %s in the other): subjects pooled channel by channel need the same channels in the same order (pick and reorder them in MNE: epochs.reorder_channels)", a.Dir, s.Dir, i, ca[i], cs[i])
+		}
+	}
+	return nil
+}
+
+// sameROIs refuses two sweeps whose targets' ROIs differ: one with ROI labels and one without,
+// other labels, or other names for a label. The metrics take the ROIs of one sweep (the first)
+// for all subjects, so the per-ROI results would depend on the folders' order.
+func sameROIs(a, s *Sweep) error {
+	ra, rs := a.Meta.ROI, s.Meta.ROI
+	if ra == nil && rs == nil {
+		return nil
+	}
+	if ra == nil || rs == nil {
+		with, without := a, s
+		if ra == nil {
+			with, without = s, a
+		}
+		return groupErrorf("%s has ROI labels (sweep's --roi), %s has no ROI labels: subjects pooled target by target need the same ROIs (give each subject's sweep the same --roi and --roi-names)", with.Dir, without.Dir)
+	}
+	roi := func(m Meta, l int) string {
+		if l < 0 {
+			return "no ROI"
+		}
+		return "ROI " + m.ROIName(l)
+	}
+	for t := range min(len(ra), len(rs)) {
+		if ra[t] != rs[t] {
+			return groupErrorf("target %d is in %s in %s, in %s in %s: subjects pooled target by target need the same ROI labels (sweep's --roi)", t, roi(a.Meta, ra[t]), a.Dir, roi(s.Meta, rs[t]), s.Dir)
+		}
+	}
+	for _, l := range a.Meta.Labels() {
+		if na, ns := a.Meta.ROIName(l), s.Meta.ROIName(l); na != ns {
+			return groupErrorf("ROI label %d is %s in %s, %s in %s: subjects pooled target by target need the same ROI names (sweep's --roi-names)", l, na, a.Dir, ns, s.Dir)
 		}
 	}
 	return nil

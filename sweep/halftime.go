@@ -177,10 +177,15 @@ func HalfTimes(ctx context.Context, g []*Sweep, o HalfTimeOptions) (*HalfTimeRes
 	res.Encoding.HalfTime = halfTimeOf(steps, res.Encoding.Values)
 
 	meta := s0.Meta
+	// Metadata of any subject counts (groupCoords and groupTimes name a subject without it):
+	// the first alone would leave these half-times out, or not, by the folders' order.
+	has := func(of func(Meta) bool) bool {
+		return slices.ContainsFunc(g, func(s *Sweep) bool { return of(s.Meta) })
+	}
 	var coords []float64
 	var ref [3]float64
 	haveRef := false
-	if meta.Coords != nil || o.Spatial.Coords != nil {
+	if o.Spatial.Coords != nil || has(func(m Meta) bool { return m.Coords != nil }) {
 		coords, err = groupCoords(g, o.Spatial)
 		if err != nil {
 			return nil, err
@@ -271,7 +276,7 @@ func HalfTimes(ctx context.Context, g []*Sweep, o HalfTimeOptions) (*HalfTimeRes
 			}
 		}
 	}
-	if meta.Times != nil || o.Times != nil {
+	if o.Times != nil || has(func(m Meta) bool { return m.Times != nil }) {
 		times, ch, err := groupTimes(g, o.Times)
 		if err != nil {
 			return nil, err
