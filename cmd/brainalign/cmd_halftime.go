@@ -175,7 +175,11 @@ func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.H
 func printHalftime(w io.Writer, g []*sweep.Sweep, res *sweep.HalfTimeResult) {
 	fmt.Fprintf(w, "half-times of %s over %d checkpoints (steps %s to %s; %d subject(s): %s)\n",
 		g[0].Model, len(res.Steps), fmtStep(res.Steps[0]), fmtStep(res.Steps[len(res.Steps)-1]), len(g), groupNames(g))
-	fmt.Fprintf(w, "  mask: %d of %d targets significant at the last checkpoint (FDR %g, %s)\n", res.Mask.Significant, res.Mask.Targets, res.Mask.FDR, res.Mask.Replicates)
+	if res.Mask.Replicates == "none" {
+		fmt.Fprintf(w, "  mask: none (--no-mask): all %d targets used\n", res.Mask.Targets)
+	} else {
+		fmt.Fprintf(w, "  mask: %d of %d targets significant at the last checkpoint (FDR %g, %s)\n", res.Mask.Significant, res.Mask.Targets, res.Mask.FDR, res.Mask.Replicates)
+	}
 	line := func(name string, h sweep.HalfTime) {
 		if h.Error != "" {
 			fmt.Fprintf(w, "  %-22s undefined (%s)\n", name, h.Error)

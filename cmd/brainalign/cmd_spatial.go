@@ -144,7 +144,11 @@ func printSpatial(w io.Writer, g []*sweep.Sweep, res *sweep.SpatialResult) {
 	if res.Mask.Replicates == "heldout" {
 		n = fmt.Sprintf("r of %d held-out rows", res.Mask.N)
 	}
-	fmt.Fprintf(w, "  mask: %d of %d targets significant (FDR %g, %s, %s)\n", res.Mask.Significant, res.Mask.Targets, res.Mask.FDR, res.Mask.Replicates, n)
+	if res.Mask.Replicates == "none" {
+		fmt.Fprintf(w, "  mask: none (--no-mask): all %d targets used\n", res.Mask.Targets)
+	} else {
+		fmt.Fprintf(w, "  mask: %d of %d targets significant (FDR %g, %s, %s)\n", res.Mask.Significant, res.Mask.Targets, res.Mask.FDR, res.Mask.Replicates, n)
+	}
 	fmt.Fprintf(w, "  target level: r = %.3f, p = %.3g, n = %d\n", res.Target.R, res.Target.P, res.Target.N)
 	if r := res.ROI; r != nil {
 		fmt.Fprintf(w, "  ROI level: r = %.3f, p = %.3g over %d ROIs:", r.R, r.P, r.N)

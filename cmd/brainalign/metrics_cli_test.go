@@ -514,3 +514,14 @@ func TestFoldScoresReadWhereUsed(t *testing.T) {
 		t.Errorf("spatial at the damaged checkpoint: exit %d, %s", code, stderr)
 	}
 }
+
+// With --no-mask every target is used: the report says so, not "significant (FDR 0, none)".
+func TestNoMaskReport(t *testing.T) {
+	_, _, fm := metricSweeps(t)
+	for _, cmd := range []string{"spatial", "halftime"} {
+		out := mustRun(t, cmd, "--no-figures", "--no-mask", "--out", filepath.Join(t.TempDir(), cmd), fm[0], fm[1])
+		if !strings.Contains(out, "mask: none (--no-mask): all 360 targets used") || strings.Contains(out, "FDR 0") {
+			t.Errorf("%s --no-mask: %s", cmd, out)
+		}
+	}
+}
