@@ -175,9 +175,13 @@ func csvCell(s string) string {
 // droppedNote says that directions of the activations were dropped as numerically zero (at most
 // most in a training fold), and why that may be: DESIGN §2's "drop ... and say so". With more
 // features than training images the rank is bounded by the images, so only dependent images
-// (the same image twice) lower it; otherwise dependent or constant features do too.
-func droppedNote(most int) string {
+// (the same image twice) lower it; otherwise dependent or constant features do too, and
+// features of very different scales unless they were standardised.
+func droppedNote(most int, standardized bool) string {
+	scales := ", or features whose scales differ by about 1e6 or more, whose smallest directions float64 cannot resolve (--standardize them)"
+	if standardized {
+		scales = ""
+	}
 	return fmt.Sprintf("directions of the activations numerically zero were dropped (up to %d in a training fold; dropped_directions in the records): "+
-		"images whose activations repeat or are combinations of others (the same image twice), duplicated or constant features, "+
-		"or features whose scales differ by about 1e6 or more, whose smallest directions float64 cannot resolve (--standardize them)", most)
+		"images whose activations repeat or are combinations of others (the same image twice), duplicated or constant features%s", most, scales)
 }
