@@ -51,14 +51,15 @@ func splitBytes(ntr, nte, d int, es int64) int64 {
 // decomposeBytes is the working memory decompose holds while it runs (on top of what the
 // decomposition keeps): the prepared training and test rows (a block of featureBlock features
 // at a time with no more training rows than features) with the training rows' transpose, the
-// features' means and factors, the Gram matrix and the eigensolver's workspace, and with fewer
-// rows than features the test rows' kernel with the training rows.
+// features' means, second means and factors (with the factors' temporaries, a block's worth),
+// the Gram matrix and the eigensolver's workspace, and with fewer rows than features the test
+// rows' kernel with the training rows.
 func decomposeBytes(ntr, nte, d int) int64 {
 	size, width := min(ntr, d), d
 	if ntr <= d {
 		width = min(d, featureBlock)
 	}
-	n := 8*int64(2*ntr+nte)*int64(width) + 16*int64(d) + 8*int64(size)*int64(size) + eigen.WorkspaceBytes(size)
+	n := 8*int64(2*ntr+nte)*int64(width) + 24*int64(d) + 24*int64(width) + 8*int64(size)*int64(size) + eigen.WorkspaceBytes(size)
 	if ntr <= d {
 		n += 8 * int64(nte) * int64(ntr)
 	}
@@ -209,7 +210,7 @@ func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.
 		}
 	}
 	if keepV {
-		dec.xmean = rows.mu
+		dec.xmean = rows.centres()
 		if dec.scale != nil {
 			// the weights apply to the features as given: V's row j times feature j's scale
 			for k := range dec.v {
@@ -225,15 +226,17 @@ func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.
 }
 
 // rowPreparer prepares blocks of features of the training and test rows as rowPrep says. The
-// means (mu, zero without an intercept) and factors (scale, nil unless standardised) of a
-// block's features are taken from its training rows when first prepared (an outer split's own
-// factors), and reused when it is prepared again (the dual decomposition's second pass, for V).
+// means (mu, zero without an intercept), with standardised features what a second centring
+// takes off (recentre), and factors (scale, nil unless standardised) of a block's features are
+// taken from its training rows when first prepared (an outer split's own factors), and reused
+// when it is prepared again (the dual decomposition's second pass, for V).
 type rowPreparer struct {
 	x, xt       engine.Matrix
 	train, test []int
 	prep        rowPrep
 	mu, scale   []float64
-	known       []bool // per feature: mu (and an own scale) computed
+	recentre    []float64
+	known       []bool // per feature: mu (recentre, an own scale) computed
 }
 
 func newRowPreparer(x engine.Matrix, train []int, xt engine.Matrix, test []int, prep rowPrep) *rowPreparer {
@@ -243,8 +246,24 @@ func newRowPreparer(x engine.Matrix, train []int, xt engine.Matrix, test []int, 
 		if p.scale == nil {
 			p.scale = make([]float64, x.Cols)
 		}
+		if prep.intercept {
+			p.recentre = make([]float64, x.Cols)
+		}
 	}
 	return p
+}
+
+// centres returns what each feature's training and test rows were centred by: the training
+// rows' column means, with the second centring of standardised features.
+func (p *rowPreparer) centres() []float64 {
+	if p.recentre == nil {
+		return p.mu
+	}
+	c := make([]float64, len(p.mu))
+	for j := range c {
+		c[j] = p.mu[j] + p.recentre[j]
+	}
+	return c
 }
 
 // block returns features [c0, c1) of the training rows (ntr x w, row-major, w = c1-c0) and of
@@ -274,6 +293,30 @@ func (p *rowPreparer) block(c0, c1 int) (xtr, xte []float64) {
 		for _, m := range [][]float64{xtr, xte} {
 			for k := range m {
 				m[k] -= mu[k%w]
+			}
+		}
+	}
+	if p.recentre != nil {
+		// Standardised: centred again by the centred rows' means, as RidgeCV centres the
+		// scaler's output. A feature's computed mean is off by rounding errors up to n eps
+		// times its offset, which scaling brings to unit scale where the offset is large
+		// beside the spread (1e9 times or more): a column off centre keeps the constant
+		// direction that the intercept fits (with fewer rows than features, a leverage of 1/n
+		// too many in each 1 - h), and inflates the standard deviation.
+		rc := p.recentre[c0:c1]
+		if !p.known[c0] {
+			for i := 0; i < ntr; i++ {
+				for j, v := range xtr[i*w : (i+1)*w] {
+					rc[j] += v
+				}
+			}
+			for j := range rc {
+				rc[j] /= float64(ntr)
+			}
+		}
+		for _, m := range [][]float64{xtr, xte} {
+			for k := range m {
+				m[k] -= rc[k%w]
 			}
 		}
 	}

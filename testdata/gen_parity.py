@@ -488,6 +488,24 @@ def make_case(name, seed):
             spec["intercept"] = False
             desc = ("--standardize without intercept, inner gcv: StandardScaler(with_mean=False) "
                     "divides by the standard deviation without centring")
+        elif name == "standardize_offsets_n_lt_d":
+            # 20 features of spread ~1e-4 on offsets of 1e8: their computed means are off by
+            # ~1e-4 of their spread, which scaling brings to unit scale; RidgeCV centres the
+            # scaler's output again (an off-centre Xc keeps the intercept's constant direction)
+            Z = features(rng, 80, 150)
+            X = Z * rng.uniform(0.01, 100, 150)
+            X[:, :20] = Z[:, :20] * 1e-3 + 1e8
+            Y = targets(rng, Z, 30)
+            desc = ("--standardize with n < d (80 x 150), 20 features of spread ~1e-4 on offsets "
+                    "of 1e8")
+        elif name == "standardize_offsets_gcv":
+            # spreads ~3e-5 on offsets of 1e9: the variance about the computed mean is off by
+            # that mean's error squared unless corrected, as StandardScaler corrects it
+            Z = features(rng, 150, 30)
+            X = Z * 1e-4 + 1e9
+            Y = targets(rng, Z, 30)
+            spec["inner"] = "gcv"
+            desc = "--standardize, inner gcv, every feature of spread ~3e-5 on an offset of 1e9"
         else:
             raise ValueError(name)
     else:
@@ -504,7 +522,7 @@ CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_
          "shared_kfold5", "near_exact_n_lt_d", "small_alpha_n_lt_d", "small_alpha_gcv",
          "kfold4_partly_constant", "kfold4_partly_constant_pearson",
          "standardize_scales", "standardize_n_lt_d", "standardize_kfold3",
-         "standardize_gcv_no_intercept"]
+         "standardize_gcv_no_intercept", "standardize_offsets_n_lt_d", "standardize_offsets_gcv"]
 
 
 # cases whose training designs have a clear numerical rank, which the suite checks (float64)
