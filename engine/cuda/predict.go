@@ -163,13 +163,22 @@ func (r *runner) keepPredictions(sp *split, b *batch, c0, mb int) error {
 // sp): V in sp.v, from the primal decomposition's kept eigenvectors (vecs, d x r with ld d) or
 // in the dual one as V = Xc^T U diag(1/s) (u64 and dinvs as finishSplit formed them; one
 // float64 product in tmp), its rows scaled by sp.xscale (Options.Standardize), and the training
-// column means in sp.xmean.
+// column means in sp.xmean (with standardised features, plus their second centring's means).
 func (r *runner) rightVectors(fp, tmp *pool, sp *split, fz *factoring, vecs, u64, dinvs cu.DevicePtr) error {
 	d, nd, rk := r.d, fz.src.cols, sp.r
 	if fz.mean != 0 {
 		sp.xmean = make([]float64, nd)
 		if err := download(sp.xmean, fz.mean, d.compute); err != nil {
 			return err
+		}
+		if fz.rmean != 0 {
+			again := make([]float64, nd)
+			if err := download(again, fz.rmean, d.compute); err != nil {
+				return err
+			}
+			for j, v := range again {
+				sp.xmean[j] += v
+			}
 		}
 	}
 	var err error

@@ -113,15 +113,16 @@ type factoring struct {
 	// Options.Standardize: the factor each feature is multiplied by after centring. An outer
 	// split's own (kept: inner splits and the model use it), from its training rows' means
 	// (mean, or smean without an intercept) and centred sums of squares ss; an inner split's is
-	// its outer split's (ss 0).
-	scale, smean, ss cu.DevicePtr
-	gram, lam        cu.DevicePtr // Gram matrix, then its eigenvectors; eigenvalues
-	work, info       cu.DevicePtr
-	lwork            int
-	queued           bool
-	ahead            bool     // prepared during the previous fold, to run alongside its products
-	outer            bool     // an outer fold (its P and g feed only the Pearson-scored prediction)
-	start, done      cu.Event // on aux, around the queued work
+	// its outer split's (ss 0). With an intercept, the centred rows are centred again by their
+	// training rows' means, rmean (see fallback's rowPreparer.block), before ss is taken.
+	scale, smean, ss, rmean cu.DevicePtr
+	gram, lam               cu.DevicePtr // Gram matrix, then its eigenvectors; eigenvalues
+	work, info              cu.DevicePtr
+	lwork                   int
+	queued                  bool
+	ahead                   bool     // prepared during the previous fold, to run alongside its products
+	outer                   bool     // an outer fold (its P and g feed only the Pearson-scored prediction)
+	start, done             cu.Event // on aux, around the queued work
 }
 
 // prepareSplit allocates a factoring of fold's rows of src (an outer fold, or an inner split,
@@ -151,6 +152,9 @@ func (r *runner) prepareSplit(fold engine.Fold, outer bool, src activations, xsc
 			if fz.mean == 0 {
 				fz.smean = alloc(&fz.tmp, int64(nd)*8)
 			}
+		}
+		if fz.mean != 0 {
+			fz.rmean = alloc(&fz.tmp, int64(nd)*8)
 		}
 	}
 	fz.gram = alloc(&fz.tmp, int64(fz.size)*int64(fz.size)*8)
@@ -203,28 +207,30 @@ func (r *runner) queueSplit(fz *factoring) error {
 		if err := upload(fz.test, toInt32(fz.fold.Test), d.aux); err != nil {
 			return err
 		}
-		switch {
-		case fz.ss != 0: // standardised by its own training rows
-			mean := fz.mean
-			if mean == 0 {
-				mean = fz.smean
-			}
-			if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, mean, 0, fz.ss); err != nil {
+		if fz.rmean != 0 {
+			if err := r.centreTwice(fz, xt, dx); err != nil {
 				return err
 			}
-			if err := d.colScale(mean, fz.ss, ntr, nd, fz.scale); err != nil {
+		} else {
+			switch {
+			case fz.ss != 0: // standardised by its own training rows, no intercept
+				if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, fz.smean, 0, fz.ss); err != nil {
+					return err
+				}
+				if err := d.colScale(fz.smean, fz.ss, ntr, nd, fz.scale); err != nil {
+					return err
+				}
+			case fz.mean != 0:
+				if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, fz.mean, 0, 0); err != nil {
+					return err
+				}
+			}
+			if err := d.gatherCenter(xt, f64, dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd, fz.scale); err != nil {
 				return err
 			}
-		case fz.mean != 0:
-			if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, fz.mean, 0, 0); err != nil {
+			if err := d.gatherCenter(xt, f64, dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd, fz.scale); err != nil {
 				return err
 			}
-		}
-		if err := d.gatherCenter(xt, f64, dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd, fz.scale); err != nil {
-			return err
-		}
-		if err := d.gatherCenter(xt, f64, dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd, fz.scale); err != nil {
-			return err
 		}
 		// xtr is d x ntr column-major (Xc row-major), xte d x nte (Xtest_c row-major).
 		var err error
@@ -247,6 +253,39 @@ func (r *runner) queueSplit(fz *factoring) error {
 		fz.queued = true
 		return nil
 	})
+}
+
+// centreTwice prepares standardised rows with an intercept as fallback's rowPreparer.block
+// does, on the decomposition stream: centred by the training rows' means (mean), centred again
+// by the centred training rows' means (rmean: what the first means' rounding errors left, which
+// scaling would bring to unit scale at a large offset and small spread, as RidgeCV centres the
+// scaler's output again), the outer split's factors taken from those rows (ss), then scaled.
+func (r *runner) centreTwice(fz *factoring, xt dtype, dx cu.DevicePtr) error {
+	d := r.d
+	ntr, nte, nd := len(fz.fold.Train), len(fz.fold.Test), fz.src.cols
+	if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, fz.mean, 0, 0); err != nil {
+		return err
+	}
+	if err := d.gatherCenter(xt, f64, dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd, 0); err != nil {
+		return err
+	}
+	if err := d.gatherCenter(xt, f64, dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd, 0); err != nil {
+		return err
+	}
+	if err := d.colStats(f64, fz.xtr, nd, 0, ntr, nd, fz.rmean, 0, fz.ss); err != nil {
+		return err
+	}
+	if fz.ss != 0 {
+		// the constant test's bound takes the column's own mean
+		if err := d.colScale(fz.mean, fz.ss, ntr, nd, fz.scale); err != nil {
+			return err
+		}
+	}
+	// in place: each element is read and written by the same thread
+	if err := d.gatherCenter(f64, f64, fz.xtr, nd, 0, ntr, nd, fz.rmean, 0, fz.xtr, nd, fz.scale); err != nil {
+		return err
+	}
+	return d.gatherCenter(f64, f64, fz.xte, nd, 0, nte, nd, fz.rmean, 0, fz.xte, nd, fz.scale)
 }
 
 // release frees a factoring that will not be finished (the decomposition stream is waited for
