@@ -62,3 +62,35 @@ func TestCancelDuringDecomposition(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelDuringRightVectors: with fewer rows than features, Predict's model forms V a block
+// of features at a time after the eigendecomposition, as long again as the Gram matrix's blocks
+// for wide activations; cancelling once the eigendecomposition is done stops it there.
+func TestCancelDuringRightVectors(t *testing.T) {
+	defer func(b int) { featureBlock = b }(featureBlock)
+	featureBlock = 16
+	n, d := 30, 200
+	rng := rand.New(rand.NewPCG(3, 4))
+	xs := make([]float64, n*d)
+	for i := range xs {
+		xs[i] = rng.NormFloat64()
+	}
+	x := engine.NewMatrix64(n, d, xs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	real := symEigen
+	defer func() { symEigen = real }()
+	symEigen = func(_ context.Context, n int, a, w []float64) error {
+		err := real(context.Background(), n, a, w)
+		cancel() // the user presses Ctrl-C as the eigendecomposition ends
+		return err
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	_, err := decomposeFrom(ctx, x, all, x, all[:5], rowPrep{intercept: true, standardize: true}, true)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("decomposeFrom: %v, want context.Canceled", err)
+	}
+}

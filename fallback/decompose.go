@@ -202,6 +202,9 @@ func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.
 		if keepV {
 			dec.v = make([]float64, d*r)
 			for c0 := 0; c0 < d; c0 += featureBlock { // V's rows a block of features at a time
+				if err := ctx.Err(); err != nil { // as long as the Gram matrix's blocks, wide
+					return nil, err
+				}
 				c1 := min(d, c0+featureBlock)
 				btr, _ := rows.block(c0, c1)
 				mul(c1-c0, r, ntr, transpose(ntr, c1-c0, btr), dec.u, 0, dec.v[c0*r:c1*r])
