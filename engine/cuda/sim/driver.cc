@@ -388,21 +388,35 @@ CUresult cuCtxSynchronize(void) {
 
 // --- memory ---
 
+// guarded maps bytes of memory that end at an inaccessible guard page, so that an access past
+// the end faults: the buffer, 256-byte aligned (as cudaMalloc's; the driver's page-locked ones
+// are page-aligned, at least that), filled with 0xff (NaN as floats, -1 as int32: real memory
+// is not zeroed). It returns the buffer and sets the mapping's base and length and the buffer's
+// length from its start to the guard page; 0 when the mapping fails.
+static uintptr_t guarded(size_t bytes, uintptr_t* base, size_t* mapped, size_t* usable) {
+    size_t body = (bytes + page - 1) / page * page;
+    void* m = mmap(nullptr, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return 0;
+    *base = (uintptr_t)m;
+    mprotect((void*)(*base + body), page, PROT_NONE);
+    uintptr_t ptr = (*base + body - bytes) & ~(uintptr_t)255;
+    memset((void*)ptr, 0xff, *base + body - ptr);
+    *mapped = body + page;
+    *usable = *base + body - ptr;
+    return ptr;
+}
+
 CUresult cuMemAlloc(CUdeviceptr* p, size_t bytes) {
     NEED_CONTEXT();
     if (!p || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
     size_t charged = (bytes + 511) & ~(size_t)511;
     if (used + charged > limit) return CUDA_ERROR_OUT_OF_MEMORY;
-    size_t body = (bytes + page - 1) / page * page;
-    void* m = mmap(nullptr, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
-    uintptr_t base = (uintptr_t)m;
-    mprotect((void*)(base + body), page, PROT_NONE);
-    // The buffer ends at the guard page, 256-byte aligned as cudaMalloc's are.
-    uintptr_t ptr = (base + body - bytes) & ~(uintptr_t)255;
-    memset((void*)ptr, 0xff, base + body - ptr);
-    allocations[ptr] = Allocation{base, body + page, base + body - ptr, charged};
+    uintptr_t base;
+    size_t mapped, usable;
+    uintptr_t ptr = guarded(bytes, &base, &mapped, &usable);
+    if (!ptr) return CUDA_ERROR_OUT_OF_MEMORY;
+    allocations[ptr] = Allocation{base, mapped, usable, charged};
     used += charged;
     *p = (CUdeviceptr)ptr;
     return CUDA_SUCCESS;
@@ -459,14 +473,11 @@ CUresult cuMemHostAlloc(void** pp, size_t bytes, unsigned int flags) {
     if (!pinnedLimit(&lim)) return CUDA_ERROR_INVALID_VALUE;
     size_t body = (bytes + page - 1) / page * page;
     if (pinnedUsed + body > lim) return CUDA_ERROR_OUT_OF_MEMORY;
-    void* m = mmap(nullptr, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
-    uintptr_t base = (uintptr_t)m;
-    mprotect((void*)(base + body), page, PROT_NONE);
-    // Ends at the guard page, 256-byte aligned (the driver's are page-aligned: at least that).
-    uintptr_t ptr = (base + body - bytes) & ~(uintptr_t)255;
-    memset((void*)ptr, 0xff, base + body - ptr);
-    pinned[ptr] = HostAllocation{base, body + page, base + body - ptr};
+    uintptr_t base;
+    size_t mapped, usable;
+    uintptr_t ptr = guarded(bytes, &base, &mapped, &usable);
+    if (!ptr) return CUDA_ERROR_OUT_OF_MEMORY;
+    pinned[ptr] = HostAllocation{base, mapped, usable};
     pinnedUsed += body;
     *pp = (void*)ptr;
     return CUDA_SUCCESS;
