@@ -585,11 +585,18 @@ func snrFromSplitHalf(r, nuA, nuB float64) float64 {
 // standard deviation, as scipy.stats.zscore); a column constant within a group becomes 0 there.
 func zscore(buf []float64, width int, g *grouping) {
 	mean, sd := make([]float64, width), make([]float64, width)
+	varies := make([]bool, width)
 	for _, ts := range g.members {
 		clear(mean)
 		clear(sd)
+		clear(varies)
+		first := buf[ts[0]*width : (ts[0]+1)*width]
 		for _, t := range ts {
-			addTo(mean, buf[t*width:(t+1)*width])
+			row := buf[t*width : (t+1)*width]
+			addTo(mean, row)
+			for j, v := range row {
+				varies[j] = varies[j] || v != first[j]
+			}
 		}
 		scale(mean, 1/float64(len(ts)))
 		for _, t := range ts {
@@ -604,7 +611,9 @@ func zscore(buf []float64, width int, g *grouping) {
 		for _, t := range ts {
 			row := buf[t*width : (t+1)*width]
 			for j := range row {
-				if sd[j] > 0 {
+				// a constant column's mean is off its value by rounding (six trials of 0.1
+				// average 0.09999999999999999), so its sd is tiny but not 0: tested by value
+				if varies[j] && sd[j] > 0 {
 					row[j] = (row[j] - mean[j]) / sd[j]
 				} else {
 					row[j] = 0

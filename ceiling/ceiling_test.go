@@ -535,3 +535,27 @@ func TestScoredStimuliCeiling(t *testing.T) {
 		t.Errorf("scored stimuli never shown: %v", err)
 	}
 }
+
+// A target constant within each session is 0 there once z-scored, so constant over all trials
+// (ceiling 0), though the mean of six trials of 0.1 is not 0.1 in floating point: its deviations
+// of 1e-17 were divided by an sd of 1e-17, and a target that only follows the sessions had
+// ceiling 1.
+func TestZScoreConstantWithinSessions(t *testing.T) {
+	ids := []string{"a", "b", "a", "b", "a", "b", "c", "d", "c", "d", "c", "d"}
+	sessions := []int{0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1}
+	y := engine.NewMatrix64(12, 1, []float64{0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5})
+	for _, method := range []Method{NCSNR, SplitHalf} {
+		res, err := Estimate(context.Background(), y, ids, Options{Method: method, Groups: sessions, Average: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Ceiling[0] != 0 || res.Constant != 1 || res.NoNoise != 0 {
+			t.Errorf("%s: ceiling %v, constant %d, noiseless %d: want 0, 1, 0", method, res.Ceiling, res.Constant, res.NoNoise)
+		}
+		for s, v := range res.Averaged.F64 {
+			if v != 0 {
+				t.Errorf("%s: averaged z-score of stimulus %s is %v, want 0", method, res.Stimuli[s], v)
+			}
+		}
+	}
+}
