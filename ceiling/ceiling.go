@@ -256,6 +256,7 @@ type design struct {
 	names    []string // stimuli in order of first appearance
 	stim     []int    // stimulus of each trial
 	count    []int    // trials of each stimulus
+	first    []int    // first trial of each stimulus
 	repeated []int    // stimuli with two trials or more
 	dfNoise  int      // sum over stimuli of n_s - 1
 }
@@ -263,8 +264,11 @@ type design struct {
 func newDesign(ids []string) *design {
 	d := &design{}
 	d.names, d.stim = firstAppearance(ids)
-	d.count = make([]int, len(d.names))
-	for _, s := range d.stim {
+	d.count, d.first = make([]int, len(d.names)), make([]int, len(d.names))
+	for t, s := range d.stim {
+		if d.count[s] == 0 {
+			d.first[s] = t
+		}
 		d.count[s]++
 	}
 	for s, n := range d.count {
@@ -448,12 +452,17 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 		addTo(grand, w.buf[t*width:(t+1)*width])
 	}
 	scale(grand, 1/float64(T))
+	// whether a stimulus's trials differ, by value: the mean of six trials of 0.1 is not 0.1,
+	// so exactly agreeing repeats leave a noise of 1e-34 (snr 1e16, not +Inf)
+	noisy := make([]bool, width)
 	for t, s := range d.stim {
 		row, mu := w.buf[t*width:(t+1)*width], means[s*width:(s+1)*width]
+		firstRow := w.buf[d.first[s]*width : (d.first[s]+1)*width]
 		for j, v := range row {
 			dt, dn := v-grand[j], v-mu[j]
 			total[j] += dt * dt
 			noise[j] += dn * dn
+			noisy[j] = noisy[j] || v != firstRow[j]
 		}
 	}
 	var r []float64
@@ -474,6 +483,9 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 		var snr2 float64
 		if w.halves == nil {
 			noiseVar := noise[j] / float64(d.dfNoise)
+			if !noisy[j] {
+				noiseVar = 0
+			}
 			signalVar := max(0, totalVar-noiseVar)
 			res.NoiseVar[c], res.SignalVar[c] = noiseVar, signalVar
 			snr2 = math.Inf(1)
@@ -483,6 +495,9 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 		} else {
 			res.SplitHalfR[c] = r[j]
 			snr2 = snrFromSplitHalf(r[j], w.halves.nuA, w.halves.nuB)
+			if !noisy[j] {
+				res.SplitHalfR[c], snr2 = 1, math.Inf(1)
+			}
 		}
 		if math.IsInf(snr2, 1) {
 			w.noNoise++

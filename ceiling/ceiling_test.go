@@ -559,3 +559,28 @@ func TestZScoreConstantWithinSessions(t *testing.T) {
 		}
 	}
 }
+
+// Repeats that agree exactly are noiseless whatever their values: six trials of 0.1 average to
+// 0.09999999999999999, which left a noise variance of 1e-34 and an ncsnr of 2e16, not +Inf, and
+// the target was not counted as noiseless.
+func TestNoiselessRepeatsOfInexactMean(t *testing.T) {
+	var ids []string
+	var data []float64
+	for range 6 {
+		ids, data = append(ids, "a", "b"), append(data, 0.1, 0.3)
+	}
+	ids, data = append(ids, "c", "c"), append(data, 0.7, 0.7)
+	y := engine.NewMatrix64(len(ids), 1, data)
+	for _, method := range []Method{NCSNR, SplitHalf} {
+		res, err := Estimate(context.Background(), y, ids, Options{Method: method})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !math.IsInf(res.SNR[0], 1) || res.Ceiling[0] != 1 || res.NoNoise != 1 {
+			t.Errorf("%s: snr %v, ceiling %v, noiseless %d: want +Inf, 1, 1", method, res.SNR, res.Ceiling, res.NoNoise)
+		}
+		if method == NCSNR && res.NoiseVar[0] != 0 {
+			t.Errorf("noise variance %v, want 0", res.NoiseVar[0])
+		}
+	}
+}
