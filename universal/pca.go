@@ -55,6 +55,20 @@ func PCA(ctx context.Context, x engine.Matrix, k int) (*Components, error) {
 	for j := range mean {
 		mean[j] /= float64(n)
 	}
+	// A constant column is centred to exactly 0: its mean is off its value by rounding (30 rows
+	// of 0.1 average to 0.10000000000000005), which would leave it a component of pure
+	// rounding noise, all of a constant model's variance.
+	varies := make([]bool, d)
+	for i := 1; i < n; i++ {
+		for j, v := range xc[i*d : (i+1)*d] {
+			varies[j] = varies[j] || v != xc[j]
+		}
+	}
+	for j, v := range varies {
+		if !v {
+			mean[j] = xc[j]
+		}
+	}
 	for i := 0; i < n; i++ {
 		row := xc[i*d : (i+1)*d]
 		for j := range row {
