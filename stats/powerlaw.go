@@ -307,17 +307,32 @@ func powerLawSE(d []float64, p PowerLaw) (se0, se1, se2 float64) {
 		j.Set(i, 1, -u)
 		j.Set(i, 2, p.Gap*u*di)
 	}
+	// Each column scaled to unit length before J^T J is inverted, and the inverse scaled back:
+	// Alpha's column is in y's units, the others are not, so y in other units (scores times 1e-10
+	// or 1e8) made J^T J look singular to the inverse's condition test, and every error NaN.
+	nan := math.NaN()
+	var norm [3]float64
+	for k := range norm {
+		norm[k] = mat.Norm(j.ColView(k), 2)
+		if !(norm[k] > 0) {
+			return nan, nan, nan
+		}
+	}
+	for i := range n {
+		for k := range norm {
+			j.Set(i, k, j.At(i, k)/norm[k])
+		}
+	}
 	var jtj mat.SymDense
 	jtj.SymOuterK(1, j.T())
 	var cov mat.Dense
 	if err := cov.Inverse(&jtj); err != nil {
-		nan := math.NaN()
 		return nan, nan, nan
 	}
 	s2 := p.RSS / float64(n-3)
 	sd := func(k int) float64 {
 		if v := cov.At(k, k) * s2; v >= 0 {
-			return math.Sqrt(v)
+			return math.Sqrt(v) / norm[k]
 		}
 		return math.NaN()
 	}

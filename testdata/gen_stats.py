@@ -297,6 +297,9 @@ def gen_powerlaw():
     x = np.logspace(-6, -2, 8)
     add("small_x", x, 0.4 - 0.05 * (x / 1e-4) ** -0.2 + r.normal(0, 0.001, x.size),
         "x far below 1 (a fraction of training)")
+    x = np.logspace(0, 4, 8)
+    add("tiny_units", x, 1e-10 * (-3 - 2 * (x / 100) ** -0.3 + r.normal(0, 0.05, x.size)),
+        "y in units of 1e-10: the standard errors scale with y, alpha's does not")
     write("powerlaw", cases)
 
 
