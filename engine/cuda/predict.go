@@ -193,9 +193,18 @@ func (r *runner) rightVectors(fp, tmp *pool, sp *split, fz *factoring, vecs, u64
 		if v64, err = tmp.alloc(int64(nd) * int64(rk) * 8); err != nil {
 			return r.oom("the fitted model's directions", err)
 		}
-		// Column-major V (d x rk) = xtr (d x ntr, = Xc^T) U (ntr x rk), then diag(1/s).
-		if err := d.gemm(f64, false, false, nd, rk, sp.ntr, fz.xtr, nd, u64, sp.ldu, v64, nd); err != nil {
-			return err
+		// Column-major V (d x rk) = Xc^T U (ntr x rk), then diag(1/s): a block of features at a
+		// time, prepared again unless the prepared rows are whole (xtr, w x ntr = its rows of Xc^T).
+		for c0 := 0; c0 < nd; c0 += fz.width {
+			c1 := min(nd, c0+fz.width)
+			if fz.width < nd {
+				if err := r.prepareBlock(fz, c0, c1, false, false); err != nil {
+					return err
+				}
+			}
+			if err := d.gemm(f64, false, false, c1-c0, rk, sp.ntr, fz.xtr, c1-c0, u64, sp.ldu, v64+cu.DevicePtr(int64(c0)*8), nd); err != nil {
+				return err
+			}
 		}
 		if err := d.scaleCols(f64, v64, nd, nd, rk, dinvs, v64, nd); err != nil {
 			return err

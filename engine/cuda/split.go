@@ -108,8 +108,13 @@ type factoring struct {
 	keep        pool        // the split's row indices, handed to the fold's pool
 	tmp         pool        // everything else, released once the split is finished
 	train, test cu.DevicePtr
-	xtr, xte    cu.DevicePtr // centred rows, d x ntr and d x nte column-major
-	mean        cu.DevicePtr // training column means (intercept only)
+	// The prepared (centred, standardised) rows of a block of width features, width x ntr and
+	// width x nte column-major: every feature in the primal decomposition, or with no more
+	// training rows than features featureBlock at a time (prepareBlock).
+	xtr, xte cu.DevicePtr
+	width    int
+	kte      cu.DevicePtr // dual decomposition with test rows: Xtest_c Xc^T, nte x ntr column-major
+	mean     cu.DevicePtr // training column means (intercept only)
 	// Options.Standardize: the factor each feature is multiplied by after centring. An outer
 	// split's own (kept: inner splits and the model use it), from its training rows' means
 	// (mean, or smean without an intercept) and centred sums of squares ss; an inner split's is
@@ -139,8 +144,15 @@ func (r *runner) prepareSplit(fold engine.Fold, outer bool, src activations, xsc
 	alloc := allocUntil(&err)
 	fz.train = alloc(&fz.keep, int64(ntr)*4)
 	fz.test = alloc(&fz.keep, int64(nte)*4)
-	fz.xtr = alloc(&fz.tmp, int64(nd)*int64(ntr)*8)
-	fz.xte = alloc(&fz.tmp, int64(nd)*int64(nte)*8)
+	fz.width = nd
+	if !fz.primal {
+		fz.width = min(nd, featureBlock)
+		if nte > 0 {
+			fz.kte = alloc(&fz.tmp, int64(nte)*int64(ntr)*8)
+		}
+	}
+	fz.xtr = alloc(&fz.tmp, int64(fz.width)*int64(ntr)*8)
+	fz.xte = alloc(&fz.tmp, int64(fz.width)*int64(nte)*8)
 	if !r.s.opts.NoIntercept {
 		fz.mean = alloc(&fz.tmp, int64(nd)*8)
 	}
@@ -191,7 +203,7 @@ func (r *runner) queueSplit(fz *factoring) error {
 	}
 	d := r.d
 	ntr, nte, nd := len(fz.fold.Train), len(fz.fold.Test), fz.src.cols
-	xt, dx := fz.src.xt, fz.src.dx
+	dx := fz.src.dx
 	return d.onAux(func() error {
 		if err := fz.start.Record(d.aux); err != nil {
 			return fmt.Errorf("cuda engine: event: %w", err)
@@ -207,42 +219,37 @@ func (r *runner) queueSplit(fz *factoring) error {
 		if err := upload(fz.test, toInt32(fz.fold.Test), d.aux); err != nil {
 			return err
 		}
-		if fz.rmean != 0 {
-			if err := r.centreTwice(fz, xt, dx); err != nil {
-				return err
-			}
-		} else {
-			switch {
-			case fz.ss != 0: // standardised by its own training rows, no intercept
-				if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, fz.smean, 0, fz.ss); err != nil {
-					return err
-				}
-				if err := d.colScale(fz.smean, fz.ss, ntr, nd, fz.scale); err != nil {
-					return err
-				}
-			case fz.mean != 0:
-				if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, fz.mean, 0, 0); err != nil {
-					return err
-				}
-			}
-			if err := d.gatherCenter(xt, f64, dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd, fz.scale); err != nil {
-				return err
-			}
-			if err := d.gatherCenter(xt, f64, dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd, fz.scale); err != nil {
-				return err
-			}
-		}
-		// xtr is d x ntr column-major (Xc row-major), xte d x nte (Xtest_c row-major).
-		var err error
 		if fz.primal {
-			// row-major gram (d x d) = Xc^T Xc; column-major: xtr xtr^T (N, T; m = n = d, k = ntr)
-			err = d.gemm(f64, false, true, nd, nd, ntr, fz.xtr, nd, fz.xtr, nd, fz.gram, nd)
-		} else {
-			// row-major gram (ntr x ntr) = Xc Xc^T; column-major: xtr^T xtr (T, N; m = n = ntr, k = d)
-			err = d.gemm(f64, true, false, ntr, ntr, nd, fz.xtr, nd, fz.xtr, nd, fz.gram, ntr)
+			if err := r.prepareBlock(fz, 0, nd, true, true); err != nil {
+				return err
+			}
+			// xtr is d x ntr column-major (Xc row-major): row-major gram (d x d) = Xc^T Xc;
+			// column-major: xtr xtr^T (N, T; m = n = d, k = ntr)
+			if err := d.gemm(f64, false, true, nd, nd, ntr, fz.xtr, nd, fz.xtr, nd, fz.gram, nd); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
+		for c0 := 0; !fz.primal && c0 < nd; c0 += fz.width {
+			// The Gram matrix and the test rows' kernel are sums over the features, a block of
+			// them at a time (fallback's decomposeFrom): row-major gram (ntr x ntr) += Xc Xc^T,
+			// column-major xtr^T xtr (T, N; m = n = ntr, k = w); column-major kte (nte x ntr) +=
+			// xte^T xtr, row-major Xtest_c Xc^T.
+			c1 := min(nd, c0+fz.width)
+			w, beta := c1-c0, 1.0
+			if c0 == 0 {
+				beta = 0
+			}
+			if err := r.prepareBlock(fz, c0, c1, true, true); err != nil {
+				return err
+			}
+			if err := d.gemmScaled(f64, true, false, ntr, ntr, w, 1, fz.xtr, w, fz.xtr, w, beta, fz.gram, ntr); err != nil {
+				return err
+			}
+			if nte > 0 {
+				if err := d.gemmScaled(f64, true, false, nte, ntr, w, 1, fz.xte, w, fz.xtr, w, beta, fz.kte, nte); err != nil {
+					return err
+				}
+			}
 		}
 		if err := d.auxSol.dsyevdAsync(fz.size, fz.size, fz.gram, fz.lam, fz.work, fz.lwork, fz.info); err != nil {
 			return fmt.Errorf("%w (Gram matrix of %d x %d)", err, fz.size, fz.size)
@@ -255,37 +262,80 @@ func (r *runner) queueSplit(fz *factoring) error {
 	})
 }
 
-// centreTwice prepares standardised rows with an intercept as fallback's rowPreparer.block
-// does, on the decomposition stream: centred by the training rows' means (mean), centred again
-// by the centred training rows' means (rmean: what the first means' rounding errors left, which
-// scaling would bring to unit scale at a large offset and small spread, as RidgeCV centres the
-// scaler's output again), the outer split's factors taken from those rows (ss), then scaled.
-func (r *runner) centreTwice(fz *factoring, xt dtype, dx cu.DevicePtr) error {
+// featureBlock is how many features the dual decomposition prepares at a time (fallback's
+// featureBlock: the same constant, for the same sums; tests lower it).
+var featureBlock = 4096
+
+// prepareBlock gathers features [c0, c1) of fz's training rows into fz.xtr (w x ntr column-major,
+// w = c1-c0: row-major Xc's columns c0 to c1) and, with test, its test rows into fz.xte, prepared
+// as fallback's rowPreparer.block does, on the current stream: centred by the training rows'
+// means (mean); standardised with an intercept, centred again by the centred training rows' means
+// (rmean: what the first means' rounding errors left, which scaling would bring to unit scale at
+// a large offset and small spread, as RidgeCV centres the scaler's output again), then scaled. On
+// first, the block's means (and an outer split's own factors, from ss) are taken from its
+// training rows; after, they are reused (the dual decomposition's V, a block at a time).
+func (r *runner) prepareBlock(fz *factoring, c0, c1 int, first, test bool) error {
 	d := r.d
-	ntr, nte, nd := len(fz.fold.Train), len(fz.fold.Test), fz.src.cols
-	if err := d.colStats(xt, dx, nd, fz.train, ntr, nd, fz.mean, 0, 0); err != nil {
-		return err
+	ntr, nte, nd, w := len(fz.fold.Train), len(fz.fold.Test), fz.src.cols, c1-c0
+	xt := fz.src.xt
+	if !test {
+		nte = 0
 	}
-	if err := d.gatherCenter(xt, f64, dx, nd, fz.train, ntr, nd, fz.mean, 0, fz.xtr, nd, 0); err != nil {
-		return err
+	a := fz.src.dx + cu.DevicePtr(int64(c0)*xt.size())
+	at := func(p cu.DevicePtr) cu.DevicePtr { // the block's part of a per-feature vector
+		if p == 0 {
+			return 0
+		}
+		return p + cu.DevicePtr(int64(c0)*8)
 	}
-	if err := d.gatherCenter(xt, f64, dx, nd, fz.test, nte, nd, fz.mean, 0, fz.xte, nd, 0); err != nil {
-		return err
+	mean, smean, ss, scale, rmean := at(fz.mean), at(fz.smean), at(fz.ss), at(fz.scale), at(fz.rmean)
+	own := first && ss != 0
+	if rmean != 0 {
+		if first {
+			if err := d.colStats(xt, a, nd, fz.train, ntr, w, mean, 0, 0); err != nil {
+				return err
+			}
+		}
+		if err := d.gatherCenter(xt, f64, a, nd, fz.train, ntr, w, mean, 0, fz.xtr, w, 0); err != nil {
+			return err
+		}
+		if err := d.gatherCenter(xt, f64, a, nd, fz.test, nte, w, mean, 0, fz.xte, w, 0); err != nil {
+			return err
+		}
+		if first {
+			if err := d.colStats(f64, fz.xtr, w, 0, ntr, w, rmean, 0, ss); err != nil {
+				return err
+			}
+		}
+		if own {
+			// the constant test's bound takes the column's own mean
+			if err := d.colScale(mean, ss, ntr, w, scale); err != nil {
+				return err
+			}
+		}
+		// in place: each element is read and written by the same thread
+		if err := d.gatherCenter(f64, f64, fz.xtr, w, 0, ntr, w, rmean, 0, fz.xtr, w, scale); err != nil {
+			return err
+		}
+		return d.gatherCenter(f64, f64, fz.xte, w, 0, nte, w, rmean, 0, fz.xte, w, scale)
 	}
-	if err := d.colStats(f64, fz.xtr, nd, 0, ntr, nd, fz.rmean, 0, fz.ss); err != nil {
-		return err
-	}
-	if fz.ss != 0 {
-		// the constant test's bound takes the column's own mean
-		if err := d.colScale(fz.mean, fz.ss, ntr, nd, fz.scale); err != nil {
+	switch {
+	case own: // standardised by its own training rows, no intercept
+		if err := d.colStats(xt, a, nd, fz.train, ntr, w, smean, 0, ss); err != nil {
+			return err
+		}
+		if err := d.colScale(smean, ss, ntr, w, scale); err != nil {
+			return err
+		}
+	case first && mean != 0:
+		if err := d.colStats(xt, a, nd, fz.train, ntr, w, mean, 0, 0); err != nil {
 			return err
 		}
 	}
-	// in place: each element is read and written by the same thread
-	if err := d.gatherCenter(f64, f64, fz.xtr, nd, 0, ntr, nd, fz.rmean, 0, fz.xtr, nd, fz.scale); err != nil {
+	if err := d.gatherCenter(xt, f64, a, nd, fz.train, ntr, w, mean, 0, fz.xtr, w, scale); err != nil {
 		return err
 	}
-	return d.gatherCenter(f64, f64, fz.xte, nd, 0, nte, nd, fz.rmean, 0, fz.xte, nd, fz.scale)
+	return d.gatherCenter(xt, f64, a, nd, fz.test, nte, w, mean, 0, fz.xte, w, scale)
 }
 
 // release frees a factoring that will not be finished (the decomposition stream is waited for
@@ -435,16 +485,8 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 				return nil, err
 			}
 			if nte > 0 { // none when Predict fits the model alone
-				kte := alloc(tmp, int64(nte)*int64(ntr)*8)
-				if err != nil {
-					return nil, r.oom("decomposition", err)
-				}
-				// Column-major kte (nte x ntr) = xte^T xtr: row-major Xtest_c Xc^T.
-				if err := d.gemm(f64, true, false, nte, ntr, nd, xte, nd, xtr, nd, kte, nte); err != nil {
-					return nil, err
-				}
-				// Column-major P (nte x rk) = kte (nte x ntr) U (ntr x rk), all column-major.
-				if err := d.gemm(f64, false, false, nte, rk, ntr, kte, nte, u64, ldu, p64, ldp); err != nil {
+				// Column-major P (nte x rk) = kte (nte x ntr, queueSplit's) U (ntr x rk).
+				if err := d.gemm(f64, false, false, nte, rk, ntr, fz.kte, nte, u64, ldu, p64, ldp); err != nil {
 					return nil, err
 				}
 				if err := d.scaleCols(f64, p64, ldp, nte, rk, dinvs, p64, ldp); err != nil {
