@@ -287,6 +287,18 @@ func (ev *EpochsEvents) Column(col string) ([]string, error) {
 	return out, nil
 }
 
+// ColumnHoldsText reports whether metadata column col holds strings (a value of some epoch is a
+// JSON string), which pandas keeps as str objects and numpy orders as text ("10" before "2", also
+// when they hold digits), rather than numbers or booleans, which it orders by value.
+func (ev *EpochsEvents) ColumnHoldsText(col string) bool {
+	for _, row := range ev.rows {
+		if v := bytes.TrimSpace(row[col]); len(v) > 0 && v[0] == '"' {
+			return true
+		}
+	}
+	return false
+}
+
 func someColumns(cols []string) string {
 	if len(cols) <= metadataColumnsListed {
 		return strings.Join(cols, ", ")

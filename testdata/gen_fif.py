@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Write small MNE epochs files (.fif) and MNE's reading of them into testdata/fif/.
 
-Run with Debian's interpreter, which has MNE 1.3 (python3-mne) and NumPy:
+Run with Debian's interpreter, which has MNE 1.3 (python3-mne), pandas (python3-pandas), scikit-learn
+(python3-sklearn) and NumPy:
 
-    apt-get install -y python3-mne
+    apt-get install -y python3-mne python3-pandas python3-sklearn
     /usr/bin/python3 testdata/gen_fif.py
 
 Each file is written by MNE's Epochs.save; expected.json records, per file, what brainalign must
@@ -25,6 +26,11 @@ THINGS-MEG's preprocessed files, and nonames-epo.fif), what MNE reads back: epoc
 epochs.event_id, each epoch's event name and each metadata column as brainalign's ids (None for a
 missing value); "bad_ids" the ids specs (FILE or FILE:COLUMN) that must be refused, with a part of
 the error.
+
+"group_folds" records, for metadata columns of sessions-epo.fif given as --groups (FILE:COLUMN), the
+test rows of each fold of scikit-learn's GroupKFold(k).split(groups=epochs.metadata[COLUMN]) on MNE's
+reading of the file: groups of equal size are dealt to the folds in numpy's order of the labels,
+which for strings is text order ("10" before "2") and for numbers their value (10.5 after 2.5).
 """
 
 import gzip
@@ -37,6 +43,8 @@ import tempfile
 import mne
 import numpy as np
 import pandas as pd
+import sklearn
+from sklearn.model_selection import GroupKFold
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fif")
 rng = np.random.default_rng(20261207)
@@ -299,6 +307,25 @@ try:
     raise AssertionError("MNE read noevents-epo.fif")
 except ValueError as e:
     assert "events" in str(e), e
+# sessions as the groups of GroupKFold: ten groups of three epochs (every group the same size, so that
+# the folds follow numpy's order of the labels), labelled by strings of digits, by non-integer numbers
+# of two digits and more, and by integers
+labels = [i // 3 for i in range(30)]
+sessions = small_epochs(events_of([1] * 30), metadata=pd.DataFrame({
+    "session": [str(1 + g) for g in labels],
+    "block": [1.5 + 2 * g for g in labels],
+    "run": [1 + g for g in labels],
+}))
+sessions.save(os.path.join(OUT, "sessions-epo.fif"), overwrite=True)
+record_ids("sessions-epo.fif")
+back = mne.read_epochs(os.path.join(OUT, "sessions-epo.fif"))
+assert back.metadata["session"].tolist()[3] == "2" and back.metadata["block"].tolist()[3] == 3.5
+group_folds = {}
+for col in ("session", "block", "run"):
+    folds = GroupKFold(5).split(np.zeros((len(back), 1)), groups=back.metadata[col])
+    group_folds["sessions-epo.fif:" + col] = {"k": 5, "tests": [sorted(int(i) for i in test) for _, test in folds]}
+assert group_folds["sessions-epo.fif:session"]["tests"] != group_folds["sessions-epo.fif:run"]["tests"]
+
 bad_ids = {
     "noevents-epo.fif": "no events",
     "mixed-epo.fif:image": "no metadata",
@@ -311,5 +338,6 @@ total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
 assert total < 1_000_000, total
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump({"generator": "testdata/gen_fif.py", "mne": mne.__version__, "numpy": np.__version__,
-               "files": expected, "bad": bad, "ids": ids, "bad_ids": bad_ids}, f, indent=1)
+               "files": expected, "bad": bad, "ids": ids, "bad_ids": bad_ids,
+               "sklearn": sklearn.__version__, "group_folds": group_folds}, f, indent=1)
     f.write("\n")

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
 )
 
 // fifIDs are the ids testdata/gen_fif.py recorded from MNE's reading of its epochs files: each
@@ -271,5 +272,36 @@ func TestEpochsSourceOfOtherEpochs(t *testing.T) {
 	_, stderr, code = runCLI(t, "ceiling", "--brain", brain, "--ids", fifPath("nonames-epo.fif"), "--out", filepath.Join(dir, "c3"))
 	if strings.Contains(stderr, "not those of") {
 		t.Errorf("the same epochs in another file: exit %d, %s", code, stderr)
+	}
+}
+
+// TestGroupsFromEpochsMatchScikitLearn: --groups FILE:COLUMN gives the folds of scikit-learn's
+// GroupKFold on the column as MNE reads it. Groups of equal size go to the folds in numpy's order
+// of their labels: strings in text order ("10" before "2", also when they hold digits), numbers by
+// value (10.5 after 2.5).
+func TestGroupsFromEpochsMatchScikitLearn(t *testing.T) {
+	var exp struct {
+		GroupFolds map[string]struct {
+			K     int     `json:"k"`
+			Tests [][]int `json:"tests"`
+		} `json:"group_folds"`
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fif", "expected.json"))
+	must(t, err)
+	must(t, json.Unmarshal(b, &exp))
+	if len(exp.GroupFolds) == 0 {
+		t.Fatal("expected.json: no group_folds")
+	}
+	for spec, want := range exp.GroupFolds {
+		file, col, _ := strings.Cut(spec, ":")
+		groups, err := readGroups(fifPath(file)+":"+col, 30)
+		must(t, err)
+		folds, err := engine.GroupKFold(groups, want.K)
+		must(t, err)
+		for f, fold := range folds {
+			if !slices.Equal(fold.Test, want.Tests[f]) {
+				t.Errorf("%s: fold %d holds out rows %v, scikit-learn's GroupKFold %v", spec, f, fold.Test, want.Tests[f])
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -336,8 +337,11 @@ func readLabels(path string, n int, what string) ([]int, error) {
 
 // readEpochLabels reads labels (sessions, runs; test folds) from a column of an MNE epochs
 // file's metadata, one per epoch in the order the data are read: integers as they are
-// (session_nr); other group labels numbered in sorted order (as numpy's unique numbers them, so
-// that GroupKFold's assignment is scikit-learn's). Test folds must be integers: -1 has a meaning.
+// (session_nr); other group labels numbered in numpy's sorted order of the column's values
+// (np.unique's, so that GroupKFold deals groups of equal size to the folds as scikit-learn does):
+// strings in text order, digits or not ("10" before "2"), numbers by value (10.5 after 2.5).
+// Test folds must be integers, strings of digits included (PredefinedSplit takes them as ints):
+// -1 has a meaning.
 func readEpochLabels(path, column string, n int, what string) ([]int, error) {
 	if column == "" {
 		return nil, fmt.Errorf("%s: name a column of the epochs' metadata for the %s labels (%s:COLUMN, e.g. :session_nr)", path, what, path)
@@ -354,26 +358,51 @@ func readEpochLabels(path, column string, n int, what string) ([]int, error) {
 		return nil, fmt.Errorf("%s:%s: %d %s labels for the %d rows of the brain data (one per row of its file)", path, column, len(labels), what, n)
 	}
 	g := make([]int, n)
-	numbers := true
+	integers := true
 	for i, l := range labels {
 		v, err := strconv.Atoi(strings.TrimSpace(l))
 		if err != nil {
 			if what != "group" {
 				return nil, fmt.Errorf("%s:%s: epoch %d's %s label is %q: want integers (-1: always trained on, k >= 0: held-out fold k); for a test set named by stimulus, give --test-ids", path, column, i, what, l)
 			}
-			numbers = false
+			integers = false
 			break
 		}
 		g[i] = v
 	}
-	if numbers {
+	text := ev.ColumnHoldsText(column)
+	if what != "group" || integers && !text {
 		return g, nil
 	}
-	sorted := slices.Compact(slices.Sorted(slices.Values(labels)))
+	order := strings.Compare
+	if !text {
+		order = compareNumbers
+	}
+	sorted := slices.CompactFunc(slices.SortedFunc(slices.Values(labels), order), func(a, b string) bool { return a == b })
 	for i, l := range labels {
-		g[i], _ = slices.BinarySearch(sorted, l)
+		g[i], _ = slices.BinarySearchFunc(sorted, l, order)
 	}
 	return g, nil
+}
+
+// compareNumbers orders metadata values that are numbers by value (ties of float64 by their
+// text, so that distinct values stay distinct), and a column of booleans, which do not parse, as
+// text: False before True, as numpy orders them.
+func compareNumbers(a, b string) int {
+	x, errA := strconv.ParseFloat(a, 64)
+	y, errB := strconv.ParseFloat(b, 64)
+	switch {
+	case errA != nil && errB != nil:
+		return strings.Compare(a, b)
+	case errA != nil:
+		return 1
+	case errB != nil:
+		return -1
+	}
+	if c := cmp.Compare(x, y); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
 }
 
 // parseBytes parses sizes like 8GiB, 500MB, 1e9 ("" is 0: the engine's default).
