@@ -31,6 +31,11 @@ func TestReadIDs(t *testing.T) {
 		{"trailing_blank", "a\nb\n\n  \n", []string{"a", "b"}, ""},
 		{"inner_blank", "a\n\nb\n", nil, "line 2 is empty"},
 		{"duplicate", "a\nb\na\n", nil, `id "a" on line 3 repeats line 1`},
+		// UTF-16 (PowerShell 5's Out-File and > write it): its ids would hold NUL bytes, the
+		// first line's also the byte-order mark, and pair with nothing or with the wrong rows
+		{"utf16le", "\xff\xfea\x00\r\x00\n\x00b\x00\r\x00\n\x00", nil, "UTF-16 text"},
+		{"utf16be", "\xfe\xff\x00a\x00\n\x00b\x00\n", nil, "UTF-16 text"},
+		{"utf16le_no_bom", "a\x00\n\x00b\x00\n\x00", nil, "line 1 holds a NUL byte"},
 	} {
 		p := filepath.Join(dir, c.name+".txt")
 		if err := os.WriteFile(p, []byte(c.text), 0o644); err != nil {

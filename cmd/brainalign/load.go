@@ -562,7 +562,8 @@ func loadFeatures(path, member, memberFlag string) (*input, error) {
 func memberNames(all []string) string { return textlist.Some(all, 8) }
 
 // readIDs reads stimulus ids, one per line, each id once. A blank line before the last id is an
-// error (it would shift rows); blank lines at the end and a UTF-8 byte-order mark are ignored.
+// error (it would shift rows); blank lines at the end and a UTF-8 byte-order mark are ignored;
+// UTF-16 text is refused.
 func readIDs(path string) ([]string, error) { return readIDLines(path, false) }
 
 // readBrainIDs is readIDs for the rows of brain data (--brain-ids), which may also come from an
@@ -719,7 +720,14 @@ func readIDLines(path string, repeats bool) ([]string, error) {
 	for line := 1; sc.Scan(); line++ {
 		text := sc.Text()
 		if line == 1 {
+			if strings.HasPrefix(text, "\xff\xfe") || strings.HasPrefix(text, "\xfe\xff") {
+				return nil, fmt.Errorf("%s: UTF-16 text (as PowerShell's Out-File and > write it): save it as UTF-8, one stimulus id per line", path)
+			}
 			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		// UTF-16 without a byte-order mark, or not text: ids of NUL bytes would pair wrongly
+		if strings.IndexByte(text, 0) >= 0 {
+			return nil, fmt.Errorf("%s: line %d holds a NUL byte: not UTF-8 text (UTF-16?); save it as UTF-8, one stimulus id per line", path, line)
 		}
 		id := strings.TrimSpace(text)
 		if id == "" {
