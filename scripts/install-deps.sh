@@ -2,7 +2,7 @@
 # Installs the Debian packages a part of the build needs. Idempotent; run as root (or with sudo).
 #   scripts/install-deps.sh cuda      Debian's CUDA 11.8 toolkit (non-free): headers, cuBLAS, cuSOLVER, nvcc
 #   scripts/install-deps.sh openblas  OpenBLAS + LAPACKE for the optional `openblas` CPU build
-#   scripts/install-deps.sh oracle    scikit-learn, SciPy, NiBabel, MNE and h5py, to regenerate the test fixtures
+#   scripts/install-deps.sh oracle    scikit-learn, SciPy, NiBabel, MNE, h5py and pandas, to regenerate the test fixtures
 #   scripts/install-deps.sh arm64     QEMU's user-mode emulator, to run the arm64 build's tests here
 set -euo pipefail
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -13,7 +13,7 @@ for part in "$@"; do
   case "$part" in
     cuda) want+=(nvidia-cuda-toolkit nvidia-cuda-dev) ;;
     openblas) want+=(libopenblas-dev liblapacke-dev) ;;
-    oracle) want+=(python3-sklearn python3-scipy python3-numpy python3-nibabel python3-mne python3-h5py) ;;
+    oracle) want+=(python3-sklearn python3-scipy python3-numpy python3-nibabel python3-mne python3-h5py python3-pandas) ;;
     arm64) want+=(qemu-user-static) ;;
     *) echo "install-deps: unknown part '$part' (cuda|openblas|oracle|arm64)" >&2; exit 2 ;;
   esac
