@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -484,11 +485,17 @@ func discoverDir(dir string) (cks []Checkpoint, layers [][]string, skipped []str
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			// a checkpoint folder linked in (from scratch, another run's folder) is one
+			st, err := os.Stat(p)
+			isDir = err == nil && st.IsDir()
+		}
 		switch {
-		case e.IsDir() && (isSweepOutput(p) || !holdsArrays(p)):
+		case isDir && (isSweepOutput(p) || !holdsArrays(p)):
 			// a sweep's own --out inside the activations folder (even one left empty by a run
 			// that stopped early), logs, configs: not checkpoints
-		case e.IsDir():
+		case isDir:
 			subdirs = append(subdirs, p)
 		case isNPY(p):
 			npys = append(npys, p)
