@@ -30,8 +30,11 @@ type DryRunReport struct {
 	// Problems names each unit (or file) that cannot be scored and why, one line each. Run stops
 	// at the first of them.
 	Problems []string
-	Checked  int           // units whose inputs were checked (sources built in memory are not)
-	Layers   []LayerInputs // per layer, in the plan's order
+	// OutProblem says why the output folder could not be written ("" when it could); it is
+	// among Problems too.
+	OutProblem string
+	Checked    int           // units whose inputs were checked (sources built in memory are not)
+	Layers     []LayerInputs // per layer, in the plan's order
 	// Timed are the engines that scored the done units (all shards), with their mean time per
 	// unit: the basis of an estimate of what is left.
 	Timed []EngineTime
@@ -80,7 +83,8 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 		rep.Existing = true
 	}
 	if err := outdir.CheckWritable(c.Dir); err != nil {
-		rep.Problems = append(rep.Problems, "out "+err.Error())
+		rep.OutProblem = "out " + err.Error()
+		rep.Problems = append(rep.Problems, rep.OutProblem)
 	}
 	c.checkInputs(rep, units, scanValues)
 

@@ -73,8 +73,9 @@ func dryRunSweep(c *cli.Context, cfg sweep.Config) error {
 		fmt.Fprintf(w, "to score again (%d):\n", len(rep.Redo))
 		printLines(w, rep.Redo, 10)
 	}
-	if problem := memoryFloorProblem(c.String("device"), cfg, rep.Layers); problem != "" {
-		rep.Problems = append(rep.Problems, problem)
+	memory := memoryFloorProblem(c.String("device"), cfg, rep.Layers)
+	if memory != "" {
+		rep.Problems = append(rep.Problems, memory)
 	}
 	left := rep.ToScore + rep.Remaining
 	for _, t := range rep.Timed {
@@ -91,7 +92,22 @@ func dryRunSweep(c *cli.Context, cfg sweep.Config) error {
 	if len(rep.Problems) > 0 {
 		fmt.Fprintf(w, "problems (%d): a run stops at the first\n", len(rep.Problems))
 		printLines(w, rep.Problems, 20)
-		return fmt.Errorf("dry run: %d unit(s) or file(s) of %s cannot be scored (listed above)", len(rep.Problems), c.String("features"))
+		// Each kind of problem named as what it is: --out or the memory limit are not the
+		// activations' fault.
+		var why []string
+		units := len(rep.Problems)
+		if rep.OutProblem != "" {
+			units--
+			why = append(why, fmt.Sprintf("--out %s cannot be written", cfg.Dir))
+		}
+		if memory != "" {
+			units--
+			why = append(why, "the widest layer needs more memory than the CPU engine may take")
+		}
+		if units > 0 {
+			why = append([]string{fmt.Sprintf("%d unit(s) or file(s) of %s cannot be scored", units, c.String("features"))}, why...)
+		}
+		return fmt.Errorf("dry run: %s (listed above)", strings.Join(why, "; "))
 	}
 	fmt.Fprintln(w, "no problems found")
 	return nil

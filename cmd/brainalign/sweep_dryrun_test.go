@@ -54,10 +54,14 @@ func TestSweepDryRunCLI(t *testing.T) {
 	}
 
 	// A memory limit the CPU engine would refuse for the widest layer: a problem before the job.
-	stdout, _, code = runCLI(t, append(args, "--dry-run", "--device", "cpu", "--memory", "64KB")...)
+	stdout, stderr, code = runCLI(t, append(args, "--dry-run", "--device", "cpu", "--memory", "64KB")...)
 	if code != 1 || !strings.Contains(stdout, "the memory limit (--memory), 62.5 KiB, is below the ") ||
 		!strings.Contains(stdout, "one fold's decomposition of its 32 features needs on the CPU engine") {
 		t.Errorf("dry run with --memory 64KB: exit %d\n%s", code, stdout)
+	}
+	// the short layer and the memory limit, each said as what it is
+	if want := "dry run: 1 unit(s) or file(s) of " + filepath.Join(st, "model") + " cannot be scored; the widest layer needs more memory than the CPU engine may take"; !strings.Contains(stderr, want) {
+		t.Errorf("dry run with --memory 64KB: want %q on stderr, got\n%s", want, stderr)
 	}
 
 	for _, extra := range [][]string{{"--scan-values"}, {"--dry-run", "--merge-only"}} {

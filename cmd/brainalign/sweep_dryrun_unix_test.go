@@ -35,6 +35,10 @@ func TestSweepDryRunOutAndSlurmCLI(t *testing.T) {
 	if code != 1 || !strings.Contains(stdout, file+" is not a folder") {
 		t.Errorf("dry run with --out under a file: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	// The error names --out, not the activations, which have no problem.
+	if want := "dry run: --out " + filepath.Join(file, "s") + " cannot be written (listed above)"; !strings.Contains(stderr, want) || strings.Contains(stderr, "cannot be scored") {
+		t.Errorf("dry run with --out under a file: want %q on stderr, got\n%s", want, stderr)
+	}
 	if os.Geteuid() == 0 {
 		t.Skip("root writes into a folder of mode 0555")
 	}
