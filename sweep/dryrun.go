@@ -82,6 +82,11 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 		}
 		rep.Existing = true
 	}
+	// Run keeps an earlier run's metadata, and stops when it cannot read them (c is a copy:
+	// what keepEarlier merges into its Meta goes nowhere).
+	if _, err := c.Meta.keepEarlier(c.Dir); err != nil {
+		return nil, err
+	}
 	if err := outdir.CheckWritable(c.Dir); err != nil {
 		rep.OutProblem = "out " + err.Error()
 		rep.Problems = append(rep.Problems, rep.OutProblem)

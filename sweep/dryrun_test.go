@@ -230,3 +230,29 @@ func TestDryRunManifest(t *testing.T) {
 		t.Errorf("layer conv: %+v", l)
 	}
 }
+
+// An earlier run's metadata that cannot be read stops Run before it scores anything: the dry run
+// says so too, rather than "no problems" before a job array whose every task would fail.
+func TestDryRunFindsUnreadableEarlierMetadata(t *testing.T) {
+	_, p, y, out := newSweep(t, []int{1}, 2)
+	if _, err := sweep.Run(context.Background(), config(t, out, p, y, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "meta", "roi_labels.npy"), []byte("damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, runErr := sweep.Run(context.Background(), config(t, out, p, y, nil))
+	if runErr == nil || !strings.Contains(runErr.Error(), "roi_labels.npy") {
+		t.Fatalf("run over damaged metadata: %v", runErr)
+	}
+	cfg := config(t, out, p, y, nil)
+	cfg.Session = nil
+	before := snapshot(t, out)
+	_, err := sweep.DryRun(cfg, false)
+	if err == nil || err.Error() != runErr.Error() {
+		t.Errorf("dry run over damaged metadata: error %v, want the run's: %v", err, runErr)
+	}
+	if snapshot(t, out) != before {
+		t.Error("the dry run changed the folder")
+	}
+}
