@@ -77,7 +77,9 @@
 // copied with its times) is the same source when its size, time and that sample match; any
 // other difference makes the source another one. A done unit whose source no longer matches
 // is recomputed (its record is removed at once, so no
-// merge takes its old scores) and counted in Report.Changed. Records written before sources
+// merge takes its old scores) and counted in Report.Changed; one whose source cannot be looked
+// at now (deleted, a file system failing a stat) is scored again where it can be read, its
+// record kept meanwhile (Merge takes it: nothing says its activations changed). Records written before sources
 // were recorded are checked by their feature count only; in-memory sources are not checked. A
 // directory holding units of a different sweep (other brain data, other folds or penalties, or
 // the same layers in another order) is refused, never mixed.

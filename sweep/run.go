@@ -728,9 +728,14 @@ func (c *Config) unitState(u Unit, sc *sourceChecker, folds int) unitFiles {
 	switch {
 	case why == nil:
 		// Done, but from the activations now in its source?
-		if changed := sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec); changed != "" {
+		changed, unchecked := sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec)
+		switch {
+		case unchecked != nil:
+			// Not known to be done; its record stays, for a merge or a later run that can look.
+			st.redo = ck + "/" + ly + ": its activations cannot be checked: " + unchecked.Error()
+		case changed != "":
 			st.changed, st.redo = true, ck+"/"+ly+": "+changed
-		} else {
+		default:
 			st.done, st.rec = true, rec
 		}
 	case fileExists(st.base + ".json"):
@@ -751,7 +756,7 @@ func (c *Config) want(ck, ly string, folds int) unitWant {
 // of this sweep's brain data (the data digest, or a record of an earlier version that this
 // run's sweep.json vouches for: Run gives them the digest first), and its activations did not
 // change (a shard scores its own units again when they did, and merges then); nil when not
-// done. changed says how the activations
+// done, or when its source cannot be looked at now. changed says how the activations
 // of a unit that was done changed ("" when they did not). Its arrays are that shard's to check.
 func (c *Config) doneElsewhere(u Unit, sc *sourceChecker) (rec *unitRecord, changed string) {
 	ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
@@ -763,7 +768,11 @@ func (c *Config) doneElsewhere(u Unit, sc *sourceChecker) (rec *unitRecord, chan
 	if w.sameData(rec) != nil {
 		return nil, ""
 	}
-	if changed := sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec); changed != "" {
+	changed, unchecked := sc.changed(c.Plan.Checkpoints[u.Checkpoint].Layers[u.Layer], rec)
+	switch {
+	case unchecked != nil:
+		return nil, "" // not known done, nor known changed: its shard looks again
+	case changed != "":
 		return nil, changed
 	}
 	return rec, ""

@@ -171,22 +171,24 @@ func (sc *sourceChecker) sameSample(st fileState, sample string) bool {
 
 // changed says how s differs from the source recorded in rec, or "" when it does not. Sources
 // built in memory are not checked. A record written before sources were recorded (no "input")
-// is checked by its feature count only.
-func (sc *sourceChecker) changed(s Source, rec *unitRecord) string {
+// is checked by its feature count only. unchecked is the error of a source that cannot be
+// looked at now (deleted, a file system failing): that says nothing of its activations, so the
+// unit is not known done, but its record stands.
+func (sc *sourceChecker) changed(s Source, rec *unitRecord) (changed string, unchecked error) {
 	if s.Func != nil {
-		return ""
+		return "", nil
 	}
 	st, err := sc.stat(s.Path)
 	if err != nil {
-		return "its activations cannot be checked: " + err.Error()
+		return "", err
 	}
 	cur := sc.info(s)
 	old := rec.Input
 	if old == nil {
 		if cur != nil && len(cur.shape) == 2 && cur.shape[1] != rec.Features {
-			return fmt.Sprintf("activations changed since it was scored (%d features, was %d)", cur.shape[1], rec.Features)
+			return fmt.Sprintf("activations changed since it was scored (%d features, was %d)", cur.shape[1], rec.Features), nil
 		}
-		return ""
+		return "", nil
 	}
 	var diff []string
 	t, terr := time.Parse(time.RFC3339Nano, old.MTime)
@@ -214,9 +216,9 @@ func (sc *sourceChecker) changed(s Source, rec *unitRecord) string {
 		diff = append(diff, fmt.Sprintf("dtype %s, was %s", cur.dtype, old.DType))
 	}
 	if len(diff) == 0 {
-		return ""
+		return "", nil
 	}
-	return "activations changed since it was scored (" + strings.Join(diff, "; ") + ")"
+	return "activations changed since it was scored (" + strings.Join(diff, "; ") + ")", nil
 }
 
 var (
