@@ -688,6 +688,10 @@ func parseNIfTI(buf []byte) (*neuroHeader, error) {
 		for i := 1; i <= nd; i++ {
 			dims = append(dims, int(int16(o.Uint16(buf[40+2*i:]))))
 		}
+		var err error
+		if dims, err = freeSurferDims(dims, int(int32(o.Uint32(buf[144:])))); err != nil {
+			return nil, err
+		}
 		code = int(int16(o.Uint16(buf[70:])))
 		off := math.Float32frombits(o.Uint32(buf[108:]))
 		if !(off >= 0 && off <= math.MaxInt32) { // NaN too
@@ -764,6 +768,34 @@ func parseNIfTI(buf []byte) (*neuroHeader, error) {
 	}
 	h.geo = &Geometry{Format: fmt.Sprintf("nifti%d", version), Spatial: spatial(dims), header: append([]byte(nil), buf[:hdrLen]...), order: o}
 	return h, nil
+}
+
+// ico7Vertices are fsaverage's vertices per hemisphere, which FreeSurfer stores in NIfTI-1 as
+// ico7Dims.
+const ico7Vertices = 163842
+
+var ico7Dims = [3]int{27307, 1, 6}
+
+// freeSurferDims undoes FreeSurfer's ways of storing a surface's vertices (x, 1 x 1) in NIfTI-1,
+// whose dim holds at most 32,767 (save_nifti.m, mri_convert; NiBabel's get_data_shape reads them
+// the same): fsaverage's 163,842 as 27307 x 1 x 6, and other counts above 32,767 as -1 x 1 x 1
+// with the count in glmin. The vertices are stored in order either way, so they read as
+// vertices x 1 x 1 (frames last), as an MGH surface does; read as 27307 x 1 x 6 their C order
+// over x, y, z would not be the vertices'.
+func freeSurferDims(dims []int, glmin int) ([]int, error) {
+	if len(dims) < 3 || dims[1] != 1 {
+		return dims, nil
+	}
+	switch {
+	case dims[0] == -1 && dims[2] == 1:
+		if glmin < 1 {
+			return nil, fmt.Errorf("dimensions %v with %d in glmin: not FreeSurfer's header of a surface's vertices (-1 in dim[1], their number in glmin)", dims, glmin)
+		}
+		dims = append([]int{glmin}, dims[1:]...)
+	case dims[0] == ico7Dims[0] && dims[2] == ico7Dims[2]:
+		dims = append([]int{ico7Vertices, 1, 1}, dims[3:]...)
+	}
+	return dims, nil
 }
 
 // niftiIntent reads a NIfTI header's intent code.
@@ -930,13 +962,23 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 	o := g.order
 	switch g.Format {
 	case "nifti1":
-		if max(nx, ny, nz, frames) > math.MaxInt16 {
+		head = append(append([]byte(nil), g.header...), 0, 0, 0, 0) // no extensions
+		dims := []int{nx, ny, nz, frames, 1, 1, 1}
+		if ny == 1 && nz == 1 { // a surface's vertices, stored as FreeSurfer and NiBabel store them
+			switch {
+			case nx == ico7Vertices:
+				copy(dims, ico7Dims[:])
+			case nx > math.MaxInt16:
+				dims[0] = -1
+				o.PutUint32(head[144:], uint32(nx)) // glmin
+			}
+		}
+		if max(dims[0], dims[1], dims[2], frames) > math.MaxInt16 {
 			return fmt.Errorf("%s: %d x %d x %d x %d: NIfTI-1 holds at most %d per axis (write the input as NIfTI-2)", path, nx, ny, nz, frames, math.MaxInt16)
 		}
-		head = append(append([]byte(nil), g.header...), 0, 0, 0, 0) // no extensions
 		o.PutUint16(head[40:], uint16(nd))
-		for i, d := range []int{nx, ny, nz, frames, 1, 1, 1} {
-			o.PutUint16(head[42+2*i:], uint16(d))
+		for i, d := range dims {
+			o.PutUint16(head[42+2*i:], uint16(int16(d)))
 		}
 		o.PutUint16(head[68:], 0)  // intent: none
 		o.PutUint16(head[70:], 16) // float32
@@ -1008,7 +1050,7 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 // Affine returns the 4 x 4 voxel-to-world matrix (row-major; millimetres, RAS+ as scanners and
 // MNI use) of g, as NiBabel's img.affine: for NIfTI the sform when its code is set, else the
 // qform when its code is set, else NiBabel's base affine (voxel sizes, x flipped, centred); for
-// MGH the vox2ras matrix. A surface (an MGH file of vertices x 1 x 1) has no voxel positions:
+// MGH the vox2ras matrix. A surface (a NIfTI or MGH file of vertices x 1 x 1) has no voxel positions:
 // its vertices' coordinates are in the surface file, not here.
 func (g *Geometry) Affine() ([16]float64, error) {
 	var a [16]float64
@@ -1021,6 +1063,11 @@ func (g *Geometry) Affine() ([16]float64, error) {
 	case "gifti":
 		return a, errors.New("a GIFTI data file holds no vertex positions: they are in the surface's geometry (.surf.gii, e.g. the midthickness), which --coords takes")
 	case "nifti1", "nifti2":
+		if g.Spatial[1] == 1 && g.Spatial[2] == 1 {
+			// FreeSurfer's surface overlays (lh.thickness.fsaverage5.nii.gz): the affine would
+			// place the vertices on a line
+			return a, errors.New("a NIfTI file of vertices x 1 x 1 is a surface: its vertices' coordinates are in the surface (e.g. lh.white), not in the NIfTI header")
+		}
 		var qcode, scode int
 		var pix [4]float64
 		var quat [6]float64

@@ -20,6 +20,8 @@ type neuroExpected struct {
 		DType  string    `json:"dtype"`
 		Values []float64 `json:"values"`
 		Coords []float64 `json:"coords"` // CIFTI: the grayordinates' positions on the midthickness
+		Dim    []int     `json:"dim"`    // FreeSurfer's NIfTI-1 surfaces: the header's dim and glmin
+		Glmin  int       `json:"glmin"`
 		Cifti  *struct {
 			Axes   []string          `json:"axes"`
 			Labels map[string]string `json:"labels"`
@@ -175,7 +177,7 @@ func TestAffineMatchesNiBabel(t *testing.T) {
 			continue
 		}
 		a, err := g.Affine()
-		if name == "surface_float.mgz" {
+		if g.Spatial[1] == 1 && g.Spatial[2] == 1 { // surface_float.mgz, FreeSurfer's NIfTI surfaces
 			if err == nil || !strings.Contains(err.Error(), "is a surface") {
 				t.Errorf("%s: %v, want a surface refused", name, err)
 			}
@@ -328,5 +330,78 @@ func TestSameGrid(t *testing.T) {
 	rhShifted, _ := Join([]string{"lh.b.nii", "rh.b.nii"}, []*Geometry{g, clone(srow(3))})
 	if err := SameGrid(rhShifted, lh); err == nil || !strings.HasPrefix(err.Error(), "rh: voxel-to-world matrix row 1") {
 		t.Errorf("joined spaces, the right part shifted: %v", err)
+	}
+}
+
+// FreeSurfer's NIfTI-1 surfaces, as NiBabel writes them (fsaverage's 163,842 vertices as
+// 27307 x 1 x 6, more than 32,767 otherwise as -1 x 1 x 1 with the count in glmin), read as
+// vertices x 1 x 1 in vertex order (vertex v of frame t holds v % 251 + 1000 t, as the generator
+// planted them); results over them are written with NiBabel's header, and have no affine.
+func TestFreeSurferNIfTISurfaces(t *testing.T) {
+	exp := loadNeuroExpected(t)
+	dir := t.TempDir()
+	for _, name := range []string{"fs_ico7.nii.gz", "fs_large.nii.gz"} {
+		want := exp.Files[name]
+		arrs, err := Read(filepath.Join("..", "testdata", "neuro", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, vertices := arrs[0], want.Shape[1]
+		if fmt.Sprint(a.Shape) != fmt.Sprint([]int{2, vertices, 1, 1}) || fmt.Sprint(a.Geometry.Spatial) != fmt.Sprint([]int{vertices, 1, 1}) {
+			t.Fatalf("%s: shape %v, space %v, want 2 x %d x 1 x 1", name, a.Shape, a.Geometry.Spatial, vertices)
+		}
+		for i, v := range a.F32 {
+			if w := float32(i%vertices%251 + 1000*(i/vertices)); v != w {
+				t.Fatalf("%s: frame %d vertex %d = %v, want %v", name, i/vertices, i%vertices, v, w)
+			}
+		}
+		if _, err := a.Geometry.Affine(); err == nil || !strings.Contains(err.Error(), "is a surface") {
+			t.Errorf("%s: affine: %v, want a surface refused", name, err)
+		}
+		values := make([]float64, 2*vertices)
+		for i := range values {
+			values[i] = float64(i) / 8
+		}
+		out := filepath.Join(dir, name)
+		if err := WriteFrames(out, a.Geometry, 2, values); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Read(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := back[0]
+		if fmt.Sprint(b.Shape) != fmt.Sprint(a.Shape) {
+			t.Fatalf("%s written: shape %v", name, b.Shape)
+		}
+		for i, v := range values {
+			if float64(b.F32[i]) != v {
+				t.Fatalf("%s written: value %d = %v, want %v", name, i, b.F32[i], v)
+			}
+		}
+		h, o := b.Geometry.header, b.Geometry.order
+		for i, d := range want.Dim {
+			if got := int(int16(o.Uint16(h[40+2*i:]))); got != d {
+				t.Errorf("%s written: dim[%d] = %d, NiBabel's %d", name, i, got, d)
+			}
+		}
+		if got := int(int32(o.Uint32(h[144:]))); want.Dim[1] == -1 && got != want.Glmin {
+			t.Errorf("%s written: glmin %d, NiBabel's %d", name, got, want.Glmin)
+		}
+		CloseAll(back)
+		CloseAll(arrs)
+	}
+	// -1 in dim[1] without a count in glmin is not FreeSurfer's
+	raw, err := gunzip(mustRead(t, filepath.Join("..", "testdata", "neuro", "fs_large.nii.gz")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(raw[144:148])
+	bad := filepath.Join(dir, "no_glmin.nii")
+	if err := os.WriteFile(bad, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(bad); err == nil || !strings.Contains(err.Error(), "no_glmin.nii: dimensions [-1 1 1 2] with 0 in glmin") {
+		t.Errorf("-1 in dim[1], 0 in glmin: %v", err)
 	}
 }

@@ -25,6 +25,7 @@ import base64
 import json
 import os
 import re
+import warnings
 
 import nibabel as nib
 import numpy as np
@@ -263,6 +264,24 @@ for name, _, bm in back.iter_structures():
         else:
             coords.append(nib.affines.apply_affine(back.affine, voxel))
 expected["hcp.dscalar.nii"]["coords"] = [float(v) for v in np.ravel(coords)]
+
+# FreeSurfer's NIfTI-1 surfaces (save_nifti.m, mri_convert; NiBabel reads and writes them so):
+# more vertices than dim's int16 holds are stored as -1 x 1 x 1 with the count in glmin, and
+# fsaverage's 163,842 (ico7) as 27307 x 1 x 6, the vertices in order. Vertex v of frame t holds
+# v % 251 + 1000 t; "values" records NiBabel's first 600 of the first frame.
+for name, vertices in (("fs_ico7.nii.gz", 163842), ("fs_large.nii.gz", 40000)):
+    v = np.arange(vertices)
+    data = np.stack([v % 251 + 1000 * t for t in range(2)], axis=-1).astype(np.uint16).reshape(vertices, 1, 1, 2)
+    path = os.path.join(OUT, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NiBabel warns that SPM and FSL do not read the -1 hack
+        nib.save(nib.Nifti1Image(data, affine, dtype=np.uint16), path)
+    back = nib.load(path)
+    values = np.moveaxis(np.asarray(back.get_fdata()), -1, 0)
+    assert np.array_equal(values[1, :, 0, 0], v % 251 + 1000)
+    expected[name] = {"affine": [float(x) for x in back.affine.ravel()], "shape": list(values.shape), "dtype": "uint16",
+                      "values": [float(x) for x in values.ravel()[:600]],
+                      "dim": [int(d) for d in back.header["dim"]], "glmin": int(back.header["glmin"])}
 
 # refused: complex data, a header cut short, data cut short
 img = nib.Nifti1Image(np.ones((2, 2, 2), dtype=np.complex64), affine)
