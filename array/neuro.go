@@ -63,6 +63,15 @@ func (g *Geometry) Targets() int {
 // mask or an atlas in such a file is one map, 1 x targets.
 func (g *Geometry) OfMaps() bool { return g.Format == "cifti" || g.Format == "gifti" }
 
+// OneFrame reports whether a is a NIfTI volume stored as one frame of a 4-d file (x, y, z, 1 as
+// NiBabel shows it: fslroi's masks, some pipelines' maps), read as 1 x (x, y, z): as a mask, an
+// atlas or a map over the voxels it is the volume, shaped as its Geometry's Spatial, as nilearn
+// takes it (MGH files of one frame already read as 3-d).
+func (a *Array) OneFrame() bool {
+	g := a.Geometry
+	return g != nil && (g.Format == "nifti1" || g.Format == "nifti2") && len(a.Shape) == 4 && a.Shape[0] == 1
+}
+
 // IsNeuro reports whether path names a NIfTI or MGH file, by extension (.nii, .nii.gz, .mgh,
 // .mgz): a file of one array, named after the path.
 func IsNeuro(path string) bool {

@@ -50,6 +50,8 @@ func readOne(path string) ([]float64, []int, error) {
 			return nil, nil, fmt.Errorf("%s: a %s file of %d maps: want one noise ceiling map", path, strings.ToUpper(g.Format), a.Shape[0])
 		}
 		shape = append([]int(nil), g.Spatial...)
+	} else if a.OneFrame() { // a volume stored as one frame of a 4-d NIfTI file
+		shape = append([]int(nil), a.Geometry.Spatial...)
 	}
 	m, err := a.Matrix()
 	if err != nil {

@@ -90,3 +90,20 @@ func TestReadOneMapFiles(t *testing.T) {
 		t.Errorf("%s: %v", maps, err)
 	}
 }
+
+// A ceiling map stored as one frame of a 4-d NIfTI file (x, y, z, 1; NiBabel-written) is the
+// volume's values, shaped as the volume, as nilearn takes it.
+func TestReadOneFrameVolume(t *testing.T) {
+	v, shape, sizes, err := Read(filepath.Join("..", "testdata", "neuro", "ceiling_oneframe.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(shape, []int{3, 4, 1}) || !slices.Equal(sizes, []int{12}) {
+		t.Fatalf("shape %v, sizes %v, want the volume's 3 x 4 x 1", shape, sizes)
+	}
+	for i, x := range v { // np.linspace(0.05, 0.6, 12), C order over (x, y, z)
+		if want := float64(float32(0.05 + 0.05*float64(i))); math.Abs(x-want) > 1e-7 {
+			t.Errorf("value %d = %v, want %v", i, x, want)
+		}
+	}
+}

@@ -247,3 +247,24 @@ func TestROIVolumeShapeChecked(t *testing.T) {
 		t.Errorf("after a mask's restriction: %v", err)
 	}
 }
+
+// A label volume stored as one frame of a 4-d NIfTI file (x, y, z, 1; NiBabel-written) is the
+// volume, as nilearn takes it: labels in C order over (x, y, z), checked against the targets'
+// axes.
+func TestROIVolumeOfOneFrame(t *testing.T) {
+	m, err := ReadMetaJoined(nil, []string{filepath.Join("..", "testdata", "neuro", "atlas_oneframe.nii")}, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range m.ROI {
+		if l != i%3 {
+			t.Fatalf("labels %v, want np.arange(12) %% 3", m.ROI)
+		}
+	}
+	if err := m.Check("bold.nii.gz", []int{3, 4, 1}); err != nil {
+		t.Errorf("the volume's axes: %v", err)
+	}
+	if err := m.Check("betas.hdf5", []int{1, 4, 3}); err == nil || !strings.Contains(err.Error(), "a label volume shaped 3 x 4 x 1") {
+		t.Errorf("reversed axes: %v", err)
+	}
+}

@@ -781,12 +781,17 @@ func readIntsShape(path string) ([]int, []int, error) {
 	if len(arrs) == 1 && arrs[0].Geometry != nil && arrs[0].Geometry.OfMaps() && arrs[0].Shape[0] > 1 {
 		return nil, nil, fmt.Errorf("%s: a %s file of %d maps: want one map of labels", path, strings.ToUpper(arrs[0].Geometry.Format), arrs[0].Shape[0])
 	}
-	if len(arrs) != 1 || len(arrs[0].Shape) != 1 && !isVector(arrs[0].Shape) && (arrs[0].Geometry == nil || len(arrs[0].Shape) != 3) {
+	if len(arrs) != 1 || len(arrs[0].Shape) != 1 && !isVector(arrs[0].Shape) && (arrs[0].Geometry == nil || len(arrs[0].Shape) != 3) && !arrs[0].OneFrame() {
 		return nil, nil, fmt.Errorf("%s: want one 1-d array of integer labels (or a NIfTI/MGH label volume)", path)
 	}
 	a := arrs[0]
 	var shape []int // a volume's axes; nil for a vector
-	if !isVector(a.Shape) {
+	switch {
+	case a.OneFrame(): // a label volume stored as one frame of a 4-d NIfTI file
+		if !isVector(a.Geometry.Spatial) {
+			shape = slices.Clone(a.Geometry.Spatial)
+		}
+	case !isVector(a.Shape):
 		shape = slices.Clone(a.Shape)
 	}
 	if len(a.Shape) > 1 {

@@ -283,6 +283,16 @@ for name, vertices in (("fs_ico7.nii.gz", 163842), ("fs_large.nii.gz", 40000)):
                       "values": [float(x) for x in values.ravel()[:600]],
                       "dim": [int(d) for d in back.header["dim"]], "glmin": int(back.header["glmin"])}
 
+# maps stored as one frame of a 4-d file (x, y, z, 1: fslroi's and some pipelines' masks), on the
+# grid of float32_be.nii's first three axes at 3 x 4 x 1: a mask, an atlas and a noise ceiling
+# map, each the 3-d volume nilearn takes it for; in C order over (x, y, z) the mask keeps voxels
+# 1, 2, 4, 7, 8, 10 and 11
+keep = np.zeros(12)
+keep[[1, 2, 4, 7, 8, 10, 11]] = 1
+record("mask_oneframe.nii", nib.Nifti1Image(keep.reshape(3, 4, 1, 1).astype(np.uint8), affine))
+record("atlas_oneframe.nii", nib.Nifti1Image((np.arange(12) % 3).reshape(3, 4, 1, 1).astype(np.int16), affine))
+record("ceiling_oneframe.nii", nib.Nifti1Image(np.linspace(0.05, 0.6, 12).reshape(3, 4, 1, 1).astype(np.float32), affine))
+
 # refused: complex data, a header cut short, data cut short
 img = nib.Nifti1Image(np.ones((2, 2, 2), dtype=np.complex64), affine)
 nib.save(img, os.path.join(OUT, "complex.nii"))

@@ -50,6 +50,8 @@ func readMask(path string) (*targetMask, error) {
 			return nil, fmt.Errorf("%s: a %s mask of %d maps: want one", path, strings.ToUpper(g.Format), a.Shape[0])
 		}
 		mk.shape = g.Spatial // one map over the grayordinates or vertices
+	} else if a.OneFrame() {
+		mk.shape = a.Geometry.Spatial
 	}
 	for i := range a.Size() {
 		var v float64

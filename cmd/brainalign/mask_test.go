@@ -268,3 +268,40 @@ func TestMaskReleasesData(t *testing.T) {
 		}
 	}
 }
+
+// A mask stored as one frame of a 4-d NIfTI file (x, y, z, 1; NiBabel-written, as fslroi and
+// some pipelines leave masks) is the 3-d mask it holds, as nilearn takes it: the same ceilings as
+// with that mask written 3-d, and the outputs in the volume's shape.
+func TestBrainMaskOfOneFrame(t *testing.T) {
+	st := writeTrialStudy(t)
+	neuro := filepath.Join("..", "..", "testdata", "neuro")
+	tmpl, err := array.ReadGeometry(filepath.Join(neuro, "float32_be.nii"))
+	must(t, err)
+	g := *tmpl
+	g.Spatial = []int{st.channels, st.times, 1}
+	vals := make([]float64, len(st.y.F32))
+	for i, v := range st.y.F32 {
+		vals[i] = float64(v)
+	}
+	trials := filepath.Join(st.dir, "trials.nii.gz")
+	must(t, array.WriteFrames(trials, &g, st.nTri, vals))
+	maskVals := make([]float64, st.channels*st.times)
+	for _, j := range []int{1, 2, 4, 7, 8, 10, 11} { // mask_oneframe.nii's voxels (gen_neuro.py)
+		maskVals[j] = 1
+	}
+	mask3 := filepath.Join(st.dir, "mask.nii.gz")
+	must(t, array.WriteVolume(mask3, &g, maskVals))
+	one, three := filepath.Join(st.dir, "one"), filepath.Join(st.dir, "three")
+	mustRun(t, "ceiling", "--brain", trials, "--ids", st.ids, "--brain-mask", filepath.Join(neuro, "mask_oneframe.nii"), "--out", one)
+	mustRun(t, "ceiling", "--brain", trials, "--ids", st.ids, "--brain-mask", mask3, "--out", three)
+	got, want := readNPY(t, filepath.Join(one, "ceiling.npy")), readNPY(t, filepath.Join(three, "ceiling.npy"))
+	if fmt.Sprint(got.Shape) != "[3 4 1]" {
+		t.Fatalf("ceiling.npy shape %v, want the volume's [3 4 1]", got.Shape)
+	}
+	for j, v := range want.F64 {
+		if g := got.F64[j]; g != v && !(math.IsNaN(g) && math.IsNaN(v)) {
+			t.Errorf("target %d: %v with the one-frame mask, %v with the 3-d one", j, g, v)
+		}
+	}
+	sameVolume(t, filepath.Join(one, "ceiling.nii.gz"), filepath.Join(one, "ceiling.npy"), []int{3, 4, 1})
+}
