@@ -98,6 +98,8 @@ func (g *giftiXML) dataArrays() (arrays []giftiArray, surface bool, err error) {
 		case "NIFTI_INTENT_TRIANGLE":
 		case "NIFTI_INTENT_POINTSET":
 			surface, points = true, a
+		case "NIFTI_INTENT_NODE_INDEX": // read as a row, the indices would be taken for values
+			return nil, false, errors.New("sparse GIFTI data (a NIFTI_INTENT_NODE_INDEX array lists the vertices that the values are for) are not read: write a value for every vertex")
 		default:
 			arrays = append(arrays, a)
 		}

@@ -293,6 +293,12 @@ record("mask_oneframe.nii", nib.Nifti1Image(keep.reshape(3, 4, 1, 1).astype(np.u
 record("atlas_oneframe.nii", nib.Nifti1Image((np.arange(12) % 3).reshape(3, 4, 1, 1).astype(np.int16), affine))
 record("ceiling_oneframe.nii", nib.Nifti1Image(np.linspace(0.05, 0.6, 12).reshape(3, 4, 1, 1).astype(np.float32), affine))
 
+# sparse GIFTI data: a NIFTI_INTENT_NODE_INDEX array lists the vertices the next array's values
+# are for (refused: read as another row of values, the indices would be taken for data)
+nib.save(nib.gifti.GiftiImage(meta=left, darrays=[darray(np.array([0, 3, 5], dtype=np.int32), "NIFTI_INTENT_NODE_INDEX"),
+                                                  darray(np.array([7, 8, 9], dtype=np.int32))]),
+         os.path.join(OUT, "sparse.func.gii"))
+
 # refused: complex data, a header cut short, data cut short
 img = nib.Nifti1Image(np.ones((2, 2, 2), dtype=np.complex64), affine)
 nib.save(img, os.path.join(OUT, "complex.nii"))
@@ -316,6 +322,7 @@ bad = {
     "rh.white.short": "truncated",
     "truncated.func.gii": "GIFTI XML",
     "external.func.gii": "ExternalFileBinary",
+    "sparse.func.gii": "NIFTI_INTENT_NODE_INDEX",
     "complex.nii": "NIfTI datatype complex64",
     "short_header.nii": "too short for a NIfTI header",
     "short_data.nii": "truncated",
