@@ -516,3 +516,19 @@ func TestCommaInRepeatedFlagPath(t *testing.T) {
 	must(t, array.WriteNPY(yf, []int{30, 4}, y))
 	mustRun(t, "encode", "--features", xf, "--brain", yf, "--alphas", "1,10", "--out", filepath.Join(dir, "out"))
 }
+
+// A NIfTI or MGH file without a time axis (one volume; an MGH file of one frame) is not brain
+// data: read as images x (y, z) its first spatial axis would be taken for the images.
+func TestBrainVolumeWithoutTimeRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ name, shape string }{{"mask_uint8.nii", "3 x 2 x 2"}, {"int32_oneframe.mgh", "4 x 3 x 2"}} {
+		brain := filepath.Join("..", "..", "testdata", "neuro", c.name)
+		rows := int(c.shape[0] - '0')
+		features := filepath.Join(dir, c.name+".npy")
+		must(t, array.WriteNPY(features, []int{rows, 2}, make([]float64, 2*rows)))
+		_, stderr, code := runCLI(t, "encode", "--features", features, "--brain", brain, "--folds", "2", "--out", filepath.Join(dir, c.name))
+		if code == 0 || !strings.Contains(stderr, brain+": one volume of "+c.shape+" voxels (no time axis)") {
+			t.Errorf("%s: exit %d, %s", c.name, code, stderr)
+		}
+	}
+}

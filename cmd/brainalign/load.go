@@ -234,6 +234,11 @@ func loadBrain(path, member string) (*input, error) {
 		in.close()
 		return nil, fmt.Errorf("%s: brain data must have images on the first axis and targets on the others (images x targets, or images x channels x times), got shape %v", in.name(), in.shape)
 	}
+	if g := in.geo; g != nil && (g.Format == "nifti1" || g.Format == "nifti2" || g.Format == "mgh") && len(in.shape) < 4 {
+		// read as images x (y, z), the volume's x axis would be taken for the images
+		in.close()
+		return nil, fmt.Errorf("%s: one volume of %s voxels (no time axis): brain data in a NIfTI or MGH file are volumes x time or frames, 4-d (x, y, z, images)", in.name(), array.ShapeString(g.Spatial))
+	}
 	return in, nil
 }
 
