@@ -41,7 +41,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of a model's rows, one per `FILE` line; one per --features, in order"},
 			brainIDsFlag(),
 			&cli.IntFlag{Name: "dims", Value: 20, Usage: "principal components per model"},
-			&cli.IntFlag{Name: "top", Value: 10, Usage: "dimensions kept by the reduction test"},
+			&cli.IntFlag{Name: "top", Usage: "dimensions kept by the reduction test (default: 10, or --dims if fewer)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; its earlier results replaced together once all are written)"},
 			&cli.BoolFlag{Name: "no-figures", Usage: "write no PNG figure"},
 		}, modelFlags()...),
@@ -54,8 +54,12 @@ func runUniversal(c *cli.Context) error {
 	if len(specs) < 2 {
 		return usageError("--features: %d model(s); universality needs at least 2", len(specs))
 	}
-	if c.Int("dims") < 1 || c.Int("top") < 1 || c.Int("top") > c.Int("dims") {
-		return usageError("--dims %d, --top %d: want 1 <= top <= dims", c.Int("dims"), c.Int("top"))
+	top := c.Int("top")
+	if !c.IsSet("top") {
+		top = min(10, c.Int("dims"))
+	}
+	if c.Int("dims") < 1 || top < 1 || top > c.Int("dims") {
+		return usageError("--dims %d, --top %d: want 1 <= top <= dims", c.Int("dims"), top)
 	}
 	out := c.String("out")
 	if err := checkOut(out); err != nil {
@@ -105,7 +109,7 @@ func runUniversal(c *cli.Context) error {
 		return err
 	}
 	defer e.Close()
-	o := universal.Options{Dims: c.Int("dims"), Top: c.Int("top"), Engine: opts}
+	o := universal.Options{Dims: c.Int("dims"), Top: top, Engine: opts}
 	if stderrIsTerminal(c) {
 		o.Progress = func(step string) { fmt.Fprintf(c.App.ErrWriter, "\r\033[K%s", step) }
 		defer fmt.Fprint(c.App.ErrWriter, "\r\033[K")

@@ -326,7 +326,7 @@ func readLabels(path string, n int, what string) ([]int, error) {
 		return nil, fmt.Errorf("%s: a boolean array; want integer %s labels, -1 for rows always trained on (a test set mask m: np.save(path, np.where(m, 0, -1)))", path, what)
 	}
 	if len(arrs[0].I64) != n {
-		return nil, fmt.Errorf("%s: %d %s labels for the %d rows of the brain data (one per row of its file)", path, len(arrs[0].I64), what, n)
+		return nil, fmt.Errorf("%s: %d %s labels for the %d rows of the brain data (one per row of the brain file, or of all of ceiling's --brain files in order)", path, len(arrs[0].I64), what, n)
 	}
 	g := make([]int, n)
 	for i, v := range arrs[0].I64 {
@@ -355,7 +355,7 @@ func readEpochLabels(path, column string, n int, what string) ([]int, error) {
 		return nil, err
 	}
 	if len(labels) != n {
-		return nil, fmt.Errorf("%s:%s: %d %s labels for the %d rows of the brain data (one per row of its file)", path, column, len(labels), what, n)
+		return nil, fmt.Errorf("%s:%s: %d %s labels for the %d rows of the brain data (one per row of the brain file, or of all of ceiling's --brain files in order)", path, column, len(labels), what, n)
 	}
 	g := make([]int, n)
 	integers := true

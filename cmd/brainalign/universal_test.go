@@ -86,6 +86,14 @@ func TestUniversalCommand(t *testing.T) {
 		t.Errorf("universal.csv:\n%s", csv)
 	}
 	checkPNGFile(t, filepath.Join(out, "universal.png"))
+
+	// --dims below 10 without --top: the reduction keeps them all (--top's default is 10 or
+	// --dims if fewer), where it was a usage error
+	out = filepath.Join(dir, "dims4")
+	mustRun(t, "universal", "--features", a, "--features", "cnn="+b, "--brain", y, "--dims", "4", "--out", out, "--no-figures")
+	if top := num(t, readJSON(t, filepath.Join(out, "universal.json")), "top"); top != 4 {
+		t.Errorf("--dims 4 without --top: top %v, want 4", top)
+	}
 }
 
 func TestUniversalCommandErrors(t *testing.T) {
