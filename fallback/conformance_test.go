@@ -13,3 +13,8 @@ import (
 func TestConformance(t *testing.T) {
 	enginetest.RunAll(t, func(t *testing.T) engine.Engine { return fallback.New() })
 }
+
+// TestStageTimings: the CPU engine's stages are parts of its Total.
+func TestStageTimings(t *testing.T) {
+	enginetest.RunStageTimings(t, func(t *testing.T) engine.Engine { return fallback.New() })
+}

@@ -105,7 +105,6 @@ func (e *Engine) open(y engine.Matrix, opts engine.Options, reserve int64) (*ses
 		if bytes > budget/2 {
 			return nil // streamed from the host
 		}
-		t0 := time.Now()
 		p, err := e.dev.alloc(bytes)
 		if err != nil {
 			return nil // streamed after all
@@ -120,7 +119,6 @@ func (e *Engine) open(y engine.Matrix, opts engine.Options, reserve int64) (*ses
 			return fmt.Errorf("cuda engine: uploading brain data: %w", err)
 		}
 		s.dy = p
-		s.openTime = time.Since(t0)
 		return nil
 	})
 	if err != nil {
@@ -138,9 +136,8 @@ type session struct {
 	dy   cu.DevicePtr // n x m row-major (column-major m x n, ld m) in precision t; 0: streamed
 	// shift, when not nil, is subtracted from each column of y (in float64) before its
 	// conversion to float32 for the device, resident or streamed: see columnShift.
-	shift    []float64
-	openTime time.Duration
-	closed   bool
+	shift  []float64
+	closed bool
 	// streamed: the host staging buffers of the target batches in page-locked memory, kept
 	// from one Score to the next (pinned.go); none where the driver refused them
 	staging [2]pinnedBuf
@@ -230,7 +227,6 @@ func (s *session) score(ctx context.Context, x engine.Matrix, pred *prediction, 
 			return err
 		}
 		r := &runner{ctx: ctx, s: s, d: d, x: x, pred: pred}
-		openTime := s.openTime
 		var err error
 		res, err = r.run()
 		if err != nil && s.dy != 0 && errors.Is(err, engine.ErrOutOfMemory) {
@@ -241,7 +237,6 @@ func (s *session) score(ctx context.Context, x engine.Matrix, pred *prediction, 
 			// again from the start, with the numbers of a session streamed from Open. Progress
 			// goes on from where the failed run left it, so it never goes back.
 			s.stream()
-			s.openTime = openTime
 			if pred != nil {
 				pred.err = nil
 			}

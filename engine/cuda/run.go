@@ -56,9 +56,9 @@ func (r *runner) run() (*engine.Result, error) {
 	r.t = s.t
 	r.res = engine.NewResult(m, k)
 	r.degn = make([]bool, k*m)
+	// Open's upload of resident brain data is in no stage: it was before Score began, and the
+	// stages are parts of Score's Total (brainalign bench prints it on its own line)
 	r.tm = &r.res.Timings
-	r.tm.Transfer += s.openTime
-	s.openTime = 0
 	if opts.KeepPredictions && r.pred == nil {
 		if err := r.keepHeldOut(); err != nil {
 			return nil, err

@@ -37,3 +37,9 @@ func TestFeatureBlocks(t *testing.T) {
 func TestWideFeatures(t *testing.T) {
 	enginetest.RunWideFeatures(t, 60, 12, 60000, 32<<20, func(t *testing.T) engine.Engine { return startEngine(t) })
 }
+
+// TestStageTimings: the stages of a Score on resident brain data are parts of its Total (Open's
+// upload of the brain data, before Score began, is in none of them).
+func TestStageTimings(t *testing.T) {
+	enginetest.RunStageTimings(t, func(t *testing.T) engine.Engine { return startEngine(t) })
+}
