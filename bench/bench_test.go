@@ -119,7 +119,7 @@ func TestWorkloadFlops(t *testing.T) {
 	w := Small()
 	w.N, w.M = 200, 300
 	x, y := w.Generate()
-	for _, inner := range []string{"loo", "gcv"} {
+	for _, inner := range []string{"loo", "gcv", "kfold:4"} {
 		w.Inner, _ = engine.ParseInner(inner)
 		opts, _ := w.Options()
 		res, err := engine.Score(context.Background(), fallback.New(), x, y, opts)

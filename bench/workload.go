@@ -85,22 +85,37 @@ func (w Workload) String() string {
 	return s
 }
 
-// Flops predicts the floating-point operations of the large products for exact LOO (or GCV):
-// per fold, Z = U^T Y (2 ntr r m), one fitted-value product per penalty (loo only), and the
-// held-out prediction (2 nte r m), with r = min(ntr-1, d).
+// Flops predicts the floating-point operations of the large products, as the engines count them
+// (engine.Result.Flops), with r = min(ntr-1, d) directions (no feature constant or collinear).
+// Per outer fold: Z = U^T Y (2 ntr r m) and the held-out prediction (2 nte r m); with exact LOO
+// one fitted-value product per penalty (2 ntr r m each); with an inner K-fold, per inner split
+// its own Z and one validation prediction per penalty. Shared-alpha runs whose targets need
+// more than one batch stage each batch twice, which this does not count.
 func (w Workload) Flops() float64 {
 	opts, err := w.Options()
 	if err != nil {
 		return 0
 	}
+	m, A := float64(w.M), float64(len(opts.Alphas))
+	rank := func(ntr int) float64 { return math.Min(float64(ntr-1), float64(w.D)) }
 	total := 0.0
 	for _, f := range opts.Folds {
 		ntr, nte := float64(len(f.Train)), float64(len(f.Test))
-		r := math.Min(ntr-1, float64(w.D))
-		per := 2 * ntr * r * float64(w.M)
-		total += per + 2*nte*r*float64(w.M)
-		if w.Inner.Mode == engine.LOO {
-			total += float64(len(opts.Alphas)) * per
+		r := rank(len(f.Train))
+		per := 2 * ntr * r * m
+		total += per + 2*nte*r*m
+		switch w.Inner.Mode {
+		case engine.LOO:
+			total += A * per
+		case engine.KFoldInner:
+			inner, err := engine.KFold(len(f.Train), w.Inner.K)
+			if err != nil {
+				return 0
+			}
+			for _, in := range inner {
+				ri := rank(len(in.Train))
+				total += 2*float64(len(in.Train))*ri*m + A*2*float64(len(in.Test))*ri*m
+			}
 		}
 	}
 	return total
