@@ -19,7 +19,9 @@ import (
 //   W1 (fMRI-like): n = 10000 images, d = 4096 features, m = 100000 targets;
 //   W2 (MEG-like):  n = 22448 images, d = 4096 features, m = 271 x 106 = 28726 targets.
 // Each op is one Score (Y resident, uploaded by Open outside the timer). Metrics: TFLOP/s of the
-// large products (Result.Flops over the op's wall time) and the stage split in seconds.
+// large products (Result.Flops over the op's wall time), that as a percentage of the device's
+// peak in the op's precision (%peak, where describe.go knows the device) and the stage split in
+// seconds.
 // Run with -benchtime=1x (one op is seconds to a minute). W1 also runs float32 with every fold
 // factorised when it comes ("float32-sequential"), to show what the decomposition overlap gains,
 // and tf32 over three layers, each announced during the one before (engine.Preparer, as a sweep
@@ -138,13 +140,18 @@ func benchWorkload(b *testing.B, n, d, m int, sequential bool) {
 				tm.Add(res.Timings)
 				flops += res.Flops
 				if i == 0 {
-					b.Logf("%s %s: n %d d %d m %d, batches %d, rank %v, resident %v", res.Engine, p, n, d, m,
-						res.Batches, res.Rank, s.(*session).Resident())
+					b.Logf("%s %s: n %d d %d m %d, batches %d, rank %v, resident %v; %.4g TFLOP per layer, peak %.1f TFLOP/s",
+						res.Engine, p, n, d, m, res.Batches, res.Rank, s.(*session).Resident(), res.Flops/1e12,
+						e.Device().PeakFLOPS[p]/1e12)
 				}
 			}
 			b.StopTimer()
 			sec := b.Elapsed().Seconds()
 			b.ReportMetric(flops/sec/1e12, "TFLOP/s")
+			// issue 3's goal is a fraction of the device's peak in this precision (describe.go)
+			if peak := e.Device().PeakFLOPS[p]; peak > 0 {
+				b.ReportMetric(100*flops/sec/peak, "%peak")
+			}
 			per := func(v time.Duration) float64 { return v.Seconds() / float64(b.N*c.layers) }
 			b.ReportMetric(per(tm.Decompose), "decompose-s/op")
 			b.ReportMetric(per(tm.Overlapped), "overlapped-s/op")
