@@ -61,6 +61,7 @@ func TestBenchCommand(t *testing.T) {
 		{"-n", "0"},
 		{"--workload", "huge"},
 		{"--precision", "float16"},
+		{"--peak-tflops", "-50"}, // was taken for no peak given
 		{"--json", filepath.Join(dir, "missing", "b.json")},
 		{"--json", dir}, // a folder: refused before the run, not after
 	} {

@@ -92,6 +92,9 @@ func runBench(c *cli.Context) error {
 	if w.Precision, err = engine.ParsePrecision(prec); err != nil {
 		return usageError("--precision: %v", err)
 	}
+	if c.Float64("peak-tflops") < 0 {
+		return usageError("--peak-tflops must be positive, got %g", c.Float64("peak-tflops"))
+	}
 	layers := c.Int("layers")
 	if layers < 1 {
 		return usageError("--layers must be at least 1")
@@ -165,7 +168,7 @@ func runBench(c *cli.Context) error {
 			"the next layer's first; in no stage above: any part the products did not hide is in decompose)\n", total.Overlapped.Seconds())
 	}
 	tflops := flops / total.Total.Seconds() / 1e12
-	fmt.Fprintf(out, "\nlarge products: %.3g TFLOP in all, %.3f TFLOP/s over the whole run (%.3f TFLOP/s within the products stage)\n",
+	fmt.Fprintf(out, "\nlarge products: %.3g TFLOP in all, %.3f TFLOP/s over the whole run (%.3f TFLOP/s within the products and refit stages)\n",
 		flops/1e12, tflops, flops/max(1e-9, (total.Products+total.Refit).Seconds())/1e12)
 	peak := c.Float64("peak-tflops") * 1e12
 	if peak == 0 {
