@@ -138,7 +138,7 @@ run)
 		done
 		step "W1 sequential+3layers" 200 "$OUT/bench.log" engine/cuda "${bench[@]}" 'W1/^(float32-sequential|tf32-3layers)$'
 		grep -E '^Benchmark|TFLOP|resident|SKIP|needs a device' "$OUT/bench.log"
-		grep -E '^(==|engine|total)|TFLOP' "$OUT/medium.txt"
+		grep -E '^(==|engine)|^ *total|TFLOP' "$OUT/medium.txt"
 	fi
 	echo "gpu-check: rc=$rc in $(($(date +%s) - start))s of a ${BUDGET}s budget; logs in $OUT"
 	cat "$summary"
