@@ -76,6 +76,28 @@ func exact(t *testing.T, what string, got, want *engine.Result) {
 	}
 }
 
+// crossVariant is a feature block and the layouts of the activations and the brain data.
+type crossVariant struct {
+	name  string
+	block int
+	x, y  func(engine.Matrix) engine.Matrix
+}
+
+// crossVariants are the feature blocks (whole, 5, 1, one feature fewer than d) and layouts
+// (float64, float32 and column-major activations; column-major and float32 brain data) the
+// crossed tests run, for d features.
+func crossVariants(d int) []crossVariant {
+	same := func(x engine.Matrix) engine.Matrix { return x }
+	return []crossVariant{
+		{"block4096", 4096, same, same},
+		{"block5", 5, same, same},
+		{"block5/x32", 5, to32, same},
+		{"block5/xcol", 5, colMajor, same},
+		{"block1/x32/ycol", 1, to32, colMajor},
+		{fmt.Sprintf("block%d/y32", d-1), d - 1, same, to32},
+	}
+}
+
 var crossInners = []engine.Inner{{Mode: engine.LOO}, {Mode: engine.GCV}, kfold(3, engine.R2), kfold(3, engine.Pearson)}
 
 // TestCrossedScore: every combination of standardised features, no intercept, the inner modes,
@@ -87,16 +109,17 @@ func TestCrossedScore(t *testing.T) {
 		name    string
 		n, d, m int
 	}{{"dual", 40, 57, 300}, {"primal", 80, 12, 300}} {
-		for _, block := range []int{4096, 5} {
+		for _, v := range crossVariants(sh.d) {
 			for _, std := range []bool{false, true} {
 				for _, noint := range []bool{false, true} {
 					for _, inner := range crossInners {
 						for _, streamed := range []bool{false, true} {
-							name := fmt.Sprintf("%s/block%d/std%v/noint%v/%s/streamed%v", sh.name, block, std, noint, inner, streamed)
+							name := fmt.Sprintf("%s/%s/std%v/noint%v/%s/streamed%v", sh.name, v.name, std, noint, inner, streamed)
 							t.Run(name, func(t *testing.T) {
 								defer func(b int) { featureBlock = b }(featureBlock)
-								featureBlock = block
+								featureBlock = v.block
 								x, y := crossData(sh.n, sh.d, sh.m, 21, noint, std)
+								x, y = v.x(x), v.y(y)
 								opts := crossOptions(t, sh.n, std, noint, inner)
 								want := score(t, fallback.New(), x, y, opts)
 								if streamed {
@@ -134,19 +157,19 @@ func TestCrossedPredict(t *testing.T) {
 		name          string
 		n, nNew, d, m int
 	}{{"dual", 40, 9, 57, 1000}, {"primal", 80, 9, 12, 1000}} {
-		for _, block := range []int{4096, 5} {
+		for _, v := range crossVariants(sh.d) {
 			for _, std := range []bool{false, true} {
 				for _, noint := range []bool{false, true} {
 					for _, inner := range crossInners[:3] {
 						for _, streamed := range []bool{false, true} {
-							name := fmt.Sprintf("%s/block%d/std%v/noint%v/%s/streamed%v", sh.name, block, std, noint, inner, streamed)
+							name := fmt.Sprintf("%s/%s/std%v/noint%v/%s/streamed%v", sh.name, v.name, std, noint, inner, streamed)
 							t.Run(name, func(t *testing.T) {
 								defer func(b int) { featureBlock = b }(featureBlock)
-								featureBlock = block
+								featureBlock = v.block
 								xAll, yAll := crossData(sh.n+sh.nNew, sh.d, sh.m, 23, noint, std)
-								x := engine.NewMatrix64(sh.n, sh.d, xAll.F64[:sh.n*sh.d])
-								xNew := engine.NewMatrix64(sh.nNew, sh.d, xAll.F64[sh.n*sh.d:])
-								y := engine.NewMatrix64(sh.n, sh.m, yAll.F64[:sh.n*sh.m])
+								x := v.x(engine.NewMatrix64(sh.n, sh.d, xAll.F64[:sh.n*sh.d]))
+								xNew := v.x(engine.NewMatrix64(sh.nNew, sh.d, xAll.F64[sh.n*sh.d:]))
+								y := v.y(engine.NewMatrix64(sh.n, sh.m, yAll.F64[:sh.n*sh.m]))
 								opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: engine.Float64, Weights: true,
 									Standardize: std, NoIntercept: noint, Inner: inner}
 								want, err := fallback.New().Predict(context.Background(), x, y, xNew, opts)
@@ -380,8 +403,9 @@ func TestCrossedMemoryLimits(t *testing.T) {
 			opts := crossOptions(t, n, true, false, inner)
 			want := score(t, fallback.New(), x, y, opts)
 			want2 := score(t, fallback.New(), x2, y, opts)
-			completed := 0
-			for limit := int64(1 << 20); limit > 0; limit -= 4 << 10 {
+			// try scores x then x2 (announced during x's Score) under limit: nil when both
+			// complete with the CPU engine's numbers, else ErrOutOfMemory's error
+			try := func(limit int64) error {
 				o := opts
 				o.MemoryLimit = limit
 				s, err := e.Open(y, o)
@@ -405,15 +429,36 @@ func TestCrossedMemoryLimits(t *testing.T) {
 					if !errors.Is(err, engine.ErrOutOfMemory) {
 						t.Fatalf("limit %d: %v", limit, err)
 					}
+					return err
+				}
+				exact(t, fmt.Sprintf("limit %d", limit), got, want)
+				exact(t, fmt.Sprintf("limit %d, next matrix", limit), got2, want2)
+				return nil
+			}
+			completed, first := 0, int64(0)
+			for limit := int64(1 << 20); limit > 0; limit -= 4 << 10 {
+				if err := try(limit); err != nil {
 					t.Logf("%d limits completed; at %d: %v", completed, limit, err)
+					first = limit
 					break
 				}
 				completed++
-				exact(t, fmt.Sprintf("limit %d", limit), got, want)
-				exact(t, fmt.Sprintf("limit %d, next matrix", limit), got2, want2)
 			}
 			if completed < 10 {
 				t.Errorf("only %d limits completed", completed)
+			}
+			// Near the smallest limit that completes, in steps of 256 bytes: a limit above one
+			// that completes completes too.
+			var failedAt int64
+			for limit := first + 8<<10; limit > first-16<<10 && limit > 0; limit -= 256 {
+				err := try(limit)
+				if err != nil && failedAt == 0 {
+					failedAt = limit
+				}
+				if err == nil && failedAt != 0 {
+					t.Errorf("limit %d completes, but %d did not", limit, failedAt)
+					break
+				}
 			}
 		})
 	}
@@ -526,6 +571,44 @@ func TestCrossedTF32(t *testing.T) {
 							}
 						}
 						compareTF32(t, name, got, want)
+
+						// Predict with weights, new stimuli the last 9 rows
+						nfit := sh.n - 9
+						xf := engine.NewMatrix64(nfit, sh.d, x.F64[:nfit*sh.d])
+						xNew := engine.NewMatrix64(9, sh.d, x.F64[nfit*sh.d:])
+						yf := engine.NewMatrix64(nfit, sh.m, y.F64[:nfit*sh.m])
+						popts := engine.Options{Alphas: opts.Alphas, Precision: engine.Float64, Weights: true, Standardize: std, NoIntercept: noint}
+						pwant, err := fallback.New().Predict(context.Background(), xf, yf, xNew, popts)
+						if err != nil {
+							t.Fatal(err)
+						}
+						popts.Precision = engine.TF32
+						if streamed {
+							popts.MemoryLimit, popts.MaxBatch = streamedLimit(yf, engine.TF32), 64
+						}
+						pgot, err := e.Predict(context.Background(), xf, yf, xNew, popts)
+						if err != nil {
+							t.Fatal(err)
+						}
+						sd := targetScale(yf, !noint)
+						same, worst := 0, 0.0
+						for j := 0; j < sh.m; j++ {
+							if pgot.Alphas[j] != pwant.Alphas[j] {
+								continue
+							}
+							same++
+							for i := 0; i < 9; i++ {
+								e := math.Abs(pgot.Values.At(i, j)-pwant.Values.At(i, j)) / max(sd[j], 1e-300)
+								if math.IsNaN(e) {
+									e = math.Inf(1)
+								}
+								worst = max(worst, e)
+							}
+						}
+						if worst > 1e-2 || float64(same) < 0.8*float64(sh.m) {
+							t.Errorf("TF32 Predict: predictions within %.3g of a target's sd, %d of %d penalties the cpu's", worst, same, sh.m)
+						}
+						compareModel(t, pgot, pwant, xf, sd, 1e-2)
 					})
 				}
 			}
@@ -674,4 +757,47 @@ func TestCrossedDeviceMemory(t *testing.T) {
 	if completed < 10 || failed == 0 || pcompleted < 10 {
 		t.Errorf("%d Scores completed and %d out of memory, %d Predicts completed: the sweep missed its range", completed, failed, pcompleted)
 	}
+}
+
+// TestCrossedPredictMemory: Predict with the fitted model, standardised features in feature
+// blocks of 64 (V formed a block at a time), over memory limits: every limit fails with
+// ErrOutOfMemory or gives the CPU engine's model, and once one suffices every larger one does.
+func TestCrossedPredictMemory(t *testing.T) {
+	e := newTestEngine(t)
+	n, nNew, d, m := 100, 30, 500, 2500
+	xAll, yAll := scaledProblem(n+nNew, d, m, 93)
+	x := engine.NewMatrix64(n, d, xAll.F64[:n*d])
+	xNew := engine.NewMatrix64(nNew, d, xAll.F64[n*d:])
+	y := engine.NewMatrix64(n, m, yAll.F64[:n*m])
+	defer func(b int) { featureBlock = b }(featureBlock)
+	featureBlock = 64
+	opts := engine.Options{Alphas: engine.DefaultAlphas(), Precision: engine.Float64, Weights: true, Standardize: true}
+	want, err := fallback.New().Predict(context.Background(), x, y, xNew, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opened *session
+	residentAtOpen := false
+	e.predictHook = func(s *session) { opened, residentAtOpen = s, s.Resident() }
+	defer func() { e.predictHook = nil }()
+	errs := map[int64]error{}
+	tried := sweepLimits(256<<10, 6<<20, 256<<10, 32<<10, func(limit int64) string {
+		o := opts
+		o.MemoryLimit = limit
+		got, err := e.Predict(context.Background(), x, y, xNew, o)
+		switch {
+		case errors.Is(err, engine.ErrOutOfMemory):
+			errs[limit] = err
+			return outOfMemory
+		case err != nil:
+			t.Fatalf("%s: %v", engine.FormatBytes(limit), err)
+		}
+		comparePredictionExact(t, got, want, x, y, true)
+		return placement(residentAtOpen, opened)
+	}, nil)
+	succeeded := firstSuccess(t, tried, errs)
+	if succeeded == 0 {
+		t.Errorf("no limit up to 8 MB sufficed")
+	}
+	t.Logf("the first limit that sufficed: %s (%d limits tried)", engine.FormatBytes(succeeded), len(tried))
 }
