@@ -533,8 +533,9 @@ func TestCrossedCancel(t *testing.T) {
 	}
 }
 
-// TestCrossedTF32: TF32 in the same combinations (standardised, no intercept, feature blocks,
-// streamed, Predict with weights) gives finite results within TF32's tolerance of float64's.
+// TestCrossedTF32: TF32 and float32 in the same combinations (standardised, no intercept,
+// feature blocks, streamed, Predict with weights) give finite results within TF32's tolerance
+// of float64's.
 func TestCrossedTF32(t *testing.T) {
 	e := newTestEngine(t)
 	for _, sh := range []struct {
@@ -544,72 +545,74 @@ func TestCrossedTF32(t *testing.T) {
 		for _, std := range []bool{false, true} {
 			for _, noint := range []bool{false, true} {
 				for _, streamed := range []bool{false, true} {
-					name := fmt.Sprintf("%s/std%v/noint%v/streamed%v", sh.name, std, noint, streamed)
-					t.Run(name, func(t *testing.T) {
-						defer func(b int) { featureBlock = b }(featureBlock)
-						featureBlock = 7
-						x, y := crossData(sh.n, sh.d, sh.m, 71, noint, std)
-						opts := crossOptions(t, sh.n, std, noint, engine.Inner{Mode: engine.LOO})
-						want := score(t, fallback.New(), x, y, opts)
-						opts.Precision = engine.TF32
-						if streamed {
-							opts.MemoryLimit = int64(sh.n*sh.m*4) * 3 / 2
-							opts.MaxBatch = 64
-						}
-						s, err := e.Open(y, opts)
-						if err != nil {
-							t.Fatal(err)
-						}
-						defer s.Close()
-						got, err := s.Score(context.Background(), x)
-						if err != nil {
-							t.Fatal(err)
-						}
-						for k, v := range got.FoldScores {
-							if math.IsNaN(v) && !math.IsNaN(want.FoldScores[k]) {
-								t.Fatalf("fold score %d NaN", k)
+					for _, prec := range []engine.Precision{engine.TF32, engine.Float32} {
+						name := fmt.Sprintf("%s/std%v/noint%v/streamed%v/%s", sh.name, std, noint, streamed, prec)
+						t.Run(name, func(t *testing.T) {
+							defer func(b int) { featureBlock = b }(featureBlock)
+							featureBlock = 7
+							x, y := crossData(sh.n, sh.d, sh.m, 71, noint, std)
+							opts := crossOptions(t, sh.n, std, noint, engine.Inner{Mode: engine.LOO})
+							want := score(t, fallback.New(), x, y, opts)
+							opts.Precision = prec
+							if streamed {
+								opts.MemoryLimit = int64(sh.n*sh.m*4) * 3 / 2
+								opts.MaxBatch = 64
 							}
-						}
-						compareTF32(t, name, got, want)
-
-						// Predict with weights, new stimuli the last 9 rows
-						nfit := sh.n - 9
-						xf := engine.NewMatrix64(nfit, sh.d, x.F64[:nfit*sh.d])
-						xNew := engine.NewMatrix64(9, sh.d, x.F64[nfit*sh.d:])
-						yf := engine.NewMatrix64(nfit, sh.m, y.F64[:nfit*sh.m])
-						popts := engine.Options{Alphas: opts.Alphas, Precision: engine.Float64, Weights: true, Standardize: std, NoIntercept: noint}
-						pwant, err := fallback.New().Predict(context.Background(), xf, yf, xNew, popts)
-						if err != nil {
-							t.Fatal(err)
-						}
-						popts.Precision = engine.TF32
-						if streamed {
-							popts.MemoryLimit, popts.MaxBatch = streamedLimit(yf, engine.TF32), 64
-						}
-						pgot, err := e.Predict(context.Background(), xf, yf, xNew, popts)
-						if err != nil {
-							t.Fatal(err)
-						}
-						sd := targetScale(yf, !noint)
-						same, worst := 0, 0.0
-						for j := 0; j < sh.m; j++ {
-							if pgot.Alphas[j] != pwant.Alphas[j] {
-								continue
+							s, err := e.Open(y, opts)
+							if err != nil {
+								t.Fatal(err)
 							}
-							same++
-							for i := 0; i < 9; i++ {
-								e := math.Abs(pgot.Values.At(i, j)-pwant.Values.At(i, j)) / max(sd[j], 1e-300)
-								if math.IsNaN(e) {
-									e = math.Inf(1)
+							defer s.Close()
+							got, err := s.Score(context.Background(), x)
+							if err != nil {
+								t.Fatal(err)
+							}
+							for k, v := range got.FoldScores {
+								if math.IsNaN(v) && !math.IsNaN(want.FoldScores[k]) {
+									t.Fatalf("fold score %d NaN", k)
 								}
-								worst = max(worst, e)
 							}
-						}
-						if worst > 1e-2 || float64(same) < 0.8*float64(sh.m) {
-							t.Errorf("TF32 Predict: predictions within %.3g of a target's sd, %d of %d penalties the cpu's", worst, same, sh.m)
-						}
-						compareModel(t, pgot, pwant, xf, sd, 1e-2)
-					})
+							compareTF32(t, name, got, want)
+
+							// Predict with weights, new stimuli the last 9 rows
+							nfit := sh.n - 9
+							xf := engine.NewMatrix64(nfit, sh.d, x.F64[:nfit*sh.d])
+							xNew := engine.NewMatrix64(9, sh.d, x.F64[nfit*sh.d:])
+							yf := engine.NewMatrix64(nfit, sh.m, y.F64[:nfit*sh.m])
+							popts := engine.Options{Alphas: opts.Alphas, Precision: engine.Float64, Weights: true, Standardize: std, NoIntercept: noint}
+							pwant, err := fallback.New().Predict(context.Background(), xf, yf, xNew, popts)
+							if err != nil {
+								t.Fatal(err)
+							}
+							popts.Precision = prec
+							if streamed {
+								popts.MemoryLimit, popts.MaxBatch = streamedLimit(yf, prec), 64
+							}
+							pgot, err := e.Predict(context.Background(), xf, yf, xNew, popts)
+							if err != nil {
+								t.Fatal(err)
+							}
+							sd := targetScale(yf, !noint)
+							same, worst := 0, 0.0
+							for j := 0; j < sh.m; j++ {
+								if pgot.Alphas[j] != pwant.Alphas[j] {
+									continue
+								}
+								same++
+								for i := 0; i < 9; i++ {
+									e := math.Abs(pgot.Values.At(i, j)-pwant.Values.At(i, j)) / max(sd[j], 1e-300)
+									if math.IsNaN(e) {
+										e = math.Inf(1)
+									}
+									worst = max(worst, e)
+								}
+							}
+							if worst > 1e-2 || float64(same) < 0.8*float64(sh.m) {
+								t.Errorf("TF32 Predict: predictions within %.3g of a target's sd, %d of %d penalties the cpu's", worst, same, sh.m)
+							}
+							compareModel(t, pgot, pwant, xf, sd, 1e-2)
+						})
+					}
 				}
 			}
 		}
