@@ -3,32 +3,21 @@
 package cuda
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/engine/enginetest"
 )
 
-// TestFeatureBlocks: with no more training rows than features, the Gram matrix, the test rows'
-// kernel and the model's V are sums over blocks of features (prepareBlock), as the CPU engine's.
-// With blocks of 7 and 64 features (ragged last blocks, many blocks) every scikit-learn fixture
-// still passes: the dual-decomposition cases (n < d, standardised, gcv, kfold, near-exact fits)
-// and the prediction cases' weights.
+// TestFeatureBlocks: the dual decomposition summed over blocks of 7 and of 64 features gives
+// every scikit-learn fixture's numbers (enginetest.RunFeatureBlocks).
 func TestFeatureBlocks(t *testing.T) {
-	dir, err := enginetest.FixtureDir()
-	if err != nil {
-		t.Fatal(err)
+	setBlock := func(b int) func() {
+		prev := featureBlock
+		featureBlock = b
+		return func() { featureBlock = prev }
 	}
-	for _, block := range []int{7, 64} {
-		t.Run("", func(t *testing.T) {
-			defer func(b int) { featureBlock = b }(featureBlock)
-			featureBlock = block
-			newEngine := func(t *testing.T) engine.Engine { return startEngine(t) }
-			enginetest.RunParity(t, dir, newEngine)
-			enginetest.RunPredict(t, filepath.Join(filepath.Dir(dir), "predict"), newEngine)
-		})
-	}
+	enginetest.RunFeatureBlocks(t, setBlock, func(t *testing.T) engine.Engine { return startEngine(t) })
 }
 
 // TestWideFeatures: activations of 60,000 features for 60 images are scored under a memory limit

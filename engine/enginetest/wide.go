@@ -2,12 +2,33 @@ package enginetest
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
 )
+
+// RunFeatureBlocks runs the scikit-learn fixtures (parity and prediction) with the engine's
+// feature block (how many features its dual decomposition prepares at a time) set to 7 and to 64
+// by setBlock, which returns the function that restores it: the Gram matrix, the test rows'
+// kernel and the model's V summed over many blocks, ragged last ones included, must give the
+// fixtures' numbers (n < d cases, standardised, gcv, kfold, near-exact fits, weights).
+func RunFeatureBlocks(t *testing.T, setBlock func(int) (restore func()), newEngine func(t *testing.T) engine.Engine) {
+	dir, err := FixtureDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, block := range []int{7, 64} {
+		t.Run(fmt.Sprintf("block%d", block), func(t *testing.T) {
+			defer setBlock(block)()
+			RunParity(t, dir, newEngine)
+			RunPredict(t, filepath.Join(filepath.Dir(dir), "predict"), newEngine)
+		})
+	}
+}
 
 // RunWideFeatures scores activations of d features for n images (flattened feature maps: far
 // more features than images) under the memory limit limit, below what their prepared rows would
