@@ -408,6 +408,7 @@ func compareNumbers(a, b string) int {
 // parseBytes parses sizes like 8GiB, 500MB, 1e9 ("" is 0: the engine's default).
 func parseBytes(s string) (int64, error) {
 	s = strings.TrimSpace(s)
+	orig := s
 	if s == "" {
 		return 0, nil
 	}
@@ -424,10 +425,19 @@ func parseBytes(s string) (int64, error) {
 		}
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v <= 0 {
+	if err != nil || !(v > 0) {
 		return 0, fmt.Errorf("%q is not a positive size (e.g. 8GiB)", s)
 	}
-	return int64(v * mult), nil
+	// Checked in floating point: converting a size past int64 gives a negative number, and
+	// one below a byte 0, the engine's default (no cap at all).
+	b := v * mult
+	if b >= math.MaxInt64 {
+		return 0, fmt.Errorf("%q is too large a size", orig)
+	}
+	if b < 1 {
+		return 0, fmt.Errorf("%q is less than a byte", orig)
+	}
+	return int64(b), nil
 }
 
 // openEngine makes the engine named by --device.
