@@ -55,9 +55,9 @@ func checkOut(out string) error {
 // its files, each to the path that path gives for its name, and returns their names. A folder
 // that does not exist, or is empty, is staged (internal/outdir) and appears only when every file
 // is written, so a run that fails leaves no folder behind (nor the parent folders it made for
-// it). In an existing folder that holds files (earlier results, other commands' results), the
-// files are written under temp names and renamed into place together once the last is written
-// (atomicfile.Batch): a run that fails, or is interrupted, leaves the earlier results whole, not
+// it). In an existing folder that holds files (earlier results, other commands' results), or
+// that cannot be replaced (the working directory, a mount point), the files are written under
+// temp names and renamed into place together once the last is written (atomicfile.Batch): a run that fails, or is interrupted, leaves the earlier results whole, not
 // mixed with new ones, and the folder's other files are kept. Once ctx is done (a signal),
 // nothing is written and ctx's error returned.
 func writeResults(ctx context.Context, out string, write func(path func(name string) string) ([]string, error)) ([]string, error) {
@@ -74,7 +74,8 @@ func writeResults(ctx context.Context, out string, write func(path func(name str
 		if err != nil {
 			return nil, fmt.Errorf("--out %s: %v", out, err)
 		}
-		if len(entries) > 0 || outdir.HoldsWorkDir(out) {
+		// A mount point (a container's volume) cannot be replaced as a whole either.
+		if len(entries) > 0 || outdir.HoldsWorkDir(out) || outdir.IsMountPoint(out) {
 			return replaceResults(ctx, out, write)
 		}
 	case err != nil && !errors.Is(err, fs.ErrNotExist):

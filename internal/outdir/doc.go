@@ -12,6 +12,8 @@
 //   - The output directory may not be the current working directory or one of its parents
 //     (`--out .`, `--out ..`, `--out /`): replacing it would move the directory the process, and
 //     usually the user's shell, is standing in.
+//   - The output directory may not be a mount point (a container's volume, a bind mount):
+//     rename cannot move it. A folder inside it can be the output directory.
 //   - A directory that does not exist, or exists and is empty, is written without asking; a
 //     non-empty one is replaced only with overwrite, and removed only after the new one is in
 //     place.

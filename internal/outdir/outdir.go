@@ -158,6 +158,18 @@ func HoldsWorkDir(path string) bool {
 	return within(wd, filepath.Clean(abs))
 }
 
+// IsMountPoint reports whether path (symbolic links resolved) is a directory on which a file
+// system is mounted (a container's volume, a bind mount): Create refuses it, as it cannot be
+// replaced as a whole, but files can be written into it.
+func IsMountPoint(path string) bool {
+	t, err := Target(path)
+	if err != nil {
+		return false
+	}
+	st, err := os.Stat(t)
+	return err == nil && st.IsDir() && mountPoint(t)
+}
+
 // checkTarget checks that the target can be written, and returns its mode when it exists (0 when
 // it does not).
 func (d *Dir) checkTarget() (fs.FileMode, error) {
@@ -180,6 +192,12 @@ func (d *Dir) checkTarget() (fs.FileMode, error) {
 	}
 	if !st.IsDir() {
 		return 0, fmt.Errorf("%s: exists and is not a directory", d.name())
+	}
+	if mountPoint(d.target) {
+		// Refused here, not found at Commit: rename cannot move a mount point, nor a staging
+		// directory onto it from the file system around it.
+		return 0, fmt.Errorf("%s: is a mount point (a volume, a bind mount), which cannot be replaced as a whole: choose a folder inside it as the output directory, e.g. %s",
+			d.name(), filepath.Join(d.final, "results"))
 	}
 	entries, err := os.ReadDir(d.target)
 	if err != nil {
