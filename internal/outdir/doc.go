@@ -22,14 +22,15 @@
 //     umask). A directory that replaces an existing one takes over its permission bits
 //     (including setgid and sticky).
 //   - Staging directories are named .NAME.tmp-HOST-PID-RANDOM (internal/owner), HOST a hash of
-//     the host name and (on Linux) the PID namespace. A run that is killed (SIGKILL, out of
-//     memory, the end of a batch job's time) leaves its staging directory behind; the next run
-//     that stages the same NAME removes it when it was left by a process on the same host that
-//     no longer exists. A staging directory of a live process, of another host (a shard on
-//     another node of a shared file system), or whose process cannot be checked (Windows, names
-//     from older versions) is removed only once it is more than a week old. A leftover .old
-//     directory (the previous results, being deleted after a replacement) is removed only when
-//     the output directory exists, as it then holds nothing that is not superseded.
+//     the host name and (on Linux) the PID namespace and boot ID. A run that is killed (SIGKILL,
+//     out of memory, the end of a batch job's time) leaves its staging directory behind; the next
+//     run that stages the same NAME removes it when it was left by a process on the same host
+//     that no longer exists. A staging directory of a live process, of another host (a shard on
+//     another node of a shared file system, a run killed before a reboot), or whose process
+//     cannot be checked (Windows, names from older versions) is removed only once it is more than
+//     a week old. A leftover .old directory (the previous results, being deleted after a
+//     replacement) is removed only when the output directory exists, as it then holds nothing
+//     that is not superseded.
 //
 // CheckWritable finds, before a long run computes anything, an output path that could not be
 // written; Target says where a path (a link) leads, for commands that make their output

@@ -17,15 +17,32 @@ var MaxAge = 7 * 24 * time.Hour
 
 // Host names this host and PID namespace: 8 hex digits.
 var Host = sync.OnceValue(func() string {
-	h := fnv.New32a()
 	name, _ := os.Hostname()
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	return hostTag(name, ns, strings.TrimSpace(string(boot)))
+})
+
+// hostTag hashes what makes PIDs comparable: the host name, and on Linux the PID namespace and
+// the kernel's boot ID. The namespace alone does not tell machines apart (the initial one is
+// pid:[4026531836] on every machine, and containers' are numbered alike on alike hosts), nor
+// does a host name that two machines sharing a file system both have (containers given one
+// name, cloned VMs): another machine's live process was then looked up here, not found, and its
+// temp files and staging directory removed under it. A process killed before a reboot is
+// another boot's, judged by age.
+func hostTag(name, pidNS, bootID string) string {
+	h := fnv.New32a()
 	h.Write([]byte(name))
-	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+	if pidNS != "" {
 		h.Write([]byte{0})
-		h.Write([]byte(ns))
+		h.Write([]byte(pidNS))
+	}
+	if bootID != "" {
+		h.Write([]byte{0})
+		h.Write([]byte(bootID))
 	}
 	return fmt.Sprintf("%08x", h.Sum32())
-})
+}
 
 // NewTag returns a fresh HOST-PID-RANDOM for this process.
 func NewTag() string {

@@ -44,3 +44,24 @@ func TestAbandonedByAge(t *testing.T) {
 		}
 	}
 }
+
+// Two machines of one host name, in the initial PID namespace (whose link reads the same on
+// every machine), are told apart by their boot IDs: each would otherwise take the other's live
+// process for one of its own that no longer runs.
+func TestHostTagTellsMachinesApart(t *testing.T) {
+	const initNS = "pid:[4026531836]"
+	a := hostTag("node", initNS, "ecd1ecff-4e7e-404e-b2c8-e14ce154a1b6")
+	b := hostTag("node", initNS, "0b5c3f0e-9a61-4e51-8d0b-2f6f1c7e93aa")
+	if a == b {
+		t.Errorf("two machines named node: both tagged %s", a)
+	}
+	if again := hostTag("node", initNS, "ecd1ecff-4e7e-404e-b2c8-e14ce154a1b6"); again != a {
+		t.Errorf("one machine tagged %s and %s", a, again)
+	}
+	if c := hostTag("node", "pid:[4026532201]", "ecd1ecff-4e7e-404e-b2c8-e14ce154a1b6"); c == a {
+		t.Errorf("two PID namespaces of one machine: both tagged %s", a)
+	}
+	if len(Host()) != 8 || !isHex(Host()) {
+		t.Errorf("Host() = %q, want 8 hex digits", Host())
+	}
+}
