@@ -82,9 +82,15 @@ var eigenStops = true
 // same sum in the same order as in mul(size, size, k, a, at, beta, c), so the result is too.
 func gramProduct(size, k int, a, at, c []float64, beta float64) {
 	const bs = 512
-	for i := 0; i < size; i += bs {
+	for i := 0; i < size; {
 		b := min(bs, size-i)
+		if size-i-b == 1 {
+			// No last block of one row: internal/gemm runs a one-row product on gonum's loops,
+			// another summation than its kernels', so that row would differ from mul's.
+			b++
+		}
 		level3.Dgemm(blas.NoTrans, blas.NoTrans, b, size-i, k, 1, a[i*k:], k, at[i:], size, beta, c[i*size+i:], size)
+		i += b
 	}
 	const ts = 32 // the mirror in tiles, for cache reuse on both sides
 	for i0 := 0; i0 < size; i0 += ts {

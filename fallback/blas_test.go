@@ -10,12 +10,12 @@ import (
 // TestGramProduct: gramProduct's A A^T against plain loops, symmetric to the bit, and equal to
 // the bit to the full product mul computes (the engine's decompositions do not change; not with
 // OpenBLAS, whose kernels depend on the product's shape), on
-// orders that leave remainders of its 512-row blocks and 32-element mirror tiles, with both
+// orders that leave remainders of its 512-row blocks (513: one row) and 32-element mirror tiles, with both
 // product implementations. The loops' reference is computed once for both, on its upper
 // triangle: symmetry to the bit makes the lower one the same check.
 func TestGramProduct(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
-	for _, size := range []int{1, 7, 33, 256, 300, 530} {
+	for _, size := range []int{1, 7, 33, 256, 300, 513, 530} {
 		for _, k := range []int{1, 40, 301} {
 			a := make([]float64, size*k)
 			for i := range a {
