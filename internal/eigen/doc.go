@@ -62,7 +62,9 @@
 //
 // Results do not depend on the number of cores: every parallel step splits its work the same way
 // on any number of cores (TestSymCoresIndependent, TestStedcCoresIndependent), so the same binary
-// gives the same bits on a laptop and on a 64-core node.
+// gives the same bits on a laptop and on a 64-core node with the same GEMM kernels
+// (internal/gemm.Kernel: the AVX-512 and AVX2 kernels sum in KC slices of other depths, so an
+// AVX2-only laptop's last bits differ from an AVX-512 node's).
 //
 // On arm64 the symv and internal/gemm's products run on NEON kernels (tested under QEMU, not
 // yet timed on arm64 hardware); the QL/QR rotations use the Go path there.
