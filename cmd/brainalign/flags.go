@@ -48,7 +48,7 @@ func modelFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-intercept", Category: catModel,
 			Usage: "fit without an intercept (data not centred)"},
 		&cli.BoolFlag{Name: "standardize", Category: catModel, EnvVars: []string{"BRAINALIGN_STANDARDIZE"},
-			Usage: "divide each feature by its standard deviation on each training fold, held-out rows by the same (scikit-learn's make_pipeline(StandardScaler(), RidgeCV(...))): features of very different scales weigh alike under the penalty; constant features are left as they are; predict's weights stay in the features' units"},
+			Usage: "divide each feature by its standard deviation on each training fold, held-out rows by the same (scikit-learn's make_pipeline(StandardScaler(), RidgeCV(...)); with --no-intercept StandardScaler(with_mean=False), not centred): features of very different scales weigh alike under the penalty; constant features are left as they are; predict's weights stay in the features' units"},
 		&cli.StringFlag{Name: "precision", Value: "float32", Category: catRun, EnvVars: []string{"BRAINALIGN_PRECISION"},
 			Usage: "arithmetic of the large products: float32, float64, or tf32 (cuda only)"},
 		&cli.StringFlag{Name: "device", Value: defaultDevice, Category: catRun, EnvVars: []string{"BRAINALIGN_DEVICE"},
