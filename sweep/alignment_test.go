@@ -682,3 +682,41 @@ func TestRankMarksModelsAgainstMost(t *testing.T) {
 		}
 	}
 }
+
+// Between sets of data as common as each other, the model lacking a subject is the one marked,
+// whichever ranks first, and a model marked for a subject more than most says so (it was said to
+// be of other brain data or options, its data and options those of the others).
+func TestRankMarksTheModelLackingASubject(t *testing.T) {
+	model := func(name string, shift float64, subjects ...string) *sweep.Alignment {
+		var g []*sweep.Sweep
+		for _, s := range subjects {
+			g = append(g, plantedSweep(s, name, shift))
+		}
+		a, err := sweep.ModelAlignment(g, sweep.AlignmentOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, shift := range []float64{0.1, -0.1} { // the model of two subjects first, then second
+		two, three := model("two", shift, "sub-01", "sub-02"), model("three", 0, "sub-01", "sub-02", "sub-03")
+		for _, r := range sweep.Rank([]*sweep.Alignment{two, three}) {
+			switch r.Model {
+			case "two":
+				if r.SameData || !slices.Equal(r.Missing, []string{"sub-03"}) || r.Extra != nil {
+					t.Errorf("shift %g: two, lacking sub-03: %+v", shift, r)
+				}
+			case "three":
+				if !r.SameData || r.Missing != nil || r.Extra != nil {
+					t.Errorf("shift %g: three, the reference: %+v", shift, r)
+				}
+			}
+		}
+	}
+	// Most models lack sub-03: the one holding it is marked for it.
+	r := sweep.Rank([]*sweep.Alignment{model("a", 0, "sub-01", "sub-02"), model("b", 0.01, "sub-01", "sub-02"),
+		model("more", 0.1, "sub-01", "sub-02", "sub-03")})
+	if r[0].Model != "more" || r[0].SameData || r[0].Missing != nil || !slices.Equal(r[0].Extra, []string{"sub-03"}) {
+		t.Errorf("a subject more than most: %+v", r[0])
+	}
+}

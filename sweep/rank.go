@@ -17,9 +17,10 @@ type Ranked struct {
 	*Alignment
 	// SameData: the model was scored on the same subjects' brain data, with the same options,
 	// as most models (ReferenceData: equal Fingerprints); Missing, where not, are the subjects of
-	// those that it lacks.
+	// those that it lacks, and Extra those it has that they lack.
 	SameData bool     `json:"same_data_as_most"`
 	Missing  []string `json:"missing_subjects,omitempty"`
+	Extra    []string `json:"extra_subjects,omitempty"`
 	// VsFirst compares the model with the first (nil for the first itself).
 	VsFirst *PairedTest `json:"vs_first,omitempty"`
 }
@@ -62,6 +63,7 @@ func Rank(models []*Alignment) []Ranked {
 		out[i] = Ranked{Rank: i + 1, Alignment: a, SameData: slices.Equal(a.Fingerprints, ref.Fingerprints)}
 		if !out[i].SameData {
 			out[i].Missing = MissingSubjects(ref, a)
+			out[i].Extra = MissingSubjects(a, ref)
 		}
 		p[i] = math.NaN()
 		if i > 0 {
@@ -81,7 +83,9 @@ func Rank(models []*Alignment) []Ranked {
 // on (the most common set of sweep fingerprints: the same subjects' brain data and options), the
 // reference that models scored otherwise (a subject missing, other options) are marked against.
 // The first model would make every complete model look different when it is the one missing a
-// subject.
+// subject. Between sets as common as each other (two models, one scored on a subject more), the
+// one of the most subjects is the reference, so that the model lacking a subject is marked, not
+// the model holding one more.
 func ReferenceData(models []*Alignment) int {
 	count := map[string]int{}
 	for _, a := range models {
@@ -89,7 +93,8 @@ func ReferenceData(models []*Alignment) int {
 	}
 	best := 0
 	for i, a := range models {
-		if count[strings.Join(a.Fingerprints, "\x00")] > count[strings.Join(models[best].Fingerprints, "\x00")] {
+		n, nBest := count[strings.Join(a.Fingerprints, "\x00")], count[strings.Join(models[best].Fingerprints, "\x00")]
+		if n > nBest || n == nBest && len(a.Fingerprints) > len(models[best].Fingerprints) {
 			best = i
 		}
 	}

@@ -224,11 +224,17 @@ func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.Alignm
 		mark := ""
 		if !r.SameData {
 			mark = " *"
-			why := "other brain data or options"
+			var why []string
 			if len(r.Missing) > 0 {
-				why = fmt.Sprintf("%d subject(s) missing: %s", len(r.Missing), textlist.Some(r.Missing, 5))
+				why = append(why, fmt.Sprintf("%d subject(s) missing: %s", len(r.Missing), textlist.Some(r.Missing, 5)))
 			}
-			other = append(other, fmt.Sprintf("%s (%s)", r.Model, why))
+			if len(r.Extra) > 0 {
+				why = append(why, fmt.Sprintf("%d subject(s) more: %s", len(r.Extra), textlist.Some(r.Extra, 5)))
+			}
+			if len(why) == 0 {
+				why = []string{"other brain data or options"}
+			}
+			other = append(other, fmt.Sprintf("%s (%s)", r.Model, strings.Join(why, "; ")))
 		}
 		fmt.Fprintf(w, "%4d  %-*s  %8d  %7.4f  %7s  %-24s  %s%s\n", r.Rank, width, r.Model, len(r.Subjects), r.Score, fmtSE(r.SE),
 			fmt.Sprintf("%s (%.2f)", r.Layer, r.RelativeDepth), vs, mark)

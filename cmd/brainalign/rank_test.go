@@ -147,6 +147,25 @@ func TestRankPlanted(t *testing.T) {
 	}
 }
 
+// A model marked for holding a subject more than most is said to, not to be of other brain data
+// or options (the brain data and options of its other subjects are theirs).
+func TestRankNamesExtraSubjects(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "sweeps")
+	for _, m := range []string{"a", "b", "more"} {
+		for s := 1; s <= 3; s++ {
+			if s == 3 && m != "more" {
+				continue
+			}
+			sub := fmt.Sprintf("sub-%02d", s)
+			writeMergedSweep(t, filepath.Join(root, m, sub), m, sub, "fp-"+sub, [3]float64{0.1, 0.3, 0.2})
+		}
+	}
+	got := mustRun(t, "rank", root)
+	if want := "compare with care: more (1 subject(s) more: sub-03)"; !strings.Contains(got, want) {
+		t.Errorf("no %q in\n%s", want, got)
+	}
+}
+
 // A model whose sweeps are not all merged (a job array still running) is left out with a
 // warning, and recorded in rank.json; with none merged, rank fails.
 func TestRankLeavesOutUnmerged(t *testing.T) {
