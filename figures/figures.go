@@ -111,7 +111,10 @@ func LayerTime(path, title string, curves []float64, layers []string, times, tma
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 	}
-	if !(hi > lo) {
+	switch {
+	case lo > hi: // no finite value: an empty heatmap, not moreland's panic on an infinite range
+		lo, hi = 0, 1
+	case !(hi > lo):
 		hi = lo + 1
 	}
 	cm := moreland.ExtendedBlackBody()

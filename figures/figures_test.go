@@ -205,3 +205,16 @@ func TestRankingFigure(t *testing.T) {
 		t.Error("Ranking accepted mismatched lengths")
 	}
 }
+
+// A heatmap of no finite value (every layer's curve NaN) is drawn empty: moreland's colour map
+// panicked on the infinite range the min and max of nothing gave.
+func TestLayerTimeNoFiniteValue(t *testing.T) {
+	nan := math.NaN()
+	path := filepath.Join(t.TempDir(), "temporal.png")
+	if err := LayerTime(path, "all NaN", []float64{nan, nan, nan, nan, nan, nan}, []string{"a", "b"}, []float64{0, 0.1, 0.2}, []float64{nan, nan}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Error(err)
+	}
+}
