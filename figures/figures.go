@@ -68,6 +68,15 @@ func savePlot(path string, p *plot.Plot) error {
 	return save(path, func(dc draw.Canvas) { p.Draw(dc) })
 }
 
+// recovered turns a panic while drawing (the plotting library's, on data it cannot place) into
+// the figure's error: a figure illustrates numbers written beside it, and must not take the
+// process, and with it those numbers, down.
+func recovered(fig string, err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("figures: %s: drawing failed: %v", fig, p)
+	}
+}
+
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // grid is a layers x times table as a plotter.GridXYZ (columns are times, rows layers).
@@ -100,7 +109,8 @@ func (lt layerTicks) Ticks(min, max float64) []plot.Tick {
 
 // LayerTime draws the MEG score R_l(t) (curves: layers x len(times), row-major) as a heatmap,
 // layers bottom (shallow) to top (deep), with each layer's T_max (tmax, NaN: none) marked.
-func LayerTime(path, title string, curves []float64, layers []string, times, tmax []float64) error {
+func LayerTime(path, title string, curves []float64, layers []string, times, tmax []float64) (err error) {
+	defer recovered("LayerTime", &err)
 	L, T := len(layers), len(times)
 	if L < 1 || T < 2 || len(curves) != L*T || len(tmax) != L {
 		return fmt.Errorf("figures: LayerTime: %d values for %d layers x %d times, %d T_max", len(curves), L, T, len(tmax))
@@ -171,7 +181,8 @@ type ROIPoint struct {
 // (at most 4000 targets shown, chosen evenly; depths jittered vertically by up to a quarter
 // layer so that equal depths do not hide each other), the least-squares line of depth on
 // distance, ROI means when given, and r and p in the legend.
-func DepthDistance(path, title string, distance, depth []float64, layers int, r, pval float64, rois []ROIPoint) error {
+func DepthDistance(path, title string, distance, depth []float64, layers int, r, pval float64, rois []ROIPoint) (err error) {
+	defer recovered("DepthDistance", &err)
 	if len(distance) != len(depth) || len(distance) < 2 {
 		return fmt.Errorf("figures: DepthDistance: %d distances and %d depths", len(distance), len(depth))
 	}
@@ -269,7 +280,8 @@ var ErrTooFewPoints = errors.New("fewer than 2 checkpoints with a positive step 
 // MetricSteps plots a metric against training step (log axis) and marks its half-time: the step
 // halfStep (NaN: none) where it reaches half of its final value, labelled with the fraction of
 // training.
-func MetricSteps(path, title, ylabel string, steps, values []float64, halfStep float64) error {
+func MetricSteps(path, title, ylabel string, steps, values []float64, halfStep float64) (err error) {
+	defer recovered("MetricSteps", &err)
 	if len(steps) != len(values) || len(steps) < 2 {
 		return fmt.Errorf("figures: MetricSteps: %d steps and %d values", len(steps), len(values))
 	}
@@ -317,7 +329,8 @@ func MetricSteps(path, title, ylabel string, steps, values []float64, halfStep f
 }
 
 // ROIBars draws one bar per ROI (NaN values are left out and marked "n/a").
-func ROIBars(path, title, ylabel string, names []string, values []float64) error {
+func ROIBars(path, title, ylabel string, names []string, values []float64) (err error) {
+	defer recovered("ROIBars", &err)
 	if len(names) != len(values) || len(names) == 0 {
 		return fmt.Errorf("figures: ROIBars: %d names and %d values", len(names), len(values))
 	}
@@ -362,7 +375,8 @@ var palette = []color.RGBA{blue, orange, {R: 44, G: 160, B: 44, A: 255}, red, {R
 
 // Scaling plots y against x (log axis) for each group, with its fitted curve and, where given,
 // the curve's band.
-func Scaling(path, title, xlabel, ylabel string, series []ScalingSeries) error {
+func Scaling(path, title, xlabel, ylabel string, series []ScalingSeries) (err error) {
+	defer recovered("Scaling", &err)
 	if len(series) == 0 {
 		return fmt.Errorf("figures: Scaling: no series")
 	}
@@ -446,7 +460,8 @@ type ScatterGroup struct {
 
 // Scatter plots groups of points (non-finite ones left out), with the identity line when
 // identity is set (for two scores on the same scale).
-func Scatter(path, title, xlabel, ylabel string, groups []ScatterGroup, identity bool) error {
+func Scatter(path, title, xlabel, ylabel string, groups []ScatterGroup, identity bool) (err error) {
+	defer recovered("Scatter", &err)
 	if len(groups) == 0 {
 		return fmt.Errorf("figures: Scatter: no groups")
 	}
@@ -494,7 +509,8 @@ const RankingMost = 40
 // with ± its standard error as an error bar (se; NaN: none) and, where given, each subject's
 // score as a grey dot (subjects[i] for model i; nil: none); xlabel should say so. Only the first RankingMost models
 // are drawn; the figure grows with their number.
-func Ranking(path, title, xlabel string, names []string, scores, se []float64, subjects [][]float64) error {
+func Ranking(path, title, xlabel string, names []string, scores, se []float64, subjects [][]float64) (err error) {
+	defer recovered("Ranking", &err)
 	n := len(names)
 	if n == 0 || len(scores) != n || len(se) != n || (subjects != nil && len(subjects) != n) {
 		return fmt.Errorf("figures: Ranking: %d names, %d scores, %d standard errors, %d subject lists", n, len(scores), len(se), len(subjects))

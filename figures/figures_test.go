@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/plot/vg"
@@ -216,5 +217,19 @@ func TestLayerTimeNoFiniteValue(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Error(err)
+	}
+}
+
+// A panic while drawing (the plotting library's, on data it cannot place) is the figure's
+// error, not the process's end: the numbers written beside the figure must survive it.
+func TestDrawingPanicIsAnError(t *testing.T) {
+	draw := func() (err error) {
+		defer recovered("Test", &err)
+		var curves []float64
+		_ = curves[3] // the kind of index panic a plotter meets
+		return nil
+	}
+	if err := draw(); err == nil || !strings.Contains(err.Error(), "figures: Test: drawing failed: runtime error: index out of range") {
+		t.Errorf("a panic while drawing: %v", err)
 	}
 }

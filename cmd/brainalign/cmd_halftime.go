@@ -150,13 +150,12 @@ func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.H
 		}
 		name := "halftime_" + s.Name + ".png"
 		title := fmt.Sprintf("%s: %s score over training (%d subject(s))", g[0].Model, s.Name, len(g))
-		if err := figures.MetricSteps(path(name), title, ylabel[s.Name], res.Steps, s.Values, s.HalfTime.Step); errors.Is(err, figures.ErrTooFewPoints) {
+		err := figures.MetricSteps(path(name), title, ylabel[s.Name], res.Steps, s.Values, s.HalfTime.Step)
+		if errors.Is(err, figures.ErrTooFewPoints) {
 			fmt.Fprintf(notes, "note: no %s: %v\n", name, figures.ErrTooFewPoints)
 			continue
-		} else if err != nil {
-			return nil, err
 		}
-		files = append(files, name)
+		files = keepFigure(notes, files, name, err)
 	}
 	if len(res.ROI) > 0 {
 		var names []string
@@ -164,10 +163,7 @@ func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.H
 		for _, r := range res.ROI {
 			names, vals = append(names, r.Name), append(vals, 100*r.HalfTime.Fraction)
 		}
-		if err := figures.ROIBars(path("halftime_roi.png"), g[0].Model+": half-time of the encoding score per ROI", "half-time (% of training)", names, vals); err != nil {
-			return nil, err
-		}
-		files = append(files, "halftime_roi.png")
+		files = keepFigure(notes, files, "halftime_roi.png", figures.ROIBars(path("halftime_roi.png"), g[0].Model+": half-time of the encoding score per ROI", "half-time (% of training)", names, vals))
 	}
 	return files, nil
 }

@@ -145,7 +145,7 @@ func runScaling(c *cli.Context) error {
 		doc["sweeps"] = fromDirs
 	}
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
-		files, err := writeScaling(path, doc, res, cols, !c.Bool("no-figures"))
+		files, err := writeScaling(path, doc, res, cols, !c.Bool("no-figures"), c.App.ErrWriter)
 		if err != nil || fromDirs == nil {
 			return files, err
 		}
@@ -180,7 +180,7 @@ func parsePositiveList(s string) ([]float64, error) {
 
 // writeScaling writes the fits (and figure), each file to path(its name); it returns the file
 // names.
-func writeScaling(path func(name string) string, doc map[string]any, res []scalingGroup, cols metrics.ScalingColumns, figs bool) ([]string, error) {
+func writeScaling(path func(name string) string, doc map[string]any, res []scalingGroup, cols metrics.ScalingColumns, figs bool, warn io.Writer) ([]string, error) {
 	files := []string{"scaling.json", "scaling.csv", "curve.csv"}
 	if err := writeJSON(path("scaling.json"), jsonSafe(doc)); err != nil {
 		return nil, err
@@ -234,10 +234,7 @@ func writeScaling(path func(name string) string, doc map[string]any, res []scali
 		series = append(series, s)
 	}
 	title := fmt.Sprintf("%s against %s: saturating power-law fit", cols.Y, cols.X)
-	if err := figures.Scaling(path("scaling.png"), title, cols.X, cols.Y, series); err != nil {
-		return nil, err
-	}
-	return append(files, "scaling.png"), nil
+	return keepFigure(warn, files, "scaling.png", figures.Scaling(path("scaling.png"), title, cols.X, cols.Y, series)), nil
 }
 
 func printScaling(w io.Writer, path string, cols metrics.ScalingColumns, res []scalingGroup) {

@@ -61,7 +61,7 @@ func runSpatial(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
 	}
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
-		return writeSpatial(path, g, res, !c.Bool("no-figures"))
+		return writeSpatial(path, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
 	})
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func runSpatial(c *cli.Context) error {
 
 // writeSpatial writes the spatial results (and figures), each file to path(its name); it returns
 // the file names.
-func writeSpatial(path func(name string) string, g []*sweep.Sweep, res *sweep.SpatialResult, figs bool) ([]string, error) {
+func writeSpatial(path func(name string) string, g []*sweep.Sweep, res *sweep.SpatialResult, figs bool, warn io.Writer) ([]string, error) {
 	mask := res.Mask.Keep // bool: numpy's best[mask] selects the kept targets
 	files := []string{"spatial.json", "best_layer_depth.npy", "distance.npy", "mask.npy"}
 	if err := writeJSON(path("spatial.json"), jsonSafe(map[string]any{
@@ -119,15 +119,9 @@ func writeSpatial(path func(name string) string, g []*sweep.Sweep, res *sweep.Sp
 		}
 	}
 	title := fmt.Sprintf("%s, checkpoint %s: best layer vs distance from V1 (%d subject(s))", g[0].Model, res.Checkpoint, len(g))
-	if err := figures.DepthDistance(path("spatial.png"), title, dist, depth, g[0].L, res.Target.R, res.Target.P, rois); err != nil {
-		return nil, err
-	}
-	files = append(files, "spatial.png")
+	files = keepFigure(warn, files, "spatial.png", figures.DepthDistance(path("spatial.png"), title, dist, depth, g[0].L, res.Target.R, res.Target.P, rois))
 	if res.ROI != nil {
-		if err := figures.ROIBars(path("spatial_roi.png"), g[0].Model+": mean best-layer depth per ROI", "best layer (relative depth)", res.ROI.Names, res.ROI.MeanDepth); err != nil {
-			return nil, err
-		}
-		files = append(files, "spatial_roi.png")
+		files = keepFigure(warn, files, "spatial_roi.png", figures.ROIBars(path("spatial_roi.png"), g[0].Model+": mean best-layer depth per ROI", "best layer (relative depth)", res.ROI.Names, res.ROI.MeanDepth))
 	}
 	return files, nil
 }

@@ -58,7 +58,7 @@ func runTemporal(c *cli.Context) error {
 	}
 	warnTimes(c.App.ErrWriter, res.Times, o.Windows != nil, len(res.Windows))
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
-		return writeTemporal(path, g, res, !c.Bool("no-figures"))
+		return writeTemporal(path, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
 	})
 	if err != nil {
 		return err
@@ -70,7 +70,7 @@ func runTemporal(c *cli.Context) error {
 
 // writeTemporal writes the temporal results (and figure), each file to path(its name); it
 // returns the file names.
-func writeTemporal(path func(name string) string, g []*sweep.Sweep, res *sweep.TemporalResult, figs bool) ([]string, error) {
+func writeTemporal(path func(name string) string, g []*sweep.Sweep, res *sweep.TemporalResult, figs bool, warn io.Writer) ([]string, error) {
 	files := []string{"temporal.json", "temporal_curves.npy"}
 	if err := writeJSON(path("temporal.json"), jsonSafe(map[string]any{
 		"command": "temporal", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g),
@@ -84,10 +84,7 @@ func writeTemporal(path func(name string) string, g []*sweep.Sweep, res *sweep.T
 		return files, nil
 	}
 	title := fmt.Sprintf("%s, checkpoint %s: MEG score by layer and time (r = %.2f)", g[0].Model, res.Checkpoint, res.Score.R)
-	if err := figures.LayerTime(path("temporal.png"), title, res.Curves, g[0].Layers, res.Times, res.TMax); err != nil {
-		return nil, err
-	}
-	return append(files, "temporal.png"), nil
+	return keepFigure(warn, files, "temporal.png", figures.LayerTime(path("temporal.png"), title, res.Curves, g[0].Layers, res.Times, res.TMax)), nil
 }
 
 // warnTimes warns about MEG times that look like another unit than seconds, and says why no

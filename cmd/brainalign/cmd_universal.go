@@ -125,7 +125,7 @@ func runUniversal(c *cli.Context) error {
 	doc := map[string]any{"command": "universal", "version": version, "created": nowUTC(), "inputs": inputs,
 		"dims": o.Dims, "top": o.Top, "options": opts.Summary(), "host": hostOf(), "result": res}
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
-		return writeUniversal(path, doc, res, !c.Bool("no-figures"))
+		return writeUniversal(path, doc, res, !c.Bool("no-figures"), c.App.ErrWriter)
 	})
 	if err != nil {
 		return err
@@ -217,7 +217,7 @@ func parseFeatureSpec(spec, defaultLayer string) (name, path, layer string, err 
 
 // writeUniversal writes the results (and figure), each file to path(its name); it returns the
 // file names.
-func writeUniversal(path func(name string) string, doc map[string]any, res *universal.Result, figs bool) ([]string, error) {
+func writeUniversal(path func(name string) string, doc map[string]any, res *universal.Result, figs bool, warn io.Writer) ([]string, error) {
 	files := []string{"universal.json", "universal.csv"}
 	if err := writeJSON(path("universal.json"), jsonSafe(doc)); err != nil {
 		return nil, err
@@ -249,10 +249,7 @@ func writeUniversal(path func(name string) string, doc map[string]any, res *univ
 		groups = append(groups, sg)
 	}
 	title := fmt.Sprintf("universal dimensions: pooled r = %.2f over %d dimensions", res.Pooled.R, res.Pooled.N)
-	if err := figures.Scatter(path("universal.png"), title, "universality (predicted from other models, r)", "brain similarity (predicted from brain data, r)", groups, true); err != nil {
-		return nil, err
-	}
-	return append(files, "universal.png"), nil
+	return keepFigure(warn, files, "universal.png", figures.Scatter(path("universal.png"), title, "universality (predicted from other models, r)", "brain similarity (predicted from brain data, r)", groups, true)), nil
 }
 
 func printUniversal(w io.Writer, res *universal.Result) {

@@ -174,8 +174,8 @@ func demoStudy(c *cli.Context, dir string) (err error) {
 		sub   string
 		write func(string) ([]string, error)
 	}{
-		{"spatial", func(d string) ([]string, error) { return writeSpatial(pathIn(d), fmri, sp, true) }},
-		{"temporal", func(d string) ([]string, error) { return writeTemporal(pathIn(d), meg, tp, true) }},
+		{"spatial", func(d string) ([]string, error) { return writeSpatial(pathIn(d), fmri, sp, true, os.Stderr) }},
+		{"temporal", func(d string) ([]string, error) { return writeTemporal(pathIn(d), meg, tp, true, os.Stderr) }},
 		{"halftime-fmri", func(d string) ([]string, error) { return writeHalftime(pathIn(d), fmri, hf, true, io.Discard) }},
 		{"halftime-meg", func(d string) ([]string, error) { return writeHalftime(pathIn(d), meg, hm, true, io.Discard) }},
 	} {

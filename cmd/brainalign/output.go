@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -171,6 +172,17 @@ func csvCell(s string) string {
 		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 	}
 	return s
+}
+
+// keepFigure returns files with the figure name added, or, when drawing it failed, files as they
+// were after a warning on w: a figure illustrates the numbers written beside it, and its failure
+// must not lose them (the output's other files are written all the same).
+func keepFigure(w io.Writer, files []string, name string, err error) []string {
+	if err != nil {
+		fmt.Fprintf(w, "brainalign: warning: %s not drawn (the other files are written): %v\n", name, err)
+		return files
+	}
+	return append(files, name)
 }
 
 // droppedNote says that directions of the activations were dropped as numerically zero (at most
