@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -650,4 +651,40 @@ func TestCeilingTestIDs(t *testing.T) {
 	if _, stderr, code := runCLI(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--test-ids", writeLines(t, filepath.Join(st.dir, "none.txt"), []string{"x", "y"}), "--out", filepath.Join(st.dir, "c2")); code == 0 || !strings.Contains(stderr, "none of the 2 scored stimuli") {
 		t.Errorf("test ids never shown: exit %d, %q", code, stderr)
 	}
+}
+
+// Sessions of NIfTI trials on other grids (one session shifted 5 mm) hold other places in the
+// same voxel indices: ceiling refuses to join their trials, as it refuses a mask off their grid,
+// instead of estimating each voxel's noise from trials of several places.
+func TestCeilingSessionsOnOtherGrids(t *testing.T) {
+	st := writeTrialStudy(t)
+	tmpl, err := array.ReadGeometry(filepath.Join("..", "..", "testdata", "neuro", "float32_be.nii"))
+	must(t, err)
+	g := *tmpl
+	g.Spatial = []int{st.channels, st.times, 1}
+	m := st.channels * st.times
+	half := st.nTri / 2
+	vals := make([]float64, len(st.y.F32))
+	for i, v := range st.y.F32 {
+		vals[i] = float64(v)
+	}
+	a, b := filepath.Join(st.dir, "ses-1.nii"), filepath.Join(st.dir, "ses-2.nii")
+	must(t, array.WriteFrames(a, &g, half, vals[:half*m]))
+	must(t, array.WriteFrames(b, &g, st.nTri-half, vals[half*m:]))
+	mustRun(t, "ceiling", "--brain", a, "--brain", b, "--ids", st.ids, "--session-per-file", "--out", filepath.Join(st.dir, "same"))
+
+	raw, err := os.ReadFile(b)
+	must(t, err)
+	var order binary.ByteOrder = binary.LittleEndian
+	if order.Uint32(raw) != 348 {
+		order = binary.BigEndian
+	}
+	order.PutUint32(raw[292:], math.Float32bits(math.Float32frombits(order.Uint32(raw[292:]))+5)) // srow_x[3]
+	must(t, os.WriteFile(b, raw, 0o644))
+	out := filepath.Join(st.dir, "shifted")
+	_, stderr, code := runCLI(t, "ceiling", "--brain", a, "--brain", b, "--ids", st.ids, "--session-per-file", "--out", out)
+	if code != 1 || !strings.Contains(stderr, b+" is not on the grid of "+a+" (voxel-to-world matrix row 1 ") {
+		t.Errorf("sessions on other grids: exit %d, %s", code, stderr)
+	}
+	notThere(t, out, "ceiling of sessions on other grids")
 }

@@ -306,6 +306,15 @@ func loadTrialFiles(paths []string, load func(path string) (y *input, prepared b
 			return fail(fmt.Errorf("%s: targets shaped %s, but %s's are shaped %s: the --brain files must have the same targets",
 				y.name(), array.ShapeString(y.shape[1:]), first.name(), array.ShapeString(first.shape[1:])))
 		}
+		// as many voxels on another grid are other places: their trials are not repeats of the
+		// first file's voxels (a mask checks each file, but none may be given)
+		if err := array.SameGrid(own, spaces[0]); own != nil && spaces[0] != nil && err != nil {
+			what := "is not on the grid of"
+			if own.Format == "cifti" {
+				what = "does not hold the grayordinates of"
+			}
+			return fail(fmt.Errorf("--brain %s %s %s (%v): the --brain files must be trials of the same targets", y.name(), what, ys[0].name(), err))
+		}
 		if prepared {
 			continue
 		}
