@@ -467,6 +467,15 @@ func rsaROIs(c *cli.Context, y *input) (sweep.Meta, error) {
 	if len(meta.Labels()) == 0 {
 		return meta, fmt.Errorf("%s: no target has an ROI label (every label is negative)", strings.Join(c.StringSlice("roi"), " + "))
 	}
+	for _, l := range meta.Labels() {
+		if meta.ROIName(l) == "all" {
+			from := c.String("roi-names")
+			if from == "" {
+				from = strings.Join(c.StringSlice("roi"), " + ") // a label table's names
+			}
+			return meta, fmt.Errorf("%s: ROI %d is named \"all\", the name of rsa.csv's rows over all targets (and of rdm_brain_all.npy): rename it", from, l)
+		}
+	}
 	return meta, nil
 }
 

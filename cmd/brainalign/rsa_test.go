@@ -330,6 +330,9 @@ func TestRSABadInput(t *testing.T) {
 		{"same name twice", []string{"--features", good, "--features", good, "--brain", brain}, []string{"two sets are named \"good\""}},
 		{"ids without brain ids", []string{"--features", good, "--brain", brain, "--features-ids", ids}, []string{"--brain-ids"}},
 		{"roi names alone", []string{"--features", good, "--brain", brain, "--roi-names", roi}, []string{"--roi-names without --roi"}},
+		// rsa.csv's row over all targets is named "all": an ROI of that name could not be told from it
+		{"roi named all", []string{"--features", good, "--brain", brain, "--roi", roi, "--roi-names", write2(t, dir, "all.txt", "V1\nall\nIT\n")},
+			[]string{"all.txt", `ROI 1 is named "all"`, "rows over all targets"}},
 		{"features 3-d", []string{"--features", write("x3d.npy", []int{20, 2, 2}, random(80)), "--brain", brain}, []string{"x3d.npy", "2-d"}},
 	}
 	for _, c := range cases {
