@@ -648,7 +648,9 @@ func TestCeilingTestIDs(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want a warning saying %q", c.args, code, stderr, c.want)
 		}
 	}
-	if _, stderr, code := runCLI(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--test-ids", writeLines(t, filepath.Join(st.dir, "none.txt"), []string{"x", "y"}), "--out", filepath.Join(st.dir, "c2")); code == 0 || !strings.Contains(stderr, "none of the 2 scored stimuli") {
+	none := writeLines(t, filepath.Join(st.dir, "none.txt"), []string{"x", "y"})
+	if _, stderr, code := runCLI(t, "ceiling", "--brain", st.trials, "--ids", st.ids, "--test-ids", none, "--out", filepath.Join(st.dir, "c2")); code == 0 ||
+		!strings.Contains(stderr, "--test-ids "+none+": none of its 2 stimulus ids is among the trials' (--ids "+st.ids+")") {
 		t.Errorf("test ids never shown: exit %d, %q", code, stderr)
 	}
 }

@@ -156,6 +156,13 @@ func runCeiling(c *cli.Context) error {
 		if len(o.Scored) == 0 {
 			return fmt.Errorf("--test-ids %s: no stimulus ids", path)
 		}
+		shown := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			shown[id] = true
+		}
+		if !slices.ContainsFunc(o.Scored, func(id string) bool { return shown[id] }) {
+			return fmt.Errorf("--test-ids %s: none of its %d stimulus ids is among the trials' (--ids %s)", path, len(o.Scored), c.String("ids"))
+		}
 	}
 	switch {
 	case c.String("sessions") != "":
