@@ -226,11 +226,11 @@ func runRSA(c *cli.Context) error {
 	if withCKA && !withDebiased {
 		fmt.Fprintf(c.App.ErrWriter, "note: %d images: debiased CKA needs at least %d, and is left out (null)\n", n, rsa.MinDebiasedStimuli)
 	}
-	rdmFiles := map[string]*rsa.RDM{}
+	rdmFiles := map[string]savedRDM{}
 	fileName := uniqueNames()
 	if c.Bool("save-rdms") {
 		for _, b := range brain {
-			rdmFiles[fileName("rdm_brain_"+b.name)] = b.rdm
+			rdmFiles[fileName("rdm_brain_"+b.name)] = savedRDM{Side: "brain", Name: b.name, rdm: b.rdm}
 		}
 	}
 	for _, f := range feats {
@@ -246,7 +246,7 @@ func runRSA(c *cli.Context) error {
 			return err
 		}
 		if c.Bool("save-rdms") {
-			rdmFiles[fileName("rdm_features_"+f.name)] = side.rdm
+			rdmFiles[fileName("rdm_features_"+f.name)] = savedRDM{Side: "features", Name: f.name, rdm: side.rdm}
 		}
 		for _, b := range brain {
 			test, err := rsa.Mantel(ctx, side.rdm, b.rdm, cmp, c.Int("permutations"), c.Uint64("seed"))
@@ -551,16 +551,20 @@ func uniqueNames() func(string) string {
 	}
 }
 
+// savedRDM is an RDM written with --save-rdms, and whose it is (rsa.json's rdm_files): file
+// names, made of safe characters and distinct, may not tell it.
+type savedRDM struct {
+	Side string `json:"side"` // features or brain
+	Name string `json:"name"` // the feature set's, or the ROI's (all: every target)
+	rdm  *rsa.RDM
+}
+
 // writeRSA writes rsa.json, rsa.csv and the RDMs (with stimuli.txt), each to path(its name); it
 // returns the file names.
-func writeRSA(path func(string) string, doc map[string]any, results []rsaResult, rdms map[string]*rsa.RDM, ids []string, n int) ([]string, error) {
+func writeRSA(path func(string) string, doc map[string]any, results []rsaResult, rdms map[string]savedRDM, ids []string, n int) ([]string, error) {
 	files := []string{"rsa.json", "rsa.csv"}
 	if len(rdms) > 0 {
-		names := make(map[string]string, len(rdms))
-		for f := range rdms {
-			names[f] = f
-		}
-		doc["rdm_files"] = names
+		doc["rdm_files"] = rdms
 	}
 	if err := writeJSON(path("rsa.json"), jsonSafe(doc)); err != nil {
 		return nil, err
@@ -578,7 +582,7 @@ func writeRSA(path func(string) string, doc map[string]any, results []rsaResult,
 		return files, nil
 	}
 	for name, r := range rdms {
-		if err := array.WriteNPY(path(name), []int{len(r.Values)}, r.Values); err != nil {
+		if err := array.WriteNPY(path(name), []int{len(r.rdm.Values)}, r.rdm.Values); err != nil {
 			return nil, err
 		}
 		files = append(files, name)

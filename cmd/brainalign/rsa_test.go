@@ -469,3 +469,57 @@ func TestRSAStaleRDMs(t *testing.T) {
 		t.Errorf("the folder holds %v after a run without --save-rdms, want rsa.csv and rsa.json", names)
 	}
 }
+
+// rsa.json's rdm_files says whose RDM each file holds: names made safe for files can meet
+// ("l 6" and "l_6" are both rdm_features_l_6), and the file name then does not tell them apart.
+func TestRSARDMFilesNamed(t *testing.T) {
+	dir := t.TempDir()
+	good, bad, brain, roi, names := writeRSAStudy(t, dir, 12)
+	out := filepath.Join(dir, "res")
+	mustRun(t, "rsa", "--features", "l 6="+good, "--features", "l_6="+bad, "--brain", brain, "--roi", roi, "--roi-names", names,
+		"--no-cka", "--save-rdms", "--out", out)
+	var doc struct {
+		Files map[string]struct{ Side, Name string } `json:"rdm_files"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "rsa.json"))
+	must(t, err)
+	must(t, json.Unmarshal(b, &doc))
+	want := map[string][2]string{"rdm_features_l_6.npy": {"features", "l 6"}, "rdm_features_l_6_2.npy": {"features", "l_6"},
+		"rdm_brain_all.npy": {"brain", "all"}, "rdm_brain_V1.npy": {"brain", "V1"}, "rdm_brain_V4.npy": {"brain", "V4"}, "rdm_brain_IT.npy": {"brain", "IT"}}
+	if len(doc.Files) != len(want) {
+		t.Errorf("rdm_files: %v, want %v", doc.Files, want)
+	}
+	for f, w := range want {
+		if got := doc.Files[f]; got.Side != w[0] || got.Name != w[1] {
+			t.Errorf("rdm_files[%s] = %+v, want %v", f, got, w)
+		}
+	}
+	// the file rdm_files names for each set holds 1 - Pearson r of that set's first two images
+	for path, file := range map[string]string{good: "rdm_features_l_6.npy", bad: "rdm_features_l_6_2.npy"} {
+		x := readNPY(t, path)
+		v := x.F64
+		for _, f := range x.F32 { // good.npy is float32
+			v = append(v, float64(f))
+		}
+		d := x.Shape[1]
+		r := pearson(v[:d], v[d:2*d])
+		if got := readNPY(t, filepath.Join(out, file)).F64[0]; math.Abs(got-(1-r)) > 1e-12 {
+			t.Errorf("%s: first distance %v, want 1 - r = %v", file, got, 1-r)
+		}
+	}
+}
+
+func pearson(a, b []float64) float64 {
+	var ma, mb float64
+	for i := range a {
+		ma, mb = ma+a[i], mb+b[i]
+	}
+	ma, mb = ma/float64(len(a)), mb/float64(len(b))
+	var sab, saa, sbb float64
+	for i := range a {
+		sab += (a[i] - ma) * (b[i] - mb)
+		saa += (a[i] - ma) * (a[i] - ma)
+		sbb += (b[i] - mb) * (b[i] - mb)
+	}
+	return sab / math.Sqrt(saa*sbb)
+}
