@@ -39,7 +39,7 @@ func init() {
 			&cli.StringFlag{Name: "memory", Usage: "cap on the engine's working memory (e.g. 8GiB)"},
 			&cli.IntFlag{Name: "layers", Value: 1, Usage: "activation matrices scored through one session"},
 			&cli.BoolFlag{Name: "lookahead", Value: true, Usage: "with --layers, announce each next matrix during the one before, as a sweep does (the cuda engine then factorises its first fold early); layers alternate between the activations and a copy of them, which doubles their host memory"},
-			&cli.Float64Flag{Name: "peak-tflops", Usage: "the device's peak, for the fraction-of-peak line (default: the engine's own figure, if any)"},
+			&cli.Float64Flag{Name: "peak-tflops", Usage: "the device's peak, for the fraction-of-peak line", DefaultText: "the engine's own figure, if any"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic data"},
 			&cli.StringFlag{Name: "json", Usage: "also write the measurements to this `FILE`"},
 		},

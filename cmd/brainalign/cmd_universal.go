@@ -41,7 +41,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of a model's rows, one per `FILE` line; one per --features, in order"},
 			brainIDsFlag(),
 			&cli.IntFlag{Name: "dims", Value: 20, Usage: "principal components per model"},
-			&cli.IntFlag{Name: "top", Usage: "dimensions kept by the reduction test (default: 10, or --dims if fewer)"},
+			&cli.IntFlag{Name: "top", Usage: "dimensions kept by the reduction test", DefaultText: "10, or --dims if fewer"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "results `DIR` (created if needed; its earlier results replaced together once all are written)"},
 			&cli.BoolFlag{Name: "no-figures", Usage: "write no PNG figure"},
 		}, modelFlags()...),
