@@ -70,7 +70,7 @@ func init() {
 			brainIDsFlag(),
 			&cli.StringFlag{Name: "shard", Category: catShard, Usage: "do shard `i/N` of the units (0-based), or 'slurm': shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT (default: every unit, also inside a job array)"},
 			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables (after a merge in progress; units whose activations changed since they were scored are refused: their shards score them again)"},
-			&cli.BoolFlag{Name: "dry-run", Category: catCheck, Usage: "check every unit's activations (readable, 2-d, floating point, the brain data's rows; from the files' headers), the brain data and that --out can be written, and say what a run would do (units done, to score, to score again; time left, from the units done): scores and writes nothing, needs no GPU; exit status 1 when a unit cannot be scored or --out cannot be written"},
+			&cli.BoolFlag{Name: "dry-run", Category: catCheck, Usage: "check every unit's activations (readable, 2-d, floating point, the brain data's rows; from the files' headers), the brain data and that --out can be written, and say what a run would do (units done, to score, to score again; time left, from the units done): scores and writes nothing, needs no GPU; exit status 1 when the run would stop: a unit that cannot be scored, an --out that cannot be written (or whose earlier metadata cannot be read), or with --device cpu a --memory below what the widest layer needs"},
 			&cli.BoolFlag{Name: "scan-values", Category: catCheck, Usage: "with --dry-run: read every unit's values too (NaN, Inf, beyond float32; a corrupt compressed member): reads the whole model"},
 		}, modelFlags()...),
 		Action: runSweep,
