@@ -280,17 +280,8 @@ func (p *rowPreparer) block(c0, c1 int) (xtr, xte []float64) {
 		p.xt.GatherCols64(p.test, c0, c1, xte)
 	}
 	mu := p.mu[c0:c1]
-	if !p.known[c0] { // blocks are prepared whole: the first feature stands for all
-		if p.prep.intercept {
-			for i := 0; i < ntr; i++ {
-				for j, v := range xtr[i*w : (i+1)*w] {
-					mu[j] += v
-				}
-			}
-			for j := range mu {
-				mu[j] /= float64(ntr)
-			}
-		}
+	if !p.known[c0] && p.prep.intercept { // blocks are prepared whole: the first feature stands for all
+		columnMeans(xtr, ntr, w, mu)
 	}
 	if p.prep.intercept {
 		for _, m := range [][]float64{xtr, xte} {
@@ -308,14 +299,7 @@ func (p *rowPreparer) block(c0, c1 int) (xtr, xte []float64) {
 		// too many in each 1 - h), and inflates the standard deviation.
 		rc := p.recentre[c0:c1]
 		if !p.known[c0] {
-			for i := 0; i < ntr; i++ {
-				for j, v := range xtr[i*w : (i+1)*w] {
-					rc[j] += v
-				}
-			}
-			for j := range rc {
-				rc[j] /= float64(ntr)
-			}
+			columnMeans(xtr, ntr, w, rc)
 		}
 		for _, m := range [][]float64{xtr, xte} {
 			for k := range m {
@@ -344,19 +328,25 @@ func (p *rowPreparer) block(c0, c1 int) (xtr, xte []float64) {
 	return xtr, xte
 }
 
+// columnMeans writes the column means of x (rows x cols, row-major) into dst, zero on entry, summing
+// each column over the rows in order.
+func columnMeans(x []float64, rows, cols int, dst []float64) {
+	for i := 0; i < rows; i++ {
+		for j, v := range x[i*cols : (i+1)*cols] {
+			dst[j] += v
+		}
+	}
+	for j := range dst[:cols] {
+		dst[j] /= float64(rows)
+	}
+}
+
 // standardScales returns engine.StandardScale of each column of the training rows x (ntr x d,
 // row-major): x's column means, or x already centred by means.
 func standardScales(x []float64, ntr, d int, means []float64) []float64 {
 	mean := make([]float64, d)
 	if means == nil {
-		for i := 0; i < ntr; i++ {
-			for j, v := range x[i*d : (i+1)*d] {
-				mean[j] += v
-			}
-		}
-		for j := range mean {
-			mean[j] /= float64(ntr)
-		}
+		columnMeans(x, ntr, d, mean)
 	}
 	ss := make([]float64, d)
 	for i := 0; i < ntr; i++ {
