@@ -68,7 +68,7 @@ func init() {
 			&cli.BoolFlag{Name: "save-weights", Usage: "also write the fitted model: weights.npy (features x targets) and intercepts.npy"},
 			brainFlag(true),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
-			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz, .safetensors or HDF5 features files (both --features and --new-features)"},
+			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz, .safetensors or HDF5 features files (both --features and --new-features; a .npy --new-features beside a bundle's --features is taken as that layer's)"},
 			brainArrayFlag(),
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
 			brainIDsFlag(),
@@ -145,8 +145,14 @@ func runPredict(c *cli.Context) error {
 	}
 	defer x.close()
 	xNew := &input{} // no new stimuli: the model alone
-	if c.String("new-features") != "" {
-		if xNew, err = loadFeatures(c.String("new-features"), c.String("layer"), "--layer"); err != nil {
+	if path := c.String("new-features"); path != "" {
+		// --layer names the array in the bundles; new stimuli extracted to a .npy of their own
+		// beside a bundle of the fitted ones are that layer's already
+		layer := c.String("layer")
+		if strings.HasSuffix(path, ".npy") && !strings.HasSuffix(c.String("features"), ".npy") {
+			layer = ""
+		}
+		if xNew, err = loadFeatures(path, layer, "--layer"); err != nil {
 			return err
 		}
 		defer xNew.close()

@@ -206,6 +206,9 @@ func openMember(path, member, memberFlag string) (*array.File, *input, string, e
 			if _, err := f.Read(member); err != nil && !strings.Contains(err.Error(), "no array named") {
 				return fail(err) // a member that is not an array (meta.json) says so
 			}
+			if strings.HasSuffix(path, ".npy") {
+				return fail(fmt.Errorf("%s: a .npy file holds one array: %s %q names an array inside a bundle (.npz, .safetensors, HDF5); leave it out", path, memberFlag, member))
+			}
 			return fail(fmt.Errorf("%s: no array named %q (have %s)", path, member, memberNames(names)))
 		}
 		in.member = member

@@ -476,3 +476,29 @@ func TestEncodeSavePredictions(t *testing.T) {
 		t.Errorf("predictions_ids.txt without ids: %v", err)
 	}
 }
+
+// TestPredictLayerOfBundleWithNewNPY: --layer picks the fitted activations' array in a bundle,
+// and a .npy of new stimuli beside it is that layer's (it used to be refused: 'no array named'),
+// with the predictions of the same arrays given as .npy files; a .npy --features with --layer
+// is refused, saying that a .npy holds one array.
+func TestPredictLayerOfBundleWithNewNPY(t *testing.T) {
+	keepFlagDefaults(t)
+	fix := predictFixture("meg3d")
+	dir := t.TempDir()
+	x, np := readNPY(t, filepath.Join(fix, "X.npy")), filepath.Join(fix, "X_new.npy")
+	bundle := filepath.Join(dir, "acts.npz")
+	must(t, array.WriteNPZ(bundle, []*array.Array{
+		{Name: "blocks.3", Shape: x.Shape, DType: "float64", F64: x.F64},
+		{Name: "blocks.4", Shape: x.Shape, DType: "float64", F64: make([]float64, len(x.F64))},
+	}))
+	yp := filepath.Join(fix, "Y.npy")
+	viaBundle, viaNPY := filepath.Join(dir, "bundle"), filepath.Join(dir, "npy")
+	mustRun(t, "predict", "-x", bundle, "--layer", "blocks.3", "--new-features", np, "-y", yp, "-o", viaBundle, "--precision", "float64")
+	mustRun(t, "predict", "-x", filepath.Join(fix, "X.npy"), "--new-features", np, "-y", yp, "-o", viaNPY, "--precision", "float64")
+	a, b := readNPY(t, filepath.Join(viaBundle, "predictions.npy")), readNPY(t, filepath.Join(viaNPY, "predictions.npy"))
+	if !slices.Equal(a.F64, b.F64) {
+		t.Error("predictions from the bundle's layer and a .npy of new stimuli differ from the .npy files'")
+	}
+	wantError(t, 1, `a .npy file holds one array: --layer "blocks.3" names an array inside a bundle`, "predict", "-x", filepath.Join(fix, "X.npy"),
+		"--layer", "blocks.3", "--new-features", np, "-y", yp, "-o", filepath.Join(dir, "refused"))
+}
