@@ -100,6 +100,25 @@ func crossVariants(d int) []crossVariant {
 
 var crossInners = []engine.Inner{{Mode: engine.LOO}, {Mode: engine.GCV}, kfold(3, engine.R2), kfold(3, engine.Pearson)}
 
+// scoreOpened scores x on a session of y opened with opts, whose brain data must be streamed
+// or resident as streamed says.
+func scoreOpened(t *testing.T, e *Engine, x, y engine.Matrix, opts engine.Options, streamed bool) *engine.Result {
+	t.Helper()
+	s, err := e.Open(y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.(*session).Resident() == streamed {
+		t.Fatalf("resident %v", s.(*session).Resident())
+	}
+	got, err := s.Score(context.Background(), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // TestCrossedScore: every combination of standardised features, no intercept, the inner modes,
 // resident and streamed brain data and feature blocks of 5 (many blocks, a ragged last one) in
 // both decompositions gives the CPU engine's fold scores (1e-9) and penalties (all) in float64.
@@ -126,19 +145,7 @@ func TestCrossedScore(t *testing.T) {
 									opts.MemoryLimit = int64(sh.n*sh.m*8) * 3 / 2
 									opts.MaxBatch = 64
 								}
-								s, err := e.Open(y, opts)
-								if err != nil {
-									t.Fatal(err)
-								}
-								defer s.Close()
-								if s.(*session).Resident() == streamed {
-									t.Fatalf("resident %v", s.(*session).Resident())
-								}
-								got, err := s.Score(context.Background(), x)
-								if err != nil {
-									t.Fatal(err)
-								}
-								exact(t, name, got, want)
+								exact(t, name, scoreOpened(t, e, x, y, opts, streamed), want)
 							})
 						}
 					}
@@ -199,7 +206,7 @@ func TestCrossedPredict(t *testing.T) {
 
 // comparePredictionExact checks Predict's output against the CPU engine's at float64: the same
 // penalties and rank, values within 1e-9 of each target's scale, weights within 1e-9 of the
-// target's largest and intercepts within 1e-9 of its scale plus the weights' reach.
+// target's largest and intercepts within 1e-9 of its scale plus the weights' reach (compareModel).
 func comparePredictionExact(t *testing.T, got, want *engine.Prediction, x, y engine.Matrix, centred bool) {
 	t.Helper()
 	if got.Rank != want.Rank || got.Dropped != want.Dropped {
@@ -225,37 +232,7 @@ func comparePredictionExact(t *testing.T, got, want *engine.Prediction, x, y eng
 		t.Errorf("predictions differ from the cpu engine's by %.3g of a target's sd", worst)
 	}
 	if want.Weights.Rows > 0 {
-		d := want.Weights.Rows
-		xmean := make([]float64, d)
-		for k := range xmean {
-			for i := 0; i < x.Rows; i++ {
-				xmean[k] += x.At(i, k) / float64(x.Rows)
-			}
-		}
-		worstW, worstB := 0.0, 0.0
-		for j := 0; j < got.Targets; j++ {
-			colMax, reach := 0.0, 0.0
-			for k := 0; k < d; k++ {
-				colMax = max(colMax, math.Abs(want.Weights.At(k, j)))
-				reach += math.Abs(xmean[k] * want.Weights.At(k, j))
-			}
-			for k := 0; k < d; k++ {
-				e := math.Abs(got.Weights.At(k, j)-want.Weights.At(k, j)) / max(colMax, 1e-300)
-				if math.IsNaN(e) {
-					e = math.Inf(1)
-				}
-				worstW = max(worstW, e)
-			}
-			e := math.Abs(got.Intercepts[j]-want.Intercepts[j]) / max(sd[j]+reach, 1e-300)
-			if math.IsNaN(e) {
-				e = math.Inf(1)
-			}
-			worstB = max(worstB, e)
-		}
-		t.Logf("weights within %.3g of the largest, intercepts %.3g", worstW, worstB)
-		if worstW > 1e-9 || worstB > 1e-9 {
-			t.Errorf("the model differs from the cpu engine's: weights by %.3g, intercepts by %.3g", worstW, worstB)
-		}
+		compareModel(t, got, want, x, sd, 1e-9)
 	}
 }
 
@@ -648,18 +625,7 @@ func TestCrossedSharedKept(t *testing.T) {
 						if streamed {
 							opts.MemoryLimit = int64(n*m*8) * 3 / 2
 						}
-						s, err := e.Open(y, opts)
-						if err != nil {
-							t.Fatal(err)
-						}
-						defer s.Close()
-						if s.(*session).Resident() == streamed {
-							t.Fatalf("resident %v", s.(*session).Resident())
-						}
-						got, err := s.Score(context.Background(), x)
-						if err != nil {
-							t.Fatal(err)
-						}
+						got := scoreOpened(t, e, x, y, opts, streamed)
 						exact(t, name, got, want)
 						sd := targetScale(y, true)
 						worst := 0.0
