@@ -675,18 +675,25 @@ func TestCeilingSessionsOnOtherGrids(t *testing.T) {
 	must(t, array.WriteFrames(b, &g, st.nTri-half, vals[half*m:]))
 	mustRun(t, "ceiling", "--brain", a, "--brain", b, "--ids", st.ids, "--session-per-file", "--out", filepath.Join(st.dir, "same"))
 
-	raw, err := os.ReadFile(b)
-	must(t, err)
-	var order binary.ByteOrder = binary.LittleEndian
-	if order.Uint32(raw) != 348 {
-		order = binary.BigEndian
-	}
-	order.PutUint32(raw[292:], math.Float32bits(math.Float32frombits(order.Uint32(raw[292:]))+5)) // srow_x[3]
-	must(t, os.WriteFile(b, raw, 0o644))
+	shiftNIfTI(t, b)
 	out := filepath.Join(st.dir, "shifted")
 	_, stderr, code := runCLI(t, "ceiling", "--brain", a, "--brain", b, "--ids", st.ids, "--session-per-file", "--out", out)
 	if code != 1 || !strings.Contains(stderr, b+" is not on the grid of "+a+" (voxel-to-world matrix row 1 ") {
 		t.Errorf("sessions on other grids: exit %d, %s", code, stderr)
 	}
 	notThere(t, out, "ceiling of sessions on other grids")
+}
+
+// shiftNIfTI moves the NIfTI-1 file at path 5 mm along x in its sform (srow_x[3]): the same
+// voxels, on another grid.
+func shiftNIfTI(t *testing.T, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	must(t, err)
+	var order binary.ByteOrder = binary.LittleEndian
+	if order.Uint32(raw) != 348 {
+		order = binary.BigEndian
+	}
+	order.PutUint32(raw[292:], math.Float32bits(math.Float32frombits(order.Uint32(raw[292:]))+5)) // srow_x[3]
+	must(t, os.WriteFile(path, raw, 0o644))
 }

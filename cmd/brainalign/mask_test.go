@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -199,14 +198,7 @@ func TestBrainMask(t *testing.T) {
 	shifted := func(name string, vals []float64) string {
 		p := filepath.Join(st.dir, name)
 		must(t, array.WriteVolume(p, &g, vals))
-		b, err := os.ReadFile(p)
-		must(t, err)
-		var order binary.ByteOrder = binary.LittleEndian
-		if order.Uint32(b) != 348 {
-			order = binary.BigEndian
-		}
-		order.PutUint32(b[292:], math.Float32bits(math.Float32frombits(order.Uint32(b[292:]))+5)) // srow_x[3]
-		must(t, os.WriteFile(p, b, 0o644))
+		shiftNIfTI(t, p)
 		return p
 	}
 	maskOff, atlasOff := shifted("mask_off.nii", maskVals), shifted("atlas_off.nii", atlasVals)
