@@ -52,14 +52,8 @@ func TestPinnedStaging(t *testing.T) {
 	// buffers after each Score and the page-locked total while the session was open and after.
 	scoreTwice := func(t *testing.T) (res [2]*engine.Result, staging [2][2]pinnedBuf, open, closed int64) {
 		t.Helper()
-		sess, err := e.Open(y, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := sess.(*session)
-		if s.Resident() {
-			t.Fatal("Y resident")
-		}
+		s := openStreamed(t, e, y, opts)
+		var err error
 		for i := range res {
 			if res[i], err = s.Score(context.Background(), x); err != nil {
 				t.Fatal(err)
@@ -154,8 +148,8 @@ func TestPinnedEngineClose(t *testing.T) {
 	}
 }
 
-// scoreOpen scores x on a streamed session of y and leaves the session open.
-func scoreOpen(t *testing.T, e *Engine, x, y engine.Matrix, opts engine.Options) *session {
+// openStreamed opens a session of y whose brain data must be streamed.
+func openStreamed(t *testing.T, e *Engine, y engine.Matrix, opts engine.Options) *session {
 	t.Helper()
 	sess, err := e.Open(y, opts)
 	if err != nil {
@@ -165,6 +159,13 @@ func scoreOpen(t *testing.T, e *Engine, x, y engine.Matrix, opts engine.Options)
 	if s.Resident() {
 		t.Fatal("Y resident")
 	}
+	return s
+}
+
+// scoreOpen scores x on a streamed session of y and leaves the session open.
+func scoreOpen(t *testing.T, e *Engine, x, y engine.Matrix, opts engine.Options) *session {
+	t.Helper()
+	s := openStreamed(t, e, y, opts)
 	if _, err := s.Score(context.Background(), x); err != nil {
 		t.Fatal(err)
 	}
