@@ -84,7 +84,7 @@ func PCA(ctx context.Context, x engine.Matrix, k int) (*Components, error) {
 	}
 	w := make([]float64, size)
 	if err := eigen.SymContext(ctx, size, g, w); err != nil {
-		return nil, fmt.Errorf("universal: PCA: %w", err)
+		return nil, fmt.Errorf("universal: PCA of %s: %w", nameOr(x.Name), err)
 	}
 	total := 0.0
 	for _, v := range w {

@@ -114,9 +114,13 @@ func Analyze(ctx context.Context, e engine.Engine, models []Model, brain engine.
 	comps := make([]*Components, len(models))
 	for i, m := range models {
 		progress("principal components of %s", m.Name)
-		c, err := PCA(ctx, m.X, o.Dims)
+		x := m.X
+		if x.Name == "" {
+			x.Name = m.Name
+		}
+		c, err := PCA(ctx, x, o.Dims)
 		if err != nil {
-			return nil, fmt.Errorf("universal: %s: %w", m.Name, err)
+			return nil, err // PCA's errors say "universal:" and name the model
 		}
 		if c.K < o.Top {
 			return nil, fmt.Errorf("universal: %s has %d dimensions of non-zero variance, fewer than --top %d", m.Name, c.K, o.Top)

@@ -246,4 +246,10 @@ func TestAnalyzeErrors(t *testing.T) {
 			t.Errorf("want %q, got %v", c.want, err)
 		}
 	}
+	// a constant model: PCA's error names it, once, and says "universal:" once
+	flat := []Model{models[0], {Name: "flat", X: engine.NewMatrix64(60, 30, make([]float64, 60*30))}}
+	_, err := Analyze(context.Background(), fallback.New(), flat, brain, Options{Engine: opts})
+	if err == nil || err.Error() != "universal: PCA: flat has no variance (every column is constant)" {
+		t.Errorf("constant model: %v", err)
+	}
 }
