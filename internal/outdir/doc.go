@@ -16,7 +16,11 @@
 //     rename cannot move it. A folder inside it can be the output directory.
 //   - A directory that does not exist, or exists and is empty, is written without asking; a
 //     non-empty one is replaced only with overwrite, and removed only after the new one is in
-//     place.
+//     place. On Linux the two are exchanged in one step (renameat2's RENAME_EXCHANGE), so that
+//     the output path names a complete results folder throughout, to a reader and across a
+//     kill; where the file system refuses that (some network and FUSE file systems), and on
+//     other systems, the previous results are renamed away (.NAME.tmp-....old) and then the new
+//     ones in, a moment in which the path names nothing.
 //   - Permissions are those of any new directory: 0777 less the umask, so group members can read
 //     results where the umask lets them (files written inside with atomicfile get 0666 less the
 //     umask). A directory that replaces an existing one takes over its permission bits
@@ -30,7 +34,9 @@
 //     cannot be checked (Windows, names from older versions) is removed only once it is more than
 //     a week old. A leftover .old directory (the previous results, being deleted after a
 //     replacement) is removed only when the output directory exists, as it then holds nothing
-//     that is not superseded.
+//     that is not superseded; after an exchange the previous results are under the staging
+//     name itself, and the output directory holds the new ones, so a kill before they are
+//     deleted leaves a staging directory of a dead run like any other.
 //
 // CheckWritable finds, before a long run computes anything, an output path that could not be
 // written; Target says where a path (a link) leads, for commands that make their output

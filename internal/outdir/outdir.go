@@ -257,7 +257,7 @@ func (d *Dir) Path(name string) string { return filepath.Join(d.tmp, name) }
 func (d *Dir) Final() string { return d.final }
 
 // Commit moves the staged directory into place, replacing an existing one (which is removed only
-// after the new one is in place).
+// after the new one is in place, see replace).
 func (d *Dir) Commit() error {
 	if d.done {
 		return errors.New("outdir: already committed or aborted")
@@ -274,31 +274,64 @@ func (d *Dir) Commit() error {
 		d.Abort()
 		return err
 	}
-	var old string
-	if mode != 0 {
-		// The new directory takes over the permissions of the one it replaces.
-		keep := mode & (fs.ModePerm | fs.ModeSetgid | fs.ModeSticky)
-		if st, err := os.Stat(d.tmp); err == nil && st.Mode()&(fs.ModePerm|fs.ModeSetgid|fs.ModeSticky) != keep {
-			_ = os.Chmod(d.tmp, keep)
-		}
-		old = d.tmp + oldSuffix
-		if err := os.Rename(d.target, old); err != nil {
+	if mode == 0 {
+		if err := os.Rename(d.tmp, d.target); err != nil {
 			d.Abort()
-			return fmt.Errorf("%s: cannot replace: %v", d.name(), err)
+			return fmt.Errorf("%s: cannot move results into place: %v", d.name(), err)
 		}
+		d.done, d.committed = true, true
+		return nil
 	}
-	if err := os.Rename(d.tmp, d.target); err != nil {
-		if old != "" {
-			_ = os.Rename(old, d.target) // put the previous results back
-		}
+	// The new directory takes over the permissions of the one it replaces.
+	keep := mode & (fs.ModePerm | fs.ModeSetgid | fs.ModeSticky)
+	if st, err := os.Stat(d.tmp); err == nil && st.Mode()&(fs.ModePerm|fs.ModeSetgid|fs.ModeSticky) != keep {
+		_ = os.Chmod(d.tmp, keep)
+	}
+	old, err := d.replace()
+	if err != nil {
 		d.Abort()
-		return fmt.Errorf("%s: cannot move results into place: %v", d.name(), err)
+		return err
 	}
 	d.done, d.committed = true, true
-	if old != "" {
-		removeAll(old)
-	}
+	removeAll(old)
 	return nil
+}
+
+// errNoExchange says that the kernel or the file system cannot exchange two paths in one step.
+var errNoExchange = errors.New("outdir: no atomic exchange here")
+
+// betweenReplaceSteps is called by replace once the target path holds the new results (after
+// the exchange) or nothing (after the fallback's first rename), before the previous results are
+// removed or the new ones renamed in; tests look at the target path there.
+var betweenReplaceSteps = func(target string) {}
+
+// replace puts the staged directory in place of the existing target and returns where the
+// previous results now are, for the caller to remove. Where the file system can (Linux's
+// renameat2 RENAME_EXCHANGE) the two are exchanged in one step, so that the target path names a
+// complete results folder throughout, for a reader (a second job, a sync) and across a kill.
+// Elsewhere the previous results are renamed away and then the new ones in, a moment in which the
+// path names nothing; a kill then leaves the previous results as .NAME.tmp-...old beside it.
+func (d *Dir) replace() (string, error) {
+	err := exchange(d.tmp, d.target)
+	if err == nil {
+		// The staging name now holds the previous results; a kill before they are removed
+		// leaves them as a staging directory of a dead run, which the next run removes.
+		betweenReplaceSteps(d.target)
+		return d.tmp, nil
+	}
+	if !errors.Is(err, errNoExchange) {
+		return "", fmt.Errorf("%s: cannot replace: %v", d.name(), err)
+	}
+	old := d.tmp + oldSuffix
+	if err := os.Rename(d.target, old); err != nil {
+		return "", fmt.Errorf("%s: cannot replace: %v", d.name(), err)
+	}
+	betweenReplaceSteps(d.target)
+	if err := os.Rename(d.tmp, d.target); err != nil {
+		_ = os.Rename(old, d.target) // put the previous results back
+		return "", fmt.Errorf("%s: cannot move results into place: %v", d.name(), err)
+	}
+	return old, nil
 }
 
 // removeAll removes a directory tree we wrote, also when it was made read-only (results folders
