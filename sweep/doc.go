@@ -63,7 +63,10 @@
 // merged.json says the tables are not current (other metadata, a unit scored again by another
 // shard, a merge that did not finish). Load and OpenScores read the tables only while
 // merged.json is there and every unit has its record (a folder without units/ at all, the
-// tables copied alone, is read as merged). A unit's record is reused only with this run's
+// tables copied alone, is read as merged). A run removes merged.json before it rewrites
+// sweep.json or meta/ with other contents (other steps, ROI names, a ceiling added), so that a
+// run killed before it merges again leaves the tables not current; one that rewrites them
+// unchanged keeps it. A unit's record is reused only with this run's
 // fingerprint and data digest (DataDigest: every brain value and the row pairing): units of
 // other brain data are scored again, even with sweep.json gone. Records of earlier versions,
 // without a digest, are reused only when sweep.json was written by such a version (no

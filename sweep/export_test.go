@@ -39,3 +39,11 @@ func SetLegacyStamping(f func(base string)) (restore func()) {
 	legacyStamping = f
 	return func() { legacyStamping = old }
 }
+
+// SetMetadataWritten sets a function called once a run has written sweep.json and meta/ (a
+// kill there leaves the folder as it is then).
+func SetMetadataWritten(f func()) (restore func()) {
+	old := metadataWritten
+	metadataWritten = f
+	return func() { metadataWritten = old }
+}

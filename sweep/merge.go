@@ -308,7 +308,7 @@ func mergeStamp(dir string, m *Manifest) (string, error) {
 		return "", err
 	}
 	for _, e := range entries { // sorted by name
-		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+		if stampedMeta(e) {
 			if err := add(filepath.Join(dir, metaDir, e.Name())); err != nil {
 				return "", err
 			}

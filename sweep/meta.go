@@ -469,6 +469,68 @@ func (m Meta) save(dir string) error {
 	return nil
 }
 
+// changes reports whether writing manifest as dir's sweep.json and saving m into dir would
+// change what mergeStamp hashes besides the unit records. m is saved into a copy of dir/meta in
+// a temp folder, and the two compared: save replaces and removes files as what is given asks.
+// Where that cannot be found out, it reports a change.
+func (m Meta) changes(dir string, manifest []byte) bool {
+	if old, err := os.ReadFile(filepath.Join(dir, "sweep.json")); err != nil || !bytes.Equal(old, manifest) {
+		return true
+	}
+	before, err := readStampedMeta(filepath.Join(dir, metaDir))
+	if err != nil {
+		return true
+	}
+	tmp, err := os.MkdirTemp("", "brainalign-meta-")
+	if err != nil {
+		return true
+	}
+	defer os.RemoveAll(tmp)
+	md := filepath.Join(tmp, metaDir)
+	if err := os.Mkdir(md, 0o700); err != nil {
+		return true
+	}
+	for name, b := range before {
+		if err := os.WriteFile(filepath.Join(md, name), b, 0o600); err != nil {
+			return true
+		}
+	}
+	if err := m.save(tmp); err != nil {
+		return true
+	}
+	after, err := readStampedMeta(md)
+	return err != nil || !maps.EqualFunc(before, after, bytes.Equal)
+}
+
+// readStampedMeta reads the files of the metadata folder md that mergeStamp hashes, by name;
+// none when md does not exist.
+func readStampedMeta(md string) (map[string][]byte, error) {
+	entries, err := os.ReadDir(md)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for _, e := range entries {
+		if stampedMeta(e) {
+			b, err := os.ReadFile(filepath.Join(md, e.Name()))
+			if err != nil {
+				return nil, err
+			}
+			files[e.Name()] = b
+		}
+	}
+	return files, nil
+}
+
+// stampedMeta reports whether mergeStamp hashes the file e of the metadata folder: regular
+// files, not hidden ones (temp files of atomicfile).
+func stampedMeta(e fs.DirEntry) bool {
+	return e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".")
+}
+
 // int64s converts ints for WriteNPY.
 func int64s(v []int) []int64 {
 	out := make([]int64, len(v))

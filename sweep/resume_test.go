@@ -505,6 +505,79 @@ func TestLoadRefusesStaleTables(t *testing.T) {
 	s.Close()
 }
 
+// A rerun that rewrites what merged.json vouches for (sweep.json: new --steps; meta/: an ROI
+// renamed, a noise ceiling added) removes merged.json before it writes them: a run killed once
+// they are written, before it merges, leaves tables that the next reader finds not current
+// (they hold the old steps, ROI columns, no ceiled columns), not merged ones. A rerun that
+// changes none of them leaves merged.json in place throughout.
+func TestMetadataRewriteKilledLeavesTablesNotCurrent(t *testing.T) {
+	_, plan, y, out := newSweep(t, []int{10, 20}, 2)
+	if _, err := sweep.Run(context.Background(), config(t, out, plan, y, nil)); err != nil {
+		t.Fatal(err)
+	}
+	// current reports what a reader finds: whether Load reads the tables as the sweep's, and
+	// whether ReadStatusQuick (sweep status over many folders) calls them current; both go by
+	// merged.json's presence, not its stamp.
+	current := func() (loaded, status bool) {
+		s, err := sweep.Load(out)
+		if err == nil {
+			s.Close()
+		} else if !errors.Is(err, sweep.ErrNotMerged) {
+			t.Fatalf("Load: %v", err)
+		}
+		st, serr := sweep.ReadStatusQuick(out)
+		if serr != nil {
+			t.Fatal(serr)
+		}
+		return err == nil, st.Current
+	}
+	steps := func(v ...float64) *sweep.Plan {
+		p := *plan
+		p.Checkpoints = slices.Clone(plan.Checkpoints)
+		if err := p.SetSteps(v); err != nil {
+			t.Fatal(err)
+		}
+		return &p
+	}
+	// Each rerun changes one thing more than the one before.
+	cfg := config(t, out, plan, y, nil)
+	for _, tc := range []struct {
+		name   string
+		change func(*sweep.Config)
+	}{
+		{"the same run", nil},
+		{"an ROI renamed", func(c *sweep.Config) { c.Meta.ROINames = map[int]string{0: "V1", 1: "LOC"} }},
+		{"a ceiling added", func(c *sweep.Config) { c.Meta.Ceiling = []float64{0.5, 0.6, 0.7, 0.8, 0.9} }},
+		{"new steps", func(c *sweep.Config) { c.Plan = steps(100, 200) }},
+		{"the same run again", nil},
+	} {
+		changed := tc.change != nil
+		if changed {
+			tc.change(&cfg)
+		}
+		var loaded, status, called bool
+		restore := sweep.SetMetadataWritten(func() { called = true; loaded, status = current() })
+		rep, err := sweep.Run(context.Background(), cfg)
+		restore()
+		if err != nil || !rep.Merged || rep.UpToDate == changed {
+			t.Fatalf("%s: %+v %v", tc.name, rep, err)
+		}
+		if !called {
+			t.Fatalf("%s: the kill point was not reached", tc.name)
+		}
+		if loaded == changed || status == changed {
+			t.Errorf("%s, killed once sweep.json and meta/ were written: Load reads the tables %v, ReadStatusQuick calls them current %v; want %v",
+				tc.name, loaded, status, !changed)
+		}
+		if loaded, status := current(); !loaded || !status {
+			t.Errorf("%s, once the run ended: Load reads the tables %v, ReadStatusQuick calls them current %v", tc.name, loaded, status)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "table.csv")); !strings.Contains(string(b), "ceiled_roi_LOC") || !strings.Contains(string(b), ",ckpt-20,200,") {
+		t.Errorf("table.csv after the reruns, with a ceiling, LOC and steps 100 and 200:\n%s", b)
+	}
+}
+
 // A merge of checkpoints without steps removes the steps.npy of an earlier merge with steps.
 func TestMergeRemovesStaleSteps(t *testing.T) {
 	_, plan, y, out := newSweep(t, []int{10, 20}, 2)

@@ -485,11 +485,27 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err := c.checkFirst(); err != nil {
 		return nil, err
 	}
-	if err := writeJSON(mpath, man); err != nil {
+	manifest, err := encodeJSON(mpath, man)
+	if err != nil {
+		return nil, err
+	}
+	// merged.json vouches for the tables as merged from sweep.json and meta/ (its stamp), and
+	// Load goes by its presence: it goes before a rerun rewrites either with other contents,
+	// so that a run killed before it merges again leaves the tables not current. A rerun that
+	// changes neither keeps it (the shards of a finished sweep, resubmitted, merge nothing).
+	if merged := filepath.Join(c.Dir, mergedFile); fileExists(merged) && c.Meta.changes(c.Dir, manifest) {
+		if err := os.Remove(merged); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	if err := atomicfile.WriteBytes(mpath, manifest); err != nil {
 		return nil, err
 	}
 	if err := c.Meta.save(c.Dir); err != nil {
 		return nil, err
+	}
+	if metadataWritten != nil {
+		metadataWritten()
 	}
 
 	legacy := 0
@@ -693,6 +709,10 @@ func (c *Config) stampLegacyRecords(units []Unit) (int, error) {
 	return n, nil
 }
 
+// metadataWritten, when set (by tests), is called once a run has written sweep.json and meta/,
+// before it scores or merges anything.
+var metadataWritten func()
+
 // legacyStamping, when set (tests), is called after a legacy record was read to be stamped.
 var legacyStamping func(base string)
 
@@ -860,9 +880,18 @@ func mean(v []float64) float64 {
 }
 
 func writeJSON(path string, v any) error {
+	b, err := encodeJSON(path, v)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(path, b)
+}
+
+// encodeJSON is v as writeJSON writes it into path.
+func encodeJSON(path string, v any) ([]byte, error) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	return atomicfile.WriteBytes(path, append(b, '\n'))
+	return append(b, '\n'), nil
 }
