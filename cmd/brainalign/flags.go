@@ -455,24 +455,38 @@ func stderrIsTerminal(c *cli.Context) bool {
 	return ok && isTerminal(f)
 }
 
-// boundHeap sets a soft limit for Go's garbage collector (unless GOMEMLIMIT is set). On the
-// CPU engine --memory caps the working memory: the engine sizes its buffers to it, and without
-// this the collector would let short-lived garbage grow the heap to about twice what is live.
-// The slack covers the results and the runtime; memory-mapped input files are not heap and are
-// not counted. Otherwise (no --memory, or a GPU engine, whose --memory is device memory) the
-// limit is 90% of what the process can still take (sysmem: the machine's, or its Slurm job's
-// or container's cgroup limit), so garbage alone cannot get it killed.
-func boundHeap(device string, limit int64) {
+// boundHeapToMachine sets a soft limit for Go's garbage collector (unless GOMEMLIMIT is set) at
+// 90% of what the process can take (sysmem: the machine's available memory, or its Slurm job's
+// or container's cgroup headroom), so that garbage alone cannot get it killed; none where that
+// is unknown. Every command sets it as it starts, before any input is read: reading
+// (decompressing a .nii.gz, decoding float16, masking, joining files) makes garbage too, and the
+// limit is the process's total, so measured once the inputs are in, the headroom would already
+// be less what they hold, counting them twice.
+func boundHeapToMachine() {
 	if os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	if limit > 0 && device == "cpu" {
-		debug.SetMemoryLimit(limit + limit/4 + 64<<20)
 		return
 	}
 	if avail, ok := sysmem.Available(); ok && avail > 0 {
 		debug.SetMemoryLimit(avail - avail/10)
+	} else {
+		debug.SetMemoryLimit(math.MaxInt64) // Go's default: an earlier command's bound does not stay (tests, demo)
 	}
+}
+
+// boundHeap lowers the collector's soft limit to --memory on the CPU engine (unless GOMEMLIMIT is
+// set): the engine sizes its buffers to the cap, and without this the collector would let
+// short-lived garbage grow the heap to about twice what is live. The slack covers the results
+// and the runtime; memory-mapped input files are not heap and are not counted. It is called
+// once the inputs are read, which --memory does not cover: the machine's bound
+// (boundHeapToMachine) applies while they are, and stays where this sets none (no --memory, or
+// a GPU engine, whose --memory is device memory) and above it (a --memory larger than the
+// process can take).
+func boundHeap(device string, limit int64) {
+	if os.Getenv("GOMEMLIMIT") != "" || limit <= 0 || device != "cpu" {
+		return
+	}
+	machine := debug.SetMemoryLimit(-1)
+	debug.SetMemoryLimit(min(limit+limit/4+64<<20, machine))
 }
 
 // Commands that take sweep folders as arguments, or no arguments at all. urfave/cli v2 stops

@@ -73,6 +73,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: onUsageError,
 		Before: func(c *cli.Context) error {
 			c.App.Metadata = map[string]any{commandLineKey: c.Args().Slice()} // flagLabel reads it
+			// the garbage collector's bound, before a command reads anything
+			boundHeapToMachine()
 			return onceFlags(c.Args().Slice())
 		},
 		Action: func(c *cli.Context) error {
