@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -44,6 +45,7 @@ type Geometry struct {
 	Spatial []int  // the sizes of the x, y and z axes (surfaces: vertices, 1, 1; CIFTI: grayordinates; GIFTI: vertices; parts: targets)
 	Parts   []Part // a joined space's parts (parts.go), targets one part after another
 	header  []byte // the header as stored (NIfTI: without extensions)
+	trailer []byte // MGH: what follows the data, written back after them (mghTrailer)
 	order   binary.ByteOrder
 	xml     []byte      // CIFTI: the XML extension
 	grays   *ciftiGrays // CIFTI: the grayordinates map
@@ -331,10 +333,23 @@ func (h *neuroHeader) read(name string, src neuroSource) (*Array, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, src.failed(err))
 	}
-	if src.gz { // the data are all there: the rest of the stream, for its checksum
-		if _, err := io.CopyN(io.Discard, r, neuroTrailer); err != nil && err != io.EOF {
+	var tail []byte
+	if src.gz { // the data are all there: the rest of the stream, for its checksum (and MGH's trailer)
+		var err error
+		if tail, err = io.ReadAll(io.LimitReader(r, neuroTrailer)); err != nil {
 			return nil, fmt.Errorf("%s: %v", name, src.failed(err))
 		}
+	} else if src.mgh {
+		tail = make([]byte, min(neuroTrailer, src.size-int64(h.offset+size)))
+		if _, err := src.r.ReadAt(tail, int64(h.offset+size)); err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%s: %v", name, src.failed(err))
+		}
+	}
+	if src.mgh {
+		// a copy: the header's space is every read's, and the trailer this read's
+		geo := *h.geo
+		geo.trailer = mghTrailer(tail)
+		a.Geometry = &geo
 	}
 	return a, nil
 }
@@ -826,6 +841,49 @@ var mghTypes = map[int]dtype{
 // mghHeaderLen is where an MGH file's data start.
 const mghHeaderLen = 284
 
+// mghScanParams is the size of the scan parameters that follow an MGH file's data: TR, flip
+// angle, TE, TI and field of view, big-endian float32s (NiBabel's MGHHeader footer).
+const mghScanParams = 20
+
+// MGH tags (FreeSurfer's tags.h) written back after the scan parameters: they describe the
+// acquisition or the space, as the scan parameters do, not the data (FreeSurfer's MRIcopyHeader
+// gives a volume computed from another its talairach transform's file as its scan parameters).
+var mghKeptTags = map[int32]bool{
+	31: true, // TAG_MGH_XFORM: the talairach transform's file
+	41: true, // TAG_PEDIR: the phase encoding direction
+	43: true, // TAG_FIELDSTRENGTH
+}
+
+// mghTrailer is what a map written in the space of an MGH file whose data are followed by tail
+// keeps of it: the scan parameters, as NiBabel and FreeSurfer keep them in a volume made from
+// another (TR in a 4-d one and a 3-d one alike; those absent read as 0, as both read them), and
+// the tags of mghKeptTags. Other tags describe the data or how they were made (a segmentation's
+// colour table, the frames' labels, a warp, the command lines), which a map of scores is not.
+// The tags are FreeSurfer's: an int32 code and an int64 length, then that many bytes; the walk
+// stops at one whose extent its header does not give (the old colour table and transform, a
+// warp's geometry), at code 0 (the end, as surfa reads it), and at a length past tail.
+func mghTrailer(tail []byte) []byte {
+	out := make([]byte, mghScanParams, mghScanParams+len(tail))
+	copy(out, tail)
+	o := binary.BigEndian
+	for rest := tail[min(len(tail), mghScanParams):]; len(rest) >= 12; {
+		code := int32(o.Uint32(rest))
+		switch code {
+		case 0, 1, 2, 10, 11, 12, 15, 20, 30: // the end; lengthless tags; a 32-bit length
+			return out
+		}
+		n := o.Uint64(rest[4:])
+		if n > uint64(len(rest)-12) {
+			return out
+		}
+		if mghKeptTags[code] {
+			out = append(out, rest[:12+n]...)
+		}
+		rest = rest[12+n:]
+	}
+	return out
+}
+
 // parseMGH reads an MGH header (big-endian: version 1, width, height, depth, frames, type).
 func parseMGH(buf []byte) (*neuroHeader, error) {
 	if len(buf) < mghHeaderLen {
@@ -856,8 +914,8 @@ func parseMGH(buf []byte) (*neuroHeader, error) {
 		geo: &Geometry{Format: "mgh", Spatial: spatial(dims), header: append([]byte(nil), buf[:mghHeaderLen]...), order: o}}, nil
 }
 
-// ReadGeometry reads the header of a NIfTI or MGH file (decompressing only its start): the space
-// that WriteVolume writes results in.
+// ReadGeometry reads the header of a NIfTI or MGH file (decompressing only its start, but for a
+// .mgz's trailer past the data, readMGHTrailer): the space that WriteVolume writes results in.
 func ReadGeometry(path string) (*Geometry, error) {
 	if !IsNeuro(path) {
 		return nil, fmt.Errorf("%s: not a NIfTI, MGH or GIFTI file (.nii, .nii.gz, .mgh, .mgz, .gii)", path)
@@ -887,7 +945,9 @@ func ReadGeometry(path string) (*Geometry, error) {
 	head = head[:n]
 	var h *neuroHeader
 	if strings.HasSuffix(lower, ".mgh") || strings.HasSuffix(lower, ".mgz") {
-		h, err = parseMGH(head)
+		if h, err = parseMGH(head); err == nil {
+			h.geo.trailer = readMGHTrailer(h, io.MultiReader(bytes.NewReader(head), r), f, lower)
+		}
 	} else {
 		h, err = parseNIfTI(head)
 		if err == nil && h.cifti && n < h.offset { // read the XML extension too
@@ -909,6 +969,35 @@ func ReadGeometry(path string) (*Geometry, error) {
 		return nil, fmt.Errorf("%s: a CIFTI file whose dimension 1 is not grayordinates (brain models or parcels): no space to write results in", path)
 	}
 	return h.geo, nil
+}
+
+// readMGHTrailer reads the trailer (mghTrailer) of the MGH file of header h: past the data in
+// stream, the file's bytes from the start decompressed, for a .mgz (inflating the data: a zero
+// volume's, as a sweep saves its space, inflates at hundreds of MB/s); at its offset in f for
+// a .mgh. A file that ends or is corrupt before it has none (zeros): ReadGeometry is for the
+// header, and Read finds such a file's fault.
+func readMGHTrailer(h *neuroHeader, stream io.Reader, f *os.File, lower string) []byte {
+	n := int64(h.t.size)
+	for _, d := range h.dims {
+		n *= int64(d)
+	}
+	end := int64(h.offset) + n
+	if !strings.HasSuffix(lower, ".mgz") {
+		st, err := f.Stat()
+		if err != nil || st.Size() <= end {
+			return mghTrailer(nil)
+		}
+		tail := make([]byte, min(neuroTrailer, st.Size()-end))
+		if _, err := f.ReadAt(tail, end); err != nil && err != io.EOF {
+			return mghTrailer(nil)
+		}
+		return mghTrailer(tail)
+	}
+	if _, err := io.CopyN(io.Discard, stream, end); err != nil {
+		return mghTrailer(nil)
+	}
+	tail, _ := io.ReadAll(io.LimitReader(stream, neuroTrailer))
+	return mghTrailer(tail)
 }
 
 // VolumeExts are the file name extensions of VolumeExt.
@@ -936,7 +1025,8 @@ func (g *Geometry) VolumeExt() string {
 // WriteVolume writes data, one float32 value per voxel or vertex of g in C order over (x, y, z)
 // (the trailing axes of brain data read from g's file), to path as a file of g's format
 // (path should end in g.VolumeExt(): compressed; .nii and .mgh are written uncompressed), with g's header: voxel sizes, orientation and
-// affine, so that viewers overlay it on the input's space. NaN values are kept. The file is
+// affine, so that viewers overlay it on the input's space (MGH: followed by the input's scan
+// parameters and the tags that apply, mghTrailer). NaN values are kept. The file is
 // written atomically. Over CIFTI grayordinates, it is a CIFTI-2 scalar file (uncompressed, as
 // Workbench reads them) with the input's grayordinates and one map named after the file.
 func WriteVolume(path string, g *Geometry, data []float64) error {
@@ -967,7 +1057,7 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 	if frames > 1 {
 		nd = 4
 	}
-	var head []byte
+	var head, tail []byte
 	o := g.order
 	switch g.Format {
 	case "nifti1":
@@ -1019,6 +1109,7 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 			o.PutUint32(head[4+4*i:], uint32(d))
 		}
 		o.PutUint32(head[20:], 3) // float
+		tail = mghTrailer(g.trailer)
 	default:
 		return fmt.Errorf("%s: unknown volume format %q", path, g.Format)
 	}
@@ -1036,21 +1127,21 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 	if !strings.HasSuffix(lower, ".gz") && !strings.HasSuffix(lower, ".mgz") {
 		// .nii, .mgh: uncompressed, as the name says (a gzip'd .nii is refused by readers)
 		return atomicfile.Write(path, func(w io.Writer) error {
-			if _, err := w.Write(head); err != nil {
-				return err
+			for _, b := range [][]byte{head, body, tail} {
+				if _, err := w.Write(b); err != nil {
+					return err
+				}
 			}
-			_, err := w.Write(body)
-			return err
+			return nil
 		})
 	}
 	return atomicfile.Write(path, func(w io.Writer) error {
 		zw := gzip.NewWriter(w)
 		zw.Name = filepath.Base(strings.TrimSuffix(strings.TrimSuffix(path, ".gz"), ".mgz"))
-		if _, err := zw.Write(head); err != nil {
-			return err
-		}
-		if _, err := zw.Write(body); err != nil {
-			return err
+		for _, b := range [][]byte{head, body, tail} {
+			if _, err := zw.Write(b); err != nil {
+				return err
+			}
 		}
 		return zw.Close()
 	})

@@ -3,6 +3,7 @@ package array
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -22,7 +23,11 @@ type neuroExpected struct {
 		Coords []float64 `json:"coords"` // CIFTI: the grayordinates' positions on the midthickness
 		Dim    []int     `json:"dim"`    // FreeSurfer's NIfTI-1 surfaces: the header's dim and glmin
 		Glmin  int       `json:"glmin"`
-		Cifti  *struct {
+		// MGH: the scan parameters after the data as NiBabel reads them (TR, flip angle, TE, TI,
+		// FoV), and the FreeSurfer tags planted after them that a map keeps, in hex
+		MGHFooter   []float64 `json:"mgh_footer"`
+		MGHTagsKept string    `json:"mgh_tags_kept"`
+		Cifti       *struct {
 			Axes   []string          `json:"axes"`
 			Labels map[string]string `json:"labels"`
 			Names  []string          `json:"names"`
@@ -403,5 +408,67 @@ func TestFreeSurferNIfTISurfaces(t *testing.T) {
 	}
 	if _, err := Read(bad); err == nil || !strings.Contains(err.Error(), "no_glmin.nii: dimensions [-1 1 1 2] with 0 in glmin") {
 		t.Errorf("-1 in dim[1], 0 in glmin: %v", err)
+	}
+}
+
+// A map written in an MGH file's space, 3-d or 4-d, from the space of a read or of ReadGeometry
+// (--space, a sweep's saved space), ends with the input's scan parameters as NiBabel reads them
+// (MGHHeader's footer: TR, flip angle, TE, TI, FoV), and of the FreeSurfer tags planted after
+// them the ones that describe the scan or the space (talairach transform, phase encoding
+// direction, field strength), not the command lines nor the frames' labels, and none after
+// the old colour table (its extent is not given).
+func TestMGHTrailerKept(t *testing.T) {
+	exp := loadNeuroExpected(t)
+	dir := t.TempDir()
+	for _, name := range []string{"scan_params.mgz", "tagged.mgh", "short.mgh"} {
+		want := exp.Files[name]
+		footer := want.MGHFooter
+		if footer == nil {
+			footer = make([]float64, 5) // NiBabel's footer of zeros
+		}
+		tags, err := hex.DecodeString(want.MGHTagsKept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join("..", "testdata", "neuro", name)
+		arrs, err := Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read, err := ReadGeometry(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for from, g := range map[string]*Geometry{"read": arrs[0].Geometry, "ReadGeometry": read} {
+			for _, out := range []struct {
+				file   string
+				frames int
+			}{{"map.mgz", 1}, {"map.mgh", 1}, {"frames.mgz", 3}} {
+				p := filepath.Join(dir, from+"_"+out.file)
+				if err := WriteFrames(p, g, out.frames, make([]float64, out.frames*g.Targets())); err != nil {
+					t.Fatal(err)
+				}
+				b := mustRead(t, p)
+				if strings.HasSuffix(p, ".mgz") {
+					if b, err = gunzip(b); err != nil {
+						t.Fatal(err)
+					}
+				}
+				end := mghHeaderLen + 4*out.frames*g.Targets()
+				if len(b) != end+mghScanParams+len(tags) {
+					t.Errorf("%s, %s, written as %s: %d bytes after the data, want %d", name, from, out.file, len(b)-end, mghScanParams+len(tags))
+					continue
+				}
+				for i, v := range footer {
+					if got := math.Float32frombits(binary.BigEndian.Uint32(b[end+4*i:])); got != float32(v) {
+						t.Errorf("%s, %s, written as %s: scan parameter %d = %v, NiBabel reads %v", name, from, out.file, i, got, v)
+					}
+				}
+				if got := b[end+mghScanParams:]; !bytes.Equal(got, tags) {
+					t.Errorf("%s, %s, written as %s: tags %x, want %x", name, from, out.file, got, tags)
+				}
+			}
+		}
+		CloseAll(arrs)
 	}
 }

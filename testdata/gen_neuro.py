@@ -17,7 +17,8 @@ row, or one vertices x rows array; "gifti" records the hemisphere and label name
 surface's .surf.gii and a FreeSurfer surface, lh.white (their vertices' coordinates); HCP-style
 grayordinates of both cortices and the thalamus (hcp.dscalar.nii, with its grayordinates' positions
 on L/R.midthickness.surf.gii as "coords"), and files of as many grayordinates that are other ones
-(hcp_rl.dlabel.nii, hcp_vertex, hcp_voxel, hcp_affine; parcels_other.pscalar.nii). "bad" lists
+(hcp_rl.dlabel.nii, hcp_vertex, hcp_voxel, hcp_affine; parcels_other.pscalar.nii); MGH files
+with scan parameters after the data ("mgh_footer") and FreeSurfer tags after them. "bad" lists
 files that must be refused and why.
 """
 
@@ -25,6 +26,7 @@ import base64
 import json
 import os
 import re
+from struct import pack, unpack
 import warnings
 
 import nibabel as nib
@@ -318,6 +320,45 @@ with open(os.path.join(OUT, "lh.white"), "rb") as f:
     whole = f.read()
 with open(os.path.join(OUT, "rh.white.short"), "wb") as f:
     f.write(whole[:60])
+# MGH's trailer: the scan parameters after the data (TR, flip angle, TE, TI, FoV: NiBabel's
+# MGHHeader footer, "mgh_footer" as NiBabel reads it), which maps written in the file's space keep,
+# and FreeSurfer's tags after them (which NiBabel neither reads nor writes: appended here in
+# FreeSurfer's layout, tags.cpp, an int32 code and an int64 length, big-endian; "mgh_tags_kept"
+# lists, in hex, the ones a map keeps: the talairach transform, the phase encoding direction and
+# the field strength, up to the old colour table, whose extent is not given)
+rng3 = np.random.default_rng(20261207)
+
+
+def footer(name):
+    hdr = nib.load(os.path.join(OUT, name)).header
+    expected[name]["mgh_footer"] = [float(hdr[f]) for f in ("tr", "flip_angle", "te", "ti", "fov")]
+
+
+img = nib.MGHImage(rng3.normal(size=(3, 2, 2, 4)).astype(np.float32), affine)
+for field, value in (("tr", 2000.0), ("flip_angle", np.deg2rad(77.0)), ("te", 30.5), ("ti", 900.0), ("fov", 256.0)):
+    img.header[field] = value
+record("scan_params.mgz", img)
+footer("scan_params.mgz")
+img = nib.MGHImage(rng3.integers(-500, 500, size=(3, 4, 2)).astype(np.int16), affine)
+for field, value in (("tr", 2300.0), ("flip_angle", np.deg2rad(9.0)), ("te", 2.98), ("ti", 1100.0), ("fov", 240.0)):
+    img.header[field] = value
+record("tagged.mgh", img)
+
+
+def tag(code, payload):
+    return pack(">iq", code, len(payload)) + payload
+
+
+kept = [tag(31, b"/subjects/bert/mri/transforms/talairach.xfm\0"), tag(41, b"ROW"), tag(43, pack(">f", 3.0))]
+tags = (kept[0] + tag(3, b"mri_convert orig.nii orig.mgz\0") + kept[1] + tag(42, bytes(range(40))) + kept[2]
+        + pack(">i", 1) + pack(">iii", -2, 3, 0) + tag(3, b"mri_binarize --i orig.mgz\0"))
+with open(os.path.join(OUT, "tagged.mgh"), "ab") as f:
+    f.write(tags)
+footer("tagged.mgh")
+back = nib.load(os.path.join(OUT, "tagged.mgh"))
+assert np.array_equal(np.asarray(back.dataobj), np.asarray(img.dataobj))  # the tags do not disturb NiBabel
+expected["tagged.mgh"]["mgh_tags_kept"] = b"".join(kept).hex()
+
 bad = {
     "rh.white.short": "truncated",
     "truncated.func.gii": "GIFTI XML",
