@@ -1224,14 +1224,17 @@ func (g *Geometry) Affine() ([16]float64, error) {
 		}
 		var delta, pc [3]float64
 		var mdc [9]float64 // stored per axis: x_r x_a x_s, y_r ..., z_r ...
-		if int16(o.Uint16(h[28:])) > 0 {
+		// goodRASFlag 0: no orientation, NiBabel's (and FreeSurfer's) default, coronal 1 mm. Any
+		// other value, FreeSurfer's -1 included, takes the stored fields as NiBabel and surfa do
+		// (FreeSurfer's C++ tools read only a positive flag: docs/study.md, MGH orientation).
+		if int16(o.Uint16(h[28:])) != 0 {
 			for i := range 3 {
 				delta[i], pc[i] = f32(30+4*i), f32(78+4*i)
 			}
 			for i := range mdc {
 				mdc[i] = f32(42 + 4*i)
 			}
-		} else { // no orientation (goodRASflag unset): FreeSurfer's and NiBabel's default, coronal 1 mm
+		} else {
 			delta, mdc = [3]float64{1, 1, 1}, [9]float64{-1, 0, 0, 0, 0, 1, 0, -1, 0}
 		}
 		for i := range 3 { // world axis

@@ -18,8 +18,8 @@ surface's .surf.gii and a FreeSurfer surface, lh.white (their vertices' coordina
 grayordinates of both cortices and the thalamus (hcp.dscalar.nii, with its grayordinates' positions
 on L/R.midthickness.surf.gii as "coords"), and files of as many grayordinates that are other ones
 (hcp_rl.dlabel.nii, hcp_vertex, hcp_voxel, hcp_affine; parcels_other.pscalar.nii); MGH files
-with scan parameters after the data ("mgh_footer") and FreeSurfer tags after them. "bad" lists
-files that must be refused and why.
+with scan parameters after the data ("mgh_footer") and FreeSurfer tags after them, and one of
+goodRASFlag -1. "bad" lists files that must be refused and why.
 """
 
 import base64
@@ -358,6 +358,15 @@ footer("tagged.mgh")
 back = nib.load(os.path.join(OUT, "tagged.mgh"))
 assert np.array_equal(np.asarray(back.dataobj), np.asarray(img.dataobj))  # the tags do not disturb NiBabel
 expected["tagged.mgh"]["mgh_tags_kept"] = b"".join(kept).hex()
+
+# goodRASFlag -1, which FreeSurfer writes for a volume whose orientation it did not know: NiBabel
+# takes the stored spacing, direction cosines and centre (only a flag of 0 gives its default),
+# FreeSurfer's C++ tools the default coronal 1 mm
+img = nib.MGHImage(np.arange(24, dtype=np.float32).reshape(2, 3, 4), affine)
+img.header["goodRASFlag"] = -1
+record("ras_flag_minus1.mgh", img)
+assert int(nib.load(os.path.join(OUT, "ras_flag_minus1.mgh")).header["goodRASFlag"]) == -1
+assert np.allclose(expected["ras_flag_minus1.mgh"]["affine"], affine.ravel(), atol=1e-4)
 
 bad = {
     "rh.white.short": "truncated",
