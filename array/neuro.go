@@ -215,6 +215,9 @@ func (s neuroSource) header() (*neuroHeader, error) {
 		return nil, s.failed(err)
 	}
 	h, err := s.parse(head)
+	if err == nil && h.unsetOffset {
+		err = s.placeData(h)
+	}
 	if err != nil || !h.cifti || len(head) >= h.offset {
 		return h, err
 	}
@@ -225,6 +228,44 @@ func (s neuroSource) header() (*neuroHeader, error) {
 	return s.parse(append(head, rest...))
 }
 
+// placeData places the data of a single-file NIfTI header whose vox_offset is 0 (unset, as in a
+// .hdr/.img pair's header), where readers disagree: NiBabel takes it as it is and reads the
+// header's bytes as data; nifti_clib (FSL, AFNI) reads from the end of the header (348 for
+// NIfTI-1). The data are taken to end the file: after the header and its 4-byte extension flag
+// (352, where NiBabel and FreeSurfer write them) or, as nifti_clib reads them, after the header
+// alone; a file of another size is refused. A .nii.gz's size is the gzip trailer's (ISIZE, the
+// size modulo 2^32).
+func (s neuroSource) placeData(h *neuroHeader) error {
+	size := int64(h.t.size)
+	for _, d := range h.dims {
+		size *= int64(d)
+	}
+	total, what := s.size, "the file's"
+	if s.gz {
+		var isize [4]byte
+		if s.size < int64(len(isize)) {
+			return errors.New("not gzip-compressed: too short")
+		}
+		if _, err := s.r.ReadAt(isize[:], s.size-4); err != nil {
+			return s.failed(err)
+		}
+		total, what = int64(binary.LittleEndian.Uint32(isize[:])), "the gzip trailer's"
+	}
+	hdrLen := int64(h.offset - 4)
+	for _, offset := range []int64{hdrLen + 4, hdrLen} {
+		end := offset + size
+		if s.gz {
+			end %= 1 << 32
+		}
+		if end == total {
+			h.offset = int(offset)
+			return nil
+		}
+	}
+	return fmt.Errorf("vox_offset 0 (unset), and the %d bytes of data end the file neither from byte %d (the header and its extension flag) nor from %d (the header alone): %s size is %d bytes; readers disagree on such a file (NiBabel reads the header as data): rewrite it with vox_offset set",
+		size, hdrLen+4, hdrLen, what, total)
+}
+
 // neuroHeader is what reading the data needs from a NIfTI or MGH header.
 type neuroHeader struct {
 	geo          *Geometry
@@ -233,6 +274,7 @@ type neuroHeader struct {
 	t            dtype
 	order        binary.ByteOrder
 	offset       int     // where the data start
+	unsetOffset  bool    // NIfTI's vox_offset 0: offset is placed by the file's size (placeData)
 	slope, inter float64 // NIfTI scaling (slope 0: none)
 }
 
@@ -771,7 +813,13 @@ func parseNIfTI(buf []byte) (*neuroHeader, error) {
 		}
 		return nil, fmt.Errorf("%w: NIfTI datatype %s", ErrUnsupportedDType, what)
 	}
-	if h.offset < hdrLen {
+	switch {
+	case h.offset == 0 && h.cifti:
+		return nil, errors.New("a CIFTI file of vox_offset 0: where its XML extension ends is not given")
+	case h.offset == 0:
+		// unset (a pair's header written into a .nii): neuroSource.header places the data
+		h.offset, h.unsetOffset = hdrLen+4, true
+	case h.offset < hdrLen:
 		return nil, fmt.Errorf("data offset %d inside the %d-byte header", h.offset, hdrLen)
 	}
 	dims, err := checkDims(dims)

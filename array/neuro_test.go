@@ -38,6 +38,11 @@ type neuroExpected struct {
 			Surface   bool              `json:"surface"`
 		} `json:"gifti"`
 	} `json:"files"`
+	// NIfTI-1 files of vox_offset 0: NiBabel's reading of each before its offset was unset
+	UnsetOffset map[string]struct {
+		Shape  []int     `json:"shape"`
+		Values []float64 `json:"values"`
+	} `json:"unset_offset"`
 	Bad map[string]string `json:"bad"`
 }
 
@@ -470,5 +475,53 @@ func TestMGHTrailerKept(t *testing.T) {
 			}
 		}
 		CloseAll(arrs)
+	}
+}
+
+// A single-file NIfTI-1 of vox_offset 0 (unset) reads as the file did before its offset was
+// unset, its data after the header and extension flag (352), after the header alone (348, as
+// nifti_clib reads such files), or gzip'd; NiBabel reads the header as data or refuses the file
+// (the generator records which), and one whose size fits neither is refused (TestNeuroRefused).
+func TestNIfTIUnsetOffset(t *testing.T) {
+	exp := loadNeuroExpected(t)
+	if len(exp.UnsetOffset) != 3 {
+		t.Fatalf("%d files of vox_offset 0 in expected.json", len(exp.UnsetOffset))
+	}
+	for name, want := range exp.UnsetOffset {
+		path := filepath.Join("..", "testdata", "neuro", name)
+		arrs, err := Read(path)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		a := arrs[0]
+		if !slices.Equal(a.Shape, want.Shape) {
+			t.Errorf("%s: shape %v, want %v", name, a.Shape, want.Shape)
+		}
+		for i, v := range want.Values {
+			if float64(a.F32[i]) != v {
+				t.Errorf("%s: value %d = %v, want %v", name, i, a.F32[i], v)
+				break
+			}
+		}
+		if g, err := ReadGeometry(path); err != nil || SameGrid(g, a.Geometry) != nil {
+			t.Errorf("%s: ReadGeometry: %v", name, err)
+		}
+		CloseAll(arrs)
+	}
+	// a CIFTI file's XML extension ends at vox_offset: unset, it has no end
+	b := mustRead(t, filepath.Join("..", "testdata", "neuro", "hcp.dscalar.nii"))
+	clear(b[168:176]) // NIfTI-2's vox_offset
+	p := filepath.Join(t.TempDir(), "unset.dscalar.nii")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, read := range []func(string) error{
+		func(p string) error { _, err := Read(p); return err },
+		func(p string) error { _, err := ReadGeometry(p); return err },
+	} {
+		if err := read(p); err == nil || !strings.Contains(err.Error(), "a CIFTI file of vox_offset 0") {
+			t.Errorf("CIFTI of vox_offset 0: %v", err)
+		}
 	}
 }

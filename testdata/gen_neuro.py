@@ -19,10 +19,12 @@ grayordinates of both cortices and the thalamus (hcp.dscalar.nii, with its grayo
 on L/R.midthickness.surf.gii as "coords"), and files of as many grayordinates that are other ones
 (hcp_rl.dlabel.nii, hcp_vertex, hcp_voxel, hcp_affine; parcels_other.pscalar.nii); MGH files
 with scan parameters after the data ("mgh_footer") and FreeSurfer tags after them, and one of
-goodRASFlag -1. "bad" lists files that must be refused and why.
+goodRASFlag -1; NIfTI-1 files of vox_offset 0 ("unset_offset": what they held before). "bad"
+lists files that must be refused and why.
 """
 
 import base64
+import gzip
 import json
 import os
 import re
@@ -368,7 +370,35 @@ record("ras_flag_minus1.mgh", img)
 assert int(nib.load(os.path.join(OUT, "ras_flag_minus1.mgh")).header["goodRASFlag"]) == -1
 assert np.allclose(expected["ras_flag_minus1.mgh"]["affine"], affine.ravel(), atol=1e-4)
 
+# NIfTI-1 of vox_offset 0 (unset) in a single file: NiBabel takes the offset as it is and reads the
+# header as data, nifti_clib from byte 348; brainalign places the data at the end of the file.
+# "unset_offset" records NiBabel's reading of each file before its vox_offset was set to 0: the
+# data after the header and extension flag (352), after the header alone (the flag cut out), gzip'd;
+# one with bytes after the data is refused
+unset = {}
+img = nib.Nifti1Image(rng3.normal(size=(3, 2, 4)).astype(np.float32), affine)
+path = os.path.join(OUT, "vox_offset0.nii")
+nib.save(img, path)
+values = np.asarray(nib.load(path).get_fdata())
+with open(path, "rb") as f:
+    whole = bytearray(f.read())
+assert unpack("<f", whole[108:112])[0] == 352 and whole[348:352] == b"\0\0\0\0"
+whole[108:112] = pack("<f", 0.0)
+variants = {"vox_offset0.nii": bytes(whole), "vox_offset0_348.nii": bytes(whole[:348] + whole[352:])}
+variants["vox_offset0.nii.gz"] = gzip.compress(variants["vox_offset0.nii"], mtime=0)
+for name, b in variants.items():
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(b)
+    try:  # NiBabel: from byte 0, or (the data's first byte taken for an extension flag) refused
+        nibabel = "reads from byte %d" % nib.load(os.path.join(OUT, name)).dataobj.offset
+    except Exception as e:
+        nibabel = "refuses it: %s" % e
+    unset[name] = {"shape": list(values.shape), "values": [float(v) for v in values.ravel()], "nibabel": nibabel}
+with open(os.path.join(OUT, "vox_offset0_trailing.nii"), "wb") as f:
+    f.write(variants["vox_offset0.nii"] + bytes(8))
+
 bad = {
+    "vox_offset0_trailing.nii": "vox_offset 0",
     "rh.white.short": "truncated",
     "truncated.func.gii": "GIFTI XML",
     "external.func.gii": "ExternalFileBinary",
@@ -380,5 +410,5 @@ bad = {
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump({"generator": "testdata/gen_neuro.py", "nibabel": nib.__version__, "numpy": np.__version__,
-               "files": expected, "bad": bad}, f, indent=1)
+               "files": expected, "unset_offset": unset, "bad": bad}, f, indent=1)
     f.write("\n")
