@@ -19,8 +19,9 @@ grayordinates of both cortices and the thalamus (hcp.dscalar.nii, with its grayo
 on L/R.midthickness.surf.gii as "coords"), and files of as many grayordinates that are other ones
 (hcp_rl.dlabel.nii, hcp_vertex, hcp_voxel, hcp_affine; parcels_other.pscalar.nii); MGH files
 with scan parameters after the data ("mgh_footer") and FreeSurfer tags after them, and one of
-goodRASFlag -1; NIfTI-1 files of vox_offset 0 ("unset_offset": what they held before). "bad"
-lists files that must be refused and why.
+goodRASFlag -1; NIfTI-1 files of vox_offset 0 ("unset_offset": what they held before); parcels
+of vertices and voxels (voxel_parcels.pscalar.nii). "bad" lists files that must be refused and
+why.
 """
 
 import base64
@@ -396,6 +397,11 @@ for name, b in variants.items():
     unset[name] = {"shape": list(values.shape), "values": [float(v) for v in values.ravel()], "nibabel": nibabel}
 with open(os.path.join(OUT, "vox_offset0_trailing.nii"), "wb") as f:
     f.write(variants["vox_offset0.nii"] + bytes(8))
+
+# parcels of vertices and voxels (one parcel of both): HCP's subcortical parcels are voxels
+vp = cifti2.ParcelsAxis.from_brain_models([("cortex", mixed[:2]), ("both", mixed[2:])])
+record("voxel_parcels.pscalar.nii", cifti2.Cifti2Image(np.array([[0.5, -1.5], [2.0, 3.0]]), header=(cifti2.ScalarAxis(["m1", "m2"]), vp)))
+assert len(nib.load(os.path.join(OUT, "voxel_parcels.pscalar.nii")).header.get_axis(1).voxels[1]) > 0
 
 bad = {
     "vox_offset0_trailing.nii": "vox_offset 0",
