@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -81,6 +82,13 @@ func runSynth(c *cli.Context) error {
 	if format != "npy" && format != "npz" {
 		return usageError("--format %q: want npy or npz", format)
 	}
+	size := fmt.Sprintf("--size %s, --subjects %d", c.String("size"), cfg.Subjects)
+	if trials > 0 {
+		size += fmt.Sprintf(", --trials %d", trials)
+	}
+	if err := checkMemoryFor(size, synthBytes(cfg, trials, format)); err != nil {
+		return fmt.Errorf("%v (synth holds every subject's brain data, and then one subject's trials, at once): use fewer --subjects or --trials, or a smaller --size", err)
+	}
 	if c.Bool("overwrite") {
 		if err := checkEarlierOutput(c.String("out"), "synth", "commands.sh", isSynthOutput); err != nil {
 			return err
@@ -120,6 +128,25 @@ func runSynth(c *cli.Context) error {
 		tr.FMRI.SpatialR, tr.MEG.TemporalR, fmtStep(tr.FMRI.HalfTime), fmtStep(tr.MEG.HalfTime))
 	fmt.Fprintf(w, "wrote %s; analyse it with: sh %s\n", out.Final(), filepath.Join(out.Final(), "commands.sh"))
 	return nil
+}
+
+// synthBytes is about the most memory synth holds at once: every subject's brain data (float32
+// responses, float64 coordinates), then one subject's trials (float32, with each row's image and
+// position) or the activations of one layer (one checkpoint's with --format npz), each generated
+// in float64 and converted. A float, as --subjects or --trials of billions overflow an int.
+func synthBytes(c synth.Config, trials int, format string) float64 {
+	n, fm := float64(c.Images), float64(c.FMRI.Targets)
+	brain := float64(c.Subjects) * (n*fm*4 + fm*3*8 + n*float64(c.MEG.Channels)*float64(len(c.MEGTimes()))*4)
+	var acts float64
+	for _, d := range c.LayerDims() {
+		if format == "npz" {
+			acts += n * float64(d) * 4
+		} else {
+			acts = max(acts, n*float64(d)*4)
+		}
+	}
+	acts += n * float64(slices.Max(c.LayerDims())) * 8
+	return brain + max(acts, float64(trials)*n*(fm*4+16))
 }
 
 // generateSynth is synth.Generate, given up when ctx is cancelled (a signal): the generation

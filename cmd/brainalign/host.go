@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -66,4 +67,25 @@ func cpuModel() string {
 		}
 	}
 	return ""
+}
+
+// checkMemoryFor refuses, before it is allocated, data of about need bytes (a float: huge flag
+// values overflow an int) that the memory this process can take cannot hold: the allocation would
+// end the process with the runtime's fatal out-of-memory error and a dump of every goroutine,
+// leaving any staging folder behind. what says what needs it (the flags that set its size); nil
+// when it fits, or when the available memory is unknown.
+func checkMemoryFor(what string, need float64) error {
+	avail, ok := sysmem.Available()
+	if !ok || need <= float64(avail) {
+		return nil
+	}
+	return fmt.Errorf("%s: about %s of memory needed, but %s is available", what, formatBytesFloat(need), engine.FormatBytes(avail))
+}
+
+// formatBytesFloat is engine.FormatBytes of a size that may exceed an int64.
+func formatBytesFloat(b float64) string {
+	if b >= math.MaxInt64 {
+		return fmt.Sprintf("%.3g GiB", b/(1<<30))
+	}
+	return engine.FormatBytes(int64(b))
 }
