@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/brainalign/brainalign/internal/sysmem"
 )
 
 // brainalign bench: the stage table, the throughput lines and the JSON record of a small
@@ -62,11 +64,39 @@ func TestBenchCommand(t *testing.T) {
 		{"--workload", "huge"},
 		{"--precision", "float16"},
 		{"--peak-tflops", "-50"}, // was taken for no peak given
+		{"--peak-tflops", "NaN"}, // likewise
+		{"--peak-tflops", "Inf"}, // printed a peak of +Inf TFLOP/s, 0.0% of it reached
 		{"--json", filepath.Join(dir, "missing", "b.json")},
 		{"--json", dir}, // a folder: refused before the run, not after
 	} {
 		if _, stderr, code := runCLI(t, append([]string{"bench"}, args...)...); code != 2 {
 			t.Errorf("bench %v: exit %d, want 2 (%s)", args, code, stderr)
 		}
+	}
+}
+
+// A workload whose data cannot fit in memory is refused, naming its size, before anything is
+// allocated (the runtime ended the process with its fatal out-of-memory error and a dump of every
+// goroutine); and a --json file in a folder that cannot be written, before the workload is run
+// (a W1 run lost its record after minutes).
+func TestBenchRefusesFirst(t *testing.T) {
+	if _, ok := sysmem.Available(); ok {
+		_, stderr, code := runCLI(t, "bench", "-n", "4000000000", "-d", "4000000000", "-m", "3")
+		if code != 1 || !strings.Contains(stderr, "-n 4000000000 -d 4000000000 -m 3: about") || !strings.Contains(stderr, "of memory needed") {
+			t.Errorf("bench of 1.6e19 activations: exit %d, stderr %q", code, stderr)
+		}
+	}
+	if os.Geteuid() == 0 {
+		t.Skip("root writes into a folder of mode 0555")
+	}
+	ro := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(ro, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(ro, 0o755)
+	js := filepath.Join(ro, "bench.json")
+	out, stderr, code := runCLI(t, "bench", "--json", js)
+	if code != 1 || !strings.Contains(stderr, "--json "+js+": "+ro+": cannot be written") || out != "" {
+		t.Errorf("bench --json in a read-only folder: exit %d, stderr %q, stdout %q; want exit 1 before any output", code, stderr, out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/brainalign/brainalign/bench"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/outdir"
 )
 
 func init() {
@@ -66,6 +68,11 @@ func runBench(c *cli.Context) error {
 			*o.dst = c.Int(o.name)
 		}
 	}
+	// the activations and brain data, generated before the engine starts (float32), and the
+	// folds' row indices
+	if err := checkMemoryFor(fmt.Sprintf("the synthetic data of -n %d -d %d -m %d", w.N, w.D, w.M), float64(w.N)*(4*float64(w.D)+4*float64(w.M)+16)); err != nil {
+		return fmt.Errorf("%v: use a smaller workload", err)
+	}
 	if p := c.String("json"); p != "" {
 		// before minutes of work, not after
 		if st, err := os.Stat(filepath.Dir(p)); err != nil || !st.IsDir() {
@@ -73,6 +80,9 @@ func runBench(c *cli.Context) error {
 		}
 		if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
 			return usageError("--json %s: exists and is not a file (a folder?); name the file to write", p)
+		}
+		if err := outdir.CheckWritable(filepath.Dir(p)); err != nil {
+			return fmt.Errorf("--json %s: %v", p, err)
 		}
 	}
 	if k := c.Int("folds"); k < 2 {
@@ -92,8 +102,8 @@ func runBench(c *cli.Context) error {
 	if w.Precision, err = engine.ParsePrecision(prec); err != nil {
 		return usageError("--precision: %v", err)
 	}
-	if c.Float64("peak-tflops") < 0 {
-		return usageError("--peak-tflops must be positive, got %g", c.Float64("peak-tflops"))
+	if pk := c.Float64("peak-tflops"); pk < 0 || math.IsNaN(pk) || math.IsInf(pk, 0) {
+		return usageError("--peak-tflops must be a positive number of TFLOP/s, got %g", pk)
 	}
 	layers := c.Int("layers")
 	if layers < 1 {
