@@ -118,20 +118,24 @@ func runDemo(c *cli.Context) error {
 }
 
 // checkStudyOut validates --study-out before anything runs (as synth checks --out): it must be
-// a directory or not exist, with no file in the way of creating it, and an existing, non-empty
-// directory is replaced only with --overwrite, and only when it holds an earlier demo study.
+// a directory or not exist, with no file in the way of creating it, and one this process may
+// write (create, or set aside when replacing it), and an existing, non-empty directory is
+// replaced only with --overwrite, and only when it holds an earlier demo study.
 func checkStudyOut(dir string, overwrite bool) error {
 	if dir == "" {
 		return nil
 	}
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		// The nearest existing ancestor must be a directory.
+		// The nearest existing ancestor must be a directory this process may create files in.
 		for p := filepath.Dir(filepath.Clean(dir)); ; p = filepath.Dir(p) {
 			st, err := os.Stat(p)
 			if err == nil {
 				if !st.IsDir() {
 					return fmt.Errorf("--study-out %s: %s is not a directory", dir, p)
+				}
+				if err := outdir.CheckWritable(dir); err != nil {
+					return fmt.Errorf("--study-out %v", err)
 				}
 				return nil
 			}
@@ -161,6 +165,17 @@ func checkStudyOut(dir string, overwrite bool) error {
 	}
 	if err := checkEarlierOutput(dir, "demo study", "sweeps/ with spatial/spatial.json", isDemoStudy); err != nil {
 		return fmt.Errorf("--study-out %v", err)
+	}
+	if err := outdir.CheckWritable(dir); err != nil {
+		return fmt.Errorf("--study-out %v", err)
+	}
+	if len(entries) > 0 { // the earlier study is set aside beside it (replaceStudyOut)
+		if outdir.IsMountPoint(dir) {
+			return fmt.Errorf("--study-out %s: is a mount point, which cannot be replaced as a whole: name a folder inside it", dir)
+		}
+		if err := outdir.CheckWritable(filepath.Dir(filepath.Clean(dir))); err != nil {
+			return fmt.Errorf("--study-out %s: cannot be replaced: %v", dir, err)
+		}
 	}
 	return nil
 }

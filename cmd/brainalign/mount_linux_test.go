@@ -40,3 +40,44 @@ func TestOutIsMountPoint(t *testing.T) {
 		t.Errorf("encode --out a mount point: %v", err)
 	}
 }
+
+// demo --study-out that cannot be written (a read-only file system) or replaced (a mount point
+// holding an earlier study, with --overwrite) is refused before the demo scores anything: both
+// failed after the encoding part, minutes into --size study. Mounting needs root; elsewhere the
+// test skips.
+func TestDemoStudyOutRefusedFirst(t *testing.T) {
+	dir := t.TempDir()
+	ro, full := filepath.Join(dir, "ro"), filepath.Join(dir, "full")
+	for _, m := range []struct {
+		dir   string
+		flags uintptr
+	}{{ro, unix.MS_RDONLY}, {full, 0}} {
+		if err := os.Mkdir(m.dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mount("tmpfs", m.dir, "tmpfs", m.flags, ""); err != nil {
+			t.Skipf("cannot mount here: %v", err)
+		}
+		defer unix.Unmount(m.dir, unix.MNT_DETACH)
+	}
+	// an earlier demo study, which --overwrite may replace
+	for _, d := range []string{"sweeps", "spatial"} {
+		if err := os.Mkdir(filepath.Join(full, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeText(t, filepath.Join(full, "spatial"), "spatial.json", `{"command": "spatial"}`)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--study-out", filepath.Join(ro, "study")}, "--study-out " + filepath.Join(ro, "study") + ": cannot be created in " + ro + ": read-only file system"},
+		{[]string{"--study-out", ro}, "--study-out " + ro + ": cannot be written: read-only file system"},
+		{[]string{"--study-out", full, "--overwrite"}, "--study-out " + full + ": is a mount point"},
+	} {
+		stdout, stderr, code := runCLI(t, append([]string{"demo", "--device", "cpu"}, c.args...)...)
+		if code != 1 || !strings.Contains(stderr, c.want) || stdout != "" {
+			t.Errorf("demo %v: exit %d, stderr %q, stdout %q; want exit 1 before any output, saying %q", c.args, code, stderr, stdout, c.want)
+		}
+	}
+}
