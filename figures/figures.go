@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -258,6 +259,10 @@ func minMax(x []float64) (float64, float64) {
 type logTicks struct{}
 
 func (logTicks) Ticks(min, max float64) []plot.Tick {
+	if !(min > 0 && max >= min && !math.IsInf(max, 1)) {
+		// nothing a log axis can place: and from log10(0) = -Inf the loop below never ends
+		return nil
+	}
 	var t []plot.Tick
 	for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
 		v := math.Pow(10, e)
@@ -374,7 +379,7 @@ var palette = []color.RGBA{blue, orange, {R: 44, G: 160, B: 44, A: 255}, red, {R
 	{R: 140, G: 86, B: 75, A: 255}, {R: 227, G: 119, B: 194, A: 255}, grey, {R: 188, G: 189, B: 34, A: 255}, {R: 23, G: 190, B: 207, A: 255}}
 
 // Scaling plots y against x (log axis) for each group, with its fitted curve and, where given,
-// the curve's band.
+// the curve's band; points and curve at an x the log axis cannot show (not positive) are left out.
 func Scaling(path, title, xlabel, ylabel string, series []ScalingSeries) (err error) {
 	defer recovered("Scaling", &err)
 	if len(series) == 0 {
@@ -388,12 +393,19 @@ func Scaling(path, title, xlabel, ylabel string, series []ScalingSeries) (err er
 			return fmt.Errorf("figures: Scaling: %s: %d x, %d y, %d curve x, %d curve values", s.Name, len(s.X), len(s.Y), len(s.CurveX), len(s.Curve))
 		}
 		c := palette[k%len(palette)]
-		if len(s.CurveLo) == len(s.CurveX) && len(s.CurveHi) == len(s.CurveX) && finite(s.CurveLo[0]) {
+		// the curve where the log axis can show it, as for the points
+		var onAxis []int
+		for i, x := range s.CurveX {
+			if x > 0 && finite(x) {
+				onAxis = append(onAxis, i)
+			}
+		}
+		if len(s.CurveLo) == len(s.CurveX) && len(s.CurveHi) == len(s.CurveX) && len(onAxis) > 0 && finite(s.CurveLo[onAxis[0]]) {
 			var band plotter.XYs
-			for i := range s.CurveX {
+			for _, i := range onAxis {
 				band = append(band, plotter.XY{X: s.CurveX[i], Y: s.CurveHi[i]})
 			}
-			for i := len(s.CurveX) - 1; i >= 0; i-- {
+			for _, i := range slices.Backward(onAxis) {
 				band = append(band, plotter.XY{X: s.CurveX[i], Y: s.CurveLo[i]})
 			}
 			poly, err := plotter.NewPolygon(band)
@@ -409,7 +421,7 @@ func Scaling(path, title, xlabel, ylabel string, series []ScalingSeries) (err er
 				pts = append(pts, plotter.XY{X: s.X[i], Y: s.Y[i]})
 			}
 		}
-		for i := range s.CurveX {
+		for _, i := range onAxis {
 			curve = append(curve, plotter.XY{X: s.CurveX[i], Y: s.Curve[i]})
 		}
 		sc, err := plotter.NewScatter(pts)

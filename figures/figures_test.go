@@ -233,3 +233,24 @@ func TestDrawingPanicIsAnError(t *testing.T) {
 		t.Errorf("a panic while drawing: %v", err)
 	}
 }
+
+// A log axis leaves out what it cannot show: a scaling curve from x = 0 is drawn from its first
+// positive x, and a figure over steps whose data reach 0 (the last step given as 0) is refused
+// with an error. Both hung: the ticks of an axis from 0 counted up from log10(0) = -Inf forever.
+func TestLogAxisFromZero(t *testing.T) {
+	dir := t.TempDir()
+	s := ScalingSeries{Name: "vit", X: []float64{0, 1e18, 1e19, 1e20}, Y: []float64{0.1, 0.2, 0.3, 0.35},
+		CurveX: []float64{0, 1e18, 1e19, 1e20}, Curve: []float64{0.1, 0.2, 0.3, 0.35},
+		CurveLo: []float64{0.05, 0.15, 0.25, 0.3}, CurveHi: []float64{0.15, 0.25, 0.35, 0.4}}
+	p := filepath.Join(dir, "scaling.png")
+	if err := Scaling(p, "from zero", "compute", "score", []ScalingSeries{s}); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, p)
+	if err := MetricSteps(filepath.Join(dir, "steps.png"), "", "r", []float64{100, 1000, 0}, []float64{0.1, 0.2, 0.3}, 500); err == nil {
+		t.Error("MetricSteps drew a last step of 0 on a log axis")
+	}
+	if ticks := (logTicks{}).Ticks(0, 100); ticks != nil {
+		t.Errorf("ticks of a log axis from 0: %v", ticks)
+	}
+}
