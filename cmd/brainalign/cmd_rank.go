@@ -185,13 +185,7 @@ func orDefault(s, def string) string {
 
 // printRanking prints the leaderboard: one line per model.
 func printRanking(w io.Writer, ranked []sweep.Ranked, sweeps int, o sweep.AlignmentOptions) {
-	what := "all targets"
-	if o.ROI != "" {
-		what = "ROI " + o.ROI
-	}
-	if o.Window != nil {
-		what += fmt.Sprintf(", times %g-%g s", o.Window.Start, o.Window.End)
-	}
+	what := alignedTargets(o)
 	layer := map[string]string{"best": "the best layer", "last": "the last layer",
 		"cv": "each outer fold's layer chosen on the other folds"}[o.Layer]
 	if layer == "" {
@@ -320,6 +314,29 @@ func printROIMatrix(w io.Writer, ranked []sweep.Ranked, rois []string, byROI [][
 	}
 }
 
+// alignedTargets says which targets a model's score averages: all, or an ROI's, at all times or
+// those of a window.
+func alignedTargets(o sweep.AlignmentOptions) string {
+	what := "all targets"
+	if o.ROI != "" {
+		what = "ROI " + o.ROI
+	}
+	if o.Window != nil {
+		what += fmt.Sprintf(", times %g-%g s", o.Window.Start, o.Window.End)
+	}
+	return what
+}
+
+// rankFigureLabels are the leaderboard figure's title and score axis label: the targets averaged
+// and whether the scores are divided by the noise ceiling, as the printed ranking says.
+func rankFigureLabels(o sweep.AlignmentOptions) (title, xlabel string) {
+	score := "mean score"
+	if o.Ceiled {
+		score = "mean score / mean noise ceiling"
+	}
+	return "Models by brain alignment (" + alignedTargets(o) + ")", score + " (bars: mean over subjects ± SE; dots: subjects)"
+}
+
 // rankFigure draws the leaderboard: each model's score with its standard error and subjects.
 func rankFigure(path string, ranked []sweep.Ranked, o sweep.AlignmentOptions) error {
 	names := make([]string, len(ranked))
@@ -331,9 +348,6 @@ func rankFigure(path string, ranked []sweep.Ranked, o sweep.AlignmentOptions) er
 			subjects[i] = append(subjects[i], s.Score)
 		}
 	}
-	what := "all targets"
-	if o.ROI != "" {
-		what = o.ROI
-	}
-	return figures.Ranking(path, "Models by brain alignment ("+what+")", "mean score (bars: mean over subjects ± SE; dots: subjects)", names, scores, se, subjects)
+	title, xlabel := rankFigureLabels(o)
+	return figures.Ranking(path, title, xlabel, names, scores, se, subjects)
 }

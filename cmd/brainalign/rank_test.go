@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/brainalign/brainalign/metrics"
+	"github.com/brainalign/brainalign/sweep"
 )
 
 // rank recovers a planted order of models from their sweep folders, with the exact Wilcoxon p of
@@ -222,4 +225,18 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// rank.png says what its scores are, as the printed ranking does: divided by the noise ceiling
+// with --ceiled (its axis said "mean score" for scores two to three times as large), and of the
+// times of --window (its title named the ROI alone).
+func TestRankFigureLabels(t *testing.T) {
+	title, xlabel := rankFigureLabels(sweep.AlignmentOptions{ROI: "IT", Window: &metrics.Window{Start: 0.1, End: 0.2}, Ceiled: true})
+	if !strings.Contains(title, "ROI IT, times 0.1-0.2 s") || !strings.Contains(xlabel, "noise ceiling") {
+		t.Errorf("--roi IT --window 0.1:0.2 --ceiled: title %q, axis %q", title, xlabel)
+	}
+	title, xlabel = rankFigureLabels(sweep.AlignmentOptions{})
+	if !strings.Contains(title, "all targets") || strings.Contains(xlabel, "ceiling") {
+		t.Errorf("default options: title %q, axis %q", title, xlabel)
+	}
 }
