@@ -97,7 +97,7 @@ func runHalftime(c *cli.Context) error {
 	}
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
 		return writeHalftime(path, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
-	})
+	}, halftimeFigures...)
 	if err != nil {
 		return err
 	}
@@ -105,6 +105,10 @@ func runHalftime(c *cli.Context) error {
 	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
 	return nil
 }
+
+// halftimeFigures are the figures halftime may draw: a metric's (its series: encoding, and
+// spatial or temporal) and the ROIs'.
+var halftimeFigures = []string{"halftime_encoding.png", "halftime_spatial.png", "halftime_temporal.png", "halftime_roi.png"}
 
 // writeHalftime writes the results; a figure that cannot be drawn (a log axis of checkpoints at
 // steps 0 and N has one point) is skipped with a note on notes, the numbers are written anyway.

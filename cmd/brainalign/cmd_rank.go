@@ -168,7 +168,7 @@ func runRank(c *cli.Context) error {
 			return files, nil
 		}
 		return keepFigure(c.App.ErrWriter, files, "rank.png", rankFigure(path("rank.png"), ranked, o)), nil
-	})
+	}, "rank_roi.csv", "rank.png")
 	if err != nil {
 		return err
 	}

@@ -150,7 +150,7 @@ func runScaling(c *cli.Context) error {
 			return files, err
 		}
 		return append(files, "models.csv"), writeModelScores(path("models.csv"), cols, fromDirs)
-	})
+	}, "models.csv", "scaling.png")
 	if err != nil {
 		return err
 	}

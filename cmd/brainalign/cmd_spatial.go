@@ -62,7 +62,7 @@ func runSpatial(c *cli.Context) error {
 	}
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
 		return writeSpatial(path, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
-	})
+	}, "spatial.png", "spatial_roi.png")
 	if err != nil {
 		return err
 	}

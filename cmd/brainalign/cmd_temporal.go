@@ -59,7 +59,7 @@ func runTemporal(c *cli.Context) error {
 	warnTimes(c.App.ErrWriter, res.Times, o.Windows != nil, len(res.Windows))
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
 		return writeTemporal(path, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
-	})
+	}, "temporal.png")
 	if err != nil {
 		return err
 	}

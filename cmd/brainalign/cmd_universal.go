@@ -126,7 +126,7 @@ func runUniversal(c *cli.Context) error {
 		"dims": o.Dims, "top": o.Top, "options": opts.Summary(), "host": hostOf(), "result": res}
 	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
 		return writeUniversal(path, doc, res, !c.Bool("no-figures"), c.App.ErrWriter)
-	})
+	}, "universal.png")
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,7 +62,12 @@ func checkOut(out string) error {
 // temp names and renamed into place together once the last is written (atomicfile.Batch): a run that fails, or is interrupted, leaves the earlier results whole, not
 // mixed with new ones, and the folder's other files are kept. Once ctx is done (a signal),
 // nothing is written and ctx's error returned.
-func writeResults(ctx context.Context, out string, write func(path func(name string) string) ([]string, error)) ([]string, error) {
+//
+// optional names the files the command writes on some runs only (figures, which --no-figures or
+// a drawing failure leaves out; the files of an option): those an earlier run left in the folder
+// that this run does not write are removed once its files are in place, so that the folder never
+// holds one run's numbers beside another run's figure.
+func writeResults(ctx context.Context, out string, write func(path func(name string) string) ([]string, error), optional ...string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -77,7 +83,7 @@ func writeResults(ctx context.Context, out string, write func(path func(name str
 		}
 		// A mount point (a container's volume) cannot be replaced as a whole either.
 		if len(entries) > 0 || outdir.HoldsWorkDir(out) || outdir.IsMountPoint(out) {
-			return replaceResults(ctx, out, write)
+			return replaceResults(ctx, out, write, optional)
 		}
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("--out %s: %v", out, err)
@@ -101,7 +107,7 @@ func writeResults(ctx context.Context, out string, write func(path func(name str
 }
 
 // replaceResults is writeResults into the existing folder out, which holds files.
-func replaceResults(ctx context.Context, out string, write func(path func(name string) string) ([]string, error)) ([]string, error) {
+func replaceResults(ctx context.Context, out string, write func(path func(name string) string) ([]string, error), optional []string) ([]string, error) {
 	atomicfile.RemoveAbandoned(out, false) // the staged files of a killed run
 	b := atomicfile.NewBatch(out)
 	defer b.Abort()
@@ -114,6 +120,15 @@ func replaceResults(ctx context.Context, out string, write func(path func(name s
 	}
 	if err != nil {
 		return nil, err
+	}
+	for _, name := range optional {
+		if slices.Contains(files, name) {
+			continue
+		}
+		p := filepath.Join(out, name)
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: an earlier run's, not written this time, and it cannot be removed: %v (the new results are written)", p, err)
+		}
 	}
 	return files, nil
 }

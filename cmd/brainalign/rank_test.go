@@ -240,3 +240,34 @@ func TestRankFigureLabels(t *testing.T) {
 		t.Errorf("default options: title %q, axis %q", title, xlabel)
 	}
 }
+
+// A rerun into a results folder leaves none of the earlier run's files that it does not write
+// itself: rank --no-figures without --by-roi after rank --by-roi removed neither rank.png nor
+// rank_roi.csv, which then showed the earlier ranking beside the new rank.csv. Files of other
+// commands in the folder stay.
+func TestRankRerunLeavesNoEarlierFiles(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "sweeps")
+	for s := 1; s <= 2; s++ {
+		sub := fmt.Sprintf("sub-%02d", s)
+		writeMergedSweep(t, filepath.Join(root, "a", sub), "a", sub, "fp-"+sub, [3]float64{0.1, 0.3, 0.2})
+		writeMergedSweep(t, filepath.Join(root, "b", sub), "b", sub, "fp-"+sub, [3]float64{0.1, 0.2, 0.2})
+	}
+	out := filepath.Join(dir, "rank")
+	mustRun(t, "rank", "--by-roi", "--out", out, root)
+	writeText(t, out, "notes.txt", "mine")
+	for _, f := range []string{"rank.png", "rank_roi.csv"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Fatalf("the first run: %v", err)
+		}
+	}
+	mustRun(t, "rank", "--no-figures", "--layer", "last", "--out", out, root)
+	for _, f := range []string{"rank.png", "rank_roi.csv"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+			t.Errorf("%s of the earlier run is still there", f)
+		}
+	}
+	if rows := readFile(t, filepath.Join(out, "rank.csv")); !strings.Contains(rows, ",block2,") || readFile(t, filepath.Join(out, "notes.txt")) != "mine" {
+		t.Errorf("rank.csv of --layer last, or notes.txt, not as expected:\n%s", rows)
+	}
+}

@@ -138,6 +138,25 @@ func TestStudyCommandsEndToEnd(t *testing.T) {
 		t.Errorf("halftime.csv: %v %v", recs, err)
 	}
 
+	// A rerun with --no-figures into the same folders leaves none of the earlier run's figures
+	// beside its numbers.
+	for _, c := range []struct {
+		cmd, dir string
+		sweeps   []string
+		figures  []string
+	}{
+		{"spatial", "spatial", fm, []string{"spatial.png", "spatial_roi.png"}},
+		{"temporal", "temporal", mg, []string{"temporal.png"}},
+		{"halftime", "ht", fm, []string{"halftime_encoding.png", "halftime_spatial.png", "halftime_roi.png"}},
+	} {
+		mustRun(t, append([]string{c.cmd, "--no-figures", "--out", filepath.Join(res, c.dir)}, c.sweeps...)...)
+		for _, f := range c.figures {
+			if _, err := os.Stat(filepath.Join(res, c.dir, f)); err == nil {
+				t.Errorf("%s --no-figures: %s of the earlier run is still there", c.cmd, f)
+			}
+		}
+	}
+
 	// Compare the trained model with a mid-training checkpoint, on the same subjects.
 	args := []string{"compare", "--metric", "encoding", "--checkpoint-b", "2", "--out", filepath.Join(res, "cmp")}
 	for i := range fm {
