@@ -531,9 +531,25 @@ func argsCommand(cmd *cli.Command, folders bool) *cli.Command {
 			//lint:ignore ST1005 urfave/cli's message
 			return fmt.Errorf("Required flags %q not set", strings.Join(missing, ", "))
 		}
+		if err := checkOutputNamed(c); err != nil {
+			return err
+		}
 		return action(c)
 	}
 	return cmd
+}
+
+// checkOutputNamed refuses an output flag given empty (--out "$OUT" with OUT unset): it names no
+// output, and was taken for the working directory (refused only once the results were computed,
+// or "cannot create" for sweep), for no output at all (rank, bench --json, which then wrote
+// nothing, saying nothing) or for a temporary folder (demo --study-out).
+func checkOutputNamed(c *cli.Context) error {
+	for _, name := range []string{"out", "study-out", "json"} {
+		if c.IsSet(name) && c.String(name) == "" {
+			return usageError("--%s is empty: name the output (an unset shell variable?)", name)
+		}
+	}
+	return nil
 }
 
 // checkArgs refuses flags after positional arguments (which urfave/cli leaves unread) and, for a

@@ -27,3 +27,27 @@ func TestUnwritableOutFailsFirst(t *testing.T) {
 	out = filepath.Join(ro, "res")
 	wantError(t, 1, "--out "+out+": cannot be created in "+ro, "universal", "--features", missing, "--features", missing, "--brain", missing, "--out", out)
 }
+
+// An output flag given empty (--out "$OUT" with OUT unset) is refused before anything runs,
+// naming the flag: it was taken for the working directory (spatial refused it once its metric
+// was computed, sweep could not create ""), for no output at all (rank printed only, bench wrote
+// no --json file, both saying nothing) or for a new temporary folder (demo --study-out).
+func TestEmptyOutputFlagRefused(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.npy") // never read
+	for _, args := range [][]string{
+		{"synth", "--out", ""},
+		{"encode", "-o", "", "--features", missing, "--brain", missing},
+		{"sweep", "--out", "", "--features", missing, "--brain", missing},
+		{"spatial", "--out", "", dir},
+		{"rank", "--out", "", dir},
+		{"bench", "--json", ""},
+		{"demo", "--study-out", ""},
+	} {
+		flag := args[1]
+		if flag == "-o" {
+			flag = "--out"
+		}
+		wantError(t, 2, flag+" is empty: name the output", args...)
+	}
+}
