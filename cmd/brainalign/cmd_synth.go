@@ -337,7 +337,9 @@ func writeSynthCommands(path, dir string, ds *synth.Dataset, trials int) error {
 	q := func(p string) string { return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'" }
 	// D is the study's folder, found from the script's own path so that it runs from anywhere
 	// (and after the study is moved); results go to the working directory's ./results.
-	fmt.Fprintf(&b, synthCommandsHead+"%s; results go to ./results.\nset -e\nD=${D:-$(cd \"$(dirname \"$0\")\" && pwd)}\nR=${R:-results}\nB=${BRAINALIGN:-%s}\n", dir, q(selfPath()))
+	// a line break in the folder's name would end the comment, and run the rest of the name
+	oneLine := strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(dir)
+	fmt.Fprintf(&b, synthCommandsHead+"%s; results go to ./results.\nset -e\nD=${D:-$(cd \"$(dirname \"$0\")\" && pwd)}\nR=${R:-results}\nB=${BRAINALIGN:-%s}\n", oneLine, q(selfPath()))
 	var fm, mg []string
 	for s := 1; ds.FMRI != nil && s <= len(ds.FMRI.Subjects); s++ {
 		sub := fmt.Sprintf("sub-%02d", s)

@@ -48,3 +48,23 @@ done
 		t.Errorf("%d sweeps called, want 2:\n%s", n, calls)
 	}
 }
+
+// A line break in the study folder's name stays inside commands.sh's opening comment: the rest
+// of the name was run as a command (here, touch ran).
+func TestSynthCommandsFolderWithLineBreak(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	dir := t.TempDir()
+	study := filepath.Join(dir, "study\ntouch ran")
+	mustRun(t, "synth", "--out", study, "--subjects", "1")
+	cmd := exec.Command("sh", filepath.Join(study, "commands.sh"))
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BRAINALIGN=true") // every brainalign call does nothing
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("commands.sh: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Error("commands.sh ran the part of the folder's name after its line break")
+	}
+}
