@@ -28,11 +28,12 @@ func init() {
 		ArgsUsage: "PATH ...",
 		Description: "For each PATH:\n" +
 			"  .npy, .npz, .safetensors   every array: name, shape, dtype, order, size (--values: also\n" +
-			"                             min, max, mean and the count of NaN and Inf, reading the data),\n" +
-			"                             and the members that are not arrays, with why; NIfTI, MGH, CIFTI\n" +
-			"                             and GIFTI files: also their space; MNE epochs (-epo.fif): also\n" +
-			"                             the times, the channels, the parts of a split file, the events\n" +
-			"                             (name = code, epochs) and the metadata's columns\n" +
+			"                             min, max and mean of the finite values and the count of NaN\n" +
+			"                             and Inf, reading the data), and the members that are not\n" +
+			"                             arrays, with why; NIfTI, MGH, CIFTI and GIFTI files: also their\n" +
+			"                             space; MNE epochs (-epo.fif): also the times, the channels, the\n" +
+			"                             parts of a split file, the events (name = code, epochs) and the\n" +
+			"                             metadata's columns\n" +
 			"  .h5, .hdf5, v7.3 .mat      every dataset, named by its path (group/data), as for .npz\n" +
 			"  a sweep folder             its model, subject, brain data, options, units done of all, time\n" +
 			"                             per unit, the latest units' rate and the time left at it, whether\n" +
@@ -449,7 +450,8 @@ func byteSize(e *array.Entry) string {
 	return engine.FormatBytes(int64(n * size))
 }
 
-// valueSummary is min, max, mean and the count of non-finite values of an array's data.
+// valueSummary is min, max and mean of the finite values of an array's data, and the count of
+// the others.
 func valueSummary(a *array.Array) string {
 	lo, hi, sum := math.Inf(1), math.Inf(-1), 0.0
 	n, nan, inf := 0, 0, 0
@@ -471,6 +473,9 @@ func valueSummary(a *array.Array) string {
 	}
 	for _, v := range a.I64 {
 		add(float64(v))
+	}
+	if n == 0 && nan == 0 && inf == 0 {
+		return "no values (the array is empty)"
 	}
 	if n == 0 {
 		return fmt.Sprintf("no finite value (NaN %d, Inf %d)", nan, inf)

@@ -36,6 +36,14 @@ func TestInspectCLI(t *testing.T) {
 	if got = mustRun(t, "inspect", "--values", npz); !strings.Contains(got, "min 1, max 5, mean 3; NaN 1, Inf 0") || !strings.Contains(got, "min 7, max 9, mean 8") {
 		t.Errorf("inspect --values:\n%s", got)
 	}
+	// an empty array has no values, which is not the same as none finite
+	empty := filepath.Join(dir, "empty.npy")
+	if err := array.WriteNPY(empty, []int{0, 5}, []float32{}); err != nil {
+		t.Fatal(err)
+	}
+	if got = mustRun(t, "inspect", "--values", empty); !strings.Contains(got, "0 x 5") || !strings.Contains(got, "no values (the array is empty)") {
+		t.Errorf("inspect --values of an empty array:\n%s", got)
+	}
 
 	st := filepath.Join(dir, "study")
 	mustRun(t, "synth", "--out", st, "--subjects", "1")
