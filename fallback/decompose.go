@@ -91,6 +91,11 @@ func decompose(ctx context.Context, x engine.Matrix, train, test []int, prep row
 // features are summed in one block, as before blocks. Tests lower it.
 var featureBlock = 4096
 
+// onFeatureBlock, when set (by tests), is called as each block of features of a dual
+// decomposition begins, the Gram matrix's and then the model's V's, with the decomposition's
+// row preparer (the same for both).
+var onFeatureBlock func(decomposition any, c0 int)
+
 // decomposeFrom is decompose with the test rows taken from xt (Predict's new stimuli), and with
 // keepV the model's parts (decomposition.v, xmean).
 func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.Matrix, test []int, prep rowPrep, keepV bool) (*decomposition, error) {
@@ -119,6 +124,9 @@ func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.
 		for c0 := 0; c0 < d; c0 += featureBlock {
 			if err := ctx.Err(); err != nil {
 				return nil, err
+			}
+			if onFeatureBlock != nil {
+				onFeatureBlock(rows, c0)
 			}
 			c1 := min(d, c0+featureBlock)
 			btr, bte := rows.block(c0, c1)
@@ -204,6 +212,9 @@ func decomposeFrom(ctx context.Context, x engine.Matrix, train []int, xt engine.
 			for c0 := 0; c0 < d; c0 += featureBlock { // V's rows a block of features at a time
 				if err := ctx.Err(); err != nil { // as long as the Gram matrix's blocks, wide
 					return nil, err
+				}
+				if onFeatureBlock != nil {
+					onFeatureBlock(rows, c0)
 				}
 				c1 := min(d, c0+featureBlock)
 				btr, _ := rows.block(c0, c1)

@@ -24,3 +24,21 @@ func TestFeatureBlocks(t *testing.T) {
 func TestWideFeatures(t *testing.T) {
 	enginetest.RunWideFeatures(t, 60, 12, 60000, 40<<20, func(t *testing.T) engine.Engine { return New() })
 }
+
+// TestCancelDuringBlocks: a Score or Predict cancelled as a block of features of its dual
+// decomposition begins stops at the next block, and the session scores again
+// (enginetest.RunCancelDuringBlocks).
+func TestCancelDuringBlocks(t *testing.T) {
+	enginetest.RunCancelDuringBlocks(t, enginetest.BlockHooks{
+		SetBlock: func(b int) func() {
+			prev := featureBlock
+			featureBlock = b
+			return func() { featureBlock = prev }
+		},
+		SetOnBlock: func(fn func(any, int)) func() {
+			prev := onFeatureBlock
+			onFeatureBlock = fn
+			return func() { onFeatureBlock = prev }
+		},
+	}, func(t *testing.T) engine.Engine { return New() })
+}
