@@ -321,7 +321,7 @@ func TestPredictErrors(t *testing.T) {
 	// below the decomposition's floor, which no smaller output helps
 	wantError(t, 1, "one fold's decomposition needs (160 training rows x 40 features)", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--memory", "50KB", "--device", "cpu")
 	// the model alone beside it: no new stimuli to blame
-	wantError(t, 1, "the model (40 features x 60 targets); fit fewer targets at once", "predict", "-x", xp, "-y", yp, "-o", out, "--save-weights", "--memory", "390KB", "--device", "cpu")
+	wantError(t, 1, "the model (40 features x 60 targets); fit fewer targets at once", "predict", "-x", xp, "-y", yp, "-o", out, "--save-weights", "--memory", "640KB", "--device", "cpu")
 	wantError(t, 2, "--features-ids and --brain-ids go together", "predict", "-x", xp, "--new-features", np, "-y", yp, "-o", out, "--features-ids", ids3)
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("failed runs left %s behind: %v", out, err)

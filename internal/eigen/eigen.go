@@ -28,10 +28,15 @@ func Sym(n int, a []float64, w []float64) error {
 // partial sums).
 func WorkspaceBytes(n int) int64 {
 	nn := int64(n) * int64(n)
+	rows := int64(n) * (qBlock*3 + 8 + symvParts)
+	const blockT = qBlock * qBlock // a block of reflectors' triangular factor (applyReflectors)
 	if n >= dcMin {
-		return 8 * (2*nn + int64(n)*(qBlock*3+8+symvParts))
+		return 8 * (2*nn + rows + blockT)
 	}
-	return 8 * (nn + int64(n)*(qBlock*3+8+symvParts))
+	// QL/QR: the queued rotations' coefficients, c and s (newRotQueue's limit: up to 4 MiB), and
+	// the rows that one core's rotation kernel interleaves (flush16)
+	rotations := 2*int64(max(min(batchRotations, 4*n*n), n)) + 16*int64(n)
+	return 8 * (nn + rows + blockT + rotations)
 }
 
 // SymContext is Sym that stops when ctx is done, returning ctx.Err() with a and w undefined. It
