@@ -205,3 +205,30 @@ func HotRows(w []float64) []int {
 	}
 	return hot
 }
+
+// centreSample is how many rows, at most, CentreRows picks.
+const centreSample = 64
+
+// CentreRows returns the rows of n whose values a robust centre (Median) is taken of: all of
+// them up to 64, else 64 evenly spaced (k n / 64). The engines take such a centre off values
+// that share a large offset before rounding them to float32 (the held-out rows' projections;
+// the CUDA engine's float32 copy of the brain data): a median, unlike a mean, stays in the bulk
+// of the values when a few of them are huge (an outlier row), whose offset would otherwise land
+// on every other row and take their digits.
+func CentreRows(n int) []int {
+	k := min(n, centreSample)
+	rows := make([]int, k)
+	for i := range rows {
+		rows[i] = i * n / k
+	}
+	return rows
+}
+
+// Median returns the lower median of v (0 for none), sorting v in place.
+func Median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[(len(v)-1)/2]
+}

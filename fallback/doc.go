@@ -16,7 +16,9 @@
 //     complement uc span the training rows, 1-h is summed as sum_c uc² + U² a/(s²+a), not
 //     subtracted from 1 (h is near 1 at penalties far below the features' scale);
 //  3. predicts the held-out rows at each target's penalty as P diag(s/(s²+a_t)) Z, with
-//     P = (Xtest - mean) V computed once per fold, and scores the Pearson r per target.
+//     P = (Xtest - mean) V computed once per fold (in float64, its columns centred on the
+//     held-out rows' medians before any conversion: r ignores the shift, the predictions in the
+//     data's units add it back), and scores the Pearson r per target.
 //
 // Reproducibility: in the default build the results do not depend on the number of cores
 // (GOMAXPROCS) or on the target batches the memory limit makes: every parallel step splits its

@@ -143,7 +143,7 @@ func (r *runner[T]) refitAndPredict(sp *split[T], b *batch[T], idx []int) {
 	pred := r.bufferT("pred", d.nte*mb)
 	mul(d.nte, mb, d.r, sp.p, gz, 0, pred)
 	r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
-	if err := storeUnscaled(pred, d.nte, b, idx, undo, r.pred.f32, r.pred.f64, m, nil); err != nil && r.pred.err == nil {
+	if err := storeUnscaled(pred, d.nte, b.c0, heldOutBase(sp, b, gz, idx, undo), idx, undo, r.pred.f32, r.pred.f64, m, nil); err != nil && r.pred.err == nil {
 		r.pred.err = fmt.Errorf("%w (new features far larger than those fitted on): use --precision float64", err)
 	}
 	for t, a := range idx {
@@ -242,14 +242,30 @@ func (r *runner[T]) scaledGZ(sp *split[T], b *batch[T], idx []int) (gz []T, undo
 	return gz, undo
 }
 
+// heldOutBase returns, per target of the batch, what its held-out predictions are in the brain
+// data's units when the product P gz (of the centred P: newSplit) is zero: the training mean
+// plus the shift taken off P, pmean diag(g(a)) Z, from gz (scaledGZ: g(a) Z brought to unit
+// size by a factor that undo[a] times pscale takes back), in float64.
+func heldOutBase[T float](sp *split[T], b *batch[T], gz []T, idx []int, undo []float64) []float64 {
+	base := make([]float64, b.mb)
+	for t, a := range idx {
+		s := 0.0
+		for j, v := range sp.pmean {
+			s += v * float64(gz[j*b.mb+t])
+		}
+		base[t] = b.mu[t] + s*undo[a]*sp.pscale
+	}
+	return base
+}
+
 // storeUnscaled writes the held-out products pred (nte x mb, scaled by scaledGZ) in the brain
-// data's units, pred undo[a] + the training mean, into row rows[i] (i when rows is nil) and
-// column b.c0 + t of f32 or f64 (m columns). It returns an error for the first value beyond
+// data's units, pred undo[a] + base (heldOutBase), into row rows[i] (i when rows is nil) and
+// column c0 + t of f32 or f64 (m columns). It returns an error for the first value beyond
 // float32's range when storing float32 (stored as an infinity).
-func storeUnscaled[T float](pred []T, nte int, b *batch[T], idx []int, undo []float64, f32 []float32, f64 []float64, m int, rows []int) error {
+func storeUnscaled[T float](pred []T, nte, c0 int, base []float64, idx []int, undo []float64, f32 []float32, f64 []float64, m int, rows []int) error {
 	var mu sync.Mutex
 	var first error
-	mb := b.mb
+	mb := len(base)
 	parallelFor(nte, func(_, i0, i1 int) {
 		for i := i0; i < i1; i++ {
 			row, out := pred[i*mb:(i+1)*mb], i
@@ -257,8 +273,8 @@ func storeUnscaled[T float](pred []T, nte int, b *batch[T], idx []int, undo []fl
 				out = rows[i]
 			}
 			for t, a := range idx {
-				v := float64(row[t])*undo[a] + b.mu[t]
-				k := out*m + b.c0 + t
+				v := float64(row[t])*undo[a] + base[t]
+				k := out*m + c0 + t
 				if f64 != nil {
 					f64[k] = v
 					continue
@@ -266,7 +282,7 @@ func storeUnscaled[T float](pred []T, nte int, b *batch[T], idx []int, undo []fl
 				if math.Abs(v) > math.MaxFloat32 {
 					mu.Lock()
 					if first == nil {
-						first = fmt.Errorf("the prediction of target %d for row %d, %.3g, is beyond float32's range", b.c0+t, out, v)
+						first = fmt.Errorf("the prediction of target %d for row %d, %.3g, is beyond float32's range", c0+t, out, v)
 					}
 					mu.Unlock()
 				}

@@ -58,21 +58,48 @@ type split[T float] struct {
 	v        []T     // dec.v (Predict's weights), d x r
 	trainPos []int   // rows of the split, as positions in the outer training fold (inner splits)
 	valPos   []int
+
+	// pmean: an outer split's dec.p column centres over the held-out rows (medians), taken off
+	// p before the conversion (so p is (dec.p - pmean) pscale); nil for inner splits
+	pmean []float64
 }
 
 // newSplit converts dec for the products. An outer split's P only ever feeds the held-out
-// prediction, whose Pearson r ignores its scale: it is brought to unit size (engine.UnitScale),
-// so that tiny features do not underflow float32 predictions. An inner split's P stays as it is
-// (its predictions are scored by R²).
+// prediction, whose Pearson r ignores a shift and its scale. Its columns are centred on the
+// held-out rows, by their medians (engine.CentreRows, in float64; the predictions in the data's
+// units add the shift back, see heldOutBase): held-out rows far from the training rows' mean
+// (a fixed test set of other images; a training row of huge activations, which moves the
+// mean), whose projections share an offset many times their spread, lost that spread to
+// float32's rounding of the offset (|r| off by 0.005 with a test set offset by 1e5 times its
+// spread, by 0.7 beside a training row 1e12 times the others). Then a power of two brings it to
+// unit size (engine.UnitScale), so that tiny features do not underflow float32 predictions. An
+// inner split's P stays as it is (its predictions are scored by R²).
 func newSplit[T float](dec *decomposition, outer bool) *split[T] {
 	p, pscale := dec.p, 1.0
+	var pmean []float64
 	if outer {
-		pscale = engine.ScaleToUnit(p) // in place: dec.p has no other reader
+		// in place: dec.p has no other reader
+		pmean = make([]float64, dec.r)
+		rows := engine.CentreRows(dec.nte)
+		at := make([]float64, len(rows))
+		for j := range pmean {
+			for k, i := range rows {
+				at[k] = p[i*dec.r+j]
+			}
+			pmean[j] = engine.Median(at)
+		}
+		for i := 0; i < dec.nte; i++ {
+			for j, v := range pmean {
+				p[i*dec.r+j] -= v
+			}
+		}
+		pscale = engine.ScaleToUnit(p)
 	}
 	defer func() { dec.p = nil }() // converted below; as many rows as the new stimuli in Predict
 	return &split[T]{
 		dec:    dec,
 		pscale: pscale,
+		pmean:  pmean,
 		u:      convert[T](dec.u),
 		ut:     convert[T](transpose(dec.ntr, dec.r, dec.u)),
 		p:      convert[T](p),

@@ -322,7 +322,7 @@ func (r *runner[T]) refitAndScore(f int, sp *split[T], b *batch[T], idx []int) {
 	r.res.Flops += 2 * float64(d.nte) * float64(d.r) * float64(mb)
 	if opts.KeepPredictions {
 		// float64 (keepPredictions): no value is out of range, so no error
-		_ = storeUnscaled(pred, d.nte, b, idx, undo, nil, r.res.Predictions.F64, m, opts.Folds[f].Test)
+		_ = storeUnscaled(pred, d.nte, b.c0, heldOutBase(sp, b, gz, idx, undo), idx, undo, nil, r.res.Predictions.F64, m, opts.Folds[f].Test)
 	}
 	t0 = r.since(t0, &r.tm.Refit)
 	yte := r.buffer64("yte", d.nte*mb)

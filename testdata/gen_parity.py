@@ -11,9 +11,10 @@ Each case directory holds X.npy (n x d), Y.npy (n x m, or n x channels x times),
 (folds, alphas, inner, shared_alpha, intercept, description, versions) and the expected outputs
 scores.npy (Y's trailing shape), fold_scores.npy and alphas.npy (folds x Y's trailing shape).
 
-The expected numbers never come from brainalign: the outer loop is sklearn's KFold(k), the
-per-target LOO penalty is sklearn's RidgeCV(alpha_per_target=True) (cv=None), the shared LOO
-penalty is RidgeCV() and the shared inner K-fold penalty RidgeCV(cv=K) (GridSearchCV). Cases with
+The expected numbers never come from brainalign: the outer loop is sklearn's KFold(k) (or, for
+a case.json with test_fold, PredefinedSplit(test_fold): --test-fold's folds), the per-target
+LOO penalty is sklearn's RidgeCV(alpha_per_target=True) (cv=None), the shared LOO penalty is
+RidgeCV() and the shared inner K-fold penalty RidgeCV(cv=K) (GridSearchCV). Cases with
 --standardize are make_pipeline(StandardScaler(with_mean=intercept), <the same>) in each outer
 fold: the scaler fit on the outer training rows, the inner selection on its output. The
 per-target gcv and kfold:K modes, which scikit-learn does not offer, use a brute-force search
@@ -39,7 +40,7 @@ import scipy
 import sklearn
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.metrics import r2_score
-from sklearn.model_selection import KFold
+from sklearn.model_selection import KFold, PredefinedSplit
 from sklearn.preprocessing import StandardScaler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -213,8 +214,17 @@ def select_kfold(X, Y, alphas, intercept, shared, K, score):
 # outer loop
 
 
-def reference(X, Y, folds, alphas, inner, shared, intercept, standardize=False):
-    """Outer KFold(folds); returns fold_scores (k x m), alphas (k x m), degenerate (k x m), ties.
+def outer_splits(X, folds, test_fold=None):
+    """The outer (train, test) splits: KFold(folds), or PredefinedSplit(test_fold) when given
+    (--test-fold: rows labelled k >= 0 are held-out fold k, rows labelled -1 always train)."""
+    if test_fold is not None:
+        return list(PredefinedSplit(test_fold).split(X))
+    return list(KFold(folds).split(X))
+
+
+def reference(X, Y, folds, alphas, inner, shared, intercept, standardize=False, test_fold=None):
+    """Outer KFold(folds), or PredefinedSplit(test_fold); returns fold_scores (k x m), alphas
+    (k x m), degenerate (k x m), ties.
     With standardize, each training fold's features are scaled by sklearn's StandardScaler (fit
     on the training rows, applied to the held-out rows) before anything else, as
     make_pipeline(StandardScaler(), RidgeCV(...)) does."""
@@ -225,7 +235,7 @@ def reference(X, Y, folds, alphas, inner, shared, intercept, standardize=False):
     fa = np.zeros((folds, m))
     deg = np.zeros((folds, m), dtype=bool)
     ties = 0
-    for f, (tr, te) in enumerate(KFold(folds).split(X)):
+    for f, (tr, te) in enumerate(outer_splits(X, folds, test_fold)):
         Xt, Yt, Xte = X[tr], Y[tr], X[te]
         if standardize:
             scaler = StandardScaler(with_mean=intercept).fit(Xt)
@@ -508,6 +518,16 @@ def make_case(name, seed):
             desc = "--standardize, inner gcv, every feature of spread ~3e-5 on an offset of 1e9"
         else:
             raise ValueError(name)
+    elif name == "shifted_test_set":
+        # a fixed test set (PredefinedSplit: rows 120..149 held out, the others always train)
+        # whose activations sit 1e5 from the training rows' along one direction, with the same
+        # spread as theirs: the held-out projections share an offset 1e5 times their spread
+        X, Y = basic(150, 20, 30)
+        X[120:] += 1e5 * rng.uniform(1, 2, 20)
+        spec["folds"] = 1
+        spec["test_fold"] = [-1] * 120 + [0] * 30
+        desc = ("a fixed test set (--test-fold) whose activations are offset by 1e5 from the training "
+                "rows', whose spread is 1")
     else:
         raise ValueError(name)
     spec["alphas"] = [float(a) for a in spec["alphas"]]
@@ -522,7 +542,8 @@ CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_
          "shared_kfold5", "near_exact_n_lt_d", "small_alpha_n_lt_d", "small_alpha_gcv",
          "kfold4_partly_constant", "kfold4_partly_constant_pearson",
          "standardize_scales", "standardize_n_lt_d", "standardize_kfold3",
-         "standardize_gcv_no_intercept", "standardize_offsets_n_lt_d", "standardize_offsets_gcv"]
+         "standardize_gcv_no_intercept", "standardize_offsets_n_lt_d", "standardize_offsets_gcv",
+         "shifted_test_set"]
 
 
 # cases whose training designs have a clear numerical rank, which the suite checks (float64)
@@ -530,11 +551,11 @@ RANK_CASES = {"n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_trai
               "collinear", "no_intercept", "many_targets"}
 
 
-def train_ranks(X, folds, intercept):
+def train_ranks(X, folds, intercept, test_fold=None):
     """numpy matrix_rank of each training fold's design (centred when fitting an intercept), and
     the smallest relative singular value kept / the largest dropped over the folds."""
     ranks, kept, dropped = [], 1.0, 0.0
-    for tr, _ in KFold(folds).split(X):
+    for tr, _ in outer_splits(X, folds, test_fold):
         Xt = X[tr] - X[tr].mean(axis=0) if intercept else X[tr]
         r = int(np.linalg.matrix_rank(Xt))
         s = np.linalg.svd(Xt, compute_uv=False)
@@ -559,14 +580,16 @@ def generate(outdir, only=None):
             n = X.shape[0]
             Y2 = Y.reshape(n, -1)
             fs, fa, deg, ties = reference(X, Y2, spec["folds"], spec["alphas"], spec["inner"],
-                                          spec["shared_alpha"], spec["intercept"], spec["standardize"])
+                                          spec["shared_alpha"], spec["intercept"], spec["standardize"],
+                                          spec.get("test_fold"))
             if ties == 0:
                 break
             print("  %s seed %d: %d near-ties, regenerating" % (name, seed, ties))
         else:
             raise RuntimeError("%s: could not avoid near-ties" % name)
         trailing = Y.shape[1:]
-        ranks, gaps = train_ranks(np.asarray(X, dtype=np.float64), spec["folds"], spec["intercept"])
+        ranks, gaps = train_ranks(np.asarray(X, dtype=np.float64), spec["folds"], spec["intercept"],
+                                  spec.get("test_fold"))
         check_rank = name in RANK_CASES
         if check_rank:
             # a clear gap, so any sensible relative tolerance (eps*n .. 1e-7) makes the same decision

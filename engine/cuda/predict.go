@@ -323,6 +323,11 @@ func (r *runner) unscale(sp *split, b *batch, c0, mb int, p *prediction, rows []
 			return err
 		}
 	}
+	if sp.pm != 0 {
+		if err := r.heldOutShift(sp, b, mb, mean); err != nil {
+			return err
+		}
+	}
 	pscale := sp.pscale
 	if pscale == 0 {
 		pscale = 1
@@ -352,6 +357,49 @@ func (r *runner) unscale(sp *split, b *batch, c0, mb int, p *prediction, rows []
 				p.f32[k] = float32(v)
 			}
 		}
+	}
+	return nil
+}
+
+// heldOutShift adds to base, per target of the batch, the share of its held-out predictions
+// that centring P took off (finishSplit): pmean diag(g(a)) Z, formed on the device as
+// b.zf (each target's g(a) Z brought to unit size by gscale[a]) times sp.pm (pmean times
+// pmscale) into b.yh (free once the penalties are chosen), without TF32 (an offset of the
+// predictions: TF32's rounding of it, 2^-11, would be an error in the data's units), read back
+// and both powers of two taken back, in float64.
+func (r *runner) heldOutShift(sp *split, b *batch, mb int, base []float64) error {
+	d := r.d
+	if d.tf32 {
+		if err := cublasSetup(d.blas, d.compute, false); err != nil {
+			return err
+		}
+	}
+	// column-major yh (mb x 1) = zf (mb x r, ld b.ld) pm (r x 1)
+	err := d.gemm(r.t, false, false, mb, 1, sp.r, b.zf, b.ld, sp.pm, sp.r, b.yh, b.ld)
+	if d.tf32 {
+		if serr := cublasSetup(d.blas, d.compute, true); err == nil {
+			err = serr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	dot := make([]float64, mb)
+	if r.t == f64 {
+		if err := download(dot, b.yh, d.compute); err != nil {
+			return err
+		}
+	} else {
+		d32 := make([]float32, mb)
+		if err := download(d32, b.yh, d.compute); err != nil {
+			return err
+		}
+		for j, v := range d32 {
+			dot[j] = float64(v)
+		}
+	}
+	for j := range base {
+		base[j] += dot[j] / (sp.gscale[b.hostIdx[j]] * sp.pmscale)
 	}
 	return nil
 }

@@ -53,6 +53,13 @@ type split struct {
 	rest   cu.DevicePtr // ntr, complete splits: ucRow2 on the device (loo_weights)
 	den    cu.DevicePtr // A: (1 - tr(H(a))/ntr)², GCV
 
+	// Outer splits whose predictions are kept (Predict, Options.KeepPredictions): the column
+	// centres over the held-out rows taken off P (see finishSplit), in float64 (pmean) and
+	// times the power of two pmscale in precision t (pm, r values) for heldOutShift.
+	pmean   []float64
+	pm      cu.DevicePtr
+	pmscale float64
+
 	// Leave-one-out with the dual decomposition (no more training rows than features): U and
 	// uc (ntr x nc, ld ldu, precision t: the other eigenvectors of Xc Xc^T) span the training
 	// rows, and the residual of the penalties marked direct is computed as U diag(1-f) Z +
@@ -501,12 +508,57 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 		}
 	}
 	if fz.outer && rk > 0 && nte > 0 {
-		// An outer fold's P only feeds the held-out prediction, whose Pearson r ignores its
-		// scale: a power of two brings it near unit size (engine.UnitScale; |P| is about
-		// sqrt(lambda_max / ntr)), so that tiny features do not underflow float32 predictions.
+		// An outer fold's P only feeds the held-out prediction, whose Pearson r ignores a shift
+		// and its scale. Its columns are centred on the held-out rows, by their medians
+		// (engine.CentreRows: the sampled rows picked out by a product with a 0/1 matrix, exact,
+		// and read back) taken off in float64, so that held-out rows far from the training
+		// rows' mean do not lose their spread to float32's rounding of their shared offset (as
+		// the CPU engine's newSplit; the predictions in the data's units add it back,
+		// heldOutShift). Then a power of two brings it near unit size (engine.UnitScale; |P| is
+		// about sqrt(lambda_max / ntr)), so that tiny features do not underflow float32
+		// predictions.
+		rows := engine.CentreRows(nte)
+		K := len(rows)
 		ps := alloc(tmp, int64(rk)*8)
+		ones := alloc(tmp, int64(nte)*8)
+		sel := alloc(tmp, int64(K)*int64(nte)*8)
+		sample := alloc(tmp, int64(K)*int64(rk)*8)
+		dcentre := alloc(tmp, int64(rk)*8)
 		if err != nil {
 			return nil, r.oom("decomposition", err)
+		}
+		pick := make([]float64, K*nte) // column-major K x nte: a 1 at (k, rows[k])
+		for k, i := range rows {
+			pick[k+i*K] = 1
+		}
+		if err := upload(sel, pick, d.compute); err != nil {
+			return nil, err
+		}
+		if err := d.gemm(f64, false, false, K, rk, nte, sel, K, p64, ldp, sample, K); err != nil {
+			return nil, err
+		}
+		at := make([]float64, K*rk)
+		if err := download(at, sample, d.compute); err != nil {
+			return nil, err
+		}
+		centre := make([]float64, rk)
+		for j := range centre {
+			centre[j] = engine.Median(at[j*K : (j+1)*K])
+		}
+		if err := upload(dcentre, centre, d.compute); err != nil {
+			return nil, err
+		}
+		if err := d.fill64(ones, nte, 1); err != nil {
+			return nil, err
+		}
+		// P -= 1 centre^T
+		if err := d.gemmScaled(f64, false, false, nte, rk, 1, -1, ones, nte, dcentre, 1, 1, p64, ldp); err != nil {
+			return nil, err
+		}
+		if r.pred != nil || r.kept != nil {
+			if err := r.keepShift(fp, sp, centre); err != nil {
+				return nil, err
+			}
 		}
 		sp.pscale = engine.UnitScale(math.Sqrt(slices.Max(s2) / float64(ntr)))
 		if r.pred != nil || r.kept != nil {
@@ -614,6 +666,27 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 		return nil, fmt.Errorf("cuda engine: decomposition: %w", err)
 	}
 	return sp, nil
+}
+
+// keepShift keeps the centres taken off an outer split's P (r values) for the predictions in
+// the data's units: in sp.pmean, and times a power of two that brings them near unit size in
+// sp.pm, in the products' precision.
+func (r *runner) keepShift(fp *pool, sp *split, centre []float64) error {
+	sp.pmean = centre
+	scaled := slices.Clone(centre)
+	sp.pmscale = engine.ScaleToUnit(scaled)
+	var err error
+	if sp.pm, err = fp.alloc(int64(sp.r) * r.t.size()); err != nil {
+		return r.oom("decomposition", err)
+	}
+	if r.t == f64 {
+		return upload(sp.pm, scaled, r.d.compute)
+	}
+	f32 := make([]float32, len(scaled))
+	for j, v := range scaled {
+		f32[j] = float32(v)
+	}
+	return upload(sp.pm, f32, r.d.compute)
 }
 
 // hotRows finds, per penalty, the training rows whose leave-one-out weight engine.HotRows picks,

@@ -66,9 +66,13 @@ func runHeldOut(t *testing.T, c *Case, p engine.Precision, partial bool, newEngi
 			}
 		}
 	}
-	tol := Tol64
+	// rel bounds a kept prediction's difference from Predict's relative to its size: predictions
+	// extrapolated far outside the training rows (shifted_test_set's, up to 2e6 for targets of
+	// sd 1 to 5) are sums of large terms that cancel, whose float32 rounding (of Z; of Y's copy
+	// on the device) differs between the two runs by a few 1e-6 of them
+	tol, rel := Tol64, 1e-6
 	if p != engine.Float64 {
-		tol = Tol32
+		tol, rel = Tol32, 1e-5
 	}
 	predictor, canPredict := e.(engine.Predictor)
 	sd := columnSD(c.Y)
@@ -103,7 +107,7 @@ func runHeldOut(t *testing.T, c *Case, p engine.Precision, partial bool, newEngi
 					continue // a float32 near-tie between two penalties
 				}
 				g, w := pr.At(i, tg), want.Values.At(k, tg)
-				if math.Abs(g-w) > tol*sd[tg]+1e-6*math.Abs(w) {
+				if math.Abs(g-w) > tol*sd[tg]+rel*math.Abs(w) {
 					t.Fatalf("fold %d row %d target %d: kept prediction %.10g, Predict on the fold's training rows %.10g", f, i, tg, g, w)
 				}
 			}

@@ -47,6 +47,10 @@ type Case struct {
 	Agree32 float64 `json:"agree32"`
 	Sklearn string  `json:"sklearn"`
 
+	// TestFold, when set, gives the outer folds as --test-fold does (scikit-learn's
+	// PredefinedSplit), in place of KFold(Folds).
+	TestFold []int `json:"test_fold"`
+
 	Dir                        string
 	X, Y                       engine.Matrix
 	Scores, FoldScores, Chosen []float64
@@ -178,6 +182,9 @@ func loadMatrix(path string) (engine.Matrix, error) {
 // Options builds the engine options of the case at a precision.
 func (c *Case) Options(p engine.Precision) (engine.Options, error) {
 	folds, err := engine.KFold(c.X.Rows, c.Folds)
+	if c.TestFold != nil {
+		folds, err = engine.PredefinedSplit(c.TestFold)
+	}
 	if err != nil {
 		return engine.Options{}, err
 	}

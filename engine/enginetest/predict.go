@@ -146,6 +146,60 @@ func RunPredict(t *testing.T, dir string, newEngine func(t *testing.T) engine.En
 		})
 	}
 	t.Run("errors", func(t *testing.T) { runPredictErrors(t, cases[0], newEngine) })
+	for _, c := range cases {
+		if c.Name == "loo_n_gt_d" {
+			for _, p := range []engine.Precision{engine.Float64, engine.Float32} {
+				t.Run("huge-new-row/"+p.String(), func(t *testing.T) { runPredictHugeRow(t, c, p, newEngine) })
+			}
+		}
+	}
+}
+
+// runPredictHugeRow predicts c's new stimuli with one more, of activations 1e20 times the first
+// one's: the others' predictions stay scikit-learn's. (The engines centre the new rows'
+// projections before rounding them to float32, on their median: a mean, moved by the huge row,
+// taken off the others in float64, took their digits.)
+func runPredictHugeRow(t *testing.T, c *PredictCase, p engine.Precision, newEngine func(t *testing.T) engine.Engine) {
+	opts, err := c.Options(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nNew, d, m := c.XNew.Rows, c.XNew.Cols, c.Y.Cols
+	xn := make([]float64, (nNew+1)*d)
+	rows := make([]int, nNew)
+	for i := range rows {
+		rows[i] = i
+	}
+	c.XNew.GatherRows(rows, xn[:nNew*d])
+	for j := range d {
+		xn[nNew*d+j] = 1e20 * xn[j]
+	}
+	e := newEngine(t)
+	defer e.Close()
+	pr, ok := e.(engine.Predictor)
+	if !ok {
+		t.Skipf("engine %s does not implement engine.Predictor", e.Name())
+	}
+	got, err := pr.Predict(context.Background(), c.X, c.Y, engine.NewMatrix64(nNew+1, d, xn), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := columnSD(c.Y)
+	tol, eps := PredictTol64, 0x1p-52
+	if p != engine.Float64 {
+		tol, eps = PredictTol32, 0x1p-23
+	}
+	for tg := 0; tg < m; tg++ {
+		if got.Alphas[tg] != c.Chosen[tg] {
+			continue // a float32 near-tie: runPredictCase counts them
+		}
+		for i := 0; i < nNew; i++ {
+			want, v := c.Want[i*m+tg], got.Values.At(i, tg)
+			if math.Abs(v-want) > tol*sd[tg]+eps*math.Abs(want) || math.IsNaN(v) {
+				t.Fatalf("new row %d target %d beside a huge one: got %.10g, sklearn %.10g (target sd %.3g)", i, tg, v, want, sd[tg])
+			}
+		}
+	}
 }
 
 func runPredictCase(t *testing.T, c *PredictCase, p engine.Precision, maxBatch int, weights bool, newEngine func(t *testing.T) engine.Engine) {

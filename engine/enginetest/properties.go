@@ -24,6 +24,7 @@ func RunProperties(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 	t.Run("extreme_scales", func(t *testing.T) { testExtremeScales(t, newEngine) })
 	t.Run("near_exact_fits", func(t *testing.T) { testNearExactFits(t, newEngine) })
 	t.Run("high_leverage_rows", func(t *testing.T) { testHighLeverageRows(t, newEngine) })
+	t.Run("outlier_activations", func(t *testing.T) { testOutlierActivations(t, newEngine) })
 	t.Run("fold_indices", func(t *testing.T) { testFoldIndices(t, newEngine) })
 	t.Run("degenerate", func(t *testing.T) { testDegenerate(t, newEngine) })
 	t.Run("session_reuse", func(t *testing.T) { testSessionReuse(t, newEngine) })
@@ -411,6 +412,50 @@ func testHighLeverageRows(t *testing.T, newEngine func(t *testing.T) engine.Engi
 					}
 				}
 			})
+		}
+	}
+}
+
+// testOutlierActivations: one row of activations 1e9 times the others' (rows of the training
+// folds that hold it then have rank 1, its direction: engine.KeptDirections). Where it trains it
+// moves the training mean, from which every held-out row then sits 1e7 times its spread away;
+// where it is held out it sits as far from the other held-out rows. Float32 must score as
+// float64 does (the held-out projections lost their spread to float32's rounding of that
+// offset: |r| off by 0.49 on the CPU, 0.46 on cudasim, a prediction made constant and scored
+// 0), and keep the same held-out predictions in the data's units, the outlier's own among them.
+func testOutlierActivations(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	pr := randomProblem(13, 100, 10, 12)
+	for j := range pr.d {
+		pr.x[37*pr.d+j] *= 1e9
+	}
+	var res [2]*engine.Result
+	for k, p := range precisions {
+		opts := defaults(t, pr.n, p)
+		opts.KeepPredictions = true
+		res[k] = score(t, newEngine, pr.X(), pr.Y(), opts)
+	}
+	r64, r32 := res[0], res[1]
+	worst, np := diff(r64, r32)
+	t.Logf("max |r diff| %.3g, %d of %d penalties differ; degenerate pairs %d (float32), %d (float64)", worst, np, len(r64.Alphas), r32.Degenerate, r64.Degenerate)
+	if worst > 2e-3 {
+		t.Errorf("float32 scores differ from float64 by up to %.3g (tolerance 2e-3)", worst)
+	}
+	if r32.Degenerate != r64.Degenerate {
+		t.Errorf("%d degenerate (fold, target) pairs in float32, %d in float64", r32.Degenerate, r64.Degenerate)
+	}
+	sd := columnSD(pr.Y())
+	folds := defaults(t, pr.n, engine.Float64).Folds
+	for f, fold := range folds {
+		for _, i := range fold.Test {
+			for tg := 0; tg < pr.m; tg++ {
+				if r32.Alpha(f, tg) != r64.Alpha(f, tg) {
+					continue
+				}
+				g, w := r32.Predictions.At(i, tg), r64.Predictions.At(i, tg)
+				if math.Abs(g-w) > 2e-3*sd[tg]+1e-5*math.Abs(w) || math.IsNaN(g) {
+					t.Fatalf("row %d target %d: held-out prediction %.9g in float32, %.9g in float64 (target sd %.3g)", i, tg, g, w, sd[tg])
+				}
+			}
 		}
 	}
 }
