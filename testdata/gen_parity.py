@@ -518,6 +518,11 @@ def make_case(name, seed):
             desc = "--standardize, inner gcv, every feature of spread ~3e-5 on an offset of 1e9"
         else:
             raise ValueError(name)
+    elif name == "outlier_brain_row":
+        X, Y = basic(120, 20, 30)
+        Y[37] *= 1e9
+        desc = ("one row of the brain data 1e9 times the others (an artefact): the training means of "
+                "the folds that hold it out are far from the means over all rows")
     elif name == "shifted_test_set":
         # a fixed test set (PredefinedSplit: rows 120..149 held out, the others always train)
         # whose activations sit 1e5 from the training rows' along one direction, with the same
@@ -543,7 +548,7 @@ CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_
          "kfold4_partly_constant", "kfold4_partly_constant_pearson",
          "standardize_scales", "standardize_n_lt_d", "standardize_kfold3",
          "standardize_gcv_no_intercept", "standardize_offsets_n_lt_d", "standardize_offsets_gcv",
-         "shifted_test_set"]
+         "shifted_test_set", "outlier_brain_row"]
 
 
 # cases whose training designs have a clear numerical rank, which the suite checks (float64)

@@ -19,7 +19,7 @@
 // criterion update and its argmin).
 //
 // Memory: the brain data Y is uploaded once by Open (float64 data held in float32 has its
-// all-rows column means taken off in float64 first, see columnShift) and stays resident while activation matrices
+// columns' medians taken off in float64 first, see columnShift) and stays resident while activation matrices
 // stream through Score. Targets are processed in batches sized from the free device memory
 // (capped by Options.MemoryLimit); an out-of-memory allocation halves the batch and retries. When
 // Y itself does not fit, it stays on the host and each batch of targets is uploaded in turn, from
