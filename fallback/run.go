@@ -73,11 +73,14 @@ type split[T float] struct {
 // float32's rounding of the offset (|r| off by 0.005 with a test set offset by 1e5 times its
 // spread, by 0.7 beside a training row 1e12 times the others). Then a power of two brings it to
 // unit size (engine.UnitScale), so that tiny features do not underflow float32 predictions. An
-// inner split's P stays as it is (its predictions are scored by R²).
-func newSplit[T float](dec *decomposition, outer bool) *split[T] {
+// inner split's P is centred alike (centre) when its predictions are scored by Pearson r (not
+// centred, an inner K-fold's validation blocks of activations 1e5 from the others' moved |r| by
+// 0.02 through the penalties picked); scored by R², which reads the predictions themselves, it
+// stays as it is.
+func newSplit[T float](dec *decomposition, outer, centre bool) *split[T] {
 	p, pscale := dec.p, 1.0
 	var pmean []float64
-	if outer {
+	if outer || centre {
 		// in place: dec.p has no other reader
 		pmean = make([]float64, dec.r)
 		rows := engine.CentreRows(dec.nte)
@@ -93,7 +96,11 @@ func newSplit[T float](dec *decomposition, outer bool) *split[T] {
 				p[i*dec.r+j] -= v
 			}
 		}
-		pscale = engine.ScaleToUnit(p)
+		if outer {
+			pscale = engine.ScaleToUnit(p)
+		} else {
+			pmean = nil // an inner split's predictions are never given in the data's units
+		}
 	}
 	defer func() { dec.p = nil }() // converted below; as many rows as the new stimuli in Predict
 	return &split[T]{
@@ -193,7 +200,7 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("fold %d: %w", f, err)
 	}
-	outer := newSplit[T](dec, true)
+	outer := newSplit[T](dec, true, true)
 	var inner []*split[T]
 	if opts.Inner.Mode == engine.KFoldInner {
 		ifolds, err := engine.KFold(len(fold.Train), opts.Inner.K)
@@ -206,7 +213,7 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 			if err != nil {
 				return nil, nil, fmt.Errorf("fold %d: inner split: %w", f, err)
 			}
-			sp := newSplit[T](d, false)
+			sp := newSplit[T](d, false, opts.Inner.Score == engine.Pearson)
 			sp.trainPos, sp.valPos = in.Train, in.Test
 			inner = append(inner, sp)
 		}

@@ -507,58 +507,29 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 			return nil, err
 		}
 	}
-	if fz.outer && rk > 0 && nte > 0 {
+	if (fz.outer || opts.Inner.Score == engine.Pearson) && rk > 0 && nte > 0 {
 		// An outer fold's P only feeds the held-out prediction, whose Pearson r ignores a shift
-		// and its scale. Its columns are centred on the held-out rows, by their medians
-		// (engine.CentreRows: the sampled rows picked out by a product with a 0/1 matrix, exact,
-		// and read back) taken off in float64, so that held-out rows far from the training
-		// rows' mean do not lose their spread to float32's rounding of their shared offset (as
-		// the CPU engine's newSplit; the predictions in the data's units add it back,
-		// heldOutShift). Then a power of two brings it near unit size (engine.UnitScale; |P| is
-		// about sqrt(lambda_max / ntr)), so that tiny features do not underflow float32
-		// predictions.
-		rows := engine.CentreRows(nte)
-		K := len(rows)
-		ps := alloc(tmp, int64(rk)*8)
-		ones := alloc(tmp, int64(nte)*8)
-		sel := alloc(tmp, int64(K)*int64(nte)*8)
-		sample := alloc(tmp, int64(K)*int64(rk)*8)
-		dcentre := alloc(tmp, int64(rk)*8)
+		// (and its scale, below); so does an inner split's scored by Pearson r. Its columns are
+		// centred on the held-out rows, by their medians, in float64 (centreRows), so that
+		// held-out rows far from the training rows' mean do not lose their spread to float32's
+		// rounding of their shared offset (as the CPU engine's newSplit; the predictions in the
+		// data's units add it back, heldOutShift).
+		centre, err := r.centreRows(tmp, p64, ldp, nte, rk)
 		if err != nil {
-			return nil, r.oom("decomposition", err)
-		}
-		pick := make([]float64, K*nte) // column-major K x nte: a 1 at (k, rows[k])
-		for k, i := range rows {
-			pick[k+i*K] = 1
-		}
-		if err := upload(sel, pick, d.compute); err != nil {
 			return nil, err
 		}
-		if err := d.gemm(f64, false, false, K, rk, nte, sel, K, p64, ldp, sample, K); err != nil {
-			return nil, err
-		}
-		at := make([]float64, K*rk)
-		if err := download(at, sample, d.compute); err != nil {
-			return nil, err
-		}
-		centre := make([]float64, rk)
-		for j := range centre {
-			centre[j] = engine.Median(at[j*K : (j+1)*K])
-		}
-		if err := upload(dcentre, centre, d.compute); err != nil {
-			return nil, err
-		}
-		if err := d.fill64(ones, nte, 1); err != nil {
-			return nil, err
-		}
-		// P -= 1 centre^T
-		if err := d.gemmScaled(f64, false, false, nte, rk, 1, -1, ones, nte, dcentre, 1, 1, p64, ldp); err != nil {
-			return nil, err
-		}
-		if r.pred != nil || r.kept != nil {
+		if fz.outer && (r.pred != nil || r.kept != nil) {
 			if err := r.keepShift(fp, sp, centre); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if fz.outer && rk > 0 && nte > 0 {
+		// A power of two brings P near unit size (engine.UnitScale; |P| is about
+		// sqrt(lambda_max / ntr)), so that tiny features do not underflow float32 predictions.
+		ps := alloc(tmp, int64(rk)*8)
+		if err != nil {
+			return nil, r.oom("decomposition", err)
 		}
 		sp.pscale = engine.UnitScale(math.Sqrt(slices.Max(s2) / float64(ntr)))
 		if r.pred != nil || r.kept != nil {
@@ -666,6 +637,53 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 		return nil, fmt.Errorf("cuda engine: decomposition: %w", err)
 	}
 	return sp, nil
+}
+
+// centreRows takes each column's median over the rows engine.CentreRows picks off p64 (n x rk
+// column-major float64, ld ldp), in float64 on the device, and returns the medians: the sampled
+// rows are picked out by a product with a 0/1 matrix (exact) and read back.
+func (r *runner) centreRows(tmp *pool, p64 cu.DevicePtr, ldp, n, rk int) ([]float64, error) {
+	d := r.d
+	rows := engine.CentreRows(n)
+	K := len(rows)
+	var err error
+	alloc := allocUntil(&err)
+	ones := alloc(tmp, int64(n)*8)
+	sel := alloc(tmp, int64(K)*int64(n)*8)
+	sample := alloc(tmp, int64(K)*int64(rk)*8)
+	dcentre := alloc(tmp, int64(rk)*8)
+	if err != nil {
+		return nil, r.oom("decomposition", err)
+	}
+	pick := make([]float64, K*n) // column-major K x n: a 1 at (k, rows[k])
+	for k, i := range rows {
+		pick[k+i*K] = 1
+	}
+	if err := upload(sel, pick, d.compute); err != nil {
+		return nil, err
+	}
+	if err := d.gemm(f64, false, false, K, rk, n, sel, K, p64, ldp, sample, K); err != nil {
+		return nil, err
+	}
+	at := make([]float64, K*rk)
+	if err := download(at, sample, d.compute); err != nil {
+		return nil, err
+	}
+	centre := make([]float64, rk)
+	for j := range centre {
+		centre[j] = engine.Median(at[j*K : (j+1)*K])
+	}
+	if err := upload(dcentre, centre, d.compute); err != nil {
+		return nil, err
+	}
+	if err := d.fill64(ones, n, 1); err != nil {
+		return nil, err
+	}
+	// p64 -= 1 centre^T
+	if err := d.gemmScaled(f64, false, false, n, rk, 1, -1, ones, n, dcentre, 1, 1, p64, ldp); err != nil {
+		return nil, err
+	}
+	return centre, nil
 }
 
 // keepShift keeps the centres taken off an outer split's P (r values) for the predictions in
