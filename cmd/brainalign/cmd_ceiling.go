@@ -379,17 +379,25 @@ const defaultCeilingMin = 0.1
 // ceilingOption reads --ceiling (nil when not given) for brain data whose targets are shaped
 // targets, and checks --ceiling-min.
 func ceilingOption(c *cli.Context, targets []int, y *input) ([]float64, error) {
+	if err := checkCeilingMin(c); err != nil {
+		return nil, err
+	}
 	paths := c.StringSlice("ceiling")
-	if c.IsSet("ceiling-min") && len(paths) == 0 {
-		return nil, usageError("--ceiling-min needs --ceiling")
-	}
-	if m := c.Float64("ceiling-min"); !(m >= 0 && m <= 1) {
-		return nil, usageError("--ceiling-min %g: want a value from 0 to 1", m)
-	}
 	if len(paths) == 0 {
 		return nil, nil
 	}
 	return loadCeilings(paths, targets, y)
+}
+
+// checkCeilingMin refuses a --ceiling-min out of range or without --ceiling.
+func checkCeilingMin(c *cli.Context) error {
+	if c.IsSet("ceiling-min") && len(c.StringSlice("ceiling")) == 0 {
+		return usageError("--ceiling-min needs --ceiling")
+	}
+	if m := c.Float64("ceiling-min"); !(m >= 0 && m <= 1) {
+		return usageError("--ceiling-min %g: want a value from 0 to 1", m)
+	}
+	return nil
 }
 
 // ceiledInfo is what a summary records of scores divided by the noise ceiling.

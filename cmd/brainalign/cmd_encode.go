@@ -69,6 +69,12 @@ func runEncode(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError("encode takes no arguments (got %q); inputs are given with --features and --brain", c.Args().First())
 	}
+	if err := checkModelFlags(c); err != nil {
+		return err
+	}
+	if err := checkCeilingMin(c); err != nil {
+		return err
+	}
 	out, cleanup, err := createOut(c.String("out"), c.Bool("overwrite"))
 	if err != nil {
 		return err

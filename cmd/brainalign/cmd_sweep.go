@@ -110,6 +110,9 @@ func runSweep(c *cli.Context) error {
 	if c.Bool("scan-values") && !c.Bool("dry-run") {
 		return usageError("--scan-values goes with --dry-run")
 	}
+	if err := checkModelFlags(c); err != nil {
+		return err
+	}
 	if samePath(c.String("out"), c.String("features")) {
 		return usageError("--out %s is the --features folder: its tables (.npy) would be read as layers next time; give a folder of its own (inside it is fine)", c.String("out"))
 	}

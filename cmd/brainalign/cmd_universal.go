@@ -61,6 +61,9 @@ func runUniversal(c *cli.Context) error {
 	if c.Int("dims") < 1 || top < 1 || top > c.Int("dims") {
 		return usageError("--dims %d, --top %d: want 1 <= top <= dims", c.Int("dims"), top)
 	}
+	if err := checkModelFlags(c); err != nil {
+		return err
+	}
 	out := c.String("out")
 	if err := checkOut(out); err != nil {
 		return err

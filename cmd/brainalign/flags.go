@@ -107,23 +107,15 @@ func modelOptions(c *cli.Context, y *input, nBrain int, brainRows []int) (engine
 	if err != nil {
 		return opts, err
 	}
-	k := c.Int("folds")
-	if k < 2 {
-		return opts, usageError("%s: need at least 2, got %d", flagLabel(c, "folds"), k)
-	}
-	if seed := c.Int64("shuffle-seed"); seed < -1 {
-		return opts, usageError("--shuffle-seed %d: want a seed from 0 to 4294967295, or -1 for no shuffle", seed)
-	}
-	if err := checkFoldFlags(c); err != nil {
+	if err := checkFoldOptions(c); err != nil {
 		return opts, err
 	}
+	k := c.Int("folds")
 	switch {
 	case c.String("test-fold") != "" || c.String("test-ids") != "":
 		if opts.Folds, err = predefinedFolds(c, y, nBrain, brainRows); err != nil {
 			return opts, err
 		}
-	case c.String("groups") != "" && c.Int64("shuffle-seed") >= 0:
-		return opts, usageError("--groups and --shuffle-seed exclude each other (GroupKFold does not shuffle)")
 	case c.String("groups") != "":
 		groups, err := readGroups(c.String("groups"), nBrain)
 		if err != nil {
@@ -137,11 +129,7 @@ func modelOptions(c *cli.Context, y *input, nBrain int, brainRows []int) (engine
 			return opts, fmt.Errorf("%s: %v", c.String("groups"), err)
 		}
 	case c.Int64("shuffle-seed") >= 0:
-		seed := c.Int64("shuffle-seed")
-		if seed > math.MaxUint32 {
-			return opts, usageError("--shuffle-seed %d: numpy's seeds stop at 4294967295", seed)
-		}
-		opts.Folds, err = engine.ShuffledKFold(n, k, uint32(seed))
+		opts.Folds, err = engine.ShuffledKFold(n, k, uint32(c.Int64("shuffle-seed")))
 	default:
 		opts.Folds, err = engine.KFold(n, k)
 	}
@@ -151,9 +139,57 @@ func modelOptions(c *cli.Context, y *input, nBrain int, brainRows []int) (engine
 	return opts, opts.Validate(n)
 }
 
+// checkModelFlags refuses the model's flags that are wrong in themselves or together (a penalty
+// grid that does not parse, --test-ids with --folds, --test-ids without --brain-ids), as encode,
+// sweep and universal start: modelOptions needs the brain data read for the folds, and a typo
+// should not wait for a 13 GB file to be read (or decompressed) before it is reported.
+func checkModelFlags(c *cli.Context) error {
+	if _, err := parseFitOptions(c); err != nil {
+		return err
+	}
+	return checkFoldOptions(c)
+}
+
+// checkFoldOptions refuses fold flags out of range or in conflict, before any row is read.
+func checkFoldOptions(c *cli.Context) error {
+	if k := c.Int("folds"); k < 2 {
+		return usageError("%s: need at least 2, got %d", flagLabel(c, "folds"), k)
+	}
+	switch seed := c.Int64("shuffle-seed"); {
+	case seed < -1:
+		return usageError("--shuffle-seed %d: want a seed from 0 to 4294967295, or -1 for no shuffle", seed)
+	case seed > math.MaxUint32:
+		return usageError("--shuffle-seed %d: numpy's seeds stop at 4294967295", seed)
+	}
+	if err := checkFoldFlags(c); err != nil {
+		return err
+	}
+	switch {
+	case c.String("groups") != "" && c.Int64("shuffle-seed") >= 0:
+		return usageError("--groups and --shuffle-seed exclude each other (GroupKFold does not shuffle)")
+	case c.String("test-ids") != "" && len(c.StringSlice("brain-ids")) == 0:
+		return usageError("--test-ids %s needs --brain-ids (and --features-ids): the stimulus id of each brain row", c.String("test-ids"))
+	}
+	return nil
+}
+
 // fitOptions builds the model's options but the folds from the flags: the penalty grid, the
 // inner selection, precision, memory, shared penalty and intercept (predict fits no folds).
 func fitOptions(c *cli.Context) (engine.Options, error) {
+	opts, err := parseFitOptions(c)
+	if err != nil {
+		return opts, err
+	}
+	boundHeap(c.String("device"), opts.MemoryLimit)
+	opts.SharedAlpha = c.Bool("shared-alpha")
+	opts.NoIntercept = c.Bool("no-intercept")
+	opts.Standardize = c.Bool("standardize")
+	return opts, nil
+}
+
+// parseFitOptions parses the values of fitOptions' flags, with no effect on the process (the
+// heap's bound is fitOptions').
+func parseFitOptions(c *cli.Context) (engine.Options, error) {
 	var opts engine.Options
 	var err error
 	if opts.Alphas, err = engine.ParseAlphas(c.String("alphas")); err != nil {
@@ -168,10 +204,6 @@ func fitOptions(c *cli.Context) (engine.Options, error) {
 	if opts.MemoryLimit, err = parseBytes(c.String("memory")); err != nil {
 		return opts, usageError("%s: %v", flagLabel(c, "memory"), err)
 	}
-	boundHeap(c.String("device"), opts.MemoryLimit)
-	opts.SharedAlpha = c.Bool("shared-alpha")
-	opts.NoIntercept = c.Bool("no-intercept")
-	opts.Standardize = c.Bool("standardize")
 	return opts, nil
 }
 
@@ -265,10 +297,7 @@ func testFoldLabels(c *cli.Context, y *input, n int) ([]int, error) {
 	if path := c.String("test-fold"); path != "" {
 		return readLabels(path, n, "test fold")
 	}
-	path := c.String("test-ids")
-	if len(c.StringSlice("brain-ids")) == 0 {
-		return nil, usageError("--test-ids %s needs --brain-ids (and --features-ids): the stimulus id of each brain row", path)
-	}
+	path := c.String("test-ids") // with --brain-ids (checkFoldOptions)
 	test, err := readIDs(path)
 	if err != nil {
 		return nil, err
