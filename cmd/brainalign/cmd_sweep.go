@@ -69,7 +69,7 @@ func init() {
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
 			brainIDsFlag(),
 			&cli.StringFlag{Name: "shard", Category: catShard, Usage: "do shard `i/N` of the units (0-based), or 'slurm': shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT (default: every unit, also inside a job array)"},
-			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables (after a merge in progress; units whose activations changed since they were scored are refused: their shards score them again)"},
+			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables, as they were scored (it takes --out alone; after a merge in progress; units whose activations changed since they were scored are refused: their shards score them again)"},
 			&cli.BoolFlag{Name: "dry-run", Category: catCheck, Usage: "check every unit's activations (readable, 2-d, floating point, the brain data's rows; from the files' headers), the brain data and that --out can be written, and say what a run would do (units done, to score, to score again; time left, from the units done): scores and writes nothing, needs no GPU; exit status 1 when the run would stop: a unit that cannot be scored, an --out that cannot be written (or whose earlier metadata cannot be read), or with --device cpu a --memory below what the widest layer needs"},
 			&cli.BoolFlag{Name: "scan-values", Category: catCheck, Usage: "with --dry-run: read every unit's values too (NaN, Inf, beyond float32; a corrupt compressed member): reads the whole model"},
 		}, modelFlags()...),
@@ -87,6 +87,9 @@ func runSweep(c *cli.Context) error {
 		return usageError("--merge-only and --dry-run do not go together")
 	}
 	if c.Bool("merge-only") {
+		if err := mergeOnlyFlags(c); err != nil {
+			return err
+		}
 		mr, err := sweep.MergeTables(c.Context, out, func(l *sweep.MergeLock) {
 			fmt.Fprintf(c.App.ErrWriter, "waiting for the merge of %s by %s (its merge.lock; a killed merger's goes after %s untouched)\n",
 				out, orDefault(l.Holder, "another process"), sweep.MergeLockStale)
@@ -369,6 +372,26 @@ func runSweep(c *cli.Context) error {
 		fmt.Fprintln(w, "the tables were already current (nothing changed since the last merge)")
 	}
 	return printSweepSummary(w, c.App.ErrWriter, out, !rep.UpToDate)
+}
+
+// mergeOnlyFlags refuses flags beside --merge-only other than --out: a merge takes the units
+// as they were scored, with the metadata and options of their run, so --ceiling, --roi, --steps,
+// --shard or a model option were silently not used (the tables left without the ceiling asked
+// for). Flags are counted on the command line only: a BRAINALIGN_DEVICE in the environment is not
+// given to this run.
+func mergeOnlyFlags(c *cli.Context) error {
+	args, _ := c.App.Metadata[commandLineKey].([]string)
+	var given []string
+	for _, f := range c.Command.Flags {
+		if names := f.Names(); names[0] != "out" && names[0] != "merge-only" && onCommandLine(args, names) {
+			given = append(given, "--"+names[0])
+		}
+	}
+	if len(given) == 0 {
+		return nil
+	}
+	return usageError("--merge-only takes --out alone: it merges the units as they were scored, with their run's options and metadata, so %s would not be used "+
+		"(to add metadata or score other units, run sweep without --merge-only: it reuses the units done and merges)", strings.Join(given, ", "))
 }
 
 // samePath reports whether two paths name the same file or folder (links resolved where they

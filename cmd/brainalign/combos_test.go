@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/brainalign/brainalign/array"
 )
 
 // TestModelFlagsRefusedBeforeReading: model and fold flags wrong in themselves or together are
@@ -20,13 +22,7 @@ func TestModelFlagsRefusedBeforeReading(t *testing.T) {
 	if err := os.WriteFile(brain, []byte("not an array"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	acts := filepath.Join(dir, "acts")
-	if err := os.Mkdir(acts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Link(xp, filepath.Join(acts, "layer-0.npy")); err != nil {
-		t.Fatal(err)
-	}
+	acts := twoLayers(t, dir, xp)
 	ids := filepath.Join(dir, "ids.txt") // never read: the refusals come first
 	commands := map[string][]string{
 		"encode":    {"encode", "-x", xp, "-y", brain},
@@ -58,4 +54,49 @@ func TestModelFlagsRefusedBeforeReading(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "--ceiling-min needs --ceiling") {
 		t.Errorf("encode --ceiling-min without --ceiling: exit %d, %q", code, stderr)
 	}
+}
+
+// TestMergeOnlyTakesOutAlone: --merge-only merges the units as they were scored, so a flag
+// beside --out is refused, naming it: a --ceiling (or --roi, --steps, --shard, a model option)
+// given with it was silently not used, the tables merged without it. A variable of the
+// environment (BRAINALIGN_DEVICE) is not a flag given, and -o is --out.
+func TestMergeOnlyTakesOutAlone(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 30, 4, 3)
+	acts := twoLayers(t, dir, xp)
+	ceil := filepath.Join(dir, "ceiling.npy")
+	if err := array.WriteNPY(ceil, []int{3}, []float64{0.5, 0.6, 0.7}); err != nil {
+		t.Fatal(err)
+	}
+	sw := filepath.Join(dir, "sweep")
+	mustRun(t, "sweep", "--features", acts, "-y", yp, "--out", sw)
+	for _, extra := range [][]string{{"--ceiling", ceil}, {"--shard", "0/2"}, {"--alphas", "1,10"}, {"-y", yp}} {
+		_, stderr, code := runCLI(t, append([]string{"sweep", "--merge-only", "--out", sw}, extra...)...)
+		want := "--" + strings.TrimLeft(extra[0], "-")
+		if extra[0] == "-y" {
+			want = "--brain"
+		}
+		if code != 2 || !strings.Contains(stderr, "--merge-only takes --out alone") || !strings.Contains(stderr, want+" would not be used") {
+			t.Errorf("sweep --merge-only %s: exit %d, %q; want it refused naming %s", strings.Join(extra, " "), code, stderr, want)
+		}
+	}
+	t.Setenv("BRAINALIGN_DEVICE", "cpu")
+	if _, stderr, code := runCLI(t, "sweep", "--merge-only", "-o", sw); code != 0 {
+		t.Errorf("sweep --merge-only -o with BRAINALIGN_DEVICE set: exit %d, %q", code, stderr)
+	}
+}
+
+// twoLayers makes a sweep's folder of two layers, both the activations xp.
+func twoLayers(t *testing.T, dir, xp string) string {
+	t.Helper()
+	acts := filepath.Join(dir, "acts")
+	if err := os.Mkdir(acts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"layer-0.npy", "layer-1.npy"} {
+		if err := os.Link(xp, filepath.Join(acts, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return acts
 }
