@@ -126,6 +126,20 @@ func TestDryRunPredictsRun(t *testing.T) {
 	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), "holds a sweep of other options: --standardize off, now on; --precision float32, now float64 (fingerprint") {
 		t.Errorf("dry run into another sweep's folder: %v", err)
 	}
+	// Folds of the same sizes by another scheme (a shuffle), and other targets (another
+	// --brain-mask): what differs is named
+	other = config(t, out, p, y, nil)
+	other.FoldScheme = "KFold(shuffle=True, random_state=1)"
+	other.Fingerprint = "0123456789abcdef"
+	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), "holds a sweep of other options: folds by kfold (contiguous, unshuffled), now by KFold(shuffle=True, random_state=1) (fingerprint") {
+		t.Errorf("dry run into the folder of a sweep of other folds: %v", err)
+	}
+	other = config(t, out, p, y, nil)
+	other.Trailing, other.Meta = []int{y.Cols - 2}, sweep.Meta{}
+	other.Fingerprint = "0123456789abcdef"
+	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("holds a sweep of other brain data: %d rows x targets shaped [%d], now %d x [%d] (fingerprint", y.Rows, y.Cols, y.Rows, y.Cols-2)) {
+		t.Errorf("dry run into the folder of a sweep of other targets: %v", err)
+	}
 	// Other brain data of the same shape and options: not options
 	other = config(t, out, p, y, nil)
 	other.Fingerprint = "0123456789abcdef"

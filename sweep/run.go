@@ -622,6 +622,10 @@ func optionDiffs(old, now *Manifest) []string {
 	if !slices.Equal(old.Options.FoldSizes, now.Options.FoldSizes) {
 		diffs = append(diffs, fmt.Sprintf("folds of %v held-out rows, now %v", old.Options.FoldSizes, now.Options.FoldSizes))
 	}
+	// folds of the same sizes split otherwise (--shuffle-seed, --groups): the scheme says how
+	if old.FoldScheme != "" && now.FoldScheme != "" && old.FoldScheme != now.FoldScheme {
+		diffs = append(diffs, fmt.Sprintf("folds by %s, now by %s", old.FoldScheme, now.FoldScheme))
+	}
 	if old.Options.Precision != now.Options.Precision {
 		diffs = append(diffs, fmt.Sprintf("--precision %s, now %s", old.Options.Precision, now.Options.Precision))
 	}
@@ -645,6 +649,10 @@ func checkEarlier(mpath string, man *Manifest) (vouched string, err error) {
 				what := "other brain data or options"
 				if diffs := optionDiffs(&old, man); len(diffs) > 0 {
 					what = "other options: " + strings.Join(diffs, "; ")
+				}
+				// another --brain-mask or id matching: the rows or targets scored
+				if old.Rows != man.Rows || !slices.Equal(old.Trailing, man.Trailing) {
+					what = fmt.Sprintf("other brain data: %d rows x targets shaped %v, now %d x %v", old.Rows, old.Trailing, man.Rows, man.Trailing)
 				}
 				return "", fmt.Errorf("%s: holds a sweep of %s (fingerprint %s, this run %s); use another --out",
 					mpath, what, old.Fingerprint, man.Fingerprint)

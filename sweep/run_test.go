@@ -94,7 +94,7 @@ func config(t *testing.T, out string, plan *sweep.Plan, y engine.Matrix, sess en
 		}
 	}
 	return sweep.Config{Dir: out, Plan: plan, Session: sess, Options: opts, Brain: sweep.BrainInfo{Path: "Y.npy", Shape: []int{y.Rows, y.Cols}, DType: "float64"},
-		Rows: y.Rows, Trailing: []int{y.Cols}, Fingerprint: sweep.Fingerprint(y, opts), DataDigest: sweep.DataDigest(y, nil),
+		Rows: y.Rows, Trailing: []int{y.Cols}, Fingerprint: sweep.Fingerprint(y, opts), DataDigest: sweep.DataDigest(y, nil), FoldScheme: "kfold (contiguous, unshuffled)",
 		Meta: sweep.Meta{ROI: []int{0, 0, 1, 1, -1}, ROINames: map[int]string{0: "V1", 1: "IT"}}}
 }
 
