@@ -39,7 +39,7 @@
 //
 // Everything is written under one directory, file by file through package atomicfile:
 //
-//	sweep.json                     what was swept: brain data, options, checkpoints, layers, metadata
+//	sweep.json                     what was swept: brain data (its --brain-mask and id files), options, checkpoints, layers, metadata
 //	meta/coords.npy roi_labels.npy roi_names.txt times.npy ceiling.npy   brain metadata copied in
 //	units/<ckpt>/<layer>.scores.npy       targets (float64; trailing shape of the brain data)
 //	units/<ckpt>/<layer>.fold_scores.npy  folds x targets

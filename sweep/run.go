@@ -32,6 +32,12 @@ type BrainInfo struct {
 	DType string `json:"dtype"`
 }
 
+// IDFiles names the stimulus-id files that paired the activations' rows with the brain data's.
+type IDFiles struct {
+	Features string   `json:"features"`
+	Brain    []string `json:"brain"`
+}
+
 // OptionsInfo records the encoding model's options.
 type OptionsInfo = engine.OptionsSummary
 
@@ -44,18 +50,22 @@ type CheckpointInfo struct {
 
 // Manifest is sweep.json: what a sweep directory holds.
 type Manifest struct {
-	Format      int         `json:"format"`
-	Version     string      `json:"version"`
-	Model       string      `json:"model"`
-	Subject     string      `json:"subject,omitempty"`
-	Brain       BrainInfo   `json:"brain"`
-	Rows        int         `json:"rows"`
-	Targets     int         `json:"targets"`
-	Trailing    []int       `json:"trailing_shape"` // the brain data's shape after the rows axis
-	Options     OptionsInfo `json:"options"`
-	FoldScheme  string      `json:"fold_scheme,omitempty"` // how rows were split (the command line's description); the folds themselves are in Fingerprint
-	Fingerprint string      `json:"fingerprint"`
-	DataDigest  string      `json:"data_digest,omitempty"` // every brain value and the row pairing (DataDigest)
+	Format     int         `json:"format"`
+	Version    string      `json:"version"`
+	Model      string      `json:"model"`
+	Subject    string      `json:"subject,omitempty"`
+	Brain      BrainInfo   `json:"brain"`
+	Rows       int         `json:"rows"`
+	Targets    int         `json:"targets"`
+	Trailing   []int       `json:"trailing_shape"` // the brain data's shape after the rows axis
+	Options    OptionsInfo `json:"options"`
+	FoldScheme string      `json:"fold_scheme,omitempty"` // how rows were split (the command line's description); the folds themselves are in Fingerprint
+	// BrainMask and IDs name the files that chose the targets and rows scored (the data digest
+	// covers their effect, not their names).
+	BrainMask   []string `json:"brain_mask,omitempty"`
+	IDs         *IDFiles `json:"ids,omitempty"`
+	Fingerprint string   `json:"fingerprint"`
+	DataDigest  string   `json:"data_digest,omitempty"` // every brain value and the row pairing (DataDigest)
 	// RecordsDigest: the unit records of this folder carry the data digest (this version's
 	// runs). Without it, sweep.json was written by an earlier version, whose records may lack it.
 	RecordsDigest bool             `json:"records_digest,omitempty"`
@@ -172,11 +182,13 @@ type Config struct {
 	Options     engine.Options // the options the session was opened with
 	Brain       BrainInfo
 	Rows        int
-	Trailing    []int  // brain data shape after the rows axis (targets, or channels x times)
-	Fingerprint string // Fingerprint(brain, options)
-	DataDigest  string // DataDigest(brain, activation rows); empty: not checked
-	Subject     string // optional subject label, used to pair subjects across models
-	FoldScheme  string // how rows were split, for sweep.json (KFold, groups, a test set's file)
+	Trailing    []int    // brain data shape after the rows axis (targets, or channels x times)
+	Fingerprint string   // Fingerprint(brain, options)
+	DataDigest  string   // DataDigest(brain, activation rows); empty: not checked
+	Subject     string   // optional subject label, used to pair subjects across models
+	FoldScheme  string   // how rows were split, for sweep.json (KFold, groups, a test set's file)
+	BrainMask   []string // --brain-mask's files, for sweep.json
+	IDs         *IDFiles // the id files that matched rows, for sweep.json (nil: rows as stored)
 	Meta        Meta
 	Shard       Shard
 	Version     string
@@ -237,6 +249,7 @@ type Report struct {
 func (c *Config) manifest() Manifest {
 	m := Manifest{Format: manifestFormat, Version: c.Version, Model: c.Plan.Model, Subject: c.Subject, Brain: c.Brain,
 		Rows: c.Rows, Targets: prod(c.Trailing), Trailing: c.Trailing, Options: c.Options.Summary(), FoldScheme: c.FoldScheme,
+		BrainMask: c.BrainMask, IDs: c.IDs,
 		Fingerprint: c.Fingerprint, DataDigest: c.DataDigest, RecordsDigest: true, Layers: c.Plan.Layers}
 	for _, ck := range c.Plan.Checkpoints {
 		ci := CheckpointInfo{Name: ck.Name}

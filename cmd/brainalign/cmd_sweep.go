@@ -293,7 +293,10 @@ func runSweep(c *cli.Context) error {
 	cfg := sweep.Config{Dir: out, Plan: plan, Options: opts,
 		Brain: sweep.BrainInfo{Path: y.name(), Shape: y.shape, DType: y.dtype}, Rows: ym.Rows, Trailing: trailing,
 		Fingerprint: sweep.Fingerprint(ym, opts), DataDigest: sweep.DataDigest(ym, featureRows), Subject: c.String("subject"), FoldScheme: foldScheme(c), Meta: meta, Shard: shard, Version: version,
-		Prepare: prepare, SourceRows: sourceRows}
+		Prepare: prepare, SourceRows: sourceRows, BrainMask: c.StringSlice("brain-mask")}
+	if brainRows != nil {
+		cfg.IDs = &sweep.IDFiles{Features: c.String("features-ids"), Brain: c.StringSlice("brain-ids")}
+	}
 	if c.Bool("dry-run") {
 		if brainRows == nil { // else checked above, on the rows in use
 			if err := ym.CheckValues(y.name(), opts.Precision); err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/sweep"
 )
 
 // TestModelFlagsRefusedBeforeReading: model and fold flags wrong in themselves or together are
@@ -99,4 +102,46 @@ func twoLayers(t *testing.T, dir, xp string) string {
 		}
 	}
 	return acts
+}
+
+// TestSweepRecordsMaskAndIDs: sweep.json names the --brain-mask and the id files that chose the
+// targets and rows its tables hold, as encode's summary.json does (brain_mask, the command line):
+// it named neither, so a sweep of a .npy brain file's masked targets did not say which they are.
+func TestSweepRecordsMaskAndIDs(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 30, 4, 3)
+	acts := twoLayers(t, dir, xp)
+	mask := filepath.Join(dir, "mask.npy")
+	if err := array.WriteNPY(mask, []int{3}, []bool{true, false, true}); err != nil {
+		t.Fatal(err)
+	}
+	ids := filepath.Join(dir, "ids.txt")
+	var b strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&b, "img%02d\n", i)
+	}
+	if err := os.WriteFile(ids, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read := func(sw string) sweep.Manifest {
+		var m sweep.Manifest
+		data, err := os.ReadFile(filepath.Join(sw, "sweep.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	masked := filepath.Join(dir, "masked")
+	mustRun(t, "sweep", "--features", acts, "-y", yp, "--brain-mask", mask, "--features-ids", ids, "--brain-ids", ids, "--out", masked)
+	if m := read(masked); !slices.Equal(m.BrainMask, []string{mask}) || m.IDs == nil || m.IDs.Features != ids || !slices.Equal(m.IDs.Brain, []string{ids}) {
+		t.Errorf("sweep.json of a masked sweep matched by id: brain_mask %v, ids %+v", m.BrainMask, m.IDs)
+	}
+	plain := filepath.Join(dir, "plain")
+	mustRun(t, "sweep", "--features", acts, "-y", yp, "--out", plain)
+	if m := read(plain); m.BrainMask != nil || m.IDs != nil {
+		t.Errorf("sweep.json of a sweep of every target, rows as stored: brain_mask %v, ids %+v", m.BrainMask, m.IDs)
+	}
 }
