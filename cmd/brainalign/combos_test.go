@@ -145,3 +145,36 @@ func TestSweepRecordsMaskAndIDs(t *testing.T) {
 		t.Errorf("sweep.json of a sweep of every target, rows as stored: brain_mask %v, ids %+v", m.BrainMask, m.IDs)
 	}
 }
+
+// TestRepeatedBrainIDsSayWhatToDo: --brain-ids of trials (a stimulus on several lines) is refused
+// saying how to average them first, as an epochs file's repeated events are; it named the lines
+// only. Repeated feature ids are ambiguous, not trials: no such advice.
+func TestRepeatedBrainIDsSayWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, 30, 4, 3)
+	var b strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&b, "img%02d\n", i%15)
+	}
+	trials := filepath.Join(dir, "trials.txt")
+	if err := os.WriteFile(trials, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	for i := range 30 {
+		fmt.Fprintf(&b, "img%02d\n", i)
+	}
+	ids := filepath.Join(dir, "ids.txt")
+	if err := os.WriteFile(ids, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const advice = "average repeated trials first with brainalign ceiling --brain BRAIN --ids "
+	_, stderr, code := runCLI(t, "encode", "-x", xp, "-y", yp, "--features-ids", ids, "--brain-ids", trials, "-o", filepath.Join(dir, "a"))
+	if code != 1 || !strings.Contains(stderr, `id "img00" on line 16 repeats line 1`) || !strings.Contains(stderr, advice+trials) {
+		t.Errorf("repeated brain ids: exit %d, %q", code, stderr)
+	}
+	_, stderr, code = runCLI(t, "encode", "-x", xp, "-y", yp, "--features-ids", trials, "--brain-ids", ids, "-o", filepath.Join(dir, "b"))
+	if code != 1 || !strings.Contains(stderr, `id "img00" on line 16 repeats line 1`) || strings.Contains(stderr, "average") {
+		t.Errorf("repeated feature ids: exit %d, %q", code, stderr)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -576,7 +577,25 @@ func readIDs(path string) ([]string, error) { return readIDLines(path, false) }
 
 // readBrainIDs is readIDs for the rows of brain data (--brain-ids), which may also come from an
 // MNE epochs file (readEpochIDs).
-func readBrainIDs(spec string) ([]string, error) { return readIDSource(spec, false) }
+func readBrainIDs(spec string) ([]string, error) {
+	ids, err := readIDSource(spec, false)
+	var rep *repeatedIDError
+	if errors.As(err, &rep) {
+		// trial-level data, as an epochs file's repeats are told (readEpochIDs)
+		return nil, fmt.Errorf("%v: brain rows are one per stimulus here; average repeated trials first with brainalign ceiling --brain BRAIN --ids %s, then give its averaged.npy and averaged_ids.txt", err, spec)
+	}
+	return ids, err
+}
+
+// repeatedIDError is an ids file's id given on two lines.
+type repeatedIDError struct {
+	path, id    string
+	line, first int
+}
+
+func (e *repeatedIDError) Error() string {
+	return fmt.Sprintf("%s: id %q on line %d repeats line %d", e.path, e.id, e.line, e.first)
+}
 
 // readTrialIDs is readBrainIDs for trials (ceiling --ids), where an id repeats for each showing of
 // its stimulus.
@@ -748,7 +767,7 @@ func readIDLines(path string, repeats bool) ([]string, error) {
 			return nil, fmt.Errorf("%s: line %d is empty (one stimulus id per line)", path, blank)
 		}
 		if prev, dup := seen[id]; dup && !repeats {
-			return nil, fmt.Errorf("%s: id %q on line %d repeats line %d", path, id, line, prev)
+			return nil, &repeatedIDError{path: path, id: id, line: line, first: prev}
 		}
 		seen[id] = line
 		ids = append(ids, id)
