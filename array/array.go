@@ -13,7 +13,9 @@ import (
 )
 
 // Array is an n-d array read from a file. Exactly one of F32, F64, I64 is set (non-nil, also when
-// the array is empty).
+// the array is empty). Which one is not always the stored dtype's: .npy, .npz and safetensors
+// integers are in I64 but for a uint64 array holding a value above the int64 range (in F64), and
+// the other formats read integers as floats.
 //
 // When the array was memory-mapped (see the package documentation) the slices alias a read-only
 // map: do not write to them, and do not use them after Close.

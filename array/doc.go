@@ -25,7 +25,9 @@
 // Every other case is converted with one copy straight from the map: big-endian data (">f4",
 // ">f8", ">i8", ...), data at an unaligned offset, float16 and bfloat16 (converted exactly to
 // float32, subnormals, infinities and NaN payloads included), and all integer and bool types
-// (converted to int64; a uint64 above the int64 range is an error).
+// (converted to int64; a uint64 array holding a value above the int64 range, which no int64
+// holds, is read as float64, as NumPy's astype(np.float64) gives it: rounded to nearest, exact
+// below 2^53).
 //
 // The members of an .npz bundle that are stored without compression are mapped in place like a
 // .npy file; numpy's savez does not align them, so they are usually copied, while WriteNPZ pads

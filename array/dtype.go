@@ -109,7 +109,8 @@ func (t dtype) native() bool { return t.size == 1 || t.big != hostLE }
 
 // fill sets a's data from raw, exactly n elements of t. Native, aligned float32, float64 and
 // int64 data aliases raw and takes a reference on m (which may be nil for ordinary memory);
-// everything else is converted with one copy.
+// everything else is converted with one copy: integers and bools to int64, but a uint64 array
+// holding a value above the int64 range to float64.
 func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 	if len(raw) != n*t.size {
 		return fmt.Errorf("internal error: %d bytes for %d elements of %s", len(raw), n, t.name)
@@ -174,6 +175,14 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 			swap64(unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(dst))), n))
 		}
 		a.I64 = dst
+	case t.kind == 'u' && t.size == 8 && !fitsInt64(raw, bo):
+		// No int64 holds the array: read it as NumPy's astype(np.float64) does (rounded to
+		// nearest, exact below 2^53), as the HDF5 and NIfTI readers read every uint64.
+		dst := make([]float64, n)
+		for i := range dst {
+			dst[i] = float64(bo.Uint64(raw[8*i:]))
+		}
+		a.F64 = dst
 	default:
 		dst := make([]int64, n)
 		if err := convertInts(dst, t, raw); err != nil {
@@ -182,6 +191,16 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 		a.I64 = dst
 	}
 	return nil
+}
+
+// fitsInt64 reports whether every uint64 in raw is at most math.MaxInt64.
+func fitsInt64(raw []byte, bo binary.ByteOrder) bool {
+	for i := 0; i+8 <= len(raw); i += 8 {
+		if bo.Uint64(raw[i:]) > math.MaxInt64 {
+			return false
+		}
+	}
+	return true
 }
 
 func convertInts(dst []int64, t dtype, raw []byte) error {
@@ -217,13 +236,9 @@ func convertInts(dst []int64, t dtype, raw []byte) error {
 		for i := range dst {
 			dst[i] = int64(bo.Uint32(raw[4*i:]))
 		}
-	case 'u'<<4 | 8:
+	case 'u'<<4 | 8: // at most math.MaxInt64 (fill reads the others as float64)
 		for i := range dst {
-			v := bo.Uint64(raw[8*i:])
-			if v > math.MaxInt64 {
-				return fmt.Errorf("uint64 value %d at index %d does not fit in int64", v, i)
-			}
-			dst[i] = int64(v)
+			dst[i] = int64(bo.Uint64(raw[8*i:]))
 		}
 	default:
 		return fmt.Errorf("internal error: no conversion for %s", t.name)

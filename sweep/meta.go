@@ -875,6 +875,9 @@ func readIntsShape(path string) ([]int, []int, error) {
 			if v != math.Trunc(v) || math.IsInf(v, 0) {
 				return nil, nil, fmt.Errorf("%s: label %d is %v, not an integer", path, i, v)
 			}
+			if math.Abs(v) >= 1<<63 { // int(v) is undefined there (uint64 labels read as float64)
+				return nil, nil, fmt.Errorf("%s: label %d is %.6g, beyond the int64 range", path, i, v)
+			}
 			out[i] = int(v)
 		}
 	}

@@ -77,9 +77,14 @@ def main():
     save("vec.npy", np.array([1.5, -2, 0, 1e-45, 3.4e38], dtype=np.float32))
     save("cube.npy", (np.arange(24, dtype=np.float32) - 10).reshape(2, 3, 4))
     save("empty.npy", np.zeros((0, 3), dtype=np.float32))
-    # Not readable as int64: a value above the int64 range.
-    with open(os.path.join(OUT, "uint64_big.npy"), "wb") as f:
-        f.write(npy_bytes(np.array([1, 2**64 - 1], dtype=np.uint64)))
+    # Values above the int64 range: read as astype(np.float64) gives them, rounded to nearest
+    # (ties to even: 2**63 + 1024 and 2**63 + 3072 lie halfway between float64s 2048 apart).
+    big = np.array([[0, 1, 2**53 + 1], [2**63 - 1, 2**63, 2**63 + 1024],
+                    [2**63 + 1025, 2**63 + 3072, 2**64 - 1]], dtype=np.uint64)
+    for name, arr in (("uint64_big.npy", big), ("u8_be_big.npy", big.astype(">u8"))):
+        with open(os.path.join(OUT, name), "wb") as f:
+            f.write(npy_bytes(arr))
+        expected[name] = entry(arr.astype(np.float64), dtype="uint64")
     # Unsupported dtypes: each must be a clear error.
     with open(os.path.join(OUT, "complex.npy"), "wb") as f:
         f.write(npy_bytes(np.array([1 + 2j])))

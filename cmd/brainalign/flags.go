@@ -347,6 +347,13 @@ func readLabels(path string, n int, what string) ([]int, error) {
 		return nil, err
 	}
 	defer array.CloseAll(arrs)
+	if len(arrs) == 1 && arrs[0].DType == "uint64" {
+		for _, v := range arrs[0].F64 { // read as float64, which merges labels a rounding apart
+			if v >= 1<<63 {
+				return nil, fmt.Errorf("%s: uint64 %s labels above the int64 range (%.6g): want labels of at most 2^63-1", path, what, v)
+			}
+		}
+	}
 	if len(arrs) != 1 || arrs[0].I64 == nil || len(arrs[0].Shape) != 1 {
 		return nil, fmt.Errorf("%s: want one 1-d integer array of %s labels", path, what)
 	}

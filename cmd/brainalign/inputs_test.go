@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -530,5 +532,32 @@ func TestBrainVolumeWithoutTimeRefused(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr, brain+": one volume of "+c.shape+" voxels (no time axis)") {
 			t.Errorf("%s: exit %d, %s", c.name, code, stderr)
 		}
+	}
+}
+
+// TestUint64GroupLabels: uint64 labels are read as labels up to the int64 range; above it (read
+// as float64, which merges labels a rounding apart) they are refused saying so, not as an array
+// that is not integers.
+func TestUint64GroupLabels(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "G.npy")
+	write := func(vals ...uint64) {
+		header := fmt.Sprintf("{'descr': '<u8', 'fortran_order': False, 'shape': (%d,), }", len(vals))
+		header += strings.Repeat(" ", 63-(10+len(header))%64) + "\n"
+		b := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
+		b = append(b, header...)
+		for _, v := range vals {
+			b = binary.LittleEndian.AppendUint64(b, v)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(3, 3, math.MaxInt64)
+	if g, err := readLabels(path, 3, "group"); err != nil || !slices.Equal(g, []int{3, 3, math.MaxInt64}) {
+		t.Errorf("uint64 groups within the int64 range: %v, %v", g, err)
+	}
+	write(3, 1<<63, 1<<63+1)
+	if _, err := readLabels(path, 3, "group"); err == nil || !strings.Contains(err.Error(), "uint64 group labels above the int64 range (9.22337e+18)") {
+		t.Errorf("uint64 groups above the int64 range: %v", err)
 	}
 }

@@ -36,6 +36,12 @@ func TestInspectCLI(t *testing.T) {
 	if got = mustRun(t, "inspect", "--values", npz); !strings.Contains(got, "min 1, max 5, mean 3; NaN 1, Inf 0") || !strings.Contains(got, "min 7, max 9, mean 8") {
 		t.Errorf("inspect --values:\n%s", got)
 	}
+	// uint64 values above the int64 range are read as NumPy's astype(np.float64) (gen_arrays.py),
+	// not refused as a damaged file
+	big := filepath.Join("..", "..", "testdata", "arrays", "uint64_big.npy")
+	if got = mustRun(t, "inspect", "--values", big); !strings.Contains(got, "uint64") || !strings.Contains(got, "min 0, max 1.84467e+19, mean 7.17473e+18; NaN 0, Inf 0") {
+		t.Errorf("inspect --values of uint64 values above the int64 range:\n%s", got)
+	}
 	// an empty array has no values, which is not the same as none finite
 	empty := filepath.Join(dir, "empty.npy")
 	if err := array.WriteNPY(empty, []int{0, 5}, []float32{}); err != nil {
