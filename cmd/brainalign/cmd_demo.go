@@ -34,7 +34,7 @@ func init() {
 			&cli.StringFlag{Name: "device", Value: defaultDevice, Usage: "engine: cpu, or cuda[:N] in a cuda build"},
 			&cli.StringFlag{Name: "precision", Value: "float32", Usage: "float32, float64, or tf32 (cuda only)"},
 			&cli.StringFlag{Name: "inner", Value: "loo", Usage: "penalty selection: loo, gcv, kfold:K"},
-			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty --study-out directory (once the study part succeeds)"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing, non-empty --study-out directory (once the study part succeeds; a symbolic link is kept, the folder it leads to replaced)"},
 		},
 		Action: runDemo,
 	}, false))
@@ -173,7 +173,11 @@ func checkStudyOut(dir string, overwrite bool) error {
 		if outdir.IsMountPoint(dir) {
 			return fmt.Errorf("--study-out %s: is a mount point, which cannot be replaced as a whole: name a folder inside it", dir)
 		}
-		if err := outdir.CheckWritable(filepath.Dir(filepath.Clean(dir))); err != nil {
+		parent := filepath.Dir(filepath.Clean(dir))
+		if target, err := outdir.Target(dir); err == nil {
+			parent = filepath.Dir(target) // a link's folder is set aside beside itself
+		}
+		if err := outdir.CheckWritable(parent); err != nil {
 			return fmt.Errorf("--study-out %s: cannot be replaced: %v", dir, err)
 		}
 	}
@@ -191,9 +195,20 @@ func isDemoStudy(dir string) bool {
 
 // replaceStudyOut runs the study part into dir; a non-empty directory already there (allowed by
 // --overwrite) is set aside first and removed when the study part succeeds, or put back when it
-// fails, so files of two runs never mix.
+// fails, so files of two runs never mix. When dir is a symbolic link, the folder it leads to is
+// the one replaced.
 func replaceStudyOut(dir string, run func() error) error {
 	clean := filepath.Clean(dir)
+	// A symbolic link is written through, as other commands' --out (internal/outdir): the folder
+	// it leads to is replaced, and the link kept (renamed or removed, the link itself would go).
+	link := false
+	if st, err := os.Lstat(clean); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		target, err := outdir.Target(clean)
+		if err != nil {
+			return fmt.Errorf("--study-out %v", err)
+		}
+		clean, link = target, true
+	}
 	entries, err := os.ReadDir(clean)
 	existed := err == nil
 	old := ""
@@ -201,6 +216,15 @@ func replaceStudyOut(dir string, run func() error) error {
 		old = filepath.Join(filepath.Dir(clean), fmt.Sprintf(".%s.old-%d", filepath.Base(clean), os.Getpid()))
 		if err := os.Rename(clean, old); err != nil {
 			return fmt.Errorf("--study-out %s: cannot replace: %v", dir, err)
+		}
+	}
+	if link {
+		// run creates dir, which MkdirAll cannot do through a link to nothing
+		if err := os.MkdirAll(clean, 0o777); err != nil {
+			if old != "" {
+				_ = os.Rename(old, clean)
+			}
+			return fmt.Errorf("--study-out %s: cannot create %s: %v", dir, clean, err)
 		}
 	}
 	if err := run(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -524,4 +525,62 @@ func TestNoMaskReport(t *testing.T) {
 			t.Errorf("%s --no-mask: %s", cmd, out)
 		}
 	}
+}
+
+// --study-out given as a symbolic link to a folder is written through, as --out of the other
+// commands (internal/outdir): the folder it leads to is replaced, after a failure put back, and
+// the link stays a link.
+func TestReplaceStudyOutThroughLink(t *testing.T) {
+	base := t.TempDir()
+	real, link := filepath.Join(base, "real"), filepath.Join(base, "link")
+	os.MkdirAll(real, 0o755)
+	os.WriteFile(filepath.Join(real, "old"), []byte("1"), 0o644)
+	if err := os.Symlink("real", link); err != nil {
+		t.Fatal(err)
+	}
+	study := func(name string, fail bool) func() error {
+		return func() error { // as demoStudy: the folder made through the link, then written
+			if err := os.MkdirAll(link, 0o777); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(link, name), []byte("2"), 0o644); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("failed")
+			}
+			return nil
+		}
+	}
+	check := func(when string, want ...string) {
+		t.Helper()
+		if st, err := os.Lstat(link); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			t.Fatalf("%s: %s is no longer a symbolic link (%v)", when, link, err)
+		}
+		entries, _ := os.ReadDir(real)
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Name())
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: the link's folder holds %v, want %v", when, got, want)
+		}
+		if siblings, _ := os.ReadDir(base); len(siblings) != 2 {
+			t.Errorf("%s: left beside the study folder: %v", when, siblings)
+		}
+	}
+	if err := replaceStudyOut(link, study("partial", true)); err == nil || err.Error() != "failed" {
+		t.Fatalf("error %v", err)
+	}
+	check("after a failure", "old")
+	if err := replaceStudyOut(link, study("new", false)); err != nil {
+		t.Fatal(err)
+	}
+	check("after a replacement", "new")
+	// a link to nothing yet: its target is created, the link kept
+	os.RemoveAll(real)
+	if err := replaceStudyOut(link, study("new", false)); err != nil {
+		t.Fatal(err)
+	}
+	check("through a dangling link", "new")
 }
