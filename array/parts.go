@@ -296,6 +296,31 @@ func (g *Geometry) Files(name string) []string {
 	return files
 }
 
+// IsNamedFile reports whether file is a name that WriteNamed gives result name over some space
+// (Files): name or PART.name, PART a part's name (lh, rh, part1, part2, ...), followed by one of
+// VolumeExts. A command rerun over another space finds its earlier result's files by it.
+func IsNamedFile(file, name string) bool {
+	ext := ""
+	for _, e := range VolumeExts {
+		if strings.HasSuffix(file, e) {
+			ext = e
+		}
+	}
+	stem, ok := strings.CutSuffix(file, "."+name+ext)
+	switch {
+	case ext == "":
+		return false
+	case file == name+ext:
+		return true
+	case !ok:
+		return false
+	case stem == "lh" || stem == "rh":
+		return true
+	}
+	n, ok := strings.CutPrefix(stem, "part")
+	return ok && n != "" && n[0] != '0' && strings.Trim(n, "0123456789") == ""
+}
+
 // WriteNamed writes data (one value per target of g) as result name: a file of g's format, or
 // for a joined space one per part, each written atomically at path(file) for the file names that
 // Files gives, which it returns.

@@ -2,6 +2,7 @@ package array
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,6 +31,46 @@ func TestPartNames(t *testing.T) {
 	} {
 		if got := PartNames(c.paths); !slices.Equal(got, c.want) {
 			t.Errorf("PartNames(%q) = %q, want %q", c.paths, got, c.want)
+		}
+	}
+}
+
+// IsNamedFile knows every name Files gives a result, over one file's space of each format and
+// over joined parts (hemispheres, or twelve parts numbered), and no other name.
+func TestIsNamedFile(t *testing.T) {
+	var spaces []*Geometry
+	for _, f := range []string{"nifti", "mgh", "gifti", "cifti"} {
+		spaces = append(spaces, &Geometry{Format: f})
+	}
+	paths := make([]string, 12)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("run%d.mgh", i)
+	}
+	for _, names := range [][]string{{"lh", "rh"}, PartNames(paths)} {
+		g := &Geometry{}
+		for _, n := range names {
+			g.Parts = append(g.Parts, Part{Name: n, Geometry: &Geometry{Format: "gifti"}})
+		}
+		spaces = append(spaces, g)
+	}
+	for _, g := range spaces {
+		for _, f := range g.Files("best_layer_depth") {
+			if !IsNamedFile(f, "best_layer_depth") {
+				t.Errorf("%s: not taken for result best_layer_depth", f)
+			}
+		}
+	}
+	for _, f := range []string{"best_layer_depth.pscalar.nii", "part12.best_layer_depth.nii.gz"} {
+		if !IsNamedFile(f, "best_layer_depth") {
+			t.Errorf("%s: not taken for result best_layer_depth", f)
+		}
+	}
+	for _, f := range []string{"best_layer_depth.npy", "best_layer_depth.nii", "best_layer_depth.mgh", "best_layer_depth.nii.gz.bak",
+		"my_best_layer_depth.nii.gz", "best_layer_depth.old.mgz", "notes.best_layer_depth.mgz", "lhbest_layer_depth.mgz",
+		"part.best_layer_depth.mgz", "part0.best_layer_depth.mgz", "part01.best_layer_depth.mgz", "part1x.best_layer_depth.mgz",
+		"lh.rh.best_layer_depth.mgz", "lh.scores.mgz", ".nii.gz", "lh..nii.gz"} {
+		if IsNamedFile(f, "best_layer_depth") {
+			t.Errorf("%s: taken for result best_layer_depth", f)
 		}
 	}
 }

@@ -66,10 +66,16 @@ func runSpatial(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := removeEarlierMaps(out, files, spatialMap); err != nil {
+		return err
+	}
 	printSpatial(c.App.Writer, g, res)
 	fmt.Fprintf(c.App.Writer, "wrote %s: %s\n", out, files)
 	return nil
 }
+
+// spatialMap names spatial's map of best-layer depths in the data's space (array.WriteNamed).
+const spatialMap = "best_layer_depth"
 
 // writeSpatial writes the spatial results (and figures), each file to path(its name); it returns
 // the file names.
@@ -98,7 +104,7 @@ func writeSpatial(path func(name string) string, g []*sweep.Sweep, res *sweep.Sp
 	}
 	spaced := sweep.WithSpace(g).Meta // a subject's of a known space, pooled with .npy ones
 	vols, err := writeVolumes(spaced.Space, path,
-		map[string][]float64{"best_layer_depth": spaced.Expand(masked)})
+		map[string][]float64{spatialMap: spaced.Expand(masked)})
 	if err != nil {
 		return nil, err
 	}

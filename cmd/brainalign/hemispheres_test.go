@@ -468,6 +468,19 @@ func TestGIFTIHemispheres(t *testing.T) {
 			t.Errorf("spatial of GIFTI hemispheres: %v", err)
 		}
 	}
+	// Rerun over the .npy sweep, which has no space, into the same folder: the hemispheres' maps
+	// of the earlier run go with its numbers; a file not named as spatial names its maps stays.
+	notes := filepath.Join(spg, "notes.best_layer_depth.func.gii")
+	must(t, os.WriteFile(notes, []byte("mine"), 0o644))
+	mustRun(t, "spatial", "--v1", "0,0,0", "--no-figures", "--out", spg, sw)
+	for _, f := range []string{"lh.best_layer_depth.func.gii", "rh.best_layer_depth.func.gii"} {
+		if _, err := os.Stat(filepath.Join(spg, f)); err == nil {
+			t.Errorf("spatial of .npy sweeps after GIFTI hemispheres: %s of the earlier run is still there", f)
+		}
+	}
+	if _, err := os.Stat(notes); err != nil {
+		t.Errorf("spatial rerun removed a file that is not its own: %v", err)
+	}
 }
 
 // Files joined along targets are different hemispheres: two of the same hemisphere (sessions of

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/outdir"
 )
@@ -131,6 +132,28 @@ func replaceResults(ctx context.Context, out string, write func(path func(name s
 		}
 	}
 	return files, nil
+}
+
+// removeEarlierMaps is writeResults' removal of optional files for the maps of result name in
+// the data's space, whose names vary with it (array.IsNamedFile: best_layer_depth.nii.gz,
+// lh.best_layer_depth.mgz, ...): once this run's files are in place, those of name in out that
+// it did not write (files) are an earlier run's over another space, or over one where this run
+// had none (.npy sweeps), and are removed.
+func removeEarlierMaps(out string, files []string, name string) error {
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return fmt.Errorf("%s: %v (the new results are written)", out, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || !array.IsNamedFile(e.Name(), name) || slices.Contains(files, e.Name()) {
+			continue
+		}
+		p := filepath.Join(out, e.Name())
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: an earlier run's, not written this time, and it cannot be removed: %v (the new results are written)", p, err)
+		}
+	}
+	return nil
 }
 
 // pathIn names the files of a command's results written straight into dir (writeResults's
