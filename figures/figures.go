@@ -336,8 +336,16 @@ func MetricSteps(path, title, ylabel string, steps, values []float64, halfStep f
 // ROIBars draws one bar per ROI (NaN values are left out and marked "n/a").
 func ROIBars(path, title, ylabel string, names []string, values []float64) (err error) {
 	defer recovered("ROIBars", &err)
+	p, err := roiBarsPlot(title, ylabel, names, values)
+	if err != nil {
+		return err
+	}
+	return savePlot(path, p)
+}
+
+func roiBarsPlot(title, ylabel string, names []string, values []float64) (*plot.Plot, error) {
 	if len(names) != len(values) || len(names) == 0 {
-		return fmt.Errorf("figures: ROIBars: %d names and %d values", len(names), len(values))
+		return nil, fmt.Errorf("figures: ROIBars: %d names and %d values", len(names), len(values))
 	}
 	vs := make(plotter.Values, len(values))
 	labels := make([]string, len(names))
@@ -354,7 +362,7 @@ func ROIBars(path, title, ylabel string, names []string, values []float64) (err 
 	w := vg.Points(math.Max(8, math.Min(40, 380/float64(len(vs)))))
 	b, err := plotter.NewBarChart(vs, w)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b.Color, b.LineStyle.Width = blue, 0
 	p.Add(b)
@@ -363,7 +371,17 @@ func ROIBars(path, title, ylabel string, names []string, values []float64) (err 
 		p.X.Tick.Label.Rotation = math.Pi / 4
 		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	}
-	return savePlot(path, p)
+	// the longest bar clears the plot's edge (its top, or its bottom for a negative one), as
+	// Ranking's outermost dots do; the axis otherwise ends at the bar's end
+	p.X.Min, p.X.Max = p.X.Min-0.5, p.X.Max+0.5 // and the last bar the figure's right edge
+	pad := 0.05 * (p.Y.Max - p.Y.Min)
+	if p.Y.Max > 0 {
+		p.Y.Max += pad
+	}
+	if p.Y.Min < 0 {
+		p.Y.Min -= pad
+	}
+	return p, nil
 }
 
 // ScalingSeries is one group's points and fitted curve for Scaling: CurveLo and CurveHi (the

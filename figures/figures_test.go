@@ -107,6 +107,44 @@ func TestFigures(t *testing.T) {
 	}
 }
 
+// The axis of ROIBars reaches past its longest bar (halftime_roi.png's largest half-time
+// touched the top of the plot, its last bar the figure's right edge): by a twentieth of the
+// values' range from 0, at the end the bar points to.
+func TestROIBarsHeadroom(t *testing.T) {
+	for _, c := range []struct {
+		values []float64
+		lo, hi float64 // the bars' range, from 0
+	}{
+		{[]float64{0.002, 0.003, 0.004, math.NaN(), 0.01, 0.03}, 0, 0.03},
+		{[]float64{-0.2, 0.1, math.NaN()}, -0.2, 0.1},
+		{[]float64{-0.5, -0.25}, -0.5, 0},
+	} {
+		names := make([]string, len(c.values))
+		for i := range names {
+			names[i] = fmt.Sprintf("roi%d", i)
+		}
+		p, err := roiBarsPlot("", "", names, c.values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pad := 0.05 * (c.hi - c.lo)
+		wantLo, wantHi := c.lo, c.hi
+		if c.lo < 0 {
+			wantLo -= pad
+		}
+		if c.hi > 0 {
+			wantHi += pad
+		}
+		if math.Abs(p.Y.Min-wantLo) > 1e-12 || math.Abs(p.Y.Max-wantHi) > 1e-12 {
+			t.Errorf("bars %v: axis from %v to %v, want %v to %v", c.values, p.Y.Min, p.Y.Max, wantLo, wantHi)
+		}
+		// the bars at x = 0, 1, ..., half a bar's slot clear of the left and right edges
+		if p.X.Min != -0.5 || p.X.Max != float64(len(c.values))-0.5 {
+			t.Errorf("bars %v: x axis from %v to %v, want -0.5 to %v", c.values, p.X.Min, p.X.Max, float64(len(c.values))-0.5)
+		}
+	}
+}
+
 func TestScalingFigure(t *testing.T) {
 	dir := os.Getenv("FIGURES_OUT")
 	if dir == "" {
