@@ -56,8 +56,9 @@ type split[T float] struct {
 	pscale   float64 // p is dec.p times pscale (a power of two; 1 for inner splits)
 	uc, uct  []T     // the complement of U (decomposition.complete), ntr x nc and nc x ntr
 	v        []T     // dec.v (Predict's weights), d x r
-	trainPos []int   // rows of the split, as positions in the outer training fold (inner splits)
-	valPos   []int
+	// inner splits: the split's training and validation rows of the brain data (not positions
+	// in the outer training fold: see kfold)
+	trainRows, valRows []int
 
 	// pmean: an outer split's dec.p column centres over the held-out rows (medians), taken off
 	// p before the conversion (so p is (dec.p - pmean) pscale); nil for inner splits
@@ -214,7 +215,7 @@ func (r *runner[T]) decomposeFold(f int) (*split[T], []*split[T], error) {
 				return nil, nil, fmt.Errorf("fold %d: inner split: %w", f, err)
 			}
 			sp := newSplit[T](d, false, opts.Inner.Score == engine.Pearson)
-			sp.trainPos, sp.valPos = in.Train, in.Test
+			sp.trainRows, sp.valRows = engine.Pick(fold.Train, in.Train), engine.Pick(fold.Train, in.Test)
 			inner = append(inner, sp)
 		}
 	}
@@ -459,10 +460,20 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 	nc := int64(d.nc)
 	fixed := d.bytes() + es*(2*ntr*rk+nte*rk+2*ntr*nc)
 	perCol := es*(2*ntr+2*rk+nte+nc) + 8*(nte+A+8)
+	// In float32, the float64 copy the targets are centred in before their conversion: stage's
+	// training rows (float64 brain data) and kfold's inner training rows share it.
+	y64 := int64(0)
+	if es < 8 && r.s.y.Is64() {
+		y64 = ntr
+	}
 	for _, sp := range inner {
 		fixed += sp.dec.bytes() + es*(2*int64(sp.dec.ntr)*int64(sp.dec.r)+int64(sp.dec.nte*sp.dec.r))
 		perCol += es * int64(sp.dec.ntr+2*sp.dec.r+2*sp.dec.nte)
+		if es < 8 {
+			y64 = max(y64, int64(sp.dec.ntr))
+		}
 	}
+	perCol += 8 * y64
 	fixed += r.preBytes
 	m := int64(r.s.y.Cols)
 	if opts.SharedAlpha {

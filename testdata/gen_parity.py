@@ -523,6 +523,16 @@ def make_case(name, seed):
         Y[37] *= 1e9
         desc = ("one row of the brain data 1e9 times the others (an artefact): the training means of "
                 "the folds that hold it out are far from the means over all rows")
+    elif name in ("outlier_brain_row_kfold4", "outlier_brain_row_kfold4_pearson"):
+        # n = 100, 5 outer folds: the folds that train on row 37 hold it in one inner KFold(4)
+        # split's rows (20 validation rows, 60 training rows) and their means moved far from
+        # every other row
+        X, Y = basic(100, 20, 30)
+        Y[37] *= 1e9
+        spec["inner"] = "kfold:4" if name == "outlier_brain_row_kfold4" else "kfold:4:pearson"
+        desc = ("one row of the brain data 1e9 times the others with inner KFold(4) (%s): the inner "
+                "splits' targets are centred on their own training rows, not the outer fold's"
+                % ("R^2" if name == "outlier_brain_row_kfold4" else "Pearson r"))
     elif name == "shifted_test_set":
         # a fixed test set (PredefinedSplit: rows 120..149 held out, the others always train)
         # whose activations sit 1e5 from the training rows' along one direction, with the same
@@ -548,7 +558,8 @@ CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_
          "kfold4_partly_constant", "kfold4_partly_constant_pearson",
          "standardize_scales", "standardize_n_lt_d", "standardize_kfold3",
          "standardize_gcv_no_intercept", "standardize_offsets_n_lt_d", "standardize_offsets_gcv",
-         "shifted_test_set", "outlier_brain_row"]
+         "shifted_test_set", "outlier_brain_row", "outlier_brain_row_kfold4",
+         "outlier_brain_row_kfold4_pearson"]
 
 
 # cases whose training designs have a clear numerical rank, which the suite checks (float64)

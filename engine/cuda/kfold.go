@@ -12,9 +12,10 @@ import (
 
 // Inner K-fold selection (--inner kfold:K[:r2|pearson]), step by step as fallback's
 // decomposeFold and kfold: one decomposition per inner split of the outer training fold, then
-// per target batch and inner split Z_i = U_i^T Yc_i (the inner training targets re-centred),
-// per penalty the validation prediction P_i diag(s/(s²+a)) Z_i and its score; the criterion is
-// minus the mean score over the inner splits, its argmin (first penalty on ties) the choice.
+// per target batch and inner split Z_i = U_i^T Yc_i (the inner training targets, centred on
+// their own mean), per penalty the validation prediction P_i diag(s/(s²+a)) Z_i and its score;
+// the criterion is minus the mean score over the inner splits, its argmin (first penalty on
+// ties) the choice.
 
 // decomposeInner factorises the inner splits of outer fold f (nil unless the inner mode is
 // KFoldInner): engine.KFold over the fold's training rows in order, each split's rows picked
@@ -35,18 +36,6 @@ func (r *runner) decomposeInner(fp *pool, f int, fold engine.Fold, outer *split)
 		if err != nil {
 			return nil, fmt.Errorf("fold %d: inner split: %w", f, err)
 		}
-		if sp.trainPos, err = fp.alloc(int64(len(in.Train)) * 4); err != nil {
-			return nil, fmt.Errorf("fold %d: %w", f, r.oom("inner split", err))
-		}
-		if sp.valPos, err = fp.alloc(int64(len(in.Test)) * 4); err != nil {
-			return nil, fmt.Errorf("fold %d: %w", f, r.oom("inner split", err))
-		}
-		if err := upload(sp.trainPos, toInt32(in.Train), r.d.compute); err != nil {
-			return nil, err
-		}
-		if err := upload(sp.valPos, toInt32(in.Test), r.d.compute); err != nil {
-			return nil, err
-		}
 		inner = append(inner, sp)
 	}
 	return inner, nil
@@ -54,10 +43,10 @@ func (r *runner) decomposeInner(fp *pool, f int, fold engine.Fold, outer *split)
 
 // selectKFold fills b.crit (A x mb, ld mb: criterion of penalty a for target j at j + a*mb)
 // with minus the mean inner-split score and b.idx with each target's argmin. It reads only the
-// batch's centred training targets b.yc (ntr x mb, ld b.ld) and overwrites b.yh, b.kz, b.kgz,
+// batch's brain data ysrc (the device copy, ld ldy, as stage) and overwrites b.yh, b.kz, b.kgz,
 // b.kpred, b.kmean, b.cnst, b.rr and b.deg (b.z and b.zf, which the refit reads, are untouched;
 // b.cnst is stage's, free once Yc is centred).
-func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
+func (r *runner) selectKFold(inner []*split, b *batch, mb int, ysrc cu.DevicePtr, ldy int) error {
 	d, t, opts, ld, mp := r.d, r.t, r.s.opts, b.ld, b.productRows(mb)
 	A := len(opts.Alphas)
 	K := float64(len(inner))
@@ -75,20 +64,23 @@ func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
 		return err
 	}
 	for _, sp := range inner {
-		// Inner training targets, re-centred on the inner training rows (Yc is centred on the
-		// outer training rows; a shift does not change the fit's slope), into b.yh: column-major
-		// mb x ntr_i (ld b.ld), i.e. row-major Yi (ntr_i x mb). A target exactly constant on the
-		// inner training rows becomes exact zeros, as stage's and fallback's centreCols: the
-		// mean's rounding left ~1e-17, a prediction of rounding noise that Pearson scored as a
-		// real r.
+		// Inner training targets, centred on the inner training rows, into b.yh: column-major
+		// mb x ntr_i (ld b.ld), i.e. row-major Yi (ntr_i x mb). They and the validation targets
+		// are the brain data's rows as stage takes them, shifted by the columns' medians, not
+		// Yc's: Yc's rows share the outer training mean, which a row 1e9 times the others moves
+		// 1e7 from every other row, whose digits float32 lost to it (|r| off float64 by 0.12
+		// with kfold:4, 0.14 with kfold:4:pearson), as fallback's kfold. A target exactly
+		// constant on the inner training rows becomes exact zeros, as stage's and fallback's
+		// centreCols: the mean's rounding left ~1e-17, a prediction of rounding noise that
+		// Pearson scored as a real r.
 		var mu, zero cu.DevicePtr // inner training means (mb) and constant flags, or none without an intercept
 		if !opts.NoIntercept {
-			if err := d.colStats(t, b.yc, ld, sp.trainPos, sp.ntr, mb, b.kmean, b.cnst, 0); err != nil {
+			if err := d.colStats(t, ysrc, ldy, sp.train, sp.ntr, mb, b.kmean, b.cnst, 0); err != nil {
 				return err
 			}
 			mu, zero = b.kmean, b.cnst
 		}
-		if err := d.gatherCenter(t, t, b.yc, ld, sp.trainPos, sp.ntr, mb, mu, zero, b.yh, ld, 0); err != nil {
+		if err := d.gatherCenter(t, t, ysrc, ldy, sp.train, sp.ntr, mb, mu, zero, b.yh, ld, 0); err != nil {
 			return err
 		}
 		// its padding columns (ntr_i..ldu_i) zero, as Yc's in stage
@@ -124,14 +116,14 @@ func (r *runner) selectKFold(inner []*split, b *batch, mb int) error {
 			if err := r.mark(&r.tm.Products); err != nil {
 				return err
 			}
-			// The validation targets are Yc's rows at valPos (outer-centred, as fallback's yv); R²
-			// compares them with the prediction plus the inner training mean.
+			// R² compares the validation targets with the prediction plus the inner training
+			// mean (both of the shifted brain data).
 			if opts.Inner.Score == engine.Pearson {
-				if err := d.pearson(t, b.kpred, ld, b.yc, ld, sp.valPos, sp.nte, mb, b.rr, b.deg); err != nil {
+				if err := d.pearson(t, b.kpred, ld, ysrc, ldy, sp.test, sp.nte, mb, b.rr, b.deg); err != nil {
 					return err
 				}
 			} else {
-				if err := d.r2(t, b.kpred, ld, mu, b.yc, ld, sp.valPos, sp.nte, mb, b.rr); err != nil {
+				if err := d.r2(t, b.kpred, ld, mu, ysrc, ldy, sp.test, sp.nte, mb, b.rr); err != nil {
 					return err
 				}
 			}

@@ -296,7 +296,7 @@ func (r *runner) scoreFold(f int, sp *split, inner []*split, b *batch) error {
 			if err := r.stage(sp, b, ysrc, ldy, mb); err != nil {
 				return err
 			}
-			if err := r.selectPenalty(sp, inner, b, mb); err != nil {
+			if err := r.selectPenalty(sp, inner, b, mb, ysrc, ldy); err != nil {
 				return err
 			}
 			if err := r.refitAndScore(f, sp, b, c0, mb, ysrc, ldy); err != nil {
@@ -313,7 +313,7 @@ func (r *runner) scoreFold(f int, sp *split, inner []*split, b *batch) error {
 		if err := r.stage(sp, b, ysrc, ldy, mb); err != nil {
 			return err
 		}
-		if err := r.selectPenalty(sp, inner, b, mb); err != nil {
+		if err := r.selectPenalty(sp, inner, b, mb, ysrc, ldy); err != nil {
 			return err
 		}
 		if err := r.presync(); err != nil {
@@ -606,12 +606,13 @@ func (r *runner) looResiduals(sp *split, b *batch, mb int) error {
 }
 
 // selectPenalty runs the inner selection: per-target best penalty index into b.idx (and the
-// criteria into b.crit in shared mode).
-func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int) error {
+// criteria into b.crit in shared mode). ysrc (ld ldy) is the batch's brain data, which the
+// inner K-fold reads.
+func (r *runner) selectPenalty(sp *split, inner []*split, b *batch, mb int, ysrc cu.DevicePtr, ldy int) error {
 	d, t, opts, ld := r.d, r.t, r.s.opts, b.ld
 	A := len(opts.Alphas)
 	if opts.Inner.Mode == engine.KFoldInner {
-		return r.selectKFold(inner, b, mb)
+		return r.selectKFold(inner, b, mb, ysrc, ldy)
 	}
 	if opts.Inner.Mode == engine.GCV {
 		// With a complete decomposition the residual outside U is R0 = uc uc^T Yc, formed in

@@ -78,10 +78,6 @@ type split struct {
 	hotOff              []int
 	hotH, hotRows, hotW cu.DevicePtr
 
-	// Inner k-fold splits only: the split's training and validation rows as int32 positions in
-	// the outer training fold (rows of the outer batch's Yc).
-	trainPos, valPos cu.DevicePtr
-
 	// Predict's fitted model (Options.Weights) only: V (d x r column-major, ld d, precision t),
 	// the weights being V diag(g) Z, and the training rows' column means (nil without an
 	// intercept), for the intercepts.

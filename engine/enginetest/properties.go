@@ -26,6 +26,7 @@ func RunProperties(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 	t.Run("high_leverage_rows", func(t *testing.T) { testHighLeverageRows(t, newEngine) })
 	t.Run("outlier_activations", func(t *testing.T) { testOutlierActivations(t, newEngine) })
 	t.Run("shifted_rows", func(t *testing.T) { testShiftedRows(t, newEngine) })
+	t.Run("outlier_brain_row", func(t *testing.T) { testOutlierBrainRow(t, newEngine) })
 	t.Run("fold_indices", func(t *testing.T) { testFoldIndices(t, newEngine) })
 	t.Run("degenerate", func(t *testing.T) { testDegenerate(t, newEngine) })
 	t.Run("session_reuse", func(t *testing.T) { testSessionReuse(t, newEngine) })
@@ -492,6 +493,40 @@ func testShiftedRows(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 				t.Errorf("float32 scores differ from float64 by up to %.3g (tolerance 2e-3)", worst)
 			}
 		})
+	}
+}
+
+// testOutlierBrainRow: one row of the brain data (an artefact) 1e3 to 1e9 times the others. The
+// outer training folds that hold it have their means moved far from every other row, whose
+// targets, centred on that mean, share an offset many times their spread; an inner K-fold's
+// training and validation targets are its rows re-centred, and must not lose their digits to
+// float32's rounding of that offset. Float32 must score as float64 does, scored by R² or
+// Pearson r.
+func testOutlierBrainRow(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
+	for _, inner := range []string{"kfold:4", "kfold:4:pearson"} {
+		for _, size := range []float64{1e3, 1e5, 1e7, 1e9} {
+			t.Run(fmt.Sprintf("%s/%g", inner, size), func(t *testing.T) {
+				pr := randomProblem(15, 100, 10, 12)
+				for j := range pr.m {
+					pr.y[37*pr.m+j] *= size
+				}
+				in, err := engine.ParseInner(inner)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var res [2]*engine.Result
+				for k, p := range precisions {
+					opts := defaults(t, pr.n, p)
+					opts.Inner = in
+					res[k] = score(t, newEngine, pr.X(), pr.Y(), opts)
+				}
+				worst, np := diff(res[0], res[1])
+				t.Logf("max |r diff| %.3g, %d of %d penalties differ", worst, np, len(res[0].Alphas))
+				if worst > 2e-3 {
+					t.Errorf("float32 scores differ from float64 by up to %.3g (tolerance 2e-3)", worst)
+				}
+			})
+		}
 	}
 }
 
