@@ -9,11 +9,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/urfave/cli/v2"
 
 	"github.com/brainalign/brainalign/array"
 )
@@ -21,6 +20,7 @@ import (
 // runCLI runs brainalign in-process and returns stdout, stderr (as main prints it) and the exit code.
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	defer snapshotFlags()() // each run starts from the flags' own defaults
 	var out, errb bytes.Buffer
 	err := run(context.Background(), append([]string{"brainalign"}, args...), &out, &errb)
 	code := exitCode(err, &errb)
@@ -470,26 +470,32 @@ func TestBadValueFromEnvironment(t *testing.T) {
 	wantError(t, 2, "BRAINALIGN_DEVICE: ", "encode", "--features", xp, "--brain", yp, "--out", out)
 }
 
-// keepFlagDefaults restores every command's string and int flags when t ends: urfave/cli keeps a
-// value taken from the environment in the flag itself, so later runs in this process (other
-// tests) would take it as the default.
+// keepFlagDefaults restores every command's flags when t ends (snapshotFlags), for tests that
+// run commands other than through runCLI.
 func keepFlagDefaults(t *testing.T) {
-	var restore []func()
+	t.Cleanup(snapshotFlags())
+}
+
+// snapshotFlags copies every command's flags and returns the function that puts them back:
+// urfave/cli keeps a value taken from the environment in the flag itself (BRAINALIGN_DEVICE=cpu
+// becomes --device's default), so later runs in this process (other tests) would take it as the
+// default. A process of the tool runs one command, so only tests meet this.
+func snapshotFlags() (restore func()) {
+	var saved []func()
 	for _, c := range commands {
 		for _, f := range c.Flags {
-			switch f := f.(type) {
-			case *cli.StringFlag:
-				v := *f
-				restore = append(restore, func() { *f = v })
-			case *cli.IntFlag:
-				v := *f
-				restore = append(restore, func() { *f = v })
+			v := reflect.ValueOf(f)
+			if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+				continue
 			}
+			copied := reflect.New(v.Elem().Type()).Elem()
+			copied.Set(v.Elem())
+			saved = append(saved, func() { v.Elem().Set(copied) })
 		}
 	}
-	t.Cleanup(func() {
-		for _, r := range restore {
+	return func() {
+		for _, r := range saved {
 			r()
 		}
-	})
+	}
 }
