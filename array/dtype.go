@@ -278,7 +278,7 @@ func halfToFloat32(h uint16) float32 {
 }
 
 // bytesOf views a slice of fixed-size numbers as its bytes, in host order.
-func bytesOf[T float32 | float64 | int64](s []T) []byte {
+func bytesOf[T float32 | float64 | int64 | uint64](s []T) []byte {
 	if len(s) == 0 {
 		return nil
 	}

@@ -180,11 +180,13 @@ func rawData(data any) (descr string, raw []byte, n int, err error) {
 		return "<f8", leBytes(d, 8), len(d), nil
 	case []int64:
 		return "<i8", leBytes(d, 8), len(d), nil
+	case []uint64:
+		return "<u8", leBytes(d, 8), len(d), nil
 	}
-	return "", nil, 0, fmt.Errorf("unsupported data type %T (want []float32, []float64, []int64 or []bool)", data)
+	return "", nil, 0, fmt.Errorf("unsupported data type %T (want []float32, []float64, []int64, []uint64 or []bool)", data)
 }
 
-func leBytes[T float32 | float64 | int64](s []T, size int) []byte {
+func leBytes[T float32 | float64 | int64 | uint64](s []T, size int) []byte {
 	b := bytesOf(s)
 	if hostLE {
 		return b
@@ -198,7 +200,7 @@ func leBytes[T float32 | float64 | int64](s []T, size int) []byte {
 	return out
 }
 
-// WriteNPY writes data ([]float32, []float64, []int64 or []bool) of the given shape to path as a
+// WriteNPY writes data ([]float32, []float64, []int64, []uint64 or []bool) of the given shape to path as a
 // little-endian, C-order .npy file (format 1.0, or 2.0 for very many dimensions). The file is
 // written atomically: the header, then the raw bytes in one write.
 func WriteNPY(path string, shape []int, data any) error {

@@ -1,8 +1,6 @@
 package sweep_test
 
 import (
-	"encoding/binary"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -195,30 +193,19 @@ func TestDiscoverLayersOfOne(t *testing.T) {
 	}
 }
 
-// writeUint64NPY writes a 1-d little-endian uint64 .npy file as numpy.save does.
-func writeUint64NPY(t *testing.T, path string, vals []uint64) {
-	t.Helper()
-	header := fmt.Sprintf("{'descr': '<u8', 'fortran_order': False, 'shape': (%d,), }", len(vals))
-	header += strings.Repeat(" ", 63-(10+len(header))%64) + "\n"
-	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
-	b = append(b, header...)
-	for _, v := range vals {
-		b = binary.LittleEndian.AppendUint64(b, v)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // ROI labels of uint64 above the int64 range (read as float64) are refused, not wrapped around
 // to negative labels; those within it are read as they are.
 func TestROILabelsBeyondInt64Refused(t *testing.T) {
 	roi := filepath.Join(t.TempDir(), "roi.npy")
-	writeUint64NPY(t, roi, []uint64{1, 2, math.MaxUint64})
+	if err := array.WriteNPY(roi, []int{3}, []uint64{1, 2, math.MaxUint64}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := sweep.ReadMeta("", roi, "", ""); err == nil || !strings.Contains(err.Error(), "label 2 is 1.84467e+19, beyond the int64 range") {
 		t.Errorf("uint64 labels above the int64 range: %v", err)
 	}
-	writeUint64NPY(t, roi, []uint64{1, 2, math.MaxInt64})
+	if err := array.WriteNPY(roi, []int{3}, []uint64{1, 2, math.MaxInt64}); err != nil {
+		t.Fatal(err)
+	}
 	m, err := sweep.ReadMeta("", roi, "", "")
 	if err != nil || !slices.Equal(m.ROI, []int{1, 2, math.MaxInt64}) {
 		t.Errorf("uint64 labels within the int64 range: %v, %v", m.ROI, err)

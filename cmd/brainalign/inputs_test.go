@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -541,16 +540,7 @@ func TestBrainVolumeWithoutTimeRefused(t *testing.T) {
 func TestUint64GroupLabels(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "G.npy")
 	write := func(vals ...uint64) {
-		header := fmt.Sprintf("{'descr': '<u8', 'fortran_order': False, 'shape': (%d,), }", len(vals))
-		header += strings.Repeat(" ", 63-(10+len(header))%64) + "\n"
-		b := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
-		b = append(b, header...)
-		for _, v := range vals {
-			b = binary.LittleEndian.AppendUint64(b, v)
-		}
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		must(t, array.WriteNPY(path, []int{len(vals)}, vals))
 	}
 	write(3, 3, math.MaxInt64)
 	if g, err := readLabels(path, 3, "group"); err != nil || !slices.Equal(g, []int{3, 3, math.MaxInt64}) {

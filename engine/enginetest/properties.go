@@ -476,23 +476,28 @@ func testShiftedRows(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 		}
 	}
 	for _, inner := range []string{"loo", "gcv", "kfold:4:pearson"} {
-		t.Run(inner, func(t *testing.T) {
-			in, err := engine.ParseInner(inner)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var res [2]*engine.Result
-			for k, p := range precisions {
-				opts := defaults(t, pr.n, p)
-				opts.Inner = in
-				res[k] = score(t, newEngine, pr.X(), pr.Y(), opts)
-			}
-			worst, np := diff(res[0], res[1])
-			t.Logf("max |r diff| %.3g, %d of %d penalties differ", worst, np, len(res[0].Alphas))
-			if worst > 2e-3 {
-				t.Errorf("float32 scores differ from float64 by up to %.3g (tolerance 2e-3)", worst)
-			}
-		})
+		t.Run(inner, func(t *testing.T) { float32AsFloat64(t, newEngine, pr, inner) })
+	}
+}
+
+// float32AsFloat64 fails t unless pr scored in float32 with inner selection is within 2e-3 of
+// its float64 scores.
+func float32AsFloat64(t *testing.T, newEngine func(t *testing.T) engine.Engine, pr *problem, inner string) {
+	t.Helper()
+	in, err := engine.ParseInner(inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res [2]*engine.Result
+	for k, p := range precisions {
+		opts := defaults(t, pr.n, p)
+		opts.Inner = in
+		res[k] = score(t, newEngine, pr.X(), pr.Y(), opts)
+	}
+	worst, np := diff(res[0], res[1])
+	t.Logf("max |r diff| %.3g, %d of %d penalties differ", worst, np, len(res[0].Alphas))
+	if worst > 2e-3 {
+		t.Errorf("float32 scores differ from float64 by up to %.3g (tolerance 2e-3)", worst)
 	}
 }
 
@@ -510,21 +515,7 @@ func testOutlierBrainRow(t *testing.T, newEngine func(t *testing.T) engine.Engin
 				for j := range pr.m {
 					pr.y[37*pr.m+j] *= size
 				}
-				in, err := engine.ParseInner(inner)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var res [2]*engine.Result
-				for k, p := range precisions {
-					opts := defaults(t, pr.n, p)
-					opts.Inner = in
-					res[k] = score(t, newEngine, pr.X(), pr.Y(), opts)
-				}
-				worst, np := diff(res[0], res[1])
-				t.Logf("max |r diff| %.3g, %d of %d penalties differ", worst, np, len(res[0].Alphas))
-				if worst > 2e-3 {
-					t.Errorf("float32 scores differ from float64 by up to %.3g (tolerance 2e-3)", worst)
-				}
+				float32AsFloat64(t, newEngine, pr, inner)
 			})
 		}
 	}
