@@ -173,6 +173,19 @@ func TestRepeatedBrainIDsSayWhatToDo(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, `id "img00" on line 16 repeats line 1`) || !strings.Contains(stderr, advice+trials) {
 		t.Errorf("repeated brain ids: exit %d, %q", code, stderr)
 	}
+	// the advice runs as written (BRAIN and DIR filled in) and writes the files it names
+	_, advised, _ := strings.Cut(stderr, "average repeated trials first with brainalign ")
+	advised, _, _ = strings.Cut(advised, ", then give")
+	avg := filepath.Join(dir, "avg")
+	args := strings.Fields(strings.NewReplacer("BRAIN", yp, "DIR", avg).Replace(advised))
+	if _, errOut, code := runCLI(t, args...); code != 0 {
+		t.Errorf("the advice, brainalign %s: exit %d, %q", strings.Join(args, " "), code, errOut)
+	}
+	for _, f := range []string{"averaged.npy", "averaged_ids.txt"} {
+		if _, err := os.Stat(filepath.Join(avg, f)); err != nil || !strings.Contains(stderr, "DIR/"+f) {
+			t.Errorf("the advice's %s: %v, in %q", f, err, stderr)
+		}
+	}
 	_, stderr, code = runCLI(t, "encode", "-x", xp, "-y", yp, "--features-ids", trials, "--brain-ids", ids, "-o", filepath.Join(dir, "b"))
 	if code != 1 || !strings.Contains(stderr, `id "img00" on line 16 repeats line 1`) || strings.Contains(stderr, "average") {
 		t.Errorf("repeated feature ids: exit %d, %q", code, stderr)

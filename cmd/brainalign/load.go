@@ -582,7 +582,7 @@ func readBrainIDs(spec string) ([]string, error) {
 	var rep *repeatedIDError
 	if errors.As(err, &rep) {
 		// trial-level data, as an epochs file's repeats are told (readEpochIDs)
-		return nil, fmt.Errorf("%v: brain rows are one per stimulus here; average repeated trials first with brainalign ceiling --brain BRAIN --ids %s, then give its averaged.npy and averaged_ids.txt", err, spec)
+		return nil, fmt.Errorf("%v: brain rows are one per stimulus here; average repeated trials first with brainalign ceiling --brain BRAIN --ids %s --out DIR, then give DIR/averaged.npy and DIR/averaged_ids.txt", err, spec)
 	}
 	return ids, err
 }
@@ -724,7 +724,7 @@ func readEpochIDs(path, column string, repeats bool) ([]string, error) {
 			return nil, fmt.Errorf("%s: epochs[%d] has an empty id", what, i)
 		}
 		if prev, dup := seen[id]; dup && !repeats {
-			return nil, fmt.Errorf("%s: epochs[%d] and epochs[%d] are both %q: brain rows are one per stimulus here; average repeated trials first with brainalign ceiling --brain %s --ids %s, then give its averaged.npy and averaged_ids.txt",
+			return nil, fmt.Errorf("%s: epochs[%d] and epochs[%d] are both %q: brain rows are one per stimulus here; average repeated trials first with brainalign ceiling --brain %s --ids %s --out DIR, then give DIR/averaged.npy and DIR/averaged_ids.txt",
 				what, prev, i, id, path, what)
 		}
 		seen[id] = i
