@@ -140,6 +140,15 @@ func TestDryRunPredictsRun(t *testing.T) {
 	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("holds a sweep of other brain data: %d rows x targets shaped [%d], now %d x [%d] (fingerprint", y.Rows, y.Cols, y.Rows, y.Cols-2)) {
 		t.Errorf("dry run into the folder of a sweep of other targets: %v", err)
 	}
+	// other rows (another id matching: other fold sizes, which follow) and another option: both
+	// are named, the fold sizes not
+	other = config(t, out, p, y, nil)
+	other.Rows, other.Options.Standardize = y.Rows-5, true
+	other.Options.Folds = other.Options.Folds[:len(other.Options.Folds)-1]
+	other.Fingerprint = "0123456789abcdef"
+	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("holds a sweep of other brain data: %d rows x targets shaped [%d], now %d x [%d], and other options: --standardize off, now on (fingerprint", y.Rows, y.Cols, y.Rows-5, y.Cols)) {
+		t.Errorf("dry run into the folder of a sweep of other rows and options: %v", err)
+	}
 	// Other brain data of the same shape and options: not options
 	other = config(t, out, p, y, nil)
 	other.Fingerprint = "0123456789abcdef"

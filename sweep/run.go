@@ -632,7 +632,8 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 // folds, the precision.
 func optionDiffs(old, now *Manifest) []string {
 	diffs := old.Options.ModelDiff(now.Options)
-	if !slices.Equal(old.Options.FoldSizes, now.Options.FoldSizes) {
+	// other rows give other fold sizes: checkEarlier names the rows instead
+	if old.Rows == now.Rows && !slices.Equal(old.Options.FoldSizes, now.Options.FoldSizes) {
 		diffs = append(diffs, fmt.Sprintf("folds of %v held-out rows, now %v", old.Options.FoldSizes, now.Options.FoldSizes))
 	}
 	// folds of the same sizes split otherwise (--shuffle-seed, --groups): the scheme says how
@@ -660,12 +661,17 @@ func checkEarlier(mpath string, man *Manifest) (vouched string, err error) {
 		if err := json.Unmarshal(b, &old); err == nil {
 			if old.Fingerprint != man.Fingerprint {
 				what := "other brain data or options"
-				if diffs := optionDiffs(&old, man); len(diffs) > 0 {
+				diffs := optionDiffs(&old, man)
+				if len(diffs) > 0 {
 					what = "other options: " + strings.Join(diffs, "; ")
 				}
-				// another --brain-mask or id matching: the rows or targets scored
+				// another --brain-mask or id matching: the rows or targets scored, and the
+				// options that differ too (each must be changed back to reuse the folder)
 				if old.Rows != man.Rows || !slices.Equal(old.Trailing, man.Trailing) {
 					what = fmt.Sprintf("other brain data: %d rows x targets shaped %v, now %d x %v", old.Rows, old.Trailing, man.Rows, man.Trailing)
+					if len(diffs) > 0 {
+						what += ", and other options: " + strings.Join(diffs, "; ")
+					}
 				}
 				return "", fmt.Errorf("%s: holds a sweep of %s (fingerprint %s, this run %s); use another --out",
 					mpath, what, old.Fingerprint, man.Fingerprint)
