@@ -69,7 +69,7 @@ func init() {
 			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line (same for every layer)"},
 			brainIDsFlag(),
 			&cli.StringFlag{Name: "shard", Category: catShard, Usage: "do shard `i/N` of the units (0-based), or 'slurm': shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT (default: every unit, also inside a job array)"},
-			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables, as they were scored (it takes --out alone; after a merge in progress; units whose activations changed since they were scored are refused: their shards score them again)"},
+			&cli.BoolFlag{Name: "merge-only", Category: catShard, Usage: "only merge the finished units of --out into the tables, as they were scored (it takes --out alone, and --device and --memory; after a merge in progress; units whose activations changed since they were scored are refused: their shards score them again)"},
 			&cli.BoolFlag{Name: "dry-run", Category: catCheck, Usage: "check every unit's activations (readable, 2-d, floating point, the brain data's rows; from the files' headers), the brain data and that --out can be written, and say what a run would do (units done, to score, to score again; time left, from the units done): scores and writes nothing, needs no GPU; exit status 1 when the run would stop: a unit that cannot be scored, an --out that cannot be written (or whose earlier metadata cannot be read), or with --device cpu a --memory below what the widest layer needs"},
 			&cli.BoolFlag{Name: "scan-values", Category: catCheck, Usage: "with --dry-run: read every unit's values too (NaN, Inf, beyond float32; a corrupt compressed member): reads the whole model"},
 		}, modelFlags()...),
@@ -381,12 +381,17 @@ func runSweep(c *cli.Context) error {
 // as they were scored, with the metadata and options of their run, so --ceiling, --roi, --steps,
 // --shard or a model option were silently not used (the tables left without the ceiling asked
 // for). Flags are counted on the command line only: a BRAINALIGN_DEVICE in the environment is not
-// given to this run.
+// given to this run. --device and --memory choose where and in how much memory a run works, not
+// what it gives, so a job script that passes them to every step may pass them here too.
 func mergeOnlyFlags(c *cli.Context) error {
 	args, _ := c.App.Metadata[commandLineKey].([]string)
 	var given []string
 	for _, f := range c.Command.Flags {
-		if names := f.Names(); names[0] != "out" && names[0] != "merge-only" && onCommandLine(args, names) {
+		switch f.Names()[0] {
+		case "out", "merge-only", "device", "memory":
+			continue
+		}
+		if names := f.Names(); onCommandLine(args, names) {
 			given = append(given, "--"+names[0])
 		}
 	}

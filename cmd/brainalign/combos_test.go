@@ -83,6 +83,10 @@ func TestMergeOnlyTakesOutAlone(t *testing.T) {
 			t.Errorf("sweep --merge-only %s: exit %d, %q; want it refused naming %s", strings.Join(extra, " "), code, stderr, want)
 		}
 	}
+	// the resources of a run, which a job script may pass to every step, are no options of it
+	if _, stderr, code := runCLI(t, "sweep", "--merge-only", "--out", sw, "--device", "cpu", "--memory", "1GiB"); code != 0 {
+		t.Errorf("sweep --merge-only --device cpu --memory 1GiB: exit %d, %q", code, stderr)
+	}
 	t.Setenv("BRAINALIGN_DEVICE", "cpu")
 	if _, stderr, code := runCLI(t, "sweep", "--merge-only", "-o", sw); code != 0 {
 		t.Errorf("sweep --merge-only -o with BRAINALIGN_DEVICE set: exit %d, %q", code, stderr)
