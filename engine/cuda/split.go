@@ -636,8 +636,10 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 }
 
 // centreRows takes each column's median over the rows engine.CentreRows picks off p64 (n x rk
-// column-major float64, ld ldp), in float64 on the device, and returns the medians: the sampled
-// rows are picked out by a product with a 0/1 matrix (exact) and read back.
+// column-major float64, ld ldp), in float64 on the device, and returns the medians: each sampled
+// row is copied out by a 1 x 1 by 1 x rk product (a row of p64 is a 1 x rk matrix of leading
+// dimension ldp; times 1, exact) and read back. Nothing of the size of n x the sample is held
+// (Predict's new stimuli may be a million rows).
 func (r *runner) centreRows(tmp *pool, p64 cu.DevicePtr, ldp, n, rk int) ([]float64, error) {
 	d := r.d
 	rows := engine.CentreRows(n)
@@ -645,21 +647,18 @@ func (r *runner) centreRows(tmp *pool, p64 cu.DevicePtr, ldp, n, rk int) ([]floa
 	var err error
 	alloc := allocUntil(&err)
 	ones := alloc(tmp, int64(n)*8)
-	sel := alloc(tmp, int64(K)*int64(n)*8)
 	sample := alloc(tmp, int64(K)*int64(rk)*8)
 	dcentre := alloc(tmp, int64(rk)*8)
 	if err != nil {
 		return nil, r.oom("decomposition", err)
 	}
-	pick := make([]float64, K*n) // column-major K x n: a 1 at (k, rows[k])
-	for k, i := range rows {
-		pick[k+i*K] = 1
-	}
-	if err := upload(sel, pick, d.compute); err != nil {
+	if err := d.fill64(ones, n, 1); err != nil {
 		return nil, err
 	}
-	if err := d.gemm(f64, false, false, K, rk, n, sel, K, p64, ldp, sample, K); err != nil {
-		return nil, err
+	for k, i := range rows { // sample's row k (K x rk, column-major) = 1 x p64's row i
+		if err := d.gemm(f64, false, false, 1, rk, 1, ones, 1, p64+cu.DevicePtr(int64(i)*8), ldp, sample+cu.DevicePtr(int64(k)*8), K); err != nil {
+			return nil, err
+		}
 	}
 	at := make([]float64, K*rk)
 	if err := download(at, sample, d.compute); err != nil {
@@ -670,9 +669,6 @@ func (r *runner) centreRows(tmp *pool, p64 cu.DevicePtr, ldp, n, rk int) ([]floa
 		centre[j] = engine.Median(at[j*K : (j+1)*K])
 	}
 	if err := upload(dcentre, centre, d.compute); err != nil {
-		return nil, err
-	}
-	if err := d.fill64(ones, n, 1); err != nil {
 		return nil, err
 	}
 	// p64 -= 1 centre^T
