@@ -65,27 +65,32 @@ kernels: deps-cuda ## compile kernels/*.cu to the checked-in PTX
 check-ptx: deps-cuda ## fail when the checked-in PTX differs from a fresh build
 	$(MAKE) -C kernels check
 
+# The cuda build's go commands compile C through scripts/cuda-cc (the compiler of $(CC)), which
+# includes engine/cuda/compat/cuda13.h first in gorgonia.org/cu's C files: with it, that module
+# compiles against CUDA 13 as well as 11.8 and 12 (see docs/cuda.md).
+CUDA_GO := CUDA_CC='$(CC)' CC='$(CURDIR)/scripts/cuda-cc' $(GO)
+
 # Uses the CUDA headers and libraries the C compiler finds (CGO_CFLAGS/CGO_LDFLAGS on a cluster);
 # only where there are none does it install Debian's toolkit.
 build-cuda: ## binary with both engines: bin/brainalign-cuda
-	@echo '#include <cublas_v2.h>' | $${CC:-cc} $(CGO_CFLAGS) -E -x c - >/dev/null 2>&1 || $(MAKE) deps-cuda
-	$(GO) build -tags cuda -ldflags '$(LDFLAGS)' -o $(BIN)/brainalign-cuda ./cmd/brainalign
+	@echo '#include <cublas_v2.h>' | $(CC) $(CGO_CFLAGS) -E -x c - >/dev/null 2>&1 || $(MAKE) deps-cuda
+	$(CUDA_GO) build -tags cuda -ldflags '$(LDFLAGS)' -o $(BIN)/brainalign-cuda ./cmd/brainalign
 
 # Every package's tests compile with the tag: test-cudasim builds (and runs) those of the three it
 # changes (engine/cuda, bench, cmd/brainalign), so they are not linked a second time before it.
 ci-cuda: deps-cuda check-ptx ## what CI can check of the cuda build without a GPU
-	$(GO) build -tags cuda ./...
-	$(GO) vet -tags cuda ./...
-	$(STATICCHECK) -tags cuda ./...
+	$(CUDA_GO) build -tags cuda ./...
+	$(CUDA_GO) vet -tags cuda ./...
+	CUDA_CC='$(CC)' CC='$(CURDIR)/scripts/cuda-cc' $(STATICCHECK) -tags cuda ./...
 	@for p in $$($(GO) list -tags cuda -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
 		case $$p in */engine/cuda|*/bench|*/cmd/brainalign) continue;; esac; \
-		echo "compile tests: $$p"; $(GO) test -tags cuda -run XXX -c -o /dev/null $$p || exit 1; done
+		echo "compile tests: $$p"; $(CUDA_GO) test -tags cuda -run XXX -c -o /dev/null $$p || exit 1; done
 	$(MAKE) test-cudasim
 
 # The cuda build's tests on cudasim (engine/cuda/sim): the driver, cuBLAS and cuSOLVER simulated on
 # the host, the kernels compiled from their .cu sources for the host. No GPU needed.
 test-cudasim: deps-cuda deps-openblas ## cuda-build tests on the host simulation of CUDA
-	GO=$(GO) scripts/cudasim.sh
+	GO=$(GO) CC='$(CC)' scripts/cudasim.sh
 
 # --- OpenBLAS build (tag openblas): the fast CPU path, cgo.
 build-openblas: deps-openblas ## CPU engine on OpenBLAS/LAPACKE: bin/brainalign-openblas

@@ -17,6 +17,12 @@ export LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # between calls, the idle threads of its pool spin on sched_yield, which took more CPU than the
 # simulation itself (TestConformance: 16.5 s of CPU time, 6.4 s on one thread).
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+# C through scripts/cuda-cc, as make's cuda targets: gorgonia.org/cu gets the CUDA 13
+# compatibility header (engine/cuda/compat/cuda13.h; nothing changes below CUDA 13)
+case ${CC:-} in
+*/scripts/cuda-cc) ;;
+*) export CUDA_CC=${CC:-cc} CC=$(pwd)/scripts/cuda-cc ;;
+esac
 if [ $# -gt 0 ]; then
 	exec "$@"
 fi

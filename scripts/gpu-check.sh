@@ -30,6 +30,11 @@ build)
 	# A fresh folder: retargeted copies and logs of a dry run would double what travels (the
 	# device takes 64 MiB with the working tree).
 	rm -rf .gpu && mkdir -p .gpu
+	# C through scripts/cuda-cc, as make build-cuda (the CUDA 13 compatibility header)
+	case ${CC:-} in
+	*/scripts/cuda-cc) ;;
+	*) export CUDA_CC=${CC:-cc} CC=$(pwd)/scripts/cuda-cc ;;
+	esac
 	cp scripts/retarget.py .gpu/
 	go test -tags cuda -c -o .gpu/cuda.test ./engine/cuda
 	go build -tags cuda -o .gpu/brainalign ./cmd/brainalign
