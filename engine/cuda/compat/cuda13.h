@@ -1,10 +1,10 @@
 /*
  * Included before everything else in each C file of gorgonia.org/cu v0.9.6 (written for
- * CUDA 10-12), so that it compiles against CUDA 13's cuda.h: scripts/cuda-compat.sh adds
- * a file with `#cgo CFLAGS: -include` this header to that package through `go build
- * -overlay` (make build-cuda, ci-cuda, test-cudasim; scripts/gpu-check.sh and cudasim.sh).
- * CGO_CFLAGS cannot carry it: it reaches every cgo package, runtime/cgo's assembly and
- * files that set feature macros before their first system header among them.
+ * CUDA 10-12), so that it compiles against CUDA 13's cuda.h: scripts/cuda-cc, the C compiler
+ * of make build-cuda, ci-cuda and test-cudasim and of scripts/gpu-check.sh and cudasim.sh,
+ * adds `-include` this header to that package's compiles only. CGO_CFLAGS cannot carry it:
+ * it reaches every cgo package, runtime/cgo's assembly and files that set feature macros
+ * before their first system header among them; go -overlay refuses files in the module cache.
  *
  * CUDA 13.0 points five names gorgonia.org/cu calls at new entry points with other
  * arguments (cuCtxCreate -> cuCtxCreate_v4, cuMemAdvise and cuMemPrefetchAsync -> _v2
