@@ -35,6 +35,14 @@ type DryRunReport struct {
 	OutProblem string
 	Checked    int           // units whose inputs were checked (sources built in memory are not)
 	Layers     []LayerInputs // per layer, in the plan's order
+	// Merge: Run would write the tables (scores.npy, fold_scores.npy, table.csv, steps.npy)
+	// once this shard's units are scored, every unit of the sweep being done then. With no unit
+	// to score it merges only when what a merge reads changes or changed since the last merge:
+	// Remerge names what (sweep.json's fields, such as checkpoint steps, the files of meta/, a
+	// merge that did not finish). Not Merge: units of other shards remain, or the tables are
+	// current and would be kept.
+	Merge   bool
+	Remerge []string
 	// Timed are the engines that scored the done units (all shards), with their mean time per
 	// unit: the basis of an estimate of what is left.
 	Timed []EngineTime
@@ -70,8 +78,8 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 	}
 	rep := &DryRunReport{Units: len(units)}
 	mpath := filepath.Join(c.Dir, "sweep.json")
+	man := c.manifest()
 	if _, err := os.Stat(mpath); err == nil {
-		man := c.manifest()
 		vouched, err := checkEarlier(mpath, &man)
 		if err != nil {
 			return nil, err
@@ -87,6 +95,7 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 	if _, err := c.Meta.keepEarlier(c.Dir); err != nil {
 		return nil, err
 	}
+	man.Metadata = c.Meta.flags()
 	if err := outdir.CheckWritable(c.Dir); err != nil {
 		rep.OutProblem = "out " + err.Error()
 		rep.Problems = append(rep.Problems, rep.OutProblem)
@@ -118,7 +127,45 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 		}
 	}
 	rep.Timed = timed.list()
+	switch {
+	case rep.Remaining > 0: // the last shard to finish merges
+	case rep.ToScore > 0:
+		rep.Merge = true
+	default:
+		why, err := c.remerge(man, units)
+		if err != nil {
+			return nil, err
+		}
+		rep.Merge, rep.Remerge = len(why) > 0, why
+	}
 	return rep, nil
+}
+
+// remerge names why Run, scoring no unit, would merge the tables again: what it would write
+// that mergeStamp hashes (sweep.json from man, the metadata, legacy records given the data
+// digest), or tables that are not current already; none when it would keep them.
+func (c *Config) remerge(man Manifest, units []Unit) ([]string, error) {
+	manifest, err := encodeJSON(filepath.Join(c.Dir, "sweep.json"), man)
+	if err != nil {
+		return nil, err
+	}
+	why := c.Meta.stampChanges(c.Dir, manifest, true)
+	if c.legacy {
+		n := 0
+		for _, u := range units {
+			ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
+			if rec, err := readRecord(unitBase(c.Dir, ck, ly)); err == nil && c.legacyRecord(rec, ck, ly) {
+				n++
+			}
+		}
+		if n > 0 {
+			why = append(why, fmt.Sprintf("%d unit record(s) of an earlier version get the data digest", n))
+		}
+	}
+	if len(why) == 0 && !mergeCurrent(c.Dir) {
+		why = append(why, "the tables are not current (not merged since units were scored, or a merge did not finish)")
+	}
+	return why, nil
 }
 
 // timeTally sums the scoring times of units by engine.

@@ -279,3 +279,49 @@ func TestDryRunFindsUnreadableEarlierMetadata(t *testing.T) {
 		t.Error("the dry run changed the folder")
 	}
 }
+
+// A finished sweep rerun with other checkpoint steps or metadata scores no unit, but Run
+// rewrites the tables: the dry run says so and names what changed; rerun as it was, the tables
+// are kept, as Run keeps them.
+func TestDryRunPredictsRemerge(t *testing.T) {
+	_, plan, y, out := newSweep(t, []int{10, 20}, 2)
+	cfg := config(t, out, plan, y, nil)
+	if _, err := sweep.Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	steps := func(v ...float64) *sweep.Plan {
+		p := *plan
+		p.Checkpoints = slices.Clone(plan.Checkpoints)
+		if err := p.SetSteps(v); err != nil {
+			t.Fatal(err)
+		}
+		return &p
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*sweep.Config)
+		why    string // "": the tables are kept
+	}{
+		{"the same run", nil, ""},
+		{"new steps", func(c *sweep.Config) { c.Plan = steps(100, 200) }, "sweep.json: checkpoint steps"},
+		{"the same run again", nil, ""},
+		{"an ROI renamed", func(c *sweep.Config) { c.Meta.ROINames = map[int]string{0: "V1", 1: "LOC"} }, "meta/: roi_names"},
+		// Run keeps the earlier run's metadata, and sweep.json says they are there
+		{"no metadata given", func(c *sweep.Config) { c.Meta = sweep.Meta{} }, ""},
+	} {
+		if tc.change != nil {
+			tc.change(&cfg)
+		}
+		dry := cfg
+		dry.Session = nil
+		rep := dryRun(t, dry, false)
+		if rep.ToScore != 0 || rep.Merge != (tc.why != "") || tc.why != "" && (len(rep.Remerge) != 1 || !strings.HasPrefix(rep.Remerge[0], tc.why)) ||
+			tc.why == "" && len(rep.Remerge) != 0 {
+			t.Fatalf("%s: dry run %+v, want Merge %v for %q", tc.name, rep, tc.why != "", tc.why)
+		}
+		run, err := sweep.Run(context.Background(), cfg)
+		if err != nil || run.Computed != 0 || !run.Merged || run.UpToDate != !rep.Merge {
+			t.Fatalf("%s: run %+v %v after dry run %+v", tc.name, run, err, rep)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -470,36 +472,117 @@ func (m Meta) save(dir string) error {
 }
 
 // changes reports whether writing manifest as dir's sweep.json and saving m into dir would
-// change what mergeStamp hashes besides the unit records. m is saved into a copy of dir/meta in
-// a temp folder, and the two compared: save replaces and removes files as what is given asks.
-// Where that cannot be found out, it reports a change.
+// change what mergeStamp hashes besides the unit records; it stops at the first change (a
+// changed sweep.json spares copying meta/).
 func (m Meta) changes(dir string, manifest []byte) bool {
-	if old, err := os.ReadFile(filepath.Join(dir, "sweep.json")); err != nil || !bytes.Equal(old, manifest) {
-		return true
+	return len(m.stampChanges(dir, manifest, false)) > 0
+}
+
+// stampChanges names what writing manifest as dir's sweep.json and saving m into dir would
+// change of what mergeStamp hashes besides the unit records: the fields of sweep.json, then the
+// files of meta/ (none: the tables a merge wrote from them stay current). m is saved into a copy
+// of dir/meta in a temp folder, and the two compared: save replaces and removes files as what
+// is given asks. Where that cannot be found out, it names that as a change. all: name every
+// change, not only the first found.
+func (m Meta) stampChanges(dir string, manifest []byte, all bool) []string {
+	var why []string
+	if old, err := os.ReadFile(filepath.Join(dir, "sweep.json")); errors.Is(err, fs.ErrNotExist) {
+		why = append(why, "no sweep.json yet")
+	} else if err != nil {
+		why = append(why, "sweep.json cannot be read: "+errors.Unwrap(err).Error())
+	} else if !bytes.Equal(old, manifest) {
+		why = append(why, "sweep.json: "+manifestChanges(old, manifest))
+	}
+	if len(why) > 0 && !all {
+		return why
 	}
 	before, err := readStampedMeta(filepath.Join(dir, metaDir))
 	if err != nil {
-		return true
+		return append(why, "the metadata cannot be read: "+err.Error())
 	}
 	tmp, err := os.MkdirTemp("", "brainalign-meta-")
 	if err != nil {
-		return true
+		return append(why, "the metadata cannot be compared: "+err.Error())
 	}
 	defer os.RemoveAll(tmp)
 	md := filepath.Join(tmp, metaDir)
 	if err := os.Mkdir(md, 0o700); err != nil {
-		return true
+		return append(why, "the metadata cannot be compared: "+err.Error())
 	}
 	for name, b := range before {
 		if err := os.WriteFile(filepath.Join(md, name), b, 0o600); err != nil {
-			return true
+			return append(why, "the metadata cannot be compared: "+err.Error())
 		}
 	}
 	if err := m.save(tmp); err != nil {
-		return true
+		return append(why, "the metadata cannot be compared: "+err.Error())
 	}
 	after, err := readStampedMeta(md)
-	return err != nil || !maps.EqualFunc(before, after, bytes.Equal)
+	if err != nil {
+		return append(why, "the metadata cannot be compared: "+err.Error())
+	}
+	var files []string
+	for _, name := range slices.Sorted(maps.Keys(after)) {
+		if b, ok := before[name]; !ok || !bytes.Equal(b, after[name]) {
+			files = append(files, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(before)) {
+		if _, ok := after[name]; !ok {
+			files = append(files, name+" (removed)")
+		}
+	}
+	if len(files) > 0 {
+		why = append(why, metaDir+"/: "+strings.Join(files, ", "))
+	}
+	return why
+}
+
+// manifestChanges names the fields of sweep.json that differ between two of its contents, the
+// checkpoints' by what of them differs (their steps: another --steps).
+func manifestChanges(old, now []byte) string {
+	var a, b map[string]json.RawMessage
+	if json.Unmarshal(old, &a) != nil || json.Unmarshal(now, &b) != nil {
+		return "its contents"
+	}
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(b)) {
+		if _, ok := a[k]; !ok {
+			diffs = append(diffs, k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		if bytes.Equal(a[k], b[k]) {
+			continue
+		}
+		if k != "checkpoints" {
+			diffs = append(diffs, k)
+			continue
+		}
+		var ca, cb []CheckpointInfo
+		if json.Unmarshal(a[k], &ca) != nil || json.Unmarshal(b[k], &cb) != nil || len(ca) != len(cb) {
+			diffs = append(diffs, k)
+			continue
+		}
+		var names, steps, sources bool
+		for i := range ca {
+			names = names || ca[i].Name != cb[i].Name
+			steps = steps || !reflect.DeepEqual(ca[i].Step, cb[i].Step)
+			sources = sources || !slices.Equal(ca[i].Sources, cb[i].Sources)
+		}
+		for _, d := range []struct {
+			differ bool
+			what   string
+		}{{names, "checkpoint names"}, {steps, "checkpoint steps"}, {sources, "checkpoint sources"}} {
+			if d.differ {
+				diffs = append(diffs, d.what)
+			}
+		}
+	}
+	if len(diffs) == 0 {
+		return "its layout" // the same fields and values, otherwise written
+	}
+	return strings.Join(diffs, ", ")
 }
 
 // readStampedMeta reads the files of the metadata folder md that mergeStamp hashes, by name;

@@ -716,7 +716,7 @@ func (c *Config) stampLegacyRecords(units []Unit) (int, error) {
 		ck, ly := c.Plan.Checkpoints[u.Checkpoint].Name, c.Plan.Layers[u.Layer]
 		base := unitBase(c.Dir, ck, ly)
 		rec, read, err := readRecordBytes(base)
-		if err != nil || rec.DataDigest != "" || rec.Fingerprint != c.Fingerprint || rec.Checkpoint != ck || rec.Layer != ly {
+		if err != nil || !c.legacyRecord(rec, ck, ly) {
 			continue
 		}
 		rec.DataDigest = c.DataDigest
@@ -734,6 +734,13 @@ func (c *Config) stampLegacyRecords(units []Unit) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// legacyRecord reports whether rec, the record of unit ck/ly, is one of an earlier version of
+// this sweep (its fingerprint, checkpoint and layer) without the data digest: stampLegacyRecords
+// gives it this run's.
+func (c *Config) legacyRecord(rec *unitRecord, ck, ly string) bool {
+	return rec.DataDigest == "" && rec.Fingerprint == c.Fingerprint && rec.Checkpoint == ck && rec.Layer == ly
 }
 
 // metadataWritten, when set (by tests), is called once a run has written sweep.json and meta/,

@@ -73,6 +73,15 @@ func dryRunSweep(c *cli.Context, cfg sweep.Config) error {
 		fmt.Fprintf(w, "to score again (%d):\n", len(rep.Redo))
 		printLines(w, rep.Redo, 10)
 	}
+	switch {
+	case rep.Merge && rep.ToScore > 0:
+		fmt.Fprintln(w, "tables: merged once these units are scored")
+	case rep.Merge:
+		// a finished sweep rerun with other --steps, --roi...: no unit scored, the tables rewritten
+		fmt.Fprintf(w, "tables: rewritten, with no unit scored: %s\n", strings.Join(rep.Remerge, "; "))
+	case rep.Remaining == 0:
+		fmt.Fprintln(w, "tables: current, kept as they are")
+	}
 	memory := memoryFloorProblem(c.String("device"), cfg, rep.Layers)
 	if memory != "" {
 		rep.Problems = append(rep.Problems, memory)

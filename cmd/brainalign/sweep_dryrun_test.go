@@ -38,6 +38,27 @@ func TestSweepDryRunCLI(t *testing.T) {
 		}
 	}
 
+	for _, want := range []string{"tables: merged once these units are scored"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dry run of the last shard: no %q in\n%s", want, got)
+		}
+	}
+
+	// The sweep finished: rerun as it was, its tables are kept; with other checkpoint steps, no
+	// unit is scored but the tables are rewritten (steps.npy, table.csv's steps), as a run does.
+	mustRun(t, append(args, "--shard", "1/2")...)
+	if got = mustRun(t, append(args, "--dry-run")...); !strings.Contains(got, "0 to score\ntables: current, kept as they are\n") {
+		t.Errorf("dry run of the finished sweep: tables not said to be kept in\n%s", got)
+	}
+	withSteps := append(args, "--steps", "1,2,3,4,5,6")
+	if got = mustRun(t, append(withSteps, "--dry-run")...); !strings.Contains(got, "0 to score\ntables: rewritten, with no unit scored: sweep.json: checkpoint steps\n") {
+		t.Errorf("dry run of the finished sweep with other --steps: tables not said to be rewritten in\n%s", got)
+	}
+	mustRun(t, withSteps...)
+	if got = mustRun(t, append(withSteps, "--dry-run")...); !strings.Contains(got, "tables: current, kept as they are") {
+		t.Errorf("dry run after the run with --steps: tables not said to be kept in\n%s", got)
+	}
+
 	// A layer with other rows: named, exit status 1, and the sweep folder untouched.
 	bad := filepath.Join(st, "model", "ckpt-000001000", "layer03.npy")
 	if err := array.WriteNPY(bad, []int{3, 32}, make([]float32, 3*32)); err != nil {
