@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/internal/intrange"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -200,7 +201,7 @@ func TestROILabelsBeyondInt64Refused(t *testing.T) {
 	if err := array.WriteNPY(roi, []int{3}, []uint64{1, 2, math.MaxUint64}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sweep.ReadMeta("", roi, "", ""); err == nil || !strings.Contains(err.Error(), "label 2 is 1.84467e+19, beyond the int64 range") {
+	if _, err := sweep.ReadMeta("", roi, "", ""); err == nil || !strings.Contains(err.Error(), "label 2 is 1.84467e+19, beyond the range of int on this ") {
 		t.Errorf("uint64 labels above the int64 range: %v", err)
 	}
 	if err := array.WriteNPY(roi, []int{3}, []uint64{1, 2, math.MaxInt}); err != nil { // MaxInt64 on 64-bit systems
@@ -209,5 +210,34 @@ func TestROILabelsBeyondInt64Refused(t *testing.T) {
 	m, err := sweep.ReadMeta("", roi, "", "")
 	if err != nil || !slices.Equal(m.ROI, []int{1, 2, math.MaxInt}) {
 		t.Errorf("uint64 labels within the int64 range: %v, %v", m.ROI, err)
+	}
+}
+
+// On a 32-bit system (intrange.Bits 32, as on 386 and arm) ROI labels beyond int32, stored as
+// integers or as whole floats, are refused, not wrapped around to other labels.
+func TestROILabelsBeyondInt32Refused(t *testing.T) {
+	defer func(b int) { intrange.Bits = b }(intrange.Bits)
+	intrange.Bits = 32
+	roi := filepath.Join(t.TempDir(), "roi.npy")
+	for _, tc := range []struct {
+		labels any
+		want   string
+	}{
+		{[]int64{1, 2, math.MaxInt32 + 1}, "label 2 is 2147483648, beyond the range of int on this 32-bit system"},
+		{[]uint64{1, 1 << 32, 2}, "label 1 is 4294967296, beyond the range of int on this 32-bit system"},
+		{[]float64{1, math.MinInt32 - 1, 2}, "label 1 is -2.14748e+09, beyond the range of int on this 32-bit system"},
+	} {
+		if err := array.WriteNPY(roi, []int{3}, tc.labels); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sweep.ReadMeta("", roi, "", ""); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v on a 32-bit system: %v, want %q", tc.labels, err, tc.want)
+		}
+	}
+	if err := array.WriteNPY(roi, []int{3}, []int64{math.MinInt32, 2, math.MaxInt32}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sweep.ReadMeta("", roi, "", ""); err != nil || !slices.Equal(m.ROI, []int{math.MinInt32, 2, math.MaxInt32}) {
+		t.Errorf("labels within int32 on a 32-bit system: %v, %v", m.ROI, err)
 	}
 }

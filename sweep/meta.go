@@ -19,6 +19,7 @@ import (
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/ceiling"
 	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/intrange"
 	"github.com/brainalign/brainalign/internal/textlist"
 )
 
@@ -945,9 +946,11 @@ func readIntsShape(path string) ([]int, []int, error) {
 	out := make([]int, a.Shape[0])
 	switch {
 	case a.I64 != nil:
-		for i, v := range a.I64 {
-			out[i] = int(v)
+		ints, err := intrange.Ints(a.I64, intrange.Bits)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", path, err)
 		}
+		out = ints
 	default:
 		m, err := a.Matrix()
 		if err != nil {
@@ -958,10 +961,11 @@ func readIntsShape(path string) ([]int, []int, error) {
 			if v != math.Trunc(v) || math.IsInf(v, 0) {
 				return nil, nil, fmt.Errorf("%s: label %d is %v, not an integer", path, i, v)
 			}
-			if math.Abs(v) >= 1<<63 { // int(v) is undefined there (uint64 labels read as float64)
-				return nil, nil, fmt.Errorf("%s: label %d is %.6g, beyond the int64 range", path, i, v)
+			n, ok := intrange.Float(v, intrange.Bits) // int(v) wraps beyond (uint64 labels read as float64)
+			if !ok {
+				return nil, nil, fmt.Errorf("%s: label %d is %.6g, beyond %s", path, i, v, intrange.Range(intrange.Bits))
 			}
-			out[i] = int(v)
+			out[i] = n
 		}
 	}
 	return out, shape, nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/intrange"
 	"github.com/brainalign/brainalign/internal/sysmem"
 	"github.com/brainalign/brainalign/internal/textlist"
 	"github.com/brainalign/brainalign/sweep"
@@ -364,9 +365,9 @@ func readLabels(path string, n int, what string) ([]int, error) {
 	if len(arrs[0].I64) != n {
 		return nil, fmt.Errorf("%s: %d %s labels for the %d rows of the brain data (one per row of the brain file, or of all of ceiling's --brain files in order)", path, len(arrs[0].I64), what, n)
 	}
-	g := make([]int, n)
-	for i, v := range arrs[0].I64 {
-		g[i] = int(v)
+	g, err := intrange.Ints(arrs[0].I64, intrange.Bits)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s %v", path, what, err)
 	}
 	return g, nil
 }

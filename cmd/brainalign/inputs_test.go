@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/internal/intrange"
 )
 
 // TestReadIDs: a UTF-8 byte-order mark (Windows editors, Excel exports) and blank lines at the
@@ -549,5 +550,25 @@ func TestUint64GroupLabels(t *testing.T) {
 	write(3, 1<<63, 1<<63+1)
 	if _, err := readLabels(path, 3, "group"); err == nil || !strings.Contains(err.Error(), "uint64 group labels above the int64 range (9.22337e+18)") {
 		t.Errorf("uint64 groups above the int64 range: %v", err)
+	}
+}
+
+// On a 32-bit system (intrange.Bits 32, as on 386 and arm) group and test-fold labels beyond
+// int32 are refused, not wrapped around into other groups or folds.
+func TestLabelsBeyondInt32Refused(t *testing.T) {
+	defer func(b int) { intrange.Bits = b }(intrange.Bits)
+	intrange.Bits = 32
+	path := filepath.Join(t.TempDir(), "G.npy")
+	must(t, array.WriteNPY(path, []int{3}, []int64{0, math.MaxInt32 + 1, 1}))
+	if _, err := readLabels(path, 3, "group"); err == nil || !strings.Contains(err.Error(), path+": group label 1 is 2147483648, beyond the range of int on this 32-bit system") {
+		t.Errorf("int64 groups beyond int32: %v", err)
+	}
+	must(t, array.WriteNPY(path, []int{3}, []uint64{0, 1, 1 << 40}))
+	if _, err := readLabels(path, 3, "test fold"); err == nil || !strings.Contains(err.Error(), "test fold label 2 is 1099511627776, beyond the range of int on this 32-bit system") {
+		t.Errorf("uint64 test folds beyond int32: %v", err)
+	}
+	must(t, array.WriteNPY(path, []int{3}, []int64{-1, math.MinInt32, math.MaxInt32}))
+	if g, err := readLabels(path, 3, "test fold"); err != nil || !slices.Equal(g, []int{-1, math.MinInt32, math.MaxInt32}) {
+		t.Errorf("labels within int32: %v, %v", g, err)
 	}
 }
