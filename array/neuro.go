@@ -1020,8 +1020,9 @@ func ReadGeometry(path string) (*Geometry, error) {
 }
 
 // readMGHTrailer reads the trailer (mghTrailer) of the MGH file of header h: past the data in
-// stream, the file's bytes from the start decompressed, for a .mgz (inflating the data: a zero
-// volume's, as a sweep saves its space, inflates at hundreds of MB/s); at its offset in f for
+// stream, the file's bytes from the start decompressed, for a .mgz (inflating the data into
+// io.Discard, a few KB at a time whatever their size, TestReadGeometryLargeMGZ: a zero volume's,
+// as a sweep saves its space, inflates at hundreds of MB/s); at its offset in f for
 // a .mgh. A file that ends or is corrupt before it has none (zeros): ReadGeometry is for the
 // header, and Read finds such a file's fault.
 func readMGHTrailer(h *neuroHeader, stream io.Reader, f *os.File, lower string) []byte {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -299,5 +300,64 @@ func TestCiftiParcelVertices(t *testing.T) {
 		if want == "" && err != nil || want != "" && (err == nil || err.Error() != want) {
 			t.Errorf("%s: %v, want %q", vertices, err, want)
 		}
+	}
+}
+
+// ReadGeometry of a large 4-d .mgz inflates the data only to pass them on the way to the
+// trailer, in a bounded buffer: memory does not grow with the file (a run's --space of a few GB
+// of frames would otherwise hold them all), and the header's shape and the planted trailer (scan
+// parameters, then a kept tag after a dropped one, in FreeSurfer's layout) are read past them.
+func TestReadGeometryLargeMGZ(t *testing.T) {
+	dims := [4]int32{64, 64, 40, 64} // float32: 40 MiB of data
+	dataBytes := int64(4)
+	for _, d := range dims {
+		dataBytes *= int64(d)
+	}
+	o := binary.BigEndian
+	params := make([]byte, mghScanParams)
+	for i, v := range []float32{2000, 90, 30, 1100, 256} { // TR, flip angle, TE, TI, FoV
+		o.PutUint32(params[4*i:], math.Float32bits(v))
+	}
+	tag := func(code int32, body string) []byte {
+		b := make([]byte, 12, 12+len(body))
+		o.PutUint32(b, uint32(code))
+		o.PutUint64(b[4:], uint64(len(body)))
+		return append(b, body...)
+	}
+	kept := tag(43, "\x40\x40\x00\x00")  // TAG_FIELDSTRENGTH: 3.0
+	dropped := tag(3, "mri_convert a b") // TAG_CMDLINE: not kept
+	p := filepath.Join(t.TempDir(), "frames.mgz")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	zw.Write(mghSeed(dims, 3, nil))
+	zeros := make([]byte, 1<<20)
+	for n := dataBytes; n > 0; n -= int64(len(zeros)) {
+		zw.Write(zeros[:min(n, int64(len(zeros)))])
+	}
+	zw.Write(params)
+	zw.Write(dropped)
+	zw.Write(kept)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var g *Geometry
+	n := allocated(func() { g, err = ReadGeometry(p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Format != "mgh" || !slices.Equal(g.Spatial, []int{64, 64, 40}) || g.Targets() != 64*64*40 {
+		t.Errorf("geometry %s %v, %d targets: want mgh [64 64 40], %d", g.Format, g.Spatial, g.Targets(), 64*64*40)
+	}
+	if want := append(slices.Clone(params), kept...); !bytes.Equal(g.trailer, want) {
+		t.Errorf("trailer %x, want %x", g.trailer, want)
+	}
+	if n > 2<<20 {
+		t.Errorf("%d MB allocated to read the geometry of %d MB of data", n>>20, dataBytes>>20)
 	}
 }
