@@ -68,7 +68,9 @@
 // run killed before it merges again leaves the tables not current; one that rewrites them
 // unchanged keeps it. A unit's record is reused only with this run's
 // fingerprint and data digest (DataDigest: every brain value and the row pairing): units of
-// other brain data are scored again, even with sweep.json gone. Records of earlier versions,
+// other brain data are scored again, even with sweep.json gone. The caller hashes rows paired
+// as stored as such, ids or none; Config.SameData lets a run keep a folder's digest of the same
+// data hashed in another form (earlier versions hashed ids pairing rows as stored with them). Records of earlier versions,
 // without a digest, are reused only when sweep.json was written by such a version (no
 // records_digest) and holds this run's data digest, or none (a version before digests: then on
 // the fingerprint alone, as that version did, and the run says so); the run gives every shard's

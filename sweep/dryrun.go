@@ -80,14 +80,12 @@ func DryRun(c Config, scanValues bool) (*DryRunReport, error) {
 	mpath := filepath.Join(c.Dir, "sweep.json")
 	man := c.manifest()
 	if _, err := os.Stat(mpath); err == nil {
-		vouched, err := checkEarlier(mpath, &man)
+		vouched, err := checkEarlier(mpath, &man, c.SameData)
 		if err != nil {
 			return nil, err
 		}
 		c.legacy, c.legacyBy = vouched != "", vouched
-		if c.DataDigest == "" {
-			c.DataDigest = man.DataDigest
-		}
+		c.DataDigest = man.DataDigest
 		rep.Existing = true
 	}
 	// Run keeps an earlier run's metadata, and stops when it cannot read them (c is a copy:

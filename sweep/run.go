@@ -192,6 +192,11 @@ type Config struct {
 	Meta        Meta
 	Shard       Shard
 	Version     string
+	// SameData, if set, reports whether a data digest that the folder's sweep.json holds and
+	// DataDigest is not is of this run's data all the same, hashed in another form by an
+	// earlier version (ids pairing the rows as stored: the rows copied, with the pairing); the
+	// run then keeps the folder's digest, which its units' records carry. Called only then.
+	SameData func(digest string) bool
 	// Prepare, if set, transforms each activation matrix before scoring (e.g. selecting the
 	// rows matched by stimulus id). It must return a matrix with Rows rows. It runs on the
 	// prefetching goroutine, one unit ahead of scoring.
@@ -472,14 +477,14 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	man := c.manifest()
 	mpath := filepath.Join(c.Dir, "sweep.json")
-	vouched, err := checkEarlier(mpath, &man)
+	vouched, err := checkEarlier(mpath, &man, c.SameData)
 	if err != nil {
 		return nil, err
 	}
 	c.legacy, c.legacyBy = vouched != "", vouched
-	if c.DataDigest == "" {
-		c.DataDigest = man.DataDigest // an earlier run's, or none: the units carry the folder's
-	}
+	// this run's; or the folder's where this run computed none or SameData took it: the units
+	// carry the folder's
+	c.DataDigest = man.DataDigest
 	metaReplaced, err := c.Meta.keepEarlier(c.Dir)
 	if err != nil {
 		return nil, err
@@ -648,14 +653,15 @@ func optionDiffs(old, now *Manifest) []string {
 
 // checkEarlier refuses to mix this run's units with those of an earlier sweep in the same
 // folder (its sweep.json at mpath) of other brain data, options, model or layers; man is this
-// run's manifest, which keeps the earlier data digest when this run computed none. vouched
+// run's manifest, which keeps the earlier data digest when this run computed none, or when same
+// (Config.SameData; nil: none) says it is of this run's data hashed in another form. vouched
 // ("digest" or "fingerprint", "" for none) says that sweep.json was written by an earlier
 // version whose records may lack the data digest, for this run's brain data as far as it can
 // tell: its data digest is this run's, or it kept none (a version before digests, which reused
 // units on the fingerprint alone). A sweep.json of this version vouches for nothing: its
 // records all have the digest, and one without is not of its runs (the folder's sweep.json
 // removed, say).
-func checkEarlier(mpath string, man *Manifest) (vouched string, err error) {
+func checkEarlier(mpath string, man *Manifest, same func(string) bool) (vouched string, err error) {
 	if b, err := os.ReadFile(mpath); err == nil {
 		var old Manifest
 		if err := json.Unmarshal(b, &old); err == nil {
@@ -677,6 +683,9 @@ func checkEarlier(mpath string, man *Manifest) (vouched string, err error) {
 					mpath, what, old.Fingerprint, man.Fingerprint)
 			}
 			// Sweeps of earlier versions have no digest: only their fingerprint can be compared.
+			if old.DataDigest != "" && man.DataDigest != "" && old.DataDigest != man.DataDigest && same != nil && same(old.DataDigest) {
+				man.DataDigest = old.DataDigest
+			}
 			if old.DataDigest != "" && man.DataDigest != "" && old.DataDigest != man.DataDigest {
 				return "", fmt.Errorf("%s: holds a sweep of other brain data: same shape and options, but other values "+
 					"or another pairing of stimulus ids (data digest %s, this run %s); use another --out, or remove the whole folder %s "+

@@ -246,6 +246,11 @@ func runSweep(c *cli.Context) error {
 	var brainRows []int    // the brain file's rows in use, in order (nil: all, as stored)
 	var featureRows []int  // the activations' rows paired with them (nil: all, as stored)
 	sourceRows := y.m.Rows // the rows every activation matrix has as stored
+	// The data digest is of the rows paired, not of whether ids paired them: ids that pair every
+	// row as stored give the digest of a run without them, so that either reruns the other's
+	// folder. sameData takes the digest earlier versions gave the one sweep.json may hold.
+	var digest string
+	var sameData func(string) bool
 	if c.String("features-ids") != "" || len(c.StringSlice("brain-ids")) > 0 {
 		if c.String("features-ids") == "" || len(c.StringSlice("brain-ids")) == 0 {
 			return usageError("--features-ids and --brain-ids go together")
@@ -273,9 +278,17 @@ func runSweep(c *cli.Context) error {
 		if err := ym.CheckValuesRows(y.name(), mt.yRows, prec); err != nil {
 			return err
 		}
+		asStored := identityRows(mt.xRows, len(xIDs)) && identityRows(mt.yRows, ym.Rows)
+		if asStored {
+			digest = sweep.DataDigest(ym, nil) // as read, as a run without ids holds them
+		}
 		ym = subsetRows(ym, mt.yRows)
 		y.dropData() // the rows in use are copied: a joined or masked copy of all rows is not needed
 		brainRows, featureRows = mt.yRows, mt.xRows
+		if asStored {
+			copied := ym
+			sameData = func(d string) bool { return d == sweep.DataDigest(copied, featureRows) }
+		}
 		nx := len(xIDs)
 		sourceRows = nx
 		prepare = func(x engine.Matrix) engine.Matrix {
@@ -285,6 +298,25 @@ func runSweep(c *cli.Context) error {
 			return subsetRows(x, mt.xRows)
 		}
 	}
+	switch {
+	case digest != "": // ids pairing the rows as stored
+	case brainRows != nil: // other rows, or paired in another order
+		digest = sweep.DataDigest(ym, featureRows)
+	default:
+		digest = sweep.DataDigest(ym, nil)
+		stored := ym
+		sameData = func(d string) bool { // earlier versions' digest of ids that pair the rows as stored
+			all := make([]int, stored.Rows)
+			for i := range all {
+				all[i] = i
+			}
+			rowMajor := stored
+			if stored.ColMajor { // ids took a row-major copy
+				rowMajor = subsetRows(stored, all)
+			}
+			return d == sweep.DataDigest(rowMajor, all)
+		}
+	}
 	ym.Name = y.name() // the engine's input checks name the file
 	opts, err := modelOptions(c, y, y.m.Rows, brainRows)
 	if err != nil {
@@ -292,7 +324,7 @@ func runSweep(c *cli.Context) error {
 	}
 	cfg := sweep.Config{Dir: out, Plan: plan, Options: opts,
 		Brain: sweep.BrainInfo{Path: y.name(), Shape: y.shape, DType: y.dtype}, Rows: ym.Rows, Trailing: trailing,
-		Fingerprint: sweep.Fingerprint(ym, opts), DataDigest: sweep.DataDigest(ym, featureRows), Subject: c.String("subject"), FoldScheme: foldScheme(c), Meta: meta, Shard: shard, Version: version,
+		Fingerprint: sweep.Fingerprint(ym, opts), DataDigest: digest, SameData: sameData, Subject: c.String("subject"), FoldScheme: foldScheme(c), Meta: meta, Shard: shard, Version: version,
 		Prepare: prepare, SourceRows: sourceRows, BrainMask: c.StringSlice("brain-mask")}
 	if brainRows != nil {
 		cfg.IDs = &sweep.IDFiles{Features: c.String("features-ids"), Brain: c.StringSlice("brain-ids")}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -193,5 +194,131 @@ func TestRepeatedBrainIDsSayWhatToDo(t *testing.T) {
 	_, stderr, code = runCLI(t, "encode", "-x", xp, "-y", yp, "--features-ids", trials, "--brain-ids", ids, "-o", filepath.Join(dir, "b"))
 	if code != 1 || !strings.Contains(stderr, `id "img00" on line 16 repeats line 1`) || strings.Contains(stderr, "average") {
 		t.Errorf("repeated feature ids: exit %d, %q", code, stderr)
+	}
+}
+
+// TestSweepIDsAsStored: ids that pair every row as stored pair the rows a run without them does,
+// so either reruns the other's folder (the data digest was of whether ids were given: a rerun
+// with them was refused as other brain data); ids that pair rows in another order are still
+// another pairing. Folders of earlier versions, whose digest of such ids hashed the rows copied
+// (row-major) with the pairing, are reused with and without the ids and keep their digest. The
+// digests wanted are sweep.DataDigest of the values as written, row-major, or column-major for
+// the same values in a Fortran-order .npy (a run without ids holds them as read).
+func TestSweepIDsAsStored(t *testing.T) {
+	keepFlagDefaults(t)
+	const n, m = 30, 3
+	dir := t.TempDir()
+	xp, yp := writeStudy(t, dir, n, 4, m)
+	acts := twoLayers(t, dir, xp)
+	values := readNPY(t, yp).F64
+	colMajor := make([]float64, n*m)
+	for i := range n {
+		for j := range m {
+			colMajor[j*n+i] = values[i*m+j]
+		}
+	}
+	fortran := filepath.Join(dir, "fortran.npy")
+	must(t, array.WriteNPY(fortran, []int{n, m}, colMajor))
+	b, err := os.ReadFile(fortran)
+	must(t, err)
+	header := strings.Replace(string(b[:128]), "'fortran_order': False,", "'fortran_order': True, ", 1)
+	must(t, os.WriteFile(fortran, append([]byte(header), b[128:]...), 0o644))
+	if a := readNPY(t, fortran); !a.Fortran || a.F64[1] != values[m] {
+		t.Fatalf("the fixture is not the brain data in Fortran order: %v", a.Fortran)
+	}
+
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("img%02d", i)
+	}
+	idsPath := writeText(t, dir, "ids.txt", strings.Join(names, "\n")+"\n")
+	// the features' rows 0 and 1 are of img01 and img00: brain row 0 pairs with feature row 1
+	names[0], names[1] = names[1], names[0]
+	swappedPath := writeText(t, dir, "swapped.txt", strings.Join(names, "\n")+"\n")
+	asStored := make([]int, n)
+	for i := range asStored {
+		asStored[i] = i
+	}
+	rowMajor := engine.NewMatrix64(n, m, values)
+	// earlier versions' digest of ids that pair the rows as stored: the rows copied row-major
+	legacyDigest := sweep.DataDigest(rowMajor, asStored)
+
+	digestOf := func(sw string) string {
+		t.Helper()
+		return get(t, readJSON(t, filepath.Join(sw, "sweep.json")), "data_digest").(string)
+	}
+	sweepRun := func(sw, brain string, extra ...string) string {
+		t.Helper()
+		return mustRun(t, append([]string{"sweep", "--features", acts, "-y", brain, "--out", sw}, extra...)...)
+	}
+	withIDs := []string{"--features-ids", idsPath, "--brain-ids", idsPath}
+	reordered := []string{"--features-ids", swappedPath, "--brain-ids", idsPath}
+	for _, c := range []struct {
+		name, brain string
+		want        string // the digest of the data as read
+	}{
+		{"row-major", yp, sweep.DataDigest(rowMajor, nil)},
+		{"column-major", fortran, sweep.DataDigest(engine.Matrix{Rows: n, Cols: m, F64: colMajor, ColMajor: true}, nil)},
+	} {
+		reused := func(what, out string) {
+			t.Helper()
+			if !strings.Contains(out, "scored 0, reused 2 already done") {
+				t.Errorf("%s, %s: not reused:\n%s", c.name, what, out)
+			}
+		}
+		dryRun := func(what, sw string, extra ...string) {
+			t.Helper()
+			if out := sweepRun(sw, c.brain, append([]string{"--dry-run"}, extra...)...); !strings.Contains(out, "2 done, 0 to score") {
+				t.Errorf("%s, %s: the dry run would score again:\n%s", c.name, what, out)
+			}
+		}
+		plain := filepath.Join(dir, c.name+"-plain")
+		sweepRun(plain, c.brain)
+		dryRun("without ids, then with ids pairing the rows as stored", plain, withIDs...)
+		reused("without ids, then with ids pairing the rows as stored", sweepRun(plain, c.brain, withIDs...))
+		if got := digestOf(plain); got != c.want {
+			t.Errorf("%s: data digest %s, want %s", c.name, got, c.want)
+		}
+		wantError(t, 1, "holds a sweep of other brain data: same shape and options, but other values or another pairing of stimulus ids",
+			append([]string{"sweep", "--features", acts, "-y", c.brain, "--out", plain}, reordered...)...)
+
+		paired := filepath.Join(dir, c.name+"-ids")
+		sweepRun(paired, c.brain, withIDs...)
+		if got := digestOf(paired); got != c.want {
+			t.Errorf("%s: data digest of ids pairing the rows as stored %s, want %s (as without ids)", c.name, got, c.want)
+		}
+		reused("with ids pairing the rows as stored, then without", sweepRun(paired, c.brain))
+
+		// an earlier version's folder of the ids: its sweep.json and unit records hold the
+		// digest of the rows copied with their pairing
+		legacy := filepath.Join(dir, c.name+"-legacy")
+		sweepRun(legacy, c.brain, withIDs...)
+		replaced := 0
+		must(t, filepath.Walk(legacy, func(p string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() || filepath.Ext(p) != ".json" {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if s := string(b); strings.Contains(s, `"data_digest": "`+c.want+`"`) {
+				replaced++
+				return os.WriteFile(p, []byte(strings.ReplaceAll(s, c.want, legacyDigest)), 0o644)
+			}
+			return nil
+		}))
+		if replaced != 3 { // sweep.json and the two units' records
+			t.Fatalf("%s: the digest replaced in %d files, want 3", c.name, replaced)
+		}
+		dryRun("an earlier version's folder of ids, rerun with them", legacy, withIDs...)
+		dryRun("an earlier version's folder of ids, rerun without them", legacy)
+		reused("an earlier version's folder of ids, rerun with them", sweepRun(legacy, c.brain, withIDs...))
+		reused("an earlier version's folder of ids, rerun without them", sweepRun(legacy, c.brain))
+		if got := digestOf(legacy); got != legacyDigest {
+			t.Errorf("%s: an earlier version's folder: data digest %s, want its own %s kept", c.name, got, legacyDigest)
+		}
+		wantError(t, 1, "holds a sweep of other brain data: same shape and options, but other values or another pairing of stimulus ids",
+			append([]string{"sweep", "--features", acts, "-y", c.brain, "--out", legacy}, reordered...)...)
 	}
 }
