@@ -40,8 +40,8 @@ func init() {
 			"                            (--brain averaged.npy --brain-ids averaged_ids.txt); not with\n" +
 			"                            --no-averaged\n" +
 			"  ceiling.json              inputs, method, repeat counts, summary statistics\n" +
-			"  ceiling.nii.gz, ncsnr.nii.gz (or .mgz, .dscalar.nii)   for NIfTI, MGH, CIFTI or GIFTI trials:\n" +
-			"                            the same in their space\n" +
+			"  ceiling.nii.gz, ncsnr.nii.gz (or .mgz, .dscalar.nii, .func.gii)   for NIfTI, MGH, CIFTI\n" +
+			"                            or GIFTI trials: the same in their space\n" +
 			"With --brain-mask only the masked targets are used: the outputs hold NaN elsewhere, and\n" +
 			"averaged.npy holds the masked targets only (give encode and sweep the same --brain-mask).\n" +
 			"Several --brain files (the same targets) are read as one, their trials one after another, as\n" +

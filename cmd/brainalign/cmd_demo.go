@@ -27,7 +27,11 @@ func init() {
 			"fMRI-like targets each driven by a planted layer (deeper with distance from V1), with a\n" +
 			"share of pure-noise targets. Every layer of the trained model is scored against one\n" +
 			"subject's targets, and a table shows, per layer, the mean score, the share of targets it\n" +
-			"explains best and the time taken; then whether the planted best layers were recovered.",
+			"explains best and the time taken; then whether the planted best layers were recovered.\n" +
+			"Then (unless --no-study) a 3-subject study with fMRI and MEG over 6 training checkpoints\n" +
+			"is swept and analysed as spatial, temporal, halftime and ceiling would (into --study-out,\n" +
+			"or a new temporary folder that is kept): recovered against planted values, with the paths\n" +
+			"of the figures.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "size", Value: "demo", Usage: "study size: demo (seconds) or study (minutes; 2000 images, 10k targets)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed of the synthetic study"},

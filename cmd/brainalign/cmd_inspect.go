@@ -41,6 +41,8 @@ func init() {
 			"  a folder holding sweeps    one line per sweep (units with a record, merged or not; from the\n" +
 			"                             files' names alone, for many sweeps)\n" +
 			"  a model's activations      the checkpoints and layers `brainalign sweep` would find\n" +
+			"  a results folder           of encode, predict, ceiling, spatial, rank, ...: the command\n" +
+			"                             that wrote it, its version and date, and its arrays' shapes\n" +
 			"Without --values only headers are read: a compressed file damaged past its header\n" +
 			"(.nii.gz, .mgz, a deflated .npz member) is found by --values, which then exits 1.\n" +
 			"Nothing is written.",

@@ -33,7 +33,9 @@ func init() {
 			"  with --trials K: fmri/sub-NN/trials.npy, trial_ids.txt   K trials per image (K sessions)\n" +
 			"                   that average to brain.npy; fmri/trial_sessions.npy, and the planted\n" +
 			"                   noise ceiling of brain.npy, fmri/truth_ceiling.npy (for brainalign ceiling)\n" +
-			"  commands.sh                      the sweep and metric commands that analyse it",
+			"  commands.sh                      the sweep and metric commands that analyse it, into\n" +
+			"                                   ./results (R=DIR sh commands.sh: into DIR), with the\n" +
+			"                                   binary that wrote it (BRAINALIGN=PATH: another)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.StringFlag{Name: "size", Value: "small", Usage: "small (seconds to sweep), demo, or study (minutes to hours on a CPU)"},
