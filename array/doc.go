@@ -8,7 +8,7 @@
 // library, each named by its path like an .npz member).
 //
 // Everything is written on the standard library: general-purpose readers decode element by
-// element through reflection and run at a few MB/s to a few hundred MB/s (DESIGN.md §7), while
+// element through reflection and run at a few MB/s to a few hundred MB/s (docs/design.md §7), while
 // activation and brain matrices run to tens of gigabytes.
 //
 // # Memory maps

@@ -1,7 +1,7 @@
 // Package engine describes a brain-encoding problem and its result independently of the device
 // that solves it, and defines the small interface an engine implements.
 //
-// The computation (see DESIGN.md §2) is ridge regression from model activations X (n x d) to
+// The computation (see docs/design.md §2) is ridge regression from model activations X (n x d) to
 // brain targets Y (n x m) over a grid of penalties, with the penalty chosen per target by an inner
 // cross-validation inside each outer training fold, and each target scored by the Pearson r
 // between prediction and measurement on the held-out fold. scikit-learn's

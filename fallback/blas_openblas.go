@@ -30,7 +30,7 @@ func dsyevd(_ context.Context, n int, a, w []float64) error {
 	if !lapacke.Dsyevd('V', 'U', n, a, n, w, work, -1, iwork, -1) {
 		return fmt.Errorf("dsyevd workspace query failed for n=%d", n)
 	}
-	// The query can round lwork too small at large n (DESIGN §7): take the documented minimum.
+	// The query can round lwork too small at large n (docs/design.md §7): take the documented minimum.
 	lwork := max(int(work[0]), 1+6*n+2*n*n)
 	liwork := max(int(iwork[0]), 3+5*n)
 	work = make([]float64, lwork)

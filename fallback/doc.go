@@ -1,4 +1,4 @@
-// Package fallback is the CPU engine: the algorithm of DESIGN.md §2, float32 and float64, on all
+// Package fallback is the CPU engine: the algorithm of docs/design.md §2, float32 and float64, on all
 // cores. It runs anywhere: the default build is pure Go (no cgo), its products on internal/gemm
 // (Go assembly) and its eigendecompositions on internal/eigen. Built with the `openblas` tag, the
 // same code runs its products on OpenBLAS and its eigendecompositions on LAPACKE's dsyevd

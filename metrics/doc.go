@@ -1,5 +1,5 @@
 // Package metrics turns per-layer encoding scores into the study's metrics
-// (DESIGN.md §4). Arrays are flat, row-major []float64 with their shape
+// (docs/design.md §4). Arrays are flat, row-major []float64 with their shape
 // passed alongside, the layout of a C-order NumPy array; layer x target and
 // layer x channel x time tables are reduced with gorgonia.org/tensor.
 //

@@ -257,7 +257,7 @@ type Mask struct {
 	FDR         float64 `json:"fdr"`
 }
 
-// SignificanceMask tests every target's score against 0 across replicates (DESIGN §4: a
+// SignificanceMask tests every target's score against 0 across replicates (docs/design.md §4: a
 // one-sample t-test, Benjamini-Hochberg FDR) and keeps targets significant and positive. The
 // score tested is the mean over layers, which involves no selection (the best layer's score,
 // chosen on the same data, would be biased upwards for noise targets).
@@ -997,7 +997,7 @@ func CheckWindows(times []float64, ws []metrics.Window) error {
 	return nil
 }
 
-// Temporal computes the temporal score (DESIGN §4) of the subject-mean scores, the best layer
+// Temporal computes the temporal score (docs/design.md §4) of the subject-mean scores, the best layer
 // per time window, and each subject's own temporal score.
 func Temporal(g []*Sweep, o TemporalOptions) (*TemporalResult, error) {
 	if err := CheckGroup(g); err != nil {

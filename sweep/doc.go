@@ -1,7 +1,7 @@
 // Package sweep scores one brain dataset against many activation matrices (the layers of a
 // checkpoint, and the checkpoints of a training run), writes every finished unit atomically so
 // that an interrupted or sharded run resumes where it stopped, merges the units into tables, and
-// computes the study's metrics (DESIGN.md §4, package metrics) from the saved tables, so no
+// computes the study's metrics (docs/design.md §4, package metrics) from the saved tables, so no
 // metric ever needs the fits recomputed.
 //
 // # Units and how they are found

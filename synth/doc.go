@@ -1,6 +1,6 @@
 // Package synth generates a synthetic brain-encoding study with planted truth: the activations
 // of a layered vision model (optionally over training checkpoints), fMRI and MEG responses of
-// several subjects to the same images, and the answers the metrics of DESIGN §4 should recover.
+// several subjects to the same images, and the answers the metrics of docs/design.md §4 should recover.
 // `brainalign demo` runs on it, and tests use it to check that the metrics find what was planted.
 // Everything is deterministic given Config.Seed (math/rand/v2 PCG, one independent stream per
 // component), and nothing here touches files.
@@ -64,7 +64,7 @@
 //
 // Truth gives, per target, the driving layer, its relative depth k/(L-1), rho and the noise mask;
 // for fMRI the template distance from V1 and SpatialR (Pearson r of depth vs distance over signal
-// targets; about 0.95 in Demo); for MEG TMax per layer (DESIGN §4's rule applied to the
+// targets; about 0.95 in Demo); for MEG TMax per layer (docs/design.md §4's rule applied to the
 // channel-mean population score of the trained model) and TemporalR (about 0.97 in Demo); per
 // layer the amplitude midpoints and half-times; and the half-time of any set of targets
 // (FMRIHalfTime, MEGHalfTime; ROIHalfTime per ROI): the step h at which their mean popR,

@@ -496,7 +496,7 @@ func TestTemporal(t *testing.T) {
 	}
 }
 
-// empiricalHalfTime is DESIGN §4's rule: the first step at which f reaches half its final
+// empiricalHalfTime is docs/design.md §4's rule: the first step at which f reaches half its final
 // value, interpolated linearly in log(step).
 func empiricalHalfTime(steps, f []float64) float64 {
 	half := f[len(f)-1] / 2

@@ -44,7 +44,7 @@ type MEGTruth struct {
 	Signal       []float64 // population r with the driving latent: SignalMax * Gain[c] * Envelope(t)
 	NoiseChannel []bool    // per channel
 	Gain         []float64 // per channel; 0 for noise channels
-	// TMax[l] is the planted T_max of layer l: DESIGN §4's rule (mean of the times where the
+	// TMax[l] is the planted T_max of layer l: docs/design.md §4's rule (mean of the times where the
 	// channel-mean population score, normalised by its maximum over time, is >= 0.95) applied to
 	// population scores of the trained model. TemporalR is the Pearson r between layer index and
 	// TMax, the planted temporal score.

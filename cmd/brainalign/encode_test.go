@@ -143,7 +143,7 @@ func TestEncodeSaysDroppedDirections(t *testing.T) {
 	}
 }
 
-// TestEncodeBadInput: every bad input of DESIGN §5 gets a one-line error naming the file and the
+// TestEncodeBadInput: every bad input of docs/design.md §5 gets a one-line error naming the file and the
 // problem, a non-zero exit, and no output directory (nor staging leftovers).
 func TestEncodeBadInput(t *testing.T) {
 	dir := t.TempDir()

@@ -224,7 +224,7 @@ func keepFigure(w io.Writer, files []string, name string, err error) []string {
 }
 
 // droppedNote says that directions of the activations were dropped as numerically zero (at most
-// most in a training fold), and why that may be: DESIGN §2's "drop ... and say so". With more
+// most in a training fold), and why that may be: docs/design.md §2's "drop ... and say so". With more
 // features than training images the rank is bounded by the images, so only dependent images
 // (the same image twice) lower it; otherwise dependent or constant features do too, and
 // features of very different scales unless they were standardised.

@@ -15,7 +15,7 @@ import (
 	"github.com/brainalign/brainalign/engine"
 )
 
-// The workloads of DESIGN.md §2 / issue 3, 5 outer folds, 9 penalties, exact LOO:
+// The workloads of docs/design.md §2 / issue 3, 5 outer folds, 9 penalties, exact LOO:
 //   W1 (fMRI-like): n = 10000 images, d = 4096 features, m = 100000 targets;
 //   W2 (MEG-like):  n = 22448 images, d = 4096 features, m = 271 x 106 = 28726 targets.
 // Each op is one Score (Y resident, uploaded by Open outside the timer). Metrics: TFLOP/s of the

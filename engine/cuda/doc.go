@@ -1,4 +1,4 @@
-// Package cuda is the CUDA engine: the algorithm of DESIGN.md §2 (the same as the CPU engine in
+// Package cuda is the CUDA engine: the algorithm of docs/design.md §2 (the same as the CPU engine in
 // package fallback, stage by stage) on an NVIDIA GPU, registered as engine kind "cuda" ("cuda:N"
 // for device N).
 //

@@ -15,7 +15,7 @@ import (
 	"github.com/brainalign/brainalign/engine"
 )
 
-// Tolerances of the parity cases against scikit-learn (DESIGN.md §2).
+// Tolerances of the parity cases against scikit-learn (docs/design.md §2).
 const (
 	// Tol64 bounds |r - r_sklearn| (scores and fold scores) with all-float64 arithmetic, where
 	// the chosen penalties must be identical.

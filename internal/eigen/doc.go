@@ -39,8 +39,10 @@
 //	256    0.055-0.091      0.011        0.009         0.007-0.011
 //	512    1.54-1.55        0.050        0.040-0.048   0.035-0.046  0.037
 //	1024   11.9             0.26         0.20-0.24     0.16-0.18    0.15
-//	2048   ~98 (DESIGN §7)  1.9-2.0      1.06-1.24     0.88-0.99    0.94-0.96
-//	4096   945 (DESIGN §7)  16.2-16.8    8.1-8.7       6.9-7.9      7.0-7.5
+//	2048   ~98 (*)          1.9-2.0      1.06-1.24     0.88-0.99    0.94-0.96
+//	4096   945 (*)          16.2-16.8    8.1-8.7       6.9-7.9      7.0-7.5
+//
+// (*) docs/design.md §7.
 //
 // OpenBLAS's dsyevd is BenchmarkSym/dsyevd (openblas build), measured in the same runs. Where the
 // 7 s at 4096 go (BenchmarkStages): tridiagonalisation 4.2 s (its matrix-vector products, at the
