@@ -12,13 +12,15 @@ import (
 	"github.com/brainalign/brainalign/engine"
 )
 
-// Array is an n-d array read from a file. Exactly one of F32, F64, I64 is set (non-nil, also when
-// the array is empty). Which one is not always the stored dtype's: .npy, .npz and safetensors
-// integers are in I64 but for a uint64 array holding a value above the int64 range (in F64), and
-// the other formats read integers as floats.
+// Array is an n-d array read from a file. Its data is in one of F32, F64, I64, or, for
+// integers of 8 to 32 bits and bools read from .npy, .npz and safetensors files, kept as stored
+// (none of the three set): read integers of any dtype through Ints, and data through Matrix, which
+// converts integers as the other formats' readers do. Which one is not always the stored dtype's:
+// int64 and uint64 arrays are in I64 but for a uint64 array holding a value above the int64 range
+// (in F64), and the other formats (NIfTI, MGH, HDF5, ...) read integers as floats.
 //
-// When the array was memory-mapped (see the package documentation) the slices alias a read-only
-// map: do not write to them, and do not use them after Close.
+// When the array was memory-mapped (see the package documentation) its data aliases a read-only
+// map: do not write to it (nor to what Ints returns), and do not use it after Close.
 type Array struct {
 	Name    string // the file path for .npy; the member/tensor name for .npz and safetensors
 	Shape   []int
@@ -31,7 +33,10 @@ type Array struct {
 	// voxels or vertices, for writing results over them (WriteVolume).
 	Geometry *Geometry
 
-	m *mapping // the map the slices alias, nil when they own their memory
+	// ints is integer or bool data of 8 to 32 bits as stored, in host byte order: a []int8,
+	// []uint8, []int16, []uint16, []int32, []uint32 or bools; nil when F32, F64 or I64 is set.
+	ints any
+	m    *mapping // the map the slices alias, nil when they own their memory
 }
 
 // Close releases the array's memory map, if any, and clears its data slices. It is safe to call
@@ -43,7 +48,7 @@ func (a *Array) Close() error {
 	}
 	m := a.m
 	a.m = nil
-	a.F32, a.F64, a.I64 = nil, nil, nil
+	a.F32, a.F64, a.I64, a.ints = nil, nil, nil, nil
 	return m.release()
 }
 
@@ -68,47 +73,210 @@ func (a *Array) Size() int {
 // gives ColMajor=true), so the matrix aliases any memory map and must not outlive Close.
 // Fortran data with more than two dimensions is copied into C order, because the columns are the
 // trailing axes flattened in C order (element (i,j,k) is column j*Shape[2]+k).
-// Integer, bool, 0-d and empty arrays are errors.
+//
+// Integers are converted into a matrix of its own memory, as the NIfTI, MGH and HDF5 readers
+// convert them and NumPy's astype gives them: 8- and 16-bit integers to float32 (exact), 32- and
+// 64-bit ones to float64 (exact up to 2^53, rounded to nearest beyond). The conversion is the one
+// copy made (already in C order for Fortran data of more than two dimensions): an int16 array
+// takes its stored size plus its float32 copy. Bool, 0-d and empty arrays are errors.
 func (a *Array) Matrix() (engine.Matrix, error) {
 	if a == nil {
 		return engine.Matrix{}, errors.New("array: Matrix of a nil *Array")
 	}
-	if a.F32 == nil && a.F64 == nil {
-		if a.I64 != nil {
-			return engine.Matrix{}, fmt.Errorf("%s: %s data, want float16, bfloat16, float32 or float64 (convert it first, as numpy's a.astype(np.float32))", a.Name, a.DType)
-		}
+	if _, ok := a.ints.(bools); ok {
+		return engine.Matrix{}, fmt.Errorf("%s: %s data (true/false), want numbers (convert it first, as numpy's a.astype(np.float32), if 0 and 1 are meant)", a.Name, a.DType)
+	}
+	n := a.Size()
+	have := len(a.F32) + len(a.F64) + len(a.I64) + intsLen(a.ints)
+	if a.F32 == nil && a.F64 == nil && a.I64 == nil && a.ints == nil {
 		return engine.Matrix{}, fmt.Errorf("%s: array has no data (closed?)", a.Name)
 	}
 	if len(a.Shape) == 0 {
 		return engine.Matrix{}, fmt.Errorf("%s: 0-d array (a scalar), want at least one dimension", a.Name)
 	}
-	n := a.Size()
 	if n == 0 {
 		return engine.Matrix{}, fmt.Errorf("%s: empty array (shape %s)", a.Name, ShapeString(a.Shape))
 	}
-	if have := len(a.F32) + len(a.F64); have != n {
+	if have != n {
 		return engine.Matrix{}, fmt.Errorf("%s: %d values for shape %s", a.Name, have, ShapeString(a.Shape))
 	}
 	rows := a.Shape[0]
-	m := engine.Matrix{Rows: rows, Cols: n / rows, F32: a.F32, F64: a.F64}
+	m := engine.Matrix{Rows: rows, Cols: n / rows, ColMajor: a.Fortran && len(a.Shape) == 2}
+	toC := a.Fortran && len(a.Shape) > 2
 	switch {
-	case !a.Fortran || len(a.Shape) == 1:
-	case len(a.Shape) == 2:
-		m.ColMajor = true
 	case a.F32 != nil:
-		m.F32 = fortranToC(a.F32, a.Shape)
+		m.F32 = a.F32
+		if toC {
+			m.F32 = fortranToC(a.F32, a.Shape)
+		}
+	case a.F64 != nil:
+		m.F64 = a.F64
+		if toC {
+			m.F64 = fortranToC(a.F64, a.Shape)
+		}
+	case a.I64 != nil:
+		m.F64 = converted[float64](a.I64, a.Shape, toC)
 	default:
-		m.F64 = fortranToC(a.F64, a.Shape)
+		switch s := a.ints.(type) {
+		case []int8:
+			m.F32 = converted[float32](s, a.Shape, toC)
+		case []uint8:
+			m.F32 = converted[float32](s, a.Shape, toC)
+		case []int16:
+			m.F32 = converted[float32](s, a.Shape, toC)
+		case []uint16:
+			m.F32 = converted[float32](s, a.Shape, toC)
+		case []int32:
+			m.F64 = converted[float64](s, a.Shape, toC)
+		case []uint32:
+			m.F64 = converted[float64](s, a.Shape, toC)
+		default:
+			return engine.Matrix{}, fmt.Errorf("%s: internal error: integer data of %T", a.Name, a.ints)
+		}
 	}
 	return m, nil
 }
 
+// converted copies integers into a new slice of floats, from Fortran into C order when toC.
+func converted[D float32 | float64, S integer](src []S, shape []int, toC bool) []D {
+	if toC {
+		return fortranToCAs[D](src, shape)
+	}
+	dst := make([]D, len(src))
+	for i, v := range src {
+		dst[i] = D(v)
+	}
+	return dst
+}
+
+// intsLen is the number of elements of integer data as stored (Array.ints).
+func intsLen(ints any) int {
+	switch s := ints.(type) {
+	case []int8:
+		return len(s)
+	case []uint8:
+		return len(s)
+	case []int16:
+		return len(s)
+	case []uint16:
+		return len(s)
+	case []int32:
+		return len(s)
+	case []uint32:
+		return len(s)
+	case bools:
+		return len(s)
+	}
+	return 0
+}
+
+// Ints returns integer data as int64, the values the file stores (bools as 0 and 1): I64 itself
+// when set (do not write to it: it may alias a memory map), else a new slice of the integers as
+// stored. It returns nil for floating-point data, a uint64 array above the int64 range among them
+// (read as float64). It is meant for labels, ids and masks: brain data or activations stored as
+// integers are read through Matrix, which does not widen them to 8 bytes an element.
+func (a *Array) Ints() []int64 {
+	if a == nil {
+		return nil
+	}
+	if a.I64 != nil {
+		return a.I64
+	}
+	switch s := a.ints.(type) {
+	case []int8:
+		return widened(s)
+	case []uint8:
+		return widened(s)
+	case []int16:
+		return widened(s)
+	case []uint16:
+		return widened(s)
+	case []int32:
+		return widened(s)
+	case []uint32:
+		return widened(s)
+	case bools:
+		out := make([]int64, len(s))
+		for i, v := range s {
+			if v != 0 {
+				out[i] = 1
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func widened[S integer](src []S) []int64 {
+	out := make([]int64, len(src))
+	for i, v := range src {
+		out[i] = int64(v)
+	}
+	return out
+}
+
+// Float64s copies the values of elements from, from+1, ... (in the order stored) into dst as
+// float64, as many as dst holds or the array has from there, and returns how many it copied:
+// floats as they are, integers converted (bools as 0 and 1). It reads an array of any dtype in
+// pieces of the caller's size (inspect's summary of the values, a mask), without a converted copy
+// of the whole.
+func (a *Array) Float64s(from int, dst []float64) int {
+	if a == nil {
+		return 0
+	}
+	switch {
+	case a.F32 != nil:
+		return copyFloats(dst, a.F32, from)
+	case a.F64 != nil:
+		return copy(dst, a.F64[min(from, len(a.F64)):])
+	case a.I64 != nil:
+		return copyFloats(dst, a.I64, from)
+	}
+	switch s := a.ints.(type) {
+	case []int8:
+		return copyFloats(dst, s, from)
+	case []uint8:
+		return copyFloats(dst, s, from)
+	case []int16:
+		return copyFloats(dst, s, from)
+	case []uint16:
+		return copyFloats(dst, s, from)
+	case []int32:
+		return copyFloats(dst, s, from)
+	case []uint32:
+		return copyFloats(dst, s, from)
+	case bools:
+		s = s[min(from, len(s)):]
+		n := min(len(dst), len(s))
+		for i, v := range s[:n] {
+			dst[i] = 0
+			if v != 0 {
+				dst[i] = 1
+			}
+		}
+		return n
+	}
+	return 0
+}
+
+func copyFloats[S float32 | integer](dst []float64, src []S, from int) int {
+	src = src[min(from, len(src)):]
+	n := min(len(dst), len(src))
+	for i, v := range src[:n] {
+		dst[i] = float64(v)
+	}
+	return n
+}
+
 // fortranToC copies column-major data of the given shape into a row-major rows x cols matrix
 // whose columns are the trailing axes flattened in C order.
-func fortranToC[T any](src []T, shape []int) []T {
+func fortranToC[T float32 | float64](src []T, shape []int) []T { return fortranToCAs[T](src, shape) }
+
+// fortranToCAs is fortranToC converting each element to D on the way.
+func fortranToCAs[D float32 | float64, S float32 | float64 | integer](src []S, shape []int) []D {
 	rows, trail := shape[0], shape[1:]
 	cols := len(src) / rows
-	dst := make([]T, len(src))
+	dst := make([]D, len(src))
 	// Walk the trailing index in Fortran order (first axis fastest), which is the order of the
 	// source columns, and keep c, its C-order column number, up to date.
 	cstride := make([]int, len(trail))
@@ -121,7 +289,7 @@ func fortranToC[T any](src []T, shape []int) []T {
 	c := 0
 	for q := 0; q < cols; q++ {
 		for i, v := range src[q*rows : (q+1)*rows] {
-			dst[i*cols+c] = v
+			dst[i*cols+c] = D(v)
 		}
 		for k := range trail {
 			idx[k]++

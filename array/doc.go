@@ -13,21 +13,28 @@
 //
 // # Memory maps
 //
-// Little-endian float32, float64 and int64 data whose offset in the file is a multiple of the
-// element size is not copied: the file is memory-mapped read-only and Array.F32, F64 or I64 alias
-// the map. Such arrays must not be written to (the pages are read-only: a write kills the
-// process) and their data lives until Close, after which it must not be used, including through
-// an engine.Matrix made from the array. Truncating the file while it is mapped also kills the
-// process (SIGBUS): do not rewrite a file in place while it is being read; atomic writers, like
-// the ones here, replace it instead. On systems without mmap (build tag !unix), or where mapping
-// fails, the file is read into memory instead and the same rules apply minus the crashes.
+// Little-endian float32, float64 and integer data (int64, uint64 within the int64 range, and the
+// integers and bools of 8 to 32 bits) whose offset in the file is a multiple of the element size
+// is not copied: the file is memory-mapped read-only and Array.F32, F64 or I64, or the integers
+// kept as stored, alias the map. Such arrays must not be written to (the pages are read-only: a
+// write kills the process) and their data lives until Close, after which it must not be used,
+// including through an engine.Matrix made from the array. Truncating the file while it is mapped
+// also kills the process (SIGBUS): do not rewrite a file in place while it is being read; atomic
+// writers, like the ones here, replace it instead. On systems without mmap (build tag !unix), or
+// where mapping fails, the file is read into memory instead and the same rules apply minus the
+// crashes.
 //
 // Every other case is converted with one copy straight from the map: big-endian data (">f4",
-// ">f8", ">i8", ...), data at an unaligned offset, float16 and bfloat16 (converted exactly to
-// float32, subnormals, infinities and NaN payloads included), and all integer and bool types
-// (converted to int64; a uint64 array holding a value above the int64 range, which no int64
-// holds, is read as float64, as NumPy's astype(np.float64) gives it: rounded to nearest, exact
-// below 2^53).
+// ">f8", ">i2", ...) and data at an unaligned offset (into host order, integers keeping their
+// width), float16 and bfloat16 (converted exactly to float32, subnormals, infinities and NaN
+// payloads included), and uint64 (to int64; a uint64 array holding a value above the int64
+// range, which no int64 holds, is read as float64, as NumPy's astype(np.float64) gives it:
+// rounded to nearest, exact below 2^53).
+//
+// Integers of 8 to 32 bits stay as narrow as stored, so that brain data saved as int16 (NSD's
+// betas) take their file's size, not four times it: Array.Ints widens them to int64 for labels
+// and ids, and Array.Matrix converts them for data, as the NIfTI, MGH and HDF5 readers do
+// (float32 for 8- and 16-bit integers, float64 for wider ones), the one copy it makes.
 //
 // The members of an .npz bundle that are stored without compression are mapped in place like a
 // .npy file; numpy's savez does not align them, so they are usually copied, while WriteNPZ pads

@@ -108,9 +108,12 @@ func (t dtype) order() binary.ByteOrder {
 func (t dtype) native() bool { return t.size == 1 || t.big != hostLE }
 
 // fill sets a's data from raw, exactly n elements of t. Native, aligned float32, float64 and
-// int64 data aliases raw and takes a reference on m (which may be nil for ordinary memory);
-// everything else is converted with one copy: integers and bools to int64, but a uint64 array
-// holding a value above the int64 range to float64.
+// 64-bit integer data aliases raw and takes a reference on m (which may be nil for ordinary
+// memory), as do native, aligned integers and bools of 8 to 32 bits, which are kept as stored
+// (Array.Ints and Matrix convert them when asked): an int16 array of brain data then takes the
+// file's pages, not four times their size widened to int64. Everything else is converted with one
+// copy: uint64 to int64 (the same bits), or, for a uint64 array holding a value above the int64
+// range, to float64; big-endian or unaligned narrow integers to an aligned copy in host order.
 func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 	if len(raw) != n*t.size {
 		return fmt.Errorf("internal error: %d bytes for %d elements of %s", len(raw), n, t.name)
@@ -131,11 +134,7 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 		dst := make([]float32, n)
 		copy(bytesOf(dst), raw)
 		if !t.native() {
-			// Swap in place: one pass over memory, no bounds checks against raw.
-			u := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(dst))), n)
-			for i, v := range u {
-				u[i] = bits.ReverseBytes32(v)
-			}
+			swapBytes(bytesOf(dst), 4)
 		}
 		a.F32 = dst
 	case t.kind == 'f' && t.size == 8:
@@ -147,7 +146,7 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 		dst := make([]float64, n)
 		copy(bytesOf(dst), raw)
 		if !t.native() {
-			swap64(unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(dst))), n))
+			swapBytes(bytesOf(dst), 8)
 		}
 		a.F64 = dst
 	case t.kind == 'f' && t.size == 2:
@@ -163,18 +162,6 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 			dst[i] = math.Float32frombits(uint32(bo.Uint16(raw[2*i:])) << 16)
 		}
 		a.F32 = dst
-	case t.kind == 'i' && t.size == 8:
-		if inPlace {
-			a.I64 = unsafe.Slice((*int64)(p), n)
-			a.m = m.retain()
-			return nil
-		}
-		dst := make([]int64, n)
-		copy(bytesOf(dst), raw)
-		if !t.native() {
-			swap64(unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(dst))), n))
-		}
-		a.I64 = dst
 	case t.kind == 'u' && t.size == 8 && !fitsInt64(raw, bo):
 		// No int64 holds the array: read it as NumPy's astype(np.float64) does (rounded to
 		// nearest, exact below 2^53), as the HDF5 and NIfTI readers read every uint64.
@@ -183,14 +170,49 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 			dst[i] = float64(bo.Uint64(raw[8*i:]))
 		}
 		a.F64 = dst
+	case t.size == 8: // int64, and uint64 within the int64 range: the same bits
+		a.I64 = stored[int64](a, raw, n, inPlace, m, t.native())
+	case t.kind == 'b':
+		a.ints = bools(stored[uint8](a, raw, n, inPlace, m, true))
+	case t.kind == 'i' && t.size == 1:
+		a.ints = stored[int8](a, raw, n, inPlace, m, true)
+	case t.kind == 'u' && t.size == 1:
+		a.ints = stored[uint8](a, raw, n, inPlace, m, true)
+	case t.kind == 'i' && t.size == 2:
+		a.ints = stored[int16](a, raw, n, inPlace, m, t.native())
+	case t.kind == 'u' && t.size == 2:
+		a.ints = stored[uint16](a, raw, n, inPlace, m, t.native())
+	case t.kind == 'i' && t.size == 4:
+		a.ints = stored[int32](a, raw, n, inPlace, m, t.native())
+	case t.kind == 'u' && t.size == 4:
+		a.ints = stored[uint32](a, raw, n, inPlace, m, t.native())
 	default:
-		dst := make([]int64, n)
-		if err := convertInts(dst, t, raw); err != nil {
-			return err
-		}
-		a.I64 = dst
+		return fmt.Errorf("internal error: no conversion for %s", t.name)
 	}
 	return nil
+}
+
+// integer is the element type of integer data as stored.
+type integer interface {
+	int8 | uint8 | int16 | uint16 | int32 | uint32 | int64 | uint64
+}
+
+// bools is bool data as stored: a byte per element, nonzero for true (numpy writes 0 and 1).
+type bools []uint8
+
+// stored returns the n elements of raw as a []T in host order: raw itself where it is in
+// place (taking a reference on m), else an aligned copy, byte-swapped unless native.
+func stored[T integer](a *Array, raw []byte, n int, inPlace bool, m *mapping, native bool) []T {
+	if inPlace {
+		a.m = m.retain()
+		return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(raw))), n)
+	}
+	dst := make([]T, n)
+	copy(bytesOf(dst), raw)
+	if !native {
+		swapBytes(bytesOf(dst), int(unsafe.Sizeof(*new(T))))
+	}
+	return dst
 }
 
 // fitsInt64 reports whether every uint64 in raw is at most math.MaxInt64.
@@ -203,52 +225,29 @@ func fitsInt64(raw []byte, bo binary.ByteOrder) bool {
 	return true
 }
 
-func convertInts(dst []int64, t dtype, raw []byte) error {
-	bo := t.order()
-	switch int(t.kind)<<4 | t.size {
-	case 'b'<<4 | 1:
-		for i := range dst {
-			if raw[i] != 0 {
-				dst[i] = 1
-			}
-		}
-	case 'i'<<4 | 1:
-		for i := range dst {
-			dst[i] = int64(int8(raw[i]))
-		}
-	case 'u'<<4 | 1:
-		for i := range dst {
-			dst[i] = int64(raw[i])
-		}
-	case 'i'<<4 | 2:
-		for i := range dst {
-			dst[i] = int64(int16(bo.Uint16(raw[2*i:])))
-		}
-	case 'u'<<4 | 2:
-		for i := range dst {
-			dst[i] = int64(bo.Uint16(raw[2*i:]))
-		}
-	case 'i'<<4 | 4:
-		for i := range dst {
-			dst[i] = int64(int32(bo.Uint32(raw[4*i:])))
-		}
-	case 'u'<<4 | 4:
-		for i := range dst {
-			dst[i] = int64(bo.Uint32(raw[4*i:]))
-		}
-	case 'u'<<4 | 8: // at most math.MaxInt64 (fill reads the others as float64)
-		for i := range dst {
-			dst[i] = int64(bo.Uint64(raw[8*i:]))
-		}
-	default:
-		return fmt.Errorf("internal error: no conversion for %s", t.name)
+// swapBytes reverses the byte order of every size-byte element of b, in place.
+func swapBytes(b []byte, size int) {
+	n := len(b) / size
+	if n == 0 {
+		return
 	}
-	return nil
-}
-
-func swap64(u []uint64) {
-	for i, v := range u {
-		u[i] = bits.ReverseBytes64(v)
+	p := unsafe.Pointer(unsafe.SliceData(b))
+	switch size {
+	case 2:
+		u := unsafe.Slice((*uint16)(p), n)
+		for i, v := range u {
+			u[i] = bits.ReverseBytes16(v)
+		}
+	case 4:
+		u := unsafe.Slice((*uint32)(p), n)
+		for i, v := range u {
+			u[i] = bits.ReverseBytes32(v)
+		}
+	case 8:
+		u := unsafe.Slice((*uint64)(p), n)
+		for i, v := range u {
+			u[i] = bits.ReverseBytes64(v)
+		}
 	}
 }
 
@@ -278,7 +277,7 @@ func halfToFloat32(h uint16) float32 {
 }
 
 // bytesOf views a slice of fixed-size numbers as its bytes, in host order.
-func bytesOf[T float32 | float64 | int64 | uint64](s []T) []byte {
+func bytesOf[T float32 | float64 | integer](s []T) []byte {
 	if len(s) == 0 {
 		return nil
 	}

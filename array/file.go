@@ -59,14 +59,25 @@ type Entry struct {
 	targets func(f *File, e *Entry, cols []int) (*Array, error)
 }
 
-// Floats reports whether the array reads as floating point (Array.F32 or F64, not I64): an
-// entry whose header was read and whose dtype is float16, bfloat16, float32 or float64.
+// Floats reports whether the array is stored as floating point (read into Array.F32 or F64): an
+// entry whose header was read and whose dtype is float16, bfloat16, float32 or
+// float64. A bundle's integer arrays are ids or labels more often than data.
 func (e *Entry) Floats() bool {
 	switch e.DType {
 	case "float16", "bfloat16", "float32", "float64":
 		return e.Err == nil
 	}
 	return false
+}
+
+// Numbers reports whether Array.Matrix reads the array: an entry whose header was read and whose
+// dtype is a float or an integer one (not bool).
+func (e *Entry) Numbers() bool {
+	switch e.DType {
+	case "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64":
+		return e.Err == nil
+	}
+	return e.Floats()
 }
 
 // Open opens an array file, choosing the format by extension as Read does, and reads the

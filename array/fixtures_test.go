@@ -89,17 +89,18 @@ func checkArray(t *testing.T, label string, a *Array, e expEntry) {
 		t.Errorf("%s: fortran %v, want %v", label, a.Fortran, e.Fortran)
 	}
 	set := 0
-	for _, ok := range []bool{a.F32 != nil, a.F64 != nil, a.I64 != nil} {
+	for _, ok := range []bool{a.F32 != nil, a.F64 != nil, a.I64 != nil, a.ints != nil} {
 		if ok {
 			set++
 		}
 	}
 	if set != 1 {
-		t.Fatalf("%s: %d of F32, F64, I64 set", label, set)
+		t.Fatalf("%s: %d of F32, F64, I64 and the integers as stored set", label, set)
 	}
-	if n := len(a.F32) + len(a.F64) + len(a.I64); n != len(e.Values) {
+	if n := len(a.F32) + len(a.F64) + len(a.I64) + intsLen(a.ints); n != len(e.Values) {
 		t.Fatalf("%s: %d values, want %d", label, n, len(e.Values))
 	}
+	ints := a.Ints()
 	bad := 0
 	for k, raw := range e.Values {
 		i := storedIndex(k, e.Shape, e.Fortran)
@@ -128,11 +129,11 @@ func checkArray(t *testing.T, label string, a *Array, e expEntry) {
 		if err != nil {
 			t.Fatalf("%s: bad expected value %s", label, raw)
 		}
-		if a.I64 == nil {
+		if ints == nil {
 			t.Fatalf("%s: float data, want integers", label)
 		}
-		if a.I64[i] != want {
-			t.Errorf("%s: element %d = %d, want %d", label, k, a.I64[i], want)
+		if ints[i] != want {
+			t.Errorf("%s: element %d = %d, want %d", label, k, ints[i], want)
 			bad++
 		}
 		if bad > 5 {
@@ -174,7 +175,9 @@ func TestReadNPYFixtures(t *testing.T) {
 func TestReadNPYMapsOnlyNativeAligned(t *testing.T) {
 	for name, mapped := range map[string]bool{
 		"f32_v1.npy": true, "f32_v3.npy": true, "f64.npy": true, "int64.npy": true, "fortran_2d.npy": true,
-		"f4_be.npy": false, "f8_be.npy": false, "f16.npy": false, "int32.npy": false, "bool.npy": false,
+		"int32.npy": true, "int16.npy": true, "uint8.npy": true, "bool.npy": true, "uint64.npy": true,
+		"f4_be.npy": false, "f8_be.npy": false, "f16.npy": false, "i4_be.npy": false, "i8_be.npy": false,
+		"uint64_big.npy": false,
 	} {
 		a, err := ReadNPY(fixture(name))
 		if err != nil {

@@ -121,8 +121,14 @@ func checkDecoded(t *testing.T, a *Array) {
 	if a.I64 != nil {
 		set, n = set+1, len(a.I64)
 	}
+	if a.ints != nil {
+		set, n = set+1, intsLen(a.ints)
+	}
 	if set != 1 || n != a.Size() {
 		t.Fatalf("%d data slices, %d values for shape %v", set, n, a.Shape)
+	}
+	if ints := a.Ints(); ints != nil && len(ints) != n {
+		t.Fatalf("Ints: %d values, want %d", len(ints), n)
 	}
 	if m, err := a.Matrix(); err == nil {
 		if err := m.Validate("fuzz"); err != nil {

@@ -161,9 +161,9 @@ func npyPrefix(descr string, fortran bool, shape []int) []byte {
 	return b
 }
 
-// rawData returns the descr and the little-endian bytes of data ([]float32, []float64, []int64
-// or []bool), without a copy on little-endian machines (bools are copied: one byte, 0 or 1, each,
-// numpy's '|b1').
+// rawData returns the descr and the little-endian bytes of data ([]float32, []float64, the
+// integer slices []int8 to []uint64, or []bool), without a copy on little-endian machines (bools
+// are copied: one byte, 0 or 1, each, numpy's '|b1').
 func rawData(data any) (descr string, raw []byte, n int, err error) {
 	switch d := data.(type) {
 	case []bool:
@@ -174,19 +174,39 @@ func rawData(data any) (descr string, raw []byte, n int, err error) {
 			}
 		}
 		return "|b1", b, len(d), nil
+	case bools: // an array's bool data as read
+		b := make([]byte, len(d))
+		for i, v := range d {
+			if v != 0 {
+				b[i] = 1
+			}
+		}
+		return "|b1", b, len(d), nil
 	case []float32:
 		return "<f4", leBytes(d, 4), len(d), nil
 	case []float64:
 		return "<f8", leBytes(d, 8), len(d), nil
+	case []int8:
+		return "|i1", bytesOf(d), len(d), nil
+	case []uint8:
+		return "|u1", bytesOf(d), len(d), nil
+	case []int16:
+		return "<i2", leBytes(d, 2), len(d), nil
+	case []uint16:
+		return "<u2", leBytes(d, 2), len(d), nil
+	case []int32:
+		return "<i4", leBytes(d, 4), len(d), nil
+	case []uint32:
+		return "<u4", leBytes(d, 4), len(d), nil
 	case []int64:
 		return "<i8", leBytes(d, 8), len(d), nil
 	case []uint64:
 		return "<u8", leBytes(d, 8), len(d), nil
 	}
-	return "", nil, 0, fmt.Errorf("unsupported data type %T (want []float32, []float64, []int64, []uint64 or []bool)", data)
+	return "", nil, 0, fmt.Errorf("unsupported data type %T (want []float32, []float64, []int8 to []uint64, or []bool)", data)
 }
 
-func leBytes[T float32 | float64 | int64 | uint64](s []T, size int) []byte {
+func leBytes[T float32 | float64 | integer](s []T, size int) []byte {
 	b := bytesOf(s)
 	if hostLE {
 		return b
@@ -200,8 +220,8 @@ func leBytes[T float32 | float64 | int64 | uint64](s []T, size int) []byte {
 	return out
 }
 
-// WriteNPY writes data ([]float32, []float64, []int64, []uint64 or []bool) of the given shape to path as a
-// little-endian, C-order .npy file (format 1.0, or 2.0 for very many dimensions). The file is
+// WriteNPY writes data ([]float32, []float64, []int8 to []uint64, or []bool) of the given shape
+// to path as a little-endian, C-order .npy file (format 1.0, or 2.0 for very many dimensions). The file is
 // written atomically: the header, then the raw bytes in one write.
 func WriteNPY(path string, shape []int, data any) error {
 	descr, raw, n, err := rawData(data)

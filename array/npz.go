@@ -236,8 +236,9 @@ const zipAlignExtraID = 0xd935
 
 // WriteNPZ writes arrays to path as an .npz bundle of stored (uncompressed) members named
 // Name+".npy", atomically. Each member holds the array's data as it is in memory: float32,
-// float64 or int64, in its own order (Fortran or C); whatever the array's DType was on disk (a
-// float16 array read as float32 is written as float32). Members are padded so that their data
+// float64, int64, or the integers of 8 to 32 bits and bools kept as read, in its own order
+// (Fortran or C); whatever the array's DType was on disk (a float16 array read as float32 is
+// written as float32, a big-endian one little-endian). Members are padded so that their data
 // starts at a multiple of 64 bytes and ReadNPZ maps it in place.
 func WriteNPZ(path string, arrays []*Array) error {
 	type member struct {
@@ -269,6 +270,9 @@ func WriteNPZ(path string, arrays []*Array) error {
 		}
 		if a.I64 != nil {
 			set, data = set+1, a.I64
+		}
+		if a.ints != nil { // integers or bools as read, in their own dtype
+			set, data = set+1, a.ints
 		}
 		if set != 1 {
 			return fmt.Errorf("%s: array %q: %d of F32, F64, I64 set, want exactly one", path, a.Name, set)

@@ -26,8 +26,8 @@ func TestWriteNPYBool(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.DType != "bool" || len(a.I64) != 6 || a.I64[0] != 1 || a.I64[1] != 0 || a.I64[5] != 1 {
-		t.Errorf("read back %s %v", a.DType, a.I64)
+	if got := a.Ints(); a.DType != "bool" || len(got) != 6 || got[0] != 1 || got[1] != 0 || got[5] != 1 {
+		t.Errorf("read back %s %v", a.DType, got)
 	}
 	if err := WriteNPY(p, []int{0}, []bool{}); err != nil {
 		t.Errorf("empty bool array: %v", err)

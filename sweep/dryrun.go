@@ -274,15 +274,16 @@ func entryOf(f *array.File, src Source) (*array.Entry, error) {
 	return nil, fmt.Errorf("%s: no array named %q", src.Path, src.Member)
 }
 
-// checkEntry checks an array's header: readable, 2-d, floating point, rows as stored.
+// checkEntry checks an array's header: readable, 2-d, numbers (floats, or integers as
+// loader.load converts them; not bools), rows as stored.
 func (c *Config) checkEntry(src Source, e *array.Entry, rows int) error {
 	switch {
 	case e.Err != nil:
 		return e.Err
 	case len(e.Shape) != 2:
 		return fmt.Errorf("%s: features must be 2-d (images x features), got shape %v", src, e.Shape)
-	case !e.Floats():
-		return fmt.Errorf("%s: dtype %s: activations must be floating point (float16, bfloat16, float32, float64)", src, e.DType)
+	case !e.Numbers():
+		return fmt.Errorf("%s: dtype %s: activations must be numbers (float16, bfloat16, float32, float64, or integers)", src, e.DType)
 	case e.Shape[0] != rows && (c.Prepare != nil || rows != c.Rows): // rows paired by id: the ids are one per row
 		return fmt.Errorf("%s: %d rows, but the feature ids list %d (one per row of every activation file)", src, e.Shape[0], rows)
 	case e.Shape[0] != rows:

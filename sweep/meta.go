@@ -832,15 +832,8 @@ func readFloatsShape(path string) ([]float64, []int, error) {
 		return nil, nil, fmt.Errorf("%s: holds %d arrays, want one", path, len(arrs))
 	}
 	a := arrs[0]
-	m, err := a.Matrix()
+	m, err := a.Matrix() // integers are fine here (coordinates in whole mm, steps): converted
 	if err != nil {
-		if a.I64 != nil { // integer data is fine here (coordinates in whole mm, steps)
-			out := make([]float64, len(a.I64))
-			for i, v := range a.I64 {
-				out[i] = float64(v)
-			}
-			return out, a.Shape, nil
-		}
 		return nil, nil, err
 	}
 	out := make([]float64, m.Rows*m.Cols)
@@ -940,18 +933,15 @@ func readIntsShape(path string) ([]int, []int, error) {
 	case !isVector(a.Shape):
 		shape = slices.Clone(a.Shape)
 	}
-	if len(a.Shape) > 1 {
-		a = &array.Array{Name: a.Name, Shape: []int{a.Size()}, DType: a.DType, F32: a.F32, F64: a.F64, I64: a.I64}
-	}
-	out := make([]int, a.Shape[0])
-	switch {
-	case a.I64 != nil:
-		ints, err := intrange.Ints(a.I64, intrange.Bits)
-		if err != nil {
+	out := make([]int, a.Size())
+	if ints := a.Ints(); ints != nil {
+		if out, err = intrange.Ints(ints, intrange.Bits); err != nil {
 			return nil, nil, fmt.Errorf("%s: %v", path, err)
 		}
-		out = ints
-	default:
+	} else {
+		if len(a.Shape) > 1 {
+			a = &array.Array{Name: a.Name, Shape: []int{a.Size()}, DType: a.DType, F32: a.F32, F64: a.F64}
+		}
 		m, err := a.Matrix()
 		if err != nil {
 			return nil, nil, err

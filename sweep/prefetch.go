@@ -198,7 +198,12 @@ func (l *loader) load(s Source) (engine.Matrix, *inputID, func(), error) {
 		a.Close()
 		return engine.Matrix{}, nil, nil, err
 	}
-	return m, l.st.id(s.Member, arrayInfo{shape: a.Shape, dtype: a.DType}), func() { a.Close() }, nil
+	id := l.st.id(s.Member, arrayInfo{shape: a.Shape, dtype: a.DType})
+	if a.F32 == nil && a.F64 == nil { // integers, converted into m's own memory
+		a.Close()
+		return m, id, func() {}, nil
+	}
+	return m, id, func() { a.Close() }, nil
 }
 
 // take reads s's array (its member, or the file's only array), opening s.Path first if it is

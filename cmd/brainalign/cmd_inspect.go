@@ -467,14 +467,16 @@ func valueSummary(a *array.Array) string {
 			lo, hi, sum, n = min(lo, v), max(hi, v), sum+v, n+1
 		}
 	}
-	for _, v := range a.F32 {
-		add(float64(v))
-	}
-	for _, v := range a.F64 {
-		add(v)
-	}
-	for _, v := range a.I64 {
-		add(float64(v))
+	buf := make([]float64, 1<<14) // the values of any dtype, a piece at a time
+	for from := 0; ; {
+		k := a.Float64s(from, buf)
+		if k == 0 {
+			break
+		}
+		for _, v := range buf[:k] {
+			add(v)
+		}
+		from += k
 	}
 	if n == 0 && nan == 0 && inf == 0 {
 		return "no values (the array is empty)"

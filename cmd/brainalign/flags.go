@@ -355,17 +355,21 @@ func readLabels(path string, n int, what string) ([]int, error) {
 			}
 		}
 	}
-	if len(arrs) != 1 || arrs[0].I64 == nil || len(arrs[0].Shape) != 1 {
+	var labels []int64
+	if len(arrs) == 1 {
+		labels = arrs[0].Ints()
+	}
+	if labels == nil || len(arrs[0].Shape) != 1 {
 		return nil, fmt.Errorf("%s: want one 1-d integer array of %s labels", path, what)
 	}
 	if arrs[0].DType == "bool" && what != "group" {
 		// True/False would be folds 1 and 0: the training rows held out as a fold of their own
 		return nil, fmt.Errorf("%s: a boolean array; want integer %s labels, -1 for rows always trained on (a test set mask m: np.save(path, np.where(m, 0, -1)))", path, what)
 	}
-	if len(arrs[0].I64) != n {
-		return nil, fmt.Errorf("%s: %d %s labels for the %d rows of the brain data (one per row of the brain file, or of all of ceiling's --brain files in order)", path, len(arrs[0].I64), what, n)
+	if len(labels) != n {
+		return nil, fmt.Errorf("%s: %d %s labels for the %d rows of the brain data (one per row of the brain file, or of all of ceiling's --brain files in order)", path, len(labels), what, n)
 	}
-	g, err := intrange.Ints(arrs[0].I64, intrange.Bits)
+	g, err := intrange.Ints(labels, intrange.Bits)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s %v", path, what, err)
 	}

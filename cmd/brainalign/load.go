@@ -158,7 +158,7 @@ func (in *input) name() string {
 	return in.path
 }
 
-// loadMatrix reads a float array (the member named member of a bundle, or its only one) as a
+// loadMatrix reads an array of numbers (the member named member of a bundle, or its only one) as a
 // matrix with rows first and the other axes flattened in C order; memberFlag is the flag that
 // names a member, for errors.
 func loadMatrix(path, member, memberFlag string) (*input, error) {
@@ -182,6 +182,11 @@ func loadMatrix(path, member, memberFlag string) (*input, error) {
 	}
 	m.Shape = a.Shape
 	in.m, in.shape, in.dtype, in.geo = m, a.Shape, a.DType, a.Geometry
+	if a.F32 == nil && a.F64 == nil {
+		// integers, which m holds converted: the stored copy (a map's pages, or memory when
+		// the file could not be mapped in place) is not needed any more
+		in.release()
+	}
 	return in, nil
 }
 

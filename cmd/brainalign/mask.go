@@ -53,19 +53,18 @@ func readMask(path string) (*targetMask, error) {
 	} else if a.OneFrame() {
 		mk.shape = a.Geometry.Spatial
 	}
-	for i := range a.Size() {
-		var v float64
-		switch {
-		case a.I64 != nil:
-			v = float64(a.I64[i])
-		case a.F32 != nil:
-			v = float64(a.F32[i])
-		default:
-			v = a.F64[i]
+	buf := make([]float64, 1<<14) // the values of any dtype, a piece at a time
+	for from := 0; from < a.Size(); {
+		k := a.Float64s(from, buf)
+		if k == 0 {
+			return nil, fmt.Errorf("%s: array has no data", path)
 		}
-		if v != 0 && !math.IsNaN(v) {
-			mk.cols = append(mk.cols, i)
+		for i, v := range buf[:k] {
+			if v != 0 && !math.IsNaN(v) {
+				mk.cols = append(mk.cols, from+i)
+			}
 		}
+		from += k
 	}
 	if len(mk.cols) == 0 {
 		return nil, fmt.Errorf("%s: the mask selects no target (every value is 0)", path)
