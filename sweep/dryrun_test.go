@@ -169,7 +169,7 @@ func TestDryRunFindsBadInputs(t *testing.T) {
 		return p
 	}
 	short := write("ckpt-1", "layer-1", []int{tn - 1, td}, make([]float32, (tn-1)*td))
-	ints := write("ckpt-1", "layer-2", []int{tn, td}, make([]int64, tn*td))
+	bools := write("ckpt-1", "layer-2", []int{tn, td}, make([]bool, tn*td)) // integers are scored (converted), bools not
 	cube := write("ckpt-2", "layer-0", []int{tn, td, 2}, make([]float32, tn*td*2))
 	nan := make([]float32, tn*td)
 	nan[7*td+3] = float32(math.NaN())
@@ -184,7 +184,7 @@ func TestDryRunFindsBadInputs(t *testing.T) {
 	}
 	cfg := config(t, out, p, y, nil)
 
-	want := map[string]string{short: "59 rows, but the brain data Y.npy has 60", ints: "dtype int64", cube: "must be 2-d", truncated: truncated}
+	want := map[string]string{short: "59 rows, but the brain data Y.npy has 60", bools: "dtype bool: activations must be numbers", cube: "must be 2-d", truncated: truncated}
 	check := func(rep *sweep.DryRunReport, want map[string]string) {
 		t.Helper()
 		if rep.Checked != 12 || len(rep.Problems) != len(want) {

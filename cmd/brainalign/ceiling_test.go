@@ -558,7 +558,7 @@ func TestSweepNIfTISpace(t *testing.T) {
 	kept := 0
 	for i, d := range depth.F64 {
 		v := float64(vol.F32[i])
-		if mask.I64[i] != 0 {
+		if mask.Ints()[i] != 0 {
 			kept++
 			if v != float64(float32(d)) {
 				t.Errorf("voxel %d: %v in the volume, depth %v", i, v, d)

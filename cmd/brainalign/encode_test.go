@@ -190,7 +190,7 @@ func TestEncodeBadInput(t *testing.T) {
 		{"features wrong rank", []string{"--features", write("x1d.npy", []int{40}, make([]float32, 40)), "--brain", yp}, []string{"x1d.npy", "2-d"}},
 		{"features 3-d", []string{"--features", write("x3d.npy", []int{40, 2, 2}, make([]float32, 160)), "--brain", yp}, []string{"x3d.npy", "2-d"}},
 		{"unknown dtype", []string{"--features", xp, "--brain", complexY}, []string{"complex.npy", "c16"}},
-		{"integer data", []string{"--features", xp, "--brain", write("int.npy", []int{40, 3}, make([]int64, 120))}, []string{"int.npy", "int64"}},
+		{"bool data", []string{"--features", xp, "--brain", write("bool.npy", []int{40, 3}, make([]bool, 120))}, []string{"bool.npy", "bool data (true/false), want numbers"}},
 		{"truncated", []string{"--features", xp, "--brain", truncated}, []string{"truncated.npy", "truncated"}},
 		{"corrupt header", []string{"--features", xp, "--brain", corrupt}, []string{"corrupt.npy"}},
 		{"not npy", []string{"--features", xp, "--brain", notnpy}, []string{"text.npy"}},

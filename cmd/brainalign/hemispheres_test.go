@@ -191,8 +191,8 @@ func TestSweepJoinsHemispheres(t *testing.T) {
 	h := writeHemispheres(t)
 	roi := readNPY(t, h.roi)
 	lhROI, rhROI := filepath.Join(h.dir, "lh.roi.npy"), filepath.Join(h.dir, "rh.roi.npy")
-	must(t, array.WriteNPY(lhROI, []int{h.split}, roi.I64[:h.split]))
-	must(t, array.WriteNPY(rhROI, []int{360 - h.split}, roi.I64[h.split:]))
+	must(t, array.WriteNPY(lhROI, []int{h.split}, roi.Ints()[:h.split]))
+	must(t, array.WriteNPY(rhROI, []int{360 - h.split}, roi.Ints()[h.split:]))
 	names := filepath.Join(h.study, "fmri", "roi_names.txt")
 	model := filepath.Join(h.study, "model")
 	whole, joined := filepath.Join(h.dir, "whole"), filepath.Join(h.dir, "joined")
@@ -234,7 +234,7 @@ func TestSweepJoinsHemispheres(t *testing.T) {
 	shown := make([]float64, len(depth.F64))
 	for j, d := range depth.F64 {
 		shown[j] = math.NaN()
-		if mask.I64[j] != 0 {
+		if mask.Ints()[j] != 0 {
 			shown[j] = d
 		}
 	}
@@ -321,8 +321,8 @@ func TestJoinedHemispheresRefused(t *testing.T) {
 	}
 	roi := readNPY(t, h.roi)
 	lhROI, rhROI := filepath.Join(h.dir, "lh.roi.npy"), filepath.Join(h.dir, "rh.roi.npy")
-	must(t, array.WriteNPY(lhROI, []int{h.split}, roi.I64[:h.split]))
-	must(t, array.WriteNPY(rhROI, []int{360 - h.split}, roi.I64[h.split:]))
+	must(t, array.WriteNPY(lhROI, []int{h.split}, roi.Ints()[:h.split]))
+	must(t, array.WriteNPY(rhROI, []int{360 - h.split}, roi.Ints()[h.split:]))
 	_, stderr, code = runCLI(t, "sweep", "--features", filepath.Join(h.study, "model"), "--brain", h.lh, "--brain", h.rh, "--roi", rhROI, "--roi", lhROI, "--out", filepath.Join(h.dir, "o7"))
 	if code == 0 || !strings.Contains(stderr, "--roi "+rhROI+" is for rh, but the brain file in its place is "+h.lh) {
 		t.Errorf("sweep ROIs in the other order: exit %d, %s", code, stderr)
@@ -400,7 +400,7 @@ func TestGIFTIHemispheres(t *testing.T) {
 		must(t, array.WriteFrames(data, &g, h.n, vals))
 		labels := make([]float64, 0, part.c1-part.c0)
 		for j := part.c0; j < part.c1; j++ {
-			labels = append(labels, float64(roi.I64[j]))
+			labels = append(labels, float64(roi.Ints()[j]))
 		}
 		atlas := filepath.Join(h.dir, part.hemi+".streams.label.gii")
 		writeGIFTI(t, atlas, part.structure, "NIFTI_INTENT_LABEL", "NIFTI_TYPE_INT32", []int{len(labels)}, labels, names)
@@ -560,7 +560,7 @@ func TestSpatialDistancesPerHemisphere(t *testing.T) {
 		must(t, array.WriteFrames(brain, &g, h.n, vals))
 		coords, labels := filepath.Join(h.dir, hemi+".coords.npy"), filepath.Join(h.dir, hemi+".roi.npy")
 		must(t, array.WriteNPY(coords, []int{m, 3}, map[string][]float64{"lh": xyz, "rh": mirror}[hemi]))
-		must(t, array.WriteNPY(labels, []int{m}, roi.I64))
+		must(t, array.WriteNPY(labels, []int{m}, roi.Ints()))
 		files[hemi] = [3]string{brain, coords, labels}
 	}
 	model, names := filepath.Join(h.study, "model"), filepath.Join(h.study, "fmri", "roi_names.txt")
@@ -643,7 +643,7 @@ func TestSpatialDistancesPerHemisphere(t *testing.T) {
 	bothNpy, coords2, roi2 := filepath.Join(h.dir, "both.npy"), filepath.Join(h.dir, "both.coords.npy"), filepath.Join(h.dir, "both.roi.npy")
 	must(t, array.WriteNPY(bothNpy, []int{h.n, 2 * m}, both2))
 	must(t, array.WriteNPY(coords2, []int{2 * m, 3}, append(slices.Clone(xyz), mirror...)))
-	must(t, array.WriteNPY(roi2, []int{2 * m}, append(slices.Clone(roi.I64), roi.I64...)))
+	must(t, array.WriteNPY(roi2, []int{2 * m}, append(slices.Clone(roi.Ints()), roi.Ints()...)))
 	mustRun(t, "sweep", "--features", model, "--model", "synth", "--subject", "sub-02", "--brain", bothNpy, "--coords", coords2, "--roi", roi2, "--roi-names", names, "--out", bothOne)
 	sameAsOne("parts first", npyBoth, bothOne)
 	sameAsOne("parts second", bothOne, npyBoth)

@@ -145,8 +145,8 @@ func TestBrainMask(t *testing.T) {
 		t.Errorf("sweep.json targets %v, want %d", n, len(keep))
 	}
 	// the tables hold the masked targets only, as documented: np.flatnonzero(mask)'s order
-	if sc, idx := readNPY(t, filepath.Join(sw, "scores.npy")), readNPY(t, filepath.Join(sw, "meta", "space_targets.npy")); fmt.Sprint(sc.Shape) != fmt.Sprintf("[1 3 %d]", len(keep)) || fmt.Sprint(idx.I64) != fmt.Sprint(keep) {
-		t.Errorf("masked sweep: scores.npy %v, space_targets.npy %v; want [1 3 %d], %v", sc.Shape, idx.I64, len(keep), keep)
+	if sc, idx := readNPY(t, filepath.Join(sw, "scores.npy")), readNPY(t, filepath.Join(sw, "meta", "space_targets.npy")); fmt.Sprint(sc.Shape) != fmt.Sprintf("[1 3 %d]", len(keep)) || fmt.Sprint(idx.Ints()) != fmt.Sprint(keep) {
+		t.Errorf("masked sweep: scores.npy %v, space_targets.npy %v; want [1 3 %d], %v", sc.Shape, idx.Ints(), len(keep), keep)
 	}
 	coords := readNPY(t, filepath.Join(sw, "meta", "coords.npy"))
 	all, err := g.Coordinates()
@@ -163,11 +163,11 @@ func TestBrainMask(t *testing.T) {
 	kept := 0
 	for i, j := range keep {
 		v := float64(vol.F32[j])
-		if mk.I64[i] != 0 {
+		if mk.Ints()[i] != 0 {
 			kept++
 		}
-		if mk.I64[i] != 0 && v != float64(float32(depth.F64[i])) || mk.I64[i] == 0 && !math.IsNaN(v) {
-			t.Errorf("voxel %d (target %d): %v in the volume, depth %v, in the significance mask %v", j, i, v, depth.F64[i], mk.I64[i])
+		if mk.Ints()[i] != 0 && v != float64(float32(depth.F64[i])) || mk.Ints()[i] == 0 && !math.IsNaN(v) {
+			t.Errorf("voxel %d (target %d): %v in the volume, depth %v, in the significance mask %v", j, i, v, depth.F64[i], mk.Ints()[i])
 		}
 	}
 	if kept == 0 {

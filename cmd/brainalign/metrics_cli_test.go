@@ -175,7 +175,7 @@ func TestSpatialMaskIsBool(t *testing.T) {
 	}
 	defer a.Close()
 	kept := 0
-	for _, v := range a.I64 {
+	for _, v := range a.Ints() {
 		kept += int(v)
 	}
 	sp := readJSON(t, filepath.Join(out, "spatial.json"))

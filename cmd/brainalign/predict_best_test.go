@@ -143,7 +143,7 @@ func (st *plantedStudy) oldRecipe(t *testing.T, sweepDir, name string, shape []i
 		full[j] = -1
 	}
 	if p := filepath.Join(sweepDir, "meta", "space_targets.npy"); fileExists(p) {
-		for k, j := range readNPY(t, p).I64 {
+		for k, j := range readNPY(t, p).Ints() {
 			full[j] = best[k]
 		}
 	} else {
@@ -206,8 +206,8 @@ func bestLayerOut(t *testing.T, out string, shape []int) []int {
 	if a.DType != "int64" || !slices.Equal(a.Shape, shape) {
 		t.Fatalf("best_layer.npy: %s %v, want int64 %v", a.DType, a.Shape, shape)
 	}
-	b := make([]int, len(a.I64))
-	for i, v := range a.I64 {
+	b := make([]int, len(a.Ints()))
+	for i, v := range a.Ints() {
 		b[i] = int(v)
 	}
 	return b
