@@ -32,8 +32,9 @@ func init() {
 			"                   (scikit-learn's cross_val_predict; rows x ..., float64, in the brain data's\n" +
 			"                   units; NaN for rows no fold holds out and outside --brain-mask), and with ids\n" +
 			"                   predictions_ids.txt, the stimulus of each row\n" +
-			"Inputs are .npy (float16/32/64, C or Fortran order), or an .npz/.safetensors member or HDF5\n" +
-			"dataset (--layer).\n" +
+			"Inputs are .npy (float16, float32, float64, or integers of 8 to 64 bits, read as float32 for\n" +
+			"8 and 16 bits and float64 for wider ones; C or Fortran order), or an .npz/.safetensors member\n" +
+			"(bfloat16 too) or HDF5 dataset (--layer).\n" +
 			"With --features-ids and --brain-ids (one stimulus id per line; --brain-ids also takes an MNE\n" +
 			"epochs file, x-epo.fif, for each epoch's event name, or x-epo.fif:COLUMN, for a column of its\n" +
 			"metadata) rows are matched by id; the matched rows keep the brain file's order, which the folds\n" +

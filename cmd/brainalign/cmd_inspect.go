@@ -101,7 +101,11 @@ func inspectPath(w io.Writer, p string, values bool) error {
 		return err
 	}
 	if dirs, err := sweep.FindSweeps([]string{p}); err == nil {
-		fmt.Fprintf(w, "%s: %d sweeps\n", p, len(dirs))
+		noun := "sweeps"
+		if len(dirs) == 1 {
+			noun = "sweep"
+		}
+		fmt.Fprintf(w, "%s: %d %s\n", p, len(dirs), noun)
 		for _, d := range dirs { // many sweeps: counted from their files' names, none read
 			s, err := sweep.ReadStatusQuick(d)
 			if err != nil {

@@ -79,7 +79,7 @@ func TestInspectCLI(t *testing.T) {
 	if err := os.Rename(filepath.Join(dir, "merged.json"), filepath.Join(out, "merged.json")); err != nil {
 		t.Fatal(err)
 	}
-	if got = mustRun(t, "inspect", filepath.Join(dir, "sweeps")); !strings.Contains(got, "1 sweeps") || !strings.Contains(got, "subject sub-01: 36 of 36 units done, merged") {
+	if got = mustRun(t, "inspect", filepath.Join(dir, "sweeps")); !strings.Contains(got, filepath.Join(dir, "sweeps")+": 1 sweep\n") || !strings.Contains(got, "subject sub-01: 36 of 36 units done, merged") {
 		t.Errorf("inspect of a folder of sweeps:\n%s", got)
 	}
 	if got = mustRun(t, "inspect", filepath.Join(st, "model")); !strings.Contains(got, "6 checkpoint(s) x 6 layers") || !strings.Contains(got, "ckpt-000000100 (step 100)") {

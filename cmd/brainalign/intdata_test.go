@@ -85,3 +85,18 @@ func TestLabelsOfEveryIntegerDType(t *testing.T) {
 		}
 	}
 }
+
+// inspect --values summarises int16 data as it does their float32 conversion.
+func TestInspectInt16Values(t *testing.T) {
+	summary := func(name string) string {
+		out := mustRun(t, "inspect", "--values", intData(name))
+		i := strings.Index(out, "min ")
+		if i < 0 {
+			t.Fatalf("inspect --values %s: no summary:\n%s", name, out)
+		}
+		return strings.TrimSpace(out[i:])
+	}
+	if a, b := summary("brain_int16.npy"), summary("brain_as_float32.npy"); a != b {
+		t.Errorf("int16 data: %q; their float32 conversion: %q", a, b)
+	}
+}
