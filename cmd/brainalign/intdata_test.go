@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,4 +101,35 @@ func TestInspectInt16Values(t *testing.T) {
 	if a, b := summary("brain_int16.npy"), summary("brain_as_float32.npy"); a != b {
 		t.Errorf("int16 data: %q; their float32 conversion: %q", a, b)
 	}
+}
+
+// ceiling of int16 trials equals ceiling of their float32 conversion.
+func TestCeilingInt16Trials(t *testing.T) {
+	dir := t.TempDir()
+	const stimuli, repeats, targets = 20, 2, 6
+	rng := rand.New(rand.NewPCG(3, 4))
+	signal := make([]float64, stimuli*targets)
+	for i := range signal {
+		signal[i] = 300 * rng.NormFloat64()
+	}
+	ints := make([]int16, stimuli*repeats*targets)
+	floats := make([]float32, len(ints))
+	var ids strings.Builder
+	for r := range stimuli * repeats {
+		fmt.Fprintf(&ids, "s%d\n", r%stimuli)
+		for j := range targets {
+			k := r*targets + j
+			ints[k] = int16(math.Round(signal[(r%stimuli)*targets+j] + 200*rng.NormFloat64()))
+			floats[k] = float32(ints[k])
+		}
+	}
+	idPath := filepath.Join(dir, "ids.txt")
+	must(t, os.WriteFile(idPath, []byte(ids.String()), 0o644))
+	shape := []int{stimuli * repeats, targets}
+	must(t, array.WriteNPY(filepath.Join(dir, "ints.npy"), shape, ints))
+	must(t, array.WriteNPY(filepath.Join(dir, "floats.npy"), shape, floats))
+	for _, name := range []string{"ints", "floats"} {
+		mustRun(t, "ceiling", "--brain", filepath.Join(dir, name+".npy"), "--ids", idPath, "--out", filepath.Join(dir, "ceil-"+name))
+	}
+	sameFiles(t, filepath.Join(dir, "ceil-ints"), filepath.Join(dir, "ceil-floats"), "ceiling.npy", "ncsnr.npy", "averaged.npy")
 }
