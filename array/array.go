@@ -12,12 +12,13 @@ import (
 	"github.com/brainalign/brainalign/engine"
 )
 
-// Array is an n-d array read from a file. Its data is in one of F32, F64, I64, or, for
-// integers of 8 to 32 bits and bools read from .npy, .npz and safetensors files, kept as stored
-// (none of the three set): read integers of any dtype through Ints, and data through Matrix, which
-// converts integers as the other formats' readers do. Which one is not always the stored dtype's:
-// int64 and uint64 arrays are in I64 but for a uint64 array holding a value above the int64 range
-// (in F64), and the other formats (NIfTI, MGH, HDF5, ...) read integers as floats.
+// Array is an n-d array read from a file (or built to be written). Its data is in one of F32,
+// F64 and I64, or, for integers of 8 to 32 bits and bools read from .npy, .npz and safetensors
+// files, kept as stored (none of the three set). Read integers of any dtype through Ints (labels,
+// ids), and data through Matrix, which converts integers as the other formats' readers do. Which
+// field holds the data is not always the stored dtype's: int64 arrays, and uint64 ones within the
+// int64 range, are in I64, a uint64 array holding a value above it in F64, and the other formats
+// (NIfTI, MGH, HDF5, ...) read integers as floats.
 //
 // When the array was memory-mapped (see the package documentation) its data aliases a read-only
 // map: do not write to it (nor to what Ints returns), and do not use it after Close.

@@ -27,12 +27,12 @@
 // Every other case is converted with one copy straight from the map: big-endian data (">f4",
 // ">f8", ">i2", ...) and data at an unaligned offset (into host order, integers keeping their
 // width), float16 and bfloat16 (converted exactly to float32, subnormals, infinities and NaN
-// payloads included), and uint64 (to int64; a uint64 array holding a value above the int64
-// range, which no int64 holds, is read as float64, as NumPy's astype(np.float64) gives it:
-// rounded to nearest, exact below 2^53).
+// payloads included), and a uint64 array holding a value above the int64 range, which no int64
+// holds (read as float64, as NumPy's astype(np.float64) gives it: rounded to nearest, exact below
+// 2^53).
 //
 // Integers of 8 to 32 bits stay as narrow as stored, so that brain data saved as int16 (NSD's
-// betas) take their file's size, not four times it: Array.Ints widens them to int64 for labels
+// betas) take their file's size, not 8 bytes a value: Array.Ints widens them to int64 for labels
 // and ids, and Array.Matrix converts them for data, as the NIfTI, MGH and HDF5 readers do
 // (float32 for 8- and 16-bit integers, float64 for wider ones), the one copy it makes.
 //
