@@ -99,11 +99,16 @@ func (d *device) do(fn func() error) error {
 func catch(fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("cuda engine: %v", p)
+			err = panicError{p}
 		}
 	}()
 	return fn()
 }
+
+// panicError is a panic on the context thread, as an error (tests tell it from the others).
+type panicError struct{ v any }
+
+func (p panicError) Error() string { return fmt.Sprintf("cuda engine: %v", p.v) }
 
 // close stops the context thread, releasing everything.
 func (d *device) close() {

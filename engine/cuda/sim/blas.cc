@@ -30,6 +30,21 @@ std::set<cublasContext*> handles;
 
 bool live(cublasHandle_t h) { return h != nullptr && handles.count(h) > 0; }
 
+// injected returns the status of an injected fault of call (sim.h), or success.
+cublasStatus_t injected(const char* call) {
+    switch (cudasim_inject(call)) {
+        case 1: return CUBLAS_STATUS_EXECUTION_FAILED;
+        case 2: return CUBLAS_STATUS_ALLOC_FAILED;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+#define INJECT(call)                                              \
+    do {                                                          \
+        cublasStatus_t st_ = injected(call);                      \
+        if (st_ != CUBLAS_STATUS_SUCCESS) return st_;             \
+    } while (0)
+
 // extent: the elements a column-major rows x cols matrix with leading dimension ld spans.
 size_t extent(int rows, int cols, int ld) {
     if (rows == 0 || cols == 0) return 0;
@@ -68,6 +83,7 @@ cublasStatus_t check(const char* call, cublasHandle_t h, cublasOperation_t ta, c
         cudasim_fail(call, "no current context on the calling thread");
         return CUBLAS_STATUS_EXECUTION_FAILED;
     }
+    INJECT(call);
     bool na = ta == CUBLAS_OP_N, nb = tb == CUBLAS_OP_N;
     if ((ta != CUBLAS_OP_N && ta != CUBLAS_OP_T) || (tb != CUBLAS_OP_N && tb != CUBLAS_OP_T) || m < 0 || n < 0 ||
         k < 0 || lda < (na ? (m > 1 ? m : 1) : (k > 1 ? k : 1)) || ldb < (nb ? (k > 1 ? k : 1) : (n > 1 ? n : 1)) ||
@@ -105,8 +121,10 @@ extern "C" {
 cublasStatus_t cublasCreate_v2(cublasHandle_t* h) {
     if (!h) return CUBLAS_STATUS_INVALID_VALUE;
     if (!cudasim_has_context()) return CUBLAS_STATUS_NOT_INITIALIZED;
+    INJECT("cublasCreate");
     cublasContext* c = new cublasContext{nullptr, CUBLAS_DEFAULT_MATH};
     handles.insert(c);
+    cudasim_track(0, 1);
     *h = c;
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -114,12 +132,14 @@ cublasStatus_t cublasCreate_v2(cublasHandle_t* h) {
 cublasStatus_t cublasDestroy_v2(cublasHandle_t h) {
     if (!live(h)) return CUBLAS_STATUS_NOT_INITIALIZED;
     handles.erase(h);
+    cudasim_track(0, -1);
     delete h;
     return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasSetStream_v2(cublasHandle_t h, cudaStream_t s) {
     if (!live(h)) return CUBLAS_STATUS_NOT_INITIALIZED;
+    INJECT("cublasSetStream");
     if (!cudasim_valid_stream(s)) return CUBLAS_STATUS_INVALID_VALUE;
     h->stream = s;
     return CUBLAS_STATUS_SUCCESS;
@@ -127,6 +147,7 @@ cublasStatus_t cublasSetStream_v2(cublasHandle_t h, cudaStream_t s) {
 
 cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t mode) {
     if (!live(h)) return CUBLAS_STATUS_NOT_INITIALIZED;
+    INJECT("cublasSetMathMode");
     if (mode != CUBLAS_DEFAULT_MATH && mode != CUBLAS_TF32_TENSOR_OP_MATH && mode != CUBLAS_PEDANTIC_MATH) {
         return CUBLAS_STATUS_INVALID_VALUE;
     }
@@ -136,6 +157,7 @@ cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t mode) {
 
 cublasStatus_t cublasGetMathMode(cublasHandle_t h, cublasMath_t* mode) {
     if (!live(h) || !mode) return CUBLAS_STATUS_INVALID_VALUE;
+    INJECT("cublasGetMathMode");
     *mode = h->math;
     return CUBLAS_STATUS_SUCCESS;
 }

@@ -13,6 +13,17 @@
 // a context checks that the calling OS thread has one current, as the driver does. Streams run
 // their work at once, in the calling thread, so the simulator cannot find a missing
 // synchronisation; events keep the wall-clock time of their record.
+//
+// Faults: CUDASIM_FAIL (read at cuInit) or cudasim_faults (a test's hook, see sim.h) makes one
+// chosen call fail, deterministically, counting the calls made since: alloc:K, the K-th device
+// allocation (cuMemAlloc) returns CUDA_ERROR_OUT_OF_MEMORY; call:K, the K-th call of any kind
+// (driver, cuBLAS or cuSOLVER) returns its library's generic error (CUDA_ERROR_UNKNOWN,
+// CUBLAS_STATUS_EXECUTION_FAILED, CUSOLVER_STATUS_EXECUTION_FAILED); oom:K, the K-th call
+// returns its library's out-of-memory code (CUDA_ERROR_OUT_OF_MEMORY, CUBLAS_STATUS_ALLOC_FAILED,
+// CUSOLVER_STATUS_ALLOC_FAILED); count only counts. A failed call does nothing, and the fault is
+// not sticky. Releases (cuMemFree, cuMemFreeHost, the Destroy and Unload calls), cuInit,
+// cuDriverGetVersion, cuCtxSetCurrent, cuCtxGetCurrent and cuGetError* never fail and are not
+// counted: what a program does after a failed release is not a question an error path can answer.
 #include <cuda.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +106,15 @@ std::set<CUmod_st*> modules;
 CUresult sticky = CUDA_SUCCESS;  // a kernel fault poisons the context, as on a GPU
 thread_local CUctx_st* current;
 
+// Fault injection (see the top of the file): the armed spec, the calls and device allocations
+// counted since it was armed, and each counted call's name (cudasim_call_name).
+enum FaultKind { NO_FAULTS, COUNT_ONLY, FAIL_ALLOC, FAIL_CALL, FAIL_OOM };
+FaultKind faultKind = NO_FAULTS;
+uint64_t faultAt, faultCalls, faultAllocs;
+std::vector<const char*> faultLog;
+std::set<std::string> faultNames;  // interned names with details (a launch's kernel)
+long liveBlas, liveSolvers;  // cuBLAS and cuSOLVER handles (cudasim_track)
+
 const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
 // parseBytes reads CUDASIM_MEMORY: a number of bytes with an optional k, M or G; 0 when invalid.
@@ -162,6 +182,14 @@ HostKind hostKind(const char* call, uintptr_t p, size_t n) {
         if (!initialised) return CUDA_ERROR_NOT_INITIALIZED; \
         if (current == nullptr) return CUDA_ERROR_INVALID_CONTEXT; \
         if (sticky != CUDA_SUCCESS) return sticky;      \
+    } while (0)
+
+// INJECT fails the call when it is the armed fault's (see inject).
+#define INJECT(call)                                                                \
+    do {                                                                            \
+        LOCK();                                                                     \
+        if (int f_ = inject(call, false))                                           \
+            return f_ == 2 ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN;         \
     } while (0)
 
 bool validStream(CUstream s) { return s == nullptr || streams.count(s) > 0; }
@@ -241,6 +269,76 @@ int cudasim_device_range(uintptr_t p, size_t bytes) {
     return inRange(p, bytes);
 }
 
+// armFaults sets the fault spec (see the top of the file) and restarts the counts; false for a
+// spec it does not know (nothing armed).
+static bool armFaults(const char* spec) {
+    FaultKind kind = NO_FAULTS;
+    uint64_t at = 0;
+    if (spec != nullptr && *spec != 0 && strcmp(spec, "off") != 0) {
+        const char* colon = strchr(spec, ':');
+        std::string what = colon ? std::string(spec, colon - spec) : std::string(spec);
+        if (what == "count" && colon == nullptr) {
+            kind = COUNT_ONLY;
+        } else if (colon != nullptr && (what == "alloc" || what == "call" || what == "oom")) {
+            char* end;
+            at = strtoull(colon + 1, &end, 10);
+            if (*end != 0 || at == 0) return false;
+            kind = what == "alloc" ? FAIL_ALLOC : what == "call" ? FAIL_CALL : FAIL_OOM;
+        } else {
+            return false;
+        }
+    }
+    faultKind = kind;
+    faultAt = at;
+    if (kind != NO_FAULTS) {  // off keeps the counts of the run that was armed, for reading
+        faultCalls = faultAllocs = 0;
+        faultLog.clear();
+    }
+    return true;
+}
+
+// inject counts a call (alloc: a device allocation) and says whether it is the one to fail: 0
+// no, 1 with the library's generic error, 2 with its out-of-memory code.
+static int inject(const char* call, bool alloc) {
+    if (faultKind == NO_FAULTS) return 0;
+    faultCalls++;
+    faultLog.push_back(call);
+    if (alloc) faultAllocs++;
+    switch (faultKind) {
+        case FAIL_ALLOC: return alloc && faultAllocs == faultAt ? 2 : 0;
+        case FAIL_CALL: return faultCalls == faultAt ? 1 : 0;
+        case FAIL_OOM: return faultCalls == faultAt ? 2 : 0;
+        default: return 0;
+    }
+}
+
+int cudasim_inject(const char* call) {
+    LOCK();
+    return inject(call, false);
+}
+
+int cudasim_faults(const char* spec) {
+    LOCK();
+    return armFaults(spec) ? 1 : 0;
+}
+
+void cudasim_stats(uint64_t* out, int n) {
+    LOCK();
+    uint64_t v[] = {faultCalls, faultAllocs, used, allocations.size(), pinnedUsed, pinned.size(), events.size(),
+                    streams.size(), modules.size(), contexts.size(), (uint64_t)liveBlas, (uint64_t)liveSolvers};
+    for (int i = 0; i < n && i < (int)(sizeof v / sizeof v[0]); i++) out[i] = v[i];
+}
+
+const char* cudasim_call_name(uint64_t k) {
+    LOCK();
+    return k >= 1 && k <= faultLog.size() ? faultLog[k - 1] : nullptr;
+}
+
+void cudasim_track(int kind, int delta) {
+    LOCK();
+    (kind == 0 ? liveBlas : liveSolvers) += delta;
+}
+
 int cudasim_has_context(void) { return current != nullptr; }
 
 int cudasim_valid_stream(void* s) {
@@ -275,6 +373,10 @@ CUresult cuInit(unsigned int flags) {
         fprintf(stderr, "cudasim: CUDASIM_STREAMS=%s: want lazy, eager or random[:SEED]\n", sched);
         return CUDA_ERROR_INVALID_VALUE;
     }
+    if (!armFaults(getenv("CUDASIM_FAIL"))) {
+        fprintf(stderr, "cudasim: CUDASIM_FAIL=%s: want alloc:K, call:K, oom:K or count\n", getenv("CUDASIM_FAIL"));
+        return CUDA_ERROR_INVALID_VALUE;
+    }
     initialised = true;
     return CUDA_SUCCESS;
 }
@@ -287,6 +389,7 @@ CUresult cuDriverGetVersion(int* v) {
 
 CUresult cuDeviceGetCount(int* n) {
     if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    INJECT("cuDeviceGetCount");
     if (!n) return CUDA_ERROR_INVALID_VALUE;
     *n = 1;
     return CUDA_SUCCESS;
@@ -294,6 +397,7 @@ CUresult cuDeviceGetCount(int* n) {
 
 CUresult cuDeviceGet(CUdevice* d, int ordinal) {
     if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    INJECT("cuDeviceGet");
     if (!d) return CUDA_ERROR_INVALID_VALUE;
     if (ordinal != 0) return CUDA_ERROR_INVALID_DEVICE;
     *d = 0;
@@ -302,6 +406,7 @@ CUresult cuDeviceGet(CUdevice* d, int ordinal) {
 
 CUresult cuDeviceGetName(char* name, int len, CUdevice d) {
     if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    INJECT("cuDeviceGetName");
     if (d != 0) return CUDA_ERROR_INVALID_DEVICE;
     if (!name || len <= 0) return CUDA_ERROR_INVALID_VALUE;
     snprintf(name, (size_t)len, "cudasim (host simulation)");
@@ -310,6 +415,7 @@ CUresult cuDeviceGetName(char* name, int len, CUdevice d) {
 
 CUresult cuDeviceTotalMem(size_t* bytes, CUdevice d) {
     if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    INJECT("cuDeviceTotalMem");
     if (d != 0) return CUDA_ERROR_INVALID_DEVICE;
     if (!bytes) return CUDA_ERROR_INVALID_VALUE;
     *bytes = limit;
@@ -318,6 +424,7 @@ CUresult cuDeviceTotalMem(size_t* bytes, CUdevice d) {
 
 CUresult cuDeviceGetAttribute(int* v, CUdevice_attribute a, CUdevice d) {
     if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    INJECT("cuDeviceGetAttribute");
     if (d != 0) return CUDA_ERROR_INVALID_DEVICE;
     if (!v) return CUDA_ERROR_INVALID_VALUE;
     switch (a) {
@@ -339,6 +446,7 @@ CUresult cuDeviceGetAttribute(int* v, CUdevice_attribute a, CUdevice d) {
 
 CUresult cuCtxCreate(CUcontext* ctx, unsigned int, CUdevice d) {
     if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    INJECT("cuCtxCreate");
     if (d != 0) return CUDA_ERROR_INVALID_DEVICE;
     if (!ctx) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
@@ -381,6 +489,7 @@ CUresult cuCtxGetCurrent(CUcontext* ctx) {
 
 CUresult cuCtxSynchronize(void) {
     NEED_CONTEXT();
+    INJECT("cuCtxSynchronize");
     LOCK();
     drainAll();
     return CUDA_SUCCESS;
@@ -408,6 +517,10 @@ static uintptr_t guarded(size_t bytes, uintptr_t* base, size_t* mapped, size_t* 
 
 CUresult cuMemAlloc(CUdeviceptr* p, size_t bytes) {
     NEED_CONTEXT();
+    {
+        LOCK();
+        if (inject("cuMemAlloc", true)) return CUDA_ERROR_OUT_OF_MEMORY;
+    }
     if (!p || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
     size_t charged = (bytes + 511) & ~(size_t)511;
@@ -440,6 +553,7 @@ CUresult cuMemFree(CUdeviceptr p) {
 
 CUresult cuMemGetInfo(size_t* free, size_t* total) {
     NEED_CONTEXT();
+    INJECT("cuMemGetInfo");
     if (!free || !total) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
     *free = limit > used ? limit - used : 0;
@@ -465,6 +579,7 @@ static bool pinnedLimit(size_t* lim) {
 
 CUresult cuMemHostAlloc(void** pp, size_t bytes, unsigned int flags) {
     NEED_CONTEXT();
+    INJECT("cuMemHostAlloc");
     if (!pp || bytes == 0 ||
         (flags & ~(unsigned)(CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED)))
         return CUDA_ERROR_INVALID_VALUE;
@@ -520,6 +635,7 @@ CUresult cuMemFreeHost(void* p) {
 static CUresult copy(const char* call, void* dst, bool dstDev, const void* src, bool srcDev, size_t n,
                      CUstream s) {
     NEED_CONTEXT();
+    INJECT(call);
     LOCK();
     if (!validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
     if (n == 0) return CUDA_SUCCESS;
@@ -568,6 +684,7 @@ CUresult cuMemcpyDtoH(void* dst, CUdeviceptr src, size_t n) {
 
 CUresult cuMemsetD32Async(CUdeviceptr p, unsigned int v, size_t n, CUstream s) {
     NEED_CONTEXT();
+    INJECT("cuMemsetD32Async");
     LOCK();
     if (!validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
     if (n == 0) return CUDA_SUCCESS;
@@ -586,6 +703,7 @@ CUresult cuMemsetD32Async(CUdeviceptr p, unsigned int v, size_t n, CUstream s) {
 
 CUresult cuStreamCreate(CUstream* s, unsigned int flags) {
     NEED_CONTEXT();
+    INJECT("cuStreamCreate");
     if (!s) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
     CUstream_st* st = new CUstream_st{flags, {}, 0, 0};
@@ -608,6 +726,7 @@ CUresult cuStreamDestroy(CUstream s) {
 
 CUresult cuStreamSynchronize(CUstream s) {
     NEED_CONTEXT();
+    INJECT("cuStreamSynchronize");
     LOCK();
     if (!validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
     if (s != nullptr) drain(s);
@@ -618,6 +737,7 @@ CUresult cuStreamSynchronize(CUstream s) {
 // cuStreamWaitEvent: s's later work waits for the event's most recent record at this call.
 CUresult cuStreamWaitEvent(CUstream s, CUevent e, unsigned int flags) {
     NEED_CONTEXT();
+    INJECT("cuStreamWaitEvent");
     LOCK();
     if (!validStream(s) || !events.count(e) || flags != 0) return CUDA_ERROR_INVALID_HANDLE;
     if (!e->recorded || e->stream == nullptr) return CUDA_SUCCESS;  // nothing to wait for
@@ -635,6 +755,7 @@ CUresult cuStreamWaitEvent(CUstream s, CUevent e, unsigned int flags) {
 
 CUresult cuEventCreate(CUevent* e, unsigned int flags) {
     NEED_CONTEXT();
+    INJECT("cuEventCreate");
     if (!e) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
     CUevent_st* ev = new CUevent_st{flags, nullptr, 0, false, false, 0};
@@ -652,6 +773,7 @@ CUresult cuEventDestroy(CUevent e) {
 
 CUresult cuEventRecord(CUevent e, CUstream s) {
     NEED_CONTEXT();
+    INJECT("cuEventRecord");
     LOCK();
     if (!events.count(e) || !validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
     e->recorded = true;
@@ -669,6 +791,7 @@ CUresult cuEventRecord(CUevent e, CUstream s) {
 
 CUresult cuEventSynchronize(CUevent e) {
     NEED_CONTEXT();
+    INJECT("cuEventSynchronize");
     LOCK();
     if (!events.count(e)) return CUDA_ERROR_INVALID_HANDLE;
     if (e->recorded && e->stream != nullptr) runTo(e->stream, e->seq);
@@ -678,6 +801,7 @@ CUresult cuEventSynchronize(CUevent e) {
 
 CUresult cuEventQuery(CUevent e) {
     NEED_CONTEXT();
+    INJECT("cuEventQuery");
     LOCK();
     if (!events.count(e)) return CUDA_ERROR_INVALID_HANDLE;
     return !e->recorded || e->happened ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
@@ -685,6 +809,7 @@ CUresult cuEventQuery(CUevent e) {
 
 CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
     NEED_CONTEXT();
+    INJECT("cuEventElapsedTime");
     if (!ms) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
     if (!events.count(start) || !events.count(end)) return CUDA_ERROR_INVALID_HANDLE;
@@ -699,6 +824,7 @@ CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
 
 CUresult cuModuleLoadData(CUmodule* m, const void* image) {
     NEED_CONTEXT();
+    INJECT("cuModuleLoadData");
     if (!m || !image) return CUDA_ERROR_INVALID_VALUE;
     const char* ptx = (const char*)image;
     if (!strstr(ptx, ".version") || !strstr(ptx, ".target")) return CUDA_ERROR_INVALID_IMAGE;
@@ -723,6 +849,7 @@ CUresult cuModuleUnload(CUmodule m) {
 
 CUresult cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name) {
     NEED_CONTEXT();
+    INJECT("cuModuleGetFunction");
     if (!f || !name) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
     if (!modules.count(m)) return CUDA_ERROR_INVALID_HANDLE;
@@ -740,6 +867,14 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned
                         unsigned int by, unsigned int bz, unsigned int shmem, CUstream s, void** params,
                         void** extra) {
     NEED_CONTEXT();
+    {
+        LOCK();
+        const char* call = "cuLaunchKernel";
+        if (faultKind != NO_FAULTS && f != nullptr && modules.count(f->mod)) {
+            call = faultNames.insert("cuLaunchKernel " + f->name).first->c_str();
+        }
+        if (int f_ = inject(call, false)) return f_ == 2 ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN;
+    }
     {
         LOCK();
         if (!f || !modules.count(f->mod) || !validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
@@ -775,6 +910,7 @@ CUresult cuGetErrorString(CUresult e, const char** s) {
         case CUDA_ERROR_OUT_OF_MEMORY: *s = "out of memory"; break;
         case CUDA_ERROR_INVALID_CONTEXT: *s = "invalid device context"; break;
         case CUDA_ERROR_ILLEGAL_ADDRESS: *s = "an illegal memory access was encountered"; break;
+        case CUDA_ERROR_UNKNOWN: *s = "unknown error"; break;
         default: *s = "cudasim error"; break;
     }
     return CUDA_SUCCESS;

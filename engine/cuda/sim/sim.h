@@ -21,6 +21,26 @@ int cudasim_valid_stream(void* s);
 // cudasim_enqueue queues fn(arg) on stream (0: run it now); see driver.cc's "streams".
 void cudasim_enqueue(void* stream, void (*fn)(void*), void* arg);
 
+// cudasim_inject counts a library call and reports whether it is the armed fault's (driver.cc,
+// "Faults"): 0 no, 1 fail with the library's generic error, 2 with its out-of-memory code.
+int cudasim_inject(const char* call);
+
+// cudasim_track counts cuBLAS (kind 0) and cuSOLVER (kind 1) handles created (+1) and destroyed (-1).
+void cudasim_track(int kind, int delta);
+
+// The tests' hooks, looked up with dlsym (a real libcuda has none):
+//
+// cudasim_faults arms a fault ("alloc:K", "call:K", "oom:K") or counting only ("count"), which
+// restarts the counts, or disarms ("" or "off"), which keeps them; 0 for a spec it does not know.
+int cudasim_faults(const char* spec);
+// cudasim_stats fills out[0..n) with: the calls counted since cudasim_faults, the device
+// allocations among them, the live device bytes and allocations, the live page-locked bytes and
+// allocations, the live events, streams, modules, contexts, cuBLAS and cuSOLVER handles.
+void cudasim_stats(uint64_t* out, int n);
+// cudasim_call_name is the name of the k-th counted call (1-based; a launch's names its kernel),
+// or null past the last.
+const char* cudasim_call_name(uint64_t k);
+
 // cudasim_fail prints a diagnostic naming the library call that was refused.
 void cudasim_fail(const char* call, const char* why);
 

@@ -26,6 +26,21 @@ std::set<cusolverDnContext*> handles;
 
 bool live(cusolverDnHandle_t h) { return h != nullptr && handles.count(h) > 0; }
 
+// injected returns the status of an injected fault of call (sim.h), or success.
+cusolverStatus_t injected(const char* call) {
+    switch (cudasim_inject(call)) {
+        case 1: return CUSOLVER_STATUS_EXECUTION_FAILED;
+        case 2: return CUSOLVER_STATUS_ALLOC_FAILED;
+    }
+    return CUSOLVER_STATUS_SUCCESS;
+}
+
+#define INJECT(call)                                              \
+    do {                                                          \
+        cusolverStatus_t st_ = injected(call);                    \
+        if (st_ != CUSOLVER_STATUS_SUCCESS) return st_;           \
+    } while (0)
+
 int workSize(int n, cusolverEigMode_t jobz) {
     if (n <= 1) return 1;
     return jobz == CUSOLVER_EIG_MODE_VECTOR ? 1 + 6 * n + 2 * n * n : 2 * n + 1;
@@ -39,6 +54,7 @@ cusolverStatus_t checkArgs(const char* call, cusolverDnHandle_t h, cusolverEigMo
         cudasim_fail(call, "no current context on the calling thread");
         return CUSOLVER_STATUS_EXECUTION_FAILED;
     }
+    INJECT(call);
     if ((jobz != CUSOLVER_EIG_MODE_VECTOR && jobz != CUSOLVER_EIG_MODE_NOVECTOR) ||
         (uplo != CUBLAS_FILL_MODE_LOWER && uplo != CUBLAS_FILL_MODE_UPPER) || n < 0 || lda < (n > 1 ? n : 1)) {
         return CUSOLVER_STATUS_INVALID_VALUE;
@@ -100,8 +116,10 @@ extern "C" {
 cusolverStatus_t cusolverDnCreate(cusolverDnHandle_t* h) {
     if (!h) return CUSOLVER_STATUS_INVALID_VALUE;
     if (!cudasim_has_context()) return CUSOLVER_STATUS_NOT_INITIALIZED;
+    INJECT("cusolverDnCreate");
     cusolverDnContext* c = new cusolverDnContext{nullptr};
     handles.insert(c);
+    cudasim_track(1, 1);
     *h = c;
     return CUSOLVER_STATUS_SUCCESS;
 }
@@ -109,12 +127,14 @@ cusolverStatus_t cusolverDnCreate(cusolverDnHandle_t* h) {
 cusolverStatus_t cusolverDnDestroy(cusolverDnHandle_t h) {
     if (!live(h)) return CUSOLVER_STATUS_NOT_INITIALIZED;
     handles.erase(h);
+    cudasim_track(1, -1);
     delete h;
     return CUSOLVER_STATUS_SUCCESS;
 }
 
 cusolverStatus_t cusolverDnSetStream(cusolverDnHandle_t h, cudaStream_t s) {
     if (!live(h)) return CUSOLVER_STATUS_NOT_INITIALIZED;
+    INJECT("cusolverDnSetStream");
     if (!cudasim_valid_stream(s)) return CUSOLVER_STATUS_INVALID_VALUE;
     h->stream = s;
     return CUSOLVER_STATUS_SUCCESS;
