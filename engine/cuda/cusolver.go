@@ -54,13 +54,14 @@ func solverStatus(fn string, st C.cusolverStatus_t) error {
 
 // newSolver creates a handle on the current context, bound to stream.
 func newSolver(stream cu.Stream) (*solver, error) {
+	// the statuses as they are: out of memory here is no batch's to shrink (New fails)
 	var h C.cusolverDnHandle_t
-	if err := solverStatus("cusolverDnCreate", C.cusolverDnCreate(&h)); err != nil {
-		return nil, err
+	if st := C.cusolverDnCreate(&h); st != C.CUSOLVER_STATUS_SUCCESS {
+		return nil, cusolverError{"cusolverDnCreate", int(st)}
 	}
-	if err := solverStatus("cusolverDnSetStream", C.cusolverDnSetStream(h, C.cudaStream_t(rawStream(stream)))); err != nil {
+	if st := C.cusolverDnSetStream(h, C.cudaStream_t(rawStream(stream))); st != C.CUSOLVER_STATUS_SUCCESS {
 		C.cusolverDnDestroy(h)
-		return nil, err
+		return nil, cusolverError{"cusolverDnSetStream", int(st)}
 	}
 	return &solver{h: h, stream: stream}, nil
 }

@@ -5,7 +5,9 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -128,7 +130,10 @@ func (d *device) init() error {
 	if err != nil {
 		return fmt.Errorf("cuda engine: device %d: %w", d.ord, err)
 	}
-	name, _ := dev.Name()
+	name, err := dev.Name()
+	if err != nil { // a driver that cannot name its device is not one to compute on
+		return fmt.Errorf("cuda engine: device %d: its name: %w", d.ord, err)
+	}
 	d.name = fmt.Sprintf("cuda:%d (%s)", d.ord, name)
 	if d.ctx, err = dev.MakeContext(cu.SchedAuto); err != nil { // current on this thread
 		return fmt.Errorf("cuda engine: context on device %d: %w", d.ord, err)
@@ -156,7 +161,10 @@ func (d *device) init() error {
 		return err
 	}
 	d.fns = map[string]cu.Function{}
-	for mod, names := range kernels.Entries {
+	// in a fixed order: the same calls in the same order each time (cudasim's fault injection
+	// counts them)
+	for _, mod := range slices.Sorted(maps.Keys(kernels.Entries)) {
+		names := kernels.Entries[mod]
 		ptx, err := kernels.PTX(mod)
 		if err != nil {
 			return err
@@ -187,7 +195,12 @@ func (d *device) resetBLAS() error {
 	}
 	var impl *cublas.Standard
 	if err := catch(func() error { impl = cublas.New(); return nil }); err != nil {
-		return fmt.Errorf("cuda engine: cuBLAS handle: %w", err)
+		// gorgonia.org/cu/blas panics with the status: an error of the library, not a bug
+		var pe panicError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("cuda engine: cuBLAS handle (cublasCreate): %v", pe.v)
+		}
+		return fmt.Errorf("cuda engine: cuBLAS handle (cublasCreate): %w", err)
 	}
 	d.blas = impl
 	return cublasSetup(impl, d.compute, d.tf32)

@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,19 +55,29 @@ func simState(t *testing.T) simStats {
 	return st
 }
 
-// faultRun is one run of the engine under test: it returns what it computed (compared with
-// the fault-free run's by same) or the first error, having released all it took.
+// faultRun is one run of the engine under test, with a fault armed. On an error it calls
+// disarm and does what failed again (on the same session: it must be usable again) and returns
+// what that computed, with the first error; what it computed is compared with the fault-free
+// run's by same. It releases all it took.
 type faultRun struct {
 	name string
-	run  func(ctx context.Context, e *Engine) (any, error)
+	run  func(ctx context.Context, e *Engine, disarm func()) (any, error)
 	same func(got, want any) error
 }
+
+// againError is a run's error whose retry without the fault failed too.
+type againError struct{ first, again error }
+
+func (e againError) Error() string { return fmt.Sprintf("%v; and again without the fault: %v", e.first, e.again) }
+func (e againError) Unwrap() error { return e.first }
 
 // faultSpecs returns the faults to inject into a run that made calls (their C names, in order)
 // and allocs device allocations: every allocation failing as out of memory; every call failing
 // with its library's generic error and with its out-of-memory code, all of them when there are
 // few, else with a stride plus the first and last call of every distinct name (a launch's names
-// its kernel), so that every call site fails at least once.
+// its kernel), so that every call site fails at least once; and from the first call of every
+// name on, that call and the next (a failed product's handle recreated) or every call to the
+// end (a device that stays broken).
 func faultSpecs(calls []string, allocs uint64, most int) []string {
 	var specs []string
 	for k := uint64(1); k <= allocs; k++ {
@@ -98,7 +109,98 @@ func faultSpecs(calls []string, allocs uint64, most int) []string {
 	for _, k := range ks {
 		specs = append(specs, fmt.Sprintf("call:%d", k), fmt.Sprintf("oom:%d", k))
 	}
+	firsts := make([]int, 0, len(first))
+	for _, i := range first {
+		firsts = append(firsts, i+1)
+	}
+	slices.Sort(firsts)
+	for _, k := range firsts {
+		specs = append(specs, fmt.Sprintf("call:%d-%d", k, k+1), fmt.Sprintf("call:%d-", k), fmt.Sprintf("oom:%d-", k))
+	}
 	return specs
+}
+
+// faultSite is the C function a spec fails ("" for a run of calls, whose error may be any
+// of theirs), with "oom " before it for an out-of-memory code.
+func faultSite(spec string, calls []string) string {
+	kind, ks, _ := strings.Cut(spec, ":")
+	if kind == "alloc" {
+		return "cuMemAlloc"
+	}
+	if strings.Contains(ks, "-") {
+		return ""
+	}
+	site := calls[atoi(ks)-1]
+	if kind == "oom" {
+		site = "oom " + site
+	}
+	return site
+}
+
+// faultWords are what an error must say for a failed call of each C function (by prefix):
+// what failed, not only its code. A launch's names its kernel.
+var faultWords = []struct{ call, word string }{
+	{"cuMemAlloc", "allocating"},
+	{"cuMemHostAlloc", "cuMemHostAlloc"},
+	{"cuMemcpyHtoD", "host-to-device copy"},
+	{"cuMemcpyDtoH", "device-to-host copy"},
+	{"cuMemcpyDtoD", "copy"},
+	{"cuMemsetD32Async", "memset"},
+	{"cuMemGetInfo", "free memory"},
+	{"cuStreamSynchronize", "waiting for"},
+	{"cuEventSynchronize", "waiting for"},
+	{"cuEventRecord", "event"},
+	{"cuEventCreate", "event"},
+	{"cuEventElapsedTime", "event"},
+	{"cuStreamWaitEvent", "stream wait"},
+	{"cuStreamCreate", "stream"},
+	{"cublasSgemm", "gemm"},
+	{"cublasDgemm", "gemm"},
+	{"cublasCreate", "cublasCreate"},
+	{"cublasSetStream", "cublasSetStream"},
+	{"cublasSetMathMode", "cublasSetMathMode"},
+	{"cusolverDn", "cusolverDn"},
+	{"cuModuleLoadData", "loading kernels"},
+	{"cuModuleGetFunction", "kernel"},
+	{"cuCtxCreate", "context"},
+	{"cuDeviceGetCount", "counting devices"},
+	{"cuDeviceGet", "device"},
+}
+
+// checkFaultError fails t unless err, from a fault of site (see faultSite), is the engine's and
+// names what failed and the library's code.
+func checkFaultError(t *testing.T, spec, site string, err error) {
+	t.Helper()
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "cuda engine:") && !strings.HasPrefix(msg, "fold ") {
+		t.Errorf("%s (%s): %v: not the engine's error", spec, site, err)
+	}
+	if site == "" {
+		return
+	}
+	call, oom := strings.CutPrefix(site, "oom ")
+	code := []string{"Unknown", "ExecFailed", "EXECUTION_FAILED"}
+	if oom {
+		code = []string{"OutOfMemory", "AllocFailed", "ALLOC_FAILED"}
+	}
+	if !slices.ContainsFunc(code, func(c string) bool { return strings.Contains(msg, c) }) {
+		t.Errorf("%s (%s): %v: the library's code (%s) not said", spec, site, err, strings.Join(code, ", "))
+	}
+	if k, ok := strings.CutPrefix(call, "cuLaunchKernel "); ok {
+		if !strings.Contains(msg, "launching "+k) {
+			t.Errorf("%s (%s): %v: does not say %q", spec, site, err, "launching "+k)
+		}
+		return
+	}
+	for _, w := range faultWords {
+		if strings.HasPrefix(call, w.call) {
+			if !strings.Contains(strings.ToLower(msg), strings.ToLower(w.word)) {
+				t.Errorf("%s (%s): %v: does not say %q", spec, site, err, w.word)
+			}
+			return
+		}
+	}
+	t.Errorf("%s (%s): %v: no words expected of an error of %s (faultWords)", spec, site, err, call)
 }
 
 // faultGuard is how long one run may take before it counts as hung: a guard against a
@@ -124,7 +226,7 @@ func runGuarded(t *testing.T, e *Engine, r faultRun, spec string) (any, error) {
 				done <- outcome{panic: p}
 			}
 		}()
-		v, err := r.run(ctx, e)
+		v, err := r.run(ctx, e, func() { simFaults("off") })
 		done <- outcome{v: v, err: err}
 	}()
 	var o outcome
@@ -181,20 +283,20 @@ var basePool int
 // TestFaultInjection fails, one at a time, every device allocation and every call (or, for
 // runs of thousands of calls, a stride of them and the first and last of each C function and
 // kernel) of a Score (leave-one-out and inner K-fold, float32 and float64, the brain data
-// resident and streamed) and a Predict.
+// resident and streamed; float32 then TF32, which switches cuBLAS's math mode), a Predict and
+// New, and from the first call of each C function on, every call to the end.
 func TestFaultInjection(t *testing.T) {
 	e := newTestEngine(t)
 	faultHooks(t)
 	n, nd, m := 40, 6, 120
 	x, y := problem(n, nd, m, 11)
 	xNew, _ := problem(7, nd, 1, 12)
+	alphas := []float64{1, 100, 1e4}
 	var runs []faultRun
 	for _, inner := range []engine.Inner{{Mode: engine.LOO}, {Mode: engine.KFoldInner, K: 3}} {
 		for _, p := range []engine.Precision{engine.Float32, engine.Float64} {
 			for _, streamed := range []bool{false, true} {
-				opts := options(t, n, func(o *engine.Options) {
-					o.Inner, o.Precision, o.Alphas = inner, p, []float64{1, 100, 1e4}
-				})
+				opts := options(t, n, func(o *engine.Options) { o.Inner, o.Precision, o.Alphas = inner, p, alphas })
 				where := "resident"
 				if streamed {
 					where = "streamed"
@@ -202,26 +304,51 @@ func TestFaultInjection(t *testing.T) {
 					// in batches
 					opts.MemoryLimit = int64(n*m) * map[engine.Precision]int64{engine.Float64: 8, engine.Float32: 4}[p] * 3 / 2
 				}
-				runs = append(runs, scoreRun(fmt.Sprintf("%s/%s/%s", inner, p, where), x, y, opts, streamed))
+				runs = append(runs, scoreRun(fmt.Sprintf("%s/%s/%s", inner, p, where), x, y, opts))
 			}
 		}
+		f32 := options(t, n, func(o *engine.Options) { o.Inner, o.Alphas = inner, alphas })
+		tf32 := options(t, n, func(o *engine.Options) { o.Inner, o.Precision, o.Alphas = inner, engine.TF32, alphas })
+		runs = append(runs, scoreRun(fmt.Sprintf("%s/float32-then-tf32", inner), x, y, f32, tf32))
 	}
-	popts := options(t, n, func(o *engine.Options) { o.Folds, o.Alphas, o.Weights = nil, []float64{1, 100, 1e4}, true })
+	popts := options(t, n, func(o *engine.Options) { o.Folds, o.Alphas, o.Weights = nil, alphas, true })
 	runs = append(runs, faultRun{
 		name: "predict",
-		run: func(ctx context.Context, e *Engine) (any, error) {
+		run: func(ctx context.Context, e *Engine, disarm func()) (any, error) {
 			p, err := e.Predict(ctx, x, y, xNew, popts)
 			if err != nil {
-				// usable again: the same call without the fault
-				if _, again := e.Predict(ctx, x, y, xNew, popts); again != nil {
-					return nil, fmt.Errorf("%w; and again without the fault: %v", err, again)
+				disarm()
+				var again error
+				if p, again = e.Predict(ctx, x, y, xNew, popts); again != nil {
+					return nil, againError{err, again}
 				}
 			}
 			return p, err
 		},
 		same: samePrediction,
+	}, faultRun{
+		name: "new",
+		run: func(ctx context.Context, _ *Engine, disarm func()) (any, error) {
+			e2, err := New(0)
+			if err != nil {
+				disarm()
+				var again error
+				if e2, again = New(0); again != nil {
+					return nil, againError{err, again}
+				}
+			}
+			name := e2.Name()
+			e2.Close()
+			return name, err
+		},
+		same: func(got, want any) error {
+			if got != want {
+				return fmt.Errorf("engine %v, without the fault %v", got, want)
+			}
+			return nil
+		},
 	})
-	only := os.Getenv("FAULTS_ONLY")
+	only := os.Getenv("FAULTS_ONLY") // a part of the runs' names, when looking into one
 	for _, r := range runs {
 		if only != "" && !strings.Contains(r.name, only) {
 			continue
@@ -244,22 +371,22 @@ func TestFaultInjection(t *testing.T) {
 				calls[k] = simCallName(uint64(k + 1))
 			}
 			checkReleased(t, e, "fault-free", base)
-			specs := faultSpecs(calls, st.Allocs, 400)
+			specs := faultSpecs(calls, st.Allocs, 300)
 			t.Logf("%d calls (%d distinct), %d allocations: %d faults", len(calls), distinct(calls), st.Allocs, len(specs))
-			errs := map[string]string{}
+			failed := 0
 			for _, spec := range specs {
-				site := spec
-				if k, ok := strings.CutPrefix(spec, "call:"); ok {
-					site = calls[atoi(k)-1]
-				} else if k, ok := strings.CutPrefix(spec, "oom:"); ok {
-					site = "oom " + calls[atoi(k)-1]
-				}
+				site := faultSite(spec, calls)
 				got, err := runGuarded(t, e, r, spec)
 				if err != nil {
-					errs[site] = err.Error()
-					if !strings.HasPrefix(err.Error(), "cuda engine:") && !strings.HasPrefix(err.Error(), "fold") {
-						t.Errorf("%s (%s): %v: not the engine's error", spec, site, err)
+					failed++
+					if testing.Verbose() {
+						t.Logf("%-12s %-36s %v", spec, site, err)
 					}
+					checkFaultError(t, spec, site, err)
+				}
+				var again againError
+				if errors.As(err, &again) {
+					t.Errorf("%s (%s): not usable again: %v", spec, site, err)
 				} else if derr := r.same(got, want); derr != nil {
 					t.Errorf("%s (%s): %v", spec, site, derr)
 				}
@@ -268,14 +395,7 @@ func TestFaultInjection(t *testing.T) {
 					t.FailNow()
 				}
 			}
-			sites := make([]string, 0, len(errs))
-			for s := range errs {
-				sites = append(sites, s)
-			}
-			slices.Sort(sites)
-			for _, s := range sites {
-				t.Logf("%-40s %s", s, errs[s])
-			}
+			t.Logf("%d faults gave an error, %d the numbers without the fault", failed, len(specs)-failed)
 		})
 	}
 }
@@ -294,42 +414,56 @@ func distinct(calls []string) int {
 	return len(seen)
 }
 
-// scoreRun opens a session of y (streamed or resident, as required), scores x, and after a
-// failed Score scores again on the same session without the fault, then closes the session.
-func scoreRun(name string, x, y engine.Matrix, opts engine.Options, streamed bool) faultRun {
+// scoreRun opens a session of y with each options in turn, scores x and closes it; after a
+// failed Open or Score, it does it again without the fault (the same session for Score).
+func scoreRun(name string, x, y engine.Matrix, opts ...engine.Options) faultRun {
 	return faultRun{
 		name: name,
-		run: func(ctx context.Context, e *Engine) (any, error) {
-			s, err := e.Open(y, opts)
-			if err != nil {
-				return nil, err
-			}
-			defer s.Close()
-			res, err := s.Score(ctx, x)
-			if err != nil {
-				if _, again := s.Score(ctx, x); again != nil {
-					return nil, fmt.Errorf("%w; and again without the fault: %v", err, again)
+		run: func(ctx context.Context, e *Engine, disarm func()) (any, error) {
+			var first error
+			var out []*engine.Result
+			for _, o := range opts {
+				s, err := e.Open(y, o)
+				if err != nil {
+					first = cmp.Or(first, err)
+					disarm()
+					if s, err = e.Open(y, o); err != nil {
+						return nil, againError{first, err}
+					}
 				}
-				return nil, err
+				res, err := s.Score(ctx, x)
+				if err != nil {
+					first = cmp.Or(first, err)
+					disarm()
+					if res, err = s.Score(ctx, x); err != nil {
+						s.Close()
+						return nil, againError{first, err}
+					}
+				}
+				s.Close()
+				out = append(out, res)
 			}
-			return res, nil
+			return out, first
 		},
 		same: func(got, want any) error {
-			g, w := got.(*engine.Result), want.(*engine.Result)
-			// a batch shrunk by an out-of-memory: other products, other sums (OpenBLAS's
-			// blocking), the same numbers but for rounding
-			tol := 1e-12
-			if opts.Precision != engine.Float64 {
-				tol = 1e-6
-			}
-			for k := range w.FoldScores {
-				if d := math.Abs(g.FoldScores[k] - w.FoldScores[k]); !(d <= tol) || g.Alphas[k] != w.Alphas[k] {
-					return fmt.Errorf("score %d: r %v penalty %g (%d batches), without the fault %v, %g (%d batches)",
-						k, g.FoldScores[k], g.Alphas[k], g.Batches, w.FoldScores[k], w.Alphas[k], w.Batches)
+			for i, w := range want.([]*engine.Result) {
+				g := got.([]*engine.Result)[i]
+				// a batch shrunk by an out-of-memory, or streamed brain data: other products,
+				// other sums (OpenBLAS's blocking), the same numbers but for rounding
+				tol := 1e-12
+				if opts[i].Precision != engine.Float64 {
+					tol = 1e-6
 				}
-			}
-			if !slices.Equal(g.Rank, w.Rank) || !slices.Equal(g.Dropped, w.Dropped) || g.Degenerate != w.Degenerate {
-				return fmt.Errorf("ranks %v dropped %v degenerate %d, without the fault %v %v %d", g.Rank, g.Dropped, g.Degenerate, w.Rank, w.Dropped, w.Degenerate)
+				for k := range w.FoldScores {
+					if d := math.Abs(g.FoldScores[k] - w.FoldScores[k]); !(d <= tol) || g.Alphas[k] != w.Alphas[k] {
+						return fmt.Errorf("%s: score %d: r %v penalty %g (%d batches), without the fault %v, %g (%d batches)",
+							opts[i].Precision, k, g.FoldScores[k], g.Alphas[k], g.Batches, w.FoldScores[k], w.Alphas[k], w.Batches)
+					}
+				}
+				if !slices.Equal(g.Rank, w.Rank) || !slices.Equal(g.Dropped, w.Dropped) || g.Degenerate != w.Degenerate {
+					return fmt.Errorf("%s: ranks %v dropped %v degenerate %d, without the fault %v %v %d",
+						opts[i].Precision, g.Rank, g.Dropped, g.Degenerate, w.Rank, w.Dropped, w.Degenerate)
+				}
 			}
 			return nil
 		},
@@ -342,7 +476,7 @@ func samePrediction(got, want any) error {
 		return fmt.Errorf("penalties %v rank %d, without the fault %v %d", g.Alphas, g.Rank, w.Alphas, w.Rank)
 	}
 	// other batches, other sums (OpenBLAS's blocking): float32's rounding
-	tol := 1e-5
+	const tol = 1e-5
 	differ := func(a, b float64) bool { return !(math.Abs(a-b) <= tol*max(math.Abs(b), 1)) }
 	for i := 0; i < w.Rows; i++ {
 		for j := 0; j < w.Targets; j++ {

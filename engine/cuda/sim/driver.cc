@@ -20,8 +20,9 @@
 // (driver, cuBLAS or cuSOLVER) returns its library's generic error (CUDA_ERROR_UNKNOWN,
 // CUBLAS_STATUS_EXECUTION_FAILED, CUSOLVER_STATUS_EXECUTION_FAILED); oom:K, the K-th call
 // returns its library's out-of-memory code (CUDA_ERROR_OUT_OF_MEMORY, CUBLAS_STATUS_ALLOC_FAILED,
-// CUSOLVER_STATUS_ALLOC_FAILED); count only counts. A failed call does nothing, and the fault is
-// not sticky. Releases (cuMemFree, cuMemFreeHost, the Destroy and Unload calls), cuInit,
+// CUSOLVER_STATUS_ALLOC_FAILED); K-L instead of K fails the K-th to the L-th, K- every one from
+// the K-th on (a device that stays broken); count only counts. A failed call does nothing, and
+// the fault is not sticky. Releases (cuMemFree, cuMemFreeHost, the Destroy and Unload calls), cuInit,
 // cuDriverGetVersion, cuCtxSetCurrent, cuCtxGetCurrent and cuGetError* never fail and are not
 // counted: what a program does after a failed release is not a question an error path can answer.
 #include <cuda.h>
@@ -110,7 +111,7 @@ thread_local CUctx_st* current;
 // counted since it was armed, and each counted call's name (cudasim_call_name).
 enum FaultKind { NO_FAULTS, COUNT_ONLY, FAIL_ALLOC, FAIL_CALL, FAIL_OOM };
 FaultKind faultKind = NO_FAULTS;
-uint64_t faultAt, faultCalls, faultAllocs;
+uint64_t faultAt, faultLast, faultCalls, faultAllocs;
 std::vector<const char*> faultLog;
 std::set<std::string> faultNames;  // interned names with details (a launch's kernel)
 long liveBlas, liveSolvers;  // cuBLAS and cuSOLVER handles (cudasim_track)
@@ -273,7 +274,7 @@ int cudasim_device_range(uintptr_t p, size_t bytes) {
 // spec it does not know (nothing armed).
 static bool armFaults(const char* spec) {
     FaultKind kind = NO_FAULTS;
-    uint64_t at = 0;
+    uint64_t at = 0, last = 0;
     if (spec != nullptr && *spec != 0 && strcmp(spec, "off") != 0) {
         const char* colon = strchr(spec, ':');
         std::string what = colon ? std::string(spec, colon - spec) : std::string(spec);
@@ -282,7 +283,12 @@ static bool armFaults(const char* spec) {
         } else if (colon != nullptr && (what == "alloc" || what == "call" || what == "oom")) {
             char* end;
             at = strtoull(colon + 1, &end, 10);
-            if (*end != 0 || at == 0) return false;
+            last = at;
+            if (*end == '-') {  // K-L, or K- for every one from K on
+                last = end[1] == 0 ? UINT64_MAX : strtoull(end + 1, &end, 10);
+                if (end[0] == '-') end++;
+            }
+            if (*end != 0 || at == 0 || last < at) return false;
             kind = what == "alloc" ? FAIL_ALLOC : what == "call" ? FAIL_CALL : FAIL_OOM;
         } else {
             return false;
@@ -290,6 +296,7 @@ static bool armFaults(const char* spec) {
     }
     faultKind = kind;
     faultAt = at;
+    faultLast = last;
     if (kind != NO_FAULTS) {  // off keeps the counts of the run that was armed, for reading
         faultCalls = faultAllocs = 0;
         faultLog.clear();
@@ -305,9 +312,9 @@ static int inject(const char* call, bool alloc) {
     faultLog.push_back(call);
     if (alloc) faultAllocs++;
     switch (faultKind) {
-        case FAIL_ALLOC: return alloc && faultAllocs == faultAt ? 2 : 0;
-        case FAIL_CALL: return faultCalls == faultAt ? 1 : 0;
-        case FAIL_OOM: return faultCalls == faultAt ? 2 : 0;
+        case FAIL_ALLOC: return alloc && faultAllocs >= faultAt && faultAllocs <= faultLast ? 2 : 0;
+        case FAIL_CALL: return faultCalls >= faultAt && faultCalls <= faultLast ? 1 : 0;
+        case FAIL_OOM: return faultCalls >= faultAt && faultCalls <= faultLast ? 2 : 0;
         default: return 0;
     }
 }

@@ -30,7 +30,7 @@ void cudasim_track(int kind, int delta);
 
 // The tests' hooks, looked up with dlsym (a real libcuda has none):
 //
-// cudasim_faults arms a fault ("alloc:K", "call:K", "oom:K") or counting only ("count"), which
+// cudasim_faults arms a fault ("alloc:K", "call:K", "oom:K"; K-L or K- for a run of them) or counting only ("count"), which
 // restarts the counts, or disarms ("" or "off"), which keeps them; 0 for a spec it does not know.
 int cudasim_faults(const char* spec);
 // cudasim_stats fills out[0..n) with: the calls counted since cudasim_faults, the device
