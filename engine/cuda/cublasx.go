@@ -37,6 +37,9 @@ func rawStream(s cu.Stream) unsafe.Pointer {
 // cublasSetup binds impl's handle to stream and sets its math mode: TF32 tensor cores when tf32
 // (single-precision products rounded to TF32 inputs), else the default (IEEE float32/float64).
 func cublasSetup(impl *cublas.Standard, stream cu.Stream, tf32 bool) error {
+	if impl == nil {
+		return fmt.Errorf("cuda engine: no cuBLAS handle (an earlier error's could not be made again)")
+	}
 	h, err := cublasHandle(impl)
 	if err != nil {
 		return err

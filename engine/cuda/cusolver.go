@@ -141,7 +141,7 @@ func (s *solver) syevdInfo(fn string, n int, info cu.DevicePtr) error {
 		return fmt.Errorf("cuda engine: %s: reading devInfo: %w", fn, err)
 	}
 	if err := s.stream.Synchronize(); err != nil {
-		return fmt.Errorf("cuda engine: %s: %w", fn, err)
+		return fmt.Errorf("cuda engine: %s: waiting for it: %w", fn, err)
 	}
 	switch v := v[0]; {
 	case v < 0:

@@ -206,13 +206,17 @@ func (d *device) resetBLAS() error {
 	return cublasSetup(impl, d.compute, d.tf32)
 }
 
-// setTF32 switches the math mode of the products.
+// setTF32 switches the math mode of the products. d.tf32 changes only once the handle's mode
+// has: it says what the handle does, and a failed switch is tried again by the next Score.
 func (d *device) setTF32(on bool) error {
 	if d.tf32 == on {
 		return nil
 	}
+	if err := cublasSetup(d.blas, d.compute, on); err != nil {
+		return err
+	}
 	d.tf32 = on
-	return cublasSetup(d.blas, d.compute, on)
+	return nil
 }
 
 func (d *device) teardown() {
@@ -376,7 +380,7 @@ func download[T any](dst []T, src cu.DevicePtr, s cu.Stream) error {
 	err := s.Synchronize()
 	runtime.KeepAlive(dst)
 	if err != nil {
-		return fmt.Errorf("cuda engine: %w", err)
+		return fmt.Errorf("cuda engine: device-to-host copy of %d bytes: waiting for it: %w", n, err)
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ func (e *Engine) open(y engine.Matrix, opts engine.Options, reserve int64) (*ses
 		}
 		if err := e.dev.compute.Synchronize(); err != nil {
 			e.dev.free(p)
-			return fmt.Errorf("cuda engine: uploading brain data: %w", err)
+			return fmt.Errorf("cuda engine: waiting for the upload of the brain data: %w", err)
 		}
 		s.dy = p
 		return nil
@@ -223,6 +223,12 @@ func (s *session) score(ctx context.Context, x engine.Matrix, pred *prediction, 
 		d := s.e.dev
 		d.limit = s.opts.MemoryLimit
 		defer func() { d.failAllocs = 0 }()
+		if d.blas == nil {
+			// a failed product's handle could not be made again then (resetBLAS): now
+			if err := d.resetBLAS(); err != nil {
+				return err
+			}
+		}
 		if err := d.setTF32(s.opts.Precision == engine.TF32); err != nil {
 			return err
 		}

@@ -46,7 +46,7 @@ func (r *runner) decomposeInner(fp *pool, f int, fold engine.Fold, outer *split)
 // batch's brain data ysrc (the device copy, ld ldy, as stage) and overwrites b.yh, b.kz, b.kgz,
 // b.kpred, b.kmean, b.cnst, b.rr and b.deg (b.z and b.zf, which the refit reads, are untouched;
 // b.cnst is stage's, free once Yc is centred).
-func (r *runner) selectKFold(inner []*split, b *batch, mb int, ysrc cu.DevicePtr, ldy int) error {
+func (r *runner) selectKFold(inner []*split, b *batch, mb int, ysrc cu.DevicePtr, ldy int) (err error) {
 	d, t, opts, ld, mp := r.d, r.t, r.s.opts, b.ld, b.productRows(mb)
 	A := len(opts.Alphas)
 	K := float64(len(inner))
@@ -58,7 +58,12 @@ func (r *runner) selectKFold(inner []*split, b *batch, mb int, ysrc cu.DevicePtr
 		if err := cublasSetup(d.blas, d.compute, false); err != nil {
 			return err
 		}
-		defer cublasSetup(d.blas, d.compute, true)
+		defer func() {
+			// TF32 again for the outer products, or the error: they would run in float32
+			if serr := cublasSetup(d.blas, d.compute, true); err == nil {
+				err = serr
+			}
+		}()
 	}
 	if err := d.zero(b.crit, 8*int64(A)*int64(mb)); err != nil {
 		return err

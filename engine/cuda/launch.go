@@ -372,6 +372,9 @@ func (d *device) gemmScaled(t dtype, tA, tB bool, m, n, k int, alpha float64, a 
 		}
 		return d.auxBLAS.dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	}
+	if d.blas == nil {
+		return fmt.Errorf("cuda engine: cuBLAS gemm %d x %d x %d: no cuBLAS handle (an earlier error's could not be made again)", m, n, k)
+	}
 	if t == f64 {
 		one := func(p cu.DevicePtr) []float64 { return unsafe.Slice((*float64)(devPtr(p)), 1) }
 		d.blas.Dgemm(opA, opB, m, n, k, alpha, one(a), lda, one(b), ldb, beta, one(c), ldc)

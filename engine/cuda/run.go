@@ -89,7 +89,7 @@ func (r *runner) run() (*engine.Result, error) {
 			return nil, err
 		}
 		if err := d.compute.Synchronize(); err != nil {
-			return nil, fmt.Errorf("cuda engine: uploading activations: %w", err)
+			return nil, fmt.Errorf("cuda engine: waiting for the upload of the activations: %w", err)
 		}
 		r.tm.Transfer += time.Since(t0)
 	}
@@ -161,7 +161,7 @@ func (r *runner) flushMarks() error {
 	}
 	last := r.d.events[r.nmarks-1]
 	if err := last.Synchronize(); err != nil {
-		return fmt.Errorf("cuda engine: %w", err)
+		return fmt.Errorf("cuda engine: waiting for the timing events: %w", err)
 	}
 	for i := 1; i < r.nmarks; i++ {
 		ms, err := r.d.events[i-1].Elapsed(r.d.events[i])
@@ -395,7 +395,7 @@ func (r *runner) forBatches(b *batch, fn func(c0, mb int, ysrc cu.DevicePtr, ldy
 			k2, next := (i+1)%2, c0+b.bs
 			nmb := min(b.bs, m-next)
 			if err := r.copied[k2].Synchronize(); err != nil { // the upload from host[k2] is done
-				return fmt.Errorf("cuda engine: %w", err)
+				return fmt.Errorf("cuda engine: waiting for the upload of a batch of brain data: %w", err)
 			}
 			ch := make(chan gathered, 1)
 			old := r.stagingBuf(b, k2)
@@ -485,7 +485,7 @@ func (r *runner) prefetch(b *batch, k, c0, mb int) error {
 	d := r.d
 	t0 := time.Now()
 	if err := r.copied[k].Synchronize(); err != nil { // the previous upload from host[k] is done
-		return fmt.Errorf("cuda engine: %w", err)
+		return fmt.Errorf("cuda engine: waiting for the upload of a batch of brain data: %w", err)
 	}
 	if !inPlace(r.s.y, r.allRows, c0, c0+mb, r.t, r.s.shift) {
 		r.host[k] = r.stagingBuf(b, k)

@@ -381,7 +381,7 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 		return nil, err
 	}
 	if err := fz.done.Synchronize(); err != nil {
-		return nil, fmt.Errorf("cuda engine: decomposition: %w", err)
+		return nil, fmt.Errorf("cuda engine: waiting for the decomposition: %w", err)
 	}
 	if fz.ahead {
 		if ms, err := fz.start.Elapsed(fz.done); err == nil {
@@ -630,7 +630,7 @@ func (r *runner) finishSplit(fp *pool, fz *factoring) (*split, error) {
 		}
 	}
 	if err := d.compute.Synchronize(); err != nil {
-		return nil, fmt.Errorf("cuda engine: decomposition: %w", err)
+		return nil, fmt.Errorf("cuda engine: waiting for the decomposition's factors: %w", err)
 	}
 	return sp, nil
 }
@@ -824,7 +824,7 @@ func (r *runner) complement(fp *pool, sp *split, gram cu.DevicePtr, keepIdx []in
 		}
 	}
 	if err := d.compute.Synchronize(); err != nil { // host is read by the copy until then
-		return fmt.Errorf("cuda engine: %w", err)
+		return fmt.Errorf("cuda engine: waiting for the complement's upload: %w", err)
 	}
 	if sp.nc == 0 {
 		return nil
