@@ -206,12 +206,11 @@ func (d *device) resetBLAS() error {
 	return cublasSetup(impl, d.compute, d.tf32)
 }
 
-// setTF32 switches the math mode of the products. d.tf32 changes only once the handle's mode
-// has: it says what the handle does, and a failed switch is tried again by the next Score.
+// setTF32 sets the math mode of the products, at the start of every Score: a Score that failed
+// may have left the handle in another mode than d.tf32 says (a failed switch, or a failed return
+// from the float32 products of selectKFold, refitProduct or heldOutShift). d.tf32 changes only
+// once the handle's mode has.
 func (d *device) setTF32(on bool) error {
-	if d.tf32 == on {
-		return nil
-	}
 	if err := cublasSetup(d.blas, d.compute, on); err != nil {
 		return err
 	}

@@ -72,16 +72,20 @@ func (e againError) Error() string { return fmt.Sprintf("%v; and again without t
 func (e againError) Unwrap() error { return e.first }
 
 // faultSpecs returns the faults to inject into a run that made calls (their C names, in order)
-// and allocs device allocations: every allocation failing as out of memory; every call failing
-// with its library's generic error and with its out-of-memory code, all of them when there are
-// few, else with a stride plus the first and last call of every distinct name (a launch's names
-// its kernel), so that every call site fails at least once; and from the first call of every
-// name on, that call and the next (a failed product's handle recreated) or every call to the
-// end (a device that stays broken).
+// and allocs device allocations: the allocations failing as out of memory, all of them up to
+// most, else the first most/2 (Open's and the first fold's: every kind of buffer) and a stride
+// of the others; every call failing with its library's generic error and with its
+// out-of-memory code, all of them when there are few, else with a stride plus the first and
+// last call of every distinct name (a launch's names its kernel), so that every call site fails
+// at least once; and from the first call of every name on, that call and the next (a failed
+// product's handle made again) or every call to the end (a device that stays broken).
 func faultSpecs(calls []string, allocs uint64, most int) []string {
 	var specs []string
+	astride := max(1, (allocs-uint64(most/2))/uint64(max(1, most/2)))
 	for k := uint64(1); k <= allocs; k++ {
-		specs = append(specs, fmt.Sprintf("alloc:%d", k))
+		if allocs <= uint64(most) || k <= uint64(most/2) || k%astride == 0 {
+			specs = append(specs, fmt.Sprintf("alloc:%d", k))
+		}
 	}
 	pick := map[int]bool{}
 	first, last := map[string]int{}, map[string]int{}
@@ -125,7 +129,7 @@ func faultSpecs(calls []string, allocs uint64, most int) []string {
 func faultSite(spec string, calls []string) string {
 	kind, ks, _ := strings.Cut(spec, ":")
 	if kind == "alloc" {
-		return "cuMemAlloc"
+		return "oom cuMemAlloc"
 	}
 	if strings.Contains(ks, "-") {
 		return ""
@@ -289,7 +293,7 @@ var basePool int
 func TestFaultInjection(t *testing.T) {
 	e := newTestEngine(t)
 	faultHooks(t)
-	n, nd, m := 40, 6, 120
+	n, nd, m := 40, 6, 240
 	x, y := problem(n, nd, m, 11)
 	xNew, _ := problem(7, nd, 1, 12)
 	alphas := []float64{1, 100, 1e4}
@@ -372,7 +376,11 @@ func TestFaultInjection(t *testing.T) {
 				calls[k] = simCallName(uint64(k + 1))
 			}
 			checkReleased(t, e, "fault-free", base)
-			specs := faultSpecs(calls, st.Allocs, 300)
+			most := 300 // faults of each kind, about
+			if testing.Short() {
+				most = 120
+			}
+			specs := faultSpecs(calls, st.Allocs, most)
 			t.Logf("%d calls (%d distinct), %d allocations: %d faults", len(calls), distinct(calls), st.Allocs, len(specs))
 			failed := 0
 			for _, spec := range specs {

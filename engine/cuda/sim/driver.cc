@@ -526,7 +526,7 @@ CUresult cuMemAlloc(CUdeviceptr* p, size_t bytes) {
     NEED_CONTEXT();
     {
         LOCK();
-        if (inject("cuMemAlloc", true)) return CUDA_ERROR_OUT_OF_MEMORY;
+        if (int f_ = inject("cuMemAlloc", true)) return f_ == 2 ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN;
     }
     if (!p || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
