@@ -68,7 +68,9 @@ type faultRun struct {
 // againError is a run's error whose retry without the fault failed too.
 type againError struct{ first, again error }
 
-func (e againError) Error() string { return fmt.Sprintf("%v; and again without the fault: %v", e.first, e.again) }
+func (e againError) Error() string {
+	return fmt.Sprintf("%v; and again without the fault: %v", e.first, e.again)
+}
 func (e againError) Unwrap() error { return e.first }
 
 // faultSpecs returns the faults to inject into a run that made calls (their C names, in order)
