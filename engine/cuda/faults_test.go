@@ -78,8 +78,8 @@ func (e againError) Unwrap() error { return e.first }
 // most, else the first most/2 (Open's and the first fold's: every kind of buffer) and a stride
 // of the others; every call failing with its library's generic error and with its
 // out-of-memory code, all of them when there are few, else with a stride plus the first and
-// last call of every distinct name (a launch's names its kernel), so that every call site fails
-// at least once; and from the first call of every name on, that call and the next (a failed
+// last call of every distinct name (a launch's names its kernel) after every distinct name
+// before it, so that every call site fails at least once; and from the first call of every name on, that call and the next (a failed
 // product's handle made again) or every call to the end (a device that stays broken).
 func faultSpecs(calls []string, allocs uint64, most int) []string {
 	var specs []string
@@ -89,18 +89,28 @@ func faultSpecs(calls []string, allocs uint64, most int) []string {
 			specs = append(specs, fmt.Sprintf("alloc:%d", k))
 		}
 	}
+	// a call site, roughly: the C function after the one before (the same function called from
+	// two places of the engine mostly follows different calls)
 	pick := map[int]bool{}
-	first, last := map[string]int{}, map[string]int{}
+	firstSite, lastSite := map[[2]string]int{}, map[[2]string]int{}
+	first := map[string]int{}
 	for i, c := range calls {
+		site := [2]string{"", c}
+		if i > 0 {
+			site[0] = calls[i-1]
+		}
+		if _, ok := firstSite[site]; !ok {
+			firstSite[site] = i
+		}
+		lastSite[site] = i
 		if _, ok := first[c]; !ok {
 			first[c] = i
 		}
-		last[c] = i
 	}
-	for _, i := range first {
+	for _, i := range firstSite {
 		pick[i] = true
 	}
-	for _, i := range last {
+	for _, i := range lastSite {
 		pick[i] = true
 	}
 	stride := max(1, len(calls)/max(1, most-len(pick)))
