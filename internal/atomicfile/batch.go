@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/brainalign/brainalign/internal/crashpoint"
 	"github.com/brainalign/brainalign/internal/owner"
 )
 
@@ -14,7 +15,10 @@ import (
 // written under a temp name (Write's, .NAME.tmp-HOST-PID-RANDOM, so that RemoveAbandoned clears
 // what a killed run left), and Commit renames them into place only once every one is written. A
 // run that fails half-way (a full disk, a signal) calls Abort and leaves the previous set whole,
-// not new files beside old ones.
+// not new files beside old ones. A process killed (SIGKILL, out of memory) during Commit's
+// renames, one per file in a few microseconds, does leave new files beside old ones: POSIX
+// renames one name at a time; a folder that can be replaced as a whole is written with
+// internal/outdir instead.
 //
 // As with Write, a name that is a symbolic link is written through, and a file replaced keeps
 // its permissions.
@@ -92,6 +96,7 @@ func (b *Batch) Commit() error {
 	}
 	dirs := map[string]bool{}
 	for i, s := range written {
+		crashpoint.Step("batch: renaming " + s.tmp)
 		if err := os.Rename(s.tmp, s.target); err != nil {
 			b.Abort()
 			return fmt.Errorf("atomicfile: %s: %w (%d of the %d files were replaced)", s.path, err, i, len(written))
@@ -102,6 +107,7 @@ func (b *Batch) Commit() error {
 	for d := range dirs {
 		syncDir(d)
 	}
+	crashpoint.Step("batch: renamed into " + b.dir)
 	return nil
 }
 
