@@ -34,7 +34,8 @@
 //     cannot be checked (Windows, names from older versions) is removed only once it is more than
 //     a week old. A leftover .old directory (the previous results, being deleted after a
 //     replacement) is removed only when the output directory exists, as it then holds nothing
-//     that is not superseded; after an exchange the previous results are under the staging
+//     that is not superseded (so a run that finds none there removes it once its own results are
+//     in place); after an exchange the previous results are under the staging
 //     name itself, and the output directory holds the new ones, so a kill before they are
 //     deleted leaves a staging directory of a dead run like any other.
 //
