@@ -101,7 +101,10 @@
 // whose source file, where it still is, changed size or modification time since). One merge
 // runs at a time, holding merge.lock (created exclusively; a lock whose process is gone from
 // this host, or untouched for MergeLockStale, is abandoned and removed, by one merger at a
-// time); the others wait, then merge only if the tables are not current. A merge removes the
+// time, or by a run that finds the tables current and has nothing to merge); the others wait,
+// then merge only if the tables are not current. The lock appears with its holder's tag in it
+// (written under a temp name and hard-linked into place where the file system can), so that a
+// merger killed as it takes the lock leaves one whose process can be checked. A merge removes the
 // temp files of killed runs and merges first, and records its tables as current only if no
 // unit record changed while it read them (else ErrUnitsChanged: a shard scoring a unit again
 // merges when it is done).

@@ -166,7 +166,7 @@ func mergeLocked(ctx context.Context, dir string, checkInputs bool) error {
 	}
 	if len(changed) > 0 {
 		// the tables hold those units' old scores: not current
-		if err := os.Remove(filepath.Join(dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeFile(filepath.Join(dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		return fmt.Errorf("%s: the activations of %d of %d units changed since they were scored (first: %s); "+
@@ -176,7 +176,7 @@ func mergeLocked(ctx context.Context, dir string, checkInputs bool) error {
 		return err
 	}
 	// tables being rewritten are not current until merged.json is written again, last
-	if err := os.Remove(filepath.Join(dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := removeFile(filepath.Join(dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	scores := make([]float64, C*L*M)
@@ -220,7 +220,7 @@ func mergeLocked(ctx context.Context, dir string, checkInputs bool) error {
 		if err := array.WriteNPY(filepath.Join(dir, "steps.npy"), []int{C}, steps); err != nil {
 			return err
 		}
-	} else if err := os.Remove(filepath.Join(dir, "steps.npy")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	} else if err := removeFile(filepath.Join(dir, "steps.npy")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err // an earlier merge's steps would contradict sweep.json
 	}
 	if err := ctx.Err(); err != nil {
@@ -390,8 +390,8 @@ func readUnitArray(dir, ckpt, layer, suffix string, shape []int) ([]float64, err
 	}
 	defer a.Close()
 	if err := checkFloat64(base+suffix, a, shape); err != nil {
-		os.Remove(filepath.Join(dir, mergedFile))
-		os.Remove(base + ".json")
+		removeFile(filepath.Join(dir, mergedFile))
+		removeFile(base + ".json")
 		return nil, fmt.Errorf("%v: the unit's record was removed, run the sweep again to score it anew", err)
 	}
 	return slices.Clone(a.F64), nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brainalign/brainalign/internal/crashpoint"
 	"github.com/brainalign/brainalign/internal/owner"
 )
 
@@ -76,20 +77,16 @@ func lockMerge(ctx context.Context, dir string, waiting func(*MergeLock)) (unloc
 	p := filepath.Join(dir, mergeLockFile)
 	tag := owner.NewTag()
 	for {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		err := createExclusive(p, tag+"\n")
 		if err == nil {
-			_, werr := f.WriteString(tag + "\n")
-			if cerr := f.Close(); werr == nil {
-				werr = cerr
-			}
-			if werr != nil {
-				os.Remove(p)
-				return nil, waited, fmt.Errorf("%s: %v", p, werr)
-			}
+			crashpoint.Step("took " + p)
+			// A breaker killed once it had removed a lock leaves its mark: nothing else
+			// would remove it until another lock is to be broken.
+			removeStaleMark(p + ".break")
 			return holdLock(p, tag), waited, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			return nil, waited, fmt.Errorf("%s: cannot create the merge lock: %v", dir, errors.Unwrap(err))
+			return nil, waited, fmt.Errorf("%s: cannot create the merge lock: %v", dir, err)
 		}
 		st, serr := os.Stat(p)
 		if serr != nil {
@@ -108,6 +105,23 @@ func lockMerge(ctx context.Context, dir string, waiting func(*MergeLock)) (unloc
 			return nil, waited, err
 		}
 	}
+}
+
+// removeAbandonedLock removes dir's merge lock when its merger no longer runs (as a merge
+// taking the lock would), and reports whether it did; and the mark of a breaker that no longer
+// runs.
+func removeAbandonedLock(dir string) bool {
+	p := filepath.Join(dir, mergeLockFile)
+	defer removeStaleMark(p + ".break")
+	st, err := os.Stat(p)
+	if err != nil {
+		return false
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || !lockAbandoned(strings.TrimSpace(string(b)), st.ModTime(), time.Now()) {
+		return false
+	}
+	return breakLock(p, string(b)) && !fileExists(p)
 }
 
 // holdLock keeps the lock at p touched while it is held, and returns its release.
@@ -129,8 +143,8 @@ func holdLock(p, tag string) func() {
 	return func() {
 		close(stop)
 		<-stopped
-		if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == tag {
-			os.Remove(p)
+		if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == tag && os.Remove(p) == nil {
+			crashpoint.Step("released " + p)
 		}
 	}
 }
@@ -149,22 +163,17 @@ func holdLock(p, tag string) func() {
 func breakLock(p, content string) bool {
 	b := p + ".break"
 	tag := owner.NewTag() + "\n"
-	f, err := os.OpenFile(b, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-	if err != nil {
+	if err := createExclusive(b, tag); err != nil {
 		removeStaleMark(b)
 		return false
 	}
-	_, werr := f.WriteString(tag)
-	f.Close()
+	crashpoint.Step("created " + b)
 	mine := func() bool { held, err := os.ReadFile(b); return err == nil && string(held) == tag }
 	defer func() {
 		if mine() {
 			os.Remove(b)
 		}
 	}()
-	if werr != nil {
-		return false
-	}
 	st, err := os.Stat(p)
 	if err != nil {
 		return errors.Is(err, fs.ErrNotExist)
@@ -173,7 +182,11 @@ func breakLock(p, content string) bool {
 	if err != nil || string(now) != content || !lockAbandoned(strings.TrimSpace(content), st.ModTime(), time.Now()) || !mine() {
 		return false
 	}
-	return os.Remove(p) == nil
+	if os.Remove(p) != nil {
+		return false
+	}
+	crashpoint.Step("broke " + p)
+	return true
 }
 
 // removeStaleMark removes the breaker's mark at b when its breaker is gone: moved aside first (of
@@ -194,4 +207,39 @@ func removeStaleMark(b string) {
 	if os.Rename(b, aside) == nil {
 		os.Remove(aside)
 	}
+}
+
+// createExclusive creates the file p holding content, or fails with an error that is
+// fs.ErrExist when p exists. p appears with its content: it is written under a temp name
+// (atomicfile's, which the next run or merge removes if this process is killed) and hard-linked
+// to p, so that a merger killed in between leaves no empty lock, which names no process to
+// check and would stand until MergeLockStale. Where hard links cannot be made (some network
+// and FUSE file systems), p is created exclusively and then written.
+func createExclusive(p, content string) error {
+	tmp := filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".tmp-"+owner.NewTag())
+	err := os.WriteFile(tmp, []byte(content), 0o666)
+	if err == nil {
+		crashpoint.Step("written " + tmp)
+		err = os.Link(tmp, p)
+	}
+	os.Remove(tmp)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return errors.Unwrap(err)
+	}
+	_, werr := f.WriteString(content)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(p)
+		return werr
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/brainalign/brainalign/ceiling"
 	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/intrange"
+	"github.com/brainalign/brainalign/internal/outdir"
 	"github.com/brainalign/brainalign/internal/textlist"
 )
 
@@ -443,13 +444,13 @@ func (m Meta) save(dir string) error {
 	if g := m.Space; g != nil {
 		for _, ext := range array.VolumeExts { // one space only
 			if ext != g.VolumeExt() || g.Parts != nil {
-				os.Remove(filepath.Join(md, spaceName+ext))
+				removeFile(filepath.Join(md, spaceName+ext))
 			}
 		}
-		os.Remove(filepath.Join(md, spacePartsFile))
+		removeFile(filepath.Join(md, spacePartsFile))
 		if parts, _ := filepath.Glob(filepath.Join(md, "*."+spaceName+".*")); parts != nil {
 			for _, p := range parts {
-				os.Remove(p)
+				removeFile(p)
 			}
 		}
 		// a joined space (hemispheres) is kept as its parts, lh.space.mgz and so on, listed in order
@@ -462,7 +463,7 @@ func (m Meta) save(dir string) error {
 				return err
 			}
 		}
-		os.Remove(filepath.Join(md, spaceTargets))
+		removeFile(filepath.Join(md, spaceTargets))
 		if m.SpaceTargets != nil {
 			if err := array.WriteNPY(filepath.Join(md, spaceTargets), []int{len(m.SpaceTargets)}, int64s(m.SpaceTargets)); err != nil {
 				return err
@@ -501,11 +502,17 @@ func (m Meta) stampChanges(dir string, manifest []byte, all bool) []string {
 	if err != nil {
 		return append(why, "the metadata cannot be read: "+err.Error())
 	}
-	tmp, err := os.MkdirTemp("", "brainalign-meta-")
+	// A staging folder (internal/outdir), never committed: one that a run killed here left is
+	// removed by the next run that compares, not left in the temp directory for good.
+	scratch, err := outdir.Create(filepath.Join(os.TempDir(), "brainalign-meta"), false)
 	if err != nil {
 		return append(why, "the metadata cannot be compared: "+err.Error())
 	}
-	defer os.RemoveAll(tmp)
+	defer scratch.Abort()
+	tmp := scratch.Path("")
+	if err := os.Chmod(tmp, 0o700); err != nil { // the brain metadata, in a shared temp directory
+		return append(why, "the metadata cannot be compared: "+err.Error())
+	}
 	md := filepath.Join(tmp, metaDir)
 	if err := os.Mkdir(md, 0o700); err != nil {
 		return append(why, "the metadata cannot be compared: "+err.Error())

@@ -22,6 +22,7 @@ import (
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/crashpoint"
 	"github.com/brainalign/brainalign/internal/outdir"
 )
 
@@ -512,7 +513,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	// so that a run killed before it merges again leaves the tables not current. A rerun that
 	// changes neither keeps it (the shards of a finished sweep, resubmitted, merge nothing).
 	if merged := filepath.Join(c.Dir, mergedFile); fileExists(merged) && c.Meta.changes(c.Dir, manifest) {
-		if err := os.Remove(merged); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeFile(merged); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 	}
@@ -556,8 +557,8 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			rep.Changed++
 			// Its old scores must not be merged, even if this run stops before rescoring it, nor
 			// the tables that hold them read as current.
-			os.Remove(filepath.Join(c.Dir, mergedFile))
-			os.Remove(st.base + ".json")
+			removeFile(filepath.Join(c.Dir, mergedFile))
+			removeFile(st.base + ".json")
 		}
 		if st.redo != "" {
 			rep.Redone = append(rep.Redone, st.redo)
@@ -568,7 +569,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	// that start on them early (prefetch.go).
 	if len(todo) > 0 {
 		// the tables will no longer hold every unit as scored: not current until merged again
-		os.Remove(filepath.Join(c.Dir, mergedFile))
+		removeFile(filepath.Join(c.Dir, mergedFile))
 	}
 	pf := c.prefetch(todo)
 	defer pf.stop() // also withdraws the announcements
@@ -603,7 +604,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			// Its shard scores it again; until then the tables hold scores of activations
 			// that are no longer there.
 			rep.StaleElsewhere++
-			os.Remove(filepath.Join(c.Dir, mergedFile))
+			removeFile(filepath.Join(c.Dir, mergedFile))
 		}
 		if rec == nil {
 			rep.Remaining++
@@ -627,6 +628,11 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		} else {
 			rep.UpToDate = true
 			rep.Merged = true
+			// A merge killed once it had recorded its tables (before it released its lock)
+			// left nothing to merge again, but its lock: no merge comes to remove it.
+			if removeAbandonedLock(c.Dir) {
+				rep.Abandoned++
+			}
 		}
 	}
 	rep.Elapsed = time.Since(start)
@@ -897,7 +903,7 @@ func (c *Config) scoreUnit(ctx context.Context, u Unit, x engine.Matrix, id *inp
 	}
 	// A merge that began before this unit's old record was removed may have recorded its tables
 	// as current since: they are not, once the new record is written.
-	if err := os.Remove(filepath.Join(c.Dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := removeFile(filepath.Join(c.Dir, mergedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return writeJSON(base+".json", rec)
@@ -937,4 +943,14 @@ func encodeJSON(path string, v any) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return append(b, '\n'), nil
+}
+
+// removeFile is os.Remove of a file of the sweep folder, a step at which tests kill a run
+// (internal/crashpoint) when it removed something.
+func removeFile(path string) error {
+	err := os.Remove(path)
+	if err == nil {
+		crashpoint.Step("removed " + path)
+	}
+	return err
 }

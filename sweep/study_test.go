@@ -13,6 +13,7 @@ import (
 
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/fallback"
+	"github.com/brainalign/brainalign/internal/crashpoint/crashtest"
 	"github.com/brainalign/brainalign/sweep"
 	"github.com/brainalign/brainalign/synth"
 )
@@ -30,11 +31,27 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if crashtest.Child(crashChildMain) { // a child process of the crash tests: runs and exits
+		return
+	}
 	code := m.Run()
 	if studyDir != "" {
 		os.RemoveAll(studyDir)
 	}
 	os.Exit(code)
+}
+
+// crashChildMain runs, in a child process of the crash tests, "merge DIR": MergeTables of DIR.
+func crashChildMain(args []string) int {
+	if len(args) != 2 || args[0] != "merge" {
+		fmt.Fprintf(os.Stderr, "crash child: %q\n", args)
+		return 2
+	}
+	if _, err := sweep.MergeTables(context.Background(), args[1], nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }
 
 // runStudy sweeps every subject's fMRI and MEG data over all checkpoints and layers, once per

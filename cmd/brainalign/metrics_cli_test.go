@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/brainalign/brainalign/array"
+	"github.com/brainalign/brainalign/internal/crashpoint/crashtest"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -59,7 +61,16 @@ func metricSweeps(t *testing.T) (dir, study string, fm []string) {
 	return f.dir, f.study, f.fm
 }
 
+// crashChildMain runs a command line in a child process of the crash tests (crash_test.go).
+func crashChildMain(args []string) int {
+	err := run(context.Background(), append([]string{"brainalign"}, args...), os.Stdout, os.Stderr)
+	return exitCode(err, os.Stderr)
+}
+
 func TestMain(m *testing.M) {
+	if crashtest.Child(crashChildMain) { // a child process of the crash tests: runs and exits
+		return
+	}
 	code := m.Run()
 	if metricsFixture.dir != "" {
 		os.RemoveAll(metricsFixture.dir)

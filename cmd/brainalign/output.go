@@ -15,6 +15,7 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/crashpoint"
 	"github.com/brainalign/brainalign/internal/outdir"
 )
 
@@ -66,8 +67,10 @@ func checkOut(out string) error {
 //
 // optional names the files the command writes on some runs only (figures, which --no-figures or
 // a drawing failure leaves out; the files of an option): those an earlier run left in the folder
-// that this run does not write are removed once its files are in place, so that the folder never
-// holds one run's numbers beside another run's figure.
+// that this run does not write are removed once its files are in place, so that the folder does
+// not keep one run's numbers beside another run's figure. A process killed (SIGKILL) while the
+// files are renamed into place one by one, or before those removals, leaves files of both runs
+// in the folder until the next run (TestMetricResultsCrashEveryStep); a new folder appears whole.
 func writeResults(ctx context.Context, out string, write func(path func(name string) string) ([]string, error), optional ...string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -129,6 +132,8 @@ func replaceResults(ctx context.Context, out string, write func(path func(name s
 		p := filepath.Join(out, name)
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s: an earlier run's, not written this time, and it cannot be removed: %v (the new results are written)", p, err)
+		} else if err == nil {
+			crashpoint.Step("removed " + p)
 		}
 	}
 	return files, nil
