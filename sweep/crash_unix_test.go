@@ -5,7 +5,6 @@ package sweep_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -43,7 +42,7 @@ func TestMergeCrashEveryStep(t *testing.T) {
 	copyDir(t, out, snap)
 	killed := owner.Host() + "-" + strconv.Itoa(ownertest.DeadPID(t)) + "-0000abcd\n"
 	defer sweep.SetMergeLockWait(func() { time.Sleep(10 * time.Millisecond) })()
-	for n := 1; ; n++ {
+	prepare := func() {
 		if err := os.RemoveAll(out); err != nil {
 			t.Fatal(err)
 		}
@@ -51,18 +50,8 @@ func TestMergeCrashEveryStep(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(out, "merge.lock"), []byte(killed), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		res := crashtest.Run(t, n, nil, "merge", out)
-		if !res.Killed {
-			if res.Code != 0 {
-				t.Fatalf("not killed: exit %d: %s", res.Code, res.Stderr)
-			}
-			t.Logf("%d kill points", n-1)
-			break
-		}
-		what := fmt.Sprintf("killed at step %d: %s", n, strings.ReplaceAll(res.Step, out+"/", ""))
-		if os.Getenv("BRAINALIGN_TEST_CRASH_LOG") != "" { // list the kill points (with -v)
-			t.Log(what)
-		}
+	}
+	kills := crashtest.EachStep(t, out, prepare, func(what string, _ crashtest.Result) {
 		if s, err := sweep.Load(out); err == nil {
 			s.Close()
 			for _, f := range tables {
@@ -94,7 +83,8 @@ func TestMergeCrashEveryStep(t *testing.T) {
 		if t.Failed() {
 			t.FailNow()
 		}
-	}
+	}, "merge", out)
+	t.Logf("%d kill points", kills)
 }
 
 // copyDir copies the folder src to dst.

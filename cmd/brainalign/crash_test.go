@@ -237,21 +237,9 @@ func crashSequence(t *testing.T, out, start string, cmds [][]string, mergeOnly [
 			mustRun(t, cmds[k-1]...)
 			copyTree(t, out, fmt.Sprintf("%s%d", snaps, k))
 		}
-		for n := 1; ; n++ {
-			reset(k)
-			res := crashtest.Run(t, n, nil, cmds[k]...)
-			if !res.Killed {
-				if res.Code != 0 {
-					t.Fatalf("%v, not killed: exit %d\n%s", cmds[k], res.Code, res.Stderr)
-				}
-				break
-			}
-			kills++
-			what := fmt.Sprintf("%s killed at step %d: %s", crashLabel(cmds[k]), n, strings.ReplaceAll(res.Step, filepath.Dir(out)+string(filepath.Separator), ""))
+		kills += crashtest.EachStep(t, filepath.Dir(out), func() { reset(k) }, func(where string, _ crashtest.Result) {
+			what := crashLabel(cmds[k]) + " " + where
 			checkSweepReaders(t, what, out, append(accept, want)...)
-			if os.Getenv("BRAINALIGN_TEST_CRASH_LOG") != "" { // list the kill points (with -v)
-				t.Log(what)
-			}
 			if mergeOnly != nil {
 				killedState := filepath.Join(t.TempDir(), "killed")
 				copyTree(t, out, killedState)
@@ -279,7 +267,7 @@ func crashSequence(t *testing.T, out, start string, cmds [][]string, mergeOnly [
 			if t.Failed() {
 				t.FailNow() // one kill point at a time
 			}
-		}
+		}, cmds[k]...)
 	}
 	return kills
 }
@@ -414,22 +402,15 @@ func TestEncodeCrashEveryStep(t *testing.T) {
 		if overwrite {
 			args = append(args, "--overwrite")
 		}
-		kills := 0
-		for n := 1; ; n++ {
+		prepare := func() {
 			must(t, os.RemoveAll(work))
 			must(t, os.Mkdir(work, 0o755))
 			if overwrite {
 				copyTree(t, oldRef, out)
 			}
-			res := crashtest.Run(t, n, nil, args...)
-			if !res.Killed {
-				if res.Code != 0 {
-					t.Fatalf("%v, not killed: exit %d\n%s", args, res.Code, res.Stderr)
-				}
-				break
-			}
-			kills++
-			what := fmt.Sprintf("%s killed at step %d: %s", crashLabel(args), n, strings.ReplaceAll(res.Step, work+string(filepath.Separator), ""))
+		}
+		kills := crashtest.EachStep(t, work, prepare, func(where string, _ crashtest.Result) {
+			what := crashLabel(args) + " " + where
 			switch {
 			case !fileExists(out):
 				// where the file system cannot exchange two folders (and off Linux), the
@@ -455,7 +436,7 @@ func TestEncodeCrashEveryStep(t *testing.T) {
 			if t.Failed() {
 				t.FailNow()
 			}
-		}
+		}, args...)
 		t.Logf("%s: %d kill points", crashLabel(args), kills)
 	}
 }
@@ -502,22 +483,16 @@ func TestMetricResultsCrashEveryStep(t *testing.T) {
 	out := filepath.Join(work, "ht")
 	for _, existing := range []bool{false, true} {
 		args := []string{"halftime", "--no-mask", "--no-figures", "--out", out, b}
-		kills, mixed := 0, 0
-		for n := 1; ; n++ {
+		mixed := 0
+		prepare := func() {
 			must(t, os.RemoveAll(work))
 			must(t, os.Mkdir(work, 0o755))
 			if existing {
 				copyTree(t, oldRef, out)
 			}
-			res := crashtest.Run(t, n, nil, args...)
-			if !res.Killed {
-				if res.Code != 0 {
-					t.Fatalf("%v, not killed: exit %d\n%s", args, res.Code, res.Stderr)
-				}
-				break
-			}
-			kills++
-			what := fmt.Sprintf("halftime (existing folder: %v) killed at step %d: %s", existing, n, strings.ReplaceAll(res.Step, work+string(filepath.Separator), ""))
+		}
+		kills := crashtest.EachStep(t, work, prepare, func(where string, res crashtest.Result) {
+			what := fmt.Sprintf("halftime (existing folder: %v) %s", existing, where)
 			if fileExists(out) {
 				got := halftimeRun(t, what, out)
 				switch {
@@ -540,7 +515,7 @@ func TestMetricResultsCrashEveryStep(t *testing.T) {
 			if t.Failed() {
 				t.FailNow()
 			}
-		}
+		}, args...)
 		t.Logf("existing folder %v: %d kill points, %d with files of both runs", existing, kills, mixed)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -86,7 +85,7 @@ func TestReplaceCrashEveryStep(t *testing.T) {
 				renameat2 = func(int, string, int, string, uint) error { return unix.ENOSYS }
 			}
 			final := filepath.Join(root, "out")
-			for n := 1; ; n++ {
+			prepare := func() {
 				if err := os.RemoveAll(root); err != nil {
 					t.Fatal(err)
 				}
@@ -96,14 +95,8 @@ func TestReplaceCrashEveryStep(t *testing.T) {
 				if err := writeFolder(final, "old"); err != nil {
 					t.Fatal(err)
 				}
-				res := crashtest.Run(t, n, nil, final, "new", mode)
-				if !res.Killed {
-					if res.Code != 0 {
-						t.Fatalf("not killed: exit %d: %s", res.Code, res.Stderr)
-					}
-					break
-				}
-				what := fmt.Sprintf("killed at step %d: %s", n, strings.ReplaceAll(res.Step, root+"/", ""))
+			}
+			crashtest.EachStep(t, root, prepare, func(what string, _ crashtest.Result) {
 				if _, err := os.Stat(final); err == nil {
 					if got := readFolder(t, final); !same(got, old) && !same(got, want) {
 						t.Errorf("%s: the output holds %q, neither the previous folder nor the new one", what, got)
@@ -123,7 +116,7 @@ func TestReplaceCrashEveryStep(t *testing.T) {
 				if n := names(t, root); !slices.Equal(n, []string{"out"}) {
 					t.Errorf("%s, written again: beside the output: %v", what, n)
 				}
-			}
+			}, final, "new", mode)
 		})
 	}
 }

@@ -110,3 +110,29 @@ func Run(t testing.TB, n int, env []string, args ...string) Result {
 	res.Code = ee.ExitCode()
 	return res
 }
+
+// EachStep runs args killed at step 1, 2, ... in turn (Run), calling prepare before each run
+// and killed after each kill with the child's Result and where: "killed at step N: STEP", trim
+// removed from the step's paths. It stops at the first run that ends without being killed, which must exit 0, and
+// returns the number of kill points. With BRAINALIGN_TEST_CRASH_LOG set (and -v) it logs each.
+func EachStep(t testing.TB, trim string, prepare func(), killed func(where string, res Result), args ...string) int {
+	t.Helper()
+	for n := 1; ; n++ {
+		prepare()
+		res := Run(t, n, nil, args...)
+		if !res.Killed {
+			if res.Code != 0 {
+				t.Fatalf("%v, not killed: exit %d\n%s", args, res.Code, res.Stderr)
+			}
+			return n - 1
+		}
+		where := fmt.Sprintf("killed at step %d: %s", n, res.Step)
+		if trim != "" {
+			where = strings.ReplaceAll(where, trim+string(os.PathSeparator), "")
+		}
+		if os.Getenv("BRAINALIGN_TEST_CRASH_LOG") != "" {
+			t.Log(where)
+		}
+		killed(where, res)
+	}
+}
