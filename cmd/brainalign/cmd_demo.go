@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/internal/outdir"
+	"github.com/brainalign/brainalign/internal/owner"
 	"github.com/brainalign/brainalign/synth"
 )
 
@@ -213,11 +215,12 @@ func replaceStudyOut(dir string, run func() error) error {
 		}
 		clean, link = target, true
 	}
+	removeAbandonedStudies(clean)
 	entries, err := os.ReadDir(clean)
 	existed := err == nil
 	old := ""
 	if existed && len(entries) > 0 {
-		old = filepath.Join(filepath.Dir(clean), fmt.Sprintf(".%s.old-%d", filepath.Base(clean), os.Getpid()))
+		old = filepath.Join(filepath.Dir(clean), "."+filepath.Base(clean)+oldStudyInfix+owner.NewTag())
 		if err := os.Rename(clean, old); err != nil {
 			return fmt.Errorf("--study-out %s: cannot replace: %v", dir, err)
 		}
@@ -247,6 +250,27 @@ func replaceStudyOut(dir string, run func() error) error {
 		return os.RemoveAll(old)
 	}
 	return nil
+}
+
+// oldStudyInfix names an earlier study set aside while a new one is written: .NAME.old-TAG,
+// TAG the writing process's (internal/owner).
+const oldStudyInfix = ".old-"
+
+// removeAbandonedStudies removes the earlier studies that demo runs killed while replacing dir
+// set aside beside it (the run's own, put back or removed by replaceStudyOut, are gone unless it
+// was killed), once their process is gone (or, where that cannot be told, after a week).
+func removeAbandonedStudies(dir string) {
+	prefix := "." + filepath.Base(dir) + oldStudyInfix
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	for _, e := range entries {
+		tag, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		if info, err := e.Info(); err == nil && owner.Abandoned(tag, info.ModTime(), time.Now()) {
+			_ = os.RemoveAll(filepath.Join(filepath.Dir(dir), e.Name()))
+		}
+	}
 }
 
 // bestLayers returns the argmax over layers per target (first on ties).
