@@ -365,7 +365,32 @@ func TestFaultInjection(t *testing.T) {
 			return nil
 		},
 	})
+	sweepFaults(t, e, runs)
+}
+
+// faultsMost is about how many faults of each kind a run gets: 300, 120 with -short, or
+// FAULTS_MOST (scripts/cudasim.sh's reduced sweep under random stream schedules). Every call
+// site fails whatever the number (faultSpecs).
+func faultsMost(t *testing.T) int {
+	if v := os.Getenv("FAULTS_MOST"); v != "" {
+		most := atoi(v)
+		if most < 2 {
+			t.Fatalf("FAULTS_MOST=%q: want a number of 2 or more", v)
+		}
+		return most
+	}
+	if testing.Short() {
+		return 120
+	}
+	return 300
+}
+
+// sweepFaults runs each of runs without a fault, counting its calls, then once with each fault
+// of faultSpecs, and checks every outcome: no panic or hang, the fault-free numbers or an error
+// that names what failed, nothing left live, and the session or engine usable again.
+func sweepFaults(t *testing.T, e *Engine, runs []faultRun) {
 	only := os.Getenv("FAULTS_ONLY") // a part of the runs' names, when looking into one
+	most := faultsMost(t)
 	for _, r := range runs {
 		if only != "" && !strings.Contains(r.name, only) {
 			continue
@@ -388,10 +413,6 @@ func TestFaultInjection(t *testing.T) {
 				calls[k] = simCallName(uint64(k + 1))
 			}
 			checkReleased(t, e, "fault-free", base)
-			most := 300 // faults of each kind, about
-			if testing.Short() {
-				most = 120
-			}
 			specs := faultSpecs(calls, st.Allocs, most)
 			t.Logf("%d calls (%d distinct), %d allocations: %d faults", len(calls), distinct(calls), st.Allocs, len(specs))
 			failed := 0
@@ -466,29 +487,33 @@ func scoreRun(name string, x, y engine.Matrix, opts ...engine.Options) faultRun 
 			}
 			return out, first
 		},
-		same: func(got, want any) error {
-			for i, w := range want.([]*engine.Result) {
-				g := got.([]*engine.Result)[i]
-				// a batch shrunk by an out-of-memory, or streamed brain data: other products,
-				// other sums (OpenBLAS's blocking), the same numbers but for rounding
-				tol := 1e-12
-				if opts[i].Precision != engine.Float64 {
-					tol = 1e-6
-				}
-				for k := range w.FoldScores {
-					if d := math.Abs(g.FoldScores[k] - w.FoldScores[k]); !(d <= tol) || g.Alphas[k] != w.Alphas[k] {
-						return fmt.Errorf("%s: score %d: r %v penalty %g (%d batches), without the fault %v, %g (%d batches)",
-							opts[i].Precision, k, g.FoldScores[k], g.Alphas[k], g.Batches, w.FoldScores[k], w.Alphas[k], w.Batches)
-					}
-				}
-				if !slices.Equal(g.Rank, w.Rank) || !slices.Equal(g.Dropped, w.Dropped) || g.Degenerate != w.Degenerate {
-					return fmt.Errorf("%s: ranks %v dropped %v degenerate %d, without the fault %v %v %d",
-						opts[i].Precision, g.Rank, g.Dropped, g.Degenerate, w.Rank, w.Dropped, w.Degenerate)
-				}
-			}
-			return nil
-		},
+		same: func(got, want any) error { return sameResults(got.([]*engine.Result), want.([]*engine.Result), opts) },
 	}
+}
+
+// sameResults compares the results of Score calls with those of the fault-free run, the i-th
+// scored with opts[i].
+func sameResults(got, want []*engine.Result, opts []engine.Options) error {
+	for i, w := range want {
+		g := got[i]
+		// a batch shrunk by an out-of-memory, or streamed brain data: other products, other
+		// sums (OpenBLAS's blocking), the same numbers but for rounding
+		tol := 1e-12
+		if opts[i].Precision != engine.Float64 {
+			tol = 1e-6
+		}
+		for k := range w.FoldScores {
+			if d := math.Abs(g.FoldScores[k] - w.FoldScores[k]); !(d <= tol) || g.Alphas[k] != w.Alphas[k] {
+				return fmt.Errorf("Score %d (%s): score %d: r %v penalty %g (%d batches), without the fault %v, %g (%d batches)",
+					i+1, opts[i].Precision, k, g.FoldScores[k], g.Alphas[k], g.Batches, w.FoldScores[k], w.Alphas[k], w.Batches)
+			}
+		}
+		if !slices.Equal(g.Rank, w.Rank) || !slices.Equal(g.Dropped, w.Dropped) || g.Degenerate != w.Degenerate {
+			return fmt.Errorf("Score %d (%s): ranks %v dropped %v degenerate %d, without the fault %v %v %d",
+				i+1, opts[i].Precision, g.Rank, g.Dropped, g.Degenerate, w.Rank, w.Dropped, w.Degenerate)
+		}
+	}
+	return nil
 }
 
 func samePrediction(got, want any) error {
