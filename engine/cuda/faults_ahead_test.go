@@ -235,7 +235,8 @@ func cancelRun(name string, xa, xb, y engine.Matrix, opts engine.Options, cancel
 }
 
 // TestFaultInjectionAhead fails every call site (and allocation) of a sequence of Score calls
-// looking ahead across matrices (leave-one-out float32 resident; inner K-fold float64 streamed),
+// looking ahead across matrices (leave-one-out float32 resident; GCV float64 streamed: TestFaultInjection
+// has the inner K-fold),
 // of Predict between Score calls while the session holds work done ahead, and of Score calls
 // cancelled between batches (in the last fold, with the next matrix's work queued; in the
 // second fold of streamed brain data, with the next batch's upload and the next fold's
@@ -252,21 +253,21 @@ func TestFaultInjectionAhead(t *testing.T) {
 	// float32, float64 and column-major float64 activations, each held differently on the device
 	seq := []engine.Matrix{to32(xa), xb, colMajor(xc)}
 	loo := options(t, n, func(o *engine.Options) { o.Alphas = alphas })
-	kfold := options(t, n, func(o *engine.Options) {
-		o.Inner, o.Precision, o.Alphas = engine.Inner{Mode: engine.KFoldInner, K: 3}, engine.Float64, alphas
+	gcv := options(t, n, func(o *engine.Options) {
+		o.Inner, o.Precision, o.Alphas = engine.Inner{Mode: engine.GCV}, engine.Float64, alphas
 		o.MemoryLimit = -1 // streamed (openSession)
-		o.MaxBatch = 80 // 3 batches
+		o.MaxBatch = 120   // 2 batches: both staging buffers
 	})
 	popts := options(t, n, func(o *engine.Options) { o.Folds, o.Alphas, o.Weights = nil, alphas, true })
-	batched := options(t, n, func(o *engine.Options) { o.Alphas, o.MaxBatch = alphas, 64 }) // 4 batches a fold
-	streamed := kfold
-	streamed.MaxBatch = 64
+	batched := options(t, n, func(o *engine.Options) { o.Alphas, o.MaxBatch = alphas, 80 }) // 3 batches a fold
+	streamed := batched
+	streamed.Precision, streamed.MemoryLimit = engine.Float64, -1
 	runs := []faultRun{
 		lookaheadRun("lookahead/loo/float32/resident", seq, y, loo),
-		lookaheadRun("lookahead/kfold/float64/streamed", seq, y, kfold),
+		lookaheadRun("lookahead/gcv/float64/streamed", seq, y, gcv),
 		predictHeldRun("predict-beside-held-work", to32(xa), xb, colMajor(xc), y, xNew, loo, popts),
-		cancelRun("cancel/last-fold/resident", to32(xa), xb, y, batched, 4*4+1),
-		cancelRun("cancel/second-fold/streamed", to32(xa), xb, y, streamed, 4+1),
+		cancelRun("cancel/last-fold/resident", to32(xa), xb, y, batched, 4*3+1),
+		cancelRun("cancel/second-fold/streamed", to32(xa), xb, y, streamed, 3+1),
 	}
 	// Each run must do what it is here for, without a fault: look ahead at every matrix
 	// announced (but the one whose work Predict gave up), hold work when Predict begins, be

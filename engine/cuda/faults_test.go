@@ -73,16 +73,56 @@ func (e againError) Error() string {
 }
 func (e againError) Unwrap() error { return e.first }
 
+// faultSweep is how thorough a sweep is (FAULTS_SWEEP, else short with -short, else full).
+type faultSweep struct {
+	name string
+	// most is about how many faults of each kind a run gets beyond its call sites: allocations
+	// and a stride of the calls
+	most int
+	// sized: a call site tells apart the bytes a copy, memset or allocation moves (cudasim
+	// names them: "cuMemAlloc (256 bytes)"), which reaches places that follow the same
+	// function as another (the next matrix's upload, queued as a fold's row indices are)
+	sized bool
+	// reduced: the first occurrence of each call site only, failing with the library's generic
+	// error (out of memory only for allocations), and from the first call of each function on
+	// every call to the end; for the sweep under random stream schedules (scripts/cudasim.sh)
+	reduced bool
+}
+
+var faultSweeps = map[string]faultSweep{
+	"full":    {"full", 300, true, false},
+	"short":   {"short", 120, false, false},
+	"reduced": {"reduced", 8, false, true},
+}
+
+func sweepOf(t *testing.T) faultSweep {
+	name := os.Getenv("FAULTS_SWEEP")
+	if name == "" {
+		name = "full"
+		if testing.Short() {
+			name = "short"
+		}
+	}
+	sw, ok := faultSweeps[name]
+	if !ok {
+		t.Fatalf("FAULTS_SWEEP=%q: want full, short or reduced", name)
+	}
+	return sw
+}
+
 // faultSpecs returns the faults to inject into a run that made calls (their C names, in order)
 // and allocs device allocations: the allocations failing as out of memory, all of them up to
 // most, else the first most/2 (Open's and the first fold's: every kind of buffer) and a stride
 // of the others; every call failing with its library's generic error and with its
 // out-of-memory code, all of them when there are few, else with a stride plus the first and
-// last call of every distinct name (a launch's names its kernel) after every distinct name
-// before it, so that every call site fails at least once; and from the first call of every name on, that call and the next (a failed
-// product's handle made again) or every call to the end (a device that stays broken).
-func faultSpecs(calls []string, allocs uint64, most int) []string {
+// last call of every call site, roughly: every distinct name (a launch's names its kernel,
+// with sw.sized a copy's its bytes) after every distinct name before it, so that every call
+// site fails at least once; and from the first call of every function on, that call and the
+// next (a failed product's handle made again) or every call to the end (a device that stays
+// broken). A reduced sweep does less of each (faultSweep).
+func faultSpecs(calls []string, allocs uint64, sw faultSweep) []string {
 	var specs []string
+	most := sw.most
 	astride := max(1, (allocs-uint64(most/2))/uint64(max(1, most/2)))
 	for k := uint64(1); k <= allocs; k++ {
 		if allocs <= uint64(most) || k <= uint64(most/2) || k%astride == 0 {
@@ -94,24 +134,33 @@ func faultSpecs(calls []string, allocs uint64, most int) []string {
 	pick := map[int]bool{}
 	firstSite, lastSite := map[[2]string]int{}, map[[2]string]int{}
 	first := map[string]int{}
+	function := func(c string) string {
+		fn, _, _ := strings.Cut(c, " (") // without the bytes it moves
+		return fn
+	}
 	for i, c := range calls {
 		site := [2]string{"", c}
 		if i > 0 {
 			site[0] = calls[i-1]
 		}
+		if !sw.sized {
+			site = [2]string{function(site[0]), function(site[1])}
+		}
 		if _, ok := firstSite[site]; !ok {
 			firstSite[site] = i
 		}
 		lastSite[site] = i
-		if _, ok := first[c]; !ok {
-			first[c] = i
+		if _, ok := first[function(c)]; !ok {
+			first[function(c)] = i
 		}
 	}
 	for _, i := range firstSite {
 		pick[i] = true
 	}
 	for _, i := range lastSite {
-		pick[i] = true
+		if !sw.reduced {
+			pick[i] = true
+		}
 	}
 	stride := max(1, len(calls)/max(1, most-len(pick)))
 	for i := 0; i < len(calls); i += stride {
@@ -123,7 +172,10 @@ func faultSpecs(calls []string, allocs uint64, most int) []string {
 	}
 	slices.Sort(ks)
 	for _, k := range ks {
-		specs = append(specs, fmt.Sprintf("call:%d", k), fmt.Sprintf("oom:%d", k))
+		specs = append(specs, fmt.Sprintf("call:%d", k))
+		if !sw.reduced || strings.HasPrefix(calls[k-1], "cuMemAlloc") {
+			specs = append(specs, fmt.Sprintf("oom:%d", k))
+		}
 	}
 	firsts := make([]int, 0, len(first))
 	for _, i := range first {
@@ -131,6 +183,10 @@ func faultSpecs(calls []string, allocs uint64, most int) []string {
 	}
 	slices.Sort(firsts)
 	for _, k := range firsts {
+		if sw.reduced {
+			specs = append(specs, fmt.Sprintf("call:%d-", k))
+			continue
+		}
 		specs = append(specs, fmt.Sprintf("call:%d-%d", k, k+1), fmt.Sprintf("call:%d-", k), fmt.Sprintf("oom:%d-", k))
 	}
 	return specs
@@ -368,29 +424,12 @@ func TestFaultInjection(t *testing.T) {
 	sweepFaults(t, e, runs)
 }
 
-// faultsMost is about how many faults of each kind a run gets: 300, 120 with -short, or
-// FAULTS_MOST (scripts/cudasim.sh's reduced sweep under random stream schedules). Every call
-// site fails whatever the number (faultSpecs).
-func faultsMost(t *testing.T) int {
-	if v := os.Getenv("FAULTS_MOST"); v != "" {
-		most := atoi(v)
-		if most < 2 {
-			t.Fatalf("FAULTS_MOST=%q: want a number of 2 or more", v)
-		}
-		return most
-	}
-	if testing.Short() {
-		return 120
-	}
-	return 300
-}
-
 // sweepFaults runs each of runs without a fault, counting its calls, then once with each fault
 // of faultSpecs, and checks every outcome: no panic or hang, the fault-free numbers or an error
 // that names what failed, nothing left live, and the session or engine usable again.
 func sweepFaults(t *testing.T, e *Engine, runs []faultRun) {
 	only := os.Getenv("FAULTS_ONLY") // a part of the runs' names, when looking into one
-	most := faultsMost(t)
+	sw := sweepOf(t)
 	for _, r := range runs {
 		if only != "" && !strings.Contains(r.name, only) {
 			continue
@@ -413,8 +452,11 @@ func sweepFaults(t *testing.T, e *Engine, runs []faultRun) {
 				calls[k] = simCallName(uint64(k + 1))
 			}
 			checkReleased(t, e, "fault-free", base)
-			specs := faultSpecs(calls, st.Allocs, most)
-			t.Logf("%d calls (%d distinct), %d allocations: %d faults", len(calls), distinct(calls), st.Allocs, len(specs))
+			specs := faultSpecs(calls, st.Allocs, sw)
+			t.Logf("%d calls (%d distinct), %d allocations: %d faults (%s sweep)", len(calls), distinct(calls), st.Allocs, len(specs), sw.name)
+			if os.Getenv("FAULTS_DRY") != "" { // counting the faults only
+				return
+			}
 			failed := 0
 			for _, spec := range specs {
 				site := faultSite(spec, calls)

@@ -304,6 +304,14 @@ static bool armFaults(const char* spec) {
     return true;
 }
 
+// sized is call's name with its byte count, "cuMemAlloc (256 bytes)", interned, while faults are
+// armed (else call): the same function at two places of the engine mostly moves different sizes,
+// which tells the places apart in the call log (TestFaultInjection fails every place).
+static const char* sized(const char* call, size_t bytes) {
+    if (faultKind == NO_FAULTS) return call;
+    return faultNames.insert(std::string(call) + " (" + std::to_string(bytes) + " bytes)").first->c_str();
+}
+
 // inject counts a call (alloc: a device allocation) and says whether it is the one to fail: 0
 // no, 1 with the library's generic error, 2 with its out-of-memory code.
 static int inject(const char* call, bool alloc) {
@@ -526,7 +534,7 @@ CUresult cuMemAlloc(CUdeviceptr* p, size_t bytes) {
     NEED_CONTEXT();
     {
         LOCK();
-        if (int f_ = inject("cuMemAlloc", true)) return f_ == 2 ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN;
+        if (int f_ = inject(sized("cuMemAlloc", bytes), true)) return f_ == 2 ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN;
     }
     if (!p || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
     LOCK();
@@ -642,7 +650,10 @@ CUresult cuMemFreeHost(void* p) {
 static CUresult copy(const char* call, void* dst, bool dstDev, const void* src, bool srcDev, size_t n,
                      CUstream s) {
     NEED_CONTEXT();
-    INJECT(call);
+    {
+        LOCK();
+        if (int f_ = inject(sized(call, n), false)) return f_ == 2 ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN;
+    }
     LOCK();
     if (!validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
     if (n == 0) return CUDA_SUCCESS;
@@ -691,7 +702,11 @@ CUresult cuMemcpyDtoH(void* dst, CUdeviceptr src, size_t n) {
 
 CUresult cuMemsetD32Async(CUdeviceptr p, unsigned int v, size_t n, CUstream s) {
     NEED_CONTEXT();
-    INJECT("cuMemsetD32Async");
+    {
+        LOCK();
+        if (int f_ = inject(sized("cuMemsetD32Async", n * 4), false))
+            return f_ == 2 ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN;
+    }
     LOCK();
     if (!validStream(s)) return CUDA_ERROR_INVALID_HANDLE;
     if (n == 0) return CUDA_SUCCESS;
