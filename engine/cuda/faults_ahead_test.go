@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/brainalign/brainalign/engine"
@@ -290,4 +291,41 @@ func TestFaultInjectionAhead(t *testing.T) {
 		}
 	}
 	sweepFaults(t, e, runs)
+}
+
+// TestNextFoldDecompositionError: a failure of the next fold's factorisation, queued during the
+// current fold's products, is reported as the next fold's decomposition, not as the current
+// fold's (it said "fold 0: ... cusolverDnDsyevd ..." for fold 1's eigendecomposition).
+func TestNextFoldDecompositionError(t *testing.T) {
+	e := newTestEngine(t)
+	faultHooks(t)
+	x, y := problem(40, 6, 30, 11)
+	s, err := e.Open(y, options(t, 40, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// the first Score grows the engine's pool of events: the second's calls are the third's
+	for _, spec := range []string{"off", "count"} {
+		armFaults(t, spec)
+		if _, err := s.Score(context.Background(), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := simState(t)
+	var syevd []uint64 // the eigendecompositions, one a fold
+	for k := uint64(1); k <= st.Calls; k++ {
+		if simCallName(k) == "cusolverDnDsyevd" {
+			syevd = append(syevd, k)
+		}
+	}
+	if len(syevd) != 5 {
+		t.Fatalf("%d eigendecompositions, want one for each of 5 folds", len(syevd))
+	}
+	armFaults(t, fmt.Sprintf("call:%d", syevd[1])) // fold 1's, queued during fold 0
+	_, err = s.Score(context.Background(), x)
+	armFaults(t, "off")
+	if err == nil || !strings.HasPrefix(err.Error(), "fold 0: the next fold's decomposition: cuda engine: cusolverDnDsyevd") {
+		t.Errorf("fold 1's eigendecomposition failed: %v, want it named as the next fold's", err)
+	}
 }

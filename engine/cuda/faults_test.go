@@ -92,7 +92,7 @@ type faultSweep struct {
 var faultSweeps = map[string]faultSweep{
 	"full":    {"full", 300, true, false},
 	"short":   {"short", 120, false, false},
-	"reduced": {"reduced", 8, false, true},
+	"reduced": {"reduced", 8, true, true},
 }
 
 func sweepOf(t *testing.T) faultSweep {

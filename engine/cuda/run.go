@@ -458,7 +458,8 @@ func (r *runner) presync() error {
 			r.dropNext()
 			if !errors.Is(err, errDeviceOOM) && !layer {
 				r.dropPending()
-				return err
+				// the current fold's error (fold wraps it) says whose decomposition failed
+				return fmt.Errorf("the next fold's decomposition: %w", err)
 			}
 			// out of memory in a library's workspace: the next fold is factorised when it
 			// comes; the next matrix's work (withdrawn, or any error) is given up
