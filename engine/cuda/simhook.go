@@ -83,7 +83,7 @@ func readSimStats() (simStats, bool) {
 }
 
 // simCallName is the C function name of the k-th counted call (1-based; a launch's includes its
-// kernel), or "" past the last.
+// kernel, a copy's, memset's or allocation's its bytes), or "" past the last.
 func simCallName(k uint64) string {
 	if !lookupSimHooks() {
 		return ""

@@ -37,8 +37,8 @@ int cudasim_faults(const char* spec);
 // allocations among them, the live device bytes and allocations, the live page-locked bytes and
 // allocations, the live events, streams, modules, contexts, cuBLAS and cuSOLVER handles.
 void cudasim_stats(uint64_t* out, int n);
-// cudasim_call_name is the name of the k-th counted call (1-based; a launch's names its kernel),
-// or null past the last.
+// cudasim_call_name is the name of the k-th counted call (1-based; a launch's names its kernel,
+// a copy's, memset's or allocation's its bytes: "cuMemAlloc (256 bytes)"), or null past the last.
 const char* cudasim_call_name(uint64_t k);
 
 // cudasim_fail prints a diagnostic naming the library call that was refused.
