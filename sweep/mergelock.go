@@ -17,8 +17,9 @@ import (
 // One merge at a time per sweep folder. The last shards of a job array can finish together, and
 // a --merge-only can meet a shard's merge: each merge removes merged.json before rewriting the
 // tables, so a merger reading the tables back (its summary) could find them "not current" in
-// the middle of the other's merge. A merge holds OUT/merge.lock, created with O_EXCL (atomic on
-// local and network file systems alike), holding the merger's HOST-PID-RANDOM tag
+// the middle of the other's merge. A merge holds OUT/merge.lock, created exclusively (a hard link
+// of a file holding its content, atomic on local and network file systems alike; O_EXCL where
+// links cannot be made, createExclusive), holding the merger's HOST-PID-RANDOM tag
 // (internal/owner); the others wait for it, and then merge only if the tables are not current.
 //
 // A merger killed mid-merge (a time limit, the out-of-memory killer) leaves its lock behind. A
@@ -151,7 +152,7 @@ func holdLock(p, tag string) func() {
 
 // breakLock removes the abandoned lock at p that held content, and reports whether it did (or
 // found it gone). Mergers that find a lock abandoned at once break it one at a time, each under
-// p.break (created with O_EXCL, holding its tag): there the lock is read again and removed only
+// p.break (created exclusively, as the lock, holding its tag): there the lock is read again and removed only
 // if it still holds content and is still abandoned, and the mark still holds the breaker's tag,
 // so a lock a live merger took meanwhile (after another breaker removed the old one) is left
 // alone. A mark whose breaker is gone (its process here, or untouched as long as a merge lock
@@ -220,7 +221,11 @@ func createExclusive(p, content string) error {
 	err := os.WriteFile(tmp, []byte(content), 0o666)
 	if err == nil {
 		crashpoint.Step("written " + tmp)
-		err = os.Link(tmp, p)
+		if err = linkFile(tmp, p); err != nil && sameFile(tmp, p) {
+			// NFS: a LINK whose reply was lost is sent again and fails (EEXIST) on the link it
+			// made; p is this link all the same (open(2)'s advice: check the link count)
+			err = nil
+		}
 	}
 	os.Remove(tmp)
 	if err == nil || errors.Is(err, fs.ErrExist) {
@@ -242,4 +247,17 @@ func createExclusive(p, content string) error {
 		return werr
 	}
 	return nil
+}
+
+// linkFile is os.Link (tests replace it: a file system without hard links, NFS's retried LINK).
+var linkFile = os.Link
+
+// sameFile reports whether the paths a and b name the same file.
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
