@@ -258,7 +258,8 @@ const oldStudyInfix = ".old-"
 
 // removeAbandonedStudies removes the earlier studies that demo runs killed while replacing dir
 // set aside beside it (the run's own, put back or removed by replaceStudyOut, are gone unless it
-// was killed), once their process is gone (or, where that cannot be told, after a week).
+// was killed), once their process is gone (or, where that cannot be told, after a week). Only
+// names demo gives are removed: a folder of the user's such as .NAME.old-march is kept.
 func removeAbandonedStudies(dir string) {
 	prefix := "." + filepath.Base(dir) + oldStudyInfix
 	entries, _ := os.ReadDir(filepath.Dir(dir))
@@ -266,6 +267,9 @@ func removeAbandonedStudies(dir string) {
 		tag, ok := strings.CutPrefix(e.Name(), prefix)
 		if !ok || !e.IsDir() {
 			continue
+		}
+		if _, _, ok := owner.Parse(tag); !ok && !owner.IsDigits(tag) {
+			continue // not a name of ours (earlier versions': .NAME.old-PID): a user's folder
 		}
 		if info, err := e.Info(); err == nil && owner.Abandoned(tag, info.ModTime(), time.Now()) {
 			_ = os.RemoveAll(filepath.Join(filepath.Dir(dir), e.Name()))
