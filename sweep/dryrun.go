@@ -14,7 +14,7 @@ import (
 // A dry run says what Run would do, and finds the inputs that would stop it, without scoring or
 // writing anything and without an engine: on a cluster's login node, before a job array is
 // submitted. Every unit's activations are checked from their files' headers (readable, 2-d,
-// floating point, the brain data's rows); with scanValues their values are read too (NaN, Inf,
+// numbers, not bools, the brain data's rows); with scanValues their values are read too (NaN, Inf,
 // values float32 cannot hold, a corrupt compressed member), which reads the whole model. The
 // output folder's units are classified as Run classifies them.
 
