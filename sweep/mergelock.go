@@ -80,7 +80,7 @@ func lockMerge(ctx context.Context, dir string, waiting func(*MergeLock)) (unloc
 	for {
 		err := createExclusive(p, tag+"\n")
 		if err == nil {
-			crashpoint.Step("took " + p)
+			crashpoint.Step("took", p)
 			// A breaker killed once it had removed a lock leaves its mark: nothing else
 			// would remove it until another lock is to be broken.
 			removeStaleMark(p + ".break")
@@ -145,7 +145,7 @@ func holdLock(p, tag string) func() {
 		close(stop)
 		<-stopped
 		if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == tag && os.Remove(p) == nil {
-			crashpoint.Step("released " + p)
+			crashpoint.Step("released", p)
 		}
 	}
 }
@@ -168,7 +168,7 @@ func breakLock(p, content string) bool {
 		removeStaleMark(b)
 		return false
 	}
-	crashpoint.Step("created " + b)
+	crashpoint.Step("created", b)
 	mine := func() bool { held, err := os.ReadFile(b); return err == nil && string(held) == tag }
 	defer func() {
 		if mine() {
@@ -186,7 +186,7 @@ func breakLock(p, content string) bool {
 	if os.Remove(p) != nil {
 		return false
 	}
-	crashpoint.Step("broke " + p)
+	crashpoint.Step("broke", p)
 	return true
 }
 
@@ -220,7 +220,7 @@ func createExclusive(p, content string) error {
 	tmp := filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".tmp-"+owner.NewTag())
 	err := os.WriteFile(tmp, []byte(content), 0o666)
 	if err == nil {
-		crashpoint.Step("written " + tmp)
+		crashpoint.Step("written", tmp)
 		if err = linkFile(tmp, p); err != nil && sameFile(tmp, p) {
 			// NFS: a LINK whose reply was lost is sent again and fails (EEXIST) on the link it
 			// made; p is this link all the same (open(2)'s advice: check the link count)

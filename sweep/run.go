@@ -950,7 +950,7 @@ func encodeJSON(path string, v any) ([]byte, error) {
 func removeFile(path string) error {
 	err := os.Remove(path)
 	if err == nil {
-		crashpoint.Step("removed " + path)
+		crashpoint.Step("removed", path)
 	}
 	return err
 }

@@ -133,7 +133,7 @@ func replaceResults(ctx context.Context, out string, write func(path func(name s
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s: an earlier run's, not written this time, and it cannot be removed: %v (the new results are written)", p, err)
 		} else if err == nil {
-			crashpoint.Step("removed " + p)
+			crashpoint.Step("removed", p)
 		}
 	}
 	return files, nil

@@ -80,13 +80,13 @@ func Write(path string, write func(w io.Writer) error) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
-	crashpoint.Step("written " + tmp)
+	crashpoint.Step("written", tmp)
 	if err := os.Rename(tmp, target); err != nil {
 		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
 	done = true
 	syncDir(dir)
-	crashpoint.Step("renamed into " + target)
+	crashpoint.Step("renamed into", target)
 	return nil
 }
 

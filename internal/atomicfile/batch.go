@@ -96,7 +96,7 @@ func (b *Batch) Commit() error {
 	}
 	dirs := map[string]bool{}
 	for i, s := range written {
-		crashpoint.Step("batch: renaming " + s.tmp)
+		crashpoint.Step("batch: renaming", s.tmp)
 		if err := os.Rename(s.tmp, s.target); err != nil {
 			b.Abort()
 			return fmt.Errorf("atomicfile: %s: %w (%d of the %d files were replaced)", s.path, err, i, len(written))
@@ -107,7 +107,7 @@ func (b *Batch) Commit() error {
 	for d := range dirs {
 		syncDir(d)
 	}
-	crashpoint.Step("batch: renamed into " + b.dir)
+	crashpoint.Step("batch: renamed into", b.dir)
 	return nil
 }
 

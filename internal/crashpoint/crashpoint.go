@@ -1,16 +1,18 @@
 // Package crashpoint marks the steps at which a process writing outputs changes what is on disk
 // (a temp file written, renamed into place, a file removed), so that tests can kill a run at
 // each of them in turn and check that the outputs survive every kill (package crashtest). In a
-// normal build Hook is nil and Step costs a nil check.
+// normal build Hook is nil and Step costs a nil check: its description is put together only
+// for a Hook.
 package crashpoint
 
 // Hook, when set (tests only, before any output is written), is called at every step with a
 // short description of it; it may end the process there.
 var Hook func(step string)
 
-// Step marks a step: what is on disk now is what a process killed here leaves.
-func Step(step string) {
+// Step marks a step, what was done to path ("renamed into", target): what is on disk now is
+// what a process killed here leaves.
+func Step(what, path string) {
 	if Hook != nil {
-		Hook(step)
+		Hook(what + " " + path)
 	}
 }

@@ -277,13 +277,13 @@ func (d *Dir) Commit() error {
 		return err
 	}
 	if mode == 0 {
-		crashpoint.Step("outdir: renaming " + d.tmp)
+		crashpoint.Step("outdir: renaming", d.tmp)
 		if err := os.Rename(d.tmp, d.target); err != nil {
 			d.Abort()
 			return fmt.Errorf("%s: cannot move results into place: %v", d.name(), err)
 		}
 		d.done, d.committed = true, true
-		crashpoint.Step("outdir: renamed into " + d.target)
+		crashpoint.Step("outdir: renamed into", d.target)
 		// The previous results that a replacement killed between its two renames left beside
 		// the path (.NAME.tmp-....old), kept by Create while they were the only copy, are
 		// superseded now.
@@ -303,7 +303,7 @@ func (d *Dir) Commit() error {
 	}
 	d.done, d.committed = true, true
 	removeAll(old)
-	crashpoint.Step("outdir: removed the previous " + d.target)
+	crashpoint.Step("outdir: removed the previous", d.target)
 	return nil
 }
 
@@ -322,13 +322,13 @@ var betweenReplaceSteps = func(target string) {}
 // Elsewhere the previous results are renamed away and then the new ones in, a moment in which the
 // path names nothing; a kill then leaves the previous results as .NAME.tmp-...old beside it.
 func (d *Dir) replace() (string, error) {
-	crashpoint.Step("outdir: replacing " + d.target)
+	crashpoint.Step("outdir: replacing", d.target)
 	err := exchange(d.tmp, d.target)
 	if err == nil {
 		// The staging name now holds the previous results; a kill before they are removed
 		// leaves them as a staging directory of a dead run, which the next run removes.
 		betweenReplaceSteps(d.target)
-		crashpoint.Step("outdir: exchanged " + d.target)
+		crashpoint.Step("outdir: exchanged", d.target)
 		return d.tmp, nil
 	}
 	if !errors.Is(err, errNoExchange) {
@@ -339,12 +339,12 @@ func (d *Dir) replace() (string, error) {
 		return "", fmt.Errorf("%s: cannot replace: %v", d.name(), err)
 	}
 	betweenReplaceSteps(d.target)
-	crashpoint.Step("outdir: moved aside " + d.target)
+	crashpoint.Step("outdir: moved aside", d.target)
 	if err := os.Rename(d.tmp, d.target); err != nil {
 		_ = os.Rename(old, d.target) // put the previous results back
 		return "", fmt.Errorf("%s: cannot move results into place: %v", d.name(), err)
 	}
-	crashpoint.Step("outdir: renamed into " + d.target)
+	crashpoint.Step("outdir: renamed into", d.target)
 	return old, nil
 }
 
