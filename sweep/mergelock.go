@@ -204,8 +204,11 @@ func removeStaleMark(b string) {
 	if !(time.Since(st.ModTime()) > mergeLockStale || h != "" && owner.Abandoned(h, st.ModTime(), time.Now())) {
 		return
 	}
-	aside := b + "-" + owner.NewTag()
+	// under atomicfile's temp name, which the next run or merge removes (RemoveAbandoned) if this
+	// process is killed before it does
+	aside := filepath.Join(filepath.Dir(b), "."+filepath.Base(b)+".tmp-"+owner.NewTag())
 	if os.Rename(b, aside) == nil {
+		crashpoint.Step("set aside", aside)
 		os.Remove(aside)
 	}
 }
