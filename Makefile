@@ -29,12 +29,14 @@ vet:
 # scoring); HDF5's chunk workers, FIF's and NIfTI's parallel decoding; the eigensolver's and
 # GEMM's workers; and the packages of parallel loops whole. 70 s on 2 cores, 90 s from an empty
 # build cache; every package's whole suite under -race takes 13 minutes (cmd/brainalign 6).
+# cgo set: without a C compiler the error names it, instead of '-race requires cgo'
+RACE_GO := CGO_ENABLED=1 $(GO)
 test-race: ## the concurrent code's tests under the race detector
-	$(GO) test -race -short -count=1 ./ceiling/ ./rsa/ ./metrics/ ./engine/
-	$(GO) test -race -short -count=1 -run 'IndependentOfCores|TestCancel|TestPrefetch' ./fallback/
-	$(GO) test -race -short -count=1 -skip 'TestAlignmentFromSweepFolders|TestPlanted|TestFDRMaskKeepsNoiseOut|TestTemporalRefusesSubjectsOfOtherTimes' ./sweep/
-	$(GO) test -race -short -count=1 -run 'TestReadHDF5Chunk|TestReadTargets|TestFIF|TestNeuroPieces|TestNeuroMatchesNiBabel|TestCloseSemantics' ./array/
-	$(GO) test -race -short -count=1 -run 'CoresIndependent|TestSymContextCancel' ./internal/eigen/ ./internal/gemm/
+	$(RACE_GO) test -race -short -count=1 ./ceiling/ ./rsa/ ./metrics/ ./engine/
+	$(RACE_GO) test -race -short -count=1 -run 'IndependentOfCores|TestCancel|TestPrefetch' ./fallback/
+	$(RACE_GO) test -race -short -count=1 -skip 'TestAlignmentFromSweepFolders|TestPlanted|TestFDRMaskKeepsNoiseOut|TestTemporalRefusesSubjectsOfOtherTimes' ./sweep/
+	$(RACE_GO) test -race -short -count=1 -run 'TestReadHDF5Chunk|TestReadTargets|TestFIF|TestNeuroPieces|TestNeuroMatchesNiBabel|TestCloseSemantics' ./array/
+	$(RACE_GO) test -race -short -count=1 -run 'CoresIndependent|TestSymContextCancel' ./internal/eigen/ ./internal/gemm/
 
 lint: ## staticcheck (the cuda and openblas builds' in ci-cuda and ci-openblas)
 	$(STATICCHECK) $(PKGS)
