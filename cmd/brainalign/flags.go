@@ -55,7 +55,7 @@ func modelFlags() []cli.Flag {
 		&cli.StringFlag{Name: "device", Value: defaultDevice, Category: catRun, EnvVars: []string{"BRAINALIGN_DEVICE"},
 			Usage: "engine: cpu, or cuda[:N] in a cuda build"},
 		&cli.StringFlag{Name: "memory", Category: catRun, EnvVars: []string{"BRAINALIGN_MEMORY"},
-			Usage: "cap on the engine's working memory, e.g. 8GiB or 500MB (default: half of available: free memory, or a Slurm job's or container's cgroup limit)"},
+			Usage: "cap on the engine's working memory, e.g. 8GiB or 500MB (default: half of available: free memory, or a Slurm job's or container's cgroup limit; on a GPU, device memory, default 90% of its free memory)"},
 	}
 }
 

@@ -90,8 +90,8 @@ func (e *Engine) open(y engine.Matrix, opts engine.Options, reserve int64) (*ses
 		s.t = f64
 	}
 	if s.t == f32 && !opts.NoIntercept {
-		// Data held in float32: take each column's mean off first (in float64), so large offsets
-		// in float64 data do not cost float32 precision (see columnShift).
+		// Data held in float32: take each column's median off first (in float64), so large
+		// offsets in float64 data do not cost float32 precision (see columnShift).
 		s.shift = columnShift(y)
 	}
 	err := e.dev.do(func() error {
