@@ -125,7 +125,7 @@ run)
 		# (each of the ~150 engines these tests open creates a context and JIT-compiles the PTX: the
 		# first run on a machine pays the JIT, later ones hit the driver's cache)
 		step unit 200 "$OUT/unit.log" engine/cuda "$test" -test.v -test.count=1 \
-			-test.run 'TestKernels|TestKFoldKernels|TestSplitTF32Product|TestColumnShift|TestSyevd|TestMatchesCPU|TestAlignedProducts|TestTF32NearExactDual|TestTF32LOOPenalties|TestLargeOffsets|TestBatching|TestStreamedBrainData|TestDecompositionOverlap|TestLookahead|TestTF32Accuracy|TestPredictMatchesCPU'
+			-test.run 'TestKernels|TestKFoldKernels|TestSplitTF32Product|TestColumnShift|TestSyevd|TestMatchesCPU|TestAlignedProducts|TestTF32NearExactDual|TestTF32LOOPenalties|TestLargeOffsets|TestBatching|TestStreamedBrainData|TestDecompositionOverlap|TestLookahead|TestTF32Accuracy|TestPredictMatchesCPU|TestPinnedStaging|TestWideFeatures|TestFeatureBlocks'
 		step conformance 150 "$OUT/conformance.log" engine/cuda "$test" -test.v -test.count=1 -test.run 'TestConformance'
 		grep -hE '^(--- FAIL|FAIL|ok|PASS)|TF32.*(diff|TFLOP)' "$OUT/unit.log" "$OUT/conformance.log" | head -40
 		# The CLI end to end on the device: the demo (encode on cuda:0, then a sweep study).
