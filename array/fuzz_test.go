@@ -71,6 +71,7 @@ func FuzzParseHeader(f *testing.F) {
 
 func FuzzReadNPY(f *testing.F) {
 	addFixtureSeeds(f, "*.npy")
+	addSeeds(f, intDataDir, "*.npy") // every integer dtype, C and Fortran order, byte orders
 	f.Add(npyFile(2, "{'descr': '<f2', 'fortran_order': True, 'shape': (2, 1)}", []byte{0, 0x7c, 1, 0xfc}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		a, err := decodeNPY("fuzz.npy", b, nil)
@@ -83,6 +84,7 @@ func FuzzReadNPY(f *testing.F) {
 
 func FuzzReadNPZ(f *testing.F) {
 	addFixtureSeeds(f, "*.npz")
+	addSeeds(f, intDataDir, "*.npz") // every integer dtype, C and Fortran order, byte orders
 	f.Fuzz(func(t *testing.T, b []byte) {
 		arrays, err := decodeNPZ("fuzz.npz", b, nil)
 		if err != nil {
@@ -96,6 +98,7 @@ func FuzzReadNPZ(f *testing.F) {
 
 func FuzzReadSafetensors(f *testing.F) {
 	addFixtureSeeds(f, "*.safetensors")
+	addSeeds(f, intDataDir, "*.safetensors") // every integer dtype, C and Fortran order, byte orders
 	f.Add(stFile(`{"a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}`, []byte{1, 2, 3, 4}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		arrays, err := decodeSafetensors("fuzz.safetensors", b, nil)
