@@ -18,6 +18,7 @@ import (
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/ceiling"
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/atomicfile"
 )
 
 func init() {
@@ -228,7 +229,7 @@ func runCeiling(c *cli.Context) error {
 		if err := array.WriteNPY(out.Path("averaged.npy"), shape, data); err != nil {
 			return err
 		}
-		if err := os.WriteFile(out.Path("averaged_ids.txt"), []byte(strings.Join(res.Stimuli, "\n")+"\n"), 0o644); err != nil {
+		if err := atomicfile.WriteBytes(out.Path("averaged_ids.txt"), []byte(strings.Join(res.Stimuli, "\n")+"\n")); err != nil {
 			return err
 		}
 		written = append(written, "averaged.npy", "averaged_ids.txt")

@@ -16,6 +16,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/brainalign/brainalign/engine"
+	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/crashpoint"
 	"github.com/brainalign/brainalign/internal/outdir"
 	"github.com/brainalign/brainalign/internal/owner"
 	"github.com/brainalign/brainalign/synth"
@@ -166,11 +168,18 @@ func checkStudyOut(dir string, overwrite bool) error {
 	if err != nil {
 		return fmt.Errorf("--study-out %s: %v", dir, err)
 	}
-	if len(entries) > 0 && !overwrite {
+	// The incomplete study of a demo killed while writing it is replaced as if it were not
+	// there, as is a folder holding only the temp file of its mark, killed while written.
+	if len(entries) > 0 && len(entries) == abandonedTemps(dir) {
+		entries = nil
+	}
+	if len(entries) > 0 && !overwrite && !abandonedStudy(dir) {
 		return fmt.Errorf("--study-out %s: output directory exists and is not empty (use --overwrite to replace it)", dir)
 	}
-	if err := checkEarlierOutput(dir, "demo study", "sweeps/ with spatial/spatial.json", isDemoStudy); err != nil {
-		return fmt.Errorf("--study-out %v", err)
+	if len(entries) > 0 {
+		if err := checkEarlierOutput(dir, "demo study", "sweeps/ with spatial/spatial.json", isDemoStudy); err != nil {
+			return fmt.Errorf("--study-out %v", err)
+		}
 	}
 	if err := outdir.CheckWritable(dir); err != nil {
 		return fmt.Errorf("--study-out %v", err)
@@ -195,6 +204,9 @@ func checkStudyOut(dir string, overwrite bool) error {
 // leaves no folder, so every study written holds both). The results folder of a synth study's
 // commands.sh has spatial/ but no sweeps/.
 func isDemoStudy(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, studyIncomplete)); err == nil {
+		return true // a study demo was writing, killed before it was whole
+	}
 	st, err := os.Stat(filepath.Join(dir, "sweeps"))
 	return err == nil && st.IsDir() && isCommandJSON("spatial/spatial.json", "spatial")(dir)
 }
@@ -202,18 +214,19 @@ func isDemoStudy(dir string) bool {
 // replaceStudyOut runs the study part into dir; a non-empty directory already there (allowed by
 // --overwrite) is set aside first and removed when the study part succeeds, or put back when it
 // fails, so files of two runs never mix. When dir is a symbolic link, the folder it leads to is
-// the one replaced.
+// the one replaced. The study is written in place, marked incomplete (studyIncomplete) until it
+// is whole: a run killed meanwhile (SIGKILL, out of memory) leaves an incomplete study, with
+// the earlier one set aside beside it, and the next run replaces the one and removes the other.
 func replaceStudyOut(dir string, run func() error) error {
 	clean := filepath.Clean(dir)
 	// A symbolic link is written through, as other commands' --out (internal/outdir): the folder
 	// it leads to is replaced, and the link kept (renamed or removed, the link itself would go).
-	link := false
 	if st, err := os.Lstat(clean); err == nil && st.Mode()&fs.ModeSymlink != 0 {
 		target, err := outdir.Target(clean)
 		if err != nil {
 			return fmt.Errorf("--study-out %v", err)
 		}
-		clean, link = target, true
+		clean = target
 	}
 	removeAbandonedStudies(clean)
 	entries, err := os.ReadDir(clean)
@@ -224,15 +237,22 @@ func replaceStudyOut(dir string, run func() error) error {
 		if err := os.Rename(clean, old); err != nil {
 			return fmt.Errorf("--study-out %s: cannot replace: %v", dir, err)
 		}
+		crashpoint.Step("set aside", clean)
 	}
-	if link {
-		// run creates dir, which MkdirAll cannot do through a link to nothing
-		if err := os.MkdirAll(clean, 0o777); err != nil {
-			if old != "" {
-				_ = os.Rename(old, clean)
-			}
-			return fmt.Errorf("--study-out %s: cannot create %s: %v", dir, clean, err)
+	// made here, not by run, which MkdirAll cannot do through a link to nothing, and to be
+	// marked incomplete before anything is written into it
+	err = os.MkdirAll(clean, 0o777)
+	if err == nil {
+		err = atomicfile.WriteBytes(filepath.Join(clean, studyIncomplete), []byte(owner.NewTag()+"\n"))
+	}
+	if err != nil {
+		if !existed || old != "" {
+			_ = os.RemoveAll(clean) // what this run made
 		}
+		if old != "" {
+			_ = os.Rename(old, clean)
+		}
+		return fmt.Errorf("--study-out %s: cannot create %s: %v", dir, clean, err)
 	}
 	if err := run(); err != nil {
 		// a failed or interrupted study leaves nothing half written: the partial study goes,
@@ -246,10 +266,44 @@ func replaceStudyOut(dir string, run func() error) error {
 		}
 		return err
 	}
+	if err := os.Remove(filepath.Join(clean, studyIncomplete)); err != nil {
+		return fmt.Errorf("--study-out %s: the study is written, but cannot be marked whole: %v", dir, err)
+	}
+	crashpoint.Step("removed", filepath.Join(clean, studyIncomplete))
 	if old != "" {
-		return os.RemoveAll(old)
+		err := os.RemoveAll(old)
+		crashpoint.Step("removed", old)
+		return err
 	}
 	return nil
+}
+
+// abandonedTemps counts the temp files of killed writers in dir (atomicfile).
+func abandonedTemps(dir string) int {
+	n := 0
+	for _, t := range atomicfile.ListTemp(dir, false) {
+		if t.Abandoned {
+			n++
+		}
+	}
+	return n
+}
+
+// studyIncomplete marks a study folder that demo is writing (replaceStudyOut): it holds the
+// writer's owner tag (internal/owner), and is removed once the study is whole.
+const studyIncomplete = ".brainalign-demo-incomplete"
+
+// abandonedStudy reports whether dir holds the incomplete study of a demo run that was killed
+// (its process gone, or the mark older than owner.MaxAge where that cannot be told), which the
+// next run replaces without --overwrite as a killed run of another command leaves nothing.
+func abandonedStudy(dir string) bool {
+	p := filepath.Join(dir, studyIncomplete)
+	b, err := os.ReadFile(p)
+	st, statErr := os.Stat(p)
+	if err != nil || statErr != nil {
+		return false
+	}
+	return owner.Abandoned(strings.TrimSpace(string(b)), st.ModTime(), time.Now())
 }
 
 // oldStudyInfix names an earlier study set aside while a new one is written: .NAME.old-TAG,

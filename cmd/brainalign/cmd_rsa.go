@@ -20,6 +20,7 @@ import (
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
 	"github.com/brainalign/brainalign/internal/atomicfile"
+	"github.com/brainalign/brainalign/internal/crashpoint"
 	"github.com/brainalign/brainalign/internal/sysmem"
 	"github.com/brainalign/brainalign/rsa"
 	"github.com/brainalign/brainalign/sweep"
@@ -333,6 +334,8 @@ func removeStale(out string, files []string, patterns ...string) error {
 			if !slices.Contains(files, filepath.Base(f)) {
 				if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("removing the earlier run's %s: %v", f, err)
+				} else if err == nil {
+					crashpoint.Step("removed", f)
 				}
 			}
 		}

@@ -281,7 +281,8 @@ func runCLIWithin(t *testing.T, limit time.Duration, args ...string) (string, st
 	defer cancel()
 	var out, errb bytes.Buffer
 	err := run(ctx, append([]string{"brainalign"}, args...), &out, &errb)
-	return out.String(), errb.String(), exitCode(err, &errb)
+	code := exitCode(err, &errb) // which writes the error: before errb is read
+	return out.String(), errb.String(), code
 }
 
 // crashLabel names a command of a crash test in messages: the command and the flags that set

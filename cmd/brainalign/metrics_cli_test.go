@@ -63,6 +63,9 @@ func metricSweeps(t *testing.T) (dir, study string, fm []string) {
 
 // crashChildMain runs a command line in a child process of the crash tests (crash_test.go).
 func crashChildMain(args []string) int {
+	if len(args) > 0 && args[0] == demoStudyStub {
+		return exitCode(runDemoStudyStub(args[1:]), os.Stderr)
+	}
 	err := run(context.Background(), append([]string{"brainalign"}, args...), os.Stdout, os.Stderr)
 	return exitCode(err, os.Stderr)
 }

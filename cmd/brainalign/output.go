@@ -156,6 +156,8 @@ func removeEarlierMaps(out string, files []string, name string) error {
 		p := filepath.Join(out, e.Name())
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%s: an earlier run's, not written this time, and it cannot be removed: %v (the new results are written)", p, err)
+		} else if err == nil {
+			crashpoint.Step("removed", p)
 		}
 	}
 	return nil
