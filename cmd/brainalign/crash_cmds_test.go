@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/crashpoint/crashtest"
 )
 
@@ -233,35 +232,6 @@ func TestStagedCommandsCrashEveryStep(t *testing.T) {
 	resultsCrash(t, filepath.Join(dir, "best"), true,
 		withOut("predict", "--features", st.train, "--layer", "blocks.1", "--new-features", st.freshNPZ, "--brain", st.brain, "--alphas", "1,100", "--out", "OUT"),
 		withOut("predict", "--best-layer", sw, "--features", st.train, "--new-features", st.fresh, "--brain", st.brain, "--alphas", "1,100", "--out", "OUT"), "--overwrite")
-}
-
-// demoStudyStub stands for demo --study-out DIR [--overwrite] in a crash test's child process
-// (crashChildMain, args demoStudyStub DIR CONTENT [--overwrite]): demo's checks and
-// replaceStudyOut as runDemo calls them, with a study of a few files written in demoStudy's
-// order (the sweeps first, spatial/spatial.json later), each holding CONTENT.
-const demoStudyStub = "test:demo-study-out"
-
-func runDemoStudyStub(args []string) error {
-	dir, content := args[0], args[1]
-	if err := checkStudyOut(dir, slices.Contains(args, "--overwrite")); err != nil {
-		return err
-	}
-	return replaceStudyOut(dir, func() error {
-		for _, f := range []string{"sweeps/sub-01/scores.npy", "sweeps/sub-01/sweep.json", "spatial/spatial.json", "spatial/spatial.png"} {
-			p := filepath.Join(dir, filepath.FromSlash(f))
-			if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
-				return err
-			}
-			b := []byte(content)
-			if strings.HasSuffix(f, ".json") {
-				b, _ = json.Marshal(map[string]string{"command": filepath.Base(filepath.Dir(f)), "run": content})
-			}
-			if err := atomicfile.WriteBytes(p, b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // demo --study-out replaced (--overwrite) or written anew, killed at every step of
