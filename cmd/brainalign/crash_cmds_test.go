@@ -98,8 +98,7 @@ func resultsCrash(t *testing.T, work string, staged bool, earlier, later func(ou
 	t.Setenv("TMPDIR", tmp)
 	// The references are written at the same path as the runs killed: summaries name it.
 	ref := func(args []string) map[string][]byte {
-		must(t, os.RemoveAll(work))
-		must(t, os.MkdirAll(work, 0o755))
+		emptyWork(t, work, out, false, "")
 		mustRun(t, args...)
 		return crashFolder(t, out)
 	}
@@ -118,13 +117,7 @@ func resultsCrash(t *testing.T, work string, staged bool, earlier, later func(ou
 			args = append(args, replace...)
 		}
 		mixed := 0
-		prepare := func() {
-			must(t, os.RemoveAll(work))
-			must(t, os.MkdirAll(work, 0o755))
-			if existing {
-				copyTree(t, oldCopy, out)
-			}
-		}
+		prepare := func() { emptyWork(t, work, out, existing, oldCopy) }
 		kills += crashtest.EachStep(t, work, prepare, func(where string, res crashtest.Result) {
 			what := crashLabel(args) + " " + where
 			if existing {
@@ -246,8 +239,7 @@ func TestDemoStudyOutCrashEveryStep(t *testing.T) {
 		return append([]string{demoStudyStub, out, content}, more...)
 	}
 	studyOf := func(args []string) map[string][]byte {
-		must(t, os.RemoveAll(work))
-		must(t, os.MkdirAll(work, 0o755))
+		emptyWork(t, work, out, false, "")
 		if err := runDemoStudyStub(args[1:]); err != nil {
 			t.Fatal(err)
 		}
@@ -263,13 +255,7 @@ func TestDemoStudyOutCrashEveryStep(t *testing.T) {
 		if overwrite {
 			args = append(args, "--overwrite")
 		}
-		prepare := func() {
-			must(t, os.RemoveAll(work))
-			must(t, os.MkdirAll(work, 0o755))
-			if overwrite {
-				copyTree(t, oldCopy, out)
-			}
-		}
+		prepare := func() { emptyWork(t, work, out, overwrite, oldCopy) }
 		kills := crashtest.EachStep(t, work, prepare, func(where string, _ crashtest.Result) {
 			what := fmt.Sprintf("demo --study-out (--overwrite: %v) %s", overwrite, where)
 			aside, _ := filepath.Glob(filepath.Join(work, ".study"+oldStudyInfix+"*"))

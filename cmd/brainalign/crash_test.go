@@ -272,6 +272,17 @@ func crashSequence(t *testing.T, out, start string, cmds [][]string, mergeOnly [
 	return kills
 }
 
+// emptyWork empties the folder work of a crash test and, with earlier, copies the results folder
+// from (an earlier run's) to out inside it.
+func emptyWork(t *testing.T, work, out string, earlier bool, from string) {
+	t.Helper()
+	must(t, os.RemoveAll(work))
+	must(t, os.MkdirAll(work, 0o755))
+	if earlier {
+		copyTree(t, from, out)
+	}
+}
+
 // runCLIWithin is runCLI stopped after limit (a resumed run that waits for a lock that its
 // killed predecessor left fails, not hangs).
 func runCLIWithin(t *testing.T, limit time.Duration, args ...string) (string, string, int) {
@@ -403,13 +414,7 @@ func TestEncodeCrashEveryStep(t *testing.T) {
 		if overwrite {
 			args = append(args, "--overwrite")
 		}
-		prepare := func() {
-			must(t, os.RemoveAll(work))
-			must(t, os.Mkdir(work, 0o755))
-			if overwrite {
-				copyTree(t, oldRef, out)
-			}
-		}
+		prepare := func() { emptyWork(t, work, out, overwrite, oldRef) }
 		kills := crashtest.EachStep(t, work, prepare, func(where string, _ crashtest.Result) {
 			what := crashLabel(args) + " " + where
 			switch {
@@ -485,13 +490,7 @@ func TestMetricResultsCrashEveryStep(t *testing.T) {
 	for _, existing := range []bool{false, true} {
 		args := []string{"halftime", "--no-mask", "--no-figures", "--out", out, b}
 		mixed := 0
-		prepare := func() {
-			must(t, os.RemoveAll(work))
-			must(t, os.Mkdir(work, 0o755))
-			if existing {
-				copyTree(t, oldRef, out)
-			}
-		}
+		prepare := func() { emptyWork(t, work, out, existing, oldRef) }
 		kills := crashtest.EachStep(t, work, prepare, func(where string, res crashtest.Result) {
 			what := fmt.Sprintf("halftime (existing folder: %v) %s", existing, where)
 			if fileExists(out) {
