@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -113,4 +114,117 @@ func calls(n uint64) []string {
 		c[k] = simCallName(uint64(k + 1))
 	}
 	return c
+}
+
+// TestEventPoolGrowthFails fails, in turn, each event creation (with the library's generic error
+// and as out of memory) of the first Score and the first Predict of a fresh engine, which grow
+// its pool of timing events (the sweeps' fault-free first run grows the pool before any fault):
+// the error must name the event, the same session (engine) must give the fault-free numbers
+// again, and the engine's Close must leave nothing live.
+func TestEventPoolGrowthFails(t *testing.T) {
+	e := newTestEngine(t)
+	faultHooks(t)
+	n, m := 40, 60
+	x, y := problem(n, 6, m, 11)
+	xNew, _ := problem(7, 6, 1, 12)
+	alphas := []float64{1, 100, 1e4}
+	opts := options(t, n, func(o *engine.Options) { o.Alphas = alphas })
+	popts := options(t, n, func(o *engine.Options) { o.Folds, o.Alphas, o.Weights = nil, alphas, true })
+	ctx := context.Background()
+	onDevice(t, e, func(d *device) error { basePool = len(d.events); return nil })
+	base := simState(t)
+
+	runs := []struct {
+		name string
+		// run does the engine's first work with the faults armed by spec, then again disarmed
+		// (the same session, for Score), returning what that computed and the first error
+		run  func(e2 *Engine, spec string) (any, error)
+		same func(got, want any) error
+	}{
+		{"score", func(e2 *Engine, spec string) (any, error) {
+			armFaults(t, spec)
+			s, err := e2.Open(y, opts)
+			if err != nil {
+				return nil, err // Open's faults are TestFaultInjection's
+			}
+			defer s.Close()
+			res, first := s.Score(ctx, x)
+			armFaults(t, "off")
+			if first != nil {
+				var again error
+				if res, again = s.Score(ctx, x); again != nil {
+					return nil, againError{first, again}
+				}
+			}
+			return []*engine.Result{res}, first
+		}, func(got, want any) error {
+			return sameResults(got.([]*engine.Result), want.([]*engine.Result), []engine.Options{opts})
+		}},
+		{"predict", func(e2 *Engine, spec string) (any, error) {
+			armFaults(t, spec)
+			p, first := e2.Predict(ctx, x, y, xNew, popts)
+			armFaults(t, "off")
+			if first != nil {
+				var again error
+				if p, again = e2.Predict(ctx, x, y, xNew, popts); again != nil {
+					return nil, againError{first, again}
+				}
+			}
+			return p, first
+		}, samePrediction},
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			fresh := func(spec string) (any, error) {
+				t.Helper()
+				e2, err := New(0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := r.run(e2, spec)
+				var again againError
+				if errors.As(err, &again) {
+					t.Errorf("%s: not usable again: %v", spec, err)
+				}
+				var pool int
+				onDevice(t, e2, func(d *device) error { pool = len(d.events); return nil })
+				if got != nil {
+					if pool == 0 {
+						t.Errorf("%s: the engine's pool of timing events did not grow", spec)
+					}
+				}
+				e2.Close()
+				checkReleased(t, e, spec+" (after Close)", base)
+				return got, err
+			}
+			want, err := fresh("count")
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := calls(simState(t).Calls)
+			failed, creations := 0, 0
+			for k, name := range names {
+				if name != "cuEventCreate" {
+					continue
+				}
+				creations++
+				for _, spec := range []string{fmt.Sprintf("call:%d", k+1), fmt.Sprintf("oom:%d", k+1)} {
+					got, err := fresh(spec)
+					if err != nil {
+						failed++
+						checkFaultError(t, spec, faultSite(spec, names), err)
+					}
+					if got != nil {
+						if derr := r.same(got, want); derr != nil {
+							t.Errorf("%s: %v", spec, derr)
+						}
+					}
+				}
+			}
+			if failed == 0 {
+				t.Fatal("no event creation failed a run")
+			}
+			t.Logf("%d event creations failed both ways: %d runs gave an error", creations, failed)
+		})
+	}
 }
