@@ -356,8 +356,9 @@ var basePool int
 // TestFaultInjection fails, one at a time, every device allocation and every call (or, for
 // runs of thousands of calls, a stride of them and the first and last of each C function and
 // kernel) of a Score (leave-one-out and inner K-fold, float32 and float64, the brain data
-// resident and streamed; float32 then TF32, which switches cuBLAS's math mode), a Predict and
-// New, and from the first call of each C function on, every call to the end.
+// resident and streamed; float32 then TF32, which switches cuBLAS's math mode; a fresh
+// engine's first), a Predict and New, and from the first call of each C function on, every
+// call to the end.
 func TestFaultInjection(t *testing.T) {
 	e := newTestEngine(t)
 	faultHooks(t)
@@ -399,7 +400,7 @@ func TestFaultInjection(t *testing.T) {
 			return p, err
 		},
 		same: samePrediction,
-	}, faultRun{
+	}, freshScoreRun("fresh-engine/loo/float32", x, y, options(t, n, func(o *engine.Options) { o.Alphas = alphas })), faultRun{
 		name: "new",
 		run: func(ctx context.Context, _ *Engine, disarm func()) (any, error) {
 			e2, err := New(0)
@@ -530,6 +531,37 @@ func scoreRun(name string, x, y engine.Matrix, opts ...engine.Options) faultRun 
 			return out, first
 		},
 		same: func(got, want any) error { return sameResults(got.([]*engine.Result), want.([]*engine.Result), opts) },
+	}
+}
+
+// freshScoreRun starts an engine, opens a session of y and scores x, and closes both: the
+// engine's first Score, which grows its pool of timing events (every other run's faults come
+// after a fault-free run has grown the pool). A failed New, Open or Score is done again without
+// the fault (the same engine and session).
+func freshScoreRun(name string, x, y engine.Matrix, opts engine.Options) faultRun {
+	return faultRun{
+		name: name,
+		run: func(ctx context.Context, _ *Engine, disarm func()) (any, error) {
+			st := &steps{disarm: disarm}
+			var e *Engine
+			if err := st.do(func() (err error) { e, err = New(0); return err }); err != nil {
+				return nil, err
+			}
+			defer e.Close()
+			var s engine.Session
+			if err := st.do(func() (err error) { s, err = e.Open(y, opts); return err }); err != nil {
+				return nil, err
+			}
+			defer s.Close()
+			var res *engine.Result
+			if err := st.do(func() (err error) { res, err = s.Score(ctx, x); return err }); err != nil {
+				return nil, err
+			}
+			return []*engine.Result{res}, st.first
+		},
+		same: func(got, want any) error {
+			return sameResults(got.([]*engine.Result), want.([]*engine.Result), []engine.Options{opts})
+		},
 	}
 }
 
