@@ -27,6 +27,12 @@ if [ $# -gt 0 ]; then
 	exec "$@"
 fi
 go=${GO:-go}
+# The runs below are independent processes, each on one core (the simulation is single-threaded),
+# so they run side by side, as many at a time as there are cores (scripts/jobs.sh; JOBS=N to
+# change), longest first; each one's log is kept in .cache/cudasim/logs.
+. scripts/jobs.sh
+JOBS_LOGS=$out/logs
+rm -rf "$JOBS_LOGS"
 # engine/cuda's and bench's test binaries are built once for all the runs below (each link, cgo
 # against the simulated libraries, took 7-15 s on CI's two cores) and run in their package's
 # folder as go test runs them.
@@ -36,44 +42,55 @@ mkdir -p "$bin"
 cudatest() { # package folder, then the flags for its test binary
 	local pkg=$1
 	shift
-	(cd "$pkg" && "$bin/$(basename "$pkg").test" -test.timeout=10m -test.paniconexit0 "$@") &&
-		echo "ok    $pkg (cudasim)"
+	cd "$pkg" && "$bin/$(basename "$pkg").test" -test.timeout=10m -test.paniconexit0 "$@"
 }
-# Every test of the packages the cuda build changes, on a simulated device of 1 GiB whose streams
-# run their work as late as allowed (a missing wait reads stale data), the fault sweeps reduced
-# (every call site, told apart by the bytes it moves, failed once: 27 s; the short sweep's first
-# and last occurrences with both error kinds took 73 s here, and the full one runs without
-# -short) ...
-FAULTS_SWEEP=reduced cudatest engine/cuda -test.short
-cudatest bench -test.short
-# ... and of the commands, all but the tests in the files below, on file formats, masks,
-# hemispheres and the study's metrics, and the crash tests (outputs killed at every step on disk):
-# they score on the simulated device too (the cuda build's default), but through the same code as
-# the tests kept, and `make test` runs them on the CPU (new test files are run here unless added
-# to the list)
+shards() { # package folder, number of shards, pattern: -test.run patterns splitting its tests
+	(cd "$1" && test_shards "$bin/$(basename "$1").test" "$2" "$3")
+}
+# The commands' tests, all but those in the files below, on file formats, masks, hemispheres and
+# the study's metrics, and the crash tests (outputs killed at every step on disk): they score on
+# the simulated device too (the cuda build's default), but through the same code as the tests
+# kept, and `make test` runs them on the CPU (new test files are run here unless added to the
+# list)
 format_tests=$(cd cmd/brainalign && sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing\.T).*/\1/p' \
 	bundle_test.go ceiling_test.go cifti_test.go crash_cmds_test.go crash_test.go dirmode_perm_test.go fif_cli_test.go fif_ids_test.go \
 	hemispheres_test.go inputs_test.go jsonsafe_test.go mask_test.go metricfix_test.go metrics_cli_test.go \
 	out_check_test.go overwrite_guard_test.go rank_test.go scaling_sweeps_test.go scaling_test.go \
 	synth_commands_test.go | paste -sd'|')
-"$go" test -tags cuda -count=1 -short -skip "^($format_tests)\$" ./cmd/brainalign
+job "cmd/brainalign (cudasim)" "$go" test -tags cuda -count=1 -short -skip "^($format_tests)\$" ./cmd/brainalign
+# Every test of engine/cuda, in eight shards (a test takes up to 20 s, the package 140 s), on a simulated device of 1 GiB whose streams run
+# their work as late as allowed (a missing wait reads stale data), the fault sweeps reduced (every
+# call site, told apart by the bytes it moves, failed once: 27 s; the short sweep's first and
+# last occurrences with both error kinds took 73 s here, and the full one runs without -short) ...
+i=0
+for run in $(shards engine/cuda "${CUDASIM_SHARDS:-8}" .); do
+	i=$((i + 1))
+	job "engine/cuda shard $i (cudasim)" FAULTS_SWEEP=reduced cudatest engine/cuda -test.short -test.run "$run"
+done
 # ... the tests that overlap copies with compute again, under random stream interleavings (seeds
 # from CUDASIM_SEEDS, default three; CI runs one, chosen by the commit, to stay within its time),
 # with a reduced fault sweep (the error paths with queued work completing in other orders) ...
+overlapping='TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap|TestLookahead|TestFaultInjection|TestHandOverWaitFails|TestEventPoolGrowthFails'
 for seed in ${CUDASIM_SEEDS:-1 2 3}; do
-	echo "cudasim: random stream interleavings, seed $seed"
-	FAULTS_SWEEP=reduced CUDASIM_STREAMS=random:$seed cudatest engine/cuda \
-		-test.run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap|TestLookahead|TestFaultInjection|TestHandOverWaitFails|TestEventPoolGrowthFails'
+	i=0
+	for run in $(shards engine/cuda 2 "$overlapping"); do
+		i=$((i + 1))
+		job "engine/cuda random stream interleavings, seed $seed, shard $i (cudasim)" \
+			FAULTS_SWEEP=reduced CUDASIM_STREAMS="random:$seed" cudatest engine/cuda -test.run "$run"
+	done
 done
-# ... TF32 with the inputs rounded to nearest as well as truncated (the default) ...
-CUDASIM_TF32=nearest cudatest engine/cuda -test.run 'TestMatchesCPU/.*/tf32|TestSplitTF32Product|TestAlignedProducts/loo_tf32|TestTF32NearExactDual|TestTF32LOOPenalties'
-# ... and with the race detector (the host gather of the next batch runs on its own goroutine) ...
-CUDASIM_STREAMS=random:4 "$go" test -race -tags cuda -count=1 \
+# ... with the race detector (the host gather of the next batch runs on its own goroutine) ...
+job "engine/cuda -race (cudasim)" CUDASIM_STREAMS=random:4 "$go" test -race -tags cuda -count=1 \
 	-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestLookahead' ./engine/cuda
-# ... the benchmarks' code paths, once ...
-cudatest engine/cuda -test.short -test.run XXX -test.bench . -test.benchtime 1x >/dev/null
-cudatest bench -test.short -test.run XXX -test.bench . -test.benchtime 1x >/dev/null
+# ... bench's tests and the benchmarks' code paths, once ...
+job "bench (cudasim)" cudatest bench -test.short
+job "engine/cuda benchmarks once (cudasim)" cudatest engine/cuda -test.short -test.run XXX -test.bench . -test.benchtime 1x
+job "bench benchmarks once (cudasim)" cudatest bench -test.short -test.run XXX -test.bench . -test.benchtime 1x
+# ... TF32 with the inputs rounded to nearest as well as truncated (the default) ...
+job "engine/cuda TF32 rounded to nearest (cudasim)" CUDASIM_TF32=nearest cudatest engine/cuda \
+	-test.run 'TestMatchesCPU/.*/tf32|TestSplitTF32Product|TestAlignedProducts/loo_tf32|TestTF32NearExactDual|TestTF32LOOPenalties'
 # ... and brain data 1.5 times the whole device (8 MiB), which only a small device can afford.
-CUDASIM_MEMORY=8M cudatest engine/cuda -test.v -test.run 'TestBrainDataLargerThanDevice' |
-	grep -E '^(---|ok|FAIL|PASS)|batches'
-echo "cudasim: the cuda build passed on the host simulation"
+job "engine/cuda brain data larger than the device (cudasim)" CUDASIM_MEMORY=8M cudatest engine/cuda \
+	-test.v -test.run 'TestBrainDataLargerThanDevice'
+run_jobs
+echo "cudasim: the cuda build passed on the host simulation (logs in $JOBS_LOGS)"

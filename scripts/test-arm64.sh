@@ -4,8 +4,9 @@
 # that has arm64 assembly or feeds it, under QEMU's user-mode emulator: internal/gemm (NEON
 # kernels), internal/eigen and fallback (the CPU engine on them). Emulation is ~20x slower than
 # the host, so the slowest tests are left out: eigen's cancellation timing test and core-count
-# sweep, fallback's core-count sweep and its memory accounting (what one fold's decomposition
-# and the kept predictions hold), which test no arm64-specific code. Needs qemu-user-static (scripts/install-deps.sh arm64).
+# sweep, fallback's core-count sweep, its memory accounting (what one fold's decomposition and
+# the kept predictions hold), its stage timings and its blocks of features (the fixtures'
+# numbers again, which TestConformance checks on arm64), which test no arm64-specific code. Needs qemu-user-static (scripts/install-deps.sh arm64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 qemu=$(command -v qemu-aarch64-static) || { echo "test-arm64: qemu-aarch64-static not found (scripts/install-deps.sh arm64)" >&2; exit 1; }
@@ -16,11 +17,12 @@ for target in darwin/arm64 darwin/amd64 windows/amd64 linux/arm64 linux/386; do
 	GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go vet ./...
 done
 
+echo "test-arm64: builds and vets took $SECONDS s"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 declare -A skip=(
 	[internal/eigen]='^(TestSymContextCancel|TestSymCoresIndependent)$'
-	[fallback]='^(TestScoresIndependentOfCores|TestPrefetchCountsWorkingMemory|TestKeptPredictionsCounted|TestLimitBelowDecomposition|TestLimitInnerKFold)$'
+	[fallback]='^(TestScoresIndependentOfCores|TestPrefetchCountsWorkingMemory|TestKeptPredictionsCounted|TestLimitBelowDecomposition|TestLimitInnerKFold|TestStageTimings|TestFeatureBlocks)$'
 )
 pids=()
 for pkg in internal/gemm internal/eigen fallback; do

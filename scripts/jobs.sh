@@ -1,0 +1,83 @@
+# Sourced by the scripts that run many test binaries (scripts/cudasim.sh): runs the commands
+# queued with `job` side by side, as many at a time as there are cores (JOBS=N to change), each
+# one's output in a log of its own, so that test runs on one core each (the simulated device, a
+# single package) use the whole machine. Needs bash 5.1 (wait -p); an older bash runs them one
+# at a time.
+#
+#   job NAME [VAR=VALUE...] COMMAND [ARG...]
+#                            queue a command (a function too, in a subshell of its own); queue
+#                            the longest first: they start in the order queued
+#   test_shards BIN N PATTERN
+#                            the top-level tests of test binary BIN matching PATTERN (run from
+#                            the package's folder) in N -test.run patterns: dealt round in
+#                            alphabetical order, so that tests of a kind (named alike) and
+#                            often of a length are spread over the shards
+#   run_jobs                 run the queue; one line per job ("ok    NAME (T s)"), a failure's
+#                            log after it; returns 1 if any failed; logs kept in $JOBS_LOGS
+
+job_names=()
+job_commands=()
+
+job() {
+	local name=$1
+	shift
+	local command
+	printf -v command '%q ' "$@"
+	job_names+=("$name")
+	job_commands+=("$command")
+}
+
+test_shards() {
+	local bin=$1 n=$2 pattern=$3 i=0 name
+	local -a shard
+	while read -r name; do
+		case $name in Test* | Fuzz* | Example*) ;; *) continue ;; esac
+		shard[i % n]+="${shard[i % n]:+|}$name"
+		i=$((i + 1))
+	done < <("$bin" -test.list "$pattern" | sort)
+	[ "$i" -gt 0 ] || { echo "test_shards: no test of $bin matches $pattern" >&2; return 1; }
+	for ((i = 0; i < n; i++)); do
+		[ -z "${shard[i]:-}" ] || echo "^(${shard[i]})\$"
+	done
+}
+
+run_jobs() {
+	local slots=${JOBS:-$(nproc 2>/dev/null || echo 2)} rc=0 i pid status
+	JOBS_LOGS=${JOBS_LOGS:-$(mktemp -d)}
+	mkdir -p "$JOBS_LOGS"
+	if ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] < 501)); then
+		slots=1
+	fi
+	local -A live=() started=() # the running jobs' index and start, by process id
+	job_done() { # pid, exit status: the job's line, and its log if it failed
+		local i=${live[$1]}
+		unset "live[$1]"
+		if [ "$2" -eq 0 ]; then
+			echo "ok    ${job_names[i]} ($((SECONDS - started[$1])) s)"
+		else
+			rc=1
+			echo "FAIL  ${job_names[i]} (exit $2; log $JOBS_LOGS/$i.log, its end below):"
+			tail -n 150 "$JOBS_LOGS/$i.log"
+		fi
+	}
+	wait_one() {
+		status=0
+		if ((slots == 1)); then
+			pid=${!live[*]}
+			wait "$pid" || status=$?
+		else
+			wait -n -p pid "${!live[@]}" || status=$?
+		fi
+		job_done "$pid" "$status"
+	}
+	for i in "${!job_commands[@]}"; do
+		while ((${#live[@]} >= slots)); do wait_one; done
+		(eval "${job_commands[i]}") >"$JOBS_LOGS/$i.log" 2>&1 &
+		live[$!]=$i
+		started[$!]=$SECONDS
+	done
+	while ((${#live[@]} > 0)); do wait_one; done
+	job_names=()
+	job_commands=()
+	return $rc
+}
