@@ -62,8 +62,9 @@ job "cmd/brainalign (cudasim)" "$go" test -tags cuda -count=1 -short -skip "^($f
 # their work as late as allowed (a missing wait reads stale data), the fault sweeps reduced (every
 # call site, told apart by the bytes it moves, failed once: 27 s; the short sweep's first and
 # last occurrences with both error kinds took 73 s here, and the full one runs without -short) ...
+runs=$(shards engine/cuda "${CUDASIM_SHARDS:-8}" .) # (not in the for loop: set -e checks it here)
 i=0
-for run in $(shards engine/cuda "${CUDASIM_SHARDS:-8}" .); do
+for run in $runs; do
 	i=$((i + 1))
 	job "engine/cuda shard $i (cudasim)" FAULTS_SWEEP=reduced cudatest engine/cuda -test.short -test.run "$run"
 done
@@ -72,8 +73,9 @@ done
 # with a reduced fault sweep (the error paths with queued work completing in other orders) ...
 overlapping='TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap|TestLookahead|TestFaultInjection|TestHandOverWaitFails|TestEventPoolGrowthFails'
 for seed in ${CUDASIM_SEEDS:-1 2 3}; do
+	runs=$(shards engine/cuda 2 "$overlapping")
 	i=0
-	for run in $(shards engine/cuda 2 "$overlapping"); do
+	for run in $runs; do
 		i=$((i + 1))
 		job "engine/cuda random stream interleavings, seed $seed, shard $i (cudasim)" \
 			FAULTS_SWEEP=reduced CUDASIM_STREAMS="random:$seed" cudatest engine/cuda -test.run "$run"

@@ -11,7 +11,9 @@
 #                            the top-level tests of test binary BIN matching PATTERN (run from
 #                            the package's folder) in N -test.run patterns: dealt round in
 #                            alphabetical order, so that tests of a kind (named alike) and
-#                            often of a length are spread over the shards
+#                            often of a length are spread over the shards; fails when it
+#                            finds none (use as runs=$(test_shards ...), which set -e checks,
+#                            not in a for loop's list, which it does not)
 #   run_jobs                 run the queue; one line per job ("ok    NAME (T s)"), a failure's
 #                            log after it; returns 1 if any failed; logs kept in $JOBS_LOGS
 
@@ -28,13 +30,14 @@ job() {
 }
 
 test_shards() {
-	local bin=$1 n=$2 pattern=$3 i=0 name
+	local bin=$1 n=$2 pattern=$3 i=0 name names
 	local -a shard
+	names=$("$bin" -test.list "$pattern") || { echo "test_shards: $bin -test.list failed" >&2; return 1; }
 	while read -r name; do
 		case $name in Test* | Fuzz* | Example*) ;; *) continue ;; esac
 		shard[i % n]+="${shard[i % n]:+|}$name"
 		i=$((i + 1))
-	done < <("$bin" -test.list "$pattern" | sort)
+	done < <(sort <<<"$names")
 	[ "$i" -gt 0 ] || { echo "test_shards: no test of $bin matches $pattern" >&2; return 1; }
 	for ((i = 0; i < n; i++)); do
 		[ -z "${shard[i]:-}" ] || echo "^(${shard[i]})\$"
