@@ -44,7 +44,7 @@ lint: ## staticcheck (the cuda and openblas builds' in ci-cuda and ci-openblas)
 	$(STATICCHECK) $(PKGS)
 
 fmt-check:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')) || exit 1; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 bench: ## CPU engine benchmarks (small and medium); compare runs with benchstat
@@ -99,7 +99,8 @@ ci-cuda: deps-cuda check-ptx ## what CI can check of the cuda build without a GP
 	$(CUDA_GO) build -tags cuda ./...
 	$(CUDA_GO) vet -tags cuda ./...
 	CUDA_CC='$(CC)' CC='$(CURDIR)/scripts/cuda-cc' $(STATICCHECK) -tags cuda ./...
-	@for p in $$($(GO) list -tags cuda -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
+	@pkgs=$$($(GO) list -tags cuda -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...) || exit 1; \
+	for p in $$pkgs; do \
 		case $$p in */engine/cuda|*/bench|*/cmd/brainalign) continue;; esac; \
 		echo "compile tests: $$p"; $(CUDA_GO) test -tags cuda -run XXX -c -o /dev/null $$p || exit 1; done
 	$(MAKE) test-cudasim
