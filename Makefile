@@ -6,6 +6,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # staticcheck, pinned; run through the module proxy (nothing to install)
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# fails when an alternative of a -run or -skip pattern names no test of the packages
+TEST_PATTERNS := GO='$(GO)' scripts/test-patterns.sh
 
 .PHONY: help build test vet lint fmt-check bench bench-medium demo fixtures \
         deps-cuda deps-openblas deps-oracle deps-arm64 build-cuda build-openblas kernels check-ptx ci-cuda ci-openblas test-cudasim \
@@ -32,11 +34,14 @@ vet:
 # cgo set: without a C compiler the error names it, instead of '-race requires cgo'
 RACE_GO := CGO_ENABLED=1 $(GO)
 test-race: ## the concurrent code's tests under the race detector
+	@$(TEST_PATTERNS) '$(RACE_SWEEP_SKIP)' ./sweep/
+	@$(TEST_PATTERNS) '$(RACE_RUN)' ./fallback/ ./array/ ./internal/eigen/ ./internal/gemm/
 	$(RACE_GO) test -race -short -count=1 -skip '^($(RACE_SWEEP_SKIP))$$' ./ceiling/ ./rsa/ ./metrics/ ./engine/ ./sweep/
 	$(RACE_GO) test -race -short -count=1 -run '$(RACE_RUN)' ./fallback/ ./array/ ./internal/eigen/ ./internal/gemm/
 # Two go commands, each running its packages side by side (one per package took half as long
 # again). The names below are those of one package each: sweep's planted study, and fallback's,
-# array's, eigen's and GEMM's tests of their goroutines.
+# array's, eigen's and GEMM's tests of their goroutines; scripts/test-patterns.sh fails when one
+# names no test (a renamed test would drop out of -run, or run a minute under -race past -skip).
 RACE_SWEEP_SKIP := TestAlignmentFromSweepFolders|TestPlantedSpatial|TestPlantedTemporal|TestPlantedHalfTimes|TestFDRMaskKeepsNoiseOut|TestTemporalRefusesSubjectsOfOtherTimes
 RACE_RUN := IndependentOfCores|TestCancel|TestPrefetch|TestReadHDF5Chunk|TestReadTargets|TestFIF|TestNeuroPieces|TestNeuroMatchesNiBabel|TestCloseSemantics|CoresIndependent|TestSymContextCancel
 
