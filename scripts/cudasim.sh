@@ -33,16 +33,26 @@ go=${GO:-go}
 . scripts/jobs.sh
 JOBS_LOGS=$out/logs
 rm -rf "$JOBS_LOGS"
+# The -test.run patterns below: each alternative must name a test (one that names nothing is
+# no test run, and a pass). The runs for them alone (TF32 rounded to nearest, the race detector,
+# the small device) fail where a test skips (no_skips).
+overlapping='TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap|TestLookahead|TestFaultInjection|TestHandOverWaitFails|TestEventPoolGrowthFails'
+race_tests='TestStreamedBrainData|TestLargeOffsets|TestBatching|TestLookahead'
+tf32_tests='TestMatchesCPU/.*/tf32|TestSplitTF32Product|TestAlignedProducts/loo_tf32|TestTF32NearExactDual|TestTF32LOOPenalties'
+larger_tests='^TestBrainDataLargerThanDevice$'
+for pattern in "$overlapping" "$race_tests" "$tf32_tests" "$larger_tests"; do
+	scripts/test-patterns.sh -tags cuda "$pattern" ./engine/cuda
+done
 # engine/cuda's and bench's test binaries are built once for all the runs below (each link, cgo
 # against the simulated libraries, took 7-15 s on CI's two cores) and run in their package's
 # folder as go test runs them.
 bin=$out/test
 mkdir -p "$bin"
 "$go" test -tags cuda -c -o "$bin/" ./engine/cuda ./bench
-cudatest() { # package folder, then the flags for its test binary
+cudatest() { # package folder, then the flags for its test binary (-test.v: a skip is logged)
 	local pkg=$1
 	shift
-	cd "$pkg" && "$bin/$(basename "$pkg").test" -test.timeout=10m -test.paniconexit0 "$@"
+	cd "$pkg" && "$bin/$(basename "$pkg").test" -test.timeout=10m -test.paniconexit0 -test.v "$@"
 }
 shards() { # package folder, number of shards, pattern: -test.run patterns splitting its tests
 	(cd "$1" && test_shards "$bin/$(basename "$1").test" "$2" "$3")
@@ -57,7 +67,7 @@ format_tests=$(cd cmd/brainalign && sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*te
 	hemispheres_test.go inputs_test.go jsonsafe_test.go mask_test.go metricfix_test.go metrics_cli_test.go \
 	out_check_test.go overwrite_guard_test.go rank_test.go scaling_sweeps_test.go scaling_test.go \
 	synth_commands_test.go | paste -sd'|')
-job "cmd/brainalign (cudasim)" "$go" test -tags cuda -count=1 -short -skip "^($format_tests)\$" ./cmd/brainalign
+job "cmd/brainalign (cudasim)" "$go" test -tags cuda -count=1 -short -v -skip "^($format_tests)\$" ./cmd/brainalign
 # Every test of engine/cuda, in eight shards (a test takes up to 20 s, the package 140 s), on a simulated device of 1 GiB whose streams run
 # their work as late as allowed (a missing wait reads stale data), the fault sweeps reduced (every
 # call site, told apart by the bytes it moves, failed once: 27 s; the short sweep's first and
@@ -71,7 +81,6 @@ done
 # ... the tests that overlap copies with compute again, under random stream interleavings (seeds
 # from CUDASIM_SEEDS, default three; CI runs one, chosen by the commit, to stay within its time),
 # with a reduced fault sweep (the error paths with queued work completing in other orders) ...
-overlapping='TestStreamedBrainData|TestLargeOffsets|TestBatching|TestMatchesCPU|TestRandomConfigurations|TestDecompositionOverlap|TestLookahead|TestFaultInjection|TestHandOverWaitFails|TestEventPoolGrowthFails'
 for seed in ${CUDASIM_SEEDS:-1 2 3}; do
 	runs=$(shards engine/cuda 2 "$overlapping")
 	i=0
@@ -82,17 +91,16 @@ for seed in ${CUDASIM_SEEDS:-1 2 3}; do
 	done
 done
 # ... with the race detector (the host gather of the next batch runs on its own goroutine) ...
-job "engine/cuda -race (cudasim)" CUDASIM_STREAMS=random:4 "$go" test -race -tags cuda -count=1 \
-	-run 'TestStreamedBrainData|TestLargeOffsets|TestBatching|TestLookahead' ./engine/cuda
+job "engine/cuda -race (cudasim)" CUDASIM_STREAMS=random:4 no_skips "$go" test -race -tags cuda -count=1 -v \
+	-run "$race_tests" ./engine/cuda
 # ... bench's tests and the benchmarks' code paths, once ...
 job "bench (cudasim)" cudatest bench -test.short
 job "engine/cuda benchmarks once (cudasim)" cudatest engine/cuda -test.short -test.run XXX -test.bench . -test.benchtime 1x
 job "bench benchmarks once (cudasim)" cudatest bench -test.short -test.run XXX -test.bench . -test.benchtime 1x
 # ... TF32 with the inputs rounded to nearest as well as truncated (the default) ...
-job "engine/cuda TF32 rounded to nearest (cudasim)" CUDASIM_TF32=nearest cudatest engine/cuda \
-	-test.run 'TestMatchesCPU/.*/tf32|TestSplitTF32Product|TestAlignedProducts/loo_tf32|TestTF32NearExactDual|TestTF32LOOPenalties'
+job "engine/cuda TF32 rounded to nearest (cudasim)" CUDASIM_TF32=nearest no_skips cudatest engine/cuda -test.run "$tf32_tests"
 # ... and brain data 1.5 times the whole device (8 MiB), which only a small device can afford.
-job "engine/cuda brain data larger than the device (cudasim)" CUDASIM_MEMORY=8M cudatest engine/cuda \
-	-test.v -test.run 'TestBrainDataLargerThanDevice'
+job "engine/cuda brain data larger than the device (cudasim)" CUDASIM_MEMORY=8M no_skips cudatest engine/cuda \
+	-test.run "$larger_tests"
 run_jobs
 echo "cudasim: the cuda build passed on the host simulation (logs in $JOBS_LOGS)"
