@@ -14,16 +14,27 @@
 #                                            W1 float32-sequential and tf32-3layers
 #                                   A step that the budget cannot hold is skipped and says so.
 #                                   Logs (at most 8 files, as the device tool returns) go to $OUT
-#                                   (default .gpu/out); summary.txt has one line per step.
+#                                   (default .gpu/out); summary.txt has one line per step (and its
+#                                   failed and skipped tests); the exit status is 1 if any failed.
 #
 # One device call does it all (a session has 15 minutes of device time, start-up included):
 #   scripts/gpu-check.sh run all
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
+# The tests and benchmarks of engine/cuda that the steps run (build checks that each alternative
+# names one: go test passes a pattern that names nothing)
+unit_tests='TestKernels|TestKFoldKernels|TestSplitTF32Product|TestColumnShift|TestSyevd|TestMatchesCPU|TestAlignedProducts|TestTF32NearExactDual|TestTF32LOOPenalties|TestLargeOffsets|TestBatching|TestStreamedBrainData|TestDecompositionOverlap|TestLookahead|TestTF32Accuracy|TestPredictMatchesCPU|TestPinnedStaging|TestWideFeatures|TestFeatureBlocks'
+conformance_tests='TestConformance'
+w1_benchmarks='W1/^(float32|tf32)$'
+w2_benchmarks='W2'
+w1_more_benchmarks='W1/^(float32-sequential|tf32-3layers)$'
 case "$mode" in
 build)
 	set -e
+	for pattern in "$unit_tests" "$conformance_tests" "$w1_benchmarks" "$w2_benchmarks" "$w1_more_benchmarks"; do
+		scripts/test-patterns.sh -tags cuda "$pattern" ./engine/cuda
+	done
 	# Debian's CUDA 11.8 headers and libraries, unless the C compiler finds a toolkit already
 	echo '#include <cublas_v2.h>' | ${CC:-cc} ${CGO_CFLAGS:-} -E -x c - > /dev/null 2>&1 || scripts/install-deps.sh cuda
 	grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo /.gpu/ >> .git/info/exclude
@@ -51,6 +62,14 @@ run)
 	summary=$OUT/summary.txt
 	: > "$summary"
 	rc=0
+	# setup_failed MESSAGE: the run cannot go on (in the summary too, as a step would be)
+	setup_failed() {
+		echo "setup: FAILED: $1" | tee -a "$summary"
+		exit 1
+	}
+	for f in .gpu/cuda.test .gpu/brainalign .gpu/retarget.py; do
+		[ -f "$f" ] || setup_failed "$f missing: scripts/gpu-check.sh build first (and carry .gpu)"
+	done
 	# step NAME CAP LOG DIR CMD...: runs CMD in DIR (output appended to LOG) under min(CAP, what
 	# the budget has left), or skips it when under 20 s are left; one line per step in summary.txt.
 	step() {
@@ -71,18 +90,24 @@ run)
 		local verdict=ok
 		[ "$r" = 0 ] || verdict="FAILED rc=$r"
 		[ "$r" = 124 ] && verdict="TIMED OUT after ${t}s"
+		# the test binary passes when its pattern names nothing: a step of it must run something
+		if [ "$r" = 0 ] && [ "$1" = "$test" ] && ! grep -qE '^(=== RUN|Benchmark)' "$part"; then
+			verdict="FAILED: no test or benchmark ran"
+			r=1
+		fi
 		[ "$r" = 0 ] || rc=1
 		# a test skipped on the device is said, with its reason: a pass must not hide one
 		local skips
 		skips=$(grep -c -- '--- SKIP' "$part")
 		[ "$skips" = 0 ] || verdict="$verdict, $skips skipped"
 		echo "$name: $verdict in $(($(date +%s) - t0))s" | tee -a "$summary"
+		grep -E -- '--- FAIL|^panic: ' "$part" | head -10 | sed 's/^/    /' | tee -a "$summary"
 		grep -B1 -- '--- SKIP' "$part" | grep -v -- '^--$' | head -10 | sed 's/^/    /' | tee -a "$summary"
 		rm -f "$part"
 	}
 	# CUDA_LIBDIR: the CUDA libraries to retarget to (a dry run here: CUDA_LIBDIR=.cache/cudasim,
 	# the simulator that make test-cudasim builds).
-	libdir=$(cd "${CUDA_LIBDIR:-/usr/local/cuda/lib64}" && pwd) || { echo "no CUDA library folder ${CUDA_LIBDIR:-/usr/local/cuda/lib64}"; exit 1; }
+	libdir=$(cd "${CUDA_LIBDIR:-/usr/local/cuda/lib64}" && pwd) || setup_failed "no CUDA library folder ${CUDA_LIBDIR:-/usr/local/cuda/lib64}"
 	env=$OUT/env.txt
 	{
 		nvidia-smi
@@ -95,9 +120,9 @@ run)
 	# and .gpu stays what build made (a dry run here must not double what travels).
 	rt=$(mktemp -d)
 	trap 'rm -rf "$rt"' EXIT
-	cp .gpu/cuda.test "$rt/cuda.test" && cp .gpu/brainalign "$rt/brainalign"
+	cp .gpu/cuda.test "$rt/cuda.test" && cp .gpu/brainalign "$rt/brainalign" || setup_failed "cannot copy the binaries to $rt"
 	python3 .gpu/retarget.py "$rt/cuda.test" "$rt/brainalign" --libdir "$libdir" >> "$env" 2>&1 || {
-		echo "retarget failed"; cat "$env"; exit 1; }
+		cat "$env"; setup_failed "retarget.py (its output above, in $env)"; }
 	export LD_LIBRARY_PATH=$libdir:${LD_LIBRARY_PATH:-}
 	# The ~150 engines the tests open each JIT-compile the PTX for the device: a cache the driver
 	# can write (its default is under $HOME) makes that once per machine, not once per engine.
@@ -117,31 +142,30 @@ run)
 	} >> "$env" 2>&1
 	# A binary that cannot start (a library or symbol missing) ends the run here, cheaply.
 	if ! "$rt/brainalign" --version >> "$env" 2>&1; then
-		echo "the retargeted brainalign does not start:"; tail -20 "$env"; exit 1
+		tail -20 "$env"; setup_failed "the retargeted brainalign does not start (its output above, in $env)"
 	fi
 	test=$rt/cuda.test
 	if [ "$level" != bench ]; then
 		# Kernels, bindings, CPU agreement, batching and streaming first: fast and most telling.
 		# (each of the ~150 engines these tests open creates a context and JIT-compiles the PTX: the
 		# first run on a machine pays the JIT, later ones hit the driver's cache)
-		step unit 200 "$OUT/unit.log" engine/cuda "$test" -test.v -test.count=1 \
-			-test.run 'TestKernels|TestKFoldKernels|TestSplitTF32Product|TestColumnShift|TestSyevd|TestMatchesCPU|TestAlignedProducts|TestTF32NearExactDual|TestTF32LOOPenalties|TestLargeOffsets|TestBatching|TestStreamedBrainData|TestDecompositionOverlap|TestLookahead|TestTF32Accuracy|TestPredictMatchesCPU|TestPinnedStaging|TestWideFeatures|TestFeatureBlocks'
-		step conformance 150 "$OUT/conformance.log" engine/cuda "$test" -test.v -test.count=1 -test.run 'TestConformance'
+		step unit 200 "$OUT/unit.log" engine/cuda "$test" -test.v -test.count=1 -test.paniconexit0 -test.run "$unit_tests"
+		step conformance 150 "$OUT/conformance.log" engine/cuda "$test" -test.v -test.count=1 -test.paniconexit0 -test.run "$conformance_tests"
 		grep -hE '^(--- FAIL|FAIL|ok|PASS)|TF32.*(diff|TFLOP)' "$OUT/unit.log" "$OUT/conformance.log" | head -40
 		# The CLI end to end on the device: the demo (encode on cuda:0, then a sweep study).
 		step "demo on cuda:0" 90 "$OUT/demo.log" . "$rt/brainalign" demo
 		grep -E '^(result|engine)|recovered' "$OUT/demo.log" | head -5
 	fi
 	if [ "$level" != tests ]; then
-		bench=("$test" -test.run XXX -test.benchtime 1x -test.v -test.bench)
-		step "W1 float32+tf32" 150 "$OUT/bench.log" engine/cuda "${bench[@]}" 'W1/^(float32|tf32)$'
-		step "W2" 120 "$OUT/bench.log" engine/cuda "${bench[@]}" 'W2'
+		bench=("$test" -test.run XXX -test.benchtime 1x -test.v -test.paniconexit0 -test.bench)
+		step "W1 float32+tf32" 150 "$OUT/bench.log" engine/cuda "${bench[@]}" "$w1_benchmarks"
+		step "W2" 120 "$OUT/bench.log" engine/cuda "${bench[@]}" "$w2_benchmarks"
 		# The CPU engine on the machine's cores at a smaller size, and the GPU at the same size,
 		# for the GPU/CPU ratio.
 		for dev in cpu cuda:0; do
 			step "medium $dev" 90 "$OUT/medium.txt" . "$rt/brainalign" bench --workload medium --device "$dev"
 		done
-		step "W1 sequential+3layers" 200 "$OUT/bench.log" engine/cuda "${bench[@]}" 'W1/^(float32-sequential|tf32-3layers)$'
+		step "W1 sequential+3layers" 200 "$OUT/bench.log" engine/cuda "${bench[@]}" "$w1_more_benchmarks"
 		grep -E '^Benchmark|TFLOP|resident|SKIP|needs a device' "$OUT/bench.log"
 		grep -E '^(==|engine)|^ *total|TFLOP' "$OUT/medium.txt"
 	fi
