@@ -285,9 +285,6 @@ func randomOrthogonal(r *rand.Rand, d int) []float64 {
 // biased CKA near 1 and debiased CKA near 0; a representation against itself rotated, scaled and
 // shifted has CKA 1 by both.
 func TestDebiasedCKAPlanted(t *testing.T) {
-	if testing.Short() {
-		t.Skip("two 200 x 4096 Gram matrices")
-	}
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(13, 14))
 	const n, d = 200, 4096
@@ -691,9 +688,6 @@ func TestCKAConstantNotExact(t *testing.T) {
 // Gram matrices of the uncentred data. Summed in its expanded form the formula lost digits in
 // proportion to d/n (1.5e-10 here).
 func TestDebiasedCKAManyTargets(t *testing.T) {
-	if testing.Short() {
-		t.Skip("exact Gram matrices of 300,000 targets")
-	}
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(19, 20))
 	const n, d, m = 5, 300000, 100000
