@@ -11,7 +11,7 @@ TEST_PATTERNS := GO='$(GO)' scripts/test-patterns.sh
 
 .PHONY: help build test vet lint fmt-check bench bench-medium demo fixtures \
         deps-cuda deps-openblas deps-oracle deps-arm64 build-cuda build-openblas kernels check-ptx ci-cuda ci-openblas test-cudasim \
-        test-arm64 test-race
+        test-arm64 test-race test-unprivileged
 
 help:
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,6 +24,9 @@ test: fmt-check vet lint ## gofmt check, go vet, staticcheck, and every test (ea
 
 vet:
 	$(GO) vet $(PKGS)
+
+test-unprivileged: ## as root (CI), the tests of read-only output folders again as nobody: they skip as root
+	GO=$(GO) scripts/test-unprivileged.sh
 
 # The race detector (which needs cgo: a C compiler) on the tests that drive the pure-Go build's
 # goroutines: results independent of the cores, cancellation and the folds decomposed ahead in the

@@ -87,7 +87,7 @@ func TestBenchRefusesFirst(t *testing.T) {
 		}
 	}
 	if os.Geteuid() == 0 {
-		t.Skip("root writes into a folder of mode 0555")
+		t.Skip("root writes into a folder of mode 0555: make test-unprivileged runs this as nobody")
 	}
 	ro := filepath.Join(t.TempDir(), "ro")
 	if err := os.Mkdir(ro, 0o555); err != nil {

@@ -17,7 +17,7 @@ func TestUnwritableOutFailsFirst(t *testing.T) {
 	wantError(t, 1, "--out "+out+": "+file+" is not a folder", "rank", "--out", out, dir)
 	wantError(t, 1, "--out "+out+": "+file+" is not a folder", "scaling", "--table", missing, "--out", out)
 	if os.Geteuid() == 0 {
-		t.Skip("root writes into a folder of mode 0555")
+		t.Skip("root writes into a folder of mode 0555: make test-unprivileged runs this as nobody")
 	}
 	ro := filepath.Join(dir, "ro")
 	if err := os.Mkdir(ro, 0o555); err != nil {

@@ -40,7 +40,7 @@ func TestSweepDryRunOutAndSlurmCLI(t *testing.T) {
 		t.Errorf("dry run with --out under a file: want %q on stderr, got\n%s", want, stderr)
 	}
 	if os.Geteuid() == 0 {
-		t.Skip("root writes into a folder of mode 0555")
+		t.Skip("root writes into a folder of mode 0555: make test-unprivileged runs this as nobody")
 	}
 	out := filepath.Join(ro, "s")
 	stdout, stderr, code = runCLI(t, append(args, "--out", out)...)

@@ -94,7 +94,7 @@ func TestOverwriteKeepsMode(t *testing.T) {
 // the test needs another user.
 func TestReplaceReadOnly(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("permissions do not bind root (checked by hand as nobody: no .old folders after three --overwrite runs)")
+		t.Skip("permissions do not bind root: make test-unprivileged runs this as nobody")
 	}
 	root := t.TempDir()
 	final := filepath.Join(root, "out")

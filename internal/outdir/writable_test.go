@@ -33,7 +33,7 @@ func TestCheckWritable(t *testing.T) {
 		}
 	}
 	if runtime.GOOS == "windows" || os.Geteuid() == 0 {
-		t.Skip("permissions not checked here, or do not bind root")
+		t.Skip("permissions not checked here, or do not bind root (make test-unprivileged runs this as nobody)")
 	}
 	ro := filepath.Join(root, "ro")
 	if err := os.Mkdir(ro, 0o555); err != nil {
