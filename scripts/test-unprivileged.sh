@@ -24,6 +24,8 @@ chmod 755 "$work"
 # nobody's own temporary folder and home, and the tests' working folder (they read no testdata)
 mkdir "$work/tmp"
 chown 65534:65534 "$work/tmp"
+setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$work/outdir.test" ||
+	{ echo "test-unprivileged: nobody cannot reach $work (TMPDIR=${TMPDIR:-/tmp}: a folder others can enter is needed)" >&2; exit 1; }
 as_nobody() { # test binary, -test.run pattern
 	(cd "$work/tmp" && no_skips setpriv --reuid=65534 --regid=65534 --clear-groups \
 		env HOME="$work/tmp" TMPDIR="$work/tmp" "$1" -test.v -test.count=1 -test.paniconexit0 -test.run "$2")
