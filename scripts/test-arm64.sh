@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 qemu=$(command -v qemu-aarch64-static) || { echo "test-arm64: qemu-aarch64-static not found (scripts/install-deps.sh arm64)" >&2; exit 1; }
-. scripts/jobs.sh # failed_tests
+. scripts/jobs.sh
 # The tests left out under QEMU, by package: checked first
 declare -A skip=(
 	[internal/eigen]='^(TestSymContextCancel|TestSymCoresIndependent)$'
@@ -29,25 +29,15 @@ done
 echo "test-arm64: builds and vets took $SECONDS s"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pids=()
-for pkg in internal/gemm internal/eigen fallback; do
+JOBS_LOGS=$work/logs
+under_qemu() { # package folder, then its test binary and flags
+	cd "$1" && shift && "$qemu" "$@"
+}
+for pkg in internal/eigen fallback internal/gemm; do # the longest first
 	bin=$work/$(basename "$pkg").test
 	GOARCH=arm64 CGO_ENABLED=0 go test -c -o "$bin" "./$pkg"
-	# Each binary runs in its package's folder (testdata), the three side by side; -test.v logs
-	# the skips, counted below.
-	(cd "$pkg" && "$qemu" "$bin" -test.short -test.count=1 -test.paniconexit0 -test.v -test.skip "${skip[$pkg]:-^$}" > "$work/$(basename "$pkg").log" 2>&1) &
-	pids+=("$!:$pkg")
+	# Each binary runs in its package's folder (testdata), side by side (scripts/jobs.sh: its
+	# line counts the skips -test.v logs, a failure prints its failed tests).
+	job "$pkg (linux/arm64 under qemu)" under_qemu "$pkg" "$bin" -test.short -test.count=1 -test.paniconexit0 -test.v -test.skip "${skip[$pkg]:-^$}"
 done
-rc=0
-for entry in "${pids[@]}"; do
-	pid=${entry%%:*} pkg=${entry#*:}
-	if wait "$pid"; then
-		skips=$(awk '/^ *--- SKIP/ { n++ } END { if (n) printf ", %d skipped", n }' "$work/$(basename "$pkg").log")
-		echo "ok    $pkg (linux/arm64 under qemu$skips)"
-	else
-		rc=1
-		echo "FAIL  $pkg (linux/arm64 under qemu), its failed tests:"
-		failed_tests "$work/$(basename "$pkg").log"
-	fi
-done
-exit $rc
+run_jobs
