@@ -19,8 +19,11 @@ help:
 build: ## pure-Go binary (no cgo), runs anywhere: bin/brainalign
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/brainalign ./cmd/brainalign
 
+# The benchmarks in a second go command: given -bench, go test runs its packages' binaries one at
+# a time (so that benchmarks do not share the cores), the tests too; without it, side by side.
 test: fmt-check vet lint ## gofmt check, go vet, staticcheck, and every test (each benchmark also runs once)
-	$(GO) test -count=1 -bench=. -benchtime=1x -short $(PKGS)
+	$(GO) test -count=1 -short $(PKGS)
+	$(GO) test -count=1 -short -run '^$$' -bench=. -benchtime=1x $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)
@@ -82,7 +85,7 @@ deps-oracle:
 deps-arm64:
 	scripts/install-deps.sh arm64
 
-test-arm64: deps-arm64 ## cross-build and vet for macOS, Windows, arm64; arm64 kernel and engine tests under QEMU
+test-arm64: deps-arm64 ## build and vet for arm64, type-check and vet for macOS, Windows, 386; arm64 kernel and engine tests under QEMU
 	scripts/test-arm64.sh
 
 # --- CUDA build (tag cuda). Binaries need a GPU to start: gorgonia.org/cu exits in init without one.
