@@ -11,7 +11,7 @@ TEST_PATTERNS := GO='$(GO)' scripts/test-patterns.sh
 
 .PHONY: help build test vet lint fmt-check bench bench-medium demo fixtures \
         deps-cuda deps-openblas deps-oracle deps-arm64 build-cuda build-openblas kernels check-ptx ci-cuda ci-openblas test-cudasim \
-        test-arm64 test-race test-unprivileged
+        test-arm64 test-race race-packages race-tests test-unprivileged
 
 help:
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,17 +35,21 @@ test-unprivileged: ## as root (CI), the tests of read-only output folders again 
 # goroutines: results independent of the cores, cancellation and the folds decomposed ahead in the
 # CPU engine; sweep's prefetcher, merge lock and shards (not its planted study, a minute of
 # scoring); HDF5's chunk workers, FIF's and NIfTI's parallel decoding; the eigensolver's and
-# GEMM's workers; and the packages of parallel loops whole. 70 s on 2 cores, 90 s from an empty
-# build cache; every package's whole suite under -race takes 13 minutes (cmd/brainalign 6).
+# GEMM's workers; and the packages of parallel loops whole. 40 s on 2 cores (warm build cache);
+# every package's whole suite under -race takes 13 minutes (cmd/brainalign 6).
 # cgo set: without a C compiler the error names it, instead of '-race requires cgo'
 RACE_GO := CGO_ENABLED=1 $(GO)
 test-race: ## the concurrent code's tests under the race detector
 	@$(TEST_PATTERNS) '$(RACE_SKIP)' ./sweep/ ./rsa/
 	@$(TEST_PATTERNS) '$(RACE_RUN)' ./fallback/ ./array/ ./internal/eigen/ ./internal/gemm/
+	@$(MAKE) --no-print-directory -j2 -Otarget race-packages race-tests
+race-packages:
 	$(RACE_GO) test -race -short -count=1 -skip '^($(RACE_SKIP))$$' ./ceiling/ ./rsa/ ./metrics/ ./engine/ ./sweep/
+race-tests:
 	$(RACE_GO) test -race -short -count=1 -run '$(RACE_RUN)' ./fallback/ ./array/ ./internal/eigen/ ./internal/gemm/
 # Two go commands, each running its packages side by side (one per package took half as long
-# again). The names below are those of one package each: sweep's planted study and rsa's debiased
+# again), and the two side by side (one after the other, each spent most of its time on one
+# package, sweep or fallback, on one core: 67 s). The names below are those of one package each: sweep's planted study and rsa's debiased
 # CKA at full size (10 s under -race; its GEMM's workers are raced in GEMM's tests), and
 # fallback's, array's, eigen's and GEMM's tests of their goroutines; scripts/test-patterns.sh
 # fails when one names no test (a renamed test would drop out of -run, or run under -race past
