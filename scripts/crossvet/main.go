@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/checker"
@@ -125,8 +126,9 @@ func check(dir, goos, goarch string, patterns []string) ([]string, error) {
 
 // vetAnalyzers are the analyzers of this Go toolchain's vet (go tool vet help), from x/tools'
 // copy of vet's suite: the pinned x/tools may have newer ones, which go vet on the host would not
-// run. An analyzer of the toolchain's that the copy lacks is an error: update x/tools.
-func vetAnalyzers() ([]*analysis.Analyzer, error) {
+// run. An analyzer of the toolchain's that the copy lacks is an error: update x/tools. Asked once
+// for all the platforms.
+var vetAnalyzers = sync.OnceValues(func() ([]*analysis.Analyzer, error) {
 	out, err := exec.Command("go", "tool", "vet", "help").CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("go tool vet help: %v: %s", err, out)
@@ -152,7 +154,7 @@ func vetAnalyzers() ([]*analysis.Analyzer, error) {
 		return nil, fmt.Errorf("no analyzers in go tool vet help:\n%s", out)
 	}
 	return analyzers, nil
-}
+})
 
 // missingBodies reports the functions of p declared without a body where p has no assembly for
 // this platform: the compiler refuses them ("missing function body"), the type checker does not.
