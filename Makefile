@@ -47,13 +47,13 @@ race-packages:
 	$(RACE_GO) test -race -short -count=1 -skip '^($(RACE_SKIP))$$' ./ceiling/ ./rsa/ ./metrics/ ./engine/ ./sweep/
 race-tests:
 	$(RACE_GO) test -race -short -count=1 -run '$(RACE_RUN)' ./fallback/ ./array/ ./internal/eigen/ ./internal/gemm/
-# Two go commands, each running its packages side by side (one per package took half as long
-# again), and the two side by side (one after the other, each spent most of its time on one
-# package, sweep or fallback, on one core: 67 s). The names below are those of one package each: sweep's planted study and rsa's debiased
-# CKA at full size (10 s under -race; its GEMM's workers are raced in GEMM's tests), and
-# fallback's, array's, eigen's and GEMM's tests of their goroutines; scripts/test-patterns.sh
-# fails when one names no test (a renamed test would drop out of -run, or run under -race past
-# -skip).
+# Two go commands, each running its packages side by side (one per package took half as long again),
+# and the two side by side (one after the other, each spent most of its time on one package, sweep
+# or fallback, on one core: 67 s). The names below are those of one package each: sweep's planted
+# study and rsa's debiased CKA at full size (10 s under -race; its GEMM's workers are raced in
+# GEMM's tests), and fallback's, array's, eigen's and GEMM's tests of their goroutines;
+# scripts/test-patterns.sh fails when one names no test (a renamed test would drop out of -run, or
+# run under -race past -skip).
 RACE_SKIP := TestAlignmentFromSweepFolders|TestPlantedSpatial|TestPlantedTemporal|TestPlantedHalfTimes|TestFDRMaskKeepsNoiseOut|TestTemporalRefusesSubjectsOfOtherTimes|TestDebiasedCKAPlanted|TestDebiasedCKAManyTargets
 RACE_RUN := IndependentOfCores|TestCancel|TestPrefetch|TestReadHDF5Chunk|TestReadTargets|TestFIF|TestNeuroPieces|TestNeuroMatchesNiBabel|TestCloseSemantics|CoresIndependent|TestSymContextCancel
 

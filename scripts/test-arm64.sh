@@ -26,7 +26,6 @@ done
 echo "build and vet: linux/arm64" # compiled for real: its assembly, which crossvet does not assemble
 GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -o /dev/null ./...
 GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go vet ./...
-echo "type-check and vet: darwin/arm64 darwin/amd64 windows/amd64 linux/386"
 go run ./scripts/crossvet darwin/arm64 darwin/amd64 windows/amd64 linux/386
 
 echo "test-arm64: builds and vets took $SECONDS s"
