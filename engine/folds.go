@@ -60,9 +60,9 @@ func blocks(perm []int, k int) []Fold {
 
 // GroupKFold keeps the rows of one group in the same test fold, with scikit-learn's GroupKFold
 // rule: groups, largest first, each go to the fold with the fewest rows so far (the lowest fold
-// index on ties). Groups of equal size are taken in descending order of their label, which is
-// what numpy's argsort gives scikit-learn for fewer than 17 groups (beyond that numpy's unstable
-// sort may order equal sizes differently).
+// index on ties). Groups of equal size are taken in the order scikit-learn takes them: the
+// reverse of numpy's argsort of the sizes (labels ascending), which is not stable beyond 16
+// groups; numpyArgsort is numpy's scalar argsort (npsort.go says which numpy vectorises it).
 func GroupKFold(groups []int, k int) ([]Fold, error) {
 	if k < 2 {
 		return nil, fmt.Errorf("folds: need at least 2 folds, got %d", k)
@@ -78,13 +78,17 @@ func GroupKFold(groups []int, k int) ([]Fold, error) {
 	for g := range members {
 		ids = append(ids, g)
 	}
-	// np.unique (ascending labels), a stable argsort by size, then reversed.
+	// np.unique (ascending labels), numpy's argsort of the groups' sizes, then reversed.
 	sort.Ints(ids)
-	sort.SliceStable(ids, func(a, b int) bool { return len(members[ids[a]]) < len(members[ids[b]]) })
+	sizes := make([]int, len(ids))
+	for x, g := range ids {
+		sizes[x] = len(members[g])
+	}
+	order := numpyArgsort(sizes)
 	load := make([]int, k)
 	tests := make([][]int, k)
-	for x := len(ids) - 1; x >= 0; x-- {
-		g := ids[x]
+	for x := len(order) - 1; x >= 0; x-- {
+		g := ids[order[x]]
 		f := 0
 		for j := 1; j < k; j++ {
 			if load[j] < load[f] {

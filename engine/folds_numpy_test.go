@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// readFoldsFixture reads a JSON fixture of testdata/gen_folds.py (scikit-learn 1.2.1, numpy
+// 1.24.2) into cases.
+func readFoldsFixture(t *testing.T, name string, cases any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "folds", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := struct {
+		Cases any `json:"cases"`
+	}{Cases: cases}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// TestGroupKFoldManyEqualGroups: with more than 16 groups, many of one size, the folds are those
+// of scikit-learn's GroupKFold, whose order of equal-sized groups is numpy's unstable argsort.
+func TestGroupKFoldManyEqualGroups(t *testing.T) {
+	var cases []struct {
+		Groups []int   `json:"groups"`
+		K      int     `json:"k"`
+		Test   [][]int `json:"test"`
+	}
+	readFoldsFixture(t, "groupkfold.json", &cases)
+	if len(cases) < 20 {
+		t.Fatalf("%d cases in the fixture", len(cases))
+	}
+	for c, tc := range cases {
+		folds, err := GroupKFold(tc.Groups, tc.K)
+		if err != nil {
+			t.Fatalf("case %d: %v", c, err)
+		}
+		if len(folds) != len(tc.Test) {
+			t.Fatalf("case %d: %d folds, scikit-learn %d", c, len(folds), len(tc.Test))
+		}
+		for f, want := range tc.Test {
+			if fmt.Sprint(folds[f].Test) != fmt.Sprint(want) {
+				t.Errorf("case %d (%d rows, k %d), fold %d: test rows %v, scikit-learn %v", c, len(tc.Groups), tc.K, f, folds[f].Test, want)
+				break
+			}
+		}
+	}
+}
+
+// TestNumpyArgsort: the order of equal values is numpy's, for its default argsort (an introsort)
+// and its heapsort (the introsort's fallback).
+func TestNumpyArgsort(t *testing.T) {
+	var cases []struct {
+		Values    []int `json:"values"`
+		Quicksort []int `json:"quicksort"`
+		Heapsort  []int `json:"heapsort"`
+	}
+	readFoldsFixture(t, "argsort.json", &cases)
+	if len(cases) < 60 {
+		t.Fatalf("%d cases in the fixture", len(cases))
+	}
+	for c, tc := range cases {
+		if got := numpyArgsort(tc.Values); fmt.Sprint(got) != fmt.Sprint(tc.Quicksort) {
+			t.Errorf("case %d (%d values): argsort %v, numpy %v", c, len(tc.Values), got, tc.Quicksort)
+		}
+		idx := make([]int, len(tc.Values))
+		for i := range idx {
+			idx[i] = i
+		}
+		numpyArgHeapsort(tc.Values, idx)
+		if fmt.Sprint(idx) != fmt.Sprint(tc.Heapsort) {
+			t.Errorf("case %d (%d values): heapsort %v, numpy %v", c, len(tc.Values), idx, tc.Heapsort)
+		}
+	}
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""Write scikit-learn's GroupKFold folds, and numpy's argsort orders, into testdata/folds/.
+
+Run with Debian's interpreter (scikit-learn 1.2.1, numpy 1.24.2):
+
+    /usr/bin/python3 testdata/gen_folds.py
+
+GroupKFold deals groups, largest first, to the fold with the fewest rows so far. It orders the
+groups by np.argsort(n_samples_per_group)[::-1], numpy's default sort: an introsort that is not
+stable beyond 16 elements, so which of several equal-sized groups goes first, and to which fold,
+follows numpy's algorithm. The cases here have many groups of equal sizes (the usual case: runs or
+sessions of as many images each), where that order decides the folds.
+
+groupkfold.json: cases of {groups, k, test: [[rows held out by fold f], ...]}
+argsort.json:    cases of {values, quicksort: np.argsort(values), heapsort: np.argsort(values,
+                 kind="heapsort")}, int64 values with many ties, of lengths on both sides of
+                 numpy's insertion-sort cut-off (16) and long enough for deep partitioning;
+                 heapsort is the introsort's fallback past its depth limit.
+"""
+
+import json
+import os
+
+import numpy as np
+import sklearn
+from sklearn.model_selection import GroupKFold
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "folds")
+
+
+def groupkfold_cases(rng):
+    cases = []
+    # Equal-sized groups: sessions of as many images (NSD-like: 40 sessions), in order.
+    for n_groups, size, k in [(17, 3, 5), (20, 4, 5), (40, 5, 5), (37, 2, 4), (64, 1, 10), (100, 3, 7)]:
+        cases.append((np.repeat(np.arange(n_groups), size), k))
+    # Groups of a few sizes, labels shuffled, rows interleaved.
+    for _ in range(24):
+        n_groups = int(rng.integers(17, 300))
+        sizes = rng.choice([1, 2, 3, 5, 8], size=n_groups, p=[0.1, 0.3, 0.3, 0.2, 0.1])
+        labels = rng.permutation(n_groups) * int(rng.choice([1, 3, 10])) - int(rng.integers(0, 5))
+        groups = np.repeat(labels, sizes)
+        if rng.random() < 0.5:
+            groups = rng.permutation(groups)
+        cases.append((groups, int(rng.integers(2, 11))))
+    out = []
+    for groups, k in cases:
+        folds = [test.tolist() for _, test in GroupKFold(n_splits=k).split(groups, groups=groups)]
+        out.append({"groups": groups.tolist(), "k": k, "test": folds})
+    return out
+
+
+def argsort_cases(rng):
+    out = []
+    for n in [1, 2, 15, 16, 17, 18, 31, 33, 64, 100, 257, 1000]:
+        for distinct in [1, 2, 3, 7, n]:
+            values = rng.integers(0, max(distinct, 1), size=n).astype(np.int64)
+            out.append(
+                {
+                    "values": values.tolist(),
+                    "quicksort": np.argsort(values).tolist(),
+                    "heapsort": np.argsort(values, kind="heapsort").tolist(),
+                }
+            )
+    # Sorted, reversed and organ-pipe inputs: the median-of-three's usual worst cases.
+    for values in [np.arange(300) // 3, (np.arange(300) // 3)[::-1], np.r_[np.arange(150), np.arange(150)[::-1]] // 2]:
+        values = np.ascontiguousarray(values, dtype=np.int64)
+        out.append(
+            {
+                "values": values.tolist(),
+                "quicksort": np.argsort(values).tolist(),
+                "heapsort": np.argsort(values, kind="heapsort").tolist(),
+            }
+        )
+    return out
+
+
+def write(name, cases):
+    doc = {"numpy": np.__version__, "sklearn": sklearn.__version__, "cases": cases}
+    path = os.path.join(OUT, name)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(20261207)
+    write("groupkfold.json", groupkfold_cases(rng))
+    write("argsort.json", argsort_cases(rng))
+
+
+if __name__ == "__main__":
+    main()
