@@ -60,14 +60,26 @@ func TestNumpyArgsort(t *testing.T) {
 		Values    []int `json:"values"`
 		Quicksort []int `json:"quicksort"`
 		Heapsort  []int `json:"heapsort"`
+		Fallback  bool  `json:"fallback"`
 	}
 	readFoldsFixture(t, "argsort.json", &cases)
 	if len(cases) < 60 {
 		t.Fatalf("%d cases in the fixture", len(cases))
 	}
+	fallbacks := 0
+	onIntrosortFallback = func() { fallbacks++ }
+	defer func() { onIntrosortFallback = nil }()
+	reached := 0
 	for c, tc := range cases {
+		before := fallbacks
 		if got := numpyArgsort(tc.Values); fmt.Sprint(got) != fmt.Sprint(tc.Quicksort) {
 			t.Errorf("case %d (%d values): argsort %v, numpy %v", c, len(tc.Values), got, tc.Quicksort)
+		}
+		// The adversarial cases are there for the fallback: they must reach it.
+		if went := fallbacks > before; went != tc.Fallback {
+			t.Errorf("case %d (%d values): heapsort fallback reached %v, want %v", c, len(tc.Values), went, tc.Fallback)
+		} else if went {
+			reached++
 		}
 		idx := make([]int, len(tc.Values))
 		for i := range idx {
@@ -77,5 +89,8 @@ func TestNumpyArgsort(t *testing.T) {
 		if fmt.Sprint(idx) != fmt.Sprint(tc.Heapsort) {
 			t.Errorf("case %d (%d values): heapsort %v, numpy %v", c, len(tc.Values), idx, tc.Heapsort)
 		}
+	}
+	if reached < 6 {
+		t.Errorf("%d cases reached the heapsort fallback, want the fixture's 6", reached)
 	}
 }

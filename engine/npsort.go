@@ -14,6 +14,10 @@ import "math/bits"
 // by insertion sort, which keeps equal values in order (so fewer than 17 groups sort stably).
 const numpySmallQuicksort = 15
 
+// onIntrosortFallback, when set (by tests), is called each time numpyArgsort hands a part to
+// the heapsort fallback.
+var onIntrosortFallback func()
+
 // numpyArgsort returns the indices that sort v ascending, equal values in the order numpy's
 // np.argsort(v) leaves them.
 func numpyArgsort(v []int) []int {
@@ -32,6 +36,9 @@ func numpyArgsort(v []int) []int {
 	less := func(a, b int) bool { return v[a] < v[b] }
 	for {
 		if depth < 0 {
+			if onIntrosortFallback != nil {
+				onIntrosortFallback()
+			}
 			numpyArgHeapsort(v, idx[lo:hi+1])
 		} else {
 			for hi-lo > numpySmallQuicksort {

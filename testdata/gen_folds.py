@@ -15,7 +15,8 @@ groupkfold.json: cases of {groups, k, test: [[rows held out by fold f], ...]}
 argsort.json:    cases of {values, quicksort: np.argsort(values), heapsort: np.argsort(values,
                  kind="heapsort")}, int64 values with many ties, of lengths on both sides of
                  numpy's insertion-sort cut-off (16) and long enough for deep partitioning;
-                 heapsort is the introsort's fallback past its depth limit.
+                 heapsort is the introsort's fallback past its depth limit, and the cases
+                 with "fallback" reach it.
 """
 
 import json
@@ -61,6 +62,19 @@ def argsort_cases(rng):
                     "heapsort": np.argsort(values, kind="heapsort").tolist(),
                 }
             )
+    # Inputs that drive the introsort past its depth limit into the heapsort fallback (its order
+    # of ties too): McIlroy's adversary, played against numpy's own argsort, halved for pairs.
+    for n in [64, 200, 1000]:
+        for q in [1, 2]:
+            values = adversary(n) // q
+            out.append(
+                {
+                    "values": values.tolist(),
+                    "quicksort": np.argsort(values).tolist(),
+                    "heapsort": np.argsort(values, kind="heapsort").tolist(),
+                    "fallback": True,
+                }
+            )
     # Sorted, reversed and organ-pipe inputs: the median-of-three's usual worst cases.
     for values in [np.arange(300) // 3, (np.arange(300) // 3)[::-1], np.r_[np.arange(150), np.arange(150)[::-1]] // 2]:
         values = np.ascontiguousarray(values, dtype=np.int64)
@@ -72,6 +86,43 @@ def argsort_cases(rng):
             }
         )
     return out
+
+
+def adversary(n):
+    """McIlroy's "killer adversary for quicksort": values fixed as numpy's argsort compares them
+    (of an object array: the same introsort through Python's comparisons), each comparison of two
+    unfixed values fixing the one that is not the pivot candidate, so every partition is lopsided."""
+    gas = n
+    val = [gas] * n
+    state = {"solid": 0, "candidate": 0}
+
+    class Key:
+        __slots__ = ("i",)
+
+        def __init__(self, i):
+            self.i = i
+
+        def __lt__(self, other):
+            x, y = self.i, other.i
+            if val[x] == gas and val[y] == gas:
+                frozen = x if x == state["candidate"] else y
+                val[frozen] = state["solid"]
+                state["solid"] += 1
+            if val[x] == gas:
+                state["candidate"] = x
+            elif val[y] == gas:
+                state["candidate"] = y
+            return val[x] < val[y]
+
+    keys = np.empty(n, dtype=object)
+    for i in range(n):
+        keys[i] = Key(i)
+    np.argsort(keys)
+    for i in range(n):
+        if val[i] == gas:
+            val[i] = state["solid"]
+            state["solid"] += 1
+    return np.array(val, dtype=np.int64)
 
 
 def write(name, cases):
