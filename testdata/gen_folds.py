@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Write scikit-learn's GroupKFold folds, and numpy's argsort orders, into testdata/folds/.
+"""Write scikit-learn's GroupKFold and shuffled KFold folds, and numpy's argsort orders, into
+testdata/folds/.
 
 Run with Debian's interpreter (scikit-learn 1.2.1, numpy 1.24.2):
 
@@ -17,6 +18,8 @@ argsort.json:    cases of {values, quicksort: np.argsort(values), heapsort: np.a
                  numpy's insertion-sort cut-off (16) and long enough for deep partitioning;
                  heapsort is the introsort's fallback past its depth limit, and the cases
                  with "fallback" reach it.
+kfold_shuffle.json: cases of {n, k, seed, fold: the fold of each row} of
+                 KFold(k, shuffle=True, random_state=seed), at a study's size.
 """
 
 import json
@@ -24,7 +27,7 @@ import os
 
 import numpy as np
 import sklearn
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupKFold, KFold
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "folds")
 
@@ -125,6 +128,18 @@ def adversary(n):
     return np.array(val, dtype=np.int64)
 
 
+def shuffled_kfold_cases():
+    """KFold(k, shuffle=True, random_state=seed) at a study's size (THINGS-MEG's 22,448 images:
+    thousands of draws, the generator's state regenerated dozens of times): each row's fold."""
+    out = []
+    for n, k, seed in [(22448, 5, 0), (1000, 10, 4294967295)]:
+        fold = np.empty(n, dtype=np.int64)
+        for f, (_, test) in enumerate(KFold(k, shuffle=True, random_state=seed).split(np.zeros(n))):
+            fold[test] = f
+        out.append({"n": n, "k": k, "seed": seed, "fold": fold.tolist()})
+    return out
+
+
 def write(name, cases):
     doc = {"numpy": np.__version__, "sklearn": sklearn.__version__, "cases": cases}
     path = os.path.join(OUT, name)
@@ -140,6 +155,7 @@ def main():
     rng = np.random.default_rng(20261207)
     write("groupkfold.json", groupkfold_cases(rng))
     write("argsort.json", argsort_cases(rng))
+    write("kfold_shuffle.json", shuffled_kfold_cases())
 
 
 if __name__ == "__main__":

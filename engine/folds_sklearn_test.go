@@ -94,3 +94,38 @@ func TestNumpyArgsort(t *testing.T) {
 		t.Errorf("%d cases reached the heapsort fallback, want the fixture's 6", reached)
 	}
 }
+
+// TestShuffledKFoldAtStudySize: KFold(shuffle=True) at THINGS-MEG's 22,448 images, where the
+// permutation draws tens of thousands of numbers (the generator's state regenerated many times).
+func TestShuffledKFoldAtStudySize(t *testing.T) {
+	var cases []struct {
+		N    int    `json:"n"`
+		K    int    `json:"k"`
+		Seed uint32 `json:"seed"`
+		Fold []int  `json:"fold"`
+	}
+	readFoldsFixture(t, "kfold_shuffle.json", &cases)
+	if len(cases) == 0 {
+		t.Fatal("no cases in the fixture")
+	}
+	for _, tc := range cases {
+		folds, err := ShuffledKFold(tc.N, tc.K, tc.Seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		differ := 0
+		for f, fold := range folds {
+			for _, i := range fold.Test {
+				if tc.Fold[i] != f {
+					differ++
+				}
+			}
+		}
+		if differ > 0 {
+			t.Errorf("n=%d k=%d seed=%d: %d rows in other folds than scikit-learn's", tc.N, tc.K, tc.Seed, differ)
+		}
+		if err := ValidateFolds(folds, tc.N, 1); err != nil {
+			t.Error(err)
+		}
+	}
+}
