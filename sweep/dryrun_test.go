@@ -151,10 +151,35 @@ func TestDryRunPredictsRun(t *testing.T) {
 	}
 	// Other brain data of the same shape and options: not options
 	other = config(t, out, p, y, nil)
-	other.Fingerprint = "0123456789abcdef"
+	other.Fingerprint, other.DataDigest = "0123456789abcdef", "fedcba9876543210"
 	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(), "holds a sweep of other brain data or options (fingerprint") {
 		t.Errorf("dry run into another sweep's folder: %v", err)
 	}
+	// The same data and options, folds of the same sizes and scheme but other rows in them (an
+	// edited --groups file, or groups dealt otherwise by an earlier version): the folds are named
+	other = config(t, out, p, y, nil)
+	folds := slices.Clone(other.Options.Folds)
+	a, b := folds[0].Test[0], folds[1].Test[0] // one held-out row exchanged: the sizes stay
+	folds[0] = foldOf(y.Rows, append(slices.Clone(folds[0].Test[1:]), b))
+	folds[1] = foldOf(y.Rows, append(slices.Clone(folds[1].Test[1:]), a))
+	other.Options.Folds = folds
+	other.Fingerprint = sweep.Fingerprint(y, other.Options)
+	if _, err := sweep.DryRun(other, false); err == nil || !strings.Contains(err.Error(),
+		"holds a sweep of the same brain data and options whose folds hold other rows (folds by kfold (contiguous, unshuffled): a --groups, --test-fold or --test-ids file changed since") {
+		t.Errorf("dry run into the folder of a sweep of the same fold sizes, other rows: %v", err)
+	}
+}
+
+// foldOf is the fold of n rows that holds out test (sorted here).
+func foldOf(n int, test []int) engine.Fold {
+	slices.Sort(test)
+	f := engine.Fold{Test: test}
+	for i := 0; i < n; i++ {
+		if !slices.Contains(test, i) {
+			f.Train = append(f.Train, i)
+		}
+	}
+	return f
 }
 
 // Every unit that cannot be scored is listed, naming its file; values only with scanValues;

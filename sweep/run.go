@@ -679,11 +679,27 @@ func checkEarlier(mpath string, man *Manifest, same func(string) bool) (vouched 
 				}
 				// another --brain-mask or id matching: the rows or targets scored, and the
 				// options that differ too (each must be changed back to reuse the folder)
-				if old.Rows != man.Rows || !slices.Equal(old.Trailing, man.Trailing) {
+				otherShape := old.Rows != man.Rows || !slices.Equal(old.Trailing, man.Trailing)
+				if otherShape {
 					what = fmt.Sprintf("other brain data: %d rows x targets shaped %v, now %d x %v", old.Rows, old.Trailing, man.Rows, man.Trailing)
 					if len(diffs) > 0 {
 						what += ", and other options: " + strings.Join(diffs, "; ")
 					}
+				}
+				// The same values and options leave the folds' rows as what differs (the
+				// fingerprint holds them): said, since nothing on the command line shows it.
+				sameData := old.DataDigest != "" && man.DataDigest != "" &&
+					(old.DataDigest == man.DataDigest || same != nil && same(old.DataDigest))
+				if !otherShape && len(diffs) == 0 && sameData {
+					scheme := man.FoldScheme
+					if scheme == "" {
+						scheme = "the same scheme"
+					}
+					return "", fmt.Errorf("%s: holds a sweep of the same brain data and options whose folds hold other rows "+
+						"(folds by %s: a --groups, --test-fold or --test-ids file changed since, or, with --groups, "+
+						"a brainalign from before 2026-12-07, which dealt more than 16 groups of equal sizes to other folds than scikit-learn's GroupKFold) "+
+						"(fingerprint %s, this run %s); use another --out, or remove the whole folder %s to score again in this run's folds",
+						mpath, scheme, old.Fingerprint, man.Fingerprint, filepath.Dir(mpath))
 				}
 				return "", fmt.Errorf("%s: holds a sweep of %s (fingerprint %s, this run %s); use another --out",
 					mpath, what, old.Fingerprint, man.Fingerprint)
