@@ -49,7 +49,7 @@ func Compare(a, b *RDM, c Comparison) (float64, error) {
 	var va, vb []float64
 	switch c {
 	case Spearman:
-		va, vb = rankTies(a.Values), rankTies(b.Values)
+		va, vb = rankTies(a.Values, tieFloor(a.Distance)), rankTies(b.Values, tieFloor(b.Distance))
 	case Pearson:
 		va, vb = a.Values, b.Values
 	default:
@@ -91,18 +91,30 @@ func isConstant(v []float64) bool {
 	return true
 }
 
-// tieTol is how close, as a share of their own size, two dissimilarities rank as ties. The
-// products round each dissimilarity by a few units of float64's precision of itself (Euclidean
-// pairs that cancellation would spoil are recomputed from the data), so pairs that the data make
-// exactly equal (integer or repeated data, equal Euclidean distances) would otherwise be ranked
-// apart by rounding, where scipy, which computes each pair on its own, ties them. Relative to
-// each value, not to the RDM's largest: small dissimilarities beside a large one stay distinct.
+// tieTol is how close, as a share of their size, two dissimilarities rank as ties. The products
+// round each dissimilarity, so pairs that the data make exactly equal (integer or repeated data,
+// patterns that are scaled and shifted copies, equal Euclidean distances) would otherwise be
+// ranked apart by rounding. A Euclidean distance is rounded by a few units of its own precision
+// (pairs that cancellation would spoil are recomputed from the data), so its size is its own:
+// small distances beside a large one stay distinct. A correlation distance 1 - r is rounded by a
+// few units of r's precision, whatever its own size (0 comes out as 0 or a few 1e-16), so its
+// size is at least 1 (tieFloor).
 const tieTol = 1e-12
 
+// tieFloor is the smallest size tieTol is taken of for an RDM's dissimilarities: 1 for
+// correlation distances (rounded as r, which is of size 1), 0 for Euclidean ones.
+func tieFloor(d Distance) float64 {
+	if d == Correlation {
+		return 1
+	}
+	return 0
+}
+
 // rankTies ranks v from 1 (scipy.stats.rankdata's 'average'), values within tieTol of the
-// smallest of their group (relative to the larger magnitude) counted as equal. The indices
-// sorted are int32, half the memory of ints (50 million pairs at 10,000 stimuli).
-func rankTies(v []float64) []float64 {
+// smallest of their group (relative to the larger magnitude, or to floor if larger) counted as
+// equal. The indices sorted are int32, half the memory of ints (50 million pairs at 10,000
+// stimuli).
+func rankTies(v []float64, floor float64) []float64 {
 	idx := make([]int32, len(v))
 	for i := range idx {
 		idx[i] = int32(i)
@@ -111,7 +123,7 @@ func rankTies(v []float64) []float64 {
 	ranks := make([]float64, len(v))
 	for i := 0; i < len(idx); {
 		j := i + 1
-		for j < len(idx) && v[idx[j]]-v[idx[i]] <= tieTol*max(math.Abs(v[idx[i]]), math.Abs(v[idx[j]])) {
+		for j < len(idx) && v[idx[j]]-v[idx[i]] <= tieTol*max(math.Abs(v[idx[i]]), math.Abs(v[idx[j]]), floor) {
 			j++
 		}
 		avg := float64(i+1+j) / 2 // positions i..j-1 hold ranks i+1..j
@@ -154,7 +166,7 @@ func Mantel(ctx context.Context, a, b *RDM, c Comparison, permutations int, seed
 	}
 	za, zb := a.Values, b.Values
 	if c == Spearman {
-		za, zb = rankTies(za), rankTies(zb)
+		za, zb = rankTies(za, tieFloor(a.Distance)), rankTies(zb, tieFloor(b.Distance))
 	}
 	za, zb = standardise(za), standardise(zb)
 	n := a.N

@@ -541,15 +541,69 @@ func TestRankTies(t *testing.T) {
 	for i := range v {
 		v[i] = float64(r.IntN(40)) + 0.5*r.Float64()*float64(i%2) // exact ties among the even ones
 	}
-	got, want := rankTies(v), stats.Rank(v)
+	got, want := rankTies(v, 0), stats.Rank(v)
 	for i := range v {
 		if got[i] != want[i] {
 			t.Fatalf("rank of v[%d] = %v: %v, want %v", i, v[i], got[i], want[i])
 		}
 	}
 	near := []float64{math.Sqrt(2), 1, math.Sqrt(2) * (1 + 4e-16), 3}
-	if got := rankTies(near); got[0] != 2.5 || got[2] != 2.5 || got[1] != 1 || got[3] != 4 {
+	if got := rankTies(near, 0); got[0] != 2.5 || got[2] != 2.5 || got[1] != 1 || got[3] != 4 {
 		t.Errorf("ranks %v", got)
+	}
+	// correlation distances of 0 rounded to 0 and 1e-16 are ties (floor 1); Euclidean distances
+	// that small are distinct (floor 0)
+	small := []float64{0, 0.5, 1.1102230246251565e-16, 2.220446049250313e-16}
+	if got := rankTies(small, tieFloor(Correlation)); got[0] != 2 || got[2] != 2 || got[3] != 2 || got[1] != 4 {
+		t.Errorf("correlation ranks %v", got)
+	}
+	if got := rankTies(small, tieFloor(Euclidean)); got[0] != 1 || got[2] != 2 || got[3] != 3 || got[1] != 4 {
+		t.Errorf("Euclidean ranks %v", got)
+	}
+}
+
+// TestSpearmanAffineTies: stimuli that are scaled and shifted copies of four base patterns have
+// correlation distances exactly equal to their bases' (0 within a base), which the products round
+// to 0 or a few 1e-16. Those are ties: the reference is spearmanr of the exact RDM
+// (testdata/gen_rsa.py, affine_ties.json), which spearmanr of scipy's own pdist misses, since
+// pdist's rounding splits the zeros too.
+func TestSpearmanAffineTies(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "rsa", "affine_ties.json"))
+	if err != nil {
+		t.Fatalf("%v (regenerate with /usr/bin/python3 testdata/gen_rsa.py)", err)
+	}
+	var f struct {
+		N, D, M       int
+		X, Y          []float64
+		SpearmanExact float64 `json:"spearman_exact"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rx, err := NewRDM(ctx, engine.NewMatrix64(f.N, f.D, f.X), Correlation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ry, err := NewRDM(ctx, engine.NewMatrix64(f.N, f.M, f.Y), Correlation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := map[float64]bool{}
+	for _, v := range rx.Values {
+		if v < 1e-12 {
+			zeros[v] = true
+		}
+	}
+	if len(zeros) < 2 {
+		t.Logf("the products rounded every zero distance alike (%v): the test does not reach the tie rule", zeros)
+	}
+	got, err := Compare(rx, ry, Spearman)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !within(got, f.SpearmanExact, 1e-12) {
+		t.Errorf("Spearman = %.17g, want %.17g (the exact RDM's ties)", got, f.SpearmanExact)
 	}
 }
 

@@ -24,6 +24,12 @@ diagonals, and n >= 4,
 in exact rational arithmetic (NumPy object arrays of fractions.Fraction; every float64 input is
 a rational number), rounded once at the end: exact to float64's last bit. With 3 stimuli it is
 undefined (null).
+
+affine_ties.json: stimuli whose patterns are copies of a few base patterns, each scaled by a
+positive factor and shifted, so that the correlation distance of two stimuli is exactly that of
+their bases (0 for the same base). Its reference is spearmanr of that exact RDM, looked up from
+pdist of the bases; spearmanr of pdist of the stimuli themselves (also recorded) breaks those
+ties by rounding (0 beside 2.2e-16), so it is not the reference there.
 """
 
 import json
@@ -125,5 +131,27 @@ def main():
         f.write("\n")
 
 
+def affine_ties():
+    """Rows that are positive affine copies of base rows: exact ties in the correlation RDM."""
+    from scipy.spatial.distance import squareform
+    rng = np.random.default_rng(20261207)
+    n, p, nb = 60, 30, 4
+    base = rng.standard_normal((nb, p))
+    c = rng.integers(0, nb, size=n)
+    x = rng.uniform(0.5, 3, size=(n, 1)) * base[c] + rng.normal(0, 20, size=(n, 1))
+    y = rng.standard_normal((nb, 8))[c] + 2 * rng.standard_normal((n, 8))
+    iu = np.triu_indices(n, 1)
+    exact = squareform(pdist(base, "correlation"))[c[iu[0]], c[iu[1]]]
+    ry = pdist(y, "correlation")
+    doc = {"generator": "testdata/gen_rsa.py", "scipy": scipy.__version__, "numpy": np.__version__,
+           "n": n, "d": p, "m": y.shape[1], "x": x.ravel().tolist(), "y": y.ravel().tolist(),
+           "spearman_exact": float(stats.spearmanr(exact, ry).correlation),
+           "spearman_scipy_pdist": float(stats.spearmanr(pdist(x, "correlation"), ry).correlation)}
+    with open(os.path.join(OUT, "affine_ties.json"), "w") as f:
+        json.dump(doc, f, allow_nan=False)
+        f.write("\n")
+
+
 if __name__ == "__main__":
     main()
+    affine_ties()
