@@ -99,8 +99,7 @@ func Spearman(x, y []float64) (rho, p float64, err error) {
 	if isConstant(x) || isConstant(y) {
 		return math.NaN(), math.NaN(), fmt.Errorf("stats: Spearman: %w", ErrConstantInput)
 	}
-	rx, ry := Rank(x), Rank(y)
-	rho = pearsonR(rx, ry)
+	rho = rankCorrelation(Rank(x), Rank(y))
 	df := float64(len(x) - 2)
 	den := (rho + 1) * (1 - rho)
 	var t float64
@@ -116,6 +115,25 @@ func Spearman(x, y []float64) (rho, p float64, err error) {
 		return rho, math.NaN(), nil
 	}
 	return rho, TTwoSided(t, df), nil
+}
+
+// rankCorrelation is Pearson's r of ranks in np.corrcoef's order of operations, which
+// spearmanr uses: the covariances scaled by 1/(n-1), then divided by y's standard deviation and
+// then x's. Ranks (integers and half-integers) are centred and summed exactly, so the result is
+// numpy's to the last bit, and perfectly monotone data give exactly ±1 (p = 0) as in SciPy;
+// pearsonR's unit vectors give 0.9999999999999998 for n = 3.
+func rankCorrelation(rx, ry []float64) float64 {
+	mx, my := mean(rx), mean(ry)
+	sxx, syy, sxy := 0.0, 0.0, 0.0
+	for i := range rx {
+		dx, dy := rx[i]-mx, ry[i]-my
+		sxx += dx * dx
+		syy += dy * dy
+		sxy += dx * dy
+	}
+	f := 1 / float64(len(rx)-1)
+	r := sxy * f / math.Sqrt(syy*f) / math.Sqrt(sxx*f)
+	return math.Max(-1, math.Min(1, r))
 }
 
 func isConstant(x []float64) bool {

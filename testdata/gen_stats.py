@@ -71,6 +71,11 @@ def correlation_inputs():
     x = rng.normal(size=200)
     out.append(("n200_null", x, rng.normal(size=200)))
     out.append(("perfect", np.arange(8.0), 2 * np.arange(8.0) + 1))
+    # Monotone but not linear: Spearman's rho is 1 or -1 in exact arithmetic, and spearmanr's
+    # np.corrcoef gives exactly 1 (n=3, p = 0) or 1 - 2e-16 (n=5, p of about 1e-24).
+    out.append(("monotone_n3", np.array([1.0, 2.0, 3.5]), np.array([0.2, 0.9, 4.0])))
+    out.append(("monotone_n5", np.array([0.1, 0.4, 0.5, 2.0, 3.0]), np.array([1.0, 1.5, 8.0, 9.0, 30.0])))
+    out.append(("antitone_n8", np.arange(8.0), 1 - np.arange(8.0) ** 3))
     return out
 
 
