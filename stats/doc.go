@@ -14,8 +14,9 @@
 // of the average ranks, with t = rho sqrt((n-2)/((1+rho)(1-rho))), as
 // scipy.stats.spearmanr; rho is computed in np.corrcoef's order of operations,
 // which spearmanr uses, so that it is SciPy's to the last bit (monotone data of
-// 3 pairs give exactly 1 and p = 0, not 1 - 2e-16 and p = 1e-8). A constant input has no correlation: the functions
-// return NaN for r and p together with an error wrapping ErrConstantInput.
+// 3 pairs give exactly 1 and p = 0, not 1 - 2e-16 and p = 1e-8). A constant
+// input has no correlation: the functions return NaN for r and p together with
+// an error wrapping ErrConstantInput.
 //
 // One-sample t-test (scipy.stats.ttest_1samp, two-sided):
 //
