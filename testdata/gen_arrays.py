@@ -64,6 +64,11 @@ def main():
     save("i4_be.npy", np.array([-(2**31), 7, 2**31 - 1], dtype=">i4"))
     save("fortran_2d.npy", np.asfortranarray(base))
     save("fortran_3d.npy", np.asfortranarray((np.arange(24) * 1.5 - 4).reshape(2, 3, 4)))
+    # A mask as np.save writes nibabel's volumes (get_fdata() is Fortran-ordered, and so is
+    # get_fdata() > 0): stored first axis fastest, its targets numbered in C order
+    # (np.flatnonzero(mask)) all the same.
+    vol = np.arange(60).reshape(3, 4, 5)
+    save("mask_fortran.npy", np.asfortranarray((vol * 7 % 11 < 4) & (vol != 59)))
     save("int8.npy", np.array([-128, -1, 0, 127], dtype=np.int8))
     save("int16.npy", np.array([[-32768, 5], [0, 32767]], dtype=np.int16))
     save("int32.npy", np.array([-(2**31), -5, 0, 2**31 - 1], dtype=np.int32))

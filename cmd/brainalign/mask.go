@@ -69,7 +69,32 @@ func readMask(path string) (*targetMask, error) {
 	if len(mk.cols) == 0 {
 		return nil, fmt.Errorf("%s: the mask selects no target (every value is 0)", path)
 	}
+	if a.Fortran && len(a.Shape) > 1 {
+		// read in the order stored, first axis fastest (np.save of nibabel's get_fdata(), a
+		// MATLAB array); the targets are numbered in C order, as np.flatnonzero(mask) numbers them
+		mk.cols = cOrderIndices(mk.cols, a.Shape)
+	}
 	return mk, nil
+}
+
+// cOrderIndices maps flat indices into an array of the given shape stored in Fortran order to
+// the same elements' flat indices in C order, sorted.
+func cOrderIndices(fortran, shape []int) []int {
+	stride := make([]int, len(shape)) // C order's
+	s := 1
+	for k := len(shape) - 1; k >= 0; k-- {
+		stride[k] = s
+		s *= shape[k]
+	}
+	out := make([]int, len(fortran))
+	for i, q := range fortran {
+		for k, n := range shape {
+			out[i] += q % n * stride[k]
+			q /= n
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // size is the number of targets of the brain file the mask is for.

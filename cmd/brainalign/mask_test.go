@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -296,4 +298,57 @@ func TestBrainMaskOfOneFrame(t *testing.T) {
 		}
 	}
 	sameVolume(t, filepath.Join(one, "ceiling.nii.gz"), filepath.Join(one, "ceiling.npy"), []int{3, 4, 1})
+}
+
+// A mask .npy stored in Fortran order (np.save of nibabel's get_fdata() > 0) selects the targets
+// numpy's np.flatnonzero(mask) numbers, in C order: the targets where the mask's values
+// (gen_arrays.py's expected.json, in C order) are nonzero are scored, as without the mask, and
+// only those. Read in the order stored, it selected the elements at those Fortran positions.
+func TestBrainMaskFortranOrder(t *testing.T) {
+	keepFlagDefaults(t)
+	dir := t.TempDir()
+	arrays := filepath.Join("..", "..", "testdata", "arrays")
+	maskPath := filepath.Join(arrays, "mask_fortran.npy")
+	b, err := os.ReadFile(filepath.Join(arrays, "expected.json"))
+	must(t, err)
+	var expected map[string]json.RawMessage
+	must(t, json.Unmarshal(b, &expected))
+	var want struct {
+		Shape   []int
+		Fortran bool
+		Values  []int
+	}
+	must(t, json.Unmarshal(expected["mask_fortran.npy"], &want))
+	if !want.Fortran || len(want.Shape) != 3 {
+		t.Fatalf("expected.json: mask_fortran.npy is %+v, want a Fortran-ordered 3-d mask", want)
+	}
+	m := len(want.Values)
+	n, d := 40, 5
+	rng := rand.New(rand.NewPCG(3, 4))
+	x, y := make([]float64, n*d), make([]float64, n*m)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	for i := range y {
+		y[i] = x[(i/m)*d+i%d] + rng.NormFloat64() // targets driven by a feature each
+	}
+	xp, yp := filepath.Join(dir, "X.npy"), filepath.Join(dir, "Y.npy")
+	must(t, array.WriteNPY(xp, []int{n, d}, x))
+	must(t, array.WriteNPY(yp, append([]int{n}, want.Shape...), y))
+	all, masked := filepath.Join(dir, "all"), filepath.Join(dir, "masked")
+	mustRun(t, "encode", "-x", xp, "-y", yp, "-o", all, "--precision", "float64")
+	mustRun(t, "encode", "-x", xp, "-y", yp, "-o", masked, "--precision", "float64", "--brain-mask", maskPath)
+	ref, got := readNPY(t, filepath.Join(all, "scores.npy")), readNPY(t, filepath.Join(masked, "scores.npy"))
+	if fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) {
+		t.Fatalf("scores.npy shaped %v, want the mask's %v", got.Shape, want.Shape)
+	}
+	wrong := 0
+	for j, v := range want.Values {
+		if v != 0 && got.F64[j] != ref.F64[j] || v == 0 && !math.IsNaN(got.F64[j]) {
+			wrong++
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("%d of %d targets scored where numpy's mask is 0, or not scored where it is not", wrong, m)
+	}
 }
