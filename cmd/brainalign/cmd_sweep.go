@@ -384,7 +384,7 @@ func runSweep(c *cli.Context) error {
 		fmt.Fprintf(w, "  removed %d temp file(s) left by killed runs\n", rep.Abandoned)
 	}
 	if len(rep.RankDeficient) > 0 {
-		fmt.Fprintf(w, "  note: in %d unit(s) (%s), %s\n", len(rep.RankDeficient), textlist.Some(rep.RankDeficient, 6), droppedNote(rep.MostDropped, opts.Standardize))
+		fmt.Fprintf(w, "  note: in %d unit(s) (%s), %s\n", len(rep.RankDeficient), textlist.Some(rep.RankDeficient, 6), droppedNote(rep.MostDropped, opts.Standardize, !opts.NoIntercept))
 	}
 	for _, r := range rep.Redone {
 		fmt.Fprintf(w, "  recomputed %s\n", r)

@@ -234,10 +234,15 @@ func keepFigure(w io.Writer, files []string, name string, err error) []string {
 // most in a training fold), and why that may be: docs/design.md §2's "drop ... and say so". With more
 // features than training images the rank is bounded by the images, so only dependent images
 // (the same image twice) lower it; otherwise dependent or constant features do too, and
-// features of very different scales unless they were standardised.
-func droppedNote(most int, standardized bool) string {
+// features of very different scales unless they were standardised; standardised without an
+// intercept (StandardScaler(with_mean=False)), a feature far from zero on a tiny spread becomes
+// such a scale itself: its mean over its spread.
+func droppedNote(most int, standardized, intercept bool) string {
 	scales := ", or features whose scales differ by about 1e6 or more, whose smallest directions float64 cannot resolve (--standardize them)"
-	if standardized {
+	switch {
+	case standardized && !intercept:
+		scales = ", or a feature far from zero on a tiny spread, which --standardize without an intercept divides into a column of its mean over its spread, about 1e6 or more times the others, whose directions float64 then cannot resolve (centre the features, or drop --no-intercept)"
+	case standardized:
 		scales = ""
 	}
 	return fmt.Sprintf("directions of the activations numerically zero were dropped (up to %d in a training fold; dropped_directions in the records): "+

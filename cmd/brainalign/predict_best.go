@@ -161,7 +161,7 @@ func predictBestLayers(c *cli.Context, out *outdir.Dir, opts engine.Options) err
 		fmt.Fprintf(c.App.Writer, "\n  %d targets without a score in the sweep are left out (NaN; best_layer.npy -1)", choice.unscored)
 	}
 	if j.mostDropped > 0 {
-		fmt.Fprintf(c.App.Writer, "\n  note: %s", droppedNote(j.mostDropped, opts.Standardize))
+		fmt.Fprintf(c.App.Writer, "\n  note: %s", droppedNote(j.mostDropped, opts.Standardize, !opts.NoIntercept))
 	}
 	fmt.Fprintf(c.App.Writer, "\nwrote %s\n", out.Final())
 	return nil

@@ -3,9 +3,13 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/brainalign/brainalign/array"
 )
 
 // TestStandardizeMatchesScikitLearn: --standardize reaches the engine from encode and predict,
@@ -72,5 +76,36 @@ func TestStandardizeMatchesScikitLearn(t *testing.T) {
 		if got, want := icpt.F64[j], wantB.F64[j]; math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
 			t.Fatalf("intercept of target %d: %.10g, scikit-learn %.10g", j, got, want)
 		}
+	}
+}
+
+// A feature far from zero on a tiny spread (1 + 1e-9 noise): StandardScaler(with_mean=False)
+// divides it into a column of about 1e9 plus unit noise, beside which float64 cannot resolve the
+// other features' directions, so --standardize --no-intercept drops them, and encode says why;
+// with an intercept the feature is centred first, and nothing is dropped.
+func TestStandardizeNoInterceptFarFeatureNote(t *testing.T) {
+	keepFlagDefaults(t)
+	dir := t.TempDir()
+	n, d, m := 100, 10, 4
+	rng := rand.New(rand.NewPCG(5, 6))
+	x, y := make([]float64, n*d), make([]float64, n*m)
+	for i := range n {
+		for j := range d {
+			x[i*d+j] = rng.NormFloat64()
+		}
+		x[i*d] = 1 + 1e-9*rng.NormFloat64()
+		for k := range m {
+			y[i*m+k] = x[i*d+1+k] + rng.NormFloat64()
+		}
+	}
+	xp, yp := filepath.Join(dir, "X.npy"), filepath.Join(dir, "Y.npy")
+	must(t, array.WriteNPY(xp, []int{n, d}, x))
+	must(t, array.WriteNPY(yp, []int{n, m}, y))
+	stdout := mustRun(t, "encode", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "noicpt"), "--standardize", "--no-intercept")
+	if !strings.Contains(stdout, "without an intercept divides into a column of its mean over its spread") {
+		t.Errorf("--standardize --no-intercept with a feature of spread 1e-9 on 1: %s", stdout)
+	}
+	if stdout := mustRun(t, "encode", "-x", xp, "-y", yp, "-o", filepath.Join(dir, "icpt"), "--standardize"); strings.Contains(stdout, "dropped") {
+		t.Errorf("--standardize with an intercept: %s", stdout)
 	}
 }
