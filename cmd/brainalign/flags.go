@@ -337,8 +337,9 @@ func readGroups(path string, n int) ([]int, error) {
 	return readLabels(path, n, "group")
 }
 
-// readLabels reads one integer label per row (what: "group", "test fold") from an .npy file or
-// an epochs file's metadata column.
+// readLabels reads one integer label per row (what: "group", "test fold") from an epochs file's
+// metadata column, or from an array of integers with one axis (n, n x 1 or 1 x n, in any file
+// package array reads: a MATLAB vector is 2-d, and HDF5 and MATLAB integers are read as floats).
 func readLabels(path string, n int, what string) ([]int, error) {
 	if file, column, fif := idSpec(path); fif {
 		return readEpochLabels(file, column, n, what)
@@ -355,14 +356,24 @@ func readLabels(path string, n int, what string) ([]int, error) {
 			}
 		}
 	}
-	var labels []int64
-	if len(arrs) == 1 {
-		labels = arrs[0].Ints()
+	if len(arrs) != 1 {
+		return nil, fmt.Errorf("%s: holds %d arrays, want one array of %s labels", path, len(arrs), what)
 	}
-	if labels == nil || len(arrs[0].Shape) != 1 {
-		return nil, fmt.Errorf("%s: want one 1-d integer array of %s labels", path, what)
+	a := arrs[0]
+	if !oneAxis(a.Shape) { // n x 1 and 1 x n (MATLAB's vectors) hold the labels in the same order
+		return nil, fmt.Errorf("%s: shape %s: want one %s label per row, a 1-d array", path, array.ShapeString(a.Shape), what)
 	}
-	if arrs[0].DType == "bool" && what != "group" {
+	labels := a.Ints()
+	if labels == nil && strings.Contains(a.DType, "int") { // HDF5 and MATLAB integers, read as floats
+		var err error
+		if labels, err = floatInts(a, path, what); err != nil {
+			return nil, err
+		}
+	}
+	if labels == nil {
+		return nil, fmt.Errorf("%s: %s data: want integer %s labels", path, a.DType, what)
+	}
+	if a.DType == "bool" && what != "group" {
 		// True/False would be folds 1 and 0: the training rows held out as a fold of their own
 		return nil, fmt.Errorf("%s: a boolean array; want integer %s labels, -1 for rows always trained on (a test set mask m: np.save(path, np.where(m, 0, -1)))", path, what)
 	}
@@ -374,6 +385,35 @@ func readLabels(path string, n int, what string) ([]int, error) {
 		return nil, fmt.Errorf("%s: %s %v", path, what, err)
 	}
 	return g, nil
+}
+
+// oneAxis reports whether all axes but at most one have size 1: a vector, however stored.
+func oneAxis(shape []int) bool {
+	long := 0
+	for _, d := range shape {
+		if d != 1 {
+			long++
+		}
+	}
+	return len(shape) > 0 && long <= 1
+}
+
+// floatInts returns the integer labels of an integer array read as floats (HDF5 and MATLAB
+// files), which hold them exactly up to 2^53 only.
+func floatInts(a *array.Array, path, what string) ([]int64, error) {
+	m, err := a.Matrix()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := make([]int64, m.Rows*m.Cols)
+	for i := range out {
+		v := m.At(i/m.Cols, i%m.Cols)
+		if math.Abs(v) >= 1<<53 { // 2^53 itself may be 2^53 + 1 rounded
+			return nil, fmt.Errorf("%s: %s %s label %d is %.5g: 2^53 or more, which the float64 it is read as rounds; relabel from 0 first, e.g. np.unique(labels, return_inverse=True)[1]", path, a.DType, what, i, v)
+		}
+		out[i] = int64(v)
+	}
+	return out, nil
 }
 
 // readEpochLabels reads labels (sessions, runs; test folds) from a column of an MNE epochs
