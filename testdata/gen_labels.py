@@ -9,9 +9,12 @@ Every file holds the labels LABELS, one per row, as numpy indexes them (C order)
   labels.h5          h5py dataset "labels" of int64 (HDF5 integers are read as floats)
   labels.mat         MATLAB v7.3 int16 1 x n row vector (a dataset of n x 1, MATLAB_class int16)
   col_uint8.h5       h5py dataset "labels" of shape (n, 1), uint8
+  floats.npy         float64 labels with whole values (GroupKFold and PredefinedSplit take them)
+  double.mat         MATLAB v7.3 double n x 1 column (MATLAB's default class)
 Refused:
   big.h5             int64 labels beyond 2^53 (float64, which HDF5 integers are read as, rounds them)
-  floats.npy         float64 labels (integers are wanted, as the docs say)
+  fractional.npy     float64 labels of which one is 0.5 (PredefinedSplit would truncate it to 0)
+  nan.npy            float32 labels of which one is NaN
   matrix.npy         a 2 x 3 array of int64: not one label per row
 """
 import os
@@ -24,6 +27,16 @@ LABELS = np.array([2, 0, -1, 1, 1, 0], np.int64)
 MATLAB_HEAD = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
 
 
+def write_mat(path, matrix, matlab_class):
+    """A MATLAB v7.3 file of one variable "labels": HDF5 with a 512-byte MATLAB header, the
+    matrix stored with its axes reversed (MATLAB is column-major)."""
+    with h5py.File(path, "w", userblock_size=512) as f:
+        d = f.create_dataset("labels", data=np.ascontiguousarray(matrix.T))
+        d.attrs["MATLAB_class"] = np.bytes_(matlab_class)
+    with open(path, "r+b") as f:
+        f.write(MATLAB_HEAD + b" " * (116 - len(MATLAB_HEAD)) + b"\x00" * 8 + b"\x00\x02IM")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     np.save(os.path.join(OUT, "col.npy"), LABELS.reshape(-1, 1))
@@ -32,16 +45,17 @@ def main():
         f.create_dataset("labels", data=LABELS)
     with h5py.File(os.path.join(OUT, "col_uint8.h5"), "w") as f:
         f.create_dataset("labels", data=(LABELS + 1).astype(np.uint8).reshape(-1, 1))
-    path = os.path.join(OUT, "labels.mat")
-    with h5py.File(path, "w", userblock_size=512) as f:
-        row = LABELS.astype(np.int16).reshape(1, -1)  # MATLAB's 1 x n
-        d = f.create_dataset("labels", data=np.ascontiguousarray(row.T))  # stored with its axes reversed
-        d.attrs["MATLAB_class"] = np.bytes_("int16")
-    with open(path, "r+b") as f:
-        f.write(MATLAB_HEAD + b" " * (116 - len(MATLAB_HEAD)) + b"\x00" * 8 + b"\x00\x02IM")
+    write_mat(os.path.join(OUT, "labels.mat"), LABELS.astype(np.int16).reshape(1, -1), "int16")  # MATLAB's 1 x n
+    write_mat(os.path.join(OUT, "double.mat"), LABELS.astype(np.float64).reshape(-1, 1), "double")
     with h5py.File(os.path.join(OUT, "big.h5"), "w") as f:
         f.create_dataset("labels", data=np.array([0, 2**53 + 1, 1, 0, 1, 0], np.int64))
     np.save(os.path.join(OUT, "floats.npy"), LABELS.astype(np.float64))
+    fractional = LABELS.astype(np.float64)
+    fractional[3] = 0.5
+    np.save(os.path.join(OUT, "fractional.npy"), fractional)
+    nan = LABELS.astype(np.float32)
+    nan[4] = np.nan
+    np.save(os.path.join(OUT, "nan.npy"), nan)
     np.save(os.path.join(OUT, "matrix.npy"), LABELS.reshape(2, 3))
 
 

@@ -338,8 +338,9 @@ func readGroups(path string, n int) ([]int, error) {
 }
 
 // readLabels reads one integer label per row (what: "group", "test fold") from an epochs file's
-// metadata column, or from an array of integers with one axis (n, n x 1 or 1 x n, in any file
-// package array reads: a MATLAB vector is 2-d, and HDF5 and MATLAB integers are read as floats).
+// metadata column, or from an array with one axis (n, n x 1 or 1 x n, in any file package array
+// reads: a MATLAB vector is 2-d, and HDF5 and MATLAB integers are read as floats) of integers,
+// or of floats with whole values (MATLAB's default class is double; scikit-learn takes them).
 func readLabels(path string, n int, what string) ([]int, error) {
 	if file, column, fif := idSpec(path); fif {
 		return readEpochLabels(file, column, n, what)
@@ -364,14 +365,11 @@ func readLabels(path string, n int, what string) ([]int, error) {
 		return nil, fmt.Errorf("%s: shape %s: want one %s label per row, a 1-d array", path, array.ShapeString(a.Shape), what)
 	}
 	labels := a.Ints()
-	if labels == nil && strings.Contains(a.DType, "int") { // HDF5 and MATLAB integers, read as floats
+	if labels == nil { // floats, or HDF5 and MATLAB integers read as floats
 		var err error
 		if labels, err = floatInts(a, path, what); err != nil {
 			return nil, err
 		}
-	}
-	if labels == nil {
-		return nil, fmt.Errorf("%s: %s data: want integer %s labels", path, a.DType, what)
 	}
 	if a.DType == "bool" && what != "group" {
 		// True/False would be folds 1 and 0: the training rows held out as a fold of their own
@@ -398,8 +396,8 @@ func oneAxis(shape []int) bool {
 	return len(shape) > 0 && long <= 1
 }
 
-// floatInts returns the integer labels of an integer array read as floats (HDF5 and MATLAB
-// files), which hold them exactly up to 2^53 only.
+// floatInts returns the integer labels of an array read as floats (floats with whole values;
+// integers of HDF5 and MATLAB files), which hold them exactly up to 2^53 only.
 func floatInts(a *array.Array, path, what string) ([]int64, error) {
 	m, err := a.Matrix()
 	if err != nil {
@@ -408,6 +406,9 @@ func floatInts(a *array.Array, path, what string) ([]int64, error) {
 	out := make([]int64, m.Rows*m.Cols)
 	for i := range out {
 		v := m.At(i/m.Cols, i%m.Cols)
+		if v != math.Trunc(v) || math.IsInf(v, 0) { // NaN too
+			return nil, fmt.Errorf("%s: %s %s label %d is %v: want whole numbers (integer labels, or floats holding them)", path, a.DType, what, i, v)
+		}
 		if math.Abs(v) >= 1<<53 { // 2^53 itself may be 2^53 + 1 rounded
 			return nil, fmt.Errorf("%s: %s %s label %d is %.5g: 2^53 or more, which the float64 it is read as rounds; relabel from 0 first, e.g. np.unique(labels, return_inverse=True)[1]", path, a.DType, what, i, v)
 		}
