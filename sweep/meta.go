@@ -207,8 +207,8 @@ func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error)
 		} else if m.Times, shape, err = readFloatsShape(times); err != nil {
 			return m, err
 		}
-		if len(shape) != 1 {
-			return m, fmt.Errorf("%s: times must be 1-d, got shape %v", times, shape)
+		if !isVector(shape) || len(shape) == 0 { // n, n x 1 or 1 x n: MATLAB's vectors are 2-d
+			return m, fmt.Errorf("%s: times must be a vector (n, n x 1 or 1 x n), got shape %v", times, shape)
 		}
 		if err := checkFiniteFile(times, m.Times); err != nil {
 			return m, err

@@ -313,6 +313,16 @@ func isHDF5Bundle(p string) bool {
 
 func isNPY(p string) bool { return strings.ToLower(filepath.Ext(p)) == ".npy" }
 
+// isArrayFile reports whether p names, by its extension, a file of arrays that is no text: a
+// steps file of another kind is read as text, one step per line.
+func isArrayFile(p string) bool {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".npy", ".npz", ".safetensors", ".mat":
+		return true
+	}
+	return array.IsHDF5(p)
+}
+
 func stem(p string) string { return strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)) }
 
 // Discover finds the checkpoints and layers of one model under path (see the package
@@ -766,11 +776,11 @@ func ParseLayers(s string) ([]string, error) {
 	return out, nil
 }
 
-// ParseSteps parses training steps: a comma-separated list, or a file (.npy, or text with one
-// step per line).
+// ParseSteps parses training steps: a comma-separated list, or a file (an array: .npy, .npz,
+// .safetensors, HDF5, MATLAB .mat; or text with one step per line).
 func ParseSteps(s string) ([]float64, error) {
 	if _, err := os.Stat(s); err == nil {
-		if isNPY(s) {
+		if isArrayFile(s) {
 			return readFloats(s)
 		}
 		b, err := os.ReadFile(s)

@@ -57,7 +57,7 @@ func init() {
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "sweep output `DIR` (created; reused on restart)"},
 			&cli.StringFlag{Name: "model", Usage: "model `NAME` in tables (default: the --features base name)"},
 			&cli.StringFlag{Name: "subject", Usage: "subject `NAME`, to pair subjects across models in compare"},
-			&cli.StringFlag{Name: "steps", Usage: "training steps, one per checkpoint in order: `1000,10000,...` or a file (.npy or one per line)"},
+			&cli.StringFlag{Name: "steps", Usage: "training steps, one per checkpoint in order: `1000,10000,...` or a file (an array: .npy, .npz, .h5, .mat; or text, one per line)"},
 			&cli.StringFlag{Name: "layers", Usage: "the layers to score, shallow to deep: `a,b,c` or a file (one per line); default: every layer, in name order"},
 			&cli.StringSliceFlag{Name: "coords", Category: catMeta, Usage: "target coordinates `C.npy` (targets x 3, mm MNI; or a surface, .surf.gii or FreeSurfer's lh.white: its vertices' positions): spatial score; repeat for targets joined from several files (lh, then rh). CIFTI grayordinates: one surface per cortex structure, in the file's order, all its vertices (--coords L.midthickness.surf.gii --coords R.midthickness.surf.gii), placed by vertex index; subcortical voxels by the file's volume"},
 			&cli.StringSliceFlag{Name: "roi", Category: catMeta, Usage: "ROI label per target `R.npy` (ints; negative: none), or a NIfTI/MGH/CIFTI label volume of the targets: per-ROI means; repeat for targets joined from several files (lh.streams.mgz, then rh.streams.mgz), a label naming the same ROI in each"},
