@@ -53,6 +53,18 @@ func TestReadIDs(t *testing.T) {
 			t.Errorf("%s: ids %q, want %q", c.name, got, c.want)
 		}
 	}
+	// An array file given for ids (np.save of the names) is named as such, not as text with NUL
+	// bytes in it.
+	for file, kind := range map[string]string{
+		"labels/col.npy":    "a NumPy .npy array, not text",
+		"arrays/bundle.npz": "a zip archive (.npz?), not text",
+		"labels/labels.h5":  "an HDF5 file, not text",
+		"labels/labels.mat": "a MATLAB file, not text",
+	} {
+		if _, err := readIDs(filepath.Join("..", "..", "testdata", file)); err == nil || !strings.Contains(err.Error(), kind) {
+			t.Errorf("%s as ids: %v, want %q", file, err, kind)
+		}
+	}
 }
 
 // TestExitCodes: a signal's run exits 128 + its number (130 SIGINT, 143 SIGTERM) with a line

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -738,12 +739,37 @@ func readEpochIDs(path, column string, repeats bool) ([]string, error) {
 	return ids, nil
 }
 
+// arrayMagic names the kind of array file f starts as (a NumPy .npy, a zip such as .npz, HDF5,
+// MATLAB), or returns ""; f is left at its start.
+func arrayMagic(f *os.File) string {
+	head := make([]byte, 10)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return ""
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte("\x93NUMPY")):
+		return "a NumPy .npy array"
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return "a zip archive (.npz?)"
+	case bytes.HasPrefix(head, []byte("\x89HDF\r\n\x1a\n")):
+		return "an HDF5 file"
+	case bytes.HasPrefix(head, []byte("MATLAB ")):
+		return "a MATLAB file"
+	}
+	return ""
+}
+
 func readIDLines(path string, repeats bool) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if kind := arrayMagic(f); kind != "" {
+		return nil, fmt.Errorf("%s: %s, not text: stimulus ids are read as text, one per line (from numpy: np.savetxt(path, ids, fmt=\"%%s\"))", path, kind)
+	}
 	var ids []string
 	seen := map[string]int{}
 	sc := bufio.NewScanner(f)
