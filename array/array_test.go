@@ -438,4 +438,6 @@ func TestCloseSemantics(t *testing.T) {
 
 // parseNPYPrefix parses the magic, version and header of a .npy file held in buf and returns the
 // header and the offset of the data.
-func parseNPYPrefix(buf []byte) (npyHeader, int, error) { return parsePrefixOf(buf, len(buf)) }
+func parseNPYPrefix(buf []byte) (npyHeader, int, error) {
+	return parsePrefixWith(buf, len(buf), parseDescr)
+}

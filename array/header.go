@@ -256,7 +256,10 @@ type npyHeader struct {
 }
 
 // parseHeader parses and checks the dict of a .npy header.
-func parseHeader(s string) (npyHeader, error) {
+func parseHeader(s string) (npyHeader, error) { return parseHeaderWith(s, parseDescr) }
+
+// parseHeaderWith is parseHeader with the dtypes that descr accepts.
+func parseHeaderWith(s string, descr func(string) (dtype, error)) (npyHeader, error) {
 	v, err := parseLiteral(s)
 	if err != nil {
 		return npyHeader{}, err
@@ -277,7 +280,7 @@ func parseHeader(s string) (npyHeader, error) {
 		case "descr":
 			switch val.kind {
 			case pyStr:
-				if h.dtype, err = parseDescr(val.str); err != nil {
+				if h.dtype, err = descr(val.str); err != nil {
 					return npyHeader{}, err
 				}
 			case pyList:

@@ -56,7 +56,12 @@ type npyLayout struct {
 // (at least the whole prefix, or the whole file when that is shorter) and checks that the file
 // holds the data the header declares.
 func npyLayoutOf(buf []byte, total int) (npyLayout, error) {
-	h, off, err := parsePrefixOf(buf, total)
+	return npyLayoutWith(buf, total, parseDescr)
+}
+
+// npyLayoutWith is npyLayoutOf with the dtypes that descr accepts (ReadNPYIDs': strings too).
+func npyLayoutWith(buf []byte, total int, descr func(string) (dtype, error)) (npyLayout, error) {
+	h, off, err := parsePrefixWith(buf, total, descr)
 	if err != nil {
 		var bigErr *bigShapeError
 		if errors.As(err, &bigErr) {
@@ -111,10 +116,11 @@ func npyPrefixLen(head []byte, total int) (major byte, start, end int, err error
 	return major, start, start + hlen, nil
 }
 
-// parsePrefixOf parses the magic, version and header of a .npy file of total bytes whose first
+// parsePrefixWith parses the magic, version and header of a .npy file of total bytes whose first
 // bytes are in buf (at least the whole prefix, or the whole file when that is shorter) and
-// returns the header and the offset of the data; with a header error, the offset too.
-func parsePrefixOf(buf []byte, total int) (npyHeader, int, error) {
+// returns the header and the offset of the data; with a header error, the offset too. descr
+// parses the header's dtype.
+func parsePrefixWith(buf []byte, total int, descr func(string) (dtype, error)) (npyHeader, int, error) {
 	major, start, end, err := npyPrefixLen(buf, total)
 	if err != nil {
 		return npyHeader{}, 0, err
@@ -128,7 +134,7 @@ func parsePrefixOf(buf []byte, total int) (npyHeader, int, error) {
 	}
 	// Versions 1 and 2 are latin-1; every character the dict can hold is ASCII, so the bytes
 	// are parsed as they are.
-	h, err := parseHeader(string(text))
+	h, err := parseHeaderWith(string(text), descr)
 	if err != nil {
 		return npyHeader{}, end, err
 	}
