@@ -2,6 +2,7 @@ package array
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -122,5 +123,44 @@ func BenchmarkReadNIfTIgz(b *testing.B) {
 			b.Fatal(err)
 		}
 		CloseAll(arrs)
+	}
+}
+
+// BenchmarkReadNPYIDs reads ids as np.save writes image names ('<U16', NUL-padded) and NSD's
+// image indices (int64): benchBytes() of names, and as many indices.
+func BenchmarkReadNPYIDs(b *testing.B) {
+	n := benchBytes() / 64
+	names := npyPrefix("<U16", false, []int{n})
+	off := len(names)
+	names = append(names, make([]byte, 64*n)...)
+	indices := make([]int64, n)
+	for i := range n {
+		for k, r := range fmt.Sprintf("img_%07d.png", i) { // 15 of 16 characters
+			binary.LittleEndian.PutUint32(names[off+64*i+4*k:], uint32(r))
+		}
+		indices[i] = int64(73000 - i%73000)
+	}
+	dir := b.TempDir()
+	for _, c := range []struct {
+		name  string
+		write func(string) error
+	}{
+		{"U16", func(p string) error { return os.WriteFile(p, names, 0o644) }},
+		{"int64", func(p string) error { return WriteNPY(p, []int{n}, indices) }},
+	} {
+		p := filepath.Join(dir, c.name+".npy")
+		if err := c.write(p); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ids, err := ReadNPYIDs(p)
+				if err != nil || len(ids) != n {
+					b.Fatal(len(ids), err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/id")
+		})
 	}
 }

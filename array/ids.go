@@ -2,6 +2,7 @@ package array
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -49,15 +50,20 @@ func decodeNPYIDs(name string, buf []byte) ([]string, error) {
 	var appendID func(dst []byte, i int) ([]byte, error)
 	switch t.kind {
 	case 'U':
-		bo := t.order()
+		codePoint := func(b []byte) uint32 { // by the concrete byte order: no interface call per character
+			if t.big {
+				return binary.BigEndian.Uint32(b)
+			}
+			return binary.LittleEndian.Uint32(b)
+		}
 		appendID = func(dst []byte, i int) ([]byte, error) {
 			e := elem(i)
 			end := len(e)
-			for end > 0 && bo.Uint32(e[end-4:]) == 0 {
+			for end > 0 && codePoint(e[end-4:]) == 0 {
 				end -= 4
 			}
 			for k := 0; k < end; k += 4 {
-				r := bo.Uint32(e[k:])
+				r := codePoint(e[k:])
 				if r > utf8.MaxRune || 0xd800 <= r && r < 0xe000 {
 					cp := fmt.Sprintf("U+%04X", r)
 					if r > utf8.MaxRune {

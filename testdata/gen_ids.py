@@ -15,6 +15,8 @@ tested against. Read:
   uint64.npy        uint64 beyond the int64 range
   be_i4_row.npy     '>i4', a 1 x n row vector
   names_col.npy     the names as an n x 1 column ('<U'; df[["name"]].to_numpy().astype(str))
+  blank.npy         '<U' whose second id is spaces (read; brainalign refuses the empty id)
+  linebreak.npy     '<U' whose second id holds a line break (read; brainalign refuses it)
 Refused:
   float64.npy       float64 indices
   bool.npy          bool
@@ -47,6 +49,8 @@ def main():
         "uint64.npy": np.array([0, 2**63, 2**64 - 1, 12], np.uint64),
         "be_i4_row.npy": np.array([[12, -3, 2147483647, 40000]], dtype=">i4"),
         "names_col.npy": np.array(NAMES).reshape(-1, 1),
+        "blank.npy": np.array(["a", "   ", "b"]),
+        "linebreak.npy": np.array(["a", "b\nc"]),
     }
     expected = {}
     for name, a in read.items():

@@ -59,10 +59,10 @@ func init() {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "brain", Aliases: []string{"y"}, Required: true, Usage: "trial-level brain data `TRIALS.npy` (trials x targets, or trials x channels x times); repeat for files of the same targets whose trials follow one another (one per session, say)"},
 			brainArrayFlag(),
-			&cli.StringFlag{Name: "ids", Required: true, Usage: "the stimulus of each trial, one id per `FILE` line (repeats expected); or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN)"},
+			&cli.StringFlag{Name: "ids", Required: true, Usage: "the stimulus of each trial, one id per `FILE` line or element of a .npy of strings or integers (repeats expected); or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN)"},
 			&cli.StringFlag{Name: "sessions", Usage: "z-score each target within sessions: `SESSIONS.npy`, one integer label per trial, or a column of an MNE epochs file's metadata (x-epo.fif:session_nr)"},
 			&cli.BoolFlag{Name: "session-per-file", Usage: "z-score each target within each --brain file (each file one session)"},
-			&cli.StringFlag{Name: "test-ids", Usage: "the ceiling of scores over a fixed test set: its stimulus ids, one per `FILE` line (as encode --test-ids); the noise of the averages is that of these stimuli's repeats, the noise and signal estimates use every trial"},
+			&cli.StringFlag{Name: "test-ids", Usage: "the ceiling of scores over a fixed test set: its stimulus ids, one per `FILE` line or a .npy of strings or integers (as encode --test-ids); the noise of the averages is that of these stimuli's repeats, the noise and signal estimates use every trial"},
 			&cli.StringFlag{Name: "method", Value: string(ceiling.NCSNR), Usage: "ncsnr or split-half"},
 			&cli.IntFlag{Name: "splits", Value: ceiling.DefaultSplits, Usage: "split-half: random splits averaged"},
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "split-half: random seed of the splits"},

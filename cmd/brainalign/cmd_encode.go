@@ -53,7 +53,7 @@ func init() {
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output `DIR` (written all at once)"},
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside an .npz, .safetensors or HDF5 features file (an HDF5 dataset by its path, group/data)"},
 			brainArrayFlag(),
-			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line"},
+			&cli.StringFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line, or a .npy of strings or integers (np.save of the names or image indices)"},
 			brainIDsFlag(),
 			&cli.StringSliceFlag{Name: "ceiling", Usage: "noise ceiling per target, `CEILING.npy` (brainalign ceiling): also write ceiled_scores.npy; one per brain file, in order, for brain data joined from several"},
 			brainMaskFlag("outputs hold NaN elsewhere, where the brain data may hold anything (NaN included)"),

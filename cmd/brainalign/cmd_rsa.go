@@ -56,7 +56,7 @@ func init() {
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz, .safetensors or HDF5 features files given without :ARRAY"},
 			brainFlag(true),
 			brainArrayFlag(),
-			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line: once for all --features, or once per --features, in order"},
+			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line or a .npy of strings or integers: once for all --features, or once per --features, in order"},
 			brainIDsFlag(),
 			brainMaskFlag("the others are left out of every RDM"),
 			&cli.StringSliceFlag{Name: "roi", Usage: "ROI label per target `R.npy` (integers; negative: none), or a NIfTI/MGH/CIFTI label volume of the targets: an RDM per ROI as well as over all targets; repeat for targets joined from several files"},

@@ -38,7 +38,7 @@ func init() {
 			&cli.StringFlag{Name: "layer", Usage: "array `NAME` inside .npz or .safetensors features files given without :ARRAY"},
 			brainFlag(true),
 			brainArrayFlag(),
-			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of a model's rows, one per `FILE` line; one per --features, in order"},
+			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of a model's rows, one per `FILE` line or a .npy of strings or integers; one per --features, in order"},
 			brainIDsFlag(),
 			&cli.IntFlag{Name: "dims", Value: 20, Usage: "principal components per model"},
 			&cli.IntFlag{Name: "top", Usage: "dimensions kept by the reduction test", DefaultText: "10, or --dims if fewer"},

@@ -41,7 +41,7 @@ func modelFlags() []cli.Flag {
 		&cli.StringFlag{Name: "test-fold", Category: catModel,
 			Usage: "`FOLD.npy`: predefined held-out folds, one integer per row of the brain file (before id matching), or a column of an MNE epochs file's metadata (x-epo.fif:COLUMN): rows of label k >= 0 make held-out fold k, rows of -1 always train (scikit-learn's PredefinedSplit; a fixed test set is one fold)"},
 		&cli.StringFlag{Name: "test-ids", Category: catModel,
-			Usage: "`FILE` of stimulus ids, one per line: the rows of these stimuli are the one held-out fold, all others train (a fixed test set: NSD's shared images); needs --brain-ids"},
+			Usage: "`FILE` of stimulus ids, one per line (or a .npy of strings or integers): the rows of these stimuli are the one held-out fold, all others train (a fixed test set: NSD's shared images); needs --brain-ids"},
 		&cli.StringFlag{Name: "inner", Value: "loo", Category: catModel, EnvVars: []string{"BRAINALIGN_INNER"},
 			Usage: "penalty selection inside each training fold: loo (exact leave-one-out), gcv, kfold:K[:r2|pearson]"},
 		&cli.BoolFlag{Name: "shared-alpha", Category: catModel,

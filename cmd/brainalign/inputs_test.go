@@ -53,10 +53,9 @@ func TestReadIDs(t *testing.T) {
 			t.Errorf("%s: ids %q, want %q", c.name, got, c.want)
 		}
 	}
-	// An array file given for ids (np.save of the names) is named as such, not as text with NUL
-	// bytes in it.
+	// An array file given for ids other than a .npy (which TestReadIDsNPY reads) is named as
+	// such, not as text with NUL bytes in it.
 	for file, kind := range map[string]string{
-		"labels/col.npy":    "a NumPy .npy array, not text",
 		"arrays/bundle.npz": "a zip archive (.npz?), not text",
 		"labels/labels.h5":  "an HDF5 file, not text",
 		"labels/labels.mat": "a MATLAB file, not text",

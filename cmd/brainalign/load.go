@@ -578,7 +578,8 @@ func memberNames(all []string) string { return textlist.Some(all, 8) }
 
 // readIDs reads stimulus ids, one per line, each id once. A blank line before the last id is an
 // error (it would shift rows); blank lines at the end and a UTF-8 byte-order mark are ignored;
-// UTF-16 text is refused.
+// UTF-16 text is refused. A .npy of strings or integers (np.save of the names or image indices)
+// is read too (readNPYIDs).
 func readIDs(path string) ([]string, error) { return readIDLines(path, false) }
 
 // readBrainIDs is readIDs for the rows of brain data (--brain-ids), which may also come from an
@@ -593,13 +594,17 @@ func readBrainIDs(spec string) ([]string, error) {
 	return ids, err
 }
 
-// repeatedIDError is an ids file's id given on two lines.
+// repeatedIDError is an ids file's id given on two lines, or in two elements of a .npy (elements).
 type repeatedIDError struct {
 	path, id    string
 	line, first int
+	elements    bool
 }
 
 func (e *repeatedIDError) Error() string {
+	if e.elements {
+		return fmt.Sprintf("%s: id %q at ids[%d] repeats ids[%d]", e.path, e.id, e.line, e.first)
+	}
 	return fmt.Sprintf("%s: id %q on line %d repeats line %d", e.path, e.id, e.line, e.first)
 }
 
@@ -739,6 +744,9 @@ func readEpochIDs(path, column string, repeats bool) ([]string, error) {
 	return ids, nil
 }
 
+// npyMagicKind is arrayMagic's name for a .npy file, which ids are read from (readNPYIDs).
+const npyMagicKind = "a NumPy .npy array"
+
 // arrayMagic names the kind of array file f starts as (a NumPy .npy, a zip such as .npz, HDF5,
 // MATLAB), or returns ""; f is left at its start.
 func arrayMagic(f *os.File) string {
@@ -750,7 +758,7 @@ func arrayMagic(f *os.File) string {
 	}
 	switch {
 	case bytes.HasPrefix(head, []byte("\x93NUMPY")):
-		return "a NumPy .npy array"
+		return npyMagicKind
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		return "a zip archive (.npz?)"
 	case bytes.HasPrefix(head, []byte("\x89HDF\r\n\x1a\n")):
@@ -767,8 +775,12 @@ func readIDLines(path string, repeats bool) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if kind := arrayMagic(f); kind != "" {
-		return nil, fmt.Errorf("%s: %s, not text: stimulus ids are read as text, one per line (from numpy: np.savetxt(path, ids, fmt=\"%%s\"))", path, kind)
+	switch kind := arrayMagic(f); kind {
+	case "":
+	case npyMagicKind:
+		return readNPYIDs(path, repeats)
+	default:
+		return nil, fmt.Errorf("%s: %s, not text: stimulus ids are read from text, one per line (from numpy: np.savetxt(path, ids, fmt=\"%%s\")), or from a .npy of strings or integers (np.save(path, np.array(ids, dtype=str)))", path, kind)
 	}
 	var ids []string
 	seen := map[string]int{}
@@ -805,6 +817,33 @@ func readIDLines(path string, repeats bool) ([]string, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return ids, nil
+}
+
+// readNPYIDs is readIDLines of a .npy of ids (array.ReadNPYIDs: strings, or integers in
+// decimal), checked as lines are: surrounding spaces trimmed, an empty id refused (a text file's
+// blank line would shift rows; here it names no stimulus), and an id holding a line break or a
+// NUL byte, which an ids file (averaged_ids.txt, written from them) cannot hold.
+func readNPYIDs(path string, repeats bool) ([]string, error) {
+	ids, err := array.ReadNPYIDs(path)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]int, len(ids))
+	for i, id := range ids {
+		if strings.ContainsAny(id, "\r\n\x00") {
+			return nil, fmt.Errorf("%s: ids[%d], %q, holds a line break or a NUL byte, which an ids file (averaged_ids.txt) cannot", path, i, id)
+		}
+		id = strings.TrimSpace(id)
+		if id == "" {
+			return nil, fmt.Errorf("%s: ids[%d] is empty (%q): every row needs a stimulus id", path, i, ids[i])
+		}
+		if prev, dup := seen[id]; dup && !repeats {
+			return nil, &repeatedIDError{path: path, id: id, line: i, first: prev, elements: true}
+		}
+		seen[id] = i
+		ids[i] = id
 	}
 	return ids, nil
 }
@@ -953,7 +992,7 @@ func readOneArray(path, want string) (*array.Array, error) {
 
 // brainIDsFlag is --brain-ids of encode, sweep and universal.
 func brainIDsFlag() cli.Flag {
-	return &cli.StringSliceFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line; or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN); for several --brain files one for all, or one per file (each file's rows matched by its own ids: ceil/lh/averaged_ids.txt, ceil/rh/averaged_ids.txt)"}
+	return &cli.StringSliceFlag{Name: "brain-ids", Usage: "stimulus ids of the brain rows, one per `FILE` line, or a .npy of strings or integers (np.save of the names or image indices); or an MNE epochs file's event names (x-epo.fif) or metadata column (x-epo.fif:COLUMN); for several --brain files one for all, or one per file (each file's rows matched by its own ids: ceil/lh/averaged_ids.txt, ceil/rh/averaged_ids.txt)"}
 }
 
 // brainArrayFlag names the array of a bundle or HDF5 file that --brain reads.
