@@ -79,6 +79,7 @@ fixtures: deps-oracle ## regenerate scikit-learn / SciPy / NiBabel / MNE / h5py 
 	/usr/bin/python3 testdata/gen_fif.py
 	/usr/bin/python3 testdata/gen_hdf5.py
 	/usr/bin/python3 testdata/gen_folds.py
+	/usr/bin/python3 testdata/gen_ids.py
 
 deps-cuda: ## Debian's CUDA 11.8 toolkit (enables non-free)
 	scripts/install-deps.sh cuda

@@ -167,8 +167,11 @@ func parseIDsDescr(s string) (dtype, error) {
 	if err != nil {
 		return dtype{}, err
 	}
-	if t.kind != 'i' && t.kind != 'u' {
-		return dtype{}, unsupportedDType(fmt.Sprintf("unsupported dtype %q (%s)", s, t.name))
+	switch t.kind {
+	case 'i', 'u':
+		return t, nil
+	case 'f': // an index array that went through floats (pandas, np.loadtxt): not rounded here
+		return dtype{}, unsupportedDType(fmt.Sprintf("unsupported dtype %q (%s; integer ids are saved as integers, ids.astype(np.int64))", s, t.name))
 	}
-	return t, nil
+	return dtype{}, unsupportedDType(fmt.Sprintf("unsupported dtype %q (%s)", s, t.name))
 }

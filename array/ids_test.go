@@ -39,7 +39,7 @@ func TestReadNPYIDs(t *testing.T) {
 		}
 	}
 	for name, msg := range map[string]string{
-		"float64.npy":      `unsupported dtype "<f8" (float64): stimulus ids are a .npy of strings or integers`,
+		"float64.npy":      `unsupported dtype "<f8" (float64; integer ids are saved as integers, ids.astype(np.int64)): stimulus ids are a .npy of strings or integers`,
 		"bool.npy":         `unsupported dtype "|b1" (bool)`,
 		"complex.npy":      `unsupported dtype "<c16" (complex)`,
 		"object.npy":       `unsupported dtype "|O" (Python objects: a list saved with allow_pickle): stimulus ids are a .npy of strings or integers, np.save(path, np.array(ids, dtype=str))`,
@@ -94,7 +94,7 @@ func TestReadNPYIDsElements(t *testing.T) {
 		{"huge_width", npyFile(1, "{'descr': '<U99999999999999999999', 'fortran_order': False, 'shape': (2,)}", nil), nil, `unsupported dtype "<U99999999999999999999"`},
 		{"scalar", npyFile(1, "{'descr': '<i8', 'fortran_order': False, 'shape': ()}", make([]byte, 8)), nil, "shape scalar: stimulus ids are one array"},
 		{"3d", npyFile(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1, 1, 2)}", []byte{1, 2}), nil, "shape 1 x 1 x 2"},
-		{"f2", npyFile(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (1,)}", []byte{0, 0}), nil, `unsupported dtype "<f2" (float16)`},
+		{"f2", npyFile(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (1,)}", []byte{0, 0}), nil, `unsupported dtype "<f2" (float16; integer ids`},
 	} {
 		got, err := decodeNPYIDs("x.npy", c.file)
 		switch {

@@ -67,7 +67,7 @@ func TestReadIDsNPY(t *testing.T) {
 	for name, msg := range map[string]string{
 		"blank.npy":        "ids[1] is empty",
 		"linebreak.npy":    `ids[1], "b\nc", holds a line break`,
-		"float64.npy":      `unsupported dtype "<f8" (float64): stimulus ids are a .npy of strings or integers`,
+		"float64.npy":      `unsupported dtype "<f8" (float64; integer ids are saved as integers, ids.astype(np.int64)): stimulus ids are a .npy of strings or integers`,
 		"object.npy":       "np.array(ids, dtype=str)",
 		"matrix.npy":       "shape 2 x 3",
 		"invalid_utf8.npy": "not UTF-8 text",
