@@ -7,8 +7,9 @@ import "math/bits"
 // leaves equal values in decides which of several equal-sized groups is dealt first. These
 // follow numpy's scalar npysort aquicksort_ and aheapsort_ step for step: the argsort of numpy
 // before 1.25, and of every numpy on ARM. numpy 1.25 and later on AVX-512 CPUs, and 2.0 and later
-// on AVX2 CPUs, argsort 64-bit integers with x86-simd-sort's vectorised code, whose order of ties
-// differs (and differs between those two).
+// on AVX2 CPUs, argsort 64-bit integers with x86-simd-sort's vectorised code (sorting networks
+// for short arrays too, so not even 16 equal values need keep their order), whose order of ties
+// differs from this, and between those two.
 
 // numpySmallQuicksort is numpy's SMALL_QUICKSORT: partitions of at most 16 elements are finished
 // by insertion sort, which keeps equal values in order (so fewer than 17 groups sort stably).

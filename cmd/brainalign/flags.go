@@ -37,7 +37,7 @@ func modelFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "shuffle-seed", Value: -1, Category: catModel,
 			Usage: "shuffle rows into folds as scikit-learn's KFold(shuffle=True, random_state=`SEED`) does (0 to 4294967295; -1: no shuffle)"},
 		&cli.StringFlag{Name: "groups", Category: catModel,
-			Usage: "`GROUPS.npy`: one integer group per row of the brain file (before id matching), or a column of an MNE epochs file's metadata (x-epo.fif:COLUMN): rows of a group stay in one fold (scikit-learn's GroupKFold, with numpy's scalar argsort of the groups' sizes: numpy's before 1.25 and on ARM; newer numpy on AVX-512 or AVX2 CPUs may deal equal-sized groups, beyond 16, to other folds)"},
+			Usage: "`GROUPS.npy`: one integer group per row of the brain file (before id matching), or a column of an MNE epochs file's metadata (x-epo.fif:COLUMN): rows of a group stay in one fold (scikit-learn's GroupKFold, with numpy's scalar argsort of the groups' sizes: numpy's before 1.25 and on ARM; newer numpy's vectorised argsort on AVX-512 or AVX2 CPUs may deal equal-sized groups to other folds)"},
 		&cli.StringFlag{Name: "test-fold", Category: catModel,
 			Usage: "`FOLD.npy`: predefined held-out folds, one integer per row of the brain file (before id matching), or a column of an MNE epochs file's metadata (x-epo.fif:COLUMN): rows of label k >= 0 make held-out fold k, rows of -1 always train (scikit-learn's PredefinedSplit; a fixed test set is one fold)"},
 		&cli.StringFlag{Name: "test-ids", Category: catModel,
