@@ -124,6 +124,7 @@ func demoStudy(c *cli.Context, dir string) (err error) {
 			_, err = sweep.Run(c.Context, sweep.Config{Dir: d, Plan: plan, Session: sess, Options: opts,
 				Brain: sweep.BrainInfo{Path: "synthetic " + kind + " " + sub, Shape: append([]int{y.Rows}, trailing...), DType: "float32"},
 				Rows:  y.Rows, Trailing: trailing, Fingerprint: sweep.Fingerprint(y, opts), DataDigest: sweep.DataDigest(y, nil), Subject: sub, Meta: meta, Version: version,
+				FoldScheme: contiguousKFold, // as a sweep of the same options records it (docs/study.md: fold_scheme)
 				Progress: func(k, n int, label string) {
 					prog.setLabel(fmt.Sprintf("study %s %s %s", kind, sub, label))
 					prog.update(done*n+k, total*n)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,6 +49,23 @@ func TestDemoEndToEnd(t *testing.T) {
 	} {
 		if p, r := row(c.label); r < p-c.tol || r > p+c.tol {
 			t.Errorf("%s: recovered %v, planted %v", c.label, r, p)
+		}
+	}
+	// The study's sweeps record their folds as `brainalign sweep` does (docs/study.md: sweep.json
+	// records the scheme, fold_scheme), 5 contiguous unshuffled folds being the demo's.
+	sweeps, _ := filepath.Glob(filepath.Join(dir, "sweeps", "*", "*", "sweep.json"))
+	if len(sweeps) != 6 {
+		t.Errorf("sweeps: %d sweep.json files, want 6 (fMRI and MEG of 3 subjects)", len(sweeps))
+	}
+	for _, f := range sweeps {
+		var m struct {
+			FoldScheme *string `json:"fold_scheme"`
+		}
+		if err := json.Unmarshal([]byte(readFile(t, f)), &m); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if m.FoldScheme == nil || *m.FoldScheme != "kfold (contiguous, unshuffled)" {
+			t.Errorf("%s: fold_scheme %v, want %q", f, m.FoldScheme, "kfold (contiguous, unshuffled)")
 		}
 	}
 	for _, f := range []string{"spatial/spatial.png", "temporal/temporal.png", "halftime-fmri/halftime_roi.png"} {
