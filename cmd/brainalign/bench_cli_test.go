@@ -33,6 +33,7 @@ func TestBenchCommand(t *testing.T) {
 		Layers    int     `json:"layers"`
 		Lookahead bool    `json:"lookahead"`
 		TFLOPS    float64 `json:"tflops_per_second"`
+		Peak      any     `json:"peak_tflops"`
 		Workload  struct {
 			N, D, M int
 		} `json:"workload"`
@@ -53,6 +54,16 @@ func TestBenchCommand(t *testing.T) {
 	if rec.Model.Inner != "loo" || rec.Model.Precision != "float32" || rec.Model.Folds != 5 ||
 		rec.Host.OS != runtime.GOOS || rec.Host.Arch != runtime.GOARCH || rec.Host.Cores != runtime.GOMAXPROCS(0) || rec.Host.Go == "" {
 		t.Errorf("record's model %+v, host %+v", rec.Model, rec.Host)
+	}
+	// the CPU engine knows no peak: null, not a peak of 0 (a given --peak-tflops is recorded)
+	if defaultDevice == "cpu" && rec.Peak != nil {
+		t.Errorf("peak_tflops %v of the CPU engine, want null", rec.Peak)
+	}
+	if _, stderr, code := runCLI(t, "bench", "--workload", "small", "-m", "50", "--peak-tflops", "2.5", "--json", js); code != 0 {
+		t.Fatalf("with --peak-tflops: exit %d: %s", code, stderr)
+	}
+	if b, err := os.ReadFile(js); err != nil || !strings.Contains(string(b), `"peak_tflops": 2.5`) {
+		t.Errorf("--peak-tflops 2.5 not recorded: %v\n%s", err, b)
 	}
 	if !strings.Contains(out, "host "+runtime.GOOS+"/"+runtime.GOARCH) {
 		t.Errorf("output lacks the host line:\n%s", out)

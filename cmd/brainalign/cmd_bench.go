@@ -194,12 +194,16 @@ func runBench(c *cli.Context) error {
 	st := statsOf(last.Scores)
 	fmt.Fprintf(out, "scores: mean r %.4f, median %.4f; degenerate targets %d\n", st.Mean, st.Median, last.DegenerateTargets)
 	if p := c.String("json"); p != "" {
+		var peakTFLOPS any // null when unknown: 0 would read as a device of no peak
+		if peak > 0 {
+			peakTFLOPS = peak / 1e12
+		}
 		return jsonFlagError(p, writeJSON(p, map[string]any{
 			"workload": map[string]any{"name": w.Name, "n": w.N, "d": w.D, "m": w.M, "seed": w.Seed},
 			"model":    modelInfoOf(opts, contiguousKFold), "host": host, "engine": last.Engine, "layers": layers, "lookahead": lookahead, "open_seconds": openTime.Seconds(),
 			"wall_seconds": elapsed.Seconds(), "run": runInfoOf(&engine.Result{Engine: last.Engine, Rank: last.Rank, Dropped: last.Dropped,
 				Flops: flops, Timings: total, Scores: last.Scores, Batches: last.Batches}),
-			"tflops_per_second": tflops, "peak_tflops": peak / 1e12, "version": version, "created": nowUTC(),
+			"tflops_per_second": tflops, "peak_tflops": peakTFLOPS, "version": version, "created": nowUTC(),
 		}))
 	}
 	return nil
