@@ -120,7 +120,7 @@ func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.H
 		return nil, err
 	}
 	// Tidy table: one row per series.
-	f := func(v float64) string { return csvFloat(v, 8) }
+	f := func(v float64) string { return csvFloat(v, 10) }
 	csv := "metric,name,half_time_step,half_time_fraction,final_value\n"
 	add := func(metric, name string, h sweep.HalfTime, vals []float64) {
 		csv += fmt.Sprintf("%s,%s,%s,%s,%s\n", csvCell(metric), csvCell(name), f(h.Step), f(h.Fraction), f(vals[len(vals)-1]))

@@ -225,7 +225,7 @@ func writeUniversal(path func(name string) string, doc map[string]any, res *univ
 	if err := writeJSON(path("universal.json"), jsonSafe(doc)); err != nil {
 		return nil, err
 	}
-	g := func(v float64) string { return csvFloat(v, 8) }
+	g := func(v float64) string { return csvFloat(v, 10) }
 	var b strings.Builder
 	b.WriteString("model,dimension,variance,universality,brain_similarity,universal_rank\n")
 	for _, m := range res.Models {
