@@ -23,10 +23,11 @@ func init() {
 			"which compare.json records in any case) and tests the difference with the two-sided Wilcoxon\n" +
 			"signed-rank test (exact for small samples, as scipy.stats.wilcoxon). Metrics: encoding (mean\n" +
 			"best-layer score over targets significant for either model), spatial, temporal (each\n" +
-			"subject's own r). --checkpoint-a/-b compare checkpoints (e.g. the same folders for --a and\n" +
-			"--b). When every subject's difference is zero (a model compared with itself) there is no\n" +
-			"difference: T = 0, p = 1. Writes compare.json, into a results folder that a failed run does\n" +
-			"not create.",
+			"subject's own r; spatial over the targets significant in that subject's own folds, so a\n" +
+			"model or checkpoint with none is refused: --no-mask uses them all). --checkpoint-a/-b\n" +
+			"compare checkpoints (e.g. the same folders for --a and --b). When every subject's difference\n" +
+			"is zero (a model compared with itself) there is no difference: T = 0, p = 1. Writes\n" +
+			"compare.json, into a results folder that a failed run does not create.",
 		Flags: append(append(append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "a", Required: true, Usage: "sweep `DIR` of model A, one per subject (repeat)"},
 			&cli.StringSliceFlag{Name: "b", Required: true, Usage: "sweep `DIR` of model B, one per subject (repeat)"},
