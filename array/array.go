@@ -390,6 +390,19 @@ func openData(path string) (*mapping, error) {
 	return m, nil
 }
 
+// IsVector reports whether all axes of shape but at most one have size 1 (a 0-d shape too): a
+// vector however stored, n, n x 1 or 1 x n (MATLAB's vectors are 2-d), its elements in the same
+// order in C and Fortran order.
+func IsVector(shape []int) bool {
+	long := 0
+	for _, d := range shape {
+		if d != 1 {
+			long++
+		}
+	}
+	return long <= 1
+}
+
 // ShapeString formats a shape for messages: "1000 x 200", "1000", or "scalar" for 0-d.
 func ShapeString(shape []int) string {
 	if len(shape) == 0 {

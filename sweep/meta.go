@@ -207,7 +207,7 @@ func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error)
 		} else if m.Times, shape, err = readFloatsShape(times); err != nil {
 			return m, err
 		}
-		if !isVector(shape) || len(shape) == 0 { // n, n x 1 or 1 x n: MATLAB's vectors are 2-d
+		if !array.IsVector(shape) || len(shape) == 0 { // n, n x 1 or 1 x n: MATLAB's vectors are 2-d
 			return m, fmt.Errorf("%s: times must be a vector (n, n x 1 or 1 x n), got shape %v", times, shape)
 		}
 		if err := checkFiniteFile(times, m.Times); err != nil {
@@ -927,17 +927,17 @@ func readIntsShape(path string) ([]int, []int, error) {
 	if len(arrs) == 1 && arrs[0].Geometry != nil && arrs[0].Geometry.OfMaps() && arrs[0].Shape[0] > 1 {
 		return nil, nil, fmt.Errorf("%s: a %s file of %d maps: want one map of labels", path, strings.ToUpper(arrs[0].Geometry.Format), arrs[0].Shape[0])
 	}
-	if len(arrs) != 1 || len(arrs[0].Shape) != 1 && !isVector(arrs[0].Shape) && (arrs[0].Geometry == nil || len(arrs[0].Shape) != 3) && !arrs[0].OneFrame() {
+	if len(arrs) != 1 || len(arrs[0].Shape) != 1 && !array.IsVector(arrs[0].Shape) && (arrs[0].Geometry == nil || len(arrs[0].Shape) != 3) && !arrs[0].OneFrame() {
 		return nil, nil, fmt.Errorf("%s: want one 1-d array of integer labels (or a NIfTI/MGH label volume)", path)
 	}
 	a := arrs[0]
 	var shape []int // a volume's axes; nil for a vector
 	switch {
 	case a.OneFrame(): // a label volume stored as one frame of a 4-d NIfTI file
-		if !isVector(a.Geometry.Spatial) {
+		if !array.IsVector(a.Geometry.Spatial) {
 			shape = slices.Clone(a.Geometry.Spatial)
 		}
-	case !isVector(a.Shape):
+	case !array.IsVector(a.Shape):
 		shape = slices.Clone(a.Shape)
 	}
 	out := make([]int, a.Size())
@@ -966,17 +966,6 @@ func readIntsShape(path string) ([]int, []int, error) {
 		}
 	}
 	return out, shape, nil
-}
-
-// isVector reports whether all axes but at most one have size 1.
-func isVector(shape []int) bool {
-	big := 0
-	for _, d := range shape {
-		if d != 1 {
-			big++
-		}
-	}
-	return big <= 1
 }
 
 // checkROINamesCover refuses a names file that leaves a label some target carries without a

@@ -361,7 +361,7 @@ func readLabels(path string, n int, what string) ([]int, error) {
 		return nil, fmt.Errorf("%s: holds %d arrays, want one array of %s labels", path, len(arrs), what)
 	}
 	a := arrs[0]
-	if !oneAxis(a.Shape) { // n x 1 and 1 x n (MATLAB's vectors) hold the labels in the same order
+	if len(a.Shape) == 0 || !array.IsVector(a.Shape) { // n x 1 and 1 x n (MATLAB's vectors) hold the labels in the same order
 		return nil, fmt.Errorf("%s: shape %s: want one %s label per row, a 1-d array", path, array.ShapeString(a.Shape), what)
 	}
 	labels := a.Ints()
@@ -383,17 +383,6 @@ func readLabels(path string, n int, what string) ([]int, error) {
 		return nil, fmt.Errorf("%s: %s %v", path, what, err)
 	}
 	return g, nil
-}
-
-// oneAxis reports whether all axes but at most one have size 1: a vector, however stored.
-func oneAxis(shape []int) bool {
-	long := 0
-	for _, d := range shape {
-		if d != 1 {
-			long++
-		}
-	}
-	return len(shape) > 0 && long <= 1
 }
 
 // floatInts returns the integer labels of an array read as floats (floats with whole values;
