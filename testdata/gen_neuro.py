@@ -20,7 +20,9 @@ on L/R.midthickness.surf.gii as "coords"), and files of as many grayordinates th
 (hcp_rl.dlabel.nii, hcp_vertex, hcp_voxel, hcp_affine; parcels_other.pscalar.nii); MGH files
 with scan parameters after the data ("mgh_footer") and FreeSurfer tags after them, and one of
 goodRASFlag -1; NIfTI-1 files of vox_offset 0 ("unset_offset": what they held before); parcels
-of vertices and voxels (voxel_parcels.pscalar.nii). "bad" lists files that must be refused and
+of vertices and voxels (voxel_parcels.pscalar.nii); grayordinates in no sorted order
+(unsorted.dtseries.nii: "grayordinates" records NiBabel's reading of each, "coords" their
+positions, on unsorted_L/R.surf.gii for the vertices). "bad" lists files that must be refused and
 why.
 """
 
@@ -402,6 +404,52 @@ with open(os.path.join(OUT, "vox_offset0_trailing.nii"), "wb") as f:
 vp = cifti2.ParcelsAxis.from_brain_models([("cortex", mixed[:2]), ("both", mixed[2:])])
 record("voxel_parcels.pscalar.nii", cifti2.Cifti2Image(np.array([[0.5, -1.5], [2.0, 3.0]]), header=(cifti2.ScalarAxis(["m1", "m2"]), vp)))
 assert len(nib.load(os.path.join(OUT, "voxel_parcels.pscalar.nii")).header.get_axis(1).voxels[1]) > 0
+
+# grayordinates as a file may list them, harder than HCP's (where NiBabel's from_mask gives
+# sorted vertices and voxels in C order): the left cortex's vertices unsorted, the left thalamus
+# between the two cortices with its voxels in no index order, on an oblique volume (rotated, of
+# three voxel sizes), the right cortex's vertices unsorted on a surface of another size. Its own
+# generator, so the fixtures above stay as they are. "grayordinates" records NiBabel's reading,
+# in the file's order: each one's structure, vertex (-1 for a voxel) and voxel ijk (-1s for a
+# vertex); "coords" each one's position, a vertex's on unsorted_L/R.surf.gii, a voxel's
+# [i, j, k, 1] @ affine.T
+rng4 = np.random.default_rng(20261208)
+rot_z, rot_x = np.deg2rad(30.0), np.deg2rad(-20.0)
+rotation = (np.array([[np.cos(rot_z), -np.sin(rot_z), 0], [np.sin(rot_z), np.cos(rot_z), 0], [0, 0, 1]])
+            @ np.array([[1, 0, 0], [0, np.cos(rot_x), -np.sin(rot_x)], [0, np.sin(rot_x), np.cos(rot_x)]]))
+oblique = np.eye(4)
+oblique[:3, :3] = rotation @ np.diag([1.5, 2.0, 2.5])
+oblique[:3, 3] = [-31.5, 12.25, -4.75]
+assert np.count_nonzero(oblique[:3, :3]) > 6  # off-diagonal terms
+unsorted_l = cifti2.BrainModelAxis.from_surface(np.array([6, 1, 4, 0, 7]), 8, name="CortexLeft")
+voxels = np.array([[2, 1, 0], [0, 0, 1], [1, 1, 2], [0, 1, 0]])
+assert not np.array_equal(np.lexsort(voxels.T[::-1]), np.arange(len(voxels)))  # not C order
+unsorted_thal = cifti2.BrainModelAxis("CIFTI_STRUCTURE_THALAMUS_LEFT", voxel=voxels, affine=oblique, volume_shape=(3, 2, 3))
+unsorted_r = cifti2.BrainModelAxis.from_surface(np.array([3, 5, 0, 2]), 6, name="CortexRight")
+unsorted = unsorted_l + unsorted_thal + unsorted_r
+record("unsorted.dtseries.nii", cifti2.Cifti2Image(rng4.normal(size=(3, len(unsorted))).astype(np.float32), header=(series[:3], unsorted)))
+surf = {}
+for side, struct, n in (("L", "CortexLeft", 8), ("R", "CortexRight", 6)):
+    surf[side] = (rng4.normal(size=(n, 3)) * 40).astype(np.float32)
+    record_gifti("unsorted_" + side + ".surf.gii", nib.gifti.GiftiImage(
+        meta=nib.gifti.GiftiMetaData({"AnatomicalStructurePrimary": struct, "AnatomicalStructureSecondary": "MidThickness"}),
+        darrays=[darray(surf[side], "NIFTI_INTENT_POINTSET"), darray(np.array([[0, 1, 2], [2, 3, 4]], dtype=np.int32), "NIFTI_INTENT_TRIANGLE")]))
+back = nib.load(os.path.join(OUT, "unsorted.dtseries.nii")).header.get_axis(1)
+assert [n for n, _, _ in back.iter_structures()] == ["CIFTI_STRUCTURE_CORTEX_LEFT", "CIFTI_STRUCTURE_THALAMUS_LEFT", "CIFTI_STRUCTURE_CORTEX_RIGHT"]
+assert np.allclose(back.affine, oblique)
+coords = []
+for name, vertex, voxel in zip(back.name, back.vertex, back.voxel):
+    if name == "CIFTI_STRUCTURE_CORTEX_LEFT":
+        coords.append(surf["L"][vertex].astype(np.float64))
+    elif name == "CIFTI_STRUCTURE_CORTEX_RIGHT":
+        coords.append(surf["R"][vertex].astype(np.float64))
+    else:
+        coords.append((np.append(voxel, 1) @ back.affine.T)[:3])
+assert np.allclose(coords[5:9], nib.affines.apply_affine(oblique, voxels))
+expected["unsorted.dtseries.nii"]["grayordinates"] = [
+    {"structure": str(name), "vertex": int(vertex), "voxel": [int(i) for i in voxel]}
+    for name, vertex, voxel in zip(back.name, back.vertex, back.voxel)]
+expected["unsorted.dtseries.nii"]["coords"] = [float(v) for v in np.ravel(coords)]
 
 bad = {
     "vox_offset0_trailing.nii": "vox_offset 0",
