@@ -303,6 +303,85 @@ func TestCiftiCoordinates(t *testing.T) {
 	}
 }
 
+// Grayordinates as a file may list them (testdata/gen_neuro.py's unsorted.dtseries.nii: the left
+// cortex's vertices unsorted, left thalamus voxels in no index order on an oblique volume between
+// the two cortices) are read in the file's order, each with NiBabel's structure, vertex or voxel,
+// and placed where NiBabel places them; written back, the grayordinates map is NiBabel's.
+func TestCiftiUnsortedGrayordinates(t *testing.T) {
+	exp := loadNeuroExpected(t)
+	dir := filepath.Join("..", "testdata", "neuro")
+	want := exp.Files["unsorted.dtseries.nii"]
+	arrs, err := Read(filepath.Join(dir, "unsorted.dtseries.nii"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseAll(arrs)
+	g := arrs[0].Geometry
+	if len(want.Grayordinates) != 13 || g == nil || g.Targets() != len(want.Grayordinates) || arrs[0].Shape[1] != g.Targets() {
+		t.Fatalf("geometry %+v of shape %v, want %d grayordinates", g, arrs[0].Shape, len(want.Grayordinates))
+	}
+	structures, grays := g.CiftiStructures(), g.grays.grayordinates()
+	for i, w := range want.Grayordinates {
+		s := strings.TrimPrefix(w.Structure, "CIFTI_STRUCTURE_")
+		ijk := w.Voxel
+		if w.Vertex >= 0 {
+			ijk = [3]int{}
+		}
+		if got := grays[i]; structures[i] != s || got != (grayordinate{s, w.Vertex, ijk}) {
+			t.Errorf("grayordinate %d: %s %+v, NiBabel's %s vertex %d voxel %v", i, structures[i], got, s, w.Vertex, w.Voxel)
+		}
+	}
+	if s := g.CiftiSurfaces(); fmt.Sprint(s) != "[{CORTEX_LEFT 8} {CORTEX_RIGHT 6}]" {
+		t.Errorf("surfaces %v", s)
+	}
+	var surfaces [][]float64
+	for _, side := range []string{"L", "R"} {
+		s, err := Read(filepath.Join(dir, "unsorted_"+side+".surf.gii"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var xyz []float64
+		for _, v := range s[0].F32 {
+			xyz = append(xyz, float64(v))
+		}
+		surfaces = append(surfaces, xyz)
+		CloseAll(s)
+	}
+	got, err := g.CiftiCoordinates(surfaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Coords) != 3*g.Targets() || len(got) != len(want.Coords) {
+		t.Fatalf("%d coordinates, want %d", len(got), len(want.Coords))
+	}
+	for i := range want.Coords {
+		if math.Abs(got[i]-want.Coords[i]) > 1e-9 {
+			t.Errorf("grayordinate %d axis %d: %v, NiBabel's %v", i/3, i%3, got[i], want.Coords[i])
+		}
+	}
+	out := filepath.Join(t.TempDir(), "scores.dscalar.nii")
+	if err := WriteVolume(out, g, make([]float64, g.Targets())); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadGeometry(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	om, err := parseCifti(back.xml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, _ := parseCifti(g.xml)
+	o, _ := ciftiMapOf(om, 1)
+	r, _ := ciftiMapOf(tm, 1)
+	if string(back.xml[o.start:o.end]) != string(g.xml[r.start:r.end]) {
+		t.Errorf("grayordinates map written\n%s\nNiBabel's\n%s", back.xml[o.start:o.end], g.xml[r.start:r.end])
+	}
+	if err := SameGrid(back, g); err != nil {
+		t.Errorf("written back: %v", err)
+	}
+}
+
 // Parcels are columns in order; each one's vertices per structure and its voxels are sets, and
 // the surfaces a map: Workbench lists them left first, NiBabel in order of first appearance
 // (HCP-MMP starts with R_ parcels), for the same grayordinates.

@@ -23,6 +23,13 @@ type neuroExpected struct {
 		Coords []float64 `json:"coords"` // CIFTI: the grayordinates' positions on the midthickness
 		Dim    []int     `json:"dim"`    // FreeSurfer's NIfTI-1 surfaces: the header's dim and glmin
 		Glmin  int       `json:"glmin"`
+		// CIFTI: NiBabel's grayordinates in the file's order (a vertex's voxel and a voxel's
+		// vertex are -1)
+		Grayordinates []struct {
+			Structure string `json:"structure"`
+			Vertex    int    `json:"vertex"`
+			Voxel     [3]int `json:"voxel"`
+		} `json:"grayordinates"`
 		// MGH: the scan parameters after the data as NiBabel reads them (TR, flip angle, TE, TI,
 		// FoV), and the FreeSurfer tags planted after them that a map keeps, in hex
 		MGHFooter   []float64 `json:"mgh_footer"`
