@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -267,4 +269,76 @@ func mulFloats(x []float64, f float64) []float64 {
 		out[i] = f * v
 	}
 	return out
+}
+
+// Grayordinates as a file may list them (testdata/gen_neuro.py's unsorted.dtseries.nii: the left
+// cortex's vertices unsorted, left thalamus voxels in no index order on an oblique volume between
+// the two cortices): sweep with its surfaces as --coords writes NiBabel's position of each
+// grayordinate to meta/coords.npy, and encode's scores.dscalar.nii keeps NiBabel's grayordinates
+// map as it is.
+func TestCiftiUnsortedGrayordinates(t *testing.T) {
+	b, err := os.ReadFile(neuroFile("expected.json"))
+	must(t, err)
+	var exp struct {
+		Files map[string]struct {
+			Coords []float64 `json:"coords"`
+		} `json:"files"`
+	}
+	must(t, json.Unmarshal(b, &exp))
+	want := exp.Files["unsorted.dtseries.nii"].Coords
+	dir := t.TempDir()
+	study := filepath.Join(dir, "study")
+	mustRun(t, "synth", "--out", study, "--subjects", "1")
+	g, err := array.ReadGeometry(neuroFile("unsorted.dtseries.nii"))
+	must(t, err)
+	grays := g.Targets()
+	if len(want) != 3*grays || grays != 13 {
+		t.Fatalf("%d recorded coordinates for %d grayordinates", len(want), grays)
+	}
+	y := readNPY(t, filepath.Join(study, "fmri", "sub-01", "brain.npy"))
+	n, m := y.Shape[0], y.Shape[1]
+	vals := make([]float64, n*grays) // the first targets as the grayordinates
+	for i := range n {
+		for j := range grays {
+			vals[i*grays+j] = float64(y.F32[i*m+j])
+		}
+	}
+	brain := filepath.Join(dir, "brain.dscalar.nii")
+	must(t, array.WriteFrames(brain, g, n, vals))
+
+	sw := filepath.Join(dir, "sweep")
+	mustRun(t, "sweep", "--features", filepath.Join(study, "model"), "--model", "synth", "--brain", brain,
+		"--coords", neuroFile("unsorted_L.surf.gii"), "--coords", neuroFile("unsorted_R.surf.gii"), "--out", sw)
+	coords := readNPY(t, filepath.Join(sw, "meta", "coords.npy"))
+	if fmt.Sprint(coords.Shape) != fmt.Sprint([]int{grays, 3}) {
+		t.Fatalf("meta/coords.npy shape %v", coords.Shape)
+	}
+	for i, w := range want {
+		if math.Abs(coords.F64[i]-w) > 1e-9 {
+			t.Errorf("grayordinate %d axis %d: %v, NiBabel's %v", i/3, i%3, coords.F64[i], w)
+		}
+	}
+
+	enc := filepath.Join(dir, "enc")
+	mustRun(t, "encode", "--features", filepath.Join(study, "model", "ckpt-000100000", "layer03.npy"), "--brain", brain, "--precision", "float64", "--out", enc)
+	sameVolume(t, filepath.Join(enc, "scores.dscalar.nii"), filepath.Join(enc, "scores.npy"), []int{1, grays})
+	brainModels := regexp.MustCompile(`(?s)<MatrixIndicesMap[^>]*CIFTI_INDEX_TYPE_BRAIN_MODELS.*?</MatrixIndicesMap>`)
+	mapOf := func(path string) string {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		must(t, err)
+		m := brainModels.Find(b)
+		if m == nil {
+			t.Fatalf("%s: no brain models map", path)
+		}
+		return string(m)
+	}
+	if ours, nibabel := mapOf(filepath.Join(enc, "scores.dscalar.nii")), mapOf(neuroFile("unsorted.dtseries.nii")); ours != nibabel {
+		t.Errorf("scores.dscalar.nii's brain models\n%s\nNiBabel's\n%s", ours, nibabel)
+	}
+	scores, err := array.ReadGeometry(filepath.Join(enc, "scores.dscalar.nii"))
+	must(t, err)
+	if err := array.SameGrid(scores, g); err != nil {
+		t.Errorf("scores.dscalar.nii: %v", err)
+	}
 }
