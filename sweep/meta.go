@@ -127,7 +127,8 @@ const (
 )
 
 // ReadMeta reads metadata files; an empty path leaves its field unset. roiNames is text: one
-// name per line (line k names label k, from 0), or "LABEL NAME" per line (space, tab or comma).
+// name per line (line k names label k, from 0), or "LABEL NAME" per line (space, tab or comma),
+// or a FreeSurfer color table's "LABEL NAME R G B A" lines (the colours dropped).
 func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {
 	var cs, rois []string
 	if coords != "" {
@@ -1034,6 +1035,14 @@ func readROINames(path string) (map[int]string, error) {
 			break
 		}
 	}
+	// A FreeSurfer color table (FreeSurferColorLUT.txt, an atlas's .ctab): "LABEL NAME R G B A"
+	// on every line; the colours are no part of the names.
+	colors := paired
+	for _, l := range lines {
+		if colors = colors && colorTableRow(l); !colors {
+			break
+		}
+	}
 	for i, l := range lines {
 		if !paired {
 			names[i] = l
@@ -1041,10 +1050,30 @@ func readROINames(path string) (map[int]string, error) {
 		}
 		k := strings.IndexAny(l, " \t,")
 		lab, _ := strconv.Atoi(l[:k])
-		if prev, dup := names[lab]; dup {
-			return nil, fmt.Errorf("%s: label %d named twice (%q and %q)", path, lab, prev, l[k+1:])
+		name := strings.TrimSpace(l[k+1:])
+		if colors {
+			f := strings.Fields(name)
+			name = strings.Join(f[:len(f)-4], " ")
 		}
-		names[lab] = strings.TrimSpace(l[k+1:])
+		if prev, dup := names[lab]; dup {
+			return nil, fmt.Errorf("%s: label %d named twice (%q and %q)", path, lab, prev, name)
+		}
+		names[lab] = name
 	}
 	return names, nil
+}
+
+// colorTableRow reports whether l is a row of a FreeSurfer color table: a label, a name, and
+// four colour components (red, green, blue, alpha or transparency) from 0 to 255.
+func colorTableRow(l string) bool {
+	f := strings.Fields(l)
+	if len(f) < 6 {
+		return false
+	}
+	for _, c := range f[len(f)-4:] {
+		if v, err := strconv.Atoi(c); err != nil || v < 0 || v > 255 {
+			return false
+		}
+	}
+	return true
 }
