@@ -112,6 +112,8 @@ func Open(path string) (*File, error) {
 		return openFile(path, openSafetensors)
 	case ".mat":
 		return openFile(path, openMAT)
+	case ".annot":
+		return openFile(path, openAnnot)
 	}
 	if serr != nil {
 		return nil, pathError(path, serr)
@@ -122,7 +124,7 @@ func Open(path string) (*File, error) {
 	if hint := conversionHint(filepath.Ext(path)); hint != "" {
 		return nil, fmt.Errorf("%s: %s", path, hint)
 	}
-	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz, .safetensors, HDF5: .h5, .hdf5, MATLAB v7.3 .mat, NIfTI/MGH/GIFTI: .nii, .nii.gz, .mgh, .mgz, .gii, MNE epochs: -epo.fif, or a FreeSurfer surface such as lh.white)", path, filepath.Ext(path))
+	return nil, fmt.Errorf("%s: unknown array file type %q (want .npy, .npz, .safetensors, HDF5: .h5, .hdf5, MATLAB v7.3 .mat, NIfTI/MGH/GIFTI: .nii, .nii.gz, .mgh, .mgz, .gii, MNE epochs: -epo.fif, a FreeSurfer surface such as lh.white, or annotation: .annot)", path, filepath.Ext(path))
 }
 
 // notRegular is the error for a path that is not a regular file.
