@@ -1,6 +1,7 @@
 package sweep_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/csv"
@@ -718,5 +719,72 @@ func TestRankMarksTheModelLackingASubject(t *testing.T) {
 		model("more", 0.1, "sub-01", "sub-02", "sub-03")})
 	if r[0].Model != "more" || r[0].SameData || r[0].Missing != nil || !slices.Equal(r[0].Extra, []string{"sub-03"}) {
 		t.Errorf("a subject more than most: %+v", r[0])
+	}
+}
+
+// ROI labels can come as FreeSurfer annotations (gen_annot.py's, read by NiBabel): each vertex
+// its colour table entry, named by the table; lh.annot then rh.annot joined, FreeSurfer's
+// "unknown" an ROI as any other entry; old.annot's "???" entry is no ROI (-1), as a GIFTI or
+// CIFTI label table's. --roi-names replaces the table's names.
+func TestROIFromAnnot(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "annot")
+	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]struct {
+		Labels []int             `json:"labels"`
+		Names  map[string]string `json:"names"`
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	lh, rh := filepath.Join(dir, "lh.annot"), filepath.Join(dir, "rh.annot")
+	m, err := sweep.ReadMetaJoined(nil, []string{lh, rh}, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if joined := append(slices.Clone(want["lh.annot"].Labels), want["rh.annot"].Labels...); !slices.Equal(m.ROI, joined) {
+		t.Errorf("labels %v, want NiBabel's %v", m.ROI, joined)
+	}
+	if fmt.Sprint(m.ROINames) != "map[0:unknown 1:V1 2:V2 3:MT]" || m.Files.ROI != lh+" + "+rh {
+		t.Errorf("names %v (from %s)", m.ROINames, m.Files.ROI)
+	}
+	if err := m.Check("brain", []int{80}); err != nil {
+		t.Error(err)
+	}
+	if err := m.Check("brain", []int{40}); err == nil {
+		t.Error("80 labels checked against 40 targets")
+	}
+	old := filepath.Join(dir, "old.annot")
+	m, err = sweep.ReadMeta("", old, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unlabelled []int // NiBabel's labels, the "???" entry's (0) none
+	for _, l := range want["old.annot"].Labels {
+		unlabelled = append(unlabelled, map[bool]int{true: -1, false: l}[l == 0])
+	}
+	if !slices.Equal(m.ROI, unlabelled) || fmt.Sprint(m.ROINames) != "map[1:LO 2:FFA]" {
+		t.Errorf("old.annot: labels %v names %v, want %v", m.ROI, m.ROINames, unlabelled)
+	}
+	names := filepath.Join(t.TempDir(), "names.txt")
+	if err := os.WriteFile(names, []byte("medial\nlateral\nfusiform\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sweep.ReadMeta("", old, names, ""); err != nil || !slices.Equal(m.ROI, want["old.annot"].Labels) || m.ROINames[0] != "medial" {
+		t.Errorf("--roi-names given: labels %v names %v, %v", m.ROI, m.ROINames, err)
+	}
+	// two entries of one name, both carried: refused as a label table's
+	raw, err := os.ReadFile(lh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := filepath.Join(t.TempDir(), "lh.annot")
+	if err := os.WriteFile(dup, bytes.Replace(raw, []byte("V2\x00"), []byte("V1\x00"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sweep.ReadMeta("", dup, "", ""); err == nil || !strings.Contains(err.Error(), `labels 1 and 2 are both named "V1"`) {
+		t.Errorf("two ROIs of one name: %v", err)
 	}
 }

@@ -164,15 +164,27 @@ func ReadMetaJoined(coords, rois []string, roiNames, times string) (Meta, error)
 		m.coordFiles, m.coordRows = append(m.coordFiles, path), append(m.coordRows, shape[0])
 	}
 	for _, path := range rois {
-		labels, shape, err := readIntsShape(path)
-		if err != nil {
+		var labels, shape []int
+		var table map[int]string // a FreeSurfer annotation's colour table
+		if array.IsAnnot(path) {
+			a, err := array.ReadAnnot(path)
+			if err != nil {
+				return m, err
+			}
+			labels, table = a.Labels, a.Names
+		} else if labels, shape, err = readIntsShape(path); err != nil {
 			return m, err
 		}
 		if len(rois) == 1 && len(shape) > 1 {
 			m.roiShape = shape
 		}
-		if lower := strings.ToLower(path); roiNames == "" && (strings.HasSuffix(lower, ".dlabel.nii") || strings.HasSuffix(lower, ".label.gii")) {
-			names, err := ciftiLabelNames(path, labels)
+		if lower := strings.ToLower(path); roiNames == "" && (table != nil || strings.HasSuffix(lower, ".dlabel.nii") || strings.HasSuffix(lower, ".label.gii")) {
+			var names map[int]string
+			if table != nil {
+				names, err = labelTableNames(path, table, labels)
+			} else {
+				names, err = ciftiLabelNames(path, labels)
+			}
 			if err != nil {
 				return m, err
 			}
@@ -868,8 +880,7 @@ func checkFiniteFile(path string, v []float64) error {
 }
 
 // ciftiLabelNames names the ROI labels of a CIFTI-2 or GIFTI label file (an atlas such as HCP's
-// .dlabel.nii, or a hemisphere's .label.gii) from its label table. Workbench's unlabelled key, named "???" (the medial wall),
-// is no ROI: its targets' labels become -1, as do those of key 0 when the table lacks it.
+// .dlabel.nii, or a hemisphere's .label.gii) from its label table, as labelTableNames does.
 func ciftiLabelNames(path string, labels []int) (map[int]string, error) {
 	g, err := array.ReadGeometry(path)
 	if err != nil {
@@ -879,6 +890,15 @@ func ciftiLabelNames(path string, labels []int) (map[int]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
+	return labelTableNames(path, table, labels)
+}
+
+// labelTableNames names the ROI labels of a label file from its table (a CIFTI-2 or GIFTI label
+// table, a FreeSurfer annotation's colour table). Workbench's unlabelled key, named "???" (the
+// medial wall), is no ROI: its targets' labels become -1, as do those of key 0 when the table
+// lacks it. Other names are ROIs, FreeSurfer's "unknown" too (nibabel's read_annot labels its
+// vertices as any other entry's; a FreeSurfer atlas's unlabelled vertices carry value 0, -1).
+func labelTableNames(path string, table map[int]string, labels []int) (map[int]string, error) {
 	names := map[int]string{}
 	for k, name := range table {
 		if name != "???" {
@@ -891,6 +911,7 @@ func ciftiLabelNames(path string, labels []int) (map[int]string, error) {
 		switch {
 		case ok && name == "???", !ok && l == 0: // unlabelled (key 0 by Workbench's convention)
 			labels[i] = -1
+		case !ok && l < 0: // no ROI already (an annotation's vertices of no entry)
 		case !ok:
 			missing[l] = true
 		}

@@ -21,9 +21,11 @@ expected.json   per file: "labels", each vertex's colour table index (-1 for non
                 -1, as FreeSurfer's CTABfindAnnotation gives; read_annot takes the values in the
                 file's order, and the labels recorded are placed at the vertices the file names
                 (FreeSurfer's MRISreadAnnotation), which for old.annot's shuffled pairs differ.
-                "brain" is a 6 x 80 float64 array (rows x vertices: lh's 40, then rh's) written to
-                brain.npy, and "roi_means" each ROI's mean over the joined vertices per row, by
-                name, computed here from NumPy.
+                "rdms" holds, per ROI name, the Euclidean RDM (condensed: scipy's pdist order) of the
+                6 rows of brain.npy (6 x 80 float64: lh's 40 vertices, then rh's) over the vertices
+                of that ROI in lh.annot and rh.annot joined, computed here with NumPy, for
+                rsa --distance euclidean --save-rdms; features.npy is a 6 x 5 float64 array of
+                activations to go with it.
 """
 import json
 import os
@@ -111,11 +113,13 @@ def main():
 
     brain = rng.standard_normal((6, 80))
     np.save(os.path.join(OUT, "brain.npy"), brain)
+    np.save(os.path.join(OUT, "features.npy"), rng.standard_normal((6, 5)))
     joined = np.array(out["lh.annot"]["labels"] + out["rh.annot"]["labels"])
-    means = {}
+    rdms = {}
     for k, roi in enumerate(names):
-        means[roi] = brain[:, joined == k].mean(axis=1).tolist()
-    out["roi_means"] = means
+        b = brain[:, joined == k]
+        rdms[roi] = [float(np.sqrt(((b[i] - b[j]) ** 2).sum())) for i in range(6) for j in range(i + 1, 6)]
+    out["rdms"] = rdms
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
