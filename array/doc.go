@@ -5,7 +5,9 @@
 // (fif.go: -epo.fif, split parts followed, read as epochs x channels x times in physical units,
 // as MNE's get_data gives them; FIFInfo gives their times and channel names); and HDF5 files
 // (hdf5.go: .h5, .hdf5, MATLAB v7.3 .mat; the datasets h5py writes, read without the HDF5
-// library, each named by its path like an .npz member).
+// library, each named by its path like an .npz member); and FreeSurfer's surfaces (surface.go:
+// lh.white, as vertices x 3 coordinates) and annotations (annot.go: lh.aparc.annot, as each
+// vertex's colour table index, ReadAnnot naming them).
 //
 // Everything is written on the standard library: general-purpose readers decode element by
 // element through reflection and run at a few MB/s to a few hundred MB/s (docs/design.md §7), while

@@ -126,7 +126,9 @@ const (
 	channelsFile = "channels.txt"
 )
 
-// ReadMeta reads metadata files; an empty path leaves its field unset. roiNames is text: one
+// ReadMeta reads metadata files; an empty path leaves its field unset. roi is integer labels
+// (array.Read), or a label file named by its table (.dlabel.nii, .label.gii, a FreeSurfer .annot:
+// labelTableNames) where roiNames is empty. roiNames is text: one
 // name per line (line k names label k, from 0), or "LABEL NAME" per line (space, tab or comma),
 // or a FreeSurfer color table's "LABEL NAME R G B A" lines (the colours dropped).
 func ReadMeta(coords, roi, roiNames, times string) (Meta, error) {

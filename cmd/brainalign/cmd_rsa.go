@@ -59,7 +59,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "features-ids", Usage: "stimulus ids of the feature rows, one per `FILE` line or a .npy of strings or integers: once for all --features, or once per --features, in order"},
 			brainIDsFlag(),
 			brainMaskFlag("the others are left out of every RDM"),
-			&cli.StringSliceFlag{Name: "roi", Usage: "ROI label per target `R.npy` (integers; negative: none), or a NIfTI/MGH/CIFTI label volume of the targets: an RDM per ROI as well as over all targets; repeat for targets joined from several files"},
+			&cli.StringSliceFlag{Name: "roi", Usage: "ROI label per target `R.npy` (integers; negative: none), or a NIfTI/MGH/CIFTI label volume of the targets, a GIFTI .label.gii or FreeSurfer .annot (named by its table): an RDM per ROI as well as over all targets; repeat for targets joined from several files"},
 			&cli.StringFlag{Name: "roi-names", Usage: "ROI names `FILE`: one per line (label = line, from 0), 'LABEL NAME' lines, or a FreeSurfer color table (FreeSurferColorLUT.txt, .ctab: 'LABEL NAME R G B A')"},
 			&cli.StringFlag{Name: "distance", Value: string(rsa.Correlation), Usage: "dissimilarity of two images: correlation (1 - Pearson r) or euclidean"},
 			&cli.StringFlag{Name: "compare", Value: string(rsa.Spearman), Usage: "correlation of two RDMs: spearman (ties averaged) or pearson"},
