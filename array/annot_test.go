@@ -137,3 +137,34 @@ func TestAnnotRefused(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAnnot: any bytes parse as an annotation or are refused, without a panic; what parses has
+// one label per vertex, each -1 or an entry's index, every entry named.
+func FuzzAnnot(f *testing.F) {
+	for _, name := range []string{"lh.annot", "rh.annot", "old.annot"} {
+		b, err := os.ReadFile(annotFixture(name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := parseAnnot(b)
+		if err != nil {
+			return
+		}
+		if len(a.Labels) < 1 || len(a.Labels) > len(b)/8 {
+			t.Fatalf("%d labels from %d bytes", len(a.Labels), len(b))
+		}
+		for v, l := range a.Labels {
+			if _, ok := a.Names[l]; l != -1 && !ok {
+				t.Fatalf("vertex %d: label %d of no entry", v, l)
+			}
+		}
+		for k, n := range a.Names {
+			if n == "" || k < 0 {
+				t.Fatalf("entry %d named %q", k, n)
+			}
+		}
+	})
+}
