@@ -9,7 +9,8 @@
 // page and filled with 0xff; CUDASIM_PINNED (bytes, read at each call so that a test can change
 // it; default no limit, 0 refuses every allocation) caps it, as a host short of memory that can
 // be locked fails the call. Freed page-locked memory stays reserved and inaccessible, so a copy
-// from or to it is refused and a host access faults. Every call that needs
+// from or to it is refused and a host access faults; so does freed device memory, so a kernel
+// still using it faults instead of writing whatever the process maps there next. Every call that needs
 // a context checks that the calling OS thread has one current, as the driver does. Streams run
 // their work at once, in the calling thread, so the simulator cannot find a missing
 // synchronisation; events keep the wall-clock time of their record.
@@ -560,7 +561,10 @@ CUresult cuMemFree(CUdeviceptr p) {
                                                              : "not the start of a live allocation");
         return CUDA_ERROR_INVALID_VALUE;
     }
-    munmap((void*)it->second.base, it->second.mapped);
+    // The pages go back, the addresses stay reserved and inaccessible, as cuMemFreeHost's: a
+    // kernel that still reaches freed device memory faults, where an unmapped range could be
+    // mapped again by the Go runtime (its spans' metadata live in such mappings) and written.
+    mmap((void*)it->second.base, it->second.mapped, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     used -= it->second.charged;
     allocations.erase(it);
     return CUDA_SUCCESS;
