@@ -13,12 +13,12 @@ import (
 	"github.com/brainalign/brainalign/array"
 )
 
-// rsa --roi lh.annot --roi rh.annot over brain data of both hemispheres' vertices: one RDM per
-// entry the vertices carry, named by the annotations' colour table ("unknown" too), each NumPy's
-// Euclidean RDM over the vertices NiBabel labels so (gen_annot.py), the vertices of no entry
-// in none; rsa.csv counts each ROI's targets.
-func TestRSAROIFromAnnot(t *testing.T) {
-	dir := filepath.Join("..", "..", "testdata", "annot")
+// annotExpected reads testdata/annot's expected.json (gen_annot.py): the folder, NiBabel's labels
+// of lh.annot's vertices then rh.annot's (as --roi lh.annot --roi rh.annot joins them), and
+// NumPy's Euclidean RDM of brain.npy over each ROI's vertices.
+func annotExpected(t *testing.T) (dir string, labels []int, rdms map[string][]float64) {
+	t.Helper()
+	dir = filepath.Join("..", "..", "testdata", "annot")
 	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
 	must(t, err)
 	var want struct {
@@ -27,19 +27,28 @@ func TestRSAROIFromAnnot(t *testing.T) {
 		RDMs map[string][]float64   `json:"rdms"`
 	}
 	must(t, json.Unmarshal(b, &want))
+	return dir, append(append([]int(nil), want.LH.Labels...), want.RH.Labels...), want.RDMs
+}
+
+// rsa --roi lh.annot --roi rh.annot over brain data of both hemispheres' vertices: one RDM per
+// entry the vertices carry, named by the annotations' colour table ("unknown" too), each NumPy's
+// Euclidean RDM over the vertices NiBabel labels so (gen_annot.py), the vertices of no entry
+// in none; rsa.csv counts each ROI's targets.
+func TestRSAROIFromAnnot(t *testing.T) {
+	dir, labels, rdms := annotExpected(t)
 	out := filepath.Join(t.TempDir(), "rsa")
 	mustRun(t, "rsa", "--features", "m="+filepath.Join(dir, "features.npy"), "--brain", filepath.Join(dir, "brain.npy"),
 		"--roi", filepath.Join(dir, "lh.annot"), "--roi", filepath.Join(dir, "rh.annot"),
 		"--distance", "euclidean", "--no-cka", "--save-rdms", "--out", out)
 	targets := map[string]int{}
 	for k, name := range []string{"unknown", "V1", "V2", "MT"} {
-		for _, l := range append(append([]int(nil), want.LH.Labels...), want.RH.Labels...) {
+		for _, l := range labels {
 			if l == k {
 				targets[name]++
 			}
 		}
 		rdm := readNPY(t, filepath.Join(out, "rdm_brain_"+name+".npy"))
-		w := want.RDMs[name]
+		w := rdms[name]
 		if len(w) != 15 || len(rdm.F64) != len(w) {
 			t.Fatalf("%s: RDM of %d distances, want NumPy's %d", name, len(rdm.F64), len(w))
 		}
@@ -64,15 +73,7 @@ func TestRSAROIFromAnnot(t *testing.T) {
 // entry the vertices carry, are each the mean of scores.npy over the vertices NiBabel labels so
 // (gen_annot.py), and meta/roi_names.txt names them.
 func TestSweepROIFromAnnot(t *testing.T) {
-	dir := filepath.Join("..", "..", "testdata", "annot")
-	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
-	must(t, err)
-	var want struct {
-		LH struct{ Labels []int } `json:"lh.annot"`
-		RH struct{ Labels []int } `json:"rh.annot"`
-	}
-	must(t, json.Unmarshal(b, &want))
-	labels := append(append([]int(nil), want.LH.Labels...), want.RH.Labels...)
+	dir, labels, _ := annotExpected(t)
 	tmp := t.TempDir()
 	rng := rand.New(rand.NewPCG(3, 4))
 	const n, d, targets = 40, 4, 80
