@@ -30,8 +30,11 @@
 // tiles are computed into a scratch tile (the packed panels are zero-padded)
 // and merged by scalar code. The beta scaling is folded into the kernel's first
 // KC slice. Work is split over runtime.GOMAXPROCS(0) goroutines by blocks of
-// columns (or rows, when C is tall) of C; packing buffers are reused through
-// sync.Pool.
+// columns of C (or rows, when C is tall), or by a grid of row and column
+// blocks where one dimension alone leaves goroutines packing as much as they
+// multiply or cores idle (planGrid); blocks are whole tiles, so the result has
+// the same bits on any number of cores. Packing buffers are reused through
+// sync.Pool; Packing tells callers that plan memory how much a product takes.
 //
 // Kernels (amd64: chosen at run time with golang.org/x/sys/cpu; arm64: always):
 //

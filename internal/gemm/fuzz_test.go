@@ -52,12 +52,23 @@ func TestGemmRandomShapes(t *testing.T) {
 }
 
 // TestGemmCoresIndependent: a product gives the same bits on any number of cores (the engine's
-// promise), split by rows or by columns, float32 and float64, on every path, with one row (the
-// gonum path) and with KC slices.
+// promise), split by rows, by columns or by a grid of both (planGrid: at 7, 8 and 128 cores
+// here), float32 and float64, on every path, with one row (the gonum path) and with KC slices.
 func TestGemmCoresIndependent(t *testing.T) {
-	sizes := [][3]int{{1, 1000, 300}, {300, 301, 150}, {1000, 37, 400}, {97, 2100, 60}}
+	sizes := [][3]int{{1, 1000, 300}, {300, 301, 150}, {1000, 37, 400}, {97, 2100, 60}, {512, 512, 300}}
 	if testing.Short() {
 		sizes = [][3]int{{1, 500, 300}, {150, 151, 300}, {600, 20, 100}, {40, 1100, 50}}
+	}
+	if kn := kern32; kn != nil {
+		grids := 0
+		for _, sz := range sizes {
+			if g := planGrid(sz[0], sz[1], sz[2], kn.mr, kn.nr, kn.nc, false, false, 128); g.rows > 1 && g.cols > 1 {
+				grids++
+			}
+		}
+		if grids == 0 {
+			t.Fatalf("no size takes a grid of row and column ranges at 128 cores with the %s kernels", kn.name)
+		}
 	}
 	rng := rand.New(rand.NewPCG(1, 3))
 	for _, p := range paths(t) {
@@ -70,7 +81,7 @@ func TestGemmCoresIndependent(t *testing.T) {
 					a32, b32, c32 := to32(a), to32(b), to32(c)
 					var first []float64
 					var first32 []float32
-					for _, cores := range []int{1, 2, 3, 8} {
+					for _, cores := range []int{1, 2, 3, 7, 8, 128} {
 						old := runtime.GOMAXPROCS(cores)
 						c64 := slices.Clone(c)
 						Implementation{}.Dgemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c64, ldc)
