@@ -246,15 +246,23 @@ func (r *runner[T]) scaledGZ(sp *split[T], b *batch[T], idx []int) (gz []T, undo
 // data's units when the product P gz (of the centred P: newSplit) is zero: the training mean
 // plus the shift taken off P, pmean diag(g(a)) Z, from gz (scaledGZ: g(a) Z brought to unit
 // size by a factor that undo[a] times pscale takes back), in float64.
+//
+// Each target's sum runs over j in order, as a loop over targets inside j's rows reads gz (r x
+// mb) in order, on all cores by ranges of targets: a column at a time, a stride of a row per
+// element, it was a serial read of all of gz per batch.
 func heldOutBase[T float](sp *split[T], b *batch[T], gz []T, idx []int, undo []float64) []float64 {
 	base := make([]float64, b.mb)
-	for t, a := range idx {
-		s := 0.0
+	parallelFor(b.mb, func(_, lo, hi int) {
+		s := make([]float64, hi-lo)
 		for j, v := range sp.pmean {
-			s += v * float64(gz[j*b.mb+t])
+			for t, g := range gz[j*b.mb+lo : j*b.mb+hi] {
+				s[t] += v * float64(g)
+			}
 		}
-		base[t] = b.mu[t] + s*undo[a]*sp.pscale
-	}
+		for t := lo; t < hi; t++ {
+			base[t] = b.mu[t] + s[t-lo]*undo[idx[t]]*sp.pscale
+		}
+	})
 	return base
 }
 

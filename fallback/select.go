@@ -27,7 +27,11 @@ func (r *runner[T]) criteria(outer *split[T], inner []*split[T], b *batch[T], tr
 // decomposition.complete): they run after the others, with b.yc replaced by R0 (nothing reads
 // b.yc after the selection).
 func (r *runner[T]) loo(sp *split[T], b *batch[T]) []float64 {
-	const looColumns = 64 // targets per chunk: rows are read in segments of at least this many
+	// Targets per unit of work: each core takes one range of units and reads its rows in one
+	// segment, so the unit sets only how evenly they divide (64 left 20,000 targets in 313
+	// units, 2 or 3 to each of 128 cores: 81% busy), and a cache line of float32 (16) keeps the
+	// ranges' edges apart.
+	const looColumns = 16
 	d, mb := sp.dec, b.mb
 	alphas := r.s.opts.Alphas
 	crit := make([]float64, len(alphas)*mb)
@@ -125,30 +129,38 @@ func exactRows[T float](d *decomposition, f, w []float64, yc []T, mb int) [][]fl
 		}
 		mul(ntr, 1, r, d.u, g, 0, h[q*ntr:(q+1)*ntr])
 	}
-	// H_hot Yc in float64, a slab of targets at a time
+	// H_hot Yc in float64, a slab of targets at a time (its float64 copy made on all cores), and
+	// the targets' means (each summed over the rows in order, on all cores)
 	const slab = 128
 	hy := make([]float64, len(hot)*mb)
 	ys := make([]float64, ntr*min(slab, mb))
 	out := make([]float64, len(hot)*min(slab, mb))
-	mean := make([]float64, mb)
 	for c0 := 0; c0 < mb; c0 += slab {
 		cw := min(slab, mb-c0)
-		for i := range ntr {
-			for t, v := range yc[i*mb+c0 : i*mb+c0+cw] {
-				ys[i*cw+t] = float64(v)
-				mean[c0+t] += float64(v)
+		parallelFor(ntr, func(_, i0, i1 int) {
+			for i := i0; i < i1; i++ {
+				for t, v := range yc[i*mb+c0 : i*mb+c0+cw] {
+					ys[i*cw+t] = float64(v)
+				}
 			}
-		}
+		})
 		mul(len(hot), cw, ntr, h, ys[:ntr*cw], 0, out[:len(hot)*cw])
 		for q := range hot {
 			copy(hy[q*mb+c0:q*mb+c0+cw], out[q*cw:(q+1)*cw])
 		}
 	}
-	for t := range mean {
-		mean[t] /= float64(ntr)
-		if !d.intercept {
-			mean[t] = 0
-		}
+	mean := make([]float64, mb)
+	if d.intercept {
+		columnSums(mb, func(lo, hi int, acc []float64) {
+			for i := range ntr {
+				for t, v := range yc[i*mb+lo : i*mb+hi] {
+					acc[t] += float64(v)
+				}
+			}
+			for t, v := range acc {
+				mean[lo+t] = v / float64(ntr)
+			}
+		})
 	}
 	rows := make([][]float64, ntr)
 	for q, i := range hot {
@@ -165,7 +177,9 @@ func exactRows[T float](d *decomposition, f, w []float64, yc []T, mb int) [][]fl
 // |Yc|² - |Z|² + sum_j (1-f_j)² Z_j², over (1 - tr(H)/n)² with tr(H) = [1] + sum_j f_j.
 // Per penalty this costs r x mb, not a product.
 func (r *runner[T]) gcv(sp *split[T], b *batch[T]) []float64 {
-	const gcvColumns = 256 // targets per chunk: the A accumulators of a chunk stay in L1
+	// Targets per chunk: the A accumulators of a chunk stay in L1 at 256; fewer where that
+	// would leave each core under 4 chunks (20,000 targets made 79 chunks for 128 cores).
+	gcvColumns := chunkColumns(b.mb, 256)
 	t0 := time.Now()
 	d, mb := sp.dec, b.mb
 	alphas := r.s.opts.Alphas
@@ -279,9 +293,7 @@ func (r *runner[T]) kfold(inner []*split[T], b *batch[T]) []float64 {
 			y64 := r.buffer64("y64", d.ntr*mb) // stage's, free once Yc is converted
 			r.s.y.GatherCols64(sp.trainRows, b.c0, b.c0+mb, y64)
 			mu = centreCols(y64, d.ntr, mb, !opts.NoIntercept)
-			for k, v := range y64 {
-				yi[k] = T(v)
-			}
+			narrow(yi, y64)
 		}
 		yv := r.buffer64("kfold-yval", d.nte*mb)
 		r.s.y.GatherCols64(sp.valRows, b.c0, b.c0+mb, yv)
