@@ -2,6 +2,8 @@ package fallback
 
 import (
 	"context"
+	"unsafe"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
@@ -44,11 +46,18 @@ func useGonum() func() {
 
 type float interface{ ~float32 | ~float64 }
 
+// onProduct, when set (by tests), is told the shape of each product mul runs.
+var onProduct func(m, n, k int, double bool)
+
 // mul computes C = A·B (+ beta·C) for row-major matrices: A m x k, B k x n, C m x n, all
 // contiguous. Products with a transposed operand are avoided on purpose: gonum's are 3-5x slower.
 func mul[T float](m, n, k int, a, b []T, beta T, c []T) {
 	if m == 0 || n == 0 {
 		return
+	}
+	if onProduct != nil {
+		var zero T
+		onProduct(m, n, k, unsafe.Sizeof(zero) == 8)
 	}
 	if k == 0 {
 		for i := range c[:m*n] {

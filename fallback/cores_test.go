@@ -11,9 +11,10 @@ import (
 	"github.com/brainalign/brainalign/engine"
 )
 
-// TestScoresIndependentOfCores: the CPU engine gives the same bits on 1, 2 and 3 cores (and so
-// on a laptop as on a 64-core node running the same binary), in both precisions and every inner
-// mode, with more rows than features and fewer, in one batch of targets or several. Orders
+// TestScoresIndependentOfCores: the CPU engine gives the same bits on 1, 2, 3, 7 and 128 cores
+// (and so on a laptop as on a 128-core node running the same binary), in both precisions and
+// every inner mode, with more rows than features and fewer, in one batch of targets or several
+// (7 and 128 cores in one). Orders
 // from 256 up take the parallel paths: divide and conquer, symvUpper's parts, every product.
 // Before the leave-one-out sums and symvUpper's parts were fixed, nearly every float64 score
 // differed in its last bits between core counts.
@@ -54,7 +55,13 @@ func TestScoresIndependentOfCores(t *testing.T) {
 					}
 					var first *engine.Result
 					for _, batch := range []int{0, 70} {
-						for _, cores := range []int{1, 2, 3} {
+						cores := []int{1, 2, 3}
+						if batch == 0 {
+							// 7 and 128: the grids of internal/gemm, chunks of a few
+							// targets or rows per core
+							cores = append(cores, 7, 128)
+						}
+						for _, cores := range cores {
 							res := scoreOnCores(t, cores, x, y, func(o *engine.Options) {
 								o.Precision, o.Inner, o.MaxBatch = prec, inner, batch
 							})

@@ -28,6 +28,8 @@ type runner[T float] struct {
 	// preBytes is the memory the decompositions started ahead hold together (an estimate), which
 	// target batches must leave room for; with Predict's output, kept to the end.
 	preBytes int64
+	// decPack: the decompositions started ahead's packing buffers (in preBytes)
+	decPack packUse
 
 	// Working buffers reused across batches and folds, by role: fresh 100 MB allocations per
 	// batch cost page faults and garbage-collector work comparable to the products they feed.
@@ -238,12 +240,18 @@ func (r *runner[T]) prefetch() []*foldSplits[T] {
 			total += int64(opts.Inner.K) * splitBytes(len(fold.Train), len(fold.Train)/opts.Inner.K+1, d, es)
 		}
 	}
-	// Besides what they keep, the decompositions running at once hold their working memory.
+	// Besides what they keep, the decompositions running at once hold their working memory, and
+	// their products' packing buffers.
 	total += int64(workers(len(opts.Folds))) * transient
+	var pack packUse
+	for _, fold := range opts.Folds {
+		pack.addDecomposition(workers(len(opts.Folds)), len(fold.Train), len(fold.Test), d)
+	}
+	total += pack.bytes()
 	if len(opts.Folds) < 2 || workers(len(opts.Folds)) < 2 || total > limit/4 {
 		return nil
 	}
-	r.preBytes = total
+	r.preBytes, r.decPack = total, pack
 	pre := make([]*foldSplits[T], len(opts.Folds))
 	sem := make(chan struct{}, workers(len(opts.Folds)))
 	for f := range pre {
@@ -476,17 +484,40 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 		fixed += 8 * A * m
 	}
 	limit, which := r.memoryLimit()
-	bs := (limit - fixed) / perCol
-	if bs < 1 {
-		return 0, fmt.Errorf("%w: %s %s is below the %s one fold needs (decomposition %s + one target)",
-			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(fixed+perCol), engine.FormatBytes(fixed))
-	}
-	bs = min(bs, m)
+	bs := min((limit-fixed)/perCol, m)
 	if opts.MaxBatch > 0 {
 		bs = min(bs, int64(opts.MaxBatch))
 	}
+	// The products' packing buffers: per goroutine, and wider with the batch (a panel of its
+	// columns each). Sized again with them until the batch fits (they shrink with it).
+	pack := int64(0)
+	for range 64 {
+		if bs < 1 {
+			break
+		}
+		pack = r.packing(outer, inner, int(bs))
+		if fixed+pack+bs*perCol <= limit {
+			break
+		}
+		next := (limit - fixed - pack) / perCol
+		if next < 1 { // the buffers of bs columns alone exceed it: they are fewer for fewer
+			next = bs / 2
+		}
+		bs = min(bs-1, next)
+	}
+	if onBatchPlan != nil {
+		onBatchPlan(pack + r.decPack.bytes())
+	}
+	if bs < 1 {
+		return 0, fmt.Errorf("%w: %s %s is below the %s one fold needs (decomposition %s + one target)",
+			engine.ErrOutOfMemory, which, engine.FormatBytes(limit), engine.FormatBytes(fixed+pack+perCol), engine.FormatBytes(fixed+pack))
+	}
 	return int(bs), nil
 }
+
+// onBatchPlan, when set (by tests), receives the packing buffers each batch size counts, with
+// those of the decompositions started ahead.
+var onBatchPlan func(packing int64)
 
 // stage gathers targets [c0, c1) on the training rows, centres them by their training means
 // (when the model has an intercept) and computes Z = U^T Yc. Centring happens before any
