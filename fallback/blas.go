@@ -117,7 +117,12 @@ func gramProduct(size, k int, a, at, c []float64, beta float64) {
 // of rows of a (the training rows of every fold and every block of wide features, and U per
 // fold: 33 M values at 8,000 rows x 4,096 features, once on one core).
 func transpose[T float](r, c int, a []T) []T {
-	t := make([]T, r*c)
+	return transposeInto(nil, r, c, a)
+}
+
+// transposeInto is transpose into t's memory where it is large enough.
+func transposeInto[T float](t []T, r, c int, a []T) []T {
+	t = reuse(t, r*c)
 	const bs = 32 // blocked for cache reuse on both sides
 	parallelFor((r+bs-1)/bs, func(_, b0, b1 int) {
 		for i0 := b0 * bs; i0 < min(r, b1*bs); i0 += bs {
@@ -131,6 +136,15 @@ func transpose[T float](r, c int, a []T) []T {
 		}
 	})
 	return t
+}
+
+// reuse returns buf resliced to n elements when it holds them (contents undefined), else a new
+// slice.
+func reuse[T any](buf []T, n int) []T {
+	if cap(buf) >= n {
+		return buf[:n]
+	}
+	return make([]T, n)
 }
 
 // convert returns float64 values in precision T: a copy for float32 (on all cores), src itself
