@@ -101,16 +101,18 @@ func gramProduct(size, k int, a, at, c []float64, beta float64) {
 		level3.Dgemm(blas.NoTrans, blas.NoTrans, b, size-i, k, 1, a[i*k:], k, at[i:], size, beta, c[i*size+i:], size)
 		i += b
 	}
-	const ts = 32 // the mirror in tiles, for cache reuse on both sides
-	for i0 := 0; i0 < size; i0 += ts {
-		for j0 := i0; j0 < size; j0 += ts {
-			for i := i0; i < min(i0+ts, size); i++ {
-				for j := max(j0, i+1); j < min(j0+ts, size); j++ {
-					c[j*size+i] = c[i*size+j]
+	const ts = 32 // the mirror in tiles, for cache reuse on both sides, on all cores
+	parallelFor((size+ts-1)/ts, func(_, b0, b1 int) {
+		for i0 := b0 * ts; i0 < min(size, b1*ts); i0 += ts {
+			for j0 := i0; j0 < size; j0 += ts {
+				for i := i0; i < min(i0+ts, size); i++ {
+					for j := max(j0, i+1); j < min(j0+ts, size); j++ {
+						c[j*size+i] = c[i*size+j]
+					}
 				}
 			}
 		}
-	}
+	})
 }
 
 // transpose returns the c x r transpose of the r x c row-major matrix a, on all cores by blocks
