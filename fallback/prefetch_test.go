@@ -12,8 +12,8 @@ import (
 )
 
 // TestPrefetchCountsWorkingMemory: folds are factorised side by side only when what they keep
-// and the working memory of the decompositions running at once (workers of them) fit in a
-// quarter of the memory limit.
+// and the working memory of the decompositions running at once (workers of them, with their
+// products' packing buffers) fit in a quarter of the memory limit.
 func TestPrefetchCountsWorkingMemory(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	const n, d = 400, 300
@@ -27,19 +27,27 @@ func TestPrefetchCountsWorkingMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What the five splits keep: ~11 MB; two decompositions' working memory: ~9 MB.
+	// What the five splits keep: ~11 MB; two decompositions' working memory: ~9 MB, and their
+	// products' packing buffers (two goroutines each).
 	kept := int64(0)
+	var pack packUse
 	for _, f := range folds {
 		kept += splitBytes(len(f.Train), len(f.Test), d, 4)
+		pack.addDecomposition(2, len(f.Train), len(f.Test), d)
 	}
-	transient := 2 * decomposeBytes(len(folds[0].Train), len(folds[0].Test), d)
-	for _, tc := range []struct {
+	transient := 2*decomposeBytes(len(folds[0].Train), len(folds[0].Test), d) + pack.bytes()
+	type limitCase struct {
 		limit int64
 		ahead bool
-	}{
+	}
+	cases := []limitCase{
 		{4 * (kept + transient/2), false}, // the kept splits fit, not with the working memory
 		{4 * (kept + transient + 1<<20), true},
-	} {
+	}
+	if pack.bytes() > 0 { // all fits but the packing buffers
+		cases = append(cases, limitCase{4 * (kept + transient - pack.bytes()/2), false})
+	}
+	for _, tc := range cases {
 		opts := engine.Options{Folds: folds, MemoryLimit: tc.limit, Precision: engine.Float32}
 		r := &runner[float32]{ctx: context.Background(), s: &session{opts: opts}, x: x}
 		pre := r.prefetch()
