@@ -21,7 +21,8 @@ import (
 // path; on any error the temp file is removed and path is untouched.
 //
 // write receives a buffered writer; large writes pass through the buffer straight to the file.
-// An error returned by write is returned unchanged. The file gets the permissions of the file it
+// An error returned by write is returned unchanged, except the temp file's own (a full disk),
+// which names path as Write's other errors do. The file gets the permissions of the file it
 // replaces, or those of any new file, 0666 less the umask (as os.Create gives). The temp file
 // lives in the same directory because rename is only atomic within one file system.
 //
@@ -63,6 +64,12 @@ func Write(path string, write func(w io.Writer) error) error {
 
 	bw := bufio.NewWriterSize(f, 1<<20)
 	if err := write(bw); err != nil {
+		// The temp file's own error (a full disk, met by a write larger than the buffer) names
+		// the file being written, as Flush's below does, not only the temp name.
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == tmp {
+			return fmt.Errorf("atomicfile: %s: %w", path, err)
+		}
 		return err
 	}
 	if err := bw.Flush(); err != nil {
