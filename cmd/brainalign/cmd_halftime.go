@@ -159,7 +159,9 @@ func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.H
 			fmt.Fprintf(notes, "note: no %s: %v\n", name, figures.ErrTooFewPoints)
 			continue
 		}
-		files = keepFigure(notes, files, name, err)
+		if files, err = keepFigure(notes, files, name, err); err != nil {
+			return nil, err
+		}
 	}
 	if len(res.ROI) > 0 {
 		var names []string
@@ -167,7 +169,7 @@ func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.H
 		for _, r := range res.ROI {
 			names, vals = append(names, r.Name), append(vals, 100*r.HalfTime.Fraction)
 		}
-		files = keepFigure(notes, files, "halftime_roi.png", figures.ROIBars(path("halftime_roi.png"), g[0].Model+": half-time of the encoding score per ROI", "half-time (% of training)", names, vals))
+		return keepFigure(notes, files, "halftime_roi.png", figures.ROIBars(path("halftime_roi.png"), g[0].Model+": half-time of the encoding score per ROI", "half-time (% of training)", names, vals))
 	}
 	return files, nil
 }

@@ -167,7 +167,7 @@ func runRank(c *cli.Context) error {
 		if c.Bool("no-figures") {
 			return files, nil
 		}
-		return keepFigure(c.App.ErrWriter, files, "rank.png", rankFigure(path("rank.png"), ranked, o)), nil
+		return keepFigure(c.App.ErrWriter, files, "rank.png", rankFigure(path("rank.png"), ranked, o))
 	}, "rank_roi.csv", "rank.png")
 	if err != nil {
 		return err

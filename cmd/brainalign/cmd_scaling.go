@@ -234,7 +234,7 @@ func writeScaling(path func(name string) string, doc map[string]any, res []scali
 		series = append(series, s)
 	}
 	title := fmt.Sprintf("%s against %s: saturating power-law fit", cols.Y, cols.X)
-	return keepFigure(warn, files, "scaling.png", figures.Scaling(path("scaling.png"), title, cols.X, cols.Y, series)), nil
+	return keepFigure(warn, files, "scaling.png", figures.Scaling(path("scaling.png"), title, cols.X, cols.Y, series))
 }
 
 func printScaling(w io.Writer, path string, cols metrics.ScalingColumns, res []scalingGroup) {

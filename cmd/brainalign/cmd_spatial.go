@@ -125,11 +125,11 @@ func writeSpatial(path func(name string) string, g []*sweep.Sweep, res *sweep.Sp
 		}
 	}
 	title := fmt.Sprintf("%s, checkpoint %s: best layer vs distance from V1 (%d subject(s))", g[0].Model, res.Checkpoint, len(g))
-	files = keepFigure(warn, files, "spatial.png", figures.DepthDistance(path("spatial.png"), title, dist, depth, g[0].L, res.Target.R, res.Target.P, rois))
-	if res.ROI != nil {
-		files = keepFigure(warn, files, "spatial_roi.png", figures.ROIBars(path("spatial_roi.png"), g[0].Model+": mean best-layer depth per ROI", "best layer (relative depth)", res.ROI.Names, res.ROI.MeanDepth))
+	files, err = keepFigure(warn, files, "spatial.png", figures.DepthDistance(path("spatial.png"), title, dist, depth, g[0].L, res.Target.R, res.Target.P, rois))
+	if err != nil || res.ROI == nil {
+		return files, err
 	}
-	return files, nil
+	return keepFigure(warn, files, "spatial_roi.png", figures.ROIBars(path("spatial_roi.png"), g[0].Model+": mean best-layer depth per ROI", "best layer (relative depth)", res.ROI.Names, res.ROI.MeanDepth))
 }
 
 func printSpatial(w io.Writer, g []*sweep.Sweep, res *sweep.SpatialResult) {

@@ -84,7 +84,7 @@ func writeTemporal(path func(name string) string, g []*sweep.Sweep, res *sweep.T
 		return files, nil
 	}
 	title := fmt.Sprintf("%s, checkpoint %s: MEG score by layer and time (r = %.2f)", g[0].Model, res.Checkpoint, res.Score.R)
-	return keepFigure(warn, files, "temporal.png", figures.LayerTime(path("temporal.png"), title, res.Curves, g[0].Layers, res.Times, res.TMax)), nil
+	return keepFigure(warn, files, "temporal.png", figures.LayerTime(path("temporal.png"), title, res.Curves, g[0].Layers, res.Times, res.TMax))
 }
 
 // warnTimes warns about MEG times that look like another unit than seconds, and says why no

@@ -252,7 +252,7 @@ func writeUniversal(path func(name string) string, doc map[string]any, res *univ
 		groups = append(groups, sg)
 	}
 	title := fmt.Sprintf("universal dimensions: pooled r = %.2f over %d dimensions", res.Pooled.R, res.Pooled.N)
-	return keepFigure(warn, files, "universal.png", figures.Scatter(path("universal.png"), title, "universality (predicted from other models, r)", "brain similarity (predicted from brain data, r)", groups, true)), nil
+	return keepFigure(warn, files, "universal.png", figures.Scatter(path("universal.png"), title, "universality (predicted from other models, r)", "brain similarity (predicted from brain data, r)", groups, true))
 }
 
 func printUniversal(w io.Writer, res *universal.Result) {

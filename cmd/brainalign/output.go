@@ -221,13 +221,20 @@ func csvCell(s string) string {
 
 // keepFigure returns files with the figure name added, or, when drawing it failed, files as they
 // were after a warning on w: a figure illustrates the numbers written beside it, and its failure
-// must not lose them (the output's other files are written all the same).
-func keepFigure(w io.Writer, files []string, name string, err error) []string {
+// must not lose them (the output's other files are written all the same). A figure drawn but
+// not written (a full disk, a quota: an error of the file system) is an error of the output as
+// any other file's would be, returned: the command fails, leaving the folder's earlier results
+// whole, where a warning would let it succeed without the figure and remove an earlier run's.
+func keepFigure(w io.Writer, files []string, name string, err error) ([]string, error) {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, err
+	}
 	if err != nil {
 		fmt.Fprintf(w, "brainalign: warning: %s not drawn (the other files are written): %v\n", name, err)
-		return files
+		return files, nil
 	}
-	return append(files, name)
+	return append(files, name), nil
 }
 
 // droppedNote says that directions of the activations were dropped as numerically zero (at most

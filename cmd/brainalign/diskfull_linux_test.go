@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// smallDisk mounts a tmpfs with options opts (size=, nr_inodes=) at a new folder, unmounted when
+// the test ends: a file system that really fills (ENOSPC), not a simulated error. Mounting needs
+// root; elsewhere the test skips.
+func smallDisk(t *testing.T, opts string) string {
+	t.Helper()
+	mnt := filepath.Join(t.TempDir(), "disk")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, opts); err != nil {
+		t.Skipf("cannot mount here: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	return mnt
+}
+
+// leaveFree fills disk with a file of its own, leaving free bytes (whole pages) free, and returns
+// the function that removes it (space freed, as a user deleting files would).
+func leaveFree(t *testing.T, disk string, free int64) func() {
+	t.Helper()
+	var st unix.Statfs_t
+	if err := unix.Statfs(disk, &st); err != nil {
+		t.Fatal(err)
+	}
+	filler := filepath.Join(disk, "filler")
+	f, err := os.Create(filler)
+	if err == nil {
+		err = unix.Fallocate(int(f.Fd()), 0, 0, int64(st.Bavail)*int64(st.Bsize)-free)
+		f.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// pagesOf is the space the files of dir whose names pass keep take on a tmpfs: whole pages.
+func pagesOf(t *testing.T, dir string, keep func(name string) bool) int64 {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := int64(os.Getpagesize())
+	var n int64
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && keep(e.Name()) {
+			n += (info.Size() + page - 1) / page * page
+		}
+	}
+	return n
+}
+
+// readFolder is the files of dir by name, each JSON file without its "created" time.
+func readFolder(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := regexp.MustCompile(`"created": "[^"]*"`)
+	files := map[string][]byte{}
+	for _, e := range entries {
+		b := mustRead(t, filepath.Join(dir, e.Name()))
+		if strings.HasSuffix(e.Name(), ".json") {
+			b = created.ReplaceAll(b, nil)
+		}
+		files[e.Name()] = b
+	}
+	return files
+}
+
+// sameFolder fails unless dir holds exactly the files of want, byte for byte.
+func sameFolder(t *testing.T, what, dir string, want map[string][]byte) {
+	t.Helper()
+	got := readFolder(t, dir)
+	for name, b := range want {
+		if !bytes.Equal(got[name], b) {
+			t.Errorf("%s: %s differs (%d bytes, want %d)", what, name, len(got[name]), len(b))
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("%s: %s holds %s as well", what, dir, name)
+		}
+	}
+}
+
+// A disk that fills as a figure is written: the command fails, saying so, where it warned and
+// exited 0 without the figure and, rerun into earlier results, removed the earlier run's figure
+// as one "not written this time" (spatial, temporal, halftime, rank, scaling and universal
+// alike: keepFigure). The earlier results stay whole, a new folder does not appear, no temp file
+// is left, and once space is freed the rerun writes what a run on a roomy disk writes. (A figure
+// that cannot be drawn still only warns: TestKeepFigure.)
+func TestFigureOnFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	rows := "model,compute,score\na,1e18,0.10\nb,1e19,0.15\nc,1e20,0.19\nd,1e21,0.21\ne,1e22,0.22\nf,3e22,0.225\n"
+	table := writeText(t, dir, "models.csv", rows)
+	other := writeText(t, dir, "other.csv", strings.Replace(rows, "0.19", "0.18", 1))
+	scaling := func(out, table string) []string {
+		return []string{"scaling", "--table", table, "--bootstrap", "20", "--out", out}
+	}
+	roomy := filepath.Join(dir, "roomy")
+	if _, errOut, code := runCLI(t, scaling(roomy, table)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	want := readFolder(t, roomy)
+	// everything but the figure, which is written last
+	numbers := pagesOf(t, roomy, func(name string) bool { return name != "scaling.png" })
+
+	disk := smallDisk(t, "size=1m")
+	out := filepath.Join(disk, "scaling")
+	if _, errOut, code := runCLI(t, scaling(out, other)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	earlier := readFolder(t, out)
+	if _, ok := earlier["scaling.png"]; !ok {
+		t.Fatal("the earlier run wrote no scaling.png")
+	}
+	free := leaveFree(t, disk, numbers)
+	wantError(t, 1, "brainalign: atomicfile: "+filepath.Join(out, ".scaling.png.tmp-"), scaling(out, table)...)
+	wantError(t, 1, ": no space left on device", scaling(out, table)...)
+	sameFolder(t, "the failed rerun", out, earlier)
+	wantError(t, 1, "scaling.png: write ", scaling(filepath.Join(disk, "new"), table)...)
+	if entries, _ := os.ReadDir(disk); len(entries) != 2 {
+		t.Errorf("the failed runs left %d entries in %s, want scaling and the filler", len(entries), disk)
+	}
+	free()
+	if _, errOut, code := runCLI(t, scaling(out, table)...); code != 0 || errOut != "" {
+		t.Fatalf("rerun with space freed: exit %d, %q", code, errOut)
+	}
+	sameFolder(t, "the rerun with space freed", out, want)
+}
