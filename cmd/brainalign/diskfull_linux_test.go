@@ -148,3 +148,32 @@ func TestFigureOnFullDisk(t *testing.T) {
 	}
 	sameFolder(t, "the rerun with space freed", out, want)
 }
+
+// A disk that fills (here its inodes) while --out's missing parent folders are made: the
+// command fails saying so and leaves none of them, where it left those made before the one that
+// failed (MkdirAll stops part-way; the cleanup stopped at the first folder not there).
+func TestOutParentsOnFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	x, y := writeStudy(t, dir, 40, 3, 4)
+	disk := smallDisk(t, "size=1m,nr_inodes=64")
+	fill := filepath.Join(disk, "filler")
+	if err := os.Mkdir(fill, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ { // one inode left: for the first folder, not the second
+		var st unix.Statfs_t
+		if err := unix.Statfs(disk, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Ffree <= 1 {
+			break
+		}
+		if err := os.WriteFile(filepath.Join(fill, strings.Repeat("f", i%200+1)+string(rune('a'+i/200))), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(disk, "results", "sub-01", "layer12")
+	wantError(t, 1, "cannot create "+filepath.Dir(out)+": mkdir "+filepath.Dir(out)+": no space left on device",
+		"encode", "--features", x, "--brain", y, "--out", out)
+	notThere(t, filepath.Join(disk, "results"), "encode on a full disk")
+}

@@ -194,9 +194,11 @@ func makeParents(out string) ([]string, error) {
 }
 
 // removeMade removes the folders makeParents made, deepest first, as long as they are empty.
+// Those not there are passed over: a MkdirAll that failed part-way (a full disk) made only the
+// upper ones.
 func removeMade(made []string) {
 	for _, p := range made {
-		if os.Remove(p) != nil {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return
 		}
 	}
