@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -176,4 +178,50 @@ func TestOutParentsOnFullDisk(t *testing.T) {
 	wantError(t, 1, "cannot create "+filepath.Dir(out)+": mkdir "+filepath.Dir(out)+": no space left on device",
 		"encode", "--features", x, "--brain", y, "--out", out)
 	notThere(t, filepath.Join(disk, "results"), "encode on a full disk")
+}
+
+// A sweep on a disk that fills at each of its writes in turn (a real tmpfs, one page more each
+// time: every unit's arrays and record, the metadata, the merge lock and tables): it stops with
+// exit status 1 saying the disk is full, leaves no temp file or merge lock, and once space is
+// freed the same command resumes (a unit whose files were not all written has no record, and is
+// scored again) to the tables of a sweep on a roomy disk, byte for byte.
+func TestSweepOnFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	s := writeCrashStudy(t, filepath.Join(dir, "in"))
+	roomy := filepath.Join(dir, "roomy")
+	mustRun(t, s.sweep(roomy)...)
+	want := sweepTables(t, roomy)
+	var pages int64
+	filepath.WalkDir(roomy, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			pages += pagesOf(t, filepath.Dir(p), func(name string) bool { return name == e.Name() })
+		}
+		return nil
+	})
+
+	disk := smallDisk(t, "size=2m")
+	out := filepath.Join(disk, "sweep")
+	failed := 0
+	for free := int64(0); free < pages; free += int64(os.Getpagesize()) {
+		what := fmt.Sprintf("%d bytes free", free)
+		freeSpace := leaveFree(t, disk, free)
+		_, errOut, code := runCLI(t, s.sweep(out)...)
+		if code != 0 {
+			failed++
+			if code != 1 || !strings.HasSuffix(strings.TrimSpace(errOut), "no space left on device") {
+				t.Errorf("%s: exit %d, %q; want exit 1, no space left on device", what, code, errOut)
+			}
+			checkNoLeftovers(t, what, out)
+		}
+		freeSpace()
+		if _, errOut, code := runCLI(t, s.sweep(out)...); code != 0 {
+			t.Fatalf("%s, then space freed: exit %d, %q", what, code, errOut)
+		}
+		checkSameFiles(t, what+", then space freed", sweepTables(t, out), want)
+		must(t, os.RemoveAll(out))
+	}
+	if failed == 0 {
+		t.Errorf("no run met a full disk: %d pages", pages/int64(os.Getpagesize()))
+	}
+	t.Logf("%d of %d runs met a full disk", failed, pages/int64(os.Getpagesize()))
 }
