@@ -137,8 +137,14 @@ func TestFigureOnFullDisk(t *testing.T) {
 		t.Fatal("the earlier run wrote no scaling.png")
 	}
 	free := leaveFree(t, disk, numbers)
-	wantError(t, 1, "brainalign: atomicfile: "+filepath.Join(out, ".scaling.png.tmp-"), scaling(out, table)...)
-	wantError(t, 1, ": no space left on device", scaling(out, table)...)
+	// the figure by its name, not its staging name (which it named twice: .scaling.png.tmp-…,
+	// then the temp file written for it), and the cause once
+	_, errOut, code := runCLI(t, scaling(out, table)...)
+	if msg := strings.TrimSpace(errOut); code != 1 || !strings.HasPrefix(msg, "brainalign: atomicfile: "+filepath.Join(out, "scaling.png")+": write ") ||
+		!strings.HasSuffix(msg, ": no space left on device") || strings.Count(msg, "no space left") != 1 || strings.Contains(msg, "\n") {
+		t.Errorf("rerun on a full disk: exit %d, %q; want exit 1, 'brainalign: atomicfile: %s: write …: no space left on device'",
+			code, errOut, filepath.Join(out, "scaling.png"))
+	}
 	sameFolder(t, "the failed rerun", out, earlier)
 	wantError(t, 1, "scaling.png: write ", scaling(filepath.Join(disk, "new"), table)...)
 	if entries, _ := os.ReadDir(disk); len(entries) != 2 {

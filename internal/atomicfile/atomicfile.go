@@ -22,35 +22,40 @@ import (
 //
 // write receives a buffered writer; large writes pass through the buffer straight to the file.
 // An error returned by write is returned unchanged, except the temp file's own (a full disk),
-// which names path as Write's other errors do. The file gets the permissions of the file it
-// replaces, or those of any new file, 0666 less the umask (as os.Create gives). The temp file
-// lives in the same directory because rename is only atomic within one file system.
+// which names path as Write's other errors do; they name a Batch's staging path (Batch.Path) as
+// the file the batch's caller asked for, not by its temp name. The file gets the permissions of
+// the file it replaces, or those of any new file, 0666 less the umask (as os.Create gives). The
+// temp file lives in the same directory because rename is only atomic within one file system.
 //
 // A path that is a symbolic link is written through, as os.WriteFile would: the file it points
 // to (created if the link dangles) gets the new content, and the link stays a link.
 func Write(path string, write func(w io.Writer) error) error {
+	name := path
+	if named, ok := stagedAs.Load(path); ok {
+		name = named.(string)
+	}
 	target, err := resolve(path)
 	if err != nil {
-		return fmt.Errorf("atomicfile: %s: %w", path, err)
+		return fmt.Errorf("atomicfile: %s: %w", name, err)
 	}
 	dir, base := filepath.Split(target)
 	if dir == "" {
 		dir = "."
 	}
 	if base == "" {
-		return fmt.Errorf("atomicfile: %q: not a file name", path)
+		return fmt.Errorf("atomicfile: %q: not a file name", name)
 	}
 	replace := false
 	var perm fs.FileMode
 	if st, err := os.Stat(target); err == nil {
 		if !st.Mode().IsRegular() {
-			return fmt.Errorf("atomicfile: %s: exists and is not a regular file", path)
+			return fmt.Errorf("atomicfile: %s: exists and is not a regular file", name)
 		}
 		replace, perm = true, st.Mode().Perm()
 	}
 	f, err := createTemp(dir, "."+base+tmpInfix)
 	if err != nil {
-		return fmt.Errorf("atomicfile: %s: %w", path, err)
+		return fmt.Errorf("atomicfile: %s: %w", name, err)
 	}
 	tmp := f.Name()
 	done := false
@@ -68,28 +73,28 @@ func Write(path string, write func(w io.Writer) error) error {
 		// the file being written, as Flush's below does, not only the temp name.
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Path == tmp {
-			return fmt.Errorf("atomicfile: %s: %w", path, err)
+			return fmt.Errorf("atomicfile: %s: %w", name, err)
 		}
 		return err
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("atomicfile: %s: %w", path, err)
+		return fmt.Errorf("atomicfile: %s: %w", name, err)
 	}
 	if replace {
 		if err := f.Chmod(perm); err != nil {
-			return fmt.Errorf("atomicfile: %s: %w", path, err)
+			return fmt.Errorf("atomicfile: %s: %w", name, err)
 		}
 	}
 	// Sync before rename: otherwise a crash can leave the new name pointing at an empty file.
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("atomicfile: %s: %w", path, err)
+		return fmt.Errorf("atomicfile: %s: %w", name, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("atomicfile: %s: %w", path, err)
+		return fmt.Errorf("atomicfile: %s: %w", name, err)
 	}
 	crashpoint.Step("written", tmp)
 	if err := os.Rename(tmp, target); err != nil {
-		return fmt.Errorf("atomicfile: %s: %w", path, err)
+		return fmt.Errorf("atomicfile: %s: %w", name, err)
 	}
 	done = true
 	syncDir(dir)

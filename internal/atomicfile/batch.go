@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/brainalign/brainalign/internal/crashpoint"
 	"github.com/brainalign/brainalign/internal/owner"
@@ -36,11 +37,17 @@ type staged struct {
 	tmp    string
 }
 
+// stagedAs maps the staging path of each file of a Batch not yet committed or aborted to the
+// path its caller named, so that Write's errors (a full disk) name the file asked for, not a temp
+// name within a temp name: Write writes a staging path through a temp file of its own.
+var stagedAs sync.Map
+
 // NewBatch starts a batch of files in dir.
 func NewBatch(dir string) *Batch { return &Batch{dir: dir, byName: map[string]int{}} }
 
 // Path returns the temp path to write the file name of the batch to (with Write, or anything
-// that creates the file). A name asked for and never written is left as it is by Commit.
+// that creates the file; Write's errors name it as dir/name). A name asked for and never written
+// is left as it is by Commit.
 func (b *Batch) Path(name string) string {
 	if i, ok := b.byName[name]; ok {
 		return b.staged[i].tmp
@@ -57,6 +64,7 @@ func (b *Batch) Path(name string) string {
 	tmp := filepath.Join(dir, "."+base+tmpInfix+owner.NewTag())
 	b.byName[name] = len(b.staged)
 	b.staged = append(b.staged, staged{path: path, target: target, tmp: tmp})
+	stagedAs.Store(tmp, path)
 	return tmp
 }
 
@@ -104,6 +112,7 @@ func (b *Batch) Commit() error {
 		dirs[filepath.Dir(s.target)] = true
 	}
 	b.done = true
+	b.forget()
 	for d := range dirs {
 		syncDir(d)
 	}
@@ -117,7 +126,15 @@ func (b *Batch) Abort() {
 		return
 	}
 	b.done = true
+	b.forget()
 	for _, s := range b.staged {
 		os.Remove(s.tmp) // renamed already, or never written: nothing there
+	}
+}
+
+// forget removes the batch's staging paths from stagedAs.
+func (b *Batch) forget() {
+	for _, s := range b.staged {
+		stagedAs.Delete(s.tmp)
 	}
 }

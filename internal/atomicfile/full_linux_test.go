@@ -17,7 +17,8 @@ import (
 // written and says the disk is full, whether the data meet it in the buffer's flush or, larger
 // than the buffer, straight from write (whose error named only the temp file, a .NAME.tmp-...
 // name); the file it would replace stays whole and no temp file is left. A Batch fails the same
-// way and Abort leaves the earlier set. Mounting needs root; elsewhere the test skips.
+// way, naming the file asked for (it named the staging name, .NAME.tmp-..., then Write's temp
+// file of that), and Abort leaves the earlier set. Mounting needs root; elsewhere it skips.
 func TestWriteOnFullDisk(t *testing.T) {
 	mnt := filepath.Join(t.TempDir(), "disk")
 	if err := os.Mkdir(mnt, 0o755); err != nil {
@@ -56,8 +57,11 @@ func TestWriteOnFullDisk(t *testing.T) {
 			return err
 		})
 	}
-	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "scores.npy") {
-		t.Errorf("batch: %v, want no space left on device writing scores.npy", err)
+	// The staged file is written through Write under a temp name of its own: the error names
+	// scores.npy, the file asked for, not the staging name (a temp name within a temp name).
+	if !errors.Is(err, syscall.ENOSPC) || !strings.HasPrefix(err.Error(), "atomicfile: "+p+": write ") ||
+		strings.Count(err.Error(), tmpInfix) != 2 || strings.Count(err.Error(), "no space left on device") != 1 {
+		t.Errorf("batch: %v, want 'atomicfile: %s: write %s: no space left on device'", err, p, filepath.Join(mnt, "..scores.npy.tmp-….tmp-…"))
 	}
 	b.Abort()
 	if entries, _ := os.ReadDir(mnt); len(entries) != 1 {
