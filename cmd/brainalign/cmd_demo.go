@@ -242,8 +242,11 @@ func replaceStudyOut(dir string, run func() error) error {
 	// made here, not by run, which MkdirAll cannot do through a link to nothing, and to be
 	// marked incomplete before anything is written into it
 	err = os.MkdirAll(clean, 0o777)
+	failed := "cannot create " + clean
 	if err == nil {
+		// the folder is there: what failed (a full disk) is the marker, which err names
 		err = atomicfile.WriteBytes(filepath.Join(clean, studyIncomplete), []byte(owner.NewTag()+"\n"))
+		failed = "cannot mark the study as being written"
 	}
 	if err != nil {
 		if !existed || old != "" {
@@ -252,7 +255,7 @@ func replaceStudyOut(dir string, run func() error) error {
 		if old != "" {
 			_ = os.Rename(old, clean)
 		}
-		return fmt.Errorf("--study-out %s: cannot create %s: %v", dir, clean, err)
+		return fmt.Errorf("--study-out %s: %s: %v", dir, failed, err)
 	}
 	if err := run(); err != nil {
 		// a failed or interrupted study leaves nothing half written: the partial study goes,

@@ -231,3 +231,30 @@ func TestSweepOnFullDisk(t *testing.T) {
 	}
 	t.Logf("%d of %d runs met a full disk", failed, pages/int64(os.Getpagesize()))
 }
+
+// demo --overwrite on a full disk: the earlier study is set aside and the folder made again, but
+// the marker that says a study is being written cannot be written. The error says so, naming the
+// marker and the full disk, where it said "cannot create" the folder, which was there; the
+// earlier study is put back.
+func TestStudyMarkerOnFullDisk(t *testing.T) {
+	disk := smallDisk(t, "size=1m")
+	dir := filepath.Join(disk, "study")
+	must(t, os.Mkdir(dir, 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "earlier"), []byte("1"), 0o644))
+	free := leaveFree(t, disk, 0)
+	ran := false
+	err := replaceStudyOut(dir, func() error { ran = true; return nil })
+	marker := filepath.Join(dir, studyIncomplete)
+	if err == nil || !strings.HasPrefix(err.Error(), "--study-out "+dir+": cannot mark the study as being written: atomicfile: "+marker+": ") ||
+		!strings.HasSuffix(err.Error(), ": no space left on device") || strings.Contains(err.Error(), "cannot create") {
+		t.Errorf("replaceStudyOut on a full disk: %v; want it to name %s and say no space left on device", err, marker)
+	}
+	if ran {
+		t.Error("the study was written without its marker")
+	}
+	free()
+	sameFolder(t, "the failed run", dir, map[string][]byte{"earlier": []byte("1")})
+	if entries, _ := os.ReadDir(disk); len(entries) != 1 {
+		t.Errorf("the failed run left %d entries in %s, want the study only", len(entries), disk)
+	}
+}
