@@ -61,8 +61,8 @@ func (p *packUse) addDecomposition(callers, ntr, nte, d int) {
 func pooled(a, b packUse) int64 { return int64(a.goroutines+b.goroutines) * max(a.each, b.each) }
 
 // packing is the memory the products' packing buffers hold while batches of bs targets are
-// scored with these splits, beside the decompositions started ahead (r.decPack, counted in
-// r.preBytes): the batch's products in precision T and, in float32, leave-one-out's float64
+// scored with these splits, beyond the decompositions' (r.decPack, counted by the caller): the
+// batch's products in precision T and, in float32, leave-one-out's float64
 // products for rows of leverage near 1. In float64 all share one pool with the decompositions.
 func (r *runner[T]) packing(outer *split[T], inner []*split[T], bs int) int64 {
 	var zero T

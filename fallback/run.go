@@ -28,7 +28,8 @@ type runner[T float] struct {
 	// preBytes is the memory the decompositions started ahead hold together (an estimate), which
 	// target batches must leave room for; with Predict's output, kept to the end.
 	preBytes int64
-	// decPack: the decompositions started ahead's packing buffers (in preBytes)
+	// decPack: the packing buffers of the decompositions started ahead, or of one decomposition
+	// when they run one at a time (counted beside preBytes in every batch plan)
 	decPack packUse
 
 	// Working buffers reused across batches and folds, by role: fresh 100 MB allocations per
@@ -249,9 +250,16 @@ func (r *runner[T]) prefetch() []*foldSplits[T] {
 	}
 	total += pack.bytes()
 	if len(opts.Folds) < 2 || workers(len(opts.Folds)) < 2 || total > limit/4 {
+		// One at a time: one decomposition's packing buffers, counted beside the batches too
+		// (they stay in internal/gemm's pool, whose float64 buffers the batches' products share).
+		var one packUse
+		for _, fold := range opts.Folds {
+			one.addDecomposition(1, len(fold.Train), len(fold.Test), d)
+		}
+		r.decPack = one
 		return nil
 	}
-	r.preBytes, r.decPack = total, pack
+	r.preBytes, r.decPack = total-pack.bytes(), pack
 	pre := make([]*foldSplits[T], len(opts.Folds))
 	sem := make(chan struct{}, workers(len(opts.Folds)))
 	for f := range pre {
@@ -478,7 +486,7 @@ func (r *runner[T]) batchSize(outer *split[T], inner []*split[T]) (int, error) {
 		}
 	}
 	perCol += 8 * y64
-	fixed += r.preBytes
+	fixed += r.preBytes + r.decPack.bytes()
 	m := int64(r.s.y.Cols)
 	if opts.SharedAlpha {
 		fixed += 8 * A * m
