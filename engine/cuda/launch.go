@@ -50,7 +50,6 @@ func (d *device) launch(name string, n int64, args ...any) error {
 		return fmt.Errorf("cuda engine: no kernel %s", name)
 	}
 	vals := make([]uint64, len(args))
-	ptrs := make([]unsafe.Pointer, len(args))
 	for i, a := range args {
 		switch v := a.(type) {
 		case cu.DevicePtr:
@@ -64,10 +63,9 @@ func (d *device) launch(name string, n int64, args ...any) error {
 		default:
 			return fmt.Errorf("cuda engine: kernel %s: argument %d of type %T", name, i, a)
 		}
-		ptrs[i] = unsafe.Pointer(&vals[i])
 	}
 	grid := min((n+blockSize-1)/blockSize, 1<<20)
-	if err := fn.Launch(int(grid), 1, 1, blockSize, 1, 1, 0, d.stream, ptrs); err != nil {
+	if err := launchKernel(fn, int(grid), blockSize, d.stream, vals); err != nil {
 		if errors.Is(err, cu.OutOfMemory) { // a module's lazy load, the launch's own resources
 			return fmt.Errorf("%w: launching %s: %v", errDeviceOOM, name, err)
 		}
