@@ -15,14 +15,7 @@ import (
 // run and then failed to rename it ("device or resource busy"). Mounting needs root; elsewhere
 // the test skips.
 func TestOutIsMountPoint(t *testing.T) {
-	mnt := filepath.Join(t.TempDir(), "out")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, ""); err != nil {
-		t.Skipf("cannot mount here: %v", err)
-	}
-	defer unix.Unmount(mnt, unix.MNT_DETACH)
+	mnt := smallDisk(t, "")
 
 	files, err := writeResults(context.Background(), mnt, func(path func(string) string) ([]string, error) {
 		return []string{"a.json"}, os.WriteFile(path("a.json"), []byte("new"), 0o666)
