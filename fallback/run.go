@@ -244,18 +244,15 @@ func (r *runner[T]) prefetch() []*foldSplits[T] {
 	// Besides what they keep, the decompositions running at once hold their working memory, and
 	// their products' packing buffers.
 	total += int64(workers(len(opts.Folds))) * transient
-	var pack packUse
+	var pack, one packUse // the decompositions side by side, or one at a time
 	for _, fold := range opts.Folds {
 		pack.addDecomposition(workers(len(opts.Folds)), len(fold.Train), len(fold.Test), d)
+		one.addDecomposition(1, len(fold.Train), len(fold.Test), d)
 	}
 	total += pack.bytes()
 	if len(opts.Folds) < 2 || workers(len(opts.Folds)) < 2 || total > limit/4 {
 		// One at a time: one decomposition's packing buffers, counted beside the batches too
 		// (they stay in internal/gemm's pool, whose float64 buffers the batches' products share).
-		var one packUse
-		for _, fold := range opts.Folds {
-			one.addDecomposition(1, len(fold.Train), len(fold.Test), d)
-		}
 		r.decPack = one
 		return nil
 	}
