@@ -90,8 +90,10 @@ for seed in ${CUDASIM_SEEDS:-1 2 3}; do
 			FAULTS_SWEEP=reduced CUDASIM_STREAMS="random:$seed" cudatest engine/cuda -test.run "$run"
 	done
 done
-# ... with the race detector (the host gather of the next batch runs on its own goroutine) ...
-job "engine/cuda -race (cudasim)" CUDASIM_STREAMS=random:4 no_skips "$go" test -race -tags cuda -count=1 -v \
+# ... with the race detector (the host gather of the next batch runs on its own goroutine), and
+# cgo's full pointer checks (GOEXPERIMENT=cgocheck2: a Go pointer stored into C memory stops the
+# run; the same build cost, the race runtime being built apart anyway) ...
+job "engine/cuda -race (cudasim)" CUDASIM_STREAMS=random:4 GOEXPERIMENT=cgocheck2 no_skips "$go" test -race -tags cuda -count=1 -v \
 	-run "$race_tests" ./engine/cuda
 # ... bench's tests and the benchmarks' code paths, once ...
 job "bench (cudasim)" cudatest bench -test.short
