@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/textlist"
 )
 
@@ -205,11 +204,12 @@ func (g *Geometry) ciftiScalarsXML(names []string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// writeCifti writes frames maps of data (C order over (frame, grayordinate)) as a CIFTI-2 scalar
-// file over g's grayordinates: dense scalars (.dscalar.nii) or parcellated (.pscalar.nii). The
-// maps are named after the file (scores, or scores_1, scores_2, ... for several). NIfTI-2 with
-// uncompressed float32 data, as Workbench reads them.
-func (g *Geometry) writeCifti(path string, frames int, data []float64) error {
+// ciftiWriter returns the function that writes frames maps of data (C order over (frame,
+// grayordinate)) as a CIFTI-2 scalar file path over g's grayordinates: dense scalars
+// (.dscalar.nii) or parcellated (.pscalar.nii). The maps are named after the file (scores, or
+// scores_1, scores_2, ... for several). NIfTI-2 with uncompressed float32 data, as Workbench
+// reads them.
+func (g *Geometry) ciftiWriter(path string, frames int, data []float64) (func(w io.Writer) error, error) {
 	base := filepath.Base(path)
 	if i := strings.IndexByte(base, '.'); i > 0 {
 		base = base[:i]
@@ -223,7 +223,7 @@ func (g *Geometry) writeCifti(path string, frames int, data []float64) error {
 	}
 	doc, err := g.ciftiScalarsXML(names)
 	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	esize := (8 + len(doc) + 15) / 16 * 16
 	offset := 544 + esize
@@ -258,13 +258,13 @@ func (g *Geometry) writeCifti(path string, frames int, data []float64) error {
 			o.PutUint32(body[4*(j*frames+f):], math.Float32bits(float32(data[f*grays+j])))
 		}
 	}
-	return atomicfile.Write(path, func(w io.Writer) error {
+	return func(w io.Writer) error {
 		if _, err := w.Write(head); err != nil {
 			return err
 		}
 		_, err := w.Write(body)
 		return err
-	})
+	}, nil
 }
 
 // Labels returns the label table of a CIFTI-2 label file (.dlabel.nii: its first map's key ->

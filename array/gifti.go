@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/brainalign/brainalign/internal/atomicfile"
 )
 
 // GIFTI files (.func.gii, .shape.gii, .label.gii, .time.gii): one hemisphere's surface data, as
@@ -401,13 +399,13 @@ func readGIFTIGeometry(path string) (*Geometry, error) {
 	return g.geometry(cols), nil
 }
 
-// writeGIFTI writes frames maps of float32 values over g's vertices as a GIFTI file, one data
-// array per map (zlib-compressed base64, little-endian), with g's file metadata (the
-// hemisphere) and each map named after the file.
-func (g *Geometry) writeGIFTI(path string, frames int, data []float64) error {
+// giftiWriter returns the function that writes frames maps of float32 values over g's vertices
+// as a GIFTI file path, one data array per map (zlib-compressed base64, little-endian), with
+// g's file metadata (the hemisphere) and each map named after the file.
+func (g *Geometry) giftiWriter(path string, frames int, data []float64) (func(w io.Writer) error, error) {
 	n := g.Targets()
 	if frames < 1 || len(data) != frames*n {
-		return fmt.Errorf("%s: %d values for %d map(s) of %d vertices", path, len(data), frames, n)
+		return nil, fmt.Errorf("%s: %d values for %d map(s) of %d vertices", path, len(data), frames, n)
 	}
 	esc := func(s string) string {
 		var b bytes.Buffer
@@ -443,7 +441,10 @@ func (g *Geometry) writeGIFTI(path string, frames int, data []float64) error {
 		fmt.Fprintf(&b, "<Data>%s</Data>\n</DataArray>\n", base64.StdEncoding.EncodeToString(z.Bytes()))
 	}
 	b.WriteString("</GIFTI>\n")
-	return atomicfile.WriteBytes(path, []byte(b.String()))
+	return func(w io.Writer) error {
+		_, err := io.WriteString(w, b.String())
+		return err
+	}, nil
 }
 
 // hemisphere is the AnatomicalStructurePrimary of a GIFTI file's metadata ("CortexLeft"), "" if

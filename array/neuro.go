@@ -1085,22 +1085,32 @@ func WriteVolume(path string, g *Geometry, data []float64) error {
 // WriteFrames is WriteVolume for several volumes (frames): data in C order over (frame, x, y,
 // z), as brain data read from g's file. One frame is written as a 3-d file.
 func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
+	write, err := g.framesWriter(path, frames, data)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, write)
+}
+
+// framesWriter checks data and returns the function that writes them as WriteFrames writes
+// them to path, whose name says how (compressed or not, the maps' names); errors name path.
+func (g *Geometry) framesWriter(path string, frames int, data []float64) (func(w io.Writer) error, error) {
 	if g.Parts != nil {
-		return fmt.Errorf("%s: %w", path, errJoined)
+		return nil, fmt.Errorf("%s: %w", path, errJoined)
 	}
 	if g.Format == "gifti" {
-		return g.writeGIFTI(path, frames, data)
+		return g.giftiWriter(path, frames, data)
 	}
 	if g.Format == "cifti" {
 		if frames < 1 || len(data) != frames*g.Targets() {
-			return fmt.Errorf("%s: %d values for %d map(s) of %d grayordinates", path, len(data), frames, g.Targets())
+			return nil, fmt.Errorf("%s: %d values for %d map(s) of %d grayordinates", path, len(data), frames, g.Targets())
 		}
-		return g.writeCifti(path, frames, data)
+		return g.ciftiWriter(path, frames, data)
 	}
 	nx, ny, nz := g.Spatial[0], g.Spatial[1], g.Spatial[2]
 	vol := nx * ny * nz
 	if frames < 1 || len(data) != frames*vol {
-		return fmt.Errorf("%s: %d values for %d volume(s) of %d x %d x %d", path, len(data), frames, nx, ny, nz)
+		return nil, fmt.Errorf("%s: %d values for %d volume(s) of %d x %d x %d", path, len(data), frames, nx, ny, nz)
 	}
 	nd := 3
 	if frames > 1 {
@@ -1122,7 +1132,7 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 			}
 		}
 		if max(dims[0], dims[1], dims[2], frames) > math.MaxInt16 {
-			return fmt.Errorf("%s: %d x %d x %d x %d: NIfTI-1 holds at most %d per axis (write the input as NIfTI-2)", path, nx, ny, nz, frames, math.MaxInt16)
+			return nil, fmt.Errorf("%s: %d x %d x %d x %d: NIfTI-1 holds at most %d per axis (write the input as NIfTI-2)", path, nx, ny, nz, frames, math.MaxInt16)
 		}
 		o.PutUint16(head[40:], uint16(nd))
 		for i, d := range dims {
@@ -1160,7 +1170,7 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 		o.PutUint32(head[20:], 3) // float
 		tail = mghTrailer(g.trailer)
 	default:
-		return fmt.Errorf("%s: unknown volume format %q", path, g.Format)
+		return nil, fmt.Errorf("%s: unknown volume format %q", path, g.Format)
 	}
 	body := make([]byte, 4*len(data))
 	for t := range frames {
@@ -1175,16 +1185,16 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 	lower := strings.ToLower(path)
 	if !strings.HasSuffix(lower, ".gz") && !strings.HasSuffix(lower, ".mgz") {
 		// .nii, .mgh: uncompressed, as the name says (a gzip'd .nii is refused by readers)
-		return atomicfile.Write(path, func(w io.Writer) error {
+		return func(w io.Writer) error {
 			for _, b := range [][]byte{head, body, tail} {
 				if _, err := w.Write(b); err != nil {
 					return err
 				}
 			}
 			return nil
-		})
+		}, nil
 	}
-	return atomicfile.Write(path, func(w io.Writer) error {
+	return func(w io.Writer) error {
 		zw := gzip.NewWriter(w)
 		zw.Name = filepath.Base(strings.TrimSuffix(strings.TrimSuffix(path, ".gz"), ".mgz"))
 		for _, b := range [][]byte{head, body, tail} {
@@ -1193,7 +1203,7 @@ func WriteFrames(path string, g *Geometry, frames int, data []float64) error {
 			}
 		}
 		return zw.Close()
-	})
+	}, nil
 }
 
 // Affine returns the 4 x 4 voxel-to-world matrix (row-major; millimetres, RAS+ as scanners and

@@ -230,21 +230,31 @@ func leBytes[T float32 | float64 | integer](s []T, size int) []byte {
 // to path as a little-endian, C-order .npy file (format 1.0, or 2.0 for very many dimensions). The file is
 // written atomically: the header, then the raw bytes in one write.
 func WriteNPY(path string, shape []int, data any) error {
-	descr, raw, n, err := rawData(data)
+	write, err := NPYWriter(shape, data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	return atomicfile.Write(path, write)
+}
+
+// NPYWriter checks data against shape and returns the function that writes them as WriteNPY
+// does, for a file written otherwise (atomicfile.Batch.Write); its errors name no file.
+func NPYWriter(shape []int, data any) (func(w io.Writer) error, error) {
+	descr, raw, n, err := rawData(data)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkShape(shape, n); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	prefix := npyPrefix(descr, false, shape)
-	return atomicfile.Write(path, func(w io.Writer) error {
+	return func(w io.Writer) error {
 		if _, err := w.Write(prefix); err != nil {
 			return err
 		}
 		_, err := w.Write(raw)
 		return err
-	})
+	}, nil
 }
 
 // WriteNPYChunks writes a float64, C-order .npy file of the given shape whose data arrive in

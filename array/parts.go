@@ -322,20 +322,29 @@ func IsNamedFile(file, name string) bool {
 }
 
 // WriteNamed writes data (one value per target of g) as result name: a file of g's format, or
-// for a joined space one per part, each written atomically at path(file) for the file names that
-// Files gives, which it returns.
-func WriteNamed(g *Geometry, name string, data []float64, path func(file string) string) ([]string, error) {
+// for a joined space one per part, each by put, for the file names that Files gives, which it
+// returns. put writes the file named with write (atomicfile.Write at a path for the name, or
+// atomicfile.Batch.Write); errors before it name the file.
+func WriteNamed(g *Geometry, name string, data []float64, put func(file string, write func(w io.Writer) error) error) ([]string, error) {
 	files := g.Files(name)
 	if len(data) != g.Targets() {
 		return nil, fmt.Errorf("%s: %d values for %d targets", files[0], len(data), g.Targets())
 	}
-	if g.Parts == nil {
-		return files, WriteVolume(path(files[0]), g, data)
+	parts := []*Geometry{g}
+	if g.Parts != nil {
+		parts = parts[:0]
+		for _, p := range g.Parts {
+			parts = append(parts, p.Geometry)
+		}
 	}
 	off := 0
-	for i, p := range g.Parts {
-		n := p.Geometry.Targets()
-		if err := WriteVolume(path(files[i]), p.Geometry, data[off:off+n]); err != nil {
+	for i, p := range parts {
+		n := p.Targets()
+		write, err := p.framesWriter(files[i], 1, data[off:off+n])
+		if err == nil {
+			err = put(files[i], write)
+		}
+		if err != nil {
 			return nil, err
 		}
 		off += n

@@ -3,11 +3,14 @@ package array
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/brainalign/brainalign/internal/atomicfile"
 )
 
 func TestPartNames(t *testing.T) {
@@ -93,7 +96,7 @@ func TestJoinWritesOneFilePerPart(t *testing.T) {
 		data[i] = float64(i) + 0.5
 	}
 	dir := t.TempDir()
-	files, err := WriteNamed(g, "scores", data, func(f string) string { return filepath.Join(dir, f) })
+	files, err := WriteNamed(g, "scores", data, putIn(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +141,7 @@ func TestJoinWritesOneFilePerPart(t *testing.T) {
 	if err := WriteVolume(filepath.Join(dir, "x.nii.gz"), g2, make([]float64, g2.Targets())); !errors.Is(err, errJoined) {
 		t.Errorf("WriteVolume of a joined space: %v, want errJoined", err)
 	}
-	if _, err := WriteNamed(g2, "short", data[:3], func(f string) string { return filepath.Join(dir, f) }); err == nil {
+	if _, err := WriteNamed(g2, "short", data[:3], putIn(dir)); err == nil {
 		t.Error("WriteNamed took 3 values for a joined space of more")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "part1.short.nii.gz")); err == nil {
@@ -254,5 +257,12 @@ func TestFileHemisphere(t *testing.T) {
 	}
 	if _, err := FileHemisphere(surface("lh.pial.surf.gii", "", "CortexRight")); err == nil || !strings.Contains(err.Error(), "named for lh, but its GIFTI metadata (AnatomicalStructurePrimary CortexRight) says rh") {
 		t.Errorf("an lh-named CortexRight surface: %v", err)
+	}
+}
+
+// putIn is WriteNamed's put for files in dir.
+func putIn(dir string) func(file string, write func(w io.Writer) error) error {
+	return func(file string, write func(w io.Writer) error) error {
+		return atomicfile.Write(filepath.Join(dir, file), write)
 	}
 }

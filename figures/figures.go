@@ -15,7 +15,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/stats"
 )
 
@@ -49,24 +48,22 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	return p
 }
 
-// save renders c (drawn by draw) to path as PNG, atomically.
-func save(path string, drawFn func(dc draw.Canvas)) error { return saveHeight(path, Height, drawFn) }
+// save renders c (drawn by draw) to w as PNG.
+func save(w io.Writer, drawFn func(dc draw.Canvas)) error { return saveHeight(w, Height, drawFn) }
 
 // saveHeight is save for a figure of another height.
-func saveHeight(path string, height vg.Length, drawFn func(dc draw.Canvas)) error {
+func saveHeight(w io.Writer, height vg.Length, drawFn func(dc draw.Canvas)) error {
 	img := vgimg.NewWith(vgimg.UseWH(Width, height), vgimg.UseDPI(DPI))
 	dc := draw.New(img)
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
 	drawFn(dc)
-	return atomicfile.Write(path, func(w io.Writer) error {
-		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
-		return err
-	})
+	_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+	return err
 }
 
-func savePlot(path string, p *plot.Plot) error {
-	return save(path, func(dc draw.Canvas) { p.Draw(dc) })
+func savePlot(w io.Writer, p *plot.Plot) error {
+	return save(w, func(dc draw.Canvas) { p.Draw(dc) })
 }
 
 // recovered turns a panic while drawing (the plotting library's, on data it cannot place) into
@@ -110,7 +107,7 @@ func (lt layerTicks) Ticks(min, max float64) []plot.Tick {
 
 // LayerTime draws the MEG score R_l(t) (curves: layers x len(times), row-major) as a heatmap,
 // layers bottom (shallow) to top (deep), with each layer's T_max (tmax, NaN: none) marked.
-func LayerTime(path, title string, curves []float64, layers []string, times, tmax []float64) (err error) {
+func LayerTime(w io.Writer, title string, curves []float64, layers []string, times, tmax []float64) (err error) {
 	defer recovered("LayerTime", &err)
 	L, T := len(layers), len(times)
 	if L < 1 || T < 2 || len(curves) != L*T || len(tmax) != L {
@@ -166,7 +163,7 @@ func LayerTime(path, title string, curves []float64, layers []string, times, tma
 	bar.Title.TextStyle.Font.Size = 11
 	bar.Y.Tick.Label.Font.Size = 10
 	barW := 0.9 * vg.Inch
-	return save(path, func(dc draw.Canvas) {
+	return save(w, func(dc draw.Canvas) {
 		p.Draw(draw.Crop(dc, 0, -barW, 0, 0))
 		bar.Draw(draw.Crop(dc, Width-barW+0.25*vg.Inch, 0, 0.55*vg.Inch, -0.3*vg.Inch))
 	})
@@ -182,7 +179,7 @@ type ROIPoint struct {
 // (at most 4000 targets shown, chosen evenly; depths jittered vertically by up to a quarter
 // layer so that equal depths do not hide each other), the least-squares line of depth on
 // distance, ROI means when given, and r and p in the legend.
-func DepthDistance(path, title string, distance, depth []float64, layers int, r, pval float64, rois []ROIPoint) (err error) {
+func DepthDistance(w io.Writer, title string, distance, depth []float64, layers int, r, pval float64, rois []ROIPoint) (err error) {
 	defer recovered("DepthDistance", &err)
 	if len(distance) != len(depth) || len(distance) < 2 {
 		return fmt.Errorf("figures: DepthDistance: %d distances and %d depths", len(distance), len(depth))
@@ -244,7 +241,7 @@ func DepthDistance(path, title string, distance, depth []float64, layers int, r,
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Y.Min, p.Y.Max = -0.1, 1.25
-	return savePlot(path, p)
+	return savePlot(w, p)
 }
 
 func minMax(x []float64) (float64, float64) {
@@ -285,7 +282,7 @@ var ErrTooFewPoints = errors.New("fewer than 2 checkpoints with a positive step 
 // MetricSteps plots a metric against training step (log axis) and marks its half-time: the step
 // halfStep (NaN: none) where it reaches half of its final value, labelled with the fraction of
 // training.
-func MetricSteps(path, title, ylabel string, steps, values []float64, halfStep float64) (err error) {
+func MetricSteps(w io.Writer, title, ylabel string, steps, values []float64, halfStep float64) (err error) {
 	defer recovered("MetricSteps", &err)
 	if len(steps) != len(values) || len(steps) < 2 {
 		return fmt.Errorf("figures: MetricSteps: %d steps and %d values", len(steps), len(values))
@@ -330,17 +327,17 @@ func MetricSteps(path, title, ylabel string, steps, values []float64, halfStep f
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Y.Max = hi + 0.3*(hi-lo) // room for the legend
-	return savePlot(path, p)
+	return savePlot(w, p)
 }
 
 // ROIBars draws one bar per ROI (NaN values are left out and marked "n/a").
-func ROIBars(path, title, ylabel string, names []string, values []float64) (err error) {
+func ROIBars(w io.Writer, title, ylabel string, names []string, values []float64) (err error) {
 	defer recovered("ROIBars", &err)
 	p, err := roiBarsPlot(title, ylabel, names, values)
 	if err != nil {
 		return err
 	}
-	return savePlot(path, p)
+	return savePlot(w, p)
 }
 
 func roiBarsPlot(title, ylabel string, names []string, values []float64) (*plot.Plot, error) {
@@ -398,7 +395,7 @@ var palette = []color.RGBA{blue, orange, {R: 44, G: 160, B: 44, A: 255}, red, {R
 
 // Scaling plots y against x (log axis) for each group, with its fitted curve and, where given,
 // the curve's band; points and curve at an x the log axis cannot show (not positive) are left out.
-func Scaling(path, title, xlabel, ylabel string, series []ScalingSeries) (err error) {
+func Scaling(w io.Writer, title, xlabel, ylabel string, series []ScalingSeries) (err error) {
 	defer recovered("Scaling", &err)
 	if len(series) == 0 {
 		return fmt.Errorf("figures: Scaling: no series")
@@ -457,7 +454,7 @@ func Scaling(path, title, xlabel, ylabel string, series []ScalingSeries) (err er
 	}
 	p.Y.Min, p.Y.Max = scalingYRange(series, p.Y.Min, p.Y.Max)
 	p.Legend.Top, p.Legend.Left = false, false // bottom right: below a rising curve's plateau
-	return savePlot(path, p)
+	return savePlot(w, p)
 }
 
 // scalingYRange returns the y axis of a scaling figure whose plotted data span [min, max]: the
@@ -490,7 +487,7 @@ type ScatterGroup struct {
 
 // Scatter plots groups of points (non-finite ones left out), with the identity line when
 // identity is set (for two scores on the same scale).
-func Scatter(path, title, xlabel, ylabel string, groups []ScatterGroup, identity bool) (err error) {
+func Scatter(w io.Writer, title, xlabel, ylabel string, groups []ScatterGroup, identity bool) (err error) {
 	defer recovered("Scatter", &err)
 	if len(groups) == 0 {
 		return fmt.Errorf("figures: Scatter: no groups")
@@ -529,7 +526,7 @@ func Scatter(path, title, xlabel, ylabel string, groups []ScatterGroup, identity
 		p.Add(ln)
 	}
 	p.Legend.Top, p.Legend.Left = true, true
-	return savePlot(path, p)
+	return savePlot(w, p)
 }
 
 // RankingMost is the number of models Ranking draws at most (the first ones).
@@ -539,7 +536,7 @@ const RankingMost = 40
 // with ± its standard error as an error bar (se; NaN: none) and, where given, each subject's
 // score as a grey dot (subjects[i] for model i; nil: none); xlabel should say so. Only the first RankingMost models
 // are drawn; the figure grows with their number.
-func Ranking(path, title, xlabel string, names []string, scores, se []float64, subjects [][]float64) (err error) {
+func Ranking(w io.Writer, title, xlabel string, names []string, scores, se []float64, subjects [][]float64) (err error) {
 	defer recovered("Ranking", &err)
 	n := len(names)
 	if n == 0 || len(scores) != n || len(se) != n || (subjects != nil && len(subjects) != n) {
@@ -604,5 +601,5 @@ func Ranking(path, title, xlabel string, names []string, scores, se []float64, s
 	}
 	p.NominalY(labels...)
 	p.X.Max += 0.03 * (p.X.Max - p.X.Min) // the outermost dots clear the edge
-	return saveHeight(path, height, func(dc draw.Canvas) { p.Draw(dc) })
+	return saveHeight(w, height, func(dc draw.Canvas) { p.Draw(dc) })
 }

@@ -12,6 +12,17 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
+// create creates path for a figure to be written to, closed when the test ends.
+func create(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 // checkPNG decodes the file and checks its size and that it is not blank.
 func checkPNG(t *testing.T, path string) { t.Helper(); checkPNGHeight(t, path, Height) }
 
@@ -66,7 +77,7 @@ func TestFigures(t *testing.T) {
 		tmax[l] = peak
 	}
 	tmax[0] = math.NaN()
-	if err := LayerTime(filepath.Join(dir, "layer_time.png"), "MEG score by layer and time", curves, layers, times, tmax); err != nil {
+	if err := LayerTime(create(t, filepath.Join(dir, "layer_time.png")), "MEG score by layer and time", curves, layers, times, tmax); err != nil {
 		t.Fatal(err)
 	}
 	checkPNG(t, filepath.Join(dir, "layer_time.png"))
@@ -78,31 +89,31 @@ func TestFigures(t *testing.T) {
 		depth[i] = math.Round(math.Min(1, dist[i]/130+0.1*math.Sin(float64(i)))*7) / 7
 	}
 	rois := []ROIPoint{{"V1", 10, 0.05}, {"IT", 90, 0.6}, {"PFC", 140, 0.95}}
-	if err := DepthDistance(filepath.Join(dir, "depth_distance.png"), "Best layer vs distance from V1", dist, depth, L, 0.93, 1e-40, rois); err != nil {
+	if err := DepthDistance(create(t, filepath.Join(dir, "depth_distance.png")), "Best layer vs distance from V1", dist, depth, L, 0.93, 1e-40, rois); err != nil {
 		t.Fatal(err)
 	}
 	checkPNG(t, filepath.Join(dir, "depth_distance.png"))
 
 	steps := []float64{1e2, 1e3, 1e4, 1e5, 1e6, 1e7}
 	vals := []float64{0.01, 0.02, 0.08, 0.2, 0.28, 0.3}
-	if err := MetricSteps(filepath.Join(dir, "half_time.png"), "Encoding score over training", "mean best-layer r", steps, vals, 3.2e4); err != nil {
+	if err := MetricSteps(create(t, filepath.Join(dir, "half_time.png")), "Encoding score over training", "mean best-layer r", steps, vals, 3.2e4); err != nil {
 		t.Fatal(err)
 	}
 	checkPNG(t, filepath.Join(dir, "half_time.png"))
 
-	if err := ROIBars(filepath.Join(dir, "roi_bars.png"), "Half-time per ROI", "fraction of training", []string{"V1", "V2", "V4", "LO", "IT", "PFC"}, []float64{0.002, 0.003, 0.004, math.NaN(), 0.01, 0.03}); err != nil {
+	if err := ROIBars(create(t, filepath.Join(dir, "roi_bars.png")), "Half-time per ROI", "fraction of training", []string{"V1", "V2", "V4", "LO", "IT", "PFC"}, []float64{0.002, 0.003, 0.004, math.NaN(), 0.01, 0.03}); err != nil {
 		t.Fatal(err)
 	}
 	checkPNG(t, filepath.Join(dir, "roi_bars.png"))
 
 	// Shape errors.
-	if err := LayerTime(filepath.Join(dir, "x.png"), "", curves[:10], layers, times, tmax); err == nil {
+	if err := LayerTime(create(t, filepath.Join(dir, "x.png")), "", curves[:10], layers, times, tmax); err == nil {
 		t.Error("LayerTime accepted a short table")
 	}
-	if err := MetricSteps(filepath.Join(dir, "x.png"), "", "", steps, vals[:2], 1); err == nil {
+	if err := MetricSteps(create(t, filepath.Join(dir, "x.png")), "", "", steps, vals[:2], 1); err == nil {
 		t.Error("MetricSteps accepted mismatched lengths")
 	}
-	if err := ROIBars(filepath.Join(dir, "x.png"), "", "", nil, nil); err == nil {
+	if err := ROIBars(create(t, filepath.Join(dir, "x.png")), "", "", nil, nil); err == nil {
 		t.Error("ROIBars accepted no bars")
 	}
 }
@@ -165,15 +176,15 @@ func TestScalingFigure(t *testing.T) {
 		series = append(series, s)
 	}
 	p := filepath.Join(dir, "scaling.png")
-	if err := Scaling(p, "score against compute", "compute", "score", series); err != nil {
+	if err := Scaling(create(t, p), "score against compute", "compute", "score", series); err != nil {
 		t.Fatal(err)
 	}
 	checkPNG(t, p)
-	if err := Scaling(p, "", "", "", nil); err == nil {
+	if err := Scaling(create(t, p), "", "", "", nil); err == nil {
 		t.Error("no series: no error")
 	}
 	series[0].Curve = series[0].Curve[:3]
-	if err := Scaling(p, "", "", "", series); err == nil {
+	if err := Scaling(create(t, p), "", "", "", series); err == nil {
 		t.Error("curve x and values of different lengths: no error")
 	}
 }
@@ -185,15 +196,15 @@ func TestScatterFigure(t *testing.T) {
 	}
 	g := []ScatterGroup{{Name: "a", X: []float64{0.1, 0.5, 0.9, math.NaN()}, Y: []float64{0.2, 0.4, 0.95, 1}}, {Name: "b", X: []float64{-0.1, 0.7}, Y: []float64{0, 0.6}}}
 	p := filepath.Join(dir, "scatter.png")
-	if err := Scatter(p, "universal dimensions", "universality", "brain similarity", g, true); err != nil {
+	if err := Scatter(create(t, p), "universal dimensions", "universality", "brain similarity", g, true); err != nil {
 		t.Fatal(err)
 	}
 	checkPNG(t, p)
-	if err := Scatter(p, "", "", "", nil, false); err == nil {
+	if err := Scatter(create(t, p), "", "", "", nil, false); err == nil {
 		t.Error("no groups: no error")
 	}
 	g[1].Y = g[1].Y[:1]
-	if err := Scatter(p, "", "", "", g, false); err == nil {
+	if err := Scatter(create(t, p), "", "", "", g, false); err == nil {
 		t.Error("x and y of different lengths: no error")
 	}
 }
@@ -234,13 +245,13 @@ func TestRankingFigure(t *testing.T) {
 		}
 		se[1], scores[2] = math.NaN(), math.NaN()
 		path := filepath.Join(dir, fmt.Sprintf("ranking_%d.png", n))
-		if err := Ranking(path, "Models by alignment", "mean score (bars: mean over subjects ± SE; dots: subjects)", names, scores, se, subjects); err != nil {
+		if err := Ranking(create(t, path), "Models by alignment", "mean score (bars: mean over subjects ± SE; dots: subjects)", names, scores, se, subjects); err != nil {
 			t.Fatal(err)
 		}
 		// 40 bars drawn at most: 1 + 0.18 x 40 inches.
 		checkPNGHeight(t, path, vg.Length(max(3, 1+0.18*float64(min(n, RankingMost))))*vg.Inch)
 	}
-	if err := Ranking(filepath.Join(dir, "x.png"), "", "", []string{"a"}, []float64{1, 2}, []float64{0}, nil); err == nil {
+	if err := Ranking(create(t, filepath.Join(dir, "x.png")), "", "", []string{"a"}, []float64{1, 2}, []float64{0}, nil); err == nil {
 		t.Error("Ranking accepted mismatched lengths")
 	}
 }
@@ -250,7 +261,7 @@ func TestRankingFigure(t *testing.T) {
 func TestLayerTimeNoFiniteValue(t *testing.T) {
 	nan := math.NaN()
 	path := filepath.Join(t.TempDir(), "temporal.png")
-	if err := LayerTime(path, "all NaN", []float64{nan, nan, nan, nan, nan, nan}, []string{"a", "b"}, []float64{0, 0.1, 0.2}, []float64{nan, nan}); err != nil {
+	if err := LayerTime(create(t, path), "all NaN", []float64{nan, nan, nan, nan, nan, nan}, []string{"a", "b"}, []float64{0, 0.1, 0.2}, []float64{nan, nan}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); err != nil {
@@ -281,11 +292,11 @@ func TestLogAxisFromZero(t *testing.T) {
 		CurveX: []float64{0, 1e18, 1e19, 1e20}, Curve: []float64{0.1, 0.2, 0.3, 0.35},
 		CurveLo: []float64{0.05, 0.15, 0.25, 0.3}, CurveHi: []float64{0.15, 0.25, 0.35, 0.4}}
 	p := filepath.Join(dir, "scaling.png")
-	if err := Scaling(p, "from zero", "compute", "score", []ScalingSeries{s}); err != nil {
+	if err := Scaling(create(t, p), "from zero", "compute", "score", []ScalingSeries{s}); err != nil {
 		t.Fatal(err)
 	}
 	checkPNG(t, p)
-	if err := MetricSteps(filepath.Join(dir, "steps.png"), "", "r", []float64{100, 1000, 0}, []float64{0.1, 0.2, 0.3}, 500); err == nil {
+	if err := MetricSteps(create(t, filepath.Join(dir, "steps.png")), "", "r", []float64{100, 1000, 0}, []float64{0.1, 0.2, 0.3}, 500); err == nil {
 		t.Error("MetricSteps drew a last step of 0 on a log axis")
 	}
 	if ticks := (logTicks{}).Ticks(0, 100); ticks != nil {

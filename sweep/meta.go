@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"math"
@@ -469,7 +470,9 @@ func (m Meta) save(dir string) error {
 			}
 		}
 		// a joined space (hemispheres) is kept as its parts, lh.space.mgz and so on, listed in order
-		files, err := array.WriteNamed(g, spaceName, make([]float64, g.Targets()), func(f string) string { return filepath.Join(md, f) })
+		files, err := array.WriteNamed(g, spaceName, make([]float64, g.Targets()), func(f string, write func(io.Writer) error) error {
+			return atomicfile.Write(filepath.Join(md, f), write)
+		})
 		if err != nil {
 			return err
 		}

@@ -212,7 +212,7 @@ func runCeiling(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	vols, err := writeVolumes(space, out.Path, map[string][]float64{"ceiling": y.full(res.Ceiling), "ncsnr": y.full(res.SNR)})
+	vols, err := writeVolumes(space, out.Write, map[string][]float64{"ceiling": y.full(res.Ceiling), "ncsnr": y.full(res.SNR)})
 	if err != nil {
 		return err
 	}

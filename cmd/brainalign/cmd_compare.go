@@ -107,8 +107,8 @@ func runCompare(c *cli.Context) error {
 		"command": "compare", "version": version, "created": nowUTC(), "model_a": a[0].Model, "model_b": b[0].Model,
 		"sweeps_a": sweepDirs(a), "sweeps_b": sweepDirs(b),
 		"checkpoint_a": a[0].Checkpoints[ca].Name, "checkpoint_b": b[0].Checkpoints[cb].Name, "result": res}
-	if _, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
-		return []string{"compare.json"}, writeJSON(path("compare.json"), jsonSafe(doc))
+	if _, err := writeResults(c.Context, out, func(put putFile) ([]string, error) {
+		return []string{"compare.json"}, put.json("compare.json", jsonSafe(doc))
 	}); err != nil {
 		return err
 	}

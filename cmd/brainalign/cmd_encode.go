@@ -221,7 +221,7 @@ func runEncode(c *cli.Context) error {
 	if ceiled != nil {
 		volumes["ceiled_scores"] = ceiled.scores
 	}
-	vols, err := writeVolumes(space, out.Path, volumes)
+	vols, err := writeVolumes(space, out.Write, volumes)
 	if err != nil {
 		return err
 	}

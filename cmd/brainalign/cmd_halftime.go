@@ -11,7 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/brainalign/brainalign/figures"
-	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/sweep"
 )
 
@@ -95,8 +94,8 @@ func runHalftime(c *cli.Context) error {
 		}
 		warnTimes(c.App.ErrWriter, times, to.Windows != nil, len(res.Windows))
 	}
-	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
-		return writeHalftime(path, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
+	files, err := writeResults(c.Context, out, func(put putFile) ([]string, error) {
+		return writeHalftime(put, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
 	}, halftimeFigures...)
 	if err != nil {
 		return err
@@ -112,10 +111,10 @@ var halftimeFigures = []string{"halftime_encoding.png", "halftime_spatial.png", 
 
 // writeHalftime writes the results; a figure that cannot be drawn (a log axis of checkpoints at
 // steps 0 and N has one point) is skipped with a note on notes, the numbers are written anyway.
-// Each file goes to path(its name).
-func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs bool, notes io.Writer) ([]string, error) {
+// Each file is written by put.
+func writeHalftime(put putFile, g []*sweep.Sweep, res *sweep.HalfTimeResult, figs bool, notes io.Writer) ([]string, error) {
 	files := []string{"halftime.json", "halftime.csv"}
-	if err := writeJSON(path("halftime.json"), jsonSafe(map[string]any{
+	if err := put.json("halftime.json", jsonSafe(map[string]any{
 		"command": "halftime", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g), "result": res})); err != nil {
 		return nil, err
 	}
@@ -141,7 +140,7 @@ func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.H
 	for _, w := range res.Windows {
 		add("window", fmt.Sprintf("%g-%g s", w.Start, w.End), w.HalfTime, w.Values)
 	}
-	if err := atomicfile.WriteBytes(path("halftime.csv"), []byte(csv)); err != nil {
+	if err := put.bytes("halftime.csv", []byte(csv)); err != nil {
 		return nil, err
 	}
 	if !figs {
@@ -154,7 +153,9 @@ func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.H
 		}
 		name := "halftime_" + s.Name + ".png"
 		title := fmt.Sprintf("%s: %s score over training (%d subject(s))", g[0].Model, s.Name, len(g))
-		err := figures.MetricSteps(path(name), title, ylabel[s.Name], res.Steps, s.Values, s.HalfTime.Step)
+		err := put(name, func(w io.Writer) error {
+			return figures.MetricSteps(w, title, ylabel[s.Name], res.Steps, s.Values, s.HalfTime.Step)
+		})
 		if errors.Is(err, figures.ErrTooFewPoints) {
 			fmt.Fprintf(notes, "note: no %s: %v\n", name, figures.ErrTooFewPoints)
 			continue
@@ -169,7 +170,9 @@ func writeHalftime(path func(name string) string, g []*sweep.Sweep, res *sweep.H
 		for _, r := range res.ROI {
 			names, vals = append(names, r.Name), append(vals, 100*r.HalfTime.Fraction)
 		}
-		return keepFigure(notes, files, "halftime_roi.png", figures.ROIBars(path("halftime_roi.png"), g[0].Model+": half-time of the encoding score per ROI", "half-time (% of training)", names, vals))
+		return keepFigure(notes, files, "halftime_roi.png", put("halftime_roi.png", func(w io.Writer) error {
+			return figures.ROIBars(w, g[0].Model+": half-time of the encoding score per ROI", "half-time (% of training)", names, vals)
+		}))
 	}
 	return files, nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/brainalign/brainalign/figures"
-	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/textlist"
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/sweep"
@@ -146,12 +145,12 @@ func runRank(c *cli.Context) error {
 		}
 		doc["by_roi"] = m
 	}
-	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
+	files, err := writeResults(c.Context, out, func(put putFile) ([]string, error) {
 		files := []string{"rank.csv", "rank.json"}
-		if err := writeJSON(path("rank.json"), jsonSafe(doc)); err != nil {
+		if err := put.json("rank.json", jsonSafe(doc)); err != nil {
 			return nil, err
 		}
-		if err := writeRankCSV(path("rank.csv"), ranked, ""); err != nil {
+		if err := put.bytes("rank.csv", []byte(rankRows(ranked, "", true))); err != nil {
 			return nil, err
 		}
 		if len(rois) > 0 {
@@ -159,7 +158,7 @@ func runRank(c *cli.Context) error {
 			for r, name := range rois {
 				b.WriteString(rankRows(byROI[r], name, r == 0))
 			}
-			if err := atomicfile.WriteBytes(path("rank_roi.csv"), []byte(b.String())); err != nil {
+			if err := put.bytes("rank_roi.csv", []byte(b.String())); err != nil {
 				return nil, err
 			}
 			files = append(files, "rank_roi.csv")
@@ -167,7 +166,7 @@ func runRank(c *cli.Context) error {
 		if c.Bool("no-figures") {
 			return files, nil
 		}
-		return keepFigure(c.App.ErrWriter, files, "rank.png", rankFigure(path("rank.png"), ranked, o))
+		return keepFigure(c.App.ErrWriter, files, "rank.png", put("rank.png", func(w io.Writer) error { return rankFigure(w, ranked, o) }))
 	}, "rank_roi.csv", "rank.png")
 	if err != nil {
 		return err
@@ -248,11 +247,6 @@ func fmtSE(se float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.4f", se)
-}
-
-// writeRankCSV writes rank.csv: one row per model, in rank order.
-func writeRankCSV(path string, ranked []sweep.Ranked, roi string) error {
-	return atomicfile.WriteBytes(path, []byte(rankRows(ranked, roi, true)))
 }
 
 // rankRows is the rows of rank.csv (with the header when header is set); with roi, each row
@@ -337,8 +331,9 @@ func rankFigureLabels(o sweep.AlignmentOptions) (title, xlabel string) {
 	return "Models by brain alignment (" + alignedTargets(o) + ")", score + " (bars: mean over subjects ± SE; dots: subjects)"
 }
 
-// rankFigure draws the leaderboard: each model's score with its standard error and subjects.
-func rankFigure(path string, ranked []sweep.Ranked, o sweep.AlignmentOptions) error {
+// rankFigure draws the leaderboard, each model's score with its standard error and subjects, to
+// w (a PNG image).
+func rankFigure(w io.Writer, ranked []sweep.Ranked, o sweep.AlignmentOptions) error {
 	names := make([]string, len(ranked))
 	scores, se := make([]float64, len(ranked)), make([]float64, len(ranked))
 	subjects := make([][]float64, len(ranked))
@@ -349,5 +344,5 @@ func rankFigure(path string, ranked []sweep.Ranked, o sweep.AlignmentOptions) er
 		}
 	}
 	title, xlabel := rankFigureLabels(o)
-	return figures.Ranking(path, title, xlabel, names, scores, se, subjects)
+	return figures.Ranking(w, title, xlabel, names, scores, se, subjects)
 }

@@ -17,9 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
-	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/crashpoint"
 	"github.com/brainalign/brainalign/internal/sysmem"
 	"github.com/brainalign/brainalign/rsa"
@@ -307,8 +305,8 @@ func runRSA(c *cli.Context) error {
 	if unmatched != nil {
 		doc["unmatched_ids"] = unmatched
 	}
-	files, err := writeResults(ctx, out, func(path func(string) string) ([]string, error) {
-		return writeRSA(path, doc, results, rdmFiles, ids, n)
+	files, err := writeResults(ctx, out, func(put putFile) ([]string, error) {
+		return writeRSA(put, doc, results, rdmFiles, ids, n)
 	})
 	if err != nil {
 		return err
@@ -564,12 +562,12 @@ type savedRDM struct {
 
 // writeRSA writes rsa.json, rsa.csv and the RDMs (with stimuli.txt), each to path(its name); it
 // returns the file names.
-func writeRSA(path func(string) string, doc map[string]any, results []rsaResult, rdms map[string]savedRDM, ids []string, n int) ([]string, error) {
+func writeRSA(put putFile, doc map[string]any, results []rsaResult, rdms map[string]savedRDM, ids []string, n int) ([]string, error) {
 	files := []string{"rsa.json", "rsa.csv"}
 	if len(rdms) > 0 {
 		doc["rdm_files"] = rdms
 	}
-	if err := writeJSON(path("rsa.json"), jsonSafe(doc)); err != nil {
+	if err := put.json("rsa.json", jsonSafe(doc)); err != nil {
 		return nil, err
 	}
 	g := func(v float64) string { return csvFloat(v, 10) }
@@ -578,14 +576,14 @@ func writeRSA(path func(string) string, doc map[string]any, results []rsaResult,
 	for _, r := range results {
 		fmt.Fprintf(&b, "%s,%s,%d,%s,%s,%s,%s\n", csvCell(r.Features), csvCell(r.ROI), r.Targets, g(r.RSA), g(r.P), g(r.CKA), g(r.CKADebiased))
 	}
-	if err := atomicfile.WriteBytes(path("rsa.csv"), []byte(b.String())); err != nil {
+	if err := put.bytes("rsa.csv", []byte(b.String())); err != nil {
 		return nil, err
 	}
 	if len(rdms) == 0 {
 		return files, nil
 	}
 	for name, r := range rdms {
-		if err := array.WriteNPY(path(name), []int{len(r.rdm.Values)}, r.rdm.Values); err != nil {
+		if err := put.npy(name, []int{len(r.rdm.Values)}, r.rdm.Values); err != nil {
 			return nil, err
 		}
 		files = append(files, name)
@@ -599,7 +597,7 @@ func writeRSA(path func(string) string, doc map[string]any, results []rsaResult,
 		}
 		s.WriteByte('\n')
 	}
-	if err := atomicfile.WriteBytes(path("stimuli.txt"), []byte(s.String())); err != nil {
+	if err := put.bytes("stimuli.txt", []byte(s.String())); err != nil {
 		return nil, err
 	}
 	return append(files, "stimuli.txt"), nil

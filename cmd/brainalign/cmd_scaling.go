@@ -13,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/brainalign/brainalign/figures"
-	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/textlist"
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/sweep"
@@ -144,12 +143,12 @@ func runScaling(c *cli.Context) error {
 	if fromDirs != nil {
 		doc["sweeps"] = fromDirs
 	}
-	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
-		files, err := writeScaling(path, doc, res, cols, !c.Bool("no-figures"), c.App.ErrWriter)
+	files, err := writeResults(c.Context, out, func(put putFile) ([]string, error) {
+		files, err := writeScaling(put, doc, res, cols, !c.Bool("no-figures"), c.App.ErrWriter)
 		if err != nil || fromDirs == nil {
 			return files, err
 		}
-		return append(files, "models.csv"), writeModelScores(path("models.csv"), cols, fromDirs)
+		return append(files, "models.csv"), put.bytes("models.csv", []byte(modelScoresCSV(cols, fromDirs)))
 	}, "models.csv", "scaling.png")
 	if err != nil {
 		return err
@@ -178,11 +177,11 @@ func parsePositiveList(s string) ([]float64, error) {
 	return v, nil
 }
 
-// writeScaling writes the fits (and figure), each file to path(its name); it returns the file
+// writeScaling writes the fits (and figure), each file by put; it returns the file
 // names.
-func writeScaling(path func(name string) string, doc map[string]any, res []scalingGroup, cols metrics.ScalingColumns, figs bool, warn io.Writer) ([]string, error) {
+func writeScaling(put putFile, doc map[string]any, res []scalingGroup, cols metrics.ScalingColumns, figs bool, warn io.Writer) ([]string, error) {
 	files := []string{"scaling.json", "scaling.csv", "curve.csv"}
-	if err := writeJSON(path("scaling.json"), jsonSafe(doc)); err != nil {
+	if err := put.json("scaling.json", jsonSafe(doc)); err != nil {
 		return nil, err
 	}
 	g := func(v float64) string { return csvFloat(v, 10) }
@@ -212,10 +211,10 @@ func writeScaling(path func(name string) string, doc map[string]any, res []scali
 			fmt.Fprintf(&curve, "%s,%s,%s,%s,%s,true,%t\n", csvCell(r.Name), g(pt.X), g(pt.Y), g(pt.Lo), g(pt.Hi), pt.Extrapolated)
 		}
 	}
-	if err := atomicfile.WriteBytes(path("scaling.csv"), []byte(tab.String())); err != nil {
+	if err := put.bytes("scaling.csv", []byte(tab.String())); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteBytes(path("curve.csv"), []byte(curve.String())); err != nil {
+	if err := put.bytes("curve.csv", []byte(curve.String())); err != nil {
 		return nil, err
 	}
 	if !figs {
@@ -234,7 +233,7 @@ func writeScaling(path func(name string) string, doc map[string]any, res []scali
 		series = append(series, s)
 	}
 	title := fmt.Sprintf("%s against %s: saturating power-law fit", cols.Y, cols.X)
-	return keepFigure(warn, files, "scaling.png", figures.Scaling(path("scaling.png"), title, cols.X, cols.Y, series))
+	return keepFigure(warn, files, "scaling.png", put("scaling.png", func(w io.Writer) error { return figures.Scaling(w, title, cols.X, cols.Y, series) }))
 }
 
 func printScaling(w io.Writer, path string, cols metrics.ScalingColumns, res []scalingGroup) {
@@ -448,8 +447,8 @@ func printSweepScores(w io.Writer, rec *sweepScores) {
 		len(rec.Models), sweeps, what, layer, ckpt)
 }
 
-// writeModelScores writes models.csv: each model's score from its sweeps.
-func writeModelScores(path string, cols metrics.ScalingColumns, rec *sweepScores) error {
+// modelScoresCSV is models.csv: each model's score from its sweeps.
+func modelScoresCSV(cols metrics.ScalingColumns, rec *sweepScores) string {
 	var b strings.Builder
 	g := func(v float64) string { return csvFloat(v, 10) }
 	fmt.Fprintf(&b, "group,model,%s,score,score_se,subjects,checkpoint,step,layer,layer_index,relative_depth,line\n", csvCell(cols.X))
@@ -461,5 +460,5 @@ func writeModelScores(path string, cols metrics.ScalingColumns, rec *sweepScores
 		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%d,%s,%s,%s,%d,%s,%d\n", csvCell(m.Group), csvCell(m.Model), g(m.X), g(m.Score), g(m.SE),
 			len(m.Subjects), csvCell(m.Checkpoint), step, csvCell(m.Layer), m.LayerIndex, g(m.RelativeDepth), m.Line)
 	}
-	return atomicfile.WriteBytes(path, []byte(b.String()))
+	return b.String()
 }

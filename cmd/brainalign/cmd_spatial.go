@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/figures"
 	"github.com/brainalign/brainalign/sweep"
 )
@@ -60,8 +59,8 @@ func runSpatial(c *cli.Context) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
 	}
-	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
-		return writeSpatial(path, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
+	files, err := writeResults(c.Context, out, func(put putFile) ([]string, error) {
+		return writeSpatial(put, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
 	}, "spatial.png", "spatial_roi.png")
 	if err != nil {
 		return err
@@ -77,22 +76,22 @@ func runSpatial(c *cli.Context) error {
 // spatialMap names spatial's map of best-layer depths in the data's space (array.WriteNamed).
 const spatialMap = "best_layer_depth"
 
-// writeSpatial writes the spatial results (and figures), each file to path(its name); it returns
+// writeSpatial writes the spatial results (and figures), each file by put; it returns
 // the file names.
-func writeSpatial(path func(name string) string, g []*sweep.Sweep, res *sweep.SpatialResult, figs bool, warn io.Writer) ([]string, error) {
+func writeSpatial(put putFile, g []*sweep.Sweep, res *sweep.SpatialResult, figs bool, warn io.Writer) ([]string, error) {
 	mask := res.Mask.Keep // bool: numpy's best[mask] selects the kept targets
 	files := []string{"spatial.json", "best_layer_depth.npy", "distance.npy", "mask.npy"}
-	if err := writeJSON(path("spatial.json"), jsonSafe(map[string]any{
+	if err := put.json("spatial.json", jsonSafe(map[string]any{
 		"command": "spatial", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g), "result": res})); err != nil {
 		return nil, err
 	}
-	if err := array.WriteNPY(path("best_layer_depth.npy"), g[0].Trailing, res.Depth); err != nil {
+	if err := put.npy("best_layer_depth.npy", g[0].Trailing, res.Depth); err != nil {
 		return nil, err
 	}
-	if err := array.WriteNPY(path("distance.npy"), g[0].Trailing, res.Distance); err != nil {
+	if err := put.npy("distance.npy", g[0].Trailing, res.Distance); err != nil {
 		return nil, err
 	}
-	if err := array.WriteNPY(path("mask.npy"), g[0].Trailing, mask); err != nil {
+	if err := put.npy("mask.npy", g[0].Trailing, mask); err != nil {
 		return nil, err
 	}
 	masked := make([]float64, len(res.Depth)) // the map viewers show: NaN outside the mask
@@ -103,7 +102,7 @@ func writeSpatial(path func(name string) string, g []*sweep.Sweep, res *sweep.Sp
 		}
 	}
 	spaced := sweep.WithSpace(g).Meta // a subject's of a known space, pooled with .npy ones
-	vols, err := writeVolumes(spaced.Space, path,
+	vols, err := writeVolumes(spaced.Space, put,
 		map[string][]float64{spatialMap: spaced.Expand(masked)})
 	if err != nil {
 		return nil, err
@@ -125,11 +124,15 @@ func writeSpatial(path func(name string) string, g []*sweep.Sweep, res *sweep.Sp
 		}
 	}
 	title := fmt.Sprintf("%s, checkpoint %s: best layer vs distance from V1 (%d subject(s))", g[0].Model, res.Checkpoint, len(g))
-	files, err = keepFigure(warn, files, "spatial.png", figures.DepthDistance(path("spatial.png"), title, dist, depth, g[0].L, res.Target.R, res.Target.P, rois))
+	files, err = keepFigure(warn, files, "spatial.png", put("spatial.png", func(w io.Writer) error {
+		return figures.DepthDistance(w, title, dist, depth, g[0].L, res.Target.R, res.Target.P, rois)
+	}))
 	if err != nil || res.ROI == nil {
 		return files, err
 	}
-	return keepFigure(warn, files, "spatial_roi.png", figures.ROIBars(path("spatial_roi.png"), g[0].Model+": mean best-layer depth per ROI", "best layer (relative depth)", res.ROI.Names, res.ROI.MeanDepth))
+	return keepFigure(warn, files, "spatial_roi.png", put("spatial_roi.png", func(w io.Writer) error {
+		return figures.ROIBars(w, g[0].Model+": mean best-layer depth per ROI", "best layer (relative depth)", res.ROI.Names, res.ROI.MeanDepth)
+	}))
 }
 
 func printSpatial(w io.Writer, g []*sweep.Sweep, res *sweep.SpatialResult) {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/figures"
 	"github.com/brainalign/brainalign/metrics"
 	"github.com/brainalign/brainalign/sweep"
@@ -57,8 +56,8 @@ func runTemporal(c *cli.Context) error {
 		return err
 	}
 	warnTimes(c.App.ErrWriter, res.Times, o.Windows != nil, len(res.Windows))
-	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
-		return writeTemporal(path, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
+	files, err := writeResults(c.Context, out, func(put putFile) ([]string, error) {
+		return writeTemporal(put, g, res, !c.Bool("no-figures"), c.App.ErrWriter)
 	}, "temporal.png")
 	if err != nil {
 		return err
@@ -68,23 +67,25 @@ func runTemporal(c *cli.Context) error {
 	return nil
 }
 
-// writeTemporal writes the temporal results (and figure), each file to path(its name); it
+// writeTemporal writes the temporal results (and figure), each file by put; it
 // returns the file names.
-func writeTemporal(path func(name string) string, g []*sweep.Sweep, res *sweep.TemporalResult, figs bool, warn io.Writer) ([]string, error) {
+func writeTemporal(put putFile, g []*sweep.Sweep, res *sweep.TemporalResult, figs bool, warn io.Writer) ([]string, error) {
 	files := []string{"temporal.json", "temporal_curves.npy"}
-	if err := writeJSON(path("temporal.json"), jsonSafe(map[string]any{
+	if err := put.json("temporal.json", jsonSafe(map[string]any{
 		"command": "temporal", "version": version, "created": nowUTC(), "model": g[0].Model, "sweeps": sweepDirs(g),
 		"layers": g[0].Layers, "result": res})); err != nil {
 		return nil, err
 	}
-	if err := array.WriteNPY(path("temporal_curves.npy"), []int{g[0].L, len(res.Times)}, res.Curves); err != nil {
+	if err := put.npy("temporal_curves.npy", []int{g[0].L, len(res.Times)}, res.Curves); err != nil {
 		return nil, err
 	}
 	if !figs {
 		return files, nil
 	}
 	title := fmt.Sprintf("%s, checkpoint %s: MEG score by layer and time (r = %.2f)", g[0].Model, res.Checkpoint, res.Score.R)
-	return keepFigure(warn, files, "temporal.png", figures.LayerTime(path("temporal.png"), title, res.Curves, g[0].Layers, res.Times, res.TMax))
+	return keepFigure(warn, files, "temporal.png", put("temporal.png", func(w io.Writer) error {
+		return figures.LayerTime(w, title, res.Curves, g[0].Layers, res.Times, res.TMax)
+	}))
 }
 
 // warnTimes warns about MEG times that look like another unit than seconds, and says why no

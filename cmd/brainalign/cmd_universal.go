@@ -11,7 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/brainalign/brainalign/figures"
-	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/universal"
 )
 
@@ -127,8 +126,8 @@ func runUniversal(c *cli.Context) error {
 	}
 	doc := map[string]any{"command": "universal", "version": version, "created": nowUTC(), "inputs": inputs,
 		"dims": o.Dims, "top": o.Top, "options": opts.Summary(), "host": hostOf(), "result": res}
-	files, err := writeResults(c.Context, out, func(path func(string) string) ([]string, error) {
-		return writeUniversal(path, doc, res, !c.Bool("no-figures"), c.App.ErrWriter)
+	files, err := writeResults(c.Context, out, func(put putFile) ([]string, error) {
+		return writeUniversal(put, doc, res, !c.Bool("no-figures"), c.App.ErrWriter)
 	}, "universal.png")
 	if err != nil {
 		return err
@@ -218,11 +217,11 @@ func parseFeatureSpec(spec, defaultLayer string) (name, path, layer string, err 
 	return name, path, layer, nil
 }
 
-// writeUniversal writes the results (and figure), each file to path(its name); it returns the
+// writeUniversal writes the results (and figure), each file by put; it returns the
 // file names.
-func writeUniversal(path func(name string) string, doc map[string]any, res *universal.Result, figs bool, warn io.Writer) ([]string, error) {
+func writeUniversal(put putFile, doc map[string]any, res *universal.Result, figs bool, warn io.Writer) ([]string, error) {
 	files := []string{"universal.json", "universal.csv"}
-	if err := writeJSON(path("universal.json"), jsonSafe(doc)); err != nil {
+	if err := put.json("universal.json", jsonSafe(doc)); err != nil {
 		return nil, err
 	}
 	g := func(v float64) string { return csvFloat(v, 10) }
@@ -237,7 +236,7 @@ func writeUniversal(path func(name string) string, doc map[string]any, res *univ
 			fmt.Fprintf(&b, "%s,%d,%s,%s,%s,%d\n", csvCell(m.Name), d.Index, g(d.Variance), g(d.Universality), g(d.BrainSimilarity), rank[d.Index])
 		}
 	}
-	if err := atomicfile.WriteBytes(path("universal.csv"), []byte(b.String())); err != nil {
+	if err := put.bytes("universal.csv", []byte(b.String())); err != nil {
 		return nil, err
 	}
 	if !figs {
@@ -252,7 +251,9 @@ func writeUniversal(path func(name string) string, doc map[string]any, res *univ
 		groups = append(groups, sg)
 	}
 	title := fmt.Sprintf("universal dimensions: pooled r = %.2f over %d dimensions", res.Pooled.R, res.Pooled.N)
-	return keepFigure(warn, files, "universal.png", figures.Scatter(path("universal.png"), title, "universality (predicted from other models, r)", "brain similarity (predicted from brain data, r)", groups, true))
+	return keepFigure(warn, files, "universal.png", put("universal.png", func(w io.Writer) error {
+		return figures.Scatter(w, title, "universality (predicted from other models, r)", "brain similarity (predicted from brain data, r)", groups, true)
+	}))
 }
 
 func printUniversal(w io.Writer, res *universal.Result) {

@@ -175,10 +175,10 @@ func demoStudy(c *cli.Context, dir string) (err error) {
 		sub   string
 		write func(string) ([]string, error)
 	}{
-		{"spatial", func(d string) ([]string, error) { return writeSpatial(pathIn(d), fmri, sp, true, os.Stderr) }},
-		{"temporal", func(d string) ([]string, error) { return writeTemporal(pathIn(d), meg, tp, true, os.Stderr) }},
-		{"halftime-fmri", func(d string) ([]string, error) { return writeHalftime(pathIn(d), fmri, hf, true, io.Discard) }},
-		{"halftime-meg", func(d string) ([]string, error) { return writeHalftime(pathIn(d), meg, hm, true, io.Discard) }},
+		{"spatial", func(d string) ([]string, error) { return writeSpatial(putIn(d), fmri, sp, true, os.Stderr) }},
+		{"temporal", func(d string) ([]string, error) { return writeTemporal(putIn(d), meg, tp, true, os.Stderr) }},
+		{"halftime-fmri", func(d string) ([]string, error) { return writeHalftime(putIn(d), fmri, hf, true, io.Discard) }},
+		{"halftime-meg", func(d string) ([]string, error) { return writeHalftime(putIn(d), meg, hm, true, io.Discard) }},
 	} {
 		d := filepath.Join(dir, x.sub)
 		if err := os.MkdirAll(d, 0o777); err != nil {

@@ -137,16 +137,22 @@ func TestFigureOnFullDisk(t *testing.T) {
 		t.Fatal("the earlier run wrote no scaling.png")
 	}
 	free := leaveFree(t, disk, numbers)
-	// the figure by its name, not its staging name (which it named twice: .scaling.png.tmp-…,
-	// then the temp file written for it), and the cause once
-	_, errOut, code := runCLI(t, scaling(out, table)...)
-	if msg := strings.TrimSpace(errOut); code != 1 || !strings.HasPrefix(msg, "brainalign: atomicfile: "+filepath.Join(out, "scaling.png")+": write ") ||
-		!strings.HasSuffix(msg, ": no space left on device") || strings.Count(msg, "no space left") != 1 || strings.Contains(msg, "\n") {
-		t.Errorf("rerun on a full disk: exit %d, %q; want exit 1, 'brainalign: atomicfile: %s: write …: no space left on device'",
-			code, errOut, filepath.Join(out, "scaling.png"))
+	// the figure by its name, then the one file written for it (its staging name; not a temp
+	// file within a temp name), and the cause once; in a new folder, by its name in the folder
+	// asked for, not in the staging folder
+	fullDisk := func(what, out string) {
+		t.Helper()
+		_, errOut, code := runCLI(t, scaling(out, table)...)
+		if msg := strings.TrimSpace(errOut); code != 1 || !strings.HasPrefix(msg, "brainalign: atomicfile: "+filepath.Join(out, "scaling.png")+": write ") ||
+			!strings.HasSuffix(msg, ": no space left on device") || strings.Count(msg, "no space left") != 1 || strings.Count(msg, ".tmp-") != 1 ||
+			strings.Contains(msg, "\n") {
+			t.Errorf("%s on a full disk: exit %d, %q; want exit 1, 'brainalign: atomicfile: %s: write …: no space left on device'",
+				what, code, errOut, filepath.Join(out, "scaling.png"))
+		}
 	}
+	fullDisk("rerun", out)
 	sameFolder(t, "the failed rerun", out, earlier)
-	wantError(t, 1, "scaling.png: write ", scaling(filepath.Join(disk, "new"), table)...)
+	fullDisk("a new folder", filepath.Join(disk, "new"))
 	if entries, _ := os.ReadDir(disk); len(entries) != 2 {
 		t.Errorf("the failed runs left %d entries in %s, want scaling and the filler", len(entries), disk)
 	}

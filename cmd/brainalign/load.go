@@ -537,9 +537,8 @@ func volumeSpace(spaces []string, y *input) (*array.Geometry, error) {
 
 // writeVolumes writes results over the targets as files of g's format in its space (NAME.nii.gz,
 // NAME.mgz or NAME.dscalar.nii, for viewers; lh.NAME.mgz and rh.NAME.mgz for hemispheres
-// joined), one per named array, returning the file names; nothing when g is nil. path gives a
-// file name's path in the output.
-func writeVolumes(g *array.Geometry, path func(name string) string, arrays map[string][]float64) ([]string, error) {
+// joined), one per named array, each by put, returning the file names; nothing when g is nil.
+func writeVolumes(g *array.Geometry, put putFile, arrays map[string][]float64) ([]string, error) {
 	if g == nil {
 		return nil, nil
 	}
@@ -550,7 +549,7 @@ func writeVolumes(g *array.Geometry, path func(name string) string, arrays map[s
 	slices.Sort(names)
 	var files []string
 	for _, name := range names {
-		fs, err := array.WriteNamed(g, name, arrays[name], path)
+		fs, err := array.WriteNamed(g, name, arrays[name], put)
 		if err != nil {
 			return nil, err
 		}

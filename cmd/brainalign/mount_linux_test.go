@@ -17,8 +17,8 @@ import (
 func TestOutIsMountPoint(t *testing.T) {
 	mnt := smallDisk(t, "")
 
-	files, err := writeResults(context.Background(), mnt, func(path func(string) string) ([]string, error) {
-		return []string{"a.json"}, os.WriteFile(path("a.json"), []byte("new"), 0o666)
+	files, err := writeResults(context.Background(), mnt, func(put putFile) ([]string, error) {
+		return []string{"a.json"}, put.bytes("a.json", []byte("new"))
 	})
 	if err != nil || len(files) != 1 {
 		t.Fatalf("writeResults into an empty mount point: %v, %v", files, err)

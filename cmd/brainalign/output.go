@@ -55,14 +55,53 @@ func checkOut(out string) error {
 	return nil
 }
 
+// putFile writes the file name of a command's output with write, as atomicfile.Write does: into
+// a folder staged as a whole (outdir.Dir.Write), in a batch (atomicfile.Batch.Write), or into a
+// folder as it is (putIn). Its errors name the file by the path it has once written.
+type putFile func(name string, write func(w io.Writer) error) error
+
+// bytes writes b as the file name.
+func (put putFile) bytes(name string, b []byte) error {
+	return put(name, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// json writes v as the file name: indented JSON (writeJSON's).
+func (put putFile) json(name string, v any) error {
+	b, err := jsonBytes(v)
+	if err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	return put.bytes(name, b)
+}
+
+// npy writes data of the given shape as the file name, a .npy file (array.WriteNPY's).
+func (put putFile) npy(name string, shape []int, data any) error {
+	write, err := array.NPYWriter(shape, data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return put(name, write)
+}
+
+// putIn writes the files of a command's results straight into dir, each atomically.
+func putIn(dir string) putFile {
+	return func(name string, write func(w io.Writer) error) error {
+		return atomicfile.Write(filepath.Join(dir, name), write)
+	}
+}
+
 // writeResults writes a metric command's results into out once they are computed: write writes
-// its files, each to the path that path gives for its name, and returns their names. A folder
-// that does not exist, or is empty, is staged (internal/outdir) and appears only when every file
-// is written, so a run that fails leaves no folder behind (nor the parent folders it made for
-// it). In an existing folder that holds files (earlier results, other commands' results), or
-// that cannot be replaced (the working directory, a mount point), the files are written under
-// temp names and renamed into place together once the last is written (atomicfile.Batch): a run that fails, or is interrupted, leaves the earlier results whole, not
-// mixed with new ones, and the folder's other files are kept. Once ctx is done (a signal),
+// its files, each by put, and returns their names. A folder that does not exist, or is empty, is
+// staged (internal/outdir) and appears only when every file is written, so a run that fails
+// leaves no folder behind (nor the parent folders it made for it). In an existing folder that
+// holds files (earlier results, other commands' results), or that cannot be replaced (the
+// working directory, a mount point), the files are written under temp names and renamed into
+// place together once the last is written (atomicfile.Batch): a run that fails, or is
+// interrupted, leaves the earlier results whole, not mixed with new ones, and the folder's
+// other files are kept. Errors name a file by its path in out, not by its staging name. Once ctx is done (a signal),
 // nothing is written and ctx's error returned.
 //
 // optional names the files the command writes on some runs only (figures, which --no-figures or
@@ -71,7 +110,7 @@ func checkOut(out string) error {
 // not keep one run's numbers beside another run's figure. A process killed (SIGKILL) while the
 // files are renamed into place one by one, or before those removals, leaves files of both runs
 // in the folder until the next run (TestMetricResultsCrashEveryStep); a new folder appears whole.
-func writeResults(ctx context.Context, out string, write func(path func(name string) string) ([]string, error), optional ...string) ([]string, error) {
+func writeResults(ctx context.Context, out string, write func(put putFile) ([]string, error), optional ...string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -97,7 +136,7 @@ func writeResults(ctx context.Context, out string, write func(path func(name str
 		return nil, err
 	}
 	defer cleanup()
-	files, err := write(d.Path)
+	files, err := write(d.Write)
 	if err == nil {
 		err = ctx.Err() // a signal while the files were written
 	}
@@ -111,11 +150,11 @@ func writeResults(ctx context.Context, out string, write func(path func(name str
 }
 
 // replaceResults is writeResults into the existing folder out, which holds files.
-func replaceResults(ctx context.Context, out string, write func(path func(name string) string) ([]string, error), optional []string) ([]string, error) {
+func replaceResults(ctx context.Context, out string, write func(put putFile) ([]string, error), optional []string) ([]string, error) {
 	atomicfile.RemoveAbandoned(out, false) // the staged files of a killed run
 	b := atomicfile.NewBatch(out)
 	defer b.Abort()
-	files, err := write(b.Path)
+	files, err := write(b.Write)
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -161,12 +200,6 @@ func removeEarlierMaps(out string, files []string, name string) error {
 		}
 	}
 	return nil
-}
-
-// pathIn names the files of a command's results written straight into dir (writeResults's
-// path).
-func pathIn(dir string) func(name string) string {
-	return func(name string) string { return filepath.Join(dir, name) }
 }
 
 // makeParents creates the missing parent folders of out and returns those it created, deepest

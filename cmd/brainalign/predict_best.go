@@ -363,7 +363,7 @@ func writeBestLayer(out *outdir.Dir, y *input, space *array.Geometry, best []int
 			v[i] = math.NaN()
 		}
 	}
-	return writeVolumes(space, out.Path, map[string][]float64{"best_layer": v})
+	return writeVolumes(space, out.Write, map[string][]float64{"best_layer": v})
 }
 
 // predictLayer fits one layer's activations x (rows rows, as their header said) to the targets

@@ -107,9 +107,9 @@ func checkEarlier(t *testing.T, dir string, names []string, what string) {
 func TestWriteResultsReplacesTogether(t *testing.T) {
 	dir, names := earlierResults(t)
 	full := errors.New("write e.png: no space left on device")
-	_, err := writeResults(context.Background(), dir, func(path func(string) string) ([]string, error) {
+	_, err := writeResults(context.Background(), dir, func(put putFile) ([]string, error) {
 		for _, f := range names[:4] {
-			if err := atomicfile.WriteBytes(path(f), []byte("new "+f)); err != nil {
+			if err := put.bytes(f, []byte("new "+f)); err != nil {
 				return nil, err
 			}
 		}
@@ -121,9 +121,9 @@ func TestWriteResultsReplacesTogether(t *testing.T) {
 	checkEarlier(t, dir, names, "failed at the fifth file")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err = writeResults(ctx, dir, func(path func(string) string) ([]string, error) {
+	_, err = writeResults(ctx, dir, func(put putFile) ([]string, error) {
 		for _, f := range names {
-			if err := atomicfile.WriteBytes(path(f), []byte("new "+f)); err != nil {
+			if err := put.bytes(f, []byte("new "+f)); err != nil {
 				return nil, err
 			}
 		}
@@ -135,9 +135,9 @@ func TestWriteResultsReplacesTogether(t *testing.T) {
 	}
 	checkEarlier(t, dir, names, "interrupted")
 
-	files, err := writeResults(context.Background(), dir, func(path func(string) string) ([]string, error) {
+	files, err := writeResults(context.Background(), dir, func(put putFile) ([]string, error) {
 		for _, f := range names {
-			if err := atomicfile.WriteBytes(path(f), []byte("new "+f)); err != nil {
+			if err := put.bytes(f, []byte("new "+f)); err != nil {
 				return nil, err
 			}
 		}
@@ -158,9 +158,9 @@ func TestWriteResultsReplacesTogether(t *testing.T) {
 	// A new folder interrupted as its files are written does not appear.
 	out := filepath.Join(t.TempDir(), "new", "res")
 	ctx, cancel = context.WithCancel(context.Background())
-	_, err = writeResults(ctx, out, func(path func(string) string) ([]string, error) {
+	_, err = writeResults(ctx, out, func(put putFile) ([]string, error) {
 		cancel()
-		return names[:1], atomicfile.WriteBytes(path(names[0]), []byte("new"))
+		return names[:1], put.bytes(names[0], []byte("new"))
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("new folder interrupted: %v", err)

@@ -91,11 +91,20 @@ func runInfoOf(res *engine.Result) runInfo {
 
 // writeJSON writes v as indented JSON, atomically.
 func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := jsonBytes(v)
 	if err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
-	return atomicfile.WriteBytes(path, append(b, '\n'))
+	return atomicfile.WriteBytes(path, b)
+}
+
+// jsonBytes is v as the JSON files hold it: indented, a line.
+func jsonBytes(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
 
 func nowUTC() string { return time.Now().UTC().Format(time.RFC3339) }

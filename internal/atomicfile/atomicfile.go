@@ -22,57 +22,80 @@ import (
 //
 // write receives a buffered writer; large writes pass through the buffer straight to the file.
 // An error returned by write is returned unchanged, except the temp file's own (a full disk),
-// which names path as Write's other errors do; they name a Batch's staging path (Batch.Path) as
-// the file the batch's caller asked for, not by its temp name. The file gets the permissions of
-// the file it replaces, or those of any new file, 0666 less the umask (as os.Create gives). The
-// temp file lives in the same directory because rename is only atomic within one file system.
+// which names path as Write's other errors do. The file gets the permissions of the file it
+// replaces, or those of any new file, 0666 less the umask (as os.Create gives). The temp file
+// lives in the same directory because rename is only atomic within one file system.
 //
 // A path that is a symbolic link is written through, as os.WriteFile would: the file it points
 // to (created if the link dangles) gets the new content, and the link stays a link.
 func Write(path string, write func(w io.Writer) error) error {
-	name := path
-	if named, ok := stagedAs.Load(path); ok {
-		name = named.(string)
-	}
 	target, err := resolve(path)
 	if err != nil {
-		return fmt.Errorf("atomicfile: %s: %w", name, err)
+		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
 	dir, base := filepath.Split(target)
 	if dir == "" {
 		dir = "."
 	}
 	if base == "" {
-		return fmt.Errorf("atomicfile: %q: not a file name", name)
+		return fmt.Errorf("atomicfile: %q: not a file name", path)
 	}
-	replace := false
-	var perm fs.FileMode
-	if st, err := os.Stat(target); err == nil {
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("atomicfile: %s: exists and is not a regular file", name)
-		}
-		replace, perm = true, st.Mode().Perm()
+	replaced, err := os.Stat(target)
+	if err != nil {
+		replaced = nil // a new file; errors of its own are met creating the temp file
+	} else if !replaced.Mode().IsRegular() {
+		return fmt.Errorf("atomicfile: %s: exists and is not a regular file", path)
 	}
 	f, err := createTemp(dir, "."+base+tmpInfix)
 	if err != nil {
-		return fmt.Errorf("atomicfile: %s: %w", name, err)
+		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
 	tmp := f.Name()
+	if err := fill(f, path, replaced, write); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("atomicfile: %s: %w", path, err)
+	}
+	syncDir(dir)
+	crashpoint.Step("renamed into", target)
+	return nil
+}
+
+// WriteStaged creates path, which must not exist, and writes it in place, without a temp file
+// of its own: for a file that no reader looks for under path, because path is a staging name to
+// be renamed into place (a Batch's file, a file of a folder staged as a whole by
+// internal/outdir). Errors name name, the path the file will have, with path where the file
+// system's own error names it. The file gets the permissions of a new file, 0666 less the
+// umask; on any error, or a panic of write, it is removed. write is as for Write.
+func WriteStaged(path, name string, write func(w io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		return fmt.Errorf("atomicfile: %s: %w", name, err)
+	}
+	return fill(f, name, nil, write)
+}
+
+// fill writes the new file f through a buffer with write, gives it the permissions of the file
+// it replaces (replaced; nil for none: it keeps those it was created with), syncs and closes it. On any error, or a panic of write, f is
+// closed and removed. Errors name name, the file f will become.
+func fill(f *os.File, name string, replaced fs.FileInfo, write func(w io.Writer) error) error {
+	path := f.Name()
 	done := false
 	defer func() {
-		// Also runs when write panics, so no temp file is left behind.
+		// Also runs when write panics, so no partial file is left behind.
 		if !done {
 			f.Close()
-			os.Remove(tmp)
+			os.Remove(path)
 		}
 	}()
-
 	bw := bufio.NewWriterSize(f, 1<<20)
 	if err := write(bw); err != nil {
-		// The temp file's own error (a full disk, met by a write larger than the buffer) names
-		// the file being written, as Flush's below does, not only the temp name.
+		// The file's own error (a full disk, met by a write larger than the buffer) names the
+		// file being written, as Flush's below does, not only its temp or staging name.
 		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Path == tmp {
+		if errors.As(err, &pe) && pe.Path == path {
 			return fmt.Errorf("atomicfile: %s: %w", name, err)
 		}
 		return err
@@ -80,8 +103,8 @@ func Write(path string, write func(w io.Writer) error) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("atomicfile: %s: %w", name, err)
 	}
-	if replace {
-		if err := f.Chmod(perm); err != nil {
+	if replaced != nil {
+		if err := f.Chmod(replaced.Mode().Perm()); err != nil {
 			return fmt.Errorf("atomicfile: %s: %w", name, err)
 		}
 	}
@@ -92,13 +115,8 @@ func Write(path string, write func(w io.Writer) error) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("atomicfile: %s: %w", name, err)
 	}
-	crashpoint.Step("written", tmp)
-	if err := os.Rename(tmp, target); err != nil {
-		return fmt.Errorf("atomicfile: %s: %w", name, err)
-	}
 	done = true
-	syncDir(dir)
-	crashpoint.Step("renamed into", target)
+	crashpoint.Step("written", path)
 	return nil
 }
 

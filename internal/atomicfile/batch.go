@@ -3,10 +3,10 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/brainalign/brainalign/internal/crashpoint"
 	"github.com/brainalign/brainalign/internal/owner"
@@ -27,7 +27,6 @@ type Batch struct {
 	dir    string
 	staged []staged
 	byName map[string]int
-	err    error // the first name that could not be resolved
 	done   bool
 }
 
@@ -37,35 +36,36 @@ type staged struct {
 	tmp    string
 }
 
-// stagedAs maps the staging path of each file of a Batch not yet committed or aborted to the
-// path its caller named, so that Write's errors (a full disk) name the file asked for, not a temp
-// name within a temp name: Write writes a staging path through a temp file of its own.
-var stagedAs sync.Map
-
 // NewBatch starts a batch of files in dir.
 func NewBatch(dir string) *Batch { return &Batch{dir: dir, byName: map[string]int{}} }
 
-// Path returns the temp path to write the file name of the batch to (with Write, or anything
-// that creates the file; Write's errors name it as dir/name). A name asked for and never written
-// is left as it is by Commit.
-func (b *Batch) Path(name string) string {
-	if i, ok := b.byName[name]; ok {
-		return b.staged[i].tmp
+// Write writes the file name of the batch, once, under its temp name beside the file it will
+// replace (written through a buffer, synced: see WriteStaged), for Commit to rename into place.
+// write is as for Write; errors name the file as dir/name. On any error, or a panic of write,
+// nothing of the file is left, and the batch's other files are kept for Commit or Abort.
+func (b *Batch) Write(name string, write func(w io.Writer) error) error {
+	if b.done {
+		return errors.New("atomicfile: batch already committed or aborted")
 	}
 	path := filepath.Join(b.dir, name)
+	if _, ok := b.byName[name]; ok {
+		return fmt.Errorf("atomicfile: %s: written twice in one batch", path)
+	}
 	target, err := resolve(path)
 	if err != nil {
-		if b.err == nil {
-			b.err = fmt.Errorf("atomicfile: %s: %w", path, err)
-		}
-		target = path
+		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
 	dir, base := filepath.Split(target)
+	if base == "" {
+		return fmt.Errorf("atomicfile: %q: not a file name", path)
+	}
 	tmp := filepath.Join(dir, "."+base+tmpInfix+owner.NewTag())
+	if err := WriteStaged(tmp, path, write); err != nil {
+		return err
+	}
 	b.byName[name] = len(b.staged)
 	b.staged = append(b.staged, staged{path: path, target: target, tmp: tmp})
-	stagedAs.Store(tmp, path)
-	return tmp
+	return nil
 }
 
 // Commit renames the files written into place. Every file is checked first (what it replaces
@@ -76,17 +76,7 @@ func (b *Batch) Commit() error {
 	if b.done {
 		return errors.New("atomicfile: batch already committed or aborted")
 	}
-	if b.err != nil {
-		b.Abort()
-		return b.err
-	}
-	var written []staged
 	for _, s := range b.staged {
-		if st, err := os.Lstat(s.tmp); err == nil && st.Mode().IsRegular() {
-			written = append(written, s)
-		}
-	}
-	for _, s := range written {
 		st, err := os.Stat(s.target)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -103,16 +93,15 @@ func (b *Batch) Commit() error {
 		}
 	}
 	dirs := map[string]bool{}
-	for i, s := range written {
+	for i, s := range b.staged {
 		crashpoint.Step("batch: renaming", s.tmp)
 		if err := os.Rename(s.tmp, s.target); err != nil {
 			b.Abort()
-			return fmt.Errorf("atomicfile: %s: %w (%d of the %d files were replaced)", s.path, err, i, len(written))
+			return fmt.Errorf("atomicfile: %s: %w (%d of the %d files were replaced)", s.path, err, i, len(b.staged))
 		}
 		dirs[filepath.Dir(s.target)] = true
 	}
 	b.done = true
-	b.forget()
 	for d := range dirs {
 		syncDir(d)
 	}
@@ -126,15 +115,7 @@ func (b *Batch) Abort() {
 		return
 	}
 	b.done = true
-	b.forget()
 	for _, s := range b.staged {
 		os.Remove(s.tmp) // renamed already, or never written: nothing there
-	}
-}
-
-// forget removes the batch's staging paths from stagedAs.
-func (b *Batch) forget() {
-	for _, s := range b.staged {
-		stagedAs.Delete(s.tmp)
 	}
 }

@@ -1,12 +1,22 @@
 package atomicfile
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"testing"
 )
+
+// writeString writes content as the file name of b.
+func writeString(b *Batch, name, content string) error {
+	return b.Write(name, func(w io.Writer) error {
+		_, err := io.WriteString(w, content)
+		return err
+	})
+}
 
 func readFile(t *testing.T, p string) string {
 	t.Helper()
@@ -45,20 +55,19 @@ func wantOld(t *testing.T, dir string) {
 }
 
 // The files of a batch are written under temp names (Write's, which ListTemp recognises) while
-// the earlier ones stay in place, and replace them together on Commit, keeping their permissions;
-// other files stay.
+// the earlier ones stay in place, once each, and replace them together on Commit, keeping their
+// permissions; other files stay.
 func TestBatchReplacesTogether(t *testing.T) {
 	dir := oldSet(t)
 	b := NewBatch(dir)
 	for _, f := range []string{"a.txt", "b.txt", "c.txt"} {
-		if err := WriteBytes(b.Path(f), []byte("new "+f)); err != nil {
+		if err := writeString(b, f, "new "+f); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if first, again := b.Path("a.txt"), b.Path("a.txt"); first != again {
-		t.Error("a name asked for twice has two temp paths")
+	if err := writeString(b, "a.txt", "again"); err == nil {
+		t.Error("a name written twice in one batch: no error")
 	}
-	b.Path("never.txt") // asked for, not written: left as it is
 	if got := readFile(t, filepath.Join(dir, "a.txt")); got != "old a.txt" {
 		t.Errorf("a.txt replaced before Commit: %q", got)
 	}
@@ -99,7 +108,7 @@ func TestBatchAbortKeepsEarlierSet(t *testing.T) {
 	dir := oldSet(t)
 	b := NewBatch(dir)
 	for _, f := range []string{"a.txt", "c.txt"} {
-		if err := WriteBytes(b.Path(f), []byte("new "+f)); err != nil {
+		if err := writeString(b, f, "new "+f); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -120,7 +129,7 @@ func TestBatchRefusedBeforeReplacing(t *testing.T) {
 	}
 	b := NewBatch(dir)
 	for _, f := range []string{"a.txt", "b.txt", "z.txt"} {
-		if err := WriteBytes(b.Path(f), []byte("new "+f)); err != nil {
+		if err := writeString(b, f, "new "+f); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -141,7 +150,7 @@ func TestBatchWritesThroughLinks(t *testing.T) {
 		t.Skipf("no symbolic links here: %v", err)
 	}
 	b := NewBatch(dir)
-	if err := WriteBytes(b.Path("link.txt"), []byte("through")); err != nil {
+	if err := writeString(b, "link.txt", "through"); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Commit(); err != nil {
@@ -152,5 +161,39 @@ func TestBatchWritesThroughLinks(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(dir, "target.txt")); got != "through" {
 		t.Errorf("target.txt holds %q", got)
+	}
+}
+
+// A file of a batch whose writer fails or panics leaves nothing, the writer's error returned as
+// it is; the batch's other files are committed all the same.
+func TestBatchWriterFails(t *testing.T) {
+	dir := oldSet(t)
+	b := NewBatch(dir)
+	if err := writeString(b, "c.txt", "new c.txt"); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	err := b.Write("a.txt", func(w io.Writer) error {
+		w.Write(make([]byte, 3<<20)) // past the buffer: the staged file really has data
+		return boom
+	})
+	if err != boom {
+		t.Errorf("a writer's error: %v, want it unchanged", err)
+	}
+	func() {
+		defer func() { recover() }()
+		b.Write("b.txt", func(w io.Writer) error { panic("writer panicked") })
+	}()
+	if temps := ListTemp(dir, false); len(temps) != 1 {
+		t.Errorf("temp files %v, want c.txt's only", temps)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := entries(t, dir); !slices.Equal(n, []string{"a.txt", "b.txt", "c.txt", "notes.txt"}) {
+		t.Errorf("folder holds %v", n)
+	}
+	if got := readFile(t, filepath.Join(dir, "a.txt")); got != "old a.txt" {
+		t.Errorf("a.txt, whose writer failed, holds %q", got)
 	}
 }

@@ -17,8 +17,9 @@ import (
 // written and says the disk is full, whether the data meet it in the buffer's flush or, larger
 // than the buffer, straight from write (whose error named only the temp file, a .NAME.tmp-...
 // name); the file it would replace stays whole and no temp file is left. A Batch fails the same
-// way, naming the file asked for (it named the staging name, .NAME.tmp-..., then Write's temp
-// file of that), and Abort leaves the earlier set. Mounting needs root; elsewhere it skips.
+// way, naming the file asked for, then the one file written for it (its staging name: not Write's
+// temp file of that, .NAME.tmp-....tmp-..., as when the staging name was written with Write),
+// and Abort leaves the earlier set. Mounting needs root; elsewhere it skips.
 func TestWriteOnFullDisk(t *testing.T) {
 	mnt := filepath.Join(t.TempDir(), "disk")
 	if err := os.Mkdir(mnt, 0o755); err != nil {
@@ -50,18 +51,19 @@ func TestWriteOnFullDisk(t *testing.T) {
 	}
 
 	b := NewBatch(mnt)
-	err := WriteBytes(b.Path("a.json"), []byte("new"))
+	err := writeString(b, "a.json", "new")
 	if err == nil {
-		err = Write(b.Path("scores.npy"), func(w io.Writer) error {
+		err = b.Write("scores.npy", func(w io.Writer) error {
 			_, err := w.Write(make([]byte, 2<<20))
 			return err
 		})
 	}
-	// The staged file is written through Write under a temp name of its own: the error names
-	// scores.npy, the file asked for, not the staging name (a temp name within a temp name).
+	// The staged file is written once, at its staging name: the error names scores.npy, the
+	// file asked for, then the staging name (not a temp name within a temp name, as when Write
+	// wrote the staging name through a temp file of its own).
 	if !errors.Is(err, syscall.ENOSPC) || !strings.HasPrefix(err.Error(), "atomicfile: "+p+": write ") ||
-		strings.Count(err.Error(), tmpInfix) != 2 || strings.Count(err.Error(), "no space left on device") != 1 {
-		t.Errorf("batch: %v, want 'atomicfile: %s: write %s: no space left on device'", err, p, filepath.Join(mnt, "..scores.npy.tmp-….tmp-…"))
+		strings.Count(err.Error(), tmpInfix) != 1 || strings.Count(err.Error(), "no space left on device") != 1 {
+		t.Errorf("batch: %v, want 'atomicfile: %s: write %s: no space left on device'", err, p, filepath.Join(mnt, ".scores.npy.tmp-…"))
 	}
 	b.Abort()
 	if entries, _ := os.ReadDir(mnt); len(entries) != 1 {

@@ -3,6 +3,7 @@ package outdir
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/crashpoint"
 )
 
@@ -252,8 +254,17 @@ func (d *Dir) CheckInputs(paths ...string) error {
 	return nil
 }
 
-// Path returns the staging path of a file in the directory.
+// Path returns the staging path of a file in the directory, for what writes it itself (its
+// errors then name the staging path); Write names the file by its final path.
 func (d *Dir) Path(name string) string { return filepath.Join(d.tmp, name) }
+
+// Write writes the file name (a path within the directory) of the directory: directly, once,
+// without a temp file of its own, as nothing reads the staging directory
+// (atomicfile.WriteStaged). write is as for atomicfile.Write; errors name the file by its path
+// in the output directory as given to Create, not in the staging directory.
+func (d *Dir) Write(name string, write func(w io.Writer) error) error {
+	return atomicfile.WriteStaged(d.Path(name), filepath.Join(d.final, name), write)
+}
 
 // Final returns the directory's final path, as given to Create (cleaned).
 func (d *Dir) Final() string { return d.final }

@@ -1,8 +1,12 @@
 package outdir
 
 import (
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -63,4 +67,64 @@ func TestMissingParent(t *testing.T) {
 	if _, err := Create(filepath.Join(t.TempDir(), "no", "out"), false); err == nil {
 		t.Fatal("want an error for a missing parent")
 	}
+}
+
+// Write writes a file into the staging directory directly (no temp file beside it: nothing reads
+// the staging directory); its errors name the file by its path in the output directory, not in
+// the staging one, and a writer that fails or panics leaves nothing.
+func TestWriteNamesFinalPath(t *testing.T) {
+	root := t.TempDir()
+	final := filepath.Join(root, "out")
+	d, err := Create(final, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Abort()
+	put := func(name, content string) error {
+		return d.Write(name, func(w io.Writer) error {
+			_, err := io.WriteString(w, content)
+			return err
+		})
+	}
+	if err := put("a.json", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := entries(t, d.Path("")); !slices.Equal(got, []string{"a.json"}) {
+		t.Errorf("staging directory holds %v, want a.json alone", got)
+	}
+	// a file there already: the error of the file system names the staging path, Write's the final one
+	err = put("a.json", "2")
+	if !errors.Is(err, fs.ErrExist) || !strings.HasPrefix(err.Error(), "atomicfile: "+filepath.Join(final, "a.json")+": ") {
+		t.Errorf("a.json written twice: %v, want an error naming %s", err, filepath.Join(final, "a.json"))
+	}
+	boom := errors.New("boom")
+	if err := d.Write("b.npy", func(w io.Writer) error { return boom }); err != boom {
+		t.Errorf("a writer's error: %v, want it unchanged", err)
+	}
+	func() {
+		defer func() { recover() }()
+		d.Write("c.png", func(w io.Writer) error { panic("writer panicked") })
+	}()
+	if got := entries(t, d.Path("")); !slices.Equal(got, []string{"a.json"}) {
+		t.Errorf("staging directory holds %v, want a.json alone", got)
+	}
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(final, "a.json")); string(b) != "1" {
+		t.Errorf("a.json holds %q", b)
+	}
+}
+
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
 }
