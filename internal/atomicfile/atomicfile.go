@@ -42,7 +42,7 @@ func Write(path string, write func(w io.Writer) error) error {
 	}
 	replaced, err := os.Stat(target)
 	if err != nil {
-		replaced = nil // a new file; errors of its own are met creating the temp file
+		replaced = nil // nothing to replace: a new file (errors are met creating the temp file)
 	} else if !replaced.Mode().IsRegular() {
 		return fmt.Errorf("atomicfile: %s: exists and is not a regular file", path)
 	}
@@ -78,8 +78,9 @@ func WriteStaged(path, name string, write func(w io.Writer) error) error {
 }
 
 // fill writes the new file f through a buffer with write, gives it the permissions of the file
-// it replaces (replaced; nil for none: it keeps those it was created with), syncs and closes it. On any error, or a panic of write, f is
-// closed and removed. Errors name name, the file f will become.
+// it replaces (replaced; nil for none: it keeps those it was created with), syncs and closes it.
+// On any error, or a panic of write, f is closed and removed. Errors name name, the file f will
+// become.
 func fill(f *os.File, name string, replaced fs.FileInfo, write func(w io.Writer) error) error {
 	path := f.Name()
 	done := false

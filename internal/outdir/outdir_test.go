@@ -89,7 +89,7 @@ func TestWriteNamesFinalPath(t *testing.T) {
 	if err := put("a.json", "1"); err != nil {
 		t.Fatal(err)
 	}
-	if got := entries(t, d.Path("")); !slices.Equal(got, []string{"a.json"}) {
+	if got := names(t, d.Path("")); !slices.Equal(got, []string{"a.json"}) {
 		t.Errorf("staging directory holds %v, want a.json alone", got)
 	}
 	// a file there already: the error of the file system names the staging path, Write's the final one
@@ -105,7 +105,7 @@ func TestWriteNamesFinalPath(t *testing.T) {
 		defer func() { recover() }()
 		d.Write("c.png", func(w io.Writer) error { panic("writer panicked") })
 	}()
-	if got := entries(t, d.Path("")); !slices.Equal(got, []string{"a.json"}) {
+	if got := names(t, d.Path("")); !slices.Equal(got, []string{"a.json"}) {
 		t.Errorf("staging directory holds %v, want a.json alone", got)
 	}
 	if err := d.Commit(); err != nil {
@@ -114,17 +114,4 @@ func TestWriteNamesFinalPath(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(final, "a.json")); string(b) != "1" {
 		t.Errorf("a.json holds %q", b)
 	}
-}
-
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
 }
