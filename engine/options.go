@@ -307,10 +307,11 @@ func (o Options) validateModel() error {
 const MinTestRows = 3
 
 // OptionsSummary is what output files record of the options (summary.json, a sweep's manifest).
+// Options without folds (predict's one fit on all rows) record none: no "folds": 0.
 type OptionsSummary struct {
 	Alphas      []float64 `json:"alphas"`
-	Folds       int       `json:"folds"`
-	FoldSizes   []int     `json:"fold_test_sizes"`
+	Folds       int       `json:"folds,omitempty"`
+	FoldSizes   []int     `json:"fold_test_sizes,omitempty"`
 	Inner       string    `json:"inner"`
 	SharedAlpha bool      `json:"shared_alpha"`
 	Intercept   bool      `json:"intercept"`

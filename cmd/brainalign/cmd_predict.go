@@ -362,8 +362,6 @@ func writePredictOutputs(out *outdir.Dir, y *input, space *array.Geometry, value
 // has (the features and the engine's report are the caller's); mask is --brain-mask's.
 func predictSummary(c *cli.Context, y *input, mask *targetMask, rowsFitted, newRows, targets int, opts engine.Options, fit *fittedRows,
 	newIDs, fittedAgain []string, volumesSkipped string, volumes []string) map[string]any {
-	model := opts.Summary()
-	model.Folds, model.FoldSizes = 0, nil
 	summary := map[string]any{
 		"command":     "predict",
 		"version":     version,
@@ -373,7 +371,7 @@ func predictSummary(c *cli.Context, y *input, mask *targetMask, rowsFitted, newR
 		"rows_fitted": rowsFitted,
 		"new_rows":    newRows,
 		"targets":     targets,
-		"model":       model,
+		"model":       modelInfoOf(opts, oneFitScheme), // opts has no folds: none recorded
 		"host":        hostOf(),
 	}
 	if fit != nil {
@@ -397,6 +395,10 @@ func predictSummary(c *cli.Context, y *input, mask *targetMask, rowsFitted, newR
 	}
 	return summary
 }
+
+// oneFitScheme names predict's split of the rows in predict.json as encode's summary.json names
+// its folds (fold_scheme): there is none, one fit on all rows.
+const oneFitScheme = "none (one fit on all rows)"
 
 // alsoFitted lists the new stimuli's ids that are among the fitted ones, in the new ids' order.
 func alsoFitted(newIDs, fitted []string) []string {

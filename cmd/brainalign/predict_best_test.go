@@ -254,6 +254,7 @@ func TestPredictBestLayerPlanted(t *testing.T) {
 					}
 				}
 			}
+			checkOneFitModel(t, filepath.Join(out, "predict.json"))
 			rec := readJSON(t, filepath.Join(out, "predict.json"))
 			if got := get(t, rec, "best_layer", "checked_against_sweep"); got != "data digest" {
 				t.Errorf("checked_against_sweep = %v", got)

@@ -96,21 +96,19 @@ func TestPredictMatchesScikitLearn(t *testing.T) {
 		Rows    int    `json:"rows_fitted"`
 		NewRows int    `json:"new_rows"`
 		Targets int    `json:"targets"`
-		Model   struct {
-			Inner string
-			Folds int
-		}
-		Run    struct{ Precision string }
-		NewIDs *struct {
+		Model   struct{ Inner string }
+		Run     struct{ Precision string }
+		NewIDs  *struct {
 			AlsoFitted []string `json:"also_fitted"`
 		} `json:"new_ids"`
 	}
 	b, err := os.ReadFile(filepath.Join(out64, "predict.json"))
 	must(t, err)
 	must(t, json.Unmarshal(b, &rec))
-	if rec.Command != "predict" || rec.Rows != 130 || rec.NewRows != 30 || rec.Targets != 60 || rec.Model.Inner != "loo" || rec.Model.Folds != 0 || rec.Run.Precision != "float64" || rec.NewIDs != nil {
+	if rec.Command != "predict" || rec.Rows != 130 || rec.NewRows != 30 || rec.Targets != 60 || rec.Model.Inner != "loo" || rec.Run.Precision != "float64" || rec.NewIDs != nil {
 		t.Errorf("predict.json: %+v", rec)
 	}
+	checkOneFitModel(t, filepath.Join(out64, "predict.json"))
 
 	// ids: the features stored in reverse order with two rows unknown to the brain data; two
 	// new stimuli were fitted on
@@ -501,4 +499,20 @@ func TestPredictLayerOfBundleWithNewNPY(t *testing.T) {
 	}
 	wantError(t, 1, `a .npy file holds one array: --layer "blocks.3" names an array inside a bundle`, "predict", "-x", filepath.Join(fix, "X.npy"),
 		"--layer", "blocks.3", "--new-features", np, "-y", yp, "-o", filepath.Join(dir, "refused"))
+}
+
+// checkOneFitModel: predict.json's model names predict's one fit on all rows as encode's
+// summary.json names its folds (fold_scheme), and has no fold count or fold sizes, which a fit
+// that holds nothing out does not have ("folds": 0 read as a run of no folds).
+func checkOneFitModel(t *testing.T, path string) {
+	t.Helper()
+	model, _ := readJSON(t, path)["model"].(map[string]any)
+	for _, k := range []string{"folds", "fold_test_sizes"} {
+		if v, ok := model[k]; ok {
+			t.Errorf("%s: model.%s = %v for a fit that holds nothing out", path, k, v)
+		}
+	}
+	if model["fold_scheme"] != "none (one fit on all rows)" || model["inner"] == nil || model["alphas"] == nil {
+		t.Errorf("%s: model %v", path, model)
+	}
 }
