@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"os"
 	"strings"
@@ -275,34 +276,47 @@ func fortranToC[T float32 | float64](src []T, shape []int) []T { return fortranT
 
 // fortranToCAs is fortranToC converting each element to D on the way.
 func fortranToCAs[D float32 | float64, S float32 | float64 | integer](src []S, shape []int) []D {
-	rows, trail := shape[0], shape[1:]
+	rows := shape[0]
 	cols := len(src) / rows
 	dst := make([]D, len(src))
-	// Walk the trailing index in Fortran order (first axis fastest), which is the order of the
-	// source columns, and keep c, its C-order column number, up to date.
-	cstride := make([]int, len(trail))
-	s := 1
-	for k := len(trail) - 1; k >= 0; k-- {
-		cstride[k] = s
-		s *= trail[k]
-	}
-	idx := make([]int, len(trail))
-	c := 0
-	for q := 0; q < cols; q++ {
+	// the source's columns are the trailing index in Fortran order; c is each one's C-order column
+	for q, c := range FortranToCIndices(shape[1:]) {
 		for i, v := range src[q*rows : (q+1)*rows] {
 			dst[i*cols+c] = D(v)
 		}
-		for k := range trail {
-			idx[k]++
-			c += cstride[k]
-			if idx[k] < trail[k] {
-				break
-			}
-			c -= idx[k] * cstride[k]
-			idx[k] = 0
-		}
 	}
 	return dst
+}
+
+// FortranToCIndices yields the elements of an array of the given shape in Fortran order (first
+// axis fastest: the order a Fortran-ordered .npy or a NIfTI file stores them), each as its flat
+// index in that order and in C order (last axis fastest: numpy's ravel() and np.flatnonzero).
+func FortranToCIndices(shape []int) iter.Seq2[int, int] {
+	return func(yield func(fortran, c int) bool) {
+		cstride := make([]int, len(shape))
+		n := 1
+		for k := len(shape) - 1; k >= 0; k-- {
+			cstride[k] = n
+			n *= shape[k]
+		}
+		// walk the index in Fortran order, keeping c, its C-order number, up to date
+		idx := make([]int, len(shape))
+		c := 0
+		for f := 0; f < n; f++ {
+			if !yield(f, c) {
+				return
+			}
+			for k := range shape {
+				idx[k]++
+				c += cstride[k]
+				if idx[k] < shape[k] {
+					break
+				}
+				c -= idx[k] * cstride[k]
+				idx[k] = 0
+			}
+		}
+	}
 }
 
 // Read reads the arrays of a file, choosing the format by extension: .npy (one array), .npz

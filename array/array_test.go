@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -197,6 +198,53 @@ func TestMatrix(t *testing.T) {
 		_, err = a.Matrix()
 		checkErr(t, name, err, fixture(name), want)
 		a.Close()
+	}
+}
+
+// TestFortranToCIndices: numpy's Fortran-ordered fixtures hold, at each position in the order
+// stored, the value that expected.json (ravel(order="C")) holds at its C-order index; the
+// indices are each position once, in the order stored.
+func TestFortranToCIndices(t *testing.T) {
+	exp := loadExpected(t)
+	for _, name := range []string{"fortran_2d.npy", "fortran_3d.npy", "mask_fortran.npy"} {
+		var e expEntry
+		if err := jsonUnmarshal(exp[name], &e); err != nil {
+			t.Fatal(err)
+		}
+		a, err := ReadNPY(fixture(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !a.Fortran || !e.Fortran {
+			t.Fatalf("%s: not in Fortran order", name)
+		}
+		stored := make([]float64, a.Size())
+		if a.Float64s(0, stored) != len(stored) {
+			t.Fatalf("%s: short read", name)
+		}
+		a.Close()
+		seen := make([]bool, len(e.Values))
+		next := 0
+		for f, c := range FortranToCIndices(e.Shape) {
+			if f != next || c < 0 || c >= len(seen) || seen[c] {
+				t.Fatalf("%s: position %d (C order %d) after %d", name, f, c, next-1)
+			}
+			next, seen[c] = f+1, true
+			var want float64
+			if v := string(e.Values[c]); strings.HasPrefix(v, `"`) {
+				var s string
+				jsonUnmarshal(e.Values[c], &s)
+				want = parseHex(t, s)
+			} else { // the mask's booleans, as 0 and 1
+				want, _ = strconv.ParseFloat(v, 64)
+			}
+			if stored[f] != want {
+				t.Fatalf("%s: stored element %d = %v, numpy's C-order element %d = %v", name, f, stored[f], c, want)
+			}
+		}
+		if next != len(seen) {
+			t.Fatalf("%s: %d positions of %d", name, next, len(seen))
+		}
 	}
 }
 

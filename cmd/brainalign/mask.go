@@ -77,20 +77,16 @@ func readMask(path string) (*targetMask, error) {
 	return mk, nil
 }
 
-// cOrderIndices maps flat indices into an array of the given shape stored in Fortran order to
-// the same elements' flat indices in C order, sorted.
+// cOrderIndices maps ascending flat indices into an array of the given shape stored in Fortran
+// order to the same elements' flat indices in C order, sorted.
 func cOrderIndices(fortran, shape []int) []int {
-	stride := make([]int, len(shape)) // C order's
-	s := 1
-	for k := len(shape) - 1; k >= 0; k-- {
-		stride[k] = s
-		s *= shape[k]
-	}
-	out := make([]int, len(fortran))
-	for i, q := range fortran {
-		for k, n := range shape {
-			out[i] += q % n * stride[k]
-			q /= n
+	out := make([]int, 0, len(fortran))
+	for f, c := range array.FortranToCIndices(shape) {
+		if len(out) == len(fortran) {
+			break
+		}
+		if f == fortran[len(out)] {
+			out = append(out, c)
 		}
 	}
 	slices.Sort(out)

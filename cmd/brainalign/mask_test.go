@@ -322,6 +322,17 @@ func TestBrainMaskFortranOrder(t *testing.T) {
 	if !want.Fortran || len(want.Shape) != 3 {
 		t.Fatalf("expected.json: mask_fortran.npy is %+v, want a Fortran-ordered 3-d mask", want)
 	}
+	var flatNonzero []int // np.flatnonzero(mask): the values are in C order
+	for j, v := range want.Values {
+		if v != 0 {
+			flatNonzero = append(flatNonzero, j)
+		}
+	}
+	mk, err := readMask(maskPath)
+	must(t, err)
+	if !slices.Equal(mk.cols, flatNonzero) {
+		t.Errorf("the mask's targets %v, np.flatnonzero(mask) %v", mk.cols, flatNonzero)
+	}
 	m := len(want.Values)
 	n, d := 40, 5
 	rng := rand.New(rand.NewPCG(3, 4))
