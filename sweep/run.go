@@ -445,8 +445,9 @@ func checkLayout(path string, a *array.Array, shape []int) error {
 	return nil
 }
 
-// makeOut creates the sweep folder dir and its missing parents. A dir that is a symbolic link is
-// written through, as encode's --out (internal/outdir): a dangling link's target is created.
+// makeOut creates the sweep folder dir and its missing parents, which are removed again when dir
+// cannot be made (a full disk), as encode's (internal/outdir.MakeParents). A dir that is a
+// symbolic link is written through, as encode's --out: a dangling link's target is created.
 func makeOut(dir string) error {
 	target := dir
 	if st, err := os.Lstat(dir); err == nil && st.Mode()&fs.ModeSymlink != 0 {
@@ -454,7 +455,13 @@ func makeOut(dir string) error {
 			return err
 		}
 	}
-	if err := os.MkdirAll(target, 0o777); err != nil {
+	made, err := outdir.MakeParents(target)
+	if err == nil {
+		if err = os.MkdirAll(target, 0o777); err != nil {
+			outdir.RemoveMade(made)
+		}
+	}
+	if err != nil {
 		if target != dir {
 			return fmt.Errorf("%s (-> %s): cannot create: %v", dir, target, errors.Unwrap(err))
 		}

@@ -169,12 +169,34 @@ func TestFigureOnFullDisk(t *testing.T) {
 func TestOutParentsOnFullDisk(t *testing.T) {
 	dir := t.TempDir()
 	x, y := writeStudy(t, dir, 40, 3, 4)
+	disk := oneInodeDisk(t) // for the first folder, not the second
+	out := filepath.Join(disk, "results", "sub-01", "layer12")
+	wantError(t, 1, "cannot create "+filepath.Dir(out)+": mkdir "+filepath.Dir(out)+": no space left on device",
+		"encode", "--features", x, "--brain", y, "--out", out)
+	notThere(t, filepath.Join(disk, "results"), "encode on a full disk")
+}
+
+// A sweep whose --out cannot be made once its missing parent is (a disk whose inodes fill): it
+// fails saying so and leaves no parent folder, as encode does (TestOutParentsOnFullDisk), where
+// it left an empty results/.
+func TestSweepOutParentsOnFullDisk(t *testing.T) {
+	s := writeCrashStudy(t, filepath.Join(t.TempDir(), "in"))
+	disk := oneInodeDisk(t)
+	out := filepath.Join(disk, "results", "sweep")
+	wantError(t, 1, out+": cannot create: no space left on device", s.sweep(out)...)
+	notThere(t, filepath.Join(disk, "results"), "sweep on a full disk")
+}
+
+// oneInodeDisk is a small tmpfs (smallDisk) filled with empty files but for one inode: one new
+// folder can be made in it, not two.
+func oneInodeDisk(t *testing.T) string {
+	t.Helper()
 	disk := smallDisk(t, "size=1m,nr_inodes=64")
 	fill := filepath.Join(disk, "filler")
 	if err := os.Mkdir(fill, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; ; i++ { // one inode left: for the first folder, not the second
+	for i := 0; ; i++ {
 		var st unix.Statfs_t
 		if err := unix.Statfs(disk, &st); err != nil {
 			t.Fatal(err)
@@ -186,10 +208,7 @@ func TestOutParentsOnFullDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out := filepath.Join(disk, "results", "sub-01", "layer12")
-	wantError(t, 1, "cannot create "+filepath.Dir(out)+": mkdir "+filepath.Dir(out)+": no space left on device",
-		"encode", "--features", x, "--brain", y, "--out", out)
-	notThere(t, filepath.Join(disk, "results"), "encode on a full disk")
+	return disk
 }
 
 // A sweep on a disk that fills at each of its writes in turn (a real tmpfs, one page more each

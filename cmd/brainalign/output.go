@@ -30,13 +30,13 @@ func createOut(path string, overwrite bool) (*outdir.Dir, func(), error) {
 	}
 	out, err := outdir.Create(path, overwrite)
 	if err != nil {
-		removeMade(made)
+		outdir.RemoveMade(made)
 		return nil, nil, err
 	}
 	return out, func() {
 		out.Abort()
 		if !out.Committed() {
-			removeMade(made)
+			outdir.RemoveMade(made)
 		}
 	}, nil
 }
@@ -202,39 +202,14 @@ func removeEarlierMaps(out string, files []string, name string) error {
 	return nil
 }
 
-// makeParents creates the missing parent folders of out and returns those it created, deepest
-// first.
+// makeParents makes the missing parent folders of out (outdir.MakeParents), saying which could
+// not be made.
 func makeParents(out string) ([]string, error) {
-	parent := filepath.Dir(filepath.Clean(out))
-	var made []string
-	for p := parent; ; p = filepath.Dir(p) {
-		if _, err := os.Lstat(p); err == nil || !errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		made = append(made, p)
-		if filepath.Dir(p) == p {
-			break
-		}
-	}
-	if len(made) == 0 {
-		return nil, nil
-	}
-	if err := os.MkdirAll(parent, 0o777); err != nil {
-		removeMade(made)
-		return nil, fmt.Errorf("--out %s: cannot create %s: %v", out, parent, err)
+	made, err := outdir.MakeParents(out)
+	if err != nil {
+		return nil, fmt.Errorf("--out %s: cannot create %s: %v", out, filepath.Dir(filepath.Clean(out)), err)
 	}
 	return made, nil
-}
-
-// removeMade removes the folders makeParents made, deepest first, as long as they are empty.
-// Those not there are passed over: a MkdirAll that failed part-way (a full disk) made only the
-// upper ones.
-func removeMade(made []string) {
-	for _, p := range made {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return
-		}
-	}
 }
 
 // csvFloat is a CSV cell for v with the given significant digits; NaN (undefined) is an empty

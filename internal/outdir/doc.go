@@ -41,5 +41,6 @@
 //
 // CheckWritable finds, before a long run computes anything, an output path that could not be
 // written; Target says where a path (a link) leads, for commands that make their output
-// directory and write into it rather than replace it (sweep).
+// directory and write into it rather than replace it (sweep). MakeParents makes an output's
+// missing parent folders, and RemoveMade removes them again when the output is not made.
 package outdir
