@@ -262,11 +262,17 @@ func NPYWriter(shape []int, data any) (func(w io.Writer) error, error) {
 // calls emit with consecutive chunks; the file is written atomically and is an error unless the
 // chunks hold exactly the shape's number of elements.
 func WriteNPYChunks(path string, shape []int, produce func(emit func(chunk []float64) error) error) error {
-	return WriteNPYChunksOf(path, shape, produce)
+	write, err := NPYChunksWriter(path, shape, produce)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, write)
 }
 
-// WriteNPYChunksOf is WriteNPYChunks for float32 or float64 values, written as they come.
-func WriteNPYChunksOf[V float32 | float64](path string, shape []int, produce func(emit func(chunk []V) error) error) error {
+// NPYChunksWriter returns the function that writes float32 or float64 values of the given shape
+// as WriteNPYChunks does, as they come, for a file written otherwise (atomicfile.Batch.Write);
+// its errors name name, the file written (chunks of more or fewer values than the shape's).
+func NPYChunksWriter[V float32 | float64](name string, shape []int, produce func(emit func(chunk []V) error) error) (func(w io.Writer) error, error) {
 	var zero V
 	size, descr := 8, "<f8"
 	if _, is32 := any(zero).(float32); is32 {
@@ -274,10 +280,10 @@ func WriteNPYChunksOf[V float32 | float64](path string, shape []int, produce fun
 	}
 	want, _, err := dataBytes(shape, size)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	prefix := npyPrefix(descr, false, shape)
-	return atomicfile.Write(path, func(w io.Writer) error {
+	return func(w io.Writer) error {
 		if _, err := w.Write(prefix); err != nil {
 			return err
 		}
@@ -285,16 +291,16 @@ func WriteNPYChunksOf[V float32 | float64](path string, shape []int, produce fun
 		err := produce(func(chunk []V) error {
 			got += len(chunk)
 			if got > want {
-				return fmt.Errorf("%s: more than the %d values of shape %s", path, want, ShapeString(shape))
+				return fmt.Errorf("%s: more than the %d values of shape %s", name, want, ShapeString(shape))
 			}
 			_, err := w.Write(leBytes(chunk, size))
 			return err
 		})
 		if err == nil && got != want {
-			err = fmt.Errorf("%s: %d values for shape %s", path, got, ShapeString(shape))
+			err = fmt.Errorf("%s: %d values for shape %s", name, got, ShapeString(shape))
 		}
 		return err
-	})
+	}, nil
 }
 
 // checkShape checks that shape has non-negative dimensions holding exactly n elements.

@@ -241,6 +241,16 @@ const zipAlignExtraID = 0xd935
 // written as float32, a big-endian one little-endian). Members are padded so that their data
 // starts at a multiple of 64 bytes and ReadNPZ maps it in place.
 func WriteNPZ(path string, arrays []*Array) error {
+	write, err := NPZWriter(arrays)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return atomicfile.Write(path, write)
+}
+
+// NPZWriter checks arrays and returns the function that writes them as WriteNPZ does, for a
+// file written otherwise (atomicfile.Batch.Write); its errors name no file.
+func NPZWriter(arrays []*Array) (func(w io.Writer) error, error) {
 	type member struct {
 		name   string
 		prefix []byte
@@ -251,13 +261,13 @@ func WriteNPZ(path string, arrays []*Array) error {
 	seen := map[string]bool{}
 	for i, a := range arrays {
 		if a == nil {
-			return fmt.Errorf("%s: array %d is nil", path, i)
+			return nil, fmt.Errorf("array %d is nil", i)
 		}
 		if a.Name == "" || strings.HasSuffix(a.Name, "/") {
-			return fmt.Errorf("%s: array %d has an invalid name %q", path, i, a.Name)
+			return nil, fmt.Errorf("array %d has an invalid name %q", i, a.Name)
 		}
 		if seen[a.Name] {
-			return fmt.Errorf("%s: two arrays named %q", path, a.Name)
+			return nil, fmt.Errorf("two arrays named %q", a.Name)
 		}
 		seen[a.Name] = true
 		set := 0
@@ -275,17 +285,17 @@ func WriteNPZ(path string, arrays []*Array) error {
 			set, data = set+1, a.ints
 		}
 		if set != 1 {
-			return fmt.Errorf("%s: array %q: %d of F32, F64, I64 set, want exactly one", path, a.Name, set)
+			return nil, fmt.Errorf("array %q: %d of F32, F64, I64 set, want exactly one", a.Name, set)
 		}
 		descr, raw, n, _ := rawData(data)
 		if err := checkShape(a.Shape, n); err != nil {
-			return fmt.Errorf("%s: array %q: %w", path, a.Name, err)
+			return nil, fmt.Errorf("array %q: %w", a.Name, err)
 		}
 		prefix := npyPrefix(descr, a.Fortran, a.Shape)
 		crc := crc32.Update(crc32.ChecksumIEEE(prefix), crc32.IEEETable, raw)
 		members[i] = member{a.Name + ".npy", prefix, raw, crc}
 	}
-	return atomicfile.Write(path, func(w io.Writer) error {
+	return func(w io.Writer) error {
 		zw := zip.NewWriter(w)
 		// CreateRaw with known sizes and CRC writes no data descriptor, so the offset of each
 		// local header is the sum of what came before and the padding can be computed.
@@ -329,7 +339,7 @@ func WriteNPZ(path string, arrays []*Array) error {
 			off = dataOff + pad + size
 		}
 		return zw.Close()
-	})
+	}, nil
 }
 
 func isASCII(s string) bool {

@@ -326,9 +326,16 @@ func IsNamedFile(file, name string) bool {
 // returns. put writes the file named with write (atomicfile.Write at a path for the name, or
 // atomicfile.Batch.Write); errors before it name the file.
 func WriteNamed(g *Geometry, name string, data []float64, put func(file string, write func(w io.Writer) error) error) ([]string, error) {
+	return WriteNamedFrames(g, name, 1, data, put)
+}
+
+// WriteNamedFrames is WriteNamed for several maps (frames, WriteFrames'): data in C order over
+// (frame, target), each part's file holding its targets of every frame.
+func WriteNamedFrames(g *Geometry, name string, frames int, data []float64, put func(file string, write func(w io.Writer) error) error) ([]string, error) {
 	files := g.Files(name)
-	if len(data) != g.Targets() {
-		return nil, fmt.Errorf("%s: %d values for %d targets", files[0], len(data), g.Targets())
+	total := g.Targets()
+	if frames < 1 || len(data) != frames*total {
+		return nil, fmt.Errorf("%s: %d values for %d map(s) of %d targets", files[0], len(data), frames, total)
 	}
 	parts := []*Geometry{g}
 	if g.Parts != nil {
@@ -340,7 +347,16 @@ func WriteNamed(g *Geometry, name string, data []float64, put func(file string, 
 	off := 0
 	for i, p := range parts {
 		n := p.Targets()
-		write, err := p.framesWriter(files[i], 1, data[off:off+n])
+		sub := data // one file: all of it
+		if frames == 1 && len(parts) > 1 {
+			sub = data[off : off+n]
+		} else if len(parts) > 1 { // the part's targets of each frame, gathered
+			sub = make([]float64, 0, frames*n)
+			for f := range frames {
+				sub = append(sub, data[f*total+off:f*total+off+n]...)
+			}
+		}
+		write, err := p.framesWriter(files[i], frames, sub)
 		if err == nil {
 			err = put(files[i], write)
 		}

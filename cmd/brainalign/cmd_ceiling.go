@@ -18,7 +18,6 @@ import (
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/ceiling"
 	"github.com/brainalign/brainalign/engine"
-	"github.com/brainalign/brainalign/internal/atomicfile"
 )
 
 func init() {
@@ -201,9 +200,10 @@ func runCeiling(c *cli.Context) error {
 			data []float64
 		}{"split_half_r.npy", res.SplitHalfR})
 	}
+	put := putFile(out.Write)
 	var written []string
 	for _, f := range files {
-		if err := array.WriteNPY(out.Path(f.name), trailing, y.full(f.data)); err != nil {
+		if err := put.npy(f.name, trailing, y.full(f.data)); err != nil {
 			return err
 		}
 		written = append(written, f.name)
@@ -212,7 +212,7 @@ func runCeiling(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	vols, err := writeVolumes(space, out.Write, map[string][]float64{"ceiling": y.full(res.Ceiling), "ncsnr": y.full(res.SNR)})
+	vols, err := writeVolumes(space, put, map[string][]float64{"ceiling": y.full(res.Ceiling), "ncsnr": y.full(res.SNR)})
 	if err != nil {
 		return err
 	}
@@ -226,10 +226,10 @@ func runCeiling(c *cli.Context) error {
 		if res.Averaged.Is64() {
 			data = res.Averaged.F64
 		}
-		if err := array.WriteNPY(out.Path("averaged.npy"), shape, data); err != nil {
+		if err := put.npy("averaged.npy", shape, data); err != nil {
 			return err
 		}
-		if err := atomicfile.WriteBytes(out.Path("averaged_ids.txt"), []byte(strings.Join(res.Stimuli, "\n")+"\n")); err != nil {
+		if err := put.bytes("averaged_ids.txt", []byte(strings.Join(res.Stimuli, "\n")+"\n")); err != nil {
 			return err
 		}
 		written = append(written, "averaged.npy", "averaged_ids.txt")
@@ -268,7 +268,7 @@ func runCeiling(c *cli.Context) error {
 	case c.Bool("session-per-file"):
 		summary["sessions"] = map[string]any{"per_file": true, "count": res.Groups}
 	}
-	if err := writeJSON(out.Path("ceiling.json"), jsonSafe(summary)); err != nil {
+	if err := put.json("ceiling.json", jsonSafe(summary)); err != nil {
 		return err
 	}
 	if err := out.Commit(); err != nil {

@@ -12,9 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
-	"github.com/brainalign/brainalign/internal/atomicfile"
 )
 
 func init() {
@@ -170,6 +168,7 @@ func runEncode(c *cli.Context) error {
 		return err
 	}
 
+	put := putFile(out.Write)
 	trailing := y.targetShape()
 	perFold := append([]int{len(opts.Folds)}, trailing...)
 	for _, f := range []struct {
@@ -177,7 +176,7 @@ func runEncode(c *cli.Context) error {
 		shape []int
 		data  []float64
 	}{{"scores.npy", trailing, y.full(res.Scores)}, {"fold_scores.npy", perFold, y.full(res.FoldScores)}, {"alphas.npy", perFold, y.full(res.Alphas)}} {
-		if err := array.WriteNPY(out.Path(f.name), f.shape, f.data); err != nil {
+		if err := put.npy(f.name, f.shape, f.data); err != nil {
 			return err
 		}
 	}
@@ -204,13 +203,13 @@ func runEncode(c *cli.Context) error {
 	if ceil != nil {
 		ceiled = divideByCeiling(res.Scores, ceil, strings.Join(c.StringSlice("ceiling"), " + "), c.Float64("ceiling-min"))
 		ceiled.scores = y.full(ceiled.scores)
-		if err := array.WriteNPY(out.Path("ceiled_scores.npy"), trailing, ceiled.scores); err != nil {
+		if err := put.npy("ceiled_scores.npy", trailing, ceiled.scores); err != nil {
 			return err
 		}
 		summary["ceiling"] = jsonSafe(ceiled)
 	}
 	if opts.KeepPredictions {
-		files, err := writeHeldOut(c, out.Path, res.Predictions, y, brainRows)
+		files, err := writeHeldOut(c, put, res.Predictions, y, brainRows)
 		if err != nil {
 			return err
 		}
@@ -221,14 +220,14 @@ func runEncode(c *cli.Context) error {
 	if ceiled != nil {
 		volumes["ceiled_scores"] = ceiled.scores
 	}
-	vols, err := writeVolumes(space, out.Write, volumes)
+	vols, err := writeVolumes(space, put, volumes)
 	if err != nil {
 		return err
 	}
 	if vols != nil {
 		summary["volumes"] = vols
 	}
-	if err := writeJSON(out.Path("summary.json"), summary); err != nil {
+	if err := put.json("summary.json", summary); err != nil {
 		return err
 	}
 	if err := out.Commit(); err != nil {
@@ -352,10 +351,11 @@ func isCommandJSON(name, command string) func(dir string) bool {
 }
 
 // writeHeldOut writes encode's held-out predictions (rows x the targets' shape, NaN outside a
-// mask) and, where rows were matched by id, the stimulus of each row; it returns the files.
-func writeHeldOut(c *cli.Context, path func(string) string, p engine.Matrix, y *input, brainRows []int) ([]string, error) {
+// mask) and, where rows were matched by id, the stimulus of each row, by put; it returns the
+// files.
+func writeHeldOut(c *cli.Context, put putFile, p engine.Matrix, y *input, brainRows []int) ([]string, error) {
 	shape := append([]int{p.Rows}, y.targetShape()...)
-	if err := writePredictions(path("predictions.npy"), shape, p, y.mask); err != nil {
+	if err := writePredictions(put, "predictions.npy", shape, p, y.mask); err != nil {
 		return nil, err
 	}
 	files := []string{"predictions.npy"}
@@ -371,7 +371,7 @@ func writeHeldOut(c *cli.Context, path func(string) string, p engine.Matrix, y *
 		b.WriteString(ids[r])
 		b.WriteByte('\n')
 	}
-	if err := atomicfile.WriteBytes(path("predictions_ids.txt"), []byte(b.String())); err != nil {
+	if err := put.bytes("predictions_ids.txt", []byte(b.String())); err != nil {
 		return nil, err
 	}
 	return append(files, "predictions_ids.txt"), nil

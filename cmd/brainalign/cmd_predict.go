@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/brainalign/brainalign/array"
 	"github.com/brainalign/brainalign/engine"
-	"github.com/brainalign/brainalign/internal/outdir"
 	"github.com/brainalign/brainalign/internal/sysmem"
 )
 
@@ -212,16 +212,17 @@ func runPredict(c *cli.Context) error {
 		return err
 	}
 
+	put := putFile(out.Write)
 	trailing := y.targetShape()
 	if opts.Weights {
-		if err := writePredictions(out.Path("weights.npy"), append([]int{p.Weights.Rows}, trailing...), p.Weights, y.mask); err != nil {
+		if err := writePredictions(put, "weights.npy", append([]int{p.Weights.Rows}, trailing...), p.Weights, y.mask); err != nil {
 			return err
 		}
-		if err := array.WriteNPY(out.Path("intercepts.npy"), trailing, y.full(p.Intercepts)); err != nil {
+		if err := put.npy("intercepts.npy", trailing, y.full(p.Intercepts)); err != nil {
 			return err
 		}
 	}
-	volumes, err := writePredictOutputs(out, y, space, p.Values, p.Alphas)
+	volumes, err := writePredictOutputs(put, y, space, p.Values, p.Alphas)
 	if err != nil {
 		return err
 	}
@@ -234,7 +235,7 @@ func runPredict(c *cli.Context) error {
 	if opts.Weights {
 		summary["weights"] = map[string]any{"features": p.Weights.Rows, "files": []string{"weights.npy", "intercepts.npy"}}
 	}
-	if err := writeJSON(out.Path("predict.json"), summary); err != nil {
+	if err := put.json("predict.json", summary); err != nil {
 		return err
 	}
 	if err := out.Commit(); err != nil {
@@ -341,21 +342,21 @@ func warnAlsoFitted(c *cli.Context, newIDs []string, fit *fittedRows) []string {
 
 // writePredictOutputs writes the predictions (new rows x y's fitted targets; none when it has no
 // rows) and the penalties over y's targets, NaN outside a mask, and the predictions as volumes in
-// space when it is set, returning the volumes' file names.
-func writePredictOutputs(out *outdir.Dir, y *input, space *array.Geometry, values engine.Matrix, alphas []float64) ([]string, error) {
+// space when it is set (one frame per new row), each by put, returning the volumes' file names.
+func writePredictOutputs(put putFile, y *input, space *array.Geometry, values engine.Matrix, alphas []float64) ([]string, error) {
 	trailing := y.targetShape()
 	if values.Rows > 0 {
-		if err := writePredictions(out.Path("predictions.npy"), append([]int{values.Rows}, trailing...), values, y.mask); err != nil {
+		if err := writePredictions(put, "predictions.npy", append([]int{values.Rows}, trailing...), values, y.mask); err != nil {
 			return nil, err
 		}
 	}
-	if err := array.WriteNPY(out.Path("alphas.npy"), trailing, y.full(alphas)); err != nil {
+	if err := put.npy("alphas.npy", trailing, y.full(alphas)); err != nil {
 		return nil, err
 	}
 	if space == nil || values.Rows == 0 {
 		return nil, nil
 	}
-	return writeFrameVolumes(space, out.Path, "predictions", values.Rows, y.full(float64s(values)))
+	return array.WriteNamedFrames(space, "predictions", values.Rows, y.full(float64s(values)), put)
 }
 
 // predictSummary is predict.json's record of the inputs, options and outputs that every predict
@@ -419,20 +420,27 @@ func alsoFitted(newIDs, fitted []string) []string {
 }
 
 // writePredictions writes a matrix of rows over the predicted targets (the predictions, or the
-// weights) as an .npy of shape, in its own precision, expanded over a mask's targets (NaN
-// elsewhere) when there is one: row by row, so that a mask of few targets in a large space costs
-// one row of the space, not a copy of the matrix over all of it.
-func writePredictions(path string, shape []int, v engine.Matrix, mk *targetMask) error {
+// weights) by put as the .npy name of shape, in its own precision, expanded over a mask's
+// targets (NaN elsewhere) when there is one: row by row, so that a mask of few targets in a
+// large space costs one row of the space, not a copy of the matrix over all of it.
+func writePredictions(put putFile, name string, shape []int, v engine.Matrix, mk *targetMask) error {
 	if mk == nil {
 		if v.F32 != nil {
-			return array.WriteNPY(path, shape, v.F32)
+			return put.npy(name, shape, v.F32)
 		}
-		return array.WriteNPY(path, shape, v.F64)
+		return put.npy(name, shape, v.F64)
 	}
+	var write func(w io.Writer) error
+	var err error
 	if v.F32 != nil {
-		return array.WriteNPYChunksOf(path, shape, expandRows(v.F32, v.Rows, mk))
+		write, err = array.NPYChunksWriter(name, shape, expandRows(v.F32, v.Rows, mk))
+	} else {
+		write, err = array.NPYChunksWriter(name, shape, expandRows(v.F64, v.Rows, mk))
 	}
-	return array.WriteNPYChunksOf(path, shape, expandRows(v.F64, v.Rows, mk))
+	if err != nil {
+		return err
+	}
+	return put(name, write)
 }
 
 // expandRows emits rows of values over the masked targets as rows over all the mask's targets,
@@ -482,28 +490,6 @@ func frameVolumesSkipped(g *array.Geometry, frames int) string {
 		return fmt.Sprintf("writing %d frames of %d targets takes about %s, more than half the %s available", frames, g.Targets(), engine.FormatBytes(need), engine.FormatBytes(avail))
 	}
 	return ""
-}
-
-// writeFrameVolumes writes data (frames x the space's targets) as one file of g's format with a
-// frame per row, or for a joined space one per part, returning the file names.
-func writeFrameVolumes(g *array.Geometry, path func(name string) string, name string, frames int, data []float64) ([]string, error) {
-	files := g.Files(name)
-	if g.Parts == nil {
-		return files, array.WriteFrames(path(files[0]), g, frames, data)
-	}
-	total, off := g.Targets(), 0
-	for i, part := range g.Parts {
-		n := part.Geometry.Targets()
-		sub := make([]float64, 0, frames*n)
-		for f := 0; f < frames; f++ {
-			sub = append(sub, data[f*total+off:f*total+off+n]...)
-		}
-		if err := array.WriteFrames(path(files[i]), part.Geometry, frames, sub); err != nil {
-			return nil, err
-		}
-		off += n
-	}
-	return files, nil
 }
 
 // float64s returns a row-major matrix's values as float64 (a copy of float32 ones).

@@ -12,7 +12,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/brainalign/brainalign/array"
-	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/synth"
 )
 
@@ -106,10 +105,10 @@ func runSynth(c *cli.Context) error {
 		return err
 	}
 	// a signal stops the writing between files; the output in progress is then removed (cleanup)
-	if err := writeSynth(c.Context, out.Path(""), ds, format, trials); err != nil {
+	if err := writeSynth(c.Context, out.Write, ds, format, trials); err != nil {
 		return err
 	}
-	if err := writeSynthCommands(out.Path("commands.sh"), out.Final(), ds, trials); err != nil {
+	if err := writeSynthCommands(out.Write, out.Final(), ds, trials); err != nil {
 		return err
 	}
 	if err := c.Context.Err(); err != nil {
@@ -174,7 +173,8 @@ func generateSynth(ctx context.Context, cfg synth.Config) (*synth.Dataset, error
 	}
 }
 
-func writeSynth(ctx context.Context, dir string, ds *synth.Dataset, format string, trials int) error {
+// writeSynth writes the study's files, each by put (its folders made as needed: outdir.Dir.Write).
+func writeSynth(ctx context.Context, put putFile, ds *synth.Dataset, format string, trials int) error {
 	m := ds.Model
 	for ck := 0; ck < m.NumCheckpoints(); ck++ {
 		name := "final"
@@ -191,19 +191,17 @@ func writeSynth(ctx context.Context, dir string, ds *synth.Dataset, format strin
 				bundle = append(bundle, &array.Array{Name: m.LayerNames[l], Shape: []int{x.Rows, x.Cols}, F32: x.F32})
 				continue
 			}
-			p := filepath.Join(dir, "model", name, m.LayerNames[l]+".npy")
-			if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
-				return err
-			}
-			if err := array.WriteNPY(p, []int{x.Rows, x.Cols}, x.F32); err != nil {
+			if err := put.npy(filepath.Join("model", name, m.LayerNames[l]+".npy"), []int{x.Rows, x.Cols}, x.F32); err != nil {
 				return err
 			}
 		}
 		if format == "npz" {
-			if err := os.MkdirAll(filepath.Join(dir, "model"), 0o777); err != nil {
-				return err
+			p := filepath.Join("model", name+".npz")
+			write, err := array.NPZWriter(bundle)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
 			}
-			if err := array.WriteNPZ(filepath.Join(dir, "model", name+".npz"), bundle); err != nil {
+			if err := put(p, write); err != nil {
 				return err
 			}
 		}
@@ -215,21 +213,18 @@ func writeSynth(ctx context.Context, dir string, ds *synth.Dataset, format strin
 		for i, v := range f.ROI {
 			labels[i] = int64(v)
 		}
-		fd := filepath.Join(dir, "fmri")
-		if err := os.MkdirAll(fd, 0o777); err != nil {
+		const fd = "fmri"
+		if err := put.npy(filepath.Join(fd, "roi_labels.npy"), []int{len(labels)}, labels); err != nil {
 			return err
 		}
-		if err := array.WriteNPY(filepath.Join(fd, "roi_labels.npy"), []int{len(labels)}, labels); err != nil {
-			return err
-		}
-		if err := atomicfile.WriteBytes(filepath.Join(fd, "roi_names.txt"), []byte(strings.Join(f.ROINames, "\n")+"\n")); err != nil {
+		if err := put.bytes(filepath.Join(fd, "roi_names.txt"), []byte(strings.Join(f.ROINames, "\n")+"\n")); err != nil {
 			return err
 		}
 		driving := make([]int64, len(tr.FMRI.Layer))
 		for i, v := range tr.FMRI.Layer {
 			driving[i] = int64(v)
 		}
-		if err := array.WriteNPY(filepath.Join(fd, "truth_layer.npy"), []int{len(driving)}, driving); err != nil {
+		if err := put.npy(filepath.Join(fd, "truth_layer.npy"), []int{len(driving)}, driving); err != nil {
 			return err
 		}
 		for s, sub := range f.Subjects {
@@ -237,17 +232,14 @@ func writeSynth(ctx context.Context, dir string, ds *synth.Dataset, format strin
 				return err
 			}
 			sd := filepath.Join(fd, fmt.Sprintf("sub-%02d", s+1))
-			if err := os.MkdirAll(sd, 0o777); err != nil {
+			if err := put.npy(filepath.Join(sd, "brain.npy"), []int{sub.Data.Rows, sub.Data.Cols}, sub.Data.F32); err != nil {
 				return err
 			}
-			if err := array.WriteNPY(filepath.Join(sd, "brain.npy"), []int{sub.Data.Rows, sub.Data.Cols}, sub.Data.F32); err != nil {
-				return err
-			}
-			if err := array.WriteNPY(filepath.Join(sd, "coords.npy"), []int{sub.Coords.Rows, 3}, sub.Coords.F64); err != nil {
+			if err := put.npy(filepath.Join(sd, "coords.npy"), []int{sub.Coords.Rows, 3}, sub.Coords.F64); err != nil {
 				return err
 			}
 			if trials > 0 {
-				if err := writeSynthTrials(sd, fd, ds, s, trials); err != nil {
+				if err := writeSynthTrials(put, sd, fd, ds, s, trials); err != nil {
 					return err
 				}
 			}
@@ -256,24 +248,21 @@ func writeSynth(ctx context.Context, dir string, ds *synth.Dataset, format strin
 			"encoding_half_time": tr.FMRI.HalfTime, "roi_half_time": tr.FMRI.ROIHalfTime}
 		if trials > 0 {
 			truth["fmri"].(map[string]any)["trials_per_image"] = trials
-			if err := array.WriteNPY(filepath.Join(fd, "truth_ceiling.npy"), []int{len(tr.FMRI.Signal)}, tr.FMRI.Signal); err != nil {
+			if err := put.npy(filepath.Join(fd, "truth_ceiling.npy"), []int{len(tr.FMRI.Signal)}, tr.FMRI.Signal); err != nil {
 				return err
 			}
 		}
 	}
 	if g := ds.MEG; g != nil {
-		md := filepath.Join(dir, "meg")
-		if err := os.MkdirAll(md, 0o777); err != nil {
-			return err
-		}
-		if err := array.WriteNPY(filepath.Join(md, "times.npy"), []int{len(g.Times)}, g.Times); err != nil {
+		const md = "meg"
+		if err := put.npy(filepath.Join(md, "times.npy"), []int{len(g.Times)}, g.Times); err != nil {
 			return err
 		}
 		driving := make([]int64, len(tr.MEG.Layer))
 		for i, v := range tr.MEG.Layer {
 			driving[i] = int64(v)
 		}
-		if err := array.WriteNPY(filepath.Join(md, "truth_layer.npy"), []int{g.Channels, len(g.Times)}, driving); err != nil {
+		if err := put.npy(filepath.Join(md, "truth_layer.npy"), []int{g.Channels, len(g.Times)}, driving); err != nil {
 			return err
 		}
 		for s, y := range g.Subjects {
@@ -281,30 +270,28 @@ func writeSynth(ctx context.Context, dir string, ds *synth.Dataset, format strin
 				return err
 			}
 			sd := filepath.Join(md, fmt.Sprintf("sub-%02d", s+1))
-			if err := os.MkdirAll(sd, 0o777); err != nil {
-				return err
-			}
-			if err := array.WriteNPY(filepath.Join(sd, "brain.npy"), []int{y.Rows, g.Channels, len(g.Times)}, y.F32); err != nil {
+			if err := put.npy(filepath.Join(sd, "brain.npy"), []int{y.Rows, g.Channels, len(g.Times)}, y.F32); err != nil {
 				return err
 			}
 		}
 		truth["meg"] = map[string]any{"t_max": tr.MEG.TMax, "temporal_r": tr.MEG.TemporalR, "encoding_half_time": tr.MEG.HalfTime}
 	}
-	return writeJSON(filepath.Join(dir, "truth.json"), jsonSafe(truth))
+	return put.json("truth.json", jsonSafe(truth))
 }
 
-// writeSynthTrials writes subject s's fMRI trials into sd (trials.npy, trial_ids.txt) and, for
-// the first subject, the session of each trial into fd (the same for every subject).
-func writeSynthTrials(sd, fd string, ds *synth.Dataset, s, repeats int) error {
+// writeSynthTrials writes by put subject s's fMRI trials into the folder sd (trials.npy,
+// trial_ids.txt) and, for the first subject, the session of each trial into fd (the same for
+// every subject).
+func writeSynthTrials(put putFile, sd, fd string, ds *synth.Dataset, s, repeats int) error {
 	y, image := ds.FMRI.Trials(ds.Config, s, repeats, ds.Truth.FMRI)
-	if err := array.WriteNPY(filepath.Join(sd, "trials.npy"), []int{y.Rows, y.Cols}, y.F32); err != nil {
+	if err := put.npy(filepath.Join(sd, "trials.npy"), []int{y.Rows, y.Cols}, y.F32); err != nil {
 		return err
 	}
 	var ids strings.Builder
 	for _, i := range image {
 		fmt.Fprintf(&ids, "img%05d\n", i)
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(sd, "trial_ids.txt"), []byte(ids.String())); err != nil {
+	if err := put.bytes(filepath.Join(sd, "trial_ids.txt"), []byte(ids.String())); err != nil {
 		return err
 	}
 	if s > 0 {
@@ -314,7 +301,7 @@ func writeSynthTrials(sd, fd string, ds *synth.Dataset, s, repeats int) error {
 	for r := range sessions {
 		sessions[r] = int64(r / ds.Config.Images)
 	}
-	return array.WriteNPY(filepath.Join(fd, "trial_sessions.npy"), []int{len(sessions)}, sessions)
+	return put.npy(filepath.Join(fd, "trial_sessions.npy"), []int{len(sessions)}, sessions)
 }
 
 // synthCommandsHead is how commands.sh, which every synth output holds, begins.
@@ -333,8 +320,8 @@ func isSynthOutput(dir string) bool {
 	return err == nil && string(head) == synthCommandsHead
 }
 
-// writeSynthCommands writes the shell commands that analyse the study in dir.
-func writeSynthCommands(path, dir string, ds *synth.Dataset, trials int) error {
+// writeSynthCommands writes by put commands.sh, the shell commands that analyse the study in dir.
+func writeSynthCommands(put putFile, dir string, ds *synth.Dataset, trials int) error {
 	var b strings.Builder
 	q := func(p string) string { return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'" }
 	// D is the study's folder, found from the script's own path so that it runs from anywhere
@@ -370,7 +357,7 @@ func writeSynthCommands(path, dir string, ds *synth.Dataset, trials int) error {
 		fmt.Fprintf(&b, "\"$B\" temporal --out \"$R/temporal\" %s\n", strings.Join(mg, " "))
 		fmt.Fprintf(&b, "\"$B\" halftime --out \"$R/halftime-meg\" %s\n", strings.Join(mg, " "))
 	}
-	return atomicfile.WriteBytes(path, []byte(b.String()))
+	return put.bytes("commands.sh", []byte(b.String()))
 }
 
 // selfPath is the running binary, so commands.sh calls the same build; "brainalign" (from PATH)

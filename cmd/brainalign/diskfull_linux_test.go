@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/brainalign/brainalign/array"
 )
 
 // smallDisk mounts a tmpfs with options opts (size=, nr_inodes=) at a new folder, unmounted when
@@ -281,5 +283,101 @@ func TestStudyMarkerOnFullDisk(t *testing.T) {
 	sameFolder(t, "the failed run", dir, map[string][]byte{"earlier": []byte("1")})
 	if entries, _ := os.ReadDir(disk); len(entries) != 1 {
 		t.Errorf("the failed run left %d entries in %s, want the study only", len(entries), disk)
+	}
+}
+
+// encode, ceiling, predict (with --best-layer too) and synth on a disk that fills at each of
+// their files in turn (a real tmpfs: the pages of the files written before it left free): each
+// fails naming the file by its path in the folder asked for, then the file system's own error
+// (naming the one file written for it: a staging name, not a temp file within it), and the cause
+// once, where they named it by its staging path (<disk>/.encode.tmp-…/scores.npy, a temp file
+// in it after that); every file of the output is met in turn (none written by a path of its
+// own), and nothing is left on the disk. A file named again (a size that crossed a page since the
+// roomy run: a JSON file's timings) gets one more page.
+func TestStagedOutputOnFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	x, y := writeStudy(t, dir, 40, 6, 50)
+	tr := writeTrialStudy(t)
+	mask := make([]float64, 50)
+	for j := range mask {
+		mask[j] = float64(j % 3 % 2) // a third of the targets left out: the predictions expanded over the mask
+	}
+	maskPath := filepath.Join(dir, "mask.npy")
+	must(t, array.WriteNPY(maskPath, []int{50}, mask))
+	tmpl, err := array.ReadGeometry(neuroFile("float32_be.nii"))
+	must(t, err)
+	g := *tmpl
+	g.Spatial = []int{5, 10, 1}
+	space := filepath.Join(dir, "space.nii.gz")
+	must(t, array.WriteVolume(space, &g, make([]float64, 50)))
+	st := newPlantedStudy(t)
+	sw := st.sweep(t, "sweep", st.brain, "--alphas", "1,100", "--folds", "3")
+
+	disk := smallDisk(t, "size=16m")
+	page := int64(os.Getpagesize())
+	for _, c := range []struct {
+		what string
+		args []string
+	}{
+		{"encode", []string{"encode", "--features", x, "--brain", y, "--save-predictions", "--space", space, "--out"}},
+		{"ceiling", []string{"ceiling", "--brain", tr.trials, "--ids", tr.ids, "--sessions", tr.sessions, "--out"}},
+		{"predict", []string{"predict", "-x", x, "--new-features", x, "-y", y, "--save-weights", "--brain-mask", maskPath, "--space", space, "-o"}},
+		{"predict --best-layer", []string{"predict", "--best-layer", sw, "--features", st.train, "--new-features", st.fresh, "--brain", st.brain, "--alphas", "1,100", "--out"}},
+		{"synth", []string{"synth", "--subjects", "1", "--trials", "2", "--out"}},
+		{"synth --format npz", []string{"synth", "--subjects", "1", "--format", "npz", "--out"}},
+	} {
+		what, args := c.what, c.args
+		out := filepath.Join(disk, args[0])
+		mustRun(t, append(args, out)...)
+		pages := map[string]int64{} // the output's files, by their path in it, and the pages each takes
+		filepath.WalkDir(out, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				info, _ := e.Info()
+				rel, _ := filepath.Rel(out, p)
+				pages[rel] = (info.Size() + page - 1) / page * page
+			}
+			return nil
+		})
+		must(t, os.RemoveAll(out))
+		named := map[string]bool{}
+		free, last := int64(0), ""
+		for runs := 0; ; runs++ {
+			if runs > 2*len(pages) {
+				t.Fatalf("%s: %d runs on a full disk", what, runs)
+			}
+			freeSpace := leaveFree(t, disk, free)
+			_, errOut, code := runCLI(t, append(args, out)...)
+			msg := strings.TrimSpace(errOut)
+			freeSpace()
+			if code == 0 {
+				break
+			}
+			prefix := "brainalign: atomicfile: " + out + string(filepath.Separator)
+			file, _, _ := strings.Cut(strings.TrimPrefix(msg, prefix), ": ")
+			if code != 1 || !strings.HasPrefix(msg, prefix) || pages[file] == 0 || !strings.HasSuffix(msg, ": no space left on device") ||
+				strings.Count(msg, "no space left") != 1 || strings.Count(msg, ".tmp-") != 1 || strings.Contains(msg, "\n") {
+				t.Fatalf("%s, %d bytes free: exit %d, %q; want exit 1, 'brainalign: atomicfile: %s: write %s: no space left on device' for a file of the output",
+					what, free, code, errOut, filepath.Join(out, "FILE"), filepath.Join(disk, "."+args[0]+".tmp-…", "FILE"))
+			}
+			if entries, _ := os.ReadDir(disk); len(entries) != 0 {
+				t.Fatalf("%s, %d bytes free: the failed run left %d entries in %s", what, free, len(entries), disk)
+			}
+			if file == last {
+				free += page
+				continue
+			}
+			if named[file] {
+				t.Fatalf("%s, %d bytes free: %s named again, after %s", what, free, file, last)
+			}
+			named[file], last = true, file
+			free += pages[file]
+		}
+		for file := range pages {
+			if !named[file] {
+				t.Errorf("%s: %s was never the file met by a full disk", what, file)
+			}
+		}
+		t.Logf("%s: %d files", what, len(named))
+		must(t, os.RemoveAll(out))
 	}
 }

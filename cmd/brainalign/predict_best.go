@@ -114,11 +114,12 @@ func predictBestLayers(c *cli.Context, out *outdir.Dir, opts engine.Options) err
 		return err
 	}
 
-	volumes, err := writePredictOutputs(out, y, space, j.values, j.alphas)
+	put := putFile(out.Write)
+	volumes, err := writePredictOutputs(put, y, space, j.values, j.alphas)
 	if err != nil {
 		return err
 	}
-	maps, err := writeBestLayer(out, y, mapSpace, choice.best)
+	maps, err := writeBestLayer(put, y, mapSpace, choice.best)
 	if err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func predictBestLayers(c *cli.Context, out *outdir.Dir, opts engine.Options) err
 		"layers":                j.layers,
 		"file":                  "best_layer.npy",
 	}
-	if err := writeJSON(out.Path("predict.json"), summary); err != nil {
+	if err := put.json("predict.json", summary); err != nil {
 		return err
 	}
 	if err := out.Commit(); err != nil {
@@ -347,10 +348,10 @@ func fitLayers(c *cli.Context, pr engine.Predictor, sw *sweep.Sweep, used []int,
 
 // writeBestLayer writes best_layer.npy, each of y's targets' layer (best per column of its
 // matrix; -1 for none and outside a mask), and the same as a volume in space when it is set
-// (NaN for none), returning the volume's file names.
-func writeBestLayer(out *outdir.Dir, y *input, space *array.Geometry, best []int) ([]string, error) {
+// (NaN for none), each by put, returning the volume's file names.
+func writeBestLayer(put putFile, y *input, space *array.Geometry, best []int) ([]string, error) {
 	m := bestLayerMap(y, best)
-	if err := array.WriteNPY(out.Path("best_layer.npy"), y.targetShape(), m); err != nil {
+	if err := put.npy("best_layer.npy", y.targetShape(), m); err != nil {
 		return nil, err
 	}
 	if space == nil {
@@ -363,7 +364,7 @@ func writeBestLayer(out *outdir.Dir, y *input, space *array.Geometry, best []int
 			v[i] = math.NaN()
 		}
 	}
-	return writeVolumes(space, out.Write, map[string][]float64{"best_layer": v})
+	return writeVolumes(space, put, map[string][]float64{"best_layer": v})
 }
 
 // predictLayer fits one layer's activations x (rows rows, as their header said) to the targets

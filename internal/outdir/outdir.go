@@ -258,12 +258,18 @@ func (d *Dir) CheckInputs(paths ...string) error {
 // errors then name the staging path); Write names the file by its final path.
 func (d *Dir) Path(name string) string { return filepath.Join(d.tmp, name) }
 
-// Write writes the file name (a path within the directory) of the directory: directly, once,
-// without a temp file of its own, as nothing reads the staging directory
-// (atomicfile.WriteStaged). write is as for atomicfile.Write; errors name the file by its path
-// in the output directory as given to Create, not in the staging directory.
+// Write writes the file name (a path within the directory, whose folders it makes as needed)
+// of the directory: directly, once, without a temp file of its own, as nothing reads the
+// staging directory (atomicfile.WriteStaged). write is as for atomicfile.Write; errors name the
+// file by its path in the output directory as given to Create, not in the staging directory.
 func (d *Dir) Write(name string, write func(w io.Writer) error) error {
-	return atomicfile.WriteStaged(d.Path(name), filepath.Join(d.final, name), write)
+	final := filepath.Join(d.final, name)
+	if sub := filepath.Dir(name); sub != "." {
+		if err := os.MkdirAll(d.Path(sub), 0o777); err != nil {
+			return fmt.Errorf("%s: %w", final, err)
+		}
+	}
+	return atomicfile.WriteStaged(d.Path(name), final, write)
 }
 
 // Final returns the directory's final path, as given to Create (cleaned).

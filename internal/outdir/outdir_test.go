@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -108,10 +109,22 @@ func TestWriteNamesFinalPath(t *testing.T) {
 	if got := names(t, d.Path("")); !slices.Equal(got, []string{"a.json"}) {
 		t.Errorf("staging directory holds %v, want a.json alone", got)
 	}
+	// a file in a folder of the directory: the folder made; one that cannot be made (a.json is
+	// a file) named by the file's final path
+	if err := put(filepath.Join("sub", "deeper", "d.npy"), "3"); err != nil {
+		t.Fatal(err)
+	}
+	err = put(filepath.Join("a.json", "e.npy"), "4")
+	if !errors.Is(err, syscall.ENOTDIR) || !strings.HasPrefix(err.Error(), filepath.Join(final, "a.json", "e.npy")+": ") {
+		t.Errorf("a file in a.json: %v, want an error naming %s", err, filepath.Join(final, "a.json", "e.npy"))
+	}
 	if err := d.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(final, "a.json")); string(b) != "1" {
 		t.Errorf("a.json holds %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(final, "sub", "deeper", "d.npy")); string(b) != "3" {
+		t.Errorf("sub/deeper/d.npy holds %q", b)
 	}
 }
