@@ -122,6 +122,42 @@ func TestJoinWritesOneFilePerPart(t *testing.T) {
 		CloseAll(arrs)
 	}
 
+	// several frames (predict's new stimuli): each part's file holds its targets of every frame,
+	// read back frame by frame
+	const frames = 3
+	total := g.Targets()
+	framed := make([]float64, frames*total)
+	for i := range framed {
+		framed[i] = float64(i/total*1000+i%total) + 0.25
+	}
+	files, err = WriteNamedFrames(g, "framed", frames, framed, putIn(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off = 0
+	for i, f := range files {
+		arrs, err := Read(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, n := arrs[0], g.Parts[i].Geometry.Targets()
+		if a.Size() != frames*n {
+			t.Fatalf("%s: %d values, want %d frames of %d", f, a.Size(), frames, n)
+		}
+		for fr := range frames {
+			for j := range n {
+				if got, want := float64(a.F32[fr*n+j]), framed[fr*total+off+j]; got != want {
+					t.Fatalf("%s: frame %d, value %d = %v, want %v", f, fr, j, got, want)
+				}
+			}
+		}
+		off += n
+		CloseAll(arrs)
+	}
+	if _, err := WriteNamedFrames(g, "short", frames, framed[:total], putIn(dir)); err == nil {
+		t.Error("WriteNamedFrames took one frame's values for 3")
+	}
+
 	// coordinates: a surface part has none (its vertices are placed by the surface file)
 	if _, err := g.Coordinates(); err == nil || !strings.Contains(err.Error(), "part lh") {
 		t.Errorf("coordinates of a joined surface: err %v, want one naming part lh", err)
