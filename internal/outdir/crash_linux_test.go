@@ -3,6 +3,7 @@ package outdir
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/brainalign/brainalign/internal/atomicfile"
 	"github.com/brainalign/brainalign/internal/crashpoint/crashtest"
 )
 
@@ -42,7 +42,7 @@ func writeFolder(final, content string) error {
 	}
 	defer d.Abort()
 	for _, name := range []string{"a", "b"} {
-		if err := atomicfile.WriteBytes(d.Path(name), []byte(content)); err != nil {
+		if err := d.Write(name, func(w io.Writer) error { _, err := io.WriteString(w, content); return err }); err != nil {
 			return err
 		}
 	}

@@ -3,13 +3,12 @@
 package outdir
 
 import (
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
-
-	"github.com/brainalign/brainalign/internal/atomicfile"
 )
 
 // withUmask sets the process umask for the test (tests in this package do not run in parallel).
@@ -42,17 +41,24 @@ func TestModesFollowUmask(t *testing.T) {
 		if got := perm(t, d.Path("")); got != tc.dirMode {
 			t.Errorf("umask %04o: staging directory %v, want %v", tc.umask, got, tc.dirMode)
 		}
-		if err := atomicfile.WriteBytes(d.Path("scores.npy"), []byte("x")); err != nil {
-			t.Fatal(err)
+		// as the commands write: by Write, a file in a folder of the output too (Write makes it)
+		for _, name := range []string{"scores.npy", filepath.Join("sub-01", "brain.npy")} {
+			if err := d.Write(name, func(w io.Writer) error { _, err := w.Write([]byte("x")); return err }); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := d.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		if got := perm(t, final); got != tc.dirMode {
-			t.Errorf("umask %04o: output directory %v, want %v", tc.umask, got, tc.dirMode)
+		for _, dir := range []string{final, filepath.Join(final, "sub-01")} {
+			if got := perm(t, dir); got != tc.dirMode {
+				t.Errorf("umask %04o: %s %v, want %v", tc.umask, dir, got, tc.dirMode)
+			}
 		}
-		if got := perm(t, filepath.Join(final, "scores.npy")); got != tc.fMode {
-			t.Errorf("umask %04o: file %v, want %v", tc.umask, got, tc.fMode)
+		for _, file := range []string{"scores.npy", filepath.Join("sub-01", "brain.npy")} {
+			if got := perm(t, filepath.Join(final, file)); got != tc.fMode {
+				t.Errorf("umask %04o: %s %v, want %v", tc.umask, file, got, tc.fMode)
+			}
 		}
 	}
 }
