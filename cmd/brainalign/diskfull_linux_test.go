@@ -326,58 +326,60 @@ func TestStagedOutputOnFullDisk(t *testing.T) {
 		{"synth", []string{"synth", "--subjects", "1", "--trials", "2", "--out"}},
 		{"synth --format npz", []string{"synth", "--subjects", "1", "--format", "npz", "--out"}},
 	} {
-		what, args := c.what, c.args
-		out := filepath.Join(disk, args[0])
-		mustRun(t, append(args, out)...)
-		pages := map[string]int64{} // the output's files, by their path in it, and the pages each takes
-		filepath.WalkDir(out, func(p string, e fs.DirEntry, err error) error {
-			if err == nil && !e.IsDir() {
-				info, _ := e.Info()
-				rel, _ := filepath.Rel(out, p)
-				pages[rel] = (info.Size() + page - 1) / page * page
+		t.Run(c.what, func(t *testing.T) {
+			what, args := c.what, c.args
+			out := filepath.Join(disk, args[0])
+			defer os.RemoveAll(out)
+			mustRun(t, append(args, out)...)
+			pages := map[string]int64{} // the output's files, by their path in it, and the pages each takes
+			filepath.WalkDir(out, func(p string, e fs.DirEntry, err error) error {
+				if err == nil && !e.IsDir() {
+					info, _ := e.Info()
+					rel, _ := filepath.Rel(out, p)
+					pages[rel] = (info.Size() + page - 1) / page * page
+				}
+				return nil
+			})
+			must(t, os.RemoveAll(out))
+			named := map[string]bool{}
+			free, last := int64(0), ""
+			for runs := 0; ; runs++ {
+				if runs > 2*len(pages) {
+					t.Fatalf("%s: %d runs on a full disk", what, runs)
+				}
+				freeSpace := leaveFree(t, disk, free)
+				_, errOut, code := runCLI(t, append(args, out)...)
+				msg := strings.TrimSpace(errOut)
+				freeSpace()
+				if code == 0 {
+					break
+				}
+				prefix := "brainalign: atomicfile: " + out + string(filepath.Separator)
+				file, _, _ := strings.Cut(strings.TrimPrefix(msg, prefix), ": ")
+				if code != 1 || !strings.HasPrefix(msg, prefix) || pages[file] == 0 || !strings.HasSuffix(msg, ": no space left on device") ||
+					strings.Count(msg, "no space left") != 1 || strings.Count(msg, ".tmp-") != 1 || strings.Contains(msg, "\n") {
+					t.Fatalf("%s, %d bytes free: exit %d, %q; want exit 1, 'brainalign: atomicfile: %s: write %s: no space left on device' for a file of the output",
+						what, free, code, errOut, filepath.Join(out, "FILE"), filepath.Join(disk, "."+args[0]+".tmp-…", "FILE"))
+				}
+				if entries, _ := os.ReadDir(disk); len(entries) != 0 {
+					t.Fatalf("%s, %d bytes free: the failed run left %d entries in %s", what, free, len(entries), disk)
+				}
+				if file == last {
+					free += page
+					continue
+				}
+				if named[file] {
+					t.Fatalf("%s, %d bytes free: %s named again, after %s", what, free, file, last)
+				}
+				named[file], last = true, file
+				free += pages[file]
 			}
-			return nil
+			for file := range pages {
+				if !named[file] {
+					t.Errorf("%s: %s was never the file met by a full disk", what, file)
+				}
+			}
+			t.Logf("%s: %d files", what, len(named))
 		})
-		must(t, os.RemoveAll(out))
-		named := map[string]bool{}
-		free, last := int64(0), ""
-		for runs := 0; ; runs++ {
-			if runs > 2*len(pages) {
-				t.Fatalf("%s: %d runs on a full disk", what, runs)
-			}
-			freeSpace := leaveFree(t, disk, free)
-			_, errOut, code := runCLI(t, append(args, out)...)
-			msg := strings.TrimSpace(errOut)
-			freeSpace()
-			if code == 0 {
-				break
-			}
-			prefix := "brainalign: atomicfile: " + out + string(filepath.Separator)
-			file, _, _ := strings.Cut(strings.TrimPrefix(msg, prefix), ": ")
-			if code != 1 || !strings.HasPrefix(msg, prefix) || pages[file] == 0 || !strings.HasSuffix(msg, ": no space left on device") ||
-				strings.Count(msg, "no space left") != 1 || strings.Count(msg, ".tmp-") != 1 || strings.Contains(msg, "\n") {
-				t.Fatalf("%s, %d bytes free: exit %d, %q; want exit 1, 'brainalign: atomicfile: %s: write %s: no space left on device' for a file of the output",
-					what, free, code, errOut, filepath.Join(out, "FILE"), filepath.Join(disk, "."+args[0]+".tmp-…", "FILE"))
-			}
-			if entries, _ := os.ReadDir(disk); len(entries) != 0 {
-				t.Fatalf("%s, %d bytes free: the failed run left %d entries in %s", what, free, len(entries), disk)
-			}
-			if file == last {
-				free += page
-				continue
-			}
-			if named[file] {
-				t.Fatalf("%s, %d bytes free: %s named again, after %s", what, free, file, last)
-			}
-			named[file], last = true, file
-			free += pages[file]
-		}
-		for file := range pages {
-			if !named[file] {
-				t.Errorf("%s: %s was never the file met by a full disk", what, file)
-			}
-		}
-		t.Logf("%s: %d files", what, len(named))
-		must(t, os.RemoveAll(out))
 	}
 }
