@@ -164,3 +164,87 @@ func BenchmarkReadNPYIDs(b *testing.B) {
 		})
 	}
 }
+
+// benchInt16 writes benchBytes() of int16 brain data (betas times 300, as NSD's, within ±3000)
+// as a .npy file of the given shape, C or Fortran order.
+func benchInt16(b *testing.B, shape []int, fortran bool) string {
+	b.Helper()
+	n := benchBytes() / 2
+	buf := npyPrefix("<i2", fortran, shape)
+	off := len(buf)
+	buf = append(buf, make([]byte, 2*n)...)
+	for i := range n {
+		binary.LittleEndian.PutUint16(buf[off+2*i:], uint16(int16(i%6001-3000)))
+	}
+	p := filepath.Join(b.TempDir(), "brain.npy")
+	if err := os.WriteFile(p, buf, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkMatrixInt16 reads int16 brain data from a .npy file (mapped in place) and converts it
+// to float32 with Matrix, as encode reads brain data: images x voxels in C order, and 4-d in
+// Fortran order (images x X x Y x Z, as MATLAB writes a volume), transposed as it is converted.
+func BenchmarkMatrixInt16(b *testing.B) {
+	n := benchBytes() / 2
+	for _, c := range []struct {
+		name    string
+		shape   []int
+		fortran bool
+	}{
+		{"C", []int{n / 4096, 4096}, false},
+		{"fortran-4d", []int{n / 4096, 16, 16, 16}, true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			p := benchInt16(b, c.shape, c.fortran)
+			b.SetBytes(int64(2 * n))
+			for b.Loop() {
+				a, err := ReadNPY(p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := a.Matrix()
+				if err != nil || len(m.F32) != n {
+					b.Fatal(len(m.F32), err)
+				}
+				a.Close()
+			}
+		})
+	}
+}
+
+// BenchmarkReadNIfTIScaled reads an uncompressed int16 NIfTI-1 file with scl_slope 1/300 (as NSD's
+// betas): 64 x 64 x 64 volumes, benchBytes() stored, converted, scaled and transposed to
+// (t, x, y, z) on the cores as its pieces are read.
+func BenchmarkReadNIfTIScaled(b *testing.B) {
+	frames := benchBytes() / 2 / (64 * 64 * 64)
+	n := frames * 64 * 64 * 64
+	o := binary.LittleEndian
+	head := make([]byte, 352)
+	o.PutUint32(head, 348)
+	for i, d := range []int{4, 64, 64, 64, frames} {
+		o.PutUint16(head[40+2*i:], uint16(d))
+	}
+	o.PutUint16(head[70:], 4) // int16
+	o.PutUint16(head[72:], 16)
+	o.PutUint32(head[108:], math.Float32bits(352))
+	o.PutUint32(head[112:], math.Float32bits(1.0/300))
+	copy(head[344:], "n+1\x00")
+	buf := append(head, make([]byte, 2*n)...)
+	for i := range n {
+		o.PutUint16(buf[352+2*i:], uint16(int16(i%6001-3000)))
+	}
+	p := filepath.Join(b.TempDir(), "betas.nii")
+	if err := os.WriteFile(p, buf, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(2 * n))
+	for b.Loop() {
+		arrs, err := Read(p)
+		if err != nil || len(arrs[0].F32) != n {
+			b.Fatal(err)
+		}
+		CloseAll(arrs)
+	}
+}
