@@ -26,7 +26,8 @@
 // where mapping fails, the file is read into memory instead and the same rules apply minus the
 // crashes.
 //
-// Every other case is converted with one copy straight from the map: big-endian data (">f4",
+// Every other case is converted with one copy straight from the map, on every core (blocks of a
+// million values; the values are the same on any number of cores): big-endian data (">f4",
 // ">f8", ">i2", ...) and data at an unaligned offset (into host order, integers keeping their
 // width), float16 and bfloat16 (converted exactly to float32, subnormals, infinities and NaN
 // payloads included), and a uint64 array holding a value above the int64 range, which no int64
@@ -36,7 +37,8 @@
 // Integers of 8 to 32 bits stay as narrow as stored, so that brain data saved as int16 (NSD's
 // betas) take their file's size, not 8 bytes a value: Array.Ints widens them to int64 for labels
 // and ids, and Array.Matrix converts them for data, as the NIfTI, MGH and HDF5 readers do
-// (float32 for 8- and 16-bit integers, float64 for wider ones), the one copy it makes.
+// (float32 for 8- and 16-bit integers, float64 for wider ones), the one copy it makes, on every
+// core as the readers' conversions.
 //
 // The members of an .npz bundle that are stored without compression are mapped in place like a
 // .npy file; numpy's savez does not align them, so they are usually copied, while WriteNPZ pads

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -112,8 +113,9 @@ func (t dtype) native() bool { return t.size == 1 || t.big != hostLE }
 // memory), as do native, aligned integers and bools of 8 to 32 bits, which are kept as stored
 // (Array.Ints and Matrix convert them when asked): an int16 array of brain data then takes the
 // file's pages, not four times their size widened to int64. Everything else is converted with one
-// copy: uint64 to int64 (the same bits), or, for a uint64 array holding a value above the int64
-// range, to float64; big-endian or unaligned narrow integers to an aligned copy in host order.
+// copy, on every core (blocks.go): uint64 to int64 (the same bits), or, for a uint64 array holding
+// a value above the int64 range, to float64; big-endian or unaligned narrow integers to an aligned
+// copy in host order.
 func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 	if len(raw) != n*t.size {
 		return fmt.Errorf("internal error: %d bytes for %d elements of %s", len(raw), n, t.name)
@@ -123,7 +125,6 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 		p = unsafe.Pointer(unsafe.SliceData(raw))
 	}
 	inPlace := n > 0 && t.native() && uintptr(p)%uintptr(t.size) == 0
-	bo := t.order()
 	switch {
 	case t.kind == 'f' && t.size == 4:
 		if inPlace {
@@ -132,10 +133,7 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 			return nil
 		}
 		dst := make([]float32, n)
-		copy(bytesOf(dst), raw)
-		if !t.native() {
-			swapBytes(bytesOf(dst), 4)
-		}
+		copyHost(bytesOf(dst), raw, 4, !t.native())
 		a.F32 = dst
 	case t.kind == 'f' && t.size == 8:
 		if inPlace {
@@ -144,32 +142,19 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 			return nil
 		}
 		dst := make([]float64, n)
-		copy(bytesOf(dst), raw)
-		if !t.native() {
-			swapBytes(bytesOf(dst), 8)
-		}
+		copyHost(bytesOf(dst), raw, 8, !t.native())
 		a.F64 = dst
 	case t.kind == 'f' && t.size == 2:
-		dst := make([]float32, n)
-		tab := halfTable()
-		for i := range dst {
-			dst[i] = tab[bo.Uint16(raw[2*i:])]
-		}
-		a.F32 = dst
+		a.F32 = make([]float32, n)
+		halvesToFloat32(a.F32, raw, t.big)
 	case t.kind == 'h':
-		dst := make([]float32, n)
-		for i := range dst {
-			dst[i] = math.Float32frombits(uint32(bo.Uint16(raw[2*i:])) << 16)
-		}
-		a.F32 = dst
-	case t.kind == 'u' && t.size == 8 && !fitsInt64(raw, bo):
+		a.F32 = make([]float32, n)
+		bfloat16sToFloat32(a.F32, raw, t.big)
+	case t.kind == 'u' && t.size == 8 && !fitsInt64(raw, t.big):
 		// No int64 holds the array: read it as NumPy's astype(np.float64) does (rounded to
 		// nearest, exact below 2^53), as the HDF5 and NIfTI readers read every uint64.
-		dst := make([]float64, n)
-		for i := range dst {
-			dst[i] = float64(bo.Uint64(raw[8*i:]))
-		}
-		a.F64 = dst
+		a.F64 = make([]float64, n)
+		uint64sToFloat64(a.F64, raw, t.big)
 	case t.size == 8: // int64, and uint64 within the int64 range: the same bits
 		a.I64 = stored[int64](a, raw, n, inPlace, m, t.native())
 	case t.kind == 'b':
@@ -208,21 +193,93 @@ func stored[T integer](a *Array, raw []byte, n int, inPlace bool, m *mapping, na
 		return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(raw))), n)
 	}
 	dst := make([]T, n)
-	copy(bytesOf(dst), raw)
-	if !native {
-		swapBytes(bytesOf(dst), int(unsafe.Sizeof(*new(T))))
-	}
+	copyHost(bytesOf(dst), raw, int(unsafe.Sizeof(*new(T))), !native)
 	return dst
 }
 
-// fitsInt64 reports whether every uint64 in raw is at most math.MaxInt64.
-func fitsInt64(raw []byte, bo binary.ByteOrder) bool {
-	for i := 0; i+8 <= len(raw); i += 8 {
-		if bo.Uint64(raw[i:]) > math.MaxInt64 {
-			return false
-		}
+// fitsInt64 reports whether every uint64 in raw (big-endian if big) is at most math.MaxInt64: no
+// value has its top bit set. The blocks are checked on every core; the answer does not depend on
+// which finds a value above first.
+func fitsInt64(raw []byte, big bool) bool {
+	top := 7 // the byte that holds the top bit
+	if big {
+		top = 0
 	}
-	return true
+	var above atomic.Bool
+	inBlocks(len(raw)/8, func(start, end int) {
+		if above.Load() {
+			return
+		}
+		for i := start; i < end; i++ {
+			if raw[8*i+top]&0x80 != 0 {
+				above.Store(true)
+				return
+			}
+		}
+	})
+	return !above.Load()
+}
+
+// copyHost copies raw into dst, of the same length, on every core, reversing the byte order of
+// each size-byte element when swap: each block is swapped while it is in the cache.
+func copyHost(dst, raw []byte, size int, swap bool) {
+	inBlocks(len(raw)/size, func(start, end int) {
+		d := dst[start*size : end*size]
+		copy(d, raw[start*size:end*size])
+		if swap {
+			swapBytes(d, size)
+		}
+	})
+}
+
+// halvesToFloat32 converts the binary16 values in raw (big-endian if big) into dst, on every core.
+// The byte order is chosen outside the loops: a binary.ByteOrder called through its interface
+// costs more than the table lookup.
+func halvesToFloat32(dst []float32, raw []byte, big bool) {
+	tab := halfTable()
+	inBlocks(len(dst), func(start, end int) {
+		if big {
+			for i := start; i < end; i++ {
+				dst[i] = tab[binary.BigEndian.Uint16(raw[2*i:])]
+			}
+			return
+		}
+		for i := start; i < end; i++ {
+			dst[i] = tab[binary.LittleEndian.Uint16(raw[2*i:])]
+		}
+	})
+}
+
+// bfloat16sToFloat32 converts the bfloat16 values in raw (big-endian if big) into dst, on every
+// core: a bfloat16 is the top half of a float32's bits.
+func bfloat16sToFloat32(dst []float32, raw []byte, big bool) {
+	inBlocks(len(dst), func(start, end int) {
+		if big {
+			for i := start; i < end; i++ {
+				dst[i] = math.Float32frombits(uint32(binary.BigEndian.Uint16(raw[2*i:])) << 16)
+			}
+			return
+		}
+		for i := start; i < end; i++ {
+			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(raw[2*i:])) << 16)
+		}
+	})
+}
+
+// uint64sToFloat64 converts the uint64 values in raw (big-endian if big) into dst, on every core,
+// rounded to nearest as Go's (and NumPy's) conversion rounds.
+func uint64sToFloat64(dst []float64, raw []byte, big bool) {
+	inBlocks(len(dst), func(start, end int) {
+		if big {
+			for i := start; i < end; i++ {
+				dst[i] = float64(binary.BigEndian.Uint64(raw[8*i:]))
+			}
+			return
+		}
+		for i := start; i < end; i++ {
+			dst[i] = float64(binary.LittleEndian.Uint64(raw[8*i:]))
+		}
+	})
 }
 
 // swapBytes reverses the byte order of every size-byte element of b, in place.

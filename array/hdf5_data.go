@@ -750,24 +750,6 @@ func (v *h5values) put(at, stride int, src []byte) {
 	}
 }
 
-// h5blockValues is how many values a worker converts or touches at a time.
-const h5blockValues = 1 << 20
-
-// inBlocks calls fn with blocks of the range [0, n), on every core.
-func inBlocks(n int, fn func(start, end int)) {
-	blocks := (n + h5blockValues - 1) / h5blockValues
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), blocks) {
-		wg.Go(func() {
-			for b := int(next.Add(1) - 1); b < blocks; b = int(next.Add(1) - 1) {
-				fn(b*h5blockValues, min(n, (b+1)*h5blockValues))
-			}
-		})
-	}
-	wg.Wait()
-}
-
 // putBlocks converts the whole dataset's stored values in raw into v.
 func (v *h5values) putBlocks(raw []byte) {
 	es := v.t.size

@@ -376,20 +376,27 @@ func (f *File) readTargetsWhole(name string, cols []int) (*Array, error) {
 		}
 		return i*m.Cols + c
 	}
+	// rows of about blockValues values a block, on every core
+	per := max(1, blockValues/max(1, len(cols)))
+	blocks := (m.Rows + per - 1) / per
 	if m.F32 != nil {
 		out.F32 = make([]float32, m.Rows*len(cols))
-		for i := range m.Rows {
-			for j, c := range cols {
-				out.F32[i*len(cols)+j] = m.F32[at(i, c)]
+		eachBlock(blocks, func(b int) {
+			for i := b * per; i < min(m.Rows, (b+1)*per); i++ {
+				for j, c := range cols {
+					out.F32[i*len(cols)+j] = m.F32[at(i, c)]
+				}
 			}
-		}
+		})
 	} else {
 		out.F64 = make([]float64, m.Rows*len(cols))
-		for i := range m.Rows {
-			for j, c := range cols {
-				out.F64[i*len(cols)+j] = m.F64[at(i, c)]
+		eachBlock(blocks, func(b int) {
+			for i := b * per; i < min(m.Rows, (b+1)*per); i++ {
+				for j, c := range cols {
+					out.F64[i*len(cols)+j] = m.F64[at(i, c)]
+				}
 			}
-		}
+		})
 	}
 	return out, nil
 }
