@@ -425,6 +425,7 @@ func TestFixturesInSmallBlocks(t *testing.T) {
 				TestReadSafetensorsFixture(t)
 				TestReadIntegerData(t)
 				TestReadHDF5Fixtures(t)
+				TestReadHDF5FillOnly(t)
 				TestReadTargetsWhole(t)
 				TestNeuroMatchesNiBabel(t)
 			})

@@ -658,13 +658,24 @@ func (v *h5values) fill(fill []byte) {
 		return
 	}
 	v.put(0, 1, fill)
-	for k := 1; k < n; k *= 2 {
-		if v.f32 != nil {
-			copy(v.f32[k:], v.f32[:k])
-		} else {
-			copy(v.f64[k:], v.f64[:k])
-		}
+	if v.f32 != nil {
+		repeatFirst(v.f32)
+	} else {
+		repeatFirst(v.f64)
 	}
+}
+
+// repeatFirst sets every value of s to its first, on every core: each block is filled by doubling
+// copies from its start.
+func repeatFirst[T float32 | float64](s []T) {
+	x := s[0]
+	inBlocks(len(s), func(start, end int) {
+		b := s[start:end]
+		b[0] = x
+		for k := 1; k < len(b); k *= 2 {
+			copy(b[k:], b[:k])
+		}
+	})
 }
 
 // h5values is a dataset's values as they are decoded: float32 for float16, float32 and 8- and
