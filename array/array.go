@@ -288,12 +288,12 @@ const tileRows, tileCols = 64, 256
 
 // fortranToCAs is fortranToC converting each element to D on the way.
 func fortranToCAs[D float32 | float64, S float32 | float64 | integer](src []S, shape []int) []D {
-	rows, trail := shape[0], shape[1:]
-	cols := len(src) / rows
 	dst := make([]D, len(src))
 	if len(src) == 0 {
 		return dst
 	}
+	rows, trail := shape[0], shape[1:]
+	cols := len(src) / rows
 	// fstride[k]: how many source columns apart consecutive indices of trailing axis k are (the
 	// first axis fastest, Fortran's order); C order walks the last axis fastest.
 	fstride := make([]int, len(trail))
@@ -314,8 +314,9 @@ func fortranToCAs[D float32 | float64, S float32 | float64 | integer](src []S, s
 	eachBlock(across*((rows+h-1)/h), func(b int) {
 		r0, c0 := b/across*h, b%across*w
 		r1, c1 := min(rows, r0+h), min(cols, c0+w)
-		var at [tc]int // where the tile's columns start in src
-		buf := make([]D, tr*tc)
+		var at [tc]int   // where the tile's columns start in src
+		br := min(tr, h) // the buffer's rows: a small array's tiles are small
+		buf := make([]D, br*min(tc, w))
 		idx := make([]int, len(trail))
 		for ct := c0; ct < c1; ct += tc {
 			tile := at[:min(tc, c1-ct)]
@@ -339,17 +340,17 @@ func fortranToCAs[D float32 | float64, S float32 | float64 | integer](src []S, s
 					idx[k] = 0
 				}
 			}
-			for rt := r0; rt < r1; rt += tr {
-				th := min(tr, r1-rt)
+			for rt := r0; rt < r1; rt += br {
+				th := min(br, r1-rt)
 				for j, from := range tile {
 					for i, v := range src[from+rt : from+rt+th] {
-						buf[j*tr+i] = D(v)
+						buf[j*br+i] = D(v)
 					}
 				}
 				for i := range th {
 					out := dst[(rt+i)*cols+ct : (rt+i)*cols+ct+len(tile)]
 					for j := range out {
-						out[j] = buf[j*tr+i]
+						out[j] = buf[j*br+i]
 					}
 				}
 			}
