@@ -58,7 +58,7 @@ func Write(path string, write func(w io.Writer) error) error {
 		os.Remove(tmp)
 		return fmt.Errorf("atomicfile: %s: %w", path, err)
 	}
-	syncDir(dir)
+	SyncDir(dir)
 	crashpoint.Step("renamed into", target)
 	return nil
 }
@@ -68,7 +68,8 @@ func Write(path string, write func(w io.Writer) error) error {
 // be renamed into place (a Batch's file, a file of a folder staged as a whole by
 // internal/outdir). Errors name name, the path the file will have, with path where the file
 // system's own error names it. The file gets the permissions of a new file, 0666 less the
-// umask; on any error, or a panic of write, it is removed. write is as for Write.
+// umask; on any error, or a panic of write, it is removed. write is as for Write. The file is
+// synced, not the directory naming it: the caller syncs that before the rename (SyncDir).
 func WriteStaged(path, name string, write func(w io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
@@ -178,10 +179,10 @@ func WriteBytes(path string, b []byte) error {
 	})
 }
 
-// syncDir makes the rename durable. It is best effort: the new file is complete and in place
-// whatever happens here, and some systems (Windows, some network file systems) cannot sync a
-// directory.
-func syncDir(dir string) {
+// SyncDir makes the entries of dir (a file renamed or created in it) durable. It is best effort:
+// the files are complete and in place whatever happens here, and some systems (Windows, some
+// network file systems) cannot sync a directory.
+func SyncDir(dir string) {
 	if runtime.GOOS == "windows" {
 		return
 	}

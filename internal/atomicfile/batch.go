@@ -103,7 +103,7 @@ func (b *Batch) Commit() error {
 	}
 	b.done = true
 	for d := range dirs {
-		syncDir(d)
+		SyncDir(d)
 	}
 	crashpoint.Step("batch: renamed into", b.dir)
 	return nil

@@ -272,11 +272,27 @@ func (d *Dir) Write(name string, write func(w io.Writer) error) error {
 	return atomicfile.WriteStaged(d.Path(name), final, write)
 }
 
+// syncDir is atomicfile.SyncDir; tests see which directories Commit syncs.
+var syncDir = atomicfile.SyncDir
+
+// syncTree makes the entries of every directory of the staging tree root durable, before it is
+// renamed into place: Write syncs each file, not the directory that names it, so that a crash
+// after the rename could otherwise leave the output directory without some of its files. One
+// sync per directory, not one per file as a temp file renamed into place needs.
+func syncTree(root string) {
+	_ = filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && e.IsDir() {
+			syncDir(p)
+		}
+		return nil
+	})
+}
+
 // Final returns the directory's final path, as given to Create (cleaned).
 func (d *Dir) Final() string { return d.final }
 
 // Commit moves the staged directory into place, replacing an existing one (which is removed only
-// after the new one is in place, see replace).
+// after the new one is in place, see replace), once its directories are synced (syncTree).
 func (d *Dir) Commit() error {
 	if d.done {
 		return errors.New("outdir: already committed or aborted")
@@ -293,6 +309,7 @@ func (d *Dir) Commit() error {
 		d.Abort()
 		return err
 	}
+	syncTree(d.tmp)
 	if mode == 0 {
 		crashpoint.Step("outdir: renaming", d.tmp)
 		if err := os.Rename(d.tmp, d.target); err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/brainalign/brainalign/internal/crashpoint"
 )
 
 func TestCommitReplacesOnlyWhenAsked(t *testing.T) {
@@ -126,5 +128,58 @@ func TestWriteNamesFinalPath(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(final, "sub", "deeper", "d.npy")); string(b) != "3" {
 		t.Errorf("sub/deeper/d.npy holds %q", b)
+	}
+}
+
+// Commit makes the entries of every folder of the staging tree durable before it moves the
+// tree into place: Write syncs each file but not the folder that names it (atomicfile.Write,
+// which the files were written with before, synced it on renaming its temp file), so without
+// this a crash after the rename could leave an output folder missing files. New and replacing
+// (overwrite) alike; the folders are synced while the tree is still under its staging name.
+func TestCommitSyncsStagedFolders(t *testing.T) {
+	defer func(sync func(string), hook func(string)) { syncDir, crashpoint.Hook = sync, hook }(syncDir, crashpoint.Hook)
+	for _, overwrite := range []bool{false, true} {
+		final := filepath.Join(t.TempDir(), "out")
+		if overwrite {
+			if err := os.Mkdir(final, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(final, "old.json"), []byte("old"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := Create(final, overwrite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"a.json", filepath.Join("sub", "b.npy"), filepath.Join("sub", "deeper", "c.npy")} {
+			if err := d.Write(name, func(w io.Writer) error { _, err := io.WriteString(w, name); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		staging := d.Path("")
+		moved := false
+		synced := map[string]bool{}
+		crashpoint.Hook = func(step string) {
+			if strings.HasPrefix(step, "outdir: renaming ") || strings.HasPrefix(step, "outdir: replacing ") {
+				moved = true
+			}
+		}
+		syncDir = func(dir string) {
+			if !moved {
+				synced[dir] = true
+			}
+		}
+		if err := d.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		for _, dir := range []string{staging, filepath.Join(staging, "sub"), filepath.Join(staging, "sub", "deeper")} {
+			if !synced[dir] {
+				t.Errorf("overwrite %v: %s not synced before the rename (synced: %v)", overwrite, dir, synced)
+			}
+		}
+		if b, err := os.ReadFile(filepath.Join(final, "sub", "deeper", "c.npy")); err != nil || string(b) != filepath.Join("sub", "deeper", "c.npy") {
+			t.Errorf("overwrite %v: sub/deeper/c.npy: %q, %v", overwrite, b, err)
+		}
 	}
 }
