@@ -101,8 +101,8 @@ func putIn(dir string) putFile {
 // working directory, a mount point), the files are written under temp names and renamed into
 // place together once the last is written (atomicfile.Batch): a run that fails, or is
 // interrupted, leaves the earlier results whole, not mixed with new ones, and the folder's
-// other files are kept. Errors name a file by its path in out, not by its staging name. Once ctx is done (a signal),
-// nothing is written and ctx's error returned.
+// other files are kept. Errors name a file by its path in out, not by its staging name. Once
+// ctx is done (a signal), nothing is written and ctx's error returned.
 //
 // optional names the files the command writes on some runs only (figures, which --no-figures or
 // a drawing failure leaves out; the files of an option): those an earlier run left in the folder
