@@ -71,11 +71,16 @@ func Write(path string, write func(w io.Writer) error) error {
 // umask; on any error, or a panic of write, it is removed. write is as for Write. The file is
 // synced, not the directory naming it: the caller syncs that before the rename (SyncDir).
 func WriteStaged(path, name string, write func(w io.Writer) error) error {
+	return writeStaged(path, name, nil, write)
+}
+
+// writeStaged is WriteStaged giving the file the permissions of replaced (nil: a new file's).
+func writeStaged(path, name string, replaced fs.FileInfo, write func(w io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
 		return fmt.Errorf("atomicfile: %s: %w", name, err)
 	}
-	return fill(f, name, nil, write)
+	return fill(f, name, replaced, write)
 }
 
 // fill writes the new file f through a buffer with write, gives it the permissions of the file

@@ -59,8 +59,16 @@ func (b *Batch) Write(name string, write func(w io.Writer) error) error {
 	if base == "" {
 		return fmt.Errorf("atomicfile: %q: not a file name", path)
 	}
+	// The file takes the permissions of the file it replaces before it is synced, so that a
+	// machine's crash after Commit cannot leave it with a new file's (Commit checks them again).
+	replaced, err := os.Stat(target)
+	if err != nil {
+		replaced = nil // nothing to replace (or Commit says why)
+	} else if !replaced.Mode().IsRegular() {
+		return fmt.Errorf("atomicfile: %s: exists and is not a regular file", path)
+	}
 	tmp := filepath.Join(dir, "."+base+tmpInfix+owner.NewTag())
-	if err := WriteStaged(tmp, path, write); err != nil {
+	if err := writeStaged(tmp, path, replaced, write); err != nil {
 		return err
 	}
 	b.byName[name] = len(b.staged)

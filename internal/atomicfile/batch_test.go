@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -124,7 +125,7 @@ func TestBatchAbortKeepsEarlierSet(t *testing.T) {
 // refuses the batch, and the earlier set stays whole.
 func TestBatchRefusedBeforeReplacing(t *testing.T) {
 	dir := oldSet(t)
-	if err := os.Mkdir(filepath.Join(dir, "z.txt"), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "y.txt"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	b := NewBatch(dir)
@@ -133,13 +134,45 @@ func TestBatchRefusedBeforeReplacing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// a folder where a file is to be written is refused at once ...
+	if err := writeString(b, "y.txt", "new y.txt"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("writing over a folder: %v, want 'not a regular file'", err)
+	}
+	// ... and one that appears before Commit by Commit, before any file is replaced
+	if err := os.Mkdir(filepath.Join(dir, "z.txt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.Commit(); err == nil {
 		t.Fatal("a batch replacing a folder committed")
 	}
-	if err := os.Remove(filepath.Join(dir, "z.txt")); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"y.txt", "z.txt"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	wantOld(t, dir)
+}
+
+// A file that replaces another has that file's permissions from the start, before Commit, so
+// that the mode is synced with the data (a machine's crash after Commit keeps it).
+func TestBatchModeBeforeCommit(t *testing.T) {
+	dir := oldSet(t) // b.txt is 0600
+	b := NewBatch(dir)
+	defer b.Abort()
+	if err := writeString(b, "b.txt", "new b.txt"); err != nil {
+		t.Fatal(err)
+	}
+	staged, err := filepath.Glob(filepath.Join(dir, ".b.txt"+tmpInfix+"*"))
+	if err != nil || len(staged) != 1 {
+		t.Fatalf("staged files of b.txt: %v, %v", staged, err)
+	}
+	st, err := os.Stat(staged[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("staged b.txt has mode %v before Commit, want the replaced file's -rw-------", st.Mode().Perm())
+	}
 }
 
 // A name that is a symbolic link is written through, as Write does: the link stays, its target

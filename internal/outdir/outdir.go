@@ -292,7 +292,8 @@ func syncTree(root string) {
 func (d *Dir) Final() string { return d.final }
 
 // Commit moves the staged directory into place, replacing an existing one (which is removed only
-// after the new one is in place, see replace), once its directories are synced (syncTree).
+// after the new one is in place, see replace), once its directories are synced (syncTree), and
+// syncs the folder that then names it.
 func (d *Dir) Commit() error {
 	if d.done {
 		return errors.New("outdir: already committed or aborted")
@@ -317,6 +318,7 @@ func (d *Dir) Commit() error {
 			return fmt.Errorf("%s: cannot move results into place: %v", d.name(), err)
 		}
 		d.done, d.committed = true, true
+		syncDir(filepath.Dir(d.target)) // the rename itself, across a machine's crash
 		crashpoint.Step("outdir: renamed into", d.target)
 		// The previous results that a replacement killed between its two renames left beside
 		// the path (.NAME.tmp-....old), kept by Create while they were the only copy, are
@@ -336,6 +338,7 @@ func (d *Dir) Commit() error {
 		return err
 	}
 	d.done, d.committed = true, true
+	syncDir(filepath.Dir(d.target))
 	removeAll(old)
 	crashpoint.Step("outdir: removed the previous", d.target)
 	return nil

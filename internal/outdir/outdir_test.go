@@ -159,7 +159,7 @@ func TestCommitSyncsStagedFolders(t *testing.T) {
 		}
 		staging := d.Path("")
 		moved := false
-		synced := map[string]bool{}
+		synced, syncedAfter := map[string]bool{}, map[string]bool{}
 		crashpoint.Hook = func(step string) {
 			if strings.HasPrefix(step, "outdir: renaming ") || strings.HasPrefix(step, "outdir: replacing ") {
 				moved = true
@@ -168,6 +168,8 @@ func TestCommitSyncsStagedFolders(t *testing.T) {
 		syncDir = func(dir string) {
 			if !moved {
 				synced[dir] = true
+			} else {
+				syncedAfter[dir] = true
 			}
 		}
 		if err := d.Commit(); err != nil {
@@ -177,6 +179,10 @@ func TestCommitSyncsStagedFolders(t *testing.T) {
 			if !synced[dir] {
 				t.Errorf("overwrite %v: %s not synced before the rename (synced: %v)", overwrite, dir, synced)
 			}
+		}
+		// the rename itself is made durable: the folder naming the results is synced after it
+		if parent := filepath.Dir(final); !syncedAfter[parent] {
+			t.Errorf("overwrite %v: %s not synced after the rename (synced after: %v)", overwrite, parent, syncedAfter)
 		}
 		if b, err := os.ReadFile(filepath.Join(final, "sub", "deeper", "c.npy")); err != nil || string(b) != filepath.Join("sub", "deeper", "c.npy") {
 			t.Errorf("overwrite %v: sub/deeper/c.npy: %q, %v", overwrite, b, err)
