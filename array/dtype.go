@@ -147,9 +147,9 @@ func fill(a *Array, t dtype, raw []byte, n int, m *mapping) error {
 	case t.kind == 'f' && t.size == 2:
 		a.F32 = make([]float32, n)
 		halvesToFloat32(a.F32, raw, t.big)
-	case t.kind == 'h':
+	case t.kind == 'h' && !t.big:
 		a.F32 = make([]float32, n)
-		bfloat16sToFloat32(a.F32, raw, t.big)
+		bfloat16sToFloat32(a.F32, raw)
 	case t.kind == 'u' && t.size == 8 && !fitsInt64(raw, t.big):
 		// No int64 holds the array: read it as NumPy's astype(np.float64) does (rounded to
 		// nearest, exact below 2^53), as the HDF5 and NIfTI readers read every uint64.
@@ -250,16 +250,11 @@ func halvesToFloat32(dst []float32, raw []byte, big bool) {
 	})
 }
 
-// bfloat16sToFloat32 converts the bfloat16 values in raw (big-endian if big) into dst, on every
-// core: a bfloat16 is the top half of a float32's bits.
-func bfloat16sToFloat32(dst []float32, raw []byte, big bool) {
+// bfloat16sToFloat32 converts the little-endian bfloat16 values in raw into dst, on every core: a
+// bfloat16 is the top half of a float32's bits. Only safetensors stores bfloat16, little-endian
+// by its definition.
+func bfloat16sToFloat32(dst []float32, raw []byte) {
 	inBlocks(len(dst), func(start, end int) {
-		if big {
-			for i := start; i < end; i++ {
-				dst[i] = math.Float32frombits(uint32(binary.BigEndian.Uint16(raw[2*i:])) << 16)
-			}
-			return
-		}
 		for i := start; i < end; i++ {
 			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(raw[2*i:])) << 16)
 		}
