@@ -295,7 +295,10 @@ func fortranToCAs[D float32 | float64, S float32 | float64 | integer](src []S, s
 	rows, trail := shape[0], shape[1:]
 	cols := len(src) / rows
 	// fstride[k]: how many source columns apart consecutive indices of trailing axis k are (the
-	// first axis fastest, Fortran's order); C order walks the last axis fastest.
+	// first axis fastest, Fortran's order); C order walks the last axis fastest. Not
+	// FortranToCIndices: that walk goes the other way, from the start, and each rectangle starts
+	// at its own column on its own core; a table of its indices would take 8 bytes a column (for
+	// an array of one row, twice the float32 result).
 	fstride := make([]int, len(trail))
 	s := 1
 	for k := range trail {

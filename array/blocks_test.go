@@ -462,3 +462,46 @@ func TestInBlocksCover(t *testing.T) {
 		}
 	})
 }
+
+// Fortran-order int16 data of the edge shapes (one row, one column, one value, tiles cut short on
+// both sides, more axes) and of random ones, transposed in blocks of 3 values, so that any array
+// of over 64 rows or 1,024 columns is cut into rectangles: element (i, j, k, ...) of the C-order
+// result is the value stored at its Fortran offset, on 1, 2 and 7 cores.
+func TestFortranShapesInSmallBlocks(t *testing.T) {
+	smallBlocks(t, 3)
+	rng := rand.New(rand.NewPCG(3, 5))
+	shapes := [][]int{{1, 1500, 3}, {3000, 1, 1}, {1, 1, 1}, {3, 1, 5}, {64, 256, 1}, {65, 257, 1},
+		{200, 3, 700}, {1, 2, 3, 4, 5}, {130, 1030, 1}, {129, 7, 149}}
+	for range 20 {
+		shape := []int{1 + rng.IntN(300), 1 + rng.IntN(40), 1 + rng.IntN(40), 1 + rng.IntN(4)}
+		shapes = append(shapes, shape[:3+rng.IntN(2)])
+	}
+	for _, shape := range shapes {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		stored := make([]int16, n)
+		for i := range stored {
+			stored[i] = int16(rng.Uint32())
+		}
+		want := make([]float32, n)
+		idx := make([]int, len(shape))
+		for k := range want {
+			r, f, stride := k, 0, 1
+			for d := len(shape) - 1; d >= 0; d-- {
+				idx[d] = r % shape[d]
+				r /= shape[d]
+			}
+			for d := range shape {
+				f += idx[d] * stride
+				stride *= shape[d]
+			}
+			want[k] = float32(stored[f])
+		}
+		a := &Array{Name: "x", Shape: shape, DType: "int16", Fortran: true, ints: stored}
+		onCores(t, func(t *testing.T) {
+			checkBits(t, fmt.Sprint(shape), matrixOf(t, a).F32, want)
+		})
+	}
+}
