@@ -148,8 +148,11 @@ func converted[D float32 | float64, S integer](src []S, shape []int, toC bool) [
 	}
 	dst := make([]D, len(src))
 	inBlocks(len(src), func(start, end int) {
-		for i, v := range src[start:end] {
-			dst[start+i] = D(v)
+		// the block's own slices, of one length: no bound checked a value (dst[start+i] was
+		// checked, 8-10% slower on one core than before blocks)
+		d, s := dst[start:end], src[start:end]
+		for i, v := range s {
+			d[i] = D(v)
 		}
 	})
 	return dst
