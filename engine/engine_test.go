@@ -39,6 +39,17 @@ func TestKFoldSizes(t *testing.T) {
 	if _, err := KFold(10, 1); err == nil {
 		t.Error("KFold(10, 1) accepted")
 	}
+	// k == n is leave-one-out, which scikit-learn's KFold(5).split(range(5)) allows: test folds
+	// [0] [1] [2] [3] [4].
+	loo, err := KFold(5, 5)
+	if err != nil {
+		t.Fatalf("KFold(5, 5): %v", err)
+	}
+	for f, fold := range loo {
+		if fmt.Sprint(fold.Test) != fmt.Sprint([]int{f}) || len(fold.Train) != 4 {
+			t.Errorf("KFold(5, 5) fold %d: test %v train %v, want test [%d] and 4 training rows", f, fold.Test, fold.Train, f)
+		}
+	}
 }
 
 // TestShuffledKFoldMatchesScikitLearn: test rows of KFold(k, shuffle=True, random_state=seed)
