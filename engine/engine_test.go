@@ -96,6 +96,8 @@ func TestGroupKFoldMatchesScikitLearn(t *testing.T) {
 		{[]int{3, 3, 3, 1, 1, 2, 2, 2, 2, 5, 9, 9}, 3, [][]int{{5, 6, 7, 8}, {0, 1, 2, 9}, {3, 4, 10, 11}}},
 		{[]int{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6}, 4, [][]int{{2, 3, 10, 11}, {0, 1, 8, 9}, {6, 7, 12}, {4, 5}}},
 		{[]int{7, 7, 7, 2, 2, 2, 5, 5, 5, 1, 1, 1, 4}, 3, [][]int{{0, 1, 2, 9, 10, 11}, {6, 7, 8, 12}, {3, 4, 5}}},
+		// As many groups as folds: each group is one fold.
+		{[]int{4, 4, 1, 2, 2, 2}, 3, [][]int{{3, 4, 5}, {0, 1}, {2}}},
 	} {
 		folds, err := GroupKFold(c.groups, c.k)
 		if err != nil {
@@ -112,6 +114,10 @@ func TestGroupKFoldMatchesScikitLearn(t *testing.T) {
 	}
 	if _, err := GroupKFold([]int{1, 1, 2}, 3); err == nil {
 		t.Error("2 groups accepted for 3 folds")
+	}
+	// scikit-learn's GroupKFold(1) refuses: at least 2 splits.
+	if _, err := GroupKFold([]int{1, 1, 2}, 1); err == nil {
+		t.Error("GroupKFold with 1 fold accepted")
 	}
 }
 
