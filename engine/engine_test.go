@@ -417,6 +417,10 @@ func TestPredefinedSplitMatchesScikitLearn(t *testing.T) {
 		{[]int{-1, 0, 0, -1, 1, 1, 0, -1, 1, 2}, [][]int{{1, 2, 6}, {4, 5, 8}, {9}}},
 		{[]int{3, 3, -1, 7, 7, 3, -1, -1, 7}, [][]int{{0, 1, 5}, {3, 4, 8}}},
 		{[]int{0, 0, 0, -1, -1, -1, -1}, [][]int{{0, 1, 2}}},
+		// Labels in descending row order, too many for a map's iteration to come out sorted by
+		// chance: fold f holds out row 19-f, whose label is f.
+		{[]int{19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, -1},
+			[][]int{{19}, {18}, {17}, {16}, {15}, {14}, {13}, {12}, {11}, {10}, {9}, {8}, {7}, {6}, {5}, {4}, {3}, {2}, {1}, {0}}},
 	} {
 		folds, err := PredefinedSplit(c.testFold)
 		if err != nil {
