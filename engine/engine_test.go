@@ -131,6 +131,7 @@ func TestValidateFoldsRejects(t *testing.T) {
 		{[]Fold{{Train: []int{0}, Test: []int{1}}}, "fewer than the 2 needed"},
 		{[]Fold{{Train: []int{0, 1}, Test: []int{1}}}, "twice"},
 		{[]Fold{{Train: []int{0, 1}, Test: []int{9}}}, "row 9 of 3"},
+		{[]Fold{{Train: []int{0, 1}, Test: []int{-1}}}, "row -1 of 3"},
 	} {
 		err := ValidateFolds(c.folds, 3, 2)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
