@@ -1,0 +1,54 @@
+package engine
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestKeptDirections: eigenvalues at or below max(ntr, d) eps lambda_max are dropped, and the
+// drop is counted against min(d, ntr), less one with an intercept, never below zero. The
+// expected values follow from that rule by hand.
+func TestKeptDirections(t *testing.T) {
+	const eps = 0x1p-52
+	for _, c := range []struct {
+		lambda    []float64
+		ntr, d    int
+		intercept bool
+		keep      []int
+		dropped   int
+	}{
+		// tol = 1 * max(10, 3) * eps: the eigenvalue equal to it is a numerical zero.
+		{[]float64{1, 10 * eps, 0.5}, 10, 3, false, []int{0, 2}, 1},
+		{[]float64{1, 11 * eps, 0.5}, 10, 3, false, []int{0, 1, 2}, 0},
+		// 3 rows, 5 features: rank min(5, 3) = 3, or 2 once centred.
+		{[]float64{1, 0, 0}, 3, 5, false, []int{0}, 2},
+		{[]float64{1, 0, 0}, 3, 5, true, []int{0}, 1},
+		{[]float64{1, 1, 0}, 3, 5, true, []int{0, 1}, 0},
+		// more kept than the centred rank: no negative drop
+		{[]float64{1, 1, 1}, 3, 5, true, []int{0, 1, 2}, 0},
+	} {
+		keep, dropped := KeptDirections(c.lambda, c.ntr, c.d, c.intercept)
+		if fmt.Sprint(keep) != fmt.Sprint(c.keep) || dropped != c.dropped {
+			t.Errorf("KeptDirections(%v, ntr=%d, d=%d, intercept=%v) = %v, %d dropped; want %v, %d",
+				c.lambda, c.ntr, c.d, c.intercept, keep, dropped, c.keep, c.dropped)
+		}
+	}
+}
+
+// TestResidualDirect: the direct form is taken where sum (1-f)^2 < sum f^2, directions mostly
+// kept.
+func TestResidualDirect(t *testing.T) {
+	for _, c := range []struct {
+		f    []float64
+		want bool
+	}{
+		{[]float64{0.9, 0.9}, true},   // (1-f)^2 sum 0.02 < f^2 sum 1.62
+		{[]float64{0.1, 0.1}, false},  // 1.62 > 0.02
+		{[]float64{0.9, 0.05}, false}, // 0.01 + 0.9025 = 0.9125 > 0.81 + 0.0025 = 0.8125
+		{[]float64{0.6}, true},        // 0.16 < 0.36 (but 1 - f^2 = 0.64 is not)
+	} {
+		if got := ResidualDirect(c.f); got != c.want {
+			t.Errorf("ResidualDirect(%v) = %v, want %v", c.f, got, c.want)
+		}
+	}
+}
