@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -49,6 +50,33 @@ func TestResidualDirect(t *testing.T) {
 	} {
 		if got := ResidualDirect(c.f); got != c.want {
 			t.Errorf("ResidualDirect(%v) = %v, want %v", c.f, got, c.want)
+		}
+	}
+}
+
+// TestGCVDenominator: (1 - tr(H)/ntr)^2 with tr(H) = [1] + sum s2/(s2+a), by hand; a complete
+// decomposition (ntr = [1] + len(s2) + nc) gives the same value summed the other way.
+func TestGCVDenominator(t *testing.T) {
+	s2 := []float64{3, 1}
+	for _, c := range []struct {
+		a         float64
+		ntr, nc   int
+		intercept bool
+		want      float64
+	}{
+		// tr = 1 + 3/4 + 1/2 = 2.25; 1 - 2.25/4 = 0.4375 = (1/4 + 1/2 + nc 1)/4
+		{1, 4, 1, true, 0.4375 * 0.4375},
+		// tr = 3/4 + 1/2 = 1.25; 1 - 1.25/4 = 0.6875 = (1/4 + 1/2 + nc 2)/4
+		{1, 4, 2, false, 0.6875 * 0.6875},
+		// a = 3: tr = 1 + 1/2 + 1/4 = 1.75; 1 - 1.75/5 = 0.65 = (1/2 + 3/4 + nc 2)/5
+		{3, 5, 2, true, 0.65 * 0.65},
+	} {
+		for _, complete := range []bool{false, true} {
+			got := GCVDenominator(s2, c.a, c.ntr, c.nc, c.intercept, complete)
+			if math.Abs(got-c.want) > 1e-15 {
+				t.Errorf("GCVDenominator(%v, a=%g, ntr=%d, nc=%d, intercept=%v, complete=%v) = %v, want %v",
+					s2, c.a, c.ntr, c.nc, c.intercept, complete, got, c.want)
+			}
 		}
 	}
 }
