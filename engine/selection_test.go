@@ -80,3 +80,21 @@ func TestGCVDenominator(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedPenalty: the smallest sum over targets, the first on ties (numpy's argmin, which
+// scikit-learn's RidgeCV takes).
+func TestSharedPenalty(t *testing.T) {
+	for _, c := range []struct {
+		crit []float64 // penalties x 2 targets
+		want int
+	}{
+		{[]float64{1, 2, 2, 1, 0, 5}, 0},   // sums 3, 3, 5: the first of the tie
+		{[]float64{4, 2, 2, 1, 0, 5}, 1},   // sums 6, 3, 5
+		{[]float64{4, 2, 2, 3, 0, 0.5}, 2}, // sums 6, 5, 0.5
+		{[]float64{-1, -2, 2, 3, 0, 0}, 0}, // the first sum starts the search, not 0
+	} {
+		if got := SharedPenalty(c.crit, 3, 2); got != c.want {
+			t.Errorf("SharedPenalty(%v) = %d, want %d", c.crit, got, c.want)
+		}
+	}
+}
