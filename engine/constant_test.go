@@ -45,7 +45,16 @@ func TestConstantFirst(t *testing.T) {
 	}
 	c, s := math.Cos(0.7), math.Sin(0.7)
 	vecs[0], vecs[1] = mix(vecs[0], vecs[1], c, s), mix(vecs[0], vecs[1], -s, c)
-	for _, layout := range []struct{ name, rowMajor string }{{"row-major", "y"}, {"column-major", ""}} {
+	// the reflection's sign follows that of the first column's constant component: both signs
+	flipped := make([]float64, rows)
+	for i := range rows {
+		flipped[i] = -vecs[0][i]
+	}
+	for _, layout := range []struct {
+		name, rowMajor string
+		first          []float64
+	}{{"row-major", "y", vecs[0]}, {"column-major", "", vecs[0]}, {"row-major, first column negated", "y", flipped}, {"column-major, first column negated", "", flipped}} {
+		vecs := append([][]float64{layout.first}, vecs[1:]...)
 		q := make([]float64, rows*cols)
 		rs, cs := cols, 1
 		if layout.rowMajor == "" {

@@ -98,3 +98,17 @@ func TestSharedPenalty(t *testing.T) {
 		}
 	}
 }
+
+// TestUnitScale: the power of two that brings v into [0.5, 1), by hand; 1 for 0 and non-finite
+// v; at most 2^1000 for subnormal v.
+func TestUnitScale(t *testing.T) {
+	for _, c := range []struct{ v, want float64 }{
+		{0.75, 1}, {0.5, 1}, {1, 0.5}, {3, 0.25}, {1e-30, 0x1p99}, // 1e-30 = 0.634 * 2^-99
+		{0x1p-1060, 0x1p1000}, // subnormal, 0.5 * 2^-1059: capped at 2^1000
+		{0, 1}, {math.Inf(1), 1}, {math.NaN(), 1},
+	} {
+		if got := UnitScale(c.v); got != c.want {
+			t.Errorf("UnitScale(%v) = %v, want %v", c.v, got, c.want)
+		}
+	}
+}
