@@ -112,3 +112,60 @@ func TestUnitScale(t *testing.T) {
 		}
 	}
 }
+
+// TestHotRows: rows of |w| above 1e3, at most 32, the heaviest, in increasing row order. Here
+// rows 0..34 are hot with |w| growing with the row (signs alternating), so the 32 heaviest are
+// rows 3..34; |w| = 1e3 exactly is not above it.
+func TestHotRows(t *testing.T) {
+	w := make([]float64, 0, 40)
+	for i := range 35 {
+		w = append(w, float64(1-2*(i%2))*(1001+10*float64(i)))
+	}
+	w = append(w, 1000, -1000, 5, 0, -3)
+	var want []int
+	for i := 3; i < 35; i++ {
+		want = append(want, i)
+	}
+	if got := HotRows(w); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("HotRows: %v, want %v", got, want)
+	}
+	// under the cap: every hot row, in order
+	if got := HotRows(w[30:]); fmt.Sprint(got) != fmt.Sprint([]int{0, 1, 2, 3, 4}) {
+		t.Errorf("HotRows of 5 hot rows: %v, want [0 1 2 3 4]", got)
+	}
+}
+
+// TestCentreRows: every row up to 64; beyond, the 64 rows k n / 64.
+func TestCentreRows(t *testing.T) {
+	if got := CentreRows(5); fmt.Sprint(got) != "[0 1 2 3 4]" {
+		t.Errorf("CentreRows(5) = %v", got)
+	}
+	for _, n := range []int{64, 128, 100} {
+		got := CentreRows(n)
+		if len(got) != 64 {
+			t.Fatalf("CentreRows(%d): %d rows, want 64", n, len(got))
+		}
+		for k, i := range got {
+			if i != k*n/64 {
+				t.Errorf("CentreRows(%d)[%d] = %d, want %d", n, k, i, k*n/64)
+			}
+		}
+	}
+	if got := CentreRows(128); got[1] != 2 || got[63] != 126 { // by hand: every other row
+		t.Errorf("CentreRows(128) = %v", got)
+	}
+}
+
+// TestMedian: the lower median, 0 for no values.
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		v    []float64
+		want float64
+	}{
+		{nil, 0}, {[]float64{5}, 5}, {[]float64{3, 1, 2}, 2}, {[]float64{4, 3, 1, 2}, 2}, {[]float64{-1, 9}, -1},
+	} {
+		if got := Median(append([]float64(nil), c.v...)); got != c.want {
+			t.Errorf("Median(%v) = %v, want %v", c.v, got, c.want)
+		}
+	}
+}
