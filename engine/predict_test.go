@@ -40,3 +40,36 @@ func TestCheckPredictBounds(t *testing.T) {
 		t.Errorf("one fold: %v", err)
 	}
 }
+
+// TestCheckNewStimuli: no new stimuli at all is a model-only fit, with weights asked for; a
+// matrix that claims rows but holds no data is refused either way.
+func TestCheckNewStimuli(t *testing.T) {
+	x := NewMatrix64(3, 2, []float64{1, 2, 3, 4, 5, 6})
+	if err := checkNew(x, Matrix{}, Options{Weights: true}); err != nil {
+		t.Errorf("no new stimuli, weights asked for: %v", err)
+	}
+	if err := checkNew(x, Matrix{}, Options{}); err == nil {
+		t.Error("no new stimuli and no weights accepted")
+	}
+	if err := checkNew(x, Matrix{Rows: 1, Cols: 2}, Options{Weights: true}); err == nil {
+		t.Error("a new-stimuli matrix of 1 row without data accepted")
+	}
+}
+
+// TestPredictionKept: an out-of-memory error names what is held: the predictions, the model
+// alone (no new stimuli), or both.
+func TestPredictionKept(t *testing.T) {
+	for _, c := range []struct {
+		nNew    int
+		weights bool
+		want    string
+	}{
+		{5, false, "the predictions (5 new stimuli x 7 targets)"},
+		{0, true, "the model (3 features x 7 targets)"},
+		{5, true, "the predictions and the model (5 new stimuli and 3 features x 7 targets)"},
+	} {
+		if what, _ := PredictionKept(c.nNew, 3, 7, c.weights); what != c.want {
+			t.Errorf("PredictionKept(%d, weights=%v) = %q, want %q", c.nNew, c.weights, what, c.want)
+		}
+	}
+}
