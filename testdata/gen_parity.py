@@ -387,6 +387,13 @@ def make_case(name, seed):
         X, Y = basic(70, 120, 30)
         spec["inner"] = "gcv"
         desc = "inner gcv with n < d"
+    elif name == "gcv_n_lt_d_repeated":
+        X = features(rng, 70, 120)
+        X[50:65] = X[5:20]  # 15 images shown twice: each training fold's kernel loses a direction a pair
+        Y = targets(rng, X, 30)
+        spec["inner"] = "gcv"
+        desc = ("inner gcv with n < d and repeated images: the training folds' rank is below "
+                "their rows less one, so GCV's trace counts null directions beside the constant one")
     elif name == "gcv_no_intercept":
         X, Y = basic(100, 25, 30)
         X = X + 0.5
@@ -559,7 +566,7 @@ CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_
          "standardize_scales", "standardize_n_lt_d", "standardize_kfold3",
          "standardize_gcv_no_intercept", "standardize_offsets_n_lt_d", "standardize_offsets_gcv",
          "shifted_test_set", "outlier_brain_row", "outlier_brain_row_kfold4",
-         "outlier_brain_row_kfold4_pearson"]
+         "outlier_brain_row_kfold4_pearson", "gcv_n_lt_d_repeated"]
 
 
 # cases whose training designs have a clear numerical rank, which the suite checks (float64)
