@@ -367,19 +367,8 @@ func TestFortranInBlocks(t *testing.T) {
 		for i, v := range vals {
 			binary.LittleEndian.PutUint32(data32[4*i:], math.Float32bits(float32(int16(v))))
 		}
-		offsets := make([]int, len(shape))
 		for k := range n {
-			// k's index in C order, then its offset in Fortran order
-			r, f, stride := k, 0, 1
-			for d := len(shape) - 1; d >= 0; d-- {
-				offsets[d] = r % shape[d]
-				r /= shape[d]
-			}
-			for d := range shape {
-				f += offsets[d] * stride
-				stride *= shape[d]
-			}
-			want[k] = float32(int16(vals[f]))
+			want[k] = float32(int16(vals[storedIndex(k, shape, true)]))
 		}
 		for _, c := range []struct {
 			descr string
@@ -466,7 +455,7 @@ func TestInBlocksCover(t *testing.T) {
 // Fortran-order int16 data of the edge shapes (one row, one column, one value, tiles cut short on
 // both sides, more axes) and of random ones, transposed in blocks of 3 values, so that any array
 // of over 64 rows or 1,024 columns is cut into rectangles: element (i, j, k, ...) of the C-order
-// result is the value stored at its Fortran offset, on 1, 2 and 7 cores.
+// result is the value stored at its Fortran offset (storedIndex), on 1, 2 and 7 cores.
 func TestFortranShapesInSmallBlocks(t *testing.T) {
 	smallBlocks(t, 3)
 	rng := rand.New(rand.NewPCG(3, 5))
@@ -486,18 +475,8 @@ func TestFortranShapesInSmallBlocks(t *testing.T) {
 			stored[i] = int16(rng.Uint32())
 		}
 		want := make([]float32, n)
-		idx := make([]int, len(shape))
 		for k := range want {
-			r, f, stride := k, 0, 1
-			for d := len(shape) - 1; d >= 0; d-- {
-				idx[d] = r % shape[d]
-				r /= shape[d]
-			}
-			for d := range shape {
-				f += idx[d] * stride
-				stride *= shape[d]
-			}
-			want[k] = float32(stored[f])
+			want[k] = float32(stored[storedIndex(k, shape, true)])
 		}
 		a := &Array{Name: "x", Shape: shape, DType: "int16", Fortran: true, ints: stored}
 		onCores(t, func(t *testing.T) {
