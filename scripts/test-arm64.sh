@@ -10,7 +10,8 @@
 # predictions hold; the packing buffers of 128 goroutines a product, 393 s under QEMU, where it
 # once found a decomposition's buffers uncounted: they are counted by construction since), its
 # stage timings and its blocks of features (the fixtures' numbers again, which TestConformance
-# checks on arm64), which test no arm64-specific code. Needs qemu-user-static (scripts/install-deps.sh
+# checks on arm64), which test no arm64-specific code; and, told so by BRAINALIGN_TEST_EMULATED,
+# eigen's comparisons of order-512 decompositions with gonum's (generic Go there: 80 s). Needs qemu-user-static (scripts/install-deps.sh
 # arm64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +36,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 JOBS_LOGS=$work/logs
 under_qemu() { # package folder, then its test binary and flags
-	cd "$1" && shift && "$qemu" "$@"
+	cd "$1" && shift && BRAINALIGN_TEST_EMULATED=qemu "$qemu" "$@"
 }
 for pkg in internal/eigen fallback internal/gemm; do # the longest first
 	bin=$work/$(basename "$pkg").test

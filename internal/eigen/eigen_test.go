@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -85,14 +86,11 @@ func gram(n, rows int, rng *rand.Rand) []float64 {
 	}
 	// Mix the columns so the matrix is not diagonal-dominant.
 	q := randOrth(n, rng)
-	xm := mat.NewDense(rows, n, nil)
-	xm.Mul(mat.NewDense(rows, n, x), mat.NewDense(n, n, q))
-	var g mat.Dense
-	g.Mul(xm.T(), xm)
-	a := slices.Clone(g.RawMatrix().Data)
-	for i := range a {
-		a[i] /= float64(rows)
-	}
+	var products gemm.Implementation // not gonum's: generic Go under QEMU (check says why)
+	xm := make([]float64, rows*n)
+	products.Dgemm(blas.NoTrans, blas.NoTrans, rows, n, n, 1, x, n, q, n, 0, xm, n)
+	a := make([]float64, n*n)
+	products.Dgemm(blas.Trans, blas.NoTrans, n, n, rows, 1/float64(rows), xm, n, xm, n, 0, a, n)
 	for i := 0; i < n; i++ { // exact symmetry
 		for j := 0; j < i; j++ {
 			a[i*n+j] = a[j*n+i]
@@ -246,6 +244,10 @@ func gonumReference(t *testing.T, tc testCase) (w []float64, res, orth float64) 
 	return w, res, orth
 }
 
+// emulated is set when the tests run under an emulator (scripts/test-arm64.sh: QEMU, ~20x slower
+// than the host), where the slowest references that test no code of this platform are left out.
+var emulated = os.Getenv("BRAINALIGN_TEST_EMULATED") != ""
+
 // symCases are testSym's matrices, made once for its two or three solver paths (the order-512
 // Gram matrices take ~0.5 s to make, 20-30 s under QEMU); Sym works on copies.
 var symCases = sync.OnceValue(func() []testCase { return testCases(rand.New(rand.NewPCG(7, 11))) })
@@ -262,6 +264,16 @@ func testSym(t *testing.T) {
 			t.Errorf("%s n=%d: eigenvalues not ascending", tc.name, n)
 		}
 		res, orth := check(n, tc.a, v, w)
+		tol := 1e-14 * float64(max(n, 10))
+		if emulated && n > 100 {
+			// gonum's QL in generic Go took 60% of this test under QEMU (~80 s): residual and
+			// orthogonality below tol alone pin the eigenvalues (Bauer-Fike) and are checked.
+			t.Logf("%-11s n=%3d  residual %.1e  orthogonality %.1e (emulated: no comparison with gonum)", tc.name, n, res, orth)
+			if res > tol || orth > tol {
+				t.Errorf("%s n=%d: residual %.2e, orthogonality %.2e exceed %.1e", tc.name, n, res, orth, tol)
+			}
+			continue
+		}
 		gw, gres, gorth := gonumReference(t, tc)
 		scale := max(math.Abs(gw[0]), math.Abs(gw[n-1]))
 		if scale == 0 {
@@ -271,7 +283,6 @@ func testSym(t *testing.T) {
 		for i := range w {
 			dw = max(dw, math.Abs(w[i]-gw[i])/scale)
 		}
-		tol := 1e-14 * float64(max(n, 10))
 		t.Logf("%-11s n=%3d  residual %.1e (gonum %.1e)  orthogonality %.1e (gonum %.1e)  max|w-w_gonum|/|w|max %.1e",
 			tc.name, n, res, gres, orth, gorth, dw)
 		if res > tol || orth > tol || dw > tol {
