@@ -90,6 +90,19 @@ def gen_correlations():
     write("spearman", sc)
 
 
+def gen_spearman_monotone():
+    """Monotone data of 3 to 40 pairs: spearmanr's rho is +-1 in exact arithmetic, and np.corrcoef's
+    order of operations gives exactly +-1 for most lengths and 1 - 2^-53 or 1 - 2^-52 for some
+    (it clips 1 + 2^-52 to 1): a test of that order, bit for bit."""
+    cases = []
+    for n in range(3, 41):
+        x = np.arange(n, dtype=float)
+        for y in (x**3 + 0.5, 0.5 - x**3):
+            rho, p = stats.spearmanr(x, y)
+            cases.append({"n": n, "x": nums(x), "y": nums(y), "rho": num(rho), "p": num(p)})
+    write("spearman_monotone", cases)
+
+
 def gen_ttest():
     cases = []
     specs = [
@@ -316,4 +329,5 @@ if __name__ == "__main__":
     gen_linregress()
     gen_distributions()
     gen_powerlaw()
+    gen_spearman_monotone()
     print("wrote fixtures to", OUT, "with scipy", scipy.__version__)
