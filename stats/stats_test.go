@@ -44,8 +44,9 @@ func TestCorrelationErrors(t *testing.T) {
 		if _, _, err := f([]float64{1, 2, 3}, []float64{1, 2}); err == nil {
 			t.Errorf("%s: mismatched lengths accepted", name)
 		}
-		if _, _, err := f([]float64{1}, []float64{1}); err == nil {
-			t.Errorf("%s: one pair accepted", name)
+		// one pair is too few, not a constant input
+		if _, _, err := f([]float64{1}, []float64{1}); err == nil || errors.Is(err, ErrConstantInput) {
+			t.Errorf("%s: one pair: %v, want too few pairs", name, err)
 		}
 	}
 }
@@ -233,6 +234,14 @@ func TestRank(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("Rank = %v, want %v", got, want)
+		}
+	}
+	// NaN sorts last, each NaN its own group (NaN != NaN), in input order
+	got = Rank([]float64{2, math.NaN(), 1, math.NaN()})
+	want = []float64{2, 3, 1, 4}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Rank with NaN = %v, want %v", got, want)
 		}
 	}
 }
