@@ -136,6 +136,29 @@ func TestFitPowerLawBounds(t *testing.T) {
 	if p, err := FitPowerLaw(x, step); err != nil || p.Bound != BoundStep {
 		t.Errorf("a step: bound %q, err %v; want %q", p.Bound, err, BoundStep)
 	}
+	// A step between the two smallest x, 1 and 1.01: the curve's term would have to vanish at
+	// 1.01 and not at 1, so the residual falls all the way to the largest exponent searched,
+	// PowerLawMaxDecay / ln(xmax/xmin), where the term at 1.01 is still 0.72 of that at 1.
+	x = []float64{1, 1.01, 100, 1000, 1e4}
+	if p, err := FitPowerLaw(x, step); err != nil || p.Bound != BoundStep || math.Abs(p.Alpha*math.Log(1e4)/PowerLawMaxDecay-1) > 1e-12 {
+		t.Errorf("a step between close x: bound %q, alpha %v, err %v; want %q at alpha %v", p.Bound, p.Alpha, err, BoundStep, PowerLawMaxDecay/math.Log(1e4))
+	}
+}
+
+// FitLogLinear by hand: ln x = (0, 0, L, L) with L = ln 10 and y = (0, 2, 1, 3) + c: the line
+// through the two groups' means, c + 1 and c + 2, has intercept c + 1 and slope 1/L; the
+// residuals are -1, 1, -1, 1 (RSS 4) about a total sum of squares of 5, so R2 = 1/5. The offset
+// c = 2^50 leaves all of this unchanged (y and its mean are exact), but a total sum of squares
+// taken as sum (y + mean)(y - mean) would round its terms to 0.5. Two distinct x are enough for
+// a line.
+func TestFitLogLinearByHand(t *testing.T) {
+	for _, c := range []float64{0, 0x1p50} {
+		l, err := FitLogLinear([]float64{1, 1, 10, 10}, []float64{c, c + 2, c + 1, c + 3})
+		if err != nil || math.Abs(l.Intercept-(c+1)) > 1e-9 || math.Abs(l.Slope*math.Ln10-1) > 1e-9 ||
+			math.Abs(l.RSS-4) > 1e-9 || !(math.Abs(l.R2-0.2) <= 1e-12) {
+			t.Errorf("offset %g: %+v (%v), want intercept %g, slope 1/ln 10, rss 4, r2 0.2", c, l, err, c+1)
+		}
+	}
 }
 
 func TestFitPowerLawErrors(t *testing.T) {
@@ -151,6 +174,8 @@ func TestFitPowerLawErrors(t *testing.T) {
 		{"negative x", []float64{1, 2, -4, 8}, y, "x[2] = -4"},
 		{"inf x", []float64{1, 2, 4, math.Inf(1)}, y, "x[3] = +Inf"},
 		{"nan y", x, []float64{0.1, math.NaN(), 0.2, 0.3}, "y[1] = NaN"},
+		{"inf y", x, []float64{0.1, 0.2, math.Inf(1), 0.3}, "y[2] = +Inf"},
+		{"-inf y", x, []float64{math.Inf(-1), 0.1, 0.2, 0.3}, "y[0] = -Inf"},
 		{"constant y", x, []float64{0.2, 0.2, 0.2, 0.2}, "y is constant"},
 		{"two distinct x", []float64{1, 1, 8, 8}, y, "2 distinct x"},
 		{"three points", x[:3], y[:3], "3 points"},
@@ -160,8 +185,8 @@ func TestFitPowerLawErrors(t *testing.T) {
 			t.Errorf("%s: err %v, want %q", tc.name, err, tc.want)
 		}
 	}
-	if _, err := FitLogLinear([]float64{1, 1, 1}, []float64{1, 2, 3}); err == nil {
-		t.Error("FitLogLinear with one distinct x: no error")
+	if _, err := FitLogLinear([]float64{1, 1, 1}, []float64{1, 2, 3}); err == nil || !strings.Contains(err.Error(), "1 distinct x values; need at least 2") {
+		t.Errorf("FitLogLinear with one distinct x: %v", err)
 	}
 }
 
