@@ -420,8 +420,12 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 	w.buf = grow(w.buf, T*width)
 	w.means = grow(w.means, S*width)
 	trials.gather(c0, c1, w.buf)
+	// in units of 2^-exps[j], column j's sums of squares neither underflow nor overflow: data in
+	// units of 1e-170 (or 1e170) got ceiling 1 or 0 (or NaN), where units of 1 get the true one
+	exps := normalizeColumns(w.buf, width)
 	if w.groups != nil {
 		zscore(w.buf, width, w.groups)
+		clear(exps) // z-scores have no units
 	}
 	// stimulus means
 	means := w.means
@@ -437,11 +441,14 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 		for s := range S {
 			row := means[s*width : (s+1)*width]
 			if res.Averaged.F64 != nil {
-				copy(res.Averaged.F64[s*m+c0:s*m+c1], row)
+				out := res.Averaged.F64[s*m+c0 : s*m+c1]
+				for j, v := range row {
+					out[j] = math.Ldexp(v, exps[j])
+				}
 			} else {
 				out := res.Averaged.F32[s*m+c0 : s*m+c1]
 				for j, v := range row {
-					out[j] = float32(v)
+					out[j] = float32(math.Ldexp(v, exps[j]))
 				}
 			}
 		}
@@ -487,7 +494,7 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 				noiseVar = 0
 			}
 			signalVar := max(0, totalVar-noiseVar)
-			res.NoiseVar[c], res.SignalVar[c] = noiseVar, signalVar
+			res.NoiseVar[c], res.SignalVar[c] = math.Ldexp(noiseVar, 2*exps[j]), math.Ldexp(signalVar, 2*exps[j])
 			snr2 = math.Inf(1)
 			if noiseVar > 0 {
 				snr2 = signalVar / noiseVar
@@ -507,6 +514,38 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 		ex := snr2 / (snr2 + res.NoiseTerm)
 		res.SNR[c], res.Explainable[c], res.Ceiling[c] = math.Sqrt(snr2), ex, math.Sqrt(ex)
 	}
+}
+
+// normalizeColumns scales each column of the row-major block by a power of two, exactly (bar
+// values 2^1022 times smaller than the column's largest), so that its largest magnitude lies in
+// [0.5, 1), and returns the exponents: the column was 2^exps[j] times what it is now.
+func normalizeColumns(buf []float64, width int) []int {
+	largest := make([]float64, width)
+	for t := 0; t < len(buf); t += width {
+		for j, v := range buf[t : t+width] {
+			largest[j] = max(largest[j], math.Abs(v))
+		}
+	}
+	exps, factor := make([]int, width), make([]float64, width)
+	var subnormal []int // columns whose largest value is subnormal: 2^-e overflows
+	for j, v := range largest {
+		_, exps[j] = math.Frexp(v) // 0 for 0, NaN and infinities
+		factor[j] = math.Ldexp(1, -exps[j])
+		if math.IsInf(factor[j], 1) {
+			factor[j] = 1
+			subnormal = append(subnormal, j)
+		}
+	}
+	for t := 0; t < len(buf); t += width {
+		row := buf[t : t+width]
+		for j := range row {
+			row[j] *= factor[j]
+		}
+		for _, j := range subnormal {
+			row[j] = math.Ldexp(row[j], -exps[j])
+		}
+	}
+	return exps
 }
 
 // constantColumns reports which columns of the row-major block hold one value only.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -581,6 +582,79 @@ func TestNoiselessRepeatsOfInexactMean(t *testing.T) {
 		}
 		if method == NCSNR && res.NoiseVar[0] != 0 {
 			t.Errorf("noise variance %v, want 0", res.NoiseVar[0])
+		}
+	}
+}
+
+// The ceiling does not depend on the data's units: the NumPy fixtures' trials scaled by 1e-170
+// or 1e170 give the fixtures' ceilings (their sums of squares underflowed to 0 or overflowed:
+// ncsnr called every target noiseless or NaN, split-half gave r = 0 and z-scoring made every
+// target constant).
+func TestUnitsDoNotMatter(t *testing.T) {
+	for _, unit := range []float64{1e-170, 1e170} {
+		f := loadFixture(t, "ncsnr")
+		for i := range f.Trials {
+			f.Trials[i] *= unit
+		}
+		y := engine.NewMatrix64(f.Shape[0], f.Shape[1], f.Trials)
+		res, err := Estimate(context.Background(), y, f.IDs, Options{Groups: f.Sessions, Average: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		what := fmt.Sprintf("unit %g: ", unit)
+		near(t, what+"noise variance (z-scored)", res.NoiseVar, f.NoiseVar, 1e-10)
+		near(t, what+"ncsnr", res.SNR, f.NCSNR, 1e-10)
+		near(t, what+"ceiling", res.Ceiling, f.Ceiling, 1e-10)
+		near(t, what+"averaged (z-scored)", res.Averaged.F64, f.Averaged, 1e-10)
+		for _, name := range []string{"splithalf2", "splithalf3"} {
+			f := loadFixture(t, name)
+			for i := range f.Trials {
+				f.Trials[i] *= unit
+			}
+			y := engine.NewMatrix64(f.Shape[0], f.Shape[1], f.Trials)
+			res, err := Estimate(context.Background(), y, f.IDs, Options{Method: SplitHalf, halves: f.Halves})
+			if err != nil {
+				t.Fatal(err)
+			}
+			near(t, what+name+" split-half r", res.SplitHalfR, f.SplitHalfR, 1e-12)
+			near(t, what+name+" ceiling", res.Ceiling, f.Ceiling, 1e-10)
+		}
+	}
+}
+
+// ncsnr by hand, in units of 2^-500 and 2^-540 (where squares of the deviations underflow) and
+// 2^540 (where they overflow). Stimulus a: 1, 3 (sum of squares 2); b: 5, 5 (0); c: 0, once.
+// sigma_n^2 = 2 / (1 + 1) = 1; the total variance of 1, 3, 5, 5, 0 is 20.8 / 4 = 5.2, so
+// sigma_s^2 = 4.2, snr^2 = 4.2 and with nu = (1/2 + 1/2 + 1) / 3 = 2/3 explainable = 4.2 / (4.2 +
+// 2/3) = 63/73. The variances are in the data's units squared: 2^-1000 at 2^-500.
+func TestNCSNRByHandInAnyUnits(t *testing.T) {
+	ids := []string{"a", "b", "a", "c", "b"}
+	for _, e := range []int{0, -500, -540, 540, -1050} {
+		data := []float64{1, 5, 3, 0, 5}
+		for i := range data {
+			data[i] = math.Ldexp(data[i], e)
+		}
+		res, err := Estimate(context.Background(), engine.NewMatrix64(5, 1, data), ids, Options{Average: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(res.SNR[0]-math.Sqrt(4.2)) > 1e-15 || math.Abs(res.Explainable[0]-63.0/73) > 1e-15 ||
+			math.Abs(res.Ceiling[0]-math.Sqrt(63.0/73)) > 1e-15 || res.NoNoise != 0 {
+			t.Errorf("2^%d: snr %v, explainable %v, ceiling %v, noiseless %d: want sqrt 4.2, 63/73, its root, 0",
+				e, res.SNR[0], res.Explainable[0], res.Ceiling[0], res.NoNoise)
+		}
+		if e >= -500 && e <= 0 {
+			unit2 := math.Ldexp(1, 2*e)
+			if res.NoiseVar[0] != unit2 || math.Abs(res.SignalVar[0]/unit2-4.2) > 1e-15 {
+				t.Errorf("2^%d: noise variance %v, signal variance %v: want 1 and 4.2 times 2^%d", e, res.NoiseVar[0], res.SignalVar[0], 2*e)
+			}
+		}
+		want := []float64{2, 5, 0} // a, b, c in order of first appearance
+		for s, v := range res.Averaged.F64 {
+			if v != math.Ldexp(want[s], e) {
+				t.Errorf("2^%d: averaged %v, want %v times 2^%d", e, res.Averaged.F64, want, e)
+				break
+			}
 		}
 	}
 }
