@@ -658,3 +658,113 @@ func TestNCSNRByHandInAnyUnits(t *testing.T) {
 		}
 	}
 }
+
+// Split-half by hand on one given split. Two trials per stimulus: the half means of a, b, c are
+// 1, 2, 3 and 1, 3, 2, whose deviations -1, 0, 1 and -1, 1, 0 give r = 1 / 2; equal halves of one
+// trial give S = r / (1 - r) = 1, and with d shown once nu = (3/2 + 1) / 4 = 5/8, so explainable
+// = 1 / (1 + 5/8) = 8/13 (2r / (1 + r) = 2/3 without d). Three trials per stimulus, one in half A:
+// the same means give 6 S^2 - 3 S - 1 = 0 (r^2 = S^2 / ((S + 1)(S + 1/2))), S = (3 + sqrt 33) / 12,
+// and nu = 1/3.
+func TestSplitHalfByHand(t *testing.T) {
+	s3 := (3 + math.Sqrt(33)) / 12
+	cases := []struct {
+		ids         []string
+		y           []float64
+		half        []int8
+		snr2, expl  float64
+		description string
+	}{
+		{[]string{"a", "a", "b", "b", "c", "c", "d"}, []float64{1, 1, 2, 3, 3, 2, 5}, []int8{0, 1, 0, 1, 0, 1, -1}, 1, 8.0 / 13, "two trials"},
+		{[]string{"a", "a", "b", "b", "c", "c"}, []float64{1, 1, 2, 3, 3, 2}, []int8{0, 1, 0, 1, 0, 1}, 1, 2.0 / 3, "Spearman-Brown"},
+		{[]string{"a", "b", "c", "a", "b", "c", "a", "b", "c"}, []float64{1, 2, 3, 1, 2, 1, 1, 4, 3}, []int8{0, 0, 0, 1, 1, 1, 1, 1, 1}, s3, s3 / (s3 + 1.0/3), "three trials"},
+	}
+	for _, c := range cases {
+		y := engine.NewMatrix64(len(c.y), 1, c.y)
+		res, err := Estimate(context.Background(), y, c.ids, Options{Method: SplitHalf, halves: [][]int8{c.half}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Splits != 1 || math.Abs(res.SplitHalfR[0]-0.5) > 1e-15 || math.Abs(res.SNR[0]-math.Sqrt(c.snr2)) > 1e-15 ||
+			math.Abs(res.Explainable[0]-c.expl) > 1e-15 || math.Abs(res.Ceiling[0]-math.Sqrt(c.expl)) > 1e-15 {
+			t.Errorf("%s: %d splits, r %v, snr %v, explainable %v, ceiling %v: want 1, 0.5, %v, %v, its root",
+				c.description, res.Splits, res.SplitHalfR[0], res.SNR[0], res.Explainable[0], res.Ceiling[0], math.Sqrt(c.snr2), c.expl)
+		}
+	}
+}
+
+// Random splits put floor(n/2) of a stimulus's trials in half A and the rest in B, every split
+// (-1 for a stimulus shown once), and nu_A, nu_B are the means of 1/|A| and 1/|B| over the
+// repeated stimuli.
+func TestSplitPlanHalves(t *testing.T) {
+	var ids []string
+	for n := 1; n <= 7; n++ {
+		for range n {
+			ids = append(ids, strconv.Itoa(n))
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	d := newDesign(ids)
+	p := newSplitPlan(d, 6, 3, nil)
+	if len(p.half) != 6 {
+		t.Fatalf("%d splits, want 6", len(p.half))
+	}
+	var wantA, wantB float64 // n = 2..7: |A| = 1, 1, 2, 2, 3, 3
+	for n := 2; n <= 7; n++ {
+		wantA += 1 / float64(n/2) / 6
+		wantB += 1 / float64(n-n/2) / 6
+	}
+	if math.Abs(p.nuA-wantA) > 1e-15 || math.Abs(p.nuB-wantB) > 1e-15 {
+		t.Errorf("nu_A %v, nu_B %v, want %v and %v", p.nuA, p.nuB, wantA, wantB)
+	}
+	differ := false
+	for k, half := range p.half {
+		inA := map[string]int{}
+		for tr, h := range half {
+			n, _ := strconv.Atoi(ids[tr])
+			if h == 0 {
+				inA[ids[tr]]++
+			}
+			if (n == 1) != (h == -1) || h < -1 || h > 1 {
+				t.Errorf("split %d: trial %d of a stimulus shown %d times in half %d", k, tr, n, h)
+			}
+			differ = differ || h != p.half[0][tr]
+		}
+		for n := 2; n <= 7; n++ {
+			if got := inA[strconv.Itoa(n)]; got != n/2 {
+				t.Errorf("split %d: %d of %d trials in half A, want %d", k, got, n, n/2)
+			}
+		}
+	}
+	if !differ {
+		t.Error("six random splits are all the same")
+	}
+}
+
+// Exactly agreeing repeats are noiseless beside other targets in a block too (the first trial of
+// each stimulus is looked up per column), and with halves of unequal size, whose means differ (of
+// three trials of 0.3, 0.29999999999999993; of four, 0.3), so that r is a few ulps below 1.
+func TestNoiselessBesideNoisyTargets(t *testing.T) {
+	var ids []string
+	var data []float64
+	for k := range 7 {
+		ids = append(ids, "a", "b", "c")
+		data = append(data, float64(k%3), 0.2, float64(k%2), 0.3, float64(k%4), 0.95)
+	}
+	y := engine.NewMatrix64(len(ids), 2, data)
+	for _, method := range []Method{NCSNR, SplitHalf} {
+		res, err := Estimate(context.Background(), y, ids, Options{Method: method, Splits: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !math.IsInf(res.SNR[1], 1) || res.Explainable[1] != 1 || res.Ceiling[1] != 1 || res.NoNoise != 1 {
+			t.Errorf("%s: snr %v, explainable %v, ceiling %v, noiseless %d: want +Inf, 1, 1, 1", method, res.SNR[1], res.Explainable[1], res.Ceiling[1], res.NoNoise)
+		}
+		if method == SplitHalf && res.SplitHalfR[1] != 1 {
+			t.Errorf("split-half r of the noiseless target %v, want 1", res.SplitHalfR[1])
+		}
+		if math.IsInf(res.SNR[0], 1) || math.IsNaN(res.Ceiling[0]) {
+			t.Errorf("%s: the noisy target has snr %v, ceiling %v", method, res.SNR[0], res.Ceiling[0])
+		}
+	}
+}
