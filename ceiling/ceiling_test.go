@@ -671,12 +671,22 @@ func TestSplitHalfByHand(t *testing.T) {
 		ids         []string
 		y           []float64
 		half        []int8
-		snr2, expl  float64
+		r, snr2     float64
+		expl        float64
 		description string
 	}{
-		{[]string{"a", "a", "b", "b", "c", "c", "d"}, []float64{1, 1, 2, 3, 3, 2, 5}, []int8{0, 1, 0, 1, 0, 1, -1}, 1, 8.0 / 13, "two trials"},
-		{[]string{"a", "a", "b", "b", "c", "c"}, []float64{1, 1, 2, 3, 3, 2}, []int8{0, 1, 0, 1, 0, 1}, 1, 2.0 / 3, "Spearman-Brown"},
-		{[]string{"a", "b", "c", "a", "b", "c", "a", "b", "c"}, []float64{1, 2, 3, 1, 2, 1, 1, 4, 3}, []int8{0, 0, 0, 1, 1, 1, 1, 1, 1}, s3, s3 / (s3 + 1.0/3), "three trials"},
+		{[]string{"a", "a", "b", "b", "c", "c", "d"}, []float64{1, 1, 2, 3, 3, 2, 5}, []int8{0, 1, 0, 1, 0, 1, -1}, 0.5, 1, 8.0 / 13, "two trials"},
+		{[]string{"a", "a", "b", "b", "c", "c"}, []float64{1, 1, 2, 3, 3, 2}, []int8{0, 1, 0, 1, 0, 1}, 0.5, 1, 2.0 / 3, "Spearman-Brown"},
+		// half means 1, 2, 3 and 3, 1, 2: deviations -1, 0, 1 and 1, -1, 0, r = -1/2, no signal
+		{[]string{"a", "a", "b", "b", "c", "c"}, []float64{1, 3, 2, 1, 3, 2}, []int8{0, 1, 0, 1, 0, 1}, -0.5, 0, 0, "negative r"},
+		// a half whose means are all equal correlates by 0 (not 0/0) with the other
+		{[]string{"a", "a", "b", "b", "c", "c"}, []float64{1, 1, 1, 3, 1, 2}, []int8{0, 1, 0, 1, 0, 1}, 0, 0, 0, "constant half A"},
+		{[]string{"a", "a", "b", "b", "c", "c"}, []float64{1, 1, 3, 1, 2, 1}, []int8{0, 1, 0, 1, 0, 1}, 0, 0, 0, "constant half B"},
+		// half means 3, 2, 5 and three times that: r is 1, but with the mean 10/3 rounded sab /
+		// sqrt(saa sbb) is 1 + 2^-52, clipped to 1 as SciPy clips it (the trials differ: not
+		// noiseless by value)
+		{[]string{"a", "a", "b", "b", "c", "c"}, []float64{3, 9, 2, 6, 5, 15}, []int8{0, 1, 0, 1, 0, 1}, 1, math.Inf(1), 1, "collinear halves"},
+		{[]string{"a", "b", "c", "a", "b", "c", "a", "b", "c"}, []float64{1, 2, 3, 1, 2, 1, 1, 4, 3}, []int8{0, 0, 0, 1, 1, 1, 1, 1, 1}, 0.5, s3, s3 / (s3 + 1.0/3), "three trials"},
 	}
 	for _, c := range cases {
 		y := engine.NewMatrix64(len(c.y), 1, c.y)
@@ -684,10 +694,11 @@ func TestSplitHalfByHand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Splits != 1 || math.Abs(res.SplitHalfR[0]-0.5) > 1e-15 || math.Abs(res.SNR[0]-math.Sqrt(c.snr2)) > 1e-15 ||
-			math.Abs(res.Explainable[0]-c.expl) > 1e-15 || math.Abs(res.Ceiling[0]-math.Sqrt(c.expl)) > 1e-15 {
-			t.Errorf("%s: %d splits, r %v, snr %v, explainable %v, ceiling %v: want 1, 0.5, %v, %v, its root",
-				c.description, res.Splits, res.SplitHalfR[0], res.SNR[0], res.Explainable[0], res.Ceiling[0], math.Sqrt(c.snr2), c.expl)
+		close := func(got, want float64) bool { return got == want || math.Abs(got-want) <= 1e-15 }
+		if res.Splits != 1 || !close(res.SplitHalfR[0], c.r) || math.Abs(res.SplitHalfR[0]) > 1 || !close(res.SNR[0], math.Sqrt(c.snr2)) ||
+			!close(res.Explainable[0], c.expl) || !close(res.Ceiling[0], math.Sqrt(c.expl)) {
+			t.Errorf("%s: %d splits, r %v, snr %v, explainable %v, ceiling %v: want 1, %v, %v, %v, its root",
+				c.description, res.Splits, res.SplitHalfR[0], res.SNR[0], res.Explainable[0], res.Ceiling[0], c.r, math.Sqrt(c.snr2), c.expl)
 		}
 	}
 }
