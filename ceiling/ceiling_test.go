@@ -412,6 +412,10 @@ func TestDivide(t *testing.T) {
 	if below != 2 {
 		t.Errorf("%d below the floor, want 2", below)
 	}
+	// a ceiling equal to the floor is not below it
+	if got, below := Divide([]float64{0.1}, []float64{0.5}, 0.5); got[0] != 0.2 || below != 0 {
+		t.Errorf("a ceiling at the floor gave %v (%d below), want 0.2", got[0], below)
+	}
 	if got, _ := Divide([]float64{0.1}, []float64{0}, 0); !math.IsNaN(got[0]) {
 		t.Errorf("a zero ceiling with floor 0 gave %v, want NaN", got[0])
 	}
@@ -753,7 +757,7 @@ func TestSplitPlanHalves(t *testing.T) {
 }
 
 // Exactly agreeing repeats are noiseless beside other targets in a block too (the first trial of
-// each stimulus is looked up per column), and with halves of unequal size, whose means differ (of
+// each stimulus is looked up per column), beside a stimulus shown once, and with halves of unequal size, whose means differ (of
 // three trials of 0.3, 0.29999999999999993; of four, 0.3), so that r is a few ulps below 1.
 func TestNoiselessBesideNoisyTargets(t *testing.T) {
 	var ids []string
@@ -762,6 +766,8 @@ func TestNoiselessBesideNoisyTargets(t *testing.T) {
 		ids = append(ids, "a", "b", "c")
 		data = append(data, float64(k%3), 0.2, float64(k%2), 0.3, float64(k%4), 0.95)
 	}
+	// a stimulus shown once, whose value is not the first trial's: it is its own first trial
+	ids, data = append(ids, "d"), append(data, 5, 0.5)
 	y := engine.NewMatrix64(len(ids), 2, data)
 	for _, method := range []Method{NCSNR, SplitHalf} {
 		res, err := Estimate(context.Background(), y, ids, Options{Method: method, Splits: 3})
@@ -777,5 +783,84 @@ func TestNoiselessBesideNoisyTargets(t *testing.T) {
 		if math.IsInf(res.SNR[0], 1) || math.IsNaN(res.Ceiling[0]) {
 			t.Errorf("%s: the noisy target has snr %v, ceiling %v", method, res.SNR[0], res.Ceiling[0])
 		}
+	}
+}
+
+// z-scoring by hand, two targets. Session 0, trials of a, b, a, b: 1, 3, 1, 3 and 0, 2, 2, 0 (mean
+// 2 and 1, population sd 1: z = -1, 1, -1, 1 and -1, 1, 1, -1). Session 1, trials of c, d six
+// times: 0.1 throughout (constant there though it varied in session 0, and its mean of six is not
+// 0.1: z = 0) and 5, 7, ... (z = -1, 1, ...). Session 2 is one trial, e (z = 0). The stimulus
+// means are a: -1, 0; b: 1, 0; c: 0, -1; d: 0, 1; e: 0, 0.
+func TestZScoreByHand(t *testing.T) {
+	ids := []string{"a", "b", "a", "b"}
+	data := []float64{1, 0, 3, 2, 1, 2, 3, 0}
+	sessions := []int{0, 0, 0, 0}
+	for k := range 6 {
+		ids, data, sessions = append(ids, []string{"c", "d"}[k%2]), append(data, 0.1, float64(5+2*(k%2))), append(sessions, 1)
+	}
+	ids, data, sessions = append(ids, "e"), append(data, 9, 4), append(sessions, 2)
+	y := engine.NewMatrix64(len(ids), 2, data)
+	res, err := Estimate(context.Background(), y, ids, Options{Groups: sessions, Average: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{-1, 0, 1, 0, 0, -1, 0, 1, 0, 0}
+	if strings.Join(res.Stimuli, "") != "abcde" || res.Groups != 3 {
+		t.Fatalf("stimuli %v, %d groups", res.Stimuli, res.Groups)
+	}
+	for i, v := range res.Averaged.F64 {
+		if v != want[i] {
+			t.Errorf("averaged z-scores %v, want %v", res.Averaged.F64, want)
+			break
+		}
+	}
+}
+
+// ncsnr with two stimuli, one repeated (the fewest it takes): a 1, 3 and b 5 give sigma_n^2 =
+// 2 / 1, a total variance of (4 + 0 + 4) / 2 = 4, sigma_s^2 = 2, snr^2 = 1, nu = (1/2 + 1) / 2 =
+// 3/4 and explainable 1 / (1 + 3/4) = 4/7.
+func TestNCSNRTwoStimuli(t *testing.T) {
+	res, err := Estimate(context.Background(), engine.NewMatrix64(3, 1, []float64{1, 5, 3}), []string{"a", "b", "a"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NoiseVar[0] != 2 || res.SignalVar[0] != 2 || res.SNR[0] != 1 || math.Abs(res.Explainable[0]-4.0/7) > 1e-15 {
+		t.Errorf("noise %v, signal %v, snr %v, explainable %v: want 2, 2, 1, 4/7", res.NoiseVar[0], res.SignalVar[0], res.SNR[0], res.Explainable[0])
+	}
+}
+
+// Parts are laid one after another in blocks wider than one column too, and a bad part is named
+// by its number only when there are several.
+func TestEstimatePartsBlocksAndNames(t *testing.T) {
+	p := plant(6, 40, []int{1, 2, 3}, []float64{0.5, 1, 2})
+	whole, err := Estimate(context.Background(), p.y, p.ids, Options{Average: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, cut := p.y.Cols, p.y.Rows/3
+	parts := []engine.Matrix{engine.NewMatrix64(cut, m, p.y.F64[:cut*m]), engine.NewMatrix64(p.y.Rows-cut, m, p.y.F64[cut*m:])}
+	split, err := EstimateParts(context.Background(), parts, p.ids, Options{Average: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range whole.Averaged.F64 {
+		if split.Averaged.F64[i] != v {
+			t.Fatalf("averaged[%d]: %v from parts, %v whole", i, split.Averaged.F64[i], v)
+		}
+	}
+	for j := range whole.Ceiling {
+		if split.Ceiling[j] != whole.Ceiling[j] {
+			t.Errorf("target %d: ceiling %v from parts, %v whole", j, split.Ceiling[j], whole.Ceiling[j])
+		}
+	}
+	bad := engine.Matrix{Rows: 2, Cols: 2, F64: make([]float64, 3)}
+	if _, err := Estimate(context.Background(), bad, []string{"a", "a"}, Options{}); err == nil || !strings.HasPrefix(err.Error(), "trials: ") {
+		t.Errorf("one bad matrix: %v, want an error about \"trials\"", err)
+	}
+	if _, err := EstimateParts(context.Background(), []engine.Matrix{parts[0], bad}, p.ids, Options{}); err == nil || !strings.HasPrefix(err.Error(), "trials part 2: ") {
+		t.Errorf("a bad second part: %v, want an error about \"trials part 2\"", err)
+	}
+	if _, err := EstimateParts(context.Background(), nil, nil, Options{}); err == nil || err.Error() != "no trials" {
+		t.Errorf("no parts: %v", err)
 	}
 }
