@@ -639,10 +639,12 @@ func snrFromSplitHalf(r, nuA, nuB float64) float64 {
 // standard deviation, as scipy.stats.zscore); a column constant within a group becomes 0 there.
 func zscore(buf []float64, width int, g *grouping) {
 	mean, sd := make([]float64, width), make([]float64, width)
+	spread, unit := make([]float64, width), make([]int, width)
 	varies := make([]bool, width)
 	for _, ts := range g.members {
 		clear(mean)
 		clear(sd)
+		clear(spread)
 		clear(varies)
 		first := buf[ts[0]*width : (ts[0]+1)*width]
 		for _, t := range ts {
@@ -653,14 +655,24 @@ func zscore(buf []float64, width int, g *grouping) {
 			}
 		}
 		scale(mean, 1/float64(len(ts)))
+		// the deviations in units of 2^unit[j], about their largest (exactly: a power of two), so
+		// that their squares do not underflow in a group whose spread is far below the column's
 		for _, t := range ts {
 			for j, v := range buf[t*width : (t+1)*width] {
-				dv := v - mean[j]
+				spread[j] = max(spread[j], math.Abs(v-mean[j]))
+			}
+		}
+		for j, v := range spread {
+			_, unit[j] = math.Frexp(v)
+		}
+		for _, t := range ts {
+			for j, v := range buf[t*width : (t+1)*width] {
+				dv := math.Ldexp(v-mean[j], -unit[j])
 				sd[j] += dv * dv
 			}
 		}
 		for j := range sd {
-			sd[j] = math.Sqrt(sd[j] / float64(len(ts)))
+			sd[j] = math.Ldexp(math.Sqrt(sd[j]/float64(len(ts))), unit[j])
 		}
 		for _, t := range ts {
 			row := buf[t*width : (t+1)*width]

@@ -786,25 +786,28 @@ func TestNoiselessBesideNoisyTargets(t *testing.T) {
 	}
 }
 
-// z-scoring by hand, two targets. Session 0, trials of a, b, a, b: 1, 3, 1, 3 and 0, 2, 2, 0 (mean
-// 2 and 1, population sd 1: z = -1, 1, -1, 1 and -1, 1, 1, -1). Session 1, trials of c, d six
-// times: 0.1 throughout (constant there though it varied in session 0, and its mean of six is not
-// 0.1: z = 0) and 5, 7, ... (z = -1, 1, ...). Session 2 is one trial, e (z = 0). The stimulus
-// means are a: -1, 0; b: 1, 0; c: 0, -1; d: 0, 1; e: 0, 0.
+// z-scoring by hand, three targets. Session 0, trials of a, b, a, b: 1, 3, 1, 3, then 0, 2, 2, 0
+// and 2, 4, 2, 4 (mean 2, 1 and 3, population sd 1: z = -1, 1, -1, 1, then -1, 1, 1, -1 and -1,
+// 1, -1, 1). Session 1, trials of c, d six times: 0.1 throughout (constant there though it varied
+// in session 0, and its mean of six is not 0.1: z = 0), 5, 7, ... (z = -1, 1, ...) and 2^-600
+// times 5, 7, ... (z = -1, 1, ...: the squares of its deviations, 2^-1200, underflowed, and z
+// was 0). Session 2 is one trial, e (z = 0). The stimulus means are a: -1, 0, -1; b: 1, 0, 1; c:
+// 0, -1, -1; d: 0, 1, 1; e: 0, 0, 0.
 func TestZScoreByHand(t *testing.T) {
 	ids := []string{"a", "b", "a", "b"}
-	data := []float64{1, 0, 3, 2, 1, 2, 3, 0}
+	data := []float64{1, 0, 2, 3, 2, 4, 1, 2, 2, 3, 0, 4}
 	sessions := []int{0, 0, 0, 0}
 	for k := range 6 {
-		ids, data, sessions = append(ids, []string{"c", "d"}[k%2]), append(data, 0.1, float64(5+2*(k%2))), append(sessions, 1)
+		v := float64(5 + 2*(k%2))
+		ids, data, sessions = append(ids, []string{"c", "d"}[k%2]), append(data, 0.1, v, math.Ldexp(v, -600)), append(sessions, 1)
 	}
-	ids, data, sessions = append(ids, "e"), append(data, 9, 4), append(sessions, 2)
-	y := engine.NewMatrix64(len(ids), 2, data)
+	ids, data, sessions = append(ids, "e"), append(data, 9, 4, 1), append(sessions, 2)
+	y := engine.NewMatrix64(len(ids), 3, data)
 	res, err := Estimate(context.Background(), y, ids, Options{Groups: sessions, Average: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []float64{-1, 0, 1, 0, 0, -1, 0, 1, 0, 0}
+	want := []float64{-1, 0, -1, 1, 0, 1, 0, -1, -1, 0, 1, 1, 0, 0, 0}
 	if strings.Join(res.Stimuli, "") != "abcde" || res.Groups != 3 {
 		t.Fatalf("stimuli %v, %d groups", res.Stimuli, res.Groups)
 	}
