@@ -42,6 +42,11 @@
 // snr +Inf and ceiling 1, counted in Result.NoNoise. Within a z-scoring group, a target that is
 // constant is set to 0 (a group of one trial always is).
 //
+// Units. Each target's trials are scaled by a power of two (exactly) before the sums of squares,
+// and z-scored within each group in units of a power of two about their spread, so the ceiling
+// does not depend on the data's units: trials in units of 1e-170 or 1e170 get the ceiling they
+// get in units of 1.
+//
 // Memory. The trials are read in blocks of columns (targets), so a memory-mapped file larger
 // than memory is processed in pieces; the averaged data (Options.Average) are held whole, in the
 // input's precision.
