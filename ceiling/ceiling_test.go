@@ -690,6 +690,8 @@ func TestSplitHalfByHand(t *testing.T) {
 		// sqrt(saa sbb) is 1 + 2^-52, clipped to 1 as SciPy clips it (the trials differ: not
 		// noiseless by value)
 		{[]string{"a", "a", "b", "b", "c", "c"}, []float64{3, 9, 2, 6, 5, 15}, []int8{0, 1, 0, 1, 0, 1}, 1, math.Inf(1), 1, "collinear halves"},
+		// and -3 times that: r rounds to -1 - 2^-52, clipped to -1
+		{[]string{"a", "a", "b", "b", "c", "c"}, []float64{3, -9, 2, -6, 5, -15}, []int8{0, 1, 0, 1, 0, 1}, -1, 0, 0, "anti-collinear halves"},
 		{[]string{"a", "b", "c", "a", "b", "c", "a", "b", "c"}, []float64{1, 2, 3, 1, 2, 1, 1, 4, 3}, []int8{0, 0, 0, 1, 1, 1, 1, 1, 1}, 0.5, s3, s3 / (s3 + 1.0/3), "three trials"},
 	}
 	for _, c := range cases {
