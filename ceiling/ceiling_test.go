@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -292,6 +293,13 @@ func TestDegenerateTargets(t *testing.T) {
 // Block size, worker count and storage order change nothing.
 func TestBlocksAgree(t *testing.T) {
 	p := plant(3, 300, []int{1, 2, 4}, []float64{0.3, 0.8, 1.2, 0.1, 2, 0.6, 0.9, 1.1, 0.4, 0.7, 1.3})
+	// two workers or more, and Estimate must leave the setting alone
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	defer func() {
+		if now := runtime.GOMAXPROCS(0); now != 3 {
+			t.Errorf("GOMAXPROCS %d after Estimate, was 3: workers are counted, not set", now)
+		}
+	}()
 	for _, method := range []Method{NCSNR, SplitHalf} {
 		whole, err := Estimate(context.Background(), p.y, p.ids, Options{Method: method, Seed: 4})
 		if err != nil {
@@ -725,6 +733,11 @@ func TestSplitPlanHalves(t *testing.T) {
 	p := newSplitPlan(d, 6, 3, nil)
 	if len(p.half) != 6 {
 		t.Fatalf("%d splits, want 6", len(p.half))
+	}
+	for s, name := range d.names {
+		if n, _ := strconv.Atoi(name); (n == 1) != (p.repeatedOf[s] == -1) || n > 1 && d.repeated[p.repeatedOf[s]] != s {
+			t.Errorf("stimulus %s shown %d times has index %d among the repeated ones", name, n, p.repeatedOf[s])
+		}
 	}
 	var wantA, wantB float64 // n = 2..7: |A| = 1, 1, 2, 2, 3, 3
 	for n := 2; n <= 7; n++ {
