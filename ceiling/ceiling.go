@@ -410,6 +410,7 @@ type worker struct {
 	res    *Result
 
 	buf, means, a, b  []float64
+	largest           []float64
 	constant, noNoise int
 }
 
@@ -420,21 +421,39 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 	w.buf = grow(w.buf, T*width)
 	w.means = grow(w.means, S*width)
 	trials.gather(c0, c1, w.buf)
+	w.largest = grow(w.largest, width)
+	clear(w.largest)
+	if w.groups != nil {
+		// z-scores have no units, but the sums inside zscore do: the columns in range first
+		for t := range T {
+			trackLargest(w.largest, w.buf[t*width:(t+1)*width])
+		}
+		scaleColumns(w.buf, width, w.largest)
+		zscore(w.buf, width, w.groups)
+		clear(w.largest) // nothing to scale after z-scoring
+	}
+	// stimulus means, and each column's largest magnitude on the way (a pass of its own cost
+	// ncsnr a tenth of its time)
+	means := w.means
+	stimulusMeans := func() {
+		clear(means)
+		for t, s := range d.stim {
+			row := w.buf[t*width : (t+1)*width]
+			addTo(means[s*width:(s+1)*width], row)
+			if w.groups == nil {
+				trackLargest(w.largest, row)
+			}
+		}
+		for s, n := range d.count {
+			scale(means[s*width:(s+1)*width], 1/float64(n))
+		}
+	}
+	stimulusMeans()
 	// in units of 2^-exps[j], column j's sums of squares neither underflow nor overflow: data in
 	// units of 1e-170 (or 1e170) got ceiling 1 or 0 (or NaN), where units of 1 get the true one
-	exps := normalizeColumns(w.buf, width)
-	if w.groups != nil {
-		zscore(w.buf, width, w.groups)
-		clear(exps) // z-scores have no units
-	}
-	// stimulus means
-	means := w.means
-	clear(means)
-	for t, s := range d.stim {
-		addTo(means[s*width:(s+1)*width], w.buf[t*width:(t+1)*width])
-	}
-	for s, n := range d.count {
-		scale(means[s*width:(s+1)*width], 1/float64(n))
+	exps, scaled := scaleColumns(w.buf, width, w.largest)
+	if len(scaled) > 0 {
+		stimulusMeans() // rare: the means again, of the scaled columns
 	}
 	if res.Averaged.F64 != nil || res.Averaged.F32 != nil {
 		m := res.Averaged.Cols
@@ -442,13 +461,17 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 			row := means[s*width : (s+1)*width]
 			if res.Averaged.F64 != nil {
 				out := res.Averaged.F64[s*m+c0 : s*m+c1]
-				for j, v := range row {
-					out[j] = math.Ldexp(v, exps[j])
+				copy(out, row)
+				for _, j := range scaled {
+					out[j] = math.Ldexp(row[j], exps[j])
 				}
 			} else {
 				out := res.Averaged.F32[s*m+c0 : s*m+c1]
 				for j, v := range row {
-					out[j] = float32(math.Ldexp(v, exps[j]))
+					out[j] = float32(v)
+				}
+				for _, j := range scaled {
+					out[j] = float32(math.Ldexp(row[j], exps[j]))
 				}
 			}
 		}
@@ -516,36 +539,38 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 	}
 }
 
-// normalizeColumns scales each column of the row-major block by a power of two, exactly (bar
-// values 2^1022 times smaller than the column's largest), so that its largest magnitude lies in
-// [0.5, 1), and returns the exponents: the column was 2^exps[j] times what it is now.
-func normalizeColumns(buf []float64, width int) []int {
-	largest := make([]float64, width)
-	for t := 0; t < len(buf); t += width {
-		for j, v := range buf[t : t+width] {
-			largest[j] = max(largest[j], math.Abs(v))
+// trackLargest raises largest[j] to |row[j]| where that is larger (NaN is left to the callers'
+// checks).
+func trackLargest(largest, row []float64) {
+	for j, v := range row {
+		if a := math.Abs(v); a > largest[j] {
+			largest[j] = a
 		}
 	}
-	exps, factor := make([]int, width), make([]float64, width)
-	var subnormal []int // columns whose largest value is subnormal: 2^-e overflows
+}
+
+// scaleColumns scales each column of the row-major block whose largest magnitude is outside
+// [2^-400, 2^400] by a power of two, exactly (bar values 2^1022 times smaller than the column's
+// largest), so that its largest magnitude lies in [0.5, 1), and returns the exponents (the
+// column was 2^exps[j] times what it is now; 0: left as it was) and the columns scaled. Inside
+// that range, every deviation above the values' rounding (2^-53 of the largest) has a square
+// above 2^-908 and none a square above 2^800, so the sums of squares neither underflow nor
+// overflow; leaving those columns alone keeps the common case free of passes over the block.
+func scaleColumns(buf []float64, width int, largest []float64) (exps []int, scaled []int) {
+	exps = make([]int, width)
 	for j, v := range largest {
-		_, exps[j] = math.Frexp(v) // 0 for 0, NaN and infinities
-		factor[j] = math.Ldexp(1, -exps[j])
-		if math.IsInf(factor[j], 1) {
-			factor[j] = 1
-			subnormal = append(subnormal, j)
+		if _, e := math.Frexp(v); e < -400 || e > 400 { // 0 for 0
+			exps[j] = e
+			scaled = append(scaled, j)
 		}
 	}
-	for t := 0; t < len(buf); t += width {
+	for t := 0; len(scaled) > 0 && t < len(buf); t += width {
 		row := buf[t : t+width]
-		for j := range row {
-			row[j] *= factor[j]
-		}
-		for _, j := range subnormal {
+		for _, j := range scaled {
 			row[j] = math.Ldexp(row[j], -exps[j])
 		}
 	}
-	return exps
+	return exps, scaled
 }
 
 // constantColumns reports which columns of the row-major block hold one value only.
@@ -639,12 +664,10 @@ func snrFromSplitHalf(r, nuA, nuB float64) float64 {
 // standard deviation, as scipy.stats.zscore); a column constant within a group becomes 0 there.
 func zscore(buf []float64, width int, g *grouping) {
 	mean, sd := make([]float64, width), make([]float64, width)
-	spread, unit := make([]float64, width), make([]int, width)
 	varies := make([]bool, width)
 	for _, ts := range g.members {
 		clear(mean)
 		clear(sd)
-		clear(spread)
 		clear(varies)
 		first := buf[ts[0]*width : (ts[0]+1)*width]
 		for _, t := range ts {
@@ -655,24 +678,19 @@ func zscore(buf []float64, width int, g *grouping) {
 			}
 		}
 		scale(mean, 1/float64(len(ts)))
-		// the deviations in units of 2^unit[j], about their largest (exactly: a power of two), so
-		// that their squares do not underflow in a group whose spread is far below the column's
 		for _, t := range ts {
 			for j, v := range buf[t*width : (t+1)*width] {
-				spread[j] = max(spread[j], math.Abs(v-mean[j]))
-			}
-		}
-		for j, v := range spread {
-			_, unit[j] = math.Frexp(v)
-		}
-		for _, t := range ts {
-			for j, v := range buf[t*width : (t+1)*width] {
-				dv := math.Ldexp(v-mean[j], -unit[j])
+				dv := v - mean[j]
 				sd[j] += dv * dv
 			}
 		}
 		for j := range sd {
-			sd[j] = math.Ldexp(math.Sqrt(sd[j]/float64(len(ts))), unit[j])
+			sd[j] = math.Sqrt(sd[j] / float64(len(ts)))
+			if varies[j] && sd[j] < 0x1p-400 {
+				// a group whose spread is far below the column's largest (scaleColumns put
+				// that within 2^+-400): its squares may have underflowed
+				sd[j] = sdInUnits(buf, width, ts, j, mean[j])
+			}
 		}
 		for _, t := range ts {
 			row := buf[t*width : (t+1)*width]
@@ -687,6 +705,23 @@ func zscore(buf []float64, width int, g *grouping) {
 			}
 		}
 	}
+}
+
+// sdInUnits is the standard deviation of column j over the trials ts about mean, its deviations
+// taken in units of a power of two about their largest (exactly), so that their squares neither
+// underflow nor overflow.
+func sdInUnits(buf []float64, width int, ts []int, j int, mean float64) float64 {
+	var spread float64
+	for _, t := range ts {
+		spread = max(spread, math.Abs(buf[t*width+j]-mean))
+	}
+	_, unit := math.Frexp(spread)
+	var sum float64
+	for _, t := range ts {
+		dv := math.Ldexp(buf[t*width+j]-mean, -unit)
+		sum += dv * dv
+	}
+	return math.Ldexp(math.Sqrt(sum/float64(len(ts))), unit)
 }
 
 func addTo(dst, src []float64) {
