@@ -37,7 +37,8 @@ type ScalingGroup struct {
 // (with the columns there are), an empty, non-numeric or non-finite cell, x <= 0, a row with
 // too few or too many cells, an empty or repeated model name, all with their line.
 func ReadScalingTable(r io.Reader, name string, cols ScalingColumns) ([]ScalingGroup, error) {
-	br := bufio.NewReader(r)
+	// The buffer holds the whole window tabSeparated peeks at: Peek returns no more than it.
+	br := bufio.NewReaderSize(r, headerWindow)
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\ufeff")) {
 		br.Discard(3)
 	}
@@ -164,10 +165,13 @@ func ReadScalingTable(r io.Reader, name string, cols ScalingColumns) ([]ScalingG
 	return groups, nil
 }
 
+// headerWindow is how far into a table tabSeparated looks for its header.
+const headerWindow = 64 << 10
+
 // tabSeparated tells from the header (the first line that is neither blank nor a comment,
-// within the first 64 KiB) whether the table is tab-separated.
+// within the first headerWindow bytes) whether the table is tab-separated.
 func tabSeparated(br *bufio.Reader) bool {
-	head, _ := br.Peek(64 << 10)
+	head, _ := br.Peek(headerWindow)
 	for _, line := range bytes.Split(head, []byte("\n")) {
 		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
 			return bytes.Contains(line, []byte("\t")) && !bytes.Contains(line, []byte(","))

@@ -64,3 +64,17 @@ func TestReadScalingTableModels(t *testing.T) {
 		t.Error("no y and no model column: no error")
 	}
 }
+
+// TestReadScalingTableTabHeaderAfterComments: the header is looked for in the first 64 KiB, as
+// tabSeparated's doc says: a tab-separated header after 58 KiB of comment lines is found. It
+// was not while the reader's buffer was bufio's default 4 KiB, which is all Peek returns.
+func TestReadScalingTableTabHeaderAfterComments(t *testing.T) {
+	in := strings.Repeat("# a comment, with a comma, to fill the first 4 KiB and more\n", 1000) + "flops\tscore\n1\t2\n3\t4\n"
+	if n := strings.Index(in, "flops"); n < 56<<10 || n+len("flops\tscore\n") > 64<<10 {
+		t.Fatalf("the header starts at byte %d, want it whole between 56 and 64 KiB", n)
+	}
+	g, err := ReadScalingTable(strings.NewReader(in), "m.tsv", ScalingColumns{X: "flops", Y: "score"})
+	if err != nil || len(g) != 1 || !reflect.DeepEqual(g[0].X, []float64{1, 3}) || !reflect.DeepEqual(g[0].Y, []float64{2, 4}) {
+		t.Errorf("tab-separated header after 58 KiB of comments: %+v, %v", g, err)
+	}
+}
