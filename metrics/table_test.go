@@ -78,3 +78,38 @@ func TestReadScalingTableTabHeaderAfterComments(t *testing.T) {
 		t.Errorf("tab-separated header after 58 KiB of comments: %+v, %v", g, err)
 	}
 }
+
+// TestReadScalingTableCells: y and the group in the first column; a quoted cell after a space; a
+// row whose first cell is quoted across a line break is on the line where it starts; NaN, Inf
+// and x <= 0 refused with their line; a header without rows refused.
+func TestReadScalingTableCells(t *testing.T) {
+	g, err := ReadScalingTable(strings.NewReader("score,flops\n0.3,1e18\n"), "m.csv", ScalingColumns{X: "flops", Y: "score"})
+	if err != nil || len(g) != 1 || !reflect.DeepEqual(g[0].Y, []float64{0.3}) {
+		t.Errorf("y in the first column: %+v, %v", g, err)
+	}
+	g, err = ReadScalingTable(strings.NewReader("fam,flops,score\nvit,1,2\ncnn,3,4\n"), "m.csv", ScalingColumns{X: "flops", Y: "score", Group: "fam"})
+	if err != nil || len(g) != 2 || g[0].Name != "vit" || g[1].Name != "cnn" {
+		t.Errorf("group in the first column: %+v, %v", g, err)
+	}
+	g, err = ReadScalingTable(strings.NewReader("x,y,model\n1, 2, \"m,1\"\n"), "m.csv", ScalingColumns{X: "x", Y: "y", Model: "model"})
+	if err != nil || len(g) != 1 || !reflect.DeepEqual(g[0].Models, []string{"m,1"}) {
+		t.Errorf("quoted cell after a space: %+v, %v", g, err)
+	}
+	g, err = ReadScalingTable(strings.NewReader("x,y\n\"1\n\",2\n3,4\n"), "m.csv", ScalingColumns{X: "x", Y: "y"})
+	if err != nil || len(g) != 1 || !reflect.DeepEqual(g[0].X, []float64{1, 3}) || !reflect.DeepEqual(g[0].Lines, []int{2, 4}) {
+		t.Errorf("a cell across a line break: %+v, %v; want lines 2 and 4", g, err)
+	}
+	for in, want := range map[string]string{
+		"x,y\n1,2\n1,nan\n": "m.csv line 3: y is nan",
+		"x,y\n1,+Inf\n":     "m.csv line 2: y is +Inf",
+		"x,y\n-inf,1\n":     "m.csv line 2: x is -inf",
+		"x,y\n0,1\n":        "m.csv line 2: x = 0; must be positive",
+		"x,y\n-0.5,1\n":     "m.csv line 2: x = -0.5; must be positive",
+		"x,y\n":             "m.csv: no rows after the header",
+	} {
+		_, err := ReadScalingTable(strings.NewReader(in), "m.csv", ScalingColumns{X: "x", Y: "y"})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+}
