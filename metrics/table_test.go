@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bufio"
 	"reflect"
 	"strings"
 	"testing"
@@ -109,6 +110,65 @@ func TestReadScalingTableCells(t *testing.T) {
 	} {
 		_, err := ReadScalingTable(strings.NewReader(in), "m.csv", ScalingColumns{X: "x", Y: "y"})
 		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+}
+
+// TestReadScalingTableHeaderWindow: a tab-separated header that ends just inside the first 64
+// KiB is found; one that starts after them is not looked at, and the table is read as
+// comma-separated (its one column is not x).
+func TestReadScalingTableHeaderWindow(t *testing.T) {
+	const header = "flops\tscore\n"
+	pad := func(headerEnd int) string { // comment lines ending where the header is to start
+		n := headerEnd - len(header)
+		return strings.Repeat("#"+strings.Repeat(",", 98)+"\n", n/100) + "#" + strings.Repeat(" ", n%100-2) + "\n"
+	}
+	in := pad(64<<10-1) + header + "1\t2\n3\t4\n"
+	if n := strings.Index(in, header) + len(header); n != 64<<10-1 {
+		t.Fatalf("the header ends at byte %d, want %d", n, 64<<10-1)
+	}
+	if g, err := ReadScalingTable(strings.NewReader(in), "m.tsv", ScalingColumns{X: "flops", Y: "score"}); err != nil || len(g) != 1 || len(g[0].X) != 2 {
+		t.Errorf("header ending just inside 64 KiB: %+v, %v", g, err)
+	}
+	in = pad(64<<10+len(header)+1) + header + "1\t2\n"
+	_, err := ReadScalingTable(strings.NewReader(in), "m.tsv", ScalingColumns{X: "flops", Y: "score"})
+	if err == nil || !strings.Contains(err.Error(), `no column "flops" for x (columns: flops	score)`) {
+		t.Errorf("header after 64 KiB: %v, want it read as one comma-separated column", err)
+	}
+}
+
+// TestTabSeparated: the header is the first line neither blank nor a comment (blank lines and a
+// header of one name and a tab included), and has tabs and no commas.
+func TestTabSeparated(t *testing.T) {
+	for in, want := range map[string]bool{
+		"\n  \n# a, b\nflops\tscore\n1\t2\n": true,
+		"x\t\n1,2\n":                         true,
+		"x,y\t\n1\t2\n":                      false,
+		"x,y\n1\t2\n":                        false,
+		"# only\n\n":                         false,
+	} {
+		if got := tabSeparated(bufio.NewReader(strings.NewReader(in))); got != want {
+			t.Errorf("%q: tab-separated %v, want %v", in, got, want)
+		}
+	}
+	// A comma header whose last name has a tab after it is read as comma-separated.
+	g, err := ReadScalingTable(strings.NewReader("x,y\t\n1,2\n"), "m.csv", ScalingColumns{X: "x", Y: "y"})
+	if err != nil || len(g) != 1 || g[0].Y[0] != 2 {
+		t.Errorf("comma header with a tab: %+v, %v", g, err)
+	}
+}
+
+// TestReadScalingTableCSVErrors: encoding/csv's errors are given with the file and line; a row
+// of another number of cells than the header is said in words.
+func TestReadScalingTableCSVErrors(t *testing.T) {
+	for in, want := range map[string]string{
+		"x,y\n1,2,3\n":  "m.csv: line 2: a different number of cells than the header has",
+		"x,y\n1,\"2\n":  "m.csv: line 2: extraneous or missing \" in quoted-field",
+		"x,y\n1,2 \"\n": "m.csv: line 2: bare \" in non-quoted-field",
+	} {
+		_, err := ReadScalingTable(strings.NewReader(in), "m.csv", ScalingColumns{X: "x", Y: "y"})
+		if err == nil || err.Error() != want {
 			t.Errorf("%q: %v, want %q", in, err, want)
 		}
 	}
