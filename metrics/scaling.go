@@ -116,15 +116,9 @@ func Scaling(ctx context.Context, x, y []float64, o ScalingOptions) (*ScalingFit
 	f := &ScalingFit{N: len(x), Distinct: stats.CountDistinct(x), PowerLaw: p, LogLinear: l}
 	f.AICc.PowerLaw, f.AICc.LogLinear = aicc(p.RSS, len(x), 3), aicc(l.RSS, len(x), 2)
 	f.DeltaAICc = f.AICc.LogLinear - f.AICc.PowerLaw
-	switch d := f.DeltaAICc; {
-	case math.IsNaN(d):
+	f.Preferred = preferredModel(f.DeltaAICc)
+	if math.IsNaN(f.DeltaAICc) {
 		f.Notes = append(f.Notes, fmt.Sprintf("AICc needs more than 5 points (%d): no model comparison", len(x)))
-	case d > 2:
-		f.Preferred = "power-law"
-	case d < -2:
-		f.Preferred = "log-linear"
-	default:
-		f.Preferred = "either"
 	}
 	switch p.Bound {
 	case stats.BoundLogLinear:
@@ -150,6 +144,21 @@ func Scaling(ctx context.Context, x, y []float64, o ScalingOptions) (*ScalingFit
 		}
 	}
 	return f, nil
+}
+
+// preferredModel is ScalingFit.Preferred for a DeltaAICc (log-linear minus power law): a
+// difference of more than 2 either way supports one, "" when it is undefined.
+func preferredModel(deltaAICc float64) string {
+	switch {
+	case math.IsNaN(deltaAICc):
+		return ""
+	case deltaAICc > 2:
+		return "power-law"
+	case deltaAICc < -2:
+		return "log-linear"
+	default:
+		return "either"
+	}
 }
 
 // aicc is the small-sample AIC of a least-squares fit with p curve parameters (and the noise

@@ -177,3 +177,19 @@ func TestScalingBootstrapCancelled(t *testing.T) {
 		t.Fatalf("cancelled bootstrap: fit %v, error %v; want context.Canceled and no fit", f != nil, err)
 	}
 }
+
+// TestPreferredModel: a difference of AICc of more than 2 either way supports one model; 2 and
+// -2 themselves do not.
+func TestPreferredModel(t *testing.T) {
+	for _, c := range []struct {
+		d    float64
+		want string
+	}{
+		{math.NaN(), ""}, {0, "either"}, {1.5, "either"}, {-1.5, "either"}, {2, "either"}, {-2, "either"},
+		{math.Nextafter(2, 3), "power-law"}, {2.5, "power-law"}, {math.Nextafter(-2, -3), "log-linear"}, {-2.5, "log-linear"},
+	} {
+		if got := preferredModel(c.d); got != c.want {
+			t.Errorf("delta AICc %v: %q, want %q", c.d, got, c.want)
+		}
+	}
+}
