@@ -422,27 +422,25 @@ func (w *worker) block(trials *stack, c0, c1 int) {
 	w.means = grow(w.means, S*width)
 	trials.gather(c0, c1, w.buf)
 	w.largest = grow(w.largest, width)
-	clear(w.largest)
 	if w.groups != nil {
 		// z-scores have no units, but the sums inside zscore do: the columns in range first
+		clear(w.largest)
 		for t := range T {
 			trackLargest(w.largest, w.buf[t*width:(t+1)*width])
 		}
 		scaleColumns(w.buf, width, w.largest)
-		zscore(w.buf, width, w.groups)
-		clear(w.largest) // nothing to scale after z-scoring
+		zscore(w.buf, width, w.groups) // z-scores are in range: scaleColumns below leaves them
 	}
 	// stimulus means, and each column's largest magnitude on the way (a pass of its own cost
 	// ncsnr a tenth of its time)
 	means := w.means
+	clear(w.largest)
 	stimulusMeans := func() {
 		clear(means)
 		for t, s := range d.stim {
 			row := w.buf[t*width : (t+1)*width]
 			addTo(means[s*width:(s+1)*width], row)
-			if w.groups == nil {
-				trackLargest(w.largest, row)
-			}
+			trackLargest(w.largest, row)
 		}
 		for s, n := range d.count {
 			scale(means[s*width:(s+1)*width], 1/float64(n))
