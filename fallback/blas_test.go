@@ -3,9 +3,21 @@ package fallback
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 )
+
+// productPaths are the product implementations to test: internal/gemm's (false) and gonum's
+// (true). Under an emulator (scripts/test-arm64.sh sets BRAINALIGN_TEST_EMULATED), internal/gemm's
+// alone: every arm64 machine has its NEON kernels, so gonum's generic Go never runs there, and it
+// took half of TestGramProduct under QEMU.
+func productPaths() []bool {
+	if os.Getenv("BRAINALIGN_TEST_EMULATED") != "" {
+		return []bool{false}
+	}
+	return []bool{false, true}
+}
 
 // TestGramProduct: gramProduct's A A^T against plain loops, symmetric to the bit, and equal to
 // the bit to the full product mul computes (the engine's decompositions do not change; not with
@@ -30,7 +42,7 @@ func TestGramProduct(t *testing.T) {
 					}
 				}
 			}
-			for _, gonumProducts := range []bool{false, true} {
+			for _, gonumProducts := range productPaths() {
 				func() {
 					if gonumProducts {
 						defer useGonum()()

@@ -12,7 +12,8 @@
 # stage timings and its blocks of features (the fixtures' numbers again, which TestConformance
 # checks on arm64), which test no arm64-specific code; and, told so by BRAINALIGN_TEST_EMULATED,
 # eigen's comparisons of its largest decompositions with gonum's (generic Go there: 80 s), whose
-# order it takes down from 512 to 320 (the same solver paths; 90 s). Needs qemu-user-static
+# order it takes down from 512 to 320 (the same solver paths; 90 s), and fallback's Gram products
+# on gonum's GEMM, which no arm64 machine uses (internal/gemm's NEON kernels; 18 s). Needs qemu-user-static
 # (scripts/install-deps.sh arm64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
