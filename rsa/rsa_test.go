@@ -727,11 +727,19 @@ func TestCKAConstantNotExact(t *testing.T) {
 			}
 			x := engine.NewMatrix64(n, d, randomMatrix(r, n, d))
 			y := engine.NewMatrix64(n, d, c)
-			if got, err := LinearCKA(ctx, x, y); !errors.Is(err, ErrNoVariance) || !math.IsNaN(got) {
-				t.Errorf("n=%d, columns %v, 2 x %v, ...: CKA %v, %v; want ErrNoVariance", n, v, v, got, err)
-			}
-			if got, err := LinearDebiasedCKA(ctx, x, y); !errors.Is(err, ErrNoVariance) || !math.IsNaN(got) {
-				t.Errorf("n=%d, columns %v, 2 x %v, ...: debiased CKA %v, %v; want ErrNoVariance", n, v, v, got, err)
+			// the constant data second, then first: the error names the side
+			for _, pair := range []struct {
+				a, b  engine.Matrix
+				which string
+			}{{x, y, "the second data"}, {y, x, "the first data"}} {
+				if got, err := LinearCKA(ctx, pair.a, pair.b); !errors.Is(err, ErrNoVariance) || !math.IsNaN(got) ||
+					!strings.Contains(err.Error(), pair.which) {
+					t.Errorf("n=%d, columns %v, 2 x %v, ... as %s: CKA %v, %v; want ErrNoVariance", n, v, v, pair.which, got, err)
+				}
+				if got, err := LinearDebiasedCKA(ctx, pair.a, pair.b); !errors.Is(err, ErrNoVariance) || !math.IsNaN(got) ||
+					!strings.Contains(err.Error(), pair.which) {
+					t.Errorf("n=%d, columns %v, 2 x %v, ... as %s: debiased CKA %v, %v; want ErrNoVariance", n, v, v, pair.which, got, err)
+				}
 			}
 		}
 	}
