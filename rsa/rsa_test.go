@@ -815,3 +815,77 @@ func TestDebiasedCKAManyTargets(t *testing.T) {
 		t.Errorf("debiased CKA %.17g, exact %.17g: error %.2g", got, want, math.Abs(got-want))
 	}
 }
+
+// TestDebiasedCKAOneStimulusApart: data whose stimuli are all the same but one have an unbiased
+// HSIC of exactly 0 (it averages ((x_i - x_j) · (x_k - x_l))² over disjoint pairs, and of two
+// disjoint pairs one has no stimulus apart, a zero difference), at any units and with many
+// features, where the rounding left of it grows with the Gram matrix's entries. Either side is
+// named.
+func TestDebiasedCKAOneStimulusApart(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(21, 22))
+	const n = 9
+	other := engine.NewMatrix64(n, 4, randomMatrix(r, n, 4))
+	for _, p := range []int{3, 2000} {
+		common, apart := randomMatrix(r, 1, p), randomMatrix(r, 1, p)
+		for _, unit := range []float64{1e-120, 1, 1e120} {
+			v := make([]float64, n*p)
+			for i := range n {
+				for j := range p {
+					v[i*p+j] = (common[j] + 3) * unit
+					if i == 5 {
+						v[i*p+j] = apart[j] * unit
+					}
+				}
+			}
+			x := engine.NewMatrix64(n, p, v)
+			for _, pair := range []struct {
+				a, b  engine.Matrix
+				which string
+			}{{x, other, "the first data"}, {other, x, "the second data"}} {
+				if got, err := LinearDebiasedCKA(ctx, pair.a, pair.b); !errors.Is(err, ErrNoUnbiasedVariance) || !math.IsNaN(got) ||
+					!strings.Contains(err.Error(), pair.which) {
+					t.Errorf("%d features in units of %g as %s: debiased CKA %v, %v; want ErrNoUnbiasedVariance", p, unit, pair.which, got, err)
+				}
+			}
+		}
+	}
+}
+
+// TestDebiasedCKAUnbiasedTolBound: the unbiased HSIC counts as zero where the root sum of
+// squares of the unbiased-centred entries is at most unbiasedTol sqrt(n) times that of K's
+// off-diagonal entries. For one feature, x = (1, δ, 0, ..., 0) (one stimulus apart and a
+// second δ of the way), K = x xᵀ has off the diagonal only K_12 = δ, and by hand
+//
+//	n(n-3) HSIC_1(K, K) = 2δ² + (2δ)² / ((n-1)(n-2)) - 2/(n-2) (δ² + δ²) = 2δ² (n-3) / (n-1),
+//
+// the same for the centred K (the estimator does not see means), whose off-diagonal sum of
+// squares is (Σ xc_i²)² - Σ xc_i⁴, xc = x - mean(x). δ twice the bound is defined, half of it not.
+func TestDebiasedCKAUnbiasedTolBound(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(23, 24))
+	const n = 9
+	other := engine.NewMatrix64(n, 3, randomMatrix(r, n, 3))
+	s2, s4 := 0.0, 0.0
+	for i := range n {
+		xc := -1.0 / n // x = (1, 0, ..., 0): δ moves this by a share of 1e-13
+		if i == 0 {
+			xc = 1 - 1.0/n
+		}
+		s2, s4 = s2+xc*xc, s4+xc*xc*xc*xc
+	}
+	offDiag := s2*s2 - s4
+	// 2δ²(n-3)/(n-1) = unbiasedTol² n offDiag at the bound
+	bound := math.Sqrt(unbiasedTol * unbiasedTol * n * offDiag * (n - 1) / (2 * (n - 3)))
+	for _, c := range []struct {
+		delta   float64
+		defined bool
+	}{{2 * bound, true}, {bound / 2, false}} {
+		x := make([]float64, n)
+		x[0], x[1] = 1, c.delta
+		got, err := LinearDebiasedCKA(ctx, engine.NewMatrix64(n, 1, x), other)
+		if c.defined && err != nil || !c.defined && !errors.Is(err, ErrNoUnbiasedVariance) {
+			t.Errorf("δ = %.3g (bound %.3g): debiased CKA %v, %v; defined: %v", c.delta, bound, got, err, c.defined)
+		}
+	}
+}
