@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -886,6 +887,126 @@ func TestDebiasedCKAUnbiasedTolBound(t *testing.T) {
 		got, err := LinearDebiasedCKA(ctx, engine.NewMatrix64(n, 1, x), other)
 		if c.defined && err != nil || !c.defined && !errors.Is(err, ErrNoUnbiasedVariance) {
 			t.Errorf("δ = %.3g (bound %.3g): debiased CKA %v, %v; defined: %v", c.delta, bound, got, err, c.defined)
+		}
+	}
+}
+
+// mantelByDefinition is Mantel's p-value as its documentation defines it, through Compare of a
+// with b's stimuli permuted directly: permutation k is rand.New(rand.NewPCG(seed, k)).Perm(n)
+// and p = (1 + #{k : r_k >= r - permutationTol}) / (1 + permutations).
+func mantelByDefinition(t *testing.T, a, b *RDM, c Comparison, permutations int, seed uint64) float64 {
+	t.Helper()
+	r, err := Compare(a, b, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := a.N
+	pb := &RDM{N: n, Values: make([]float64, len(b.Values)), Distance: b.Distance}
+	count := 0
+	for k := range permutations {
+		perm := rand.New(rand.NewPCG(seed, uint64(k))).Perm(n)
+		for i := range n {
+			for j := i + 1; j < n; j++ {
+				pb.Values[CondensedIndex(n, i, j)] = b.At(perm[i], perm[j])
+			}
+		}
+		rk, err := Compare(a, pb, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rk >= r-permutationTol {
+			count++
+		}
+	}
+	return float64(1+count) / float64(1+permutations)
+}
+
+// TestMantelPValue: Mantel's p-value is its definition's, computed permutation by permutation
+// (mantelByDefinition), for Spearman's ranks and Pearson's values, one permutation and a few,
+// on one core or three (GOMAXPROCS is left as it was); weakly related data of 7 stimuli make
+// most p-values neither 1 nor the least.
+func TestMantelPValue(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(25, 26))
+	const n, d = 7, 4
+	x := randomMatrix(r, n, d)
+	y := make([]float64, len(x))
+	for i := range y {
+		y[i] = 0.1*x[i] + r.NormFloat64()
+	}
+	seen := map[float64]bool{}
+	for _, procs := range []int{1, 3} {
+		func() {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			for _, dist := range []Distance{Correlation, Euclidean} {
+				a, _ := NewRDM(ctx, engine.NewMatrix64(n, d, x), dist)
+				b, _ := NewRDM(ctx, engine.NewMatrix64(n, d, y), dist)
+				for _, c := range []Comparison{Spearman, Pearson} {
+					for _, perms := range []int{1, 2, 5, 60} {
+						for _, seed := range []uint64{1, 2} {
+							got, err := Mantel(ctx, a, b, c, perms, seed)
+							if err != nil {
+								t.Fatal(err)
+							}
+							want := mantelByDefinition(t, a, b, c, perms, seed)
+							direct, _ := Compare(a, b, c)
+							if got.P != want || got.R != direct || got.Permutations != perms || got.Seed != seed {
+								t.Errorf("%d cores, %s/%s, %d permutations, seed %d: %+v; want p %v, r %v", procs, dist, c, perms, seed, got, want, direct)
+							}
+							if perms == 60 {
+								seen[want] = true
+							}
+						}
+					}
+				}
+			}
+			if now := runtime.GOMAXPROCS(0); now != procs {
+				t.Errorf("GOMAXPROCS %d after Mantel, was %d", now, procs)
+			}
+		}()
+	}
+	between := 0
+	for p := range seen {
+		if p != 1 && p != 1.0/61 {
+			between++
+		}
+	}
+	if between < 4 {
+		t.Errorf("p-values of 60 permutations %v: too few between the least and 1 to test the count", seen)
+	}
+}
+
+// TestMantelUnits: Mantel's p-value does not depend on the RDMs' units. Dissimilarities of a
+// few levels (as integer data give) make many permutations score exactly the observed score in
+// exact arithmetic, which rounding puts a few units of the last place either side; the
+// tolerance that counts them is on Pearson's scale, so it counts the same ones whether the
+// dissimilarities are of size 1e7 or 1e-7 (and p is mantelByDefinition's at size 1).
+func TestMantelUnits(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(27, 28))
+	const n, perms = 5, 200
+	for range 6 {
+		a := &RDM{N: n, Distance: Euclidean}
+		b := &RDM{N: n, Distance: Euclidean}
+		for range n * (n - 1) / 2 {
+			a.Values = append(a.Values, float64(1+r.IntN(3)))
+			b.Values = append(b.Values, float64(1+r.IntN(2)))
+		}
+		want := mantelByDefinition(t, a, b, Pearson, perms, 3)
+		for _, unit := range []float64{1, 1e7 / 3, 1 / 3e7} {
+			au := &RDM{N: n, Distance: Euclidean}
+			bu := &RDM{N: n, Distance: Euclidean}
+			for k := range a.Values {
+				au.Values = append(au.Values, a.Values[k]*unit)
+				bu.Values = append(bu.Values, b.Values[k]*unit*1.1)
+			}
+			got, err := Mantel(ctx, au, bu, Pearson, perms, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.P != want {
+				t.Errorf("a %v, b %v in units of %g: p %v, want %v", a.Values, b.Values, unit, got.P, want)
+			}
 		}
 	}
 }
