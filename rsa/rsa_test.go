@@ -1010,3 +1010,41 @@ func TestMantelUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestCKAWithinUnit: both estimators lie in [-1, 1], at the ends too, where rounding alone
+// would take them past (about 1 in 4 of these cases). A representation against itself has CKA
+// 1. Debiased CKA reaches -1: for x = (0, 0, 1, 1) and y = (-1, 1, 0, 0) (one feature each, 4
+// stimuli), K~ has only K~_34 = 1 and L~ only L~_12 = -1 off its zero diagonal, so by hand
+// tr(K~L~) = 0, 1ᵀK~1 = 2, 1ᵀL~1 = -2, K~1 · L~1 = (0, 0, 1, 1) · (-1, -1, 0, 0) = 0 and
+//
+//	n(n-3) HSIC_1(K, L) = 0 + 2 (-2) / 6 - 0 = -2/3,
+//	n(n-3) HSIC_1(K, K) = 2 + 4/6 - 2/2 (0 + 0 + 1 + 1) = 2/3 = n(n-3) HSIC_1(L, L),
+//
+// so CKA_1 = -1; scaled and shifted (the estimator sees neither) it is -1 still.
+func TestCKAWithinUnit(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(29, 30))
+	for range 40 {
+		n, d := 4+r.IntN(20), 1+r.IntN(30)
+		g, err := CentredGram(ctx, engine.NewMatrix64(n, d, randomMatrix(r, n, d)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, cka := range map[string]func(x, y *Gram) (float64, error){"CKA": CKA, "debiased CKA": DebiasedCKA} {
+			if v, err := cka(g, g); err != nil || v > 1 || v < 1-1e-15 {
+				t.Errorf("%s of %d x %d data with themselves: %.17g, %v; want 1", name, n, d, v, err)
+			}
+		}
+	}
+	for _, scale := range []float64{1, 0.1, 3, 1e-7, 7.3e5, 1.0 / 3} {
+		for _, shift := range []float64{0, 0.1, -5, 1e3} {
+			x := []float64{shift, shift, scale + shift, scale + shift}
+			y := []float64{-scale - shift, scale - shift, -shift, -shift}
+			gx, _ := CentredGram(ctx, engine.NewMatrix64(4, 1, x))
+			gy, _ := CentredGram(ctx, engine.NewMatrix64(4, 1, y))
+			if v, err := DebiasedCKA(gx, gy); err != nil || v < -1 || v > -1+1e-15 {
+				t.Errorf("debiased CKA of %v and %v: %.17g, %v; want -1", x, y, v, err)
+			}
+		}
+	}
+}
