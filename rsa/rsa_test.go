@@ -561,6 +561,11 @@ func TestRankTies(t *testing.T) {
 	if got := rankTies(small, tieFloor(Euclidean)); got[0] != 1 || got[2] != 2 || got[3] != 3 || got[1] != 4 {
 		t.Errorf("Euclidean ranks %v", got)
 	}
+	// a correlation distance's tie is 1e-12 absolute below 1: 0.5e-12 apart tied, 1.5e-12 not
+	mid := []float64{0.3, 0.3 + 1.5e-12, 0.3 + 0.5e-12, 0.1}
+	if got := rankTies(mid, tieFloor(Correlation)); got[3] != 1 || got[0] != 2.5 || got[2] != 2.5 || got[1] != 4 {
+		t.Errorf("correlation ranks of %v: %v", mid, got)
+	}
 }
 
 // TestSpearmanAffineTies: stimuli that are scaled and shifted copies of four base patterns have
