@@ -985,7 +985,8 @@ func TestMantelPValue(t *testing.T) {
 // few levels (as integer data give) make many permutations score exactly the observed score in
 // exact arithmetic, which rounding puts a few units of the last place either side; the
 // tolerance that counts them is on Pearson's scale, so it counts the same ones whether the
-// dissimilarities are of size 1e7 or 1e-7 (and p is mantelByDefinition's at size 1).
+// dissimilarities are of size 1e7 or 1e-7 (and p is mantelByDefinition's at size 1), or 1e8
+// plus a spread of 1.
 func TestMantelUnits(t *testing.T) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(27, 28))
@@ -1012,6 +1013,18 @@ func TestMantelUnits(t *testing.T) {
 			if got.P != want {
 				t.Errorf("a %v, b %v in units of %g: p %v, want %v", a.Values, b.Values, unit, got.P, want)
 			}
+		}
+		// nor on where they start, as Pearson's r does not: b far from 0 beside its spread
+		bs := &RDM{N: n, Distance: Euclidean}
+		for _, v := range b.Values {
+			bs.Values = append(bs.Values, v+1e8)
+		}
+		got, err := Mantel(ctx, a, bs, Pearson, perms, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.P != want {
+			t.Errorf("a %v, b %v + 1e8: p %v, want %v", a.Values, b.Values, got.P, want)
 		}
 	}
 }
@@ -1049,6 +1062,37 @@ func TestCKAWithinUnit(t *testing.T) {
 			gy, _ := CentredGram(ctx, engine.NewMatrix64(4, 1, y))
 			if v, err := DebiasedCKA(gx, gy); err != nil || v < -1 || v > -1+1e-15 {
 				t.Errorf("debiased CKA of %v and %v: %.17g, %v; want -1", x, y, v, err)
+			}
+		}
+	}
+}
+
+// TestMantelNearTies: permutations that score within a little of the observed score count
+// where their definition (mantelByDefinition) counts them, whatever the margin: b's
+// dissimilarities of three levels, two of them δ apart, make scores δ-sized steps from exact
+// ties, for δ from below permutationTol's scale to well above it.
+func TestMantelNearTies(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(31, 32))
+	const n, perms = 5, 300
+	for range 4 {
+		a := &RDM{N: n, Distance: Euclidean}
+		levels := make([]int, n*(n-1)/2)
+		for k := range levels {
+			a.Values = append(a.Values, float64(1+r.IntN(3)))
+			levels[k] = r.IntN(3)
+		}
+		for _, delta := range []float64{1e-14, 1e-13, 3e-13, 1e-12, 3e-12, 1e-11, 1e-10, 1e-9, 1e-8} {
+			b := &RDM{N: n, Distance: Euclidean}
+			for _, l := range levels {
+				b.Values = append(b.Values, []float64{1, 2, 2 + delta}[l])
+			}
+			got, err := Mantel(ctx, a, b, Pearson, perms, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := mantelByDefinition(t, a, b, Pearson, perms, 5); got.P != want {
+				t.Errorf("a %v, b %v: p %v, want %v", a.Values, b.Values, got.P, want)
 			}
 		}
 	}
