@@ -1097,3 +1097,17 @@ func TestMantelNearTies(t *testing.T) {
 		}
 	}
 }
+
+// TestBytes: n(n-1)/2 float64 values, by hand: 24 bytes for 3 stimuli, 3,996,000 for 1,000,
+// 4,294,836,224 for MaxStimuli (past int32); one stimulus more is refused naming 4.3 GB.
+func TestBytes(t *testing.T) {
+	for n, want := range map[int]int64{3: 24, 1000: 3996000, MaxStimuli: 4294836224} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %d, want %d", n, got, want)
+		}
+	}
+	x := engine.NewMatrix64(MaxStimuli+1, 1, make([]float64, MaxStimuli+1))
+	if _, err := CentredGram(context.Background(), x); err == nil || !strings.Contains(err.Error(), "32769 stimuli; at most 32768 (an RDM of 32769 stimuli holds 4.3 GB)") {
+		t.Errorf("%d stimuli: %v", MaxStimuli+1, err)
+	}
+}
