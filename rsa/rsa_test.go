@@ -1099,7 +1099,8 @@ func TestMantelNearTies(t *testing.T) {
 }
 
 // TestBytes: n(n-1)/2 float64 values, by hand: 24 bytes for 3 stimuli, 3,996,000 for 1,000,
-// 4,294,836,224 for MaxStimuli (past int32); one stimulus more is refused naming 4.3 GB.
+// 4,294,836,224 for MaxStimuli (past int32), which are taken; one stimulus more is refused
+// naming 4.3 GB and the data.
 func TestBytes(t *testing.T) {
 	for n, want := range map[int]int64{3: 24, 1000: 3996000, MaxStimuli: 4294836224} {
 		if got := Bytes(n); got != want {
@@ -1107,7 +1108,15 @@ func TestBytes(t *testing.T) {
 		}
 	}
 	x := engine.NewMatrix64(MaxStimuli+1, 1, make([]float64, MaxStimuli+1))
-	if _, err := CentredGram(context.Background(), x); err == nil || !strings.Contains(err.Error(), "32769 stimuli; at most 32768 (an RDM of 32769 stimuli holds 4.3 GB)") {
+	if _, err := CentredGram(context.Background(), x); err == nil || !strings.Contains(err.Error(), "rsa: data: 32769 stimuli; at most 32768 (an RDM of 32769 stimuli holds 4.3 GB)") {
 		t.Errorf("%d stimuli: %v", MaxStimuli+1, err)
+	}
+	x.Name = "big.npy"
+	if _, err := CentredGram(context.Background(), x); err == nil || !strings.HasPrefix(err.Error(), "rsa: big.npy: 32769 stimuli") {
+		t.Errorf("%d stimuli named: %v", MaxStimuli+1, err)
+	}
+	// MaxStimuli itself is taken (checkShape alone: its Gram matrix would be 4.3 GB)
+	if err := checkShape(engine.NewMatrix64(MaxStimuli, 1, randomMatrix(rand.New(rand.NewPCG(1, 1)), MaxStimuli, 1))); err != nil {
+		t.Errorf("%d stimuli: %v", MaxStimuli, err)
 	}
 }
