@@ -1120,3 +1120,103 @@ func TestBytes(t *testing.T) {
 		t.Errorf("%d stimuli: %v", MaxStimuli, err)
 	}
 }
+
+// TestUnitsDoNotMatter: the SciPy/NumPy fixtures' data in units of 1e-130 or 1e140 (their
+// largest values near float64's extremes for sums of squares) give the same correlation RDMs,
+// Spearman and Pearson scores and CKA, and Euclidean RDMs in those units: the data are scaled
+// by a power of two before any product.
+func TestUnitsDoNotMatter(t *testing.T) {
+	ctx := context.Background()
+	scaled := func(v []float64, unit float64) []float64 {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = x * unit
+		}
+		return out
+	}
+	for _, unit := range []float64{1e-130, 1e140} {
+		for _, c := range loadFixtures(t) {
+			x := engine.NewMatrix64(c.N, c.D, scaled(c.X, unit))
+			y := engine.NewMatrix64(c.N, c.M, scaled(c.Y, unit))
+			for _, dist := range []Distance{Correlation, Euclidean} {
+				size := 1.0
+				if dist == Euclidean {
+					size = unit
+				}
+				rdms := map[string]*RDM{}
+				for name, m := range map[string]engine.Matrix{"x": x, "y": y} {
+					r, err := NewRDM(ctx, m, dist)
+					if err != nil {
+						t.Fatalf("%s in units of %g: %v", c.Name, unit, err)
+					}
+					want := c.RDMs["rdm_"+name+"_"+string(dist)]
+					for k, v := range r.Values {
+						if !within(v/size, want[k], 1e-12) {
+							t.Fatalf("%s in units of %g: %s RDM of %s [%d] = %.17g, scipy %.17g", c.Name, unit, dist, name, k, v/size, want[k])
+						}
+					}
+					rdms[name] = r
+				}
+				for _, cmp := range []Comparison{Spearman, Pearson} {
+					got, err := Compare(rdms["x"], rdms["y"], cmp)
+					if want := c.Scores[string(cmp)+"_"+string(dist)]; err != nil || !within(got, want, 1e-12) {
+						t.Errorf("%s in units of %g: %s of %s RDMs %.17g, %v; scipy %.17g", c.Name, unit, cmp, dist, got, err, want)
+					}
+				}
+			}
+			if got, err := LinearCKA(ctx, x, y); err != nil || !within(got, c.CKA, 1e-12) {
+				t.Errorf("%s in units of %g: CKA %.17g, %v; NumPy %.17g", c.Name, unit, got, err, c.CKA)
+			}
+			if c.CKADebiased != nil {
+				if got, err := LinearDebiasedCKA(ctx, x, y); err != nil || !within(got, *c.CKADebiased, 1e-12) {
+					t.Errorf("%s in units of %g: debiased CKA %.17g, %v; exact %.17g", c.Name, unit, got, err, *c.CKADebiased)
+				}
+			}
+		}
+	}
+}
+
+// TestRowSizesDoNotMatter: the correlation distance does not see a stimulus's size or offset,
+// so the fixtures' rows each scaled by 1e-60 or 1e60 and shifted by a few times that give
+// SciPy's RDM of the rows as they were: rows are standardised one by one, not only scaled with
+// the whole matrix (a row of 1e-60 beside one of 1e60 is 1e-120 of the largest value, whose
+// square would underflow).
+func TestRowSizesDoNotMatter(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range loadFixtures(t) {
+		v := make([]float64, len(c.X))
+		for i := range c.N {
+			size := math.Pow(10, float64(60*(1-2*(i%2))))
+			for j := range c.D {
+				v[i*c.D+j] = (c.X[i*c.D+j] + float64(i%3)) * size
+			}
+		}
+		r, err := NewRDM(ctx, engine.NewMatrix64(c.N, c.D, v), Correlation)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		for k, got := range r.Values {
+			if want := c.RDMs["rdm_x_correlation"][k]; !within(got, want, 1e-12) {
+				t.Errorf("%s, rows of 1e-60 and 1e60: [%d] = %.17g, scipy %.17g", c.Name, k, got, want)
+			}
+		}
+	}
+}
+
+// TestEuclideanZeroData: data that are all zero have Euclidean distances of 0 (and no CKA).
+func TestEuclideanZeroData(t *testing.T) {
+	ctx := context.Background()
+	zero := engine.NewMatrix64(4, 3, make([]float64, 12))
+	r, err := NewRDM(ctx, zero, Euclidean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range r.Values {
+		if v != 0 {
+			t.Errorf("[%d] = %v, want 0", k, v)
+		}
+	}
+	if _, err := LinearCKA(ctx, zero, zero); !errors.Is(err, ErrNoVariance) {
+		t.Errorf("CKA of zeros: %v", err)
+	}
+}
