@@ -1220,3 +1220,67 @@ func TestEuclideanZeroData(t *testing.T) {
 		t.Errorf("CKA of zeros: %v", err)
 	}
 }
+
+// TestNearConstantRows: a stimulus is constant when the root mean square of its deviations
+// from its mean is at most 1e-13 of the mean (rounding of a constant). One value of 40 off by
+// a share ρ of the rest deviates by a root mean square of ρ sqrt(p - 1) / p of the mean: three
+// times the bound is taken, a third of it is constant, wherever the value is among the column
+// chunks and whichever the row. A constant of 0.1 over 300,000 targets, whose mean is not 0.1
+// to 1e-13 when summed, is constant too.
+func TestNearConstantRows(t *testing.T) {
+	ctx := context.Background()
+	smallBlocks(t) // 40 columns in chunks of 16
+	r := rand.New(rand.NewPCG(33, 34))
+	const n, p = 4, 40
+	bound := 1e-13 * p / math.Sqrt(p-1)
+	for _, col := range []int{0, 20, p - 1} {
+		for _, row := range []int{0, 1, 3} {
+			for _, c := range []struct {
+				rho      float64
+				constant bool
+			}{{3 * bound, false}, {bound / 3, true}} {
+				v := randomMatrix(r, n, p)
+				for j := range p {
+					v[row*p+j] = 0.1
+				}
+				v[row*p+col] = 0.1 * (1 + c.rho)
+				_, err := NewRDM(ctx, engine.NewMatrix64(n, p, v), Correlation)
+				var cr *ConstantRowError
+				if isConst := errors.As(err, &cr) && cr.Row == row; isConst != c.constant || !isConst && err != nil {
+					t.Errorf("row %d off by %.3g at column %d: %v; constant: %v", row, c.rho, col, err, c.constant)
+				}
+			}
+		}
+	}
+	const many = 300000
+	v := randomMatrix(r, 3, many)
+	for j := range many {
+		v[many+j] = 0.1
+	}
+	var cr *ConstantRowError
+	if _, err := NewRDM(ctx, engine.NewMatrix64(3, many, v), Correlation); !errors.As(err, &cr) || cr.Row != 1 {
+		t.Errorf("0.1 over %d targets: %v", many, err)
+	}
+}
+
+// TestCKAConstantManyColumns: constant data of more columns than a chunk (each chunk's column
+// means start afresh) are ErrNoVariance, not a CKA of rounding.
+func TestCKAConstantManyColumns(t *testing.T) {
+	ctx := context.Background()
+	smallBlocks(t)
+	r := rand.New(rand.NewPCG(35, 36))
+	const n, p = 10, 50
+	c := make([]float64, n*p)
+	for i := range c {
+		c[i] = 0.1 * float64(1+i%p)
+		if i%p < 16 { // the first chunk's means far from the next's
+			c[i] *= 1e4
+		}
+	}
+	x := engine.NewMatrix64(n, 3, randomMatrix(r, n, 3))
+	for name, f := range map[string]func(context.Context, engine.Matrix, engine.Matrix) (float64, error){"CKA": LinearCKA, "debiased CKA": LinearDebiasedCKA} {
+		if got, err := f(ctx, x, engine.NewMatrix64(n, p, c)); !errors.Is(err, ErrNoVariance) {
+			t.Errorf("%s of constant columns 1e3, 2e3, ..., 1.6e4, 1.7, 1.8, ..., 5: %v, %v; want ErrNoVariance", name, got, err)
+		}
+	}
+}
