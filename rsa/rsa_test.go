@@ -1284,3 +1284,102 @@ func TestCKAConstantManyColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestEuclideanRecomputedBound: pairs closer than a sixteenth of their squared distances from
+// the centroid are recomputed, others not. Stimuli (1, 0), (1, δ), (-1, 0), (-1, -δ) have
+// their centroid at 0; pairs (0, 1) and (2, 3) are δ apart with squared distances from it of
+// 2 + δ² (recomputed when 16 δ² < 2 + δ², δ² < 2/15), the other pairs 2 or more apart with
+// 2 + δ² or less from it. Random stimuli, no closer than to the centroid, are not recomputed.
+func TestEuclideanRecomputedBound(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		share      float64
+		recomputed int
+	}{{0.97, 2}, {1.03, 0}} {
+		delta := math.Sqrt(2.0 / 15 * c.share)
+		x := []float64{1, 0, 1, delta, -1, 0, -1, -delta}
+		r, err := NewRDM(ctx, engine.NewMatrix64(4, 2, x), Euclidean)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Recomputed != c.recomputed {
+			t.Errorf("δ² = %.3g (2/15 at %v): %d pairs recomputed, want %d", delta*delta, 2.0/15, r.Recomputed, c.recomputed)
+		}
+		for _, p := range []struct {
+			i, j int
+			d    float64
+		}{{0, 1, delta}, {2, 3, delta}, {0, 2, 2}, {0, 3, math.Sqrt(4 + delta*delta)}, {1, 3, math.Sqrt(4 + 4*delta*delta)}} {
+			if got := r.At(p.i, p.j); !within(got, p.d, 1e-15) {
+				t.Errorf("δ = %v: d(%d, %d) = %.17g, want %.17g", delta, p.i, p.j, got, p.d)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(37, 38))
+	if rdm, err := NewRDM(ctx, engine.NewMatrix64(30, 20, randomMatrix(r, 30, 20)), Euclidean); err != nil || rdm.Recomputed != 0 {
+		t.Errorf("random stimuli: %v recomputed, %v", rdm.Recomputed, err)
+	}
+}
+
+// TestRDMAt: At is symmetric and 0 on the diagonal.
+func TestRDMAt(t *testing.T) {
+	r := &RDM{N: 4, Values: []float64{1, 2, 3, 4, 5, 6}}
+	for i := range 4 {
+		if r.At(i, i) != 0 {
+			t.Errorf("At(%d, %d) = %v", i, i, r.At(i, i))
+		}
+		for j := range 4 {
+			if i != j && r.At(i, j) != r.At(j, i) {
+				t.Errorf("At(%d, %d) = %v, At(%d, %d) = %v", i, j, r.At(i, j), j, i, r.At(j, i))
+			}
+		}
+	}
+	if r.At(1, 3) != 5 {
+		t.Errorf("At(1, 3) = %v, want 5", r.At(1, 3))
+	}
+}
+
+// TestCorrelationDistanceRange: correlation distances lie in [0, 2], at the ends too: a row
+// against a scaled and shifted copy of itself is 0 apart and against a negated copy 2, where
+// rounding alone would go past (r a few 1e-16 beyond ±1).
+func TestCorrelationDistanceRange(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(39, 40))
+	for range 30 {
+		p := 3 + r.IntN(40)
+		base := randomMatrix(r, 1, p)
+		v := make([]float64, 4*p)
+		a, b := 0.1+5*r.Float64(), 10*r.NormFloat64()
+		for j, x := range base {
+			v[j], v[p+j], v[2*p+j], v[3*p+j] = x, a*x+b, -a*x+b, r.NormFloat64()
+		}
+		rdm, err := NewRDM(ctx, engine.NewMatrix64(4, p, v), Correlation)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := rdm.At(0, 1); d < 0 || d > 1e-15 {
+			t.Errorf("%d targets: a scaled and shifted copy %.17g apart, want 0", p, d)
+		}
+		if d := rdm.At(0, 2); d > 2 || d < 2-1e-15 {
+			t.Errorf("%d targets: a negated copy %.17g apart, want 2", p, d)
+		}
+	}
+}
+
+// TestEuclideanCancelledOrReleased: Euclidean stops when its context is done, and fails once
+// the Gram matrix's data are released.
+func TestEuclideanCancelledOrReleased(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	g, err := CentredGram(context.Background(), engine.NewMatrix64(5, 3, randomMatrix(r, 5, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := g.Euclidean(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+	g.Release()
+	if _, err := g.Euclidean(context.Background()); err == nil || !strings.Contains(err.Error(), "released") {
+		t.Errorf("released: %v", err)
+	}
+}
