@@ -2,6 +2,7 @@ package universal
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -251,5 +252,87 @@ func TestAnalyzeErrors(t *testing.T) {
 	_, err := Analyze(context.Background(), fallback.New(), flat, brain, Options{Engine: opts})
 	if err == nil || err.Error() != "universal: PCA: flat has no variance (every column is constant)" {
 		t.Errorf("constant model: %v", err)
+	}
+}
+
+// TestPCABounds: components of variance down to relTol (1e-10) of the largest are kept, and
+// as many as asked up to every direction; fewer than 1 component is refused. The columns
+// (1, -1, 1, -1) and s (1, 1, -1, -1) are centred and orthogonal: eigenvalues 4 and 4 s², so
+// variance shares 1 / (1 + s²) and s² / (1 + s²) by hand.
+func TestPCABounds(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		s2 float64
+		k  int
+	}{{3e-10, 2}, {1e-10 / 3, 1}} {
+		s := math.Sqrt(c.s2)
+		for _, unit := range []float64{1e-6, 1, 1e6} {
+			x := []float64{1, s, -1, s, 1, -s, -1, -s}
+			for i := range x {
+				x[i] *= unit
+			}
+			comp, err := PCA(ctx, engine.NewMatrix64(4, 2, x), 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if comp.K != c.k || math.Abs(comp.Variance[0]-1/(1+c.s2)) > 1e-15 {
+				t.Errorf("s² = %g in units of %g: %d components, variance %v; want %d, %v", c.s2, unit, comp.K, comp.Variance, c.k, 1/(1+c.s2))
+			}
+		}
+	}
+	// every direction of a full-rank matrix, asked for all and for more
+	r := rand.New(rand.NewPCG(3, 4))
+	x := engine.NewMatrix64(50, 7, func() []float64 {
+		v := make([]float64, 50*7)
+		for i := range v {
+			v[i] = r.NormFloat64()
+		}
+		return v
+	}())
+	for _, k := range []int{1, 7, 10} {
+		if c, err := PCA(ctx, x, k); err != nil || c.K != min(k, 7) {
+			t.Errorf("%d components of 7 asked: %v, %v", k, c, err)
+		}
+	}
+	for _, k := range []int{0, -1} {
+		if _, err := PCA(ctx, x, k); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d components", k)) {
+			t.Errorf("%d components: %v", k, err)
+		}
+	}
+}
+
+// TestPCAColumnVaryingOnce: a column that varies at one row only (the second, the last) is
+// centred by its mean, as gonum's SVD of the centred matrix has it.
+func TestPCAColumnVaryingOnce(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const n, d = 9, 3
+	for _, row := range []int{1, n - 1} {
+		x := make([]float64, n*d)
+		for i := range n {
+			x[i*d], x[i*d+1], x[i*d+2] = r.NormFloat64(), r.NormFloat64(), 0.5
+		}
+		x[row*d+2] = 4
+		xc := mat.NewDense(n, d, append([]float64(nil), x...))
+		for j := range d {
+			m := mat.Sum(xc.ColView(j)) / n
+			for i := range n {
+				xc.Set(i, j, xc.At(i, j)-m)
+			}
+		}
+		var svd mat.SVD
+		if !svd.Factorize(xc, mat.SVDNone) {
+			t.Fatal("svd")
+		}
+		s := svd.Values(nil)
+		total := s[0]*s[0] + s[1]*s[1] + s[2]*s[2]
+		c, err := PCA(context.Background(), engine.NewMatrix64(n, d, x), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for q := range d {
+			if math.Abs(c.Variance[q]-s[q]*s[q]/total) > 1e-12 {
+				t.Errorf("column 2 apart at row %d: variance %d = %v, want %v", row, q, c.Variance[q], s[q]*s[q]/total)
+			}
+		}
 	}
 }
