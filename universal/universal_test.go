@@ -2,9 +2,11 @@ package universal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -128,10 +130,11 @@ func TestAnalyzePlanted(t *testing.T) {
 }
 
 // TestPCA compares with gonum's SVD of the centred matrix, on both factorisations (n <= d and
-// n > d), float32 and column-major inputs.
+// n > d, and n = d, where the Gram matrix and the scores must take the same one), float32 and
+// column-major inputs.
 func TestPCA(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, sz := range [][2]int{{12, 30}, {50, 7}} {
+	for _, sz := range [][2]int{{12, 30}, {50, 7}, {10, 10}} {
 		n, d := sz[0], sz[1]
 		x := make([]float64, n*d)
 		for i := range x {
@@ -334,5 +337,186 @@ func TestPCAColumnVaryingOnce(t *testing.T) {
 				t.Errorf("column 2 apart at row %d: variance %d = %v, want %v", row, q, c.Variance[q], s[q]*s[q]/total)
 			}
 		}
+	}
+}
+
+// recording is an engine that logs each scoring (what is scored against what) beside the
+// progress messages, and fails the scoring numbered failAt (from 0; -1: none).
+type recording struct {
+	engine.Engine
+	log    *[]string
+	calls  *int
+	failAt int
+}
+
+var errPlanted = errors.New("planted failure")
+
+func (e recording) Open(y engine.Matrix, o engine.Options) (engine.Session, error) {
+	s, err := e.Engine.Open(y, o)
+	return recordingSession{s, e, y.Name}, err
+}
+
+type recordingSession struct {
+	engine.Session
+	e       recording
+	targets string
+}
+
+func (s recordingSession) Score(ctx context.Context, x engine.Matrix) (*engine.Result, error) {
+	*s.e.log = append(*s.e.log, "score "+x.Name+" -> "+s.targets)
+	k := *s.e.calls
+	*s.e.calls++
+	if k == s.e.failAt {
+		return nil, errPlanted
+	}
+	return s.Session.Score(ctx, x)
+}
+
+// TestAnalyzeSteps: every scoring is announced by Progress just before it, in the order the
+// package documentation gives; the reductions are the brain data's mean scores from the full
+// activations, the most universal and the first components, scored directly; Kept is NaN where
+// Full <= 0 (brain data unrelated to the models: some models score below 0, some above); and a
+// failure at any scoring names what was scored.
+func TestAnalyzeSteps(t *testing.T) {
+	ctx := context.Background()
+	models, _ := plantedModels(60)
+	r := rand.New(rand.NewPCG(0, 9))
+	y := make([]float64, 60*5)
+	for i := range y {
+		y[i] = r.NormFloat64()
+	}
+	brain := engine.NewMatrix64(60, 5, y)
+	opts := engine.Options{Alphas: engine.DefaultAlphas()}
+	opts.Folds, _ = engine.KFold(60, 3)
+	names := []string{"a", "b", "c"}
+	var want []string
+	for _, m := range names {
+		want = append(want, "principal components of "+m)
+	}
+	for _, m := range names {
+		for _, o := range names {
+			if o != m {
+				want = append(want, "dimensions of "+m+" from "+o, "score")
+			}
+		}
+		want = append(want, "dimensions of "+m+" from the brain data", "score")
+	}
+	for _, m := range names {
+		want = append(want, "brain data from "+m, "score", "brain data from the 2 most universal dimensions of "+m, "score",
+			"brain data from the 2 first principal components of "+m, "score")
+	}
+	var log []string
+	calls := 0
+	progress := func(s string) { log = append(log, s) }
+	res, err := Analyze(ctx, recording{fallback.New(), &log, &calls, -1}, models, brain, Options{Dims: 4, Top: 2, Engine: opts, Progress: progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range log {
+		if strings.HasPrefix(log[i], "score ") {
+			log[i] = "score"
+		}
+	}
+	if strings.Join(log, "\n") != strings.Join(want, "\n") {
+		t.Errorf("progress and scorings:\n%s\nwant\n%s", strings.Join(log, "\n"), strings.Join(want, "\n"))
+	}
+
+	s, err := fallback.New().Open(brain, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	score := func(x engine.Matrix) float64 {
+		r, err := s.Score(ctx, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mean(r.Scores)
+	}
+	below := 0
+	for i, m := range res.Models {
+		c, err := PCA(ctx, models[i].X, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		red := m.Reduction
+		full, top, first := score(models[i].X), score(c.Matrix(m.TopUniversal[:2], "")), score(c.Matrix([]int{0, 1}, ""))
+		kept := top / full
+		if full <= 0 {
+			kept = math.NaN()
+			below++
+		}
+		if red.Full != full || red.TopUniversal != top || red.TopVariance != first || red.Top != 2 ||
+			!(red.Kept == kept || math.IsNaN(red.Kept) && math.IsNaN(kept)) {
+			t.Errorf("%s: reduction %+v; scored directly: full %v, most universal %v, first components %v, kept %v", m.Name, red, full, top, first, kept)
+		}
+	}
+	if below == 0 || below == len(res.Models) {
+		t.Errorf("%d of %d models score at most 0 from unrelated brain data: the test wants both kinds", below, len(res.Models))
+	}
+
+	for k := range calls {
+		var what string
+		switch i := k / 3; {
+		case k >= 9:
+			what = names[(k-9)/3]
+		case k%3 == 2:
+			what = names[i] + " from the brain data"
+		default:
+			others := slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == names[i] })
+			what = names[i] + " from " + others[k%3]
+		}
+		log, calls := []string(nil), 0
+		_, err := Analyze(ctx, recording{fallback.New(), &log, &calls, k}, models, brain, Options{Dims: 4, Top: 2, Engine: opts})
+		if want := "universal: " + what + ": planted failure"; !errors.Is(err, errPlanted) || err.Error() != want {
+			t.Errorf("scoring %d failing: %v; want %q", k, err, want)
+		}
+	}
+}
+
+// TestAnalyzeOptions: the default dimensions (20) and top (10, or the dimensions if fewer),
+// and the bounds: 1 dimension and top 1, a top as large as the dimensions, and a top as large
+// as a model's dimensions of non-zero variance are taken; below 1 is refused.
+func TestAnalyzeOptions(t *testing.T) {
+	models, brain := plantedModels(60)
+	opts := engine.Options{Alphas: engine.DefaultAlphas()}
+	opts.Folds, _ = engine.KFold(60, 3)
+	m := models[0].X
+	low := make([]float64, len(m.F64))
+	for i := 0; i < 60; i++ {
+		low[i*30], low[i*30+1] = m.F64[i*30], m.F64[i*30+1]
+	}
+	rank2 := []Model{{Name: "low", X: engine.NewMatrix64(60, 30, low)}, models[1]}
+	for _, c := range []struct {
+		models    []Model
+		o         Options
+		dims, top int
+	}{{models, Options{}, 20, 10}, {models, Options{Dims: 4}, 4, 4}, {models, Options{Dims: 1, Top: 1}, 1, 1},
+		{models, Options{Dims: 3, Top: 3}, 3, 3}, {rank2, Options{Dims: 5, Top: 2}, 2, 2}} {
+		c.o.Engine = opts
+		res, err := Analyze(context.Background(), fallback.New(), c.models, brain, c.o)
+		if err != nil {
+			t.Errorf("dimensions %d, top %d: %v", c.o.Dims, c.o.Top, err)
+			continue
+		}
+		if got := res.Models[0]; len(got.Dimensions) != c.dims || got.Reduction.Top != c.top || len(got.TopUniversal) != c.dims {
+			t.Errorf("dimensions %d, top %d: %d dimensions, top %d; want %d, %d", c.o.Dims, c.o.Top, len(got.Dimensions), got.Reduction.Top, c.dims, c.top)
+		}
+	}
+	for _, o := range []Options{{Dims: -1, Top: 5}, {Dims: 5, Top: -1}, {Dims: -2, Top: -1}} {
+		o.Engine = opts
+		if _, err := Analyze(context.Background(), fallback.New(), models, brain, o); err == nil || !strings.Contains(err.Error(), "both must be at least 1") {
+			t.Errorf("dimensions %d, top %d: %v", o.Dims, o.Top, err)
+		}
+	}
+}
+
+// TestComponentsMatrix: Matrix gathers the chosen components' scores, in the order asked, every
+// row, under the name given.
+func TestComponentsMatrix(t *testing.T) {
+	c := &Components{K: 3, Scores: []float64{1, 2, 3, 4, 5, 6}}
+	m := c.Matrix([]int{2, 0}, "chosen")
+	if m.Rows != 2 || m.Cols != 2 || m.Name != "chosen" || !slices.Equal(m.F64, []float64{3, 1, 6, 4}) {
+		t.Errorf("components 2 and 0 of %v: %+v", c.Scores, m)
 	}
 }
