@@ -394,6 +394,14 @@ def make_case(name, seed):
         spec["inner"] = "gcv"
         desc = ("inner gcv with n < d and repeated images: the training folds' rank is below "
                 "their rows less one, so GCV's trace counts null directions beside the constant one")
+    elif name == "loo_n_lt_d_repeated":
+        X = features(rng, 70, 120)
+        X[50:65] = X[5:20]  # 15 images shown twice, each time with its own noise in Y
+        Y = targets(rng, X, 30, snr_lo=1.0, snr_hi=30.0)
+        desc = ("exact LOO with n < d and repeated images, strong signal: the training folds' rank is "
+                "below their rows less one, and at the small penalties that fit best the residual is "
+                "taken directly, U diag(1-f) Z plus the part of Y outside the rows' span (its null "
+                "directions: the repeats' differences)")
     elif name == "gcv_no_intercept":
         X, Y = basic(100, 25, 30)
         X = X + 0.5
@@ -566,7 +574,7 @@ CASES = ["n_gt_d", "n_lt_d", "n_train_eq_d", "n_train_eq_d_minus1", "n_train_eq_
          "standardize_scales", "standardize_n_lt_d", "standardize_kfold3",
          "standardize_gcv_no_intercept", "standardize_offsets_n_lt_d", "standardize_offsets_gcv",
          "shifted_test_set", "outlier_brain_row", "outlier_brain_row_kfold4",
-         "outlier_brain_row_kfold4_pearson", "gcv_n_lt_d_repeated"]
+         "outlier_brain_row_kfold4_pearson", "gcv_n_lt_d_repeated", "loo_n_lt_d_repeated"]
 
 
 # cases whose training designs have a clear numerical rank, which the suite checks (float64)
