@@ -14,9 +14,10 @@ import (
 
 // TestCriteriaByDefinition: the selection criteria of outer fold 0, every penalty and target,
 // against their definitions computed by brute force: leave-one-out's mean squared error of
-// ridge refitted (intercept and means included) without each training row in turn, and GCV's
+// ridge refitted (intercept and means included) without each training row in turn, GCV's
 // mean squared residual of the fit on all training rows over (1 - tr(H)/n)², tr(H) counting
-// the intercept. Two designs: more rows than features (the primal decomposition), and fewer
+// the intercept, and inner K-fold's mean R² (r2_score) of fits on K-1 of K consecutive parts
+// of the training rows, negated (the criterion is minimised). Two designs: more rows than features (the primal decomposition), and fewer
 // with repeated and combined images (the dual decomposition with null directions, whose leave-one-out
 // residual at small penalties is taken directly as U diag(1-f) Z plus the part of Y outside
 // the rows' span). The penalties picked from them are checked against scikit-learn by the
@@ -62,12 +63,12 @@ func TestCriteriaByDefinition(t *testing.T) {
 			}
 		}
 		x, y := engine.NewMatrix64(c.n, c.d, xs), engine.NewMatrix64(c.n, m, ys)
-		for _, mode := range []engine.InnerMode{engine.LOO, engine.GCV} {
+		for _, inner := range []engine.Inner{{Mode: engine.LOO}, {Mode: engine.GCV}, {Mode: engine.KFoldInner, K: 4, Score: engine.R2}} {
 			opts, err := engine.Defaults(c.n)
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts.Inner = engine.Inner{Mode: mode}
+			opts.Inner = inner
 			train := opts.Folds[0].Train
 			r := &runner[float64]{ctx: context.Background(), s: &session{opts: opts, y: y}, x: x,
 				res: engine.NewResult(m, len(opts.Folds)), tm: new(engine.Timings),
@@ -80,12 +81,15 @@ func TestCriteriaByDefinition(t *testing.T) {
 			for a, alpha := range opts.Alphas {
 				for j := range m {
 					var want float64
-					if mode == engine.LOO {
+					switch inner.Mode {
+					case engine.LOO:
 						want = looByRefits(xs, ys, c.d, m, j, train, alpha)
-					} else {
+					case engine.GCV:
 						want = gcvByFit(xs, ys, c.d, m, j, train, alpha)
+					default:
+						want = kfoldR2ByFits(t, xs, ys, c.d, m, j, train, inner.K, alpha)
 					}
-					if got := crit[a*m+j]; math.Abs(got-want) > 1e-8*want {
+					if got := crit[a*m+j]; math.Abs(got-want) > 1e-8*math.Abs(want) {
 						t.Errorf("%s, %s, penalty %g, target %d: criterion %.12g, by definition %.12g", c.name, opts.Inner, alpha, j, got, want)
 					}
 				}
@@ -167,4 +171,34 @@ func gcvByFit(xs, ys []float64, d, m, j int, train []int, alpha float64) float64
 	}
 	q := 1 - tr/float64(n)
 	return rss / float64(n) / (q * q)
+}
+
+// kfoldR2ByFits is minus the mean over K consecutive parts of the training rows (KFold without
+// shuffling: the first parts one row larger) of the R² of ridge fitted to the other parts.
+func kfoldR2ByFits(t *testing.T, xs, ys []float64, d, m, j int, train []int, K int, alpha float64) float64 {
+	t.Helper()
+	n := len(train)
+	var sum float64
+	start := 0
+	for k := range K {
+		size := n / K
+		if k < n%K {
+			size++
+		}
+		val := train[start : start+size]
+		fit := slices.Concat(train[:start], train[start+size:])
+		start += size
+		pred := ridgeFit(xs, ys, d, m, j, fit, val, alpha)
+		var mean float64
+		for _, i := range val {
+			mean += ys[i*m+j] / float64(len(val))
+		}
+		var res, tot float64
+		for r, i := range val {
+			res += (ys[i*m+j] - pred[r]) * (ys[i*m+j] - pred[r])
+			tot += (ys[i*m+j] - mean) * (ys[i*m+j] - mean)
+		}
+		sum += 1 - res/tot
+	}
+	return -sum / float64(K)
 }
