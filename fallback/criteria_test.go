@@ -202,3 +202,93 @@ func kfoldR2ByFits(t *testing.T, xs, ys []float64, d, m, j int, train []int, K i
 	}
 	return -sum / float64(K)
 }
+
+// TestHotRowsManyTargets: with one training row more than features of large scale, small
+// penalties leave rows of leverage near 1, whose leave-one-out residuals float32 products lose;
+// they are recomputed in float64 (exactRows), 128 targets at a time. Over 300 targets, the
+// float32 engine's criteria are those of the float64 engine (checked by definition above) to
+// float32's accuracy, on the targets of every slab.
+func TestHotRowsManyTargets(t *testing.T) {
+	const n, d, m = 40, 31, 300
+	rng := rand.New(rand.NewPCG(40, 31))
+	xs := make([]float64, n*d)
+	for f := range d {
+		scale, offset := 100+900*rng.Float64(), rng.NormFloat64()
+		for i := range n {
+			xs[i*d+f] = rng.NormFloat64()*scale + offset
+		}
+	}
+	ys := make([]float64, n*m)
+	for j := range m {
+		gain := 0.01 + rng.Float64()
+		w := make([]float64, d)
+		for f := range w {
+			w[f] = rng.NormFloat64()
+		}
+		for i := range n {
+			var s float64
+			for f := range d {
+				s += xs[i*d+f] * w[f]
+			}
+			ys[i*m+j] = gain*s + 3*rng.NormFloat64() + 5
+		}
+	}
+	opts, err := engine.Defaults(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Inner = engine.Inner{Mode: engine.LOO}
+	train := opts.Folds[0].Train
+	criteria := func(x, y engine.Matrix, single bool) []float64 {
+		if single {
+			r := &runner[float32]{ctx: context.Background(), s: &session{opts: opts, y: y}, x: x,
+				res: engine.NewResult(m, len(opts.Folds)), tm: new(engine.Timings),
+				bufT: map[string][]float32{}, buf64: map[string][]float64{}}
+			outer, inners, err := r.decomposeFold(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.Clone(r.criteria(outer, inners, r.stage(train, outer, 0, m), train))
+		}
+		r := &runner[float64]{ctx: context.Background(), s: &session{opts: opts, y: y}, x: x,
+			res: engine.NewResult(m, len(opts.Folds)), tm: new(engine.Timings),
+			bufT: map[string][]float64{}, buf64: map[string][]float64{}}
+		outer, inners, err := r.decomposeFold(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Clone(r.criteria(outer, inners, r.stage(train, outer, 0, m), train))
+	}
+	xs32, ys32 := make([]float32, len(xs)), make([]float32, len(ys))
+	for i, v := range xs {
+		xs32[i] = float32(v)
+	}
+	for i, v := range ys {
+		ys32[i] = float32(v)
+	}
+	// the same float32 values in both engines
+	x64, y64 := make([]float64, len(xs)), make([]float64, len(ys))
+	for i, v := range xs32 {
+		x64[i] = float64(v)
+	}
+	for i, v := range ys32 {
+		y64[i] = float64(v)
+	}
+	want := criteria(engine.NewMatrix64(n, d, x64), engine.NewMatrix64(n, m, y64), false)
+	got := criteria(engine.NewMatrix32(n, d, xs32), engine.NewMatrix32(n, m, ys32), true)
+	worst := 0.0
+	for k := range want {
+		worst = max(worst, math.Abs(got[k]-want[k])/want[k])
+	}
+	t.Logf("largest relative difference from float64: %.2g", worst)
+	// Rows of weight just below engine.LOOHotWeight keep float32's rounding times their weight
+	// (0.35% at penalties 100 and 1000 here); a hot row's residual from another target, or none,
+	// is off by far more.
+	if worst > 1e-2 {
+		for k := range want {
+			if math.Abs(got[k]-want[k]) > 1e-2*want[k] {
+				t.Errorf("penalty %g, target %d: float32 criterion %.6g, float64 %.6g", opts.Alphas[k/m], k%m, got[k], want[k])
+			}
+		}
+	}
+}
