@@ -142,21 +142,21 @@ func TestPlantedSpatial(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The V1 reference comes from the V1 ROI's centroid, within ~1 mm of the planted point.
-	if d := math.Hypot(math.Hypot(sp.Ref[0]-r.ds.FMRI.V1Ref[0], sp.Ref[1]-r.ds.FMRI.V1Ref[1]), sp.Ref[2]-r.ds.FMRI.V1Ref[2]); d > 3 {
+	if d := math.Hypot(math.Hypot(sp.Ref[0]-r.ds.FMRI.V1Ref[0], sp.Ref[1]-r.ds.FMRI.V1Ref[1]), sp.Ref[2]-r.ds.FMRI.V1Ref[2]); !(d <= 3) {
 		t.Errorf("V1 centroid %v is %.1f mm from the planted reference %v", sp.Ref, d, r.ds.FMRI.V1Ref)
 	}
 	// Tolerance 0.05: measured 0.938 recovered vs 0.946 planted.
-	if math.Abs(sp.Target.R-tr.FMRI.SpatialR) > 0.05 {
+	if !(math.Abs(sp.Target.R-tr.FMRI.SpatialR) <= 0.05) {
 		t.Errorf("spatial r %.3f, planted %.3f (tolerance 0.05)", sp.Target.R, tr.FMRI.SpatialR)
 	}
-	if sp.Target.P > 1e-10 {
+	if !(sp.Target.P <= 1e-10) {
 		t.Errorf("spatial p %g", sp.Target.P)
 	}
-	if sp.ROI == nil || len(sp.ROI.Names) != 6 || sp.ROI.Names[0] != "V1" || sp.ROI.R < 0.9 {
+	if sp.ROI == nil || len(sp.ROI.Names) != 6 || sp.ROI.Names[0] != "V1" || !(sp.ROI.R >= 0.9) {
 		t.Errorf("ROI-level spatial score %+v, want 6 ROIs from V1 with r >= 0.9", sp.ROI)
 	}
 	for _, s := range sp.Subjects {
-		if math.Abs(s.R-tr.FMRI.SpatialR) > 0.1 {
+		if !(math.Abs(s.R-tr.FMRI.SpatialR) <= 0.1) {
 			t.Errorf("subject %s: spatial r %.3f, planted %.3f (tolerance 0.1)", s.Subject, s.R, tr.FMRI.SpatialR)
 		}
 	}
@@ -170,11 +170,11 @@ func TestPlantedTemporal(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Measured 0.980 vs planted 0.975; T_max per layer within one sample or two (0.05 s each).
-	if math.Abs(tp.Score.R-tr.MEG.TemporalR) > 0.05 {
+	if !(math.Abs(tp.Score.R-tr.MEG.TemporalR) <= 0.05) {
 		t.Errorf("temporal r %.3f, planted %.3f (tolerance 0.05)", tp.Score.R, tr.MEG.TemporalR)
 	}
 	for l, v := range tp.TMax {
-		if math.Abs(v-tr.MEG.TMax[l]) > 0.1 {
+		if !(math.Abs(v-tr.MEG.TMax[l]) <= 0.1) {
 			t.Errorf("layer %d: T_max %.3f s, planted %.3f s (tolerance 0.1 s)", l, v, tr.MEG.TMax[l])
 		}
 	}
@@ -195,18 +195,18 @@ func TestPlantedHalfTimes(t *testing.T) {
 	}
 	// Measured: encoding 0.05 decades late, ROIs 0.02-0.14 decades late (weak early scores are
 	// pulled to chance); see synth's documentation for why.
-	if d := logDiff(ht.Encoding.HalfTime.Step, tr.FMRI.HalfTime); d > 0.2 {
+	if d := logDiff(ht.Encoding.HalfTime.Step, tr.FMRI.HalfTime); !(d <= 0.2) {
 		t.Errorf("fMRI encoding half-time %.0f, planted %.0f: %.2f decades apart (tolerance 0.2)", ht.Encoding.HalfTime.Step, tr.FMRI.HalfTime, d)
 	}
 	if len(ht.ROI) != 6 {
 		t.Fatalf("%d ROI half-times, want 6", len(ht.ROI))
 	}
 	for k, roi := range ht.ROI {
-		if d := logDiff(roi.HalfTime.Step, tr.FMRI.ROIHalfTime[roi.Label]); d > 0.25 {
+		if d := logDiff(roi.HalfTime.Step, tr.FMRI.ROIHalfTime[roi.Label]); !(d <= 0.25) {
 			t.Errorf("ROI %s (%d): half-time %.0f, planted %.0f: %.2f decades apart (tolerance 0.25)", roi.Name, k, roi.HalfTime.Step, tr.FMRI.ROIHalfTime[roi.Label], d)
 		}
 	}
-	if ht.ROIDistance == nil || ht.ROIDistance.R < 0.8 {
+	if ht.ROIDistance == nil || !(ht.ROIDistance.R >= 0.8) {
 		t.Errorf("ROI half-time vs distance: %+v, want r >= 0.8 (planted: later with distance)", ht.ROIDistance)
 	}
 	if ht.Spatial == nil || ht.Spatial.HalfTime.Error != "" {
@@ -216,7 +216,7 @@ func TestPlantedHalfTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := logDiff(hm.Encoding.HalfTime.Step, tr.MEG.HalfTime); d > 0.2 {
+	if d := logDiff(hm.Encoding.HalfTime.Step, tr.MEG.HalfTime); !(d <= 0.2) {
 		t.Errorf("MEG encoding half-time %.0f, planted %.0f: %.2f decades apart (tolerance 0.2)", hm.Encoding.HalfTime.Step, tr.MEG.HalfTime, d)
 	}
 	if hm.Temporal == nil {
@@ -231,7 +231,7 @@ func TestPlantedHalfTimes(t *testing.T) {
 			}
 		}
 		want := tr.MEGHalfTime(ts, synth.Best)
-		if d := logDiff(w.HalfTime.Step, want); d > 0.3 {
+		if d := logDiff(w.HalfTime.Step, want); !(d <= 0.3) {
 			t.Errorf("window [%g, %g): half-time %.0f, planted %.0f: %.2f decades apart (tolerance 0.3)", w.Start, w.End, w.HalfTime.Step, want, d)
 		}
 	}
