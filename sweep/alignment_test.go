@@ -72,7 +72,7 @@ func TestModelAlignmentPlanted(t *testing.T) {
 		if a.LayerIndex != tc.layer || a.Layer != g[0].Layers[tc.layer] || a.RelativeDepth != float64(tc.layer)/3 || a.Checkpoint != tc.ckpt {
 			t.Errorf("%+v: layer %d %s (depth %v) at %s, want layer %d at %s", tc.o, a.LayerIndex, a.Layer, a.RelativeDepth, a.Checkpoint, tc.layer, tc.ckpt)
 		}
-		if math.Abs(a.Score-tc.score) > 1e-12 || math.Abs(a.SE-se) > 1e-12 {
+		if !(math.Abs(a.Score-tc.score) <= 1e-12) || !(math.Abs(a.SE-se) <= 1e-12) { // NaN fails too
 			t.Errorf("%+v: score %v ± %v, want %v ± %v", tc.o, a.Score, a.SE, tc.score, se)
 		}
 		for i, s := range a.Subjects {

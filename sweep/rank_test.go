@@ -2,6 +2,7 @@ package sweep_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/brainalign/brainalign/sweep"
@@ -48,7 +49,7 @@ func TestRankOrderAndPairs(t *testing.T) {
 	}
 	// Holm over the three defined p values (0.0625 each): 3 x 0.0625 for all of them.
 	for _, i := range []int{1, 2, 3} {
-		if v := r[i].VsFirst.PHolm; math.Abs(v-0.1875) > 1e-12 {
+		if v := r[i].VsFirst.PHolm; !(math.Abs(v-0.1875) <= 1e-12) { // NaN fails too
 			t.Errorf("%s: Holm-adjusted p %v, want 0.1875", r[i].Model, v)
 		}
 	}
@@ -73,5 +74,53 @@ func TestRankOrderAndPairs(t *testing.T) {
 	z2 := &sweep.Alignment{Subjects: subjects("z", 0.1, 0.1, 0.1)}
 	if v := sweep.Paired(z1, z2); v.ZeroDifferences != 1 || math.Abs(v.P-0.17971249487899976) > 1e-9 {
 		t.Errorf("one equal pair: %+v, want 1 zero difference, p 0.1797", v)
+	}
+}
+
+// A NaN score ranks last wherever it comes in the input; the reference data are the first
+// model's among sets as common and as large as each other.
+func TestRankNaNAndReference(t *testing.T) {
+	r := sweep.Rank([]*sweep.Alignment{
+		{Model: "low", Score: 0.1, Subjects: subjects("x", 0.1)},
+		{Model: "nan", Score: math.NaN()},
+		{Model: "high", Score: 0.3, Subjects: subjects("x", 0.3)},
+	})
+	if r[0].Model != "high" || r[1].Model != "low" || r[2].Model != "nan" {
+		t.Errorf("order %s %s %s, want high low nan", r[0].Model, r[1].Model, r[2].Model)
+	}
+	one := []*sweep.Alignment{{Model: "a", Fingerprints: []string{"fa"}}, {Model: "b", Fingerprints: []string{"fb"}}}
+	if i := sweep.ReferenceData(one); i != 0 {
+		t.Errorf("ReferenceData of two models of other data, one subject each: %d, want 0", i)
+	}
+}
+
+// A subject is missing only when neither its label nor its data's fingerprint is among the
+// model's: the same subjects scored with other options are the same subjects.
+func TestMissingSubjectsByLabelOrData(t *testing.T) {
+	ref := &sweep.Alignment{Subjects: subjects("f", 0.1, 0.2, 0.3)}
+	otherOptions := &sweep.Alignment{Subjects: subjects("g", 0.1, 0.2, 0.3)}
+	if m := sweep.MissingSubjects(ref, otherOptions); m != nil {
+		t.Errorf("the same labels, other fingerprints: missing %v", m)
+	}
+	relabelled := &sweep.Alignment{Subjects: subjects("f", 0.1, 0.2, 0.3)}
+	for i := range relabelled.Subjects {
+		relabelled.Subjects[i].Subject = "S" + relabelled.Subjects[i].Subject
+	}
+	if m := sweep.MissingSubjects(ref, relabelled); m != nil {
+		t.Errorf("other labels, the same fingerprints: missing %v", m)
+	}
+	if m := sweep.MissingSubjects(ref, &sweep.Alignment{Subjects: subjects("g", 0.1)}); !slices.Equal(m, []string{"b", "c"}) {
+		t.Errorf("one subject of other data: missing %v, want b c", m)
+	}
+}
+
+// Subjects are paired by fingerprint where any is shared, and then only those: a subject whose
+// data differs is not paired again by its label.
+func TestPairedByFingerprintOnly(t *testing.T) {
+	x := &sweep.Alignment{Subjects: subjects("f", 0.1, 0.2, 0.3)}
+	y := &sweep.Alignment{Subjects: subjects("f", 0.4, 0.5, 0.6)}
+	y.Subjects[1].Fingerprint, y.Subjects[2].Fingerprint = "other-b", "other-c"
+	if v := sweep.Paired(x, y); !slices.Equal(v.Subjects, []string{"a"}) || math.Abs(v.MeanDiff+0.3) > 1e-12 {
+		t.Errorf("one fingerprint shared: %+v, want subject a alone", v)
 	}
 }
