@@ -47,3 +47,6 @@ func SetMetadataWritten(f func()) (restore func()) {
 	metadataWritten = f
 	return func() { metadataWritten = old }
 }
+
+// WriteTable writes table.csv's rows of the checkpoints x layers x targets scores.
+var WriteTable = writeTable
