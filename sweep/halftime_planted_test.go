@@ -2,6 +2,7 @@ package sweep_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -254,6 +255,17 @@ func TestHalfTimesUndefinedSeries(t *testing.T) {
 		!math.IsNaN(sp.HalfTime.Step) || !strings.Contains(sp.HalfTime.Error, "undefined at the last checkpoint, ckpt-1000") {
 		t.Errorf("spatial undefined at the last checkpoint: %+v", sp)
 	}
+	// IT's targets below 0 at the last checkpoint: no half-time, and the error says why.
+	g = []*sweep.Sweep{plantedFMRI("sub-01", 0.01), plantedFMRI("sub-02", -0.01)}
+	for _, s := range g {
+		for l := range 3 {
+			s.Scores[(2*3+l)*7+4], s.Scores[(2*3+l)*7+5] = -0.1, -0.1
+		}
+	}
+	res, err = sweep.HalfTimes(context.Background(), g, noMask)
+	if err != nil || len(res.ROI) != 3 || !math.IsNaN(res.ROI[2].HalfTime.Step) || !strings.Contains(res.ROI[2].HalfTime.Error, "final value -0.1") {
+		t.Errorf("IT below 0 at the end: %+v, %v", res.ROI, err)
+	}
 	g = []*sweep.Sweep{plantedFMRI("sub-01", 0.01), plantedFMRI("sub-02", -0.01)}
 	for _, s := range g {
 		s.Meta.ROINames = map[int]string{1: "LGN", 2: "V2", 3: "IT"}
@@ -399,5 +411,19 @@ func TestComparePlantedSpatialTemporal(t *testing.T) {
 	}
 	if _, err := sweep.Compare(context.Background(), am, bm, sweep.CompareOptions{Metric: "temporal", CheckpointA: "ckpt-10"}); err == nil || !strings.HasPrefix(err.Error(), "/sweeps/vit-meg/sub-01: ") {
 		t.Errorf("temporal at a checkpoint without one: %v", err)
+	}
+}
+
+// A half-time's JSON writes an undefined (NaN) or infinite step or fraction as null.
+func TestHalfTimeJSON(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		b, err := json.Marshal(sweep.HalfTime{HalfTime: metrics.HalfTime{Step: v, Fraction: 0.5}, Error: "e"})
+		if err != nil || string(b) != `{"step":null,"fraction":0.5,"interpolated":false,"error":"e"}` {
+			t.Errorf("step %v: %s %v", v, b, err)
+		}
+	}
+	b, err := json.Marshal(sweep.HalfTime{HalfTime: metrics.HalfTime{Step: 0, Fraction: math.NaN(), Interpolated: true}})
+	if err != nil || string(b) != `{"step":0,"fraction":null,"interpolated":true}` {
+		t.Errorf("step 0: %s %v", b, err)
 	}
 }
