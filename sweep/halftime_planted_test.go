@@ -298,6 +298,9 @@ func TestComparePlantedEncoding(t *testing.T) {
 	if res.Metric != "encoding" || res.Pairing != "subject labels" || !slices.Equal(res.Subjects, []string{"sub-01", "sub-02", "sub-03"}) {
 		t.Errorf("metric %q, pairing %q, subjects %v", res.Metric, res.Pairing, res.Subjects)
 	}
+	if len(res.Pairs) != 3 {
+		t.Errorf("pairs %v", res.Pairs)
+	}
 	for i, p := range res.Pairs {
 		if want := "/sweeps/cnn/" + res.Subjects[i]; p.A != "/sweeps/vit/"+res.Subjects[i] || p.B != want {
 			t.Errorf("pair %d: %+v", i, p)
@@ -328,6 +331,11 @@ func TestComparePlantedEncoding(t *testing.T) {
 	if err != nil || res.Pairing != "order" || !nearAll(res.B, []float64{0.545, 0.475, 0.485}, 1e-12) || len(res.Notes) != 2 ||
 		res.Notes[0] != "A sweeps have no subject labels; B sweeps have no subject labels: paired by order: /sweeps/vit/sub-01 ↔ /sweeps/cnn/sub-03, /sweeps/vit/sub-02 ↔ /sweeps/cnn/sub-02, /sweeps/vit/sub-03 ↔ /sweeps/cnn/sub-01" {
 		t.Errorf("paired by order: pairing %q, B %v, notes %q, %v", res.Pairing, res.B, res.Notes, err)
+	}
+	// Two pairs in order: said so.
+	res, err = sweep.Compare(context.Background(), a[:2], b[:2], sweep.CompareOptions{Mask: off})
+	if err != nil || res.Pairing != "order" || len(res.Notes) != 2 || !strings.HasSuffix(res.Notes[0], "/sweeps/vit/sub-02 ↔ /sweeps/cnn/sub-02") {
+		t.Errorf("two pairs in order: notes %q, %v", res.Notes, err)
 	}
 	// One pair cannot be mis-ordered: no note (and one difference: exact p 2 x 1/2).
 	res, err = sweep.Compare(context.Background(), a[:1], b[:1], sweep.CompareOptions{Mask: off})
@@ -425,5 +433,160 @@ func TestHalfTimeJSON(t *testing.T) {
 	b, err := json.Marshal(sweep.HalfTime{HalfTime: metrics.HalfTime{Step: 0, Fraction: math.NaN(), Interpolated: true}})
 	if err != nil || string(b) != `{"step":0,"fraction":null,"interpolated":true}` {
 		t.Errorf("step 0: %s %v", b, err)
+	}
+}
+
+// Steps below 0 or infinite are refused, each checkpoint named.
+func TestHalfTimesRefuseStepsOutOfRange(t *testing.T) {
+	for _, steps := range [][3]float64{{-0.5, 100, 1000}, {-1, 100, 1000}, {10, 100, math.Inf(1)}} {
+		g := []*sweep.Sweep{plantedFMRI("sub-01", 0.01), plantedFMRI("sub-02", -0.01)}
+		for _, s := range g {
+			for c := range 3 {
+				st := steps[c]
+				s.Checkpoints[c].Step = &st
+			}
+		}
+		if _, err := sweep.HalfTimes(context.Background(), g, sweep.HalfTimeOptions{Mask: sweep.MaskOptions{Off: true}}); err == nil || !strings.Contains(err.Error(), "a half-time needs finite steps >= 0") {
+			t.Errorf("steps %v: %v", steps, err)
+		}
+	}
+}
+
+// More of HalfTimes' paths on the planted sweeps: ROIs of unequal sizes (mean distances over
+// each ROI's own targets), a temporal score undefined at the last checkpoint, a V1 reference
+// whose targets lie on both sides of the midline (a note), one point given for two
+// hemispheres (an error, as spatial's), no ROI label on any target (a note).
+func TestHalfTimesMorePaths(t *testing.T) {
+	noMask := sweep.HalfTimeOptions{Mask: sweep.MaskOptions{Off: true}}
+	g := []*sweep.Sweep{plantedFMRI("sub-01", 0.01), plantedFMRI("sub-02", -0.01)}
+	for _, s := range g {
+		s.Meta.ROI = []int{1, 1, 2, 2, 3, 3, 3} // target 6 in IT: distances 30, 40, 50
+	}
+	res, err := sweep.HalfTimes(context.Background(), g, noMask)
+	if err != nil || len(res.ROI) != 3 || *res.ROI[0].MeanDistance != 1 || *res.ROI[1].MeanDistance != 15 || *res.ROI[2].MeanDistance != 40 {
+		t.Errorf("IT of 3 targets: %+v %v", res.ROI, err)
+	}
+	meg := []*sweep.Sweep{plantedMEG("sub-01", 0.01), plantedMEG("sub-02", -0.01)}
+	for _, s := range meg { // the last checkpoint as the first: every layer peaks at 0.09 s
+		for l := range 3 {
+			for ch := range 2 {
+				for i := range 4 {
+					s.Scores[((2*3+l)*2+ch)*4+i] = s.Scores[((0*3+l)*2+ch)*4+i]
+				}
+			}
+		}
+	}
+	res, err = sweep.HalfTimes(context.Background(), meg, noMask)
+	if err != nil || res.Temporal == nil || !slices.Equal(res.Temporal.Undefined, []string{"ckpt-10", "ckpt-1000"}) ||
+		!strings.Contains(res.Temporal.HalfTime.Error, "undefined at the last checkpoint, ckpt-1000") {
+		t.Errorf("temporal undefined at the last checkpoint: %+v %v", res.Temporal, err)
+	}
+	g = []*sweep.Sweep{plantedFMRI("sub-01", 0.01), plantedFMRI("sub-02", -0.01)}
+	for _, s := range g {
+		s.Meta.Coords[0] = -2 // V1 at x = -2 and 2
+	}
+	res, err = sweep.HalfTimes(context.Background(), g, noMask)
+	if err != nil || len(res.Notes) != 1 || !strings.HasPrefix(res.Notes[0], "the V1 ROI's targets lie in both hemispheres (1 at x < 0, 1 at x > 0)") {
+		t.Errorf("V1 on both sides: notes %q, %v", res.Notes, err)
+	}
+	g = []*sweep.Sweep{plantedFMRI("sub-01", 0.01), plantedFMRI("sub-02", -0.01)}
+	for _, s := range g {
+		s.Meta.Parts = []sweep.TargetPart{{Name: "lh", Targets: 4}, {Name: "rh", Targets: 3}}
+	}
+	one := noMask
+	one.Spatial.V1 = [][3]float64{{1, 0, 0}}
+	if _, err := sweep.HalfTimes(context.Background(), g, one); err == nil || !strings.Contains(err.Error(), "give one per hemisphere") {
+		t.Errorf("one point for two hemispheres: %v", err)
+	}
+	g = []*sweep.Sweep{plantedFMRI("sub-01", 0.01), plantedFMRI("sub-02", -0.01)}
+	for _, s := range g {
+		s.Meta.ROI = []int{-1, -1, -1, -1, -1, -1, -1}
+	}
+	one.Spatial.V1 = [][3]float64{{1, 0, 0}}
+	res, err = sweep.HalfTimes(context.Background(), g, one)
+	if err != nil || res.ROI != nil || res.Spatial == nil || len(res.Notes) != 1 || !strings.HasPrefix(res.Notes[0], "no ROI half-times: ") {
+		t.Errorf("no target in an ROI: ROIs %+v, notes %q, %v", res.ROI, res.Notes, err)
+	}
+}
+
+// Compare's encoding over the targets significant for either model (the union of the two
+// masks), and the refusals: no target significant for either, a subject's score not finite.
+func TestCompareEncodingMasks(t *testing.T) {
+	noise := []float64{-0.1, 0.1, -0.05, 0.05, 0}
+	var a, b, none []*sweep.Sweep
+	for s := range 5 {
+		d := 0.01 * float64(s)
+		name := "sub-0" + string(rune('1'+s))
+		a = append(a, maskSweep(name, 60, 0.6+d, noise[s], -0.6-d, 0.5+2*d)) // mask: targets 0, 3
+		sb := maskSweep(name, 60, noise[s], 0.6+d, -0.6-d, 0.5+2*d)          // mask: targets 1, 3
+		sb.Model = "cnn"
+		b = append(b, sb)
+		sn := maskSweep(name, 60, noise[s], noise[s], noise[s], noise[s])
+		sn.Model = "cnn"
+		none = append(none, sn)
+	}
+	res, err := sweep.Compare(context.Background(), a, b, sweep.CompareOptions{})
+	if err != nil || len(res.Notes) != 1 || res.Notes[0] != "mean best-layer score over the 3 targets significant for either model" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	for s := range 5 { // over targets 0, 1, 3: (0.6 + d + noise + 0.5 + 2d)/3 for both models
+		d := 0.01 * float64(s)
+		if want := (1.1 + 3*d + noise[s]) / 3; !near(res.A[s], want, 1e-12) || !near(res.B[s], want, 1e-12) {
+			t.Errorf("subject %d: %v, %v, want %v", s, res.A[s], res.B[s], want)
+		}
+	}
+	if _, err := sweep.Compare(context.Background(), none, none, sweep.CompareOptions{}); err == nil || err.Error() != "no target is significant for either model" {
+		t.Errorf("no target significant: %v", err)
+	}
+	a[2].Scores[1] = math.NaN()
+	if _, err := sweep.Compare(context.Background(), a, b, sweep.CompareOptions{Mask: sweep.MaskOptions{Off: true}}); err == nil || !strings.Contains(err.Error(), "not both finite") {
+		t.Errorf("a NaN score: %v", err)
+	}
+	// Spatial with each subject's own mask: held out (one test fold of 1000 rows each).
+	fa := []*sweep.Sweep{plantedFMRI("sub-01", 0.01), plantedFMRI("sub-02", -0.01)}
+	fb := []*sweep.Sweep{plantedFMRI("sub-01", 0), plantedFMRI("sub-02", 0.02)}
+	for _, s := range append(slices.Clone(fa), fb...) {
+		s.Options.FoldSizes = []int{1000}
+	}
+	for _, s := range fb {
+		s.Model, s.Fingerprint = "cnn", "cnn-"+s.Fingerprint
+	}
+	res, err = sweep.Compare(context.Background(), fa, fb, sweep.CompareOptions{Metric: "spatial"})
+	if err != nil || len(res.Notes) != 1 || res.Notes[0] != "each subject's target-level spatial r, with its own significance mask (heldout)" {
+		t.Errorf("spatial, masked: %+v %v", res, err)
+	}
+}
+
+// HalfTimes masks the targets at the last checkpoint (5 subjects: replicates across subjects),
+// and refuses a group whose last checkpoint has no significant target.
+func TestHalfTimesMaskOfTheLastCheckpoint(t *testing.T) {
+	noise := []float64{-0.1, 0.1, -0.05, 0.05, 0}
+	group := func(last func(s int) [4]float64) []*sweep.Sweep {
+		var g []*sweep.Sweep
+		for s := range 5 {
+			d := 0.01 * float64(s)
+			// first checkpoint: targets 1 and 3 significant; the last: last(s)
+			sw := maskSweep("sub-0"+string(rune('1'+s)), 60, noise[s], 0.6+d, noise[s], 0.2+d)
+			v := last(s)
+			sw.Scores = append(sw.Scores, append(v[:], v[:]...)...)
+			st0, st1 := 10.0, 100.0
+			sw.C, sw.Checkpoints = 2, []sweep.CheckpointInfo{{Name: "ckpt-10", Step: &st0}, {Name: "ckpt-100", Step: &st1}}
+			g = append(g, sw)
+		}
+		return g
+	}
+	g := group(func(s int) [4]float64 {
+		d := 0.01 * float64(s)
+		return [4]float64{0.6 + d, noise[s], noise[s], 0.5 + 2*d} // targets 0 and 3 significant
+	})
+	res, err := sweep.HalfTimes(context.Background(), g, sweep.HalfTimeOptions{})
+	// Over targets 0 and 3, subject means (the noise averages 0, d 0.02): (0 + 0.22)/2, then
+	// (0.62 + 0.54)/2.
+	if err != nil || res.Mask.Replicates != "subjects" || !slices.Equal(res.Mask.Keep, []bool{true, false, false, true}) || !nearAll(res.Encoding.Values, []float64{0.11, 0.58}, 1e-12) {
+		t.Errorf("mask %+v, encoding %v, %v", res.Mask, res.Encoding.Values, err)
+	}
+	g = group(func(s int) [4]float64 { return [4]float64{noise[s], noise[s], noise[s], noise[s]} })
+	if _, err := sweep.HalfTimes(context.Background(), g, sweep.HalfTimeOptions{}); err == nil || !strings.Contains(err.Error(), "no target passes the significance mask at the last checkpoint") {
+		t.Errorf("none significant at the last checkpoint: %v", err)
 	}
 }
