@@ -88,6 +88,21 @@ func TestRankNaNAndReference(t *testing.T) {
 	if r[0].Model != "high" || r[1].Model != "low" || r[2].Model != "nan" {
 		t.Errorf("order %s %s %s, want high low nan", r[0].Model, r[1].Model, r[2].Model)
 	}
+	// Enough models that the sort merges runs (more than 20): NaN last all the same.
+	var many []*sweep.Alignment
+	for i := range 40 {
+		v := float64((i * 17) % 40)
+		if i%3 == 0 {
+			v = math.NaN()
+		}
+		many = append(many, &sweep.Alignment{Model: string(rune('A' + i)), Score: v})
+	}
+	rm := sweep.Rank(many)
+	for i := 1; i < len(rm); i++ {
+		if a, b := rm[i-1].Score, rm[i].Score; math.IsNaN(a) && !math.IsNaN(b) || a < b {
+			t.Fatalf("rank %d (%v) before rank %d (%v)", i, a, i+1, b)
+		}
+	}
 	one := []*sweep.Alignment{{Model: "a", Fingerprints: []string{"fa"}}, {Model: "b", Fingerprints: []string{"fb"}}}
 	if i := sweep.ReferenceData(one); i != 0 {
 		t.Errorf("ReferenceData of two models of other data, one subject each: %d, want 0", i)

@@ -20,10 +20,10 @@ import (
 // of targets, the maximum, ROI means (a target of no ROI in none), and the ceiled means (the
 // targets with a ceiling: their scores' sum over their ceilings' sum; NaN where those are 0).
 func TestWriteTableValues(t *testing.T) {
-	step := 5.0
+	step := 2.5
 	m := &sweep.Manifest{Model: "vit", Subject: "sub-01", Targets: 4, Layers: []string{"a", "b", "c"},
 		Checkpoints: []sweep.CheckpointInfo{{Name: "c0", Step: &step}, {Name: "c1"}}}
-	meta := sweep.Meta{ROI: []int{1, 1, 2, -1}, ROINames: map[int]string{1: "V1", 2: "IT"}, Ceiling: []float64{0.5, math.NaN(), 0.25, 1}}
+	meta := sweep.Meta{ROI: []int{0, 0, 2, -1}, ROINames: map[int]string{0: "V1", 2: "IT"}, Ceiling: []float64{0.5, math.NaN(), 0.25, 1}}
 	// Row (c, l) is 0.8, 0.1, 0.3, 0.2 plus d = 0.01 (3c + l).
 	var scores []float64
 	for r := range 6 {
@@ -45,9 +45,9 @@ func TestWriteTableValues(t *testing.T) {
 	for r, rec := range recs[1:] {
 		c, l := r/3, r%3
 		d := 0.01 * float64(r)
-		wantStep := []string{"5", ""}[c]
+		wantStep := []string{"2.5", ""}[c]
 		if rec[0] != "vit" || rec[1] != "sub-01" || rec[2] != m.Checkpoints[c].Name || rec[3] != wantStep || rec[4] != m.Layers[l] ||
-			rec[5] != strconv.Itoa(l) || rec[6] != []string{"0", "0.5", "1"}[l] || rec[10] != "4" {
+			rec[5] != strconv.Itoa(l) || rec[6] != []string{"0", "0.5", "1"}[l] || rec[10] != "4" || len(rec) != len(head) {
 			t.Errorf("row %d: %v", r, rec)
 		}
 		// mean 1.4/4, median (0.2 + 0.3)/2, max 0.8; V1 (0.8 + 0.1)/2, IT 0.3; ceiled: targets 0,
@@ -60,6 +60,10 @@ func TestWriteTableValues(t *testing.T) {
 				t.Errorf("row %d, %s: %q, want %v", r, recs[0][col], rec[col], w)
 			}
 		}
+	}
+	// Values with 10 significant digits: 1.3/1.75 = 0.742857142857...
+	if got := recs[1][13]; got != "0.7428571429" {
+		t.Errorf("ceiled mean %q, want 0.7428571429 (10 digits)", got)
 	}
 	// 3 targets: the middle one; ceilings of 0 (V1) and none (IT): NaN.
 	m.Targets, m.Checkpoints, m.Layers = 3, m.Checkpoints[:1], m.Layers[:2]
@@ -74,6 +78,20 @@ func TestWriteTableValues(t *testing.T) {
 	}
 	if r := recs[1]; r[8] != "0.3" || r[9] != "0.9" || r[11] != "0.3" || r[12] != "0.5" || r[13] != "NaN" || r[14] != "NaN" || r[15] != "NaN" {
 		t.Errorf("3 targets, ceilings 0: %v", r)
+	}
+	// 5 targets of one ROI: the median is the third; the ROI's mean its column.
+	m.Targets, m.Layers = 5, m.Layers[:2]
+	meta = sweep.Meta{ROI: []int{4, 4, 4, 4, -1}, ROINames: map[int]string{4: "MT"}}
+	b.Reset()
+	if err := sweep.WriteTable(&b, m, meta, []float64{0.3, 0.9, 0.1, 0.5, 0.7, 0.3, 0.9, 0.1, 0.5, 0.7}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err = csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, r := recs[0], recs[1]; len(h) != len(sweep.TableColumns)+1 || h[len(h)-1] != "roi_MT" || r[8] != "0.5" || r[len(r)-1] != "0.45" {
+		t.Errorf("5 targets, one ROI: %v %v", h, r)
 	}
 }
 
@@ -111,6 +129,12 @@ func TestLoadAndOpenScores(t *testing.T) {
 		t.Errorf("OpenScores of a NaN score: %v", err)
 	} else {
 		s.Close()
+	}
+	if names, err := sweep.ROINames(out); err != nil || strings.Join(names, ",") != "V1,IT" {
+		t.Errorf("ROI names %v, %v", names, err)
+	}
+	if _, err := sweep.ROINames(filepath.Join(out, "missing")); err == nil {
+		t.Error("ROI names of no sweep")
 	}
 	if err := os.Remove(filepath.Join(out, "merged.json")); err != nil {
 		t.Fatal(err)
