@@ -266,6 +266,10 @@ func TestHalfTimesUndefinedSeries(t *testing.T) {
 	if err != nil || len(res.ROI) != 3 || !math.IsNaN(res.ROI[2].HalfTime.Step) || !strings.Contains(res.ROI[2].HalfTime.Error, "final value -0.1") {
 		t.Errorf("IT below 0 at the end: %+v, %v", res.ROI, err)
 	}
+	// two ROIs with a half-time: no correlation with distance, said so
+	if res.ROIDistance != nil || len(res.Notes) != 1 || !strings.HasPrefix(res.Notes[0], "no ROI half-time vs distance correlation: ") {
+		t.Errorf("two ROI half-times: %+v, notes %q", res.ROIDistance, res.Notes)
+	}
 	g = []*sweep.Sweep{plantedFMRI("sub-01", 0.01), plantedFMRI("sub-02", -0.01)}
 	for _, s := range g {
 		s.Meta.ROINames = map[int]string{1: "LGN", 2: "V2", 3: "IT"}
@@ -571,6 +575,8 @@ func TestHalfTimesMaskOfTheLastCheckpoint(t *testing.T) {
 			sw.Scores = append(sw.Scores, append(v[:], v[:]...)...)
 			st0, st1 := 10.0, 100.0
 			sw.C, sw.Checkpoints = 2, []sweep.CheckpointInfo{{Name: "ckpt-10", Step: &st0}, {Name: "ckpt-100", Step: &st1}}
+			sw.Meta.ROI, sw.Meta.ROINames = []int{1, 1, 2, 2}, map[int]string{1: "V1", 2: "IT"}
+			sw.Meta.Coords = []float64{0, 0, 0, 2, 0, 0, 10, 0, 0, 20, 0, 0}
 			g = append(g, sw)
 		}
 		return g
@@ -584,6 +590,10 @@ func TestHalfTimesMaskOfTheLastCheckpoint(t *testing.T) {
 	// (0.62 + 0.54)/2.
 	if err != nil || res.Mask.Replicates != "subjects" || !slices.Equal(res.Mask.Keep, []bool{true, false, false, true}) || !nearAll(res.Encoding.Values, []float64{0.11, 0.58}, 1e-12) {
 		t.Errorf("mask %+v, encoding %v, %v", res.Mask, res.Encoding.Values, err)
+	}
+	// 2 targets masked: no spatial score at any checkpoint
+	if res.Spatial == nil || !slices.Equal(res.Spatial.Undefined, []string{"ckpt-10", "ckpt-100"}) || !slices.Equal(res.Spatial.Values, []float64{0, 0}) {
+		t.Errorf("spatial over 2 targets: %+v", res.Spatial)
 	}
 	g = group(func(s int) [4]float64 { return [4]float64{noise[s], noise[s], noise[s], noise[s]} })
 	if _, err := sweep.HalfTimes(context.Background(), g, sweep.HalfTimeOptions{}); err == nil || !strings.Contains(err.Error(), "no target passes the significance mask at the last checkpoint") {
