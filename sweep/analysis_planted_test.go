@@ -165,6 +165,11 @@ func TestTemporalPlanted(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", tc.o, err, tc.want)
 		}
 	}
+	// One window given, holding 0.14 and 0.2 s: layers 1 and 2 tie (0.165), the first taken.
+	res, err = sweep.Temporal(g, sweep.TemporalOptions{Checkpoint: 2, Windows: []metrics.Window{{Start: 0.1, End: 0.25}}})
+	if err != nil || len(res.Windows) != 1 || res.Windows[0].Layer != 1 {
+		t.Errorf("one window of two times: %+v %v", res.Windows, err)
+	}
 	if err := sweep.CheckWindows(nil, []metrics.Window{{Start: 1, End: 2}}); err != nil {
 		t.Errorf("windows without times to check: %v", err)
 	}
@@ -208,6 +213,25 @@ func TestSignificanceMaskReplicates(t *testing.T) {
 	}
 	if m, err := sweep.SignificanceMask(g[:2], 0, sweep.MaskOptions{Replicates: "subjects"}); err != nil || m.N != 2 {
 		t.Errorf("subjects of two sweeps: %+v %v", m, err)
+	}
+	// The FDR given is kept, 0 is the default, in either path.
+	if m, err := sweep.SignificanceMask(g, 0, sweep.MaskOptions{FDR: 0.05}); err != nil || m.FDR != 0.05 {
+		t.Errorf("subjects, FDR 0.05: %+v %v", m, err)
+	}
+	if m, err := sweep.SignificanceMask(g[:4], 0, sweep.MaskOptions{}); err != nil || m.FDR != metrics.DefaultFDR {
+		t.Errorf("held out, FDR 0: %+v %v", m, err)
+	}
+	// The score tested is the layer mean: a target at 0.6 + d in one layer and -0.6 - d in the
+	// other averages 0, significant in neither direction; one at 1.2 + 2d and 0 averages as
+	// target 0 did.
+	for _, s := range g {
+		s.Scores[4+0] = -s.Scores[0]
+		s.Scores[3], s.Scores[4+3] = 2*s.Scores[3], 0
+	}
+	for _, n := range []int{5, 4} {
+		if m, err := sweep.SignificanceMask(g[:n], 0, sweep.MaskOptions{}); err != nil || !slices.Equal(m.Keep, []bool{false, false, false, true}) {
+			t.Errorf("%d subjects, layers apart: %+v %v", n, m, err)
+		}
 	}
 	m, err = sweep.SignificanceMask(g[:2], 0, sweep.MaskOptions{Off: true})
 	if err != nil || m.Replicates != "none" || m.Significant != 4 || !slices.Equal(m.Keep, []bool{true, true, true, true}) {
