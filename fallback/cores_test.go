@@ -131,14 +131,5 @@ func criteriaOnCores(t *testing.T, cores int, x, y engine.Matrix, inner engine.I
 		t.Fatal(err)
 	}
 	opts.Inner = inner
-	r := &runner[float32]{ctx: context.Background(), s: &session{opts: opts, y: y}, x: x,
-		res: engine.NewResult(y.Cols, len(opts.Folds)), tm: new(engine.Timings),
-		bufT: map[string][]float32{}, buf64: map[string][]float64{}}
-	outer, inners, err := r.decomposeFold(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	train := opts.Folds[0].Train
-	b := r.stage(train, outer, 0, y.Cols)
-	return slices.Clone(r.criteria(outer, inners, b, train))
+	return fold0Criteria[float32](t, opts, x, y)
 }

@@ -70,14 +70,7 @@ func TestCriteriaByDefinition(t *testing.T) {
 			}
 			opts.Inner = inner
 			train := opts.Folds[0].Train
-			r := &runner[float64]{ctx: context.Background(), s: &session{opts: opts, y: y}, x: x,
-				res: engine.NewResult(m, len(opts.Folds)), tm: new(engine.Timings),
-				bufT: map[string][]float64{}, buf64: map[string][]float64{}}
-			outer, inners, err := r.decomposeFold(0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			crit := slices.Clone(r.criteria(outer, inners, r.stage(train, outer, 0, m), train))
+			crit := fold0Criteria[float64](t, opts, x, y)
 			for a, alpha := range opts.Alphas {
 				for j := range m {
 					var want float64
@@ -238,27 +231,6 @@ func TestHotRowsManyTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts.Inner = engine.Inner{Mode: engine.LOO}
-	train := opts.Folds[0].Train
-	criteria := func(x, y engine.Matrix, single bool) []float64 {
-		if single {
-			r := &runner[float32]{ctx: context.Background(), s: &session{opts: opts, y: y}, x: x,
-				res: engine.NewResult(m, len(opts.Folds)), tm: new(engine.Timings),
-				bufT: map[string][]float32{}, buf64: map[string][]float64{}}
-			outer, inners, err := r.decomposeFold(0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return slices.Clone(r.criteria(outer, inners, r.stage(train, outer, 0, m), train))
-		}
-		r := &runner[float64]{ctx: context.Background(), s: &session{opts: opts, y: y}, x: x,
-			res: engine.NewResult(m, len(opts.Folds)), tm: new(engine.Timings),
-			bufT: map[string][]float64{}, buf64: map[string][]float64{}}
-		outer, inners, err := r.decomposeFold(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return slices.Clone(r.criteria(outer, inners, r.stage(train, outer, 0, m), train))
-	}
 	xs32, ys32 := make([]float32, len(xs)), make([]float32, len(ys))
 	for i, v := range xs {
 		xs32[i] = float32(v)
@@ -274,8 +246,8 @@ func TestHotRowsManyTargets(t *testing.T) {
 	for i, v := range ys32 {
 		y64[i] = float64(v)
 	}
-	want := criteria(engine.NewMatrix64(n, d, x64), engine.NewMatrix64(n, m, y64), false)
-	got := criteria(engine.NewMatrix32(n, d, xs32), engine.NewMatrix32(n, m, ys32), true)
+	want := fold0Criteria[float64](t, opts, engine.NewMatrix64(n, d, x64), engine.NewMatrix64(n, m, y64))
+	got := fold0Criteria[float32](t, opts, engine.NewMatrix32(n, d, xs32), engine.NewMatrix32(n, m, ys32))
 	worst := 0.0
 	for k := range want {
 		worst = max(worst, math.Abs(got[k]-want[k])/want[k])
@@ -291,4 +263,19 @@ func TestHotRowsManyTargets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fold0Criteria returns the selection criteria of outer fold 0 (penalty-major: a*m + target),
+// computed in precision T.
+func fold0Criteria[T float](t *testing.T, opts engine.Options, x, y engine.Matrix) []float64 {
+	t.Helper()
+	r := &runner[T]{ctx: context.Background(), s: &session{opts: opts, y: y}, x: x,
+		res: engine.NewResult(y.Cols, len(opts.Folds)), tm: new(engine.Timings),
+		bufT: map[string][]T{}, buf64: map[string][]float64{}}
+	outer, inners, err := r.decomposeFold(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := opts.Folds[0].Train
+	return slices.Clone(r.criteria(outer, inners, r.stage(train, outer, 0, y.Cols), train))
 }
